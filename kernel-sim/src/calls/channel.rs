@@ -1,0 +1,126 @@
+//! ChannelCreate and ChannelDestroy.
+
+use super::{Caller, Effects, Step};
+use crate::consts::*;
+use crate::errno::Errno;
+use crate::objects::thread::CallResult;
+use crate::objects::{Channel, CoidSlot, KState};
+use crate::pool::{Id, Pooled, NIL};
+use crate::region::Tables;
+
+/// ChannelCreate: a new channel owned by the caller's process; returns its chid (from 1).
+pub fn channel_create(t: &mut Tables<'_>, me: Caller, flags: u32) -> Step {
+    if flags & !CHF_ACCEPTED != 0 {
+        return Step::Done(Err(Errno::EINVAL));
+    }
+    if flags & _NTO_CHF_NET_MSG != 0 {
+        return Step::Done(Err(Errno::EPERM));
+    }
+    let death = flags & (_NTO_CHF_THREAD_DEATH | _NTO_CHF_COID_DISCONNECT) != 0;
+    if death && t.chans.get(t.procs.at(me.proc.index).death_chan).is_some() {
+        return Step::Done(Err(Errno::EBUSY));
+    }
+    let per = t.cfg.chids_per_process as usize;
+    let base = t.pslot(me.proc) * per;
+    let Some(slot) = (0..per).find(|&i| t.chans.get(t.chids[base + i]).is_none()) else {
+        return Step::Done(Err(Errno::EAGAIN));
+    };
+    let chid = slot as i32 + 1;
+    let mut c = Channel::vacant();
+    c.owner = me.proc;
+    c.chid = chid;
+    c.flags = flags;
+    let Some(id) = t.chans.alloc(c) else {
+        return Step::Done(Err(Errno::EAGAIN));
+    };
+    t.chids[base + slot] = id;
+    if death {
+        t.procs.at_mut(me.proc.index).death_chan = id;
+    }
+    Step::Done(Ok(chid as i64))
+}
+
+/// ChannelDestroy: EINVAL for an unknown chid.
+pub fn channel_destroy(t: &mut Tables<'_>, me: Caller, chid: i32, fx: &mut Effects) -> Step {
+    let Some(chan) = t.chan_of(me.proc, chid) else {
+        return Step::Done(Err(Errno::EINVAL));
+    };
+    destroy(t, chan, fx);
+    Step::Done(Ok(0))
+}
+
+/// Tears a channel down: SEND-, RECEIVE- and REPLY-blocked threads leave with ESRCH, queued
+/// pulses are freed, its connections lose their channel (later sends: EBADF), its scoids go.
+pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
+    let esrch = CallResult::Err(Errno::ESRCH.0);
+    // The send queue: senders and pulses.
+    loop {
+        let q = t.chans.at(chan.index).sendq_head;
+        if q.is_none() {
+            break;
+        }
+        t.q_remove(chan, q);
+        if let Some(i) = q.as_thread() {
+            t.threads.at_mut(i).clear_send();
+            t.ready(i, esrch, fx);
+        } else if let Some(id) = q.as_pulse().and_then(|p| t.pulses.id_at(p)) {
+            t.pulses.free(id);
+        }
+    }
+    // RECEIVE-blocked threads.
+    loop {
+        let r = t.chans.at(chan.index).recv_top;
+        if r == NIL {
+            break;
+        }
+        t.recv_remove(chan, r);
+        t.ready(r, esrch, fx);
+    }
+    // REPLY-blocked clients.
+    let blocked: smallvec::SmallVec<[u32; 8]> = t
+        .threads
+        .live_ids()
+        .filter(
+            |id| matches!(t.threads.at(id.index).state, KState::Reply { chan: c, .. } if c == chan),
+        )
+        .map(|id| id.index)
+        .collect();
+    for i in blocked {
+        t.threads.at_mut(i).clear_send();
+        t.ready(i, esrch, fx);
+    }
+    // Connections keep their coids but lose the channel; the server's scoids go.
+    let (owner, chid) = {
+        let c = t.chans.at(chan.index);
+        (c.owner, c.chid)
+    };
+    let conns: smallvec::SmallVec<[u32; 8]> = t
+        .conns
+        .live_ids()
+        .filter(|id| t.conns.at(id.index).chan == chan)
+        .map(|id| id.index)
+        .collect();
+    for ci in conns {
+        let scoid = t.conns.at(ci).scoid;
+        t.conns.at_mut(ci).chan = Id::NONE;
+        t.conns.at_mut(ci).scoid = 0;
+        if scoid != 0 {
+            if let Some(s) = t.coid_slot(owner, scoid) {
+                *s = CoidSlot::Free;
+            }
+        }
+        // A connection no coid links to any more (its scoid was only kept for the server).
+        if t.conns.at(ci).links == 0 {
+            if let Some(id) = t.conns.id_at(ci) {
+                t.conns.free(id);
+            }
+        }
+    }
+    let per = t.cfg.chids_per_process as usize;
+    let base = t.pslot(owner) * per;
+    t.chids[base + (chid - 1) as usize] = Id::NONE;
+    if t.procs.at(owner.index).death_chan == chan {
+        t.procs.at_mut(owner.index).death_chan = Id::NONE;
+    }
+    t.chans.free(chan);
+}

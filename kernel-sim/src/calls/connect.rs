@@ -1,0 +1,186 @@
+//! ConnectAttach and ConnectDetach.
+
+use super::{Caller, Effects, Step};
+use crate::consts::*;
+use crate::errno::Errno;
+use crate::objects::process::ProcState;
+use crate::objects::thread::CallResult;
+use crate::objects::{CoidSlot, Connection, KState};
+use crate::pool::{Id, Pooled};
+use crate::region::Tables;
+
+/// ConnectAttach: a coid in the caller's process naming channel `chid` of process `pid`
+/// (0 = self) on node `nd` (only the local node, 0). `index` with `_NTO_SIDE_CHANNEL` takes a
+/// side-channel coid; otherwise the lowest free fd-space coid at or above `index`.
+pub fn connect_attach(
+    t: &mut Tables<'_>,
+    me: Caller,
+    nd: u32,
+    pid: i32,
+    chid: i32,
+    index: u32,
+    flags: u32,
+) -> Step {
+    if nd != ND_LOCAL_NODE {
+        return Step::Done(Err(Errno::ENOREMOTE));
+    }
+    if flags & !COF_ACCEPTED != 0 {
+        return Step::Done(Err(Errno::EINVAL));
+    }
+    let side = index & _NTO_SIDE_CHANNEL != 0;
+    if !side && index >= t.cfg.fd_coids_per_process {
+        return Step::Done(Err(Errno::EINVAL));
+    }
+    let server = if pid == 0 {
+        Some(me.proc)
+    } else {
+        t.proc_by_pid(pid)
+    };
+    let Some(server) = server else {
+        return Step::Done(Err(Errno::ESRCH));
+    };
+    if t.procs.at(server.index).state != ProcState::Alive {
+        return Step::Done(Err(Errno::ENXIO));
+    }
+    let Some(chan) = t.chan_of(server, chid) else {
+        return Step::Done(Err(Errno::ESRCH));
+    };
+    if t.chans.at(chan.index).flags & _NTO_CHF_PRIVATE != 0 && server != me.proc {
+        return Step::Done(Err(Errno::EPERM));
+    }
+    // Find the coid slot first, so a full table costs nothing.
+    let coid = if side {
+        let per = t.cfg.side_coids_per_process as usize;
+        let base = t.pslot(me.proc) * per;
+        match (1..per).find(|&i| t.sides[base + i] == CoidSlot::Free) {
+            Some(i) => (_NTO_SIDE_CHANNEL | i as u32) as i32,
+            None => return Step::Done(Err(Errno::EAGAIN)),
+        }
+    } else {
+        let per = t.cfg.fd_coids_per_process as usize;
+        let base = t.pslot(me.proc) * per;
+        match (index as usize..per).find(|&i| t.fds[base + i] == CoidSlot::Free) {
+            Some(i) => i as i32,
+            None => return Step::Done(Err(Errno::EMFILE)),
+        }
+    };
+    // Share an existing connection to the same channel unless either side says NOSHARE.
+    let shared = if flags & _NTO_COF_NOSHARE == 0 {
+        t.conns.live_ids().find(|id| {
+            let c = t.conns.at(id.index);
+            c.client == me.proc && c.chan == chan && c.links > 0 && c.flags & _NTO_COF_NOSHARE == 0
+        })
+    } else {
+        None
+    };
+    let conn = match shared {
+        Some(id) => id,
+        None => {
+            let mut c = Connection::vacant();
+            c.client = me.proc;
+            c.chan = chan;
+            c.server = server;
+            c.chid = chid;
+            c.server_pid = t.procs.at(server.index).pid;
+            c.nd = nd;
+            c.flags = flags;
+            let Some(id) = t.conns.alloc(c) else {
+                return Step::Done(Err(Errno::EAGAIN));
+            };
+            match t.alloc_side(server, CoidSlot::Scoid(id)) {
+                Some(scoid) => t.conns.at_mut(id.index).scoid = scoid,
+                None => {
+                    t.conns.free(id);
+                    return Step::Done(Err(Errno::EAGAIN));
+                }
+            }
+            id
+        }
+    };
+    t.conns.at_mut(conn.index).links += 1;
+    if let Some(s) = t.coid_slot(me.proc, coid) {
+        *s = CoidSlot::Coid(conn);
+    }
+    Step::Done(Ok(coid as i64))
+}
+
+/// ConnectDetach: EINVAL for an unknown coid or a scoid whose client is still connected.
+/// Other threads of the caller's process SEND- or REPLY-blocked on `coid` leave with EBADF.
+pub fn connect_detach(t: &mut Tables<'_>, me: Caller, coid: i32, fx: &mut Effects) -> Step {
+    let slot = match t.coid_slot(me.proc, coid) {
+        Some(s) => *s,
+        None => return Step::Done(Err(Errno::EINVAL)),
+    };
+    match slot {
+        CoidSlot::Free => Step::Done(Err(Errno::EINVAL)),
+        CoidSlot::Scoid(conn) => {
+            if t.conns.get(conn).is_some_and(|c| c.links > 0) {
+                return Step::Done(Err(Errno::EINVAL));
+            }
+            if let Some(s) = t.coid_slot(me.proc, coid) {
+                *s = CoidSlot::Free;
+            }
+            t.conns.free(conn);
+            Step::Done(Ok(0))
+        }
+        CoidSlot::Coid(conn) => {
+            if let Some(s) = t.coid_slot(me.proc, coid) {
+                *s = CoidSlot::Free;
+            }
+            release_blocked_on(t, me.proc, coid, conn, fx);
+            unlink(t, conn);
+            Step::Done(Ok(0))
+        }
+    }
+}
+
+/// Threads of `proc` SEND- or REPLY-blocked on `coid` leave with EBADF.
+pub(crate) fn release_blocked_on(
+    t: &mut Tables<'_>,
+    proc: Id<crate::objects::Process>,
+    coid: i32,
+    conn: Id<Connection>,
+    fx: &mut Effects,
+) {
+    let mut i = t.procs.at(proc.index).threads;
+    while i != crate::pool::NIL {
+        let next = t.threads.at(i).pnext;
+        let (state, s) = {
+            let th = t.threads.at(i);
+            (th.state, th.send)
+        };
+        if s.coid == coid && s.conn == conn {
+            match state {
+                KState::Send { chan } => {
+                    t.q_remove(chan, crate::objects::QRef::thread(i));
+                    t.threads.at_mut(i).clear_send();
+                    t.ready(i, CallResult::Err(Errno::EBADF.0), fx);
+                }
+                KState::Reply { .. } => {
+                    t.threads.at_mut(i).clear_send();
+                    t.ready(i, CallResult::Err(Errno::EBADF.0), fx);
+                }
+                _ => {}
+            }
+        }
+        i = next;
+    }
+}
+
+/// Drops one coid's link to `conn`; the last link frees it and its scoid.
+pub(crate) fn unlink(t: &mut Tables<'_>, conn: Id<Connection>) {
+    let Some(c) = t.conns.get_mut(conn) else {
+        return;
+    };
+    c.links -= 1;
+    if c.links > 0 {
+        return;
+    }
+    let (server, scoid) = (c.server, c.scoid);
+    if scoid != 0 {
+        if let Some(s) = t.coid_slot(server, scoid) {
+            *s = CoidSlot::Free;
+        }
+    }
+    t.conns.free(conn);
+}

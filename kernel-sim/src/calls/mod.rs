@@ -1,0 +1,337 @@
+//! The kernel calls: plain functions over the kernel tables.
+//!
+//! Each call has the shape `fn call(t: &mut Tables, me: Caller, args.., fx: &mut Effects) -> Step`:
+//! no locks, no blocking, no system calls. It changes the tables, records in `fx` which threads
+//! it readied, and says whether the caller is done or must block. The dispatcher in `kernel.rs`
+//! takes the lock around it, applies the effects after releasing the lock, and blocks the
+//! caller if asked: that is the one place that blocks and wakes.
+//!
+//! This module holds what the families share: queues, look-ups, readying a thread.
+
+pub mod channel;
+pub mod connect;
+pub mod process;
+pub mod pulse;
+pub mod srr;
+
+use crate::consts::*;
+use crate::errno::{Errno, KResult};
+use crate::objects::thread::CallResult;
+use crate::objects::{Channel, CoidSlot, Connection, KState, Process, QRef, Thread};
+use crate::pool::{Id, NIL};
+use crate::region::Tables;
+use smallvec::SmallVec;
+
+/// Who is calling.
+#[derive(Clone, Copy, Debug)]
+pub struct Caller {
+    /// The calling thread.
+    pub thread: Id<Thread>,
+    /// Its process.
+    pub proc: Id<Process>,
+}
+
+/// What a call does besides its result: threads to wake once the lock is released.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Thread slots readied by the call (their wait words are already bumped).
+    pub wake: SmallVec<[u32; 4]>,
+    /// (Linux tid, priority) of threads whose current priority changed, for the OS priority mode.
+    pub prio: SmallVec<[(i32, u8); 2]>,
+}
+
+/// Whether a call finished or the caller must block.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Finished with this result.
+    Done(KResult<i64>),
+    /// The caller is now SEND-, RECEIVE- or REPLY-blocked; its result comes from a waker.
+    Block,
+}
+
+impl From<KResult<i64>> for Step {
+    fn from(r: KResult<i64>) -> Step {
+        Step::Done(r)
+    }
+}
+
+/// Makes `?` usable in calls: an error finishes the call with that errno.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return $crate::calls::Step::Done(Err(e)),
+        }
+    };
+}
+pub(crate) use tri;
+
+impl Tables<'_> {
+    /// The process slot's index into the per-process tables.
+    pub(crate) fn pslot(&self, p: Id<Process>) -> usize {
+        p.index as usize
+    }
+
+    /// The channel behind `chid` in process `p`.
+    pub(crate) fn chan_of(&self, p: Id<Process>, chid: i32) -> Option<Id<Channel>> {
+        let per = self.cfg.chids_per_process as i32;
+        if chid < 1 || chid > per {
+            return None;
+        }
+        let id = self.chids[self.pslot(p) * per as usize + (chid - 1) as usize];
+        self.chans.get(id).map(|_| id)
+    }
+
+    /// The coid-table slot for `coid` in process `p`.
+    pub(crate) fn coid_slot(&mut self, p: Id<Process>, coid: i32) -> Option<&mut CoidSlot> {
+        let c = coid as u32;
+        if coid < 0 {
+            return None;
+        }
+        if c & _NTO_SIDE_CHANNEL != 0 {
+            let i = (c & !_NTO_SIDE_CHANNEL) as usize;
+            let per = self.cfg.side_coids_per_process as usize;
+            if i == 0 || i >= per {
+                return None;
+            }
+            let base = self.pslot(p) * per;
+            Some(&mut self.sides[base + i])
+        } else {
+            let per = self.cfg.fd_coids_per_process as usize;
+            if c as usize >= per {
+                return None;
+            }
+            let base = self.pslot(p) * per;
+            Some(&mut self.fds[base + c as usize])
+        }
+    }
+
+    /// The connection a client coid names (EBADF if none).
+    pub(crate) fn conn_of(&mut self, p: Id<Process>, coid: i32) -> KResult<Id<Connection>> {
+        match self.coid_slot(p, coid) {
+            Some(CoidSlot::Coid(c)) => {
+                let c = *c;
+                self.conns.get(c).map(|_| c).ok_or(Errno::EBADF)
+            }
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// Takes the lowest free side-channel slot of process `p` (slot 0 is the process manager's).
+    pub(crate) fn alloc_side(&mut self, p: Id<Process>, v: CoidSlot) -> Option<i32> {
+        let per = self.cfg.side_coids_per_process as usize;
+        let base = self.pslot(p) * per;
+        let i = (1..per).find(|&i| self.sides[base + i] == CoidSlot::Free)?;
+        self.sides[base + i] = v;
+        Some((_NTO_SIDE_CHANNEL | i as u32) as i32)
+    }
+
+    /// Readies blocked thread `idx` with `result` and schedules its wake-up.
+    pub(crate) fn ready(&mut self, idx: u32, result: CallResult, fx: &mut Effects) {
+        let th = self.threads.at_mut(idx);
+        th.state = KState::Ready;
+        th.result = result;
+        th.qnext = QRef::NONE;
+        th.qprev = QRef::NONE;
+        self.waits[idx as usize].post();
+        fx.wake.push(idx);
+    }
+
+    /// Sets thread `idx`'s current priority, noting the change for the OS priority mode.
+    pub(crate) fn set_prio(&mut self, idx: u32, prio: u8, fx: &mut Effects) {
+        let th = self.threads.at_mut(idx);
+        if th.prio != prio {
+            th.prio = prio;
+            fx.prio.push((th.os_tid, prio));
+        }
+    }
+
+    // ---- the channel's send queue: threads and pulses, by priority, FIFO within a priority ----
+
+    fn q_prio(&self, q: QRef) -> u8 {
+        match (q.as_thread(), q.as_pulse()) {
+            (Some(i), _) => self.threads.at(i).send.prio,
+            (_, Some(i)) => self.pulses.at(i).prio,
+            _ => 0,
+        }
+    }
+
+    fn q_links(&mut self, q: QRef) -> (&mut QRef, &mut QRef) {
+        if let Some(i) = q.as_thread() {
+            let t = self.threads.at_mut(i);
+            (&mut t.qprev, &mut t.qnext)
+        } else {
+            let p = self.pulses.at_mut(q.as_pulse().unwrap_or(0));
+            (&mut p.qprev, &mut p.qnext)
+        }
+    }
+
+    pub(crate) fn q_next(&mut self, q: QRef) -> QRef {
+        *self.q_links(q).1
+    }
+
+    /// Inserts `q` (priority `prio`) behind every entry of equal or higher priority.
+    pub(crate) fn q_insert(&mut self, ch: Id<Channel>, q: QRef, prio: u8) {
+        let (head, tail) = {
+            let c = self.chans.at(ch.index);
+            (c.sendq_head, c.sendq_tail)
+        };
+        // Walk back from the tail past entries of lower priority (usually none: O(1)).
+        let mut after = tail;
+        while !after.is_none() && self.q_prio(after) < prio {
+            after = *self.q_links(after).0;
+        }
+        let before = if after.is_none() {
+            head
+        } else {
+            self.q_next(after)
+        };
+        {
+            let (p, n) = self.q_links(q);
+            *p = after;
+            *n = before;
+        }
+        if after.is_none() {
+            self.chans.at_mut(ch.index).sendq_head = q;
+        } else {
+            *self.q_links(after).1 = q;
+        }
+        if before.is_none() {
+            self.chans.at_mut(ch.index).sendq_tail = q;
+        } else {
+            *self.q_links(before).0 = q;
+        }
+        self.chans.at_mut(ch.index).sendq_len += 1;
+    }
+
+    /// Unlinks `q` from the channel's send queue.
+    pub(crate) fn q_remove(&mut self, ch: Id<Channel>, q: QRef) {
+        let (p, n) = {
+            let (p, n) = self.q_links(q);
+            let r = (*p, *n);
+            *p = QRef::NONE;
+            *n = QRef::NONE;
+            r
+        };
+        if p.is_none() {
+            self.chans.at_mut(ch.index).sendq_head = n;
+        } else {
+            *self.q_links(p).1 = n;
+        }
+        if n.is_none() {
+            self.chans.at_mut(ch.index).sendq_tail = p;
+        } else {
+            *self.q_links(n).0 = p;
+        }
+        self.chans.at_mut(ch.index).sendq_len -= 1;
+    }
+
+    // ---- the channel's RECEIVE-blocked threads: a stack, newest first (as QNX 6.4) ----
+
+    pub(crate) fn recv_push(&mut self, ch: Id<Channel>, idx: u32) {
+        let top = self.chans.at(ch.index).recv_top;
+        let th = self.threads.at_mut(idx);
+        th.qnext = if top == NIL {
+            QRef::NONE
+        } else {
+            QRef::thread(top)
+        };
+        th.qprev = QRef::NONE;
+        if top != NIL {
+            self.threads.at_mut(top).qprev = QRef::thread(idx);
+        }
+        let c = self.chans.at_mut(ch.index);
+        c.recv_top = idx;
+        c.nreceivers += 1;
+    }
+
+    pub(crate) fn recv_remove(&mut self, ch: Id<Channel>, idx: u32) {
+        let (p, n) = {
+            let th = self.threads.at_mut(idx);
+            let r = (th.qprev, th.qnext);
+            th.qprev = QRef::NONE;
+            th.qnext = QRef::NONE;
+            r
+        };
+        match p.as_thread() {
+            None => self.chans.at_mut(ch.index).recv_top = n.as_thread().unwrap_or(NIL),
+            Some(pi) => self.threads.at_mut(pi).qnext = n,
+        }
+        if let Some(ni) = n.as_thread() {
+            self.threads.at_mut(ni).qprev = p;
+        }
+        self.chans.at_mut(ch.index).nreceivers -= 1;
+    }
+
+    /// The newest RECEIVE-blocked thread that takes messages (pulse-only receivers are skipped,
+    /// so that messages go to full receivers), or with `any`, the newest of all.
+    pub(crate) fn recv_find(&self, ch: Id<Channel>, any: bool) -> Option<u32> {
+        let mut i = self.chans.at(ch.index).recv_top;
+        while i != NIL {
+            let th = self.threads.at(i);
+            if any || !th.recv.pulse_only {
+                return Some(i);
+            }
+            i = th.qnext.as_thread().unwrap_or(NIL);
+        }
+        None
+    }
+
+    /// Server boost: a client queued at `prio` with no receiver waiting raises every thread of
+    /// the server process whose last receive was on `ch` to `prio`.
+    pub(crate) fn boost(&mut self, ch: Id<Channel>, prio: u8, fx: &mut Effects) {
+        let c = self.chans.at(ch.index);
+        if c.flags & _NTO_CHF_FIXED_PRIORITY != 0 {
+            return;
+        }
+        let owner = c.owner;
+        let mut i = self.procs.at(owner.index).threads;
+        while i != NIL {
+            let (last, cur, next) = {
+                let th = self.threads.at(i);
+                (th.last_chan, th.prio, th.pnext)
+            };
+            if last == ch && cur < prio {
+                self.set_prio(i, prio, fx);
+            }
+            i = next;
+        }
+    }
+
+    /// The rcvid naming thread `idx`'s current message.
+    pub(crate) fn rcvid_of(&self, idx: u32) -> i32 {
+        (((idx + 1) << 16) | self.threads.at(idx).rcv_gen as u32) as i32
+    }
+
+    /// The REPLY-blocked client a server's rcvid names (ESRCH if none, stale, or not ours).
+    pub(crate) fn client_of(&self, me: Caller, rcvid: i32) -> KResult<u32> {
+        if rcvid <= 0 {
+            return Err(Errno::ESRCH);
+        }
+        let idx = ((rcvid as u32) >> 16).wrapping_sub(1);
+        let gen = (rcvid as u32 & 0xffff) as u16;
+        let Some(id) = self.threads.id_at(idx) else {
+            return Err(Errno::ESRCH);
+        };
+        let th = self.threads.at(id.index);
+        match th.state {
+            KState::Reply { chan, .. } if th.rcv_gen == gen => match self.chans.get(chan) {
+                Some(c) if c.owner == me.proc => Ok(idx),
+                _ => Err(Errno::ESRCH),
+            },
+            _ => Err(Errno::ESRCH),
+        }
+    }
+
+    /// Counters of process `p`.
+    pub(crate) fn counters(&mut self, p: Id<Process>) -> &mut crate::objects::ProcCounters {
+        &mut self.procs.at_mut(p.index).counters
+    }
+
+    /// The process with pid `pid`.
+    pub(crate) fn proc_by_pid(&self, pid: i32) -> Option<Id<Process>> {
+        self.procs
+            .live_ids()
+            .find(|&id| self.procs.at(id.index).pid == pid)
+    }
+}

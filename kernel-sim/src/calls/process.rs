@@ -1,0 +1,203 @@
+//! Processes and threads: creation, exit, priorities and kernel timeouts (TimerTimeout).
+
+use super::{channel, connect, Caller, Effects, Step};
+use crate::consts::*;
+use crate::errno::{Errno, KResult};
+use crate::objects::process::ProcState;
+use crate::objects::thread::{CallResult, TimeoutArm};
+use crate::objects::{CoidSlot, KState, Process, QRef, Thread};
+use crate::pool::{Id, Pooled, NIL};
+use crate::region::Tables;
+
+/// Creates a simulated process; returns its id and pid.
+pub fn process_create(t: &mut Tables<'_>) -> KResult<(Id<Process>, i32)> {
+    let pid = *t.next_pid;
+    let mut p = Process::vacant();
+    p.pid = pid;
+    let id = t.procs.alloc(p).ok_or(Errno::EAGAIN)?;
+    *t.next_pid = pid.checked_add(1).unwrap_or(2);
+    Ok((id, pid))
+}
+
+/// Registers a thread in process `proc` at priority `prio`.
+pub fn thread_create(
+    t: &mut Tables<'_>,
+    proc: Id<Process>,
+    prio: i32,
+    os_tid: i32,
+) -> KResult<(Id<Thread>, i32)> {
+    if !(PRIO_MIN..=PRIO_MAX).contains(&prio) {
+        return Err(Errno::EINVAL);
+    }
+    let p = t.procs.get(proc).ok_or(Errno::ESRCH)?;
+    if p.state != ProcState::Alive {
+        return Err(Errno::ENXIO);
+    }
+    let (tid, first) = (p.next_tid, p.threads);
+    let mut th = Thread::vacant();
+    th.proc = proc;
+    th.tid = tid;
+    th.pnext = first;
+    th.state = KState::Running;
+    th.base_prio = prio as u8;
+    th.prio = prio as u8;
+    th.os_tid = os_tid;
+    let id = t.threads.alloc(th).ok_or(Errno::EAGAIN)?;
+    let p = t.procs.at_mut(proc.index);
+    p.threads = id.index;
+    p.nthreads += 1;
+    p.next_tid += 1;
+    Ok((id, tid))
+}
+
+/// A thread leaves the kernel for good: unlinked from whatever it waits on and freed. A thread
+/// still blocked (its process is being torn down) is readied with ESRCH first.
+pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
+    if t.threads.get(th).is_none() {
+        return;
+    }
+    let i = th.index;
+    match t.threads.at(i).state {
+        KState::Send { chan } => t.q_remove(chan, QRef::thread(i)),
+        KState::Receive { chan } => t.recv_remove(chan, i),
+        _ => {}
+    }
+    if matches!(
+        t.threads.at(i).state,
+        KState::Send { .. } | KState::Receive { .. } | KState::Reply { .. }
+    ) {
+        t.ready(i, CallResult::Err(Errno::ESRCH.0), fx);
+    }
+    let proc = t.threads.at(i).proc;
+    // Unlink from the process's thread list.
+    let next = t.threads.at(i).pnext;
+    let mut cur = t.procs.at(proc.index).threads;
+    if cur == i {
+        t.procs.at_mut(proc.index).threads = next;
+    } else {
+        while cur != NIL {
+            let n = t.threads.at(cur).pnext;
+            if n == i {
+                t.threads.at_mut(cur).pnext = next;
+                break;
+            }
+            cur = n;
+        }
+    }
+    t.procs.at_mut(proc.index).nthreads -= 1;
+    t.threads.free(th);
+}
+
+/// Tears a process down: its channels are destroyed (their blocked peers leave with ESRCH), its
+/// connections are detached, its threads are released and freed, and the process is freed.
+pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) -> KResult<()> {
+    t.procs.get(proc).ok_or(Errno::ESRCH)?;
+    t.procs.at_mut(proc.index).state = ProcState::Exiting;
+    let per = t.cfg.chids_per_process as usize;
+    for i in 0..per {
+        let id = t.chids[t.pslot(proc) * per + i];
+        if t.chans.get(id).is_some() {
+            channel::destroy(t, id, fx);
+        }
+    }
+    let fd_per = t.cfg.fd_coids_per_process as usize;
+    let side_per = t.cfg.side_coids_per_process as usize;
+    let coids = (0..fd_per)
+        .map(|i| i as i32)
+        .chain((1..side_per).map(|i| (_NTO_SIDE_CHANNEL | i as u32) as i32));
+    for coid in coids.collect::<Vec<_>>() {
+        let Some(slot) = t
+            .coid_slot(proc, coid)
+            .map(|s| std::mem::replace(s, CoidSlot::Free))
+        else {
+            continue;
+        };
+        match slot {
+            CoidSlot::Coid(conn) => {
+                connect::release_blocked_on(t, proc, coid, conn, fx);
+                connect::unlink(t, conn);
+            }
+            CoidSlot::Scoid(conn) => {
+                if let Some(c) = t.conns.get_mut(conn) {
+                    c.scoid = 0;
+                    if c.links == 0 {
+                        t.conns.free(conn);
+                    }
+                }
+            }
+            CoidSlot::Free => {}
+        }
+    }
+    while let Some(first) = t.threads.id_at(t.procs.at(proc.index).threads) {
+        thread_destroy(t, first, fx);
+    }
+    t.procs.free(proc);
+    Ok(())
+}
+
+/// Sets the caller's priority (1..=255, else EINVAL); returns the previous one.
+pub fn set_priority(t: &mut Tables<'_>, me: Caller, prio: i32, fx: &mut Effects) -> Step {
+    if !(PRIO_MIN..=PRIO_MAX).contains(&prio) {
+        return Step::Done(Err(Errno::EINVAL));
+    }
+    let i = me.thread.index;
+    let old = t.threads.at(i).prio;
+    t.threads.at_mut(i).base_prio = prio as u8;
+    t.set_prio(i, prio as u8, fx);
+    Step::Done(Ok(old as i64))
+}
+
+/// Linux's CLOCK_REALTIME.
+pub const CLOCK_REALTIME: i32 = 0;
+/// Linux's CLOCK_MONOTONIC.
+pub const CLOCK_MONOTONIC: i32 = 1;
+
+/// TimerTimeout: arms a one-shot timeout for the caller's next kernel call, in the states named
+/// by `flags` (`_NTO_TIMEOUT_*`, with `TIMER_ABSTIME` for an absolute `ntime`). `ntime` `None`
+/// means "time out at once if the call would block" (QNX's poll). `now` is the current time on
+/// the clock, passed in so this stays a pure function. Returns the previously armed flags.
+pub fn timer_timeout(
+    t: &mut Tables<'_>,
+    me: Caller,
+    clock: i32,
+    flags: u32,
+    ntime: Option<u64>,
+    now: u64,
+) -> Step {
+    let clk = match clock {
+        CLOCK_REALTIME => 1,
+        CLOCK_MONOTONIC => 0,
+        _ => return Step::Done(Err(Errno::EINVAL)),
+    };
+    let states = flags & !TIMER_ABSTIME;
+    if states & !((1 << 24) - 1) != 0 {
+        return Step::Done(Err(Errno::EINVAL));
+    }
+    let deadline = match ntime {
+        None => 0,
+        Some(ns) if flags & TIMER_ABSTIME != 0 => ns,
+        Some(ns) => now.saturating_add(ns),
+    };
+    let th = t.threads.at_mut(me.thread.index);
+    let old = th.timeout_cur.states;
+    th.timeout_next = if states == 0 {
+        TimeoutArm::NONE
+    } else {
+        TimeoutArm {
+            states,
+            clock: clk,
+            deadline,
+        }
+    };
+    Step::Done(Ok(old as i64))
+}
+
+/// The `_NTO_TIMEOUT_*` bit for a blocked state.
+pub fn state_bit(s: KState) -> u32 {
+    match s {
+        KState::Send { .. } => _NTO_TIMEOUT_SEND,
+        KState::Receive { .. } => _NTO_TIMEOUT_RECEIVE,
+        KState::Reply { .. } => _NTO_TIMEOUT_REPLY,
+        _ => 0,
+    }
+}

@@ -1,0 +1,95 @@
+//! Pulses: MsgSendPulse, and the queueing the kernel's own pulses share with it.
+
+use super::{tri, Caller, Effects, Step};
+use crate::consts::*;
+use crate::errno::{Errno, KResult};
+use crate::objects::thread::CallResult;
+use crate::objects::{Channel, PulseObj, QRef};
+use crate::pool::{Id, SlotHdr};
+use crate::region::Tables;
+use crate::types::Pulse;
+
+/// Delivers a pulse on `chan`: straight into a RECEIVE-blocked thread if one waits, otherwise
+/// queued by priority (EAGAIN when the pulse pool is exhausted).
+pub(crate) fn queue_pulse(
+    t: &mut Tables<'_>,
+    chan: Id<Channel>,
+    prio: u8,
+    code: i8,
+    value: u64,
+    scoid: i32,
+    fx: &mut Effects,
+) -> KResult<()> {
+    if let Some(r) = t.recv_find(chan, true) {
+        t.recv_remove(chan, r);
+        let p = Pulse {
+            type_: _PULSE_TYPE,
+            subtype: _PULSE_SUBTYPE,
+            code,
+            zero: [0; 3],
+            value,
+            scoid,
+            pad: 0,
+        };
+        let res = super::srr::deliver_pulse(t, r, &p, prio, chan, fx);
+        t.ready(
+            r,
+            res.map_or_else(|e| CallResult::Err(e.0), CallResult::Ok),
+            fx,
+        );
+        return Ok(());
+    }
+    let obj = PulseObj {
+        hdr: SlotHdr::fresh(),
+        prio,
+        code,
+        value,
+        scoid,
+        qnext: QRef::NONE,
+        qprev: QRef::NONE,
+    };
+    let id = t.pulses.alloc(obj).ok_or(Errno::EAGAIN)?;
+    t.q_insert(chan, QRef::pulse(id.index), prio);
+    t.boost(chan, prio, fx);
+    Ok(())
+}
+
+/// MsgSendPulse: a non-blocking notification on `coid`. `prio` -1 is the caller's priority;
+/// `code` must be a user code (0..=127).
+pub fn msg_send_pulse(
+    t: &mut Tables<'_>,
+    me: Caller,
+    coid: i32,
+    prio: i32,
+    code: i32,
+    value: i32,
+    fx: &mut Effects,
+) -> Step {
+    let prio = match prio {
+        PULSE_PRIO_CALLER => t.threads.at(me.thread.index).prio,
+        p if (PRIO_MIN..=PRIO_MAX).contains(&p) => p as u8,
+        _ => return Step::Done(Err(Errno::EINVAL)),
+    };
+    if !(_PULSE_CODE_MINAVAIL as i32..=_PULSE_CODE_MAXAVAIL as i32).contains(&code) {
+        return Step::Done(Err(Errno::EINVAL));
+    }
+    let conn = tri!(t.conn_of(me.proc, coid));
+    let (chan, scoid) = {
+        let c = t.conns.at(conn.index);
+        (c.chan, c.scoid)
+    };
+    if t.chans.get(chan).is_none() {
+        return Step::Done(Err(Errno::EBADF));
+    }
+    tri!(queue_pulse(
+        t,
+        chan,
+        prio,
+        code as i8,
+        value as u32 as u64,
+        scoid,
+        fx
+    ));
+    t.counters(me.proc).pulses_sent += 1;
+    Step::Done(Ok(0))
+}

@@ -1,0 +1,438 @@
+//! Send, Receive, Reply: MsgSend*, MsgReceive*, MsgReply*, MsgError, MsgRead*, MsgWrite*,
+//! MsgInfo, and what a kernel timeout does to a blocked thread.
+//!
+//! Every send form is the iov form here (QNX's own trick: flat buffers are one-part iovs).
+
+use super::{tri, Caller, Effects, Step};
+use crate::consts::*;
+use crate::copy::{self, IovList};
+use crate::errno::Errno;
+use crate::objects::thread::{CallResult, SendDesc};
+use crate::objects::{Channel, KState, QRef};
+use crate::pool::Id;
+use crate::region::Tables;
+use crate::types::{MsgInfo, PULSE_SIZE};
+
+/// MsgSendv: sends `smsg` on `coid` and blocks until the reply lands in `rmsg`.
+pub fn msg_send(
+    t: &mut Tables<'_>,
+    me: Caller,
+    coid: i32,
+    smsg: IovList,
+    rmsg: IovList,
+    fx: &mut Effects,
+) -> Step {
+    let slen = tri!(copy::validate(smsg, Errno::EFAULT));
+    let rlen = tri!(copy::validate(rmsg, Errno::EFAULT));
+    let conn = tri!(t.conn_of(me.proc, coid));
+    let chan = t.conns.at(conn.index).chan;
+    let Some(c) = t.chans.get(chan) else {
+        return Step::Done(Err(Errno::EBADF));
+    };
+    if t.procs.at(c.owner.index).state != crate::objects::process::ProcState::Alive {
+        return Step::Done(Err(Errno::ENXIO));
+    }
+    let i = me.thread.index;
+    let prio = t.threads.at(i).prio;
+    t.threads.at_mut(i).send = SendDesc {
+        coid,
+        conn,
+        siov: smsg.addr,
+        sparts: smsg.parts,
+        riov: rmsg.addr,
+        rparts: rmsg.parts,
+        slen,
+        rlen,
+        msglen: 0,
+        prio,
+        unblock_req: false,
+    };
+    t.counters(me.proc).msgs_sent += 1;
+    if let Some(r) = t.recv_find(chan, false) {
+        // A receiver waits: hand the message over now; we go straight to REPLY-blocked.
+        t.recv_remove(chan, r);
+        let rcvid = deliver(t, i, r, chan, fx);
+        let owner = t.chans.at(chan.index).owner;
+        t.counters(owner).msgs_received += 1;
+        t.ready(r, CallResult::Ok(rcvid as i64), fx);
+    } else {
+        t.threads.at_mut(i).state = KState::Send { chan };
+        t.q_insert(chan, QRef::thread(i), prio);
+        t.boost(chan, prio, fx);
+    }
+    Step::Block
+}
+
+/// Copies client `ci`'s message into receiver `ri`'s buffers, fills its `MsgInfo`, makes the
+/// client REPLY-blocked on `chan` and applies priority inheritance. Returns the rcvid.
+fn deliver(t: &mut Tables<'_>, ci: u32, ri: u32, chan: Id<Channel>, fx: &mut Effects) -> i32 {
+    let s = t.threads.at(ci).send;
+    let r = t.threads.at(ri).recv;
+    // SAFETY: the client is in its MsgSend call and the receiver in its MsgReceive call; both
+    // lists were validated on entry (copy.rs invariant).
+    let n = unsafe {
+        copy::copy(
+            IovList {
+                addr: s.siov,
+                parts: s.sparts,
+            },
+            0,
+            IovList {
+                addr: r.iov,
+                parts: r.parts,
+            },
+            0,
+            u64::MAX,
+        )
+    };
+    let server = t.threads.id_at(ri).unwrap_or(Id::NONE);
+    {
+        let c = t.threads.at_mut(ci);
+        c.send.msglen = n;
+        c.rcv_gen = c.rcv_gen.wrapping_add(1);
+        c.state = KState::Reply { chan, server };
+    }
+    let client_proc = t.threads.at(ci).proc;
+    t.counters(client_proc).bytes_copied += n;
+    let rcvid = t.rcvid_of(ci);
+    let info = info_of(t, ci, chan);
+    // SAFETY: `r.info` is 0 or the receiver's MsgInfo, borrowed for its call.
+    unsafe { copy::write_info(r.info, &info) };
+    let flags = t.chans.at(chan.index).flags;
+    t.threads.at_mut(ri).last_chan = chan;
+    if flags & _NTO_CHF_FIXED_PRIORITY == 0 {
+        t.set_prio(ri, s.prio, fx);
+    }
+    rcvid
+}
+
+/// The `MsgInfo` describing client `ci`'s message on `chan`.
+fn info_of(t: &Tables<'_>, ci: u32, chan: Id<Channel>) -> MsgInfo {
+    let c = t.threads.at(ci);
+    let conn = t.conns.get(c.send.conn);
+    MsgInfo {
+        nd: ND_LOCAL_NODE,
+        srcnd: conn.map_or(0, |k| k.nd),
+        pid: t.procs.at(c.proc.index).pid,
+        tid: c.tid,
+        chid: t.chans.get(chan).map_or(-1, |ch| ch.chid),
+        scoid: conn.map_or(-1, |k| k.scoid),
+        coid: c.send.coid,
+        priority: c.send.prio as i16,
+        flags: if c.send.unblock_req {
+            _NTO_MI_UNBLOCK_REQ as i16
+        } else {
+            0
+        },
+        msglen: c.send.msglen as i64,
+        srcmsglen: c.send.slen as i64,
+        dstmsglen: c.send.rlen as i64,
+        type_id: 0,
+        reserved: 0,
+    }
+}
+
+/// MsgReceivev / MsgReceivePulsev: takes the head of the channel's queue, or blocks.
+pub fn msg_receive(
+    t: &mut Tables<'_>,
+    me: Caller,
+    chid: i32,
+    rmsg: IovList,
+    info: u64,
+    pulse_only: bool,
+    fx: &mut Effects,
+) -> Step {
+    let rlen = tri!(copy::validate(rmsg, Errno::EFAULT));
+    let Some(chan) = t.chan_of(me.proc, chid) else {
+        return Step::Done(Err(Errno::ESRCH));
+    };
+    let i = me.thread.index;
+    {
+        let th = t.threads.at_mut(i);
+        th.recv = crate::objects::thread::RecvDesc {
+            iov: rmsg.addr,
+            parts: rmsg.parts,
+            len: rlen,
+            info,
+            pulse_only,
+        };
+        th.last_chan = chan;
+    }
+    // The first entry we may take: the head, or for a pulse-only receive the first pulse.
+    let mut q = t.chans.at(chan.index).sendq_head;
+    if pulse_only {
+        while !q.is_none() && q.as_pulse().is_none() {
+            q = t.q_next(q);
+        }
+    }
+    if let Some(pi) = q.as_pulse() {
+        t.q_remove(chan, q);
+        return Step::Done(take_pulse(t, i, pi, chan, fx));
+    }
+    if let Some(ci) = q.as_thread() {
+        t.q_remove(chan, q);
+        let rcvid = deliver(t, ci, i, chan, fx);
+        t.counters(me.proc).msgs_received += 1;
+        return Step::Done(Ok(rcvid as i64));
+    }
+    // Nothing queued: RECEIVE-block. The inherited priority is given back while we wait.
+    let base = t.threads.at(i).base_prio;
+    t.set_prio(i, base, fx);
+    t.threads.at_mut(i).state = KState::Receive { chan };
+    t.recv_push(chan, i);
+    Step::Block
+}
+
+/// Gives pulse `pi` (already unlinked) to receiver `ri` and frees it: Ok(0), or EFAULT when the
+/// receive buffer cannot hold a `struct _pulse` (the pulse is lost, as on QNX).
+pub(crate) fn take_pulse(
+    t: &mut Tables<'_>,
+    ri: u32,
+    pi: u32,
+    chan: Id<Channel>,
+    fx: &mut Effects,
+) -> Result<i64, Errno> {
+    let (p, pid) = {
+        let po = t.pulses.at(pi);
+        (
+            crate::types::Pulse {
+                type_: _PULSE_TYPE,
+                subtype: _PULSE_SUBTYPE,
+                code: po.code,
+                zero: [0; 3],
+                value: po.value,
+                scoid: po.scoid,
+                pad: 0,
+            },
+            po.prio,
+        )
+    };
+    if let Some(id) = t.pulses.id_at(pi) {
+        t.pulses.free(id);
+    }
+    deliver_pulse(t, ri, &p, pid, chan, fx)
+}
+
+/// Writes pulse `p` (priority `prio`) into receiver `ri`'s buffer.
+pub(crate) fn deliver_pulse(
+    t: &mut Tables<'_>,
+    ri: u32,
+    p: &crate::types::Pulse,
+    prio: u8,
+    chan: Id<Channel>,
+    fx: &mut Effects,
+) -> Result<i64, Errno> {
+    let r = t.threads.at(ri).recv;
+    if r.len < PULSE_SIZE as u64 {
+        return Err(Errno::EFAULT);
+    }
+    // SAFETY: the receiver is in its MsgReceive call; its list was validated on entry.
+    unsafe {
+        copy::write(
+            IovList {
+                addr: r.iov,
+                parts: r.parts,
+            },
+            &p.to_bytes(),
+        )
+    };
+    let owner = t.threads.at(ri).proc;
+    t.counters(owner).pulses_received += 1;
+    t.threads.at_mut(ri).last_chan = chan;
+    if t.chans.at(chan.index).flags & _NTO_CHF_FIXED_PRIORITY == 0 {
+        t.set_prio(ri, prio, fx);
+    }
+    Ok(0)
+}
+
+/// MsgReplyv: copies `smsg` into the client's reply buffers and readies it with `status`.
+pub fn msg_reply(
+    t: &mut Tables<'_>,
+    me: Caller,
+    rcvid: i32,
+    status: i64,
+    smsg: IovList,
+    fx: &mut Effects,
+) -> Step {
+    let ci = tri!(t.client_of(me, rcvid));
+    if let Err(e) = copy::validate(smsg, Errno::ESRVRFAULT) {
+        // A fault in the replier's buffer: the client is released with the same error.
+        if e == Errno::ESRVRFAULT {
+            finish(t, me, ci, CallResult::Err(e.0), fx);
+        }
+        return Step::Done(Err(e));
+    }
+    let s = t.threads.at(ci).send;
+    // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgReply call.
+    let n = unsafe {
+        copy::copy(
+            smsg,
+            0,
+            IovList {
+                addr: s.riov,
+                parts: s.rparts,
+            },
+            0,
+            u64::MAX,
+        )
+    };
+    t.counters(me.proc).bytes_copied += n;
+    finish(t, me, ci, CallResult::Ok(status), fx);
+    Step::Done(Ok(0))
+}
+
+/// Ends client `ci`'s exchange with `result` and readies it.
+fn finish(t: &mut Tables<'_>, me: Caller, ci: u32, result: CallResult, fx: &mut Effects) {
+    let rcvid = t.rcvid_of(ci);
+    if let KState::Reply { chan, .. } = t.threads.at(ci).state {
+        remove_unblock_pulse(t, chan, rcvid);
+    }
+    t.counters(me.proc).replies += 1;
+    t.threads.at_mut(ci).clear_send();
+    t.ready(ci, result, fx);
+}
+
+/// Replying settles an unblock request: drop the `_PULSE_CODE_UNBLOCK` still queued for it.
+fn remove_unblock_pulse(t: &mut Tables<'_>, chan: Id<Channel>, rcvid: i32) {
+    if t.chans.get(chan).is_none() {
+        return;
+    }
+    let mut q = t.chans.at(chan.index).sendq_head;
+    while !q.is_none() {
+        let next = t.q_next(q);
+        if let Some(pi) = q.as_pulse() {
+            let p = t.pulses.at(pi);
+            if p.code == _PULSE_CODE_UNBLOCK && p.value as u32 as i32 == rcvid {
+                t.q_remove(chan, q);
+                if let Some(id) = t.pulses.id_at(pi) {
+                    t.pulses.free(id);
+                }
+                return;
+            }
+        }
+        q = next;
+    }
+}
+
+/// MsgError: readies the client with `err` (EOK: MsgSend returns 0; ERESTART: it re-sends).
+pub fn msg_error(t: &mut Tables<'_>, me: Caller, rcvid: i32, err: i32, fx: &mut Effects) -> Step {
+    let ci = tri!(t.client_of(me, rcvid));
+    let result = match Errno(err) {
+        Errno::EOK => CallResult::Ok(0),
+        Errno::ERESTART => CallResult::Restart,
+        e => CallResult::Err(e.0),
+    };
+    finish(t, me, ci, result, fx);
+    Step::Done(Ok(0))
+}
+
+/// MsgReadv: copies from the client's send buffers, from `offset`, into ours.
+pub fn msg_read(t: &mut Tables<'_>, me: Caller, rcvid: i32, dst: IovList, offset: u64) -> Step {
+    let ci = tri!(t.client_of(me, rcvid));
+    tri!(copy::validate(dst, Errno::ESRVRFAULT));
+    let s = t.threads.at(ci).send;
+    if offset >= s.slen {
+        return Step::Done(Ok(0));
+    }
+    // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgRead call.
+    let n = unsafe {
+        copy::copy(
+            IovList {
+                addr: s.siov,
+                parts: s.sparts,
+            },
+            offset,
+            dst,
+            0,
+            u64::MAX,
+        )
+    };
+    t.counters(me.proc).bytes_copied += n;
+    Step::Done(Ok(n as i64))
+}
+
+/// MsgWritev: copies ours into the client's reply buffers at `offset`, leaving it blocked.
+pub fn msg_write(t: &mut Tables<'_>, me: Caller, rcvid: i32, src: IovList, offset: u64) -> Step {
+    let ci = tri!(t.client_of(me, rcvid));
+    tri!(copy::validate(src, Errno::ESRVRFAULT));
+    let s = t.threads.at(ci).send;
+    if offset >= s.rlen {
+        return Step::Done(Ok(0));
+    }
+    // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgWrite call.
+    let n = unsafe {
+        copy::copy(
+            src,
+            0,
+            IovList {
+                addr: s.riov,
+                parts: s.rparts,
+            },
+            offset,
+            u64::MAX,
+        )
+    };
+    t.counters(me.proc).bytes_copied += n;
+    Step::Done(Ok(n as i64))
+}
+
+/// MsgInfo: refills the `MsgInfo` of a REPLY-blocked client's message.
+pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: i32, info: u64) -> Step {
+    let ci = tri!(t.client_of(me, rcvid));
+    let KState::Reply { chan, .. } = t.threads.at(ci).state else {
+        return Step::Done(Err(Errno::ESRCH));
+    };
+    let mi = info_of(t, ci, chan);
+    // SAFETY: `info` is the caller's own MsgInfo, borrowed for this call.
+    unsafe { copy::write_info(info, &mi) };
+    Step::Done(Ok(0))
+}
+
+/// A kernel timeout expired for blocked thread `i`. Returns the call's result if the thread
+/// leaves now, or `None` if it stays blocked (REPLY-blocked on an `_NTO_CHF_UNBLOCK` channel:
+/// the server gets one `_PULSE_CODE_UNBLOCK` and decides).
+pub fn timeout_expired(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
+    match t.threads.at(i).state {
+        KState::Send { chan } => {
+            t.q_remove(chan, QRef::thread(i));
+            t.threads.at_mut(i).clear_send();
+        }
+        KState::Receive { chan } => t.recv_remove(chan, i),
+        KState::Reply { chan, .. } => {
+            let flags = t.chans.get(chan).map_or(0, |c| c.flags);
+            if flags & _NTO_CHF_UNBLOCK != 0 {
+                if !t.threads.at(i).send.unblock_req {
+                    t.threads.at_mut(i).send.unblock_req = true;
+                    let (prio, scoid) = {
+                        let th = t.threads.at(i);
+                        (
+                            th.send.prio,
+                            t.conns.get(th.send.conn).map_or(-1, |c| c.scoid),
+                        )
+                    };
+                    let rcvid = t.rcvid_of(i);
+                    if super::pulse::queue_pulse(
+                        t,
+                        chan,
+                        prio,
+                        _PULSE_CODE_UNBLOCK,
+                        rcvid as u32 as u64,
+                        scoid,
+                        fx,
+                    )
+                    .is_ok()
+                    {
+                        return None;
+                    }
+                    // No room for the pulse: release the client anyway (as QNX does).
+                } else {
+                    return None;
+                }
+            }
+            t.threads.at_mut(i).clear_send();
+        }
+        KState::Ready | KState::Running | KState::Dead => return Some(t.threads.at(i).result),
+    }
+    t.threads.at_mut(i).state = KState::Running;
+    Some(CallResult::Err(Errno::ETIMEDOUT.0))
+}

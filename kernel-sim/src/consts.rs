@@ -1,0 +1,79 @@
+//! QNX constants, with QNX's names and values (../shared/reference/qnx-api.md §1).
+#![allow(missing_docs)]
+
+// Channel flags (§1.8).
+pub const _NTO_CHF_FIXED_PRIORITY: u32 = 0x0001;
+pub const _NTO_CHF_UNBLOCK: u32 = 0x0002;
+pub const _NTO_CHF_THREAD_DEATH: u32 = 0x0004;
+pub const _NTO_CHF_DISCONNECT: u32 = 0x0008;
+pub const _NTO_CHF_NET_MSG: u32 = 0x0010;
+pub const _NTO_CHF_SENDER_LEN: u32 = 0x0020;
+pub const _NTO_CHF_COID_DISCONNECT: u32 = 0x0040;
+pub const _NTO_CHF_REPLY_LEN: u32 = 0x0080;
+pub const _NTO_CHF_ASYNC_NONBLOCK: u32 = 0x0200;
+pub const _NTO_CHF_ASYNC: u32 = 0x0400;
+pub const _NTO_CHF_GLOBAL: u32 = 0x0800;
+pub const _NTO_CHF_PRIVATE: u32 = 0x1000;
+
+/// The channel flags ChannelCreate accepts here; any other bit is EINVAL.
+pub const CHF_ACCEPTED: u32 = _NTO_CHF_FIXED_PRIORITY
+    | _NTO_CHF_UNBLOCK
+    | _NTO_CHF_THREAD_DEATH
+    | _NTO_CHF_DISCONNECT
+    | _NTO_CHF_NET_MSG
+    | _NTO_CHF_SENDER_LEN
+    | _NTO_CHF_COID_DISCONNECT
+    | _NTO_CHF_REPLY_LEN
+    | _NTO_CHF_PRIVATE;
+
+// Connect flags (§1.9).
+pub const _NTO_COF_CLOEXEC: u32 = 0x0001;
+pub const _NTO_COF_DEAD: u32 = 0x0002;
+pub const _NTO_COF_NOSHARE: u32 = 0x0040;
+pub const _NTO_COF_NETCON: u32 = 0x0080;
+pub const _NTO_COF_NONBLOCK: u32 = 0x0100;
+pub const _NTO_COF_ASYNC: u32 = 0x0200;
+pub const _NTO_COF_GLOBAL: u32 = 0x0400;
+
+/// The connect flags ConnectAttach accepts here; any other bit is EINVAL.
+pub const COF_ACCEPTED: u32 = _NTO_COF_CLOEXEC | _NTO_COF_NOSHARE;
+
+pub const _NTO_SIDE_CHANNEL: u32 = 0x4000_0000;
+pub const ND_LOCAL_NODE: u32 = 0;
+
+// _msg_info flags (§1.1).
+pub const _NTO_MI_ENDIAN_BIG: u32 = 0x0000_0001;
+pub const _NTO_MI_ENDIAN_DIFF: u32 = 0x0000_0002;
+pub const _NTO_MI_UNBLOCK_REQ: u32 = 0x0000_0100;
+
+// Pulse codes (§1.3).
+pub const _PULSE_TYPE: u16 = 0;
+pub const _PULSE_SUBTYPE: u16 = 0;
+pub const _PULSE_CODE_UNBLOCK: i8 = -32;
+pub const _PULSE_CODE_DISCONNECT: i8 = -33;
+pub const _PULSE_CODE_THREADDEATH: i8 = -34;
+pub const _PULSE_CODE_COIDDEATH: i8 = -35;
+pub const _PULSE_CODE_MINAVAIL: i8 = 0;
+pub const _PULSE_CODE_MAXAVAIL: i8 = 127;
+
+// Thread states (§1.6).
+pub const STATE_DEAD: u32 = 0;
+pub const STATE_RUNNING: u32 = 1;
+pub const STATE_READY: u32 = 2;
+pub const STATE_SEND: u32 = 4;
+pub const STATE_RECEIVE: u32 = 5;
+pub const STATE_REPLY: u32 = 6;
+
+// Timeout flags (§1.7).
+pub const _NTO_TIMEOUT_SEND: u32 = 1 << 4;
+pub const _NTO_TIMEOUT_RECEIVE: u32 = 1 << 5;
+pub const _NTO_TIMEOUT_REPLY: u32 = 1 << 6;
+pub const TIMER_ABSTIME: u32 = 0x8000_0000;
+
+// Priorities.
+pub const PRIO_MIN: i32 = 1;
+pub const PRIO_MAX: i32 = 255;
+/// The priority a thread gets when none is given (QNX's default for a new thread).
+pub const PRIO_DEFAULT: u8 = 10;
+/// `MsgSendPulse` priority meaning "the caller's".
+pub const PULSE_PRIO_CALLER: i32 = -1;

@@ -1,0 +1,91 @@
+//! Error numbers as kernel calls return them.
+//!
+//! POSIX errors carry Linux's numbers (a ported C program compares `errno` with Linux's
+//! `<errno.h>`); the QNX-only errors carry QNX's numbers, which Linux does not use
+//! (`ENOREMOTE` 300, `ESRVRFAULT` 312). `EOK` is 0.
+
+use std::fmt;
+
+/// An error number. Kernel calls return `Result<_, Errno>`; the C API turns it into -1/errno.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Errno(pub i32);
+
+macro_rules! errnos {
+    ($($name:ident = $val:expr, $text:expr;)*) => {
+        impl Errno {
+            $(#[doc = $text] pub const $name: Errno = Errno($val);)*
+
+            /// The constant's name, e.g. `"ESRCH"`, if this is one of ours.
+            pub fn name(self) -> Option<&'static str> {
+                $(if self.0 == $val { return Some(stringify!($name)); })* None
+            }
+
+            fn text(self) -> Option<&'static str> {
+                $(if self.0 == $val { return Some($text); })* None
+            }
+        }
+    };
+}
+
+errnos! {
+    EOK = 0, "No error";
+    EPERM = libc::EPERM, "Operation not permitted";
+    ESRCH = libc::ESRCH, "No such process (or no such channel, rcvid or connection)";
+    EINTR = libc::EINTR, "Interrupted function call";
+    EIO = libc::EIO, "I/O error";
+    ENXIO = libc::ENXIO, "No such device or address (target process is terminating)";
+    EBADF = libc::EBADF, "Bad file descriptor (connection invalid or its channel gone)";
+    EAGAIN = libc::EAGAIN, "Resource temporarily unavailable";
+    ENOMEM = libc::ENOMEM, "Not enough memory";
+    EACCES = libc::EACCES, "Permission denied";
+    EFAULT = libc::EFAULT, "Bad address";
+    EBUSY = libc::EBUSY, "Resource busy";
+    EINVAL = libc::EINVAL, "Invalid argument";
+    ENFILE = libc::ENFILE, "Too many open files in system";
+    EMFILE = libc::EMFILE, "Too many open files";
+    EDEADLK = libc::EDEADLK, "Resource deadlock avoided";
+    ENOSYS = libc::ENOSYS, "Function not implemented";
+    EMSGSIZE = libc::EMSGSIZE, "Message too long";
+    EOVERFLOW = libc::EOVERFLOW, "Value too large (iov lengths overflow)";
+    ETIMEDOUT = libc::ETIMEDOUT, "Timed out";
+    ERESTART = libc::ERESTART, "Restart the call";
+    ECANCELED = libc::ECANCELED, "Operation canceled";
+    ENOREMOTE = 300, "Must be done on local machine";
+    ESRVRFAULT = 312, "Server fault on message pass";
+}
+
+impl Errno {
+    /// The raw number.
+    pub fn raw(self) -> i32 {
+        self.0
+    }
+}
+
+impl fmt::Debug for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "Errno({})", self.0),
+        }
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.name(), self.text()) {
+            (Some(n), Some(t)) => write!(f, "{n}: {t}"),
+            _ => write!(f, "{}", std::io::Error::from_raw_os_error(self.0)),
+        }
+    }
+}
+
+impl std::error::Error for Errno {}
+
+impl From<Errno> for std::io::Error {
+    fn from(e: Errno) -> Self {
+        std::io::Error::from_raw_os_error(e.0)
+    }
+}
+
+/// A kernel call's result.
+pub type KResult<T> = Result<T, Errno>;

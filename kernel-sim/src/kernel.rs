@@ -1,0 +1,564 @@
+//! The dispatcher: where a kernel call goes.
+//!
+//! [`ThreadCtx::call`] is the whole life of a kernel entry: take the kernel lock, count the
+//! entry, move the armed TimerTimeout into force, run the call (a pure function over the
+//! tables, in `calls/`), note whom it readied, release the lock, wake them, and, if the call
+//! blocked the caller, sleep on the caller's wait word until a waker readies it or its
+//! deadline passes. Then retake the lock once to collect the result and become RUNNING.
+
+use crate::calls::{self, Caller, Effects, Step};
+use crate::copy::IovList;
+use crate::errno::{Errno, KResult};
+use crate::objects::thread::CallResult;
+use crate::objects::{KState, ProcCounters, Process, Thread};
+use crate::pool::Id;
+use crate::region::{Config, OsPriority, Region, Tables};
+use crate::sync::Arc;
+use crate::types::{Iov, MsgInfo};
+use crate::wait::{Clock, Deadline, WaitResult};
+use std::marker::PhantomData;
+
+/// A handle to a simulated kernel. Cheap to clone; the kernel lives while a handle does.
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    region: Arc<Region>,
+}
+
+/// A simulated process, as the kernel names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pid {
+    /// The pid programs see.
+    pub pid: i32,
+    id: Id<Process>,
+}
+
+impl Kernel {
+    /// A new kernel in anonymous memory, with the given capacities.
+    pub fn new(cfg: Config) -> KResult<Kernel> {
+        Ok(Kernel {
+            region: Arc::new(Region::new(cfg)?),
+        })
+    }
+
+    /// The region (for inspectors: header, size, configuration).
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Runs `f` over the tables under the kernel lock (no blocking, no waking).
+    pub(crate) fn locked<R>(&self, f: impl FnOnce(&mut Tables<'_>) -> R) -> R {
+        let lock = self.region.lock_word();
+        lock.lock(self.shared());
+        // SAFETY: we hold the kernel lock until `unlock` below.
+        let r = unsafe { self.region.with_tables(f) };
+        lock.unlock(self.shared());
+        r
+    }
+
+    /// Runs a call that may ready threads, then wakes them after releasing the lock.
+    fn locked_fx<R>(&self, f: impl FnOnce(&mut Tables<'_>, &mut Effects) -> R) -> R {
+        let mut fx = Effects::default();
+        let r = self.locked(|t| f(t, &mut fx));
+        self.apply(&fx);
+        r
+    }
+
+    fn apply(&self, fx: &Effects) {
+        let waits = self.region.waits();
+        for &w in &fx.wake {
+            waits[w as usize].wake(self.shared());
+        }
+        if self.region.config().os_priority != OsPriority::Off {
+            for &(tid, prio) in &fx.prio {
+                apply_os_priority(self.region.config().os_priority, tid, prio);
+            }
+        }
+    }
+
+    /// Creates a simulated process.
+    pub fn process_create(&self) -> KResult<Pid> {
+        self.locked(calls::process::process_create)
+            .map(|(id, pid)| Pid { pid, id })
+    }
+
+    /// Tears a simulated process down: its channels are destroyed (blocked peers leave with
+    /// ESRCH), its connections detached, its remaining threads released with ESRCH.
+    pub fn process_destroy(&self, pid: Pid) -> KResult<()> {
+        self.locked_fx(|t, fx| calls::process::process_destroy(t, pid.id, fx))
+    }
+
+    /// Registers the calling OS thread as a kernel thread of `pid` at priority `prio` (1..=255).
+    pub fn thread_attach(&self, pid: Pid, prio: i32) -> KResult<ThreadCtx> {
+        let os_tid = nix::unistd::gettid().as_raw();
+        let (me, tid) = self.locked(|t| calls::process::thread_create(t, pid.id, prio, os_tid))?;
+        Ok(ThreadCtx {
+            k: self.clone(),
+            me: Caller {
+                thread: me,
+                proc: pid.id,
+            },
+            pid: pid.pid,
+            tid,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// The counters of process `pid`.
+    pub fn process_counters(&self, pid: i32) -> KResult<ProcCounters> {
+        self.locked(|t| t.proc_by_pid(pid).map(|p| t.procs.at(p.index).counters))
+            .ok_or(Errno::ESRCH)
+    }
+
+    /// Kernel calls made so far, all processes together.
+    pub fn kernel_entries(&self) -> u64 {
+        self.locked(|t| *t.kernel_entries)
+    }
+
+    /// A consistent picture of every process, thread, channel and connection.
+    pub fn snapshot(&self) -> crate::info::Snapshot {
+        self.locked(|t| crate::info::snapshot(t))
+    }
+
+    /// One thread's state and priorities.
+    pub fn thread_info(&self, pid: i32, tid: i32) -> KResult<crate::info::ThreadInfo> {
+        self.locked(|t| crate::info::thread_info(t, pid, tid))
+    }
+
+    /// Live objects and capacity of every pool.
+    pub fn pool_usage(&self) -> crate::info::PoolUsage {
+        self.locked(|t| crate::info::pool_usage(t))
+    }
+}
+
+fn apply_os_priority(mode: OsPriority, tid: i32, prio: u8) {
+    // Failures (no CAP_SYS_NICE, thread gone) leave the Linux thread as it was: the emulated
+    // priority stays authoritative. See docs/design.md, "Priorities".
+    match mode {
+        OsPriority::Off => {}
+        OsPriority::Nice => {
+            let nice = (10 - prio as i32).clamp(-20, 19);
+            // SAFETY: setpriority takes plain integers and touches no memory of ours.
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice);
+            }
+        }
+        OsPriority::Fifo => {
+            let p = libc::sched_param {
+                sched_priority: (prio as i32).min(99),
+            };
+            // SAFETY: `p` is a valid sched_param for the duration of the call.
+            unsafe {
+                libc::sched_setscheduler(tid, libc::SCHED_FIFO, &p);
+            }
+        }
+    }
+}
+
+/// A kernel thread: the calling OS thread's identity in the kernel, through which it makes
+/// kernel calls. Not `Send`: a kernel thread is one OS thread. Dropping it is thread death.
+#[derive(Debug)]
+pub struct ThreadCtx {
+    k: Kernel,
+    me: Caller,
+    pid: i32,
+    tid: i32,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for ThreadCtx {
+    fn drop(&mut self) {
+        let me = self.me.thread;
+        self.k
+            .locked_fx(|t, fx| calls::process::thread_destroy(t, me, fx));
+    }
+}
+
+impl ThreadCtx {
+    /// The kernel this thread belongs to.
+    pub fn kernel(&self) -> &Kernel {
+        &self.k
+    }
+
+    /// The simulated process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The process, as a [`Pid`] handle.
+    pub fn process(&self) -> Pid {
+        Pid {
+            pid: self.pid,
+            id: self.me.proc,
+        }
+    }
+
+    /// The thread id within the process.
+    pub fn tid(&self) -> i32 {
+        self.tid
+    }
+
+    /// Enters the kernel with call `f`, blocking if it says so. See the module doc.
+    fn call(
+        &self,
+        mut f: impl FnMut(&mut Tables<'_>, Caller, &mut Effects) -> Step,
+    ) -> KResult<i64> {
+        let region = &*self.k.region;
+        let shared = self.k.shared();
+        let me = self.me;
+        let word = &region.waits()[me.thread.index as usize];
+        loop {
+            let mut fx = Effects::default();
+            // Under the lock: run the call; if it blocks, note the wait word's value and the
+            // deadline in force for the state it blocked in.
+            let (step, seq, deadline) = self.k.locked(|t| {
+                let Some(th) = t.threads.get_mut(me.thread) else {
+                    return (Step::Done(Err(Errno::ESRCH)), 0, None);
+                };
+                th.kernel_entries += 1;
+                th.timeout_cur = std::mem::replace(
+                    &mut th.timeout_next,
+                    crate::objects::thread::TimeoutArm::NONE,
+                );
+                th.result = CallResult::Pending;
+                *t.kernel_entries += 1;
+                t.counters(me.proc).kernel_entries += 1;
+                let mut step = f(t, me, &mut fx);
+                let mut deadline = None;
+                if step == Step::Block {
+                    let th = t.threads.at(me.thread.index);
+                    let tmo = th.timeout_cur;
+                    if tmo.states & calls::process::state_bit(th.state) != 0 {
+                        let d = Deadline {
+                            clock: if tmo.clock == 1 {
+                                Clock::Realtime
+                            } else {
+                                Clock::Monotonic
+                            },
+                            nsec: tmo.deadline,
+                        };
+                        if d.passed() {
+                            // Already expired (or NULL ntime: a poll): time out without sleeping.
+                            if let Some(r) =
+                                calls::srr::timeout_expired(t, me.thread.index, &mut fx)
+                            {
+                                step = Step::Done(result_of(r));
+                            }
+                        } else {
+                            deadline = Some(d);
+                        }
+                    }
+                }
+                if step == Step::Block {
+                    t.counters(me.proc).blocks += 1;
+                }
+                t.counters(me.proc).wakeups += fx.wake.len() as u64;
+                (step, word.load(), deadline)
+            });
+            self.k.apply(&fx);
+            let r = match step {
+                Step::Done(r) => r,
+                Step::Block => self.block(seq, deadline, shared),
+            };
+            if r != Err(Errno::ERESTART) {
+                return r;
+            }
+        }
+    }
+
+    /// Sleeps until readied, then collects the result. A passing deadline is judged under the
+    /// lock: the thread may have been readied meanwhile, may leave with ETIMEDOUT, or may stay
+    /// blocked (REPLY-blocked on an `_NTO_CHF_UNBLOCK` channel, or a state the timeout does
+    /// not cover) and then sleeps on without a deadline.
+    fn block(&self, mut seq: u32, mut deadline: Option<Deadline>, shared: bool) -> KResult<i64> {
+        let me = self.me;
+        let word = &self.k.region.waits()[me.thread.index as usize];
+        loop {
+            match word.wait(seq, deadline, shared) {
+                WaitResult::Changed if word.load() != seq => break,
+                WaitResult::Changed => continue,
+                WaitResult::TimedOut => {
+                    let mut fx = Effects::default();
+                    // Under the lock: readied meanwhile (done), leaving now (done), or staying
+                    // blocked (sleep on from the word's current value, without a deadline).
+                    let next = self.k.locked(|t| {
+                        let Some(th) = t.threads.get(me.thread) else {
+                            return None;
+                        };
+                        if th.timeout_cur.states & calls::process::state_bit(th.state) == 0 {
+                            return if matches!(th.state, KState::Ready) {
+                                None
+                            } else {
+                                Some(word.load())
+                            };
+                        }
+                        match calls::srr::timeout_expired(t, me.thread.index, &mut fx) {
+                            Some(r) => {
+                                t.threads.at_mut(me.thread.index).result = r;
+                                None
+                            }
+                            None => Some(word.load()),
+                        }
+                    });
+                    self.k.apply(&fx);
+                    match next {
+                        None => break,
+                        Some(s) => {
+                            seq = s;
+                            deadline = None;
+                        }
+                    }
+                }
+            }
+        }
+        self.k.locked(|t| {
+            let Some(th) = t.threads.get_mut(me.thread) else {
+                return Err(Errno::ESRCH);
+            };
+            th.state = KState::Running;
+            let r = std::mem::replace(&mut th.result, CallResult::Pending);
+            match r {
+                CallResult::Restart => Err(Errno::ERESTART),
+                r => result_of(r),
+            }
+        })
+    }
+
+    // ---------------------------------------------------------------- channels
+
+    /// ChannelCreate: returns a chid.
+    pub fn channel_create(&self, flags: u32) -> KResult<i32> {
+        self.call(|t, me, _| calls::channel::channel_create(t, me, flags))
+            .map(|v| v as i32)
+    }
+
+    /// ChannelDestroy.
+    pub fn channel_destroy(&self, chid: i32) -> KResult<()> {
+        self.call(|t, me, fx| calls::channel::channel_destroy(t, me, chid, fx))
+            .map(drop)
+    }
+
+    // ---------------------------------------------------------------- connections
+
+    /// ConnectAttach: returns a coid.
+    pub fn connect_attach(
+        &self,
+        nd: u32,
+        pid: i32,
+        chid: i32,
+        index: u32,
+        flags: u32,
+    ) -> KResult<i32> {
+        self.call(|t, me, _| calls::connect::connect_attach(t, me, nd, pid, chid, index, flags))
+            .map(|v| v as i32)
+    }
+
+    /// ConnectDetach (of a coid, or of a scoid whose client is gone).
+    pub fn connect_detach(&self, coid: i32) -> KResult<()> {
+        self.call(|t, me, fx| calls::connect::connect_detach(t, me, coid, fx))
+            .map(drop)
+    }
+
+    // ---------------------------------------------------------------- send / receive / reply
+
+    /// MsgSendv over raw iovs: returns the server's reply status.
+    ///
+    /// # Safety
+    /// Every iov must describe memory valid for reads (`siov`) or writes (`riov`) for the whole
+    /// call, not otherwise accessed meanwhile. (The kernel rejects null bases with EFAULT and
+    /// overflowing lengths with EOVERFLOW before touching anything.)
+    pub unsafe fn msg_sendv_raw(&self, coid: i32, siov: &[Iov], riov: &[Iov]) -> KResult<i64> {
+        let (s, r) = (IovList::new(siov), IovList::new(riov));
+        self.call(|t, me, fx| calls::srr::msg_send(t, me, coid, s, r, fx))
+    }
+
+    /// MsgSend: sends `smsg`, returns the reply status; the reply lands in `rmsg`.
+    pub fn msg_send(&self, coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> KResult<i64> {
+        let s = [Iov::from_slice(smsg)];
+        let r = [Iov::from_mut_slice(rmsg)];
+        // SAFETY: the iovs describe our two borrowed slices, alive and unaliased for the call.
+        unsafe { self.msg_sendv_raw(coid, &s, &r) }
+    }
+
+    /// MsgSendv over slices: gathers `smsg`, scatters the reply into `rmsg`.
+    pub fn msg_sendv(&self, coid: i32, smsg: &[&[u8]], rmsg: &mut [&mut [u8]]) -> KResult<i64> {
+        let s: smallvec::SmallVec<[Iov; 4]> = smsg.iter().map(|b| Iov::from_slice(b)).collect();
+        let r: smallvec::SmallVec<[Iov; 4]> =
+            rmsg.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
+        // SAFETY: the iovs describe borrowed slices, alive and unaliased for the call.
+        unsafe { self.msg_sendv_raw(coid, &s, &r) }
+    }
+
+    /// MsgReceivev over raw iovs: returns an rcvid (> 0) for a message, 0 for a pulse.
+    ///
+    /// # Safety
+    /// The iovs must describe memory valid for writes for the whole call.
+    pub unsafe fn msg_receivev_raw(
+        &self,
+        chid: i32,
+        riov: &[Iov],
+        info: Option<&mut MsgInfo>,
+    ) -> KResult<i32> {
+        let r = IovList::new(riov);
+        let info = info.map_or(0, |i| i as *mut MsgInfo as u64);
+        self.call(|t, me, fx| calls::srr::msg_receive(t, me, chid, r, info, false, fx))
+            .map(|v| v as i32)
+    }
+
+    /// MsgReceive: returns an rcvid (> 0) for a message, 0 for a pulse (the buffer then holds a
+    /// `struct _pulse`).
+    pub fn msg_receive(
+        &self,
+        chid: i32,
+        rmsg: &mut [u8],
+        info: Option<&mut MsgInfo>,
+    ) -> KResult<i32> {
+        let r = [Iov::from_mut_slice(rmsg)];
+        // SAFETY: the iov describes our borrowed slice.
+        unsafe { self.msg_receivev_raw(chid, &r, info) }
+    }
+
+    /// MsgReceivev over slices.
+    pub fn msg_receivev(
+        &self,
+        chid: i32,
+        rmsg: &mut [&mut [u8]],
+        info: Option<&mut MsgInfo>,
+    ) -> KResult<i32> {
+        let r: smallvec::SmallVec<[Iov; 4]> =
+            rmsg.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
+        // SAFETY: the iovs describe borrowed slices.
+        unsafe { self.msg_receivev_raw(chid, &r, info) }
+    }
+
+    /// MsgReceivePulse: like MsgReceive, but takes only pulses (messages stay queued).
+    pub fn msg_receive_pulse(&self, chid: i32, rmsg: &mut [u8]) -> KResult<()> {
+        let r = [Iov::from_mut_slice(rmsg)];
+        let l = IovList::new(&r);
+        self.call(|t, me, fx| calls::srr::msg_receive(t, me, chid, l, 0, true, fx))
+            .map(drop)
+    }
+
+    /// MsgReplyv over raw iovs.
+    ///
+    /// # Safety
+    /// The iovs must describe memory valid for reads for the whole call.
+    pub unsafe fn msg_replyv_raw(&self, rcvid: i32, status: i64, iov: &[Iov]) -> KResult<()> {
+        let s = IovList::new(iov);
+        self.call(|t, me, fx| calls::srr::msg_reply(t, me, rcvid, status, s, fx))
+            .map(drop)
+    }
+
+    /// MsgReply: the client's MsgSend returns `status`; `msg` lands in its reply buffer.
+    pub fn msg_reply(&self, rcvid: i32, status: i64, msg: &[u8]) -> KResult<()> {
+        let s = [Iov::from_slice(msg)];
+        // SAFETY: the iov describes our borrowed slice.
+        unsafe { self.msg_replyv_raw(rcvid, status, &s) }
+    }
+
+    /// MsgReplyv over slices.
+    pub fn msg_replyv(&self, rcvid: i32, status: i64, msg: &[&[u8]]) -> KResult<()> {
+        let s: smallvec::SmallVec<[Iov; 4]> = msg.iter().map(|b| Iov::from_slice(b)).collect();
+        // SAFETY: the iovs describe borrowed slices.
+        unsafe { self.msg_replyv_raw(rcvid, status, &s) }
+    }
+
+    /// MsgError: the client's MsgSend fails with `err` (EOK: returns 0; ERESTART: re-sends).
+    pub fn msg_error(&self, rcvid: i32, err: Errno) -> KResult<()> {
+        self.call(|t, me, fx| calls::srr::msg_error(t, me, rcvid, err.0, fx))
+            .map(drop)
+    }
+
+    /// MsgRead: copies the client's message from `offset`; returns bytes copied.
+    pub fn msg_read(&self, rcvid: i32, buf: &mut [u8], offset: usize) -> KResult<usize> {
+        let r = [Iov::from_mut_slice(buf)];
+        let l = IovList::new(&r);
+        self.call(|t, me, _| calls::srr::msg_read(t, me, rcvid, l, offset as u64))
+            .map(|v| v as usize)
+    }
+
+    /// MsgReadv over slices.
+    pub fn msg_readv(&self, rcvid: i32, bufs: &mut [&mut [u8]], offset: usize) -> KResult<usize> {
+        let r: smallvec::SmallVec<[Iov; 4]> =
+            bufs.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
+        let l = IovList::new(&r);
+        self.call(|t, me, _| calls::srr::msg_read(t, me, rcvid, l, offset as u64))
+            .map(|v| v as usize)
+    }
+
+    /// MsgWrite: copies `buf` into the client's reply buffer at `offset`; returns bytes copied.
+    pub fn msg_write(&self, rcvid: i32, buf: &[u8], offset: usize) -> KResult<usize> {
+        let s = [Iov::from_slice(buf)];
+        let l = IovList::new(&s);
+        self.call(|t, me, _| calls::srr::msg_write(t, me, rcvid, l, offset as u64))
+            .map(|v| v as usize)
+    }
+
+    /// MsgWritev over slices.
+    pub fn msg_writev(&self, rcvid: i32, bufs: &[&[u8]], offset: usize) -> KResult<usize> {
+        let s: smallvec::SmallVec<[Iov; 4]> = bufs.iter().map(|b| Iov::from_slice(b)).collect();
+        let l = IovList::new(&s);
+        self.call(|t, me, _| calls::srr::msg_write(t, me, rcvid, l, offset as u64))
+            .map(|v| v as usize)
+    }
+
+    /// MsgInfo: the `MsgInfo` of a REPLY-blocked client's message.
+    pub fn msg_info(&self, rcvid: i32) -> KResult<MsgInfo> {
+        let mut info = MsgInfo::default();
+        let p = &mut info as *mut MsgInfo as u64;
+        self.call(|t, me, _| calls::srr::msg_info(t, me, rcvid, p))?;
+        Ok(info)
+    }
+
+    /// MsgSendPulse: `prio` -1 means the caller's priority; `code` 0..=127.
+    pub fn msg_send_pulse(&self, coid: i32, prio: i32, code: i32, value: i32) -> KResult<()> {
+        self.call(|t, me, fx| calls::pulse::msg_send_pulse(t, me, coid, prio, code, value, fx))
+            .map(drop)
+    }
+
+    // ---------------------------------------------------------------- threads
+
+    /// Sets this thread's priority (1..=255); returns the previous one.
+    pub fn set_priority(&self, prio: i32) -> KResult<i32> {
+        self.call(|t, me, fx| calls::process::set_priority(t, me, prio, fx))
+            .map(|v| v as i32)
+    }
+
+    /// This thread's base and current priority.
+    pub fn priority(&self) -> KResult<(u8, u8)> {
+        let me = self.me.thread;
+        self.k
+            .locked(|t| t.threads.get(me).map(|th| (th.base_prio, th.prio)))
+            .ok_or(Errno::ESRCH)
+    }
+
+    /// TimerTimeout: arms a one-shot kernel timeout for this thread's next kernel call.
+    /// `clock` is `CLOCK_MONOTONIC` or `CLOCK_REALTIME` (Linux's ids), `flags` the
+    /// `_NTO_TIMEOUT_*` states (plus `TIMER_ABSTIME`), `ntime` nanoseconds (`None`: time out at
+    /// once instead of blocking). Returns the flags that were armed before.
+    pub fn timer_timeout(&self, clock: i32, flags: u32, ntime: Option<u64>) -> KResult<u32> {
+        let now = match clock {
+            calls::process::CLOCK_REALTIME => Deadline::now_ns(Clock::Realtime),
+            _ => Deadline::now_ns(Clock::Monotonic),
+        };
+        self.call(|t, me, _| calls::process::timer_timeout(t, me, clock, flags, ntime, now))
+            .map(|v| v as u32)
+    }
+
+    /// This thread's id in the kernel (for inspectors).
+    pub fn thread_id(&self) -> Id<Thread> {
+        self.me.thread
+    }
+}
+
+fn result_of(r: CallResult) -> KResult<i64> {
+    match r {
+        CallResult::Ok(v) => Ok(v),
+        CallResult::Err(e) => Err(Errno(e)),
+        CallResult::Restart => Err(Errno::ERESTART),
+        CallResult::Pending => Err(Errno::EINTR),
+    }
+}

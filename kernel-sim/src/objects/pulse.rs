@@ -1,0 +1,44 @@
+//! A queued pulse: a fixed-size notification waiting in a channel's send queue.
+
+use crate::objects::QRef;
+use crate::pool::{Pooled, SlotHdr};
+
+/// A pulse waiting in a channel's queue.
+#[repr(C)]
+#[derive(Debug)]
+pub struct PulseObj {
+    /// Pool bookkeeping.
+    pub hdr: SlotHdr,
+    /// Priority it is queued at.
+    pub prio: u8,
+    /// Pulse code.
+    pub code: i8,
+    /// `sigval` value.
+    pub value: u64,
+    /// scoid it arrived through, or -1.
+    pub scoid: i32,
+    /// Queue links.
+    pub qnext: QRef,
+    /// Queue links.
+    pub qprev: QRef,
+}
+
+impl Pooled for PulseObj {
+    fn hdr(&self) -> &SlotHdr {
+        &self.hdr
+    }
+    fn hdr_mut(&mut self) -> &mut SlotHdr {
+        &mut self.hdr
+    }
+    fn vacant() -> Self {
+        PulseObj {
+            hdr: SlotHdr::fresh(),
+            prio: 0,
+            code: 0,
+            value: 0,
+            scoid: -1,
+            qnext: QRef::NONE,
+            qprev: QRef::NONE,
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! A thread control block: a thread's scheduling state, what it waits on, and the buffers of
+//! the kernel call it is blocked in.
+
+use crate::objects::{Channel, Connection, Process, QRef};
+use crate::pool::{Id, Pooled, SlotHdr, NIL};
+
+/// A thread's state, naming what it waits on (QNX's STATE_* for message passing).
+#[repr(C, u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KState {
+    /// Not a live thread.
+    Dead,
+    /// Outside the kernel, or inside a call that does not block.
+    Running,
+    /// Readied by another thread's kernel call; not yet back from its own.
+    Ready,
+    /// SEND-blocked: queued on `chan`, waiting for a receiver.
+    Send {
+        /// The channel it is queued on.
+        chan: Id<Channel>,
+    },
+    /// RECEIVE-blocked on `chan`, waiting for a message or pulse.
+    Receive {
+        /// The channel it waits on.
+        chan: Id<Channel>,
+    },
+    /// REPLY-blocked: received by `server` on `chan`, waiting for the reply.
+    Reply {
+        /// The channel its message was received on.
+        chan: Id<Channel>,
+        /// The thread that received it.
+        server: Id<Thread>,
+    },
+}
+
+/// The buffers and bookkeeping of a message in flight (valid in SEND and REPLY states).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SendDesc {
+    /// The coid the client sent on.
+    pub coid: i32,
+    /// The connection behind it.
+    pub conn: Id<Connection>,
+    /// Address of the client's send iov array.
+    pub siov: u64,
+    /// Parts in it.
+    pub sparts: u32,
+    /// Address of the client's reply iov array.
+    pub riov: u64,
+    /// Parts in it.
+    pub rparts: u32,
+    /// Total bytes sent.
+    pub slen: u64,
+    /// Total bytes of reply buffer.
+    pub rlen: u64,
+    /// Bytes copied to the receiver.
+    pub msglen: u64,
+    /// Priority of the client when it sent.
+    pub prio: u8,
+    /// The client asked to unblock (`_NTO_MI_UNBLOCK_REQ`).
+    pub unblock_req: bool,
+}
+
+impl SendDesc {
+    const EMPTY: SendDesc = SendDesc {
+        coid: -1,
+        conn: Id::NONE,
+        siov: 0,
+        sparts: 0,
+        riov: 0,
+        rparts: 0,
+        slen: 0,
+        rlen: 0,
+        msglen: 0,
+        prio: 0,
+        unblock_req: false,
+    };
+}
+
+/// The buffers of a receive in progress (valid in RECEIVE state).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RecvDesc {
+    /// Address of the receiver's iov array.
+    pub iov: u64,
+    /// Parts in it.
+    pub parts: u32,
+    /// Total bytes of receive buffer.
+    pub len: u64,
+    /// Address of the receiver's `MsgInfo`, or 0.
+    pub info: u64,
+    /// Only pulses are wanted (MsgReceivePulse).
+    pub pulse_only: bool,
+}
+
+/// What a blocked call returns once the thread is readied.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallResult {
+    /// Nothing yet.
+    Pending,
+    /// Success with a value (rcvid, status, ...).
+    Ok(i64),
+    /// Failure with an errno.
+    Err(i32),
+    /// `MsgError(ERESTART)`: re-issue the send.
+    Restart,
+}
+
+/// A kernel timeout armed by TimerTimeout for the thread's next kernel call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeoutArm {
+    /// `_NTO_TIMEOUT_*` states it applies to; 0 = none armed.
+    pub states: u32,
+    /// 0 = CLOCK_MONOTONIC, 1 = CLOCK_REALTIME.
+    pub clock: u32,
+    /// Absolute deadline in ns on `clock` (0 = already expired: poll).
+    pub deadline: u64,
+}
+
+impl TimeoutArm {
+    /// No timeout.
+    pub const NONE: TimeoutArm = TimeoutArm {
+        states: 0,
+        clock: 0,
+        deadline: 0,
+    };
+}
+
+/// A thread control block.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Thread {
+    /// Pool bookkeeping.
+    pub hdr: SlotHdr,
+    /// Owning process.
+    pub proc: Id<Process>,
+    /// Thread id within the process (from 1).
+    pub tid: i32,
+    /// Next thread of the same process (slot index).
+    pub pnext: u32,
+    /// State, naming what it waits on.
+    pub state: KState,
+    /// Priority set by the thread (1..=255).
+    pub base_prio: u8,
+    /// Current priority, after inheritance and boost.
+    pub prio: u8,
+    /// The channel it last received on (server boost applies to it).
+    pub last_chan: Id<Channel>,
+    /// Links in a channel's send queue or receive stack.
+    pub qnext: QRef,
+    /// Links in a channel's send queue or receive stack.
+    pub qprev: QRef,
+    /// Bumped every time the thread is received: rcvids carry it, so a stale rcvid is ESRCH.
+    pub rcv_gen: u16,
+    /// The message in flight.
+    pub send: SendDesc,
+    /// The receive in progress.
+    pub recv: RecvDesc,
+    /// Result for the blocked call.
+    pub result: CallResult,
+    /// Timeout armed for the next kernel call.
+    pub timeout_next: TimeoutArm,
+    /// Timeout in force for the current call.
+    pub timeout_cur: TimeoutArm,
+    /// Linux thread id of the thread that registered, for the opt-in OS priority mode.
+    pub os_tid: i32,
+    /// Kernel calls made by this thread.
+    pub kernel_entries: u64,
+}
+
+impl Pooled for Thread {
+    fn hdr(&self) -> &SlotHdr {
+        &self.hdr
+    }
+    fn hdr_mut(&mut self) -> &mut SlotHdr {
+        &mut self.hdr
+    }
+    fn vacant() -> Self {
+        Thread {
+            hdr: SlotHdr::fresh(),
+            proc: Id::NONE,
+            tid: 0,
+            pnext: NIL,
+            state: KState::Dead,
+            base_prio: 0,
+            prio: 0,
+            last_chan: Id::NONE,
+            qnext: QRef::NONE,
+            qprev: QRef::NONE,
+            rcv_gen: 0,
+            send: SendDesc::EMPTY,
+            recv: RecvDesc {
+                iov: 0,
+                parts: 0,
+                len: 0,
+                info: 0,
+                pulse_only: false,
+            },
+            result: CallResult::Pending,
+            timeout_next: TimeoutArm::NONE,
+            timeout_cur: TimeoutArm::NONE,
+            os_tid: 0,
+            kernel_entries: 0,
+        }
+    }
+}
+
+impl Thread {
+    /// Clears the message-in-flight bookkeeping.
+    pub fn clear_send(&mut self) {
+        self.send = SendDesc::EMPTY;
+    }
+}

@@ -1,0 +1,512 @@
+//! The kernel region: one block of memory holding every kernel object.
+//!
+//! Layout (offsets are recorded in the header, so a second mapping can find everything):
+//!
+//! ```text
+//! [Header: magic, layout version, size, Config, offsets, pool heads, next pid]
+//! [KernelLock]                      one futex word
+//! [WaitWord; max_threads]           one futex word per thread slot
+//! [Process; max_processes]          pools: slots with generation-tagged ids
+//! [Thread; max_threads]
+//! [Channel; max_channels]
+//! [Connection; max_connections]
+//! [PulseObj; max_pulses]
+//! [Id<Channel>; max_processes * chids_per_process]      per-process chid tables
+//! [CoidSlot; max_processes * fd_coids_per_process]      per-process fd-space coids
+//! [CoidSlot; max_processes * side_coids_per_process]    per-process side-channel coids and scoids
+//! ```
+//!
+//! The futex words are kept apart from the tables because they are touched without the lock
+//! (a waiter sleeps on its word while another thread holds `&mut` to the tables). Nothing in the
+//! region is a heap pointer, so the same bytes can later be a `memfd` mapped by many processes.
+//! Today the backing is anonymous memory (heap memory under loom, whose atomics must be loom's).
+
+use crate::errno::{Errno, KResult};
+use crate::objects::{Channel, CoidSlot, Connection, Process, PulseObj, Thread};
+use crate::pool::{Id, Pool, PoolHead, Pooled};
+use crate::sync::TablesCell;
+use crate::wait::{KernelLock, WaitWord};
+use std::mem::{align_of, size_of};
+use std::ptr::NonNull;
+
+/// "QNXSIMK" and a zero byte.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
+/// Bumped whenever the layout of anything in the region changes.
+pub const LAYOUT_VERSION: u32 = 1;
+
+/// How the kernel maps priorities onto the Linux threads that run the simulated ones.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OsPriority {
+    /// Priorities are emulated only: recorded, inherited and boosted in the kernel tables,
+    /// visible in thread info, not applied to Linux scheduling. The default.
+    Off,
+    /// Each change of a thread's current priority is applied with `setpriority` as a nice
+    /// value (priority 10 = nice 0; higher QNX priority = lower nice). Negative nice needs
+    /// CAP_SYS_NICE; failures are counted, not fatal.
+    Nice,
+    /// Each change is applied as `SCHED_FIFO` at priority `min(prio, 99)`. Needs CAP_SYS_NICE and
+    /// can starve the machine if a thread spins.
+    Fifo,
+}
+
+/// Capacities of the region's pools and tables.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Simulated processes.
+    pub max_processes: u32,
+    /// Threads registered with the kernel, all processes together (at most 32767: rcvids carry the slot).
+    pub max_threads: u32,
+    /// Channels, all processes together.
+    pub max_channels: u32,
+    /// Connection objects, all processes together.
+    pub max_connections: u32,
+    /// Queued pulses, all channels together.
+    pub max_pulses: u32,
+    /// Chids per process (chids run 1..=this).
+    pub chids_per_process: u32,
+    /// fd-space coids per process (coids run 0..this; `index` must be below it).
+    pub fd_coids_per_process: u32,
+    /// Side-channel coids and scoids per process.
+    pub side_coids_per_process: u32,
+    /// Whether priorities are applied to Linux threads.
+    pub os_priority: OsPriority,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_processes: 64,
+            max_threads: 1024,
+            max_channels: 512,
+            max_connections: 4096,
+            max_pulses: 4096,
+            chids_per_process: 128,
+            fd_coids_per_process: 256,
+            side_coids_per_process: 1024,
+            os_priority: OsPriority::Off,
+        }
+    }
+}
+
+impl Config {
+    /// A small configuration, handy for tests of exhaustion and for loom models.
+    pub fn small() -> Config {
+        Config {
+            max_processes: 4,
+            max_threads: 8,
+            max_channels: 4,
+            max_connections: 8,
+            max_pulses: 8,
+            chids_per_process: 4,
+            fd_coids_per_process: 8,
+            side_coids_per_process: 8,
+            os_priority: OsPriority::Off,
+        }
+    }
+
+    fn validate(&self) -> KResult<()> {
+        let nonzero = [
+            self.max_processes,
+            self.max_threads,
+            self.max_channels,
+            self.max_connections,
+            self.max_pulses,
+            self.chids_per_process,
+            self.fd_coids_per_process,
+            self.side_coids_per_process,
+        ];
+        if nonzero.iter().any(|&n| n == 0)
+            || self.max_threads > 0x7fff
+            || self.side_coids_per_process > 0xffff
+            || self.fd_coids_per_process > 0xffff
+        {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
+}
+
+/// Byte offsets of each part of the region.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Offsets {
+    /// The kernel lock.
+    pub lock: u64,
+    /// The wait words.
+    pub waits: u64,
+    /// Process pool.
+    pub procs: u64,
+    /// Thread pool.
+    pub threads: u64,
+    /// Channel pool.
+    pub chans: u64,
+    /// Connection pool.
+    pub conns: u64,
+    /// Pulse pool.
+    pub pulses: u64,
+    /// Chid tables.
+    pub chids: u64,
+    /// fd-space coid tables.
+    pub fds: u64,
+    /// Side-channel coid tables.
+    pub sides: u64,
+}
+
+/// The heads of every pool.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct PoolHeads {
+    /// Processes.
+    pub procs: PoolHead,
+    /// Threads.
+    pub threads: PoolHead,
+    /// Channels.
+    pub chans: PoolHead,
+    /// Connections.
+    pub conns: PoolHead,
+    /// Pulses.
+    pub pulses: PoolHead,
+}
+
+/// The region's header, at offset 0.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Header {
+    /// [`MAGIC`].
+    pub magic: u64,
+    /// [`LAYOUT_VERSION`].
+    pub version: u32,
+    /// Bytes in the region.
+    pub size: u64,
+    /// Capacities.
+    pub config: Config,
+    /// Where each part is.
+    pub offsets: Offsets,
+    /// Pool heads.
+    pub pools: PoolHeads,
+    /// The next pid to hand out.
+    pub next_pid: i32,
+    /// Kernel calls made, all processes together.
+    pub kernel_entries: u64,
+}
+
+fn place<T>(off: &mut usize, n: usize) -> u64 {
+    let a = align_of::<T>().max(64);
+    *off = (*off + a - 1) & !(a - 1);
+    let at = *off;
+    *off += size_of::<T>() * n;
+    at as u64
+}
+
+fn layout(cfg: &Config) -> (Offsets, usize) {
+    let mut off = size_of::<Header>();
+    let p = cfg.max_processes as usize;
+    let o = Offsets {
+        lock: place::<KernelLock>(&mut off, 1),
+        waits: place::<WaitWord>(&mut off, cfg.max_threads as usize),
+        procs: place::<Process>(&mut off, p),
+        threads: place::<Thread>(&mut off, cfg.max_threads as usize),
+        chans: place::<Channel>(&mut off, cfg.max_channels as usize),
+        conns: place::<Connection>(&mut off, cfg.max_connections as usize),
+        pulses: place::<PulseObj>(&mut off, cfg.max_pulses as usize),
+        chids: place::<Id<Channel>>(&mut off, p * cfg.chids_per_process as usize),
+        fds: place::<CoidSlot>(&mut off, p * cfg.fd_coids_per_process as usize),
+        sides: place::<CoidSlot>(&mut off, p * cfg.side_coids_per_process as usize),
+    };
+    (o, (off + 4095) & !4095)
+}
+
+/// The kernel tables, borrowed for one critical section.
+#[derive(Debug)]
+pub struct Tables<'a> {
+    /// Capacities.
+    pub cfg: Config,
+    /// Processes.
+    pub procs: Pool<'a, Process>,
+    /// Threads.
+    pub threads: Pool<'a, Thread>,
+    /// Channels.
+    pub chans: Pool<'a, Channel>,
+    /// Connections.
+    pub conns: Pool<'a, Connection>,
+    /// Queued pulses.
+    pub pulses: Pool<'a, PulseObj>,
+    /// Per-process chid tables (`proc_slot * chids_per_process + chid - 1`).
+    pub chids: &'a mut [Id<Channel>],
+    /// Per-process fd-space coid tables.
+    pub fds: &'a mut [CoidSlot],
+    /// Per-process side-channel coid tables.
+    pub sides: &'a mut [CoidSlot],
+    /// The next pid.
+    pub next_pid: &'a mut i32,
+    /// Kernel calls made in all.
+    pub kernel_entries: &'a mut u64,
+    /// Wait words (shared: they are atomics touched outside the lock too).
+    pub waits: &'a [WaitWord],
+}
+
+/// The kernel region.
+#[derive(Debug)]
+pub struct Region {
+    base: NonNull<u8>,
+    size: usize,
+    offsets: Offsets,
+    cfg: Config,
+    cell: TablesCell,
+}
+
+// SAFETY: the region is plain memory whose mutable parts are reached only through the kernel
+// lock (`Tables`) or through atomics (`KernelLock`, `WaitWord`); the pointer is never exposed.
+unsafe impl Send for Region {}
+// SAFETY: as above: shared access is to atomics only; table access is serialized by the lock.
+unsafe impl Sync for Region {}
+
+/// Writes `n` values made by `f` into uninitialized memory at `p`.
+///
+/// # Safety
+/// `p` must be valid for writes of `n` `T`s and suitably aligned.
+unsafe fn init_array<T>(p: *mut T, n: usize, f: impl Fn() -> T) {
+    for i in 0..n {
+        // SAFETY: the caller guarantees room for `n` aligned `T`s at `p`.
+        unsafe { p.add(i).write(f()) };
+    }
+}
+
+impl Region {
+    /// Creates and formats a region for `cfg`.
+    pub fn new(cfg: Config) -> KResult<Region> {
+        cfg.validate()?;
+        let (offsets, size) = layout(&cfg);
+        let base = Self::alloc(size)?;
+        let r = Region {
+            base,
+            size,
+            offsets,
+            cfg,
+            cell: TablesCell::new(),
+        };
+        // SAFETY: the block is `size` bytes, page aligned, freshly allocated and ours alone; every
+        // offset from `layout` is aligned for its type and in bounds.
+        unsafe {
+            let b = base.as_ptr();
+            let p = cfg.max_processes as usize;
+            (b as *mut Header).write(Header {
+                magic: MAGIC,
+                version: LAYOUT_VERSION,
+                size: size as u64,
+                config: cfg,
+                offsets,
+                pools: PoolHeads {
+                    procs: PoolHead::new(0),
+                    threads: PoolHead::new(0),
+                    chans: PoolHead::new(0),
+                    conns: PoolHead::new(0),
+                    pulses: PoolHead::new(0),
+                },
+                next_pid: 2,
+                kernel_entries: 0,
+            });
+            (b.add(offsets.lock as usize) as *mut KernelLock).write(KernelLock::new());
+            init_array(
+                b.add(offsets.waits as usize) as *mut WaitWord,
+                cfg.max_threads as usize,
+                WaitWord::new,
+            );
+            init_array(
+                b.add(offsets.procs as usize) as *mut Process,
+                p,
+                Process::vacant,
+            );
+            init_array(
+                b.add(offsets.threads as usize) as *mut Thread,
+                cfg.max_threads as usize,
+                Thread::vacant,
+            );
+            init_array(
+                b.add(offsets.chans as usize) as *mut Channel,
+                cfg.max_channels as usize,
+                Channel::vacant,
+            );
+            init_array(
+                b.add(offsets.conns as usize) as *mut Connection,
+                cfg.max_connections as usize,
+                Connection::vacant,
+            );
+            init_array(
+                b.add(offsets.pulses as usize) as *mut PulseObj,
+                cfg.max_pulses as usize,
+                PulseObj::vacant,
+            );
+            init_array(
+                b.add(offsets.chids as usize) as *mut Id<Channel>,
+                p * cfg.chids_per_process as usize,
+                || Id::NONE,
+            );
+            init_array(
+                b.add(offsets.fds as usize) as *mut CoidSlot,
+                p * cfg.fd_coids_per_process as usize,
+                || CoidSlot::Free,
+            );
+            init_array(
+                b.add(offsets.sides as usize) as *mut CoidSlot,
+                p * cfg.side_coids_per_process as usize,
+                || CoidSlot::Free,
+            );
+            let mut t = r.tables_unlocked();
+            t.procs.format();
+            t.threads.format();
+            t.chans.format();
+            t.conns.format();
+            t.pulses.format();
+        }
+        Ok(r)
+    }
+
+    #[cfg(not(loom))]
+    fn alloc(size: usize) -> KResult<NonNull<u8>> {
+        use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
+        let len = std::num::NonZeroUsize::new(size).ok_or(Errno::EINVAL)?;
+        // SAFETY: an anonymous private mapping aliases nothing; we own it until `drop` unmaps it.
+        let p = unsafe {
+            mmap_anonymous(
+                None,
+                len,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_PRIVATE,
+            )
+        }
+        .map_err(|_| Errno::ENOMEM)?;
+        Ok(p.cast())
+    }
+
+    #[cfg(loom)]
+    fn alloc(size: usize) -> KResult<NonNull<u8>> {
+        let l = std::alloc::Layout::from_size_align(size, 4096).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: `l` has a non-zero size.
+        NonNull::new(unsafe { std::alloc::alloc_zeroed(l) }).ok_or(Errno::ENOMEM)
+    }
+
+    /// The region's header.
+    pub fn header(&self) -> &Header {
+        // SAFETY: the header is initialized in `new`; its fields other than the pool heads,
+        // next_pid and kernel_entries never change, and readers of those take the lock.
+        unsafe { &*(self.base.as_ptr() as *const Header) }
+    }
+
+    /// Capacities.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Bytes in the region.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The kernel lock.
+    pub fn lock_word(&self) -> &KernelLock {
+        // SAFETY: initialized in `new`, aligned, accessed only through its atomic operations.
+        unsafe { &*(self.base.as_ptr().add(self.offsets.lock as usize) as *const KernelLock) }
+    }
+
+    /// The wait words, one per thread slot.
+    pub fn waits(&self) -> &[WaitWord] {
+        // SAFETY: initialized in `new`; atomics only, so shared references are always fine.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.base.as_ptr().add(self.offsets.waits as usize) as *const WaitWord,
+                self.cfg.max_threads as usize,
+            )
+        }
+    }
+
+    /// Runs `f` over the tables as an exclusive access (checked by loom under `--cfg loom`).
+    ///
+    /// # Safety
+    /// The caller must hold the kernel lock for the whole call, so that no other `Tables` exists.
+    pub unsafe fn with_tables<R>(&self, f: impl FnOnce(&mut Tables<'_>) -> R) -> R {
+        self.cell.with_mut(|| {
+            // SAFETY: the caller holds the kernel lock, so this is the only view of the tables.
+            let mut t = unsafe { self.tables_unlocked() };
+            f(&mut t)
+        })
+    }
+
+    /// # Safety
+    /// No other `Tables` may exist while the result lives.
+    unsafe fn tables_unlocked(&self) -> Tables<'_> {
+        let b = self.base.as_ptr();
+        let o = &self.offsets;
+        let c = &self.cfg;
+        let p = c.max_processes as usize;
+        // SAFETY: every part was initialized in `new` at an aligned, in-bounds offset; the parts
+        // do not overlap each other nor the atomics; the caller guarantees exclusivity.
+        unsafe {
+            let h = &mut *(b as *mut Header);
+            let heads = &mut h.pools;
+            Tables {
+                cfg: *c,
+                procs: Pool::new(&mut heads.procs, slice_mut(b, o.procs, p)),
+                threads: Pool::new(
+                    &mut heads.threads,
+                    slice_mut(b, o.threads, c.max_threads as usize),
+                ),
+                chans: Pool::new(
+                    &mut heads.chans,
+                    slice_mut(b, o.chans, c.max_channels as usize),
+                ),
+                conns: Pool::new(
+                    &mut heads.conns,
+                    slice_mut(b, o.conns, c.max_connections as usize),
+                ),
+                pulses: Pool::new(
+                    &mut heads.pulses,
+                    slice_mut(b, o.pulses, c.max_pulses as usize),
+                ),
+                chids: slice_mut(b, o.chids, p * c.chids_per_process as usize),
+                fds: slice_mut(b, o.fds, p * c.fd_coids_per_process as usize),
+                sides: slice_mut(b, o.sides, p * c.side_coids_per_process as usize),
+                next_pid: &mut h.next_pid,
+                kernel_entries: &mut h.kernel_entries,
+                waits: self.waits(),
+            }
+        }
+    }
+}
+
+/// # Safety
+/// `b + off` must hold `n` initialized, aligned `T`s not otherwise borrowed for `'a`.
+unsafe fn slice_mut<'a, T>(b: *mut u8, off: u64, n: usize) -> &'a mut [T] {
+    // SAFETY: guaranteed by the caller.
+    unsafe { std::slice::from_raw_parts_mut(b.add(off as usize) as *mut T, n) }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        let b = self.base.as_ptr();
+        // SAFETY: we own the block; nothing borrows it any more (`&mut self`). Under loom the
+        // atomics hold loom state that must be dropped; the other parts are plain data.
+        unsafe {
+            std::ptr::drop_in_place(b.add(self.offsets.lock as usize) as *mut KernelLock);
+            std::ptr::drop_in_place(std::slice::from_raw_parts_mut(
+                b.add(self.offsets.waits as usize) as *mut WaitWord,
+                self.cfg.max_threads as usize,
+            ));
+        }
+        #[cfg(not(loom))]
+        // SAFETY: `base`/`size` are exactly what `mmap_anonymous` returned in `alloc`.
+        unsafe {
+            let _ = nix::sys::mman::munmap(self.base.cast(), self.size);
+        }
+        #[cfg(loom)]
+        // SAFETY: allocated in `alloc` with this layout.
+        unsafe {
+            std::alloc::dealloc(
+                b,
+                std::alloc::Layout::from_size_align_unchecked(self.size, 4096),
+            );
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The structures that cross the kernel boundary, laid out as QNX 7's 64-bit ABI lays them out:
+//! `iov_t`, `struct _msg_info64`, `struct _pulse`.
+
+/// `iov_t`: one part of a scattered buffer. Same layout as Linux's `struct iovec`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Iov {
+    /// Address of the part.
+    pub base: u64,
+    /// Length of the part in bytes.
+    pub len: u64,
+}
+
+impl Iov {
+    /// An iov describing `buf` (read-only use: the kernel only reads through it).
+    pub fn from_slice(buf: &[u8]) -> Iov {
+        Iov {
+            base: buf.as_ptr() as u64,
+            len: buf.len() as u64,
+        }
+    }
+    /// An iov describing `buf` for the kernel to write into.
+    pub fn from_mut_slice(buf: &mut [u8]) -> Iov {
+        Iov {
+            base: buf.as_mut_ptr() as u64,
+            len: buf.len() as u64,
+        }
+    }
+}
+
+/// `struct _msg_info` (the 64-bit `_msg_info64` layout): what a server learns about a message.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MsgInfo {
+    /// Client's node descriptor (always `ND_LOCAL_NODE`, 0).
+    pub nd: u32,
+    /// The node descriptor the client used in ConnectAttach.
+    pub srcnd: u32,
+    /// Client's process id.
+    pub pid: i32,
+    /// Client's thread id.
+    pub tid: i32,
+    /// The server channel the message came in on.
+    pub chid: i32,
+    /// Server connection id (`| _NTO_SIDE_CHANNEL`).
+    pub scoid: i32,
+    /// The client's connection id used for the send.
+    pub coid: i32,
+    /// Client thread's priority at the time of the send.
+    pub priority: i16,
+    /// `_NTO_MI_*` flags (e.g. `_NTO_MI_UNBLOCK_REQ`).
+    pub flags: i16,
+    /// Bytes actually copied into the receive buffer.
+    pub msglen: i64,
+    /// Total bytes the client sent.
+    pub srcmsglen: i64,
+    /// Total size of the client's reply buffer(s).
+    pub dstmsglen: i64,
+    /// Type id (unused here, 0).
+    pub type_id: u32,
+    /// Reserved, 0.
+    pub reserved: u32,
+}
+
+/// `struct _pulse`: what MsgReceive writes for a pulse. 24 bytes, as on 64-bit QNX.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pulse {
+    /// `_PULSE_TYPE` (0).
+    pub type_: u16,
+    /// `_PULSE_SUBTYPE` (0).
+    pub subtype: u16,
+    /// Pulse code: 0..=127 for users, negative codes for the kernel.
+    pub code: i8,
+    /// Zero padding.
+    pub zero: [u8; 3],
+    /// `union sigval`: the low 32 bits are `sival_int`.
+    pub value: u64,
+    /// The server connection id the pulse came through, or -1 for kernel death pulses.
+    pub scoid: i32,
+    /// Padding to the 8-byte alignment of `union sigval`.
+    pub pad: u32,
+}
+
+impl Pulse {
+    /// `value.sival_int`.
+    pub fn value_int(&self) -> i32 {
+        self.value as u32 as i32
+    }
+
+    /// The pulse's bytes, as MsgReceive copies them.
+    pub fn to_bytes(&self) -> [u8; PULSE_SIZE] {
+        let mut b = [0u8; PULSE_SIZE];
+        b[0..2].copy_from_slice(&self.type_.to_ne_bytes());
+        b[2..4].copy_from_slice(&self.subtype.to_ne_bytes());
+        b[4] = self.code as u8;
+        b[8..16].copy_from_slice(&self.value.to_ne_bytes());
+        b[16..20].copy_from_slice(&self.scoid.to_ne_bytes());
+        b
+    }
+
+    /// Reads a pulse back from the bytes MsgReceive wrote (`None` if `b` is too short).
+    pub fn from_bytes(b: &[u8]) -> Option<Pulse> {
+        if b.len() < PULSE_SIZE {
+            return None;
+        }
+        let u16_at = |i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
+        let mut v = [0u8; 8];
+        v.copy_from_slice(&b[8..16]);
+        let mut s = [0u8; 4];
+        s.copy_from_slice(&b[16..20]);
+        Some(Pulse {
+            type_: u16_at(0),
+            subtype: u16_at(2),
+            code: b[4] as i8,
+            zero: [0; 3],
+            value: u64::from_ne_bytes(v),
+            scoid: i32::from_ne_bytes(s),
+            pad: 0,
+        })
+    }
+}
+
+/// `sizeof(struct _pulse)`: a receive buffer must hold this many bytes to take a pulse.
+pub const PULSE_SIZE: usize = std::mem::size_of::<Pulse>();
+
+const _: () = assert!(PULSE_SIZE == 24);
+const _: () = assert!(std::mem::size_of::<MsgInfo>() == 64);
+const _: () = assert!(std::mem::size_of::<Iov>() == 16);

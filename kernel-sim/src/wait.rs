@@ -1,0 +1,275 @@
+//! The kernel lock and the per-thread wait words: the only place in the kernel that blocks and
+//! wakes.
+//!
+//! Both are 32-bit words in the kernel region, driven by Linux futexes (`FUTEX_WAIT_BITSET` /
+//! `FUTEX_WAKE`), so the same code works when the region is later shared by processes (the
+//! futex calls then drop `FUTEX_PRIVATE_FLAG`). Under `--cfg loom` the futex is emulated with
+//! loom's `Mutex` and `Condvar` so the protocol above it can be model-checked; loom cannot time
+//! out, so deadlines are ignored there (models express timeouts as explicit cancellation).
+//!
+//! The protocol (see docs/design.md, "Lock and wait protocol"):
+//! * a blocking kernel call, still holding the lock, reads its own wait word's value `s`,
+//!   releases the lock and waits while the word equals `s`;
+//! * a waker, holding the lock, changes the blocked thread's state and bumps its word
+//!   ([`WaitWord::post`]); after releasing the lock it issues the futex wake ([`WaitWord::wake`]);
+//! * a waiter whose deadline passes retakes the lock and decides, under the lock, whether it
+//!   was woken after all or must cancel its own block.
+
+use crate::sync::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// Which clock a deadline is measured on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// `CLOCK_MONOTONIC`.
+    Monotonic,
+    /// `CLOCK_REALTIME`.
+    Realtime,
+}
+
+/// An absolute point in time on a clock, in nanoseconds since that clock's epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadline {
+    /// The clock the deadline is on.
+    pub clock: Clock,
+    /// Nanoseconds since the clock's epoch.
+    pub nsec: u64,
+}
+
+impl Deadline {
+    /// The current time on `clock`, in nanoseconds.
+    pub fn now_ns(clock: Clock) -> u64 {
+        let id = match clock {
+            Clock::Monotonic => nix::time::ClockId::CLOCK_MONOTONIC,
+            Clock::Realtime => nix::time::ClockId::CLOCK_REALTIME,
+        };
+        // clock_gettime on these two clocks cannot fail on Linux.
+        let ts = nix::time::clock_gettime(id).unwrap_or(nix::sys::time::TimeSpec::new(0, 0));
+        (ts.tv_sec() as u64).saturating_mul(1_000_000_000) + ts.tv_nsec() as u64
+    }
+
+    /// A deadline `d` from now on the monotonic clock.
+    pub fn after(d: Duration) -> Deadline {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        Deadline {
+            clock: Clock::Monotonic,
+            nsec: Self::now_ns(Clock::Monotonic).saturating_add(ns),
+        }
+    }
+
+    /// Whether the deadline has passed.
+    pub fn passed(&self) -> bool {
+        Self::now_ns(self.clock) >= self.nsec
+    }
+}
+
+/// What a wait ended with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitResult {
+    /// The word no longer holds the value waited on (or a spurious return; callers re-check).
+    Changed,
+    /// The deadline passed first.
+    TimedOut,
+}
+
+#[cfg(not(loom))]
+mod futex {
+    use super::{Clock, Deadline, WaitResult};
+    use crate::sync::AtomicU32;
+
+    const FUTEX_WAIT_BITSET: libc::c_int = 9;
+    const FUTEX_WAKE: libc::c_int = 1;
+    const FUTEX_PRIVATE_FLAG: libc::c_int = 128;
+    const FUTEX_CLOCK_REALTIME: libc::c_int = 256;
+    const FUTEX_BITSET_MATCH_ANY: u32 = u32::MAX;
+
+    /// Blocks while `*word == expected`, up to an absolute deadline.
+    pub(super) fn wait(
+        word: &AtomicU32,
+        expected: u32,
+        deadline: Option<Deadline>,
+        shared: bool,
+    ) -> WaitResult {
+        let mut op = FUTEX_WAIT_BITSET;
+        if !shared {
+            op |= FUTEX_PRIVATE_FLAG;
+        }
+        let ts;
+        let tsp = match deadline {
+            None => std::ptr::null(),
+            Some(d) => {
+                if d.clock == Clock::Realtime {
+                    op |= FUTEX_CLOCK_REALTIME;
+                }
+                ts = libc::timespec {
+                    tv_sec: (d.nsec / 1_000_000_000) as libc::time_t,
+                    tv_nsec: (d.nsec % 1_000_000_000) as libc::c_long,
+                };
+                &ts as *const libc::timespec
+            }
+        };
+        // SAFETY: `word` is a live, aligned 32-bit atomic for the duration of the call; the
+        // kernel only reads it. `tsp` is null or points at `ts`, alive until the call returns.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                op,
+                expected,
+                tsp,
+                std::ptr::null::<u32>(),
+                FUTEX_BITSET_MATCH_ANY,
+            )
+        };
+        if r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT) {
+            WaitResult::TimedOut
+        } else {
+            WaitResult::Changed
+        }
+    }
+
+    /// Wakes up to `n` waiters on `word`.
+    pub(super) fn wake(word: &AtomicU32, n: u32, shared: bool) {
+        let mut op = FUTEX_WAKE;
+        if !shared {
+            op |= FUTEX_PRIVATE_FLAG;
+        }
+        // SAFETY: FUTEX_WAKE only uses the address of `word` as a key; it reads no memory.
+        unsafe {
+            libc::syscall(libc::SYS_futex, word.as_ptr(), op, n as libc::c_int);
+        }
+    }
+}
+
+/// A 32-bit word a thread can block on, and be woken through: a futex.
+#[derive(Debug)]
+pub struct WaitWord {
+    value: AtomicU32,
+    #[cfg(loom)]
+    emu: (crate::sync::Mutex<()>, crate::sync::Condvar),
+}
+
+impl Default for WaitWord {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WaitWord {
+    /// A word holding 0.
+    pub fn new() -> Self {
+        WaitWord {
+            value: AtomicU32::new(0),
+            #[cfg(loom)]
+            emu: (crate::sync::Mutex::new(()), crate::sync::Condvar::new()),
+        }
+    }
+
+    /// The current value.
+    #[inline]
+    pub fn load(&self) -> u32 {
+        self.value.load(Ordering::Acquire)
+    }
+
+    /// Bumps the word so a waiter on its old value no longer sleeps. Called under the kernel lock.
+    #[inline]
+    pub fn post(&self) {
+        self.value.fetch_add(1, Ordering::Release);
+    }
+
+    /// Blocks while the word holds `expected`, until `deadline` if one is given.
+    pub fn wait(&self, expected: u32, deadline: Option<Deadline>, shared: bool) -> WaitResult {
+        #[cfg(not(loom))]
+        {
+            if self.value.load(Ordering::Acquire) != expected {
+                return WaitResult::Changed;
+            }
+            futex::wait(&self.value, expected, deadline, shared)
+        }
+        #[cfg(loom)]
+        {
+            let _ = (deadline, shared);
+            let (m, cv) = &self.emu;
+            let mut g = m.lock().unwrap();
+            while self.value.load(Ordering::Acquire) == expected {
+                g = cv.wait(g).unwrap();
+            }
+            WaitResult::Changed
+        }
+    }
+
+    /// Wakes the thread (or threads) waiting on this word.
+    pub fn wake(&self, shared: bool) {
+        #[cfg(not(loom))]
+        futex::wake(&self.value, i32::MAX as u32, shared);
+        #[cfg(loom)]
+        {
+            let _ = shared;
+            let (m, cv) = &self.emu;
+            let _g = m.lock().unwrap();
+            cv.notify_all();
+        }
+    }
+
+    #[cfg(not(loom))]
+    fn cas(&self, current: u32, new: u32) -> Result<u32, u32> {
+        self.value
+            .compare_exchange(current, new, Ordering::Acquire, Ordering::Relaxed)
+    }
+    #[cfg(loom)]
+    fn cas(&self, current: u32, new: u32) -> Result<u32, u32> {
+        self.value
+            .compare_exchange(current, new, Ordering::Acquire, Ordering::Relaxed)
+    }
+}
+
+/// The kernel lock: a three-state futex mutex (0 free, 1 locked, 2 locked with waiters), the
+/// algorithm of Drepper's "Futexes Are Tricky", on a [`WaitWord`] in the region.
+#[derive(Debug, Default)]
+pub struct KernelLock {
+    word: WaitWord,
+}
+
+impl KernelLock {
+    /// An unlocked lock.
+    pub fn new() -> Self {
+        KernelLock {
+            word: WaitWord::new(),
+        }
+    }
+
+    /// Takes the lock, blocking on the futex while another thread holds it.
+    #[inline]
+    pub fn lock(&self, shared: bool) {
+        if self.word.cas(0, 1).is_ok() {
+            return;
+        }
+        self.lock_slow(shared);
+    }
+
+    #[cold]
+    fn lock_slow(&self, shared: bool) {
+        // Mark the lock contended, then sleep until we take it in the contended state.
+        let mut c = self.word.value.swap(2, Ordering::Acquire);
+        while c != 0 {
+            self.word.wait(2, None, shared);
+            c = self.word.value.swap(2, Ordering::Acquire);
+        }
+    }
+
+    /// Releases the lock, waking one waiter if the lock was contended.
+    #[inline]
+    pub fn unlock(&self, shared: bool) {
+        if self.word.value.swap(0, Ordering::Release) == 2 {
+            #[cfg(not(loom))]
+            futex::wake(&self.word.value, 1, shared);
+            #[cfg(loom)]
+            self.word.wake(shared);
+        }
+    }
+
+    /// Whether the lock is held by someone (for diagnostics only).
+    pub fn is_locked(&self) -> bool {
+        self.word.load() != 0
+    }
+}

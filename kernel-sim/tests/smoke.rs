@@ -1,0 +1,47 @@
+use kernel_sim::consts::*;
+use kernel_sim::*;
+use std::thread;
+
+#[test]
+fn one_round_trip_between_two_threads() {
+    let k = Kernel::new(Config::default()).unwrap();
+    let p = k.process_create().unwrap();
+    let server = k.thread_attach(p, 10).unwrap();
+    let chid = server.channel_create(0).unwrap();
+    let k2 = k.clone();
+    let h = thread::spawn(move || {
+        let c = k2.thread_attach(p, 12).unwrap();
+        let coid = c.connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0).unwrap();
+        let mut r = [0u8; 8];
+        let st = c.msg_send(coid, b"hello", &mut r).unwrap();
+        (st, r)
+    });
+    let mut buf = [0u8; 16];
+    let mut info = MsgInfo::default();
+    let rcvid = server.msg_receive(chid, &mut buf, Some(&mut info)).unwrap();
+    assert!(rcvid > 0);
+    assert_eq!(&buf[..5], b"hello");
+    assert_eq!(info.msglen, 5);
+    assert_eq!(server.priority().unwrap().1, 12);
+    server.msg_reply(rcvid, 42, b"world").unwrap();
+    let (st, r) = h.join().unwrap();
+    assert_eq!(st, 42);
+    assert_eq!(&r[..5], b"world");
+    assert_eq!(server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
+}
+
+#[test]
+fn timeout_poll_and_relative() {
+    let k = Kernel::new(Config::default()).unwrap();
+    let p = k.process_create().unwrap();
+    let s = k.thread_attach(p, 10).unwrap();
+    let chid = s.channel_create(0).unwrap();
+    s.timer_timeout(1, _NTO_TIMEOUT_RECEIVE, None).unwrap();
+    let mut b = [0u8; 32];
+    assert_eq!(s.msg_receive(chid, &mut b, None), Err(Errno::ETIMEDOUT));
+    s.timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(20_000_000))
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    assert_eq!(s.msg_receive(chid, &mut b, None), Err(Errno::ETIMEDOUT));
+    assert!(t0.elapsed().as_millis() >= 19);
+}
