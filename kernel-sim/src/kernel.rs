@@ -40,6 +40,11 @@ impl Kernel {
         })
     }
 
+    /// Whether two handles name the same kernel.
+    pub fn same(&self, other: &Kernel) -> bool {
+        Arc::ptr_eq(&self.region, &other.region)
+    }
+
     /// The region (for inspectors: header, size, configuration).
     pub fn region(&self) -> &Region {
         &self.region
@@ -103,7 +108,7 @@ impl Kernel {
             },
             pid: pid.pid,
             tid,
-            _not_send: PhantomData,
+            _not_sync: PhantomData,
         })
     }
 
@@ -158,15 +163,17 @@ fn apply_os_priority(mode: OsPriority, tid: i32, prio: u8) {
     }
 }
 
-/// A kernel thread: the calling OS thread's identity in the kernel, through which it makes
-/// kernel calls. Not `Send`: a kernel thread is one OS thread. Dropping it is thread death.
+/// A kernel thread: an OS thread's identity in the kernel, through which it makes kernel calls.
+/// `Send` (it may be made in one OS thread and handed to the one that will use it, which then
+/// calls [`ThreadCtx::adopt_os_thread`]) but not `Sync`: one OS thread at a time makes its calls.
+/// Dropping it is thread death.
 #[derive(Debug)]
 pub struct ThreadCtx {
     k: Kernel,
     me: Caller,
     pid: i32,
     tid: i32,
-    _not_send: PhantomData<*const ()>,
+    _not_sync: PhantomData<std::cell::Cell<()>>,
 }
 
 impl Drop for ThreadCtx {
@@ -178,6 +185,18 @@ impl Drop for ThreadCtx {
 }
 
 impl ThreadCtx {
+    /// Records the calling OS thread as the one running this kernel thread (its Linux tid is
+    /// what the opt-in OS priority mode adjusts).
+    pub fn adopt_os_thread(&self) {
+        let me = self.me.thread;
+        let tid = nix::unistd::gettid().as_raw();
+        self.k.locked(|t| {
+            if let Some(th) = t.threads.get_mut(me) {
+                th.os_tid = tid;
+            }
+        });
+    }
+
     /// The kernel this thread belongs to.
     pub fn kernel(&self) -> &Kernel {
         &self.k

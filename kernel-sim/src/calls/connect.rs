@@ -87,9 +87,17 @@ pub fn connect_attach(
             let Some(id) = t.conns.alloc(c) else {
                 return Step::Done(Err(Errno::EAGAIN));
             };
+            // Reserve the coid first: a connection to our own process takes its scoid from the
+            // same side-channel table, and must not be handed the coid's slot.
+            if let Some(s) = t.coid_slot(me.proc, coid) {
+                *s = CoidSlot::Coid(id);
+            }
             match t.alloc_side(server, CoidSlot::Scoid(id)) {
                 Some(scoid) => t.conns.at_mut(id.index).scoid = scoid,
                 None => {
+                    if let Some(s) = t.coid_slot(me.proc, coid) {
+                        *s = CoidSlot::Free;
+                    }
                     t.conns.free(id);
                     return Step::Done(Err(Errno::EAGAIN));
                 }

@@ -1,0 +1,48 @@
+#![cfg(loom)]
+//! loom model of one Send/Receive/Reply exchange between a client and a server thread.
+//!
+//! The server (the model's main thread) attaches and creates the channel before the client is
+//! spawned; whether it RECEIVE-blocks first or finds the client already SEND-blocked is left to
+//! loom's interleavings. Run with `--cfg loom` (see docs/toolbox.md, "loom, as it works here").
+
+use kernel_sim::consts::_NTO_SIDE_CHANNEL;
+use kernel_sim::{Config, Kernel, MsgInfo};
+use loom::thread;
+
+/// Runs `f` under loom, at 2 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound.get_or_insert(2);
+    b.check(f);
+}
+
+#[test]
+fn client_gets_exactly_the_reply_and_server_gets_the_message() {
+    model(|| {
+        let k = Kernel::new(Config::small()).unwrap();
+        let p = k.process_create().unwrap();
+        let server = k.thread_attach(p, 10).unwrap();
+        let chid = server.channel_create(0).unwrap();
+
+        let kc = k.clone();
+        let client = thread::spawn(move || {
+            let c = kc.thread_attach(p, 10).unwrap();
+            let coid = c.connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0).unwrap();
+            let mut reply = [0u8; 4];
+            let status = c.msg_send(coid, b"ping", &mut reply);
+            (status, reply)
+        });
+
+        let mut buf = [0u8; 8];
+        let mut info = MsgInfo::default();
+        let rcvid = server.msg_receive(chid, &mut buf, Some(&mut info)).unwrap();
+        assert!(rcvid > 0, "a message, not a pulse");
+        assert_eq!(&buf[..4], b"ping");
+        assert_eq!(info.msglen, 4);
+        server.msg_reply(rcvid, 42, b"pong").unwrap();
+
+        let (status, reply) = client.join().unwrap();
+        assert_eq!(status, Ok(42));
+        assert_eq!(&reply, b"pong");
+    });
+}

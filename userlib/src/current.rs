@@ -1,0 +1,106 @@
+//! Which kernel thread the calling OS thread is.
+//!
+//! QNX calls name no thread: the caller is implicit. Each OS thread here is bound to one kernel
+//! thread ([`ThreadCtx`]) in a thread-local that holds only that identity (the kernel's state
+//! lives in the region, never here). A thread that makes a call unbound is attached on first
+//! use: the QNX-named functions attach it to the default process, the typed handles to the
+//! process that owns the handle. The binding ends (thread death) when the OS thread exits.
+
+use kernel_sim::{Config, Errno, KResult, Kernel, Pid, ThreadCtx};
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+thread_local! {
+    static CURRENT: RefCell<Option<ThreadCtx>> = const { RefCell::new(None) };
+}
+
+static DEFAULT: OnceLock<(Kernel, Pid)> = OnceLock::new();
+
+/// The default kernel (created on first use with [`Config::default`]) and its default process,
+/// which threads join when they make a QNX call without being bound.
+pub fn default_kernel() -> &'static Kernel {
+    &default_pair().0
+}
+
+fn default_pair() -> &'static (Kernel, Pid) {
+    DEFAULT.get_or_init(|| {
+        let k = Kernel::new(Config::default()).expect("the default kernel configuration is valid");
+        let p = k.process_create().expect("a fresh kernel has room for a process");
+        (k, p)
+    })
+}
+
+/// The default process's pid.
+pub fn default_pid() -> i32 {
+    default_pair().1.pid
+}
+
+/// Binds the calling OS thread to `ctx`, returning the previous binding (if any).
+pub fn bind(ctx: ThreadCtx) -> Option<ThreadCtx> {
+    CURRENT.with(|c| c.borrow_mut().replace(ctx))
+}
+
+/// Ends the calling thread's binding (the kernel thread exits) and returns it.
+pub fn unbind() -> Option<ThreadCtx> {
+    CURRENT.with(|c| c.borrow_mut().take())
+}
+
+/// Runs `f` with the calling thread's kernel thread, attaching it to the default process first
+/// if it is unbound.
+pub fn with_current<R>(f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
+    CURRENT.with(|c| {
+        if c.borrow().is_none() {
+            let (k, p) = default_pair();
+            let ctx = k.thread_attach(*p, kernel_sim::consts::PRIO_DEFAULT as i32)?;
+            *c.borrow_mut() = Some(ctx);
+        }
+        let b = c.borrow();
+        f(b.as_ref().ok_or(Errno::ESRCH)?)
+    })
+}
+
+/// What a handle of process `pid` on `kernel` may do from the calling thread.
+pub(crate) enum Access<'a> {
+    /// The calling thread belongs to the handle's process.
+    Member(&'a ThreadCtx),
+    /// The calling thread belongs to another process (or kernel).
+    Foreign,
+}
+
+/// Runs `f` for a handle owned by process `pid` of `kernel`: with the calling thread's kernel
+/// thread if it belongs to that process (attaching an unbound thread to it), or with
+/// [`Access::Foreign`] otherwise.
+pub(crate) fn with_member<R>(kernel: &Kernel, pid: Pid, f: impl FnOnce(Access<'_>) -> KResult<R>) -> KResult<R> {
+    CURRENT.with(|c| {
+        if c.borrow().is_none() {
+            let ctx = kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT as i32)?;
+            *c.borrow_mut() = Some(ctx);
+        }
+        let b = c.borrow();
+        match b.as_ref() {
+            Some(ctx) if ctx.kernel().same(kernel) && ctx.pid() == pid.pid => f(Access::Member(ctx)),
+            _ => f(Access::Foreign),
+        }
+    })
+}
+
+/// Runs clean-up `f` as a thread of process `pid`: the calling thread if it is one, otherwise a
+/// short-lived kernel thread attached for the purpose (a handle dropped by another process's
+/// thread still cleans up in its own process). Errors are ignored: clean-up never panics.
+pub(crate) fn cleanup_in(kernel: &Kernel, pid: Pid, f: impl FnOnce(&ThreadCtx) -> KResult<()>) {
+    let mut f = Some(f);
+    let _ = CURRENT.try_with(|c| {
+        if let Ok(b) = c.try_borrow() {
+            if let Some(ctx) = b.as_ref().filter(|ctx| ctx.kernel().same(kernel) && ctx.pid() == pid.pid) {
+                if let Some(f) = f.take() {
+                    let _ = f(ctx);
+                }
+            }
+        }
+    });
+    if let Some(f) = f {
+        if let Ok(ctx) = kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT as i32) {
+            let _ = f(&ctx);
+        }
+    }
+}

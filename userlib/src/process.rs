@@ -1,0 +1,80 @@
+//! Simulated processes: several can live in one OS process, each with its own pid, chids and
+//! coids. A [`Process`] owns one; dropping it is process exit.
+
+use crate::current;
+use kernel_sim::{KResult, Kernel, Pid, ProcCounters};
+use std::thread::JoinHandle;
+
+/// A simulated process. Dropping it tears the process down: its channels are destroyed (their
+/// blocked peers get ESRCH), its connections detached, its remaining threads released.
+#[derive(Debug)]
+pub struct Process {
+    kernel: Kernel,
+    pid: Pid,
+}
+
+impl Process {
+    /// A new process on the default kernel.
+    pub fn new() -> KResult<Process> {
+        Process::new_in(current::default_kernel())
+    }
+
+    /// A new process on `kernel`.
+    pub fn new_in(kernel: &Kernel) -> KResult<Process> {
+        Ok(Process { kernel: kernel.clone(), pid: kernel.process_create()? })
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> i32 {
+        self.pid.pid
+    }
+
+    /// Its kernel.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// Binds the calling OS thread to this process at `priority` (replacing any binding it
+    /// had: that kernel thread exits).
+    pub fn bind_current_thread(&self, priority: i32) -> KResult<()> {
+        let ctx = self.kernel.thread_attach(self.pid, priority)?;
+        drop(current::bind(ctx));
+        Ok(())
+    }
+
+    /// Spawns an OS thread that is a kernel thread of this process at the default priority
+    /// (10), and runs `f` in it.
+    pub fn spawn<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> KResult<JoinHandle<T>> {
+        self.spawn_with_priority(kernel_sim::consts::PRIO_DEFAULT as i32, f)
+    }
+
+    /// Spawns a kernel thread of this process at `priority` (1..=255, else EINVAL).
+    pub fn spawn_with_priority<T: Send + 'static>(&self, priority: i32, f: impl FnOnce() -> T + Send + 'static) -> KResult<JoinHandle<T>> {
+        if !(kernel_sim::consts::PRIO_MIN..=kernel_sim::consts::PRIO_MAX).contains(&priority) {
+            return Err(kernel_sim::Errno::EINVAL);
+        }
+        let ctx = self.kernel.thread_attach(self.pid, priority)?;
+        Ok(std::thread::spawn(move || {
+            ctx.adopt_os_thread();
+            drop(current::bind(ctx));
+            let r = f();
+            drop(current::unbind());
+            r
+        }))
+    }
+
+    /// What the process's threads did in the kernel.
+    pub fn counters(&self) -> KResult<ProcCounters> {
+        self.kernel.process_counters(self.pid.pid)
+    }
+
+    pub(crate) fn raw(&self) -> Pid {
+        self.pid
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.kernel.process_destroy(self.pid);
+    }
+}

@@ -1,0 +1,201 @@
+//! The QNX-named API, for porters: the calls of `<sys/neutrino.h>` with QNX's names in snake
+//! case, QNX's argument order, and `Result<_, Errno>` where C returns -1 and sets `errno`.
+//!
+//! The caller is the calling OS thread's kernel thread (see [`crate::current`]): a thread that
+//! has not been bound joins the default process on its first call.
+//!
+//! ```
+//! use userlib::qnx::*;
+//! use userlib::consts::_NTO_SIDE_CHANNEL;
+//!
+//! let chid = channel_create(0)?;
+//! let server = std::thread::spawn(move || -> Result<(), userlib::Errno> {
+//!     let mut buf = [0u8; 64];
+//!     let mut info = MsgInfo::default();
+//!     let rcvid = msg_receive(chid, &mut buf, Some(&mut info))?;
+//!     assert_eq!(&buf[..info.msglen as usize], b"ping");
+//!     msg_reply(rcvid, 7, b"pong")
+//! });
+//! let coid = connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0)?;
+//! let mut reply = [0u8; 4];
+//! assert_eq!(msg_send(coid, b"ping", &mut reply)?, 7);
+//! assert_eq!(&reply, b"pong");
+//! server.join().unwrap()?;
+//! connect_detach(coid)?;
+//! channel_destroy(chid)?;
+//! # Ok::<(), userlib::Errno>(())
+//! ```
+
+use crate::current::with_current;
+use kernel_sim::{Errno, Iov, KResult};
+pub use kernel_sim::{MsgInfo, Pulse};
+
+/// `ChannelCreate(flags)`: a chid (≥ 1). EINVAL unknown flags, EPERM `_NTO_CHF_NET_MSG`,
+/// EBUSY a second death channel, EAGAIN no channel left.
+pub fn channel_create(flags: u32) -> KResult<i32> {
+    with_current(|c| c.channel_create(flags))
+}
+
+/// `ChannelDestroy(chid)`: EINVAL unknown chid. Blocked senders, receivers and REPLY-blocked
+/// clients leave with ESRCH; later sends on its coids fail with EBADF.
+pub fn channel_destroy(chid: i32) -> KResult<()> {
+    with_current(|c| c.channel_destroy(chid))
+}
+
+/// `ConnectAttach(nd, pid, chid, index, flags)`: a coid. `pid` 0 is the caller's process;
+/// `index` `_NTO_SIDE_CHANNEL` gives a side-channel coid, otherwise the lowest free fd-space
+/// coid ≥ `index`. ENOREMOTE nd ≠ 0, ESRCH no such pid/chid, EINVAL bad flags or index,
+/// EMFILE no coid left, EAGAIN no connection object left, EPERM a private channel.
+pub fn connect_attach(nd: u32, pid: i32, chid: i32, index: u32, flags: u32) -> KResult<i32> {
+    with_current(|c| c.connect_attach(nd, pid, chid, index, flags))
+}
+
+/// `ConnectDetach(coid)`: EINVAL unknown coid. Other threads of this process SEND- or
+/// REPLY-blocked on it leave with EBADF.
+pub fn connect_detach(coid: i32) -> KResult<()> {
+    with_current(|c| c.connect_detach(coid))
+}
+
+/// `MsgSend(coid, smsg, sbytes, rmsg, rbytes)`: returns the server's reply status.
+pub fn msg_send(coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> KResult<i64> {
+    with_current(|c| c.msg_send(coid, smsg, rmsg))
+}
+
+/// `MsgSendnc`: the same call (there is no thread cancellation here to be a point of).
+pub fn msg_sendnc(coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> KResult<i64> {
+    msg_send(coid, smsg, rmsg)
+}
+
+/// `MsgSendv(coid, siov, sparts, riov, rparts)`.
+pub fn msg_sendv(coid: i32, siov: &[&[u8]], riov: &mut [&mut [u8]]) -> KResult<i64> {
+    with_current(|c| c.msg_sendv(coid, siov, riov))
+}
+
+/// `MsgSendvnc`: the same call as [`msg_sendv`].
+pub fn msg_sendvnc(coid: i32, siov: &[&[u8]], riov: &mut [&mut [u8]]) -> KResult<i64> {
+    msg_sendv(coid, siov, riov)
+}
+
+/// `MsgSendsv(coid, smsg, sbytes, riov, rparts)`: flat send, scattered reply.
+pub fn msg_sendsv(coid: i32, smsg: &[u8], riov: &mut [&mut [u8]]) -> KResult<i64> {
+    with_current(|c| c.msg_sendv(coid, &[smsg], riov))
+}
+
+/// `MsgSendsvnc`: the same call as [`msg_sendsv`].
+pub fn msg_sendsvnc(coid: i32, smsg: &[u8], riov: &mut [&mut [u8]]) -> KResult<i64> {
+    msg_sendsv(coid, smsg, riov)
+}
+
+/// `MsgSendvs(coid, siov, sparts, rmsg, rbytes)`: gathered send, flat reply.
+pub fn msg_sendvs(coid: i32, siov: &[&[u8]], rmsg: &mut [u8]) -> KResult<i64> {
+    with_current(|c| c.msg_sendv(coid, siov, &mut [rmsg]))
+}
+
+/// `MsgSendvsnc`: the same call as [`msg_sendvs`].
+pub fn msg_sendvsnc(coid: i32, siov: &[&[u8]], rmsg: &mut [u8]) -> KResult<i64> {
+    msg_sendvs(coid, siov, rmsg)
+}
+
+/// `MsgSendv` over raw `iov_t`s, the form the C API uses.
+///
+/// # Safety
+/// Every iov must describe memory valid for reads (`siov`) or writes (`riov`) for the whole
+/// call and not otherwise accessed meanwhile.
+pub unsafe fn msg_sendv_raw(coid: i32, siov: &[Iov], riov: &[Iov]) -> KResult<i64> {
+    // SAFETY: forwarded from our caller.
+    with_current(|c| unsafe { c.msg_sendv_raw(coid, siov, riov) })
+}
+
+/// `MsgReceive(chid, msg, bytes, info)`: an rcvid (> 0) for a message, 0 for a pulse (the
+/// buffer then holds a `struct _pulse`; read it with [`Pulse::from_bytes`]). ESRCH unknown
+/// chid, EFAULT a buffer smaller than a pulse when a pulse arrives.
+pub fn msg_receive(chid: i32, msg: &mut [u8], info: Option<&mut MsgInfo>) -> KResult<i32> {
+    with_current(|c| c.msg_receive(chid, msg, info))
+}
+
+/// `MsgReceivev(chid, iov, parts, info)`.
+pub fn msg_receivev(chid: i32, iov: &mut [&mut [u8]], info: Option<&mut MsgInfo>) -> KResult<i32> {
+    with_current(|c| c.msg_receivev(chid, iov, info))
+}
+
+/// `MsgReceivePulse(chid, pulse, bytes, info)`: only pulses; messages stay queued.
+pub fn msg_receive_pulse(chid: i32, pulse: &mut [u8]) -> KResult<()> {
+    with_current(|c| c.msg_receive_pulse(chid, pulse))
+}
+
+/// `MsgReply(rcvid, status, msg, bytes)`: ESRCH if `rcvid` is not a REPLY-blocked client of
+/// this process (stale, already replied, a pulse's 0).
+pub fn msg_reply(rcvid: i32, status: i64, msg: &[u8]) -> KResult<()> {
+    with_current(|c| c.msg_reply(rcvid, status, msg))
+}
+
+/// `MsgReplyv(rcvid, status, iov, parts)`.
+pub fn msg_replyv(rcvid: i32, status: i64, iov: &[&[u8]]) -> KResult<()> {
+    with_current(|c| c.msg_replyv(rcvid, status, iov))
+}
+
+/// `MsgError(rcvid, err)`: the client's send fails with `err`; `Errno::EOK` makes it return 0,
+/// `Errno::ERESTART` makes it send again.
+pub fn msg_error(rcvid: i32, err: Errno) -> KResult<()> {
+    with_current(|c| c.msg_error(rcvid, err))
+}
+
+/// `MsgRead(rcvid, msg, bytes, offset)`: bytes copied from the client's message at `offset`.
+pub fn msg_read(rcvid: i32, msg: &mut [u8], offset: usize) -> KResult<usize> {
+    with_current(|c| c.msg_read(rcvid, msg, offset))
+}
+
+/// `MsgReadv(rcvid, iov, parts, offset)`.
+pub fn msg_readv(rcvid: i32, iov: &mut [&mut [u8]], offset: usize) -> KResult<usize> {
+    with_current(|c| c.msg_readv(rcvid, iov, offset))
+}
+
+/// `MsgWrite(rcvid, msg, bytes, offset)`: bytes copied into the client's reply buffer at
+/// `offset`; the client stays REPLY-blocked until MsgReply/MsgError.
+pub fn msg_write(rcvid: i32, msg: &[u8], offset: usize) -> KResult<usize> {
+    with_current(|c| c.msg_write(rcvid, msg, offset))
+}
+
+/// `MsgWritev(rcvid, iov, parts, offset)`.
+pub fn msg_writev(rcvid: i32, iov: &[&[u8]], offset: usize) -> KResult<usize> {
+    with_current(|c| c.msg_writev(rcvid, iov, offset))
+}
+
+/// `MsgInfo(rcvid, info)`.
+pub fn msg_info(rcvid: i32) -> KResult<MsgInfo> {
+    with_current(|c| c.msg_info(rcvid))
+}
+
+/// `MsgSendPulse(coid, priority, code, value)`: `priority` -1 is the caller's; `code` 0..=127.
+pub fn msg_send_pulse(coid: i32, priority: i32, code: i32, value: i32) -> KResult<()> {
+    with_current(|c| c.msg_send_pulse(coid, priority, code, value))
+}
+
+/// `TimerTimeout(id, flags, NULL, ntime, NULL)`: a one-shot timeout for the next kernel call
+/// in the states `flags` names. `ntime` `None` polls (ETIMEDOUT instead of blocking). `id` is
+/// Linux's clock id (`CLOCK_MONOTONIC` or `CLOCK_REALTIME`), else EINVAL. Returns the flags
+/// armed before.
+pub fn timer_timeout(id: i32, flags: u32, ntime: Option<u64>) -> KResult<u32> {
+    with_current(|c| c.timer_timeout(id, flags, ntime))
+}
+
+/// Sets the calling thread's priority (1..=255, else EINVAL); returns the previous one
+/// (what `pthread_setschedprio` / `SchedSet` do on QNX).
+pub fn thread_set_priority(prio: i32) -> KResult<i32> {
+    with_current(|c| c.set_priority(prio))
+}
+
+/// The calling thread's (base, current) priority.
+pub fn thread_priority() -> KResult<(u8, u8)> {
+    with_current(|c| c.priority())
+}
+
+/// `getpid()` of the simulated process the calling thread belongs to.
+pub fn getpid() -> KResult<i32> {
+    with_current(|c| Ok(c.pid()))
+}
+
+/// `gettid()` within the simulated process.
+pub fn gettid() -> KResult<i32> {
+    with_current(|c| Ok(c.tid()))
+}

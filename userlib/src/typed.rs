@@ -1,0 +1,279 @@
+//! Typed handles for Rust programs: [`Channel`], [`Connection`], and [`ReceiveId`], the
+//! receive id that must be answered exactly once. `Drop` does QNX's clean-up: a dropped
+//! channel is destroyed, a dropped connection detached, and a receive id dropped unanswered is
+//! answered with `MsgError(ENOSYS)` so its client never waits forever.
+//!
+//! A handle belongs to the simulated process that made it. Its calls run as the calling thread,
+//! which must be a thread of that process (an unbound thread joins it on first use); from a
+//! thread of another process they fail (ESRCH for a channel, EBADF for a connection), as a chid
+//! or coid means nothing in another process.
+//!
+//! ```
+//! use userlib::{Channel, Connection, Received};
+//!
+//! let chan = Channel::create(0)?;
+//! let chid = chan.chid();
+//! let client = std::thread::spawn(move || -> Result<i64, userlib::Errno> {
+//!     let conn = Connection::attach(0, chid)?;    // pid 0: our own process
+//!     let mut reply = [0u8; 5];
+//!     let status = conn.send(b"hello", &mut reply)?;
+//!     assert_eq!(&reply, b"HELLO");
+//!     Ok(status)
+//! });
+//! let mut buf = [0u8; 64];
+//! match chan.receive(&mut buf)? {
+//!     Received::Message { rcvid, info } => {
+//!         let n = info.msglen as usize;
+//!         rcvid.reply(n as i64, &buf[..n].to_ascii_uppercase())?;
+//!     }
+//!     Received::Pulse(p) => panic!("unexpected pulse {p:?}"),
+//! }
+//! assert_eq!(client.join().unwrap()?, 5);
+//! # Ok::<(), userlib::Errno>(())
+//! ```
+
+use crate::current::{self, cleanup_in, with_member, Access};
+use kernel_sim::consts::*;
+use kernel_sim::{Errno, KResult, Kernel, MsgInfo, Pid, Pulse, ThreadCtx, PULSE_SIZE};
+use std::time::Duration;
+
+fn member<R>(kernel: &Kernel, pid: Pid, foreign: Errno, f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
+    with_member(kernel, pid, |a| match a {
+        Access::Member(ctx) => f(ctx),
+        Access::Foreign => Err(foreign),
+    })
+}
+
+fn arm(ctx: &ThreadCtx, states: u32, t: Duration) -> KResult<()> {
+    let ns = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
+    ctx.timer_timeout(kernel_sim::calls::process::CLOCK_MONOTONIC, states, Some(ns)).map(drop)
+}
+
+fn current_process() -> KResult<(Kernel, Pid)> {
+    current::with_current(|c| Ok((c.kernel().clone(), c.process())))
+}
+
+/// What a receive returned.
+#[derive(Debug)]
+pub enum Received {
+    /// A message: answer it through `rcvid`. `info.msglen` bytes are in the buffer.
+    Message {
+        /// The receive id to reply to.
+        rcvid: ReceiveId,
+        /// What the kernel says about the message.
+        info: MsgInfo,
+    },
+    /// A pulse.
+    Pulse(Pulse),
+}
+
+/// A channel owned by a simulated process; destroyed on drop.
+#[derive(Debug)]
+pub struct Channel {
+    chid: i32,
+    kernel: Kernel,
+    pid: Pid,
+}
+
+impl Channel {
+    /// `ChannelCreate(flags)` in the calling thread's process.
+    pub fn create(flags: u32) -> KResult<Channel> {
+        current::with_current(|c| {
+            let chid = c.channel_create(flags)?;
+            Ok(Channel { chid, kernel: c.kernel().clone(), pid: c.process() })
+        })
+    }
+
+    /// `ChannelCreate(flags)` in process `proc`, made by a thread of it (the calling thread if it
+    /// belongs to `proc` or is unbound, which then joins it).
+    pub fn create_in(proc: &crate::Process, flags: u32) -> KResult<Channel> {
+        let (kernel, pid) = (proc.kernel().clone(), proc.raw());
+        let chid = member(&kernel, pid, Errno::ESRCH, |c| c.channel_create(flags))?;
+        Ok(Channel { chid, kernel, pid })
+    }
+
+    /// Its chid.
+    pub fn chid(&self) -> i32 {
+        self.chid
+    }
+
+    /// The owning process's pid.
+    pub fn pid(&self) -> i32 {
+        self.pid.pid
+    }
+
+    /// Waits for a message or pulse.
+    pub fn receive(&self, buf: &mut [u8]) -> KResult<Received> {
+        self.receive_inner(buf, None)
+    }
+
+    /// Waits for a message or pulse for at most `timeout` (then ETIMEDOUT).
+    pub fn receive_timeout(&self, buf: &mut [u8], timeout: Duration) -> KResult<Received> {
+        self.receive_inner(buf, Some(timeout))
+    }
+
+    fn receive_inner(&self, buf: &mut [u8], timeout: Option<Duration>) -> KResult<Received> {
+        member(&self.kernel, self.pid, Errno::ESRCH, |c| {
+            if let Some(t) = timeout {
+                arm(c, _NTO_TIMEOUT_RECEIVE, t)?;
+            }
+            let mut info = MsgInfo::default();
+            let rcvid = c.msg_receive(self.chid, buf, Some(&mut info))?;
+            if rcvid == 0 {
+                let p = Pulse::from_bytes(&buf[..PULSE_SIZE.min(buf.len())]).ok_or(Errno::EFAULT)?;
+                return Ok(Received::Pulse(p));
+            }
+            Ok(Received::Message { rcvid: ReceiveId { rcvid, kernel: self.kernel.clone(), pid: self.pid, answered: false }, info })
+        })
+    }
+
+    /// Waits for a pulse only (messages stay queued).
+    pub fn receive_pulse(&self) -> KResult<Pulse> {
+        member(&self.kernel, self.pid, Errno::ESRCH, |c| {
+            let mut b = [0u8; PULSE_SIZE];
+            c.msg_receive_pulse(self.chid, &mut b)?;
+            Pulse::from_bytes(&b).ok_or(Errno::EFAULT)
+        })
+    }
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        let chid = self.chid;
+        cleanup_in(&self.kernel, self.pid, |c| c.channel_destroy(chid));
+    }
+}
+
+/// A connection (a coid) owned by a simulated process; detached on drop.
+#[derive(Debug)]
+pub struct Connection {
+    coid: i32,
+    kernel: Kernel,
+    pid: Pid,
+}
+
+impl Connection {
+    /// A side-channel connection from the calling thread's process to channel `chid` of process
+    /// `pid` (0: the caller's own).
+    pub fn attach(pid: i32, chid: i32) -> KResult<Connection> {
+        Connection::attach_with(pid, chid, _NTO_SIDE_CHANNEL, 0)
+    }
+
+    /// `ConnectAttach(0, pid, chid, index, flags)` from the calling thread's process.
+    pub fn attach_with(pid: i32, chid: i32, index: u32, flags: u32) -> KResult<Connection> {
+        let (kernel, me) = current_process()?;
+        let coid = member(&kernel, me, Errno::EBADF, |c| c.connect_attach(ND_LOCAL_NODE, pid, chid, index, flags))?;
+        Ok(Connection { coid, kernel, pid: me })
+    }
+
+    /// A side-channel connection from process `proc` to `chid` of process `pid`.
+    pub fn attach_in(proc: &crate::Process, pid: i32, chid: i32) -> KResult<Connection> {
+        let (kernel, me) = (proc.kernel().clone(), proc.raw());
+        let coid = member(&kernel, me, Errno::EBADF, |c| c.connect_attach(ND_LOCAL_NODE, pid, chid, _NTO_SIDE_CHANNEL, 0))?;
+        Ok(Connection { coid, kernel, pid: me })
+    }
+
+    /// Its coid.
+    pub fn coid(&self) -> i32 {
+        self.coid
+    }
+
+    /// `MsgSend`: sends `msg`, waits for the reply in `reply`, returns the reply status.
+    pub fn send(&self, msg: &[u8], reply: &mut [u8]) -> KResult<i64> {
+        member(&self.kernel, self.pid, Errno::EBADF, |c| c.msg_send(self.coid, msg, reply))
+    }
+
+    /// `MsgSend` bounded by `timeout` in the SEND and REPLY states (then ETIMEDOUT; on a channel
+    /// with `_NTO_CHF_UNBLOCK` a REPLY-blocked send waits for the server's answer instead).
+    pub fn send_timeout(&self, msg: &[u8], reply: &mut [u8], timeout: Duration) -> KResult<i64> {
+        member(&self.kernel, self.pid, Errno::EBADF, |c| {
+            arm(c, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, timeout)?;
+            c.msg_send(self.coid, msg, reply)
+        })
+    }
+
+    /// `MsgSendv`: gathers `msg`, scatters the reply into `reply`.
+    pub fn sendv(&self, msg: &[&[u8]], reply: &mut [&mut [u8]]) -> KResult<i64> {
+        member(&self.kernel, self.pid, Errno::EBADF, |c| c.msg_sendv(self.coid, msg, reply))
+    }
+
+    /// `MsgSendPulse`: `priority` -1 is the caller's; `code` 0..=127.
+    pub fn send_pulse(&self, priority: i32, code: i32, value: i32) -> KResult<()> {
+        member(&self.kernel, self.pid, Errno::EBADF, |c| c.msg_send_pulse(self.coid, priority, code, value))
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let coid = self.coid;
+        cleanup_in(&self.kernel, self.pid, |c| c.connect_detach(coid));
+    }
+}
+
+/// A received message's id: answer it once with [`ReceiveId::reply`] or [`ReceiveId::error`].
+/// Any thread of the server's process may answer (it is `Send`). Dropped unanswered, it answers
+/// with `MsgError(ENOSYS)`.
+#[derive(Debug)]
+#[must_use = "a client stays REPLY-blocked until its message is answered"]
+pub struct ReceiveId {
+    rcvid: i32,
+    kernel: Kernel,
+    pid: Pid,
+    answered: bool,
+}
+
+impl ReceiveId {
+    /// The raw rcvid.
+    pub fn rcvid(&self) -> i32 {
+        self.rcvid
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
+        member(&self.kernel, self.pid, Errno::ESRCH, f)
+    }
+
+    /// `MsgReply`: the client's send returns `status` and gets `msg`.
+    pub fn reply(mut self, status: i64, msg: &[u8]) -> KResult<()> {
+        self.answered = true;
+        let r = self.rcvid;
+        self.with(|c| c.msg_reply(r, status, msg))
+    }
+
+    /// `MsgReplyv`.
+    pub fn replyv(mut self, status: i64, msg: &[&[u8]]) -> KResult<()> {
+        self.answered = true;
+        let r = self.rcvid;
+        self.with(|c| c.msg_replyv(r, status, msg))
+    }
+
+    /// `MsgError`: the client's send fails with `err` (`EOK`: returns 0; `ERESTART`: resends).
+    pub fn error(mut self, err: Errno) -> KResult<()> {
+        self.answered = true;
+        let r = self.rcvid;
+        self.with(|c| c.msg_error(r, err))
+    }
+
+    /// `MsgRead`: more of the client's message, from `offset`.
+    pub fn read(&self, buf: &mut [u8], offset: usize) -> KResult<usize> {
+        self.with(|c| c.msg_read(self.rcvid, buf, offset))
+    }
+
+    /// `MsgWrite`: part of the reply, at `offset`, without answering yet.
+    pub fn write(&self, buf: &[u8], offset: usize) -> KResult<usize> {
+        self.with(|c| c.msg_write(self.rcvid, buf, offset))
+    }
+
+    /// `MsgInfo`: the message's info now (e.g. `_NTO_MI_UNBLOCK_REQ` in `flags`).
+    pub fn info(&self) -> KResult<MsgInfo> {
+        self.with(|c| c.msg_info(self.rcvid))
+    }
+}
+
+impl Drop for ReceiveId {
+    fn drop(&mut self) {
+        if !self.answered {
+            let r = self.rcvid;
+            cleanup_in(&self.kernel, self.pid, |c| c.msg_error(r, Errno::ENOSYS));
+        }
+    }
+}
