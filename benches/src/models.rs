@@ -98,7 +98,9 @@ pub fn srr_round_trips(placement: Placement, warmup: u64, n: u64) -> PairRun {
     let out = run_pair(
         placement,
         || {
-            let ctx = k.thread_attach(server_pid, PRIO).expect("thread_attach (server)");
+            let ctx = k
+                .thread_attach(server_pid, PRIO)
+                .expect("thread_attach (server)");
             let chid = ctx.channel_create(0).expect("ChannelCreate");
             chid_tx.send(chid).expect("handing the chid over");
             let mut buf = [0u8; MSG_SIZE];
@@ -109,7 +111,9 @@ pub fn srr_round_trips(placement: Placement, warmup: u64, n: u64) -> PairRun {
             buf == REQUEST
         },
         || {
-            let ctx = k.thread_attach(client_pid, PRIO).expect("thread_attach (client)");
+            let ctx = k
+                .thread_attach(client_pid, PRIO)
+                .expect("thread_attach (client)");
             let chid = chid_rx.recv().expect("receiving the chid");
             let coid = ctx
                 .connect_attach(0, server_pid.pid, chid, _NTO_SIDE_CHANNEL, 0)

@@ -44,7 +44,10 @@ fn srr_model_produces_figures_and_consistent_counters() {
         assert!(r.reply_ok, "{p:?}: message or reply not intact");
         let st = RunStats::of(&r.trips.hist);
         assert_eq!(st.count, N);
-        assert!(st.median_ns > 0 && st.p99_ns >= st.median_ns, "{p:?}: {st:?}");
+        assert!(
+            st.median_ns > 0 && st.p99_ns >= st.median_ns,
+            "{p:?}: {st:?}"
+        );
         assert!(r.trips.elapsed.as_nanos() > 0);
 
         let total = WARMUP + N;
@@ -82,6 +85,9 @@ fn futex_model_produces_figures() {
         assert_eq!(r.trips.total, WARMUP + N);
         let st = RunStats::of(&r.trips.hist);
         assert_eq!(st.count, N);
-        assert!(st.median_ns > 0 && st.p99_ns >= st.median_ns, "{p:?}: {st:?}");
+        assert!(
+            st.median_ns > 0 && st.p99_ns >= st.median_ns,
+            "{p:?}: {st:?}"
+        );
     }
 }

@@ -125,7 +125,7 @@ impl Kernel {
 
     /// A consistent picture of every process, thread, channel and connection.
     pub fn snapshot(&self) -> crate::info::Snapshot {
-        self.locked(|t| crate::info::snapshot(t))
+        self.locked(crate::info::snapshot)
     }
 
     /// One thread's state and priorities.
@@ -304,9 +304,7 @@ impl ThreadCtx {
                     // Under the lock: readied meanwhile (done), leaving now (done), or staying
                     // blocked (sleep on from the word's current value, without a deadline).
                     let next = self.k.locked(|t| {
-                        let Some(th) = t.threads.get(me.thread) else {
-                            return None;
-                        };
+                        let th = t.threads.get(me.thread)?;
                         if th.timeout_cur.states & calls::process::state_bit(th.state) == 0 {
                             return if matches!(th.state, KState::Ready) {
                                 None

@@ -117,7 +117,7 @@ impl Config {
             self.fd_coids_per_process,
             self.side_coids_per_process,
         ];
-        if nonzero.iter().any(|&n| n == 0)
+        if nonzero.contains(&0)
             || self.max_threads > 0x7fff
             || self.side_coids_per_process > 0xffff
             || self.fd_coids_per_process > 0xffff
@@ -490,7 +490,7 @@ impl Drop for Region {
         // atomics hold loom state that must be dropped; the other parts are plain data.
         unsafe {
             std::ptr::drop_in_place(b.add(self.offsets.lock as usize) as *mut KernelLock);
-            std::ptr::drop_in_place(std::slice::from_raw_parts_mut(
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(
                 b.add(self.offsets.waits as usize) as *mut WaitWord,
                 self.cfg.max_threads as usize,
             ));

@@ -86,6 +86,10 @@ fn reply_racing_channel_destroy_gives_reply_or_esrch_consistently() {
         }
 
         drop(destroyer);
-        assert_eq!(k.pool_usage(), start, "every object created in the model is freed");
+        assert_eq!(
+            k.pool_usage(),
+            start,
+            "every object created in the model is freed"
+        );
     });
 }

@@ -25,7 +25,9 @@ pub fn default_kernel() -> &'static Kernel {
 fn default_pair() -> &'static (Kernel, Pid) {
     DEFAULT.get_or_init(|| {
         let k = Kernel::new(Config::default()).expect("the default kernel configuration is valid");
-        let p = k.process_create().expect("a fresh kernel has room for a process");
+        let p = k
+            .process_create()
+            .expect("a fresh kernel has room for a process");
         (k, p)
     })
 }
@@ -70,7 +72,11 @@ pub(crate) enum Access<'a> {
 /// Runs `f` for a handle owned by process `pid` of `kernel`: with the calling thread's kernel
 /// thread if it belongs to that process (attaching an unbound thread to it), or with
 /// [`Access::Foreign`] otherwise.
-pub(crate) fn with_member<R>(kernel: &Kernel, pid: Pid, f: impl FnOnce(Access<'_>) -> KResult<R>) -> KResult<R> {
+pub(crate) fn with_member<R>(
+    kernel: &Kernel,
+    pid: Pid,
+    f: impl FnOnce(Access<'_>) -> KResult<R>,
+) -> KResult<R> {
     CURRENT.with(|c| {
         if c.borrow().is_none() {
             let ctx = kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT as i32)?;
@@ -78,7 +84,9 @@ pub(crate) fn with_member<R>(kernel: &Kernel, pid: Pid, f: impl FnOnce(Access<'_
         }
         let b = c.borrow();
         match b.as_ref() {
-            Some(ctx) if ctx.kernel().same(kernel) && ctx.pid() == pid.pid => f(Access::Member(ctx)),
+            Some(ctx) if ctx.kernel().same(kernel) && ctx.pid() == pid.pid => {
+                f(Access::Member(ctx))
+            }
             _ => f(Access::Foreign),
         }
     })
@@ -91,7 +99,10 @@ pub(crate) fn cleanup_in(kernel: &Kernel, pid: Pid, f: impl FnOnce(&ThreadCtx) -
     let mut f = Some(f);
     let _ = CURRENT.try_with(|c| {
         if let Ok(b) = c.try_borrow() {
-            if let Some(ctx) = b.as_ref().filter(|ctx| ctx.kernel().same(kernel) && ctx.pid() == pid.pid) {
+            if let Some(ctx) = b
+                .as_ref()
+                .filter(|ctx| ctx.kernel().same(kernel) && ctx.pid() == pid.pid)
+            {
                 if let Some(f) = f.take() {
                     let _ = f(ctx);
                 }

@@ -17,6 +17,9 @@ pub mod process;
 pub mod qnx;
 pub mod typed;
 
-pub use kernel_sim::{consts, Config, Errno, KResult, Kernel, MsgInfo, ProcCounters, Pulse, Snapshot, ThreadInfo, ThreadState};
+pub use kernel_sim::{
+    consts, Config, Errno, KResult, Kernel, MsgInfo, ProcCounters, Pulse, Snapshot, ThreadInfo,
+    ThreadState,
+};
 pub use process::Process;
 pub use typed::{Channel, Connection, ReceiveId, Received};

@@ -21,7 +21,10 @@ impl Process {
 
     /// A new process on `kernel`.
     pub fn new_in(kernel: &Kernel) -> KResult<Process> {
-        Ok(Process { kernel: kernel.clone(), pid: kernel.process_create()? })
+        Ok(Process {
+            kernel: kernel.clone(),
+            pid: kernel.process_create()?,
+        })
     }
 
     /// Its pid.
@@ -44,12 +47,19 @@ impl Process {
 
     /// Spawns an OS thread that is a kernel thread of this process at the default priority
     /// (10), and runs `f` in it.
-    pub fn spawn<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> KResult<JoinHandle<T>> {
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> KResult<JoinHandle<T>> {
         self.spawn_with_priority(kernel_sim::consts::PRIO_DEFAULT as i32, f)
     }
 
     /// Spawns a kernel thread of this process at `priority` (1..=255, else EINVAL).
-    pub fn spawn_with_priority<T: Send + 'static>(&self, priority: i32, f: impl FnOnce() -> T + Send + 'static) -> KResult<JoinHandle<T>> {
+    pub fn spawn_with_priority<T: Send + 'static>(
+        &self,
+        priority: i32,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> KResult<JoinHandle<T>> {
         if !(kernel_sim::consts::PRIO_MIN..=kernel_sim::consts::PRIO_MAX).contains(&priority) {
             return Err(kernel_sim::Errno::EINVAL);
         }

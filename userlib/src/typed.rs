@@ -37,7 +37,12 @@ use kernel_sim::consts::*;
 use kernel_sim::{Errno, KResult, Kernel, MsgInfo, Pid, Pulse, ThreadCtx, PULSE_SIZE};
 use std::time::Duration;
 
-fn member<R>(kernel: &Kernel, pid: Pid, foreign: Errno, f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
+fn member<R>(
+    kernel: &Kernel,
+    pid: Pid,
+    foreign: Errno,
+    f: impl FnOnce(&ThreadCtx) -> KResult<R>,
+) -> KResult<R> {
     with_member(kernel, pid, |a| match a {
         Access::Member(ctx) => f(ctx),
         Access::Foreign => Err(foreign),
@@ -46,7 +51,12 @@ fn member<R>(kernel: &Kernel, pid: Pid, foreign: Errno, f: impl FnOnce(&ThreadCt
 
 fn arm(ctx: &ThreadCtx, states: u32, t: Duration) -> KResult<()> {
     let ns = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
-    ctx.timer_timeout(kernel_sim::calls::process::CLOCK_MONOTONIC, states, Some(ns)).map(drop)
+    ctx.timer_timeout(
+        kernel_sim::calls::process::CLOCK_MONOTONIC,
+        states,
+        Some(ns),
+    )
+    .map(drop)
 }
 
 fn current_process() -> KResult<(Kernel, Pid)> {
@@ -80,7 +90,11 @@ impl Channel {
     pub fn create(flags: u32) -> KResult<Channel> {
         current::with_current(|c| {
             let chid = c.channel_create(flags)?;
-            Ok(Channel { chid, kernel: c.kernel().clone(), pid: c.process() })
+            Ok(Channel {
+                chid,
+                kernel: c.kernel().clone(),
+                pid: c.process(),
+            })
         })
     }
 
@@ -120,10 +134,19 @@ impl Channel {
             let mut info = MsgInfo::default();
             let rcvid = c.msg_receive(self.chid, buf, Some(&mut info))?;
             if rcvid == 0 {
-                let p = Pulse::from_bytes(&buf[..PULSE_SIZE.min(buf.len())]).ok_or(Errno::EFAULT)?;
+                let p =
+                    Pulse::from_bytes(&buf[..PULSE_SIZE.min(buf.len())]).ok_or(Errno::EFAULT)?;
                 return Ok(Received::Pulse(p));
             }
-            Ok(Received::Message { rcvid: ReceiveId { rcvid, kernel: self.kernel.clone(), pid: self.pid, answered: false }, info })
+            Ok(Received::Message {
+                rcvid: ReceiveId {
+                    rcvid,
+                    kernel: self.kernel.clone(),
+                    pid: self.pid,
+                    answered: false,
+                },
+                info,
+            })
         })
     }
 
@@ -162,15 +185,27 @@ impl Connection {
     /// `ConnectAttach(0, pid, chid, index, flags)` from the calling thread's process.
     pub fn attach_with(pid: i32, chid: i32, index: u32, flags: u32) -> KResult<Connection> {
         let (kernel, me) = current_process()?;
-        let coid = member(&kernel, me, Errno::EBADF, |c| c.connect_attach(ND_LOCAL_NODE, pid, chid, index, flags))?;
-        Ok(Connection { coid, kernel, pid: me })
+        let coid = member(&kernel, me, Errno::EBADF, |c| {
+            c.connect_attach(ND_LOCAL_NODE, pid, chid, index, flags)
+        })?;
+        Ok(Connection {
+            coid,
+            kernel,
+            pid: me,
+        })
     }
 
     /// A side-channel connection from process `proc` to `chid` of process `pid`.
     pub fn attach_in(proc: &crate::Process, pid: i32, chid: i32) -> KResult<Connection> {
         let (kernel, me) = (proc.kernel().clone(), proc.raw());
-        let coid = member(&kernel, me, Errno::EBADF, |c| c.connect_attach(ND_LOCAL_NODE, pid, chid, _NTO_SIDE_CHANNEL, 0))?;
-        Ok(Connection { coid, kernel, pid: me })
+        let coid = member(&kernel, me, Errno::EBADF, |c| {
+            c.connect_attach(ND_LOCAL_NODE, pid, chid, _NTO_SIDE_CHANNEL, 0)
+        })?;
+        Ok(Connection {
+            coid,
+            kernel,
+            pid: me,
+        })
     }
 
     /// Its coid.
@@ -180,7 +215,9 @@ impl Connection {
 
     /// `MsgSend`: sends `msg`, waits for the reply in `reply`, returns the reply status.
     pub fn send(&self, msg: &[u8], reply: &mut [u8]) -> KResult<i64> {
-        member(&self.kernel, self.pid, Errno::EBADF, |c| c.msg_send(self.coid, msg, reply))
+        member(&self.kernel, self.pid, Errno::EBADF, |c| {
+            c.msg_send(self.coid, msg, reply)
+        })
     }
 
     /// `MsgSend` bounded by `timeout` in the SEND and REPLY states (then ETIMEDOUT; on a channel
@@ -194,12 +231,16 @@ impl Connection {
 
     /// `MsgSendv`: gathers `msg`, scatters the reply into `reply`.
     pub fn sendv(&self, msg: &[&[u8]], reply: &mut [&mut [u8]]) -> KResult<i64> {
-        member(&self.kernel, self.pid, Errno::EBADF, |c| c.msg_sendv(self.coid, msg, reply))
+        member(&self.kernel, self.pid, Errno::EBADF, |c| {
+            c.msg_sendv(self.coid, msg, reply)
+        })
     }
 
     /// `MsgSendPulse`: `priority` -1 is the caller's; `code` 0..=127.
     pub fn send_pulse(&self, priority: i32, code: i32, value: i32) -> KResult<()> {
-        member(&self.kernel, self.pid, Errno::EBADF, |c| c.msg_send_pulse(self.coid, priority, code, value))
+        member(&self.kernel, self.pid, Errno::EBADF, |c| {
+            c.msg_send_pulse(self.coid, priority, code, value)
+        })
     }
 }
 

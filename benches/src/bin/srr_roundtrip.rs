@@ -18,10 +18,10 @@ use std::time::Instant;
 /// The issue's target: SRR round trip at most this many times the futex round trip.
 const TARGET_RATIO: f64 = 1.3;
 
-/// Measured round trips per run, by placement. A cross-CPU futex hand-off costs about 24 µs on
-/// these machines (measured: 22-25 µs a round trip), a same-CPU round trip about 5 µs; these
-/// counts keep the default run (5 runs x 2 models x 2 placements) near 20 s, and under a
-/// minute even if a cross-CPU round trip took two such hand-offs (~50 µs).
+/// Measured round trips per run, by placement. Here a same-CPU round trip took about 5 µs and a
+/// cross-CPU one 11-26 µs (docs/results.md); these counts keep the default run (5 runs x 2
+/// models x 2 placements) at 15-30 s, and under a minute even if a cross-CPU round trip took
+/// two of the toolbox's ~24 µs cross-CPU hand-offs (~50 µs).
 const ITERS_SAME: u64 = 150_000;
 const ITERS_CROSS: u64 = 40_000;
 const QUICK_ITERS: u64 = 300;
@@ -34,15 +34,20 @@ struct Opts {
     iters: Option<u64>,
 }
 
-fn usage() -> ! {
-    eprintln!(
+fn usage(code: i32) -> ! {
+    let text = format!(
         "usage: srr_roundtrip [--json] [--quick] [--runs N] [--iters N]\n\
          \x20 --json     print one JSON object instead of the table\n\
          \x20 --quick    a tiny run ({QUICK_ITERS} round trips, 3 runs): a smoke check, not a measurement\n\
          \x20 --runs N   runs per (model, placement) (default 5)\n\
          \x20 --iters N  measured round trips per run, both placements (default {ITERS_SAME} same CPU, {ITERS_CROSS} cross CPU)"
     );
-    std::process::exit(2)
+    if code == 0 {
+        println!("{text}");
+    } else {
+        eprintln!("{text}");
+    }
+    std::process::exit(code)
 }
 
 fn parse_args() -> Opts {
@@ -60,7 +65,7 @@ fn parse_args() -> Opts {
                 Some(v) if v > 0 => v,
                 _ => {
                     eprintln!("{name} needs a positive number");
-                    usage()
+                    usage(2)
                 }
             }
         };
@@ -69,10 +74,10 @@ fn parse_args() -> Opts {
             "--quick" => o.quick = true,
             "--runs" => runs = Some(num("--runs") as usize),
             "--iters" => o.iters = Some(num("--iters")),
-            "-h" | "--help" => usage(),
+            "-h" | "--help" => usage(0),
             other => {
                 eprintln!("unknown argument {other:?}");
-                usage()
+                usage(2)
             }
         }
     }
@@ -236,10 +241,7 @@ fn main() {
                     st.count,
                     r.trips.elapsed.as_secs_f64()
                 );
-                if let Some(c) = cells
-                    .iter_mut()
-                    .find(|c| c.model == m && c.placement == p)
-                {
+                if let Some(c) = cells.iter_mut().find(|c| c.model == m && c.placement == p) {
                     c.add(&r);
                 }
             }
@@ -263,7 +265,8 @@ fn cell(cells: &[Cell], m: Model, p: Placement) -> &Cell {
 
 /// SRR median / futex median for a placement.
 fn ratio(cells: &[Cell], p: Placement) -> f64 {
-    cell(cells, Model::Srr, p).summary().median_ns / cell(cells, Model::Futex, p).summary().median_ns
+    cell(cells, Model::Srr, p).summary().median_ns
+        / cell(cells, Model::Futex, p).summary().median_ns
 }
 
 fn p99_ratio(cells: &[Cell], p: Placement) -> f64 {
@@ -271,7 +274,9 @@ fn p99_ratio(cells: &[Cell], p: Placement) -> f64 {
 }
 
 fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cell], wall: f64) {
-    println!("SRR round trip vs raw futex ping-pong: {MSG_SIZE}-byte message, {MSG_SIZE}-byte reply");
+    println!(
+        "SRR round trip vs raw futex ping-pong: {MSG_SIZE}-byte message, {MSG_SIZE}-byte reply"
+    );
     println!("CPU:     {}", m.cpu_model);
     println!(
         "cores:   {} online, allowed CPUs {}",
@@ -290,7 +295,11 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
         "runs:    {} per (model, placement), SRR and futex interleaved; round trips per run: {}{}",
         o.runs,
         per.join(", "),
-        if o.quick { "  [--quick: smoke check only]" } else { "" }
+        if o.quick {
+            "  [--quick: smoke check only]"
+        } else {
+            ""
+        }
     );
     println!("figures: median of the runs' medians; p99 = median of the runs' p99s; CPUs are (server,client)");
     println!();
