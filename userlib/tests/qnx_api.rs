@@ -1,0 +1,92 @@
+//! The QNX-named layer: the implicit caller, and the iov forms.
+
+use userlib::consts::*;
+use userlib::qnx::*;
+use userlib::Errno;
+
+/// Bounds the next send: a failing server thread must fail the test, not hang it.
+fn bound() {
+    timer_timeout(
+        1,
+        _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY,
+        Some(10_000_000_000),
+    )
+    .unwrap();
+}
+
+#[test]
+fn an_unbound_thread_joins_the_default_process_on_its_first_call() {
+    let (pid, tid) = std::thread::spawn(|| (getpid().unwrap(), gettid().unwrap()))
+        .join()
+        .unwrap();
+    assert_eq!(pid, userlib::current::default_pid());
+    assert!(tid >= 1);
+}
+
+#[test]
+fn iov_forms_gather_and_scatter_across_parts() {
+    let chid = channel_create(0).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut a, mut b) = ([0u8; 3], [0u8; 16]);
+        let mut info = MsgInfo::default();
+        let rcvid = msg_receivev(chid, &mut [&mut a, &mut b], Some(&mut info)).unwrap();
+        assert_eq!(&a, b"hel");
+        assert_eq!(&b[..8], b"lo world");
+        assert_eq!((info.msglen, info.srcmsglen, info.dstmsglen), (11, 11, 6));
+        let (mut x, mut y) = ([0u8; 2], [0u8; 4]);
+        assert_eq!(msg_readv(rcvid, &mut [&mut x, &mut y], 6).unwrap(), 5);
+        assert_eq!((&x, &y), (b"wo", b"rld\0"));
+        assert_eq!(msg_writev(rcvid, &[b"!", b"?"], 4).unwrap(), 2);
+        msg_replyv(rcvid, 3, &[b"ab", b"cd"]).unwrap();
+    });
+    let coid = connect_attach(0, 0, chid, 0, 0).unwrap();
+    assert!(
+        coid >= 0 && (coid as u32 & _NTO_SIDE_CHANNEL) == 0,
+        "fd-space coid {coid:#x}"
+    );
+    let (mut r1, mut r2) = ([0u8; 1], [0u8; 5]);
+    let mut rb = [0u8; 6];
+    bound();
+    assert_eq!(
+        msg_sendvs(coid, &[b"hel", b"lo ", b"world"], &mut rb),
+        Ok(3)
+    );
+    assert_eq!(&rb, b"abcd!?");
+    server.join().unwrap();
+
+    let server = std::thread::spawn(move || {
+        let mut b = [0u8; 8];
+        let rcvid = msg_receive(chid, &mut b, None).unwrap();
+        msg_reply(rcvid, 0, b"123456").unwrap();
+    });
+    bound();
+    assert_eq!(msg_sendsv(coid, b"q", &mut [&mut r1, &mut r2]), Ok(0));
+    assert_eq!((&r1, &r2), (b"1", b"23456"));
+    server.join().unwrap();
+    connect_detach(coid).unwrap();
+    channel_destroy(chid).unwrap();
+    assert_eq!(channel_destroy(chid), Err(Errno::EINVAL));
+}
+
+#[test]
+fn poll_with_a_null_timeout_returns_etimedout_at_once() {
+    let chid = channel_create(0).unwrap();
+    timer_timeout(1, _NTO_TIMEOUT_RECEIVE, None).unwrap();
+    assert_eq!(
+        msg_receive(chid, &mut [0u8; 32], None),
+        Err(Errno::ETIMEDOUT)
+    );
+    channel_destroy(chid).unwrap();
+}
+
+#[test]
+fn thread_priority_is_set_and_checked() {
+    std::thread::spawn(|| {
+        assert_eq!(thread_set_priority(0), Err(Errno::EINVAL));
+        assert_eq!(thread_set_priority(256), Err(Errno::EINVAL));
+        assert_eq!(thread_set_priority(42), Ok(10));
+        assert_eq!(thread_priority(), Ok((42, 42)));
+    })
+    .join()
+    .unwrap();
+}
