@@ -6,6 +6,7 @@
 //! blocked the caller, sleep on the caller's wait word until a waker readies it or its
 //! deadline passes. Then retake the lock once to collect the result and become RUNNING.
 
+use crate::calls::timer::TimerInfo;
 use crate::calls::{self, Caller, Effects, Step};
 use crate::copy::IovList;
 use crate::errno::{Errno, KResult};
@@ -14,14 +15,41 @@ use crate::objects::{KState, ProcCounters, Process, Thread};
 use crate::pool::Id;
 use crate::region::{Config, OsPriority, Region, Tables};
 use crate::sync::Arc;
-use crate::types::{Iov, MsgInfo};
-use crate::wait::{Clock, Deadline, WaitResult};
+use crate::types::{Iov, MsgInfo, SigEvent};
+use crate::wait::{Clock, Deadline, WaitResult, WaitWord};
 use std::marker::PhantomData;
 
 /// A handle to a simulated kernel. Cheap to clone; the kernel lives while a handle does.
 #[derive(Clone, Debug)]
 pub struct Kernel {
-    region: Arc<Region>,
+    inner: Arc<Inner>,
+}
+
+/// What a kernel is: its region, and the timer service that stands in for the clock interrupt.
+#[derive(Debug)]
+struct Inner {
+    region: Region,
+    timers: std::sync::Arc<TimerService>,
+}
+
+/// The timer service's own wait word and switches. It lives outside the region (and outside
+/// `Inner`) so the service thread can sleep on it without keeping the kernel alive.
+#[derive(Debug, Default)]
+struct TimerService {
+    word: WaitWord,
+    #[cfg_attr(loom, allow(dead_code))]
+    started: std::sync::atomic::AtomicBool,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.timers
+            .stop
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.timers.word.post();
+        self.timers.word.wake(false);
+    }
 }
 
 /// A simulated process, as the kernel names it.
@@ -35,19 +63,23 @@ pub struct Pid {
 impl Kernel {
     /// A new kernel in anonymous memory, with the given capacities.
     pub fn new(cfg: Config) -> KResult<Kernel> {
+        let region = Region::new(cfg)?;
         Ok(Kernel {
-            region: Arc::new(Region::new(cfg)?),
+            inner: Arc::new(Inner {
+                region,
+                timers: std::sync::Arc::new(TimerService::default()),
+            }),
         })
     }
 
     /// Whether two handles name the same kernel.
     pub fn same(&self, other: &Kernel) -> bool {
-        Arc::ptr_eq(&self.region, &other.region)
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The region (for inspectors: header, size, configuration).
     pub fn region(&self) -> &Region {
-        &self.region
+        &self.inner.region
     }
 
     fn shared(&self) -> bool {
@@ -56,10 +88,10 @@ impl Kernel {
 
     /// Runs `f` over the tables under the kernel lock (no blocking, no waking).
     pub(crate) fn locked<R>(&self, f: impl FnOnce(&mut Tables<'_>) -> R) -> R {
-        let lock = self.region.lock_word();
+        let lock = self.inner.region.lock_word();
         lock.lock(self.shared());
         // SAFETY: we hold the kernel lock until `unlock` below.
-        let r = unsafe { self.region.with_tables(f) };
+        let r = unsafe { self.inner.region.with_tables(f) };
         lock.unlock(self.shared());
         r
     }
@@ -73,13 +105,16 @@ impl Kernel {
     }
 
     fn apply(&self, fx: &Effects) {
-        let waits = self.region.waits();
+        let waits = self.inner.region.waits();
         for &w in &fx.wake {
             waits[w as usize].wake(self.shared());
         }
-        if self.region.config().os_priority != OsPriority::Off {
+        for sig in &fx.signals {
+            send_signal(sig);
+        }
+        if self.inner.region.config().os_priority != OsPriority::Off {
             for &(tid, prio) in &fx.prio {
-                apply_os_priority(self.region.config().os_priority, tid, prio);
+                apply_os_priority(self.inner.region.config().os_priority, tid, prio);
             }
         }
     }
@@ -112,6 +147,33 @@ impl Kernel {
         })
     }
 
+    /// Starts the timer service thread on first use: it sleeps until the next timer is due,
+    /// then enters the kernel to deliver the due timers' events (QNX's clock interrupt).
+    #[cfg(not(loom))]
+    fn ensure_timer_service(&self) {
+        let svc = &self.inner.timers;
+        if svc.started.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let svc = svc.clone();
+        let spawned = std::thread::Builder::new()
+            .name("qnx-sim-timers".into())
+            .spawn(move || timer_service(weak, svc));
+        if spawned.is_err() {
+            self.inner
+                .timers
+                .started
+                .store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    #[cfg(not(loom))]
+    fn kick_timer_service(&self) {
+        self.inner.timers.word.post();
+        self.inner.timers.word.wake(false);
+    }
+
     /// The counters of process `pid`.
     pub fn process_counters(&self, pid: i32) -> KResult<ProcCounters> {
         self.locked(|t| t.proc_by_pid(pid).map(|p| t.procs.at(p.index).counters))
@@ -136,6 +198,33 @@ impl Kernel {
     /// Live objects and capacity of every pool.
     pub fn pool_usage(&self) -> crate::info::PoolUsage {
         self.locked(|t| crate::info::pool_usage(t))
+    }
+}
+
+/// Sends an event's signal to a Linux thread of this process (`rt_tgsigqueueinfo`, so the value
+/// and code arrive in the handler's `siginfo_t`).
+fn send_signal(sig: &calls::event::SignalOut) {
+    // SAFETY: an all-zero siginfo_t is valid; we fill the fields of the SI_QUEUE layout.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    info.si_signo = sig.signo;
+    info.si_code = sig.code;
+    let raw = &mut info as *mut libc::siginfo_t as *mut u8;
+    // SAFETY: on Linux the SI_QUEUE fields are si_pid (i32) at 16, si_uid (u32) at 20 and
+    // si_value (8 bytes) at 24, all inside the 128-byte siginfo_t we own.
+    unsafe {
+        (raw.add(16) as *mut i32).write_unaligned(libc::getpid());
+        (raw.add(20) as *mut u32).write_unaligned(libc::getuid());
+        (raw.add(24) as *mut u64).write_unaligned(sig.value);
+    }
+    // SAFETY: plain syscall arguments; `info` lives across the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_tgsigqueueinfo,
+            libc::getpid(),
+            sig.os_tid,
+            sig.signo,
+            &info as *const libc::siginfo_t,
+        );
     }
 }
 
@@ -225,7 +314,7 @@ impl ThreadCtx {
         &self,
         mut f: impl FnMut(&mut Tables<'_>, Caller, &mut Effects) -> Step,
     ) -> KResult<i64> {
-        let region = &*self.k.region;
+        let region = &self.k.inner.region;
         let shared = self.k.shared();
         let me = self.me;
         let word = &region.waits()[me.thread.index as usize];
@@ -261,9 +350,7 @@ impl ThreadCtx {
                         };
                         if d.passed() {
                             // Already expired (or NULL ntime: a poll): time out without sleeping.
-                            if let Some(r) =
-                                calls::srr::timeout_expired(t, me.thread.index, &mut fx)
-                            {
+                            if let Some(r) = calls::srr::timeout_fire(t, me.thread.index, &mut fx) {
                                 step = Step::Done(result_of(r));
                             }
                         } else {
@@ -294,7 +381,7 @@ impl ThreadCtx {
     /// not cover) and then sleeps on without a deadline.
     fn block(&self, mut seq: u32, mut deadline: Option<Deadline>, shared: bool) -> KResult<i64> {
         let me = self.me;
-        let word = &self.k.region.waits()[me.thread.index as usize];
+        let word = &self.k.inner.region.waits()[me.thread.index as usize];
         loop {
             match word.wait(seq, deadline, shared) {
                 WaitResult::Changed if word.load() != seq => break,
@@ -312,7 +399,7 @@ impl ThreadCtx {
                                 Some(word.load())
                             };
                         }
-                        match calls::srr::timeout_expired(t, me.thread.index, &mut fx) {
+                        match calls::srr::timeout_fire(t, me.thread.index, &mut fx) {
                             Some(r) => {
                                 t.threads.at_mut(me.thread.index).result = r;
                                 None
@@ -459,6 +546,15 @@ impl ThreadCtx {
             .map(drop)
     }
 
+    /// MsgReceivePulsev: only pulses, into scattered buffers.
+    pub fn msg_receive_pulsev(&self, chid: i32, rmsg: &mut [&mut [u8]]) -> KResult<()> {
+        let r: smallvec::SmallVec<[Iov; 4]> =
+            rmsg.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
+        let l = IovList::new(&r);
+        self.call(|t, me, fx| calls::srr::msg_receive(t, me, chid, l, 0, true, fx))
+            .map(drop)
+    }
+
     /// MsgReplyv over raw iovs.
     ///
     /// # Safety
@@ -557,12 +653,116 @@ impl ThreadCtx {
     /// `_NTO_TIMEOUT_*` states (plus `TIMER_ABSTIME`), `ntime` nanoseconds (`None`: time out at
     /// once instead of blocking). Returns the flags that were armed before.
     pub fn timer_timeout(&self, clock: i32, flags: u32, ntime: Option<u64>) -> KResult<u32> {
+        self.timer_timeout_event(clock, flags, None, ntime)
+    }
+
+    /// TimerTimeout with a notification event: `None` or `SIGEV_UNBLOCK` makes expiry end the
+    /// call with ETIMEDOUT; another event is delivered to this thread on expiry and the call
+    /// goes on waiting.
+    pub fn timer_timeout_event(
+        &self,
+        clock: i32,
+        flags: u32,
+        event: Option<&SigEvent>,
+        ntime: Option<u64>,
+    ) -> KResult<u32> {
         let now = match clock {
             calls::process::CLOCK_REALTIME => Deadline::now_ns(Clock::Realtime),
             _ => Deadline::now_ns(Clock::Monotonic),
         };
-        self.call(|t, me, _| calls::process::timer_timeout(t, me, clock, flags, ntime, now))
+        let ev = event.copied();
+        let req = calls::process::TimeoutRequest {
+            clock,
+            flags,
+            event: ev,
+            ntime,
+            now,
+        };
+        self.call(|t, me, fx| calls::process::timer_timeout(t, me, req, fx))
             .map(|v| v as u32)
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// MsgDeliverEvent: delivers `event` to the client `rcvid` names (it need not be
+    /// REPLY-blocked; rcvid 0 is this thread).
+    pub fn msg_deliver_event(&self, rcvid: i32, event: &SigEvent) -> KResult<()> {
+        self.call(|t, me, fx| calls::event::msg_deliver_event(t, me, rcvid, event, fx))
+            .map(drop)
+    }
+
+    /// MsgVerifyEvent: checks that `event` could be delivered to the client `rcvid` names.
+    pub fn msg_verify_event(&self, rcvid: i32, event: &SigEvent) -> KResult<()> {
+        self.call(|t, me, fx| calls::event::msg_verify_event(t, me, rcvid, event, fx))
+            .map(drop)
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    /// TimerCreate: a disarmed timer on `clock` (Linux's ids) delivering `event` to this
+    /// thread (default: SIGALRM). Returns the timer id. (Not available under loom: ENOSYS.)
+    pub fn timer_create(&self, clock: i32, event: Option<&SigEvent>) -> KResult<i32> {
+        #[cfg(loom)]
+        {
+            let _ = (clock, event);
+            Err(Errno::ENOSYS)
+        }
+        #[cfg(not(loom))]
+        {
+            let ev = event.copied();
+            let id = self.call(|t, me, fx| calls::timer::timer_create(t, me, clock, ev, fx))?;
+            self.k.ensure_timer_service();
+            Ok(id as i32)
+        }
+    }
+
+    /// TimerSettime: expire after `value` ns (at `value` with `TIMER_ABSTIME` in `flags`), then
+    /// every `interval` ns if non-zero; `value` 0 disarms. Returns the timer's previous state.
+    pub fn timer_settime(
+        &self,
+        id: i32,
+        flags: u32,
+        value: u64,
+        interval: u64,
+    ) -> KResult<TimerInfo> {
+        let now = [
+            Deadline::now_ns(Clock::Monotonic),
+            Deadline::now_ns(Clock::Realtime),
+        ];
+        let mut old = TimerInfo::default();
+        self.call(|t, me, _| {
+            Step::Done(
+                calls::timer::timer_settime(t, me, id, flags, value, interval, now)
+                    .map(|i| old = i)
+                    .map(|_| 0),
+            )
+        })?;
+        #[cfg(not(loom))]
+        self.k.kick_timer_service();
+        Ok(old)
+    }
+
+    /// TimerInfo: the timer's remaining time, period, overruns and deliveries.
+    pub fn timer_info(&self, id: i32) -> KResult<TimerInfo> {
+        let now = [
+            Deadline::now_ns(Clock::Monotonic),
+            Deadline::now_ns(Clock::Realtime),
+        ];
+        let mut out = TimerInfo::default();
+        self.call(|t, me, _| {
+            Step::Done(
+                calls::timer::timer_info(t, me, id, now)
+                    .map(|i| out = i)
+                    .map(|_| 0),
+            )
+        })?;
+        Ok(out)
+    }
+
+    /// TimerDestroy.
+    pub fn timer_destroy(&self, id: i32) -> KResult<()> {
+        self.call(|t, me, _| calls::timer::timer_destroy(t, me, id))
+            .map(drop)
     }
 
     /// This thread's id in the kernel (for inspectors).
@@ -577,5 +777,34 @@ fn result_of(r: CallResult) -> KResult<i64> {
         CallResult::Err(e) => Err(Errno(e)),
         CallResult::Restart => Err(Errno::ERESTART),
         CallResult::Pending => Err(Errno::EINTR),
+    }
+}
+
+/// The timer service: delivers due timers' events, then sleeps until the next is due or a
+/// TimerSettime changes the picture. Holds the kernel only while it works, and ends when the
+/// kernel is dropped.
+#[cfg(not(loom))]
+fn timer_service(weak: std::sync::Weak<Inner>, svc: std::sync::Arc<TimerService>) {
+    use std::sync::atomic::Ordering::Acquire;
+    loop {
+        if svc.stop.load(Acquire) {
+            return;
+        }
+        let seq = svc.word.load();
+        let Some(inner) = weak.upgrade() else { return };
+        let k = Kernel { inner };
+        let now = [
+            Deadline::now_ns(Clock::Monotonic),
+            Deadline::now_ns(Clock::Realtime),
+        ];
+        let mut fx = Effects::default();
+        let next = k.locked(|t| calls::timer::fire_due(t, now, &mut fx));
+        k.apply(&fx);
+        drop(k);
+        let deadline = next.map(|d| Deadline {
+            clock: Clock::Monotonic,
+            nsec: now[0].saturating_add(d),
+        });
+        svc.word.wait(seq, deadline, false);
     }
 }

@@ -102,6 +102,11 @@ pub trait Pooled: Sized {
     fn hdr_mut(&mut self) -> &mut SlotHdr;
     /// An empty slot's contents.
     fn vacant() -> Self;
+    /// Empties a slot being freed (by default: makes it [`Pooled::vacant`]); an object may keep
+    /// something for the slot's next tenant.
+    fn reset(&mut self) {
+        *self = Self::vacant();
+    }
 }
 
 /// A pool's head: its free list and counts. Lives in the region header.
@@ -190,7 +195,7 @@ impl<'a, T: Pooled> Pool<'a, T> {
         let free = self.head.free;
         let slot = &mut self.slots[id.index as usize];
         let gen = slot.hdr().gen.wrapping_add(1).max(1);
-        *slot = T::vacant();
+        slot.reset();
         *slot.hdr_mut() = SlotHdr {
             gen,
             next_free: free,
@@ -212,6 +217,11 @@ impl<'a, T: Pooled> Pool<'a, T> {
     pub fn get_mut(&mut self, id: Id<T>) -> Option<&mut T> {
         let s = self.slots.get_mut(id.index as usize)?;
         (s.hdr().live && s.hdr().gen == id.gen).then_some(s)
+    }
+
+    /// The slot the next `alloc` will take, if any (to carry state from its last tenant).
+    pub fn peek_free(&self) -> Option<u32> {
+        (self.head.free != NIL).then_some(self.head.free)
     }
 
     /// The current id of slot `index`, if it is live.

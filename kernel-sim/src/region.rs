@@ -11,6 +11,7 @@
 //! [Channel; max_channels]
 //! [Connection; max_connections]
 //! [PulseObj; max_pulses]
+//! [Timer; max_timers]
 //! [Id<Channel>; max_processes * chids_per_process]      per-process chid tables
 //! [CoidSlot; max_processes * fd_coids_per_process]      per-process fd-space coids
 //! [CoidSlot; max_processes * side_coids_per_process]    per-process side-channel coids and scoids
@@ -22,7 +23,7 @@
 //! Today the backing is anonymous memory (heap memory under loom, whose atomics must be loom's).
 
 use crate::errno::{Errno, KResult};
-use crate::objects::{Channel, CoidSlot, Connection, Process, PulseObj, Thread};
+use crate::objects::{Channel, CoidSlot, Connection, Process, PulseObj, Thread, Timer};
 use crate::pool::{Id, Pool, PoolHead, Pooled};
 use crate::sync::TablesCell;
 use crate::wait::{KernelLock, WaitWord};
@@ -32,7 +33,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// How the kernel maps priorities onto the Linux threads that run the simulated ones.
 #[repr(C)]
@@ -64,6 +65,8 @@ pub struct Config {
     pub max_connections: u32,
     /// Queued pulses, all channels together.
     pub max_pulses: u32,
+    /// Timers, all processes together.
+    pub max_timers: u32,
     /// Chids per process (chids run 1..=this).
     pub chids_per_process: u32,
     /// fd-space coids per process (coids run 0..this; `index` must be below it).
@@ -82,6 +85,7 @@ impl Default for Config {
             max_channels: 512,
             max_connections: 4096,
             max_pulses: 4096,
+            max_timers: 256,
             chids_per_process: 128,
             fd_coids_per_process: 256,
             side_coids_per_process: 1024,
@@ -99,6 +103,7 @@ impl Config {
             max_channels: 4,
             max_connections: 8,
             max_pulses: 8,
+            max_timers: 4,
             chids_per_process: 4,
             fd_coids_per_process: 8,
             side_coids_per_process: 8,
@@ -146,6 +151,8 @@ pub struct Offsets {
     pub conns: u64,
     /// Pulse pool.
     pub pulses: u64,
+    /// Timer pool.
+    pub timers: u64,
     /// Chid tables.
     pub chids: u64,
     /// fd-space coid tables.
@@ -168,6 +175,8 @@ pub struct PoolHeads {
     pub conns: PoolHead,
     /// Pulses.
     pub pulses: PoolHead,
+    /// Timers.
+    pub timers: PoolHead,
 }
 
 /// The region's header, at offset 0.
@@ -211,6 +220,7 @@ fn layout(cfg: &Config) -> (Offsets, usize) {
         chans: place::<Channel>(&mut off, cfg.max_channels as usize),
         conns: place::<Connection>(&mut off, cfg.max_connections as usize),
         pulses: place::<PulseObj>(&mut off, cfg.max_pulses as usize),
+        timers: place::<Timer>(&mut off, cfg.max_timers as usize),
         chids: place::<Id<Channel>>(&mut off, p * cfg.chids_per_process as usize),
         fds: place::<CoidSlot>(&mut off, p * cfg.fd_coids_per_process as usize),
         sides: place::<CoidSlot>(&mut off, p * cfg.side_coids_per_process as usize),
@@ -233,6 +243,8 @@ pub struct Tables<'a> {
     pub conns: Pool<'a, Connection>,
     /// Queued pulses.
     pub pulses: Pool<'a, PulseObj>,
+    /// Timers.
+    pub timers: Pool<'a, Timer>,
     /// Per-process chid tables (`proc_slot * chids_per_process + chid - 1`).
     pub chids: &'a mut [Id<Channel>],
     /// Per-process fd-space coid tables.
@@ -304,6 +316,7 @@ impl Region {
                     chans: PoolHead::new(0),
                     conns: PoolHead::new(0),
                     pulses: PoolHead::new(0),
+                    timers: PoolHead::new(0),
                 },
                 next_pid: 2,
                 kernel_entries: 0,
@@ -340,6 +353,11 @@ impl Region {
                 PulseObj::vacant,
             );
             init_array(
+                b.add(offsets.timers as usize) as *mut Timer,
+                cfg.max_timers as usize,
+                Timer::vacant,
+            );
+            init_array(
                 b.add(offsets.chids as usize) as *mut Id<Channel>,
                 p * cfg.chids_per_process as usize,
                 || Id::NONE,
@@ -360,6 +378,7 @@ impl Region {
             t.chans.format();
             t.conns.format();
             t.pulses.format();
+            t.timers.format();
         }
         Ok(r)
     }
@@ -464,6 +483,10 @@ impl Region {
                 pulses: Pool::new(
                     &mut heads.pulses,
                     slice_mut(b, o.pulses, c.max_pulses as usize),
+                ),
+                timers: Pool::new(
+                    &mut heads.timers,
+                    slice_mut(b, o.timers, c.max_timers as usize),
                 ),
                 chids: slice_mut(b, o.chids, p * c.chids_per_process as usize),
                 fds: slice_mut(b, o.fds, p * c.fd_coids_per_process as usize),

@@ -127,3 +127,138 @@ pub const PULSE_SIZE: usize = std::mem::size_of::<Pulse>();
 const _: () = assert!(PULSE_SIZE == 24);
 const _: () = assert!(std::mem::size_of::<MsgInfo>() == 64);
 const _: () = assert!(std::mem::size_of::<Iov>() == 16);
+
+/// `SIGEV_*` notification types (`sigev_notify & SIGEV_TYPE_MASK`).
+pub mod sigev {
+    /// Nothing is delivered.
+    pub const SIGEV_NONE: i32 = 0;
+    /// A signal to the process.
+    pub const SIGEV_SIGNAL: i32 = 1;
+    /// A signal with a code and value to the process.
+    pub const SIGEV_SIGNAL_CODE: i32 = 2;
+    /// A signal with a code and value to one thread.
+    pub const SIGEV_SIGNAL_THREAD: i32 = 3;
+    /// A pulse on a connection of the receiving process.
+    pub const SIGEV_PULSE: i32 = 4;
+    /// Unblock the thread (ETIMEDOUT), as a kernel timeout does.
+    pub const SIGEV_UNBLOCK: i32 = 5;
+    /// An interrupt event (not available here: ENOSYS).
+    pub const SIGEV_INTR: i32 = 6;
+    /// A new thread (not deliverable by the kernel: EBUSY).
+    pub const SIGEV_THREAD: i32 = 7;
+    /// The bits of `sigev_notify` that hold the type.
+    pub const SIGEV_TYPE_MASK: i32 = 0xff;
+    /// `SIGEV_PULSE` priority meaning "the receiving thread's".
+    pub const SIGEV_PULSE_PRIO_INHERIT: i16 = -1;
+}
+
+/// `struct sigevent` in QNX 7's 64-bit layout (32 bytes): what to deliver, and to whom, when
+/// something happens (a server's `MsgDeliverEvent`, a timer, a kernel timeout).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigEvent {
+    /// `SIGEV_*` type (low 8 bits) and flags.
+    pub sigev_notify: i32,
+    /// Padding before the 8-byte union.
+    pub pad0: i32,
+    /// `sigev_signo`, or `sigev_coid` for `SIGEV_PULSE` (the union's low 32 bits).
+    pub sigev_signo: i64,
+    /// `sigev_value` (`union sigval`; the low 32 bits are `sival_int`).
+    pub sigev_value: u64,
+    /// `sigev_code`: the pulse code or signal code.
+    pub sigev_code: i16,
+    /// `sigev_priority`: the pulse priority, or -1 to inherit.
+    pub sigev_priority: i16,
+    /// Padding.
+    pub pad1: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<SigEvent>() == 32);
+
+impl SigEvent {
+    /// `SIGEV_NONE_INIT`.
+    pub fn none() -> SigEvent {
+        SigEvent {
+            sigev_notify: sigev::SIGEV_NONE,
+            ..Default::default()
+        }
+    }
+    /// `SIGEV_UNBLOCK_INIT`.
+    pub fn unblock() -> SigEvent {
+        SigEvent {
+            sigev_notify: sigev::SIGEV_UNBLOCK,
+            ..Default::default()
+        }
+    }
+    /// `SIGEV_PULSE_INIT(coid, priority, code, value)`: `priority` -1 inherits.
+    pub fn pulse(coid: i32, priority: i16, code: i16, value: i32) -> SigEvent {
+        SigEvent {
+            sigev_notify: sigev::SIGEV_PULSE,
+            sigev_signo: coid as i64,
+            sigev_value: value as u32 as u64,
+            sigev_code: code,
+            sigev_priority: priority,
+            ..Default::default()
+        }
+    }
+    /// `SIGEV_SIGNAL_INIT(signo)`.
+    pub fn signal(signo: i32) -> SigEvent {
+        SigEvent {
+            sigev_notify: sigev::SIGEV_SIGNAL,
+            sigev_signo: signo as i64,
+            ..Default::default()
+        }
+    }
+    /// `SIGEV_SIGNAL_VALUE_INIT(signo, value)`.
+    pub fn signal_value(signo: i32, value: i32) -> SigEvent {
+        SigEvent {
+            sigev_notify: sigev::SIGEV_SIGNAL,
+            sigev_signo: signo as i64,
+            sigev_value: value as u32 as u64,
+            ..Default::default()
+        }
+    }
+    /// `SIGEV_SIGNAL_CODE_INIT(signo, value, code)`.
+    pub fn signal_code(signo: i32, value: i32, code: i16) -> SigEvent {
+        SigEvent {
+            sigev_notify: sigev::SIGEV_SIGNAL_CODE,
+            sigev_signo: signo as i64,
+            sigev_value: value as u32 as u64,
+            sigev_code: code,
+            ..Default::default()
+        }
+    }
+    /// `SIGEV_SIGNAL_THREAD_INIT(signo, value, code)`.
+    pub fn signal_thread(signo: i32, value: i32, code: i16) -> SigEvent {
+        SigEvent {
+            sigev_notify: sigev::SIGEV_SIGNAL_THREAD,
+            sigev_signo: signo as i64,
+            sigev_value: value as u32 as u64,
+            sigev_code: code,
+            ..Default::default()
+        }
+    }
+    /// `SIGEV_INTR_INIT`.
+    pub fn intr() -> SigEvent {
+        SigEvent {
+            sigev_notify: sigev::SIGEV_INTR,
+            ..Default::default()
+        }
+    }
+    /// `SIGEV_GET_TYPE`.
+    pub fn kind(&self) -> i32 {
+        self.sigev_notify & sigev::SIGEV_TYPE_MASK
+    }
+    /// `sigev_coid` (for `SIGEV_PULSE`).
+    pub fn coid(&self) -> i32 {
+        self.sigev_signo as i32
+    }
+    /// `sigev_signo`.
+    pub fn signo(&self) -> i32 {
+        self.sigev_signo as i32
+    }
+    /// `sigev_value.sival_int`.
+    pub fn value_int(&self) -> i32 {
+        self.sigev_value as u32 as i32
+    }
+}

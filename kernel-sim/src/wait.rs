@@ -5,7 +5,8 @@
 //! `FUTEX_WAKE`), so the same code works when the region is later shared by processes (the
 //! futex calls then drop `FUTEX_PRIVATE_FLAG`). Under `--cfg loom` the futex is emulated with
 //! loom's `Mutex` and `Condvar` so the protocol above it can be model-checked; loom cannot time
-//! out, so deadlines are ignored there (models express timeouts as explicit cancellation).
+//! out, so there a wait with a deadline returns `TimedOut` at once: the deadline may pass at
+//! any moment, and loom explores that moment against every interleaving of the others.
 //!
 //! The protocol (see docs/design.md, "Lock and wait protocol"):
 //! * a blocking kernel call, still holding the lock, reads its own wait word's value `s`,
@@ -188,7 +189,16 @@ impl WaitWord {
         }
         #[cfg(loom)]
         {
-            let _ = (deadline, shared);
+            let _ = shared;
+            // A deadline may pass at any moment: loom explores the timeout firing before and
+            // after whatever the other threads do, through the caller's real timeout path.
+            if deadline.is_some() {
+                return if self.value.load(Ordering::Acquire) == expected {
+                    WaitResult::TimedOut
+                } else {
+                    WaitResult::Changed
+                };
+            }
             let (m, cv) = &self.emu;
             let mut g = m.lock().unwrap();
             while self.value.load(Ordering::Acquire) == expected {

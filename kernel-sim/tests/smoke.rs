@@ -45,3 +45,55 @@ fn timeout_poll_and_relative() {
     assert_eq!(s.msg_receive(chid, &mut b, None), Err(Errno::ETIMEDOUT));
     assert!(t0.elapsed().as_millis() >= 19);
 }
+
+#[test]
+fn periodic_timer_pulse_disconnect_and_thread_death_pulses_arrive() {
+    use kernel_sim::types::SigEvent;
+    let k = Kernel::new(Config::default()).unwrap();
+    let p = k.process_create().unwrap();
+    let s = k.thread_attach(p, 10).unwrap();
+    let chid = s
+        .channel_create(_NTO_CHF_DISCONNECT | _NTO_CHF_THREAD_DEATH)
+        .unwrap();
+    let coid = s.connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0).unwrap();
+    let ev = SigEvent::pulse(coid, 20, 7, 99);
+    let tid = s.timer_create(1, Some(&ev)).unwrap();
+    s.timer_settime(tid, 0, 5_000_000, 5_000_000).unwrap();
+    let mut b = [0u8; 64];
+    for _ in 0..3 {
+        s.timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(2_000_000_000))
+            .unwrap();
+        assert_eq!(s.msg_receive(chid, &mut b, None), Ok(0));
+        let pl = Pulse::from_bytes(&b).unwrap();
+        assert_eq!((pl.code, pl.value_int()), (7, 99));
+    }
+    assert!(s.timer_info(tid).unwrap().fired >= 3);
+    s.timer_destroy(tid).unwrap();
+    // Another thread of the process exits: THREADDEATH with its tid.
+    let k2 = k.clone();
+    let dead_tid = std::thread::spawn(move || k2.thread_attach(p, 10).unwrap().tid())
+        .join()
+        .unwrap();
+    // Drain any timer pulse that was already queued.
+    loop {
+        s.timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(1_000_000_000))
+            .unwrap();
+        assert_eq!(s.msg_receive(chid, &mut b, None), Ok(0));
+        let pl = Pulse::from_bytes(&b).unwrap();
+        if pl.code == _PULSE_CODE_THREADDEATH {
+            assert_eq!(pl.value_int(), dead_tid);
+            break;
+        }
+    }
+    // The last link goes: DISCONNECT with the scoid, which stays until we detach it.
+    let before = k.pool_usage().connections.live;
+    s.connect_detach(coid).unwrap();
+    s.timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(1_000_000_000))
+        .unwrap();
+    assert_eq!(s.msg_receive(chid, &mut b, None), Ok(0));
+    let pl = Pulse::from_bytes(&b).unwrap();
+    assert_eq!(pl.code, _PULSE_CODE_DISCONNECT);
+    assert_eq!(k.pool_usage().connections.live, before);
+    s.connect_detach(pl.scoid).unwrap();
+    assert_eq!(k.pool_usage().connections.live, before - 1);
+}

@@ -101,6 +101,10 @@ pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
         .map(|id| id.index)
         .collect();
     for ci in conns {
+        // Every client coid linked to it: _PULSE_CODE_COIDDEATH to the client's death channel.
+        if let Some(cid) = t.conns.id_at(ci) {
+            coid_death(t, cid, chan, fx);
+        }
         let scoid = t.conns.at(ci).scoid;
         t.conns.at_mut(ci).chan = Id::NONE;
         t.conns.at_mut(ci).scoid = 0;
@@ -123,4 +127,50 @@ pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
         t.procs.at_mut(owner.index).death_chan = Id::NONE;
     }
     t.chans.free(chan);
+}
+
+/// Sends `_PULSE_CODE_COIDDEATH` (value = coid) for each of the client's coids linked to `conn`
+/// to the client process's `_NTO_CHF_COID_DISCONNECT` channel, if it has one.
+fn coid_death(
+    t: &mut Tables<'_>,
+    conn: Id<crate::objects::Connection>,
+    dying: Id<Channel>,
+    fx: &mut Effects,
+) {
+    let client = t.conns.at(conn.index).client;
+    let Some(p) = t.procs.get(client) else { return };
+    let dc = p.death_chan;
+    // (Not onto the channel being destroyed, whose queue is already drained.)
+    if dc == dying
+        || t.chans
+            .get(dc)
+            .is_none_or(|c| c.flags & _NTO_CHF_COID_DISCONNECT == 0)
+    {
+        return;
+    }
+    let fd_per = t.cfg.fd_coids_per_process as usize;
+    let side_per = t.cfg.side_coids_per_process as usize;
+    let slot = t.pslot(client);
+    let mut coids: smallvec::SmallVec<[i32; 4]> = smallvec::SmallVec::new();
+    coids.extend(
+        (0..fd_per)
+            .filter(|&i| t.fds[slot * fd_per + i] == CoidSlot::Coid(conn))
+            .map(|i| i as i32),
+    );
+    coids.extend(
+        (1..side_per)
+            .filter(|&i| t.sides[slot * side_per + i] == CoidSlot::Coid(conn))
+            .map(|i| (_NTO_SIDE_CHANNEL | i as u32) as i32),
+    );
+    for coid in coids {
+        super::pulse::death_pulse(
+            t,
+            client,
+            _NTO_CHF_COID_DISCONNECT,
+            PRIO_DEFAULT,
+            _PULSE_CODE_COIDDEATH,
+            coid,
+            fx,
+        );
+    }
 }

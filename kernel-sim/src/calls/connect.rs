@@ -136,7 +136,8 @@ pub fn connect_detach(t: &mut Tables<'_>, me: Caller, coid: i32, fx: &mut Effect
                 *s = CoidSlot::Free;
             }
             release_blocked_on(t, me.proc, coid, conn, fx);
-            unlink(t, conn);
+            let prio = t.threads.at(me.thread.index).prio;
+            unlink(t, conn, prio, fx);
             Step::Done(Ok(0))
         }
     }
@@ -175,8 +176,16 @@ pub(crate) fn release_blocked_on(
     }
 }
 
-/// Drops one coid's link to `conn`; the last link frees it and its scoid.
-pub(crate) fn unlink(t: &mut Tables<'_>, conn: Id<Connection>) {
+/// Drops one coid's link to `conn`. The last link ends the connection: if its channel has
+/// `_NTO_CHF_DISCONNECT` the server gets `_PULSE_CODE_DISCONNECT` (at the front of the queue,
+/// at priority `prio`) and the scoid stays allocated until the server's ConnectDetach(scoid);
+/// otherwise the connection and its scoid are freed at once.
+pub(crate) fn unlink(
+    t: &mut Tables<'_>,
+    conn: Id<Connection>,
+    prio: u8,
+    fx: &mut crate::calls::Effects,
+) {
     let Some(c) = t.conns.get_mut(conn) else {
         return;
     };
@@ -184,7 +193,26 @@ pub(crate) fn unlink(t: &mut Tables<'_>, conn: Id<Connection>) {
     if c.links > 0 {
         return;
     }
-    let (server, scoid) = (c.server, c.scoid);
+    let (server, scoid, chan) = (c.server, c.scoid, c.chan);
+    let notify = t
+        .chans
+        .get(chan)
+        .is_some_and(|ch| ch.flags & _NTO_CHF_DISCONNECT != 0);
+    if notify
+        && scoid != 0
+        && crate::calls::pulse::queue_pulse_head(
+            t,
+            chan,
+            prio,
+            _PULSE_CODE_DISCONNECT,
+            0,
+            scoid,
+            fx,
+        )
+        .is_ok()
+    {
+        return;
+    }
     if scoid != 0 {
         if let Some(s) = t.coid_slot(server, scoid) {
             *s = CoidSlot::Free;

@@ -10,9 +10,11 @@
 
 pub mod channel;
 pub mod connect;
+pub mod event;
 pub mod process;
 pub mod pulse;
 pub mod srr;
+pub mod timer;
 
 use crate::consts::*;
 use crate::errno::{Errno, KResult};
@@ -38,6 +40,8 @@ pub struct Effects {
     pub wake: SmallVec<[u32; 4]>,
     /// (Linux tid, priority) of threads whose current priority changed, for the OS priority mode.
     pub prio: SmallVec<[(i32, u8); 2]>,
+    /// Signals to send (events of the SIGEV_SIGNAL kinds).
+    pub signals: SmallVec<[event::SignalOut; 1]>,
 }
 
 /// Whether a call finished or the caller must block.
@@ -202,6 +206,25 @@ impl Tables<'_> {
             *self.q_links(before).0 = q;
         }
         self.chans.at_mut(ch.index).sendq_len += 1;
+    }
+
+    /// Puts `q` at the very front of the send queue, ahead of every priority (the kernel's
+    /// boosted pulses: `_PULSE_CODE_DISCONNECT`).
+    pub(crate) fn q_insert_head(&mut self, ch: Id<Channel>, q: QRef) {
+        let head = self.chans.at(ch.index).sendq_head;
+        {
+            let (p, n) = self.q_links(q);
+            *p = QRef::NONE;
+            *n = head;
+        }
+        if head.is_none() {
+            self.chans.at_mut(ch.index).sendq_tail = q;
+        } else {
+            *self.q_links(head).0 = q;
+        }
+        let c = self.chans.at_mut(ch.index);
+        c.sendq_head = q;
+        c.sendq_len += 1;
     }
 
     /// Unlinks `q` from the channel's send queue.

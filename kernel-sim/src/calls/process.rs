@@ -1,6 +1,6 @@
 //! Processes and threads: creation, exit, priorities and kernel timeouts (TimerTimeout).
 
-use super::{channel, connect, Caller, Effects, Step};
+use super::{channel, connect, tri, Caller, Effects, Step};
 use crate::consts::*;
 use crate::errno::{Errno, KResult};
 use crate::objects::process::ProcState;
@@ -8,6 +8,7 @@ use crate::objects::thread::{CallResult, TimeoutArm};
 use crate::objects::{CoidSlot, KState, Process, QRef, Thread};
 use crate::pool::{Id, Pooled, NIL};
 use crate::region::Tables;
+use crate::types::SigEvent;
 
 /// Creates a simulated process; returns its id and pid.
 pub fn process_create(t: &mut Tables<'_>) -> KResult<(Id<Process>, i32)> {
@@ -42,6 +43,11 @@ pub fn thread_create(
     th.base_prio = prio as u8;
     th.prio = prio as u8;
     th.os_tid = os_tid;
+    // Carry the slot's receive generation on, so rcvids naming its last tenant stay stale.
+    th.rcv_gen = t
+        .threads
+        .peek_free()
+        .map_or(0, |i| t.threads.at(i).rcv_gen.wrapping_add(1));
     let id = t.threads.alloc(th).ok_or(Errno::EAGAIN)?;
     let p = t.procs.at_mut(proc.index);
     p.threads = id.index;
@@ -68,7 +74,19 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
     ) {
         t.ready(i, CallResult::Err(Errno::ESRCH.0), fx);
     }
-    let proc = t.threads.at(i).proc;
+    let (proc, tid, prio) = {
+        let th = t.threads.at(i);
+        (th.proc, th.tid, th.prio)
+    };
+    super::pulse::death_pulse(
+        t,
+        proc,
+        _NTO_CHF_THREAD_DEATH,
+        prio,
+        _PULSE_CODE_THREADDEATH,
+        tid,
+        fx,
+    );
     // Unlink from the process's thread list.
     let next = t.threads.at(i).pnext;
     let mut cur = t.procs.at(proc.index).threads;
@@ -93,6 +111,13 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
 pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) -> KResult<()> {
     t.procs.get(proc).ok_or(Errno::ESRCH)?;
     t.procs.at_mut(proc.index).state = ProcState::Exiting;
+    super::timer::destroy_all(t, proc);
+    let first = t.procs.at(proc.index).threads;
+    let prio = if first == NIL {
+        PRIO_DEFAULT
+    } else {
+        t.threads.at(first).prio
+    };
     let per = t.cfg.chids_per_process as usize;
     for i in 0..per {
         let id = t.chids[t.pslot(proc) * per + i];
@@ -115,7 +140,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
         match slot {
             CoidSlot::Coid(conn) => {
                 connect::release_blocked_on(t, proc, coid, conn, fx);
-                connect::unlink(t, conn);
+                connect::unlink(t, conn, prio, fx);
             }
             CoidSlot::Scoid(conn) => {
                 if let Some(c) = t.conns.get_mut(conn) {
@@ -152,18 +177,39 @@ pub const CLOCK_REALTIME: i32 = 0;
 /// Linux's CLOCK_MONOTONIC.
 pub const CLOCK_MONOTONIC: i32 = 1;
 
+/// A TimerTimeout request.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeoutRequest {
+    /// Linux clock id.
+    pub clock: i32,
+    /// `_NTO_TIMEOUT_*` states, plus `TIMER_ABSTIME`.
+    pub flags: u32,
+    /// What expiry does (default `SIGEV_UNBLOCK`).
+    pub event: Option<SigEvent>,
+    /// Nanoseconds (`None`: expire at once).
+    pub ntime: Option<u64>,
+    /// The current time on `clock`, passed in so the call stays a pure function.
+    pub now: u64,
+}
+
 /// TimerTimeout: arms a one-shot timeout for the caller's next kernel call, in the states named
-/// by `flags` (`_NTO_TIMEOUT_*`, with `TIMER_ABSTIME` for an absolute `ntime`). `ntime` `None`
-/// means "time out at once if the call would block" (QNX's poll). `now` is the current time on
-/// the clock, passed in so this stays a pure function. Returns the previously armed flags.
+/// by `req.flags` (`_NTO_TIMEOUT_*`, with `TIMER_ABSTIME` for an absolute `ntime`). The event
+/// (default `SIGEV_UNBLOCK`) says what expiry does; it is checked now (EINVAL, ESRCH, ...).
+/// `ntime` `None` means "time out at once if the call would block" (QNX's poll). Returns the
+/// previously armed flags.
 pub fn timer_timeout(
     t: &mut Tables<'_>,
     me: Caller,
-    clock: i32,
-    flags: u32,
-    ntime: Option<u64>,
-    now: u64,
+    req: TimeoutRequest,
+    fx: &mut Effects,
 ) -> Step {
+    let TimeoutRequest {
+        clock,
+        flags,
+        event,
+        ntime,
+        now,
+    } = req;
     let clk = match clock {
         CLOCK_REALTIME => 1,
         CLOCK_MONOTONIC => 0,
@@ -173,6 +219,8 @@ pub fn timer_timeout(
     if states & !((1 << 24) - 1) != 0 {
         return Step::Done(Err(Errno::EINVAL));
     }
+    let event = event.unwrap_or_else(SigEvent::unblock);
+    tri!(super::event::deliver(t, me.thread.index, &event, true, fx));
     let deadline = match ntime {
         None => 0,
         Some(ns) if flags & TIMER_ABSTIME != 0 => ns,
@@ -187,6 +235,7 @@ pub fn timer_timeout(
             states,
             clock: clk,
             deadline,
+            event,
         }
     };
     Step::Done(Ok(old as i64))

@@ -54,6 +54,56 @@ pub(crate) fn queue_pulse(
     Ok(())
 }
 
+/// Queues a kernel notification pulse at the front of `chan`'s queue (or hands it to a waiting
+/// receiver), as QNX boosts its disconnect pulses ahead of every priority.
+pub(crate) fn queue_pulse_head(
+    t: &mut Tables<'_>,
+    chan: Id<Channel>,
+    prio: u8,
+    code: i8,
+    value: u64,
+    scoid: i32,
+    fx: &mut Effects,
+) -> KResult<()> {
+    if t.chans.at(chan.index).nreceivers > 0 {
+        return queue_pulse(t, chan, prio, code, value, scoid, fx);
+    }
+    let obj = PulseObj {
+        hdr: SlotHdr::fresh(),
+        prio,
+        code,
+        value,
+        scoid,
+        qnext: QRef::NONE,
+        qprev: QRef::NONE,
+    };
+    let id = t.pulses.alloc(obj).ok_or(Errno::EAGAIN)?;
+    t.q_insert_head(chan, QRef::pulse(id.index));
+    t.boost(chan, prio, fx);
+    Ok(())
+}
+
+/// Sends a kernel death pulse (`code`, `value`, scoid -1) on process `proc`'s death channel if
+/// it has one with `flag`. A full pulse pool loses the notification (counted nowhere else).
+pub(crate) fn death_pulse(
+    t: &mut Tables<'_>,
+    proc: Id<crate::objects::Process>,
+    flag: u32,
+    prio: u8,
+    code: i8,
+    value: i32,
+    fx: &mut Effects,
+) {
+    let Some(p) = t.procs.get(proc) else { return };
+    if p.state != crate::objects::process::ProcState::Alive {
+        return;
+    }
+    let chan = p.death_chan;
+    if t.chans.get(chan).is_some_and(|c| c.flags & flag != 0) {
+        let _ = queue_pulse(t, chan, prio, code, value as u32 as u64, -1, fx);
+    }
+}
+
 /// MsgSendPulse: a non-blocking notification on `coid`. `prio` -1 is the caller's priority;
 /// `code` must be a user code (0..=127).
 pub fn msg_send_pulse(

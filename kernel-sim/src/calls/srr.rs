@@ -100,6 +100,8 @@ fn deliver(t: &mut Tables<'_>, ci: u32, ri: u32, chan: Id<Channel>, fx: &mut Eff
     unsafe { copy::write_info(r.info, &info) };
     let flags = t.chans.at(chan.index).flags;
     t.threads.at_mut(ri).last_chan = chan;
+    let server_proc = t.threads.at(ri).proc;
+    t.threads.at_mut(ci).last_server = server_proc;
     if flags & _NTO_CHF_FIXED_PRIORITY == 0 {
         t.set_prio(ri, s.prio, fx);
     }
@@ -386,6 +388,19 @@ pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: i32, info: u64) -> Step {
     // SAFETY: `info` is the caller's own MsgInfo, borrowed for this call.
     unsafe { copy::write_info(info, &mi) };
     Step::Done(Ok(0))
+}
+
+/// The TimerTimeout armed for blocked thread `i` expired: with `SIGEV_UNBLOCK` (the default)
+/// it leaves as [`timeout_expired`] says; with another event, the event is delivered to the
+/// thread and it stays blocked (the timeout is spent).
+pub fn timeout_fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
+    let ev = t.threads.at(i).timeout_cur.event;
+    if ev.kind() == crate::types::sigev::SIGEV_UNBLOCK {
+        return timeout_expired(t, i, fx);
+    }
+    t.threads.at_mut(i).timeout_cur.states = 0;
+    let _ = super::event::deliver(t, i, &ev, false, fx);
+    None
 }
 
 /// A kernel timeout expired for blocked thread `i`. Returns the call's result if the thread

@@ -1,5 +1,5 @@
 //! The kernel objects that live in the region's pools: processes, threads, channels,
-//! connections and pulses. Plain `#[repr(C)]` data, no heap pointers: links are slot indices
+//! connections, pulses and timers. Plain `#[repr(C)]` data, no heap pointers: links are slot indices
 //! or generation-tagged [`Id`](crate::pool::Id)s. Behaviour lives in `calls/`, not here.
 
 pub mod channel;
@@ -7,12 +7,14 @@ pub mod connection;
 pub mod process;
 pub mod pulse;
 pub mod thread;
+pub mod timer;
 
 pub use channel::Channel;
 pub use connection::{CoidSlot, Connection};
 pub use process::{ProcCounters, Process};
 pub use pulse::PulseObj;
 pub use thread::{KState, Thread};
+pub use timer::Timer;
 
 /// A link in a channel's send queue: a SEND-blocked thread or a queued pulse.
 /// 0 is "none"; a thread in slot `i` is `i + 1`; a pulse in slot `i` is `PULSE_BIT | (i + 1)`.

@@ -117,6 +117,8 @@ pub struct TimeoutArm {
     pub clock: u32,
     /// Absolute deadline in ns on `clock` (0 = already expired: poll).
     pub deadline: u64,
+    /// What to do when it expires (`SIGEV_UNBLOCK`: leave with ETIMEDOUT).
+    pub event: crate::types::SigEvent,
 }
 
 impl TimeoutArm {
@@ -125,6 +127,15 @@ impl TimeoutArm {
         states: 0,
         clock: 0,
         deadline: 0,
+        event: crate::types::SigEvent {
+            sigev_notify: crate::types::sigev::SIGEV_UNBLOCK,
+            pad0: 0,
+            sigev_signo: 0,
+            sigev_value: 0,
+            sigev_code: 0,
+            sigev_priority: 0,
+            pad1: 0,
+        },
     };
 }
 
@@ -153,7 +164,10 @@ pub struct Thread {
     /// Links in a channel's send queue or receive stack.
     pub qprev: QRef,
     /// Bumped every time the thread is received: rcvids carry it, so a stale rcvid is ESRCH.
+    /// Carried over to the slot's next thread, so its rcvids differ from its predecessor's.
     pub rcv_gen: u16,
+    /// The process that last received a message from this thread (MsgDeliverEvent's check).
+    pub last_server: Id<Process>,
     /// The message in flight.
     pub send: SendDesc,
     /// The receive in progress.
@@ -177,6 +191,11 @@ impl Pooled for Thread {
     fn hdr_mut(&mut self) -> &mut SlotHdr {
         &mut self.hdr
     }
+    fn reset(&mut self) {
+        let g = self.rcv_gen;
+        *self = Self::vacant();
+        self.rcv_gen = g;
+    }
     fn vacant() -> Self {
         Thread {
             hdr: SlotHdr::fresh(),
@@ -190,6 +209,7 @@ impl Pooled for Thread {
             qnext: QRef::NONE,
             qprev: QRef::NONE,
             rcv_gen: 0,
+            last_server: Id::NONE,
             send: SendDesc::EMPTY,
             recv: RecvDesc {
                 iov: 0,

@@ -1,0 +1,202 @@
+//! Timers: TimerCreate, TimerSettime, TimerInfo, TimerDestroy (what `timer_create` with a
+//! sigevent stands on), and the firing of due timers by the kernel's timer service.
+
+use super::{event, tri, Caller, Effects, Step};
+use crate::consts::TIMER_ABSTIME;
+use crate::errno::{Errno, KResult};
+use crate::objects::Timer;
+use crate::pool::{Id, Pooled, NIL};
+use crate::region::Tables;
+use crate::types::SigEvent;
+
+/// What TimerInfo reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimerInfo {
+    /// Nanoseconds until the next expiry (0: disarmed).
+    pub remaining: u64,
+    /// The period in ns (0: one-shot).
+    pub interval: u64,
+    /// Expiries missed before the last delivery.
+    pub overruns: u32,
+    /// Expiries delivered so far.
+    pub fired: u64,
+    /// Linux clock id.
+    pub clock: i32,
+}
+
+/// Maps a Linux clock id to the kernel's clock index (0 monotonic, 1 realtime).
+pub(crate) fn clock_index(clock: i32) -> KResult<u32> {
+    match clock {
+        super::process::CLOCK_MONOTONIC => Ok(0),
+        super::process::CLOCK_REALTIME => Ok(1),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn timer_id(id: Id<Timer>) -> i32 {
+    (((id.gen & 0x7fff) << 16) | (id.index + 1)) as i32
+}
+
+fn lookup(t: &Tables<'_>, me: Caller, timer: i32) -> KResult<Id<Timer>> {
+    if timer <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let index = (timer as u32 & 0xffff).wrapping_sub(1);
+    let gen = (timer as u32) >> 16;
+    let id = t
+        .timers
+        .id_at(index)
+        .filter(|id| id.gen & 0x7fff == gen)
+        .ok_or(Errno::EINVAL)?;
+    if t.timers.at(id.index).owner != me.proc {
+        return Err(Errno::EINVAL);
+    }
+    Ok(id)
+}
+
+/// TimerCreate: a disarmed timer on `clock` that will deliver `ev` (default: SIGALRM, as POSIX
+/// `timer_create` with a NULL event) to the calling thread. EINVAL bad clock or event,
+/// EAGAIN no timer left.
+pub fn timer_create(
+    t: &mut Tables<'_>,
+    me: Caller,
+    clock: i32,
+    ev: Option<SigEvent>,
+    fx: &mut Effects,
+) -> Step {
+    let clock = tri!(clock_index(clock));
+    let ev = ev.unwrap_or_else(|| SigEvent::signal(libc::SIGALRM));
+    tri!(event::deliver(t, me.thread.index, &ev, true, fx));
+    let mut tm = Timer::vacant();
+    tm.owner = me.proc;
+    tm.thread = me.thread;
+    tm.clock = clock;
+    tm.event = ev;
+    let Some(id) = t.timers.alloc(tm) else {
+        return Step::Done(Err(Errno::EAGAIN));
+    };
+    Step::Done(Ok(timer_id(id) as i64))
+}
+
+/// TimerDestroy: EINVAL for an unknown timer or one of another process.
+pub fn timer_destroy(t: &mut Tables<'_>, me: Caller, timer: i32) -> Step {
+    let id = tri!(lookup(t, me, timer));
+    t.timers.free(id);
+    Step::Done(Ok(0))
+}
+
+/// TimerSettime: arms the timer to expire after `value` ns (at `value` with `TIMER_ABSTIME`),
+/// then every `interval` ns if non-zero; `value` 0 disarms. `now` is the current time on each
+/// clock (monotonic, realtime). Returns what TimerInfo said before.
+pub fn timer_settime(
+    t: &mut Tables<'_>,
+    me: Caller,
+    timer: i32,
+    flags: u32,
+    value: u64,
+    interval: u64,
+    now: [u64; 2],
+) -> KResult<TimerInfo> {
+    if flags & !TIMER_ABSTIME != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let id = lookup(t, me, timer)?;
+    let old = info(t, id, now);
+    let tm = t.timers.at_mut(id.index);
+    let clk_now = now[tm.clock as usize];
+    tm.interval = interval;
+    tm.overruns = 0;
+    tm.expiry = match value {
+        0 => 0,
+        v if flags & TIMER_ABSTIME != 0 => v.max(1),
+        v => clk_now.saturating_add(v),
+    };
+    Ok(old)
+}
+
+fn info(t: &Tables<'_>, id: Id<Timer>, now: [u64; 2]) -> TimerInfo {
+    let tm = t.timers.at(id.index);
+    let clk_now = now[tm.clock as usize];
+    TimerInfo {
+        remaining: if tm.expiry == 0 {
+            0
+        } else {
+            tm.expiry.saturating_sub(clk_now).max(1)
+        },
+        interval: tm.interval,
+        overruns: tm.overruns,
+        fired: tm.fired,
+        clock: if tm.clock == 1 {
+            super::process::CLOCK_REALTIME
+        } else {
+            super::process::CLOCK_MONOTONIC
+        },
+    }
+}
+
+/// TimerInfo: the timer's state.
+pub fn timer_info(t: &mut Tables<'_>, me: Caller, timer: i32, now: [u64; 2]) -> KResult<TimerInfo> {
+    let id = lookup(t, me, timer)?;
+    Ok(info(t, id, now))
+}
+
+/// The thread a timer's event goes to: its creator, or while that one is gone, the first
+/// thread of its process.
+fn target(t: &Tables<'_>, tm: &Timer) -> Option<u32> {
+    if t.threads.get(tm.thread).is_some() {
+        return Some(tm.thread.index);
+    }
+    let first = t.procs.get(tm.owner)?.threads;
+    (first != NIL).then_some(first)
+}
+
+/// Delivers the events of every due timer, re-arms the periodic ones, and returns the time in
+/// ns until the next expiry (`None`: no timer armed). Called by the timer service.
+pub fn fire_due(t: &mut Tables<'_>, now: [u64; 2], fx: &mut Effects) -> Option<u64> {
+    let mut next: Option<u64> = None;
+    let ids: smallvec::SmallVec<[Id<Timer>; 16]> = t
+        .timers
+        .live_ids()
+        .filter(|id| t.timers.at(id.index).expiry != 0)
+        .collect();
+    for id in ids {
+        let (expiry, clock, interval) = {
+            let tm = t.timers.at(id.index);
+            (tm.expiry, tm.clock as usize, tm.interval)
+        };
+        let clk_now = now[clock];
+        if expiry <= clk_now {
+            let ev = t.timers.at(id.index).event;
+            if let Some(th) = target(t, t.timers.at(id.index)) {
+                // A failed delivery (the pulse's connection gone, no pulse left) is the
+                // program's problem, as on QNX: the timer keeps running.
+                let _ = event::deliver(t, th, &ev, false, fx);
+            }
+            let tm = t.timers.at_mut(id.index);
+            tm.fired += 1;
+            if interval == 0 {
+                tm.expiry = 0;
+                continue;
+            }
+            let missed = (clk_now - expiry) / interval;
+            tm.overruns = u32::try_from(missed).unwrap_or(u32::MAX);
+            tm.expiry = expiry + (missed + 1) * interval;
+        }
+        let tm = t.timers.at(id.index);
+        let left = tm.expiry.saturating_sub(now[tm.clock as usize]);
+        next = Some(next.map_or(left, |n| n.min(left)));
+    }
+    next
+}
+
+/// Frees every timer of process `proc` (process exit).
+pub(crate) fn destroy_all(t: &mut Tables<'_>, proc: Id<crate::objects::Process>) {
+    let ids: smallvec::SmallVec<[Id<Timer>; 8]> = t
+        .timers
+        .live_ids()
+        .filter(|id| t.timers.at(id.index).owner == proc)
+        .collect();
+    for id in ids {
+        t.timers.free(id);
+    }
+}
