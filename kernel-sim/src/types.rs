@@ -261,4 +261,26 @@ impl SigEvent {
     pub fn value_int(&self) -> i32 {
         self.sigev_value as u32 as i32
     }
+
+    /// The event's 32 bytes, as a client puts it in a message.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        b[0..4].copy_from_slice(&self.sigev_notify.to_ne_bytes());
+        b[8..16].copy_from_slice(&self.sigev_signo.to_ne_bytes());
+        b[16..24].copy_from_slice(&self.sigev_value.to_ne_bytes());
+        b[24..26].copy_from_slice(&self.sigev_code.to_ne_bytes());
+        b[26..28].copy_from_slice(&self.sigev_priority.to_ne_bytes());
+        b
+    }
+
+    /// An event read back from a message (`None` if `b` is shorter than 32 bytes).
+    pub fn from_bytes(b: &[u8]) -> Option<SigEvent> {
+        let b: &[u8; 32] = b.get(..32)?.try_into().ok()?;
+        let mut e = SigEvent { sigev_notify: i32::from_ne_bytes([b[0], b[1], b[2], b[3]]), ..Default::default() };
+        e.sigev_signo = i64::from_ne_bytes(b[8..16].try_into().ok()?);
+        e.sigev_value = u64::from_ne_bytes(b[16..24].try_into().ok()?);
+        e.sigev_code = i16::from_ne_bytes([b[24], b[25]]);
+        e.sigev_priority = i16::from_ne_bytes([b[26], b[27]]);
+        Some(e)
+    }
 }

@@ -17,9 +17,11 @@ pub mod process;
 pub mod qnx;
 pub mod typed;
 
+pub use kernel_sim::calls::timer::TimerInfo;
+pub use kernel_sim::types::{sigev, SigEvent};
 pub use kernel_sim::{
     consts, Config, Errno, KResult, Kernel, MsgInfo, ProcCounters, Pulse, Snapshot, ThreadInfo,
     ThreadState,
 };
 pub use process::Process;
-pub use typed::{Channel, Connection, ReceiveId, Received};
+pub use typed::{Channel, Connection, Notifier, ReceiveId, Received, Timer};

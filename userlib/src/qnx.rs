@@ -199,3 +199,95 @@ pub fn getpid() -> KResult<i32> {
 pub fn gettid() -> KResult<i32> {
     with_current(|c| Ok(c.tid()))
 }
+
+pub use kernel_sim::calls::timer::TimerInfo;
+pub use kernel_sim::types::{sigev, SigEvent};
+
+/// `MsgReceivePulsev(chid, iov, parts, info)`: only pulses, into scattered buffers.
+pub fn msg_receive_pulsev(chid: i32, iov: &mut [&mut [u8]]) -> KResult<()> {
+    with_current(|c| c.msg_receive_pulsev(chid, iov))
+}
+
+/// `MsgDeliverEvent(rcvid, event)`: delivers `event` to the client `rcvid` names; it need not
+/// be REPLY-blocked any more. rcvid 0 is the calling thread.
+pub fn msg_deliver_event(rcvid: i32, event: &SigEvent) -> KResult<()> {
+    with_current(|c| c.msg_deliver_event(rcvid, event))
+}
+
+/// `MsgVerifyEvent(rcvid, event)`: checks `event` as MsgDeliverEvent would, delivering nothing.
+pub fn msg_verify_event(rcvid: i32, event: &SigEvent) -> KResult<()> {
+    with_current(|c| c.msg_verify_event(rcvid, event))
+}
+
+/// `TimerTimeout(id, flags, notify, ntime, NULL)` with a notification event (`None`:
+/// `SIGEV_UNBLOCK`).
+pub fn timer_timeout_event(
+    id: i32,
+    flags: u32,
+    notify: Option<&SigEvent>,
+    ntime: Option<u64>,
+) -> KResult<u32> {
+    with_current(|c| c.timer_timeout_event(id, flags, notify, ntime))
+}
+
+/// `TimerCreate(id, event)`: a timer delivering `event` (default SIGALRM) to the calling thread.
+pub fn timer_create(id: i32, event: Option<&SigEvent>) -> KResult<i32> {
+    with_current(|c| c.timer_create(id, event))
+}
+
+/// `TimerSettime(id, flags, itime, oitime)`: first expiry after `value` ns (or at `value` with
+/// `TIMER_ABSTIME`), then every `interval` ns; `value` 0 disarms. Returns the old setting.
+pub fn timer_settime(id: i32, flags: u32, value: u64, interval: u64) -> KResult<TimerInfo> {
+    with_current(|c| c.timer_settime(id, flags, value, interval))
+}
+
+/// `TimerInfo(pid, id, flags, info)` for a timer of the calling process.
+pub fn timer_info(id: i32) -> KResult<TimerInfo> {
+    with_current(|c| c.timer_info(id))
+}
+
+/// `TimerDestroy(id)`.
+pub fn timer_destroy(id: i32) -> KResult<()> {
+    with_current(|c| c.timer_destroy(id))
+}
+
+/// `SIGEV_NONE_INIT(&event)`.
+pub fn sigev_none_init() -> SigEvent {
+    SigEvent::none()
+}
+
+/// `SIGEV_UNBLOCK_INIT(&event)`.
+pub fn sigev_unblock_init() -> SigEvent {
+    SigEvent::unblock()
+}
+
+/// `SIGEV_PULSE_INIT(&event, coid, priority, code, value)`; `priority` -1
+/// (`SIGEV_PULSE_PRIO_INHERIT`) uses the receiving thread's priority.
+pub fn sigev_pulse_init(coid: i32, priority: i16, code: i16, value: i32) -> SigEvent {
+    SigEvent::pulse(coid, priority, code, value)
+}
+
+/// `SIGEV_SIGNAL_INIT(&event, signo)`.
+pub fn sigev_signal_init(signo: i32) -> SigEvent {
+    SigEvent::signal(signo)
+}
+
+/// `SIGEV_SIGNAL_VALUE_INIT(&event, signo, value)`.
+pub fn sigev_signal_value_init(signo: i32, value: i32) -> SigEvent {
+    SigEvent::signal_value(signo, value)
+}
+
+/// `SIGEV_SIGNAL_CODE_INIT(&event, signo, value, code)`.
+pub fn sigev_signal_code_init(signo: i32, value: i32, code: i16) -> SigEvent {
+    SigEvent::signal_code(signo, value, code)
+}
+
+/// `SIGEV_SIGNAL_THREAD_INIT(&event, signo, value, code)`.
+pub fn sigev_signal_thread_init(signo: i32, value: i32, code: i16) -> SigEvent {
+    SigEvent::signal_thread(signo, value, code)
+}
+
+/// `SIGEV_INTR_INIT(&event)` (delivering it fails with ENOSYS: there are no interrupts here).
+pub fn sigev_intr_init() -> SigEvent {
+    SigEvent::intr()
+}

@@ -318,3 +318,131 @@ impl Drop for ReceiveId {
         }
     }
 }
+
+impl ReceiveId {
+    /// A handle that can deliver events to this message's client after the reply (the QNX
+    /// pattern: the client sends a `sigevent`, the server replies at once and notifies later).
+    pub fn notifier(&self) -> Notifier {
+        Notifier {
+            rcvid: self.rcvid,
+            kernel: self.kernel.clone(),
+            pid: self.pid,
+        }
+    }
+}
+
+impl Connection {
+    /// A `SIGEV_PULSE` event on this connection: what a client sends a server so the server
+    /// can notify it later (`priority` -1 inherits the client thread's priority).
+    pub fn pulse_event(&self, priority: i16, code: i16, value: i32) -> kernel_sim::types::SigEvent {
+        kernel_sim::types::SigEvent::pulse(self.coid, priority, code, value)
+    }
+}
+
+/// Delivers events to a client whose message a server received (`MsgDeliverEvent`), before or
+/// after the reply. Used from threads of the server's process.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    rcvid: i32,
+    kernel: Kernel,
+    pid: Pid,
+}
+
+impl Notifier {
+    /// `MsgDeliverEvent(rcvid, event)`.
+    pub fn deliver(&self, event: &kernel_sim::types::SigEvent) -> KResult<()> {
+        member(&self.kernel, self.pid, Errno::ESRCH, |c| {
+            c.msg_deliver_event(self.rcvid, event)
+        })
+    }
+
+    /// `MsgVerifyEvent(rcvid, event)`.
+    pub fn verify(&self, event: &kernel_sim::types::SigEvent) -> KResult<()> {
+        member(&self.kernel, self.pid, Errno::ESRCH, |c| {
+            c.msg_verify_event(self.rcvid, event)
+        })
+    }
+}
+
+/// A timer owned by a simulated process, delivering an event (typically a pulse to the
+/// process's own channel: the periodic pulse that drives most QNX servers). Destroyed on drop.
+///
+/// ```
+/// use std::time::Duration;
+/// use userlib::{Channel, Connection, Received, Timer};
+///
+/// let chan = Channel::create(0)?;
+/// let me = Connection::attach(0, chan.chid())?;
+/// let timer = Timer::monotonic(&me.pulse_event(-1, 1, 0))?;
+/// timer.start(Duration::from_millis(5), Duration::from_millis(5))?;
+/// for _ in 0..3 {
+///     match chan.receive_timeout(&mut [0u8; 64], Duration::from_secs(5))? {
+///         Received::Pulse(p) => assert_eq!(p.code, 1),
+///         Received::Message { .. } => unreachable!(),
+///     }
+/// }
+/// assert!(timer.info()?.fired >= 3);
+/// # Ok::<(), userlib::Errno>(())
+/// ```
+#[derive(Debug)]
+pub struct Timer {
+    id: i32,
+    kernel: Kernel,
+    pid: Pid,
+}
+
+impl Timer {
+    /// A timer on CLOCK_MONOTONIC delivering `event` to the calling thread's process.
+    pub fn monotonic(event: &kernel_sim::types::SigEvent) -> KResult<Timer> {
+        Timer::create(kernel_sim::calls::process::CLOCK_MONOTONIC, event)
+    }
+
+    /// A timer on `clock` (Linux's id) delivering `event`.
+    pub fn create(clock: i32, event: &kernel_sim::types::SigEvent) -> KResult<Timer> {
+        current::with_current(|c| {
+            let id = c.timer_create(clock, Some(event))?;
+            Ok(Timer {
+                id,
+                kernel: c.kernel().clone(),
+                pid: c.process(),
+            })
+        })
+    }
+
+    /// The timer id.
+    pub fn id(&self) -> i32 {
+        self.id
+    }
+
+    /// Arms it: first expiry after `first`, then every `period` (zero: once).
+    pub fn start(&self, first: Duration, period: Duration) -> KResult<()> {
+        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
+        let period = if period.is_zero() { 0 } else { ns(period) };
+        member(&self.kernel, self.pid, Errno::EINVAL, |c| {
+            c.timer_settime(self.id, 0, ns(first), period)
+        })
+        .map(drop)
+    }
+
+    /// Disarms it.
+    pub fn stop(&self) -> KResult<()> {
+        member(&self.kernel, self.pid, Errno::EINVAL, |c| {
+            c.timer_settime(self.id, 0, 0, 0)
+        })
+        .map(drop)
+    }
+
+    /// Its remaining time, period, overruns and deliveries.
+    pub fn info(&self) -> KResult<kernel_sim::calls::timer::TimerInfo> {
+        member(&self.kernel, self.pid, Errno::EINVAL, |c| {
+            c.timer_info(self.id)
+        })
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        let id = self.id;
+        cleanup_in(&self.kernel, self.pid, |c| c.timer_destroy(id));
+    }
+}
