@@ -337,25 +337,17 @@ impl ThreadCtx {
                 let mut step = f(t, me, &mut fx);
                 let mut deadline = None;
                 if step == Step::Block {
-                    let th = t.threads.at(me.thread.index);
-                    let tmo = th.timeout_cur;
-                    if tmo.states & calls::process::state_bit(th.state) != 0 {
-                        let d = Deadline {
-                            clock: if tmo.clock == 1 {
-                                Clock::Realtime
-                            } else {
-                                Clock::Monotonic
-                            },
-                            nsec: tmo.deadline,
-                        };
+                    if let Some(d) = deadline_for(t.threads.at(me.thread.index)) {
                         if d.passed() {
                             // Already expired (or NULL ntime: a poll): time out without sleeping.
                             if let Some(r) = calls::srr::timeout_fire(t, me.thread.index, &mut fx) {
+                                t.threads.at_mut(me.thread.index).state = KState::Running;
                                 step = Step::Done(result_of(r));
                             }
-                        } else {
-                            deadline = Some(d);
                         }
+                    }
+                    if step == Step::Block {
+                        deadline = deadline_for(t.threads.at(me.thread.index));
                     }
                 }
                 if step == Step::Block {
@@ -375,60 +367,56 @@ impl ThreadCtx {
         }
     }
 
-    /// Sleeps until readied, then collects the result. A passing deadline is judged under the
-    /// lock: the thread may have been readied meanwhile, may leave with ETIMEDOUT, or may stay
-    /// blocked (REPLY-blocked on an `_NTO_CHF_UNBLOCK` channel, or a state the timeout does
-    /// not cover) and then sleeps on without a deadline.
+    /// Sleeps until readied, then collects the result. Every wake-up is judged under the lock:
+    /// readied (collect the result and become RUNNING), or still blocked, in which case a
+    /// deadline that has passed in a state the timeout covers fires (the thread leaves with
+    /// ETIMEDOUT, or stays: REPLY-blocked on an `_NTO_CHF_UNBLOCK` channel, or an event other
+    /// than SIGEV_UNBLOCK), and the thread sleeps on with the deadline of the state it is now in
+    /// (a SEND-blocked client that was received may have become subject to a REPLY timeout).
     fn block(&self, mut seq: u32, mut deadline: Option<Deadline>, shared: bool) -> KResult<i64> {
+        enum Next {
+            Done(KResult<i64>),
+            Wait(u32, Option<Deadline>),
+        }
         let me = self.me;
-        let word = &self.k.inner.region.waits()[me.thread.index as usize];
+        let i = me.thread.index;
+        let word = &self.k.inner.region.waits()[i as usize];
         loop {
-            match word.wait(seq, deadline, shared) {
-                WaitResult::Changed if word.load() != seq => break,
-                WaitResult::Changed => continue,
-                WaitResult::TimedOut => {
-                    let mut fx = Effects::default();
-                    // Under the lock: readied meanwhile (done), leaving now (done), or staying
-                    // blocked (sleep on from the word's current value, without a deadline).
-                    let next = self.k.locked(|t| {
-                        let th = t.threads.get(me.thread)?;
-                        if th.timeout_cur.states & calls::process::state_bit(th.state) == 0 {
-                            return if matches!(th.state, KState::Ready) {
-                                None
-                            } else {
-                                Some(word.load())
-                            };
-                        }
-                        match calls::srr::timeout_fire(t, me.thread.index, &mut fx) {
-                            Some(r) => {
-                                t.threads.at_mut(me.thread.index).result = r;
-                                None
-                            }
-                            None => Some(word.load()),
-                        }
-                    });
-                    self.k.apply(&fx);
-                    match next {
-                        None => break,
-                        Some(s) => {
-                            seq = s;
-                            deadline = None;
+            let woke = word.wait(seq, deadline, shared);
+            if woke == WaitResult::Changed && word.load() == seq {
+                continue; // spurious
+            }
+            let mut fx = Effects::default();
+            let next = self.k.locked(|t| {
+                let Some(th) = t.threads.get_mut(me.thread) else {
+                    return Next::Done(Err(Errno::ESRCH));
+                };
+                if th.state == KState::Ready {
+                    th.state = KState::Running;
+                    return Next::Done(result_of(std::mem::replace(
+                        &mut th.result,
+                        CallResult::Pending,
+                    )));
+                }
+                if let Some(d) = deadline_for(th) {
+                    if woke == WaitResult::TimedOut || d.passed() {
+                        if let Some(r) = calls::srr::timeout_fire(t, i, &mut fx) {
+                            t.threads.at_mut(i).state = KState::Running;
+                            return Next::Done(result_of(r));
                         }
                     }
                 }
+                Next::Wait(word.load(), deadline_for(t.threads.at(i)))
+            });
+            self.k.apply(&fx);
+            match next {
+                Next::Done(r) => return r,
+                Next::Wait(s, d) => {
+                    seq = s;
+                    deadline = d;
+                }
             }
         }
-        self.k.locked(|t| {
-            let Some(th) = t.threads.get_mut(me.thread) else {
-                return Err(Errno::ESRCH);
-            };
-            th.state = KState::Running;
-            let r = std::mem::replace(&mut th.result, CallResult::Pending);
-            match r {
-                CallResult::Restart => Err(Errno::ERESTART),
-                r => result_of(r),
-            }
-        })
     }
 
     // ---------------------------------------------------------------- channels
@@ -769,6 +757,19 @@ impl ThreadCtx {
     pub fn thread_id(&self) -> Id<Thread> {
         self.me.thread
     }
+}
+
+/// The deadline of the timeout in force, if it covers the state the thread is blocked in.
+fn deadline_for(th: &Thread) -> Option<Deadline> {
+    let tmo = th.timeout_cur;
+    (tmo.states & calls::process::state_bit(th.state) != 0).then(|| Deadline {
+        clock: if tmo.clock == 1 {
+            Clock::Realtime
+        } else {
+            Clock::Monotonic
+        },
+        nsec: tmo.deadline,
+    })
 }
 
 fn result_of(r: CallResult) -> KResult<i64> {

@@ -276,7 +276,10 @@ impl SigEvent {
     /// An event read back from a message (`None` if `b` is shorter than 32 bytes).
     pub fn from_bytes(b: &[u8]) -> Option<SigEvent> {
         let b: &[u8; 32] = b.get(..32)?.try_into().ok()?;
-        let mut e = SigEvent { sigev_notify: i32::from_ne_bytes([b[0], b[1], b[2], b[3]]), ..Default::default() };
+        let mut e = SigEvent {
+            sigev_notify: i32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
+            ..Default::default()
+        };
         e.sigev_signo = i64::from_ne_bytes(b[8..16].try_into().ok()?);
         e.sigev_value = u64::from_ne_bytes(b[16..24].try_into().ok()?);
         e.sigev_code = i16::from_ne_bytes([b[24], b[25]]);

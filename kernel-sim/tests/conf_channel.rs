@@ -66,13 +66,19 @@ fn second_death_channel_in_a_process_is_ebusy() {
     let u = k.thread_attach(q, 10).unwrap();
     assert_eq!(t.channel_create(_NTO_CHF_THREAD_DEATH), Ok(1));
     assert_eq!(t.channel_create(_NTO_CHF_THREAD_DEATH), Err(Errno::EBUSY));
-    assert_eq!(t.channel_create(_NTO_CHF_COID_DISCONNECT), Err(Errno::EBUSY));
+    assert_eq!(
+        t.channel_create(_NTO_CHF_COID_DISCONNECT),
+        Err(Errno::EBUSY)
+    );
     assert_eq!(
         t.channel_create(_NTO_CHF_COID_DISCONNECT | _NTO_CHF_THREAD_DEATH),
         Err(Errno::EBUSY)
     );
     // Ordinary channels are unaffected, and so is another process.
-    assert_eq!(t.channel_create(_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT), Ok(2));
+    assert_eq!(
+        t.channel_create(_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT),
+        Ok(2)
+    );
     assert_eq!(u.channel_create(_NTO_CHF_COID_DISCONNECT), Ok(1));
     assert_eq!(u.channel_create(_NTO_CHF_THREAD_DEATH), Err(Errno::EBUSY));
     // Once the death channel is gone, the process may make another.
@@ -278,7 +284,10 @@ fn destroying_a_channel_frees_its_queued_pulses_and_server_connections() {
     }
     c.msg_send_pulse(b, 10, 9, 9).unwrap();
     let u = k.pool_usage();
-    assert_eq!((u.pulses.live, u.connections.live, u.channels.live), (6, 2, 1));
+    assert_eq!(
+        (u.pulses.live, u.connections.live, u.channels.live),
+        (6, 2, 1)
+    );
     server.channel_destroy(chid).unwrap();
     let u = k.pool_usage();
     assert_eq!(u.pulses.live, 0);
@@ -378,4 +387,39 @@ fn process_destroy_destroys_its_channels_and_releases_clients_with_esrch() {
     c.connect_detach(coid).unwrap();
     drop(c);
     teardown(&k, &[cli], start);
+}
+
+#[test]
+fn destroying_a_client_process_releases_its_threads_and_spends_their_rcvids() {
+    let k = kernel();
+    let start = live(&k);
+    let srv = k.process_create().unwrap();
+    let cli = k.process_create().unwrap();
+    let server = k.thread_attach(srv, 10).unwrap();
+    let chid = server.channel_create(0).unwrap();
+    thread::scope(|s| {
+        let (replied, rtid) = spawn(s, &k, cli, 10, |t| {
+            let coid = t
+                .connect_attach(0, srv.pid, chid, _NTO_SIDE_CHANNEL, 0)
+                .unwrap();
+            let mut r = [0u8; 4];
+            send(t, coid, b"gone", &mut r)
+        });
+        let mut buf = [0u8; 8];
+        let rcvid = receive(&server, chid, &mut buf, None).unwrap();
+        wait_reply_blocked(&k, cli.pid, rtid);
+        k.process_destroy(cli).unwrap();
+        // The blocked thread is released; the kernel thread behind it is gone (its later
+        // calls, including the end of this one, are ESRCH: docs/deviations.md).
+        assert_eq!(replied.join().unwrap(), Err(Errno::ESRCH));
+        assert_eq!(server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
+        assert_eq!(server.msg_read(rcvid, &mut buf, 0), Err(Errno::ESRCH));
+        assert_eq!(k.thread_info(cli.pid, rtid), Err(Errno::ESRCH));
+    });
+    // Its connection went with it; the channel is intact.
+    assert_eq!(k.pool_usage().connections.live, 0);
+    let mut buf = [0u8; 8];
+    assert_eq!(poll(&server, chid, &mut buf, None), Err(Errno::ETIMEDOUT));
+    drop(server);
+    teardown(&k, &[srv], start);
 }

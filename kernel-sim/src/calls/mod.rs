@@ -141,6 +141,12 @@ impl Tables<'_> {
         fx.wake.push(idx);
     }
 
+    /// Wakes blocked thread `idx` without readying it, so it re-judges its deadline.
+    pub(crate) fn nudge(&mut self, idx: u32, fx: &mut Effects) {
+        self.waits[idx as usize].post();
+        fx.wake.push(idx);
+    }
+
     /// Sets thread `idx`'s current priority, noting the change for the OS priority mode.
     pub(crate) fn set_prio(&mut self, idx: u32, prio: u8, fx: &mut Effects) {
         let th = self.threads.at_mut(idx);

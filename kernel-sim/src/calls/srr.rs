@@ -174,6 +174,13 @@ pub fn msg_receive(
     if let Some(ci) = q.as_thread() {
         t.q_remove(chan, q);
         let rcvid = deliver(t, ci, i, chan, fx);
+        // A client whose timeout covers REPLY but not SEND slept without a deadline: wake it
+        // so it sleeps on with the deadline that now applies.
+        if t.threads.at(ci).timeout_cur.states & (_NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY)
+            == _NTO_TIMEOUT_REPLY
+        {
+            t.nudge(ci, fx);
+        }
         t.counters(me.proc).msgs_received += 1;
         return Step::Done(Ok(rcvid as i64));
     }
@@ -396,7 +403,12 @@ pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: i32, info: u64) -> Step {
 pub fn timeout_fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
     let ev = t.threads.at(i).timeout_cur.event;
     if ev.kind() == crate::types::sigev::SIGEV_UNBLOCK {
-        return timeout_expired(t, i, fx);
+        let r = timeout_expired(t, i, fx);
+        if r.is_none() {
+            // Staying blocked for the server's answer: the timeout is spent.
+            t.threads.at_mut(i).timeout_cur.states = 0;
+        }
+        return r;
     }
     t.threads.at_mut(i).timeout_cur.states = 0;
     let _ = super::event::deliver(t, i, &ev, false, fx);

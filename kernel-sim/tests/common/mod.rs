@@ -44,7 +44,12 @@ pub fn receive(
 }
 
 /// MsgReceive that never blocks: ETIMEDOUT when nothing is queued.
-pub fn poll(ctx: &ThreadCtx, chid: i32, buf: &mut [u8], info: Option<&mut MsgInfo>) -> KResult<i32> {
+pub fn poll(
+    ctx: &ThreadCtx,
+    chid: i32,
+    buf: &mut [u8],
+    info: Option<&mut MsgInfo>,
+) -> KResult<i32> {
     arm(ctx, _NTO_TIMEOUT_RECEIVE, None);
     ctx.msg_receive(chid, buf, info)
 }
@@ -103,7 +108,9 @@ pub fn wait_reply_blocked(k: &Kernel, pid: i32, tid: i32) -> ThreadInfo {
 
 /// Waits until thread `pid`/`tid` is back out of the kernel.
 pub fn wait_running(k: &Kernel, pid: i32, tid: i32) -> ThreadInfo {
-    wait_for(k, pid, tid, "RUNNING", |s| matches!(s, ThreadState::Running))
+    wait_for(k, pid, tid, "RUNNING", |s| {
+        matches!(s, ThreadState::Running)
+    })
 }
 
 /// Spawns an OS thread that registers as a kernel thread of `pid` at `prio` and runs `f`.
@@ -161,4 +168,22 @@ pub fn teardown(k: &Kernel, procs: &[Pid], start: [u32; 5]) {
 /// A fresh kernel with the default configuration.
 pub fn kernel() -> Kernel {
     Kernel::new(Config::default()).expect("kernel")
+}
+
+/// Destroys channel `chid` if the test panics while this guard is alive, so that clients blocked
+/// without a bound (REPLY-blocked on an `_NTO_CHF_UNBLOCK` channel) are released with ESRCH and
+/// the scope's join does not hang.
+pub struct ReleaseOnPanic<'a> {
+    /// A thread of the channel's owner.
+    pub owner: &'a ThreadCtx,
+    /// The channel.
+    pub chid: i32,
+}
+
+impl Drop for ReleaseOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.owner.channel_destroy(self.chid);
+        }
+    }
 }
