@@ -158,6 +158,8 @@ pub struct PoolUsage {
     pub connections: PoolCount,
     /// Queued pulses.
     pub pulses: PoolCount,
+    /// Timers.
+    pub timers: PoolCount,
 }
 
 fn state_of(t: &Tables<'_>, s: KState) -> ThreadState {
@@ -280,6 +282,7 @@ pub(crate) fn pool_usage(t: &Tables<'_>) -> PoolUsage {
         channels: c(t.chans.head()),
         connections: c(t.conns.head()),
         pulses: c(t.pulses.head()),
+        timers: c(t.timers.head()),
     }
 }
 
