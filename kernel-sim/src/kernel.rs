@@ -685,6 +685,90 @@ impl ThreadCtx {
             .map(drop)
     }
 
+    // ---------------------------------------------------------------- asyncmsg
+
+    /// asyncmsg_channel_create's kernel call: an asyncmsg channel whose receives take up to
+    /// `max_num_buffer` messages of at most `buffer_size` bytes; `event` (delivered to this
+    /// thread) announces messages to a receiver that waits elsewhere.
+    pub fn async_channel_create(
+        &self,
+        flags: u32,
+        buffer_size: usize,
+        max_num_buffer: u32,
+        event: Option<&SigEvent>,
+    ) -> KResult<i32> {
+        let ev = event.copied();
+        self.call(|t, me, fx| {
+            calls::asyncmsg::channel_create(
+                t,
+                me,
+                flags,
+                buffer_size as u64,
+                max_num_buffer,
+                ev,
+                fx,
+            )
+        })
+        .map(|v| v as i32)
+    }
+
+    /// asyncmsg_connect_attach's kernel call: a connection whose messages the kernel takes
+    /// from `queue`, pulsing this process's asyncmsg library on `notify_coid` (-1: never)
+    /// when it takes some.
+    ///
+    /// # Safety
+    /// `queue` must stay alive (not moved, not dropped) until the connection is detached, and
+    /// every message descriptor pushed on it must stay valid until its slot is released.
+    #[allow(clippy::too_many_arguments)] // ConnectAttachExt's own arguments
+    pub unsafe fn async_connect_attach(
+        &self,
+        nd: u32,
+        pid: i32,
+        chid: i32,
+        index: u32,
+        flags: u32,
+        queue: &crate::asyncq::AsyncQueue,
+        notify_coid: i32,
+    ) -> KResult<i32> {
+        let aq = queue as *const crate::asyncq::AsyncQueue as u64;
+        // SAFETY: forwarded from our caller.
+        self.call(|t, me, _| unsafe {
+            calls::asyncmsg::connect_attach(t, me, nd, pid, chid, index, flags, aq, notify_coid)
+        })
+        .map(|v| v as i32)
+    }
+
+    /// MsgSendAsync: the asyncmsg trigger (one kernel entry per batch). Returns the messages
+    /// pending on the connection.
+    pub fn msg_send_async(&self, coid: i32) -> KResult<u32> {
+        self.call(|t, me, fx| calls::asyncmsg::msg_send_async(t, me, coid, fx))
+            .map(|v| v as u32)
+    }
+
+    /// MsgReceiveAsync: takes up to `hdrs.len()` messages, message `i` in `arena` at
+    /// `hdrs[i].offset` (each message gets one buffer of the channel's buffer size). Blocks
+    /// until messages are ready, unless the channel is `_NTO_CHF_ASYNC_NONBLOCK` (EAGAIN).
+    pub fn msg_receive_async(
+        &self,
+        chid: i32,
+        arena: &mut [u8],
+        hdrs: &mut [crate::types::AsyncGetHeader],
+    ) -> KResult<usize> {
+        let a = [Iov::from_mut_slice(arena)];
+        let l = IovList::new(&a);
+        let h = hdrs.as_mut_ptr() as u64;
+        let max = u32::try_from(hdrs.len()).unwrap_or(u32::MAX);
+        self.call(|t, me, fx| calls::asyncmsg::msg_receive_async(t, me, chid, l, h, max, fx))
+            .map(|v| v as usize)
+    }
+
+    /// The kernel's counters of asyncmsg connection `coid`.
+    pub fn async_conn_counters(&self, coid: i32) -> KResult<calls::asyncmsg::AsyncConnCounters> {
+        let me = self.me;
+        self.k
+            .locked(|t| calls::asyncmsg::conn_counters(t, me, coid))
+    }
+
     // ---------------------------------------------------------------- timers
 
     /// TimerCreate: a disarmed timer on `clock` (Linux's ids) delivering `event` to this
@@ -762,7 +846,7 @@ impl ThreadCtx {
 /// The deadline of the timeout in force, if it covers the state the thread is blocked in.
 fn deadline_for(th: &Thread) -> Option<Deadline> {
     let tmo = th.timeout_cur;
-    (tmo.states & calls::process::state_bit(th.state) != 0).then(|| Deadline {
+    (tmo.states & calls::process::state_bit(th.state) != 0).then_some(Deadline {
         clock: if tmo.clock == 1 {
             Clock::Realtime
         } else {

@@ -13,6 +13,7 @@
 //!   REPLY-blocked, as on QNX.
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod asyncq;
 pub mod calls;
 pub mod consts;
 pub mod copy;

@@ -50,3 +50,60 @@ impl TablesCell {
         }
     }
 }
+
+/// An `UnsafeCell` whose accesses loom checks under `--cfg loom` (std's otherwise).
+#[derive(Debug)]
+pub(crate) struct Cell<T> {
+    #[cfg(loom)]
+    c: loom::cell::UnsafeCell<T>,
+    #[cfg(not(loom))]
+    c: std::cell::UnsafeCell<T>,
+}
+
+impl<T> Cell<T> {
+    pub(crate) fn new(v: T) -> Self {
+        Cell {
+            #[cfg(loom)]
+            c: loom::cell::UnsafeCell::new(v),
+            #[cfg(not(loom))]
+            c: std::cell::UnsafeCell::new(v),
+        }
+    }
+
+    /// Reads through the cell.
+    ///
+    /// # Safety
+    /// No write may race this read.
+    pub(crate) unsafe fn read(&self) -> T
+    where
+        T: Copy,
+    {
+        #[cfg(loom)]
+        {
+            // SAFETY: forwarded from the caller.
+            self.c.with(|p| unsafe { *p })
+        }
+        #[cfg(not(loom))]
+        {
+            // SAFETY: forwarded from the caller.
+            unsafe { *self.c.get() }
+        }
+    }
+
+    /// Writes through the cell.
+    ///
+    /// # Safety
+    /// No other access may race this write.
+    pub(crate) unsafe fn write(&self, v: T) {
+        #[cfg(loom)]
+        {
+            // SAFETY: forwarded from the caller.
+            self.c.with_mut(|p| unsafe { *p = v })
+        }
+        #[cfg(not(loom))]
+        {
+            // SAFETY: forwarded from the caller.
+            unsafe { *self.c.get() = v }
+        }
+    }
+}

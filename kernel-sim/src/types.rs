@@ -287,3 +287,18 @@ impl SigEvent {
         Some(e)
     }
 }
+
+/// One message of an asyncmsg batch, as the kernel describes it to the receiver (the kernel's
+/// half of `struct _asyncmsg_get_header`: the library adds the data pointer).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AsyncGetHeader {
+    /// Who sent it: pid, chid, coid, scoid, `msglen` (bytes delivered), `srcmsglen` (bytes sent).
+    pub info: MsgInfo,
+    /// 0, or the error of this message (EMSGSIZE: longer than the channel's buffer_size).
+    pub err: i32,
+    /// Bytes of data delivered.
+    pub len: u32,
+    /// Where the data starts in the receive arena.
+    pub offset: u64,
+}

@@ -97,3 +97,49 @@ fn periodic_timer_pulse_disconnect_and_thread_death_pulses_arrive() {
     s.connect_detach(pl.scoid).unwrap();
     assert_eq!(k.pool_usage().connections.live, before - 1);
 }
+
+#[test]
+fn asyncmsg_batch_moves_with_one_trigger() {
+    use kernel_sim::asyncq::AsyncQueue;
+    use kernel_sim::types::AsyncGetHeader;
+    let k = Kernel::new(Config::default()).unwrap();
+    let p = k.process_create().unwrap();
+    let s = k.thread_attach(p, 10).unwrap();
+    let chid = s
+        .async_channel_create(_NTO_CHF_ASYNC_NONBLOCK, 64, 16, None)
+        .unwrap();
+    let q = Box::new(AsyncQueue::new(32));
+    // SAFETY: `q` and `msgs` outlive the connection (detached below).
+    let coid = unsafe { s.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &q, -1) }.unwrap();
+    assert_eq!(
+        s.connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0),
+        Err(Errno::EINVAL)
+    );
+    let msgs: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 8 + i as usize]).collect();
+    for m in &msgs {
+        // SAFETY: one producer; `m` lives until the end of the test.
+        unsafe { q.push(Iov::from_slice(m)) }.unwrap();
+    }
+    let before = k.process_counters(p.pid).unwrap().kernel_entries;
+    let mut arena = vec![0u8; 64 * 16];
+    let mut hdrs = vec![AsyncGetHeader::default(); 16];
+    assert_eq!(
+        s.msg_receive_async(chid, &mut arena, &mut hdrs),
+        Err(Errno::EAGAIN)
+    );
+    assert_eq!(s.msg_send_async(coid), Ok(10));
+    assert_eq!(s.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(10));
+    for (i, h) in hdrs[..10].iter().enumerate() {
+        assert_eq!(h.len as usize, 8 + i);
+        assert_eq!(
+            &arena[h.offset as usize..h.offset as usize + h.len as usize],
+            &msgs[i][..]
+        );
+    }
+    assert_eq!(
+        k.process_counters(p.pid).unwrap().kernel_entries - before,
+        3
+    );
+    assert_eq!(q.pending(), 0);
+    s.connect_detach(coid).unwrap();
+}

@@ -105,6 +105,15 @@ pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
         if let Some(cid) = t.conns.id_at(ci) {
             coid_death(t, cid, chan, fx);
         }
+        // An asyncmsg sender's queue learns its channel is gone: blocked puts and flushes fail.
+        let aq = t.conns.at(ci).aq;
+        if aq != 0 {
+            // SAFETY: a live connection's `aq` is a live sender queue (asyncmsg::connect_attach).
+            unsafe { &*(aq as *const crate::asyncq::AsyncQueue) }.kill();
+            let c = t.conns.at_mut(ci);
+            c.aq = 0;
+            c.in_ready = false;
+        }
         let scoid = t.conns.at(ci).scoid;
         t.conns.at_mut(ci).chan = Id::NONE;
         t.conns.at_mut(ci).scoid = 0;

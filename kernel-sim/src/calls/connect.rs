@@ -21,10 +21,31 @@ pub fn connect_attach(
     index: u32,
     flags: u32,
 ) -> Step {
+    attach(t, me, nd, pid, chid, index, flags, false)
+}
+
+/// ConnectAttach for a synchronous (`asyncmsg` false) or asyncmsg connection: a channel takes
+/// only connections of its own kind (EINVAL otherwise).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attach(
+    t: &mut Tables<'_>,
+    me: Caller,
+    nd: u32,
+    pid: i32,
+    chid: i32,
+    index: u32,
+    flags: u32,
+    asyncmsg: bool,
+) -> Step {
     if nd != ND_LOCAL_NODE {
         return Step::Done(Err(Errno::ENOREMOTE));
     }
-    if flags & !COF_ACCEPTED != 0 {
+    let accepted = if asyncmsg {
+        COF_ACCEPTED | _NTO_COF_NONBLOCK
+    } else {
+        COF_ACCEPTED
+    };
+    if flags & !accepted != 0 {
         return Step::Done(Err(Errno::EINVAL));
     }
     let side = index & _NTO_SIDE_CHANNEL != 0;
@@ -47,6 +68,10 @@ pub fn connect_attach(
     };
     if t.chans.at(chan.index).flags & _NTO_CHF_PRIVATE != 0 && server != me.proc {
         return Step::Done(Err(Errno::EPERM));
+    }
+    if (t.chans.at(chan.index).flags & _NTO_CHF_ASYNC != 0) != asyncmsg {
+        // asyncmsg channels take asyncmsg connections only, and the other way round.
+        return Step::Done(Err(Errno::EINVAL));
     }
     // Find the coid slot first, so a full table costs nothing.
     let coid = if side {
@@ -193,7 +218,15 @@ pub(crate) fn unlink(
     if c.links > 0 {
         return;
     }
-    let (server, scoid, chan) = (c.server, c.scoid, c.chan);
+    // An asyncmsg connection lets go of its sender queue now: the library frees it after
+    // ConnectDetach returns, so the kernel must not read it again.
+    let (server, scoid, chan, aq) = (c.server, c.scoid, c.chan, c.aq);
+    if aq != 0 {
+        crate::calls::asyncmsg::ready_remove(t, chan, conn.index);
+        let c = t.conns.at_mut(conn.index);
+        c.aq = 0;
+        c.in_ready = false;
+    }
     let notify = t
         .chans
         .get(chan)

@@ -45,7 +45,7 @@ pub(crate) fn deliver(
         SIGEV_NONE => Ok(()),
         SIGEV_PULSE => {
             let proc = t.threads.at(target).proc;
-            let conn = t.conn_of(proc, ev.coid()).map_err(|_| Errno::ESRCH)?;
+            let conn = t.sync_conn_of(proc, ev.coid()).map_err(|_| Errno::ESRCH)?;
             let (chan, scoid) = {
                 let c = t.conns.at(conn.index);
                 (c.chan, c.scoid)

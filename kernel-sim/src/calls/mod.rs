@@ -8,6 +8,7 @@
 //!
 //! This module holds what the families share: queues, look-ups, readying a thread.
 
+pub mod asyncmsg;
 pub mod channel;
 pub mod connect;
 pub mod event;
@@ -119,6 +120,16 @@ impl Tables<'_> {
             }
             _ => Err(Errno::EBADF),
         }
+    }
+
+    /// The synchronous connection a client coid names: EBADF if none, or if it is an asyncmsg
+    /// connection (those carry only asyncmsg traffic).
+    pub(crate) fn sync_conn_of(&mut self, p: Id<Process>, coid: i32) -> KResult<Id<Connection>> {
+        let c = self.conn_of(p, coid)?;
+        if self.conns.at(c.index).aq != 0 {
+            return Err(Errno::EBADF);
+        }
+        Ok(c)
     }
 
     /// Takes the lowest free side-channel slot of process `p` (slot 0 is the process manager's).

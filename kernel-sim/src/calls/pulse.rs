@@ -123,7 +123,7 @@ pub fn msg_send_pulse(
     if !(_PULSE_CODE_MINAVAIL as i32..=_PULSE_CODE_MAXAVAIL as i32).contains(&code) {
         return Step::Done(Err(Errno::EINVAL));
     }
-    let conn = tri!(t.conn_of(me.proc, coid));
+    let conn = tri!(t.sync_conn_of(me.proc, coid));
     let (chan, scoid) = {
         let c = t.conns.at(conn.index);
         (c.chan, c.scoid)

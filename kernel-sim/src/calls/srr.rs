@@ -24,7 +24,7 @@ pub fn msg_send(
 ) -> Step {
     let slen = tri!(copy::validate(smsg, Errno::EFAULT));
     let rlen = tri!(copy::validate(rmsg, Errno::EFAULT));
-    let conn = tri!(t.conn_of(me.proc, coid));
+    let conn = tri!(t.sync_conn_of(me.proc, coid));
     let chan = t.conns.at(conn.index).chan;
     let Some(c) = t.chans.get(chan) else {
         return Step::Done(Err(Errno::EBADF));
@@ -148,6 +148,9 @@ pub fn msg_receive(
     let Some(chan) = t.chan_of(me.proc, chid) else {
         return Step::Done(Err(Errno::ESRCH));
     };
+    if t.chans.at(chan.index).flags & _NTO_CHF_ASYNC != 0 {
+        return Step::Done(Err(Errno::EINVAL));
+    }
     let i = me.thread.index;
     {
         let th = t.threads.at_mut(i);
@@ -157,6 +160,8 @@ pub fn msg_receive(
             len: rlen,
             info,
             pulse_only,
+            async_hdrs: 0,
+            async_max: 0,
         };
         th.last_chan = chan;
     }

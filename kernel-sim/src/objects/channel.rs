@@ -25,6 +25,23 @@ pub struct Channel {
     pub recv_top: u32,
     /// RECEIVE-blocked threads.
     pub nreceivers: u32,
+    /// asyncmsg: bytes of each receive buffer (a longer message is EMSGSIZE).
+    pub buffer_size: u64,
+    /// asyncmsg: messages one receive may take.
+    pub max_num_buffer: u32,
+    /// asyncmsg: the event delivered when messages become available, if `has_event`.
+    pub event: crate::types::SigEvent,
+    /// asyncmsg: whether `event` is set.
+    pub has_event: bool,
+    /// asyncmsg: the thread that created the channel (the event's target).
+    pub creator: Id<crate::objects::Thread>,
+    /// asyncmsg: first connection with messages waiting (slot index, linked through
+    /// `Connection::ready_next`), NIL if none.
+    pub ready_head: u32,
+    /// asyncmsg: last ready connection.
+    pub ready_tail: u32,
+    /// asyncmsg: ready connections.
+    pub nready: u32,
 }
 
 impl Pooled for Channel {
@@ -45,6 +62,22 @@ impl Pooled for Channel {
             sendq_len: 0,
             recv_top: NIL,
             nreceivers: 0,
+            buffer_size: 0,
+            max_num_buffer: 0,
+            event: crate::types::SigEvent {
+                sigev_notify: 0,
+                pad0: 0,
+                sigev_signo: 0,
+                sigev_value: 0,
+                sigev_code: 0,
+                sigev_priority: 0,
+                pad1: 0,
+            },
+            has_event: false,
+            creator: Id::NONE,
+            ready_head: NIL,
+            ready_tail: NIL,
+            nready: 0,
         }
     }
 }

@@ -28,6 +28,21 @@ pub struct Connection {
     pub flags: u32,
     /// The scoid the server sees (`| _NTO_SIDE_CHANNEL`), 0 if none.
     pub scoid: i32,
+    /// asyncmsg: the address of the sender's `AsyncQueue` (in the client's memory), 0 for a
+    /// synchronous connection.
+    pub aq: u64,
+    /// asyncmsg: the client's coid for this connection (asyncmsg connections are never shared).
+    pub coid: i32,
+    /// asyncmsg: the client coid on which the kernel pulses the client's library (`'P'`).
+    pub notify_coid: i32,
+    /// asyncmsg: next connection in the channel's ready list.
+    pub ready_next: u32,
+    /// asyncmsg: whether it is in the channel's ready list.
+    pub in_ready: bool,
+    /// asyncmsg: triggers that found messages to deliver (kernel entries that started a batch).
+    pub batches: u64,
+    /// asyncmsg: messages receivers took from it.
+    pub msgs_taken: u64,
 }
 
 impl Pooled for Connection {
@@ -49,6 +64,13 @@ impl Pooled for Connection {
             links: 0,
             flags: 0,
             scoid: 0,
+            aq: 0,
+            coid: -1,
+            notify_coid: -1,
+            ready_next: crate::pool::NIL,
+            in_ready: false,
+            batches: 0,
+            msgs_taken: 0,
         }
     }
 }

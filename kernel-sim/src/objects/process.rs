@@ -26,6 +26,14 @@ pub struct ProcCounters {
     pub pulses_received: u64,
     /// Bytes copied by the process's kernel calls.
     pub bytes_copied: u64,
+    /// asyncmsg: triggers (MsgSendAsync: count, time or flush) made by the process.
+    pub async_triggers: u64,
+    /// asyncmsg: messages receivers took from the process's connections.
+    pub async_msgs_sent: u64,
+    /// asyncmsg: messages the process's receivers took.
+    pub async_msgs_received: u64,
+    /// asyncmsg: receives that returned at least one message.
+    pub async_batches_received: u64,
 }
 
 /// A process's life.

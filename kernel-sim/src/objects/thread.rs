@@ -91,6 +91,10 @@ pub struct RecvDesc {
     pub info: u64,
     /// Only pulses are wanted (MsgReceivePulse).
     pub pulse_only: bool,
+    /// asyncmsg receive: address of the receiver's `AsyncGetHeader` array (0: not asyncmsg).
+    pub async_hdrs: u64,
+    /// asyncmsg receive: messages it may take.
+    pub async_max: u32,
 }
 
 /// What a blocked call returns once the thread is readied.
@@ -217,6 +221,8 @@ impl Pooled for Thread {
                 len: 0,
                 info: 0,
                 pulse_only: false,
+                async_hdrs: 0,
+                async_max: 0,
             },
             result: CallResult::Pending,
             timeout_next: TimeoutArm::NONE,

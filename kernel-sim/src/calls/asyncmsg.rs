@@ -1,0 +1,408 @@
+//! Asynchronous messaging, the kernel's part: asyncmsg channels and connections, the trigger
+//! (`MsgSendAsync`: once per batch, not per message) and the batch receive
+//! (`MsgReceiveAsync`). The sender's half, the queue that `asyncmsg_put` fills without entering
+//! the kernel, is [`crate::asyncq::AsyncQueue`]; the library around both is in `userlib`.
+//!
+//! A trigger links the connection into its channel's FIFO of ready connections (once) and
+//! either hands a batch straight to a RECEIVE-blocked receiver or delivers the channel's event
+//! (when the FIFO goes from empty to non-empty). A receive walks the ready connections in
+//! order, taking each one's messages in queue order (per-connection FIFO), copying them from
+//! the sender's buffers straight into the receiver's, until it has `max` messages; a connection
+//! it could not drain goes to the back of the FIFO (round-robin). Each message longer than the
+//! channel's buffer size is delivered as an error (EMSGSIZE) without data; those behind it
+//! still arrive. No priority inheritance (asyncmsg receivers do not inherit).
+
+use super::{connect, tri, Caller, Effects, Step};
+use crate::asyncq::{AsyncQueue, AQ_PULSE_PENDING, AQ_WANT_PULSE};
+use crate::consts::*;
+use crate::copy::{self, IovList};
+use crate::errno::Errno;
+use crate::objects::thread::{CallResult, RecvDesc};
+use crate::objects::{Channel, Connection, KState};
+use crate::pool::{Id, NIL};
+use crate::region::Tables;
+use crate::types::{AsyncGetHeader, MsgInfo, SigEvent};
+
+/// The pulse code the kernel sends a sender's library when it took messages (`'P'`).
+pub const PULSE_CODE_TAKEN: i8 = b'P' as i8;
+
+/// The channel flags an asyncmsg channel accepts.
+pub const ASYNC_CHF_ACCEPTED: u32 = _NTO_CHF_ASYNC_NONBLOCK | _NTO_CHF_ASYNC | _NTO_CHF_PRIVATE;
+
+/// asyncmsg_channel_create's kernel call (ChannelCreateExt): an asyncmsg channel whose
+/// receives take up to `max_num_buffer` messages of at most `buffer_size` bytes, delivering
+/// `event` (to the calling thread) when messages become available.
+pub fn channel_create(
+    t: &mut Tables<'_>,
+    me: Caller,
+    flags: u32,
+    buffer_size: u64,
+    max_num_buffer: u32,
+    event: Option<SigEvent>,
+    fx: &mut Effects,
+) -> Step {
+    if flags & !ASYNC_CHF_ACCEPTED != 0
+        || buffer_size == 0
+        || max_num_buffer == 0
+        || buffer_size > u32::MAX as u64
+    {
+        return Step::Done(Err(Errno::EINVAL));
+    }
+    if let Some(ev) = &event {
+        tri!(super::event::deliver(t, me.thread.index, ev, true, fx));
+    }
+    let chid = match super::channel::channel_create(t, me, 0) {
+        Step::Done(Ok(chid)) => chid as i32,
+        other => return other,
+    };
+    let chan = t.chan_of(me.proc, chid).unwrap_or(Id::NONE);
+    let c = t.chans.at_mut(chan.index);
+    c.flags = flags | _NTO_CHF_ASYNC;
+    c.buffer_size = buffer_size;
+    c.max_num_buffer = max_num_buffer;
+    c.creator = me.thread;
+    if let Some(ev) = event {
+        c.event = ev;
+        c.has_event = true;
+    }
+    Step::Done(Ok(chid as i64))
+}
+
+/// asyncmsg_connect_attach's kernel call (ConnectAttachExt): a connection (never shared) to
+/// asyncmsg channel `chid` of `pid`, whose messages the kernel reads from the queue at `aq` in
+/// the caller's memory, pulsing the caller's library on `notify_coid` when it takes some.
+///
+/// # Safety
+/// `aq` must point at an [`AsyncQueue`] that stays alive until this connection is detached.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn connect_attach(
+    t: &mut Tables<'_>,
+    me: Caller,
+    nd: u32,
+    pid: i32,
+    chid: i32,
+    index: u32,
+    flags: u32,
+    aq: u64,
+    notify_coid: i32,
+) -> Step {
+    if aq == 0 {
+        return Step::Done(Err(Errno::EINVAL));
+    }
+    let r = connect::attach(t, me, nd, pid, chid, index, flags | _NTO_COF_NOSHARE, true);
+    let Step::Done(Ok(coid)) = r else { return r };
+    let coid = coid as i32;
+    if let Ok(conn) = t.conn_of(me.proc, coid) {
+        let c = t.conns.at_mut(conn.index);
+        c.aq = aq;
+        c.coid = coid;
+        c.notify_coid = notify_coid;
+    }
+    Step::Done(Ok(coid as i64))
+}
+
+/// The sender queue of live asyncmsg connection `c`. The reference is not tied to the tables'
+/// borrow: callers use it only while the connection stays live, within one kernel call.
+fn queue_of<'q>(c: &Connection) -> &'q AsyncQueue {
+    // SAFETY: `aq` was given to `connect_attach` with the promise that the queue outlives the
+    // connection; the connection is live (we reached it through the tables under the lock) and
+    // nothing in the current kernel call frees it while the reference is used.
+    unsafe { &*(c.aq as *const AsyncQueue) }
+}
+
+fn ready_push(t: &mut Tables<'_>, chan: Id<Channel>, ci: u32) {
+    let tail = t.chans.at(chan.index).ready_tail;
+    {
+        let c = t.conns.at_mut(ci);
+        c.ready_next = NIL;
+        c.in_ready = true;
+    }
+    if tail == NIL {
+        t.chans.at_mut(chan.index).ready_head = ci;
+    } else {
+        t.conns.at_mut(tail).ready_next = ci;
+    }
+    let ch = t.chans.at_mut(chan.index);
+    ch.ready_tail = ci;
+    ch.nready += 1;
+}
+
+fn ready_pop(t: &mut Tables<'_>, chan: Id<Channel>) -> Option<u32> {
+    let head = t.chans.at(chan.index).ready_head;
+    if head == NIL {
+        return None;
+    }
+    let next = t.conns.at(head).ready_next;
+    {
+        let c = t.conns.at_mut(head);
+        c.ready_next = NIL;
+        c.in_ready = false;
+    }
+    let ch = t.chans.at_mut(chan.index);
+    ch.ready_head = next;
+    if next == NIL {
+        ch.ready_tail = NIL;
+    }
+    ch.nready -= 1;
+    Some(head)
+}
+
+/// Unlinks connection `ci` from its channel's ready list (it is being freed).
+pub(crate) fn ready_remove(t: &mut Tables<'_>, chan: Id<Channel>, ci: u32) {
+    if t.chans.get(chan).is_none() || !t.conns.at(ci).in_ready {
+        return;
+    }
+    let mut kept = smallvec::SmallVec::<[u32; 8]>::new();
+    while let Some(c) = ready_pop(t, chan) {
+        if c != ci {
+            kept.push(c);
+        }
+    }
+    for c in kept {
+        ready_push(t, chan, c);
+    }
+}
+
+/// MsgSendAsync: the trigger. Links the connection into its channel's ready list if it has
+/// messages pending, hands a batch to a waiting receiver or delivers the channel's event.
+/// EBADF if `coid` is not an asyncmsg connection or its channel is gone. Returns the number of
+/// messages pending.
+pub fn msg_send_async(t: &mut Tables<'_>, me: Caller, coid: i32, fx: &mut Effects) -> Step {
+    let conn = tri!(t.conn_of(me.proc, coid));
+    let (chan, aq, in_ready) = {
+        let c = t.conns.at(conn.index);
+        (c.chan, c.aq, c.in_ready)
+    };
+    if aq == 0 || t.chans.get(chan).is_none() {
+        return Step::Done(Err(Errno::EBADF));
+    }
+    t.counters(me.proc).async_triggers += 1;
+    let pending = queue_of(t.conns.at(conn.index)).pending();
+    if pending == 0 {
+        return Step::Done(Ok(0));
+    }
+    t.conns.at_mut(conn.index).batches += 1;
+    if in_ready {
+        return Step::Done(Ok(pending as i64));
+    }
+    let was_empty = t.chans.at(chan.index).nready == 0;
+    ready_push(t, chan, conn.index);
+    if let Some(r) = t.recv_find(chan, false) {
+        t.recv_remove(chan, r);
+        let n = take_batch(t, chan, r, fx);
+        t.ready(r, CallResult::Ok(n as i64), fx);
+    } else if was_empty && t.chans.at(chan.index).has_event {
+        let (ev, creator, owner) = {
+            let c = t.chans.at(chan.index);
+            (c.event, c.creator, c.owner)
+        };
+        let target = if t.threads.get(creator).is_some() {
+            Some(creator.index)
+        } else {
+            t.procs.get(owner).map(|p| p.threads).filter(|&i| i != NIL)
+        };
+        if let Some(target) = target {
+            // A failed delivery (the event's connection gone) is the receiver's problem, as a
+            // failed timer event is: the messages stay ready for the next receive.
+            let _ = super::event::deliver(t, target, &ev, false, fx);
+        }
+    }
+    Step::Done(Ok(pending as i64))
+}
+
+/// MsgReceiveAsync: takes up to `max` messages into `arena` (one buffer of `buffer_size` bytes
+/// per message), describing each in the `AsyncGetHeader` array at `hdrs`. Returns how many;
+/// blocks when none are ready unless the channel is `_NTO_CHF_ASYNC_NONBLOCK` (EAGAIN).
+/// EBADF for an unknown or synchronous chid; EINVAL if the arena cannot hold one message.
+pub fn msg_receive_async(
+    t: &mut Tables<'_>,
+    me: Caller,
+    chid: i32,
+    arena: IovList,
+    hdrs: u64,
+    max: u32,
+    fx: &mut Effects,
+) -> Step {
+    let alen = tri!(copy::validate(arena, Errno::EFAULT));
+    let Some(chan) = t.chan_of(me.proc, chid) else {
+        return Step::Done(Err(Errno::EBADF));
+    };
+    let (flags, bufsz, maxbuf) = {
+        let c = t.chans.at(chan.index);
+        (c.flags, c.buffer_size, c.max_num_buffer)
+    };
+    if flags & _NTO_CHF_ASYNC == 0 {
+        return Step::Done(Err(Errno::EBADF));
+    }
+    let max = max
+        .min(maxbuf)
+        .min(u32::try_from(alen / bufsz).unwrap_or(u32::MAX));
+    if max == 0 || hdrs == 0 {
+        return Step::Done(Err(Errno::EINVAL));
+    }
+    let i = me.thread.index;
+    t.threads.at_mut(i).recv = RecvDesc {
+        iov: arena.addr,
+        parts: arena.parts,
+        len: alen,
+        info: 0,
+        pulse_only: false,
+        async_hdrs: hdrs,
+        async_max: max,
+    };
+    if t.chans.at(chan.index).nready > 0 {
+        let n = take_batch(t, chan, i, fx);
+        if n > 0 {
+            return Step::Done(Ok(n as i64));
+        }
+    }
+    if flags & _NTO_CHF_ASYNC_NONBLOCK != 0 {
+        return Step::Done(Err(Errno::EAGAIN));
+    }
+    t.threads.at_mut(i).state = KState::Receive { chan };
+    t.recv_push(chan, i);
+    Step::Block
+}
+
+/// Moves up to the receiver's `async_max` messages from the ready connections into its
+/// buffers; returns how many.
+fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) -> u32 {
+    let r = t.threads.at(ri).recv;
+    let (bufsz, chid) = {
+        let c = t.chans.at(chan.index);
+        (c.buffer_size, c.chid)
+    };
+    let arena = IovList {
+        addr: r.iov,
+        parts: r.parts,
+    };
+    let mut n: u32 = 0;
+    while n < r.async_max {
+        let Some(ci) = ready_pop(t, chan) else { break };
+        let (client, coid, scoid, notify_coid) = {
+            let c = t.conns.at(ci);
+            (c.client, c.coid, c.scoid, c.notify_coid)
+        };
+        let pid = t.procs.get(client).map_or(-1, |p| p.pid);
+        let q = queue_of(t.conns.at(ci));
+        let mut took: u32 = 0;
+        let mut bytes = 0;
+        while n < r.async_max {
+            let Some((_, iov)) = q.peek() else { break };
+            let offset = n as u64 * bufsz;
+            let (err, len) = if iov.len > bufsz {
+                (Errno::EMSGSIZE.0, 0)
+            } else {
+                let src = [iov];
+                // SAFETY: the source is a published slot of a live sender queue, whose buffer the
+                // library keeps until the slot is released (asyncq.rs); the destination is the
+                // receiver's arena, validated on entry to its MsgReceiveAsync call (copy.rs).
+                let copied = unsafe { copy::copy(IovList::new(&src), 0, arena, offset, iov.len) };
+                (0, copied)
+            };
+            q.consume(err);
+            bytes += len;
+            let h = AsyncGetHeader {
+                info: MsgInfo {
+                    pid,
+                    chid,
+                    coid,
+                    scoid,
+                    msglen: len as i64,
+                    srcmsglen: iov.len as i64,
+                    dstmsglen: 0,
+                    ..MsgInfo::default()
+                },
+                err,
+                len: len as u32,
+                offset,
+            };
+            // SAFETY: `hdrs` is the receiver's header array of at least `async_max` entries,
+            // borrowed for its call (copy.rs invariant); `n < async_max`.
+            unsafe {
+                (r.async_hdrs as *mut AsyncGetHeader)
+                    .add(n as usize)
+                    .write_unaligned(h)
+            };
+            n += 1;
+            took += 1;
+        }
+        if took > 0 {
+            q.consumed();
+            let flags = q.flags();
+            if flags & AQ_WANT_PULSE != 0 && flags & AQ_PULSE_PENDING == 0 {
+                q.set_flags(AQ_PULSE_PENDING);
+                if notify(t, client, notify_coid, coid, fx).is_err() {
+                    q.clear_flags(AQ_PULSE_PENDING);
+                }
+            }
+            let c = t.conns.at_mut(ci);
+            c.msgs_taken += took as u64;
+            t.counters(client).async_msgs_sent += took as u64;
+            let owner = t.chans.at(chan.index).owner;
+            t.counters(owner).bytes_copied += bytes;
+        }
+        if q.peek().is_some() {
+            // Not drained: to the back of the line (round-robin), and the batch is full.
+            ready_push(t, chan, ci);
+        }
+    }
+    if n > 0 {
+        let owner = t.threads.at(ri).proc;
+        let c = t.counters(owner);
+        c.async_msgs_received += n as u64;
+        c.async_batches_received += 1;
+    }
+    n
+}
+
+/// Pulses the sender's library (`'P'`, value = the connection's coid) on its notify coid.
+fn notify(
+    t: &mut Tables<'_>,
+    client: Id<crate::objects::Process>,
+    notify_coid: i32,
+    coid: i32,
+    fx: &mut Effects,
+) -> crate::errno::KResult<()> {
+    let nc = t.sync_conn_of(client, notify_coid)?;
+    let chan = t.conns.at(nc.index).chan;
+    if t.chans.get(chan).is_none() {
+        return Err(Errno::EBADF);
+    }
+    let scoid = t.conns.at(nc.index).scoid;
+    super::pulse::queue_pulse(
+        t,
+        chan,
+        PRIO_MAX as u8,
+        PULSE_CODE_TAKEN,
+        coid as u32 as u64,
+        scoid,
+        fx,
+    )
+}
+
+/// What a connection's counters say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AsyncConnCounters {
+    /// Triggers that found messages (each one kernel entry that started a batch).
+    pub batches: u64,
+    /// Messages receivers took.
+    pub msgs_taken: u64,
+}
+
+/// The kernel's counters of asyncmsg connection `coid` of the caller's process.
+pub fn conn_counters(
+    t: &mut Tables<'_>,
+    me: Caller,
+    coid: i32,
+) -> crate::errno::KResult<AsyncConnCounters> {
+    let conn = t.conn_of(me.proc, coid)?;
+    let c = t.conns.at(conn.index);
+    if c.aq == 0 {
+        return Err(Errno::EBADF);
+    }
+    Ok(AsyncConnCounters {
+        batches: c.batches,
+        msgs_taken: c.msgs_taken,
+    })
+}
