@@ -17,7 +17,7 @@
 //! The kernel keeps only this queue's address in its connection object, as QNX's kernel keeps
 //! the descriptor's: the library must keep the queue alive until ConnectDetach has returned.
 
-use crate::sync::{AtomicU32, Cell, Ordering};
+use crate::sync::{fence, AtomicU32, Cell, Ordering};
 use crate::types::Iov;
 use crate::wait::{Deadline, WaitWord};
 
@@ -28,9 +28,19 @@ pub const AQ_WANT_PULSE: u32 = 2;
 /// A `'P'` pulse is queued and not yet handled (the kernel sends at most one at a time).
 pub const AQ_PULSE_PENDING: u32 = 4;
 
+/// A message descriptor: a flat buffer (`parts` 0: `iov` is the buffer) or a gathered one
+/// (`parts` > 0: `iov.base` is the address of `parts` `Iov`s, `iov.len` the total length).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MsgDesc {
+    /// The buffer, or the iov array and total length.
+    pub iov: Iov,
+    /// 0 for a flat buffer, else the number of parts.
+    pub parts: u32,
+}
+
 #[derive(Debug)]
 struct Slot {
-    iov: Cell<Iov>,
+    desc: Cell<MsgDesc>,
     err: AtomicU32,
 }
 
@@ -46,6 +56,13 @@ pub struct AsyncQueue {
     slots: Box<[Slot]>,
 }
 
+// SAFETY: the slots' cells are written only by the single producer for slots outside
+// [done, tail) and read only for slots inside [head, tail) (module doc); the counters are
+// atomics with Release/Acquire publication, so shared access from several threads is sound.
+unsafe impl Sync for AsyncQueue {}
+// SAFETY: as above; the queue owns plain data and atomics only.
+unsafe impl Send for AsyncQueue {}
+
 impl AsyncQueue {
     /// A queue of `capacity` slots (`capacity - 1` messages outstanding at most; at least 2).
     pub fn new(capacity: u32) -> AsyncQueue {
@@ -59,7 +76,10 @@ impl AsyncQueue {
             progress: WaitWord::new(),
             slots: (0..capacity)
                 .map(|_| Slot {
-                    iov: Cell::new(Iov { base: 0, len: 0 }),
+                    desc: Cell::new(MsgDesc {
+                        iov: Iov { base: 0, len: 0 },
+                        parts: 0,
+                    }),
                     err: AtomicU32::new(0),
                 })
                 .collect(),
@@ -102,9 +122,10 @@ impl AsyncQueue {
     /// Appends a message descriptor (library side). Returns its counter, or `None` when full.
     ///
     /// # Safety
-    /// One producer at a time (the caller holds its connection's lock); `iov` must describe
-    /// memory that stays valid and unchanged until the slot is released (`done` passes it).
-    pub unsafe fn push(&self, iov: Iov) -> Option<u32> {
+    /// One producer at a time (the caller holds its connection's lock); `desc` must describe
+    /// memory (and, for a gathered message, an iov array) that stays valid and unchanged until
+    /// the slot is released (`done` passes it).
+    pub unsafe fn push(&self, desc: MsgDesc) -> Option<u32> {
         if !self.has_room() {
             return None;
         }
@@ -112,7 +133,7 @@ impl AsyncQueue {
         let s = self.slot(t);
         // SAFETY: slot `t` is outside [done, tail): neither the kernel nor the reaper reads it
         // until we publish `tail` below; we are the only producer.
-        unsafe { s.iov.write(iov) };
+        unsafe { s.desc.write(desc) };
         s.err.store(0, Ordering::Relaxed);
         self.tail.store(t.wrapping_add(1), Ordering::Release);
         Some(t)
@@ -145,8 +166,18 @@ impl AsyncQueue {
         self.flags.fetch_and(!bits, Ordering::AcqRel)
     }
 
-    /// Wakes waiters if there are any.
+    /// Library side, on a `'P'` pulse: clears `AQ_PULSE_PENDING` so the kernel pulses again for
+    /// the next messages it takes. Call it *before* reading `head` to reap: the fence pairs with
+    /// the kernel's (in `consumed`), so either we see what it took or it sees the flag clear.
+    pub fn pulse_handled(&self) {
+        self.clear_flags(AQ_PULSE_PENDING);
+        fence(Ordering::SeqCst);
+    }
+
+    /// Wakes waiters if there are any. The fence pairs with the one in `wait_until`: a waiter
+    /// either sees our counter move or is counted in `waiters` here (store-load both sides).
     fn bump(&self) {
+        fence(Ordering::SeqCst);
         if self.waiters.load(Ordering::Acquire) > 0 {
             self.progress.post();
             self.progress.wake(false);
@@ -161,6 +192,7 @@ impl AsyncQueue {
         deadline: Option<Deadline>,
     ) -> bool {
         self.waiters.fetch_add(1, Ordering::AcqRel);
+        fence(Ordering::SeqCst);
         let ok = loop {
             let seq = self.progress.load();
             if ready(self) {
@@ -178,14 +210,14 @@ impl AsyncQueue {
     // ---- kernel side (under the kernel lock) ----
 
     /// The next unconsumed message's descriptor and counter, if any.
-    pub(crate) fn peek(&self) -> Option<(u32, Iov)> {
+    pub(crate) fn peek(&self) -> Option<(u32, MsgDesc)> {
         let h = self.head.load(Ordering::Relaxed);
         if h == self.tail.load(Ordering::Acquire) {
             return None;
         }
         // SAFETY: slot `h` is in [head, tail): published by the producer (Acquire above) and
         // not rewritten until `done` passes it, which needs `head` to pass it first.
-        Some((h, unsafe { self.slot(h).iov.read() }))
+        Some((h, unsafe { self.slot(h).desc.read() }))
     }
 
     /// Consumes the message at `head` with `err` recorded for it.
@@ -202,7 +234,8 @@ impl AsyncQueue {
         self.progress.wake(false);
     }
 
-    /// Wakes waiters after consuming (kernel side).
+    /// After consuming (kernel side): wakes waiters; the fence in `bump` also orders our
+    /// `head` store before the caller's check of `AQ_PULSE_PENDING` (see `pulse_handled`).
     pub(crate) fn consumed(&self) {
         self.bump();
     }

@@ -21,6 +21,11 @@ pub(crate) type Condvar = loom::sync::Condvar;
 
 pub(crate) use std::sync::atomic::Ordering;
 
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::fence;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::fence;
+
 /// A cell for the kernel tables. Under loom it is loom's `UnsafeCell`, so every critical section
 /// is checked for being ordered by the kernel lock; otherwise it is a zero-sized marker.
 #[derive(Debug)]

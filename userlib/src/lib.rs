@@ -12,6 +12,7 @@
 //! [`Process::spawn`] to run threads in other simulated processes.
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod asyncmsg;
 pub mod current;
 pub mod process;
 pub mod qnx;

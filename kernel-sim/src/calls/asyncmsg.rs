@@ -288,16 +288,26 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
         let mut took: u32 = 0;
         let mut bytes = 0;
         while n < r.async_max {
-            let Some((_, iov)) = q.peek() else { break };
+            let Some((_, desc)) = q.peek() else { break };
+            let iov = desc.iov;
             let offset = n as u64 * bufsz;
             let (err, len) = if iov.len > bufsz {
                 (Errno::EMSGSIZE.0, 0)
             } else {
-                let src = [iov];
-                // SAFETY: the source is a published slot of a live sender queue, whose buffer the
-                // library keeps until the slot is released (asyncq.rs); the destination is the
-                // receiver's arena, validated on entry to its MsgReceiveAsync call (copy.rs).
-                let copied = unsafe { copy::copy(IovList::new(&src), 0, arena, offset, iov.len) };
+                let flat = [iov];
+                let src = if desc.parts == 0 {
+                    IovList::new(&flat)
+                } else {
+                    IovList {
+                        addr: iov.base,
+                        parts: desc.parts,
+                    }
+                };
+                // SAFETY: the source is a published slot of a live sender queue, whose buffers
+                // (and iov array) the library keeps until the slot is released (asyncq.rs); the
+                // destination is the receiver's arena, validated on entry to its
+                // MsgReceiveAsync call (copy.rs).
+                let copied = unsafe { copy::copy(src, 0, arena, offset, iov.len) };
                 (0, copied)
             };
             q.consume(err);

@@ -1,0 +1,913 @@
+//! Asynchronous messaging (QNX's `libasyncmsg`): the sender buffers messages in its own
+//! memory and the kernel delivers them in batches, so the kernel is entered once per batch
+//! instead of twice per message.
+//!
+//! * [`asyncmsg_put`] appends to the connection's send queue
+//!   ([`AsyncQueue`](kernel_sim::asyncq::AsyncQueue), in this process's memory) without
+//!   entering the kernel. Only a **trigger** enters it, once per batch: the count trigger
+//!   (`trigger_num_msg` messages put since the last trigger), the time trigger (`trigger_time` after the first message of
+//!   a batch, driven by a kernel timer whose pulse the library thread receives), or
+//!   [`asyncmsg_flush`].
+//! * The sender gives its buffer to the library with the message and gets it back through the
+//!   callback, once a receiver has taken the message (`err` 0) or it failed (`EMSGSIZE`, or
+//!   `EBADF` when the connection was detached first). Callbacks run on one library thread per
+//!   process, in queue order.
+//! * [`asyncmsg_get`] takes a batch of up to `max_num_buffer` messages in one kernel entry.
+//!
+//! ```
+//! use std::time::Duration;
+//! use userlib::asyncmsg::*;
+//!
+//! let chid = asyncmsg_channel_create(0, 0o600, 64, 16, None, None)?;
+//! let attr = AsyncConnAttr { trigger_num_msg: 4, max_num_buffer: 32, ..AsyncConnAttr::default() };
+//! let coid = asyncmsg_connect_attach(0, 0, chid, userlib::consts::_NTO_SIDE_CHANNEL, 0, &attr)?;
+//! for i in 0..8u8 {
+//!     asyncmsg_put(coid, vec![i; 10], i as u32, None).map_err(|e| e.errno)?; // 2 batches of 4
+//! }
+//! let mut got = Vec::new();
+//! while got.len() < 8 {
+//!     let batch = asyncmsg_get(chid)?;
+//!     got.extend(batch.iter().map(|m| m.data[0]));
+//! }
+//! assert_eq!(got, (0..8).collect::<Vec<u8>>());
+//! let stats = asyncmsg_connection_stats(coid)?;
+//! assert_eq!((stats.msgs_put, stats.triggers), (8, 2));
+//! asyncmsg_connect_detach(coid)?;
+//! asyncmsg_channel_destroy(chid)?;
+//! # Ok::<(), userlib::Errno>(())
+//! ```
+
+use crate::current::with_current;
+use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD, AQ_WANT_PULSE};
+use kernel_sim::consts::*;
+use kernel_sim::types::{AsyncGetHeader, SigEvent};
+use kernel_sim::wait::Deadline;
+use kernel_sim::{Errno, Iov, KResult, Kernel, MsgInfo, Pid, ThreadCtx};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+/// `ASYNCMSG_FLUSH_NONBLOCK`: trigger delivery and return without waiting.
+pub const ASYNCMSG_FLUSH_NONBLOCK: i32 = 1;
+
+const CODE_TAKEN: i8 = kernel_sim::calls::asyncmsg::PULSE_CODE_TAKEN;
+const CODE_TIMER: i8 = b'T' as i8;
+const CODE_JOBS: i8 = b'J' as i8;
+
+/// A delivery callback: `(err, buffer, handle)`. `err` is 0 once a receiver took the message;
+/// otherwise the error (EMSGSIZE, EBADF). The buffer is the one given to the put, handed back.
+pub type AsyncCallback = Arc<dyn Fn(i32, AsyncBuf, u32) + Send + Sync>;
+
+/// What a put hands over and a callback hands back: one buffer, or the parts of a gathered one.
+#[derive(Debug)]
+pub enum AsyncBuf {
+    /// A flat message (`asyncmsg_put`).
+    Flat(Vec<u8>),
+    /// A gathered message (`asyncmsg_putv`).
+    Parts(Vec<Vec<u8>>),
+}
+
+impl AsyncBuf {
+    /// The flat buffer (a gathered message's parts concatenated).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            AsyncBuf::Flat(v) => v,
+            AsyncBuf::Parts(p) => p.concat(),
+        }
+    }
+}
+
+/// `struct _asyncmsg_connection_attr`.
+#[derive(Clone)]
+pub struct AsyncConnAttr {
+    /// Called for messages whose put gave no callback of its own.
+    pub call_back: Option<AsyncCallback>,
+    /// The largest message this sender means to put (advisory: the receiver's channel
+    /// `buffer_size` is what limits delivery).
+    pub buffer_size: usize,
+    /// Send-queue slots: at most `max_num_buffer - 1` messages outstanding (at least 2 slots).
+    pub max_num_buffer: u32,
+    /// Count trigger: deliver when this many are pending (0: off).
+    pub trigger_num_msg: u32,
+    /// Time trigger: deliver this long after a batch's first message (zero: off).
+    pub trigger_time: Duration,
+}
+
+impl Default for AsyncConnAttr {
+    fn default() -> Self {
+        AsyncConnAttr {
+            call_back: None,
+            buffer_size: 1024,
+            max_num_buffer: 64,
+            trigger_num_msg: 1,
+            trigger_time: Duration::ZERO,
+        }
+    }
+}
+
+impl std::fmt::Debug for AsyncConnAttr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncConnAttr")
+            .field("call_back", &self.call_back.as_ref().map(|_| "fn"))
+            .field("buffer_size", &self.buffer_size)
+            .field("max_num_buffer", &self.max_num_buffer)
+            .field("trigger_num_msg", &self.trigger_num_msg)
+            .field("trigger_time", &self.trigger_time)
+            .finish()
+    }
+}
+
+/// A failed put: the errno, and the buffer back.
+#[derive(Debug)]
+pub struct AsyncPutError {
+    /// Why (EBADF, EAGAIN, ETIMEDOUT).
+    pub errno: Errno,
+    /// The caller's buffer, returned.
+    pub buf: AsyncBuf,
+}
+
+/// A connection's counters: what batching saved, in figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AsyncConnStats {
+    /// Messages put.
+    pub msgs_put: u64,
+    /// Kernel entries the library made for this connection (triggers and timer arming).
+    pub kernel_entries: u64,
+    /// Triggers (MsgSendAsync) the library made.
+    pub triggers: u64,
+    /// Triggers that found messages pending: batches handed to the kernel.
+    pub batches: u64,
+    /// Messages receivers took.
+    pub msgs_taken: u64,
+    /// Callbacks run.
+    pub callbacks: u64,
+    /// Messages discarded by a detach (reported with EBADF).
+    pub discarded: u64,
+}
+
+/// A receive-buffer allocation request (the `recvbuf_callback` of asyncmsg_channel_create).
+#[derive(Debug)]
+pub enum RecvBufOp {
+    /// Allocate the receive arena: room for `num_bufs` messages of `bufsize` bytes. Return a
+    /// buffer of at least `bufsize * num_bufs` bytes, or `None` (asyncmsg_get then fails with
+    /// ENOMEM).
+    Alloc {
+        /// Bytes per message.
+        bufsize: usize,
+        /// Messages per batch.
+        num_bufs: usize,
+    },
+    /// The channel is destroyed: these arenas come back.
+    Free(Vec<Vec<u8>>),
+}
+
+/// The receive-buffer allocator a channel may be given.
+pub type RecvBufCallback = Arc<dyn Fn(RecvBufOp) -> Option<Vec<u8>> + Send + Sync>;
+
+// ---------------------------------------------------------------------------------- library
+
+struct Slot {
+    buf: AsyncBuf,
+    /// For gathered messages: the iov array the kernel reads (kept alive with the parts).
+    _iovs: Option<Box<[Iov]>>,
+    handle: u32,
+    cb: Option<AsyncCallback>,
+}
+
+struct ConnState {
+    attr: AsyncConnAttr,
+    slots: Vec<Option<Slot>>,
+    callbacks: bool,
+    /// Messages put since the last trigger: what the count trigger counts.
+    untriggered: u32,
+}
+
+struct Conn {
+    coid: i32,
+    queue: Box<AsyncQueue>,
+    state: Mutex<ConnState>,
+    nonblock: bool,
+    timer: Option<i32>,
+    timer_armed: AtomicBool,
+    msgs_put: AtomicU64,
+    kernel_entries: AtomicU64,
+    triggers: AtomicU64,
+    callbacks: AtomicU64,
+    discarded: AtomicU64,
+}
+
+/// A completed message on its way to its callback.
+type Done = (Option<AsyncCallback>, i32, AsyncBuf, u32);
+
+impl Conn {
+    fn lock(&self) -> MutexGuard<'_, ConnState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Releases the slots receivers have taken: returns them with their errors, in order.
+    fn reap(&self, st: &mut ConnState) -> Vec<Done> {
+        let (done, head, _) = self.queue.counters();
+        let mut out = Vec::with_capacity(head.wrapping_sub(done) as usize);
+        let cap = self.queue.capacity();
+        let mut c = done;
+        while c != head {
+            if let Some(s) = st.slots[(c % cap) as usize].take() {
+                let cb = s.cb.or_else(|| st.attr.call_back.clone());
+                out.push((cb, self.queue.error_of(c), s.buf, s.handle));
+            }
+            c = c.wrapping_add(1);
+        }
+        self.queue.release_to(head);
+        out
+    }
+}
+
+struct RecvChan {
+    buffer_size: usize,
+    max_num_buffer: u32,
+    arenas: Mutex<Vec<(Vec<u8>, Vec<AsyncGetHeader>)>>,
+    recvbuf: Option<RecvBufCallback>,
+}
+
+struct Lib {
+    kernel: Kernel,
+    pid: Pid,
+    chid: i32,
+    notify_coid: i32,
+    conns: Mutex<HashMap<i32, Arc<Conn>>>,
+    chans: Mutex<HashMap<i32, Arc<RecvChan>>>,
+    jobs: Mutex<VecDeque<Vec<Done>>>,
+}
+
+impl Lib {
+    fn conn(&self, coid: i32) -> KResult<Arc<Conn>> {
+        self.conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&coid)
+            .cloned()
+            .ok_or(Errno::EBADF)
+    }
+
+    fn chan(&self, chid: i32) -> KResult<Arc<RecvChan>> {
+        self.chans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&chid)
+            .cloned()
+            .ok_or(Errno::EBADF)
+    }
+}
+
+fn registry() -> &'static Mutex<Vec<Arc<Lib>>> {
+    static LIBS: OnceLock<Mutex<Vec<Arc<Lib>>>> = OnceLock::new();
+    LIBS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// The calling process's library, if it has started one.
+fn lib_of(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
+    let libs = registry().lock().unwrap_or_else(|p| p.into_inner());
+    libs.iter()
+        .find(|l| l.kernel.same(ctx.kernel()) && l.pid.pid == ctx.pid())
+        .cloned()
+        .ok_or(Errno::EBADF)
+}
+
+/// The calling process's library, started on first use: a private channel, a connection to
+/// it for the kernel's and the timers' pulses, and the library thread that receives them.
+fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
+    let mut libs = registry().lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(l) = libs
+        .iter()
+        .find(|l| l.kernel.same(ctx.kernel()) && l.pid.pid == ctx.pid())
+    {
+        return Ok(l.clone());
+    }
+    let chid = ctx.channel_create(_NTO_CHF_PRIVATE)?;
+    let notify_coid = match ctx.connect_attach(ND_LOCAL_NODE, 0, chid, _NTO_SIDE_CHANNEL, 0) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ctx.channel_destroy(chid);
+            return Err(e);
+        }
+    };
+    let worker = ctx.kernel().thread_attach(ctx.process(), PRIO_MAX)?;
+    let lib = Arc::new(Lib {
+        kernel: ctx.kernel().clone(),
+        pid: ctx.process(),
+        chid,
+        notify_coid,
+        conns: Mutex::new(HashMap::new()),
+        chans: Mutex::new(HashMap::new()),
+        jobs: Mutex::new(VecDeque::new()),
+    });
+    let l = lib.clone();
+    std::thread::Builder::new()
+        .name(format!("asyncmsg-{}", ctx.pid()))
+        .spawn(move || {
+            worker.adopt_os_thread();
+            library_thread(&l, &worker);
+            let mut libs = registry().lock().unwrap_or_else(|p| p.into_inner());
+            libs.retain(|x| !Arc::ptr_eq(x, &l));
+        })
+        .map_err(|_| Errno::EAGAIN)?;
+    libs.push(lib.clone());
+    Ok(lib)
+}
+
+/// The library thread: receives the kernel's `'P'` (messages taken), the timers' `'T'` and the
+/// library's own `'J'` (callbacks to run) pulses, and runs callbacks in queue order. It ends
+/// when its process goes (its channel is destroyed).
+fn library_thread(lib: &Lib, ctx: &ThreadCtx) {
+    let mut buf = [0u8; kernel_sim::PULSE_SIZE];
+    loop {
+        match ctx.msg_receive(lib.chid, &mut buf, None) {
+            Ok(0) => {
+                let Some(p) = kernel_sim::Pulse::from_bytes(&buf) else {
+                    continue;
+                };
+                match p.code {
+                    CODE_TAKEN => {
+                        if let Ok(conn) = lib.conn(p.value_int()) {
+                            conn.queue.pulse_handled();
+                            let done = conn.reap(&mut conn.lock());
+                            run_callbacks(&conn, done);
+                        }
+                    }
+                    CODE_TIMER => {
+                        if let Ok(conn) = lib.conn(p.value_int()) {
+                            conn.timer_armed.store(false, Ordering::Release);
+                            if conn.queue.pending() > 0 {
+                                trigger(ctx, &conn).ok();
+                            }
+                        }
+                    }
+                    CODE_JOBS => loop {
+                        let job = lib
+                            .jobs
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .pop_front();
+                        let Some(done) = job else { break };
+                        for (cb, err, b, h) in done {
+                            if let Some(cb) = cb {
+                                cb(err, b, h);
+                            }
+                        }
+                    },
+                    _ => {}
+                }
+            }
+            Ok(rcvid) => {
+                let _ = ctx.msg_error(rcvid, Errno::ENOSYS);
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+fn run_callbacks(conn: &Conn, done: Vec<Done>) {
+    for (cb, err, b, h) in done {
+        if let Some(cb) = cb {
+            cb(err, b, h);
+            conn.callbacks.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn trigger(ctx: &ThreadCtx, conn: &Conn) -> KResult<u32> {
+    conn.lock().untriggered = 0;
+    conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
+    conn.triggers.fetch_add(1, Ordering::Relaxed);
+    ctx.msg_send_async(conn.coid)
+}
+
+fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+// ---------------------------------------------------------------------------------- channels
+
+/// `asyncmsg_channel_create(flags, mode, buffer_size, max_num_buffer, ev, recvbuf_callback)`:
+/// an asyncmsg channel. Receives take up to `max_num_buffer` messages of at most `buffer_size`
+/// bytes each. `flags` may hold `_NTO_CHF_ASYNC_NONBLOCK` (asyncmsg_get returns EAGAIN instead
+/// of blocking). `ev` is delivered to the calling thread when messages become available on an
+/// empty channel. `mode` is accepted for QNX's signature (there are no permissions here).
+/// EINVAL bad flags, zero sizes; EAGAIN no channel left.
+pub fn asyncmsg_channel_create(
+    flags: u32,
+    mode: u32,
+    buffer_size: usize,
+    max_num_buffer: u32,
+    ev: Option<&SigEvent>,
+    recvbuf_callback: Option<RecvBufCallback>,
+) -> KResult<i32> {
+    let _ = mode;
+    with_current(|c| {
+        let lib = lib_start(c)?;
+        let chid = c.async_channel_create(flags, buffer_size, max_num_buffer, ev)?;
+        let rc = Arc::new(RecvChan {
+            buffer_size,
+            max_num_buffer,
+            arenas: Mutex::new(Vec::new()),
+            recvbuf: recvbuf_callback,
+        });
+        lib.chans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(chid, rc);
+        Ok(chid)
+    })
+}
+
+/// `asyncmsg_channel_destroy(chid)`: destroys the channel (blocked receivers get ESRCH, blocked
+/// senders' puts and flushes EBADF) and frees its cached receive buffers (through the
+/// recvbuf callback if it had one). EINVAL unknown chid.
+pub fn asyncmsg_channel_destroy(chid: i32) -> KResult<()> {
+    with_current(|c| {
+        let lib = lib_of(c).map_err(|_| Errno::EINVAL)?;
+        let rc = lib
+            .chans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&chid)
+            .ok_or(Errno::EINVAL)?;
+        c.channel_destroy(chid)?;
+        let arenas: Vec<Vec<u8>> = rc
+            .arenas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .map(|(a, _)| a)
+            .collect();
+        if let Some(cb) = &rc.recvbuf {
+            cb(RecvBufOp::Free(arenas));
+        }
+        Ok(())
+    })
+}
+
+/// A batch of messages from [`asyncmsg_get`]. Dropping it (or [`asyncmsg_free`]) gives its
+/// buffers back to the channel for the next batch.
+pub struct AsyncBatch {
+    n: usize,
+    arena: Vec<u8>,
+    hdrs: Vec<AsyncGetHeader>,
+    chan: Arc<RecvChan>,
+}
+
+impl std::fmt::Debug for AsyncBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncBatch")
+            .field("messages", &self.n)
+            .finish()
+    }
+}
+
+/// One message of a batch (`struct _asyncmsg_get_header`).
+#[derive(Debug, Clone, Copy)]
+pub struct AsyncMsg<'a> {
+    /// Who sent it (pid, chid, coid, scoid), `msglen` (bytes here), `srcmsglen` (bytes sent).
+    pub info: MsgInfo,
+    /// 0, or this message's error (EMSGSIZE: longer than the channel's buffer size; no data).
+    pub err: i32,
+    /// The message.
+    pub data: &'a [u8],
+}
+
+impl AsyncBatch {
+    /// Messages in the batch.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Message `i`.
+    pub fn get(&self, i: usize) -> Option<AsyncMsg<'_>> {
+        let h = self.hdrs[..self.n].get(i)?;
+        let o = h.offset as usize;
+        Some(AsyncMsg {
+            info: h.info,
+            err: h.err,
+            data: &self.arena[o..o + h.len as usize],
+        })
+    }
+
+    /// The messages, in the order they were taken.
+    pub fn iter(&self) -> impl Iterator<Item = AsyncMsg<'_>> + '_ {
+        (0..self.n).filter_map(|i| self.get(i))
+    }
+}
+
+impl Drop for AsyncBatch {
+    fn drop(&mut self) {
+        let arena = std::mem::take(&mut self.arena);
+        let hdrs = std::mem::take(&mut self.hdrs);
+        self.chan
+            .arenas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((arena, hdrs));
+    }
+}
+
+/// `asyncmsg_get(chid)`: up to `max_num_buffer` messages in one kernel entry, per-connection
+/// FIFO, round-robin across connections. Blocks (RECEIVE-blocked; TimerTimeout applies) while
+/// none are ready, unless the channel is `_NTO_CHF_ASYNC_NONBLOCK` (EAGAIN). EBADF unknown
+/// channel; ENOMEM the recvbuf callback gave no buffer.
+pub fn asyncmsg_get(chid: i32) -> KResult<AsyncBatch> {
+    with_current(|c| {
+        let lib = lib_of(c)?;
+        let chan = lib.chan(chid)?;
+        let cached = chan.arenas.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let (mut arena, mut hdrs) = match cached {
+            Some(a) => a,
+            None => {
+                let (bufsize, num) = (chan.buffer_size, chan.max_num_buffer as usize);
+                let arena = match &chan.recvbuf {
+                    Some(cb) => cb(RecvBufOp::Alloc {
+                        bufsize,
+                        num_bufs: num,
+                    })
+                    .filter(|a| a.len() >= bufsize * num)
+                    .ok_or(Errno::ENOMEM)?,
+                    None => vec![0u8; bufsize * num],
+                };
+                (arena, vec![AsyncGetHeader::default(); num])
+            }
+        };
+        match c.msg_receive_async(chid, &mut arena, &mut hdrs) {
+            Ok(n) => Ok(AsyncBatch {
+                n,
+                arena,
+                hdrs,
+                chan,
+            }),
+            Err(e) => {
+                chan.arenas
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((arena, hdrs));
+                Err(e)
+            }
+        }
+    })
+}
+
+/// `asyncmsg_free(batch)`: gives a batch's buffers back (what dropping it does).
+pub fn asyncmsg_free(batch: AsyncBatch) {
+    drop(batch);
+}
+
+/// `asyncmsg_malloc(size)`: a zeroed buffer to put. ENOMEM beyond 2 GiB, as QNX documents.
+pub fn asyncmsg_malloc(size: usize) -> KResult<Vec<u8>> {
+    if size > (2usize << 30) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(vec![0u8; size])
+}
+
+// ---------------------------------------------------------------------------------- connections
+
+/// `asyncmsg_connect_attach(nd, pid, chid, index, flags, attr)`: an asyncmsg connection (never
+/// shared). `flags` may hold `_NTO_COF_NONBLOCK` (a full send queue fails puts with EAGAIN
+/// instead of blocking). ENOREMOTE nd ≠ 0, ESRCH no such pid/chid, EINVAL not an asyncmsg
+/// channel or bad flags, EAGAIN no connection or timer left.
+pub fn asyncmsg_connect_attach(
+    nd: u32,
+    pid: i32,
+    chid: i32,
+    index: u32,
+    flags: u32,
+    attr: &AsyncConnAttr,
+) -> KResult<i32> {
+    with_current(|c| {
+        let lib = lib_start(c)?;
+        let queue = Box::new(AsyncQueue::new(attr.max_num_buffer));
+        // SAFETY: the queue is boxed (it never moves) and owned by the `Conn` below, which the
+        // library keeps until asyncmsg_connect_detach has detached the connection; the buffers
+        // pushed on it are owned by its slots until the kernel has taken them (`reap`).
+        let coid = unsafe {
+            c.async_connect_attach(
+                nd,
+                pid,
+                chid,
+                index,
+                flags & !_NTO_COF_NONBLOCK,
+                &queue,
+                lib.notify_coid,
+            )?
+        };
+        let timer = if attr.trigger_time.is_zero() {
+            None
+        } else {
+            let ev = SigEvent::pulse(lib.notify_coid, PRIO_MAX as i16, CODE_TIMER as i16, coid);
+            match c.timer_create(kernel_sim::calls::process::CLOCK_MONOTONIC, Some(&ev)) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    let _ = c.connect_detach(coid);
+                    return Err(e);
+                }
+            }
+        };
+        let cap = queue.capacity() as usize;
+        let callbacks = attr.call_back.is_some();
+        if callbacks {
+            queue.set_flags(AQ_WANT_PULSE);
+        }
+        let conn = Arc::new(Conn {
+            coid,
+            queue,
+            state: Mutex::new(ConnState {
+                attr: attr.clone(),
+                slots: (0..cap).map(|_| None).collect(),
+                callbacks,
+                untriggered: 0,
+            }),
+            nonblock: flags & _NTO_COF_NONBLOCK != 0,
+            timer,
+            timer_armed: AtomicBool::new(false),
+            msgs_put: AtomicU64::new(0),
+            kernel_entries: AtomicU64::new(0),
+            triggers: AtomicU64::new(0),
+            callbacks: AtomicU64::new(0),
+            discarded: AtomicU64::new(0),
+        });
+        lib.conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(coid, conn);
+        Ok(coid)
+    })
+}
+
+/// `asyncmsg_connect_detach(coid)`: breaks the connection. Messages receivers have taken get
+/// their callbacks with 0 (if not run yet); messages still queued are discarded and their
+/// callbacks run with EBADF, on the library thread, after them. EINVAL unknown coid.
+pub fn asyncmsg_connect_detach(coid: i32) -> KResult<()> {
+    with_current(|c| {
+        let lib = lib_of(c).map_err(|_| Errno::EINVAL)?;
+        let conn = lib
+            .conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&coid)
+            .ok_or(Errno::EINVAL)?;
+        let mut st = conn.lock();
+        // After this the kernel no longer reads the queue.
+        let detached = c.connect_detach(coid);
+        if let Some(t) = conn.timer {
+            let _ = c.timer_destroy(t);
+        }
+        let mut done = conn.reap(&mut st);
+        let (_, head, tail) = conn.queue.counters();
+        let cap = conn.queue.capacity();
+        let mut ctr = head;
+        while ctr != tail {
+            if let Some(s) = st.slots[(ctr % cap) as usize].take() {
+                let cb = s.cb.or_else(|| st.attr.call_back.clone());
+                done.push((cb, Errno::EBADF.0, s.buf, s.handle));
+                conn.discarded.fetch_add(1, Ordering::Relaxed);
+            }
+            ctr = ctr.wrapping_add(1);
+        }
+        drop(st);
+        if done.iter().any(|d| d.0.is_some()) {
+            lib.jobs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push_back(done);
+            c.msg_send_pulse(lib.notify_coid, PRIO_MAX, CODE_JOBS as i32, 0)?;
+        }
+        detached
+    })
+}
+
+/// `asyncmsg_connect_attr(coid, old_attr, new_attr)`: returns the attributes and, with
+/// `new_attr`, changes them (as in QNX, `max_num_buffer` keeps the queue's original size;
+/// a new `trigger_time` applies if the connection was attached with one). EINVAL unknown coid.
+pub fn asyncmsg_connect_attr(
+    coid: i32,
+    new_attr: Option<&AsyncConnAttr>,
+) -> KResult<AsyncConnAttr> {
+    with_current(|c| {
+        let lib = lib_of(c).map_err(|_| Errno::EINVAL)?;
+        let conn = lib.conn(coid).map_err(|_| Errno::EINVAL)?;
+        let mut st = conn.lock();
+        let old = st.attr.clone();
+        if let Some(a) = new_attr {
+            st.attr = a.clone();
+            if a.call_back.is_some() {
+                st.callbacks = true;
+                conn.queue.set_flags(AQ_WANT_PULSE);
+            }
+        }
+        Ok(old)
+    })
+}
+
+fn put(
+    coid: i32,
+    buf: AsyncBuf,
+    handle: u32,
+    cb: Option<AsyncCallback>,
+    timeout: Option<Duration>,
+) -> Result<(), AsyncPutError> {
+    let fail = |errno, buf| AsyncPutError { errno, buf };
+    let got = with_current(|c| Ok((lib_of(c)?, c.kernel().clone())));
+    let (lib, _) = match got {
+        Ok(x) => x,
+        Err(e) => return Err(fail(e, buf)),
+    };
+    let conn = match lib.conn(coid) {
+        Ok(c) => c,
+        Err(e) => return Err(fail(e, buf)),
+    };
+    let deadline = timeout.map(Deadline::after);
+    // Build the kernel's view of the message: the flat buffer, or an iov array over the parts.
+    let (desc, iovs) = match &buf {
+        AsyncBuf::Flat(v) => (
+            MsgDesc {
+                iov: Iov::from_slice(v),
+                parts: 0,
+            },
+            None,
+        ),
+        AsyncBuf::Parts(p) => {
+            let iovs: Box<[Iov]> = p.iter().map(|v| Iov::from_slice(v)).collect();
+            let total = p.iter().map(|v| v.len() as u64).sum();
+            (
+                MsgDesc {
+                    iov: Iov {
+                        base: iovs.as_ptr() as u64,
+                        len: total,
+                    },
+                    parts: iovs.len() as u32,
+                },
+                Some(iovs),
+            )
+        }
+    };
+    let mut st = conn.lock();
+    loop {
+        if !st.callbacks {
+            // No callbacks to run: slots receivers took are released here, by the producer.
+            drop(conn.reap(&mut st));
+        }
+        if conn.queue.flags() & AQ_DEAD != 0 {
+            return Err(fail(Errno::EBADF, buf));
+        }
+        if conn.queue.has_room() {
+            break;
+        }
+        if conn.nonblock {
+            return Err(fail(Errno::EAGAIN, buf));
+        }
+        drop(st);
+        let callbacks_mode = conn.lock().callbacks;
+        let room = conn.queue.wait_until(
+            |q| {
+                if callbacks_mode {
+                    q.has_room()
+                } else {
+                    q.has_room() || q.counters().1 != q.counters().0
+                }
+            },
+            deadline,
+        );
+        st = conn.lock();
+        if !room && conn.queue.flags() & AQ_DEAD == 0 && deadline.is_some_and(|d| d.passed()) {
+            return Err(fail(Errno::ETIMEDOUT, buf));
+        }
+    }
+    let cap = conn.queue.capacity();
+    // SAFETY: we hold the connection's lock (one producer); the buffer (and iov array) are
+    // moved into the slot below and stay there, unmoved, until `reap` releases the slot.
+    let Some(ctr) = (unsafe { conn.queue.push(desc) }) else {
+        return Err(fail(Errno::EAGAIN, buf));
+    };
+    if cb.is_some() && !st.callbacks {
+        st.callbacks = true;
+        conn.queue.set_flags(AQ_WANT_PULSE);
+    }
+    st.slots[(ctr % cap) as usize] = Some(Slot {
+        buf,
+        _iovs: iovs,
+        handle,
+        cb,
+    });
+    conn.msgs_put.fetch_add(1, Ordering::Relaxed);
+    st.untriggered += 1;
+    let (count, time) = (st.attr.trigger_num_msg, st.attr.trigger_time);
+    let fire = count != 0 && st.untriggered >= count;
+    if fire {
+        st.untriggered = 0;
+    }
+    drop(st);
+    let r = with_current(|c| {
+        if fire {
+            trigger(c, &conn).map(drop)
+        } else if let Some(t) = conn.timer.filter(|_| !time.is_zero()) {
+            if !conn.timer_armed.swap(true, Ordering::AcqRel) {
+                conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
+                c.timer_settime(t, 0, ns(time).max(1), 0).map(drop)?;
+            }
+            Ok(())
+        } else {
+            Ok(())
+        }
+    });
+    // The message is queued whatever the trigger said (a dead channel shows at the next put).
+    let _ = r;
+    Ok(())
+}
+
+/// `asyncmsg_put(coid, buff, size, handle, call_back)`: queues `buf` without entering the
+/// kernel (unless this put reaches the count trigger, or starts a batch's time trigger).
+/// The library keeps the buffer until the callback (`call_back`, else the attribute's) hands it
+/// back. A full queue blocks, or fails with EAGAIN under `_NTO_COF_NONBLOCK`; EBADF unknown coid
+/// or the channel is gone. On failure the buffer comes back in the error.
+pub fn asyncmsg_put(
+    coid: i32,
+    buf: Vec<u8>,
+    handle: u32,
+    call_back: Option<AsyncCallback>,
+) -> Result<(), AsyncPutError> {
+    put(coid, AsyncBuf::Flat(buf), handle, call_back, None)
+}
+
+/// `asyncmsg_putv(coid, iov, parts, handle, call_back)`: a gathered message; the kernel copies
+/// the parts straight into the receiver's buffer.
+pub fn asyncmsg_putv(
+    coid: i32,
+    parts: Vec<Vec<u8>>,
+    handle: u32,
+    call_back: Option<AsyncCallback>,
+) -> Result<(), AsyncPutError> {
+    put(coid, AsyncBuf::Parts(parts), handle, call_back, None)
+}
+
+/// [`asyncmsg_put`] that waits at most `timeout` for room in a full queue (then ETIMEDOUT).
+pub fn asyncmsg_put_timeout(
+    coid: i32,
+    buf: Vec<u8>,
+    handle: u32,
+    call_back: Option<AsyncCallback>,
+    timeout: Duration,
+) -> Result<(), AsyncPutError> {
+    put(coid, AsyncBuf::Flat(buf), handle, call_back, Some(timeout))
+}
+
+fn flush(coid: i32, mode: i32, timeout: Option<Duration>) -> KResult<()> {
+    with_current(|c| {
+        let lib = lib_of(c)?;
+        let conn = lib.conn(coid)?;
+        trigger(c, &conn)?;
+        if mode & ASYNCMSG_FLUSH_NONBLOCK != 0 {
+            return Ok(());
+        }
+        let deadline = timeout.map(Deadline::after);
+        if conn.queue.wait_until(|q| q.pending() == 0, deadline) {
+            Ok(())
+        } else if conn.queue.flags() & AQ_DEAD != 0 {
+            Err(Errno::EBADF)
+        } else {
+            Err(Errno::ETIMEDOUT)
+        }
+    })
+}
+
+/// `asyncmsg_flush(coid, mode)`: triggers delivery of everything queued (one kernel entry) and,
+/// unless `mode` is [`ASYNCMSG_FLUSH_NONBLOCK`], waits until a receiver has taken every
+/// message. EBADF unknown coid, or the channel went away while waiting.
+pub fn asyncmsg_flush(coid: i32, mode: i32) -> KResult<()> {
+    flush(coid, mode, None)
+}
+
+/// [`asyncmsg_flush`] that waits at most `timeout` (then ETIMEDOUT; the messages stay queued).
+pub fn asyncmsg_flush_timeout(coid: i32, timeout: Duration) -> KResult<()> {
+    flush(coid, 0, Some(timeout))
+}
+
+/// A connection's counters, from the library and the kernel together.
+pub fn asyncmsg_connection_stats(coid: i32) -> KResult<AsyncConnStats> {
+    with_current(|c| {
+        let lib = lib_of(c)?;
+        let conn = lib.conn(coid)?;
+        let k = c.async_conn_counters(coid).unwrap_or_default();
+        Ok(AsyncConnStats {
+            msgs_put: conn.msgs_put.load(Ordering::Relaxed),
+            kernel_entries: conn.kernel_entries.load(Ordering::Relaxed),
+            triggers: conn.triggers.load(Ordering::Relaxed),
+            batches: k.batches,
+            msgs_taken: k.msgs_taken,
+            callbacks: conn.callbacks.load(Ordering::Relaxed),
+            discarded: conn.discarded.load(Ordering::Relaxed),
+        })
+    })
+}
