@@ -425,27 +425,29 @@ pub fn asyncmsg_channel_create(
 /// senders' puts and flushes EBADF) and frees its cached receive buffers (through the
 /// recvbuf callback if it had one). EINVAL unknown chid.
 pub fn asyncmsg_channel_destroy(chid: i32) -> KResult<()> {
-    with_current(|c| {
-        let lib = lib_of(c).map_err(|_| Errno::EINVAL)?;
-        let rc = lib
-            .chans
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&chid)
-            .ok_or(Errno::EINVAL)?;
-        c.channel_destroy(chid)?;
-        let arenas: Vec<Vec<u8>> = rc
-            .arenas
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
-            .map(|(a, _)| a)
-            .collect();
-        if let Some(cb) = &rc.recvbuf {
-            cb(RecvBufOp::Free(arenas));
-        }
-        Ok(())
-    })
+    with_current(|c| channel_destroy_in(c, chid))
+}
+
+fn channel_destroy_in(c: &ThreadCtx, chid: i32) -> KResult<()> {
+    let lib = lib_of(c).map_err(|_| Errno::EINVAL)?;
+    let rc = lib
+        .chans
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&chid)
+        .ok_or(Errno::EINVAL)?;
+    c.channel_destroy(chid)?;
+    let arenas: Vec<Vec<u8>> = rc
+        .arenas
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain(..)
+        .map(|(a, _)| a)
+        .collect();
+    if let Some(cb) = &rc.recvbuf {
+        cb(RecvBufOp::Free(arenas));
+    }
+    Ok(())
 }
 
 /// A batch of messages from [`asyncmsg_get`]. Dropping it (or [`asyncmsg_free`]) gives its
@@ -650,42 +652,44 @@ pub fn asyncmsg_connect_attach(
 /// their callbacks with 0 (if not run yet); messages still queued are discarded and their
 /// callbacks run with EBADF, on the library thread, after them. EINVAL unknown coid.
 pub fn asyncmsg_connect_detach(coid: i32) -> KResult<()> {
-    with_current(|c| {
-        let lib = lib_of(c).map_err(|_| Errno::EINVAL)?;
-        let conn = lib
-            .conns
+    with_current(|c| detach_in(c, coid))
+}
+
+fn detach_in(c: &ThreadCtx, coid: i32) -> KResult<()> {
+    let lib = lib_of(c).map_err(|_| Errno::EINVAL)?;
+    let conn = lib
+        .conns
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&coid)
+        .ok_or(Errno::EINVAL)?;
+    let mut st = conn.lock();
+    // After this the kernel no longer reads the queue.
+    let detached = c.connect_detach(coid);
+    if let Some(t) = conn.timer {
+        let _ = c.timer_destroy(t);
+    }
+    let mut done = conn.reap(&mut st);
+    let (_, head, tail) = conn.queue.counters();
+    let cap = conn.queue.capacity();
+    let mut ctr = head;
+    while ctr != tail {
+        if let Some(s) = st.slots[(ctr % cap) as usize].take() {
+            let cb = s.cb.or_else(|| st.attr.call_back.clone());
+            done.push((cb, Errno::EBADF.0, s.buf, s.handle));
+            conn.discarded.fetch_add(1, Ordering::Relaxed);
+        }
+        ctr = ctr.wrapping_add(1);
+    }
+    drop(st);
+    if done.iter().any(|d| d.0.is_some()) {
+        lib.jobs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&coid)
-            .ok_or(Errno::EINVAL)?;
-        let mut st = conn.lock();
-        // After this the kernel no longer reads the queue.
-        let detached = c.connect_detach(coid);
-        if let Some(t) = conn.timer {
-            let _ = c.timer_destroy(t);
-        }
-        let mut done = conn.reap(&mut st);
-        let (_, head, tail) = conn.queue.counters();
-        let cap = conn.queue.capacity();
-        let mut ctr = head;
-        while ctr != tail {
-            if let Some(s) = st.slots[(ctr % cap) as usize].take() {
-                let cb = s.cb.or_else(|| st.attr.call_back.clone());
-                done.push((cb, Errno::EBADF.0, s.buf, s.handle));
-                conn.discarded.fetch_add(1, Ordering::Relaxed);
-            }
-            ctr = ctr.wrapping_add(1);
-        }
-        drop(st);
-        if done.iter().any(|d| d.0.is_some()) {
-            lib.jobs
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push_back(done);
-            c.msg_send_pulse(lib.notify_coid, PRIO_MAX, CODE_JOBS as i32, 0)?;
-        }
-        detached
-    })
+            .push_back(done);
+        c.msg_send_pulse(lib.notify_coid, PRIO_MAX, CODE_JOBS as i32, 0)?;
+    }
+    detached
 }
 
 /// `asyncmsg_connect_attr(coid, old_attr, new_attr)`: returns the attributes and, with
@@ -910,4 +914,160 @@ pub fn asyncmsg_connection_stats(coid: i32) -> KResult<AsyncConnStats> {
             discarded: conn.discarded.load(Ordering::Relaxed),
         })
     })
+}
+
+// ---------------------------------------------------------------------------------- typed handles
+
+/// An asyncmsg channel owned by a simulated process; destroyed on drop.
+#[derive(Debug)]
+pub struct AsyncChannel {
+    chid: i32,
+    kernel: Kernel,
+    pid: Pid,
+}
+
+impl AsyncChannel {
+    /// `asyncmsg_channel_create` in the calling thread's process.
+    pub fn create(
+        flags: u32,
+        buffer_size: usize,
+        max_num_buffer: u32,
+        ev: Option<&SigEvent>,
+    ) -> KResult<AsyncChannel> {
+        let chid = asyncmsg_channel_create(flags, 0o600, buffer_size, max_num_buffer, ev, None)?;
+        with_current(|c| {
+            Ok(AsyncChannel {
+                chid,
+                kernel: c.kernel().clone(),
+                pid: c.process(),
+            })
+        })
+    }
+
+    /// Its chid.
+    pub fn chid(&self) -> i32 {
+        self.chid
+    }
+
+    /// `asyncmsg_get`: the next batch (blocks unless the channel is non-blocking).
+    pub fn get(&self) -> KResult<AsyncBatch> {
+        asyncmsg_get(self.chid)
+    }
+
+    /// `asyncmsg_get` bounded by `timeout` (ETIMEDOUT).
+    pub fn get_timeout(&self, timeout: Duration) -> KResult<AsyncBatch> {
+        with_current(|c| {
+            c.timer_timeout(
+                kernel_sim::calls::process::CLOCK_MONOTONIC,
+                _NTO_TIMEOUT_RECEIVE,
+                Some(ns(timeout)),
+            )
+        })
+        .map(drop)?;
+        asyncmsg_get(self.chid)
+    }
+}
+
+impl Drop for AsyncChannel {
+    fn drop(&mut self) {
+        let chid = self.chid;
+        crate::current::cleanup_in(&self.kernel, self.pid, |c| channel_destroy_in(c, chid));
+    }
+}
+
+/// An asyncmsg connection owned by a simulated process; detached on drop (queued messages are
+/// discarded and reported to their callbacks with EBADF: flush first to deliver them).
+#[derive(Debug)]
+pub struct AsyncConnection {
+    coid: i32,
+    kernel: Kernel,
+    pid: Pid,
+}
+
+impl AsyncConnection {
+    /// A side-channel asyncmsg connection from the calling thread's process to `chid` of `pid`.
+    pub fn attach(pid: i32, chid: i32, attr: &AsyncConnAttr) -> KResult<AsyncConnection> {
+        Self::attach_with(pid, chid, 0, attr)
+    }
+
+    /// As [`AsyncConnection::attach`], with connect flags (`_NTO_COF_NONBLOCK`).
+    pub fn attach_with(
+        pid: i32,
+        chid: i32,
+        flags: u32,
+        attr: &AsyncConnAttr,
+    ) -> KResult<AsyncConnection> {
+        let coid =
+            asyncmsg_connect_attach(ND_LOCAL_NODE, pid, chid, _NTO_SIDE_CHANNEL, flags, attr)?;
+        with_current(|c| {
+            Ok(AsyncConnection {
+                coid,
+                kernel: c.kernel().clone(),
+                pid: c.process(),
+            })
+        })
+    }
+
+    /// Its coid.
+    pub fn coid(&self) -> i32 {
+        self.coid
+    }
+
+    /// `asyncmsg_put`.
+    pub fn put(
+        &self,
+        buf: Vec<u8>,
+        handle: u32,
+        call_back: Option<AsyncCallback>,
+    ) -> Result<(), AsyncPutError> {
+        asyncmsg_put(self.coid, buf, handle, call_back)
+    }
+
+    /// `asyncmsg_putv`.
+    pub fn putv(
+        &self,
+        parts: Vec<Vec<u8>>,
+        handle: u32,
+        call_back: Option<AsyncCallback>,
+    ) -> Result<(), AsyncPutError> {
+        asyncmsg_putv(self.coid, parts, handle, call_back)
+    }
+
+    /// `asyncmsg_put` waiting at most `timeout` for room.
+    pub fn put_timeout(
+        &self,
+        buf: Vec<u8>,
+        handle: u32,
+        call_back: Option<AsyncCallback>,
+        timeout: Duration,
+    ) -> Result<(), AsyncPutError> {
+        asyncmsg_put_timeout(self.coid, buf, handle, call_back, timeout)
+    }
+
+    /// `asyncmsg_flush(coid, 0)`: deliver and wait until the receiver has taken everything.
+    pub fn flush(&self) -> KResult<()> {
+        asyncmsg_flush(self.coid, 0)
+    }
+
+    /// Flush, waiting at most `timeout`.
+    pub fn flush_timeout(&self, timeout: Duration) -> KResult<()> {
+        asyncmsg_flush_timeout(self.coid, timeout)
+    }
+
+    /// The connection's counters.
+    pub fn stats(&self) -> KResult<AsyncConnStats> {
+        asyncmsg_connection_stats(self.coid)
+    }
+
+    /// `asyncmsg_connect_attr`: the attributes, optionally replaced.
+    pub fn attr(&self, new_attr: Option<&AsyncConnAttr>) -> KResult<AsyncConnAttr> {
+        asyncmsg_connect_attr(self.coid, new_attr)
+    }
+}
+
+impl Drop for AsyncConnection {
+    fn drop(&mut self) {
+        let coid = self.coid;
+        crate::current::cleanup_in(&self.kernel, self.pid, |c| detach_in(c, coid));
+    }
 }

@@ -5,7 +5,9 @@
 //!   `channel_create`, `connect_attach`, ...), QNX's argument order, `Result<_, Errno>`. For
 //!   people porting QNX code.
 //! * Typed handles for Rust programs: [`Channel`], [`Connection`], [`ReceiveId`] (a receive id
-//!   that must be answered once) and [`Process`], with `Drop` doing QNX's clean-up.
+//!   that must be answered once), [`Timer`], [`Process`], and for asyncmsg [`AsyncChannel`] and
+//!   [`AsyncConnection`], with `Drop` doing QNX's clean-up.
+//! * [`asyncmsg`]: QNX's asynchronous messaging library (`asyncmsg_put`, `asyncmsg_get`, ...).
 //!
 //! The calling OS thread is the kernel thread making the call ([`current`]). Threads that were
 //! never bound join the default process of the default kernel on their first call; use
@@ -18,6 +20,7 @@ pub mod process;
 pub mod qnx;
 pub mod typed;
 
+pub use asyncmsg::{AsyncChannel, AsyncConnAttr, AsyncConnection};
 pub use kernel_sim::calls::timer::TimerInfo;
 pub use kernel_sim::types::{sigev, SigEvent};
 pub use kernel_sim::{
