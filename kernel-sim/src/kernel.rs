@@ -340,9 +340,8 @@ impl ThreadCtx {
                     if let Some(d) = deadline_for(t.threads.at(me.thread.index)) {
                         if d.passed() {
                             // Already expired (or NULL ntime: a poll): time out without sleeping.
-                            if let Some(r) = calls::srr::timeout_fire(t, me.thread.index, &mut fx) {
-                                t.threads.at_mut(me.thread.index).state = KState::Running;
-                                step = Step::Done(result_of(r));
+                            if let Some(r) = fire(t, me.thread.index, &mut fx) {
+                                step = Step::Done(r);
                             }
                         }
                     }
@@ -400,9 +399,8 @@ impl ThreadCtx {
                 }
                 if let Some(d) = deadline_for(th) {
                     if woke == WaitResult::TimedOut || d.passed() {
-                        if let Some(r) = calls::srr::timeout_fire(t, i, &mut fx) {
-                            t.threads.at_mut(i).state = KState::Running;
-                            return Next::Done(result_of(r));
+                        if let Some(r) = fire(t, i, &mut fx) {
+                            return Next::Done(r);
                         }
                     }
                 }
@@ -841,6 +839,22 @@ impl ThreadCtx {
     pub fn thread_id(&self) -> Id<Thread> {
         self.me.thread
     }
+}
+
+/// Fires blocked thread `i`'s expired timeout. Returns the call's result if the thread leaves
+/// now: it timed out, or the timeout's event readied it (a pulse to the very channel it
+/// receives on), in which case the ready-up is undone (its wake-up is not needed: we are it).
+fn fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<KResult<i64>> {
+    let r = match calls::srr::timeout_fire(t, i, fx) {
+        Some(r) => r,
+        None if t.threads.at(i).state == KState::Ready => {
+            fx.wake.retain(|&mut w| w != i);
+            std::mem::replace(&mut t.threads.at_mut(i).result, CallResult::Pending)
+        }
+        None => return None,
+    };
+    t.threads.at_mut(i).state = KState::Running;
+    Some(result_of(r))
 }
 
 /// The deadline of the timeout in force, if it covers the state the thread is blocked in.

@@ -27,12 +27,14 @@ pub struct SignalOut {
 
 /// `si_code` of a signal queued by a program (Linux's `SI_QUEUE`).
 pub const SI_QUEUE: i32 = -1;
+/// Linux's `SI_TKILL`, which only `tgkill` may use.
+pub const SI_TKILL: i32 = -6;
 
 /// Checks `ev` for target thread `target`, and unless `verify_only`, delivers it:
 /// `SIGEV_PULSE` on the target process's connection `sigev_coid` (ESRCH no such connection,
 /// EBADF its channel gone, EINVAL bad priority or code, EAGAIN no pulse left), `SIGEV_UNBLOCK`
 /// releases the target if it is blocked, the `SIGEV_SIGNAL*` kinds send a Linux signal to the
-/// target process or thread (EINVAL bad signal number), `SIGEV_INTR` is ENOSYS (no interrupts
+/// target process or thread (EINVAL bad signal number, or a code that is not negative), `SIGEV_INTR` is ENOSYS (no interrupts
 /// here), `SIGEV_THREAD` EBUSY (the kernel cannot make threads), anything else EINVAL.
 pub(crate) fn deliver(
     t: &mut Tables<'_>,
@@ -80,6 +82,13 @@ pub(crate) fn deliver(
         SIGEV_SIGNAL | SIGEV_SIGNAL_CODE | SIGEV_SIGNAL_THREAD => {
             let signo = ev.signo();
             if !(1..=SIG_MAX).contains(&signo) {
+                return Err(Errno::EINVAL);
+            }
+            // Linux queues a signal with a code and value to another thread only with a
+            // negative code other than SI_TKILL; QNX's codes for programs are negative too
+            // (SI_MINAVAIL..SI_MAXAVAIL, -128..-64). Refuse the rest rather than lose the signal.
+            if ev.kind() != SIGEV_SIGNAL && (ev.sigev_code >= 0 || ev.sigev_code as i32 == SI_TKILL)
+            {
                 return Err(Errno::EINVAL);
             }
             if !verify_only {
