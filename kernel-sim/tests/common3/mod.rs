@@ -1,0 +1,462 @@
+//! Helpers for the issue-3 conformance tests (pulses, events, kernel timeouts, timers, unblock,
+//! disconnect and death notifications): bounded blocking calls, bounded joins of simulated
+//! threads, waiting for thread states, pool bookkeeping (timers included), `struct sigevent`
+//! bytes, and a recorder for real Linux signals.
+#![allow(dead_code)]
+
+use kernel_sim::consts::*;
+use kernel_sim::types::SigEvent;
+use kernel_sim::*;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Linux's `CLOCK_REALTIME`.
+pub const CLOCK_REALTIME: i32 = 0;
+/// Linux's `CLOCK_MONOTONIC`.
+pub const CLOCK_MONOTONIC: i32 = 1;
+/// Bound on calls expected to complete: only there so a kernel bug fails instead of hanging.
+pub const LONG: u64 = 5_000_000_000;
+/// Bound on calls that the test expects to be ended by something that *also* yields
+/// ETIMEDOUT (an event, an unblock): far beyond every join and state-wait deadline, so the
+/// safety bound can never be mistaken for the behaviour under test.
+pub const SAFETY: u64 = 60_000_000_000;
+/// A short timeout for calls expected to time out.
+pub const SHORT: u64 = 20_000_000;
+/// The states a MsgSend blocks in.
+pub const SEND_REPLY: u32 = _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY;
+/// How long a bounded join or state wait waits before failing the test.
+pub const JOIN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A fresh kernel with the default configuration.
+pub fn kernel() -> Kernel {
+    Kernel::new(Config::default()).expect("kernel")
+}
+
+/// Arms a one-shot kernel timeout on CLOCK_MONOTONIC (`None`: time out at once).
+pub fn arm(ctx: &ThreadCtx, flags: u32, ns: Option<u64>) {
+    ctx.timer_timeout(CLOCK_MONOTONIC, flags, ns)
+        .expect("TimerTimeout");
+}
+
+/// MsgSend bounded by [`LONG`].
+pub fn send(ctx: &ThreadCtx, coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> KResult<i64> {
+    arm(ctx, SEND_REPLY, Some(LONG));
+    ctx.msg_send(coid, smsg, rmsg)
+}
+
+/// MsgReceive bounded by [`LONG`].
+pub fn receive(
+    ctx: &ThreadCtx,
+    chid: i32,
+    buf: &mut [u8],
+    info: Option<&mut MsgInfo>,
+) -> KResult<i32> {
+    arm(ctx, _NTO_TIMEOUT_RECEIVE, Some(LONG));
+    ctx.msg_receive(chid, buf, info)
+}
+
+/// MsgReceive that never blocks: ETIMEDOUT when nothing is queued.
+pub fn poll(
+    ctx: &ThreadCtx,
+    chid: i32,
+    buf: &mut [u8],
+    info: Option<&mut MsgInfo>,
+) -> KResult<i32> {
+    arm(ctx, _NTO_TIMEOUT_RECEIVE, None);
+    ctx.msg_receive(chid, buf, info)
+}
+
+/// Receives a pulse (bounded by [`LONG`]) and decodes it; panics on a message or an error.
+pub fn receive_pulse(ctx: &ThreadCtx, chid: i32) -> Pulse {
+    let mut buf = [0u8; 64];
+    let rcvid = receive(ctx, chid, &mut buf, None).expect("receive a pulse");
+    assert_eq!(rcvid, 0, "expected a pulse, got a message");
+    Pulse::from_bytes(&buf).expect("pulse bytes")
+}
+
+/// Polls for a pulse: `None` when nothing is queued (ETIMEDOUT); panics on a message.
+pub fn poll_pulse(ctx: &ThreadCtx, chid: i32) -> Option<Pulse> {
+    let mut buf = [0u8; 64];
+    match poll(ctx, chid, &mut buf, None) {
+        Ok(0) => Some(Pulse::from_bytes(&buf).expect("pulse bytes")),
+        Ok(rcvid) => panic!("expected a pulse or nothing, got message rcvid {rcvid:#x}"),
+        Err(Errno::ETIMEDOUT) => None,
+        Err(e) => panic!("poll failed: {e:?}"),
+    }
+}
+
+/// Asserts nothing at all is queued on `chid` (an immediate receive times out).
+pub fn assert_nothing_queued(ctx: &ThreadCtx, chid: i32) {
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        poll(ctx, chid, &mut buf, None),
+        Err(Errno::ETIMEDOUT),
+        "nothing should be queued on chid {chid}"
+    );
+}
+
+/// Polls `thread_info(pid, tid)` until `pred` holds; panics after [`JOIN_DEADLINE`].
+pub fn wait_for(
+    k: &Kernel,
+    pid: i32,
+    tid: i32,
+    what: &str,
+    pred: impl Fn(&ThreadState) -> bool,
+) -> ThreadInfo {
+    let deadline = Instant::now() + JOIN_DEADLINE;
+    loop {
+        let info = k.thread_info(pid, tid);
+        if let Ok(i) = info {
+            if pred(&i.state) {
+                return i;
+            }
+        }
+        if Instant::now() > deadline {
+            panic!("thread {pid}/{tid} never became {what}: last seen {info:?}");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Waits until thread `pid`/`tid` is SEND-blocked.
+pub fn wait_send_blocked(k: &Kernel, pid: i32, tid: i32) -> ThreadInfo {
+    wait_for(k, pid, tid, "SEND-blocked", |s| {
+        matches!(s, ThreadState::Send { .. })
+    })
+}
+
+/// Waits until thread `pid`/`tid` is RECEIVE-blocked.
+pub fn wait_receive_blocked(k: &Kernel, pid: i32, tid: i32) -> ThreadInfo {
+    wait_for(k, pid, tid, "RECEIVE-blocked", |s| {
+        matches!(s, ThreadState::Receive { .. })
+    })
+}
+
+/// Waits until thread `pid`/`tid` is REPLY-blocked.
+pub fn wait_reply_blocked(k: &Kernel, pid: i32, tid: i32) -> ThreadInfo {
+    wait_for(k, pid, tid, "REPLY-blocked", |s| {
+        matches!(s, ThreadState::Reply { .. })
+    })
+}
+
+/// Waits until the thread is gone from the kernel (its ThreadCtx was dropped).
+pub fn wait_gone(k: &Kernel, pid: i32, tid: i32) {
+    let deadline = Instant::now() + JOIN_DEADLINE;
+    while k.thread_info(pid, tid).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "thread {pid}/{tid} never left the kernel"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A simulated thread running on its own OS thread, joined with a deadline.
+#[derive(Debug)]
+pub struct Bg<T> {
+    h: Option<JoinHandle<T>>,
+    /// The kernel thread id.
+    pub tid: i32,
+    /// The Linux thread id of the OS thread.
+    pub os_tid: i32,
+}
+
+impl<T> Bg<T> {
+    /// Whether the thread has finished.
+    pub fn is_finished(&self) -> bool {
+        self.h.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// Joins, polling `is_finished` for at most [`JOIN_DEADLINE`]; re-raises its panic.
+    pub fn join(mut self) -> T {
+        let h = self.h.take().expect("joined once");
+        let deadline = Instant::now() + JOIN_DEADLINE;
+        while !h.is_finished() {
+            if Instant::now() > deadline {
+                panic!("thread tid {} did not finish in time", self.tid);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        match h.join() {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e),
+        }
+    }
+}
+
+/// Spawns an OS thread that registers as a kernel thread of `pid` at `prio` (in that thread),
+/// runs `f`, then drops its ThreadCtx (thread death). Returns once the thread has registered.
+pub fn spawn<T, F>(k: &Kernel, pid: Pid, prio: i32, f: F) -> Bg<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&ThreadCtx) -> T + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    let k = k.clone();
+    let h = std::thread::spawn(move || {
+        let ctx = k.thread_attach(pid, prio).expect("thread_attach");
+        tx.send((ctx.tid(), os_tid())).expect("report tid");
+        let r = f(&ctx);
+        drop(ctx);
+        r
+    });
+    let (tid, os) = rx
+        .recv_timeout(JOIN_DEADLINE)
+        .expect("spawned thread registered");
+    Bg {
+        h: Some(h),
+        tid,
+        os_tid: os,
+    }
+}
+
+/// The calling OS thread's Linux tid.
+pub fn os_tid() -> i32 {
+    nix::unistd::gettid().as_raw()
+}
+
+/// Destroys simulated process `pid` after [`JOIN_DEADLINE`] minus a bit unless dropped first:
+/// releases threads left blocked in calls a test could not bound with TimerTimeout (because
+/// the behaviour under test is that no timeout applies), so a kernel bug fails the test
+/// instead of hanging it.
+#[derive(Debug)]
+pub struct Watchdog {
+    cancel: Arc<AtomicBool>,
+    fired: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    /// Arms the watchdog for process `pid`.
+    pub fn new(k: &Kernel, pid: Pid) -> Watchdog {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let fired = Arc::new(AtomicBool::new(false));
+        let (c, f, k) = (cancel.clone(), fired.clone(), k.clone());
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + JOIN_DEADLINE - Duration::from_secs(2);
+            while Instant::now() < deadline {
+                if c.load(Ordering::Acquire) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if !c.load(Ordering::Acquire) {
+                f.store(true, Ordering::Release);
+                let _ = k.process_destroy(pid);
+            }
+        });
+        Watchdog { cancel, fired }
+    }
+
+    /// Whether the watchdog had to destroy the process.
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Release);
+    }
+}
+
+/// Live objects in the pools `PoolUsage` lists: processes, threads, channels, connections,
+/// pulses.
+pub fn live(k: &Kernel) -> [u32; 5] {
+    let u = k.pool_usage();
+    [
+        u.processes.live,
+        u.threads.live,
+        u.channels.live,
+        u.connections.live,
+        u.pulses.live,
+    ]
+}
+
+/// Live timers. `PoolUsage` does not list the timer pool, so this reads the region header's
+/// pool head under the kernel lock (as the header's readers must).
+pub fn timers_live(k: &Kernel) -> u32 {
+    let lock = k.region().lock_word();
+    lock.lock(false);
+    let n = k.region().header().pools.timers.live;
+    lock.unlock(false);
+    n
+}
+
+/// Live objects in every pool, timers last.
+pub fn live_all(k: &Kernel) -> [u32; 6] {
+    let l = live(k);
+    [l[0], l[1], l[2], l[3], l[4], timers_live(k)]
+}
+
+/// Destroys the processes and checks every pool (timers included) is back to `start`.
+pub fn teardown(k: &Kernel, procs: &[Pid], start: [u32; 6]) {
+    for &p in procs {
+        k.process_destroy(p).expect("process_destroy");
+    }
+    assert_eq!(
+        live_all(k),
+        start,
+        "pools (processes, threads, channels, connections, pulses, timers) back to their start"
+    );
+}
+
+/// The scoid the server sees for client `pid`'s `coid` (from the kernel's snapshot).
+pub fn scoid_of(k: &Kernel, pid: i32, coid: i32) -> i32 {
+    k.snapshot()
+        .connections
+        .iter()
+        .find(|c| c.pid == pid && c.coid == coid)
+        .map(|c| c.scoid)
+        .unwrap_or_else(|| panic!("no coid {coid:#x} in pid {pid}"))
+}
+
+/// Entries queued on channel `chid` of process `pid` (SEND-blocked threads and pulses).
+pub fn queued(k: &Kernel, pid: i32, chid: i32) -> u32 {
+    k.snapshot()
+        .channels
+        .iter()
+        .find(|c| c.pid == pid && c.chid == chid)
+        .map(|c| c.queued)
+        .unwrap_or_else(|| panic!("no chid {chid} in pid {pid}"))
+}
+
+/// The current time on `clock` in ns.
+pub fn now_ns(clock: i32) -> u64 {
+    let id = if clock == CLOCK_REALTIME {
+        nix::time::ClockId::CLOCK_REALTIME
+    } else {
+        nix::time::ClockId::CLOCK_MONOTONIC
+    };
+    let ts = nix::time::clock_gettime(id).expect("clock_gettime");
+    ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
+}
+
+/// `struct sigevent` as the 32 bytes a client puts in a message.
+pub fn event_bytes(ev: &SigEvent) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    b[0..4].copy_from_slice(&ev.sigev_notify.to_ne_bytes());
+    b[4..8].copy_from_slice(&ev.pad0.to_ne_bytes());
+    b[8..16].copy_from_slice(&ev.sigev_signo.to_ne_bytes());
+    b[16..24].copy_from_slice(&ev.sigev_value.to_ne_bytes());
+    b[24..26].copy_from_slice(&ev.sigev_code.to_ne_bytes());
+    b[26..28].copy_from_slice(&ev.sigev_priority.to_ne_bytes());
+    b[28..32].copy_from_slice(&ev.pad1.to_ne_bytes());
+    b
+}
+
+/// The `struct sigevent` a server reads back out of a message.
+pub fn event_from_bytes(b: &[u8]) -> SigEvent {
+    let a4 = |i: usize| [b[i], b[i + 1], b[i + 2], b[i + 3]];
+    let a8 = |i: usize| {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&b[i..i + 8]);
+        x
+    };
+    SigEvent {
+        sigev_notify: i32::from_ne_bytes(a4(0)),
+        pad0: i32::from_ne_bytes(a4(4)),
+        sigev_signo: i64::from_ne_bytes(a8(8)),
+        sigev_value: u64::from_ne_bytes(a8(16)),
+        sigev_code: i16::from_ne_bytes([b[24], b[25]]),
+        sigev_priority: i16::from_ne_bytes([b[26], b[27]]),
+        pad1: u32::from_ne_bytes(a4(28)),
+    }
+}
+
+// ------------------------------------------------------------------ real Linux signals
+
+/// Per real-time signal (index = signo - SIGRTMIN): deliveries, and the last si_code,
+/// si_value.sival_int and handling Linux tid.
+const SLOTS: usize = 16;
+#[allow(clippy::declare_interior_mutable_const)]
+const ZERO_U32: AtomicU32 = AtomicU32::new(0);
+#[allow(clippy::declare_interior_mutable_const)]
+const ZERO_I32: AtomicI32 = AtomicI32::new(0);
+#[allow(clippy::declare_interior_mutable_const)]
+const ZERO_U64: AtomicU64 = AtomicU64::new(0);
+static SIG_COUNT: [AtomicU32; SLOTS] = [ZERO_U32; SLOTS];
+static SIG_CODE: [AtomicI32; SLOTS] = [ZERO_I32; SLOTS];
+static SIG_VALUE: [AtomicU64; SLOTS] = [ZERO_U64; SLOTS];
+static SIG_TID: [AtomicI32; SLOTS] = [ZERO_I32; SLOTS];
+
+/// What the handler recorded for one signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigRecord {
+    /// Deliveries so far.
+    pub count: u32,
+    /// Last `si_code`.
+    pub code: i32,
+    /// Last `si_value.sival_int`.
+    pub value: i32,
+    /// Linux tid of the thread that ran the handler last.
+    pub tid: i32,
+}
+
+extern "C" fn record_signal(signo: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    let slot = (signo - libc::SIGRTMIN()) as usize;
+    if slot >= SLOTS || info.is_null() {
+        return;
+    }
+    // SAFETY: the kernel hands an SA_SIGINFO handler a valid siginfo_t (128 bytes); on Linux
+    // si_code is at offset 8 and the SI_QUEUE si_value at offset 24.
+    let (code, value) = unsafe {
+        let raw = info as *const u8;
+        (
+            (raw.add(8) as *const i32).read_unaligned(),
+            (raw.add(24) as *const u64).read_unaligned(),
+        )
+    };
+    // SAFETY: gettid is async-signal-safe and takes no arguments.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
+    SIG_CODE[slot].store(code, Ordering::SeqCst);
+    SIG_VALUE[slot].store(value, Ordering::SeqCst);
+    SIG_TID[slot].store(tid, Ordering::SeqCst);
+    SIG_COUNT[slot].fetch_add(1, Ordering::SeqCst);
+}
+
+/// Installs the recording SA_SIGINFO handler for real-time signal `SIGRTMIN + n` and returns
+/// its number. Each test uses its own `n`, so tests running in parallel do not mix.
+pub fn install_rt_handler(n: i32) -> i32 {
+    assert!((0..SLOTS as i32).contains(&n));
+    let signo = libc::SIGRTMIN() + n;
+    assert!(signo <= libc::SIGRTMAX());
+    // SAFETY: an all-zero sigaction is a valid starting point; we set the handler, flags and
+    // an empty mask before passing it to sigaction, which only reads it.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = record_signal as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(signo, &sa, std::ptr::null_mut()), 0);
+    }
+    signo
+}
+
+/// What the handler recorded for `signo`.
+pub fn sig_record(signo: i32) -> SigRecord {
+    let slot = (signo - libc::SIGRTMIN()) as usize;
+    SigRecord {
+        count: SIG_COUNT[slot].load(Ordering::SeqCst),
+        code: SIG_CODE[slot].load(Ordering::SeqCst),
+        value: SIG_VALUE[slot].load(Ordering::SeqCst) as u32 as i32,
+        tid: SIG_TID[slot].load(Ordering::SeqCst),
+    }
+}
+
+/// Waits (bounded) until `signo` has been delivered at least `n` times.
+pub fn wait_signal(signo: i32, n: u32) -> SigRecord {
+    let deadline = Instant::now() + JOIN_DEADLINE;
+    loop {
+        let r = sig_record(signo);
+        if r.count >= n {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "signal {signo} not delivered: {r:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}

@@ -1,0 +1,733 @@
+//! Kernel timeouts: TimerTimeout / timer_timeout (qnx-api.md §1.7, §2.13, §4, §6 item 8).
+
+mod common3;
+
+use common3::*;
+use kernel_sim::consts::*;
+use kernel_sim::types::SigEvent;
+use kernel_sim::*;
+use std::time::{Duration, Instant};
+
+const SIDE: u32 = _NTO_SIDE_CHANNEL;
+
+/// One process with a thread (in the test thread), a channel and a coid to it.
+struct One {
+    k: Kernel,
+    start: [u32; 6],
+    p: Pid,
+    t: ThreadCtx,
+    chid: i32,
+    coid: i32,
+}
+
+fn one() -> One {
+    let k = kernel();
+    let start = live_all(&k);
+    let p = k.process_create().unwrap();
+    let t = k.thread_attach(p, 10).unwrap();
+    let chid = t.channel_create(0).unwrap();
+    let coid = t.connect_attach(0, 0, chid, SIDE, 0).unwrap();
+    One {
+        k,
+        start,
+        p,
+        t,
+        chid,
+        coid,
+    }
+}
+
+impl One {
+    /// A message round trip between a fresh thread and this one still works.
+    fn round_trip(&self) {
+        let coid = self.coid;
+        let bg = spawn(&self.k, self.p, 10, move |c| {
+            let mut r = [0u8; 2];
+            (send(c, coid, b"rt", &mut r), r)
+        });
+        let mut b = [0u8; 4];
+        let rcvid = receive(&self.t, self.chid, &mut b, None).unwrap();
+        assert!(rcvid > 0);
+        self.t.msg_reply(rcvid, 9, b"ok").unwrap();
+        assert_eq!(bg.join(), (Ok(9), *b"ok"));
+    }
+
+    fn finish(self) {
+        let One { k, start, p, t, .. } = self;
+        drop(t);
+        teardown(&k, &[p], start);
+    }
+}
+
+/// Server and client processes.
+struct Two {
+    k: Kernel,
+    start: [u32; 6],
+    srv: Pid,
+    cli: Pid,
+    server: ThreadCtx,
+    chid: i32,
+}
+
+fn two(chflags: u32) -> Two {
+    let k = kernel();
+    let start = live_all(&k);
+    let srv = k.process_create().unwrap();
+    let cli = k.process_create().unwrap();
+    let server = k.thread_attach(srv, 10).unwrap();
+    let chid = server.channel_create(chflags).unwrap();
+    Two {
+        k,
+        start,
+        srv,
+        cli,
+        server,
+        chid,
+    }
+}
+
+impl Two {
+    /// A client thread that arms (clock, flags, ntime) and sends; returns the send's result
+    /// and the time it took.
+    fn client(&self, clock: i32, flags: u32, ntime: Option<u64>) -> Bg<(KResult<i64>, Duration)> {
+        let (srv_pid, chid) = (self.srv.pid, self.chid);
+        spawn(&self.k, self.cli, 10, move |c| {
+            let coid = c.connect_attach(0, srv_pid, chid, SIDE, 0).unwrap();
+            let mut r = [0u8; 4];
+            // (The deadline is taken from the clock inside the arm: start timing before.)
+            let t0 = Instant::now();
+            c.timer_timeout(clock, flags, ntime).unwrap();
+            let st = c.msg_send(coid, b"req", &mut r);
+            let el = t0.elapsed();
+            c.connect_detach(coid).unwrap();
+            (st, el)
+        })
+    }
+
+    fn finish(self) {
+        let Two {
+            k,
+            start,
+            srv,
+            cli,
+            server,
+            ..
+        } = self;
+        drop(server);
+        teardown(&k, &[srv, cli], start);
+    }
+}
+
+// ------------------------------------------------------------------ RECEIVE state, both clocks
+
+#[test]
+fn receive_times_out_after_a_relative_monotonic_timeout() {
+    let w = one();
+    let mut b = [0u8; 32];
+    let t0 = Instant::now();
+    w.t.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(SHORT))
+        .unwrap();
+    assert_eq!(w.t.msg_receive(w.chid, &mut b, None), Err(Errno::ETIMEDOUT));
+    assert!(t0.elapsed() >= Duration::from_nanos(SHORT), "not early");
+    assert_eq!(
+        w.k.thread_info(w.p.pid, w.t.tid()).unwrap().state,
+        ThreadState::Running
+    );
+    w.round_trip();
+    w.finish();
+}
+
+#[test]
+fn receive_times_out_after_a_relative_realtime_timeout() {
+    let w = one();
+    let mut b = [0u8; 32];
+    let t0 = now_ns(CLOCK_REALTIME);
+    w.t.timer_timeout(CLOCK_REALTIME, _NTO_TIMEOUT_RECEIVE, Some(SHORT))
+        .unwrap();
+    assert_eq!(w.t.msg_receive(w.chid, &mut b, None), Err(Errno::ETIMEDOUT));
+    assert!(now_ns(CLOCK_REALTIME) >= t0 + SHORT, "not early");
+    w.finish();
+}
+
+#[test]
+fn receive_times_out_at_an_absolute_deadline_on_either_clock() {
+    let w = one();
+    let mut b = [0u8; 32];
+    for clock in [CLOCK_MONOTONIC, CLOCK_REALTIME] {
+        let deadline = now_ns(clock) + SHORT;
+        w.t.timer_timeout(clock, _NTO_TIMEOUT_RECEIVE | TIMER_ABSTIME, Some(deadline))
+            .unwrap();
+        assert_eq!(
+            w.t.msg_receive(w.chid, &mut b, None),
+            Err(Errno::ETIMEDOUT),
+            "clock {clock}"
+        );
+        assert!(now_ns(clock) >= deadline, "clock {clock}: not early");
+    }
+    w.finish();
+}
+
+#[test]
+fn absolute_deadline_already_past_times_out_when_the_call_would_block() {
+    let w = one();
+    let mut b = [0u8; 32];
+    for clock in [CLOCK_MONOTONIC, CLOCK_REALTIME] {
+        let past = now_ns(clock) - 1_000_000_000;
+        w.t.timer_timeout(clock, _NTO_TIMEOUT_RECEIVE | TIMER_ABSTIME, Some(past))
+            .unwrap();
+        assert_eq!(
+            w.t.msg_receive(w.chid, &mut b, None),
+            Err(Errno::ETIMEDOUT),
+            "clock {clock}"
+        );
+        // With something queued, the same arm does not stop the call.
+        w.t.msg_send_pulse(w.coid, 10, 1, clock).unwrap();
+        w.t.timer_timeout(clock, _NTO_TIMEOUT_RECEIVE | TIMER_ABSTIME, Some(past))
+            .unwrap();
+        assert_eq!(w.t.msg_receive(w.chid, &mut b, None), Ok(0));
+        assert_eq!(Pulse::from_bytes(&b).unwrap().value_int(), clock);
+    }
+    w.finish();
+}
+
+// ------------------------------------------------------------------ SEND and REPLY states
+
+#[test]
+fn send_blocked_client_times_out_and_leaves_the_queue() {
+    let w = two(0);
+    let c = w.client(CLOCK_MONOTONIC, SEND_REPLY, Some(SHORT));
+    let (r, el) = c.join();
+    assert_eq!(r, Err(Errno::ETIMEDOUT));
+    assert!(el >= Duration::from_nanos(SHORT));
+    assert_eq!(queued(&w.k, w.srv.pid, w.chid), 0);
+    assert_nothing_queued(&w.server, w.chid);
+    w.finish();
+}
+
+#[test]
+fn send_only_timeout_bounds_the_send_state() {
+    let w = two(0);
+    let c = w.client(CLOCK_REALTIME, _NTO_TIMEOUT_SEND, Some(SHORT));
+    assert_eq!(c.join().0, Err(Errno::ETIMEDOUT));
+    assert_nothing_queued(&w.server, w.chid);
+    w.finish();
+}
+
+#[test]
+fn reply_blocked_client_times_out_and_the_late_reply_is_esrch() {
+    let w = two(0);
+    // REPLY only: the SEND state is ended by our receive, however late it comes.
+    let c = w.client(CLOCK_MONOTONIC, _NTO_TIMEOUT_REPLY, Some(SHORT));
+    let mut b = [0u8; 8];
+    let rcvid = receive(&w.server, w.chid, &mut b, None).unwrap();
+    assert!(rcvid > 0);
+    let (r, el) = c.join();
+    assert_eq!(r, Err(Errno::ETIMEDOUT));
+    assert!(el >= Duration::from_nanos(SHORT));
+    assert_eq!(w.server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
+    assert_eq!(w.server.msg_info(rcvid), Err(Errno::ESRCH));
+    w.finish();
+}
+
+#[test]
+fn reply_blocked_client_times_out_at_an_absolute_realtime_deadline() {
+    let w = two(0);
+    let deadline = now_ns(CLOCK_REALTIME) + SHORT;
+    let c = w.client(
+        CLOCK_REALTIME,
+        _NTO_TIMEOUT_REPLY | TIMER_ABSTIME,
+        Some(deadline),
+    );
+    let mut b = [0u8; 8];
+    // The client is SEND-blocked without a bound until we receive it.
+    let rcvid = receive(&w.server, w.chid, &mut b, None).unwrap();
+    assert_eq!(c.join().0, Err(Errno::ETIMEDOUT));
+    assert!(now_ns(CLOCK_REALTIME) >= deadline);
+    assert_eq!(w.server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
+    w.finish();
+}
+
+#[test]
+fn send_only_timeout_no_longer_bounds_a_client_once_it_is_received() {
+    let w = two(0);
+    let wd = Watchdog::new(&w.k, w.cli);
+    let send_to = 300_000_000u64;
+    let c = w.client(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, Some(send_to));
+    wait_send_blocked(&w.k, w.cli.pid, c.tid);
+    let t0 = Instant::now();
+    let mut b = [0u8; 8];
+    let rcvid = receive(&w.server, w.chid, &mut b, None).unwrap();
+    assert!(rcvid > 0);
+    // Reply well after the SEND timeout would have expired.
+    std::thread::sleep(Duration::from_nanos(send_to + 200_000_000).saturating_sub(t0.elapsed()));
+    wait_reply_blocked(&w.k, w.cli.pid, c.tid);
+    w.server.msg_reply(rcvid, 4, b"late").unwrap();
+    assert_eq!(c.join().0, Ok(4));
+    assert!(!wd.fired());
+    drop(wd);
+    w.finish();
+}
+
+#[test]
+fn send_only_immediate_timeout_does_not_stop_a_send_to_a_waiting_receiver() {
+    let w = two(0);
+    let wd = Watchdog::new(&w.k, w.cli);
+    let chid = w.chid;
+    let rx = spawn(&w.k, w.srv, 10, move |s| {
+        let mut b = [0u8; 8];
+        let rcvid = receive(s, chid, &mut b, None)?;
+        std::thread::sleep(Duration::from_millis(30));
+        s.msg_reply(rcvid, 6, b"")?;
+        Ok::<_, Errno>(rcvid)
+    });
+    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
+    // The send finds a receiver: it never SEND-blocks, so the immediate SEND timeout does
+    // not apply, and REPLY is not covered.
+    let c = w.client(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, None);
+    assert!(rx.join().unwrap() > 0);
+    assert_eq!(c.join().0, Ok(6));
+    assert!(!wd.fired());
+    drop(wd);
+    w.finish();
+}
+
+#[test]
+fn immediate_send_reply_timeout_to_a_waiting_receiver_delivers_then_times_out_in_reply() {
+    let w = two(0);
+    let chid = w.chid;
+    let rx = spawn(&w.k, w.srv, 10, move |s| {
+        let mut b = [0u8; 8];
+        receive(s, chid, &mut b, None).map(|rcvid| (rcvid, b))
+    });
+    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
+    let c = w.client(CLOCK_MONOTONIC, SEND_REPLY, None);
+    let (rcvid, b) = rx.join().unwrap();
+    assert!(rcvid > 0);
+    assert_eq!(&b[..3], b"req");
+    assert_eq!(c.join().0, Err(Errno::ETIMEDOUT));
+    assert_eq!(w.server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
+    w.finish();
+}
+
+// ------------------------------------------------------------------ one-shot
+
+#[test]
+fn timeout_is_one_shot_cleared_by_the_next_call_even_a_non_blocking_one() {
+    let w = one();
+    let wd = Watchdog::new(&w.k, w.p);
+    let chid = w.chid;
+    let bg = spawn(&w.k, w.p, 10, move |c| {
+        c.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(SHORT))
+            .unwrap();
+        // Spends the timeout without blocking.
+        let extra = c.channel_create(0).unwrap();
+        let mut b = [0u8; 32];
+        let r = c.msg_receive(chid, &mut b, None);
+        c.channel_destroy(extra).unwrap();
+        r.map(|_| Pulse::from_bytes(&b).unwrap())
+    });
+    wait_receive_blocked(&w.k, w.p.pid, bg.tid);
+    std::thread::sleep(Duration::from_nanos(3 * SHORT));
+    assert_eq!(
+        w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
+        ThreadState::Receive { chid: w.chid },
+        "still waiting well after the spent timeout"
+    );
+    w.t.msg_send_pulse(w.coid, 10, 3, 303).unwrap();
+    let p = bg.join().unwrap();
+    assert_eq!((p.code, p.value_int()), (3, 303));
+    assert!(!wd.fired());
+    drop(wd);
+    w.finish();
+}
+
+#[test]
+fn timeout_is_spent_by_a_receive_that_did_not_block() {
+    let w = one();
+    let wd = Watchdog::new(&w.k, w.p);
+    let (chid, coid) = (w.chid, w.coid);
+    let bg = spawn(&w.k, w.p, 10, move |c| {
+        c.msg_send_pulse(coid, 10, 1, 1).unwrap();
+        c.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(SHORT))
+            .unwrap();
+        let mut b = [0u8; 32];
+        let first = c.msg_receive(chid, &mut b, None);
+        let second = c.msg_receive(chid, &mut b, None);
+        (first, second, Pulse::from_bytes(&b).unwrap())
+    });
+    wait_receive_blocked(&w.k, w.p.pid, bg.tid);
+    std::thread::sleep(Duration::from_nanos(3 * SHORT));
+    assert_eq!(
+        w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
+        ThreadState::Receive { chid: w.chid }
+    );
+    w.t.msg_send_pulse(w.coid, 10, 2, 2).unwrap();
+    let (first, second, p) = bg.join();
+    assert_eq!((first, second), (Ok(0), Ok(0)));
+    assert_eq!(p.code, 2);
+    assert!(!wd.fired());
+    drop(wd);
+    w.finish();
+}
+
+#[test]
+fn timeout_for_other_states_does_not_bound_a_receive() {
+    let w = one();
+    let wd = Watchdog::new(&w.k, w.p);
+    let chid = w.chid;
+    let bg = spawn(&w.k, w.p, 10, move |c| {
+        c.timer_timeout(CLOCK_MONOTONIC, SEND_REPLY, Some(SHORT))
+            .unwrap();
+        let mut b = [0u8; 32];
+        c.msg_receive(chid, &mut b, None)
+    });
+    wait_receive_blocked(&w.k, w.p.pid, bg.tid);
+    std::thread::sleep(Duration::from_nanos(3 * SHORT));
+    assert_eq!(
+        w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
+        ThreadState::Receive { chid: w.chid }
+    );
+    w.t.msg_send_pulse(w.coid, 10, 2, 2).unwrap();
+    assert_eq!(bg.join(), Ok(0));
+    assert!(!wd.fired());
+    drop(wd);
+    w.finish();
+}
+
+// ------------------------------------------------------------------ NULL ntime: polling
+
+#[test]
+fn null_ntime_times_out_at_once_only_when_the_receive_would_block() {
+    let w = one();
+    let mut b = [0u8; 32];
+    arm(&w.t, _NTO_TIMEOUT_RECEIVE, None);
+    assert_eq!(w.t.msg_receive(w.chid, &mut b, None), Err(Errno::ETIMEDOUT));
+    // A queued pulse: the poll takes it.
+    w.t.msg_send_pulse(w.coid, 10, 7, 70).unwrap();
+    arm(&w.t, _NTO_TIMEOUT_RECEIVE, None);
+    assert_eq!(w.t.msg_receive(w.chid, &mut b, None), Ok(0));
+    assert_eq!(Pulse::from_bytes(&b).unwrap().code, 7);
+    // A SEND-blocked client: the poll takes its message.
+    let coid = w.coid;
+    let bg = spawn(&w.k, w.p, 10, move |c| send(c, coid, b"queued", &mut []));
+    wait_send_blocked(&w.k, w.p.pid, bg.tid);
+    arm(&w.t, _NTO_TIMEOUT_RECEIVE, None);
+    let rcvid = w.t.msg_receive(w.chid, &mut b, None).unwrap();
+    assert!(rcvid > 0);
+    assert_eq!(&b[..6], b"queued");
+    w.t.msg_reply(rcvid, 0, b"").unwrap();
+    assert_eq!(bg.join(), Ok(0));
+    arm(&w.t, _NTO_TIMEOUT_RECEIVE, None);
+    assert_eq!(w.t.msg_receive(w.chid, &mut b, None), Err(Errno::ETIMEDOUT));
+    w.finish();
+}
+
+// ------------------------------------------------------------------ arguments
+
+#[test]
+fn timer_timeout_returns_the_previously_armed_flags() {
+    let w = one();
+    assert_eq!(
+        w.t.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG)),
+        Ok(0)
+    );
+    assert_eq!(
+        w.t.timer_timeout(CLOCK_MONOTONIC, SEND_REPLY, Some(LONG)),
+        Ok(_NTO_TIMEOUT_RECEIVE)
+    );
+    assert_eq!(
+        w.t.timer_timeout(
+            CLOCK_REALTIME,
+            _NTO_TIMEOUT_RECEIVE | TIMER_ABSTIME,
+            Some(now_ns(CLOCK_REALTIME) + LONG)
+        ),
+        Ok(SEND_REPLY)
+    );
+    // Flags 0 arm nothing.
+    assert_eq!(
+        w.t.timer_timeout(CLOCK_MONOTONIC, 0, Some(1)),
+        Ok(_NTO_TIMEOUT_RECEIVE)
+    );
+    assert_eq!(w.t.timer_timeout(CLOCK_MONOTONIC, 0, Some(1)), Ok(0));
+    // Any other kernel call spends an arm.
+    arm(&w.t, _NTO_TIMEOUT_RECEIVE, Some(LONG));
+    w.t.msg_send_pulse(w.coid, 10, 1, 1).unwrap();
+    assert_eq!(w.t.timer_timeout(CLOCK_MONOTONIC, 0, None), Ok(0));
+    assert_eq!(receive_pulse(&w.t, w.chid).code, 1);
+    w.finish();
+}
+
+#[test]
+fn unknown_clock_is_einval_and_arms_nothing() {
+    let w = one();
+    for clock in [2, 3, 4, 5, 7, 11, -1, 99] {
+        assert_eq!(
+            w.t.timer_timeout(clock, _NTO_TIMEOUT_RECEIVE, Some(SHORT)),
+            Err(Errno::EINVAL),
+            "clock {clock}"
+        );
+        // The refused call armed nothing: the next arm finds nothing armed before it.
+        assert_eq!(
+            w.t.timer_timeout(CLOCK_MONOTONIC, 0, None),
+            Ok(0),
+            "clock {clock}"
+        );
+    }
+    w.round_trip();
+    w.finish();
+}
+
+#[test]
+fn unknown_timeout_flag_bits_are_einval() {
+    let w = one();
+    for flags in [
+        1 << 24,
+        1 << 25,
+        1 << 30,
+        (1 << 24) | _NTO_TIMEOUT_RECEIVE,
+        (1 << 30) | TIMER_ABSTIME | _NTO_TIMEOUT_RECEIVE,
+    ] {
+        assert_eq!(
+            w.t.timer_timeout(CLOCK_MONOTONIC, flags, Some(SHORT)),
+            Err(Errno::EINVAL),
+            "flags {flags:#x}"
+        );
+        assert_eq!(w.t.timer_timeout(CLOCK_MONOTONIC, 0, None), Ok(0));
+    }
+    // State bits below STATE_MAX that this kernel has no calls for are accepted.
+    let nanosleep = 1 << 12;
+    assert_eq!(
+        w.t.timer_timeout(CLOCK_MONOTONIC, nanosleep, Some(SHORT)),
+        Ok(0)
+    );
+    assert_eq!(w.t.timer_timeout(CLOCK_MONOTONIC, 0, None), Ok(nanosleep));
+    w.finish();
+}
+
+// ------------------------------------------------------------------ timeout events
+
+#[test]
+fn timeout_pulse_event_on_the_receive_channel_is_received_by_the_waiting_thread() {
+    let w = one();
+    let wd = Watchdog::new(&w.k, w.p);
+    let (chid, coid) = (w.chid, w.coid);
+    let bg = spawn(&w.k, w.p, 10, move |c| {
+        let ev = SigEvent::pulse(coid, 15, 9, 4242);
+        c.timer_timeout_event(
+            CLOCK_MONOTONIC,
+            _NTO_TIMEOUT_RECEIVE,
+            Some(&ev),
+            Some(SHORT),
+        )
+        .unwrap();
+        let mut b = [0u8; 32];
+        let r = c.msg_receive(chid, &mut b, None);
+        (r, Pulse::from_bytes(&b).unwrap(), c.priority().unwrap())
+    });
+    let (r, p, prio) = bg.join();
+    assert_eq!(r, Ok(0));
+    assert_eq!((p.code, p.value_int()), (9, 4242));
+    assert_eq!(p.scoid, scoid_of(&w.k, w.p.pid, w.coid));
+    assert_eq!(prio, (10, 15), "took the pulse's priority");
+    assert!(!wd.fired());
+    drop(wd);
+    w.finish();
+}
+
+#[test]
+fn immediate_timeout_pulse_event_on_the_receive_channel_is_received_at_once() {
+    let w = one();
+    let wd = Watchdog::new(&w.k, w.p);
+    let (chid, coid) = (w.chid, w.coid);
+    let bg = spawn(&w.k, w.p, 10, move |c| {
+        let ev = SigEvent::pulse(coid, 10, 8, 88);
+        c.timer_timeout_event(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(&ev), None)
+            .unwrap();
+        let mut b = [0u8; 32];
+        let r = c.msg_receive(chid, &mut b, None);
+        (r, Pulse::from_bytes(&b).unwrap())
+    });
+    let (r, p) = bg.join();
+    assert_eq!(r, Ok(0));
+    assert_eq!((p.code, p.value_int()), (8, 88));
+    assert!(!wd.fired());
+    drop(wd);
+    w.finish();
+}
+
+#[test]
+fn timeout_pulse_event_to_another_channel_is_delivered_and_the_call_keeps_waiting() {
+    let w = one();
+    let wd = Watchdog::new(&w.k, w.p);
+    let chid2 = w.t.channel_create(0).unwrap();
+    let coid2 = w.t.connect_attach(0, 0, chid2, SIDE, 0).unwrap();
+    let chid = w.chid;
+    let bg = spawn(&w.k, w.p, 10, move |c| {
+        let ev = SigEvent::pulse(coid2, 10, 11, 1111);
+        c.timer_timeout_event(
+            CLOCK_MONOTONIC,
+            _NTO_TIMEOUT_RECEIVE,
+            Some(&ev),
+            Some(SHORT),
+        )
+        .unwrap();
+        let mut b = [0u8; 32];
+        let r = c.msg_receive(chid, &mut b, None);
+        (r, Pulse::from_bytes(&b).unwrap())
+    });
+    // The timeout expires: its pulse lands on chid2, the thread stays RECEIVE-blocked.
+    let deadline = Instant::now() + JOIN_DEADLINE;
+    while queued(&w.k, w.p.pid, chid2) == 0 {
+        assert!(Instant::now() < deadline, "timeout pulse never queued");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(
+        w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
+        ThreadState::Receive { chid: w.chid }
+    );
+    std::thread::sleep(Duration::from_nanos(2 * SHORT));
+    assert_eq!(queued(&w.k, w.p.pid, chid2), 1, "one expiry, one pulse");
+    w.t.msg_send_pulse(w.coid, 10, 12, 1212).unwrap();
+    let (r, p) = bg.join();
+    assert_eq!(r, Ok(0));
+    assert_eq!((p.code, p.value_int()), (12, 1212));
+    let tp = receive_pulse(&w.t, chid2);
+    assert_eq!((tp.code, tp.value_int()), (11, 1111));
+    assert_eq!(tp.scoid, scoid_of(&w.k, w.p.pid, coid2));
+    assert!(!wd.fired());
+    drop(wd);
+    w.t.connect_detach(coid2).unwrap();
+    w.t.channel_destroy(chid2).unwrap();
+    w.finish();
+}
+
+#[test]
+fn timeout_signal_event_signals_the_thread_and_keeps_it_waiting() {
+    let signo = install_rt_handler(6);
+    let w = one();
+    let wd = Watchdog::new(&w.k, w.p);
+    let chid = w.chid;
+    let bg = spawn(&w.k, w.p, 10, move |c| {
+        let ev = SigEvent::signal_thread(signo, 606, -66);
+        c.timer_timeout_event(
+            CLOCK_MONOTONIC,
+            _NTO_TIMEOUT_RECEIVE,
+            Some(&ev),
+            Some(SHORT),
+        )
+        .unwrap();
+        let mut b = [0u8; 32];
+        c.msg_receive(chid, &mut b, None)
+    });
+    let r = wait_signal(signo, 1);
+    assert_eq!((r.code, r.value, r.tid), (-66, 606, bg.os_tid));
+    assert_eq!(
+        w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
+        ThreadState::Receive { chid: w.chid }
+    );
+    w.t.msg_send_pulse(w.coid, 10, 1, 1).unwrap();
+    assert_eq!(bg.join(), Ok(0));
+    assert_eq!(sig_record(signo).count, 1);
+    assert!(!wd.fired());
+    drop(wd);
+    w.finish();
+}
+
+#[test]
+fn timeout_event_is_checked_when_armed() {
+    let w = one();
+    let thread_ev = SigEvent {
+        sigev_notify: kernel_sim::types::sigev::SIGEV_THREAD,
+        ..SigEvent::default()
+    };
+    let cases = [
+        (
+            SigEvent::pulse((SIDE | 0x99) as i32, 10, 1, 1),
+            Errno::ESRCH,
+        ),
+        (SigEvent::pulse(w.coid, 0, 1, 1), Errno::EINVAL),
+        (SigEvent::pulse(w.coid, 256, 1, 1), Errno::EINVAL),
+        (SigEvent::signal(0), Errno::EINVAL),
+        (SigEvent::signal_thread(65, 0, -1), Errno::EINVAL),
+        (SigEvent::intr(), Errno::ENOSYS),
+        (thread_ev, Errno::EBUSY),
+        (
+            SigEvent {
+                sigev_notify: 77,
+                ..SigEvent::default()
+            },
+            Errno::EINVAL,
+        ),
+    ];
+    for (ev, e) in cases {
+        assert_eq!(
+            w.t.timer_timeout_event(
+                CLOCK_MONOTONIC,
+                _NTO_TIMEOUT_RECEIVE,
+                Some(&ev),
+                Some(SHORT)
+            ),
+            Err(e),
+            "{ev:?}"
+        );
+        assert_eq!(w.t.timer_timeout(CLOCK_MONOTONIC, 0, None), Ok(0), "{ev:?}");
+    }
+    // The pulse event's channel gone: EBADF.
+    let chid2 = w.t.channel_create(0).unwrap();
+    let coid2 = w.t.connect_attach(0, 0, chid2, SIDE, 0).unwrap();
+    w.t.channel_destroy(chid2).unwrap();
+    assert_eq!(
+        w.t.timer_timeout_event(
+            CLOCK_MONOTONIC,
+            _NTO_TIMEOUT_RECEIVE,
+            Some(&SigEvent::pulse(coid2, 10, 1, 1)),
+            Some(SHORT)
+        ),
+        Err(Errno::EBADF)
+    );
+    w.t.connect_detach(coid2).unwrap();
+    // SIGEV_UNBLOCK is the default behaviour, given explicitly.
+    w.t.timer_timeout_event(
+        CLOCK_MONOTONIC,
+        _NTO_TIMEOUT_RECEIVE,
+        Some(&SigEvent::unblock()),
+        Some(SHORT),
+    )
+    .unwrap();
+    let mut b = [0u8; 32];
+    assert_eq!(w.t.msg_receive(w.chid, &mut b, None), Err(Errno::ETIMEDOUT));
+    assert_eq!(live(&w.k)[4], 0);
+    w.finish();
+}
+
+#[test]
+fn bad_timeout_arms_keep_their_errno_and_the_kernel_still_works() {
+    let w = one();
+    let before = live_all(&w.k);
+    for _ in 0..3 {
+        assert_eq!(
+            w.t.timer_timeout(5, _NTO_TIMEOUT_RECEIVE, Some(SHORT)),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            w.t.timer_timeout(CLOCK_MONOTONIC, 1 << 28, Some(SHORT)),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            w.t.timer_timeout_event(
+                CLOCK_MONOTONIC,
+                _NTO_TIMEOUT_RECEIVE,
+                Some(&SigEvent::pulse(w.coid, 0, 1, 1)),
+                Some(SHORT)
+            ),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(live_all(&w.k), before);
+    }
+    w.round_trip();
+    let mut b = [0u8; 32];
+    arm(&w.t, _NTO_TIMEOUT_RECEIVE, Some(SHORT));
+    assert_eq!(w.t.msg_receive(w.chid, &mut b, None), Err(Errno::ETIMEDOUT));
+    assert_eq!(live_all(&w.k), before);
+    w.finish();
+}
