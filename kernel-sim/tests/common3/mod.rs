@@ -274,14 +274,9 @@ pub fn live(k: &Kernel) -> [u32; 5] {
     ]
 }
 
-/// Live timers. `PoolUsage` does not list the timer pool, so this reads the region header's
-/// pool head under the kernel lock (as the header's readers must).
+/// Live timers.
 pub fn timers_live(k: &Kernel) -> u32 {
-    let lock = k.region().lock_word();
-    lock.lock(false);
-    let n = k.region().header().pools.timers.live;
-    lock.unlock(false);
-    n
+    k.pool_usage().timers.live
 }
 
 /// Live objects in every pool, timers last.
