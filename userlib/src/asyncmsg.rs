@@ -142,8 +142,6 @@ pub struct AsyncConnStats {
     pub msgs_taken: u64,
     /// Callbacks run.
     pub callbacks: u64,
-    /// Messages discarded by a detach (reported with EBADF).
-    pub discarded: u64,
 }
 
 /// A receive-buffer allocation request (the `recvbuf_callback` of asyncmsg_channel_create).
@@ -194,7 +192,6 @@ struct Conn {
     kernel_entries: AtomicU64,
     triggers: AtomicU64,
     callbacks: AtomicU64,
-    discarded: AtomicU64,
 }
 
 /// A completed message on its way to its callback.
@@ -224,6 +221,9 @@ impl Conn {
 }
 
 struct RecvChan {
+    /// Set (under `arenas`' lock) when the channel is destroyed: arenas coming back then go
+    /// straight to the recvbuf callback (or are dropped).
+    destroyed: AtomicBool,
     buffer_size: usize,
     max_num_buffer: u32,
     arenas: Mutex<Vec<(Vec<u8>, Vec<AsyncGetHeader>)>>,
@@ -337,7 +337,9 @@ fn library_thread(lib: &Lib, ctx: &ThreadCtx) {
                     }
                     CODE_TIMER => {
                         if let Ok(conn) = lib.conn(p.value_int()) {
-                            conn.timer_armed.store(false, Ordering::Release);
+                            // An RMW, so that a put that saw the timer armed (and did not arm it) happens
+                            // before our look at `pending` (both sides swap: no store-load race).
+                            conn.timer_armed.swap(false, Ordering::AcqRel);
                             if conn.queue.pending() > 0 {
                                 trigger(ctx, &conn).ok();
                             }
@@ -408,6 +410,7 @@ pub fn asyncmsg_channel_create(
         let lib = lib_start(c)?;
         let chid = c.async_channel_create(flags, buffer_size, max_num_buffer, ev)?;
         let rc = Arc::new(RecvChan {
+            destroyed: AtomicBool::new(false),
             buffer_size,
             max_num_buffer,
             arenas: Mutex::new(Vec::new()),
@@ -437,13 +440,11 @@ fn channel_destroy_in(c: &ThreadCtx, chid: i32) -> KResult<()> {
         .remove(&chid)
         .ok_or(Errno::EINVAL)?;
     c.channel_destroy(chid)?;
-    let arenas: Vec<Vec<u8>> = rc
-        .arenas
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .drain(..)
-        .map(|(a, _)| a)
-        .collect();
+    let arenas: Vec<Vec<u8>> = {
+        let mut cache = rc.arenas.lock().unwrap_or_else(|p| p.into_inner());
+        rc.destroyed.store(true, Ordering::Release);
+        cache.drain(..).map(|(a, _)| a).collect()
+    };
     if let Some(cb) = &rc.recvbuf {
         cb(RecvBufOp::Free(arenas));
     }
@@ -510,11 +511,16 @@ impl Drop for AsyncBatch {
     fn drop(&mut self) {
         let arena = std::mem::take(&mut self.arena);
         let hdrs = std::mem::take(&mut self.hdrs);
-        self.chan
-            .arenas
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((arena, hdrs));
+        let mut cache = self.chan.arenas.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.chan.destroyed.load(Ordering::Acquire) {
+            cache.push((arena, hdrs));
+            return;
+        }
+        drop(cache);
+        // The channel is gone: the arena goes back to whoever allocated it.
+        if let Some(cb) = &self.chan.recvbuf {
+            cb(RecvBufOp::Free(vec![arena]));
+        }
     }
 }
 
@@ -638,7 +644,6 @@ pub fn asyncmsg_connect_attach(
             kernel_entries: AtomicU64::new(0),
             triggers: AtomicU64::new(0),
             callbacks: AtomicU64::new(0),
-            discarded: AtomicU64::new(0),
         });
         lib.conns
             .lock()
@@ -677,7 +682,6 @@ fn detach_in(c: &ThreadCtx, coid: i32) -> KResult<()> {
         if let Some(s) = st.slots[(ctr % cap) as usize].take() {
             let cb = s.cb.or_else(|| st.attr.call_back.clone());
             done.push((cb, Errno::EBADF.0, s.buf, s.handle));
-            conn.discarded.fetch_add(1, Ordering::Relaxed);
         }
         ctr = ctr.wrapping_add(1);
     }
@@ -789,16 +793,19 @@ fn put(
             return Err(fail(Errno::ETIMEDOUT, buf));
         }
     }
-    let cap = conn.queue.capacity();
-    // SAFETY: we hold the connection's lock (one producer); the buffer (and iov array) are
-    // moved into the slot below and stay there, unmoved, until `reap` releases the slot.
-    let Some(ctr) = (unsafe { conn.queue.push(desc) }) else {
-        return Err(fail(Errno::EAGAIN, buf));
-    };
+    // Ask for the kernel's 'P' pulse before the message is visible, so that a receiver taking
+    // it at once already sees that a callback waits for it.
     if cb.is_some() && !st.callbacks {
         st.callbacks = true;
         conn.queue.set_flags(AQ_WANT_PULSE);
     }
+    let cap = conn.queue.capacity();
+    // SAFETY: we hold the connection's lock (one producer); the buffer (and iov array) are
+    // moved into the slot below and stay there, their heap data unmoved, until `reap`
+    // releases the slot.
+    let Some(ctr) = (unsafe { conn.queue.push(desc) }) else {
+        return Err(fail(Errno::EAGAIN, buf));
+    };
     st.slots[(ctr % cap) as usize] = Some(Slot {
         buf,
         _iovs: iovs,
@@ -911,7 +918,6 @@ pub fn asyncmsg_connection_stats(coid: i32) -> KResult<AsyncConnStats> {
             batches: k.batches,
             msgs_taken: k.msgs_taken,
             callbacks: conn.callbacks.load(Ordering::Relaxed),
-            discarded: conn.discarded.load(Ordering::Relaxed),
         })
     })
 }

@@ -222,6 +222,10 @@ pub(crate) fn unlink(
     // ConnectDetach returns, so the kernel must not read it again.
     let (server, scoid, chan, aq) = (c.server, c.scoid, c.chan, c.aq);
     if aq != 0 {
+        // Threads of the sender waiting on the queue (a put on a full queue, a flush) must
+        // not wait for a receiver that can no longer take anything: they leave with EBADF.
+        // SAFETY: a live connection's `aq` is a live sender queue (asyncmsg::connect_attach).
+        unsafe { &*(aq as *const crate::asyncq::AsyncQueue) }.kill();
         crate::calls::asyncmsg::ready_remove(t, chan, conn.index);
         let c = t.conns.at_mut(conn.index);
         c.aq = 0;

@@ -1,0 +1,242 @@
+//! Shared helpers for the asyncmsg tests: a fresh kernel and processes per test, bounded waits
+//! (every wait has a deadline, so a regression fails a test instead of hanging it), a callback
+//! recorder and a message encoding that makes loss, duplication and reordering visible.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+use userlib::asyncmsg::*;
+use userlib::consts::*;
+use userlib::{Config, Errno, KResult, Kernel, MsgInfo, Process};
+
+/// How long anything that should happen may take before the test gives up (generous: it only
+/// bounds failures, it is never a speed assertion).
+pub const LONG: Duration = Duration::from_secs(10);
+/// How long we wait to see that something does *not* happen.
+pub const SHORT: Duration = Duration::from_millis(50);
+
+/// A fresh kernel: tests never share kernel state.
+pub fn kernel() -> Kernel {
+    Kernel::new(Config::default()).expect("default config")
+}
+
+/// A fresh process on `k`.
+pub fn process(k: &Kernel) -> Process {
+    Process::new_in(k).expect("process")
+}
+
+/// Ends the calling thread's binding when dropped (declare it after the processes, so it is
+/// dropped before them, also when the test panics).
+#[derive(Debug)]
+pub struct Bound(());
+
+impl Drop for Bound {
+    fn drop(&mut self) {
+        drop(userlib::current::unbind());
+    }
+}
+
+/// Binds the calling (test) thread to `p`.
+pub fn bind(p: &Process) -> Bound {
+    p.bind_current_thread(PRIO_DEFAULT as i32).expect("bind");
+    Bound(())
+}
+
+/// Joins `h`, failing the test if it has not finished within `within`; a panic in the thread
+/// is re-raised here.
+pub fn join<T>(h: JoinHandle<T>, within: Duration) -> T {
+    let deadline = Instant::now() + within;
+    while !h.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "thread did not finish within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    match h.join() {
+        Ok(v) => v,
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}
+
+/// Runs `f` in a new thread of `p` and returns its result (bounded by [`LONG`]).
+pub fn run_in<T: Send + 'static>(p: &Process, f: impl FnOnce() -> T + Send + 'static) -> T {
+    join(p.spawn(f).expect("spawn"), LONG)
+}
+
+/// Polls `cond` until it holds; fails the test after `within`.
+pub fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Waits until thread `tid` of `pid` is RECEIVE-blocked on `chid`.
+pub fn wait_receive_blocked(k: &Kernel, pid: i32, tid: i32, chid: i32) {
+    wait_for("the receiver to block", LONG, || {
+        k.thread_info(pid, tid)
+            .is_ok_and(|i| i.state == userlib::ThreadState::Receive { chid })
+    });
+}
+
+/// `asyncmsg_get` bounded by a one-shot TimerTimeout.
+pub fn get_within(chid: i32, within: Duration) -> KResult<AsyncBatch> {
+    userlib::qnx::timer_timeout(
+        1,
+        _NTO_TIMEOUT_RECEIVE,
+        Some(u64::try_from(within.as_nanos()).unwrap()),
+    )
+    .expect("timer_timeout");
+    asyncmsg_get(chid)
+}
+
+/// One received message, copied out of its batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Got {
+    /// Its `_msg_info`.
+    pub info: MsgInfo,
+    /// Its error (0 or EMSGSIZE).
+    pub err: i32,
+    /// Its bytes.
+    pub data: Vec<u8>,
+}
+
+/// A batch's messages, in order.
+pub fn messages(b: &AsyncBatch) -> Vec<Got> {
+    b.iter()
+        .map(|m| Got {
+            info: m.info,
+            err: m.err,
+            data: m.data.to_vec(),
+        })
+        .collect()
+}
+
+/// Takes exactly `n` messages (failing the test if they do not come within [`LONG`]).
+/// Returns them and the size of each batch.
+pub fn take(chid: i32, n: usize) -> (Vec<Got>, Vec<usize>) {
+    let deadline = Instant::now() + LONG;
+    let (mut got, mut sizes) = (Vec::new(), Vec::new());
+    while got.len() < n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "only {} of {n} messages arrived",
+            got.len()
+        );
+        match get_within(chid, left) {
+            Ok(b) => {
+                assert!(!b.is_empty(), "asyncmsg_get returned an empty batch");
+                sizes.push(b.len());
+                got.extend(messages(&b));
+            }
+            Err(e) => panic!("asyncmsg_get failed after {} of {n}: {e:?}", got.len()),
+        }
+    }
+    assert_eq!(got.len(), n, "more messages than expected");
+    (got, sizes)
+}
+
+/// Asserts nothing more arrives on blocking channel `chid` for a short while.
+pub fn assert_nothing_more(chid: i32) {
+    match get_within(chid, SHORT) {
+        Err(Errno::ETIMEDOUT) => {}
+        Ok(b) => panic!("unexpected messages: {:?}", messages(&b)),
+        Err(e) => panic!("expected ETIMEDOUT, got {e:?}"),
+    }
+}
+
+/// A message naming its producer and sequence number (16 bytes, with a check word each).
+pub fn encode(producer: u32, seq: u32) -> Vec<u8> {
+    [producer, seq, !producer, !seq]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect()
+}
+
+/// The `(producer, seq)` of an [`encode`]d message (panics on a corrupt one).
+pub fn decode(d: &[u8]) -> (u32, u32) {
+    assert_eq!(d.len(), 16, "message length");
+    let w = |i: usize| u32::from_le_bytes(d[i * 4..i * 4 + 4].try_into().unwrap());
+    assert_eq!((w(2), w(3)), (!w(0), !w(1)), "corrupt message {d:?}");
+    (w(0), w(1))
+}
+
+/// Connection attributes.
+pub fn attr(trigger_num_msg: u32, trigger_time: Duration, max_num_buffer: u32) -> AsyncConnAttr {
+    AsyncConnAttr {
+        call_back: None,
+        buffer_size: 64,
+        max_num_buffer,
+        trigger_num_msg,
+        trigger_time,
+    }
+}
+
+/// Attaches an asyncmsg connection to channel `chid` of process `pid`.
+pub fn connect(pid: i32, chid: i32, flags: u32, a: &AsyncConnAttr) -> i32 {
+    asyncmsg_connect_attach(0, pid, chid, _NTO_SIDE_CHANNEL, flags, a).expect("connect_attach")
+}
+
+/// Puts, failing the test on an error (bounded: a full queue fails after [`LONG`]).
+pub fn put(coid: i32, buf: Vec<u8>, handle: u32) {
+    if let Err(e) = asyncmsg_put_timeout(coid, buf, handle, None, LONG) {
+        panic!(
+            "asyncmsg_put({coid}, handle {handle}) failed: {:?}",
+            e.errno
+        );
+    }
+}
+
+/// A callback invocation.
+#[derive(Debug)]
+pub struct Call {
+    /// Its err.
+    pub err: i32,
+    /// Its handle.
+    pub handle: u32,
+    /// The buffer handed back.
+    pub buf: AsyncBuf,
+    /// The thread it ran on.
+    pub thread: ThreadId,
+}
+
+/// Records callback invocations.
+#[derive(Clone, Debug, Default)]
+pub struct Recorder(Arc<Mutex<Vec<Call>>>);
+
+impl Recorder {
+    /// A callback that records into this recorder.
+    pub fn callback(&self) -> AsyncCallback {
+        let r = self.0.clone();
+        Arc::new(move |err, buf, handle| {
+            r.lock().unwrap_or_else(|p| p.into_inner()).push(Call {
+                err,
+                handle,
+                buf,
+                thread: std::thread::current().id(),
+            })
+        })
+    }
+
+    /// Invocations so far.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Waits until `n` invocations are recorded, then a little longer (to catch extra ones),
+    /// and returns them all.
+    pub fn wait(&self, n: usize) -> Vec<Call> {
+        wait_for(&format!("{n} callbacks"), LONG, || self.len() >= n);
+        std::thread::sleep(SHORT);
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The `(err, handle)` pairs of `calls`.
+    pub fn pairs(calls: &[Call]) -> Vec<(i32, u32)> {
+        calls.iter().map(|c| (c.err, c.handle)).collect()
+    }
+}
