@@ -118,7 +118,13 @@ fn asyncmsg_batch_moves_with_one_trigger() {
     let msgs: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 8 + i as usize]).collect();
     for m in &msgs {
         // SAFETY: one producer; `m` lives until the end of the test.
-        unsafe { q.push(kernel_sim::asyncq::MsgDesc { iov: Iov::from_slice(m), parts: 0 }) }.unwrap();
+        unsafe {
+            q.push(kernel_sim::asyncq::MsgDesc {
+                iov: Iov::from_slice(m),
+                parts: 0,
+            })
+        }
+        .unwrap();
     }
     let before = k.process_counters(p.pid).unwrap().kernel_entries;
     let mut arena = vec![0u8; 64 * 16];
