@@ -11,9 +11,12 @@
 //! * [`machine`]: CPU model, core count and kernel version, for report headers.
 //! * [`json`]: the little hand-written JSON the reports need.
 //! * [`models`]: the round-trip models themselves (SRR through kernel-sim, raw futex).
+//! * [`throughput`]: one-way throughput models (asyncmsg at several count triggers, SRR,
+//!   crossbeam-channel) for `async_throughput`.
 
 pub mod futex;
 pub mod harness;
 pub mod json;
 pub mod machine;
 pub mod models;
+pub mod throughput;

@@ -1,0 +1,568 @@
+//! asyncmsg throughput against SRR and crossbeam-channel, measured in the same run (issue 4,
+//! item 7).
+//!
+//! One producer thread sends 64-byte messages to one consumer thread: by asyncmsg (two
+//! simulated processes of one kernel; count trigger 1, 8, 64 and 256; send queue of 1024
+//! slots; up to 256 messages per `asyncmsg_get`), by SRR (`MsgSend` of 64 bytes, zero-byte
+//! reply) and through a `crossbeam_channel::bounded(1024)` of `[u8; 64]`. Each is timed from
+//! the first send to the consumer's receipt of the last message, several runs per placement
+//! (unpinned, and consumer and producer pinned to two different CPUs), models interleaved.
+//!
+//! ```text
+//! cargo run --release -p benches --bin async_throughput [-- --quick] [-- --json] [--runs N]
+//!     [--msgs N] [--same-cpu] [--triggers 1,8,64,256] [--only MODEL] [--unpinned-only]
+//! ```
+//!
+//! Per-run lines go to stderr; the table (or, with `--json`, one JSON object) to stdout. The
+//! exit status is 1 if any run lost, duplicated or reordered a message. For instruction counts,
+//! run one model under callgrind, e.g.
+//! `valgrind --tool=callgrind async_throughput --only asyncmsg/64 --unpinned-only --runs 1 --msgs 20000`.
+
+use benches::json;
+use benches::machine::MachineInfo;
+use benches::throughput::{
+    self, Model, Placement, ThroughputRun, CROSSBEAM_CAP, GET_MAX, MSG_SIZE, SEND_QUEUE,
+};
+use std::time::Instant;
+
+/// Targets: asyncmsg at trigger 64 at least this many times SRR's messages/s...
+const TARGET_VS_SRR: f64 = 20.0;
+/// ... and at least this fraction of crossbeam-channel's.
+const TARGET_VS_CROSSBEAM: f64 = 0.5;
+/// Sender-side kernel entries per message at most 1/trigger_num_msg + this.
+const TARGET_ENTRIES_SLACK: f64 = 0.01;
+/// The trigger the throughput targets are judged at.
+const TARGET_TRIGGER: u32 = 64;
+
+/// Timed messages per asyncmsg run; crossbeam runs twice as many (it is 2-4x faster), SRR a
+/// fiftieth (it is ~100x slower). Here asyncmsg moved 1.3-5 M msgs/s, SRR 30-50 k, crossbeam
+/// 9-17 M, so a run takes 0.1-0.8 s and the default invocation about half a minute.
+const MSGS: u64 = 1_000_000;
+const QUICK_MSGS: u64 = 2_000;
+
+#[derive(Debug)]
+struct Opts {
+    json: bool,
+    quick: bool,
+    runs: usize,
+    msgs: u64,
+    same_cpu: bool,
+    triggers: Vec<u32>,
+    only: Option<String>,
+    unpinned_only: bool,
+}
+
+fn usage(code: i32) -> ! {
+    let text = format!(
+        "usage: async_throughput [--json] [--quick] [--runs N] [--msgs N] [--same-cpu] [--triggers LIST] [--only MODEL] [--unpinned-only]\n\
+         \x20 --json          print one JSON object instead of the table\n\
+         \x20 --quick         a tiny run ({QUICK_MSGS} messages, 1 run): a smoke check, not a measurement\n\
+         \x20 --runs N        runs per (model, placement) (default 5)\n\
+         \x20 --msgs N        timed messages per asyncmsg run (default {MSGS}); crossbeam 2N, SRR N/50\n\
+         \x20 --same-cpu      also measure with both threads pinned to the first CPU\n\
+         \x20 --triggers LIST asyncmsg trigger_num_msg values (default 1,8,64,256; each < {SEND_QUEUE})\n\
+         \x20 --only MODEL    measure only this model (asyncmsg/T, SRR or crossbeam; for profiling)\n\
+         \x20 --unpinned-only measure only the unpinned placement (for profiling)"
+    );
+    if code == 0 {
+        println!("{text}");
+    } else {
+        eprintln!("{text}");
+    }
+    std::process::exit(code)
+}
+
+fn parse_args() -> Opts {
+    let mut o = Opts {
+        json: false,
+        quick: false,
+        runs: 5,
+        msgs: MSGS,
+        same_cpu: false,
+        triggers: vec![1, 8, 64, 256],
+        only: None,
+        unpinned_only: false,
+    };
+    let (mut runs, mut msgs) = (None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut num = |name: &str| -> u64 {
+            match args.next().and_then(|v| v.parse::<u64>().ok()) {
+                Some(v) if v > 0 => v,
+                _ => {
+                    eprintln!("{name} needs a positive number");
+                    usage(2)
+                }
+            }
+        };
+        match a.as_str() {
+            "--json" => o.json = true,
+            "--quick" => o.quick = true,
+            "--same-cpu" => o.same_cpu = true,
+            "--unpinned-only" => o.unpinned_only = true,
+            "--only" => match args.next() {
+                Some(m) => o.only = Some(m),
+                None => {
+                    eprintln!("--only needs a model name (asyncmsg/64, SRR, crossbeam)");
+                    usage(2)
+                }
+            },
+            "--runs" => runs = Some(num("--runs") as usize),
+            "--msgs" => msgs = Some(num("--msgs")),
+            "--triggers" => {
+                let list = args.next().unwrap_or_default();
+                let t: Option<Vec<u32>> = list
+                    .split(',')
+                    .map(|x| {
+                        x.trim()
+                            .parse::<u32>()
+                            .ok()
+                            .filter(|v| (1..SEND_QUEUE).contains(v))
+                    })
+                    .collect();
+                match t {
+                    Some(t) if !t.is_empty() => o.triggers = t,
+                    _ => {
+                        eprintln!("--triggers needs a comma-separated list of 1..{SEND_QUEUE}");
+                        usage(2)
+                    }
+                }
+            }
+            "-h" | "--help" => usage(0),
+            other => {
+                eprintln!("unknown argument {other:?}");
+                usage(2)
+            }
+        }
+    }
+    o.runs = runs.unwrap_or(if o.quick { 1 } else { 5 });
+    o.msgs = msgs.unwrap_or(if o.quick { QUICK_MSGS } else { MSGS });
+    if !o.triggers.contains(&TARGET_TRIGGER) && !o.json {
+        eprintln!("note: trigger {TARGET_TRIGGER} not measured: its targets are not judged");
+    }
+    o
+}
+
+/// (timed, warm-up) messages per run of a model.
+fn counts(o: &Opts, m: Model) -> (u64, u64) {
+    let n = match m {
+        Model::Srr => (o.msgs / 50).max(100),
+        Model::Crossbeam => o.msgs * 2,
+        Model::Async(_) => o.msgs,
+    };
+    (n, (n / 10).clamp(10, 20_000))
+}
+
+fn models(o: &Opts) -> Vec<Model> {
+    let mut v: Vec<Model> = o.triggers.iter().map(|&t| Model::Async(t)).collect();
+    v.push(Model::Srr);
+    v.push(Model::Crossbeam);
+    if let Some(only) = &o.only {
+        v.retain(|m| m.name().eq_ignore_ascii_case(only));
+        if v.is_empty() {
+            eprintln!("--only {only:?} names no measured model");
+            usage(2)
+        }
+    }
+    v
+}
+
+/// Everything measured for one (model, placement).
+#[derive(Debug)]
+struct Cell {
+    model: Model,
+    placement: Placement,
+    runs: Vec<ThroughputRun>,
+}
+
+impl Cell {
+    fn rates(&self) -> Vec<f64> {
+        self.runs.iter().map(ThroughputRun::msgs_per_s).collect()
+    }
+
+    fn median_rate(&self) -> f64 {
+        benches::harness::median(&self.rates())
+    }
+
+    /// Median over runs of a per-run figure (NaN if no run has it).
+    fn med(&self, f: impl Fn(&ThroughputRun) -> Option<f64>) -> f64 {
+        let v: Vec<f64> = self.runs.iter().filter_map(f).collect();
+        benches::harness::median(&v)
+    }
+
+    /// Highest over runs of a per-run figure.
+    fn max(&self, f: impl Fn(&ThroughputRun) -> Option<f64>) -> f64 {
+        self.runs.iter().filter_map(f).fold(f64::NAN, f64::max)
+    }
+
+    fn all_intact(&self) -> bool {
+        self.runs.iter().all(|r| r.intact && r.received == r.sent)
+    }
+
+    /// (voluntary, involuntary) context switches per message, both threads together.
+    fn csw_per_msg(&self) -> (f64, f64) {
+        let msgs: u64 = self.runs.iter().map(|r| r.received).sum::<u64>().max(1);
+        let v: u64 = self
+            .runs
+            .iter()
+            .map(|r| r.producer_csw.voluntary + r.consumer_csw.voluntary)
+            .sum();
+        let i: u64 = self
+            .runs
+            .iter()
+            .map(|r| r.producer_csw.involuntary + r.consumer_csw.involuntary)
+            .sum();
+        (v as f64 / msgs as f64, i as f64 / msgs as f64)
+    }
+}
+
+fn cell(cells: &[Cell], m: Model, p: Placement) -> Option<&Cell> {
+    cells.iter().find(|c| c.model == m && c.placement == p)
+}
+
+/// One target verdict.
+#[derive(Debug)]
+struct Verdict {
+    name: String,
+    placement: Placement,
+    value: f64,
+    bound: f64,
+    at_least: bool,
+}
+
+impl Verdict {
+    fn met(&self) -> bool {
+        if self.at_least {
+            self.value >= self.bound
+        } else {
+            self.value <= self.bound
+        }
+    }
+}
+
+fn verdicts(o: &Opts, placements: &[Placement], cells: &[Cell]) -> Vec<Verdict> {
+    let mut v = Vec::new();
+    for &p in placements {
+        if let (Some(a), Some(s), Some(x)) = (
+            cell(cells, Model::Async(TARGET_TRIGGER), p),
+            cell(cells, Model::Srr, p),
+            cell(cells, Model::Crossbeam, p),
+        ) {
+            v.push(Verdict {
+                name: format!("asyncmsg/{TARGET_TRIGGER} msgs/s over SRR"),
+                placement: p,
+                value: a.median_rate() / s.median_rate(),
+                bound: TARGET_VS_SRR,
+                at_least: true,
+            });
+            v.push(Verdict {
+                name: format!("asyncmsg/{TARGET_TRIGGER} msgs/s over crossbeam"),
+                placement: p,
+                value: a.median_rate() / x.median_rate(),
+                bound: TARGET_VS_CROSSBEAM,
+                at_least: true,
+            });
+        }
+        for &t in &o.triggers {
+            if let Some(a) = cell(cells, Model::Async(t), p) {
+                v.push(Verdict {
+                    name: format!("asyncmsg/{t} sender kernel entries per msg (worst run)"),
+                    placement: p,
+                    value: a.max(ThroughputRun::producer_entries_per_msg),
+                    bound: 1.0 / t as f64 + TARGET_ENTRIES_SLACK,
+                    at_least: false,
+                });
+            }
+        }
+    }
+    v
+}
+
+fn main() {
+    let o = parse_args();
+    let machine = MachineInfo::current();
+    let mut placements = Placement::default_set();
+    if o.unpinned_only {
+        placements.truncate(1);
+    }
+    if o.same_cpu {
+        placements.extend(Placement::same_cpu());
+    }
+    if placements.len() < 2 && !o.json {
+        println!("only one CPU available: the cross-CPU placement is skipped");
+    }
+    let models = models(&o);
+    let started = Instant::now();
+    let mut cells: Vec<Cell> = Vec::new();
+    for &p in &placements {
+        for &m in &models {
+            cells.push(Cell {
+                model: m,
+                placement: p,
+                runs: Vec::new(),
+            });
+        }
+    }
+    for run in 0..o.runs {
+        for &p in &placements {
+            // Rotate the order each run, so slow drift does not favour any model.
+            let mut order = models.clone();
+            order.rotate_left(run % models.len());
+            for m in order {
+                let (n, warmup) = counts(&o, m);
+                let r = throughput::run(m, p, warmup, n);
+                eprintln!(
+                    "run {}/{} {:14} {:20} {:>12.0} msgs/s  ({} msgs in {:.3} s, {:.1} msgs/receive, \
+                     sleeps per 1000 msgs: producer {:.2} consumer {:.2}{}{})",
+                    run + 1,
+                    o.runs,
+                    m.name(),
+                    p.label(),
+                    r.msgs_per_s(),
+                    r.received,
+                    r.elapsed.as_secs_f64(),
+                    r.msgs_per_receive(),
+                    1000.0 * r.producer_csw.voluntary as f64 / r.received.max(1) as f64,
+                    1000.0 * r.consumer_csw.voluntary as f64 / r.received.max(1) as f64,
+                    r.producer_entries_per_msg()
+                        .map(|e| format!(", sender {e:.4} entries/msg"))
+                        .unwrap_or_default(),
+                    if r.intact && r.received == r.sent {
+                        ""
+                    } else {
+                        ", NOT INTACT"
+                    }
+                );
+                if let Some(c) = cells.iter_mut().find(|c| c.model == m && c.placement == p) {
+                    c.runs.push(r);
+                }
+            }
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let v = verdicts(&o, &placements, &cells);
+    if o.json {
+        print_json(&o, &machine, &placements, &cells, &v, wall);
+    } else {
+        print_table(&o, &machine, &placements, &cells, &v, wall);
+    }
+    if cells.iter().any(|c| !c.all_intact()) {
+        std::process::exit(1);
+    }
+}
+
+fn fmt_opt(v: f64, decimals: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.decimals$}")
+    } else {
+        "-".into()
+    }
+}
+
+fn print_table(
+    o: &Opts,
+    m: &MachineInfo,
+    placements: &[Placement],
+    cells: &[Cell],
+    v: &[Verdict],
+    wall: f64,
+) {
+    println!(
+        "one-way throughput, {MSG_SIZE}-byte messages, one producer thread -> one consumer thread"
+    );
+    println!("CPU:     {}", m.cpu_model);
+    println!(
+        "cores:   {} online, allowed CPUs {}",
+        m.cpus_online,
+        m.allowed_list()
+    );
+    println!("kernel:  {}", m.kernel);
+    let per: Vec<String> = [Model::Async(1), Model::Srr, Model::Crossbeam]
+        .iter()
+        .map(|&md| {
+            let (n, w) = counts(o, md);
+            let name = match md {
+                Model::Async(_) => "asyncmsg".to_string(),
+                _ => md.name(),
+            };
+            format!("{name} {w}+{n}")
+        })
+        .collect();
+    println!(
+        "runs:    {} per (model, placement), models interleaved; warm-up+timed msgs per run: {}{}",
+        o.runs,
+        per.join(", "),
+        if o.quick {
+            "  [--quick: smoke check only]"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "asyncmsg: channel buffer_size {MSG_SIZE}, max_num_buffer {GET_MAX} per get; connection \
+         max_num_buffer {SEND_QUEUE}; puts own Vec<u8>s; no callbacks; flush at the end"
+    );
+    println!("crossbeam: bounded({CROSSBEAM_CAP}) of [u8; {MSG_SIZE}]; SRR: MsgSend {MSG_SIZE} bytes, reply 0 bytes");
+    println!(
+        "placements: {}  (c = consumer/server CPU, p = producer/client CPU)",
+        placements
+            .iter()
+            .map(|p| p.label())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "figures: median of the runs; entries = kernel entries per message over the timed part"
+    );
+    println!();
+    println!(
+        "{:<14} {:<18} {:>12} {:>8} {:>9} {:>8} {:>10} {:>9} {:>9} {:>11}  run msgs/s (M)",
+        "model",
+        "placement",
+        "msgs/s",
+        "vs SRR",
+        "vs xbeam",
+        "msgs/rcv",
+        "send ent.",
+        "lib ent.",
+        "recv ent.",
+        "csw/msg v/i",
+    );
+    for &p in placements {
+        let srr = cell(cells, Model::Srr, p).map_or(f64::NAN, Cell::median_rate);
+        let xb = cell(cells, Model::Crossbeam, p).map_or(f64::NAN, Cell::median_rate);
+        for c in cells.iter().filter(|c| c.placement == p) {
+            let r = c.median_rate();
+            let (cv, ci) = c.csw_per_msg();
+            let runs: Vec<String> = c
+                .rates()
+                .iter()
+                .map(|x| format!("{:.3}", x / 1e6))
+                .collect();
+            println!(
+                "{:<14} {:<18} {:>12.0} {:>8.2} {:>9.3} {:>8.1} {:>10} {:>9} {:>9} {:>11}  {}{}",
+                c.model.name(),
+                p.label(),
+                r,
+                r / srr,
+                r / xb,
+                c.med(|r| Some(r.msgs_per_receive())),
+                fmt_opt(c.med(ThroughputRun::producer_entries_per_msg), 4),
+                fmt_opt(c.med(ThroughputRun::library_entries_per_msg), 4),
+                fmt_opt(c.med(ThroughputRun::consumer_entries_per_msg), 4),
+                format!("{cv:.3}/{ci:.3}"),
+                runs.join(" "),
+                if c.all_intact() { "" } else { "  NOT INTACT" }
+            );
+        }
+    }
+    println!();
+    println!("send ent. = producer process's kernel entries (Process::counters) / msgs sent;");
+    println!("lib ent. = asyncmsg_connection_stats kernel_entries / msgs_put; recv ent. = consumer process's / msgs");
+    println!();
+    println!("targets:");
+    for t in v {
+        println!(
+            "  {:<54} {:<18} {:>10.4} {} {:<8.4} {}",
+            t.name,
+            t.placement.label(),
+            t.value,
+            if t.at_least { ">=" } else { "<=" },
+            t.bound,
+            if t.met() { "met" } else { "MISSED" }
+        );
+    }
+    if cells.iter().any(|c| !c.all_intact()) {
+        println!("WARNING: some run lost, duplicated or reordered messages");
+    }
+    println!();
+    println!("wall time {wall:.1} s");
+}
+
+fn print_json(
+    o: &Opts,
+    m: &MachineInfo,
+    placements: &[Placement],
+    cells: &[Cell],
+    v: &[Verdict],
+    wall: f64,
+) {
+    let num = json::number;
+    let machine = format!(
+        "{{\"cpu_model\":{},\"cpus_online\":{},\"cpus_allowed\":{},\"kernel\":{}}}",
+        json::string(&m.cpu_model),
+        m.cpus_online,
+        json::array(m.cpus_allowed.iter().map(|c| c.to_string())),
+        json::string(&m.kernel)
+    );
+    let cpu = |x: Option<usize>| x.map_or("null".to_string(), |c| c.to_string());
+    let config = format!(
+        "{{\"quick\":{},\"runs\":{},\"msg_size\":{MSG_SIZE},\"triggers\":{},\"get_max\":{GET_MAX},\
+         \"send_queue\":{SEND_QUEUE},\"crossbeam_capacity\":{CROSSBEAM_CAP},\"async_msgs\":{},\"srr_msgs\":{},\
+         \"crossbeam_msgs\":{},\
+         \"placements\":{}}}",
+        o.quick,
+        o.runs,
+        json::array(o.triggers.iter().map(|t| t.to_string())),
+        counts(o, Model::Async(1)).0,
+        counts(o, Model::Srr).0,
+        counts(o, Model::Crossbeam).0,
+        json::array(placements.iter().map(|&p| format!(
+            "{{\"placement\":{},\"label\":{},\"consumer_cpu\":{},\"producer_cpu\":{}}}",
+            json::string(p.key()),
+            json::string(&p.label()),
+            cpu(p.cpus().map(|c| c.0)),
+            cpu(p.cpus().map(|c| c.1))
+        )))
+    );
+    let mut results = Vec::new();
+    for &p in placements {
+        let srr = cell(cells, Model::Srr, p).map_or(f64::NAN, Cell::median_rate);
+        let xb = cell(cells, Model::Crossbeam, p).map_or(f64::NAN, Cell::median_rate);
+        for c in cells.iter().filter(|c| c.placement == p) {
+            let r = c.median_rate();
+            let (cv, ci) = c.csw_per_msg();
+            let trig = match c.model {
+                Model::Async(t) => t.to_string(),
+                _ => "null".into(),
+            };
+            results.push(format!(
+                "{{\"model\":{},\"trigger_num_msg\":{trig},\"placement\":{},\"msgs_per_s\":{},\
+                 \"run_msgs_per_s\":{},\"ratio_vs_srr\":{},\"ratio_vs_crossbeam\":{},\
+                 \"msgs_per_receive\":{},\"sender_entries_per_msg\":{},\"library_entries_per_msg\":{},\
+                 \"receiver_entries_per_msg\":{},\"csw_voluntary_per_msg\":{},\
+                 \"csw_involuntary_per_msg\":{},\"intact\":{}}}",
+                json::string(&c.model.name()),
+                json::string(p.key()),
+                num(r, 0),
+                json::array(c.rates().iter().map(|x| num(*x, 0))),
+                num(r / srr, 3),
+                num(r / xb, 4),
+                num(c.med(|r| Some(r.msgs_per_receive())), 2),
+                num(c.med(ThroughputRun::producer_entries_per_msg), 5),
+                num(c.med(ThroughputRun::library_entries_per_msg), 5),
+                num(c.med(ThroughputRun::consumer_entries_per_msg), 5),
+                num(cv, 4),
+                num(ci, 4),
+                c.all_intact()
+            ));
+        }
+    }
+    let targets = json::array(v.iter().map(|t| {
+        format!(
+            "{{\"target\":{},\"placement\":{},\"value\":{},\"bound\":{},\"at_least\":{},\"met\":{}}}",
+            json::string(&t.name),
+            json::string(t.placement.key()),
+            num(t.value, 5),
+            num(t.bound, 5),
+            t.at_least,
+            t.met()
+        )
+    }));
+    println!(
+        "{{\"benchmark\":\"async_throughput\",\"machine\":{machine},\"config\":{config},\
+         \"results\":{},\"targets\":{targets},\"wall_s\":{}}}",
+        json::array(results),
+        num(wall, 2)
+    );
+}
