@@ -185,7 +185,8 @@ impl AsyncQueue {
     }
 
     /// Waits until `ready()` holds or the queue is dead, up to `deadline`. Returns whether
-    /// `ready()` held (false: dead or timed out; check [`AsyncQueue::flags`]).
+    /// `ready()` held (false: it still did not when the queue was found dead or the deadline
+    /// passed; check [`AsyncQueue::flags`]).
     pub fn wait_until(
         &self,
         ready: impl Fn(&AsyncQueue) -> bool,
@@ -199,7 +200,9 @@ impl AsyncQueue {
                 break true;
             }
             if self.flags() & AQ_DEAD != 0 || deadline.is_some_and(|d| d.passed()) {
-                break false;
+                // Dead or timed out, but `ready()` may have come true since we looked (a take
+                // before the destroy: our Acquire load of the flag ordered it before us).
+                break ready(self);
             }
             self.progress.wait(seq, deadline, false);
         };

@@ -318,22 +318,26 @@ impl ThreadCtx {
         let shared = self.k.shared();
         let me = self.me;
         let word = &region.waits()[me.thread.index as usize];
+        let mut retry = false;
         loop {
             let mut fx = Effects::default();
             // Under the lock: run the call; if it blocks, note the wait word's value and the
-            // deadline in force for the state it blocked in.
+            // deadline in force for the state it blocked in. A retry is the same call again:
+            // not a new kernel entry, and its timeout stays in force.
             let (step, seq, deadline) = self.k.locked(|t| {
                 let Some(th) = t.threads.get_mut(me.thread) else {
                     return (Step::Done(Err(Errno::ESRCH)), 0, None);
                 };
-                th.kernel_entries += 1;
-                th.timeout_cur = std::mem::replace(
-                    &mut th.timeout_next,
-                    crate::objects::thread::TimeoutArm::NONE,
-                );
                 th.result = CallResult::Pending;
-                *t.kernel_entries += 1;
-                t.counters(me.proc).kernel_entries += 1;
+                if !retry {
+                    th.kernel_entries += 1;
+                    th.timeout_cur = std::mem::replace(
+                        &mut th.timeout_next,
+                        crate::objects::thread::TimeoutArm::NONE,
+                    );
+                    *t.kernel_entries += 1;
+                    t.counters(me.proc).kernel_entries += 1;
+                }
                 let mut step = f(t, me, &mut fx);
                 let mut deadline = None;
                 if step == Step::Block {
@@ -360,7 +364,8 @@ impl ThreadCtx {
                 Step::Done(r) => r,
                 Step::Block => self.block(seq, deadline, shared),
             };
-            if r != Err(Errno::ERESTART) {
+            retry = r == Err(RETRY);
+            if !retry && r != Err(Errno::ERESTART) {
                 return r;
             }
         }
@@ -870,8 +875,13 @@ fn deadline_for(th: &Thread) -> Option<Deadline> {
     })
 }
 
+/// The marker a woken thread's call returns inside the dispatcher to run again (never seen
+/// by callers).
+const RETRY: Errno = Errno(i32::MIN);
+
 fn result_of(r: CallResult) -> KResult<i64> {
     match r {
+        CallResult::Retry => Err(RETRY),
         CallResult::Ok(v) => Ok(v),
         CallResult::Err(e) => Err(Errno(e)),
         CallResult::Restart => Err(Errno::ERESTART),

@@ -43,9 +43,10 @@ use kernel_sim::consts::*;
 use kernel_sim::types::{AsyncGetHeader, SigEvent};
 use kernel_sim::wait::Deadline;
 use kernel_sim::{Errno, Iov, KResult, Kernel, MsgInfo, Pid, ThreadCtx};
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
 /// `ASYNCMSG_FLUSH_NONBLOCK`: trigger delivery and return without waiting.
@@ -179,10 +180,14 @@ struct ConnState {
     callbacks: bool,
     /// Messages put since the last trigger: what the count trigger counts.
     untriggered: u32,
+    /// When the first of the `untriggered` messages was put: what the time trigger measures.
+    batch_start: std::time::Instant,
 }
 
 struct Conn {
     coid: i32,
+    /// Set by asyncmsg_connect_detach (per-thread caches check it).
+    detached: AtomicBool,
     queue: Box<AsyncQueue>,
     state: Mutex<ConnState>,
     nonblock: bool,
@@ -200,6 +205,18 @@ type Done = (Option<AsyncCallback>, i32, AsyncBuf, u32);
 impl Conn {
     fn lock(&self) -> MutexGuard<'_, ConnState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Releases the slots receivers have taken, dropping their buffers (no callbacks to run).
+    fn release_taken(&self, st: &mut ConnState) {
+        let (done, head, _) = self.queue.counters();
+        let cap = self.queue.capacity();
+        let mut c = done;
+        while c != head {
+            st.slots[(c % cap) as usize] = None;
+            c = c.wrapping_add(1);
+        }
+        self.queue.release_to(head);
     }
 
     /// Releases the slots receivers have taken: returns them with their errors, in order.
@@ -337,12 +354,7 @@ fn library_thread(lib: &Lib, ctx: &ThreadCtx) {
                     }
                     CODE_TIMER => {
                         if let Ok(conn) = lib.conn(p.value_int()) {
-                            // An RMW, so that a put that saw the timer armed (and did not arm it) happens
-                            // before our look at `pending` (both sides swap: no store-load race).
-                            conn.timer_armed.swap(false, Ordering::AcqRel);
-                            if conn.queue.pending() > 0 {
-                                trigger(ctx, &conn).ok();
-                            }
+                            on_timer(ctx, &conn);
                         }
                     }
                     CODE_JOBS => loop {
@@ -369,6 +381,33 @@ fn library_thread(lib: &Lib, ctx: &ThreadCtx) {
     }
 }
 
+/// The time trigger's timer expired: trigger the current batch if it is `trigger_time` old;
+/// if it is younger (an earlier batch went by the count trigger or a flush since the timer was
+/// armed), arm the timer again for the rest of its time.
+fn on_timer(ctx: &ThreadCtx, conn: &Conn) {
+    // An RMW, so that a put that saw the timer armed (and did not arm it) happens before our
+    // look at the batch below (both sides swap: no store-load race).
+    conn.timer_armed.swap(false, Ordering::AcqRel);
+    let mut st = conn.lock();
+    if st.untriggered == 0 {
+        return;
+    }
+    let (age, period) = (st.batch_start.elapsed(), st.attr.trigger_time);
+    if age >= period {
+        st.untriggered = 0;
+        drop(st);
+        let _ = trigger_now(ctx, conn);
+        return;
+    }
+    drop(st);
+    if let Some(t) = conn.timer {
+        if !conn.timer_armed.swap(true, Ordering::AcqRel) {
+            conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
+            let _ = ctx.timer_settime(t, 0, ns(period - age).max(1), 0);
+        }
+    }
+}
+
 fn run_callbacks(conn: &Conn, done: Vec<Done>) {
     for (cb, err, b, h) in done {
         if let Some(cb) = cb {
@@ -378,8 +417,14 @@ fn run_callbacks(conn: &Conn, done: Vec<Done>) {
     }
 }
 
+/// A trigger: everything queued is handed to the kernel (one kernel entry).
 fn trigger(ctx: &ThreadCtx, conn: &Conn) -> KResult<u32> {
     conn.lock().untriggered = 0;
+    trigger_now(ctx, conn)
+}
+
+/// The kernel entry of a trigger; the caller has reset `untriggered`.
+fn trigger_now(ctx: &ThreadCtx, conn: &Conn) -> KResult<u32> {
     conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
     conn.triggers.fetch_add(1, Ordering::Relaxed);
     ctx.msg_send_async(conn.coid)
@@ -630,12 +675,14 @@ pub fn asyncmsg_connect_attach(
         }
         let conn = Arc::new(Conn {
             coid,
+            detached: AtomicBool::new(false),
             queue,
             state: Mutex::new(ConnState {
                 attr: attr.clone(),
                 slots: (0..cap).map(|_| None).collect(),
                 callbacks,
                 untriggered: 0,
+                batch_start: std::time::Instant::now(),
             }),
             nonblock: flags & _NTO_COF_NONBLOCK != 0,
             timer,
@@ -668,6 +715,7 @@ fn detach_in(c: &ThreadCtx, coid: i32) -> KResult<()> {
         .unwrap_or_else(|p| p.into_inner())
         .remove(&coid)
         .ok_or(Errno::EINVAL)?;
+    conn.detached.store(true, Ordering::Release);
     let mut st = conn.lock();
     // After this the kernel no longer reads the queue.
     let detached = c.connect_detach(coid);
@@ -719,6 +767,36 @@ pub fn asyncmsg_connect_attr(
     })
 }
 
+/// A connection a thread last put on: its library, coid and connection.
+type CachedConn = (Weak<Lib>, i32, Arc<Conn>);
+
+thread_local! {
+    /// The connection this thread last put on, with its library: a put on the same coid skips
+    /// the registry and connection-map look-ups (two locks) and costs a few atomic loads.
+    static LAST_CONN: RefCell<Option<CachedConn>> = const { RefCell::new(None) };
+}
+
+/// The calling process's connection `coid` (EBADF if none).
+fn conn_for(c: &ThreadCtx, coid: i32) -> KResult<Arc<Conn>> {
+    let hit = LAST_CONN.with(|l| {
+        let l = l.borrow();
+        let (lib, co, conn) = l.as_ref()?;
+        let lib = lib.upgrade()?;
+        (*co == coid
+            && lib.pid.pid == c.pid()
+            && lib.kernel.same(c.kernel())
+            && !conn.detached.load(Ordering::Acquire))
+        .then(|| conn.clone())
+    });
+    if let Some(conn) = hit {
+        return Ok(conn);
+    }
+    let lib = lib_of(c)?;
+    let conn = lib.conn(coid)?;
+    LAST_CONN.with(|l| *l.borrow_mut() = Some((Arc::downgrade(&lib), coid, conn.clone())));
+    Ok(conn)
+}
+
 fn put(
     coid: i32,
     buf: AsyncBuf,
@@ -726,17 +804,80 @@ fn put(
     cb: Option<AsyncCallback>,
     timeout: Option<Duration>,
 ) -> Result<(), AsyncPutError> {
-    let fail = |errno, buf| AsyncPutError { errno, buf };
-    let got = with_current(|c| Ok((lib_of(c)?, c.kernel().clone())));
-    let (lib, _) = match got {
-        Ok(x) => x,
-        Err(e) => return Err(fail(e, buf)),
-    };
-    let conn = match lib.conn(coid) {
-        Ok(c) => c,
-        Err(e) => return Err(fail(e, buf)),
-    };
+    let mut buf = Some(buf);
+    match with_current(|c| put_in(c, coid, &mut buf, handle, cb, timeout)) {
+        Ok(()) => Ok(()),
+        Err(errno) => Err(AsyncPutError {
+            errno,
+            buf: buf.take().unwrap_or(AsyncBuf::Flat(Vec::new())),
+        }),
+    }
+}
+
+/// A put: takes the buffer out of `slot` on success, leaves it there on failure.
+fn put_in(
+    c: &ThreadCtx,
+    coid: i32,
+    slot: &mut Option<AsyncBuf>,
+    handle: u32,
+    cb: Option<AsyncCallback>,
+    timeout: Option<Duration>,
+) -> KResult<()> {
+    let conn = conn_for(c, coid)?;
     let deadline = timeout.map(Deadline::after);
+    let cap = conn.queue.capacity();
+    let mut st = conn.lock();
+    loop {
+        if !st.callbacks {
+            // No callbacks to run: the producer releases taken slots itself, a half queue at a
+            // time (dropping the buffers), so most puts do no reaping at all.
+            let (done, head, tail) = conn.queue.counters();
+            if tail.wrapping_sub(done) >= cap / 2 && head != done {
+                conn.release_taken(&mut st);
+            }
+        }
+        if conn.queue.flags() & AQ_DEAD != 0 {
+            return Err(Errno::EBADF);
+        }
+        if conn.queue.has_room() {
+            break;
+        }
+        if conn.nonblock {
+            return Err(Errno::EAGAIN);
+        }
+        if st.untriggered > 0 && conn.queue.pending() <= st.untriggered {
+            // Full, and every message a receiver could take is one no trigger has sent yet:
+            // send them before waiting, or nobody would ever make room. (While triggered
+            // messages are pending, the receiver taking them makes room.)
+            st.untriggered = 0;
+            drop(st);
+            trigger_now(c, &conn)?;
+            st = conn.lock();
+            continue;
+        }
+        drop(st);
+        let callbacks = conn.lock().callbacks;
+        let room = conn.queue.wait_until(
+            |q| {
+                let (done, head, _) = q.counters();
+                q.has_room() || (!callbacks && head != done)
+            },
+            deadline,
+        );
+        st = conn.lock();
+        if !room && conn.queue.flags() & AQ_DEAD == 0 && deadline.is_some_and(|d| d.passed()) {
+            return Err(Errno::ETIMEDOUT);
+        }
+    }
+    // Ask for the kernel's 'P' pulse before the message is visible, so that a receiver taking
+    // it at once already sees that a callback waits for it.
+    if cb.is_some() && !st.callbacks {
+        st.callbacks = true;
+        conn.queue.set_flags(AQ_WANT_PULSE);
+    }
+    let Some(buf) = slot.take() else {
+        return Err(Errno::EINVAL);
+    };
     // Build the kernel's view of the message: the flat buffer, or an iov array over the parts.
     let (desc, iovs) = match &buf {
         AsyncBuf::Flat(v) => (
@@ -761,50 +902,12 @@ fn put(
             )
         }
     };
-    let mut st = conn.lock();
-    loop {
-        if !st.callbacks {
-            // No callbacks to run: slots receivers took are released here, by the producer.
-            drop(conn.reap(&mut st));
-        }
-        if conn.queue.flags() & AQ_DEAD != 0 {
-            return Err(fail(Errno::EBADF, buf));
-        }
-        if conn.queue.has_room() {
-            break;
-        }
-        if conn.nonblock {
-            return Err(fail(Errno::EAGAIN, buf));
-        }
-        drop(st);
-        let callbacks_mode = conn.lock().callbacks;
-        let room = conn.queue.wait_until(
-            |q| {
-                if callbacks_mode {
-                    q.has_room()
-                } else {
-                    q.has_room() || q.counters().1 != q.counters().0
-                }
-            },
-            deadline,
-        );
-        st = conn.lock();
-        if !room && conn.queue.flags() & AQ_DEAD == 0 && deadline.is_some_and(|d| d.passed()) {
-            return Err(fail(Errno::ETIMEDOUT, buf));
-        }
-    }
-    // Ask for the kernel's 'P' pulse before the message is visible, so that a receiver taking
-    // it at once already sees that a callback waits for it.
-    if cb.is_some() && !st.callbacks {
-        st.callbacks = true;
-        conn.queue.set_flags(AQ_WANT_PULSE);
-    }
-    let cap = conn.queue.capacity();
     // SAFETY: we hold the connection's lock (one producer); the buffer (and iov array) are
-    // moved into the slot below and stay there, their heap data unmoved, until `reap`
+    // moved into the slot below and stay there, their heap data unmoved, until a reap
     // releases the slot.
     let Some(ctr) = (unsafe { conn.queue.push(desc) }) else {
-        return Err(fail(Errno::EAGAIN, buf));
+        *slot = Some(buf);
+        return Err(Errno::EAGAIN);
     };
     st.slots[(ctr % cap) as usize] = Some(Slot {
         buf,
@@ -813,6 +916,9 @@ fn put(
         cb,
     });
     conn.msgs_put.fetch_add(1, Ordering::Relaxed);
+    if st.untriggered == 0 {
+        st.batch_start = std::time::Instant::now();
+    }
     st.untriggered += 1;
     let (count, time) = (st.attr.trigger_num_msg, st.attr.trigger_time);
     let fire = count != 0 && st.untriggered >= count;
@@ -820,21 +926,15 @@ fn put(
         st.untriggered = 0;
     }
     drop(st);
-    let r = with_current(|c| {
-        if fire {
-            trigger(c, &conn).map(drop)
-        } else if let Some(t) = conn.timer.filter(|_| !time.is_zero()) {
-            if !conn.timer_armed.swap(true, Ordering::AcqRel) {
-                conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
-                c.timer_settime(t, 0, ns(time).max(1), 0).map(drop)?;
-            }
-            Ok(())
-        } else {
-            Ok(())
+    // The message is queued whatever the trigger says (a dead channel shows at the next put).
+    if fire {
+        let _ = trigger_now(c, &conn);
+    } else if let Some(t) = conn.timer.filter(|_| !time.is_zero()) {
+        if !conn.timer_armed.swap(true, Ordering::AcqRel) {
+            conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
+            let _ = c.timer_settime(t, 0, ns(time).max(1), 0);
         }
-    });
-    // The message is queued whatever the trigger said (a dead channel shows at the next put).
-    let _ = r;
+    }
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! the kernel, is [`crate::asyncq::AsyncQueue`]; the library around both is in `userlib`.
 //!
 //! A trigger links the connection into its channel's FIFO of ready connections (once) and
-//! either hands a batch straight to a RECEIVE-blocked receiver or delivers the channel's event
+//! either wakes a RECEIVE-blocked receiver (which takes the batch itself) or delivers the channel's event
 //! (when the FIFO goes from empty to non-empty). A receive walks the ready connections in
 //! order, taking each one's messages in queue order (per-connection FIFO), copying them from
 //! the sender's buffers straight into the receiver's, until it has `max` messages; a connection
@@ -188,9 +188,10 @@ pub fn msg_send_async(t: &mut Tables<'_>, me: Caller, coid: i32, fx: &mut Effect
     let was_empty = t.chans.at(chan.index).nready == 0;
     ready_push(t, chan, conn.index);
     if let Some(r) = t.recv_find(chan, false) {
+        // Wake a waiting receiver to take the batch itself: the copy then runs on the
+        // receiver's thread, not on the sender's, which goes back to producing.
         t.recv_remove(chan, r);
-        let n = take_batch(t, chan, r, fx);
-        t.ready(r, CallResult::Ok(n as i64), fx);
+        t.ready(r, CallResult::Retry, fx);
     } else if was_empty && t.chans.at(chan.index).has_event {
         let (ev, creator, owner) = {
             let c = t.chans.at(chan.index);

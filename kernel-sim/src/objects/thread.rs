@@ -109,6 +109,9 @@ pub enum CallResult {
     Err(i32),
     /// `MsgError(ERESTART)`: re-issue the send.
     Restart,
+    /// Woken to run its call again (an asyncmsg receiver a trigger found waiting takes the
+    /// batch itself): the same kernel call, not a new entry, its timeout still in force.
+    Retry,
 }
 
 /// A kernel timeout armed by TimerTimeout for the thread's next kernel call.
