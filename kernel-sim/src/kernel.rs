@@ -324,9 +324,9 @@ impl ThreadCtx {
             // Under the lock: run the call; if it blocks, note the wait word's value and the
             // deadline in force for the state it blocked in. A retry is the same call again:
             // not a new kernel entry, and its timeout stays in force.
-            let (step, seq, deadline) = self.k.locked(|t| {
+            let (step, seq, deadline, spin) = self.k.locked(|t| {
                 let Some(th) = t.threads.get_mut(me.thread) else {
-                    return (Step::Done(Err(Errno::ESRCH)), 0, None);
+                    return (Step::Done(Err(Errno::ESRCH)), 0, None, None);
                 };
                 th.result = CallResult::Pending;
                 if !retry {
@@ -357,12 +357,18 @@ impl ThreadCtx {
                     t.counters(me.proc).blocks += 1;
                 }
                 t.counters(me.proc).wakeups += fx.wake.len() as u64;
-                (step, word.load(), deadline)
+                let spin = match t.threads.at(me.thread.index).state {
+                    KState::Receive { chan } if step == Step::Block => {
+                        calls::asyncmsg::trigger_cpu(t, chan)
+                    }
+                    _ => None,
+                };
+                (step, word.load(), deadline, spin)
             });
             self.k.apply(&fx);
             let r = match step {
                 Step::Done(r) => r,
-                Step::Block => self.block(seq, deadline, shared),
+                Step::Block => self.block(seq, deadline, shared, spin),
             };
             retry = r == Err(RETRY);
             if !retry && r != Err(Errno::ERESTART) {
@@ -377,7 +383,18 @@ impl ThreadCtx {
     /// ETIMEDOUT, or stays: REPLY-blocked on an `_NTO_CHF_UNBLOCK` channel, or an event other
     /// than SIGEV_UNBLOCK), and the thread sleeps on with the deadline of the state it is now in
     /// (a SEND-blocked client that was received may have become subject to a REPLY timeout).
-    fn block(&self, mut seq: u32, mut deadline: Option<Deadline>, shared: bool) -> KResult<i64> {
+    ///
+    /// `spin_vs`: the CPU whose thread is expected to wake us (an asyncmsg receiver's last
+    /// trigger). When it is another CPU, spin briefly before sleeping: the wake-up usually comes
+    /// sooner than a futex sleep and wake would take. Never when both share a CPU (the spin
+    /// would only delay the waker).
+    fn block(
+        &self,
+        mut seq: u32,
+        mut deadline: Option<Deadline>,
+        shared: bool,
+        spin_vs: Option<i32>,
+    ) -> KResult<i64> {
         enum Next {
             Done(KResult<i64>),
             Wait(u32, Option<Deadline>),
@@ -385,8 +402,14 @@ impl ThreadCtx {
         let me = self.me;
         let i = me.thread.index;
         let word = &self.k.inner.region.waits()[i as usize];
+        let me_cpu = current_cpu();
+        let mut spin = spin_vs.filter(|&c| me_cpu >= 0 && c != me_cpu);
         loop {
-            let woke = word.wait(seq, deadline, shared);
+            let woke = if spin.take().is_some() && word.spin(seq, SPIN_ITERATIONS) {
+                WaitResult::Changed
+            } else {
+                word.wait(seq, deadline, shared)
+            };
             if woke == WaitResult::Changed && word.load() == seq {
                 continue; // spurious
             }
@@ -744,7 +767,8 @@ impl ThreadCtx {
     /// MsgSendAsync: the asyncmsg trigger (one kernel entry per batch). Returns the messages
     /// pending on the connection.
     pub fn msg_send_async(&self, coid: i32) -> KResult<u32> {
-        self.call(|t, me, fx| calls::asyncmsg::msg_send_async(t, me, coid, fx))
+        let cpu = current_cpu();
+        self.call(|t, me, fx| calls::asyncmsg::msg_send_async(t, me, coid, cpu, fx))
             .map(|v| v as u32)
     }
 
@@ -873,6 +897,23 @@ fn deadline_for(th: &Thread) -> Option<Deadline> {
         },
         nsec: tmo.deadline,
     })
+}
+
+/// How long a waiter spins before sleeping when its waker runs on another CPU (about 10-50 µs).
+const SPIN_ITERATIONS: u32 = 2000;
+
+/// The CPU the calling thread runs on (-1 if unknown; always -1 under loom, which cannot model
+/// spinning usefully).
+fn current_cpu() -> i32 {
+    #[cfg(loom)]
+    {
+        -1
+    }
+    #[cfg(not(loom))]
+    {
+        // SAFETY: sched_getcpu has no preconditions.
+        unsafe { libc::sched_getcpu() }
+    }
 }
 
 /// The marker a woken thread's call returns inside the dispatcher to run again (never seen

@@ -16,7 +16,7 @@
 //! * a waiter whose deadline passes retakes the lock and decides, under the lock, whether it
 //!   was woken after all or must cancel its own block.
 
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{fence, AtomicU32, Ordering};
 use std::time::Duration;
 
 /// Which clock a deadline is measured on.
@@ -142,10 +142,13 @@ mod futex {
     }
 }
 
-/// A 32-bit word a thread can block on, and be woken through: a futex.
+/// A 32-bit word a thread can block on, and be woken through: a futex. It also counts the
+/// threads asleep on it, so that a wake finding none skips the system call (the waiter, not yet
+/// asleep, will see the changed word).
 #[derive(Debug)]
 pub struct WaitWord {
     value: AtomicU32,
+    sleepers: AtomicU32,
     #[cfg(loom)]
     emu: (crate::sync::Mutex<()>, crate::sync::Condvar),
 }
@@ -161,6 +164,7 @@ impl WaitWord {
     pub fn new() -> Self {
         WaitWord {
             value: AtomicU32::new(0),
+            sleepers: AtomicU32::new(0),
             #[cfg(loom)]
             emu: (crate::sync::Mutex::new(()), crate::sync::Condvar::new()),
         }
@@ -179,7 +183,19 @@ impl WaitWord {
     }
 
     /// Blocks while the word holds `expected`, until `deadline` if one is given.
+    ///
+    /// The waiter counts itself in `sleepers`, then looks at the word; a waker changes the word,
+    /// then looks at `sleepers`. Each side has a SeqCst fence between its two steps, so either
+    /// the waiter sees the change (and does not sleep) or the waker sees the sleeper (and wakes it).
     pub fn wait(&self, expected: u32, deadline: Option<Deadline>, shared: bool) -> WaitResult {
+        self.sleepers.fetch_add(1, Ordering::AcqRel);
+        fence(Ordering::SeqCst);
+        let r = self.wait_counted(expected, deadline, shared);
+        self.sleepers.fetch_sub(1, Ordering::AcqRel);
+        r
+    }
+
+    fn wait_counted(&self, expected: u32, deadline: Option<Deadline>, shared: bool) -> WaitResult {
         #[cfg(not(loom))]
         {
             if self.value.load(Ordering::Acquire) != expected {
@@ -208,8 +224,25 @@ impl WaitWord {
         }
     }
 
-    /// Wakes the thread (or threads) waiting on this word.
+    /// Spins up to `iterations` times while the word holds `expected` (for a waiter whose
+    /// waker runs on another CPU: the change usually comes before a sleep would pay off).
+    /// Returns whether the word changed.
+    pub fn spin(&self, expected: u32, iterations: u32) -> bool {
+        for _ in 0..iterations {
+            if self.value.load(Ordering::Acquire) != expected {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        self.value.load(Ordering::Acquire) != expected
+    }
+
+    /// Wakes the thread (or threads) waiting on this word, if any is asleep on it.
     pub fn wake(&self, shared: bool) {
+        fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::Acquire) == 0 {
+            return;
+        }
         #[cfg(not(loom))]
         futex::wake(&self.value, i32::MAX as u32, shared);
         #[cfg(loom)]

@@ -167,7 +167,13 @@ pub(crate) fn ready_remove(t: &mut Tables<'_>, chan: Id<Channel>, ci: u32) {
 /// messages pending, hands a batch to a waiting receiver or delivers the channel's event.
 /// EBADF if `coid` is not an asyncmsg connection or its channel is gone. Returns the number of
 /// messages pending.
-pub fn msg_send_async(t: &mut Tables<'_>, me: Caller, coid: i32, fx: &mut Effects) -> Step {
+pub fn msg_send_async(
+    t: &mut Tables<'_>,
+    me: Caller,
+    coid: i32,
+    cpu: i32,
+    fx: &mut Effects,
+) -> Step {
     let conn = tri!(t.conn_of(me.proc, coid));
     let (chan, aq, in_ready) = {
         let c = t.conns.at(conn.index);
@@ -177,6 +183,7 @@ pub fn msg_send_async(t: &mut Tables<'_>, me: Caller, coid: i32, fx: &mut Effect
         return Step::Done(Err(Errno::EBADF));
     }
     t.counters(me.proc).async_triggers += 1;
+    t.chans.at_mut(chan.index).last_trigger_cpu = cpu;
     let pending = queue_of(t.conns.at(conn.index)).pending();
     if pending == 0 {
         return Step::Done(Ok(0));
@@ -416,4 +423,12 @@ pub fn conn_counters(
         batches: c.batches,
         msgs_taken: c.msgs_taken,
     })
+}
+
+/// The CPU the last trigger on `chan` ran on, if `chan` is an asyncmsg channel (a receiver about
+/// to block spins briefly first when that is another CPU: the next batch usually comes sooner
+/// than a sleep and a wake-up would take).
+pub(crate) fn trigger_cpu(t: &Tables<'_>, chan: Id<Channel>) -> Option<i32> {
+    let c = t.chans.get(chan)?;
+    (c.flags & _NTO_CHF_ASYNC != 0 && c.last_trigger_cpu >= 0).then_some(c.last_trigger_cpu)
 }

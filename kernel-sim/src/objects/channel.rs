@@ -42,6 +42,8 @@ pub struct Channel {
     pub ready_tail: u32,
     /// asyncmsg: ready connections.
     pub nready: u32,
+    /// asyncmsg: the CPU the last trigger ran on (-1: unknown), for a receiver's spin-or-sleep.
+    pub last_trigger_cpu: i32,
 }
 
 impl Pooled for Channel {
@@ -78,6 +80,7 @@ impl Pooled for Channel {
             ready_head: NIL,
             ready_tail: NIL,
             nready: 0,
+            last_trigger_cpu: -1,
         }
     }
 }
