@@ -47,6 +47,7 @@ struct Slot {
 /// A sender queue. See the module doc.
 #[derive(Debug)]
 pub struct AsyncQueue {
+    capacity: u32,
     head: AtomicU32,
     tail: AtomicU32,
     done: AtomicU32,
@@ -64,17 +65,21 @@ unsafe impl Sync for AsyncQueue {}
 unsafe impl Send for AsyncQueue {}
 
 impl AsyncQueue {
-    /// A queue of `capacity` slots (`capacity - 1` messages outstanding at most; at least 2).
+    /// A queue of `capacity` slots (`capacity - 1` messages outstanding at most; at least 2,
+    /// at most 2^16). The ring's storage is rounded up to a power of two, so that the
+    /// free-running counters map to distinct slots even where they wrap around 2^32.
     pub fn new(capacity: u32) -> AsyncQueue {
-        let capacity = capacity.max(2);
+        let capacity = capacity.clamp(2, 1 << 16);
+        let storage = capacity.next_power_of_two();
         AsyncQueue {
+            capacity,
             head: AtomicU32::new(0),
             tail: AtomicU32::new(0),
             done: AtomicU32::new(0),
             flags: AtomicU32::new(0),
             waiters: AtomicU32::new(0),
             progress: WaitWord::new(),
-            slots: (0..capacity)
+            slots: (0..storage)
                 .map(|_| Slot {
                     desc: Cell::new(MsgDesc {
                         iov: Iov { base: 0, len: 0 },
@@ -86,13 +91,23 @@ impl AsyncQueue {
         }
     }
 
-    /// Slots in the ring.
+    /// Slots in the ring (`capacity - 1` messages outstanding at most).
     pub fn capacity(&self) -> u32 {
-        self.slots.len() as u32
+        self.capacity
+    }
+
+    /// The slot counter `counter` uses, in `0..slot_count()`.
+    pub fn slot_index(&self, counter: u32) -> usize {
+        (counter & (self.slots.len() as u32 - 1)) as usize
+    }
+
+    /// Slots of storage (the capacity rounded up to a power of two).
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
     }
 
     fn slot(&self, counter: u32) -> &Slot {
-        &self.slots[(counter % self.capacity()) as usize]
+        &self.slots[self.slot_index(counter)]
     }
 
     /// The `(done, head, tail)` counters.

@@ -90,8 +90,22 @@ impl Kernel {
     pub(crate) fn locked<R>(&self, f: impl FnOnce(&mut Tables<'_>) -> R) -> R {
         let lock = self.inner.region.lock_word();
         lock.lock(self.shared());
+        // A panic under the kernel lock is a kernel bug that may have left the tables half
+        // changed: stop the whole (simulated) system at once, as a kernel panic does, rather
+        // than leave every other thread waiting forever for the lock.
+        struct PanicGuard;
+        impl Drop for PanicGuard {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    eprintln!("kernel-sim: kernel panic (a panic while holding the kernel lock); aborting");
+                    std::process::abort();
+                }
+            }
+        }
+        let guard = PanicGuard;
         // SAFETY: we hold the kernel lock until `unlock` below.
         let r = unsafe { self.inner.region.with_tables(f) };
+        std::mem::forget(guard);
         lock.unlock(self.shared());
         r
     }
@@ -105,17 +119,18 @@ impl Kernel {
     }
 
     fn apply(&self, fx: &Effects) {
+        // Priorities first: a thread readied at a new priority must run at it.
+        if self.inner.region.config().os_priority != OsPriority::Off {
+            for &(tid, prio) in &fx.prio {
+                apply_os_priority(self.inner.region.config().os_priority, tid, prio);
+            }
+        }
         let waits = self.inner.region.waits();
         for &w in &fx.wake {
             waits[w as usize].wake(self.shared());
         }
         for sig in &fx.signals {
             send_signal(sig);
-        }
-        if self.inner.region.config().os_priority != OsPriority::Off {
-            for &(tid, prio) in &fx.prio {
-                apply_os_priority(self.inner.region.config().os_priority, tid, prio);
-            }
         }
     }
 
@@ -414,12 +429,14 @@ impl ThreadCtx {
                 continue; // spurious
             }
             let mut fx = Effects::default();
+            let mut my_prio = 0u8;
             let next = self.k.locked(|t| {
                 let Some(th) = t.threads.get_mut(me.thread) else {
                     return Next::Done(Err(Errno::ESRCH));
                 };
                 if th.state == KState::Ready {
                     th.state = KState::Running;
+                    my_prio = th.prio;
                     return Next::Done(result_of(std::mem::replace(
                         &mut th.result,
                         CallResult::Pending,
@@ -436,7 +453,15 @@ impl ThreadCtx {
             });
             self.k.apply(&fx);
             match next {
-                Next::Done(r) => return r,
+                Next::Done(r) => {
+                    // In the OS priority mode, run on at the priority the kernel gave us (the
+                    // waker applies it too, but we may have returned before it did).
+                    let mode = self.k.inner.region.config().os_priority;
+                    if mode != OsPriority::Off && my_prio != 0 {
+                        apply_os_priority(mode, nix::unistd::gettid().as_raw(), my_prio);
+                    }
+                    return r;
+                }
                 Next::Wait(s, d) => {
                     seq = s;
                     deadline = d;

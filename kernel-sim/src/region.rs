@@ -124,6 +124,7 @@ impl Config {
         ];
         if nonzero.contains(&0)
             || self.max_threads > 0x7fff
+            || self.max_timers > 0x7fff
             || self.side_coids_per_process > 0xffff
             || self.fd_coids_per_process > 0xffff
         {
@@ -177,6 +178,19 @@ pub struct PoolHeads {
     pub pulses: PoolHead,
     /// Timers.
     pub timers: PoolHead,
+}
+
+/// The fixed part of the header, as [`Region::header`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderInfo {
+    /// [`MAGIC`].
+    pub magic: u64,
+    /// [`LAYOUT_VERSION`].
+    pub version: u32,
+    /// Bytes in the region.
+    pub size: u64,
+    /// Capacities.
+    pub config: Config,
 }
 
 /// The region's header, at offset 0.
@@ -407,11 +421,20 @@ impl Region {
         NonNull::new(unsafe { std::alloc::alloc_zeroed(l) }).ok_or(Errno::ENOMEM)
     }
 
-    /// The region's header.
-    pub fn header(&self) -> &Header {
-        // SAFETY: the header is initialized in `new`; its fields other than the pool heads,
-        // next_pid and kernel_entries never change, and readers of those take the lock.
-        unsafe { &*(self.base.as_ptr() as *const Header) }
+    /// The header's fixed part: magic, layout version, size and configuration (a copy: the
+    /// rest of the header changes under the kernel lock).
+    pub fn header(&self) -> HeaderInfo {
+        let h = self.base.as_ptr() as *const Header;
+        // SAFETY: the header is initialized in `new`; these fields are written only there, so
+        // reading them through raw pointers (no reference to the whole header) races nothing.
+        unsafe {
+            HeaderInfo {
+                magic: std::ptr::addr_of!((*h).magic).read(),
+                version: std::ptr::addr_of!((*h).version).read(),
+                size: std::ptr::addr_of!((*h).size).read(),
+                config: std::ptr::addr_of!((*h).config).read(),
+            }
+        }
     }
 
     /// Capacities.
@@ -463,8 +486,10 @@ impl Region {
         // SAFETY: every part was initialized in `new` at an aligned, in-bounds offset; the parts
         // do not overlap each other nor the atomics; the caller guarantees exclusivity.
         unsafe {
-            let h = &mut *(b as *mut Header);
-            let heads = &mut h.pools;
+            // Only the header's changing fields are borrowed mutably; the fixed ones stay
+            // readable by `header()` without the lock.
+            let h = b as *mut Header;
+            let heads = &mut *std::ptr::addr_of_mut!((*h).pools);
             Tables {
                 cfg: *c,
                 procs: Pool::new(&mut heads.procs, slice_mut(b, o.procs, p)),
@@ -491,8 +516,8 @@ impl Region {
                 chids: slice_mut(b, o.chids, p * c.chids_per_process as usize),
                 fds: slice_mut(b, o.fds, p * c.fd_coids_per_process as usize),
                 sides: slice_mut(b, o.sides, p * c.side_coids_per_process as usize),
-                next_pid: &mut h.next_pid,
-                kernel_entries: &mut h.kernel_entries,
+                next_pid: &mut *std::ptr::addr_of_mut!((*h).next_pid),
+                kernel_entries: &mut *std::ptr::addr_of_mut!((*h).kernel_entries),
                 waits: self.waits(),
             }
         }

@@ -38,7 +38,7 @@
 //! ```
 
 use crate::current::with_current;
-use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD, AQ_WANT_PULSE};
+use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD, AQ_PULSE_PENDING, AQ_WANT_PULSE};
 use kernel_sim::consts::*;
 use kernel_sim::types::{AsyncGetHeader, SigEvent};
 use kernel_sim::wait::Deadline;
@@ -186,6 +186,8 @@ struct ConnState {
 
 struct Conn {
     coid: i32,
+    /// The library's notify coid (for the 'P' pulse a blocked put may send itself).
+    notify_coid: i32,
     /// Set by asyncmsg_connect_detach (per-thread caches check it).
     detached: AtomicBool,
     queue: Box<AsyncQueue>,
@@ -210,10 +212,9 @@ impl Conn {
     /// Releases the slots receivers have taken, dropping their buffers (no callbacks to run).
     fn release_taken(&self, st: &mut ConnState) {
         let (done, head, _) = self.queue.counters();
-        let cap = self.queue.capacity();
         let mut c = done;
         while c != head {
-            st.slots[(c % cap) as usize] = None;
+            st.slots[self.queue.slot_index(c)] = None;
             c = c.wrapping_add(1);
         }
         self.queue.release_to(head);
@@ -223,10 +224,9 @@ impl Conn {
     fn reap(&self, st: &mut ConnState) -> Vec<Done> {
         let (done, head, _) = self.queue.counters();
         let mut out = Vec::with_capacity(head.wrapping_sub(done) as usize);
-        let cap = self.queue.capacity();
         let mut c = done;
         while c != head {
-            if let Some(s) = st.slots[(c % cap) as usize].take() {
+            if let Some(s) = st.slots[self.queue.slot_index(c)].take() {
                 let cb = s.cb.or_else(|| st.attr.call_back.clone());
                 out.push((cb, self.queue.error_of(c), s.buf, s.handle));
             }
@@ -324,9 +324,34 @@ fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
         .name(format!("asyncmsg-{}", ctx.pid()))
         .spawn(move || {
             worker.adopt_os_thread();
-            library_thread(&l, &worker);
+            // Bound as the calling thread, so that callbacks making userlib calls act as a
+            // thread of their own process.
+            drop(crate::current::bind(worker));
+            let _ = with_current(|ctx| {
+                library_thread(&l, ctx);
+                // Leaving (the process is exiting, or the library's channel was destroyed):
+                // detach every connection first, so that the kernel lets go of the queues
+                // before they are freed with the library.
+                let conns: Vec<Arc<Conn>> = l
+                    .conns
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .drain()
+                    .map(|(_, c)| c)
+                    .collect();
+                for conn in conns {
+                    conn.detached.store(true, Ordering::Release);
+                    let _ = ctx.connect_detach(conn.coid);
+                    if let Some(t) = conn.timer {
+                        let _ = ctx.timer_destroy(t);
+                    }
+                }
+                Ok(())
+            });
             let mut libs = registry().lock().unwrap_or_else(|p| p.into_inner());
             libs.retain(|x| !Arc::ptr_eq(x, &l));
+            drop(libs);
+            drop(crate::current::unbind());
         })
         .map_err(|_| Errno::EAGAIN)?;
     libs.push(lib.clone());
@@ -582,16 +607,17 @@ pub fn asyncmsg_get(chid: i32) -> KResult<AsyncBatch> {
             Some(a) => a,
             None => {
                 let (bufsize, num) = (chan.buffer_size, chan.max_num_buffer as usize);
+                let total = bufsize.checked_mul(num).ok_or(Errno::ENOMEM)?;
                 let arena = match &chan.recvbuf {
                     Some(cb) => cb(RecvBufOp::Alloc {
                         bufsize,
                         num_bufs: num,
                     })
-                    .filter(|a| a.len() >= bufsize * num)
+                    .filter(|a| a.len() >= total)
                     .ok_or(Errno::ENOMEM)?,
-                    None => vec![0u8; bufsize * num],
+                    None => zeroed(total, 0u8)?,
                 };
-                (arena, vec![AsyncGetHeader::default(); num])
+                (arena, zeroed(num, AsyncGetHeader::default())?)
             }
         };
         match c.msg_receive_async(chid, &mut arena, &mut hdrs) {
@@ -610,6 +636,14 @@ pub fn asyncmsg_get(chid: i32) -> KResult<AsyncBatch> {
             }
         }
     })
+}
+
+/// `n` copies of `v`, or ENOMEM when the memory cannot be had (instead of aborting).
+fn zeroed<T: Clone>(n: usize, v: T) -> KResult<Vec<T>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n).map_err(|_| Errno::ENOMEM)?;
+    out.resize(n, v);
+    Ok(out)
 }
 
 /// `asyncmsg_free(batch)`: gives a batch's buffers back (what dropping it does).
@@ -641,6 +675,9 @@ pub fn asyncmsg_connect_attach(
 ) -> KResult<i32> {
     with_current(|c| {
         let lib = lib_start(c)?;
+        if attr.max_num_buffer > 1 << 16 {
+            return Err(Errno::EINVAL);
+        }
         let queue = Box::new(AsyncQueue::new(attr.max_num_buffer));
         // SAFETY: the queue is boxed (it never moves) and owned by the `Conn` below, which the
         // library keeps until asyncmsg_connect_detach has detached the connection; the buffers
@@ -668,13 +705,14 @@ pub fn asyncmsg_connect_attach(
                 }
             }
         };
-        let cap = queue.capacity() as usize;
+        let cap = queue.slot_count();
         let callbacks = attr.call_back.is_some();
         if callbacks {
             queue.set_flags(AQ_WANT_PULSE);
         }
         let conn = Arc::new(Conn {
             coid,
+            notify_coid: lib.notify_coid,
             detached: AtomicBool::new(false),
             queue,
             state: Mutex::new(ConnState {
@@ -724,10 +762,9 @@ fn detach_in(c: &ThreadCtx, coid: i32) -> KResult<()> {
     }
     let mut done = conn.reap(&mut st);
     let (_, head, tail) = conn.queue.counters();
-    let cap = conn.queue.capacity();
     let mut ctr = head;
     while ctr != tail {
-        if let Some(s) = st.slots[(ctr % cap) as usize].take() {
+        if let Some(s) = st.slots[conn.queue.slot_index(ctr)].take() {
             let cb = s.cb.or_else(|| st.attr.call_back.clone());
             done.push((cb, Errno::EBADF.0, s.buf, s.handle));
         }
@@ -739,7 +776,8 @@ fn detach_in(c: &ThreadCtx, coid: i32) -> KResult<()> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push_back(done);
-        c.msg_send_pulse(lib.notify_coid, PRIO_MAX, CODE_JOBS as i32, 0)?;
+        // If the pulse cannot be queued now, the jobs run at the library thread's next 'J'.
+        let _ = c.msg_send_pulse(lib.notify_coid, PRIO_MAX, CODE_JOBS as i32, 0);
     }
     detached
 }
@@ -857,12 +895,29 @@ fn put_in(
         }
         drop(st);
         let callbacks = conn.lock().callbacks;
+        // In callback mode only the library thread makes room (it reaps on the kernel's 'P'
+        // pulse). If that pulse was lost (no pulse left in the pool), ask the library ourselves,
+        // and look again every few milliseconds in case our pulse could not be queued either.
+        let mut slice = deadline;
+        if callbacks {
+            let (done, head, _) = conn.queue.counters();
+            if head != done && conn.queue.flags() & AQ_PULSE_PENDING == 0 {
+                conn.queue.set_flags(AQ_PULSE_PENDING);
+                if c.msg_send_pulse(conn.notify_coid, PRIO_MAX, CODE_TAKEN as i32, conn.coid)
+                    .is_err()
+                {
+                    conn.queue.clear_flags(AQ_PULSE_PENDING);
+                }
+            }
+            let retry = Deadline::after(Duration::from_millis(5));
+            slice = Some(deadline.map_or(retry, |d| if d.nsec < retry.nsec { d } else { retry }));
+        }
         let room = conn.queue.wait_until(
             |q| {
                 let (done, head, _) = q.counters();
                 q.has_room() || (!callbacks && head != done)
             },
-            deadline,
+            slice,
         );
         st = conn.lock();
         if !room && conn.queue.flags() & AQ_DEAD == 0 && deadline.is_some_and(|d| d.passed()) {
@@ -909,7 +964,7 @@ fn put_in(
         *slot = Some(buf);
         return Err(Errno::EAGAIN);
     };
-    st.slots[(ctr % cap) as usize] = Some(Slot {
+    st.slots[conn.queue.slot_index(ctr)] = Some(Slot {
         buf,
         _iovs: iovs,
         handle,

@@ -75,3 +75,91 @@ fn a_time_trigger_left_armed_by_an_earlier_batch_does_not_cut_the_next_batch_sho
     );
     run_in(&send, move || asyncmsg_connect_detach(coid).unwrap());
 }
+
+#[test]
+fn callbacks_run_as_a_thread_of_the_sending_process() {
+    let k = kernel();
+    let (recv, send) = (process(&k), process(&k));
+    let _b = bind(&recv);
+    let chid = asyncmsg_channel_create(0, 0o600, 16, 8, None, None).unwrap();
+    let rpid = recv.pid();
+    let spid = send.pid();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let coid = run_in(&send, move || {
+        let coid = connect(rpid, chid, 0, &attr(1, Duration::ZERO, 16));
+        let tx = std::sync::Mutex::new(tx);
+        let cb: AsyncCallback = std::sync::Arc::new(move |_, _, _| {
+            let _ = tx.lock().unwrap().send(userlib::qnx::getpid());
+        });
+        asyncmsg_put(coid, encode(0, 0), 0, Some(cb))
+            .map_err(|e| e.errno)
+            .unwrap();
+        coid
+    });
+    let (got, _) = take(chid, 1);
+    assert_eq!(got.len(), 1);
+    assert_eq!(rx.recv_timeout(LONG).unwrap(), Ok(spid));
+    run_in(&send, move || asyncmsg_connect_detach(coid).unwrap());
+}
+
+#[test]
+fn the_library_channel_destroyed_by_the_program_detaches_its_connections_first() {
+    // The library's private channel is an ordinary chid of the process: a program that
+    // destroys it ends the library, which must detach its connections (the kernel lets go of
+    // their queues) before freeing them.
+    let k = kernel();
+    let (recv, send) = (process(&k), process(&k));
+    let _b = bind(&recv);
+    let chid = asyncmsg_channel_create(0, 0o600, 16, 8, None, None).unwrap();
+    let rpid = recv.pid();
+    run_in(&send, move || {
+        let coid = connect(rpid, chid, 0, &attr(0, Duration::ZERO, 16));
+        put(coid, encode(0, 0), 0);
+        // The library's channel is the sender process's first chid.
+        userlib::qnx::channel_destroy(1).unwrap();
+        wait_for("the library to detach", LONG, || {
+            asyncmsg_connection_stats(coid).is_err()
+        });
+        let r = asyncmsg_put(coid, encode(0, 1), 1, None);
+        assert_eq!(r.err().map(|e| e.errno), Some(userlib::Errno::EBADF));
+    });
+    // The receiver finds nothing (the connection is gone) and the kernel is intact.
+    assert_eq!(
+        get_within(chid, Duration::from_millis(20)).err(),
+        Some(userlib::Errno::ETIMEDOUT)
+    );
+    assert_eq!(
+        k.snapshot()
+            .connections
+            .iter()
+            .filter(|c| c.pid == send.pid() && c.chid == chid)
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn a_timer_period_too_long_to_represent_fires_once_and_leaves_the_kernel_working() {
+    let k = kernel();
+    let p = process(&k);
+    run_in(&p, || {
+        let chan = userlib::Channel::create(0).unwrap();
+        let me = userlib::Connection::attach(0, chan.chid()).unwrap();
+        let t = userlib::Timer::monotonic(&me.pulse_event(-1, 1, 0)).unwrap();
+        t.start(Duration::from_millis(1), Duration::MAX).unwrap();
+        assert!(matches!(
+            chan.receive_timeout(&mut [0u8; 64], LONG).unwrap(),
+            userlib::Received::Pulse(_)
+        ));
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(
+            t.info().unwrap().fired,
+            1,
+            "the next expiry saturates to never"
+        );
+        assert!(chan
+            .receive_timeout(&mut [0u8; 64], Duration::from_millis(10))
+            .is_err());
+    });
+    assert!(k.kernel_entries() > 0);
+}

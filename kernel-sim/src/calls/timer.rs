@@ -180,7 +180,8 @@ pub fn fire_due(t: &mut Tables<'_>, now: [u64; 2], fx: &mut Effects) -> Option<u
             }
             let missed = (clk_now - expiry) / interval;
             tm.overruns = u32::try_from(missed).unwrap_or(u32::MAX);
-            tm.expiry = expiry + (missed + 1) * interval;
+            // Saturating: a period too long to represent means "never again".
+            tm.expiry = expiry.saturating_add(missed.saturating_add(1).saturating_mul(interval));
         }
         let tm = t.timers.at(id.index);
         let left = tm.expiry.saturating_sub(now[tm.clock as usize]);
