@@ -176,6 +176,22 @@ pub struct SigEvent {
 const _: () = assert!(std::mem::size_of::<SigEvent>() == 32);
 
 impl SigEvent {
+    /// A `SIGEV_NONE` event, as a constant.
+    pub const NONE: SigEvent = SigEvent {
+        sigev_notify: sigev::SIGEV_NONE,
+        pad0: 0,
+        sigev_signo: 0,
+        sigev_value: 0,
+        sigev_code: 0,
+        sigev_priority: 0,
+        pad1: 0,
+    };
+    /// A `SIGEV_UNBLOCK` event, as a constant.
+    pub const UNBLOCK: SigEvent = SigEvent {
+        sigev_notify: sigev::SIGEV_UNBLOCK,
+        ..SigEvent::NONE
+    };
+
     /// `SIGEV_NONE_INIT`.
     pub fn none() -> SigEvent {
         SigEvent {

@@ -39,6 +39,22 @@ pub(crate) fn queue_pulse(
         );
         return Ok(());
     }
+    enqueue(t, chan, prio, code, value, scoid, false, fx)
+}
+
+/// Allocates a pulse and queues it on `chan` (by priority, or at the very front), boosting the
+/// server as a queued sender would. EAGAIN when the pulse pool is exhausted.
+#[allow(clippy::too_many_arguments)]
+fn enqueue(
+    t: &mut Tables<'_>,
+    chan: Id<Channel>,
+    prio: u8,
+    code: i8,
+    value: u64,
+    scoid: i32,
+    at_head: bool,
+    fx: &mut Effects,
+) -> KResult<()> {
     let obj = PulseObj {
         hdr: SlotHdr::fresh(),
         prio,
@@ -49,7 +65,11 @@ pub(crate) fn queue_pulse(
         qprev: QRef::NONE,
     };
     let id = t.pulses.alloc(obj).ok_or(Errno::EAGAIN)?;
-    t.q_insert(chan, QRef::pulse(id.index), prio);
+    if at_head {
+        t.q_insert_head(chan, QRef::pulse(id.index));
+    } else {
+        t.q_insert(chan, QRef::pulse(id.index), prio);
+    }
     t.boost(chan, prio, fx);
     Ok(())
 }
@@ -68,19 +88,7 @@ pub(crate) fn queue_pulse_head(
     if t.chans.at(chan.index).nreceivers > 0 {
         return queue_pulse(t, chan, prio, code, value, scoid, fx);
     }
-    let obj = PulseObj {
-        hdr: SlotHdr::fresh(),
-        prio,
-        code,
-        value,
-        scoid,
-        qnext: QRef::NONE,
-        qprev: QRef::NONE,
-    };
-    let id = t.pulses.alloc(obj).ok_or(Errno::EAGAIN)?;
-    t.q_insert_head(chan, QRef::pulse(id.index));
-    t.boost(chan, prio, fx);
-    Ok(())
+    enqueue(t, chan, prio, code, value, scoid, true, fx)
 }
 
 /// Sends a kernel death pulse (`code`, `value`, scoid -1) on process `proc`'s death channel if

@@ -134,15 +134,7 @@ impl TimeoutArm {
         states: 0,
         clock: 0,
         deadline: 0,
-        event: crate::types::SigEvent {
-            sigev_notify: crate::types::sigev::SIGEV_UNBLOCK,
-            pad0: 0,
-            sigev_signo: 0,
-            sigev_value: 0,
-            sigev_code: 0,
-            sigev_priority: 0,
-            pad1: 0,
-        },
+        event: crate::types::SigEvent::UNBLOCK,
     };
 }
 
