@@ -4,7 +4,11 @@
 //! bytes, and a recorder for real Linux signals.
 #![allow(dead_code)]
 
-use kernel_sim::consts::*;
+// The basic bounded calls and state waits are the SRR suite's (tests/common).
+#[path = "../common/mod.rs"]
+mod base;
+pub use base::*;
+
 use kernel_sim::types::SigEvent;
 use kernel_sim::*;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
@@ -12,69 +16,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Linux's `CLOCK_REALTIME`.
-pub const CLOCK_REALTIME: i32 = 0;
-/// Linux's `CLOCK_MONOTONIC`.
-pub const CLOCK_MONOTONIC: i32 = 1;
-/// Bound on calls expected to complete: only there so a kernel bug fails instead of hanging.
-pub const LONG: u64 = 5_000_000_000;
 /// Bound on calls that the test expects to be ended by something that *also* yields
 /// ETIMEDOUT (an event, an unblock): far beyond every join and state-wait deadline, so the
 /// safety bound can never be mistaken for the behaviour under test.
 pub const SAFETY: u64 = 60_000_000_000;
 /// A short timeout for calls expected to time out.
 pub const SHORT: u64 = 20_000_000;
-/// The states a MsgSend blocks in.
-pub const SEND_REPLY: u32 = _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY;
 /// How long a bounded join or state wait waits before failing the test.
 pub const JOIN_DEADLINE: Duration = Duration::from_secs(10);
-
-/// A fresh kernel with the default configuration.
-pub fn kernel() -> Kernel {
-    Kernel::new(Config::default()).expect("kernel")
-}
-
-/// Arms a one-shot kernel timeout on CLOCK_MONOTONIC (`None`: time out at once).
-pub fn arm(ctx: &ThreadCtx, flags: u32, ns: Option<u64>) {
-    ctx.timer_timeout(CLOCK_MONOTONIC, flags, ns)
-        .expect("TimerTimeout");
-}
-
-/// MsgSend bounded by [`LONG`].
-pub fn send(ctx: &ThreadCtx, coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> KResult<i64> {
-    arm(ctx, SEND_REPLY, Some(LONG));
-    ctx.msg_send(coid, smsg, rmsg)
-}
-
-/// MsgReceive bounded by [`LONG`].
-pub fn receive(
-    ctx: &ThreadCtx,
-    chid: i32,
-    buf: &mut [u8],
-    info: Option<&mut MsgInfo>,
-) -> KResult<i32> {
-    arm(ctx, _NTO_TIMEOUT_RECEIVE, Some(LONG));
-    ctx.msg_receive(chid, buf, info)
-}
-
-/// MsgReceive that never blocks: ETIMEDOUT when nothing is queued.
-pub fn poll(
-    ctx: &ThreadCtx,
-    chid: i32,
-    buf: &mut [u8],
-    info: Option<&mut MsgInfo>,
-) -> KResult<i32> {
-    arm(ctx, _NTO_TIMEOUT_RECEIVE, None);
-    ctx.msg_receive(chid, buf, info)
-}
-
-/// Receives a pulse (bounded by [`LONG`]) and decodes it; panics on a message or an error.
-pub fn receive_pulse(ctx: &ThreadCtx, chid: i32) -> Pulse {
-    let mut buf = [0u8; 64];
-    let rcvid = receive(ctx, chid, &mut buf, None).expect("receive a pulse");
-    assert_eq!(rcvid, 0, "expected a pulse, got a message");
-    Pulse::from_bytes(&buf).expect("pulse bytes")
-}
 
 /// Polls for a pulse: `None` when nothing is queued (ETIMEDOUT); panics on a message.
 pub fn poll_pulse(ctx: &ThreadCtx, chid: i32) -> Option<Pulse> {
@@ -95,50 +44,6 @@ pub fn assert_nothing_queued(ctx: &ThreadCtx, chid: i32) {
         Err(Errno::ETIMEDOUT),
         "nothing should be queued on chid {chid}"
     );
-}
-
-/// Polls `thread_info(pid, tid)` until `pred` holds; panics after [`JOIN_DEADLINE`].
-pub fn wait_for(
-    k: &Kernel,
-    pid: i32,
-    tid: i32,
-    what: &str,
-    pred: impl Fn(&ThreadState) -> bool,
-) -> ThreadInfo {
-    let deadline = Instant::now() + JOIN_DEADLINE;
-    loop {
-        let info = k.thread_info(pid, tid);
-        if let Ok(i) = info {
-            if pred(&i.state) {
-                return i;
-            }
-        }
-        if Instant::now() > deadline {
-            panic!("thread {pid}/{tid} never became {what}: last seen {info:?}");
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Waits until thread `pid`/`tid` is SEND-blocked.
-pub fn wait_send_blocked(k: &Kernel, pid: i32, tid: i32) -> ThreadInfo {
-    wait_for(k, pid, tid, "SEND-blocked", |s| {
-        matches!(s, ThreadState::Send { .. })
-    })
-}
-
-/// Waits until thread `pid`/`tid` is RECEIVE-blocked.
-pub fn wait_receive_blocked(k: &Kernel, pid: i32, tid: i32) -> ThreadInfo {
-    wait_for(k, pid, tid, "RECEIVE-blocked", |s| {
-        matches!(s, ThreadState::Receive { .. })
-    })
-}
-
-/// Waits until thread `pid`/`tid` is REPLY-blocked.
-pub fn wait_reply_blocked(k: &Kernel, pid: i32, tid: i32) -> ThreadInfo {
-    wait_for(k, pid, tid, "REPLY-blocked", |s| {
-        matches!(s, ThreadState::Reply { .. })
-    })
 }
 
 /// Waits until the thread is gone from the kernel (its ThreadCtx was dropped).
@@ -261,19 +166,6 @@ impl Drop for Watchdog {
     }
 }
 
-/// Live objects in the pools `PoolUsage` lists: processes, threads, channels, connections,
-/// pulses.
-pub fn live(k: &Kernel) -> [u32; 5] {
-    let u = k.pool_usage();
-    [
-        u.processes.live,
-        u.threads.live,
-        u.channels.live,
-        u.connections.live,
-        u.pulses.live,
-    ]
-}
-
 /// Live timers.
 pub fn timers_live(k: &Kernel) -> u32 {
     k.pool_usage().timers.live
@@ -330,34 +222,12 @@ pub fn now_ns(clock: i32) -> u64 {
 
 /// `struct sigevent` as the 32 bytes a client puts in a message.
 pub fn event_bytes(ev: &SigEvent) -> [u8; 32] {
-    let mut b = [0u8; 32];
-    b[0..4].copy_from_slice(&ev.sigev_notify.to_ne_bytes());
-    b[4..8].copy_from_slice(&ev.pad0.to_ne_bytes());
-    b[8..16].copy_from_slice(&ev.sigev_signo.to_ne_bytes());
-    b[16..24].copy_from_slice(&ev.sigev_value.to_ne_bytes());
-    b[24..26].copy_from_slice(&ev.sigev_code.to_ne_bytes());
-    b[26..28].copy_from_slice(&ev.sigev_priority.to_ne_bytes());
-    b[28..32].copy_from_slice(&ev.pad1.to_ne_bytes());
-    b
+    ev.to_bytes()
 }
 
 /// The `struct sigevent` a server reads back out of a message.
 pub fn event_from_bytes(b: &[u8]) -> SigEvent {
-    let a4 = |i: usize| [b[i], b[i + 1], b[i + 2], b[i + 3]];
-    let a8 = |i: usize| {
-        let mut x = [0u8; 8];
-        x.copy_from_slice(&b[i..i + 8]);
-        x
-    };
-    SigEvent {
-        sigev_notify: i32::from_ne_bytes(a4(0)),
-        pad0: i32::from_ne_bytes(a4(4)),
-        sigev_signo: i64::from_ne_bytes(a8(8)),
-        sigev_value: u64::from_ne_bytes(a8(16)),
-        sigev_code: i16::from_ne_bytes([b[24], b[25]]),
-        sigev_priority: i16::from_ne_bytes([b[26], b[27]]),
-        pad1: u32::from_ne_bytes(a4(28)),
-    }
+    SigEvent::from_bytes(b).expect("32 bytes of sigevent")
 }
 
 // ------------------------------------------------------------------ real Linux signals
