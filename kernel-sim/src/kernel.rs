@@ -417,8 +417,11 @@ impl ThreadCtx {
         let me = self.me;
         let i = me.thread.index;
         let word = &self.k.inner.region.waits()[i as usize];
-        let me_cpu = current_cpu();
-        let mut spin = spin_vs.filter(|&c| me_cpu >= 0 && c != me_cpu);
+        // (Only an asyncmsg receive has a CPU to compare with: read ours only then.)
+        let mut spin = spin_vs.filter(|&c| {
+            let me_cpu = current_cpu();
+            me_cpu >= 0 && c != me_cpu
+        });
         loop {
             let woke = if spin.take().is_some() && word.spin(seq, SPIN_ITERATIONS) {
                 WaitResult::Changed
