@@ -3,8 +3,8 @@
 //! in the kernel.
 //!
 //! * [`asyncmsg_throughput`]: asyncmsg through userlib and kernel-sim, producer and consumer in
-//!   two simulated processes of one `Kernel`. The producer `asyncmsg_put`s owned 64-byte
-//!   buffers on a connection whose count trigger is `trigger_num_msg`, then `asyncmsg_flush`es;
+//!   two simulated processes of one `Kernel`. The producer `asyncmsg_put`s 64-byte
+//!   buffers from `asyncmsg_malloc` on a connection whose count trigger is `trigger_num_msg`, then `asyncmsg_flush`es;
 //!   the consumer loops on `asyncmsg_get` (up to [`GET_MAX`] messages per batch).
 //! * [`srr_throughput`]: the same messages by `MsgSend` (64 bytes, zero-byte reply) to a server
 //!   thread that `MsgReceive`s and `MsgReply`s, in two simulated processes.
@@ -429,7 +429,11 @@ pub fn asyncmsg_throughput(
                 asyncmsg::asyncmsg_connect_attach(0, cons.pid(), chid, _NTO_SIDE_CHANNEL, 0, &attr)
                     .expect("asyncmsg_connect_attach");
             let put = |seq: u64| {
-                asyncmsg::asyncmsg_put(coid, message(seq).to_vec(), 0, None)
+                // asyncmsg_malloc, as QNX's docs ask of send buffers: here it recycles the
+                // buffers of messages the consumer has taken.
+                let mut buf = asyncmsg::asyncmsg_malloc(MSG_SIZE).expect("asyncmsg_malloc");
+                buf.copy_from_slice(&message(seq));
+                asyncmsg::asyncmsg_put(coid, buf, 0, None)
                     .map_err(|e| e.errno)
                     .expect("asyncmsg_put");
             };

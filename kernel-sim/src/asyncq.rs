@@ -5,8 +5,9 @@
 //! Three free-running counters order the slots: `done ≤ head ≤ tail`.
 //! * `tail`: the library appends here (one producer at a time: the library holds its
 //!   connection's lock), writing the slot before publishing `tail` with Release;
-//! * `head`: the kernel consumes here, under the kernel lock, after an Acquire load of `tail`,
-//!   writing each consumed slot's error before publishing `head` with Release;
+//! * `head`: the kernel consumes here, under the kernel lock, a batch at a time: one Acquire
+//!   load of `tail`, then the error of each message that failed, then one Release store of
+//!   `head` for the batch;
 //! * `done`: the library has released slots below it (buffers dropped, callbacks run).
 //!
 //! At most `capacity - 1` messages are outstanding (`tail - done`), as in QNX, whose ring keeps
@@ -44,17 +45,35 @@ struct Slot {
     err: AtomicU32,
 }
 
+/// Keeps a field on cache lines of its own, so that the producer's writes (`tail`, `done`) and
+/// the kernel's (`head`) do not invalidate each other's lines, nor the read-mostly fields'
+/// (128 bytes: adjacent-line prefetchers pull lines in pairs).
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// A sender queue. See the module doc.
 #[derive(Debug)]
 pub struct AsyncQueue {
+    /// Read-mostly: the capacity, the slots' address, the flags (rarely changed) and the
+    /// waiters' word.
     capacity: u32,
-    head: AtomicU32,
-    tail: AtomicU32,
-    done: AtomicU32,
     flags: AtomicU32,
     waiters: AtomicU32,
     progress: WaitWord,
     slots: Box<[Slot]>,
+    /// Written by the library (the producer) alone.
+    tail: Padded<AtomicU32>,
+    done: AtomicU32,
+    /// Written by the kernel alone.
+    head: Padded<AtomicU32>,
 }
 
 // SAFETY: the slots' cells are written only by the single producer for slots outside
@@ -73,8 +92,8 @@ impl AsyncQueue {
         let storage = capacity.next_power_of_two();
         AsyncQueue {
             capacity,
-            head: AtomicU32::new(0),
-            tail: AtomicU32::new(0),
+            head: Padded(AtomicU32::new(0)),
+            tail: Padded(AtomicU32::new(0)),
             done: AtomicU32::new(0),
             flags: AtomicU32::new(0),
             waiters: AtomicU32::new(0),
@@ -116,6 +135,14 @@ impl AsyncQueue {
             self.done.load(Ordering::Acquire),
             self.head.load(Ordering::Acquire),
             self.tail.load(Ordering::Acquire),
+        )
+    }
+
+    /// The producer's own counters `(done, tail)` (no read of the kernel's `head` line).
+    pub fn produced(&self) -> (u32, u32) {
+        (
+            self.done.load(Ordering::Acquire),
+            self.tail.load(Ordering::Relaxed),
         )
     }
 
@@ -227,22 +254,36 @@ impl AsyncQueue {
 
     // ---- kernel side (under the kernel lock) ----
 
-    /// The next unconsumed message's descriptor and counter, if any.
-    pub(crate) fn peek(&self) -> Option<(u32, MsgDesc)> {
-        let h = self.head.load(Ordering::Relaxed);
-        if h == self.tail.load(Ordering::Acquire) {
-            return None;
-        }
-        // SAFETY: slot `h` is in [head, tail): published by the producer (Acquire above) and
-        // not rewritten until `done` passes it, which needs `head` to pass it first.
-        Some((h, unsafe { self.slot(h).desc.read() }))
+    /// The published, unconsumed messages: counters `[head, tail)`. The kernel takes a batch
+    /// from one snapshot, so that it reads the producer's `tail` once per batch rather than once
+    /// per message (while the producer writes it at every put).
+    pub(crate) fn published(&self) -> (u32, u32) {
+        (
+            self.head.load(Ordering::Relaxed),
+            self.tail.load(Ordering::Acquire),
+        )
     }
 
-    /// Consumes the message at `head` with `err` recorded for it.
-    pub(crate) fn consume(&self, err: i32) {
-        let h = self.head.load(Ordering::Relaxed);
-        self.slot(h).err.store(err as u32, Ordering::Relaxed);
-        self.head.store(h.wrapping_add(1), Ordering::Release);
+    /// The descriptor of message `counter`.
+    ///
+    /// # Safety
+    /// `counter` lies in a `[head, tail)` range [`AsyncQueue::published`] returned, and `head`
+    /// has not been moved past it since (by [`AsyncQueue::consume_to`]).
+    pub(crate) unsafe fn desc(&self, counter: u32) -> MsgDesc {
+        // SAFETY: per the contract, the slot is published (Acquire on `tail` in `published`)
+        // and not rewritten until `done` passes it, which needs `head` to pass it first.
+        unsafe { self.slot(counter).desc.read() }
+    }
+
+    /// Records a failure (an errno) for message `counter`. `push` cleared the error, so a
+    /// clean take writes nothing to the producer's slot line.
+    pub(crate) fn record_error(&self, counter: u32, err: i32) {
+        self.slot(counter).err.store(err as u32, Ordering::Relaxed);
+    }
+
+    /// Consumes every message below `new_head` (one store per batch), publishing their errors.
+    pub(crate) fn consume_to(&self, new_head: u32) {
+        self.head.store(new_head, Ordering::Release);
     }
 
     /// Marks the queue dead (its channel is gone) and wakes its waiters.

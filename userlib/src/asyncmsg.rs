@@ -46,7 +46,7 @@ use kernel_sim::{Errno, Iov, KResult, Kernel, MsgInfo, Pid, ThreadCtx};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 /// `ASYNCMSG_FLUSH_NONBLOCK`: trigger delivery and return without waiting.
@@ -209,14 +209,23 @@ impl Conn {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Releases the slots receivers have taken, dropping their buffers (no callbacks to run).
+    /// Releases the slots receivers have taken (no callbacks to run): their buffers go back to
+    /// the calling thread's pool, for its next [`asyncmsg_malloc`]s.
     fn release_taken(&self, st: &mut ConnState) {
         let (done, head, _) = self.queue.counters();
         let mut c = done;
-        while c != head {
-            st.slots[self.queue.slot_index(c)] = None;
-            c = c.wrapping_add(1);
-        }
+        BUF_POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            while c != head {
+                if let Some(slot) = st.slots[self.queue.slot_index(c)].take() {
+                    match slot.buf {
+                        AsyncBuf::Flat(v) => pool.give(v),
+                        AsyncBuf::Parts(parts) => parts.into_iter().for_each(|v| pool.give(v)),
+                    }
+                }
+                c = c.wrapping_add(1);
+            }
+        });
         self.queue.release_to(head);
     }
 
@@ -651,12 +660,96 @@ pub fn asyncmsg_free(batch: AsyncBatch) {
     drop(batch);
 }
 
-/// `asyncmsg_malloc(size)`: a zeroed buffer to put. ENOMEM beyond 2 GiB, as QNX documents.
+/// `asyncmsg_malloc(size)`: a buffer of `size` bytes to put. ENOMEM beyond 2 GiB, as QNX
+/// documents.
+///
+/// Like QNX's (a plain `malloc`), it does not promise what the bytes hold: a new buffer is
+/// zeroed, a recycled one may still hold an earlier message of this process. Buffers of up to
+/// 64 KiB come from the calling thread's pool when it has one: the library gives a buffer back
+/// to the pool of the thread that releases its slot, once a receiver took the message and no
+/// callback is to receive it, so a producer that puts without callbacks allocates nothing in its
+/// steady state. Any `Vec<u8>` may be put; buffers from here merely avoid the allocator.
 pub fn asyncmsg_malloc(size: usize) -> KResult<Vec<u8>> {
     if size > (2usize << 30) {
         return Err(Errno::ENOMEM);
     }
-    Ok(vec![0u8; size])
+    let mut v = match BUF_POOL.with(|pool| pool.borrow_mut().take(size)) {
+        Some(v) => v,
+        None => BufPool::fresh(size)?,
+    };
+    if v.len() >= size {
+        v.truncate(size);
+    } else {
+        v.resize(size, 0);
+    }
+    Ok(v)
+}
+
+/// Recycled send buffers, by size class: class `k` holds buffers of capacity at least `2^k`
+/// (`MIN_SHIFT ≤ k ≤ MAX_SHIFT`), each class at most `PER_CLASS` of them and the pool at most
+/// `MAX_BYTES` in all. One per thread: no locking.
+#[derive(Debug)]
+struct BufPool {
+    classes: [Vec<Vec<u8>>; (BufPool::MAX_SHIFT - BufPool::MIN_SHIFT + 1) as usize],
+    bytes: usize,
+}
+
+impl BufPool {
+    const fn new() -> BufPool {
+        BufPool {
+            classes: [const { Vec::new() }; (BufPool::MAX_SHIFT - BufPool::MIN_SHIFT + 1) as usize],
+            bytes: 0,
+        }
+    }
+
+    const MIN_SHIFT: u32 = 4;
+    const MAX_SHIFT: u32 = 16;
+    const PER_CLASS: usize = 4096;
+    const MAX_BYTES: usize = 8 << 20;
+
+    /// The class that serves a request of `size` bytes (`None`: too big to pool).
+    fn class_for(size: usize) -> Option<usize> {
+        // ceil(log2(size)), at least MIN_SHIFT.
+        let shift = (usize::BITS - size.saturating_sub(1).leading_zeros()).max(Self::MIN_SHIFT);
+        (shift <= Self::MAX_SHIFT).then(|| (shift - Self::MIN_SHIFT) as usize)
+    }
+
+    /// A new empty buffer for `size` bytes: capacity rounded up to its class, so that it can
+    /// come back to the pool. ENOMEM when the memory cannot be had.
+    fn fresh(size: usize) -> KResult<Vec<u8>> {
+        let cap = Self::class_for(size).map_or(size, |k| 1usize << (k as u32 + Self::MIN_SHIFT));
+        let mut v = Vec::new();
+        v.try_reserve_exact(cap).map_err(|_| Errno::ENOMEM)?;
+        Ok(v)
+    }
+
+    /// A pooled buffer able to hold `size` bytes (with its old contents).
+    fn take(&mut self, size: usize) -> Option<Vec<u8>> {
+        let k = Self::class_for(size)?;
+        let v = self.classes[k].pop()?;
+        self.bytes -= v.capacity();
+        Some(v)
+    }
+
+    /// Keeps `v` for a later [`BufPool::take`], or drops it (too small, too big, pool full).
+    fn give(&mut self, v: Vec<u8>) {
+        let cap = v.capacity();
+        if cap < (1 << Self::MIN_SHIFT) || self.bytes + cap > Self::MAX_BYTES {
+            return;
+        }
+        // The largest class whose size the capacity covers.
+        let shift = (usize::BITS - 1 - cap.leading_zeros()).min(Self::MAX_SHIFT);
+        let class = &mut self.classes[(shift - Self::MIN_SHIFT) as usize];
+        if class.len() < Self::PER_CLASS {
+            self.bytes += cap;
+            class.push(v);
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's recycled send buffers (see [`asyncmsg_malloc`]).
+    static BUF_POOL: RefCell<BufPool> = const { RefCell::new(BufPool::new()) };
 }
 
 // ---------------------------------------------------------------------------------- connections
@@ -805,34 +898,35 @@ pub fn asyncmsg_connect_attr(
     })
 }
 
-/// A connection a thread last put on: its library, coid and connection.
-type CachedConn = (Weak<Lib>, i32, Arc<Conn>);
+/// A connection a thread last put on: the thread's binding epoch ([`crate::current::epoch`])
+/// when it was looked up, its coid and the connection.
+type CachedConn = (u64, i32, Arc<Conn>);
 
 thread_local! {
-    /// The connection this thread last put on, with its library: a put on the same coid skips
-    /// the registry and connection-map look-ups (two locks) and costs a few atomic loads.
+    /// The connection this thread last put on: a put on the same coid under the same binding
+    /// skips the binding, the registry and the connection map (three look-ups, two locks).
     static LAST_CONN: RefCell<Option<CachedConn>> = const { RefCell::new(None) };
 }
 
-/// The calling process's connection `coid` (EBADF if none).
-fn conn_for(c: &ThreadCtx, coid: i32) -> KResult<Arc<Conn>> {
-    let hit = LAST_CONN.with(|l| {
-        let l = l.borrow();
-        let (lib, co, conn) = l.as_ref()?;
-        let lib = lib.upgrade()?;
-        (*co == coid
-            && lib.pid.pid == c.pid()
-            && lib.kernel.same(c.kernel())
-            && !conn.detached.load(Ordering::Acquire))
-        .then(|| conn.clone())
-    });
-    if let Some(conn) = hit {
-        return Ok(conn);
-    }
-    let lib = lib_of(c)?;
-    let conn = lib.conn(coid)?;
-    LAST_CONN.with(|l| *l.borrow_mut() = Some((Arc::downgrade(&lib), coid, conn.clone())));
-    Ok(conn)
+/// Runs `f` on the calling process's connection `coid` (EBADF if none), from the thread's
+/// cache when it last put on the same one under the same binding. `f` runs while the cache is
+/// borrowed: it must not put (nothing in a put does; callbacks run on the library thread).
+fn with_conn<R>(coid: i32, f: impl FnOnce(&Conn) -> KResult<R>) -> KResult<R> {
+    let epoch = crate::current::epoch();
+    LAST_CONN.with(|l| {
+        let hit = l.borrow().as_ref().is_some_and(|(e, co, conn)| {
+            // A detached connection's coid may be reused: `detached` is set before its slot is.
+            *e == epoch && *co == coid && !conn.detached.load(Ordering::Acquire)
+        });
+        if !hit {
+            let conn = with_current(|c| lib_of(c)?.conn(coid))?;
+            // Looking up may have bound the thread (to the default process): a new epoch.
+            *l.borrow_mut() = Some((crate::current::epoch(), coid, conn));
+        }
+        let cached = l.borrow();
+        let (_, _, conn) = cached.as_ref().ok_or(Errno::EBADF)?;
+        f(conn)
+    })
 }
 
 fn put(
@@ -843,7 +937,7 @@ fn put(
     timeout: Option<Duration>,
 ) -> Result<(), AsyncPutError> {
     let mut buf = Some(buf);
-    match with_current(|c| put_in(c, coid, &mut buf, handle, cb, timeout)) {
+    match with_conn(coid, |conn| put_on(conn, &mut buf, handle, cb, timeout)) {
         Ok(()) => Ok(()),
         Err(errno) => Err(AsyncPutError {
             errno,
@@ -852,25 +946,26 @@ fn put(
     }
 }
 
-/// A put: takes the buffer out of `slot` on success, leaves it there on failure.
-fn put_in(
-    c: &ThreadCtx,
-    coid: i32,
+/// A put on `conn`: takes the buffer out of `slot` on success, leaves it there on failure.
+/// The kernel is entered (through the calling thread's binding) only to trigger, to arm the
+/// time trigger, or to ask the library thread for room.
+fn put_on(
+    conn: &Conn,
     slot: &mut Option<AsyncBuf>,
     handle: u32,
     cb: Option<AsyncCallback>,
     timeout: Option<Duration>,
 ) -> KResult<()> {
-    let conn = conn_for(c, coid)?;
     let deadline = timeout.map(Deadline::after);
     let cap = conn.queue.capacity();
     let mut st = conn.lock();
     loop {
         if !st.callbacks {
             // No callbacks to run: the producer releases taken slots itself, a half queue at a
-            // time (dropping the buffers), so most puts do no reaping at all.
-            let (done, head, tail) = conn.queue.counters();
-            if tail.wrapping_sub(done) >= cap / 2 && head != done {
+            // time (recycling the buffers), so most puts do no reaping at all. (`tail` and
+            // `done` are ours; `head` is read only when there may be something to release.)
+            let (done, tail) = conn.queue.produced();
+            if tail.wrapping_sub(done) >= cap / 2 && conn.queue.counters().1 != done {
                 conn.release_taken(&mut st);
             }
         }
@@ -889,12 +984,12 @@ fn put_in(
             // messages are pending, the receiver taking them makes room.)
             st.untriggered = 0;
             drop(st);
-            trigger_now(c, &conn)?;
+            with_current(|c| trigger_now(c, conn))?;
             st = conn.lock();
             continue;
         }
+        let callbacks = st.callbacks;
         drop(st);
-        let callbacks = conn.lock().callbacks;
         // In callback mode only the library thread makes room (it reaps on the kernel's 'P'
         // pulse). If that pulse was lost (no pulse left in the pool), ask the library ourselves,
         // and look again every few milliseconds in case our pulse could not be queued either.
@@ -903,9 +998,10 @@ fn put_in(
             let (done, head, _) = conn.queue.counters();
             if head != done && conn.queue.flags() & AQ_PULSE_PENDING == 0 {
                 conn.queue.set_flags(AQ_PULSE_PENDING);
-                if c.msg_send_pulse(conn.notify_coid, PRIO_MAX, CODE_TAKEN as i32, conn.coid)
-                    .is_err()
-                {
+                let sent = with_current(|c| {
+                    c.msg_send_pulse(conn.notify_coid, PRIO_MAX, CODE_TAKEN as i32, conn.coid)
+                });
+                if sent.is_err() {
                     conn.queue.clear_flags(AQ_PULSE_PENDING);
                 }
             }
@@ -970,7 +1066,9 @@ fn put_in(
         handle,
         cb,
     });
-    conn.msgs_put.fetch_add(1, Ordering::Relaxed);
+    // Only puts write the count, and they hold the lock: a plain increment, not an RMW.
+    let put = conn.msgs_put.load(Ordering::Relaxed);
+    conn.msgs_put.store(put + 1, Ordering::Relaxed);
     if st.untriggered == 0 {
         st.batch_start = std::time::Instant::now();
     }
@@ -983,11 +1081,11 @@ fn put_in(
     drop(st);
     // The message is queued whatever the trigger says (a dead channel shows at the next put).
     if fire {
-        let _ = trigger_now(c, &conn);
+        let _ = with_current(|c| trigger_now(c, conn));
     } else if let Some(t) = conn.timer.filter(|_| !time.is_zero()) {
         if !conn.timer_armed.swap(true, Ordering::AcqRel) {
             conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
-            let _ = c.timer_settime(t, 0, ns(time).max(1), 0);
+            let _ = with_current(|c| c.timer_settime(t, 0, ns(time).max(1), 0));
         }
     }
     Ok(())
@@ -1230,5 +1328,77 @@ impl Drop for AsyncConnection {
     fn drop(&mut self) {
         let coid = self.coid;
         crate::current::cleanup_in(&self.kernel, self.pid, |c| detach_in(c, coid));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_classes_round_up_to_powers_of_two() {
+        assert_eq!(BufPool::class_for(0), Some(0));
+        assert_eq!(BufPool::class_for(1), Some(0));
+        assert_eq!(BufPool::class_for(16), Some(0));
+        assert_eq!(BufPool::class_for(17), Some(1));
+        assert_eq!(BufPool::class_for(64), Some(2));
+        assert_eq!(BufPool::class_for(65), Some(3));
+        assert_eq!(BufPool::class_for(64 << 10), Some(12));
+        assert_eq!(BufPool::class_for((64 << 10) + 1), None);
+        // A fresh buffer's capacity is its class's size, so it can come back to the pool.
+        assert_eq!(BufPool::fresh(65).unwrap().capacity(), 128);
+        assert_eq!(BufPool::fresh(100_000).unwrap().capacity(), 100_000);
+    }
+
+    #[test]
+    fn pool_gives_back_what_it_took_and_stays_bounded() {
+        let mut pool = BufPool::new();
+        let mut v = BufPool::fresh(64).unwrap();
+        v.resize(64, 7);
+        let addr = v.as_ptr();
+        pool.give(v);
+        assert_eq!(pool.bytes, 64);
+        assert!(
+            pool.take(128).is_none(),
+            "a 64-byte buffer cannot serve 128 bytes"
+        );
+        let again = pool
+            .take(33)
+            .expect("the 64-byte buffer serves 33..=64 bytes");
+        assert_eq!(again.as_ptr(), addr);
+        assert_eq!(pool.bytes, 0);
+        // Too small to pool: dropped.
+        pool.give(Vec::with_capacity(8));
+        assert_eq!(pool.bytes, 0);
+        // At most PER_CLASS per class.
+        for _ in 0..BufPool::PER_CLASS + 10 {
+            pool.give(BufPool::fresh(16).unwrap());
+        }
+        assert_eq!(pool.classes[0].len(), BufPool::PER_CLASS);
+        // At most MAX_BYTES in all.
+        let big = (64 << 10) as usize;
+        for _ in 0..(BufPool::MAX_BYTES / big) + 10 {
+            pool.give(BufPool::fresh(big).unwrap());
+        }
+        assert!(pool.bytes <= BufPool::MAX_BYTES);
+        assert!(pool.classes[12].len() < BufPool::MAX_BYTES / big + 10);
+    }
+
+    #[test]
+    fn malloc_reuses_a_recycled_buffer_at_the_asked_length() {
+        let mut v = asyncmsg_malloc(40).unwrap();
+        assert_eq!(v, vec![0u8; 40]);
+        v.iter_mut().for_each(|b| *b = 9);
+        let addr = v.as_ptr();
+        BUF_POOL.with(|p| p.borrow_mut().give(v));
+        // The 64-byte class serves 33..=64 bytes.
+        let w = asyncmsg_malloc(33).unwrap();
+        assert_eq!((w.as_ptr(), w.len()), (addr, 33));
+        BUF_POOL.with(|p| p.borrow_mut().give(w));
+        // Longer than the old contents: the new bytes are zeroed.
+        let x = asyncmsg_malloc(64).unwrap();
+        assert_eq!(x.len(), 64);
+        assert_eq!(x.as_ptr(), addr);
+        assert!(x[..33].iter().all(|&b| b == 9) && x[33..].iter().all(|&b| b == 0));
     }
 }

@@ -7,11 +7,14 @@
 //! process that owns the handle. The binding ends (thread death) when the OS thread exits.
 
 use kernel_sim::{Config, Errno, KResult, Kernel, Pid, ThreadCtx};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
 thread_local! {
     static CURRENT: RefCell<Option<ThreadCtx>> = const { RefCell::new(None) };
+    /// Bumped whenever `CURRENT` changes: caches of what the binding implies (asyncmsg's last
+    /// connection) compare it instead of the binding itself.
+    static EPOCH: Cell<u64> = const { Cell::new(0) };
 }
 
 static DEFAULT: OnceLock<(Kernel, Pid)> = OnceLock::new();
@@ -39,12 +42,24 @@ pub fn default_pid() -> i32 {
 
 /// Binds the calling OS thread to `ctx`, returning the previous binding (if any).
 pub fn bind(ctx: ThreadCtx) -> Option<ThreadCtx> {
+    bump_epoch();
     CURRENT.with(|c| c.borrow_mut().replace(ctx))
 }
 
 /// Ends the calling thread's binding (the kernel thread exits) and returns it.
 pub fn unbind() -> Option<ThreadCtx> {
+    bump_epoch();
     CURRENT.with(|c| c.borrow_mut().take())
+}
+
+fn bump_epoch() {
+    EPOCH.with(|e| e.set(e.get().wrapping_add(1)));
+}
+
+/// A number that changes whenever the calling thread's binding does (bind, unbind, attach on
+/// first use): equal numbers mean the same binding.
+pub(crate) fn epoch() -> u64 {
+    EPOCH.with(Cell::get)
 }
 
 /// Runs `f` with the calling thread's kernel thread, attaching it to the default process first
@@ -55,6 +70,7 @@ pub fn with_current<R>(f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
             let (k, p) = default_pair();
             let ctx = k.thread_attach(*p, kernel_sim::consts::PRIO_DEFAULT as i32)?;
             *c.borrow_mut() = Some(ctx);
+            bump_epoch();
         }
         let b = c.borrow();
         f(b.as_ref().ok_or(Errno::ESRCH)?)
@@ -81,6 +97,7 @@ pub(crate) fn with_member<R>(
         if c.borrow().is_none() {
             let ctx = kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT as i32)?;
             *c.borrow_mut() = Some(ctx);
+            bump_epoch();
         }
         let b = c.borrow();
         match b.as_ref() {

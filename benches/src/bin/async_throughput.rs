@@ -400,7 +400,7 @@ fn print_table(
     );
     println!(
         "asyncmsg: channel buffer_size {MSG_SIZE}, max_num_buffer {GET_MAX} per get; connection \
-         max_num_buffer {SEND_QUEUE}; puts own Vec<u8>s; no callbacks; flush at the end"
+         max_num_buffer {SEND_QUEUE}; puts asyncmsg_malloc buffers; no callbacks; flush at the end"
     );
     println!("crossbeam: bounded({CROSSBEAM_CAP}) of [u8; {MSG_SIZE}]; SRR: MsgSend {MSG_SIZE} bytes, reply 0 bytes");
     println!(

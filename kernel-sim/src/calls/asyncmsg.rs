@@ -295,8 +295,12 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
         let q = queue_of(t.conns.at(ci));
         let mut took: u32 = 0;
         let mut bytes = 0;
-        while n < r.async_max {
-            let Some((_, desc)) = q.peek() else { break };
+        let (head, tail) = q.published();
+        let mut ctr = head;
+        while n < r.async_max && ctr != tail {
+            // SAFETY: `ctr` lies in the published range [head, tail), and `head` moves only
+            // below, after the loop.
+            let desc = unsafe { q.desc(ctr) };
             let iov = desc.iov;
             let offset = n as u64 * bufsz;
             let (err, len) = if iov.len > bufsz {
@@ -318,7 +322,10 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
                 let copied = unsafe { copy::copy(src, 0, arena, offset, iov.len) };
                 (0, copied)
             };
-            q.consume(err);
+            if err != 0 {
+                q.record_error(ctr, err);
+            }
+            ctr = ctr.wrapping_add(1);
             bytes += len;
             let h = AsyncGetHeader {
                 info: MsgInfo {
@@ -346,6 +353,7 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             took += 1;
         }
         if took > 0 {
+            q.consume_to(ctr);
             q.consumed();
             let flags = q.flags();
             if flags & AQ_WANT_PULSE != 0 && flags & AQ_PULSE_PENDING == 0 {
@@ -360,7 +368,7 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             let owner = t.chans.at(chan.index).owner;
             t.counters(owner).bytes_copied += bytes;
         }
-        if q.peek().is_some() {
+        if q.published().1 != ctr {
             // Not drained: to the back of the line (round-robin), and the batch is full.
             ready_push(t, chan, ci);
         }
