@@ -99,13 +99,19 @@ struct Reading {
 
 impl Reading {
     fn encode(&self, size: usize) -> Vec<u8> {
-        let mut m = vec![0xabu8; size];
+        let mut m = vec![0u8; size];
+        self.encode_into(&mut m);
+        m
+    }
+
+    /// Writes the reading into `m` (at least `HEADER` bytes), padding the rest with 0xab.
+    fn encode_into(&self, m: &mut [u8]) {
         m[0..4].copy_from_slice(&self.sensor.to_le_bytes());
         m[4..8].copy_from_slice(&0u32.to_le_bytes());
         m[8..16].copy_from_slice(&self.seq.to_le_bytes());
         m[16..24].copy_from_slice(&self.ts_ns.to_le_bytes());
         m[24..32].copy_from_slice(&self.value.to_le_bytes());
-        m
+        m[HEADER..].fill(0xab);
     }
 
     fn decode(m: &[u8]) -> Option<Reading> {
@@ -436,7 +442,14 @@ fn run_asyncmsg(
                 asyncmsg::asyncmsg_put(coid, m, 0, None)
                     .map_err(|e| format!("asyncmsg_put: {:?}", e.errno))
             };
-            let (per_sensor, sent) = sample_loop(&a, start, |r| put(r.encode(size)))?;
+            // Buffers from asyncmsg_malloc, as QNX's docs ask: the library recycles them once
+            // the consumer has taken their messages.
+            let (per_sensor, sent) = sample_loop(&a, start, |r| {
+                let mut buf = asyncmsg::asyncmsg_malloc(size)
+                    .map_err(|e| format!("asyncmsg_malloc: {e:?}"))?;
+                r.encode_into(&mut buf);
+                put(buf)
+            })?;
             put(end_message(size, per_sensor, sent))?;
             asyncmsg::asyncmsg_flush(coid, 0).map_err(|e| format!("asyncmsg_flush: {e:?}"))?;
             let after = k.process_counters(prod_pid).map_err(|e| format!("{e:?}"))?;
