@@ -1066,6 +1066,14 @@ fn put_on(
         handle,
         cb,
     });
+    queued(conn, st);
+    Ok(())
+}
+
+/// After a message is queued (its slot filled, the lock held): counts it, and fires the count
+/// trigger or arms the time trigger. The message is queued whatever the trigger says (a dead
+/// channel shows at the next put).
+fn queued(conn: &Conn, mut st: MutexGuard<'_, ConnState>) {
     // Only puts write the count, and they hold the lock: a plain increment, not an RMW.
     let put = conn.msgs_put.load(Ordering::Relaxed);
     conn.msgs_put.store(put + 1, Ordering::Relaxed);
@@ -1079,7 +1087,6 @@ fn put_on(
         st.untriggered = 0;
     }
     drop(st);
-    // The message is queued whatever the trigger says (a dead channel shows at the next put).
     if fire {
         let _ = with_current(|c| trigger_now(c, conn));
     } else if let Some(t) = conn.timer.filter(|_| !time.is_zero()) {
@@ -1088,7 +1095,52 @@ fn put_on(
             let _ = with_current(|c| c.timer_settime(t, 0, ns(time).max(1), 0));
         }
     }
-    Ok(())
+}
+
+/// The common put, tried first: a flat buffer without a callback, on the connection this thread
+/// last put on, with room, and no callbacks pending. Anything else (a cache miss, a full or dead
+/// queue, callbacks) hands the buffer back for the general path, which also reports errors.
+fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u8>> {
+    let epoch = crate::current::epoch();
+    LAST_CONN.with(|l| {
+        let Ok(cached) = l.try_borrow() else {
+            return Err(buf);
+        };
+        let Some((e, co, conn)) = cached.as_ref() else {
+            return Err(buf);
+        };
+        if *e != epoch || *co != coid || conn.detached.load(Ordering::Acquire) {
+            return Err(buf);
+        }
+        let mut st = conn.lock();
+        if st.callbacks {
+            return Err(buf);
+        }
+        let (done, tail) = conn.queue.produced();
+        if tail.wrapping_sub(done) >= conn.queue.capacity() / 2 && conn.queue.counters().1 != done {
+            conn.release_taken(&mut st);
+        }
+        if conn.queue.flags() & AQ_DEAD != 0 {
+            return Err(buf);
+        }
+        let desc = MsgDesc {
+            iov: Iov::from_slice(&buf),
+            parts: 0,
+        };
+        // SAFETY: as in `put_on`: we hold the connection's lock (one producer); the buffer is
+        // moved into the slot below, its heap data unmoved, until a reap releases the slot.
+        let Some(ctr) = (unsafe { conn.queue.push(desc) }) else {
+            return Err(buf);
+        };
+        st.slots[conn.queue.slot_index(ctr)] = Some(Slot {
+            buf: AsyncBuf::Flat(buf),
+            _iovs: None,
+            handle,
+            cb: None,
+        });
+        queued(conn, st);
+        Ok(())
+    })
 }
 
 /// `asyncmsg_put(coid, buff, size, handle, call_back)`: queues `buf` without entering the
@@ -1102,6 +1154,13 @@ pub fn asyncmsg_put(
     handle: u32,
     call_back: Option<AsyncCallback>,
 ) -> Result<(), AsyncPutError> {
+    let buf = match call_back {
+        None => match put_fast(coid, buf, handle) {
+            Ok(()) => return Ok(()),
+            Err(buf) => buf,
+        },
+        Some(_) => buf,
+    };
     put(coid, AsyncBuf::Flat(buf), handle, call_back, None)
 }
 
