@@ -5,6 +5,7 @@
 //! measures its baseline in the same run and reports ratios, and every latency says how the
 //! threads were placed.
 //!
+//! * [`compare`]: the side-by-side comparison behind the `compare` program.
 //! * [`futex`]: raw process-private futex wait and wake, for baselines.
 //! * [`harness`]: pinning, placements, per-round-trip latency recording into an
 //!   [`hdrhistogram::Histogram`], a two-thread ping-pong runner, median-of-runs summaries.
@@ -14,6 +15,7 @@
 //! * [`throughput`]: one-way throughput models (asyncmsg at several count triggers, SRR,
 //!   crossbeam-channel) for `async_throughput`.
 
+pub mod compare;
 pub mod futex;
 pub mod harness;
 pub mod json;

@@ -1,0 +1,1130 @@
+//! The baselines of the comparison, and the measuring machinery every model shares.
+//!
+//! Baselines (no simulated kernel):
+//!
+//! * [`futex_round_trip`]: the floor for a blocking hand-off: two mailboxes, each a futex word
+//!   and `msg_size` bytes (the size-generic form of [`crate::models::Mailbox`]); a side copies
+//!   its message in, bumps the peer's word, `FUTEX_WAKE`s it, then `FUTEX_WAIT`s on its own.
+//! * [`pipe_round_trip`]: two pipes, blocking `write`/`read` of `msg_size` bytes each way.
+//! * [`unix_socket_round_trip`]: a `socketpair(AF_UNIX, SOCK_STREAM)`, `msg_size` bytes each
+//!   way (reads loop until the whole message is in).
+//! * [`crossbeam_one_way`]: `crossbeam_channel::bounded` carrying `[u8; msg_size]` arrays from
+//!   P producers (cloned senders) to one consumer. Fixed arrays, not a `Box<[u8]>` per message:
+//!   a box allocated by the producer and freed by the consumer measures glibc's cross-thread
+//!   `free` more than the channel (here 2-4.5 M msgs/s boxed against 9-25 M msgs/s for
+//!   `[u8; 64]` arrays, cross-CPU), and arrays are what `async_throughput` measured, so the
+//!   figures and the "asyncmsg ≥ 0.5x crossbeam" target keep their meaning. The price: an
+//!   array is copied into the channel's slot and out again (two copies; asyncmsg makes one).
+//!   Sizes are const generics: [`CROSSBEAM_SIZES`] lists those supported.
+//! * [`spsc_ring_one_way`]: a single-producer single-consumer ring in shared memory
+//!   (`mmap(MAP_SHARED | MAP_ANONYMOUS)`): fixed slots of `msg_size` bytes, head and tail
+//!   counters on separate cache lines, each side spinning briefly then yielding when the ring is
+//!   empty (full). The producer copies each message into its slot; the consumer checks it in
+//!   place. No system call on the message path: the ceiling for one-way throughput.
+//!
+//! Shared machinery, used by [`super::workloads`] too:
+//!
+//! * [`run_threads`] starts a consumer (server) thread and P producer (client) threads pinned
+//!   as a [`Placement`] says. Each does its set-up and warm-up, then meets the others at
+//!   [`Phases::start`]; the timed part runs until [`Phases::finish`]. Between the phases the
+//!   calling thread takes the snapshots: `getrusage(RUSAGE_SELF)` ([`Usage`]) and whatever the
+//!   model counts (the simulated kernel's counters).
+//! * One-way messages carry `(producer << 48) | seq` in their first 8 bytes and a timestamp
+//!   (nanoseconds since the run's epoch, an `Instant`) in the next 8 ([`fill`]); a [`Checker`]
+//!   on the consumer side counts every message, accepts one only if it is the next of its
+//!   producer (so every message exactly once, in each producer's order) and records
+//!   put-to-receipt latency. Saturated runs stamp one message in [`STAMP_EVERY`] (a clock read
+//!   costs about 40 ns here, as much as a whole crossbeam message); paced runs stamp every one.
+//! * Each run gives a [`Sample`]; [`summarise`] turns a model's samples into a [`Record`] of
+//!   medians.
+
+use super::record::Record;
+use crate::futex;
+use crate::harness::{median, new_histogram, pin_current_thread, record_round_trips};
+use crate::throughput::Placement;
+use hdrhistogram::Histogram;
+use nix::sys::resource::{getrusage, UsageWho};
+use std::cell::UnsafeCell;
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+/// Saturated one-way runs stamp the messages whose sequence number is a multiple of this (a
+/// prime, so stamped messages fall at every position of an asyncmsg batch).
+pub const STAMP_EVERY: u64 = 17;
+
+/// Smallest message the one-way models carry: the tag and the timestamp.
+pub const MIN_ONE_WAY_SIZE: usize = 16;
+
+/// Smallest round-trip message: the sequence number.
+pub const MIN_ROUND_TRIP_SIZE: usize = 8;
+
+/// The message sizes [`crossbeam_one_way`] supports (its messages are `[u8; N]`).
+pub const CROSSBEAM_SIZES: [usize; 13] = [
+    16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536,
+];
+
+/// Spins of an empty (full) SPSC ring before each side starts yielding the CPU.
+pub const RING_SPINS: u32 = 128;
+
+/// Bits of a message tag that hold the sequence number (the producer index sits above them).
+const SEQ_BITS: u32 = 48;
+
+// ----------------------------------------------------------------------------- what one run gives
+
+/// Resource usage of the whole process (`getrusage(RUSAGE_SELF)`: every thread, finished ones
+/// included), or the difference of two snapshots.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Voluntary context switches (a thread blocked).
+    pub voluntary: u64,
+    /// Involuntary context switches (a thread was preempted).
+    pub involuntary: u64,
+    /// User plus system CPU time, nanoseconds.
+    pub cpu_ns: u64,
+}
+
+impl Usage {
+    /// The process's usage so far (zero if getrusage fails).
+    pub fn now() -> Usage {
+        match getrusage(UsageWho::RUSAGE_SELF) {
+            Ok(u) => {
+                let ns = |t: nix::sys::time::TimeVal| {
+                    (t.tv_sec().max(0) as u64) * 1_000_000_000 + (t.tv_usec().max(0) as u64) * 1000
+                };
+                Usage {
+                    voluntary: u.voluntary_context_switches().max(0) as u64,
+                    involuntary: u.involuntary_context_switches().max(0) as u64,
+                    cpu_ns: ns(u.user_time()) + ns(u.system_time()),
+                }
+            }
+            Err(_) => Usage::default(),
+        }
+    }
+
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: Usage) -> Usage {
+        Usage {
+            voluntary: self.voluntary.saturating_sub(earlier.voluntary),
+            involuntary: self.involuntary.saturating_sub(earlier.involuntary),
+            cpu_ns: self.cpu_ns.saturating_sub(earlier.cpu_ns),
+        }
+    }
+}
+
+/// The simulated kernel's counters over a run's timed part (see [`super::workloads`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelFigures {
+    /// Kernel entries of every process of the run (producers, consumer, asyncmsg library
+    /// threads).
+    pub entries: u64,
+    /// Kernel entries of the producing (client) process alone, its library thread included.
+    pub sender_entries: u64,
+    /// Threads the kernel woke.
+    pub wakeups: u64,
+}
+
+/// One measured run of one model.
+#[derive(Debug)]
+pub struct Sample {
+    /// Messages (round trips) the producers sent in the timed part.
+    pub sent: u64,
+    /// Messages the consumer received and found correct (right producer, next in sequence,
+    /// intact) in the timed part; round trips whose request and reply were both correct.
+    pub received: u64,
+    /// The timed part: from the start (all threads released together) to the consumer's
+    /// receipt of the last message (the client's last reply, for round trips).
+    pub elapsed: Duration,
+    /// Latency per round trip, or put to receipt (stamped messages), in nanoseconds.
+    pub latency: Histogram<u64>,
+    /// The process's context switches and CPU time over the timed part.
+    pub usage: Usage,
+    /// The simulated kernel's counters (its models only).
+    pub kernel: Option<KernelFigures>,
+}
+
+impl Sample {
+    /// Messages (round trips) received per second.
+    pub fn msgs_per_s(&self) -> f64 {
+        self.received as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Fills `template`'s figures with the medians of `samples` (the identifying fields are kept):
+/// rate, latency percentiles (each the median of the runs' percentiles), per-message counters.
+/// `msgs_per_run` is the number of timed messages each run was asked for. `msgs_sent` and
+/// `msgs_received` are the last run's, or those of a run that lost messages if there was one
+/// (so a failure is never hidden by a later good run).
+pub fn summarise(mut template: Record, msgs_per_run: u64, samples: &[Sample]) -> Record {
+    let per = |s: &Sample, v: u64| v as f64 / s.received.max(1) as f64;
+    let med = |f: &dyn Fn(&Sample) -> f64| median(&samples.iter().map(f).collect::<Vec<_>>());
+    let med_opt = |f: &dyn Fn(&Sample) -> Option<f64>| {
+        let v: Vec<f64> = samples.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| median(&v))
+    };
+    let pct = |q: f64| {
+        move |s: &Sample| {
+            (!s.latency.is_empty()).then(|| s.latency.value_at_quantile(q) as f64 / 1000.0)
+        }
+    };
+    let r = &mut template;
+    r.runs = samples.len() as u32;
+    r.msgs_per_run = msgs_per_run;
+    if let Some(s) = samples
+        .iter()
+        .find(|s| s.received != s.sent)
+        .or(samples.last())
+    {
+        r.msgs_sent = s.sent;
+        r.msgs_received = s.received;
+    }
+    r.msgs_per_s = med(&Sample::msgs_per_s);
+    r.p50_us = med_opt(&pct(0.5));
+    r.p99_us = med_opt(&pct(0.99));
+    r.p999_us = med_opt(&pct(0.999));
+    r.kernel_entries_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.entries)));
+    r.sender_entries_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.sender_entries)));
+    r.wakeups_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.wakeups)));
+    r.voluntary_csw_per_msg = med(&|s| per(s, s.usage.voluntary));
+    r.involuntary_csw_per_msg = med(&|s| per(s, s.usage.involuntary));
+    r.ctx_switches_per_msg = med(&|s| per(s, s.usage.voluntary + s.usage.involuntary));
+    r.cpu_ns_per_msg = med(&|s| per(s, s.usage.cpu_ns));
+    template
+}
+
+// ----------------------------------------------------------------------------- threads and phases
+
+/// The meeting points of a run's threads: every worker calls [`Phases::start`] after its
+/// warm-up and [`Phases::finish`] after its timed part; the thread that called
+/// [`run_threads`] takes its snapshots while they wait.
+#[derive(Debug)]
+pub struct Phases {
+    ready: Barrier,
+    go: Barrier,
+    done: Barrier,
+    release: Barrier,
+}
+
+impl Phases {
+    fn new(workers: usize) -> Phases {
+        Phases {
+            ready: Barrier::new(workers + 1),
+            go: Barrier::new(workers + 1),
+            done: Barrier::new(workers + 1),
+            release: Barrier::new(workers + 1),
+        }
+    }
+
+    /// Warm-up done: wait until every worker is, and the start snapshots are taken.
+    pub fn start(&self) {
+        self.ready.wait();
+        self.go.wait();
+    }
+
+    /// Timed part done: wait until every worker is, and the end snapshots are taken (only then
+    /// may a worker detach, unbind or otherwise change what the snapshots count).
+    pub fn finish(&self) {
+        self.done.wait();
+        self.release.wait();
+    }
+}
+
+/// What [`run_threads`] gives back.
+#[derive(Debug)]
+pub struct Threads<K, C, P> {
+    /// The consumer's result.
+    pub consumer: C,
+    /// The producers' results, by index.
+    pub producers: Vec<P>,
+    /// When the timed part began (just before the workers were released).
+    pub start: Instant,
+    /// The process's usage from the start to the moment every worker had finished.
+    pub usage: Usage,
+    /// The model's snapshot at the start...
+    pub before: K,
+    /// ... and at the end.
+    pub after: K,
+}
+
+/// Aborts the process if dropped while its thread panics: the other threads would wait at a
+/// barrier (or for a message) forever.
+struct AbortOnPanic;
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("compare: a measuring thread panicked; aborting instead of hanging");
+            std::process::abort();
+        }
+    }
+}
+
+/// Runs `consumer` on one new thread and `producer(0..producers)` on `producers` more, pinned
+/// as `placement` says (consumer on its CPU, every producer on the producer CPU; none pinned
+/// when unpinned). Each worker must call [`Phases::start`] and then [`Phases::finish`] exactly
+/// once. `snapshot` is called at the start and at the end of the timed part, while every worker
+/// waits. A panic in a worker aborts the process.
+pub fn run_threads<K, C, P>(
+    placement: Placement,
+    producers: u32,
+    snapshot: impl Fn() -> K,
+    consumer: impl FnOnce(&Phases) -> C + Send,
+    producer: impl Fn(u32, &Phases) -> P + Sync,
+) -> Threads<K, C, P>
+where
+    C: Send,
+    P: Send,
+{
+    let ph = Phases::new(producers as usize + 1);
+    let cpus = placement.cpus();
+    let (ph, producer) = (&ph, &producer);
+    std::thread::scope(|s| {
+        let ch = std::thread::Builder::new()
+            .name("cmp-consumer".into())
+            .spawn_scoped(s, move || {
+                let _g = AbortOnPanic;
+                if let Some((c, _)) = cpus {
+                    pin_current_thread(c).expect("pinning the consumer thread");
+                }
+                consumer(ph)
+            })
+            .expect("spawning the consumer thread");
+        let phs: Vec<_> = (0..producers)
+            .map(|i| {
+                std::thread::Builder::new()
+                    .name(format!("cmp-producer-{i}"))
+                    .spawn_scoped(s, move || {
+                        let _g = AbortOnPanic;
+                        if let Some((_, p)) = cpus {
+                            pin_current_thread(p).expect("pinning a producer thread");
+                        }
+                        producer(i, ph)
+                    })
+                    .expect("spawning a producer thread")
+            })
+            .collect();
+        ph.ready.wait();
+        let before = snapshot();
+        let u0 = Usage::now();
+        let start = Instant::now();
+        ph.go.wait();
+        ph.done.wait();
+        let usage = Usage::now().since(u0);
+        let after = snapshot();
+        ph.release.wait();
+        // Workers abort the process on panic, so joins fail only if that guard is gone.
+        let producers = phs
+            .into_iter()
+            .map(|h| h.join().expect("producer thread"))
+            .collect();
+        let consumer = ch.join().expect("consumer thread");
+        Threads {
+            consumer,
+            producers,
+            start,
+            usage,
+            before,
+            after,
+        }
+    })
+}
+
+// ----------------------------------------------------------------------------- messages
+
+/// What a one-way run is asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OneWay {
+    /// Where the threads run.
+    pub placement: Placement,
+    /// Bytes per message (at least [`MIN_ONE_WAY_SIZE`]).
+    pub msg_size: usize,
+    /// Producer threads.
+    pub producers: u32,
+    /// Untimed messages per producer before the timed part.
+    pub warmup: u64,
+    /// Timed messages per producer.
+    pub per_producer: u64,
+    /// Paced: the interval between one producer's messages (None: as fast as it can).
+    pub pace: Option<Duration>,
+}
+
+impl OneWay {
+    /// Timed messages of all producers.
+    pub fn timed(&self) -> u64 {
+        self.per_producer * u64::from(self.producers)
+    }
+
+    /// Whether message `seq` carries a timestamp.
+    pub fn stamped(&self, seq: u64) -> bool {
+        self.pace.is_some() || seq.is_multiple_of(STAMP_EVERY)
+    }
+
+    fn check(&self) {
+        assert!(
+            self.msg_size >= MIN_ONE_WAY_SIZE,
+            "one-way messages need at least {MIN_ONE_WAY_SIZE} bytes"
+        );
+        assert!(self.producers >= 1 && self.producers < 1 << 15);
+        assert!(self.warmup + self.per_producer < 1 << SEQ_BITS);
+    }
+}
+
+/// Nanoseconds from `epoch` to now, at least 1 (0 means "not stamped").
+pub fn stamp_now(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// Writes a one-way message's header into `buf`: the tag `(producer << 48) | seq`, then `stamp`
+/// (0: not stamped). The rest of the buffer is left as it is.
+pub fn fill(buf: &mut [u8], producer: u32, seq: u64, stamp: u64) {
+    let tag = (u64::from(producer) << SEQ_BITS) | seq;
+    buf[..8].copy_from_slice(&tag.to_le_bytes());
+    buf[8..16].copy_from_slice(&stamp.to_le_bytes());
+}
+
+fn u64_at(data: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// The clock, read at most once per batch of messages received together.
+#[derive(Debug)]
+pub struct LazyNow {
+    epoch: Instant,
+    now: Option<u64>,
+}
+
+impl LazyNow {
+    /// Not read yet.
+    pub fn new(epoch: Instant) -> LazyNow {
+        LazyNow { epoch, now: None }
+    }
+
+    /// Nanoseconds since the epoch, read on first use.
+    pub fn get(&mut self) -> u64 {
+        *self.now.get_or_insert_with(|| stamp_now(self.epoch))
+    }
+}
+
+/// The consumer's check of one-way messages: every message exactly once, in each producer's
+/// order; put-to-receipt latency of the stamped timed ones.
+#[derive(Debug)]
+pub struct Checker {
+    next: Vec<u64>,
+    warmup: u64,
+    msg_size: usize,
+    /// Messages seen, good or bad, warm-up included.
+    pub got: u64,
+    /// Messages rejected (wrong producer, out of sequence, wrong length, error).
+    pub bad: u64,
+    /// Put-to-receipt latencies of stamped timed messages, nanoseconds.
+    pub hist: Histogram<u64>,
+}
+
+impl Checker {
+    /// A checker for `producers` producers each sending `warmup` untimed messages first.
+    pub fn new(producers: u32, warmup: u64, msg_size: usize) -> Checker {
+        Checker {
+            next: vec![0; producers as usize],
+            warmup,
+            msg_size,
+            got: 0,
+            bad: 0,
+            hist: new_histogram(),
+        }
+    }
+
+    /// Checks one message (`None`: a message that arrived with an error).
+    pub fn check(&mut self, data: Option<&[u8]>, now: &mut LazyNow) {
+        self.got += 1;
+        let Some((tag, stamp)) = data
+            .filter(|d| d.len() == self.msg_size)
+            .and_then(|d| Some((u64_at(d, 0)?, u64_at(d, 8)?)))
+        else {
+            self.bad += 1;
+            return;
+        };
+        let (p, seq) = ((tag >> SEQ_BITS) as usize, tag & ((1 << SEQ_BITS) - 1));
+        match self.next.get_mut(p) {
+            Some(next) if *next == seq => {
+                *next += 1;
+                if seq >= self.warmup && stamp != 0 {
+                    self.hist.saturating_record(now.get().saturating_sub(stamp));
+                }
+            }
+            _ => self.bad += 1,
+        }
+    }
+
+    /// Timed messages received correctly.
+    pub fn timed_ok(&self) -> u64 {
+        self.next
+            .iter()
+            .map(|&n| n.saturating_sub(self.warmup))
+            .sum()
+    }
+}
+
+/// Waits until each next message is due, for paced runs: the schedule is absolute (message `i`
+/// is due at `start + i * interval`), and the wait yields the CPU in a loop (sleeps cannot hit
+/// tens of microseconds), so a paced producer's CPU time counts the wait too.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Option<Duration>,
+    next: Option<Instant>,
+}
+
+impl Pacer {
+    /// A pacer (no pacing for `None`).
+    pub fn new(interval: Option<Duration>) -> Pacer {
+        Pacer {
+            interval,
+            next: None,
+        }
+    }
+
+    /// Returns when the next message is due (at once for the first, and when not paced).
+    pub fn wait(&mut self) {
+        let Some(iv) = self.interval else { return };
+        let due = *self.next.get_or_insert_with(Instant::now);
+        loop {
+            let now = Instant::now();
+            if now >= due {
+                break;
+            }
+            if due - now > Duration::from_micros(300) {
+                std::thread::sleep(due - now - Duration::from_micros(200));
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        self.next = Some(due + iv);
+    }
+}
+
+/// A one-way consumer's result.
+#[derive(Debug)]
+pub struct ConsumerEnd {
+    /// When it received the last message.
+    pub end: Instant,
+    /// Its checks.
+    pub checker: Checker,
+}
+
+/// The [`Sample`] of a one-way run from its threads' results.
+pub fn one_way_sample<K, P>(
+    w: &OneWay,
+    t: Threads<K, ConsumerEnd, P>,
+    kernel: Option<KernelFigures>,
+) -> Sample {
+    Sample {
+        sent: w.timed(),
+        received: t.consumer.checker.timed_ok(),
+        elapsed: t.consumer.end.saturating_duration_since(t.start),
+        latency: t.consumer.checker.hist,
+        usage: t.usage,
+        kernel,
+    }
+}
+
+/// Queue depth (messages outstanding) for a one-way run: 1024 messages, fewer for big ones
+/// (at most 2 MiB in flight), at least 64. Deeper queues of big messages measure cache misses
+/// more than the mechanism: with 16 MiB in flight, 16 and 64 KiB one-way rates here were 2 to
+/// 4 times lower for asyncmsg, crossbeam and the ring alike (SRR, one message in flight, did
+/// not change).
+pub fn queue_depth(msg_size: usize) -> usize {
+    ((2 << 20) / msg_size.max(1))
+        .clamp(64, 1024)
+        .next_power_of_two()
+}
+
+// ----------------------------------------------------------------------------- round trips
+
+/// What a round-trip run is asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoundTrip {
+    /// Where the two threads run (server = consumer CPU, client = producer CPU).
+    pub placement: Placement,
+    /// Bytes per request and per reply (at least [`MIN_ROUND_TRIP_SIZE`]).
+    pub msg_size: usize,
+    /// Untimed round trips first.
+    pub warmup: u64,
+    /// Timed round trips.
+    pub n: u64,
+}
+
+/// The server side's count of requests out of sequence.
+#[derive(Debug, Default)]
+pub struct ServerCheck {
+    next: u64,
+    /// Bad requests in the timed part.
+    pub bad_timed: u64,
+    warmup: u64,
+}
+
+impl ServerCheck {
+    /// For `warmup` untimed round trips first.
+    pub fn new(warmup: u64) -> ServerCheck {
+        ServerCheck {
+            next: 0,
+            bad_timed: 0,
+            warmup,
+        }
+    }
+
+    /// Checks a request (its first 8 bytes must be the next sequence number, its length
+    /// `len == expected`) and writes that number into `reply`.
+    pub fn check(&mut self, req: &[u8], len_ok: bool, reply: &mut [u8]) {
+        let seq = self.next;
+        self.next += 1;
+        if (!len_ok || u64_at(req, 0) != Some(seq)) && seq >= self.warmup {
+            self.bad_timed += 1;
+        }
+        reply[..8].copy_from_slice(&seq.to_le_bytes());
+    }
+}
+
+/// The client side of a round-trip run: `warmup` untimed round trips, the start, `n` timed
+/// ones (each latency recorded), the finish. `trip(seq, request, reply)` makes one round trip
+/// with `request` already numbered; the reply must echo the number. Returns the latencies,
+/// the timed part's length and the timed round trips whose reply was right.
+pub fn client_round_trips(
+    ph: &Phases,
+    rt: &RoundTrip,
+    mut trip: impl FnMut(&[u8], &mut [u8]),
+) -> (Histogram<u64>, Duration, u64) {
+    let mut req = vec![0x5au8; rt.msg_size];
+    let mut reply = vec![0u8; rt.msg_size];
+    let mut seq = 0u64;
+    let mut ok = 0u64;
+    let mut one = |req: &mut [u8], reply: &mut [u8]| {
+        req[..8].copy_from_slice(&seq.to_le_bytes());
+        trip(req, reply);
+        let good = u64_at(reply, 0) == Some(seq);
+        seq += 1;
+        good
+    };
+    for _ in 0..rt.warmup {
+        one(&mut req, &mut reply);
+    }
+    ph.start();
+    let trips = record_round_trips(0, rt.n, || {
+        if one(&mut req, &mut reply) {
+            ok += 1;
+        }
+    });
+    ph.finish();
+    (trips.hist, trips.elapsed, ok)
+}
+
+/// The [`Sample`] of a round-trip run.
+pub fn round_trip_sample<K>(
+    rt: &RoundTrip,
+    t: Threads<K, u64, (Histogram<u64>, Duration, u64)>,
+    kernel: Option<KernelFigures>,
+) -> Sample {
+    let server_bad = t.consumer;
+    let (hist, elapsed, client_ok) = t.producers.into_iter().next().expect("one client");
+    Sample {
+        sent: rt.n,
+        received: client_ok.saturating_sub(server_bad),
+        elapsed,
+        latency: hist,
+        usage: t.usage,
+        kernel,
+    }
+}
+
+/// A one-way futex mailbox of any size: a futex word counting messages posted (on its own
+/// cache lines) and the message. Only a strict ping-pong may use it: one side posts, the other
+/// takes, and the first posts again only after the other has answered.
+#[derive(Debug)]
+struct Mailbox {
+    seq: Padded<AtomicU32>,
+    data: UnsafeCell<Box<[u8]>>,
+}
+
+/// A value alone on its 128-byte block (two cache lines: the adjacent-line prefetcher too).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+// SAFETY: `data` is written by `post` and read by `take` only; the ping-pong protocol (see the
+// type's docs) makes them alternate, and each hand-over is ordered by the Release increment of
+// `seq` in `post` and the Acquire load of it in `take`, so no access to `data` races another.
+unsafe impl Sync for Mailbox {}
+
+impl Mailbox {
+    fn new(size: usize) -> Mailbox {
+        Mailbox {
+            seq: Padded(AtomicU32::new(0)),
+            data: UnsafeCell::new(vec![0u8; size].into_boxed_slice()),
+        }
+    }
+
+    /// Copies `msg` in, bumps the word and `FUTEX_WAKE`s the peer (always, as
+    /// [`crate::models::Mailbox`] does).
+    fn post(&self, msg: &[u8]) {
+        // SAFETY: by the ping-pong protocol the peer is not reading `data` now (it read the
+        // previous message before answering, and will not read again until `seq` moves).
+        unsafe { (*self.data.get()).copy_from_slice(msg) };
+        self.seq.0.fetch_add(1, Ordering::Release);
+        futex::wake(&self.seq.0, 1);
+    }
+
+    /// Waits (check once, then `FUTEX_WAIT`) until the word moves past `seen`, copies the
+    /// message out and returns the word's new value.
+    fn take(&self, seen: u32, out: &mut [u8]) -> u32 {
+        let mut s = self.seq.0.load(Ordering::Acquire);
+        while s == seen {
+            futex::wait(&self.seq.0, seen);
+            s = self.seq.0.load(Ordering::Acquire);
+        }
+        // SAFETY: the Acquire load saw the poster's Release increment, so its write of `data`
+        // is complete and visible; it will not write again until this side answers.
+        out.copy_from_slice(unsafe { &*self.data.get() });
+        s
+    }
+}
+
+/// The futex baseline: `msg_size` bytes each way through two futex mailboxes, no spinning.
+pub fn futex_round_trip(rt: &RoundTrip) -> Sample {
+    assert!(rt.msg_size >= MIN_ROUND_TRIP_SIZE);
+    let to_server = Mailbox::new(rt.msg_size);
+    let to_client = Mailbox::new(rt.msg_size);
+    let total = rt.warmup + rt.n;
+    let t = run_threads(
+        rt.placement,
+        1,
+        || (),
+        |ph| {
+            let mut chk = ServerCheck::new(rt.warmup);
+            let mut req = vec![0u8; rt.msg_size];
+            let mut reply = vec![0xa5u8; rt.msg_size];
+            let mut seen = 0;
+            for i in 0..total {
+                if i == rt.warmup {
+                    ph.start();
+                }
+                seen = to_server.take(seen, &mut req);
+                chk.check(&req, true, &mut reply);
+                to_client.post(&reply);
+            }
+            if total == rt.warmup {
+                ph.start();
+            }
+            ph.finish();
+            chk.bad_timed
+        },
+        |_, ph| {
+            let mut seen = 0;
+            client_round_trips(ph, rt, |req, reply| {
+                to_server.post(req);
+                seen = to_client.take(seen, reply);
+            })
+        },
+    );
+    round_trip_sample(rt, t, None)
+}
+
+/// A byte-stream round trip (pipes, sockets): the server reads whole requests from `sr` and
+/// writes replies to `sw`; the client writes requests to `cw` and reads replies from `cr`.
+fn stream_round_trip(
+    rt: &RoundTrip,
+    (mut sr, mut sw): (impl Read + Send, impl Write + Send),
+    (cr, cw): (impl Read + Send, impl Write + Send),
+) -> Sample {
+    assert!(rt.msg_size >= MIN_ROUND_TRIP_SIZE);
+    let total = rt.warmup + rt.n;
+    let client = std::sync::Mutex::new(Some((cr, cw)));
+    let t = run_threads(
+        rt.placement,
+        1,
+        || (),
+        move |ph| {
+            let mut chk = ServerCheck::new(rt.warmup);
+            let mut req = vec![0u8; rt.msg_size];
+            let mut reply = vec![0xa5u8; rt.msg_size];
+            for i in 0..total {
+                if i == rt.warmup {
+                    ph.start();
+                }
+                sr.read_exact(&mut req).expect("server read");
+                chk.check(&req, true, &mut reply);
+                sw.write_all(&reply).expect("server write");
+            }
+            if total == rt.warmup {
+                ph.start();
+            }
+            ph.finish();
+            chk.bad_timed
+        },
+        |_, ph| {
+            let (mut cr, mut cw) = client
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .expect("one client");
+            client_round_trips(ph, rt, |req, reply| {
+                cw.write_all(req).expect("client write");
+                cr.read_exact(reply).expect("client read");
+            })
+        },
+    );
+    round_trip_sample(rt, t, None)
+}
+
+/// The pipe baseline: two pipes (client to server, server to client), blocking `write` and
+/// `read` of `msg_size` bytes each way (reads loop until the whole message is in).
+pub fn pipe_round_trip(rt: &RoundTrip) -> Sample {
+    let (up_r, up_w) = nix::unistd::pipe().expect("pipe");
+    let (down_r, down_w) = nix::unistd::pipe().expect("pipe");
+    stream_round_trip(
+        rt,
+        (std::fs::File::from(up_r), std::fs::File::from(down_w)),
+        (std::fs::File::from(down_r), std::fs::File::from(up_w)),
+    )
+}
+
+/// The Unix-socket baseline: `socketpair(AF_UNIX, SOCK_STREAM)`, `msg_size` bytes each way.
+pub fn unix_socket_round_trip(rt: &RoundTrip) -> Sample {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    use std::os::unix::net::UnixStream;
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .expect("socketpair");
+    let (server, client) = (UnixStream::from(a), UnixStream::from(b));
+    let server2 = server.try_clone().expect("dup");
+    let client2 = client.try_clone().expect("dup");
+    stream_round_trip(rt, (server, server2), (client, client2))
+}
+
+// ----------------------------------------------------------------------------- one-way baselines
+
+/// The crossbeam baseline: `bounded(`[`queue_depth`]`)` of `[u8; msg_size]`, P producers with
+/// cloned senders, one consumer. `msg_size` must be one of [`CROSSBEAM_SIZES`].
+///
+/// # Panics
+/// For another size.
+pub fn crossbeam_one_way(w: &OneWay) -> Sample {
+    macro_rules! by_size {
+        ($($n:literal)*) => {
+            match w.msg_size {
+                $($n => crossbeam_sized::<$n>(w),)*
+                other => panic!("crossbeam: unsupported message size {other} (one of {CROSSBEAM_SIZES:?})"),
+            }
+        };
+    }
+    by_size!(16 32 64 128 256 512 1024 2048 4096 8192 16384 32768 65536)
+}
+
+fn crossbeam_sized<const N: usize>(w: &OneWay) -> Sample {
+    w.check();
+    let (tx, rx) = crossbeam_channel::bounded::<[u8; N]>(queue_depth(N));
+    let epoch = Instant::now();
+    let t = run_threads(
+        w.placement,
+        w.producers,
+        || (),
+        move |ph| {
+            let mut chk = Checker::new(w.producers, w.warmup, N);
+            let warm = w.warmup * u64::from(w.producers);
+            let total = warm + w.timed();
+            while chk.got < total {
+                if chk.got == warm {
+                    ph.start();
+                }
+                let m = rx.recv().expect("recv");
+                chk.check(Some(&m), &mut LazyNow::new(epoch));
+            }
+            if total == warm {
+                ph.start();
+            }
+            let end = Instant::now();
+            ph.finish();
+            ConsumerEnd { end, checker: chk }
+        },
+        move |i, ph| {
+            let tx = tx.clone();
+            let mut pacer = Pacer::new(w.pace);
+            let msg = |seq: u64| {
+                let mut m = [0x5au8; N];
+                let stamp = if w.stamped(seq) { stamp_now(epoch) } else { 0 };
+                fill(&mut m, i, seq, stamp);
+                m
+            };
+            for seq in 0..w.warmup {
+                tx.send(msg(seq)).expect("send");
+            }
+            ph.start();
+            for seq in w.warmup..w.warmup + w.per_producer {
+                pacer.wait();
+                tx.send(msg(seq)).expect("send");
+            }
+            ph.finish();
+        },
+    );
+    one_way_sample(w, t, None)
+}
+
+/// The SPSC ring's shared memory: a header page (head on its own 128 bytes at offset 0, tail at
+/// offset 128) and `slots` slots of `slot_size` bytes after it. `mmap(MAP_SHARED |
+/// MAP_ANONYMOUS)`, so it would serve two processes as well (after a fork); here two threads.
+#[derive(Debug)]
+struct Ring {
+    base: std::ptr::NonNull<std::ffi::c_void>,
+    len: usize,
+    slots: u64,
+    slot_size: usize,
+}
+
+const RING_HEAD: usize = 0;
+const RING_TAIL: usize = 128;
+const RING_DATA: usize = 4096;
+
+// SAFETY: the mapping is plain shared memory owned by the Ring; its counters are accessed only
+// as atomics, and its slots under the single-producer single-consumer protocol (a slot is
+// written only while outside [head, tail) and read only while inside, the hand-over ordered by
+// the tail's and head's Release stores and Acquire loads).
+unsafe impl Send for Ring {}
+// SAFETY: as for Send: all shared access goes through the atomics and that protocol.
+unsafe impl Sync for Ring {}
+
+impl Ring {
+    fn new(slots: u64, slot_size: usize) -> Ring {
+        use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
+        assert!(slots.is_power_of_two());
+        let len = RING_DATA + slots as usize * slot_size;
+        // SAFETY: a fresh anonymous mapping at an address of the kernel's choosing: it aliases
+        // no Rust object. It is unmapped only by Drop.
+        let base = unsafe {
+            mmap_anonymous(
+                None,
+                std::num::NonZeroUsize::new(len).expect("non-empty ring"),
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        }
+        .expect("mmap of the SPSC ring");
+        Ring {
+            base,
+            len,
+            slots,
+            slot_size,
+        }
+    }
+
+    fn counter(&self, off: usize) -> &AtomicU64 {
+        // SAFETY: the mapping is page-aligned and zero-filled, so `off` (0 or 128) is an
+        // aligned, initialised AtomicU64 inside it; it lives as long as `self`, and is only
+        // accessed atomically.
+        unsafe { &*self.base.as_ptr().cast::<u8>().add(off).cast::<AtomicU64>() }
+    }
+
+    fn head(&self) -> &AtomicU64 {
+        self.counter(RING_HEAD)
+    }
+
+    fn tail(&self) -> &AtomicU64 {
+        self.counter(RING_TAIL)
+    }
+
+    fn slot(&self, i: u64) -> *mut u8 {
+        let at = RING_DATA + (i & (self.slots - 1)) as usize * self.slot_size;
+        // SAFETY: `at + slot_size <= len`: the offset stays inside the mapping.
+        unsafe { self.base.as_ptr().cast::<u8>().add(at) }
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once; no reference into it outlives
+        // `self` (counters and slices borrow `self`).
+        unsafe {
+            let _ = nix::sys::mman::munmap(self.base, self.len);
+        }
+    }
+}
+
+/// Spins [`RING_SPINS`] times, then yields the CPU at each call.
+#[derive(Debug, Default)]
+struct Backoff(u32);
+
+impl Backoff {
+    fn snooze(&mut self) {
+        if self.0 < RING_SPINS {
+            self.0 += 1;
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+
+    fn reset(&mut self) {
+        self.0 = 0;
+    }
+}
+
+/// The SPSC-ring baseline: one producer, one consumer, [`queue_depth`] slots of `msg_size`
+/// bytes in shared memory. The producer builds each message in its own buffer and copies it
+/// into the next free slot, then publishes the tail; the consumer checks every message between
+/// its head and the tail in place, then publishes the head (once per run of messages: one
+/// clock read and one head store per run).
+///
+/// # Panics
+/// If `producers` is not 1.
+pub fn spsc_ring_one_way(w: &OneWay) -> Sample {
+    w.check();
+    assert_eq!(w.producers, 1, "the SPSC ring has one producer");
+    let ring = Ring::new(queue_depth(w.msg_size) as u64, w.msg_size);
+    let epoch = Instant::now();
+    let ring = &ring;
+    let t = run_threads(
+        w.placement,
+        1,
+        || (),
+        move |ph| {
+            let mut chk = Checker::new(1, w.warmup, w.msg_size);
+            let total = w.warmup + w.timed();
+            let mut head = 0u64;
+            let mut backoff = Backoff::default();
+            let mut started = false;
+            while head < total {
+                if head == w.warmup && !started {
+                    ph.start();
+                    started = true;
+                }
+                let limit = if head < w.warmup { w.warmup } else { total };
+                let tail = ring.tail().load(Ordering::Acquire).min(limit);
+                if tail == head {
+                    backoff.snooze();
+                    continue;
+                }
+                backoff.reset();
+                let mut now = LazyNow::new(epoch);
+                for i in head..tail {
+                    // SAFETY: slot `i` is in [head, tail): the producer wrote it before its
+                    // Release store of the tail that our Acquire load saw, and will not write
+                    // it again until our head store passes it.
+                    let m = unsafe { std::slice::from_raw_parts(ring.slot(i), ring.slot_size) };
+                    chk.check(Some(m), &mut now);
+                }
+                head = tail;
+                ring.head().store(head, Ordering::Release);
+            }
+            if !started {
+                ph.start();
+            }
+            let end = Instant::now();
+            ph.finish();
+            ConsumerEnd { end, checker: chk }
+        },
+        move |_, ph| {
+            let mut buf = vec![0x5au8; w.msg_size];
+            let mut pacer = Pacer::new(w.pace);
+            let (mut tail, mut head_seen) = (0u64, 0u64);
+            let mut backoff = Backoff::default();
+            let mut put = |seq: u64| {
+                while tail - head_seen == ring.slots {
+                    head_seen = ring.head().load(Ordering::Acquire);
+                    if tail - head_seen == ring.slots {
+                        backoff.snooze();
+                    }
+                }
+                backoff.reset();
+                let stamp = if w.stamped(seq) { stamp_now(epoch) } else { 0 };
+                fill(&mut buf, 0, seq, stamp);
+                // SAFETY: slot `tail` is outside [head, tail) (the ring is not full): the
+                // consumer finished reading it before its Release store of a head past it,
+                // which our Acquire load saw, and will not read it before our tail store.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(buf.as_ptr(), ring.slot(tail), ring.slot_size)
+                };
+                tail += 1;
+                ring.tail().store(tail, Ordering::Release);
+            };
+            for seq in 0..w.warmup {
+                put(seq);
+            }
+            ph.start();
+            for seq in w.warmup..w.warmup + w.per_producer {
+                pacer.wait();
+                put(seq);
+            }
+            ph.finish();
+        },
+    );
+    one_way_sample(w, t, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_way(producers: u32) -> OneWay {
+        OneWay {
+            placement: Placement::Unpinned,
+            msg_size: 64,
+            producers,
+            warmup: 10,
+            per_producer: 500,
+            pace: None,
+        }
+    }
+
+    #[test]
+    fn checker_accepts_each_message_once_in_order() {
+        let mut c = Checker::new(2, 1, 16);
+        let epoch = Instant::now();
+        let mut m = [0u8; 16];
+        for (p, seq) in [(0, 0), (1, 0), (0, 1), (1, 1), (1, 1), (0, 3), (1, 2)] {
+            fill(&mut m, p, seq, 1);
+            c.check(Some(&m), &mut LazyNow::new(epoch));
+        }
+        c.check(None, &mut LazyNow::new(epoch));
+        assert_eq!((c.got, c.bad), (8, 3));
+        // Timed (seq >= 1) and accepted: (0,1), (1,1), (1,2).
+        assert_eq!(c.timed_ok(), 3);
+        assert_eq!(c.hist.len(), 3);
+    }
+
+    #[test]
+    fn baselines_deliver_every_message() {
+        for s in [
+            crossbeam_one_way(&one_way(3)),
+            spsc_ring_one_way(&one_way(1)),
+        ] {
+            assert_eq!(s.received, s.sent, "{s:?}");
+            assert!(s.msgs_per_s() > 0.0);
+        }
+        let rt = RoundTrip {
+            placement: Placement::Unpinned,
+            msg_size: 100,
+            warmup: 5,
+            n: 200,
+        };
+        for s in [
+            futex_round_trip(&rt),
+            pipe_round_trip(&rt),
+            unix_socket_round_trip(&rt),
+        ] {
+            assert_eq!((s.sent, s.received), (200, 200), "{s:?}");
+            assert_eq!(s.latency.len(), 200);
+        }
+    }
+
+    #[test]
+    fn queue_depth_bounds() {
+        assert_eq!(queue_depth(64), 1024);
+        assert_eq!(queue_depth(2048), 1024);
+        assert_eq!(queue_depth(4096), 512);
+        assert_eq!(queue_depth(65536), 64);
+        assert!(queue_depth(1 << 30) >= 64);
+    }
+}

@@ -1,0 +1,1105 @@
+//! SVG charts of the comparison, drawn with plotters' SVG backend (text is SVG `<text>`, so no
+//! system fonts are needed).
+//!
+//! Every chart stands on its own: a title, a subtitle saying what was held fixed and which way is
+//! better, axis labels with units, a legend beside the plot, and a footer naming the machine,
+//! the placement and how many runs each point is the median of. A chart whose records are
+//! absent is not written.
+
+use super::record::{Record, Workload};
+use crate::machine::MachineInfo;
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use std::error::Error;
+use std::path::{Path, PathBuf};
+
+/// Canvas size in pixels.
+const WIDTH: u32 = 1000;
+const HEIGHT: u32 = 640;
+/// Width of the legend panel at the right of the plot.
+const LEGEND_WIDTH: u32 = 280;
+/// Height of the title and subtitle band.
+const HEADER_HEIGHT: u32 = 66;
+
+/// How a point is marked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Marker {
+    None,
+    Circle,
+    Triangle,
+    Square,
+    Cross,
+    Diamond,
+}
+
+/// How a line is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dash {
+    Solid,
+    Dashed,
+    Dotted,
+}
+
+/// One line of a chart, with its legend entry.
+#[derive(Clone, Debug)]
+struct Series {
+    label: String,
+    points: Vec<(f64, f64)>,
+    color: RGBColor,
+    marker: Marker,
+    dash: Dash,
+}
+
+impl Series {
+    fn new(label: impl Into<String>, points: Vec<(f64, f64)>, model: &str, dash: Dash) -> Series {
+        let (color, marker) = model_style(model);
+        Series {
+            label: label.into(),
+            points: points
+                .into_iter()
+                .filter(|&(x, y)| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite())
+                .collect(),
+            color,
+            marker,
+            dash,
+        }
+    }
+
+    /// A flat line at `y` across the x range, for a model that does not vary along x.
+    fn flat(
+        label: impl Into<String>,
+        y: f64,
+        x_range: (f64, f64),
+        model: &str,
+        dash: Dash,
+    ) -> Series {
+        let mut s = Series::new(label, vec![(x_range.0, y), (x_range.1, y)], model, dash);
+        s.marker = Marker::None;
+        s
+    }
+
+    fn with_style(mut self, color: RGBColor, marker: Marker) -> Series {
+        self.color = color;
+        self.marker = marker;
+        self
+    }
+}
+
+/// Each model's colour and marker, the same in every chart.
+fn model_style(model: &str) -> (RGBColor, Marker) {
+    match model {
+        "asyncmsg" => (RGBColor(31, 119, 180), Marker::Circle),
+        "SRR" => (RGBColor(214, 39, 40), Marker::Triangle),
+        "futex" => (RGBColor(44, 160, 44), Marker::Square),
+        "pipe" => (RGBColor(255, 127, 14), Marker::Cross),
+        "unix-socket" => (RGBColor(148, 103, 189), Marker::Diamond),
+        "crossbeam" => (RGBColor(140, 86, 75), Marker::Square),
+        "spsc-ring" => (RGBColor(227, 119, 194), Marker::Diamond),
+        _ => (RGBColor(60, 60, 60), Marker::None),
+    }
+}
+
+/// One chart, ready to draw.
+#[derive(Debug)]
+struct Chart {
+    file: &'static str,
+    title: String,
+    subtitle: String,
+    x_desc: &'static str,
+    y_desc: &'static str,
+    /// Powers of two.
+    x_range: (f64, f64),
+    series: Vec<Series>,
+    footer: Vec<String>,
+}
+
+/// The placement a chart shows: `cross-cpu` if its records have it, else the first one's.
+fn pick_placement<'a, I: IntoIterator<Item = &'a Record>>(records: I) -> Option<String> {
+    let mut first = None;
+    for r in records {
+        if r.placement == "cross-cpu" {
+            return Some(r.placement.clone());
+        }
+        first.get_or_insert_with(|| r.placement.clone());
+    }
+    first
+}
+
+/// The message size a chart shows: 64 bytes if present, else the smallest.
+fn pick_size<'a, I: IntoIterator<Item = &'a Record>>(records: I) -> Option<usize> {
+    let sizes: Vec<usize> = records.into_iter().map(|r| r.msg_size).collect();
+    if sizes.contains(&64) {
+        Some(64)
+    } else {
+        sizes.into_iter().min()
+    }
+}
+
+/// The power-of-two range covering `values`, at least one doubling wide.
+fn pow2_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+    let v: Vec<f64> = values
+        .into_iter()
+        .filter(|x| *x > 0.0 && x.is_finite())
+        .collect();
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(0.0, f64::max);
+    if v.is_empty() {
+        return None;
+    }
+    let mut lo = lo.log2().floor().exp2();
+    let mut hi = hi.log2().ceil().exp2();
+    if hi <= lo {
+        lo /= 2.0;
+        hi *= 2.0;
+    }
+    Some((lo, hi))
+}
+
+/// The power-of-ten range covering every series' y values.
+fn pow10_range(series: &[Series]) -> (f64, f64) {
+    let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let (lo, hi) = ys.fold((f64::INFINITY, 0.0f64), |(lo, hi), y| {
+        (lo.min(y), hi.max(y))
+    });
+    if !(lo.is_finite() && hi > 0.0) {
+        return (1.0, 10.0);
+    }
+    let lo = 10f64.powf(lo.log10().floor());
+    let mut hi = 10f64.powf(hi.log10().ceil());
+    if hi <= lo {
+        hi = lo * 10.0;
+    }
+    (lo, hi)
+}
+
+/// `v` with about three significant digits and a k/M/G suffix, trailing zeros dropped.
+fn axis_number(v: f64) -> String {
+    let a = v.abs();
+    let (s, suffix) = if a >= 1e9 {
+        (v / 1e9, "G")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let decimals = if s == 0.0 {
+        0
+    } else {
+        (2 - s.abs().log10().floor() as i32).clamp(0, 12) as usize
+    };
+    let mut text = format!("{s:.decimals$}");
+    if text.contains('.') {
+        text = text.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    text + suffix
+}
+
+/// Labels for a log2 axis: powers of two only (`1K` = 1024), blank between them.
+fn pow2_label(v: f64) -> String {
+    let l = v.log2();
+    if (l - l.round()).abs() > 1e-6 {
+        return String::new();
+    }
+    let n = v.round() as u64;
+    if n >= 1024 && n.is_multiple_of(1024) {
+        format!("{}K", n / 1024)
+    } else {
+        n.to_string()
+    }
+}
+
+/// "median of 5 runs" (or "3 to 5" when the records differ).
+fn runs_text<'a, I: IntoIterator<Item = &'a Record>>(records: I) -> String {
+    let runs: Vec<u32> = records.into_iter().map(|r| r.runs).collect();
+    let lo = runs.iter().copied().min().unwrap_or(0);
+    let hi = runs.iter().copied().max().unwrap_or(0);
+    if lo == hi {
+        format!("each point is the median of {lo} runs")
+    } else {
+        format!("each point is the median of {lo} to {hi} runs")
+    }
+}
+
+/// The footer: the machine, then the placement and the runs.
+fn footer(machine: &MachineInfo, placement: &str, runs: String) -> Vec<String> {
+    vec![
+        format!(
+            "Machine: {}, {} cores online (allowed CPUs {}); kernel {}",
+            machine.cpu_model,
+            machine.cpus_online,
+            machine.allowed_list(),
+            machine.kernel
+        ),
+        format!("Placement: {placement}; {runs}. Generated by the qnx-sim compare program."),
+    ]
+}
+
+/// Writes the charts into `dir` (created if needed) and returns the paths written; a chart whose
+/// records are absent is skipped.
+pub fn write_plots(
+    dir: &Path,
+    machine: &MachineInfo,
+    records: &[Record],
+) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let charts = [
+        throughput_vs_batch(machine, records),
+        latency_vs_size(machine, records),
+        entries_vs_batch(machine, records),
+        paced_latency_vs_batch(machine, records),
+        producers(machine, records),
+    ];
+    let mut written = Vec::new();
+    for chart in charts.into_iter().flatten() {
+        let path = dir.join(chart.file);
+        draw(&chart, &path)
+            .map_err(|e| std::io::Error::other(format!("drawing {}: {e}", path.display())))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn one_way(r: &Record) -> bool {
+    r.workload == Workload::OneWay
+}
+
+/// One-way msgs/s against asyncmsg's batch, with the models that do not batch as flat lines.
+fn throughput_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
+    let is_async = |r: &&Record| one_way(r) && r.model == "asyncmsg" && r.producers == 1;
+    let place = pick_placement(records.iter().filter(is_async))?;
+    let size = pick_size(
+        records
+            .iter()
+            .filter(is_async)
+            .filter(|r| r.placement == place),
+    )?;
+    let here =
+        |r: &&Record| one_way(r) && r.producers == 1 && r.placement == place && r.msg_size == size;
+    let mut asyncs: Vec<&Record> = records
+        .iter()
+        .filter(here)
+        .filter(|r| r.model == "asyncmsg")
+        .collect();
+    asyncs.sort_by_key(|r| r.batch);
+    let (x0, x1) = pow2_range(
+        asyncs
+            .iter()
+            .map(|r| f64::from(r.batch))
+            .chain([1.0, 256.0]),
+    )?;
+    let mut series = vec![Series::new(
+        "asyncmsg (by batch)",
+        asyncs
+            .iter()
+            .map(|r| (f64::from(r.batch), r.msgs_per_s))
+            .collect(),
+        "asyncmsg",
+        Dash::Solid,
+    )];
+    let mut used = asyncs.clone();
+    for model in ["SRR", "crossbeam", "spsc-ring"] {
+        if let Some(r) = records.iter().filter(here).find(|r| r.model == model) {
+            series.push(Series::flat(
+                format!("{model} (no batching)"),
+                r.msgs_per_s,
+                (x0, x1),
+                model,
+                Dash::Dashed,
+            ));
+            used.push(r);
+        }
+    }
+    Some(Chart {
+        file: "throughput_vs_batch.svg",
+        title: "One-way throughput against asyncmsg batch size".into(),
+        subtitle: format!(
+            "{size}-byte messages, 1 producer, 1 consumer, placement {place}. Higher is better. \
+             Models that do not batch are flat dashed lines."
+        ),
+        x_desc: "asyncmsg batch size (messages per trigger, log2 scale)",
+        y_desc: "Messages per second (log scale)",
+        x_range: (x0, x1),
+        series,
+        footer: footer(machine, &place, runs_text(used.iter().copied())),
+    })
+}
+
+/// Round-trip latency (p50 solid, p99 dashed) against message size.
+fn latency_vs_size(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
+    const MODELS: [&str; 4] = ["SRR", "futex", "pipe", "unix-socket"];
+    let usable = |r: &&Record| {
+        r.workload == Workload::RoundTrip
+            && r.producers == 1
+            && r.msg_size > 0
+            && MODELS.contains(&r.model.as_str())
+            && r.p50_us.is_some_and(|v| v > 0.0)
+    };
+    let place = pick_placement(records.iter().filter(usable))?;
+    let here: Vec<&Record> = records
+        .iter()
+        .filter(usable)
+        .filter(|r| r.placement == place)
+        .collect();
+    let x_range = pow2_range(here.iter().map(|r| r.msg_size as f64))?;
+    let mut series = Vec::new();
+    for model in MODELS {
+        let mut rs: Vec<&Record> = here.iter().copied().filter(|r| r.model == model).collect();
+        if rs.is_empty() {
+            continue;
+        }
+        rs.sort_by_key(|r| r.msg_size);
+        let p = |f: fn(&Record) -> Option<f64>| -> Vec<(f64, f64)> {
+            rs.iter()
+                .filter_map(|r| f(r).map(|v| (r.msg_size as f64, v)))
+                .collect()
+        };
+        series.push(Series::new(
+            format!("{model} p50"),
+            p(|r| r.p50_us),
+            model,
+            Dash::Solid,
+        ));
+        let p99 = Series::new(format!("{model} p99"), p(|r| r.p99_us), model, Dash::Dashed);
+        if !p99.points.is_empty() {
+            series.push(p99);
+        }
+    }
+    Some(Chart {
+        file: "latency_vs_size.svg",
+        title: "Round-trip latency against message size".into(),
+        subtitle: format!(
+            "Request and reply of the same size, 1 client, placement {place}. Lower is better. \
+             Solid: p50 (median); dashed: p99."
+        ),
+        x_desc: "Message size (bytes each way, log2 scale; 1K = 1024)",
+        y_desc: "Round-trip latency (µs, log scale)",
+        x_range,
+        series,
+        footer: footer(machine, &place, runs_text(here.iter().copied())),
+    })
+}
+
+/// Kernel entries per message against asyncmsg's batch, with the 1/batch ideal and SRR's.
+fn entries_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
+    let is_async = |r: &&Record| {
+        one_way(r)
+            && r.model == "asyncmsg"
+            && r.producers == 1
+            && (r.sender_entries_per_msg.is_some() || r.kernel_entries_per_msg.is_some())
+    };
+    let place = pick_placement(records.iter().filter(is_async))?;
+    let size = pick_size(
+        records
+            .iter()
+            .filter(is_async)
+            .filter(|r| r.placement == place),
+    )?;
+    let mut asyncs: Vec<&Record> = records
+        .iter()
+        .filter(is_async)
+        .filter(|r| r.placement == place && r.msg_size == size)
+        .collect();
+    asyncs.sort_by_key(|r| r.batch);
+    let (x0, x1) = pow2_range(
+        asyncs
+            .iter()
+            .map(|r| f64::from(r.batch))
+            .chain([1.0, 256.0]),
+    )?;
+    let pts = |f: fn(&Record) -> Option<f64>| -> Vec<(f64, f64)> {
+        asyncs
+            .iter()
+            .filter_map(|r| f(r).map(|v| (f64::from(r.batch), v)))
+            .collect()
+    };
+    let mut series = vec![
+        Series::new(
+            "asyncmsg sender entries/msg",
+            pts(|r| r.sender_entries_per_msg),
+            "asyncmsg",
+            Dash::Solid,
+        ),
+        Series::new(
+            "asyncmsg all entries/msg",
+            pts(|r| r.kernel_entries_per_msg),
+            "asyncmsg",
+            Dash::Solid,
+        )
+        .with_style(RGBColor(23, 190, 207), Marker::Square),
+    ];
+    let mut ideal = Vec::new();
+    let mut b = x0;
+    while b <= x1 {
+        ideal.push((b, 1.0 / b));
+        b *= 2.0;
+    }
+    series.push(
+        Series::new("ideal sender: 1/batch", ideal, "", Dash::Dotted)
+            .with_style(BLACK, Marker::None),
+    );
+    let mut used = asyncs.clone();
+    if let Some(srr) = records.iter().find(|r| {
+        one_way(r)
+            && r.model == "SRR"
+            && r.producers == 1
+            && r.placement == place
+            && r.msg_size == size
+    }) {
+        if let Some(v) = srr.kernel_entries_per_msg {
+            series.push(Series::flat(
+                "SRR all entries/msg",
+                v,
+                (x0, x1),
+                "SRR",
+                Dash::Dashed,
+            ));
+        }
+        if let Some(v) = srr.sender_entries_per_msg {
+            series.push(Series::flat(
+                "SRR sender entries/msg",
+                v,
+                (x0, x1),
+                "SRR",
+                Dash::Dotted,
+            ));
+        }
+        used.push(srr);
+    }
+    series.retain(|s| !s.points.is_empty());
+    Some(Chart {
+        file: "entries_vs_batch.svg",
+        title: "Kernel entries per message against asyncmsg batch size".into(),
+        subtitle: format!(
+            "One-way, {size}-byte messages, 1 producer, placement {place}. Lower is better. \
+             Ideal: one sender trigger per batch."
+        ),
+        x_desc: "asyncmsg batch size (messages per trigger, log2 scale)",
+        y_desc: "Simulated-kernel entries per message (log scale)",
+        x_range: (x0, x1),
+        series,
+        footer: footer(machine, &place, runs_text(used.iter().copied())),
+    })
+}
+
+/// Paced put-to-receipt latency against asyncmsg's batch, SRR and crossbeam as flat lines.
+fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
+    let paced = |r: &&Record| r.workload == Workload::Paced && r.p50_us.is_some_and(|v| v > 0.0);
+    let is_async = |r: &&Record| paced(r) && r.model == "asyncmsg";
+    let place = pick_placement(records.iter().filter(is_async))?;
+    let size = pick_size(
+        records
+            .iter()
+            .filter(is_async)
+            .filter(|r| r.placement == place),
+    )?;
+    let here = |r: &&Record| paced(r) && r.placement == place && r.msg_size == size;
+    let mut asyncs: Vec<&Record> = records
+        .iter()
+        .filter(here)
+        .filter(|r| r.model == "asyncmsg")
+        .collect();
+    asyncs.sort_by_key(|r| r.batch);
+    let (x0, x1) = pow2_range(
+        asyncs
+            .iter()
+            .map(|r| f64::from(r.batch))
+            .chain([1.0, 256.0]),
+    )?;
+    let pts = |f: fn(&Record) -> Option<f64>| -> Vec<(f64, f64)> {
+        asyncs
+            .iter()
+            .filter_map(|r| f(r).map(|v| (f64::from(r.batch), v)))
+            .collect()
+    };
+    let mut series = vec![
+        Series::new("asyncmsg p50", pts(|r| r.p50_us), "asyncmsg", Dash::Solid),
+        Series::new("asyncmsg p99", pts(|r| r.p99_us), "asyncmsg", Dash::Dashed),
+    ];
+    let mut used = asyncs.clone();
+    for model in ["SRR", "crossbeam"] {
+        if let Some(r) = records.iter().filter(here).find(|r| r.model == model) {
+            for (name, v, dash) in [
+                ("p50", r.p50_us, Dash::Solid),
+                ("p99", r.p99_us, Dash::Dashed),
+            ] {
+                if let Some(v) = v {
+                    series.push(Series::flat(
+                        format!("{model} {name} (no batching)"),
+                        v,
+                        (x0, x1),
+                        model,
+                        dash,
+                    ));
+                }
+            }
+            used.push(r);
+        }
+    }
+    series.retain(|s| !s.points.is_empty());
+    let rate = asyncs
+        .first()
+        .map(|r| format!(" at about {} msgs/s", axis_number(r.msgs_per_s)))
+        .unwrap_or_default();
+    Some(Chart {
+        file: "paced_latency_vs_batch.svg",
+        title: "Paced put-to-receipt latency against asyncmsg batch size".into(),
+        subtitle: format!(
+            "One producer sending {size}-byte messages{rate}, placement {place}. Lower is better. \
+             Solid: p50; dashed: p99."
+        ),
+        x_desc: "asyncmsg batch size (messages per trigger, log2 scale)",
+        y_desc: "Put-to-receipt latency (µs, log scale)",
+        x_range: (x0, x1),
+        series,
+        footer: footer(machine, &place, runs_text(used.iter().copied())),
+    })
+}
+
+/// One-way msgs/s against the number of producers.
+fn producers(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
+    let models =
+        |r: &&Record| one_way(r) && ["asyncmsg", "SRR", "crossbeam"].contains(&r.model.as_str());
+    let place = pick_placement(records.iter().filter(models))?;
+    let size = pick_size(
+        records
+            .iter()
+            .filter(models)
+            .filter(|r| r.placement == place),
+    )?;
+    let here: Vec<&Record> = records
+        .iter()
+        .filter(models)
+        .filter(|r| r.placement == place && r.msg_size == size)
+        .collect();
+    let async_batches: Vec<u32> = here
+        .iter()
+        .filter(|r| r.model == "asyncmsg")
+        .map(|r| r.batch)
+        .collect();
+    let batch = if async_batches.contains(&64) {
+        64
+    } else {
+        async_batches.iter().copied().max().unwrap_or(64)
+    };
+    let mut series = Vec::new();
+    let mut used = Vec::new();
+    for (model, b, label) in [
+        ("asyncmsg", batch, format!("asyncmsg/{batch}")),
+        ("SRR", 1, "SRR".to_string()),
+        ("crossbeam", 1, "crossbeam".to_string()),
+    ] {
+        let mut rs: Vec<&Record> = here
+            .iter()
+            .copied()
+            .filter(|r| r.model == model && r.batch == b)
+            .collect();
+        rs.sort_by_key(|r| r.producers);
+        rs.dedup_by_key(|r| r.producers);
+        if rs.len() < 2 {
+            continue;
+        }
+        series.push(Series::new(
+            label,
+            rs.iter()
+                .map(|r| (f64::from(r.producers), r.msgs_per_s))
+                .collect(),
+            model,
+            Dash::Solid,
+        ));
+        used.extend(rs);
+    }
+    if series.is_empty() {
+        return None;
+    }
+    let x_range = pow2_range(used.iter().map(|r| f64::from(r.producers)))?;
+    Some(Chart {
+        file: "producers.svg",
+        title: "One-way throughput against the number of producers".into(),
+        subtitle: format!(
+            "{size}-byte messages, one consumer, placement {place}. Higher is better; a flat line \
+             means the consumer keeps up."
+        ),
+        x_desc: "Producer threads (log2 scale)",
+        y_desc: "Messages per second, all producers (log scale)",
+        x_range,
+        series,
+        footer: footer(machine, &place, runs_text(used.iter().copied())),
+    })
+}
+
+type DrawResult = Result<(), Box<dyn Error + Send + Sync>>;
+
+/// Draws `chart` into an SVG file at `path`.
+fn draw(chart: &Chart, path: &Path) -> DrawResult {
+    let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (header, rest) = root.split_vertically(HEADER_HEIGHT);
+    let title_style = ("sans-serif", 26)
+        .into_font()
+        .style(FontStyle::Bold)
+        .color(&BLACK);
+    header.draw_text(&chart.title, &title_style, (16, 10))?;
+    let sub_style = ("sans-serif", 17).into_font().color(&BLACK);
+    header.draw_text(&chart.subtitle, &sub_style, (16, 42))?;
+
+    let footer_height = 20 * chart.footer.len() as u32 + 10;
+    let (body, foot) = rest.split_vertically(HEIGHT - HEADER_HEIGHT - footer_height);
+    let grey = RGBColor(80, 80, 80);
+    let foot_style = ("sans-serif", 15).into_font().color(&grey);
+    for (i, line) in chart.footer.iter().enumerate() {
+        foot.draw_text(line, &foot_style, (16, 4 + 20 * i as i32))?;
+    }
+
+    let (plot_area, legend_area) = body.split_horizontally(WIDTH - LEGEND_WIDTH);
+    let (y0, y1) = pow10_range(&chart.series);
+    let (x0, x1) = chart.x_range;
+    let mut cc = ChartBuilder::on(&plot_area)
+        .margin(14)
+        .x_label_area_size(50)
+        .y_label_area_size(76)
+        .build_cartesian_2d((x0..x1).log_scale().base(2.0), (y0..y1).log_scale())?;
+    cc.configure_mesh()
+        .x_desc(chart.x_desc)
+        .y_desc(chart.y_desc)
+        .x_label_formatter(&|v| pow2_label(*v))
+        .y_label_formatter(&|v| axis_number(*v))
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(205, 205, 205))
+        .draw()?;
+
+    for s in &chart.series {
+        let line = ShapeStyle::from(&s.color).stroke_width(2);
+        let pts = s.points.clone();
+        match s.dash {
+            Dash::Solid => {
+                cc.draw_series(LineSeries::new(pts, line))?;
+            }
+            Dash::Dashed => {
+                cc.draw_series(DashedLineSeries::new(pts, 10, 6, line))?;
+            }
+            Dash::Dotted => {
+                cc.draw_series(DashedLineSeries::new(pts, 3, 5, line))?;
+            }
+        }
+        let fill = ShapeStyle::from(&s.color).filled();
+        let p = s.points.iter().copied();
+        match s.marker {
+            Marker::None => {}
+            Marker::Circle => {
+                cc.draw_series(p.map(|c| Circle::new(c, 5, fill)))?;
+            }
+            Marker::Triangle => {
+                cc.draw_series(p.map(|c| TriangleMarker::new(c, 7, fill)))?;
+            }
+            Marker::Square => {
+                cc.draw_series(
+                    p.map(|c| EmptyElement::at(c) + Rectangle::new([(-4, -4), (4, 4)], fill)),
+                )?;
+            }
+            Marker::Cross => {
+                cc.draw_series(p.map(|c| Cross::new(c, 5, line)))?;
+            }
+            Marker::Diamond => {
+                cc.draw_series(p.map(|c| {
+                    EmptyElement::at(c) + Polygon::new(vec![(0, -6), (6, 0), (0, 6), (-6, 0)], fill)
+                }))?;
+            }
+        }
+    }
+    draw_legend(&legend_area, &chart.series)?;
+    root.present()?;
+    Ok(())
+}
+
+/// The legend, one entry per series: a sample of its line and marker, then its label.
+fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, series: &[Series]) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let (x, top, row) = (8, 24, 26);
+    let text = ("sans-serif", 17).into_font().color(&BLACK);
+    area.draw_text(
+        "Legend",
+        &("sans-serif", 17)
+            .into_font()
+            .style(FontStyle::Bold)
+            .color(&BLACK),
+        (x, 4),
+    )?;
+    let bottom = top + row * series.len() as i32;
+    area.draw(&Rectangle::new(
+        [(x - 4, top - 6), (LEGEND_WIDTH as i32 - 10, bottom)],
+        ShapeStyle::from(&RGBColor(190, 190, 190)).stroke_width(1),
+    ))?;
+    for (i, s) in series.iter().enumerate() {
+        let y = top + 8 + row * i as i32;
+        let line = ShapeStyle::from(&s.color).stroke_width(2);
+        let fill = ShapeStyle::from(&s.color).filled();
+        let ends = vec![(x + 2, y), (x + 38, y)];
+        match s.dash {
+            Dash::Solid => area.draw(&PathElement::new(ends, line))?,
+            Dash::Dashed => area.draw(&DashedPathElement::new(ends, 8, 5, line))?,
+            Dash::Dotted => area.draw(&DashedPathElement::new(ends, 3, 4, line))?,
+        }
+        let c = (x + 20, y);
+        match s.marker {
+            Marker::None => {}
+            Marker::Circle => area.draw(&Circle::new(c, 5, fill))?,
+            Marker::Triangle => area.draw(&TriangleMarker::new(c, 7, fill))?,
+            Marker::Square => {
+                area.draw(&Rectangle::new([(c.0 - 4, y - 4), (c.0 + 4, y + 4)], fill))?
+            }
+            Marker::Cross => area.draw(&Cross::new(c, 5, line))?,
+            Marker::Diamond => area.draw(&Polygon::new(
+                vec![(c.0, y - 6), (c.0 + 6, y), (c.0, y + 6), (c.0 - 6, y)],
+                fill,
+            ))?,
+        }
+        area.draw_text(&s.label, &text, (x + 46, y - 8))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine() -> MachineInfo {
+        MachineInfo {
+            cpu_model: "Test CPU 3000".into(),
+            cpus_online: 2,
+            cpus_allowed: vec![0, 1],
+            kernel: "Linux 6.1.0 x86_64".into(),
+        }
+    }
+
+    fn rec(
+        model: &str,
+        w: Workload,
+        size: usize,
+        batch: u32,
+        prod: u32,
+        place: &str,
+        rate: f64,
+    ) -> Record {
+        let mut r = Record::new(model, w, size, batch, prod, place);
+        r.msgs_per_s = rate;
+        r.runs = 5;
+        r
+    }
+
+    /// A full set: round trips at three sizes on two placements, one-way across batches and
+    /// producers, paced.
+    fn sample() -> Vec<Record> {
+        use Workload::*;
+        let mut v = Vec::new();
+        for place in ["same-cpu", "cross-cpu"] {
+            for (i, size) in [64usize, 1024, 16384].into_iter().enumerate() {
+                for (j, model) in ["SRR", "futex", "pipe", "unix-socket"]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let mut r = rec(model, RoundTrip, size, 1, 1, place, 5e5);
+                    r.p50_us = Some(1.0 + i as f64 + j as f64);
+                    r.p99_us = Some(5.0 + 2.0 * i as f64 + j as f64);
+                    v.push(r);
+                }
+            }
+            for batch in [1u32, 4, 16, 64, 256] {
+                let mut r = rec(
+                    "asyncmsg",
+                    OneWay,
+                    64,
+                    batch,
+                    1,
+                    place,
+                    1e6 * f64::from(batch),
+                );
+                r.sender_entries_per_msg = Some(1.0 / f64::from(batch) + 0.001);
+                r.kernel_entries_per_msg = Some(2.0 / f64::from(batch) + 0.01);
+                v.push(r);
+                let mut p = rec("asyncmsg", Paced, 64, batch, 1, place, 1e4);
+                p.p50_us = Some(2.0 * f64::from(batch));
+                p.p99_us = Some(5.0 * f64::from(batch));
+                v.push(p);
+            }
+            let mut srr = rec("SRR", OneWay, 64, 1, 1, place, 8e5);
+            srr.kernel_entries_per_msg = Some(3.0);
+            srr.sender_entries_per_msg = Some(1.0);
+            v.push(srr);
+            v.push(rec("crossbeam", OneWay, 64, 1, 1, place, 3e7));
+            v.push(rec("spsc-ring", OneWay, 64, 1, 1, place, 8e7));
+            v.push(rec("asyncmsg", OneWay, 64, 64, 16, place, 5e7));
+            v.push(rec("SRR", OneWay, 64, 1, 16, place, 6e5));
+            for model in ["SRR", "crossbeam"] {
+                let mut p = rec(model, Paced, 64, 1, 1, place, 1e4);
+                p.p50_us = Some(3.0);
+                p.p99_us = Some(9.0);
+                v.push(p);
+            }
+        }
+        v
+    }
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let dir = std::env::temp_dir()
+                .join(format!("compare-plot-{tag}-{}-{nanos}", std::process::id()));
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Text as the SVG backend escapes it.
+    fn escaped(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&apos;")
+    }
+
+    fn read_svg(dir: &Path, file: &str) -> String {
+        let text =
+            std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(text.trim_start().starts_with("<svg"), "{file} is not SVG");
+        assert!(
+            text.trim_end().ends_with("</svg>"),
+            "{file} is not complete"
+        );
+        text
+    }
+
+    /// Each of `texts` is a whole `<text>` element's content.
+    fn assert_has(svg: &str, file: &str, texts: &[&str]) {
+        for t in texts {
+            let node = format!(">\n{}\n</text>", escaped(t));
+            assert!(svg.contains(&node), "{file}: no text element {t:?}");
+        }
+    }
+
+    /// Each of `parts` is somewhere in a `<text>` element.
+    fn assert_mentions(svg: &str, file: &str, parts: &[&str]) {
+        for part in parts {
+            let e = escaped(part);
+            let found = svg
+                .split("<text")
+                .skip(1)
+                .any(|t| t.split("</text>").next().is_some_and(|t| t.contains(&e)));
+            assert!(found, "{file}: {part:?} not in any text");
+        }
+    }
+
+    #[test]
+    fn writes_every_chart_with_labels() {
+        let dir = TempDir::new("all");
+        let written = write_plots(&dir.0, &machine(), &sample()).expect("plots");
+        let names: Vec<String> = written
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "throughput_vs_batch.svg",
+                "latency_vs_size.svg",
+                "entries_vs_batch.svg",
+                "paced_latency_vs_batch.svg",
+                "producers.svg"
+            ]
+        );
+        let common = [
+            "Machine: Test CPU 3000, 2 cores online (allowed CPUs 0-1); kernel Linux 6.1.0 x86_64",
+            "Legend",
+        ];
+        let checks: [(&str, &[&str]); 5] = [
+            (
+                "throughput_vs_batch.svg",
+                &[
+                    "One-way throughput against asyncmsg batch size",
+                    "asyncmsg batch size (messages per trigger, log2 scale)",
+                    "Messages per second (log scale)",
+                    "asyncmsg (by batch)",
+                    "SRR (no batching)",
+                    "crossbeam (no batching)",
+                    "spsc-ring (no batching)",
+                    "256",
+                ],
+            ),
+            (
+                "latency_vs_size.svg",
+                &[
+                    "Round-trip latency against message size",
+                    "Message size (bytes each way, log2 scale; 1K = 1024)",
+                    "Round-trip latency (µs, log scale)",
+                    "SRR p50",
+                    "SRR p99",
+                    "futex p50",
+                    "pipe p99",
+                    "unix-socket p50",
+                    "16K",
+                ],
+            ),
+            (
+                "entries_vs_batch.svg",
+                &[
+                    "Kernel entries per message against asyncmsg batch size",
+                    "Simulated-kernel entries per message (log scale)",
+                    "asyncmsg sender entries/msg",
+                    "asyncmsg all entries/msg",
+                    "ideal sender: 1/batch",
+                    "SRR all entries/msg",
+                    "SRR sender entries/msg",
+                ],
+            ),
+            (
+                "paced_latency_vs_batch.svg",
+                &[
+                    "Paced put-to-receipt latency against asyncmsg batch size",
+                    "Put-to-receipt latency (µs, log scale)",
+                    "asyncmsg p50",
+                    "asyncmsg p99",
+                    "SRR p50 (no batching)",
+                    "crossbeam p99 (no batching)",
+                ],
+            ),
+            (
+                "producers.svg",
+                &[
+                    "One-way throughput against the number of producers",
+                    "Producer threads (log2 scale)",
+                    "Messages per second, all producers (log scale)",
+                    "asyncmsg/64",
+                    "SRR",
+                    "16",
+                ],
+            ),
+        ];
+        for (file, needles) in checks {
+            let svg = read_svg(&dir.0, file);
+            assert_has(&svg, file, needles);
+            assert_has(&svg, file, &common);
+            assert_mentions(
+                &svg,
+                file,
+                &[
+                    "placement cross-cpu",
+                    "Placement: cross-cpu; each point is the median of 5 runs",
+                ],
+            );
+            if file != "latency_vs_size.svg" {
+                assert_mentions(&svg, file, &["64-byte messages"]);
+            }
+            assert!(
+                svg.matches("<text").count() >= 10,
+                "{file}: too little text"
+            );
+        }
+        // The producers chart has no crossbeam line: crossbeam has one producer count only.
+        let paced = read_svg(&dir.0, "paced_latency_vs_batch.svg");
+        assert_mentions(&paced, "paced", &["at about 10k msgs/s"]);
+        let svg = read_svg(&dir.0, "producers.svg");
+        assert!(
+            !svg.contains(">\ncrossbeam\n</text>"),
+            "crossbeam plotted with one point"
+        );
+    }
+
+    #[test]
+    fn skips_charts_without_data_and_uses_the_only_placement() {
+        use Workload::*;
+        let dir = TempDir::new("some");
+        let mut v = Vec::new();
+        for size in [64usize, 256] {
+            let mut r = rec("SRR", RoundTrip, size, 1, 1, "same-cpu", 1e5);
+            r.p50_us = Some(4.0);
+            v.push(r);
+            let mut f = rec("futex", RoundTrip, size, 1, 1, "same-cpu", 1e5);
+            f.p50_us = Some(2.0);
+            f.p99_us = Some(3.0);
+            v.push(f);
+        }
+        // One-way without asyncmsg, and a single producer count: no one-way chart.
+        v.push(rec("SRR", OneWay, 64, 1, 1, "same-cpu", 1e5));
+        let written = write_plots(&dir.0, &machine(), &v).expect("plots");
+        assert_eq!(written, vec![dir.0.join("latency_vs_size.svg")]);
+        let svg = read_svg(&dir.0, "latency_vs_size.svg");
+        assert_has(
+            &svg,
+            "latency_vs_size.svg",
+            &["SRR p50", "futex p50", "futex p99"],
+        );
+        assert_mentions(
+            &svg,
+            "latency_vs_size.svg",
+            &["Placement: same-cpu", "placement same-cpu"],
+        );
+        assert!(!svg.contains("SRR p99"), "SRR had no p99");
+        assert!(!svg.contains("pipe"), "pipe absent");
+        for f in [
+            "throughput_vs_batch.svg",
+            "entries_vs_batch.svg",
+            "producers.svg",
+            "paced_latency_vs_batch.svg",
+        ] {
+            assert!(!dir.0.join(f).exists(), "{f} written without data");
+        }
+
+        // Nothing at all: the directory is still made, no file written.
+        let empty = TempDir::new("none");
+        assert!(write_plots(&empty.0, &machine(), &[])
+            .expect("plots")
+            .is_empty());
+        assert!(empty.0.is_dir());
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(pow2_range([3.0, 100.0]), Some((2.0, 128.0)));
+        assert_eq!(pow2_range([64.0]), Some((32.0, 128.0)));
+        assert_eq!(pow2_range([0.0]), None);
+        assert_eq!(pow2_label(1024.0), "1K");
+        assert_eq!(pow2_label(64.0), "64");
+        assert_eq!(pow2_label(3.0), "");
+        assert_eq!(axis_number(2e5), "200k");
+        assert_eq!(axis_number(1e6), "1M");
+        assert_eq!(axis_number(0.001), "0.001");
+        assert_eq!(axis_number(2.5), "2.5");
+        let s = [Series::new(
+            "a",
+            vec![(1.0, 0.02), (2.0, 300.0)],
+            "SRR",
+            Dash::Solid,
+        )];
+        assert_eq!(pow10_range(&s), (0.01, 1000.0));
+        let r = [
+            rec("SRR", Workload::OneWay, 64, 1, 1, "same-cpu", 1.0),
+            rec("SRR", Workload::OneWay, 32, 1, 1, "cross-cpu", 1.0),
+        ];
+        assert_eq!(pick_placement(&r).as_deref(), Some("cross-cpu"));
+        assert_eq!(pick_placement(&r[..1]).as_deref(), Some("same-cpu"));
+        assert_eq!(pick_size(&r), Some(64));
+        assert_eq!(pick_size(&r[1..]), Some(32));
+    }
+}

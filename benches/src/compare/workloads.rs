@@ -1,0 +1,969 @@
+//! The simulated kernel's models on each workload, and the plan that runs every model.
+//!
+//! Models (each run on a fresh `Kernel`, sender and receiver in two simulated processes):
+//!
+//! * [`srr_round_trip`]: `MsgSend` of `msg_size` bytes with a `msg_size`-byte reply; the server
+//!   `MsgReceive`s, checks and `MsgReply`s.
+//! * [`srr_one_way`]: P client threads, each with its own connection, `MsgSend` `msg_size`
+//!   bytes with a zero-byte reply to one server thread (`MsgReceive`, `MsgReply` of nothing).
+//! * [`asyncmsg_one_way`]: P producer threads, each with its own asyncmsg connection
+//!   (`trigger_num_msg` = the batch, optionally a time trigger) to one asyncmsg channel, put
+//!   buffers from `asyncmsg_malloc`, then `asyncmsg_flush`; one consumer loops on
+//!   `asyncmsg_get` (up to [`GET_MAX`] messages per call).
+//!
+//! Kernel figures are the processes' counter deltas over the timed part (`Process::counters`):
+//! all entries (both processes, the asyncmsg library threads included: a library thread belongs
+//! to its process), the sending process's entries, and the wake-ups.
+//!
+//! The [`Plan`] lists [`Case`]s (model x workload x size x producers x placement);
+//! [`run_plan`] runs every case `runs` times, interleaved (run 1 of every case, then run 2, ...)
+//! so slow drift hits every model alike, and reports the medians as [`Record`]s. Message counts
+//! are calibrated by a short pilot run of each case, so each timed run lasts about
+//! [`Plan::run_s`] whatever the model's speed.
+
+use super::baselines::{
+    client_round_trips, crossbeam_one_way, futex_round_trip, one_way_sample, pipe_round_trip,
+    round_trip_sample, spsc_ring_one_way, summarise, unix_socket_round_trip, Checker, ConsumerEnd,
+    KernelFigures, LazyNow, OneWay, Pacer, RoundTrip, Sample, ServerCheck, MIN_ONE_WAY_SIZE,
+    STAMP_EVERY,
+};
+use super::record::{Record, Workload};
+use crate::throughput::{counters_delta, Placement};
+use kernel_sim::consts::_NTO_SIDE_CHANNEL;
+use kernel_sim::{Config, Kernel, MsgInfo, ProcCounters};
+use std::time::{Duration, Instant};
+use userlib::asyncmsg::{self, AsyncConnAttr};
+use userlib::{qnx, Process};
+
+pub use crate::throughput::{GET_MAX, PRIO};
+
+/// Message sizes of the full sweep.
+pub const SIZES: [usize; 7] = [16, 64, 256, 1024, 4096, 16384, 65536];
+
+/// asyncmsg batches (`trigger_num_msg`) of the full sweep.
+pub const BATCHES: [u32; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+/// Producer counts of the full sweep.
+pub const PRODUCERS: [u32; 5] = [1, 2, 4, 8, 16];
+
+/// The paced workload's rate, messages per second.
+pub const PACED_RATE: f64 = 20_000.0;
+
+/// The time trigger of the `asyncmsg+1ms` model.
+pub const TIME_TRIGGER: Duration = Duration::from_millis(1);
+
+// ----------------------------------------------------------------------------- the models
+
+/// Snapshot of the (producer, consumer) processes' counters.
+type Counters = (Option<ProcCounters>, Option<ProcCounters>);
+
+fn counters(producer: &Process, consumer: &Process) -> Counters {
+    (producer.counters().ok(), consumer.counters().ok())
+}
+
+/// The kernel figures of a run from its snapshots.
+fn kernel_figures(before: Counters, after: Counters) -> Option<KernelFigures> {
+    let ((Some(p0), Some(c0)), (Some(p1), Some(c1))) = (before, after) else {
+        return None;
+    };
+    let (p, c) = (counters_delta(&p0, &p1), counters_delta(&c0, &c1));
+    Some(KernelFigures {
+        entries: p.kernel_entries + c.kernel_entries,
+        sender_entries: p.kernel_entries,
+        wakeups: p.wakeups + c.wakeups,
+    })
+}
+
+/// A fresh kernel with a producer (client) and a consumer (server) process.
+fn kernel_and_processes() -> (Kernel, Process, Process) {
+    let k = Kernel::new(Config::default()).expect("Kernel::new");
+    let consumer = Process::new_in(&k).expect("consumer process");
+    let producer = Process::new_in(&k).expect("producer process");
+    (k, producer, consumer)
+}
+
+/// SRR round trips: `msg_size` bytes each way between a client process's thread and a server
+/// process's thread.
+pub fn srr_round_trip(rt: &RoundTrip) -> Sample {
+    let (_k, client, server) = kernel_and_processes();
+    let (chid_tx, chid_rx) = crossbeam_channel::bounded::<i32>(1);
+    let total = rt.warmup + rt.n;
+    let t = run_kernel_threads(
+        rt.placement,
+        1,
+        (&client, &server),
+        |ph| {
+            server
+                .bind_current_thread(PRIO)
+                .expect("binding the server");
+            let chid = qnx::channel_create(0).expect("ChannelCreate");
+            chid_tx.send(chid).expect("handing the chid over");
+            let mut chk = ServerCheck::new(rt.warmup);
+            let mut req = vec![0u8; rt.msg_size];
+            let mut reply = vec![0xa5u8; rt.msg_size];
+            let mut info = MsgInfo::default();
+            for i in 0..total {
+                if i == rt.warmup {
+                    ph.start();
+                }
+                let rcvid = qnx::msg_receive(chid, &mut req, Some(&mut info)).expect("MsgReceive");
+                let len_ok = rcvid > 0 && info.srcmsglen == rt.msg_size as i64;
+                chk.check(&req, len_ok, &mut reply);
+                qnx::msg_reply(rcvid, 0, &reply).expect("MsgReply");
+            }
+            if total == rt.warmup {
+                ph.start();
+            }
+            ph.finish();
+            drop(userlib::current::unbind());
+            chk.bad_timed
+        },
+        |_, ph| {
+            client
+                .bind_current_thread(PRIO)
+                .expect("binding the client");
+            let chid = chid_rx.recv().expect("receiving the chid");
+            let coid = qnx::connect_attach(0, server.pid(), chid, _NTO_SIDE_CHANNEL, 0)
+                .expect("ConnectAttach");
+            let r = client_round_trips(ph, rt, |req, reply| {
+                qnx::msg_send(coid, req, reply).expect("MsgSend");
+            });
+            drop(userlib::current::unbind());
+            r
+        },
+    );
+    let kernel = kernel_figures(t.before, t.after);
+    round_trip_sample(rt, strip(t), kernel)
+}
+
+/// [`super::baselines::run_threads`] with the two processes' counters as the snapshot.
+fn run_kernel_threads<C: Send, P: Send>(
+    placement: Placement,
+    producers: u32,
+    (producer_proc, consumer_proc): (&Process, &Process),
+    consumer: impl FnOnce(&super::baselines::Phases) -> C + Send,
+    producer: impl Fn(u32, &super::baselines::Phases) -> P + Sync,
+) -> super::baselines::Threads<Counters, C, P> {
+    super::baselines::run_threads(
+        placement,
+        producers,
+        || counters(producer_proc, consumer_proc),
+        consumer,
+        producer,
+    )
+}
+
+/// The threads' results without the (already used) snapshots.
+fn strip<C, P>(
+    t: super::baselines::Threads<Counters, C, P>,
+) -> super::baselines::Threads<(), C, P> {
+    super::baselines::Threads {
+        consumer: t.consumer,
+        producers: t.producers,
+        start: t.start,
+        usage: t.usage,
+        before: (),
+        after: (),
+    }
+}
+
+/// SRR one-way: P client threads (one connection each) `MsgSend` `msg_size` bytes with a
+/// zero-byte reply; one server thread receives, checks and replies with nothing.
+pub fn srr_one_way(w: &OneWay) -> Sample {
+    assert!(w.msg_size >= MIN_ONE_WAY_SIZE);
+    let (_k, client, server) = kernel_and_processes();
+    let (chid_tx, chid_rx) = crossbeam_channel::bounded::<i32>(w.producers as usize);
+    let epoch = Instant::now();
+    let t = run_kernel_threads(
+        w.placement,
+        w.producers,
+        (&client, &server),
+        |ph| {
+            server
+                .bind_current_thread(PRIO)
+                .expect("binding the server");
+            let chid = qnx::channel_create(0).expect("ChannelCreate");
+            for _ in 0..w.producers {
+                chid_tx.send(chid).expect("handing the chid over");
+            }
+            let mut chk = Checker::new(w.producers, w.warmup, w.msg_size);
+            let mut buf = vec![0u8; w.msg_size];
+            let mut info = MsgInfo::default();
+            let warm = w.warmup * u64::from(w.producers);
+            let total = warm + w.timed();
+            while chk.got < total {
+                if chk.got == warm {
+                    ph.start();
+                }
+                let rcvid = qnx::msg_receive(chid, &mut buf, Some(&mut info)).expect("MsgReceive");
+                let ok = rcvid > 0 && info.srcmsglen == w.msg_size as i64;
+                chk.check(ok.then_some(&buf[..]), &mut LazyNow::new(epoch));
+                qnx::msg_reply(rcvid, 0, &[]).expect("MsgReply");
+            }
+            if total == warm {
+                ph.start();
+            }
+            let end = Instant::now();
+            ph.finish();
+            drop(userlib::current::unbind());
+            ConsumerEnd { end, checker: chk }
+        },
+        |i, ph| {
+            client.bind_current_thread(PRIO).expect("binding a client");
+            let chid = chid_rx.recv().expect("receiving the chid");
+            let coid = qnx::connect_attach(0, server.pid(), chid, _NTO_SIDE_CHANNEL, 0)
+                .expect("ConnectAttach");
+            let mut buf = vec![0x5au8; w.msg_size];
+            let mut send = |seq: u64| {
+                let stamp = if w.stamped(seq) {
+                    super::baselines::stamp_now(epoch)
+                } else {
+                    0
+                };
+                super::baselines::fill(&mut buf, i, seq, stamp);
+                qnx::msg_send(coid, &buf, &mut []).expect("MsgSend");
+            };
+            for seq in 0..w.warmup {
+                send(seq);
+            }
+            ph.start();
+            let mut pacer = Pacer::new(w.pace);
+            for seq in w.warmup..w.warmup + w.per_producer {
+                pacer.wait();
+                send(seq);
+            }
+            ph.finish();
+            drop(userlib::current::unbind());
+        },
+    );
+    let kernel = kernel_figures(t.before, t.after);
+    one_way_sample(w, strip(t), kernel)
+}
+
+/// asyncmsg one-way: P producer threads of one process, each with its own connection
+/// (`trigger_num_msg` = `batch`, `trigger_time` = `trigger_time`, zero for off; a send queue
+/// of [`asyncmsg_queue`] slots) to one channel (`buffer_size` = `msg_size`, [`GET_MAX`]
+/// messages per get) of the consumer process. Producers put `asyncmsg_malloc` buffers and
+/// flush after the warm-up and after the timed part (the flush waits until the consumer has
+/// taken everything); the consumer loops on `asyncmsg_get`, reading the clock once per batch.
+pub fn asyncmsg_one_way(w: &OneWay, batch: u32, trigger_time: Duration) -> Sample {
+    assert!(w.msg_size >= MIN_ONE_WAY_SIZE);
+    let queue = asyncmsg_queue(w.msg_size, batch);
+    let (_k, prod, cons) = kernel_and_processes();
+    let (chid_tx, chid_rx) = crossbeam_channel::bounded::<i32>(w.producers as usize);
+    let epoch = Instant::now();
+    let t = run_kernel_threads(
+        w.placement,
+        w.producers,
+        (&prod, &cons),
+        |ph| {
+            cons.bind_current_thread(PRIO)
+                .expect("binding the consumer");
+            let chid = asyncmsg::asyncmsg_channel_create(0, 0o600, w.msg_size, GET_MAX, None, None)
+                .expect("asyncmsg_channel_create");
+            for _ in 0..w.producers {
+                chid_tx.send(chid).expect("handing the chid over");
+            }
+            let mut chk = Checker::new(w.producers, w.warmup, w.msg_size);
+            let warm = w.warmup * u64::from(w.producers);
+            let total = warm + w.timed();
+            let mut started = false;
+            while chk.got < total {
+                if chk.got == warm && !started {
+                    ph.start();
+                    started = true;
+                }
+                let b = asyncmsg::asyncmsg_get(chid).expect("asyncmsg_get");
+                let mut now = LazyNow::new(epoch);
+                for m in b.iter() {
+                    chk.check((m.err == 0).then_some(m.data), &mut now);
+                }
+            }
+            if !started {
+                ph.start();
+            }
+            let end = Instant::now();
+            ph.finish();
+            drop(userlib::current::unbind());
+            ConsumerEnd { end, checker: chk }
+        },
+        |i, ph| {
+            prod.bind_current_thread(PRIO).expect("binding a producer");
+            let chid = chid_rx.recv().expect("receiving the chid");
+            let attr = AsyncConnAttr {
+                trigger_num_msg: batch,
+                trigger_time,
+                max_num_buffer: queue,
+                buffer_size: w.msg_size,
+                ..AsyncConnAttr::default()
+            };
+            let coid =
+                asyncmsg::asyncmsg_connect_attach(0, cons.pid(), chid, _NTO_SIDE_CHANNEL, 0, &attr)
+                    .expect("asyncmsg_connect_attach");
+            let put = |seq: u64| {
+                let mut buf = asyncmsg::asyncmsg_malloc(w.msg_size).expect("asyncmsg_malloc");
+                let stamp = if w.stamped(seq) {
+                    super::baselines::stamp_now(epoch)
+                } else {
+                    0
+                };
+                super::baselines::fill(&mut buf, i, seq, stamp);
+                asyncmsg::asyncmsg_put(coid, buf, 0, None)
+                    .map_err(|e| e.errno)
+                    .expect("asyncmsg_put");
+            };
+            for seq in 0..w.warmup {
+                put(seq);
+            }
+            asyncmsg::asyncmsg_flush(coid, 0).expect("asyncmsg_flush (warm-up)");
+            ph.start();
+            let mut pacer = Pacer::new(w.pace);
+            for seq in w.warmup..w.warmup + w.per_producer {
+                pacer.wait();
+                put(seq);
+            }
+            asyncmsg::asyncmsg_flush(coid, 0).expect("asyncmsg_flush");
+            ph.finish();
+            asyncmsg::asyncmsg_connect_detach(coid).expect("asyncmsg_connect_detach");
+            drop(userlib::current::unbind());
+        },
+    );
+    let kernel = kernel_figures(t.before, t.after);
+    one_way_sample(w, strip(t), kernel)
+}
+
+/// Send-queue slots of an asyncmsg connection: [`super::baselines::queue_depth`] (the
+/// crossbeam channel's and the ring's depth too), and more than the batch (a queue that fills
+/// before its count trigger would wait for ever).
+pub fn asyncmsg_queue(msg_size: usize, batch: u32) -> u32 {
+    (super::baselines::queue_depth(msg_size) as u32).max(2 * batch.max(1))
+}
+
+// ----------------------------------------------------------------------------- cases
+
+/// A mechanism, as the plan knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Model {
+    /// MsgSend / MsgReceive / MsgReply.
+    Srr,
+    /// asyncmsg with this count trigger and time trigger (zero: off).
+    Asyncmsg {
+        /// `trigger_num_msg`.
+        batch: u32,
+        /// `trigger_time`.
+        trigger_time: Duration,
+    },
+    /// Futex ping-pong.
+    Futex,
+    /// Pipe ping-pong.
+    Pipe,
+    /// Unix-socket ping-pong.
+    UnixSocket,
+    /// crossbeam-channel, bounded.
+    Crossbeam,
+    /// SPSC ring in shared memory.
+    SpscRing,
+}
+
+impl Model {
+    /// asyncmsg with a count trigger only.
+    pub fn asyncmsg(batch: u32) -> Model {
+        Model::Asyncmsg {
+            batch,
+            trigger_time: Duration::ZERO,
+        }
+    }
+
+    /// asyncmsg with a count trigger and [`TIME_TRIGGER`].
+    pub fn asyncmsg_timed(batch: u32) -> Model {
+        Model::Asyncmsg {
+            batch,
+            trigger_time: TIME_TRIGGER,
+        }
+    }
+
+    /// The record's `model`: `SRR`, `asyncmsg`, `asyncmsg+1ms` (with a time trigger: a model
+    /// of its own, so records stay unique per model, batch and workload), `futex`, `pipe`,
+    /// `unix-socket`, `crossbeam`, `spsc-ring`.
+    pub fn name(&self) -> String {
+        match *self {
+            Model::Srr => "SRR".into(),
+            Model::Asyncmsg { trigger_time, .. } if trigger_time.is_zero() => "asyncmsg".into(),
+            Model::Asyncmsg { trigger_time, .. } => {
+                if trigger_time.subsec_nanos() % 1_000_000 == 0 {
+                    format!("asyncmsg+{}ms", trigger_time.as_millis())
+                } else {
+                    format!("asyncmsg+{}us", trigger_time.as_micros())
+                }
+            }
+            Model::Futex => "futex".into(),
+            Model::Pipe => "pipe".into(),
+            Model::UnixSocket => "unix-socket".into(),
+            Model::Crossbeam => "crossbeam".into(),
+            Model::SpscRing => "spsc-ring".into(),
+        }
+    }
+
+    /// The record's `batch`: asyncmsg's count trigger, 1 for the rest.
+    pub fn batch(&self) -> u32 {
+        match *self {
+            Model::Asyncmsg { batch, .. } => batch,
+            _ => 1,
+        }
+    }
+
+    /// The name with the batch for asyncmsg models: `asyncmsg/64`, `asyncmsg+1ms/64`.
+    pub fn label(&self) -> String {
+        match self {
+            Model::Asyncmsg { batch, .. } => format!("{}/{batch}", self.name()),
+            _ => self.name(),
+        }
+    }
+
+    /// Whether it runs on the simulated kernel.
+    pub fn simulated(&self) -> bool {
+        matches!(self, Model::Srr | Model::Asyncmsg { .. })
+    }
+
+    /// A rough cost per message in nanoseconds on this kind of machine, to size pilot runs.
+    fn guess_ns(&self, w: Workload, size: usize) -> f64 {
+        let copy = size as f64 * 0.3;
+        match (self, w) {
+            (Model::Srr, Workload::RoundTrip) => 20_000.0 + 2.0 * copy,
+            (Model::Futex, _) => 15_000.0 + 2.0 * copy,
+            (Model::Pipe, _) => 20_000.0 + 4.0 * copy,
+            (Model::UnixSocket, _) => 25_000.0 + 4.0 * copy,
+            (Model::Srr, _) => 10_000.0 + copy,
+            (Model::Asyncmsg { batch, .. }, _) => 300.0 + 10_000.0 / f64::from(*batch) + copy,
+            (Model::Crossbeam, _) => 100.0 + 2.0 * copy,
+            (Model::SpscRing, _) => 50.0 + copy,
+        }
+    }
+}
+
+/// One configuration measured: a model on a workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// What is measured.
+    pub workload: Workload,
+    /// The mechanism.
+    pub model: Model,
+    /// Bytes per message.
+    pub msg_size: usize,
+    /// Producer (client) threads.
+    pub producers: u32,
+    /// Where the threads run.
+    pub placement: Placement,
+}
+
+impl Case {
+    /// A record for this case with no figures yet.
+    pub fn record(&self) -> Record {
+        Record::new(
+            &self.model.name(),
+            self.workload,
+            self.msg_size,
+            self.model.batch(),
+            self.producers,
+            self.placement.key(),
+        )
+    }
+
+    /// What progress lines show: `one-way asyncmsg/64 64 B cross-cpu`, with `, 4 producers`
+    /// when there are several.
+    pub fn label(&self) -> String {
+        let mut s = format!(
+            "{} {} {} B {}",
+            self.workload.key(),
+            self.model.label(),
+            self.msg_size,
+            self.placement.key()
+        );
+        if self.producers > 1 {
+            s.push_str(&format!(", {} producers", self.producers));
+        }
+        s
+    }
+
+    /// Measures one run: `warmup` untimed messages (round trips) and `n` timed ones, in all
+    /// producers together (split evenly: `n` is rounded down to a multiple of the producers);
+    /// paced runs send at `pace` intervals.
+    ///
+    /// # Panics
+    /// For a model that does not do the workload (round trips: SRR, futex, pipe, unix-socket;
+    /// one-way and paced: SRR, asyncmsg, crossbeam, spsc-ring with 1 producer).
+    pub fn run(&self, warmup: u64, n: u64, pace: Option<Duration>) -> Sample {
+        if self.workload == Workload::RoundTrip {
+            let rt = RoundTrip {
+                placement: self.placement,
+                msg_size: self.msg_size,
+                warmup,
+                n,
+            };
+            return match self.model {
+                Model::Srr => srr_round_trip(&rt),
+                Model::Futex => futex_round_trip(&rt),
+                Model::Pipe => pipe_round_trip(&rt),
+                Model::UnixSocket => unix_socket_round_trip(&rt),
+                m => panic!("{m:?} has no round-trip model"),
+            };
+        }
+        let p = u64::from(self.producers.max(1));
+        let w = OneWay {
+            placement: self.placement,
+            msg_size: self.msg_size,
+            producers: self.producers.max(1),
+            warmup: (warmup / p).max(1),
+            per_producer: (n / p).max(1),
+            pace: if self.workload == Workload::Paced {
+                pace
+            } else {
+                None
+            },
+        };
+        match self.model {
+            Model::Srr => srr_one_way(&w),
+            Model::Asyncmsg {
+                batch,
+                trigger_time,
+            } => asyncmsg_one_way(&w, batch, trigger_time),
+            Model::Crossbeam => crossbeam_one_way(&w),
+            Model::SpscRing => spsc_ring_one_way(&w),
+            m => panic!("{m:?} has no one-way model"),
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------- placements
+
+/// Consumer on the first allowed CPU, producers on the second (None with one CPU).
+pub fn cross_cpu() -> Option<Placement> {
+    match crate::harness::allowed_cpus().as_slice() {
+        [a, b, ..] => Some(Placement::CrossCpu {
+            consumer: *a,
+            producer: *b,
+        }),
+        _ => None,
+    }
+}
+
+/// Every thread on the first allowed CPU.
+pub fn same_cpu() -> Placement {
+    Placement::same_cpu().unwrap_or(Placement::Unpinned)
+}
+
+/// What a placement means, for the report header.
+pub fn describe(p: Placement) -> String {
+    let lib = "asyncmsg library threads and the coordinating main thread are not pinned";
+    match p {
+        Placement::Unpinned => "no thread pinned: Linux places them (and may move them)".into(),
+        Placement::SameCpu(c) => {
+            format!("consumer/server and every producer/client on CPU {c}; {lib}")
+        }
+        Placement::CrossCpu { consumer, producer } => format!(
+            "consumer/server on CPU {consumer}, every producer/client on CPU {producer}; {lib}"
+        ),
+    }
+}
+
+// ----------------------------------------------------------------------------- the plan
+
+/// What a comparison run measures and how long each run lasts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// `quick`, `full` or `tiny`.
+    pub mode: String,
+    /// Runs per case; every figure is the median.
+    pub runs: u32,
+    /// The cases, in report order (the models of one configuration next to each other).
+    pub cases: Vec<Case>,
+    /// Target length of a saturated run's timed part, seconds (message counts are calibrated
+    /// to it by a pilot run of each case).
+    pub run_s: f64,
+    /// Target length of a pilot run, seconds.
+    pub pilot_s: f64,
+    /// Fixed messages per run instead of calibration (the smoke run).
+    pub fixed_msgs: Option<u64>,
+    /// Fewest timed messages per calibrated run.
+    pub min_msgs: u64,
+    /// Most timed messages per calibrated run.
+    pub max_msgs: u64,
+    /// Paced runs: messages per second.
+    pub paced_rate: f64,
+    /// Paced runs: timed messages.
+    pub paced_msgs: u64,
+}
+
+/// Builds case lists.
+struct Cases(Vec<Case>);
+
+impl Cases {
+    fn add(
+        &mut self,
+        workload: Workload,
+        models: &[Model],
+        size: usize,
+        producers: u32,
+        p: Placement,
+    ) {
+        for &model in models {
+            self.0.push(Case {
+                workload,
+                model,
+                msg_size: size,
+                producers,
+                placement: p,
+            });
+        }
+    }
+}
+
+const ROUND_TRIP_MODELS: [Model; 4] = [Model::Srr, Model::Futex, Model::Pipe, Model::UnixSocket];
+
+fn a(batch: u32) -> Model {
+    Model::asyncmsg(batch)
+}
+
+impl Plan {
+    /// The default: 64-byte messages, consumer and producers on two CPUs (one CPU if only one
+    /// is allowed), 3 runs. Round trip: SRR, futex, pipe, unix-socket. One-way: asyncmsg at
+    /// batches 1, 8, 64, 256, SRR, crossbeam, spsc-ring with 1 producer; asyncmsg/64, SRR and
+    /// crossbeam with 4. Paced (20k msgs/s): asyncmsg/1, asyncmsg/64, asyncmsg+1ms/64, SRR,
+    /// crossbeam. About 10 s here.
+    pub fn quick() -> Plan {
+        let p = cross_cpu().unwrap_or_else(same_cpu);
+        let mut c = Cases(Vec::new());
+        c.add(Workload::RoundTrip, &ROUND_TRIP_MODELS, 64, 1, p);
+        c.add(
+            Workload::OneWay,
+            &[
+                a(1),
+                a(8),
+                a(64),
+                a(256),
+                Model::Srr,
+                Model::Crossbeam,
+                Model::SpscRing,
+            ],
+            64,
+            1,
+            p,
+        );
+        c.add(
+            Workload::OneWay,
+            &[a(64), Model::Srr, Model::Crossbeam],
+            64,
+            4,
+            p,
+        );
+        c.add(
+            Workload::Paced,
+            &[
+                a(1),
+                a(64),
+                Model::asyncmsg_timed(64),
+                Model::Srr,
+                Model::Crossbeam,
+            ],
+            64,
+            1,
+            p,
+        );
+        Plan {
+            mode: "quick".into(),
+            runs: 3,
+            cases: c.0,
+            run_s: 0.15,
+            pilot_s: 0.02,
+            fixed_msgs: None,
+            min_msgs: 200,
+            max_msgs: 20_000_000,
+            paced_rate: PACED_RATE,
+            paced_msgs: 2_000,
+        }
+    }
+
+    /// The full sweep, on every placement (same-cpu, cross-cpu if two CPUs are allowed,
+    /// unpinned), 5 runs:
+    ///
+    /// * round trip: SRR, futex, pipe, unix-socket at every size of [`SIZES`];
+    /// * one-way, 64 B, 1 producer: asyncmsg at every batch of [`BATCHES`], SRR, crossbeam,
+    ///   spsc-ring;
+    /// * one-way, the other sizes, 1 producer: asyncmsg/1, asyncmsg/64, SRR, crossbeam,
+    ///   spsc-ring;
+    /// * one-way, 64 B, 2 to 16 producers ([`PRODUCERS`]): asyncmsg/1, asyncmsg/64, SRR,
+    ///   crossbeam;
+    /// * paced, 64 B: asyncmsg/1, /8, /64, /256, asyncmsg+1ms/64 and /256, SRR, crossbeam.
+    ///
+    /// 282 cases with two CPUs; about 7 minutes here.
+    pub fn full() -> Plan {
+        let mut placements = vec![same_cpu()];
+        placements.extend(cross_cpu());
+        placements.push(Placement::Unpinned);
+        let mut c = Cases(Vec::new());
+        for &p in &placements {
+            for size in SIZES {
+                c.add(Workload::RoundTrip, &ROUND_TRIP_MODELS, size, 1, p);
+            }
+            for size in SIZES {
+                let mut models: Vec<Model> = if size == 64 {
+                    BATCHES.iter().map(|&b| a(b)).collect()
+                } else {
+                    vec![a(1), a(64)]
+                };
+                models.extend([Model::Srr, Model::Crossbeam, Model::SpscRing]);
+                c.add(Workload::OneWay, &models, size, 1, p);
+            }
+            for producers in PRODUCERS.into_iter().filter(|&n| n > 1) {
+                c.add(
+                    Workload::OneWay,
+                    &[a(1), a(64), Model::Srr, Model::Crossbeam],
+                    64,
+                    producers,
+                    p,
+                );
+            }
+            c.add(
+                Workload::Paced,
+                &[
+                    a(1),
+                    a(8),
+                    a(64),
+                    a(256),
+                    Model::asyncmsg_timed(64),
+                    Model::asyncmsg_timed(256),
+                    Model::Srr,
+                    Model::Crossbeam,
+                ],
+                64,
+                1,
+                p,
+            );
+        }
+        Plan {
+            mode: "full".into(),
+            runs: 5,
+            cases: c.0,
+            run_s: 0.25,
+            pilot_s: 0.02,
+            fixed_msgs: None,
+            min_msgs: 200,
+            max_msgs: 50_000_000,
+            paced_rate: PACED_RATE,
+            paced_msgs: 4_000,
+        }
+    }
+
+    /// The smoke run: the quick plan's cases, a few hundred messages each, 1 run.
+    pub fn tiny() -> Plan {
+        Plan {
+            mode: "tiny".into(),
+            runs: 1,
+            fixed_msgs: Some(400),
+            paced_msgs: 100,
+            ..Plan::quick()
+        }
+    }
+
+    /// Keeps only the cases whose [`Case::label`] contains one of `patterns`
+    /// (case-insensitive).
+    pub fn retain_matching(&mut self, patterns: &[String]) {
+        let p: Vec<String> = patterns.iter().map(|s| s.to_lowercase()).collect();
+        self.cases.retain(|c| {
+            let label = c.label().to_lowercase();
+            p.iter().any(|x| label.contains(x.as_str()))
+        });
+    }
+
+    /// The placements the plan uses, in order of first appearance.
+    pub fn placements(&self) -> Vec<Placement> {
+        let mut out: Vec<Placement> = Vec::new();
+        for c in &self.cases {
+            if !out.contains(&c.placement) {
+                out.push(c.placement);
+            }
+        }
+        out
+    }
+
+    /// What a reader of the report should know about how the figures were made.
+    pub fn notes(&self) -> Vec<String> {
+        let mut n = vec![
+            format!(
+                "one-way latency is put to receipt of 1 message in {STAMP_EVERY} (every message \
+                 when paced): the producer stamps it, the consumer reads the clock once per \
+                 receive (per batch for asyncmsg and the ring)"
+            ),
+            "asyncmsg rows have the time trigger off; asyncmsg+1ms = the same with a 1 ms \
+             trigger_time beside the count trigger (batch column)"
+                .into(),
+            format!(
+                "paced: one producer at {:.0} msgs/s; its CPU time and context switches include \
+                 the pacing wait (it yields in a loop)",
+                self.paced_rate
+            ),
+            "crossbeam carries [u8; N] arrays (copied into the channel and out); spsc-ring has \
+             one producer; queue depth 1024 messages (fewer above 2 KiB: at most 2 MiB in flight, at least 64 messages)"
+                .into(),
+        ];
+        match self.fixed_msgs {
+            Some(m) => n.push(format!(
+                "{m} messages per run, {} when paced: a smoke run, not a measurement",
+                self.paced_msgs
+            )),
+            None => n.push(format!(
+                "messages per run calibrated by a pilot run to about {:.2} s (paced: {} \
+                 messages)",
+                self.run_s, self.paced_msgs
+            )),
+        }
+        n
+    }
+
+    /// Timed messages for a case: fixed, or calibrated by a pilot run.
+    fn msgs_for(&self, case: &Case) -> u64 {
+        let p = u64::from(case.producers.max(1));
+        let round = |n: u64| (n / p).max(1) * p;
+        if case.workload == Workload::Paced {
+            return round(self.paced_msgs);
+        }
+        if let Some(n) = self.fixed_msgs {
+            return round(n);
+        }
+        let guess = case.model.guess_ns(case.workload, case.msg_size);
+        let pilot = ((self.pilot_s * 1e9 / guess) as u64).clamp(20 * p, self.max_msgs);
+        let s = case.run(warmup_for(pilot), pilot, None);
+        let rate = s.msgs_per_s();
+        let n = if rate.is_finite() && rate > 0.0 {
+            (rate * self.run_s) as u64
+        } else {
+            self.min_msgs
+        };
+        round(n.clamp(self.min_msgs, self.max_msgs))
+    }
+}
+
+/// Untimed messages before `n` timed ones: a tenth, 10 to 5000.
+fn warmup_for(n: u64) -> u64 {
+    (n / 10).clamp(10, 5_000)
+}
+
+/// Runs every case of `plan` `plan.runs` times, interleaved (each round runs every case once,
+/// starting at a different case each round), and returns one [`Record`] per case (medians over
+/// the runs), in the plan's order. `progress(i, total, label)` is called before each run
+/// (1-based `i`). A case's first run is preceded by its calibration pilot (not counted).
+pub fn run_plan(plan: &Plan, progress: &mut dyn FnMut(usize, usize, &str)) -> Vec<Record> {
+    let cases = &plan.cases;
+    let total = cases.len() * plan.runs as usize;
+    let mut counts: Vec<Option<u64>> = vec![None; cases.len()];
+    let mut samples: Vec<Vec<Sample>> = cases.iter().map(|_| Vec::new()).collect();
+    let pace = Duration::from_secs_f64(1.0 / plan.paced_rate.max(1.0));
+    let mut done = 0;
+    for run in 0..plan.runs as usize {
+        let offset = if cases.is_empty() {
+            0
+        } else {
+            run * cases.len() / plan.runs as usize
+        };
+        for j in 0..cases.len() {
+            let i = (j + offset) % cases.len();
+            let case = &cases[i];
+            done += 1;
+            progress(done, total, &case.label());
+            let n = match counts[i] {
+                Some(n) => n,
+                None => *counts[i].insert(plan.msgs_for(case)),
+            };
+            let warmup = if case.workload == Workload::Paced {
+                20 * u64::from(case.producers)
+            } else {
+                warmup_for(n)
+            };
+            samples[i].push(case.run(warmup, n, Some(pace)));
+        }
+    }
+    cases
+        .iter()
+        .zip(samples)
+        .zip(counts)
+        .map(|((c, s), n)| summarise(c.record(), n.unwrap_or(0), &s))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_names_and_labels() {
+        assert_eq!(Model::asyncmsg(64).name(), "asyncmsg");
+        assert_eq!(Model::asyncmsg(64).label(), "asyncmsg/64");
+        assert_eq!(Model::asyncmsg_timed(64).name(), "asyncmsg+1ms");
+        assert_eq!(Model::asyncmsg_timed(64).batch(), 64);
+        assert_eq!(Model::UnixSocket.name(), "unix-socket");
+        assert_eq!(Model::SpscRing.batch(), 1);
+    }
+
+    #[test]
+    fn plans_are_unique_and_cover_every_model() {
+        for plan in [Plan::quick(), Plan::full(), Plan::tiny()] {
+            let keys: Vec<_> = plan
+                .cases
+                .iter()
+                .map(|c| {
+                    let r = c.record();
+                    (
+                        r.model,
+                        r.workload,
+                        r.msg_size,
+                        r.batch,
+                        r.producers,
+                        r.placement,
+                    )
+                })
+                .collect();
+            for (i, k) in keys.iter().enumerate() {
+                assert!(!keys[..i].contains(k), "{} twice: {k:?}", plan.mode);
+            }
+            for m in [
+                "SRR",
+                "asyncmsg",
+                "futex",
+                "pipe",
+                "unix-socket",
+                "crossbeam",
+                "spsc-ring",
+            ] {
+                assert!(plan.cases.iter().any(|c| c.model.name() == m), "{m}");
+            }
+        }
+    }
+
+    #[test]
+    fn kernel_models_count_entries() {
+        let w = OneWay {
+            placement: Placement::Unpinned,
+            msg_size: 64,
+            producers: 2,
+            warmup: 10,
+            per_producer: 300,
+            pace: None,
+        };
+        for s in [srr_one_way(&w), asyncmsg_one_way(&w, 8, Duration::ZERO)] {
+            assert_eq!((s.sent, s.received), (600, 600), "{s:?}");
+            let k = s.kernel.expect("kernel figures");
+            assert!(k.entries > 0 && k.sender_entries > 0 && k.sender_entries <= k.entries);
+        }
+        let rt = RoundTrip {
+            placement: Placement::Unpinned,
+            msg_size: 64,
+            warmup: 10,
+            n: 200,
+        };
+        let s = srr_round_trip(&rt);
+        assert_eq!((s.sent, s.received), (200, 200));
+        // MsgSend, MsgReceive, MsgReply per round trip.
+        let k = s.kernel.expect("kernel figures");
+        assert!((599..=601).contains(&k.entries), "{k:?}");
+    }
+}
