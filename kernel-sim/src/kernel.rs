@@ -401,8 +401,10 @@ impl ThreadCtx {
     ///
     /// `spin_vs`: the CPU whose thread is expected to wake us (an asyncmsg receiver's last
     /// trigger). When it is another CPU, spin briefly before sleeping: the wake-up usually comes
-    /// sooner than a futex sleep and wake would take. Never when both share a CPU (the spin
-    /// would only delay the waker).
+    /// sooner than a futex sleep and wake would take. When it is ours, a busy spin would only
+    /// delay the waker: yield the CPU to it a few times instead, so that a producer sharing the
+    /// CPU fills several batches while we stand aside, rather than waking us (a switch each
+    /// way) at every trigger.
     fn block(
         &self,
         mut seq: u32,
@@ -418,12 +420,17 @@ impl ThreadCtx {
         let i = me.thread.index;
         let word = &self.k.inner.region.waits()[i as usize];
         // (Only an asyncmsg receive has a CPU to compare with: read ours only then.)
-        let mut spin = spin_vs.filter(|&c| {
+        let mut spin = spin_vs.and_then(|c| {
             let me_cpu = current_cpu();
-            me_cpu >= 0 && c != me_cpu
+            (me_cpu >= 0).then_some(if c == me_cpu { Spin::Yield } else { Spin::Busy })
         });
         loop {
-            let woke = if spin.take().is_some() && word.spin(seq, SPIN_ITERATIONS) {
+            let changed = match spin.take() {
+                Some(Spin::Busy) => word.spin(seq, SPIN_ITERATIONS),
+                Some(Spin::Yield) => word.yield_until_changed(seq, YIELDS),
+                None => false,
+            };
+            let woke = if changed {
                 WaitResult::Changed
             } else {
                 word.wait(seq, deadline, shared)
@@ -929,6 +936,18 @@ fn deadline_for(th: &Thread) -> Option<Deadline> {
 
 /// How long a waiter spins before sleeping when its waker runs on another CPU (about 10-50 µs).
 const SPIN_ITERATIONS: u32 = 2000;
+
+/// How many times a waiter yields its CPU to a waker on the same CPU before sleeping.
+const YIELDS: u32 = 4;
+
+/// How a waiter waits before it sleeps.
+#[derive(Clone, Copy, Debug)]
+enum Spin {
+    /// Spin on the word: the waker runs on another CPU.
+    Busy,
+    /// Yield the CPU: the waker runs on ours.
+    Yield,
+}
 
 /// The CPU the calling thread runs on (-1 if unknown; always -1 under loom, which cannot model
 /// spinning usefully).

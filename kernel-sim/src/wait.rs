@@ -237,6 +237,22 @@ impl WaitWord {
         self.value.load(Ordering::Acquire) != expected
     }
 
+    /// Yields the CPU up to `yields` times while the word still holds `expected`; returns
+    /// whether it changed. For a waiter whose waker shares its CPU: each yield lets the waker
+    /// run (a no-op when nothing else is runnable). Under loom, looks once.
+    pub fn yield_until_changed(&self, expected: u32, yields: u32) -> bool {
+        #[cfg(not(loom))]
+        for _ in 0..yields {
+            if self.value.load(Ordering::Acquire) != expected {
+                return true;
+            }
+            std::thread::yield_now();
+        }
+        #[cfg(loom)]
+        let _ = yields;
+        self.value.load(Ordering::Acquire) != expected
+    }
+
     /// Wakes the thread (or threads) waiting on this word, if any is asleep on it.
     pub fn wake(&self, shared: bool) {
         fence(Ordering::SeqCst);

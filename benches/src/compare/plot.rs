@@ -96,6 +96,7 @@ fn model_style(model: &str) -> (RGBColor, Marker) {
         "unix-socket" => (RGBColor(148, 103, 189), Marker::Diamond),
         "crossbeam" => (RGBColor(140, 86, 75), Marker::Square),
         "spsc-ring" => (RGBColor(227, 119, 194), Marker::Diamond),
+        "asyncmsg+1ms" => (RGBColor(23, 190, 207), Marker::Circle),
         _ => (RGBColor(60, 60, 60), Marker::None),
     }
 }
@@ -519,6 +520,33 @@ fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<C
         Series::new("asyncmsg p99", pts(|r| r.p99_us), "asyncmsg", Dash::Dashed),
     ];
     let mut used = asyncs.clone();
+    // The same batches with a 1 ms time trigger beside the count trigger: what bounds the wait.
+    let mut timed: Vec<&Record> = records
+        .iter()
+        .filter(here)
+        .filter(|r| r.model == "asyncmsg+1ms")
+        .collect();
+    timed.sort_by_key(|r| r.batch);
+    for (name, f, dash) in [
+        (
+            "p50",
+            (|r: &Record| r.p50_us) as fn(&Record) -> Option<f64>,
+            Dash::Solid,
+        ),
+        ("p99", |r: &Record| r.p99_us, Dash::Dashed),
+    ] {
+        let points: Vec<(f64, f64)> = timed
+            .iter()
+            .filter_map(|r| f(r).map(|v| (f64::from(r.batch), v)))
+            .collect();
+        series.push(Series::new(
+            format!("asyncmsg+1ms {name}"),
+            points,
+            "asyncmsg+1ms",
+            dash,
+        ));
+    }
+    used.extend(timed.iter().copied());
     for model in ["SRR", "crossbeam"] {
         if let Some(r) = records.iter().filter(here).find(|r| r.model == model) {
             for (name, v, dash) in [
@@ -548,7 +576,7 @@ fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<C
         title: "Paced put-to-receipt latency against asyncmsg batch size".into(),
         subtitle: format!(
             "One producer sending {size}-byte messages{rate}, placement {place}. Lower is better. \
-             Solid: p50; dashed: p99."
+             Solid: p50; dashed: p99. asyncmsg+1ms: a 1 ms time trigger beside the count trigger."
         ),
         x_desc: "asyncmsg batch size (messages per trigger, log2 scale)",
         y_desc: "Put-to-receipt latency (µs, log scale)",
