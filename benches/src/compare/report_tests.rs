@@ -1,0 +1,718 @@
+//! Tests of `report.rs`.
+use super::*;
+
+fn rec(
+    model: &str,
+    w: Workload,
+    size: usize,
+    batch: u32,
+    prod: u32,
+    place: &str,
+    rate: f64,
+) -> Record {
+    let mut r = Record::new(model, w, size, batch, prod, place);
+    r.msgs_per_s = rate;
+    r.runs = 5;
+    r
+}
+
+fn machine() -> MachineInfo {
+    MachineInfo {
+        cpu_model: "Test \"CPU\" @ 3GHz".into(),
+        cpus_online: 2,
+        cpus_allowed: vec![0, 1],
+        kernel: "Linux 6.1 #1 SMP x86_64".into(),
+    }
+}
+
+fn meta() -> RunMeta {
+    RunMeta {
+        mode: "quick".into(),
+        runs: 5,
+        placements: vec![
+            ("same-cpu".into(), "consumer CPU 0, producer CPU 0".into()),
+            ("cross-cpu".into(), "consumer CPU 0, producer CPU 1".into()),
+        ],
+        elapsed_s: 12.5,
+        notes: vec!["a note, with \"quotes\"".into()],
+    }
+}
+
+/// A varied set: round trips at two sizes and placements, one-way, paced.
+fn sample() -> Vec<Record> {
+    use Workload::*;
+    let mut v = vec![
+        rec("SRR", RoundTrip, 64, 1, 1, "cross-cpu", 1_000_000.0),
+        rec("futex", RoundTrip, 64, 1, 1, "cross-cpu", 1_200_000.0),
+        rec("pipe", RoundTrip, 64, 1, 1, "cross-cpu", 400_000.0),
+        rec("futex", RoundTrip, 64, 1, 1, "same-cpu", 2_000_000.0),
+        rec("SRR", RoundTrip, 64, 1, 1, "same-cpu", 1_000_000.0),
+        rec("SRR", RoundTrip, 1024, 1, 1, "cross-cpu", 900_000.0),
+        rec("asyncmsg", OneWay, 64, 64, 1, "cross-cpu", 30_000_000.0),
+        rec("asyncmsg", OneWay, 64, 1, 1, "cross-cpu", 2_000_000.0),
+        rec("asyncmsg", OneWay, 64, 64, 16, "cross-cpu", 27_000_000.0),
+        rec("SRR", OneWay, 64, 1, 1, "cross-cpu", 1_000_000.0),
+        rec("SRR", OneWay, 64, 1, 16, "cross-cpu", 500_000.0),
+        rec("crossbeam", OneWay, 64, 1, 1, "cross-cpu", 50_000_000.0),
+        rec("crossbeam", OneWay, 64, 1, 16, "cross-cpu", 20_000_000.0),
+        rec("spsc-ring", OneWay, 64, 1, 1, "cross-cpu", 100_000_000.0),
+        rec("asyncmsg", Paced, 64, 64, 1, "cross-cpu", 10_000.0),
+        rec("SRR", Paced, 64, 1, 1, "cross-cpu", 10_000.0),
+    ];
+    v[0].p50_us = Some(2.5);
+    v[0].p99_us = Some(7.25);
+    v[0].kernel_entries_per_msg = Some(3.0);
+    v[6].sender_entries_per_msg = Some(1.0 / 64.0 + 0.001);
+    v[6].kernel_entries_per_msg = Some(0.05);
+    v[7].sender_entries_per_msg = Some(1.2);
+    v
+}
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() < 1e-9)
+}
+
+#[test]
+fn ratios_against_matching_baselines_only() {
+    let mut v = sample();
+    v[0].ratios.push(("stale".into(), 9.0));
+    add_ratios(&mut v);
+    // SRR round trip cross-cpu 64 B: futex and pipe present, unix-socket absent.
+    assert!(close(v[0].ratio("futex"), 1.0 / 1.2));
+    assert!(close(v[0].ratio("pipe"), 2.5));
+    assert_eq!(v[0].ratio("unix-socket"), None);
+    assert_eq!(v[0].ratio("stale"), None, "ratios are cleared first");
+    assert_eq!(v[0].ratios.len(), 2);
+    // futex gets no ratio against itself, but one against pipe.
+    assert_eq!(v[1].ratio("futex"), None);
+    assert!(close(v[1].ratio("pipe"), 3.0));
+    // same-cpu SRR uses the same-cpu futex only; no pipe on same-cpu.
+    assert!(close(v[4].ratio("futex"), 0.5));
+    assert_eq!(v[4].ratio("pipe"), None);
+    // 1024 B has no baselines.
+    assert!(v[5].ratios.is_empty());
+    // one-way asyncmsg/64 1 producer: crossbeam, ring and SRR.
+    assert!(close(v[6].ratio("crossbeam"), 0.6));
+    assert!(close(v[6].ratio("spsc-ring"), 0.3));
+    assert!(close(v[6].ratio("SRR"), 30.0));
+    assert_eq!(v[6].ratio("futex"), None);
+    // 16 producers: crossbeam and SRR at 16, the ring at 1.
+    assert!(close(v[8].ratio("crossbeam"), 27.0 / 20.0));
+    assert!(close(v[8].ratio("SRR"), 54.0));
+    assert!(close(v[8].ratio("spsc-ring"), 0.27));
+    // one-way SRR: no ratio against SRR, and none against asyncmsg.
+    assert_eq!(v[9].ratio("SRR"), None);
+    assert!(close(v[9].ratio("crossbeam"), 0.02));
+    assert_eq!(v[9].ratios.len(), 2);
+    // crossbeam vs the ring, and the ring vs crossbeam, never themselves.
+    assert_eq!(v[11].ratio("crossbeam"), None);
+    assert!(close(v[11].ratio("spsc-ring"), 0.5));
+    assert_eq!(v[13].ratio("spsc-ring"), None);
+    assert!(close(v[13].ratio("crossbeam"), 2.0));
+    // paced: none.
+    assert!(v[14].ratios.is_empty() && v[15].ratios.is_empty());
+}
+
+#[test]
+fn ratios_skip_baselines_with_no_rate() {
+    let mut v = vec![
+        rec("SRR", Workload::RoundTrip, 64, 1, 1, "cross-cpu", 1e6),
+        rec("futex", Workload::RoundTrip, 64, 1, 1, "cross-cpu", 0.0),
+    ];
+    add_ratios(&mut v);
+    assert!(v[0].ratios.is_empty());
+}
+
+// ---- a small JSON parser, to check the output is valid and holds what it should ----
+
+#[derive(Debug, PartialEq)]
+enum J {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    Arr(Vec<J>),
+    Obj(Vec<(String, J)>),
+}
+
+impl J {
+    fn get(&self, key: &str) -> &J {
+        match self {
+            J::Obj(fields) => {
+                let found: Vec<&J> = fields
+                    .iter()
+                    .filter(|(k, _)| k == key)
+                    .map(|(_, v)| v)
+                    .collect();
+                assert_eq!(found.len(), 1, "key {key} once in {self:?}");
+                found[0]
+            }
+            _ => panic!("not an object: {self:?}"),
+        }
+    }
+    fn num(&self) -> f64 {
+        match self {
+            J::Num(n) => *n,
+            _ => panic!("not a number: {self:?}"),
+        }
+    }
+    fn str(&self) -> &str {
+        match self {
+            J::Str(s) => s,
+            _ => panic!("not a string: {self:?}"),
+        }
+    }
+    fn arr(&self) -> &[J] {
+        match self {
+            J::Arr(a) => a,
+            _ => panic!("not an array: {self:?}"),
+        }
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn parse_document(text: &str) -> Result<J, String> {
+        let mut p = Parser {
+            s: text.as_bytes(),
+            i: 0,
+        };
+        let v = p.value()?;
+        p.ws();
+        if p.i != p.s.len() {
+            return Err(format!("trailing text at {}", p.i));
+        }
+        Ok(v)
+    }
+    fn ws(&mut self) {
+        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\n' | b'\r' | b'\t') {
+            self.i += 1;
+        }
+    }
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+    fn expect(&mut self, c: u8) -> Result<(), String> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(format!("expected {:?} at {}", c as char, self.i))
+        }
+    }
+    fn lit(&mut self, word: &str, v: J) -> Result<J, String> {
+        if self.s[self.i..].starts_with(word.as_bytes()) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            Err(format!("bad literal at {}", self.i))
+        }
+    }
+    fn value(&mut self) -> Result<J, String> {
+        self.ws();
+        match self.peek() {
+            Some(b'{') => {
+                self.i += 1;
+                let mut fields = Vec::new();
+                self.ws();
+                if self.peek() == Some(b'}') {
+                    self.i += 1;
+                    return Ok(J::Obj(fields));
+                }
+                loop {
+                    self.ws();
+                    let k = self.string()?;
+                    self.ws();
+                    self.expect(b':')?;
+                    let v = self.value()?;
+                    fields.push((k, v));
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(J::Obj(fields));
+                        }
+                        _ => return Err(format!("bad object at {}", self.i)),
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Ok(J::Arr(items));
+                }
+                loop {
+                    items.push(self.value()?);
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(J::Arr(items));
+                        }
+                        _ => return Err(format!("bad array at {}", self.i)),
+                    }
+                }
+            }
+            Some(b'"') => Ok(J::Str(self.string()?)),
+            Some(b't') => self.lit("true", J::Bool(true)),
+            Some(b'f') => self.lit("false", J::Bool(false)),
+            Some(b'n') => self.lit("null", J::Null),
+            Some(c) if c == b'-' || c.is_ascii_digit() => self.number(),
+            _ => Err(format!("unexpected at {}", self.i)),
+        }
+    }
+    fn number(&mut self) -> Result<J, String> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        let digits = |p: &mut Self| {
+            let s = p.i;
+            while p.peek().is_some_and(|c| c.is_ascii_digit()) {
+                p.i += 1;
+            }
+            p.i - s
+        };
+        let int_start = self.i;
+        let n = digits(self);
+        if n == 0 || (n > 1 && self.s[int_start] == b'0') {
+            return Err(format!("bad integer part at {start}"));
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return Err(format!("bad fraction at {start}"));
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return Err(format!("bad exponent at {start}"));
+            }
+        }
+        let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|e| e.to_string())?;
+        text.parse()
+            .map(J::Num)
+            .map_err(|e| format!("{e} at {start}"))
+    }
+    fn string(&mut self) -> Result<String, String> {
+        self.expect(b'"')?;
+        let mut out = Vec::new();
+        loop {
+            let Some(c) = self.peek() else {
+                return Err("unterminated string".into());
+            };
+            self.i += 1;
+            match c {
+                b'"' => return String::from_utf8(out).map_err(|e| e.to_string()),
+                b'\\' => {
+                    let e = self.peek().ok_or("bad escape")?;
+                    self.i += 1;
+                    let ch = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hex = std::str::from_utf8(
+                                self.s.get(self.i..self.i + 4).ok_or("short \\u")?,
+                            )
+                            .map_err(|e| e.to_string())?;
+                            self.i += 4;
+                            char::from_u32(u32::from_str_radix(hex, 16).map_err(|e| e.to_string())?)
+                                .ok_or("bad \\u")?
+                        }
+                        _ => return Err(format!("bad escape at {}", self.i)),
+                    };
+                    let mut buf = [0; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+                c if c < 0x20 => return Err(format!("raw control character at {}", self.i)),
+                c => out.push(c),
+            }
+        }
+    }
+}
+
+#[test]
+fn json_parser_rejects_bad_documents() {
+    for bad in [
+        "{",
+        "{\"a\":}",
+        "[1,]",
+        "{\"a\":1,}",
+        "01",
+        "\"a\nb\"",
+        "[1] x",
+        "nul",
+        "1.",
+    ] {
+        assert!(Parser::parse_document(bad).is_err(), "{bad} accepted");
+    }
+    assert!(Parser::parse_document(" {\"a\":[1,-2.5e3,null,true,\"\\u0041\"]} ").is_ok());
+}
+
+#[test]
+fn json_is_valid_and_complete() {
+    let mut v = sample();
+    let mut odd = rec(
+        "we\"ird\\model\n\t\u{1}",
+        Workload::OneWay,
+        8,
+        1,
+        1,
+        "cross-cpu",
+        5.0,
+    );
+    odd.p50_us = Some(f64::NAN);
+    v.push(odd);
+    add_ratios(&mut v);
+    let targets = check_targets(&v);
+    let text = to_json(&machine(), &meta(), &v, &targets);
+    let doc = Parser::parse_document(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+
+    let m = doc.get("machine");
+    assert_eq!(m.get("cpu_model").str(), "Test \"CPU\" @ 3GHz");
+    assert_eq!(m.get("cpus_online").num(), 2.0);
+    assert_eq!(
+        m.get("cpus_allowed"),
+        &J::Arr(vec![J::Num(0.0), J::Num(1.0)])
+    );
+    assert_eq!(m.get("kernel").str(), "Linux 6.1 #1 SMP x86_64");
+    assert_eq!(doc.get("mode").str(), "quick");
+    assert_eq!(doc.get("runs").num(), 5.0);
+    assert_eq!(
+        doc.get("placements").get("cross-cpu").str(),
+        "consumer CPU 0, producer CPU 1"
+    );
+    assert_eq!(doc.get("elapsed_s").num(), 12.5);
+    assert_eq!(doc.get("notes").arr()[0].str(), "a note, with \"quotes\"");
+
+    let t = doc.get("targets").arr();
+    assert_eq!(t.len(), targets.len());
+    assert_eq!(t[0].get("name").str(), targets[0].name);
+    assert_eq!(t[0].get("op").str(), targets[0].op);
+    assert_eq!(t[0].get("met"), &J::Bool(targets[0].met));
+    assert!(t[0].get("basis").str().contains("futex"));
+
+    let results = doc.get("results").arr();
+    assert_eq!(results.len(), v.len());
+    let keys = [
+        "model",
+        "label",
+        "workload",
+        "msg_size",
+        "batch",
+        "producers",
+        "placement",
+        "runs",
+        "msgs_per_run",
+        "msgs_sent",
+        "msgs_received",
+        "msgs_per_s",
+        "p50_us",
+        "p99_us",
+        "p999_us",
+        "kernel_entries_per_msg",
+        "sender_entries_per_msg",
+        "wakeups_per_msg",
+        "ctx_switches_per_msg",
+        "voluntary_csw_per_msg",
+        "involuntary_csw_per_msg",
+        "cpu_ns_per_msg",
+        "ratios",
+    ];
+    for r in results {
+        match r {
+            J::Obj(fields) => assert_eq!(fields.len(), keys.len()),
+            _ => panic!("result not an object"),
+        }
+        for k in keys {
+            r.get(k);
+        }
+    }
+    let r0 = &results[0];
+    assert_eq!(r0.get("model").str(), "SRR");
+    assert_eq!(r0.get("label").str(), "SRR");
+    assert_eq!(r0.get("workload").str(), "round-trip");
+    assert_eq!(r0.get("msg_size").num(), 64.0);
+    assert_eq!(r0.get("placement").str(), "cross-cpu");
+    assert_eq!(r0.get("msgs_per_s").num(), 1_000_000.0);
+    assert_eq!(r0.get("p50_us").num(), 2.5);
+    assert_eq!(r0.get("p99_us").num(), 7.25);
+    assert_eq!(r0.get("p999_us"), &J::Null);
+    assert_eq!(r0.get("kernel_entries_per_msg").num(), 3.0);
+    assert_eq!(r0.get("wakeups_per_msg"), &J::Null);
+    assert!((r0.get("ratios").get("futex").num() - 1.0 / 1.2).abs() < 1e-5);
+    assert_eq!(r0.get("ratios").get("pipe").num(), 2.5);
+    let a = &results[6];
+    assert_eq!(a.get("label").str(), "asyncmsg/64");
+    assert_eq!(a.get("workload").str(), "one-way");
+    assert_eq!(a.get("batch").num(), 64.0);
+    assert_eq!(a.get("ratios").get("SRR").num(), 30.0);
+    let odd = results.last().expect("odd record");
+    assert_eq!(odd.get("model").str(), "we\"ird\\model\n\t\u{1}");
+    assert_eq!(odd.get("p50_us"), &J::Null, "NaN is written as null");
+    assert_eq!(results[14].get("workload").str(), "paced");
+    assert_eq!(results[14].get("ratios"), &J::Obj(Vec::new()));
+}
+
+#[test]
+fn json_with_nothing_is_valid() {
+    let mut m = meta();
+    m.notes.clear();
+    m.placements.clear();
+    let text = to_json(&machine(), &m, &[], &[]);
+    let doc = Parser::parse_document(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(doc.get("results"), &J::Arr(Vec::new()));
+    assert_eq!(doc.get("targets"), &J::Arr(Vec::new()));
+    assert_eq!(doc.get("placements"), &J::Obj(Vec::new()));
+}
+
+/// RFC 4180 records: fields split at commas, quoted fields may hold commas, quotes (doubled)
+/// and line breaks.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                c => field.push(c),
+            }
+        } else {
+            match c {
+                '"' => {
+                    assert!(field.is_empty(), "quote inside an unquoted field");
+                    quoted = true;
+                }
+                ',' => row.push(std::mem::take(&mut field)),
+                '\n' => {
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                c => field.push(c),
+            }
+        }
+    }
+    assert!(!quoted, "unterminated quote");
+    assert!(field.is_empty() && row.is_empty(), "no final line break");
+    rows
+}
+
+#[test]
+fn csv_lines_columns_quoting_and_empties() {
+    let mut v = sample();
+    v.push(rec(
+        "a,b \"c\"\nd",
+        Workload::OneWay,
+        8,
+        1,
+        1,
+        "cross-cpu",
+        5.0,
+    ));
+    add_ratios(&mut v);
+    let text = to_csv(&v);
+    let rows = parse_csv(&text);
+    assert_eq!(rows.len(), v.len() + 1);
+    assert_eq!(rows[0].len(), 28);
+    assert_eq!(rows[0][0], "model");
+    assert_eq!(
+        rows[0][22..],
+        [
+            "vs_futex",
+            "vs_pipe",
+            "vs_unix_socket",
+            "vs_crossbeam",
+            "vs_spsc_ring",
+            "vs_srr"
+        ]
+    );
+    for row in &rows {
+        assert_eq!(row.len(), rows[0].len(), "{row:?}");
+    }
+    let col = |name: &str| rows[0].iter().position(|h| h == name).expect(name);
+    let r0 = &rows[1];
+    assert_eq!(r0[col("model")], "SRR");
+    assert_eq!(r0[col("workload")], "round-trip");
+    assert_eq!(r0[col("msgs_per_s")], "1000000");
+    assert_eq!(r0[col("p50_us")], "2.5");
+    assert_eq!(r0[col("p999_us")], "", "None is empty");
+    assert_eq!(r0[col("wakeups_per_msg")], "");
+    assert_eq!(r0[col("vs_pipe")], "2.5");
+    assert_eq!(r0[col("vs_unix_socket")], "");
+    assert_eq!(r0[col("vs_crossbeam")], "");
+    assert_eq!(rows[7][col("label")], "asyncmsg/64");
+    assert_eq!(rows[7][col("vs_srr")], "30");
+    assert_eq!(rows.last().expect("odd")[0], "a,b \"c\"\nd");
+    assert!(text.contains("\"a,b \"\"c\"\"\nd\""));
+    // Plain data lines are one text line each; the odd model's line break shows twice (in
+    // model and label).
+    assert_eq!(text.lines().count(), v.len() + 1 + 2);
+}
+
+#[test]
+fn targets_met_and_missed() {
+    let mut v = sample();
+    add_ratios(&mut v);
+    let t = check_targets(&v);
+    let find = |place: &str, part: &str| {
+        t.iter()
+            .find(|c| c.placement == place && c.name.contains(part))
+            .unwrap_or_else(|| panic!("{place} {part} in {t:#?}"))
+    };
+    // (a) cross-cpu: futex 1.2M / SRR 1.0M = 1.2 <= 1.3: met; same-cpu: 2.0: missed.
+    let a = find("cross-cpu", "futex rate / SRR rate");
+    assert!((a.value - 1.2).abs() < 1e-9 && a.met && a.op == "<=" && a.bound == 1.3);
+    assert!(a.basis.contains("1.20M") && a.basis.contains("1.00M"));
+    let a2 = find("same-cpu", "futex rate / SRR rate");
+    assert!((a2.value - 2.0).abs() < 1e-9 && !a2.met);
+    // (b) 30x SRR >= 20: met. (c) 0.6x crossbeam >= 0.5: met.
+    let b = find("cross-cpu", "vs SRR");
+    assert!((b.value - 30.0).abs() < 1e-9 && b.met && b.op == ">=");
+    let c = find("cross-cpu", "vs crossbeam");
+    assert!((c.value - 0.6).abs() < 1e-9 && c.met && c.bound == 0.5);
+    // (d) batch 64 within 1/64 + 0.01: met; batch 1 at 1.2 > 1.01: missed.
+    let d64 = find("cross-cpu", "asyncmsg/64 sender");
+    assert!(d64.met && (d64.bound - (1.0 / 64.0 + 0.01)).abs() < 1e-12);
+    let d1 = find("cross-cpu", "asyncmsg/1 sender");
+    assert!(!d1.met && (d1.value - 1.2).abs() < 1e-12);
+    // (e) asyncmsg 27M/30M = 0.9: met; SRR 0.5M/1M = 0.5: missed.
+    let e1 = find("cross-cpu", "asyncmsg/64 with 16 producers");
+    assert!((e1.value - 0.9).abs() < 1e-9 && e1.met);
+    let e2 = find("cross-cpu", "SRR with 16 producers");
+    assert!((e2.value - 0.5).abs() < 1e-9 && !e2.met);
+    // Nothing else: same-cpu has only (a).
+    assert_eq!(t.iter().filter(|c| c.placement == "same-cpu").count(), 1);
+    assert_eq!(t.len(), 8);
+
+    let text = targets_text(&t);
+    assert_eq!(text.matches("MISSED").count(), 3 + 1, "{text}");
+    assert!(text.contains("5 of 8 targets met."));
+    for c in &t {
+        assert!(text.contains(&c.name));
+    }
+}
+
+#[test]
+fn targets_skipped_when_records_absent() {
+    use Workload::*;
+    assert!(check_targets(&[]).is_empty());
+    // SRR without futex, asyncmsg without baselines or sender counts, 16 producers
+    // without 1: nothing to check.
+    let v = vec![
+        rec("SRR", RoundTrip, 64, 1, 1, "cross-cpu", 1e6),
+        rec("futex", RoundTrip, 128, 1, 1, "cross-cpu", 1e6),
+        rec("asyncmsg", OneWay, 64, 64, 1, "cross-cpu", 1e7),
+        rec("SRR", OneWay, 64, 1, 16, "cross-cpu", 1e6),
+        rec("crossbeam", OneWay, 64, 1, 1, "same-cpu", 1e7),
+    ];
+    let t = check_targets(&v);
+    assert!(t.is_empty(), "{t:#?}");
+    assert!(targets_text(&t).contains("none checked"));
+}
+
+#[test]
+fn target_on_zero_rate_is_missed() {
+    let v = vec![
+        rec("SRR", Workload::RoundTrip, 64, 1, 1, "cross-cpu", 0.0),
+        rec("futex", Workload::RoundTrip, 64, 1, 1, "cross-cpu", 1e6),
+    ];
+    let t = check_targets(&v);
+    assert_eq!(t.len(), 1);
+    assert!(!t[0].met && t[0].value.is_infinite());
+}
+
+#[test]
+fn table_shows_every_row_and_dashes() {
+    let mut v = sample();
+    add_ratios(&mut v);
+    let text = table(&machine(), &meta(), &v);
+    for r in &v {
+        assert!(text.contains(&r.label()), "{}", r.label());
+    }
+    for needle in [
+        "Test \"CPU\" @ 3GHz",
+        "2 cores online",
+        "allowed CPUs 0-1",
+        "Linux 6.1 #1 SMP x86_64",
+        "quick",
+        "median of 5 runs",
+        "consumer CPU 0, producer CPU 1",
+        "a note",
+        "== Round trip",
+        "== One-way",
+        "== Paced",
+        "x futex 0.833",
+        "x pipe 2.50",
+        "x xbeam 0.600",
+        "x SRR 30.0",
+        "1.20M",
+        "Columns:",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from\n{text}");
+    }
+    // SRR cross-cpu 64 B round trip: p50 2.50, p99 7.25, p999 "-".
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("SRR") && l.contains("cross-cpu") && l.contains("2.50"))
+        .expect("SRR line");
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        &cells[..9],
+        [
+            "SRR",
+            "64",
+            "1",
+            "1",
+            "cross-cpu",
+            "1.00M",
+            "2.50",
+            "7.25",
+            "-"
+        ]
+    );
+    // Rows are in the section of their workload.
+    let one_way = text.find("== One-way").expect("one-way");
+    let paced = text.find("== Paced").expect("paced");
+    let spsc = text.find("spsc-ring").expect("ring");
+    assert!(one_way < spsc && spsc < paced);
+    for l in text.lines() {
+        assert!(l.chars().count() <= 160, "line too long: {l}");
+    }
+}
+
+#[test]
+fn human_figures() {
+    assert_eq!(human_rate(4_200_000.0), "4.20M");
+    assert_eq!(human_rate(61_300.0), "61.3k");
+    assert_eq!(human_rate(999.0), "999");
+    assert_eq!(human_rate(2.5e9), "2.50G");
+    assert_eq!(sig3(0.015625), "0.0156");
+    assert_eq!(sig3(123.4), "123");
+    assert_eq!(opt(None), "-");
+}
