@@ -59,6 +59,13 @@ impl<T> std::ops::Deref for Padded<T> {
     }
 }
 
+/// The counters only the producer writes.
+#[derive(Debug)]
+struct ProducerCounters {
+    tail: AtomicU32,
+    done: AtomicU32,
+}
+
 /// A sender queue. See the module doc.
 #[derive(Debug)]
 pub struct AsyncQueue {
@@ -69,9 +76,8 @@ pub struct AsyncQueue {
     waiters: AtomicU32,
     progress: WaitWord,
     slots: Box<[Slot]>,
-    /// Written by the library (the producer) alone.
-    tail: Padded<AtomicU32>,
-    done: AtomicU32,
+    /// Written by the library (the producer) alone: `tail` and `done`, on one line.
+    prod: Padded<ProducerCounters>,
     /// Written by the kernel alone.
     head: Padded<AtomicU32>,
 }
@@ -93,8 +99,10 @@ impl AsyncQueue {
         AsyncQueue {
             capacity,
             head: Padded(AtomicU32::new(0)),
-            tail: Padded(AtomicU32::new(0)),
-            done: AtomicU32::new(0),
+            prod: Padded(ProducerCounters {
+                tail: AtomicU32::new(0),
+                done: AtomicU32::new(0),
+            }),
             flags: AtomicU32::new(0),
             waiters: AtomicU32::new(0),
             progress: WaitWord::new(),
@@ -132,32 +140,34 @@ impl AsyncQueue {
     /// The `(done, head, tail)` counters.
     pub fn counters(&self) -> (u32, u32, u32) {
         (
-            self.done.load(Ordering::Acquire),
+            self.prod.done.load(Ordering::Acquire),
             self.head.load(Ordering::Acquire),
-            self.tail.load(Ordering::Acquire),
+            self.prod.tail.load(Ordering::Acquire),
         )
     }
 
     /// The producer's own counters `(done, tail)` (no read of the kernel's `head` line).
     pub fn produced(&self) -> (u32, u32) {
         (
-            self.done.load(Ordering::Acquire),
-            self.tail.load(Ordering::Relaxed),
+            self.prod.done.load(Ordering::Acquire),
+            self.prod.tail.load(Ordering::Relaxed),
         )
     }
 
     /// Messages put and not yet taken by a receiver.
     pub fn pending(&self) -> u32 {
-        self.tail
+        self.prod
+            .tail
             .load(Ordering::Acquire)
             .wrapping_sub(self.head.load(Ordering::Acquire))
     }
 
     /// Whether another message fits (`tail - done < capacity - 1`).
     pub fn has_room(&self) -> bool {
-        self.tail
+        self.prod
+            .tail
             .load(Ordering::Acquire)
-            .wrapping_sub(self.done.load(Ordering::Acquire))
+            .wrapping_sub(self.prod.done.load(Ordering::Acquire))
             < self.capacity() - 1
     }
 
@@ -171,13 +181,13 @@ impl AsyncQueue {
         if !self.has_room() {
             return None;
         }
-        let t = self.tail.load(Ordering::Relaxed);
+        let t = self.prod.tail.load(Ordering::Relaxed);
         let s = self.slot(t);
         // SAFETY: slot `t` is outside [done, tail): neither the kernel nor the reaper reads it
         // until we publish `tail` below; we are the only producer.
         unsafe { s.desc.write(desc) };
         s.err.store(0, Ordering::Relaxed);
-        self.tail.store(t.wrapping_add(1), Ordering::Release);
+        self.prod.tail.store(t.wrapping_add(1), Ordering::Release);
         Some(t)
     }
 
@@ -189,7 +199,7 @@ impl AsyncQueue {
     /// Releases slots up to `upto` (library side, after dropping their buffers and running
     /// their callbacks) and wakes threads waiting for room.
     pub fn release_to(&self, upto: u32) {
-        self.done.store(upto, Ordering::Release);
+        self.prod.done.store(upto, Ordering::Release);
         self.bump();
     }
 
@@ -260,7 +270,7 @@ impl AsyncQueue {
     pub(crate) fn published(&self) -> (u32, u32) {
         (
             self.head.load(Ordering::Relaxed),
-            self.tail.load(Ordering::Acquire),
+            self.prod.tail.load(Ordering::Acquire),
         )
     }
 

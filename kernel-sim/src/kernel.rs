@@ -420,9 +420,17 @@ impl ThreadCtx {
         let i = me.thread.index;
         let word = &self.k.inner.region.waits()[i as usize];
         // (Only an asyncmsg receive has a CPU to compare with: read ours only then.)
+        // A yield may hand a busy thread on our CPU a whole time slice, so a receive bounded by
+        // a deadline never yields: it would overshoot the deadline.
         let mut spin = spin_vs.and_then(|c| {
             let me_cpu = current_cpu();
-            (me_cpu >= 0).then_some(if c == me_cpu { Spin::Yield } else { Spin::Busy })
+            if me_cpu < 0 {
+                None
+            } else if c != me_cpu {
+                Some(Spin::Busy)
+            } else {
+                deadline.is_none().then_some(Spin::Yield)
+            }
         });
         loop {
             let changed = match spin.take() {

@@ -214,8 +214,11 @@ impl Conn {
     fn release_taken(&self, st: &mut ConnState) {
         let (done, head, _) = self.queue.counters();
         let mut c = done;
-        BUF_POOL.with(|pool| {
+        let epoch = crate::current::epoch();
+        // (During thread-local teardown the pool is gone: the buffers are simply dropped.)
+        let _ = BUF_POOL.try_with(|pool| {
             let mut pool = pool.borrow_mut();
+            pool.enter(epoch);
             while c != head {
                 if let Some(slot) = st.slots[self.queue.slot_index(c)].take() {
                     match slot.buf {
@@ -226,6 +229,10 @@ impl Conn {
                 c = c.wrapping_add(1);
             }
         });
+        while c != head {
+            st.slots[self.queue.slot_index(c)] = None;
+            c = c.wrapping_add(1);
+        }
         self.queue.release_to(head);
     }
 
@@ -673,8 +680,19 @@ pub fn asyncmsg_malloc(size: usize) -> KResult<Vec<u8>> {
     if size > (2usize << 30) {
         return Err(Errno::ENOMEM);
     }
-    let mut v = match BUF_POOL.with(|pool| pool.borrow_mut().take(size)) {
+    let epoch = crate::current::epoch();
+    let pooled = BUF_POOL
+        .try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            pool.enter(epoch);
+            pool.take(size)
+        })
+        .ok()
+        .flatten();
+    let mut v = match pooled {
         Some(v) => v,
+        // Too big to pool: calloc's lazily zeroed pages, as before the pool.
+        None if BufPool::class_for(size).is_none() => return Ok(vec![0u8; size]),
         None => BufPool::fresh(size)?,
     };
     if v.len() >= size {
@@ -685,13 +703,17 @@ pub fn asyncmsg_malloc(size: usize) -> KResult<Vec<u8>> {
     Ok(v)
 }
 
-/// Recycled send buffers, by size class: class `k` holds buffers of capacity at least `2^k`
-/// (`MIN_SHIFT ≤ k ≤ MAX_SHIFT`), each class at most `PER_CLASS` of them and the pool at most
-/// `MAX_BYTES` in all. One per thread: no locking.
+/// Recycled send buffers, by size class: class `k` holds buffers of capacity `2^k` up to
+/// `2^(k+1) - 1` (`MIN_SHIFT ≤ k ≤ MAX_SHIFT`), each class at most `PER_CLASS` of them and the
+/// pool at most `MAX_BYTES` in all. One per thread (no locking), and per binding: a thread
+/// that binds to another process starts with an empty pool, so that a recycled buffer never
+/// holds another process's message.
 #[derive(Debug)]
 struct BufPool {
     classes: [Vec<Vec<u8>>; (BufPool::MAX_SHIFT - BufPool::MIN_SHIFT + 1) as usize],
     bytes: usize,
+    /// The binding epoch ([`crate::current::epoch`]) the buffers were filled under.
+    epoch: u64,
 }
 
 impl BufPool {
@@ -699,6 +721,16 @@ impl BufPool {
         BufPool {
             classes: [const { Vec::new() }; (BufPool::MAX_SHIFT - BufPool::MIN_SHIFT + 1) as usize],
             bytes: 0,
+            epoch: 0,
+        }
+    }
+
+    /// Empties the pool if the thread's binding changed since it was filled.
+    fn enter(&mut self, epoch: u64) {
+        if self.epoch != epoch {
+            self.classes.iter_mut().for_each(Vec::clear);
+            self.bytes = 0;
+            self.epoch = epoch;
         }
     }
 
@@ -731,19 +763,34 @@ impl BufPool {
         Some(v)
     }
 
-    /// Keeps `v` for a later [`BufPool::take`], or drops it (too small, too big, pool full).
+    /// Keeps `v` for a later [`BufPool::take`], or drops it (too small or too big to pool, its
+    /// class full). When the byte budget is spent, buffers of larger classes make room for it
+    /// (a producer that moved to smaller messages does not find its pool full of old ones).
     fn give(&mut self, v: Vec<u8>) {
         let cap = v.capacity();
-        if cap < (1 << Self::MIN_SHIFT) || self.bytes + cap > Self::MAX_BYTES {
+        if !((1 << Self::MIN_SHIFT)..(2 << Self::MAX_SHIFT)).contains(&cap) {
             return;
         }
         // The largest class whose size the capacity covers.
-        let shift = (usize::BITS - 1 - cap.leading_zeros()).min(Self::MAX_SHIFT);
-        let class = &mut self.classes[(shift - Self::MIN_SHIFT) as usize];
-        if class.len() < Self::PER_CLASS {
-            self.bytes += cap;
-            class.push(v);
+        let k = (usize::BITS - 1 - cap.leading_zeros() - Self::MIN_SHIFT) as usize;
+        if self.classes[k].len() >= Self::PER_CLASS {
+            return;
         }
+        let mut big = self.classes.len();
+        while self.bytes + cap > Self::MAX_BYTES {
+            // Evict from the largest non-empty class above ours; none: drop `v` instead.
+            while big > k + 1 && self.classes[big - 1].is_empty() {
+                big -= 1;
+            }
+            if big <= k + 1 {
+                return;
+            }
+            if let Some(old) = self.classes[big - 1].pop() {
+                self.bytes -= old.capacity();
+            }
+        }
+        self.bytes += cap;
+        self.classes[k].push(v);
     }
 }
 
@@ -1088,7 +1135,11 @@ fn queued(conn: &Conn, mut st: MutexGuard<'_, ConnState>) {
     }
     drop(st);
     if fire {
-        let _ = with_current(|c| trigger_now(c, conn));
+        // Not for a connection a concurrent detach has taken away: its coid may already name
+        // another connection.
+        if !conn.detached.load(Ordering::Acquire) {
+            let _ = with_current(|c| trigger_now(c, conn));
+        }
     } else if let Some(t) = conn.timer.filter(|_| !time.is_zero()) {
         if !conn.timer_armed.swap(true, Ordering::AcqRel) {
             conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
@@ -1407,6 +1458,14 @@ mod tests {
         // A fresh buffer's capacity is its class's size, so it can come back to the pool.
         assert_eq!(BufPool::fresh(65).unwrap().capacity(), 128);
         assert_eq!(BufPool::fresh(100_000).unwrap().capacity(), 100_000);
+        // Up to twice the largest class's size, a buffer serves that class; beyond, it is
+        // dropped.
+        let mut pool = BufPool::new();
+        pool.give(Vec::with_capacity(1 << 20));
+        assert_eq!(pool.bytes, 0);
+        pool.give(BufPool::fresh(100_000).unwrap());
+        assert_eq!(pool.bytes, 100_000);
+        assert_eq!(pool.take(64 << 10).map(|v| v.capacity()), Some(100_000));
     }
 
     #[test]
@@ -1441,6 +1500,28 @@ mod tests {
         }
         assert!(pool.bytes <= BufPool::MAX_BYTES);
         assert!(pool.classes[12].len() < BufPool::MAX_BYTES / big + 10);
+        // The budget is spent: small buffers still come in, evicting big ones.
+        let before = pool.classes[12].len();
+        let mut small = BufPool::fresh(64).unwrap();
+        small.resize(64, 1);
+        pool.give(small);
+        assert_eq!(pool.classes[2].len(), 1);
+        assert_eq!(pool.classes[12].len(), before - 1);
+        assert!(pool.bytes <= BufPool::MAX_BYTES);
+        assert!(pool.take(64).is_some());
+    }
+
+    #[test]
+    fn a_new_binding_empties_the_pool() {
+        let mut pool = BufPool::new();
+        pool.enter(1);
+        pool.give(BufPool::fresh(64).unwrap());
+        pool.enter(1);
+        assert!(pool.take(64).is_some(), "same binding: kept");
+        pool.give(BufPool::fresh(64).unwrap());
+        pool.enter(2);
+        assert_eq!(pool.bytes, 0);
+        assert!(pool.take(64).is_none(), "another binding: emptied");
     }
 
     #[test]
