@@ -1078,6 +1078,79 @@ mod tests {
         }
     }
 
+    /// A run of `received` of `sent` messages in `ms` milliseconds, with latencies `lat_ns`.
+    fn sample(sent: u64, received: u64, ms: u64, lat_ns: &[u64], kernel: bool) -> Sample {
+        let mut latency = crate::harness::new_histogram();
+        for &v in lat_ns {
+            latency.record(v).expect("in range");
+        }
+        Sample {
+            sent,
+            received,
+            elapsed: Duration::from_millis(ms),
+            latency,
+            usage: Usage {
+                voluntary: received / 10,
+                involuntary: received / 100,
+                cpu_ns: received * 200,
+            },
+            kernel: kernel.then_some(KernelFigures {
+                entries: received * 3,
+                sender_entries: received,
+                wakeups: received * 2,
+            }),
+        }
+    }
+
+    #[test]
+    fn summarise_takes_medians_of_runs_and_per_message_figures() {
+        let t = Record::new(
+            "SRR",
+            crate::compare::record::Workload::OneWay,
+            64,
+            1,
+            1,
+            "cross-cpu",
+        );
+        // Rates 1000, 2000 and 4000 msgs/s: the median is 2000.
+        let runs = [
+            sample(1000, 1000, 1000, &[1_000, 2_000, 3_000], true),
+            sample(1000, 1000, 500, &[5_000, 5_000, 5_000], true),
+            sample(1000, 1000, 250, &[9_000, 9_000, 9_000], true),
+        ];
+        let r = summarise(t.clone(), 1000, &runs);
+        assert_eq!((r.runs, r.msgs_per_run), (3, 1000));
+        assert!((r.msgs_per_s - 2000.0).abs() < 1e-6, "{}", r.msgs_per_s);
+        // p50 of each run: 2, 5, 9 µs; the median of those is 5.
+        let p50 = r.p50_us.expect("latencies recorded");
+        assert!((p50 - 5.0).abs() < 0.01, "{p50}");
+        assert!(r.p99_us.unwrap() >= p50 && r.p999_us.unwrap() >= r.p99_us.unwrap());
+        assert_eq!(r.kernel_entries_per_msg, Some(3.0));
+        assert_eq!(r.sender_entries_per_msg, Some(1.0));
+        assert_eq!(r.wakeups_per_msg, Some(2.0));
+        assert!((r.voluntary_csw_per_msg - 0.1).abs() < 1e-9);
+        assert!((r.involuntary_csw_per_msg - 0.01).abs() < 1e-9);
+        assert!((r.ctx_switches_per_msg - 0.11).abs() < 1e-9);
+        assert!((r.cpu_ns_per_msg - 200.0).abs() < 1e-9);
+        assert_eq!((r.msgs_sent, r.msgs_received), (1000, 1000));
+
+        // A baseline: no kernel figures, no latencies.
+        let b = summarise(t.clone(), 10, &[sample(10, 10, 1, &[], false)]);
+        assert_eq!(
+            (b.kernel_entries_per_msg, b.wakeups_per_msg, b.p50_us),
+            (None, None, None)
+        );
+
+        // A run that lost messages is the one reported, even if a later run was whole.
+        let lossy = [
+            sample(100, 100, 10, &[1_000], true),
+            sample(100, 97, 10, &[1_000], true),
+            sample(100, 100, 10, &[1_000], true),
+        ];
+        let l = summarise(t, 100, &lossy);
+        assert_eq!((l.msgs_sent, l.msgs_received), (100, 97));
+    }
+
     #[test]
     fn checker_accepts_each_message_once_in_order() {
         let mut c = Checker::new(2, 1, 16);
