@@ -325,7 +325,16 @@ fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
             return Err(e);
         }
     };
-    let worker = ctx.kernel().thread_attach(ctx.process(), PRIO_MAX)?;
+    // On failure below, give the private channel and its connection back.
+    let undo = |e: Errno| {
+        let _ = ctx.connect_detach(notify_coid);
+        let _ = ctx.channel_destroy(chid);
+        e
+    };
+    let worker = ctx
+        .kernel()
+        .thread_attach(ctx.process(), PRIO_MAX)
+        .map_err(undo)?;
     let lib = Arc::new(Lib {
         kernel: ctx.kernel().clone(),
         pid: ctx.process(),
@@ -369,7 +378,8 @@ fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
             drop(libs);
             drop(crate::current::unbind());
         })
-        .map_err(|_| Errno::EAGAIN)?;
+        // (The closure, and the worker's kernel thread with it, is dropped on failure.)
+        .map_err(|_| undo(Errno::EAGAIN))?;
     libs.push(lib.clone());
     Ok(lib)
 }

@@ -313,3 +313,34 @@ fn a_channel_event_with_an_unknown_coid_fails_asyncmsg_channel_create() {
     let r = asyncmsg_channel_create(0, 0o600, 64, 4, Some(&ev), None);
     assert_eq!(r, Err(Errno::ESRCH));
 }
+
+#[test]
+fn a_library_that_cannot_start_gives_its_channel_back() {
+    let k = userlib::Kernel::new(userlib::Config {
+        max_threads: 8,
+        ..userlib::Config::default()
+    })
+    .unwrap();
+    let p = process(&k);
+    let _b = bind(&p);
+    // Every thread slot taken: the library's thread cannot be attached.
+    let filler = k.process_create().unwrap();
+    let mut held = Vec::new();
+    while let Ok(t) = k.thread_attach(filler, 10) {
+        held.push(t);
+    }
+    let before = k.pool_usage();
+    assert_eq!(
+        asyncmsg_channel_create(0, 0o600, 64, 4, None, None),
+        Err(Errno::EAGAIN)
+    );
+    assert_eq!(
+        k.pool_usage(),
+        before,
+        "the library's private channel and connection are given back"
+    );
+    // With a thread slot free, the library starts.
+    held.pop();
+    let chid = asyncmsg_channel_create(0, 0o600, 64, 4, None, None).unwrap();
+    asyncmsg_channel_destroy(chid).unwrap();
+}
