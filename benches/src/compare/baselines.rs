@@ -360,6 +360,16 @@ impl OneWay {
         self.pace.is_some() || seq.is_multiple_of(STAMP_EVERY)
     }
 
+    /// Message `seq`'s stamp for [`fill`]: the time since `epoch` if it is
+    /// [`stamped`](Self::stamped), else 0.
+    pub fn stamp(&self, seq: u64, epoch: Instant) -> u64 {
+        if self.stamped(seq) {
+            stamp_now(epoch)
+        } else {
+            0
+        }
+    }
+
     fn check(&self) {
         assert!(
             self.msg_size >= MIN_ONE_WAY_SIZE,
@@ -511,6 +521,55 @@ pub struct ConsumerEnd {
     pub end: Instant,
     /// Its checks.
     pub checker: Checker,
+}
+
+impl OneWay {
+    /// The consumer's part: `receive(checker)` (which checks one or more messages) until every
+    /// message has been checked, with the timed part starting when the warm-up's messages have
+    /// been (or at the end, if `receive` went past that point) and ending after the last.
+    pub fn consume(&self, ph: &Phases, mut receive: impl FnMut(&mut Checker)) -> ConsumerEnd {
+        let mut chk = Checker::new(self.producers, self.warmup, self.msg_size);
+        let warm = self.warmup * u64::from(self.producers);
+        let total = warm + self.timed();
+        let mut started = false;
+        while chk.got < total {
+            if chk.got == warm && !started {
+                ph.start();
+                started = true;
+            }
+            receive(&mut chk);
+        }
+        if !started {
+            ph.start();
+        }
+        let end = Instant::now();
+        ph.finish();
+        ConsumerEnd { end, checker: chk }
+    }
+
+    /// One producer's part: `send(seq)` for its warm-up messages, then for its timed ones between
+    /// [`Phases::start`] and [`Phases::finish`], each when its [`Pacer`] says it is due.
+    /// `after_part(timed)` runs after each part's messages, before its phase mark (asyncmsg
+    /// flushes there).
+    pub fn produce(
+        &self,
+        ph: &Phases,
+        mut send: impl FnMut(u64),
+        mut after_part: impl FnMut(bool),
+    ) {
+        for seq in 0..self.warmup {
+            send(seq);
+        }
+        after_part(false);
+        ph.start();
+        let mut pacer = Pacer::new(self.pace);
+        for seq in self.warmup..self.warmup + self.per_producer {
+            pacer.wait();
+            send(seq);
+        }
+        after_part(true);
+        ph.finish();
+    }
 }
 
 /// The [`Sample`] of a one-way run from its threads' results.
@@ -833,41 +892,19 @@ fn crossbeam_sized<const N: usize>(w: &OneWay) -> Sample {
         w.producers,
         || (),
         move |ph| {
-            let mut chk = Checker::new(w.producers, w.warmup, N);
-            let warm = w.warmup * u64::from(w.producers);
-            let total = warm + w.timed();
-            while chk.got < total {
-                if chk.got == warm {
-                    ph.start();
-                }
+            w.consume(ph, |chk| {
                 let m = rx.recv().expect("recv");
                 chk.check(Some(&m), &mut LazyNow::new(epoch));
-            }
-            if total == warm {
-                ph.start();
-            }
-            let end = Instant::now();
-            ph.finish();
-            ConsumerEnd { end, checker: chk }
+            })
         },
         move |i, ph| {
             let tx = tx.clone();
-            let mut pacer = Pacer::new(w.pace);
-            let msg = |seq: u64| {
+            let send = |seq: u64| {
                 let mut m = [0x5au8; N];
-                let stamp = if w.stamped(seq) { stamp_now(epoch) } else { 0 };
-                fill(&mut m, i, seq, stamp);
-                m
+                fill(&mut m, i, seq, w.stamp(seq, epoch));
+                tx.send(m).expect("send");
             };
-            for seq in 0..w.warmup {
-                tx.send(msg(seq)).expect("send");
-            }
-            ph.start();
-            for seq in w.warmup..w.warmup + w.per_producer {
-                pacer.wait();
-                tx.send(msg(seq)).expect("send");
-            }
-            ph.finish();
+            w.produce(ph, send, |_| {});
         },
     );
     one_way_sample(w, t, None)
@@ -990,21 +1027,15 @@ pub fn spsc_ring_one_way(w: &OneWay) -> Sample {
         1,
         || (),
         move |ph| {
-            let mut chk = Checker::new(1, w.warmup, w.msg_size);
             let total = w.warmup + w.timed();
             let mut head = 0u64;
             let mut backoff = Backoff::default();
-            let mut started = false;
-            while head < total {
-                if head == w.warmup && !started {
-                    ph.start();
-                    started = true;
-                }
+            w.consume(ph, |chk| {
                 let limit = if head < w.warmup { w.warmup } else { total };
                 let tail = ring.tail().load(Ordering::Acquire).min(limit);
                 if tail == head {
                     backoff.snooze();
-                    continue;
+                    return;
                 }
                 backoff.reset();
                 let mut now = LazyNow::new(epoch);
@@ -1017,20 +1048,13 @@ pub fn spsc_ring_one_way(w: &OneWay) -> Sample {
                 }
                 head = tail;
                 ring.head().store(head, Ordering::Release);
-            }
-            if !started {
-                ph.start();
-            }
-            let end = Instant::now();
-            ph.finish();
-            ConsumerEnd { end, checker: chk }
+            })
         },
         move |_, ph| {
             let mut buf = vec![0x5au8; w.msg_size];
-            let mut pacer = Pacer::new(w.pace);
             let (mut tail, mut head_seen) = (0u64, 0u64);
             let mut backoff = Backoff::default();
-            let mut put = |seq: u64| {
+            let put = |seq: u64| {
                 while tail - head_seen == ring.slots {
                     head_seen = ring.head().load(Ordering::Acquire);
                     if tail - head_seen == ring.slots {
@@ -1038,8 +1062,7 @@ pub fn spsc_ring_one_way(w: &OneWay) -> Sample {
                     }
                 }
                 backoff.reset();
-                let stamp = if w.stamped(seq) { stamp_now(epoch) } else { 0 };
-                fill(&mut buf, 0, seq, stamp);
+                fill(&mut buf, 0, seq, w.stamp(seq, epoch));
                 // SAFETY: slot `tail` is outside [head, tail) (the ring is not full): the
                 // consumer finished reading it before its Release store of a head past it,
                 // which our Acquire load saw, and will not read it before our tail store.
@@ -1049,15 +1072,7 @@ pub fn spsc_ring_one_way(w: &OneWay) -> Sample {
                 tail += 1;
                 ring.tail().store(tail, Ordering::Release);
             };
-            for seq in 0..w.warmup {
-                put(seq);
-            }
-            ph.start();
-            for seq in w.warmup..w.warmup + w.per_producer {
-                pacer.wait();
-                put(seq);
-            }
-            ph.finish();
+            w.produce(ph, put, |_| {});
         },
     );
     one_way_sample(w, t, None)

@@ -12,3 +12,6 @@ pub mod plot;
 pub mod record;
 pub mod report;
 pub mod workloads;
+
+#[cfg(test)]
+mod test_records;

@@ -224,8 +224,13 @@ fn runs_text<'a, I: IntoIterator<Item = &'a Record>>(records: I) -> String {
     }
 }
 
-/// The footer: the machine, then the placement and the runs.
-fn footer(machine: &MachineInfo, placement: &str, runs: String) -> Vec<String> {
+/// The footer: the machine, then the placement and the runs of the records drawn.
+fn footer<'a, I: IntoIterator<Item = &'a Record>>(
+    machine: &MachineInfo,
+    placement: &str,
+    records: I,
+) -> Vec<String> {
+    let runs = runs_text(records);
     vec![
         format!(
             "Machine: {}, {} cores online (allowed CPUs {}); kernel {}",
@@ -267,50 +272,109 @@ fn one_way(r: &Record) -> bool {
     r.workload == Workload::OneWay
 }
 
-/// One-way msgs/s against asyncmsg's batch, with the models that do not batch as flat lines.
-fn throughput_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
-    let is_async = |r: &&Record| one_way(r) && r.model == "asyncmsg" && r.producers == 1;
-    let place = pick_placement(records.iter().filter(is_async))?;
+/// The placement and message size a chart shows, of the records `pick` selects: see
+/// [`pick_placement`] and [`pick_size`].
+fn pick_place_and_size(
+    records: &[Record],
+    pick: impl Fn(&&Record) -> bool,
+) -> Option<(String, usize)> {
+    let place = pick_placement(records.iter().filter(&pick))?;
     let size = pick_size(
         records
             .iter()
-            .filter(is_async)
+            .filter(&pick)
             .filter(|r| r.placement == place),
     )?;
+    Some((place, size))
+}
+
+/// The records `keep` selects, in batch order.
+fn by_batch(records: &[Record], keep: impl Fn(&&Record) -> bool) -> Vec<&Record> {
+    let mut rs: Vec<&Record> = records.iter().filter(keep).collect();
+    rs.sort_by_key(|r| r.batch);
+    rs
+}
+
+/// The batch axis: the batches of `asyncs`, and at least 1 to 256.
+fn batch_range(asyncs: &[&Record]) -> Option<(f64, f64)> {
+    pow2_range(asyncs.iter().map(|r| batch_x(r)).chain([1.0, 256.0]))
+}
+
+/// The batch axis's description.
+const BATCH_AXIS: &str = "asyncmsg batch size (messages per trigger, log2 scale)";
+
+fn batch_x(r: &Record) -> f64 {
+    f64::from(r.batch)
+}
+
+/// One of a record's figures, `None` where it was not measured.
+type Figure = fn(&Record) -> Option<f64>;
+
+/// A figure of `rs` against `x`, leaving out the records where it is absent.
+fn points(rs: &[&Record], x: fn(&Record) -> f64, y: Figure) -> Vec<(f64, f64)> {
+    rs.iter().filter_map(|r| y(r).map(|v| (x(r), v))).collect()
+}
+
+/// The latency percentiles the paced chart draws of each model: name, figure, line.
+const PERCENTILES: [(&str, Figure, Dash); 2] = [
+    ("p50", |r| r.p50_us, Dash::Solid),
+    ("p99", |r| r.p99_us, Dash::Dashed),
+];
+
+/// A chart's lines as they are put together, and the records they are drawn from (whose runs
+/// the footer counts).
+struct Lines<'a> {
+    x_range: (f64, f64),
+    series: Vec<Series>,
+    used: Vec<&'a Record>,
+}
+
+impl<'a> Lines<'a> {
+    /// No lines yet; `drawn` are the records the chart's lines along x will be drawn from.
+    fn new(x_range: (f64, f64), drawn: &[&'a Record]) -> Lines<'a> {
+        Lines {
+            x_range,
+            series: Vec::new(),
+            used: drawn.to_vec(),
+        }
+    }
+
+    /// Flat lines of `r`, a model that does not vary along x: one per `(label, y, dash)` whose
+    /// `y` was measured.
+    fn flat(
+        &mut self,
+        r: &'a Record,
+        lines: impl IntoIterator<Item = (String, Option<f64>, Dash)>,
+    ) {
+        for (label, y, dash) in lines {
+            if let Some(y) = y {
+                self.series
+                    .push(Series::flat(label, y, self.x_range, &r.model, dash));
+            }
+        }
+        self.used.push(r);
+    }
+}
+
+/// One-way msgs/s against asyncmsg's batch, with the models that do not batch as flat lines.
+fn throughput_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
+    let is_async = |r: &&Record| one_way(r) && r.model == "asyncmsg" && r.producers == 1;
+    let (place, size) = pick_place_and_size(records, is_async)?;
     let here =
         |r: &&Record| one_way(r) && r.producers == 1 && r.placement == place && r.msg_size == size;
-    let mut asyncs: Vec<&Record> = records
-        .iter()
-        .filter(here)
-        .filter(|r| r.model == "asyncmsg")
-        .collect();
-    asyncs.sort_by_key(|r| r.batch);
-    let (x0, x1) = pow2_range(
-        asyncs
-            .iter()
-            .map(|r| f64::from(r.batch))
-            .chain([1.0, 256.0]),
-    )?;
-    let mut series = vec![Series::new(
+    let asyncs = by_batch(records, |r| here(r) && r.model == "asyncmsg");
+    let x_range = batch_range(&asyncs)?;
+    let mut lines = Lines::new(x_range, &asyncs);
+    lines.series.push(Series::new(
         "asyncmsg (by batch)",
-        asyncs
-            .iter()
-            .map(|r| (f64::from(r.batch), r.msgs_per_s))
-            .collect(),
+        points(&asyncs, batch_x, |r| Some(r.msgs_per_s)),
         "asyncmsg",
         Dash::Solid,
-    )];
-    let mut used = asyncs.clone();
+    ));
     for model in ["SRR", "crossbeam", "spsc-ring"] {
         if let Some(r) = records.iter().filter(here).find(|r| r.model == model) {
-            series.push(Series::flat(
-                format!("{model} (no batching)"),
-                r.msgs_per_s,
-                (x0, x1),
-                model,
-                Dash::Dashed,
-            ));
-            used.push(r);
+            let label = format!("{model} (no batching)");
+            lines.flat(r, [(label, Some(r.msgs_per_s), Dash::Dashed)]);
         }
     }
     Some(Chart {
@@ -320,11 +384,11 @@ fn throughput_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Char
             "{size}-byte messages, 1 producer, 1 consumer, placement {place}. Higher is better. \
              Models that do not batch are flat dashed lines."
         ),
-        x_desc: "asyncmsg batch size (messages per trigger, log2 scale)",
+        x_desc: BATCH_AXIS,
         y_desc: "Messages per second (log scale)",
-        x_range: (x0, x1),
-        series,
-        footer: footer(machine, &place, runs_text(used.iter().copied())),
+        x_range,
+        series: lines.series,
+        footer: footer(machine, &place, lines.used),
     })
 }
 
@@ -345,6 +409,7 @@ fn latency_vs_size(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
         .filter(|r| r.placement == place)
         .collect();
     let x_range = pow2_range(here.iter().map(|r| r.msg_size as f64))?;
+    let size_x = |r: &Record| r.msg_size as f64;
     let mut series = Vec::new();
     for model in MODELS {
         let mut rs: Vec<&Record> = here.iter().copied().filter(|r| r.model == model).collect();
@@ -352,18 +417,18 @@ fn latency_vs_size(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
             continue;
         }
         rs.sort_by_key(|r| r.msg_size);
-        let p = |f: fn(&Record) -> Option<f64>| -> Vec<(f64, f64)> {
-            rs.iter()
-                .filter_map(|r| f(r).map(|v| (r.msg_size as f64, v)))
-                .collect()
-        };
         series.push(Series::new(
             format!("{model} p50"),
-            p(|r| r.p50_us),
+            points(&rs, size_x, |r| r.p50_us),
             model,
             Dash::Solid,
         ));
-        let p99 = Series::new(format!("{model} p99"), p(|r| r.p99_us), model, Dash::Dashed);
+        let p99 = Series::new(
+            format!("{model} p99"),
+            points(&rs, size_x, |r| r.p99_us),
+            model,
+            Dash::Dashed,
+        );
         if !p99.points.is_empty() {
             series.push(p99);
         }
@@ -379,7 +444,7 @@ fn latency_vs_size(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
         y_desc: "Round-trip latency (µs, log scale)",
         x_range,
         series,
-        footer: footer(machine, &place, runs_text(here.iter().copied())),
+        footer: footer(machine, &place, here.iter().copied()),
     })
 }
 
@@ -391,57 +456,37 @@ fn entries_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> 
             && r.producers == 1
             && (r.sender_entries_per_msg.is_some() || r.kernel_entries_per_msg.is_some())
     };
-    let place = pick_placement(records.iter().filter(is_async))?;
-    let size = pick_size(
-        records
-            .iter()
-            .filter(is_async)
-            .filter(|r| r.placement == place),
-    )?;
-    let mut asyncs: Vec<&Record> = records
-        .iter()
-        .filter(is_async)
-        .filter(|r| r.placement == place && r.msg_size == size)
-        .collect();
-    asyncs.sort_by_key(|r| r.batch);
-    let (x0, x1) = pow2_range(
-        asyncs
-            .iter()
-            .map(|r| f64::from(r.batch))
-            .chain([1.0, 256.0]),
-    )?;
-    let pts = |f: fn(&Record) -> Option<f64>| -> Vec<(f64, f64)> {
-        asyncs
-            .iter()
-            .filter_map(|r| f(r).map(|v| (f64::from(r.batch), v)))
-            .collect()
-    };
-    let mut series = vec![
+    let (place, size) = pick_place_and_size(records, is_async)?;
+    let asyncs = by_batch(records, |r| {
+        is_async(r) && r.placement == place && r.msg_size == size
+    });
+    let (x0, x1) = batch_range(&asyncs)?;
+    let mut lines = Lines::new((x0, x1), &asyncs);
+    lines.series.extend([
         Series::new(
             "asyncmsg sender entries/msg",
-            pts(|r| r.sender_entries_per_msg),
+            points(&asyncs, batch_x, |r| r.sender_entries_per_msg),
             "asyncmsg",
             Dash::Solid,
         ),
         Series::new(
             "asyncmsg all entries/msg",
-            pts(|r| r.kernel_entries_per_msg),
+            points(&asyncs, batch_x, |r| r.kernel_entries_per_msg),
             "asyncmsg",
             Dash::Solid,
         )
         .with_style(RGBColor(23, 190, 207), Marker::Square),
-    ];
+    ]);
     let mut ideal = Vec::new();
     let mut b = x0;
     while b <= x1 {
         ideal.push((b, 1.0 / b));
         b *= 2.0;
     }
-    series.push(
+    lines.series.push(
         Series::new("ideal sender: 1/batch", ideal, "", Dash::Dotted)
             .with_style(BLACK, Marker::None),
     );
-    let mut used = asyncs.clone();
     if let Some(srr) = records.iter().find(|r| {
         one_way(r)
             && r.model == "SRR"
@@ -449,27 +494,23 @@ fn entries_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> 
             && r.placement == place
             && r.msg_size == size
     }) {
-        if let Some(v) = srr.kernel_entries_per_msg {
-            series.push(Series::flat(
-                "SRR all entries/msg",
-                v,
-                (x0, x1),
-                "SRR",
-                Dash::Dashed,
-            ));
-        }
-        if let Some(v) = srr.sender_entries_per_msg {
-            series.push(Series::flat(
-                "SRR sender entries/msg",
-                v,
-                (x0, x1),
-                "SRR",
-                Dash::Dotted,
-            ));
-        }
-        used.push(srr);
+        lines.flat(
+            srr,
+            [
+                (
+                    "SRR all entries/msg".into(),
+                    srr.kernel_entries_per_msg,
+                    Dash::Dashed,
+                ),
+                (
+                    "SRR sender entries/msg".into(),
+                    srr.sender_entries_per_msg,
+                    Dash::Dotted,
+                ),
+            ],
+        );
     }
-    series.retain(|s| !s.points.is_empty());
+    lines.series.retain(|s| !s.points.is_empty());
     Some(Chart {
         file: "entries_vs_batch.svg",
         title: "Kernel entries per message against asyncmsg batch size".into(),
@@ -477,11 +518,11 @@ fn entries_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> 
             "One-way, {size}-byte messages, 1 producer, placement {place}. Lower is better. \
              Ideal: one sender trigger per batch."
         ),
-        x_desc: "asyncmsg batch size (messages per trigger, log2 scale)",
+        x_desc: BATCH_AXIS,
         y_desc: "Simulated-kernel entries per message (log scale)",
         x_range: (x0, x1),
-        series,
-        footer: footer(machine, &place, runs_text(used.iter().copied())),
+        series: lines.series,
+        footer: footer(machine, &place, lines.used),
     })
 }
 
@@ -489,84 +530,33 @@ fn entries_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> 
 fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
     let paced = |r: &&Record| r.workload == Workload::Paced && r.p50_us.is_some_and(|v| v > 0.0);
     let is_async = |r: &&Record| paced(r) && r.model == "asyncmsg";
-    let place = pick_placement(records.iter().filter(is_async))?;
-    let size = pick_size(
-        records
-            .iter()
-            .filter(is_async)
-            .filter(|r| r.placement == place),
-    )?;
+    let (place, size) = pick_place_and_size(records, is_async)?;
     let here = |r: &&Record| paced(r) && r.placement == place && r.msg_size == size;
-    let mut asyncs: Vec<&Record> = records
-        .iter()
-        .filter(here)
-        .filter(|r| r.model == "asyncmsg")
-        .collect();
-    asyncs.sort_by_key(|r| r.batch);
-    let (x0, x1) = pow2_range(
-        asyncs
-            .iter()
-            .map(|r| f64::from(r.batch))
-            .chain([1.0, 256.0]),
-    )?;
-    let pts = |f: fn(&Record) -> Option<f64>| -> Vec<(f64, f64)> {
-        asyncs
-            .iter()
-            .filter_map(|r| f(r).map(|v| (f64::from(r.batch), v)))
-            .collect()
-    };
-    let mut series = vec![
-        Series::new("asyncmsg p50", pts(|r| r.p50_us), "asyncmsg", Dash::Solid),
-        Series::new("asyncmsg p99", pts(|r| r.p99_us), "asyncmsg", Dash::Dashed),
-    ];
-    let mut used = asyncs.clone();
+    let asyncs = by_batch(records, |r| here(r) && r.model == "asyncmsg");
+    let x_range = batch_range(&asyncs)?;
     // The same batches with a 1 ms time trigger beside the count trigger: what bounds the wait.
-    let mut timed: Vec<&Record> = records
-        .iter()
-        .filter(here)
-        .filter(|r| r.model == "asyncmsg+1ms")
-        .collect();
-    timed.sort_by_key(|r| r.batch);
-    for (name, f, dash) in [
-        (
-            "p50",
-            (|r: &Record| r.p50_us) as fn(&Record) -> Option<f64>,
-            Dash::Solid,
-        ),
-        ("p99", |r: &Record| r.p99_us, Dash::Dashed),
-    ] {
-        let points: Vec<(f64, f64)> = timed
-            .iter()
-            .filter_map(|r| f(r).map(|v| (f64::from(r.batch), v)))
-            .collect();
-        series.push(Series::new(
-            format!("asyncmsg+1ms {name}"),
-            points,
-            "asyncmsg+1ms",
-            dash,
-        ));
-    }
-    used.extend(timed.iter().copied());
-    for model in ["SRR", "crossbeam"] {
-        if let Some(r) = records.iter().filter(here).find(|r| r.model == model) {
-            for (name, v, dash) in [
-                ("p50", r.p50_us, Dash::Solid),
-                ("p99", r.p99_us, Dash::Dashed),
-            ] {
-                if let Some(v) = v {
-                    series.push(Series::flat(
-                        format!("{model} {name} (no batching)"),
-                        v,
-                        (x0, x1),
-                        model,
-                        dash,
-                    ));
-                }
-            }
-            used.push(r);
+    let timed = by_batch(records, |r| here(r) && r.model == "asyncmsg+1ms");
+    let mut lines = Lines::new(x_range, &[asyncs.as_slice(), &timed].concat());
+    for (model, rs) in [("asyncmsg", &asyncs), ("asyncmsg+1ms", &timed)] {
+        for (name, y, dash) in PERCENTILES {
+            lines.series.push(Series::new(
+                format!("{model} {name}"),
+                points(rs, batch_x, y),
+                model,
+                dash,
+            ));
         }
     }
-    series.retain(|s| !s.points.is_empty());
+    for model in ["SRR", "crossbeam"] {
+        if let Some(r) = records.iter().filter(here).find(|r| r.model == model) {
+            lines.flat(
+                r,
+                PERCENTILES
+                    .map(|(name, y, dash)| (format!("{model} {name} (no batching)"), y(r), dash)),
+            );
+        }
+    }
+    lines.series.retain(|s| !s.points.is_empty());
     let rate = asyncs
         .first()
         .map(|r| format!(" at about {} msgs/s", axis_number(r.msgs_per_s)))
@@ -578,11 +568,11 @@ fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<C
             "One producer sending {size}-byte messages{rate}, placement {place}. Lower is better. \
              Solid: p50; dashed: p99. asyncmsg+1ms: a 1 ms time trigger beside the count trigger."
         ),
-        x_desc: "asyncmsg batch size (messages per trigger, log2 scale)",
+        x_desc: BATCH_AXIS,
         y_desc: "Put-to-receipt latency (µs, log scale)",
-        x_range: (x0, x1),
-        series,
-        footer: footer(machine, &place, runs_text(used.iter().copied())),
+        x_range,
+        series: lines.series,
+        footer: footer(machine, &place, lines.used),
     })
 }
 
@@ -590,13 +580,7 @@ fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<C
 fn producers(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
     let models =
         |r: &&Record| one_way(r) && ["asyncmsg", "SRR", "crossbeam"].contains(&r.model.as_str());
-    let place = pick_placement(records.iter().filter(models))?;
-    let size = pick_size(
-        records
-            .iter()
-            .filter(models)
-            .filter(|r| r.placement == place),
-    )?;
+    let (place, size) = pick_place_and_size(records, models)?;
     let here: Vec<&Record> = records
         .iter()
         .filter(models)
@@ -631,9 +615,7 @@ fn producers(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
         }
         series.push(Series::new(
             label,
-            rs.iter()
-                .map(|r| (f64::from(r.producers), r.msgs_per_s))
-                .collect(),
+            points(&rs, |r| f64::from(r.producers), |r| Some(r.msgs_per_s)),
             model,
             Dash::Solid,
         ));
@@ -654,7 +636,7 @@ fn producers(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
         y_desc: "Messages per second, all producers (log scale)",
         x_range,
         series,
-        footer: footer(machine, &place, runs_text(used.iter().copied())),
+        footer: footer(machine, &place, used),
     })
 }
 

@@ -1,29 +1,6 @@
 //! Tests of `plot.rs`.
 use super::*;
-
-fn machine() -> MachineInfo {
-    MachineInfo {
-        cpu_model: "Test CPU 3000".into(),
-        cpus_online: 2,
-        cpus_allowed: vec![0, 1],
-        kernel: "Linux 6.1.0 x86_64".into(),
-    }
-}
-
-fn rec(
-    model: &str,
-    w: Workload,
-    size: usize,
-    batch: u32,
-    prod: u32,
-    place: &str,
-    rate: f64,
-) -> Record {
-    let mut r = Record::new(model, w, size, batch, prod, place);
-    r.msgs_per_s = rate;
-    r.runs = 5;
-    r
-}
+use crate::compare::test_records::{machine, rec};
 
 /// A full set: round trips at three sizes on two placements, one-way across batches and
 /// producers, paced.
@@ -161,7 +138,7 @@ fn writes_every_chart_with_labels() {
         ]
     );
     let common = [
-        "Machine: Test CPU 3000, 2 cores online (allowed CPUs 0-1); kernel Linux 6.1.0 x86_64",
+        "Machine: Test \"CPU\" @ 3GHz, 2 cores online (allowed CPUs 0-1); kernel Linux 6.1 #1 SMP x86_64",
         "Legend",
     ];
     let checks: [(&str, &[&str]); 5] = [

@@ -298,50 +298,102 @@ fn row_text(c: [&str; 14], ratios: &str) -> String {
     line
 }
 
-/// One record as a JSON object.
+/// A record's own fields (all but its ratios), in the order of the JSON results' keys and of
+/// the CSV columns before the `vs_*` ones.
+const RECORD_FIELDS: [&str; 22] = [
+    "model",
+    "label",
+    "workload",
+    "msg_size",
+    "batch",
+    "producers",
+    "placement",
+    "runs",
+    "msgs_per_run",
+    "msgs_sent",
+    "msgs_received",
+    "msgs_per_s",
+    "p50_us",
+    "p99_us",
+    "p999_us",
+    "kernel_entries_per_msg",
+    "sender_entries_per_msg",
+    "wakeups_per_msg",
+    "ctx_switches_per_msg",
+    "voluntary_csw_per_msg",
+    "involuntary_csw_per_msg",
+    "cpu_ns_per_msg",
+];
+
+/// One of a record's fields, before JSON or CSV writes it.
+enum Field {
+    /// Text: a JSON string; in CSV, quoted when it needs to be.
+    Text(String),
+    /// A count, written as it is.
+    Count(u64),
+    /// A figure: `null` in JSON and empty in CSV when absent or not finite.
+    Figure(Option<f64>),
+}
+
+impl Field {
+    fn json(&self) -> String {
+        match self {
+            Field::Text(s) => json::string(s),
+            Field::Count(n) => n.to_string(),
+            Field::Figure(v) => json::opt_float(*v),
+        }
+    }
+
+    fn csv(&self) -> String {
+        match self {
+            Field::Text(s) => csv_field(s),
+            Field::Count(n) => n.to_string(),
+            Field::Figure(v) => csv_num(*v),
+        }
+    }
+}
+
+/// A record's own fields, in the order of [`RECORD_FIELDS`].
+fn record_fields(r: &Record) -> [Field; 22] {
+    use Field::{Count, Figure, Text};
+    [
+        Text(r.model.clone()),
+        Text(r.label()),
+        Text(r.workload.key().into()),
+        Count(r.msg_size as u64),
+        Count(r.batch.into()),
+        Count(r.producers.into()),
+        Text(r.placement.clone()),
+        Count(r.runs.into()),
+        Count(r.msgs_per_run),
+        Count(r.msgs_sent),
+        Count(r.msgs_received),
+        Figure(Some(r.msgs_per_s)),
+        Figure(r.p50_us),
+        Figure(r.p99_us),
+        Figure(r.p999_us),
+        Figure(r.kernel_entries_per_msg),
+        Figure(r.sender_entries_per_msg),
+        Figure(r.wakeups_per_msg),
+        Figure(Some(r.ctx_switches_per_msg)),
+        Figure(Some(r.voluntary_csw_per_msg)),
+        Figure(Some(r.involuntary_csw_per_msg)),
+        Figure(Some(r.cpu_ns_per_msg)),
+    ]
+}
+
+/// One record as a JSON object: its [`RECORD_FIELDS`], then its ratios.
 fn record_json(r: &Record) -> String {
     let ratios: Vec<String> = r
         .ratios
         .iter()
         .map(|(b, v)| format!("{}:{}", json::string(b), json::float(*v)))
         .collect();
-    let fields: [(&str, String); 23] = [
-        ("model", json::string(&r.model)),
-        ("label", json::string(&r.label())),
-        ("workload", json::string(r.workload.key())),
-        ("msg_size", r.msg_size.to_string()),
-        ("batch", r.batch.to_string()),
-        ("producers", r.producers.to_string()),
-        ("placement", json::string(&r.placement)),
-        ("runs", r.runs.to_string()),
-        ("msgs_per_run", r.msgs_per_run.to_string()),
-        ("msgs_sent", r.msgs_sent.to_string()),
-        ("msgs_received", r.msgs_received.to_string()),
-        ("msgs_per_s", json::float(r.msgs_per_s)),
-        ("p50_us", json::opt_float(r.p50_us)),
-        ("p99_us", json::opt_float(r.p99_us)),
-        ("p999_us", json::opt_float(r.p999_us)),
-        (
-            "kernel_entries_per_msg",
-            json::opt_float(r.kernel_entries_per_msg),
-        ),
-        (
-            "sender_entries_per_msg",
-            json::opt_float(r.sender_entries_per_msg),
-        ),
-        ("wakeups_per_msg", json::opt_float(r.wakeups_per_msg)),
-        ("ctx_switches_per_msg", json::float(r.ctx_switches_per_msg)),
-        (
-            "voluntary_csw_per_msg",
-            json::float(r.voluntary_csw_per_msg),
-        ),
-        (
-            "involuntary_csw_per_msg",
-            json::float(r.involuntary_csw_per_msg),
-        ),
-        ("cpu_ns_per_msg", json::float(r.cpu_ns_per_msg)),
-        ("ratios", format!("{{{}}}", ratios.join(","))),
-    ];
+    let mut fields: Vec<(&str, String)> = RECORD_FIELDS
+        .into_iter()
+        .zip(record_fields(r).iter().map(Field::json))
+        .collect();
+    fields.push(("ratios", format!("{{{}}}", ratios.join(","))));
     object(&fields)
 }
 
@@ -421,38 +473,6 @@ pub fn to_json(
     out
 }
 
-/// The CSV columns, in order.
-const CSV_HEADER: [&str; 28] = [
-    "model",
-    "label",
-    "workload",
-    "msg_size",
-    "batch",
-    "producers",
-    "placement",
-    "runs",
-    "msgs_per_run",
-    "msgs_sent",
-    "msgs_received",
-    "msgs_per_s",
-    "p50_us",
-    "p99_us",
-    "p999_us",
-    "kernel_entries_per_msg",
-    "sender_entries_per_msg",
-    "wakeups_per_msg",
-    "ctx_switches_per_msg",
-    "voluntary_csw_per_msg",
-    "involuntary_csw_per_msg",
-    "cpu_ns_per_msg",
-    "vs_futex",
-    "vs_pipe",
-    "vs_unix_socket",
-    "vs_crossbeam",
-    "vs_spsc_ring",
-    "vs_srr",
-];
-
 /// A CSV field, quoted as RFC 4180 says when it holds a comma, quote or line break.
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
@@ -473,33 +493,14 @@ fn csv_num(v: Option<f64>) -> String {
 /// The records as CSV: a header line, then one line per record (the JSON results' fields, with
 /// ratios as `vs_*` columns); an absent figure is an empty field.
 pub fn to_csv(records: &[Record]) -> String {
-    let mut out = CSV_HEADER.join(",");
+    let header: Vec<&str> = RECORD_FIELDS
+        .into_iter()
+        .chain(RATIO_COLUMNS.iter().map(|&(_, column, _)| column))
+        .collect();
+    let mut out = header.join(",");
     out.push('\n');
     for r in records {
-        let mut f: Vec<String> = vec![
-            csv_field(&r.model),
-            csv_field(&r.label()),
-            csv_field(r.workload.key()),
-            r.msg_size.to_string(),
-            r.batch.to_string(),
-            r.producers.to_string(),
-            csv_field(&r.placement),
-            r.runs.to_string(),
-            r.msgs_per_run.to_string(),
-            r.msgs_sent.to_string(),
-            r.msgs_received.to_string(),
-            csv_num(Some(r.msgs_per_s)),
-            csv_num(r.p50_us),
-            csv_num(r.p99_us),
-            csv_num(r.p999_us),
-            csv_num(r.kernel_entries_per_msg),
-            csv_num(r.sender_entries_per_msg),
-            csv_num(r.wakeups_per_msg),
-            csv_num(Some(r.ctx_switches_per_msg)),
-            csv_num(Some(r.voluntary_csw_per_msg)),
-            csv_num(Some(r.involuntary_csw_per_msg)),
-            csv_num(Some(r.cpu_ns_per_msg)),
-        ];
+        let mut f: Vec<String> = record_fields(r).iter().map(Field::csv).collect();
         f.extend(RATIO_COLUMNS.iter().map(|&(b, _, _)| csv_num(r.ratio(b))));
         out.push_str(&f.join(","));
         out.push('\n');

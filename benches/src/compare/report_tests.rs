@@ -1,29 +1,6 @@
 //! Tests of `report.rs`.
 use super::*;
-
-fn rec(
-    model: &str,
-    w: Workload,
-    size: usize,
-    batch: u32,
-    prod: u32,
-    place: &str,
-    rate: f64,
-) -> Record {
-    let mut r = Record::new(model, w, size, batch, prod, place);
-    r.msgs_per_s = rate;
-    r.runs = 5;
-    r
-}
-
-fn machine() -> MachineInfo {
-    MachineInfo {
-        cpu_model: "Test \"CPU\" @ 3GHz".into(),
-        cpus_online: 2,
-        cpus_allowed: vec![0, 1],
-        kernel: "Linux 6.1 #1 SMP x86_64".into(),
-    }
-}
+use crate::compare::test_records::{machine, rec};
 
 fn meta() -> RunMeta {
     RunMeta {
@@ -413,39 +390,14 @@ fn json_is_valid_and_complete() {
 
     let results = doc.get("results").arr();
     assert_eq!(results.len(), v.len());
-    let keys = [
-        "model",
-        "label",
-        "workload",
-        "msg_size",
-        "batch",
-        "producers",
-        "placement",
-        "runs",
-        "msgs_per_run",
-        "msgs_sent",
-        "msgs_received",
-        "msgs_per_s",
-        "p50_us",
-        "p99_us",
-        "p999_us",
-        "kernel_entries_per_msg",
-        "sender_entries_per_msg",
-        "wakeups_per_msg",
-        "ctx_switches_per_msg",
-        "voluntary_csw_per_msg",
-        "involuntary_csw_per_msg",
-        "cpu_ns_per_msg",
-        "ratios",
-    ];
+    // Every result has the record's fields once each, in order, then its ratios.
+    let keys: Vec<&str> = RECORD_FIELDS.into_iter().chain(["ratios"]).collect();
     for r in results {
-        match r {
-            J::Obj(fields) => assert_eq!(fields.len(), keys.len()),
-            _ => panic!("result not an object"),
-        }
-        for k in keys {
-            r.get(k);
-        }
+        let J::Obj(fields) = r else {
+            panic!("result not an object: {r:?}")
+        };
+        let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, keys);
     }
     let r0 = &results[0];
     assert_eq!(r0.get("model").str(), "SRR");

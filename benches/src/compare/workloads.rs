@@ -22,13 +22,13 @@
 //! [`Plan::run_s`] whatever the model's speed.
 
 use super::baselines::{
-    client_round_trips, crossbeam_one_way, futex_round_trip, one_way_sample, pipe_round_trip,
-    round_trip_sample, spsc_ring_one_way, summarise, unix_socket_round_trip, Checker, ConsumerEnd,
-    KernelFigures, LazyNow, OneWay, Pacer, RoundTrip, Sample, ServerCheck, MIN_ONE_WAY_SIZE,
-    STAMP_EVERY,
+    client_round_trips, crossbeam_one_way, fill, futex_round_trip, one_way_sample, pipe_round_trip,
+    round_trip_sample, spsc_ring_one_way, summarise, unix_socket_round_trip, KernelFigures,
+    LazyNow, OneWay, RoundTrip, Sample, ServerCheck, MIN_ONE_WAY_SIZE, STAMP_EVERY,
 };
 use super::record::{Record, Workload};
 use crate::throughput::{counters_delta, Placement};
+use crossbeam_channel::{Receiver, Sender};
 use kernel_sim::consts::_NTO_SIDE_CHANNEL;
 use kernel_sim::{Config, Kernel, MsgInfo, ProcCounters};
 use std::time::{Duration, Instant};
@@ -82,6 +82,27 @@ fn kernel_and_processes() -> (Kernel, Process, Process) {
     (k, producer, consumer)
 }
 
+/// The SRR server's start: binds the calling thread to `server`, creates a channel and hands
+/// its id to each of `clients` client threads.
+fn srr_channel(server: &Process, clients: u32, chid_tx: &Sender<i32>) -> i32 {
+    server
+        .bind_current_thread(PRIO)
+        .expect("binding the server");
+    let chid = qnx::channel_create(0).expect("ChannelCreate");
+    for _ in 0..clients {
+        chid_tx.send(chid).expect("handing the chid over");
+    }
+    chid
+}
+
+/// An SRR client's start: binds the calling thread to `client` and connects it to the server's
+/// channel once [`srr_channel`] hands the id over.
+fn srr_connect(client: &Process, server: &Process, chid_rx: &Receiver<i32>) -> i32 {
+    client.bind_current_thread(PRIO).expect("binding a client");
+    let chid = chid_rx.recv().expect("receiving the chid");
+    qnx::connect_attach(0, server.pid(), chid, _NTO_SIDE_CHANNEL, 0).expect("ConnectAttach")
+}
+
 /// SRR round trips: `msg_size` bytes each way between a client process's thread and a server
 /// process's thread.
 pub fn srr_round_trip(rt: &RoundTrip) -> Sample {
@@ -93,11 +114,7 @@ pub fn srr_round_trip(rt: &RoundTrip) -> Sample {
         1,
         (&client, &server),
         |ph| {
-            server
-                .bind_current_thread(PRIO)
-                .expect("binding the server");
-            let chid = qnx::channel_create(0).expect("ChannelCreate");
-            chid_tx.send(chid).expect("handing the chid over");
+            let chid = srr_channel(&server, 1, &chid_tx);
             let mut chk = ServerCheck::new(rt.warmup);
             let mut req = vec![0u8; rt.msg_size];
             let mut reply = vec![0xa5u8; rt.msg_size];
@@ -119,12 +136,7 @@ pub fn srr_round_trip(rt: &RoundTrip) -> Sample {
             chk.bad_timed
         },
         |_, ph| {
-            client
-                .bind_current_thread(PRIO)
-                .expect("binding the client");
-            let chid = chid_rx.recv().expect("receiving the chid");
-            let coid = qnx::connect_attach(0, server.pid(), chid, _NTO_SIDE_CHANNEL, 0)
-                .expect("ConnectAttach");
+            let coid = srr_connect(&client, &server, &chid_rx);
             let r = client_round_trips(ph, rt, |req, reply| {
                 qnx::msg_send(coid, req, reply).expect("MsgSend");
             });
@@ -179,60 +191,26 @@ pub fn srr_one_way(w: &OneWay) -> Sample {
         w.producers,
         (&client, &server),
         |ph| {
-            server
-                .bind_current_thread(PRIO)
-                .expect("binding the server");
-            let chid = qnx::channel_create(0).expect("ChannelCreate");
-            for _ in 0..w.producers {
-                chid_tx.send(chid).expect("handing the chid over");
-            }
-            let mut chk = Checker::new(w.producers, w.warmup, w.msg_size);
+            let chid = srr_channel(&server, w.producers, &chid_tx);
             let mut buf = vec![0u8; w.msg_size];
             let mut info = MsgInfo::default();
-            let warm = w.warmup * u64::from(w.producers);
-            let total = warm + w.timed();
-            while chk.got < total {
-                if chk.got == warm {
-                    ph.start();
-                }
+            let end = w.consume(ph, |chk| {
                 let rcvid = qnx::msg_receive(chid, &mut buf, Some(&mut info)).expect("MsgReceive");
                 let ok = rcvid > 0 && info.srcmsglen == w.msg_size as i64;
                 chk.check(ok.then_some(&buf[..]), &mut LazyNow::new(epoch));
                 qnx::msg_reply(rcvid, 0, &[]).expect("MsgReply");
-            }
-            if total == warm {
-                ph.start();
-            }
-            let end = Instant::now();
-            ph.finish();
+            });
             drop(userlib::current::unbind());
-            ConsumerEnd { end, checker: chk }
+            end
         },
         |i, ph| {
-            client.bind_current_thread(PRIO).expect("binding a client");
-            let chid = chid_rx.recv().expect("receiving the chid");
-            let coid = qnx::connect_attach(0, server.pid(), chid, _NTO_SIDE_CHANNEL, 0)
-                .expect("ConnectAttach");
+            let coid = srr_connect(&client, &server, &chid_rx);
             let mut buf = vec![0x5au8; w.msg_size];
-            let mut send = |seq: u64| {
-                let stamp = if w.stamped(seq) {
-                    super::baselines::stamp_now(epoch)
-                } else {
-                    0
-                };
-                super::baselines::fill(&mut buf, i, seq, stamp);
+            let send = |seq: u64| {
+                fill(&mut buf, i, seq, w.stamp(seq, epoch));
                 qnx::msg_send(coid, &buf, &mut []).expect("MsgSend");
             };
-            for seq in 0..w.warmup {
-                send(seq);
-            }
-            ph.start();
-            let mut pacer = Pacer::new(w.pace);
-            for seq in w.warmup..w.warmup + w.per_producer {
-                pacer.wait();
-                send(seq);
-            }
-            ph.finish();
+            w.produce(ph, send, |_| {});
             drop(userlib::current::unbind());
         },
     );
@@ -264,28 +242,15 @@ pub fn asyncmsg_one_way(w: &OneWay, batch: u32, trigger_time: Duration) -> Sampl
             for _ in 0..w.producers {
                 chid_tx.send(chid).expect("handing the chid over");
             }
-            let mut chk = Checker::new(w.producers, w.warmup, w.msg_size);
-            let warm = w.warmup * u64::from(w.producers);
-            let total = warm + w.timed();
-            let mut started = false;
-            while chk.got < total {
-                if chk.got == warm && !started {
-                    ph.start();
-                    started = true;
-                }
+            let end = w.consume(ph, |chk| {
                 let b = asyncmsg::asyncmsg_get(chid).expect("asyncmsg_get");
                 let mut now = LazyNow::new(epoch);
                 for m in b.iter() {
                     chk.check((m.err == 0).then_some(m.data), &mut now);
                 }
-            }
-            if !started {
-                ph.start();
-            }
-            let end = Instant::now();
-            ph.finish();
+            });
             drop(userlib::current::unbind());
-            ConsumerEnd { end, checker: chk }
+            end
         },
         |i, ph| {
             prod.bind_current_thread(PRIO).expect("binding a producer");
@@ -302,28 +267,20 @@ pub fn asyncmsg_one_way(w: &OneWay, batch: u32, trigger_time: Duration) -> Sampl
                     .expect("asyncmsg_connect_attach");
             let put = |seq: u64| {
                 let mut buf = asyncmsg::asyncmsg_malloc(w.msg_size).expect("asyncmsg_malloc");
-                let stamp = if w.stamped(seq) {
-                    super::baselines::stamp_now(epoch)
-                } else {
-                    0
-                };
-                super::baselines::fill(&mut buf, i, seq, stamp);
+                fill(&mut buf, i, seq, w.stamp(seq, epoch));
                 asyncmsg::asyncmsg_put(coid, buf, 0, None)
                     .map_err(|e| e.errno)
                     .expect("asyncmsg_put");
             };
-            for seq in 0..w.warmup {
-                put(seq);
-            }
-            asyncmsg::asyncmsg_flush(coid, 0).expect("asyncmsg_flush (warm-up)");
-            ph.start();
-            let mut pacer = Pacer::new(w.pace);
-            for seq in w.warmup..w.warmup + w.per_producer {
-                pacer.wait();
-                put(seq);
-            }
-            asyncmsg::asyncmsg_flush(coid, 0).expect("asyncmsg_flush");
-            ph.finish();
+            let flush = |timed: bool| {
+                let what = if timed {
+                    "asyncmsg_flush"
+                } else {
+                    "asyncmsg_flush (warm-up)"
+                };
+                asyncmsg::asyncmsg_flush(coid, 0).expect(what);
+            };
+            w.produce(ph, put, flush);
             asyncmsg::asyncmsg_connect_detach(coid).expect("asyncmsg_connect_detach");
             drop(userlib::current::unbind());
         },
