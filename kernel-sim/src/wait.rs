@@ -289,6 +289,13 @@ pub struct KernelLock {
     word: WaitWord,
 }
 
+/// Spins on a held kernel lock before yielding (see `KernelLock::lock_slow`).
+#[cfg(not(loom))]
+const LOCK_SPINS: u32 = 200;
+/// Yields on a held kernel lock before sleeping.
+#[cfg(not(loom))]
+const LOCK_YIELDS: u32 = 2;
+
 impl KernelLock {
     /// An unlocked lock.
     pub fn new() -> Self {
@@ -308,6 +315,20 @@ impl KernelLock {
 
     #[cold]
     fn lock_slow(&self, shared: bool) {
+        // A kernel call holds the lock for microseconds. Before sleeping (a futex wait, and a
+        // futex wake for the holder), spin a little in case the holder runs on another CPU,
+        // then yield a few times in case it was preempted on ours and needs the CPU to finish.
+        #[cfg(not(loom))]
+        for i in 0..LOCK_SPINS + LOCK_YIELDS {
+            if self.word.load() == 0 && self.word.cas(0, 1).is_ok() {
+                return;
+            }
+            if i < LOCK_SPINS {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
         // Mark the lock contended, then sleep until we take it in the contended state.
         let mut c = self.word.value.swap(2, Ordering::Acquire);
         while c != 0 {
