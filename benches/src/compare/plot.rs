@@ -537,10 +537,13 @@ fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<C
     // The same batches with a 1 ms time trigger beside the count trigger: what bounds the wait.
     let timed = by_batch(records, |r| here(r) && r.model == "asyncmsg+1ms");
     let mut lines = Lines::new(x_range, &[asyncs.as_slice(), &timed].concat());
-    for (model, rs) in [("asyncmsg", &asyncs), ("asyncmsg+1ms", &timed)] {
+    for (model, label, rs) in [
+        ("asyncmsg", "asyncmsg", &asyncs),
+        ("asyncmsg+1ms", "asyncmsg+1ms timer", &timed),
+    ] {
         for (name, y, dash) in PERCENTILES {
             lines.series.push(Series::new(
-                format!("{model} {name}"),
+                format!("{label} {name}"),
                 points(rs, batch_x, y),
                 model,
                 dash,
@@ -565,8 +568,8 @@ fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<C
         file: "paced_latency_vs_batch.svg",
         title: "Paced put-to-receipt latency against asyncmsg batch size".into(),
         subtitle: format!(
-            "One producer sending {size}-byte messages{rate}, placement {place}. Lower is better. \
-             Solid: p50; dashed: p99. asyncmsg+1ms: a 1 ms time trigger beside the count trigger."
+            "One producer, {size}-byte messages{rate}, placement {place}. Lower is better; \
+             p50 solid, p99 dashed."
         ),
         x_desc: BATCH_AXIS,
         y_desc: "Put-to-receipt latency (µs, log scale)",
