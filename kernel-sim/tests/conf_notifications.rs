@@ -209,6 +209,30 @@ fn msg_error_before_the_unblock_pulse_is_received_removes_it_too() {
 }
 
 #[test]
+fn detaching_a_reply_blocked_clients_connection_removes_its_unblock_pulse() {
+    let w = two(_NTO_CHF_UNBLOCK);
+    // A client thread REPLY-blocked on the process's shared coid, with an unblock request.
+    let coid = w.coid;
+    let c = spawn(&w.k, w.cli, 10, move |c| {
+        let mut r = [0u8; 4];
+        arm(c, _NTO_TIMEOUT_REPLY, Some(SHORT));
+        c.msg_send(coid, b"req", &mut r)
+    });
+    let (rcvid, _) = w.take();
+    wait_until("unblock pulse queued", || {
+        queued(&w.k, w.srv.pid, w.chid) == 1
+    });
+    // Another thread of the client process detaches the coid: the client leaves with EBADF,
+    // and its unblock request goes with it.
+    w.client.connect_detach(w.coid).unwrap();
+    assert_eq!(c.join(), Err(Errno::EBADF));
+    assert_eq!(live(&w.k)[4], 0, "no pulse left for the gone rcvid");
+    assert_nothing_queued(&w.server, w.chid);
+    assert_eq!(w.server.msg_info(rcvid), Err(Errno::ESRCH));
+    w.finish();
+}
+
+#[test]
 fn reply_blocked_client_without_unblock_flag_leaves_with_etimedout_and_the_reply_is_esrch() {
     let w = two(0);
     let c = w.replier(10, SHORT);

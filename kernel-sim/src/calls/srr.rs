@@ -306,6 +306,16 @@ fn finish(t: &mut Tables<'_>, me: Caller, ci: u32, result: CallResult, fx: &mut 
     t.ready(ci, result, fx);
 }
 
+/// A REPLY-blocked client leaving without a reply (its connection detached, its thread gone)
+/// voids its unblock request: drop the `_PULSE_CODE_UNBLOCK` still queued for it, which would
+/// otherwise reach the server for an rcvid that no longer exists.
+pub(crate) fn drop_unblock_request(t: &mut Tables<'_>, ci: u32) {
+    if let KState::Reply { chan, .. } = t.threads.at(ci).state {
+        let rcvid = t.rcvid_of(ci);
+        remove_unblock_pulse(t, chan, rcvid);
+    }
+}
+
 /// Replying settles an unblock request: drop the `_PULSE_CODE_UNBLOCK` still queued for it.
 fn remove_unblock_pulse(t: &mut Tables<'_>, chan: Id<Channel>, rcvid: i32) {
     if t.chans.get(chan).is_none() {
