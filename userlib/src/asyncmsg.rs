@@ -282,6 +282,17 @@ impl Conn {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Without callbacks the producer releases taken slots itself, a half queue at a time
+    /// (recycling the buffers), so most puts do no reaping at all. (`tail` and `done` are ours;
+    /// `head`, on the kernel's cache line, is read only when there may be something to release.)
+    #[inline]
+    fn release_if_half_full(&self, st: &mut ConnState) {
+        let (done, tail) = self.queue.produced();
+        if tail.wrapping_sub(done) >= self.queue.capacity() / 2 && self.queue.counters().1 != done {
+            self.release_taken(st);
+        }
+    }
+
     /// Releases the slots receivers have taken (no callbacks to run): their buffers go back to
     /// the calling thread's pool, for its next [`asyncmsg_malloc`]s.
     fn release_taken(&self, st: &mut ConnState) {
@@ -757,6 +768,10 @@ pub fn asyncmsg_malloc(size: usize) -> KResult<Vec<u8>> {
     if size > (2usize << 30) {
         return Err(Errno::ENOMEM);
     }
+    if BufPool::class_for(size).is_none() {
+        // Too big to pool: calloc's lazily zeroed pages, as before the pool.
+        return Ok(vec![0u8; size]);
+    }
     let epoch = crate::current::epoch();
     let pooled = BUF_POOL
         .try_with(|pool| {
@@ -768,8 +783,6 @@ pub fn asyncmsg_malloc(size: usize) -> KResult<Vec<u8>> {
         .flatten();
     let mut v = match pooled {
         Some(v) => v,
-        // Too big to pool: calloc's lazily zeroed pages, as before the pool.
-        None if BufPool::class_for(size).is_none() => return Ok(vec![0u8; size]),
         None => BufPool::fresh(size)?,
     };
     if v.len() >= size {
@@ -1084,17 +1097,10 @@ fn put_on(
     timeout: Option<Duration>,
 ) -> KResult<()> {
     let deadline = timeout.map(Deadline::after);
-    let cap = conn.queue.capacity();
     let mut st = conn.lock();
     loop {
         if !st.callbacks {
-            // No callbacks to run: the producer releases taken slots itself, a half queue at a
-            // time (recycling the buffers), so most puts do no reaping at all. (`tail` and
-            // `done` are ours; `head` is read only when there may be something to release.)
-            let (done, tail) = conn.queue.produced();
-            if tail.wrapping_sub(done) >= cap / 2 && conn.queue.counters().1 != done {
-                conn.release_taken(&mut st);
-            }
+            conn.release_if_half_full(&mut st);
         }
         if conn.queue.flags() & AQ_DEAD != 0 {
             return Err(Errno::EBADF);
@@ -1243,10 +1249,7 @@ fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u8>> {
         if st.callbacks {
             return Err(buf);
         }
-        let (done, tail) = conn.queue.produced();
-        if tail.wrapping_sub(done) >= conn.queue.capacity() / 2 && conn.queue.counters().1 != done {
-            conn.release_taken(&mut st);
-        }
+        conn.release_if_half_full(&mut st);
         if conn.queue.flags() & AQ_DEAD != 0 {
             return Err(buf);
         }

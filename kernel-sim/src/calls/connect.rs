@@ -191,7 +191,7 @@ pub(crate) fn release_blocked_on(
                     t.ready(i, CallResult::Err(Errno::EBADF.0), fx);
                 }
                 KState::Reply { .. } => {
-                    super::srr::drop_unblock_request(t, i);
+                    super::srr::settle_unblock_request(t, i);
                     t.threads.at_mut(i).clear_send();
                     t.ready(i, CallResult::Err(Errno::EBADF.0), fx);
                 }

@@ -66,7 +66,7 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
     match t.threads.at(i).state {
         KState::Send { chan } => t.q_remove(chan, QRef::thread(i)),
         KState::Receive { chan } => t.recv_remove(chan, i),
-        KState::Reply { .. } => super::srr::drop_unblock_request(t, i),
+        KState::Reply { .. } => super::srr::settle_unblock_request(t, i),
         _ => {}
     }
     if matches!(

@@ -297,26 +297,23 @@ pub fn msg_reply(
 
 /// Ends client `ci`'s exchange with `result` and readies it.
 fn finish(t: &mut Tables<'_>, me: Caller, ci: u32, result: CallResult, fx: &mut Effects) {
-    let rcvid = t.rcvid_of(ci);
-    if let KState::Reply { chan, .. } = t.threads.at(ci).state {
-        remove_unblock_pulse(t, chan, rcvid);
-    }
+    settle_unblock_request(t, ci);
     t.counters(me.proc).replies += 1;
     t.threads.at_mut(ci).clear_send();
     t.ready(ci, result, fx);
 }
 
-/// A REPLY-blocked client leaving without a reply (its connection detached, its thread gone)
-/// voids its unblock request: drop the `_PULSE_CODE_UNBLOCK` still queued for it, which would
-/// otherwise reach the server for an rcvid that no longer exists.
-pub(crate) fn drop_unblock_request(t: &mut Tables<'_>, ci: u32) {
+/// A REPLY-blocked client's exchange ends (a reply or MsgError settles it; a detached
+/// connection or the thread's death voids it): drop the `_PULSE_CODE_UNBLOCK` still queued for
+/// it, which would otherwise reach the server for an rcvid that no longer exists.
+pub(crate) fn settle_unblock_request(t: &mut Tables<'_>, ci: u32) {
     if let KState::Reply { chan, .. } = t.threads.at(ci).state {
         let rcvid = t.rcvid_of(ci);
         remove_unblock_pulse(t, chan, rcvid);
     }
 }
 
-/// Replying settles an unblock request: drop the `_PULSE_CODE_UNBLOCK` still queued for it.
+/// Removes the `_PULSE_CODE_UNBLOCK` queued on `chan` for `rcvid`, if any.
 fn remove_unblock_pulse(t: &mut Tables<'_>, chan: Id<Channel>, rcvid: i32) {
     if t.chans.get(chan).is_none() {
         return;
