@@ -6,8 +6,8 @@
 //! * `tail`: the library appends here (one producer at a time: the library holds its
 //!   connection's lock), writing the slot before publishing `tail` with Release;
 //! * `head`: the kernel consumes here, under the kernel lock, a batch at a time: one Acquire
-//!   load of `tail`, then the error of each message that failed, then one Release store of
-//!   `head` for the batch;
+//!   load of `tail`, then each message's outcome (0 or an errno, in a column of its own),
+//!   then one Release store of `head` for the batch;
 //! * `done`: the library has released slots below it (buffers dropped, callbacks run).
 //!
 //! At most `capacity - 1` messages are outstanding (`tail - done`), as in QNX, whose ring keeps
@@ -39,10 +39,25 @@ pub struct MsgDesc {
     pub parts: u32,
 }
 
+/// A slot as the ring stores it: 16 bytes, four to a cache line, so that the producer's writes
+/// (and the kernel's reads) touch a quarter of a line per message. A length that does not fit
+/// in 32 bits is stored as `u32::MAX`, which no channel's buffer holds (see
+/// [`MAX_STORED_LEN`]): the kernel fails such a message with EMSGSIZE, as it would the real
+/// length.
+#[derive(Clone, Copy, Debug)]
+struct Packed {
+    base: u64,
+    len: u32,
+    parts: u32,
+}
+
+/// The longest length a slot stores exactly; longer ones read back as `u32::MAX`. Channels'
+/// buffers are at most this long, so a message whose length was clipped never fits one.
+pub const MAX_STORED_LEN: u64 = u32::MAX as u64 - 1;
+
 #[derive(Debug)]
 struct Slot {
-    desc: Cell<MsgDesc>,
-    err: AtomicU32,
+    desc: Cell<Packed>,
 }
 
 /// Keeps a field on cache lines of its own, so that the producer's writes (`tail`, `done`) and
@@ -72,10 +87,16 @@ pub struct AsyncQueue {
     /// Read-mostly: the capacity, the slots' address, the flags (rarely changed) and the
     /// waiters' word.
     capacity: u32,
+    /// The storage's slot count minus one (a power of two minus one): counter → slot.
+    mask: u32,
     flags: AtomicU32,
     waiters: AtomicU32,
     progress: WaitWord,
     slots: Box<[Slot]>,
+    /// Each consumed message's outcome (0 or an errno), by slot: written by the kernel as it
+    /// takes the message, read by the library when it reaps. A column of its own, off the
+    /// producer's slot lines.
+    errs: Box<[AtomicU32]>,
     /// Written by the library (the producer) alone: `tail` and `done`, on one line.
     prod: Padded<ProducerCounters>,
     /// Written by the kernel alone.
@@ -98,6 +119,7 @@ impl AsyncQueue {
         let storage = capacity.next_power_of_two();
         AsyncQueue {
             capacity,
+            mask: storage - 1,
             head: Padded(AtomicU32::new(0)),
             prod: Padded(ProducerCounters {
                 tail: AtomicU32::new(0),
@@ -108,36 +130,42 @@ impl AsyncQueue {
             progress: WaitWord::new(),
             slots: (0..storage)
                 .map(|_| Slot {
-                    desc: Cell::new(MsgDesc {
-                        iov: Iov { base: 0, len: 0 },
+                    desc: Cell::new(Packed {
+                        base: 0,
+                        len: 0,
                         parts: 0,
                     }),
-                    err: AtomicU32::new(0),
                 })
                 .collect(),
+            errs: (0..storage).map(|_| AtomicU32::new(0)).collect(),
         }
     }
 
     /// Slots in the ring (`capacity - 1` messages outstanding at most).
+    #[inline]
     pub fn capacity(&self) -> u32 {
         self.capacity
     }
 
     /// The slot counter `counter` uses, in `0..slot_count()`.
+    #[inline]
     pub fn slot_index(&self, counter: u32) -> usize {
-        (counter & (self.slots.len() as u32 - 1)) as usize
+        (counter & self.mask) as usize
     }
 
     /// Slots of storage (the capacity rounded up to a power of two).
+    #[inline]
     pub fn slot_count(&self) -> usize {
         self.slots.len()
     }
 
+    #[inline]
     fn slot(&self, counter: u32) -> &Slot {
         &self.slots[self.slot_index(counter)]
     }
 
     /// The `(done, head, tail)` counters.
+    #[inline]
     pub fn counters(&self) -> (u32, u32, u32) {
         (
             self.prod.done.load(Ordering::Acquire),
@@ -147,6 +175,7 @@ impl AsyncQueue {
     }
 
     /// The producer's own counters `(done, tail)` (no read of the kernel's `head` line).
+    #[inline]
     pub fn produced(&self) -> (u32, u32) {
         (
             self.prod.done.load(Ordering::Acquire),
@@ -155,6 +184,7 @@ impl AsyncQueue {
     }
 
     /// Messages put and not yet taken by a receiver.
+    #[inline]
     pub fn pending(&self) -> u32 {
         self.prod
             .tail
@@ -163,6 +193,7 @@ impl AsyncQueue {
     }
 
     /// Whether another message fits (`tail - done < capacity - 1`).
+    #[inline]
     pub fn has_room(&self) -> bool {
         self.prod
             .tail
@@ -177,23 +208,35 @@ impl AsyncQueue {
     /// One producer at a time (the caller holds its connection's lock); `desc` must describe
     /// memory (and, for a gathered message, an iov array) that stays valid and unchanged until
     /// the slot is released (`done` passes it).
+    #[inline(always)]
     pub unsafe fn push(&self, desc: MsgDesc) -> Option<u32> {
         if !self.has_room() {
             return None;
         }
         let t = self.prod.tail.load(Ordering::Relaxed);
         let s = self.slot(t);
+        let packed = Packed {
+            base: desc.iov.base,
+            len: if desc.iov.len <= MAX_STORED_LEN {
+                desc.iov.len as u32
+            } else {
+                u32::MAX
+            },
+            parts: desc.parts,
+        };
         // SAFETY: slot `t` is outside [done, tail): neither the kernel nor the reaper reads it
         // until we publish `tail` below; we are the only producer.
-        unsafe { s.desc.write(desc) };
-        s.err.store(0, Ordering::Relaxed);
+        unsafe { s.desc.write(packed) };
         self.prod.tail.store(t.wrapping_add(1), Ordering::Release);
         Some(t)
     }
 
-    /// The error the kernel recorded for consumed message `counter` (0 or an errno).
+    /// The outcome the kernel recorded for consumed message `counter` (0 or an errno): a
+    /// counter below the `head` the caller read with [`AsyncQueue::counters`] (whose Acquire
+    /// orders this read after the kernel's write).
+    #[inline]
     pub fn error_of(&self, counter: u32) -> i32 {
-        self.slot(counter).err.load(Ordering::Acquire) as i32
+        self.errs[self.slot_index(counter)].load(Ordering::Relaxed) as i32
     }
 
     /// Releases slots up to `upto` (library side, after dropping their buffers and running
@@ -204,6 +247,7 @@ impl AsyncQueue {
     }
 
     /// Flag bits.
+    #[inline]
     pub fn flags(&self) -> u32 {
         self.flags.load(Ordering::Acquire)
     }
@@ -282,13 +326,25 @@ impl AsyncQueue {
     pub(crate) unsafe fn desc(&self, counter: u32) -> MsgDesc {
         // SAFETY: per the contract, the slot is published (Acquire on `tail` in `published`)
         // and not rewritten until `done` passes it, which needs `head` to pass it first.
-        unsafe { self.slot(counter).desc.read() }
+        let p = unsafe { self.slot(counter).desc.read() };
+        MsgDesc {
+            iov: Iov {
+                base: p.base,
+                len: if p.len == u32::MAX {
+                    u64::MAX
+                } else {
+                    u64::from(p.len)
+                },
+            },
+            parts: p.parts,
+        }
     }
 
-    /// Records a failure (an errno) for message `counter`. `push` cleared the error, so a
-    /// clean take writes nothing to the producer's slot line.
-    pub(crate) fn record_error(&self, counter: u32, err: i32) {
-        self.slot(counter).err.store(err as u32, Ordering::Relaxed);
+    /// Records the outcome of taking message `counter` (0, or an errno): the kernel writes one
+    /// for every message it takes, in the error column (not on the producer's slot lines).
+    #[inline]
+    pub(crate) fn record(&self, counter: u32, err: i32) {
+        self.errs[self.slot_index(counter)].store(err as u32, Ordering::Relaxed);
     }
 
     /// Consumes every message below `new_head` (one store per batch), publishing their errors.

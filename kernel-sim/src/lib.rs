@@ -23,6 +23,7 @@ pub mod kernel;
 pub mod objects;
 pub mod pool;
 pub mod region;
+pub mod spin;
 mod sync;
 pub mod types;
 pub mod wait;

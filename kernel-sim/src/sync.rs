@@ -112,3 +112,10 @@ impl<T> Cell<T> {
         }
     }
 }
+
+/// A plain `UnsafeCell` for a lock's protected value: loom's (which tracks each access) under
+/// `--cfg loom`, std's otherwise.
+#[cfg(loom)]
+pub(crate) type UnsafeCell<T> = loom::cell::UnsafeCell<T>;
+#[cfg(not(loom))]
+pub(crate) type UnsafeCell<T> = std::cell::UnsafeCell<T>;

@@ -40,13 +40,14 @@
 use crate::current::with_current;
 use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD, AQ_PULSE_PENDING, AQ_WANT_PULSE};
 use kernel_sim::consts::*;
+use kernel_sim::spin::{ProducerGuard, ProducerLock};
 use kernel_sim::types::{AsyncGetHeader, SigEvent};
 use kernel_sim::wait::Deadline;
 use kernel_sim::{Errno, Iov, KResult, Kernel, MsgInfo, Pid, ThreadCtx};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// `ASYNCMSG_FLUSH_NONBLOCK`: trigger delivery and return without waiting.
@@ -177,6 +178,9 @@ struct Slots {
     cbs: Vec<Option<AsyncCallback>>,
     /// A gathered message's parts and the iov array the kernel reads.
     gathered: Vec<Option<Box<Gathered>>>,
+    /// Slots in use whose `cbs` or `gathered` entry is set: while there are none, releasing
+    /// reads the `bufs` column alone.
+    rich: usize,
 }
 
 /// A gathered message (`asyncmsg_putv`): its parts, and the iov array over them that the
@@ -193,6 +197,7 @@ impl Slots {
             handles: vec![0; n],
             cbs: (0..n).map(|_| None).collect(),
             gathered: (0..n).map(|_| None).collect(),
+            rich: 0,
         }
     }
 
@@ -205,6 +210,7 @@ impl Slots {
         handle: u32,
         cb: Option<AsyncCallback>,
     ) {
+        let rich = matches!(buf, AsyncBuf::Parts(_)) || cb.is_some();
         match buf {
             AsyncBuf::Parts(parts) => {
                 self.gathered[i] = Some(Box::new(Gathered {
@@ -216,33 +222,65 @@ impl Slots {
         }
         self.handles[i] = handle;
         self.cbs[i] = cb;
+        self.rich += usize::from(rich);
     }
 
     /// Fills slot `i` with a flat message without a callback of its own (the fast path).
-    #[inline]
+    #[inline(always)]
     fn set_flat(&mut self, i: usize, buf: Vec<u8>, handle: u32) {
-        self.bufs[i] = buf;
+        // A slot not in use holds an empty Vec (taken when it was released): replacing it
+        // frees nothing.
+        let old = std::mem::replace(&mut self.bufs[i], buf);
+        debug_assert_eq!(old.capacity(), 0, "slot {i} was in use");
+        std::mem::forget(old);
         self.handles[i] = handle;
     }
 
     /// Empties slot `i`: the message's buffer, handle and own callback.
     fn take(&mut self, i: usize) -> (AsyncBuf, u32, Option<AsyncCallback>) {
-        let buf = match self.gathered[i].take() {
-            Some(g) => AsyncBuf::Parts(g.parts),
-            None => AsyncBuf::Flat(std::mem::take(&mut self.bufs[i])),
+        let (buf, cb) = if self.rich == 0 {
+            (AsyncBuf::Flat(std::mem::take(&mut self.bufs[i])), None)
+        } else {
+            let buf = match self.gathered[i].take() {
+                Some(g) => AsyncBuf::Parts(g.parts),
+                None => AsyncBuf::Flat(std::mem::take(&mut self.bufs[i])),
+            };
+            let cb = self.cbs[i].take();
+            if matches!(buf, AsyncBuf::Parts(_)) || cb.is_some() {
+                self.rich -= 1;
+            }
+            (buf, cb)
         };
-        (buf, self.handles[i], self.cbs[i].take())
+        (buf, self.handles[i], cb)
     }
 
-    /// Empties slot `i` into `pool` (no callback is to receive its buffer).
+    /// Empties the slots `from..to` of the ring (indices modulo the slot count) into `pool`:
+    /// no callback is to receive their buffers.
     #[inline]
-    fn recycle(&mut self, i: usize, pool: &mut BufPool) {
-        match self.gathered[i].take() {
-            Some(g) => g.parts.into_iter().for_each(|v| pool.give(v)),
-            None => pool.give(std::mem::take(&mut self.bufs[i])),
+    fn recycle(&mut self, from: usize, to: usize, pool: &mut BufPool) {
+        if self.rich != 0 {
+            let n = self.bufs.len();
+            let mut i = from;
+            while i != to {
+                let (buf, _, _) = self.take(i);
+                match buf {
+                    AsyncBuf::Flat(v) => pool.give(v),
+                    AsyncBuf::Parts(parts) => parts.into_iter().for_each(|v| pool.give(v)),
+                }
+                i = (i + 1) & (n - 1);
+            }
+            return;
         }
-        if self.cbs[i].is_some() {
-            self.cbs[i] = None;
+        // The common case, flat buffers only: one column, contiguous runs.
+        let (a, b) = if from <= to {
+            (&mut self.bufs[from..to], None)
+        } else {
+            let (head, tail) = self.bufs.split_at_mut(from);
+            (tail, Some(&mut head[..to]))
+        };
+        a.iter_mut().for_each(|v| pool.give(std::mem::take(v)));
+        if let Some(b) = b {
+            b.iter_mut().for_each(|v| pool.give(std::mem::take(v)));
         }
     }
 }
@@ -264,7 +302,7 @@ struct Conn {
     /// Set by asyncmsg_connect_detach (per-thread caches check it).
     detached: AtomicBool,
     queue: Box<AsyncQueue>,
-    state: Mutex<ConnState>,
+    state: ProducerLock<ConnState>,
     nonblock: bool,
     timer: Option<i32>,
     timer_armed: AtomicBool,
@@ -278,14 +316,14 @@ struct Conn {
 type Done = (Option<AsyncCallback>, i32, AsyncBuf, u32);
 
 impl Conn {
-    fn lock(&self) -> MutexGuard<'_, ConnState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> ProducerGuard<'_, ConnState> {
+        self.state.lock()
     }
 
     /// Without callbacks the producer releases taken slots itself, a half queue at a time
     /// (recycling the buffers), so most puts do no reaping at all. (`tail` and `done` are ours;
     /// `head`, on the kernel's cache line, is read only when there may be something to release.)
-    #[inline]
+    #[inline(always)]
     fn release_if_half_full(&self, st: &mut ConnState) {
         let (done, tail) = self.queue.produced();
         if tail.wrapping_sub(done) >= self.queue.capacity() / 2 && self.queue.counters().1 != done {
@@ -295,22 +333,23 @@ impl Conn {
 
     /// Releases the slots receivers have taken (no callbacks to run): their buffers go back to
     /// the calling thread's pool, for its next [`asyncmsg_malloc`]s.
+    #[inline(never)]
     fn release_taken(&self, st: &mut ConnState) {
         let (done, head, _) = self.queue.counters();
-        let mut c = done;
         let epoch = crate::current::epoch();
+        let (from, to) = (self.queue.slot_index(done), self.queue.slot_index(head));
         // (During thread-local teardown the pool is gone: the buffers are simply dropped.)
-        let _ = BUF_POOL.try_with(|pool| {
+        let pooled = BUF_POOL.try_with(|pool| {
             let mut pool = pool.borrow_mut();
             pool.enter(epoch);
+            st.slots.recycle(from, to, &mut pool);
+        });
+        if pooled.is_err() {
+            let mut c = done;
             while c != head {
-                st.slots.recycle(self.queue.slot_index(c), &mut pool);
+                drop(st.slots.take(self.queue.slot_index(c)));
                 c = c.wrapping_add(1);
             }
-        });
-        while c != head {
-            drop(st.slots.take(self.queue.slot_index(c)));
-            c = c.wrapping_add(1);
         }
         self.queue.release_to(head);
     }
@@ -764,7 +803,43 @@ pub fn asyncmsg_free(batch: AsyncBatch) {
 /// to the pool of the thread that releases its slot, once a receiver took the message and no
 /// callback is to receive it, so a producer that puts without callbacks allocates nothing in its
 /// steady state. Any `Vec<u8>` may be put; buffers from here merely avoid the allocator.
+#[inline]
 pub fn asyncmsg_malloc(size: usize) -> KResult<Vec<u8>> {
+    match malloc_pooled(size) {
+        Some(v) => Ok(v),
+        None => malloc_slow(size),
+    }
+}
+
+/// [`asyncmsg_malloc`]'s common case: a buffer of the right class in the calling thread's pool,
+/// filled under its current binding.
+#[inline(always)]
+fn malloc_pooled(size: usize) -> Option<Vec<u8>> {
+    let k = BufPool::class_for(size)?;
+    let epoch = crate::current::epoch();
+    BUF_POOL
+        .try_with(|pool| {
+            let mut pool = pool.try_borrow_mut().ok()?;
+            if pool.epoch != epoch {
+                return None;
+            }
+            let mut v = pool.classes[k].pop()?;
+            pool.bytes -= v.capacity();
+            if v.len() >= size {
+                v.truncate(size);
+            } else {
+                v.resize(size, 0);
+            }
+            Some(v)
+        })
+        .ok()
+        .flatten()
+}
+
+/// [`asyncmsg_malloc`] when the pool cannot serve: a new buffer (or ENOMEM), after emptying a
+/// pool filled under another binding.
+#[inline(never)]
+fn malloc_slow(size: usize) -> KResult<Vec<u8>> {
     if size > (2usize << 30) {
         return Err(Errno::ENOMEM);
     }
@@ -775,7 +850,7 @@ pub fn asyncmsg_malloc(size: usize) -> KResult<Vec<u8>> {
     let epoch = crate::current::epoch();
     let pooled = BUF_POOL
         .try_with(|pool| {
-            let mut pool = pool.borrow_mut();
+            let mut pool = pool.try_borrow_mut().ok()?;
             pool.enter(epoch);
             pool.take(size)
         })
@@ -859,7 +934,7 @@ impl BufPool {
     /// Keeps `v` for a later [`BufPool::take`], or drops it (too small or too big to pool, its
     /// class full). When the byte budget is spent, buffers of larger classes make room for it
     /// (a producer that moved to smaller messages does not find its pool full of old ones).
-    #[inline]
+    #[inline(always)]
     fn give(&mut self, v: Vec<u8>) {
         let cap = v.capacity();
         if !((1 << Self::MIN_SHIFT)..(2 << Self::MAX_SHIFT)).contains(&cap) {
@@ -949,7 +1024,7 @@ pub fn asyncmsg_connect_attach(
             notify_coid: lib.notify_coid,
             detached: AtomicBool::new(false),
             queue,
-            state: Mutex::new(ConnState {
+            state: ProducerLock::new(ConnState {
                 attr: attr.clone(),
                 slots: Slots::new(cap),
                 callbacks,
@@ -1202,11 +1277,13 @@ fn put_on(
 /// After a message is queued (its slot filled, the lock held): counts it, and fires the count
 /// trigger or arms the time trigger. The message is queued whatever the trigger says (a dead
 /// channel shows at the next put).
-fn queued(conn: &Conn, mut st: MutexGuard<'_, ConnState>) {
+#[inline(always)]
+fn queued(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
     // Only puts write the count, and they hold the lock: a plain increment, not an RMW.
     let put = conn.msgs_put.load(Ordering::Relaxed);
     conn.msgs_put.store(put + 1, Ordering::Relaxed);
-    if st.untriggered == 0 {
+    // (Only the time trigger measures a batch's age; without its timer, skip the clock.)
+    if st.untriggered == 0 && conn.timer.is_some() {
         st.batch_start = std::time::Instant::now();
     }
     st.untriggered += 1;
@@ -1233,6 +1310,7 @@ fn queued(conn: &Conn, mut st: MutexGuard<'_, ConnState>) {
 /// The common put, tried first: a flat buffer without a callback, on the connection this thread
 /// last put on, with room, and no callbacks pending. Anything else (a cache miss, a full or dead
 /// queue, callbacks) hands the buffer back for the general path, which also reports errors.
+#[inline(always)]
 fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u8>> {
     let epoch = crate::current::epoch();
     LAST_CONN.with(|l| {
@@ -1273,6 +1351,7 @@ fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u8>> {
 /// The library keeps the buffer until the callback (`call_back`, else the attribute's) hands it
 /// back. A full queue blocks, or fails with EAGAIN under `_NTO_COF_NONBLOCK`; EBADF unknown coid
 /// or the channel is gone. On failure the buffer comes back in the error.
+#[inline]
 pub fn asyncmsg_put(
     coid: i32,
     buf: Vec<u8>,
@@ -1596,6 +1675,47 @@ mod tests {
         pool.enter(2);
         assert_eq!(pool.bytes, 0);
         assert!(pool.take(64).is_none(), "another binding: emptied");
+    }
+
+    #[test]
+    fn recycling_empties_every_column_of_mixed_slots_and_wraps_around_the_ring() {
+        // Slots 6, 7, 0, 1 (a range that wraps a ring of 8): flat, gathered, flat with its own
+        // callback, flat. Recycling 6..2 must empty all four, count no rich slot afterwards,
+        // and give the pool every buffer (the gathered message's two parts included); slots
+        // outside the range stay as they were.
+        let mut slots = Slots::new(8);
+        let mut pool = BufPool::new();
+        let cb: AsyncCallback = Arc::new(|_, _, _| {});
+        slots.set_flat(6, Vec::with_capacity(16), 6);
+        slots.set(
+            7,
+            AsyncBuf::Parts(vec![Vec::with_capacity(16), Vec::with_capacity(32)]),
+            None,
+            7,
+            None,
+        );
+        slots.set(0, AsyncBuf::Flat(Vec::with_capacity(16)), None, 0, Some(cb));
+        slots.set_flat(1, Vec::with_capacity(64), 1);
+        slots.set_flat(2, Vec::with_capacity(16), 2);
+        assert_eq!(slots.rich, 2);
+        slots.recycle(6, 2, &mut pool);
+        assert_eq!(slots.rich, 0);
+        for i in [6, 7, 0, 1] {
+            assert_eq!(slots.bufs[i].capacity(), 0, "slot {i}'s buffer");
+            assert!(
+                slots.gathered[i].is_none() && slots.cbs[i].is_none(),
+                "slot {i}"
+            );
+        }
+        assert_eq!(slots.bufs[2].capacity(), 16, "slot 2 is outside the range");
+        let pooled: usize = pool.classes.iter().map(Vec::len).sum();
+        assert_eq!(pooled, 5, "every buffer went to the pool");
+        // With no rich slot left, the flat fast path recycles a range that wraps, too.
+        slots.set_flat(7, Vec::with_capacity(16), 7);
+        slots.set_flat(0, Vec::with_capacity(16), 0);
+        slots.recycle(7, 1, &mut pool);
+        assert_eq!(pool.classes.iter().map(Vec::len).sum::<usize>(), 7);
+        assert_eq!((slots.bufs[7].capacity(), slots.bufs[0].capacity()), (0, 0));
     }
 
     #[test]

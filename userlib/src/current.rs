@@ -58,6 +58,7 @@ fn bump_epoch() {
 
 /// A number that changes whenever the calling thread's binding does (bind, unbind, attach on
 /// first use): equal numbers mean the same binding.
+#[inline]
 pub(crate) fn epoch() -> u64 {
     EPOCH.with(Cell::get)
 }

@@ -44,7 +44,7 @@ pub fn channel_create(
     if flags & !ASYNC_CHF_ACCEPTED != 0
         || buffer_size == 0
         || max_num_buffer == 0
-        || buffer_size > u32::MAX as u64
+        || buffer_size > crate::asyncq::MAX_STORED_LEN
     {
         return Step::Done(Err(Errno::EINVAL));
     }
@@ -322,9 +322,7 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
                 let copied = unsafe { copy::copy(src, 0, arena, offset, iov.len) };
                 (0, copied)
             };
-            if err != 0 {
-                q.record_error(ctr, err);
-            }
+            q.record(ctr, err);
             ctr = ctr.wrapping_add(1);
             bytes += len;
             let h = AsyncGetHeader {
