@@ -256,8 +256,32 @@ fn tiny_run_writes_complete_results() {
         assert!(!mine.is_empty(), "no {model} records");
         for r in mine {
             assert!(r.get("msgs_per_s").num().unwrap_or(0.0) > 0.0, "{r:?}");
+            // One rate per run (1 run in a tiny run): the median is that run's.
+            let Json::Arr(runs) = r.get("run_msgs_per_s") else {
+                panic!("no run_msgs_per_s array in {r:?}")
+            };
+            assert_eq!(
+                runs.len() as f64,
+                r.get("runs").num().unwrap_or(0.0),
+                "{r:?}"
+            );
+            assert_eq!(runs.first(), Some(r.get("msgs_per_s")), "{r:?}");
         }
     }
+    // The ratio targets are paired (1 round here) and carry the ratio of medians.
+    let Json::Arr(targets) = json.get("targets") else {
+        panic!("no targets array in {json:?}")
+    };
+    let ratio_targets: Vec<&Json> = targets
+        .iter()
+        .filter(|t| t.get("name").str().contains("rate"))
+        .collect();
+    assert!(!ratio_targets.is_empty(), "{targets:?}");
+    for t in ratio_targets {
+        assert_eq!(t.get("paired_rounds").num(), Some(1.0), "{t:?}");
+        assert!(t.get("ratio_of_medians").num().is_some(), "{t:?}");
+    }
+    assert!(stdout.contains("(paired, per-round median of 1 round; ratio of medians "));
     for r in results {
         let sent = r.get("msgs_sent").num().expect("msgs_sent");
         assert!(sent > 0.0, "{r:?}");

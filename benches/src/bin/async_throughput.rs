@@ -18,6 +18,7 @@
 //! run one model under callgrind, e.g.
 //! `valgrind --tool=callgrind async_throughput --only asyncmsg/64 --unpinned-only --runs 1 --msgs 20000`.
 
+use benches::compare::report::paired_ratios;
 use benches::json;
 use benches::machine::MachineInfo;
 use benches::throughput::{
@@ -225,9 +226,58 @@ fn cell(cells: &[Cell], m: Model, p: Placement) -> Option<&Cell> {
 struct Verdict {
     name: String,
     placement: Placement,
+    /// The value judged. For a ratio of rates: the median of the per-round ratios (the two
+    /// models' runs of one round are measured back to back), or the ratio of medians if no
+    /// round pairs up (`paired_rounds` 0).
     value: f64,
+    /// For a ratio: the rounds `value` is the median of (0: not paired).
+    paired_rounds: usize,
+    /// For a ratio: the ratio of the two models' median rates (the table's "vs" columns).
+    ratio_of_medians: Option<f64>,
     bound: f64,
     at_least: bool,
+}
+
+/// A ratio of rates, `a` over `b`, each slice one rate per round in round order: the median
+/// of the per-round ratios and the rounds it rests on (or the ratio of medians and 0 if no
+/// round pairs up: see [`paired_ratios`]), and the ratio of medians.
+fn paired_value(a: &[f64], b: &[f64]) -> (f64, usize, f64) {
+    let of_medians = benches::harness::median(a) / benches::harness::median(b);
+    let rounds = paired_ratios(a, b);
+    if rounds.is_empty() {
+        (of_medians, 0, of_medians)
+    } else {
+        (benches::harness::median(&rounds), rounds.len(), of_medians)
+    }
+}
+
+/// A target `a`'s msgs/s over `b`'s >= `bound`, judged on the paired per-round median. The
+/// cells' runs pair up by index: the main loop runs every model once per round (per
+/// placement), so run `i` of every cell is round `i`.
+fn ratio_verdict(name: String, p: Placement, a: &Cell, b: &Cell, bound: f64) -> Verdict {
+    let (value, paired_rounds, of_medians) = paired_value(&a.rates(), &b.rates());
+    Verdict {
+        name,
+        placement: p,
+        value,
+        paired_rounds,
+        ratio_of_medians: Some(of_medians),
+        bound,
+        at_least: true,
+    }
+}
+
+/// How a ratio verdict's value was obtained: `(paired, per-round median of 5 rounds; ratio of
+/// medians 0.4700)`; empty for a verdict that is not a ratio.
+fn value_note(t: &Verdict) -> String {
+    match (t.ratio_of_medians, t.paired_rounds) {
+        (None, _) => String::new(),
+        (Some(_), 0) => "(ratio of medians; no paired rounds)".into(),
+        (Some(m), n) => format!(
+            "(paired, per-round median of {n} round{}; ratio of medians {m:.4})",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
 }
 
 impl Verdict {
@@ -248,20 +298,20 @@ fn verdicts(o: &Opts, placements: &[Placement], cells: &[Cell]) -> Vec<Verdict> 
             cell(cells, Model::Srr, p),
             cell(cells, Model::Crossbeam, p),
         ) {
-            v.push(Verdict {
-                name: format!("asyncmsg/{TARGET_TRIGGER} msgs/s over SRR"),
-                placement: p,
-                value: a.median_rate() / s.median_rate(),
-                bound: TARGET_VS_SRR,
-                at_least: true,
-            });
-            v.push(Verdict {
-                name: format!("asyncmsg/{TARGET_TRIGGER} msgs/s over crossbeam"),
-                placement: p,
-                value: a.median_rate() / x.median_rate(),
-                bound: TARGET_VS_CROSSBEAM,
-                at_least: true,
-            });
+            v.push(ratio_verdict(
+                format!("asyncmsg/{TARGET_TRIGGER} msgs/s over SRR"),
+                p,
+                a,
+                s,
+                TARGET_VS_SRR,
+            ));
+            v.push(ratio_verdict(
+                format!("asyncmsg/{TARGET_TRIGGER} msgs/s over crossbeam"),
+                p,
+                a,
+                x,
+                TARGET_VS_CROSSBEAM,
+            ));
         }
         for &t in &o.triggers {
             if let Some(a) = cell(cells, Model::Async(t), p) {
@@ -269,6 +319,8 @@ fn verdicts(o: &Opts, placements: &[Placement], cells: &[Cell]) -> Vec<Verdict> 
                     name: format!("asyncmsg/{t} sender kernel entries per msg (worst run)"),
                     placement: p,
                     value: a.max(ThroughputRun::producer_entries_per_msg),
+                    paired_rounds: 0,
+                    ratio_of_medians: None,
                     bound: 1.0 / t as f64 + TARGET_ENTRIES_SLACK,
                     at_least: false,
                 });
@@ -459,18 +511,22 @@ fn print_table(
     println!();
     println!("send ent. = producer process's kernel entries (Process::counters) / msgs sent;");
     println!("lib ent. = asyncmsg_connection_stats kernel_entries / msgs_put; recv ent. = consumer process's / msgs");
+    println!("vs SRR, vs xbeam = ratio of median msgs/s; the ratio targets below are judged on the median of");
+    println!("  per-round ratios (the models' runs of one round are measured back to back), the ratio of medians beside it");
     println!();
     println!("targets:");
     for t in v {
-        println!(
-            "  {:<54} {:<18} {:>10.4} {} {:<8.4} {}",
+        let line = format!(
+            "  {:<54} {:<18} {:>10.4} {} {:<8.4} {:<6} {}",
             t.name,
             t.placement.label(),
             t.value,
             if t.at_least { ">=" } else { "<=" },
             t.bound,
-            if t.met() { "met" } else { "MISSED" }
+            if t.met() { "met" } else { "MISSED" },
+            value_note(t)
         );
+        println!("{}", line.trim_end());
     }
     if cells.iter().any(|c| !c.all_intact()) {
         println!("WARNING: some run lost, duplicated or reordered messages");
@@ -550,10 +606,13 @@ fn print_json(
     }
     let targets = json::array(v.iter().map(|t| {
         format!(
-            "{{\"target\":{},\"placement\":{},\"value\":{},\"bound\":{},\"at_least\":{},\"met\":{}}}",
+            "{{\"target\":{},\"placement\":{},\"value\":{},\"paired_rounds\":{},\
+             \"ratio_of_medians\":{},\"bound\":{},\"at_least\":{},\"met\":{}}}",
             json::string(&t.name),
             json::string(t.placement.key()),
             num(t.value, 5),
+            t.paired_rounds,
+            t.ratio_of_medians.map_or("null".into(), |m| num(m, 5)),
             num(t.bound, 5),
             t.at_least,
             t.met()
@@ -565,4 +624,49 @@ fn print_json(
         json::array(results),
         num(wall, 2)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paired_value_is_the_median_of_per_round_ratios() {
+        // Round 2: a neighbour slowed asyncmsg's run only. Medians 6 and 20: 0.3; per round
+        // 0.6, 0.275, 0.571: 0.571.
+        let (v, n, m) = paired_value(&[6.0, 5.5, 12.0], &[10.0, 20.0, 21.0]);
+        assert!((v - 12.0 / 21.0).abs() < 1e-12 && n == 3 && (m - 0.3).abs() < 1e-12);
+        // Even count: the mean of the middle two; the common prefix only.
+        let (v, n, _) = paired_value(&[1.0, 4.0, 9.0, 20.0, 7.0], &[1.0, 2.0, 3.0, 4.0]);
+        assert!((v - 2.5).abs() < 1e-12 && n == 4);
+        // No usable round: the ratio of medians, 0 rounds.
+        let (v, n, m) = paired_value(&[6.0], &[0.0]);
+        assert!(v.is_infinite() && n == 0 && m.is_infinite());
+    }
+
+    #[test]
+    fn ratio_verdict_text() {
+        let t = Verdict {
+            name: "x".into(),
+            placement: Placement::Unpinned,
+            value: 0.45,
+            paired_rounds: 3,
+            ratio_of_medians: Some(0.6),
+            bound: 0.5,
+            at_least: true,
+        };
+        assert!(!t.met());
+        assert_eq!(
+            value_note(&t),
+            "(paired, per-round median of 3 rounds; ratio of medians 0.6000)"
+        );
+        let one = Verdict {
+            paired_rounds: 1,
+            ..t
+        };
+        assert_eq!(
+            value_note(&one),
+            "(paired, per-round median of 1 round; ratio of medians 0.6000)"
+        );
+    }
 }

@@ -152,7 +152,8 @@ impl Sample {
 }
 
 /// Fills `template`'s figures with the medians of `samples` (the identifying fields are kept):
-/// rate, latency percentiles (each the median of the runs' percentiles), per-message counters.
+/// rate, latency percentiles (each the median of the runs' percentiles), per-message counters;
+/// and each run's rate, in the order of `samples` (round order, for [`super::workloads::run_plan`]).
 /// `msgs_per_run` is the number of timed messages each run was asked for. `msgs_sent` and
 /// `msgs_received` are the last run's, or those of a run that lost messages if there was one
 /// (so a failure is never hidden by a later good run).
@@ -179,7 +180,8 @@ pub fn summarise(mut template: Record, msgs_per_run: u64, samples: &[Sample]) ->
         r.msgs_sent = s.sent;
         r.msgs_received = s.received;
     }
-    r.msgs_per_s = med(&Sample::msgs_per_s);
+    r.run_msgs_per_s = samples.iter().map(Sample::msgs_per_s).collect();
+    r.msgs_per_s = median(&r.run_msgs_per_s);
     r.p50_us = med_opt(&pct(0.5));
     r.p99_us = med_opt(&pct(0.99));
     r.p999_us = med_opt(&pct(0.999));
@@ -1127,15 +1129,18 @@ mod tests {
             1,
             "cross-cpu",
         );
-        // Rates 1000, 2000 and 4000 msgs/s: the median is 2000.
+        // Rates 2000, 1000 and 4000 msgs/s: the median is 2000.
         let runs = [
-            sample(1000, 1000, 1000, &[1_000, 2_000, 3_000], true),
             sample(1000, 1000, 500, &[5_000, 5_000, 5_000], true),
+            sample(1000, 1000, 1000, &[1_000, 2_000, 3_000], true),
             sample(1000, 1000, 250, &[9_000, 9_000, 9_000], true),
         ];
         let r = summarise(t.clone(), 1000, &runs);
         assert_eq!((r.runs, r.msgs_per_run), (3, 1000));
         assert!((r.msgs_per_s - 2000.0).abs() < 1e-6, "{}", r.msgs_per_s);
+        // Each run's rate, in the order of the runs (not sorted).
+        let rates: Vec<f64> = r.run_msgs_per_s.iter().map(|v| v.round()).collect();
+        assert_eq!(rates, [2000.0, 1000.0, 4000.0]);
         // p50 of each run: 2, 5, 9 µs; the median of those is 5.
         let p50 = r.p50_us.expect("latencies recorded");
         assert!((p50 - 5.0).abs() < 0.01, "{p50}");

@@ -55,8 +55,14 @@ pub struct Record {
     pub msgs_sent: u64,
     /// Messages the consumer received (and checked) in the timed part of the last run.
     pub msgs_received: u64,
-    /// Messages (round trips) per second.
+    /// Messages (round trips) per second: the median of [`Record::run_msgs_per_s`].
     pub msgs_per_s: f64,
+    /// Messages (round trips) per second of each run, in round order: entry `i` was measured in
+    /// round `i`, in which every case of the plan ran once, back to back (see
+    /// [`super::workloads::run_plan`]). Runs of the same round are close in time, so the ratio
+    /// of two records' round-`i` figures is little affected by the machine's drift between
+    /// rounds ([`super::report::paired_ratio`]). Empty for a record not made from runs.
+    pub run_msgs_per_s: Vec<f64>,
     /// Latency percentiles in microseconds: per round trip, or put-to-receipt for one-way and
     /// paced runs. `None` where not measured.
     pub p50_us: Option<f64>,
@@ -82,7 +88,8 @@ pub struct Record {
     /// User plus system CPU time of the whole process per message, nanoseconds.
     pub cpu_ns_per_msg: f64,
     /// Ratios of `msgs_per_s` against baselines of the same workload, size and placement, as
-    /// `(baseline model, ratio)`: filled in by [`super::report::add_ratios`].
+    /// `(baseline model, ratio)`: ratios of medians, filled in by
+    /// [`super::report::add_ratios`].
     pub ratios: Vec<(String, f64)>,
 }
 
@@ -108,6 +115,7 @@ impl Record {
             msgs_sent: 0,
             msgs_received: 0,
             msgs_per_s: 0.0,
+            run_msgs_per_s: Vec::new(),
             p50_us: None,
             p99_us: None,
             p999_us: None,

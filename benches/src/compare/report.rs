@@ -5,6 +5,7 @@
 //! I/O: the `compare` program decides where the text goes.
 
 use super::record::{Record, Workload};
+use crate::harness::median;
 use crate::json;
 use crate::machine::MachineInfo;
 use std::fmt::Write as _;
@@ -71,6 +72,35 @@ pub fn add_ratios(records: &mut [Record]) {
     for (r, ratios) in records.iter_mut().zip(all) {
         r.ratios = ratios;
     }
+}
+
+/// The per-round ratios `a[i] / b[i]` over the rounds both slices have (their common prefix),
+/// skipping a round whose `b[i]` is not positive and finite (a baseline run that measured
+/// nothing says nothing about the ratio) or whose `a[i]` is not finite. `a[i] == 0` is kept: a
+/// ratio of 0.
+pub fn paired_ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter()
+        .zip(b)
+        .filter(|&(&x, &y)| x.is_finite() && y.is_finite() && y > 0.0)
+        .map(|(&x, &y)| x / y)
+        .collect()
+}
+
+/// The median of the per-round ratios of `a` to `b` ([`paired_ratios`]; an even count's median
+/// is the mean of the middle two, as for every median here), or `None` if no round is left.
+pub fn paired_median(a: &[f64], b: &[f64]) -> Option<f64> {
+    let v = paired_ratios(a, b);
+    (!v.is_empty()).then(|| median(&v))
+}
+
+/// The paired ratio of `a`'s messages per second to `b`'s: the median over rounds of
+/// `a.run_msgs_per_s[i] / b.run_msgs_per_s[i]`, the two runs of round `i` having been measured
+/// close in time. Unlike the ratio of medians (`a.msgs_per_s / b.msgs_per_s`), it is not swayed
+/// by the machine's speed drifting between rounds (a noisy neighbour can halve every figure for
+/// a second). Rounds beyond the shorter record are ignored, and so is a round whose `b` run is
+/// zero ([`paired_ratios`]); `None` when no round is left.
+pub fn paired_ratio(a: &Record, b: &Record) -> Option<f64> {
+    paired_median(&a.run_msgs_per_s, &b.run_msgs_per_s)
 }
 
 /// How the run was made, for the report header.
@@ -262,13 +292,14 @@ pub fn table(machine: &MachineInfo, meta: &RunMeta, records: &[Record]) -> Strin
 }
 
 /// What the table's columns mean.
-const LEGEND: [&str; 8] = [
+const LEGEND: [&str; 9] = [
     "Columns: bytes = message size (request and reply each, for round trips); batch = asyncmsg messages per trigger (1 for the rest);",
     "  prod = producer threads; msgs/s = messages (round trips) per second; p50/p99/p999 = latency percentiles in microseconds",
     "  (per round trip, or put to receipt), \"-\" = not measured; kent/m = simulated-kernel entries per message, all threads;",
     "  sent/m = kernel entries made by the sending side alone; wake/m = threads the simulated kernel woke per message;",
     "  csw/m = context switches (voluntary + involuntary) of the whole process per message; cpuns/m = user + system CPU ns per message.",
     "  \"x futex 1.05\" = this row's msgs/s divided by futex's at the same size and placement (above 1: faster than the baseline);",
+    "  these are ratios of medians; the targets below are judged on the median of per-round ratios (a round measures every case once).",
     "  xbeam = crossbeam-channel, ring = SPSC shared-memory ring (1 producer), unix = Unix socket, SRR = one-way SRR.",
     "  Every figure is the median of the runs; placements are listed in the header.",
 ];
@@ -298,8 +329,12 @@ fn row_text(c: [&str; 14], ratios: &str) -> String {
     line
 }
 
-/// A record's own fields (all but its ratios), in the order of the JSON results' keys and of
-/// the CSV columns before the `vs_*` ones.
+/// A record's own fields (all but its ratios and its runs' rates), in the order of the JSON
+/// results' keys and of the CSV columns before the `vs_*` ones.
+///
+/// `run_msgs_per_s` (one figure per run) is in the JSON only, as an array after these fields:
+/// the CSV keeps one value per field and one line per record, so a spreadsheet reads every
+/// column as a number; the runs' rates are for scripts, which read the JSON.
 const RECORD_FIELDS: [&str; 22] = [
     "model",
     "label",
@@ -382,7 +417,8 @@ fn record_fields(r: &Record) -> [Field; 22] {
     ]
 }
 
-/// One record as a JSON object: its [`RECORD_FIELDS`], then its ratios.
+/// One record as a JSON object: its [`RECORD_FIELDS`], then `run_msgs_per_s` (an array, in
+/// round order), then its ratios.
 fn record_json(r: &Record) -> String {
     let ratios: Vec<String> = r
         .ratios
@@ -393,6 +429,10 @@ fn record_json(r: &Record) -> String {
         .into_iter()
         .zip(record_fields(r).iter().map(Field::json))
         .collect();
+    fields.push((
+        "run_msgs_per_s",
+        json::array(r.run_msgs_per_s.iter().map(|&v| json::float(v))),
+    ));
     fields.push(("ratios", format!("{{{}}}", ratios.join(","))));
     object(&fields)
 }
@@ -412,6 +452,8 @@ fn target_json(t: &TargetCheck) -> String {
         ("name", json::string(&t.name)),
         ("placement", json::string(&t.placement)),
         ("value", json::float(t.value)),
+        ("paired_rounds", t.paired_rounds.to_string()),
+        ("ratio_of_medians", json::opt_float(t.ratio_of_medians)),
         ("bound", json::float(t.bound)),
         ("op", json::string(t.op)),
         ("met", t.met.to_string()),
@@ -515,8 +557,16 @@ pub struct TargetCheck {
     pub name: String,
     /// The placement whose records were used.
     pub placement: String,
-    /// The measured value.
+    /// The measured value. For a ratio of two records' rates: the paired ratio, i.e. the median
+    /// of the per-round ratios ([`paired_ratio`]) when the records have runs in common, else
+    /// (`paired_rounds` 0) the ratio of their medians.
     pub value: f64,
+    /// For a ratio: the rounds whose ratios `value` is the median of; 0 when `value` is not
+    /// paired (not a ratio, or no round in common).
+    pub paired_rounds: usize,
+    /// For a ratio: the ratio of the two records' medians (`msgs_per_s`), as the table's ratio
+    /// columns show it. `None` for a target that is not a ratio.
+    pub ratio_of_medians: Option<f64>,
     /// The bound it is held to.
     pub bound: f64,
     /// `>=` or `<=`: `value op bound` must hold.
@@ -537,11 +587,51 @@ impl TargetCheck {
             name,
             placement: placement.to_string(),
             value,
+            paired_rounds: 0,
+            ratio_of_medians: None,
             bound,
             op,
             met,
             basis: String::new(),
         }
+    }
+
+    /// A target on the ratio of `a`'s rate to `b`'s, judged on the paired ratio (the median of
+    /// per-round ratios), or on the ratio of medians if the records have no round in common.
+    fn rate_ratio(
+        name: String,
+        placement: &str,
+        a: &Record,
+        b: &Record,
+        op: &'static str,
+        bound: f64,
+    ) -> Self {
+        let of_medians = ratio(a.msgs_per_s, b.msgs_per_s);
+        let rounds = paired_ratios(&a.run_msgs_per_s, &b.run_msgs_per_s);
+        let value = if rounds.is_empty() {
+            of_medians
+        } else {
+            median(&rounds)
+        };
+        let mut t = TargetCheck::new(name, placement, value, op, bound);
+        t.paired_rounds = rounds.len();
+        t.ratio_of_medians = Some(of_medians);
+        t
+    }
+
+    /// How `value` was obtained, for a ratio: `0.530 (paired, per-round median of 5 rounds;
+    /// ratio of medians 0.470)`. `None` for a target that is not a ratio.
+    fn value_text(&self) -> Option<String> {
+        let of_medians = self.ratio_of_medians?;
+        Some(match self.paired_rounds {
+            0 => format!("{} (ratio of medians; no paired rounds)", sig3(self.value)),
+            n => format!(
+                "{} (paired, per-round median of {n} round{}; ratio of medians {})",
+                sig3(self.value),
+                if n == 1 { "" } else { "s" },
+                sig3(of_medians)
+            ),
+        })
     }
 
     fn basis(mut self, basis: String) -> Self {
@@ -563,7 +653,11 @@ fn ratio(a: f64, b: f64) -> f64 {
 }
 
 /// The targets the comparison is held to, checked per placement; a target whose records are
-/// absent is left out:
+/// absent is left out. The ratios of rates, (a), (b), (c) and (e), are judged on the paired
+/// ratio: the median over rounds of the ratio of the two runs measured in that round
+/// ([`paired_ratio`]), which the machine's drift between rounds sways far less than the ratio
+/// of medians (kept in [`TargetCheck::ratio_of_medians`] and printed beside it). (a) is such a
+/// ratio too: it compares round-trip rates (`msgs_per_s`), not latency percentiles.
 ///
 /// * (a) SRR round trip at 64 B within 1.3x of futex's: futex rate / SRR rate <= 1.3;
 /// * (b) one-way asyncmsg (batch 64, 64 B, 1 producer) >= 20x one-way SRR (64 B, 1 producer);
@@ -589,12 +683,12 @@ pub fn check_targets(records: &[Record]) -> Vec<TargetCheck> {
             find("SRR", Workload::RoundTrip, 64, 1, 1),
             find("futex", Workload::RoundTrip, 64, 1, 1),
         ) {
-            let v = ratio(futex.msgs_per_s, srr.msgs_per_s);
             out.push(
-                TargetCheck::new(
+                TargetCheck::rate_ratio(
                     "SRR round trip within 1.3x of futex: futex rate / SRR rate (64 B)".into(),
                     place,
-                    v,
+                    futex,
+                    srr,
                     "<=",
                     1.3,
                 )
@@ -610,10 +704,11 @@ pub fn check_targets(records: &[Record]) -> Vec<TargetCheck> {
             for (base, bound) in [("SRR", 20.0), ("crossbeam", 0.5)] {
                 if let Some(b) = find(base, Workload::OneWay, 64, 1, 1) {
                     out.push(
-                        TargetCheck::new(
+                        TargetCheck::rate_ratio(
                             format!("one-way asyncmsg/64 vs {base}: rate ratio (64 B, 1 producer)"),
                             place,
-                            ratio(a.msgs_per_s, b.msgs_per_s),
+                            a,
+                            b,
                             ">=",
                             bound,
                         )
@@ -689,14 +784,15 @@ pub fn check_targets(records: &[Record]) -> Vec<TargetCheck> {
                     continue;
                 };
                 out.push(
-                    TargetCheck::new(
+                    TargetCheck::rate_ratio(
                         format!(
                             "one-way {} with {} producers vs 1: rate ratio ({size} B)",
                             one.label(),
                             many.producers
                         ),
                         place,
-                        ratio(many.msgs_per_s, one.msgs_per_s),
+                        many,
+                        one,
                         ">=",
                         0.8,
                     )
@@ -714,7 +810,9 @@ pub fn check_targets(records: &[Record]) -> Vec<TargetCheck> {
     out
 }
 
-/// The targets as a table that says `met` or `MISSED` on every line, with a summary.
+/// The targets as a table that says `met` or `MISSED` on every line, with a summary. Under a
+/// ratio target, a `value:` line says how its value was obtained (paired, and the ratio of
+/// medians beside it).
 pub fn targets_text(targets: &[TargetCheck]) -> String {
     let mut out = String::from("Targets\n");
     if targets.is_empty() {
@@ -737,6 +835,9 @@ pub fn targets_text(targets: &[TargetCheck]) -> String {
             sig3(t.bound),
             t.name
         );
+        if let Some(v) = t.value_text() {
+            let _ = writeln!(out, "  {:<6}  value: {v}", "");
+        }
         let _ = writeln!(out, "  {:<6}  basis: {}", "", t.basis);
     }
     let met = targets.iter().filter(|t| t.met).count();

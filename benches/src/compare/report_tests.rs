@@ -1,6 +1,6 @@
 //! Tests of `report.rs`.
 use super::*;
-use crate::compare::test_records::{machine, rec};
+use crate::compare::test_records::{machine, rec, with_runs};
 
 fn meta() -> RunMeta {
     RunMeta {
@@ -387,11 +387,25 @@ fn json_is_valid_and_complete() {
     assert_eq!(t[0].get("op").str(), targets[0].op);
     assert_eq!(t[0].get("met"), &J::Bool(targets[0].met));
     assert!(t[0].get("basis").str().contains("futex"));
+    // (a) is a ratio: paired over the 5 rounds of the fixtures, with the ratio of medians.
+    assert_eq!(t[0].get("paired_rounds").num(), 5.0);
+    assert!((t[0].get("ratio_of_medians").num() - targets[0].value).abs() < 1e-5);
+    // (d) is not a ratio.
+    let d = t
+        .iter()
+        .find(|c| c.get("name").str().contains("sender kernel entries"))
+        .expect("a (d) target");
+    assert_eq!(d.get("paired_rounds").num(), 0.0);
+    assert_eq!(d.get("ratio_of_medians"), &J::Null);
 
     let results = doc.get("results").arr();
     assert_eq!(results.len(), v.len());
-    // Every result has the record's fields once each, in order, then its ratios.
-    let keys: Vec<&str> = RECORD_FIELDS.into_iter().chain(["ratios"]).collect();
+    // Every result has the record's fields once each, in order, then its runs' rates and its
+    // ratios.
+    let keys: Vec<&str> = RECORD_FIELDS
+        .into_iter()
+        .chain(["run_msgs_per_s", "ratios"])
+        .collect();
     for r in results {
         let J::Obj(fields) = r else {
             panic!("result not an object: {r:?}")
@@ -406,6 +420,10 @@ fn json_is_valid_and_complete() {
     assert_eq!(r0.get("msg_size").num(), 64.0);
     assert_eq!(r0.get("placement").str(), "cross-cpu");
     assert_eq!(r0.get("msgs_per_s").num(), 1_000_000.0);
+    assert_eq!(
+        r0.get("run_msgs_per_s"),
+        &J::Arr((0..5).map(|_| J::Num(1_000_000.0)).collect())
+    );
     assert_eq!(r0.get("p50_us").num(), 2.5);
     assert_eq!(r0.get("p99_us").num(), 7.25);
     assert_eq!(r0.get("p999_us"), &J::Null);
@@ -423,6 +441,24 @@ fn json_is_valid_and_complete() {
     assert_eq!(odd.get("p50_us"), &J::Null, "NaN is written as null");
     assert_eq!(results[14].get("workload").str(), "paced");
     assert_eq!(results[14].get("ratios"), &J::Obj(Vec::new()));
+}
+
+#[test]
+fn json_runs_in_round_order_and_empty() {
+    let r = with_runs(
+        rec("SRR", Workload::OneWay, 64, 1, 1, "cross-cpu", 0.0),
+        &[3e6, 1.5e6, f64::NAN, 2e6],
+    );
+    let none = Record::new("pipe", Workload::RoundTrip, 64, 1, 1, "same-cpu");
+    let text = to_json(&machine(), &meta(), &[r, none], &[]);
+    let doc = Parser::parse_document(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let results = doc.get("results").arr();
+    assert_eq!(
+        results[0].get("run_msgs_per_s"),
+        &J::Arr(vec![J::Num(3e6), J::Num(1.5e6), J::Null, J::Num(2e6)]),
+        "in round order, NaN as null"
+    );
+    assert_eq!(results[1].get("run_msgs_per_s"), &J::Arr(Vec::new()));
 }
 
 #[test]
@@ -493,6 +529,8 @@ fn csv_lines_columns_quoting_and_empties() {
     assert_eq!(rows.len(), v.len() + 1);
     assert_eq!(rows[0].len(), 28);
     assert_eq!(rows[0][0], "model");
+    // The runs' rates are in the JSON only: one value per CSV field.
+    assert!(!rows[0].iter().any(|h| h == "run_msgs_per_s"));
     assert_eq!(
         rows[0][22..],
         [
@@ -562,12 +600,214 @@ fn targets_met_and_missed() {
     assert_eq!(t.iter().filter(|c| c.placement == "same-cpu").count(), 1);
     assert_eq!(t.len(), 8);
 
+    // Every rate ratio is paired over the fixtures' 5 rounds (equal runs: the same value as the
+    // ratio of medians); (d) is not a ratio.
+    for c in &t {
+        if c.name.contains("sender kernel entries") {
+            assert_eq!((c.paired_rounds, c.ratio_of_medians), (0, None), "{c:?}");
+        } else {
+            assert_eq!(c.paired_rounds, 5, "{c:?}");
+            assert!((c.ratio_of_medians.expect("a ratio") - c.value).abs() < 1e-9);
+        }
+    }
+
     let text = targets_text(&t);
     assert_eq!(text.matches("MISSED").count(), 3 + 1, "{text}");
     assert!(text.contains("5 of 8 targets met."));
+    assert!(
+        text.contains("value: 1.20 (paired, per-round median of 5 rounds; ratio of medians 1.20)"),
+        "{text}"
+    );
+    assert_eq!(text.matches("value: ").count(), 6, "{text}");
     for c in &t {
         assert!(text.contains(&c.name));
     }
+}
+
+#[test]
+fn paired_ratio_medians_of_per_round_ratios() {
+    let r = |rates: &[f64]| {
+        with_runs(
+            rec("asyncmsg", Workload::OneWay, 64, 64, 1, "cross-cpu", 0.0),
+            rates,
+        )
+    };
+    let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-12);
+    // Equal lengths, odd count: ratios 2, 0.5, 3 -> 2 (the ratio of medians is 4/3).
+    let a = r(&[4.0, 2.0, 9.0]);
+    let b = r(&[2.0, 4.0, 3.0]);
+    assert!(close(paired_ratio(&a, &b), 2.0));
+    assert!(close(Some(a.msgs_per_s / b.msgs_per_s), 4.0 / 3.0));
+    // The other way round: ratios 0.5, 2, 1/3 -> 0.5.
+    assert!(close(paired_ratio(&b, &a), 0.5));
+    // Even count: ratios 1, 2, 3, 5 -> the mean of the middle two, 2.5 (as `median` does).
+    let a4 = r(&[1.0, 4.0, 9.0, 20.0]);
+    let b4 = r(&[1.0, 2.0, 3.0, 4.0]);
+    assert!(close(paired_ratio(&a4, &b4), 2.5));
+    // Unequal lengths: the common prefix. a4 has 4 rounds, b 3: ratios 0.5, 1, 3 -> 1.
+    assert!(close(paired_ratio(&a4, &b), 1.0));
+    assert!(close(paired_ratio(&b, &a4), 1.0));
+    // A zero (or non-finite) baseline run is skipped: ratios 4/2 and 9/3 -> 2.5.
+    let b0 = r(&[2.0, 0.0, 3.0]);
+    assert!(close(paired_ratio(&a, &b0), 2.5));
+    assert_eq!(
+        paired_ratios(&[4.0, 2.0, 9.0], &[2.0, f64::NAN, 3.0]),
+        [2.0, 3.0]
+    );
+    // ... but a zero model run counts: ratios 0, 0.5, 3 -> 0.5.
+    let a0 = r(&[0.0, 2.0, 9.0]);
+    assert!(close(paired_ratio(&a0, &b), 0.5));
+    // None: no rounds in common, or every baseline run zero.
+    let empty = Record::new("crossbeam", Workload::OneWay, 64, 1, 1, "cross-cpu");
+    assert_eq!(paired_ratio(&a, &empty), None);
+    assert_eq!(paired_ratio(&empty, &a), None);
+    assert_eq!(paired_ratio(&a, &r(&[0.0, 0.0])), None);
+    assert_eq!(paired_median(&[], &[]), None);
+    // One round: its ratio.
+    assert!(close(paired_ratio(&r(&[3.0]), &r(&[4.0, 1.0])), 0.75));
+}
+
+/// asyncmsg/64 and crossbeam one-way records (64 B, 1 producer, cross-cpu) with these runs'
+/// rates, in millions of messages per second, and the one target (c) they give.
+fn crossbeam_target(async_m: &[f64], xbeam_m: &[f64]) -> (TargetCheck, String) {
+    let m = |v: &[f64]| v.iter().map(|x| x * 1e6).collect::<Vec<f64>>();
+    let v = vec![
+        with_runs(
+            rec("asyncmsg", Workload::OneWay, 64, 64, 1, "cross-cpu", 0.0),
+            &m(async_m),
+        ),
+        with_runs(
+            rec("crossbeam", Workload::OneWay, 64, 1, 1, "cross-cpu", 0.0),
+            &m(xbeam_m),
+        ),
+    ];
+    let t = check_targets(&v);
+    assert_eq!(t.len(), 1, "{t:#?}");
+    let text = targets_text(&t);
+    (t[0].clone(), text)
+}
+
+/// The target line of `name` in `text`, and the line under it.
+fn target_lines<'a>(text: &'a str, name: &str) -> (&'a str, &'a str) {
+    let lines: Vec<&str> = text.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.ends_with(name))
+        .unwrap_or_else(|| panic!("{name} in\n{text}"));
+    (lines[i], lines[i + 1])
+}
+
+#[test]
+fn target_met_on_paired_ratio_though_ratio_of_medians_misses() {
+    // Round 2: a neighbour halved asyncmsg's run only. asyncmsg's median (6M) is its round 1,
+    // crossbeam's (20M) its round 2: 0.3. Per round: 0.6, 0.275, 0.571 -> 0.571.
+    let (c, text) = crossbeam_target(&[6.0, 5.5, 12.0], &[10.0, 20.0, 21.0]);
+    assert!((c.ratio_of_medians.expect("ratio") - 0.3).abs() < 1e-9);
+    assert!((c.value - 12.0 / 21.0).abs() < 1e-9);
+    assert!(c.met && c.paired_rounds == 3);
+    let (line, value) = target_lines(&text, &c.name);
+    assert!(line.trim_start().starts_with("met "), "{text}");
+    assert!(
+        line.contains("0.571") && line.contains(">= 0.500"),
+        "{text}"
+    );
+    assert_eq!(
+        value.trim(),
+        "value: 0.571 (paired, per-round median of 3 rounds; ratio of medians 0.300)"
+    );
+    assert!(!text.contains("MISSED"), "{text}");
+    assert!(text.contains("1 of 1 targets met."), "{text}");
+}
+
+#[test]
+fn target_missed_on_paired_ratio_though_ratio_of_medians_meets() {
+    // Round 2: crossbeam's run was slowed, asyncmsg's was not. Medians 12M and 20M: 0.6. Per
+    // round: 0.4, 2.0, 0.45 -> 0.45.
+    let (c, text) = crossbeam_target(&[12.0, 20.0, 9.0], &[30.0, 10.0, 20.0]);
+    assert!((c.ratio_of_medians.expect("ratio") - 0.6).abs() < 1e-9);
+    assert!((c.value - 0.45).abs() < 1e-9);
+    assert!(!c.met && c.paired_rounds == 3);
+    let (line, value) = target_lines(&text, &c.name);
+    assert!(line.trim_start().starts_with("MISSED "), "{text}");
+    assert!(
+        line.contains("0.450") && line.contains(">= 0.500"),
+        "{text}"
+    );
+    assert_eq!(
+        value.trim(),
+        "value: 0.450 (paired, per-round median of 3 rounds; ratio of medians 0.600)"
+    );
+    assert!(text.contains("0 of 1 targets met."), "{text}");
+    assert!(
+        text.contains("MISSED:\n  one-way asyncmsg/64 vs crossbeam"),
+        "{text}"
+    );
+}
+
+#[test]
+fn target_without_common_rounds_uses_ratio_of_medians() {
+    // Records without runs (or a baseline whose every run is zero): the ratio of medians is
+    // judged, and the text says so.
+    let mut a = rec("asyncmsg", Workload::OneWay, 64, 64, 1, "cross-cpu", 6e6);
+    let mut b = rec("crossbeam", Workload::OneWay, 64, 1, 1, "cross-cpu", 10e6);
+    a.run_msgs_per_s.clear();
+    b.run_msgs_per_s = vec![0.0; 5];
+    let t = check_targets(&[a, b]);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].paired_rounds, 0);
+    assert!((t[0].value - 0.6).abs() < 1e-9 && t[0].met);
+    assert_eq!(t[0].ratio_of_medians, Some(t[0].value));
+    let text = targets_text(&t);
+    assert!(
+        text.contains("value: 0.600 (ratio of medians; no paired rounds)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn paired_targets_pair_the_right_way_round() {
+    use Workload::*;
+    // (a) futex / SRR per round: 1.5, 1.25, 1.2 -> 1.25 (medians: 1.2M / 1.0M = 1.2).
+    // (e) 16 producers / 1 per round: 0.7, 0.9, 0.85 -> 0.85 (medians: 0.81M / 0.9M = 0.9).
+    // (b) asyncmsg / SRR per round: 30, 10, 25 -> 25 (medians: 0.9M / 40k = 22.5).
+    let v = vec![
+        with_runs(
+            rec("SRR", RoundTrip, 64, 1, 1, "cross-cpu", 0.0),
+            &[0.8e6, 1.0e6, 1.0e6],
+        ),
+        with_runs(
+            rec("futex", RoundTrip, 64, 1, 1, "cross-cpu", 0.0),
+            &[1.2e6, 1.25e6, 1.2e6],
+        ),
+        with_runs(
+            rec("asyncmsg", OneWay, 64, 64, 1, "cross-cpu", 0.0),
+            &[0.7e6, 0.9e6, 1.0e6],
+        ),
+        with_runs(
+            rec("asyncmsg", OneWay, 64, 64, 16, "cross-cpu", 0.0),
+            &[0.49e6, 0.81e6, 0.85e6],
+        ),
+        with_runs(
+            rec("SRR", OneWay, 64, 1, 1, "cross-cpu", 0.0),
+            &[0.7e6 / 30.0, 0.9e6 / 10.0, 1.0e6 / 25.0],
+        ),
+    ];
+    let t = check_targets(&v);
+    let find = |part: &str| {
+        t.iter()
+            .find(|c| c.name.contains(part))
+            .unwrap_or_else(|| panic!("{part} in {t:#?}"))
+    };
+    let a = find("futex rate / SRR rate");
+    assert!((a.value - 1.25).abs() < 1e-9 && a.met, "{a:?}");
+    assert!((a.ratio_of_medians.unwrap() - 1.2).abs() < 1e-9);
+    let e = find("asyncmsg/64 with 16 producers");
+    assert!((e.value - 0.85).abs() < 1e-9 && e.met, "{e:?}");
+    let b = find("vs SRR");
+    assert!((b.value - 25.0).abs() < 1e-9 && b.met, "{b:?}");
+    assert!((b.ratio_of_medians.unwrap() - 22.5).abs() < 1e-9, "{b:?}");
+    assert!((e.ratio_of_medians.unwrap() - 0.9).abs() < 1e-9, "{e:?}");
+    assert_eq!(t.len(), 3, "{t:#?}");
 }
 
 #[test]
@@ -625,6 +865,7 @@ fn table_shows_every_row_and_dashes() {
         "x SRR 30.0",
         "1.20M",
         "Columns:",
+        "ratios of medians",
     ] {
         assert!(text.contains(needle), "{needle} missing from\n{text}");
     }

@@ -807,7 +807,8 @@ fn warmup_for(n: u64) -> u64 {
 
 /// Runs every case of `plan` `plan.runs` times, interleaved (each round runs every case once,
 /// starting at a different case each round), and returns one [`Record`] per case (medians over
-/// the runs), in the plan's order. `progress(i, total, label)` is called before each run
+/// the runs, and each run's rate in round order: `run_msgs_per_s[k]` of every record was
+/// measured in round `k`), in the plan's order. `progress(i, total, label)` is called before each run
 /// (1-based `i`). A case's first run is preceded by its calibration pilot (not counted).
 pub fn run_plan(plan: &Plan, progress: &mut dyn FnMut(usize, usize, &str)) -> Vec<Record> {
     let cases = &plan.cases;
