@@ -35,6 +35,12 @@ impl IovList {
     /// No buffer at all.
     pub const EMPTY: IovList = IovList { addr: 0, parts: 0 };
 
+    /// The list's only part, if it has exactly one.
+    #[inline]
+    pub fn single(&self) -> Option<Iov> {
+        (self.parts == 1).then(|| self.get(0))
+    }
+
     fn get(&self, i: u32) -> Iov {
         debug_assert!(i < self.parts);
         // SAFETY: `addr` points at `parts` Iovs owned by a thread in a kernel call (module doc).

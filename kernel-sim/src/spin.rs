@@ -1,20 +1,38 @@
 //! [`ProducerLock`]: the lock an asyncmsg connection's library state sits behind.
 //!
-//! Every `asyncmsg_put` takes it, and nearly always nobody else holds it: the producer thread
-//! puts, and only now and then the library thread (a time trigger, a reap), a flush, a detach
-//! or a second producer want it too. A `std::sync::Mutex` pays two atomic read-modify-writes
-//! per put (the compare-exchange that takes it and the swap that releases it, which must learn
-//! whether to wake a sleeper). Each is a full barrier on x86: it waits until the put's earlier
-//! stores (the message the producer just wrote into a buffer the receiver's CPU last read)
-//! have reached the cache. This lock releases with a plain store, so a put pays one.
+//! Every `asyncmsg_put` takes it, and nearly always the same thread takes it again and again:
+//! the producer puts, and only now and then the library thread (a time trigger, a reap), a
+//! detach or a second producer wants it too. A `std::sync::Mutex` pays two atomic
+//! read-modify-writes per put (the compare-exchange that takes it and the swap that releases
+//! it). Each is a full barrier on x86: it waits until the put's earlier stores (the message the
+//! producer just wrote into a buffer the receiver's CPU last read) have reached the cache, and
+//! with the receiver on another CPU that wait was most of a put's time.
 //!
-//! The price is that a waiter is never woken: it spins, then yields, then sleeps in growing
-//! naps (up to [`MAX_NAP`]) and looks again. That suits a lock held for a few hundred
-//! nanoseconds by threads that do not block while holding it; it would not suit a lock held
-//! across a blocking call. The library never holds it across one (kernel calls made under it,
-//! such as ConnectDetach's, do not block).
+//! So the lock is *biased*, as the JVM's and some kernels' locks are:
+//! * **The general path** takes `word` with a compare-exchange and releases it with a plain
+//!   store. Waiters are never woken: they spin, yield, then nap in growing naps (up to
+//!   [`MAX_NAP`]) and look again. That suits a lock held for a few hundred nanoseconds by
+//!   threads that do not block while holding it, which the library never does.
+//! * **The owner's path.** A thread that took the general path [`BIAS_AFTER`] times in a row,
+//!   with nobody else in between, becomes the lock's owner: from then on it takes the lock
+//!   with plain stores and loads only. It marks itself `busy`, and then checks that it is still
+//!   the owner.
+//! * **Revocation.** Another thread that wants the lock first takes `word`. It then withdraws
+//!   the bias, issues `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` and waits until the owner
+//!   is not busy. That is Dekker's handshake with asymmetric fences, as in folly's
+//!   `asymmetricHeavyBarrier`. The membarrier runs a full barrier on every CPU that runs one of
+//!   the process's threads. So either the owner's `busy` store is visible to the revoker, or
+//!   the owner's check sees the bias gone. The owner's side needs only a compiler fence.
+//!
+//! A revocation costs a system call and an interrupt on the other CPUs (microseconds). So a
+//! lock revoked [`MAX_REVOCATIONS`] times is never biased again, which keeps a connection whose
+//! library thread takes its lock every batch (callback mode) on the general path. Biasing is off
+//! (every lock takes the general path) where membarrier is unavailable or refused, and on
+//! other architectures than x86-64, whose ordering the argument above relies on.
+//!
+//! Under loom both fences are `fence(SeqCst)`: the models check the handshake's logic.
 
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{fence, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Spins on a held lock before yielding.
@@ -28,17 +46,36 @@ const YIELDS: u32 = 20;
 const FIRST_NAP: Duration = Duration::from_micros(20);
 /// The longest nap: a waiter notices a released lock at most this late.
 pub const MAX_NAP: Duration = Duration::from_millis(1);
+/// General-path acquisitions in a row by one thread that make it the lock's owner.
+#[cfg(not(loom))]
+pub const BIAS_AFTER: u32 = 64;
+/// (Under loom: soon, so that the models reach the owner's path.)
+#[cfg(loom)]
+pub const BIAS_AFTER: u32 = 1;
+/// Revocations after which a lock is never biased again.
+pub const MAX_REVOCATIONS: u32 = 8;
 
-/// A mutual-exclusion lock around `T` that releases with a plain store. See the module doc.
+/// A mutual-exclusion lock around `T`, biased towards the thread that takes it most. See the
+/// module doc.
 pub struct ProducerLock<T> {
-    /// 0 free, 1 held.
+    /// The general lock: 0 free, 1 held.
     word: AtomicU32,
+    /// The owner's token ([`token`]), or 0: no owner.
+    bias: AtomicU64,
+    /// 1 while the owner holds the lock by its own path.
+    busy: AtomicU32,
+    /// Written under `word` only: the token of the last general-path holder, its acquisitions in
+    /// a row, and the revocations so far.
+    last: AtomicU64,
+    streak: AtomicU32,
+    revocations: AtomicU32,
     value: crate::sync::UnsafeCell<T>,
 }
 
-// SAFETY: the lock hands out access to `value` to one thread at a time (the word's Acquire CAS
-// and Release store order the accesses), so sharing the lock shares `T` only by moving it
-// between threads: `T: Send` suffices, as for `std::sync::Mutex`.
+// SAFETY: the lock hands out access to `value` to one thread at a time (module doc: `word`'s
+// Acquire CAS and Release store order general-path holders; `busy`'s Release store and the
+// revoker's Acquire load, with the handshake, order the owner's holds against them), so sharing
+// the lock shares `T` only by moving it between threads: `T: Send` suffices, as for `Mutex`.
 unsafe impl<T: Send> Sync for ProducerLock<T> {}
 // SAFETY: the lock owns its `T`.
 unsafe impl<T: Send> Send for ProducerLock<T> {}
@@ -47,6 +84,8 @@ impl<T> std::fmt::Debug for ProducerLock<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProducerLock")
             .field("held", &(self.word.load(Ordering::Relaxed) != 0))
+            .field("biased", &(self.bias.load(Ordering::Relaxed) != 0))
+            .field("revocations", &self.revocations.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -54,52 +93,106 @@ impl<T> std::fmt::Debug for ProducerLock<T> {
 /// Access to a [`ProducerLock`]'s value; releases the lock when dropped.
 pub struct ProducerGuard<'a, T> {
     lock: &'a ProducerLock<T>,
+    /// Taken by the owner's path (release `busy`), not the general one (release `word`).
+    owned: bool,
     #[cfg(loom)]
     ptr: Option<loom::cell::MutPtr<T>>,
 }
 
+impl<T> std::fmt::Debug for ProducerGuard<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProducerGuard")
+            .field("owned", &self.owned)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T> ProducerLock<T> {
-    /// An unlocked lock around `value`.
+    /// An unlocked lock around `value`, with no owner.
     pub fn new(value: T) -> Self {
         ProducerLock {
             word: AtomicU32::new(0),
+            bias: AtomicU64::new(0),
+            busy: AtomicU32::new(0),
+            last: AtomicU64::new(0),
+            streak: AtomicU32::new(0),
+            revocations: AtomicU32::new(0),
             value: crate::sync::UnsafeCell::new(value),
         }
     }
 
-    /// Takes the lock, waiting (spin, yield, nap) while another thread holds it.
+    /// Takes the lock: by the owner's path if the calling thread owns it, else by the general
+    /// path (waiting while another thread holds it, and withdrawing another thread's bias).
     #[inline]
     pub fn lock(&self) -> ProducerGuard<'_, T> {
-        if self
-            .word
-            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            self.lock_slow();
+        let me = token();
+        if self.bias.load(Ordering::Relaxed) == me {
+            self.busy.store(1, Ordering::Relaxed);
+            light_fence();
+            if self.bias.load(Ordering::Relaxed) == me {
+                return self.guard(true);
+            }
+            // Revoked meanwhile: the revoker waits for this.
+            self.busy.store(0, Ordering::Release);
         }
-        self.guard()
+        self.lock_general(me)
     }
 
-    /// Takes the lock if it is free.
-    pub fn try_lock(&self) -> Option<ProducerGuard<'_, T>> {
-        self.word
-            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| self.guard())
+    /// Whether a thread owns the lock (it takes it without read-modify-writes).
+    pub fn is_biased(&self) -> bool {
+        self.bias.load(Ordering::Relaxed) != 0
     }
 
-    fn guard(&self) -> ProducerGuard<'_, T> {
+    /// How many times another thread withdrew an owner's bias.
+    pub fn revocations(&self) -> u32 {
+        self.revocations.load(Ordering::Relaxed)
+    }
+
+    fn guard(&self, owned: bool) -> ProducerGuard<'_, T> {
         ProducerGuard {
             lock: self,
+            owned,
             #[cfg(loom)]
             ptr: Some(self.value.get_mut()),
         }
     }
 
     #[cold]
-    fn lock_slow(&self) {
-        #[cfg(not(loom))]
-        let mut nap = FIRST_NAP;
+    fn lock_general(&self, me: u64) -> ProducerGuard<'_, T> {
+        self.take_word();
+        // Only `word` holders change `bias`, `last`, `streak` and `revocations`: Relaxed.
+        let owner = self.bias.load(Ordering::Relaxed);
+        if owner != 0 {
+            // Withdraw the bias, then wait for the owner to leave a hold it may be in.
+            self.bias.store(0, Ordering::Relaxed);
+            heavy_fence();
+            let mut tries: u32 = 0;
+            while self.busy.load(Ordering::Acquire) != 0 {
+                tries = tries.saturating_add(1);
+                backoff(tries);
+            }
+            let r = self.revocations.load(Ordering::Relaxed);
+            self.revocations.store(r + 1, Ordering::Relaxed);
+        }
+        let streak = if self.last.load(Ordering::Relaxed) == me {
+            self.streak.load(Ordering::Relaxed).saturating_add(1)
+        } else {
+            self.last.store(me, Ordering::Relaxed);
+            1
+        };
+        self.streak.store(streak, Ordering::Relaxed);
+        if streak >= BIAS_AFTER
+            && owner == 0
+            && self.revocations.load(Ordering::Relaxed) < MAX_REVOCATIONS
+            && biasing_available()
+        {
+            // From our next lock on, we take the owner's path.
+            self.bias.store(me, Ordering::Relaxed);
+        }
+        self.guard(false)
+    }
+
+    fn take_word(&self) {
         let mut tries: u32 = 0;
         loop {
             if self.word.load(Ordering::Relaxed) == 0
@@ -111,24 +204,131 @@ impl<T> ProducerLock<T> {
                 return;
             }
             tries = tries.saturating_add(1);
-            #[cfg(not(loom))]
-            if tries < SPINS {
-                std::hint::spin_loop();
-            } else if tries < SPINS + YIELDS {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(nap);
-                nap = (nap * 2).min(MAX_NAP);
-            }
-            #[cfg(loom)]
-            loom::thread::yield_now();
+            backoff(tries);
         }
     }
 }
 
-impl<T> std::fmt::Debug for ProducerGuard<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProducerGuard").finish_non_exhaustive()
+/// One step of waiting for another thread: spin, then yield, then nap longer each time.
+fn backoff(tries: u32) {
+    #[cfg(not(loom))]
+    if tries < SPINS {
+        std::hint::spin_loop();
+    } else if tries < SPINS + YIELDS {
+        std::thread::yield_now();
+    } else {
+        let naps = (tries - SPINS - YIELDS).min(6);
+        std::thread::sleep((FIRST_NAP * (1 << naps)).min(MAX_NAP));
+    }
+    #[cfg(loom)]
+    {
+        let _ = tries;
+        loom::thread::yield_now();
+    }
+}
+
+/// The owner's side of the handshake: orders its `busy` store before its `bias` load. A
+/// compiler fence suffices on x86-64 given the revoker's membarrier (module doc).
+#[inline(always)]
+fn light_fence() {
+    #[cfg(not(loom))]
+    std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    #[cfg(loom)]
+    fence(Ordering::SeqCst);
+}
+
+/// The revoker's side: a full barrier on every CPU running one of the process's threads.
+fn heavy_fence() {
+    fence(Ordering::SeqCst);
+    #[cfg(not(loom))]
+    membarrier::expedited();
+}
+
+/// Whether threads may own locks: membarrier is there and registered (once per process).
+fn biasing_available() -> bool {
+    #[cfg(not(loom))]
+    {
+        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AVAILABLE.get_or_init(membarrier::register)
+    }
+    #[cfg(loom)]
+    true
+}
+
+/// The calling thread's token: a number no other thread of the process has or had (never 0).
+#[inline(always)]
+fn token() -> u64 {
+    #[cfg(not(loom))]
+    {
+        use std::cell::Cell;
+        use std::sync::atomic::AtomicU64 as StdU64;
+        static NEXT: StdU64 = StdU64::new(1);
+        thread_local! {
+            static TOKEN: Cell<u64> = const { Cell::new(0) };
+        }
+        TOKEN.with(|t| {
+            let v = t.get();
+            if v != 0 {
+                return v;
+            }
+            let v = NEXT.fetch_add(1, Ordering::Relaxed);
+            t.set(v);
+            v
+        })
+    }
+    #[cfg(loom)]
+    {
+        loom::thread_local! {
+            static TOKEN: std::cell::Cell<u64> = std::cell::Cell::new(0);
+        }
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        TOKEN.with(|t| {
+            if t.get() == 0 {
+                t.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            }
+            t.get()
+        })
+    }
+}
+
+/// `membarrier(2)`, the revoker's heavy fence.
+#[cfg(not(loom))]
+mod membarrier {
+    const CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
+    const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
+
+    /// Registers the process for expedited private barriers; false where membarrier is
+    /// missing or refused (old kernels, seccomp), or the architecture is not x86-64.
+    pub(super) fn register() -> bool {
+        if !cfg!(target_arch = "x86_64") {
+            return false;
+        }
+        // SAFETY: membarrier takes no pointers; a refused or unknown command returns -1.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                CMD_REGISTER_PRIVATE_EXPEDITED,
+                0 as libc::c_uint,
+                0 as libc::c_int,
+            )
+        };
+        r == 0
+    }
+
+    /// A full barrier on every CPU running a thread of this process. Called only after
+    /// [`register`] succeeded (a lock is biased only then).
+    pub(super) fn expedited() {
+        // SAFETY: as above. It cannot fail once registered: if it did, no thread could own a
+        // lock, so no revocation would call this.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                CMD_PRIVATE_EXPEDITED,
+                0 as libc::c_uint,
+                0 as libc::c_int,
+            )
+        };
+        debug_assert_eq!(r, 0, "membarrier after registration");
     }
 }
 
@@ -173,9 +373,13 @@ impl<T> Drop for ProducerGuard<'_, T> {
         // (Under loom, end the tracked access before the lock can pass to another thread.)
         #[cfg(loom)]
         drop(self.ptr.take());
-        // Release: the holder's accesses happen before the next holder's Acquire CAS. A plain
-        // store: no waiter sleeps on the word (they nap and look again).
-        self.lock.word.store(0, Ordering::Release);
+        // Release: this hold's accesses happen before the next holder's Acquire (of `word`, or
+        // of `busy` by a revoker). Plain stores: nobody sleeps on either word.
+        if self.owned {
+            self.lock.busy.store(0, Ordering::Release);
+        } else {
+            self.lock.word.store(0, Ordering::Release);
+        }
     }
 }
 
@@ -191,12 +395,16 @@ mod tests {
             .map(|_| {
                 let lock = lock.clone();
                 std::thread::spawn(move || {
-                    for _ in 0..20_000 {
+                    for i in 0..20_000 {
                         let mut g = lock.lock();
                         // A read-then-write that a second holder would interleave with.
                         let v = *g;
                         std::hint::black_box(&mut *g);
                         *g = v + 1;
+                        drop(g);
+                        if i % 1000 == 0 {
+                            std::thread::yield_now();
+                        }
                     }
                 })
             })
@@ -208,12 +416,66 @@ mod tests {
     }
 
     #[test]
-    fn try_lock_fails_while_held_and_succeeds_after() {
-        let lock = ProducerLock::new(5);
-        let g = lock.lock();
-        assert!(lock.try_lock().is_none());
-        drop(g);
-        assert_eq!(*lock.try_lock().expect("free again"), 5);
+    fn a_thread_that_takes_it_often_owns_it_until_another_takes_it() {
+        let lock = Arc::new(ProducerLock::new(0u64));
+        for _ in 0..BIAS_AFTER {
+            *lock.lock() += 1;
+        }
+        if !biasing_available() {
+            // (No membarrier here: every lock stays on the general path, which the other
+            // tests check.)
+            assert!(!lock.is_biased());
+            return;
+        }
+        assert!(lock.is_biased(), "owned after {BIAS_AFTER} in a row");
+        {
+            let g = lock.lock();
+            assert!(g.owned, "the owner's path");
+        }
+        // Another thread takes it: the bias goes, and it sees every update the owner made.
+        let seen = {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                let mut g = lock.lock();
+                *g += 1;
+                *g
+            })
+            .join()
+            .unwrap()
+        };
+        assert_eq!(seen, BIAS_AFTER as u64 + 1);
+        assert!(!lock.is_biased());
+        assert_eq!(lock.revocations(), 1);
+        assert!(!lock.lock().owned, "back on the general path");
+    }
+
+    #[test]
+    fn an_owner_and_another_thread_racing_lose_no_update() {
+        // One thread becomes the owner and keeps taking the lock; another takes it now and
+        // then, revoking the bias each time the owner has regained it (up to the limit).
+        let lock = Arc::new(ProducerLock::new((0u64, 0u64)));
+        let owner = {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                for _ in 0..200_000 {
+                    let mut g = lock.lock();
+                    let v = g.0;
+                    std::hint::black_box(&mut *g);
+                    g.0 = v + 1;
+                }
+            })
+        };
+        for _ in 0..200 {
+            let mut g = lock.lock();
+            let v = g.1;
+            std::hint::black_box(&mut *g);
+            g.1 = v + 1;
+            drop(g);
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        owner.join().unwrap();
+        assert_eq!(*lock.lock(), (200_000, 200));
+        assert!(lock.revocations() <= MAX_REVOCATIONS);
     }
 
     #[test]

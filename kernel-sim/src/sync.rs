@@ -10,6 +10,11 @@ pub(crate) type AtomicU32 = loom::sync::atomic::AtomicU32;
 pub(crate) type AtomicU32 = std::sync::atomic::AtomicU32;
 
 #[cfg(loom)]
+pub(crate) type AtomicU64 = loom::sync::atomic::AtomicU64;
+#[cfg(not(loom))]
+pub(crate) type AtomicU64 = std::sync::atomic::AtomicU64;
+
+#[cfg(loom)]
 pub(crate) type Arc<T> = loom::sync::Arc<T>;
 #[cfg(not(loom))]
 pub(crate) type Arc<T> = std::sync::Arc<T>;

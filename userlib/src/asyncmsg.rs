@@ -316,6 +316,7 @@ struct Conn {
 type Done = (Option<AsyncCallback>, i32, AsyncBuf, u32);
 
 impl Conn {
+    #[inline(always)]
     fn lock(&self) -> ProducerGuard<'_, ConnState> {
         self.state.lock()
     }
@@ -694,6 +695,7 @@ pub struct AsyncMsg<'a> {
 
 impl AsyncBatch {
     /// Messages in the batch.
+    #[inline]
     pub fn len(&self) -> usize {
         self.n
     }
@@ -704,6 +706,7 @@ impl AsyncBatch {
     }
 
     /// Message `i`.
+    #[inline]
     pub fn get(&self, i: usize) -> Option<AsyncMsg<'_>> {
         let h = self.hdrs[..self.n].get(i)?;
         let o = h.offset as usize;
@@ -715,6 +718,7 @@ impl AsyncBatch {
     }
 
     /// The messages, in the order they were taken.
+    #[inline]
     pub fn iter(&self) -> impl Iterator<Item = AsyncMsg<'_>> + '_ {
         (0..self.n).filter_map(|i| self.get(i))
     }

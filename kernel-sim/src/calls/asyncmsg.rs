@@ -284,6 +284,9 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
         addr: r.iov,
         parts: r.parts,
     };
+    // The receive arena is one flat buffer (as asyncmsg_get passes it): flat messages then copy
+    // with one bounded memmove each, without walking iov lists.
+    let flat_arena = arena.single();
     let mut n: u32 = 0;
     while n < r.async_max {
         let Some(ci) = ready_pop(t, chan) else { break };
@@ -305,6 +308,25 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             let offset = n as u64 * bufsz;
             let (err, len) = if iov.len > bufsz {
                 (Errno::EMSGSIZE.0, 0)
+            } else if let (0, Some(d)) = (desc.parts, flat_arena) {
+                // `offset + iov.len` lies inside the arena: `max` was cut to arena / bufsz
+                // buffers, `n < max` and `iov.len <= bufsz`.
+                debug_assert!(offset + iov.len <= d.len);
+                if iov.len > 0 {
+                    // SAFETY: the source is a published slot's flat buffer of a live sender
+                    // queue, which the library keeps until the slot is released (asyncq.rs); the
+                    // destination lies inside the receiver's arena (above), validated on entry
+                    // to its MsgReceiveAsync call (copy.rs); both are non-empty, so non-null;
+                    // `ptr::copy` tolerates overlap.
+                    unsafe {
+                        std::ptr::copy(
+                            iov.base as *const u8,
+                            (d.base + offset) as *mut u8,
+                            iov.len as usize,
+                        )
+                    };
+                }
+                (0, iov.len)
             } else {
                 let flat = [iov];
                 let src = if desc.parts == 0 {
