@@ -811,7 +811,17 @@ impl ThreadCtx {
     /// pending on the connection.
     pub fn msg_send_async(&self, coid: i32) -> KResult<u32> {
         let cpu = current_cpu();
-        self.call(|t, me, fx| calls::asyncmsg::msg_send_async(t, me, coid, cpu, fx))
+        self.call(|t, me, fx| calls::asyncmsg::msg_send_async(t, me, coid, None, cpu, fx))
+            .map(|v| v as u32)
+    }
+
+    /// [`ThreadCtx::msg_send_async`] for the connection whose queue is `queue`: EBADF if `coid`
+    /// names another connection now (the one a caller looked up was detached and its coid
+    /// reused), so that a trigger never reaches a connection it was not meant for.
+    pub fn msg_send_async_on(&self, coid: i32, queue: &crate::asyncq::AsyncQueue) -> KResult<u32> {
+        let cpu = current_cpu();
+        let aq = queue as *const crate::asyncq::AsyncQueue as u64;
+        self.call(|t, me, fx| calls::asyncmsg::msg_send_async(t, me, coid, Some(aq), cpu, fx))
             .map(|v| v as u32)
     }
 

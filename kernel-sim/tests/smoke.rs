@@ -149,3 +149,43 @@ fn asyncmsg_batch_moves_with_one_trigger() {
     assert_eq!(q.pending(), 0);
     s.connect_detach(coid).unwrap();
 }
+
+#[test]
+fn a_trigger_by_queue_refuses_a_coid_reused_by_another_connection() {
+    use kernel_sim::asyncq::{AsyncQueue, MsgDesc};
+    let k = Kernel::new(Config::default()).unwrap();
+    let p = k.process_create().unwrap();
+    let s = k.thread_attach(p, 10).unwrap();
+    let chid = s
+        .async_channel_create(_NTO_CHF_ASYNC_NONBLOCK, 64, 16, None)
+        .unwrap();
+    let (qa, qb) = (Box::new(AsyncQueue::new(8)), Box::new(AsyncQueue::new(8)));
+    // SAFETY: `qa` outlives its connection, detached at once.
+    let coid =
+        unsafe { s.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &qa, -1) }.unwrap();
+    s.connect_detach(coid).unwrap();
+    // SAFETY: `qb` and `m` outlive the connection (detached below).
+    let reused =
+        unsafe { s.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &qb, -1) }.unwrap();
+    assert_eq!(reused, coid, "the freed coid is handed out again");
+    let m = vec![7u8; 8];
+    // SAFETY: one producer; `m` lives until the end of the test.
+    unsafe {
+        qb.push(MsgDesc {
+            iov: Iov::from_slice(&m),
+            parts: 0,
+        })
+    }
+    .unwrap();
+    // A trigger meant for the detached connection must not send the new one's message.
+    assert_eq!(s.msg_send_async_on(coid, &qa), Err(Errno::EBADF));
+    let mut arena = vec![0u8; 64 * 16];
+    let mut hdrs = vec![kernel_sim::types::AsyncGetHeader::default(); 16];
+    assert_eq!(
+        s.msg_receive_async(chid, &mut arena, &mut hdrs),
+        Err(Errno::EAGAIN)
+    );
+    assert_eq!(s.msg_send_async_on(coid, &qb), Ok(1));
+    assert_eq!(s.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(1));
+    s.connect_detach(coid).unwrap();
+}

@@ -596,7 +596,9 @@ fn trigger(ctx: &ThreadCtx, conn: &Conn) -> KResult<u32> {
 fn trigger_now(ctx: &ThreadCtx, conn: &Conn) -> KResult<u32> {
     conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
     conn.triggers.fetch_add(1, Ordering::Relaxed);
-    ctx.msg_send_async(conn.coid)
+    // (By queue: should a concurrent detach have freed the coid and an attach reused it, the
+    // kernel refuses instead of triggering the other connection.)
+    ctx.msg_send_async_on(conn.coid, &conn.queue)
 }
 
 fn ns(d: Duration) -> u64 {
@@ -1298,8 +1300,9 @@ fn queued(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
     }
     drop(st);
     if fire {
-        // Not for a connection a concurrent detach has taken away: its coid may already name
-        // another connection.
+        // Not for a connection a concurrent detach has taken away (its coid may already name
+        // another connection: the kernel refuses such a trigger too, by queue; this check only
+        // saves the kernel entry).
         if !conn.detached.load(Ordering::Acquire) {
             let _ = with_current(|c| trigger_now(c, conn));
         }

@@ -165,12 +165,13 @@ pub(crate) fn ready_remove(t: &mut Tables<'_>, chan: Id<Channel>, ci: u32) {
 
 /// MsgSendAsync: the trigger. Links the connection into its channel's ready list if it has
 /// messages pending, hands a batch to a waiting receiver or delivers the channel's event.
-/// EBADF if `coid` is not an asyncmsg connection or its channel is gone. Returns the number of
-/// messages pending.
+/// EBADF if `coid` is not an asyncmsg connection, is not the one whose queue is at `expect_aq`
+/// (when given), or its channel is gone. Returns the number of messages pending.
 pub fn msg_send_async(
     t: &mut Tables<'_>,
     me: Caller,
     coid: i32,
+    expect_aq: Option<u64>,
     cpu: i32,
     fx: &mut Effects,
 ) -> Step {
@@ -179,7 +180,7 @@ pub fn msg_send_async(
         let c = t.conns.at(conn.index);
         (c.chan, c.aq, c.in_ready)
     };
-    if aq == 0 || t.chans.get(chan).is_none() {
+    if aq == 0 || expect_aq.is_some_and(|e| e != aq) || t.chans.get(chan).is_none() {
         return Step::Done(Err(Errno::EBADF));
     }
     t.counters(me.proc).async_triggers += 1;
