@@ -568,11 +568,9 @@ fn on_timer(ctx: &ThreadCtx, conn: &Conn) {
         let _ = trigger_now(ctx, conn);
         return;
     }
-    drop(st);
     if let Some(t) = conn.timer {
         if !conn.timer_armed.swap(true, Ordering::AcqRel) {
-            conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
-            let _ = ctx.timer_settime(t, 0, ns(period - age).max(1), 0);
+            arm_timer(ctx, conn, &st, t, period - age);
         }
     }
 }
@@ -1297,9 +1295,7 @@ fn queued(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
     let fire = count != 0 && st.untriggered >= count;
     if fire {
         st.untriggered = 0;
-    }
-    drop(st);
-    if fire {
+        drop(st);
         // Not for a connection a concurrent detach has taken away (its coid may already name
         // another connection: the kernel refuses such a trigger too, by queue; this check only
         // saves the kernel entry).
@@ -1308,10 +1304,24 @@ fn queued(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
         }
     } else if let Some(t) = conn.timer.filter(|_| !time.is_zero()) {
         if !conn.timer_armed.swap(true, Ordering::AcqRel) {
-            conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
-            let _ = with_current(|c| c.timer_settime(t, 0, ns(time).max(1), 0));
+            let _ = with_current(|c| {
+                arm_timer(c, conn, &st, t, time);
+                Ok(())
+            });
         }
     }
+}
+
+/// Arms connection `conn`'s time-trigger timer `t` to expire `after` from now. The caller holds
+/// the connection's lock (`_held`): a detach destroys the timer under that lock after setting
+/// `detached`, so while we hold it and `detached` is clear, the timer id is still ours (not
+/// destroyed, and so not reused by another TimerCreate).
+fn arm_timer(ctx: &ThreadCtx, conn: &Conn, _held: &ConnState, t: i32, after: Duration) {
+    if conn.detached.load(Ordering::Acquire) {
+        return;
+    }
+    conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
+    let _ = ctx.timer_settime(t, 0, ns(after).max(1), 0);
 }
 
 /// The common put, tried first: a flat buffer without a callback, on the connection this thread
