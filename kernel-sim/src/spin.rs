@@ -14,9 +14,12 @@
 //!   [`MAX_NAP`]) and look again. That suits a lock held for a few hundred nanoseconds by
 //!   threads that do not block while holding it, which the library never does.
 //! * **The owner's path.** A thread that took the general path [`BIAS_AFTER`] times in a row,
-//!   with nobody else in between, becomes the lock's owner: from then on it takes the lock
-//!   with plain stores and loads only. It marks itself `busy`, and then checks that it is still
-//!   the owner.
+//!   with nobody else in between, becomes the lock's owner when it releases the last of them:
+//!   from then on it takes the lock with plain stores and loads only. It marks itself `busy`,
+//!   and then checks that it is still the owner. Only one thread in a lock's life may own it
+//!   (the first to qualify; it may own it again after a revocation). A second owner could
+//!   have its `busy` flag cleared by a former owner still on its way out of a stale attempt
+//!   (marked busy, then found the bias gone), and a revoker would then enter beside it.
 //! * **Revocation.** Another thread that wants the lock first takes `word`. It then withdraws
 //!   the bias, issues `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` and waits until the owner
 //!   is not busy. That is Dekker's handshake with asymmetric fences, as in folly's
@@ -64,8 +67,10 @@ pub struct ProducerLock<T> {
     bias: AtomicU64,
     /// 1 while the owner holds the lock by its own path.
     busy: AtomicU32,
-    /// Written under `word` only: the token of the last general-path holder, its acquisitions in
-    /// a row, and the revocations so far.
+    /// Written under `word` only: the one thread that may own the lock (0 until one qualifies),
+    /// the token of the last general-path holder, its acquisitions in a row, and the
+    /// revocations so far.
+    owner_for_life: AtomicU64,
     last: AtomicU64,
     streak: AtomicU32,
     revocations: AtomicU32,
@@ -77,8 +82,6 @@ pub struct ProducerLock<T> {
 // revoker's Acquire load, with the handshake, order the owner's holds against them), so sharing
 // the lock shares `T` only by moving it between threads: `T: Send` suffices, as for `Mutex`.
 unsafe impl<T: Send> Sync for ProducerLock<T> {}
-// SAFETY: the lock owns its `T`.
-unsafe impl<T: Send> Send for ProducerLock<T> {}
 
 impl<T> std::fmt::Debug for ProducerLock<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -90,14 +93,22 @@ impl<T> std::fmt::Debug for ProducerLock<T> {
     }
 }
 
-/// Access to a [`ProducerLock`]'s value; releases the lock when dropped.
+/// Access to a [`ProducerLock`]'s value; releases the lock when dropped. Neither `Send` nor
+/// (unless `T: Sync`) `Sync`, like `std::sync::MutexGuard`: the thread that took the lock
+/// releases it, and a shared guard shares `&T`.
 pub struct ProducerGuard<'a, T> {
     lock: &'a ProducerLock<T>,
     /// Taken by the owner's path (release `busy`), not the general one (release `word`).
     owned: bool,
+    /// On release of this general-path hold, make this token the owner (0: do not).
+    grant: u64,
     #[cfg(loom)]
     ptr: Option<loom::cell::MutPtr<T>>,
+    _not_send: std::marker::PhantomData<*const ()>,
 }
+
+// SAFETY: a shared guard gives out `&T` only, which is safe to share when `T: Sync`.
+unsafe impl<T: Sync> Sync for ProducerGuard<'_, T> {}
 
 impl<T> std::fmt::Debug for ProducerGuard<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -114,6 +125,7 @@ impl<T> ProducerLock<T> {
             word: AtomicU32::new(0),
             bias: AtomicU64::new(0),
             busy: AtomicU32::new(0),
+            owner_for_life: AtomicU64::new(0),
             last: AtomicU64::new(0),
             streak: AtomicU32::new(0),
             revocations: AtomicU32::new(0),
@@ -127,10 +139,16 @@ impl<T> ProducerLock<T> {
     pub fn lock(&self) -> ProducerGuard<'_, T> {
         let me = token();
         if self.bias.load(Ordering::Relaxed) == me {
+            // Only this thread writes 1 here (the one owner for life), so a 1 means this thread
+            // already holds the lock: a second lock would hand out a second `&mut T`.
+            assert!(
+                self.busy.load(Ordering::Relaxed) == 0,
+                "ProducerLock locked twice by one thread"
+            );
             self.busy.store(1, Ordering::Relaxed);
             light_fence();
             if self.bias.load(Ordering::Relaxed) == me {
-                return self.guard(true);
+                return self.guard(true, 0);
             }
             // Revoked meanwhile: the revoker waits for this.
             self.busy.store(0, Ordering::Release);
@@ -148,12 +166,14 @@ impl<T> ProducerLock<T> {
         self.revocations.load(Ordering::Relaxed)
     }
 
-    fn guard(&self, owned: bool) -> ProducerGuard<'_, T> {
+    fn guard(&self, owned: bool, grant: u64) -> ProducerGuard<'_, T> {
         ProducerGuard {
             lock: self,
             owned,
+            grant,
             #[cfg(loom)]
             ptr: Some(self.value.get_mut()),
+            _not_send: std::marker::PhantomData,
         }
     }
 
@@ -181,15 +201,19 @@ impl<T> ProducerLock<T> {
             1
         };
         self.streak.store(streak, Ordering::Relaxed);
-        if streak >= BIAS_AFTER
+        let for_life = self.owner_for_life.load(Ordering::Relaxed);
+        let grant = streak >= BIAS_AFTER
             && owner == 0
+            && (for_life == 0 || for_life == me)
             && self.revocations.load(Ordering::Relaxed) < MAX_REVOCATIONS
-            && biasing_available()
-        {
-            // From our next lock on, we take the owner's path.
-            self.bias.store(me, Ordering::Relaxed);
+            && biasing_available();
+        if grant {
+            self.owner_for_life.store(me, Ordering::Relaxed);
         }
-        self.guard(false)
+        // The bias is granted when this hold ends (see the guard's drop), so that a thread
+        // locking again while it holds the lock waits on `word`, as with a `Mutex`, instead of
+        // taking the owner's path beside its own hold.
+        self.guard(false, if grant { me } else { 0 })
     }
 
     fn take_word(&self) {
@@ -318,8 +342,7 @@ mod membarrier {
     /// A full barrier on every CPU running a thread of this process. Called only after
     /// [`register`] succeeded (a lock is biased only then).
     pub(super) fn expedited() {
-        // SAFETY: as above. It cannot fail once registered: if it did, no thread could own a
-        // lock, so no revocation would call this.
+        // SAFETY: as above.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_membarrier,
@@ -328,7 +351,15 @@ mod membarrier {
                 0 as libc::c_int,
             )
         };
-        debug_assert_eq!(r, 0, "membarrier after registration");
+        if r != 0 {
+            // Registered, yet refused: without the barrier the revoker could enter beside the
+            // owner. Nothing safe is left to do.
+            eprintln!(
+                "ProducerLock: membarrier failed after registration: {}",
+                std::io::Error::last_os_error()
+            );
+            std::process::abort();
+        }
     }
 }
 
@@ -378,6 +409,10 @@ impl<T> Drop for ProducerGuard<'_, T> {
         if self.owned {
             self.lock.busy.store(0, Ordering::Release);
         } else {
+            if self.grant != 0 {
+                // Still under `word`: from our next lock on, we take the owner's path.
+                self.lock.bias.store(self.grant, Ordering::Relaxed);
+            }
             self.lock.word.store(0, Ordering::Release);
         }
     }
@@ -447,6 +482,62 @@ mod tests {
         assert!(!lock.is_biased());
         assert_eq!(lock.revocations(), 1);
         assert!(!lock.lock().owned, "back on the general path");
+    }
+
+    #[test]
+    fn only_the_first_owner_ever_owns_it() {
+        if !biasing_available() {
+            return;
+        }
+        let lock = Arc::new(ProducerLock::new(0u64));
+        for _ in 0..BIAS_AFTER {
+            *lock.lock() += 1;
+        }
+        assert!(lock.is_biased());
+        // Another thread revokes the bias and then takes the lock many times in a row: it
+        // must stay on the general path (it would otherwise become a second owner).
+        let other_owned = {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                (0..3 * BIAS_AFTER).any(|_| {
+                    let g = lock.lock();
+                    g.owned
+                })
+            })
+            .join()
+            .unwrap()
+        };
+        assert!(!other_owned);
+        assert!(!lock.is_biased());
+        // The first owner may own it again.
+        for _ in 0..BIAS_AFTER {
+            *lock.lock() += 1;
+        }
+        assert!(lock.is_biased());
+        assert!(lock.lock().owned);
+    }
+
+    #[test]
+    fn the_owner_locking_twice_panics_instead_of_sharing_the_value() {
+        if !biasing_available() {
+            // (Without biasing a second lock waits forever, as a Mutex's does: not tested.)
+            return;
+        }
+        let lock = ProducerLock::new(0u64);
+        for _ in 0..BIAS_AFTER {
+            *lock.lock() += 1;
+        }
+        let g = lock.lock();
+        assert!(g.owned);
+        let second = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(lock.lock())));
+        let msg = second.expect_err("a second guard was handed out");
+        assert_eq!(
+            msg.downcast_ref::<&str>().copied(),
+            Some("ProducerLock locked twice by one thread")
+        );
+        drop(g);
+        *lock.lock() += 1;
+        assert_eq!(*lock.lock(), BIAS_AFTER as u64 + 1);
     }
 
     #[test]

@@ -59,6 +59,31 @@ fn the_owner_and_a_revoking_thread_never_hold_it_together() {
 }
 
 #[test]
+fn a_stale_former_owner_never_lets_a_revoker_in_beside_the_lock_holder() {
+    // The main thread owns the lock and races into the owner's path while the other thread
+    // revokes its bias and then takes the lock twice more (enough, under loom, to qualify as
+    // an owner): the main thread's attempt may go stale (marked busy, bias gone). A second
+    // owner's `busy` flag could then be cleared by the stale attempt, letting a revoker in
+    // beside it; only the first owner may ever own the lock, so this must hold in every
+    // interleaving.
+    model(|| {
+        let lock = Arc::new(ProducerLock::new((0u32, Vec::<u32>::new())));
+        bump(&lock, 0);
+        let other = {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                bump(&lock, 1);
+                bump(&lock, 1);
+                bump(&lock, 1);
+            })
+        };
+        bump(&lock, 0);
+        other.join().unwrap();
+        assert_bumped(&lock, vec![0, 0, 1, 1, 1]);
+    });
+}
+
+#[test]
 fn two_threads_on_the_general_path_exclude() {
     model(|| {
         let lock = Arc::new(ProducerLock::new((0u32, Vec::<u32>::new())));

@@ -189,3 +189,57 @@ fn a_trigger_by_queue_refuses_a_coid_reused_by_another_connection() {
     assert_eq!(s.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(1));
     s.connect_detach(coid).unwrap();
 }
+
+#[test]
+fn a_length_too_long_for_a_slot_fails_emsgsize_and_the_buffer_limit_keeps_it_so() {
+    use kernel_sim::asyncq::{AsyncQueue, MsgDesc, MAX_STORED_LEN};
+    use kernel_sim::types::AsyncGetHeader;
+    let k = Kernel::new(Config::default()).unwrap();
+    let p = k.process_create().unwrap();
+    let s = k.thread_attach(p, 10).unwrap();
+    // The largest buffer a channel may have is the longest length a slot stores exactly.
+    assert_eq!(
+        s.async_channel_create(
+            _NTO_CHF_ASYNC_NONBLOCK,
+            MAX_STORED_LEN as usize + 1,
+            1,
+            None
+        ),
+        Err(Errno::EINVAL)
+    );
+    let big = s
+        .async_channel_create(_NTO_CHF_ASYNC_NONBLOCK, MAX_STORED_LEN as usize, 1, None)
+        .unwrap();
+    s.channel_destroy(big).unwrap();
+    let chid = s
+        .async_channel_create(_NTO_CHF_ASYNC_NONBLOCK, 64, 4, None)
+        .unwrap();
+    let q = Box::new(AsyncQueue::new(8));
+    // SAFETY: `q` and `small` outlive the connection (detached below); the 8 GiB message is
+    // never read: it is longer than the channel's buffers, so the kernel fails it uncopied.
+    let coid = unsafe { s.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &q, -1) }.unwrap();
+    let small = vec![5u8; 4];
+    for iov in [
+        Iov {
+            base: small.as_ptr() as u64,
+            len: 1 << 33,
+        },
+        Iov::from_slice(&small),
+    ] {
+        // SAFETY: as above.
+        unsafe { q.push(MsgDesc { iov, parts: 0 }) }.unwrap();
+    }
+    assert_eq!(s.msg_send_async(coid), Ok(2));
+    let mut arena = vec![0u8; 64 * 4];
+    let mut hdrs = vec![AsyncGetHeader::default(); 4];
+    assert_eq!(s.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(2));
+    assert_eq!((hdrs[0].err, hdrs[0].len), (Errno::EMSGSIZE.0, 0));
+    assert_eq!(
+        hdrs[0].info.srcmsglen, -1,
+        "the clipped length, as documented"
+    );
+    assert_eq!((hdrs[1].err, hdrs[1].len), (0, 4));
+    assert_eq!(&arena[hdrs[1].offset as usize..][..4], &small[..]);
+    assert_eq!((q.error_of(0), q.error_of(1)), (Errno::EMSGSIZE.0, 0));
+    s.connect_detach(coid).unwrap();
+}

@@ -191,7 +191,9 @@ struct Gathered {
 }
 
 impl Slots {
+    /// Slots for a ring of `n` (a power of two: `recycle` wraps by masking).
     fn new(n: usize) -> Slots {
+        debug_assert!(n.is_power_of_two(), "{n} slots");
         Slots {
             bufs: (0..n).map(|_| Vec::new()).collect(),
             handles: vec![0; n],
@@ -610,7 +612,7 @@ fn ns(d: Duration) -> u64 {
 /// bytes each. `flags` may hold `_NTO_CHF_ASYNC_NONBLOCK` (asyncmsg_get returns EAGAIN instead
 /// of blocking). `ev` is delivered to the calling thread when messages become available on an
 /// empty channel. `mode` is accepted for QNX's signature (there are no permissions here).
-/// EINVAL bad flags, zero sizes; EAGAIN no channel left.
+/// EINVAL bad flags, zero sizes, a `buffer_size` of 2^32 - 1 or more; EAGAIN no channel left.
 pub fn asyncmsg_channel_create(
     flags: u32,
     mode: u32,

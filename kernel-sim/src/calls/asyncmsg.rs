@@ -31,7 +31,8 @@ pub const ASYNC_CHF_ACCEPTED: u32 = _NTO_CHF_ASYNC_NONBLOCK | _NTO_CHF_ASYNC | _
 
 /// asyncmsg_channel_create's kernel call (ChannelCreateExt): an asyncmsg channel whose
 /// receives take up to `max_num_buffer` messages of at most `buffer_size` bytes, delivering
-/// `event` (to the calling thread) when messages become available.
+/// `event` (to the calling thread) when messages become available. EINVAL for a `buffer_size`
+/// above [`crate::asyncq::MAX_STORED_LEN`] (a clipped length must never fit a buffer).
 pub fn channel_create(
     t: &mut Tables<'_>,
     me: Caller,
