@@ -141,10 +141,9 @@ impl<T> ProducerLock<T> {
         if self.bias.load(Ordering::Relaxed) == me {
             // Only this thread writes 1 here (the one owner for life), so a 1 means this thread
             // already holds the lock: a second lock would hand out a second `&mut T`.
-            assert!(
-                self.busy.load(Ordering::Relaxed) == 0,
-                "ProducerLock locked twice by one thread"
-            );
+            if self.busy.load(Ordering::Relaxed) != 0 {
+                locked_twice();
+            }
             self.busy.store(1, Ordering::Relaxed);
             light_fence();
             if self.bias.load(Ordering::Relaxed) == me {
@@ -178,6 +177,7 @@ impl<T> ProducerLock<T> {
     }
 
     #[cold]
+    #[inline(never)]
     fn lock_general(&self, me: u64) -> ProducerGuard<'_, T> {
         self.take_word();
         // Only `word` holders change `bias`, `last`, `streak` and `revocations`: Relaxed.
@@ -231,6 +231,13 @@ impl<T> ProducerLock<T> {
             backoff(tries);
         }
     }
+}
+
+/// The owner took its lock again while holding it.
+#[cold]
+#[inline(never)]
+fn locked_twice() -> ! {
+    panic!("ProducerLock locked twice by one thread")
 }
 
 /// One step of waiting for another thread: spin, then yield, then nap longer each time.

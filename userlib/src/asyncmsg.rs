@@ -1288,11 +1288,23 @@ fn queued(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
     // Only puts write the count, and they hold the lock: a plain increment, not an RMW.
     let put = conn.msgs_put.load(Ordering::Relaxed);
     conn.msgs_put.store(put + 1, Ordering::Relaxed);
-    // (Only the time trigger measures a batch's age; without its timer, skip the clock.)
-    if st.untriggered == 0 && conn.timer.is_some() {
+    st.untriggered += 1;
+    let count = st.attr.trigger_num_msg;
+    // The common put ends here: no count trigger reached, and no time trigger to tend.
+    if (count == 0 || st.untriggered < count) && conn.timer.is_none() {
+        return;
+    }
+    triggers_due(conn, st);
+}
+
+/// The rarer half of [`queued`] (kept out of line so that the common put stays small): fires
+/// the count trigger, or starts the batch's clock and arms the time trigger.
+#[inline(never)]
+fn triggers_due(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
+    // (Only the time trigger measures a batch's age.)
+    if st.untriggered == 1 && conn.timer.is_some() {
         st.batch_start = std::time::Instant::now();
     }
-    st.untriggered += 1;
     let (count, time) = (st.attr.trigger_num_msg, st.attr.trigger_time);
     let fire = count != 0 && st.untriggered >= count;
     if fire {
