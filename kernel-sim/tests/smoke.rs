@@ -98,16 +98,23 @@ fn periodic_timer_pulse_disconnect_and_thread_death_pulses_arrive() {
     assert_eq!(k.pool_usage().connections.live, before - 1);
 }
 
-#[test]
-fn asyncmsg_batch_moves_with_one_trigger() {
-    use kernel_sim::asyncq::AsyncQueue;
-    use kernel_sim::types::AsyncGetHeader;
+/// A kernel, a process, a thread of it, and an `_NTO_CHF_ASYNC_NONBLOCK` asyncmsg channel of
+/// that thread's whose receives take `num` buffers of `bufsz` bytes.
+fn async_fixture(bufsz: usize, num: u32) -> (Kernel, Pid, ThreadCtx, i32) {
     let k = Kernel::new(Config::default()).unwrap();
     let p = k.process_create().unwrap();
     let s = k.thread_attach(p, 10).unwrap();
     let chid = s
-        .async_channel_create(_NTO_CHF_ASYNC_NONBLOCK, 64, 16, None)
+        .async_channel_create(_NTO_CHF_ASYNC_NONBLOCK, bufsz, num, None)
         .unwrap();
+    (k, p, s, chid)
+}
+
+#[test]
+fn asyncmsg_batch_moves_with_one_trigger() {
+    use kernel_sim::asyncq::AsyncQueue;
+    use kernel_sim::types::AsyncGetHeader;
+    let (k, p, s, chid) = async_fixture(64, 16);
     let q = Box::new(AsyncQueue::new(32));
     // SAFETY: `q` and `msgs` outlive the connection (detached below).
     let coid = unsafe { s.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &q, -1) }.unwrap();
@@ -153,12 +160,7 @@ fn asyncmsg_batch_moves_with_one_trigger() {
 #[test]
 fn a_trigger_by_queue_refuses_a_coid_reused_by_another_connection() {
     use kernel_sim::asyncq::{AsyncQueue, MsgDesc};
-    let k = Kernel::new(Config::default()).unwrap();
-    let p = k.process_create().unwrap();
-    let s = k.thread_attach(p, 10).unwrap();
-    let chid = s
-        .async_channel_create(_NTO_CHF_ASYNC_NONBLOCK, 64, 16, None)
-        .unwrap();
+    let (_k, _p, s, chid) = async_fixture(64, 16);
     let (qa, qb) = (Box::new(AsyncQueue::new(8)), Box::new(AsyncQueue::new(8)));
     // SAFETY: `qa` outlives its connection, detached at once.
     let coid =
@@ -194,9 +196,7 @@ fn a_trigger_by_queue_refuses_a_coid_reused_by_another_connection() {
 fn a_length_too_long_for_a_slot_fails_emsgsize_and_the_buffer_limit_keeps_it_so() {
     use kernel_sim::asyncq::{AsyncQueue, MsgDesc, MAX_STORED_LEN};
     use kernel_sim::types::AsyncGetHeader;
-    let k = Kernel::new(Config::default()).unwrap();
-    let p = k.process_create().unwrap();
-    let s = k.thread_attach(p, 10).unwrap();
+    let (_k, _p, s, chid) = async_fixture(64, 4);
     // The largest buffer a channel may have is the longest length a slot stores exactly.
     assert_eq!(
         s.async_channel_create(
@@ -211,9 +211,6 @@ fn a_length_too_long_for_a_slot_fails_emsgsize_and_the_buffer_limit_keeps_it_so(
         .async_channel_create(_NTO_CHF_ASYNC_NONBLOCK, MAX_STORED_LEN as usize, 1, None)
         .unwrap();
     s.channel_destroy(big).unwrap();
-    let chid = s
-        .async_channel_create(_NTO_CHF_ASYNC_NONBLOCK, 64, 4, None)
-        .unwrap();
     let q = Box::new(AsyncQueue::new(8));
     // SAFETY: `q` and `small` outlive the connection (detached below); the 8 GiB message is
     // never read: it is longer than the channel's buffers, so the kernel fails it uncopied.
