@@ -1123,10 +1123,39 @@ pub fn asyncmsg_connect_attr(
 /// when it was looked up, its coid and the connection.
 type CachedConn = (u64, i32, Arc<Conn>);
 
+/// [`LAST_CONN`]'s key and connection address, mirrored in a thread-local without a destructor,
+/// which the common put reads with plain loads (a thread-local with a destructor is read through
+/// a closure that kept the put from inlining into its caller).
+#[derive(Clone, Copy)]
+struct Hot {
+    epoch: u64,
+    coid: i32,
+    /// `Arc::as_ptr` of [`LAST_CONN`]'s connection, or null.
+    conn: *const Conn,
+}
+
+const NO_HOT: Hot = Hot {
+    epoch: 0,
+    coid: -1,
+    conn: std::ptr::null(),
+};
+
+/// [`LAST_CONN`]'s value; leaving it (thread exit) clears [`HOT`] first.
+struct LastConn(Option<CachedConn>);
+
+impl Drop for LastConn {
+    fn drop(&mut self) {
+        HOT.with(|h| h.set(NO_HOT));
+    }
+}
+
 thread_local! {
     /// The connection this thread last put on: a put on the same coid under the same binding
     /// skips the binding, the registry and the connection map (three look-ups, two locks).
-    static LAST_CONN: RefCell<Option<CachedConn>> = const { RefCell::new(None) };
+    static LAST_CONN: RefCell<LastConn> = const { RefCell::new(LastConn(None)) };
+    /// Invariant: `conn` is null, or `LAST_CONN` holds `(epoch, coid, arc)` with
+    /// `Arc::as_ptr(arc) == conn` (both are changed together, by `with_conn` alone).
+    static HOT: std::cell::Cell<Hot> = const { std::cell::Cell::new(NO_HOT) };
 }
 
 /// Runs `f` on the calling process's connection `coid` (EBADF if none), from the thread's
@@ -1135,17 +1164,27 @@ thread_local! {
 fn with_conn<R>(coid: i32, f: impl FnOnce(&Conn) -> KResult<R>) -> KResult<R> {
     let epoch = crate::current::epoch();
     LAST_CONN.with(|l| {
-        let hit = l.borrow().as_ref().is_some_and(|(e, co, conn)| {
+        let hit = l.borrow().0.as_ref().is_some_and(|(e, co, conn)| {
             // A detached connection's coid may be reused: `detached` is set before its slot is.
             *e == epoch && *co == coid && !conn.detached.load(Ordering::Acquire)
         });
         if !hit {
             let conn = with_current(|c| lib_of(c)?.conn(coid))?;
             // Looking up may have bound the thread (to the default process): a new epoch.
-            *l.borrow_mut() = Some((crate::current::epoch(), coid, conn));
+            let epoch = crate::current::epoch();
+            // (HOT first: it never names a connection LAST_CONN no longer holds.)
+            HOT.with(|h| h.set(NO_HOT));
+            l.borrow_mut().0 = Some((epoch, coid, conn.clone()));
+            HOT.with(|h| {
+                h.set(Hot {
+                    epoch,
+                    coid,
+                    conn: Arc::as_ptr(&conn),
+                })
+            });
         }
         let cached = l.borrow();
-        let (_, _, conn) = cached.as_ref().ok_or(Errno::EBADF)?;
+        let (_, _, conn) = cached.0.as_ref().ok_or(Errno::EBADF)?;
         f(conn)
     })
 }
@@ -1344,14 +1383,16 @@ fn arm_timer(ctx: &ThreadCtx, conn: &Conn, _held: &ConnState, t: i32, after: Dur
 #[inline(always)]
 fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u8>> {
     let epoch = crate::current::epoch();
-    LAST_CONN.with(|l| {
-        let Ok(cached) = l.try_borrow() else {
-            return Err(buf);
-        };
-        let Some((e, co, conn)) = cached.as_ref() else {
-            return Err(buf);
-        };
-        if *e != epoch || *co != coid || conn.detached.load(Ordering::Acquire) {
+    let hot = HOT.with(std::cell::Cell::get);
+    if hot.conn.is_null() || hot.epoch != epoch || hot.coid != coid {
+        return Err(buf);
+    }
+    // SAFETY: by HOT's invariant LAST_CONN holds an Arc of this connection, which keeps it
+    // alive until LAST_CONN changes; only `with_conn` on this thread changes it, and nothing
+    // below calls it (the lock, the queue, the pool and the kernel calls of a trigger).
+    let conn: &Conn = unsafe { &*hot.conn };
+    {
+        if conn.detached.load(Ordering::Acquire) {
             return Err(buf);
         }
         let mut st = conn.lock();
@@ -1374,7 +1415,7 @@ fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u8>> {
         st.slots.set_flat(conn.queue.slot_index(ctr), buf, handle);
         queued(conn, st);
         Ok(())
-    })
+    }
 }
 
 /// `asyncmsg_put(coid, buff, size, handle, call_back)`: queues `buf` without entering the
