@@ -165,14 +165,16 @@ pub struct PairOutcome<C, S> {
     pub server_csw: CtxSwitches,
 }
 
-/// Aborts the process if dropped while its thread panics: a ping-pong whose one side died
-/// would leave the other blocked forever (and the scope joining it), so fail loudly instead.
-struct AbortOnPanic;
+/// Aborts the process if dropped while its thread panics: a measurement whose one thread died
+/// would leave the others blocked forever (at a barrier, for a message, or in the scope joining
+/// them), so fail loudly instead. The field names the thread for the message, e.g.
+/// `"benches: a ping-pong thread"`.
+pub(crate) struct AbortOnPanic(pub(crate) &'static str);
 
 impl Drop for AbortOnPanic {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("benches: a ping-pong thread panicked; aborting instead of hanging");
+            eprintln!("{} panicked; aborting instead of hanging", self.0);
             std::process::abort();
         }
     }
@@ -196,7 +198,7 @@ where
         let sh = std::thread::Builder::new()
             .name("bench-server".into())
             .spawn_scoped(s, move || {
-                let _guard = AbortOnPanic;
+                let _guard = AbortOnPanic("benches: a ping-pong thread");
                 pin_current_thread(scpu).expect("pinning the server thread");
                 let before = CtxSwitches::now();
                 let r = server();
@@ -206,7 +208,7 @@ where
         let ch = std::thread::Builder::new()
             .name("bench-client".into())
             .spawn_scoped(s, move || {
-                let _guard = AbortOnPanic;
+                let _guard = AbortOnPanic("benches: a ping-pong thread");
                 pin_current_thread(ccpu).expect("pinning the client thread");
                 let before = CtxSwitches::now();
                 let r = client();

@@ -15,7 +15,7 @@
 //! then times `n` more from just before the first send to the consumer's receipt of the last.
 //! Each message carries its sequence number in its first 8 bytes; the consumer checks them all.
 
-use crate::harness::{pin_current_thread, CtxSwitches};
+use crate::harness::{pin_current_thread, AbortOnPanic, CtxSwitches};
 use kernel_sim::consts::_NTO_SIDE_CHANNEL;
 use kernel_sim::{Config, Kernel, ProcCounters};
 use std::time::{Duration, Instant};
@@ -245,18 +245,6 @@ pub fn run(model: Model, placement: Placement, warmup: u64, n: u64) -> Throughpu
     }
 }
 
-/// Aborts the process if dropped while its thread panics: the other side would wait forever.
-struct AbortOnPanic;
-
-impl Drop for AbortOnPanic {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("benches: a throughput thread panicked; aborting instead of hanging");
-            std::process::abort();
-        }
-    }
-}
-
 /// Runs `consumer` and `producer` on two new threads placed as `placement` says; returns
 /// both results and the consumer thread's context switches (the producer measures its own).
 fn run_two<C: Send, P: Send>(
@@ -269,7 +257,7 @@ fn run_two<C: Send, P: Send>(
         let ch = std::thread::Builder::new()
             .name("tput-consumer".into())
             .spawn_scoped(s, move || {
-                let _g = AbortOnPanic;
+                let _g = AbortOnPanic("benches: a throughput thread");
                 if let Some((c, _)) = cpus {
                     pin_current_thread(c).expect("pinning the consumer thread");
                 }
@@ -281,7 +269,7 @@ fn run_two<C: Send, P: Send>(
         let ph = std::thread::Builder::new()
             .name("tput-producer".into())
             .spawn_scoped(s, move || {
-                let _g = AbortOnPanic;
+                let _g = AbortOnPanic("benches: a throughput thread");
                 if let Some((_, p)) = cpus {
                     pin_current_thread(p).expect("pinning the producer thread");
                 }

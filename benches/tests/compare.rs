@@ -3,6 +3,7 @@
 //! measured something and every message arrived. Not a speed test: no rate is compared or
 //! bounded.
 
+use benches::compare::workloads::MODEL_NAMES;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -240,15 +241,7 @@ fn tiny_run_writes_complete_results() {
         panic!("no results array in {json:?}")
     };
     assert!(!results.is_empty());
-    for model in [
-        "SRR",
-        "asyncmsg",
-        "futex",
-        "pipe",
-        "unix-socket",
-        "crossbeam",
-        "spsc-ring",
-    ] {
+    for model in MODEL_NAMES {
         let mine: Vec<&Json> = results
             .iter()
             .filter(|r| r.get("model").str() == model)

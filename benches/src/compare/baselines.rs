@@ -40,7 +40,7 @@
 
 use super::record::Record;
 use crate::futex;
-use crate::harness::{median, new_histogram, pin_current_thread, record_round_trips};
+use crate::harness::{median, new_histogram, pin_current_thread, record_round_trips, AbortOnPanic};
 use crate::throughput::Placement;
 use hdrhistogram::Histogram;
 use nix::sys::resource::{getrusage, UsageWho};
@@ -249,19 +249,6 @@ pub struct Threads<K, C, P> {
     pub after: K,
 }
 
-/// Aborts the process if dropped while its thread panics: the other threads would wait at a
-/// barrier (or for a message) forever.
-struct AbortOnPanic;
-
-impl Drop for AbortOnPanic {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("compare: a measuring thread panicked; aborting instead of hanging");
-            std::process::abort();
-        }
-    }
-}
-
 /// Runs `consumer` on one new thread and `producer(0..producers)` on `producers` more, pinned
 /// as `placement` says (consumer on its CPU, every producer on the producer CPU; none pinned
 /// when unpinned). Each worker must call [`Phases::start`] and then [`Phases::finish`] exactly
@@ -285,7 +272,7 @@ where
         let ch = std::thread::Builder::new()
             .name("cmp-consumer".into())
             .spawn_scoped(s, move || {
-                let _g = AbortOnPanic;
+                let _g = AbortOnPanic("compare: a measuring thread");
                 if let Some((c, _)) = cpus {
                     pin_current_thread(c).expect("pinning the consumer thread");
                 }
@@ -297,7 +284,7 @@ where
                 std::thread::Builder::new()
                     .name(format!("cmp-producer-{i}"))
                     .spawn_scoped(s, move || {
-                        let _g = AbortOnPanic;
+                        let _g = AbortOnPanic("compare: a measuring thread");
                         if let Some((_, p)) = cpus {
                             pin_current_thread(p).expect("pinning a producer thread");
                         }

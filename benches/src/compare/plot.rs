@@ -176,16 +176,7 @@ fn pow10_range(series: &[Series]) -> (f64, f64) {
 
 /// `v` with about three significant digits and a k/M/G suffix, trailing zeros dropped.
 fn axis_number(v: f64) -> String {
-    let a = v.abs();
-    let (s, suffix) = if a >= 1e9 {
-        (v / 1e9, "G")
-    } else if a >= 1e6 {
-        (v / 1e6, "M")
-    } else if a >= 1e3 {
-        (v / 1e3, "k")
-    } else {
-        (v, "")
-    };
+    let (s, suffix) = super::report::si_scale(v);
     let decimals = if s == 0.0 {
         0
     } else {

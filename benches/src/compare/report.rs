@@ -135,16 +135,25 @@ fn human_rate(v: f64) -> String {
     if !v.is_finite() {
         return "-".into();
     }
-    let (scaled, suffix) = if v >= 1e9 {
+    match si_scale(v) {
+        (_, "") => format!("{v:.0}"),
+        (scaled, suffix) => format!("{}{suffix}", sig3(scaled)),
+    }
+}
+
+/// `v` scaled to a k/M/G suffix by its magnitude (`(v, "")` below a thousand), for the table's
+/// rates and the plots' axes.
+pub(crate) fn si_scale(v: f64) -> (f64, &'static str) {
+    let a = v.abs();
+    if a >= 1e9 {
         (v / 1e9, "G")
-    } else if v >= 1e6 {
+    } else if a >= 1e6 {
         (v / 1e6, "M")
-    } else if v >= 1e3 {
+    } else if a >= 1e3 {
         (v / 1e3, "k")
     } else {
-        return format!("{v:.0}");
-    };
-    format!("{}{suffix}", sig3(scaled))
+        (v, "")
+    }
 }
 
 /// `v` with three significant digits for values of 1 and more, fixed decimals below.

@@ -322,6 +322,18 @@ pub enum Model {
     SpscRing,
 }
 
+/// The mechanisms every plan measures, as [`Model::name`] (and so each [`Record`]'s `model`)
+/// names them.
+pub const MODEL_NAMES: [&str; 7] = [
+    "SRR",
+    "asyncmsg",
+    "futex",
+    "pipe",
+    "unix-socket",
+    "crossbeam",
+    "spsc-ring",
+];
+
 impl Model {
     /// asyncmsg with a count trigger only.
     pub fn asyncmsg(batch: u32) -> Model {
@@ -339,9 +351,8 @@ impl Model {
         }
     }
 
-    /// The record's `model`: `SRR`, `asyncmsg`, `asyncmsg+1ms` (with a time trigger: a model
-    /// of its own, so records stay unique per model, batch and workload), `futex`, `pipe`,
-    /// `unix-socket`, `crossbeam`, `spsc-ring`.
+    /// The record's `model`: one of [`MODEL_NAMES`], or `asyncmsg+1ms` (asyncmsg with a time
+    /// trigger: a model of its own, so records stay unique per model, batch and workload).
     pub fn name(&self) -> String {
         match *self {
             Model::Srr => "SRR".into(),
@@ -883,15 +894,7 @@ mod tests {
             for (i, k) in keys.iter().enumerate() {
                 assert!(!keys[..i].contains(k), "{} twice: {k:?}", plan.mode);
             }
-            for m in [
-                "SRR",
-                "asyncmsg",
-                "futex",
-                "pipe",
-                "unix-socket",
-                "crossbeam",
-                "spsc-ring",
-            ] {
+            for m in MODEL_NAMES {
                 assert!(plan.cases.iter().any(|c| c.model.name() == m), "{m}");
             }
         }
