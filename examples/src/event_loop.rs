@@ -67,7 +67,7 @@ fn server(
     )?;
 
     let mut seen = Seen::default();
-    let mut held: HashMap<i32, (ReceiveId, u32)> = HashMap::new(); // rcvid -> (id, tick due)
+    let mut held: HashMap<userlib::RcvId, (ReceiveId, u32)> = HashMap::new(); // rcvid -> (id, tick due)
     let mut to_notify: Vec<(Notifier, SigEvent, u32)> = Vec::new();
     let mut buf = [0u8; 256];
     // A client counts as gone when its connection's disconnect pulse arrives.
@@ -77,7 +77,7 @@ fn server(
                 TICK => {
                     seen.ticks += 1;
                     let now = seen.ticks;
-                    let due: Vec<i32> = held
+                    let due: Vec<userlib::RcvId> = held
                         .iter()
                         .filter(|(_, (_, at))| *at <= now)
                         .map(|(r, _)| *r)
@@ -114,7 +114,7 @@ fn server(
                 }
                 _PULSE_CODE_UNBLOCK => {
                     seen.unblocks += 1;
-                    let r = p.value_int();
+                    let r = p.value_long();
                     println!("server: _PULSE_CODE_UNBLOCK for rcvid {r:#x}: the client timed out; answering EINTR");
                     if let Some((id, _)) = held.remove(&r) {
                         let flags = id.info().map(|i| i.flags).unwrap_or(0);

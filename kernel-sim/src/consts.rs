@@ -68,6 +68,18 @@ pub const STATE_REPLY: u32 = 6;
 pub const _NTO_TIMEOUT_SEND: u32 = 1 << 4;
 pub const _NTO_TIMEOUT_RECEIVE: u32 = 1 << 5;
 pub const _NTO_TIMEOUT_REPLY: u32 = 1 << 6;
+pub const _NTO_TIMEOUT_SIGSUSPEND: u32 = 1 << 10;
+pub const _NTO_TIMEOUT_SIGWAITINFO: u32 = 1 << 11;
+pub const _NTO_TIMEOUT_NANOSLEEP: u32 = 1 << 12;
+pub const _NTO_TIMEOUT_MUTEX: u32 = 1 << 13;
+pub const _NTO_TIMEOUT_CONDVAR: u32 = 1 << 14;
+pub const _NTO_TIMEOUT_JOIN: u32 = 1 << 15;
+pub const _NTO_TIMEOUT_INTR: u32 = 1 << 16;
+pub const _NTO_TIMEOUT_SEM: u32 = 1 << 17;
+/// The bits of TimerTimeout's `flags` that name states (`(1 << STATE_MAX) - 1`).
+pub const _NTO_TIMEOUT_MASK: u32 = (1 << 24) - 1;
+pub const _NTO_TIMEOUT_ACTIVE: u32 = 1 << 24;
+pub const _NTO_TIMEOUT_IMMEDIATE: u32 = 1 << 25;
 pub const TIMER_ABSTIME: u32 = 0x8000_0000;
 
 // Priorities.

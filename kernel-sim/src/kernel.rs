@@ -15,7 +15,7 @@ use crate::objects::{KState, ProcCounters, Process, Thread};
 use crate::pool::Id;
 use crate::region::{Config, OsPriority, Region, Tables};
 use crate::sync::Arc;
-use crate::types::{Iov, MsgInfo, SigEvent};
+use crate::types::{Iov, MsgInfo, RcvId, SigEvent};
 use crate::wait::{Clock, Deadline, WaitResult, WaitWord};
 use std::marker::PhantomData;
 
@@ -30,6 +30,9 @@ pub struct Kernel {
 struct Inner {
     region: Region,
     timers: std::sync::Arc<TimerService>,
+    /// The fork generation the kernel was made in (`fork.rs`): in a forked child the parent's
+    /// kernels are not the child's, and their calls fail with ESRCH.
+    fork_gen: u64,
 }
 
 /// The timer service's own wait word and switches. It lives outside the region (and outside
@@ -40,6 +43,15 @@ struct TimerService {
     #[cfg_attr(loom, allow(dead_code))]
     started: std::sync::atomic::AtomicBool,
     stop: std::sync::atomic::AtomicBool,
+}
+
+impl crate::fork::ForkLock for Inner {
+    fn lock_for_fork(&self) {
+        self.region.lock_word().lock(false);
+    }
+    fn unlock_after_fork(&self) {
+        self.region.lock_word().unlock(false);
+    }
 }
 
 impl Drop for Inner {
@@ -64,12 +76,18 @@ impl Kernel {
     /// A new kernel in anonymous memory, with the given capacities.
     pub fn new(cfg: Config) -> KResult<Kernel> {
         let region = Region::new(cfg)?;
-        Ok(Kernel {
+        let k = Kernel {
             inner: Arc::new(Inner {
                 region,
                 timers: std::sync::Arc::new(TimerService::default()),
+                fork_gen: crate::fork::generation(),
             }),
-        })
+        };
+        #[cfg(not(loom))]
+        crate::fork::register(
+            Arc::downgrade(&k.inner) as std::sync::Weak<dyn crate::fork::ForkLock>
+        );
+        Ok(k)
     }
 
     /// Whether two handles name the same kernel.
@@ -86,8 +104,16 @@ impl Kernel {
         false
     }
 
-    /// Runs `f` over the tables under the kernel lock (no blocking, no waking).
+    /// Whether this kernel was inherited through fork() from the parent process: its
+    /// processes and threads are the parent's, not ours (fork.rs).
+    pub fn forked_away(&self) -> bool {
+        self.inner.fork_gen != crate::fork::generation()
+    }
+
+    /// Runs `f` over the tables under the kernel lock (no blocking, no waking). A signal that
+    /// arrives meanwhile has its handler run after the lock is released (signals.rs).
     pub(crate) fn locked<R>(&self, f: impl FnOnce(&mut Tables<'_>) -> R) -> R {
+        let _entered = crate::signals::Entered::new();
         let lock = self.inner.region.lock_word();
         lock.lock(self.shared());
         // A panic under the kernel lock is a kernel bug that may have left the tables half
@@ -130,12 +156,30 @@ impl Kernel {
             waits[w as usize].wake(self.shared());
         }
         for sig in &fx.signals {
-            send_signal(sig);
+            // A signal aimed at a simulated process does what it would do to a process: run
+            // its handler (the Linux signal goes to the target's thread), nothing, or end the
+            // process, which here is the simulated one, not the Linux process and every other
+            // simulated process in it.
+            match crate::signals::disposition(sig.signo) {
+                // (A process with no thread to run the handler has nobody to take it.)
+                crate::signals::Disposition::Handle if sig.os_tid != 0 => send_signal(sig),
+                crate::signals::Disposition::Handle => {}
+                crate::signals::Disposition::Ignore => {}
+                crate::signals::Disposition::Terminate => {
+                    let _ = self.process_destroy(Pid {
+                        pid: sig.pid,
+                        id: sig.proc,
+                    });
+                }
+            }
         }
     }
 
     /// Creates a simulated process.
     pub fn process_create(&self) -> KResult<Pid> {
+        if self.forked_away() {
+            return Err(Errno::ESRCH);
+        }
         self.locked(calls::process::process_create)
             .map(|(id, pid)| Pid { pid, id })
     }
@@ -143,11 +187,17 @@ impl Kernel {
     /// Tears a simulated process down: its channels are destroyed (blocked peers leave with
     /// ESRCH), its connections detached, its remaining threads released with ESRCH.
     pub fn process_destroy(&self, pid: Pid) -> KResult<()> {
+        if self.forked_away() {
+            return Err(Errno::ESRCH);
+        }
         self.locked_fx(|t, fx| calls::process::process_destroy(t, pid.id, fx))
     }
 
     /// Registers the calling OS thread as a kernel thread of `pid` at priority `prio` (1..=255).
     pub fn thread_attach(&self, pid: Pid, prio: i32) -> KResult<ThreadCtx> {
+        if self.forked_away() {
+            return Err(Errno::ESRCH);
+        }
         let os_tid = nix::unistd::gettid().as_raw();
         let (me, tid) = self.locked(|t| calls::process::thread_create(t, pid.id, prio, os_tid))?;
         Ok(ThreadCtx {
@@ -216,9 +266,17 @@ impl Kernel {
     }
 }
 
-/// Sends an event's signal to a Linux thread of this process (`rt_tgsigqueueinfo`, so the value
-/// and code arrive in the handler's `siginfo_t`).
+/// Sends an event's signal to a Linux thread of this process: with `rt_tgsigqueueinfo`, so
+/// the value and code arrive in the handler's `siginfo_t`, for the negative codes Linux lets a
+/// program queue; with `tgkill` otherwise (a `kill()`'s SI_USER arrives as SI_TKILL).
 fn send_signal(sig: &calls::event::SignalOut) {
+    if sig.code >= 0 || sig.code == calls::event::SI_TKILL {
+        // SAFETY: plain integer arguments.
+        unsafe {
+            libc::syscall(libc::SYS_tgkill, libc::getpid(), sig.os_tid, sig.signo);
+        }
+        return;
+    }
     // SAFETY: an all-zero siginfo_t is valid; we fill the fields of the SI_QUEUE layout.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     info.si_signo = sig.signo;
@@ -329,6 +387,18 @@ impl ThreadCtx {
         &self,
         mut f: impl FnMut(&mut Tables<'_>, Caller, &mut Effects) -> Step,
     ) -> KResult<i64> {
+        if crate::signals::in_kernel() {
+            // A signal handler that interrupted a kernel call of this thread, installed behind
+            // the C library's back (signals.rs): the kernel is not re-entered.
+            return Err(Errno::EDEADLK);
+        }
+        // Marks the thread as in the kernel; at the end of the call it runs the handlers of
+        // the signals that arrived meanwhile, as QNX delivers signals on leaving the kernel.
+        let _entered = crate::signals::Entered::new();
+        if self.k.forked_away() {
+            return Err(Errno::ESRCH);
+        }
+        let signals_seen = crate::signals::arrivals();
         let region = &self.k.inner.region;
         let shared = self.k.shared();
         let me = self.me;
@@ -359,8 +429,8 @@ impl ThreadCtx {
                     if let Some(d) = deadline_for(t.threads.at(me.thread.index)) {
                         if d.passed() {
                             // Already expired (or NULL ntime: a poll): time out without sleeping.
-                            if let Some(r) = fire(t, me.thread.index, &mut fx) {
-                                step = Step::Done(r);
+                            if let Some(out) = fire(t, me.thread.index, &mut fx) {
+                                step = Step::Settled(out);
                             }
                         }
                     }
@@ -381,23 +451,28 @@ impl ThreadCtx {
                 (step, word.load(), deadline, spin)
             });
             self.k.apply(&fx);
-            let r = match step {
-                Step::Done(r) => r,
-                Step::Block => self.block(seq, deadline, shared, spin),
+            let out = match step {
+                Step::Done(r) => Outcome::Done(r),
+                Step::Settled(out) => out,
+                Step::Block => self.block(seq, deadline, shared, spin, signals_seen),
             };
-            retry = r == Err(RETRY);
-            if !retry && r != Err(Errno::ERESTART) {
-                return r;
+            match out {
+                Outcome::Done(r) => return r,
+                Outcome::Retry => retry = true,
+                Outcome::Restart => retry = false,
             }
         }
     }
 
-    /// Sleeps until readied, then collects the result. Every wake-up is judged under the lock:
+    /// Sleeps until readied, then collects the outcome. Every wake-up is judged under the lock:
     /// readied (collect the result and become RUNNING), or still blocked, in which case a
     /// deadline that has passed in a state the timeout covers fires (the thread leaves with
     /// ETIMEDOUT, or stays: REPLY-blocked on an `_NTO_CHF_UNBLOCK` channel, or an event other
     /// than SIGEV_UNBLOCK), and the thread sleeps on with the deadline of the state it is now in
     /// (a SEND-blocked client that was received may have become subject to a REPLY timeout).
+    /// A signal that came since the call began (`signals_seen` counts those before) interrupts
+    /// the call as QNX does: EINTR, or on an `_NTO_CHF_UNBLOCK` channel a REPLY-blocked client
+    /// asks the server and stays; a thread already readied keeps its result.
     ///
     /// `spin_vs`: the CPU whose thread is expected to wake us (an asyncmsg receiver's last
     /// trigger). When it is another CPU, spin briefly before sleeping: the wake-up usually comes
@@ -411,9 +486,10 @@ impl ThreadCtx {
         mut deadline: Option<Deadline>,
         shared: bool,
         spin_vs: Option<i32>,
-    ) -> KResult<i64> {
+        mut signals_seen: u64,
+    ) -> Outcome {
         enum Next {
-            Done(KResult<i64>),
+            Done(Outcome),
             Wait(u32, Option<Deadline>),
         }
         let me = self.me;
@@ -440,30 +516,41 @@ impl ThreadCtx {
             };
             let woke = if changed {
                 WaitResult::Changed
+            } else if crate::signals::arrivals() != signals_seen {
+                WaitResult::Interrupted
             } else {
                 word.wait(seq, deadline, shared)
             };
-            if woke == WaitResult::Changed && word.load() == seq {
+            let arrived = crate::signals::arrivals();
+            let signalled = woke == WaitResult::Interrupted || arrived != signals_seen;
+            signals_seen = arrived;
+            if woke == WaitResult::Changed && word.load() == seq && !signalled {
                 continue; // spurious
             }
             let mut fx = Effects::default();
             let mut my_prio = 0u8;
             let next = self.k.locked(|t| {
                 let Some(th) = t.threads.get_mut(me.thread) else {
-                    return Next::Done(Err(Errno::ESRCH));
+                    return Next::Done(Outcome::Done(Err(Errno::ESRCH)));
                 };
                 if th.state == KState::Ready {
                     th.state = KState::Running;
                     my_prio = th.prio;
-                    return Next::Done(result_of(std::mem::replace(
+                    return Next::Done(outcome_of(std::mem::replace(
                         &mut th.result,
                         CallResult::Pending,
                     )));
                 }
-                if let Some(d) = deadline_for(th) {
+                if signalled {
+                    if let Some(r) = calls::srr::force_ready(t, i, calls::srr::Why::Signal, &mut fx)
+                    {
+                        return Next::Done(outcome_of(r));
+                    }
+                }
+                if let Some(d) = deadline_for(t.threads.at(i)) {
                     if woke == WaitResult::TimedOut || d.passed() {
-                        if let Some(r) = fire(t, i, &mut fx) {
-                            return Next::Done(r);
+                        if let Some(out) = fire(t, i, &mut fx) {
+                            return Next::Done(out);
                         }
                     }
                 }
@@ -471,14 +558,14 @@ impl ThreadCtx {
             });
             self.k.apply(&fx);
             match next {
-                Next::Done(r) => {
+                Next::Done(out) => {
                     // In the OS priority mode, run on at the priority the kernel gave us (the
                     // waker applies it too, but we may have returned before it did).
                     let mode = self.k.inner.region.config().os_priority;
                     if mode != OsPriority::Off && my_prio != 0 {
                         apply_os_priority(mode, nix::unistd::gettid().as_raw(), my_prio);
                     }
-                    return r;
+                    return out;
                 }
                 Next::Wait(s, d) => {
                     seq = s;
@@ -562,11 +649,10 @@ impl ThreadCtx {
         chid: i32,
         riov: &[Iov],
         info: Option<&mut MsgInfo>,
-    ) -> KResult<i32> {
+    ) -> KResult<RcvId> {
         let r = IovList::new(riov);
         let info = info.map_or(0, |i| i as *mut MsgInfo as u64);
         self.call(|t, me, fx| calls::srr::msg_receive(t, me, chid, r, info, false, fx))
-            .map(|v| v as i32)
     }
 
     /// MsgReceive: returns an rcvid (> 0) for a message, 0 for a pulse (the buffer then holds a
@@ -576,7 +662,7 @@ impl ThreadCtx {
         chid: i32,
         rmsg: &mut [u8],
         info: Option<&mut MsgInfo>,
-    ) -> KResult<i32> {
+    ) -> KResult<RcvId> {
         let r = [Iov::from_mut_slice(rmsg)];
         // SAFETY: the iov describes our borrowed slice.
         unsafe { self.msg_receivev_raw(chid, &r, info) }
@@ -588,7 +674,7 @@ impl ThreadCtx {
         chid: i32,
         rmsg: &mut [&mut [u8]],
         info: Option<&mut MsgInfo>,
-    ) -> KResult<i32> {
+    ) -> KResult<RcvId> {
         let r: smallvec::SmallVec<[Iov; 4]> =
             rmsg.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
         // SAFETY: the iovs describe borrowed slices.
@@ -616,34 +702,34 @@ impl ThreadCtx {
     ///
     /// # Safety
     /// The iovs must describe memory valid for reads for the whole call.
-    pub unsafe fn msg_replyv_raw(&self, rcvid: i32, status: i64, iov: &[Iov]) -> KResult<()> {
+    pub unsafe fn msg_replyv_raw(&self, rcvid: RcvId, status: i64, iov: &[Iov]) -> KResult<()> {
         let s = IovList::new(iov);
         self.call(|t, me, fx| calls::srr::msg_reply(t, me, rcvid, status, s, fx))
             .map(drop)
     }
 
     /// MsgReply: the client's MsgSend returns `status`; `msg` lands in its reply buffer.
-    pub fn msg_reply(&self, rcvid: i32, status: i64, msg: &[u8]) -> KResult<()> {
+    pub fn msg_reply(&self, rcvid: RcvId, status: i64, msg: &[u8]) -> KResult<()> {
         let s = [Iov::from_slice(msg)];
         // SAFETY: the iov describes our borrowed slice.
         unsafe { self.msg_replyv_raw(rcvid, status, &s) }
     }
 
     /// MsgReplyv over slices.
-    pub fn msg_replyv(&self, rcvid: i32, status: i64, msg: &[&[u8]]) -> KResult<()> {
+    pub fn msg_replyv(&self, rcvid: RcvId, status: i64, msg: &[&[u8]]) -> KResult<()> {
         let s: smallvec::SmallVec<[Iov; 4]> = msg.iter().map(|b| Iov::from_slice(b)).collect();
         // SAFETY: the iovs describe borrowed slices.
         unsafe { self.msg_replyv_raw(rcvid, status, &s) }
     }
 
     /// MsgError: the client's MsgSend fails with `err` (EOK: returns 0; ERESTART: re-sends).
-    pub fn msg_error(&self, rcvid: i32, err: Errno) -> KResult<()> {
+    pub fn msg_error(&self, rcvid: RcvId, err: Errno) -> KResult<()> {
         self.call(|t, me, fx| calls::srr::msg_error(t, me, rcvid, err.0, fx))
             .map(drop)
     }
 
     /// MsgRead: copies the client's message from `offset`; returns bytes copied.
-    pub fn msg_read(&self, rcvid: i32, buf: &mut [u8], offset: usize) -> KResult<usize> {
+    pub fn msg_read(&self, rcvid: RcvId, buf: &mut [u8], offset: usize) -> KResult<usize> {
         let r = [Iov::from_mut_slice(buf)];
         let l = IovList::new(&r);
         self.call(|t, me, _| calls::srr::msg_read(t, me, rcvid, l, offset as u64))
@@ -651,7 +737,7 @@ impl ThreadCtx {
     }
 
     /// MsgReadv over slices.
-    pub fn msg_readv(&self, rcvid: i32, bufs: &mut [&mut [u8]], offset: usize) -> KResult<usize> {
+    pub fn msg_readv(&self, rcvid: RcvId, bufs: &mut [&mut [u8]], offset: usize) -> KResult<usize> {
         let r: smallvec::SmallVec<[Iov; 4]> =
             bufs.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
         let l = IovList::new(&r);
@@ -660,7 +746,7 @@ impl ThreadCtx {
     }
 
     /// MsgWrite: copies `buf` into the client's reply buffer at `offset`; returns bytes copied.
-    pub fn msg_write(&self, rcvid: i32, buf: &[u8], offset: usize) -> KResult<usize> {
+    pub fn msg_write(&self, rcvid: RcvId, buf: &[u8], offset: usize) -> KResult<usize> {
         let s = [Iov::from_slice(buf)];
         let l = IovList::new(&s);
         self.call(|t, me, _| calls::srr::msg_write(t, me, rcvid, l, offset as u64))
@@ -668,7 +754,7 @@ impl ThreadCtx {
     }
 
     /// MsgWritev over slices.
-    pub fn msg_writev(&self, rcvid: i32, bufs: &[&[u8]], offset: usize) -> KResult<usize> {
+    pub fn msg_writev(&self, rcvid: RcvId, bufs: &[&[u8]], offset: usize) -> KResult<usize> {
         let s: smallvec::SmallVec<[Iov; 4]> = bufs.iter().map(|b| Iov::from_slice(b)).collect();
         let l = IovList::new(&s);
         self.call(|t, me, _| calls::srr::msg_write(t, me, rcvid, l, offset as u64))
@@ -676,7 +762,7 @@ impl ThreadCtx {
     }
 
     /// MsgInfo: the `MsgInfo` of a REPLY-blocked client's message.
-    pub fn msg_info(&self, rcvid: i32) -> KResult<MsgInfo> {
+    pub fn msg_info(&self, rcvid: RcvId) -> KResult<MsgInfo> {
         let mut info = MsgInfo::default();
         let p = &mut info as *mut MsgInfo as u64;
         self.call(|t, me, _| calls::srr::msg_info(t, me, rcvid, p))?;
@@ -743,15 +829,35 @@ impl ThreadCtx {
 
     /// MsgDeliverEvent: delivers `event` to the client `rcvid` names (it need not be
     /// REPLY-blocked; rcvid 0 is this thread).
-    pub fn msg_deliver_event(&self, rcvid: i32, event: &SigEvent) -> KResult<()> {
+    pub fn msg_deliver_event(&self, rcvid: RcvId, event: &SigEvent) -> KResult<()> {
         self.call(|t, me, fx| calls::event::msg_deliver_event(t, me, rcvid, event, fx))
             .map(drop)
     }
 
     /// MsgVerifyEvent: checks that `event` could be delivered to the client `rcvid` names.
-    pub fn msg_verify_event(&self, rcvid: i32, event: &SigEvent) -> KResult<()> {
+    pub fn msg_verify_event(&self, rcvid: RcvId, event: &SigEvent) -> KResult<()> {
         self.call(|t, me, fx| calls::event::msg_verify_event(t, me, rcvid, event, fx))
             .map(drop)
+    }
+
+    /// SignalKill(nd, pid, tid, signo, code, value): sends `signo` to process `pid` (0: ours)
+    /// or, with `tid` non-zero, to that thread of it; `signo` 0 only checks that the target
+    /// exists. A handled signal runs its handler in the target's thread; an ignored one does
+    /// nothing; one whose default action ends a process ends the simulated process only.
+    #[allow(clippy::too_many_arguments)] // SignalKill's own arguments
+    pub fn signal_kill(
+        &self,
+        nd: u32,
+        pid: i32,
+        tid: i32,
+        signo: i32,
+        code: i32,
+        value: i32,
+    ) -> KResult<()> {
+        self.call(|t, me, fx| {
+            calls::event::signal_kill(t, me, nd, pid, tid, signo, code, value, fx)
+        })
+        .map(drop)
     }
 
     // ---------------------------------------------------------------- asyncmsg
@@ -923,10 +1029,10 @@ impl ThreadCtx {
     }
 }
 
-/// Fires blocked thread `i`'s expired timeout. Returns the call's result if the thread leaves
+/// Fires blocked thread `i`'s expired timeout. Returns the call's outcome if the thread leaves
 /// now: it timed out, or the timeout's event readied it (a pulse to the very channel it
 /// receives on), in which case the ready-up is undone (its wake-up is not needed: we are it).
-fn fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<KResult<i64>> {
+fn fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<Outcome> {
     let r = match calls::srr::timeout_fire(t, i, fx) {
         Some(r) => r,
         None if t.threads.at(i).state == KState::Ready => {
@@ -936,7 +1042,7 @@ fn fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<KResult<i64>> {
         None => return None,
     };
     t.threads.at_mut(i).state = KState::Running;
-    Some(result_of(r))
+    Some(outcome_of(r))
 }
 
 /// The deadline of the timeout in force, if it covers the state the thread is blocked in.
@@ -981,17 +1087,27 @@ fn current_cpu() -> i32 {
     }
 }
 
-/// The marker a woken thread's call returns inside the dispatcher to run again (never seen
-/// by callers).
-const RETRY: Errno = Errno(i32::MIN);
+/// How a kernel call ends, as the dispatcher sees it: with a result for the caller, or by
+/// running again (kept apart from results, so that no errno value can mean "again").
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The call returns this.
+    Done(KResult<i64>),
+    /// The same call runs again, as the same kernel entry with its timeout in force (an
+    /// asyncmsg receiver that a trigger found waiting takes the batch itself).
+    Retry,
+    /// The call is made again as a new kernel entry (`MsgError(rcvid, ERESTART)`).
+    Restart,
+}
 
-fn result_of(r: CallResult) -> KResult<i64> {
+fn outcome_of(r: CallResult) -> Outcome {
     match r {
-        CallResult::Retry => Err(RETRY),
-        CallResult::Ok(v) => Ok(v),
-        CallResult::Err(e) => Err(Errno(e)),
-        CallResult::Restart => Err(Errno::ERESTART),
-        CallResult::Pending => Err(Errno::EINTR),
+        CallResult::Retry => Outcome::Retry,
+        CallResult::Restart => Outcome::Restart,
+        CallResult::Ok(v) => Outcome::Done(Ok(v)),
+        CallResult::Err(e) => Outcome::Done(Err(Errno(e))),
+        // A readied thread always carries a result; should one not, the call was interrupted.
+        CallResult::Pending => Outcome::Done(Err(Errno::EINTR)),
     }
 }
 
@@ -1001,6 +1117,8 @@ fn result_of(r: CallResult) -> KResult<i64> {
 #[cfg(not(loom))]
 fn timer_service(weak: std::sync::Weak<Inner>, svc: std::sync::Arc<TimerService>) {
     use std::sync::atomic::Ordering::Acquire;
+    // Signals aimed at the process go to the program's threads, not the kernel's.
+    crate::signals::block_in_this_thread();
     loop {
         if svc.stop.load(Acquire) {
             return;

@@ -1,9 +1,12 @@
 //! Fixed-capacity pools with free lists and generation-tagged ids.
 //!
 //! A pool is a slice of slots in the kernel region plus a small head (free-list head, counts).
-//! Allocating pops the free list; freeing bumps the slot's generation and pushes it back, so an
-//! [`Id`] kept past its object's life no longer matches and is answered with an error, never
-//! with a successor that happens to reuse the slot. No heap pointers: links are slot indices.
+//! Allocating pops the free list; freeing bumps the slot's generation and appends it at the
+//! list's tail, so an [`Id`] kept past its object's life no longer matches and is answered with
+//! an error, never with a successor that happens to reuse the slot. The list is first in,
+//! first out: a freed slot is the last to be reused, so a slot's generation advances as slowly
+//! as the pool allows (ids that carry only some bits of it, like timer ids, repeat as late as
+//! possible). No heap pointers: links are slot indices.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -113,8 +116,10 @@ pub trait Pooled: Sized {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct PoolHead {
-    /// First free slot, or [`NIL`].
+    /// First free slot (the next to be taken), or [`NIL`].
     pub free: u32,
+    /// Last free slot (the most recently freed), or [`NIL`].
+    pub free_tail: u32,
     /// Live objects.
     pub live: u32,
     /// Slots in all.
@@ -128,6 +133,7 @@ impl PoolHead {
     pub fn new(capacity: u32) -> PoolHead {
         PoolHead {
             free: if capacity == 0 { NIL } else { 0 },
+            free_tail: capacity.checked_sub(1).unwrap_or(NIL),
             live: 0,
             capacity,
             high_water: 0,
@@ -176,6 +182,9 @@ impl<'a, T: Pooled> Pool<'a, T> {
         let slot = &mut self.slots[i as usize];
         let gen = slot.hdr().gen;
         self.head.free = slot.hdr().next_free;
+        if self.head.free == NIL {
+            self.head.free_tail = NIL;
+        }
         *slot = value;
         *slot.hdr_mut() = SlotHdr {
             gen,
@@ -187,21 +196,27 @@ impl<'a, T: Pooled> Pool<'a, T> {
         Some(Id::new(i, gen))
     }
 
-    /// Frees the object `id` refers to; a stale or empty id is ignored.
+    /// Frees the object `id` refers to; a stale or empty id is ignored. The slot goes to the
+    /// tail of the free list.
     pub fn free(&mut self, id: Id<T>) {
         if self.get(id).is_none() {
             return;
         }
-        let free = self.head.free;
         let slot = &mut self.slots[id.index as usize];
         let gen = slot.hdr().gen.wrapping_add(1).max(1);
         slot.reset();
         *slot.hdr_mut() = SlotHdr {
             gen,
-            next_free: free,
+            next_free: NIL,
             live: false,
         };
-        self.head.free = id.index;
+        let tail = self.head.free_tail;
+        if tail == NIL {
+            self.head.free = id.index;
+        } else {
+            self.slots[tail as usize].hdr_mut().next_free = id.index;
+        }
+        self.head.free_tail = id.index;
         self.head.live -= 1;
     }
 
@@ -291,7 +306,7 @@ mod tests {
     #[test]
     fn stale_id_does_not_answer_for_the_slots_next_tenant() {
         let mut head = PoolHead::new(0);
-        let mut slots: Vec<Obj> = (0..2).map(|_| Obj::vacant()).collect();
+        let mut slots: Vec<Obj> = (0..1).map(|_| Obj::vacant()).collect();
         let mut p = Pool::new(&mut head, &mut slots);
         p.format();
         let a = p.alloc(obj(1)).unwrap();
@@ -300,6 +315,30 @@ mod tests {
         assert_eq!(a.index, b.index);
         assert!(p.get(a).is_none());
         assert_eq!(p.get(b).unwrap().v, 2);
+    }
+
+    #[test]
+    fn a_freed_slot_is_reused_last() {
+        let mut head = PoolHead::new(0);
+        let mut slots: Vec<Obj> = (0..3).map(|_| Obj::vacant()).collect();
+        let mut p = Pool::new(&mut head, &mut slots);
+        p.format();
+        // One object is created and destroyed over and over: it cycles through every slot.
+        let mut seen = Vec::new();
+        for i in 0..6 {
+            let a = p.alloc(obj(i)).unwrap();
+            seen.push(a.index);
+            p.free(a);
+        }
+        assert_eq!(seen, [0, 1, 2, 0, 1, 2]);
+        // Exhausting and refilling keeps the list consistent.
+        let all: Vec<_> = (0..3).map(|i| p.alloc(obj(i)).unwrap()).collect();
+        assert!(p.alloc(obj(9)).is_none());
+        p.free(all[1]);
+        p.free(all[0]);
+        assert_eq!(p.alloc(obj(7)).unwrap().index, all[1].index);
+        assert_eq!(p.alloc(obj(8)).unwrap().index, all[0].index);
+        assert!(p.alloc(obj(9)).is_none());
     }
 
     #[test]

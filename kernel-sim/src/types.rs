@@ -1,6 +1,14 @@
 //! The structures that cross the kernel boundary, laid out as QNX 7's 64-bit ABI lays them out:
 //! `iov_t`, `struct _msg_info64`, `struct _pulse`.
 
+/// `rcvid_t`: a receive id, as QNX 7.1 makes it: 64 bits. Positive for a message (naming the
+/// client's exchange: reply, error, read, write and deliver events through it), 0 for a pulse.
+///
+/// Bits 0..15 hold the client thread's slot + 1, bits 15..63 a generation that changes every
+/// time that slot's thread is received; a stale rcvid repeats only after 2^48 receives of
+/// threads in one slot (docs/deviations.md).
+pub type RcvId = i64;
+
 /// `iov_t`: one part of a scattered buffer. Same layout as Linux's `struct iovec`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +94,12 @@ impl Pulse {
     /// `value.sival_int`.
     pub fn value_int(&self) -> i32 {
         self.value as u32 as i32
+    }
+
+    /// `value.sival_long`: the whole 64-bit value (a `_PULSE_CODE_UNBLOCK` pulse carries the
+    /// 64-bit rcvid here).
+    pub fn value_long(&self) -> i64 {
+        self.value as i64
     }
 
     /// The pulse's bytes, as MsgReceive copies them.

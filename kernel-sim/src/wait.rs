@@ -71,6 +71,8 @@ pub enum WaitResult {
     Changed,
     /// The deadline passed first.
     TimedOut,
+    /// A signal handler ran in the waiting thread (the futex wait returned EINTR).
+    Interrupted,
 }
 
 #[cfg(not(loom))]
@@ -83,6 +85,8 @@ mod futex {
     const FUTEX_PRIVATE_FLAG: libc::c_int = 128;
     const FUTEX_CLOCK_REALTIME: libc::c_int = 256;
     const FUTEX_BITSET_MATCH_ANY: u32 = u32::MAX;
+    /// The deadline of a wait that has none: about 35,000 years on CLOCK_MONOTONIC.
+    const FAR_FUTURE_SECS: libc::time_t = 1 << 40;
 
     /// Blocks while `*word == expected`, up to an absolute deadline.
     pub(super) fn wait(
@@ -95,20 +99,25 @@ mod futex {
         if !shared {
             op |= FUTEX_PRIVATE_FLAG;
         }
-        let ts;
-        let tsp = match deadline {
-            None => std::ptr::null(),
+        // Always a deadline (a far one when none is asked for): Linux restarts an untimed
+        // futex wait after a handler with SA_RESTART, but ends a timed one with EINTR after any
+        // handler, and the kernel must learn that a signal came (signals.rs).
+        let ts = match deadline {
+            None => libc::timespec {
+                tv_sec: FAR_FUTURE_SECS,
+                tv_nsec: 0,
+            },
             Some(d) => {
                 if d.clock == Clock::Realtime {
                     op |= FUTEX_CLOCK_REALTIME;
                 }
-                ts = libc::timespec {
+                libc::timespec {
                     tv_sec: (d.nsec / 1_000_000_000) as libc::time_t,
                     tv_nsec: (d.nsec % 1_000_000_000) as libc::c_long,
-                };
-                &ts as *const libc::timespec
+                }
             }
         };
+        let tsp = &ts as *const libc::timespec;
         // SAFETY: `word` is a live, aligned 32-bit atomic for the duration of the call; the
         // kernel only reads it. `tsp` is null or points at `ts`, alive until the call returns.
         let r = unsafe {
@@ -122,10 +131,13 @@ mod futex {
                 FUTEX_BITSET_MATCH_ANY,
             )
         };
-        if r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT) {
-            WaitResult::TimedOut
-        } else {
-            WaitResult::Changed
+        if r != -1 {
+            return WaitResult::Changed;
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::ETIMEDOUT) if deadline.is_some() => WaitResult::TimedOut,
+            Some(libc::EINTR) => WaitResult::Interrupted,
+            _ => WaitResult::Changed,
         }
     }
 
@@ -329,10 +341,11 @@ impl KernelLock {
                 std::thread::yield_now();
             }
         }
-        // Mark the lock contended, then sleep until we take it in the contended state.
+        // Mark the lock contended, then sleep until we take it in the contended state (a
+        // signal's interruption is only another look at the word).
         let mut c = self.word.value.swap(2, Ordering::Acquire);
         while c != 0 {
-            self.word.wait(2, None, shared);
+            let _ = self.word.wait(2, None, shared);
             c = self.word.value.swap(2, Ordering::Acquire);
         }
     }

@@ -100,7 +100,17 @@ fn stale_rcvid_is_esrch() {
 fn garbage_rcvids_are_esrch() {
     let k = kernel();
     let (_, t, _, _) = one(&k);
-    for rcvid in [-1, 1, 0xffff, 0x10000, 0x10001, 0x7fff_ffff, i32::MIN] {
+    for rcvid in [
+        -1,
+        1,
+        0x7fff,
+        0x8000,
+        0x8001,
+        0x7fff_ffff,
+        i32::MIN as RcvId,
+        i64::MAX,
+        i64::MIN,
+    ] {
         assert_eq!(t.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH), "{rcvid:#x}");
         assert_eq!(t.msg_error(rcvid, Errno::EOK), Err(Errno::ESRCH));
     }

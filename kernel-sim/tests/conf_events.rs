@@ -471,7 +471,7 @@ fn client(w: &Ev, prio: i32, msg: Vec<u8>) -> Client {
 
 impl Ev {
     /// Receives the client's message: its rcvid and bytes.
-    fn take(&self) -> (i32, Vec<u8>) {
+    fn take(&self) -> (RcvId, Vec<u8>) {
         let mut buf = [0u8; 64];
         let mut info = MsgInfo::default();
         let rcvid = receive(&self.server, self.schid, &mut buf, Some(&mut info)).unwrap();
@@ -480,7 +480,7 @@ impl Ev {
     }
 
     /// A client that sent a message, was received and replied to: its rcvid.
-    fn replied_client(&self, prio: i32) -> (Client, i32) {
+    fn replied_client(&self, prio: i32) -> (Client, RcvId) {
         let c = client(self, prio, b"hi".to_vec());
         let (rcvid, _) = self.take();
         self.server.msg_reply(rcvid, 0, b"").unwrap();
@@ -905,7 +905,7 @@ fn deliver_event_with_a_garbage_rcvid_or_another_servers_rcvid_is_esrch() {
     let w = ev_world();
     let (c, rcvid) = w.replied_client(10);
     let ev = SigEvent::pulse(w.ccoid, 10, 1, 1);
-    for bad in [-1, i32::MIN, 0x7fff_0001, rcvid ^ 0x1] {
+    for bad in [-1, i32::MIN as RcvId, 0x7fff_0001, rcvid ^ 0x8000, i64::MIN] {
         assert_eq!(
             w.server.msg_deliver_event(bad, &ev),
             Err(Errno::ESRCH),
@@ -1000,5 +1000,65 @@ fn bad_pulses_and_events_keep_their_errno_and_leak_nothing() {
     assert_eq!(c.finish(), Ok(0));
     // The client threads are gone once joined: every pool is where it was.
     assert_eq!(live_all(&w.k), before);
+    w.finish();
+}
+
+#[test]
+fn deliver_event_to_an_rcvid_whose_thread_exited_goes_to_another_thread_of_its_process() {
+    let w = ev_world();
+    // The client process keeps its connection to the server (the exiting thread's coid shares
+    // it), so the rcvid's connection lives on after the thread.
+    let keep = w
+        .cmain
+        .connect_attach(0, w.srv.pid, w.schid, SIDE, 0)
+        .unwrap();
+    let (c, rcvid) = w.replied_client(10);
+    let tid = c.bg.tid;
+    assert_eq!(c.finish(), Ok(0));
+    wait_gone(&w.k, w.cli.pid, tid);
+    // A process-directed event (a pulse on the client process's connection) still arrives.
+    let ev = SigEvent::pulse(w.ccoid, 10, 5, 55);
+    w.server.msg_verify_event(rcvid, &ev).unwrap();
+    w.server.msg_deliver_event(rcvid, &ev).unwrap();
+    let p = receive_pulse(&w.cmain, w.cchid);
+    assert_eq!((p.code, p.value_int()), (5, 55));
+    // A thread-directed one has nobody to go to.
+    assert_eq!(
+        w.server.msg_deliver_event(rcvid, &SigEvent::unblock()),
+        Err(Errno::ESRCH)
+    );
+    // Once the connection is gone, the rcvid names nothing.
+    w.cmain.connect_detach(keep).unwrap();
+    assert_eq!(w.server.msg_deliver_event(rcvid, &ev), Err(Errno::ESRCH));
+    assert_nothing_queued(&w.cmain, w.cchid);
+    w.finish();
+}
+
+#[test]
+fn deliver_event_to_an_exited_threads_rcvid_is_esrch_once_a_new_thread_takes_its_slot() {
+    let w = ev_world();
+    let keep = w
+        .cmain
+        .connect_attach(0, w.srv.pid, w.schid, SIDE, 0)
+        .unwrap();
+    let (c, rcvid) = w.replied_client(10);
+    let tid = c.bg.tid;
+    assert_eq!(c.finish(), Ok(0));
+    wait_gone(&w.k, w.cli.pid, tid);
+    // Threads come and go until one has taken the exited thread's slot (every slot is
+    // reused in turn, so at most one pool's worth).
+    let ev = SigEvent::pulse(w.ccoid, 10, 5, 55);
+    let mut taken = false;
+    for _ in 0..Config::default().max_threads {
+        let t = w.k.thread_attach(w.cli, 10).unwrap();
+        drop(t);
+        if w.server.msg_verify_event(rcvid, &ev) == Err(Errno::ESRCH) {
+            taken = true;
+            break;
+        }
+    }
+    assert!(taken, "the slot was never reused");
+    assert_eq!(w.server.msg_deliver_event(rcvid, &ev), Err(Errno::ESRCH));
+    w.cmain.connect_detach(keep).unwrap();
     w.finish();
 }

@@ -75,7 +75,7 @@ impl Two {
     }
 
     /// Receives a message: (rcvid, its MsgInfo).
-    fn take(&self) -> (i32, MsgInfo) {
+    fn take(&self) -> (RcvId, MsgInfo) {
         let mut b = [0u8; 8];
         let mut info = MsgInfo::default();
         let rcvid = receive(&self.server, self.chid, &mut b, Some(&mut info)).unwrap();
@@ -129,7 +129,7 @@ fn reply_blocked_client_on_an_unblock_channel_stays_blocked_and_the_server_gets_
     let p = receive_pulse(&w.server, w.chid);
     assert_eq!((p.type_, p.subtype), (0, 0));
     assert_eq!(p.code, _PULSE_CODE_UNBLOCK);
-    assert_eq!(p.value_int(), rcvid);
+    assert_eq!(p.value_long(), rcvid);
     assert_eq!(p.scoid, info.scoid);
     assert_eq!(
         w.server.priority().unwrap(),
@@ -165,7 +165,7 @@ fn unblock_request_may_be_answered_with_a_reply() {
     let c = w.replier(10, SHORT);
     let (rcvid, _) = w.take();
     let p = receive_pulse(&w.server, w.chid);
-    assert_eq!((p.code, p.value_int()), (_PULSE_CODE_UNBLOCK, rcvid));
+    assert_eq!((p.code, p.value_long()), (_PULSE_CODE_UNBLOCK, rcvid));
     w.server.msg_reply(rcvid, 7, b"done").unwrap();
     assert_eq!(c.join(), (Ok(7), *b"done"));
     w.finish();
@@ -209,23 +209,36 @@ fn msg_error_before_the_unblock_pulse_is_received_removes_it_too() {
 }
 
 #[test]
-fn detaching_a_reply_blocked_clients_connection_removes_its_unblock_pulse() {
+fn a_detached_clients_pending_unblock_request_stands_until_the_server_answers_then_it_gets_ebadf() {
     let w = two(_NTO_CHF_UNBLOCK);
     // A client thread REPLY-blocked on the process's shared coid, with an unblock request.
     let coid = w.coid;
     let c = spawn(&w.k, w.cli, 10, move |c| {
         let mut r = [0u8; 4];
         arm(c, _NTO_TIMEOUT_REPLY, Some(SHORT));
-        c.msg_send(coid, b"req", &mut r)
+        let st = c.msg_send(coid, b"req", &mut r);
+        (st, r)
     });
     let (rcvid, _) = w.take();
     wait_until("unblock pulse queued", || {
         queued(&w.k, w.srv.pid, w.chid) == 1
     });
-    // Another thread of the client process detaches the coid: the client leaves with EBADF,
-    // and its unblock request goes with it.
+    // Another thread of the client process detaches the coid: the server holds the client, so
+    // it stays REPLY-blocked (QNX's unblock protocol) and the one unblock pulse stands.
     w.client.connect_detach(w.coid).unwrap();
-    assert_eq!(c.join(), Err(Errno::EBADF));
+    std::thread::sleep(Duration::from_millis(20));
+    wait_reply_blocked(&w.k, w.cli.pid, c.tid);
+    assert_eq!(
+        queued(&w.k, w.srv.pid, w.chid),
+        1,
+        "still one unblock pulse"
+    );
+    let p = receive_pulse(&w.server, w.chid);
+    assert_eq!((p.code, p.value_long()), (_PULSE_CODE_UNBLOCK, rcvid));
+    // The server answers: the client leaves with EBADF (its coid is gone), its reply buffer
+    // untouched; the rcvid is then stale and nothing is left behind.
+    w.server.msg_reply(rcvid, 7, b"late").unwrap();
+    assert_eq!(c.join(), (Err(Errno::EBADF), [0u8; 4]));
     assert_eq!(live(&w.k)[4], 0, "no pulse left for the gone rcvid");
     assert_nothing_queued(&w.server, w.chid);
     assert_eq!(w.server.msg_info(rcvid), Err(Errno::ESRCH));
@@ -274,7 +287,7 @@ fn unblock_pulse_goes_straight_to_a_receive_blocked_server_thread() {
         .msg_deliver_event(rcvid, &SigEvent::unblock())
         .unwrap();
     let p = rx.join();
-    assert_eq!((p.code, p.value_int()), (_PULSE_CODE_UNBLOCK, rcvid));
+    assert_eq!((p.code, p.value_long()), (_PULSE_CODE_UNBLOCK, rcvid));
     assert_eq!(live(&w.k)[4], 0, "never queued");
     wait_reply_blocked(&w.k, w.cli.pid, c.tid);
     w.server.msg_error(rcvid, Errno::EINTR).unwrap();
@@ -292,7 +305,7 @@ fn unblock_event_to_a_reply_blocked_client_on_an_unblock_channel_sends_the_unblo
         .unwrap();
     let p = receive_pulse(&w.server, w.chid);
     assert_eq!(
-        (p.code, p.value_int(), p.scoid),
+        (p.code, p.value_long(), p.scoid),
         (_PULSE_CODE_UNBLOCK, rcvid, info.scoid)
     );
     wait_reply_blocked(&w.k, w.cli.pid, c.tid);
@@ -374,7 +387,7 @@ fn server_connect_detach_of_a_scoid_is_einval_while_the_client_is_linked() {
     // Nothing changed: the client's pulses still arrive through that scoid.
     w.client.msg_send_pulse(w.coid, 10, 2, 22).unwrap();
     let p = receive_pulse(&w.server, w.chid);
-    assert_eq!((p.code, p.value_int(), p.scoid), (2, 22, scoid));
+    assert_eq!((p.code, p.value_long(), p.scoid), (2, 22, scoid));
     assert_eq!(live(&w.k)[3], w.start[3] + 1);
     w.client.connect_detach(w.coid).unwrap();
     let p = receive_pulse(&w.server, w.chid);

@@ -103,7 +103,7 @@ fn msg_info_on_an_unknown_pulse_or_stale_rcvid_is_esrch() {
     let coid = server
         .connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
-    for rcvid in [0, -1, 1, 0x10001, i32::MAX] {
+    for rcvid in [0, -1, 1, 0x8001, i32::MAX as RcvId, i64::MAX] {
         assert_eq!(
             server.msg_info(rcvid),
             Err(Errno::ESRCH),

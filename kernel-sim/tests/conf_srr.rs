@@ -48,7 +48,7 @@ fn pair(chflags: u32) -> Pair {
 impl Pair {
     /// Receives the client's message; if that fails, destroys the channel first so that a
     /// client blocked without a bound is released before the test panics.
-    fn receive_or_release(&self, buf: &mut [u8], info: Option<&mut MsgInfo>) -> i32 {
+    fn receive_or_release(&self, buf: &mut [u8], info: Option<&mut MsgInfo>) -> RcvId {
         match receive(&self.server, self.chid, buf, info) {
             Ok(rcvid) => rcvid,
             Err(e) => {
@@ -695,7 +695,7 @@ fn reply_blocked_client_on_unblock_channel_stays_blocked_and_server_gets_an_unbl
         assert_eq!(p.server.priority(), Ok((10, 33)));
         assert_eq!(pulse.code, _PULSE_CODE_UNBLOCK);
         assert_eq!(pulse.code, -32);
-        assert_eq!(pulse.value_int(), rcvid);
+        assert_eq!(pulse.value_long(), rcvid);
         assert_eq!(pulse.scoid, info.scoid);
         // The client is still REPLY-blocked, and MsgInfo shows the unblock request.
         let st = p.k.thread_info(p.cli.pid, tid).unwrap();

@@ -342,9 +342,16 @@ impl PulseSetup {
         })
     }
 
-    /// The `'P'` pulses queued on the notify channel.
+    /// The `'P'` pulses queued on the notify channel (the connection's own notification pulse,
+    /// reserved at attach, is in use whether queued or not: count the queue itself).
     fn pulses_queued(&self) -> u32 {
-        self.k.pool_usage().pulses.live - self.start.pulses.live
+        let s = self.setup.pid();
+        self.k
+            .snapshot()
+            .channels
+            .iter()
+            .find(|c| c.pid == s && c.chid == self.nchid)
+            .map_or(0, |c| c.queued)
     }
 
     /// Receives one queued pulse from the notify channel: it must be a `'P'` naming the coid.

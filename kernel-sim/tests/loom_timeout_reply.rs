@@ -21,7 +21,7 @@ use kernel_sim::consts::{
     _NTO_CHF_UNBLOCK, _NTO_SIDE_CHANNEL, _NTO_TIMEOUT_RECEIVE, _NTO_TIMEOUT_REPLY,
     _NTO_TIMEOUT_SEND, _PULSE_CODE_UNBLOCK,
 };
-use kernel_sim::{Config, Errno, Kernel, Pulse, ThreadCtx, PULSE_SIZE};
+use kernel_sim::{Config, Errno, Kernel, Pulse, RcvId, ThreadCtx, PULSE_SIZE};
 use loom::thread;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
@@ -71,7 +71,7 @@ const LONG_NS: Option<u64> = Some(10_000_000_000);
 const STATUS: i64 = 42;
 
 /// A receive bounded by a RECEIVE timeout, into a buffer that can hold a pulse.
-fn receive_bounded(s: &ThreadCtx, chid: i32, buf: &mut [u8; PULSE_SIZE]) -> Result<i32, Errno> {
+fn receive_bounded(s: &ThreadCtx, chid: i32, buf: &mut [u8; PULSE_SIZE]) -> Result<RcvId, Errno> {
     s.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, LONG_NS)
         .unwrap();
     s.msg_receive(chid, buf, None)
@@ -204,7 +204,7 @@ fn timeout_racing_reply_with_unblock_flag_keeps_reply_blocked_client() {
                     let pulse = Pulse::from_bytes(&buf).unwrap();
                     assert_eq!(pulse.code, _PULSE_CODE_UNBLOCK, "only an unblock pulse");
                     assert!(rcvid.is_some(), "an unblock pulse before the message");
-                    assert_eq!(Some(pulse.value_int()), rcvid, "pulse value is the rcvid");
+                    assert_eq!(Some(pulse.value_long()), rcvid, "pulse value is the rcvid");
                     unblocks += 1;
                 }
                 Ok(r) => {

@@ -8,7 +8,7 @@
 
 use kernel_sim::{Config, Errno, KResult, Kernel, Pid, ThreadCtx};
 use std::cell::{Cell, RefCell};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 thread_local! {
     static CURRENT: RefCell<Option<ThreadCtx>> = const { RefCell::new(None) };
@@ -17,22 +17,50 @@ thread_local! {
     static EPOCH: Cell<u64> = const { Cell::new(0) };
 }
 
-static DEFAULT: OnceLock<(Kernel, Pid)> = OnceLock::new();
+/// The default kernel and process of the current fork generation (`kernel_sim::fork`): a
+/// forked child gets a fresh pair on first use, as a QNX child gets a fresh process. Entries
+/// are never freed (one per generation that used one), so references to them stay valid.
+struct DefaultPair {
+    generation: u64,
+    pair: (Kernel, Pid),
+}
+
+static DEFAULT: AtomicPtr<DefaultPair> = AtomicPtr::new(std::ptr::null_mut());
 
 /// The default kernel (created on first use with [`Config::default`]) and its default process,
-/// which threads join when they make a QNX call without being bound.
+/// which threads join when they make a QNX call without being bound. In a forked child, a
+/// fresh one.
 pub fn default_kernel() -> &'static Kernel {
     &default_pair().0
 }
 
 fn default_pair() -> &'static (Kernel, Pid) {
-    DEFAULT.get_or_init(|| {
+    let generation = kernel_sim::fork::generation();
+    loop {
+        let cur = DEFAULT.load(Ordering::Acquire);
+        // SAFETY: a non-null DEFAULT points at a leaked entry that is never freed.
+        if let Some(d) = unsafe { cur.as_ref() } {
+            if d.generation == generation {
+                return &d.pair;
+            }
+        }
         let k = Kernel::new(Config::default()).expect("the default kernel configuration is valid");
         let p = k
             .process_create()
             .expect("a fresh kernel has room for a process");
-        (k, p)
-    })
+        let new = Box::into_raw(Box::new(DefaultPair {
+            generation,
+            pair: (k, p),
+        }));
+        if DEFAULT
+            .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Another thread published one first: use that, and drop ours.
+            // SAFETY: `new` came from Box::into_raw above and was never published.
+            drop(unsafe { Box::from_raw(new) });
+        }
+    }
 }
 
 /// The default process's pid.
@@ -67,6 +95,7 @@ pub(crate) fn epoch() -> u64 {
 /// if it is unbound.
 pub fn with_current<R>(f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
     CURRENT.with(|c| {
+        forget_forked_binding(c);
         if c.borrow().is_none() {
             let (k, p) = default_pair();
             let ctx = k.thread_attach(*p, kernel_sim::consts::PRIO_DEFAULT as i32)?;
@@ -76,6 +105,22 @@ pub fn with_current<R>(f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
         let b = c.borrow();
         f(b.as_ref().ok_or(Errno::ESRCH)?)
     })
+}
+
+/// In a forked child, the forking thread's binding names a kernel thread of its parent: the
+/// thread is now the only thread of a new process, and binds afresh (to the child's default
+/// process) on its next call.
+fn forget_forked_binding(c: &RefCell<Option<ThreadCtx>>) {
+    let stale = c
+        .try_borrow()
+        .is_ok_and(|b| b.as_ref().is_some_and(|ctx| ctx.kernel().forked_away()));
+    if stale {
+        if let Ok(mut b) = c.try_borrow_mut() {
+            // (Dropping it ends a thread in the parent's copy of the kernel: harmless.)
+            drop(b.take());
+            bump_epoch();
+        }
+    }
 }
 
 /// What a handle of process `pid` on `kernel` may do from the calling thread.

@@ -24,8 +24,8 @@ pub use asyncmsg::{AsyncChannel, AsyncConnAttr, AsyncConnection};
 pub use kernel_sim::calls::timer::TimerInfo;
 pub use kernel_sim::types::{sigev, SigEvent};
 pub use kernel_sim::{
-    consts, Config, Errno, KResult, Kernel, MsgInfo, ProcCounters, Pulse, Snapshot, ThreadInfo,
-    ThreadState,
+    consts, Config, Errno, KResult, Kernel, MsgInfo, ProcCounters, Pulse, RcvId, Snapshot,
+    ThreadInfo, ThreadState,
 };
 pub use process::Process;
 pub use typed::{Channel, Connection, Notifier, ReceiveId, Received, Timer};

@@ -28,7 +28,7 @@
 
 use crate::current::with_current;
 use kernel_sim::{Errno, Iov, KResult};
-pub use kernel_sim::{MsgInfo, Pulse};
+pub use kernel_sim::{MsgInfo, Pulse, RcvId};
 
 /// `ChannelCreate(flags)`: a chid (≥ 1). EINVAL unknown flags, EPERM `_NTO_CHF_NET_MSG`,
 /// EBUSY a second death channel, EAGAIN no channel left.
@@ -109,12 +109,16 @@ pub unsafe fn msg_sendv_raw(coid: i32, siov: &[Iov], riov: &[Iov]) -> KResult<i6
 /// `MsgReceive(chid, msg, bytes, info)`: an rcvid (> 0) for a message, 0 for a pulse (the
 /// buffer then holds a `struct _pulse`; read it with [`Pulse::from_bytes`]). ESRCH unknown
 /// chid, EFAULT a buffer smaller than a pulse when a pulse arrives.
-pub fn msg_receive(chid: i32, msg: &mut [u8], info: Option<&mut MsgInfo>) -> KResult<i32> {
+pub fn msg_receive(chid: i32, msg: &mut [u8], info: Option<&mut MsgInfo>) -> KResult<RcvId> {
     with_current(|c| c.msg_receive(chid, msg, info))
 }
 
 /// `MsgReceivev(chid, iov, parts, info)`.
-pub fn msg_receivev(chid: i32, iov: &mut [&mut [u8]], info: Option<&mut MsgInfo>) -> KResult<i32> {
+pub fn msg_receivev(
+    chid: i32,
+    iov: &mut [&mut [u8]],
+    info: Option<&mut MsgInfo>,
+) -> KResult<RcvId> {
     with_current(|c| c.msg_receivev(chid, iov, info))
 }
 
@@ -125,44 +129,44 @@ pub fn msg_receive_pulse(chid: i32, pulse: &mut [u8]) -> KResult<()> {
 
 /// `MsgReply(rcvid, status, msg, bytes)`: ESRCH if `rcvid` is not a REPLY-blocked client of
 /// this process (stale, already replied, a pulse's 0).
-pub fn msg_reply(rcvid: i32, status: i64, msg: &[u8]) -> KResult<()> {
+pub fn msg_reply(rcvid: RcvId, status: i64, msg: &[u8]) -> KResult<()> {
     with_current(|c| c.msg_reply(rcvid, status, msg))
 }
 
 /// `MsgReplyv(rcvid, status, iov, parts)`.
-pub fn msg_replyv(rcvid: i32, status: i64, iov: &[&[u8]]) -> KResult<()> {
+pub fn msg_replyv(rcvid: RcvId, status: i64, iov: &[&[u8]]) -> KResult<()> {
     with_current(|c| c.msg_replyv(rcvid, status, iov))
 }
 
 /// `MsgError(rcvid, err)`: the client's send fails with `err`; `Errno::EOK` makes it return 0,
 /// `Errno::ERESTART` makes it send again.
-pub fn msg_error(rcvid: i32, err: Errno) -> KResult<()> {
+pub fn msg_error(rcvid: RcvId, err: Errno) -> KResult<()> {
     with_current(|c| c.msg_error(rcvid, err))
 }
 
 /// `MsgRead(rcvid, msg, bytes, offset)`: bytes copied from the client's message at `offset`.
-pub fn msg_read(rcvid: i32, msg: &mut [u8], offset: usize) -> KResult<usize> {
+pub fn msg_read(rcvid: RcvId, msg: &mut [u8], offset: usize) -> KResult<usize> {
     with_current(|c| c.msg_read(rcvid, msg, offset))
 }
 
 /// `MsgReadv(rcvid, iov, parts, offset)`.
-pub fn msg_readv(rcvid: i32, iov: &mut [&mut [u8]], offset: usize) -> KResult<usize> {
+pub fn msg_readv(rcvid: RcvId, iov: &mut [&mut [u8]], offset: usize) -> KResult<usize> {
     with_current(|c| c.msg_readv(rcvid, iov, offset))
 }
 
 /// `MsgWrite(rcvid, msg, bytes, offset)`: bytes copied into the client's reply buffer at
 /// `offset`; the client stays REPLY-blocked until MsgReply/MsgError.
-pub fn msg_write(rcvid: i32, msg: &[u8], offset: usize) -> KResult<usize> {
+pub fn msg_write(rcvid: RcvId, msg: &[u8], offset: usize) -> KResult<usize> {
     with_current(|c| c.msg_write(rcvid, msg, offset))
 }
 
 /// `MsgWritev(rcvid, iov, parts, offset)`.
-pub fn msg_writev(rcvid: i32, iov: &[&[u8]], offset: usize) -> KResult<usize> {
+pub fn msg_writev(rcvid: RcvId, iov: &[&[u8]], offset: usize) -> KResult<usize> {
     with_current(|c| c.msg_writev(rcvid, iov, offset))
 }
 
 /// `MsgInfo(rcvid, info)`.
-pub fn msg_info(rcvid: i32) -> KResult<MsgInfo> {
+pub fn msg_info(rcvid: RcvId) -> KResult<MsgInfo> {
     with_current(|c| c.msg_info(rcvid))
 }
 
@@ -210,12 +214,12 @@ pub fn msg_receive_pulsev(chid: i32, iov: &mut [&mut [u8]]) -> KResult<()> {
 
 /// `MsgDeliverEvent(rcvid, event)`: delivers `event` to the client `rcvid` names; it need not
 /// be REPLY-blocked any more. rcvid 0 is the calling thread.
-pub fn msg_deliver_event(rcvid: i32, event: &SigEvent) -> KResult<()> {
+pub fn msg_deliver_event(rcvid: RcvId, event: &SigEvent) -> KResult<()> {
     with_current(|c| c.msg_deliver_event(rcvid, event))
 }
 
 /// `MsgVerifyEvent(rcvid, event)`: checks `event` as MsgDeliverEvent would, delivering nothing.
-pub fn msg_verify_event(rcvid: i32, event: &SigEvent) -> KResult<()> {
+pub fn msg_verify_event(rcvid: RcvId, event: &SigEvent) -> KResult<()> {
     with_current(|c| c.msg_verify_event(rcvid, event))
 }
 
@@ -290,4 +294,26 @@ pub fn sigev_signal_thread_init(signo: i32, value: i32, code: i16) -> SigEvent {
 /// `SIGEV_INTR_INIT(&event)` (delivering it fails with ENOSYS: there are no interrupts here).
 pub fn sigev_intr_init() -> SigEvent {
     SigEvent::intr()
+}
+
+/// `SignalKill(nd, pid, tid, signo, code, value)`: sends `signo` to simulated process `pid`
+/// (0: the caller's) or, with `tid` non-zero, to that thread of it; `signo` 0 only checks that
+/// the target exists. The signal does what the program's disposition of it says: its handler
+/// runs in the target's thread, or nothing happens (ignored), or, when its default action ends
+/// a process, the simulated process is torn down (only it; docs/deviations.md, "Signals").
+/// ENOREMOTE `nd` not local, EINVAL `signo` outside 0..=64, ESRCH no such process or thread.
+pub fn signal_kill(nd: u32, pid: i32, tid: i32, signo: i32, code: i32, value: i32) -> KResult<()> {
+    with_current(|c| c.signal_kill(nd, pid, tid, signo, code, value))
+}
+
+/// `kill(pid, signo)` aimed at a simulated process: [`signal_kill`] with `SI_USER`.
+pub fn kill(pid: i32, signo: i32) -> KResult<()> {
+    signal_kill(
+        kernel_sim::consts::ND_LOCAL_NODE,
+        pid,
+        0,
+        signo,
+        kernel_sim::calls::event::SI_USER,
+        0,
+    )
 }

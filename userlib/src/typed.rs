@@ -34,7 +34,7 @@
 
 use crate::current::{self, cleanup_in, with_member, Access};
 use kernel_sim::consts::*;
-use kernel_sim::{Errno, KResult, Kernel, MsgInfo, Pid, Pulse, ThreadCtx, PULSE_SIZE};
+use kernel_sim::{Errno, KResult, Kernel, MsgInfo, Pid, Pulse, RcvId, ThreadCtx, PULSE_SIZE};
 use std::time::Duration;
 
 fn member<R>(
@@ -257,7 +257,7 @@ impl Drop for Connection {
 #[derive(Debug)]
 #[must_use = "a client stays REPLY-blocked until its message is answered"]
 pub struct ReceiveId {
-    rcvid: i32,
+    rcvid: RcvId,
     kernel: Kernel,
     pid: Pid,
     answered: bool,
@@ -265,7 +265,7 @@ pub struct ReceiveId {
 
 impl ReceiveId {
     /// The raw rcvid.
-    pub fn rcvid(&self) -> i32 {
+    pub fn rcvid(&self) -> RcvId {
         self.rcvid
     }
 
@@ -343,7 +343,7 @@ impl Connection {
 /// after the reply. Used from threads of the server's process.
 #[derive(Debug, Clone)]
 pub struct Notifier {
-    rcvid: i32,
+    rcvid: RcvId,
     kernel: Kernel,
     pid: Pid,
 }

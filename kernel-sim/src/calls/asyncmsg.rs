@@ -90,14 +90,30 @@ pub unsafe fn connect_attach(
     if aq == 0 {
         return Step::Done(Err(Errno::EINVAL));
     }
+    // The notification pulse first: a connection that could not tell its library what the
+    // kernel took would strand callbacks, so no pulse, no connection (EAGAIN).
+    let pulse = if notify_coid >= 0 {
+        match super::pulse::reserve(t) {
+            Ok(p) => p,
+            Err(e) => return Step::Done(Err(e)),
+        }
+    } else {
+        NIL
+    };
     let r = connect::attach(t, me, nd, pid, chid, index, flags | _NTO_COF_NOSHARE, true);
-    let Step::Done(Ok(coid)) = r else { return r };
+    let Step::Done(Ok(coid)) = r else {
+        if pulse != NIL {
+            super::pulse::unreserve(t, pulse);
+        }
+        return r;
+    };
     let coid = coid as i32;
     if let Ok(conn) = t.conn_of(me.proc, coid) {
         let c = t.conns.at_mut(conn.index);
         c.aq = aq;
         c.coid = coid;
         c.notify_coid = notify_coid;
+        c.notify_pulse = pulse;
     }
     Step::Done(Ok(coid as i64))
 }
@@ -380,7 +396,7 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             let flags = q.flags();
             if flags & AQ_WANT_PULSE != 0 && flags & AQ_PULSE_PENDING == 0 {
                 q.set_flags(AQ_PULSE_PENDING);
-                if notify(t, client, notify_coid, coid, fx).is_err() {
+                if notify(t, ci, client, notify_coid, coid, fx).is_err() {
                     q.clear_flags(AQ_PULSE_PENDING);
                 }
             }
@@ -404,9 +420,12 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
     n
 }
 
-/// Pulses the sender's library (`'P'`, value = the connection's coid) on its notify coid.
+/// Pulses the sender's library (`'P'`, value = the connection's coid) on its notify coid,
+/// through the connection's reserved pulse (a notification that finds the last one still
+/// queued is merged into it: the library reaps everything taken on each pulse).
 fn notify(
     t: &mut Tables<'_>,
+    ci: u32,
     client: Id<crate::objects::Process>,
     notify_coid: i32,
     coid: i32,
@@ -418,15 +437,56 @@ fn notify(
         return Err(Errno::EBADF);
     }
     let scoid = t.conns.at(nc.index).scoid;
-    super::pulse::queue_pulse(
+    let pi = t.conns.at(ci).notify_pulse;
+    let value = coid as u32 as u64;
+    if pi == NIL {
+        return super::pulse::queue_pulse(
+            t,
+            chan,
+            PRIO_MAX as u8,
+            PULSE_CODE_TAKEN,
+            value,
+            scoid,
+            fx,
+        );
+    }
+    super::pulse::queue_reserved(
         t,
+        pi,
         chan,
         PRIO_MAX as u8,
         PULSE_CODE_TAKEN,
-        coid as u32 as u64,
+        value,
         scoid,
         fx,
-    )
+    );
+    Ok(())
+}
+
+/// An asyncmsg connection lets go of its sender queue (its last link is dropped, or its
+/// channel destroyed): threads waiting on the queue (a put on a full queue, a flush) leave
+/// with EBADF, the connection leaves its channel's ready list, and its notification pulse is
+/// given back. The library frees the queue after ConnectDetach returns, so the kernel must not
+/// read it again.
+pub(crate) fn release_queue(t: &mut Tables<'_>, ci: u32) {
+    let (aq, chan, pi) = {
+        let c = t.conns.at(ci);
+        (c.aq, c.chan, c.notify_pulse)
+    };
+    if aq == 0 {
+        return;
+    }
+    queue_of(t.conns.at(ci)).kill();
+    if t.chans.get(chan).is_some() {
+        ready_remove(t, chan, ci);
+    }
+    if pi != NIL {
+        super::pulse::unreserve(t, pi);
+    }
+    let c = t.conns.at_mut(ci);
+    c.aq = 0;
+    c.in_ready = false;
+    c.notify_pulse = NIL;
 }
 
 /// What a connection's counters say.

@@ -53,6 +53,19 @@ pub fn channel_destroy(t: &mut Tables<'_>, me: Caller, chid: i32, fx: &mut Effec
 /// pulses are freed, its connections lose their channel (later sends: EBADF), its scoids go.
 pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
     let esrch = CallResult::Err(Errno::ESRCH.0);
+    // REPLY-blocked clients (first: ending an exchange may queue a disconnect pulse, which
+    // the drain below then frees).
+    let blocked: smallvec::SmallVec<[u32; 8]> = t
+        .threads
+        .live_ids()
+        .filter(
+            |id| matches!(t.threads.at(id.index).state, KState::Reply { chan: c, .. } if c == chan),
+        )
+        .map(|id| id.index)
+        .collect();
+    for i in blocked {
+        super::srr::end_exchange(t, i, esrch, fx);
+    }
     // The send queue: senders and pulses.
     loop {
         let q = t.chans.at(chan.index).sendq_head;
@@ -63,8 +76,8 @@ pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
         if let Some(i) = q.as_thread() {
             t.threads.at_mut(i).clear_send();
             t.ready(i, esrch, fx);
-        } else if let Some(id) = q.as_pulse().and_then(|p| t.pulses.id_at(p)) {
-            t.pulses.free(id);
+        } else if let Some(pi) = q.as_pulse() {
+            super::pulse::release(t, pi);
         }
     }
     // RECEIVE-blocked threads.
@@ -75,19 +88,6 @@ pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
         }
         t.recv_remove(chan, r);
         t.ready(r, esrch, fx);
-    }
-    // REPLY-blocked clients.
-    let blocked: smallvec::SmallVec<[u32; 8]> = t
-        .threads
-        .live_ids()
-        .filter(
-            |id| matches!(t.threads.at(id.index).state, KState::Reply { chan: c, .. } if c == chan),
-        )
-        .map(|id| id.index)
-        .collect();
-    for i in blocked {
-        t.threads.at_mut(i).clear_send();
-        t.ready(i, esrch, fx);
     }
     // Connections keep their coids but lose the channel; the server's scoids go.
     let (owner, chid) = {
@@ -106,14 +106,7 @@ pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
             coid_death(t, cid, chan, fx);
         }
         // An asyncmsg sender's queue learns its channel is gone: blocked puts and flushes fail.
-        let aq = t.conns.at(ci).aq;
-        if aq != 0 {
-            // SAFETY: a live connection's `aq` is a live sender queue (asyncmsg::connect_attach).
-            unsafe { &*(aq as *const crate::asyncq::AsyncQueue) }.kill();
-            let c = t.conns.at_mut(ci);
-            c.aq = 0;
-            c.in_ready = false;
-        }
+        super::asyncmsg::release_queue(t, ci);
         let scoid = t.conns.at(ci).scoid;
         t.conns.at_mut(ci).chan = Id::NONE;
         t.conns.at_mut(ci).scoid = 0;

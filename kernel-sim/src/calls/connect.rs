@@ -4,7 +4,6 @@ use super::{Caller, Effects, Step};
 use crate::consts::*;
 use crate::errno::Errno;
 use crate::objects::process::ProcState;
-use crate::objects::thread::CallResult;
 use crate::objects::{CoidSlot, Connection, KState};
 use crate::pool::{Id, Pooled};
 use crate::region::Tables;
@@ -168,7 +167,10 @@ pub fn connect_detach(t: &mut Tables<'_>, me: Caller, coid: i32, fx: &mut Effect
     }
 }
 
-/// Threads of `proc` SEND- or REPLY-blocked on `coid` leave with EBADF.
+/// Threads of `proc` SEND- or REPLY-blocked on `coid` leave with EBADF. A REPLY-blocked one
+/// on an `_NTO_CHF_UNBLOCK` channel stays until the server answers it (the server gets
+/// `_PULSE_CODE_UNBLOCK`), then leaves with EBADF; its exchange holds the connection until
+/// then.
 pub(crate) fn release_blocked_on(
     t: &mut Tables<'_>,
     proc: Id<crate::objects::Process>,
@@ -179,23 +181,17 @@ pub(crate) fn release_blocked_on(
     let mut i = t.procs.at(proc.index).threads;
     while i != crate::pool::NIL {
         let next = t.threads.at(i).pnext;
-        let (state, s) = {
+        let (state, s, zombie) = {
             let th = t.threads.at(i);
-            (th.state, th.send)
+            (th.state, th.send, th.zombie)
         };
-        if s.coid == coid && s.conn == conn {
-            match state {
-                KState::Send { chan } => {
-                    t.q_remove(chan, crate::objects::QRef::thread(i));
-                    t.threads.at_mut(i).clear_send();
-                    t.ready(i, CallResult::Err(Errno::EBADF.0), fx);
-                }
-                KState::Reply { .. } => {
-                    super::srr::settle_unblock_request(t, i);
-                    t.threads.at_mut(i).clear_send();
-                    t.ready(i, CallResult::Err(Errno::EBADF.0), fx);
-                }
-                _ => {}
+        if s.coid == coid
+            && s.conn == conn
+            && !zombie
+            && matches!(state, KState::Send { .. } | KState::Reply { .. })
+        {
+            if let Some(r) = super::srr::force_ready(t, i, super::srr::Why::Detached, fx) {
+                t.ready(i, r, fx);
             }
         }
         i = next;
@@ -219,18 +215,9 @@ pub(crate) fn unlink(
     if c.links > 0 {
         return;
     }
-    // An asyncmsg connection lets go of its sender queue now: the library frees it after
-    // ConnectDetach returns, so the kernel must not read it again.
     let (server, scoid, chan, aq) = (c.server, c.scoid, c.chan, c.aq);
     if aq != 0 {
-        // Threads of the sender waiting on the queue (a put on a full queue, a flush) must
-        // not wait for a receiver that can no longer take anything: they leave with EBADF.
-        // SAFETY: a live connection's `aq` is a live sender queue (asyncmsg::connect_attach).
-        unsafe { &*(aq as *const crate::asyncq::AsyncQueue) }.kill();
-        crate::calls::asyncmsg::ready_remove(t, chan, conn.index);
-        let c = t.conns.at_mut(conn.index);
-        c.aq = 0;
-        c.in_ready = false;
+        crate::calls::asyncmsg::release_queue(t, conn.index);
     }
     let notify = t
         .chans

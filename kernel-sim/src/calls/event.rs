@@ -4,10 +4,11 @@
 use super::{pulse, srr, tri, Caller, Effects, Step};
 use crate::consts::*;
 use crate::errno::{Errno, KResult};
-use crate::objects::KState;
+use crate::objects::{Channel, KState, Process};
+use crate::pool::Id;
 use crate::region::Tables;
 use crate::types::sigev::*;
-use crate::types::SigEvent;
+use crate::types::{RcvId, SigEvent};
 
 /// The highest signal number Linux knows (`SIGRTMAX`).
 pub const SIG_MAX: i32 = 64;
@@ -15,6 +16,11 @@ pub const SIG_MAX: i32 = 64;
 /// A signal to send once the kernel lock is released.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignalOut {
+    /// The simulated process the signal is aimed at (a signal whose default action ends a
+    /// process ends this one).
+    pub proc: Id<Process>,
+    /// Its pid.
+    pub pid: i32,
     /// Linux thread to signal.
     pub os_tid: i32,
     /// Signal number.
@@ -29,6 +35,8 @@ pub struct SignalOut {
 pub const SI_QUEUE: i32 = -1;
 /// Linux's `SI_TKILL`, which only `tgkill` may use.
 pub const SI_TKILL: i32 = -6;
+/// `si_code` of a signal sent by `kill()` (`SI_USER`).
+pub const SI_USER: i32 = 0;
 
 /// Checks `ev` for target thread `target`, and unless `verify_only`, delivers it:
 /// `SIGEV_PULSE` on the target process's connection `sigev_coid` (ESRCH no such connection,
@@ -46,23 +54,9 @@ pub(crate) fn deliver(
     match ev.kind() {
         SIGEV_NONE => Ok(()),
         SIGEV_PULSE => {
-            let proc = t.threads.at(target).proc;
-            let conn = t.sync_conn_of(proc, ev.coid()).map_err(|_| Errno::ESRCH)?;
-            let (chan, scoid) = {
-                let c = t.conns.at(conn.index);
-                (c.chan, c.scoid)
-            };
-            if t.chans.get(chan).is_none() {
-                return Err(Errno::EBADF);
-            }
-            let prio = match ev.sigev_priority {
-                SIGEV_PULSE_PRIO_INHERIT => t.threads.at(target).base_prio,
-                p if (PRIO_MIN..=PRIO_MAX).contains(&(p as i32)) => p as u8,
-                _ => return Err(Errno::EINVAL),
-            };
-            let code = i8::try_from(ev.sigev_code).map_err(|_| Errno::EINVAL)?;
+            let r = pulse_route(t, target, ev)?;
             if !verify_only {
-                pulse::queue_pulse(t, chan, prio, code, ev.value_int() as u32 as u64, scoid, fx)?;
+                pulse::queue_pulse(t, r.chan, r.prio, r.code, r.value, r.scoid, fx)?;
             }
             Ok(())
         }
@@ -73,7 +67,7 @@ pub(crate) fn deliver(
                     KState::Send { .. } | KState::Receive { .. } | KState::Reply { .. }
                 )
             {
-                if let Some(r) = srr::timeout_expired(t, target, fx) {
+                if let Some(r) = srr::force_ready(t, target, srr::Why::Timeout, fx) {
                     t.ready(target, r, fx);
                 }
             }
@@ -99,8 +93,14 @@ pub(crate) fn deliver(
                 };
                 // Process-directed signals go to the target thread when it lives, which is a
                 // thread of the target process; thread-directed ones to that thread alone.
-                let os_tid = t.threads.at(target).os_tid;
+                let (os_tid, proc) = {
+                    let th = t.threads.at(target);
+                    (th.os_tid, th.proc)
+                };
+                let pid = t.procs.at(proc.index).pid;
                 fx.signals.push(SignalOut {
+                    proc,
+                    pid,
                     os_tid,
                     signo,
                     code,
@@ -115,37 +115,116 @@ pub(crate) fn deliver(
     }
 }
 
-/// The client thread an rcvid names for event delivery: its current message, or its last one,
-/// with the caller's process (it need not be REPLY-blocked). rcvid 0 is the caller itself.
-fn event_target(t: &Tables<'_>, me: Caller, rcvid: i32) -> KResult<u32> {
-    if rcvid == 0 {
-        return Ok(me.thread.index);
+/// Where a `SIGEV_PULSE` event for thread `target` goes.
+pub(crate) struct PulseRoute {
+    /// The channel behind the target process's connection `sigev_coid`.
+    pub chan: Id<Channel>,
+    /// The pulse's priority.
+    pub prio: u8,
+    /// Its code.
+    pub code: i8,
+    /// Its value.
+    pub value: u64,
+    /// The scoid it arrives through.
+    pub scoid: i32,
+}
+
+/// Resolves `SIGEV_PULSE` event `ev` for thread `target`: `sigev_coid` is a connection of the
+/// target's process (ESRCH if not, EBADF if its channel is gone), the priority 1..=255 or -1
+/// for the target's (EINVAL otherwise), the code a pulse code (EINVAL otherwise).
+pub(crate) fn pulse_route(t: &mut Tables<'_>, target: u32, ev: &SigEvent) -> KResult<PulseRoute> {
+    let proc = t.threads.at(target).proc;
+    let conn = t.sync_conn_of(proc, ev.coid()).map_err(|_| Errno::ESRCH)?;
+    let (chan, scoid) = {
+        let c = t.conns.at(conn.index);
+        (c.chan, c.scoid)
+    };
+    if t.chans.get(chan).is_none() {
+        return Err(Errno::EBADF);
     }
-    if rcvid < 0 {
+    let prio = match ev.sigev_priority {
+        SIGEV_PULSE_PRIO_INHERIT => t.threads.at(target).base_prio,
+        p if (PRIO_MIN..=PRIO_MAX).contains(&(p as i32)) => p as u8,
+        _ => return Err(Errno::EINVAL),
+    };
+    let code = i8::try_from(ev.sigev_code).map_err(|_| Errno::EINVAL)?;
+    Ok(PulseRoute {
+        chan,
+        prio,
+        code,
+        value: ev.value_int() as u32 as u64,
+        scoid,
+    })
+}
+
+/// Where an event for an rcvid goes.
+enum Target {
+    /// The client thread the rcvid names (its current message, or its last one).
+    Thread(u32),
+    /// That thread has exited, its connection lives: a thread of its process.
+    Process(u32),
+}
+
+/// The client an rcvid names for event delivery: its thread, by its current or last message
+/// with the caller's process (it need not be REPLY-blocked); rcvid 0 is the caller itself. If
+/// the thread has exited while the connection its message came through lives, a thread of its
+/// process (QNX: process-directed events go to any valid thread) until a new thread takes its
+/// slot.
+fn event_target(t: &Tables<'_>, me: Caller, rcvid: RcvId) -> KResult<Target> {
+    if rcvid == 0 {
+        return Ok(Target::Thread(me.thread.index));
+    }
+    let (idx, gen) = super::rcvid_parts(rcvid).ok_or(Errno::ESRCH)?;
+    if idx >= t.cfg.max_threads {
         return Err(Errno::ESRCH);
     }
-    let idx = ((rcvid as u32) >> 16).wrapping_sub(1);
-    let gen = (rcvid as u32 & 0xffff) as u16;
-    let th = t
-        .threads
-        .id_at(idx)
-        .map(|id| t.threads.at(id.index))
-        .ok_or(Errno::ESRCH)?;
+    let th = t.threads.at(idx);
     if th.rcv_gen != gen || th.last_server != me.proc {
         return Err(Errno::ESRCH);
     }
-    Ok(idx)
+    if t.threads.id_at(idx).is_some() {
+        return Ok(Target::Thread(idx));
+    }
+    // The slot is free: its thread exited. Its process, if alive and still connected to us.
+    let proc = th.exited_proc;
+    let alive = t
+        .procs
+        .get(proc)
+        .is_some_and(|p| p.state == crate::objects::process::ProcState::Alive);
+    let connected = t
+        .conns
+        .get(th.last_conn)
+        .is_some_and(|c| c.client == proc && c.links > 0);
+    let first = t.procs.get(proc).map_or(crate::pool::NIL, |p| p.threads);
+    if alive && connected && first != crate::pool::NIL {
+        Ok(Target::Process(first))
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
+/// Whether `ev` is aimed at one thread (then a client thread that exited cannot take it).
+fn thread_directed(ev: &SigEvent) -> bool {
+    matches!(ev.kind(), SIGEV_SIGNAL_THREAD | SIGEV_UNBLOCK)
+}
+
+fn resolve(t: &Tables<'_>, me: Caller, rcvid: RcvId, ev: &SigEvent) -> KResult<u32> {
+    match event_target(t, me, rcvid)? {
+        Target::Thread(i) => Ok(i),
+        Target::Process(_) if thread_directed(ev) => Err(Errno::ESRCH),
+        Target::Process(i) => Ok(i),
+    }
 }
 
 /// MsgDeliverEvent: delivers `ev` to the client `rcvid` names.
 pub fn msg_deliver_event(
     t: &mut Tables<'_>,
     me: Caller,
-    rcvid: i32,
+    rcvid: RcvId,
     ev: &SigEvent,
     fx: &mut Effects,
 ) -> Step {
-    let target = tri!(event_target(t, me, rcvid));
+    let target = tri!(resolve(t, me, rcvid, ev));
     tri!(deliver(t, target, ev, false, fx));
     Step::Done(Ok(0))
 }
@@ -154,11 +233,82 @@ pub fn msg_deliver_event(
 pub fn msg_verify_event(
     t: &mut Tables<'_>,
     me: Caller,
-    rcvid: i32,
+    rcvid: RcvId,
     ev: &SigEvent,
     fx: &mut Effects,
 ) -> Step {
-    let target = tri!(event_target(t, me, rcvid));
+    let target = tri!(resolve(t, me, rcvid, ev));
     tri!(deliver(t, target, ev, true, fx));
+    Step::Done(Ok(0))
+}
+
+/// SignalKill(nd, pid, tid, signo, code, value): sends signal `signo` to simulated process `pid`
+/// (0: the caller's), or with `tid` non-zero to that thread of it. What the signal does follows
+/// the Linux process's disposition of it (the dispatcher applies it: run the handler in the
+/// target's Linux thread, nothing, or tear the simulated process down; docs/deviations.md,
+/// "Signals"). `signo` 0 only checks the target. ENOREMOTE `nd` not local, EINVAL `signo`
+/// outside 0..=64, ESRCH no such process (or it is exiting) or thread.
+#[allow(clippy::too_many_arguments)]
+pub fn signal_kill(
+    t: &mut Tables<'_>,
+    me: Caller,
+    nd: u32,
+    pid: i32,
+    tid: i32,
+    signo: i32,
+    code: i32,
+    value: i32,
+    fx: &mut Effects,
+) -> Step {
+    if nd != ND_LOCAL_NODE {
+        return Step::Done(Err(Errno::ENOREMOTE));
+    }
+    if !(0..=SIG_MAX).contains(&signo) {
+        return Step::Done(Err(Errno::EINVAL));
+    }
+    let proc = if pid == 0 {
+        Some(me.proc)
+    } else {
+        t.proc_by_pid(pid)
+    };
+    let Some(proc) = proc.filter(|&p| {
+        t.procs
+            .get(p)
+            .is_some_and(|p| p.state == crate::objects::process::ProcState::Alive)
+    }) else {
+        return Step::Done(Err(Errno::ESRCH));
+    };
+    // The thread the signal goes to: the one named, or (process-directed) the first one.
+    let mut target = crate::pool::NIL;
+    let mut i = t.procs.at(proc.index).threads;
+    while i != crate::pool::NIL {
+        let th = t.threads.at(i);
+        if tid == 0 || th.tid == tid {
+            target = i;
+            if tid != 0 || th.os_tid != 0 {
+                break;
+            }
+        }
+        i = th.pnext;
+    }
+    if tid != 0 && target == crate::pool::NIL {
+        return Step::Done(Err(Errno::ESRCH));
+    }
+    if signo == 0 {
+        return Step::Done(Ok(0));
+    }
+    let os_tid = if target == crate::pool::NIL {
+        0
+    } else {
+        t.threads.at(target).os_tid
+    };
+    fx.signals.push(SignalOut {
+        proc,
+        pid: t.procs.at(proc.index).pid,
+        os_tid,
+        signo,
+        code,
+        value: value as u32 as u64,
+    });
     Step::Done(Ok(0))
 }

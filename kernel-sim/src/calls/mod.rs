@@ -23,7 +23,35 @@ use crate::objects::thread::CallResult;
 use crate::objects::{Channel, CoidSlot, Connection, KState, Process, QRef, Thread};
 use crate::pool::{Id, NIL};
 use crate::region::Tables;
+use crate::types::RcvId;
 use smallvec::SmallVec;
+
+/// Bits of an rcvid that hold the client thread's slot + 1 (`Config::max_threads` is at most
+/// 0x7fff, so slot + 1 fits).
+const RCVID_SLOT_BITS: u32 = 15;
+/// Bits of an rcvid that hold the generation: 48, so an rcvid is positive in 63 bits.
+pub(crate) const RCVID_GEN_BITS: u32 = 48;
+const RCVID_GEN_MASK: u64 = (1 << RCVID_GEN_BITS) - 1;
+
+/// The rcvid of slot `idx`'s exchange number `gen`.
+pub(crate) fn rcvid_make(idx: u32, gen: u64) -> RcvId {
+    (((gen & RCVID_GEN_MASK) << RCVID_SLOT_BITS) | (idx as u64 + 1)) as RcvId
+}
+
+/// An rcvid's (slot, generation), or `None` if it cannot name a client (0, negative, no slot).
+pub(crate) fn rcvid_parts(rcvid: RcvId) -> Option<(u32, u64)> {
+    if rcvid <= 0 {
+        return None;
+    }
+    let slot1 = (rcvid as u64 & ((1 << RCVID_SLOT_BITS) - 1)) as u32;
+    let gen = (rcvid as u64) >> RCVID_SLOT_BITS;
+    (slot1 != 0 && gen <= RCVID_GEN_MASK).then(|| (slot1 - 1, gen))
+}
+
+/// The generation after `gen` (wraps at 2^48: centuries of receives on one slot).
+pub(crate) fn rcvid_next_gen(gen: u64) -> u64 {
+    gen.wrapping_add(1) & RCVID_GEN_MASK
+}
 
 /// Who is calling.
 #[derive(Clone, Copy, Debug)]
@@ -52,6 +80,9 @@ pub enum Step {
     Done(KResult<i64>),
     /// The caller is now SEND-, RECEIVE- or REPLY-blocked; its result comes from a waker.
     Block,
+    /// Finished without blocking after all (a timeout that had already passed): what the
+    /// dispatcher makes of it. Only the dispatcher produces this.
+    Settled(crate::kernel::Outcome),
 }
 
 impl From<KResult<i64>> for Step {
@@ -169,10 +200,14 @@ impl Tables<'_> {
 
     // ---- the channel's send queue: threads and pulses, by priority, FIFO within a priority ----
 
-    fn q_prio(&self, q: QRef) -> u8 {
+    /// An entry's position key: its priority, with boosted kernel pulses above every priority.
+    fn q_key(&self, q: QRef) -> u16 {
         match (q.as_thread(), q.as_pulse()) {
-            (Some(i), _) => self.threads.at(i).send.prio,
-            (_, Some(i)) => self.pulses.at(i).prio,
+            (Some(i), _) => self.threads.at(i).send.prio as u16,
+            (_, Some(i)) => {
+                let p = self.pulses.at(i);
+                pulse::q_key(p.prio, p.boost)
+            }
             _ => 0,
         }
     }
@@ -191,15 +226,16 @@ impl Tables<'_> {
         *self.q_links(q).1
     }
 
-    /// Inserts `q` (priority `prio`) behind every entry of equal or higher priority.
-    pub(crate) fn q_insert(&mut self, ch: Id<Channel>, q: QRef, prio: u8) {
+    /// Inserts `q` (position key `key`: its priority, see [`pulse::q_key`]) behind every entry
+    /// of an equal or higher key.
+    pub(crate) fn q_insert(&mut self, ch: Id<Channel>, q: QRef, key: u16) {
         let (head, tail) = {
             let c = self.chans.at(ch.index);
             (c.sendq_head, c.sendq_tail)
         };
         // Walk back from the tail past entries of lower priority (usually none: O(1)).
         let mut after = tail;
-        while !after.is_none() && self.q_prio(after) < prio {
+        while !after.is_none() && self.q_key(after) < key {
             after = *self.q_links(after).0;
         }
         let before = if after.is_none() {
@@ -223,25 +259,6 @@ impl Tables<'_> {
             *self.q_links(before).0 = q;
         }
         self.chans.at_mut(ch.index).sendq_len += 1;
-    }
-
-    /// Puts `q` at the very front of the send queue, ahead of every priority (the kernel's
-    /// boosted pulses: `_PULSE_CODE_DISCONNECT`).
-    pub(crate) fn q_insert_head(&mut self, ch: Id<Channel>, q: QRef) {
-        let head = self.chans.at(ch.index).sendq_head;
-        {
-            let (p, n) = self.q_links(q);
-            *p = QRef::NONE;
-            *n = head;
-        }
-        if head.is_none() {
-            self.chans.at_mut(ch.index).sendq_tail = q;
-        } else {
-            *self.q_links(head).0 = q;
-        }
-        let c = self.chans.at_mut(ch.index);
-        c.sendq_head = q;
-        c.sendq_len += 1;
     }
 
     /// Unlinks `q` from the channel's send queue.
@@ -339,17 +356,13 @@ impl Tables<'_> {
     }
 
     /// The rcvid naming thread `idx`'s current message.
-    pub(crate) fn rcvid_of(&self, idx: u32) -> i32 {
-        (((idx + 1) << 16) | self.threads.at(idx).rcv_gen as u32) as i32
+    pub(crate) fn rcvid_of(&self, idx: u32) -> RcvId {
+        rcvid_make(idx, self.threads.at(idx).rcv_gen)
     }
 
     /// The REPLY-blocked client a server's rcvid names (ESRCH if none, stale, or not ours).
-    pub(crate) fn client_of(&self, me: Caller, rcvid: i32) -> KResult<u32> {
-        if rcvid <= 0 {
-            return Err(Errno::ESRCH);
-        }
-        let idx = ((rcvid as u32) >> 16).wrapping_sub(1);
-        let gen = (rcvid as u32 & 0xffff) as u16;
+    pub(crate) fn client_of(&self, me: Caller, rcvid: RcvId) -> KResult<u32> {
+        let (idx, gen) = rcvid_parts(rcvid).ok_or(Errno::ESRCH)?;
         let Some(id) = self.threads.id_at(idx) else {
             return Err(Errno::ESRCH);
         };

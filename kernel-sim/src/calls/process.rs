@@ -47,7 +47,7 @@ pub fn thread_create(
     th.rcv_gen = t
         .threads
         .peek_free()
-        .map_or(0, |i| t.threads.at(i).rcv_gen.wrapping_add(1));
+        .map_or(0, |i| super::rcvid_next_gen(t.threads.at(i).rcv_gen));
     let id = t.threads.alloc(th).ok_or(Errno::EAGAIN)?;
     let p = t.procs.at_mut(proc.index);
     p.threads = id.index;
@@ -63,17 +63,22 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
         return;
     }
     let i = th.index;
+    let esrch = CallResult::Err(Errno::ESRCH.0);
     match t.threads.at(i).state {
-        KState::Send { chan } => t.q_remove(chan, QRef::thread(i)),
-        KState::Receive { chan } => t.recv_remove(chan, i),
-        KState::Reply { .. } => super::srr::settle_unblock_request(t, i),
+        KState::Send { chan } => {
+            t.q_remove(chan, QRef::thread(i));
+            t.threads.at_mut(i).clear_send();
+            t.ready(i, esrch, fx);
+        }
+        KState::Receive { chan } => {
+            t.recv_remove(chan, i);
+            t.ready(i, esrch, fx);
+        }
+        KState::Reply { .. } => {
+            t.threads.at_mut(i).zombie = false;
+            super::srr::end_exchange(t, i, esrch, fx);
+        }
         _ => {}
-    }
-    if matches!(
-        t.threads.at(i).state,
-        KState::Send { .. } | KState::Receive { .. } | KState::Reply { .. }
-    ) {
-        t.ready(i, CallResult::Err(Errno::ESRCH.0), fx);
     }
     let (proc, tid, prio) = {
         let th = t.threads.at(i);
@@ -88,7 +93,13 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
         tid,
         fx,
     );
-    // Unlink from the process's thread list.
+    free_thread(t, th);
+}
+
+/// Unlinks thread `th` from its process's thread list and frees its slot.
+fn free_thread(t: &mut Tables<'_>, th: Id<Thread>) {
+    let i = th.index;
+    let proc = t.threads.at(i).proc;
     let next = t.threads.at(i).pnext;
     let mut cur = t.procs.at(proc.index).threads;
     if cur == i {
@@ -107,10 +118,21 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
     t.threads.free(th);
 }
 
-/// Tears a process down: its channels are destroyed (their blocked peers leave with ESRCH), its
-/// connections are detached, its threads are released and freed, and the process is freed.
+/// Tears a process down: its timers and channels go (their blocked peers leave with ESRCH),
+/// its threads are released and freed, its connections detached, and the process is freed.
+///
+/// A thread REPLY-blocked on another process's `_NTO_CHF_UNBLOCK` channel is not released on
+/// the spot (QNX's unblock protocol): the server gets `_PULSE_CODE_UNBLOCK`, and the thread
+/// stays, as does its connection, until the server answers; then it ends, its connection is
+/// detached (the server's `_PULSE_CODE_DISCONNECT` comes after its answer), and the process
+/// is freed with its last such thread. Meanwhile the process is exiting: it takes no new
+/// connections (ENXIO) and its other objects are gone.
 pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) -> KResult<()> {
-    t.procs.get(proc).ok_or(Errno::ESRCH)?;
+    let p = t.procs.get(proc).ok_or(Errno::ESRCH)?;
+    if p.state != ProcState::Alive {
+        // Already exiting, waiting for servers to answer its last threads.
+        return Err(Errno::ESRCH);
+    }
     t.procs.at_mut(proc.index).state = ProcState::Exiting;
     super::timer::destroy_all(t, proc);
     let first = t.procs.at(proc.index).threads;
@@ -126,6 +148,25 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
             channel::destroy(t, id, fx);
         }
     }
+    // Threads: released (ESRCH) and freed, unless a server holds them (above).
+    let mut i = t.procs.at(proc.index).threads;
+    while i != NIL {
+        let next = t.threads.at(i).pnext;
+        let blocked = matches!(
+            t.threads.at(i).state,
+            KState::Send { .. } | KState::Receive { .. } | KState::Reply { .. }
+        );
+        let stays = blocked && super::srr::force_ready(t, i, super::srr::Why::Death, fx).is_none();
+        if stays {
+            t.threads.at_mut(i).zombie = true;
+        } else if let Some(id) = t.threads.id_at(i) {
+            if blocked {
+                t.ready(i, CallResult::Err(Errno::ESRCH.0), fx);
+            }
+            free_thread(t, id);
+        }
+        i = next;
+    }
     let fd_per = t.cfg.fd_coids_per_process as usize;
     let side_per = t.cfg.side_coids_per_process as usize;
     let coids = (0..fd_per)
@@ -139,10 +180,8 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
             continue;
         };
         match slot {
-            CoidSlot::Coid(conn) => {
-                connect::release_blocked_on(t, proc, coid, conn, fx);
-                connect::unlink(t, conn, prio, fx);
-            }
+            // (A connection a remaining thread's exchange holds lives on until the answer.)
+            CoidSlot::Coid(conn) => connect::unlink(t, conn, prio, fx),
             CoidSlot::Scoid(conn) => {
                 if let Some(c) = t.conns.get_mut(conn) {
                     c.scoid = 0;
@@ -154,11 +193,24 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
             CoidSlot::Free => {}
         }
     }
-    while let Some(first) = t.threads.id_at(t.procs.at(proc.index).threads) {
-        thread_destroy(t, first, fx);
+    if t.procs.at(proc.index).nthreads == 0 {
+        t.procs.free(proc);
     }
-    t.procs.free(proc);
     Ok(())
+}
+
+/// The server answered thread `i`, the last word of an exiting process's thread (already
+/// readied with ESRCH): the thread ends, and the process with its last thread.
+pub(crate) fn reap_zombie(t: &mut Tables<'_>, i: u32, _fx: &mut Effects) {
+    let Some(id) = t.threads.id_at(i) else { return };
+    let proc = t.threads.at(i).proc;
+    free_thread(t, id);
+    if t.procs
+        .get(proc)
+        .is_some_and(|p| p.state != ProcState::Alive && p.nthreads == 0)
+    {
+        t.procs.free(proc);
+    }
 }
 
 /// Sets the caller's priority (1..=255, else EINVAL); returns the previous one.
@@ -216,10 +268,9 @@ pub fn timer_timeout(
         CLOCK_MONOTONIC => 0,
         _ => return Step::Done(Err(Errno::EINVAL)),
     };
-    let states = flags & !TIMER_ABSTIME;
-    if states & !((1 << 24) - 1) != 0 {
-        return Step::Done(Err(Errno::EINVAL));
-    }
+    // Only the state bits count; other bits (QNX's _NTO_TIMEOUT_ACTIVE and _IMMEDIATE among
+    // them) are ignored, as QNX 6.4 does.
+    let states = flags & _NTO_TIMEOUT_MASK;
     let event = event.unwrap_or_else(SigEvent::unblock);
     tri!(super::event::deliver(t, me.thread.index, &event, true, fx));
     let deadline = match ntime {

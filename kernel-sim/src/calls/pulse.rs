@@ -5,7 +5,7 @@ use crate::consts::*;
 use crate::errno::{Errno, KResult};
 use crate::objects::thread::CallResult;
 use crate::objects::{Channel, PulseObj, QRef};
-use crate::pool::{Id, SlotHdr};
+use crate::pool::{Id, Pooled, SlotHdr};
 use crate::region::Tables;
 use crate::types::Pulse;
 
@@ -42,8 +42,9 @@ pub(crate) fn queue_pulse(
     enqueue(t, chan, prio, code, value, scoid, false, fx)
 }
 
-/// Allocates a pulse and queues it on `chan` (by priority, or at the very front), boosting the
-/// server as a queued sender would. EAGAIN when the pulse pool is exhausted.
+/// Allocates a pulse and queues it on `chan` (by priority; `boost` files it ahead of every
+/// priority), boosting the server as a queued sender would. EAGAIN when the pulse pool is
+/// exhausted.
 #[allow(clippy::too_many_arguments)]
 fn enqueue(
     t: &mut Tables<'_>,
@@ -52,7 +53,7 @@ fn enqueue(
     code: i8,
     value: u64,
     scoid: i32,
-    at_head: bool,
+    boost: bool,
     fx: &mut Effects,
 ) -> KResult<()> {
     let obj = PulseObj {
@@ -61,21 +62,107 @@ fn enqueue(
         code,
         value,
         scoid,
+        boost,
+        reserved: false,
+        queued: false,
         qnext: QRef::NONE,
         qprev: QRef::NONE,
     };
     let id = t.pulses.alloc(obj).ok_or(Errno::EAGAIN)?;
-    if at_head {
-        t.q_insert_head(chan, QRef::pulse(id.index));
-    } else {
-        t.q_insert(chan, QRef::pulse(id.index), prio);
-    }
-    t.boost(chan, prio, fx);
+    link(t, chan, id.index, fx);
     Ok(())
 }
 
-/// Queues a kernel notification pulse at the front of `chan`'s queue (or hands it to a waiting
-/// receiver), as QNX boosts its disconnect pulses ahead of every priority.
+/// Links pulse `pi` into `chan`'s queue at its priority and boosts the server.
+fn link(t: &mut Tables<'_>, chan: Id<Channel>, pi: u32, fx: &mut Effects) {
+    let (prio, key) = {
+        let p = t.pulses.at_mut(pi);
+        p.queued = true;
+        (p.prio, q_key(p.prio, p.boost))
+    };
+    t.q_insert(chan, QRef::pulse(pi), key);
+    t.boost(chan, prio, fx);
+}
+
+/// The queue position key of an entry at `prio`: boosted kernel pulses rank above priority 255.
+pub(crate) fn q_key(prio: u8, boost: bool) -> u16 {
+    ((boost as u16) << 8) | prio as u16
+}
+
+/// A pulse leaves its queue for good (taken by a receiver, removed, its channel destroyed):
+/// freed, unless a timer or connection owns it, which keeps it for its next notification.
+pub(crate) fn release(t: &mut Tables<'_>, pi: u32) {
+    let p = t.pulses.at_mut(pi);
+    p.queued = false;
+    p.qnext = QRef::NONE;
+    p.qprev = QRef::NONE;
+    if !p.reserved {
+        if let Some(id) = t.pulses.id_at(pi) {
+            t.pulses.free(id);
+        }
+    }
+}
+
+/// Takes a pulse from the pool for an owner that will notify through it again and again (a
+/// timer, an asyncmsg connection). EAGAIN when the pool is exhausted.
+pub(crate) fn reserve(t: &mut Tables<'_>) -> KResult<u32> {
+    let mut obj = PulseObj::vacant();
+    obj.reserved = true;
+    t.pulses.alloc(obj).map(|id| id.index).ok_or(Errno::EAGAIN)
+}
+
+/// The owner of reserved pulse `pi` goes away: the pulse is freed now, or, if it is still
+/// queued, when a receiver takes it (its notification is still delivered).
+pub(crate) fn unreserve(t: &mut Tables<'_>, pi: u32) {
+    let p = t.pulses.at_mut(pi);
+    p.reserved = false;
+    if !p.queued {
+        if let Some(id) = t.pulses.id_at(pi) {
+            t.pulses.free(id);
+        }
+    }
+}
+
+/// Delivers a notification through reserved pulse `pi`: straight to a waiting receiver, or
+/// queued. Returns false if the pulse was still queued from the last notification: this one
+/// is merged into it (its code and value are those of the newest).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn queue_reserved(
+    t: &mut Tables<'_>,
+    pi: u32,
+    chan: Id<Channel>,
+    prio: u8,
+    code: i8,
+    value: u64,
+    scoid: i32,
+    fx: &mut Effects,
+) -> bool {
+    if t.pulses.at(pi).queued {
+        let p = t.pulses.at_mut(pi);
+        p.code = code;
+        p.value = value;
+        return false;
+    }
+    if t.recv_find(chan, true).is_some() {
+        // A receiver waits: the pulse goes straight to it (no queue entry, nothing to allocate).
+        let _ = queue_pulse(t, chan, prio, code, value, scoid, fx);
+        return true;
+    }
+    {
+        let p = t.pulses.at_mut(pi);
+        p.prio = prio;
+        p.code = code;
+        p.value = value;
+        p.scoid = scoid;
+        p.boost = false;
+    }
+    link(t, chan, pi, fx);
+    true
+}
+
+/// Queues a kernel notification pulse ahead of every priority on `chan` (or hands it to a
+/// waiting receiver), as QNX boosts its disconnect pulses: it stays ahead of messages and
+/// pulses of any priority queued later, behind boosted pulses queued earlier.
 pub(crate) fn queue_pulse_head(
     t: &mut Tables<'_>,
     chan: Id<Channel>,

@@ -11,7 +11,7 @@ use crate::objects::thread::{CallResult, SendDesc};
 use crate::objects::{Channel, KState, QRef};
 use crate::pool::Id;
 use crate::region::Tables;
-use crate::types::{MsgInfo, PULSE_SIZE};
+use crate::types::{MsgInfo, RcvId, PULSE_SIZE};
 
 /// MsgSendv: sends `smsg` on `coid` and blocks until the reply lands in `rmsg`.
 pub fn msg_send(
@@ -45,7 +45,7 @@ pub fn msg_send(
         rlen,
         msglen: 0,
         prio,
-        unblock_req: false,
+        ..SendDesc::EMPTY
     };
     t.counters(me.proc).msgs_sent += 1;
     if let Some(r) = t.recv_find(chan, false) {
@@ -54,10 +54,10 @@ pub fn msg_send(
         let rcvid = deliver(t, i, r, chan, fx);
         let owner = t.chans.at(chan.index).owner;
         t.counters(owner).msgs_received += 1;
-        t.ready(r, CallResult::Ok(rcvid as i64), fx);
+        t.ready(r, CallResult::Ok(rcvid), fx);
     } else {
         t.threads.at_mut(i).state = KState::Send { chan };
-        t.q_insert(chan, QRef::thread(i), prio);
+        t.q_insert(chan, QRef::thread(i), prio as u16);
         t.boost(chan, prio, fx);
     }
     Step::Block
@@ -65,7 +65,7 @@ pub fn msg_send(
 
 /// Copies client `ci`'s message into receiver `ri`'s buffers, fills its `MsgInfo`, makes the
 /// client REPLY-blocked on `chan` and applies priority inheritance. Returns the rcvid.
-fn deliver(t: &mut Tables<'_>, ci: u32, ri: u32, chan: Id<Channel>, fx: &mut Effects) -> i32 {
+fn deliver(t: &mut Tables<'_>, ci: u32, ri: u32, chan: Id<Channel>, fx: &mut Effects) -> RcvId {
     let s = t.threads.at(ci).send;
     let r = t.threads.at(ri).recv;
     // SAFETY: the client is in its MsgSend call and the receiver in its MsgReceive call; both
@@ -89,7 +89,7 @@ fn deliver(t: &mut Tables<'_>, ci: u32, ri: u32, chan: Id<Channel>, fx: &mut Eff
     {
         let c = t.threads.at_mut(ci);
         c.send.msglen = n;
-        c.rcv_gen = c.rcv_gen.wrapping_add(1);
+        c.rcv_gen = super::rcvid_next_gen(c.rcv_gen);
         c.state = KState::Reply { chan, server };
     }
     let client_proc = t.threads.at(ci).proc;
@@ -102,6 +102,7 @@ fn deliver(t: &mut Tables<'_>, ci: u32, ri: u32, chan: Id<Channel>, fx: &mut Eff
     t.threads.at_mut(ri).last_chan = chan;
     let server_proc = t.threads.at(ri).proc;
     t.threads.at_mut(ci).last_server = server_proc;
+    t.threads.at_mut(ci).last_conn = s.conn;
     if flags & _NTO_CHF_FIXED_PRIORITY == 0 {
         t.set_prio(ri, s.prio, fx);
     }
@@ -187,7 +188,7 @@ pub fn msg_receive(
             t.nudge(ci, fx);
         }
         t.counters(me.proc).msgs_received += 1;
-        return Step::Done(Ok(rcvid as i64));
+        return Step::Done(Ok(rcvid));
     }
     // Nothing queued: RECEIVE-block. The inherited priority is given back while we wait.
     let base = t.threads.at(i).base_prio;
@@ -221,9 +222,7 @@ pub(crate) fn take_pulse(
             po.prio,
         )
     };
-    if let Some(id) = t.pulses.id_at(pi) {
-        t.pulses.free(id);
-    }
+    super::pulse::release(t, pi);
     deliver_pulse(t, ri, &p, pid, chan, fx)
 }
 
@@ -260,10 +259,12 @@ pub(crate) fn deliver_pulse(
 }
 
 /// MsgReplyv: copies `smsg` into the client's reply buffers and readies it with `status`.
+/// (A client whose coid was detached, or whose process was destroyed, while the server held it
+/// takes no data: it leaves with EBADF or ESRCH, and the reply succeeds for the server.)
 pub fn msg_reply(
     t: &mut Tables<'_>,
     me: Caller,
-    rcvid: i32,
+    rcvid: RcvId,
     status: i64,
     smsg: IovList,
     fx: &mut Effects,
@@ -277,36 +278,65 @@ pub fn msg_reply(
         return Step::Done(Err(e));
     }
     let s = t.threads.at(ci).send;
-    // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgReply call.
-    let n = unsafe {
-        copy::copy(
-            smsg,
-            0,
-            IovList {
-                addr: s.riov,
-                parts: s.rparts,
-            },
-            0,
-            u64::MAX,
-        )
-    };
-    t.counters(me.proc).bytes_copied += n;
+    if s.forced_err == 0 {
+        // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgReply call.
+        let n = unsafe {
+            copy::copy(
+                smsg,
+                0,
+                IovList {
+                    addr: s.riov,
+                    parts: s.rparts,
+                },
+                0,
+                u64::MAX,
+            )
+        };
+        t.counters(me.proc).bytes_copied += n;
+    }
     finish(t, me, ci, CallResult::Ok(status), fx);
     Step::Done(Ok(0))
 }
 
-/// Ends client `ci`'s exchange with `result` and readies it.
+/// A server answers client `ci` (reply or error): its exchange ends with `result`.
 fn finish(t: &mut Tables<'_>, me: Caller, ci: u32, result: CallResult, fx: &mut Effects) {
-    settle_unblock_request(t, ci);
     t.counters(me.proc).replies += 1;
+    end_exchange(t, ci, result, fx);
+}
+
+/// Ends REPLY-blocked client `ci`'s exchange and readies it with `result` (or with the error a
+/// forced unblock fixed: EBADF, ESRCH). Every way an exchange ends comes through here: a reply
+/// or MsgError, a timeout or signal on a channel without `_NTO_CHF_UNBLOCK`, a detached coid,
+/// a destroyed channel, the client's death. It drops the `_PULSE_CODE_UNBLOCK` still queued for
+/// it, gives back the connection link a deferred unblock held (which may now send the
+/// disconnect pulse), and ends a thread whose process was destroyed meanwhile.
+pub(crate) fn end_exchange(t: &mut Tables<'_>, ci: u32, result: CallResult, fx: &mut Effects) {
+    settle_unblock_request(t, ci);
+    let (s, prio) = {
+        let th = t.threads.at(ci);
+        (th.send, th.prio)
+    };
     t.threads.at_mut(ci).clear_send();
+    if s.holds_link {
+        super::connect::unlink(t, s.conn, prio, fx);
+    }
+    let result = if s.forced_err != 0 {
+        CallResult::Err(s.forced_err)
+    } else {
+        result
+    };
+    if t.threads.at(ci).zombie {
+        // Its process is gone: the thread ends now (its OS thread's call returns ESRCH).
+        t.ready(ci, CallResult::Err(Errno::ESRCH.0), fx);
+        super::process::reap_zombie(t, ci, fx);
+        return;
+    }
     t.ready(ci, result, fx);
 }
 
-/// A REPLY-blocked client's exchange ends (a reply or MsgError settles it; a detached
-/// connection or the thread's death voids it): drop the `_PULSE_CODE_UNBLOCK` still queued for
-/// it, which would otherwise reach the server for an rcvid that no longer exists.
-pub(crate) fn settle_unblock_request(t: &mut Tables<'_>, ci: u32) {
+/// A REPLY-blocked client's exchange ends: drop the `_PULSE_CODE_UNBLOCK` still queued for it,
+/// which would otherwise reach the server for an rcvid that no longer exists.
+fn settle_unblock_request(t: &mut Tables<'_>, ci: u32) {
     if let KState::Reply { chan, .. } = t.threads.at(ci).state {
         let rcvid = t.rcvid_of(ci);
         remove_unblock_pulse(t, chan, rcvid);
@@ -314,7 +344,7 @@ pub(crate) fn settle_unblock_request(t: &mut Tables<'_>, ci: u32) {
 }
 
 /// Removes the `_PULSE_CODE_UNBLOCK` queued on `chan` for `rcvid`, if any.
-fn remove_unblock_pulse(t: &mut Tables<'_>, chan: Id<Channel>, rcvid: i32) {
+fn remove_unblock_pulse(t: &mut Tables<'_>, chan: Id<Channel>, rcvid: RcvId) {
     if t.chans.get(chan).is_none() {
         return;
     }
@@ -323,11 +353,9 @@ fn remove_unblock_pulse(t: &mut Tables<'_>, chan: Id<Channel>, rcvid: i32) {
         let next = t.q_next(q);
         if let Some(pi) = q.as_pulse() {
             let p = t.pulses.at(pi);
-            if p.code == _PULSE_CODE_UNBLOCK && p.value as u32 as i32 == rcvid {
+            if p.code == _PULSE_CODE_UNBLOCK && p.value as RcvId == rcvid {
                 t.q_remove(chan, q);
-                if let Some(id) = t.pulses.id_at(pi) {
-                    t.pulses.free(id);
-                }
+                super::pulse::release(t, pi);
                 return;
             }
         }
@@ -335,20 +363,35 @@ fn remove_unblock_pulse(t: &mut Tables<'_>, chan: Id<Channel>, rcvid: i32) {
     }
 }
 
-/// MsgError: readies the client with `err` (EOK: MsgSend returns 0; ERESTART: it re-sends).
-pub fn msg_error(t: &mut Tables<'_>, me: Caller, rcvid: i32, err: i32, fx: &mut Effects) -> Step {
+/// The largest errno MsgError passes on (Linux's `MAX_ERRNO`): larger values, and negative
+/// ones other than -1, are refused with EINVAL.
+pub const ERRNO_MAX: i32 = 4095;
+
+/// MsgError: readies the client with `err` (EOK: MsgSend returns 0; ERESTART: it re-sends;
+/// -1: the reason the client asked to unblock, as QNX 7.0.1 does). An errno outside 1..=4095
+/// (other than -1) is EINVAL and the client stays REPLY-blocked; so is -1 for a client that
+/// has not asked to unblock.
+pub fn msg_error(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, err: i32, fx: &mut Effects) -> Step {
     let ci = tri!(t.client_of(me, rcvid));
-    let result = match Errno(err) {
-        Errno::EOK => CallResult::Ok(0),
-        Errno::ERESTART => CallResult::Restart,
-        e => CallResult::Err(e.0),
+    let result = match err {
+        0 => CallResult::Ok(0),
+        e if e == Errno::ERESTART.0 => CallResult::Restart,
+        -1 => {
+            let s = t.threads.at(ci).send;
+            if !s.unblock_req || s.unblock_err == 0 {
+                return Step::Done(Err(Errno::EINVAL));
+            }
+            CallResult::Err(s.unblock_err)
+        }
+        e if (1..=ERRNO_MAX).contains(&e) => CallResult::Err(e),
+        _ => return Step::Done(Err(Errno::EINVAL)),
     };
     finish(t, me, ci, result, fx);
     Step::Done(Ok(0))
 }
 
 /// MsgReadv: copies from the client's send buffers, from `offset`, into ours.
-pub fn msg_read(t: &mut Tables<'_>, me: Caller, rcvid: i32, dst: IovList, offset: u64) -> Step {
+pub fn msg_read(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, dst: IovList, offset: u64) -> Step {
     let ci = tri!(t.client_of(me, rcvid));
     tri!(copy::validate(dst, Errno::ESRVRFAULT));
     let s = t.threads.at(ci).send;
@@ -373,7 +416,7 @@ pub fn msg_read(t: &mut Tables<'_>, me: Caller, rcvid: i32, dst: IovList, offset
 }
 
 /// MsgWritev: copies ours into the client's reply buffers at `offset`, leaving it blocked.
-pub fn msg_write(t: &mut Tables<'_>, me: Caller, rcvid: i32, src: IovList, offset: u64) -> Step {
+pub fn msg_write(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, src: IovList, offset: u64) -> Step {
     let ci = tri!(t.client_of(me, rcvid));
     tri!(copy::validate(src, Errno::ESRVRFAULT));
     let s = t.threads.at(ci).send;
@@ -398,7 +441,7 @@ pub fn msg_write(t: &mut Tables<'_>, me: Caller, rcvid: i32, src: IovList, offse
 }
 
 /// MsgInfo: refills the `MsgInfo` of a REPLY-blocked client's message.
-pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: i32, info: u64) -> Step {
+pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, info: u64) -> Step {
     let ci = tri!(t.client_of(me, rcvid));
     let KState::Reply { chan, .. } = t.threads.at(ci).state else {
         return Step::Done(Err(Errno::ESRCH));
@@ -410,12 +453,12 @@ pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: i32, info: u64) -> Step {
 }
 
 /// The TimerTimeout armed for blocked thread `i` expired: with `SIGEV_UNBLOCK` (the default)
-/// it leaves as [`timeout_expired`] says; with another event, the event is delivered to the
+/// it leaves as [`force_ready`] says; with another event, the event is delivered to the
 /// thread and it stays blocked (the timeout is spent).
 pub fn timeout_fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
     let ev = t.threads.at(i).timeout_cur.event;
     if ev.kind() == crate::types::sigev::SIGEV_UNBLOCK {
-        let r = timeout_expired(t, i, fx);
+        let r = force_ready(t, i, Why::Timeout, fx);
         if r.is_none() {
             // Staying blocked for the server's answer: the timeout is spent.
             t.threads.at_mut(i).timeout_cur.states = 0;
@@ -427,51 +470,134 @@ pub fn timeout_fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<Call
     None
 }
 
-/// A kernel timeout expired for blocked thread `i`. Returns the call's result if the thread
-/// leaves now, or `None` if it stays blocked (REPLY-blocked on an `_NTO_CHF_UNBLOCK` channel:
-/// the server gets one `_PULSE_CODE_UNBLOCK` and decides).
-pub fn timeout_expired(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
+/// Why a blocked thread is made to leave its kernel call (QNX's `force_ready`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// Its TimerTimeout expired (or a `SIGEV_UNBLOCK` event came): ETIMEDOUT.
+    Timeout,
+    /// A signal handler ran in its thread: EINTR.
+    Signal,
+    /// Another thread of its process detached the coid it sent on: EBADF.
+    Detached,
+    /// Its process is being destroyed: ESRCH, and the thread ends.
+    Death,
+}
+
+impl Why {
+    /// The errno the thread leaves with.
+    pub fn errno(self) -> Errno {
+        match self {
+            Why::Timeout => Errno::ETIMEDOUT,
+            Why::Signal => Errno::EINTR,
+            Why::Detached => Errno::EBADF,
+            Why::Death => Errno::ESRCH,
+        }
+    }
+
+    /// Whether the thread leaves with this error whatever the server answers (a timeout or a
+    /// signal only asks, and the server's answer stands).
+    fn forced(self) -> bool {
+        matches!(self, Why::Detached | Why::Death)
+    }
+}
+
+/// Makes blocked thread `i` leave its call for `why`. Returns the result it leaves with now
+/// (the caller readies it), or `None` if it stays REPLY-blocked: on a channel with
+/// `_NTO_CHF_UNBLOCK` whose server lives, the server gets one `_PULSE_CODE_UNBLOCK` (value: the
+/// rcvid) and the client leaves only when the server answers: with the answer after a timeout
+/// or a signal, with EBADF or ESRCH after a detach or its process's death (QNX's unblock
+/// protocol; if no pulse can be queued, the client leaves at once, as on QNX).
+///
+/// A SEND-blocked thread is unlinked (the server never saw it); a RECEIVE-blocked one too.
+pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Option<CallResult> {
+    let err = CallResult::Err(why.errno().0);
     match t.threads.at(i).state {
         KState::Send { chan } => {
             t.q_remove(chan, QRef::thread(i));
+            let s = t.threads.at(i).send;
             t.threads.at_mut(i).clear_send();
+            if s.holds_link {
+                let prio = t.threads.at(i).prio;
+                super::connect::unlink(t, s.conn, prio, fx);
+            }
         }
         KState::Receive { chan } => t.recv_remove(chan, i),
         KState::Reply { chan, .. } => {
-            let flags = t.chans.get(chan).map_or(0, |c| c.flags);
-            if flags & _NTO_CHF_UNBLOCK != 0 {
-                if !t.threads.at(i).send.unblock_req {
-                    t.threads.at_mut(i).send.unblock_req = true;
-                    let (prio, scoid) = {
-                        let th = t.threads.at(i);
-                        (
-                            th.send.prio,
-                            t.conns.get(th.send.conn).map_or(-1, |c| c.scoid),
-                        )
-                    };
-                    let rcvid = t.rcvid_of(i);
-                    if super::pulse::queue_pulse(
-                        t,
-                        chan,
-                        prio,
-                        _PULSE_CODE_UNBLOCK,
-                        rcvid as u32 as u64,
-                        scoid,
-                        fx,
-                    )
-                    .is_ok()
-                    {
-                        return None;
-                    }
-                    // No room for the pulse: release the client anyway (as QNX does).
-                } else {
-                    return None;
-                }
+            let (flags, server_alive) = t.chans.get(chan).map_or((0, false), |c| {
+                let alive = t
+                    .procs
+                    .get(c.owner)
+                    .is_some_and(|p| p.state == crate::objects::process::ProcState::Alive);
+                (c.flags, alive)
+            });
+            if flags & _NTO_CHF_UNBLOCK != 0 && server_alive && request_unblock(t, i, chan, why, fx)
+            {
+                return None;
             }
+            // Released now: the exchange ends (the caller readies the thread with `err`).
+            let (s, prio) = {
+                let th = t.threads.at(i);
+                (th.send, th.prio)
+            };
+            settle_unblock_request(t, i);
             t.threads.at_mut(i).clear_send();
+            if s.holds_link {
+                super::connect::unlink(t, s.conn, prio, fx);
+            }
+            t.threads.at_mut(i).state = KState::Running;
+            if s.forced_err != 0 && !why.forced() {
+                // Already doomed by a detach or death: that error, not this one.
+                return Some(CallResult::Err(s.forced_err));
+            }
+            return Some(err);
         }
         KState::Ready | KState::Running | KState::Dead => return Some(t.threads.at(i).result),
     }
     t.threads.at_mut(i).state = KState::Running;
-    Some(CallResult::Err(Errno::ETIMEDOUT.0))
+    Some(err)
+}
+
+/// Client `i`, REPLY-blocked on an `_NTO_CHF_UNBLOCK` channel, asks to leave: the first
+/// request queues `_PULSE_CODE_UNBLOCK` and sets `_NTO_MI_UNBLOCK_REQ`; a forced one (detach,
+/// death) also fixes the client's result and holds the connection until the server answers.
+/// Returns false if the client must be released at once (no pulse could be queued).
+fn request_unblock(
+    t: &mut Tables<'_>,
+    i: u32,
+    chan: Id<Channel>,
+    why: Why,
+    fx: &mut Effects,
+) -> bool {
+    if !t.threads.at(i).send.unblock_req {
+        let (prio, scoid) = {
+            let th = t.threads.at(i);
+            (
+                th.send.prio,
+                t.conns.get(th.send.conn).map_or(-1, |c| c.scoid),
+            )
+        };
+        let rcvid = t.rcvid_of(i);
+        if super::pulse::queue_pulse(t, chan, prio, _PULSE_CODE_UNBLOCK, rcvid as u64, scoid, fx)
+            .is_err()
+        {
+            return false;
+        }
+        let s = &mut t.threads.at_mut(i).send;
+        s.unblock_req = true;
+        s.unblock_err = why.errno().0;
+    }
+    if why.forced() {
+        let conn = t.threads.at(i).send.conn;
+        let hold = !t.threads.at(i).send.holds_link && t.conns.get(conn).is_some();
+        if hold {
+            t.conns.at_mut(conn.index).links += 1;
+        }
+        let s = &mut t.threads.at_mut(i).send;
+        s.holds_link |= hold;
+        // Death outranks a detach: the thread will not come back at all.
+        if s.forced_err == 0 || why == Why::Death {
+            s.forced_err = why.errno().0;
+        }
+    }
+    true
 }

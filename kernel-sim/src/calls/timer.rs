@@ -33,20 +33,33 @@ pub(crate) fn clock_index(clock: i32) -> KResult<u32> {
     }
 }
 
-fn timer_id(id: Id<Timer>) -> i32 {
-    (((id.gen & 0x7fff) << 16) | (id.index + 1)) as i32
+/// Bits of a timer id that hold the slot + 1: enough for `max_timers`. The other bits (up to
+/// 31 in all, so ids stay positive) hold the low bits of the slot's generation, which changes
+/// each time the slot is freed; with the pool's round-robin reuse, a destroyed timer's id names
+/// another timer only after 2^(31 - these bits) reuses of its slot (docs/deviations.md).
+fn slot_bits(t: &Tables<'_>) -> u32 {
+    32 - t.cfg.max_timers.leading_zeros()
+}
+
+fn gen_mask(t: &Tables<'_>) -> u32 {
+    (1u32 << (31 - slot_bits(t))) - 1
+}
+
+fn timer_id(t: &Tables<'_>, id: Id<Timer>) -> i32 {
+    (((id.gen & gen_mask(t)) << slot_bits(t)) | (id.index + 1)) as i32
 }
 
 fn lookup(t: &Tables<'_>, me: Caller, timer: i32) -> KResult<Id<Timer>> {
     if timer <= 0 {
         return Err(Errno::EINVAL);
     }
-    let index = (timer as u32 & 0xffff).wrapping_sub(1);
-    let gen = (timer as u32) >> 16;
+    let bits = slot_bits(t);
+    let index = (timer as u32 & ((1 << bits) - 1)).wrapping_sub(1);
+    let gen = (timer as u32) >> bits;
     let id = t
         .timers
         .id_at(index)
-        .filter(|id| id.gen & 0x7fff == gen)
+        .filter(|id| id.gen & gen_mask(t) == gen)
         .ok_or(Errno::EINVAL)?;
     if t.timers.at(id.index).owner != me.proc {
         return Err(Errno::EINVAL);
@@ -67,21 +80,27 @@ pub fn timer_create(
     let clock = tri!(clock_index(clock));
     let ev = ev.unwrap_or_else(|| SigEvent::signal(libc::SIGALRM));
     tri!(event::deliver(t, me.thread.index, &ev, true, fx));
+    if t.timers.peek_free().is_none() {
+        return Step::Done(Err(Errno::EAGAIN));
+    }
     let mut tm = Timer::vacant();
     tm.owner = me.proc;
     tm.thread = me.thread;
     tm.clock = clock;
     tm.event = ev;
+    if ev.kind() == crate::types::sigev::SIGEV_PULSE {
+        tm.pulse = tri!(super::pulse::reserve(t));
+    }
     let Some(id) = t.timers.alloc(tm) else {
         return Step::Done(Err(Errno::EAGAIN));
     };
-    Step::Done(Ok(timer_id(id) as i64))
+    Step::Done(Ok(timer_id(t, id) as i64))
 }
 
 /// TimerDestroy: EINVAL for an unknown timer or one of another process.
 pub fn timer_destroy(t: &mut Tables<'_>, me: Caller, timer: i32) -> Step {
     let id = tri!(lookup(t, me, timer));
-    t.timers.free(id);
+    free(t, id);
     Step::Done(Ok(0))
 }
 
@@ -166,20 +185,39 @@ pub fn fire_due(t: &mut Tables<'_>, now: [u64; 2], fx: &mut Effects) -> Option<u
         };
         let clk_now = now[clock];
         if expiry <= clk_now {
-            let ev = t.timers.at(id.index).event;
+            let (ev, pi) = {
+                let tm = t.timers.at(id.index);
+                (tm.event, tm.pulse)
+            };
+            let mut merged = false;
             if let Some(th) = target(t, t.timers.at(id.index)) {
-                // A failed delivery (the pulse's connection gone, no pulse left) is the
-                // program's problem, as on QNX: the timer keeps running.
-                let _ = event::deliver(t, th, &ev, false, fx);
+                // A failed delivery (the pulse's connection gone) is the program's problem, as
+                // on QNX: the timer keeps running.
+                if pi != NIL {
+                    // A pulse timer notifies through its own pulse: if the last one is still
+                    // queued, this expiry is merged into it and counted as an overrun.
+                    if let Ok(r) = event::pulse_route(t, th, &ev) {
+                        merged = !super::pulse::queue_reserved(
+                            t, pi, r.chan, r.prio, r.code, r.value, r.scoid, fx,
+                        );
+                    }
+                } else {
+                    let _ = event::deliver(t, th, &ev, false, fx);
+                }
             }
+            let missed = (clk_now - expiry).checked_div(interval).unwrap_or(0);
+            let missed32 = u32::try_from(missed).unwrap_or(u32::MAX);
             let tm = t.timers.at_mut(id.index);
-            tm.fired += 1;
+            if merged {
+                tm.overruns = tm.overruns.saturating_add(missed32).saturating_add(1);
+            } else {
+                tm.fired += 1;
+                tm.overruns = missed32;
+            }
             if interval == 0 {
                 tm.expiry = 0;
                 continue;
             }
-            let missed = (clk_now - expiry) / interval;
-            tm.overruns = u32::try_from(missed).unwrap_or(u32::MAX);
             // Saturating: a period too long to represent means "never again".
             tm.expiry = expiry.saturating_add(missed.saturating_add(1).saturating_mul(interval));
         }
@@ -198,6 +236,15 @@ pub(crate) fn destroy_all(t: &mut Tables<'_>, proc: Id<crate::objects::Process>)
         .filter(|id| t.timers.at(id.index).owner == proc)
         .collect();
     for id in ids {
-        t.timers.free(id);
+        free(t, id);
     }
+}
+
+/// Frees timer `id` and gives back its pulse (a pulse still queued is delivered first).
+fn free(t: &mut Tables<'_>, id: Id<Timer>) {
+    let pi = t.timers.at(id.index).pulse;
+    if pi != NIL {
+        super::pulse::unreserve(t, pi);
+    }
+    t.timers.free(id);
 }

@@ -31,6 +31,9 @@ pub struct Connection {
     /// asyncmsg: the address of the sender's `AsyncQueue` (in the client's memory), 0 for a
     /// synchronous connection.
     pub aq: u64,
+    /// asyncmsg: the pulse the kernel's notifications to the sender's library go through
+    /// (reserved at attach, so they never fail for want of a pulse), or `NIL`.
+    pub notify_pulse: u32,
     /// asyncmsg: the client's coid for this connection (asyncmsg connections are never shared).
     pub coid: i32,
     /// asyncmsg: the client coid on which the kernel pulses the client's library (`'P'`).
@@ -65,6 +68,7 @@ impl Pooled for Connection {
             flags: 0,
             scoid: 0,
             aq: 0,
+            notify_pulse: crate::pool::NIL,
             coid: -1,
             notify_coid: -1,
             ready_next: crate::pool::NIL,

@@ -17,6 +17,15 @@ pub struct PulseObj {
     pub value: u64,
     /// scoid it arrived through, or -1.
     pub scoid: i32,
+    /// Filed ahead of every priority (the kernel's `_PULSE_CODE_DISCONNECT`, as QNX boosts it).
+    pub boost: bool,
+    /// Owned by a timer or an asyncmsg connection, which re-uses it for each notification:
+    /// taking it from a queue does not free it, and a notification that finds it still
+    /// queued is merged into it (a timer counts an overrun), so such notifications never
+    /// fail for want of a pulse.
+    pub reserved: bool,
+    /// Linked in a channel's queue.
+    pub queued: bool,
     /// Queue links.
     pub qnext: QRef,
     /// Queue links.
@@ -37,6 +46,9 @@ impl Pooled for PulseObj {
             code: 0,
             value: 0,
             scoid: -1,
+            boost: false,
+            reserved: false,
+            queued: false,
             qnext: QRef::NONE,
             qprev: QRef::NONE,
         }

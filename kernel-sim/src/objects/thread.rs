@@ -59,10 +59,21 @@ pub struct SendDesc {
     pub prio: u8,
     /// The client asked to unblock (`_NTO_MI_UNBLOCK_REQ`).
     pub unblock_req: bool,
+    /// Why it asked (the errno of its request: ETIMEDOUT, EINTR, EBADF, ESRCH); what
+    /// `MsgError(rcvid, -1)` passes on.
+    pub unblock_err: i32,
+    /// 0, or the errno the client leaves with whatever the server answers: its coid was
+    /// detached (EBADF) or its process is being destroyed (ESRCH) while the server held it.
+    pub forced_err: i32,
+    /// The exchange holds a link on `conn` (taken when a forced unblock had to wait for the
+    /// server), so the connection, and its disconnect pulse, outlive the coid until the
+    /// server answers, as on QNX.
+    pub holds_link: bool,
 }
 
 impl SendDesc {
-    const EMPTY: SendDesc = SendDesc {
+    /// No message in flight.
+    pub const EMPTY: SendDesc = SendDesc {
         coid: -1,
         conn: Id::NONE,
         siov: 0,
@@ -74,6 +85,9 @@ impl SendDesc {
         msglen: 0,
         prio: 0,
         unblock_req: false,
+        unblock_err: 0,
+        forced_err: 0,
+        holds_link: false,
     };
 }
 
@@ -164,9 +178,16 @@ pub struct Thread {
     pub qprev: QRef,
     /// Bumped every time the thread is received: rcvids carry it, so a stale rcvid is ESRCH.
     /// Carried over to the slot's next thread, so its rcvids differ from its predecessor's.
-    pub rcv_gen: u16,
+    /// 48 bits are used (see `RCVID_GEN_BITS`).
+    pub rcv_gen: u64,
     /// The process that last received a message from this thread (MsgDeliverEvent's check).
     pub last_server: Id<Process>,
+    /// The connection its last received message came through (MsgDeliverEvent to a client
+    /// whose thread has exited goes to its process while that connection lives).
+    pub last_conn: Id<Connection>,
+    /// Kept in a freed slot until its next tenant: the process of the thread that exited, so
+    /// that its rcvids can still reach its process (see `last_conn`).
+    pub exited_proc: Id<Process>,
     /// The message in flight.
     pub send: SendDesc,
     /// The receive in progress.
@@ -181,6 +202,9 @@ pub struct Thread {
     pub os_tid: i32,
     /// Kernel calls made by this thread.
     pub kernel_entries: u64,
+    /// Its process is being destroyed, and it stays only because a server holds its message
+    /// on an `_NTO_CHF_UNBLOCK` channel: it ends when the server answers.
+    pub zombie: bool,
 }
 
 impl Pooled for Thread {
@@ -191,9 +215,12 @@ impl Pooled for Thread {
         &mut self.hdr
     }
     fn reset(&mut self) {
-        let g = self.rcv_gen;
+        let (g, server, conn, proc) = (self.rcv_gen, self.last_server, self.last_conn, self.proc);
         *self = Self::vacant();
         self.rcv_gen = g;
+        self.last_server = server;
+        self.last_conn = conn;
+        self.exited_proc = proc;
     }
     fn vacant() -> Self {
         Thread {
@@ -209,6 +236,8 @@ impl Pooled for Thread {
             qprev: QRef::NONE,
             rcv_gen: 0,
             last_server: Id::NONE,
+            last_conn: Id::NONE,
+            exited_proc: Id::NONE,
             send: SendDesc::EMPTY,
             recv: RecvDesc {
                 iov: 0,
@@ -224,6 +253,7 @@ impl Pooled for Thread {
             timeout_cur: TimeoutArm::NONE,
             os_tid: 0,
             kernel_entries: 0,
+            zombie: false,
         }
     }
 }

@@ -26,6 +26,9 @@ pub struct Timer {
     pub overruns: u32,
     /// Expiries delivered.
     pub fired: u64,
+    /// The pulse slot a `SIGEV_PULSE` timer notifies through (reserved at TimerCreate, so an
+    /// expiry never fails for want of a pulse), or `NIL`.
+    pub pulse: u32,
 }
 
 impl Pooled for Timer {
@@ -46,6 +49,7 @@ impl Pooled for Timer {
             interval: 0,
             overruns: 0,
             fired: 0,
+            pulse: crate::pool::NIL,
         }
     }
 }

@@ -38,7 +38,7 @@ pub fn receive(
     chid: i32,
     buf: &mut [u8],
     info: Option<&mut MsgInfo>,
-) -> KResult<i32> {
+) -> KResult<RcvId> {
     arm(ctx, _NTO_TIMEOUT_RECEIVE, Some(LONG));
     ctx.msg_receive(chid, buf, info)
 }
@@ -49,7 +49,7 @@ pub fn poll(
     chid: i32,
     buf: &mut [u8],
     info: Option<&mut MsgInfo>,
-) -> KResult<i32> {
+) -> KResult<RcvId> {
     arm(ctx, _NTO_TIMEOUT_RECEIVE, None);
     ctx.msg_receive(chid, buf, info)
 }

@@ -1,0 +1,126 @@
+//! fork(): a child gets no kernel state of its parent's, and never hangs on it.
+//!
+//! On QNX a forked child is a new process with none of its parent's channels or connections
+//! (`fork()` duplicates memory, not kernel objects). Here a kernel lives in the memory of the
+//! Linux process, so a child inherits a copy of every kernel, taken while other threads of the
+//! parent may have been in the middle of a kernel call, and with none of those threads running
+//! in the child. Two things follow (handlers registered with `pthread_atfork`):
+//!
+//! * **The copy is consistent and unlocked.** Before fork, the forking thread takes every
+//!   kernel's lock (a kernel call holds it for microseconds and never waits for anything under
+//!   it); after fork, parent and child both release them. So the child never finds a lock held
+//!   by a thread that does not exist in it.
+//! * **The copy is not the child's kernel.** Each kernel remembers the fork generation it was
+//!   made in; the child bumps the generation, and a call on a kernel from before the fork
+//!   fails with ESRCH (its processes and threads are the parent's). Inspecting it still works.
+//!   `userlib` gives the child a fresh default kernel and process on its first call, as QNX
+//!   gives a forked child a fresh process.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The current fork generation: 0 in the original process, bumped in each forked child.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
+
+/// What fork handling needs of a kernel: a way to hold its lock across the fork.
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) trait ForkLock: Send + Sync {
+    /// Takes the kernel lock (before fork).
+    fn lock_for_fork(&self);
+    /// Releases it (after fork, in the parent and in the child).
+    fn unlock_after_fork(&self);
+}
+
+#[cfg(not(loom))]
+mod imp {
+    use super::{ForkLock, GENERATION};
+    use std::cell::UnsafeCell;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Once, Weak};
+
+    /// The live kernels, and those locked across a fork in progress. Guarded by a spin flag, not
+    /// a mutex: it is held across fork(), and the child must be able to release it.
+    struct Registry {
+        busy: AtomicBool,
+        kernels: UnsafeCell<Vec<Weak<dyn ForkLock>>>,
+        held: UnsafeCell<Vec<Arc<dyn ForkLock>>>,
+    }
+
+    // SAFETY: the cells are touched only by the holder of `busy`.
+    unsafe impl Sync for Registry {}
+
+    static REGISTRY: Registry = Registry {
+        busy: AtomicBool::new(false),
+        kernels: UnsafeCell::new(Vec::new()),
+        held: UnsafeCell::new(Vec::new()),
+    };
+    static HANDLERS: Once = Once::new();
+
+    fn acquire() {
+        while REGISTRY
+            .busy
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::thread::yield_now();
+        }
+    }
+
+    fn release() {
+        REGISTRY.busy.store(false, Ordering::Release);
+    }
+
+    /// Records a new kernel, and on first use installs the fork handlers.
+    pub(crate) fn register(k: Weak<dyn ForkLock>) {
+        HANDLERS.call_once(|| {
+            // SAFETY: the handlers are plain functions that live for the whole program.
+            unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+        });
+        acquire();
+        // SAFETY: we hold `busy`.
+        let ks = unsafe { &mut *REGISTRY.kernels.get() };
+        ks.retain(|w| w.strong_count() > 0);
+        ks.push(k);
+        release();
+    }
+
+    extern "C" fn prepare() {
+        acquire();
+        if crate::signals::in_kernel() {
+            // fork() from a handler that interrupted this thread's kernel call (only possible
+            // behind the C library's back): the locks cannot all be taken; the child still
+            // treats every kernel as its parent's.
+            return;
+        }
+        // SAFETY: we hold `busy`.
+        let (ks, held) = unsafe { (&*REGISTRY.kernels.get(), &mut *REGISTRY.held.get()) };
+        held.extend(ks.iter().filter_map(Weak::upgrade));
+        for k in held.iter() {
+            k.lock_for_fork();
+        }
+    }
+
+    fn unlock_all() {
+        // SAFETY: `prepare` left `busy` held for us.
+        let held = unsafe { &mut *REGISTRY.held.get() };
+        for k in held.drain(..) {
+            k.unlock_after_fork();
+        }
+        release();
+    }
+
+    extern "C" fn parent() {
+        unlock_all();
+    }
+
+    extern "C" fn child() {
+        GENERATION.fetch_add(1, Ordering::AcqRel);
+        unlock_all();
+    }
+}
+
+#[cfg(not(loom))]
+pub(crate) use imp::register;
