@@ -1,12 +1,25 @@
-//! Smoke test of the `compare` program: the real binary, run tiny (`--tiny`: a few hundred
-//! messages per model, 1 run), must exit 0 and write JSON, CSV and plots in which every model
-//! measured something and every message arrived. Not a speed test: no rate is compared or
-//! bounded.
+//! Tests of the `compare` program, the real binary:
+//!
+//! * a smoke run (`--tiny`: a few hundred messages per model, 1 run) must exit 0 and write
+//!   JSON, CSV and plots in which every model measured something and every message arrived,
+//!   stamped with the schema version, the commit and the start time;
+//! * a refused option (an output path that cannot be written, a value out of range) must stop
+//!   the program before it measures anything, naming the option and the path, and leave no
+//!   file behind. These run `--full` (about 6 minutes if it measured): each must exit well
+//!   within [`FAIL_FAST_LIMIT`] and print no progress line; a run still going then is killed.
+//!
+//! Not a speed test: no rate is compared or bounded.
 
+use benches::compare::provenance::{rfc3339_utc, SCHEMA_VERSION};
 use benches::compare::workloads::MODEL_NAMES;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long a refused invocation may take before the test kills it and fails: generous (the
+/// check itself takes milliseconds), yet far below a `--full` run's minutes.
+const FAIL_FAST_LIMIT: Duration = Duration::from_secs(30);
 
 /// A parsed JSON value (just enough JSON for the program's output).
 #[derive(Clone, Debug, PartialEq)]
@@ -202,17 +215,291 @@ fn json_parser_parses() {
     assert_eq!(v.get("b").get("c").str(), "x\"yé");
 }
 
-fn scratch_dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("compare-smoke-{}", std::process::id()));
+/// A fresh directory for one test (tests run in parallel in one process).
+fn scratch_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("compare-test-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("scratch directory");
     d
 }
 
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// What a bounded run of the program did.
+struct Bounded {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `compare ARGS` (output into files in `dir`), killing it and failing the test if it has
+/// not exited within [`FAIL_FAST_LIMIT`].
+fn run_bounded(dir: &Path, args: &[&std::ffi::OsStr]) -> Bounded {
+    let (out_path, err_path) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .expect("running compare");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("waiting for compare") {
+            break s;
+        }
+        if start.elapsed() > FAIL_FAST_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+            panic!("compare {args:?} still running after {FAIL_FAST_LIMIT:?}: killed\n{stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let read = |p: &Path| {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        let _ = std::fs::remove_file(p);
+        text
+    };
+    Bounded {
+        status,
+        stdout: read(&out_path),
+        stderr: read(&err_path),
+    }
+}
+
+/// `compare --full ARGS` must be refused at once: exit status 2, a message on stderr naming
+/// each of `mentions`, and nothing measured (no progress line, no table).
+fn assert_refused(dir: &Path, args: &[&std::ffi::OsStr], mentions: &[&str]) -> String {
+    let mut full: Vec<&std::ffi::OsStr> = vec!["--full".as_ref()];
+    full.extend_from_slice(args);
+    let run = run_bounded(dir, &full);
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "compare {args:?}: {}\n{}",
+        run.status,
+        run.stderr
+    );
+    for m in mentions {
+        assert!(
+            run.stderr.contains(m),
+            "compare {args:?}: {m:?} not in {}",
+            run.stderr
+        );
+    }
+    assert!(
+        !run.stderr.contains("[1/") && !run.stdout.contains("Targets"),
+        "compare {args:?} measured before refusing:\n{}",
+        run.stderr
+    );
+    run.stderr
+}
+
+#[test]
+fn bad_json_path_fails_fast_naming_the_path_and_leaving_no_file() {
+    let dir = scratch_dir("bad-json");
+    let json = dir.join("no-such-dir").join("r.json");
+    let (csv, plots) = (dir.join("r.csv"), dir.join("plots"));
+    let stderr = assert_refused(
+        &dir,
+        &[
+            "--json".as_ref(),
+            json.as_os_str(),
+            "--csv".as_ref(),
+            csv.as_os_str(),
+            "--plots".as_ref(),
+            plots.as_os_str(),
+        ],
+        &["--json", &json.display().to_string(), "does not exist"],
+    );
+    assert!(stderr.contains("nothing was measured"), "{stderr}");
+    // Nothing left: not the JSON, nor its directory, nor the CSV, nor the plots directory
+    // (made by the check, removed when the JSON was refused).
+    assert!(names(&dir).is_empty(), "left behind: {:?}", names(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn refused_outputs_fail_fast_and_leave_existing_files_untouched() {
+    let dir = scratch_dir("refused");
+    let old_json = dir.join("old.json");
+    let old_csv = dir.join("old.csv");
+    std::fs::write(&old_json, "old json").expect("old JSON");
+    std::fs::write(&old_csv, "old csv").expect("old CSV");
+    let afile = dir.join("afile");
+    std::fs::write(&afile, "x").expect("file");
+    let plots = dir.join("plots");
+    std::fs::create_dir(&plots).expect("plots dir");
+    let in_file = afile.join("r.csv");
+    let plot_named = plots.join("producers.svg");
+    let cases: Vec<(Vec<&std::ffi::OsStr>, Vec<String>)> = vec![
+        // --json naming a directory.
+        (
+            vec![
+                "--json".as_ref(),
+                plots.as_os_str(),
+                "--csv".as_ref(),
+                old_csv.as_os_str(),
+            ],
+            vec![
+                "--json".into(),
+                plots.display().to_string(),
+                "is a directory".into(),
+            ],
+        ),
+        // --plots naming a file.
+        (
+            vec![
+                "--json".as_ref(),
+                old_json.as_os_str(),
+                "--plots".as_ref(),
+                afile.as_os_str(),
+            ],
+            vec![
+                "--plots".into(),
+                afile.display().to_string(),
+                "not a directory".into(),
+            ],
+        ),
+        // --csv in a "directory" that is a file.
+        (
+            vec![
+                "--json".as_ref(),
+                old_json.as_os_str(),
+                "--csv".as_ref(),
+                in_file.as_os_str(),
+            ],
+            vec!["--csv".into(), in_file.display().to_string()],
+        ),
+        // --json and --csv on one file.
+        (
+            vec![
+                "--json".as_ref(),
+                old_json.as_os_str(),
+                "--csv".as_ref(),
+                old_json.as_os_str(),
+            ],
+            vec!["--csv".into(), "same file".into()],
+        ),
+        // --json named like a chart in the plots directory.
+        (
+            vec![
+                "--json".as_ref(),
+                plot_named.as_os_str(),
+                "--plots".as_ref(),
+                plots.as_os_str(),
+            ],
+            vec!["--json".into(), plot_named.display().to_string()],
+        ),
+    ];
+    for (args, mentions) in &cases {
+        let m: Vec<&str> = mentions.iter().map(String::as_str).collect();
+        assert_refused(&dir, args, &m);
+        assert_eq!(
+            std::fs::read_to_string(&old_json).expect("old JSON"),
+            "old json"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&old_csv).expect("old CSV"),
+            "old csv"
+        );
+        assert_eq!(names(&dir), ["afile", "old.csv", "old.json", "plots"]);
+        assert!(names(&plots).is_empty(), "{:?}", names(&plots));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_option_values_are_refused_before_measuring() {
+    let dir = scratch_dir("options");
+    assert_refused(
+        &dir,
+        &["--runs".as_ref(), "0".as_ref()],
+        &["--runs", "1..=100"],
+    );
+    assert_refused(
+        &dir,
+        &["--runs".as_ref(), "101".as_ref()],
+        &["--runs", "1..=100"],
+    );
+    assert_refused(
+        &dir,
+        &["--runs".as_ref(), "many".as_ref()],
+        &["--runs", "many"],
+    );
+    assert_refused(&dir, &["--tiny".as_ref()], &["--tiny", "--full"]);
+    assert_refused(&dir, &["--bogus".as_ref()], &["--bogus"]);
+    assert_refused(
+        &dir,
+        &["--only".as_ref(), "no such case".as_ref()],
+        &["--only", "no such case", "nothing was measured"],
+    );
+    assert!(names(&dir).is_empty(), "{:?}", names(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// RFC 4180 records: fields split at commas; quoted fields may hold commas, doubled quotes
+/// and line breaks. Panics on malformed input (a test failure).
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => {
+                assert!(field.is_empty(), "quote inside an unquoted field");
+                quoted = true;
+            }
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(
+        !quoted && field.is_empty() && row.is_empty(),
+        "CSV not ended by a line break"
+    );
+    rows
+}
+
+/// The commit git reports for this source tree, if git can say.
+fn git_head() -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(env!("CARGO_MANIFEST_DIR"))
+        .args(["rev-parse", "--verify", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
 #[test]
 fn tiny_run_writes_complete_results() {
-    let dir = scratch_dir();
+    let dir = scratch_dir("tiny");
     let (json_path, csv_path, plots) = (dir.join("r.json"), dir.join("r.csv"), dir.join("plots"));
+    // An old JSON is replaced whole.
+    std::fs::write(&json_path, "old").expect("old JSON");
+    let before = rfc3339_utc(SystemTime::now());
     let out = Command::new(env!("CARGO_BIN_EXE_compare"))
         .arg("--tiny")
         .arg("--json")
@@ -230,6 +517,7 @@ fn tiny_run_writes_complete_results() {
         "compare --tiny failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
+    let after = rfc3339_utc(SystemTime::now());
     // Progress on stderr, the table and the targets on stdout.
     assert!(stderr.contains("[1/"), "{stderr}");
     assert!(stdout.contains("Targets"), "{stdout}");
@@ -237,6 +525,7 @@ fn tiny_run_writes_complete_results() {
 
     let json = Parser::parse(&std::fs::read_to_string(&json_path).expect("JSON written"));
     assert_eq!(json.get("mode").str(), "tiny");
+    json_carries_commit_date_and_schema(&json, &before, &after);
     let Json::Arr(results) = json.get("results") else {
         panic!("no results array in {json:?}")
     };
@@ -299,6 +588,7 @@ fn tiny_run_writes_complete_results() {
         lines.first()
     );
     assert_eq!(lines.len(), results.len() + 1, "one CSV line per result");
+    csv_carries_commit_date_and_schema(&csv, &json, results);
 
     let svgs: Vec<PathBuf> = std::fs::read_dir(&plots)
         .expect("plots directory")
@@ -310,5 +600,90 @@ fn tiny_run_writes_complete_results() {
         let text = std::fs::read_to_string(p).expect("SVG readable");
         assert!(text.contains("<svg"), "{} is not an SVG", p.display());
     }
+    // One message size in a quick plan: latency against size would be single points.
+    assert!(!plots.join("latency_vs_size.svg").exists());
+    assert!(
+        stdout.contains("not drawn: latency_vs_size.svg: every line would be a single point"),
+        "{stdout}"
+    );
+    // Every file written whole: no temporary file left beside any.
+    for d in [&dir, &plots] {
+        assert!(
+            names(d).iter().all(|n| !n.starts_with('.')),
+            "{:?}",
+            names(d)
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The JSON's stamp: schema version, the commit (git's for this tree, when git can say), the
+/// dirty flag, and a start time between `before` and `after`.
+fn json_carries_commit_date_and_schema(json: &Json, before: &str, after: &str) {
+    assert_eq!(
+        json.get("schema_version").num(),
+        Some(f64::from(SCHEMA_VERSION))
+    );
+    let commit = json.get("commit").str();
+    let source = json.get("commit_source").str();
+    match git_head() {
+        Some(head) => {
+            assert_eq!(commit, head);
+            assert_eq!(source, "git");
+            assert!(matches!(json.get("dirty"), Json::Bool(_)), "{json:?}");
+        }
+        None => assert!(
+            (source == "build" && commit.len() == 40)
+                || (source == "unknown" && commit == "unknown"),
+            "{commit} from {source}"
+        ),
+    }
+    let build = json.get("build_commit").str();
+    assert!(build == "unknown" || build.len() == 40, "{build}");
+    let started = json.get("started_utc").str();
+    // RFC 3339 in UTC, whole seconds: fixed width, so the strings compare as the times do.
+    assert_eq!(started.len(), 20, "{started}");
+    assert!(
+        started.as_bytes()[10] == b'T' && started.ends_with('Z'),
+        "{started}"
+    );
+    assert!(
+        before <= started && started <= after,
+        "{before} <= {started} <= {after}"
+    );
+}
+
+/// The CSV: every line as wide as the header, the stamp columns on each equal to the JSON's.
+fn csv_carries_commit_date_and_schema(csv: &str, json: &Json, results: &[Json]) {
+    let rows = parse_csv(csv);
+    let header = &rows[0];
+    let col = |name: &str| header.iter().position(|h| h == name).expect(name);
+    assert_eq!(rows.len(), results.len() + 1);
+    let dirty = match json.get("dirty") {
+        Json::Bool(b) => b.to_string(),
+        _ => String::new(),
+    };
+    let machine = json.get("machine");
+    for (row, result) in rows[1..].iter().zip(results) {
+        assert_eq!(row.len(), header.len(), "{row:?}");
+        assert_eq!(row[col("model")], result.get("model").str());
+        assert_eq!(row[col("schema_version")], SCHEMA_VERSION.to_string());
+        assert_eq!(row[col("commit")], json.get("commit").str());
+        assert_eq!(row[col("dirty")], dirty);
+        assert_eq!(row[col("started_utc")], json.get("started_utc").str());
+        assert_eq!(row[col("mode")], "tiny");
+        assert_eq!(row[col("cpu_model")], machine.get("cpu_model").str());
+        assert_eq!(row[col("kernel")], machine.get("kernel").str());
+        assert_eq!(
+            row[col("cpus_online")].parse::<f64>().ok(),
+            machine.get("cpus_online").num()
+        );
+        let place = result.get("placement").str();
+        assert_eq!(row[col("placement")], place);
+        assert_eq!(
+            row[col("placement_detail")],
+            json.get("placements").get(place).str()
+        );
+        assert!(!row[col("placement_detail")].is_empty());
+    }
 }

@@ -8,17 +8,31 @@
 //! cargo run --release -p benches --bin compare -- --json r.json --csv r.csv --plots plots/
 //! ```
 //!
+//! Every option is checked before anything is measured: an output path that cannot be written
+//! (a missing directory, a directory where a file is wanted, a file where `--plots` wants a
+//! directory, two outputs on one file) stops the program at once with exit status 2 and a
+//! message naming the option and the path. The files are written at the end, each whole (a
+//! temporary file renamed into place): a failed run leaves no half-written file and an old file
+//! of the same name as it was. The JSON and CSV carry the schema version, the commit and the
+//! start time; `docs/outputs.md` describes every field.
+//!
 //! Progress goes to stderr; the table, the targets and where files were written to stdout.
-//! The exit status is 0 even when a target is missed (the targets say MISSED); it is 1 only if
-//! a run lost, duplicated or reordered a message.
+//! The exit status is 0 even when a target is missed (the targets say MISSED); it is 1 if a run
+//! lost, duplicated or reordered a message or an output could not be written, 2 if an option
+//! was refused.
 
+use benches::compare::output::{self, Outputs};
+use benches::compare::provenance::Provenance;
 use benches::compare::report::{self, RunMeta};
 use benches::compare::workloads::{self, Plan};
 use benches::compare::{plot, record::Record};
 use benches::machine::MachineInfo;
 use clap::Parser;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
+
+/// Most runs per figure `--runs` accepts (a full run of 100 takes about two hours here).
+const MAX_RUNS: u32 = 100;
 
 /// SRR vs asyncmsg, with futex, pipe, Unix-socket, crossbeam-channel and SPSC-ring baselines
 /// measured in the same run. Without options: the quick comparison (64-byte messages, one
@@ -34,18 +48,21 @@ struct Args {
     /// checks the program works, measures nothing worth quoting).
     #[arg(long)]
     tiny: bool,
-    /// Write the results as JSON to FILE.
+    /// Write the results as JSON to FILE (its directory must exist; an existing file is
+    /// replaced at the end). Fields: docs/outputs.md.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Write the results as CSV to FILE.
+    /// Write the results as CSV to FILE (its directory must exist; an existing file is replaced
+    /// at the end). Columns: docs/outputs.md.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
-    /// Write SVG charts into DIR (created if needed).
+    /// Write SVG charts into DIR (created before measuring if missing). A chart whose every
+    /// line would be a single point (as in a quick run's latency against size) is not drawn.
     #[arg(long, value_name = "DIR")]
     plots: Option<PathBuf>,
-    /// Runs per figure (each figure is the median), instead of the mode's 3 (quick), 5 (full)
-    /// or 1 (tiny).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Runs per figure, 1 to 100 (each figure is the median), instead of the mode's 3 (quick),
+    /// 5 (full) or 1 (tiny).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RUNS)))]
     runs: Option<u32>,
     /// Only the cases whose progress label contains this text, e.g. "one-way asyncmsg/64 64 B"
     /// (repeatable: a case matching any is kept). For checks and profiling.
@@ -55,6 +72,7 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
+    let started_at = SystemTime::now();
     let mut plan = if args.full {
         Plan::full()
     } else if args.tiny {
@@ -68,12 +86,30 @@ fn main() {
     if !args.only.is_empty() {
         plan.retain_matching(&args.only);
         if plan.cases.is_empty() {
-            eprintln!("compare: --only matches no case of the {} plan", plan.mode);
+            eprintln!(
+                "compare: --only {:?} matches no case of the {} plan; nothing was measured",
+                args.only, plan.mode
+            );
             std::process::exit(2);
         }
     }
+    // Before anything is measured: a bad path must not cost a whole run.
+    let outputs = match Outputs::check(
+        args.json.as_deref(),
+        args.csv.as_deref(),
+        args.plots.as_deref(),
+        &plot::CHART_FILES,
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("compare: {e}; nothing was measured");
+            std::process::exit(2);
+        }
+    };
+    let provenance = Provenance::current(started_at);
     let machine = MachineInfo::current();
     let mut notes = plan.notes();
+    notes.extend(provenance.mismatch_note());
     if workloads::cross_cpu().is_none() {
         notes.push("only one CPU allowed: no cross-CPU placement".into());
     }
@@ -105,6 +141,7 @@ fn main() {
             .collect(),
         elapsed_s,
         notes,
+        provenance,
     };
     print!("{}", report::table(&machine, &meta, &records));
     let targets = report::check_targets(&records);
@@ -116,7 +153,7 @@ fn main() {
             plan.mode
         );
     }
-    let mut failed = write_outputs(&args, &machine, &meta, &records, &targets);
+    let mut failed = write_outputs(&outputs, &machine, &meta, &records, &targets);
     let broken: Vec<&Record> = records
         .iter()
         .filter(|r| r.msgs_received != r.msgs_sent)
@@ -138,9 +175,11 @@ fn main() {
     }
 }
 
-/// Writes the JSON, CSV and plots asked for; says where. Returns whether any write failed.
+/// Writes the JSON, CSV and plots asked for, each whole (the plots as one set); says where, and
+/// which charts were not drawn and why. Returns whether any write failed. A failure of one
+/// output does not stop the others.
 fn write_outputs(
-    args: &Args,
+    outputs: &Outputs,
     machine: &MachineInfo,
     meta: &RunMeta,
     records: &[Record],
@@ -148,37 +187,56 @@ fn write_outputs(
 ) -> bool {
     let mut failed = false;
     let mut wrote = Vec::new();
-    let mut write = |path: &PathBuf, text: String, what: &str| match std::fs::write(path, text) {
-        Ok(()) => wrote.push(format!("{what}: {}", path.display())),
-        Err(e) => {
-            eprintln!("compare: writing {}: {e}", path.display());
-            failed = true;
-        }
-    };
-    if let Some(p) = &args.json {
-        write(p, report::to_json(machine, meta, records, targets), "JSON");
+    let mut notes = Vec::new();
+    let mut write =
+        |files: Vec<(PathBuf, Vec<u8>)>, what: &str| match output::write_all_atomically(files) {
+            Ok(paths) => wrote.extend(paths.iter().map(|p| format!("{what}: {}", p.display()))),
+            Err(e) => {
+                eprintln!("compare: {what} not written: {e}");
+                failed = true;
+            }
+        };
+    if let Some(p) = &outputs.json {
+        let text = report::to_json(machine, meta, records, targets);
+        write(vec![(p.clone(), text.into_bytes())], "JSON");
     }
-    if let Some(p) = &args.csv {
-        write(p, report::to_csv(records), "CSV");
+    if let Some(p) = &outputs.csv {
+        let text = report::to_csv(machine, meta, records);
+        write(vec![(p.clone(), text.into_bytes())], "CSV");
     }
-    if let Some(dir) = &args.plots {
-        match plot::write_plots(dir, machine, records) {
-            Ok(paths) => {
-                for p in paths {
-                    wrote.push(format!("plot: {}", p.display()));
+    if let Some(dir) = &outputs.plots {
+        match plot::render_plots(machine, records) {
+            Ok(plots) => {
+                let files = plots
+                    .drawn
+                    .into_iter()
+                    .map(|(f, svg)| (dir.join(f), svg.into_bytes()))
+                    .collect();
+                write(files, "plot");
+                for (file, why) in plots.not_drawn {
+                    notes.push(format!("not drawn: {file}: {why}"));
+                    if dir.join(file).exists() {
+                        notes.push(format!(
+                            "  (the {file} in {} is an older one, not from this run)",
+                            dir.display()
+                        ));
+                    }
                 }
             }
             Err(e) => {
-                eprintln!("compare: writing plots into {}: {e}", dir.display());
+                eprintln!("compare: plots not drawn: {e}");
                 failed = true;
             }
         }
     }
-    if !wrote.is_empty() {
+    if !wrote.is_empty() || !notes.is_empty() {
         println!();
         println!("Written:");
         for w in wrote {
             println!("  {w}");
+        }
+        for n in notes {
+            println!("  {n}");
         }
     }
     failed

@@ -6,9 +6,15 @@
 //! * [`baselines`]: futex, pipe and Unix-socket ping-pongs, crossbeam-channel and an SPSC ring.
 //! * [`report`]: ratios, the table, JSON and CSV, and the performance targets.
 //! * [`plot`]: SVG charts.
+//! * [`provenance`]: the schema version, commit and date stamped on the JSON and CSV.
+//! * [`output`]: checking the output paths before measuring, and writing files whole.
+//!
+//! The JSON and CSV fields are documented in `docs/outputs.md`.
 
 pub mod baselines;
+pub mod output;
 pub mod plot;
+pub mod provenance;
 pub mod record;
 pub mod report;
 pub mod workloads;

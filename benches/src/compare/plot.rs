@@ -3,8 +3,16 @@
 //!
 //! Every chart stands on its own: a title, a subtitle saying what was held fixed and which way is
 //! better, axis labels with units, a legend beside the plot, and a footer naming the machine,
-//! the placement and how many runs each point is the median of. A chart whose records are
-//! absent is not written.
+//! the placement and how many runs each point is the median of.
+//!
+//! Lines join measured points only. A series is sampled at every x its chart has (the x values
+//! of the records drawn along x); where it was not measured (no record, a figure absent, or one
+//! a log axis cannot show) the line breaks, and a point with no measured neighbour is a lone
+//! marker, its legend entry saying where it was measured. A chart is not drawn when none of its
+//! lines would join two points (a quick run measures one message size: every line of the
+//! latency-against-size chart would be a single point) nor when its records are absent;
+//! [`render_plots`] says which and why. Flat lines are the exception: a model that has no batch
+//! parameter is drawn across the batch axis at its one figure, dashed, and says so.
 
 use super::record::{Record, Workload};
 use crate::machine::MachineInfo;
@@ -45,24 +53,45 @@ enum Dash {
 #[derive(Clone, Debug)]
 struct Series {
     label: String,
-    points: Vec<(f64, f64)>,
+    /// In x order: `(x, Some(y))` where measured, `(x, None)` where the chart has a point but
+    /// this series was not measured (or its figure cannot be drawn on a log axis): a gap.
+    points: Vec<(f64, Option<f64>)>,
     color: RGBColor,
     marker: Marker,
     dash: Dash,
+    /// Measured along x (one point per record); false for a flat line or a computed reference,
+    /// which do not count as lines that join measured points.
+    along_x: bool,
+}
+
+/// Whether `v` can be drawn on a log axis.
+fn drawable(v: f64) -> bool {
+    v > 0.0 && v.is_finite()
 }
 
 impl Series {
-    fn new(label: impl Into<String>, points: Vec<(f64, f64)>, model: &str, dash: Dash) -> Series {
+    /// A series measured along x: `points` are `(x, y)`, `y` `None` where not measured. Points
+    /// whose x cannot be drawn are dropped; a y that cannot be drawn becomes a gap.
+    fn new(
+        label: impl Into<String>,
+        points: Vec<(f64, Option<f64>)>,
+        model: &str,
+        dash: Dash,
+    ) -> Series {
         let (color, marker) = model_style(model);
+        let mut points: Vec<(f64, Option<f64>)> = points
+            .into_iter()
+            .filter(|&(x, _)| drawable(x))
+            .map(|(x, y)| (x, y.filter(|&y| drawable(y))))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
         Series {
             label: label.into(),
-            points: points
-                .into_iter()
-                .filter(|&(x, y)| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite())
-                .collect(),
+            points,
             color,
             marker,
             dash,
+            along_x: true,
         }
     }
 
@@ -74,8 +103,26 @@ impl Series {
         model: &str,
         dash: Dash,
     ) -> Series {
-        let mut s = Series::new(label, vec![(x_range.0, y), (x_range.1, y)], model, dash);
+        let mut s = Series::new(
+            label,
+            vec![(x_range.0, Some(y)), (x_range.1, Some(y))],
+            model,
+            dash,
+        );
         s.marker = Marker::None;
+        s.along_x = false;
+        s
+    }
+
+    /// A computed line (not a measurement), drawn through all of `points`.
+    fn reference(label: impl Into<String>, points: Vec<(f64, f64)>, dash: Dash) -> Series {
+        let mut s = Series::new(
+            label,
+            points.into_iter().map(|(x, y)| (x, Some(y))).collect(),
+            "",
+            dash,
+        );
+        s.along_x = false;
         s
     }
 
@@ -83,6 +130,51 @@ impl Series {
         self.color = color;
         self.marker = marker;
         self
+    }
+
+    /// The measured points, in x order.
+    fn measured(&self) -> Vec<(f64, f64)> {
+        self.points
+            .iter()
+            .filter_map(|&(x, y)| y.map(|y| (x, y)))
+            .collect()
+    }
+
+    /// The runs of consecutive measured points: a line is drawn through each run of two or
+    /// more, and never from one run to the next.
+    fn segments(&self) -> Vec<Vec<(f64, f64)>> {
+        let mut out = Vec::new();
+        let mut run = Vec::new();
+        for &(x, y) in &self.points {
+            match y {
+                Some(y) => run.push((x, y)),
+                None if !run.is_empty() => out.push(std::mem::take(&mut run)),
+                None => {}
+            }
+        }
+        if !run.is_empty() {
+            out.push(run);
+        }
+        out
+    }
+
+    /// Measured points with no measured neighbour: drawn as markers with no line.
+    fn lone_points(&self) -> Vec<(f64, f64)> {
+        self.segments()
+            .into_iter()
+            .filter(|s| s.len() == 1)
+            .map(|s| s[0])
+            .collect()
+    }
+
+    /// Whether a line joins two measured points somewhere.
+    fn has_line(&self) -> bool {
+        self.segments().iter().any(|s| s.len() >= 2)
+    }
+
+    /// Whether the line breaks between two measured points (a measurement missing between).
+    fn has_gap(&self) -> bool {
+        self.segments().len() > 1
     }
 }
 
@@ -108,11 +200,73 @@ struct Chart {
     title: String,
     subtitle: String,
     x_desc: &'static str,
+    /// What varies along x, for the reason a chart is not drawn: `message size`.
+    x_name: &'static str,
+    /// One x value in words, for a lone point's legend entry: `64 B`, `batch 64`.
+    x_point: fn(f64) -> String,
     y_desc: &'static str,
     /// Powers of two.
     x_range: (f64, f64),
     series: Vec<Series>,
     footer: Vec<String>,
+}
+
+impl Chart {
+    /// Why the chart is not worth drawing, or `None` if it is: it is not when no series
+    /// measured along x joins two points (every line would be a single point or nothing).
+    fn not_drawn_because(&self) -> Option<String> {
+        let along: Vec<&Series> = self.series.iter().filter(|s| s.along_x).collect();
+        if along.iter().any(|s| s.has_line()) {
+            return None;
+        }
+        if along.iter().all(|s| s.measured().is_empty()) {
+            return Some(format!(
+                "no figure measured along its x axis ({})",
+                self.x_name
+            ));
+        }
+        Some(format!(
+            "every line would be a single point: one {} measured (`compare --full` sweeps it; \
+             the table has the figures)",
+            self.x_name
+        ))
+    }
+
+    /// A series' legend note: where it was measured, if at one point only (its legend entry
+    /// then shows the marker without a line).
+    fn legend_note(&self, s: &Series) -> Option<String> {
+        let measured = s.measured();
+        (s.along_x && measured.len() == 1)
+            .then(|| format!("({} only, no line)", (self.x_point)(measured[0].0)))
+    }
+
+    /// The footer, with a line explaining breaks and lone markers when the chart has any.
+    fn footer_lines(&self) -> Vec<String> {
+        let mut lines = self.footer.clone();
+        let along = || self.series.iter().filter(|s| s.along_x);
+        let gap = along().any(Series::has_gap);
+        let lone = along().any(|s| !s.lone_points().is_empty());
+        if gap || lone {
+            lines.push(
+                "Lines join adjacent measured points only: a break = not measured there; a marker \
+                 alone = measured at that point only."
+                    .into(),
+            );
+        }
+        lines
+    }
+}
+
+fn batch_point(x: f64) -> String {
+    format!("batch {x}")
+}
+
+fn size_point(x: f64) -> String {
+    format!("{} B", pow2_label(x))
+}
+
+fn producers_point(x: f64) -> String {
+    format!("{x} producers")
 }
 
 /// The placement a chart shows: `cross-cpu` if its records have it, else the first one's.
@@ -157,9 +311,11 @@ fn pow2_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
     Some((lo, hi))
 }
 
-/// The power-of-ten range covering every series' y values.
+/// The power-of-ten range covering every series' measured y values.
 fn pow10_range(series: &[Series]) -> (f64, f64) {
-    let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let ys = series
+        .iter()
+        .flat_map(|s| s.measured().into_iter().map(|p| p.1));
     let (lo, hi) = ys.fold((f64::INFINITY, 0.0f64), |(lo, hi), y| {
         (lo.min(y), hi.max(y))
     });
@@ -234,14 +390,29 @@ fn footer<'a, I: IntoIterator<Item = &'a Record>>(
     ]
 }
 
-/// Writes the charts into `dir` (created if needed) and returns the paths written; a chart whose
-/// records are absent is skipped.
-pub fn write_plots(
-    dir: &Path,
+/// The file each chart is written to, in the order they are drawn.
+pub const CHART_FILES: [&str; 5] = [
+    "throughput_vs_batch.svg",
+    "latency_vs_size.svg",
+    "entries_vs_batch.svg",
+    "paced_latency_vs_batch.svg",
+    "producers.svg",
+];
+
+/// The charts of a run, drawn, and those not drawn with the reason.
+#[derive(Debug, Default)]
+pub struct Plots {
+    /// `(file name, SVG text)` of each chart drawn, in [`CHART_FILES`] order.
+    pub drawn: Vec<(&'static str, String)>,
+    /// `(file name, why)` of each chart not drawn.
+    pub not_drawn: Vec<(&'static str, String)>,
+}
+
+/// Draws every chart the records allow, in memory (no I/O).
+pub fn render_plots(
     machine: &MachineInfo,
     records: &[Record],
-) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
+) -> Result<Plots, Box<dyn Error + Send + Sync>> {
     let charts = [
         throughput_vs_batch(machine, records),
         latency_vs_size(machine, records),
@@ -249,14 +420,52 @@ pub fn write_plots(
         paced_latency_vs_batch(machine, records),
         producers(machine, records),
     ];
-    let mut written = Vec::new();
-    for chart in charts.into_iter().flatten() {
-        let path = dir.join(chart.file);
-        draw(&chart, &path)
-            .map_err(|e| std::io::Error::other(format!("drawing {}: {e}", path.display())))?;
-        written.push(path);
+    let mut plots = Plots::default();
+    for (file, chart) in CHART_FILES.into_iter().zip(charts) {
+        let Some(chart) = chart else {
+            plots
+                .not_drawn
+                .push((file, "its records were not measured in this run".into()));
+            continue;
+        };
+        debug_assert_eq!(chart.file, file);
+        if let Some(why) = chart.not_drawn_because() {
+            plots.not_drawn.push((file, why));
+            continue;
+        }
+        let svg = draw(&chart).map_err(|e| format!("drawing {file}: {e}"))?;
+        plots.drawn.push((file, svg));
     }
-    Ok(written)
+    Ok(plots)
+}
+
+/// What [`write_plots`] did.
+#[derive(Debug)]
+pub struct PlotsWritten {
+    /// The files written.
+    pub written: Vec<PathBuf>,
+    /// `(file name, why)` of each chart not drawn (an older file of that name is left as it is).
+    pub not_drawn: Vec<(&'static str, String)>,
+}
+
+/// Draws the charts and writes them into `dir` (created if needed), each file whole
+/// ([`super::output::write_all_atomically`]).
+pub fn write_plots(
+    dir: &Path,
+    machine: &MachineInfo,
+    records: &[Record],
+) -> std::io::Result<PlotsWritten> {
+    std::fs::create_dir_all(dir)?;
+    let plots = render_plots(machine, records).map_err(std::io::Error::other)?;
+    let files = plots
+        .drawn
+        .into_iter()
+        .map(|(f, svg)| (dir.join(f), svg.into_bytes()))
+        .collect();
+    Ok(PlotsWritten {
+        written: super::output::write_all_atomically(files)?,
+        not_drawn: plots.not_drawn,
+    })
 }
 
 fn one_way(r: &Record) -> bool {
@@ -301,9 +510,25 @@ fn batch_x(r: &Record) -> f64 {
 /// One of a record's figures, `None` where it was not measured.
 type Figure = fn(&Record) -> Option<f64>;
 
-/// A figure of `rs` against `x`, leaving out the records where it is absent.
-fn points(rs: &[&Record], x: fn(&Record) -> f64, y: Figure) -> Vec<(f64, f64)> {
-    rs.iter().filter_map(|r| y(r).map(|v| (x(r), v))).collect()
+/// The x values a chart has: those of every record it draws along x, in order, once each.
+fn grid(rs: &[&Record], x: fn(&Record) -> f64) -> Vec<f64> {
+    let mut g: Vec<f64> = rs.iter().map(|r| x(r)).collect();
+    g.sort_by(f64::total_cmp);
+    g.dedup();
+    g
+}
+
+/// A figure of `rs` at every x of `grid`: `None` where no record of `rs` is at that x or its
+/// figure is absent (a gap in the line).
+fn points(
+    rs: &[&Record],
+    grid: &[f64],
+    x: fn(&Record) -> f64,
+    y: Figure,
+) -> Vec<(f64, Option<f64>)> {
+    grid.iter()
+        .map(|&gx| (gx, rs.iter().find(|r| x(r) == gx).and_then(|r| y(r))))
+        .collect()
 }
 
 /// The latency percentiles the paced chart draws of each model: name, figure, line.
@@ -358,7 +583,9 @@ fn throughput_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Char
     let mut lines = Lines::new(x_range, &asyncs);
     lines.series.push(Series::new(
         "asyncmsg (by batch)",
-        points(&asyncs, batch_x, |r| Some(r.msgs_per_s)),
+        points(&asyncs, &grid(&asyncs, batch_x), batch_x, |r| {
+            Some(r.msgs_per_s)
+        }),
         "asyncmsg",
         Dash::Solid,
     ));
@@ -376,6 +603,8 @@ fn throughput_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Char
              Models that do not batch are flat dashed lines."
         ),
         x_desc: BATCH_AXIS,
+        x_name: "batch size",
+        x_point: batch_point,
         y_desc: "Messages per second (log scale)",
         x_range,
         series: lines.series,
@@ -401,6 +630,7 @@ fn latency_vs_size(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
         .collect();
     let x_range = pow2_range(here.iter().map(|r| r.msg_size as f64))?;
     let size_x = |r: &Record| r.msg_size as f64;
+    let sizes = grid(&here, size_x);
     let mut series = Vec::new();
     for model in MODELS {
         let mut rs: Vec<&Record> = here.iter().copied().filter(|r| r.model == model).collect();
@@ -410,17 +640,17 @@ fn latency_vs_size(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
         rs.sort_by_key(|r| r.msg_size);
         series.push(Series::new(
             format!("{model} p50"),
-            points(&rs, size_x, |r| r.p50_us),
+            points(&rs, &sizes, size_x, |r| r.p50_us),
             model,
             Dash::Solid,
         ));
         let p99 = Series::new(
             format!("{model} p99"),
-            points(&rs, size_x, |r| r.p99_us),
+            points(&rs, &sizes, size_x, |r| r.p99_us),
             model,
             Dash::Dashed,
         );
-        if !p99.points.is_empty() {
+        if !p99.measured().is_empty() {
             series.push(p99);
         }
     }
@@ -432,6 +662,8 @@ fn latency_vs_size(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
              Solid: p50 (median); dashed: p99."
         ),
         x_desc: "Message size (bytes each way, log2 scale; 1K = 1024)",
+        x_name: "message size",
+        x_point: size_point,
         y_desc: "Round-trip latency (µs, log scale)",
         x_range,
         series,
@@ -453,16 +685,17 @@ fn entries_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> 
     });
     let (x0, x1) = batch_range(&asyncs)?;
     let mut lines = Lines::new((x0, x1), &asyncs);
+    let batches = grid(&asyncs, batch_x);
     lines.series.extend([
         Series::new(
             "asyncmsg sender entries/msg",
-            points(&asyncs, batch_x, |r| r.sender_entries_per_msg),
+            points(&asyncs, &batches, batch_x, |r| r.sender_entries_per_msg),
             "asyncmsg",
             Dash::Solid,
         ),
         Series::new(
             "asyncmsg all entries/msg",
-            points(&asyncs, batch_x, |r| r.kernel_entries_per_msg),
+            points(&asyncs, &batches, batch_x, |r| r.kernel_entries_per_msg),
             "asyncmsg",
             Dash::Solid,
         )
@@ -475,7 +708,7 @@ fn entries_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> 
         b *= 2.0;
     }
     lines.series.push(
-        Series::new("ideal sender: 1/batch", ideal, "", Dash::Dotted)
+        Series::reference("ideal sender: 1/batch", ideal, Dash::Dotted)
             .with_style(BLACK, Marker::None),
     );
     if let Some(srr) = records.iter().find(|r| {
@@ -501,7 +734,7 @@ fn entries_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> 
             ],
         );
     }
-    lines.series.retain(|s| !s.points.is_empty());
+    lines.series.retain(|s| !s.measured().is_empty());
     Some(Chart {
         file: "entries_vs_batch.svg",
         title: "Kernel entries per message against asyncmsg batch size".into(),
@@ -510,6 +743,8 @@ fn entries_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Chart> 
              Ideal: one sender trigger per batch."
         ),
         x_desc: BATCH_AXIS,
+        x_name: "batch size",
+        x_point: batch_point,
         y_desc: "Simulated-kernel entries per message (log scale)",
         x_range: (x0, x1),
         series: lines.series,
@@ -527,7 +762,9 @@ fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<C
     let x_range = batch_range(&asyncs)?;
     // The same batches with a 1 ms time trigger beside the count trigger: what bounds the wait.
     let timed = by_batch(records, |r| here(r) && r.model == "asyncmsg+1ms");
-    let mut lines = Lines::new(x_range, &[asyncs.as_slice(), &timed].concat());
+    let drawn = [asyncs.as_slice(), &timed].concat();
+    let batches = grid(&drawn, batch_x);
+    let mut lines = Lines::new(x_range, &drawn);
     for (model, label, rs) in [
         ("asyncmsg", "asyncmsg", &asyncs),
         ("asyncmsg+1ms", "asyncmsg+1ms timer", &timed),
@@ -535,7 +772,7 @@ fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<C
         for (name, y, dash) in PERCENTILES {
             lines.series.push(Series::new(
                 format!("{label} {name}"),
-                points(rs, batch_x, y),
+                points(rs, &batches, batch_x, y),
                 model,
                 dash,
             ));
@@ -550,7 +787,7 @@ fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<C
             );
         }
     }
-    lines.series.retain(|s| !s.points.is_empty());
+    lines.series.retain(|s| !s.measured().is_empty());
     let rate = asyncs
         .first()
         .map(|r| format!(" at about {} msgs/s", axis_number(r.msgs_per_s)))
@@ -563,6 +800,8 @@ fn paced_latency_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<C
              p50 solid, p99 dashed."
         ),
         x_desc: BATCH_AXIS,
+        x_name: "batch size",
+        x_point: batch_point,
         y_desc: "Put-to-receipt latency (µs, log scale)",
         x_range,
         series: lines.series,
@@ -590,8 +829,8 @@ fn producers(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
     } else {
         async_batches.iter().copied().max().unwrap_or(64)
     };
-    let mut series = Vec::new();
-    let mut used = Vec::new();
+    // A model measured with one producer count only is left out: it has no line to draw here.
+    let mut kept = Vec::new();
     for (model, b, label) in [
         ("asyncmsg", batch, format!("asyncmsg/{batch}")),
         ("SRR", 1, "SRR".to_string()),
@@ -604,21 +843,31 @@ fn producers(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
             .collect();
         rs.sort_by_key(|r| r.producers);
         rs.dedup_by_key(|r| r.producers);
-        if rs.len() < 2 {
-            continue;
+        if rs.len() >= 2 {
+            kept.push((model, label, rs));
         }
-        series.push(Series::new(
-            label,
-            points(&rs, |r| f64::from(r.producers), |r| Some(r.msgs_per_s)),
-            model,
-            Dash::Solid,
-        ));
-        used.extend(rs);
     }
-    if series.is_empty() {
+    if kept.is_empty() {
         return None;
     }
-    let x_range = pow2_range(used.iter().map(|r| f64::from(r.producers)))?;
+    let used: Vec<&Record> = kept
+        .iter()
+        .flat_map(|(_, _, rs)| rs.iter().copied())
+        .collect();
+    let producers_x = |r: &Record| f64::from(r.producers);
+    let counts = grid(&used, producers_x);
+    let series = kept
+        .iter()
+        .map(|(model, label, rs)| {
+            Series::new(
+                label.clone(),
+                points(rs, &counts, producers_x, |r| Some(r.msgs_per_s)),
+                model,
+                Dash::Solid,
+            )
+        })
+        .collect();
+    let x_range = pow2_range(counts.iter().copied())?;
     Some(Chart {
         file: "producers.svg",
         title: "One-way throughput against the number of producers".into(),
@@ -627,6 +876,8 @@ fn producers(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
              means the consumer keeps up."
         ),
         x_desc: "Producer threads (log2 scale)",
+        x_name: "producer count",
+        x_point: producers_point,
         y_desc: "Messages per second, all producers (log scale)",
         x_range,
         series,
@@ -636,9 +887,22 @@ fn producers(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
 
 type DrawResult = Result<(), Box<dyn Error + Send + Sync>>;
 
-/// Draws `chart` into an SVG file at `path`.
-fn draw(chart: &Chart, path: &Path) -> DrawResult {
-    let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+/// Draws `chart` as SVG text.
+fn draw(chart: &Chart) -> Result<String, Box<dyn Error + Send + Sync>> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        draw_on(chart, &root)?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// Draws `chart` on `root`.
+fn draw_on<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE)?;
     let (header, rest) = root.split_vertically(HEADER_HEIGHT);
     let title_style = ("sans-serif", 26)
@@ -649,11 +913,12 @@ fn draw(chart: &Chart, path: &Path) -> DrawResult {
     let sub_style = ("sans-serif", 17).into_font().color(&BLACK);
     header.draw_text(&chart.subtitle, &sub_style, (16, 42))?;
 
-    let footer_height = 20 * chart.footer.len() as u32 + 10;
+    let footer = chart.footer_lines();
+    let footer_height = 20 * footer.len() as u32 + 10;
     let (body, foot) = rest.split_vertically(HEIGHT - HEADER_HEIGHT - footer_height);
     let grey = RGBColor(80, 80, 80);
     let foot_style = ("sans-serif", 15).into_font().color(&grey);
-    for (i, line) in chart.footer.iter().enumerate() {
+    for (i, line) in footer.iter().enumerate() {
         foot.draw_text(line, &foot_style, (16, 4 + 20 * i as i32))?;
     }
 
@@ -678,21 +943,28 @@ fn draw(chart: &Chart, path: &Path) -> DrawResult {
 
     for s in &chart.series {
         let line = ShapeStyle::from(&s.color).stroke_width(2);
-        let pts = s.points.clone();
-        match s.dash {
-            Dash::Solid => {
-                cc.draw_series(LineSeries::new(pts, line))?;
-            }
-            Dash::Dashed => {
-                cc.draw_series(DashedLineSeries::new(pts, 10, 6, line))?;
-            }
-            Dash::Dotted => {
-                cc.draw_series(DashedLineSeries::new(pts, 3, 5, line))?;
+        // One line per run of consecutive measured points: never across a gap.
+        for pts in s.segments().into_iter().filter(|p| p.len() >= 2) {
+            match s.dash {
+                Dash::Solid => {
+                    cc.draw_series(LineSeries::new(pts, line))?;
+                }
+                Dash::Dashed => {
+                    cc.draw_series(DashedLineSeries::new(pts, 10, 6, line))?;
+                }
+                Dash::Dotted => {
+                    cc.draw_series(DashedLineSeries::new(pts, 3, 5, line))?;
+                }
             }
         }
         let fill = ShapeStyle::from(&s.color).filled();
-        let p = s.points.iter().copied();
-        match s.marker {
+        // A series drawn without markers still shows a lone point, as a circle.
+        let (marker, p) = match s.marker {
+            Marker::None => (Marker::Circle, s.lone_points()),
+            m => (m, s.measured()),
+        };
+        let p = p.into_iter();
+        match marker {
             Marker::None => {}
             Marker::Circle => {
                 cc.draw_series(p.map(|c| Circle::new(c, 5, fill)))?;
@@ -715,18 +987,19 @@ fn draw(chart: &Chart, path: &Path) -> DrawResult {
             }
         }
     }
-    draw_legend(&legend_area, &chart.series)?;
-    root.present()?;
+    draw_legend(&legend_area, chart)?;
     Ok(())
 }
 
-/// The legend, one entry per series: a sample of its line and marker, then its label.
-fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, series: &[Series]) -> DrawResult
+/// The legend, one entry per series: a sample of its line (none for a series measured at one
+/// point only) and marker, its label, and under it a note where the chart has one for it.
+fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
-    let (x, top, row) = (8, 24, 26);
+    let (x, top, row, note_row) = (8, 24, 26, 20);
     let text = ("sans-serif", 17).into_font().color(&BLACK);
+    let note_style = ("sans-serif", 14).into_font().color(&RGBColor(80, 80, 80));
     area.draw_text(
         "Legend",
         &("sans-serif", 17)
@@ -735,23 +1008,37 @@ where
             .color(&BLACK),
         (x, 4),
     )?;
-    let bottom = top + row * series.len() as i32;
+    let entries: Vec<(&Series, Option<String>)> = chart
+        .series
+        .iter()
+        .map(|s| (s, chart.legend_note(s)))
+        .collect();
+    let height: i32 = entries
+        .iter()
+        .map(|(_, n)| row + if n.is_some() { note_row } else { 0 })
+        .sum();
     area.draw(&Rectangle::new(
-        [(x - 4, top - 6), (LEGEND_WIDTH as i32 - 10, bottom)],
+        [(x - 4, top - 6), (LEGEND_WIDTH as i32 - 10, top + height)],
         ShapeStyle::from(&RGBColor(190, 190, 190)).stroke_width(1),
     ))?;
-    for (i, s) in series.iter().enumerate() {
-        let y = top + 8 + row * i as i32;
+    let mut y = top + 8;
+    for (s, note) in entries {
         let line = ShapeStyle::from(&s.color).stroke_width(2);
         let fill = ShapeStyle::from(&s.color).filled();
         let ends = vec![(x + 2, y), (x + 38, y)];
-        match s.dash {
-            Dash::Solid => area.draw(&PathElement::new(ends, line))?,
-            Dash::Dashed => area.draw(&DashedPathElement::new(ends, 8, 5, line))?,
-            Dash::Dotted => area.draw(&DashedPathElement::new(ends, 3, 4, line))?,
+        if !s.along_x || s.has_line() {
+            match s.dash {
+                Dash::Solid => area.draw(&PathElement::new(ends, line))?,
+                Dash::Dashed => area.draw(&DashedPathElement::new(ends, 8, 5, line))?,
+                Dash::Dotted => area.draw(&DashedPathElement::new(ends, 3, 4, line))?,
+            }
         }
         let c = (x + 20, y);
-        match s.marker {
+        let marker = match s.marker {
+            Marker::None if !s.lone_points().is_empty() => Marker::Circle,
+            m => m,
+        };
+        match marker {
             Marker::None => {}
             Marker::Circle => area.draw(&Circle::new(c, 5, fill))?,
             Marker::Triangle => area.draw(&TriangleMarker::new(c, 7, fill))?,
@@ -765,6 +1052,11 @@ where
             ))?,
         }
         area.draw_text(&s.label, &text, (x + 46, y - 8))?;
+        y += row;
+        if let Some(note) = note {
+            area.draw_text(&note, &note_style, (x + 46, y - 10))?;
+            y += note_row;
+        }
     }
     Ok(())
 }

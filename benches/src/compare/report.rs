@@ -2,8 +2,11 @@
 //! stdout, JSON and CSV, and the performance targets.
 //!
 //! Every output is a function of `&[Record]` (plus the machine and run description), with no
-//! I/O: the `compare` program decides where the text goes.
+//! I/O: the `compare` program decides where the text goes. The JSON's fields and the CSV's
+//! columns are documented in `docs/outputs.md`; change them together with
+//! [`super::provenance::SCHEMA_VERSION`] and that page.
 
+use super::provenance::{Provenance, SCHEMA_VERSION};
 use super::record::{Record, Workload};
 use crate::harness::median;
 use crate::json;
@@ -117,6 +120,18 @@ pub struct RunMeta {
     pub elapsed_s: f64,
     /// Anything the reader should know (warnings, skipped models).
     pub notes: Vec<String>,
+    /// The commit measured and when the run started.
+    pub provenance: Provenance,
+}
+
+impl RunMeta {
+    /// What a placement key means (`consumer/server on CPU 0, ...`), or "" if not described.
+    fn placement_detail(&self, key: &str) -> &str {
+        self.placements
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, d)| d.as_str())
+    }
 }
 
 /// The placements of `records` in order of first appearance.
@@ -216,6 +231,12 @@ pub fn table(machine: &MachineInfo, meta: &RunMeta, records: &[Record]) -> Strin
         machine.allowed_list()
     );
     let _ = writeln!(out, "kernel:     {}", machine.kernel);
+    let _ = writeln!(
+        out,
+        "commit:     {}, run started {}",
+        meta.provenance.short(),
+        meta.provenance.started_utc
+    );
     let _ = writeln!(
         out,
         "mode:       {}, every figure is the median of {} runs, {:.1} s in all",
@@ -470,8 +491,14 @@ fn target_json(t: &TargetCheck) -> String {
     ])
 }
 
-/// The whole comparison as one JSON object: machine, run description, targets and one object per
-/// record (`null` where a figure was not measured).
+/// `true`, `false` or `null`.
+fn opt_bool(v: Option<bool>) -> String {
+    v.map_or_else(|| "null".into(), |b| b.to_string())
+}
+
+/// The whole comparison as one JSON object: the schema version and provenance (commit, start
+/// time), machine, run description, targets and one object per record (`null` where a figure
+/// was not measured). Every field is described in `docs/outputs.md`.
 pub fn to_json(
     machine: &MachineInfo,
     meta: &RunMeta,
@@ -499,7 +526,23 @@ pub fn to_json(
             format!("[\n    {}\n  ]", items.join(",\n    "))
         }
     };
+    let p = &meta.provenance;
     let mut out = String::from("{\n");
+    let _ = writeln!(out, "  \"schema_version\": {SCHEMA_VERSION},");
+    let _ = writeln!(out, "  \"commit\": {},", json::string(&p.commit));
+    let _ = writeln!(out, "  \"dirty\": {},", opt_bool(p.dirty));
+    let _ = writeln!(
+        out,
+        "  \"commit_source\": {},",
+        json::string(p.commit_source)
+    );
+    let _ = writeln!(
+        out,
+        "  \"build_commit\": {},",
+        json::string(&p.build_commit)
+    );
+    let _ = writeln!(out, "  \"build_dirty\": {},", opt_bool(p.build_dirty));
+    let _ = writeln!(out, "  \"started_utc\": {},", json::string(&p.started_utc));
     let _ = writeln!(out, "  \"machine\": {machine_obj},");
     let _ = writeln!(out, "  \"mode\": {},", json::string(&meta.mode));
     let _ = writeln!(out, "  \"runs\": {},", meta.runs);
@@ -541,18 +584,52 @@ fn csv_num(v: Option<f64>) -> String {
     }
 }
 
-/// The records as CSV: a header line, then one line per record (the JSON results' fields, with
-/// ratios as `vs_*` columns); an absent figure is an empty field.
-pub fn to_csv(records: &[Record]) -> String {
+/// The columns after the ratios: the run's stamp and what it ran on, the same on every line
+/// (but `placement_detail`, which describes the line's placement). Extra columns rather than
+/// comment lines, so every CSV reader takes the file as it is, and files of several runs can be
+/// concatenated without losing which line came from which run.
+const STAMP_COLUMNS: [&str; 10] = [
+    "schema_version",
+    "commit",
+    "dirty",
+    "started_utc",
+    "mode",
+    "cpu_model",
+    "cpus_online",
+    "cpus_allowed",
+    "kernel",
+    "placement_detail",
+];
+
+/// The records as CSV: a header line, then one line per record: the JSON results' fields, the
+/// ratios as `vs_*` columns, then [`STAMP_COLUMNS`]; an absent figure is an empty field. Every
+/// column is described in `docs/outputs.md`.
+pub fn to_csv(machine: &MachineInfo, meta: &RunMeta, records: &[Record]) -> String {
     let header: Vec<&str> = RECORD_FIELDS
         .into_iter()
         .chain(RATIO_COLUMNS.iter().map(|&(_, column, _)| column))
+        .chain(STAMP_COLUMNS)
         .collect();
     let mut out = header.join(",");
     out.push('\n');
+    let p = &meta.provenance;
+    let stamp = [
+        SCHEMA_VERSION.to_string(),
+        csv_field(&p.commit),
+        p.dirty.map_or_else(String::new, |d| d.to_string()),
+        csv_field(&p.started_utc),
+        csv_field(&meta.mode),
+        csv_field(&machine.cpu_model),
+        machine.cpus_online.to_string(),
+        csv_field(&machine.allowed_list()),
+        csv_field(&machine.kernel),
+    ]
+    .join(",");
     for r in records {
         let mut f: Vec<String> = record_fields(r).iter().map(Field::csv).collect();
         f.extend(RATIO_COLUMNS.iter().map(|&(b, _, _)| csv_num(r.ratio(b))));
+        f.push(stamp.clone());
+        f.push(csv_field(meta.placement_detail(&r.placement)));
         out.push_str(&f.join(","));
         out.push('\n');
     }

@@ -1,5 +1,6 @@
 //! Tests of `report.rs`.
 use super::*;
+use crate::compare::provenance::Provenance;
 use crate::compare::test_records::{machine, rec, with_runs};
 
 fn meta() -> RunMeta {
@@ -12,6 +13,14 @@ fn meta() -> RunMeta {
         ],
         elapsed_s: 12.5,
         notes: vec!["a note, with \"quotes\"".into()],
+        provenance: Provenance {
+            commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            dirty: Some(true),
+            commit_source: "git",
+            build_commit: "unknown".into(),
+            build_dirty: None,
+            started_utc: "2026-11-25T14:03:07Z".into(),
+        },
     }
 }
 
@@ -524,15 +533,15 @@ fn csv_lines_columns_quoting_and_empties() {
         5.0,
     ));
     add_ratios(&mut v);
-    let text = to_csv(&v);
+    let text = to_csv(&machine(), &meta(), &v);
     let rows = parse_csv(&text);
     assert_eq!(rows.len(), v.len() + 1);
-    assert_eq!(rows[0].len(), 28);
+    assert_eq!(rows[0].len(), 38);
     assert_eq!(rows[0][0], "model");
     // The runs' rates are in the JSON only: one value per CSV field.
     assert!(!rows[0].iter().any(|h| h == "run_msgs_per_s"));
     assert_eq!(
-        rows[0][22..],
+        rows[0][22..28],
         [
             "vs_futex",
             "vs_pipe",
@@ -559,6 +568,8 @@ fn csv_lines_columns_quoting_and_empties() {
     assert_eq!(rows[7][col("label")], "asyncmsg/64");
     assert_eq!(rows[7][col("vs_srr")], "30");
     assert_eq!(rows.last().expect("odd")[0], "a,b \"c\"\nd");
+    // The stamp closes every line.
+    assert_eq!(rows[0][28..], STAMP_COLUMNS);
     assert!(text.contains("\"a,b \"\"c\"\"\nd\""));
     // Plain data lines are one text line each; the odd model's line break shows twice (in
     // model and label).
@@ -908,4 +919,127 @@ fn human_figures() {
     assert_eq!(sig3(0.015625), "0.0156");
     assert_eq!(sig3(123.4), "123");
     assert_eq!(opt(None), "-");
+}
+
+#[test]
+fn json_carries_schema_commit_and_date() {
+    let text = to_json(&machine(), &meta(), &sample(), &[]);
+    let doc = Parser::parse_document(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(doc.get("schema_version").num(), f64::from(SCHEMA_VERSION));
+    assert_eq!(SCHEMA_VERSION, 2, "docs/outputs.md describes version 2");
+    assert_eq!(
+        doc.get("commit").str(),
+        "0123456789abcdef0123456789abcdef01234567"
+    );
+    assert_eq!(doc.get("dirty"), &J::Bool(true));
+    assert_eq!(doc.get("commit_source").str(), "git");
+    assert_eq!(doc.get("build_commit").str(), "unknown");
+    assert_eq!(doc.get("build_dirty"), &J::Null);
+    assert_eq!(doc.get("started_utc").str(), "2026-11-25T14:03:07Z");
+    // The stamp leads the document, schema version first.
+    let J::Obj(fields) = &doc else {
+        panic!("not an object")
+    };
+    let keys: Vec<&str> = fields.iter().take(8).map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "schema_version",
+            "commit",
+            "dirty",
+            "commit_source",
+            "build_commit",
+            "build_dirty",
+            "started_utc",
+            "machine"
+        ]
+    );
+}
+
+#[test]
+fn csv_stamps_every_line_with_schema_commit_date_and_machine() {
+    let mut m = meta();
+    m.provenance.dirty = None;
+    let text = to_csv(&machine(), &m, &sample());
+    let rows = parse_csv(&text);
+    let col = |name: &str| rows[0].iter().position(|h| h == name).expect(name);
+    assert_eq!(rows.len(), sample().len() + 1);
+    for row in &rows[1..] {
+        assert_eq!(row.len(), rows[0].len());
+        assert_eq!(row[col("schema_version")], SCHEMA_VERSION.to_string());
+        assert_eq!(
+            row[col("commit")],
+            "0123456789abcdef0123456789abcdef01234567"
+        );
+        assert_eq!(row[col("dirty")], "", "unknown is empty");
+        assert_eq!(row[col("started_utc")], "2026-11-25T14:03:07Z");
+        assert_eq!(row[col("mode")], "quick");
+        assert_eq!(row[col("cpu_model")], "Test \"CPU\" @ 3GHz");
+        assert_eq!(row[col("cpus_online")], "2");
+        assert_eq!(row[col("cpus_allowed")], "0-1");
+        assert_eq!(row[col("kernel")], "Linux 6.1 #1 SMP x86_64");
+    }
+    // Each line's placement described; a placement the run did not describe is empty.
+    let place = |i: usize| {
+        (
+            rows[i][col("placement")].clone(),
+            rows[i][col("placement_detail")].clone(),
+        )
+    };
+    assert_eq!(
+        place(1),
+        ("cross-cpu".into(), "consumer CPU 0, producer CPU 1".into())
+    );
+    assert_eq!(
+        place(4),
+        ("same-cpu".into(), "consumer CPU 0, producer CPU 0".into())
+    );
+    m.placements.clear();
+    let bare = parse_csv(&to_csv(&machine(), &m, &sample()));
+    assert_eq!(bare[1][col("placement_detail")], "");
+    // dirty is true or false when known.
+    assert_eq!(
+        parse_csv(&to_csv(&machine(), &meta(), &sample()))[1][col("dirty")],
+        "true"
+    );
+    // No records: the header alone.
+    assert_eq!(to_csv(&machine(), &meta(), &[]).lines().count(), 1);
+}
+
+#[test]
+fn table_header_names_the_commit_and_start() {
+    let text = table(&machine(), &meta(), &sample());
+    assert!(
+        text.contains("commit:     0123456789ab (dirty), run started 2026-11-25T14:03:07Z"),
+        "{text}"
+    );
+}
+
+#[test]
+fn outputs_doc_names_every_json_key_and_csv_column() {
+    let doc = include_str!("../../../docs/outputs.md");
+    let mut v = sample();
+    add_ratios(&mut v);
+    let targets = check_targets(&v);
+    let text = to_json(&machine(), &meta(), &v, &targets);
+    let json = Parser::parse_document(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let keys = |j: &J| -> Vec<String> {
+        match j {
+            J::Obj(fields) => fields.iter().map(|(k, _)| k.clone()).collect(),
+            _ => panic!("not an object: {j:?}"),
+        }
+    };
+    let mut names = keys(&json);
+    names.extend(keys(json.get("machine")));
+    names.extend(keys(&json.get("results").arr()[0]));
+    names.extend(keys(&json.get("targets").arr()[0]));
+    let csv = to_csv(&machine(), &meta(), &v);
+    names.extend(parse_csv(&csv)[0].iter().cloned());
+    for name in names {
+        assert!(
+            doc.contains(&format!("`{name}`")),
+            "docs/outputs.md does not describe `{name}`"
+        );
+    }
+    assert!(doc.contains(&format!("now **{SCHEMA_VERSION}**")));
 }

@@ -1,0 +1,205 @@
+//! Tests of `output.rs`.
+use super::*;
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "compare-output-{tag}-{}-{nanos}",
+            std::process::id()
+        ));
+        fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir.canonicalize().expect("canonical temp dir"))
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+
+    /// The names in the directory, sorted.
+    fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(&self.0)
+            .expect("read dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn reason(r: Result<PathBuf, OutputError>) -> String {
+    r.expect_err("refused").to_string()
+}
+
+#[test]
+fn file_in_a_missing_directory_is_refused_naming_option_and_path() {
+    let t = TempDir::new("missing");
+    let p = t.path("no/such/dir/r.json");
+    let e = check_file("--json", &p).expect_err("refused");
+    assert_eq!(e.option, "--json");
+    assert_eq!(e.path, p);
+    let text = e.to_string();
+    assert!(
+        text.starts_with(&format!("--json {}: ", p.display())),
+        "{text}"
+    );
+    assert!(text.contains("does not exist"), "{text}");
+    assert!(!t.path("no").exists(), "the directory was created");
+}
+
+#[test]
+fn file_checks_refuse_directories_files_as_parents_and_empty_paths() {
+    let t = TempDir::new("refuse");
+    fs::write(t.path("plain"), "x").expect("file");
+    assert!(reason(check_file("--csv", &t.0)).contains("is a directory"));
+    assert!(reason(check_file("--csv", &t.path("plain/r.csv"))).contains("is not a directory"));
+    assert!(reason(check_file("--csv", Path::new(""))).contains("empty"));
+    assert_eq!(t.names(), ["plain"], "a check left something behind");
+}
+
+#[test]
+fn file_check_creates_nothing_and_leaves_an_existing_file_as_it_was() {
+    let t = TempDir::new("untouched");
+    let new = t.path("new.json");
+    assert_eq!(check_file("--json", &new).expect("writable"), new);
+    assert!(!new.exists(), "the check created the file");
+    let old = t.path("old.json");
+    fs::write(&old, "old results").expect("file");
+    assert_eq!(check_file("--json", &old).expect("writable"), old);
+    assert_eq!(fs::read_to_string(&old).expect("read"), "old results");
+    assert_eq!(t.names(), ["old.json"], "no probe file is left");
+    // A relative path with no directory part is resolved in the current directory.
+    let here = check_file("--json", Path::new("compare-output-relative.json")).expect("cwd");
+    assert_eq!(
+        here,
+        std::env::current_dir()
+            .expect("cwd")
+            .canonicalize()
+            .expect("canonical")
+            .join("compare-output-relative.json")
+    );
+}
+
+#[test]
+fn file_check_follows_a_symbolic_link_to_its_target() {
+    let t = TempDir::new("link");
+    fs::write(t.path("target.json"), "old").expect("file");
+    std::os::unix::fs::symlink(t.path("target.json"), t.path("link.json")).expect("symlink");
+    assert_eq!(
+        check_file("--json", &t.path("link.json")).expect("writable"),
+        t.path("target.json")
+    );
+}
+
+#[test]
+fn plots_directory_is_created_or_refused_when_a_file() {
+    let t = TempDir::new("plots");
+    let d = t.path("a/b/plots");
+    assert_eq!(check_dir("--plots", &d).expect("made"), (d.clone(), true));
+    assert!(d.is_dir());
+    assert_eq!(
+        check_dir("--plots", &d).expect("exists"),
+        (d.clone(), false)
+    );
+    assert_eq!(
+        fs::read_dir(&d).expect("dir").count(),
+        0,
+        "probe left behind"
+    );
+    fs::write(t.path("file"), "x").expect("file");
+    let e = check_dir("--plots", &t.path("file")).expect_err("a file");
+    assert!(e.to_string().contains("is not a directory"), "{e}");
+    let e = check_dir("--plots", &t.path("file/sub")).expect_err("under a file");
+    assert!(e.to_string().contains("cannot be created"), "{e}");
+}
+
+#[test]
+fn outputs_refuse_one_file_twice_and_a_plot_name_and_remove_a_made_directory() {
+    let t = TempDir::new("clash");
+    let files = ["producers.svg"];
+    let j = t.path("r.json");
+    let e = Outputs::check(Some(&j), Some(&j), None, &files).expect_err("same file");
+    assert_eq!(e.option, "--csv");
+    assert!(e.to_string().contains("same file"), "{e}");
+
+    let plots = t.path("plots");
+    let in_plots = plots.join("producers.svg");
+    let e = Outputs::check(Some(&in_plots), None, Some(&plots), &files).expect_err("a plot");
+    assert_eq!(e.option, "--json");
+    assert!(
+        !plots.exists(),
+        "the plots directory made by the check was left"
+    );
+
+    let e = Outputs::check(None, Some(&plots), Some(&plots), &files).expect_err("the dir");
+    assert_eq!(e.option, "--csv");
+    assert!(!plots.exists());
+
+    // A file in the plots directory the check creates is fine.
+    let ok = Outputs::check(Some(&plots.join("r.json")), None, Some(&plots), &files)
+        .expect("a JSON file in the new plots directory");
+    assert_eq!(ok.json, Some(plots.join("r.json")));
+    assert_eq!(ok.plots, Some(plots.clone()));
+    assert!(ok.created_plots_dir && plots.is_dir());
+    ok.abandon();
+    assert!(
+        !plots.exists(),
+        "abandon removes the empty directory it made"
+    );
+}
+
+#[test]
+fn atomic_write_replaces_whole_and_leaves_no_temporary_file() {
+    let t = TempDir::new("atomic");
+    let old = t.path("r.csv");
+    fs::write(&old, "old").expect("file");
+    let written = write_all_atomically(vec![
+        (old.clone(), b"new".to_vec()),
+        (t.path("s.json"), b"{}".to_vec()),
+    ])
+    .expect("written");
+    assert_eq!(written, [old.clone(), t.path("s.json")]);
+    assert_eq!(fs::read_to_string(&old).expect("read"), "new");
+    assert_eq!(t.names(), ["r.csv", "s.json"]);
+}
+
+#[test]
+fn failed_atomic_write_touches_no_destination() {
+    let t = TempDir::new("failed");
+    let old = t.path("r.json");
+    fs::write(&old, "old").expect("file");
+    // The second file's directory has gone: nothing is renamed, no temporary file stays.
+    let err = write_all_atomically(vec![
+        (old.clone(), b"new".to_vec()),
+        (t.path("gone/s.json"), b"{}".to_vec()),
+    ])
+    .expect_err("a missing directory");
+    assert!(err.to_string().contains("gone/s.json"), "{err}");
+    assert_eq!(fs::read_to_string(&old).expect("read"), "old");
+    assert_eq!(t.names(), ["r.json"]);
+}
+
+#[test]
+fn staged_file_dropped_uncommitted_is_removed() {
+    let t = TempDir::new("staged");
+    let s = Staged::write(&t.path("r.json"), b"x").expect("staged");
+    assert_eq!(
+        t.names().len(),
+        1,
+        "the temporary file exists until committed"
+    );
+    assert!(t.names()[0].starts_with(".r.json.tmp-"), "{:?}", t.names());
+    drop(s);
+    assert!(t.names().is_empty());
+}
