@@ -14,10 +14,15 @@
 //! pulse and answers `EINTR`), one registers for a notification and waits for the pulse. When a
 //! client's connection goes, the server gets a disconnect pulse and detaches the scoid; when all
 //! are gone, it stops.
+//!
+//! Every wait is bounded: the server's receives, the clients' sends and receives carry
+//! timeouts, and the server gives up if its clients have not all left in time. A failure names
+//! the call that failed and its errno.
 
 use clap::Parser;
+use examples::{join_all, Context, Failure};
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use userlib::consts::*;
 use userlib::{
     Channel, Connection, Errno, Kernel, Notifier, Process, ReceiveId, Received, SigEvent, Timer,
@@ -28,17 +33,41 @@ use userlib::{
     about = "A QNX server event loop: messages, pulses, unblock, disconnect, a periodic timer"
 )]
 struct Args {
-    /// Timer period in milliseconds.
-    #[arg(long, default_value_t = 10)]
+    /// Timer period in milliseconds, 1 to 1000 (the server's tick).
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1000))]
     period_ms: u64,
-    /// Ticks a slow request is held before the server answers it.
-    #[arg(long, default_value_t = 10)]
+    /// Ticks a slow request is held before the server answers it, 3 to 100. The client's
+    /// timeout is a third of that, so that it expires while the server holds the request.
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(3..=100))]
     slow_ticks: u32,
 }
 
 const TICK: i8 = 1;
 const USER_PING: i8 = 2;
 const NOTIFY_CODE: i16 = 5;
+
+/// Ticks after which the server notifies the client that asked.
+const NOTIFY_TICKS: u32 = 3;
+
+/// Slack on every bound: how long a step may take beyond what the timeline asks of it.
+const SLACK: Duration = Duration::from_secs(10);
+
+impl Args {
+    fn period(&self) -> Duration {
+        Duration::from_millis(self.period_ms)
+    }
+
+    /// The longest a receive may wait: the next tick is at most a period away.
+    fn receive_limit(&self) -> Duration {
+        self.period() + SLACK
+    }
+
+    /// The longest the whole exchange may take: the slow request is answered within
+    /// `slow_ticks` ticks, the notification within `NOTIFY_TICKS`.
+    fn run_limit(&self) -> Duration {
+        self.period() * (self.slow_ticks + NOTIFY_TICKS) + SLACK
+    }
+}
 
 /// What the server's loop saw, for the summary line.
 #[derive(Debug, Default)]
@@ -51,28 +80,48 @@ struct Seen {
     notifications: u32,
 }
 
+/// What a thread of the example ended with.
+enum Ended {
+    Server(Seen),
+    Client,
+}
+
 fn server(
     args: &Args,
     chan_tx: std::sync::mpsc::Sender<i32>,
     clients: u32,
-) -> userlib::KResult<Seen> {
-    let chan = Channel::create(_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT)?;
-    chan_tx.send(chan.chid()).ok();
+) -> Result<Seen, Failure> {
+    let chan = Channel::create(_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT)
+        .context(|| "ChannelCreate(_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT)")?;
+    let chid = chan.chid();
+    chan_tx.send(chid).ok();
     // The periodic pulse to ourselves: a connection to our own channel and a timer on it.
-    let me = Connection::attach(0, chan.chid())?;
-    let timer = Timer::monotonic(&me.pulse_event(-1, TICK as i16, 0))?;
-    timer.start(
-        Duration::from_millis(args.period_ms),
-        Duration::from_millis(args.period_ms),
-    )?;
+    let me = Connection::attach(0, chid).context(|| format!("ConnectAttach to own chid {chid}"))?;
+    let timer = Timer::monotonic(&me.pulse_event(-1, TICK as i16, 0))
+        .context(|| "TimerCreate(CLOCK_MONOTONIC, pulse)")?;
+    timer
+        .start(args.period(), args.period())
+        .context(|| format!("TimerSettime(every {} ms)", args.period_ms))?;
 
     let mut seen = Seen::default();
-    let mut held: HashMap<userlib::RcvId, (ReceiveId, u32)> = HashMap::new(); // rcvid -> (id, tick due)
+    let mut held: HashMap<userlib::RcvId, (ReceiveId, u32)> = HashMap::new(); // rcvid -> (request, tick due)
     let mut to_notify: Vec<(Notifier, SigEvent, u32)> = Vec::new();
     let mut buf = [0u8; 256];
+    let wait = args.receive_limit();
+    let deadline = Instant::now() + args.run_limit();
     // A client counts as gone when its connection's disconnect pulse arrives.
     while seen.disconnects < clients {
-        match chan.receive_timeout(&mut buf, Duration::from_secs(10))? {
+        if Instant::now() >= deadline {
+            return Err(Failure::new(format!(
+                "{} of {clients} clients left within {:?}; the others are still connected",
+                seen.disconnects,
+                args.run_limit()
+            )));
+        }
+        let got = chan
+            .receive_timeout(&mut buf, wait)
+            .context(|| format!("MsgReceive on chid {chid} (waiting at most {wait:?})"))?;
+        match got {
             Received::Pulse(p) => match p.code {
                 TICK => {
                     seen.ticks += 1;
@@ -114,12 +163,14 @@ fn server(
                 }
                 _PULSE_CODE_UNBLOCK => {
                     seen.unblocks += 1;
+                    // The pulse's value is the rcvid (all 64 bits: sival_long).
                     let r = p.value_long();
                     println!("server: _PULSE_CODE_UNBLOCK for rcvid {r:#x}: the client timed out; answering EINTR");
                     if let Some((id, _)) = held.remove(&r) {
                         let flags = id.info().map(|i| i.flags).unwrap_or(0);
                         println!("server: MsgInfo flags {flags:#x} (_NTO_MI_UNBLOCK_REQ = {_NTO_MI_UNBLOCK_REQ:#x})");
-                        id.error(Errno::EINTR)?;
+                        id.error(Errno::EINTR)
+                            .context(|| format!("MsgError(EINTR) to rcvid {r:#x}"))?;
                     }
                 }
                 _PULSE_CODE_DISCONNECT => {
@@ -128,99 +179,149 @@ fn server(
                         "server: _PULSE_CODE_DISCONNECT for scoid {:#x}: detaching it",
                         p.scoid
                     );
-                    userlib::qnx::connect_detach(p.scoid)?;
+                    userlib::qnx::connect_detach(p.scoid)
+                        .context(|| format!("ConnectDetach(scoid {:#x})", p.scoid))?;
                 }
                 code => println!("server: unexpected pulse code {code}"),
             },
             Received::Message { rcvid, info } => {
                 seen.messages += 1;
                 let msg = &buf[..info.msglen as usize];
+                let id = rcvid.rcvid();
                 match msg.first() {
                     Some(b'E') => {
                         println!("server: echo request from pid {}", info.pid);
-                        rcvid.reply(0, &msg[1..])?;
+                        rcvid
+                            .reply(0, &msg[1..])
+                            .context(|| format!("MsgReply to rcvid {id:#x}"))?;
                     }
                     Some(b'S') => {
                         println!(
-                            "server: slow request {:#x} from pid {}: holding it for {} ticks",
-                            rcvid.rcvid(),
-                            info.pid,
-                            args.slow_ticks
+                            "server: slow request {id:#x} from pid {}: holding it for {} ticks",
+                            info.pid, args.slow_ticks
                         );
-                        held.insert(rcvid.rcvid(), (rcvid, seen.ticks + args.slow_ticks));
+                        held.insert(id, (rcvid, seen.ticks + args.slow_ticks));
                     }
                     Some(b'N') => match SigEvent::from_bytes(&msg[1..]) {
                         Some(ev) => {
-                            println!("server: pid {} asks to be notified; replying now, notifying in 3 ticks", info.pid);
+                            println!("server: pid {} asks to be notified; replying now, notifying in {NOTIFY_TICKS} ticks", info.pid);
                             let n = rcvid.notifier();
                             n.verify(&ev)
                                 .map_err(|e| println!("server: bad event: {e:?}"))
                                 .ok();
-                            to_notify.push((n, ev, seen.ticks + 3));
-                            rcvid.reply(0, &[])?;
+                            to_notify.push((n, ev, seen.ticks + NOTIFY_TICKS));
+                            rcvid
+                                .reply(0, &[])
+                                .context(|| format!("MsgReply to rcvid {id:#x}"))?;
                         }
-                        None => rcvid.error(Errno::EINVAL)?,
+                        None => rcvid
+                            .error(Errno::EINVAL)
+                            .context(|| format!("MsgError(EINVAL) to rcvid {id:#x}"))?,
                     },
-                    _ => rcvid.error(Errno::ENOSYS)?,
+                    _ => rcvid
+                        .error(Errno::ENOSYS)
+                        .context(|| format!("MsgError(ENOSYS) to rcvid {id:#x}"))?,
                 }
             }
         }
     }
-    timer.stop()?;
+    timer.stop().context(|| "TimerSettime(stop)")?;
     Ok(seen)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() {
     let args = Args::parse();
-    let kernel = Kernel::new(userlib::Config::default())?;
-    let server_proc = Process::new_in(&kernel)?;
+    if let Err(e) = run(args) {
+        eprintln!("event-loop: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<(), Failure> {
+    let kernel = Kernel::new(userlib::Config::default()).context(|| "creating the kernel")?;
+    let server_proc = Process::new_in(&kernel).context(|| "creating the server process")?;
     // One process per client: connections from one process to one channel are shared (one
     // scoid, one disconnect pulse), so separate processes show one disconnect each.
-    let procs = [
-        Process::new_in(&kernel)?,
-        Process::new_in(&kernel)?,
-        Process::new_in(&kernel)?,
-    ];
+    let mut procs = Vec::new();
+    for i in 1..=3 {
+        procs.push(Process::new_in(&kernel).context(|| format!("creating client process {i}"))?);
+    }
     let (tx, rx) = std::sync::mpsc::channel();
-    let slow_timeout = Duration::from_millis(args.period_ms * args.slow_ticks as u64 / 3)
-        .max(Duration::from_millis(1));
-    let s = server_proc.spawn(move || server(&args, tx, 3))?;
-    let chid = rx.recv_timeout(Duration::from_secs(10))?;
+    let slow_timeout = args.period() * args.slow_ticks / 3;
+    let notify_wait = args.period() * NOTIFY_TICKS + SLACK;
+    let run_limit = args.run_limit();
+    let s = server_proc
+        .spawn(move || server(&args, tx, 3).map(Ended::Server))
+        .context(|| "starting the server thread")?;
+    let mut threads = vec![("server".to_string(), s)];
+    let chid = rx
+        .recv_timeout(SLACK)
+        .context(|| "waiting for the server's channel")?;
     let spid = server_proc.pid();
 
-    let echo = procs[0].spawn(move || -> userlib::KResult<()> {
-        let c = Connection::attach(spid, chid)?;
+    let echo = procs[0].spawn(move || {
+        let c = Connection::attach(spid, chid)
+            .context(|| format!("ConnectAttach to pid {spid} chid {chid}"))?;
+        let coid = c.coid();
         let mut r = [0u8; 16];
-        let n = c.send_timeout(b"Ehello", &mut r, Duration::from_secs(10))?;
+        let n = c
+            .send_timeout(b"Ehello", &mut r, SLACK)
+            .context(|| format!("MsgSend(\"Ehello\") on coid {coid:#x} (at most {SLACK:?})"))?;
         println!(
             "client 1: echo returned {n}, {:?}",
             String::from_utf8_lossy(&r[..5])
         );
-        c.send_pulse(-1, USER_PING as i32, 42)?;
+        c.send_pulse(-1, USER_PING as i32, 42)
+            .context(|| format!("MsgSendPulse on coid {coid:#x}"))?;
         println!("client 1: sent a pulse, leaving");
-        Ok(())
-    })?;
-    let slow = procs[1].spawn(move || -> userlib::KResult<()> {
-        let c = Connection::attach(spid, chid)?;
+        Ok(Ended::Client)
+    });
+    threads.push((
+        "client 1 (echo)".to_string(),
+        echo.context(|| "starting client 1")?,
+    ));
+    let slow = procs[1].spawn(move || {
+        let c = Connection::attach(spid, chid)
+            .context(|| format!("ConnectAttach to pid {spid} chid {chid}"))?;
         let r = c.send_timeout(b"S", &mut [0u8; 16], slow_timeout);
         println!("client 2: slow request with a {slow_timeout:?} timeout returned {r:?}");
-        assert_eq!(
-            r,
-            Err(Errno::EINTR),
-            "the server answers the unblocked request with EINTR"
-        );
-        Ok(())
-    })?;
-    let notified = procs[2].spawn(move || -> userlib::KResult<()> {
+        // The server holds the request past our timeout, gets the unblock pulse and answers.
+        match r {
+            Err(Errno::EINTR) => Ok(Ended::Client),
+            other => Err(Failure::new(format!(
+                "the server should have answered the timed-out request with EINTR; MsgSend returned {other:?}"
+            ))),
+        }
+    });
+    threads.push((
+        "client 2 (slow request)".to_string(),
+        slow.context(|| "starting client 2")?,
+    ));
+    let notified = procs[2].spawn(move || {
         // Our own channel, and an event on a connection to it, sent to the server.
-        let mine = Channel::create(0)?;
-        let back = Connection::attach(0, mine.chid())?;
+        let mine = Channel::create(0).context(|| "ChannelCreate")?;
+        let back = Connection::attach(0, mine.chid())
+            .context(|| format!("ConnectAttach to own chid {}", mine.chid()))?;
         let ev = back.pulse_event(-1, NOTIFY_CODE, 7);
-        let c = Connection::attach(spid, chid)?;
+        let c = Connection::attach(spid, chid)
+            .context(|| format!("ConnectAttach to pid {spid} chid {chid}"))?;
         let mut msg = vec![b'N'];
         msg.extend_from_slice(&ev.to_bytes());
-        c.send_timeout(&msg, &mut [], Duration::from_secs(10))?;
-        match mine.receive_timeout(&mut [0u8; 64], Duration::from_secs(10))? {
+        c.send_timeout(&msg, &mut [], SLACK).context(|| {
+            format!(
+                "MsgSend(notify me) on coid {:#x} (at most {SLACK:?})",
+                c.coid()
+            )
+        })?;
+        let got = mine
+            .receive_timeout(&mut [0u8; 64], notify_wait)
+            .context(|| {
+                format!(
+                    "MsgReceive on chid {} for the notification (waiting at most {notify_wait:?})",
+                    mine.chid()
+                )
+            })?;
+        match got {
             Received::Pulse(p) => println!(
                 "client 3: notified by pulse code {} value {}",
                 p.code,
@@ -228,17 +329,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
             Received::Message { .. } => println!("client 3: unexpected message"),
         }
-        Ok(())
-    })?;
-    for h in [echo, slow, notified] {
-        h.join().map_err(|_| "client panicked")??;
-    }
-    let seen = s.join().map_err(|_| "server panicked")??;
+        Ok(Ended::Client)
+    });
+    threads.push((
+        "client 3 (notification)".to_string(),
+        notified.context(|| "starting client 3")?,
+    ));
+
+    // Every thread is bounded by its own timeouts; this is the backstop.
+    let ended = join_all(threads, run_limit + SLACK, || 0)?;
+    let Some(seen) = ended.into_iter().find_map(|e| match e {
+        Ended::Server(s) => Some(s),
+        Ended::Client => None,
+    }) else {
+        return Err(Failure::new("the server ended without its summary"));
+    };
     println!(
         "summary: {} messages, {} timer ticks, {} user pulse(s), {} unblock pulse(s), {} disconnect pulse(s), {} notification(s)",
         seen.messages, seen.ticks, seen.user_pulses, seen.unblocks, seen.disconnects, seen.notifications
     );
-    let c = server_proc.counters()?;
+    let c = server_proc
+        .counters()
+        .context(|| "reading the server's counters")?;
     println!(
         "server counters: {} kernel entries, {} pulses received, {} messages received",
         c.kernel_entries, c.pulses_received, c.msgs_received

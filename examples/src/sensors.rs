@@ -1,4 +1,4 @@
-//! Sensors: the asynchronous-messaging example of the seed (issue 4 item 5).
+//! Sensors: a producer/consumer pipeline over asynchronous messaging, or over SRR to compare.
 //!
 //! A producer process samples `--sensors` simulated sensors `--rate` times a second each. Every
 //! sample is a reading (sensor id, per-sensor sequence number, timestamp, a simulated value,
@@ -10,20 +10,47 @@
 //!   pending or `--trigger-time-ms` after a batch's first reading, whichever comes first. The
 //!   consumer takes whole batches with `asyncmsg_get`.
 //! * `--model srr`: the same pipeline with one `MsgSend` per reading (zero-byte reply): the
-//!   producer blocks until the consumer has received each one.
+//!   producer blocks until the consumer has received each one. The trigger options do not
+//!   apply and are refused.
 //!
 //! After the last reading the producer sends an end-of-run message (sensor id `u32::MAX`,
 //! carrying the number of readings per sensor and in all) and, for asyncmsg, flushes. Kernel
 //! entries are counted from just before the first sample to the end of the run.
 //!
+//! No wait is unbounded: if either side fails, the run ends with its error (the other side is
+//! not left waiting), and if neither the producer's sampling nor the consumer's receiving moves
+//! for [`STALL`], the run ends with an error that names the side still blocked.
+//!
 //! ```text
 //! cargo run --release -p examples --bin sensors -- --sensors 8 --rate 2000 --trigger-num-msg 32
 //! cargo run --release -p examples --bin sensors -- --model srr --json
 //! ```
+//!
+//! `--json` prints one object on one line. Its top-level fields:
+//!
+//! | field | what |
+//! |---|---|
+//! | `model` | `"asyncmsg"` or `"srr"` |
+//! | `sensors`, `rate`, `msg_size`, `duration_ms` | the options |
+//! | `trigger_num_msg`, `trigger_time_ms` | asyncmsg's triggers; `null` for srr |
+//! | `messages_sent`, `messages_received` | readings put or sent, and readings the consumer took |
+//! | `batches` | asyncmsg: `asyncmsg_get` calls that returned readings; `null` for srr |
+//! | `sender_triggers` | asyncmsg: deliveries the producer's library started; `null` for srr |
+//! | `kernel_entries`, `kernel_entries_per_message` | the producer process's kernel entries |
+//! | `library_kernel_entries` | asyncmsg: the part of them its library made for the connection; `null` for srr |
+//! | `consumer_kernel_entries`, `consumer_kernel_entries_per_message` | the consumer process's |
+//! | `msgs_per_s`, `elapsed_s` | readings per second, from the first sample to the end message |
+//! | `lost`, `duplicated`, `bad` | readings missing, seen twice, or malformed |
+//! | `latency_p50_us`, `latency_p99_us`, `latency_max_us` | sample to processing |
+//! | `ok` | every reading arrived exactly once, in order |
+//! | `per_sensor` | one object per sensor: `sensor`, `readings`, `min`, `max`, `mean` (`null` without readings), `lost`, `duplicated` |
 
-use clap::{Parser, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
+use examples::{join_all, Context, Failure, Named};
 use hdrhistogram::Histogram;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use userlib::asyncmsg::{self, AsyncConnAttr};
 use userlib::consts::_NTO_SIDE_CHANNEL;
@@ -38,6 +65,14 @@ const END: u32 = u32::MAX;
 
 /// Messages an `asyncmsg_get` takes at most.
 const GET_MAX: u32 = 256;
+
+/// The largest count trigger: the connection's send queue (twice the trigger, at least 1024
+/// slots) must hold a whole count-triggered batch, and asyncmsg's queues have at most 65536.
+const MAX_TRIGGER_NUM_MSG: u32 = 4096;
+
+/// How long the run may go without the producer sampling or the consumer receiving anything
+/// (either moves at least once a second while the run is healthy) before it is taken to hang.
+const STALL: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum ModelArg {
@@ -62,23 +97,24 @@ impl ModelArg {
                    by asyncmsg (batched) or SRR (one MsgSend each)"
 )]
 struct Args {
-    /// Simulated sensors.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    /// Simulated sensors, 1 to 65536.
+    #[arg(long, default_value_t = 4, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     sensors: u32,
-    /// Samples per second per sensor (0: as fast as the pipeline goes).
-    #[arg(long, default_value_t = 1000)]
+    /// Samples per second per sensor, 0 to 1000000 (0: as fast as the pipeline goes).
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     rate: u32,
-    /// Bytes per reading message (at least the 32-byte header).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(HEADER as i64..=65_536))]
+    /// Bytes per reading message, 32 (the header) to 65536.
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(HEADER as i64..=65_536))]
     msg_size: u32,
-    /// asyncmsg: deliver when this many readings are pending (0: off).
-    #[arg(long, default_value_t = 16)]
+    /// asyncmsg only: deliver when this many readings are pending, 0 to 4096 (0: off).
+    #[arg(long, default_value_t = 16, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(0..=MAX_TRIGGER_NUM_MSG as i64))]
     trigger_num_msg: u32,
-    /// asyncmsg: deliver this many ms after a batch's first reading (0: off).
-    #[arg(long, default_value_t = 10)]
+    /// asyncmsg only: deliver this many ms after a batch's first reading, 0 to 60000 (0: off).
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     trigger_time_ms: u64,
-    /// How long to sample, in ms (with --rate > 0: rate * duration samples per sensor).
-    #[arg(long, default_value_t = 1000)]
+    /// How long to sample, in ms, 1 to 3600000 (with --rate > 0: rate * duration samples per
+    /// sensor).
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     duration_ms: u64,
     /// The messaging model.
     #[arg(long, value_enum, default_value_t = ModelArg::Asyncmsg)]
@@ -86,6 +122,50 @@ struct Args {
     /// Print exactly one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
+}
+
+impl Args {
+    /// The options, parsed and checked: each within its range (clap), and the ones that
+    /// depend on `--model` consistent with it. Exits with a usage error (status 2) otherwise.
+    fn parse_checked() -> Args {
+        let mut cmd = Args::command();
+        let matches = cmd.get_matches_mut();
+        let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+        match args.model {
+            ModelArg::Srr => {
+                let asyncmsg_only: Vec<&str> = [
+                    ("trigger_num_msg", "--trigger-num-msg"),
+                    ("trigger_time_ms", "--trigger-time-ms"),
+                ]
+                .into_iter()
+                .filter(|(id, _)| given(id))
+                .map(|(_, flag)| flag)
+                .collect();
+                if !asyncmsg_only.is_empty() {
+                    cmd.error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!(
+                            "{} applies only to --model asyncmsg (--model srr sends each reading at once)",
+                            asyncmsg_only.join(" and ")
+                        ),
+                    )
+                    .exit();
+                }
+            }
+            ModelArg::Asyncmsg => {
+                if args.trigger_num_msg == 0 && args.trigger_time_ms == 0 {
+                    cmd.error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "--model asyncmsg needs a trigger: --trigger-num-msg or --trigger-time-ms \
+                         (or both) must be above 0, or the readings are never delivered",
+                    )
+                    .exit();
+                }
+            }
+        }
+        args
+    }
 }
 
 /// One reading, as it travels.
@@ -204,6 +284,7 @@ impl Stats {
 struct Consumed {
     stats: Vec<Stats>,
     received: u64,
+    /// asyncmsg: gets that returned readings (srr takes one message per receive).
     batches: u64,
     bad: u64,
     /// (readings per sensor, readings in all) from the end-of-run message.
@@ -269,6 +350,19 @@ impl Sink {
             .saturating_record(u64::try_from(age.as_nanos()).unwrap_or(u64::MAX).max(1));
         true
     }
+
+    fn into_consumed(self, batches: u64, end_at: Instant, counters_end: ProcCounters) -> Consumed {
+        Consumed {
+            stats: self.stats,
+            received: self.received,
+            batches,
+            bad: self.bad,
+            end: self.end,
+            end_at,
+            latency: self.latency,
+            counters_end,
+        }
+    }
 }
 
 /// What the producer reports.
@@ -281,6 +375,35 @@ struct Produced {
     consumer_start: ProcCounters,
     /// asyncmsg: (triggers, batches the kernel started, library kernel entries).
     conn: Option<(u64, u64, u64)>,
+}
+
+/// What a side of the pipeline ended with.
+enum Side {
+    Producer(Produced),
+    Consumer(Consumed),
+}
+
+/// The two sides' threads, named, the consumer first (its failure fails the producer).
+type Threads = Vec<Named<Side>>;
+
+/// An atomic counter on a cache line of its own (the two sides run on different CPUs).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Counter(AtomicU64);
+
+/// What the main thread watches to tell a slow run from a hung one.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Ticks the producer has sampled.
+    sampled: Counter,
+    /// Readings the consumer has taken.
+    taken: Counter,
+}
+
+impl Progress {
+    fn total(&self) -> u64 {
+        self.sampled.0.load(Ordering::Relaxed) + self.taken.0.load(Ordering::Relaxed)
+    }
 }
 
 fn delta(a: &ProcCounters, b: &ProcCounters) -> ProcCounters {
@@ -307,8 +430,9 @@ fn delta(a: &ProcCounters, b: &ProcCounters) -> ProcCounters {
 fn sample_loop(
     args: &Args,
     start: Instant,
-    mut send: impl FnMut(&Reading) -> Result<(), String>,
-) -> Result<(u64, u64), String> {
+    sampled: &AtomicU64,
+    mut send: impl FnMut(&Reading) -> Result<(), Failure>,
+) -> Result<(u64, u64), Failure> {
     let mut sensors: Vec<Sensor> = (0..args.sensors).map(Sensor::new).collect();
     let duration = Duration::from_millis(args.duration_ms);
     let ticks = if args.rate == 0 {
@@ -341,6 +465,7 @@ fn sample_loop(
             send(&s.sample(t))?;
         }
         tick += 1;
+        sampled.store(tick, Ordering::Relaxed);
     }
     Ok((tick, tick * u64::from(args.sensors)))
 }
@@ -355,31 +480,61 @@ fn end_message(size: usize, per_sensor: u64, total: u64) -> Vec<u8> {
     .encode(size)
 }
 
-type Outcome = Result<(Produced, Consumed), String>;
+/// An asyncmsg connection that is detached when dropped, so that a producer failing half-way
+/// leaves none behind.
+struct AsyncCoid {
+    coid: i32,
+    attached: bool,
+}
 
-fn run_asyncmsg(
+impl AsyncCoid {
+    fn detach(mut self) -> Result<(), Failure> {
+        self.attached = false;
+        let coid = self.coid;
+        asyncmsg::asyncmsg_connect_detach(coid)
+            .context(|| format!("asyncmsg_connect_detach(coid {coid:#x})"))
+    }
+}
+
+impl Drop for AsyncCoid {
+    fn drop(&mut self) {
+        if self.attached {
+            let _ = asyncmsg::asyncmsg_connect_detach(self.coid);
+        }
+    }
+}
+
+/// Reads a process's counters, saying whose on failure.
+fn counters(k: &Kernel, pid: i32, whose: &str) -> Result<ProcCounters, Failure> {
+    k.process_counters(pid)
+        .context(|| format!("reading the {whose}'s counters (pid {pid})"))
+}
+
+fn spawn_asyncmsg(
     args: &Args,
     kernel: &Kernel,
     producer: &Process,
     consumer: &Process,
     start: Instant,
-) -> Outcome {
+    progress: &Arc<Progress>,
+) -> Result<Threads, Failure> {
     let size = args.msg_size as usize;
     let (chid_tx, chid_rx) = mpsc::channel::<i32>();
     let sensors = args.sensors;
     let cons_pid = consumer.pid();
     let k = kernel.clone();
+    let pr = progress.clone();
     let cons = consumer
-        .spawn(move || -> Result<Consumed, String> {
+        .spawn(move || {
             let chid = asyncmsg::asyncmsg_channel_create(0, 0o600, size, GET_MAX, None, None)
-                .map_err(|e| format!("asyncmsg_channel_create: {e:?}"))?;
-            chid_tx.send(chid).map_err(|e| e.to_string())?;
+                .context(|| format!("asyncmsg_channel_create({size}-byte buffers x {GET_MAX})"))?;
+            chid_tx.send(chid).ok();
             let mut sink = Sink::new(sensors, start);
             let mut batches = 0u64;
-            let mut take_all = || -> Result<(), String> {
+            let mut take_all = || -> Result<(), Failure> {
                 loop {
-                    let batch =
-                        asyncmsg::asyncmsg_get(chid).map_err(|e| format!("asyncmsg_get: {e:?}"))?;
+                    let batch = asyncmsg::asyncmsg_get(chid)
+                        .context(|| format!("asyncmsg_get(chid {chid})"))?;
                     if batch.is_empty() {
                         continue;
                     }
@@ -392,6 +547,7 @@ fn run_asyncmsg(
                             return Ok(());
                         }
                     }
+                    pr.taken.0.store(sink.received, Ordering::Relaxed);
                 }
             };
             if let Err(e) = take_all() {
@@ -401,26 +557,21 @@ fn run_asyncmsg(
                 return Err(e);
             }
             let end_at = Instant::now();
-            let counters_end = k.process_counters(cons_pid).map_err(|e| format!("{e:?}"))?;
-            Ok(Consumed {
-                stats: sink.stats,
-                received: sink.received,
-                batches,
-                bad: sink.bad,
-                end: sink.end,
-                end_at,
-                latency: sink.latency,
-                counters_end,
-            })
+            let end = counters(&k, cons_pid, "consumer")?;
+            Ok(Side::Consumer(sink.into_consumed(batches, end_at, end)))
         })
-        .map_err(|e| format!("spawning the consumer: {e:?}"))?;
+        .context(|| "starting the consumer thread")?;
+    let mut threads = vec![("consumer".to_string(), cons)];
 
     let a = args.clone();
     let k = kernel.clone();
     let prod_pid = producer.pid();
+    let pr = progress.clone();
     let prod = producer
-        .spawn(move || -> Result<Produced, String> {
-            let chid = chid_rx.recv().map_err(|e| e.to_string())?;
+        .spawn(move || {
+            let chid = chid_rx
+                .recv_timeout(STALL)
+                .context(|| "waiting for the consumer's channel")?;
             let trigger = a.trigger_num_msg;
             let attr = AsyncConnAttr {
                 trigger_num_msg: trigger,
@@ -433,29 +584,39 @@ fn run_asyncmsg(
             };
             let coid =
                 asyncmsg::asyncmsg_connect_attach(0, cons_pid, chid, _NTO_SIDE_CHANNEL, 0, &attr)
-                    .map_err(|e| format!("asyncmsg_connect_attach: {e:?}"))?;
-            let before = k.process_counters(prod_pid).map_err(|e| format!("{e:?}"))?;
-            let consumer_start = k.process_counters(cons_pid).map_err(|e| format!("{e:?}"))?;
-            let s0 = asyncmsg::asyncmsg_connection_stats(coid).map_err(|e| format!("{e:?}"))?;
+                    .context(|| format!("asyncmsg_connect_attach(pid {cons_pid}, chid {chid})"))?;
+            let conn = AsyncCoid {
+                coid,
+                attached: true,
+            };
+            let stats = || {
+                asyncmsg::asyncmsg_connection_stats(coid)
+                    .context(|| format!("asyncmsg_connection_stats(coid {coid:#x})"))
+            };
+            let before = counters(&k, prod_pid, "producer")?;
+            let consumer_start = counters(&k, cons_pid, "consumer")?;
+            let s0 = stats()?;
             let first_sample = Instant::now();
             let put = |m: Vec<u8>| {
                 asyncmsg::asyncmsg_put(coid, m, 0, None)
-                    .map_err(|e| format!("asyncmsg_put: {:?}", e.errno))
+                    .map_err(|e| e.errno)
+                    .context(|| format!("asyncmsg_put(coid {coid:#x})"))
             };
             // Buffers from asyncmsg_malloc, as QNX's docs ask: the library recycles them once
             // the consumer has taken their messages.
-            let (per_sensor, sent) = sample_loop(&a, start, |r| {
+            let (per_sensor, sent) = sample_loop(&a, start, &pr.sampled.0, |r| {
                 let mut buf = asyncmsg::asyncmsg_malloc(size)
-                    .map_err(|e| format!("asyncmsg_malloc: {e:?}"))?;
+                    .context(|| format!("asyncmsg_malloc({size})"))?;
                 r.encode_into(&mut buf);
                 put(buf)
             })?;
             put(end_message(size, per_sensor, sent))?;
-            asyncmsg::asyncmsg_flush(coid, 0).map_err(|e| format!("asyncmsg_flush: {e:?}"))?;
-            let after = k.process_counters(prod_pid).map_err(|e| format!("{e:?}"))?;
-            let s1 = asyncmsg::asyncmsg_connection_stats(coid).map_err(|e| format!("{e:?}"))?;
-            asyncmsg::asyncmsg_connect_detach(coid).map_err(|e| format!("{e:?}"))?;
-            Ok(Produced {
+            asyncmsg::asyncmsg_flush(coid, 0)
+                .context(|| format!("asyncmsg_flush(coid {coid:#x})"))?;
+            let after = counters(&k, prod_pid, "producer")?;
+            let s1 = stats()?;
+            conn.detach()?;
+            Ok(Side::Producer(Produced {
                 sent,
                 per_sensor,
                 first_sample,
@@ -466,45 +627,47 @@ fn run_asyncmsg(
                     s1.batches - s0.batches,
                     s1.kernel_entries - s0.kernel_entries,
                 )),
-            })
+            }))
         })
-        .map_err(|e| format!("spawning the producer: {e:?}"))?;
-    let p = prod.join().map_err(|_| "producer panicked".to_string())??;
-    let c = cons.join().map_err(|_| "consumer panicked".to_string())??;
-    Ok((p, c))
+        .context(|| "starting the producer thread")?;
+    threads.push(("producer".to_string(), prod));
+    Ok(threads)
 }
 
-fn run_srr(
+fn spawn_srr(
     args: &Args,
     kernel: &Kernel,
     producer: &Process,
     consumer: &Process,
     start: Instant,
-) -> Outcome {
+    progress: &Arc<Progress>,
+) -> Result<Threads, Failure> {
     let size = args.msg_size as usize;
     let (chid_tx, chid_rx) = mpsc::channel::<i32>();
     let sensors = args.sensors;
     let cons_pid = consumer.pid();
     let k = kernel.clone();
+    let pr = progress.clone();
     let cons = consumer
-        .spawn(move || -> Result<Consumed, String> {
-            let chan = Channel::create(0).map_err(|e| format!("ChannelCreate: {e:?}"))?;
-            chid_tx.send(chan.chid()).map_err(|e| e.to_string())?;
+        .spawn(move || {
+            let chan = Channel::create(0).context(|| "ChannelCreate")?;
+            let chid = chan.chid();
+            chid_tx.send(chid).ok();
             let mut sink = Sink::new(sensors, start);
             let mut buf = vec![0u8; size];
-            let mut messages = 0u64;
             loop {
-                match chan
+                let got = chan
                     .receive(&mut buf)
-                    .map_err(|e| format!("MsgReceive: {e:?}"))?
-                {
+                    .context(|| format!("MsgReceive on chid {chid}"))?;
+                match got {
                     Received::Message { rcvid, info } => {
-                        messages += 1;
                         let n = (info.msglen as usize).min(size);
                         let going = sink.handle(&buf[..n]);
+                        let id = rcvid.rcvid();
                         rcvid
                             .reply(0, &[])
-                            .map_err(|e| format!("MsgReply: {e:?}"))?;
+                            .context(|| format!("MsgReply to rcvid {id:#x}"))?;
+                        pr.taken.0.store(sink.received, Ordering::Relaxed);
                         if !going {
                             break;
                         }
@@ -513,61 +676,53 @@ fn run_srr(
                 }
             }
             let end_at = Instant::now();
-            let counters_end = k.process_counters(cons_pid).map_err(|e| format!("{e:?}"))?;
-            Ok(Consumed {
-                stats: sink.stats,
-                received: sink.received,
-                // One message per "batch": the end-of-run message is not a reading.
-                batches: messages - 1,
-                bad: sink.bad,
-                end: sink.end,
-                end_at,
-                latency: sink.latency,
-                counters_end,
-            })
+            let end = counters(&k, cons_pid, "consumer")?;
+            // One reading per receive: there are no batches.
+            Ok(Side::Consumer(sink.into_consumed(0, end_at, end)))
         })
-        .map_err(|e| format!("spawning the consumer: {e:?}"))?;
+        .context(|| "starting the consumer thread")?;
+    let mut threads = vec![("consumer".to_string(), cons)];
 
     let a = args.clone();
     let k = kernel.clone();
     let prod_pid = producer.pid();
+    let pr = progress.clone();
     let prod = producer
-        .spawn(move || -> Result<Produced, String> {
-            let chid = chid_rx.recv().map_err(|e| e.to_string())?;
-            let conn =
-                Connection::attach(cons_pid, chid).map_err(|e| format!("ConnectAttach: {e:?}"))?;
-            let before = k.process_counters(prod_pid).map_err(|e| format!("{e:?}"))?;
-            let consumer_start = k.process_counters(cons_pid).map_err(|e| format!("{e:?}"))?;
+        .spawn(move || {
+            let chid = chid_rx
+                .recv_timeout(STALL)
+                .context(|| "waiting for the consumer's channel")?;
+            let conn = Connection::attach(cons_pid, chid)
+                .context(|| format!("ConnectAttach to pid {cons_pid} chid {chid}"))?;
+            let coid = conn.coid();
+            let before = counters(&k, prod_pid, "producer")?;
+            let consumer_start = counters(&k, cons_pid, "consumer")?;
             let first_sample = Instant::now();
             let send = |m: &[u8]| {
                 conn.send(m, &mut [])
                     .map(drop)
-                    .map_err(|e| format!("MsgSend: {e:?}"))
+                    .context(|| format!("MsgSend on coid {coid:#x}"))
             };
-            let (per_sensor, sent) = sample_loop(&a, start, |r| send(&r.encode(size)))?;
+            let (per_sensor, sent) =
+                sample_loop(&a, start, &pr.sampled.0, |r| send(&r.encode(size)))?;
             send(&end_message(size, per_sensor, sent))?;
-            let after = k.process_counters(prod_pid).map_err(|e| format!("{e:?}"))?;
-            Ok(Produced {
+            let after = counters(&k, prod_pid, "producer")?;
+            Ok(Side::Producer(Produced {
                 sent,
                 per_sensor,
                 first_sample,
                 counters: delta(&before, &after),
                 consumer_start,
                 conn: None,
-            })
+            }))
         })
-        .map_err(|e| format!("spawning the producer: {e:?}"))?;
-    let p = prod.join().map_err(|_| "producer panicked".to_string())??;
-    let c = cons.join().map_err(|_| "consumer panicked".to_string())??;
-    Ok((p, c))
+        .context(|| "starting the producer thread")?;
+    threads.push(("producer".to_string(), prod));
+    Ok(threads)
 }
 
 fn main() {
-    let args = Args::parse();
-    if args.model == ModelArg::Asyncmsg && args.trigger_num_msg == 0 && args.trigger_time_ms == 0 {
-        eprintln!("asyncmsg needs a trigger: --trigger-num-msg or --trigger-time-ms (or both)");
-        std::process::exit(2);
-    }
+    let args = Args::parse_checked();
     match run(&args) {
         Ok(ok) => std::process::exit(if ok { 0 } else { 1 }),
         Err(e) => {
@@ -578,15 +733,37 @@ fn main() {
 }
 
 /// Runs the pipeline and prints the report; returns whether every reading arrived once.
-fn run(args: &Args) -> Result<bool, String> {
-    let kernel = Kernel::new(userlib::Config::default()).map_err(|e| format!("{e:?}"))?;
-    let producer = Process::new_in(&kernel).map_err(|e| format!("{e:?}"))?;
-    let consumer = Process::new_in(&kernel).map_err(|e| format!("{e:?}"))?;
+fn run(args: &Args) -> Result<bool, Failure> {
+    let kernel = Kernel::new(userlib::Config::default()).context(|| "creating the kernel")?;
+    let producer = Process::new_in(&kernel).context(|| "creating the producer process")?;
+    let consumer = Process::new_in(&kernel).context(|| "creating the consumer process")?;
     let start = Instant::now();
-    let (p, c) = match args.model {
-        ModelArg::Asyncmsg => run_asyncmsg(args, &kernel, &producer, &consumer, start)?,
-        ModelArg::Srr => run_srr(args, &kernel, &producer, &consumer, start)?,
+    let progress = Arc::new(Progress::default());
+    let threads = match args.model {
+        ModelArg::Asyncmsg => {
+            spawn_asyncmsg(args, &kernel, &producer, &consumer, start, &progress)?
+        }
+        ModelArg::Srr => spawn_srr(args, &kernel, &producer, &consumer, start, &progress)?,
     };
+    let (mut p, mut c) = (None, None);
+    let sides = join_all(threads, STALL, || progress.total())
+        .map_err(|e| Failure::new(format!("{e}\nthe kernel's state:\n{}", kernel.snapshot())))?;
+    for side in sides {
+        match side {
+            Side::Producer(x) => p = Some(x),
+            Side::Consumer(x) => c = Some(x),
+        }
+    }
+    let (Some(p), Some(c)) = (p, c) else {
+        return Err(Failure::new(
+            "a side of the pipeline ended without its report",
+        ));
+    };
+    Ok(report(args, &producer, &consumer, &p, &c))
+}
+
+/// Prints the summary (or the JSON object); returns whether every reading arrived once.
+fn report(args: &Args, producer: &Process, consumer: &Process, p: &Produced, c: &Consumed) -> bool {
     let consumer_entries = delta(&p.consumer_start, &c.counters_end).kernel_entries;
     let elapsed = c.end_at.saturating_duration_since(p.first_sample);
     let lost: u64 = c.stats.iter().map(|s| s.lost).sum::<u64>()
@@ -603,10 +780,10 @@ fn run(args: &Args) -> Result<bool, String> {
         && c.stats.iter().all(|s| s.count == p.per_sensor);
     let per_msg = |e: u64| e as f64 / p.sent.max(1) as f64;
     let msgs_per_s = c.received as f64 / elapsed.as_secs_f64().max(1e-9);
-    let (triggers, lib_entries) = match p.conn {
-        Some((t, _, e)) => (t, e),
-        None => (p.sent + 1, p.sent + 1),
-    };
+    // asyncmsg only: (sender triggers, the library's kernel entries, batches received).
+    let batching = p
+        .conn
+        .map(|(triggers, _, lib_entries)| (triggers, lib_entries, c.batches));
     let lat = |q: f64| c.latency.value_at_quantile(q) as f64 / 1000.0;
     if args.json {
         let num = |v: f64, d: usize| {
@@ -616,6 +793,8 @@ fn run(args: &Args) -> Result<bool, String> {
                 "null".into()
             }
         };
+        let opt = |v: Option<u64>| v.map_or_else(|| "null".to_string(), |v| v.to_string());
+        let asyncmsg = args.model == ModelArg::Asyncmsg;
         let stats: Vec<String> = c
             .stats
             .iter()
@@ -644,15 +823,15 @@ fn run(args: &Args) -> Result<bool, String> {
             args.sensors,
             args.rate,
             args.msg_size,
-            args.trigger_num_msg,
-            args.trigger_time_ms,
+            opt(asyncmsg.then_some(u64::from(args.trigger_num_msg))),
+            opt(asyncmsg.then_some(args.trigger_time_ms)),
             args.duration_ms,
             p.sent,
             c.received,
-            c.batches,
-            triggers,
+            opt(batching.map(|b| b.2)),
+            opt(batching.map(|b| b.0)),
             p.counters.kernel_entries,
-            lib_entries,
+            opt(batching.map(|b| b.1)),
             consumer_entries,
             num(per_msg(p.counters.kernel_entries), 5),
             num(per_msg(consumer_entries), 5),
@@ -664,7 +843,7 @@ fn run(args: &Args) -> Result<bool, String> {
             num(c.latency.max() as f64 / 1000.0, 1),
             stats.join(",")
         );
-        return Ok(ok);
+        return ok;
     }
     println!(
         "sensors: {} sensors x {} samples/s{}, {}-byte readings, model {}{}",
@@ -695,20 +874,28 @@ fn run(args: &Args) -> Result<bool, String> {
         elapsed.as_secs_f64(),
         msgs_per_s
     );
-    println!(
-        "batches received {} ({:.1} readings per batch); sender triggers {}",
-        c.batches,
-        c.received as f64 / c.batches.max(1) as f64,
-        triggers
-    );
-    println!(
-        "kernel entries: producer {} ({:.4} per message; library {}), consumer {} ({:.4} per message)",
-        p.counters.kernel_entries,
-        per_msg(p.counters.kernel_entries),
-        lib_entries,
-        consumer_entries,
-        per_msg(consumer_entries)
-    );
+    match batching {
+        Some((triggers, lib_entries, batches)) => {
+            println!(
+                "batches received {batches} ({:.1} readings per batch); sender triggers {triggers}",
+                c.received as f64 / batches.max(1) as f64,
+            );
+            println!(
+                "kernel entries: producer {} ({:.4} per message; library {lib_entries}), consumer {} ({:.4} per message)",
+                p.counters.kernel_entries,
+                per_msg(p.counters.kernel_entries),
+                consumer_entries,
+                per_msg(consumer_entries)
+            );
+        }
+        None => println!(
+            "kernel entries: producer {} ({:.4} per message), consumer {} ({:.4} per message)",
+            p.counters.kernel_entries,
+            per_msg(p.counters.kernel_entries),
+            consumer_entries,
+            per_msg(consumer_entries)
+        ),
+    }
     println!(
         "sample-to-processing latency: p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
         lat(0.5),
@@ -720,29 +907,33 @@ fn run(args: &Args) -> Result<bool, String> {
         "{:>6} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}",
         "sensor", "readings", "min", "max", "mean", "lost", "dup"
     );
+    let fixed = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.3}")
+        } else {
+            "-".into()
+        }
+    };
     for (i, s) in c.stats.iter().enumerate() {
         println!(
-            "{:>6} {:>9} {:>9.3} {:>9.3} {:>9.3} {:>6} {:>6}",
+            "{:>6} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}",
             i,
             s.count,
-            s.min,
-            s.max,
-            s.mean(),
+            fixed(s.min),
+            fixed(s.max),
+            fixed(s.mean()),
             s.lost + p.per_sensor.saturating_sub(s.next_seq),
             s.duplicated
         );
     }
     println!();
-    println!(
-        "{}",
-        if ok {
-            "every reading arrived exactly once, in order".to_string()
-        } else {
-            format!(
-                "MISMATCH: {lost} lost, {duplicated} duplicated, {} malformed, end message {:?}",
-                c.bad, c.end
-            )
-        }
-    );
-    Ok(ok)
+    if ok {
+        println!("every reading arrived exactly once, in order");
+    } else {
+        println!(
+            "MISMATCH: {lost} lost, {duplicated} duplicated, {} malformed, end message {:?}",
+            c.bad, c.end
+        );
+    }
+    ok
 }

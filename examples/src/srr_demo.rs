@@ -1,41 +1,103 @@
 //! The SRR demo: a server process and a client process with several threads.
 //!
 //! Part 1 stages QNX's three blocked states and prints them as `pidin` would: the server
-//! RECEIVE-blocked, one client REPLY-blocked (received, not yet answered) and the others
-//! SEND-blocked (queued, by priority). Part 2 runs round trips from every client and prints
-//! latency percentiles and the kernel's counters per round trip.
+//! RECEIVE-blocked, one client REPLY-blocked (received, not yet answered) and `--clients`
+//! others SEND-blocked, queued by priority (the second of them sends "urgent" at priority 15,
+//! the rest at 11). The server then serves the queue. It knows how many messages it is owed,
+//! so the order they arrive in does not decide when it stops.
+//!
+//! Part 2 runs `--rounds` round trips from each of `--clients` threads and prints latency
+//! percentiles and the kernel's counters per round trip. Each client ends with a closing
+//! pulse; the server stops when it has one from every client.
+//!
+//! Nothing waits unbounded. Part 1's calls carry timeouts. Part 2's do not, because a
+//! TimerTimeout is a kernel entry of its own and would change the figure part 2 measures.
+//! Instead a client sends its closing pulse even after a failure, a failed server's channel
+//! goes with it (its clients' sends then fail), and the main thread gives up when the server
+//! has received nothing for [`STEP_TIMEOUT`].
 
 use clap::Parser;
+use examples::{join_all, Context, Failure};
 use hdrhistogram::Histogram;
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 use userlib::{Channel, Connection, Kernel, Process, Received, ThreadState};
+
+/// The most client threads (part 1 prints a line for each).
+const MAX_CLIENTS: u32 = 64;
+/// The largest message and reply, in bytes.
+const MAX_SIZE: u32 = 65_536;
+/// The most round trips per client.
+const MAX_ROUNDS: u64 = 1_000_000_000;
 
 #[derive(Parser, Debug)]
 #[command(about = "Send-Receive-Reply between a server and several client threads")]
 struct Args {
-    /// Client threads.
-    #[arg(long, default_value_t = 3)]
-    clients: usize,
-    /// Round trips per client in part 2.
-    #[arg(long, default_value_t = 20_000)]
+    /// Client threads, 1 to 64: part 1 queues this many behind the one it holds REPLY-blocked
+    /// (the second at priority 15, the others at 11); part 2 runs round trips from this many.
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=MAX_CLIENTS as i64))]
+    clients: u32,
+    /// Round trips per client in part 2, 0 to 1000000000 (0: none; the clients only attach and
+    /// close).
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=MAX_ROUNDS))]
     rounds: u64,
-    /// Message and reply size in bytes.
-    #[arg(long, default_value_t = 64)]
-    size: usize,
+    /// Message and reply size in bytes in part 2, 0 to 65536 (0: empty messages, which QNX
+    /// allows).
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(0..=MAX_SIZE as i64))]
+    size: u32,
 }
 
-/// Waits until every (pid, tid) is in a state `want` accepts.
-fn wait_for(k: &Kernel, who: &[(i32, i32)], want: impl Fn(&ThreadState) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !who
-        .iter()
-        .all(|&(p, t)| k.thread_info(p, t).is_ok_and(|i| want(&i.state)))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "threads did not reach the expected state"
-        );
+/// How long any one step may take: a thread reaching a state, a message arriving; in part 2,
+/// the server receiving its next message.
+const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The pulse code a part-2 client sends after its last round trip.
+const CLOSING: i8 = 1;
+
+fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(&args) {
+        eprintln!("srr-demo: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<(), Failure> {
+    let kernel = Kernel::new(userlib::Config::default()).context(|| "creating the kernel")?;
+    let server_proc = Process::new_in(&kernel).context(|| "creating the server process")?;
+    let client_proc = Process::new_in(&kernel).context(|| "creating the client process")?;
+    println!(
+        "server process pid {}, client process pid {} (simulated, in one Linux process)\n",
+        server_proc.pid(),
+        client_proc.pid()
+    );
+    part1(&kernel, &server_proc, &client_proc, args.clients as usize)?;
+    part2(&server_proc, &client_proc, args)
+}
+
+// ------------------------------------------------------------------------ part 1: the states
+
+/// Waits until thread `tid` of `pid` is in a state `want` accepts, for at most
+/// [`STEP_TIMEOUT`].
+fn wait_for(
+    k: &Kernel,
+    (pid, tid): (i32, i32),
+    goal: &str,
+    want: impl Fn(&ThreadState) -> bool,
+) -> Result<(), Failure> {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let now = match k.thread_info(pid, tid) {
+            Ok(i) if want(&i.state) => return Ok(()),
+            Ok(i) => format!("pid {pid} tid {tid} is {}", i.state),
+            Err(e) => format!("pid {pid} tid {tid}: {e}"),
+        };
+        if Instant::now() >= deadline {
+            return Err(Failure::new(format!(
+                "waited {STEP_TIMEOUT:?} for {goal}, but {now}"
+            )));
+        }
         std::thread::sleep(Duration::from_millis(1));
     }
 }
@@ -46,212 +108,390 @@ fn show(title: &str, k: &Kernel) {
     println!();
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
-    let kernel = Kernel::new(userlib::Config::default())?;
-    let server_proc = Process::new_in(&kernel)?;
-    let client_proc = Process::new_in(&kernel)?;
-    println!(
-        "server process pid {}, client process pid {} (simulated, in one Linux process)\n",
-        server_proc.pid(),
-        client_proc.pid()
-    );
+/// What part 1's queued client `k` (0-based; its tid is `k + 2`) sends, and at what priority.
+fn queued_client(k: usize) -> (&'static str, i32) {
+    const NAMES: [&str; 9] = [
+        "second", "urgent", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+    ];
+    let prio = if k == 1 { 15 } else { 11 };
+    (NAMES.get(k).copied().unwrap_or("later"), prio)
+}
 
-    // ---------------------------------------------------------------- part 1: the states
-    let chan = Arc::new(Mutex::new(None::<Channel>));
-    let (tx, rx) = std::sync::mpsc::channel::<i32>();
-    let step = Arc::new(Barrier::new(2));
-    let server = {
-        let (chan, step) = (chan.clone(), step.clone());
-        server_proc.spawn(move || -> userlib::KResult<()> {
-            let c = Channel::create(0)?;
-            tx.send(c.chid()).ok();
-            let mut buf = [0u8; 256];
-            // Receive the first message but hold the reply until the picture is taken.
-            let Received::Message { rcvid: first, info } = c.receive(&mut buf)? else {
-                return Ok(());
-            };
-            println!(
-                "server: received {:?} from pid {} tid {} (priority {}); holding the reply",
-                String::from_utf8_lossy(&buf[..info.msglen as usize]),
-                info.pid,
-                info.tid,
-                info.priority
-            );
-            step.wait();
-            step.wait();
-            first.reply(0, b"done")?;
-            loop {
-                match c.receive(&mut buf)? {
-                    Received::Message { rcvid, info } => {
-                        println!(
-                            "server: received {:?} from tid {} at priority {}",
-                            String::from_utf8_lossy(&buf[..info.msglen as usize]),
-                            info.tid,
-                            info.priority
-                        );
-                        let last = &buf[..info.msglen as usize] == b"last";
-                        rcvid.reply(0, b"done")?;
-                        if last {
-                            break;
-                        }
-                    }
-                    Received::Pulse(_) => {}
-                }
-            }
-            *chan.lock().unwrap() = Some(c);
-            Ok(())
-        })?
+/// A message the part-1 server received: its text, the sender's tid and its priority.
+#[derive(Debug)]
+struct Served {
+    text: String,
+    tid: i32,
+    priority: i16,
+}
+
+/// What a part-1 thread ended with.
+enum Part1 {
+    Server(Vec<Served>),
+    Client,
+}
+
+/// Part 1's server: holds the first message until `go`, then serves exactly `queued` more.
+fn part1_server(
+    queued: usize,
+    chid_tx: mpsc::Sender<i32>,
+    first_tx: mpsc::Sender<()>,
+    go: mpsc::Receiver<()>,
+) -> Result<Vec<Served>, Failure> {
+    let c = Channel::create(0).context(|| "ChannelCreate")?;
+    let chid = c.chid();
+    chid_tx.send(chid).ok();
+    let mut buf = [0u8; 256];
+    let receive = |buf: &mut [u8]| {
+        c.receive_timeout(buf, STEP_TIMEOUT)
+            .context(|| format!("MsgReceive on chid {chid} (waiting at most {STEP_TIMEOUT:?})"))
     };
-    let chid = rx.recv()?;
+    let Received::Message { rcvid: first, info } = receive(&mut buf)? else {
+        return Err(Failure::new("a pulse arrived instead of the first message"));
+    };
+    println!(
+        "server: received {:?} from pid {} tid {} (priority {}); holding the reply",
+        String::from_utf8_lossy(&buf[..info.msglen as usize]),
+        info.pid,
+        info.tid,
+        info.priority
+    );
+    first_tx.send(()).ok();
+    go.recv_timeout(STEP_TIMEOUT)
+        .context(|| "waiting for the picture to be taken")?;
+    let id = first.rcvid();
+    first
+        .reply(0, b"done")
+        .context(|| format!("MsgReply to rcvid {id:#x}"))?;
+    let mut served = Vec::new();
+    while served.len() < queued {
+        match receive(&mut buf)? {
+            Received::Message { rcvid, info } => {
+                let text = String::from_utf8_lossy(&buf[..info.msglen as usize]).into_owned();
+                println!(
+                    "server: received {text:?} from tid {} at priority {}",
+                    info.tid, info.priority
+                );
+                let id = rcvid.rcvid();
+                rcvid
+                    .reply(0, b"done")
+                    .context(|| format!("MsgReply to rcvid {id:#x}"))?;
+                served.push(Served {
+                    text,
+                    tid: info.tid,
+                    priority: info.priority,
+                });
+            }
+            Received::Pulse(p) => println!("server: unexpected pulse code {}", p.code),
+        }
+    }
+    Ok(served)
+}
+
+fn part1(
+    kernel: &Kernel,
+    server_proc: &Process,
+    client_proc: &Process,
+    queued: usize,
+) -> Result<(), Failure> {
+    let (chid_tx, chid_rx) = mpsc::channel();
+    let (first_tx, first_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel();
+    let server = server_proc
+        .spawn(move || part1_server(queued, chid_tx, first_tx, go_rx).map(Part1::Server))
+        .context(|| "starting the server thread")?;
+    let mut threads = vec![("server".to_string(), server)];
+    let chid = chid_rx
+        .recv_timeout(STEP_TIMEOUT)
+        .context(|| "waiting for the server's channel")?;
     let spid = server_proc.pid();
-    wait_for(&kernel, &[(spid, 1)], |s| {
+    wait_for(kernel, (spid, 1), "the server to be RECEIVE-blocked", |s| {
         matches!(s, ThreadState::Receive { .. })
-    });
+    })?;
     show(
         "the server waits for work: RECEIVE-blocked on its channel",
-        &kernel,
+        kernel,
     );
 
-    let mut clients = Vec::new();
-    let first_client = client_proc.spawn_with_priority(10, move || -> userlib::KResult<()> {
-        let conn = Connection::attach(spid, chid)?;
-        conn.send(b"first", &mut [0u8; 8]).map(drop)
-    })?;
-    let cpid = client_proc.pid();
-    wait_for(&kernel, &[(cpid, 1)], |s| {
-        matches!(s, ThreadState::Reply { .. })
-    });
-    for (i, (prio, text)) in [(11, "second"), (15, "urgent"), (11, "last")]
-        .into_iter()
-        .enumerate()
-        .take(args.clients.max(1))
-    {
-        let msg = if i + 1 == args.clients.clamp(1, 3) {
-            "last"
-        } else {
-            text
-        };
-        clients.push(
-            client_proc.spawn_with_priority(prio, move || -> userlib::KResult<()> {
-                let conn = Connection::attach(spid, chid)?;
-                conn.send(msg.as_bytes(), &mut [0u8; 8]).map(drop)
-            })?,
-        );
-        wait_for(&kernel, &[(cpid, i as i32 + 2)], |s| {
-            matches!(s, ThreadState::Send { .. })
-        });
-    }
-    step.wait();
-    show("client tid 1 was received: REPLY-blocked; the others queue SEND-blocked (server boosted to the highest)", &kernel);
-    step.wait();
-    first_client.join().map_err(|_| "client panicked")??;
-    for c in clients {
-        c.join().map_err(|_| "client panicked")??;
-    }
-    server.join().map_err(|_| "server panicked")??;
-    println!(
-        "(the queue was served by priority: \"urgent\" at 15 before the 11s, FIFO among equals)\n"
-    );
-
-    // ---------------------------------------------------------------- part 2: round trips
-    let n = args.clients.max(1);
-    let rounds = args.rounds;
-    let size = args.size;
-    let ready = Arc::new(Barrier::new(n + 1));
-    let server = {
-        let ready = ready.clone();
-        server_proc.spawn(move || -> userlib::KResult<()> {
-            let c = Channel::create(0)?;
-            let chid = c.chid();
-            let _ = SHARED_CHID.set(chid);
-            ready.wait();
-            let mut buf = vec![0u8; size];
-            let reply = vec![0x5au8; size];
-            let mut done = 0;
-            while done < n {
-                if let Received::Message { rcvid, info } = c.receive(&mut buf)? {
-                    if info.msglen == 0 {
-                        done += 1;
-                    }
-                    rcvid.reply(0, &reply)?;
-                }
-            }
-            Ok(())
-        })?
+    let client = |text: &'static str, prio: i32| {
+        client_proc
+            .spawn_with_priority(prio, move || {
+                let conn = Connection::attach(spid, chid)
+                    .context(|| format!("ConnectAttach to pid {spid} chid {chid}"))?;
+                let coid = conn.coid();
+                conn.send_timeout(text.as_bytes(), &mut [0u8; 8], STEP_TIMEOUT)
+                    .context(|| {
+                        format!("MsgSend({text:?}) on coid {coid:#x} (at most {STEP_TIMEOUT:?})")
+                    })?;
+                Ok(Part1::Client)
+            })
+            .context(|| format!("starting the client thread that sends {text:?}"))
     };
-    let before_s = server_proc.counters()?;
-    let before_c = client_proc.counters()?;
-    let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
-        1,
-        60_000_000_000,
-        3,
-    )?));
-    let mut hs = Vec::new();
-    for _ in 0..n {
-        let (ready, hist) = (ready.clone(), hist.clone());
-        hs.push(client_proc.spawn(move || -> userlib::KResult<()> {
-            ready.wait();
-            let conn =
-                Connection::attach(spid, *SHARED_CHID.get().expect("server made its channel"))?;
-            let msg = vec![0xa5u8; size];
-            let mut reply = vec![0u8; size];
-            let mut local =
-                Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("valid bounds");
-            for _ in 0..rounds {
-                let t = Instant::now();
-                conn.send(&msg, &mut reply)?;
-                local.saturating_record(t.elapsed().as_nanos() as u64);
+    threads.push(("client tid 1".to_string(), client("first", 10)?));
+    let cpid = client_proc.pid();
+    wait_for(kernel, (cpid, 1), "client tid 1 to be REPLY-blocked", |s| {
+        matches!(s, ThreadState::Reply { .. })
+    })?;
+    first_rx
+        .recv_timeout(STEP_TIMEOUT)
+        .context(|| "waiting for the server to take the first message")?;
+    for k in 0..queued {
+        let (text, prio) = queued_client(k);
+        let tid = k as i32 + 2;
+        threads.push((format!("client tid {tid}"), client(text, prio)?));
+        wait_for(
+            kernel,
+            (cpid, tid),
+            &format!("client tid {tid} to be SEND-blocked"),
+            |s| matches!(s, ThreadState::Send { .. }),
+        )?;
+    }
+    show(
+        if queued == 1 {
+            "client tid 1 was received: REPLY-blocked; tid 2 queues SEND-blocked (server boosted to its priority)"
+        } else {
+            "client tid 1 was received: REPLY-blocked; the others queue SEND-blocked (server boosted to the highest)"
+        },
+        kernel,
+    );
+    go_tx.send(()).ok();
+
+    let served = join_all(threads, STEP_TIMEOUT, || 0)?
+        .into_iter()
+        .find_map(|t| match t {
+            Part1::Server(s) => Some(s),
+            Part1::Client => None,
+        })
+        .unwrap_or_default();
+    explain_order(&served, queued)
+}
+
+/// Says in what order the queue was served, and fails if it was not by priority, then FIFO.
+fn explain_order(served: &[Served], queued: usize) -> Result<(), Failure> {
+    // Queued client k has tid k + 2; sort by priority, highest first, stable in arrival order.
+    let mut expected: Vec<(i32, i16)> = (0..queued)
+        .map(|k| (k as i32 + 2, queued_client(k).1 as i16))
+        .collect();
+    expected.sort_by_key(|&(_, prio)| std::cmp::Reverse(prio));
+    let got: Vec<(i32, i16)> = served.iter().map(|s| (s.tid, s.priority)).collect();
+    if got != expected {
+        let order: Vec<String> = served
+            .iter()
+            .map(|s| format!("{:?} (tid {}, priority {})", s.text, s.tid, s.priority))
+            .collect();
+        return Err(Failure::new(format!(
+            "the queue was not served by priority, then in arrival order: {}",
+            order.join(", ")
+        )));
+    }
+    match queued {
+        1 => println!("(one client queued: nothing to order; --clients 3 shows priority order)\n"),
+        2 => println!(
+            "(the queue was served by priority: \"urgent\" at 15 before the 11 queued ahead of it)\n"
+        ),
+        _ => println!(
+            "(the queue was served by priority: \"urgent\" at 15 before the 11s, FIFO among equals)\n"
+        ),
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------- part 2: round trips
+
+/// What a part-2 thread ended with: the server nothing, a client its latencies and the span
+/// of its round trips.
+enum Part2 {
+    Server,
+    Client {
+        latency: Histogram<u64>,
+        span: Option<(Instant, Instant)>,
+    },
+}
+
+/// Part 2's server: answers every message with `size` bytes until each of `clients` clients
+/// has sent its closing pulse.
+fn part2_server(clients: usize, size: usize, chid_tx: mpsc::Sender<i32>) -> Result<(), Failure> {
+    let c = Channel::create(0).context(|| "ChannelCreate")?;
+    let chid = c.chid();
+    chid_tx.send(chid).ok();
+    // Room for a pulse too, whatever the message size.
+    let mut buf = vec![0u8; size.max(kernel_sim::PULSE_SIZE)];
+    let reply = vec![0x5au8; size];
+    let mut closed = 0;
+    while closed < clients {
+        match c
+            .receive(&mut buf)
+            .context(|| format!("MsgReceive on chid {chid}"))?
+        {
+            Received::Message { rcvid, .. } => {
+                let id = rcvid.rcvid();
+                rcvid
+                    .reply(0, &reply)
+                    .context(|| format!("MsgReply to rcvid {id:#x}"))?;
             }
-            conn.send(&[], &mut [])?;
-            hist.lock().unwrap().add(&local).ok();
-            Ok(())
-        })?);
+            Received::Pulse(p) if p.code == CLOSING => closed += 1,
+            Received::Pulse(p) => println!("server: unexpected pulse code {}", p.code),
+        }
     }
-    let t0 = Instant::now();
-    for h in hs {
-        h.join().map_err(|_| "client panicked")??;
+    Ok(())
+}
+
+/// Sends the closing pulse when dropped: after the last round trip, and also when a client
+/// fails or panics half-way, so that the server never waits for it.
+struct Closing<'a> {
+    conn: &'a Connection,
+    sent: bool,
+}
+
+impl Closing<'_> {
+    fn send(mut self) -> Result<(), Failure> {
+        self.sent = true;
+        let coid = self.conn.coid();
+        self.conn
+            .send_pulse(-1, CLOSING.into(), 0)
+            .context(|| format!("MsgSendPulse (closing) on coid {coid:#x}"))
     }
-    let elapsed = t0.elapsed();
-    server.join().map_err(|_| "server panicked")??;
-    let s = server_proc.counters()?;
-    let c = client_proc.counters()?;
-    let total = (rounds * n as u64) as f64;
-    let h = hist.lock().unwrap();
-    println!("--- round trips: {n} client thread(s) x {rounds}, {size}-byte message and reply, threads unpinned");
+}
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        if !self.sent {
+            let _ = self.conn.send_pulse(-1, CLOSING.into(), 0);
+        }
+    }
+}
+
+/// Part 2's client: `rounds` round trips of `size` bytes each way, once every client is
+/// attached (`ready`), then the closing pulse.
+fn part2_client(
+    spid: i32,
+    chid: i32,
+    rounds: u64,
+    size: usize,
+    ready: &Barrier,
+) -> Result<Part2, Failure> {
+    let conn = Connection::attach(spid, chid)
+        .context(|| format!("ConnectAttach to pid {spid} chid {chid}"));
+    // Every client reaches the barrier, attached or not, so none waits here for one that failed.
+    ready.wait();
+    let conn = conn?;
+    let closing = Closing {
+        conn: &conn,
+        sent: false,
+    };
+    let coid = conn.coid();
+    let msg = vec![0xa5u8; size];
+    let mut reply = vec![0u8; size];
+    // 1 ns .. 60 s at 3 significant digits: constant, valid bounds.
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
+    let start = Instant::now();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        conn.send(&msg, &mut reply)
+            .context(|| format!("MsgSend on coid {coid:#x}"))?;
+        latency.saturating_record(t.elapsed().as_nanos() as u64);
+    }
+    let span = (rounds > 0).then(|| (start, Instant::now()));
+    closing.send()?;
+    Ok(Part2::Client { latency, span })
+}
+
+fn part2(server_proc: &Process, client_proc: &Process, args: &Args) -> Result<(), Failure> {
+    let n = args.clients as usize;
+    let (rounds, size) = (args.rounds, args.size as usize);
+    let (chid_tx, chid_rx) = mpsc::channel();
+    let server = server_proc
+        .spawn(move || part2_server(n, size, chid_tx).map(|()| Part2::Server))
+        .context(|| "starting the server thread")?;
+    let mut threads = vec![("server".to_string(), server)];
+    let chid = chid_rx
+        .recv_timeout(STEP_TIMEOUT)
+        .context(|| "waiting for the server's channel")?;
+    let spid = server_proc.pid();
+    let before_s = server_proc
+        .counters()
+        .context(|| "reading the server's counters")?;
+    let before_c = client_proc
+        .counters()
+        .context(|| "reading the clients' counters")?;
+    let ready = Arc::new(Barrier::new(n));
+    for i in 0..n {
+        let ready = ready.clone();
+        let h = client_proc
+            .spawn(move || part2_client(spid, chid, rounds, size, &ready))
+            .context(|| format!("starting client thread {}", i + 1))?;
+        threads.push((format!("client {}", i + 1), h));
+    }
+    // Every message and pulse the server takes is progress; none for STEP_TIMEOUT is a hang.
+    let k = server_proc.kernel().clone();
+    let progress = move || {
+        k.process_counters(spid)
+            .map_or(0, |c| c.msgs_received + c.pulses_received)
+    };
+    let done = join_all(threads, STEP_TIMEOUT, progress).map_err(|e| {
+        Failure::new(format!(
+            "{e}\nthe kernel's state:\n{}",
+            server_proc.kernel().snapshot()
+        ))
+    })?;
+    let s = server_proc
+        .counters()
+        .context(|| "reading the server's counters")?;
+    let c = client_proc
+        .counters()
+        .context(|| "reading the clients' counters")?;
+
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
+    let (mut first, mut last) = (None::<Instant>, None::<Instant>);
+    for d in done {
+        if let Part2::Client { latency: l, span } = d {
+            latency.add(&l).ok();
+            if let Some((a, b)) = span {
+                first = Some(first.map_or(a, |f| f.min(a)));
+                last = Some(last.map_or(b, |l| l.max(b)));
+            }
+        }
+    }
     println!(
-        "round trip   p50 {:>8.2} us   p99 {:>8.2} us   p99.9 {:>8.2} us   max {:>9.2} us",
-        h.value_at_quantile(0.5) as f64 / 1e3,
-        h.value_at_quantile(0.99) as f64 / 1e3,
-        h.value_at_quantile(0.999) as f64 / 1e3,
-        h.max() as f64 / 1e3
+        "--- round trips: {n} client thread(s) x {rounds}, {size}-byte message and reply, threads unpinned"
     );
+    let total = rounds * n as u64;
+    if let (Some(first), Some(last), true) = (first, last, total > 0) {
+        let us = |v: u64| v as f64 / 1e3;
+        println!(
+            "round trip   p50 {:>8.2} us   p99 {:>8.2} us   p99.9 {:>8.2} us   max {:>9.2} us",
+            us(latency.value_at_quantile(0.5)),
+            us(latency.value_at_quantile(0.99)),
+            us(latency.value_at_quantile(0.999)),
+            us(latency.max())
+        );
+        let secs = last.duration_since(first).as_secs_f64().max(1e-9);
+        println!(
+            "throughput   {:.0} round trips/s over {secs:.2} s",
+            total as f64 / secs
+        );
+        let sum = |f: fn(&userlib::ProcCounters) -> u64| {
+            (f(&s) - f(&before_s) + f(&c) - f(&before_c)) as f64 / total as f64
+        };
+        println!(
+            "kernel       {:.2} kernel entries, {:.2} wake-ups, {:.2} blocks per round trip",
+            sum(|c| c.kernel_entries),
+            sum(|c| c.wakeups),
+            sum(|c| c.blocks)
+        );
+        println!("             (MsgSend + MsgReceive + MsgReply = 3 calls per round trip when the server never waits;");
+        println!("             each client's ConnectAttach, closing pulse and ConnectDetach add a few in all)");
+    } else {
+        println!("no round trips (--rounds 0): nothing to time; each client only attached, sent its closing pulse and left");
+    }
     println!(
-        "throughput   {:.0} round trips/s over {:.2} s",
-        total / elapsed.as_secs_f64(),
-        elapsed.as_secs_f64()
-    );
-    let ke = (s.kernel_entries - before_s.kernel_entries + c.kernel_entries
-        - before_c.kernel_entries) as f64;
-    let wk = (s.wakeups - before_s.wakeups + c.wakeups - before_c.wakeups) as f64;
-    let bl = (s.blocks - before_s.blocks + c.blocks - before_c.blocks) as f64;
-    println!(
-        "kernel       {:.2} kernel entries, {:.2} wake-ups, {:.2} blocks per round trip",
-        ke / total,
-        wk / total,
-        bl / total
-    );
-    println!("             (MsgSend + MsgReceive + MsgReply = 3 calls per round trip when the server never waits)");
-    println!(
-        "client pid {}: {} sent, server pid {}: {} received, {} replies (part 2, including each client's closing message)",
+        "client pid {}: {} sent, server pid {}: {} received, {} replies, {} closing pulse(s)",
         client_proc.pid(),
         c.msgs_sent - before_c.msgs_sent,
         server_proc.pid(),
         s.msgs_received - before_s.msgs_received,
-        s.replies - before_s.replies
+        s.replies - before_s.replies,
+        s.pulses_received - before_s.pulses_received,
     );
-    drop(chan);
     Ok(())
 }
-
-static SHARED_CHID: std::sync::OnceLock<i32> = std::sync::OnceLock::new();

@@ -1,19 +1,17 @@
-//! The event-loop example handles every kind of event it promises.
+//! The event-loop example handles every kind of event it promises, and refuses the option
+//! values it cannot work with.
 
-use std::process::Command;
+mod common;
+
+use common::{assert_refused, run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_event-loop");
 
 #[test]
 fn event_loop_handles_messages_user_pulses_unblock_disconnect_and_timer_pulses() {
-    let out = Command::new(env!("CARGO_BIN_EXE_event-loop"))
-        .args(["--period-ms", "5"])
-        .output()
-        .expect("example runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "example failed: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let r = run(BIN, &["--period-ms", "5"]);
+    r.assert_success("event-loop --period-ms 5");
+    let text = &r.stdout;
     for want in [
         "client 1: echo returned 0, \"hello\"",
         "server: user pulse, code 2 value 42",
@@ -36,4 +34,18 @@ fn event_loop_handles_messages_user_pulses_unblock_disconnect_and_timer_pulses()
         ticks >= 3,
         "the periodic timer pulse drove the notification: {ticks} ticks\n{text}"
     );
+}
+
+#[test]
+fn event_loop_refuses_a_zero_period_and_other_out_of_range_options() {
+    for (args, option) in [
+        (&["--period-ms", "0"][..], "--period-ms"),
+        (&["--period-ms", "1001"], "--period-ms"),
+        (&["--period-ms", "fast"], "--period-ms"),
+        (&["--slow-ticks", "2"], "--slow-ticks"),
+        (&["--slow-ticks", "101"], "--slow-ticks"),
+        (&["--slow-ticks", "-3"], "--slow-ticks"),
+    ] {
+        assert_refused(BIN, args, option);
+    }
 }

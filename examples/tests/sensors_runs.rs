@@ -1,21 +1,20 @@
-//! The sensors example delivers every reading under both models, and asyncmsg's batching
-//! shows in the producer's kernel entries per message.
+//! The sensors example delivers every reading under both models, asyncmsg's batching shows in
+//! the producer's kernel entries per message, each model reports only the figures that apply
+//! to it, and out-of-range or inapplicable options are refused.
 
-use std::process::Command;
+mod common;
+
+use common::{assert_refused, run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sensors");
 
 /// Runs the example with `--json` and returns its one JSON object.
-fn run(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_sensors"))
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("the example runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "sensors {args:?} failed: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn json(args: &[&str]) -> String {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let r = run(BIN, &all);
+    r.assert_success(&format!("sensors {all:?}"));
+    let text = r.stdout;
     let t = text.trim();
     assert!(
         t.starts_with('{') && t.ends_with('}') && t.lines().count() == 1,
@@ -64,17 +63,16 @@ fn both_models_deliver_every_reading_and_asyncmsg_batches() {
         "--trigger-time-ms",
         "10",
     ]);
-    let a = run(&a_args);
+    let a = json(&a_args);
     let mut s_args = COMMON.to_vec();
     s_args.extend(["--model", "srr"]);
-    let s = run(&s_args);
+    let s = json(&s_args);
 
     for (json, model) in [(&a, "asyncmsg"), (&s, "srr")] {
         assert_eq!(field(json, "model"), format!("\"{model}\""));
         for key in [
             "messages_sent",
             "messages_received",
-            "batches",
             "kernel_entries",
             "consumer_kernel_entries",
             "kernel_entries_per_message",
@@ -94,8 +92,7 @@ fn both_models_deliver_every_reading_and_asyncmsg_batches() {
         assert!(num(json, "msgs_per_s") > 0.0 && num(json, "elapsed_s") > 0.0);
     }
 
-    // SRR: one batch and at least one kernel entry (the MsgSend) per message.
-    assert_eq!(num(&s, "batches"), num(&s, "messages_sent"), "{s}");
+    // SRR: at least one kernel entry (the MsgSend) per message.
     let srr_epm = num(&s, "kernel_entries_per_message");
     assert!(srr_epm >= 1.0, "{s}");
 
@@ -117,7 +114,7 @@ fn both_models_deliver_every_reading_and_asyncmsg_batches() {
 
 #[test]
 fn asyncmsg_time_trigger_alone_delivers_everything() {
-    let a = run(&[
+    let a = json(&[
         "--sensors",
         "2",
         "--rate",
@@ -132,4 +129,92 @@ fn asyncmsg_time_trigger_alone_delivers_everything() {
     assert_eq!(num(&a, "messages_sent"), 200.0, "{a}");
     assert_eq!(num(&a, "messages_received"), 200.0, "{a}");
     assert_eq!(field(&a, "ok"), "true", "{a}");
+}
+
+/// The figures that only asyncmsg has: its triggers, batches and library.
+const ASYNCMSG_ONLY: [&str; 5] = [
+    "trigger_num_msg",
+    "trigger_time_ms",
+    "batches",
+    "sender_triggers",
+    "library_kernel_entries",
+];
+
+const SHORT: &[&str] = &["--sensors", "2", "--rate", "1000", "--duration-ms", "100"];
+
+#[test]
+fn srr_model_reports_none_of_the_asyncmsg_only_figures() {
+    let mut args = SHORT.to_vec();
+    args.extend(["--model", "srr"]);
+    let r = run(BIN, &args);
+    r.assert_success("sensors --model srr");
+    for word in ["trigger", "batch", "library"] {
+        assert!(
+            !r.stdout.contains(word),
+            "srr's summary mentions {word:?}:\n{}",
+            r.stdout
+        );
+    }
+    let s = json(&args);
+    for key in ASYNCMSG_ONLY {
+        assert_eq!(field(&s, key), "null", "{key} in {s}");
+    }
+    assert_eq!(field(&s, "ok"), "true", "{s}");
+}
+
+#[test]
+fn asyncmsg_model_reports_its_triggers_batches_and_library_entries() {
+    let mut args = SHORT.to_vec();
+    args.extend(["--model", "asyncmsg", "--trigger-num-msg", "8"]);
+    let r = run(BIN, &args);
+    r.assert_success("sensors --model asyncmsg");
+    for want in [
+        "trigger_num_msg 8, trigger_time 10 ms",
+        "batches received",
+        "sender triggers",
+        "library",
+    ] {
+        assert!(r.stdout.contains(want), "no {want:?} in\n{}", r.stdout);
+    }
+    let a = json(&args);
+    assert_eq!(num(&a, "trigger_num_msg"), 8.0, "{a}");
+    assert_eq!(num(&a, "trigger_time_ms"), 10.0, "{a}");
+    for key in ["batches", "sender_triggers", "library_kernel_entries"] {
+        assert!(num(&a, key) >= 1.0, "{key} in {a}");
+    }
+}
+
+#[test]
+fn sensors_refuses_out_of_range_and_inapplicable_options_naming_them() {
+    for (args, option) in [
+        (&["--sensors", "0"][..], "--sensors"),
+        (&["--sensors", "65537"], "--sensors"),
+        (&["--rate", "1000001"], "--rate"),
+        (&["--rate", "-1"], "--rate"),
+        (&["--msg-size", "31"], "--msg-size"),
+        (&["--msg-size", "65537"], "--msg-size"),
+        (&["--trigger-num-msg", "4097"], "--trigger-num-msg"),
+        (&["--trigger-time-ms", "60001"], "--trigger-time-ms"),
+        (&["--duration-ms", "0"], "--duration-ms"),
+        (&["--duration-ms", "3600001"], "--duration-ms"),
+        (&["--model", "udp"], "--model"),
+        (
+            &["--model", "srr", "--trigger-num-msg", "8"],
+            "--trigger-num-msg",
+        ),
+        (
+            &["--model", "srr", "--trigger-time-ms", "5"],
+            "--trigger-time-ms",
+        ),
+        (
+            &["--trigger-num-msg", "0", "--trigger-time-ms", "0"],
+            "--trigger-num-msg",
+        ),
+        (
+            &["--trigger-num-msg", "0", "--trigger-time-ms", "0"],
+            "--trigger-time-ms",
+        ),
+    ] {
+        assert_refused(BIN, args, option);
+    }
 }
