@@ -22,7 +22,7 @@
 //! let attr = AsyncConnAttr { trigger_num_msg: 4, max_num_buffer: 32, ..AsyncConnAttr::default() };
 //! let coid = asyncmsg_connect_attach(0, 0, chid, userlib::consts::_NTO_SIDE_CHANNEL, 0, &attr)?;
 //! for i in 0..8u8 {
-//!     asyncmsg_put(coid, vec![i; 10], i as u32, None).map_err(|e| e.errno)?; // 2 batches of 4
+//!     asyncmsg_put(coid, vec![i; 10], i as u32, None)?; // 2 batches of 4
 //! }
 //! let mut got = Vec::new();
 //! while got.len() < 8 {
@@ -121,12 +121,51 @@ impl std::fmt::Debug for AsyncConnAttr {
 }
 
 /// A failed put: the errno, and the buffer back.
+///
+/// It converts into its [`Errno`], so that `?` works in a function that returns
+/// `Result<_, Errno>` (the buffer is dropped then); match on it, or read `buf`, to keep the
+/// buffer.
+///
+/// ```
+/// use userlib::asyncmsg::*;
+/// use userlib::Errno;
+///
+/// fn send(coid: i32, reading: Vec<u8>) -> Result<(), Errno> {
+///     asyncmsg_put(coid, reading, 0, None)?;
+///     Ok(())
+/// }
+///
+/// // 12345 is no asyncmsg connection of ours: the put fails and the buffer comes back.
+/// let e = asyncmsg_put(12345, vec![1, 2, 3], 0, None).unwrap_err();
+/// assert_eq!(e.errno, Errno::EBADF);
+/// assert_eq!(e.to_string(), format!("asyncmsg put failed: {}", Errno::EBADF));
+/// assert_eq!(e.buf.into_vec(), vec![1, 2, 3]);
+/// assert_eq!(send(12345, vec![4]), Err(Errno::EBADF));
+/// ```
 #[derive(Debug)]
 pub struct AsyncPutError {
     /// Why (EBADF, EAGAIN, ETIMEDOUT).
     pub errno: Errno,
     /// The caller's buffer, returned.
     pub buf: AsyncBuf,
+}
+
+impl std::fmt::Display for AsyncPutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "asyncmsg put failed: {}", self.errno)
+    }
+}
+
+impl std::error::Error for AsyncPutError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.errno)
+    }
+}
+
+impl From<AsyncPutError> for Errno {
+    fn from(e: AsyncPutError) -> Errno {
+        e.errno
+    }
 }
 
 /// A connection's counters: what batching saved, in figures.
