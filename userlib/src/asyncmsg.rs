@@ -477,6 +477,10 @@ struct Lib {
     ended: AtomicBool,
     chans: Mutex<HashMap<i32, Arc<RecvChan>>>,
     jobs: Mutex<Jobs>,
+    /// A kernel thread of the process that cleans up handles dropped by threads outside it:
+    /// attached on first need and kept until the library ends, so that no thread is made and
+    /// ended for each clean-up (each ending would be a thread-death pulse for the process).
+    helper: Mutex<Option<ThreadCtx>>,
 }
 
 /// Work for the library thread, and whether it is at it.
@@ -498,6 +502,9 @@ enum Job {
         counts: Arc<CallbackCounts>,
         done: Vec<Done>,
     },
+    /// The clean-up of a handle dropped outside the process, when no helper thread could be
+    /// had to do it at once.
+    Cleanup(Cleanup),
 }
 
 /// How often the wake timer unblocks the library thread while it is armed.
@@ -587,6 +594,19 @@ impl Lib {
         ctx.msg_send_pulse(self.notify_coid, PRIO_MAX, CODE_JOBS as i32, 0)
             .is_ok()
     }
+
+    /// Runs `f` as the library's helper thread, attaching it on first use. `None`: no thread
+    /// could be attached (the thread pool is full).
+    fn as_helper<R>(&self, f: impl FnOnce(&ThreadCtx) -> R) -> Option<R> {
+        let mut helper = self.helper.lock().unwrap_or_else(|p| p.into_inner());
+        if helper.is_none() {
+            *helper = self
+                .kernel
+                .thread_attach(self.pid, kernel_sim::consts::PRIO_DEFAULT as i32)
+                .ok();
+        }
+        helper.as_ref().map(f)
+    }
 }
 
 impl Drop for Lib {
@@ -675,6 +695,7 @@ fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
         ended: AtomicBool::new(false),
         chans: Mutex::new(HashMap::new()),
         jobs: Mutex::new(Jobs::default()),
+        helper: Mutex::new(None),
     });
     libs.push(Arc::downgrade(&lib));
     let l = lib.clone();
@@ -737,6 +758,7 @@ impl Drop for Leave<'_> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|l| l.strong_count() > 0 && !std::ptr::eq(l.as_ptr(), lib));
+        drop(lib.helper.lock().unwrap_or_else(|p| p.into_inner()).take());
     }
 }
 
@@ -802,7 +824,7 @@ fn run_jobs(lib: &Lib, ctx: &ThreadCtx) {
         };
         jobs.busy = true;
         drop(jobs);
-        run_job(job);
+        run_job(ctx, job);
         jobs = lib.jobs();
     }
 }
@@ -811,7 +833,7 @@ fn run_jobs(lib: &Lib, ctx: &ThreadCtx) {
 /// (reported through `tracing` and counted in the connection's `callback_panics`) neither stops
 /// the callbacks after it nor ends the library thread, which the process's other callbacks, its
 /// blocked puts and its time triggers all need.
-fn run_job(job: Job) {
+fn run_job(ctx: &ThreadCtx, job: Job) {
     match job {
         Job::Callbacks { coid, counts, done } => {
             for (cb, err, buf, handle) in done {
@@ -830,6 +852,16 @@ fn run_job(job: Job) {
                     );
                     drop_quietly(payload);
                 }
+            }
+        }
+        Job::Cleanup(what) => {
+            // (A channel's recvbuf callback may run here.)
+            if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(|| what.run(ctx))) {
+                tracing::error!(
+                    panic = panic_message(&*payload),
+                    "an asyncmsg recvbuf callback panicked; the library thread goes on"
+                );
+                drop_quietly(payload);
             }
         }
     }
@@ -1898,13 +1930,7 @@ impl AsyncChannel {
 
 impl Drop for AsyncChannel {
     fn drop(&mut self) {
-        let chid = self.chid;
-        crate::current::cleanup_in(&self.kernel, self.pid, |c| {
-            let mut left = Leftover::default();
-            let r = channel_destroy_in(c, chid, &mut left);
-            left.finish();
-            r
-        });
+        clean_up(&self.kernel, self.pid, Cleanup::Destroy(self.chid));
     }
 }
 
@@ -2000,14 +2026,63 @@ impl AsyncConnection {
 
 impl Drop for AsyncConnection {
     fn drop(&mut self) {
-        let coid = self.coid;
-        crate::current::cleanup_in(&self.kernel, self.pid, |c| {
-            let mut left = Leftover::default();
-            let r = detach_in(c, coid, &mut left);
-            left.finish();
-            r
-        });
+        clean_up(&self.kernel, self.pid, Cleanup::Detach(self.coid));
     }
+}
+
+/// A handle's clean-up.
+#[derive(Clone, Copy, Debug)]
+enum Cleanup {
+    /// `asyncmsg_connect_detach(coid)`.
+    Detach(i32),
+    /// `asyncmsg_channel_destroy(chid)`.
+    Destroy(i32),
+}
+
+impl Cleanup {
+    /// Runs it as thread `c`, but for what it leaves to do outside any lock (`left`).
+    fn run_in(self, c: &ThreadCtx, left: &mut Leftover) {
+        let _ = match self {
+            Cleanup::Detach(coid) => detach_in(c, coid, left),
+            Cleanup::Destroy(chid) => channel_destroy_in(c, chid, left),
+        };
+    }
+
+    /// Runs it all as thread `c`.
+    fn run(self, c: &ThreadCtx) {
+        let mut left = Leftover::default();
+        self.run_in(c, &mut left);
+        left.finish();
+    }
+}
+
+/// Cleans up a handle of process `pid` on `kernel`, as a thread of that process (its objects
+/// are named in its tables): the calling thread if it is one; otherwise, for a thread of
+/// another process or of none, the library's helper thread, one kernel thread per process that
+/// stays until the library ends. (A kernel thread attached for the clean-up alone would end
+/// right after, and its end would send the process a thread-death pulse for a thread it never
+/// made.) The clean-up is done when this returns, unless no helper could be attached (the
+/// thread pool is full): the library thread then does it at its next wake-up.
+fn clean_up(kernel: &Kernel, pid: Pid, what: Cleanup) {
+    if crate::current::as_member(kernel, pid, |c| what.run(c)).is_ok() {
+        return;
+    }
+    let Some(lib) = lib_in(kernel, pid.pid) else {
+        // No library (the program ended it by destroying its channel; its connections went
+        // with it, an asyncmsg channel may remain): a thread attached for the purpose.
+        crate::current::cleanup_in(kernel, pid, |c| {
+            what.run(c);
+            Ok(())
+        });
+        return;
+    };
+    let mut left = Leftover::default();
+    if lib.as_helper(|c| what.run_in(c, &mut left)).is_none() {
+        // (It cannot be woken from here: that takes a thread of the process.)
+        lib.push(Job::Cleanup(what));
+    }
+    drop(lib);
+    left.finish();
 }
 
 #[cfg(test)]

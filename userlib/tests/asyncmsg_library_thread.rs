@@ -1,5 +1,7 @@
-//! The library thread survives its users: a panicking callback, an exhausted pulse pool and a
-//! library that cannot start leave it working and leave no kernel object behind.
+//! The library thread survives its users: a panicking callback, an exhausted pulse pool, a
+//! library that cannot start, and handles dropped by threads of other processes (or of none)
+//! leave it working and leave no trace in the process (no thread-death pulse, no leaked
+//! kernel object).
 
 mod common_async;
 
@@ -9,7 +11,7 @@ use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 use userlib::asyncmsg::*;
 use userlib::consts::*;
-use userlib::{Config, Errno, Kernel, Process};
+use userlib::{Channel, Config, Errno, Kernel, Process, Received};
 
 /// A callback that panics for message `panic_on` and records the others.
 fn panicking_on(rec: &Recorder, panic_on: u32) -> AsyncCallback {
@@ -359,6 +361,101 @@ fn a_put_blocked_on_a_full_queue_with_callbacks_goes_on_when_no_pulse_is_left() 
         asyncmsg_connect_detach(x).unwrap();
         asyncmsg_connect_detach(y).unwrap();
     });
+}
+
+/// The thread-death pulses `chan` (a `_NTO_CHF_THREAD_DEATH` channel of the calling thread's
+/// process) receives within `within`: their tids.
+fn thread_deaths(chan: &Channel, within: Duration) -> Vec<i32> {
+    let mut tids = Vec::new();
+    let mut buf = [0u8; 64];
+    loop {
+        match chan.receive_timeout(&mut buf, within) {
+            Ok(Received::Pulse(p)) if p.code == _PULSE_CODE_THREADDEATH => tids.push(p.value_int()),
+            Ok(Received::Pulse(p)) => panic!("unexpected pulse {p:?}"),
+            Ok(Received::Message { .. }) => panic!("unexpected message"),
+            Err(Errno::ETIMEDOUT) => return tids,
+            Err(e) => panic!("receive on the death channel: {e:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_async_connection_dropped_on_a_foreign_thread_makes_no_thread_death_pulse() {
+    let k = kernel();
+    let (recv, send) = (process(&k), process(&k));
+    let rpid = recv.pid();
+    let chid = run_in(&recv, || {
+        asyncmsg_channel_create(0, 0o600, 64, 8, None, None).unwrap()
+    });
+    // The test thread is a thread of the sender, which asks for thread-death pulses.
+    let _b = bind(&send);
+    let deaths = Channel::create(_NTO_CHF_THREAD_DEATH).unwrap();
+    let rec = Recorder::default();
+    let mut a = attr(0, Duration::ZERO, 16);
+    a.call_back = Some(rec.callback());
+    let conns: Vec<AsyncConnection> = (0..2)
+        .map(|c| {
+            let conn = AsyncConnection::attach(rpid, chid, &a).unwrap();
+            conn.put(encode(c, 0), c, None).unwrap(); // queued: no trigger
+            conn
+        })
+        .collect();
+    assert_eq!(thread_deaths(&deaths, SHORT), Vec::<i32>::new());
+    let mut conns = conns.into_iter();
+    let (on_other_process, on_unbound) = (conns.next().unwrap(), conns.next().unwrap());
+    // Dropped by a thread of the receiver process, and by a thread bound to no process.
+    run_in(&recv, move || drop(on_other_process));
+    join(std::thread::spawn(move || drop(on_unbound)), LONG);
+    // Both were detached: their queued messages come back with EBADF.
+    let mut pairs = Recorder::pairs(&rec.wait(2));
+    pairs.sort();
+    assert_eq!(pairs, vec![(Errno::EBADF.0, 0), (Errno::EBADF.0, 1)]);
+    assert_eq!(
+        k.snapshot()
+            .connections
+            .iter()
+            .filter(|c| c.pid == send.pid() && c.server_pid == rpid && c.chid == chid)
+            .count(),
+        0,
+        "no connection of the sender to the channel is left"
+    );
+    assert_eq!(
+        thread_deaths(&deaths, SHORT),
+        Vec::<i32>::new(),
+        "the clean-ups ended no thread of the sender"
+    );
+}
+
+#[test]
+fn an_async_channel_dropped_on_a_foreign_thread_makes_no_thread_death_pulse() {
+    let k = kernel();
+    let (recv, other) = (process(&k), process(&k));
+    let _b = bind(&recv);
+    let deaths = Channel::create(_NTO_CHF_THREAD_DEATH).unwrap();
+    let chans: Vec<AsyncChannel> = (0..2)
+        .map(|_| AsyncChannel::create(0, 64, 8, None).unwrap())
+        .collect();
+    let chids: Vec<i32> = chans.iter().map(AsyncChannel::chid).collect();
+    let live_channels = || {
+        k.snapshot()
+            .channels
+            .iter()
+            .filter(|c| c.pid == recv.pid() && chids.contains(&c.chid))
+            .count()
+    };
+    assert_eq!(live_channels(), 2);
+    assert_eq!(thread_deaths(&deaths, SHORT), Vec::<i32>::new());
+    let mut chans = chans.into_iter();
+    let (on_other_process, on_unbound) = (chans.next().unwrap(), chans.next().unwrap());
+    run_in(&other, move || drop(on_other_process));
+    join(std::thread::spawn(move || drop(on_unbound)), LONG);
+    assert_eq!(live_channels(), 0, "both channels were destroyed");
+    assert_eq!(asyncmsg_get(chids[0]).err(), Some(Errno::EBADF));
+    assert_eq!(
+        thread_deaths(&deaths, SHORT),
+        Vec::<i32>::new(),
+        "the clean-ups ended no thread of the receiver"
+    );
 }
 
 #[test]
