@@ -22,7 +22,7 @@
 //! let attr = AsyncConnAttr { trigger_num_msg: 4, max_num_buffer: 32, ..AsyncConnAttr::default() };
 //! let coid = asyncmsg_connect_attach(0, 0, chid, userlib::consts::_NTO_SIDE_CHANNEL, 0, &attr)?;
 //! for i in 0..8u8 {
-//!     asyncmsg_put(coid, vec![i; 10], i as u32, None).map_err(|e| e.errno)?; // 2 batches of 4
+//!     asyncmsg_put(coid, vec![i; 10], i as u32, None)?; // 2 batches of 4
 //! }
 //! let mut got = Vec::new();
 //! while got.len() < 8 {
@@ -46,8 +46,9 @@ use kernel_sim::wait::Deadline;
 use kernel_sim::{Errno, Iov, KResult, Kernel, MsgInfo, Pid, ThreadCtx};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 /// `ASYNCMSG_FLUSH_NONBLOCK`: trigger delivery and return without waiting.
@@ -121,12 +122,51 @@ impl std::fmt::Debug for AsyncConnAttr {
 }
 
 /// A failed put: the errno, and the buffer back.
+///
+/// It converts into its [`Errno`], so that `?` works in a function that returns
+/// `Result<_, Errno>` (the buffer is dropped then); match on it, or read `buf`, to keep the
+/// buffer.
+///
+/// ```
+/// use userlib::asyncmsg::*;
+/// use userlib::Errno;
+///
+/// fn send(coid: i32, reading: Vec<u8>) -> Result<(), Errno> {
+///     asyncmsg_put(coid, reading, 0, None)?;
+///     Ok(())
+/// }
+///
+/// // 12345 is no asyncmsg connection of ours: the put fails and the buffer comes back.
+/// let e = asyncmsg_put(12345, vec![1, 2, 3], 0, None).unwrap_err();
+/// assert_eq!(e.errno, Errno::EBADF);
+/// assert_eq!(e.to_string(), format!("asyncmsg put failed: {}", Errno::EBADF));
+/// assert_eq!(e.buf.into_vec(), vec![1, 2, 3]);
+/// assert_eq!(send(12345, vec![4]), Err(Errno::EBADF));
+/// ```
 #[derive(Debug)]
 pub struct AsyncPutError {
     /// Why (EBADF, EAGAIN, ETIMEDOUT).
     pub errno: Errno,
     /// The caller's buffer, returned.
     pub buf: AsyncBuf,
+}
+
+impl std::fmt::Display for AsyncPutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "asyncmsg put failed: {}", self.errno)
+    }
+}
+
+impl std::error::Error for AsyncPutError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.errno)
+    }
+}
+
+impl From<AsyncPutError> for Errno {
+    fn from(e: AsyncPutError) -> Errno {
+        e.errno
+    }
 }
 
 /// A connection's counters: what batching saved, in figures.
@@ -142,8 +182,13 @@ pub struct AsyncConnStats {
     pub batches: u64,
     /// Messages receivers took.
     pub msgs_taken: u64,
-    /// Callbacks run.
+    /// Callbacks run (those that panicked included).
     pub callbacks: u64,
+    /// Callbacks that panicked. Each panic is caught on the library thread, which goes on with
+    /// the next callback, and reported as a `tracing` error event (target
+    /// `userlib::asyncmsg`, with the connection's `coid`, the message's `handle` and `err`, and
+    /// the `panic` message).
+    pub callback_panics: u64,
 }
 
 /// A receive-buffer allocation request (the `recvbuf_callback` of asyncmsg_channel_create).
@@ -297,10 +342,18 @@ struct ConnState {
     batch_start: std::time::Instant,
 }
 
+/// How many of a connection's callbacks ran, and how many of those panicked. Shared with the
+/// jobs that carry the connection's completed messages (they may outlive a detach).
+#[derive(Debug, Default)]
+struct CallbackCounts {
+    run: AtomicU64,
+    panicked: AtomicU64,
+}
+
 struct Conn {
     coid: i32,
-    /// The library's notify coid (for the 'P' pulse a blocked put may send itself).
-    notify_coid: i32,
+    /// The library the connection belongs to (weak: the library owns its connections).
+    lib: Weak<Lib>,
     /// Set by asyncmsg_connect_detach (per-thread caches check it).
     detached: AtomicBool,
     queue: Box<AsyncQueue>,
@@ -311,7 +364,7 @@ struct Conn {
     msgs_put: AtomicU64,
     kernel_entries: AtomicU64,
     triggers: AtomicU64,
-    callbacks: AtomicU64,
+    cb_counts: Arc<CallbackCounts>,
 }
 
 /// A completed message on its way to its callback.
@@ -371,6 +424,29 @@ impl Conn {
         self.queue.release_to(head);
         out
     }
+
+    /// Releases the slots receivers have taken and queues their callbacks for `lib`'s thread.
+    /// The caller holds the connection's lock (`st`): reaping and queueing in one critical
+    /// section keeps each connection's callbacks in queue order whichever thread reaps (the
+    /// library thread on a 'P' pulse, a put that found the queue full, a detach). Returns
+    /// whether the library thread must be woken to run them ([`Lib::wake`]).
+    fn reap_to_library(&self, lib: &Lib, st: &mut ConnState) -> bool {
+        let done = self.reap(st);
+        self.queue_callbacks(lib, done)
+    }
+
+    /// Queues completed messages for their callbacks (messages without one are dropped here).
+    /// Returns whether the library thread must be woken.
+    fn queue_callbacks(&self, lib: &Lib, done: Vec<Done>) -> bool {
+        if !done.iter().any(|d| d.0.is_some()) {
+            return false;
+        }
+        lib.push(Job::Callbacks {
+            coid: self.coid,
+            counts: self.cb_counts.clone(),
+            done,
+        })
+    }
 }
 
 struct RecvChan {
@@ -383,15 +459,56 @@ struct RecvChan {
     recvbuf: Option<RecvBufCallback>,
 }
 
+/// A process's library: its private channel, the library thread that receives on it, and the
+/// process's asyncmsg connections and channels. The library thread owns it (the registry only
+/// refers to it), so the library, and the kernel handle in it, go when the thread ends.
 struct Lib {
     kernel: Kernel,
     pid: Pid,
     chid: i32,
     notify_coid: i32,
+    /// The library thread's tid: work it queues itself needs no wake-up.
+    tid: i32,
+    /// A SIGEV_UNBLOCK timer aimed at the library thread: its wake-up when no pulse can be had
+    /// (see [`Lib::wake`]).
+    wake_timer: i32,
     conns: Mutex<HashMap<i32, Arc<Conn>>>,
+    /// Set (under `conns`' lock) when the library thread leaves: no connection joins after.
+    ended: AtomicBool,
     chans: Mutex<HashMap<i32, Arc<RecvChan>>>,
-    jobs: Mutex<VecDeque<Vec<Done>>>,
+    jobs: Mutex<Jobs>,
+    /// A kernel thread of the process that cleans up handles dropped by threads outside it:
+    /// attached on first need and kept until the library ends, so that no thread is made and
+    /// ended for each clean-up (each ending would be a thread-death pulse for the process).
+    helper: Mutex<Option<ThreadCtx>>,
 }
+
+/// Work for the library thread, and whether it is at it.
+#[derive(Default)]
+struct Jobs {
+    queue: VecDeque<Job>,
+    /// The library thread is running jobs, and looks at `queue` again before it blocks: a job
+    /// queued meanwhile needs no wake-up. (Set and cleared by the library thread alone.)
+    busy: bool,
+    /// The wake timer is armed. Only while `busy` is clear (see [`Lib::wake`]).
+    wake_armed: bool,
+}
+
+/// A job for the library thread.
+enum Job {
+    /// Completed messages of connection `coid`, for their callbacks, in queue order.
+    Callbacks {
+        coid: i32,
+        counts: Arc<CallbackCounts>,
+        done: Vec<Done>,
+    },
+    /// The clean-up of a handle dropped outside the process, when no helper thread could be
+    /// had to do it at once.
+    Cleanup(Cleanup),
+}
+
+/// How often the wake timer unblocks the library thread while it is armed.
+const WAKE_PERIOD_NS: u64 = 1_000_000;
 
 impl Lib {
     fn conn(&self, coid: i32) -> KResult<Arc<Conn>> {
@@ -411,31 +528,132 @@ impl Lib {
             .cloned()
             .ok_or(Errno::EBADF)
     }
+
+    fn jobs(&self) -> std::sync::MutexGuard<'_, Jobs> {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `job` for the library thread; returns whether the thread must be woken for it
+    /// (it is not running jobs now).
+    fn push(&self, job: Job) -> bool {
+        let mut jobs = self.jobs();
+        jobs.queue.push_back(job);
+        !jobs.busy
+    }
+
+    /// Makes sure the library thread runs the jobs queued so far. `ctx` is the calling thread,
+    /// a thread of the library's process.
+    ///
+    /// After every wake-up, whatever woke it, the library thread runs jobs until it finds the
+    /// queue empty, clearing `busy` under the same lock, and only then blocks in its receive. A
+    /// job queued while `busy` is set therefore runs without a wake-up (`push` says so); the
+    /// library thread itself never needs one. Otherwise the thread is blocked in its receive,
+    /// or about to be, and must be woken:
+    ///
+    /// * by a `'J'` pulse, one kernel entry. But MsgSendPulse fails (EAGAIN) when the pulse
+    ///   pool is exhausted, by any process (the pool is shared), and a lost wake-up would
+    ///   leave the job unrun until something else happened to wake the thread: for an idle
+    ///   producer, never.
+    /// * failing that, by the wake timer, which needs no pulse: a periodic `SIGEV_UNBLOCK`
+    ///   timer aimed at the library thread. It is armed, under the jobs lock, only while
+    ///   `busy` is clear, and the thread disarms it at its next wake-up before it sets `busy`.
+    ///   While `busy` is clear the thread runs library code only, whose one blocking call is
+    ///   its receive, so the unblock ends that receive (ETIMEDOUT) and never a blocking call a
+    ///   callback makes. Periodic, because it may fire while the thread is between its last
+    ///   look at the queue and its receive (an unblock finds nothing to end then).
+    fn wake(&self, ctx: &ThreadCtx) {
+        if ctx.pid() == self.pid.pid && ctx.tid() == self.tid {
+            return;
+        }
+        if self.wake_pulse(ctx) {
+            return;
+        }
+        let armed = {
+            let mut jobs = self.jobs();
+            if jobs.busy || jobs.queue.is_empty() || jobs.wake_armed {
+                return;
+            }
+            jobs.wake_armed = ctx
+                .timer_settime(self.wake_timer, 0, WAKE_PERIOD_NS, WAKE_PERIOD_NS)
+                .is_ok();
+            jobs.wake_armed
+        };
+        tracing::debug!(
+            pid = self.pid.pid,
+            armed,
+            "no pulse for the asyncmsg library thread's wake-up: its wake timer wakes it"
+        );
+    }
+
+    /// Sends the library thread its `'J'` pulse; false if it could not be queued.
+    fn wake_pulse(&self, ctx: &ThreadCtx) -> bool {
+        #[cfg(test)]
+        if tests::NO_WAKE_PULSE.with(std::cell::Cell::get) {
+            return false;
+        }
+        ctx.msg_send_pulse(self.notify_coid, PRIO_MAX, CODE_JOBS as i32, 0)
+            .is_ok()
+    }
+
+    /// Runs `f` as the library's helper thread, attaching it on first use. `None`: no thread
+    /// could be attached (the thread pool is full).
+    fn as_helper<R>(&self, f: impl FnOnce(&ThreadCtx) -> R) -> Option<R> {
+        let mut helper = self.helper.lock().unwrap_or_else(|p| p.into_inner());
+        if helper.is_none() {
+            *helper = self
+                .kernel
+                .thread_attach(self.pid, kernel_sim::consts::PRIO_DEFAULT as i32)
+                .ok();
+        }
+        helper.as_ref().map(f)
+    }
 }
 
-fn registry() -> &'static Mutex<Vec<Arc<Lib>>> {
-    static LIBS: OnceLock<Mutex<Vec<Arc<Lib>>>> = OnceLock::new();
+impl Drop for Lib {
+    fn drop(&mut self) {
+        // A connection still here is attached: the kernel may still read its queue and
+        // buffers. The library thread detaches them all before it lets go of the library
+        // (`Leave`); should that ever not have happened, leak them rather than free memory the
+        // kernel reads.
+        let conns = self.conns.get_mut().unwrap_or_else(|p| p.into_inner());
+        for (_, conn) in conns.drain() {
+            std::mem::forget(conn);
+        }
+    }
+}
+
+/// The libraries, one per process that uses asyncmsg. Weak: each belongs to its library
+/// thread, which ends with its process.
+fn registry() -> &'static Mutex<Vec<Weak<Lib>>> {
+    static LIBS: OnceLock<Mutex<Vec<Weak<Lib>>>> = OnceLock::new();
     LIBS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+fn find_lib(libs: &[Weak<Lib>], kernel: &Kernel, pid: i32) -> Option<Arc<Lib>> {
+    libs.iter()
+        .filter_map(Weak::upgrade)
+        .find(|l| l.kernel.same(kernel) && l.pid.pid == pid && !l.ended.load(Ordering::Acquire))
+}
+
+/// Process `pid`'s library on `kernel`, if it has one.
+fn lib_in(kernel: &Kernel, pid: i32) -> Option<Arc<Lib>> {
+    let libs = registry().lock().unwrap_or_else(|p| p.into_inner());
+    find_lib(&libs, kernel, pid)
 }
 
 /// The calling process's library, if it has started one.
 fn lib_of(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
-    let libs = registry().lock().unwrap_or_else(|p| p.into_inner());
-    libs.iter()
-        .find(|l| l.kernel.same(ctx.kernel()) && l.pid.pid == ctx.pid())
-        .cloned()
-        .ok_or(Errno::EBADF)
+    lib_in(ctx.kernel(), ctx.pid()).ok_or(Errno::EBADF)
 }
 
 /// The calling process's library, started on first use: a private channel, a connection to
-/// it for the kernel's and the timers' pulses, and the library thread that receives them.
+/// it for the kernel's and the timers' pulses, the library thread that receives them, and the
+/// thread's wake timer. On failure everything made so far is given back.
 fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
     let mut libs = registry().lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(l) = libs
-        .iter()
-        .find(|l| l.kernel.same(ctx.kernel()) && l.pid.pid == ctx.pid())
-    {
-        return Ok(l.clone());
+    libs.retain(|l| l.strong_count() > 0);
+    if let Some(l) = find_lib(&libs, ctx.kernel(), ctx.pid()) {
+        return Ok(l);
     }
     let chid = ctx.channel_create(_NTO_CHF_PRIVATE)?;
     let notify_coid = match ctx.connect_attach(ND_LOCAL_NODE, 0, chid, _NTO_SIDE_CHANNEL, 0) {
@@ -455,100 +673,213 @@ fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
         .kernel()
         .thread_attach(ctx.process(), PRIO_MAX)
         .map_err(undo)?;
+    // A timer's SIGEV_UNBLOCK goes to the thread that created it: the library thread.
+    let wake_timer = match worker.timer_create(
+        kernel_sim::calls::process::CLOCK_MONOTONIC,
+        Some(&SigEvent::unblock()),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            drop(worker);
+            return Err(undo(e));
+        }
+    };
     let lib = Arc::new(Lib {
         kernel: ctx.kernel().clone(),
         pid: ctx.process(),
         chid,
         notify_coid,
+        tid: worker.tid(),
+        wake_timer,
         conns: Mutex::new(HashMap::new()),
+        ended: AtomicBool::new(false),
         chans: Mutex::new(HashMap::new()),
-        jobs: Mutex::new(VecDeque::new()),
+        jobs: Mutex::new(Jobs::default()),
+        helper: Mutex::new(None),
     });
+    libs.push(Arc::downgrade(&lib));
     let l = lib.clone();
-    std::thread::Builder::new()
+    let spawned = std::thread::Builder::new()
         .name(format!("asyncmsg-{}", ctx.pid()))
-        .spawn(move || {
-            worker.adopt_os_thread();
-            // Bound as the calling thread, so that callbacks making userlib calls act as a
-            // thread of their own process.
-            drop(crate::current::bind(worker));
-            let _ = with_current(|ctx| {
-                library_thread(&l, ctx);
-                // Leaving (the process is exiting, or the library's channel was destroyed):
-                // detach every connection first, so that the kernel lets go of the queues
-                // before they are freed with the library.
-                let conns: Vec<Arc<Conn>> = l
-                    .conns
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .drain()
-                    .map(|(_, c)| c)
-                    .collect();
-                for conn in conns {
-                    conn.detached.store(true, Ordering::Release);
-                    let _ = ctx.connect_detach(conn.coid);
-                    if let Some(t) = conn.timer {
-                        let _ = ctx.timer_destroy(t);
-                    }
-                }
-                Ok(())
-            });
-            let mut libs = registry().lock().unwrap_or_else(|p| p.into_inner());
-            libs.retain(|x| !Arc::ptr_eq(x, &l));
-            drop(libs);
-            drop(crate::current::unbind());
-        })
-        // (The closure, and the worker's kernel thread with it, is dropped on failure.)
-        .map_err(|_| undo(Errno::EAGAIN))?;
-    libs.push(lib.clone());
+        .spawn(move || library_main(l, worker));
+    if spawned.is_err() {
+        // The closure, and the library's kernel thread and its `Arc` with it, was dropped: the
+        // registry's entry dies with `lib` below.
+        let _ = ctx.timer_destroy(wake_timer);
+        return Err(undo(Errno::EAGAIN));
+    }
     Ok(lib)
 }
 
+/// The library thread's life: bound as a thread of its process (so that callbacks making
+/// userlib calls act as one), it receives until its channel goes, then lets go of everything.
+fn library_main(lib: Arc<Lib>, worker: ThreadCtx) {
+    worker.adopt_os_thread();
+    drop(crate::current::bind(worker));
+    let _ = with_current(|ctx| {
+        // Runs however the loop ends (were the library itself ever to panic, too): the kernel
+        // lets go of the queues before the library, which owns them, can be freed.
+        let _leave = Leave { lib: &lib, ctx };
+        library_thread(&lib, ctx);
+        Ok(())
+    });
+    drop(crate::current::unbind());
+}
+
+/// The library thread leaving (its process is exiting, or the program destroyed the library's
+/// channel): every connection is detached, the library's own objects are given back, and the
+/// jobs not run are dropped (the process is going: their callbacks never run).
+struct Leave<'a> {
+    lib: &'a Lib,
+    ctx: &'a ThreadCtx,
+}
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        let (lib, ctx) = (self.lib, self.ctx);
+        let conns: Vec<Arc<Conn>> = {
+            let mut conns = lib.conns.lock().unwrap_or_else(|p| p.into_inner());
+            lib.ended.store(true, Ordering::Release);
+            conns.drain().map(|(_, c)| c).collect()
+        };
+        for conn in conns {
+            conn.detached.store(true, Ordering::Release);
+            let _ = ctx.connect_detach(conn.coid);
+            if let Some(t) = conn.timer {
+                let _ = ctx.timer_destroy(t);
+            }
+        }
+        // (Not the channel: a program that destroyed it may already have a new one by its chid.)
+        let _ = ctx.timer_destroy(lib.wake_timer);
+        let _ = ctx.connect_detach(lib.notify_coid);
+        let jobs = std::mem::take(&mut lib.jobs().queue);
+        drop(jobs);
+        registry()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|l| l.strong_count() > 0 && !std::ptr::eq(l.as_ptr(), lib));
+        drop(lib.helper.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
+}
+
 /// The library thread: receives the kernel's `'P'` (messages taken), the timers' `'T'` and the
-/// library's own `'J'` (callbacks to run) pulses, and runs callbacks in queue order. It ends
-/// when its process goes (its channel is destroyed).
+/// library's own `'J'` (jobs queued) pulses and its wake timer's unblocks, and after every
+/// wake-up runs the queued jobs: callbacks, in queue order per connection. It ends when its
+/// channel goes (the process is exiting, or the program destroyed it).
 fn library_thread(lib: &Lib, ctx: &ThreadCtx) {
     let mut buf = [0u8; kernel_sim::PULSE_SIZE];
     loop {
         match ctx.msg_receive(lib.chid, &mut buf, None) {
             Ok(0) => {
-                let Some(p) = kernel_sim::Pulse::from_bytes(&buf) else {
-                    continue;
-                };
-                match p.code {
-                    CODE_TAKEN => {
-                        if let Ok(conn) = lib.conn(p.value_int()) {
-                            conn.queue.pulse_handled();
-                            let done = conn.reap(&mut conn.lock());
-                            run_callbacks(&conn, done);
-                        }
-                    }
-                    CODE_TIMER => {
-                        if let Ok(conn) = lib.conn(p.value_int()) {
-                            on_timer(ctx, &conn);
-                        }
-                    }
-                    CODE_JOBS => loop {
-                        let job = lib
-                            .jobs
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .pop_front();
-                        let Some(done) = job else { break };
-                        for (cb, err, b, h) in done {
-                            if let Some(cb) = cb {
-                                cb(err, b, h);
-                            }
-                        }
-                    },
-                    _ => {}
+                if let Some(p) = kernel_sim::Pulse::from_bytes(&buf) {
+                    on_pulse(lib, ctx, &p);
                 }
             }
             Ok(rcvid) => {
                 let _ = ctx.msg_error(rcvid, Errno::ENOSYS);
             }
+            // The wake timer (or a TimerTimeout a callback armed and left unused).
+            Err(Errno::ETIMEDOUT) => {}
             Err(_) => return,
         }
+        run_jobs(lib, ctx);
+    }
+}
+
+/// A pulse on the library's channel. One pulse may stand for several events (the kernel
+/// sends one `'P'` until it is handled, and a timer's expiries may come as one `'T'`): the
+/// handling looks at the state, not at the count of pulses.
+fn on_pulse(lib: &Lib, ctx: &ThreadCtx, p: &kernel_sim::Pulse) {
+    match p.code {
+        CODE_TAKEN => {
+            if let Ok(conn) = lib.conn(p.value_int()) {
+                // Before reading `head`: either we see what the kernel took, or it pulses again.
+                conn.queue.pulse_handled();
+                // Everything taken so far; the callbacks run with the jobs, right after.
+                conn.reap_to_library(lib, &mut conn.lock());
+            }
+        }
+        CODE_TIMER => {
+            if let Ok(conn) = lib.conn(p.value_int()) {
+                on_timer(ctx, &conn);
+            }
+        }
+        // 'J': the jobs, which run after every wake-up.
+        _ => {}
+    }
+}
+
+/// Runs the queued jobs until there are none (see [`Lib::wake`] for `busy` and the timer).
+fn run_jobs(lib: &Lib, ctx: &ThreadCtx) {
+    let mut jobs = lib.jobs();
+    if jobs.wake_armed {
+        // Awake: the timer has done its work.
+        let _ = ctx.timer_settime(lib.wake_timer, 0, 0, 0);
+        jobs.wake_armed = false;
+    }
+    loop {
+        let Some(job) = jobs.queue.pop_front() else {
+            jobs.busy = false;
+            return;
+        };
+        jobs.busy = true;
+        drop(jobs);
+        run_job(ctx, job);
+        jobs = lib.jobs();
+    }
+}
+
+/// Runs one job. Callbacks are the program's code: each runs isolated, so that a panic in one
+/// (reported through `tracing` and counted in the connection's `callback_panics`) neither stops
+/// the callbacks after it nor ends the library thread, which the process's other callbacks, its
+/// blocked puts and its time triggers all need.
+fn run_job(ctx: &ThreadCtx, job: Job) {
+    match job {
+        Job::Callbacks { coid, counts, done } => {
+            for (cb, err, buf, handle) in done {
+                let Some(cb) = cb else { continue };
+                // (The callback is moved in: dropping it may run the program's code too.)
+                let ran = std::panic::catch_unwind(AssertUnwindSafe(move || cb(err, buf, handle)));
+                counts.run.fetch_add(1, Ordering::Relaxed);
+                if let Err(payload) = ran {
+                    counts.panicked.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        coid,
+                        handle,
+                        err,
+                        panic = panic_message(&*payload),
+                        "an asyncmsg callback panicked; the library thread goes on"
+                    );
+                    drop_quietly(payload);
+                }
+            }
+        }
+        Job::Cleanup(what) => {
+            // (A channel's recvbuf callback may run here.)
+            if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(|| what.run(ctx))) {
+                tracing::error!(
+                    panic = panic_message(&*payload),
+                    "an asyncmsg recvbuf callback panicked; the library thread goes on"
+                );
+                drop_quietly(payload);
+            }
+        }
+    }
+}
+
+/// A panic's message, when it has one.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+/// Drops a panic's payload, whose own drop may panic: that one is forgotten.
+fn drop_quietly(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
     }
 }
 
@@ -571,17 +902,10 @@ fn on_timer(ctx: &ThreadCtx, conn: &Conn) {
         return;
     }
     if let Some(t) = conn.timer {
-        if !conn.timer_armed.swap(true, Ordering::AcqRel) {
-            arm_timer(ctx, conn, &st, t, period - age);
-        }
-    }
-}
-
-fn run_callbacks(conn: &Conn, done: Vec<Done>) {
-    for (cb, err, b, h) in done {
-        if let Some(cb) = cb {
-            cb(err, b, h);
-            conn.callbacks.fetch_add(1, Ordering::Relaxed);
+        if !conn.timer_armed.swap(true, Ordering::AcqRel)
+            && !arm_timer(ctx, conn, &st, t, period - age)
+        {
+            conn.timer_armed.store(false, Ordering::Release);
         }
     }
 }
@@ -644,10 +968,15 @@ pub fn asyncmsg_channel_create(
 /// senders' puts and flushes EBADF) and frees its cached receive buffers (through the
 /// recvbuf callback if it had one). EINVAL unknown chid.
 pub fn asyncmsg_channel_destroy(chid: i32) -> KResult<()> {
-    with_current(|c| channel_destroy_in(c, chid))
+    let mut left = Leftover::default();
+    let r = with_current(|c| channel_destroy_in(c, chid, &mut left));
+    left.finish();
+    r
 }
 
-fn channel_destroy_in(c: &ThreadCtx, chid: i32) -> KResult<()> {
+/// A channel destroy, but for giving the cached arenas back to the recvbuf callback: they are
+/// left in `left`.
+fn channel_destroy_in(c: &ThreadCtx, chid: i32, left: &mut Leftover) -> KResult<()> {
     let lib = lib_of(c).map_err(|_| Errno::EINVAL)?;
     let rc = lib
         .chans
@@ -661,10 +990,28 @@ fn channel_destroy_in(c: &ThreadCtx, chid: i32) -> KResult<()> {
         rc.destroyed.store(true, Ordering::Release);
         cache.drain(..).map(|(a, _)| a).collect()
     };
-    if let Some(cb) = &rc.recvbuf {
-        cb(RecvBufOp::Free(arenas));
-    }
+    left.arenas = Some((rc, arenas));
     Ok(())
+}
+
+/// What a clean-up leaves to do once no lock of the library is held, as both may run the
+/// program's code: arenas to give back to a channel's recvbuf callback, and a connection whose
+/// last reference may be the one to its callback.
+#[derive(Default)]
+struct Leftover {
+    arenas: Option<(Arc<RecvChan>, Vec<Vec<u8>>)>,
+    conn: Option<Arc<Conn>>,
+}
+
+impl Leftover {
+    fn finish(self) {
+        if let Some((rc, arenas)) = self.arenas {
+            if let Some(cb) = &rc.recvbuf {
+                cb(RecvBufOp::Free(arenas));
+            }
+        }
+        drop(self.conn);
+    }
 }
 
 /// A batch of messages from [`asyncmsg_get`]. Dropping it (or [`asyncmsg_free`]) gives its
@@ -1027,7 +1374,7 @@ pub fn asyncmsg_connect_attach(
         }
         let conn = Arc::new(Conn {
             coid,
-            notify_coid: lib.notify_coid,
+            lib: Arc::downgrade(&lib),
             detached: AtomicBool::new(false),
             queue,
             state: ProducerLock::new(ConnState {
@@ -1043,13 +1390,23 @@ pub fn asyncmsg_connect_attach(
             msgs_put: AtomicU64::new(0),
             kernel_entries: AtomicU64::new(0),
             triggers: AtomicU64::new(0),
-            callbacks: AtomicU64::new(0),
+            cb_counts: Arc::default(),
         });
-        lib.conns
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(coid, conn);
-        Ok(coid)
+        {
+            let mut conns = lib.conns.lock().unwrap_or_else(|p| p.into_inner());
+            if !lib.ended.load(Ordering::Acquire) {
+                conns.insert(coid, conn);
+                return Ok(coid);
+            }
+        }
+        // The library thread left meanwhile (its process is exiting): it could not detach
+        // this one, so we do.
+        conn.detached.store(true, Ordering::Release);
+        let _ = c.connect_detach(coid);
+        if let Some(t) = conn.timer {
+            let _ = c.timer_destroy(t);
+        }
+        Err(Errno::EBADF)
     })
 }
 
@@ -1057,10 +1414,14 @@ pub fn asyncmsg_connect_attach(
 /// their callbacks with 0 (if not run yet); messages still queued are discarded and their
 /// callbacks run with EBADF, on the library thread, after them. EINVAL unknown coid.
 pub fn asyncmsg_connect_detach(coid: i32) -> KResult<()> {
-    with_current(|c| detach_in(c, coid))
+    let mut left = Leftover::default();
+    let r = with_current(|c| detach_in(c, coid, &mut left));
+    left.finish();
+    r
 }
 
-fn detach_in(c: &ThreadCtx, coid: i32) -> KResult<()> {
+/// A detach; the connection is left in `left`, to be dropped once no lock is held.
+fn detach_in(c: &ThreadCtx, coid: i32, left: &mut Leftover) -> KResult<()> {
     let lib = lib_of(c).map_err(|_| Errno::EINVAL)?;
     let conn = lib
         .conns
@@ -1084,15 +1445,14 @@ fn detach_in(c: &ThreadCtx, coid: i32) -> KResult<()> {
         done.push((cb, Errno::EBADF.0, buf, handle));
         ctr = ctr.wrapping_add(1);
     }
+    // (Queued under the connection's lock: after any callbacks of this connection a reap
+    // queued before.)
+    let wake = conn.queue_callbacks(&lib, done);
     drop(st);
-    if done.iter().any(|d| d.0.is_some()) {
-        lib.jobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push_back(done);
-        // If the pulse cannot be queued now, the jobs run at the library thread's next 'J'.
-        let _ = c.msg_send_pulse(lib.notify_coid, PRIO_MAX, CODE_JOBS as i32, 0);
+    if wake {
+        lib.wake(c);
     }
+    left.conn = Some(conn);
     detached
 }
 
@@ -1228,6 +1588,26 @@ fn put_on(
         if conn.queue.has_room() {
             break;
         }
+        if st.callbacks && conn.queue.counters().1 != conn.queue.counters().0 {
+            // Full, but receivers took messages whose slots the library thread has not
+            // released yet (it is running callbacks, or its pulse is on the way): release them
+            // here, and leave their callbacks to the library thread, in order.
+            let Some(lib) = conn.lib.upgrade() else {
+                return Err(Errno::EBADF);
+            };
+            let wake = conn.reap_to_library(&lib, &mut st);
+            drop(st);
+            // A 'P' not yet handled wakes the library thread anyway, and it runs the jobs
+            // after handling it (it clears the flag first): no wake-up of ours is needed.
+            if wake && conn.queue.flags() & AQ_PULSE_PENDING == 0 {
+                let _ = with_current(|c| {
+                    lib.wake(c);
+                    Ok(())
+                });
+            }
+            st = conn.lock();
+            continue;
+        }
         if conn.nonblock {
             return Err(Errno::EAGAIN);
         }
@@ -1241,32 +1621,15 @@ fn put_on(
             st = conn.lock();
             continue;
         }
-        let callbacks = st.callbacks;
         drop(st);
-        // In callback mode only the library thread makes room (it reaps on the kernel's 'P'
-        // pulse). If that pulse was lost (no pulse left in the pool), ask the library ourselves,
-        // and look again every few milliseconds in case our pulse could not be queued either.
-        let mut slice = deadline;
-        if callbacks {
-            let (done, head, _) = conn.queue.counters();
-            if head != done && conn.queue.flags() & AQ_PULSE_PENDING == 0 {
-                conn.queue.set_flags(AQ_PULSE_PENDING);
-                let sent = with_current(|c| {
-                    c.msg_send_pulse(conn.notify_coid, PRIO_MAX, CODE_TAKEN as i32, conn.coid)
-                });
-                if sent.is_err() {
-                    conn.queue.clear_flags(AQ_PULSE_PENDING);
-                }
-            }
-            let retry = Deadline::after(Duration::from_millis(5));
-            slice = Some(deadline.map_or(retry, |d| if d.nsec < retry.nsec { d } else { retry }));
-        }
+        // Until a receiver takes messages (the kernel bumps the queue's word when it does:
+        // we then release their slots ourselves, above) or the library thread releases some.
         let room = conn.queue.wait_until(
             |q| {
                 let (done, head, _) = q.counters();
-                q.has_room() || (!callbacks && head != done)
+                q.has_room() || head != done
             },
-            slice,
+            deadline,
         );
         st = conn.lock();
         if !room && conn.queue.flags() & AQ_DEAD == 0 && deadline.is_some_and(|d| d.passed()) {
@@ -1357,10 +1720,10 @@ fn triggers_due(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
         }
     } else if let Some(t) = conn.timer.filter(|_| !time.is_zero()) {
         if !conn.timer_armed.swap(true, Ordering::AcqRel) {
-            let _ = with_current(|c| {
-                arm_timer(c, conn, &st, t, time);
-                Ok(())
-            });
+            let armed = with_current(|c| Ok(arm_timer(c, conn, &st, t, time)));
+            if armed != Ok(true) {
+                conn.timer_armed.store(false, Ordering::Release);
+            }
         }
     }
 }
@@ -1368,13 +1731,15 @@ fn triggers_due(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
 /// Arms connection `conn`'s time-trigger timer `t` to expire `after` from now. The caller holds
 /// the connection's lock (`_held`): a detach destroys the timer under that lock after setting
 /// `detached`, so while we hold it and `detached` is clear, the timer id is still ours (not
-/// destroyed, and so not reused by another TimerCreate).
-fn arm_timer(ctx: &ThreadCtx, conn: &Conn, _held: &ConnState, t: i32, after: Duration) {
+/// destroyed, and so not reused by another TimerCreate). Returns false if the timer could not
+/// be armed: the caller then clears `timer_armed`, or no put would ever arm it again (each
+/// leaves it to the expiry it thinks is coming).
+fn arm_timer(ctx: &ThreadCtx, conn: &Conn, _held: &ConnState, t: i32, after: Duration) -> bool {
     if conn.detached.load(Ordering::Acquire) {
-        return;
+        return true;
     }
     conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
-    let _ = ctx.timer_settime(t, 0, ns(after).max(1), 0);
+    ctx.timer_settime(t, 0, ns(after).max(1), 0).is_ok()
 }
 
 /// The common put, tried first: a flat buffer without a callback, on the connection this thread
@@ -1505,7 +1870,8 @@ pub fn asyncmsg_connection_stats(coid: i32) -> KResult<AsyncConnStats> {
             triggers: conn.triggers.load(Ordering::Relaxed),
             batches: k.batches,
             msgs_taken: k.msgs_taken,
-            callbacks: conn.callbacks.load(Ordering::Relaxed),
+            callbacks: conn.cb_counts.run.load(Ordering::Relaxed),
+            callback_panics: conn.cb_counts.panicked.load(Ordering::Relaxed),
         })
     })
 }
@@ -1564,8 +1930,7 @@ impl AsyncChannel {
 
 impl Drop for AsyncChannel {
     fn drop(&mut self) {
-        let chid = self.chid;
-        crate::current::cleanup_in(&self.kernel, self.pid, |c| channel_destroy_in(c, chid));
+        clean_up(&self.kernel, self.pid, Cleanup::Destroy(self.chid));
     }
 }
 
@@ -1661,14 +2026,152 @@ impl AsyncConnection {
 
 impl Drop for AsyncConnection {
     fn drop(&mut self) {
-        let coid = self.coid;
-        crate::current::cleanup_in(&self.kernel, self.pid, |c| detach_in(c, coid));
+        clean_up(&self.kernel, self.pid, Cleanup::Detach(self.coid));
     }
+}
+
+/// A handle's clean-up.
+#[derive(Clone, Copy, Debug)]
+enum Cleanup {
+    /// `asyncmsg_connect_detach(coid)`.
+    Detach(i32),
+    /// `asyncmsg_channel_destroy(chid)`.
+    Destroy(i32),
+}
+
+impl Cleanup {
+    /// Runs it as thread `c`, but for what it leaves to do outside any lock (`left`).
+    fn run_in(self, c: &ThreadCtx, left: &mut Leftover) {
+        let _ = match self {
+            Cleanup::Detach(coid) => detach_in(c, coid, left),
+            Cleanup::Destroy(chid) => channel_destroy_in(c, chid, left),
+        };
+    }
+
+    /// Runs it all as thread `c`.
+    fn run(self, c: &ThreadCtx) {
+        let mut left = Leftover::default();
+        self.run_in(c, &mut left);
+        left.finish();
+    }
+}
+
+/// Cleans up a handle of process `pid` on `kernel`, as a thread of that process (its objects
+/// are named in its tables): the calling thread if it is one; otherwise, for a thread of
+/// another process or of none, the library's helper thread, one kernel thread per process that
+/// stays until the library ends. (A kernel thread attached for the clean-up alone would end
+/// right after, and its end would send the process a thread-death pulse for a thread it never
+/// made.) The clean-up is done when this returns, unless no helper could be attached (the
+/// thread pool is full): the library thread then does it at its next wake-up.
+fn clean_up(kernel: &Kernel, pid: Pid, what: Cleanup) {
+    if crate::current::as_member(kernel, pid, |c| what.run(c)).is_ok() {
+        return;
+    }
+    let Some(lib) = lib_in(kernel, pid.pid) else {
+        // No library (the program ended it by destroying its channel; its connections went
+        // with it, an asyncmsg channel may remain): a thread attached for the purpose.
+        crate::current::cleanup_in(kernel, pid, |c| {
+            what.run(c);
+            Ok(())
+        });
+        return;
+    };
+    let mut left = Leftover::default();
+    if lib.as_helper(|c| what.run_in(c, &mut left)).is_none() {
+        // (It cannot be woken from here: that takes a thread of the process.)
+        lib.push(Job::Cleanup(what));
+    }
+    drop(lib);
+    left.finish();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// The library's wake-up pulses this thread sends fail, as when the pulse pool is
+        /// exhausted (which a pulse to a RECEIVE-blocked thread never finds: the kernel hands
+        /// it over without taking one from the pool).
+        pub(super) static NO_WAKE_PULSE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    #[test]
+    fn the_wake_timer_wakes_the_library_thread_when_its_pulse_cannot_be_sent() {
+        use crate::Process;
+        use std::sync::mpsc;
+        let k = Kernel::new(kernel_sim::Config::default()).unwrap();
+        let (recv, send) = (Process::new_in(&k).unwrap(), Process::new_in(&k).unwrap());
+        let chid = recv
+            .spawn(|| asyncmsg_channel_create(0, 0o600, 64, 8, None, None))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+        send.bind_current_thread(10).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let a = AsyncConnAttr {
+            call_back: Some(Arc::new(move |err, _, handle| {
+                let _ = tx.lock().unwrap().send((err, handle));
+            })),
+            trigger_num_msg: 0,
+            ..AsyncConnAttr::default()
+        };
+        let coid = asyncmsg_connect_attach(0, recv.pid(), chid, _NTO_SIDE_CHANNEL, 0, &a).unwrap();
+        for i in 0..3 {
+            asyncmsg_put(coid, vec![i as u8; 8], i, None).unwrap();
+        }
+        let lib = with_current(lib_of).unwrap();
+        let (pid, tid, lib_chid) = (send.pid(), lib.tid, lib.chid);
+        let blocked = || {
+            k.thread_info(pid, tid).map(|i| i.state)
+                == Ok(crate::ThreadState::Receive { chid: lib_chid })
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !blocked() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the library thread never blocked"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // The detach queues three EBADF callbacks and cannot pulse the library thread.
+        NO_WAKE_PULSE.with(|n| n.set(true));
+        asyncmsg_connect_detach(coid).unwrap();
+        NO_WAKE_PULSE.with(|n| n.set(false));
+        let got: Vec<(i32, u32)> = (0..3)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(10))
+                    .expect("a callback")
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Errno::EBADF.0, 0),
+                (Errno::EBADF.0, 1),
+                (Errno::EBADF.0, 2)
+            ]
+        );
+        // Awake, the library thread disarmed its timer and blocks again.
+        while !blocked() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the library thread never blocked again"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(
+            with_current(|c| c.timer_info(lib.wake_timer))
+                .unwrap()
+                .remaining,
+            0
+        );
+        assert!(!lib.jobs().wake_armed);
+        drop(lib);
+        drop(crate::current::unbind());
+    }
 
     #[test]
     fn size_classes_round_up_to_powers_of_two() {

@@ -155,24 +155,39 @@ pub(crate) fn with_member<R>(
     })
 }
 
+/// Runs `f` with the calling thread's kernel thread if it is a thread of process `pid` on
+/// `kernel`; otherwise (a thread of another process or kernel, an unbound thread, or one whose
+/// thread-locals are being torn down) hands `f` back. Never attaches the calling thread.
+pub(crate) fn as_member<R, F: FnOnce(&ThreadCtx) -> R>(
+    kernel: &Kernel,
+    pid: Pid,
+    f: F,
+) -> Result<R, F> {
+    let mut f = Some(f);
+    let ran = CURRENT
+        .try_with(|c| {
+            let b = c.try_borrow().ok()?;
+            let ctx = b
+                .as_ref()
+                .filter(|ctx| ctx.kernel().same(kernel) && ctx.pid() == pid.pid)?;
+            f.take().map(|f| f(ctx))
+        })
+        .ok()
+        .flatten();
+    match (ran, f) {
+        (Some(r), _) => Ok(r),
+        (None, Some(f)) => Err(f),
+        // (`f` is taken only to be run.)
+        (None, None) => unreachable!("a clean-up taken but not run"),
+    }
+}
+
 /// Runs clean-up `f` as a thread of process `pid`: the calling thread if it is one, otherwise a
 /// short-lived kernel thread attached for the purpose (a handle dropped by another process's
-/// thread still cleans up in its own process). Errors are ignored: clean-up never panics.
+/// thread still cleans up in its own process; the short-lived thread's end sends the process a
+/// thread-death pulse if it asked for them). Errors are ignored: clean-up never panics.
 pub(crate) fn cleanup_in(kernel: &Kernel, pid: Pid, f: impl FnOnce(&ThreadCtx) -> KResult<()>) {
-    let mut f = Some(f);
-    let _ = CURRENT.try_with(|c| {
-        if let Ok(b) = c.try_borrow() {
-            if let Some(ctx) = b
-                .as_ref()
-                .filter(|ctx| ctx.kernel().same(kernel) && ctx.pid() == pid.pid)
-            {
-                if let Some(f) = f.take() {
-                    let _ = f(ctx);
-                }
-            }
-        }
-    });
-    if let Some(f) = f {
+    if let Err(f) = as_member(kernel, pid, f) {
         if let Ok(ctx) = kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT as i32) {
             let _ = f(&ctx);
         }

@@ -478,13 +478,15 @@ fn tearing_everything_down_returns_every_pool_to_its_baseline() {
             }
         });
         asyncmsg_channel_destroy(chid).unwrap();
-        // While the processes live, each keeps its library's channel and connection.
+        // While the processes live, each keeps its library's channel, connection and wake
+        // timer.
         let [procs, _, chans, conns, _, timers] = live(&k);
         assert_eq!(procs, baseline[0] + 2);
         assert_eq!(chans, baseline[2] + 2);
         assert_eq!(conns, baseline[3] + 2);
         assert_eq!(
-            timers, baseline[5],
+            timers,
+            baseline[5] + 2,
             "the trigger timer went with its connection"
         );
         wait_for("the library pulses to be handled", LONG, || {
