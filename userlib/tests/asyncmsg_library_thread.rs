@@ -315,11 +315,9 @@ fn a_detach_runs_its_callbacks_when_no_pulse_is_left() {
         Recorder::pairs(&calls),
         vec![(ebadf, 0), (ebadf, 1), (ebadf, 2)]
     );
-    assert_eq!(
-        k.pool_usage().pulses.live,
-        k.pool_usage().pulses.capacity,
-        "the pool stayed exhausted throughout"
-    );
+    // (The detach gave the connection's own notification pulse back to the pool, and the
+    // library may have used it to wake its thread; the wake timer covers the case where no
+    // pulse at all is left, see the unit test in asyncmsg.rs.)
     run_in(&send, move || asyncmsg_connect_detach(x).unwrap());
 }
 
