@@ -195,11 +195,28 @@ impl Kernel {
 
     /// Registers the calling OS thread as a kernel thread of `pid` at priority `prio` (1..=255).
     pub fn thread_attach(&self, pid: Pid, prio: i32) -> KResult<ThreadCtx> {
+        self.attach(pid, prio, false)
+    }
+
+    /// Registers the calling OS thread as a kernel thread of `pid` that acts for the process
+    /// briefly on a library's behalf (cleaning up a handle dropped by another process's
+    /// thread): its end sends no `_PULSE_CODE_THREADDEATH`, as it is no thread of the program.
+    pub fn thread_attach_internal(&self, pid: Pid) -> KResult<ThreadCtx> {
+        self.attach(pid, crate::consts::PRIO_DEFAULT as i32, true)
+    }
+
+    fn attach(&self, pid: Pid, prio: i32, internal: bool) -> KResult<ThreadCtx> {
         if self.forked_away() {
             return Err(Errno::ESRCH);
         }
         let os_tid = nix::unistd::gettid().as_raw();
-        let (me, tid) = self.locked(|t| calls::process::thread_create(t, pid.id, prio, os_tid))?;
+        let (me, tid) = self.locked(|t| {
+            let r = calls::process::thread_create(t, pid.id, prio, os_tid);
+            if let Ok((id, _)) = r {
+                t.threads.at_mut(id.index).internal = internal;
+            }
+            r
+        })?;
         Ok(ThreadCtx {
             k: self.clone(),
             me: Caller {

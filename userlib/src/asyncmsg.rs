@@ -714,6 +714,8 @@ fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
 /// The library thread's life: bound as a thread of its process (so that callbacks making
 /// userlib calls act as one), it receives until its channel goes, then lets go of everything.
 fn library_main(lib: Arc<Lib>, worker: ThreadCtx) {
+    // Signals aimed at the process go to the program's threads, not the library's.
+    kernel_sim::signals::block_in_this_thread();
     worker.adopt_os_thread();
     drop(crate::current::bind(worker));
     let _ = with_current(|ctx| {

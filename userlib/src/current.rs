@@ -183,12 +183,13 @@ pub(crate) fn as_member<R, F: FnOnce(&ThreadCtx) -> R>(
 }
 
 /// Runs clean-up `f` as a thread of process `pid`: the calling thread if it is one, otherwise a
-/// short-lived kernel thread attached for the purpose (a handle dropped by another process's
-/// thread still cleans up in its own process; the short-lived thread's end sends the process a
-/// thread-death pulse if it asked for them). Errors are ignored: clean-up never panics.
+/// short-lived internal kernel thread attached for the purpose (a handle dropped by another
+/// process's thread still cleans up in its own process; an internal thread's end sends no
+/// thread-death pulse: it is no thread of the program). Errors are ignored: clean-up never
+/// panics.
 pub(crate) fn cleanup_in(kernel: &Kernel, pid: Pid, f: impl FnOnce(&ThreadCtx) -> KResult<()>) {
     if let Err(f) = as_member(kernel, pid, f) {
-        if let Ok(ctx) = kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT as i32) {
+        if let Ok(ctx) = kernel.thread_attach_internal(pid) {
             let _ = f(&ctx);
         }
     }

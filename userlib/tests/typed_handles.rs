@@ -268,3 +268,47 @@ fn counters_count_what_the_process_did() {
         c.kernel_entries
     );
 }
+
+#[test]
+fn a_handle_dropped_on_a_thread_of_another_process_cleans_up_without_a_thread_death_pulse() {
+    let k = kernel();
+    let owner = Process::new_in(&k).unwrap();
+    let other = Process::new_in(&k).unwrap();
+    // The owner watches for thread deaths.
+    let death = Channel::create_in(&owner, _NTO_CHF_THREAD_DEATH).unwrap();
+    let target = Channel::create_in(&owner, 0).unwrap();
+    let conn = Connection::attach_in(&owner, owner.pid(), target.chid()).unwrap();
+    let chan = Channel::create_in(&owner, 0).unwrap();
+    let (coid, chid) = (conn.coid(), chan.chid());
+    let before = k.snapshot();
+    assert!(before
+        .connections
+        .iter()
+        .any(|c| c.pid == owner.pid() && c.coid == coid));
+    // Dropped by a thread of another process: the clean-up runs in the owner's process.
+    join(
+        other
+            .spawn(move || {
+                drop(conn);
+                drop(chan);
+            })
+            .unwrap(),
+    );
+    let after = k.snapshot();
+    assert!(!after
+        .connections
+        .iter()
+        .any(|c| c.pid == owner.pid() && c.coid == coid));
+    assert!(!after
+        .channels
+        .iter()
+        .any(|c| c.pid == owner.pid() && c.chid == chid));
+    // ...and no thread of the owner died as far as it can tell.
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        death
+            .receive_timeout(&mut buf, Duration::from_millis(50))
+            .map(drop),
+        Err(Errno::ETIMEDOUT)
+    );
+}

@@ -80,19 +80,21 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
         }
         _ => {}
     }
-    let (proc, tid, prio) = {
+    let (proc, tid, prio, internal) = {
         let th = t.threads.at(i);
-        (th.proc, th.tid, th.prio)
+        (th.proc, th.tid, th.prio, th.internal)
     };
-    super::pulse::death_pulse(
-        t,
-        proc,
-        _NTO_CHF_THREAD_DEATH,
-        prio,
-        _PULSE_CODE_THREADDEATH,
-        tid,
-        fx,
-    );
+    if !internal {
+        super::pulse::death_pulse(
+            t,
+            proc,
+            _NTO_CHF_THREAD_DEATH,
+            prio,
+            _PULSE_CODE_THREADDEATH,
+            tid,
+            fx,
+        );
+    }
     free_thread(t, th);
 }
 

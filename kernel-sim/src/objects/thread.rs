@@ -205,6 +205,10 @@ pub struct Thread {
     /// Its process is being destroyed, and it stays only because a server holds its message
     /// on an `_NTO_CHF_UNBLOCK` channel: it ends when the server answers.
     pub zombie: bool,
+    /// A thread the library attaches to act for the process briefly (the clean-up of a handle
+    /// dropped by another process's thread): its end is not the program's, so it sends no
+    /// `_PULSE_CODE_THREADDEATH`.
+    pub internal: bool,
 }
 
 impl Pooled for Thread {
@@ -254,6 +258,7 @@ impl Pooled for Thread {
             os_tid: 0,
             kernel_entries: 0,
             zombie: false,
+            internal: false,
         }
     }
 }
