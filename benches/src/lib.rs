@@ -1,7 +1,7 @@
 //! Benchmarks of the simulated kernel against baselines measured in the same run.
 //!
-//! Absolute times drift between runs and machines (two cores, noisy neighbours: see
-//! `../shared/docs/toolbox.md`, "Measuring on these machines"), so every benchmark here
+//! Absolute times drift between runs and machines (this project's is a two-core virtual
+//! machine with noisy neighbours), so every benchmark here
 //! measures its baseline in the same run and reports ratios, and every latency says how the
 //! threads were placed.
 //!

@@ -1,4 +1,4 @@
-//! One-way throughput models (issue 4 item 7): a producer thread sends 64-byte messages to a
+//! One-way throughput models: a producer thread sends 64-byte messages to a
 //! consumer thread as fast as it can; a run reports messages per second and what each side did
 //! in the kernel.
 //!

@@ -1,7 +1,7 @@
-//! QNX constants, with QNX's names and values (../shared/reference/qnx-api.md §1).
+//! QNX constants, with QNX's names and values (`<sys/neutrino.h>`; docs/deviations.md, "Sources").
 #![allow(missing_docs)]
 
-// Channel flags (§1.8).
+// Channel flags (ChannelCreate).
 pub const _NTO_CHF_FIXED_PRIORITY: u32 = 0x0001;
 pub const _NTO_CHF_UNBLOCK: u32 = 0x0002;
 pub const _NTO_CHF_THREAD_DEATH: u32 = 0x0004;
@@ -26,7 +26,7 @@ pub const CHF_ACCEPTED: u32 = _NTO_CHF_FIXED_PRIORITY
     | _NTO_CHF_REPLY_LEN
     | _NTO_CHF_PRIVATE;
 
-// Connect flags (§1.9).
+// Connect flags (ConnectAttach).
 pub const _NTO_COF_CLOEXEC: u32 = 0x0001;
 pub const _NTO_COF_DEAD: u32 = 0x0002;
 pub const _NTO_COF_NOSHARE: u32 = 0x0040;
@@ -41,12 +41,12 @@ pub const COF_ACCEPTED: u32 = _NTO_COF_CLOEXEC | _NTO_COF_NOSHARE;
 pub const _NTO_SIDE_CHANNEL: u32 = 0x4000_0000;
 pub const ND_LOCAL_NODE: u32 = 0;
 
-// _msg_info flags (§1.1).
+// _msg_info flags (MsgReceive, MsgInfo).
 pub const _NTO_MI_ENDIAN_BIG: u32 = 0x0000_0001;
 pub const _NTO_MI_ENDIAN_DIFF: u32 = 0x0000_0002;
 pub const _NTO_MI_UNBLOCK_REQ: u32 = 0x0000_0100;
 
-// Pulse codes (§1.3).
+// Pulse codes (`struct _pulse`).
 pub const _PULSE_TYPE: u16 = 0;
 pub const _PULSE_SUBTYPE: u16 = 0;
 pub const _PULSE_CODE_UNBLOCK: i8 = -32;
@@ -56,7 +56,7 @@ pub const _PULSE_CODE_COIDDEATH: i8 = -35;
 pub const _PULSE_CODE_MINAVAIL: i8 = 0;
 pub const _PULSE_CODE_MAXAVAIL: i8 = 127;
 
-// Thread states (§1.6).
+// Thread states (`<sys/states.h>`).
 pub const STATE_DEAD: u32 = 0;
 pub const STATE_RUNNING: u32 = 1;
 pub const STATE_READY: u32 = 2;
@@ -64,7 +64,7 @@ pub const STATE_SEND: u32 = 4;
 pub const STATE_RECEIVE: u32 = 5;
 pub const STATE_REPLY: u32 = 6;
 
-// Timeout flags (§1.7).
+// Timeout flags (TimerTimeout).
 pub const _NTO_TIMEOUT_SEND: u32 = 1 << 4;
 pub const _NTO_TIMEOUT_RECEIVE: u32 = 1 << 5;
 pub const _NTO_TIMEOUT_REPLY: u32 = 1 << 6;

@@ -6,7 +6,8 @@
 
 use std::fmt;
 
-/// An error number. Kernel calls return `Result<_, Errno>`; the C API turns it into -1/errno.
+/// An error number. Kernel calls return `Result<_, Errno>` (where QNX's C calls return -1 and set
+/// `errno`, or return the negative errno in their `_r` forms).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Errno(pub i32);
 

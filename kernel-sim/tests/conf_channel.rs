@@ -1,4 +1,4 @@
-//! ChannelCreate / ChannelDestroy conformance (qnx-api.md §2.2, §6 item 7).
+//! ChannelCreate / ChannelDestroy conformance (QNX: ChannelCreate, ChannelDestroy).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! ConnectAttach / ConnectDetach conformance (qnx-api.md §2.3, §6 items 7 and 9).
+//! ConnectAttach / ConnectDetach conformance (QNX: ConnectAttach, ConnectDetach).
 
 mod common;
 

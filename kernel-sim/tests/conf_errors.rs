@@ -1,5 +1,5 @@
 //! Bad input: unknown and stale ids, double replies, short pulse buffers, exhausted pools,
-//! overflowing and faulting iovs, out-of-range priorities (qnx-api.md §2.2–2.8, §4).
+//! overflowing and faulting iovs, out-of-range priorities (QNX: the errors each call's reference page lists).
 
 mod common;
 
@@ -422,7 +422,7 @@ fn exhausted_pulse_pool_is_eagain_and_the_kernel_keeps_working() {
 
 #[test]
 fn unblock_request_with_no_room_for_the_pulse_releases_the_client() {
-    // §2.10: "If the pulse can't be queued the client is released anyway."
+    // QNX's unblock protocol: if the pulse cannot be queued, the client is released anyway.
     let k = Kernel::new(Config::small()).unwrap();
     let start = live(&k);
     let (p, server, chid, _) = one(&k);

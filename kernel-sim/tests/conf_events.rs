@@ -1,5 +1,5 @@
 //! Pulses and events: MsgSendPulse, pulse reception, MsgDeliverEvent and MsgVerifyEvent
-//! (qnx-api.md §1.3, §1.4, §2.5, §2.8, §2.9, §4).
+//! (QNX: MsgDeliverEvent, MsgVerifyEvent, `struct sigevent`, `struct _pulse`).
 
 mod common3;
 

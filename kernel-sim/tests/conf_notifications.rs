@@ -1,5 +1,5 @@
 //! Unblock requests, disconnect, coid-death and thread-death pulses, and process teardown
-//! (qnx-api.md §1.3, §1.8, §2.3, §2.10, §2.12, §6 items 5 and 6).
+//! (QNX: ChannelCreate's flags, ConnectDetach, `_NTO_CHF_UNBLOCK`, the kernel's pulses).
 
 mod common3;
 
@@ -114,7 +114,7 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-// ------------------------------------------------------------------ unblock (§2.10)
+// ------------------------------------------------------------------ unblock
 
 #[test]
 fn reply_blocked_client_on_an_unblock_channel_stays_blocked_and_the_server_gets_one_unblock_pulse()
@@ -336,7 +336,7 @@ fn client_is_released_when_no_unblock_pulse_can_be_queued() {
     w.finish();
 }
 
-// ------------------------------------------------------------------ disconnect (§2.3, §2.12)
+// ------------------------------------------------------------------ disconnect
 
 #[test]
 fn disconnect_pulse_comes_when_the_clients_last_shared_coid_is_detached() {
@@ -481,7 +481,7 @@ fn disconnect_pulse_is_queued_ahead_of_higher_priority_pulses() {
     w.finish();
 }
 
-// ------------------------------------------------------------------ coid death (§2.12)
+// ------------------------------------------------------------------ coid death
 
 #[test]
 fn channel_destroy_sends_coid_death_for_each_client_coid_to_the_clients_death_channel() {
@@ -558,7 +558,7 @@ fn no_coid_death_pulse_without_the_coid_disconnect_flag() {
     w.finish();
 }
 
-// ------------------------------------------------------------------ thread death (§2.12)
+// ------------------------------------------------------------------ thread death
 
 #[test]
 fn thread_death_pulse_carries_the_tid_of_each_exiting_thread() {

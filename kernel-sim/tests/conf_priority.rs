@@ -1,5 +1,5 @@
 //! Priority ordering of the send queue, priority inheritance and server boost
-//! (qnx-api.md §2.5, §2.8, §2.11, §6 item 2).
+//! (QNX: System Architecture, priority inheritance and server boost).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! MsgSendPulse and pulse reception (qnx-api.md §1.3, §2.5, §2.8).
+//! MsgSendPulse and pulse reception (QNX: MsgSendPulse, MsgReceive, `struct _pulse`).
 
 mod common;
 

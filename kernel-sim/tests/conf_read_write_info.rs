@@ -1,4 +1,4 @@
-//! MsgRead / MsgWrite / MsgInfo and the `_msg_info` fields (qnx-api.md §1.1, §2.7, §6 item 3).
+//! MsgRead / MsgWrite / MsgInfo and the `_msg_info` fields (QNX: MsgRead, MsgWrite, MsgInfo).
 
 mod common;
 

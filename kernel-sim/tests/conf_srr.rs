@@ -1,5 +1,5 @@
 //! Send / Receive / Reply / Error conformance, thread states, and kernel timeouts
-//! (qnx-api.md §1.6, §2.4–2.6, §2.10, §2.13, §6 items 1, 3, 4, 8).
+//! (QNX: MsgSend, MsgReceive, MsgReply, MsgError, TimerTimeout; the thread states).
 
 mod common;
 
@@ -538,7 +538,7 @@ fn newest_receive_blocked_thread_gets_the_next_message() {
     p.finish();
 }
 
-// ------------------------------------------------------------------ TimerTimeout (§2.13)
+// ------------------------------------------------------------------ TimerTimeout
 
 #[test]
 fn receive_with_null_ntime_and_nothing_queued_times_out_at_once() {
@@ -628,7 +628,7 @@ fn reply_blocked_client_without_unblock_flag_times_out_and_a_later_reply_is_esrc
 #[test]
 
 fn reply_timeout_bounds_a_client_that_was_send_blocked_first() {
-    // §1.7/§2.13: the timeout is active in every state named in the flags. A client that arms
+    // TimerTimeout: the timeout is active in every state named in the flags. A client that arms
     // _NTO_TIMEOUT_REPLY alone, SEND-blocks (no receiver yet) and is then received must leave
     // its REPLY-blocked state with ETIMEDOUT. The kernel arms the deadline only when the call
     // first blocks, in a state the flags name; SEND is not named, so no deadline is set and the

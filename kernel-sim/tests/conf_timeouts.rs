@@ -1,4 +1,4 @@
-//! Kernel timeouts: TimerTimeout / timer_timeout (qnx-api.md §1.7, §2.13, §4, §6 item 8).
+//! Kernel timeouts: TimerTimeout / timer_timeout (QNX: TimerTimeout).
 
 mod common3;
 

@@ -1,5 +1,5 @@
 //! Timers: TimerCreate, TimerSettime, TimerInfo, TimerDestroy with SIGEV_PULSE events
-//! (qnx-api.md §1.4, §2.13, §4).
+//! (QNX: TimerCreate, TimerSettime, TimerInfo, TimerDestroy, `struct sigevent`).
 //!
 //! `PoolUsage` does not list the timer pool; the pool checks here read it from the region
 //! header under the kernel lock (`common3::timers_live`).

@@ -1,6 +1,6 @@
 //! The unblock protocol where the kernel cannot release a thread at once (QNX's
 //! `force_ready`), MsgError's errno range, and the place of the disconnect pulse in the queue
-//! (qnx-api.md §2.3, §2.6, §2.10, §2.12).
+//! (QNX: ConnectDetach, MsgError, `_NTO_CHF_UNBLOCK`, the disconnect pulse).
 
 mod common3;
 

@@ -1,5 +1,4 @@
-//! asyncmsg throughput against SRR and crossbeam-channel, measured in the same run (issue 4,
-//! item 7).
+//! asyncmsg throughput against SRR and crossbeam-channel, measured in the same run.
 //!
 //! One producer thread sends 64-byte messages to one consumer thread: by asyncmsg (two
 //! simulated processes of one kernel; count trigger 1, 8, 64 and 256; send queue of 1024

@@ -1,5 +1,5 @@
-//! SRR against asyncmsg on the same workloads, with baselines measured in the same run
-//! (issue 5): round trips (SRR, futex, pipe, Unix socket), one-way throughput (asyncmsg at
+//! SRR against asyncmsg on the same workloads, with baselines measured in the same run:
+//! round trips (SRR, futex, pipe, Unix socket), one-way throughput (asyncmsg at
 //! several batches, SRR, crossbeam-channel, an SPSC shared-memory ring) and paced latency.
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! SRR round trip against a raw futex ping-pong measured in the same run (issue 2, item 8).
+//! SRR round trip against a raw futex ping-pong measured in the same run.
 //!
 //! A client thread MsgSends 64 bytes to a server thread (in another simulated process) that
 //! MsgReceives and MsgReplies 64 bytes; the baseline is two threads handing the same 64 bytes

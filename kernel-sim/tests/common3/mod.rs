@@ -1,4 +1,4 @@
-//! Helpers for the issue-3 conformance tests (pulses, events, kernel timeouts, timers, unblock,
+//! Helpers for the notification and event conformance tests (pulses, events, kernel timeouts, timers, unblock,
 //! disconnect and death notifications): bounded blocking calls, bounded joins of simulated
 //! threads, waiting for thread states, pool bookkeeping (timers included), `struct sigevent`
 //! bytes, and a recorder for real Linux signals.
