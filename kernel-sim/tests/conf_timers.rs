@@ -468,3 +468,77 @@ fn process_destroy_frees_the_process_timers() {
     drop(u);
     teardown(&k, &[b], start);
 }
+
+#[test]
+fn a_pulse_timer_whose_last_pulse_is_still_queued_counts_overruns_instead_of_queueing_more() {
+    let w = one();
+    let id = w.timer(CLOCK_MONOTONIC, 6, 66);
+    w.t.timer_settime(id, 0, MS, MS).unwrap();
+    // Nobody receives for a while: the expiries merge into the one queued pulse.
+    let deadline = Instant::now() + JOIN_DEADLINE;
+    while w.t.timer_info(id).unwrap().overruns < 5 {
+        assert!(Instant::now() < deadline, "no overruns counted");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(
+        queued(&w.k, w.p.pid, w.chid),
+        1,
+        "one pulse queued, however many expiries"
+    );
+    assert_eq!(live(&w.k)[4], 1, "and it is the timer's own");
+    w.t.timer_settime(id, 0, 0, 0).unwrap();
+    let p = receive_pulse(&w.t, w.chid);
+    assert_eq!((p.code, p.value_int()), (6, 66));
+    assert_eq!(w.drain(), 0);
+    w.t.timer_destroy(id).unwrap();
+    w.finish();
+}
+
+#[test]
+fn a_pulse_timer_keeps_notifying_when_others_have_exhausted_the_pulse_pool() {
+    let w = one_with(Config {
+        max_pulses: 4,
+        ..Config::default()
+    });
+    let id = w.timer(CLOCK_MONOTONIC, 7, 77);
+    // Another channel, never read, takes every pulse left.
+    let chid2 = w.t.channel_create(0).unwrap();
+    let coid2 = w.t.connect_attach(0, 0, chid2, SIDE, 0).unwrap();
+    while w.t.msg_send_pulse(coid2, 10, 1, 1).is_ok() {}
+    assert_eq!(w.t.msg_send_pulse(coid2, 10, 1, 1), Err(Errno::EAGAIN));
+    // The timer still gets through, every time it is received (its expiries come while
+    // nobody waits in a receive, so each must be queued).
+    w.t.timer_settime(id, 0, MS, MS).unwrap();
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(5));
+        let p = poll_pulse(&w.t, w.chid).expect("the timer's pulse is queued");
+        assert_eq!((p.code, p.value_int()), (7, 77));
+    }
+    w.t.timer_destroy(id).unwrap();
+    w.drain();
+    w.t.channel_destroy(chid2).unwrap();
+    w.t.connect_detach(coid2).unwrap();
+    w.finish();
+}
+
+#[test]
+fn timer_create_with_a_pulse_event_is_eagain_when_no_pulse_is_left() {
+    let w = one_with(Config {
+        max_pulses: 2,
+        ..Config::default()
+    });
+    while w.t.msg_send_pulse(w.coid, 10, 1, 1).is_ok() {}
+    let ev = SigEvent::pulse(w.coid, 10, 3, 3);
+    assert_eq!(
+        w.t.timer_create(CLOCK_MONOTONIC, Some(&ev)),
+        Err(Errno::EAGAIN)
+    );
+    assert_eq!(timers_live(&w.k), 0, "no timer was left behind");
+    // Other events need no pulse.
+    let id =
+        w.t.timer_create(CLOCK_MONOTONIC, Some(&SigEvent::none()))
+            .unwrap();
+    w.t.timer_destroy(id).unwrap();
+    w.drain();
+    w.finish();
+}

@@ -488,3 +488,65 @@ fn a_library_that_cannot_create_its_wake_timer_gives_back_its_channel_connection
     let chid = asyncmsg_channel_create(0, 0o600, 64, 4, None, None).unwrap();
     asyncmsg_channel_destroy(chid).unwrap();
 }
+
+#[test]
+fn callbacks_of_an_idle_producer_run_when_others_have_exhausted_the_pulse_pool() {
+    // The receiver takes the messages while the library thread is busy and the pool is
+    // exhausted: the kernel's notification ('P') goes through the connection's own reserved
+    // pulse, so the callbacks run once the library thread is free, with no further put.
+    let k = small_pulse_pool();
+    let (recv, send, filler) = (process(&k), process(&k), process(&k));
+    let _b = bind(&recv);
+    let chid = asyncmsg_channel_create(0, 0o600, 64, 8, None, None).unwrap();
+    let rpid = recv.pid();
+    let (x, go) = hold_library_thread(&send, rpid, chid);
+    let rec = Recorder::default();
+    let mut a = attr(3, Duration::ZERO, 8);
+    a.call_back = Some(rec.callback());
+    let y = run_in(&send, move || {
+        let y = connect(rpid, chid, 0, &a);
+        for i in 0..3 {
+            put(y, encode(0, i), i);
+        }
+        y
+    });
+    exhaust_pulses(&k, &filler);
+    take(chid, 3);
+    std::thread::sleep(SHORT);
+    assert_eq!(rec.len(), 0, "no callback while the library thread is busy");
+    go.send(()).unwrap();
+    assert_eq!(Recorder::pairs(&rec.wait(3)), vec![(0, 0), (0, 1), (0, 2)]);
+    run_in(&send, move || {
+        asyncmsg_connect_detach(x).unwrap();
+        asyncmsg_connect_detach(y).unwrap();
+    });
+}
+
+#[test]
+fn a_time_trigger_fires_when_others_have_exhausted_the_pulse_pool() {
+    // The time trigger's timer pulses the library thread through its own reserved pulse: with
+    // the pool exhausted and the library thread busy when it expires, the batch still goes.
+    let k = small_pulse_pool();
+    let (recv, send, filler) = (process(&k), process(&k), process(&k));
+    let _b = bind(&recv);
+    let chid = asyncmsg_channel_create(0, 0o600, 64, 8, None, None).unwrap();
+    let rpid = recv.pid();
+    let (x, go) = hold_library_thread(&send, rpid, chid);
+    let a = attr(0, Duration::from_millis(5), 8);
+    let y = run_in(&send, move || connect(rpid, chid, 0, &a));
+    exhaust_pulses(&k, &filler);
+    run_in(&send, move || put(y, encode(1, 0), 0));
+    // The timer expires while the library thread is busy; then it is freed.
+    std::thread::sleep(SHORT);
+    go.send(()).unwrap();
+    let (got, _) = take(chid, 1);
+    assert_eq!(decode(&got[0].data), (1, 0));
+    // And again, with the library thread free: the trigger was not left dead.
+    run_in(&send, move || put(y, encode(1, 1), 1));
+    let (got, _) = take(chid, 1);
+    assert_eq!(decode(&got[0].data), (1, 1));
+    run_in(&send, move || {
+        asyncmsg_connect_detach(x).unwrap();
+        asyncmsg_connect_detach(y).unwrap();
+    });
+}

@@ -492,3 +492,57 @@ fn a_kernel_call_from_a_handler_installed_behind_the_librarys_back_is_edeadlk_no
     assert_eq!(join(h), Err(Errno::EINTR));
     assert_eq!(RAW_RESULT.load(Ordering::SeqCst), Errno::EDEADLK.raw());
 }
+
+static SELF_COID: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn self_pulse_handler(_: i32) {
+    let _ = msg_send_pulse(SELF_COID.load(Ordering::SeqCst), 10, 11, 0);
+}
+
+#[test]
+fn a_handler_that_runs_while_its_thread_is_blocked_with_a_timeout_ends_the_call_and_timeouts_still_work(
+) {
+    let signo = rt(10);
+    install(signo, self_pulse_handler, libc::SA_RESTART);
+    let p = pair();
+    let (tx, rx) = mpsc::channel();
+    let h = p
+        .server
+        .spawn(move || {
+            let chid = channel_create(0).unwrap();
+            SELF_COID.store(
+                connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0).unwrap(),
+                Ordering::SeqCst,
+            );
+            tx.send((os_tid(), gettid().unwrap())).unwrap();
+            let mut buf = [0u8; 64];
+            // A long timeout: the signal's handler (which pulses this very channel) must end
+            // the call long before it, not leave it blocked forever.
+            timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(30_000_000_000)).unwrap();
+            let t0 = Instant::now();
+            let first = msg_receive(chid, &mut buf, None);
+            let took = t0.elapsed();
+            // The handler's pulse is there for the next receive.
+            let second = msg_receive(chid, &mut buf, None);
+            let code = Pulse::from_bytes(&buf).map(|p| p.code);
+            // And a timeout armed afterwards still fires.
+            timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(20_000_000)).unwrap();
+            let third = msg_receive(chid, &mut buf, None);
+            (first, took, second, code, third)
+        })
+        .unwrap();
+    let (os, tid) = rx.recv_timeout(DEADLINE).unwrap();
+    let k = p.server.kernel().clone();
+    wait_state(&k, p.server.pid(), tid, |s| {
+        matches!(s, ThreadState::Receive { .. })
+    });
+    tgkill(os, signo);
+    let (first, took, second, code, third) = join(h);
+    assert_eq!(first, Err(Errno::EINTR));
+    assert!(
+        took < Duration::from_secs(10),
+        "the call was not ended by the signal"
+    );
+    assert_eq!((second, code), (Ok(0), Some(11)));
+    assert_eq!(third, Err(Errno::ETIMEDOUT));
+}
