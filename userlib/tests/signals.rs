@@ -176,7 +176,7 @@ fn a_sigev_signal_timers_handler_pulses_the_receive_loop_of_its_own_thread() {
 
 // ------------------------------------------------------------------ what a signal interrupts
 
-static HANDLED: [AtomicU32; 8] = [const { AtomicU32::new(0) }; 8];
+static HANDLED: [AtomicU32; 16] = [const { AtomicU32::new(0) }; 16];
 
 extern "C" fn count_handler(sig: i32) {
     let i = (sig - libc::SIGRTMIN()) as usize;
@@ -545,4 +545,54 @@ fn a_handler_that_runs_while_its_thread_is_blocked_with_a_timeout_ends_the_call_
     );
     assert_eq!((second, code), (Ok(0), Some(11)));
     assert_eq!(third, Err(Errno::ETIMEDOUT));
+}
+
+#[test]
+fn a_signal_interrupts_a_blocked_asyncmsg_get_with_eintr_and_no_message_is_lost() {
+    use userlib::asyncmsg::*;
+    let signo = rt(11);
+    install(signo, count_handler, libc::SA_RESTART);
+    let p = pair();
+    let (tx, rx) = mpsc::channel();
+    let (gtx, grx) = mpsc::channel::<()>();
+    let h = p
+        .server
+        .spawn(move || {
+            let chid = asyncmsg_channel_create(0, 0o600, 64, 8, None, None).unwrap();
+            tx.send((os_tid(), gettid().unwrap(), chid)).unwrap();
+            let first = asyncmsg_get(chid).map(|b| b.len());
+            grx.recv_timeout(DEADLINE).unwrap();
+            // What the sender put after the interruption arrives whole.
+            let mut got = 0;
+            while got < 3 {
+                got += asyncmsg_get(chid).unwrap().len();
+            }
+            (first, got)
+        })
+        .unwrap();
+    let (os, tid, chid) = rx.recv_timeout(DEADLINE).unwrap();
+    let k = p.server.kernel().clone();
+    wait_state(&k, p.server.pid(), tid, |s| {
+        matches!(s, ThreadState::Receive { .. })
+    });
+    tgkill(os, signo);
+    let spid = p.server.pid();
+    p.client
+        .spawn(move || {
+            let attr = AsyncConnAttr {
+                trigger_num_msg: 3,
+                ..AsyncConnAttr::default()
+            };
+            let coid = asyncmsg_connect_attach(0, spid, chid, _NTO_SIDE_CHANNEL, 0, &attr).unwrap();
+            gtx.send(()).unwrap();
+            for i in 0..3u8 {
+                asyncmsg_put(coid, vec![i; 8], i as u32, None).unwrap();
+            }
+            asyncmsg_flush(coid, 0).unwrap();
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(join(h), (Err(Errno::EINTR), 3));
+    assert_eq!(HANDLED[11].load(Ordering::SeqCst), 1);
 }
