@@ -512,6 +512,8 @@ impl ThreadCtx {
         let me = self.me;
         let i = me.thread.index;
         let word = &self.k.inner.region.waits()[i as usize];
+        // A signal that arrives while we wait bumps our word (signals.rs).
+        let _blocked = crate::signals::blocked_on(word);
         // (Only an asyncmsg receive has a CPU to compare with: read ours only then.)
         // A yield may hand a busy thread on our CPU a whole time slice, so a receive bounded by
         // a deadline never yields: it would overshoot the deadline.

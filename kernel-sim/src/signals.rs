@@ -54,6 +54,8 @@ mod imp {
         static LEN: Cell<usize> = const { Cell::new(0) };
         static SIGS: [Cell<c_int>; QUEUE] = const { [const { Cell::new(0) }; QUEUE] };
         static INFOS: [Cell<Info>; QUEUE] = const { [const { Cell::new(MaybeUninit::zeroed()) }; QUEUE] };
+        /// The wait word the thread is blocked on in a kernel call (0: none).
+        static BLOCKED_ON: Cell<usize> = const { Cell::new(0) };
     }
 
     /// The program's handlers behind the trampoline: address (0: none), `sa_flags`, and the
@@ -124,6 +126,28 @@ mod imp {
         DEPTH.with(Cell::get) > 0
     }
 
+    /// Marks the calling thread as blocked on `word` (until the returned guard is dropped): a
+    /// signal recorded meanwhile bumps the word, so the wait ends (Linux restarts a futex wait
+    /// after an `SA_RESTART` handler, and the restarted wait then sees the word changed).
+    pub(crate) fn blocked_on(word: &crate::wait::WaitWord) -> BlockedOn {
+        BLOCKED_ON.with(|b| b.set(word as *const crate::wait::WaitWord as usize));
+        BlockedOn {
+            _not_send: std::marker::PhantomData,
+        }
+    }
+
+    /// Ends [`blocked_on`].
+    #[derive(Debug)]
+    pub(crate) struct BlockedOn {
+        _not_send: std::marker::PhantomData<*const ()>,
+    }
+
+    impl Drop for BlockedOn {
+        fn drop(&mut self) {
+            BLOCKED_ON.with(|b| b.set(0));
+        }
+    }
+
     /// Signals that arrived while the calling thread was inside the kernel, so far (a blocked
     /// call compares two readings to learn that one came).
     #[inline]
@@ -158,6 +182,13 @@ mod imp {
         }
         if DEPTH.with(Cell::get) > 0 {
             record(sig, info);
+            let w = BLOCKED_ON.with(Cell::get);
+            if w != 0 {
+                // SAFETY: `blocked_on` stored the address of a wait word of the region of the
+                // kernel this thread is blocked in, which lives while the call does (the
+                // guard clears it before the call returns). `post` is one atomic add.
+                unsafe { &*(w as *const crate::wait::WaitWord) }.post();
+            }
             return;
         }
         // SAFETY: called as a signal handler would be, with the kernel's arguments.
@@ -448,6 +479,12 @@ mod imp {
     pub(crate) fn arrivals() -> u64 {
         0
     }
+    /// Under loom: a no-op marker.
+    #[derive(Debug)]
+    pub(crate) struct BlockedOn;
+    pub(crate) fn blocked_on(_word: &crate::wait::WaitWord) -> BlockedOn {
+        BlockedOn
+    }
     /// What a signal aimed at a simulated process does.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum Disposition {
@@ -466,5 +503,5 @@ mod imp {
     pub fn block_in_this_thread() {}
 }
 
-pub(crate) use imp::{arrivals, in_kernel, Entered};
+pub(crate) use imp::{arrivals, blocked_on, in_kernel, Entered};
 pub use imp::{block_in_this_thread, disposition, Disposition};

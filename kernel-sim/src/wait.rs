@@ -85,8 +85,6 @@ mod futex {
     const FUTEX_PRIVATE_FLAG: libc::c_int = 128;
     const FUTEX_CLOCK_REALTIME: libc::c_int = 256;
     const FUTEX_BITSET_MATCH_ANY: u32 = u32::MAX;
-    /// The deadline of a wait that has none: about 35,000 years on CLOCK_MONOTONIC.
-    const FAR_FUTURE_SECS: libc::time_t = 1 << 40;
 
     /// Blocks while `*word == expected`, up to an absolute deadline.
     pub(super) fn wait(
@@ -99,25 +97,22 @@ mod futex {
         if !shared {
             op |= FUTEX_PRIVATE_FLAG;
         }
-        // Always a deadline (a far one when none is asked for): Linux restarts an untimed
-        // futex wait after a handler with SA_RESTART, but ends a timed one with EINTR after any
-        // handler, and the kernel must learn that a signal came (signals.rs).
-        let ts = match deadline {
-            None => libc::timespec {
-                tv_sec: FAR_FUTURE_SECS,
-                tv_nsec: 0,
-            },
+        let ts;
+        let tsp = match deadline {
+            None => std::ptr::null(),
             Some(d) => {
                 if d.clock == Clock::Realtime {
                     op |= FUTEX_CLOCK_REALTIME;
                 }
-                libc::timespec {
+                ts = libc::timespec {
                     tv_sec: (d.nsec / 1_000_000_000) as libc::time_t,
                     tv_nsec: (d.nsec % 1_000_000_000) as libc::c_long,
-                }
+                };
+                &ts as *const libc::timespec
             }
         };
-        let tsp = &ts as *const libc::timespec;
+        // (A signal handler that runs meanwhile ends the wait: with EINTR, or, restarted after an
+        // SA_RESTART handler, because the kernel's trampoline bumped the word; signals.rs.)
         // SAFETY: `word` is a live, aligned 32-bit atomic for the duration of the call; the
         // kernel only reads it. `tsp` is null or points at `ts`, alive until the call returns.
         let r = unsafe {
