@@ -26,7 +26,7 @@ use userlib::Process;
 pub const MSG_SIZE: usize = 64;
 
 /// The simulated priority of the producer and consumer threads.
-pub const PRIO: i32 = 10;
+pub const PRIO: i16 = 10;
 
 /// The asyncmsg channel's `max_num_buffer`: messages an `asyncmsg_get` takes at most.
 pub const GET_MAX: u32 = 256;

@@ -170,9 +170,11 @@ pub fn msg_info(rcvid: RcvId) -> KResult<MsgInfo> {
     with_current(|c| c.msg_info(rcvid))
 }
 
-/// `MsgSendPulse(coid, priority, code, value)`: `priority` -1 is the caller's; `code` 0..=127.
-pub fn msg_send_pulse(coid: i32, priority: i32, code: i32, value: i32) -> KResult<()> {
-    with_current(|c| c.msg_send_pulse(coid, priority, code, value))
+/// `MsgSendPulse(coid, priority, code, value)`: `priority` -1 (`PULSE_PRIO_CALLER`) is the
+/// caller's, else 1..=255; `code` 0..=127 (`_PULSE_CODE_MINAVAIL..=_PULSE_CODE_MAXAVAIL`; the
+/// negative codes are the kernel's: EINVAL).
+pub fn msg_send_pulse(coid: i32, priority: i16, code: i8, value: i32) -> KResult<()> {
+    with_current(|c| c.msg_send_pulse(coid, priority.into(), code.into(), value))
 }
 
 /// `TimerTimeout(id, flags, NULL, ntime, NULL)`: a one-shot timeout for the next kernel call
@@ -185,13 +187,14 @@ pub fn timer_timeout(id: i32, flags: u32, ntime: Option<u64>) -> KResult<u32> {
 
 /// Sets the calling thread's priority (1..=255, else EINVAL); returns the previous one
 /// (what `pthread_setschedprio` / `SchedSet` do on QNX).
-pub fn thread_set_priority(prio: i32) -> KResult<i32> {
-    with_current(|c| c.set_priority(prio))
+pub fn thread_set_priority(prio: i16) -> KResult<i16> {
+    // (The previous priority is 1..=255: it fits.)
+    with_current(|c| c.set_priority(prio.into()).map(|old| old as i16))
 }
 
 /// The calling thread's (base, current) priority.
-pub fn thread_priority() -> KResult<(u8, u8)> {
-    with_current(|c| c.priority())
+pub fn thread_priority() -> KResult<(i16, i16)> {
+    with_current(|c| c.priority().map(|(base, cur)| (base.into(), cur.into())))
 }
 
 /// `getpid()` of the simulated process the calling thread belongs to.
@@ -266,8 +269,9 @@ pub fn sigev_unblock_init() -> SigEvent {
 }
 
 /// `SIGEV_PULSE_INIT(&event, coid, priority, code, value)`; `priority` -1
-/// (`SIGEV_PULSE_PRIO_INHERIT`) uses the receiving thread's priority.
-pub fn sigev_pulse_init(coid: i32, priority: i16, code: i16, value: i32) -> SigEvent {
+/// (`SIGEV_PULSE_PRIO_INHERIT`) uses the receiving thread's priority; `code` is the pulse's
+/// (`i8`, as in `struct _pulse`).
+pub fn sigev_pulse_init(coid: i32, priority: i16, code: i8, value: i32) -> SigEvent {
     SigEvent::pulse(coid, priority, code, value)
 }
 
@@ -302,8 +306,9 @@ pub fn sigev_intr_init() -> SigEvent {
 /// runs in the target's thread, or nothing happens (ignored), or, when its default action ends
 /// a process, the simulated process is torn down (only it; docs/deviations.md, "Signals").
 /// ENOREMOTE `nd` not local, EINVAL `signo` outside 0..=64, ESRCH no such process or thread.
-pub fn signal_kill(nd: u32, pid: i32, tid: i32, signo: i32, code: i32, value: i32) -> KResult<()> {
-    with_current(|c| c.signal_kill(nd, pid, tid, signo, code, value))
+/// `code` is the signal's `si_code`, `i16` as `sigevent`'s `sigev_code` carries it.
+pub fn signal_kill(nd: u32, pid: i32, tid: i32, signo: i32, code: i16, value: i32) -> KResult<()> {
+    with_current(|c| c.signal_kill(nd, pid, tid, signo, code.into(), value))
 }
 
 /// `kill(pid, signo)` aimed at a simulated process: [`signal_kill`] with `SI_USER`.
@@ -313,7 +318,7 @@ pub fn kill(pid: i32, signo: i32) -> KResult<()> {
         pid,
         0,
         signo,
-        kernel_sim::calls::event::SI_USER,
+        kernel_sim::calls::event::SI_USER as i16,
         0,
     )
 }

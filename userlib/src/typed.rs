@@ -33,7 +33,9 @@
 //! ```
 
 use crate::current::{self, cleanup_in, with_member, Access};
+use kernel_sim::calls::timer::TimerInfo;
 use kernel_sim::consts::*;
+use kernel_sim::types::SigEvent;
 use kernel_sim::{Errno, KResult, Kernel, MsgInfo, Pid, Pulse, RcvId, ThreadCtx, PULSE_SIZE};
 use std::time::Duration;
 
@@ -51,12 +53,8 @@ fn member<R>(
 
 fn arm(ctx: &ThreadCtx, states: u32, t: Duration) -> KResult<()> {
     let ns = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
-    ctx.timer_timeout(
-        kernel_sim::calls::process::CLOCK_MONOTONIC,
-        states,
-        Some(ns),
-    )
-    .map(drop)
+    ctx.timer_timeout(CLOCK_MONOTONIC, states, Some(ns))
+        .map(drop)
 }
 
 fn current_process() -> KResult<(Kernel, Pid)> {
@@ -236,10 +234,11 @@ impl Connection {
         })
     }
 
-    /// `MsgSendPulse`: `priority` -1 is the caller's; `code` 0..=127.
-    pub fn send_pulse(&self, priority: i32, code: i32, value: i32) -> KResult<()> {
+    /// `MsgSendPulse`: `priority` -1 is the caller's, else 1..=255; `code` 0..=127 (the
+    /// negative codes are the kernel's: EINVAL).
+    pub fn send_pulse(&self, priority: i16, code: i8, value: i32) -> KResult<()> {
         member(&self.kernel, self.pid, Errno::EBADF, |c| {
-            c.msg_send_pulse(self.coid, priority, code, value)
+            c.msg_send_pulse(self.coid, priority.into(), code.into(), value)
         })
     }
 }
@@ -334,8 +333,8 @@ impl ReceiveId {
 impl Connection {
     /// A `SIGEV_PULSE` event on this connection: what a client sends a server so the server
     /// can notify it later (`priority` -1 inherits the client thread's priority).
-    pub fn pulse_event(&self, priority: i16, code: i16, value: i32) -> kernel_sim::types::SigEvent {
-        kernel_sim::types::SigEvent::pulse(self.coid, priority, code, value)
+    pub fn pulse_event(&self, priority: i16, code: i8, value: i32) -> SigEvent {
+        SigEvent::pulse(self.coid, priority, code, value)
     }
 }
 
@@ -350,14 +349,14 @@ pub struct Notifier {
 
 impl Notifier {
     /// `MsgDeliverEvent(rcvid, event)`.
-    pub fn deliver(&self, event: &kernel_sim::types::SigEvent) -> KResult<()> {
+    pub fn deliver(&self, event: &SigEvent) -> KResult<()> {
         member(&self.kernel, self.pid, Errno::ESRCH, |c| {
             c.msg_deliver_event(self.rcvid, event)
         })
     }
 
     /// `MsgVerifyEvent(rcvid, event)`.
-    pub fn verify(&self, event: &kernel_sim::types::SigEvent) -> KResult<()> {
+    pub fn verify(&self, event: &SigEvent) -> KResult<()> {
         member(&self.kernel, self.pid, Errno::ESRCH, |c| {
             c.msg_verify_event(self.rcvid, event)
         })
@@ -393,12 +392,13 @@ pub struct Timer {
 
 impl Timer {
     /// A timer on CLOCK_MONOTONIC delivering `event` to the calling thread's process.
-    pub fn monotonic(event: &kernel_sim::types::SigEvent) -> KResult<Timer> {
-        Timer::create(kernel_sim::calls::process::CLOCK_MONOTONIC, event)
+    pub fn monotonic(event: &SigEvent) -> KResult<Timer> {
+        Timer::create(CLOCK_MONOTONIC, event)
     }
 
-    /// A timer on `clock` (Linux's id) delivering `event`.
-    pub fn create(clock: i32, event: &kernel_sim::types::SigEvent) -> KResult<Timer> {
+    /// A timer on `clock` (`CLOCK_MONOTONIC` or `CLOCK_REALTIME`, Linux's ids) delivering
+    /// `event`.
+    pub fn create(clock: i32, event: &SigEvent) -> KResult<Timer> {
         current::with_current(|c| {
             let id = c.timer_create(clock, Some(event))?;
             Ok(Timer {
@@ -433,7 +433,7 @@ impl Timer {
     }
 
     /// Its remaining time, period, overruns and deliveries.
-    pub fn info(&self) -> KResult<kernel_sim::calls::timer::TimerInfo> {
+    pub fn info(&self) -> KResult<TimerInfo> {
         member(&self.kernel, self.pid, Errno::EINVAL, |c| {
             c.timer_info(self.id)
         })
