@@ -315,7 +315,7 @@ fn part2_server(clients: usize, size: usize, chid_tx: mpsc::Sender<i32>) -> Resu
     let chid = c.chid();
     chid_tx.send(chid).ok();
     // Room for a pulse too, whatever the message size.
-    let mut buf = vec![0u8; size.max(kernel_sim::PULSE_SIZE)];
+    let mut buf = vec![0u8; size.max(userlib::PULSE_SIZE)];
     let reply = vec![0x5au8; size];
     let mut closed = 0;
     while closed < clients {

@@ -27,8 +27,8 @@
 //! ```
 
 use crate::current::with_current;
-use kernel_sim::{Errno, Iov, KResult};
-pub use kernel_sim::{MsgInfo, Pulse, RcvId};
+// The types these calls' signatures name, so that `use userlib::qnx::*` is enough.
+pub use kernel_sim::{Errno, Iov, KResult, MsgInfo, Pulse, RcvId, PULSE_SIZE};
 
 /// `ChannelCreate(flags)`: a chid (≥ 1). EINVAL unknown flags, EPERM `_NTO_CHF_NET_MSG`,
 /// EBUSY a second death channel, EAGAIN no channel left.
