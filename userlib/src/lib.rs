@@ -57,3 +57,15 @@ pub use kernel_sim::{
 };
 pub use process::Process;
 pub use typed::{Channel, Connection, Notifier, ReceiveId, Received, Timer};
+
+/// The Rust snippets of README.md and docs/tutorial.md, compiled and run as doc tests of this
+/// crate (`cargo test --workspace` runs them), so that what a porter reads first stays true.
+/// Blocks marked `sh` or `text` are not compiled.
+#[cfg(doctest)]
+pub mod doc_snippets {
+    #[doc = include_str!("../../README.md")]
+    pub struct Readme;
+
+    #[doc = include_str!("../../docs/tutorial.md")]
+    pub struct Tutorial;
+}
