@@ -37,12 +37,67 @@
 //! | clock id: `consts::CLOCK_MONOTONIC`, `consts::CLOCK_REALTIME` (Linux's values) | `i32` | `clockid_t` |
 //! | times | `u64` nanoseconds (`Duration` on the typed handles) | `_Uint64t` |
 //! | errors | [`Errno`] | `errno` |
+//!
+//! # Message structs
+//!
+//! QNX programs send `#[repr(C)]` structs: a header whose `type` field the server switches on,
+//! then the request's fields. Both layers take and return such structs without an `unsafe`
+//! cast: [`qnx::msg_send_struct`], [`qnx::msg_receive_struct`], [`qnx::msg_reply_struct`],
+//! [`qnx::msg_read_struct`], [`qnx::msg_write_struct`], and [`Connection::send_struct`],
+//! [`Channel::receive_struct`] (a [`ReceivedStruct`]: the struct and its [`ReceiveId`], or a
+//! pulse), [`ReceiveId::reply_struct`], [`ReceiveId::read_struct`],
+//! [`ReceiveId::write_struct`]. A struct sent derives [`zerocopy`]'s `IntoBytes` and
+//! `Immutable` (so it has no padding: spell padding out as fields); a struct received derives
+//! `FromBytes`. `userlib::zerocopy` is the crate, re-exported: with
+//! `#[zerocopy(crate = "userlib::zerocopy")]` on the type, a program needs no zerocopy
+//! dependency of its own.
+//!
+//! **A message shorter than the struct** fills the struct's first bytes; the rest is zero.
+//! Nothing is refused, as QNX refuses nothing: a C server that receives into a union of its
+//! message types gets a shorter message in the union's first bytes, so a receive into the
+//! largest message type serves every smaller one. The counts say what came: `info.msglen` (at
+//! most the struct's size) and `info.srcmsglen` for a receive, the returned count for
+//! `read_struct`; where a short message matters, check them and answer it with
+//! `MsgError(EBADMSG)`, as QNX resource managers do. A longer message fills the struct and the
+//! rest stays with the client, for `read_struct` at an offset. A reply cannot be measured (QNX's
+//! `MsgSend` does not say how many bytes the server replied): bytes the server did not write
+//! are zero.
+//!
+//! ```
+//! use std::time::Duration;
+//! use userlib::zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+//! use userlib::{Channel, Connection, Errno, ReceivedStruct};
+//!
+//! #[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+//! #[zerocopy(crate = "userlib::zerocopy")]
+//! #[repr(C)]
+//! struct Request { kind: u16, pad: u16, a: i32, b: i32 }
+//!
+//! let chan = Channel::create(0)?;
+//! let chid = chan.chid();
+//! let client = std::thread::spawn(move || -> Result<i64, Errno> {
+//!     let conn = Connection::attach(0, chid)?;
+//!     let req = Request { kind: 1, pad: 0, a: 2, b: 40 };
+//!     let (_status, sum): (i64, i64) = conn.send_struct_timeout(&req, Duration::from_secs(5))?;
+//!     Ok(sum)
+//! });
+//! match chan.receive_struct_timeout::<Request>(Duration::from_secs(5))? {
+//!     ReceivedStruct::Message { msg, rcvid, .. } if msg.kind == 1 => {
+//!         rcvid.reply_struct(0, &(i64::from(msg.a) + i64::from(msg.b)))?
+//!     }
+//!     ReceivedStruct::Message { rcvid, .. } => rcvid.error(Errno::ENOSYS)?,
+//!     ReceivedStruct::Pulse(_) => {}
+//! }
+//! assert_eq!(client.join().unwrap()?, 42);
+//! # Ok::<(), Errno>(())
+//! ```
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod asyncmsg;
 pub mod current;
 pub mod process;
 pub mod qnx;
+mod structs;
 pub mod typed;
 
 // Every kernel-sim type that a userlib signature (or a field of a type it returns) names is
@@ -56,7 +111,10 @@ pub use kernel_sim::{
     RcvId, Snapshot, ThreadCtx, ThreadInfo, ThreadState, PULSE_SIZE,
 };
 pub use process::Process;
-pub use typed::{Channel, Connection, Notifier, ReceiveId, Received, Timer};
+pub use typed::{Channel, Connection, Notifier, ReceiveId, Received, ReceivedStruct, Timer};
+/// The zerocopy crate (0.8) that the `*_struct` helpers take types of: derive its traits with
+/// `#[zerocopy(crate = "userlib::zerocopy")]` and a program needs no zerocopy of its own.
+pub use zerocopy;
 
 /// The Rust snippets of README.md and docs/tutorial.md, compiled and run as doc tests of this
 /// crate (`cargo test --workspace` runs them), so that what a porter reads first stays true.

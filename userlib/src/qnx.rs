@@ -27,8 +27,10 @@
 //! ```
 
 use crate::current::with_current;
+use crate::structs;
 // The types these calls' signatures name, so that `use userlib::qnx::*` is enough.
 pub use kernel_sim::{Errno, Iov, KResult, MsgInfo, Pulse, RcvId, PULSE_SIZE};
+use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 /// `ChannelCreate(flags)`: a chid (≥ 1). EINVAL unknown flags, EPERM `_NTO_CHF_NET_MSG`,
 /// EBUSY a second death channel, EAGAIN no channel left.
@@ -321,4 +323,83 @@ pub fn kill(pid: i32, signo: i32) -> KResult<()> {
         kernel_sim::calls::event::SI_USER as i16,
         0,
     )
+}
+
+// ------------------------------------------------------------------------- message structs
+
+/// What [`msg_receive_struct`] took: a message, or a pulse.
+#[derive(Debug)]
+pub enum MsgOrPulse<T> {
+    /// A message: its rcvid (answer it with [`msg_reply_struct`] or [`msg_error`]) and the
+    /// struct, zero past the bytes that came (the crate docs, "Message structs").
+    Msg(RcvId, T),
+    /// A pulse (`MsgReceive` returned 0).
+    Pulse(Pulse),
+}
+
+/// `MsgSend(coid, &smsg, sizeof smsg, &rmsg, sizeof rmsg)` with structs: returns the reply
+/// status and the reply. A reply shorter than `R` leaves the rest of it zero.
+///
+/// `S` is any `IntoBytes + Immutable` type (a `#[repr(C)]` struct without padding, or a slice
+/// of them), `R` any `FromBytes` type: derive them with `userlib::zerocopy`.
+pub fn msg_send_struct<S, R>(coid: i32, smsg: &S) -> KResult<(i64, R)>
+where
+    S: IntoBytes + Immutable + ?Sized,
+    R: FromBytes,
+{
+    let mut reply = structs::zeroed(size_of::<R>());
+    let status = msg_send(coid, smsg.as_bytes(), &mut reply)?;
+    Ok((status, structs::read(&reply)))
+}
+
+/// `MsgReceive(chid, &msg, sizeof msg, info)` into a struct: a message, or a pulse (the
+/// buffer has room for one even when `T` is smaller than a `struct _pulse`). A message shorter
+/// than `T` leaves the rest zero; `info.msglen` says how many of `T`'s bytes came (at most
+/// `size_of::<T>()`), `info.srcmsglen` how many the client sent.
+pub fn msg_receive_struct<T: FromBytes>(
+    chid: i32,
+    info: Option<&mut MsgInfo>,
+) -> KResult<MsgOrPulse<T>> {
+    let mut buf = structs::receive_buf::<T>();
+    let mut got = MsgInfo::default();
+    let rcvid = msg_receive(chid, &mut buf, Some(&mut got))?;
+    if rcvid != 0 {
+        structs::cap_msglen::<T>(&mut got);
+    }
+    if let Some(info) = info {
+        *info = got;
+    }
+    if rcvid == 0 {
+        return Pulse::from_bytes(&buf)
+            .map(MsgOrPulse::Pulse)
+            .ok_or(Errno::EFAULT);
+    }
+    Ok(MsgOrPulse::Msg(rcvid, structs::read(&buf)))
+}
+
+/// `MsgReply(rcvid, status, &msg, sizeof msg)` with a struct (or a slice of them).
+pub fn msg_reply_struct<T>(rcvid: RcvId, status: i64, msg: &T) -> KResult<()>
+where
+    T: IntoBytes + Immutable + ?Sized,
+{
+    msg_reply(rcvid, status, msg.as_bytes())
+}
+
+/// `MsgRead(rcvid, &msg, sizeof msg, offset)` into a struct: the struct and the bytes read.
+/// Past the end of the client's message the struct is zero and the count short of
+/// `size_of::<T>()`: check it where that matters (QNX's answer to a short message is
+/// `MsgError(rcvid, EBADMSG)`).
+pub fn msg_read_struct<T: FromBytes>(rcvid: RcvId, offset: usize) -> KResult<(T, usize)> {
+    let mut buf = structs::zeroed(size_of::<T>());
+    let n = msg_read(rcvid, &mut buf, offset)?;
+    Ok((structs::read(&buf), n))
+}
+
+/// `MsgWrite(rcvid, &msg, sizeof msg, offset)` from a struct: bytes written into the client's
+/// reply buffer at `offset` (fewer where the buffer ends).
+pub fn msg_write_struct<T>(rcvid: RcvId, msg: &T, offset: usize) -> KResult<usize>
+where
+    T: IntoBytes + Immutable + ?Sized,
+{
+    msg_write(rcvid, msg.as_bytes(), offset)
 }
