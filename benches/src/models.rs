@@ -12,9 +12,9 @@
 
 use crate::futex;
 use crate::harness::{record_round_trips, run_pair, CtxSwitches, Placement, RoundTrips};
-use kernel_sim::consts::_NTO_SIDE_CHANNEL;
-use kernel_sim::{Config, Kernel, ProcCounters};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use userlib::consts::_NTO_SIDE_CHANNEL;
+use userlib::{Config, Kernel, ProcCounters};
 
 /// Bytes in each request and each reply.
 pub const MSG_SIZE: usize = 64;

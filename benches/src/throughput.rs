@@ -16,17 +16,17 @@
 //! Each message carries its sequence number in its first 8 bytes; the consumer checks them all.
 
 use crate::harness::{pin_current_thread, AbortOnPanic, CtxSwitches};
-use kernel_sim::consts::_NTO_SIDE_CHANNEL;
-use kernel_sim::{Config, Kernel, ProcCounters};
 use std::time::{Duration, Instant};
 use userlib::asyncmsg::{self, AsyncConnAttr, AsyncConnStats};
+use userlib::consts::_NTO_SIDE_CHANNEL;
 use userlib::Process;
+use userlib::{Config, Kernel, ProcCounters};
 
 /// Bytes per message.
 pub const MSG_SIZE: usize = 64;
 
 /// The simulated priority of the producer and consumer threads.
-pub const PRIO: i32 = 10;
+pub const PRIO: i16 = 10;
 
 /// The asyncmsg channel's `max_num_buffer`: messages an `asyncmsg_get` takes at most.
 pub const GET_MAX: u32 = 256;

@@ -44,7 +44,7 @@ struct Args {
 
 const TICK: i8 = 1;
 const USER_PING: i8 = 2;
-const NOTIFY_CODE: i16 = 5;
+const NOTIFY_CODE: i8 = 5;
 
 /// Ticks after which the server notifies the client that asked.
 const NOTIFY_TICKS: u32 = 3;
@@ -97,7 +97,7 @@ fn server(
     chan_tx.send(chid).ok();
     // The periodic pulse to ourselves: a connection to our own channel and a timer on it.
     let me = Connection::attach(0, chid).context(|| format!("ConnectAttach to own chid {chid}"))?;
-    let timer = Timer::monotonic(&me.pulse_event(-1, TICK as i16, 0))
+    let timer = Timer::monotonic(&me.pulse_event(-1, TICK, 0))
         .context(|| "TimerCreate(CLOCK_MONOTONIC, pulse)")?;
     timer
         .start(args.period(), args.period())
@@ -271,7 +271,7 @@ fn run(args: Args) -> Result<(), Failure> {
             "client 1: echo returned {n}, {:?}",
             String::from_utf8_lossy(&r[..5])
         );
-        c.send_pulse(-1, USER_PING as i32, 42)
+        c.send_pulse(-1, USER_PING, 42)
             .context(|| format!("MsgSendPulse on coid {coid:#x}"))?;
         println!("client 1: sent a pulse, leaving");
         Ok(Ended::Client)

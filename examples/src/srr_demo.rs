@@ -109,7 +109,7 @@ fn show(title: &str, k: &Kernel) {
 }
 
 /// What part 1's queued client `k` (0-based; its tid is `k + 2`) sends, and at what priority.
-fn queued_client(k: usize) -> (&'static str, i32) {
+fn queued_client(k: usize) -> (&'static str, i16) {
     const NAMES: [&str; 9] = [
         "second", "urgent", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
     ];
@@ -213,7 +213,7 @@ fn part1(
         kernel,
     );
 
-    let client = |text: &'static str, prio: i32| {
+    let client = |text: &'static str, prio: i16| {
         client_proc
             .spawn_with_priority(prio, move || {
                 let conn = Connection::attach(spid, chid)
@@ -270,7 +270,7 @@ fn part1(
 fn explain_order(served: &[Served], queued: usize) -> Result<(), Failure> {
     // Queued client k has tid k + 2; sort by priority, highest first, stable in arrival order.
     let mut expected: Vec<(i32, i16)> = (0..queued)
-        .map(|k| (k as i32 + 2, queued_client(k).1 as i16))
+        .map(|k| (k as i32 + 2, queued_client(k).1))
         .collect();
     expected.sort_by_key(|&(_, prio)| std::cmp::Reverse(prio));
     let got: Vec<(i32, i16)> = served.iter().map(|s| (s.tid, s.priority)).collect();
@@ -315,7 +315,7 @@ fn part2_server(clients: usize, size: usize, chid_tx: mpsc::Sender<i32>) -> Resu
     let chid = c.chid();
     chid_tx.send(chid).ok();
     // Room for a pulse too, whatever the message size.
-    let mut buf = vec![0u8; size.max(kernel_sim::PULSE_SIZE)];
+    let mut buf = vec![0u8; size.max(userlib::PULSE_SIZE)];
     let reply = vec![0x5au8; size];
     let mut closed = 0;
     while closed < clients {
@@ -348,7 +348,7 @@ impl Closing<'_> {
         self.sent = true;
         let coid = self.conn.coid();
         self.conn
-            .send_pulse(-1, CLOSING.into(), 0)
+            .send_pulse(-1, CLOSING, 0)
             .context(|| format!("MsgSendPulse (closing) on coid {coid:#x}"))
     }
 }
@@ -356,7 +356,7 @@ impl Closing<'_> {
 impl Drop for Closing<'_> {
     fn drop(&mut self) {
         if !self.sent {
-            let _ = self.conn.send_pulse(-1, CLOSING.into(), 0);
+            let _ = self.conn.send_pulse(-1, CLOSING, 0);
         }
     }
 }

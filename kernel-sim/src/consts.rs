@@ -41,10 +41,11 @@ pub const COF_ACCEPTED: u32 = _NTO_COF_CLOEXEC | _NTO_COF_NOSHARE;
 pub const _NTO_SIDE_CHANNEL: u32 = 0x4000_0000;
 pub const ND_LOCAL_NODE: u32 = 0;
 
-// _msg_info flags (MsgReceive, MsgInfo).
-pub const _NTO_MI_ENDIAN_BIG: u32 = 0x0000_0001;
-pub const _NTO_MI_ENDIAN_DIFF: u32 = 0x0000_0002;
-pub const _NTO_MI_UNBLOCK_REQ: u32 = 0x0000_0100;
+// _msg_info flags (MsgReceive, MsgInfo): the type of `MsgInfo::flags` (C's `_Int16t flags`),
+// so that `info.flags & _NTO_MI_UNBLOCK_REQ` needs no cast.
+pub const _NTO_MI_ENDIAN_BIG: i16 = 0x0001;
+pub const _NTO_MI_ENDIAN_DIFF: i16 = 0x0002;
+pub const _NTO_MI_UNBLOCK_REQ: i16 = 0x0100;
 
 // Pulse codes (`struct _pulse`).
 pub const _PULSE_TYPE: u16 = 0;
@@ -82,10 +83,16 @@ pub const _NTO_TIMEOUT_ACTIVE: u32 = 1 << 24;
 pub const _NTO_TIMEOUT_IMMEDIATE: u32 = 1 << 25;
 pub const TIMER_ABSTIME: u32 = 0x8000_0000;
 
-// Priorities.
-pub const PRIO_MIN: i32 = 1;
-pub const PRIO_MAX: i32 = 255;
+// Clock ids (TimerTimeout, TimerCreate): Linux's values, which the kernel uses (QNX's
+// CLOCK_MONOTONIC is 2: docs/deviations.md).
+pub const CLOCK_REALTIME: i32 = 0;
+pub const CLOCK_MONOTONIC: i32 = 1;
+
+// Priorities: `i16`, the type of the C structs' priority fields (`_msg_info`'s `priority`,
+// `sigevent`'s `sigev_priority`).
+pub const PRIO_MIN: i16 = 1;
+pub const PRIO_MAX: i16 = 255;
 /// The priority a thread gets when none is given (QNX's default for a new thread).
-pub const PRIO_DEFAULT: u8 = 10;
+pub const PRIO_DEFAULT: i16 = 10;
 /// `MsgSendPulse` priority meaning "the caller's".
-pub const PULSE_PRIO_CALLER: i32 = -1;
+pub const PULSE_PRIO_CALLER: i16 = -1;

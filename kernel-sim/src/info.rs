@@ -74,10 +74,10 @@ pub struct ThreadInfo {
     pub tid: i32,
     /// State.
     pub state: ThreadState,
-    /// Priority the thread set.
-    pub base_priority: u8,
+    /// Priority the thread set (`i16`, as priorities are everywhere in the API).
+    pub base_priority: i16,
     /// Current priority, after inheritance and boost.
-    pub priority: u8,
+    pub priority: i16,
     /// Kernel calls it made.
     pub kernel_entries: u64,
 }
@@ -194,8 +194,8 @@ fn info_at(t: &Tables<'_>, idx: u32) -> ThreadInfo {
         pid: t.procs.at(th.proc.index).pid,
         tid: th.tid,
         state: state_of(t, th.state),
-        base_priority: th.base_prio,
-        priority: th.prio,
+        base_priority: th.base_prio.into(),
+        priority: th.prio.into(),
         kernel_entries: th.kernel_entries,
     }
 }

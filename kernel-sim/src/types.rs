@@ -56,7 +56,7 @@ pub struct MsgInfo {
     pub coid: i32,
     /// Client thread's priority at the time of the send.
     pub priority: i16,
-    /// `_NTO_MI_*` flags (e.g. `_NTO_MI_UNBLOCK_REQ`).
+    /// `_NTO_MI_*` flags (e.g. `_NTO_MI_UNBLOCK_REQ`; the constants are `i16` too).
     pub flags: i16,
     /// Bytes actually copied into the receive buffer.
     pub msglen: i64,
@@ -220,13 +220,14 @@ impl SigEvent {
             ..Default::default()
         }
     }
-    /// `SIGEV_PULSE_INIT(coid, priority, code, value)`: `priority` -1 inherits.
-    pub fn pulse(coid: i32, priority: i16, code: i16, value: i32) -> SigEvent {
+    /// `SIGEV_PULSE_INIT(coid, priority, code, value)`: `priority` -1 inherits. `code` is a
+    /// pulse code, `i8` as in `struct _pulse` (`sigev_code` holds it widened).
+    pub fn pulse(coid: i32, priority: i16, code: i8, value: i32) -> SigEvent {
         SigEvent {
             sigev_notify: sigev::SIGEV_PULSE,
             sigev_signo: coid as i64,
             sigev_value: value as u32 as u64,
-            sigev_code: code,
+            sigev_code: code.into(),
             sigev_priority: priority,
             ..Default::default()
         }

@@ -147,7 +147,7 @@ fn reply_blocked_client_on_an_unblock_channel_stays_blocked_and_the_server_gets_
         }
     );
     let mi = w.server.msg_info(rcvid).unwrap();
-    assert_eq!(mi.flags as u32 & _NTO_MI_UNBLOCK_REQ, _NTO_MI_UNBLOCK_REQ);
+    assert_eq!(mi.flags & _NTO_MI_UNBLOCK_REQ, _NTO_MI_UNBLOCK_REQ);
     assert_eq!(mi.scoid, info.scoid);
     // Exactly one pulse per request.
     std::thread::sleep(Duration::from_nanos(3 * SHORT));
@@ -182,7 +182,7 @@ fn reply_before_the_unblock_pulse_is_received_removes_it() {
     });
     assert_eq!(live(&w.k)[4], 1);
     assert_eq!(
-        w.server.msg_info(rcvid).unwrap().flags as u32 & _NTO_MI_UNBLOCK_REQ,
+        w.server.msg_info(rcvid).unwrap().flags & _NTO_MI_UNBLOCK_REQ,
         _NTO_MI_UNBLOCK_REQ
     );
     w.server.msg_reply(rcvid, 3, b"").unwrap();

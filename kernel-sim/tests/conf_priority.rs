@@ -8,7 +8,7 @@ use kernel_sim::consts::*;
 use kernel_sim::*;
 use std::thread;
 
-fn prio_of(k: &Kernel, pid: i32, tid: i32) -> (u8, u8) {
+fn prio_of(k: &Kernel, pid: i32, tid: i32) -> (i16, i16) {
     let i = k.thread_info(pid, tid).unwrap();
     (i.base_priority, i.priority)
 }
@@ -104,7 +104,7 @@ fn receiver_takes_the_senders_priority_on_receive_and_keeps_its_base() {
             let rcvid = receive(&server, chid, &mut buf, Some(&mut info)).unwrap();
             assert_eq!(i32::from(info.priority), prio);
             assert_eq!(server.priority(), Ok((10, prio as u8)));
-            assert_eq!(prio_of(&k, srv.pid, server.tid()), (10, prio as u8));
+            assert_eq!(prio_of(&k, srv.pid, server.tid()), (10, prio as i16));
             server.msg_reply(rcvid, 0, b"").unwrap();
             // It keeps the inherited priority after replying.
             assert_eq!(server.priority(), Ok((10, prio as u8)));
@@ -176,7 +176,8 @@ fn pulse_priority_minus_one_is_the_callers_priority() {
     let coid = c
         .connect_attach(0, srv.pid, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
-    c.msg_send_pulse(coid, PULSE_PRIO_CALLER, 1, 0).unwrap();
+    c.msg_send_pulse(coid, PULSE_PRIO_CALLER.into(), 1, 0)
+        .unwrap();
     c.set_priority(90).unwrap();
     c.msg_send_pulse(coid, -1, 2, 0).unwrap();
     // The priority-90 pulse is ahead of the priority-17 one.

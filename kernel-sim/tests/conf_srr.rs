@@ -708,7 +708,7 @@ fn reply_blocked_client_on_unblock_channel_stays_blocked_and_server_gets_an_unbl
             }
         );
         let mi = p.server.msg_info(rcvid).unwrap();
-        assert_eq!(mi.flags as u32 & _NTO_MI_UNBLOCK_REQ, 0x100);
+        assert_eq!(mi.flags & _NTO_MI_UNBLOCK_REQ, 0x100);
         assert_eq!((mi.pid, mi.tid), (p.cli.pid, tid));
         // The server decides: the client gets the later reply.
         p.server.msg_reply(rcvid, 77, b"answer").unwrap();
@@ -750,7 +750,7 @@ fn reply_removes_a_still_queued_unblock_pulse() {
             thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(
-            p.server.msg_info(rcvid).unwrap().flags as u32 & _NTO_MI_UNBLOCK_REQ,
+            p.server.msg_info(rcvid).unwrap().flags & _NTO_MI_UNBLOCK_REQ,
             _NTO_MI_UNBLOCK_REQ
         );
         p.server.msg_error(rcvid, Errno::EINTR).unwrap();

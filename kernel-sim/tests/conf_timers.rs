@@ -47,7 +47,7 @@ fn one() -> One {
 }
 
 impl One {
-    fn timer(&self, clock: i32, code: i16, value: i32) -> i32 {
+    fn timer(&self, clock: i32, code: i8, value: i32) -> i32 {
         let ev = SigEvent::pulse(self.coid, 10, code, value);
         self.t.timer_create(clock, Some(&ev)).unwrap()
     }

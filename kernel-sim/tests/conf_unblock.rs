@@ -145,7 +145,7 @@ fn a_sibling_detaching_the_coid_of_a_held_client_sends_the_unblock_pulse_and_the
     std::thread::sleep(Duration::from_millis(10));
     wait_reply_blocked(&w.k, w.cli.pid, c.tid);
     let info = w.server.msg_info(rcvid).unwrap();
-    assert_eq!(info.flags as u32 & _NTO_MI_UNBLOCK_REQ, _NTO_MI_UNBLOCK_REQ);
+    assert_eq!(info.flags & _NTO_MI_UNBLOCK_REQ, _NTO_MI_UNBLOCK_REQ);
     // The coid is gone for the client process.
     assert_eq!(w.client.msg_send_pulse(w.coid, 10, 1, 1), Err(Errno::EBADF));
     // The server answers: the client leaves with EBADF, then the disconnect pulse comes.

@@ -591,7 +591,7 @@ impl Lib {
         if tests::NO_WAKE_PULSE.with(std::cell::Cell::get) {
             return false;
         }
-        ctx.msg_send_pulse(self.notify_coid, PRIO_MAX, CODE_JOBS as i32, 0)
+        ctx.msg_send_pulse(self.notify_coid, PRIO_MAX.into(), CODE_JOBS.into(), 0)
             .is_ok()
     }
 
@@ -602,7 +602,7 @@ impl Lib {
         if helper.is_none() {
             *helper = self
                 .kernel
-                .thread_attach(self.pid, kernel_sim::consts::PRIO_DEFAULT as i32)
+                .thread_attach(self.pid, PRIO_DEFAULT.into())
                 .ok();
         }
         helper.as_ref().map(f)
@@ -671,7 +671,7 @@ fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
     };
     let worker = ctx
         .kernel()
-        .thread_attach(ctx.process(), PRIO_MAX)
+        .thread_attach(ctx.process(), PRIO_MAX.into())
         .map_err(undo)?;
     // A timer's SIGEV_UNBLOCK goes to the thread that created it: the library thread.
     let wake_timer = match worker.timer_create(
@@ -1360,7 +1360,7 @@ pub fn asyncmsg_connect_attach(
         let timer = if attr.trigger_time.is_zero() {
             None
         } else {
-            let ev = SigEvent::pulse(lib.notify_coid, PRIO_MAX as i16, CODE_TIMER as i16, coid);
+            let ev = SigEvent::pulse(lib.notify_coid, PRIO_MAX, CODE_TIMER, coid);
             match c.timer_create(kernel_sim::calls::process::CLOCK_MONOTONIC, Some(&ev)) {
                 Ok(t) => Some(t),
                 Err(e) => {

@@ -12,20 +12,118 @@
 //! The calling OS thread is the kernel thread making the call ([`current`]). Threads that were
 //! never bound join the default process of the default kernel on their first call; use
 //! [`Process::spawn`] to run threads in other simulated processes.
+//!
+//! # One integer type per quantity
+//!
+//! Each QNX quantity has one Rust type in every signature, constant and struct field of this
+//! API. Where a QNX 7 (64-bit) C struct has a field for it, the type is that field's, so a value
+//! read from a [`MsgInfo`], [`Pulse`] or [`SigEvent`] goes back into a call without a cast.
+//!
+//! | quantity | Rust type | C |
+//! |---|---|---|
+//! | chid, coid, scoid, pid, tid | `i32` | `int`, `pid_t`, `_Int32t` |
+//! | rcvid | [`RcvId`] (`i64`) | `rcvid_t` |
+//! | node descriptor, `ConnectAttach` index | `u32` | `_Uint32t`, `unsigned` |
+//! | flags: `_NTO_CHF_*`, `_NTO_COF_*`, `_NTO_TIMEOUT_*`, `TIMER_ABSTIME` | `u32` | `unsigned` |
+//! | message-info flags: `MsgInfo::flags`, `_NTO_MI_*` | `i16` | `_Int16t flags` |
+//! | pulse code: `Pulse::code`, `_PULSE_CODE_*`, `msg_send_pulse`, `SigEvent::pulse` | `i8` | `_Int8t code` (`sigev_code` holds it widened to `i16`) |
+//! | priority: `MsgInfo::priority`, `sigev_priority`, pulse and thread priorities, `PRIO_*`, `ThreadInfo` | `i16` | `_Int16t priority`, `short sigev_priority` |
+//! | pulse and signal value | `i32` | `int sival_int` |
+//! | signal number | `i32` | `int` |
+//! | signal code: `SigEvent::signal_code`, `signal_kill` | `i16` | `short sigev_code` |
+//! | reply status: `MsgReply`, `MsgSend`'s result | `i64` | `long` |
+//! | byte counts and offsets of calls | `usize` | `size_t` (`MsgInfo`'s `msglen`, `srcmsglen`, `dstmsglen` are `i64`: `ssize_t` fields) |
+//! | timer id | `i32` | `timer_t` |
+//! | clock id: `consts::CLOCK_MONOTONIC`, `consts::CLOCK_REALTIME` (Linux's values) | `i32` | `clockid_t` |
+//! | times | `u64` nanoseconds (`Duration` on the typed handles) | `_Uint64t` |
+//! | errors | [`Errno`] | `errno` |
+//!
+//! # Message structs
+//!
+//! QNX programs send `#[repr(C)]` structs: a header whose `type` field the server switches on,
+//! then the request's fields. Both layers take and return such structs without an `unsafe`
+//! cast: [`qnx::msg_send_struct`], [`qnx::msg_receive_struct`], [`qnx::msg_reply_struct`],
+//! [`qnx::msg_read_struct`], [`qnx::msg_write_struct`], and [`Connection::send_struct`],
+//! [`Channel::receive_struct`] (a [`ReceivedStruct`]: the struct and its [`ReceiveId`], or a
+//! pulse), [`ReceiveId::reply_struct`], [`ReceiveId::read_struct`],
+//! [`ReceiveId::write_struct`]. A struct sent derives [`zerocopy`]'s `IntoBytes` and
+//! `Immutable` (so it has no padding: spell padding out as fields); a struct received derives
+//! `FromBytes`. `userlib::zerocopy` is the crate, re-exported: with
+//! `#[zerocopy(crate = "userlib::zerocopy")]` on the type, a program needs no zerocopy
+//! dependency of its own.
+//!
+//! **A message shorter than the struct** fills the struct's first bytes; the rest is zero.
+//! Nothing is refused, as QNX refuses nothing: a C server that receives into a union of its
+//! message types gets a shorter message in the union's first bytes, so a receive into the
+//! largest message type serves every smaller one. The counts say what came: `info.msglen` (at
+//! most the struct's size) and `info.srcmsglen` for a receive, the returned count for
+//! `read_struct`; where a short message matters, check them and answer it with
+//! `MsgError(EBADMSG)`, as QNX resource managers do. A longer message fills the struct and the
+//! rest stays with the client, for `read_struct` at an offset. A reply cannot be measured (QNX's
+//! `MsgSend` does not say how many bytes the server replied): bytes the server did not write
+//! are zero.
+//!
+//! ```
+//! use std::time::Duration;
+//! use userlib::zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+//! use userlib::{Channel, Connection, Errno, ReceivedStruct};
+//!
+//! #[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+//! #[zerocopy(crate = "userlib::zerocopy")]
+//! #[repr(C)]
+//! struct Request { kind: u16, pad: u16, a: i32, b: i32 }
+//!
+//! let chan = Channel::create(0)?;
+//! let chid = chan.chid();
+//! let client = std::thread::spawn(move || -> Result<i64, Errno> {
+//!     let conn = Connection::attach(0, chid)?;
+//!     let req = Request { kind: 1, pad: 0, a: 2, b: 40 };
+//!     let (_status, sum): (i64, i64) = conn.send_struct_timeout(&req, Duration::from_secs(5))?;
+//!     Ok(sum)
+//! });
+//! match chan.receive_struct_timeout::<Request>(Duration::from_secs(5))? {
+//!     ReceivedStruct::Message { msg, rcvid, .. } if msg.kind == 1 => {
+//!         rcvid.reply_struct(0, &(i64::from(msg.a) + i64::from(msg.b)))?
+//!     }
+//!     ReceivedStruct::Message { rcvid, .. } => rcvid.error(Errno::ENOSYS)?,
+//!     ReceivedStruct::Pulse(_) => {}
+//! }
+//! assert_eq!(client.join().unwrap()?, 42);
+//! # Ok::<(), Errno>(())
+//! ```
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod asyncmsg;
 pub mod current;
 pub mod process;
 pub mod qnx;
+mod structs;
 pub mod typed;
 
+// Every kernel-sim type that a userlib signature (or a field of a type it returns) names is
+// re-exported here, so that a program names only `userlib` (tests/reexports.rs checks it).
 pub use asyncmsg::{AsyncChannel, AsyncConnAttr, AsyncConnection};
 pub use kernel_sim::calls::timer::TimerInfo;
+pub use kernel_sim::info::{ChannelInfo, ConnectionInfo, PoolCount, PoolUsage, ProcessInfo};
 pub use kernel_sim::types::{sigev, SigEvent};
 pub use kernel_sim::{
-    consts, Config, Errno, KResult, Kernel, MsgInfo, ProcCounters, Pulse, RcvId, Snapshot,
-    ThreadInfo, ThreadState,
+    consts, Config, Errno, Iov, KResult, Kernel, MsgInfo, OsPriority, Pid, ProcCounters, Pulse,
+    RcvId, Snapshot, ThreadCtx, ThreadInfo, ThreadState, PULSE_SIZE,
 };
 pub use process::Process;
-pub use typed::{Channel, Connection, Notifier, ReceiveId, Received, Timer};
+pub use typed::{Channel, Connection, Notifier, ReceiveId, Received, ReceivedStruct, Timer};
+/// The zerocopy crate (0.8) that the `*_struct` helpers take types of: derive its traits with
+/// `#[zerocopy(crate = "userlib::zerocopy")]` and a program needs no zerocopy of its own.
+pub use zerocopy;
+
+/// The Rust snippets of README.md and docs/tutorial.md, compiled and run as doc tests of this
+/// crate (`cargo test --workspace` runs them), so that what a porter reads first stays true.
+/// Blocks marked `sh` or `text` are not compiled.
+#[cfg(doctest)]
+pub mod doc_snippets {
+    #[doc = include_str!("../../README.md")]
+    pub struct Readme;
+
+    #[doc = include_str!("../../docs/tutorial.md")]
+    pub struct Tutorial;
+}

@@ -2,7 +2,8 @@
 //! coids. A [`Process`] owns one; dropping it is process exit.
 
 use crate::current;
-use kernel_sim::{KResult, Kernel, Pid, ProcCounters};
+use kernel_sim::consts::{PRIO_DEFAULT, PRIO_MAX, PRIO_MIN};
+use kernel_sim::{Errno, KResult, Kernel, Pid, ProcCounters};
 use std::thread::JoinHandle;
 
 /// A simulated process. Dropping it tears the process down: its channels are destroyed (their
@@ -39,8 +40,8 @@ impl Process {
 
     /// Binds the calling OS thread to this process at `priority` (replacing any binding it
     /// had: that kernel thread exits).
-    pub fn bind_current_thread(&self, priority: i32) -> KResult<()> {
-        let ctx = self.kernel.thread_attach(self.pid, priority)?;
+    pub fn bind_current_thread(&self, priority: i16) -> KResult<()> {
+        let ctx = self.kernel.thread_attach(self.pid, priority.into())?;
         drop(current::bind(ctx));
         Ok(())
     }
@@ -51,19 +52,19 @@ impl Process {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> KResult<JoinHandle<T>> {
-        self.spawn_with_priority(kernel_sim::consts::PRIO_DEFAULT as i32, f)
+        self.spawn_with_priority(PRIO_DEFAULT, f)
     }
 
     /// Spawns a kernel thread of this process at `priority` (1..=255, else EINVAL).
     pub fn spawn_with_priority<T: Send + 'static>(
         &self,
-        priority: i32,
+        priority: i16,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> KResult<JoinHandle<T>> {
-        if !(kernel_sim::consts::PRIO_MIN..=kernel_sim::consts::PRIO_MAX).contains(&priority) {
-            return Err(kernel_sim::Errno::EINVAL);
+        if !(PRIO_MIN..=PRIO_MAX).contains(&priority) {
+            return Err(Errno::EINVAL);
         }
-        let ctx = self.kernel.thread_attach(self.pid, priority)?;
+        let ctx = self.kernel.thread_attach(self.pid, priority.into())?;
         Ok(std::thread::spawn(move || {
             ctx.adopt_os_thread();
             drop(current::bind(ctx));

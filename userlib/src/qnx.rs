@@ -27,8 +27,10 @@
 //! ```
 
 use crate::current::with_current;
-use kernel_sim::{Errno, Iov, KResult};
-pub use kernel_sim::{MsgInfo, Pulse, RcvId};
+use crate::structs;
+// The types these calls' signatures name, so that `use userlib::qnx::*` is enough.
+pub use kernel_sim::{Errno, Iov, KResult, MsgInfo, Pulse, RcvId, PULSE_SIZE};
+use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 /// `ChannelCreate(flags)`: a chid (≥ 1). EINVAL unknown flags, EPERM `_NTO_CHF_NET_MSG`,
 /// EBUSY a second death channel, EAGAIN no channel left.
@@ -170,9 +172,11 @@ pub fn msg_info(rcvid: RcvId) -> KResult<MsgInfo> {
     with_current(|c| c.msg_info(rcvid))
 }
 
-/// `MsgSendPulse(coid, priority, code, value)`: `priority` -1 is the caller's; `code` 0..=127.
-pub fn msg_send_pulse(coid: i32, priority: i32, code: i32, value: i32) -> KResult<()> {
-    with_current(|c| c.msg_send_pulse(coid, priority, code, value))
+/// `MsgSendPulse(coid, priority, code, value)`: `priority` -1 (`PULSE_PRIO_CALLER`) is the
+/// caller's, else 1..=255; `code` 0..=127 (`_PULSE_CODE_MINAVAIL..=_PULSE_CODE_MAXAVAIL`; the
+/// negative codes are the kernel's: EINVAL).
+pub fn msg_send_pulse(coid: i32, priority: i16, code: i8, value: i32) -> KResult<()> {
+    with_current(|c| c.msg_send_pulse(coid, priority.into(), code.into(), value))
 }
 
 /// `TimerTimeout(id, flags, NULL, ntime, NULL)`: a one-shot timeout for the next kernel call
@@ -185,13 +189,14 @@ pub fn timer_timeout(id: i32, flags: u32, ntime: Option<u64>) -> KResult<u32> {
 
 /// Sets the calling thread's priority (1..=255, else EINVAL); returns the previous one
 /// (what `pthread_setschedprio` / `SchedSet` do on QNX).
-pub fn thread_set_priority(prio: i32) -> KResult<i32> {
-    with_current(|c| c.set_priority(prio))
+pub fn thread_set_priority(prio: i16) -> KResult<i16> {
+    // (The previous priority is 1..=255: it fits.)
+    with_current(|c| c.set_priority(prio.into()).map(|old| old as i16))
 }
 
 /// The calling thread's (base, current) priority.
-pub fn thread_priority() -> KResult<(u8, u8)> {
-    with_current(|c| c.priority())
+pub fn thread_priority() -> KResult<(i16, i16)> {
+    with_current(|c| c.priority().map(|(base, cur)| (base.into(), cur.into())))
 }
 
 /// `getpid()` of the simulated process the calling thread belongs to.
@@ -266,8 +271,9 @@ pub fn sigev_unblock_init() -> SigEvent {
 }
 
 /// `SIGEV_PULSE_INIT(&event, coid, priority, code, value)`; `priority` -1
-/// (`SIGEV_PULSE_PRIO_INHERIT`) uses the receiving thread's priority.
-pub fn sigev_pulse_init(coid: i32, priority: i16, code: i16, value: i32) -> SigEvent {
+/// (`SIGEV_PULSE_PRIO_INHERIT`) uses the receiving thread's priority; `code` is the pulse's
+/// (`i8`, as in `struct _pulse`).
+pub fn sigev_pulse_init(coid: i32, priority: i16, code: i8, value: i32) -> SigEvent {
     SigEvent::pulse(coid, priority, code, value)
 }
 
@@ -302,8 +308,9 @@ pub fn sigev_intr_init() -> SigEvent {
 /// runs in the target's thread, or nothing happens (ignored), or, when its default action ends
 /// a process, the simulated process is torn down (only it; docs/deviations.md, "Signals").
 /// ENOREMOTE `nd` not local, EINVAL `signo` outside 0..=64, ESRCH no such process or thread.
-pub fn signal_kill(nd: u32, pid: i32, tid: i32, signo: i32, code: i32, value: i32) -> KResult<()> {
-    with_current(|c| c.signal_kill(nd, pid, tid, signo, code, value))
+/// `code` is the signal's `si_code`, `i16` as `sigevent`'s `sigev_code` carries it.
+pub fn signal_kill(nd: u32, pid: i32, tid: i32, signo: i32, code: i16, value: i32) -> KResult<()> {
+    with_current(|c| c.signal_kill(nd, pid, tid, signo, code.into(), value))
 }
 
 /// `kill(pid, signo)` aimed at a simulated process: [`signal_kill`] with `SI_USER`.
@@ -313,7 +320,86 @@ pub fn kill(pid: i32, signo: i32) -> KResult<()> {
         pid,
         0,
         signo,
-        kernel_sim::calls::event::SI_USER,
+        kernel_sim::calls::event::SI_USER as i16,
         0,
     )
+}
+
+// ------------------------------------------------------------------------- message structs
+
+/// What [`msg_receive_struct`] took: a message, or a pulse.
+#[derive(Debug)]
+pub enum MsgOrPulse<T> {
+    /// A message: its rcvid (answer it with [`msg_reply_struct`] or [`msg_error`]) and the
+    /// struct, zero past the bytes that came (the crate docs, "Message structs").
+    Msg(RcvId, T),
+    /// A pulse (`MsgReceive` returned 0).
+    Pulse(Pulse),
+}
+
+/// `MsgSend(coid, &smsg, sizeof smsg, &rmsg, sizeof rmsg)` with structs: returns the reply
+/// status and the reply. A reply shorter than `R` leaves the rest of it zero.
+///
+/// `S` is any `IntoBytes + Immutable` type (a `#[repr(C)]` struct without padding, or a slice
+/// of them), `R` any `FromBytes` type: derive them with `userlib::zerocopy`.
+pub fn msg_send_struct<S, R>(coid: i32, smsg: &S) -> KResult<(i64, R)>
+where
+    S: IntoBytes + Immutable + ?Sized,
+    R: FromBytes,
+{
+    let mut reply = structs::zeroed(size_of::<R>());
+    let status = msg_send(coid, smsg.as_bytes(), &mut reply)?;
+    Ok((status, structs::read(&reply)))
+}
+
+/// `MsgReceive(chid, &msg, sizeof msg, info)` into a struct: a message, or a pulse (the
+/// buffer has room for one even when `T` is smaller than a `struct _pulse`). A message shorter
+/// than `T` leaves the rest zero; `info.msglen` says how many of `T`'s bytes came (at most
+/// `size_of::<T>()`), `info.srcmsglen` how many the client sent.
+pub fn msg_receive_struct<T: FromBytes>(
+    chid: i32,
+    info: Option<&mut MsgInfo>,
+) -> KResult<MsgOrPulse<T>> {
+    let mut buf = structs::receive_buf::<T>();
+    let mut got = MsgInfo::default();
+    let rcvid = msg_receive(chid, &mut buf, Some(&mut got))?;
+    if rcvid != 0 {
+        structs::cap_msglen::<T>(&mut got);
+    }
+    if let Some(info) = info {
+        *info = got;
+    }
+    if rcvid == 0 {
+        return Pulse::from_bytes(&buf)
+            .map(MsgOrPulse::Pulse)
+            .ok_or(Errno::EFAULT);
+    }
+    Ok(MsgOrPulse::Msg(rcvid, structs::read(&buf)))
+}
+
+/// `MsgReply(rcvid, status, &msg, sizeof msg)` with a struct (or a slice of them).
+pub fn msg_reply_struct<T>(rcvid: RcvId, status: i64, msg: &T) -> KResult<()>
+where
+    T: IntoBytes + Immutable + ?Sized,
+{
+    msg_reply(rcvid, status, msg.as_bytes())
+}
+
+/// `MsgRead(rcvid, &msg, sizeof msg, offset)` into a struct: the struct and the bytes read.
+/// Past the end of the client's message the struct is zero and the count short of
+/// `size_of::<T>()`: check it where that matters (QNX's answer to a short message is
+/// `MsgError(rcvid, EBADMSG)`).
+pub fn msg_read_struct<T: FromBytes>(rcvid: RcvId, offset: usize) -> KResult<(T, usize)> {
+    let mut buf = structs::zeroed(size_of::<T>());
+    let n = msg_read(rcvid, &mut buf, offset)?;
+    Ok((structs::read(&buf), n))
+}
+
+/// `MsgWrite(rcvid, &msg, sizeof msg, offset)` from a struct: bytes written into the client's
+/// reply buffer at `offset` (fewer where the buffer ends).
+pub fn msg_write_struct<T>(rcvid: RcvId, msg: &T, offset: usize) -> KResult<usize>
+where
+    T: IntoBytes + Immutable + ?Sized,
+{
+    msg_write(rcvid, msg.as_bytes(), offset)
 }

@@ -33,9 +33,13 @@
 //! ```
 
 use crate::current::{self, cleanup_in, with_member, Access};
+use crate::structs;
+use kernel_sim::calls::timer::TimerInfo;
 use kernel_sim::consts::*;
+use kernel_sim::types::SigEvent;
 use kernel_sim::{Errno, KResult, Kernel, MsgInfo, Pid, Pulse, RcvId, ThreadCtx, PULSE_SIZE};
 use std::time::Duration;
+use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 fn member<R>(
     kernel: &Kernel,
@@ -51,12 +55,8 @@ fn member<R>(
 
 fn arm(ctx: &ThreadCtx, states: u32, t: Duration) -> KResult<()> {
     let ns = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
-    ctx.timer_timeout(
-        kernel_sim::calls::process::CLOCK_MONOTONIC,
-        states,
-        Some(ns),
-    )
-    .map(drop)
+    ctx.timer_timeout(CLOCK_MONOTONIC, states, Some(ns))
+        .map(drop)
 }
 
 fn current_process() -> KResult<(Kernel, Pid)> {
@@ -68,6 +68,24 @@ fn current_process() -> KResult<(Kernel, Pid)> {
 pub enum Received {
     /// A message: answer it through `rcvid`. `info.msglen` bytes are in the buffer.
     Message {
+        /// The receive id to reply to.
+        rcvid: ReceiveId,
+        /// What the kernel says about the message.
+        info: MsgInfo,
+    },
+    /// A pulse.
+    Pulse(Pulse),
+}
+
+/// What [`Channel::receive_struct`] returned: a message read into a `T`, or a pulse.
+#[derive(Debug)]
+pub enum ReceivedStruct<T> {
+    /// A message: the struct (zero past the bytes that came: the crate docs, "Message
+    /// structs"), the receive id to answer, and the kernel's info (`msglen`: bytes of `T` that
+    /// came; `srcmsglen`: bytes the client sent).
+    Message {
+        /// The message's first `size_of::<T>()` bytes.
+        msg: T,
         /// The receive id to reply to.
         rcvid: ReceiveId,
         /// What the kernel says about the message.
@@ -150,6 +168,58 @@ impl Channel {
         })
     }
 
+    /// Waits for a message, read into a `T`, or a pulse (received into a buffer with room for
+    /// one even when `T` is smaller than a `struct _pulse`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use userlib::zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+    /// use userlib::{Channel, Connection, ReceivedStruct};
+    ///
+    /// #[derive(FromBytes, IntoBytes, Immutable, KnownLayout, Debug)]
+    /// #[zerocopy(crate = "userlib::zerocopy")]
+    /// #[repr(C)]
+    /// struct Ping { seq: u32, ttl: u32 }
+    ///
+    /// let chan = Channel::create(0)?;
+    /// let conn = Connection::attach(0, chan.chid())?;
+    /// conn.send_pulse(-1, 3, 0)?;
+    /// match chan.receive_struct_timeout::<Ping>(Duration::from_secs(5))? {
+    ///     ReceivedStruct::Pulse(p) => assert_eq!(p.code, 3),
+    ///     ReceivedStruct::Message { msg, rcvid, .. } => rcvid.reply_struct(0, &msg)?,
+    /// }
+    /// # Ok::<(), userlib::Errno>(())
+    /// ```
+    pub fn receive_struct<T: FromBytes>(&self) -> KResult<ReceivedStruct<T>> {
+        self.receive_struct_inner(None)
+    }
+
+    /// [`Channel::receive_struct`] for at most `timeout` (then ETIMEDOUT).
+    pub fn receive_struct_timeout<T: FromBytes>(
+        &self,
+        timeout: Duration,
+    ) -> KResult<ReceivedStruct<T>> {
+        self.receive_struct_inner(Some(timeout))
+    }
+
+    fn receive_struct_inner<T: FromBytes>(
+        &self,
+        timeout: Option<Duration>,
+    ) -> KResult<ReceivedStruct<T>> {
+        let mut buf = structs::receive_buf::<T>();
+        Ok(match self.receive_inner(&mut buf, timeout)? {
+            Received::Pulse(p) => ReceivedStruct::Pulse(p),
+            Received::Message { rcvid, mut info } => {
+                structs::cap_msglen::<T>(&mut info);
+                ReceivedStruct::Message {
+                    msg: structs::read(&buf),
+                    rcvid,
+                    info,
+                }
+            }
+        })
+    }
+
     /// Waits for a pulse only (messages stay queued).
     pub fn receive_pulse(&self) -> KResult<Pulse> {
         member(&self.kernel, self.pid, Errno::ESRCH, |c| {
@@ -229,6 +299,29 @@ impl Connection {
         })
     }
 
+    /// `MsgSend` with structs: sends `msg`, returns the reply status and the reply (zero past
+    /// the bytes the server replied: QNX does not say how many that was).
+    pub fn send_struct<S, R>(&self, msg: &S) -> KResult<(i64, R)>
+    where
+        S: IntoBytes + Immutable + ?Sized,
+        R: FromBytes,
+    {
+        let mut reply = structs::zeroed(size_of::<R>());
+        let status = self.send(msg.as_bytes(), &mut reply)?;
+        Ok((status, structs::read(&reply)))
+    }
+
+    /// [`Connection::send_struct`] bounded by `timeout`, as [`Connection::send_timeout`] is.
+    pub fn send_struct_timeout<S, R>(&self, msg: &S, timeout: Duration) -> KResult<(i64, R)>
+    where
+        S: IntoBytes + Immutable + ?Sized,
+        R: FromBytes,
+    {
+        let mut reply = structs::zeroed(size_of::<R>());
+        let status = self.send_timeout(msg.as_bytes(), &mut reply, timeout)?;
+        Ok((status, structs::read(&reply)))
+    }
+
     /// `MsgSendv`: gathers `msg`, scatters the reply into `reply`.
     pub fn sendv(&self, msg: &[&[u8]], reply: &mut [&mut [u8]]) -> KResult<i64> {
         member(&self.kernel, self.pid, Errno::EBADF, |c| {
@@ -236,10 +329,11 @@ impl Connection {
         })
     }
 
-    /// `MsgSendPulse`: `priority` -1 is the caller's; `code` 0..=127.
-    pub fn send_pulse(&self, priority: i32, code: i32, value: i32) -> KResult<()> {
+    /// `MsgSendPulse`: `priority` -1 is the caller's, else 1..=255; `code` 0..=127 (the
+    /// negative codes are the kernel's: EINVAL).
+    pub fn send_pulse(&self, priority: i16, code: i8, value: i32) -> KResult<()> {
         member(&self.kernel, self.pid, Errno::EBADF, |c| {
-            c.msg_send_pulse(self.coid, priority, code, value)
+            c.msg_send_pulse(self.coid, priority.into(), code.into(), value)
         })
     }
 }
@@ -280,6 +374,14 @@ impl ReceiveId {
         self.with(|c| c.msg_reply(r, status, msg))
     }
 
+    /// `MsgReply` with a struct (or a slice of them).
+    pub fn reply_struct<T>(self, status: i64, msg: &T) -> KResult<()>
+    where
+        T: IntoBytes + Immutable + ?Sized,
+    {
+        self.reply(status, msg.as_bytes())
+    }
+
     /// `MsgReplyv`.
     pub fn replyv(mut self, status: i64, msg: &[&[u8]]) -> KResult<()> {
         self.answered = true;
@@ -297,6 +399,23 @@ impl ReceiveId {
     /// `MsgRead`: more of the client's message, from `offset`.
     pub fn read(&self, buf: &mut [u8], offset: usize) -> KResult<usize> {
         self.with(|c| c.msg_read(self.rcvid, buf, offset))
+    }
+
+    /// `MsgRead` into a struct: the struct and the bytes read. Past the end of the client's
+    /// message the struct is zero and the count short of `size_of::<T>()`: check it where that
+    /// matters, and answer a short message with `error(EBADMSG)` as QNX servers do.
+    pub fn read_struct<T: FromBytes>(&self, offset: usize) -> KResult<(T, usize)> {
+        let mut buf = structs::zeroed(size_of::<T>());
+        let n = self.read(&mut buf, offset)?;
+        Ok((structs::read(&buf), n))
+    }
+
+    /// `MsgWrite` from a struct: bytes written into the client's reply buffer at `offset`.
+    pub fn write_struct<T>(&self, msg: &T, offset: usize) -> KResult<usize>
+    where
+        T: IntoBytes + Immutable + ?Sized,
+    {
+        self.write(msg.as_bytes(), offset)
     }
 
     /// `MsgWrite`: part of the reply, at `offset`, without answering yet.
@@ -334,8 +453,8 @@ impl ReceiveId {
 impl Connection {
     /// A `SIGEV_PULSE` event on this connection: what a client sends a server so the server
     /// can notify it later (`priority` -1 inherits the client thread's priority).
-    pub fn pulse_event(&self, priority: i16, code: i16, value: i32) -> kernel_sim::types::SigEvent {
-        kernel_sim::types::SigEvent::pulse(self.coid, priority, code, value)
+    pub fn pulse_event(&self, priority: i16, code: i8, value: i32) -> SigEvent {
+        SigEvent::pulse(self.coid, priority, code, value)
     }
 }
 
@@ -350,14 +469,14 @@ pub struct Notifier {
 
 impl Notifier {
     /// `MsgDeliverEvent(rcvid, event)`.
-    pub fn deliver(&self, event: &kernel_sim::types::SigEvent) -> KResult<()> {
+    pub fn deliver(&self, event: &SigEvent) -> KResult<()> {
         member(&self.kernel, self.pid, Errno::ESRCH, |c| {
             c.msg_deliver_event(self.rcvid, event)
         })
     }
 
     /// `MsgVerifyEvent(rcvid, event)`.
-    pub fn verify(&self, event: &kernel_sim::types::SigEvent) -> KResult<()> {
+    pub fn verify(&self, event: &SigEvent) -> KResult<()> {
         member(&self.kernel, self.pid, Errno::ESRCH, |c| {
             c.msg_verify_event(self.rcvid, event)
         })
@@ -393,12 +512,13 @@ pub struct Timer {
 
 impl Timer {
     /// A timer on CLOCK_MONOTONIC delivering `event` to the calling thread's process.
-    pub fn monotonic(event: &kernel_sim::types::SigEvent) -> KResult<Timer> {
-        Timer::create(kernel_sim::calls::process::CLOCK_MONOTONIC, event)
+    pub fn monotonic(event: &SigEvent) -> KResult<Timer> {
+        Timer::create(CLOCK_MONOTONIC, event)
     }
 
-    /// A timer on `clock` (Linux's id) delivering `event`.
-    pub fn create(clock: i32, event: &kernel_sim::types::SigEvent) -> KResult<Timer> {
+    /// A timer on `clock` (`CLOCK_MONOTONIC` or `CLOCK_REALTIME`, Linux's ids) delivering
+    /// `event`.
+    pub fn create(clock: i32, event: &SigEvent) -> KResult<Timer> {
         current::with_current(|c| {
             let id = c.timer_create(clock, Some(event))?;
             Ok(Timer {
@@ -433,7 +553,7 @@ impl Timer {
     }
 
     /// Its remaining time, period, overruns and deliveries.
-    pub fn info(&self) -> KResult<kernel_sim::calls::timer::TimerInfo> {
+    pub fn info(&self) -> KResult<TimerInfo> {
         member(&self.kernel, self.pid, Errno::EINVAL, |c| {
             c.timer_info(self.id)
         })

@@ -29,11 +29,11 @@ use super::baselines::{
 use super::record::{Record, Workload};
 use crate::throughput::{counters_delta, Placement};
 use crossbeam_channel::{Receiver, Sender};
-use kernel_sim::consts::_NTO_SIDE_CHANNEL;
-use kernel_sim::{Config, Kernel, MsgInfo, ProcCounters};
 use std::time::{Duration, Instant};
 use userlib::asyncmsg::{self, AsyncConnAttr};
+use userlib::consts::_NTO_SIDE_CHANNEL;
 use userlib::{qnx, Process};
+use userlib::{Config, Kernel, MsgInfo, ProcCounters};
 
 pub use crate::throughput::{GET_MAX, PRIO};
 

@@ -169,7 +169,7 @@ fn coid_death(
             t,
             client,
             _NTO_CHF_COID_DISCONNECT,
-            PRIO_DEFAULT,
+            PRIO_DEFAULT as u8,
             _PULSE_CODE_COIDDEATH,
             coid,
             fx,

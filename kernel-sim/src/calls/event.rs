@@ -144,7 +144,7 @@ pub(crate) fn pulse_route(t: &mut Tables<'_>, target: u32, ev: &SigEvent) -> KRe
     }
     let prio = match ev.sigev_priority {
         SIGEV_PULSE_PRIO_INHERIT => t.threads.at(target).base_prio,
-        p if (PRIO_MIN..=PRIO_MAX).contains(&(p as i32)) => p as u8,
+        p if (PRIO_MIN..=PRIO_MAX).contains(&p) => p as u8,
         _ => return Err(Errno::EINVAL),
     };
     let code = i8::try_from(ev.sigev_code).map_err(|_| Errno::EINVAL)?;

@@ -27,7 +27,7 @@ pub fn thread_create(
     prio: i32,
     os_tid: i32,
 ) -> KResult<(Id<Thread>, i32)> {
-    if !(PRIO_MIN..=PRIO_MAX).contains(&prio) {
+    if !(i32::from(PRIO_MIN)..=i32::from(PRIO_MAX)).contains(&prio) {
         return Err(Errno::EINVAL);
     }
     let p = t.procs.get(proc).ok_or(Errno::ESRCH)?;
@@ -139,7 +139,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
     super::timer::destroy_all(t, proc);
     let first = t.procs.at(proc.index).threads;
     let prio = if first == NIL {
-        PRIO_DEFAULT
+        PRIO_DEFAULT as u8
     } else {
         t.threads.at(first).prio
     };
@@ -217,7 +217,7 @@ pub(crate) fn reap_zombie(t: &mut Tables<'_>, i: u32, _fx: &mut Effects) {
 
 /// Sets the caller's priority (1..=255, else EINVAL); returns the previous one.
 pub fn set_priority(t: &mut Tables<'_>, me: Caller, prio: i32, fx: &mut Effects) -> Step {
-    if !(PRIO_MIN..=PRIO_MAX).contains(&prio) {
+    if !(i32::from(PRIO_MIN)..=i32::from(PRIO_MAX)).contains(&prio) {
         return Step::Done(Err(Errno::EINVAL));
     }
     let i = me.thread.index;
@@ -227,10 +227,7 @@ pub fn set_priority(t: &mut Tables<'_>, me: Caller, prio: i32, fx: &mut Effects)
     Step::Done(Ok(old as i64))
 }
 
-/// Linux's CLOCK_REALTIME.
-pub const CLOCK_REALTIME: i32 = 0;
-/// Linux's CLOCK_MONOTONIC.
-pub const CLOCK_MONOTONIC: i32 = 1;
+pub use crate::consts::{CLOCK_MONOTONIC, CLOCK_REALTIME};
 
 /// A TimerTimeout request.
 #[derive(Clone, Copy, Debug)]

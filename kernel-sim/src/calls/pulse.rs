@@ -211,8 +211,8 @@ pub fn msg_send_pulse(
     fx: &mut Effects,
 ) -> Step {
     let prio = match prio {
-        PULSE_PRIO_CALLER => t.threads.at(me.thread.index).prio,
-        p if (PRIO_MIN..=PRIO_MAX).contains(&p) => p as u8,
+        p if p == i32::from(PULSE_PRIO_CALLER) => t.threads.at(me.thread.index).prio,
+        p if (i32::from(PRIO_MIN)..=i32::from(PRIO_MAX)).contains(&p) => p as u8,
         _ => return Step::Done(Err(Errno::EINVAL)),
     };
     if !(_PULSE_CODE_MINAVAIL as i32..=_PULSE_CODE_MAXAVAIL as i32).contains(&code) {

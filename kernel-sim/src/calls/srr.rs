@@ -123,7 +123,7 @@ fn info_of(t: &Tables<'_>, ci: u32, chan: Id<Channel>) -> MsgInfo {
         coid: c.send.coid,
         priority: c.send.prio as i16,
         flags: if c.send.unblock_req {
-            _NTO_MI_UNBLOCK_REQ as i16
+            _NTO_MI_UNBLOCK_REQ
         } else {
             0
         },

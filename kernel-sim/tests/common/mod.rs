@@ -8,10 +8,6 @@ use kernel_sim::*;
 use std::thread::{Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
-/// Linux's `CLOCK_REALTIME`.
-pub const CLOCK_REALTIME: i32 = 0;
-/// Linux's `CLOCK_MONOTONIC`.
-pub const CLOCK_MONOTONIC: i32 = 1;
 /// The bound put on calls that are expected to complete: generous, only there so that a kernel
 /// bug fails the test instead of hanging it.
 pub const LONG: u64 = 5_000_000_000;

@@ -9,6 +9,7 @@
 mod base;
 pub use base::*;
 
+use kernel_sim::consts::CLOCK_REALTIME;
 use kernel_sim::types::SigEvent;
 use kernel_sim::*;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};

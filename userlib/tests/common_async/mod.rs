@@ -39,7 +39,7 @@ impl Drop for Bound {
 
 /// Binds the calling (test) thread to `p`.
 pub fn bind(p: &Process) -> Bound {
-    p.bind_current_thread(PRIO_DEFAULT as i32).expect("bind");
+    p.bind_current_thread(PRIO_DEFAULT).expect("bind");
     Bound(())
 }
 
