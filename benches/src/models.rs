@@ -20,7 +20,7 @@ use userlib::{Config, Kernel, ProcCounters};
 pub const MSG_SIZE: usize = 64;
 
 /// The simulated priority both kernel threads run at.
-pub const PRIO: i32 = 10;
+pub const PRIO: i16 = 10;
 
 const REQUEST: [u8; MSG_SIZE] = [0x5a; MSG_SIZE];
 const REPLY: [u8; MSG_SIZE] = [0xa5; MSG_SIZE];

@@ -194,15 +194,15 @@ impl Kernel {
     }
 
     /// Registers the calling OS thread as a kernel thread of `pid` at priority `prio` (1..=255).
-    pub fn thread_attach(&self, pid: Pid, prio: i32) -> KResult<ThreadCtx> {
-        self.attach(pid, prio, false)
+    pub fn thread_attach(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
+        self.attach(pid, prio.into(), false)
     }
 
     /// Registers the calling OS thread as a kernel thread of `pid` that acts for the process
     /// briefly on a library's behalf (cleaning up a handle dropped by another process's
     /// thread): its end sends no `_PULSE_CODE_THREADDEATH`, as it is no thread of the program.
     pub fn thread_attach_internal(&self, pid: Pid) -> KResult<ThreadCtx> {
-        self.attach(pid, crate::consts::PRIO_DEFAULT as i32, true)
+        self.attach(pid, crate::consts::PRIO_DEFAULT.into(), true)
     }
 
     fn attach(&self, pid: Pid, prio: i32, internal: bool) -> KResult<ThreadCtx> {
@@ -789,7 +789,8 @@ impl ThreadCtx {
     }
 
     /// MsgSendPulse: `prio` -1 means the caller's priority; `code` 0..=127.
-    pub fn msg_send_pulse(&self, coid: i32, prio: i32, code: i32, value: i32) -> KResult<()> {
+    pub fn msg_send_pulse(&self, coid: i32, prio: i16, code: i8, value: i32) -> KResult<()> {
+        let (prio, code) = (i32::from(prio), i32::from(code));
         self.call(|t, me, fx| calls::pulse::msg_send_pulse(t, me, coid, prio, code, value, fx))
             .map(drop)
     }
@@ -797,9 +798,10 @@ impl ThreadCtx {
     // ---------------------------------------------------------------- threads
 
     /// Sets this thread's priority (1..=255); returns the previous one.
-    pub fn set_priority(&self, prio: i32) -> KResult<i32> {
+    pub fn set_priority(&self, prio: i16) -> KResult<i16> {
+        let prio = i32::from(prio);
         self.call(|t, me, fx| calls::process::set_priority(t, me, prio, fx))
-            .map(|v| v as i32)
+            .map(|v| v as i16)
     }
 
     /// This thread's base and current priority.

@@ -280,7 +280,7 @@ fn destroying_a_channel_frees_its_queued_pulses_and_server_connections() {
         .connect_attach(0, srv.pid, chid, _NTO_SIDE_CHANNEL, _NTO_COF_NOSHARE)
         .unwrap();
     for i in 0..5 {
-        c.msg_send_pulse(a, 10, i, i).unwrap();
+        c.msg_send_pulse(a, 10, i as i8, i).unwrap();
     }
     c.msg_send_pulse(b, 10, 9, 9).unwrap();
     let u = k.pool_usage();

@@ -607,7 +607,7 @@ fn priorities_out_of_range_are_einval() {
     for prio in [0, 256] {
         assert_eq!(t.msg_send_pulse(coid, prio, 1, 0), Err(Errno::EINVAL));
     }
-    for code in [-1, 128] {
+    for code in [-1, i8::MIN] {
         assert_eq!(t.msg_send_pulse(coid, 10, code, 0), Err(Errno::EINVAL));
     }
     assert_eq!(k.pool_usage().pulses.live, 0);

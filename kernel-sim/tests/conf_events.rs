@@ -24,7 +24,7 @@ struct Two {
     coid: i32,
 }
 
-fn two_with(cfg: Config, chflags: u32, server_prio: i32, client_prio: i32) -> Two {
+fn two_with(cfg: Config, chflags: u32, server_prio: i16, client_prio: i16) -> Two {
     let k = Kernel::new(cfg).unwrap();
     let start = live_all(&k);
     let srv = k.process_create().unwrap();
@@ -110,12 +110,14 @@ fn pulse_priority_minus_one_is_the_senders_current_priority() {
 #[test]
 fn pulse_codes_0_to_127_are_accepted_and_others_are_einval() {
     let w = two();
-    for code in [0, 1, 64, 126, 127] {
-        w.client.msg_send_pulse(w.coid, 10, code, code * 3).unwrap();
+    for code in [0i8, 1, 64, 126, 127] {
+        let value = i32::from(code) * 3;
+        w.client.msg_send_pulse(w.coid, 10, code, value).unwrap();
         let p = receive_pulse(&w.server, w.chid);
-        assert_eq!((p.code as i32, p.value_int()), (code, code * 3));
+        assert_eq!((p.code, p.value_int()), (code, value));
     }
-    for code in [-1, -32, -33, -128, 128, 255, 1000, i32::MIN, i32::MAX] {
+    // (Codes above 127 do not fit the `i8` a pulse code is.)
+    for code in [-1i8, -32, -33, -128] {
         assert_eq!(
             w.client.msg_send_pulse(w.coid, 10, code, 0),
             Err(Errno::EINVAL),
@@ -131,7 +133,7 @@ fn pulse_codes_0_to_127_are_accepted_and_others_are_einval() {
 #[test]
 fn pulse_priority_0_or_above_255_is_einval() {
     let w = two();
-    for prio in [0, 256, 300, -2, i32::MIN, i32::MAX] {
+    for prio in [0i16, 256, 300, -2, i16::MIN, i16::MAX] {
         assert_eq!(
             w.client.msg_send_pulse(w.coid, prio, 1, 0),
             Err(Errno::EINVAL),
@@ -140,9 +142,14 @@ fn pulse_priority_0_or_above_255_is_einval() {
     }
     assert_eq!(live(&w.k)[4], 0);
     assert_nothing_queued(&w.server, w.chid);
-    for prio in [1, 255] {
-        w.client.msg_send_pulse(w.coid, prio, 1, prio).unwrap();
-        assert_eq!(receive_pulse(&w.server, w.chid).value_int(), prio);
+    for prio in [1i16, 255] {
+        w.client
+            .msg_send_pulse(w.coid, prio, 1, prio.into())
+            .unwrap();
+        assert_eq!(
+            receive_pulse(&w.server, w.chid).value_int(),
+            i32::from(prio)
+        );
     }
     w.finish();
 }
@@ -450,7 +457,7 @@ impl Client {
     }
 }
 
-fn client_with(w: &Ev, prio: i32, msg: Vec<u8>, bound: u64) -> Client {
+fn client_with(w: &Ev, prio: i16, msg: Vec<u8>, bound: u64) -> Client {
     let (tx, rx) = mpsc::channel::<()>();
     let (srv_pid, schid) = (w.srv.pid, w.schid);
     let bg = spawn(&w.k, w.cli, prio, move |c| {
@@ -465,7 +472,7 @@ fn client_with(w: &Ev, prio: i32, msg: Vec<u8>, bound: u64) -> Client {
     Client { bg, done: tx }
 }
 
-fn client(w: &Ev, prio: i32, msg: Vec<u8>) -> Client {
+fn client(w: &Ev, prio: i16, msg: Vec<u8>) -> Client {
     client_with(w, prio, msg, LONG)
 }
 
@@ -480,7 +487,7 @@ impl Ev {
     }
 
     /// A client that sent a message, was received and replied to: its rcvid.
-    fn replied_client(&self, prio: i32) -> (Client, RcvId) {
+    fn replied_client(&self, prio: i16) -> (Client, RcvId) {
         let c = client(self, prio, b"hi".to_vec());
         let (rcvid, _) = self.take();
         self.server.msg_reply(rcvid, 0, b"").unwrap();

@@ -51,7 +51,7 @@ fn two(chflags: u32) -> Two {
 
 impl Two {
     /// A client thread at `prio` that arms `flags` for `ns` and sends on its own coid.
-    fn sender_with(&self, prio: i32, flags: u32, ns: u64) -> Bg<(KResult<i64>, [u8; 4])> {
+    fn sender_with(&self, prio: i16, flags: u32, ns: u64) -> Bg<(KResult<i64>, [u8; 4])> {
         let (srv_pid, chid) = (self.srv.pid, self.chid);
         spawn(&self.k, self.cli, prio, move |c| {
             let coid = c.connect_attach(0, srv_pid, chid, SIDE, 0).unwrap();
@@ -64,13 +64,13 @@ impl Two {
     }
 
     /// A client bounded in SEND and REPLY states.
-    fn sender(&self, prio: i32, ns: u64) -> Bg<(KResult<i64>, [u8; 4])> {
+    fn sender(&self, prio: i16, ns: u64) -> Bg<(KResult<i64>, [u8; 4])> {
         self.sender_with(prio, SEND_REPLY, ns)
     }
 
     /// A client whose timeout covers the REPLY state only: its SEND state ends when the
     /// server receives it, however late, so a short timeout cannot expire before that.
-    fn replier(&self, prio: i32, ns: u64) -> Bg<(KResult<i64>, [u8; 4])> {
+    fn replier(&self, prio: i16, ns: u64) -> Bg<(KResult<i64>, [u8; 4])> {
         self.sender_with(prio, _NTO_TIMEOUT_REPLY, ns)
     }
 

@@ -26,7 +26,7 @@ fn send_queue_orders_senders_and_pulses_by_priority_fifo_within_a_priority() {
         .connect_attach(0, srv.pid, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
     // (label, priority): a message from a client at that priority, or a pulse ("p<code>").
-    let arrivals: [(&str, i32); 10] = [
+    let arrivals: [(&str, i16); 10] = [
         ("A", 10),
         ("p1", 20),
         ("B", 20),
@@ -43,7 +43,7 @@ fn send_queue_orders_senders_and_pulses_by_priority_fifo_within_a_priority() {
         let mut clients = Vec::new();
         for &(label, prio) in &arrivals {
             if let Some(code) = label.strip_prefix('p') {
-                c.msg_send_pulse(coid, prio, code.parse().unwrap(), prio)
+                c.msg_send_pulse(coid, prio, code.parse().unwrap(), prio.into())
                     .unwrap();
             } else {
                 let (h, tid) = spawn(s, &k, cli, prio, move |t| {
@@ -66,7 +66,7 @@ fn send_queue_orders_senders_and_pulses_by_priority_fifo_within_a_priority() {
             } else {
                 let label = String::from_utf8(buf[..info.msglen as usize].to_vec()).unwrap();
                 let prio = arrivals.iter().find(|a| a.0 == label).unwrap().1;
-                assert_eq!(i32::from(info.priority), prio, "priority of {label}");
+                assert_eq!(info.priority, prio, "priority of {label}");
                 order.push(label);
                 server.msg_reply(rcvid, 0, b"").unwrap();
             }
@@ -102,9 +102,9 @@ fn receiver_takes_the_senders_priority_on_receive_and_keeps_its_base() {
             let mut buf = [0u8; 4];
             let mut info = MsgInfo::default();
             let rcvid = receive(&server, chid, &mut buf, Some(&mut info)).unwrap();
-            assert_eq!(i32::from(info.priority), prio);
+            assert_eq!(info.priority, prio);
             assert_eq!(server.priority(), Ok((10, prio as u8)));
-            assert_eq!(prio_of(&k, srv.pid, server.tid()), (10, prio as i16));
+            assert_eq!(prio_of(&k, srv.pid, server.tid()), (10, prio));
             server.msg_reply(rcvid, 0, b"").unwrap();
             // It keeps the inherited priority after replying.
             assert_eq!(server.priority(), Ok((10, prio as u8)));
@@ -176,8 +176,7 @@ fn pulse_priority_minus_one_is_the_callers_priority() {
     let coid = c
         .connect_attach(0, srv.pid, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
-    c.msg_send_pulse(coid, PULSE_PRIO_CALLER.into(), 1, 0)
-        .unwrap();
+    c.msg_send_pulse(coid, PULSE_PRIO_CALLER, 1, 0).unwrap();
     c.set_priority(90).unwrap();
     c.msg_send_pulse(coid, -1, 2, 0).unwrap();
     // The priority-90 pulse is ahead of the priority-17 one.

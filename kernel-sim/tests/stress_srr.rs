@@ -22,7 +22,7 @@ const MAX_MSG: usize = 4096;
 /// The servers' receive buffer: smaller than the largest messages, so they MsgRead the rest.
 const RBUF: usize = 1024;
 /// The pulse code that stops a server thread.
-const STOP: i32 = 127;
+const STOP: i8 = 127;
 /// Bound on every blocking call: a lost wake-up fails the test instead of hanging it.
 const BOUND: u64 = 20_000_000_000;
 
@@ -59,7 +59,7 @@ fn serve(t: &ThreadCtx, chid: i32, mut rng: StdRng) -> u64 {
             .expect("server receive");
         if rcvid == 0 {
             let p = Pulse::from_bytes(&buf).unwrap();
-            assert_eq!(i32::from(p.code), STOP, "unexpected pulse");
+            assert_eq!(p.code, STOP, "unexpected pulse");
             return handled;
         }
         assert!(rcvid > 0);
@@ -160,7 +160,7 @@ fn many_clients_and_servers_exchange_random_messages_and_the_books_balance() {
             for ci in 0..CLIENTS_PER_PROC {
                 let rng = StdRng::seed_from_u64(seed.wrapping_add((pi * 100 + ci) as u64));
                 let bytes = &bytes;
-                let prio = 1 + (pi * CLIENTS_PER_PROC + ci) as i32;
+                let prio = 1 + (pi * CLIENTS_PER_PROC + ci) as i16;
                 cs.push(
                     spawn(s, &k, p, prio, move |t| {
                         client(t, srv.pid, chid, rng, bytes)

@@ -591,7 +591,7 @@ impl Lib {
         if tests::NO_WAKE_PULSE.with(std::cell::Cell::get) {
             return false;
         }
-        ctx.msg_send_pulse(self.notify_coid, PRIO_MAX.into(), CODE_JOBS.into(), 0)
+        ctx.msg_send_pulse(self.notify_coid, PRIO_MAX, CODE_JOBS, 0)
             .is_ok()
     }
 
@@ -600,10 +600,7 @@ impl Lib {
     fn as_helper<R>(&self, f: impl FnOnce(&ThreadCtx) -> R) -> Option<R> {
         let mut helper = self.helper.lock().unwrap_or_else(|p| p.into_inner());
         if helper.is_none() {
-            *helper = self
-                .kernel
-                .thread_attach(self.pid, PRIO_DEFAULT.into())
-                .ok();
+            *helper = self.kernel.thread_attach(self.pid, PRIO_DEFAULT).ok();
         }
         helper.as_ref().map(f)
     }
@@ -671,7 +668,7 @@ fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
     };
     let worker = ctx
         .kernel()
-        .thread_attach(ctx.process(), PRIO_MAX.into())
+        .thread_attach(ctx.process(), PRIO_MAX)
         .map_err(undo)?;
     // A timer's SIGEV_UNBLOCK goes to the thread that created it: the library thread.
     let wake_timer = match worker.timer_create(

@@ -98,7 +98,7 @@ pub fn with_current<R>(f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
         forget_forked_binding(c);
         if c.borrow().is_none() {
             let (k, p) = default_pair();
-            let ctx = k.thread_attach(*p, kernel_sim::consts::PRIO_DEFAULT.into())?;
+            let ctx = k.thread_attach(*p, kernel_sim::consts::PRIO_DEFAULT)?;
             *c.borrow_mut() = Some(ctx);
             bump_epoch();
         }
@@ -141,7 +141,7 @@ pub(crate) fn with_member<R>(
 ) -> KResult<R> {
     CURRENT.with(|c| {
         if c.borrow().is_none() {
-            let ctx = kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT.into())?;
+            let ctx = kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT)?;
             *c.borrow_mut() = Some(ctx);
             bump_epoch();
         }

@@ -41,7 +41,7 @@ impl Process {
     /// Binds the calling OS thread to this process at `priority` (replacing any binding it
     /// had: that kernel thread exits).
     pub fn bind_current_thread(&self, priority: i16) -> KResult<()> {
-        let ctx = self.kernel.thread_attach(self.pid, priority.into())?;
+        let ctx = self.kernel.thread_attach(self.pid, priority)?;
         drop(current::bind(ctx));
         Ok(())
     }
@@ -64,7 +64,7 @@ impl Process {
         if !(PRIO_MIN..=PRIO_MAX).contains(&priority) {
             return Err(Errno::EINVAL);
         }
-        let ctx = self.kernel.thread_attach(self.pid, priority.into())?;
+        let ctx = self.kernel.thread_attach(self.pid, priority)?;
         Ok(std::thread::spawn(move || {
             ctx.adopt_os_thread();
             drop(current::bind(ctx));

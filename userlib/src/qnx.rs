@@ -176,7 +176,7 @@ pub fn msg_info(rcvid: RcvId) -> KResult<MsgInfo> {
 /// caller's, else 1..=255; `code` 0..=127 (`_PULSE_CODE_MINAVAIL..=_PULSE_CODE_MAXAVAIL`; the
 /// negative codes are the kernel's: EINVAL).
 pub fn msg_send_pulse(coid: i32, priority: i16, code: i8, value: i32) -> KResult<()> {
-    with_current(|c| c.msg_send_pulse(coid, priority.into(), code.into(), value))
+    with_current(|c| c.msg_send_pulse(coid, priority, code, value))
 }
 
 /// `TimerTimeout(id, flags, NULL, ntime, NULL)`: a one-shot timeout for the next kernel call
@@ -191,7 +191,7 @@ pub fn timer_timeout(id: i32, flags: u32, ntime: Option<u64>) -> KResult<u32> {
 /// (what `pthread_setschedprio` / `SchedSet` do on QNX).
 pub fn thread_set_priority(prio: i16) -> KResult<i16> {
     // (The previous priority is 1..=255: it fits.)
-    with_current(|c| c.set_priority(prio.into()).map(|old| old as i16))
+    with_current(|c| c.set_priority(prio))
 }
 
 /// The calling thread's (base, current) priority.

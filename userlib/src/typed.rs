@@ -333,7 +333,7 @@ impl Connection {
     /// negative codes are the kernel's: EINVAL).
     pub fn send_pulse(&self, priority: i16, code: i8, value: i32) -> KResult<()> {
         member(&self.kernel, self.pid, Errno::EBADF, |c| {
-            c.msg_send_pulse(self.coid, priority.into(), code.into(), value)
+            c.msg_send_pulse(self.coid, priority, code, value)
         })
     }
 }

@@ -115,7 +115,7 @@ pub fn spawn<'scope, 'env, T, F>(
     s: &'scope Scope<'scope, 'env>,
     k: &Kernel,
     pid: Pid,
-    prio: i32,
+    prio: i16,
     f: F,
 ) -> (ScopedJoinHandle<'scope, T>, i32)
 where

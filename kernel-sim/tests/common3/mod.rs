@@ -94,7 +94,7 @@ impl<T> Bg<T> {
 
 /// Spawns an OS thread that registers as a kernel thread of `pid` at `prio` (in that thread),
 /// runs `f`, then drops its ThreadCtx (thread death). Returns once the thread has registered.
-pub fn spawn<T, F>(k: &Kernel, pid: Pid, prio: i32, f: F) -> Bg<T>
+pub fn spawn<T, F>(k: &Kernel, pid: Pid, prio: i16, f: F) -> Bg<T>
 where
     T: Send + 'static,
     F: FnOnce(&ThreadCtx) -> T + Send + 'static,
