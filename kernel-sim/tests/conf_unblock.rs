@@ -11,70 +11,19 @@ use std::time::Duration;
 
 const SIDE: u32 = _NTO_SIDE_CHANNEL;
 
-/// A server process with one channel, a client process with a coid to it.
-struct World {
-    k: Kernel,
-    start: [u32; 6],
-    srv: Pid,
-    cli: Pid,
-    server: ThreadCtx,
-    client: ThreadCtx,
-    chid: i32,
-    coid: i32,
+/// A client thread of `w` that sends on the shared coid with no timeout at all (only what the
+/// test does ends its call; the watchdog the test arms ends it if the kernel does not).
+fn unbounded_sender(w: &Two) -> Bg<(KResult<i64>, [u8; 4])> {
+    let coid = w.coid;
+    spawn(&w.k, w.cli, 12, move |c| {
+        let mut r = [0u8; 4];
+        let st = c.msg_send(coid, b"req", &mut r);
+        (st, r)
+    })
 }
 
-fn world(chflags: u32) -> World {
-    let k = kernel();
-    let start = live_all(&k);
-    let srv = k.process_create().unwrap();
-    let cli = k.process_create().unwrap();
-    let server = k.thread_attach(srv, 10).unwrap();
-    let client = k.thread_attach(cli, 10).unwrap();
-    let chid = server.channel_create(chflags).unwrap();
-    let coid = client.connect_attach(0, srv.pid, chid, SIDE, 0).unwrap();
-    World {
-        k,
-        start,
-        srv,
-        cli,
-        server,
-        client,
-        chid,
-        coid,
-    }
-}
-
-impl World {
-    /// A client thread that sends on the shared coid with no timeout at all (only what the
-    /// test does ends its call; the watchdog the test arms ends it if the kernel does not).
-    fn unbounded_sender(&self) -> Bg<(KResult<i64>, [u8; 4])> {
-        let coid = self.coid;
-        spawn(&self.k, self.cli, 12, move |c| {
-            let mut r = [0u8; 4];
-            let st = c.msg_send(coid, b"req", &mut r);
-            (st, r)
-        })
-    }
-
-    fn take(&self) -> RcvId {
-        let mut b = [0u8; 8];
-        let rcvid = receive(&self.server, self.chid, &mut b, None).unwrap();
-        assert!(rcvid > 0, "expected a message");
-        rcvid
-    }
-
-    fn finish(self, procs: &[Pid]) {
-        let World {
-            k,
-            start,
-            server,
-            client,
-            ..
-        } = self;
-        drop(client);
-        drop(server);
-        teardown(&k, procs, start);
-    }
+fn world(chflags: u32) -> Two {
+    two(chflags)
 }
 
 // ------------------------------------------------------------------ MsgError's errno range
@@ -83,8 +32,8 @@ impl World {
 fn msg_error_with_an_errno_out_of_range_is_einval_and_the_client_is_neither_released_nor_resent() {
     let w = world(0);
     let wd = Watchdog::new(&w.k, w.cli);
-    let c = w.unbounded_sender();
-    let rcvid = w.take();
+    let c = unbounded_sender(&w);
+    let (rcvid, _) = w.take();
     // i32::MIN was once the dispatcher's own "run again" marker: the client resent.
     for bad in [i32::MIN, -2, -1000, 4096, 1 << 20, i32::MAX] {
         assert_eq!(
@@ -104,8 +53,7 @@ fn msg_error_with_an_errno_out_of_range_is_einval_and_the_client_is_neither_rele
     assert_nothing_queued(&w.server, w.chid);
     assert!(!wd.fired());
     drop(wd);
-    let (srv, cli) = (w.srv, w.cli);
-    w.finish(&[srv, cli]);
+    w.finish();
 }
 
 #[test]
@@ -117,13 +65,12 @@ fn msg_error_minus_one_passes_on_the_reason_the_client_asked_to_unblock() {
         arm(c, _NTO_TIMEOUT_REPLY, Some(SHORT));
         c.msg_send(coid, b"req", &mut r)
     });
-    let rcvid = w.take();
+    let (rcvid, _) = w.take();
     let p = receive_pulse(&w.server, w.chid);
     assert_eq!((p.code, p.value_long()), (_PULSE_CODE_UNBLOCK, rcvid));
     w.server.msg_error(rcvid, Errno(-1)).unwrap();
     assert_eq!(c.join(), Err(Errno::ETIMEDOUT));
-    let (srv, cli) = (w.srv, w.cli);
-    w.finish(&[srv, cli]);
+    w.finish();
 }
 
 // ------------------------------------------------------------------ detach by a sibling
@@ -133,8 +80,8 @@ fn a_sibling_detaching_the_coid_of_a_held_client_sends_the_unblock_pulse_and_the
 ) {
     let w = world(_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT);
     let wd = Watchdog::new(&w.k, w.cli);
-    let c = w.unbounded_sender();
-    let rcvid = w.take();
+    let c = unbounded_sender(&w);
+    let (rcvid, _) = w.take();
     let scoid = w.server.msg_info(rcvid).unwrap().scoid;
     w.client.connect_detach(w.coid).unwrap();
     // The server hears of it; the client stays until it answers, and so does the connection:
@@ -156,20 +103,18 @@ fn a_sibling_detaching_the_coid_of_a_held_client_sends_the_unblock_pulse_and_the
     w.server.connect_detach(scoid).unwrap();
     assert!(!wd.fired());
     drop(wd);
-    let (srv, cli) = (w.srv, w.cli);
-    w.finish(&[srv, cli]);
+    w.finish();
 }
 
 #[test]
 fn a_sibling_detaching_the_coid_of_a_client_on_a_channel_without_unblock_releases_it_at_once() {
     let w = world(0);
-    let c = w.unbounded_sender();
-    let rcvid = w.take();
+    let c = unbounded_sender(&w);
+    let (rcvid, _) = w.take();
     w.client.connect_detach(w.coid).unwrap();
     assert_eq!(c.join().0, Err(Errno::EBADF));
     assert_eq!(w.server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
-    let (srv, cli) = (w.srv, w.cli);
-    w.finish(&[srv, cli]);
+    w.finish();
 }
 
 // ------------------------------------------------------------------ the client process dies
@@ -178,8 +123,8 @@ fn a_sibling_detaching_the_coid_of_a_client_on_a_channel_without_unblock_release
 fn a_destroyed_processs_thread_held_on_an_unblock_channel_leaves_only_when_the_server_answers() {
     let w = world(_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT);
     let wd = Watchdog::new(&w.k, w.srv);
-    let c = w.unbounded_sender();
-    let rcvid = w.take();
+    let c = unbounded_sender(&w);
+    let (rcvid, _) = w.take();
     let scoid = w.server.msg_info(rcvid).unwrap().scoid;
     let pools_mid = live_all(&w.k);
     // The client process is destroyed (killed) while the server holds one of its threads.
@@ -214,15 +159,15 @@ fn a_destroyed_processs_thread_held_on_an_unblock_channel_leaves_only_when_the_s
     assert!(!wd.fired());
     drop(wd);
     let srv = w.srv;
-    w.finish(&[srv]);
+    w.finish_with(&[srv]);
 }
 
 #[test]
 fn a_held_thread_of_a_destroyed_process_is_released_when_the_server_destroys_its_channel() {
     let w = world(_NTO_CHF_UNBLOCK);
     let wd = Watchdog::new(&w.k, w.srv);
-    let c = w.unbounded_sender();
-    let _rcvid = w.take();
+    let c = unbounded_sender(&w);
+    let _ = w.take();
     w.k.process_destroy(w.cli).unwrap();
     let p = receive_pulse(&w.server, w.chid);
     assert_eq!(p.code, _PULSE_CODE_UNBLOCK);
@@ -231,14 +176,14 @@ fn a_held_thread_of_a_destroyed_process_is_released_when_the_server_destroys_its
     assert!(!wd.fired());
     drop(wd);
     let srv = w.srv;
-    w.finish(&[srv]);
+    w.finish_with(&[srv]);
 }
 
 #[test]
 fn a_destroyed_processs_thread_on_a_channel_without_unblock_is_released_at_once() {
     let w = world(_NTO_CHF_DISCONNECT);
-    let c = w.unbounded_sender();
-    let rcvid = w.take();
+    let c = unbounded_sender(&w);
+    let (rcvid, _) = w.take();
     w.k.process_destroy(w.cli).unwrap();
     assert_eq!(c.join().0, Err(Errno::ESRCH));
     // The server sees the disconnect at once, and its rcvid is stale.
@@ -247,7 +192,7 @@ fn a_destroyed_processs_thread_on_a_channel_without_unblock_is_released_at_once(
     w.server.connect_detach(d.scoid).unwrap();
     assert_eq!(w.server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
     let srv = w.srv;
-    w.finish(&[srv]);
+    w.finish_with(&[srv]);
 }
 
 // ------------------------------------------------------------------ the disconnect pulse
@@ -284,6 +229,5 @@ fn a_disconnect_pulse_stays_ahead_of_pulses_and_messages_of_every_priority_queue
     assert_eq!(receive_pulse(&w.server, w.chid).code, 1);
     assert!(!wd.fired());
     drop(wd);
-    let (srv, cli) = (w.srv, w.cli);
-    w.finish(&[srv, cli]);
+    w.finish();
 }

@@ -231,6 +231,121 @@ pub fn event_from_bytes(b: &[u8]) -> SigEvent {
     SigEvent::from_bytes(b).expect("32 bytes of sigevent")
 }
 
+// ------------------------------------------------------------------ a server and a client
+
+/// A server process (thread in the test thread, one channel) and a client process (thread in
+/// the test thread, one coid to the server's channel).
+pub struct Two {
+    pub k: Kernel,
+    pub start: [u32; 6],
+    pub srv: Pid,
+    pub cli: Pid,
+    pub server: ThreadCtx,
+    pub client: ThreadCtx,
+    pub chid: i32,
+    pub coid: i32,
+}
+
+pub fn two_with(cfg: Config, chflags: u32) -> Two {
+    let k = Kernel::new(cfg).unwrap();
+    let start = live_all(&k);
+    let srv = k.process_create().unwrap();
+    let cli = k.process_create().unwrap();
+    let server = k.thread_attach(srv, 10).unwrap();
+    let client = k.thread_attach(cli, 10).unwrap();
+    let chid = server.channel_create(chflags).unwrap();
+    let coid = client
+        .connect_attach(0, srv.pid, chid, kernel_sim::consts::_NTO_SIDE_CHANNEL, 0)
+        .unwrap();
+    Two {
+        k,
+        start,
+        srv,
+        cli,
+        server,
+        client,
+        chid,
+        coid,
+    }
+}
+
+pub fn two(chflags: u32) -> Two {
+    two_with(Config::default(), chflags)
+}
+
+impl Two {
+    /// A client thread at `prio` that arms `flags` for `ns` and sends on its own coid.
+    pub fn sender_with(&self, prio: i16, flags: u32, ns: u64) -> Bg<(KResult<i64>, [u8; 4])> {
+        let (srv_pid, chid) = (self.srv.pid, self.chid);
+        spawn(&self.k, self.cli, prio, move |c| {
+            let coid = c
+                .connect_attach(0, srv_pid, chid, kernel_sim::consts::_NTO_SIDE_CHANNEL, 0)
+                .unwrap();
+            let mut r = [0u8; 4];
+            arm(c, flags, Some(ns));
+            let st = c.msg_send(coid, b"req", &mut r);
+            c.connect_detach(coid).unwrap();
+            (st, r)
+        })
+    }
+
+    /// A client bounded in SEND and REPLY states.
+    pub fn sender(&self, prio: i16, ns: u64) -> Bg<(KResult<i64>, [u8; 4])> {
+        self.sender_with(prio, SEND_REPLY, ns)
+    }
+
+    /// A client whose timeout covers the REPLY state only: its SEND state ends when the
+    /// server receives it, however late, so a short timeout cannot expire before that.
+    pub fn replier(&self, prio: i16, ns: u64) -> Bg<(KResult<i64>, [u8; 4])> {
+        self.sender_with(prio, kernel_sim::consts::_NTO_TIMEOUT_REPLY, ns)
+    }
+
+    /// Receives a message: (rcvid, its MsgInfo).
+    pub fn take(&self) -> (RcvId, MsgInfo) {
+        let mut b = [0u8; 8];
+        let mut info = MsgInfo::default();
+        let rcvid = receive(&self.server, self.chid, &mut b, Some(&mut info)).unwrap();
+        assert!(rcvid > 0, "expected a message");
+        (rcvid, info)
+    }
+
+    pub fn round_trip(&self) {
+        let c = self.sender(10, LONG);
+        let (rcvid, _) = self.take();
+        self.server.msg_reply(rcvid, 1, b"ok").unwrap();
+        assert_eq!(c.join().0, Ok(1));
+    }
+
+    /// Ends the world: its threads leave, and `procs` (those not already destroyed) go.
+    pub fn finish_with(self, procs: &[Pid]) {
+        let Two {
+            k,
+            start,
+            server,
+            client,
+            ..
+        } = self;
+        drop(client);
+        drop(server);
+        teardown(&k, procs, start);
+    }
+
+    pub fn finish(self) {
+        let Two {
+            k,
+            start,
+            srv,
+            cli,
+            server,
+            client,
+            ..
+        } = self;
+        drop(client);
+        drop(server);
+        teardown(&k, &[srv, cli], start);
+    }
+}
+
 // ------------------------------------------------------------------ real Linux signals
 
 /// Per real-time signal (index = signo - SIGRTMIN): deliveries, and the last si_code,
