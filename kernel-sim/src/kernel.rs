@@ -75,6 +75,7 @@ pub struct Pid {
 impl Kernel {
     /// A new kernel in anonymous memory, with the given capacities.
     pub fn new(cfg: Config) -> KResult<Kernel> {
+        crate::signals::ensure_linked();
         let region = Region::new(cfg)?;
         let k = Kernel {
             inner: Arc::new(Inner {

@@ -455,6 +455,15 @@ mod imp {
         }
     }
 
+    /// Makes sure the object that defines `sigaction` and `signal` is linked into every program
+    /// that makes a kernel (the linker includes an archive member only for a symbol someone
+    /// refers to; the program's own references to `sigaction` may be resolved first).
+    #[inline(never)]
+    pub(crate) fn ensure_linked() {
+        std::hint::black_box(sigaction as *const () as usize);
+        std::hint::black_box(signal_interposed as *const () as usize);
+    }
+
     /// Blocks every signal that can be blocked in the calling thread (the kernel's own
     /// threads: the timer service and the asyncmsg library thread), so that signals aimed at
     /// the process go to the program's threads.
@@ -501,7 +510,9 @@ mod imp {
     }
     /// Under loom: nothing to block.
     pub fn block_in_this_thread() {}
+    /// Under loom: nothing to link.
+    pub(crate) fn ensure_linked() {}
 }
 
-pub(crate) use imp::{arrivals, blocked_on, in_kernel, Entered};
+pub(crate) use imp::{arrivals, blocked_on, ensure_linked, in_kernel, Entered};
 pub use imp::{block_in_this_thread, disposition, Disposition};
