@@ -31,18 +31,27 @@ fn zeroed() -> libc::sigaction {
 fn query(sig: i32) -> libc::sigaction {
     let mut old = zeroed();
     // SAFETY: a query into our own buffer.
-    assert_eq!(
-        unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) },
-        0
-    );
+    let r = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+    assert_eq!(r, 0);
     old
 }
 
 fn glibc_query(sig: i32) -> libc::sigaction {
     let mut old = zeroed();
     // SAFETY: a query into our own buffer.
-    assert_eq!(unsafe { __sigaction(sig, std::ptr::null(), &mut old) }, 0);
+    let r = unsafe { __sigaction(sig, std::ptr::null(), &mut old) };
+    assert_eq!(r, 0);
     old
+}
+
+fn is_member(set: &libc::sigset_t, sig: i32) -> bool {
+    // SAFETY: reading a valid set.
+    unsafe { libc::sigismember(set, sig) == 1 }
+}
+
+fn signal(sig: i32, handler: usize) -> usize {
+    // SAFETY: installs a plain handler (or refuses a bad number without effect).
+    unsafe { libc::signal(sig, handler) }
 }
 
 fn set(sig: i32, handler: usize, flags: i32, mask_with: &[i32]) -> libc::sigaction {
@@ -73,11 +82,7 @@ fn a_program_reads_back_its_own_handler_flags_and_mask_while_the_trampoline_stan
         seen.sa_flags & (libc::SA_RESTART | libc::SA_SIGINFO),
         libc::SA_RESTART
     );
-    // SAFETY: reading our own set.
-    assert_eq!(
-        unsafe { libc::sigismember(&seen.sa_mask, libc::SIGUSR2) },
-        1
-    );
+    assert!(is_member(&seen.sa_mask, libc::SIGUSR2));
     // glibc holds something else: the trampoline, with SA_SIGINFO.
     let real = glibc_query(sig);
     assert_ne!(real.sa_sigaction, h);
@@ -124,10 +129,9 @@ fn synchronous_signals_are_never_wrapped() {
 fn signal_returns_the_previous_handler_and_keeps_bsd_semantics() {
     let _k = uses_the_kernel();
     let sig = libc::SIGRTMIN() + 3;
-    // SAFETY: installing plain handlers.
-    let first = unsafe { libc::signal(sig, plain as *const () as usize) };
+    let first = signal(sig, plain as *const () as usize);
     assert_eq!(first, libc::SIG_DFL);
-    let second = unsafe { libc::signal(sig, other as *const () as usize) };
+    let second = signal(sig, other as *const () as usize);
     assert_eq!(second, plain as *const () as usize);
     let seen = query(sig);
     assert_eq!(seen.sa_sigaction, other as *const () as usize);
@@ -139,13 +143,6 @@ fn signal_returns_the_previous_handler_and_keeps_bsd_semantics() {
     // SAFETY: reading our own set.
     assert_eq!(unsafe { libc::sigismember(&seen.sa_mask, sig) }, 1);
     // Bad signal numbers fail as the C library's do.
-    // SAFETY: an invalid number is refused without effect.
-    assert_eq!(
-        unsafe { libc::signal(0, other as *const () as usize) },
-        libc::SIG_ERR
-    );
-    assert_eq!(
-        unsafe { libc::signal(99, other as *const () as usize) },
-        libc::SIG_ERR
-    );
+    assert_eq!(signal(0, other as *const () as usize), libc::SIG_ERR);
+    assert_eq!(signal(99, other as *const () as usize), libc::SIG_ERR);
 }
