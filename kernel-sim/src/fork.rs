@@ -47,6 +47,8 @@ mod imp {
         busy: AtomicBool,
         kernels: UnsafeCell<Vec<Weak<dyn ForkLock>>>,
         held: UnsafeCell<Vec<Arc<dyn ForkLock>>>,
+        /// The forking thread's signal mask before `prepare` blocked every signal.
+        mask: UnsafeCell<Option<libc::sigset_t>>,
     }
 
     // SAFETY: the cells are touched only by the holder of `busy`.
@@ -56,6 +58,7 @@ mod imp {
         busy: AtomicBool::new(false),
         kernels: UnsafeCell::new(Vec::new()),
         held: UnsafeCell::new(Vec::new()),
+        mask: UnsafeCell::new(None),
     };
     static HANDLERS: Once = Once::new();
 
@@ -89,6 +92,17 @@ mod imp {
 
     extern "C" fn prepare() {
         acquire();
+        // No handler may run while this thread holds kernel locks outside any kernel call: one
+        // that made a kernel call would wait for its own thread (Linux restarts a fork that
+        // finds a signal pending, after running the handler). Blocked until the fork is done.
+        // SAFETY: we hold `busy`; sigfillset and pthread_sigmask write our own sets.
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+            *REGISTRY.mask.get() = Some(old);
+        }
         if crate::signals::in_kernel() {
             // fork() from a handler that interrupted this thread's kernel call (only possible
             // behind the C library's back): the locks cannot all be taken; the child still
@@ -108,6 +122,11 @@ mod imp {
         let held = unsafe { &mut *REGISTRY.held.get() };
         for k in held.drain(..) {
             k.unlock_after_fork();
+        }
+        // SAFETY: as above; the mask was saved by `prepare`.
+        if let Some(old) = unsafe { (*REGISTRY.mask.get()).take() } {
+            // SAFETY: `old` is a valid set.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
         }
         release();
     }

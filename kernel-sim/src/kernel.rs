@@ -105,6 +105,19 @@ impl Kernel {
         false
     }
 
+    /// Whether the calling thread may enter this kernel now: EDEADLK from a signal handler
+    /// that interrupted a kernel call of this thread (installed behind the C library's back:
+    /// signals.rs), ESRCH for a kernel inherited through fork().
+    fn may_enter(&self) -> KResult<()> {
+        if crate::signals::in_kernel() {
+            return Err(Errno::EDEADLK);
+        }
+        if self.forked_away() {
+            return Err(Errno::ESRCH);
+        }
+        Ok(())
+    }
+
     /// Whether this kernel was inherited through fork() from the parent process: its
     /// processes and threads are the parent's, not ours (fork.rs).
     pub fn forked_away(&self) -> bool {
@@ -139,6 +152,8 @@ impl Kernel {
 
     /// Runs a call that may ready threads, then wakes them after releasing the lock.
     fn locked_fx<R>(&self, f: impl FnOnce(&mut Tables<'_>, &mut Effects) -> R) -> R {
+        // (Signal handlers recorded meanwhile run after the wake-ups, not before.)
+        let _entered = crate::signals::Entered::new();
         let mut fx = Effects::default();
         let r = self.locked(|t| f(t, &mut fx));
         self.apply(&fx);
@@ -167,10 +182,9 @@ impl Kernel {
                 crate::signals::Disposition::Handle => {}
                 crate::signals::Disposition::Ignore => {}
                 crate::signals::Disposition::Terminate => {
-                    let _ = self.process_destroy(Pid {
-                        pid: sig.pid,
-                        id: sig.proc,
-                    });
+                    // (Part of the call being made: not a new entry, so no re-entry check.)
+                    let id = sig.proc;
+                    let _ = self.locked_fx(|t, fx| calls::process::process_destroy(t, id, fx));
                 }
             }
         }
@@ -178,9 +192,7 @@ impl Kernel {
 
     /// Creates a simulated process.
     pub fn process_create(&self) -> KResult<Pid> {
-        if self.forked_away() {
-            return Err(Errno::ESRCH);
-        }
+        self.may_enter()?;
         self.locked(calls::process::process_create)
             .map(|(id, pid)| Pid { pid, id })
     }
@@ -188,9 +200,7 @@ impl Kernel {
     /// Tears a simulated process down: its channels are destroyed (blocked peers leave with
     /// ESRCH), its connections detached, its remaining threads released with ESRCH.
     pub fn process_destroy(&self, pid: Pid) -> KResult<()> {
-        if self.forked_away() {
-            return Err(Errno::ESRCH);
-        }
+        self.may_enter()?;
         self.locked_fx(|t, fx| calls::process::process_destroy(t, pid.id, fx))
     }
 
@@ -199,17 +209,16 @@ impl Kernel {
         self.attach(pid, prio.into(), false)
     }
 
-    /// Registers the calling OS thread as a kernel thread of `pid` that acts for the process
-    /// briefly on a library's behalf (cleaning up a handle dropped by another process's
-    /// thread): its end sends no `_PULSE_CODE_THREADDEATH`, as it is no thread of the program.
-    pub fn thread_attach_internal(&self, pid: Pid) -> KResult<ThreadCtx> {
-        self.attach(pid, crate::consts::PRIO_DEFAULT.into(), true)
+    /// Registers the calling OS thread as a kernel thread of `pid` that works for a library,
+    /// not for the program (the asyncmsg library's thread, the short-lived thread that cleans
+    /// up a handle dropped by another process's thread): its end sends no
+    /// `_PULSE_CODE_THREADDEATH`, and process-directed signals and events never pick it.
+    pub fn thread_attach_internal(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
+        self.attach(pid, prio.into(), true)
     }
 
     fn attach(&self, pid: Pid, prio: i32, internal: bool) -> KResult<ThreadCtx> {
-        if self.forked_away() {
-            return Err(Errno::ESRCH);
-        }
+        self.may_enter()?;
         let os_tid = nix::unistd::gettid().as_raw();
         let (me, tid) = self.locked(|t| {
             let r = calls::process::thread_create(t, pid.id, prio, os_tid);
@@ -358,6 +367,11 @@ pub struct ThreadCtx {
 
 impl Drop for ThreadCtx {
     fn drop(&mut self) {
+        if crate::signals::in_kernel() {
+            // Dropped by a handler that interrupted this thread inside the kernel (behind the
+            // C library's back): the kernel thread stays rather than deadlock.
+            return;
+        }
         let me = self.me.thread;
         self.k
             .locked_fx(|t, fx| calls::process::thread_destroy(t, me, fx));
@@ -405,17 +419,10 @@ impl ThreadCtx {
         &self,
         mut f: impl FnMut(&mut Tables<'_>, Caller, &mut Effects) -> Step,
     ) -> KResult<i64> {
-        if crate::signals::in_kernel() {
-            // A signal handler that interrupted a kernel call of this thread, installed behind
-            // the C library's back (signals.rs): the kernel is not re-entered.
-            return Err(Errno::EDEADLK);
-        }
+        self.k.may_enter()?;
         // Marks the thread as in the kernel; at the end of the call it runs the handlers of
         // the signals that arrived meanwhile, as QNX delivers signals on leaving the kernel.
         let _entered = crate::signals::Entered::new();
-        if self.k.forked_away() {
-            return Err(Errno::ESRCH);
-        }
         let signals_seen = crate::signals::arrivals();
         let region = &self.k.inner.region;
         let shared = self.k.shared();

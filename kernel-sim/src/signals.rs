@@ -33,7 +33,7 @@
 mod imp {
     use std::cell::Cell;
     use std::mem::MaybeUninit;
-    use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicPtr, Ordering};
 
     use libc::{c_int, c_void, siginfo_t};
 
@@ -58,11 +58,29 @@ mod imp {
         static BLOCKED_ON: Cell<usize> = const { Cell::new(0) };
     }
 
-    /// The program's handlers behind the trampoline: address (0: none), `sa_flags`, and the
-    /// first 64 bits of `sa_mask` (all of Linux's signals).
-    static HANDLER: [AtomicUsize; NSIG] = [const { AtomicUsize::new(0) }; NSIG];
-    static FLAGS: [AtomicI32; NSIG] = [const { AtomicI32::new(0) }; NSIG];
-    static MASK: [AtomicU64; NSIG] = [const { AtomicU64::new(0) }; NSIG];
+    /// A program's handler behind the trampoline: what it gave `sigaction`.
+    #[derive(Clone, Copy, Debug)]
+    struct Action {
+        /// The handler's address.
+        handler: usize,
+        /// Its `sa_flags`.
+        flags: c_int,
+        /// Its `sa_mask`, as a set.
+        mask: libc::sigset_t,
+    }
+
+    /// The program's handlers behind the trampoline, one record per signal (null: none). A
+    /// record is never changed or freed once published (a handler change publishes a new one;
+    /// the old ones stay: a few bytes per `sigaction` call), so the trampoline reads a
+    /// consistent handler, flags and mask with one load, whatever races it.
+    static ACTION: [AtomicPtr<Action>; NSIG] =
+        [const { AtomicPtr::new(std::ptr::null_mut()) }; NSIG];
+
+    fn action(sig: c_int) -> Option<Action> {
+        let p = ACTION[sig as usize].load(Ordering::Acquire);
+        // SAFETY: a published record is never changed or freed.
+        unsafe { p.as_ref() }.copied()
+    }
 
     extern "C" {
         /// The C library's own `sigaction` (glibc exports it under this name too).
@@ -175,7 +193,10 @@ mod imp {
         LEN.with(|l| l.set(n + 1));
     }
 
-    /// The trampoline every wrapped handler is installed behind.
+    /// The trampoline every wrapped handler is installed behind. It is installed with every
+    /// signal blocked, so that recording cannot be interrupted by another signal; a handler it
+    /// runs at once gets the mask the program asked for (the interrupted mask, plus the
+    /// handler's `sa_mask`, plus the signal itself unless `SA_NODEFER`).
     extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, uc: *mut c_void) {
         if !(1..NSIG as c_int).contains(&sig) {
             return;
@@ -191,21 +212,46 @@ mod imp {
             }
             return;
         }
+        let Some(a) = action(sig) else { return };
+        if !uc.is_null() {
+            // SAFETY: the kernel hands an SA_SIGINFO handler its ucontext_t, whose
+            // `uc_sigmask` is the mask the interrupted code had (restored on return).
+            let interrupted = unsafe { (*(uc as *const libc::ucontext_t)).uc_sigmask };
+            set_mask(&handler_mask(interrupted, sig, &a));
+        }
         // SAFETY: called as a signal handler would be, with the kernel's arguments.
-        unsafe { call_handler(sig, info, uc) };
+        unsafe { call_handler(sig, &a, info, uc) };
     }
 
-    /// Calls the program's handler for `sig`.
+    /// The mask a handler runs with: `base`, plus its `sa_mask`, plus `sig` unless
+    /// `SA_NODEFER`.
+    fn handler_mask(base: libc::sigset_t, sig: c_int, a: &Action) -> libc::sigset_t {
+        let mut m = base;
+        for s in 1..NSIG as c_int {
+            // SAFETY: valid sets and signal numbers.
+            unsafe {
+                if libc::sigismember(&a.mask, s) == 1 {
+                    libc::sigaddset(&mut m, s);
+                }
+            }
+        }
+        if a.flags & libc::SA_NODEFER == 0 {
+            // SAFETY: as above.
+            unsafe { libc::sigaddset(&mut m, sig) };
+        }
+        m
+    }
+
+    /// Calls the program's handler `a` for `sig`.
     ///
     /// # Safety
     /// `info` and `uc` must be what a handler of `sig` may receive (valid or null).
-    unsafe fn call_handler(sig: c_int, info: *mut siginfo_t, uc: *mut c_void) {
-        let i = sig as usize;
-        let h = HANDLER[i].load(Ordering::Acquire);
-        if h == 0 || h == libc::SIG_DFL || h == libc::SIG_IGN {
+    unsafe fn call_handler(sig: c_int, a: &Action, info: *mut siginfo_t, uc: *mut c_void) {
+        let h = a.handler;
+        if h == 0 || h == libc::SIG_DFL || h == libc::SIG_IGN || h == libc::SIG_ERR {
             return;
         }
-        if FLAGS[i].load(Ordering::Acquire) & libc::SA_SIGINFO != 0 {
+        if a.flags & libc::SA_SIGINFO != 0 {
             // SAFETY: the program installed `h` as an SA_SIGINFO handler.
             let f: extern "C" fn(c_int, *mut siginfo_t, *mut c_void) =
                 unsafe { std::mem::transmute(h) };
@@ -258,48 +304,13 @@ mod imp {
                 }
             });
             LEN.with(|l| l.set(n - 1));
-            let mut m = old;
-            let extra = MASK[sig as usize].load(Ordering::Acquire);
-            for s in 1..NSIG as c_int {
-                if extra & (1u64 << (s - 1)) != 0 {
-                    // SAFETY: `m` is a valid set and `s` a valid signal number.
-                    unsafe { libc::sigaddset(&mut m, s) };
-                }
+            if let Some(a) = action(sig) {
+                set_mask(&handler_mask(old, sig, &a));
+                // SAFETY: `info` is the siginfo_t the kernel gave the trampoline (or zeroes);
+                // there is no ucontext to give (the interrupted context is gone).
+                unsafe { call_handler(sig, &a, info.as_mut_ptr(), std::ptr::null_mut()) };
             }
-            if FLAGS[sig as usize].load(Ordering::Acquire) & libc::SA_NODEFER == 0 {
-                // SAFETY: as above.
-                unsafe { libc::sigaddset(&mut m, sig) };
-            }
-            set_mask(&m);
-            // SAFETY: `info` is the siginfo_t the kernel gave the trampoline (or zeroes); there
-            // is no ucontext to give (the interrupted context is gone).
-            unsafe { call_handler(sig, info.as_mut_ptr(), std::ptr::null_mut()) };
             set_mask(&old);
-        }
-    }
-
-    fn mask_bits(set: &libc::sigset_t) -> u64 {
-        let mut bits = 0u64;
-        for s in 1..NSIG as c_int {
-            // SAFETY: `set` is a valid set and `s` a valid signal number.
-            if unsafe { libc::sigismember(set, s) } == 1 {
-                bits |= 1 << (s - 1);
-            }
-        }
-        bits
-    }
-
-    fn bits_mask(bits: u64) -> libc::sigset_t {
-        // SAFETY: sigemptyset and sigaddset write only the set we pass.
-        unsafe {
-            let mut set = MaybeUninit::<libc::sigset_t>::zeroed().assume_init();
-            libc::sigemptyset(&mut set);
-            for s in 1..NSIG as c_int {
-                if bits & (1 << (s - 1)) != 0 {
-                    libc::sigaddset(&mut set, s);
-                }
-            }
-            set
         }
     }
 
@@ -318,7 +329,9 @@ mod imp {
             // SAFETY: forwarded as given.
             return unsafe { __sigaction(sig, act, oact) };
         }
-        let i = sig as usize;
+        // Read the new action first: `act` and `oact` may be the same structure.
+        // SAFETY: the caller passed a valid `act`, or null.
+        let new = (!act.is_null()).then(|| unsafe { act.read() });
         // SAFETY: a zeroed sigaction is a valid output buffer.
         let mut cur: libc::sigaction = unsafe { MaybeUninit::zeroed().assume_init() };
         // SAFETY: a query, into our own buffer.
@@ -329,30 +342,36 @@ mod imp {
             let mut old = cur;
             if cur.sa_sigaction == trampoline as *const () as usize {
                 // Report the program's handler, not ours.
-                old.sa_sigaction = HANDLER[i].load(Ordering::Acquire);
-                old.sa_flags = FLAGS[i].load(Ordering::Acquire);
-                old.sa_mask = bits_mask(MASK[i].load(Ordering::Acquire));
+                if let Some(a) = action(sig) {
+                    old.sa_sigaction = a.handler;
+                    old.sa_flags = a.flags;
+                    old.sa_mask = a.mask;
+                }
             }
             // SAFETY: the caller passed a valid `oact`.
             unsafe { oact.write(old) };
         }
-        if act.is_null() {
-            return 0;
-        }
-        // SAFETY: the caller passed a valid `act`.
-        let new = unsafe { act.read() };
+        let Some(new) = new else { return 0 };
         if new.sa_sigaction == libc::SIG_DFL || new.sa_sigaction == libc::SIG_IGN {
-            HANDLER[i].store(0, Ordering::Release);
-            // SAFETY: forwarded as given.
-            return unsafe { __sigaction(sig, act, std::ptr::null_mut()) };
+            // SAFETY: forwarded as given (from our copy).
+            let r = unsafe { __sigaction(sig, &new, std::ptr::null_mut()) };
+            if r == 0 {
+                ACTION[sig as usize].store(std::ptr::null_mut(), Ordering::Release);
+            }
+            return r;
         }
-        // The handler's details first, then the trampoline that reads them.
-        FLAGS[i].store(new.sa_flags, Ordering::Release);
-        MASK[i].store(mask_bits(&new.sa_mask), Ordering::Release);
-        HANDLER[i].store(new.sa_sigaction, Ordering::Release);
+        // The handler's record first, then the trampoline that reads it.
+        let rec = Box::into_raw(Box::new(Action {
+            handler: new.sa_sigaction,
+            flags: new.sa_flags,
+            mask: new.sa_mask,
+        }));
+        ACTION[sig as usize].store(rec, Ordering::Release);
         let mut ours = new;
         ours.sa_sigaction = trampoline as *const () as usize;
         ours.sa_flags = new.sa_flags | libc::SA_SIGINFO;
+        // SAFETY: `ours.sa_mask` is ours to fill.
+        unsafe { libc::sigfillset(&mut ours.sa_mask) };
         // SAFETY: `ours` is a valid action.
         unsafe { __sigaction(sig, &ours, std::ptr::null_mut()) }
     }
@@ -360,6 +379,11 @@ mod imp {
     /// `signal()` with BSD semantics (glibc's): the handler stays installed, interrupted
     /// system calls restart, and the signal is blocked while its handler runs.
     fn bsd(sig: c_int, handler: libc::sighandler_t, flags: c_int) -> libc::sighandler_t {
+        if handler == libc::SIG_ERR {
+            // SAFETY: errno is thread-local and ours to set.
+            unsafe { *libc::__errno_location() = libc::EINVAL };
+            return libc::SIG_ERR;
+        }
         // SAFETY: a zeroed sigaction is valid (null handler, empty flags and mask).
         let mut act: libc::sigaction = unsafe { MaybeUninit::zeroed().assume_init() };
         // SAFETY: as above.

@@ -231,3 +231,31 @@ fn a_disconnect_pulse_stays_ahead_of_pulses_and_messages_of_every_priority_queue
     drop(wd);
     w.finish();
 }
+
+#[test]
+fn disconnect_pulses_keep_the_order_they_came_in_whatever_their_priorities() {
+    let w = world(_NTO_CHF_DISCONNECT);
+    let a = w
+        .client
+        .connect_attach(0, w.srv.pid, w.chid, _NTO_SIDE_CHANNEL, _NTO_COF_NOSHARE)
+        .unwrap();
+    let b = w
+        .client
+        .connect_attach(0, w.srv.pid, w.chid, _NTO_SIDE_CHANNEL, _NTO_COF_NOSHARE)
+        .unwrap();
+    let (sa, sb) = (scoid_of(&w.k, w.cli.pid, a), scoid_of(&w.k, w.cli.pid, b));
+    w.client.set_priority(10).unwrap();
+    w.client.connect_detach(a).unwrap();
+    w.client.set_priority(20).unwrap();
+    w.client.connect_detach(b).unwrap();
+    w.client.set_priority(10).unwrap();
+    let first = receive_pulse(&w.server, w.chid);
+    let second = receive_pulse(&w.server, w.chid);
+    assert_eq!(
+        (first.code, first.scoid, second.code, second.scoid),
+        (_PULSE_CODE_DISCONNECT, sa, _PULSE_CODE_DISCONNECT, sb)
+    );
+    w.server.connect_detach(sa).unwrap();
+    w.server.connect_detach(sb).unwrap();
+    w.finish();
+}

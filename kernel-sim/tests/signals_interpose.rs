@@ -146,3 +146,37 @@ fn signal_returns_the_previous_handler_and_keeps_bsd_semantics() {
     assert_eq!(signal(0, other as *const () as usize), libc::SIG_ERR);
     assert_eq!(signal(99, other as *const () as usize), libc::SIG_ERR);
 }
+
+#[test]
+fn sigaction_with_the_same_structure_for_old_and_new_installs_the_new_one() {
+    let _k = uses_the_kernel();
+    let sig = libc::SIGRTMIN() + 4;
+    set(sig, plain as *const () as usize, 0, &[]);
+    let mut io = zeroed();
+    io.sa_sigaction = other as *const () as usize;
+    let p = &mut io as *mut libc::sigaction;
+    // SAFETY: one valid structure for both.
+    let r = unsafe { libc::sigaction(sig, p, p) };
+    assert_eq!(r, 0);
+    assert_eq!(
+        io.sa_sigaction, plain as *const () as usize,
+        "the old action"
+    );
+    assert_eq!(
+        query(sig).sa_sigaction,
+        other as *const () as usize,
+        "the new one"
+    );
+}
+
+#[test]
+fn signal_with_sig_err_is_refused_with_einval() {
+    let _k = uses_the_kernel();
+    let sig = libc::SIGRTMIN() + 5;
+    assert_eq!(signal(sig, libc::SIG_ERR), libc::SIG_ERR);
+    assert_eq!(
+        std::io::Error::last_os_error().raw_os_error(),
+        Some(libc::EINVAL)
+    );
+    assert_eq!(query(sig).sa_sigaction, libc::SIG_DFL);
+}

@@ -600,7 +600,10 @@ impl Lib {
     fn as_helper<R>(&self, f: impl FnOnce(&ThreadCtx) -> R) -> Option<R> {
         let mut helper = self.helper.lock().unwrap_or_else(|p| p.into_inner());
         if helper.is_none() {
-            *helper = self.kernel.thread_attach(self.pid, PRIO_DEFAULT).ok();
+            *helper = self
+                .kernel
+                .thread_attach_internal(self.pid, PRIO_DEFAULT)
+                .ok();
         }
         helper.as_ref().map(f)
     }
@@ -668,7 +671,7 @@ fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
     };
     let worker = ctx
         .kernel()
-        .thread_attach(ctx.process(), PRIO_MAX)
+        .thread_attach_internal(ctx.process(), PRIO_MAX)
         .map_err(undo)?;
     // A timer's SIGEV_UNBLOCK goes to the thread that created it: the library thread.
     let wake_timer = match worker.timer_create(

@@ -115,11 +115,11 @@ fn forget_forked_binding(c: &RefCell<Option<ThreadCtx>>) {
         .try_borrow()
         .is_ok_and(|b| b.as_ref().is_some_and(|ctx| ctx.kernel().forked_away()));
     if stale {
-        if let Ok(mut b) = c.try_borrow_mut() {
-            // (Dropping it ends a thread in the parent's copy of the kernel: harmless.)
-            drop(b.take());
-            bump_epoch();
-        }
+        let old = c.try_borrow_mut().ok().and_then(|mut b| b.take());
+        bump_epoch();
+        // (Dropped with the binding released: dropping it ends a thread in the parent's copy
+        // of the kernel, harmless, and may run signal handlers that make QNX calls.)
+        drop(old);
     }
 }
 
@@ -189,7 +189,7 @@ pub(crate) fn as_member<R, F: FnOnce(&ThreadCtx) -> R>(
 /// panics.
 pub(crate) fn cleanup_in(kernel: &Kernel, pid: Pid, f: impl FnOnce(&ThreadCtx) -> KResult<()>) {
     if let Err(f) = as_member(kernel, pid, f) {
-        if let Ok(ctx) = kernel.thread_attach_internal(pid) {
+        if let Ok(ctx) = kernel.thread_attach_internal(pid, kernel_sim::consts::PRIO_DEFAULT) {
             let _ = f(&ctx);
         }
     }

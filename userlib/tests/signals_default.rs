@@ -208,3 +208,51 @@ fn signal_kill_refuses_bad_targets_and_numbers() {
     );
     let _ = SigEvent::none();
 }
+
+static LIB_HANDLED: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn lib_record(_: i32) {
+    LIB_HANDLED.fetch_add(1, Ordering::SeqCst);
+}
+
+#[test]
+fn kill_reaches_a_program_thread_of_a_process_whose_asyncmsg_library_thread_is_newer() {
+    let signo = libc::SIGRTMIN() + 10;
+    // SAFETY: a zeroed sigaction with our handler and an empty mask is valid.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = lib_record as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(signo, &sa, std::ptr::null_mut()), 0);
+    }
+    let (_k, server, victim, _chan) = world();
+    let (tx, rx) = mpsc::channel();
+    let h = victim
+        .spawn(move || {
+            // The process's asyncmsg library starts: its thread, which blocks signals, is the
+            // process's newest kernel thread.
+            let chid =
+                userlib::asyncmsg::asyncmsg_channel_create(0, 0o600, 64, 4, None, None).unwrap();
+            tx.send(()).unwrap();
+            let t0 = Instant::now();
+            while LIB_HANDLED.load(Ordering::SeqCst) == 0 && t0.elapsed() < DEADLINE {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            userlib::asyncmsg::asyncmsg_channel_destroy(chid).unwrap();
+        })
+        .unwrap();
+    rx.recv_timeout(DEADLINE).unwrap();
+    let vpid = victim.pid();
+    server
+        .spawn(move || kill(vpid, signo))
+        .unwrap()
+        .join()
+        .unwrap()
+        .unwrap();
+    h.join().unwrap();
+    assert_eq!(
+        LIB_HANDLED.load(Ordering::SeqCst),
+        1,
+        "the handler ran in a program thread"
+    );
+}

@@ -161,8 +161,8 @@ pub(crate) fn pulse_route(t: &mut Tables<'_>, target: u32, ev: &SigEvent) -> KRe
 enum Target {
     /// The client thread the rcvid names (its current message, or its last one).
     Thread(u32),
-    /// That thread has exited, its connection lives: a thread of its process.
-    Process(u32),
+    /// That thread has exited, its connection lives: its process.
+    Process(Id<Process>),
 }
 
 /// The client an rcvid names for event delivery: its thread, by its current or last message
@@ -195,9 +195,8 @@ fn event_target(t: &Tables<'_>, me: Caller, rcvid: RcvId) -> KResult<Target> {
         .conns
         .get(th.last_conn)
         .is_some_and(|c| c.client == proc && c.links > 0);
-    let first = t.procs.get(proc).map_or(crate::pool::NIL, |p| p.threads);
-    if alive && connected && first != crate::pool::NIL {
-        Ok(Target::Process(first))
+    if alive && connected {
+        Ok(Target::Process(proc))
     } else {
         Err(Errno::ESRCH)
     }
@@ -212,7 +211,11 @@ fn resolve(t: &Tables<'_>, me: Caller, rcvid: RcvId, ev: &SigEvent) -> KResult<u
     match event_target(t, me, rcvid)? {
         Target::Thread(i) => Ok(i),
         Target::Process(_) if thread_directed(ev) => Err(Errno::ESRCH),
-        Target::Process(i) => Ok(i),
+        // A pulse needs only the process; a signal needs a thread of the program's to run
+        // its handler.
+        Target::Process(p) => t
+            .program_thread(p, ev.kind() == SIGEV_PULSE)
+            .ok_or(Errno::ESRCH),
     }
 }
 
@@ -278,22 +281,20 @@ pub fn signal_kill(
     }) else {
         return Step::Done(Err(Errno::ESRCH));
     };
-    // The thread the signal goes to: the one named, or (process-directed) the first one.
-    let mut target = crate::pool::NIL;
-    let mut i = t.procs.at(proc.index).threads;
-    while i != crate::pool::NIL {
-        let th = t.threads.at(i);
-        if tid == 0 || th.tid == tid {
-            target = i;
-            if tid != 0 || th.os_tid != 0 {
-                break;
-            }
+    // The thread the signal goes to: the one named, or (process-directed) one of the
+    // program's (never a library's internal thread, which blocks signals).
+    let target = if tid == 0 {
+        t.program_thread(proc, false).unwrap_or(crate::pool::NIL)
+    } else {
+        let mut i = t.procs.at(proc.index).threads;
+        while i != crate::pool::NIL && t.threads.at(i).tid != tid {
+            i = t.threads.at(i).pnext;
         }
-        i = th.pnext;
-    }
-    if tid != 0 && target == crate::pool::NIL {
-        return Step::Done(Err(Errno::ESRCH));
-    }
+        if i == crate::pool::NIL {
+            return Step::Done(Err(Errno::ESRCH));
+        }
+        i
+    };
     if signo == 0 {
         return Step::Done(Ok(0));
     }

@@ -381,6 +381,28 @@ impl Tables<'_> {
         &mut self.procs.at_mut(p.index).counters
     }
 
+    /// The thread that process-directed signals and events of process `p` go to: a thread of
+    /// the program's (not a library's internal thread, which blocks signals), preferring one
+    /// with a Linux thread. An event that needs no thread to run a handler (a pulse goes to a
+    /// connection of the process) settles, when the program has none, for an internal thread
+    /// (`any`); a signal does not. `None` if there is no such thread.
+    pub(crate) fn program_thread(&self, p: Id<Process>, any: bool) -> Option<u32> {
+        let (mut program, mut internal) = (None, None);
+        let mut i = self.procs.get(p)?.threads;
+        while i != NIL {
+            let th = self.threads.at(i);
+            if th.internal {
+                internal = internal.or(Some(i));
+            } else if th.os_tid != 0 {
+                return Some(i);
+            } else {
+                program = program.or(Some(i));
+            }
+            i = th.pnext;
+        }
+        program.or(if any { internal } else { None })
+    }
+
     /// The process with pid `pid`.
     pub(crate) fn proc_by_pid(&self, pid: i32) -> Option<Id<Process>> {
         self.procs

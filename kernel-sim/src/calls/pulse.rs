@@ -84,10 +84,18 @@ fn link(t: &mut Tables<'_>, chan: Id<Channel>, pi: u32, fx: &mut Effects) {
     t.boost(chan, prio, fx);
 }
 
-/// The queue position key of an entry at `prio`: boosted kernel pulses rank above priority 255.
+/// The queue position key of an entry at `prio`: boosted kernel pulses rank above every
+/// priority, all alike, so that they keep the order they came in.
 pub(crate) fn q_key(prio: u8, boost: bool) -> u16 {
-    ((boost as u16) << 8) | prio as u16
+    if boost {
+        BOOSTED
+    } else {
+        prio as u16
+    }
 }
+
+/// The key of a boosted pulse: above priority 255.
+const BOOSTED: u16 = 0x100;
 
 /// A pulse leaves its queue for good (taken by a receiver, removed, its channel destroyed):
 /// freed, unless a timer or connection owns it, which keeps it for its next notification.

@@ -159,14 +159,14 @@ pub fn timer_info(t: &mut Tables<'_>, me: Caller, timer: i32, now: [u64; 2]) -> 
     Ok(info(t, id, now))
 }
 
-/// The thread a timer's event goes to: its creator, or while that one is gone, the first
-/// thread of its process.
+/// The thread a timer's event goes to: its creator, or while that one is gone, a thread of its
+/// process (not a library's internal one).
 fn target(t: &Tables<'_>, tm: &Timer) -> Option<u32> {
     if t.threads.get(tm.thread).is_some() {
         return Some(tm.thread.index);
     }
-    let first = t.procs.get(tm.owner)?.threads;
-    (first != NIL).then_some(first)
+    let pulse = tm.event.kind() == crate::types::sigev::SIGEV_PULSE;
+    t.program_thread(tm.owner, pulse)
 }
 
 /// Delivers the events of every due timer, re-arms the periodic ones, and returns the time in
