@@ -11,8 +11,8 @@
 //! Within one process this is the single copy QNX makes: from the sender's buffers straight
 //! into the receiver's.
 
-use crate::errno::{Errno, KResult};
-use crate::types::{Iov, MsgInfo};
+use crate::abi::errno::{Errno, KResult};
+use crate::abi::types::{Iov, MsgInfo};
 
 /// A thread's iov list: the address of its `Iov` array and the number of parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! channels and their queues, connections, pool usage. Built under the kernel lock, so each
 //! picture is consistent; what `pidin` shows on QNX.
 
-use crate::errno::{Errno, KResult};
+use crate::abi::errno::{Errno, KResult};
 use crate::objects::{CoidSlot, KState};
 use crate::region::Tables;
 use std::fmt;
@@ -40,7 +40,7 @@ pub enum ThreadState {
 impl ThreadState {
     /// QNX's `STATE_*` number.
     pub fn qnx_state(&self) -> u32 {
-        use crate::consts::*;
+        use crate::abi::consts::*;
         match self {
             ThreadState::Running => STATE_RUNNING,
             ThreadState::Ready => STATE_READY,
@@ -245,7 +245,7 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
             .map(|i| (i as i32, t.fds[pid_id.index as usize * fd_per + i]))
             .chain((1..side_per).map(|i| {
                 (
-                    (crate::consts::_NTO_SIDE_CHANNEL | i as u32) as i32,
+                    (crate::abi::consts::_NTO_SIDE_CHANNEL | i as u32) as i32,
                     t.sides[pid_id.index as usize * side_per + i],
                 )
             }));

@@ -6,16 +6,16 @@
 //! blocked the caller, sleep on the caller's wait word until a waker readies it or its
 //! deadline passes. Then retake the lock once to collect the result and become RUNNING.
 
+use crate::abi::errno::{Errno, KResult};
+use crate::abi::types::{Iov, MsgInfo, RcvId, SigEvent};
 use crate::calls::timer::TimerInfo;
 use crate::calls::{self, Caller, Effects, Step};
 use crate::copy::IovList;
-use crate::errno::{Errno, KResult};
 use crate::objects::thread::CallResult;
 use crate::objects::{KState, ProcCounters, Process, Thread};
 use crate::pool::Id;
 use crate::region::{Config, OsPriority, Region, Tables};
 use crate::sync::Arc;
-use crate::types::{Iov, MsgInfo, RcvId, SigEvent};
 use crate::wait::{Clock, Deadline, WaitResult, WaitWord};
 use std::marker::PhantomData;
 
@@ -931,10 +931,10 @@ impl ThreadCtx {
         chid: i32,
         index: u32,
         flags: u32,
-        queue: &crate::asyncq::AsyncQueue,
+        queue: &crate::abi::asyncq::AsyncQueue,
         notify_coid: i32,
     ) -> KResult<i32> {
-        let aq = queue as *const crate::asyncq::AsyncQueue as u64;
+        let aq = queue as *const crate::abi::asyncq::AsyncQueue as u64;
         // SAFETY: forwarded from our caller.
         self.call(|t, me, _| unsafe {
             calls::asyncmsg::connect_attach(t, me, nd, pid, chid, index, flags, aq, notify_coid)
@@ -953,9 +953,13 @@ impl ThreadCtx {
     /// [`ThreadCtx::msg_send_async`] for the connection whose queue is `queue`: EBADF if `coid`
     /// names another connection now (the one a caller looked up was detached and its coid
     /// reused), so that a trigger never reaches a connection it was not meant for.
-    pub fn msg_send_async_on(&self, coid: i32, queue: &crate::asyncq::AsyncQueue) -> KResult<u32> {
+    pub fn msg_send_async_on(
+        &self,
+        coid: i32,
+        queue: &crate::abi::asyncq::AsyncQueue,
+    ) -> KResult<u32> {
         let cpu = current_cpu();
-        let aq = queue as *const crate::asyncq::AsyncQueue as u64;
+        let aq = queue as *const crate::abi::asyncq::AsyncQueue as u64;
         self.call(|t, me, fx| calls::asyncmsg::msg_send_async(t, me, coid, Some(aq), cpu, fx))
             .map(|v| v as u32)
     }
@@ -967,7 +971,7 @@ impl ThreadCtx {
         &self,
         chid: i32,
         arena: &mut [u8],
-        hdrs: &mut [crate::types::AsyncGetHeader],
+        hdrs: &mut [crate::abi::types::AsyncGetHeader],
     ) -> KResult<usize> {
         let a = [Iov::from_mut_slice(arena)];
         let l = IovList::new(&a);

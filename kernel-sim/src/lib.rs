@@ -13,11 +13,9 @@
 //!   REPLY-blocked, as on QNX.
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-pub mod asyncq;
+pub mod abi;
 pub mod calls;
-pub mod consts;
 pub mod copy;
-pub mod errno;
 pub mod fork;
 pub mod info;
 pub mod kernel;
@@ -27,12 +25,12 @@ pub mod region;
 pub mod signals;
 pub mod spin;
 mod sync;
-pub mod types;
 pub mod wait;
 
-pub use errno::{Errno, KResult};
+pub use abi::{asyncq, consts, errno, types};
+pub use abi::{Errno, KResult};
+pub use abi::{Iov, MsgInfo, Pulse, RcvId, PULSE_SIZE};
 pub use info::{Snapshot, ThreadInfo, ThreadState};
 pub use kernel::{Kernel, Pid, ThreadCtx};
 pub use objects::ProcCounters;
 pub use region::{Config, OsPriority};
-pub use types::{Iov, MsgInfo, Pulse, RcvId, PULSE_SIZE};

@@ -22,7 +22,7 @@
 //! region is a heap pointer, so the same bytes can later be a `memfd` mapped by many processes.
 //! Today the backing is anonymous memory (heap memory under loom, whose atomics must be loom's).
 
-use crate::errno::{Errno, KResult};
+use crate::abi::errno::{Errno, KResult};
 use crate::objects::{Channel, CoidSlot, Connection, Process, PulseObj, Thread, Timer};
 use crate::pool::{Id, Pool, PoolHead, Pooled};
 use crate::sync::TablesCell;

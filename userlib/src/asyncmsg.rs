@@ -54,9 +54,9 @@ use std::time::Duration;
 /// `ASYNCMSG_FLUSH_NONBLOCK`: trigger delivery and return without waiting.
 pub const ASYNCMSG_FLUSH_NONBLOCK: i32 = 1;
 
-const CODE_TAKEN: i8 = kernel_sim::calls::asyncmsg::PULSE_CODE_TAKEN;
-const CODE_TIMER: i8 = b'T' as i8;
-const CODE_JOBS: i8 = b'J' as i8;
+const CODE_TAKEN: i8 = kernel_sim::consts::PULSE_CODE_TAKEN;
+const CODE_TIMER: i8 = kernel_sim::consts::PULSE_CODE_TIMER;
+const CODE_JOBS: i8 = kernel_sim::consts::PULSE_CODE_JOBS;
 
 /// A delivery callback: `(err, buffer, handle)`. `err` is 0 once a receiver took the message;
 /// otherwise the error (EMSGSIZE, EBADF). The buffer is the one given to the put, handed back.

@@ -1,7 +1,7 @@
 //! Asynchronous messaging, the kernel's part: asyncmsg channels and connections, the trigger
 //! (`MsgSendAsync`: once per batch, not per message) and the batch receive
 //! (`MsgReceiveAsync`). The sender's half, the queue that `asyncmsg_put` fills without entering
-//! the kernel, is [`crate::asyncq::AsyncQueue`]; the library around both is in `userlib`.
+//! the kernel, is [`crate::abi::asyncq::AsyncQueue`]; the library around both is in `userlib`.
 //!
 //! A trigger links the connection into its channel's FIFO of ready connections (once) and
 //! either wakes a RECEIVE-blocked receiver (which takes the batch itself) or delivers the channel's event
@@ -13,18 +13,18 @@
 //! still arrive. No priority inheritance (asyncmsg receivers do not inherit).
 
 use super::{connect, tri, Caller, Effects, Step};
-use crate::asyncq::{AsyncQueue, AQ_PULSE_PENDING, AQ_WANT_PULSE};
-use crate::consts::*;
+use crate::abi::asyncq::{AsyncQueue, AQ_PULSE_PENDING, AQ_WANT_PULSE};
+use crate::abi::consts::*;
+use crate::abi::errno::Errno;
+use crate::abi::types::{AsyncGetHeader, MsgInfo, SigEvent};
 use crate::copy::{self, IovList};
-use crate::errno::Errno;
 use crate::objects::thread::{CallResult, RecvDesc};
 use crate::objects::{Channel, Connection, KState};
 use crate::pool::{Id, NIL};
 use crate::region::Tables;
-use crate::types::{AsyncGetHeader, MsgInfo, SigEvent};
 
 /// The pulse code the kernel sends a sender's library when it took messages (`'P'`).
-pub const PULSE_CODE_TAKEN: i8 = b'P' as i8;
+pub use crate::abi::consts::PULSE_CODE_TAKEN;
 
 /// The channel flags an asyncmsg channel accepts.
 pub const ASYNC_CHF_ACCEPTED: u32 = _NTO_CHF_ASYNC_NONBLOCK | _NTO_CHF_ASYNC | _NTO_CHF_PRIVATE;
@@ -32,7 +32,7 @@ pub const ASYNC_CHF_ACCEPTED: u32 = _NTO_CHF_ASYNC_NONBLOCK | _NTO_CHF_ASYNC | _
 /// asyncmsg_channel_create's kernel call (ChannelCreateExt): an asyncmsg channel whose
 /// receives take up to `max_num_buffer` messages of at most `buffer_size` bytes, delivering
 /// `event` (to the calling thread) when messages become available. EINVAL for a `buffer_size`
-/// above [`crate::asyncq::MAX_STORED_LEN`] (a clipped length must never fit a buffer).
+/// above [`crate::abi::asyncq::MAX_STORED_LEN`] (a clipped length must never fit a buffer).
 pub fn channel_create(
     t: &mut Tables<'_>,
     me: Caller,
@@ -45,7 +45,7 @@ pub fn channel_create(
     if flags & !ASYNC_CHF_ACCEPTED != 0
         || buffer_size == 0
         || max_num_buffer == 0
-        || buffer_size > crate::asyncq::MAX_STORED_LEN
+        || buffer_size > crate::abi::asyncq::MAX_STORED_LEN
     {
         return Step::Done(Err(Errno::EINVAL));
     }
@@ -430,7 +430,7 @@ fn notify(
     notify_coid: i32,
     coid: i32,
     fx: &mut Effects,
-) -> crate::errno::KResult<()> {
+) -> crate::abi::errno::KResult<()> {
     let nc = t.sync_conn_of(client, notify_coid)?;
     let chan = t.conns.at(nc.index).chan;
     if t.chans.get(chan).is_none() {
@@ -489,21 +489,14 @@ pub(crate) fn release_queue(t: &mut Tables<'_>, ci: u32) {
     c.notify_pulse = NIL;
 }
 
-/// What a connection's counters say.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AsyncConnCounters {
-    /// Triggers that found messages (each one kernel entry that started a batch).
-    pub batches: u64,
-    /// Messages receivers took.
-    pub msgs_taken: u64,
-}
+pub use crate::abi::types::AsyncConnCounters;
 
 /// The kernel's counters of asyncmsg connection `coid` of the caller's process.
 pub fn conn_counters(
     t: &mut Tables<'_>,
     me: Caller,
     coid: i32,
-) -> crate::errno::KResult<AsyncConnCounters> {
+) -> crate::abi::errno::KResult<AsyncConnCounters> {
     let conn = t.conn_of(me.proc, coid)?;
     let c = t.conns.at(conn.index);
     if c.aq == 0 {

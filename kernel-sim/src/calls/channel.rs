@@ -1,8 +1,8 @@
 //! ChannelCreate and ChannelDestroy.
 
 use super::{Caller, Effects, Step};
-use crate::consts::*;
-use crate::errno::Errno;
+use crate::abi::consts::*;
+use crate::abi::errno::Errno;
 use crate::objects::thread::CallResult;
 use crate::objects::{Channel, CoidSlot, KState};
 use crate::pool::{Id, Pooled, NIL};

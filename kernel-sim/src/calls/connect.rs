@@ -1,8 +1,8 @@
 //! ConnectAttach and ConnectDetach.
 
 use super::{Caller, Effects, Step};
-use crate::consts::*;
-use crate::errno::Errno;
+use crate::abi::consts::*;
+use crate::abi::errno::Errno;
 use crate::objects::process::ProcState;
 use crate::objects::{CoidSlot, Connection, KState};
 use crate::pool::{Id, Pooled};

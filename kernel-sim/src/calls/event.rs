@@ -2,13 +2,13 @@
 //! kernel timeouts share.
 
 use super::{pulse, srr, tri, Caller, Effects, Step};
-use crate::consts::*;
-use crate::errno::{Errno, KResult};
+use crate::abi::consts::*;
+use crate::abi::errno::{Errno, KResult};
+use crate::abi::types::sigev::*;
+use crate::abi::types::{RcvId, SigEvent};
 use crate::objects::{Channel, KState, Process};
 use crate::pool::Id;
 use crate::region::Tables;
-use crate::types::sigev::*;
-use crate::types::{RcvId, SigEvent};
 
 /// The highest signal number Linux knows (`SIGRTMAX`).
 pub const SIG_MAX: i32 = 64;

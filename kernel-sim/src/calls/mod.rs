@@ -17,41 +17,16 @@ pub mod pulse;
 pub mod srr;
 pub mod timer;
 
-use crate::consts::*;
-use crate::errno::{Errno, KResult};
+use crate::abi::consts::*;
+use crate::abi::errno::{Errno, KResult};
+use crate::abi::types::RcvId;
 use crate::objects::thread::CallResult;
 use crate::objects::{Channel, CoidSlot, Connection, KState, Process, QRef, Thread};
 use crate::pool::{Id, NIL};
 use crate::region::Tables;
-use crate::types::RcvId;
 use smallvec::SmallVec;
 
-/// Bits of an rcvid that hold the client thread's slot + 1 (`Config::max_threads` is at most
-/// 0x7fff, so slot + 1 fits).
-const RCVID_SLOT_BITS: u32 = 15;
-/// Bits of an rcvid that hold the generation: 48, so an rcvid is positive in 63 bits.
-pub(crate) const RCVID_GEN_BITS: u32 = 48;
-const RCVID_GEN_MASK: u64 = (1 << RCVID_GEN_BITS) - 1;
-
-/// The rcvid of slot `idx`'s exchange number `gen`.
-pub(crate) fn rcvid_make(idx: u32, gen: u64) -> RcvId {
-    (((gen & RCVID_GEN_MASK) << RCVID_SLOT_BITS) | (idx as u64 + 1)) as RcvId
-}
-
-/// An rcvid's (slot, generation), or `None` if it cannot name a client (0, negative, no slot).
-pub(crate) fn rcvid_parts(rcvid: RcvId) -> Option<(u32, u64)> {
-    if rcvid <= 0 {
-        return None;
-    }
-    let slot1 = (rcvid as u64 & ((1 << RCVID_SLOT_BITS) - 1)) as u32;
-    let gen = (rcvid as u64) >> RCVID_SLOT_BITS;
-    (slot1 != 0 && gen <= RCVID_GEN_MASK).then(|| (slot1 - 1, gen))
-}
-
-/// The generation after `gen` (wraps at 2^48: centuries of receives on one slot).
-pub(crate) fn rcvid_next_gen(gen: u64) -> u64 {
-    gen.wrapping_add(1) & RCVID_GEN_MASK
-}
+pub(crate) use crate::abi::ids::{rcvid_make, rcvid_next_gen, rcvid_parts};
 
 /// Who is calling.
 #[derive(Clone, Copy, Debug)]

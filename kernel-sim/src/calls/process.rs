@@ -1,14 +1,14 @@
 //! Processes and threads: creation, exit, priorities and kernel timeouts (TimerTimeout).
 
 use super::{channel, connect, tri, Caller, Effects, Step};
-use crate::consts::*;
-use crate::errno::{Errno, KResult};
+use crate::abi::consts::*;
+use crate::abi::errno::{Errno, KResult};
+use crate::abi::types::SigEvent;
 use crate::objects::process::ProcState;
 use crate::objects::thread::{CallResult, TimeoutArm};
 use crate::objects::{CoidSlot, KState, Process, QRef, Thread};
 use crate::pool::{Id, Pooled, NIL};
 use crate::region::Tables;
-use crate::types::SigEvent;
 
 /// Creates a simulated process; returns its id and pid.
 pub fn process_create(t: &mut Tables<'_>) -> KResult<(Id<Process>, i32)> {
@@ -227,7 +227,7 @@ pub fn set_priority(t: &mut Tables<'_>, me: Caller, prio: i32, fx: &mut Effects)
     Step::Done(Ok(old as i64))
 }
 
-pub use crate::consts::{CLOCK_MONOTONIC, CLOCK_REALTIME};
+pub use crate::abi::consts::{CLOCK_MONOTONIC, CLOCK_REALTIME};
 
 /// A TimerTimeout request.
 #[derive(Clone, Copy, Debug)]

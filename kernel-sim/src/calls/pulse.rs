@@ -1,13 +1,13 @@
 //! Pulses: MsgSendPulse, and the queueing the kernel's own pulses share with it.
 
 use super::{tri, Caller, Effects, Step};
-use crate::consts::*;
-use crate::errno::{Errno, KResult};
+use crate::abi::consts::*;
+use crate::abi::errno::{Errno, KResult};
+use crate::abi::types::Pulse;
 use crate::objects::thread::CallResult;
 use crate::objects::{Channel, PulseObj, QRef};
 use crate::pool::{Id, Pooled, SlotHdr};
 use crate::region::Tables;
-use crate::types::Pulse;
 
 /// Delivers a pulse on `chan`: straight into a RECEIVE-blocked thread if one waits, otherwise
 /// queued by priority (EAGAIN when the pulse pool is exhausted).

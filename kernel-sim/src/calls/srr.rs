@@ -4,14 +4,14 @@
 //! Every send form is the iov form here (QNX's own trick: flat buffers are one-part iovs).
 
 use super::{tri, Caller, Effects, Step};
-use crate::consts::*;
+use crate::abi::consts::*;
+use crate::abi::errno::Errno;
+use crate::abi::types::{MsgInfo, RcvId, PULSE_SIZE};
 use crate::copy::{self, IovList};
-use crate::errno::Errno;
 use crate::objects::thread::{CallResult, SendDesc};
 use crate::objects::{Channel, KState, QRef};
 use crate::pool::Id;
 use crate::region::Tables;
-use crate::types::{MsgInfo, RcvId, PULSE_SIZE};
 
 /// MsgSendv: sends `smsg` on `coid` and blocks until the reply lands in `rmsg`.
 pub fn msg_send(
@@ -210,7 +210,7 @@ pub(crate) fn take_pulse(
     let (p, pid) = {
         let po = t.pulses.at(pi);
         (
-            crate::types::Pulse {
+            crate::abi::types::Pulse {
                 type_: _PULSE_TYPE,
                 subtype: _PULSE_SUBTYPE,
                 code: po.code,
@@ -230,7 +230,7 @@ pub(crate) fn take_pulse(
 pub(crate) fn deliver_pulse(
     t: &mut Tables<'_>,
     ri: u32,
-    p: &crate::types::Pulse,
+    p: &crate::abi::types::Pulse,
     prio: u8,
     chan: Id<Channel>,
     fx: &mut Effects,
@@ -457,7 +457,7 @@ pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, info: u64) -> Step
 /// thread and it stays blocked (the timeout is spent).
 pub fn timeout_fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
     let ev = t.threads.at(i).timeout_cur.event;
-    if ev.kind() == crate::types::sigev::SIGEV_UNBLOCK {
+    if ev.kind() == crate::abi::types::sigev::SIGEV_UNBLOCK {
         let r = force_ready(t, i, Why::Timeout, fx);
         if r.is_none() {
             // Staying blocked for the server's answer: the timeout is spent.

@@ -2,27 +2,15 @@
 //! sigevent stands on), and the firing of due timers by the kernel's timer service.
 
 use super::{event, tri, Caller, Effects, Step};
-use crate::consts::TIMER_ABSTIME;
-use crate::errno::{Errno, KResult};
+use crate::abi::consts::TIMER_ABSTIME;
+use crate::abi::errno::{Errno, KResult};
+use crate::abi::ids;
+use crate::abi::types::SigEvent;
 use crate::objects::Timer;
 use crate::pool::{Id, Pooled, NIL};
 use crate::region::Tables;
-use crate::types::SigEvent;
 
-/// What TimerInfo reports.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TimerInfo {
-    /// Nanoseconds until the next expiry (0: disarmed).
-    pub remaining: u64,
-    /// The period in ns (0: one-shot).
-    pub interval: u64,
-    /// Expiries missed before the last delivery.
-    pub overruns: u32,
-    /// Expiries delivered so far.
-    pub fired: u64,
-    /// Linux clock id.
-    pub clock: i32,
-}
+pub use crate::abi::types::TimerInfo;
 
 /// Maps a Linux clock id to the kernel's clock index (0 monotonic, 1 realtime).
 pub(crate) fn clock_index(clock: i32) -> KResult<u32> {
@@ -33,33 +21,20 @@ pub(crate) fn clock_index(clock: i32) -> KResult<u32> {
     }
 }
 
-/// Bits of a timer id that hold the slot + 1: enough for `max_timers`. The other bits (up to
-/// 31 in all, so ids stay positive) hold the low bits of the slot's generation, which changes
-/// each time the slot is freed; with the pool's round-robin reuse, a destroyed timer's id names
-/// another timer only after 2^(31 - these bits) reuses of its slot (docs/deviations.md).
-fn slot_bits(t: &Tables<'_>) -> u32 {
-    32 - t.cfg.max_timers.leading_zeros()
-}
-
-fn gen_mask(t: &Tables<'_>) -> u32 {
-    (1u32 << (31 - slot_bits(t))) - 1
-}
-
 fn timer_id(t: &Tables<'_>, id: Id<Timer>) -> i32 {
-    (((id.gen & gen_mask(t)) << slot_bits(t)) | (id.index + 1)) as i32
+    ids::timer_id_make(t.cfg.max_timers, id.index, id.gen)
 }
 
+/// The timer a timer id names (EINVAL if none, stale, or another process's). A destroyed
+/// timer's id names another timer only after 2^(31 - slot bits) reuses of its slot
+/// (abi::ids; the pool reuses freed slots last).
 fn lookup(t: &Tables<'_>, me: Caller, timer: i32) -> KResult<Id<Timer>> {
-    if timer <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    let bits = slot_bits(t);
-    let index = (timer as u32 & ((1 << bits) - 1)).wrapping_sub(1);
-    let gen = (timer as u32) >> bits;
+    let max = t.cfg.max_timers;
+    let (index, gen) = ids::timer_id_parts(max, timer).ok_or(Errno::EINVAL)?;
     let id = t
         .timers
         .id_at(index)
-        .filter(|id| id.gen & gen_mask(t) == gen)
+        .filter(|id| ids::timer_gen_matches(max, id.gen, gen))
         .ok_or(Errno::EINVAL)?;
     if t.timers.at(id.index).owner != me.proc {
         return Err(Errno::EINVAL);
@@ -88,7 +63,7 @@ pub fn timer_create(
     tm.thread = me.thread;
     tm.clock = clock;
     tm.event = ev;
-    if ev.kind() == crate::types::sigev::SIGEV_PULSE {
+    if ev.kind() == crate::abi::types::sigev::SIGEV_PULSE {
         tm.pulse = tri!(super::pulse::reserve(t));
     }
     let Some(id) = t.timers.alloc(tm) else {
@@ -165,7 +140,7 @@ fn target(t: &Tables<'_>, tm: &Timer) -> Option<u32> {
     if t.threads.get(tm.thread).is_some() {
         return Some(tm.thread.index);
     }
-    let pulse = tm.event.kind() == crate::types::sigev::SIGEV_PULSE;
+    let pulse = tm.event.kind() == crate::abi::types::sigev::SIGEV_PULSE;
     t.program_thread(tm.owner, pulse)
 }
 

@@ -30,7 +30,7 @@ pub struct Channel {
     /// asyncmsg: messages one receive may take.
     pub max_num_buffer: u32,
     /// asyncmsg: the event delivered when messages become available, if `has_event`.
-    pub event: crate::types::SigEvent,
+    pub event: crate::abi::types::SigEvent,
     /// asyncmsg: whether `event` is set.
     pub has_event: bool,
     /// asyncmsg: the thread that created the channel (the event's target).
@@ -66,7 +66,7 @@ impl Pooled for Channel {
             nreceivers: 0,
             buffer_size: 0,
             max_num_buffer: 0,
-            event: crate::types::SigEvent::NONE,
+            event: crate::abi::types::SigEvent::NONE,
             has_event: false,
             creator: Id::NONE,
             ready_head: NIL,

@@ -4,37 +4,7 @@
 use crate::objects::Channel;
 use crate::pool::{Id, Pooled, SlotHdr, NIL};
 
-/// Counters of what a process's threads did in the kernel, readable through the API.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ProcCounters {
-    /// Kernel calls made by the process's threads (each one takes the kernel lock once).
-    pub kernel_entries: u64,
-    /// Threads woken by the process's kernel calls (futex wakes issued).
-    pub wakeups: u64,
-    /// Times a thread of the process blocked in the kernel.
-    pub blocks: u64,
-    /// Messages sent (MsgSend* that reached a channel).
-    pub msgs_sent: u64,
-    /// Messages received (MsgReceive* that returned an rcvid).
-    pub msgs_received: u64,
-    /// Replies and errors given (MsgReply*, MsgError).
-    pub replies: u64,
-    /// Pulses sent.
-    pub pulses_sent: u64,
-    /// Pulses received.
-    pub pulses_received: u64,
-    /// Bytes copied by the process's kernel calls.
-    pub bytes_copied: u64,
-    /// asyncmsg: triggers (MsgSendAsync: count, time or flush) made by the process.
-    pub async_triggers: u64,
-    /// asyncmsg: messages receivers took from the process's connections.
-    pub async_msgs_sent: u64,
-    /// asyncmsg: messages the process's receivers took.
-    pub async_msgs_received: u64,
-    /// asyncmsg: receives that returned at least one message.
-    pub async_batches_received: u64,
-}
+pub use crate::abi::types::ProcCounters;
 
 /// A process's life.
 #[repr(C)]

@@ -139,7 +139,7 @@ pub struct TimeoutArm {
     /// Absolute deadline in ns on `clock` (0 = already expired: poll).
     pub deadline: u64,
     /// What to do when it expires (`SIGEV_UNBLOCK`: leave with ETIMEDOUT).
-    pub event: crate::types::SigEvent,
+    pub event: crate::abi::types::SigEvent,
 }
 
 impl TimeoutArm {
@@ -148,7 +148,7 @@ impl TimeoutArm {
         states: 0,
         clock: 0,
         deadline: 0,
-        event: crate::types::SigEvent::UNBLOCK,
+        event: crate::abi::types::SigEvent::UNBLOCK,
     };
 }
 

@@ -1,8 +1,8 @@
 //! A timer (TimerCreate): an event to deliver at a time, once or periodically.
 
+use crate::abi::types::SigEvent;
 use crate::objects::{Process, Thread};
 use crate::pool::{Id, Pooled, SlotHdr};
-use crate::types::SigEvent;
 
 /// A timer.
 #[repr(C)]

@@ -96,3 +96,12 @@ pub const PRIO_MAX: i16 = 255;
 pub const PRIO_DEFAULT: i16 = 10;
 /// `MsgSendPulse` priority meaning "the caller's".
 pub const PULSE_PRIO_CALLER: i16 = -1;
+
+// asyncmsg: the pulse codes of the library's private channel (one place for all of them).
+/// The kernel took messages from a connection (value: the connection's coid): release their
+/// slots and run their callbacks.
+pub const PULSE_CODE_TAKEN: i8 = b'P' as i8;
+/// A connection's time trigger expired (value: the connection's coid).
+pub const PULSE_CODE_TIMER: i8 = b'T' as i8;
+/// Work for the library thread was queued by another thread (callbacks to run).
+pub const PULSE_CODE_JOBS: i8 = b'J' as i8;

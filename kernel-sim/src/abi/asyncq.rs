@@ -18,8 +18,8 @@
 //! The kernel keeps only this queue's address in its connection object, as QNX's kernel keeps
 //! the descriptor's: the library must keep the queue alive until ConnectDetach has returned.
 
+use crate::abi::types::Iov;
 use crate::sync::{fence, AtomicU32, Cell, Ordering};
-use crate::types::Iov;
 use crate::wait::{Deadline, WaitWord};
 
 /// The queue was attached to a channel that has since been destroyed: puts and flushes fail.

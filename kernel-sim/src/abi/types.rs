@@ -1,5 +1,6 @@
-//! The structures that cross the kernel boundary, laid out as QNX 7's 64-bit ABI lays them out:
-//! `iov_t`, `struct _msg_info64`, `struct _pulse`.
+//! The structures that cross the kernel boundary, laid out as QNX 7's 64-bit ABI lays them out
+//! (`iov_t`, `struct _msg_info64`, `struct _pulse`, `struct sigevent`), and the figures the
+//! kernel reports (timer info, counters).
 
 /// `rcvid_t`: a receive id, as QNX 7.1 makes it: 64 bits. Positive for a message (naming the
 /// client's exchange: reply, error, read, write and deliver events through it), 0 for a pulse.
@@ -332,4 +333,60 @@ pub struct AsyncGetHeader {
     pub len: u32,
     /// Where the data starts in the receive arena.
     pub offset: u64,
+}
+
+/// What TimerInfo reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimerInfo {
+    /// Nanoseconds until the next expiry (0: disarmed).
+    pub remaining: u64,
+    /// The period in ns (0: one-shot).
+    pub interval: u64,
+    /// Expiries missed before the last delivery.
+    pub overruns: u32,
+    /// Expiries delivered so far.
+    pub fired: u64,
+    /// Linux clock id.
+    pub clock: i32,
+}
+
+/// What a connection's counters say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AsyncConnCounters {
+    /// Triggers that found messages (each one kernel entry that started a batch).
+    pub batches: u64,
+    /// Messages receivers took.
+    pub msgs_taken: u64,
+}
+
+/// Counters of what a process's threads did in the kernel, readable through the API.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcCounters {
+    /// Kernel calls made by the process's threads (each one takes the kernel lock once).
+    pub kernel_entries: u64,
+    /// Threads woken by the process's kernel calls (futex wakes issued).
+    pub wakeups: u64,
+    /// Times a thread of the process blocked in the kernel.
+    pub blocks: u64,
+    /// Messages sent (MsgSend* that reached a channel).
+    pub msgs_sent: u64,
+    /// Messages received (MsgReceive* that returned an rcvid).
+    pub msgs_received: u64,
+    /// Replies and errors given (MsgReply*, MsgError).
+    pub replies: u64,
+    /// Pulses sent.
+    pub pulses_sent: u64,
+    /// Pulses received.
+    pub pulses_received: u64,
+    /// Bytes copied by the process's kernel calls.
+    pub bytes_copied: u64,
+    /// asyncmsg: triggers (MsgSendAsync: count, time or flush) made by the process.
+    pub async_triggers: u64,
+    /// asyncmsg: messages receivers took from the process's connections.
+    pub async_msgs_sent: u64,
+    /// asyncmsg: messages the process's receivers took.
+    pub async_msgs_received: u64,
+    /// asyncmsg: receives that returned at least one message.
+    pub async_batches_received: u64,
 }
