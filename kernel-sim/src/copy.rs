@@ -12,7 +12,7 @@
 //! into the receiver's.
 
 use crate::abi::errno::{Errno, KResult};
-use crate::abi::types::{Iov, MsgInfo};
+use crate::abi::types::Iov;
 
 /// A thread's iov list: the address of its `Iov` array and the number of parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,13 +169,14 @@ pub unsafe fn write(dst: IovList, bytes: &[u8]) -> u64 {
     unsafe { copy(IovList::new(&iov), 0, dst, 0, bytes.len() as u64) }
 }
 
-/// Writes a `MsgInfo` at `addr` (if non-zero).
+/// Writes a result structure (`MsgInfo`, `TimerInfo`, ...) at `addr` (if non-zero): a call's
+/// out-parameter.
 ///
 /// # Safety
-/// `addr` must be 0 or the address of a `MsgInfo` borrowed by a thread in a kernel call.
-pub unsafe fn write_info(addr: u64, info: &MsgInfo) {
+/// `addr` must be 0 or the address of a `T` borrowed by a thread in a kernel call.
+pub unsafe fn write_out<T: Copy>(addr: u64, value: &T) {
     if addr != 0 {
         // SAFETY: guaranteed by the caller.
-        unsafe { (addr as *mut MsgInfo).write_unaligned(*info) };
+        unsafe { (addr as *mut T).write_unaligned(*value) };
     }
 }

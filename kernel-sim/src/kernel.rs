@@ -16,6 +16,7 @@ use crate::objects::{KState, ProcCounters, Process, Thread};
 use crate::pool::Id;
 use crate::region::{Config, OsPriority, Region, Tables};
 use crate::sync::Arc;
+use crate::syscalls::{dispatch, Call};
 use crate::wait::{Clock, Deadline, WaitResult, WaitWord};
 use std::marker::PhantomData;
 
@@ -415,10 +416,7 @@ impl ThreadCtx {
     }
 
     /// Enters the kernel with call `f`, blocking if it says so. See the module doc.
-    fn call(
-        &self,
-        mut f: impl FnMut(&mut Tables<'_>, Caller, &mut Effects) -> Step,
-    ) -> KResult<i64> {
+    fn call(&self, call: Call) -> KResult<i64> {
         self.k.may_enter()?;
         // Marks the thread as in the kernel; at the end of the call it runs the handlers of
         // the signals that arrived meanwhile, as QNX delivers signals on leaving the kernel.
@@ -434,9 +432,9 @@ impl ThreadCtx {
             // Under the lock: run the call; if it blocks, note the wait word's value and the
             // deadline in force for the state it blocked in. A retry is the same call again:
             // not a new kernel entry, and its timeout stays in force.
-            let (step, seq, deadline, spin) = self.k.locked(|t| {
+            let (settled, seq, deadline, spin) = self.k.locked(|t| {
                 let Some(th) = t.threads.get_mut(me.thread) else {
-                    return (Step::Done(Err(Errno::ESRCH)), 0, None, None);
+                    return (Some(Outcome::Done(Err(Errno::ESRCH))), 0, None, None);
                 };
                 th.result = CallResult::Pending;
                 if !retry {
@@ -448,38 +446,38 @@ impl ThreadCtx {
                     *t.kernel_entries += 1;
                     t.counters(me.proc).kernel_entries += 1;
                 }
-                let mut step = f(t, me, &mut fx);
+                // `None`: the call blocked and the thread must sleep.
+                let mut settled = match dispatch(t, me, call, &mut fx) {
+                    Ok(Step::Done(v)) => Some(Outcome::Done(Ok(v))),
+                    Err(e) => Some(Outcome::Done(Err(e))),
+                    Ok(Step::Block) => None,
+                };
                 let mut deadline = None;
-                if step == Step::Block {
+                if settled.is_none() {
                     if let Some(d) = deadline_for(t.threads.at(me.thread.index)) {
                         if d.passed() {
                             // Already expired (or NULL ntime: a poll): time out without sleeping.
-                            if let Some(out) = fire(t, me.thread.index, &mut fx) {
-                                step = Step::Settled(out);
-                            }
+                            settled = fire(t, me.thread.index, &mut fx);
                         }
                     }
-                    if step == Step::Block {
+                    if settled.is_none() {
                         deadline = deadline_for(t.threads.at(me.thread.index));
+                        t.counters(me.proc).blocks += 1;
                     }
-                }
-                if step == Step::Block {
-                    t.counters(me.proc).blocks += 1;
                 }
                 t.counters(me.proc).wakeups += fx.wake.len() as u64;
                 let spin = match t.threads.at(me.thread.index).state {
-                    KState::Receive { chan } if step == Step::Block => {
+                    KState::Receive { chan } if settled.is_none() => {
                         calls::asyncmsg::trigger_cpu(t, chan)
                     }
                     _ => None,
                 };
-                (step, word.load(), deadline, spin)
+                (settled, word.load(), deadline, spin)
             });
             self.k.apply(&fx);
-            let out = match step {
-                Step::Done(r) => Outcome::Done(r),
-                Step::Settled(out) => out,
-                Step::Block => self.block(seq, deadline, shared, spin, signals_seen),
+            let out = match settled {
+                Some(out) => out,
+                None => self.block(seq, deadline, shared, spin, signals_seen),
             };
             match out {
                 Outcome::Done(r) => return r,
@@ -606,14 +604,12 @@ impl ThreadCtx {
 
     /// ChannelCreate: returns a chid.
     pub fn channel_create(&self, flags: u32) -> KResult<i32> {
-        self.call(|t, me, _| calls::channel::channel_create(t, me, flags))
-            .map(|v| v as i32)
+        self.call(Call::ChannelCreate { flags }).map(|v| v as i32)
     }
 
     /// ChannelDestroy.
     pub fn channel_destroy(&self, chid: i32) -> KResult<()> {
-        self.call(|t, me, fx| calls::channel::channel_destroy(t, me, chid, fx))
-            .map(drop)
+        self.call(Call::ChannelDestroy { chid }).map(drop)
     }
 
     // ---------------------------------------------------------------- connections
@@ -627,14 +623,19 @@ impl ThreadCtx {
         index: u32,
         flags: u32,
     ) -> KResult<i32> {
-        self.call(|t, me, _| calls::connect::connect_attach(t, me, nd, pid, chid, index, flags))
-            .map(|v| v as i32)
+        self.call(Call::ConnectAttach {
+            nd,
+            pid,
+            chid,
+            index,
+            flags,
+        })
+        .map(|v| v as i32)
     }
 
     /// ConnectDetach (of a coid, or of a scoid whose client is gone).
     pub fn connect_detach(&self, coid: i32) -> KResult<()> {
-        self.call(|t, me, fx| calls::connect::connect_detach(t, me, coid, fx))
-            .map(drop)
+        self.call(Call::ConnectDetach { coid }).map(drop)
     }
 
     // ---------------------------------------------------------------- send / receive / reply
@@ -646,8 +647,11 @@ impl ThreadCtx {
     /// call, not otherwise accessed meanwhile. (The kernel rejects null bases with EFAULT and
     /// overflowing lengths with EOVERFLOW before touching anything.)
     pub unsafe fn msg_sendv_raw(&self, coid: i32, siov: &[Iov], riov: &[Iov]) -> KResult<i64> {
-        let (s, r) = (IovList::new(siov), IovList::new(riov));
-        self.call(|t, me, fx| calls::srr::msg_send(t, me, coid, s, r, fx))
+        self.call(Call::MsgSend {
+            coid,
+            smsg: IovList::new(siov),
+            rmsg: IovList::new(riov),
+        })
     }
 
     /// MsgSend: sends `smsg`, returns the reply status; the reply lands in `rmsg`.
@@ -677,9 +681,12 @@ impl ThreadCtx {
         riov: &[Iov],
         info: Option<&mut MsgInfo>,
     ) -> KResult<RcvId> {
-        let r = IovList::new(riov);
-        let info = info.map_or(0, |i| i as *mut MsgInfo as u64);
-        self.call(|t, me, fx| calls::srr::msg_receive(t, me, chid, r, info, false, fx))
+        self.call(Call::MsgReceive {
+            chid,
+            rmsg: IovList::new(riov),
+            info: info.map_or(0, |i| i as *mut MsgInfo as u64),
+            pulse_only: false,
+        })
     }
 
     /// MsgReceive: returns an rcvid (> 0) for a message, 0 for a pulse (the buffer then holds a
@@ -711,18 +718,26 @@ impl ThreadCtx {
     /// MsgReceivePulse: like MsgReceive, but takes only pulses (messages stay queued).
     pub fn msg_receive_pulse(&self, chid: i32, rmsg: &mut [u8]) -> KResult<()> {
         let r = [Iov::from_mut_slice(rmsg)];
-        let l = IovList::new(&r);
-        self.call(|t, me, fx| calls::srr::msg_receive(t, me, chid, l, 0, true, fx))
-            .map(drop)
+        self.call(Call::MsgReceive {
+            chid,
+            rmsg: IovList::new(&r),
+            info: 0,
+            pulse_only: true,
+        })
+        .map(drop)
     }
 
     /// MsgReceivePulsev: only pulses, into scattered buffers.
     pub fn msg_receive_pulsev(&self, chid: i32, rmsg: &mut [&mut [u8]]) -> KResult<()> {
         let r: smallvec::SmallVec<[Iov; 4]> =
             rmsg.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
-        let l = IovList::new(&r);
-        self.call(|t, me, fx| calls::srr::msg_receive(t, me, chid, l, 0, true, fx))
-            .map(drop)
+        self.call(Call::MsgReceive {
+            chid,
+            rmsg: IovList::new(&r),
+            info: 0,
+            pulse_only: true,
+        })
+        .map(drop)
     }
 
     /// MsgReplyv over raw iovs.
@@ -730,9 +745,12 @@ impl ThreadCtx {
     /// # Safety
     /// The iovs must describe memory valid for reads for the whole call.
     pub unsafe fn msg_replyv_raw(&self, rcvid: RcvId, status: i64, iov: &[Iov]) -> KResult<()> {
-        let s = IovList::new(iov);
-        self.call(|t, me, fx| calls::srr::msg_reply(t, me, rcvid, status, s, fx))
-            .map(drop)
+        self.call(Call::MsgReply {
+            rcvid,
+            status,
+            smsg: IovList::new(iov),
+        })
+        .map(drop)
     }
 
     /// MsgReply: the client's MsgSend returns `status`; `msg` lands in its reply buffer.
@@ -751,65 +769,83 @@ impl ThreadCtx {
 
     /// MsgError: the client's MsgSend fails with `err` (EOK: returns 0; ERESTART: re-sends).
     pub fn msg_error(&self, rcvid: RcvId, err: Errno) -> KResult<()> {
-        self.call(|t, me, fx| calls::srr::msg_error(t, me, rcvid, err.0, fx))
-            .map(drop)
+        self.call(Call::MsgError { rcvid, err: err.0 }).map(drop)
     }
 
     /// MsgRead: copies the client's message from `offset`; returns bytes copied.
     pub fn msg_read(&self, rcvid: RcvId, buf: &mut [u8], offset: usize) -> KResult<usize> {
         let r = [Iov::from_mut_slice(buf)];
-        let l = IovList::new(&r);
-        self.call(|t, me, _| calls::srr::msg_read(t, me, rcvid, l, offset as u64))
-            .map(|v| v as usize)
+        self.call(Call::MsgRead {
+            rcvid,
+            dst: IovList::new(&r),
+            offset: offset as u64,
+        })
+        .map(|v| v as usize)
     }
 
     /// MsgReadv over slices.
     pub fn msg_readv(&self, rcvid: RcvId, bufs: &mut [&mut [u8]], offset: usize) -> KResult<usize> {
         let r: smallvec::SmallVec<[Iov; 4]> =
             bufs.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
-        let l = IovList::new(&r);
-        self.call(|t, me, _| calls::srr::msg_read(t, me, rcvid, l, offset as u64))
-            .map(|v| v as usize)
+        self.call(Call::MsgRead {
+            rcvid,
+            dst: IovList::new(&r),
+            offset: offset as u64,
+        })
+        .map(|v| v as usize)
     }
 
     /// MsgWrite: copies `buf` into the client's reply buffer at `offset`; returns bytes copied.
     pub fn msg_write(&self, rcvid: RcvId, buf: &[u8], offset: usize) -> KResult<usize> {
         let s = [Iov::from_slice(buf)];
-        let l = IovList::new(&s);
-        self.call(|t, me, _| calls::srr::msg_write(t, me, rcvid, l, offset as u64))
-            .map(|v| v as usize)
+        self.call(Call::MsgWrite {
+            rcvid,
+            src: IovList::new(&s),
+            offset: offset as u64,
+        })
+        .map(|v| v as usize)
     }
 
     /// MsgWritev over slices.
     pub fn msg_writev(&self, rcvid: RcvId, bufs: &[&[u8]], offset: usize) -> KResult<usize> {
         let s: smallvec::SmallVec<[Iov; 4]> = bufs.iter().map(|b| Iov::from_slice(b)).collect();
-        let l = IovList::new(&s);
-        self.call(|t, me, _| calls::srr::msg_write(t, me, rcvid, l, offset as u64))
-            .map(|v| v as usize)
+        self.call(Call::MsgWrite {
+            rcvid,
+            src: IovList::new(&s),
+            offset: offset as u64,
+        })
+        .map(|v| v as usize)
     }
 
     /// MsgInfo: the `MsgInfo` of a REPLY-blocked client's message.
     pub fn msg_info(&self, rcvid: RcvId) -> KResult<MsgInfo> {
         let mut info = MsgInfo::default();
-        let p = &mut info as *mut MsgInfo as u64;
-        self.call(|t, me, _| calls::srr::msg_info(t, me, rcvid, p))?;
+        self.call(Call::MsgInfo {
+            rcvid,
+            info: &mut info as *mut MsgInfo as u64,
+        })?;
         Ok(info)
     }
 
     /// MsgSendPulse: `prio` -1 means the caller's priority; `code` 0..=127.
     pub fn msg_send_pulse(&self, coid: i32, prio: i16, code: i8, value: i32) -> KResult<()> {
-        let (prio, code) = (i32::from(prio), i32::from(code));
-        self.call(|t, me, fx| calls::pulse::msg_send_pulse(t, me, coid, prio, code, value, fx))
-            .map(drop)
+        self.call(Call::MsgSendPulse {
+            coid,
+            prio: i32::from(prio),
+            code: i32::from(code),
+            value,
+        })
+        .map(drop)
     }
 
     // ---------------------------------------------------------------- threads
 
     /// Sets this thread's priority (1..=255); returns the previous one.
     pub fn set_priority(&self, prio: i16) -> KResult<i16> {
-        let prio = i32::from(prio);
-        self.call(|t, me, fx| calls::process::set_priority(t, me, prio, fx))
-            .map(|v| v as i16)
+        self.call(Call::SetPriority {
+            prio: i32::from(prio),
+        })
+        .map(|v| v as i16)
     }
 
     /// This thread's base and current priority.
@@ -850,8 +886,7 @@ impl ThreadCtx {
             ntime,
             now,
         };
-        self.call(|t, me, fx| calls::process::timer_timeout(t, me, req, fx))
-            .map(|v| v as u32)
+        self.call(Call::TimerTimeout(req)).map(|v| v as u32)
     }
 
     // ---------------------------------------------------------------- events
@@ -859,14 +894,20 @@ impl ThreadCtx {
     /// MsgDeliverEvent: delivers `event` to the client `rcvid` names (it need not be
     /// REPLY-blocked; rcvid 0 is this thread).
     pub fn msg_deliver_event(&self, rcvid: RcvId, event: &SigEvent) -> KResult<()> {
-        self.call(|t, me, fx| calls::event::msg_deliver_event(t, me, rcvid, event, fx))
-            .map(drop)
+        self.call(Call::MsgDeliverEvent {
+            rcvid,
+            event: *event,
+        })
+        .map(drop)
     }
 
     /// MsgVerifyEvent: checks that `event` could be delivered to the client `rcvid` names.
     pub fn msg_verify_event(&self, rcvid: RcvId, event: &SigEvent) -> KResult<()> {
-        self.call(|t, me, fx| calls::event::msg_verify_event(t, me, rcvid, event, fx))
-            .map(drop)
+        self.call(Call::MsgVerifyEvent {
+            rcvid,
+            event: *event,
+        })
+        .map(drop)
     }
 
     /// SignalKill(nd, pid, tid, signo, code, value): sends `signo` to process `pid` (0: ours)
@@ -883,8 +924,13 @@ impl ThreadCtx {
         code: i32,
         value: i32,
     ) -> KResult<()> {
-        self.call(|t, me, fx| {
-            calls::event::signal_kill(t, me, nd, pid, tid, signo, code, value, fx)
+        self.call(Call::SignalKill {
+            nd,
+            pid,
+            tid,
+            signo,
+            code,
+            value,
         })
         .map(drop)
     }
@@ -901,17 +947,11 @@ impl ThreadCtx {
         max_num_buffer: u32,
         event: Option<&SigEvent>,
     ) -> KResult<i32> {
-        let ev = event.copied();
-        self.call(|t, me, fx| {
-            calls::asyncmsg::channel_create(
-                t,
-                me,
-                flags,
-                buffer_size as u64,
-                max_num_buffer,
-                ev,
-                fx,
-            )
+        self.call(Call::AsyncChannelCreate {
+            flags,
+            buffer_size: buffer_size as u64,
+            max_num_buffer,
+            event: event.copied(),
         })
         .map(|v| v as i32)
     }
@@ -934,10 +974,15 @@ impl ThreadCtx {
         queue: &crate::abi::asyncq::AsyncQueue,
         notify_coid: i32,
     ) -> KResult<i32> {
-        let aq = queue as *const crate::abi::asyncq::AsyncQueue as u64;
-        // SAFETY: forwarded from our caller.
-        self.call(|t, me, _| unsafe {
-            calls::asyncmsg::connect_attach(t, me, nd, pid, chid, index, flags, aq, notify_coid)
+        // Our caller's promise about `queue` is the one the call's dispatch relies on.
+        self.call(Call::AsyncConnectAttach {
+            nd,
+            pid,
+            chid,
+            index,
+            flags,
+            queue: queue as *const crate::abi::asyncq::AsyncQueue as u64,
+            notify_coid,
         })
         .map(|v| v as i32)
     }
@@ -945,9 +990,12 @@ impl ThreadCtx {
     /// MsgSendAsync: the asyncmsg trigger (one kernel entry per batch). Returns the messages
     /// pending on the connection.
     pub fn msg_send_async(&self, coid: i32) -> KResult<u32> {
-        let cpu = current_cpu();
-        self.call(|t, me, fx| calls::asyncmsg::msg_send_async(t, me, coid, None, cpu, fx))
-            .map(|v| v as u32)
+        self.call(Call::MsgSendAsync {
+            coid,
+            queue: None,
+            cpu: current_cpu(),
+        })
+        .map(|v| v as u32)
     }
 
     /// [`ThreadCtx::msg_send_async`] for the connection whose queue is `queue`: EBADF if `coid`
@@ -958,10 +1006,12 @@ impl ThreadCtx {
         coid: i32,
         queue: &crate::abi::asyncq::AsyncQueue,
     ) -> KResult<u32> {
-        let cpu = current_cpu();
-        let aq = queue as *const crate::abi::asyncq::AsyncQueue as u64;
-        self.call(|t, me, fx| calls::asyncmsg::msg_send_async(t, me, coid, Some(aq), cpu, fx))
-            .map(|v| v as u32)
+        self.call(Call::MsgSendAsync {
+            coid,
+            queue: Some(queue as *const crate::abi::asyncq::AsyncQueue as u64),
+            cpu: current_cpu(),
+        })
+        .map(|v| v as u32)
     }
 
     /// MsgReceiveAsync: takes up to `hdrs.len()` messages, message `i` in `arena` at
@@ -974,11 +1024,13 @@ impl ThreadCtx {
         hdrs: &mut [crate::abi::types::AsyncGetHeader],
     ) -> KResult<usize> {
         let a = [Iov::from_mut_slice(arena)];
-        let l = IovList::new(&a);
-        let h = hdrs.as_mut_ptr() as u64;
-        let max = u32::try_from(hdrs.len()).unwrap_or(u32::MAX);
-        self.call(|t, me, fx| calls::asyncmsg::msg_receive_async(t, me, chid, l, h, max, fx))
-            .map(|v| v as usize)
+        self.call(Call::MsgReceiveAsync {
+            chid,
+            arena: IovList::new(&a),
+            hdrs: hdrs.as_mut_ptr() as u64,
+            max: u32::try_from(hdrs.len()).unwrap_or(u32::MAX),
+        })
+        .map(|v| v as usize)
     }
 
     /// The kernel's counters of asyncmsg connection `coid`.
@@ -1000,8 +1052,10 @@ impl ThreadCtx {
         }
         #[cfg(not(loom))]
         {
-            let ev = event.copied();
-            let id = self.call(|t, me, fx| calls::timer::timer_create(t, me, clock, ev, fx))?;
+            let id = self.call(Call::TimerCreate {
+                clock,
+                event: event.copied(),
+            })?;
             self.k.ensure_timer_service();
             Ok(id as i32)
         }
@@ -1021,12 +1075,13 @@ impl ThreadCtx {
             Deadline::now_ns(Clock::Realtime),
         ];
         let mut old = TimerInfo::default();
-        self.call(|t, me, _| {
-            Step::Done(
-                calls::timer::timer_settime(t, me, id, flags, value, interval, now)
-                    .map(|i| old = i)
-                    .map(|_| 0),
-            )
+        self.call(Call::TimerSettime {
+            id,
+            flags,
+            value,
+            interval,
+            now,
+            old: &mut old as *mut TimerInfo as u64,
         })?;
         #[cfg(not(loom))]
         self.k.kick_timer_service();
@@ -1040,20 +1095,17 @@ impl ThreadCtx {
             Deadline::now_ns(Clock::Realtime),
         ];
         let mut out = TimerInfo::default();
-        self.call(|t, me, _| {
-            Step::Done(
-                calls::timer::timer_info(t, me, id, now)
-                    .map(|i| out = i)
-                    .map(|_| 0),
-            )
+        self.call(Call::TimerInfo {
+            id,
+            now,
+            info: &mut out as *mut TimerInfo as u64,
         })?;
         Ok(out)
     }
 
     /// TimerDestroy.
     pub fn timer_destroy(&self, id: i32) -> KResult<()> {
-        self.call(|t, me, _| calls::timer::timer_destroy(t, me, id))
-            .map(drop)
+        self.call(Call::TimerDestroy { id }).map(drop)
     }
 
     /// This thread's id in the kernel (for inspectors).

@@ -25,6 +25,7 @@ pub mod region;
 pub mod signals;
 pub mod spin;
 mod sync;
+mod syscalls;
 pub mod wait;
 
 pub use abi::{asyncq, consts, errno, types};

@@ -12,10 +12,10 @@
 //! channel's buffer size is delivered as an error (EMSGSIZE) without data; those behind it
 //! still arrive. No priority inheritance (asyncmsg receivers do not inherit).
 
-use super::{connect, tri, Caller, Effects, Step};
+use super::{connect, Caller, Effects, Step};
 use crate::abi::asyncq::{AsyncQueue, AQ_PULSE_PENDING, AQ_WANT_PULSE};
 use crate::abi::consts::*;
-use crate::abi::errno::Errno;
+use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::{AsyncGetHeader, MsgInfo, SigEvent};
 use crate::copy::{self, IovList};
 use crate::objects::thread::{CallResult, RecvDesc};
@@ -41,19 +41,19 @@ pub fn channel_create(
     max_num_buffer: u32,
     event: Option<SigEvent>,
     fx: &mut Effects,
-) -> Step {
+) -> KResult<Step> {
     if flags & !ASYNC_CHF_ACCEPTED != 0
         || buffer_size == 0
         || max_num_buffer == 0
         || buffer_size > crate::abi::asyncq::MAX_STORED_LEN
     {
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     }
     if let Some(ev) = &event {
-        tri!(super::event::deliver(t, me.thread.index, ev, true, fx));
+        super::event::deliver(t, me.thread.index, ev, true, fx)?;
     }
     let chid = match super::channel::channel_create(t, me, 0) {
-        Step::Done(Ok(chid)) => chid as i32,
+        Ok(Step::Done(chid)) => chid as i32,
         other => return other,
     };
     let chan = t.chan_of(me.proc, chid).unwrap_or(Id::NONE);
@@ -66,7 +66,7 @@ pub fn channel_create(
         c.event = ev;
         c.has_event = true;
     }
-    Step::Done(Ok(chid as i64))
+    Ok(Step::Done(chid as i64))
 }
 
 /// asyncmsg_connect_attach's kernel call (ConnectAttachExt): a connection (never shared) to
@@ -86,22 +86,19 @@ pub unsafe fn connect_attach(
     flags: u32,
     aq: u64,
     notify_coid: i32,
-) -> Step {
+) -> KResult<Step> {
     if aq == 0 {
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     }
     // The notification pulse first: a connection that could not tell its library what the
     // kernel took would strand callbacks, so no pulse, no connection (EAGAIN).
     let pulse = if notify_coid >= 0 {
-        match super::pulse::reserve(t) {
-            Ok(p) => p,
-            Err(e) => return Step::Done(Err(e)),
-        }
+        super::pulse::reserve(t)?
     } else {
         NIL
     };
     let r = connect::attach(t, me, nd, pid, chid, index, flags | _NTO_COF_NOSHARE, true);
-    let Step::Done(Ok(coid)) = r else {
+    let Ok(Step::Done(coid)) = r else {
         if pulse != NIL {
             super::pulse::unreserve(t, pulse);
         }
@@ -115,7 +112,7 @@ pub unsafe fn connect_attach(
         c.notify_coid = notify_coid;
         c.notify_pulse = pulse;
     }
-    Step::Done(Ok(coid as i64))
+    Ok(Step::Done(coid as i64))
 }
 
 /// The sender queue of live asyncmsg connection `c`. The reference is not tied to the tables'
@@ -191,24 +188,24 @@ pub fn msg_send_async(
     expect_aq: Option<u64>,
     cpu: i32,
     fx: &mut Effects,
-) -> Step {
-    let conn = tri!(t.conn_of(me.proc, coid));
+) -> KResult<Step> {
+    let conn = t.conn_of(me.proc, coid)?;
     let (chan, aq, in_ready) = {
         let c = t.conns.at(conn.index);
         (c.chan, c.aq, c.in_ready)
     };
     if aq == 0 || expect_aq.is_some_and(|e| e != aq) || t.chans.get(chan).is_none() {
-        return Step::Done(Err(Errno::EBADF));
+        return Err(Errno::EBADF);
     }
     t.counters(me.proc).async_triggers += 1;
     t.chans.at_mut(chan.index).last_trigger_cpu = cpu;
     let pending = queue_of(t.conns.at(conn.index)).pending();
     if pending == 0 {
-        return Step::Done(Ok(0));
+        return Ok(Step::Done(0));
     }
     t.conns.at_mut(conn.index).batches += 1;
     if in_ready {
-        return Step::Done(Ok(pending as i64));
+        return Ok(Step::Done(pending as i64));
     }
     let was_empty = t.chans.at(chan.index).nready == 0;
     ready_push(t, chan, conn.index);
@@ -233,7 +230,7 @@ pub fn msg_send_async(
             let _ = super::event::deliver(t, target, &ev, false, fx);
         }
     }
-    Step::Done(Ok(pending as i64))
+    Ok(Step::Done(pending as i64))
 }
 
 /// MsgReceiveAsync: takes up to `max` messages into `arena` (one buffer of `buffer_size` bytes
@@ -248,23 +245,23 @@ pub fn msg_receive_async(
     hdrs: u64,
     max: u32,
     fx: &mut Effects,
-) -> Step {
-    let alen = tri!(copy::validate(arena, Errno::EFAULT));
+) -> KResult<Step> {
+    let alen = copy::validate(arena, Errno::EFAULT)?;
     let Some(chan) = t.chan_of(me.proc, chid) else {
-        return Step::Done(Err(Errno::EBADF));
+        return Err(Errno::EBADF);
     };
     let (flags, bufsz, maxbuf) = {
         let c = t.chans.at(chan.index);
         (c.flags, c.buffer_size, c.max_num_buffer)
     };
     if flags & _NTO_CHF_ASYNC == 0 {
-        return Step::Done(Err(Errno::EBADF));
+        return Err(Errno::EBADF);
     }
     let max = max
         .min(maxbuf)
         .min(u32::try_from(alen / bufsz).unwrap_or(u32::MAX));
     if max == 0 || hdrs == 0 {
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     }
     let i = me.thread.index;
     t.threads.at_mut(i).recv = RecvDesc {
@@ -279,15 +276,15 @@ pub fn msg_receive_async(
     if t.chans.at(chan.index).nready > 0 {
         let n = take_batch(t, chan, i, fx);
         if n > 0 {
-            return Step::Done(Ok(n as i64));
+            return Ok(Step::Done(n as i64));
         }
     }
     if flags & _NTO_CHF_ASYNC_NONBLOCK != 0 {
-        return Step::Done(Err(Errno::EAGAIN));
+        return Err(Errno::EAGAIN);
     }
     t.threads.at_mut(i).state = KState::Receive { chan };
     t.recv_push(chan, i);
-    Step::Block
+    Ok(Step::Block)
 }
 
 /// Moves up to the receiver's `async_max` messages from the ready connections into its

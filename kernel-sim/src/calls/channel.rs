@@ -2,28 +2,28 @@
 
 use super::{Caller, Effects, Step};
 use crate::abi::consts::*;
-use crate::abi::errno::Errno;
+use crate::abi::errno::{Errno, KResult};
 use crate::objects::thread::CallResult;
 use crate::objects::{Channel, CoidSlot, KState};
 use crate::pool::{Id, Pooled, NIL};
 use crate::region::Tables;
 
 /// ChannelCreate: a new channel owned by the caller's process; returns its chid (from 1).
-pub fn channel_create(t: &mut Tables<'_>, me: Caller, flags: u32) -> Step {
+pub fn channel_create(t: &mut Tables<'_>, me: Caller, flags: u32) -> KResult<Step> {
     if flags & !CHF_ACCEPTED != 0 {
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     }
     if flags & _NTO_CHF_NET_MSG != 0 {
-        return Step::Done(Err(Errno::EPERM));
+        return Err(Errno::EPERM);
     }
     let death = flags & (_NTO_CHF_THREAD_DEATH | _NTO_CHF_COID_DISCONNECT) != 0;
     if death && t.chans.get(t.procs.at(me.proc.index).death_chan).is_some() {
-        return Step::Done(Err(Errno::EBUSY));
+        return Err(Errno::EBUSY);
     }
     let per = t.cfg.chids_per_process as usize;
     let base = t.pslot(me.proc) * per;
     let Some(slot) = (0..per).find(|&i| t.chans.get(t.chids[base + i]).is_none()) else {
-        return Step::Done(Err(Errno::EAGAIN));
+        return Err(Errno::EAGAIN);
     };
     let chid = slot as i32 + 1;
     let mut c = Channel::vacant();
@@ -31,22 +31,27 @@ pub fn channel_create(t: &mut Tables<'_>, me: Caller, flags: u32) -> Step {
     c.chid = chid;
     c.flags = flags;
     let Some(id) = t.chans.alloc(c) else {
-        return Step::Done(Err(Errno::EAGAIN));
+        return Err(Errno::EAGAIN);
     };
     t.chids[base + slot] = id;
     if death {
         t.procs.at_mut(me.proc.index).death_chan = id;
     }
-    Step::Done(Ok(chid as i64))
+    Ok(Step::Done(chid as i64))
 }
 
 /// ChannelDestroy: EINVAL for an unknown chid.
-pub fn channel_destroy(t: &mut Tables<'_>, me: Caller, chid: i32, fx: &mut Effects) -> Step {
+pub fn channel_destroy(
+    t: &mut Tables<'_>,
+    me: Caller,
+    chid: i32,
+    fx: &mut Effects,
+) -> KResult<Step> {
     let Some(chan) = t.chan_of(me.proc, chid) else {
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     };
     destroy(t, chan, fx);
-    Step::Done(Ok(0))
+    Ok(Step::Done(0))
 }
 
 /// Tears a channel down: SEND-, RECEIVE- and REPLY-blocked threads leave with ESRCH, queued

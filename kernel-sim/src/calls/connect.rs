@@ -2,7 +2,7 @@
 
 use super::{Caller, Effects, Step};
 use crate::abi::consts::*;
-use crate::abi::errno::Errno;
+use crate::abi::errno::{Errno, KResult};
 use crate::objects::process::ProcState;
 use crate::objects::{CoidSlot, Connection, KState};
 use crate::pool::{Id, Pooled};
@@ -19,7 +19,7 @@ pub fn connect_attach(
     chid: i32,
     index: u32,
     flags: u32,
-) -> Step {
+) -> KResult<Step> {
     attach(t, me, nd, pid, chid, index, flags, false)
 }
 
@@ -35,9 +35,9 @@ pub(crate) fn attach(
     index: u32,
     flags: u32,
     asyncmsg: bool,
-) -> Step {
+) -> KResult<Step> {
     if nd != ND_LOCAL_NODE {
-        return Step::Done(Err(Errno::ENOREMOTE));
+        return Err(Errno::ENOREMOTE);
     }
     let accepted = if asyncmsg {
         COF_ACCEPTED | _NTO_COF_NONBLOCK
@@ -45,11 +45,11 @@ pub(crate) fn attach(
         COF_ACCEPTED
     };
     if flags & !accepted != 0 {
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     }
     let side = index & _NTO_SIDE_CHANNEL != 0;
     if !side && index >= t.cfg.fd_coids_per_process {
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     }
     let server = if pid == 0 {
         Some(me.proc)
@@ -57,20 +57,20 @@ pub(crate) fn attach(
         t.proc_by_pid(pid)
     };
     let Some(server) = server else {
-        return Step::Done(Err(Errno::ESRCH));
+        return Err(Errno::ESRCH);
     };
     if t.procs.at(server.index).state != ProcState::Alive {
-        return Step::Done(Err(Errno::ENXIO));
+        return Err(Errno::ENXIO);
     }
     let Some(chan) = t.chan_of(server, chid) else {
-        return Step::Done(Err(Errno::ESRCH));
+        return Err(Errno::ESRCH);
     };
     if t.chans.at(chan.index).flags & _NTO_CHF_PRIVATE != 0 && server != me.proc {
-        return Step::Done(Err(Errno::EPERM));
+        return Err(Errno::EPERM);
     }
     if (t.chans.at(chan.index).flags & _NTO_CHF_ASYNC != 0) != asyncmsg {
         // asyncmsg channels take asyncmsg connections only, and the other way round.
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     }
     // Find the coid slot first, so a full table costs nothing.
     let coid = if side {
@@ -78,14 +78,14 @@ pub(crate) fn attach(
         let base = t.pslot(me.proc) * per;
         match (1..per).find(|&i| t.sides[base + i] == CoidSlot::Free) {
             Some(i) => (_NTO_SIDE_CHANNEL | i as u32) as i32,
-            None => return Step::Done(Err(Errno::EAGAIN)),
+            None => return Err(Errno::EAGAIN),
         }
     } else {
         let per = t.cfg.fd_coids_per_process as usize;
         let base = t.pslot(me.proc) * per;
         match (index as usize..per).find(|&i| t.fds[base + i] == CoidSlot::Free) {
             Some(i) => i as i32,
-            None => return Step::Done(Err(Errno::EMFILE)),
+            None => return Err(Errno::EMFILE),
         }
     };
     // Share an existing connection to the same channel unless either side says NOSHARE.
@@ -109,7 +109,7 @@ pub(crate) fn attach(
             c.nd = nd;
             c.flags = flags;
             let Some(id) = t.conns.alloc(c) else {
-                return Step::Done(Err(Errno::EAGAIN));
+                return Err(Errno::EAGAIN);
             };
             // Reserve the coid first: a connection to our own process takes its scoid from the
             // same side-channel table, and must not be handed the coid's slot.
@@ -123,7 +123,7 @@ pub(crate) fn attach(
                         *s = CoidSlot::Free;
                     }
                     t.conns.free(id);
-                    return Step::Done(Err(Errno::EAGAIN));
+                    return Err(Errno::EAGAIN);
                 }
             }
             id
@@ -133,27 +133,32 @@ pub(crate) fn attach(
     if let Some(s) = t.coid_slot(me.proc, coid) {
         *s = CoidSlot::Coid(conn);
     }
-    Step::Done(Ok(coid as i64))
+    Ok(Step::Done(coid as i64))
 }
 
 /// ConnectDetach: EINVAL for an unknown coid or a scoid whose client is still connected.
 /// Other threads of the caller's process SEND- or REPLY-blocked on `coid` leave with EBADF.
-pub fn connect_detach(t: &mut Tables<'_>, me: Caller, coid: i32, fx: &mut Effects) -> Step {
+pub fn connect_detach(
+    t: &mut Tables<'_>,
+    me: Caller,
+    coid: i32,
+    fx: &mut Effects,
+) -> KResult<Step> {
     let slot = match t.coid_slot(me.proc, coid) {
         Some(s) => *s,
-        None => return Step::Done(Err(Errno::EINVAL)),
+        None => return Err(Errno::EINVAL),
     };
     match slot {
-        CoidSlot::Free => Step::Done(Err(Errno::EINVAL)),
+        CoidSlot::Free => Err(Errno::EINVAL),
         CoidSlot::Scoid(conn) => {
             if t.conns.get(conn).is_some_and(|c| c.links > 0) {
-                return Step::Done(Err(Errno::EINVAL));
+                return Err(Errno::EINVAL);
             }
             if let Some(s) = t.coid_slot(me.proc, coid) {
                 *s = CoidSlot::Free;
             }
             t.conns.free(conn);
-            Step::Done(Ok(0))
+            Ok(Step::Done(0))
         }
         CoidSlot::Coid(conn) => {
             if let Some(s) = t.coid_slot(me.proc, coid) {
@@ -162,7 +167,7 @@ pub fn connect_detach(t: &mut Tables<'_>, me: Caller, coid: i32, fx: &mut Effect
             release_blocked_on(t, me.proc, coid, conn, fx);
             let prio = t.threads.at(me.thread.index).prio;
             unlink(t, conn, prio, fx);
-            Step::Done(Ok(0))
+            Ok(Step::Done(0))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Events: MsgDeliverEvent, MsgVerifyEvent, and the delivery of a `sigevent` that timers and
 //! kernel timeouts share.
 
-use super::{pulse, srr, tri, Caller, Effects, Step};
+use super::{pulse, srr, Caller, Effects, Step};
 use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::sigev::*;
@@ -226,10 +226,10 @@ pub fn msg_deliver_event(
     rcvid: RcvId,
     ev: &SigEvent,
     fx: &mut Effects,
-) -> Step {
-    let target = tri!(resolve(t, me, rcvid, ev));
-    tri!(deliver(t, target, ev, false, fx));
-    Step::Done(Ok(0))
+) -> KResult<Step> {
+    let target = resolve(t, me, rcvid, ev)?;
+    deliver(t, target, ev, false, fx)?;
+    Ok(Step::Done(0))
 }
 
 /// MsgVerifyEvent: checks that `ev` could be delivered to the client `rcvid` names.
@@ -239,10 +239,10 @@ pub fn msg_verify_event(
     rcvid: RcvId,
     ev: &SigEvent,
     fx: &mut Effects,
-) -> Step {
-    let target = tri!(resolve(t, me, rcvid, ev));
-    tri!(deliver(t, target, ev, true, fx));
-    Step::Done(Ok(0))
+) -> KResult<Step> {
+    let target = resolve(t, me, rcvid, ev)?;
+    deliver(t, target, ev, true, fx)?;
+    Ok(Step::Done(0))
 }
 
 /// SignalKill(nd, pid, tid, signo, code, value): sends signal `signo` to simulated process `pid`
@@ -262,12 +262,12 @@ pub fn signal_kill(
     code: i32,
     value: i32,
     fx: &mut Effects,
-) -> Step {
+) -> KResult<Step> {
     if nd != ND_LOCAL_NODE {
-        return Step::Done(Err(Errno::ENOREMOTE));
+        return Err(Errno::ENOREMOTE);
     }
     if !(0..=SIG_MAX).contains(&signo) {
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     }
     let proc = if pid == 0 {
         Some(me.proc)
@@ -279,7 +279,7 @@ pub fn signal_kill(
             .get(p)
             .is_some_and(|p| p.state == crate::objects::process::ProcState::Alive)
     }) else {
-        return Step::Done(Err(Errno::ESRCH));
+        return Err(Errno::ESRCH);
     };
     // The thread the signal goes to: the one named, or (process-directed) one of the
     // program's (never a library's internal thread, which blocks signals).
@@ -291,12 +291,12 @@ pub fn signal_kill(
             i = t.threads.at(i).pnext;
         }
         if i == crate::pool::NIL {
-            return Step::Done(Err(Errno::ESRCH));
+            return Err(Errno::ESRCH);
         }
         i
     };
     if signo == 0 {
-        return Step::Done(Ok(0));
+        return Ok(Step::Done(0));
     }
     let os_tid = if target == crate::pool::NIL {
         0
@@ -311,5 +311,5 @@ pub fn signal_kill(
         code,
         value: value as u32 as u64,
     });
-    Step::Done(Ok(0))
+    Ok(Step::Done(0))
 }

@@ -1,10 +1,12 @@
 //! The kernel calls: plain functions over the kernel tables.
 //!
-//! Each call has the shape `fn call(t: &mut Tables, me: Caller, args.., fx: &mut Effects) -> Step`:
-//! no locks, no blocking, no system calls. It changes the tables, records in `fx` which threads
-//! it readied, and says whether the caller is done or must block. The dispatcher in `kernel.rs`
-//! takes the lock around it, applies the effects after releasing the lock, and blocks the
-//! caller if asked: that is the one place that blocks and wakes.
+//! Each call has the shape
+//! `fn call(t: &mut Tables, me: Caller, args.., fx: &mut Effects) -> KResult<Step>`: no locks, no
+//! blocking, no system calls. It changes the tables, records in `fx` which threads it readied,
+//! and says whether the caller is done (with a value) or must block, or fails with an errno
+//! (so `?` works). [`crate::syscalls::dispatch`] is the one `match` that picks the call; the
+//! entry around it takes the lock, applies the effects after releasing the lock, and blocks
+//! the caller if asked: that is the one place that blocks and wakes.
 //!
 //! This module holds what the families share: queues, look-ups, readying a thread.
 
@@ -48,34 +50,15 @@ pub struct Effects {
     pub signals: SmallVec<[event::SignalOut; 1]>,
 }
 
-/// Whether a call finished or the caller must block.
+/// What a call that did not fail did: finished with a value, or blocked the caller.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
-    /// Finished with this result.
-    Done(KResult<i64>),
-    /// The caller is now SEND-, RECEIVE- or REPLY-blocked; its result comes from a waker.
+    /// Finished: the call returns this value.
+    Done(i64),
+    /// The caller is now SEND-, RECEIVE- or REPLY-blocked; its result comes from a waker (a
+    /// value or an errno, or *run again*: see `entry::Outcome`).
     Block,
-    /// Finished without blocking after all (a timeout that had already passed): what the
-    /// dispatcher makes of it. Only the dispatcher produces this.
-    Settled(crate::kernel::Outcome),
 }
-
-impl From<KResult<i64>> for Step {
-    fn from(r: KResult<i64>) -> Step {
-        Step::Done(r)
-    }
-}
-
-/// Makes `?` usable in calls: an error finishes the call with that errno.
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return $crate::calls::Step::Done(Err(e)),
-        }
-    };
-}
-pub(crate) use tri;
 
 impl Tables<'_> {
     /// The process slot's index into the per-process tables.

@@ -1,6 +1,6 @@
 //! Processes and threads: creation, exit, priorities and kernel timeouts (TimerTimeout).
 
-use super::{channel, connect, tri, Caller, Effects, Step};
+use super::{channel, connect, Caller, Effects, Step};
 use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::SigEvent;
@@ -216,15 +216,15 @@ pub(crate) fn reap_zombie(t: &mut Tables<'_>, i: u32, _fx: &mut Effects) {
 }
 
 /// Sets the caller's priority (1..=255, else EINVAL); returns the previous one.
-pub fn set_priority(t: &mut Tables<'_>, me: Caller, prio: i32, fx: &mut Effects) -> Step {
+pub fn set_priority(t: &mut Tables<'_>, me: Caller, prio: i32, fx: &mut Effects) -> KResult<Step> {
     if !(i32::from(PRIO_MIN)..=i32::from(PRIO_MAX)).contains(&prio) {
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     }
     let i = me.thread.index;
     let old = t.threads.at(i).prio;
     t.threads.at_mut(i).base_prio = prio as u8;
     t.set_prio(i, prio as u8, fx);
-    Step::Done(Ok(old as i64))
+    Ok(Step::Done(old as i64))
 }
 
 pub use crate::abi::consts::{CLOCK_MONOTONIC, CLOCK_REALTIME};
@@ -254,7 +254,7 @@ pub fn timer_timeout(
     me: Caller,
     req: TimeoutRequest,
     fx: &mut Effects,
-) -> Step {
+) -> KResult<Step> {
     let TimeoutRequest {
         clock,
         flags,
@@ -265,13 +265,13 @@ pub fn timer_timeout(
     let clk = match clock {
         CLOCK_REALTIME => 1,
         CLOCK_MONOTONIC => 0,
-        _ => return Step::Done(Err(Errno::EINVAL)),
+        _ => return Err(Errno::EINVAL),
     };
     // Only the state bits count; other bits (QNX's _NTO_TIMEOUT_ACTIVE and _IMMEDIATE among
     // them) are ignored, as QNX 6.4 does.
     let states = flags & _NTO_TIMEOUT_MASK;
     let event = event.unwrap_or_else(SigEvent::unblock);
-    tri!(super::event::deliver(t, me.thread.index, &event, true, fx));
+    super::event::deliver(t, me.thread.index, &event, true, fx)?;
     let deadline = match ntime {
         None => 0,
         Some(ns) if flags & TIMER_ABSTIME != 0 => ns,
@@ -289,7 +289,7 @@ pub fn timer_timeout(
             event,
         }
     };
-    Step::Done(Ok(old as i64))
+    Ok(Step::Done(old as i64))
 }
 
 /// The `_NTO_TIMEOUT_*` bit for a blocked state.

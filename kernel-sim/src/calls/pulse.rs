@@ -1,6 +1,6 @@
 //! Pulses: MsgSendPulse, and the queueing the kernel's own pulses share with it.
 
-use super::{tri, Caller, Effects, Step};
+use super::{Caller, Effects, Step};
 use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::Pulse;
@@ -217,32 +217,24 @@ pub fn msg_send_pulse(
     code: i32,
     value: i32,
     fx: &mut Effects,
-) -> Step {
+) -> KResult<Step> {
     let prio = match prio {
         p if p == i32::from(PULSE_PRIO_CALLER) => t.threads.at(me.thread.index).prio,
         p if (i32::from(PRIO_MIN)..=i32::from(PRIO_MAX)).contains(&p) => p as u8,
-        _ => return Step::Done(Err(Errno::EINVAL)),
+        _ => return Err(Errno::EINVAL),
     };
     if !(_PULSE_CODE_MINAVAIL as i32..=_PULSE_CODE_MAXAVAIL as i32).contains(&code) {
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     }
-    let conn = tri!(t.sync_conn_of(me.proc, coid));
+    let conn = t.sync_conn_of(me.proc, coid)?;
     let (chan, scoid) = {
         let c = t.conns.at(conn.index);
         (c.chan, c.scoid)
     };
     if t.chans.get(chan).is_none() {
-        return Step::Done(Err(Errno::EBADF));
+        return Err(Errno::EBADF);
     }
-    tri!(queue_pulse(
-        t,
-        chan,
-        prio,
-        code as i8,
-        value as u32 as u64,
-        scoid,
-        fx
-    ));
+    queue_pulse(t, chan, prio, code as i8, value as u32 as u64, scoid, fx)?;
     t.counters(me.proc).pulses_sent += 1;
-    Step::Done(Ok(0))
+    Ok(Step::Done(0))
 }

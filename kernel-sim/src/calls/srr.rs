@@ -3,9 +3,9 @@
 //!
 //! Every send form is the iov form here (QNX's own trick: flat buffers are one-part iovs).
 
-use super::{tri, Caller, Effects, Step};
+use super::{Caller, Effects, Step};
 use crate::abi::consts::*;
-use crate::abi::errno::Errno;
+use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::{MsgInfo, RcvId, PULSE_SIZE};
 use crate::copy::{self, IovList};
 use crate::objects::thread::{CallResult, SendDesc};
@@ -21,16 +21,16 @@ pub fn msg_send(
     smsg: IovList,
     rmsg: IovList,
     fx: &mut Effects,
-) -> Step {
-    let slen = tri!(copy::validate(smsg, Errno::EFAULT));
-    let rlen = tri!(copy::validate(rmsg, Errno::EFAULT));
-    let conn = tri!(t.sync_conn_of(me.proc, coid));
+) -> KResult<Step> {
+    let slen = copy::validate(smsg, Errno::EFAULT)?;
+    let rlen = copy::validate(rmsg, Errno::EFAULT)?;
+    let conn = t.sync_conn_of(me.proc, coid)?;
     let chan = t.conns.at(conn.index).chan;
     let Some(c) = t.chans.get(chan) else {
-        return Step::Done(Err(Errno::EBADF));
+        return Err(Errno::EBADF);
     };
     if t.procs.at(c.owner.index).state != crate::objects::process::ProcState::Alive {
-        return Step::Done(Err(Errno::ENXIO));
+        return Err(Errno::ENXIO);
     }
     let i = me.thread.index;
     let prio = t.threads.at(i).prio;
@@ -60,7 +60,7 @@ pub fn msg_send(
         t.q_insert(chan, QRef::thread(i), prio as u16);
         t.boost(chan, prio, fx);
     }
-    Step::Block
+    Ok(Step::Block)
 }
 
 /// Copies client `ci`'s message into receiver `ri`'s buffers, fills its `MsgInfo`, makes the
@@ -97,7 +97,7 @@ fn deliver(t: &mut Tables<'_>, ci: u32, ri: u32, chan: Id<Channel>, fx: &mut Eff
     let rcvid = t.rcvid_of(ci);
     let info = info_of(t, ci, chan);
     // SAFETY: `r.info` is 0 or the receiver's MsgInfo, borrowed for its call.
-    unsafe { copy::write_info(r.info, &info) };
+    unsafe { copy::write_out(r.info, &info) };
     let flags = t.chans.at(chan.index).flags;
     t.threads.at_mut(ri).last_chan = chan;
     let server_proc = t.threads.at(ri).proc;
@@ -144,13 +144,13 @@ pub fn msg_receive(
     info: u64,
     pulse_only: bool,
     fx: &mut Effects,
-) -> Step {
-    let rlen = tri!(copy::validate(rmsg, Errno::EFAULT));
+) -> KResult<Step> {
+    let rlen = copy::validate(rmsg, Errno::EFAULT)?;
     let Some(chan) = t.chan_of(me.proc, chid) else {
-        return Step::Done(Err(Errno::ESRCH));
+        return Err(Errno::ESRCH);
     };
     if t.chans.at(chan.index).flags & _NTO_CHF_ASYNC != 0 {
-        return Step::Done(Err(Errno::EINVAL));
+        return Err(Errno::EINVAL);
     }
     let i = me.thread.index;
     {
@@ -175,7 +175,7 @@ pub fn msg_receive(
     }
     if let Some(pi) = q.as_pulse() {
         t.q_remove(chan, q);
-        return Step::Done(take_pulse(t, i, pi, chan, fx));
+        return take_pulse(t, i, pi, chan, fx).map(Step::Done);
     }
     if let Some(ci) = q.as_thread() {
         t.q_remove(chan, q);
@@ -188,14 +188,14 @@ pub fn msg_receive(
             t.nudge(ci, fx);
         }
         t.counters(me.proc).msgs_received += 1;
-        return Step::Done(Ok(rcvid));
+        return Ok(Step::Done(rcvid));
     }
     // Nothing queued: RECEIVE-block. The inherited priority is given back while we wait.
     let base = t.threads.at(i).base_prio;
     t.set_prio(i, base, fx);
     t.threads.at_mut(i).state = KState::Receive { chan };
     t.recv_push(chan, i);
-    Step::Block
+    Ok(Step::Block)
 }
 
 /// Gives pulse `pi` (already unlinked) to receiver `ri` and frees it: Ok(0), or EFAULT when the
@@ -268,14 +268,14 @@ pub fn msg_reply(
     status: i64,
     smsg: IovList,
     fx: &mut Effects,
-) -> Step {
-    let ci = tri!(t.client_of(me, rcvid));
+) -> KResult<Step> {
+    let ci = t.client_of(me, rcvid)?;
     if let Err(e) = copy::validate(smsg, Errno::ESRVRFAULT) {
         // A fault in the replier's buffer: the client is released with the same error.
         if e == Errno::ESRVRFAULT {
             finish(t, me, ci, CallResult::Err(e.0), fx);
         }
-        return Step::Done(Err(e));
+        return Err(e);
     }
     let s = t.threads.at(ci).send;
     if s.forced_err == 0 {
@@ -295,7 +295,7 @@ pub fn msg_reply(
         t.counters(me.proc).bytes_copied += n;
     }
     finish(t, me, ci, CallResult::Ok(status), fx);
-    Step::Done(Ok(0))
+    Ok(Step::Done(0))
 }
 
 /// A server answers client `ci` (reply or error): its exchange ends with `result`.
@@ -371,32 +371,44 @@ pub const ERRNO_MAX: i32 = 4095;
 /// -1: the reason the client asked to unblock, as QNX 7.0.1 does). An errno outside 1..=4095
 /// (other than -1) is EINVAL and the client stays REPLY-blocked; so is -1 for a client that
 /// has not asked to unblock.
-pub fn msg_error(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, err: i32, fx: &mut Effects) -> Step {
-    let ci = tri!(t.client_of(me, rcvid));
+pub fn msg_error(
+    t: &mut Tables<'_>,
+    me: Caller,
+    rcvid: RcvId,
+    err: i32,
+    fx: &mut Effects,
+) -> KResult<Step> {
+    let ci = t.client_of(me, rcvid)?;
     let result = match err {
         0 => CallResult::Ok(0),
         e if e == Errno::ERESTART.0 => CallResult::Restart,
         -1 => {
             let s = t.threads.at(ci).send;
             if !s.unblock_req || s.unblock_err == 0 {
-                return Step::Done(Err(Errno::EINVAL));
+                return Err(Errno::EINVAL);
             }
             CallResult::Err(s.unblock_err)
         }
         e if (1..=ERRNO_MAX).contains(&e) => CallResult::Err(e),
-        _ => return Step::Done(Err(Errno::EINVAL)),
+        _ => return Err(Errno::EINVAL),
     };
     finish(t, me, ci, result, fx);
-    Step::Done(Ok(0))
+    Ok(Step::Done(0))
 }
 
 /// MsgReadv: copies from the client's send buffers, from `offset`, into ours.
-pub fn msg_read(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, dst: IovList, offset: u64) -> Step {
-    let ci = tri!(t.client_of(me, rcvid));
-    tri!(copy::validate(dst, Errno::ESRVRFAULT));
+pub fn msg_read(
+    t: &mut Tables<'_>,
+    me: Caller,
+    rcvid: RcvId,
+    dst: IovList,
+    offset: u64,
+) -> KResult<Step> {
+    let ci = t.client_of(me, rcvid)?;
+    copy::validate(dst, Errno::ESRVRFAULT)?;
     let s = t.threads.at(ci).send;
     if offset >= s.slen {
-        return Step::Done(Ok(0));
+        return Ok(Step::Done(0));
     }
     // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgRead call.
     let n = unsafe {
@@ -412,16 +424,22 @@ pub fn msg_read(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, dst: IovList, offs
         )
     };
     t.counters(me.proc).bytes_copied += n;
-    Step::Done(Ok(n as i64))
+    Ok(Step::Done(n as i64))
 }
 
 /// MsgWritev: copies ours into the client's reply buffers at `offset`, leaving it blocked.
-pub fn msg_write(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, src: IovList, offset: u64) -> Step {
-    let ci = tri!(t.client_of(me, rcvid));
-    tri!(copy::validate(src, Errno::ESRVRFAULT));
+pub fn msg_write(
+    t: &mut Tables<'_>,
+    me: Caller,
+    rcvid: RcvId,
+    src: IovList,
+    offset: u64,
+) -> KResult<Step> {
+    let ci = t.client_of(me, rcvid)?;
+    copy::validate(src, Errno::ESRVRFAULT)?;
     let s = t.threads.at(ci).send;
     if offset >= s.rlen {
-        return Step::Done(Ok(0));
+        return Ok(Step::Done(0));
     }
     // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgWrite call.
     let n = unsafe {
@@ -437,19 +455,19 @@ pub fn msg_write(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, src: IovList, off
         )
     };
     t.counters(me.proc).bytes_copied += n;
-    Step::Done(Ok(n as i64))
+    Ok(Step::Done(n as i64))
 }
 
 /// MsgInfo: refills the `MsgInfo` of a REPLY-blocked client's message.
-pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, info: u64) -> Step {
-    let ci = tri!(t.client_of(me, rcvid));
+pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, info: u64) -> KResult<Step> {
+    let ci = t.client_of(me, rcvid)?;
     let KState::Reply { chan, .. } = t.threads.at(ci).state else {
-        return Step::Done(Err(Errno::ESRCH));
+        return Err(Errno::ESRCH);
     };
     let mi = info_of(t, ci, chan);
     // SAFETY: `info` is the caller's own MsgInfo, borrowed for this call.
-    unsafe { copy::write_info(info, &mi) };
-    Step::Done(Ok(0))
+    unsafe { copy::write_out(info, &mi) };
+    Ok(Step::Done(0))
 }
 
 /// The TimerTimeout armed for blocked thread `i` expired: with `SIGEV_UNBLOCK` (the default)

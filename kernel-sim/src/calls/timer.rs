@@ -1,11 +1,12 @@
 //! Timers: TimerCreate, TimerSettime, TimerInfo, TimerDestroy (what `timer_create` with a
 //! sigevent stands on), and the firing of due timers by the kernel's timer service.
 
-use super::{event, tri, Caller, Effects, Step};
+use super::{event, Caller, Effects, Step};
 use crate::abi::consts::TIMER_ABSTIME;
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::ids;
 use crate::abi::types::SigEvent;
+use crate::copy;
 use crate::objects::Timer;
 use crate::pool::{Id, Pooled, NIL};
 use crate::region::Tables;
@@ -51,12 +52,12 @@ pub fn timer_create(
     clock: i32,
     ev: Option<SigEvent>,
     fx: &mut Effects,
-) -> Step {
-    let clock = tri!(clock_index(clock));
+) -> KResult<Step> {
+    let clock = clock_index(clock)?;
     let ev = ev.unwrap_or_else(|| SigEvent::signal(libc::SIGALRM));
-    tri!(event::deliver(t, me.thread.index, &ev, true, fx));
+    event::deliver(t, me.thread.index, &ev, true, fx)?;
     if t.timers.peek_free().is_none() {
-        return Step::Done(Err(Errno::EAGAIN));
+        return Err(Errno::EAGAIN);
     }
     let mut tm = Timer::vacant();
     tm.owner = me.proc;
@@ -64,24 +65,25 @@ pub fn timer_create(
     tm.clock = clock;
     tm.event = ev;
     if ev.kind() == crate::abi::types::sigev::SIGEV_PULSE {
-        tm.pulse = tri!(super::pulse::reserve(t));
+        tm.pulse = super::pulse::reserve(t)?;
     }
     let Some(id) = t.timers.alloc(tm) else {
-        return Step::Done(Err(Errno::EAGAIN));
+        return Err(Errno::EAGAIN);
     };
-    Step::Done(Ok(timer_id(t, id) as i64))
+    Ok(Step::Done(timer_id(t, id) as i64))
 }
 
 /// TimerDestroy: EINVAL for an unknown timer or one of another process.
-pub fn timer_destroy(t: &mut Tables<'_>, me: Caller, timer: i32) -> Step {
-    let id = tri!(lookup(t, me, timer));
+pub fn timer_destroy(t: &mut Tables<'_>, me: Caller, timer: i32) -> KResult<Step> {
+    let id = lookup(t, me, timer)?;
     free(t, id);
-    Step::Done(Ok(0))
+    Ok(Step::Done(0))
 }
 
 /// TimerSettime: arms the timer to expire after `value` ns (at `value` with `TIMER_ABSTIME`),
 /// then every `interval` ns if non-zero; `value` 0 disarms. `now` is the current time on each
-/// clock (monotonic, realtime). Returns what TimerInfo said before.
+/// clock (monotonic, realtime). Writes what TimerInfo said before at `old_out` (if non-zero).
+#[allow(clippy::too_many_arguments)] // TimerSettime's own, the clocks' times and the out-parameter
 pub fn timer_settime(
     t: &mut Tables<'_>,
     me: Caller,
@@ -90,7 +92,8 @@ pub fn timer_settime(
     value: u64,
     interval: u64,
     now: [u64; 2],
-) -> KResult<TimerInfo> {
+    old_out: u64,
+) -> KResult<Step> {
     if flags & !TIMER_ABSTIME != 0 {
         return Err(Errno::EINVAL);
     }
@@ -105,7 +108,9 @@ pub fn timer_settime(
         v if flags & TIMER_ABSTIME != 0 => v.max(1),
         v => clk_now.saturating_add(v),
     };
-    Ok(old)
+    // SAFETY: `old_out` is 0 or the caller's own TimerInfo, borrowed for this call.
+    unsafe { copy::write_out(old_out, &old) };
+    Ok(Step::Done(0))
 }
 
 fn info(t: &Tables<'_>, id: Id<Timer>, now: [u64; 2]) -> TimerInfo {
@@ -128,10 +133,19 @@ fn info(t: &Tables<'_>, id: Id<Timer>, now: [u64; 2]) -> TimerInfo {
     }
 }
 
-/// TimerInfo: the timer's state.
-pub fn timer_info(t: &mut Tables<'_>, me: Caller, timer: i32, now: [u64; 2]) -> KResult<TimerInfo> {
+/// TimerInfo: writes the timer's state at `out`.
+pub fn timer_info(
+    t: &mut Tables<'_>,
+    me: Caller,
+    timer: i32,
+    now: [u64; 2],
+    out: u64,
+) -> KResult<Step> {
     let id = lookup(t, me, timer)?;
-    Ok(info(t, id, now))
+    let i = info(t, id, now);
+    // SAFETY: `out` is 0 or the caller's own TimerInfo, borrowed for this call.
+    unsafe { copy::write_out(out, &i) };
+    Ok(Step::Done(0))
 }
 
 /// The thread a timer's event goes to: its creator, or while that one is gone, a thread of its

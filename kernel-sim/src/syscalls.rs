@@ -1,0 +1,247 @@
+//! The system-call entry: every kernel call as one [`Call`] value, and the one [`dispatch`]
+//! `match` that runs it over the tables.
+//!
+//! A thread asks the kernel for something by building a `Call` (the user-side functions of
+//! [`crate::kernel::ThreadCtx`] do that) and entering through `ThreadCtx::call`, which takes
+//! the kernel lock, runs [`dispatch`], applies the effects after unlocking and blocks if the
+//! call said so. Adding a kernel call therefore touches one variant here, one arm of
+//! `dispatch`, one function in a `calls/` file, and one user-side function.
+//!
+//! A `Call` carries what a trap would carry: numbers, and addresses of the caller's memory
+//! (iov lists, out-parameters, an asyncmsg sender queue). Those addresses are the calling
+//! thread's own, borrowed for the whole call (an asyncmsg queue: until its connection is
+//! detached); `Call`s are built only by `ThreadCtx`'s functions, from borrows or from the
+//! promises of their own `unsafe` callers. That is the invariant [`crate::copy`] rests on.
+
+use crate::abi::errno::KResult;
+use crate::abi::types::{RcvId, SigEvent};
+use crate::calls::{self, process::TimeoutRequest, Caller, Effects, Step};
+use crate::copy::IovList;
+use crate::region::Tables;
+
+/// One kernel call and its arguments.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Call {
+    /// ChannelCreate(flags): returns a chid.
+    ChannelCreate { flags: u32 },
+    /// ChannelDestroy(chid).
+    ChannelDestroy { chid: i32 },
+    /// ConnectAttach(nd, pid, chid, index, flags): returns a coid.
+    ConnectAttach {
+        nd: u32,
+        pid: i32,
+        chid: i32,
+        index: u32,
+        flags: u32,
+    },
+    /// ConnectDetach(coid).
+    ConnectDetach { coid: i32 },
+    /// MsgSendv(coid, smsg, rmsg): returns the reply status.
+    MsgSend {
+        coid: i32,
+        smsg: IovList,
+        rmsg: IovList,
+    },
+    /// MsgReceivev(chid, rmsg, info), or with `pulse_only` MsgReceivePulsev: returns an rcvid
+    /// (0 for a pulse). `info` is the address of a `MsgInfo` or 0.
+    MsgReceive {
+        chid: i32,
+        rmsg: IovList,
+        info: u64,
+        pulse_only: bool,
+    },
+    /// MsgReplyv(rcvid, status, smsg).
+    MsgReply {
+        rcvid: RcvId,
+        status: i64,
+        smsg: IovList,
+    },
+    /// MsgError(rcvid, err).
+    MsgError { rcvid: RcvId, err: i32 },
+    /// MsgReadv(rcvid, dst, offset): returns bytes copied.
+    MsgRead {
+        rcvid: RcvId,
+        dst: IovList,
+        offset: u64,
+    },
+    /// MsgWritev(rcvid, src, offset): returns bytes copied.
+    MsgWrite {
+        rcvid: RcvId,
+        src: IovList,
+        offset: u64,
+    },
+    /// MsgInfo(rcvid, info): `info` is the address of a `MsgInfo`.
+    MsgInfo { rcvid: RcvId, info: u64 },
+    /// MsgSendPulse(coid, prio, code, value).
+    MsgSendPulse {
+        coid: i32,
+        prio: i32,
+        code: i32,
+        value: i32,
+    },
+    /// MsgDeliverEvent(rcvid, event).
+    MsgDeliverEvent { rcvid: RcvId, event: SigEvent },
+    /// MsgVerifyEvent(rcvid, event).
+    MsgVerifyEvent { rcvid: RcvId, event: SigEvent },
+    /// SignalKill(nd, pid, tid, signo, code, value).
+    SignalKill {
+        nd: u32,
+        pid: i32,
+        tid: i32,
+        signo: i32,
+        code: i32,
+        value: i32,
+    },
+    /// SchedSet's priority part: returns the previous priority.
+    SetPriority { prio: i32 },
+    /// TimerTimeout: returns the flags armed before.
+    TimerTimeout(TimeoutRequest),
+    /// TimerCreate(clock, event): returns a timer id. (Not under loom, which models no timer
+    /// service.)
+    #[cfg_attr(loom, allow(dead_code))]
+    TimerCreate { clock: i32, event: Option<SigEvent> },
+    /// TimerSettime(id, flags, value, interval): the previous state is written at `old`.
+    /// `now` is the time on each clock (monotonic, realtime), read before entering.
+    TimerSettime {
+        id: i32,
+        flags: u32,
+        value: u64,
+        interval: u64,
+        now: [u64; 2],
+        old: u64,
+    },
+    /// TimerInfo(id): the state is written at `info`.
+    TimerInfo { id: i32, now: [u64; 2], info: u64 },
+    /// TimerDestroy(id).
+    TimerDestroy { id: i32 },
+    /// ChannelCreateExt for asyncmsg: returns a chid.
+    AsyncChannelCreate {
+        flags: u32,
+        buffer_size: u64,
+        max_num_buffer: u32,
+        event: Option<SigEvent>,
+    },
+    /// ConnectAttachExt for asyncmsg, with the address of the sender queue: returns a coid.
+    AsyncConnectAttach {
+        nd: u32,
+        pid: i32,
+        chid: i32,
+        index: u32,
+        flags: u32,
+        queue: u64,
+        notify_coid: i32,
+    },
+    /// MsgSendAsync(coid): returns the messages pending. `queue`, if given, must be the
+    /// connection's (EBADF otherwise); `cpu` is the caller's CPU.
+    MsgSendAsync {
+        coid: i32,
+        queue: Option<u64>,
+        cpu: i32,
+    },
+    /// MsgReceiveAsync(chid, arena, hdrs, max): returns the messages taken.
+    MsgReceiveAsync {
+        chid: i32,
+        arena: IovList,
+        hdrs: u64,
+        max: u32,
+    },
+}
+
+/// Runs `call` for caller `me` over the tables: the one `match` over the kernel calls.
+pub(crate) fn dispatch(
+    t: &mut Tables<'_>,
+    me: Caller,
+    call: Call,
+    fx: &mut Effects,
+) -> KResult<Step> {
+    use calls::{asyncmsg, channel, connect, event, process, pulse, srr, timer};
+    match call {
+        Call::ChannelCreate { flags } => channel::channel_create(t, me, flags),
+        Call::ChannelDestroy { chid } => channel::channel_destroy(t, me, chid, fx),
+        Call::ConnectAttach {
+            nd,
+            pid,
+            chid,
+            index,
+            flags,
+        } => connect::connect_attach(t, me, nd, pid, chid, index, flags),
+        Call::ConnectDetach { coid } => connect::connect_detach(t, me, coid, fx),
+        Call::MsgSend { coid, smsg, rmsg } => srr::msg_send(t, me, coid, smsg, rmsg, fx),
+        Call::MsgReceive {
+            chid,
+            rmsg,
+            info,
+            pulse_only,
+        } => srr::msg_receive(t, me, chid, rmsg, info, pulse_only, fx),
+        Call::MsgReply {
+            rcvid,
+            status,
+            smsg,
+        } => srr::msg_reply(t, me, rcvid, status, smsg, fx),
+        Call::MsgError { rcvid, err } => srr::msg_error(t, me, rcvid, err, fx),
+        Call::MsgRead { rcvid, dst, offset } => srr::msg_read(t, me, rcvid, dst, offset),
+        Call::MsgWrite { rcvid, src, offset } => srr::msg_write(t, me, rcvid, src, offset),
+        Call::MsgInfo { rcvid, info } => srr::msg_info(t, me, rcvid, info),
+        Call::MsgSendPulse {
+            coid,
+            prio,
+            code,
+            value,
+        } => pulse::msg_send_pulse(t, me, coid, prio, code, value, fx),
+        Call::MsgDeliverEvent { rcvid, event } => {
+            event::msg_deliver_event(t, me, rcvid, &event, fx)
+        }
+        Call::MsgVerifyEvent { rcvid, event } => event::msg_verify_event(t, me, rcvid, &event, fx),
+        Call::SignalKill {
+            nd,
+            pid,
+            tid,
+            signo,
+            code,
+            value,
+        } => event::signal_kill(t, me, nd, pid, tid, signo, code, value, fx),
+        Call::SetPriority { prio } => process::set_priority(t, me, prio, fx),
+        Call::TimerTimeout(req) => process::timer_timeout(t, me, req, fx),
+        Call::TimerCreate { clock, event } => timer::timer_create(t, me, clock, event, fx),
+        Call::TimerSettime {
+            id,
+            flags,
+            value,
+            interval,
+            now,
+            old,
+        } => timer::timer_settime(t, me, id, flags, value, interval, now, old),
+        Call::TimerInfo { id, now, info } => timer::timer_info(t, me, id, now, info),
+        Call::TimerDestroy { id } => timer::timer_destroy(t, me, id),
+        Call::AsyncChannelCreate {
+            flags,
+            buffer_size,
+            max_num_buffer,
+            event,
+        } => asyncmsg::channel_create(t, me, flags, buffer_size, max_num_buffer, event, fx),
+        Call::AsyncConnectAttach {
+            nd,
+            pid,
+            chid,
+            index,
+            flags,
+            queue,
+            notify_coid,
+        } => {
+            // SAFETY: `queue` came from `ThreadCtx::async_connect_attach`, whose caller promised
+            // that the queue outlives the connection (module doc).
+            unsafe {
+                asyncmsg::connect_attach(t, me, nd, pid, chid, index, flags, queue, notify_coid)
+            }
+        }
+        Call::MsgSendAsync { coid, queue, cpu } => {
+            asyncmsg::msg_send_async(t, me, coid, queue, cpu, fx)
+        }
+        Call::MsgReceiveAsync {
+            chid,
+            arena,
+            hdrs,
+            max,
+        } => asyncmsg::msg_receive_async(t, me, chid, arena, hdrs, max, fx),
+    }
+}
