@@ -15,7 +15,7 @@
 
 use crate::abi::errno::KResult;
 use crate::abi::types::{RcvId, SigEvent};
-use crate::calls::{self, process::TimeoutRequest, Caller, Effects, Step};
+use crate::calls::{self, timeout::TimeoutRequest, Caller, Effects, Step};
 use crate::copy::IovList;
 use crate::region::Tables;
 
@@ -154,7 +154,7 @@ pub(crate) fn dispatch(
     call: Call,
     fx: &mut Effects,
 ) -> KResult<Step> {
-    use calls::{asyncmsg, channel, connect, event, process, pulse, srr, timer};
+    use calls::{asyncmsg, channel, connect, event, process, pulse, srr, timeout, timer};
     match call {
         Call::ChannelCreate { flags } => channel::channel_create(t, me, flags),
         Call::ChannelDestroy { chid } => channel::channel_destroy(t, me, chid, fx),
@@ -201,7 +201,7 @@ pub(crate) fn dispatch(
             value,
         } => event::signal_kill(t, me, nd, pid, tid, signo, code, value, fx),
         Call::SetPriority { prio } => process::set_priority(t, me, prio, fx),
-        Call::TimerTimeout(req) => process::timer_timeout(t, me, req, fx),
+        Call::TimerTimeout(req) => timeout::timer_timeout(t, me, req, fx),
         Call::TimerCreate { clock, event } => timer::timer_create(t, me, clock, event, fx),
         Call::TimerSettime {
             id,

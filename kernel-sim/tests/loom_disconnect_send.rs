@@ -14,7 +14,7 @@
 //! server loops a bounded number of times. Run with `--cfg loom` (see docs/toolbox.md, "loom,
 //! as it works here").
 
-use kernel_sim::calls::process::CLOCK_MONOTONIC;
+use kernel_sim::abi::consts::CLOCK_MONOTONIC;
 use kernel_sim::consts::{
     _NTO_CHF_DISCONNECT, _NTO_SIDE_CHANNEL, _NTO_TIMEOUT_RECEIVE, _PULSE_CODE_DISCONNECT,
 };

@@ -16,7 +16,7 @@
 //!
 //! Run with `--cfg loom` (see docs/toolbox.md, "loom, as it works here").
 
-use kernel_sim::calls::process::CLOCK_MONOTONIC;
+use kernel_sim::abi::consts::CLOCK_MONOTONIC;
 use kernel_sim::consts::{
     _NTO_CHF_UNBLOCK, _NTO_SIDE_CHANNEL, _NTO_TIMEOUT_RECEIVE, _NTO_TIMEOUT_REPLY,
     _NTO_TIMEOUT_SEND, _PULSE_CODE_UNBLOCK,

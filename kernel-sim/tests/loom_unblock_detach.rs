@@ -14,7 +14,7 @@
 //! Receives are bounded by `_NTO_TIMEOUT_RECEIVE` (under loom such a deadline "may pass at any
 //! moment", so loom takes the timeout path too). Run with `--cfg loom`.
 
-use kernel_sim::calls::process::CLOCK_MONOTONIC;
+use kernel_sim::abi::consts::CLOCK_MONOTONIC;
 use kernel_sim::consts::{
     _NTO_CHF_DISCONNECT, _NTO_CHF_UNBLOCK, _NTO_SIDE_CHANNEL, _NTO_TIMEOUT_RECEIVE,
     _PULSE_CODE_DISCONNECT, _PULSE_CODE_UNBLOCK,

@@ -675,7 +675,7 @@ fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
         .map_err(undo)?;
     // A timer's SIGEV_UNBLOCK goes to the thread that created it: the library thread.
     let wake_timer = match worker.timer_create(
-        kernel_sim::calls::process::CLOCK_MONOTONIC,
+        kernel_sim::abi::consts::CLOCK_MONOTONIC,
         Some(&SigEvent::unblock()),
     ) {
         Ok(t) => t,
@@ -1361,7 +1361,7 @@ pub fn asyncmsg_connect_attach(
             None
         } else {
             let ev = SigEvent::pulse(lib.notify_coid, PRIO_MAX, CODE_TIMER, coid);
-            match c.timer_create(kernel_sim::calls::process::CLOCK_MONOTONIC, Some(&ev)) {
+            match c.timer_create(kernel_sim::abi::consts::CLOCK_MONOTONIC, Some(&ev)) {
                 Ok(t) => Some(t),
                 Err(e) => {
                     let _ = c.connect_detach(coid);
@@ -1920,7 +1920,7 @@ impl AsyncChannel {
     pub fn get_timeout(&self, timeout: Duration) -> KResult<AsyncBatch> {
         with_current(|c| {
             c.timer_timeout(
-                kernel_sim::calls::process::CLOCK_MONOTONIC,
+                kernel_sim::abi::consts::CLOCK_MONOTONIC,
                 _NTO_TIMEOUT_RECEIVE,
                 Some(ns(timeout)),
             )

@@ -17,6 +17,7 @@ pub mod event;
 pub mod process;
 pub mod pulse;
 pub mod srr;
+pub mod timeout;
 pub mod timer;
 
 use crate::abi::consts::*;

@@ -1,11 +1,10 @@
-//! Processes and threads: creation, exit, priorities and kernel timeouts (TimerTimeout).
+//! Processes and threads: creation, exit and priorities.
 
 use super::{channel, connect, Caller, Effects, Step};
 use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
-use crate::abi::types::SigEvent;
 use crate::objects::process::ProcState;
-use crate::objects::thread::{CallResult, TimeoutArm};
+use crate::objects::thread::CallResult;
 use crate::objects::{CoidSlot, KState, Process, QRef, Thread};
 use crate::pool::{Id, Pooled, NIL};
 use crate::region::Tables;
@@ -225,79 +224,4 @@ pub fn set_priority(t: &mut Tables<'_>, me: Caller, prio: i32, fx: &mut Effects)
     t.threads.at_mut(i).base_prio = prio as u8;
     t.set_prio(i, prio as u8, fx);
     Ok(Step::Done(old as i64))
-}
-
-pub use crate::abi::consts::{CLOCK_MONOTONIC, CLOCK_REALTIME};
-
-/// A TimerTimeout request.
-#[derive(Clone, Copy, Debug)]
-pub struct TimeoutRequest {
-    /// Linux clock id.
-    pub clock: i32,
-    /// `_NTO_TIMEOUT_*` states, plus `TIMER_ABSTIME`.
-    pub flags: u32,
-    /// What expiry does (default `SIGEV_UNBLOCK`).
-    pub event: Option<SigEvent>,
-    /// Nanoseconds (`None`: expire at once).
-    pub ntime: Option<u64>,
-    /// The current time on `clock`, passed in so the call stays a pure function.
-    pub now: u64,
-}
-
-/// TimerTimeout: arms a one-shot timeout for the caller's next kernel call, in the states named
-/// by `req.flags` (`_NTO_TIMEOUT_*`, with `TIMER_ABSTIME` for an absolute `ntime`). The event
-/// (default `SIGEV_UNBLOCK`) says what expiry does; it is checked now (EINVAL, ESRCH, ...).
-/// `ntime` `None` means "time out at once if the call would block" (QNX's poll). Returns the
-/// previously armed flags.
-pub fn timer_timeout(
-    t: &mut Tables<'_>,
-    me: Caller,
-    req: TimeoutRequest,
-    fx: &mut Effects,
-) -> KResult<Step> {
-    let TimeoutRequest {
-        clock,
-        flags,
-        event,
-        ntime,
-        now,
-    } = req;
-    let clk = match clock {
-        CLOCK_REALTIME => 1,
-        CLOCK_MONOTONIC => 0,
-        _ => return Err(Errno::EINVAL),
-    };
-    // Only the state bits count; other bits (QNX's _NTO_TIMEOUT_ACTIVE and _IMMEDIATE among
-    // them) are ignored, as QNX 6.4 does.
-    let states = flags & _NTO_TIMEOUT_MASK;
-    let event = event.unwrap_or_else(SigEvent::unblock);
-    super::event::deliver(t, me.thread.index, &event, true, fx)?;
-    let deadline = match ntime {
-        None => 0,
-        Some(ns) if flags & TIMER_ABSTIME != 0 => ns,
-        Some(ns) => now.saturating_add(ns),
-    };
-    let th = t.threads.at_mut(me.thread.index);
-    let old = th.timeout_cur.states;
-    th.timeout_next = if states == 0 {
-        TimeoutArm::NONE
-    } else {
-        TimeoutArm {
-            states,
-            clock: clk,
-            deadline,
-            event,
-        }
-    };
-    Ok(Step::Done(old as i64))
-}
-
-/// The `_NTO_TIMEOUT_*` bit for a blocked state.
-pub fn state_bit(s: KState) -> u32 {
-    match s {
-        KState::Send { .. } => _NTO_TIMEOUT_SEND,
-        KState::Receive { .. } => _NTO_TIMEOUT_RECEIVE,
-        KState::Reply { .. } => _NTO_TIMEOUT_REPLY,
-        _ => 0,
-    }
 }

@@ -470,24 +470,6 @@ pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, info: u64) -> KRes
     Ok(Step::Done(0))
 }
 
-/// The TimerTimeout armed for blocked thread `i` expired: with `SIGEV_UNBLOCK` (the default)
-/// it leaves as [`force_ready`] says; with another event, the event is delivered to the
-/// thread and it stays blocked (the timeout is spent).
-pub fn timeout_fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
-    let ev = t.threads.at(i).timeout_cur.event;
-    if ev.kind() == crate::abi::types::sigev::SIGEV_UNBLOCK {
-        let r = force_ready(t, i, Why::Timeout, fx);
-        if r.is_none() {
-            // Staying blocked for the server's answer: the timeout is spent.
-            t.threads.at_mut(i).timeout_cur.states = 0;
-        }
-        return r;
-    }
-    t.threads.at_mut(i).timeout_cur.states = 0;
-    let _ = super::event::deliver(t, i, &ev, false, fx);
-    None
-}
-
 /// Why a blocked thread is made to leave its kernel call (QNX's `force_ready`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Why {

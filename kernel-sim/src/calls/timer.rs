@@ -13,15 +13,6 @@ use crate::region::Tables;
 
 pub use crate::abi::types::TimerInfo;
 
-/// Maps a Linux clock id to the kernel's clock index (0 monotonic, 1 realtime).
-pub(crate) fn clock_index(clock: i32) -> KResult<u32> {
-    match clock {
-        super::process::CLOCK_MONOTONIC => Ok(0),
-        super::process::CLOCK_REALTIME => Ok(1),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
 fn timer_id(t: &Tables<'_>, id: Id<Timer>) -> i32 {
     ids::timer_id_make(t.cfg.max_timers, id.index, id.gen)
 }
@@ -53,7 +44,7 @@ pub fn timer_create(
     ev: Option<SigEvent>,
     fx: &mut Effects,
 ) -> KResult<Step> {
-    let clock = clock_index(clock)?;
+    let clock = super::timeout::clock_index(clock)?;
     let ev = ev.unwrap_or_else(|| SigEvent::signal(libc::SIGALRM));
     event::deliver(t, me.thread.index, &ev, true, fx)?;
     if t.timers.peek_free().is_none() {
@@ -125,11 +116,7 @@ fn info(t: &Tables<'_>, id: Id<Timer>, now: [u64; 2]) -> TimerInfo {
         interval: tm.interval,
         overruns: tm.overruns,
         fired: tm.fired,
-        clock: if tm.clock == 1 {
-            super::process::CLOCK_REALTIME
-        } else {
-            super::process::CLOCK_MONOTONIC
-        },
+        clock: super::timeout::clock_id(tm.clock),
     }
 }
 

@@ -1,0 +1,521 @@
+//! The user side of each kernel call: build the [`Call`] from the caller's arguments and
+//! borrows, enter ([`ThreadCtx::call`](super::ThreadCtx)), and shape the result.
+
+use super::os::current_cpu;
+use super::ThreadCtx;
+use crate::abi::errno::{Errno, KResult};
+use crate::abi::types::{Iov, MsgInfo, RcvId, SigEvent, TimerInfo};
+use crate::calls;
+use crate::copy::IovList;
+use crate::syscalls::Call;
+use crate::wait::{Clock, Deadline};
+
+impl ThreadCtx {
+    // ---------------------------------------------------------------- channels
+
+    /// ChannelCreate: returns a chid.
+    pub fn channel_create(&self, flags: u32) -> KResult<i32> {
+        self.call(Call::ChannelCreate { flags }).map(|v| v as i32)
+    }
+
+    /// ChannelDestroy.
+    pub fn channel_destroy(&self, chid: i32) -> KResult<()> {
+        self.call(Call::ChannelDestroy { chid }).map(drop)
+    }
+
+    // ---------------------------------------------------------------- connections
+
+    /// ConnectAttach: returns a coid.
+    pub fn connect_attach(
+        &self,
+        nd: u32,
+        pid: i32,
+        chid: i32,
+        index: u32,
+        flags: u32,
+    ) -> KResult<i32> {
+        self.call(Call::ConnectAttach {
+            nd,
+            pid,
+            chid,
+            index,
+            flags,
+        })
+        .map(|v| v as i32)
+    }
+
+    /// ConnectDetach (of a coid, or of a scoid whose client is gone).
+    pub fn connect_detach(&self, coid: i32) -> KResult<()> {
+        self.call(Call::ConnectDetach { coid }).map(drop)
+    }
+
+    // ---------------------------------------------------------------- send / receive / reply
+
+    /// MsgSendv over raw iovs: returns the server's reply status.
+    ///
+    /// # Safety
+    /// Every iov must describe memory valid for reads (`siov`) or writes (`riov`) for the whole
+    /// call, not otherwise accessed meanwhile. (The kernel rejects null bases with EFAULT and
+    /// overflowing lengths with EOVERFLOW before touching anything.)
+    pub unsafe fn msg_sendv_raw(&self, coid: i32, siov: &[Iov], riov: &[Iov]) -> KResult<i64> {
+        self.call(Call::MsgSend {
+            coid,
+            smsg: IovList::new(siov),
+            rmsg: IovList::new(riov),
+        })
+    }
+
+    /// MsgSend: sends `smsg`, returns the reply status; the reply lands in `rmsg`.
+    pub fn msg_send(&self, coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> KResult<i64> {
+        let s = [Iov::from_slice(smsg)];
+        let r = [Iov::from_mut_slice(rmsg)];
+        // SAFETY: the iovs describe our two borrowed slices, alive and unaliased for the call.
+        unsafe { self.msg_sendv_raw(coid, &s, &r) }
+    }
+
+    /// MsgSendv over slices: gathers `smsg`, scatters the reply into `rmsg`.
+    pub fn msg_sendv(&self, coid: i32, smsg: &[&[u8]], rmsg: &mut [&mut [u8]]) -> KResult<i64> {
+        let s: smallvec::SmallVec<[Iov; 4]> = smsg.iter().map(|b| Iov::from_slice(b)).collect();
+        let r: smallvec::SmallVec<[Iov; 4]> =
+            rmsg.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
+        // SAFETY: the iovs describe borrowed slices, alive and unaliased for the call.
+        unsafe { self.msg_sendv_raw(coid, &s, &r) }
+    }
+
+    /// MsgReceivev over raw iovs: returns an rcvid (> 0) for a message, 0 for a pulse.
+    ///
+    /// # Safety
+    /// The iovs must describe memory valid for writes for the whole call.
+    pub unsafe fn msg_receivev_raw(
+        &self,
+        chid: i32,
+        riov: &[Iov],
+        info: Option<&mut MsgInfo>,
+    ) -> KResult<RcvId> {
+        self.call(Call::MsgReceive {
+            chid,
+            rmsg: IovList::new(riov),
+            info: info.map_or(0, |i| i as *mut MsgInfo as u64),
+            pulse_only: false,
+        })
+    }
+
+    /// MsgReceive: returns an rcvid (> 0) for a message, 0 for a pulse (the buffer then holds a
+    /// `struct _pulse`).
+    pub fn msg_receive(
+        &self,
+        chid: i32,
+        rmsg: &mut [u8],
+        info: Option<&mut MsgInfo>,
+    ) -> KResult<RcvId> {
+        let r = [Iov::from_mut_slice(rmsg)];
+        // SAFETY: the iov describes our borrowed slice.
+        unsafe { self.msg_receivev_raw(chid, &r, info) }
+    }
+
+    /// MsgReceivev over slices.
+    pub fn msg_receivev(
+        &self,
+        chid: i32,
+        rmsg: &mut [&mut [u8]],
+        info: Option<&mut MsgInfo>,
+    ) -> KResult<RcvId> {
+        let r: smallvec::SmallVec<[Iov; 4]> =
+            rmsg.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
+        // SAFETY: the iovs describe borrowed slices.
+        unsafe { self.msg_receivev_raw(chid, &r, info) }
+    }
+
+    /// MsgReceivePulse: like MsgReceive, but takes only pulses (messages stay queued).
+    pub fn msg_receive_pulse(&self, chid: i32, rmsg: &mut [u8]) -> KResult<()> {
+        let r = [Iov::from_mut_slice(rmsg)];
+        self.call(Call::MsgReceive {
+            chid,
+            rmsg: IovList::new(&r),
+            info: 0,
+            pulse_only: true,
+        })
+        .map(drop)
+    }
+
+    /// MsgReceivePulsev: only pulses, into scattered buffers.
+    pub fn msg_receive_pulsev(&self, chid: i32, rmsg: &mut [&mut [u8]]) -> KResult<()> {
+        let r: smallvec::SmallVec<[Iov; 4]> =
+            rmsg.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
+        self.call(Call::MsgReceive {
+            chid,
+            rmsg: IovList::new(&r),
+            info: 0,
+            pulse_only: true,
+        })
+        .map(drop)
+    }
+
+    /// MsgReplyv over raw iovs.
+    ///
+    /// # Safety
+    /// The iovs must describe memory valid for reads for the whole call.
+    pub unsafe fn msg_replyv_raw(&self, rcvid: RcvId, status: i64, iov: &[Iov]) -> KResult<()> {
+        self.call(Call::MsgReply {
+            rcvid,
+            status,
+            smsg: IovList::new(iov),
+        })
+        .map(drop)
+    }
+
+    /// MsgReply: the client's MsgSend returns `status`; `msg` lands in its reply buffer.
+    pub fn msg_reply(&self, rcvid: RcvId, status: i64, msg: &[u8]) -> KResult<()> {
+        let s = [Iov::from_slice(msg)];
+        // SAFETY: the iov describes our borrowed slice.
+        unsafe { self.msg_replyv_raw(rcvid, status, &s) }
+    }
+
+    /// MsgReplyv over slices.
+    pub fn msg_replyv(&self, rcvid: RcvId, status: i64, msg: &[&[u8]]) -> KResult<()> {
+        let s: smallvec::SmallVec<[Iov; 4]> = msg.iter().map(|b| Iov::from_slice(b)).collect();
+        // SAFETY: the iovs describe borrowed slices.
+        unsafe { self.msg_replyv_raw(rcvid, status, &s) }
+    }
+
+    /// MsgError: the client's MsgSend fails with `err` (EOK: returns 0; ERESTART: re-sends).
+    pub fn msg_error(&self, rcvid: RcvId, err: Errno) -> KResult<()> {
+        self.call(Call::MsgError { rcvid, err: err.0 }).map(drop)
+    }
+
+    /// MsgRead: copies the client's message from `offset`; returns bytes copied.
+    pub fn msg_read(&self, rcvid: RcvId, buf: &mut [u8], offset: usize) -> KResult<usize> {
+        let r = [Iov::from_mut_slice(buf)];
+        self.call(Call::MsgRead {
+            rcvid,
+            dst: IovList::new(&r),
+            offset: offset as u64,
+        })
+        .map(|v| v as usize)
+    }
+
+    /// MsgReadv over slices.
+    pub fn msg_readv(&self, rcvid: RcvId, bufs: &mut [&mut [u8]], offset: usize) -> KResult<usize> {
+        let r: smallvec::SmallVec<[Iov; 4]> =
+            bufs.iter_mut().map(|b| Iov::from_mut_slice(b)).collect();
+        self.call(Call::MsgRead {
+            rcvid,
+            dst: IovList::new(&r),
+            offset: offset as u64,
+        })
+        .map(|v| v as usize)
+    }
+
+    /// MsgWrite: copies `buf` into the client's reply buffer at `offset`; returns bytes copied.
+    pub fn msg_write(&self, rcvid: RcvId, buf: &[u8], offset: usize) -> KResult<usize> {
+        let s = [Iov::from_slice(buf)];
+        self.call(Call::MsgWrite {
+            rcvid,
+            src: IovList::new(&s),
+            offset: offset as u64,
+        })
+        .map(|v| v as usize)
+    }
+
+    /// MsgWritev over slices.
+    pub fn msg_writev(&self, rcvid: RcvId, bufs: &[&[u8]], offset: usize) -> KResult<usize> {
+        let s: smallvec::SmallVec<[Iov; 4]> = bufs.iter().map(|b| Iov::from_slice(b)).collect();
+        self.call(Call::MsgWrite {
+            rcvid,
+            src: IovList::new(&s),
+            offset: offset as u64,
+        })
+        .map(|v| v as usize)
+    }
+
+    /// MsgInfo: the `MsgInfo` of a REPLY-blocked client's message.
+    pub fn msg_info(&self, rcvid: RcvId) -> KResult<MsgInfo> {
+        let mut info = MsgInfo::default();
+        self.call(Call::MsgInfo {
+            rcvid,
+            info: &mut info as *mut MsgInfo as u64,
+        })?;
+        Ok(info)
+    }
+
+    /// MsgSendPulse: `prio` -1 means the caller's priority; `code` 0..=127.
+    pub fn msg_send_pulse(&self, coid: i32, prio: i16, code: i8, value: i32) -> KResult<()> {
+        self.call(Call::MsgSendPulse {
+            coid,
+            prio: i32::from(prio),
+            code: i32::from(code),
+            value,
+        })
+        .map(drop)
+    }
+
+    // ---------------------------------------------------------------- threads
+
+    /// Sets this thread's priority (1..=255); returns the previous one.
+    pub fn set_priority(&self, prio: i16) -> KResult<i16> {
+        self.call(Call::SetPriority {
+            prio: i32::from(prio),
+        })
+        .map(|v| v as i16)
+    }
+
+    /// This thread's base and current priority.
+    pub fn priority(&self) -> KResult<(u8, u8)> {
+        let me = self.me.thread;
+        self.k
+            .locked(|t| t.threads.get(me).map(|th| (th.base_prio, th.prio)))
+            .ok_or(Errno::ESRCH)
+    }
+
+    /// TimerTimeout: arms a one-shot kernel timeout for this thread's next kernel call.
+    /// `clock` is `CLOCK_MONOTONIC` or `CLOCK_REALTIME` (Linux's ids), `flags` the
+    /// `_NTO_TIMEOUT_*` states (plus `TIMER_ABSTIME`), `ntime` nanoseconds (`None`: time out at
+    /// once instead of blocking). Returns the flags that were armed before.
+    pub fn timer_timeout(&self, clock: i32, flags: u32, ntime: Option<u64>) -> KResult<u32> {
+        self.timer_timeout_event(clock, flags, None, ntime)
+    }
+
+    /// TimerTimeout with a notification event: `None` or `SIGEV_UNBLOCK` makes expiry end the
+    /// call with ETIMEDOUT; another event is delivered to this thread on expiry and the call
+    /// goes on waiting.
+    pub fn timer_timeout_event(
+        &self,
+        clock: i32,
+        flags: u32,
+        event: Option<&SigEvent>,
+        ntime: Option<u64>,
+    ) -> KResult<u32> {
+        let now = match clock {
+            crate::abi::consts::CLOCK_REALTIME => Deadline::now_ns(Clock::Realtime),
+            _ => Deadline::now_ns(Clock::Monotonic),
+        };
+        let ev = event.copied();
+        let req = calls::timeout::TimeoutRequest {
+            clock,
+            flags,
+            event: ev,
+            ntime,
+            now,
+        };
+        self.call(Call::TimerTimeout(req)).map(|v| v as u32)
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// MsgDeliverEvent: delivers `event` to the client `rcvid` names (it need not be
+    /// REPLY-blocked; rcvid 0 is this thread).
+    pub fn msg_deliver_event(&self, rcvid: RcvId, event: &SigEvent) -> KResult<()> {
+        self.call(Call::MsgDeliverEvent {
+            rcvid,
+            event: *event,
+        })
+        .map(drop)
+    }
+
+    /// MsgVerifyEvent: checks that `event` could be delivered to the client `rcvid` names.
+    pub fn msg_verify_event(&self, rcvid: RcvId, event: &SigEvent) -> KResult<()> {
+        self.call(Call::MsgVerifyEvent {
+            rcvid,
+            event: *event,
+        })
+        .map(drop)
+    }
+
+    /// SignalKill(nd, pid, tid, signo, code, value): sends `signo` to process `pid` (0: ours)
+    /// or, with `tid` non-zero, to that thread of it; `signo` 0 only checks that the target
+    /// exists. A handled signal runs its handler in the target's thread; an ignored one does
+    /// nothing; one whose default action ends a process ends the simulated process only.
+    #[allow(clippy::too_many_arguments)] // SignalKill's own arguments
+    pub fn signal_kill(
+        &self,
+        nd: u32,
+        pid: i32,
+        tid: i32,
+        signo: i32,
+        code: i32,
+        value: i32,
+    ) -> KResult<()> {
+        self.call(Call::SignalKill {
+            nd,
+            pid,
+            tid,
+            signo,
+            code,
+            value,
+        })
+        .map(drop)
+    }
+
+    // ---------------------------------------------------------------- asyncmsg
+
+    /// asyncmsg_channel_create's kernel call: an asyncmsg channel whose receives take up to
+    /// `max_num_buffer` messages of at most `buffer_size` bytes; `event` (delivered to this
+    /// thread) announces messages to a receiver that waits elsewhere.
+    pub fn async_channel_create(
+        &self,
+        flags: u32,
+        buffer_size: usize,
+        max_num_buffer: u32,
+        event: Option<&SigEvent>,
+    ) -> KResult<i32> {
+        self.call(Call::AsyncChannelCreate {
+            flags,
+            buffer_size: buffer_size as u64,
+            max_num_buffer,
+            event: event.copied(),
+        })
+        .map(|v| v as i32)
+    }
+
+    /// asyncmsg_connect_attach's kernel call: a connection whose messages the kernel takes
+    /// from `queue`, pulsing this process's asyncmsg library on `notify_coid` (-1: never)
+    /// when it takes some.
+    ///
+    /// # Safety
+    /// `queue` must stay alive (not moved, not dropped) until the connection is detached, and
+    /// every message descriptor pushed on it must stay valid until its slot is released.
+    #[allow(clippy::too_many_arguments)] // ConnectAttachExt's own arguments
+    pub unsafe fn async_connect_attach(
+        &self,
+        nd: u32,
+        pid: i32,
+        chid: i32,
+        index: u32,
+        flags: u32,
+        queue: &crate::abi::asyncq::AsyncQueue,
+        notify_coid: i32,
+    ) -> KResult<i32> {
+        // Our caller's promise about `queue` is the one the call's dispatch relies on.
+        self.call(Call::AsyncConnectAttach {
+            nd,
+            pid,
+            chid,
+            index,
+            flags,
+            queue: queue as *const crate::abi::asyncq::AsyncQueue as u64,
+            notify_coid,
+        })
+        .map(|v| v as i32)
+    }
+
+    /// MsgSendAsync: the asyncmsg trigger (one kernel entry per batch). Returns the messages
+    /// pending on the connection.
+    pub fn msg_send_async(&self, coid: i32) -> KResult<u32> {
+        self.call(Call::MsgSendAsync {
+            coid,
+            queue: None,
+            cpu: current_cpu(),
+        })
+        .map(|v| v as u32)
+    }
+
+    /// [`ThreadCtx::msg_send_async`] for the connection whose queue is `queue`: EBADF if `coid`
+    /// names another connection now (the one a caller looked up was detached and its coid
+    /// reused), so that a trigger never reaches a connection it was not meant for.
+    pub fn msg_send_async_on(
+        &self,
+        coid: i32,
+        queue: &crate::abi::asyncq::AsyncQueue,
+    ) -> KResult<u32> {
+        self.call(Call::MsgSendAsync {
+            coid,
+            queue: Some(queue as *const crate::abi::asyncq::AsyncQueue as u64),
+            cpu: current_cpu(),
+        })
+        .map(|v| v as u32)
+    }
+
+    /// MsgReceiveAsync: takes up to `hdrs.len()` messages, message `i` in `arena` at
+    /// `hdrs[i].offset` (each message gets one buffer of the channel's buffer size). Blocks
+    /// until messages are ready, unless the channel is `_NTO_CHF_ASYNC_NONBLOCK` (EAGAIN).
+    pub fn msg_receive_async(
+        &self,
+        chid: i32,
+        arena: &mut [u8],
+        hdrs: &mut [crate::abi::types::AsyncGetHeader],
+    ) -> KResult<usize> {
+        let a = [Iov::from_mut_slice(arena)];
+        self.call(Call::MsgReceiveAsync {
+            chid,
+            arena: IovList::new(&a),
+            hdrs: hdrs.as_mut_ptr() as u64,
+            max: u32::try_from(hdrs.len()).unwrap_or(u32::MAX),
+        })
+        .map(|v| v as usize)
+    }
+
+    /// The kernel's counters of asyncmsg connection `coid`.
+    pub fn async_conn_counters(&self, coid: i32) -> KResult<calls::asyncmsg::AsyncConnCounters> {
+        let me = self.me;
+        self.k
+            .locked(|t| calls::asyncmsg::conn_counters(t, me, coid))
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    /// TimerCreate: a disarmed timer on `clock` (Linux's ids) delivering `event` to this
+    /// thread (default: SIGALRM). Returns the timer id. (Not available under loom: ENOSYS.)
+    pub fn timer_create(&self, clock: i32, event: Option<&SigEvent>) -> KResult<i32> {
+        #[cfg(loom)]
+        {
+            let _ = (clock, event);
+            Err(Errno::ENOSYS)
+        }
+        #[cfg(not(loom))]
+        {
+            let id = self.call(Call::TimerCreate {
+                clock,
+                event: event.copied(),
+            })?;
+            self.k.ensure_timer_service();
+            Ok(id as i32)
+        }
+    }
+
+    /// TimerSettime: expire after `value` ns (at `value` with `TIMER_ABSTIME` in `flags`), then
+    /// every `interval` ns if non-zero; `value` 0 disarms. Returns the timer's previous state.
+    pub fn timer_settime(
+        &self,
+        id: i32,
+        flags: u32,
+        value: u64,
+        interval: u64,
+    ) -> KResult<TimerInfo> {
+        let now = [
+            Deadline::now_ns(Clock::Monotonic),
+            Deadline::now_ns(Clock::Realtime),
+        ];
+        let mut old = TimerInfo::default();
+        self.call(Call::TimerSettime {
+            id,
+            flags,
+            value,
+            interval,
+            now,
+            old: &mut old as *mut TimerInfo as u64,
+        })?;
+        #[cfg(not(loom))]
+        self.k.kick_timer_service();
+        Ok(old)
+    }
+
+    /// TimerInfo: the timer's remaining time, period, overruns and deliveries.
+    pub fn timer_info(&self, id: i32) -> KResult<TimerInfo> {
+        let now = [
+            Deadline::now_ns(Clock::Monotonic),
+            Deadline::now_ns(Clock::Realtime),
+        ];
+        let mut out = TimerInfo::default();
+        self.call(Call::TimerInfo {
+            id,
+            now,
+            info: &mut out as *mut TimerInfo as u64,
+        })?;
+        Ok(out)
+    }
+
+    /// TimerDestroy.
+    pub fn timer_destroy(&self, id: i32) -> KResult<()> {
+        self.call(Call::TimerDestroy { id }).map(drop)
+    }
+}

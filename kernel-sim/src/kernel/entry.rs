@@ -1,0 +1,314 @@
+//! The kernel entry: the whole life of a kernel call.
+//!
+//! [`ThreadCtx::call`] takes the kernel lock, counts the entry, moves the armed TimerTimeout
+//! into force, runs the call through [`dispatch`] (a pure function over the tables, in
+//! `calls/`), notes whom it readied, releases the lock, wakes them ([`Kernel::apply`]), and,
+//! if the call blocked the caller, sleeps on the caller's wait word until a waker readies it or
+//! its deadline passes ([`ThreadCtx::block`]). Then it retakes the lock once to collect the
+//! result and become RUNNING. This is the one place that blocks and wakes: calls only record
+//! wake-ups in their [`Effects`].
+
+use super::os::{apply_os_priority, current_cpu, send_signal};
+use super::{Kernel, ThreadCtx};
+use crate::abi::errno::{Errno, KResult};
+use crate::calls::timeout::{deadline_for, fire};
+use crate::calls::{self, Effects, Step};
+use crate::objects::thread::CallResult;
+use crate::objects::KState;
+use crate::region::{OsPriority, Tables};
+use crate::syscalls::{dispatch, Call};
+use crate::wait::{Deadline, WaitResult};
+
+impl Kernel {
+    /// Runs `f` over the tables under the kernel lock (no blocking, no waking). A signal that
+    /// arrives meanwhile has its handler run after the lock is released (signals.rs).
+    pub(crate) fn locked<R>(&self, f: impl FnOnce(&mut Tables<'_>) -> R) -> R {
+        let _entered = crate::signals::Entered::new();
+        let lock = self.inner.region.lock_word();
+        lock.lock(self.shared());
+        // A panic under the kernel lock is a kernel bug that may have left the tables half
+        // changed: stop the whole (simulated) system at once, as a kernel panic does, rather
+        // than leave every other thread waiting forever for the lock.
+        struct PanicGuard;
+        impl Drop for PanicGuard {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    eprintln!("kernel-sim: kernel panic (a panic while holding the kernel lock); aborting");
+                    std::process::abort();
+                }
+            }
+        }
+        let guard = PanicGuard;
+        // SAFETY: we hold the kernel lock until `unlock` below.
+        let r = unsafe { self.inner.region.with_tables(f) };
+        std::mem::forget(guard);
+        lock.unlock(self.shared());
+        r
+    }
+
+    /// Runs a call that may ready threads, then wakes them after releasing the lock.
+    pub(super) fn locked_fx<R>(&self, f: impl FnOnce(&mut Tables<'_>, &mut Effects) -> R) -> R {
+        // (Signal handlers recorded meanwhile run after the wake-ups, not before.)
+        let _entered = crate::signals::Entered::new();
+        let mut fx = Effects::default();
+        let r = self.locked(|t| f(t, &mut fx));
+        self.apply(&fx);
+        r
+    }
+
+    pub(super) fn apply(&self, fx: &Effects) {
+        // Priorities first: a thread readied at a new priority must run at it.
+        if self.inner.region.config().os_priority != OsPriority::Off {
+            for &(tid, prio) in &fx.prio {
+                apply_os_priority(self.inner.region.config().os_priority, tid, prio);
+            }
+        }
+        let waits = self.inner.region.waits();
+        for &w in &fx.wake {
+            waits[w as usize].wake(self.shared());
+        }
+        for sig in &fx.signals {
+            // A signal aimed at a simulated process does what it would do to a process: run
+            // its handler (the Linux signal goes to the target's thread), nothing, or end the
+            // process, which here is the simulated one, not the Linux process and every other
+            // simulated process in it.
+            match crate::signals::disposition(sig.signo) {
+                // (A process with no thread to run the handler has nobody to take it.)
+                crate::signals::Disposition::Handle if sig.os_tid != 0 => send_signal(sig),
+                crate::signals::Disposition::Handle => {}
+                crate::signals::Disposition::Ignore => {}
+                crate::signals::Disposition::Terminate => {
+                    // (Part of the call being made: not a new entry, so no re-entry check.)
+                    let id = sig.proc;
+                    let _ = self.locked_fx(|t, fx| calls::process::process_destroy(t, id, fx));
+                }
+            }
+        }
+    }
+}
+
+impl ThreadCtx {
+    /// Enters the kernel with call `f`, blocking if it says so. See the module doc.
+    pub(super) fn call(&self, call: Call) -> KResult<i64> {
+        self.k.may_enter()?;
+        // Marks the thread as in the kernel; at the end of the call it runs the handlers of
+        // the signals that arrived meanwhile, as QNX delivers signals on leaving the kernel.
+        let _entered = crate::signals::Entered::new();
+        let signals_seen = crate::signals::arrivals();
+        let region = &self.k.inner.region;
+        let shared = self.k.shared();
+        let me = self.me;
+        let word = &region.waits()[me.thread.index as usize];
+        let mut retry = false;
+        loop {
+            let mut fx = Effects::default();
+            // Under the lock: run the call; if it blocks, note the wait word's value and the
+            // deadline in force for the state it blocked in. A retry is the same call again:
+            // not a new kernel entry, and its timeout stays in force.
+            let (settled, seq, deadline, spin) = self.k.locked(|t| {
+                let Some(th) = t.threads.get_mut(me.thread) else {
+                    return (Some(Outcome::Done(Err(Errno::ESRCH))), 0, None, None);
+                };
+                th.result = CallResult::Pending;
+                if !retry {
+                    th.kernel_entries += 1;
+                    th.timeout_cur = std::mem::replace(
+                        &mut th.timeout_next,
+                        crate::objects::thread::TimeoutArm::NONE,
+                    );
+                    *t.kernel_entries += 1;
+                    t.counters(me.proc).kernel_entries += 1;
+                }
+                // `None`: the call blocked and the thread must sleep.
+                let mut settled = match dispatch(t, me, call, &mut fx) {
+                    Ok(Step::Done(v)) => Some(Outcome::Done(Ok(v))),
+                    Err(e) => Some(Outcome::Done(Err(e))),
+                    Ok(Step::Block) => None,
+                };
+                let mut deadline = None;
+                if settled.is_none() {
+                    if let Some(d) = deadline_for(t.threads.at(me.thread.index)) {
+                        if d.passed() {
+                            // Already expired (or NULL ntime: a poll): time out without sleeping.
+                            settled = fire(t, me.thread.index, &mut fx).map(outcome_of);
+                        }
+                    }
+                    if settled.is_none() {
+                        deadline = deadline_for(t.threads.at(me.thread.index));
+                        t.counters(me.proc).blocks += 1;
+                    }
+                }
+                t.counters(me.proc).wakeups += fx.wake.len() as u64;
+                let spin = match t.threads.at(me.thread.index).state {
+                    KState::Receive { chan } if settled.is_none() => {
+                        calls::asyncmsg::trigger_cpu(t, chan)
+                    }
+                    _ => None,
+                };
+                (settled, word.load(), deadline, spin)
+            });
+            self.k.apply(&fx);
+            let out = match settled {
+                Some(out) => out,
+                None => self.block(seq, deadline, shared, spin, signals_seen),
+            };
+            match out {
+                Outcome::Done(r) => return r,
+                Outcome::Retry => retry = true,
+                Outcome::Restart => retry = false,
+            }
+        }
+    }
+
+    /// Sleeps until readied, then collects the outcome. Every wake-up is judged under the lock:
+    /// readied (collect the result and become RUNNING), or still blocked, in which case a
+    /// deadline that has passed in a state the timeout covers fires (the thread leaves with
+    /// ETIMEDOUT, or stays: REPLY-blocked on an `_NTO_CHF_UNBLOCK` channel, or an event other
+    /// than SIGEV_UNBLOCK), and the thread sleeps on with the deadline of the state it is now in
+    /// (a SEND-blocked client that was received may have become subject to a REPLY timeout).
+    /// A signal that came since the call began (`signals_seen` counts those before) interrupts
+    /// the call as QNX does: EINTR, or on an `_NTO_CHF_UNBLOCK` channel a REPLY-blocked client
+    /// asks the server and stays; a thread already readied keeps its result.
+    ///
+    /// `spin_vs`: the CPU whose thread is expected to wake us (an asyncmsg receiver's last
+    /// trigger). When it is another CPU, spin briefly before sleeping: the wake-up usually comes
+    /// sooner than a futex sleep and wake would take. When it is ours, a busy spin would only
+    /// delay the waker: yield the CPU to it a few times instead, so that a producer sharing the
+    /// CPU fills several batches while we stand aside, rather than waking us (a switch each
+    /// way) at every trigger.
+    fn block(
+        &self,
+        mut seq: u32,
+        mut deadline: Option<Deadline>,
+        shared: bool,
+        spin_vs: Option<i32>,
+        mut signals_seen: u64,
+    ) -> Outcome {
+        enum Next {
+            Done(Outcome),
+            Wait(u32, Option<Deadline>),
+        }
+        let me = self.me;
+        let i = me.thread.index;
+        let word = &self.k.inner.region.waits()[i as usize];
+        // A signal that arrives while we wait bumps our word (signals.rs).
+        let _blocked = crate::signals::blocked_on(word);
+        // (Only an asyncmsg receive has a CPU to compare with: read ours only then.)
+        // A yield may hand a busy thread on our CPU a whole time slice, so a receive bounded by
+        // a deadline never yields: it would overshoot the deadline.
+        let mut spin = spin_vs.and_then(|c| {
+            let me_cpu = current_cpu();
+            if me_cpu < 0 {
+                None
+            } else if c != me_cpu {
+                Some(Spin::Busy)
+            } else {
+                deadline.is_none().then_some(Spin::Yield)
+            }
+        });
+        loop {
+            let changed = match spin.take() {
+                Some(Spin::Busy) => word.spin(seq, SPIN_ITERATIONS),
+                Some(Spin::Yield) => word.yield_until_changed(seq, YIELDS),
+                None => false,
+            };
+            let woke = if changed {
+                WaitResult::Changed
+            } else if crate::signals::arrivals() != signals_seen {
+                WaitResult::Interrupted
+            } else {
+                word.wait(seq, deadline, shared)
+            };
+            let arrived = crate::signals::arrivals();
+            let signalled = woke == WaitResult::Interrupted || arrived != signals_seen;
+            signals_seen = arrived;
+            if woke == WaitResult::Changed && word.load() == seq && !signalled {
+                continue; // spurious
+            }
+            let mut fx = Effects::default();
+            let mut my_prio = 0u8;
+            let next = self.k.locked(|t| {
+                let Some(th) = t.threads.get_mut(me.thread) else {
+                    return Next::Done(Outcome::Done(Err(Errno::ESRCH)));
+                };
+                if th.state == KState::Ready {
+                    th.state = KState::Running;
+                    my_prio = th.prio;
+                    return Next::Done(outcome_of(std::mem::replace(
+                        &mut th.result,
+                        CallResult::Pending,
+                    )));
+                }
+                if signalled {
+                    if let Some(r) = calls::srr::force_ready(t, i, calls::srr::Why::Signal, &mut fx)
+                    {
+                        return Next::Done(outcome_of(r));
+                    }
+                }
+                if let Some(d) = deadline_for(t.threads.at(i)) {
+                    if woke == WaitResult::TimedOut || d.passed() {
+                        if let Some(r) = fire(t, i, &mut fx) {
+                            return Next::Done(outcome_of(r));
+                        }
+                    }
+                }
+                Next::Wait(word.load(), deadline_for(t.threads.at(i)))
+            });
+            self.k.apply(&fx);
+            match next {
+                Next::Done(out) => {
+                    // In the OS priority mode, run on at the priority the kernel gave us (the
+                    // waker applies it too, but we may have returned before it did).
+                    let mode = self.k.inner.region.config().os_priority;
+                    if mode != OsPriority::Off && my_prio != 0 {
+                        apply_os_priority(mode, nix::unistd::gettid().as_raw(), my_prio);
+                    }
+                    return out;
+                }
+                Next::Wait(s, d) => {
+                    seq = s;
+                    deadline = d;
+                }
+            }
+        }
+    }
+}
+
+/// How long a waiter spins before sleeping when its waker runs on another CPU (about 10-50 µs).
+const SPIN_ITERATIONS: u32 = 2000;
+
+/// How many times a waiter yields its CPU to a waker on the same CPU before sleeping.
+const YIELDS: u32 = 4;
+
+/// How a waiter waits before it sleeps.
+#[derive(Clone, Copy, Debug)]
+enum Spin {
+    /// Spin on the word: the waker runs on another CPU.
+    Busy,
+    /// Yield the CPU: the waker runs on ours.
+    Yield,
+}
+
+/// How a kernel call ends, as the dispatcher sees it: with a result for the caller, or by
+/// running again (kept apart from results, so that no errno value can mean "again").
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The call returns this.
+    Done(KResult<i64>),
+    /// The same call runs again, as the same kernel entry with its timeout in force (an
+    /// asyncmsg receiver that a trigger found waiting takes the batch itself).
+    Retry,
+    /// The call is made again as a new kernel entry (`MsgError(rcvid, ERESTART)`).
+    Restart,
+}
+
+fn outcome_of(r: CallResult) -> Outcome {
+    match r {
+        CallResult::Retry => Outcome::Retry,
+        CallResult::Restart => Outcome::Restart,
+        CallResult::Ok(v) => Outcome::Done(Ok(v)),
+        CallResult::Err(e) => Outcome::Done(Err(Errno(e))),
+        // A readied thread always carries a result; should one not, the call was interrupted.
+        CallResult::Pending => Outcome::Done(Err(Errno::EINTR)),
+    }
+}

@@ -1,0 +1,266 @@
+//! The kernel handle and the thread handle: what a program holds.
+//!
+//! A [`Kernel`] is one simulated kernel (its region and its timer service); a [`ThreadCtx`] is
+//! one OS thread's identity in it, through which the thread makes kernel calls. The rest of the
+//! kernel's user-facing side is split by job:
+//!
+//! * [`entry`](self::entry): the one place a call enters, blocks and leaves (lock, dispatch,
+//!   apply the effects after unlocking, sleep on the wait word, collect the result);
+//! * [`api`](self::api): the user-side function of each kernel call, which builds the
+//!   [`Call`](crate::syscalls::Call) and enters;
+//! * [`os`](self::os): the bridge to Linux (signals to threads, OS priorities, the CPU);
+//! * [`timer_service`](self::timer_service): the thread that stands in for the clock interrupt.
+//!
+//! Everything about kernel timeouts (TimerTimeout, deadlines, expiry) is in
+//! `calls/timeout.rs`.
+
+mod api;
+mod entry;
+mod os;
+mod timer_service;
+
+pub use entry::Outcome;
+
+use crate::abi::errno::{Errno, KResult};
+use crate::calls::{self, Caller};
+use crate::objects::{ProcCounters, Process, Thread};
+use crate::pool::Id;
+use crate::region::{Config, Region};
+use crate::sync::Arc;
+use std::marker::PhantomData;
+use timer_service::TimerService;
+
+/// A handle to a simulated kernel. Cheap to clone; the kernel lives while a handle does.
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    inner: Arc<Inner>,
+}
+
+/// What a kernel is: its region, and the timer service that stands in for the clock interrupt.
+#[derive(Debug)]
+struct Inner {
+    region: Region,
+    timers: std::sync::Arc<TimerService>,
+    /// The fork generation the kernel was made in (`fork.rs`): in a forked child the parent's
+    /// kernels are not the child's, and their calls fail with ESRCH.
+    fork_gen: u64,
+}
+
+impl crate::fork::ForkLock for Inner {
+    fn lock_for_fork(&self) {
+        self.region.lock_word().lock(false);
+    }
+    fn unlock_after_fork(&self) {
+        self.region.lock_word().unlock(false);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.timers.stop();
+    }
+}
+
+/// A simulated process, as the kernel names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pid {
+    /// The pid programs see.
+    pub pid: i32,
+    id: Id<Process>,
+}
+
+impl Kernel {
+    /// A new kernel in anonymous memory, with the given capacities.
+    pub fn new(cfg: Config) -> KResult<Kernel> {
+        crate::signals::ensure_linked();
+        let region = Region::new(cfg)?;
+        let k = Kernel {
+            inner: Arc::new(Inner {
+                region,
+                timers: std::sync::Arc::new(TimerService::default()),
+                fork_gen: crate::fork::generation(),
+            }),
+        };
+        #[cfg(not(loom))]
+        crate::fork::register(
+            Arc::downgrade(&k.inner) as std::sync::Weak<dyn crate::fork::ForkLock>
+        );
+        Ok(k)
+    }
+
+    /// Whether two handles name the same kernel.
+    pub fn same(&self, other: &Kernel) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The region (for inspectors: header, size, configuration).
+    pub fn region(&self) -> &Region {
+        &self.inner.region
+    }
+
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Whether the calling thread may enter this kernel now: EDEADLK from a signal handler
+    /// that interrupted a kernel call of this thread (installed behind the C library's back:
+    /// signals.rs), ESRCH for a kernel inherited through fork().
+    fn may_enter(&self) -> KResult<()> {
+        if crate::signals::in_kernel() {
+            return Err(Errno::EDEADLK);
+        }
+        if self.forked_away() {
+            return Err(Errno::ESRCH);
+        }
+        Ok(())
+    }
+
+    /// Whether this kernel was inherited through fork() from the parent process: its
+    /// processes and threads are the parent's, not ours (fork.rs).
+    pub fn forked_away(&self) -> bool {
+        self.inner.fork_gen != crate::fork::generation()
+    }
+
+    /// Creates a simulated process.
+    pub fn process_create(&self) -> KResult<Pid> {
+        self.may_enter()?;
+        self.locked(calls::process::process_create)
+            .map(|(id, pid)| Pid { pid, id })
+    }
+
+    /// Tears a simulated process down: its channels are destroyed (blocked peers leave with
+    /// ESRCH), its connections detached, its remaining threads released with ESRCH.
+    pub fn process_destroy(&self, pid: Pid) -> KResult<()> {
+        self.may_enter()?;
+        self.locked_fx(|t, fx| calls::process::process_destroy(t, pid.id, fx))
+    }
+
+    /// Registers the calling OS thread as a kernel thread of `pid` at priority `prio` (1..=255).
+    pub fn thread_attach(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
+        self.attach(pid, prio.into(), false)
+    }
+
+    /// Registers the calling OS thread as a kernel thread of `pid` that works for a library,
+    /// not for the program (the asyncmsg library's thread, the short-lived thread that cleans
+    /// up a handle dropped by another process's thread): its end sends no
+    /// `_PULSE_CODE_THREADDEATH`, and process-directed signals and events never pick it.
+    pub fn thread_attach_internal(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
+        self.attach(pid, prio.into(), true)
+    }
+
+    fn attach(&self, pid: Pid, prio: i32, internal: bool) -> KResult<ThreadCtx> {
+        self.may_enter()?;
+        let os_tid = nix::unistd::gettid().as_raw();
+        let (me, tid) = self.locked(|t| {
+            let r = calls::process::thread_create(t, pid.id, prio, os_tid);
+            if let Ok((id, _)) = r {
+                t.threads.at_mut(id.index).internal = internal;
+            }
+            r
+        })?;
+        Ok(ThreadCtx {
+            k: self.clone(),
+            me: Caller {
+                thread: me,
+                proc: pid.id,
+            },
+            pid: pid.pid,
+            tid,
+            _not_sync: PhantomData,
+        })
+    }
+
+    /// The counters of process `pid`.
+    pub fn process_counters(&self, pid: i32) -> KResult<ProcCounters> {
+        self.locked(|t| t.proc_by_pid(pid).map(|p| t.procs.at(p.index).counters))
+            .ok_or(Errno::ESRCH)
+    }
+
+    /// Kernel calls made so far, all processes together.
+    pub fn kernel_entries(&self) -> u64 {
+        self.locked(|t| *t.kernel_entries)
+    }
+
+    /// A consistent picture of every process, thread, channel and connection.
+    pub fn snapshot(&self) -> crate::info::Snapshot {
+        self.locked(crate::info::snapshot)
+    }
+
+    /// One thread's state and priorities.
+    pub fn thread_info(&self, pid: i32, tid: i32) -> KResult<crate::info::ThreadInfo> {
+        self.locked(|t| crate::info::thread_info(t, pid, tid))
+    }
+
+    /// Live objects and capacity of every pool.
+    pub fn pool_usage(&self) -> crate::info::PoolUsage {
+        self.locked(|t| crate::info::pool_usage(t))
+    }
+}
+
+/// A kernel thread: an OS thread's identity in the kernel, through which it makes kernel calls.
+/// `Send` (it may be made in one OS thread and handed to the one that will use it, which then
+/// calls [`ThreadCtx::adopt_os_thread`]) but not `Sync`: one OS thread at a time makes its calls.
+/// Dropping it is thread death.
+#[derive(Debug)]
+pub struct ThreadCtx {
+    k: Kernel,
+    me: Caller,
+    pid: i32,
+    tid: i32,
+    _not_sync: PhantomData<std::cell::Cell<()>>,
+}
+
+impl Drop for ThreadCtx {
+    fn drop(&mut self) {
+        if crate::signals::in_kernel() {
+            // Dropped by a handler that interrupted this thread inside the kernel (behind the
+            // C library's back): the kernel thread stays rather than deadlock.
+            return;
+        }
+        let me = self.me.thread;
+        self.k
+            .locked_fx(|t, fx| calls::process::thread_destroy(t, me, fx));
+    }
+}
+
+impl ThreadCtx {
+    /// Records the calling OS thread as the one running this kernel thread (its Linux tid is
+    /// what the opt-in OS priority mode adjusts).
+    pub fn adopt_os_thread(&self) {
+        let me = self.me.thread;
+        let tid = nix::unistd::gettid().as_raw();
+        self.k.locked(|t| {
+            if let Some(th) = t.threads.get_mut(me) {
+                th.os_tid = tid;
+            }
+        });
+    }
+
+    /// The kernel this thread belongs to.
+    pub fn kernel(&self) -> &Kernel {
+        &self.k
+    }
+
+    /// The simulated process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The process, as a [`Pid`] handle.
+    pub fn process(&self) -> Pid {
+        Pid {
+            pid: self.pid,
+            id: self.me.proc,
+        }
+    }
+
+    /// The thread id within the process.
+    pub fn tid(&self) -> i32 {
+        self.tid
+    }
+
+    /// This thread's id in the kernel (for inspectors).
+    pub fn thread_id(&self) -> Id<Thread> {
+        self.me.thread
+    }
+}

@@ -1,0 +1,78 @@
+//! The bridge to Linux: signals sent to the threads that simulate kernel threads, OS
+//! priorities (the opt-in mode), and the CPU a thread runs on.
+
+use crate::calls;
+use crate::region::OsPriority;
+
+/// Sends an event's signal to a Linux thread of this process: with `rt_tgsigqueueinfo`, so
+/// the value and code arrive in the handler's `siginfo_t`, for the negative codes Linux lets a
+/// program queue; with `tgkill` otherwise (a `kill()`'s SI_USER arrives as SI_TKILL).
+pub(super) fn send_signal(sig: &calls::event::SignalOut) {
+    if sig.code >= 0 || sig.code == calls::event::SI_TKILL {
+        // SAFETY: plain integer arguments.
+        unsafe {
+            libc::syscall(libc::SYS_tgkill, libc::getpid(), sig.os_tid, sig.signo);
+        }
+        return;
+    }
+    // SAFETY: an all-zero siginfo_t is valid; we fill the fields of the SI_QUEUE layout.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    info.si_signo = sig.signo;
+    info.si_code = sig.code;
+    let raw = &mut info as *mut libc::siginfo_t as *mut u8;
+    // SAFETY: on Linux the SI_QUEUE fields are si_pid (i32) at 16, si_uid (u32) at 20 and
+    // si_value (8 bytes) at 24, all inside the 128-byte siginfo_t we own.
+    unsafe {
+        (raw.add(16) as *mut i32).write_unaligned(libc::getpid());
+        (raw.add(20) as *mut u32).write_unaligned(libc::getuid());
+        (raw.add(24) as *mut u64).write_unaligned(sig.value);
+    }
+    // SAFETY: plain syscall arguments; `info` lives across the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_tgsigqueueinfo,
+            libc::getpid(),
+            sig.os_tid,
+            sig.signo,
+            &info as *const libc::siginfo_t,
+        );
+    }
+}
+
+pub(super) fn apply_os_priority(mode: OsPriority, tid: i32, prio: u8) {
+    // Failures (no CAP_SYS_NICE, thread gone) leave the Linux thread as it was: the emulated
+    // priority stays authoritative. See docs/design.md, "Priorities".
+    match mode {
+        OsPriority::Off => {}
+        OsPriority::Nice => {
+            let nice = (10 - prio as i32).clamp(-20, 19);
+            // SAFETY: setpriority takes plain integers and touches no memory of ours.
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice);
+            }
+        }
+        OsPriority::Fifo => {
+            let p = libc::sched_param {
+                sched_priority: (prio as i32).min(99),
+            };
+            // SAFETY: `p` is a valid sched_param for the duration of the call.
+            unsafe {
+                libc::sched_setscheduler(tid, libc::SCHED_FIFO, &p);
+            }
+        }
+    }
+}
+
+/// The CPU the calling thread runs on (-1 if unknown; always -1 under loom, which cannot model
+/// spinning usefully).
+pub(super) fn current_cpu() -> i32 {
+    #[cfg(loom)]
+    {
+        -1
+    }
+    #[cfg(not(loom))]
+    {
+        // SAFETY: sched_getcpu has no preconditions.
+        unsafe { libc::sched_getcpu() }
+    }
+}
