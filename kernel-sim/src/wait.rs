@@ -4,7 +4,9 @@
 //! Both are 32-bit words in the kernel region, driven by Linux futexes (`FUTEX_WAIT_BITSET` /
 //! `FUTEX_WAKE`), so the same code works when the region is later shared by processes (the
 //! futex calls then drop `FUTEX_PRIVATE_FLAG`). Under `--cfg loom` the futex is emulated with
-//! loom's `Mutex` and `Condvar` so the protocol above it can be model-checked; loom cannot time
+//! one loom `Mutex` and `Condvar` per execution (a wake wakes every emulated sleeper, which
+//! re-checks its word, as after a spurious futex return), so the protocol above it can be
+//! model-checked without a wake-up ever touching its word's memory; loom cannot time
 //! out, so there a wait with a deadline returns `TimedOut` at once: the deadline may pass at
 //! any moment, and loom explores that moment against every interleaving of the others.
 //!
@@ -13,6 +15,10 @@
 //!   releases the lock and waits while the word equals `s`;
 //! * a waker, holding the lock, changes the blocked thread's state and bumps its word
 //!   ([`WaitWord::post`]); after releasing the lock it issues the futex wake ([`WaitWord::wake`]);
+//! * a word outside the region (an asyncmsg sender queue's, in the sender's memory) is bumped
+//!   under the lock too, but whether it has sleepers is read there ([`WaitWord::wake_later`])
+//!   and the wake itself ([`PendingWake::wake`]) is made after the lock is released, by
+//!   address only: by then the word's owner may have freed it;
 //! * a waiter whose deadline passes retakes the lock and decides, under the lock, whether it
 //!   was woken after all or must cancel its own block.
 
@@ -138,13 +144,20 @@ mod futex {
 
     /// Wakes up to `n` waiters on `word`.
     pub(super) fn wake(word: &AtomicU32, n: u32, shared: bool) {
+        wake_addr(word.as_ptr() as u64, n, shared);
+    }
+
+    /// Wakes up to `n` waiters on the word at `addr`, which may since have been freed: the
+    /// address is only a key (a private futex's key is the address itself). Should the memory
+    /// have been reused for another futex word, its waiters see a spurious return and re-check.
+    pub(super) fn wake_addr(addr: u64, n: u32, shared: bool) {
         let mut op = FUTEX_WAKE;
         if !shared {
             op |= FUTEX_PRIVATE_FLAG;
         }
-        // SAFETY: FUTEX_WAKE only uses the address of `word` as a key; it reads no memory.
+        // SAFETY: FUTEX_WAKE only uses the address as a key; it reads and writes no memory.
         unsafe {
-            libc::syscall(libc::SYS_futex, word.as_ptr(), op, n as libc::c_int);
+            libc::syscall(libc::SYS_futex, addr as *const u32, op, n as libc::c_int);
         }
     }
 }
@@ -156,8 +169,52 @@ mod futex {
 pub struct WaitWord {
     value: AtomicU32,
     sleepers: AtomicU32,
-    #[cfg(loom)]
-    emu: (crate::sync::Mutex<()>, crate::sync::Condvar),
+}
+
+/// A wake-up owed to the sleepers of a [`WaitWord`], made after the kernel lock is released
+/// (see the module doc): it holds the word's address, never a reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingWake {
+    #[cfg_attr(loom, allow(dead_code))]
+    addr: u64,
+    #[cfg_attr(loom, allow(dead_code))]
+    shared: bool,
+}
+
+impl PendingWake {
+    /// Wakes every thread asleep on the word, touching none of its memory.
+    pub fn wake(self) {
+        #[cfg(not(loom))]
+        futex::wake_addr(self.addr, i32::MAX as u32, self.shared);
+        #[cfg(loom)]
+        emu::notify_all();
+    }
+}
+
+/// The loom emulation of the futex: one mutex and condvar per execution.
+#[cfg(loom)]
+mod emu {
+    use crate::sync::{Condvar, Mutex};
+
+    loom::lazy_static! {
+        static ref EMU: (Mutex<()>, Condvar) = (Mutex::new(()), Condvar::new());
+    }
+
+    /// Sleeps until a wake while `still()` holds (checked under the emulation's mutex).
+    pub(super) fn wait_while(still: impl Fn() -> bool) {
+        let (m, cv) = &*EMU;
+        let mut g = m.lock().unwrap();
+        while still() {
+            g = cv.wait(g).unwrap();
+        }
+    }
+
+    /// Wakes every emulated sleeper.
+    pub(super) fn notify_all() {
+        let (m, cv) = &*EMU;
+        let _g = m.lock().unwrap();
+        cv.notify_all();
+    }
 }
 
 impl Default for WaitWord {
@@ -172,8 +229,6 @@ impl WaitWord {
         WaitWord {
             value: AtomicU32::new(0),
             sleepers: AtomicU32::new(0),
-            #[cfg(loom)]
-            emu: (crate::sync::Mutex::new(()), crate::sync::Condvar::new()),
         }
     }
 
@@ -222,11 +277,7 @@ impl WaitWord {
                     WaitResult::Changed
                 };
             }
-            let (m, cv) = &self.emu;
-            let mut g = m.lock().unwrap();
-            while self.value.load(Ordering::Acquire) == expected {
-                g = cv.wait(g).unwrap();
-            }
+            emu::wait_while(|| self.value.load(Ordering::Acquire) == expected);
             WaitResult::Changed
         }
     }
@@ -262,19 +313,25 @@ impl WaitWord {
 
     /// Wakes the thread (or threads) waiting on this word, if any is asleep on it.
     pub fn wake(&self, shared: bool) {
+        if let Some(w) = self.wake_later(shared) {
+            w.wake();
+        }
+    }
+
+    /// The first half of [`WaitWord::wake`], for a word that may be freed once the kernel lock
+    /// is released: after the caller's change to the word (`post`), whether a thread is asleep
+    /// on it, and if so the wake to make after unlocking. The fence pairs with the waiter's, as
+    /// in `wake`.
+    #[must_use = "a wake-up is owed to the sleepers"]
+    pub fn wake_later(&self, shared: bool) -> Option<PendingWake> {
         fence(Ordering::SeqCst);
         if self.sleepers.load(Ordering::Acquire) == 0 {
-            return;
+            return None;
         }
-        #[cfg(not(loom))]
-        futex::wake(&self.value, i32::MAX as u32, shared);
-        #[cfg(loom)]
-        {
-            let _ = shared;
-            let (m, cv) = &self.emu;
-            let _g = m.lock().unwrap();
-            cv.notify_all();
-        }
+        Some(PendingWake {
+            addr: &self.value as *const AtomicU32 as u64,
+            shared,
+        })
     }
 
     #[cfg(not(loom))]
@@ -352,7 +409,10 @@ impl KernelLock {
             #[cfg(not(loom))]
             futex::wake(&self.word.value, 1, shared);
             #[cfg(loom)]
-            self.word.wake(shared);
+            {
+                let _ = shared;
+                emu::notify_all();
+            }
         }
     }
 

@@ -4,8 +4,11 @@
 //! `asyncmsg_flush` does).
 //!
 //! * A consumer takes the message: the wait returns true and never sleeps forever. The
-//!   kernel's `consumed()` and the waiter pair their fences (`bump` / `wait_until`): either the
-//!   waiter sees `head` move or the kernel sees it counted in `waiters` and wakes it.
+//!   kernel's `consumed()` and the waiter pair their fences (`bump_later` / `wait_until`):
+//!   either the waiter sees `head` move or the kernel sees it counted in `waiters` and owes it
+//!   a wake-up, which the receiver's kernel entry makes after releasing the kernel lock (an
+//!   effect of the call, like every wake). Dropping that deferred wake deadlocks this model
+//!   and the destroy model below (whose `kill()` wake is deferred the same way).
 //! * The channel is destroyed instead (ChannelDestroy from the receiver's process, once the
 //!   producer has triggered): the wait returns false and the queue is `AQ_DEAD`, whether the
 //!   destroy lands before the wait begins or while it sleeps.

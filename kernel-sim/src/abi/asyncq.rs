@@ -13,14 +13,15 @@
 //! At most `capacity - 1` messages are outstanding (`tail - done`), as in QNX, whose ring keeps
 //! one slot empty. Threads waiting for room or for the receiver (a blocked put, a flush) sleep on
 //! the `progress` word, which the kernel and the library bump after moving `head` or `done`
-//! when `waiters` says someone sleeps.
+//! when `waiters` says someone sleeps. The kernel, which moves `head` under its lock, only
+//! bumps the word there: the futex wake is one of the call's effects, made after unlocking.
 //!
 //! The kernel keeps only this queue's address in its connection object, as QNX's kernel keeps
 //! the descriptor's: the library must keep the queue alive until ConnectDetach has returned.
 
 use crate::abi::types::Iov;
 use crate::sync::{fence, AtomicU32, Cell, Ordering};
-use crate::wait::{Deadline, WaitWord};
+use crate::wait::{Deadline, PendingWake, WaitWord};
 
 /// The queue was attached to a channel that has since been destroyed: puts and flushes fail.
 pub const AQ_DEAD: u32 = 1;
@@ -270,14 +271,24 @@ impl AsyncQueue {
         fence(Ordering::SeqCst);
     }
 
-    /// Wakes waiters if there are any. The fence pairs with the one in `wait_until`: a waiter
-    /// either sees our counter move or is counted in `waiters` here (store-load both sides).
+    /// Wakes waiters if there are any (library side).
     fn bump(&self) {
+        if let Some(w) = self.bump_later() {
+            w.wake();
+        }
+    }
+
+    /// Bumps the progress word if anyone waits, and returns the wake-up owed to its sleepers,
+    /// to be made after the kernel lock is released (by then the queue may be freed: the wake
+    /// goes by address). The fence pairs with the one in `wait_until`: a waiter either sees our
+    /// counter move or is counted in `waiters` here (store-load both sides).
+    fn bump_later(&self) -> Option<PendingWake> {
         fence(Ordering::SeqCst);
         if self.waiters.load(Ordering::Acquire) > 0 {
             self.progress.post();
-            self.progress.wake(false);
+            return self.progress.wake_later(false);
         }
+        None
     }
 
     /// Waits until `ready()` holds or the queue is dead, up to `deadline`. Returns whether
@@ -352,16 +363,20 @@ impl AsyncQueue {
         self.head.store(new_head, Ordering::Release);
     }
 
-    /// Marks the queue dead (its channel is gone) and wakes its waiters.
-    pub(crate) fn kill(&self) {
+    /// Marks the queue dead (its channel is gone); returns the wake-up owed to its waiters,
+    /// for the kernel's effects (made after the lock is released).
+    #[must_use = "a wake-up is owed to the queue's waiters"]
+    pub(crate) fn kill(&self) -> Option<PendingWake> {
         self.set_flags(AQ_DEAD);
         self.progress.post();
-        self.progress.wake(false);
+        self.progress.wake_later(false)
     }
 
-    /// After consuming (kernel side): wakes waiters; the fence in `bump` also orders our
-    /// `head` store before the caller's check of `AQ_PULSE_PENDING` (see `pulse_handled`).
-    pub(crate) fn consumed(&self) {
-        self.bump();
+    /// After consuming (kernel side): returns the wake-up owed to waiters for room or for the
+    /// receiver, for the kernel's effects. The fence in `bump_later` also orders our `head`
+    /// store before the caller's check of `AQ_PULSE_PENDING` (see `pulse_handled`).
+    #[must_use = "a wake-up is owed to the queue's waiters"]
+    pub(crate) fn consumed(&self) -> Option<PendingWake> {
+        self.bump_later()
     }
 }

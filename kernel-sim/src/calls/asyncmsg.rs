@@ -389,7 +389,7 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
         }
         if took > 0 {
             q.consume_to(ctr);
-            q.consumed();
+            fx.wake_words.extend(q.consumed());
             let flags = q.flags();
             if flags & AQ_WANT_PULSE != 0 && flags & AQ_PULSE_PENDING == 0 {
                 q.set_flags(AQ_PULSE_PENDING);
@@ -465,7 +465,7 @@ fn notify(
 /// with EBADF, the connection leaves its channel's ready list, and its notification pulse is
 /// given back. The library frees the queue after ConnectDetach returns, so the kernel must not
 /// read it again.
-pub(crate) fn release_queue(t: &mut Tables<'_>, ci: u32) {
+pub(crate) fn release_queue(t: &mut Tables<'_>, ci: u32, fx: &mut Effects) {
     let (aq, chan, pi) = {
         let c = t.conns.at(ci);
         (c.aq, c.chan, c.notify_pulse)
@@ -473,7 +473,7 @@ pub(crate) fn release_queue(t: &mut Tables<'_>, ci: u32) {
     if aq == 0 {
         return;
     }
-    queue_of(t.conns.at(ci)).kill();
+    fx.wake_words.extend(queue_of(t.conns.at(ci)).kill());
     if t.chans.get(chan).is_some() {
         ready_remove(t, chan, ci);
     }

@@ -111,7 +111,7 @@ pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
             coid_death(t, cid, chan, fx);
         }
         // An asyncmsg sender's queue learns its channel is gone: blocked puts and flushes fail.
-        super::asyncmsg::release_queue(t, ci);
+        super::asyncmsg::release_queue(t, ci, fx);
         let scoid = t.conns.at(ci).scoid;
         t.conns.at_mut(ci).chan = Id::NONE;
         t.conns.at_mut(ci).scoid = 0;

@@ -222,7 +222,7 @@ pub(crate) fn unlink(
     }
     let (server, scoid, chan, aq) = (c.server, c.scoid, c.chan, c.aq);
     if aq != 0 {
-        crate::calls::asyncmsg::release_queue(t, conn.index);
+        crate::calls::asyncmsg::release_queue(t, conn.index, fx);
     }
     let notify = t
         .chans

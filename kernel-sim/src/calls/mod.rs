@@ -49,6 +49,8 @@ pub struct Effects {
     pub prio: SmallVec<[(i32, u8); 2]>,
     /// Signals to send (events of the SIGEV_SIGNAL kinds).
     pub signals: SmallVec<[event::SignalOut; 1]>,
+    /// Wake-ups owed to words outside the region (asyncmsg sender queues' progress words).
+    pub wake_words: SmallVec<[crate::wait::PendingWake; 1]>,
 }
 
 /// What a call that did not fail did: finished with a value, or blocked the caller.

@@ -67,6 +67,9 @@ impl Kernel {
         for &w in &fx.wake {
             waits[w as usize].wake(self.shared());
         }
+        for w in &fx.wake_words {
+            w.wake();
+        }
         for sig in &fx.signals {
             // A signal aimed at a simulated process does what it would do to a process: run
             // its handler (the Linux signal goes to the target's thread), nothing, or end the
