@@ -193,7 +193,7 @@ fn info_at(t: &Tables<'_>, idx: u32) -> ThreadInfo {
     ThreadInfo {
         pid: t.procs.at(th.proc.index).pid,
         tid: th.tid,
-        state: state_of(t, th.state),
+        state: state_of(t, th.state()),
         base_priority: th.base_prio.into(),
         priority: th.prio.into(),
         kernel_entries: th.kernel_entries,
@@ -232,8 +232,8 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
             pid: t.procs.at(c.owner.index).pid,
             chid: c.chid,
             flags: c.flags,
-            queued: c.sendq_len,
-            receivers: c.nreceivers,
+            queued: c.queued(),
+            receivers: c.receivers(),
         });
     }
     s.channels.sort_by_key(|c| (c.pid, c.chid));

@@ -19,7 +19,7 @@ use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::{AsyncGetHeader, MsgInfo, SigEvent};
 use crate::copy::{self, IovList};
 use crate::objects::thread::{CallResult, RecvDesc};
-use crate::objects::{Channel, Connection, KState};
+use crate::objects::{AsyncChannel, AsyncConn, Channel, ChannelKind, ConnKind};
 use crate::pool::{Id, NIL};
 use crate::region::Tables;
 
@@ -59,13 +59,12 @@ pub fn channel_create(
     let chan = t.chan_of(me.proc, chid).unwrap_or(Id::NONE);
     let c = t.chans.at_mut(chan.index);
     c.flags = flags | _NTO_CHF_ASYNC;
-    c.buffer_size = buffer_size;
-    c.max_num_buffer = max_num_buffer;
-    c.creator = me.thread;
-    if let Some(ev) = event {
-        c.event = ev;
-        c.has_event = true;
-    }
+    c.kind = ChannelKind::Async(AsyncChannel::new(
+        buffer_size,
+        max_num_buffer,
+        event,
+        me.thread,
+    ));
     Ok(Step::Done(chid as i64))
 }
 
@@ -106,75 +105,31 @@ pub unsafe fn connect_attach(
     };
     let coid = coid as i32;
     if let Ok(conn) = t.conn_of(me.proc, coid) {
-        let c = t.conns.at_mut(conn.index);
-        c.aq = aq;
-        c.coid = coid;
-        c.notify_coid = notify_coid;
-        c.notify_pulse = pulse;
+        t.conns.at_mut(conn.index).kind =
+            ConnKind::Async(AsyncConn::new(aq, coid, notify_coid, pulse));
     }
     Ok(Step::Done(coid as i64))
 }
 
 /// The sender queue of live asyncmsg connection `c`. The reference is not tied to the tables'
 /// borrow: callers use it only while the connection stays live, within one kernel call.
-fn queue_of<'q>(c: &Connection) -> &'q AsyncQueue {
-    // SAFETY: `aq` was given to `connect_attach` with the promise that the queue outlives the
-    // connection; the connection is live (we reached it through the tables under the lock) and
-    // nothing in the current kernel call frees it while the reference is used.
-    unsafe { &*(c.aq as *const AsyncQueue) }
+fn queue_of<'q>(c: &AsyncConn) -> &'q AsyncQueue {
+    debug_assert_ne!(c.queue, 0, "a released queue is never read");
+    // SAFETY: `queue` was given to `connect_attach` with the promise that the queue outlives
+    // the connection; the connection is live (we reached it through the tables under the
+    // lock), has not released the queue (callers check `queue != 0`), and nothing in the
+    // current kernel call frees it while the reference is used.
+    unsafe { &*(c.queue as *const AsyncQueue) }
 }
 
-fn ready_push(t: &mut Tables<'_>, chan: Id<Channel>, ci: u32) {
-    let tail = t.chans.at(chan.index).ready_tail;
-    {
-        let c = t.conns.at_mut(ci);
-        c.ready_next = NIL;
-        c.in_ready = true;
-    }
-    if tail == NIL {
-        t.chans.at_mut(chan.index).ready_head = ci;
-    } else {
-        t.conns.at_mut(tail).ready_next = ci;
-    }
-    let ch = t.chans.at_mut(chan.index);
-    ch.ready_tail = ci;
-    ch.nready += 1;
-}
-
-fn ready_pop(t: &mut Tables<'_>, chan: Id<Channel>) -> Option<u32> {
-    let head = t.chans.at(chan.index).ready_head;
-    if head == NIL {
-        return None;
-    }
-    let next = t.conns.at(head).ready_next;
-    {
-        let c = t.conns.at_mut(head);
-        c.ready_next = NIL;
-        c.in_ready = false;
-    }
-    let ch = t.chans.at_mut(chan.index);
-    ch.ready_head = next;
-    if next == NIL {
-        ch.ready_tail = NIL;
-    }
-    ch.nready -= 1;
-    Some(head)
-}
-
-/// Unlinks connection `ci` from its channel's ready list (it is being freed).
-pub(crate) fn ready_remove(t: &mut Tables<'_>, chan: Id<Channel>, ci: u32) {
-    if t.chans.get(chan).is_none() || !t.conns.at(ci).in_ready {
-        return;
-    }
-    let mut kept = smallvec::SmallVec::<[u32; 8]>::new();
-    while let Some(c) = ready_pop(t, chan) {
-        if c != ci {
-            kept.push(c);
-        }
-    }
-    for c in kept {
-        ready_push(t, chan, c);
-    }
+/// The asyncmsg state of live asyncmsg connection slot `ci` (its kind never changes while it
+/// lives: callers reached it as an asyncmsg connection).
+fn aconn(t: &Tables<'_>, ci: u32) -> AsyncConn {
+    t.conns
+        .at(ci)
+        .asyncmsg()
+        .copied()
+        .unwrap_or(AsyncConn::new(0, -1, -1, NIL))
 }
 
 /// MsgSendAsync: the trigger. Links the connection into its channel's ready list if it has
@@ -190,35 +145,38 @@ pub fn msg_send_async(
     fx: &mut Effects,
 ) -> KResult<Step> {
     let conn = t.conn_of(me.proc, coid)?;
-    let (chan, aq, in_ready) = {
-        let c = t.conns.at(conn.index);
-        (c.chan, c.aq, c.in_ready)
+    let chan = t.conns.at(conn.index).chan;
+    let Some(ac) = t.conns.at(conn.index).asyncmsg().copied() else {
+        return Err(Errno::EBADF);
     };
-    if aq == 0 || expect_aq.is_some_and(|e| e != aq) || t.chans.get(chan).is_none() {
+    let Some(ach) = t.chans.get(chan).and_then(|c| c.asyncmsg()).copied() else {
+        return Err(Errno::EBADF);
+    };
+    if ac.queue == 0 || expect_aq.is_some_and(|e| e != ac.queue) {
         return Err(Errno::EBADF);
     }
     t.counters(me.proc).async_triggers += 1;
-    t.chans.at_mut(chan.index).last_trigger_cpu = cpu;
-    let pending = queue_of(t.conns.at(conn.index)).pending();
+    if let Some(a) = t.chans.at_mut(chan.index).asyncmsg_mut() {
+        a.last_trigger_cpu = cpu;
+    }
+    let pending = queue_of(&ac).pending();
     if pending == 0 {
         return Ok(Step::Done(0));
     }
-    t.conns.at_mut(conn.index).batches += 1;
-    if in_ready {
+    if let Some(c) = t.conns.at_mut(conn.index).asyncmsg_mut() {
+        c.batches += 1;
+    }
+    if ac.in_ready() {
         return Ok(Step::Done(pending as i64));
     }
-    let was_empty = t.chans.at(chan.index).nready == 0;
-    ready_push(t, chan, conn.index);
-    if let Some(r) = t.recv_find(chan, false) {
+    let was_empty = ach.ready() == 0;
+    t.ready_list_push(chan, conn.index);
+    if let Some(r) = t.receiver(chan, false) {
         // Wake a waiting receiver to take the batch itself: the copy then runs on the
         // receiver's thread, not on the sender's, which goes back to producing.
-        t.recv_remove(chan, r);
         t.ready(r, CallResult::Retry, fx);
-    } else if was_empty && t.chans.at(chan.index).has_event {
-        let (ev, creator, owner) = {
-            let c = t.chans.at(chan.index);
-            (c.event, c.creator, c.owner)
-        };
+    } else if let (true, Some(ev)) = (was_empty, ach.event) {
+        let (creator, owner) = (ach.creator, t.chans.at(chan.index).owner);
         let target = if t.threads.get(creator).is_some() {
             Some(creator.index)
         } else {
@@ -250,13 +208,15 @@ pub fn msg_receive_async(
     let Some(chan) = t.chan_of(me.proc, chid) else {
         return Err(Errno::EBADF);
     };
-    let (flags, bufsz, maxbuf) = {
-        let c = t.chans.at(chan.index);
-        (c.flags, c.buffer_size, c.max_num_buffer)
-    };
-    if flags & _NTO_CHF_ASYNC == 0 {
+    let flags = t.chans.at(chan.index).flags;
+    let Some(&AsyncChannel {
+        buffer_size: bufsz,
+        max_num_buffer: maxbuf,
+        ..
+    }) = t.chans.at(chan.index).asyncmsg()
+    else {
         return Err(Errno::EBADF);
-    }
+    };
     let max = max
         .min(maxbuf)
         .min(u32::try_from(alen / bufsz).unwrap_or(u32::MAX));
@@ -273,7 +233,11 @@ pub fn msg_receive_async(
         async_hdrs: hdrs,
         async_max: max,
     };
-    if t.chans.at(chan.index).nready > 0 {
+    if t.chans
+        .at(chan.index)
+        .asyncmsg()
+        .is_some_and(|a| a.ready() > 0)
+    {
         let n = take_batch(t, chan, i, fx);
         if n > 0 {
             return Ok(Step::Done(n as i64));
@@ -282,8 +246,7 @@ pub fn msg_receive_async(
     if flags & _NTO_CHF_ASYNC_NONBLOCK != 0 {
         return Err(Errno::EAGAIN);
     }
-    t.threads.at_mut(i).state = KState::Receive { chan };
-    t.recv_push(chan, i);
+    t.block_receive(i, chan);
     Ok(Step::Block)
 }
 
@@ -293,7 +256,7 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
     let r = t.threads.at(ri).recv;
     let (bufsz, chid) = {
         let c = t.chans.at(chan.index);
-        (c.buffer_size, c.chid)
+        (c.asyncmsg().map_or(0, |a| a.buffer_size), c.chid)
     };
     let arena = IovList {
         addr: r.iov,
@@ -304,13 +267,14 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
     let flat_arena = arena.single();
     let mut n: u32 = 0;
     while n < r.async_max {
-        let Some(ci) = ready_pop(t, chan) else { break };
-        let (client, coid, scoid, notify_coid) = {
-            let c = t.conns.at(ci);
-            (c.client, c.coid, c.scoid, c.notify_coid)
+        let Some(ci) = t.ready_list_pop(chan) else {
+            break;
         };
+        let (client, scoid) = (t.conns.at(ci).client, t.conns.at(ci).scoid);
+        let ac = aconn(t, ci);
+        let (coid, notify_coid) = (ac.coid, ac.notify_coid);
         let pid = t.procs.get(client).map_or(-1, |p| p.pid);
-        let q = queue_of(t.conns.at(ci));
+        let q = queue_of(&ac);
         let mut took: u32 = 0;
         let mut bytes = 0;
         let (head, tail) = q.published();
@@ -397,15 +361,16 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
                     q.clear_flags(AQ_PULSE_PENDING);
                 }
             }
-            let c = t.conns.at_mut(ci);
-            c.msgs_taken += took as u64;
+            if let Some(c) = t.conns.at_mut(ci).asyncmsg_mut() {
+                c.msgs_taken += took as u64;
+            }
             t.counters(client).async_msgs_sent += took as u64;
             let owner = t.chans.at(chan.index).owner;
             t.counters(owner).bytes_copied += bytes;
         }
         if q.published().1 != ctr {
             // Not drained: to the back of the line (round-robin), and the batch is full.
-            ready_push(t, chan, ci);
+            t.ready_list_push(chan, ci);
         }
     }
     if n > 0 {
@@ -434,7 +399,7 @@ fn notify(
         return Err(Errno::EBADF);
     }
     let scoid = t.conns.at(nc.index).scoid;
-    let pi = t.conns.at(ci).notify_pulse;
+    let pi = aconn(t, ci).notify_pulse;
     let value = coid as u32 as u64;
     if pi == NIL {
         return super::pulse::queue_pulse(
@@ -466,24 +431,22 @@ fn notify(
 /// given back. The library frees the queue after ConnectDetach returns, so the kernel must not
 /// read it again.
 pub(crate) fn release_queue(t: &mut Tables<'_>, ci: u32, fx: &mut Effects) {
-    let (aq, chan, pi) = {
-        let c = t.conns.at(ci);
-        (c.aq, c.chan, c.notify_pulse)
+    let chan = t.conns.at(ci).chan;
+    let Some(ac) = t.conns.at(ci).asyncmsg().copied() else {
+        return;
     };
-    if aq == 0 {
+    if ac.queue == 0 {
         return;
     }
-    fx.wake_words.extend(queue_of(t.conns.at(ci)).kill());
-    if t.chans.get(chan).is_some() {
-        ready_remove(t, chan, ci);
+    fx.wake_words.extend(queue_of(&ac).kill());
+    t.ready_list_remove(chan, ci);
+    if ac.notify_pulse != NIL {
+        super::pulse::unreserve(t, ac.notify_pulse);
     }
-    if pi != NIL {
-        super::pulse::unreserve(t, pi);
+    if let Some(c) = t.conns.at_mut(ci).asyncmsg_mut() {
+        c.queue = 0;
+        c.notify_pulse = NIL;
     }
-    let c = t.conns.at_mut(ci);
-    c.aq = 0;
-    c.in_ready = false;
-    c.notify_pulse = NIL;
 }
 
 pub use crate::abi::types::AsyncConnCounters;
@@ -495,20 +458,19 @@ pub fn conn_counters(
     coid: i32,
 ) -> crate::abi::errno::KResult<AsyncConnCounters> {
     let conn = t.conn_of(me.proc, coid)?;
-    let c = t.conns.at(conn.index);
-    if c.aq == 0 {
-        return Err(Errno::EBADF);
+    match t.conns.at(conn.index).asyncmsg() {
+        Some(c) if c.queue != 0 => Ok(AsyncConnCounters {
+            batches: c.batches,
+            msgs_taken: c.msgs_taken,
+        }),
+        _ => Err(Errno::EBADF),
     }
-    Ok(AsyncConnCounters {
-        batches: c.batches,
-        msgs_taken: c.msgs_taken,
-    })
 }
 
 /// The CPU the last trigger on `chan` ran on, if `chan` is an asyncmsg channel (a receiver about
 /// to block spins briefly first when that is another CPU: the next batch usually comes sooner
 /// than a sleep and a wake-up would take).
 pub(crate) fn trigger_cpu(t: &Tables<'_>, chan: Id<Channel>) -> Option<i32> {
-    let c = t.chans.get(chan)?;
-    (c.flags & _NTO_CHF_ASYNC != 0 && c.last_trigger_cpu >= 0).then_some(c.last_trigger_cpu)
+    let cpu = t.chans.get(chan)?.asyncmsg()?.last_trigger_cpu;
+    (cpu >= 0).then_some(cpu)
 }

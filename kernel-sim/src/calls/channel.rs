@@ -5,7 +5,7 @@ use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
 use crate::objects::thread::CallResult;
 use crate::objects::{Channel, CoidSlot, KState};
-use crate::pool::{Id, Pooled, NIL};
+use crate::pool::{Id, Pooled};
 use crate::region::Tables;
 
 /// ChannelCreate: a new channel owned by the caller's process; returns its chid (from 1).
@@ -64,7 +64,7 @@ pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
         .threads
         .live_ids()
         .filter(
-            |id| matches!(t.threads.at(id.index).state, KState::Reply { chan: c, .. } if c == chan),
+            |id| matches!(t.threads.at(id.index).state(), KState::Reply { chan: c, .. } if c == chan),
         )
         .map(|id| id.index)
         .collect();
@@ -73,25 +73,19 @@ pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
     }
     // The send queue: senders and pulses.
     loop {
-        let q = t.chans.at(chan.index).sendq_head;
-        if q.is_none() {
-            break;
-        }
-        t.q_remove(chan, q);
+        let q = t.sendq_head(chan);
         if let Some(i) = q.as_thread() {
             t.threads.at_mut(i).clear_send();
             t.ready(i, esrch, fx);
         } else if let Some(pi) = q.as_pulse() {
+            t.sendq_remove_pulse(chan, pi);
             super::pulse::release(t, pi);
+        } else {
+            break;
         }
     }
     // RECEIVE-blocked threads.
-    loop {
-        let r = t.chans.at(chan.index).recv_top;
-        if r == NIL {
-            break;
-        }
-        t.recv_remove(chan, r);
+    while let Some(r) = t.receiver(chan, true) {
         t.ready(r, esrch, fx);
     }
     // Connections keep their coids but lose the channel; the server's scoids go.

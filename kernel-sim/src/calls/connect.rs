@@ -188,7 +188,7 @@ pub(crate) fn release_blocked_on(
         let next = t.threads.at(i).pnext;
         let (state, s, zombie) = {
             let th = t.threads.at(i);
-            (th.state, th.send, th.zombie)
+            (th.state(), th.send, th.zombie)
         };
         if s.coid == coid
             && s.conn == conn
@@ -220,10 +220,8 @@ pub(crate) fn unlink(
     if c.links > 0 {
         return;
     }
-    let (server, scoid, chan, aq) = (c.server, c.scoid, c.chan, c.aq);
-    if aq != 0 {
-        crate::calls::asyncmsg::release_queue(t, conn.index, fx);
-    }
+    let (server, scoid, chan) = (c.server, c.scoid, c.chan);
+    crate::calls::asyncmsg::release_queue(t, conn.index, fx);
     let notify = t
         .chans
         .get(chan)

@@ -63,7 +63,7 @@ pub(crate) fn deliver(
         SIGEV_UNBLOCK => {
             if !verify_only
                 && matches!(
-                    t.threads.at(target).state,
+                    t.threads.at(target).state(),
                     KState::Send { .. } | KState::Receive { .. } | KState::Reply { .. }
                 )
             {

@@ -23,8 +23,7 @@ pub mod timer;
 use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::RcvId;
-use crate::objects::thread::CallResult;
-use crate::objects::{Channel, CoidSlot, Connection, KState, Process, QRef, Thread};
+use crate::objects::{Channel, CoidSlot, Connection, KState, Process, Thread};
 use crate::pool::{Id, NIL};
 use crate::region::Tables;
 use smallvec::SmallVec;
@@ -118,7 +117,7 @@ impl Tables<'_> {
     /// connection (those carry only asyncmsg traffic).
     pub(crate) fn sync_conn_of(&mut self, p: Id<Process>, coid: i32) -> KResult<Id<Connection>> {
         let c = self.conn_of(p, coid)?;
-        if self.conns.at(c.index).aq != 0 {
+        if self.conns.at(c.index).asyncmsg().is_some() {
             return Err(Errno::EBADF);
         }
         Ok(c)
@@ -131,17 +130,6 @@ impl Tables<'_> {
         let i = (1..per).find(|&i| self.sides[base + i] == CoidSlot::Free)?;
         self.sides[base + i] = v;
         Some((_NTO_SIDE_CHANNEL | i as u32) as i32)
-    }
-
-    /// Readies blocked thread `idx` with `result` and schedules its wake-up.
-    pub(crate) fn ready(&mut self, idx: u32, result: CallResult, fx: &mut Effects) {
-        let th = self.threads.at_mut(idx);
-        th.state = KState::Ready;
-        th.result = result;
-        th.qnext = QRef::NONE;
-        th.qprev = QRef::NONE;
-        self.waits[idx as usize].post();
-        fx.wake.push(idx);
     }
 
     /// Wakes blocked thread `idx` without readying it, so it re-judges its deadline.
@@ -157,142 +145,6 @@ impl Tables<'_> {
             th.prio = prio;
             fx.prio.push((th.os_tid, prio));
         }
-    }
-
-    // ---- the channel's send queue: threads and pulses, by priority, FIFO within a priority ----
-
-    /// An entry's position key: its priority, with boosted kernel pulses above every priority.
-    fn q_key(&self, q: QRef) -> u16 {
-        match (q.as_thread(), q.as_pulse()) {
-            (Some(i), _) => self.threads.at(i).send.prio as u16,
-            (_, Some(i)) => {
-                let p = self.pulses.at(i);
-                pulse::q_key(p.prio, p.boost)
-            }
-            _ => 0,
-        }
-    }
-
-    fn q_links(&mut self, q: QRef) -> (&mut QRef, &mut QRef) {
-        if let Some(i) = q.as_thread() {
-            let t = self.threads.at_mut(i);
-            (&mut t.qprev, &mut t.qnext)
-        } else {
-            let p = self.pulses.at_mut(q.as_pulse().unwrap_or(0));
-            (&mut p.qprev, &mut p.qnext)
-        }
-    }
-
-    pub(crate) fn q_next(&mut self, q: QRef) -> QRef {
-        *self.q_links(q).1
-    }
-
-    /// Inserts `q` (position key `key`: its priority, see [`pulse::q_key`]) behind every entry
-    /// of an equal or higher key.
-    pub(crate) fn q_insert(&mut self, ch: Id<Channel>, q: QRef, key: u16) {
-        let (head, tail) = {
-            let c = self.chans.at(ch.index);
-            (c.sendq_head, c.sendq_tail)
-        };
-        // Walk back from the tail past entries of lower priority (usually none: O(1)).
-        let mut after = tail;
-        while !after.is_none() && self.q_key(after) < key {
-            after = *self.q_links(after).0;
-        }
-        let before = if after.is_none() {
-            head
-        } else {
-            self.q_next(after)
-        };
-        {
-            let (p, n) = self.q_links(q);
-            *p = after;
-            *n = before;
-        }
-        if after.is_none() {
-            self.chans.at_mut(ch.index).sendq_head = q;
-        } else {
-            *self.q_links(after).1 = q;
-        }
-        if before.is_none() {
-            self.chans.at_mut(ch.index).sendq_tail = q;
-        } else {
-            *self.q_links(before).0 = q;
-        }
-        self.chans.at_mut(ch.index).sendq_len += 1;
-    }
-
-    /// Unlinks `q` from the channel's send queue.
-    pub(crate) fn q_remove(&mut self, ch: Id<Channel>, q: QRef) {
-        let (p, n) = {
-            let (p, n) = self.q_links(q);
-            let r = (*p, *n);
-            *p = QRef::NONE;
-            *n = QRef::NONE;
-            r
-        };
-        if p.is_none() {
-            self.chans.at_mut(ch.index).sendq_head = n;
-        } else {
-            *self.q_links(p).1 = n;
-        }
-        if n.is_none() {
-            self.chans.at_mut(ch.index).sendq_tail = p;
-        } else {
-            *self.q_links(n).0 = p;
-        }
-        self.chans.at_mut(ch.index).sendq_len -= 1;
-    }
-
-    // ---- the channel's RECEIVE-blocked threads: a stack, newest first (as QNX 6.4) ----
-
-    pub(crate) fn recv_push(&mut self, ch: Id<Channel>, idx: u32) {
-        let top = self.chans.at(ch.index).recv_top;
-        let th = self.threads.at_mut(idx);
-        th.qnext = if top == NIL {
-            QRef::NONE
-        } else {
-            QRef::thread(top)
-        };
-        th.qprev = QRef::NONE;
-        if top != NIL {
-            self.threads.at_mut(top).qprev = QRef::thread(idx);
-        }
-        let c = self.chans.at_mut(ch.index);
-        c.recv_top = idx;
-        c.nreceivers += 1;
-    }
-
-    pub(crate) fn recv_remove(&mut self, ch: Id<Channel>, idx: u32) {
-        let (p, n) = {
-            let th = self.threads.at_mut(idx);
-            let r = (th.qprev, th.qnext);
-            th.qprev = QRef::NONE;
-            th.qnext = QRef::NONE;
-            r
-        };
-        match p.as_thread() {
-            None => self.chans.at_mut(ch.index).recv_top = n.as_thread().unwrap_or(NIL),
-            Some(pi) => self.threads.at_mut(pi).qnext = n,
-        }
-        if let Some(ni) = n.as_thread() {
-            self.threads.at_mut(ni).qprev = p;
-        }
-        self.chans.at_mut(ch.index).nreceivers -= 1;
-    }
-
-    /// The newest RECEIVE-blocked thread that takes messages (pulse-only receivers are skipped,
-    /// so that messages go to full receivers), or with `any`, the newest of all.
-    pub(crate) fn recv_find(&self, ch: Id<Channel>, any: bool) -> Option<u32> {
-        let mut i = self.chans.at(ch.index).recv_top;
-        while i != NIL {
-            let th = self.threads.at(i);
-            if any || !th.recv.pulse_only {
-                return Some(i);
-            }
-            i = th.qnext.as_thread().unwrap_or(NIL);
-        }
-        None
     }
 
     /// Server boost: a client queued at `prio` with no receiver waiting raises every thread of
@@ -328,7 +180,7 @@ impl Tables<'_> {
             return Err(Errno::ESRCH);
         };
         let th = self.threads.at(id.index);
-        match th.state {
+        match th.state() {
             KState::Reply { chan, .. } if th.rcv_gen == gen => match self.chans.get(chan) {
                 Some(c) if c.owner == me.proc => Ok(idx),
                 _ => Err(Errno::ESRCH),

@@ -5,7 +5,7 @@ use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
 use crate::objects::process::ProcState;
 use crate::objects::thread::CallResult;
-use crate::objects::{CoidSlot, KState, Process, QRef, Thread};
+use crate::objects::{CoidSlot, KState, Process, Thread};
 use crate::pool::{Id, Pooled, NIL};
 use crate::region::Tables;
 
@@ -38,7 +38,6 @@ pub fn thread_create(
     th.proc = proc;
     th.tid = tid;
     th.pnext = first;
-    th.state = KState::Running;
     th.base_prio = prio as u8;
     th.prio = prio as u8;
     th.os_tid = os_tid;
@@ -48,6 +47,7 @@ pub fn thread_create(
         .peek_free()
         .map_or(0, |i| super::rcvid_next_gen(t.threads.at(i).rcv_gen));
     let id = t.threads.alloc(th).ok_or(Errno::EAGAIN)?;
+    t.set_running(id.index);
     let p = t.procs.at_mut(proc.index);
     p.threads = id.index;
     p.nthreads += 1;
@@ -63,16 +63,12 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
     }
     let i = th.index;
     let esrch = CallResult::Err(Errno::ESRCH.0);
-    match t.threads.at(i).state {
-        KState::Send { chan } => {
-            t.q_remove(chan, QRef::thread(i));
+    match t.threads.at(i).state() {
+        KState::Send { .. } => {
             t.threads.at_mut(i).clear_send();
             t.ready(i, esrch, fx);
         }
-        KState::Receive { chan } => {
-            t.recv_remove(chan, i);
-            t.ready(i, esrch, fx);
-        }
+        KState::Receive { .. } => t.ready(i, esrch, fx),
         KState::Reply { .. } => {
             t.threads.at_mut(i).zombie = false;
             super::srr::end_exchange(t, i, esrch, fx);
@@ -154,7 +150,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
     while i != NIL {
         let next = t.threads.at(i).pnext;
         let blocked = matches!(
-            t.threads.at(i).state,
+            t.threads.at(i).state(),
             KState::Send { .. } | KState::Receive { .. } | KState::Reply { .. }
         );
         let stays = blocked && super::srr::force_ready(t, i, super::srr::Why::Death, fx).is_none();

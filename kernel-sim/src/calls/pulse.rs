@@ -4,9 +4,10 @@ use super::{Caller, Effects, Step};
 use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::Pulse;
+use crate::objects::channel::sendq_key;
 use crate::objects::thread::CallResult;
-use crate::objects::{Channel, PulseObj, QRef};
-use crate::pool::{Id, Pooled, SlotHdr};
+use crate::objects::{Channel, PulseObj};
+use crate::pool::{Id, Pooled};
 use crate::region::Tables;
 
 /// Delivers a pulse on `chan`: straight into a RECEIVE-blocked thread if one waits, otherwise
@@ -20,8 +21,7 @@ pub(crate) fn queue_pulse(
     scoid: i32,
     fx: &mut Effects,
 ) -> KResult<()> {
-    if let Some(r) = t.recv_find(chan, true) {
-        t.recv_remove(chan, r);
+    if let Some(r) = t.receiver(chan, true) {
         let p = Pulse {
             type_: _PULSE_TYPE,
             subtype: _PULSE_SUBTYPE,
@@ -56,18 +56,8 @@ fn enqueue(
     boost: bool,
     fx: &mut Effects,
 ) -> KResult<()> {
-    let obj = PulseObj {
-        hdr: SlotHdr::fresh(),
-        prio,
-        code,
-        value,
-        scoid,
-        boost,
-        reserved: false,
-        queued: false,
-        qnext: QRef::NONE,
-        qprev: QRef::NONE,
-    };
+    let mut obj = PulseObj::vacant();
+    (obj.prio, obj.code, obj.value, obj.scoid, obj.boost) = (prio, code, value, scoid, boost);
     let id = t.pulses.alloc(obj).ok_or(Errno::EAGAIN)?;
     link(t, chan, id.index, fx);
     Ok(())
@@ -76,34 +66,18 @@ fn enqueue(
 /// Links pulse `pi` into `chan`'s queue at its priority and boosts the server.
 fn link(t: &mut Tables<'_>, chan: Id<Channel>, pi: u32, fx: &mut Effects) {
     let (prio, key) = {
-        let p = t.pulses.at_mut(pi);
-        p.queued = true;
-        (p.prio, q_key(p.prio, p.boost))
+        let p = t.pulses.at(pi);
+        (p.prio, sendq_key(p.prio, p.boost))
     };
-    t.q_insert(chan, QRef::pulse(pi), key);
+    t.sendq_push_pulse(chan, pi, key);
     t.boost(chan, prio, fx);
 }
-
-/// The queue position key of an entry at `prio`: boosted kernel pulses rank above every
-/// priority, all alike, so that they keep the order they came in.
-pub(crate) fn q_key(prio: u8, boost: bool) -> u16 {
-    if boost {
-        BOOSTED
-    } else {
-        prio as u16
-    }
-}
-
-/// The key of a boosted pulse: above priority 255.
-const BOOSTED: u16 = 0x100;
 
 /// A pulse leaves its queue for good (taken by a receiver, removed, its channel destroyed):
 /// freed, unless a timer or connection owns it, which keeps it for its next notification.
 pub(crate) fn release(t: &mut Tables<'_>, pi: u32) {
-    let p = t.pulses.at_mut(pi);
-    p.queued = false;
-    p.qnext = QRef::NONE;
-    p.qprev = QRef::NONE;
+    let p = t.pulses.at(pi);
+    debug_assert!(!p.queued(), "a pulse is released off its queue");
     if !p.reserved {
         if let Some(id) = t.pulses.id_at(pi) {
             t.pulses.free(id);
@@ -124,7 +98,7 @@ pub(crate) fn reserve(t: &mut Tables<'_>) -> KResult<u32> {
 pub(crate) fn unreserve(t: &mut Tables<'_>, pi: u32) {
     let p = t.pulses.at_mut(pi);
     p.reserved = false;
-    if !p.queued {
+    if !p.queued() {
         if let Some(id) = t.pulses.id_at(pi) {
             t.pulses.free(id);
         }
@@ -145,13 +119,13 @@ pub(crate) fn queue_reserved(
     scoid: i32,
     fx: &mut Effects,
 ) -> bool {
-    if t.pulses.at(pi).queued {
+    if t.pulses.at(pi).queued() {
         let p = t.pulses.at_mut(pi);
         p.code = code;
         p.value = value;
         return false;
     }
-    if t.recv_find(chan, true).is_some() {
+    if t.receiver(chan, true).is_some() {
         // A receiver waits: the pulse goes straight to it (no queue entry, nothing to allocate).
         let _ = queue_pulse(t, chan, prio, code, value, scoid, fx);
         return true;
@@ -180,7 +154,7 @@ pub(crate) fn queue_pulse_head(
     scoid: i32,
     fx: &mut Effects,
 ) -> KResult<()> {
-    if t.chans.at(chan.index).nreceivers > 0 {
+    if t.chans.at(chan.index).receivers() > 0 {
         return queue_pulse(t, chan, prio, code, value, scoid, fx);
     }
     enqueue(t, chan, prio, code, value, scoid, true, fx)

@@ -9,7 +9,7 @@ use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::{MsgInfo, RcvId, PULSE_SIZE};
 use crate::copy::{self, IovList};
 use crate::objects::thread::{CallResult, SendDesc};
-use crate::objects::{Channel, KState, QRef};
+use crate::objects::{Channel, KState};
 use crate::pool::Id;
 use crate::region::Tables;
 
@@ -48,16 +48,14 @@ pub fn msg_send(
         ..SendDesc::EMPTY
     };
     t.counters(me.proc).msgs_sent += 1;
-    if let Some(r) = t.recv_find(chan, false) {
+    if let Some(r) = t.receiver(chan, false) {
         // A receiver waits: hand the message over now; we go straight to REPLY-blocked.
-        t.recv_remove(chan, r);
         let rcvid = deliver(t, i, r, chan, fx);
         let owner = t.chans.at(chan.index).owner;
         t.counters(owner).msgs_received += 1;
         t.ready(r, CallResult::Ok(rcvid), fx);
     } else {
-        t.threads.at_mut(i).state = KState::Send { chan };
-        t.q_insert(chan, QRef::thread(i), prio as u16);
+        t.block_send(i, chan);
         t.boost(chan, prio, fx);
     }
     Ok(Step::Block)
@@ -90,8 +88,8 @@ fn deliver(t: &mut Tables<'_>, ci: u32, ri: u32, chan: Id<Channel>, fx: &mut Eff
         let c = t.threads.at_mut(ci);
         c.send.msglen = n;
         c.rcv_gen = super::rcvid_next_gen(c.rcv_gen);
-        c.state = KState::Reply { chan, server };
     }
+    t.block_reply(ci, chan, server);
     let client_proc = t.threads.at(ci).proc;
     t.counters(client_proc).bytes_copied += n;
     let rcvid = t.rcvid_of(ci);
@@ -167,18 +165,17 @@ pub fn msg_receive(
         th.last_chan = chan;
     }
     // The first entry we may take: the head, or for a pulse-only receive the first pulse.
-    let mut q = t.chans.at(chan.index).sendq_head;
-    if pulse_only {
-        while !q.is_none() && q.as_pulse().is_none() {
-            q = t.q_next(q);
-        }
-    }
+    let q = if pulse_only {
+        t.sendq_first_pulse(chan)
+    } else {
+        t.sendq_head(chan)
+    };
     if let Some(pi) = q.as_pulse() {
-        t.q_remove(chan, q);
+        t.sendq_remove_pulse(chan, pi);
         return take_pulse(t, i, pi, chan, fx).map(Step::Done);
     }
     if let Some(ci) = q.as_thread() {
-        t.q_remove(chan, q);
+        // (Taken off the send queue as it becomes REPLY-blocked.)
         let rcvid = deliver(t, ci, i, chan, fx);
         // A client whose timeout covers REPLY but not SEND slept without a deadline: wake it
         // so it sleeps on with the deadline that now applies.
@@ -193,8 +190,7 @@ pub fn msg_receive(
     // Nothing queued: RECEIVE-block. The inherited priority is given back while we wait.
     let base = t.threads.at(i).base_prio;
     t.set_prio(i, base, fx);
-    t.threads.at_mut(i).state = KState::Receive { chan };
-    t.recv_push(chan, i);
+    t.block_receive(i, chan);
     Ok(Step::Block)
 }
 
@@ -337,7 +333,7 @@ pub(crate) fn end_exchange(t: &mut Tables<'_>, ci: u32, result: CallResult, fx: 
 /// A REPLY-blocked client's exchange ends: drop the `_PULSE_CODE_UNBLOCK` still queued for it,
 /// which would otherwise reach the server for an rcvid that no longer exists.
 fn settle_unblock_request(t: &mut Tables<'_>, ci: u32) {
-    if let KState::Reply { chan, .. } = t.threads.at(ci).state {
+    if let KState::Reply { chan, .. } = t.threads.at(ci).state() {
         let rcvid = t.rcvid_of(ci);
         remove_unblock_pulse(t, chan, rcvid);
     }
@@ -348,13 +344,13 @@ fn remove_unblock_pulse(t: &mut Tables<'_>, chan: Id<Channel>, rcvid: RcvId) {
     if t.chans.get(chan).is_none() {
         return;
     }
-    let mut q = t.chans.at(chan.index).sendq_head;
+    let mut q = t.sendq_head(chan);
     while !q.is_none() {
-        let next = t.q_next(q);
+        let next = t.sendq_next(q);
         if let Some(pi) = q.as_pulse() {
             let p = t.pulses.at(pi);
             if p.code == _PULSE_CODE_UNBLOCK && p.value as RcvId == rcvid {
-                t.q_remove(chan, q);
+                t.sendq_remove_pulse(chan, pi);
                 super::pulse::release(t, pi);
                 return;
             }
@@ -461,7 +457,7 @@ pub fn msg_write(
 /// MsgInfo: refills the `MsgInfo` of a REPLY-blocked client's message.
 pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, info: u64) -> KResult<Step> {
     let ci = t.client_of(me, rcvid)?;
-    let KState::Reply { chan, .. } = t.threads.at(ci).state else {
+    let KState::Reply { chan, .. } = t.threads.at(ci).state() else {
         return Err(Errno::ESRCH);
     };
     let mi = info_of(t, ci, chan);
@@ -511,9 +507,9 @@ impl Why {
 /// A SEND-blocked thread is unlinked (the server never saw it); a RECEIVE-blocked one too.
 pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Option<CallResult> {
     let err = CallResult::Err(why.errno().0);
-    match t.threads.at(i).state {
-        KState::Send { chan } => {
-            t.q_remove(chan, QRef::thread(i));
+    match t.threads.at(i).state() {
+        KState::Send { .. } => {
+            t.set_running(i);
             let s = t.threads.at(i).send;
             t.threads.at_mut(i).clear_send();
             if s.holds_link {
@@ -521,7 +517,7 @@ pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Op
                 super::connect::unlink(t, s.conn, prio, fx);
             }
         }
-        KState::Receive { chan } => t.recv_remove(chan, i),
+        KState::Receive { .. } => t.set_running(i),
         KState::Reply { chan, .. } => {
             let (flags, server_alive) = t.chans.get(chan).map_or((0, false), |c| {
                 let alive = t
@@ -544,7 +540,7 @@ pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Op
             if s.holds_link {
                 super::connect::unlink(t, s.conn, prio, fx);
             }
-            t.threads.at_mut(i).state = KState::Running;
+            t.set_running(i);
             if s.forced_err != 0 && !why.forced() {
                 // Already doomed by a detach or death: that error, not this one.
                 return Some(CallResult::Err(s.forced_err));
@@ -553,7 +549,6 @@ pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Op
         }
         KState::Ready | KState::Running | KState::Dead => return Some(t.threads.at(i).result),
     }
-    t.threads.at_mut(i).state = KState::Running;
     Some(err)
 }
 

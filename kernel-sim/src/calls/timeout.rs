@@ -118,7 +118,7 @@ pub fn state_bit(s: KState) -> u32 {
 /// The deadline of the timeout in force, if it covers the state the thread is blocked in.
 pub(crate) fn deadline_for(th: &Thread) -> Option<Deadline> {
     let tmo = th.timeout_cur;
-    (tmo.states & state_bit(th.state) != 0).then_some(Deadline {
+    (tmo.states & state_bit(th.state()) != 0).then_some(Deadline {
         clock: wait_clock(tmo.clock),
         nsec: tmo.deadline,
     })
@@ -131,13 +131,13 @@ pub(crate) fn deadline_for(th: &Thread) -> Option<Deadline> {
 pub(crate) fn fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
     let r = match expire(t, i, fx) {
         Some(r) => r,
-        None if t.threads.at(i).state == KState::Ready => {
+        None if t.threads.at(i).state() == KState::Ready => {
             fx.wake.retain(|&mut w| w != i);
             std::mem::replace(&mut t.threads.at_mut(i).result, CallResult::Pending)
         }
         None => return None,
     };
-    t.threads.at_mut(i).state = KState::Running;
+    t.set_running(i);
     Some(r)
 }
 

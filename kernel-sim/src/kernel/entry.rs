@@ -142,7 +142,7 @@ impl ThreadCtx {
                     }
                 }
                 t.counters(me.proc).wakeups += fx.wake.len() as u64;
-                let spin = match t.threads.at(me.thread.index).state {
+                let spin = match t.threads.at(me.thread.index).state() {
                     KState::Receive { chan } if settled.is_none() => {
                         calls::asyncmsg::trigger_cpu(t, chan)
                     }
@@ -234,13 +234,11 @@ impl ThreadCtx {
                 let Some(th) = t.threads.get_mut(me.thread) else {
                     return Next::Done(Outcome::Done(Err(Errno::ESRCH)));
                 };
-                if th.state == KState::Ready {
-                    th.state = KState::Running;
+                if th.state() == KState::Ready {
                     my_prio = th.prio;
-                    return Next::Done(outcome_of(std::mem::replace(
-                        &mut th.result,
-                        CallResult::Pending,
-                    )));
+                    let r = std::mem::replace(&mut th.result, CallResult::Pending);
+                    t.set_running(i);
+                    return Next::Done(outcome_of(r));
                 }
                 if signalled {
                     if let Some(r) = calls::srr::force_ready(t, i, calls::srr::Why::Signal, &mut fx)

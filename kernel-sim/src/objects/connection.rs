@@ -28,24 +28,84 @@ pub struct Connection {
     pub flags: u32,
     /// The scoid the server sees (`| _NTO_SIDE_CHANNEL`), 0 if none.
     pub scoid: i32,
-    /// asyncmsg: the address of the sender's `AsyncQueue` (in the client's memory), 0 for a
-    /// synchronous connection.
-    pub aq: u64,
-    /// asyncmsg: the pulse the kernel's notifications to the sender's library go through
-    /// (reserved at attach, so they never fail for want of a pulse), or `NIL`.
+    /// What kind of connection: synchronous, or asyncmsg with its own state.
+    pub kind: ConnKind,
+}
+
+/// A connection's kind.
+#[repr(C, u8)]
+#[derive(Clone, Copy, Debug)]
+pub enum ConnKind {
+    /// A connection for Send-Receive-Reply messages and pulses.
+    Sync,
+    /// An asyncmsg connection (ConnectAttachExt with a sender queue): it carries only
+    /// asyncmsg traffic (a MsgSend or MsgSendPulse on it is EBADF).
+    Async(AsyncConn),
+}
+
+/// The state only an asyncmsg connection has.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct AsyncConn {
+    /// The address of the sender's `AsyncQueue` (in the client's memory); 0 once the kernel
+    /// has let go of it (channel destroyed, last link dropped).
+    pub queue: u64,
+    /// The pulse the kernel's notifications to the sender's library go through (reserved at
+    /// attach, so they never fail for want of a pulse), or `NIL`.
     pub notify_pulse: u32,
-    /// asyncmsg: the client's coid for this connection (asyncmsg connections are never shared).
+    /// The client's coid for this connection (asyncmsg connections are never shared).
     pub coid: i32,
-    /// asyncmsg: the client coid on which the kernel pulses the client's library (`'P'`).
+    /// The client coid on which the kernel pulses the client's library (`'P'`).
     pub notify_coid: i32,
-    /// asyncmsg: next connection in the channel's ready list.
-    pub ready_next: u32,
-    /// asyncmsg: whether it is in the channel's ready list.
-    pub in_ready: bool,
-    /// asyncmsg: triggers that found messages to deliver (kernel entries that started a batch).
+    /// Next connection in the channel's ready list (objects/channel.rs).
+    pub(in crate::objects) ready_next: u32,
+    /// Whether it is in the channel's ready list.
+    pub(in crate::objects) in_ready: bool,
+    /// Triggers that found messages to deliver (kernel entries that started a batch).
     pub batches: u64,
-    /// asyncmsg: messages receivers took from it.
+    /// Messages receivers took from it.
     pub msgs_taken: u64,
+}
+
+impl AsyncConn {
+    /// A new asyncmsg connection's state.
+    pub fn new(queue: u64, coid: i32, notify_coid: i32, notify_pulse: u32) -> AsyncConn {
+        AsyncConn {
+            queue,
+            notify_pulse,
+            coid,
+            notify_coid,
+            ready_next: crate::pool::NIL,
+            in_ready: false,
+            batches: 0,
+            msgs_taken: 0,
+        }
+    }
+
+    /// Whether it is in its channel's ready list.
+    pub fn in_ready(&self) -> bool {
+        self.in_ready
+    }
+}
+
+impl Connection {
+    /// The asyncmsg state, if this is an asyncmsg connection.
+    #[inline]
+    pub fn asyncmsg(&self) -> Option<&AsyncConn> {
+        match &self.kind {
+            ConnKind::Async(a) => Some(a),
+            ConnKind::Sync => None,
+        }
+    }
+
+    /// The asyncmsg state, mutable.
+    #[inline]
+    pub fn asyncmsg_mut(&mut self) -> Option<&mut AsyncConn> {
+        match &mut self.kind {
+            ConnKind::Async(a) => Some(a),
+            ConnKind::Sync => None,
+        }
+    }
 }
 
 impl Pooled for Connection {
@@ -67,14 +127,7 @@ impl Pooled for Connection {
             links: 0,
             flags: 0,
             scoid: 0,
-            aq: 0,
-            notify_pulse: crate::pool::NIL,
-            coid: -1,
-            notify_coid: -1,
-            ready_next: crate::pool::NIL,
-            in_ready: false,
-            batches: 0,
-            msgs_taken: 0,
+            kind: ConnKind::Sync,
         }
     }
 }

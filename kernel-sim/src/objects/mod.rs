@@ -9,8 +9,8 @@ pub mod pulse;
 pub mod thread;
 pub mod timer;
 
-pub use channel::Channel;
-pub use connection::{CoidSlot, Connection};
+pub use channel::{AsyncChannel, Channel, ChannelKind};
+pub use connection::{AsyncConn, CoidSlot, ConnKind, Connection};
 pub use process::{ProcCounters, Process};
 pub use pulse::PulseObj;
 pub use thread::{KState, Thread};

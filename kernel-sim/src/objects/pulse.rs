@@ -24,12 +24,20 @@ pub struct PulseObj {
     /// queued is merged into it (a timer counts an overrun), so such notifications never
     /// fail for want of a pulse.
     pub reserved: bool,
-    /// Linked in a channel's queue.
-    pub queued: bool,
+    /// Linked in a channel's queue (kept by the queue's operations: see `queued()`).
+    pub(in crate::objects) queued: bool,
     /// Queue links.
-    pub qnext: QRef,
+    pub(in crate::objects) qnext: QRef,
     /// Queue links.
-    pub qprev: QRef,
+    pub(in crate::objects) qprev: QRef,
+}
+
+impl PulseObj {
+    /// Whether it is linked in a channel's send queue.
+    #[inline]
+    pub fn queued(&self) -> bool {
+        self.queued
+    }
 }
 
 impl Pooled for PulseObj {

@@ -3,6 +3,7 @@
 
 use crate::objects::{Channel, Connection, Process, QRef};
 use crate::pool::{Id, Pooled, SlotHdr, NIL};
+use crate::region::Tables;
 
 /// A thread's state, naming what it waits on (QNX's STATE_* for message passing).
 #[repr(C, u8)]
@@ -164,8 +165,8 @@ pub struct Thread {
     pub tid: i32,
     /// Next thread of the same process (slot index).
     pub pnext: u32,
-    /// State, naming what it waits on.
-    pub state: KState,
+    /// State, naming what it waits on: changed only by the transitions below.
+    state: KState,
     /// Priority set by the thread (1..=255).
     pub base_prio: u8,
     /// Current priority, after inheritance and boost.
@@ -173,9 +174,9 @@ pub struct Thread {
     /// The channel it last received on (server boost applies to it).
     pub last_chan: Id<Channel>,
     /// Links in a channel's send queue or receive stack.
-    pub qnext: QRef,
+    pub(in crate::objects) qnext: QRef,
     /// Links in a channel's send queue or receive stack.
-    pub qprev: QRef,
+    pub(in crate::objects) qprev: QRef,
     /// Bumped every time the thread is received: rcvids carry it, so a stale rcvid is ESRCH.
     /// Carried over to the slot's next thread, so its rcvids differ from its predecessor's.
     /// 48 bits are used (see `RCVID_GEN_BITS`).
@@ -264,8 +265,71 @@ impl Pooled for Thread {
 }
 
 impl Thread {
+    /// Its state, naming what it waits on.
+    #[inline]
+    pub fn state(&self) -> KState {
+        self.state
+    }
+
     /// Clears the message-in-flight bookkeeping.
     pub fn clear_send(&mut self) {
         self.send = SendDesc::EMPTY;
+    }
+}
+
+/// The thread transitions: every change of a thread's [`KState`] goes through one of these,
+/// which keep the state and the thread's place in its channel's queues in step (a thread is
+/// on a send queue exactly while `Send`, on a channel's receivers exactly while `Receive`).
+impl Tables<'_> {
+    /// Takes thread `i` off the queue its state puts it on, if any (its state is left as is:
+    /// every caller sets the next one).
+    fn unqueue(&mut self, i: u32) {
+        match self.threads.at(i).state {
+            KState::Send { chan } => self.sendq_remove_thread(chan, i),
+            KState::Receive { chan } => self.receivers_remove(chan, i),
+            _ => {}
+        }
+    }
+
+    /// SEND-blocks thread `i` on `chan`: queued by the priority in its `send`, which the caller
+    /// has filled.
+    pub(crate) fn block_send(&mut self, i: u32, chan: Id<Channel>) {
+        self.unqueue(i);
+        self.threads.at_mut(i).state = KState::Send { chan };
+        self.sendq_push_thread(chan, i);
+    }
+
+    /// RECEIVE-blocks thread `i` on `chan`, on top of its receivers (its `recv` is filled).
+    pub(crate) fn block_receive(&mut self, i: u32, chan: Id<Channel>) {
+        self.unqueue(i);
+        self.threads.at_mut(i).state = KState::Receive { chan };
+        self.receivers_push(chan, i);
+    }
+
+    /// REPLY-blocks client `i` (off the send queue if it was there): received by `server`
+    /// on `chan`.
+    pub(crate) fn block_reply(&mut self, i: u32, chan: Id<Channel>, server: Id<Thread>) {
+        self.unqueue(i);
+        self.threads.at_mut(i).state = KState::Reply { chan, server };
+    }
+
+    /// Readies blocked thread `i` with `result` (off any queue) and schedules its wake-up: its
+    /// wait word is bumped now and the futex wake made after the lock is released.
+    pub(crate) fn ready(&mut self, i: u32, result: CallResult, fx: &mut crate::calls::Effects) {
+        self.unqueue(i);
+        let th = self.threads.at_mut(i);
+        th.state = KState::Ready;
+        th.result = result;
+        th.qnext = QRef::NONE;
+        th.qprev = QRef::NONE;
+        self.waits[i as usize].post();
+        fx.wake.push(i);
+    }
+
+    /// Thread `i` runs: a new thread, one that collects its result, or one leaving its call
+    /// from its own kernel entry (off any queue).
+    pub(crate) fn set_running(&mut self, i: u32) {
+        self.unqueue(i);
+        self.threads.at_mut(i).state = KState::Running;
     }
 }
