@@ -17,53 +17,11 @@
 //! but the deadline never passes in real time), so every wait here has none. Run with
 //! `--cfg loom` (see docs/toolbox.md, "loom, as it works here").
 
-use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD};
-use kernel_sim::consts::_NTO_SIDE_CHANNEL;
-use kernel_sim::types::AsyncGetHeader;
-use kernel_sim::{Config, Errno, Iov, Kernel, Pid, ThreadCtx};
+mod support;
+
 use loom::sync::Arc;
 use loom::thread;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-
-/// Runs `f` under loom, at 2 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(2);
-    b.check(f);
-}
-
-/// Outcomes a model must reach at least once, so it cannot pass by never reaching the race it
-/// is about. Recorded across all of loom's executions (std atomics: not part of the model).
-struct Coverage {
-    names: &'static [&'static str],
-    seen: [AtomicBool; 4],
-}
-
-impl Coverage {
-    const fn new(names: &'static [&'static str]) -> Coverage {
-        Coverage {
-            names,
-            seen: [const { AtomicBool::new(false) }; 4],
-        }
-    }
-
-    fn hit(&self, i: usize) {
-        self.seen[i].store(true, Relaxed);
-    }
-
-    /// Checked only at the default bound or above: fewer preemptions may miss some outcomes.
-    fn check(&self) {
-        let bound = std::env::var("LOOM_MAX_PREEMPTIONS").ok();
-        if bound
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_none_or(|n| n >= 2)
-        {
-            for (i, name) in self.names.iter().enumerate() {
-                assert!(self.seen[i].load(Relaxed), "never reached: {name}");
-            }
-        }
-    }
-}
+use support::*;
 
 /// The message (static: its buffer lives for the whole model).
 const MSG: &[u8] = b"flush me";
@@ -85,7 +43,7 @@ struct FirstLook {
 /// made in this execution, and a thread of each process kept by the main thread.
 struct Setup {
     k: Kernel,
-    start: kernel_sim::info::PoolUsage,
+    start: PoolUsage,
     r: Pid,
     s: Pid,
     srv: ThreadCtx,
@@ -196,11 +154,7 @@ impl Setup {
         self.snd.connect_detach(self.coid).unwrap();
         let (k, start) = (self.k.clone(), self.start);
         drop(self);
-        assert_eq!(
-            k.pool_usage(),
-            start,
-            "every object created in the model is freed"
-        );
+        assert_freed(&k, start);
     }
 }
 
