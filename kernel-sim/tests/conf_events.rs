@@ -184,8 +184,7 @@ fn received_pulse_is_rcvid_0_type_0_subtype_0_with_code_value_and_the_senders_sc
 #[test]
 fn msg_receive_pulse_skips_a_send_blocked_client_which_msg_receive_gets_afterwards() {
     let w = world(0);
-    let bg = w.client_sending(10, b"hello");
-    wait_send_blocked(&w.k, w.cli.pid, bg.tid);
+    let bg = w.client_sending(10, b"hello").once_send_blocked(&w.k);
     // Same priority: the pulse is queued behind the message.
     w.client.msg_send_pulse(w.coid, 10, 9, 90).unwrap();
     let mut pb = [0u8; 24];
@@ -218,8 +217,7 @@ fn msg_receive_pulse_skips_a_send_blocked_client_which_msg_receive_gets_afterwar
 #[test]
 fn msg_receive_pulsev_scatters_a_pulse_and_skips_messages() {
     let w = world(0);
-    let bg = w.client_sending::<0>(10, b"m");
-    wait_send_blocked(&w.k, w.cli.pid, bg.tid);
+    let bg = w.client_sending::<0>(10, b"m").once_send_blocked(&w.k);
     w.client
         .msg_send_pulse(w.coid, 10, 21, 0x0102_0304)
         .unwrap();
@@ -251,8 +249,8 @@ fn pulse_only_receiver_is_not_given_a_message() {
         let mut pb = [0u8; 24];
         arm(s, _NTO_TIMEOUT_RECEIVE, Some(LONG));
         s.msg_receive_pulse(chid, &mut pb).map(|_| pb)
-    });
-    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
+    })
+    .once_receive_blocked(&w.k);
     let cl = w.client_sending::<0>(10, b"msg");
     // The message waits in the queue: the only receiver wants pulses.
     wait_send_blocked(&w.k, w.cli.pid, cl.tid);
@@ -296,8 +294,8 @@ fn receive_buffer_smaller_than_a_pulse_is_efault_and_the_pulse_is_lost() {
     let rx = spawn(&w.k, w.srv, 10, move |s| {
         let mut small = [0u8; PULSE_SIZE - 1];
         receive(s, chid, &mut small, None)
-    });
-    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
+    })
+    .once_receive_blocked(&w.k);
     w.client.msg_send_pulse(w.coid, 10, 3, 3).unwrap();
     assert_eq!(rx.join(), Err(Errno::EFAULT));
     assert_eq!(live(&w.k)[4], 0);

@@ -136,8 +136,7 @@ fn a_detached_clients_pending_unblock_request_stands_until_the_server_answers_th
 #[test]
 fn reply_blocked_client_without_unblock_flag_leaves_with_etimedout_and_the_reply_is_esrch() {
     let w = world(0);
-    let c = w.replier(10, SHORT);
-    wait_send_blocked(&w.k, w.cli.pid, c.tid);
+    let c = w.replier(10, SHORT).once_send_blocked(&w.k);
     let (rcvid, _) = w.take();
     assert_eq!(c.join().0, Err(Errno::ETIMEDOUT));
     std::thread::sleep(Duration::from_nanos(SHORT));
@@ -167,8 +166,7 @@ fn unblock_pulse_goes_straight_to_a_receive_blocked_server_thread() {
     let c = w.sender(10, SAFETY);
     let (rcvid, _) = w.take();
     let chid = w.chid;
-    let rx = spawn(&w.k, w.srv, 10, move |s| receive_pulse(s, chid));
-    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
+    let rx = spawn(&w.k, w.srv, 10, move |s| receive_pulse(s, chid)).once_receive_blocked(&w.k);
     // The unblock request (here forced by a SIGEV_UNBLOCK event, deterministically after the
     // other server thread blocked) hands the pulse straight to that thread.
     w.server
@@ -214,8 +212,7 @@ fn client_is_released_when_no_unblock_pulse_can_be_queued() {
     });
     // The only pulse object is taken (at priority 1: the message is received first).
     w.client.msg_send_pulse(w.coid, 1, 1, 1).unwrap();
-    let c = w.replier(10, SHORT);
-    wait_send_blocked(&w.k, w.cli.pid, c.tid);
+    let c = w.replier(10, SHORT).once_send_blocked(&w.k);
     let (rcvid, _) = w.take();
     assert_eq!(c.join().0, Err(Errno::ETIMEDOUT));
     assert_eq!(w.server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
@@ -557,8 +554,8 @@ fn process_destroy_releases_every_peer_frees_its_timers_and_leaks_nothing() {
     let t1 = spawn(&k, srv, 10, move |s| {
         let mut b = [0u8; 32];
         receive(s, chid2, &mut b, None)
-    });
-    wait_receive_blocked(&k, srv.pid, t1.tid);
+    })
+    .once_receive_blocked(&k);
     let client_send = move |c: &ThreadCtx| {
         let coid = c.connect_attach(0, srv.pid, chid, SIDE, 0).unwrap();
         let r = send(c, coid, b"req", &mut []);
@@ -578,8 +575,7 @@ fn process_destroy_releases_every_peer_frees_its_timers_and_leaks_nothing() {
     }
     wait_reply_blocked(&k, cli.pid, c1.tid);
     // ...and one SEND-blocked.
-    let c2 = spawn(&k, cli, 10, client_send);
-    wait_send_blocked(&k, cli.pid, c2.tid);
+    let c2 = spawn(&k, cli, 10, client_send).once_send_blocked(&k);
 
     k.process_destroy(srv).unwrap();
     assert_eq!(c1.join(), Err(Errno::ESRCH));
@@ -605,8 +601,8 @@ fn process_destroy_releases_its_own_thread_send_blocked_on_another_process_with_
     let t2 = spawn(&k, s, 10, move |c| {
         let coid = c.connect_attach(0, x.pid, xchid, SIDE, 0).unwrap();
         send(c, coid, b"req", &mut [])
-    });
-    wait_send_blocked(&k, s.pid, t2.tid);
+    })
+    .once_send_blocked(&k);
     k.process_destroy(s).unwrap();
     let r = t2.join();
     // X never saw the message, only the connection going away.

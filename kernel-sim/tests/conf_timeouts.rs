@@ -165,8 +165,8 @@ fn send_only_timeout_no_longer_bounds_a_client_once_it_is_received() {
     let w = world(0);
     let wd = Watchdog::new(&w.k, w.cli);
     let send_to = 300_000_000u64;
-    let c = timed_client(&w, CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, Some(send_to));
-    wait_send_blocked(&w.k, w.cli.pid, c.tid);
+    let c =
+        timed_client(&w, CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, Some(send_to)).once_send_blocked(&w.k);
     let t0 = Instant::now();
     let mut b = [0u8; 8];
     let rcvid = receive(&w.server, w.chid, &mut b, None).unwrap();
@@ -192,8 +192,8 @@ fn send_only_immediate_timeout_does_not_stop_a_send_to_a_waiting_receiver() {
         std::thread::sleep(Duration::from_millis(30));
         s.msg_reply(rcvid, 6, b"")?;
         Ok::<_, Errno>(rcvid)
-    });
-    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
+    })
+    .once_receive_blocked(&w.k);
     // The send finds a receiver: it never SEND-blocks, so the immediate SEND timeout does
     // not apply, and REPLY is not covered.
     let c = timed_client(&w, CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, None);
@@ -211,8 +211,8 @@ fn immediate_send_reply_timeout_to_a_waiting_receiver_delivers_then_times_out_in
     let rx = spawn(&w.k, w.srv, 10, move |s| {
         let mut b = [0u8; 8];
         receive(s, chid, &mut b, None).map(|rcvid| (rcvid, b))
-    });
-    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
+    })
+    .once_receive_blocked(&w.k);
     let c = timed_client(&w, CLOCK_MONOTONIC, SEND_REPLY, None);
     let (rcvid, b) = rx.join().unwrap();
     assert!(rcvid > 0);
@@ -238,8 +238,8 @@ fn timeout_is_one_shot_cleared_by_the_next_call_even_a_non_blocking_one() {
         let r = c.msg_receive(chid, &mut b, None);
         c.channel_destroy(extra).unwrap();
         r.map(|_| Pulse::from_bytes(&b).unwrap())
-    });
-    wait_receive_blocked(&w.k, w.p.pid, bg.tid);
+    })
+    .once_receive_blocked(&w.k);
     std::thread::sleep(Duration::from_nanos(3 * SHORT));
     assert_eq!(
         w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
@@ -267,8 +267,8 @@ fn timeout_is_spent_by_a_receive_that_did_not_block() {
         let first = c.msg_receive(chid, &mut b, None);
         let second = c.msg_receive(chid, &mut b, None);
         (first, second, Pulse::from_bytes(&b).unwrap())
-    });
-    wait_receive_blocked(&w.k, w.p.pid, bg.tid);
+    })
+    .once_receive_blocked(&w.k);
     std::thread::sleep(Duration::from_nanos(3 * SHORT));
     assert_eq!(
         w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
@@ -293,8 +293,8 @@ fn timeout_for_other_states_does_not_bound_a_receive() {
             .unwrap();
         let mut b = [0u8; 32];
         c.msg_receive(chid, &mut b, None)
-    });
-    wait_receive_blocked(&w.k, w.p.pid, bg.tid);
+    })
+    .once_receive_blocked(&w.k);
     std::thread::sleep(Duration::from_nanos(3 * SHORT));
     assert_eq!(
         w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
@@ -322,8 +322,8 @@ fn null_ntime_times_out_at_once_only_when_the_receive_would_block() {
     assert_eq!(Pulse::from_bytes(&b).unwrap().code, 7);
     // A SEND-blocked client: the poll takes its message.
     let coid = w.coid;
-    let bg = spawn(&w.k, w.p, 10, move |c| send(c, coid, b"queued", &mut []));
-    wait_send_blocked(&w.k, w.p.pid, bg.tid);
+    let bg =
+        spawn(&w.k, w.p, 10, move |c| send(c, coid, b"queued", &mut [])).once_send_blocked(&w.k);
     arm(&w.t, _NTO_TIMEOUT_RECEIVE, None);
     let rcvid = w.t.msg_receive(w.chid, &mut b, None).unwrap();
     assert!(rcvid > 0);

@@ -198,8 +198,8 @@ fn a_disconnect_pulse_stays_ahead_of_pulses_and_messages_of_every_priority_queue
     let c = spawn(&w.k, w.cli, 200, move |c| {
         let mut r = [0u8; 4];
         c.msg_send(coid, b"hi", &mut r)
-    });
-    wait_send_blocked(&w.k, w.cli.pid, c.tid);
+    })
+    .once_send_blocked(&w.k);
     let first = receive_pulse(&w.server, w.chid);
     assert_eq!(first.code, _PULSE_CODE_DISCONNECT);
     w.server.connect_detach(first.scoid).unwrap();

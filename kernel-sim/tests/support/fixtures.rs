@@ -7,6 +7,10 @@
 //!   the "client waits until the server is RECEIVE-blocked, then sends" step
 //!   ([`send_when_receive_blocked`], [`World::spawn_sender_when_receiving`]), which makes a
 //!   send go straight to REPLY-blocked so its timeout is in force from the start.
+//!
+//! The test thread's side of the same steps, "wait until that thread is SEND-blocked (or
+//! RECEIVE-blocked), then go on", is [`super::SimThread::once_send_blocked`] and
+//! [`super::SimThread::once_receive_blocked`].
 
 use super::{
     arm, live, receive, send, spawn, spawn_scoped, teardown, wait_receive_blocked, Bg, Config,

@@ -2,7 +2,7 @@
 //! release threads a test blocked without a bound, so that a kernel bug fails the test instead
 //! of hanging it.
 
-use super::{Kernel, Pid, ThreadCtx, DEADLINE};
+use super::{wait_receive_blocked, wait_send_blocked, Kernel, Pid, ThreadCtx, DEADLINE};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{JoinHandle, Scope, ScopedJoinHandle};
@@ -51,6 +51,20 @@ impl<T> SimThread<'_, T> {
     /// Whether the thread has finished.
     pub fn is_finished(&self) -> bool {
         self.h.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// Waits until the thread is SEND-blocked, and returns it: for a client the test wants
+    /// queued on the channel before it goes on.
+    pub fn once_send_blocked(self, k: &Kernel) -> Self {
+        wait_send_blocked(k, self.pid, self.tid);
+        self
+    }
+
+    /// Waits until the thread is RECEIVE-blocked, and returns it: for a receiver the test wants
+    /// waiting before it sends.
+    pub fn once_receive_blocked(self, k: &Kernel) -> Self {
+        wait_receive_blocked(k, self.pid, self.tid);
+        self
     }
 
     /// Joins, failing the test if the thread has not finished within [`DEADLINE`]; re-raises
