@@ -271,10 +271,11 @@ fn flush_racing_receive_and_destroy_agrees_with_the_receiver() {
 }
 
 /// Stricter: a message the receiver took *before* the channel was destroyed is flushed, so the
-/// flush must return true. Fails today: `wait_until` can evaluate `ready()` (not yet taken),
-/// then see `AQ_DEAD` set by a destroy that came after the take, and return false (asyncmsg's
-/// flush then reports EBADF for a delivered message). Re-checking `ready()` once `AQ_DEAD` is
-/// seen fixes it (the flag's Acquire load orders the take before the re-check).
+/// flush must return true. It failed while `wait_until` could evaluate `ready()` (not yet
+/// taken), then see `AQ_DEAD` set by a destroy that came after the take, and return false
+/// (asyncmsg's flush then reported EBADF for a delivered message); `wait_until` now re-checks
+/// `ready()` once `AQ_DEAD` is seen (the flag's Acquire load orders the take before the
+/// re-check).
 #[test]
 fn flush_of_a_message_taken_before_the_destroy_succeeds() {
     model(|| {
