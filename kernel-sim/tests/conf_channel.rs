@@ -1,11 +1,9 @@
 //! ChannelCreate / ChannelDestroy conformance (QNX: ChannelCreate, ChannelDestroy).
 
-mod common;
+mod support;
 
-use common::*;
-use kernel_sim::consts::*;
-use kernel_sim::*;
 use std::thread;
+use support::*;
 
 #[test]
 fn chids_start_at_1_and_reuse_the_lowest_free() {
@@ -142,7 +140,7 @@ fn destroyed_channel_releases_send_receive_and_reply_blocked_threads_with_esrch(
 
     thread::scope(|s| {
         // REPLY-blocked: sent, received, never replied.
-        let (replier, reply_tid) = spawn(s, &k, cli, 10, |t| {
+        let (replier, reply_tid) = spawn_scoped(s, &k, cli, 10, |t| {
             let mut r = [0u8; 8];
             send(t, coid, b"reply-me", &mut r)
         });
@@ -161,14 +159,14 @@ fn destroyed_channel_releases_send_receive_and_reply_blocked_threads_with_esrch(
             }
         );
         // SEND-blocked: no receiver.
-        let (sender, send_tid) = spawn(s, &k, cli, 10, |t| {
+        let (sender, send_tid) = spawn_scoped(s, &k, cli, 10, |t| {
             let mut r = [0u8; 8];
             send(t, coid, b"queued", &mut r)
         });
         let st = wait_send_blocked(&k, cli.pid, send_tid);
         assert_eq!(st.state, ThreadState::Send { pid: srv.pid, chid });
         // RECEIVE-blocked: a pulse-only receiver stays blocked while a message is queued.
-        let (receiver, recv_tid) = spawn(s, &k, srv, 10, |t| {
+        let (receiver, recv_tid) = spawn_scoped(s, &k, srv, 10, |t| {
             let mut b = [0u8; 64];
             arm(t, _NTO_TIMEOUT_RECEIVE, Some(LONG));
             t.msg_receive_pulse(chid, &mut b)
@@ -176,9 +174,9 @@ fn destroyed_channel_releases_send_receive_and_reply_blocked_threads_with_esrch(
         let st = wait_receive_blocked(&k, srv.pid, recv_tid);
         assert_eq!(st.state, ThreadState::Receive { chid });
         assert_eq!(server.channel_destroy(chid), Ok(()));
-        assert_eq!(replier.join().unwrap(), Err(Errno::ESRCH));
-        assert_eq!(sender.join().unwrap(), Err(Errno::ESRCH));
-        assert_eq!(receiver.join().unwrap(), Err(Errno::ESRCH));
+        assert_eq!(replier.join(), Err(Errno::ESRCH));
+        assert_eq!(sender.join(), Err(Errno::ESRCH));
+        assert_eq!(receiver.join(), Err(Errno::ESRCH));
     });
     assert_eq!(server.channel_destroy(chid), Err(Errno::EINVAL));
     c.connect_detach(coid).unwrap();
@@ -193,14 +191,14 @@ fn destroyed_channel_releases_a_receive_blocked_server_with_esrch() {
     let main = k.thread_attach(p, 10).unwrap();
     let chid = main.channel_create(0).unwrap();
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, p, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &k, p, 10, |t| {
             let mut b = [0u8; 64];
             let mut info = MsgInfo::default();
             receive(t, chid, &mut b, Some(&mut info))
         });
         wait_receive_blocked(&k, p.pid, tid);
         main.channel_destroy(chid).unwrap();
-        assert_eq!(h.join().unwrap(), Err(Errno::ESRCH));
+        assert_eq!(h.join(), Err(Errno::ESRCH));
     });
 }
 
@@ -214,7 +212,7 @@ fn destroyed_channel_leaves_a_reply_for_its_rcvid_esrch() {
         .connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, p, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &k, p, 10, |t| {
             let mut r = [0u8; 4];
             send(t, coid, b"x", &mut r)
         });
@@ -222,7 +220,7 @@ fn destroyed_channel_leaves_a_reply_for_its_rcvid_esrch() {
         let rcvid = receive(&server, chid, &mut b, None).unwrap();
         wait_reply_blocked(&k, p.pid, tid);
         server.channel_destroy(chid).unwrap();
-        assert_eq!(h.join().unwrap(), Err(Errno::ESRCH));
+        assert_eq!(h.join(), Err(Errno::ESRCH));
         assert_eq!(server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
         assert_eq!(server.msg_read(rcvid, &mut b, 0), Err(Errno::ESRCH));
     });
@@ -334,7 +332,7 @@ fn processes_have_their_own_pids_chids_and_coids() {
     assert_eq!((pa.code, pa.value_int()), (2, 0xB));
     // And messages are attributed to the right process.
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, a, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &k, a, 10, |t| {
             let coid = t.connect_attach(0, b.pid, 1, _NTO_SIDE_CHANNEL, 0).unwrap();
             let mut r = [0u8; 2];
             let st = send(t, coid, b"from a", &mut r);
@@ -347,7 +345,7 @@ fn processes_have_their_own_pids_chids_and_coids() {
         assert_eq!((info.pid, info.tid, info.chid), (a.pid, tid, 1));
         assert_eq!(&buf[..6], b"from a");
         tb.msg_reply(rcvid, 3, b"ok").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(3));
+        assert_eq!(h.join(), Ok(3));
     });
     // Nothing was left on A's channel.
     let mut buf = [0u8; 32];
@@ -370,13 +368,13 @@ fn process_destroy_destroys_its_channels_and_releases_clients_with_esrch() {
         .connect_attach(0, srv.pid, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, cli, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &k, cli, 10, |t| {
             let mut r = [0u8; 4];
             send(t, coid, b"anyone?", &mut r)
         });
         wait_send_blocked(&k, cli.pid, tid);
         k.process_destroy(srv).unwrap();
-        assert_eq!(h.join().unwrap(), Err(Errno::ESRCH));
+        assert_eq!(h.join(), Err(Errno::ESRCH));
     });
     let mut r = [0u8; 4];
     assert_eq!(send(&c, coid, b"again", &mut r), Err(Errno::EBADF));
@@ -398,7 +396,7 @@ fn destroying_a_client_process_releases_its_threads_and_spends_their_rcvids() {
     let server = k.thread_attach(srv, 10).unwrap();
     let chid = server.channel_create(0).unwrap();
     thread::scope(|s| {
-        let (replied, rtid) = spawn(s, &k, cli, 10, |t| {
+        let (replied, rtid) = spawn_scoped(s, &k, cli, 10, |t| {
             let coid = t
                 .connect_attach(0, srv.pid, chid, _NTO_SIDE_CHANNEL, 0)
                 .unwrap();
@@ -411,7 +409,7 @@ fn destroying_a_client_process_releases_its_threads_and_spends_their_rcvids() {
         k.process_destroy(cli).unwrap();
         // The blocked thread is released; the kernel thread behind it is gone (its later
         // calls, including the end of this one, are ESRCH: docs/deviations.md).
-        assert_eq!(replied.join().unwrap(), Err(Errno::ESRCH));
+        assert_eq!(replied.join(), Err(Errno::ESRCH));
         assert_eq!(server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
         assert_eq!(server.msg_read(rcvid, &mut buf, 0), Err(Errno::ESRCH));
         assert_eq!(k.thread_info(cli.pid, rtid), Err(Errno::ESRCH));

@@ -1,11 +1,9 @@
 //! ConnectAttach / ConnectDetach conformance (QNX: ConnectAttach, ConnectDetach).
 
-mod common;
+mod support;
 
-use common::*;
-use kernel_sim::consts::*;
-use kernel_sim::*;
 use std::thread;
+use support::*;
 
 /// Sends a pulse on `coid` and returns the scoid the server sees it arrive through.
 fn scoid_via_pulse(client: &ThreadCtx, coid: i32, server: &ThreadCtx, chid: i32) -> i32 {
@@ -232,7 +230,7 @@ fn pid_zero_means_the_callers_own_process() {
     let s2 = scoid_via_pulse(&server, by_pid, &server, chid);
     assert_eq!(s1, s2);
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, p, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &k, p, 10, |t| {
             let mut r = [0u8; 1];
             send(t, by_zero, b"self", &mut r)
         });
@@ -241,7 +239,7 @@ fn pid_zero_means_the_callers_own_process() {
         let rcvid = receive(&server, chid, &mut buf, Some(&mut info)).unwrap();
         assert_eq!((info.pid, info.tid, info.coid), (p.pid, tid, by_zero));
         server.msg_reply(rcvid, 1, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(1));
+        assert_eq!(h.join(), Ok(1));
     });
 }
 
@@ -266,7 +264,7 @@ fn two_attaches_from_one_process_share_one_scoid() {
     assert_eq!(sa as u32 & _NTO_SIDE_CHANNEL, _NTO_SIDE_CHANNEL);
     // The same scoid shows in MsgInfo for a message on either coid.
     thread::scope(|sc| {
-        let (h, _) = spawn(sc, &k, cli, 10, |t| {
+        let (h, _) = spawn_scoped(sc, &k, cli, 10, |t| {
             let mut r = [0u8; 1];
             (send(t, a, b"a", &mut r), send(t, b, b"b", &mut r))
         });
@@ -277,7 +275,7 @@ fn two_attaches_from_one_process_share_one_scoid() {
             assert_eq!((info.coid, info.scoid), (coid, sa));
             s.msg_reply(rcvid, 0, b"").unwrap();
         }
-        assert_eq!(h.join().unwrap(), (Ok(0), Ok(0)));
+        assert_eq!(h.join(), (Ok(0), Ok(0)));
     });
     // The connection survives until its last coid goes.
     c.connect_detach(a).unwrap();
@@ -407,21 +405,21 @@ fn connect_detach_releases_other_threads_blocked_on_that_coid_with_ebadf() {
         .connect_attach(0, srv.pid, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
     thread::scope(|s| {
-        let (replier, reply_tid) = spawn(s, &k, cli, 10, |t| {
+        let (replier, reply_tid) = spawn_scoped(s, &k, cli, 10, |t| {
             let mut r = [0u8; 4];
             send(t, coid, b"first", &mut r)
         });
         let mut buf = [0u8; 8];
         let rcvid = receive(&server, chid, &mut buf, None).unwrap();
         wait_reply_blocked(&k, cli.pid, reply_tid);
-        let (sender, send_tid) = spawn(s, &k, cli, 10, |t| {
+        let (sender, send_tid) = spawn_scoped(s, &k, cli, 10, |t| {
             let mut r = [0u8; 4];
             send(t, coid, b"second", &mut r)
         });
         wait_send_blocked(&k, cli.pid, send_tid);
         assert_eq!(c.connect_detach(coid), Ok(()));
-        assert_eq!(replier.join().unwrap(), Err(Errno::EBADF));
-        assert_eq!(sender.join().unwrap(), Err(Errno::EBADF));
+        assert_eq!(replier.join(), Err(Errno::EBADF));
+        assert_eq!(sender.join(), Err(Errno::EBADF));
         // The server's rcvid is dead and the sender left the queue.
         assert_eq!(server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
         assert_eq!(poll(&server, chid, &mut buf, None), Err(Errno::ETIMEDOUT));
@@ -445,7 +443,7 @@ fn connect_detach_leaves_threads_blocked_on_another_coid_of_the_same_connection(
         .connect_attach(0, srv.pid, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, cli, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &k, cli, 10, |t| {
             let mut r = [0u8; 4];
             let st = send(t, b, b"on b", &mut r);
             (st, r)
@@ -465,7 +463,7 @@ fn connect_detach_leaves_threads_blocked_on_another_coid_of_the_same_connection(
             }
         );
         server.msg_reply(rcvid, 8, b"done").unwrap();
-        assert_eq!(h.join().unwrap(), (Ok(8), *b"done"));
+        assert_eq!(h.join(), (Ok(8), *b"done"));
     });
 }
 
@@ -487,7 +485,7 @@ fn connect_detach_leaves_the_detaching_process_other_coids_and_other_processes_a
         .unwrap();
     assert_eq!(coid1, coid2);
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, c2p, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &k, c2p, 10, |t| {
             let mut r = [0u8; 4];
             send(t, coid2, b"c2", &mut r)
         });
@@ -503,6 +501,6 @@ fn connect_detach_leaves_the_detaching_process_other_coids_and_other_processes_a
         let rcvid = receive(&server, chid, &mut buf, Some(&mut info)).unwrap();
         assert_eq!(info.pid, c2p.pid);
         server.msg_reply(rcvid, 2, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(2));
+        assert_eq!(h.join(), Ok(2));
     });
 }

@@ -1,21 +1,11 @@
 //! Bad input: unknown and stale ids, double replies, short pulse buffers, exhausted pools,
 //! overflowing and faulting iovs, out-of-range priorities (QNX: the errors each call's reference page lists).
 
-mod common;
+mod support;
 
-use common::*;
-use kernel_sim::consts::*;
-use kernel_sim::*;
 use std::thread;
-
-/// A server thread with a channel and a side-channel coid to it, in one process.
-fn one(k: &Kernel) -> (Pid, ThreadCtx, i32, i32) {
-    let p = k.process_create().unwrap();
-    let t = k.thread_attach(p, 10).unwrap();
-    let chid = t.channel_create(0).unwrap();
-    let coid = t.connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0).unwrap();
-    (p, t, chid, coid)
-}
+use std::time::Duration;
+use support::*;
 
 /// One pulse round trip on `coid`/`chid`: the kernel still works.
 fn still_works(t: &ThreadCtx, coid: i32, chid: i32) {
@@ -28,7 +18,7 @@ fn still_works(t: &ThreadCtx, coid: i32, chid: i32) {
 #[test]
 fn send_on_an_unknown_or_detached_coid_is_ebadf() {
     let k = kernel();
-    let (_, t, _, coid) = one(&k);
+    let One { t, coid, .. } = one_on(&k);
     let mut r = [0u8; 4];
     for bad in [
         -1,
@@ -57,7 +47,7 @@ fn send_on_an_unknown_or_detached_coid_is_ebadf() {
 #[test]
 fn receive_on_an_unknown_or_destroyed_chid_is_esrch_and_destroy_is_einval() {
     let k = kernel();
-    let (_, t, chid, coid) = one(&k);
+    let One { t, chid, coid, .. } = one_on(&k);
     let mut buf = [0u8; 32];
     for bad in [-1, 0, chid + 1, 1000] {
         assert_eq!(receive(&t, bad, &mut buf, None), Err(Errno::ESRCH));
@@ -72,9 +62,15 @@ fn receive_on_an_unknown_or_destroyed_chid_is_esrch_and_destroy_is_einval() {
 #[test]
 fn stale_rcvid_is_esrch() {
     let k = kernel();
-    let (p, server, chid, coid) = one(&k);
+    let One {
+        p,
+        t: server,
+        chid,
+        coid,
+        ..
+    } = one_on(&k);
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, p, 10, |t| {
+        let (h, _) = spawn_scoped(s, &k, p, 10, |t| {
             let mut r = [0u8; 0];
             (send(t, coid, b"1", &mut r), send(t, coid, b"2", &mut r))
         });
@@ -92,14 +88,14 @@ fn stale_rcvid_is_esrch() {
         assert_eq!(server.msg_write(first, b"x", 0), Err(Errno::ESRCH));
         assert_eq!(server.msg_info(first), Err(Errno::ESRCH));
         server.msg_reply(second, 2, b"").unwrap();
-        assert_eq!(h.join().unwrap(), (Ok(1), Ok(2)));
+        assert_eq!(h.join(), (Ok(1), Ok(2)));
     });
 }
 
 #[test]
 fn garbage_rcvids_are_esrch() {
     let k = kernel();
-    let (_, t, _, _) = one(&k);
+    let One { t, .. } = one_on(&k);
     for rcvid in [
         -1,
         1,
@@ -119,9 +115,15 @@ fn garbage_rcvids_are_esrch() {
 #[test]
 fn replying_twice_is_esrch() {
     let k = kernel();
-    let (p, server, chid, coid) = one(&k);
+    let One {
+        p,
+        t: server,
+        chid,
+        coid,
+        ..
+    } = one_on(&k);
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, p, 10, |t| {
+        let (h, _) = spawn_scoped(s, &k, p, 10, |t| {
             let mut r = [0u8; 5];
             let st = send(t, coid, b"once", &mut r);
             (st, r)
@@ -131,7 +133,7 @@ fn replying_twice_is_esrch() {
         assert_eq!(server.msg_reply(rcvid, 1, b"first"), Ok(()));
         assert_eq!(server.msg_reply(rcvid, 2, b"again"), Err(Errno::ESRCH));
         assert_eq!(server.msg_error(rcvid, Errno::EINVAL), Err(Errno::ESRCH));
-        assert_eq!(h.join().unwrap(), (Ok(1), *b"first"));
+        assert_eq!(h.join(), (Ok(1), *b"first"));
     });
     assert_eq!(k.process_counters(p.pid).unwrap().replies, 1);
 }
@@ -139,7 +141,7 @@ fn replying_twice_is_esrch() {
 #[test]
 fn replying_to_a_pulse_rcvid_is_esrch() {
     let k = kernel();
-    let (_, t, chid, coid) = one(&k);
+    let One { t, chid, coid, .. } = one_on(&k);
     t.msg_send_pulse(coid, 10, 1, 0).unwrap();
     let mut buf = [0u8; 32];
     let rcvid = receive(&t, chid, &mut buf, None).unwrap();
@@ -156,7 +158,7 @@ fn replying_to_a_pulse_rcvid_is_esrch() {
 #[test]
 fn short_receive_buffer_loses_a_queued_pulse_with_efault() {
     let k = kernel();
-    let (_, t, chid, coid) = one(&k);
+    let One { t, chid, coid, .. } = one_on(&k);
     t.msg_send_pulse(coid, 10, 1, 1).unwrap();
     t.msg_send_pulse(coid, 10, 2, 2).unwrap();
     let mut short = [0u8; PULSE_SIZE - 1];
@@ -174,16 +176,18 @@ fn short_receive_buffer_loses_a_queued_pulse_with_efault() {
 #[test]
 fn short_receive_buffer_loses_a_directly_delivered_pulse_with_efault() {
     let k = kernel();
-    let (p, t, chid, coid) = one(&k);
+    let One {
+        p, t, chid, coid, ..
+    } = one_on(&k);
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, p, 10, |r| {
+        let (h, tid) = spawn_scoped(s, &k, p, 10, |r| {
             let mut short = [0u8; 8];
             receive(r, chid, &mut short, None)
         });
         wait_receive_blocked(&k, p.pid, tid);
         // The sender cannot tell: its pulse was delivered (and lost).
         assert_eq!(t.msg_send_pulse(coid, 10, 1, 1), Ok(()));
-        assert_eq!(h.join().unwrap(), Err(Errno::EFAULT));
+        assert_eq!(h.join(), Err(Errno::EFAULT));
     });
     let mut buf = [0u8; 64];
     assert_eq!(poll(&t, chid, &mut buf, None), Err(Errno::ETIMEDOUT));
@@ -193,9 +197,15 @@ fn short_receive_buffer_loses_a_directly_delivered_pulse_with_efault() {
 #[test]
 fn short_receive_buffer_still_takes_messages() {
     let k = kernel();
-    let (p, server, chid, coid) = one(&k);
+    let One {
+        p,
+        t: server,
+        chid,
+        coid,
+        ..
+    } = one_on(&k);
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, p, 10, |t| {
+        let (h, _) = spawn_scoped(s, &k, p, 10, |t| {
             let mut r = [0u8; 0];
             send(t, coid, b"a long message", &mut r)
         });
@@ -206,7 +216,7 @@ fn short_receive_buffer_still_takes_messages() {
         assert_eq!(&short, b"a lo");
         assert_eq!((info.msglen, info.srcmsglen), (4, 14));
         server.msg_reply(rcvid, 0, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
     });
 }
 
@@ -396,7 +406,9 @@ fn full_side_channel_tables_are_eagain() {
 fn exhausted_pulse_pool_is_eagain_and_the_kernel_keeps_working() {
     let k = Kernel::new(Config::small()).unwrap();
     let start = live(&k);
-    let (p, t, chid, coid) = one(&k);
+    let One {
+        p, t, chid, coid, ..
+    } = one_on(&k);
     let cap = k.pool_usage().pulses.capacity;
     for i in 0..cap as i32 {
         t.msg_send_pulse(coid, 10, 1, i).unwrap();
@@ -425,7 +437,9 @@ fn unblock_request_with_no_room_for_the_pulse_releases_the_client() {
     // QNX's unblock protocol: if the pulse cannot be queued, the client is released anyway.
     let k = Kernel::new(Config::small()).unwrap();
     let start = live(&k);
-    let (p, server, chid, _) = one(&k);
+    let One {
+        p, t: server, chid, ..
+    } = one_on(&k);
     // Fill the (kernel-wide) pulse pool on another channel.
     let other = server.channel_create(0).unwrap();
     let ocoid = server
@@ -440,22 +454,20 @@ fn unblock_request_with_no_room_for_the_pulse_releases_the_client() {
     let coid = server
         .connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
-    let me = server.tid();
+    let me = Peer::of(&server);
     thread::scope(|s| {
         let _guard = ReleaseOnPanic {
             owner: &server,
             chid,
         };
-        let (h, _) = spawn(s, &k, p, 10, |t| {
+        let (h, _) = spawn_scoped(s, &k, p, 10, |t| {
             // Straight to REPLY-blocked, bounded short.
-            wait_receive_blocked(&k, p.pid, me);
             let mut r = [0u8; 4];
-            arm(t, SEND_REPLY, Some(SHORT));
-            t.msg_send(coid, b"let me go", &mut r)
+            send_when_receive_blocked(t, &k, me, coid, SHORT, b"let me go", &mut r)
         });
         let mut buf = [0u8; 16];
         let rcvid = receive(&server, chid, &mut buf, None).unwrap();
-        assert_eq!(h.join().unwrap(), Err(Errno::ETIMEDOUT));
+        assert_eq!(h.join(), Err(Errno::ETIMEDOUT));
         assert_eq!(server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
     });
     assert_eq!(k.pool_usage().pulses.live, cap);
@@ -470,7 +482,7 @@ fn unblock_request_with_no_room_for_the_pulse_releases_the_client() {
 #[test]
 fn overflowing_send_iov_lengths_are_eoverflow() {
     let k = kernel();
-    let (_, t, _, coid) = one(&k);
+    let One { t, coid, .. } = one_on(&k);
     let a = [0u8; 8];
     let mut r = [0u8; 8];
     let huge = Iov {
@@ -504,7 +516,7 @@ fn overflowing_send_iov_lengths_are_eoverflow() {
 #[test]
 fn overflowing_receive_iov_lengths_are_eoverflow() {
     let k = kernel();
-    let (_, t, chid, coid) = one(&k);
+    let One { t, chid, coid, .. } = one_on(&k);
     t.msg_send_pulse(coid, 10, 1, 1).unwrap();
     let mut b = [0u8; 32];
     let huge = Iov {
@@ -522,7 +534,7 @@ fn overflowing_receive_iov_lengths_are_eoverflow() {
 #[test]
 fn null_base_with_a_length_is_efault_for_the_sender_and_receiver() {
     let k = kernel();
-    let (_, t, chid, coid) = one(&k);
+    let One { t, chid, coid, .. } = one_on(&k);
     let mut r = [0u8; 8];
     let null = Iov { base: 0, len: 4 };
     let ok = [0u8; 4];
@@ -542,10 +554,16 @@ fn null_base_with_a_length_is_efault_for_the_sender_and_receiver() {
 #[test]
 fn null_base_with_zero_length_is_allowed() {
     let k = kernel();
-    let (p, server, chid, coid) = one(&k);
+    let One {
+        p,
+        t: server,
+        chid,
+        coid,
+        ..
+    } = one_on(&k);
     let empty = Iov { base: 0, len: 0 };
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, p, 10, |t| {
+        let (h, _) = spawn_scoped(s, &k, p, 10, |t| {
             let data = *b"xy";
             arm(t, SEND_REPLY, Some(LONG));
             // SAFETY: the non-empty part is our live array; the empty parts are never touched.
@@ -558,16 +576,22 @@ fn null_base_with_zero_length_is_allowed() {
         assert_eq!(&buf[..2], b"xy");
         // SAFETY: the only part is empty.
         unsafe { server.msg_replyv_raw(rcvid, 5, &[empty]) }.unwrap();
-        assert_eq!(h.join().unwrap(), Ok(5));
+        assert_eq!(h.join(), Ok(5));
     });
 }
 
 #[test]
 fn null_base_in_the_repliers_own_buffer_is_esrvrfault_for_both_sides() {
     let k = kernel();
-    let (p, server, chid, coid) = one(&k);
+    let One {
+        p,
+        t: server,
+        chid,
+        coid,
+        ..
+    } = one_on(&k);
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, p, 10, |t| {
+        let (h, _) = spawn_scoped(s, &k, p, 10, |t| {
             let mut r = [0u8; 8];
             send(t, coid, b"q", &mut r)
         });
@@ -578,7 +602,7 @@ fn null_base_in_the_repliers_own_buffer_is_esrvrfault_for_both_sides() {
         let r = unsafe { server.msg_replyv_raw(rcvid, 0, &[null]) };
         assert_eq!(r, Err(Errno::ESRVRFAULT));
         // The client is released with the same error, and the rcvid is spent.
-        assert_eq!(h.join().unwrap(), Err(Errno::ESRVRFAULT));
+        assert_eq!(h.join(), Err(Errno::ESRVRFAULT));
         assert_eq!(server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
     });
 }
@@ -589,7 +613,9 @@ fn null_base_in_the_repliers_own_buffer_is_esrvrfault_for_both_sides() {
 fn priorities_out_of_range_are_einval() {
     let k = kernel();
     let start = live(&k);
-    let (p, t, chid, coid) = one(&k);
+    let One {
+        p, t, chid, coid, ..
+    } = one_on(&k);
     for prio in [0, 256, -1, 1000] {
         assert_eq!(
             t.set_priority(prio),
@@ -624,20 +650,19 @@ fn priorities_out_of_range_are_einval() {
 #[test]
 fn timer_timeout_with_an_unknown_clock_is_einval_and_arms_nothing() {
     let k = kernel();
-    let (_, t, chid, coid) = one(&k);
+    let One { t, chid, coid, .. } = one_on(&k);
     assert_eq!(
         t.timer_timeout(99, _NTO_TIMEOUT_RECEIVE, None),
         Err(Errno::EINVAL)
     );
     // Nothing was armed: a receive blocks until the pulse comes.
-    let (me, pid) = (t.tid(), t.pid());
+    let me = Peer::of(&t);
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, t.process(), 10, |u| {
-            wait_receive_blocked(&k, pid, me);
-            u.msg_send_pulse(coid, 10, 1, 2)
+        let (h, _) = spawn_scoped(s, &k, t.process(), 10, |u| {
+            pulse_when_receive_blocked(u, &k, me, Duration::ZERO, coid, 2)
         });
         let mut buf = [0u8; 32];
         assert_eq!(t.msg_receive(chid, &mut buf, None), Ok(0));
-        assert_eq!(h.join().unwrap(), Ok(()));
+        assert_eq!(h.join(), Ok(()));
     });
 }

@@ -1,94 +1,22 @@
 //! Pulses and events: MsgSendPulse, pulse reception, MsgDeliverEvent and MsgVerifyEvent
 //! (QNX: MsgDeliverEvent, MsgVerifyEvent, `struct sigevent`, `struct _pulse`).
 
-mod common3;
+mod support;
 
-use common3::*;
-use kernel_sim::consts::*;
-use kernel_sim::types::sigev::*;
-use kernel_sim::types::SigEvent;
-use kernel_sim::*;
 use std::sync::mpsc;
+use support::sigev::*;
+use support::*;
 
 const SIDE: u32 = _NTO_SIDE_CHANNEL;
-
-/// A server process and a client process, one ThreadCtx each in the test thread.
-struct Two {
-    k: Kernel,
-    start: [u32; 6],
-    srv: Pid,
-    cli: Pid,
-    server: ThreadCtx,
-    client: ThreadCtx,
-    chid: i32,
-    coid: i32,
-}
-
-fn two_with(cfg: Config, chflags: u32, server_prio: i16, client_prio: i16) -> Two {
-    let k = Kernel::new(cfg).unwrap();
-    let start = live_all(&k);
-    let srv = k.process_create().unwrap();
-    let cli = k.process_create().unwrap();
-    let server = k.thread_attach(srv, server_prio).unwrap();
-    let client = k.thread_attach(cli, client_prio).unwrap();
-    let chid = server.channel_create(chflags).unwrap();
-    let coid = client.connect_attach(0, srv.pid, chid, SIDE, 0).unwrap();
-    Two {
-        k,
-        start,
-        srv,
-        cli,
-        server,
-        client,
-        chid,
-        coid,
-    }
-}
-
-fn two() -> Two {
-    two_with(Config::default(), 0, 10, 10)
-}
-
-impl Two {
-    /// A round trip from a fresh client thread still works.
-    fn round_trip(&self) {
-        let (srv_pid, chid) = (self.srv.pid, self.chid);
-        let bg = spawn(&self.k, self.cli, 10, move |c| {
-            let coid = c.connect_attach(0, srv_pid, chid, SIDE, 0).unwrap();
-            let mut r = [0u8; 4];
-            let st = send(c, coid, b"ping", &mut r);
-            c.connect_detach(coid).unwrap();
-            (st, r)
-        });
-        let mut buf = [0u8; 8];
-        let rcvid = receive(&self.server, self.chid, &mut buf, None).unwrap();
-        assert!(rcvid > 0);
-        assert_eq!(&buf[..4], b"ping");
-        self.server.msg_reply(rcvid, 5, b"pong").unwrap();
-        assert_eq!(bg.join(), (Ok(5), *b"pong"));
-    }
-
-    fn finish(self) {
-        let Two {
-            k,
-            start,
-            srv,
-            cli,
-            server,
-            client,
-            ..
-        } = self;
-        drop(client);
-        drop(server);
-        teardown(&k, &[srv, cli], start);
-    }
-}
 
 // ------------------------------------------------------------------ MsgSendPulse
 
 #[test]
 fn pulse_priority_minus_one_is_the_senders_current_priority() {
-    let w = two_with(Config::default(), 0, 10, 17);
+    let w = World::with(Options {
+        client_prio: 17,
+        ..Options::default()
+    });
     w.client.msg_send_pulse(w.coid, -1, 1, 11).unwrap();
     let p = receive_pulse(&w.server, w.chid);
     assert_eq!((p.code, p.value_int()), (1, 11));
@@ -109,7 +37,7 @@ fn pulse_priority_minus_one_is_the_senders_current_priority() {
 
 #[test]
 fn pulse_codes_0_to_127_are_accepted_and_others_are_einval() {
-    let w = two();
+    let w = world(0);
     for code in [0i8, 1, 64, 126, 127] {
         let value = i32::from(code) * 3;
         w.client.msg_send_pulse(w.coid, 10, code, value).unwrap();
@@ -132,7 +60,7 @@ fn pulse_codes_0_to_127_are_accepted_and_others_are_einval() {
 
 #[test]
 fn pulse_priority_0_or_above_255_is_einval() {
-    let w = two();
+    let w = world(0);
     for prio in [0i16, 256, 300, -2, i16::MIN, i16::MAX] {
         assert_eq!(
             w.client.msg_send_pulse(w.coid, prio, 1, 0),
@@ -156,7 +84,7 @@ fn pulse_priority_0_or_above_255_is_einval() {
 
 #[test]
 fn pulse_on_a_detached_or_never_attached_coid_is_ebadf() {
-    let w = two();
+    let w = world(0);
     w.client.connect_detach(w.coid).unwrap();
     assert_eq!(w.client.msg_send_pulse(w.coid, 10, 1, 0), Err(Errno::EBADF));
     for coid in [0, 5, (SIDE | 0x77) as i32, -1] {
@@ -174,7 +102,7 @@ fn pulse_on_a_detached_or_never_attached_coid_is_ebadf() {
 
 #[test]
 fn pulse_after_the_channel_is_destroyed_is_ebadf_and_queued_pulses_are_freed() {
-    let w = two();
+    let w = world(0);
     w.client.msg_send_pulse(w.coid, 10, 1, 1).unwrap();
     assert_eq!(live(&w.k)[4], 1);
     w.server.channel_destroy(w.chid).unwrap();
@@ -191,7 +119,10 @@ fn exhausted_pulse_pool_is_eagain_until_pulses_are_received() {
         max_pulses: 3,
         ..Config::default()
     };
-    let w = two_with(cfg, 0, 10, 10);
+    let w = World::with(Options {
+        config: cfg,
+        ..Options::default()
+    });
     for v in 0..3 {
         w.client.msg_send_pulse(w.coid, 10, 1, v).unwrap();
     }
@@ -222,22 +153,15 @@ fn exhausted_pulse_pool_is_eagain_until_pulses_are_received() {
 
 #[test]
 fn received_pulse_is_rcvid_0_type_0_subtype_0_with_code_value_and_the_senders_scoid() {
-    let w = two();
+    let w = world(0);
     // The scoid the server sees for this connection, from a message on it.
-    let (srv_pid, chid) = (w.srv.pid, w.chid);
-    let bg = spawn(&w.k, w.cli, 10, move |c| {
-        let coid = c.connect_attach(0, srv_pid, chid, SIDE, 0).unwrap();
-        let mut r = [0u8; 1];
-        let st = send(c, coid, b"x", &mut r);
-        c.connect_detach(coid).unwrap();
-        st
-    });
+    let bg = w.client_sending::<1>(10, b"x");
     let mut info = MsgInfo::default();
     let mut buf = [0u8; 8];
     let rcvid = receive(&w.server, w.chid, &mut buf, Some(&mut info)).unwrap();
     assert!(rcvid > 0);
     w.server.msg_reply(rcvid, 0, b"").unwrap();
-    assert_eq!(bg.join(), Ok(0));
+    assert_eq!(bg.join().0, Ok(0));
     // The message came over the same (shared) connection as w.coid.
     let scoid = scoid_of(&w.k, w.cli.pid, w.coid);
     assert_eq!(info.scoid, scoid);
@@ -259,16 +183,8 @@ fn received_pulse_is_rcvid_0_type_0_subtype_0_with_code_value_and_the_senders_sc
 
 #[test]
 fn msg_receive_pulse_skips_a_send_blocked_client_which_msg_receive_gets_afterwards() {
-    let w = two();
-    let (srv_pid, chid) = (w.srv.pid, w.chid);
-    let bg = spawn(&w.k, w.cli, 10, move |c| {
-        let coid = c.connect_attach(0, srv_pid, chid, SIDE, 0).unwrap();
-        let mut r = [0u8; 2];
-        let st = send(c, coid, b"hello", &mut r);
-        c.connect_detach(coid).unwrap();
-        (st, r)
-    });
-    wait_send_blocked(&w.k, w.cli.pid, bg.tid);
+    let w = world(0);
+    let bg = w.client_sending(10, b"hello").once_send_blocked(&w.k);
     // Same priority: the pulse is queued behind the message.
     w.client.msg_send_pulse(w.coid, 10, 9, 90).unwrap();
     let mut pb = [0u8; 24];
@@ -300,15 +216,8 @@ fn msg_receive_pulse_skips_a_send_blocked_client_which_msg_receive_gets_afterwar
 
 #[test]
 fn msg_receive_pulsev_scatters_a_pulse_and_skips_messages() {
-    let w = two();
-    let (srv_pid, chid) = (w.srv.pid, w.chid);
-    let bg = spawn(&w.k, w.cli, 10, move |c| {
-        let coid = c.connect_attach(0, srv_pid, chid, SIDE, 0).unwrap();
-        let st = send(c, coid, b"m", &mut []);
-        c.connect_detach(coid).unwrap();
-        st
-    });
-    wait_send_blocked(&w.k, w.cli.pid, bg.tid);
+    let w = world(0);
+    let bg = w.client_sending::<0>(10, b"m").once_send_blocked(&w.k);
     w.client
         .msg_send_pulse(w.coid, 10, 21, 0x0102_0304)
         .unwrap();
@@ -328,27 +237,21 @@ fn msg_receive_pulsev_scatters_a_pulse_and_skips_messages() {
     let rcvid = receive(&w.server, w.chid, &mut buf, None).unwrap();
     assert!(rcvid > 0);
     w.server.msg_reply(rcvid, 0, b"").unwrap();
-    assert_eq!(bg.join(), Ok(0));
+    assert_eq!(bg.join().0, Ok(0));
     w.finish();
 }
 
 #[test]
 fn pulse_only_receiver_is_not_given_a_message() {
-    let w = two();
+    let w = world(0);
     let chid = w.chid;
     let rx = spawn(&w.k, w.srv, 10, move |s| {
         let mut pb = [0u8; 24];
         arm(s, _NTO_TIMEOUT_RECEIVE, Some(LONG));
         s.msg_receive_pulse(chid, &mut pb).map(|_| pb)
-    });
-    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
-    let srv_pid = w.srv.pid;
-    let cl = spawn(&w.k, w.cli, 10, move |c| {
-        let coid = c.connect_attach(0, srv_pid, chid, SIDE, 0).unwrap();
-        let st = send(c, coid, b"msg", &mut []);
-        c.connect_detach(coid).unwrap();
-        st
-    });
+    })
+    .once_receive_blocked(&w.k);
+    let cl = w.client_sending::<0>(10, b"msg");
     // The message waits in the queue: the only receiver wants pulses.
     wait_send_blocked(&w.k, w.cli.pid, cl.tid);
     let ti = w.k.thread_info(w.srv.pid, rx.tid).unwrap();
@@ -361,13 +264,13 @@ fn pulse_only_receiver_is_not_given_a_message() {
     let rcvid = receive(&w.server, w.chid, &mut buf, None).unwrap();
     assert_eq!(&buf[..3], b"msg");
     w.server.msg_reply(rcvid, 0, b"").unwrap();
-    assert_eq!(cl.join(), Ok(0));
+    assert_eq!(cl.join().0, Ok(0));
     w.finish();
 }
 
 #[test]
 fn receive_buffer_smaller_than_a_pulse_is_efault_and_the_pulse_is_lost() {
-    let w = two();
+    let w = world(0);
     // Queued pulse, MsgReceive with 23 bytes.
     w.client.msg_send_pulse(w.coid, 10, 1, 1).unwrap();
     let mut small = [0u8; PULSE_SIZE - 1];
@@ -391,8 +294,8 @@ fn receive_buffer_smaller_than_a_pulse_is_efault_and_the_pulse_is_lost() {
     let rx = spawn(&w.k, w.srv, 10, move |s| {
         let mut small = [0u8; PULSE_SIZE - 1];
         receive(s, chid, &mut small, None)
-    });
-    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
+    })
+    .once_receive_blocked(&w.k);
     w.client.msg_send_pulse(w.coid, 10, 3, 3).unwrap();
     assert_eq!(rx.join(), Err(Errno::EFAULT));
     assert_eq!(live(&w.k)[4], 0);
@@ -408,6 +311,10 @@ fn receive_buffer_smaller_than_a_pulse_is_efault_and_the_pulse_is_lost() {
 /// Server process with a channel; client process with its own channel and a coid to it (the
 /// coid a client puts in its SIGEV_PULSE events). `cmain` is a client thread kept in the test
 /// thread for receiving the event pulses.
+///
+/// Not a [`World`]: the client process has a channel of its own for the events, and no
+/// connection to the server but its client threads' own, which the tests of an rcvid whose
+/// thread or connection is gone rely on (a World's shared coid would keep the connection).
 struct Ev {
     k: Kernel,
     start: [u32; 6],
@@ -422,7 +329,7 @@ struct Ev {
 
 fn ev_world() -> Ev {
     let k = kernel();
-    let start = live_all(&k);
+    let start = live(&k);
     let srv = k.process_create().unwrap();
     let cli = k.process_create().unwrap();
     let server = k.thread_attach(srv, 20).unwrap();
@@ -465,7 +372,7 @@ fn client_with(w: &Ev, prio: i16, msg: Vec<u8>, bound: u64) -> Client {
         let mut r = [0u8; 8];
         arm(c, SEND_REPLY, Some(bound));
         let st = c.msg_send(coid, &msg, &mut r);
-        let _ = rx.recv_timeout(JOIN_DEADLINE);
+        let _ = rx.recv_timeout(DEADLINE);
         c.connect_detach(coid).unwrap();
         st
     });
@@ -491,9 +398,7 @@ impl Ev {
         let c = client(self, prio, b"hi".to_vec());
         let (rcvid, _) = self.take();
         self.server.msg_reply(rcvid, 0, b"").unwrap();
-        wait_for(&self.k, self.cli.pid, c.bg.tid, "back from MsgSend", |s| {
-            matches!(s, ThreadState::Running)
-        });
+        wait_running(&self.k, self.cli.pid, c.bg.tid);
         (c, rcvid)
     }
 
@@ -527,9 +432,7 @@ fn deliver_event_pulse_goes_to_the_clients_own_channel_with_its_code_value_and_b
     assert_eq!(got, ev);
     w.server.msg_reply(rcvid, 0, b"").unwrap();
     // The client is no longer REPLY-blocked: MsgDeliverEvent does not need it to be.
-    wait_for(&w.k, w.cli.pid, c.bg.tid, "back from MsgSend", |s| {
-        matches!(s, ThreadState::Running)
-    });
+    wait_running(&w.k, w.cli.pid, c.bg.tid);
     w.server.msg_deliver_event(rcvid, &got).unwrap();
     let p = receive_pulse(&w.cmain, w.cchid);
     assert_eq!((p.type_, p.subtype), (0, 0));
@@ -651,9 +554,7 @@ fn deliver_event_unblock_releases_a_reply_blocked_client_with_etimedout() {
     w.server
         .msg_deliver_event(rcvid, &SigEvent::unblock())
         .unwrap();
-    wait_for(&w.k, w.cli.pid, c.bg.tid, "released", |s| {
-        matches!(s, ThreadState::Running)
-    });
+    wait_running(&w.k, w.cli.pid, c.bg.tid);
     // The server's reply comes too late.
     assert_eq!(w.server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
     assert_eq!(c.finish(), Err(Errno::ETIMEDOUT));
@@ -673,7 +574,7 @@ fn deliver_event_unblock_releases_a_receive_blocked_client_with_etimedout() {
         let mut buf = [0u8; 32];
         arm(c, _NTO_TIMEOUT_RECEIVE, Some(SAFETY));
         let r = c.msg_receive(cchid, &mut buf, None);
-        let _ = rx.recv_timeout(JOIN_DEADLINE);
+        let _ = rx.recv_timeout(DEADLINE);
         (st, r)
     });
     let (rcvid, _) = w.take();
@@ -682,9 +583,7 @@ fn deliver_event_unblock_releases_a_receive_blocked_client_with_etimedout() {
     w.server
         .msg_deliver_event(rcvid, &SigEvent::unblock())
         .unwrap();
-    wait_for(&w.k, w.cli.pid, bg.tid, "released", |s| {
-        matches!(s, ThreadState::Running)
-    });
+    wait_running(&w.k, w.cli.pid, bg.tid);
     let _ = tx.send(());
     assert_eq!(bg.join(), (Ok(0), Err(Errno::ETIMEDOUT)));
     // An unblock event to a thread that is not blocked does nothing.
@@ -961,7 +860,7 @@ fn deliver_event_with_rcvid_0_delivers_to_the_caller_itself() {
 #[test]
 fn bad_pulses_and_events_keep_their_errno_and_leak_nothing() {
     let w = ev_world();
-    let before = live_all(&w.k);
+    let before = live(&w.k);
     let (c, rcvid) = w.replied_client(10);
     let cases: [(SigEvent, Errno); 6] = [
         (
@@ -1006,7 +905,7 @@ fn bad_pulses_and_events_keep_their_errno_and_leak_nothing() {
     assert_eq!(receive_pulse(&w.cmain, w.cchid).code, 3);
     assert_eq!(c.finish(), Ok(0));
     // The client threads are gone once joined: every pool is where it was.
-    assert_eq!(live_all(&w.k), before);
+    assert_eq!(live(&w.k), before);
     w.finish();
 }
 

@@ -1,12 +1,9 @@
 //! Ids that are never reused by accident: a stale rcvid or timer id names nothing, however
 //! many receives or timers came after it (docs/deviations.md, "Identifiers").
 
-mod common3;
+mod support;
 
-use common3::*;
-use kernel_sim::consts::*;
-use kernel_sim::types::SigEvent;
-use kernel_sim::*;
+use support::*;
 
 const SIDE: u32 = _NTO_SIDE_CHANNEL;
 
@@ -16,7 +13,7 @@ const WRAP16: u32 = (1 << 16) + 1;
 #[test]
 fn a_stale_rcvid_stays_esrch_after_65537_receives_of_the_same_client_thread() {
     let k = kernel();
-    let start = live_all(&k);
+    let start = live(&k);
     let srv = k.process_create().unwrap();
     let cli = k.process_create().unwrap();
     let server = k.thread_attach(srv, 10).unwrap();
@@ -40,7 +37,7 @@ fn a_stale_rcvid_stays_esrch_after_65537_receives_of_the_same_client_thread() {
     });
     let mut buf = [0u8; 8];
     let stale = receive(&server, chid, &mut buf, None).unwrap();
-    rx.recv_timeout(JOIN_DEADLINE).unwrap();
+    rx.recv_timeout(DEADLINE).unwrap();
     let mut seen = stale;
     for _ in 0..WRAP16 {
         let r = receive(&server, chid, &mut buf, None).unwrap();

@@ -1,30 +1,19 @@
 //! Unblock requests, disconnect, coid-death and thread-death pulses, and process teardown
 //! (QNX: ChannelCreate's flags, ConnectDetach, `_NTO_CHF_UNBLOCK`, the kernel's pulses).
 
-mod common3;
+mod support;
 
-use common3::*;
-use kernel_sim::consts::*;
-use kernel_sim::types::SigEvent;
-use kernel_sim::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::*;
 
 const SIDE: u32 = _NTO_SIDE_CHANNEL;
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + JOIN_DEADLINE;
-    while !f() {
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 // ------------------------------------------------------------------ unblock
 
 #[test]
 fn reply_blocked_client_on_an_unblock_channel_stays_blocked_and_the_server_gets_one_unblock_pulse()
 {
-    let w = two(_NTO_CHF_UNBLOCK);
+    let w = world(_NTO_CHF_UNBLOCK);
     let c = w.replier(15, SHORT);
     let (rcvid, info) = w.take();
     assert_eq!(info.flags, 0);
@@ -66,7 +55,7 @@ fn reply_blocked_client_on_an_unblock_channel_stays_blocked_and_the_server_gets_
 
 #[test]
 fn unblock_request_may_be_answered_with_a_reply() {
-    let w = two(_NTO_CHF_UNBLOCK);
+    let w = world(_NTO_CHF_UNBLOCK);
     let c = w.replier(10, SHORT);
     let (rcvid, _) = w.take();
     let p = receive_pulse(&w.server, w.chid);
@@ -78,7 +67,7 @@ fn unblock_request_may_be_answered_with_a_reply() {
 
 #[test]
 fn reply_before_the_unblock_pulse_is_received_removes_it() {
-    let w = two(_NTO_CHF_UNBLOCK);
+    let w = world(_NTO_CHF_UNBLOCK);
     let c = w.replier(10, SHORT);
     let (rcvid, _) = w.take();
     // The client's timeout expires: the unblock pulse is queued.
@@ -100,7 +89,7 @@ fn reply_before_the_unblock_pulse_is_received_removes_it() {
 
 #[test]
 fn msg_error_before_the_unblock_pulse_is_received_removes_it_too() {
-    let w = two(_NTO_CHF_UNBLOCK);
+    let w = world(_NTO_CHF_UNBLOCK);
     let c = w.replier(10, SHORT);
     let (rcvid, _) = w.take();
     wait_until("unblock pulse queued", || {
@@ -115,15 +104,9 @@ fn msg_error_before_the_unblock_pulse_is_received_removes_it_too() {
 
 #[test]
 fn a_detached_clients_pending_unblock_request_stands_until_the_server_answers_then_it_gets_ebadf() {
-    let w = two(_NTO_CHF_UNBLOCK);
+    let w = world(_NTO_CHF_UNBLOCK);
     // A client thread REPLY-blocked on the process's shared coid, with an unblock request.
-    let coid = w.coid;
-    let c = spawn(&w.k, w.cli, 10, move |c| {
-        let mut r = [0u8; 4];
-        arm(c, _NTO_TIMEOUT_REPLY, Some(SHORT));
-        let st = c.msg_send(coid, b"req", &mut r);
-        (st, r)
-    });
+    let c = w.sender_on_shared_coid(10, Some((_NTO_TIMEOUT_REPLY, SHORT)));
     let (rcvid, _) = w.take();
     wait_until("unblock pulse queued", || {
         queued(&w.k, w.srv.pid, w.chid) == 1
@@ -152,9 +135,8 @@ fn a_detached_clients_pending_unblock_request_stands_until_the_server_answers_th
 
 #[test]
 fn reply_blocked_client_without_unblock_flag_leaves_with_etimedout_and_the_reply_is_esrch() {
-    let w = two(0);
-    let c = w.replier(10, SHORT);
-    wait_send_blocked(&w.k, w.cli.pid, c.tid);
+    let w = world(0);
+    let c = w.replier(10, SHORT).once_send_blocked(&w.k);
     let (rcvid, _) = w.take();
     assert_eq!(c.join().0, Err(Errno::ETIMEDOUT));
     std::thread::sleep(Duration::from_nanos(SHORT));
@@ -169,7 +151,7 @@ fn reply_blocked_client_without_unblock_flag_leaves_with_etimedout_and_the_reply
 
 #[test]
 fn send_blocked_client_on_an_unblock_channel_leaves_at_once_without_a_pulse() {
-    let w = two(_NTO_CHF_UNBLOCK);
+    let w = world(_NTO_CHF_UNBLOCK);
     let c = w.sender(10, SHORT);
     assert_eq!(c.join().0, Err(Errno::ETIMEDOUT));
     assert_eq!(live(&w.k)[4], 0);
@@ -180,12 +162,11 @@ fn send_blocked_client_on_an_unblock_channel_leaves_at_once_without_a_pulse() {
 
 #[test]
 fn unblock_pulse_goes_straight_to_a_receive_blocked_server_thread() {
-    let w = two(_NTO_CHF_UNBLOCK);
+    let w = world(_NTO_CHF_UNBLOCK);
     let c = w.sender(10, SAFETY);
     let (rcvid, _) = w.take();
     let chid = w.chid;
-    let rx = spawn(&w.k, w.srv, 10, move |s| receive_pulse(s, chid));
-    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
+    let rx = spawn(&w.k, w.srv, 10, move |s| receive_pulse(s, chid)).once_receive_blocked(&w.k);
     // The unblock request (here forced by a SIGEV_UNBLOCK event, deterministically after the
     // other server thread blocked) hands the pulse straight to that thread.
     w.server
@@ -202,7 +183,7 @@ fn unblock_pulse_goes_straight_to_a_receive_blocked_server_thread() {
 
 #[test]
 fn unblock_event_to_a_reply_blocked_client_on_an_unblock_channel_sends_the_unblock_pulse() {
-    let w = two(_NTO_CHF_UNBLOCK);
+    let w = world(_NTO_CHF_UNBLOCK);
     let c = w.sender(10, SAFETY);
     let (rcvid, info) = w.take();
     w.server
@@ -221,17 +202,17 @@ fn unblock_event_to_a_reply_blocked_client_on_an_unblock_channel_sends_the_unblo
 
 #[test]
 fn client_is_released_when_no_unblock_pulse_can_be_queued() {
-    let w = two_with(
-        Config {
+    let w = World::with(Options {
+        config: Config {
             max_pulses: 1,
             ..Config::default()
         },
-        _NTO_CHF_UNBLOCK,
-    );
+        chflags: _NTO_CHF_UNBLOCK,
+        ..Options::default()
+    });
     // The only pulse object is taken (at priority 1: the message is received first).
     w.client.msg_send_pulse(w.coid, 1, 1, 1).unwrap();
-    let c = w.replier(10, SHORT);
-    wait_send_blocked(&w.k, w.cli.pid, c.tid);
+    let c = w.replier(10, SHORT).once_send_blocked(&w.k);
     let (rcvid, _) = w.take();
     assert_eq!(c.join().0, Err(Errno::ETIMEDOUT));
     assert_eq!(w.server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
@@ -245,7 +226,7 @@ fn client_is_released_when_no_unblock_pulse_can_be_queued() {
 
 #[test]
 fn disconnect_pulse_comes_when_the_clients_last_shared_coid_is_detached() {
-    let w = two(_NTO_CHF_DISCONNECT);
+    let w = world(_NTO_CHF_DISCONNECT);
     let coid_b = w
         .client
         .connect_attach(0, w.srv.pid, w.chid, SIDE, 0)
@@ -286,7 +267,7 @@ fn disconnect_pulse_comes_when_the_clients_last_shared_coid_is_detached() {
 
 #[test]
 fn server_connect_detach_of_a_scoid_is_einval_while_the_client_is_linked() {
-    let w = two(_NTO_CHF_DISCONNECT);
+    let w = world(_NTO_CHF_DISCONNECT);
     let scoid = scoid_of(&w.k, w.cli.pid, w.coid);
     assert_eq!(w.server.connect_detach(scoid), Err(Errno::EINVAL));
     // Nothing changed: the client's pulses still arrive through that scoid.
@@ -304,9 +285,9 @@ fn server_connect_detach_of_a_scoid_is_einval_while_the_client_is_linked() {
 
 #[test]
 fn client_process_destroy_sends_disconnect() {
-    let w = two(_NTO_CHF_DISCONNECT);
+    let w = world(_NTO_CHF_DISCONNECT);
     let scoid = scoid_of(&w.k, w.cli.pid, w.coid);
-    let Two {
+    let World {
         k,
         start,
         srv,
@@ -333,7 +314,7 @@ fn client_process_destroy_sends_disconnect() {
 
 #[test]
 fn without_the_disconnect_flag_the_last_detach_sends_nothing_and_frees_the_connection() {
-    let w = two(0);
+    let w = world(0);
     let scoid = scoid_of(&w.k, w.cli.pid, w.coid);
     assert_eq!(live(&w.k)[3], w.start[3] + 1);
     w.client.connect_detach(w.coid).unwrap();
@@ -345,7 +326,7 @@ fn without_the_disconnect_flag_the_last_detach_sends_nothing_and_frees_the_conne
         .connect_attach(0, w.srv.pid, w.chid, SIDE, 0)
         .unwrap();
     assert_eq!(live(&w.k)[3], w.start[3] + 1);
-    let Two {
+    let World {
         k,
         start,
         srv,
@@ -365,7 +346,7 @@ fn without_the_disconnect_flag_the_last_detach_sends_nothing_and_frees_the_conne
 
 #[test]
 fn disconnect_pulse_is_queued_ahead_of_higher_priority_pulses() {
-    let w = two(_NTO_CHF_DISCONNECT);
+    let w = world(_NTO_CHF_DISCONNECT);
     let other = w.k.process_create().unwrap();
     let o = w.k.thread_attach(other, 10).unwrap();
     let ocoid = o.connect_attach(0, w.srv.pid, w.chid, SIDE, 0).unwrap();
@@ -390,7 +371,7 @@ fn disconnect_pulse_is_queued_ahead_of_higher_priority_pulses() {
 
 #[test]
 fn channel_destroy_sends_coid_death_for_each_client_coid_to_the_clients_death_channel() {
-    let w = two(0);
+    let w = world(0);
     let dchid = w.client.channel_create(_NTO_CHF_COID_DISCONNECT).unwrap();
     let coid_b = w
         .client
@@ -422,12 +403,12 @@ fn channel_destroy_sends_coid_death_for_each_client_coid_to_the_clients_death_ch
 
 #[test]
 fn server_process_destroy_sends_coid_death() {
-    let w = two(0);
+    let w = world(0);
     let dchid = w
         .client
         .channel_create(_NTO_CHF_COID_DISCONNECT | _NTO_CHF_THREAD_DEATH)
         .unwrap();
-    let Two {
+    let World {
         k,
         start,
         srv,
@@ -453,7 +434,7 @@ fn server_process_destroy_sends_coid_death() {
 
 #[test]
 fn no_coid_death_pulse_without_the_coid_disconnect_flag() {
-    let w = two(0);
+    let w = world(0);
     let dchid = w.client.channel_create(_NTO_CHF_THREAD_DEATH).unwrap();
     w.server.channel_destroy(w.chid).unwrap();
     std::thread::sleep(Duration::from_millis(5));
@@ -468,7 +449,7 @@ fn no_coid_death_pulse_without_the_coid_disconnect_flag() {
 #[test]
 fn thread_death_pulse_carries_the_tid_of_each_exiting_thread() {
     let k = kernel();
-    let start = live_all(&k);
+    let start = live(&k);
     let p = k.process_create().unwrap();
     let m = k.thread_attach(p, 10).unwrap();
     let dchid = m.channel_create(_NTO_CHF_THREAD_DEATH).unwrap();
@@ -499,7 +480,7 @@ fn thread_death_pulse_carries_the_tid_of_each_exiting_thread() {
 #[test]
 fn thread_death_in_another_process_is_not_reported() {
     let k = kernel();
-    let start = live_all(&k);
+    let start = live(&k);
     let p = k.process_create().unwrap();
     let q = k.process_create().unwrap();
     let m = k.thread_attach(p, 10).unwrap();
@@ -513,7 +494,7 @@ fn thread_death_in_another_process_is_not_reported() {
 #[test]
 fn second_death_channel_in_a_process_is_ebusy() {
     let k = kernel();
-    let start = live_all(&k);
+    let start = live(&k);
     let p = k.process_create().unwrap();
     let m = k.thread_attach(p, 10).unwrap();
     let d = m.channel_create(_NTO_CHF_THREAD_DEATH).unwrap();
@@ -554,7 +535,7 @@ fn second_death_channel_in_a_process_is_ebusy() {
 #[test]
 fn process_destroy_releases_every_peer_frees_its_timers_and_leaks_nothing() {
     let k = kernel();
-    let start = live_all(&k);
+    let start = live(&k);
     let srv = k.process_create().unwrap();
     let cli = k.process_create().unwrap();
     let server = k.thread_attach(srv, 10).unwrap();
@@ -573,8 +554,8 @@ fn process_destroy_releases_every_peer_frees_its_timers_and_leaks_nothing() {
     let t1 = spawn(&k, srv, 10, move |s| {
         let mut b = [0u8; 32];
         receive(s, chid2, &mut b, None)
-    });
-    wait_receive_blocked(&k, srv.pid, t1.tid);
+    })
+    .once_receive_blocked(&k);
     let client_send = move |c: &ThreadCtx| {
         let coid = c.connect_attach(0, srv.pid, chid, SIDE, 0).unwrap();
         let r = send(c, coid, b"req", &mut []);
@@ -594,8 +575,7 @@ fn process_destroy_releases_every_peer_frees_its_timers_and_leaks_nothing() {
     }
     wait_reply_blocked(&k, cli.pid, c1.tid);
     // ...and one SEND-blocked.
-    let c2 = spawn(&k, cli, 10, client_send);
-    wait_send_blocked(&k, cli.pid, c2.tid);
+    let c2 = spawn(&k, cli, 10, client_send).once_send_blocked(&k);
 
     k.process_destroy(srv).unwrap();
     assert_eq!(c1.join(), Err(Errno::ESRCH));
@@ -613,7 +593,7 @@ fn process_destroy_releases_every_peer_frees_its_timers_and_leaks_nothing() {
 #[test]
 fn process_destroy_releases_its_own_thread_send_blocked_on_another_process_with_esrch() {
     let k = kernel();
-    let start = live_all(&k);
+    let start = live(&k);
     let x = k.process_create().unwrap();
     let s = k.process_create().unwrap();
     let xt = k.thread_attach(x, 10).unwrap();
@@ -621,8 +601,8 @@ fn process_destroy_releases_its_own_thread_send_blocked_on_another_process_with_
     let t2 = spawn(&k, s, 10, move |c| {
         let coid = c.connect_attach(0, x.pid, xchid, SIDE, 0).unwrap();
         send(c, coid, b"req", &mut [])
-    });
-    wait_send_blocked(&k, s.pid, t2.tid);
+    })
+    .once_send_blocked(&k);
     k.process_destroy(s).unwrap();
     let r = t2.join();
     // X never saw the message, only the connection going away.
@@ -638,7 +618,7 @@ fn process_destroy_releases_its_own_thread_send_blocked_on_another_process_with_
 #[test]
 fn process_destroy_releases_its_own_thread_reply_blocked_on_another_process_with_esrch() {
     let k = kernel();
-    let start = live_all(&k);
+    let start = live(&k);
     let x = k.process_create().unwrap();
     let s = k.process_create().unwrap();
     let xt = k.thread_attach(x, 10).unwrap();
@@ -660,8 +640,8 @@ fn process_destroy_releases_its_own_thread_reply_blocked_on_another_process_with
 
 #[test]
 fn notification_misuse_keeps_its_errno_and_leaks_nothing() {
-    let w = two(_NTO_CHF_DISCONNECT | _NTO_CHF_UNBLOCK);
-    let before = live_all(&w.k);
+    let w = world(_NTO_CHF_DISCONNECT | _NTO_CHF_UNBLOCK);
+    let before = live(&w.k);
     let scoid = scoid_of(&w.k, w.cli.pid, w.coid);
     for _ in 0..3 {
         assert_eq!(w.server.connect_detach(scoid), Err(Errno::EINVAL));
@@ -680,10 +660,10 @@ fn notification_misuse_keeps_its_errno_and_leaks_nothing() {
             w.client.msg_send_pulse(w.coid, 10, -33, 1),
             Err(Errno::EINVAL)
         );
-        assert_eq!(live_all(&w.k), before);
+        assert_eq!(live(&w.k), before);
     }
     assert_nothing_queued(&w.server, w.chid);
     w.round_trip();
-    assert_eq!(live_all(&w.k), before);
+    assert_eq!(live(&w.k), before);
     w.finish();
 }

@@ -1,12 +1,10 @@
 //! Priority ordering of the send queue, priority inheritance and server boost
 //! (QNX: System Architecture, priority inheritance and server boost).
 
-mod common;
+mod support;
 
-use common::*;
-use kernel_sim::consts::*;
-use kernel_sim::*;
 use std::thread;
+use support::*;
 
 fn prio_of(k: &Kernel, pid: i32, tid: i32) -> (i16, i16) {
     let i = k.thread_info(pid, tid).unwrap();
@@ -46,7 +44,7 @@ fn send_queue_orders_senders_and_pulses_by_priority_fifo_within_a_priority() {
                 c.msg_send_pulse(coid, prio, code.parse().unwrap(), prio.into())
                     .unwrap();
             } else {
-                let (h, tid) = spawn(s, &k, cli, prio, move |t| {
+                let (h, tid) = spawn_scoped(s, &k, cli, prio, move |t| {
                     let mut r = [0u8; 0];
                     send(t, coid, label.as_bytes(), &mut r)
                 });
@@ -73,7 +71,7 @@ fn send_queue_orders_senders_and_pulses_by_priority_fifo_within_a_priority() {
         }
         assert_eq!(order, expected);
         for h in clients {
-            assert_eq!(h.join().unwrap(), Ok(0));
+            assert_eq!(h.join(), Ok(0));
         }
     });
     c.connect_detach(coid).unwrap();
@@ -95,7 +93,7 @@ fn receiver_takes_the_senders_priority_on_receive_and_keeps_its_base() {
     // Higher and lower than the server's own: the receiver takes the sender's either way.
     for prio in [25, 3, 200] {
         thread::scope(|s| {
-            let (h, _) = spawn(s, &k, cli, prio, |t| {
+            let (h, _) = spawn_scoped(s, &k, cli, prio, |t| {
                 let mut r = [0u8; 0];
                 send(t, coid, b"p", &mut r)
             });
@@ -108,7 +106,7 @@ fn receiver_takes_the_senders_priority_on_receive_and_keeps_its_base() {
             server.msg_reply(rcvid, 0, b"").unwrap();
             // It keeps the inherited priority after replying.
             assert_eq!(server.priority(), Ok((10, prio as u8)));
-            assert_eq!(h.join().unwrap(), Ok(0));
+            assert_eq!(h.join(), Ok(0));
         });
     }
 }
@@ -123,7 +121,7 @@ fn fixed_priority_channel_receiver_keeps_its_own_priority() {
         .connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, srv, 50, |t| {
+        let (h, _) = spawn_scoped(s, &k, srv, 50, |t| {
             let mut r = [0u8; 0];
             send(t, coid, b"hi", &mut r)
         });
@@ -133,7 +131,7 @@ fn fixed_priority_channel_receiver_keeps_its_own_priority() {
         assert_eq!(info.priority, 50);
         assert_eq!(server.priority(), Ok((10, 10)));
         server.msg_reply(rcvid, 0, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
     });
     server.msg_send_pulse(coid, 60, 1, 0).unwrap();
     receive_pulse(&server, chid);
@@ -155,13 +153,13 @@ fn receiver_takes_the_pulse_priority() {
     assert_eq!(server.priority(), Ok((10, 44)));
     // Delivered straight into a RECEIVE-blocked thread.
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, srv, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &k, srv, 10, |t| {
             receive_pulse(t, chid);
             t.priority()
         });
         wait_receive_blocked(&k, srv.pid, tid);
         server.msg_send_pulse(coid, 3, 2, 0).unwrap();
-        assert_eq!(h.join().unwrap(), Ok((10, 3)));
+        assert_eq!(h.join(), Ok((10, 3)));
     });
 }
 
@@ -196,7 +194,7 @@ fn set_priority_returns_the_previous_priority_and_sets_the_send_priority() {
         .connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, srv, 10, |t| {
+        let (h, _) = spawn_scoped(s, &k, srv, 10, |t| {
             assert_eq!(t.set_priority(20), Ok(10));
             assert_eq!(t.priority(), Ok((20, 20)));
             assert_eq!(t.set_priority(255), Ok(20));
@@ -210,7 +208,7 @@ fn set_priority_returns_the_previous_priority_and_sets_the_send_priority() {
         let rcvid = receive(&server, chid, &mut buf, Some(&mut info)).unwrap();
         assert_eq!(info.priority, 63);
         server.msg_reply(rcvid, 0, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
     });
 }
 
@@ -238,14 +236,14 @@ fn queued_client_boosts_busy_server_threads_whose_last_receive_was_on_the_channe
     thread::scope(|s| {
         // The server takes a message at its own priority and stays busy with it (RUNNING,
         // holding the rcvid), so nobody is RECEIVE-blocked on the channel.
-        let (a, _) = spawn(s, &k, cli, 10, |t| {
+        let (a, _) = spawn_scoped(s, &k, cli, 10, |t| {
             let mut r = [0u8; 0];
             send(t, coid, b"a", &mut r)
         });
         let rcvid_a = receive(&server, chid, &mut buf, None).unwrap();
         assert_eq!(prio_of(&k, srv.pid, server.tid()), (10, 10));
         // A priority-30 client queues: the busy server thread is boosted to 30.
-        let (b, btid) = spawn(s, &k, cli, 30, |t| {
+        let (b, btid) = spawn_scoped(s, &k, cli, 30, |t| {
             let mut r = [0u8; 0];
             send(t, coid, b"b", &mut r)
         });
@@ -270,8 +268,8 @@ fn queued_client_boosts_busy_server_threads_whose_last_receive_was_on_the_channe
         server.msg_reply(rcvid_b, 0, b"").unwrap();
         let p = receive_pulse(&server, chid);
         assert_eq!((p.code, server.priority().unwrap()), (2, (10, 20)));
-        assert_eq!(a.join().unwrap(), Ok(0));
-        assert_eq!(b.join().unwrap(), Ok(0));
+        assert_eq!(a.join(), Ok(0));
+        assert_eq!(b.join(), Ok(0));
     });
     c.connect_detach(coid).unwrap();
     drop((server, elsewhere, never, c));
@@ -296,7 +294,7 @@ fn server_thread_blocked_elsewhere_is_boosted_too() {
         .unwrap();
     drop(mid);
     thread::scope(|s| {
-        let (m, mtid) = spawn(s, &k, srv, 10, |t| {
+        let (m, mtid) = spawn_scoped(s, &k, srv, 10, |t| {
             // Receive (and answer) one pulse on our channel, then call the other server.
             receive_pulse(t, chid);
             let ocoid = t
@@ -314,15 +312,15 @@ fn server_thread_blocked_elsewhere_is_boosted_too() {
         let orcvid = receive(&o, ochid, &mut buf, None).unwrap();
         wait_reply_blocked(&k, srv.pid, mtid);
         assert_eq!(prio_of(&k, srv.pid, mtid), (10, 10));
-        let (h, htid) = spawn(s, &k, cli, 66, |t| {
+        let (h, htid) = spawn_scoped(s, &k, cli, 66, |t| {
             let mut r = [0u8; 0];
             send(t, coid, b"hurry", &mut r)
         });
         wait_send_blocked(&k, cli.pid, htid);
         assert_eq!(prio_of(&k, srv.pid, mtid), (10, 66));
         o.msg_reply(orcvid, 0, b"").unwrap();
-        assert_eq!(m.join().unwrap(), Ok(0));
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(m.join(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
     });
 }
 
@@ -343,7 +341,7 @@ fn fixed_priority_channel_disables_server_boost() {
     c.msg_send_pulse(coid, 80, 1, 0).unwrap();
     assert_eq!(prio_of(&k, srv.pid, server.tid()), (10, 10));
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, cli, 70, |t| {
+        let (h, tid) = spawn_scoped(s, &k, cli, 70, |t| {
             let mut r = [0u8; 0];
             send(t, coid, b"x", &mut r)
         });
@@ -353,7 +351,7 @@ fn fixed_priority_channel_disables_server_boost() {
         let rcvid = receive(&server, chid, &mut buf, None).unwrap();
         assert_eq!(server.priority(), Ok((10, 10)));
         server.msg_reply(rcvid, 0, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
     });
 }
 
@@ -371,14 +369,14 @@ fn inherited_priority_carries_into_a_nested_send() {
         .connect_attach(0, back.pid, bchid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, cli, 45, |t| {
+        let (h, _) = spawn_scoped(s, &k, cli, 45, |t| {
             let coid = t
                 .connect_attach(0, front.pid, fchid, _NTO_SIDE_CHANNEL, 0)
                 .unwrap();
             let mut r = [0u8; 0];
             send(t, coid, b"outer", &mut r)
         });
-        let (fw, _) = spawn(s, &k, front, 10, |t| {
+        let (fw, _) = spawn_scoped(s, &k, front, 10, |t| {
             let mut buf = [0u8; 8];
             let rcvid = receive(t, fchid, &mut buf, None).unwrap();
             let inherited = t.priority().unwrap();
@@ -393,8 +391,8 @@ fn inherited_priority_carries_into_a_nested_send() {
         assert_eq!(info.priority, 45);
         assert_eq!(b.priority(), Ok((10, 45)));
         b.msg_reply(rcvid, 0, b"").unwrap();
-        assert_eq!(fw.join().unwrap(), ((10, 45), Ok(0)));
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(fw.join(), ((10, 45), Ok(0)));
+        assert_eq!(h.join(), Ok(0));
     });
     drop(f);
 }

@@ -1,46 +1,13 @@
 //! MsgSendPulse and pulse reception (QNX: MsgSendPulse, MsgReceive, `struct _pulse`).
 
-mod common;
+mod support;
 
-use common::*;
-use kernel_sim::consts::*;
-use kernel_sim::*;
 use std::thread;
-
-struct Setup {
-    k: Kernel,
-    srv: Pid,
-    cli: Pid,
-    server: ThreadCtx,
-    client: ThreadCtx,
-    chid: i32,
-    coid: i32,
-}
-
-fn setup() -> Setup {
-    let k = kernel();
-    let srv = k.process_create().unwrap();
-    let cli = k.process_create().unwrap();
-    let server = k.thread_attach(srv, 10).unwrap();
-    let client = k.thread_attach(cli, 10).unwrap();
-    let chid = server.channel_create(0).unwrap();
-    let coid = client
-        .connect_attach(0, srv.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .unwrap();
-    Setup {
-        k,
-        srv,
-        cli,
-        server,
-        client,
-        chid,
-        coid,
-    }
-}
+use support::*;
 
 #[test]
 fn pulse_is_received_with_rcvid_0_and_all_its_fields() {
-    let s = setup();
+    let s = world(0);
     s.client.msg_send_pulse(s.coid, 10, 42, -123_456).unwrap();
     let mut buf = [0xEEu8; 40];
     assert_eq!(receive(&s.server, s.chid, &mut buf, None), Ok(0));
@@ -60,7 +27,7 @@ fn pulse_is_received_with_rcvid_0_and_all_its_fields() {
     assert_eq!(&buf[PULSE_SIZE..], &[0xEE; 16]);
     // The scoid is the one messages on the same coid report.
     thread::scope(|sc| {
-        let (h, _) = spawn(sc, &s.k, s.cli, 10, |t| {
+        let (h, _) = spawn_scoped(sc, &s.k, s.cli, 10, |t| {
             let mut r = [0u8; 0];
             send(t, s.coid, b"m", &mut r)
         });
@@ -68,13 +35,13 @@ fn pulse_is_received_with_rcvid_0_and_all_its_fields() {
         let rcvid = receive(&s.server, s.chid, &mut buf, Some(&mut info)).unwrap();
         assert_eq!(info.scoid, p.scoid);
         s.server.msg_reply(rcvid, 0, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
     });
 }
 
 #[test]
 fn pulse_into_an_exactly_pulse_sized_buffer_is_received() {
-    let s = setup();
+    let s = world(0);
     s.client.msg_send_pulse(s.coid, 10, 1, 7).unwrap();
     let mut buf = [0u8; PULSE_SIZE];
     assert_eq!(receive(&s.server, s.chid, &mut buf, None), Ok(0));
@@ -96,12 +63,12 @@ fn pulse_into_an_exactly_pulse_sized_buffer_is_received() {
 
 #[test]
 fn pulse_to_a_receive_blocked_server_is_delivered_directly() {
-    let s = setup();
+    let s = world(0);
     thread::scope(|sc| {
-        let (h, tid) = spawn(sc, &s.k, s.srv, 10, |t| receive_pulse(t, s.chid));
+        let (h, tid) = spawn_scoped(sc, &s.k, s.srv, 10, |t| receive_pulse(t, s.chid));
         wait_receive_blocked(&s.k, s.srv.pid, tid);
         s.client.msg_send_pulse(s.coid, 10, 9, 99).unwrap();
-        let p = h.join().unwrap();
+        let p = h.join();
         assert_eq!((p.code, p.value_int()), (9, 99));
     });
     assert_eq!(s.k.pool_usage().pulses.live, 0);
@@ -109,7 +76,7 @@ fn pulse_to_a_receive_blocked_server_is_delivered_directly() {
 
 #[test]
 fn msg_send_pulse_takes_user_codes_0_to_127_only() {
-    let s = setup();
+    let s = world(0);
     for code in [0i8, 1, 64, 127] {
         assert_eq!(
             s.client.msg_send_pulse(s.coid, 10, code, code.into()),
@@ -130,7 +97,7 @@ fn msg_send_pulse_takes_user_codes_0_to_127_only() {
 
 #[test]
 fn msg_send_pulse_takes_priorities_1_to_255_or_minus_1() {
-    let s = setup();
+    let s = world(0);
     for prio in [1i16, 10, 255, -1] {
         assert_eq!(
             s.client.msg_send_pulse(s.coid, prio, 1, prio.into()),
@@ -153,7 +120,7 @@ fn msg_send_pulse_takes_priorities_1_to_255_or_minus_1() {
 
 #[test]
 fn identical_pulses_are_each_delivered() {
-    let s = setup();
+    let s = world(0);
     for _ in 0..5 {
         s.client.msg_send_pulse(s.coid, 10, 3, 3).unwrap();
     }
@@ -174,9 +141,9 @@ fn identical_pulses_are_each_delivered() {
 
 #[test]
 fn msg_receive_pulse_takes_pulses_and_leaves_messages_queued() {
-    let s = setup();
+    let s = world(0);
     thread::scope(|sc| {
-        let (h, tid) = spawn(sc, &s.k, s.cli, 20, |t| {
+        let (h, tid) = spawn_scoped(sc, &s.k, s.cli, 20, |t| {
             let mut r = [0u8; 0];
             send(t, s.coid, b"msg", &mut r)
         });
@@ -201,16 +168,16 @@ fn msg_receive_pulse_takes_pulses_and_leaves_messages_queued() {
         assert!(rcvid > 0);
         assert_eq!(&buf[..3], b"msg");
         s.server.msg_reply(rcvid, 0, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
     });
 }
 
 #[test]
 fn messages_go_to_full_receivers_and_pulses_to_any_receiver() {
-    let s = setup();
+    let s = world(0);
     thread::scope(|sc| {
         // A full receiver first, then a pulse-only receiver (the newer one).
-        let (full, ftid) = spawn(sc, &s.k, s.srv, 10, |t| {
+        let (full, ftid) = spawn_scoped(sc, &s.k, s.srv, 10, |t| {
             let mut b = [0u8; 32];
             let r = receive(t, s.chid, &mut b, None);
             if let Ok(rcvid) = r {
@@ -221,7 +188,7 @@ fn messages_go_to_full_receivers_and_pulses_to_any_receiver() {
             r
         });
         wait_receive_blocked(&s.k, s.srv.pid, ftid);
-        let (pulse_only, ptid) = spawn(sc, &s.k, s.srv, 10, |t| {
+        let (pulse_only, ptid) = spawn_scoped(sc, &s.k, s.srv, 10, |t| {
             let mut b = [0u8; 32];
             arm(t, _NTO_TIMEOUT_RECEIVE, Some(LONG));
             t.msg_receive_pulse(s.chid, &mut b)
@@ -231,21 +198,21 @@ fn messages_go_to_full_receivers_and_pulses_to_any_receiver() {
         // A message skips the newer, pulse-only receiver.
         let mut r = [0u8; 0];
         assert_eq!(send(&s.client, s.coid, b"m", &mut r), Ok(11));
-        assert!(full.join().unwrap().unwrap() > 0);
+        assert!(full.join().unwrap() > 0);
         assert!(matches!(
             s.k.thread_info(s.srv.pid, ptid).unwrap().state,
             ThreadState::Receive { .. }
         ));
         // A pulse goes to the pulse-only receiver.
         s.client.msg_send_pulse(s.coid, 10, 4, 44).unwrap();
-        let p = pulse_only.join().unwrap().unwrap();
+        let p = pulse_only.join().unwrap();
         assert_eq!(p.value_int(), 44);
     });
 }
 
 #[test]
 fn pulse_on_an_unknown_coid_is_ebadf() {
-    let s = setup();
+    let s = world(0);
     for coid in [-1, 0, 7, 0x4000_0000, 0x4000_0009, 0x7fff_ffff] {
         assert_eq!(
             s.client.msg_send_pulse(coid, 10, 1, 0),
@@ -260,7 +227,7 @@ fn pulse_on_an_unknown_coid_is_ebadf() {
 
 #[test]
 fn pulses_from_several_coids_carry_each_connections_scoid() {
-    let s = setup();
+    let s = world(0);
     let other = s
         .client
         .connect_attach(0, s.srv.pid, s.chid, _NTO_SIDE_CHANNEL, _NTO_COF_NOSHARE)

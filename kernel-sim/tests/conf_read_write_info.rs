@@ -1,11 +1,9 @@
 //! MsgRead / MsgWrite / MsgInfo and the `_msg_info` fields (QNX: MsgRead, MsgWrite, MsgInfo).
 
-mod common;
+mod support;
 
-use common::*;
-use kernel_sim::consts::*;
-use kernel_sim::*;
 use std::thread;
+use support::*;
 
 fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + 3) as u8).collect()
@@ -31,7 +29,7 @@ fn msg_info_fields_describe_the_client_and_its_buffers() {
     let pulse_scoid = receive_pulse(&server, chid).scoid;
     let msg = pattern(300);
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, cli, 37, |t| {
+        let (h, tid) = spawn_scoped(s, &k, cli, 37, |t| {
             let (mut r1, mut r2) = ([0u8; 50], [0u8; 30]);
             arm(t, SEND_REPLY, Some(LONG));
             t.msg_sendv(coid, &[&msg[..100], &msg[100..]], &mut [&mut r1, &mut r2])
@@ -61,7 +59,7 @@ fn msg_info_fields_describe_the_client_and_its_buffers() {
         // MsgInfo refills the same description while the client is REPLY-blocked.
         assert_eq!(server.msg_info(rcvid), Ok(info));
         server.msg_reply(rcvid, 0, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
     });
     c.connect_detach(coid).unwrap();
     drop((server, c));
@@ -79,7 +77,7 @@ fn msg_info_coid_is_the_fd_coid_used_for_the_send() {
     let fd = c.connect_attach(0, srv.pid, chid, 3, 0).unwrap();
     assert_eq!(fd, 3);
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, cli, 10, |t| {
+        let (h, _) = spawn_scoped(s, &k, cli, 10, |t| {
             let mut r = [0u8; 0];
             send(t, fd, b"fd", &mut r)
         });
@@ -90,7 +88,7 @@ fn msg_info_coid_is_the_fd_coid_used_for_the_send() {
         assert_eq!(info.dstmsglen, 0);
         assert_eq!(info.scoid as u32 & _NTO_SIDE_CHANNEL, _NTO_SIDE_CHANNEL);
         server.msg_reply(rcvid, 0, b"ignored").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
     });
 }
 
@@ -111,7 +109,7 @@ fn msg_info_on_an_unknown_pulse_or_stale_rcvid_is_esrch() {
         );
     }
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, p, 10, |t| {
+        let (h, _) = spawn_scoped(s, &k, p, 10, |t| {
             let mut r = [0u8; 0];
             send(t, coid, b"x", &mut r)
         });
@@ -119,7 +117,7 @@ fn msg_info_on_an_unknown_pulse_or_stale_rcvid_is_esrch() {
         let rcvid = receive(&server, chid, &mut buf, None).unwrap();
         assert!(server.msg_info(rcvid).is_ok());
         server.msg_reply(rcvid, 0, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
         assert_eq!(server.msg_info(rcvid), Err(Errno::ESRCH));
     });
 }
@@ -157,7 +155,7 @@ fn msg_read_fetches_the_rest_from_an_offset() {
         .unwrap();
     let msg = pattern(100);
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, p, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &k, p, 10, |t| {
             let mut r = [0u8; 0];
             arm(t, SEND_REPLY, Some(LONG));
             // Gathered from three parts: MsgRead sees one contiguous message.
@@ -194,7 +192,7 @@ fn msg_read_fetches_the_rest_from_an_offset() {
             ThreadState::Reply { .. }
         ));
         server.msg_reply(rcvid, 1, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(1));
+        assert_eq!(h.join(), Ok(1));
         assert_eq!(server.msg_read(rcvid, &mut tail, 0), Err(Errno::ESRCH));
     });
 }
@@ -210,7 +208,7 @@ fn msg_readv_scatters_from_an_offset() {
         .unwrap();
     let msg = pattern(64);
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, p, 10, |t| {
+        let (h, _) = spawn_scoped(s, &k, p, 10, |t| {
             let mut r = [0u8; 0];
             send(t, coid, &msg, &mut r)
         });
@@ -224,7 +222,7 @@ fn msg_readv_scatters_from_an_offset() {
         assert_eq!(&a[..], &msg[4..9]);
         assert_eq!(&c[..55], &msg[9..]);
         server.msg_reply(rcvid, 0, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
     });
 }
 
@@ -238,7 +236,7 @@ fn msg_write_before_reply_lands_at_its_offset_and_reply_completes() {
         .connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &k, p, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &k, p, 10, |t| {
             let mut r = [0u8; 64];
             let st = send(t, coid, b"write to me", &mut r);
             (st, r)
@@ -257,7 +255,7 @@ fn msg_write_before_reply_lands_at_its_offset_and_reply_completes() {
         ));
         // The reply then lands from offset 0 and completes the exchange.
         server.msg_reply(rcvid, 7, b"ab").unwrap();
-        let (st, r) = h.join().unwrap();
+        let (st, r) = h.join();
         assert_eq!(st, Ok(7));
         let mut want = [0u8; 64];
         want[..2].copy_from_slice(b"ab");
@@ -278,7 +276,7 @@ fn msg_writev_gathers_into_the_client_reply_parts_at_an_offset() {
         .connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
     thread::scope(|s| {
-        let (h, _) = spawn(s, &k, p, 10, |t| {
+        let (h, _) = spawn_scoped(s, &k, p, 10, |t| {
             let (mut r1, mut r2) = ([b'.'; 4], [b'.'; 6]);
             arm(t, SEND_REPLY, Some(LONG));
             let st = t.msg_sendv(coid, &[b"x"], &mut [&mut r1, &mut r2]);
@@ -290,7 +288,7 @@ fn msg_writev_gathers_into_the_client_reply_parts_at_an_offset() {
         assert_eq!(info.dstmsglen, 10);
         assert_eq!(server.msg_writev(rcvid, &[b"ab", b"cde"], 2), Ok(5));
         server.msg_error(rcvid, Errno::EOK).unwrap();
-        let (st, r1, r2) = h.join().unwrap();
+        let (st, r1, r2) = h.join();
         assert_eq!(st, Ok(0));
         assert_eq!(&r1, b"..ab");
         assert_eq!(&r2, b"cde...");

@@ -1,86 +1,18 @@
 //! Send / Receive / Reply / Error conformance, thread states, and kernel timeouts
 //! (QNX: MsgSend, MsgReceive, MsgReply, MsgError, TimerTimeout; the thread states).
 
-mod common;
+mod support;
 
-use common::*;
-use kernel_sim::consts::*;
-use kernel_sim::*;
 use std::thread;
 use std::time::Duration;
-
-/// A server process with one thread and a channel, and a client process with one thread and a
-/// side-channel coid to it.
-struct Pair {
-    k: Kernel,
-    srv: Pid,
-    cli: Pid,
-    server: ThreadCtx,
-    client: ThreadCtx,
-    chid: i32,
-    coid: i32,
-    start: [u32; 5],
-}
-
-fn pair(chflags: u32) -> Pair {
-    let k = kernel();
-    let start = live(&k);
-    let srv = k.process_create().unwrap();
-    let cli = k.process_create().unwrap();
-    let server = k.thread_attach(srv, 10).unwrap();
-    let client = k.thread_attach(cli, 10).unwrap();
-    let chid = server.channel_create(chflags).unwrap();
-    let coid = client
-        .connect_attach(0, srv.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .unwrap();
-    Pair {
-        k,
-        srv,
-        cli,
-        server,
-        client,
-        chid,
-        coid,
-        start,
-    }
-}
-
-impl Pair {
-    /// Receives the client's message; if that fails, destroys the channel first so that a
-    /// client blocked without a bound is released before the test panics.
-    fn receive_or_release(&self, buf: &mut [u8], info: Option<&mut MsgInfo>) -> RcvId {
-        match receive(&self.server, self.chid, buf, info) {
-            Ok(rcvid) => rcvid,
-            Err(e) => {
-                let _ = self.server.channel_destroy(self.chid);
-                panic!("server receive failed: {e:?}");
-            }
-        }
-    }
-
-    fn finish(self) {
-        let Pair {
-            k,
-            srv,
-            cli,
-            server,
-            client,
-            coid,
-            start,
-            ..
-        } = self;
-        client.connect_detach(coid).unwrap();
-        drop((server, client));
-        teardown(&k, &[srv, cli], start);
-    }
-}
+use support::*;
 
 #[test]
 fn message_rcvid_is_positive_and_pulse_rcvid_is_zero() {
-    let p = pair(0);
+    let p = world(0);
     p.client.msg_send_pulse(p.coid, 10, 7, 70).unwrap();
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0u8; 4];
             send(t, p.coid, b"msg", &mut r)
         });
@@ -95,14 +27,14 @@ fn message_rcvid_is_positive_and_pulse_rcvid_is_zero() {
         // A reply to the pulse's rcvid 0 is ESRCH; the real rcvid works.
         assert_eq!(p.server.msg_reply(0, 1, b""), Err(Errno::ESRCH));
         assert_eq!(p.server.msg_reply(rcvid, 1, b""), Ok(()));
-        assert_eq!(h.join().unwrap(), Ok(1));
+        assert_eq!(h.join(), Ok(1));
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn sender_finding_receive_blocked_server_goes_straight_to_reply_blocked() {
-    let p = pair(0);
+    let p = world(0);
     let mut r = [0u8; 4];
     // With nobody receiving, a send that may not SEND-block fails at once...
     arm(&p.client, _NTO_TIMEOUT_SEND, None);
@@ -116,7 +48,7 @@ fn sender_finding_receive_blocked_server_goes_straight_to_reply_blocked() {
         Err(Errno::ETIMEDOUT)
     );
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &p.k, p.srv, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &p.k, p.srv, 10, |t| {
             let mut b = [0u8; 8];
             let rcvid = receive(t, p.chid, &mut b, None)?;
             t.msg_reply(rcvid, 5, &b[..2])?;
@@ -128,17 +60,17 @@ fn sender_finding_receive_blocked_server_goes_straight_to_reply_blocked() {
         arm(&p.client, _NTO_TIMEOUT_SEND, None);
         assert_eq!(p.client.msg_send(p.coid, b"ok", &mut r), Ok(5));
         assert_eq!(&r[..2], b"ok");
-        assert_eq!(&h.join().unwrap().unwrap()[..2], b"ok");
+        assert_eq!(&h.join().unwrap()[..2], b"ok");
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn thread_states_name_whom_a_thread_waits_on() {
-    let p = pair(0);
+    let p = world(0);
     thread::scope(|s| {
         // RECEIVE-blocked names its chid.
-        let (h, rtid) = spawn(s, &p.k, p.srv, 10, |t| {
+        let (h, rtid) = spawn_scoped(s, &p.k, p.srv, 10, |t| {
             let mut b = [0u8; 32];
             receive(t, p.chid, &mut b, None)
         });
@@ -146,10 +78,10 @@ fn thread_states_name_whom_a_thread_waits_on() {
         assert_eq!(st.state, ThreadState::Receive { chid: p.chid });
         assert_eq!(st.state.qnx_state(), STATE_RECEIVE);
         p.client.msg_send_pulse(p.coid, 10, 1, 0).unwrap();
-        assert_eq!(h.join().unwrap(), Ok(0));
+        assert_eq!(h.join(), Ok(0));
 
         // SEND-blocked names the server pid and chid.
-        let (h, ctid) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, ctid) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0u8; 8];
             let st = send(t, p.coid, b"hello", &mut r);
             (st, r)
@@ -182,7 +114,7 @@ fn thread_states_name_whom_a_thread_waits_on() {
             ThreadState::Running
         );
         p.server.msg_reply(rcvid, 0, b"bye").unwrap();
-        let (st, r) = h.join().unwrap();
+        let (st, r) = h.join();
         assert_eq!(st, Ok(0));
         assert_eq!(&r[..3], b"bye");
     });
@@ -191,43 +123,43 @@ fn thread_states_name_whom_a_thread_waits_on() {
         p.k.thread_info(p.cli.pid, p.client.tid()).unwrap().state,
         ThreadState::Running
     );
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn thread_returns_to_running_after_its_exchange() {
-    let p = pair(0);
+    let p = world(0);
     thread::scope(|s| {
         let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-        let (h, tid) = spawn(s, &p.k, p.cli, 10, move |t| {
+        let (h, tid) = spawn_scoped(s, &p.k, p.cli, 10, move |t| {
             let mut r = [0u8; 4];
             let st = send(t, p.coid, b"1", &mut r);
             done_tx.send(()).unwrap();
             // Stay registered until the main thread has looked at our state.
-            go_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+            go_rx.recv_timeout(DEADLINE).unwrap();
             st
         });
         let mut buf = [0u8; 4];
         let rcvid = receive(&p.server, p.chid, &mut buf, None).unwrap();
         p.server.msg_reply(rcvid, 9, b"").unwrap();
-        done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        done_rx.recv_timeout(DEADLINE).unwrap();
         assert_eq!(
             p.k.thread_info(p.cli.pid, tid).unwrap().state,
             ThreadState::Running
         );
         go_tx.send(()).unwrap();
-        assert_eq!(h.join().unwrap(), Ok(9));
+        assert_eq!(h.join(), Ok(9));
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn reply_status_becomes_the_msg_send_return_value() {
-    let p = pair(0);
+    let p = world(0);
     let statuses = [0i64, 1, 42, 0x7fff_ffff, 0x1_0000_0000, i64::MAX];
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0u8; 4];
             (0..statuses.len())
                 .map(|_| send(t, p.coid, b"?", &mut r))
@@ -238,18 +170,18 @@ fn reply_status_becomes_the_msg_send_return_value() {
             let rcvid = receive(&p.server, p.chid, &mut buf, None).unwrap();
             p.server.msg_reply(rcvid, st, b"").unwrap();
         }
-        let got = h.join().unwrap();
+        let got = h.join();
         let want: Vec<KResult<i64>> = statuses.iter().map(|&s| Ok(s)).collect();
         assert_eq!(got, want);
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn msg_error_eok_makes_msg_send_return_zero() {
-    let p = pair(0);
+    let p = world(0);
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0xAAu8; 4];
             let st = send(t, p.coid, b"?", &mut r);
             (st, r)
@@ -258,18 +190,18 @@ fn msg_error_eok_makes_msg_send_return_zero() {
         let rcvid = receive(&p.server, p.chid, &mut buf, None).unwrap();
         assert_eq!(p.server.msg_error(rcvid, Errno::EOK), Ok(()));
         // No data is transferred.
-        assert_eq!(h.join().unwrap(), (Ok(0), [0xAA; 4]));
+        assert_eq!(h.join(), (Ok(0), [0xAA; 4]));
         assert_eq!(p.server.msg_error(rcvid, Errno::EOK), Err(Errno::ESRCH));
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn msg_error_makes_msg_send_fail_with_that_errno() {
-    let p = pair(0);
+    let p = world(0);
     let errs = [Errno::EINVAL, Errno::ENOSYS, Errno::EINTR, Errno(1234)];
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0u8; 4];
             (0..errs.len())
                 .map(|_| send(t, p.coid, b"?", &mut r))
@@ -281,16 +213,16 @@ fn msg_error_makes_msg_send_fail_with_that_errno() {
             p.server.msg_error(rcvid, e).unwrap();
         }
         let want: Vec<KResult<i64>> = errs.iter().map(|&e| Err(e)).collect();
-        assert_eq!(h.join().unwrap(), want);
+        assert_eq!(h.join(), want);
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn msg_error_erestart_makes_the_client_resend_its_message() {
-    let p = pair(0);
+    let p = world(0);
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0u8; 8];
             let st = send(t, p.coid, b"again!", &mut r);
             (st, r)
@@ -310,19 +242,19 @@ fn msg_error_erestart_makes_the_client_resend_its_message() {
         // The first rcvid is spent.
         assert_eq!(p.server.msg_reply(first, 1, b"no"), Err(Errno::ESRCH));
         p.server.msg_reply(second, 2, b"done").unwrap();
-        let (st, r) = h.join().unwrap();
+        let (st, r) = h.join();
         assert_eq!(st, Ok(2));
         assert_eq!(&r[..4], b"done");
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn send_copies_the_smaller_of_message_and_receive_buffer() {
-    let p = pair(0);
+    let p = world(0);
     let msg: Vec<u8> = (0..100u8).collect();
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0u8; 4];
             (
                 send(t, p.coid, &msg, &mut r),
@@ -344,17 +276,17 @@ fn send_copies_the_smaller_of_message_and_receive_buffer() {
         assert_eq!(&buf[10..], &[0xEE; 38]);
         assert_eq!((info.msglen, info.srcmsglen), (10, 10));
         p.server.msg_reply(rcvid, 0, b"").unwrap();
-        assert_eq!(h.join().unwrap(), (Ok(0), Ok(0)));
+        assert_eq!(h.join(), (Ok(0), Ok(0)));
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn reply_copies_the_smaller_of_reply_and_client_buffer() {
-    let p = pair(0);
+    let p = world(0);
     let reply: Vec<u8> = (0..64u8).map(|b| b ^ 0x55).collect();
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut small = [0xEEu8; 24];
             let a = send(t, p.coid, b"small", &mut small[..16]);
             let mut big = [0xEEu8; 128];
@@ -366,7 +298,7 @@ fn reply_copies_the_smaller_of_reply_and_client_buffer() {
         p.server.msg_reply(rcvid, 16, &reply).unwrap();
         let rcvid = receive(&p.server, p.chid, &mut buf, None).unwrap();
         p.server.msg_reply(rcvid, 64, &reply).unwrap();
-        let (a, small, b, big) = h.join().unwrap();
+        let (a, small, b, big) = h.join();
         assert_eq!(a, Ok(16));
         assert_eq!(&small[..16], &reply[..16]);
         assert_eq!(&small[16..], &[0xEE; 8]);
@@ -374,14 +306,14 @@ fn reply_copies_the_smaller_of_reply_and_client_buffer() {
         assert_eq!(&big[..64], &reply[..]);
         assert_eq!(&big[64..], &[0xEE; 64][..]);
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn sendv_gathers_receivev_scatters_and_replyv_gathers() {
-    let p = pair(0);
+    let p = world(0);
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let (mut r1, mut r2, mut r3) = ([0u8; 3], [0u8; 0], [0u8; 5]);
             arm(t, SEND_REPLY, Some(LONG));
             let st = t.msg_sendv(
@@ -409,19 +341,19 @@ fn sendv_gathers_receivev_scatters_and_replyv_gathers() {
         p.server
             .msg_replyv(rcvid, 8, &[b"12", b"345", b"678", b"9"])
             .unwrap();
-        let (st, r1, r3) = h.join().unwrap();
+        let (st, r1, r3) = h.join();
         assert_eq!(st, Ok(8));
         assert_eq!(&r1, b"123");
         assert_eq!(&r3, b"45678");
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn zero_length_send_and_reply() {
-    let p = pair(0);
+    let p = world(0);
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0xEEu8; 4];
             let st = send(t, p.coid, b"", &mut r);
             (st, r)
@@ -433,17 +365,17 @@ fn zero_length_send_and_reply() {
         assert_eq!((info.msglen, info.srcmsglen, info.dstmsglen), (0, 0, 4));
         assert_eq!(buf, [0xEE; 8]);
         p.server.msg_reply(rcvid, 3, b"").unwrap();
-        assert_eq!(h.join().unwrap(), (Ok(3), [0xEE; 4]));
+        assert_eq!(h.join(), (Ok(3), [0xEE; 4]));
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn any_server_thread_of_the_process_may_reply() {
-    let p = pair(0);
+    let p = world(0);
     let other = p.k.thread_attach(p.srv, 10).unwrap();
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0u8; 5];
             let st = send(t, p.coid, b"hi", &mut r);
             (st, r)
@@ -453,17 +385,17 @@ fn any_server_thread_of_the_process_may_reply() {
         let mut b2 = [0u8; 2];
         assert_eq!(other.msg_read(rcvid, &mut b2, 0), Ok(2));
         assert_eq!(other.msg_reply(rcvid, 4, b"other"), Ok(()));
-        assert_eq!(h.join().unwrap(), (Ok(4), *b"other"));
+        assert_eq!(h.join(), (Ok(4), *b"other"));
     });
     drop(other);
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn reply_from_another_process_is_esrch() {
-    let p = pair(0);
+    let p = world(0);
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0u8; 4];
             send(t, p.coid, b"hi", &mut r)
         });
@@ -477,40 +409,40 @@ fn reply_from_another_process_is_esrch() {
         assert_eq!(p.client.msg_info(rcvid), Err(Errno::ESRCH));
         wait_reply_blocked(&p.k, p.cli.pid, tid);
         p.server.msg_reply(rcvid, 2, b"").unwrap();
-        assert_eq!(h.join().unwrap(), Ok(2));
+        assert_eq!(h.join(), Ok(2));
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn reply_after_the_receiving_thread_exits_still_reaches_the_client() {
-    let p = pair(0);
+    let p = world(0);
     thread::scope(|s| {
-        let (client, ctid) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (client, ctid) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0u8; 4];
             let st = send(t, p.coid, b"hey", &mut r);
             (st, r)
         });
-        let (srv, _) = spawn(s, &p.k, p.srv, 10, |t| {
+        let (srv, _) = spawn_scoped(s, &p.k, p.srv, 10, |t| {
             let mut b = [0u8; 4];
             receive(t, p.chid, &mut b, None)
         });
         // The receiving thread exits without replying (its ThreadCtx is dropped)...
-        let rcvid = srv.join().unwrap().unwrap();
+        let rcvid = srv.join().unwrap();
         // ...the client stays REPLY-blocked on the process's channel...
         wait_reply_blocked(&p.k, p.cli.pid, ctid);
         // ...and another thread of the server process answers.
         p.server.msg_reply(rcvid, 6, b"late").unwrap();
-        assert_eq!(client.join().unwrap(), (Ok(6), *b"late"));
+        assert_eq!(client.join(), (Ok(6), *b"late"));
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn newest_receive_blocked_thread_gets_the_next_message() {
-    let p = pair(0);
+    let p = world(0);
     thread::scope(|s| {
-        let (first, t1) = spawn(s, &p.k, p.srv, 10, |t| {
+        let (first, t1) = spawn_scoped(s, &p.k, p.srv, 10, |t| {
             let mut b = [0u8; 8];
             let r = receive(t, p.chid, &mut b, None);
             if let Ok(rcvid) = r {
@@ -519,7 +451,7 @@ fn newest_receive_blocked_thread_gets_the_next_message() {
             r
         });
         wait_receive_blocked(&p.k, p.srv.pid, t1);
-        let (second, t2) = spawn(s, &p.k, p.srv, 10, |t| {
+        let (second, t2) = spawn_scoped(s, &p.k, p.srv, 10, |t| {
             let mut b = [0u8; 8];
             let r = receive(t, p.chid, &mut b, None);
             if let Ok(rcvid) = r {
@@ -532,17 +464,17 @@ fn newest_receive_blocked_thread_gets_the_next_message() {
         // QNX 6.4 keeps RECEIVE-blocked threads as a stack: the newest waiter answers.
         assert_eq!(send(&p.client, p.coid, b"a", &mut r), Ok(2));
         assert_eq!(send(&p.client, p.coid, b"b", &mut r), Ok(1));
-        assert!(first.join().unwrap().unwrap() > 0);
-        assert!(second.join().unwrap().unwrap() > 0);
+        assert!(first.join().unwrap() > 0);
+        assert!(second.join().unwrap() > 0);
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 // ------------------------------------------------------------------ TimerTimeout
 
 #[test]
 fn receive_with_null_ntime_and_nothing_queued_times_out_at_once() {
-    let p = pair(0);
+    let p = world(0);
     let mut buf = [0u8; 32];
     arm(&p.server, _NTO_TIMEOUT_RECEIVE, None);
     assert_eq!(
@@ -565,12 +497,12 @@ fn receive_with_null_ntime_and_nothing_queued_times_out_at_once() {
         p.server.msg_receive_pulse(p.chid, &mut buf),
         Err(Errno::ETIMEDOUT)
     );
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn send_blocked_client_times_out_and_leaves_the_queue() {
-    let p = pair(0);
+    let p = world(0);
     let mut r = [0u8; 4];
     arm(&p.client, SEND_REPLY, Some(SHORT));
     assert_eq!(
@@ -593,26 +525,18 @@ fn send_blocked_client_times_out_and_leaves_the_queue() {
         poll(&p.server, p.chid, &mut buf, None),
         Err(Errno::ETIMEDOUT)
     );
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn reply_blocked_client_without_unblock_flag_times_out_and_a_later_reply_is_esrch() {
-    let p = pair(0);
-    let me = p.server.tid();
+    let p = world(0);
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
-            let mut r = [0u8; 4];
-            // Send only once the server is RECEIVE-blocked: straight to REPLY-blocked, so
-            // the short bound is in force from the start (and never spent in SEND).
-            wait_receive_blocked(&p.k, p.srv.pid, me);
-            arm(t, SEND_REPLY, Some(SHORT));
-            t.msg_send(p.coid, b"wait", &mut r)
-        });
+        let (h, _) = p.spawn_sender_when_receiving::<4>(s, 10, SHORT, b"wait");
         let mut buf = [0u8; 8];
         let rcvid = p.receive_or_release(&mut buf, None);
         // The client gives up while REPLY-blocked.
-        assert_eq!(h.join().unwrap(), Err(Errno::ETIMEDOUT));
+        assert_eq!(h.join().0, Err(Errno::ETIMEDOUT));
         assert_eq!(p.server.msg_reply(rcvid, 0, b"late"), Err(Errno::ESRCH));
         assert_eq!(p.server.msg_read(rcvid, &mut buf, 0), Err(Errno::ESRCH));
         assert_eq!(p.server.msg_info(rcvid), Err(Errno::ESRCH));
@@ -622,7 +546,7 @@ fn reply_blocked_client_without_unblock_flag_times_out_and_a_later_reply_is_esrc
             Err(Errno::ETIMEDOUT)
         );
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
@@ -633,9 +557,9 @@ fn reply_timeout_bounds_a_client_that_was_send_blocked_first() {
     // its REPLY-blocked state with ETIMEDOUT. The kernel arms the deadline only when the call
     // first blocks, in a state the flags name; SEND is not named, so no deadline is set and the
     // SEND->REPLY transition does not set one either: the client stays REPLY-blocked forever.
-    let p = pair(0);
+    let p = world(0);
     thread::scope(|s| {
-        let (h, tid) = spawn(s, &p.k, p.cli, 10, |t| {
+        let (h, tid) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             let mut r = [0u8; 4];
             arm(t, _NTO_TIMEOUT_REPLY, Some(SHORT));
             t.msg_send(p.coid, b"x", &mut r)
@@ -643,46 +567,30 @@ fn reply_timeout_bounds_a_client_that_was_send_blocked_first() {
         wait_send_blocked(&p.k, p.cli.pid, tid);
         let mut buf = [0u8; 4];
         let rcvid = p.receive_or_release(&mut buf, None);
-        let deadline = std::time::Instant::now() + Duration::from_secs(3);
-        let left = loop {
+        let left = eventually(|| {
             let st = p.k.thread_info(p.cli.pid, tid).map(|i| i.state);
-            if !matches!(st, Ok(ThreadState::Reply { .. })) {
-                break true;
-            }
-            if std::time::Instant::now() > deadline {
-                break false;
-            }
-            thread::sleep(Duration::from_millis(1));
-        };
+            !matches!(st, Ok(ThreadState::Reply { .. }))
+        });
         if !left {
             // Release the client so the test fails instead of hanging.
             p.server.msg_reply(rcvid, 0, b"").unwrap();
         }
         assert!(left, "the REPLY-blocked client never timed out");
-        assert_eq!(h.join().unwrap(), Err(Errno::ETIMEDOUT));
+        assert_eq!(h.join(), Err(Errno::ETIMEDOUT));
         assert_eq!(p.server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn reply_blocked_client_on_unblock_channel_stays_blocked_and_server_gets_an_unblock_pulse() {
-    let p = pair(_NTO_CHF_UNBLOCK);
-    let me = p.server.tid();
+    let p = world(_NTO_CHF_UNBLOCK);
     thread::scope(|s| {
         let _guard = ReleaseOnPanic {
             owner: &p.server,
             chid: p.chid,
         };
-        let (h, tid) = spawn(s, &p.k, p.cli, 33, |t| {
-            let mut r = [0u8; 8];
-            // Send only once the server is RECEIVE-blocked: straight to REPLY-blocked, so
-            // the short bound is in force from the start (and never spent in SEND).
-            wait_receive_blocked(&p.k, p.srv.pid, me);
-            arm(t, SEND_REPLY, Some(SHORT));
-            let st = t.msg_send(p.coid, b"unblock me", &mut r);
-            (st, r)
-        });
+        let (h, tid) = p.spawn_sender_when_receiving::<8>(s, 33, SHORT, b"unblock me");
         let mut buf = [0u8; 16];
         let mut info = MsgInfo::default();
         let rcvid = p.receive_or_release(&mut buf, Some(&mut info));
@@ -712,7 +620,7 @@ fn reply_blocked_client_on_unblock_channel_stays_blocked_and_server_gets_an_unbl
         assert_eq!((mi.pid, mi.tid), (p.cli.pid, tid));
         // The server decides: the client gets the later reply.
         p.server.msg_reply(rcvid, 77, b"answer").unwrap();
-        let (st, r) = h.join().unwrap();
+        let (st, r) = h.join();
         assert_eq!(st, Ok(77));
         assert_eq!(&r[..6], b"answer");
         // Only one unblock pulse was queued.
@@ -721,52 +629,40 @@ fn reply_blocked_client_on_unblock_channel_stays_blocked_and_server_gets_an_unbl
             Err(Errno::ETIMEDOUT)
         );
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn reply_removes_a_still_queued_unblock_pulse() {
-    let p = pair(_NTO_CHF_UNBLOCK);
-    let me = p.server.tid();
+    let p = world(_NTO_CHF_UNBLOCK);
     thread::scope(|s| {
         let _guard = ReleaseOnPanic {
             owner: &p.server,
             chid: p.chid,
         };
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
-            let mut r = [0u8; 8];
-            // Send only once the server is RECEIVE-blocked: straight to REPLY-blocked, so
-            // the short bound is in force from the start (and never spent in SEND).
-            wait_receive_blocked(&p.k, p.srv.pid, me);
-            arm(t, SEND_REPLY, Some(SHORT));
-            t.msg_send(p.coid, b"x", &mut r)
-        });
+        let (h, _) = p.spawn_sender_when_receiving::<8>(s, 10, SHORT, b"x");
         let mut buf = [0u8; 16];
         let rcvid = p.receive_or_release(&mut buf, None);
         // Wait for the unblock request to be queued, without receiving it.
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while p.k.pool_usage().pulses.live == 0 {
-            assert!(std::time::Instant::now() < deadline, "no unblock pulse");
-            thread::sleep(Duration::from_millis(1));
-        }
+        wait_until("an unblock pulse", || p.k.pool_usage().pulses.live > 0);
         assert_eq!(
             p.server.msg_info(rcvid).unwrap().flags & _NTO_MI_UNBLOCK_REQ,
             _NTO_MI_UNBLOCK_REQ
         );
         p.server.msg_error(rcvid, Errno::EINTR).unwrap();
-        assert_eq!(h.join().unwrap(), Err(Errno::EINTR));
+        assert_eq!(h.join().0, Err(Errno::EINTR));
         assert_eq!(p.k.pool_usage().pulses.live, 0);
         assert_eq!(
             poll(&p.server, p.chid, &mut buf, None),
             Err(Errno::ETIMEDOUT)
         );
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn send_blocked_client_on_unblock_channel_leaves_at_once_without_a_pulse() {
-    let p = pair(_NTO_CHF_UNBLOCK);
+    let p = world(_NTO_CHF_UNBLOCK);
     let mut r = [0u8; 4];
     arm(&p.client, SEND_REPLY, Some(SHORT));
     assert_eq!(
@@ -779,80 +675,73 @@ fn send_blocked_client_on_unblock_channel_leaves_at_once_without_a_pulse() {
         Err(Errno::ETIMEDOUT)
     );
     assert_eq!(p.k.pool_usage().pulses.live, 0);
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn timer_timeout_is_one_shot() {
-    let p = pair(0);
+    let p = world(0);
     let mut buf = [0u8; 32];
     arm(&p.server, _NTO_TIMEOUT_RECEIVE, Some(SHORT));
     assert_eq!(
         p.server.msg_receive(p.chid, &mut buf, None),
         Err(Errno::ETIMEDOUT)
     );
-    let me = p.server.tid();
+    let server = p.server_peer();
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
-            wait_receive_blocked(&p.k, p.srv.pid, me);
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
             // Longer than the earlier timeout: an unbounded receive still gets the pulse.
-            thread::sleep(Duration::from_nanos(SHORT * 4));
-            t.msg_send_pulse(p.coid, 10, 1, 11)
+            pulse_when_receive_blocked(t, &p.k, server, Duration::from_nanos(SHORT * 4), p.coid, 11)
         });
         // Not re-armed: this receive is unbounded and completes when the pulse comes.
         assert_eq!(p.server.msg_receive(p.chid, &mut buf, None), Ok(0));
         assert_eq!(Pulse::from_bytes(&buf).unwrap().value_int(), 11);
-        assert_eq!(h.join().unwrap(), Ok(()));
+        assert_eq!(h.join(), Ok(()));
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn timer_timeout_is_spent_by_the_next_kernel_call_even_one_that_does_not_block() {
-    let p = pair(0);
+    let p = world(0);
     let mut buf = [0u8; 32];
     arm(&p.server, _NTO_TIMEOUT_RECEIVE, Some(SHORT));
     // A kernel call that does not block takes the armed timeout with it.
     let chid2 = p.server.channel_create(0).unwrap();
-    let me = p.server.tid();
+    let server = p.server_peer();
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
-            wait_receive_blocked(&p.k, p.srv.pid, me);
-            thread::sleep(Duration::from_nanos(SHORT * 4));
-            t.msg_send_pulse(p.coid, 10, 1, 12)
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
+            pulse_when_receive_blocked(t, &p.k, server, Duration::from_nanos(SHORT * 4), p.coid, 12)
         });
         assert_eq!(p.server.msg_receive(p.chid, &mut buf, None), Ok(0));
         assert_eq!(Pulse::from_bytes(&buf).unwrap().value_int(), 12);
-        assert_eq!(h.join().unwrap(), Ok(()));
+        assert_eq!(h.join(), Ok(()));
     });
     p.server.channel_destroy(chid2).unwrap();
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn timeout_for_other_states_does_not_bound_the_call() {
-    let p = pair(0);
+    let p = world(0);
     let mut buf = [0u8; 32];
     // An immediate timeout for SEND and REPLY does not apply to a RECEIVE.
     arm(&p.server, SEND_REPLY, None);
-    let me = p.server.tid();
+    let server = p.server_peer();
     thread::scope(|s| {
-        let (h, _) = spawn(s, &p.k, p.cli, 10, |t| {
-            wait_receive_blocked(&p.k, p.srv.pid, me);
-            thread::sleep(Duration::from_nanos(SHORT));
-            t.msg_send_pulse(p.coid, 10, 1, 13)
+        let (h, _) = spawn_scoped(s, &p.k, p.cli, 10, |t| {
+            pulse_when_receive_blocked(t, &p.k, server, Duration::from_nanos(SHORT), p.coid, 13)
         });
         assert_eq!(p.server.msg_receive(p.chid, &mut buf, None), Ok(0));
         assert_eq!(Pulse::from_bytes(&buf).unwrap().value_int(), 13);
-        assert_eq!(h.join().unwrap(), Ok(()));
+        assert_eq!(h.join(), Ok(()));
     });
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn absolute_timeouts_expire_at_the_given_time() {
-    use kernel_sim::wait::{Clock, Deadline};
-    let p = pair(0);
+    let p = world(0);
     let mut buf = [0u8; 32];
     // Already past: immediate.
     p.server
@@ -867,11 +756,8 @@ fn absolute_timeouts_expire_at_the_given_time() {
         Err(Errno::ETIMEDOUT)
     );
     // In the near future, on either clock.
-    for (clock, c) in [
-        (CLOCK_MONOTONIC, Clock::Monotonic),
-        (CLOCK_REALTIME, Clock::Realtime),
-    ] {
-        let at = Deadline::now_ns(c) + SHORT;
+    for clock in [CLOCK_MONOTONIC, CLOCK_REALTIME] {
+        let at = now_ns(clock) + SHORT;
         p.server
             .timer_timeout(clock, _NTO_TIMEOUT_RECEIVE | TIMER_ABSTIME, Some(at))
             .unwrap();
@@ -880,12 +766,12 @@ fn absolute_timeouts_expire_at_the_given_time() {
             Err(Errno::ETIMEDOUT)
         );
     }
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn relative_timeout_on_the_realtime_clock_expires() {
-    let p = pair(0);
+    let p = world(0);
     let mut buf = [0u8; 32];
     p.server
         .timer_timeout(CLOCK_REALTIME, _NTO_TIMEOUT_RECEIVE, Some(SHORT))
@@ -894,12 +780,12 @@ fn relative_timeout_on_the_realtime_clock_expires() {
         p.server.msg_receive(p.chid, &mut buf, None),
         Err(Errno::ETIMEDOUT)
     );
-    p.finish();
+    p.detach_and_finish();
 }
 
 #[test]
 fn timer_timeout_with_an_unknown_clock_is_einval() {
-    let p = pair(0);
+    let p = world(0);
     for clock in [99, -1, 2, 3] {
         assert_eq!(
             p.server
@@ -908,5 +794,5 @@ fn timer_timeout_with_an_unknown_clock_is_einval() {
             "clock {clock}"
         );
     }
-    p.finish();
+    p.detach_and_finish();
 }

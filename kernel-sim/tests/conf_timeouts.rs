@@ -1,121 +1,33 @@
 //! Kernel timeouts: TimerTimeout / timer_timeout (QNX: TimerTimeout).
 
-mod common3;
+mod support;
 
-use common3::*;
-use kernel_sim::consts::*;
-use kernel_sim::types::SigEvent;
-use kernel_sim::*;
 use std::time::{Duration, Instant};
+use support::*;
 
 const SIDE: u32 = _NTO_SIDE_CHANNEL;
 
-/// One process with a thread (in the test thread), a channel and a coid to it.
-struct One {
-    k: Kernel,
-    start: [u32; 6],
-    p: Pid,
-    t: ThreadCtx,
-    chid: i32,
-    coid: i32,
-}
-
-fn one() -> One {
-    let k = kernel();
-    let start = live_all(&k);
-    let p = k.process_create().unwrap();
-    let t = k.thread_attach(p, 10).unwrap();
-    let chid = t.channel_create(0).unwrap();
-    let coid = t.connect_attach(0, 0, chid, SIDE, 0).unwrap();
-    One {
-        k,
-        start,
-        p,
-        t,
-        chid,
-        coid,
-    }
-}
-
-impl One {
-    /// A message round trip between a fresh thread and this one still works.
-    fn round_trip(&self) {
-        let coid = self.coid;
-        let bg = spawn(&self.k, self.p, 10, move |c| {
-            let mut r = [0u8; 2];
-            (send(c, coid, b"rt", &mut r), r)
-        });
-        let mut b = [0u8; 4];
-        let rcvid = receive(&self.t, self.chid, &mut b, None).unwrap();
-        assert!(rcvid > 0);
-        self.t.msg_reply(rcvid, 9, b"ok").unwrap();
-        assert_eq!(bg.join(), (Ok(9), *b"ok"));
-    }
-
-    fn finish(self) {
-        let One { k, start, p, t, .. } = self;
-        drop(t);
-        teardown(&k, &[p], start);
-    }
-}
-
-/// Server and client processes.
-struct Two {
-    k: Kernel,
-    start: [u32; 6],
-    srv: Pid,
-    cli: Pid,
-    server: ThreadCtx,
-    chid: i32,
-}
-
-fn two(chflags: u32) -> Two {
-    let k = kernel();
-    let start = live_all(&k);
-    let srv = k.process_create().unwrap();
-    let cli = k.process_create().unwrap();
-    let server = k.thread_attach(srv, 10).unwrap();
-    let chid = server.channel_create(chflags).unwrap();
-    Two {
-        k,
-        start,
-        srv,
-        cli,
-        server,
-        chid,
-    }
-}
-
-impl Two {
-    /// A client thread that arms (clock, flags, ntime) and sends; returns the send's result
-    /// and the time it took.
-    fn client(&self, clock: i32, flags: u32, ntime: Option<u64>) -> Bg<(KResult<i64>, Duration)> {
-        let (srv_pid, chid) = (self.srv.pid, self.chid);
-        spawn(&self.k, self.cli, 10, move |c| {
-            let coid = c.connect_attach(0, srv_pid, chid, SIDE, 0).unwrap();
-            let mut r = [0u8; 4];
-            // (The deadline is taken from the clock inside the arm: start timing before.)
-            let t0 = Instant::now();
-            c.timer_timeout(clock, flags, ntime).unwrap();
-            let st = c.msg_send(coid, b"req", &mut r);
-            let el = t0.elapsed();
-            c.connect_detach(coid).unwrap();
-            (st, el)
-        })
-    }
-
-    fn finish(self) {
-        let Two {
-            k,
-            start,
-            srv,
-            cli,
-            server,
-            ..
-        } = self;
-        drop(server);
-        teardown(&k, &[srv, cli], start);
-    }
+/// A client thread of `w` that arms (clock, flags, ntime) and sends on a coid of its own;
+/// returns the send's result and the time it took. (Not [`World::sender_with`]: these tests
+/// choose the clock and time the call.)
+fn timed_client(
+    w: &World,
+    clock: i32,
+    flags: u32,
+    ntime: Option<u64>,
+) -> Bg<(KResult<i64>, Duration)> {
+    let (srv_pid, chid) = (w.srv.pid, w.chid);
+    spawn(&w.k, w.cli, 10, move |c| {
+        let coid = c.connect_attach(0, srv_pid, chid, SIDE, 0).unwrap();
+        let mut r = [0u8; 4];
+        // (The deadline is taken from the clock inside the arm: start timing before.)
+        let t0 = Instant::now();
+        c.timer_timeout(clock, flags, ntime).unwrap();
+        let st = c.msg_send(coid, b"req", &mut r);
+        let el = t0.elapsed();
+        c.connect_detach(coid).unwrap();
+        (st, el)
+    })
 }
 
 // ------------------------------------------------------------------ RECEIVE state, both clocks
@@ -194,8 +106,8 @@ fn absolute_deadline_already_past_times_out_when_the_call_would_block() {
 
 #[test]
 fn send_blocked_client_times_out_and_leaves_the_queue() {
-    let w = two(0);
-    let c = w.client(CLOCK_MONOTONIC, SEND_REPLY, Some(SHORT));
+    let w = world(0);
+    let c = timed_client(&w, CLOCK_MONOTONIC, SEND_REPLY, Some(SHORT));
     let (r, el) = c.join();
     assert_eq!(r, Err(Errno::ETIMEDOUT));
     assert!(el >= Duration::from_nanos(SHORT));
@@ -206,8 +118,8 @@ fn send_blocked_client_times_out_and_leaves_the_queue() {
 
 #[test]
 fn send_only_timeout_bounds_the_send_state() {
-    let w = two(0);
-    let c = w.client(CLOCK_REALTIME, _NTO_TIMEOUT_SEND, Some(SHORT));
+    let w = world(0);
+    let c = timed_client(&w, CLOCK_REALTIME, _NTO_TIMEOUT_SEND, Some(SHORT));
     assert_eq!(c.join().0, Err(Errno::ETIMEDOUT));
     assert_nothing_queued(&w.server, w.chid);
     w.finish();
@@ -215,9 +127,9 @@ fn send_only_timeout_bounds_the_send_state() {
 
 #[test]
 fn reply_blocked_client_times_out_and_the_late_reply_is_esrch() {
-    let w = two(0);
+    let w = world(0);
     // REPLY only: the SEND state is ended by our receive, however late it comes.
-    let c = w.client(CLOCK_MONOTONIC, _NTO_TIMEOUT_REPLY, Some(SHORT));
+    let c = timed_client(&w, CLOCK_MONOTONIC, _NTO_TIMEOUT_REPLY, Some(SHORT));
     let mut b = [0u8; 8];
     let rcvid = receive(&w.server, w.chid, &mut b, None).unwrap();
     assert!(rcvid > 0);
@@ -231,9 +143,10 @@ fn reply_blocked_client_times_out_and_the_late_reply_is_esrch() {
 
 #[test]
 fn reply_blocked_client_times_out_at_an_absolute_realtime_deadline() {
-    let w = two(0);
+    let w = world(0);
     let deadline = now_ns(CLOCK_REALTIME) + SHORT;
-    let c = w.client(
+    let c = timed_client(
+        &w,
         CLOCK_REALTIME,
         _NTO_TIMEOUT_REPLY | TIMER_ABSTIME,
         Some(deadline),
@@ -249,11 +162,11 @@ fn reply_blocked_client_times_out_at_an_absolute_realtime_deadline() {
 
 #[test]
 fn send_only_timeout_no_longer_bounds_a_client_once_it_is_received() {
-    let w = two(0);
+    let w = world(0);
     let wd = Watchdog::new(&w.k, w.cli);
     let send_to = 300_000_000u64;
-    let c = w.client(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, Some(send_to));
-    wait_send_blocked(&w.k, w.cli.pid, c.tid);
+    let c =
+        timed_client(&w, CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, Some(send_to)).once_send_blocked(&w.k);
     let t0 = Instant::now();
     let mut b = [0u8; 8];
     let rcvid = receive(&w.server, w.chid, &mut b, None).unwrap();
@@ -270,7 +183,7 @@ fn send_only_timeout_no_longer_bounds_a_client_once_it_is_received() {
 
 #[test]
 fn send_only_immediate_timeout_does_not_stop_a_send_to_a_waiting_receiver() {
-    let w = two(0);
+    let w = world(0);
     let wd = Watchdog::new(&w.k, w.cli);
     let chid = w.chid;
     let rx = spawn(&w.k, w.srv, 10, move |s| {
@@ -279,11 +192,11 @@ fn send_only_immediate_timeout_does_not_stop_a_send_to_a_waiting_receiver() {
         std::thread::sleep(Duration::from_millis(30));
         s.msg_reply(rcvid, 6, b"")?;
         Ok::<_, Errno>(rcvid)
-    });
-    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
+    })
+    .once_receive_blocked(&w.k);
     // The send finds a receiver: it never SEND-blocks, so the immediate SEND timeout does
     // not apply, and REPLY is not covered.
-    let c = w.client(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, None);
+    let c = timed_client(&w, CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, None);
     assert!(rx.join().unwrap() > 0);
     assert_eq!(c.join().0, Ok(6));
     assert!(!wd.fired());
@@ -293,14 +206,14 @@ fn send_only_immediate_timeout_does_not_stop_a_send_to_a_waiting_receiver() {
 
 #[test]
 fn immediate_send_reply_timeout_to_a_waiting_receiver_delivers_then_times_out_in_reply() {
-    let w = two(0);
+    let w = world(0);
     let chid = w.chid;
     let rx = spawn(&w.k, w.srv, 10, move |s| {
         let mut b = [0u8; 8];
         receive(s, chid, &mut b, None).map(|rcvid| (rcvid, b))
-    });
-    wait_receive_blocked(&w.k, w.srv.pid, rx.tid);
-    let c = w.client(CLOCK_MONOTONIC, SEND_REPLY, None);
+    })
+    .once_receive_blocked(&w.k);
+    let c = timed_client(&w, CLOCK_MONOTONIC, SEND_REPLY, None);
     let (rcvid, b) = rx.join().unwrap();
     assert!(rcvid > 0);
     assert_eq!(&b[..3], b"req");
@@ -325,8 +238,8 @@ fn timeout_is_one_shot_cleared_by_the_next_call_even_a_non_blocking_one() {
         let r = c.msg_receive(chid, &mut b, None);
         c.channel_destroy(extra).unwrap();
         r.map(|_| Pulse::from_bytes(&b).unwrap())
-    });
-    wait_receive_blocked(&w.k, w.p.pid, bg.tid);
+    })
+    .once_receive_blocked(&w.k);
     std::thread::sleep(Duration::from_nanos(3 * SHORT));
     assert_eq!(
         w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
@@ -354,8 +267,8 @@ fn timeout_is_spent_by_a_receive_that_did_not_block() {
         let first = c.msg_receive(chid, &mut b, None);
         let second = c.msg_receive(chid, &mut b, None);
         (first, second, Pulse::from_bytes(&b).unwrap())
-    });
-    wait_receive_blocked(&w.k, w.p.pid, bg.tid);
+    })
+    .once_receive_blocked(&w.k);
     std::thread::sleep(Duration::from_nanos(3 * SHORT));
     assert_eq!(
         w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
@@ -380,8 +293,8 @@ fn timeout_for_other_states_does_not_bound_a_receive() {
             .unwrap();
         let mut b = [0u8; 32];
         c.msg_receive(chid, &mut b, None)
-    });
-    wait_receive_blocked(&w.k, w.p.pid, bg.tid);
+    })
+    .once_receive_blocked(&w.k);
     std::thread::sleep(Duration::from_nanos(3 * SHORT));
     assert_eq!(
         w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
@@ -409,8 +322,8 @@ fn null_ntime_times_out_at_once_only_when_the_receive_would_block() {
     assert_eq!(Pulse::from_bytes(&b).unwrap().code, 7);
     // A SEND-blocked client: the poll takes its message.
     let coid = w.coid;
-    let bg = spawn(&w.k, w.p, 10, move |c| send(c, coid, b"queued", &mut []));
-    wait_send_blocked(&w.k, w.p.pid, bg.tid);
+    let bg =
+        spawn(&w.k, w.p, 10, move |c| send(c, coid, b"queued", &mut [])).once_send_blocked(&w.k);
     arm(&w.t, _NTO_TIMEOUT_RECEIVE, None);
     let rcvid = w.t.msg_receive(w.chid, &mut b, None).unwrap();
     assert!(rcvid > 0);
@@ -587,11 +500,7 @@ fn timeout_pulse_event_to_another_channel_is_delivered_and_the_call_keeps_waitin
         (r, Pulse::from_bytes(&b).unwrap())
     });
     // The timeout expires: its pulse lands on chid2, the thread stays RECEIVE-blocked.
-    let deadline = Instant::now() + JOIN_DEADLINE;
-    while queued(&w.k, w.p.pid, chid2) == 0 {
-        assert!(Instant::now() < deadline, "timeout pulse never queued");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_until("timeout pulse queued", || queued(&w.k, w.p.pid, chid2) > 0);
     assert_eq!(
         w.k.thread_info(w.p.pid, bg.tid).unwrap().state,
         ThreadState::Receive { chid: w.chid }
@@ -645,7 +554,7 @@ fn timeout_signal_event_signals_the_thread_whose_handler_interrupts_the_call_wit
 fn timeout_event_is_checked_when_armed() {
     let w = one();
     let thread_ev = SigEvent {
-        sigev_notify: kernel_sim::types::sigev::SIGEV_THREAD,
+        sigev_notify: sigev::SIGEV_THREAD,
         ..SigEvent::default()
     };
     let cases = [
@@ -711,7 +620,7 @@ fn timeout_event_is_checked_when_armed() {
 #[test]
 fn bad_timeout_arms_keep_their_errno_and_the_kernel_still_works() {
     let w = one();
-    let before = live_all(&w.k);
+    let before = live(&w.k);
     for _ in 0..3 {
         assert_eq!(
             w.t.timer_timeout(5, _NTO_TIMEOUT_RECEIVE, Some(SHORT)),
@@ -726,12 +635,12 @@ fn bad_timeout_arms_keep_their_errno_and_the_kernel_still_works() {
             ),
             Err(Errno::EINVAL)
         );
-        assert_eq!(live_all(&w.k), before);
+        assert_eq!(live(&w.k), before);
     }
     w.round_trip();
     let mut b = [0u8; 32];
     arm(&w.t, _NTO_TIMEOUT_RECEIVE, Some(SHORT));
     assert_eq!(w.t.msg_receive(w.chid, &mut b, None), Err(Errno::ETIMEDOUT));
-    assert_eq!(live_all(&w.k), before);
+    assert_eq!(live(&w.k), before);
     w.finish();
 }

@@ -1,70 +1,26 @@
 //! Timers: TimerCreate, TimerSettime, TimerInfo, TimerDestroy with SIGEV_PULSE events
 //! (QNX: TimerCreate, TimerSettime, TimerInfo, TimerDestroy, `struct sigevent`).
 //!
-//! `PoolUsage` does not list the timer pool; the pool checks here read it from the region
-//! header under the kernel lock (`common3::timers_live`).
+//! The pool checks here count timers too (`support::live`, `support::timers_live`).
 
-mod common3;
+mod support;
 
-use common3::*;
-use kernel_sim::consts::*;
-use kernel_sim::types::SigEvent;
-use kernel_sim::*;
 use std::time::{Duration, Instant};
+use support::*;
 
 const SIDE: u32 = _NTO_SIDE_CHANNEL;
 const MS: u64 = 1_000_000;
 
-/// One process with a thread in the test thread, a channel and a coid to it for timer pulses.
-struct One {
-    k: Kernel,
-    start: [u32; 6],
-    p: Pid,
-    t: ThreadCtx,
-    chid: i32,
-    coid: i32,
+/// The timers these tests make on a [`One`], whose channel gets their pulses.
+trait Timers {
+    /// A timer on `clock` whose event is a pulse (priority 10, `code`, `value`) on the coid.
+    fn timer(&self, clock: i32, code: i8, value: i32) -> i32;
 }
 
-fn one_with(cfg: Config) -> One {
-    let k = Kernel::new(cfg).unwrap();
-    let start = live_all(&k);
-    let p = k.process_create().unwrap();
-    let t = k.thread_attach(p, 10).unwrap();
-    let chid = t.channel_create(0).unwrap();
-    let coid = t.connect_attach(0, 0, chid, SIDE, 0).unwrap();
-    One {
-        k,
-        start,
-        p,
-        t,
-        chid,
-        coid,
-    }
-}
-
-fn one() -> One {
-    one_with(Config::default())
-}
-
-impl One {
+impl Timers for One {
     fn timer(&self, clock: i32, code: i8, value: i32) -> i32 {
         let ev = SigEvent::pulse(self.coid, 10, code, value);
         self.t.timer_create(clock, Some(&ev)).unwrap()
-    }
-
-    /// Receives pulses until none is queued; returns how many.
-    fn drain(&self) -> usize {
-        let mut n = 0;
-        while poll_pulse(&self.t, self.chid).is_some() {
-            n += 1;
-        }
-        n
-    }
-
-    fn finish(self) {
-        let One { k, start, p, t, .. } = self;
-        drop(t);
-        teardown(&k, &[p], start);
     }
 }
 
@@ -110,17 +66,11 @@ fn periodic_timer_keeps_sending_pulses_and_counts_them() {
     assert_eq!(info.interval, 5 * MS);
     assert!(info.remaining > 0, "still armed");
     // fired keeps growing.
-    let later = {
-        let deadline = Instant::now() + JOIN_DEADLINE;
-        loop {
-            let i = w.t.timer_info(id).unwrap();
-            if i.fired > info.fired {
-                break i;
-            }
-            assert!(Instant::now() < deadline, "fired stuck at {}", info.fired);
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    };
+    let mut later = info;
+    wait_until(&format!("fired to grow past {}", info.fired), || {
+        later = w.t.timer_info(id).unwrap();
+        later.fired > info.fired
+    });
     assert!(later.fired > info.fired);
     w.t.timer_destroy(id).unwrap();
     w.drain();
@@ -318,7 +268,7 @@ fn timer_with_an_undeliverable_event_is_refused_at_create() {
     let dead = w.t.connect_attach(0, 0, chid2, SIDE, 0).unwrap();
     w.t.channel_destroy(chid2).unwrap();
     let thread_ev = SigEvent {
-        sigev_notify: kernel_sim::types::sigev::SIGEV_THREAD,
+        sigev_notify: sigev::SIGEV_THREAD,
         ..SigEvent::default()
     };
     let cases = [
@@ -359,7 +309,7 @@ fn timer_pulse_with_inherited_priority_takes_the_creating_threads_base_priority(
         let id = c.timer_create(CLOCK_MONOTONIC, Some(&ev)).unwrap();
         c.timer_settime(id, 0, MS, 0).unwrap();
         // Stay alive until the pulse has been received.
-        let _ = rx.recv_timeout(JOIN_DEADLINE);
+        let _ = rx.recv_timeout(DEADLINE);
         id
     });
     let p = receive_pulse(&w.t, w.chid);
@@ -405,11 +355,9 @@ fn failed_deliveries_do_not_stop_a_periodic_timer() {
     let id = w.t.timer_create(CLOCK_MONOTONIC, Some(&ev)).unwrap();
     w.t.channel_destroy(chid2).unwrap();
     w.t.timer_settime(id, 0, 2 * MS, 2 * MS).unwrap();
-    let deadline = Instant::now() + JOIN_DEADLINE;
-    while w.t.timer_info(id).unwrap().fired < 3 {
-        assert!(Instant::now() < deadline, "timer stopped");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_until("the timer to fire 3 times", || {
+        w.t.timer_info(id).unwrap().fired >= 3
+    });
     // The timer's own pulse (reserved at TimerCreate) is the only pulse: nothing was queued.
     assert_eq!(live(&w.k)[4], 1, "nothing was queued anywhere");
     w.t.timer_destroy(id).unwrap();
@@ -438,7 +386,7 @@ fn process_destroy_frees_the_process_timers() {
         ..Config::default()
     })
     .unwrap();
-    let start = live_all(&k);
+    let start = live(&k);
     let a = k.process_create().unwrap();
     let t = k.thread_attach(a, 10).unwrap();
     let chid = t.channel_create(0).unwrap();
@@ -454,7 +402,7 @@ fn process_destroy_frees_the_process_timers() {
     drop(t);
     k.process_destroy(a).unwrap();
     assert_eq!(timers_live(&k), 0);
-    assert_eq!(live_all(&k), start, "timers, pulses and all else freed");
+    assert_eq!(live(&k), start, "timers, pulses and all else freed");
     // Another process gets the whole pool.
     let b = k.process_create().unwrap();
     let u = k.thread_attach(b, 10).unwrap();
@@ -475,11 +423,9 @@ fn a_pulse_timer_whose_last_pulse_is_still_queued_counts_overruns_instead_of_que
     let id = w.timer(CLOCK_MONOTONIC, 6, 66);
     w.t.timer_settime(id, 0, MS, MS).unwrap();
     // Nobody receives for a while: the expiries merge into the one queued pulse.
-    let deadline = Instant::now() + JOIN_DEADLINE;
-    while w.t.timer_info(id).unwrap().overruns < 5 {
-        assert!(Instant::now() < deadline, "no overruns counted");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_until("5 overruns counted", || {
+        w.t.timer_info(id).unwrap().overruns >= 5
+    });
     assert_eq!(
         queued(&w.k, w.p.pid, w.chid),
         1,

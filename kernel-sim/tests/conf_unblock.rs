@@ -2,28 +2,17 @@
 //! `force_ready`), MsgError's errno range, and the place of the disconnect pulse in the queue
 //! (QNX: ConnectDetach, MsgError, `_NTO_CHF_UNBLOCK`, the disconnect pulse).
 
-mod common3;
+mod support;
 
-use common3::*;
-use kernel_sim::consts::*;
-use kernel_sim::*;
 use std::time::Duration;
+use support::*;
 
 const SIDE: u32 = _NTO_SIDE_CHANNEL;
 
 /// A client thread of `w` that sends on the shared coid with no timeout at all (only what the
 /// test does ends its call; the watchdog the test arms ends it if the kernel does not).
-fn unbounded_sender(w: &Two) -> Bg<(KResult<i64>, [u8; 4])> {
-    let coid = w.coid;
-    spawn(&w.k, w.cli, 12, move |c| {
-        let mut r = [0u8; 4];
-        let st = c.msg_send(coid, b"req", &mut r);
-        (st, r)
-    })
-}
-
-fn world(chflags: u32) -> Two {
-    two(chflags)
+fn unbounded_sender(w: &World) -> Bg<Sent<4>> {
+    w.sender_on_shared_coid(12, None)
 }
 
 // ------------------------------------------------------------------ MsgError's errno range
@@ -59,17 +48,12 @@ fn msg_error_with_an_errno_out_of_range_is_einval_and_the_client_is_neither_rele
 #[test]
 fn msg_error_minus_one_passes_on_the_reason_the_client_asked_to_unblock() {
     let w = world(_NTO_CHF_UNBLOCK);
-    let coid = w.coid;
-    let c = spawn(&w.k, w.cli, 10, move |c| {
-        let mut r = [0u8; 4];
-        arm(c, _NTO_TIMEOUT_REPLY, Some(SHORT));
-        c.msg_send(coid, b"req", &mut r)
-    });
+    let c = w.sender_on_shared_coid(10, Some((_NTO_TIMEOUT_REPLY, SHORT)));
     let (rcvid, _) = w.take();
     let p = receive_pulse(&w.server, w.chid);
     assert_eq!((p.code, p.value_long()), (_PULSE_CODE_UNBLOCK, rcvid));
     w.server.msg_error(rcvid, Errno(-1)).unwrap();
-    assert_eq!(c.join(), Err(Errno::ETIMEDOUT));
+    assert_eq!(c.join().0, Err(Errno::ETIMEDOUT));
     w.finish();
 }
 
@@ -126,7 +110,7 @@ fn a_destroyed_processs_thread_held_on_an_unblock_channel_leaves_only_when_the_s
     let c = unbounded_sender(&w);
     let (rcvid, _) = w.take();
     let scoid = w.server.msg_info(rcvid).unwrap().scoid;
-    let pools_mid = live_all(&w.k);
+    let pools_mid = live(&w.k);
     // The client process is destroyed (killed) while the server holds one of its threads.
     w.k.process_destroy(w.cli).unwrap();
     let p = receive_pulse(&w.server, w.chid);
@@ -143,7 +127,7 @@ fn a_destroyed_processs_thread_held_on_an_unblock_channel_leaves_only_when_the_s
     // Its other thread (the test's `client`) is gone: its calls fail.
     assert_eq!(w.client.channel_create(0), Err(Errno::ESRCH));
     assert!(
-        live_all(&w.k)[0] == pools_mid[0],
+        live(&w.k)[0] == pools_mid[0],
         "the process stays while its thread is held"
     );
     // The server answers: the held thread's call returns ESRCH (it would have died), the
@@ -155,7 +139,7 @@ fn a_destroyed_processs_thread_held_on_an_unblock_channel_leaves_only_when_the_s
     assert_eq!((d.code, d.scoid), (_PULSE_CODE_DISCONNECT, scoid));
     w.server.connect_detach(scoid).unwrap();
     assert_eq!(w.k.thread_info(w.cli.pid, tid).map(drop), Err(Errno::ESRCH));
-    assert_eq!(live_all(&w.k)[0], pools_mid[0] - 1, "the process is freed");
+    assert_eq!(live(&w.k)[0], pools_mid[0] - 1, "the process is freed");
     assert!(!wd.fired());
     drop(wd);
     let srv = w.srv;
@@ -214,8 +198,8 @@ fn a_disconnect_pulse_stays_ahead_of_pulses_and_messages_of_every_priority_queue
     let c = spawn(&w.k, w.cli, 200, move |c| {
         let mut r = [0u8; 4];
         c.msg_send(coid, b"hi", &mut r)
-    });
-    wait_send_blocked(&w.k, w.cli.pid, c.tid);
+    })
+    .once_send_blocked(&w.k);
     let first = receive_pulse(&w.server, w.chid);
     assert_eq!(first.code, _PULSE_CODE_DISCONNECT);
     w.server.connect_detach(first.scoid).unwrap();

@@ -20,53 +20,11 @@
 //! but the deadline never passes in real time), so every wait here has none. Run with
 //! `--cfg loom` (see docs/toolbox.md, "loom, as it works here").
 
-use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD};
-use kernel_sim::consts::_NTO_SIDE_CHANNEL;
-use kernel_sim::types::AsyncGetHeader;
-use kernel_sim::{Config, Errno, Iov, Kernel, Pid, ThreadCtx};
+mod support;
+
 use loom::sync::Arc;
 use loom::thread;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-
-/// Runs `f` under loom, at 2 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(2);
-    b.check(f);
-}
-
-/// Outcomes a model must reach at least once, so it cannot pass by never reaching the race it
-/// is about. Recorded across all of loom's executions (std atomics: not part of the model).
-struct Coverage {
-    names: &'static [&'static str],
-    seen: [AtomicBool; 4],
-}
-
-impl Coverage {
-    const fn new(names: &'static [&'static str]) -> Coverage {
-        Coverage {
-            names,
-            seen: [const { AtomicBool::new(false) }; 4],
-        }
-    }
-
-    fn hit(&self, i: usize) {
-        self.seen[i].store(true, Relaxed);
-    }
-
-    /// Checked only at the default bound or above: fewer preemptions may miss some outcomes.
-    fn check(&self) {
-        let bound = std::env::var("LOOM_MAX_PREEMPTIONS").ok();
-        if bound
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_none_or(|n| n >= 2)
-        {
-            for (i, name) in self.names.iter().enumerate() {
-                assert!(self.seen[i].load(Relaxed), "never reached: {name}");
-            }
-        }
-    }
-}
+use support::*;
 
 /// The message (static: its buffer lives for the whole model).
 const MSG: &[u8] = b"flush me";
@@ -88,7 +46,7 @@ struct FirstLook {
 /// made in this execution, and a thread of each process kept by the main thread.
 struct Setup {
     k: Kernel,
-    start: kernel_sim::info::PoolUsage,
+    start: PoolUsage,
     r: Pid,
     s: Pid,
     srv: ThreadCtx,
@@ -199,11 +157,7 @@ impl Setup {
         self.snd.connect_detach(self.coid).unwrap();
         let (k, start) = (self.k.clone(), self.start);
         drop(self);
-        assert_eq!(
-            k.pool_usage(),
-            start,
-            "every object created in the model is freed"
-        );
+        assert_freed(&k, start);
     }
 }
 
@@ -320,10 +274,11 @@ fn flush_racing_receive_and_destroy_agrees_with_the_receiver() {
 }
 
 /// Stricter: a message the receiver took *before* the channel was destroyed is flushed, so the
-/// flush must return true. Fails today: `wait_until` can evaluate `ready()` (not yet taken),
-/// then see `AQ_DEAD` set by a destroy that came after the take, and return false (asyncmsg's
-/// flush then reports EBADF for a delivered message). Re-checking `ready()` once `AQ_DEAD` is
-/// seen fixes it (the flag's Acquire load orders the take before the re-check).
+/// flush must return true. It failed while `wait_until` could evaluate `ready()` (not yet
+/// taken), then see `AQ_DEAD` set by a destroy that came after the take, and return false
+/// (asyncmsg's flush then reported EBADF for a delivered message); `wait_until` now re-checks
+/// `ready()` once `AQ_DEAD` is seen (the flag's Acquire load orders the take before the
+/// re-check).
 #[test]
 fn flush_of_a_message_taken_before_the_destroy_succeeds() {
     model(|| {

@@ -19,54 +19,11 @@
 //! connection (detached before the queue is dropped). Run with `--cfg loom` (see
 //! docs/toolbox.md, "loom, as it works here").
 
-use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_PULSE_PENDING, AQ_WANT_PULSE};
-use kernel_sim::calls::asyncmsg::PULSE_CODE_TAKEN;
-use kernel_sim::consts::{_NTO_CHF_ASYNC_NONBLOCK, _NTO_SIDE_CHANNEL};
-use kernel_sim::types::AsyncGetHeader;
-use kernel_sim::{Config, Errno, Iov, Kernel, Pulse, PULSE_SIZE};
+mod support;
+
 use loom::sync::Arc;
 use loom::thread;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-
-/// Runs `f` under loom, at 2 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(2);
-    b.check(f);
-}
-
-/// Outcomes a model must reach at least once, so it cannot pass by never reaching the race it
-/// is about. Recorded across all of loom's executions (std atomics: not part of the model).
-struct Coverage {
-    names: &'static [&'static str],
-    seen: [AtomicBool; 4],
-}
-
-impl Coverage {
-    const fn new(names: &'static [&'static str]) -> Coverage {
-        Coverage {
-            names,
-            seen: [const { AtomicBool::new(false) }; 4],
-        }
-    }
-
-    fn hit(&self, i: usize) {
-        self.seen[i].store(true, Relaxed);
-    }
-
-    /// Checked only at the default bound or above: fewer preemptions may miss some outcomes.
-    fn check(&self) {
-        let bound = std::env::var("LOOM_MAX_PREEMPTIONS").ok();
-        if bound
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_none_or(|n| n >= 2)
-        {
-            for (i, name) in self.names.iter().enumerate() {
-                assert!(self.seen[i].load(Relaxed), "never reached: {name}");
-            }
-        }
-    }
-}
+use support::*;
 
 /// The two messages (static: their buffers live for the whole model).
 const MSGS: [&[u8]; 2] = [b"first", b"second!"];
@@ -193,11 +150,7 @@ fn put_trigger_get(flags: u32, trigger: Trigger, max: usize) -> Outcome {
     setup.connect_detach(coid).unwrap();
     srv.channel_destroy(chid).unwrap();
     drop((setup, srv));
-    assert_eq!(
-        k.pool_usage(),
-        start,
-        "every object created in the model is freed"
-    );
+    assert_freed(&k, start);
     Outcome {
         batches: rc.async_batches_received,
         blocked: rc.blocks > 0,
@@ -271,11 +224,11 @@ fn put_trigger_each_get_nonblocking_delivers_both_in_order() {
 /// (`AQ_PULSE_PENDING` set, that pulse already received).
 struct PulseSetup {
     k: Kernel,
-    start: kernel_sim::info::PoolUsage,
-    r: kernel_sim::Pid,
-    s: kernel_sim::Pid,
-    srv: kernel_sim::ThreadCtx,
-    setup: kernel_sim::ThreadCtx,
+    start: PoolUsage,
+    r: Pid,
+    s: Pid,
+    srv: ThreadCtx,
+    setup: ThreadCtx,
     chid: i32,
     nchid: i32,
     ncoid: i32,
@@ -355,7 +308,7 @@ impl PulseSetup {
     }
 
     /// Receives one queued pulse from the notify channel: it must be a `'P'` naming the coid.
-    fn take_pulse(&self, ctx: &kernel_sim::ThreadCtx) {
+    fn take_pulse(&self, ctx: &ThreadCtx) {
         let mut buf = [0u8; PULSE_SIZE];
         assert_eq!(
             ctx.msg_receive(self.nchid, &mut buf, None),
@@ -381,11 +334,7 @@ impl PulseSetup {
         self.srv.channel_destroy(self.chid).unwrap();
         let (k, start) = (self.k.clone(), self.start);
         drop(self);
-        assert_eq!(
-            k.pool_usage(),
-            start,
-            "every object created in the model is freed"
-        );
+        assert_freed(&k, start);
     }
 }
 

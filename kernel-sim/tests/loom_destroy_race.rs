@@ -7,16 +7,10 @@
 //! must leave with the reply's status or ESRCH, never hang, and the replier's view must agree.
 //! Run with `--cfg loom` (see docs/toolbox.md, "loom, as it works here").
 
-use kernel_sim::consts::_NTO_SIDE_CHANNEL;
-use kernel_sim::{Config, Errno, Kernel};
-use loom::thread;
+mod support;
 
-/// Runs `f` under loom, at 2 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(2);
-    b.check(f);
-}
+use loom::thread;
+use support::*;
 
 const STATUS: i64 = 7;
 
@@ -86,10 +80,6 @@ fn reply_racing_channel_destroy_gives_reply_or_esrch_consistently() {
         }
 
         drop(destroyer);
-        assert_eq!(
-            k.pool_usage(),
-            start,
-            "every object created in the model is freed"
-        );
+        assert_freed(&k, start);
     });
 }

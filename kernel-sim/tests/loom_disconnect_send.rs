@@ -14,47 +14,19 @@
 //! server loops a bounded number of times. Run with `--cfg loom` (see docs/toolbox.md, "loom,
 //! as it works here").
 
-use kernel_sim::abi::consts::CLOCK_MONOTONIC;
-use kernel_sim::consts::{
-    _NTO_CHF_DISCONNECT, _NTO_SIDE_CHANNEL, _NTO_TIMEOUT_RECEIVE, _PULSE_CODE_DISCONNECT,
-};
-use kernel_sim::{Config, Errno, Kernel, MsgInfo, Pulse, ThreadCtx, PULSE_SIZE};
+mod support;
+
 use loom::thread;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use support::*;
 
-/// Runs `f` under loom, at 2 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(2);
-    b.check(f);
-}
-
-/// Outcomes the model must reach at least once, so it cannot pass by never reaching the race
-/// it is about. Recorded across all of loom's executions (std atomics: not part of the model).
-static SEEN: [AtomicBool; 5] = [const { AtomicBool::new(false) }; 5];
-const OUTCOMES: [&str; 5] = [
+/// The outcomes the model must reach.
+static COVER: Coverage = Coverage::new(&[
     "sender replied to before the detach",
     "coid already gone at send time: EBADF",
     "detached while SEND-blocked: EBADF, message never received",
     "detached while REPLY-blocked: EBADF, late reply got ESRCH",
     "disconnect pulse taken by a receive racing the detach",
-];
-
-/// Checked only at the default bound or above: fewer preemptions may miss some outcomes.
-fn check_coverage() {
-    let bound = std::env::var("LOOM_MAX_PREEMPTIONS").ok();
-    if bound
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_none_or(|n| n >= 2)
-    {
-        for (seen, name) in SEEN.iter().zip(OUTCOMES) {
-            assert!(seen.load(Relaxed), "never reached: {name}");
-        }
-    }
-}
-
-/// A deadline that never passes in real time: under loom it "may pass at any moment".
-const LONG_NS: Option<u64> = Some(10_000_000_000);
+]);
 
 const STATUS: i64 = 7;
 
@@ -70,11 +42,9 @@ struct Served {
 /// One receive bounded by a RECEIVE timeout: a message is checked and replied to at once, a
 /// pulse must be a disconnect. Returns false if it timed out.
 fn serve_one(s: &ThreadCtx, chid: i32, scoid: i32, seen: &mut Served) -> bool {
-    s.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, LONG_NS)
-        .unwrap();
     let mut buf = [0u8; PULSE_SIZE];
     let mut info = MsgInfo::default();
-    match s.msg_receive(chid, &mut buf, Some(&mut info)) {
+    match receive_any_moment(s, chid, &mut buf, Some(&mut info)) {
         Ok(0) => {
             let pulse = Pulse::from_bytes(&buf).unwrap();
             assert_eq!(
@@ -115,13 +85,7 @@ fn detach_racing_send_gives_reply_or_ebadf_and_one_disconnect_pulse() {
                 .connect_attach(0, a.pid, chid, _NTO_SIDE_CHANNEL, 0)
                 .unwrap()
         };
-        let scoid = k
-            .snapshot()
-            .connections
-            .iter()
-            .find(|c| c.pid == b.pid && c.coid == coid)
-            .unwrap()
-            .scoid;
+        let scoid = scoid_of(&k, b.pid, coid);
 
         let ks = k.clone();
         let sender = thread::spawn(move || {
@@ -170,7 +134,7 @@ fn detach_racing_send_gives_reply_or_ebadf_and_one_disconnect_pulse() {
             Ok(st) => {
                 assert_eq!(st, STATUS);
                 assert_eq!(replied, Some(Ok(())), "sender got the reply: it succeeded");
-                SEEN[0].store(true, Relaxed);
+                COVER.hit(0);
             }
             Err(e) => {
                 assert_eq!(e, Errno::EBADF, "the send can only fail with EBADF");
@@ -183,7 +147,7 @@ fn detach_racing_send_gives_reply_or_ebadf_and_one_disconnect_pulse() {
                     (_, None) => 2,
                     _ => 3,
                 };
-                SEEN[i].store(true, Relaxed);
+                COVER.hit(i);
             }
         }
         assert_eq!(
@@ -192,7 +156,7 @@ fn detach_racing_send_gives_reply_or_ebadf_and_one_disconnect_pulse() {
             "exactly one disconnect pulse, naming the connection's scoid"
         );
         if early_disconnect {
-            SEEN[4].store(true, Relaxed);
+            COVER.hit(4);
         }
 
         // The scoid stays allocated until the server detaches it.
@@ -206,11 +170,7 @@ fn detach_racing_send_gives_reply_or_ebadf_and_one_disconnect_pulse() {
 
         server.channel_destroy(chid).unwrap();
         drop(server);
-        assert_eq!(
-            k.pool_usage(),
-            start,
-            "every object created in the model is freed"
-        );
+        assert_freed(&k, start);
     });
-    check_coverage();
+    COVER.check();
 }

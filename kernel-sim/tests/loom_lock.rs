@@ -4,15 +4,10 @@
 //!
 //! Run with `--cfg loom` (see docs/toolbox.md, "loom, as it works here").
 
-use kernel_sim::{Config, Kernel};
-use loom::thread;
+mod support;
 
-/// Runs `f` under loom, at 2 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(2);
-    b.check(f);
-}
+use loom::thread;
+use support::*;
 
 #[test]
 fn contended_kernel_lock_loses_no_updates() {

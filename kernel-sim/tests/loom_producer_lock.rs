@@ -1,5 +1,5 @@
 #![cfg(loom)]
-//! loom models of the asyncmsg connection's lock ([`kernel_sim::spin::ProducerLock`]): a
+//! loom models of the asyncmsg connection's lock (`ProducerLock`, kernel-sim's spin.rs): a
 //! general path released by a plain store, and an owner's path taken with plain stores and
 //! loads, which another thread revokes by Dekker's handshake (under loom both of its fences
 //! are SeqCst fences; natively the owner's is a compiler fence and the revoker's a
@@ -10,16 +10,17 @@
 //!
 //! Run with `--cfg loom` (see docs/toolbox.md, "loom, as it works here").
 
-use kernel_sim::spin::ProducerLock;
+mod support;
+
 use loom::sync::Arc;
 use loom::thread;
+use support::*;
 
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(3);
-    // Waiters spin (yielding to loom), so paths run longer than in a model whose waiters sleep.
-    b.max_branches = 100_000;
-    b.check(f);
+/// Runs `f` under loom at 3 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise. Waiters
+/// spin (yielding to loom), so paths run longer than in a model whose waiters sleep: loom's
+/// branch limit is raised.
+fn spinning_model(f: impl Fn() + Sync + Send + 'static) {
+    model_with(3, Some(100_000), f);
 }
 
 /// Adds `id` to the value's list and counts, as a read-then-write a second holder would break.
@@ -42,7 +43,7 @@ fn assert_bumped(lock: &ProducerLock<(u32, Vec<u32>)>, mut want: Vec<u32>) {
 
 #[test]
 fn the_owner_and_a_revoking_thread_never_hold_it_together() {
-    model(|| {
+    spinning_model(|| {
         let lock = Arc::new(ProducerLock::new((0u32, Vec::<u32>::new())));
         // The main thread takes it once: it becomes the owner.
         bump(&lock, 0);
@@ -66,7 +67,7 @@ fn a_stale_former_owner_never_lets_a_revoker_in_beside_the_lock_holder() {
     // owner's `busy` flag could then be cleared by the stale attempt, letting a revoker in
     // beside it; only the first owner may ever own the lock, so this must hold in every
     // interleaving.
-    model(|| {
+    spinning_model(|| {
         let lock = Arc::new(ProducerLock::new((0u32, Vec::<u32>::new())));
         bump(&lock, 0);
         let other = {
@@ -85,7 +86,7 @@ fn a_stale_former_owner_never_lets_a_revoker_in_beside_the_lock_holder() {
 
 #[test]
 fn two_threads_on_the_general_path_exclude() {
-    model(|| {
+    spinning_model(|| {
         let lock = Arc::new(ProducerLock::new((0u32, Vec::<u32>::new())));
         let other = {
             let lock = lock.clone();

@@ -5,16 +5,10 @@
 //! spawned; whether it RECEIVE-blocks first or finds the client already SEND-blocked is left to
 //! loom's interleavings. Run with `--cfg loom` (see docs/toolbox.md, "loom, as it works here").
 
-use kernel_sim::consts::_NTO_SIDE_CHANNEL;
-use kernel_sim::{Config, Kernel, MsgInfo};
-use loom::thread;
+mod support;
 
-/// Runs `f` under loom, at 2 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(2);
-    b.check(f);
-}
+use loom::thread;
+use support::*;
 
 #[test]
 fn client_gets_exactly_the_reply_and_server_gets_the_message() {

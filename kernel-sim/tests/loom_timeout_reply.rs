@@ -16,79 +16,25 @@
 //!
 //! Run with `--cfg loom` (see docs/toolbox.md, "loom, as it works here").
 
-use kernel_sim::abi::consts::CLOCK_MONOTONIC;
-use kernel_sim::consts::{
-    _NTO_CHF_UNBLOCK, _NTO_SIDE_CHANNEL, _NTO_TIMEOUT_RECEIVE, _NTO_TIMEOUT_REPLY,
-    _NTO_TIMEOUT_SEND, _PULSE_CODE_UNBLOCK,
-};
-use kernel_sim::{Config, Errno, Kernel, Pulse, RcvId, ThreadCtx, PULSE_SIZE};
+mod support;
+
 use loom::thread;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-
-/// Runs `f` under loom, at 2 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(2);
-    b.check(f);
-}
-
-/// Outcomes a model must reach at least once, so it cannot pass by never reaching the race it
-/// is about. Recorded across all of loom's executions (std atomics: not part of the model).
-struct Coverage {
-    names: &'static [&'static str],
-    seen: [AtomicBool; 4],
-}
-
-impl Coverage {
-    const fn new(names: &'static [&'static str]) -> Coverage {
-        Coverage {
-            names,
-            seen: [const { AtomicBool::new(false) }; 4],
-        }
-    }
-
-    fn hit(&self, i: usize) {
-        self.seen[i].store(true, Relaxed);
-    }
-
-    /// Checked only at the default bound or above: fewer preemptions may miss some outcomes.
-    fn check(&self) {
-        let bound = std::env::var("LOOM_MAX_PREEMPTIONS").ok();
-        if bound
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_none_or(|n| n >= 2)
-        {
-            for (i, name) in self.names.iter().enumerate() {
-                assert!(self.seen[i].load(Relaxed), "never reached: {name}");
-            }
-        }
-    }
-}
-
-/// A deadline that never passes in real time: under loom it "may pass at any moment".
-const LONG_NS: Option<u64> = Some(10_000_000_000);
+use support::*;
 
 const STATUS: i64 = 42;
-
-/// A receive bounded by a RECEIVE timeout, into a buffer that can hold a pulse.
-fn receive_bounded(s: &ThreadCtx, chid: i32, buf: &mut [u8; PULSE_SIZE]) -> Result<RcvId, Errno> {
-    s.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, LONG_NS)
-        .unwrap();
-    s.msg_receive(chid, buf, None)
-}
 
 /// Spawns the client: one MsgSend on `coid` armed with a timeout in the states `flags`. It
 /// returns the MsgSend's result, having checked the reply data when there was a reply.
 fn spawn_client(
     k: &Kernel,
-    p: kernel_sim::Pid,
+    p: Pid,
     coid: i32,
     flags: u32,
 ) -> loom::thread::JoinHandle<Result<i64, Errno>> {
     let kc = k.clone();
     thread::spawn(move || {
         let c = kc.thread_attach(p, 10).unwrap();
-        c.timer_timeout(CLOCK_MONOTONIC, flags, LONG_NS).unwrap();
+        arm_any_moment(&c, flags);
         let mut reply = [0u8; 4];
         let status = c.msg_send(coid, b"ping", &mut reply);
         if status.is_ok() {
@@ -101,21 +47,17 @@ fn spawn_client(
 /// After the client is gone nothing may be left for the server: no stale SEND-blocked entry
 /// of a client that timed out, no pulse. Then the model's objects are freed and every pool is
 /// back where it started.
-fn finish(k: &Kernel, server: ThreadCtx, chid: i32, coid: i32, start: kernel_sim::info::PoolUsage) {
+fn finish(k: &Kernel, server: ThreadCtx, chid: i32, coid: i32, start: PoolUsage) {
     let mut buf = [0u8; PULSE_SIZE];
     assert_eq!(
-        receive_bounded(&server, chid, &mut buf),
+        receive_any_moment(&server, chid, &mut buf, None),
         Err(Errno::ETIMEDOUT),
         "nothing queued once the client has left"
     );
     server.connect_detach(coid).unwrap();
     server.channel_destroy(chid).unwrap();
     drop(server);
-    assert_eq!(
-        k.pool_usage(),
-        start,
-        "every object created in the model is freed"
-    );
+    assert_freed(k, start);
 }
 
 static COVER_A: Coverage = Coverage::new(&[
@@ -139,7 +81,7 @@ fn timeout_racing_reply_without_unblock_flag_agrees_on_both_sides() {
         let client = spawn_client(&k, p, coid, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY);
 
         let mut buf = [0u8; PULSE_SIZE];
-        let replied = match receive_bounded(&server, chid, &mut buf) {
+        let replied = match receive_any_moment(&server, chid, &mut buf, None) {
             Ok(rcvid) => {
                 assert!(rcvid > 0, "a message, not a pulse");
                 assert_eq!(&buf[..4], b"ping");
@@ -199,7 +141,7 @@ fn timeout_racing_reply_with_unblock_flag_keeps_reply_blocked_client() {
         let mut unblocks = 0;
         for _ in 0..2 {
             let mut buf = [0u8; PULSE_SIZE];
-            match receive_bounded(&server, chid, &mut buf) {
+            match receive_any_moment(&server, chid, &mut buf, None) {
                 Ok(0) => {
                     let pulse = Pulse::from_bytes(&buf).unwrap();
                     assert_eq!(pulse.code, _PULSE_CODE_UNBLOCK, "only an unblock pulse");

@@ -5,16 +5,10 @@
 //! The server is the model's main thread; the clients share one side-channel connection of
 //! their process. Run with `--cfg loom` (see docs/toolbox.md, "loom, as it works here").
 
-use kernel_sim::consts::_NTO_SIDE_CHANNEL;
-use kernel_sim::{Config, Kernel};
-use loom::thread;
+mod support;
 
-/// Runs `f` under loom, at 2 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(2);
-    b.check(f);
-}
+use loom::thread;
+use support::*;
 
 /// The status the server replies with to message `id`.
 fn status_for(id: u8) -> i64 {

@@ -14,42 +14,19 @@
 //! Receives are bounded by `_NTO_TIMEOUT_RECEIVE` (under loom such a deadline "may pass at any
 //! moment", so loom takes the timeout path too). Run with `--cfg loom`.
 
-use kernel_sim::abi::consts::CLOCK_MONOTONIC;
-use kernel_sim::consts::{
-    _NTO_CHF_DISCONNECT, _NTO_CHF_UNBLOCK, _NTO_SIDE_CHANNEL, _NTO_TIMEOUT_RECEIVE,
-    _PULSE_CODE_DISCONNECT, _PULSE_CODE_UNBLOCK,
-};
-use kernel_sim::{Config, Errno, Kernel, MsgInfo, Pulse, ThreadCtx, PULSE_SIZE};
+mod support;
+
 use loom::thread;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use support::*;
 
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(2);
-    b.check(f);
-}
-
-static SEEN: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
-const OUTCOMES: [&str; 4] = [
+/// The outcomes the model must reach.
+static COVER: Coverage = Coverage::new(&[
     "sender replied to before the detach",
     "coid already gone at send time: EBADF",
     "detached while SEND-blocked: EBADF, message never received",
     "detached while held by the server: the reply succeeded, the sender got EBADF",
-];
+]);
 
-fn check_coverage() {
-    let bound = std::env::var("LOOM_MAX_PREEMPTIONS").ok();
-    if bound
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_none_or(|n| n >= 2)
-    {
-        for (seen, name) in SEEN.iter().zip(OUTCOMES) {
-            assert!(seen.load(Relaxed), "never reached: {name}");
-        }
-    }
-}
-
-const LONG_NS: Option<u64> = Some(10_000_000_000);
 const STATUS: i64 = 7;
 
 /// What the server saw, in order.
@@ -62,11 +39,9 @@ enum Event {
 }
 
 fn serve_one(s: &ThreadCtx, chid: i32, scoid: i32, log: &mut Vec<Event>) -> bool {
-    s.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, LONG_NS)
-        .unwrap();
     let mut buf = [0u8; PULSE_SIZE];
     let mut info = MsgInfo::default();
-    match s.msg_receive(chid, &mut buf, Some(&mut info)) {
+    match receive_any_moment(s, chid, &mut buf, Some(&mut info)) {
         Ok(0) => {
             let pulse = Pulse::from_bytes(&buf).unwrap();
             // The server answers every message at once, so an unblock pulse for it is gone by
@@ -111,13 +86,7 @@ fn detach_racing_send_on_an_unblock_channel_holds_the_client_until_the_reply() {
                 .connect_attach(0, a.pid, chid, _NTO_SIDE_CHANNEL, 0)
                 .unwrap()
         };
-        let scoid = k
-            .snapshot()
-            .connections
-            .iter()
-            .find(|c| c.pid == b.pid && c.coid == coid)
-            .unwrap()
-            .scoid;
+        let scoid = scoid_of(&k, b.pid, coid);
 
         let ks = k.clone();
         let sender = thread::spawn(move || {
@@ -170,7 +139,7 @@ fn detach_racing_send_on_an_unblock_channel_holds_the_client_until_the_reply() {
         match sent {
             Ok(st) => {
                 assert_eq!((st, &reply), (STATUS, b"pong"));
-                SEEN[0].store(true, Relaxed);
+                COVER.hit(0);
             }
             Err(e) => {
                 assert_eq!(e, Errno::EBADF, "the send can only fail with EBADF");
@@ -183,18 +152,14 @@ fn detach_racing_send_on_an_unblock_channel_holds_the_client_until_the_reply() {
                     (_, 0) => 2,
                     _ => 3,
                 };
-                SEEN[i].store(true, Relaxed);
+                COVER.hit(i);
             }
         }
 
         server.connect_detach(scoid).unwrap();
         server.channel_destroy(chid).unwrap();
         drop(server);
-        assert_eq!(
-            k.pool_usage(),
-            start,
-            "every object created in the model is freed"
-        );
+        assert_freed(&k, start);
     });
-    check_coverage();
+    COVER.check();
 }

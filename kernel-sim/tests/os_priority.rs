@@ -1,7 +1,8 @@
 //! The opt-in OS priority mode: emulated priority changes reach the Linux thread.
 
-use kernel_sim::consts::*;
-use kernel_sim::*;
+mod support;
+
+use support::*;
 
 fn nice_of(tid: i32) -> i32 {
     // SAFETY: getpriority takes plain integers; errno is reset first to tell -1 from an error.
@@ -34,16 +35,12 @@ fn nice_mode_applies_inherited_priority_to_the_linux_thread_and_off_mode_does_no
         let h = std::thread::spawn(move || {
             let c = k2.thread_attach(p, 15).unwrap();
             let coid = c.connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0).unwrap();
-            c.timer_timeout(
-                1,
-                _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY,
-                Some(10_000_000_000),
-            )
-            .unwrap();
+            c.timer_timeout(1, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, Some(LONG))
+                .unwrap();
             c.msg_send(coid, b"x", &mut []).unwrap();
         });
         server
-            .timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(10_000_000_000))
+            .timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(LONG))
             .unwrap();
         let rcvid = server.msg_receive(chid, &mut [0u8; 8], None).unwrap();
         // Priority 15 inherited: nice 10 - 15 = -5 in Nice mode; untouched (0) when Off.

@@ -2,8 +2,11 @@
 //! flags and masks, and the C library's behaviour in every other case. Each test uses its own
 //! signal numbers. Each test first makes a kernel, as any program of the kernel's does.
 
+mod support;
+
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU32, Ordering};
+use support::{Config, Kernel};
 
 extern "C" {
     /// glibc's own sigaction, which the kernel crate's forwards to.
@@ -19,8 +22,8 @@ extern "C" fn plain(_: i32) {
 extern "C" fn other(_: i32) {}
 
 /// A kernel, as the programs that link the kernel crate make one.
-fn uses_the_kernel() -> kernel_sim::Kernel {
-    kernel_sim::Kernel::new(kernel_sim::Config::small()).unwrap()
+fn uses_the_kernel() -> Kernel {
+    Kernel::new(Config::small()).unwrap()
 }
 
 fn zeroed() -> libc::sigaction {

@@ -1,6 +1,10 @@
-use kernel_sim::consts::*;
-use kernel_sim::*;
+//! Smoke tests: one quick pass through each part of the kernel (a round trip, timeouts, timer
+//! and kernel pulses, asyncmsg batches), made with the kernel's calls directly.
+
+mod support;
+
 use std::thread;
+use support::*;
 
 #[test]
 fn one_round_trip_between_two_threads() {
@@ -48,7 +52,6 @@ fn timeout_poll_and_relative() {
 
 #[test]
 fn periodic_timer_pulse_disconnect_and_thread_death_pulses_arrive() {
-    use kernel_sim::types::SigEvent;
     let k = Kernel::new(Config::default()).unwrap();
     let p = k.process_create().unwrap();
     let s = k.thread_attach(p, 10).unwrap();
@@ -61,7 +64,7 @@ fn periodic_timer_pulse_disconnect_and_thread_death_pulses_arrive() {
     s.timer_settime(tid, 0, 5_000_000, 5_000_000).unwrap();
     let mut b = [0u8; 64];
     for _ in 0..3 {
-        s.timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(2_000_000_000))
+        s.timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(LONG))
             .unwrap();
         assert_eq!(s.msg_receive(chid, &mut b, None), Ok(0));
         let pl = Pulse::from_bytes(&b).unwrap();
@@ -76,7 +79,7 @@ fn periodic_timer_pulse_disconnect_and_thread_death_pulses_arrive() {
         .unwrap();
     // Drain any timer pulse that was already queued.
     loop {
-        s.timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(1_000_000_000))
+        s.timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(LONG))
             .unwrap();
         assert_eq!(s.msg_receive(chid, &mut b, None), Ok(0));
         let pl = Pulse::from_bytes(&b).unwrap();
@@ -88,7 +91,7 @@ fn periodic_timer_pulse_disconnect_and_thread_death_pulses_arrive() {
     // The last link goes: DISCONNECT with the scoid, which stays until we detach it.
     let before = k.pool_usage().connections.live;
     s.connect_detach(coid).unwrap();
-    s.timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(1_000_000_000))
+    s.timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(LONG))
         .unwrap();
     assert_eq!(s.msg_receive(chid, &mut b, None), Ok(0));
     let pl = Pulse::from_bytes(&b).unwrap();
@@ -112,8 +115,6 @@ fn async_fixture(bufsz: usize, num: u32) -> (Kernel, Pid, ThreadCtx, i32) {
 
 #[test]
 fn asyncmsg_batch_moves_with_one_trigger() {
-    use kernel_sim::asyncq::AsyncQueue;
-    use kernel_sim::types::AsyncGetHeader;
     let (k, p, s, chid) = async_fixture(64, 16);
     let q = Box::new(AsyncQueue::new(32));
     // SAFETY: `q` and `msgs` outlive the connection (detached below).
@@ -126,7 +127,7 @@ fn asyncmsg_batch_moves_with_one_trigger() {
     for m in &msgs {
         // SAFETY: one producer; `m` lives until the end of the test.
         unsafe {
-            q.push(kernel_sim::asyncq::MsgDesc {
+            q.push(MsgDesc {
                 iov: Iov::from_slice(m),
                 parts: 0,
             })
@@ -159,7 +160,6 @@ fn asyncmsg_batch_moves_with_one_trigger() {
 
 #[test]
 fn a_trigger_by_queue_refuses_a_coid_reused_by_another_connection() {
-    use kernel_sim::asyncq::{AsyncQueue, MsgDesc};
     let (_k, _p, s, chid) = async_fixture(64, 16);
     let (qa, qb) = (Box::new(AsyncQueue::new(8)), Box::new(AsyncQueue::new(8)));
     // SAFETY: `qa` outlives its connection, detached at once.
@@ -182,7 +182,7 @@ fn a_trigger_by_queue_refuses_a_coid_reused_by_another_connection() {
     // A trigger meant for the detached connection must not send the new one's message.
     assert_eq!(s.msg_send_async_on(coid, &qa), Err(Errno::EBADF));
     let mut arena = vec![0u8; 64 * 16];
-    let mut hdrs = vec![kernel_sim::types::AsyncGetHeader::default(); 16];
+    let mut hdrs = vec![AsyncGetHeader::default(); 16];
     assert_eq!(
         s.msg_receive_async(chid, &mut arena, &mut hdrs),
         Err(Errno::EAGAIN)
@@ -194,8 +194,6 @@ fn a_trigger_by_queue_refuses_a_coid_reused_by_another_connection() {
 
 #[test]
 fn a_length_too_long_for_a_slot_fails_emsgsize_and_the_buffer_limit_keeps_it_so() {
-    use kernel_sim::asyncq::{AsyncQueue, MsgDesc, MAX_STORED_LEN};
-    use kernel_sim::types::AsyncGetHeader;
     let (_k, _p, s, chid) = async_fixture(64, 4);
     // The largest buffer a channel may have is the longest length a slot stores exactly.
     assert_eq!(

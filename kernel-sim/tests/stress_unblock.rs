@@ -7,17 +7,15 @@
 //!
 //! The seed is printed; set `STRESS_SEED` to replay one.
 
-mod common3;
+mod support;
 
-use common3::*;
-use kernel_sim::consts::*;
-use kernel_sim::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::*;
 
 const PROCS: usize = 3;
 const THREADS: usize = 3;
@@ -84,7 +82,7 @@ fn the_unblock_protocol_survives_detaches_timeouts_and_process_deaths_in_any_ord
     println!("STRESS_SEED={seed}");
     let mut rng = StdRng::seed_from_u64(seed);
     let k = kernel();
-    let start = live_all(&k);
+    let start = live(&k);
     let srv = k.process_create().unwrap();
     let server = k.thread_attach(srv, 10).unwrap();
     let chid = server

@@ -1,7 +1,10 @@
 //! One integer type per QNX quantity (the table in userlib's crate docs): the signatures are
 //! pinned at compile time, and values go from a struct field back into a call without a cast.
 
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Duration;
+use support::*;
 use userlib::consts::*;
 use userlib::qnx;
 use userlib::sigev::SIGEV_PULSE_PRIO_INHERIT;
@@ -10,20 +13,8 @@ use userlib::{
     SigEvent,
 };
 
-/// A bound on anything a test waits for: a failing peer fails the test instead of hanging it.
-const BOUND: Duration = Duration::from_secs(20);
-
-fn join<T>(h: std::thread::JoinHandle<T>) -> T {
-    let end = Instant::now() + BOUND;
-    while !h.is_finished() {
-        assert!(Instant::now() < end, "thread did not finish");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    h.join().expect("thread panicked")
-}
-
 fn receive_pulse(chan: &Channel) -> Pulse {
-    match chan.receive_timeout(&mut [0u8; 64], BOUND).unwrap() {
+    match chan.receive_timeout(&mut [0u8; 64], LONG).unwrap() {
         Received::Pulse(p) => p,
         Received::Message { info, .. } => panic!("a message from pid {}", info.pid),
     }
@@ -136,13 +127,13 @@ fn priorities_read_from_the_kernel_go_back_into_calls_as_i16() {
     let client = p
         .spawn_with_priority(25, move || {
             let conn = Connection::attach(0, chid)?;
-            conn.send_timeout(b"hi", &mut [], BOUND)?;
+            conn.send_timeout(b"hi", &mut [], LONG)?;
             // The client's own priority, as the kernel reports it.
             qnx::thread_priority()
         })
         .unwrap();
     let mut buf = [0u8; 64];
-    let prio: i16 = match chan.receive_timeout(&mut buf, BOUND).unwrap() {
+    let prio: i16 = match chan.receive_timeout(&mut buf, LONG).unwrap() {
         Received::Message { rcvid, info } => {
             rcvid.reply(0, &[]).unwrap();
             info.priority
@@ -185,7 +176,7 @@ fn an_unblock_request_is_tested_on_msg_info_flags_without_a_cast() {
         })
         .unwrap();
     let mut buf = [0u8; 64];
-    let rcvid = match chan.receive_timeout(&mut buf, BOUND).unwrap() {
+    let rcvid = match chan.receive_timeout(&mut buf, LONG).unwrap() {
         Received::Message { rcvid, info } => {
             assert_eq!(info.flags & _NTO_MI_UNBLOCK_REQ, 0);
             rcvid

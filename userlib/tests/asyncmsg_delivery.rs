@@ -1,13 +1,14 @@
 //! asyncmsg delivery: nothing lost, nothing duplicated, per-connection order kept, under each
 //! trigger; kernel entries per batch; the process counters; callbacks.
 
-mod common_async;
+mod support;
 
-use common_async::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use support::asyncmsg::*;
+use support::*;
 use userlib::asyncmsg::*;
 use userlib::consts::*;
 
@@ -63,13 +64,11 @@ fn every_message_arrives_once_in_order(trigger: Trigger) {
                         asyncmsg_flush_timeout(coid, LONG).unwrap();
                     } else {
                         // The triggers alone must deliver everything.
-                        wait_for("the receiver to take everything", LONG, || {
+                        wait_until("the receiver to take everything", || {
                             asyncmsg_connection_stats(coid).unwrap().msgs_taken == MSGS as u64
                         });
                     }
-                    wait_for("the consumer to finish", LONG, || {
-                        release.load(Ordering::SeqCst)
-                    });
+                    wait_until("the consumer to finish", || release.load(Ordering::SeqCst));
                     let s = asyncmsg_connection_stats(coid).unwrap();
                     asyncmsg_connect_detach(coid).unwrap();
                     s
@@ -113,7 +112,7 @@ fn every_message_arrives_once_in_order(trigger: Trigger) {
     release.store(true, Ordering::SeqCst);
 
     for h in threads {
-        let s = join(h, LONG);
+        let s = join(h);
         assert_eq!((s.msgs_put, s.msgs_taken), (MSGS as u64, MSGS as u64));
         assert_eq!(s.callbacks, 0);
         match trigger {
@@ -291,7 +290,7 @@ fn each_buffer_comes_back_once_through_its_callback_in_queue_order_on_one_librar
         })
         .unwrap();
     let (got, _) = take(chid, N as usize);
-    let (coid, putter) = join(producer, LONG);
+    let (coid, putter) = join(producer);
     let seqs: Vec<u32> = got.iter().map(|m| decode(&m.data).1).collect();
     assert_eq!(seqs, (0..N).collect::<Vec<_>>());
 

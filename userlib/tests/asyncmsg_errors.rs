@@ -1,9 +1,10 @@
 //! asyncmsg error returns: unknown ids, wrong channel kinds, remote nodes, bad sizes.
 
-mod common_async;
+mod support;
 
-use common_async::*;
 use std::time::Duration;
+use support::asyncmsg::*;
+use support::*;
 use userlib::asyncmsg::*;
 use userlib::consts::*;
 use userlib::Errno;

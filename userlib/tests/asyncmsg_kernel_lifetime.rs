@@ -6,12 +6,13 @@
 //! handle goes. Its own test binary, and one test at a time, so that the timer service threads
 //! seen here are the tests' own.
 
-mod common_async;
+mod support;
 
-use common_async::*;
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
+use support::asyncmsg::*;
+use support::*;
 use userlib::asyncmsg::*;
 
 /// One test at a time: each tells its kernel's timer service thread from the others by
@@ -41,15 +42,14 @@ fn check_freed(use_kernel: impl FnOnce(userlib::Kernel)) {
     let probe = k.clone();
     use_kernel(k);
     let mut ours = HashSet::new();
-    wait_for("the kernel's timer service to start", LONG, || {
+    wait_until("the kernel's timer service to start", || {
         ours = &timer_services() - &before;
         !ours.is_empty()
     });
     assert_eq!(ours.len(), 1, "one new timer service: {ours:?}");
     drop(probe);
-    wait_for(
+    wait_until(
         "the kernel to be freed (its timer service thread to end)",
-        LONG,
         || timer_services().is_disjoint(&ours),
     );
 }
@@ -95,7 +95,7 @@ fn a_kernel_is_freed_even_after_an_asyncmsg_callback_panicked() {
             put(coid, encode(0, 0), 0);
         });
         take(chid, 1);
-        wait_for("the panicking callback", LONG, || {
+        wait_until("the panicking callback", || {
             called.load(std::sync::atomic::Ordering::SeqCst)
         });
     });

@@ -3,12 +3,13 @@
 //! leave it working and leave no trace in the process (no thread-death pulse, no leaked
 //! kernel object).
 
-mod common_async;
+mod support;
 
-use common_async::*;
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
+use support::asyncmsg::*;
+use support::*;
 use userlib::asyncmsg::*;
 use userlib::consts::*;
 use userlib::{Channel, Config, Errno, Kernel, Process, Received};
@@ -57,7 +58,7 @@ fn a_callback_panic_does_not_stop_later_callbacks() {
     });
     take(chid, 3);
     assert_eq!(Recorder::pairs(&rec.wait(3)), vec![(0, 3), (0, 4), (0, 5)]);
-    wait_for("the counters to catch up", LONG, || {
+    wait_until("the counters to catch up", || {
         stats(&send, coid).callbacks == 6
     });
     let s = stats(&send, coid);
@@ -91,7 +92,7 @@ fn a_full_queue_unblocks_after_a_callback_panic() {
     let (got, _) = take(chid, N as usize);
     let seqs: Vec<u32> = got.iter().map(|m| decode(&m.data).1).collect();
     assert_eq!(seqs, (0..N).collect::<Vec<_>>());
-    let coid = join(producer, LONG);
+    let coid = join(producer);
     let calls = rec.wait(N as usize - 1);
     assert_eq!(
         Recorder::pairs(&calls),
@@ -118,7 +119,7 @@ fn time_triggers_keep_firing_after_a_callback_panic() {
         coid
     });
     take(chid, 1);
-    wait_for("the panicking callback", LONG, || {
+    wait_until("the panicking callback", || {
         stats(&send, coid).callback_panics == 1
     });
     for i in 1..4 {
@@ -216,7 +217,7 @@ fn a_callback_panic_is_reported_as_a_tracing_error_event() {
     take(chid, 1);
     let handle = HANDLE.to_string();
     let ours = |e: &Captured| e.fields.get("handle") == Some(&handle);
-    wait_for("the panic's event", LONG, || captured().iter().any(ours));
+    wait_until("the panic's event", || captured().iter().any(ours));
     let events: Vec<Captured> = captured().into_iter().filter(ours).collect();
     assert_eq!(events.len(), 1, "{events:?}");
     let e = &events[0];
@@ -349,7 +350,7 @@ fn a_put_blocked_on_a_full_queue_with_callbacks_goes_on_when_no_pulse_is_left() 
     std::thread::sleep(SHORT);
     assert!(!blocked.is_finished(), "the 4th put did not block");
     take(chid, 3);
-    assert_eq!(join(blocked, LONG), Ok(()));
+    assert_eq!(join(blocked), Ok(()));
     assert_eq!(rec.len(), 0, "no callback while the library thread is busy");
     go.send(()).unwrap();
     assert_eq!(Recorder::pairs(&rec.wait(3)), vec![(0, 0), (0, 1), (0, 2)]);
@@ -403,7 +404,7 @@ fn an_async_connection_dropped_on_a_foreign_thread_makes_no_thread_death_pulse()
     let (on_other_process, on_unbound) = (conns.next().unwrap(), conns.next().unwrap());
     // Dropped by a thread of the receiver process, and by a thread bound to no process.
     run_in(&recv, move || drop(on_other_process));
-    join(std::thread::spawn(move || drop(on_unbound)), LONG);
+    join(std::thread::spawn(move || drop(on_unbound)));
     // Both were detached: their queued messages come back with EBADF.
     let mut pairs = Recorder::pairs(&rec.wait(2));
     pairs.sort();
@@ -446,7 +447,7 @@ fn an_async_channel_dropped_on_a_foreign_thread_makes_no_thread_death_pulse() {
     let mut chans = chans.into_iter();
     let (on_other_process, on_unbound) = (chans.next().unwrap(), chans.next().unwrap());
     run_in(&other, move || drop(on_other_process));
-    join(std::thread::spawn(move || drop(on_unbound)), LONG);
+    join(std::thread::spawn(move || drop(on_unbound)));
     assert_eq!(live_channels(), 0, "both channels were destroyed");
     assert_eq!(asyncmsg_get(chids[0]).err(), Some(Errno::EBADF));
     assert_eq!(

@@ -1,11 +1,12 @@
 //! asyncmsg receiving: batch size, round-robin across connections, oversized messages,
 //! non-blocking and blocking channels, TimerTimeout, and the channel's event.
 
-mod common_async;
+mod support;
 
-use common_async::*;
 use std::sync::mpsc;
 use std::time::Duration;
+use support::asyncmsg::*;
+use support::*;
 use userlib::asyncmsg::*;
 use userlib::consts::*;
 use userlib::{Errno, Pulse, SigEvent};
@@ -199,7 +200,7 @@ fn a_blocked_get_wakes_with_the_batch_a_sender_triggers() {
         }
         coid
     });
-    let got = join(receiver, LONG).unwrap();
+    let got = join(receiver).unwrap();
     assert_eq!(
         got.iter().map(|m| decode(&m.data).1).collect::<Vec<_>>(),
         vec![0, 1, 2]
@@ -277,7 +278,7 @@ fn a_channel_event_is_not_delivered_while_a_receiver_waits_in_get() {
         put(coid, encode(0, 1), 1);
         coid
     });
-    assert_eq!(join(receiver, LONG), Ok(2));
+    assert_eq!(join(receiver), Ok(2));
     userlib::qnx::timer_timeout(1, _NTO_TIMEOUT_RECEIVE, None).unwrap();
     assert_eq!(
         userlib::qnx::msg_receive_pulse(ochid, &mut [0u8; 64]),
@@ -374,9 +375,8 @@ fn a_receiver_does_not_inherit_the_senders_priority() {
             coid
         })
         .unwrap(),
-        LONG,
     );
-    let (n, prio) = join(receiver, LONG);
+    let (n, prio) = join(receiver);
     assert_eq!(n, Ok(1));
     assert_eq!(prio, (7, 7));
     run_in(&send, move || asyncmsg_connect_detach(coid).unwrap());
@@ -424,7 +424,7 @@ fn two_receivers_together_take_every_message_exactly_once() {
                 for i in 0..PER {
                     put(coid, encode(id, i), i);
                 }
-                wait_for("everything taken", LONG, || {
+                wait_until("everything taken", || {
                     asyncmsg_connection_stats(coid).unwrap().msgs_taken == PER as u64
                 });
                 asyncmsg_connect_detach(coid).unwrap();
@@ -433,11 +433,11 @@ fn two_receivers_together_take_every_message_exactly_once() {
         })
         .collect();
     for p in producers {
-        join(p, LONG);
+        join(p);
     }
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     for r in receivers {
-        join(r, LONG);
+        join(r);
     }
     let mut all = seen.lock().unwrap().clone();
     all.sort_unstable();

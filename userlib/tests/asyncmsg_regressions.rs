@@ -1,9 +1,10 @@
 //! Regressions: behaviours that were once wrong.
 
-mod common_async;
+mod support;
 
-use common_async::*;
 use std::time::{Duration, Instant};
+use support::asyncmsg::*;
+use support::*;
 use userlib::asyncmsg::*;
 
 #[test]
@@ -30,7 +31,7 @@ fn a_full_queue_of_untriggered_messages_is_sent_instead_of_blocking_the_put_fore
     let (got, _) = take(chid, 4);
     let seqs: Vec<_> = got.iter().map(|m| decode(&m.data).1).collect();
     assert_eq!(seqs, vec![0, 1, 2, 3]);
-    let s = join(h.unwrap(), LONG).unwrap();
+    let s = join(h.unwrap()).unwrap();
     assert_eq!((s.msgs_put, s.msgs_taken), (4, 4));
     assert!(
         s.triggers >= 2,
@@ -117,7 +118,7 @@ fn the_library_channel_destroyed_by_the_program_detaches_its_connections_first()
         put(coid, encode(0, 0), 0);
         // The library's channel is the sender process's first chid.
         userlib::qnx::channel_destroy(1).unwrap();
-        wait_for("the library to detach", LONG, || {
+        wait_until("the library to detach", || {
             asyncmsg_connection_stats(coid).is_err()
         });
         let r = asyncmsg_put(coid, encode(0, 1), 1, None);
@@ -216,7 +217,7 @@ fn gathered_and_flat_puts_mixed_over_many_queue_wraps_arrive_whole_and_in_order(
             assert_eq!(decode(&m.data), (0, i as u32), "message {i}");
         }
     }
-    let s = match join(h.unwrap(), LONG) {
+    let s = match join(h.unwrap()) {
         Ok(s) => s,
         Err(e) => panic!("producer failed: {:?}", e.errno),
     };

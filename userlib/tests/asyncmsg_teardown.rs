@@ -2,12 +2,13 @@
 //! producers and receivers, processes exiting, the receive-buffer callback, and the kernel
 //! pools returning to their baseline.
 
-mod common_async;
+mod support;
 
-use common_async::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
+use support::asyncmsg::*;
+use support::*;
 use userlib::asyncmsg::*;
 use userlib::consts::*;
 use userlib::{Errno, Kernel};
@@ -107,7 +108,7 @@ fn a_detach_releases_a_put_blocked_on_the_same_connection_with_ebadf() {
     rx.recv_timeout(LONG).unwrap();
     std::thread::sleep(SHORT);
     run_in(&send, move || asyncmsg_connect_detach(coid).unwrap());
-    assert_eq!(join(blocked, LONG), Err((Errno::EBADF, encode(0, 3))));
+    assert_eq!(join(blocked), Err((Errno::EBADF, encode(0, 3))));
     asyncmsg_channel_destroy(chid).unwrap();
 }
 
@@ -133,7 +134,7 @@ fn a_detach_releases_a_flush_blocked_on_the_same_connection_with_ebadf() {
     rx.recv_timeout(LONG).unwrap();
     std::thread::sleep(SHORT);
     run_in(&send, move || asyncmsg_connect_detach(coid).unwrap());
-    assert_eq!(join(blocked, LONG), Err(Errno::EBADF));
+    assert_eq!(join(blocked), Err(Errno::EBADF));
     asyncmsg_channel_destroy(chid).unwrap();
 }
 
@@ -164,7 +165,7 @@ fn a_channel_destroy_releases_a_put_blocked_on_a_full_queue_with_ebadf() {
     std::thread::sleep(SHORT);
     assert!(!producer.is_finished(), "the 4th put did not block");
     asyncmsg_channel_destroy(chid).unwrap();
-    let (coid, r) = join(producer, LONG);
+    let (coid, r) = join(producer);
     assert_eq!(r, Err((Errno::EBADF, encode(0, 3))));
     run_in(&send, move || {
         // The connection is dead: puts and flushes fail at once.
@@ -226,7 +227,7 @@ fn a_channel_destroy_releases_a_blocked_flush_with_ebadf() {
     );
     asyncmsg_channel_destroy(chid).unwrap();
     for f in flushers {
-        assert_eq!(join(f, LONG), Err(Errno::EBADF));
+        assert_eq!(join(f), Err(Errno::EBADF));
     }
 }
 
@@ -245,7 +246,7 @@ fn a_channel_destroy_releases_a_blocked_get_with_esrch() {
         .unwrap();
     wait_receive_blocked(&k, rpid, rx.recv_timeout(LONG).unwrap(), chid);
     asyncmsg_channel_destroy(chid).unwrap();
-    assert_eq!(join(getter, LONG), Err(Errno::ESRCH));
+    assert_eq!(join(getter), Err(Errno::ESRCH));
     assert_eq!(asyncmsg_get(chid).err(), Some(Errno::EBADF));
 }
 
@@ -272,7 +273,7 @@ fn the_receiver_process_exiting_releases_blocked_puts_with_ebadf() {
     std::thread::sleep(SHORT);
     assert!(!producer.is_finished(), "the 2nd put did not block");
     drop(recv);
-    assert_eq!(join(producer, LONG), Err(Errno::EBADF));
+    assert_eq!(join(producer), Err(Errno::EBADF));
 }
 
 #[test]
@@ -313,7 +314,7 @@ fn the_sender_process_exiting_releases_its_own_thread_blocked_in_flush() {
     rx.recv_timeout(LONG).unwrap();
     std::thread::sleep(SHORT);
     drop(send);
-    let r = join(flusher, LONG);
+    let r = join(flusher);
     assert!(
         r.is_err() && r != Err(Errno::ETIMEDOUT),
         "released by the exit, not by its timeout: {r:?}"
@@ -489,11 +490,11 @@ fn tearing_everything_down_returns_every_pool_to_its_baseline() {
             baseline[5] + 2,
             "the trigger timer went with its connection"
         );
-        wait_for("the library pulses to be handled", LONG, || {
+        wait_until("the library pulses to be handled", || {
             live(&k)[4] == baseline[4]
         });
     }
-    wait_for("every pool to return to its baseline", LONG, || {
+    wait_until("every pool to return to its baseline", || {
         live(&k) == baseline
     });
 }
@@ -520,7 +521,7 @@ fn process_exit_with_live_asyncmsg_objects_returns_every_pool_to_its_baseline() 
         });
         // No detach, no destroy: the processes just exit.
     }
-    wait_for("every pool to return to its baseline", LONG, || {
+    wait_until("every pool to return to its baseline", || {
         live(&k) == baseline
     });
 }
@@ -579,7 +580,7 @@ fn a_put_blocked_across_a_detach_never_loses_its_buffer() {
     rx.recv_timeout(LONG).unwrap();
     std::thread::sleep(SHORT);
     run_in(&send, move || asyncmsg_connect_detach(y).unwrap());
-    let r = join(blocked, LONG);
+    let r = join(blocked);
     hold_tx.send(()).unwrap();
     std::thread::sleep(SHORT);
     let calls = rec.wait(3);

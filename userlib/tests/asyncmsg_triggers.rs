@@ -2,11 +2,12 @@
 //! trigger, blocking and non-blocking flush, a full send queue (blocking put, put timeout,
 //! `_NTO_COF_NONBLOCK`), and changing the trigger with asyncmsg_connect_attr.
 
-mod common_async;
+mod support;
 
-use common_async::*;
 use std::sync::mpsc;
 use std::time::Duration;
+use support::asyncmsg::*;
+use support::*;
 use userlib::asyncmsg::*;
 use userlib::consts::*;
 use userlib::Errno;
@@ -130,7 +131,7 @@ fn a_blocking_flush_waits_for_a_late_receiver(bounded: bool) {
     let (rest, sizes) = take(chid, 6);
     assert_eq!(sizes, vec![4, 2]);
     assert_eq!(decode(&rest[5].data).1, 9);
-    let (r, s) = join(flusher, LONG);
+    let (r, s) = join(flusher);
     assert_eq!(r, Ok(()));
     assert_eq!((s.msgs_put, s.msgs_taken, s.triggers), (10, 10, 1));
     assert_nothing_more(chid);
@@ -248,7 +249,7 @@ fn a_put_on_a_full_queue_blocks_until_a_receiver_takes_some(callbacks: bool) {
     // still taking from this ready connection).
     let mut got = messages(&get_within(chid, LONG).unwrap());
     assert!(got.len() >= 3, "{got:?}");
-    let (coid, r) = join(producer, LONG);
+    let (coid, r) = join(producer);
     assert_eq!(r, Ok(()));
     if got.len() < 4 {
         got.extend(take(chid, 1).0);

@@ -1,9 +1,12 @@
 //! fork(): a child never hangs on its parent's kernel, and gets a fresh process of its own
 //! (docs/deviations.md, "Signals" and "Processes and threads").
 
+mod support;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::*;
 use userlib::consts::*;
 use userlib::qnx::*;
 use userlib::{Errno, Kernel};
@@ -39,7 +42,7 @@ fn child_fresh(old_chid: i32) -> i32 {
     if msg_send_pulse(coid, 10, 3, 33).is_err() {
         return 15;
     }
-    if timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(1_000_000_000)).is_err() {
+    if timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).is_err() {
         return 16;
     }
     match msg_receive(chid, &mut buf, None) {
@@ -101,7 +104,7 @@ fn a_child_forked_while_other_threads_are_in_the_kernel_never_hangs_and_gets_a_f
             // SAFETY: leave the child at once, without running the parent's destructors.
             unsafe { libc::_exit(code) };
         }
-        match wait_child(pid, Duration::from_secs(10)) {
+        match wait_child(pid, DEADLINE) {
             Some(0) => {}
             other => failures.push((attempt, other)),
         }

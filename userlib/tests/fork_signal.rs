@@ -4,8 +4,11 @@
 //! kernel's prepare handler (prepare handlers run in reverse order), sends the signal at the
 //! worst moment. One test in its own binary: it registers its fork handler first.
 
+mod support;
+
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+use support::*;
 use userlib::consts::*;
 use userlib::qnx::*;
 
@@ -60,7 +63,7 @@ fn a_signal_whose_handler_makes_kernel_calls_arriving_during_fork_does_not_deadl
     });
     let t0 = Instant::now();
     while !forker.is_finished() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "fork deadlocked");
+        assert!(t0.elapsed() < DEADLINE, "fork deadlocked");
         std::thread::sleep(Duration::from_millis(1));
     }
     let pid = forker.join().unwrap();
@@ -74,7 +77,7 @@ fn a_signal_whose_handler_makes_kernel_calls_arriving_during_fork_does_not_deadl
         if r == pid {
             break;
         }
-        if t0.elapsed() > Duration::from_secs(20) {
+        if t0.elapsed() > DEADLINE {
             // SAFETY: plain integers.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             panic!("the child hung");
@@ -84,7 +87,7 @@ fn a_signal_whose_handler_makes_kernel_calls_arriving_during_fork_does_not_deadl
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
     // The parent's handler ran once the fork was done, and its pulse arrived.
     assert_eq!(RAN.load(Ordering::SeqCst), 1);
-    timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(5_000_000_000)).unwrap();
+    timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).unwrap();
     let mut buf = [0u8; 64];
     assert_eq!(msg_receive(chid, &mut buf, None), Ok(0));
     assert_eq!(Pulse::from_bytes(&buf).map(|p| p.code), Some(5));

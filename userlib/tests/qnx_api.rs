@@ -1,17 +1,15 @@
 //! The QNX-named layer: the implicit caller, and the iov forms.
 
+mod support;
+
+use support::*;
 use userlib::consts::*;
 use userlib::qnx::*;
 use userlib::Errno;
 
 /// Bounds the next send: a failing server thread must fail the test, not hang it.
 fn bound() {
-    timer_timeout(
-        1,
-        _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY,
-        Some(10_000_000_000),
-    )
-    .unwrap();
+    timer_timeout(1, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, Some(LONG_NS)).unwrap();
 }
 
 #[test]

@@ -3,7 +3,10 @@
 //! `userlib`, and no `kernel_sim` path appears in this file. A type userlib stops re-exporting
 //! breaks the build of this test.
 
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Duration;
+use support::*;
 use userlib::asyncmsg::{self, AsyncMsg};
 use userlib::consts::*;
 use userlib::current;
@@ -16,32 +19,20 @@ use userlib::{
 };
 use userlib::{Channel, Connection, Notifier, Process, ReceiveId, Received, Timer};
 
-const BOUND: Duration = Duration::from_secs(20);
-const BOUND_NS: u64 = 20_000_000_000;
-
-fn join<T>(h: std::thread::JoinHandle<T>) -> T {
-    let end = Instant::now() + BOUND;
-    while !h.is_finished() {
-        assert!(Instant::now() < end, "thread did not finish");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    h.join().expect("thread panicked")
-}
-
 #[test]
 fn the_qnx_layer_needs_only_userlib_types() {
     let chid = qnx::channel_create(0).unwrap();
     let server = std::thread::spawn(move || -> KResult<()> {
         let mut buf = [0u8; 64];
         let mut info: MsgInfo = MsgInfo::default();
-        qnx::timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(BOUND_NS))?;
+        qnx::timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS))?;
         let rcvid: RcvId = qnx::msg_receive(chid, &mut buf, Some(&mut info))?;
         assert_eq!(&buf[..info.msglen as usize], b"ping");
         assert_eq!(qnx::msg_info(rcvid)?.msglen, 4);
         qnx::msg_reply(rcvid, 3, b"pong")?;
         let mut a = [0u8; 2];
         let mut b = [0u8; 8];
-        qnx::timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(BOUND_NS))?;
+        qnx::timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS))?;
         let rcvid = qnx::msg_receivev(chid, &mut [&mut a, &mut b], None)?;
         qnx::msg_error(rcvid, Errno::EPERM)
     });
@@ -53,7 +44,7 @@ fn the_qnx_layer_needs_only_userlib_types() {
     qnx::timer_timeout(
         CLOCK_MONOTONIC,
         _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY,
-        Some(BOUND_NS),
+        Some(LONG_NS),
     )
     .unwrap();
     // SAFETY: `sent` and `reply` outlive the call and nothing else touches them meanwhile.
@@ -63,7 +54,7 @@ fn the_qnx_layer_needs_only_userlib_types() {
     qnx::timer_timeout(
         CLOCK_MONOTONIC,
         _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY,
-        Some(BOUND_NS),
+        Some(LONG_NS),
     )
     .unwrap();
     assert_eq!(qnx::msg_send(coid, b"x", &mut []), Err(Errno::EPERM));
@@ -96,7 +87,7 @@ fn the_qnx_layer_needs_only_userlib_types() {
 
     // Timers: TimerInfo; a TimerTimeout with an event.
     let id = qnx::timer_create(CLOCK_MONOTONIC, Some(&ev)).unwrap();
-    let old: TimerInfo = qnx::timer_settime(id, 0, BOUND_NS, 0).unwrap();
+    let old: TimerInfo = qnx::timer_settime(id, 0, LONG_NS, 0).unwrap();
     assert_eq!(old.remaining, 0);
     let now: TimerInfo = qnx::timer_info(id).unwrap();
     assert!(now.remaining > 0);
@@ -129,11 +120,11 @@ fn the_typed_layer_and_the_kernel_views_need_only_userlib_types() {
             let conn = Connection::attach(0, chid)?;
             let ev: SigEvent = conn.pulse_event(-1, 9, 90);
             // The event rides in the message; the server delivers it after replying.
-            conn.send_timeout(&ev.to_bytes(), &mut [], BOUND)
+            conn.send_timeout(&ev.to_bytes(), &mut [], LONG)
         })
         .unwrap();
     let mut buf = [0u8; 64];
-    let (rcvid, info): (ReceiveId, MsgInfo) = match chan.receive_timeout(&mut buf, BOUND) {
+    let (rcvid, info): (ReceiveId, MsgInfo) = match chan.receive_timeout(&mut buf, LONG) {
         Ok(Received::Message { rcvid, info }) => (rcvid, info),
         other => panic!("expected a message, got {other:?}"),
     };
@@ -153,7 +144,7 @@ fn the_typed_layer_and_the_kernel_views_need_only_userlib_types() {
     timer
         .start(Duration::from_millis(1), Duration::ZERO)
         .unwrap();
-    match chan.receive_timeout(&mut buf, BOUND).unwrap() {
+    match chan.receive_timeout(&mut buf, LONG).unwrap() {
         Received::Pulse(p) => {
             let p: Pulse = p;
             assert_eq!(p.code, 1);
@@ -197,7 +188,7 @@ fn asyncmsg_needs_only_userlib_types() {
     let attr = AsyncConnAttr::default(); // trigger_num_msg 1: every put triggers
     let conn = AsyncConnection::attach(0, chan.chid(), &attr).unwrap();
     conn.put(b"reading".to_vec(), 7, None).unwrap();
-    let batch = chan.get_timeout(BOUND).unwrap();
+    let batch = chan.get_timeout(LONG).unwrap();
     let m: AsyncMsg<'_> = batch.get(0).unwrap();
     let info: MsgInfo = m.info;
     assert_eq!((m.data, info.coid), (&b"reading"[..], conn.coid()));

@@ -2,14 +2,15 @@
 //! signal interrupts (docs/deviations.md, "Signals"). Each test uses its own real-time signal
 //! and aims it at one thread, so tests running side by side do not mix.
 
+mod support;
+
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::*;
 use userlib::consts::*;
 use userlib::qnx::*;
-use userlib::{Errno, Kernel, Process, ThreadState};
-
-const DEADLINE: Duration = Duration::from_secs(20);
+use userlib::{Errno, Process, ThreadState};
 
 fn rt(n: i32) -> i32 {
     libc::SIGRTMIN() + n
@@ -28,35 +29,10 @@ fn install(signo: i32, h: extern "C" fn(i32), flags: i32) {
     }
 }
 
-fn os_tid() -> i32 {
-    nix::unistd::gettid().as_raw()
-}
-
 /// Sends `signo` to Linux thread `tid` of this process.
 fn tgkill(tid: i32, signo: i32) {
     // SAFETY: plain integers.
     unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, signo) };
-}
-
-/// Joins `h` or fails the test after [`DEADLINE`] (a hang must fail, not wedge CI).
-fn join<T>(h: std::thread::JoinHandle<T>) -> T {
-    let t0 = Instant::now();
-    while !h.is_finished() {
-        assert!(t0.elapsed() < DEADLINE, "a thread hung");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    h.join().unwrap()
-}
-
-fn wait_state(k: &Kernel, pid: i32, tid: i32, pred: impl Fn(&ThreadState) -> bool) {
-    let t0 = Instant::now();
-    while !k.thread_info(pid, tid).is_ok_and(|i| pred(&i.state)) {
-        assert!(
-            t0.elapsed() < DEADLINE,
-            "thread {pid}/{tid} never got there"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 // ------------------------------------------------------------------ handlers making kernel calls
@@ -193,10 +169,10 @@ struct Pair {
 }
 
 fn pair() -> Pair {
-    let k = Kernel::new(userlib::Config::default()).unwrap();
+    let k = kernel();
     Pair {
-        server: Process::new_in(&k).unwrap(),
-        client: Process::new_in(&k).unwrap(),
+        server: process(&k),
+        client: process(&k),
     }
 }
 
@@ -584,7 +560,7 @@ fn a_signal_interrupts_a_blocked_asyncmsg_get_with_eintr_and_no_message_is_lost(
             // What the sender puts after the interruption arrives whole.
             let mut got = 0;
             while got < 3 {
-                timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(10_000_000_000)).unwrap();
+                timer_timeout(1, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).unwrap();
                 got += asyncmsg_get(chid).unwrap().len();
             }
             got

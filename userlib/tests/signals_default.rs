@@ -3,29 +3,22 @@
 //! and its other simulated processes (docs/deviations.md, "Signals"). This test binary leaves
 //! SIGALRM and SIGTERM at their default dispositions; each test uses its own processes.
 
+mod support;
+
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::*;
 use userlib::consts::*;
 use userlib::qnx::*;
 use userlib::{Channel, Errno, Kernel, Process, Received, SigEvent};
 
-const DEADLINE: Duration = Duration::from_secs(20);
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !f() {
-        assert!(t0.elapsed() < DEADLINE, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 /// A server process with a channel that hears of disconnects, and a victim process connected
 /// to it. Returns the kernel, both processes, the server's channel.
 fn world() -> (Kernel, Process, Process, Channel) {
-    let k = Kernel::new(userlib::Config::default()).unwrap();
-    let server = Process::new_in(&k).unwrap();
-    let victim = Process::new_in(&k).unwrap();
+    let k = kernel();
+    let server = process(&k);
+    let victim = process(&k);
     let chan = Channel::create_in(&server, _NTO_CHF_DISCONNECT).unwrap();
     (k, server, victim, chan)
 }
@@ -33,7 +26,7 @@ fn world() -> (Kernel, Process, Process, Channel) {
 /// Waits for the disconnect pulse of the victim's connection on `chan`.
 fn expect_disconnect(chan: &Channel) {
     let mut buf = [0u8; 64];
-    match chan.receive_timeout(&mut buf, DEADLINE).unwrap() {
+    match chan.receive_timeout(&mut buf, LONG).unwrap() {
         Received::Pulse(p) => assert_eq!(p.code, _PULSE_CODE_DISCONNECT),
         Received::Message { .. } => panic!("expected the disconnect pulse"),
     }
@@ -71,7 +64,7 @@ fn a_timer_with_its_default_sigalrm_event_ends_only_its_own_simulated_process() 
     });
     let mut buf = [0u8; 64];
     loop {
-        match chan.receive_timeout(&mut buf, DEADLINE).unwrap() {
+        match chan.receive_timeout(&mut buf, LONG).unwrap() {
             Received::Pulse(p) if p.code == _PULSE_CODE_DISCONNECT => break,
             Received::Pulse(_) => continue, // the victim's own pulses
             Received::Message { .. } => panic!("no message was sent"),

@@ -2,13 +2,12 @@
 //! without an unsafe cast; a short message leaves the rest of the struct zero and the counts
 //! say how much came; a longer one is read on at an offset.
 
-use std::time::{Duration, Instant};
+mod support;
+
+use support::*;
 use userlib::qnx::{self, MsgOrPulse};
 use userlib::zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 use userlib::{Channel, Connection, Errno, MsgInfo, ReceiveId, ReceivedStruct};
-
-const BOUND: Duration = Duration::from_secs(20);
-const BOUND_NS: u64 = 20_000_000_000;
 
 const MSG_ADD: u16 = 1;
 const MSG_ECHO: u16 = 2;
@@ -50,18 +49,9 @@ fn add(a: i32, b: i32) -> AddRequest {
     }
 }
 
-fn join<T>(h: std::thread::JoinHandle<T>) -> T {
-    let end = Instant::now() + BOUND;
-    while !h.is_finished() {
-        assert!(Instant::now() < end, "thread did not finish");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    h.join().expect("thread panicked")
-}
-
 /// Receives one message into a `T` on `chan` (bounded), failing the test on a pulse.
 fn take<T: FromBytes>(chan: &Channel) -> (T, ReceiveId, MsgInfo) {
-    match chan.receive_struct_timeout::<T>(BOUND).unwrap() {
+    match chan.receive_struct_timeout::<T>(LONG).unwrap() {
         ReceivedStruct::Message { msg, rcvid, info } => (msg, rcvid, info),
         ReceivedStruct::Pulse(p) => panic!("unexpected pulse {p:?}"),
     }
@@ -73,7 +63,7 @@ fn a_request_struct_goes_out_and_a_reply_struct_comes_back_on_the_typed_handles(
     let chid = chan.chid();
     let client = std::thread::spawn(move || {
         let conn = Connection::attach(0, chid)?;
-        conn.send_struct_timeout::<_, AddReply>(&add(40, 2), BOUND)
+        conn.send_struct_timeout::<_, AddReply>(&add(40, 2), LONG)
     });
     let (req, rcvid, info) = take::<AddRequest>(&chan);
     assert_eq!(req, add(40, 2));
@@ -96,7 +86,7 @@ fn the_qnx_layer_sends_receives_reads_writes_and_replies_structs() {
         qnx::timer_timeout(
             userlib::consts::CLOCK_MONOTONIC,
             userlib::consts::_NTO_TIMEOUT_RECEIVE,
-            Some(BOUND_NS),
+            Some(LONG_NS),
         )?;
         // The header first; the rest once its type is known, as QNX servers do.
         let (rcvid, hdr) = match qnx::msg_receive_struct::<Header>(chid, Some(&mut info))? {
@@ -117,7 +107,7 @@ fn the_qnx_layer_sends_receives_reads_writes_and_replies_structs() {
     qnx::timer_timeout(
         userlib::consts::CLOCK_MONOTONIC,
         userlib::consts::_NTO_TIMEOUT_SEND | userlib::consts::_NTO_TIMEOUT_REPLY,
-        Some(BOUND_NS),
+        Some(LONG_NS),
     )
     .unwrap();
     let (status, reply): (i64, AddReply) = qnx::msg_send_struct(coid, &add(1, 2)).unwrap();
@@ -146,7 +136,7 @@ fn a_short_message_fills_the_struct_and_leaves_the_rest_zero() {
     let client = std::thread::spawn(move || {
         let conn = Connection::attach(0, chid)?;
         // Only the header: 4 of AddRequest's 12 bytes.
-        conn.send_struct_timeout::<_, ()>(&hdr, BOUND)
+        conn.send_struct_timeout::<_, ()>(&hdr, LONG)
     });
     let (req, rcvid, info) = take::<AddRequest>(&chan);
     assert_eq!(req.hdr, hdr);
@@ -158,13 +148,13 @@ fn a_short_message_fills_the_struct_and_leaves_the_rest_zero() {
     // The QNX layer does the same.
     let client = std::thread::spawn(move || {
         let conn = Connection::attach(0, chid)?;
-        conn.send_struct_timeout::<_, ()>(&hdr, BOUND)
+        conn.send_struct_timeout::<_, ()>(&hdr, LONG)
     });
     let mut info = MsgInfo::default();
     qnx::timer_timeout(
         userlib::consts::CLOCK_MONOTONIC,
         userlib::consts::_NTO_TIMEOUT_RECEIVE,
-        Some(BOUND_NS),
+        Some(LONG_NS),
     )
     .unwrap();
     match qnx::msg_receive_struct::<AddRequest>(chid, Some(&mut info)).unwrap() {
@@ -184,7 +174,7 @@ fn a_short_reply_leaves_the_rest_of_the_reply_struct_zero() {
     let chid = chan.chid();
     let client = std::thread::spawn(move || {
         let conn = Connection::attach(0, chid)?;
-        conn.send_struct_timeout::<_, AddReply>(&add(1, 1), BOUND)
+        conn.send_struct_timeout::<_, AddReply>(&add(1, 1), LONG)
     });
     let (_, rcvid, _) = take::<AddRequest>(&chan);
     rcvid.reply_struct(0, &2i64).unwrap(); // 8 of AddReply's 16 bytes
@@ -205,7 +195,7 @@ fn read_struct_past_the_end_of_the_message_says_how_many_bytes_it_got() {
     let chid = chan.chid();
     let client = std::thread::spawn(move || {
         let conn = Connection::attach(0, chid)?;
-        conn.send_struct_timeout::<_, ()>(&add(5, 6), BOUND)
+        conn.send_struct_timeout::<_, ()>(&add(5, 6), LONG)
     });
     let (hdr, rcvid, info) = take::<Header>(&chan);
     assert_eq!(hdr.kind, MSG_ADD);
@@ -228,7 +218,7 @@ fn a_pulse_reaches_a_struct_receive_whose_struct_is_smaller_than_a_pulse() {
     let chan = Channel::create(0).unwrap();
     let conn = Connection::attach(0, chan.chid()).unwrap();
     conn.send_pulse(-1, 5, 55).unwrap();
-    match chan.receive_struct_timeout::<Header>(BOUND).unwrap() {
+    match chan.receive_struct_timeout::<Header>(LONG).unwrap() {
         ReceivedStruct::Pulse(p) => assert_eq!((p.code, p.value_int()), (5, 55)),
         ReceivedStruct::Message { info, .. } => panic!("a message from pid {}", info.pid),
     }
@@ -245,7 +235,7 @@ fn write_struct_fills_part_of_the_reply_before_the_answer() {
     let chid = chan.chid();
     let client = std::thread::spawn(move || {
         let conn = Connection::attach(0, chid)?;
-        conn.send_struct_timeout::<_, AddReply>(&add(0, 0), BOUND)
+        conn.send_struct_timeout::<_, AddReply>(&add(0, 0), LONG)
     });
     let (_, rcvid, _) = take::<AddRequest>(&chan);
     assert_eq!(rcvid.write_struct(&[1u32, 2], 8), Ok(8));

@@ -1,37 +1,11 @@
 //! The typed handles: what their methods do and what `Drop` cleans up.
 
+mod support;
+
 use std::time::{Duration, Instant};
+use support::*;
 use userlib::consts::*;
-use userlib::{Channel, Config, Connection, Errno, Kernel, Process, Received, ThreadState};
-
-/// A bound on anything a test waits for: a failing peer fails the test instead of hanging it.
-const BOUND: Duration = Duration::from_secs(20);
-
-/// Joins `h`, failing the test if the thread does not finish within [`BOUND`].
-fn join<T>(h: std::thread::JoinHandle<T>) -> T {
-    let end = Instant::now() + BOUND;
-    while !h.is_finished() {
-        assert!(Instant::now() < end, "thread did not finish");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    h.join().expect("thread panicked")
-}
-
-fn kernel() -> Kernel {
-    Kernel::new(Config::default()).unwrap()
-}
-
-/// Waits until thread (pid, tid) is in a state `want` accepts (bounded).
-fn wait_state(k: &Kernel, pid: i32, tid: i32, want: impl Fn(&ThreadState) -> bool) {
-    let end = Instant::now() + Duration::from_secs(10);
-    while !k.thread_info(pid, tid).is_ok_and(|i| want(&i.state)) {
-        assert!(
-            Instant::now() < end,
-            "pid {pid} tid {tid} never reached the state"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+use userlib::{Channel, Connection, Errno, Process, Received, ThreadState};
 
 #[test]
 fn dropped_receive_id_answers_the_client_with_enosys() {
@@ -44,11 +18,11 @@ fn dropped_receive_id_answers_the_client_with_enosys() {
         .spawn(move || {
             Connection::attach(0, chid)
                 .unwrap()
-                .send_timeout(b"x", &mut [0u8; 4], BOUND)
+                .send_timeout(b"x", &mut [0u8; 4], LONG)
         })
         .unwrap();
     let mut buf = [0u8; 16];
-    match chan.receive_timeout(&mut buf, BOUND).unwrap() {
+    match chan.receive_timeout(&mut buf, LONG).unwrap() {
         Received::Message { rcvid, .. } => drop(rcvid),
         Received::Pulse(p) => panic!("unexpected pulse {p:?}"),
     }
@@ -67,13 +41,13 @@ fn receive_id_is_answered_from_another_thread_of_the_server_process() {
             let mut r = [0u8; 5];
             let st = Connection::attach(0, chid)
                 .unwrap()
-                .send_timeout(b"defer", &mut r, BOUND)
+                .send_timeout(b"defer", &mut r, LONG)
                 .unwrap();
             (st, r)
         })
         .unwrap();
     let mut buf = [0u8; 16];
-    let Received::Message { rcvid, info } = chan.receive_timeout(&mut buf, BOUND).unwrap() else {
+    let Received::Message { rcvid, info } = chan.receive_timeout(&mut buf, LONG).unwrap() else {
         panic!("expected a message")
     };
     assert_eq!(info.msglen, 5);
@@ -99,7 +73,7 @@ fn dropped_channel_releases_its_send_blocked_client_with_esrch() {
     let client = p
         .spawn(move || {
             let c = Connection::attach(0, chid).unwrap();
-            let r = c.send_timeout(b"x", &mut [], BOUND);
+            let r = c.send_timeout(b"x", &mut [], LONG);
             (r, c.send(b"again", &mut []))
         })
         .unwrap();
@@ -152,7 +126,7 @@ fn handles_refuse_threads_of_another_process() {
     assert_eq!(r, (Some(Errno::ESRCH), Some(Errno::EBADF)));
     // Still usable from its own process.
     conn.send_pulse(-1, 5, 55).unwrap();
-    let Received::Pulse(p) = chan.receive_timeout(&mut [0u8; 32], BOUND).unwrap() else {
+    let Received::Pulse(p) = chan.receive_timeout(&mut [0u8; 32], LONG).unwrap() else {
         panic!("expected the pulse")
     };
     assert_eq!((p.code, p.value_int()), (5, 55));
@@ -214,7 +188,7 @@ fn dropping_a_process_releases_clients_blocked_on_its_channels_with_esrch() {
         .spawn(move || {
             Connection::attach(spid, chid)
                 .unwrap()
-                .send_timeout(b"x", &mut [], BOUND)
+                .send_timeout(b"x", &mut [], LONG)
         })
         .unwrap();
     wait_state(&k, client.pid(), 1, |s| {
@@ -246,12 +220,12 @@ fn counters_count_what_the_process_did() {
         .spawn(move || {
             let c = Connection::attach(0, chid).unwrap();
             for _ in 0..10 {
-                c.send_timeout(b"abc", &mut [0u8; 3], BOUND).unwrap();
+                c.send_timeout(b"abc", &mut [0u8; 3], LONG).unwrap();
             }
         })
         .unwrap();
     for _ in 0..10 {
-        let Received::Message { rcvid, .. } = chan.receive_timeout(&mut [0u8; 8], BOUND).unwrap()
+        let Received::Message { rcvid, .. } = chan.receive_timeout(&mut [0u8; 8], LONG).unwrap()
         else {
             panic!()
         };

@@ -1,86 +1,13 @@
-//! Shared helpers for the asyncmsg tests: a fresh kernel and processes per test, bounded waits
-//! (every wait has a deadline, so a regression fails a test instead of hanging it), a callback
-//! recorder and a message encoding that makes loss, duplication and reordering visible.
-#![allow(dead_code)]
+//! The asyncmsg tests' helpers: bounded gets and puts, connection attributes, a callback
+//! recorder, and a message encoding that makes loss, duplication and reordering visible.
 
+use super::{wait_until, LONG, SHORT};
 use std::sync::{Arc, Mutex};
-use std::thread::{JoinHandle, ThreadId};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 use userlib::asyncmsg::*;
 use userlib::consts::*;
-use userlib::{Config, Errno, KResult, Kernel, MsgInfo, Process};
-
-/// How long anything that should happen may take before the test gives up (generous: it only
-/// bounds failures, it is never a speed assertion).
-pub const LONG: Duration = Duration::from_secs(10);
-/// How long we wait to see that something does *not* happen.
-pub const SHORT: Duration = Duration::from_millis(50);
-
-/// A fresh kernel: tests never share kernel state.
-pub fn kernel() -> Kernel {
-    Kernel::new(Config::default()).expect("default config")
-}
-
-/// A fresh process on `k`.
-pub fn process(k: &Kernel) -> Process {
-    Process::new_in(k).expect("process")
-}
-
-/// Ends the calling thread's binding when dropped (declare it after the processes, so it is
-/// dropped before them, also when the test panics).
-#[derive(Debug)]
-pub struct Bound(());
-
-impl Drop for Bound {
-    fn drop(&mut self) {
-        drop(userlib::current::unbind());
-    }
-}
-
-/// Binds the calling (test) thread to `p`.
-pub fn bind(p: &Process) -> Bound {
-    p.bind_current_thread(PRIO_DEFAULT).expect("bind");
-    Bound(())
-}
-
-/// Joins `h`, failing the test if it has not finished within `within`; a panic in the thread
-/// is re-raised here.
-pub fn join<T>(h: JoinHandle<T>, within: Duration) -> T {
-    let deadline = Instant::now() + within;
-    while !h.is_finished() {
-        assert!(
-            Instant::now() < deadline,
-            "thread did not finish within {within:?}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    match h.join() {
-        Ok(v) => v,
-        Err(p) => std::panic::resume_unwind(p),
-    }
-}
-
-/// Runs `f` in a new thread of `p` and returns its result (bounded by [`LONG`]).
-pub fn run_in<T: Send + 'static>(p: &Process, f: impl FnOnce() -> T + Send + 'static) -> T {
-    join(p.spawn(f).expect("spawn"), LONG)
-}
-
-/// Polls `cond` until it holds; fails the test after `within`.
-pub fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Waits until thread `tid` of `pid` is RECEIVE-blocked on `chid`.
-pub fn wait_receive_blocked(k: &Kernel, pid: i32, tid: i32, chid: i32) {
-    wait_for("the receiver to block", LONG, || {
-        k.thread_info(pid, tid)
-            .is_ok_and(|i| i.state == userlib::ThreadState::Receive { chid })
-    });
-}
+use userlib::{Errno, KResult, MsgInfo};
 
 /// `asyncmsg_get` bounded by a one-shot TimerTimeout.
 pub fn get_within(chid: i32, within: Duration) -> KResult<AsyncBatch> {
@@ -230,7 +157,7 @@ impl Recorder {
     /// Waits until `n` invocations are recorded, then a little longer (to catch extra ones),
     /// and returns them all.
     pub fn wait(&self, n: usize) -> Vec<Call> {
-        wait_for(&format!("{n} callbacks"), LONG, || self.len() >= n);
+        wait_until(&format!("{n} callbacks"), || self.len() >= n);
         std::thread::sleep(SHORT);
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
