@@ -22,5 +22,4 @@
 pub mod compare;
 pub mod futex;
 pub mod harness;
-pub mod json;
 pub mod machine;
