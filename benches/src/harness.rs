@@ -1,61 +1,89 @@
-//! The measuring harness: where threads run, how round trips are timed, how runs are summed up.
+//! The measuring harness every benchmark here shares (`compare`, `srr_roundtrip`,
+//! `async_throughput`, `roundtrip_profile`): where threads run, how a run's threads meet, how
+//! round trips are timed and how runs are summed up. The models themselves are in
+//! [`crate::compare::workloads`] (the simulated kernel's) and [`crate::compare::baselines`].
 //!
-//! A benchmark of a request/response mechanism is two threads, a *server* and a *client*,
-//! started by [`run_pair`] on the CPUs of a [`Placement`]; the client times every round trip
-//! with [`record_round_trips`]; each run gives a [`RunStats`], and [`Summary::of_runs`] reports
-//! the median of the runs' medians.
+//! * [`Placement`]: the one description of where a run's threads go: unpinned, all on one CPU,
+//!   or the consumer (server) on one CPU and every producer (client) on another.
+//! * [`run_threads`] starts a consumer thread and P producer threads pinned as a [`Placement`]
+//!   says. Each does its set-up and warm-up, then meets the others at [`Phases::start`]; the
+//!   timed part runs until [`Phases::finish`]. Between the phases the calling thread takes the
+//!   snapshots: `getrusage(RUSAGE_SELF)` ([`Usage`]) and whatever the model counts (the
+//!   simulated kernel's counters).
+//! * [`record_round_trips`] times every round trip into an [`hdrhistogram::Histogram`].
+//! * [`median`], [`RunStats`] and [`Summary`]: medians of runs.
 
 use hdrhistogram::Histogram;
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::sys::resource::{getrusage, UsageWho};
 use nix::unistd::Pid;
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-/// Where the two threads of a ping-pong run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// ----------------------------------------------------------------------------- placements
+
+/// Where a run's threads go. Round trips have one client (the producer side) and one server
+/// (the consumer side).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Placement {
-    /// Both threads pinned to this one CPU: every hand-off is a context switch on that CPU.
+    /// No thread pinned: Linux places them (and may move them).
+    Unpinned,
+    /// The consumer (server) and every producer (client) pinned to this one CPU: every
+    /// hand-off is a context switch on that CPU.
     SameCpu(usize),
-    /// Server pinned to the first CPU, client to the second: every hand-off is a cross-CPU
-    /// wake-up.
-    CrossCpu(usize, usize),
+    /// The consumer (server) pinned to one CPU, every producer (client) to another: every
+    /// hand-off is a cross-CPU wake-up.
+    CrossCpu {
+        /// The consumer's (receiver's, server's) CPU.
+        consumer: usize,
+        /// The producers' (senders', clients') CPU.
+        producer: usize,
+    },
 }
 
 impl Placement {
-    /// (server CPU, client CPU).
-    pub fn cpus(self) -> (usize, usize) {
-        match self {
-            Placement::SameCpu(c) => (c, c),
-            Placement::CrossCpu(s, c) => (s, c),
-        }
-    }
-
-    /// A short stable name: `same-cpu` or `cross-cpu`.
+    /// A short stable name: `unpinned`, `same-cpu` or `cross-cpu`.
     pub fn key(self) -> &'static str {
         match self {
+            Placement::Unpinned => "unpinned",
             Placement::SameCpu(_) => "same-cpu",
-            Placement::CrossCpu(..) => "cross-cpu",
+            Placement::CrossCpu { .. } => "cross-cpu",
         }
     }
 
-    /// A human label with the CPUs, e.g. `same CPU (0,0)`.
-    pub fn label(self) -> String {
-        let (s, c) = self.cpus();
+    /// (consumer CPU, producer CPU), if pinned.
+    pub fn cpus(self) -> Option<(usize, usize)> {
         match self {
-            Placement::SameCpu(_) => format!("same CPU ({s},{c})"),
-            Placement::CrossCpu(..) => format!("cross CPU ({s},{c})"),
+            Placement::Unpinned => None,
+            Placement::SameCpu(c) => Some((c, c)),
+            Placement::CrossCpu { consumer, producer } => Some((consumer, producer)),
         }
     }
 
-    /// The placements this process can use: same CPU on the first allowed CPU and, if a
-    /// second CPU is allowed, cross CPU on the first two. Empty only if the affinity mask
-    /// cannot be read.
-    pub fn available() -> Vec<Placement> {
-        let cpus = allowed_cpus();
-        match cpus.as_slice() {
-            [] => Vec::new(),
-            [a] => vec![Placement::SameCpu(*a)],
-            [a, b, ..] => vec![Placement::SameCpu(*a), Placement::CrossCpu(*a, *b)],
+    /// A human label with the CPUs, e.g. `cross CPU (c0,p1)` (c = consumer, p = producer).
+    pub fn label(self) -> String {
+        match self {
+            Placement::Unpinned => "unpinned".into(),
+            Placement::SameCpu(c) => format!("same CPU ({c})"),
+            Placement::CrossCpu { consumer, producer } => {
+                format!("cross CPU (c{consumer},p{producer})")
+            }
+        }
+    }
+
+    /// Every thread on the first allowed CPU (None if the affinity mask cannot be read).
+    pub fn same_cpu() -> Option<Placement> {
+        allowed_cpus().first().map(|&c| Placement::SameCpu(c))
+    }
+
+    /// The consumer on the first allowed CPU, the producers on the second (None with one CPU).
+    pub fn cross_cpu() -> Option<Placement> {
+        match allowed_cpus().as_slice() {
+            [a, b, ..] => Some(Placement::CrossCpu {
+                consumer: *a,
+                producer: *b,
+            }),
+            _ => None,
         }
     }
 }
@@ -77,35 +105,186 @@ pub fn pin_current_thread(cpu: usize) -> nix::Result<()> {
     sched_setaffinity(Pid::from_raw(0), &set)
 }
 
-/// Context switches of the calling thread (`getrusage(RUSAGE_THREAD)`).
+// ----------------------------------------------------------------------------- a run's threads
+
+/// Resource usage of the whole process (`getrusage(RUSAGE_SELF)`: every thread, finished ones
+/// included), or the difference of two snapshots.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CtxSwitches {
-    /// Voluntary: the thread blocked.
+pub struct Usage {
+    /// Voluntary context switches (a thread blocked).
     pub voluntary: u64,
-    /// Involuntary: the thread was preempted.
+    /// Involuntary context switches (a thread was preempted).
     pub involuntary: u64,
+    /// User plus system CPU time, nanoseconds.
+    pub cpu_ns: u64,
 }
 
-impl CtxSwitches {
-    /// The calling thread's counts so far (zero if getrusage fails).
-    pub fn now() -> CtxSwitches {
-        match getrusage(UsageWho::RUSAGE_THREAD) {
-            Ok(u) => CtxSwitches {
-                voluntary: u.voluntary_context_switches().max(0) as u64,
-                involuntary: u.involuntary_context_switches().max(0) as u64,
-            },
-            Err(_) => CtxSwitches::default(),
+impl Usage {
+    /// The process's usage so far (zero if getrusage fails).
+    pub fn now() -> Usage {
+        match getrusage(UsageWho::RUSAGE_SELF) {
+            Ok(u) => {
+                let ns = |t: nix::sys::time::TimeVal| {
+                    (t.tv_sec().max(0) as u64) * 1_000_000_000 + (t.tv_usec().max(0) as u64) * 1000
+                };
+                Usage {
+                    voluntary: u.voluntary_context_switches().max(0) as u64,
+                    involuntary: u.involuntary_context_switches().max(0) as u64,
+                    cpu_ns: ns(u.user_time()) + ns(u.system_time()),
+                }
+            }
+            Err(_) => Usage::default(),
         }
     }
 
-    /// The switches between `earlier` and `self`.
-    pub fn since(self, earlier: CtxSwitches) -> CtxSwitches {
-        CtxSwitches {
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: Usage) -> Usage {
+        Usage {
             voluntary: self.voluntary.saturating_sub(earlier.voluntary),
             involuntary: self.involuntary.saturating_sub(earlier.involuntary),
+            cpu_ns: self.cpu_ns.saturating_sub(earlier.cpu_ns),
         }
     }
 }
+
+/// Aborts the process if dropped while its thread panics: a measurement whose one thread died
+/// would leave the others blocked forever (at a barrier, for a message, or in the scope joining
+/// them), so fail loudly instead. The field names the thread for the message, e.g.
+/// `"benches: a measuring thread"`.
+pub(crate) struct AbortOnPanic(pub(crate) &'static str);
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{} panicked; aborting instead of hanging", self.0);
+            std::process::abort();
+        }
+    }
+}
+
+/// The meeting points of a run's threads: every worker calls [`Phases::start`] after its
+/// warm-up and [`Phases::finish`] after its timed part; the thread that called
+/// [`run_threads`] takes its snapshots while they wait.
+#[derive(Debug)]
+pub struct Phases {
+    ready: Barrier,
+    go: Barrier,
+    done: Barrier,
+    release: Barrier,
+}
+
+impl Phases {
+    fn new(workers: usize) -> Phases {
+        Phases {
+            ready: Barrier::new(workers + 1),
+            go: Barrier::new(workers + 1),
+            done: Barrier::new(workers + 1),
+            release: Barrier::new(workers + 1),
+        }
+    }
+
+    /// Warm-up done: wait until every worker is, and the start snapshots are taken.
+    pub fn start(&self) {
+        self.ready.wait();
+        self.go.wait();
+    }
+
+    /// Timed part done: wait until every worker is, and the end snapshots are taken (only then
+    /// may a worker detach, unbind or otherwise change what the snapshots count).
+    pub fn finish(&self) {
+        self.done.wait();
+        self.release.wait();
+    }
+}
+
+/// What [`run_threads`] gives back.
+#[derive(Debug)]
+pub struct Threads<K, C, P> {
+    /// The consumer's result.
+    pub consumer: C,
+    /// The producers' results, by index.
+    pub producers: Vec<P>,
+    /// When the timed part began (just before the workers were released).
+    pub start: Instant,
+    /// The process's usage from the start to the moment every worker had finished.
+    pub usage: Usage,
+    /// The model's snapshot at the start...
+    pub before: K,
+    /// ... and at the end.
+    pub after: K,
+}
+
+/// Runs `consumer` on one new thread and `producer(0..producers)` on `producers` more, pinned
+/// as `placement` says (consumer on its CPU, every producer on the producer CPU; none pinned
+/// when unpinned). Each worker must call [`Phases::start`] and then [`Phases::finish`] exactly
+/// once. `snapshot` is called at the start and at the end of the timed part, while every worker
+/// waits. A panic in a worker aborts the process.
+pub fn run_threads<K, C, P>(
+    placement: Placement,
+    producers: u32,
+    snapshot: impl Fn() -> K,
+    consumer: impl FnOnce(&Phases) -> C + Send,
+    producer: impl Fn(u32, &Phases) -> P + Sync,
+) -> Threads<K, C, P>
+where
+    C: Send,
+    P: Send,
+{
+    let ph = Phases::new(producers as usize + 1);
+    let cpus = placement.cpus();
+    let (ph, producer) = (&ph, &producer);
+    std::thread::scope(|s| {
+        let ch = std::thread::Builder::new()
+            .name("cmp-consumer".into())
+            .spawn_scoped(s, move || {
+                let _g = AbortOnPanic("benches: a measuring thread");
+                if let Some((c, _)) = cpus {
+                    pin_current_thread(c).expect("pinning the consumer thread");
+                }
+                consumer(ph)
+            })
+            .expect("spawning the consumer thread");
+        let phs: Vec<_> = (0..producers)
+            .map(|i| {
+                std::thread::Builder::new()
+                    .name(format!("cmp-producer-{i}"))
+                    .spawn_scoped(s, move || {
+                        let _g = AbortOnPanic("benches: a measuring thread");
+                        if let Some((_, p)) = cpus {
+                            pin_current_thread(p).expect("pinning a producer thread");
+                        }
+                        producer(i, ph)
+                    })
+                    .expect("spawning a producer thread")
+            })
+            .collect();
+        ph.ready.wait();
+        let before = snapshot();
+        let u0 = Usage::now();
+        let start = Instant::now();
+        ph.go.wait();
+        ph.done.wait();
+        let usage = Usage::now().since(u0);
+        let after = snapshot();
+        ph.release.wait();
+        // Workers abort the process on panic, so joins fail only if that guard is gone.
+        let producers = phs
+            .into_iter()
+            .map(|h| h.join().expect("producer thread"))
+            .collect();
+        let consumer = ch.join().expect("consumer thread");
+        Threads {
+            consumer,
+            producers,
+            start,
+            usage,
+            before,
+            after,
+        }
+    })
+}
+
+// ----------------------------------------------------------------------------- round trips
 
 /// Highest latency the histograms track: 10 s, in nanoseconds (larger values are clamped).
 pub const MAX_TRACKED_NS: u64 = 10_000_000_000;
@@ -152,80 +331,7 @@ pub fn record_round_trips(warmup: u64, n: u64, mut round_trip: impl FnMut()) -> 
     }
 }
 
-/// What [`run_pair`] gives back: both closures' results and both threads' context switches.
-#[derive(Debug)]
-pub struct PairOutcome<C, S> {
-    /// The client closure's result.
-    pub client: C,
-    /// The server closure's result.
-    pub server: S,
-    /// Context switches of the client thread while its closure ran.
-    pub client_csw: CtxSwitches,
-    /// Context switches of the server thread while its closure ran.
-    pub server_csw: CtxSwitches,
-}
-
-/// Aborts the process if dropped while its thread panics: a measurement whose one thread died
-/// would leave the others blocked forever (at a barrier, for a message, or in the scope joining
-/// them), so fail loudly instead. The field names the thread for the message, e.g.
-/// `"benches: a ping-pong thread"`.
-pub(crate) struct AbortOnPanic(pub(crate) &'static str);
-
-impl Drop for AbortOnPanic {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("{} panicked; aborting instead of hanging", self.0);
-            std::process::abort();
-        }
-    }
-}
-
-/// Runs `server` and `client` on two new threads pinned as `placement` says (server on the
-/// first CPU, client on the second) and returns both results. The closures do their own
-/// set-up and hand-shake; each is given its pinned thread before it starts. A panic in either
-/// thread aborts the process (see [`AbortOnPanic`]).
-pub fn run_pair<C, S>(
-    placement: Placement,
-    server: impl FnOnce() -> S + Send,
-    client: impl FnOnce() -> C + Send,
-) -> PairOutcome<C, S>
-where
-    C: Send,
-    S: Send,
-{
-    let (scpu, ccpu) = placement.cpus();
-    std::thread::scope(|s| {
-        let sh = std::thread::Builder::new()
-            .name("bench-server".into())
-            .spawn_scoped(s, move || {
-                let _guard = AbortOnPanic("benches: a ping-pong thread");
-                pin_current_thread(scpu).expect("pinning the server thread");
-                let before = CtxSwitches::now();
-                let r = server();
-                (r, CtxSwitches::now().since(before))
-            })
-            .expect("spawning the server thread");
-        let ch = std::thread::Builder::new()
-            .name("bench-client".into())
-            .spawn_scoped(s, move || {
-                let _guard = AbortOnPanic("benches: a ping-pong thread");
-                pin_current_thread(ccpu).expect("pinning the client thread");
-                let before = CtxSwitches::now();
-                let r = client();
-                (r, CtxSwitches::now().since(before))
-            })
-            .expect("spawning the client thread");
-        // Both threads abort the process on panic, so joins only fail if that guard is gone.
-        let (client, client_csw) = ch.join().expect("client thread");
-        let (server, server_csw) = sh.join().expect("server thread");
-        PairOutcome {
-            client,
-            server,
-            client_csw,
-            server_csw,
-        }
-    })
-}
+// ----------------------------------------------------------------------------- summaries
 
 /// The figures of one run, in nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -325,5 +431,24 @@ mod tests {
         assert_eq!(s.p99_ns, 40.0);
         assert_eq!(s.min_median_ns, 10.0);
         assert_eq!(s.max_median_ns, 30.0);
+    }
+
+    #[test]
+    fn placements_name_their_cpus() {
+        let cross = Placement::CrossCpu {
+            consumer: 0,
+            producer: 1,
+        };
+        assert_eq!((cross.key(), cross.cpus()), ("cross-cpu", Some((0, 1))));
+        assert_eq!(cross.label(), "cross CPU (c0,p1)");
+        assert_eq!(Placement::SameCpu(3).cpus(), Some((3, 3)));
+        assert_eq!(Placement::Unpinned.cpus(), None);
+        // Pinned placements exist for the CPUs this process may use, and only for them.
+        let allowed = allowed_cpus();
+        assert_eq!(
+            Placement::same_cpu().and_then(Placement::cpus),
+            allowed.first().map(|&c| (c, c))
+        );
+        assert_eq!(Placement::cross_cpu().is_some(), allowed.len() >= 2);
     }
 }

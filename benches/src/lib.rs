@@ -5,20 +5,21 @@
 //! measures its baseline in the same run and reports ratios, and every latency says how the
 //! threads were placed.
 //!
-//! * [`compare`]: the side-by-side comparison behind the `compare` program.
+//! There is one measuring harness. Every program (`compare`, the focused `srr_roundtrip` and
+//! `async_throughput`, and `roundtrip_profile` for callgrind) describes a run as a
+//! [`compare::workloads::Case`] (one [`compare::workloads::Model`] on a workload, a message
+//! size, a producer count and a [`harness::Placement`]) and measures it with
+//! [`compare::workloads::Case::run`]; the programs differ only in which cases they run, how
+//! often, and how they report.
+//!
+//! * [`harness`]: placements and pinning, the threads of a run and their phases, round-trip
+//!   timing into an [`hdrhistogram::Histogram`], medians.
+//! * [`compare`]: the models (the simulated kernel's in `workloads`, the baselines in
+//!   `baselines`), the comparison's plan, its records and outputs.
 //! * [`futex`]: raw process-private futex wait and wake, for baselines.
-//! * [`harness`]: pinning, placements, per-round-trip latency recording into an
-//!   [`hdrhistogram::Histogram`], a two-thread ping-pong runner, median-of-runs summaries.
 //! * [`machine`]: CPU model, core count and kernel version, for report headers.
-//! * [`json`]: the little hand-written JSON the reports need.
-//! * [`models`]: the round-trip models themselves (SRR through kernel-sim, raw futex).
-//! * [`throughput`]: one-way throughput models (asyncmsg at several count triggers, SRR,
-//!   crossbeam-channel) for `async_throughput`.
 
 pub mod compare;
 pub mod futex;
 pub mod harness;
-pub mod json;
 pub mod machine;
-pub mod models;
-pub mod throughput;

@@ -1,9 +1,11 @@
 //! What the numbers were measured on: CPU model, core counts, kernel version.
 
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
-/// A description of the machine, for the top of a report.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A description of the machine, for the top of a report. Serialised as the reports' `machine`
+/// object (`docs/outputs.md`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MachineInfo {
     /// `model name` from `/proc/cpuinfo` (first CPU), or "unknown".
     pub cpu_model: String,

@@ -12,18 +12,29 @@
 //!     [--msgs N] [--same-cpu] [--triggers 1,8,64,256] [--only MODEL] [--unpinned-only]
 //! ```
 //!
+//! A front-end over the one measuring harness: the models are `compare`'s one-way cases
+//! (`Case::run` with `Model::asyncmsg(T)`, `Model::Srr` and `Model::Crossbeam`, 64 B, one
+//! producer); this program chooses how many runs of which, and reports them its own way.
+//!
 //! Per-run lines go to stderr; the table (or, with `--json`, one JSON object) to stdout. The
 //! exit status is 1 if any run lost, duplicated or reordered a message. For instruction counts,
 //! run one model under callgrind, e.g.
 //! `valgrind --tool=callgrind async_throughput --only asyncmsg/64 --unpinned-only --runs 1 --msgs 20000`.
 
+use benches::compare::baselines::{queue_depth, Sample};
+use benches::compare::record::Workload;
 use benches::compare::report::paired_ratios;
-use benches::json;
+use benches::compare::workloads::{asyncmsg_queue, Case, Model, GET_MAX};
+use benches::harness::{median, Placement};
 use benches::machine::MachineInfo;
-use benches::throughput::{
-    self, Model, Placement, ThroughputRun, CROSSBEAM_CAP, GET_MAX, MSG_SIZE, SEND_QUEUE,
-};
+use serde::Serialize;
 use std::time::Instant;
+
+/// Bytes per message.
+const MSG_SIZE: usize = 64;
+
+/// `--triggers` takes count triggers below this (the send queue's default depth).
+const SEND_QUEUE: u32 = 1024;
 
 /// Targets: asyncmsg at trigger 64 at least this many times SRR's messages/s...
 const TARGET_VS_SRR: f64 = 20.0;
@@ -148,17 +159,17 @@ fn counts(o: &Opts, m: Model) -> (u64, u64) {
     let n = match m {
         Model::Srr => (o.msgs / 50).max(100),
         Model::Crossbeam => o.msgs * 2,
-        Model::Async(_) => o.msgs,
+        _ => o.msgs,
     };
     (n, (n / 10).clamp(10, 20_000))
 }
 
 fn models(o: &Opts) -> Vec<Model> {
-    let mut v: Vec<Model> = o.triggers.iter().map(|&t| Model::Async(t)).collect();
+    let mut v: Vec<Model> = o.triggers.iter().map(|&t| Model::asyncmsg(t)).collect();
     v.push(Model::Srr);
     v.push(Model::Crossbeam);
     if let Some(only) = &o.only {
-        v.retain(|m| m.name().eq_ignore_ascii_case(only));
+        v.retain(|m| m.label().eq_ignore_ascii_case(only));
         if v.is_empty() {
             eprintln!("--only {only:?} names no measured model");
             usage(2)
@@ -172,46 +183,63 @@ fn models(o: &Opts) -> Vec<Model> {
 struct Cell {
     model: Model,
     placement: Placement,
-    runs: Vec<ThroughputRun>,
+    runs: Vec<Sample>,
+}
+
+/// The producing process's kernel entries per message sent.
+fn sender_entries_per_msg(s: &Sample) -> Option<f64> {
+    s.kernel
+        .map(|k| k.sender_entries() as f64 / s.sent.max(1) as f64)
+}
+
+/// The asyncmsg library's kernel entries for its connection per message put.
+fn library_entries_per_msg(s: &Sample) -> Option<f64> {
+    s.kernel
+        .and_then(|k| k.conn)
+        .map(|c| c.kernel_entries as f64 / c.msgs_put.max(1) as f64)
+}
+
+/// The consuming process's kernel entries per message received.
+fn receiver_entries_per_msg(s: &Sample) -> Option<f64> {
+    s.kernel
+        .map(|k| k.consumer.kernel_entries as f64 / s.received.max(1) as f64)
+}
+
+/// Whether every message arrived once, in order.
+fn intact(s: &Sample) -> bool {
+    s.received == s.sent
 }
 
 impl Cell {
     fn rates(&self) -> Vec<f64> {
-        self.runs.iter().map(ThroughputRun::msgs_per_s).collect()
+        self.runs.iter().map(Sample::msgs_per_s).collect()
     }
 
     fn median_rate(&self) -> f64 {
-        benches::harness::median(&self.rates())
+        median(&self.rates())
     }
 
     /// Median over runs of a per-run figure (NaN if no run has it).
-    fn med(&self, f: impl Fn(&ThroughputRun) -> Option<f64>) -> f64 {
+    fn med(&self, f: impl Fn(&Sample) -> Option<f64>) -> f64 {
         let v: Vec<f64> = self.runs.iter().filter_map(f).collect();
-        benches::harness::median(&v)
+        median(&v)
     }
 
     /// Highest over runs of a per-run figure.
-    fn max(&self, f: impl Fn(&ThroughputRun) -> Option<f64>) -> f64 {
+    fn max(&self, f: impl Fn(&Sample) -> Option<f64>) -> f64 {
         self.runs.iter().filter_map(f).fold(f64::NAN, f64::max)
     }
 
     fn all_intact(&self) -> bool {
-        self.runs.iter().all(|r| r.intact && r.received == r.sent)
+        self.runs.iter().all(intact)
     }
 
-    /// (voluntary, involuntary) context switches per message, both threads together.
+    /// (voluntary, involuntary) context switches per message, the whole process over the
+    /// timed parts.
     fn csw_per_msg(&self) -> (f64, f64) {
         let msgs: u64 = self.runs.iter().map(|r| r.received).sum::<u64>().max(1);
-        let v: u64 = self
-            .runs
-            .iter()
-            .map(|r| r.producer_csw.voluntary + r.consumer_csw.voluntary)
-            .sum();
-        let i: u64 = self
-            .runs
-            .iter()
-            .map(|r| r.producer_csw.involuntary + r.consumer_csw.involuntary)
-            .sum();
+        let v: u64 = self.runs.iter().map(|r| r.usage.voluntary).sum();
+        let i: u64 = self.runs.iter().map(|r| r.usage.involuntary).sum();
         (v as f64 / msgs as f64, i as f64 / msgs as f64)
     }
 }
@@ -241,12 +269,12 @@ struct Verdict {
 /// of the per-round ratios and the rounds it rests on (or the ratio of medians and 0 if no
 /// round pairs up: see [`paired_ratios`]), and the ratio of medians.
 fn paired_value(a: &[f64], b: &[f64]) -> (f64, usize, f64) {
-    let of_medians = benches::harness::median(a) / benches::harness::median(b);
+    let of_medians = median(a) / median(b);
     let rounds = paired_ratios(a, b);
     if rounds.is_empty() {
         (of_medians, 0, of_medians)
     } else {
-        (benches::harness::median(&rounds), rounds.len(), of_medians)
+        (median(&rounds), rounds.len(), of_medians)
     }
 }
 
@@ -293,7 +321,7 @@ fn verdicts(o: &Opts, placements: &[Placement], cells: &[Cell]) -> Vec<Verdict> 
     let mut v = Vec::new();
     for &p in placements {
         if let (Some(a), Some(s), Some(x)) = (
-            cell(cells, Model::Async(TARGET_TRIGGER), p),
+            cell(cells, Model::asyncmsg(TARGET_TRIGGER), p),
             cell(cells, Model::Srr, p),
             cell(cells, Model::Crossbeam, p),
         ) {
@@ -313,11 +341,11 @@ fn verdicts(o: &Opts, placements: &[Placement], cells: &[Cell]) -> Vec<Verdict> 
             ));
         }
         for &t in &o.triggers {
-            if let Some(a) = cell(cells, Model::Async(t), p) {
+            if let Some(a) = cell(cells, Model::asyncmsg(t), p) {
                 v.push(Verdict {
                     name: format!("asyncmsg/{t} sender kernel entries per msg (worst run)"),
                     placement: p,
-                    value: a.max(ThroughputRun::producer_entries_per_msg),
+                    value: a.max(sender_entries_per_msg),
                     paired_rounds: 0,
                     ratio_of_medians: None,
                     bound: 1.0 / t as f64 + TARGET_ENTRIES_SLACK,
@@ -332,9 +360,10 @@ fn verdicts(o: &Opts, placements: &[Placement], cells: &[Cell]) -> Vec<Verdict> 
 fn main() {
     let o = parse_args();
     let machine = MachineInfo::current();
-    let mut placements = Placement::default_set();
-    if o.unpinned_only {
-        placements.truncate(1);
+    // Unpinned and, if two CPUs are allowed, consumer on the first and producer on the second.
+    let mut placements = vec![Placement::Unpinned];
+    if !o.unpinned_only {
+        placements.extend(Placement::cross_cpu());
     }
     if o.same_cpu {
         placements.extend(Placement::same_cpu());
@@ -361,28 +390,30 @@ fn main() {
             order.rotate_left(run % models.len());
             for m in order {
                 let (n, warmup) = counts(&o, m);
-                let r = throughput::run(m, p, warmup, n);
+                let case = Case {
+                    workload: Workload::OneWay,
+                    model: m,
+                    msg_size: MSG_SIZE,
+                    producers: 1,
+                    placement: p,
+                };
+                let r = case.run(warmup, n, None);
                 eprintln!(
                     "run {}/{} {:14} {:20} {:>12.0} msgs/s  ({} msgs in {:.3} s, {:.1} msgs/receive, \
-                     sleeps per 1000 msgs: producer {:.2} consumer {:.2}{}{})",
+                     sleeps per 1000 msgs (whole process) {:.2}{}{})",
                     run + 1,
                     o.runs,
-                    m.name(),
+                    m.label(),
                     p.label(),
                     r.msgs_per_s(),
                     r.received,
                     r.elapsed.as_secs_f64(),
                     r.msgs_per_receive(),
-                    1000.0 * r.producer_csw.voluntary as f64 / r.received.max(1) as f64,
-                    1000.0 * r.consumer_csw.voluntary as f64 / r.received.max(1) as f64,
-                    r.producer_entries_per_msg()
+                    1000.0 * r.usage.voluntary as f64 / r.received.max(1) as f64,
+                    sender_entries_per_msg(&r)
                         .map(|e| format!(", sender {e:.4} entries/msg"))
                         .unwrap_or_default(),
-                    if r.intact && r.received == r.sent {
-                        ""
-                    } else {
-                        ", NOT INTACT"
-                    }
+                    if intact(&r) { "" } else { ", NOT INTACT" }
                 );
                 if let Some(c) = cells.iter_mut().find(|c| c.model == m && c.placement == p) {
                     c.runs.push(r);
@@ -428,15 +459,11 @@ fn print_table(
         m.allowed_list()
     );
     println!("kernel:  {}", m.kernel);
-    let per: Vec<String> = [Model::Async(1), Model::Srr, Model::Crossbeam]
+    let per: Vec<String> = [Model::asyncmsg(1), Model::Srr, Model::Crossbeam]
         .iter()
         .map(|&md| {
             let (n, w) = counts(o, md);
-            let name = match md {
-                Model::Async(_) => "asyncmsg".to_string(),
-                _ => md.name(),
-            };
-            format!("{name} {w}+{n}")
+            format!("{} {w}+{n}", md.name())
         })
         .collect();
     println!(
@@ -451,9 +478,13 @@ fn print_table(
     );
     println!(
         "asyncmsg: channel buffer_size {MSG_SIZE}, max_num_buffer {GET_MAX} per get; connection \
-         max_num_buffer {SEND_QUEUE}; puts asyncmsg_malloc buffers; no callbacks; flush at the end"
+         max_num_buffer {}; puts asyncmsg_malloc buffers; no callbacks; flush at the end",
+        send_queue(o)
     );
-    println!("crossbeam: bounded({CROSSBEAM_CAP}) of [u8; {MSG_SIZE}]; SRR: MsgSend {MSG_SIZE} bytes, reply 0 bytes");
+    println!(
+        "crossbeam: bounded({}) of [u8; {MSG_SIZE}]; SRR: MsgSend {MSG_SIZE} bytes, reply 0 bytes",
+        queue_depth(MSG_SIZE)
+    );
     println!(
         "placements: {}  (c = consumer/server CPU, p = producer/client CPU)",
         placements
@@ -492,15 +523,15 @@ fn print_table(
                 .collect();
             println!(
                 "{:<14} {:<18} {:>12.0} {:>8.2} {:>9.3} {:>8.1} {:>10} {:>9} {:>9} {:>11}  {}{}",
-                c.model.name(),
+                c.model.label(),
                 p.label(),
                 r,
                 r / srr,
                 r / xb,
                 c.med(|r| Some(r.msgs_per_receive())),
-                fmt_opt(c.med(ThroughputRun::producer_entries_per_msg), 4),
-                fmt_opt(c.med(ThroughputRun::library_entries_per_msg), 4),
-                fmt_opt(c.med(ThroughputRun::consumer_entries_per_msg), 4),
+                fmt_opt(c.med(sender_entries_per_msg), 4),
+                fmt_opt(c.med(library_entries_per_msg), 4),
+                fmt_opt(c.med(receiver_entries_per_msg), 4),
                 format!("{cv:.3}/{ci:.3}"),
                 runs.join(" "),
                 if c.all_intact() { "" } else { "  NOT INTACT" }
@@ -534,6 +565,85 @@ fn print_table(
     println!("wall time {wall:.1} s");
 }
 
+/// The connection's send queue for the largest trigger measured (1024 for the defaults).
+fn send_queue(o: &Opts) -> u32 {
+    asyncmsg_queue(MSG_SIZE, o.triggers.iter().copied().max().unwrap_or(1))
+}
+
+/// `v` rounded to `decimals` decimals (NaN and infinities stay, and are written as `null`).
+fn dec(v: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    if v.is_finite() {
+        (v * f).round() / f
+    } else {
+        v
+    }
+}
+
+/// The JSON object `--json` prints.
+#[derive(Serialize)]
+struct Report<'a> {
+    benchmark: &'static str,
+    machine: &'a MachineInfo,
+    config: Config,
+    results: Vec<ModelResult>,
+    targets: Vec<TargetResult>,
+    wall_s: f64,
+}
+
+#[derive(Serialize)]
+struct Config {
+    quick: bool,
+    runs: usize,
+    msg_size: usize,
+    triggers: Vec<u32>,
+    get_max: u32,
+    send_queue: u32,
+    crossbeam_capacity: usize,
+    async_msgs: u64,
+    srr_msgs: u64,
+    crossbeam_msgs: u64,
+    placements: Vec<PlacementConfig>,
+}
+
+#[derive(Serialize)]
+struct PlacementConfig {
+    placement: &'static str,
+    label: String,
+    consumer_cpu: Option<usize>,
+    producer_cpu: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct ModelResult {
+    model: String,
+    trigger_num_msg: Option<u32>,
+    placement: &'static str,
+    msgs_per_s: f64,
+    run_msgs_per_s: Vec<f64>,
+    ratio_vs_srr: f64,
+    ratio_vs_crossbeam: f64,
+    msgs_per_receive: f64,
+    sender_entries_per_msg: f64,
+    library_entries_per_msg: f64,
+    receiver_entries_per_msg: f64,
+    csw_voluntary_per_msg: f64,
+    csw_involuntary_per_msg: f64,
+    intact: bool,
+}
+
+#[derive(Serialize)]
+struct TargetResult {
+    target: String,
+    placement: &'static str,
+    value: f64,
+    paired_rounds: usize,
+    ratio_of_medians: Option<f64>,
+    bound: f64,
+    at_least: bool,
+    met: bool,
+}
+
 fn print_json(
     o: &Opts,
     m: &MachineInfo,
@@ -542,34 +652,27 @@ fn print_json(
     v: &[Verdict],
     wall: f64,
 ) {
-    let num = json::number;
-    let machine = format!(
-        "{{\"cpu_model\":{},\"cpus_online\":{},\"cpus_allowed\":{},\"kernel\":{}}}",
-        json::string(&m.cpu_model),
-        m.cpus_online,
-        json::array(m.cpus_allowed.iter().map(|c| c.to_string())),
-        json::string(&m.kernel)
-    );
-    let cpu = |x: Option<usize>| x.map_or("null".to_string(), |c| c.to_string());
-    let config = format!(
-        "{{\"quick\":{},\"runs\":{},\"msg_size\":{MSG_SIZE},\"triggers\":{},\"get_max\":{GET_MAX},\
-         \"send_queue\":{SEND_QUEUE},\"crossbeam_capacity\":{CROSSBEAM_CAP},\"async_msgs\":{},\"srr_msgs\":{},\
-         \"crossbeam_msgs\":{},\
-         \"placements\":{}}}",
-        o.quick,
-        o.runs,
-        json::array(o.triggers.iter().map(|t| t.to_string())),
-        counts(o, Model::Async(1)).0,
-        counts(o, Model::Srr).0,
-        counts(o, Model::Crossbeam).0,
-        json::array(placements.iter().map(|&p| format!(
-            "{{\"placement\":{},\"label\":{},\"consumer_cpu\":{},\"producer_cpu\":{}}}",
-            json::string(p.key()),
-            json::string(&p.label()),
-            cpu(p.cpus().map(|c| c.0)),
-            cpu(p.cpus().map(|c| c.1))
-        )))
-    );
+    let config = Config {
+        quick: o.quick,
+        runs: o.runs,
+        msg_size: MSG_SIZE,
+        triggers: o.triggers.clone(),
+        get_max: GET_MAX,
+        send_queue: send_queue(o),
+        crossbeam_capacity: queue_depth(MSG_SIZE),
+        async_msgs: counts(o, Model::asyncmsg(1)).0,
+        srr_msgs: counts(o, Model::Srr).0,
+        crossbeam_msgs: counts(o, Model::Crossbeam).0,
+        placements: placements
+            .iter()
+            .map(|&p| PlacementConfig {
+                placement: p.key(),
+                label: p.label(),
+                consumer_cpu: p.cpus().map(|c| c.0),
+                producer_cpu: p.cpus().map(|c| c.1),
+            })
+            .collect(),
+    };
     let mut results = Vec::new();
     for &p in placements {
         let srr = cell(cells, Model::Srr, p).map_or(f64::NAN, Cell::median_rate);
@@ -577,52 +680,52 @@ fn print_json(
         for c in cells.iter().filter(|c| c.placement == p) {
             let r = c.median_rate();
             let (cv, ci) = c.csw_per_msg();
-            let trig = match c.model {
-                Model::Async(t) => t.to_string(),
-                _ => "null".into(),
-            };
-            results.push(format!(
-                "{{\"model\":{},\"trigger_num_msg\":{trig},\"placement\":{},\"msgs_per_s\":{},\
-                 \"run_msgs_per_s\":{},\"ratio_vs_srr\":{},\"ratio_vs_crossbeam\":{},\
-                 \"msgs_per_receive\":{},\"sender_entries_per_msg\":{},\"library_entries_per_msg\":{},\
-                 \"receiver_entries_per_msg\":{},\"csw_voluntary_per_msg\":{},\
-                 \"csw_involuntary_per_msg\":{},\"intact\":{}}}",
-                json::string(&c.model.name()),
-                json::string(p.key()),
-                num(r, 0),
-                json::array(c.rates().iter().map(|x| num(*x, 0))),
-                num(r / srr, 3),
-                num(r / xb, 4),
-                num(c.med(|r| Some(r.msgs_per_receive())), 2),
-                num(c.med(ThroughputRun::producer_entries_per_msg), 5),
-                num(c.med(ThroughputRun::library_entries_per_msg), 5),
-                num(c.med(ThroughputRun::consumer_entries_per_msg), 5),
-                num(cv, 4),
-                num(ci, 4),
-                c.all_intact()
-            ));
+            results.push(ModelResult {
+                model: c.model.label(),
+                trigger_num_msg: matches!(c.model, Model::Asyncmsg { .. }).then(|| c.model.batch()),
+                placement: p.key(),
+                msgs_per_s: dec(r, 0),
+                run_msgs_per_s: c.rates().iter().map(|&x| dec(x, 0)).collect(),
+                ratio_vs_srr: dec(r / srr, 3),
+                ratio_vs_crossbeam: dec(r / xb, 4),
+                msgs_per_receive: dec(c.med(|r| Some(r.msgs_per_receive())), 2),
+                sender_entries_per_msg: dec(c.med(sender_entries_per_msg), 5),
+                library_entries_per_msg: dec(c.med(library_entries_per_msg), 5),
+                receiver_entries_per_msg: dec(c.med(receiver_entries_per_msg), 5),
+                csw_voluntary_per_msg: dec(cv, 4),
+                csw_involuntary_per_msg: dec(ci, 4),
+                intact: c.all_intact(),
+            });
         }
     }
-    let targets = json::array(v.iter().map(|t| {
-        format!(
-            "{{\"target\":{},\"placement\":{},\"value\":{},\"paired_rounds\":{},\
-             \"ratio_of_medians\":{},\"bound\":{},\"at_least\":{},\"met\":{}}}",
-            json::string(&t.name),
-            json::string(t.placement.key()),
-            num(t.value, 5),
-            t.paired_rounds,
-            t.ratio_of_medians.map_or("null".into(), |m| num(m, 5)),
-            num(t.bound, 5),
-            t.at_least,
-            t.met()
-        )
-    }));
-    println!(
-        "{{\"benchmark\":\"async_throughput\",\"machine\":{machine},\"config\":{config},\
-         \"results\":{},\"targets\":{targets},\"wall_s\":{}}}",
-        json::array(results),
-        num(wall, 2)
-    );
+    let targets = v
+        .iter()
+        .map(|t| TargetResult {
+            target: t.name.clone(),
+            placement: t.placement.key(),
+            value: dec(t.value, 5),
+            paired_rounds: t.paired_rounds,
+            ratio_of_medians: t.ratio_of_medians.map(|m| dec(m, 5)),
+            bound: dec(t.bound, 5),
+            at_least: t.at_least,
+            met: t.met(),
+        })
+        .collect();
+    let report = Report {
+        benchmark: "async_throughput",
+        machine: m,
+        config,
+        results,
+        targets,
+        wall_s: dec(wall, 2),
+    };
+    match serde_json::to_string(&report) {
+        Ok(text) => println!("{text}"),
+        Err(e) => {
+            eprintln!("async_throughput: JSON not written: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 #[cfg(test)]

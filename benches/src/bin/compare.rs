@@ -26,6 +26,7 @@ use benches::compare::provenance::Provenance;
 use benches::compare::report::{self, RunMeta};
 use benches::compare::workloads::{self, Plan};
 use benches::compare::{plot, record::Record};
+use benches::harness::Placement;
 use benches::machine::MachineInfo;
 use clap::Parser;
 use std::path::PathBuf;
@@ -110,7 +111,7 @@ fn main() {
     let machine = MachineInfo::current();
     let mut notes = plan.notes();
     notes.extend(provenance.mismatch_note());
-    if workloads::cross_cpu().is_none() {
+    if Placement::cross_cpu().is_none() {
         notes.push("only one CPU allowed: no cross-CPU placement".into());
     }
     if !args.only.is_empty() {

@@ -1,5 +1,6 @@
 //! One model, one placement, one run, no report: a target for `valgrind --tool=callgrind`,
-//! whose instruction counts are repeatable where times are not.
+//! whose instruction counts are repeatable where times are not. The run is the comparison's
+//! 64-byte round-trip case (`Case::run`), as `srr_roundtrip` and `compare` measure it.
 //!
 //! ```text
 //! cargo build --release -p benches --bin roundtrip_profile
@@ -9,8 +10,9 @@
 //! Instructions per round trip = the difference of two runs' totals (say 2000 and 4000 round
 //! trips) over the difference of their counts, which cancels start-up and set-up.
 
+use benches::compare::record::Workload;
+use benches::compare::workloads::{Case, Model};
 use benches::harness::Placement;
-use benches::models::{self, Model};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,26 +28,32 @@ fn main() {
         "futex" => Model::Futex,
         _ => usage(),
     };
-    let avail = Placement::available();
     let placement = match placement.as_str() {
-        "same" => avail.iter().find(|p| matches!(p, Placement::SameCpu(_))),
-        "cross" => avail.iter().find(|p| matches!(p, Placement::CrossCpu(..))),
+        "same" => Placement::same_cpu(),
+        "cross" => Placement::cross_cpu(),
         _ => usage(),
     };
-    let Some(&placement) = placement else {
+    let Some(placement) = placement else {
         eprintln!("that placement is not available on this machine");
         std::process::exit(1)
     };
     let Ok(n) = n.parse::<u64>() else { usage() };
-    let r = models::run(model, placement, 0, n);
+    let case = Case {
+        workload: Workload::RoundTrip,
+        model,
+        msg_size: 64,
+        producers: 1,
+        placement,
+    };
+    let s = case.run(0, n, None);
     println!(
-        "{} {}: {} round trips, replies intact: {}",
-        model.name(),
+        "{} {}: {} round trips, all intact: {}",
+        model.label(),
         placement.label(),
-        r.trips.total,
-        r.reply_ok
+        s.sent,
+        s.received == s.sent
     );
-    if let Some(k) = r.kernel {
+    if let Some(k) = s.kernel {
         println!("{k:?}");
     }
 }

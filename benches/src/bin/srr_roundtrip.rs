@@ -5,15 +5,24 @@
 //! back and forth through two futex words. Both are measured with the threads pinned to one
 //! CPU and to two CPUs, several runs each, interleaved so drift hits both models alike.
 //!
+//! A front-end over the one measuring harness: the two models are `compare`'s round-trip
+//! cases (`Case::run` with `Model::Srr` and `Model::Futex`, 64 B, one client); this program
+//! chooses how many runs of which, and reports them its own way.
+//!
 //! ```text
 //! cargo run --release -p benches --bin srr_roundtrip [-- --quick] [-- --json] [--runs N] [--iters N]
 //! ```
 
-use benches::harness::{CtxSwitches, Placement, RunStats, Summary};
-use benches::json;
+use benches::compare::baselines::{KernelFigures, Sample};
+use benches::compare::record::Workload;
+use benches::compare::workloads::{Case, Model};
+use benches::harness::{Placement, RunStats, Summary};
 use benches::machine::MachineInfo;
-use benches::models::{self, KernelCounters, Model, PairRun, MSG_SIZE};
+use serde::Serialize;
 use std::time::Instant;
+
+/// Bytes in each request and each reply.
+const MSG_SIZE: usize = 64;
 
 /// The issue's target: SRR round trip at most this many times the futex round trip.
 const TARGET_RATIO: f64 = 1.3;
@@ -25,6 +34,9 @@ const TARGET_RATIO: f64 = 1.3;
 const ITERS_SAME: u64 = 150_000;
 const ITERS_CROSS: u64 = 40_000;
 const QUICK_ITERS: u64 = 300;
+
+/// The two models, SRR first.
+const MODELS: [Model; 2] = [Model::Srr, Model::Futex];
 
 #[derive(Debug)]
 struct Opts {
@@ -85,13 +97,31 @@ fn parse_args() -> Opts {
     o
 }
 
+/// Same CPU on the first allowed CPU and, if a second CPU is allowed, the server on the first
+/// and the client on the second.
+fn placements() -> Vec<Placement> {
+    Placement::same_cpu()
+        .into_iter()
+        .chain(Placement::cross_cpu())
+        .collect()
+}
+
+/// A placement as this program's reports name it, CPUs as (server,client): `same CPU (0,0)`.
+fn label(p: Placement) -> String {
+    match (p, p.cpus()) {
+        (Placement::SameCpu(_), Some((s, c))) => format!("same CPU ({s},{c})"),
+        (Placement::CrossCpu { .. }, Some((s, c))) => format!("cross CPU ({s},{c})"),
+        _ => p.label(),
+    }
+}
+
 /// Measured and warm-up round trips per run for a placement.
 fn counts(o: &Opts, p: Placement) -> (u64, u64) {
     let n = match (o.iters, o.quick, p) {
         (Some(n), _, _) => n,
         (None, true, _) => QUICK_ITERS,
-        (None, false, Placement::SameCpu(_)) => ITERS_SAME,
-        (None, false, Placement::CrossCpu(..)) => ITERS_CROSS,
+        (None, false, Placement::CrossCpu { .. }) => ITERS_CROSS,
+        (None, false, _) => ITERS_SAME,
     };
     // Warm-up: a tenth of the measured count, at least 50 and at most 2000 round trips.
     (n, (n / 10).clamp(50, 2000))
@@ -103,10 +133,12 @@ struct Cell {
     model: Model,
     placement: Placement,
     runs: Vec<RunStats>,
+    /// Timed round trips of all runs.
     round_trips: u64,
-    client_csw: CtxSwitches,
-    server_csw: CtxSwitches,
-    kernel: Vec<KernelCounters>,
+    /// Context switches of the whole process over the runs' timed parts.
+    voluntary: u64,
+    involuntary: u64,
+    kernel: Vec<KernelFigures>,
     all_replies_ok: bool,
 }
 
@@ -117,40 +149,34 @@ impl Cell {
             placement,
             runs: Vec::new(),
             round_trips: 0,
-            client_csw: CtxSwitches::default(),
-            server_csw: CtxSwitches::default(),
+            voluntary: 0,
+            involuntary: 0,
             kernel: Vec::new(),
             all_replies_ok: true,
         }
     }
 
-    fn add(&mut self, r: &PairRun) {
-        self.runs.push(RunStats::of(&r.trips.hist));
-        self.round_trips += r.trips.total;
-        self.client_csw.voluntary += r.client_csw.voluntary;
-        self.client_csw.involuntary += r.client_csw.involuntary;
-        self.server_csw.voluntary += r.server_csw.voluntary;
-        self.server_csw.involuntary += r.server_csw.involuntary;
-        self.kernel.extend(r.kernel);
-        self.all_replies_ok &= r.reply_ok;
+    fn add(&mut self, s: &Sample) {
+        self.runs.push(RunStats::of(&s.latency));
+        self.round_trips += s.sent;
+        self.voluntary += s.usage.voluntary;
+        self.involuntary += s.usage.involuntary;
+        self.kernel.extend(s.kernel);
+        self.all_replies_ok &= s.received == s.sent;
     }
 
     fn summary(&self) -> Summary {
         Summary::of_runs(&self.runs)
     }
 
-    /// (voluntary, involuntary) context switches per round trip, both threads together.
+    /// (voluntary, involuntary) context switches per round trip, the whole process.
     fn csw_per_rt(&self) -> (f64, f64) {
         let rt = self.round_trips.max(1) as f64;
-        (
-            (self.client_csw.voluntary + self.server_csw.voluntary) as f64 / rt,
-            (self.client_csw.involuntary + self.server_csw.involuntary) as f64 / rt,
-        )
+        (self.voluntary as f64 / rt, self.involuntary as f64 / rt)
     }
 }
 
-/// SRR kernel counters summed over a placement's runs, per round trip, set-up excluded
-/// (each run's server makes one ChannelCreate, its client one ConnectAttach).
+/// SRR kernel counters summed over a placement's runs (timed parts), per round trip.
 #[derive(Debug)]
 struct PerRt {
     round_trips: u64,
@@ -167,25 +193,19 @@ struct PerRt {
 
 impl PerRt {
     fn of(cell: &Cell) -> PerRt {
-        let runs = cell.kernel.len() as u64;
-        let sum = |f: &dyn Fn(&KernelCounters) -> u64| cell.kernel.iter().map(f).sum::<u64>();
+        let sum = |f: &dyn Fn(&KernelFigures) -> u64| cell.kernel.iter().map(f).sum::<u64>();
         let rt = cell.round_trips.max(1) as f64;
-        let ce = sum(&|k| k.client.kernel_entries).saturating_sub(runs);
-        let se = sum(&|k| k.server.kernel_entries).saturating_sub(runs);
         PerRt {
             round_trips: cell.round_trips,
-            client_entries: ce as f64 / rt,
-            server_entries: se as f64 / rt,
-            wakeups: sum(&|k| k.client.wakeups + k.server.wakeups) as f64 / rt,
-            blocks: sum(&|k| k.client.blocks + k.server.blocks) as f64 / rt,
-            msgs_sent: sum(&|k| k.client.msgs_sent),
-            msgs_received: sum(&|k| k.server.msgs_received),
-            replies: sum(&|k| k.server.replies),
-            bytes_copied: sum(&|k| k.client.bytes_copied + k.server.bytes_copied) as f64 / rt,
-            all_kernel_entries_match: cell
-                .kernel
-                .iter()
-                .all(|k| k.kernel_entries == k.client.kernel_entries + k.server.kernel_entries),
+            client_entries: sum(&|k| k.producer.kernel_entries) as f64 / rt,
+            server_entries: sum(&|k| k.consumer.kernel_entries) as f64 / rt,
+            wakeups: sum(&|k| k.wakeups()) as f64 / rt,
+            blocks: sum(&|k| k.producer.blocks + k.consumer.blocks) as f64 / rt,
+            msgs_sent: sum(&|k| k.producer.msgs_sent),
+            msgs_received: sum(&|k| k.consumer.msgs_received),
+            replies: sum(&|k| k.consumer.replies),
+            bytes_copied: sum(&|k| k.producer.bytes_copied + k.consumer.bytes_copied) as f64 / rt,
+            all_kernel_entries_match: cell.kernel.iter().all(|k| k.kernel_entries == k.entries()),
         }
     }
 
@@ -201,7 +221,7 @@ fn us(ns: f64) -> f64 {
 fn main() {
     let o = parse_args();
     let machine = MachineInfo::current();
-    let placements = Placement::available();
+    let placements = placements();
     if placements.is_empty() {
         eprintln!("cannot read this process's CPU affinity; nothing to measure");
         std::process::exit(1);
@@ -214,7 +234,7 @@ fn main() {
     let started = Instant::now();
     let mut cells: Vec<Cell> = Vec::new();
     for &p in &placements {
-        for m in [Model::Srr, Model::Futex] {
+        for m in MODELS {
             cells.push(Cell::new(m, p));
         }
     }
@@ -222,27 +242,33 @@ fn main() {
         for &p in &placements {
             let (n, warmup) = counts(&o, p);
             // Alternate which model goes first, so slow drift does not favour either.
-            let order = if run % 2 == 0 {
-                [Model::Srr, Model::Futex]
-            } else {
-                [Model::Futex, Model::Srr]
-            };
+            let mut order = MODELS;
+            if run % 2 == 1 {
+                order.reverse();
+            }
             for m in order {
-                let r = models::run(m, p, warmup, n);
-                let st = RunStats::of(&r.trips.hist);
+                let case = Case {
+                    workload: Workload::RoundTrip,
+                    model: m,
+                    msg_size: MSG_SIZE,
+                    producers: 1,
+                    placement: p,
+                };
+                let s = case.run(warmup, n, None);
+                let st = RunStats::of(&s.latency);
                 eprintln!(
                     "run {}/{} {:5} {:16} median {:8.2} µs  p99 {:8.2} µs  ({} round trips in {:.2} s)",
                     run + 1,
                     o.runs,
-                    m.name(),
-                    p.label(),
+                    m.label(),
+                    label(p),
                     us(st.median_ns as f64),
                     us(st.p99_ns as f64),
                     st.count,
-                    r.trips.elapsed.as_secs_f64()
+                    s.elapsed.as_secs_f64()
                 );
                 if let Some(c) = cells.iter_mut().find(|c| c.model == m && c.placement == p) {
-                    c.add(&r);
+                    c.add(&s);
                 }
             }
         }
@@ -309,7 +335,7 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
     );
     for &p in placements {
         let fut = cell(cells, Model::Futex, p).summary();
-        for mdl in [Model::Srr, Model::Futex] {
+        for mdl in MODELS {
             let s = cell(cells, mdl, p).summary();
             let meds: Vec<String> = s
                 .runs
@@ -318,8 +344,8 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
                 .collect();
             println!(
                 "{:<6} {:<16} {:>17.2} {:>10.2} {:>15.2} {:>24}",
-                mdl.name(),
-                p.label(),
+                mdl.label(),
+                label(p),
                 us(s.median_ns),
                 us(s.p99_ns),
                 s.median_ns / fut.median_ns,
@@ -332,21 +358,21 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
         let r = ratio(cells, p);
         println!(
             "ratio SRR/futex, {:<16} median {:.2} (p99 {:.2})  target <= {TARGET_RATIO}: {}",
-            p.label(),
+            label(p),
             r,
             p99_ratio(cells, p),
             if r <= TARGET_RATIO { "met" } else { "MISSED" }
         );
     }
     println!();
-    println!("SRR kernel counters per round trip (all runs of a placement, warm-up included, set-up excluded):");
+    println!("SRR kernel counters per round trip (all runs of a placement, timed part: warm-up and set-up excluded):");
     for &p in placements {
         let c = PerRt::of(cell(cells, Model::Srr, p));
         println!(
             "  {:<16} kernel entries {:.2} (client MsgSend {:.2}, server MsgReceive+MsgReply {:.2}); \
              blocks {:.2} (each ends in one wake collection: lock taken again); \
              kernel lock acquisitions {:.2}; futex wake-ups {:.2}; bytes copied {:.0}",
-            p.label(),
+            label(p),
             c.entries(),
             c.client_entries,
             c.server_entries,
@@ -375,19 +401,103 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
         );
     }
     println!();
-    println!("context switches per round trip (getrusage, both threads, voluntary / involuntary):");
+    println!(
+        "context switches per round trip (getrusage, the whole process over the timed part, voluntary / involuntary):"
+    );
     for &p in placements {
-        for mdl in [Model::Srr, Model::Futex] {
+        for mdl in MODELS {
             let c = cell(cells, mdl, p);
             let (v, i) = c.csw_per_rt();
-            println!("  {:<6} {:<16} {v:.2} / {i:.2}", mdl.name(), p.label());
+            println!("  {:<6} {:<16} {v:.2} / {i:.2}", mdl.label(), label(p));
         }
     }
     if cells.iter().any(|c| !c.all_replies_ok) {
-        println!("WARNING: some run's last message or reply did not arrive intact");
+        println!("WARNING: some run's message or reply did not arrive intact");
     }
     println!();
     println!("wall time {wall:.1} s");
+}
+
+/// `v` rounded to `decimals` decimals (NaN and infinities stay, and are written as `null`).
+fn dec(v: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    if v.is_finite() {
+        (v * f).round() / f
+    } else {
+        v
+    }
+}
+
+/// The JSON object `--json` prints.
+#[derive(Serialize)]
+struct Report<'a> {
+    benchmark: &'static str,
+    machine: &'a MachineInfo,
+    config: Config,
+    skipped: Vec<String>,
+    results: Vec<ModelResult>,
+    ratios: Vec<RatioResult>,
+    srr_counters: Vec<CountersResult>,
+    wall_s: f64,
+}
+
+#[derive(Serialize)]
+struct Config {
+    quick: bool,
+    runs: usize,
+    msg_size: usize,
+    reply_size: usize,
+    placements: Vec<PlacementConfig>,
+}
+
+#[derive(Serialize)]
+struct PlacementConfig {
+    placement: &'static str,
+    server_cpu: Option<usize>,
+    client_cpu: Option<usize>,
+    warmup: u64,
+    iterations: u64,
+}
+
+#[derive(Serialize)]
+struct ModelResult {
+    model: String,
+    placement: &'static str,
+    median_us: f64,
+    p99_us: f64,
+    ratio_vs_futex: f64,
+    p99_ratio_vs_futex: f64,
+    run_medians_us: Vec<f64>,
+    run_p99s_us: Vec<f64>,
+    csw_voluntary_per_rt: f64,
+    csw_involuntary_per_rt: f64,
+    replies_intact: bool,
+}
+
+#[derive(Serialize)]
+struct RatioResult {
+    placement: &'static str,
+    srr_over_futex: f64,
+    p99_srr_over_futex: f64,
+    target: f64,
+    met: bool,
+}
+
+#[derive(Serialize)]
+struct CountersResult {
+    placement: &'static str,
+    round_trips: u64,
+    kernel_entries_per_rt: f64,
+    client_entries_per_rt: f64,
+    server_entries_per_rt: f64,
+    blocks_per_rt: f64,
+    lock_acquisitions_per_rt: f64,
+    wakeups_per_rt: f64,
+    bytes_copied_per_rt: f64,
+    msgs_sent: u64,
+    msgs_received: u64,
+    replies: u64,
+    msgs_sent_equals_round_trips: bool,
 }
 
 fn print_json(
@@ -398,93 +508,104 @@ fn print_json(
     skipped_cross: bool,
     wall: f64,
 ) {
-    let num = json::number;
-    let machine = format!(
-        "{{\"cpu_model\":{},\"cpus_online\":{},\"cpus_allowed\":{},\"kernel\":{}}}",
-        json::string(&m.cpu_model),
-        m.cpus_online,
-        json::array(m.cpus_allowed.iter().map(|c| c.to_string())),
-        json::string(&m.kernel)
-    );
-    let config = format!(
-        "{{\"quick\":{},\"runs\":{},\"msg_size\":{MSG_SIZE},\"reply_size\":{MSG_SIZE},\"placements\":{}}}",
-        o.quick,
-        o.runs,
-        json::array(placements.iter().map(|&p| {
-            let (n, w) = counts(o, p);
-            let (s, c) = p.cpus();
-            format!(
-                "{{\"placement\":{},\"server_cpu\":{s},\"client_cpu\":{c},\"warmup\":{w},\"iterations\":{n}}}",
-                json::string(p.key())
-            )
-        }))
-    );
+    let config = Config {
+        quick: o.quick,
+        runs: o.runs,
+        msg_size: MSG_SIZE,
+        reply_size: MSG_SIZE,
+        placements: placements
+            .iter()
+            .map(|&p| {
+                let (n, w) = counts(o, p);
+                PlacementConfig {
+                    placement: p.key(),
+                    server_cpu: p.cpus().map(|c| c.0),
+                    client_cpu: p.cpus().map(|c| c.1),
+                    warmup: w,
+                    iterations: n,
+                }
+            })
+            .collect(),
+    };
     let mut results = Vec::new();
     for &p in placements {
         let fut = cell(cells, Model::Futex, p).summary();
-        for mdl in [Model::Srr, Model::Futex] {
+        for mdl in MODELS {
             let c = cell(cells, mdl, p);
             let s = c.summary();
             let (v, i) = c.csw_per_rt();
-            results.push(format!(
-                "{{\"model\":{},\"placement\":{},\"median_us\":{},\"p99_us\":{},\"ratio_vs_futex\":{},\
-                 \"p99_ratio_vs_futex\":{},\"run_medians_us\":{},\"run_p99s_us\":{},\
-                 \"csw_voluntary_per_rt\":{},\"csw_involuntary_per_rt\":{},\"replies_intact\":{}}}",
-                json::string(mdl.name()),
-                json::string(p.key()),
-                num(us(s.median_ns), 3),
-                num(us(s.p99_ns), 3),
-                num(s.median_ns / fut.median_ns, 3),
-                num(s.p99_ns / fut.p99_ns, 3),
-                json::array(s.runs.iter().map(|r| num(us(r.median_ns as f64), 3))),
-                json::array(s.runs.iter().map(|r| num(us(r.p99_ns as f64), 3))),
-                num(v, 3),
-                num(i, 3),
-                c.all_replies_ok
-            ));
+            results.push(ModelResult {
+                model: mdl.label(),
+                placement: p.key(),
+                median_us: dec(us(s.median_ns), 3),
+                p99_us: dec(us(s.p99_ns), 3),
+                ratio_vs_futex: dec(s.median_ns / fut.median_ns, 3),
+                p99_ratio_vs_futex: dec(s.p99_ns / fut.p99_ns, 3),
+                run_medians_us: s
+                    .runs
+                    .iter()
+                    .map(|r| dec(us(r.median_ns as f64), 3))
+                    .collect(),
+                run_p99s_us: s.runs.iter().map(|r| dec(us(r.p99_ns as f64), 3)).collect(),
+                csw_voluntary_per_rt: dec(v, 3),
+                csw_involuntary_per_rt: dec(i, 3),
+                replies_intact: c.all_replies_ok,
+            });
         }
     }
-    let ratios = json::array(placements.iter().map(|&p| {
-        let r = ratio(cells, p);
-        format!(
-            "{{\"placement\":{},\"srr_over_futex\":{},\"p99_srr_over_futex\":{},\"target\":{TARGET_RATIO},\"met\":{}}}",
-            json::string(p.key()),
-            num(r, 3),
-            num(p99_ratio(cells, p), 3),
-            r <= TARGET_RATIO
-        )
-    }));
-    let counters = json::array(placements.iter().map(|&p| {
-        let c = PerRt::of(cell(cells, Model::Srr, p));
-        format!(
-            "{{\"placement\":{},\"round_trips\":{},\"kernel_entries_per_rt\":{},\"client_entries_per_rt\":{},\
-             \"server_entries_per_rt\":{},\"blocks_per_rt\":{},\"lock_acquisitions_per_rt\":{},\
-             \"wakeups_per_rt\":{},\"bytes_copied_per_rt\":{},\"msgs_sent\":{},\"msgs_received\":{},\
-             \"replies\":{},\"msgs_sent_equals_round_trips\":{}}}",
-            json::string(p.key()),
-            c.round_trips,
-            num(c.entries(), 3),
-            num(c.client_entries, 3),
-            num(c.server_entries, 3),
-            num(c.blocks, 3),
-            num(c.entries() + c.blocks, 3),
-            num(c.wakeups, 3),
-            num(c.bytes_copied, 1),
-            c.msgs_sent,
-            c.msgs_received,
-            c.replies,
-            c.msgs_sent == c.round_trips
-        )
-    }));
-    println!(
-        "{{\"benchmark\":\"srr_roundtrip\",\"machine\":{machine},\"config\":{config},\
-         \"skipped\":{},\"results\":{},\"ratios\":{ratios},\"srr_counters\":{counters},\"wall_s\":{}}}",
-        if skipped_cross {
-            json::array([json::string("cross-cpu: only one CPU available")])
+    let ratios = placements
+        .iter()
+        .map(|&p| {
+            let r = ratio(cells, p);
+            RatioResult {
+                placement: p.key(),
+                srr_over_futex: dec(r, 3),
+                p99_srr_over_futex: dec(p99_ratio(cells, p), 3),
+                target: TARGET_RATIO,
+                met: r <= TARGET_RATIO,
+            }
+        })
+        .collect();
+    let srr_counters = placements
+        .iter()
+        .map(|&p| {
+            let c = PerRt::of(cell(cells, Model::Srr, p));
+            CountersResult {
+                placement: p.key(),
+                round_trips: c.round_trips,
+                kernel_entries_per_rt: dec(c.entries(), 3),
+                client_entries_per_rt: dec(c.client_entries, 3),
+                server_entries_per_rt: dec(c.server_entries, 3),
+                blocks_per_rt: dec(c.blocks, 3),
+                lock_acquisitions_per_rt: dec(c.entries() + c.blocks, 3),
+                wakeups_per_rt: dec(c.wakeups, 3),
+                bytes_copied_per_rt: dec(c.bytes_copied, 1),
+                msgs_sent: c.msgs_sent,
+                msgs_received: c.msgs_received,
+                replies: c.replies,
+                msgs_sent_equals_round_trips: c.msgs_sent == c.round_trips,
+            }
+        })
+        .collect();
+    let report = Report {
+        benchmark: "srr_roundtrip",
+        machine: m,
+        config,
+        skipped: if skipped_cross {
+            vec!["cross-cpu: only one CPU available".into()]
         } else {
-            "[]".to_string()
+            Vec::new()
         },
-        json::array(results),
-        num(wall, 2)
-    );
+        results,
+        ratios,
+        srr_counters,
+        wall_s: dec(wall, 2),
+    };
+    match serde_json::to_string(&report) {
+        Ok(text) => println!("{text}"),
+        Err(e) => {
+            eprintln!("srr_roundtrip: JSON not written: {e}");
+            std::process::exit(1);
+        }
+    }
 }

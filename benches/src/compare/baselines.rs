@@ -1,10 +1,13 @@
-//! The baselines of the comparison, and the measuring machinery every model shares.
+//! The baselines, and the message protocol every model shares: one implementation of each,
+//! used by `compare` and by the focused benchmarks (`srr_roundtrip`, `async_throughput`).
 //!
 //! Baselines (no simulated kernel):
 //!
 //! * [`futex_round_trip`]: the floor for a blocking hand-off: two mailboxes, each a futex word
-//!   and `msg_size` bytes (the size-generic form of [`crate::models::Mailbox`]); a side copies
-//!   its message in, bumps the peer's word, `FUTEX_WAKE`s it, then `FUTEX_WAIT`s on its own.
+//!   (alone on its cache lines) and `msg_size` bytes; a side copies its message in, bumps the
+//!   peer's word, `FUTEX_WAKE`s it (always: no "is anyone waiting" shortcut, as kernel-sim's
+//!   wake does not take one either), then `FUTEX_WAIT`s on its own word (checked once, no
+//!   spinning).
 //! * [`pipe_round_trip`]: two pipes, blocking `write`/`read` of `msg_size` bytes each way.
 //! * [`unix_socket_round_trip`]: a `socketpair(AF_UNIX, SOCK_STREAM)`, `msg_size` bytes each
 //!   way (reads loop until the whole message is in).
@@ -12,43 +15,41 @@
 //!   P producers (cloned senders) to one consumer. Fixed arrays, not a `Box<[u8]>` per message:
 //!   a box allocated by the producer and freed by the consumer measures glibc's cross-thread
 //!   `free` more than the channel (here 2-4.5 M msgs/s boxed against 9-25 M msgs/s for
-//!   `[u8; 64]` arrays, cross-CPU), and arrays are what `async_throughput` measured, so the
-//!   figures and the "asyncmsg ≥ 0.5x crossbeam" target keep their meaning. The price: an
-//!   array is copied into the channel's slot and out again (two copies; asyncmsg makes one).
-//!   Sizes are const generics: [`CROSSBEAM_SIZES`] lists those supported.
+//!   `[u8; 64]` arrays, cross-CPU), and arrays are what the "asyncmsg ≥ 0.5x crossbeam" target
+//!   has always been measured against. The price: an array is copied into the channel's slot
+//!   and out again (two copies; asyncmsg makes one). Sizes are const generics:
+//!   [`CROSSBEAM_SIZES`] lists those supported.
 //! * [`spsc_ring_one_way`]: a single-producer single-consumer ring in shared memory
 //!   (`mmap(MAP_SHARED | MAP_ANONYMOUS)`): fixed slots of `msg_size` bytes, head and tail
 //!   counters on separate cache lines, each side spinning briefly then yielding when the ring is
 //!   empty (full). The producer copies each message into its slot; the consumer checks it in
 //!   place. No system call on the message path: the ceiling for one-way throughput.
 //!
-//! Shared machinery, used by [`super::workloads`] too:
+//! The message protocol, used by [`super::workloads`] too (the threads and their phases are
+//! [`crate::harness::run_threads`]):
 //!
-//! * [`run_threads`] starts a consumer (server) thread and P producer (client) threads pinned
-//!   as a [`Placement`] says. Each does its set-up and warm-up, then meets the others at
-//!   [`Phases::start`]; the timed part runs until [`Phases::finish`]. Between the phases the
-//!   calling thread takes the snapshots: `getrusage(RUSAGE_SELF)` ([`Usage`]) and whatever the
-//!   model counts (the simulated kernel's counters).
 //! * One-way messages carry `(producer << 48) | seq` in their first 8 bytes and a timestamp
 //!   (nanoseconds since the run's epoch, an `Instant`) in the next 8 ([`fill`]); a [`Checker`]
 //!   on the consumer side counts every message, accepts one only if it is the next of its
 //!   producer (so every message exactly once, in each producer's order) and records
 //!   put-to-receipt latency. Saturated runs stamp one message in [`STAMP_EVERY`] (a clock read
 //!   costs about 40 ns here, as much as a whole crossbeam message); paced runs stamp every one.
+//! * Round-trip requests carry their sequence number, which the reply echoes ([`ServerCheck`],
+//!   [`client_round_trips`]); the client times every round trip.
 //! * Each run gives a [`Sample`]; [`summarise`] turns a model's samples into a [`Record`] of
 //!   medians.
 
 use super::record::Record;
 use crate::futex;
-use crate::harness::{median, new_histogram, pin_current_thread, record_round_trips, AbortOnPanic};
-use crate::throughput::Placement;
+use crate::harness::{
+    median, new_histogram, record_round_trips, run_threads, Phases, Placement, Threads, Usage,
+};
 use hdrhistogram::Histogram;
-use nix::sys::resource::{getrusage, UsageWho};
 use std::cell::UnsafeCell;
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Barrier;
 use std::time::{Duration, Instant};
+use userlib::ProcCounters;
 
 /// Saturated one-way runs stamp the messages whose sequence number is a multiple of this (a
 /// prime, so stamped messages fall at every position of an asyncmsg batch).
@@ -73,56 +74,56 @@ const SEQ_BITS: u32 = 48;
 
 // ----------------------------------------------------------------------------- what one run gives
 
-/// Resource usage of the whole process (`getrusage(RUSAGE_SELF)`: every thread, finished ones
-/// included), or the difference of two snapshots.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Usage {
-    /// Voluntary context switches (a thread blocked).
-    pub voluntary: u64,
-    /// Involuntary context switches (a thread was preempted).
-    pub involuntary: u64,
-    /// User plus system CPU time, nanoseconds.
-    pub cpu_ns: u64,
-}
-
-impl Usage {
-    /// The process's usage so far (zero if getrusage fails).
-    pub fn now() -> Usage {
-        match getrusage(UsageWho::RUSAGE_SELF) {
-            Ok(u) => {
-                let ns = |t: nix::sys::time::TimeVal| {
-                    (t.tv_sec().max(0) as u64) * 1_000_000_000 + (t.tv_usec().max(0) as u64) * 1000
-                };
-                Usage {
-                    voluntary: u.voluntary_context_switches().max(0) as u64,
-                    involuntary: u.involuntary_context_switches().max(0) as u64,
-                    cpu_ns: ns(u.user_time()) + ns(u.system_time()),
-                }
-            }
-            Err(_) => Usage::default(),
-        }
-    }
-
-    /// What happened between `earlier` and `self`.
-    pub fn since(self, earlier: Usage) -> Usage {
-        Usage {
-            voluntary: self.voluntary.saturating_sub(earlier.voluntary),
-            involuntary: self.involuntary.saturating_sub(earlier.involuntary),
-            cpu_ns: self.cpu_ns.saturating_sub(earlier.cpu_ns),
-        }
-    }
-}
-
 /// The simulated kernel's counters over a run's timed part (see [`super::workloads`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelFigures {
+    /// The producing (client) process's counters: its producer threads and its asyncmsg
+    /// library thread.
+    pub producer: ProcCounters,
+    /// The consuming (server) process's counters.
+    pub consumer: ProcCounters,
+    /// `Kernel::kernel_entries`: every process of the run's kernel together (the two above,
+    /// unless a model has more).
+    pub kernel_entries: u64,
+    /// asyncmsg: the producers' connections' library counters (`asyncmsg_connection_stats`),
+    /// summed over the connections.
+    pub conn: Option<ConnFigures>,
+}
+
+impl KernelFigures {
     /// Kernel entries of every process of the run (producers, consumer, asyncmsg library
     /// threads).
-    pub entries: u64,
+    pub fn entries(&self) -> u64 {
+        self.producer.kernel_entries + self.consumer.kernel_entries
+    }
+
     /// Kernel entries of the producing (client) process alone, its library thread included.
-    pub sender_entries: u64,
+    pub fn sender_entries(&self) -> u64 {
+        self.producer.kernel_entries
+    }
+
     /// Threads the kernel woke.
-    pub wakeups: u64,
+    pub fn wakeups(&self) -> u64 {
+        self.producer.wakeups + self.consumer.wakeups
+    }
+}
+
+/// What an asyncmsg connection's library counters (`AsyncConnStats`) moved by over a run's
+/// timed part.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnFigures {
+    /// Messages put.
+    pub msgs_put: u64,
+    /// Kernel entries the library made for the connection (triggers, timer arming).
+    pub kernel_entries: u64,
+    /// Triggers (MsgSendAsync) the library made.
+    pub triggers: u64,
+    /// Triggers that found messages pending.
+    pub batches: u64,
+    /// Messages receivers took.
+    pub msgs_taken: u64,
+    /// Callbacks run.
+    pub callbacks: u64,
 }
 
 /// One measured run of one model.
@@ -142,12 +143,20 @@ pub struct Sample {
     pub usage: Usage,
     /// The simulated kernel's counters (its models only).
     pub kernel: Option<KernelFigures>,
+    /// Receive calls that returned messages in the timed part, where a model counts them
+    /// (asyncmsg: `asyncmsg_get`s that returned a batch); `None`: one per message.
+    pub receives: Option<u64>,
 }
 
 impl Sample {
     /// Messages (round trips) received per second.
     pub fn msgs_per_s(&self) -> f64 {
         self.received as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Messages per receive call (1 where a model does not count its receives).
+    pub fn msgs_per_receive(&self) -> f64 {
+        self.received as f64 / self.receives.unwrap_or(self.received).max(1) as f64
     }
 }
 
@@ -185,138 +194,14 @@ pub fn summarise(mut template: Record, msgs_per_run: u64, samples: &[Sample]) ->
     r.p50_us = med_opt(&pct(0.5));
     r.p99_us = med_opt(&pct(0.99));
     r.p999_us = med_opt(&pct(0.999));
-    r.kernel_entries_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.entries)));
-    r.sender_entries_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.sender_entries)));
-    r.wakeups_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.wakeups)));
+    r.kernel_entries_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.entries())));
+    r.sender_entries_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.sender_entries())));
+    r.wakeups_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.wakeups())));
     r.voluntary_csw_per_msg = med(&|s| per(s, s.usage.voluntary));
     r.involuntary_csw_per_msg = med(&|s| per(s, s.usage.involuntary));
     r.ctx_switches_per_msg = med(&|s| per(s, s.usage.voluntary + s.usage.involuntary));
     r.cpu_ns_per_msg = med(&|s| per(s, s.usage.cpu_ns));
     template
-}
-
-// ----------------------------------------------------------------------------- threads and phases
-
-/// The meeting points of a run's threads: every worker calls [`Phases::start`] after its
-/// warm-up and [`Phases::finish`] after its timed part; the thread that called
-/// [`run_threads`] takes its snapshots while they wait.
-#[derive(Debug)]
-pub struct Phases {
-    ready: Barrier,
-    go: Barrier,
-    done: Barrier,
-    release: Barrier,
-}
-
-impl Phases {
-    fn new(workers: usize) -> Phases {
-        Phases {
-            ready: Barrier::new(workers + 1),
-            go: Barrier::new(workers + 1),
-            done: Barrier::new(workers + 1),
-            release: Barrier::new(workers + 1),
-        }
-    }
-
-    /// Warm-up done: wait until every worker is, and the start snapshots are taken.
-    pub fn start(&self) {
-        self.ready.wait();
-        self.go.wait();
-    }
-
-    /// Timed part done: wait until every worker is, and the end snapshots are taken (only then
-    /// may a worker detach, unbind or otherwise change what the snapshots count).
-    pub fn finish(&self) {
-        self.done.wait();
-        self.release.wait();
-    }
-}
-
-/// What [`run_threads`] gives back.
-#[derive(Debug)]
-pub struct Threads<K, C, P> {
-    /// The consumer's result.
-    pub consumer: C,
-    /// The producers' results, by index.
-    pub producers: Vec<P>,
-    /// When the timed part began (just before the workers were released).
-    pub start: Instant,
-    /// The process's usage from the start to the moment every worker had finished.
-    pub usage: Usage,
-    /// The model's snapshot at the start...
-    pub before: K,
-    /// ... and at the end.
-    pub after: K,
-}
-
-/// Runs `consumer` on one new thread and `producer(0..producers)` on `producers` more, pinned
-/// as `placement` says (consumer on its CPU, every producer on the producer CPU; none pinned
-/// when unpinned). Each worker must call [`Phases::start`] and then [`Phases::finish`] exactly
-/// once. `snapshot` is called at the start and at the end of the timed part, while every worker
-/// waits. A panic in a worker aborts the process.
-pub fn run_threads<K, C, P>(
-    placement: Placement,
-    producers: u32,
-    snapshot: impl Fn() -> K,
-    consumer: impl FnOnce(&Phases) -> C + Send,
-    producer: impl Fn(u32, &Phases) -> P + Sync,
-) -> Threads<K, C, P>
-where
-    C: Send,
-    P: Send,
-{
-    let ph = Phases::new(producers as usize + 1);
-    let cpus = placement.cpus();
-    let (ph, producer) = (&ph, &producer);
-    std::thread::scope(|s| {
-        let ch = std::thread::Builder::new()
-            .name("cmp-consumer".into())
-            .spawn_scoped(s, move || {
-                let _g = AbortOnPanic("compare: a measuring thread");
-                if let Some((c, _)) = cpus {
-                    pin_current_thread(c).expect("pinning the consumer thread");
-                }
-                consumer(ph)
-            })
-            .expect("spawning the consumer thread");
-        let phs: Vec<_> = (0..producers)
-            .map(|i| {
-                std::thread::Builder::new()
-                    .name(format!("cmp-producer-{i}"))
-                    .spawn_scoped(s, move || {
-                        let _g = AbortOnPanic("compare: a measuring thread");
-                        if let Some((_, p)) = cpus {
-                            pin_current_thread(p).expect("pinning a producer thread");
-                        }
-                        producer(i, ph)
-                    })
-                    .expect("spawning a producer thread")
-            })
-            .collect();
-        ph.ready.wait();
-        let before = snapshot();
-        let u0 = Usage::now();
-        let start = Instant::now();
-        ph.go.wait();
-        ph.done.wait();
-        let usage = Usage::now().since(u0);
-        let after = snapshot();
-        ph.release.wait();
-        // Workers abort the process on panic, so joins fail only if that guard is gone.
-        let producers = phs
-            .into_iter()
-            .map(|h| h.join().expect("producer thread"))
-            .collect();
-        let consumer = ch.join().expect("consumer thread");
-        Threads {
-            consumer,
-            producers,
-            start,
-            usage,
-            before,
-            after,
-        }
-    })
 }
 
 // ----------------------------------------------------------------------------- messages
@@ -510,6 +395,9 @@ pub struct ConsumerEnd {
     pub end: Instant,
     /// Its checks.
     pub checker: Checker,
+    /// Receive calls that returned messages in the timed part, if the model counts them
+    /// ([`Sample::receives`]).
+    pub receives: Option<u64>,
 }
 
 impl OneWay {
@@ -533,7 +421,11 @@ impl OneWay {
         }
         let end = Instant::now();
         ph.finish();
-        ConsumerEnd { end, checker: chk }
+        ConsumerEnd {
+            end,
+            checker: chk,
+            receives: None,
+        }
     }
 
     /// One producer's part: `send(seq)` for its warm-up messages, then for its timed ones between
@@ -574,6 +466,7 @@ pub fn one_way_sample<K, P>(
         latency: t.consumer.checker.hist,
         usage: t.usage,
         kernel,
+        receives: t.consumer.receives,
     }
 }
 
@@ -682,6 +575,7 @@ pub fn round_trip_sample<K>(
         latency: hist,
         usage: t.usage,
         kernel,
+        receives: None,
     }
 }
 
@@ -712,8 +606,8 @@ impl Mailbox {
         }
     }
 
-    /// Copies `msg` in, bumps the word and `FUTEX_WAKE`s the peer (always, as
-    /// [`crate::models::Mailbox`] does).
+    /// Copies `msg` in, bumps the word and `FUTEX_WAKE`s the peer (always: no "is anyone
+    /// waiting" shortcut, as kernel-sim's wake does not take one either).
     fn post(&self, msg: &[u8]) {
         // SAFETY: by the ping-pong protocol the peer is not reading `data` now (it read the
         // previous message before answering, and will not read again until `seq` moves).
@@ -1098,11 +992,22 @@ mod tests {
                 involuntary: received / 100,
                 cpu_ns: received * 200,
             },
+            // Entries: 1 per message by the producer, 2 by the consumer (3 in all); wake-ups:
+            // 2 per message.
             kernel: kernel.then_some(KernelFigures {
-                entries: received * 3,
-                sender_entries: received,
-                wakeups: received * 2,
+                producer: ProcCounters {
+                    kernel_entries: received,
+                    ..ProcCounters::default()
+                },
+                consumer: ProcCounters {
+                    kernel_entries: received * 2,
+                    wakeups: received * 2,
+                    ..ProcCounters::default()
+                },
+                kernel_entries: received * 3,
+                conn: None,
             }),
+            receives: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! * [`workloads`]: the simulated kernel's models (SRR, asyncmsg) on each workload.
 //! * [`baselines`]: futex, pipe and Unix-socket ping-pongs, crossbeam-channel and an SPSC ring.
 //! * [`report`]: ratios, the table, JSON and CSV, and the performance targets.
+//! * [`schema`]: the JSON and CSV layouts as serde types (written and read back).
 //! * [`plot`]: SVG charts.
 //! * [`provenance`]: the schema version, commit and date stamped on the JSON and CSV.
 //! * [`output`]: checking the output paths before measuring, and writing files whole.
@@ -17,6 +18,7 @@ pub mod plot;
 pub mod provenance;
 pub mod record;
 pub mod report;
+pub mod schema;
 pub mod workloads;
 
 #[cfg(test)]

@@ -2,28 +2,30 @@
 //! stdout, JSON and CSV, and the performance targets.
 //!
 //! Every output is a function of `&[Record]` (plus the machine and run description), with no
-//! I/O: the `compare` program decides where the text goes. The JSON's fields and the CSV's
-//! columns are documented in `docs/outputs.md`; change them together with
-//! [`super::provenance::SCHEMA_VERSION`] and that page.
+//! I/O: the `compare` program decides where the text goes. The JSON and CSV are the serde
+//! types of [`super::schema`], whose fields and columns are documented in `docs/outputs.md`;
+//! change them together with [`super::provenance::SCHEMA_VERSION`] and that page.
 
-use super::provenance::{Provenance, SCHEMA_VERSION};
+use super::provenance::Provenance;
 use super::record::{Record, Workload};
+use super::schema::{self, figure, opt_figure, CsvRow, JsonReport, Stamp};
 use crate::harness::median;
-use crate::json;
 use crate::machine::MachineInfo;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt::Write as _;
 
 /// The baselines a round trip is compared with, in column order.
 const ROUND_TRIP_BASELINES: [&str; 3] = ["futex", "pipe", "unix-socket"];
 
-/// Every baseline a ratio can be taken against, with its CSV column and its short table name.
-const RATIO_COLUMNS: [(&str, &str, &str); 6] = [
-    ("futex", "vs_futex", "futex"),
-    ("pipe", "vs_pipe", "pipe"),
-    ("unix-socket", "vs_unix_socket", "unix"),
-    ("crossbeam", "vs_crossbeam", "xbeam"),
-    ("spsc-ring", "vs_spsc_ring", "ring"),
-    ("SRR", "vs_srr", "SRR"),
+/// Every baseline a ratio can be taken against, with its short name in the table, in the
+/// order of the CSV's `vs_*` columns.
+const RATIO_NAMES: [(&str, &str); 6] = [
+    ("futex", "futex"),
+    ("pipe", "pipe"),
+    ("unix-socket", "unix"),
+    ("crossbeam", "xbeam"),
+    ("spsc-ring", "ring"),
+    ("SRR", "SRR"),
 ];
 
 /// Fills every record's `ratios` (its `msgs_per_s` over a baseline's), clearing them first.
@@ -283,9 +285,9 @@ pub fn table(machine: &MachineInfo, meta: &RunMeta, records: &[Record]) -> Strin
         let _ = writeln!(out, "{header}");
         let _ = writeln!(out, "{}", "-".repeat(header.chars().count()));
         for r in rows {
-            let ratios: Vec<String> = RATIO_COLUMNS
+            let ratios: Vec<String> = RATIO_NAMES
                 .iter()
-                .filter_map(|&(base, _, short)| r.ratio(base).map(|v| (short, v)))
+                .filter_map(|&(base, short)| r.ratio(base).map(|v| (short, v)))
                 .map(|(short, v)| format!("x {short} {}", sig3(v)))
                 .collect();
             let cells = [
@@ -359,285 +361,52 @@ fn row_text(c: [&str; 14], ratios: &str) -> String {
     line
 }
 
-/// A record's own fields (all but its ratios and its runs' rates), in the order of the JSON
-/// results' keys and of the CSV columns before the `vs_*` ones.
-///
-/// `run_msgs_per_s` (one figure per run) is in the JSON only, as an array after these fields:
-/// the CSV keeps one value per field and one line per record, so a spreadsheet reads every
-/// column as a number; the runs' rates are for scripts, which read the JSON.
-const RECORD_FIELDS: [&str; 22] = [
-    "model",
-    "label",
-    "workload",
-    "msg_size",
-    "batch",
-    "producers",
-    "placement",
-    "runs",
-    "msgs_per_run",
-    "msgs_sent",
-    "msgs_received",
-    "msgs_per_s",
-    "p50_us",
-    "p99_us",
-    "p999_us",
-    "kernel_entries_per_msg",
-    "sender_entries_per_msg",
-    "wakeups_per_msg",
-    "ctx_switches_per_msg",
-    "voluntary_csw_per_msg",
-    "involuntary_csw_per_msg",
-    "cpu_ns_per_msg",
-];
-
-/// One of a record's fields, before JSON or CSV writes it.
-enum Field {
-    /// Text: a JSON string; in CSV, quoted when it needs to be.
-    Text(String),
-    /// A count, written as it is.
-    Count(u64),
-    /// A figure: `null` in JSON and empty in CSV when absent or not finite.
-    Figure(Option<f64>),
-}
-
-impl Field {
-    fn json(&self) -> String {
-        match self {
-            Field::Text(s) => json::string(s),
-            Field::Count(n) => n.to_string(),
-            Field::Figure(v) => json::opt_float(*v),
-        }
-    }
-
-    fn csv(&self) -> String {
-        match self {
-            Field::Text(s) => csv_field(s),
-            Field::Count(n) => n.to_string(),
-            Field::Figure(v) => csv_num(*v),
-        }
-    }
-}
-
-/// A record's own fields, in the order of [`RECORD_FIELDS`].
-fn record_fields(r: &Record) -> [Field; 22] {
-    use Field::{Count, Figure, Text};
-    [
-        Text(r.model.clone()),
-        Text(r.label()),
-        Text(r.workload.key().into()),
-        Count(r.msg_size as u64),
-        Count(r.batch.into()),
-        Count(r.producers.into()),
-        Text(r.placement.clone()),
-        Count(r.runs.into()),
-        Count(r.msgs_per_run),
-        Count(r.msgs_sent),
-        Count(r.msgs_received),
-        Figure(Some(r.msgs_per_s)),
-        Figure(r.p50_us),
-        Figure(r.p99_us),
-        Figure(r.p999_us),
-        Figure(r.kernel_entries_per_msg),
-        Figure(r.sender_entries_per_msg),
-        Figure(r.wakeups_per_msg),
-        Figure(Some(r.ctx_switches_per_msg)),
-        Figure(Some(r.voluntary_csw_per_msg)),
-        Figure(Some(r.involuntary_csw_per_msg)),
-        Figure(Some(r.cpu_ns_per_msg)),
-    ]
-}
-
-/// One record as a JSON object: its [`RECORD_FIELDS`], then `run_msgs_per_s` (an array, in
-/// round order), then its ratios.
-fn record_json(r: &Record) -> String {
-    let ratios: Vec<String> = r
-        .ratios
-        .iter()
-        .map(|(b, v)| format!("{}:{}", json::string(b), json::float(*v)))
-        .collect();
-    let mut fields: Vec<(&str, String)> = RECORD_FIELDS
-        .into_iter()
-        .zip(record_fields(r).iter().map(Field::json))
-        .collect();
-    fields.push((
-        "run_msgs_per_s",
-        json::array(r.run_msgs_per_s.iter().map(|&v| json::float(v))),
-    ));
-    fields.push(("ratios", format!("{{{}}}", ratios.join(","))));
-    object(&fields)
-}
-
-/// `{"k":v,...}` from already-formatted values.
-fn object<'a, I: IntoIterator<Item = &'a (&'a str, String)>>(fields: I) -> String {
-    let parts: Vec<String> = fields
-        .into_iter()
-        .map(|(k, v)| format!("{}:{v}", json::string(k)))
-        .collect();
-    format!("{{{}}}", parts.join(","))
-}
-
-/// One target check as a JSON object.
-fn target_json(t: &TargetCheck) -> String {
-    object(&[
-        ("name", json::string(&t.name)),
-        ("placement", json::string(&t.placement)),
-        ("value", json::float(t.value)),
-        ("paired_rounds", t.paired_rounds.to_string()),
-        ("ratio_of_medians", json::opt_float(t.ratio_of_medians)),
-        ("bound", json::float(t.bound)),
-        ("op", json::string(t.op)),
-        ("met", t.met.to_string()),
-        ("basis", json::string(&t.basis)),
-    ])
-}
-
-/// `true`, `false` or `null`.
-fn opt_bool(v: Option<bool>) -> String {
-    v.map_or_else(|| "null".into(), |b| b.to_string())
-}
-
-/// The whole comparison as one JSON object: the schema version and provenance (commit, start
-/// time), machine, run description, targets and one object per record (`null` where a figure
-/// was not measured). Every field is described in `docs/outputs.md`.
+/// The whole comparison as one JSON object ([`JsonReport`]): the schema version and
+/// provenance (commit, start time), machine, run description, targets and one object per
+/// record (`null` where a figure was not measured). Every field is described in
+/// `docs/outputs.md`.
 pub fn to_json(
     machine: &MachineInfo,
     meta: &RunMeta,
     records: &[Record],
     targets: &[TargetCheck],
 ) -> String {
-    let machine_obj = object(&[
-        ("cpu_model", json::string(&machine.cpu_model)),
-        ("cpus_online", machine.cpus_online.to_string()),
-        (
-            "cpus_allowed",
-            json::array(machine.cpus_allowed.iter().map(|c| c.to_string())),
-        ),
-        ("kernel", json::string(&machine.kernel)),
-    ]);
-    let placements: Vec<String> = meta
-        .placements
-        .iter()
-        .map(|(k, d)| format!("{}:{}", json::string(k), json::string(d)))
-        .collect();
-    let list = |items: Vec<String>| {
-        if items.is_empty() {
-            "[]".to_string()
-        } else {
-            format!("[\n    {}\n  ]", items.join(",\n    "))
-        }
-    };
-    let p = &meta.provenance;
-    let mut out = String::from("{\n");
-    let _ = writeln!(out, "  \"schema_version\": {SCHEMA_VERSION},");
-    let _ = writeln!(out, "  \"commit\": {},", json::string(&p.commit));
-    let _ = writeln!(out, "  \"dirty\": {},", opt_bool(p.dirty));
-    let _ = writeln!(
-        out,
-        "  \"commit_source\": {},",
-        json::string(p.commit_source)
-    );
-    let _ = writeln!(
-        out,
-        "  \"build_commit\": {},",
-        json::string(&p.build_commit)
-    );
-    let _ = writeln!(out, "  \"build_dirty\": {},", opt_bool(p.build_dirty));
-    let _ = writeln!(out, "  \"started_utc\": {},", json::string(&p.started_utc));
-    let _ = writeln!(out, "  \"machine\": {machine_obj},");
-    let _ = writeln!(out, "  \"mode\": {},", json::string(&meta.mode));
-    let _ = writeln!(out, "  \"runs\": {},", meta.runs);
-    let _ = writeln!(out, "  \"placements\": {{{}}},", placements.join(","));
-    let _ = writeln!(out, "  \"elapsed_s\": {},", json::float(meta.elapsed_s));
-    let _ = writeln!(
-        out,
-        "  \"notes\": {},",
-        json::array(meta.notes.iter().map(|n| json::string(n)))
-    );
-    let _ = writeln!(
-        out,
-        "  \"targets\": {},",
-        list(targets.iter().map(target_json).collect())
-    );
-    let _ = writeln!(
-        out,
-        "  \"results\": {}",
-        list(records.iter().map(record_json).collect())
-    );
-    out.push_str("}\n");
-    out
+    schema::json_text(&JsonReport {
+        stamp: Some(Stamp::of(&meta.provenance)),
+        machine: machine.clone(),
+        mode: meta.mode.clone(),
+        runs: meta.runs,
+        placements: meta.placements.clone(),
+        elapsed_s: meta.elapsed_s,
+        notes: meta.notes.clone(),
+        targets: targets.to_vec(),
+        results: records.to_vec(),
+    })
 }
 
-/// A CSV field, quoted as RFC 4180 says when it holds a comma, quote or line break.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// A float for CSV: as in JSON, empty when absent or not finite.
-fn csv_num(v: Option<f64>) -> String {
-    match v {
-        Some(x) if x.is_finite() => json::float(x),
-        _ => String::new(),
-    }
-}
-
-/// The columns after the ratios: the run's stamp and what it ran on, the same on every line
-/// (but `placement_detail`, which describes the line's placement). Extra columns rather than
-/// comment lines, so every CSV reader takes the file as it is, and files of several runs can be
-/// concatenated without losing which line came from which run.
-const STAMP_COLUMNS: [&str; 10] = [
-    "schema_version",
-    "commit",
-    "dirty",
-    "started_utc",
-    "mode",
-    "cpu_model",
-    "cpus_online",
-    "cpus_allowed",
-    "kernel",
-    "placement_detail",
-];
-
-/// The records as CSV: a header line, then one line per record: the JSON results' fields, the
-/// ratios as `vs_*` columns, then [`STAMP_COLUMNS`]; an absent figure is an empty field. Every
-/// column is described in `docs/outputs.md`.
+/// The records as CSV ([`CsvRow`]): a header line, then one line per record: the JSON results'
+/// fields, the ratios as `vs_*` columns, then the stamp; an absent figure is an empty field.
+/// Every column is described in `docs/outputs.md`.
 pub fn to_csv(machine: &MachineInfo, meta: &RunMeta, records: &[Record]) -> String {
-    let header: Vec<&str> = RECORD_FIELDS
-        .into_iter()
-        .chain(RATIO_COLUMNS.iter().map(|&(_, column, _)| column))
-        .chain(STAMP_COLUMNS)
+    let stamp = Stamp::of(&meta.provenance);
+    let rows: Vec<CsvRow> = records
+        .iter()
+        .map(|r| {
+            CsvRow::new(
+                r,
+                &stamp,
+                &meta.mode,
+                machine,
+                meta.placement_detail(&r.placement),
+            )
+        })
         .collect();
-    let mut out = header.join(",");
-    out.push('\n');
-    let p = &meta.provenance;
-    let stamp = [
-        SCHEMA_VERSION.to_string(),
-        csv_field(&p.commit),
-        p.dirty.map_or_else(String::new, |d| d.to_string()),
-        csv_field(&p.started_utc),
-        csv_field(&meta.mode),
-        csv_field(&machine.cpu_model),
-        machine.cpus_online.to_string(),
-        csv_field(&machine.allowed_list()),
-        csv_field(&machine.kernel),
-    ]
-    .join(",");
-    for r in records {
-        let mut f: Vec<String> = record_fields(r).iter().map(Field::csv).collect();
-        f.extend(RATIO_COLUMNS.iter().map(|&(b, _, _)| csv_num(r.ratio(b))));
-        f.push(stamp.clone());
-        f.push(csv_field(meta.placement_detail(&r.placement)));
-        out.push_str(&f.join(","));
-        out.push('\n');
-    }
-    out
+    schema::csv_text(&rows)
 }
 
-/// One performance target, checked against one placement's records.
-#[derive(Clone, Debug, PartialEq)]
+/// One performance target, checked against one placement's records. Serialised as one object
+/// of the JSON's `targets`, its fields in this order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetCheck {
     /// What is required, in words.
     pub name: String,
@@ -646,21 +415,38 @@ pub struct TargetCheck {
     /// The measured value. For a ratio of two records' rates: the paired ratio, i.e. the median
     /// of the per-round ratios ([`paired_ratio`]) when the records have runs in common, else
     /// (`paired_rounds` 0) the ratio of their medians.
+    #[serde(with = "figure")]
     pub value: f64,
     /// For a ratio: the rounds whose ratios `value` is the median of; 0 when `value` is not
     /// paired (not a ratio, or no round in common).
     pub paired_rounds: usize,
     /// For a ratio: the ratio of the two records' medians (`msgs_per_s`), as the table's ratio
     /// columns show it. `None` for a target that is not a ratio.
+    #[serde(with = "opt_figure")]
     pub ratio_of_medians: Option<f64>,
     /// The bound it is held to.
+    #[serde(with = "figure")]
     pub bound: f64,
     /// `>=` or `<=`: `value op bound` must hold.
-    pub op: &'static str,
+    #[serde(deserialize_with = "read_op")]
+    pub op: String,
     /// Whether it held.
     pub met: bool,
     /// Which records (and figures) the value rests on.
     pub basis: String,
+}
+
+/// A target's `op` read back: `>=` or `<=`.
+fn read_op<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let op = String::deserialize(d)?;
+    if op == ">=" || op == "<=" {
+        Ok(op)
+    } else {
+        Err(serde::de::Error::invalid_value(
+            serde::de::Unexpected::Str(&op),
+            &"\">=\" or \"<=\"",
+        ))
+    }
 }
 
 impl TargetCheck {
@@ -676,7 +462,7 @@ impl TargetCheck {
             paired_rounds: 0,
             ratio_of_medians: None,
             bound,
-            op,
+            op: op.to_string(),
             met,
             basis: String::new(),
         }

@@ -1,7 +1,48 @@
 //! Tests of `report.rs`.
 use super::*;
-use crate::compare::provenance::Provenance;
+use crate::compare::provenance::{Provenance, SCHEMA_VERSION};
 use crate::compare::test_records::{machine, rec, with_runs};
+
+/// A record's own fields in the JSON results (before `run_msgs_per_s` and `ratios`) and the
+/// CSV (before the `vs_*` columns), in order, as `docs/outputs.md` lists them.
+pub(crate) const RECORD_FIELDS: [&str; 22] = [
+    "model",
+    "label",
+    "workload",
+    "msg_size",
+    "batch",
+    "producers",
+    "placement",
+    "runs",
+    "msgs_per_run",
+    "msgs_sent",
+    "msgs_received",
+    "msgs_per_s",
+    "p50_us",
+    "p99_us",
+    "p999_us",
+    "kernel_entries_per_msg",
+    "sender_entries_per_msg",
+    "wakeups_per_msg",
+    "ctx_switches_per_msg",
+    "voluntary_csw_per_msg",
+    "involuntary_csw_per_msg",
+    "cpu_ns_per_msg",
+];
+
+/// The CSV's stamp columns, after the ratios, in order, as `docs/outputs.md` lists them.
+pub(crate) const STAMP_COLUMNS: [&str; 10] = [
+    "schema_version",
+    "commit",
+    "dirty",
+    "started_utc",
+    "mode",
+    "cpu_model",
+    "cpus_online",
+    "cpus_allowed",
+    "kernel",
+    "placement_detail",
+];
 
 fn meta() -> RunMeta {
     RunMeta {

@@ -11,9 +11,14 @@
 //!   buffers from `asyncmsg_malloc`, then `asyncmsg_flush`; one consumer loops on
 //!   `asyncmsg_get` (up to [`GET_MAX`] messages per call).
 //!
-//! Kernel figures are the processes' counter deltas over the timed part (`Process::counters`):
-//! all entries (both processes, the asyncmsg library threads included: a library thread belongs
-//! to its process), the sending process's entries, and the wake-ups.
+//! Kernel figures are the processes' counter deltas over the timed part (`Process::counters`,
+//! the asyncmsg library threads included: a library thread belongs to its process) and the
+//! kernel-wide entry count's; asyncmsg runs add their connections' library counters
+//! (`asyncmsg_connection_stats`) and their consumer's batch count.
+//!
+//! [`Model`] and [`Case`] are the one description of what a run measures, for `compare` and
+//! for the focused benchmarks (`srr_roundtrip`, `async_throughput`, `roundtrip_profile`),
+//! which run cases with [`Case::run`] and report their own way.
 //!
 //! The [`Plan`] lists [`Case`]s (model x workload x size x producers x placement);
 //! [`run_plan`] runs every case `runs` times, interleaved (run 1 of every case, then run 2, ...)
@@ -23,19 +28,23 @@
 
 use super::baselines::{
     client_round_trips, crossbeam_one_way, fill, futex_round_trip, one_way_sample, pipe_round_trip,
-    round_trip_sample, spsc_ring_one_way, summarise, unix_socket_round_trip, KernelFigures,
-    LazyNow, OneWay, RoundTrip, Sample, ServerCheck, MIN_ONE_WAY_SIZE, STAMP_EVERY,
+    round_trip_sample, spsc_ring_one_way, summarise, unix_socket_round_trip, ConnFigures,
+    KernelFigures, LazyNow, OneWay, RoundTrip, Sample, ServerCheck, MIN_ONE_WAY_SIZE, STAMP_EVERY,
 };
 use super::record::{Record, Workload};
-use crate::throughput::{counters_delta, Placement};
+use crate::harness::{run_threads, Phases, Placement, Threads};
 use crossbeam_channel::{Receiver, Sender};
 use std::time::{Duration, Instant};
-use userlib::asyncmsg::{self, AsyncConnAttr};
+use userlib::asyncmsg::{self, AsyncConnAttr, AsyncConnStats};
 use userlib::consts::_NTO_SIDE_CHANNEL;
 use userlib::{qnx, Process};
 use userlib::{Config, Kernel, MsgInfo, ProcCounters};
 
-pub use crate::throughput::{GET_MAX, PRIO};
+/// The simulated priority of every measuring thread.
+pub const PRIO: i16 = 10;
+
+/// The asyncmsg channel's `max_num_buffer`: messages an `asyncmsg_get` takes at most.
+pub const GET_MAX: u32 = 256;
 
 /// Message sizes of the full sweep.
 pub const SIZES: [usize; 7] = [16, 64, 256, 1024, 4096, 16384, 65536];
@@ -54,23 +63,64 @@ pub const TIME_TRIGGER: Duration = Duration::from_millis(1);
 
 // ----------------------------------------------------------------------------- the models
 
-/// Snapshot of the (producer, consumer) processes' counters.
-type Counters = (Option<ProcCounters>, Option<ProcCounters>);
+/// Snapshot of the (producer, consumer) processes' counters and the kernel's entry count.
+type Counters = (Option<ProcCounters>, Option<ProcCounters>, u64);
 
-fn counters(producer: &Process, consumer: &Process) -> Counters {
-    (producer.counters().ok(), consumer.counters().ok())
+fn counters(k: &Kernel, producer: &Process, consumer: &Process) -> Counters {
+    (
+        producer.counters().ok(),
+        consumer.counters().ok(),
+        k.kernel_entries(),
+    )
 }
 
-/// The kernel figures of a run from its snapshots.
-fn kernel_figures(before: Counters, after: Counters) -> Option<KernelFigures> {
-    let ((Some(p0), Some(c0)), (Some(p1), Some(c1))) = (before, after) else {
+/// `b - a`, field by field (saturating).
+pub fn counters_delta(a: &ProcCounters, b: &ProcCounters) -> ProcCounters {
+    let d = |x: u64, y: u64| y.saturating_sub(x);
+    ProcCounters {
+        kernel_entries: d(a.kernel_entries, b.kernel_entries),
+        wakeups: d(a.wakeups, b.wakeups),
+        blocks: d(a.blocks, b.blocks),
+        msgs_sent: d(a.msgs_sent, b.msgs_sent),
+        msgs_received: d(a.msgs_received, b.msgs_received),
+        replies: d(a.replies, b.replies),
+        pulses_sent: d(a.pulses_sent, b.pulses_sent),
+        pulses_received: d(a.pulses_received, b.pulses_received),
+        bytes_copied: d(a.bytes_copied, b.bytes_copied),
+        async_triggers: d(a.async_triggers, b.async_triggers),
+        async_msgs_sent: d(a.async_msgs_sent, b.async_msgs_sent),
+        async_msgs_received: d(a.async_msgs_received, b.async_msgs_received),
+        async_batches_received: d(a.async_batches_received, b.async_batches_received),
+    }
+}
+
+/// `b - a` for a connection's asyncmsg library counters.
+pub fn conn_stats_delta(a: &AsyncConnStats, b: &AsyncConnStats) -> ConnFigures {
+    let d = |x: u64, y: u64| y.saturating_sub(x);
+    ConnFigures {
+        msgs_put: d(a.msgs_put, b.msgs_put),
+        kernel_entries: d(a.kernel_entries, b.kernel_entries),
+        triggers: d(a.triggers, b.triggers),
+        batches: d(a.batches, b.batches),
+        msgs_taken: d(a.msgs_taken, b.msgs_taken),
+        callbacks: d(a.callbacks, b.callbacks),
+    }
+}
+
+/// The kernel figures of a run from its snapshots, with its connections' counters if any.
+fn kernel_figures(
+    before: Counters,
+    after: Counters,
+    conn: Option<ConnFigures>,
+) -> Option<KernelFigures> {
+    let ((Some(p0), Some(c0), k0), (Some(p1), Some(c1), k1)) = (before, after) else {
         return None;
     };
-    let (p, c) = (counters_delta(&p0, &p1), counters_delta(&c0, &c1));
     Some(KernelFigures {
-        entries: p.kernel_entries + c.kernel_entries,
-        sender_entries: p.kernel_entries,
-        wakeups: p.wakeups + c.wakeups,
+        producer: counters_delta(&p0, &p1),
+        consumer: counters_delta(&c0, &c1),
+        kernel_entries: k1.saturating_sub(k0),
+        conn,
     })
 }
 
@@ -106,13 +156,13 @@ fn srr_connect(client: &Process, server: &Process, chid_rx: &Receiver<i32>) -> i
 /// SRR round trips: `msg_size` bytes each way between a client process's thread and a server
 /// process's thread.
 pub fn srr_round_trip(rt: &RoundTrip) -> Sample {
-    let (_k, client, server) = kernel_and_processes();
+    let (k, client, server) = kernel_and_processes();
     let (chid_tx, chid_rx) = crossbeam_channel::bounded::<i32>(1);
     let total = rt.warmup + rt.n;
     let t = run_kernel_threads(
         rt.placement,
         1,
-        (&client, &server),
+        (&k, &client, &server),
         |ph| {
             let chid = srr_channel(&server, 1, &chid_tx);
             let mut chk = ServerCheck::new(rt.warmup);
@@ -144,32 +194,30 @@ pub fn srr_round_trip(rt: &RoundTrip) -> Sample {
             r
         },
     );
-    let kernel = kernel_figures(t.before, t.after);
+    let kernel = kernel_figures(t.before, t.after, None);
     round_trip_sample(rt, strip(t), kernel)
 }
 
-/// [`super::baselines::run_threads`] with the two processes' counters as the snapshot.
+/// [`run_threads`] with the kernel's and the two processes' counters as the snapshot.
 fn run_kernel_threads<C: Send, P: Send>(
     placement: Placement,
     producers: u32,
-    (producer_proc, consumer_proc): (&Process, &Process),
-    consumer: impl FnOnce(&super::baselines::Phases) -> C + Send,
-    producer: impl Fn(u32, &super::baselines::Phases) -> P + Sync,
-) -> super::baselines::Threads<Counters, C, P> {
-    super::baselines::run_threads(
+    (k, producer_proc, consumer_proc): (&Kernel, &Process, &Process),
+    consumer: impl FnOnce(&Phases) -> C + Send,
+    producer: impl Fn(u32, &Phases) -> P + Sync,
+) -> Threads<Counters, C, P> {
+    run_threads(
         placement,
         producers,
-        || counters(producer_proc, consumer_proc),
+        || counters(k, producer_proc, consumer_proc),
         consumer,
         producer,
     )
 }
 
 /// The threads' results without the (already used) snapshots.
-fn strip<C, P>(
-    t: super::baselines::Threads<Counters, C, P>,
-) -> super::baselines::Threads<(), C, P> {
-    super::baselines::Threads {
+fn strip<C, P>(t: Threads<Counters, C, P>) -> Threads<(), C, P> {
+    Threads {
         consumer: t.consumer,
         producers: t.producers,
         start: t.start,
@@ -183,13 +231,13 @@ fn strip<C, P>(
 /// zero-byte reply; one server thread receives, checks and replies with nothing.
 pub fn srr_one_way(w: &OneWay) -> Sample {
     assert!(w.msg_size >= MIN_ONE_WAY_SIZE);
-    let (_k, client, server) = kernel_and_processes();
+    let (k, client, server) = kernel_and_processes();
     let (chid_tx, chid_rx) = crossbeam_channel::bounded::<i32>(w.producers as usize);
     let epoch = Instant::now();
     let t = run_kernel_threads(
         w.placement,
         w.producers,
-        (&client, &server),
+        (&k, &client, &server),
         |ph| {
             let chid = srr_channel(&server, w.producers, &chid_tx);
             let mut buf = vec![0u8; w.msg_size];
@@ -214,7 +262,7 @@ pub fn srr_one_way(w: &OneWay) -> Sample {
             drop(userlib::current::unbind());
         },
     );
-    let kernel = kernel_figures(t.before, t.after);
+    let kernel = kernel_figures(t.before, t.after, None);
     one_way_sample(w, strip(t), kernel)
 }
 
@@ -223,17 +271,20 @@ pub fn srr_one_way(w: &OneWay) -> Sample {
 /// of [`asyncmsg_queue`] slots) to one channel (`buffer_size` = `msg_size`, [`GET_MAX`]
 /// messages per get) of the consumer process. Producers put `asyncmsg_malloc` buffers and
 /// flush after the warm-up and after the timed part (the flush waits until the consumer has
-/// taken everything); the consumer loops on `asyncmsg_get`, reading the clock once per batch.
+/// taken everything); the consumer loops on `asyncmsg_get`, reading the clock once per batch,
+/// and counts the gets that returned a batch in the timed part ([`Sample::receives`]). Each
+/// producer reads its connection's library counters after the warm-up's flush and after the
+/// timed part, outside the timed window.
 pub fn asyncmsg_one_way(w: &OneWay, batch: u32, trigger_time: Duration) -> Sample {
     assert!(w.msg_size >= MIN_ONE_WAY_SIZE);
     let queue = asyncmsg_queue(w.msg_size, batch);
-    let (_k, prod, cons) = kernel_and_processes();
+    let (k, prod, cons) = kernel_and_processes();
     let (chid_tx, chid_rx) = crossbeam_channel::bounded::<i32>(w.producers as usize);
     let epoch = Instant::now();
     let t = run_kernel_threads(
         w.placement,
         w.producers,
-        (&prod, &cons),
+        (&k, &prod, &cons),
         |ph| {
             cons.bind_current_thread(PRIO)
                 .expect("binding the consumer");
@@ -242,13 +293,19 @@ pub fn asyncmsg_one_way(w: &OneWay, batch: u32, trigger_time: Duration) -> Sampl
             for _ in 0..w.producers {
                 chid_tx.send(chid).expect("handing the chid over");
             }
-            let end = w.consume(ph, |chk| {
+            let warm = w.warmup * u64::from(w.producers);
+            let mut gets = 0u64;
+            let mut end = w.consume(ph, |chk| {
                 let b = asyncmsg::asyncmsg_get(chid).expect("asyncmsg_get");
+                if chk.got >= warm && !b.is_empty() {
+                    gets += 1;
+                }
                 let mut now = LazyNow::new(epoch);
                 for m in b.iter() {
                     chk.check((m.err == 0).then_some(m.data), &mut now);
                 }
             });
+            end.receives = Some(gets);
             drop(userlib::current::unbind());
             end
         },
@@ -272,6 +329,8 @@ pub fn asyncmsg_one_way(w: &OneWay, batch: u32, trigger_time: Duration) -> Sampl
                     .map_err(|e| e.errno)
                     .expect("asyncmsg_put");
             };
+            let stats = || asyncmsg::asyncmsg_connection_stats(coid).expect("connection stats");
+            let mut before = None;
             let flush = |timed: bool| {
                 let what = if timed {
                     "asyncmsg_flush"
@@ -279,13 +338,30 @@ pub fn asyncmsg_one_way(w: &OneWay, batch: u32, trigger_time: Duration) -> Sampl
                     "asyncmsg_flush (warm-up)"
                 };
                 asyncmsg::asyncmsg_flush(coid, 0).expect(what);
+                if !timed {
+                    before = Some(stats());
+                }
             };
             w.produce(ph, put, flush);
+            let conn = before.map(|b| conn_stats_delta(&b, &stats()));
             asyncmsg::asyncmsg_connect_detach(coid).expect("asyncmsg_connect_detach");
             drop(userlib::current::unbind());
+            conn
         },
     );
-    let kernel = kernel_figures(t.before, t.after);
+    let conn = t
+        .producers
+        .iter()
+        .flatten()
+        .fold(ConnFigures::default(), |a, c| ConnFigures {
+            msgs_put: a.msgs_put + c.msgs_put,
+            kernel_entries: a.kernel_entries + c.kernel_entries,
+            triggers: a.triggers + c.triggers,
+            batches: a.batches + c.batches,
+            msgs_taken: a.msgs_taken + c.msgs_taken,
+            callbacks: a.callbacks + c.callbacks,
+        });
+    let kernel = kernel_figures(t.before, t.after, Some(conn));
     one_way_sample(w, strip(t), kernel)
 }
 
@@ -504,19 +580,8 @@ impl Case {
 
 // ----------------------------------------------------------------------------- placements
 
-/// Consumer on the first allowed CPU, producers on the second (None with one CPU).
-pub fn cross_cpu() -> Option<Placement> {
-    match crate::harness::allowed_cpus().as_slice() {
-        [a, b, ..] => Some(Placement::CrossCpu {
-            consumer: *a,
-            producer: *b,
-        }),
-        _ => None,
-    }
-}
-
-/// Every thread on the first allowed CPU.
-pub fn same_cpu() -> Placement {
+/// Every thread on the first allowed CPU (unpinned if the affinity mask cannot be read).
+fn same_cpu() -> Placement {
     Placement::same_cpu().unwrap_or(Placement::Unpinned)
 }
 
@@ -599,7 +664,7 @@ impl Plan {
     /// crossbeam with 4. Paced (20k msgs/s): asyncmsg/1, asyncmsg/64, asyncmsg+1ms/64, SRR,
     /// crossbeam. About 10 s here.
     pub fn quick() -> Plan {
-        let p = cross_cpu().unwrap_or_else(same_cpu);
+        let p = Placement::cross_cpu().unwrap_or_else(same_cpu);
         let mut c = Cases(Vec::new());
         c.add(Workload::RoundTrip, &ROUND_TRIP_MODELS, 64, 1, p);
         c.add(
@@ -666,7 +731,7 @@ impl Plan {
     /// 282 cases with two CPUs; about 7 minutes here.
     pub fn full() -> Plan {
         let mut placements = vec![same_cpu()];
-        placements.extend(cross_cpu());
+        placements.extend(Placement::cross_cpu());
         placements.push(Placement::Unpinned);
         let mut c = Cases(Vec::new());
         for &p in &placements {
@@ -913,7 +978,7 @@ mod tests {
         for s in [srr_one_way(&w), asyncmsg_one_way(&w, 8, Duration::ZERO)] {
             assert_eq!((s.sent, s.received), (600, 600), "{s:?}");
             let k = s.kernel.expect("kernel figures");
-            assert!(k.entries > 0 && k.sender_entries > 0 && k.sender_entries <= k.entries);
+            assert!(k.entries() > 0 && k.sender_entries() > 0 && k.sender_entries() <= k.entries());
         }
         let rt = RoundTrip {
             placement: Placement::Unpinned,
@@ -925,6 +990,6 @@ mod tests {
         assert_eq!((s.sent, s.received), (200, 200));
         // MsgSend, MsgReceive, MsgReply per round trip.
         let k = s.kernel.expect("kernel figures");
-        assert!((599..=601).contains(&k.entries), "{k:?}");
+        assert!((599..=601).contains(&k.entries()), "{k:?}");
     }
 }
