@@ -57,7 +57,7 @@ pub type Named<T> = (String, JoinHandle<Result<T, Failure>>);
 /// of its own, and would change what the examples count):
 /// * when `progress()` has not changed for `stall`, the threads are taken to hang: the error
 ///   names the ones still running. A constant `progress` makes `stall` a plain time limit;
-/// * once a thread has failed, the others get [`GRACE`] to finish; the error lists every
+/// * once a thread has failed, the others get `GRACE` (half a second) to finish; the error lists every
 ///   failure, first-named thread first (list the thread whose failure would cause the others'
 ///   first: a server before its clients).
 ///

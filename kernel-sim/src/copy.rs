@@ -32,9 +32,6 @@ impl IovList {
         }
     }
 
-    /// No buffer at all.
-    pub const EMPTY: IovList = IovList { addr: 0, parts: 0 };
-
     /// The list's only part, if it has exactly one.
     #[inline]
     pub fn single(&self) -> Option<Iov> {

@@ -120,7 +120,7 @@ pub struct ProcessInfo {
     /// Live threads.
     pub threads: u32,
     /// What its threads did in the kernel.
-    pub counters: crate::objects::ProcCounters,
+    pub counters: crate::abi::types::ProcCounters,
 }
 
 /// Everything, at one instant.

@@ -2,36 +2,44 @@
 //!
 //! Design principles (docs/design.md has the whole story):
 //!
-//! * **The kernel's state is one region** of fixed-capacity pools ([`region`], [`pool`]),
+//! * **The kernel's state is one region** of fixed-capacity pools (`region.rs`, `pool.rs`),
 //!   addressed by generation-tagged ids; no heap pointers inside, so the region can later be a
 //!   `memfd` shared by processes.
-//! * **A kernel call runs in the caller's thread** ([`kernel::ThreadCtx`]): take the kernel lock,
-//!   run the call, release, wake whom it readied, block on the caller's own wait word.
-//! * **Calls are pure functions over the tables** ([`calls`]) that say whom to wake; only
-//!   [`wait`] blocks and wakes, and only [`copy`] touches other threads' buffers.
-//! * Thread states name whom a thread waits on ([`objects::KState`]): SEND-, RECEIVE- and
-//!   REPLY-blocked, as on QNX.
+//! * **A kernel call runs in the caller's thread** ([`ThreadCtx`]): it builds one `Call`
+//!   (`syscalls.rs`), takes the kernel lock, runs the one `dispatch` match, releases, wakes
+//!   whom the call readied, and blocks on the caller's own wait word (`kernel/entry.rs`).
+//! * **Calls are pure functions over the tables** (`calls/`) that return
+//!   `Result<Step, Errno>` and record whom to wake; only `wait.rs` blocks and wakes, and only
+//!   `copy.rs` touches other threads' buffers.
+//! * **Objects keep their invariants** (`objects/`): a thread's state (SEND-, RECEIVE-,
+//!   REPLY-blocked, as on QNX) changes only through transitions that keep it in step with its
+//!   channel's queues.
+//!
+//! Public: [`abi`] (what programs, the C library and other processes share with the kernel:
+//! structures, constants, errno, id encodings, the asyncmsg sender queue), [`Kernel`] and
+//! [`ThreadCtx`] (the handles), [`info`] (inspection), and the process-wide pieces [`fork`],
+//! [`signals`] and [`spin`].
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;
-pub mod calls;
-pub mod copy;
+mod calls;
+mod copy;
 pub mod fork;
 pub mod info;
 pub mod kernel;
-pub mod objects;
-pub mod pool;
-pub mod region;
+mod objects;
+mod pool;
+mod region;
 pub mod signals;
 pub mod spin;
 mod sync;
 mod syscalls;
-pub mod wait;
+mod wait;
 
 pub use abi::{asyncq, consts, errno, types};
 pub use abi::{Errno, KResult};
-pub use abi::{Iov, MsgInfo, Pulse, RcvId, PULSE_SIZE};
+pub use abi::{Iov, MsgInfo, ProcCounters, Pulse, RcvId, TimerInfo, PULSE_SIZE};
 pub use info::{Snapshot, ThreadInfo, ThreadState};
 pub use kernel::{Kernel, Pid, ThreadCtx};
-pub use objects::ProcCounters;
-pub use region::{Config, OsPriority};
+pub use region::{Config, OsPriority, RegionInfo};
+pub use wait::{Clock, Deadline};

@@ -45,11 +45,6 @@ impl<T> Id<T> {
     pub fn is_none(&self) -> bool {
         self.index == NIL
     }
-
-    /// Whether this refers to a slot.
-    pub fn is_some(&self) -> bool {
-        self.index != NIL
-    }
 }
 
 impl<T> Clone for Id<T> {

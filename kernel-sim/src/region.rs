@@ -180,12 +180,13 @@ pub struct PoolHeads {
     pub timers: PoolHead,
 }
 
-/// The fixed part of the header, as [`Region::header`] reports it.
+/// The fixed part of a kernel region's header (what a process mapping the region checks
+/// first), as [`crate::Kernel::region_info`] reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HeaderInfo {
-    /// [`MAGIC`].
+pub struct RegionInfo {
+    /// The magic number: `b"QNXSIMK\0"` read as a little-endian `u64`.
     pub magic: u64,
-    /// [`LAYOUT_VERSION`].
+    /// The layout version (a process must not map a region of another layout).
     pub version: u32,
     /// Bytes in the region.
     pub size: u64,
@@ -423,12 +424,12 @@ impl Region {
 
     /// The header's fixed part: magic, layout version, size and configuration (a copy: the
     /// rest of the header changes under the kernel lock).
-    pub fn header(&self) -> HeaderInfo {
+    pub fn header(&self) -> RegionInfo {
         let h = self.base.as_ptr() as *const Header;
         // SAFETY: the header is initialized in `new`; these fields are written only there, so
         // reading them through raw pointers (no reference to the whole header) races nothing.
         unsafe {
-            HeaderInfo {
+            RegionInfo {
                 magic: std::ptr::addr_of!((*h).magic).read(),
                 version: std::ptr::addr_of!((*h).version).read(),
                 size: std::ptr::addr_of!((*h).size).read(),
@@ -440,11 +441,6 @@ impl Region {
     /// Capacities.
     pub fn config(&self) -> &Config {
         &self.cfg
-    }
-
-    /// Bytes in the region.
-    pub fn size(&self) -> usize {
-        self.size
     }
 
     /// The kernel lock.

@@ -415,9 +415,4 @@ impl KernelLock {
             }
         }
     }
-
-    /// Whether the lock is held by someone (for diagnostics only).
-    pub fn is_locked(&self) -> bool {
-        self.word.load() != 0
-    }
 }

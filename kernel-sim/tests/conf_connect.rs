@@ -76,7 +76,7 @@ fn connect_attach_with_index_at_or_beyond_the_fd_table_size_is_einval() {
     let p = k.process_create().unwrap();
     let t = k.thread_attach(p, 10).unwrap();
     let chid = t.channel_create(0).unwrap();
-    let size = k.region().config().fd_coids_per_process;
+    let size = k.config().fd_coids_per_process;
     assert_eq!(t.connect_attach(0, 0, chid, size, 0), Err(Errno::EINVAL));
     assert_eq!(
         t.connect_attach(0, 0, chid, size + 1000, 0),

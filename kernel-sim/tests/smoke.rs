@@ -34,6 +34,26 @@ fn one_round_trip_between_two_threads() {
     assert_eq!(server.msg_reply(rcvid, 0, b""), Err(Errno::ESRCH));
 }
 
+/// The region's header says what it is: the magic a process mapping it checks, its layout
+/// version, its size (the whole kernel state, in bytes) and the capacities it was made with.
+#[test]
+fn the_region_header_names_the_kernel_and_its_capacities() {
+    let cfg = Config::small();
+    let k = Kernel::new(cfg).unwrap();
+    let info = k.region_info();
+    assert_eq!(info.magic.to_le_bytes(), *b"QNXSIMK\0");
+    assert!(info.version >= 1);
+    assert_eq!(info.config, cfg);
+    assert_eq!(k.config(), cfg);
+    let big = Kernel::new(Config::default()).unwrap().region_info();
+    assert!(
+        big.size > info.size && info.size > 0,
+        "more capacity, more region: {} vs {}",
+        big.size,
+        info.size
+    );
+}
+
 #[test]
 fn timeout_poll_and_relative() {
     let k = Kernel::new(Config::default()).unwrap();

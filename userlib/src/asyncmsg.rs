@@ -3,7 +3,7 @@
 //! instead of twice per message.
 //!
 //! * [`asyncmsg_put`] appends to the connection's send queue
-//!   ([`AsyncQueue`](kernel_sim::asyncq::AsyncQueue), in this process's memory) without
+//!   ([`AsyncQueue`], in this process's memory) without
 //!   entering the kernel. Only a **trigger** enters it, once per batch: the count trigger
 //!   (`trigger_num_msg` messages put since the last trigger), the time trigger (`trigger_time` after the first message of
 //!   a batch, driven by a kernel timer whose pulse the library thread receives), or
@@ -42,7 +42,7 @@ use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD, AQ_PULSE_PENDING, AQ_WANT
 use kernel_sim::consts::*;
 use kernel_sim::spin::{ProducerGuard, ProducerLock};
 use kernel_sim::types::{AsyncGetHeader, SigEvent};
-use kernel_sim::wait::Deadline;
+use kernel_sim::Deadline;
 use kernel_sim::{Errno, Iov, KResult, Kernel, MsgInfo, Pid, ThreadCtx};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};

@@ -103,9 +103,9 @@ pub mod typed;
 // Every kernel-sim type that a userlib signature (or a field of a type it returns) names is
 // re-exported here, so that a program names only `userlib` (tests/reexports.rs checks it).
 pub use asyncmsg::{AsyncChannel, AsyncConnAttr, AsyncConnection};
-pub use kernel_sim::calls::timer::TimerInfo;
 pub use kernel_sim::info::{ChannelInfo, ConnectionInfo, PoolCount, PoolUsage, ProcessInfo};
 pub use kernel_sim::types::{sigev, SigEvent};
+pub use kernel_sim::TimerInfo;
 pub use kernel_sim::{
     consts, Config, Errno, Iov, KResult, Kernel, MsgInfo, OsPriority, Pid, ProcCounters, Pulse,
     RcvId, Snapshot, ThreadCtx, ThreadInfo, ThreadState, PULSE_SIZE,

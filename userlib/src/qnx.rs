@@ -209,8 +209,8 @@ pub fn gettid() -> KResult<i32> {
     with_current(|c| Ok(c.tid()))
 }
 
-pub use kernel_sim::calls::timer::TimerInfo;
 pub use kernel_sim::types::{sigev, SigEvent};
+pub use kernel_sim::TimerInfo;
 
 /// `MsgReceivePulsev(chid, iov, parts, info)`: only pulses, into scattered buffers.
 pub fn msg_receive_pulsev(chid: i32, iov: &mut [&mut [u8]]) -> KResult<()> {
@@ -320,7 +320,7 @@ pub fn kill(pid: i32, signo: i32) -> KResult<()> {
         pid,
         0,
         signo,
-        kernel_sim::calls::event::SI_USER as i16,
+        kernel_sim::consts::SI_USER as i16,
         0,
     )
 }

@@ -34,9 +34,9 @@
 
 use crate::current::{self, cleanup_in, with_member, Access};
 use crate::structs;
-use kernel_sim::calls::timer::TimerInfo;
 use kernel_sim::consts::*;
 use kernel_sim::types::SigEvent;
+use kernel_sim::TimerInfo;
 use kernel_sim::{Errno, KResult, Kernel, MsgInfo, Pid, Pulse, RcvId, ThreadCtx, PULSE_SIZE};
 use std::time::Duration;
 use zerocopy::{FromBytes, Immutable, IntoBytes};

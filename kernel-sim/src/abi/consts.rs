@@ -105,3 +105,11 @@ pub const PULSE_CODE_TAKEN: i8 = b'P' as i8;
 pub const PULSE_CODE_TIMER: i8 = b'T' as i8;
 /// Work for the library thread was queued by another thread (callbacks to run).
 pub const PULSE_CODE_JOBS: i8 = b'J' as i8;
+
+// Signal codes (`si_code`), Linux's values: what a signal's handler finds in its `siginfo_t`.
+/// A signal queued by a program (`SI_QUEUE`): SignalKill and events with a negative code.
+pub const SI_QUEUE: i32 = -1;
+/// Linux's `SI_TKILL`, which only `tgkill` may use.
+pub const SI_TKILL: i32 = -6;
+/// A signal sent by `kill()` (`SI_USER`).
+pub const SI_USER: i32 = 0;

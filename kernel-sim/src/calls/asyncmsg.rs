@@ -23,9 +23,6 @@ use crate::objects::{AsyncChannel, AsyncConn, Channel, ChannelKind, ConnKind};
 use crate::pool::{Id, NIL};
 use crate::region::Tables;
 
-/// The pulse code the kernel sends a sender's library when it took messages (`'P'`).
-pub use crate::abi::consts::PULSE_CODE_TAKEN;
-
 /// The channel flags an asyncmsg channel accepts.
 pub const ASYNC_CHF_ACCEPTED: u32 = _NTO_CHF_ASYNC_NONBLOCK | _NTO_CHF_ASYNC | _NTO_CHF_PRIVATE;
 
@@ -449,7 +446,7 @@ pub(crate) fn release_queue(t: &mut Tables<'_>, ci: u32, fx: &mut Effects) {
     }
 }
 
-pub use crate::abi::types::AsyncConnCounters;
+use crate::abi::types::AsyncConnCounters;
 
 /// The kernel's counters of asyncmsg connection `coid` of the caller's process.
 pub fn conn_counters(

@@ -31,13 +31,6 @@ pub struct SignalOut {
     pub value: u64,
 }
 
-/// `si_code` of a signal queued by a program (Linux's `SI_QUEUE`).
-pub const SI_QUEUE: i32 = -1;
-/// Linux's `SI_TKILL`, which only `tgkill` may use.
-pub const SI_TKILL: i32 = -6;
-/// `si_code` of a signal sent by `kill()` (`SI_USER`).
-pub const SI_USER: i32 = 0;
-
 /// Checks `ev` for target thread `target`, and unless `verify_only`, delivers it:
 /// `SIGEV_PULSE` on the target process's connection `sigev_coid` (ESRCH no such connection,
 /// EBADF its channel gone, EINVAL bad priority or code, EAGAIN no pulse left), `SIGEV_UNBLOCK`

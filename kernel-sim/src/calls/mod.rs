@@ -190,7 +190,7 @@ impl Tables<'_> {
     }
 
     /// Counters of process `p`.
-    pub(crate) fn counters(&mut self, p: Id<Process>) -> &mut crate::objects::ProcCounters {
+    pub(crate) fn counters(&mut self, p: Id<Process>) -> &mut crate::abi::types::ProcCounters {
         &mut self.procs.at_mut(p.index).counters
     }
 

@@ -6,12 +6,11 @@ use crate::abi::consts::TIMER_ABSTIME;
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::ids;
 use crate::abi::types::SigEvent;
+use crate::abi::types::TimerInfo;
 use crate::copy;
 use crate::objects::Timer;
 use crate::pool::{Id, Pooled, NIL};
 use crate::region::Tables;
-
-pub use crate::abi::types::TimerInfo;
 
 fn timer_id(t: &Tables<'_>, id: Id<Timer>) -> i32 {
     ids::timer_id_make(t.cfg.max_timers, id.index, id.gen)
@@ -137,6 +136,7 @@ pub fn timer_info(
 
 /// The thread a timer's event goes to: its creator, or while that one is gone, a thread of its
 /// process (not a library's internal one).
+#[cfg_attr(loom, allow(dead_code))] // (no timer service under loom)
 fn target(t: &Tables<'_>, tm: &Timer) -> Option<u32> {
     if t.threads.get(tm.thread).is_some() {
         return Some(tm.thread.index);
@@ -147,6 +147,7 @@ fn target(t: &Tables<'_>, tm: &Timer) -> Option<u32> {
 
 /// Delivers the events of every due timer, re-arms the periodic ones, and returns the time in
 /// ns until the next expiry (`None`: no timer armed). Called by the timer service.
+#[cfg_attr(loom, allow(dead_code))] // (no timer service under loom)
 pub fn fire_due(t: &mut Tables<'_>, now: [u64; 2], fx: &mut Effects) -> Option<u64> {
     let mut next: Option<u64> = None;
     let ids: smallvec::SmallVec<[Id<Timer>; 16]> = t

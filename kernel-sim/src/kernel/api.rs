@@ -445,7 +445,7 @@ impl ThreadCtx {
     }
 
     /// The kernel's counters of asyncmsg connection `coid`.
-    pub fn async_conn_counters(&self, coid: i32) -> KResult<calls::asyncmsg::AsyncConnCounters> {
+    pub fn async_conn_counters(&self, coid: i32) -> KResult<crate::abi::types::AsyncConnCounters> {
         let me = self.me;
         self.k
             .locked(|t| calls::asyncmsg::conn_counters(t, me, coid))

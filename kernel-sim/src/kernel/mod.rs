@@ -4,12 +4,12 @@
 //! one OS thread's identity in it, through which the thread makes kernel calls. The rest of the
 //! kernel's user-facing side is split by job:
 //!
-//! * [`entry`](self::entry): the one place a call enters, blocks and leaves (lock, dispatch,
-//!   apply the effects after unlocking, sleep on the wait word, collect the result);
-//! * [`api`](self::api): the user-side function of each kernel call, which builds the
-//!   [`Call`](crate::syscalls::Call) and enters;
-//! * [`os`](self::os): the bridge to Linux (signals to threads, OS priorities, the CPU);
-//! * [`timer_service`](self::timer_service): the thread that stands in for the clock interrupt.
+//! * `entry.rs`: the one place a call enters, blocks and leaves (lock, dispatch, apply the
+//!   effects after unlocking, sleep on the wait word, collect the result);
+//! * `api.rs`: the user-side function of each kernel call, which builds the `Call`
+//!   (`syscalls.rs`) and enters;
+//! * `os.rs`: the bridge to Linux (signals to threads, OS priorities, the CPU);
+//! * `timer_service.rs`: the thread that stands in for the clock interrupt.
 //!
 //! Everything about kernel timeouts (TimerTimeout, deadlines, expiry) is in
 //! `calls/timeout.rs`.
@@ -19,11 +19,10 @@ mod entry;
 mod os;
 mod timer_service;
 
-pub use entry::Outcome;
-
 use crate::abi::errno::{Errno, KResult};
+use crate::abi::types::ProcCounters;
 use crate::calls::{self, Caller};
-use crate::objects::{ProcCounters, Process, Thread};
+use crate::objects::Process;
 use crate::pool::Id;
 use crate::region::{Config, Region};
 use crate::sync::Arc;
@@ -93,9 +92,15 @@ impl Kernel {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// The region (for inspectors: header, size, configuration).
-    pub fn region(&self) -> &Region {
-        &self.inner.region
+    /// The fixed part of the kernel region's header: its magic number, layout version, size
+    /// in bytes (the whole kernel state) and capacities.
+    pub fn region_info(&self) -> crate::region::RegionInfo {
+        self.inner.region.header()
+    }
+
+    /// The capacities this kernel was made with.
+    pub fn config(&self) -> Config {
+        *self.inner.region.config()
     }
 
     fn shared(&self) -> bool {
@@ -257,10 +262,5 @@ impl ThreadCtx {
     /// The thread id within the process.
     pub fn tid(&self) -> i32 {
         self.tid
-    }
-
-    /// This thread's id in the kernel (for inspectors).
-    pub fn thread_id(&self) -> Id<Thread> {
-        self.me.thread
     }
 }

@@ -8,7 +8,7 @@ use crate::region::OsPriority;
 /// the value and code arrive in the handler's `siginfo_t`, for the negative codes Linux lets a
 /// program queue; with `tgkill` otherwise (a `kill()`'s SI_USER arrives as SI_TKILL).
 pub(super) fn send_signal(sig: &calls::event::SignalOut) {
-    if sig.code >= 0 || sig.code == calls::event::SI_TKILL {
+    if sig.code >= 0 || sig.code == crate::abi::consts::SI_TKILL {
         // SAFETY: plain integer arguments.
         unsafe {
             libc::syscall(libc::SYS_tgkill, libc::getpid(), sig.os_tid, sig.signo);

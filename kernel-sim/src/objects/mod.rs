@@ -11,7 +11,7 @@ pub mod timer;
 
 pub use channel::{AsyncChannel, Channel, ChannelKind};
 pub use connection::{AsyncConn, CoidSlot, ConnKind, Connection};
-pub use process::{ProcCounters, Process};
+pub use process::Process;
 pub use pulse::PulseObj;
 pub use thread::{KState, Thread};
 pub use timer::Timer;

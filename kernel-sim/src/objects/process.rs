@@ -4,7 +4,7 @@
 use crate::objects::Channel;
 use crate::pool::{Id, Pooled, SlotHdr, NIL};
 
-pub use crate::abi::types::ProcCounters;
+use crate::abi::types::ProcCounters;
 
 /// A process's life.
 #[repr(C)]

@@ -44,7 +44,6 @@ pub use loom_harness::*;
 pub use kernel_sim::asyncq::{
     AsyncQueue, MsgDesc, AQ_DEAD, AQ_PULSE_PENDING, AQ_WANT_PULSE, MAX_STORED_LEN,
 };
-pub use kernel_sim::calls::asyncmsg::PULSE_CODE_TAKEN;
 pub use kernel_sim::consts::*;
 pub use kernel_sim::info::PoolUsage;
 pub use kernel_sim::spin::ProducerLock;
