@@ -269,6 +269,10 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
         };
         let (client, scoid) = (t.conns.at(ci).client, t.conns.at(ci).scoid);
         let ac = aconn(t, ci);
+        if ac.queue == 0 {
+            // (Never: a connection leaves the ready list before it lets go of its queue.)
+            continue;
+        }
         let (coid, notify_coid) = (ac.coid, ac.notify_coid);
         let pid = t.procs.get(client).map_or(-1, |p| p.pid);
         let q = queue_of(&ac);
