@@ -17,8 +17,8 @@
 //!
 //! Public: [`abi`] (what programs, the C library and other processes share with the kernel:
 //! structures, constants, errno, id encodings, the asyncmsg sender queue), [`Kernel`] and
-//! [`ThreadCtx`] (the handles), [`info`] (inspection), and the process-wide pieces [`fork`],
-//! [`signals`] and [`spin`].
+//! [`ThreadCtx`] (the handles), [`info`] (inspection), and the process-wide pieces [`fork`] and
+//! [`signals`].
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;
@@ -31,7 +31,6 @@ mod objects;
 mod pool;
 mod region;
 pub mod signals;
-pub mod spin;
 mod sync;
 mod syscalls;
 mod wait;

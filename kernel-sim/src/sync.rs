@@ -10,11 +10,6 @@ pub(crate) type AtomicU32 = loom::sync::atomic::AtomicU32;
 pub(crate) type AtomicU32 = std::sync::atomic::AtomicU32;
 
 #[cfg(loom)]
-pub(crate) type AtomicU64 = loom::sync::atomic::AtomicU64;
-#[cfg(not(loom))]
-pub(crate) type AtomicU64 = std::sync::atomic::AtomicU64;
-
-#[cfg(loom)]
 pub(crate) type Arc<T> = loom::sync::Arc<T>;
 #[cfg(not(loom))]
 pub(crate) type Arc<T> = std::sync::Arc<T>;
@@ -117,10 +112,3 @@ impl<T> Cell<T> {
         }
     }
 }
-
-/// A plain `UnsafeCell` for a lock's protected value: loom's (which tracks each access) under
-/// `--cfg loom`, std's otherwise.
-#[cfg(loom)]
-pub(crate) type UnsafeCell<T> = loom::cell::UnsafeCell<T>;
-#[cfg(not(loom))]
-pub(crate) type UnsafeCell<T> = std::cell::UnsafeCell<T>;

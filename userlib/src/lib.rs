@@ -98,6 +98,7 @@ pub mod current;
 pub mod process;
 pub mod qnx;
 mod structs;
+mod sync;
 pub mod typed;
 
 // Every kernel-sim type that a userlib signature (or a field of a type it returns) names is

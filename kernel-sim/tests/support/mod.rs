@@ -46,7 +46,6 @@ pub use kernel_sim::asyncq::{
 };
 pub use kernel_sim::consts::*;
 pub use kernel_sim::info::PoolUsage;
-pub use kernel_sim::spin::ProducerLock;
 pub use kernel_sim::types::{sigev, AsyncGetHeader, SigEvent};
 pub use kernel_sim::{
     Config, Errno, Iov, KResult, Kernel, MsgInfo, OsPriority, Pid, Pulse, RcvId, ThreadCtx,

@@ -6,11 +6,11 @@
 
 use super::conn::{detach_in, put, put_fast, trigger, Conn, ConnState, Slots};
 use super::library::{lib_of, lib_start, CODE_TIMER};
+use super::producer_lock::ProducerLock;
 use super::receive::{channel_destroy_in, RecvBufCallback, RecvBufOp, RecvChan};
 use crate::current::with_current;
 use kernel_sim::asyncq::{AsyncQueue, AQ_DEAD, AQ_WANT_PULSE};
 use kernel_sim::consts::*;
-use kernel_sim::spin::ProducerLock;
 use kernel_sim::types::SigEvent;
 use kernel_sim::{Deadline, Errno, KResult};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

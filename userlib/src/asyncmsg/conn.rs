@@ -48,9 +48,9 @@
 use super::api::{AsyncBuf, AsyncCallback, AsyncConnAttr, AsyncPutError, Leftover};
 use super::library::{lib_of, Job, Lib};
 use super::pool::{BufPool, BUF_POOL};
+use super::producer_lock::{ProducerGuard, ProducerLock};
 use crate::current::with_current;
 use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD, AQ_PULSE_PENDING, AQ_WANT_PULSE};
-use kernel_sim::spin::{ProducerGuard, ProducerLock};
 use kernel_sim::{Deadline, Errno, Iov, KResult, ThreadCtx};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

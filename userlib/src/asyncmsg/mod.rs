@@ -43,6 +43,8 @@
 //   `asyncmsg_flush`, ...) and the types they take and return.
 // * conn.rs: a connection, its lock (the lock order of the whole library is written there) and
 //   its put path: the slots, the count and time triggers, the reaps, the detach.
+// * producer_lock.rs: that lock, biased towards the thread that puts, with its loom models
+//   (producer_lock/loom_models.rs).
 // * library.rs: the per-process library and its thread, which receives the kernel's and the
 //   timers' pulses and runs the callbacks.
 // * pool.rs: the per-thread pool of send buffers behind `asyncmsg_malloc`.
@@ -55,6 +57,7 @@ mod conn;
 mod handles;
 mod library;
 mod pool;
+mod producer_lock;
 mod receive;
 
 pub use api::{

@@ -33,9 +33,11 @@
 //! (every lock takes the general path) where membarrier is unavailable or refused, and on
 //! other architectures than x86-64, whose ordering the argument above relies on.
 //!
-//! Under loom both fences are `fence(SeqCst)`: the models check the handshake's logic.
+//! Under loom both fences are `fence(SeqCst)`: the models (`producer_lock/loom_models.rs`)
+//! check the handshake's logic.
 
 use crate::sync::{fence, AtomicU32, AtomicU64, Ordering};
+#[cfg(not(loom))]
 use std::time::Duration;
 
 /// Spins on a held lock before yielding.
@@ -48,19 +50,20 @@ const YIELDS: u32 = 20;
 #[cfg(not(loom))]
 const FIRST_NAP: Duration = Duration::from_micros(20);
 /// The longest nap: a waiter notices a released lock at most this late.
-pub const MAX_NAP: Duration = Duration::from_millis(1);
+#[cfg(not(loom))]
+const MAX_NAP: Duration = Duration::from_millis(1);
 /// General-path acquisitions in a row by one thread that make it the lock's owner.
 #[cfg(not(loom))]
-pub const BIAS_AFTER: u32 = 64;
+const BIAS_AFTER: u32 = 64;
 /// (Under loom: soon, so that the models reach the owner's path.)
 #[cfg(loom)]
-pub const BIAS_AFTER: u32 = 1;
+const BIAS_AFTER: u32 = 1;
 /// Revocations after which a lock is never biased again.
-pub const MAX_REVOCATIONS: u32 = 8;
+const MAX_REVOCATIONS: u32 = 8;
 
 /// A mutual-exclusion lock around `T`, biased towards the thread that takes it most. See the
 /// module doc.
-pub struct ProducerLock<T> {
+pub(super) struct ProducerLock<T> {
     /// The general lock: 0 free, 1 held.
     word: AtomicU32,
     /// The owner's token ([`token`]), or 0: no owner.
@@ -96,7 +99,7 @@ impl<T> std::fmt::Debug for ProducerLock<T> {
 /// Access to a [`ProducerLock`]'s value; releases the lock when dropped. Neither `Send` nor
 /// (unless `T: Sync`) `Sync`, like `std::sync::MutexGuard`: the thread that took the lock
 /// releases it, and a shared guard shares `&T`.
-pub struct ProducerGuard<'a, T> {
+pub(super) struct ProducerGuard<'a, T> {
     lock: &'a ProducerLock<T>,
     /// Taken by the owner's path (release `busy`), not the general one (release `word`).
     owned: bool,
@@ -120,7 +123,7 @@ impl<T> std::fmt::Debug for ProducerGuard<'_, T> {
 
 impl<T> ProducerLock<T> {
     /// An unlocked lock around `value`, with no owner.
-    pub fn new(value: T) -> Self {
+    pub(super) fn new(value: T) -> Self {
         ProducerLock {
             word: AtomicU32::new(0),
             bias: AtomicU64::new(0),
@@ -136,7 +139,7 @@ impl<T> ProducerLock<T> {
     /// Takes the lock: by the owner's path if the calling thread owns it, else by the general
     /// path (waiting while another thread holds it, and withdrawing another thread's bias).
     #[inline]
-    pub fn lock(&self) -> ProducerGuard<'_, T> {
+    pub(super) fn lock(&self) -> ProducerGuard<'_, T> {
         let me = token();
         if self.bias.load(Ordering::Relaxed) == me {
             // Only this thread writes 1 here (the one owner for life), so a 1 means this thread
@@ -155,13 +158,15 @@ impl<T> ProducerLock<T> {
         self.lock_general(me)
     }
 
-    /// Whether a thread owns the lock (it takes it without read-modify-writes).
-    pub fn is_biased(&self) -> bool {
+    /// Whether a thread owns the lock (it takes it without read-modify-writes). (Tests only.)
+    #[cfg(test)]
+    pub(super) fn is_biased(&self) -> bool {
         self.bias.load(Ordering::Relaxed) != 0
     }
 
-    /// How many times another thread withdrew an owner's bias.
-    pub fn revocations(&self) -> u32 {
+    /// How many times another thread withdrew an owner's bias. (Tests only.)
+    #[cfg(all(test, not(loom)))]
+    pub(super) fn revocations(&self) -> u32 {
         self.revocations.load(Ordering::Relaxed)
     }
 
@@ -424,6 +429,9 @@ impl<T> Drop for ProducerGuard<'_, T> {
         }
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_models;
 
 #[cfg(all(test, not(loom)))]
 mod tests {

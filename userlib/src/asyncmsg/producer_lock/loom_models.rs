@@ -1,5 +1,4 @@
-#![cfg(loom)]
-//! loom models of the asyncmsg connection's lock (`ProducerLock`, kernel-sim's spin.rs): a
+//! loom models of the asyncmsg connection's lock ([`ProducerLock`], producer_lock.rs): a
 //! general path released by a plain store, and an owner's path taken with plain stores and
 //! loads, which another thread revokes by Dekker's handshake (under loom both of its fences
 //! are SeqCst fences; natively the owner's is a compiler fence and the revoker's a
@@ -8,19 +7,22 @@
 //! gets the lock (loom fails a model that cannot finish). Under loom a thread owns the lock
 //! after one general-path acquisition, so the models reach the owner's path at once.
 //!
-//! Run with `--cfg loom` (see docs/toolbox.md, "loom, as it works here").
+//! Unit tests, as the lock is private to the crate; compiled only under `--cfg loom` (see
+//! docs/toolbox.md, "loom, as it works here"). CI runs them with kernel-sim's models
+//! (`.ci/run`: the tests in a `loom_models` module).
 
-mod support;
-
+use super::ProducerLock;
 use loom::sync::Arc;
 use loom::thread;
-use support::*;
 
 /// Runs `f` under loom at 3 preemptions unless `LOOM_MAX_PREEMPTIONS` says otherwise. Waiters
 /// spin (yielding to loom), so paths run longer than in a model whose waiters sleep: loom's
 /// branch limit is raised.
 fn spinning_model(f: impl Fn() + Sync + Send + 'static) {
-    model_with(3, Some(100_000), f);
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound.get_or_insert(3);
+    b.max_branches = 100_000;
+    b.check(f);
 }
 
 /// Adds `id` to the value's list and counts, as a read-then-write a second holder would break.
