@@ -20,6 +20,9 @@ pub mod srr;
 pub mod timeout;
 pub mod timer;
 
+#[cfg(all(test, not(loom)))]
+mod tests;
+
 use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::RcvId;

@@ -1,0 +1,302 @@
+//! MsgDeliverEvent and MsgVerifyEvent.
+
+use super::{Bench, Buf, Entry};
+use crate::abi::consts::*;
+use crate::abi::errno::Errno;
+use crate::abi::types::{RcvId, SigEvent};
+use crate::calls::event::{msg_deliver_event, msg_verify_event, SignalOut};
+use crate::calls::{process, Caller, Effects, Step};
+use crate::objects::thread::CallResult;
+use crate::objects::KState;
+
+/// A server and a client that has a channel of its own with a coid to it (where its events'
+/// pulses arrive), the client REPLY-blocked on the server.
+struct Scene {
+    b: Bench,
+    server: Caller,
+    chid: i32,
+    client: Caller,
+    /// The client's own channel and its coid to it.
+    own_chid: i32,
+    own_coid: i32,
+    rcvid: RcvId,
+}
+
+fn scene(server_flags: u32) -> Scene {
+    let b = Bench::new();
+    let server = b.spawn(10);
+    let client = b.spawn(12);
+    let chid = b.channel(server, server_flags);
+    let own_chid = b.channel(client, 0);
+    let own_coid = b.attach(client, client, own_chid);
+    let coid = b.attach(client, server, chid);
+    let rcvid = b.exchange(server, chid, client, coid, Buf::new(b"ev"), Buf::zeroed(4));
+    Scene {
+        b,
+        server,
+        chid,
+        client,
+        own_chid,
+        own_coid,
+        rcvid,
+    }
+}
+
+fn deliver(b: &Bench, me: Caller, rcvid: RcvId, ev: SigEvent) -> (Result<Step, Errno>, Effects) {
+    b.run(|t, fx| msg_deliver_event(t, me, rcvid, &ev, fx))
+}
+
+fn verify(b: &Bench, me: Caller, rcvid: RcvId, ev: SigEvent) -> Result<Step, Errno> {
+    b.run(|t, fx| msg_verify_event(t, me, rcvid, &ev, fx)).0
+}
+
+#[test]
+fn deliver_event_pulse_goes_to_the_clients_connection_before_and_after_the_reply() {
+    let s = scene(0);
+    let b = &s.b;
+    let own = b.chan(s.client, s.own_chid);
+    let scoid = b.scoid(s.client, s.own_coid);
+    let (r, fx) = deliver(b, s.server, s.rcvid, SigEvent::pulse(s.own_coid, 15, 7, 99));
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert!(fx.wake.is_empty());
+    assert_eq!(
+        b.sendq(own),
+        [Entry::Pulse {
+            code: 7,
+            value: 99,
+            prio: 15
+        }]
+    );
+    assert!(
+        matches!(b.state(s.client), KState::Reply { .. }),
+        "a pulse does not unblock"
+    );
+
+    // After the reply the rcvid still names the client for events; priority -1 is its base.
+    assert_eq!(
+        b.reply(s.server, s.rcvid, 0, Buf::empty()).0,
+        Ok(Step::Done(0))
+    );
+    b.collect(s.client);
+    let (r, _) = deliver(b, s.server, s.rcvid, SigEvent::pulse(s.own_coid, -1, 8, 1));
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert_eq!(b.queued(own), 2);
+
+    // A client waiting on its channel takes it at once.
+    let rbuf = Buf::zeroed(32);
+    for code in [7, 8] {
+        assert_eq!(
+            b.receive(s.client, s.own_chid, rbuf, 0).0,
+            Ok(Step::Done(0))
+        );
+        assert_eq!((rbuf.pulse().code, rbuf.pulse().scoid), (code, scoid));
+    }
+    assert_eq!(b.receive(s.client, s.own_chid, rbuf, 0).0, Ok(Step::Block));
+    let (_, fx) = deliver(b, s.server, s.rcvid, SigEvent::pulse(s.own_coid, 20, 9, 3));
+    assert_eq!(&fx.wake[..], &[s.client.thread.index]);
+    assert_eq!(b.result(s.client), CallResult::Ok(0));
+    assert_eq!(rbuf.pulse().code, 9);
+    assert_eq!(b.prio(s.client), 20);
+}
+
+#[test]
+fn deliver_event_unblock_releases_a_reply_blocked_client_with_etimedout() {
+    let s = scene(0);
+    let b = &s.b;
+    let (r, fx) = deliver(b, s.server, s.rcvid, SigEvent::unblock());
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert_eq!(&fx.wake[..], &[s.client.thread.index]);
+    assert_eq!(b.result(s.client), CallResult::Err(Errno::ETIMEDOUT.0));
+    assert_eq!(
+        b.reply(s.server, s.rcvid, 0, Buf::empty()).0,
+        Err(Errno::ESRCH)
+    );
+    // A running target is left alone.
+    b.collect(s.client);
+    assert_eq!(
+        deliver(b, s.server, s.rcvid, SigEvent::unblock()).0,
+        Ok(Step::Done(0))
+    );
+    assert_eq!(b.state(s.client), KState::Running);
+}
+
+#[test]
+fn deliver_event_unblock_on_an_unblock_channel_asks_the_server_and_the_client_stays() {
+    let s = scene(_NTO_CHF_UNBLOCK);
+    let b = &s.b;
+    let ch = b.chan(s.server, s.chid);
+    let (r, fx) = deliver(b, s.server, s.rcvid, SigEvent::unblock());
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert!(fx.wake.is_empty());
+    assert!(matches!(b.state(s.client), KState::Reply { .. }));
+    assert_eq!(
+        b.sendq(ch),
+        [Entry::Pulse {
+            code: _PULSE_CODE_UNBLOCK,
+            value: s.rcvid as u64,
+            prio: 12
+        }]
+    );
+}
+
+#[test]
+fn deliver_event_signal_is_an_effect_for_the_client_process() {
+    let s = scene(0);
+    let b = &s.b;
+    let (r, fx) = deliver(
+        b,
+        s.server,
+        s.rcvid,
+        SigEvent::signal_value(libc::SIGUSR1, 5),
+    );
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert_eq!(
+        &fx.signals[..],
+        &[SignalOut {
+            proc: s.client.proc,
+            pid: b.pid(s.client),
+            os_tid: 0,
+            signo: libc::SIGUSR1,
+            code: SI_QUEUE,
+            value: 5,
+        }]
+    );
+    assert!(fx.wake.is_empty());
+}
+
+#[test]
+fn verify_event_checks_without_delivering_and_refuses_bad_events() {
+    let s = scene(0);
+    let b = &s.b;
+    let own = b.chan(s.client, s.own_chid);
+    let (srv, rcvid, coid) = (s.server, s.rcvid, s.own_coid);
+    assert_eq!(
+        verify(b, srv, rcvid, SigEvent::pulse(coid, 10, 1, 1)),
+        Ok(Step::Done(0))
+    );
+    assert_eq!(
+        verify(b, srv, rcvid, SigEvent::unblock()),
+        Ok(Step::Done(0))
+    );
+    assert_eq!(
+        verify(b, srv, rcvid, SigEvent::signal(libc::SIGUSR2)),
+        Ok(Step::Done(0))
+    );
+    assert_eq!(verify(b, srv, rcvid, SigEvent::none()), Ok(Step::Done(0)));
+    assert_eq!(b.queued(own), 0, "verified, not delivered");
+    assert!(matches!(b.state(s.client), KState::Reply { .. }));
+
+    let bad = [
+        (SigEvent::pulse(coid, 0, 1, 1), Errno::EINVAL),
+        (SigEvent::pulse(coid, 256, 1, 1), Errno::EINVAL),
+        (SigEvent::pulse(coid + 5, 10, 1, 1), Errno::ESRCH),
+        (SigEvent::signal(0), Errno::EINVAL),
+        (SigEvent::signal(65), Errno::EINVAL),
+        (SigEvent::signal_code(libc::SIGUSR1, 0, 1), Errno::EINVAL),
+        (
+            SigEvent::signal_thread(libc::SIGUSR1, 0, SI_TKILL as i16),
+            Errno::EINVAL,
+        ),
+        (SigEvent::intr(), Errno::ENOSYS),
+        (
+            SigEvent {
+                sigev_notify: 7,
+                ..SigEvent::none()
+            },
+            Errno::EBUSY,
+        ),
+        (
+            SigEvent {
+                sigev_notify: 42,
+                ..SigEvent::none()
+            },
+            Errno::EINVAL,
+        ),
+    ];
+    for (ev, err) in bad {
+        assert_eq!(verify(b, srv, rcvid, ev), Err(err), "{ev:?}");
+        assert_eq!(deliver(b, srv, rcvid, ev).0, Err(err), "{ev:?}");
+    }
+    assert_eq!(b.queued(own), 0);
+
+    // The pulse's channel gone (destroyed by another thread of the client): EBADF.
+    let sibling = b.thread(s.client.proc, 10);
+    let (r, _) = b.run(|t, fx| crate::calls::channel::channel_destroy(t, sibling, s.own_chid, fx));
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert_eq!(
+        verify(b, srv, rcvid, SigEvent::pulse(coid, 10, 1, 1)),
+        Err(Errno::EBADF)
+    );
+}
+
+#[test]
+fn deliver_event_for_an_rcvid_that_is_not_ours_is_esrch() {
+    let s = scene(0);
+    let b = &s.b;
+    let other = b.spawn(10);
+    let ev = SigEvent::pulse(s.own_coid, 10, 1, 1);
+    assert_eq!(
+        deliver(b, other, s.rcvid, ev).0,
+        Err(Errno::ESRCH),
+        "another server"
+    );
+    for rcvid in [-1, crate::calls::rcvid_make(6, 0), s.rcvid + (1 << 15)] {
+        assert_eq!(
+            deliver(b, s.server, rcvid, ev).0,
+            Err(Errno::ESRCH),
+            "{rcvid:#x}"
+        );
+        assert_eq!(verify(b, s.server, rcvid, ev), Err(Errno::ESRCH));
+    }
+    assert_eq!(b.queued(b.chan(s.client, s.own_chid)), 0);
+}
+
+#[test]
+fn deliver_event_to_rcvid_zero_goes_to_the_caller() {
+    let b = Bench::new();
+    let me = b.spawn(10);
+    let chid = b.channel(me, 0);
+    let coid = b.attach(me, me, chid);
+    let (r, _) = deliver(&b, me, 0, SigEvent::pulse(coid, 10, 4, 44));
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert_eq!(
+        b.sendq(b.chan(me, chid)),
+        [Entry::Pulse {
+            code: 4,
+            value: 44,
+            prio: 10
+        }]
+    );
+}
+
+#[test]
+fn an_event_for_a_client_thread_that_exited_goes_to_its_process_but_not_unblock() {
+    let s = scene(0);
+    let b = &s.b;
+    let sibling = b.thread(s.client.proc, 10);
+    let own = b.chan(s.client, s.own_chid);
+    assert_eq!(
+        b.reply(s.server, s.rcvid, 0, Buf::empty()).0,
+        Ok(Step::Done(0))
+    );
+    b.collect(s.client);
+    let _ = b.run(|t, fx| {
+        process::thread_destroy(t, s.client.thread, fx);
+        Ok(Step::Done(0))
+    });
+    let (r, _) = deliver(b, s.server, s.rcvid, SigEvent::pulse(s.own_coid, 10, 6, 0));
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert_eq!(
+        b.sendq(own),
+        [Entry::Pulse {
+            code: 6,
+            value: 0,
+            prio: 10
+        }]
+    );
+    assert_eq!(
+        deliver(b, s.server, s.rcvid, SigEvent::unblock()).0,
+        Err(Errno::ESRCH)
+    );
+    assert_eq!(b.state(sibling), KState::Running);
+}

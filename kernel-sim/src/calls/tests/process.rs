@@ -1,0 +1,284 @@
+//! Processes and threads: creation, exit and priorities.
+
+use super::{Bench, Buf, Entry};
+use crate::abi::consts::*;
+use crate::abi::errno::{Errno, KResult};
+use crate::calls::{connect, process, Effects, Step};
+use crate::objects::process::ProcState;
+use crate::objects::thread::CallResult;
+use crate::objects::{KState, Process};
+use crate::pool::Id;
+
+fn destroy(b: &Bench, p: Id<Process>) -> (KResult<Step>, Effects) {
+    b.run(|t, fx| process::process_destroy(t, p, fx).map(|()| Step::Done(0)))
+}
+
+#[test]
+fn process_create_hands_out_increasing_pids_from_two_until_the_pool_is_full() {
+    let b = Bench::new();
+    let pids: Vec<i32> = (0..4).map(|_| b.process().1).collect();
+    assert_eq!(pids, [2, 3, 4, 5]);
+    assert_eq!(b.tables(process::process_create).err(), Some(Errno::EAGAIN));
+    let p = b.tables(|t| t.proc_by_pid(3)).unwrap();
+    assert_eq!(destroy(&b, p).0, Ok(Step::Done(0)));
+    assert_eq!(b.process().1, 6, "pids are not reused at once");
+}
+
+#[test]
+fn thread_create_numbers_tids_from_one_and_refuses_bad_priorities_and_dead_processes() {
+    let b = Bench::new();
+    let (p, _) = b.process();
+    for prio in [0, 256, -1] {
+        assert_eq!(
+            b.tables(|t| process::thread_create(t, p, prio, 0)).err(),
+            Some(Errno::EINVAL)
+        );
+    }
+    let t1 = b.thread(p, 1);
+    let t2 = b.thread(p, 255);
+    assert_eq!(
+        b.tables(|t| (
+            t.threads.at(t1.thread.index).tid,
+            t.threads.at(t2.thread.index).tid
+        )),
+        (1, 2)
+    );
+    assert_eq!(b.state(t2), KState::Running);
+    assert_eq!(
+        b.tables(|t| (
+            t.threads.at(t2.thread.index).base_prio,
+            t.procs.at(p.index).nthreads
+        )),
+        (255, 2)
+    );
+    // The thread pool (8) runs out.
+    for _ in 0..6 {
+        b.thread(p, 10);
+    }
+    assert_eq!(
+        b.tables(|t| process::thread_create(t, p, 10, 0)).err(),
+        Some(Errno::EAGAIN)
+    );
+    // A destroyed process takes no threads.
+    assert_eq!(destroy(&b, p).0, Ok(Step::Done(0)));
+    assert_eq!(b.live().threads, 0);
+    assert_eq!(
+        b.tables(|t| process::thread_create(t, p, 10, 0)).err(),
+        Some(Errno::ESRCH)
+    );
+}
+
+#[test]
+fn thread_destroy_unqueues_a_send_blocked_thread_and_sends_threaddeath() {
+    let b = Bench::new();
+    let server = b.spawn(10);
+    let chid = b.channel(server, 0);
+    let ch = b.chan(server, chid);
+    let (p, _) = b.process();
+    let main = b.thread(p, 10);
+    let worker = b.thread(p, 17);
+    let death = b.channel(main, _NTO_CHF_THREAD_DEATH);
+    let coid = b.attach(worker, server, chid);
+    assert_eq!(
+        b.send(worker, coid, Buf::new(b"w"), Buf::zeroed(4)).0,
+        Ok(Step::Block)
+    );
+    let live = b.live();
+
+    let (_, fx) = b.run(|t, fx| {
+        process::thread_destroy(t, worker.thread, fx);
+        Ok(Step::Done(0))
+    });
+    assert_eq!(
+        &fx.wake[..],
+        &[worker.thread.index],
+        "its blocked call is ended"
+    );
+    assert_eq!(b.queued(ch), 0);
+    assert_eq!(b.live().threads, live.threads - 1);
+    assert_eq!(b.tables(|t| t.procs.at(p.index).nthreads), 1);
+    assert_eq!(
+        b.sendq(b.chan(main, death)),
+        [Entry::Pulse {
+            code: _PULSE_CODE_THREADDEATH,
+            value: 2,
+            prio: 17
+        }]
+    );
+    // A stale thread id is ignored.
+    let _ = b.run(|t, fx| {
+        process::thread_destroy(t, worker.thread, fx);
+        Ok(Step::Done(0))
+    });
+    assert_eq!(b.live().threads, live.threads - 1);
+}
+
+#[test]
+fn set_priority_returns_the_old_priority_and_refuses_one_out_of_range() {
+    let b = Bench::new();
+    let me = b.spawn(10);
+    let set = |prio| b.run(|t, fx| process::set_priority(t, me, prio, fx));
+    for prio in [0, 256, -1] {
+        let (r, fx) = set(prio);
+        assert_eq!(r, Err(Errno::EINVAL));
+        assert!(fx.prio.is_empty());
+    }
+    let (r, fx) = set(42);
+    assert_eq!(r, Ok(Step::Done(10)));
+    assert_eq!(&fx.prio[..], &[(0, 42)]);
+    assert_eq!(b.tables(|t| t.threads.at(me.thread.index).base_prio), 42);
+    let (r, fx) = set(42);
+    assert_eq!(r, Ok(Step::Done(42)));
+    assert!(fx.prio.is_empty(), "no change, nothing to apply");
+}
+
+#[test]
+fn process_destroy_releases_the_peers_of_its_channels_and_frees_its_objects() {
+    let b = Bench::new();
+    let (sp, _) = b.process();
+    let server = b.thread(sp, 10);
+    let chid = b.channel(server, 0);
+    let (cp, _) = b.process();
+    let replied = b.thread(cp, 10);
+    let queued = b.thread(cp, 10);
+    let coid = b.attach(replied, server, chid);
+    let reply = Buf::zeroed(4);
+    b.exchange(server, chid, replied, coid, Buf::new(b"1"), reply);
+    assert_eq!(
+        b.send(queued, coid, Buf::new(b"2"), reply).0,
+        Ok(Step::Block)
+    );
+    let live = b.live();
+
+    let (r, fx) = destroy(&b, sp);
+    assert_eq!(r, Ok(Step::Done(0)));
+    let mut woken = fx.wake.to_vec();
+    woken.sort_unstable();
+    assert_eq!(woken, [replied.thread.index, queued.thread.index]);
+    for c in [replied, queued] {
+        assert_eq!(b.result(c), CallResult::Err(Errno::ESRCH.0));
+        b.collect(c);
+    }
+    let now = b.live();
+    assert_eq!(
+        (now.procs, now.threads, now.chans),
+        (live.procs - 1, live.threads - 1, live.chans - 1)
+    );
+    assert_eq!(
+        now.conns, live.conns,
+        "the client's connection stays until it detaches"
+    );
+    let pid = b.pid(replied);
+    assert_eq!(b.tables(|t| t.proc_by_pid(pid)), Some(cp));
+    assert_eq!(
+        b.send(replied, coid, Buf::new(b"3"), reply).0,
+        Err(Errno::EBADF)
+    );
+    assert_eq!(destroy(&b, sp).0, Err(Errno::ESRCH), "already gone");
+}
+
+#[test]
+fn process_destroy_of_a_client_detaches_its_connections_and_the_server_gets_disconnect() {
+    let b = Bench::new();
+    let server = b.spawn(10);
+    let chid = b.channel(server, _NTO_CHF_DISCONNECT);
+    let ch = b.chan(server, chid);
+    let client = b.spawn(9);
+    let coid = b.attach(client, server, chid);
+    let scoid = b.scoid(client, coid);
+    let reply = Buf::zeroed(4);
+    let rcvid = b.exchange(server, chid, client, coid, Buf::new(b"1"), reply);
+    let live = b.live();
+
+    let (r, fx) = destroy(&b, client.proc);
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert_eq!(&fx.wake[..], &[client.thread.index], "released with ESRCH");
+    assert_eq!(b.live().procs, live.procs - 1);
+    assert_eq!(b.live().threads, live.threads - 1);
+    assert_eq!(
+        b.sendq(ch),
+        [Entry::Pulse {
+            code: _PULSE_CODE_DISCONNECT,
+            value: 0,
+            prio: 9
+        }]
+    );
+    assert_eq!(b.reply(server, rcvid, 0, Buf::empty()).0, Err(Errno::ESRCH));
+    let rbuf = Buf::zeroed(32);
+    assert_eq!(b.receive(server, chid, rbuf, 0).0, Ok(Step::Done(0)));
+    assert_eq!(rbuf.pulse().scoid, scoid);
+    assert_eq!(
+        b.run(|t, fx| connect::connect_detach(t, server, scoid, fx))
+            .0,
+        Ok(Step::Done(0))
+    );
+    assert_eq!(b.live().conns, live.conns - 1);
+}
+
+#[test]
+fn a_client_held_on_an_unblock_channel_outlives_its_process_until_the_server_answers() {
+    let b = Bench::new();
+    let server = b.spawn(10);
+    let chid = b.channel(server, _NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT);
+    let ch = b.chan(server, chid);
+    let client = b.spawn(11);
+    let coid = b.attach(client, server, chid);
+    let pid = b.pid(client);
+    let reply = Buf::zeroed(4);
+    let rcvid = b.exchange(server, chid, client, coid, Buf::new(b"1"), reply);
+    let live = b.live();
+
+    let (r, fx) = destroy(&b, client.proc);
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert!(fx.wake.is_empty());
+    assert!(
+        matches!(b.state(client), KState::Reply { .. }),
+        "held by the server"
+    );
+    assert!(b.tables(|t| t.threads.at(client.thread.index).zombie));
+    assert_eq!(
+        b.tables(|t| t.procs.at(client.proc.index).state),
+        ProcState::Exiting
+    );
+    assert_eq!(b.live().procs, live.procs);
+    assert_eq!(
+        b.sendq(ch),
+        [Entry::Pulse {
+            code: _PULSE_CODE_UNBLOCK,
+            value: rcvid as u64,
+            prio: 11
+        }]
+    );
+    // Exiting: no new connections, no second destroy.
+    let other = b.spawn(10);
+    let r = b
+        .run(|t, _| connect::connect_attach(t, other, 0, pid, 1, 0, 0))
+        .0;
+    assert_eq!(r, Err(Errno::ENXIO));
+    assert_eq!(destroy(&b, client.proc).0, Err(Errno::ESRCH));
+    let r = b.tables(|t| process::thread_create(t, client.proc, 10, 0));
+    assert_eq!(r.err(), Some(Errno::ENXIO));
+
+    // The answer ends the thread, then the process; the unblock pulse goes, the disconnect comes.
+    let (r, fx) = b.reply(server, rcvid, 0, Buf::empty());
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert_eq!(&fx.wake[..], &[client.thread.index]);
+    assert!(
+        b.tables(|t| t.threads.get(client.thread).is_none()),
+        "the thread ended"
+    );
+    assert_eq!(
+        b.live().procs,
+        live.procs,
+        "the other process replaces it in the count"
+    );
+    assert_eq!(b.tables(|t| t.proc_by_pid(pid)), None);
+    assert_eq!(
+        b.sendq(ch),
+        [Entry::Pulse {
+            code: _PULSE_CODE_DISCONNECT,
+            value: 0,
+            prio: 11
+        }]
+    );
+}
