@@ -236,3 +236,50 @@ fn a_queued_pulse_taken_into_a_buffer_too_small_for_it_is_efault_and_lost() {
     assert_eq!((b.queued(ch), b.live().pulses), (0, 0));
     assert_eq!(b.state(server), KState::Running);
 }
+
+/// QNX 6.4 (`ker_msg_sendpulse`, `pulse_deliver`): a pulse handed to a waiting receiver whose
+/// buffer cannot hold it readies the receiver with EFAULT and fails the sender's call with
+/// ESRVRFAULT (docs/reference qnx-api.md 2.8 and 4: "ESRVRFAULT: fault writing into a waiting
+/// receiver's buffer", for MsgSendPulse and MsgDeliverEvent). Here the sender is told 0.
+#[test]
+#[ignore = "bug: a pulse into a waiting receiver's too-small buffer returns 0 to the sender, not ESRVRFAULT"]
+fn a_pulse_into_a_waiting_receivers_too_small_buffer_fails_the_sender_with_esrvrfault() {
+    let b = Bench::new();
+    let server = b.spawn(10);
+    let chid = b.channel(server, 0);
+    let ch = b.chan(server, chid);
+    let sender = b.spawn(10);
+    let coid = b.attach(sender, server, chid);
+    assert_eq!(
+        b.receive(server, chid, Buf::zeroed(8), 0).0,
+        Ok(Step::Block)
+    );
+    let (r, fx) = b.pulse(sender, coid, 10, 2, 0);
+    assert_eq!(&fx.wake[..], &[server.thread.index]);
+    assert_eq!(b.result(server), CallResult::Err(Errno::EFAULT.0));
+    assert_eq!((b.queued(ch), b.live().pulses), (0, 0), "the pulse is lost");
+    assert_eq!(
+        r,
+        Err(Errno::ESRVRFAULT),
+        "MsgSendPulse learns of the fault"
+    );
+
+    // The same through MsgDeliverEvent: the client's own receiver has a small buffer.
+    b.collect(server);
+    let own = b.channel(sender, 0);
+    let own_coid = b.attach(sender, sender, own);
+    let listener = b.thread(sender.proc, 10);
+    let rcvid = b.exchange(server, chid, sender, coid, Buf::new(b"m"), Buf::zeroed(4));
+    assert_eq!(
+        b.receive(listener, own, Buf::zeroed(8), 0).0,
+        Ok(Step::Block)
+    );
+    let ev = crate::abi::types::SigEvent::pulse(own_coid, 10, 3, 0);
+    let (r, _) = b.run(|t, fx| crate::calls::event::msg_deliver_event(t, server, rcvid, &ev, fx));
+    assert_eq!(b.result(listener), CallResult::Err(Errno::EFAULT.0));
+    assert_eq!(
+        r,
+        Err(Errno::ESRVRFAULT),
+        "MsgDeliverEvent learns of the fault"
+    );
+}
