@@ -4,7 +4,7 @@ use super::{Bench, Buf, Entry};
 use crate::abi::consts::*;
 use crate::abi::errno::Errno;
 use crate::abi::types::{RcvId, SigEvent};
-use crate::calls::event::{msg_deliver_event, msg_verify_event, SignalOut};
+use crate::calls::event::{msg_deliver_event, msg_verify_event, signal_kill, SignalOut};
 use crate::calls::{process, Caller, Effects, Step};
 use crate::objects::thread::CallResult;
 use crate::objects::KState;
@@ -326,4 +326,44 @@ fn deliver_event_to_a_client_that_detached_is_esrch() {
     let r = deliver(b, s.server, s.rcvid, SigEvent::pulse(s.own_coid, 10, 1, 0)).0;
     assert_eq!(r, Err(Errno::ESRCH));
     assert_eq!(b.queued(own), 0);
+}
+
+#[test]
+fn signal_kill_checks_its_target_and_records_the_signal_as_an_effect() {
+    let b = Bench::new();
+    let me = b.spawn(10);
+    let (p, pid) = b.process();
+    b.thread(p, 10);
+    b.thread(p, 10);
+    let kill =
+        |nd, pid, tid, signo| b.run(|t, fx| signal_kill(t, me, nd, pid, tid, signo, -3, 7, fx));
+    assert_eq!(kill(1, pid, 0, libc::SIGUSR1).0, Err(Errno::ENOREMOTE));
+    assert_eq!(kill(0, pid, 0, 65).0, Err(Errno::EINVAL));
+    assert_eq!(kill(0, pid, 0, -1).0, Err(Errno::EINVAL));
+    assert_eq!(kill(0, 9999, 0, libc::SIGUSR1).0, Err(Errno::ESRCH));
+    assert_eq!(
+        kill(0, pid, 3, libc::SIGUSR1).0,
+        Err(Errno::ESRCH),
+        "no tid 3"
+    );
+    let (r, fx) = kill(0, pid, 2, 0);
+    assert_eq!(r, Ok(Step::Done(0)), "signal 0 only checks");
+    assert!(fx.signals.is_empty());
+
+    let (r, fx) = kill(0, pid, 2, libc::SIGUSR2);
+    assert_eq!(r, Ok(Step::Done(0)));
+    assert_eq!(
+        &fx.signals[..],
+        &[SignalOut {
+            proc: p,
+            pid,
+            os_tid: 0,
+            signo: libc::SIGUSR2,
+            code: -3,
+            value: 7,
+        }]
+    );
+    // pid 0: the caller's own process.
+    let (_, fx) = kill(0, 0, 0, libc::SIGUSR1);
+    assert_eq!(fx.signals[0].proc, me.proc);
 }
