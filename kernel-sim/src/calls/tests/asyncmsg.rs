@@ -1,5 +1,10 @@
 //! asyncmsg, the kernel's part: asyncmsg channels and connections over a real sender queue,
 //! the trigger (MsgSendAsync) and the batch receive (MsgReceiveAsync).
+//!
+//! Not reachable here: a wake-up owed to a thread asleep on a sender queue (`fx.wake_words`
+//! non-empty) needs a thread counted as asleep in the queue's futex word, which only a real
+//! sleeping thread is; these tests check that none is owed when nobody sleeps, and the loom
+//! models (`tests/loom_async_*.rs`) check the handshake with sleepers.
 
 use super::{done, Bench, Buf, Entry, Out};
 use crate::abi::asyncq::{
