@@ -107,6 +107,12 @@ pub fn with_current<R>(f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
     })
 }
 
+/// The calling thread's kernel and process (attaching an unbound thread to the default process
+/// first): the owner a handle made by this thread records.
+pub(crate) fn current_process() -> KResult<(Kernel, Pid)> {
+    with_current(|c| Ok((c.kernel().clone(), c.process())))
+}
+
 /// In a forked child, the forking thread's binding names a kernel thread of its parent: the
 /// thread is now the only thread of a new process, and binds afresh (to the child's default
 /// process) on its next call.

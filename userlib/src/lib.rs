@@ -99,6 +99,7 @@ pub mod process;
 pub mod qnx;
 mod structs;
 mod sync;
+mod sys;
 pub mod typed;
 
 // Every kernel-sim type that a userlib signature (or a field of a type it returns) names is

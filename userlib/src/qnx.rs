@@ -28,6 +28,7 @@
 
 use crate::current::with_current;
 use crate::structs;
+use crate::sys;
 // The types these calls' signatures name, so that `use userlib::qnx::*` is enough.
 pub use kernel_sim::{Errno, Iov, KResult, MsgInfo, Pulse, RcvId, PULSE_SIZE};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
@@ -35,13 +36,13 @@ use zerocopy::{FromBytes, Immutable, IntoBytes};
 /// `ChannelCreate(flags)`: a chid (≥ 1). EINVAL unknown flags, EPERM `_NTO_CHF_NET_MSG`,
 /// EBUSY a second death channel, EAGAIN no channel left.
 pub fn channel_create(flags: u32) -> KResult<i32> {
-    with_current(|c| c.channel_create(flags))
+    with_current(|c| sys::channel_create(c, flags))
 }
 
 /// `ChannelDestroy(chid)`: EINVAL unknown chid. Blocked senders, receivers and REPLY-blocked
 /// clients leave with ESRCH; later sends on its coids fail with EBADF.
 pub fn channel_destroy(chid: i32) -> KResult<()> {
-    with_current(|c| c.channel_destroy(chid))
+    with_current(|c| sys::channel_destroy(c, chid))
 }
 
 /// `ConnectAttach(nd, pid, chid, index, flags)`: a coid. `pid` 0 is the caller's process;
@@ -49,18 +50,18 @@ pub fn channel_destroy(chid: i32) -> KResult<()> {
 /// coid ≥ `index`. ENOREMOTE nd ≠ 0, ESRCH no such pid/chid, EINVAL bad flags or index,
 /// EMFILE no coid left, EAGAIN no connection object left, EPERM a private channel.
 pub fn connect_attach(nd: u32, pid: i32, chid: i32, index: u32, flags: u32) -> KResult<i32> {
-    with_current(|c| c.connect_attach(nd, pid, chid, index, flags))
+    with_current(|c| sys::connect_attach(c, nd, pid, chid, index, flags))
 }
 
 /// `ConnectDetach(coid)`: EINVAL unknown coid. Other threads of this process SEND- or
 /// REPLY-blocked on it leave with EBADF.
 pub fn connect_detach(coid: i32) -> KResult<()> {
-    with_current(|c| c.connect_detach(coid))
+    with_current(|c| sys::connect_detach(c, coid))
 }
 
 /// `MsgSend(coid, smsg, sbytes, rmsg, rbytes)`: returns the server's reply status.
 pub fn msg_send(coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> KResult<i64> {
-    with_current(|c| c.msg_send(coid, smsg, rmsg))
+    with_current(|c| sys::msg_send(c, coid, smsg, rmsg))
 }
 
 /// `MsgSendnc`: the same call (there is no thread cancellation here to be a point of).
@@ -70,7 +71,7 @@ pub fn msg_sendnc(coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> KResult<i64> {
 
 /// `MsgSendv(coid, siov, sparts, riov, rparts)`.
 pub fn msg_sendv(coid: i32, siov: &[&[u8]], riov: &mut [&mut [u8]]) -> KResult<i64> {
-    with_current(|c| c.msg_sendv(coid, siov, riov))
+    with_current(|c| sys::msg_sendv(c, coid, siov, riov))
 }
 
 /// `MsgSendvnc`: the same call as [`msg_sendv`].
@@ -80,7 +81,7 @@ pub fn msg_sendvnc(coid: i32, siov: &[&[u8]], riov: &mut [&mut [u8]]) -> KResult
 
 /// `MsgSendsv(coid, smsg, sbytes, riov, rparts)`: flat send, scattered reply.
 pub fn msg_sendsv(coid: i32, smsg: &[u8], riov: &mut [&mut [u8]]) -> KResult<i64> {
-    with_current(|c| c.msg_sendv(coid, &[smsg], riov))
+    with_current(|c| sys::msg_sendv(c, coid, &[smsg], riov))
 }
 
 /// `MsgSendsvnc`: the same call as [`msg_sendsv`].
@@ -90,7 +91,7 @@ pub fn msg_sendsvnc(coid: i32, smsg: &[u8], riov: &mut [&mut [u8]]) -> KResult<i
 
 /// `MsgSendvs(coid, siov, sparts, rmsg, rbytes)`: gathered send, flat reply.
 pub fn msg_sendvs(coid: i32, siov: &[&[u8]], rmsg: &mut [u8]) -> KResult<i64> {
-    with_current(|c| c.msg_sendv(coid, siov, &mut [rmsg]))
+    with_current(|c| sys::msg_sendv(c, coid, siov, &mut [rmsg]))
 }
 
 /// `MsgSendvsnc`: the same call as [`msg_sendvs`].
@@ -105,14 +106,14 @@ pub fn msg_sendvsnc(coid: i32, siov: &[&[u8]], rmsg: &mut [u8]) -> KResult<i64> 
 /// call and not otherwise accessed meanwhile.
 pub unsafe fn msg_sendv_raw(coid: i32, siov: &[Iov], riov: &[Iov]) -> KResult<i64> {
     // SAFETY: forwarded from our caller.
-    with_current(|c| unsafe { c.msg_sendv_raw(coid, siov, riov) })
+    with_current(|c| unsafe { sys::msg_sendv_raw(c, coid, siov, riov) })
 }
 
 /// `MsgReceive(chid, msg, bytes, info)`: an rcvid (> 0) for a message, 0 for a pulse (the
 /// buffer then holds a `struct _pulse`; read it with [`Pulse::from_bytes`]). ESRCH unknown
 /// chid, EFAULT a buffer smaller than a pulse when a pulse arrives.
 pub fn msg_receive(chid: i32, msg: &mut [u8], info: Option<&mut MsgInfo>) -> KResult<RcvId> {
-    with_current(|c| c.msg_receive(chid, msg, info))
+    with_current(|c| sys::msg_receive(c, chid, msg, info))
 }
 
 /// `MsgReceivev(chid, iov, parts, info)`.
@@ -121,62 +122,62 @@ pub fn msg_receivev(
     iov: &mut [&mut [u8]],
     info: Option<&mut MsgInfo>,
 ) -> KResult<RcvId> {
-    with_current(|c| c.msg_receivev(chid, iov, info))
+    with_current(|c| sys::msg_receivev(c, chid, iov, info))
 }
 
 /// `MsgReceivePulse(chid, pulse, bytes, info)`: only pulses; messages stay queued.
 pub fn msg_receive_pulse(chid: i32, pulse: &mut [u8]) -> KResult<()> {
-    with_current(|c| c.msg_receive_pulse(chid, pulse))
+    with_current(|c| sys::msg_receive_pulse(c, chid, pulse))
 }
 
 /// `MsgReply(rcvid, status, msg, bytes)`: ESRCH if `rcvid` is not a REPLY-blocked client of
 /// this process (stale, already replied, a pulse's 0).
 pub fn msg_reply(rcvid: RcvId, status: i64, msg: &[u8]) -> KResult<()> {
-    with_current(|c| c.msg_reply(rcvid, status, msg))
+    with_current(|c| sys::msg_reply(c, rcvid, status, msg))
 }
 
 /// `MsgReplyv(rcvid, status, iov, parts)`.
 pub fn msg_replyv(rcvid: RcvId, status: i64, iov: &[&[u8]]) -> KResult<()> {
-    with_current(|c| c.msg_replyv(rcvid, status, iov))
+    with_current(|c| sys::msg_replyv(c, rcvid, status, iov))
 }
 
 /// `MsgError(rcvid, err)`: the client's send fails with `err`; `Errno::EOK` makes it return 0,
 /// `Errno::ERESTART` makes it send again.
 pub fn msg_error(rcvid: RcvId, err: Errno) -> KResult<()> {
-    with_current(|c| c.msg_error(rcvid, err))
+    with_current(|c| sys::msg_error(c, rcvid, err))
 }
 
 /// `MsgRead(rcvid, msg, bytes, offset)`: bytes copied from the client's message at `offset`.
 pub fn msg_read(rcvid: RcvId, msg: &mut [u8], offset: usize) -> KResult<usize> {
-    with_current(|c| c.msg_read(rcvid, msg, offset))
+    with_current(|c| sys::msg_read(c, rcvid, msg, offset))
 }
 
 /// `MsgReadv(rcvid, iov, parts, offset)`.
 pub fn msg_readv(rcvid: RcvId, iov: &mut [&mut [u8]], offset: usize) -> KResult<usize> {
-    with_current(|c| c.msg_readv(rcvid, iov, offset))
+    with_current(|c| sys::msg_readv(c, rcvid, iov, offset))
 }
 
 /// `MsgWrite(rcvid, msg, bytes, offset)`: bytes copied into the client's reply buffer at
 /// `offset`; the client stays REPLY-blocked until MsgReply/MsgError.
 pub fn msg_write(rcvid: RcvId, msg: &[u8], offset: usize) -> KResult<usize> {
-    with_current(|c| c.msg_write(rcvid, msg, offset))
+    with_current(|c| sys::msg_write(c, rcvid, msg, offset))
 }
 
 /// `MsgWritev(rcvid, iov, parts, offset)`.
 pub fn msg_writev(rcvid: RcvId, iov: &[&[u8]], offset: usize) -> KResult<usize> {
-    with_current(|c| c.msg_writev(rcvid, iov, offset))
+    with_current(|c| sys::msg_writev(c, rcvid, iov, offset))
 }
 
 /// `MsgInfo(rcvid, info)`.
 pub fn msg_info(rcvid: RcvId) -> KResult<MsgInfo> {
-    with_current(|c| c.msg_info(rcvid))
+    with_current(|c| sys::msg_info(c, rcvid))
 }
 
 /// `MsgSendPulse(coid, priority, code, value)`: `priority` -1 (`PULSE_PRIO_CALLER`) is the
 /// caller's, else 1..=255; `code` 0..=127 (`_PULSE_CODE_MINAVAIL..=_PULSE_CODE_MAXAVAIL`; the
 /// negative codes are the kernel's: EINVAL).
 pub fn msg_send_pulse(coid: i32, priority: i16, code: i8, value: i32) -> KResult<()> {
-    with_current(|c| c.msg_send_pulse(coid, priority, code, value))
+    with_current(|c| sys::msg_send_pulse(c, coid, priority, code, value))
 }
 
 /// `TimerTimeout(id, flags, NULL, ntime, NULL)`: a one-shot timeout for the next kernel call
@@ -184,19 +185,19 @@ pub fn msg_send_pulse(coid: i32, priority: i16, code: i8, value: i32) -> KResult
 /// Linux's clock id (`CLOCK_MONOTONIC` or `CLOCK_REALTIME`), else EINVAL. Returns the flags
 /// armed before.
 pub fn timer_timeout(id: i32, flags: u32, ntime: Option<u64>) -> KResult<u32> {
-    with_current(|c| c.timer_timeout(id, flags, ntime))
+    with_current(|c| sys::timer_timeout(c, id, flags, ntime))
 }
 
 /// Sets the calling thread's priority (1..=255, else EINVAL); returns the previous one
 /// (what `pthread_setschedprio` / `SchedSet` do on QNX).
 pub fn thread_set_priority(prio: i16) -> KResult<i16> {
     // (The previous priority is 1..=255: it fits.)
-    with_current(|c| c.set_priority(prio))
+    with_current(|c| sys::set_priority(c, prio))
 }
 
 /// The calling thread's (base, current) priority.
 pub fn thread_priority() -> KResult<(i16, i16)> {
-    with_current(|c| c.priority().map(|(base, cur)| (base.into(), cur.into())))
+    with_current(sys::priority)
 }
 
 /// `getpid()` of the simulated process the calling thread belongs to.
@@ -214,18 +215,18 @@ pub use kernel_sim::TimerInfo;
 
 /// `MsgReceivePulsev(chid, iov, parts, info)`: only pulses, into scattered buffers.
 pub fn msg_receive_pulsev(chid: i32, iov: &mut [&mut [u8]]) -> KResult<()> {
-    with_current(|c| c.msg_receive_pulsev(chid, iov))
+    with_current(|c| sys::msg_receive_pulsev(c, chid, iov))
 }
 
 /// `MsgDeliverEvent(rcvid, event)`: delivers `event` to the client `rcvid` names; it need not
 /// be REPLY-blocked any more. rcvid 0 is the calling thread.
 pub fn msg_deliver_event(rcvid: RcvId, event: &SigEvent) -> KResult<()> {
-    with_current(|c| c.msg_deliver_event(rcvid, event))
+    with_current(|c| sys::msg_deliver_event(c, rcvid, event))
 }
 
 /// `MsgVerifyEvent(rcvid, event)`: checks `event` as MsgDeliverEvent would, delivering nothing.
 pub fn msg_verify_event(rcvid: RcvId, event: &SigEvent) -> KResult<()> {
-    with_current(|c| c.msg_verify_event(rcvid, event))
+    with_current(|c| sys::msg_verify_event(c, rcvid, event))
 }
 
 /// `TimerTimeout(id, flags, notify, ntime, NULL)` with a notification event (`None`:
@@ -236,28 +237,28 @@ pub fn timer_timeout_event(
     notify: Option<&SigEvent>,
     ntime: Option<u64>,
 ) -> KResult<u32> {
-    with_current(|c| c.timer_timeout_event(id, flags, notify, ntime))
+    with_current(|c| sys::timer_timeout_event(c, id, flags, notify, ntime))
 }
 
 /// `TimerCreate(id, event)`: a timer delivering `event` (default SIGALRM) to the calling thread.
 pub fn timer_create(id: i32, event: Option<&SigEvent>) -> KResult<i32> {
-    with_current(|c| c.timer_create(id, event))
+    with_current(|c| sys::timer_create(c, id, event))
 }
 
 /// `TimerSettime(id, flags, itime, oitime)`: first expiry after `value` ns (or at `value` with
 /// `TIMER_ABSTIME`), then every `interval` ns; `value` 0 disarms. Returns the old setting.
 pub fn timer_settime(id: i32, flags: u32, value: u64, interval: u64) -> KResult<TimerInfo> {
-    with_current(|c| c.timer_settime(id, flags, value, interval))
+    with_current(|c| sys::timer_settime(c, id, flags, value, interval))
 }
 
 /// `TimerInfo(pid, id, flags, info)` for a timer of the calling process.
 pub fn timer_info(id: i32) -> KResult<TimerInfo> {
-    with_current(|c| c.timer_info(id))
+    with_current(|c| sys::timer_info(c, id))
 }
 
 /// `TimerDestroy(id)`.
 pub fn timer_destroy(id: i32) -> KResult<()> {
-    with_current(|c| c.timer_destroy(id))
+    with_current(|c| sys::timer_destroy(c, id))
 }
 
 /// `SIGEV_NONE_INIT(&event)`.
@@ -310,7 +311,7 @@ pub fn sigev_intr_init() -> SigEvent {
 /// ENOREMOTE `nd` not local, EINVAL `signo` outside 0..=64, ESRCH no such process or thread.
 /// `code` is the signal's `si_code`, `i16` as `sigevent`'s `sigev_code` carries it.
 pub fn signal_kill(nd: u32, pid: i32, tid: i32, signo: i32, code: i16, value: i32) -> KResult<()> {
-    with_current(|c| c.signal_kill(nd, pid, tid, signo, code.into(), value))
+    with_current(|c| sys::signal_kill(c, nd, pid, tid, signo, code, value))
 }
 
 /// `kill(pid, signo)` aimed at a simulated process: [`signal_kill`] with `SI_USER`.
@@ -370,9 +371,7 @@ pub fn msg_receive_struct<T: FromBytes>(
         *info = got;
     }
     if rcvid == 0 {
-        return Pulse::from_bytes(&buf)
-            .map(MsgOrPulse::Pulse)
-            .ok_or(Errno::EFAULT);
+        return sys::pulse_in(&buf).map(MsgOrPulse::Pulse);
     }
     Ok(MsgOrPulse::Msg(rcvid, structs::read(&buf)))
 }

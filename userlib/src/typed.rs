@@ -34,6 +34,7 @@
 
 use crate::current::{self, cleanup_in, with_member, Access};
 use crate::structs;
+use crate::sys;
 use kernel_sim::consts::*;
 use kernel_sim::types::SigEvent;
 use kernel_sim::TimerInfo;
@@ -51,16 +52,6 @@ fn member<R>(
         Access::Member(ctx) => f(ctx),
         Access::Foreign => Err(foreign),
     })
-}
-
-fn arm(ctx: &ThreadCtx, states: u32, t: Duration) -> KResult<()> {
-    let ns = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
-    ctx.timer_timeout(CLOCK_MONOTONIC, states, Some(ns))
-        .map(drop)
-}
-
-fn current_process() -> KResult<(Kernel, Pid)> {
-    current::with_current(|c| Ok((c.kernel().clone(), c.process())))
 }
 
 /// What a receive returned.
@@ -107,7 +98,7 @@ impl Channel {
     /// `ChannelCreate(flags)` in the calling thread's process.
     pub fn create(flags: u32) -> KResult<Channel> {
         current::with_current(|c| {
-            let chid = c.channel_create(flags)?;
+            let chid = sys::channel_create(c, flags)?;
             Ok(Channel {
                 chid,
                 kernel: c.kernel().clone(),
@@ -120,7 +111,9 @@ impl Channel {
     /// belongs to `proc` or is unbound, which then joins it).
     pub fn create_in(proc: &crate::Process, flags: u32) -> KResult<Channel> {
         let (kernel, pid) = (proc.kernel().clone(), proc.raw());
-        let chid = member(&kernel, pid, Errno::ESRCH, |c| c.channel_create(flags))?;
+        let chid = member(&kernel, pid, Errno::ESRCH, |c| {
+            sys::channel_create(c, flags)
+        })?;
         Ok(Channel { chid, kernel, pid })
     }
 
@@ -147,14 +140,12 @@ impl Channel {
     fn receive_inner(&self, buf: &mut [u8], timeout: Option<Duration>) -> KResult<Received> {
         member(&self.kernel, self.pid, Errno::ESRCH, |c| {
             if let Some(t) = timeout {
-                arm(c, _NTO_TIMEOUT_RECEIVE, t)?;
+                sys::timeout(c, _NTO_TIMEOUT_RECEIVE, t)?;
             }
             let mut info = MsgInfo::default();
-            let rcvid = c.msg_receive(self.chid, buf, Some(&mut info))?;
+            let rcvid = sys::msg_receive(c, self.chid, buf, Some(&mut info))?;
             if rcvid == 0 {
-                let p =
-                    Pulse::from_bytes(&buf[..PULSE_SIZE.min(buf.len())]).ok_or(Errno::EFAULT)?;
-                return Ok(Received::Pulse(p));
+                return Ok(Received::Pulse(sys::pulse_in(buf)?));
             }
             Ok(Received::Message {
                 rcvid: ReceiveId {
@@ -224,8 +215,8 @@ impl Channel {
     pub fn receive_pulse(&self) -> KResult<Pulse> {
         member(&self.kernel, self.pid, Errno::ESRCH, |c| {
             let mut b = [0u8; PULSE_SIZE];
-            c.msg_receive_pulse(self.chid, &mut b)?;
-            Pulse::from_bytes(&b).ok_or(Errno::EFAULT)
+            sys::msg_receive_pulse(c, self.chid, &mut b)?;
+            sys::pulse_in(&b)
         })
     }
 }
@@ -233,7 +224,7 @@ impl Channel {
 impl Drop for Channel {
     fn drop(&mut self) {
         let chid = self.chid;
-        cleanup_in(&self.kernel, self.pid, |c| c.channel_destroy(chid));
+        cleanup_in(&self.kernel, self.pid, |c| sys::channel_destroy(c, chid));
     }
 }
 
@@ -254,9 +245,9 @@ impl Connection {
 
     /// `ConnectAttach(0, pid, chid, index, flags)` from the calling thread's process.
     pub fn attach_with(pid: i32, chid: i32, index: u32, flags: u32) -> KResult<Connection> {
-        let (kernel, me) = current_process()?;
+        let (kernel, me) = current::current_process()?;
         let coid = member(&kernel, me, Errno::EBADF, |c| {
-            c.connect_attach(ND_LOCAL_NODE, pid, chid, index, flags)
+            sys::connect_attach(c, ND_LOCAL_NODE, pid, chid, index, flags)
         })?;
         Ok(Connection {
             coid,
@@ -269,7 +260,7 @@ impl Connection {
     pub fn attach_in(proc: &crate::Process, pid: i32, chid: i32) -> KResult<Connection> {
         let (kernel, me) = (proc.kernel().clone(), proc.raw());
         let coid = member(&kernel, me, Errno::EBADF, |c| {
-            c.connect_attach(ND_LOCAL_NODE, pid, chid, _NTO_SIDE_CHANNEL, 0)
+            sys::connect_attach(c, ND_LOCAL_NODE, pid, chid, _NTO_SIDE_CHANNEL, 0)
         })?;
         Ok(Connection {
             coid,
@@ -286,7 +277,7 @@ impl Connection {
     /// `MsgSend`: sends `msg`, waits for the reply in `reply`, returns the reply status.
     pub fn send(&self, msg: &[u8], reply: &mut [u8]) -> KResult<i64> {
         member(&self.kernel, self.pid, Errno::EBADF, |c| {
-            c.msg_send(self.coid, msg, reply)
+            sys::msg_send(c, self.coid, msg, reply)
         })
     }
 
@@ -294,8 +285,8 @@ impl Connection {
     /// with `_NTO_CHF_UNBLOCK` a REPLY-blocked send waits for the server's answer instead).
     pub fn send_timeout(&self, msg: &[u8], reply: &mut [u8], timeout: Duration) -> KResult<i64> {
         member(&self.kernel, self.pid, Errno::EBADF, |c| {
-            arm(c, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, timeout)?;
-            c.msg_send(self.coid, msg, reply)
+            sys::timeout(c, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, timeout)?;
+            sys::msg_send(c, self.coid, msg, reply)
         })
     }
 
@@ -325,7 +316,7 @@ impl Connection {
     /// `MsgSendv`: gathers `msg`, scatters the reply into `reply`.
     pub fn sendv(&self, msg: &[&[u8]], reply: &mut [&mut [u8]]) -> KResult<i64> {
         member(&self.kernel, self.pid, Errno::EBADF, |c| {
-            c.msg_sendv(self.coid, msg, reply)
+            sys::msg_sendv(c, self.coid, msg, reply)
         })
     }
 
@@ -333,7 +324,7 @@ impl Connection {
     /// negative codes are the kernel's: EINVAL).
     pub fn send_pulse(&self, priority: i16, code: i8, value: i32) -> KResult<()> {
         member(&self.kernel, self.pid, Errno::EBADF, |c| {
-            c.msg_send_pulse(self.coid, priority, code, value)
+            sys::msg_send_pulse(c, self.coid, priority, code, value)
         })
     }
 }
@@ -341,7 +332,7 @@ impl Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         let coid = self.coid;
-        cleanup_in(&self.kernel, self.pid, |c| c.connect_detach(coid));
+        cleanup_in(&self.kernel, self.pid, |c| sys::connect_detach(c, coid));
     }
 }
 
@@ -371,7 +362,7 @@ impl ReceiveId {
     pub fn reply(mut self, status: i64, msg: &[u8]) -> KResult<()> {
         self.answered = true;
         let r = self.rcvid;
-        self.with(|c| c.msg_reply(r, status, msg))
+        self.with(|c| sys::msg_reply(c, r, status, msg))
     }
 
     /// `MsgReply` with a struct (or a slice of them).
@@ -386,19 +377,19 @@ impl ReceiveId {
     pub fn replyv(mut self, status: i64, msg: &[&[u8]]) -> KResult<()> {
         self.answered = true;
         let r = self.rcvid;
-        self.with(|c| c.msg_replyv(r, status, msg))
+        self.with(|c| sys::msg_replyv(c, r, status, msg))
     }
 
     /// `MsgError`: the client's send fails with `err` (`EOK`: returns 0; `ERESTART`: resends).
     pub fn error(mut self, err: Errno) -> KResult<()> {
         self.answered = true;
         let r = self.rcvid;
-        self.with(|c| c.msg_error(r, err))
+        self.with(|c| sys::msg_error(c, r, err))
     }
 
     /// `MsgRead`: more of the client's message, from `offset`.
     pub fn read(&self, buf: &mut [u8], offset: usize) -> KResult<usize> {
-        self.with(|c| c.msg_read(self.rcvid, buf, offset))
+        self.with(|c| sys::msg_read(c, self.rcvid, buf, offset))
     }
 
     /// `MsgRead` into a struct: the struct and the bytes read. Past the end of the client's
@@ -420,12 +411,12 @@ impl ReceiveId {
 
     /// `MsgWrite`: part of the reply, at `offset`, without answering yet.
     pub fn write(&self, buf: &[u8], offset: usize) -> KResult<usize> {
-        self.with(|c| c.msg_write(self.rcvid, buf, offset))
+        self.with(|c| sys::msg_write(c, self.rcvid, buf, offset))
     }
 
     /// `MsgInfo`: the message's info now (e.g. `_NTO_MI_UNBLOCK_REQ` in `flags`).
     pub fn info(&self) -> KResult<MsgInfo> {
-        self.with(|c| c.msg_info(self.rcvid))
+        self.with(|c| sys::msg_info(c, self.rcvid))
     }
 }
 
@@ -433,7 +424,9 @@ impl Drop for ReceiveId {
     fn drop(&mut self) {
         if !self.answered {
             let r = self.rcvid;
-            cleanup_in(&self.kernel, self.pid, |c| c.msg_error(r, Errno::ENOSYS));
+            cleanup_in(&self.kernel, self.pid, |c| {
+                sys::msg_error(c, r, Errno::ENOSYS)
+            });
         }
     }
 }
@@ -471,14 +464,14 @@ impl Notifier {
     /// `MsgDeliverEvent(rcvid, event)`.
     pub fn deliver(&self, event: &SigEvent) -> KResult<()> {
         member(&self.kernel, self.pid, Errno::ESRCH, |c| {
-            c.msg_deliver_event(self.rcvid, event)
+            sys::msg_deliver_event(c, self.rcvid, event)
         })
     }
 
     /// `MsgVerifyEvent(rcvid, event)`.
     pub fn verify(&self, event: &SigEvent) -> KResult<()> {
         member(&self.kernel, self.pid, Errno::ESRCH, |c| {
-            c.msg_verify_event(self.rcvid, event)
+            sys::msg_verify_event(c, self.rcvid, event)
         })
     }
 }
@@ -520,7 +513,7 @@ impl Timer {
     /// `event`.
     pub fn create(clock: i32, event: &SigEvent) -> KResult<Timer> {
         current::with_current(|c| {
-            let id = c.timer_create(clock, Some(event))?;
+            let id = sys::timer_create(c, clock, Some(event))?;
             Ok(Timer {
                 id,
                 kernel: c.kernel().clone(),
@@ -536,26 +529,22 @@ impl Timer {
 
     /// Arms it: first expiry after `first`, then every `period` (zero: once).
     pub fn start(&self, first: Duration, period: Duration) -> KResult<()> {
-        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
-        let period = if period.is_zero() { 0 } else { ns(period) };
         member(&self.kernel, self.pid, Errno::EINVAL, |c| {
-            c.timer_settime(self.id, 0, ns(first), period)
+            sys::timer_start(c, self.id, first, period)
         })
-        .map(drop)
     }
 
     /// Disarms it.
     pub fn stop(&self) -> KResult<()> {
         member(&self.kernel, self.pid, Errno::EINVAL, |c| {
-            c.timer_settime(self.id, 0, 0, 0)
+            sys::timer_stop(c, self.id)
         })
-        .map(drop)
     }
 
     /// Its remaining time, period, overruns and deliveries.
     pub fn info(&self) -> KResult<TimerInfo> {
         member(&self.kernel, self.pid, Errno::EINVAL, |c| {
-            c.timer_info(self.id)
+            sys::timer_info(c, self.id)
         })
     }
 }
@@ -563,6 +552,6 @@ impl Timer {
 impl Drop for Timer {
     fn drop(&mut self) {
         let id = self.id;
-        cleanup_in(&self.kernel, self.pid, |c| c.timer_destroy(id));
+        cleanup_in(&self.kernel, self.pid, |c| sys::timer_destroy(c, id));
     }
 }

@@ -9,6 +9,7 @@ use super::library::{lib_of, lib_start, CODE_TIMER};
 use super::producer_lock::ProducerLock;
 use super::receive::{channel_destroy_in, RecvBufCallback, RecvBufOp, RecvChan};
 use crate::current::with_current;
+use crate::sys;
 use kernel_sim::asyncq::{AsyncQueue, AQ_DEAD, AQ_WANT_PULSE};
 use kernel_sim::consts::*;
 use kernel_sim::types::SigEvent;
@@ -170,7 +171,7 @@ pub fn asyncmsg_channel_create(
     let _ = mode;
     with_current(|c| {
         let lib = lib_start(c)?;
-        let chid = c.async_channel_create(flags, buffer_size, max_num_buffer, ev)?;
+        let chid = sys::async_channel_create(c, flags, buffer_size, max_num_buffer, ev)?;
         let rc = Arc::new(RecvChan {
             destroyed: AtomicBool::new(false),
             buffer_size,
@@ -238,7 +239,8 @@ pub fn asyncmsg_connect_attach(
         // library keeps until asyncmsg_connect_detach has detached the connection; the buffers
         // pushed on it are owned by its slots until the kernel has taken them (`reap`).
         let coid = unsafe {
-            c.async_connect_attach(
+            sys::async_connect_attach(
+                c,
                 nd,
                 pid,
                 chid,
@@ -252,10 +254,10 @@ pub fn asyncmsg_connect_attach(
             None
         } else {
             let ev = SigEvent::pulse(lib.notify_coid, PRIO_MAX, CODE_TIMER, coid);
-            match c.timer_create(kernel_sim::abi::consts::CLOCK_MONOTONIC, Some(&ev)) {
+            match sys::timer_create(c, kernel_sim::abi::consts::CLOCK_MONOTONIC, Some(&ev)) {
                 Ok(t) => Some(t),
                 Err(e) => {
-                    let _ = c.connect_detach(coid);
+                    let _ = sys::connect_detach(c, coid);
                     return Err(e);
                 }
             }
@@ -295,9 +297,9 @@ pub fn asyncmsg_connect_attach(
         // The library thread left meanwhile (its process is exiting): it could not detach
         // this one, so we do.
         conn.detached.store(true, Ordering::Release);
-        let _ = c.connect_detach(coid);
+        let _ = sys::connect_detach(c, coid);
         if let Some(t) = conn.timer {
-            let _ = c.timer_destroy(t);
+            let _ = sys::timer_destroy(c, t);
         }
         Err(Errno::EBADF)
     })
@@ -416,7 +418,7 @@ pub fn asyncmsg_connection_stats(coid: i32) -> KResult<AsyncConnStats> {
     with_current(|c| {
         let lib = lib_of(c)?;
         let conn = lib.conn(coid)?;
-        let k = c.async_conn_counters(coid).unwrap_or_default();
+        let k = sys::async_conn_counters(c, coid).unwrap_or_default();
         Ok(AsyncConnStats {
             msgs_put: conn.msgs_put.load(Ordering::Relaxed),
             kernel_entries: conn.kernel_entries.load(Ordering::Relaxed),

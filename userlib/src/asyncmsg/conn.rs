@@ -50,6 +50,7 @@ use super::library::{lib_of, Job, Lib};
 use super::pool::{BufPool, BUF_POOL};
 use super::producer_lock::{ProducerGuard, ProducerLock};
 use crate::current::with_current;
+use crate::sys;
 use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD, AQ_PULSE_PENDING, AQ_WANT_PULSE};
 use kernel_sim::{Deadline, Errno, Iov, KResult, ThreadCtx};
 use std::cell::RefCell;
@@ -333,11 +334,7 @@ fn trigger_now(ctx: &ThreadCtx, conn: &Conn) -> KResult<u32> {
     conn.triggers.fetch_add(1, Ordering::Relaxed);
     // (By queue: should a concurrent detach have freed the coid and an attach reused it, the
     // kernel refuses instead of triggering the other connection.)
-    ctx.msg_send_async_on(conn.coid, &conn.queue)
-}
-
-pub(super) fn ns(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+    sys::msg_send_async(ctx, conn.coid, &conn.queue)
 }
 
 /// A detach; the connection is left in `left`, to be dropped once no lock is held.
@@ -352,9 +349,9 @@ pub(super) fn detach_in(c: &ThreadCtx, coid: i32, left: &mut Leftover) -> KResul
     conn.detached.store(true, Ordering::Release);
     let mut st = conn.lock();
     // After this the kernel no longer reads the queue.
-    let detached = c.connect_detach(coid);
+    let detached = sys::connect_detach(c, coid);
     if let Some(t) = conn.timer {
-        let _ = c.timer_destroy(t);
+        let _ = sys::timer_destroy(c, t);
     }
     let mut done = conn.reap(&mut st);
     let (_, head, tail) = conn.queue.counters();
@@ -636,7 +633,7 @@ fn arm_timer(ctx: &ThreadCtx, conn: &Conn, _held: &ConnState, t: i32, after: Dur
         return true;
     }
     conn.kernel_entries.fetch_add(1, Ordering::Relaxed);
-    ctx.timer_settime(t, 0, ns(after).max(1), 0).is_ok()
+    sys::timer_start(ctx, t, after, Duration::ZERO).is_ok()
 }
 
 /// The common put, tried first: a flat buffer without a callback, on the connection this thread

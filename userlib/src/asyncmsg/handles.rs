@@ -8,10 +8,11 @@ use super::api::{
     asyncmsg_put_timeout, asyncmsg_putv, AsyncCallback, AsyncConnAttr, AsyncConnStats,
     AsyncPutError, Leftover,
 };
-use super::conn::{detach_in, ns};
+use super::conn::detach_in;
 use super::library::{lib_in, Job};
 use super::receive::{asyncmsg_get, channel_destroy_in, AsyncBatch};
-use crate::current::with_current;
+use crate::current::{self, with_current};
+use crate::sys;
 use kernel_sim::consts::*;
 use kernel_sim::types::SigEvent;
 use kernel_sim::{KResult, Kernel, Pid, ThreadCtx};
@@ -34,13 +35,8 @@ impl AsyncChannel {
         ev: Option<&SigEvent>,
     ) -> KResult<AsyncChannel> {
         let chid = asyncmsg_channel_create(flags, 0o600, buffer_size, max_num_buffer, ev, None)?;
-        with_current(|c| {
-            Ok(AsyncChannel {
-                chid,
-                kernel: c.kernel().clone(),
-                pid: c.process(),
-            })
-        })
+        let (kernel, pid) = current::current_process()?;
+        Ok(AsyncChannel { chid, kernel, pid })
     }
 
     /// Its chid.
@@ -55,14 +51,7 @@ impl AsyncChannel {
 
     /// `asyncmsg_get` bounded by `timeout` (ETIMEDOUT).
     pub fn get_timeout(&self, timeout: Duration) -> KResult<AsyncBatch> {
-        with_current(|c| {
-            c.timer_timeout(
-                kernel_sim::abi::consts::CLOCK_MONOTONIC,
-                _NTO_TIMEOUT_RECEIVE,
-                Some(ns(timeout)),
-            )
-        })
-        .map(drop)?;
+        with_current(|c| sys::timeout(c, _NTO_TIMEOUT_RECEIVE, timeout))?;
         asyncmsg_get(self.chid)
     }
 }
@@ -97,12 +86,11 @@ impl AsyncConnection {
     ) -> KResult<AsyncConnection> {
         let coid =
             asyncmsg_connect_attach(ND_LOCAL_NODE, pid, chid, _NTO_SIDE_CHANNEL, flags, attr)?;
-        with_current(|c| {
-            Ok(AsyncConnection {
-                coid,
-                kernel: c.kernel().clone(),
-                pid: c.process(),
-            })
+        let (kernel, me) = current::current_process()?;
+        Ok(AsyncConnection {
+            coid,
+            kernel,
+            pid: me,
         })
     }
 

@@ -8,6 +8,7 @@ use super::conn::{on_timer, CallbackCounts, Conn, Done};
 use super::handles::Cleanup;
 use super::receive::RecvChan;
 use crate::current::with_current;
+use crate::sys;
 use kernel_sim::consts::*;
 use kernel_sim::types::SigEvent;
 use kernel_sim::{Errno, KResult, Kernel, Pid, ThreadCtx};
@@ -15,6 +16,7 @@ use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 const CODE_TAKEN: i8 = kernel_sim::consts::PULSE_CODE_TAKEN;
 pub(super) const CODE_TIMER: i8 = kernel_sim::consts::PULSE_CODE_TIMER;
@@ -73,7 +75,7 @@ pub(super) enum Job {
 }
 
 /// How often the wake timer unblocks the library thread while it is armed.
-const WAKE_PERIOD_NS: u64 = 1_000_000;
+const WAKE_PERIOD: Duration = Duration::from_millis(1);
 
 impl Lib {
     pub(super) fn conn(&self, coid: i32) -> KResult<Arc<Conn>> {
@@ -138,9 +140,8 @@ impl Lib {
             if jobs.busy || jobs.queue.is_empty() || jobs.wake_armed {
                 return;
             }
-            jobs.wake_armed = ctx
-                .timer_settime(self.wake_timer, 0, WAKE_PERIOD_NS, WAKE_PERIOD_NS)
-                .is_ok();
+            jobs.wake_armed =
+                sys::timer_start(ctx, self.wake_timer, WAKE_PERIOD, WAKE_PERIOD).is_ok();
             jobs.wake_armed
         };
         tracing::debug!(
@@ -157,8 +158,7 @@ impl Lib {
         if tests::NO_WAKE_PULSE.with(std::cell::Cell::get) {
             return false;
         }
-        ctx.msg_send_pulse(self.notify_coid, PRIO_MAX, CODE_JOBS, 0)
-            .is_ok()
+        sys::msg_send_pulse(ctx, self.notify_coid, PRIO_MAX, CODE_JOBS, 0).is_ok()
     }
 
     /// Runs `f` as the library's helper thread, attaching it on first use. `None`: no thread
@@ -221,18 +221,18 @@ pub(super) fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
     if let Some(l) = find_lib(&libs, ctx.kernel(), ctx.pid()) {
         return Ok(l);
     }
-    let chid = ctx.channel_create(_NTO_CHF_PRIVATE)?;
-    let notify_coid = match ctx.connect_attach(ND_LOCAL_NODE, 0, chid, _NTO_SIDE_CHANNEL, 0) {
+    let chid = sys::channel_create(ctx, _NTO_CHF_PRIVATE)?;
+    let notify_coid = match sys::connect_attach(ctx, ND_LOCAL_NODE, 0, chid, _NTO_SIDE_CHANNEL, 0) {
         Ok(c) => c,
         Err(e) => {
-            let _ = ctx.channel_destroy(chid);
+            let _ = sys::channel_destroy(ctx, chid);
             return Err(e);
         }
     };
     // On failure below, give the private channel and its connection back.
     let undo = |e: Errno| {
-        let _ = ctx.connect_detach(notify_coid);
-        let _ = ctx.channel_destroy(chid);
+        let _ = sys::connect_detach(ctx, notify_coid);
+        let _ = sys::channel_destroy(ctx, chid);
         e
     };
     let worker = ctx
@@ -240,7 +240,8 @@ pub(super) fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
         .thread_attach_internal(ctx.process(), PRIO_MAX)
         .map_err(undo)?;
     // A timer's SIGEV_UNBLOCK goes to the thread that created it: the library thread.
-    let wake_timer = match worker.timer_create(
+    let wake_timer = match sys::timer_create(
+        &worker,
         kernel_sim::abi::consts::CLOCK_MONOTONIC,
         Some(&SigEvent::unblock()),
     ) {
@@ -271,7 +272,7 @@ pub(super) fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
     if spawned.is_err() {
         // The closure, and the library's kernel thread and its `Arc` with it, was dropped: the
         // registry's entry dies with `lib` below.
-        let _ = ctx.timer_destroy(wake_timer);
+        let _ = sys::timer_destroy(ctx, wake_timer);
         return Err(undo(Errno::EAGAIN));
     }
     Ok(lib)
@@ -312,14 +313,14 @@ impl Drop for Leave<'_> {
         };
         for conn in conns {
             conn.detached.store(true, Ordering::Release);
-            let _ = ctx.connect_detach(conn.coid);
+            let _ = sys::connect_detach(ctx, conn.coid);
             if let Some(t) = conn.timer {
-                let _ = ctx.timer_destroy(t);
+                let _ = sys::timer_destroy(ctx, t);
             }
         }
         // (Not the channel: a program that destroyed it may already have a new one by its chid.)
-        let _ = ctx.timer_destroy(lib.wake_timer);
-        let _ = ctx.connect_detach(lib.notify_coid);
+        let _ = sys::timer_destroy(ctx, lib.wake_timer);
+        let _ = sys::connect_detach(ctx, lib.notify_coid);
         let jobs = std::mem::take(&mut lib.jobs().queue);
         drop(jobs);
         registry()
@@ -337,14 +338,14 @@ impl Drop for Leave<'_> {
 fn library_thread(lib: &Lib, ctx: &ThreadCtx) {
     let mut buf = [0u8; kernel_sim::PULSE_SIZE];
     loop {
-        match ctx.msg_receive(lib.chid, &mut buf, None) {
+        match sys::msg_receive(ctx, lib.chid, &mut buf, None) {
             Ok(0) => {
-                if let Some(p) = kernel_sim::Pulse::from_bytes(&buf) {
+                if let Ok(p) = sys::pulse_in(&buf) {
                     on_pulse(lib, ctx, &p);
                 }
             }
             Ok(rcvid) => {
-                let _ = ctx.msg_error(rcvid, Errno::ENOSYS);
+                let _ = sys::msg_error(ctx, rcvid, Errno::ENOSYS);
             }
             // The wake timer (or a TimerTimeout a callback armed and left unused).
             Err(Errno::ETIMEDOUT) => {}
@@ -382,7 +383,7 @@ fn run_jobs(lib: &Lib, ctx: &ThreadCtx) {
     let mut jobs = lib.jobs();
     if jobs.wake_armed {
         // Awake: the timer has done its work.
-        let _ = ctx.timer_settime(lib.wake_timer, 0, 0, 0);
+        let _ = sys::timer_stop(ctx, lib.wake_timer);
         jobs.wake_armed = false;
     }
     loop {
@@ -457,7 +458,6 @@ fn drop_quietly(payload: Box<dyn std::any::Any + Send>) {
 mod tests {
     use super::*;
     use crate::asyncmsg::*;
-    use std::time::Duration;
 
     thread_local! {
         /// The library's wake-up pulses this thread sends fail, as when the pulse pool is
@@ -533,7 +533,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(
-            with_current(|c| c.timer_info(lib.wake_timer))
+            with_current(|c| sys::timer_info(c, lib.wake_timer))
                 .unwrap()
                 .remaining,
             0

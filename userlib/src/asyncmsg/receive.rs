@@ -6,6 +6,7 @@
 use super::api::Leftover;
 use super::library::lib_of;
 use crate::current::with_current;
+use crate::sys;
 use kernel_sim::types::AsyncGetHeader;
 use kernel_sim::{Errno, KResult, MsgInfo, ThreadCtx};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,7 +51,7 @@ pub(super) fn channel_destroy_in(c: &ThreadCtx, chid: i32, left: &mut Leftover) 
         .unwrap_or_else(|p| p.into_inner())
         .remove(&chid)
         .ok_or(Errno::EINVAL)?;
-    c.channel_destroy(chid)?;
+    sys::channel_destroy(c, chid)?;
     let arenas: Vec<Vec<u8>> = {
         let mut cache = rc.arenas.lock().unwrap_or_else(|p| p.into_inner());
         rc.destroyed.store(true, Ordering::Release);
@@ -162,7 +163,7 @@ pub fn asyncmsg_get(chid: i32) -> KResult<AsyncBatch> {
                 (arena, zeroed(num, AsyncGetHeader::default())?)
             }
         };
-        match c.msg_receive_async(chid, &mut arena, &mut hdrs) {
+        match sys::msg_receive_async(c, chid, &mut arena, &mut hdrs) {
             Ok(n) => Ok(AsyncBatch {
                 n,
                 arena,
