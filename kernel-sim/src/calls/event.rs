@@ -49,7 +49,7 @@ pub(crate) fn deliver(
         SIGEV_PULSE => {
             let r = pulse_route(t, target, ev)?;
             if !verify_only {
-                pulse::queue_pulse(t, r.chan, r.prio, r.code, r.value, r.scoid, fx)?;
+                pulse::send_pulse(t, r.chan, r.prio, r.code, r.value, r.scoid, fx)?;
             }
             Ok(())
         }
@@ -159,10 +159,11 @@ enum Target {
 }
 
 /// The client an rcvid names for event delivery: its thread, by its current or last message
-/// with the caller's process (it need not be REPLY-blocked); rcvid 0 is the caller itself. If
-/// the thread has exited while the connection its message came through lives, a thread of its
-/// process (QNX: process-directed events go to any valid thread) until a new thread takes its
-/// slot.
+/// with the caller's process (it need not be REPLY-blocked); rcvid 0 is the caller itself.
+/// EBADF once the connection that message came through is detached (QNX: "the thread
+/// indicated by rcvid had its connection detached"). If the thread has exited while that
+/// connection lives, a thread of its process (QNX: process-directed events go to any valid
+/// thread) until a new thread takes its slot; ESRCH once the connection is gone too.
 fn event_target(t: &Tables<'_>, me: Caller, rcvid: RcvId) -> KResult<Target> {
     if rcvid == 0 {
         return Ok(Target::Thread(me.thread.index));
@@ -176,7 +177,15 @@ fn event_target(t: &Tables<'_>, me: Caller, rcvid: RcvId) -> KResult<Target> {
         return Err(Errno::ESRCH);
     }
     if t.threads.id_at(idx).is_some() {
-        return Ok(Target::Thread(idx));
+        let connected = t
+            .conns
+            .get(th.last_conn)
+            .is_some_and(|c| c.client == th.proc && c.links > 0);
+        return if connected {
+            Ok(Target::Thread(idx))
+        } else {
+            Err(Errno::EBADF)
+        };
     }
     // The slot is free: its thread exited. Its process, if alive and still connected to us.
     let proc = th.exited_proc;

@@ -10,8 +10,9 @@ use crate::objects::{Channel, PulseObj};
 use crate::pool::{Id, Pooled};
 use crate::region::Tables;
 
-/// Delivers a pulse on `chan`: straight into a RECEIVE-blocked thread if one waits, otherwise
-/// queued by priority (EAGAIN when the pulse pool is exhausted).
+/// Delivers a kernel notification pulse on `chan`: straight into a RECEIVE-blocked thread if
+/// one waits, otherwise queued by priority (EAGAIN when the pulse pool is exhausted). A waiting
+/// receiver whose buffer cannot hold the pulse leaves with EFAULT and the pulse is lost.
 pub(crate) fn queue_pulse(
     t: &mut Tables<'_>,
     chan: Id<Channel>,
@@ -21,6 +22,38 @@ pub(crate) fn queue_pulse(
     scoid: i32,
     fx: &mut Effects,
 ) -> KResult<()> {
+    deliver_or_enqueue(t, chan, prio, code, value, scoid, fx).map(drop)
+}
+
+/// A program's pulse (MsgSendPulse, or a `SIGEV_PULSE` event delivered by MsgDeliverEvent):
+/// as [`queue_pulse`], but a fault writing it into the waiting receiver's buffer is also the
+/// sender's error, ESRVRFAULT, as on QNX.
+pub(crate) fn send_pulse(
+    t: &mut Tables<'_>,
+    chan: Id<Channel>,
+    prio: u8,
+    code: i8,
+    value: u64,
+    scoid: i32,
+    fx: &mut Effects,
+) -> KResult<()> {
+    match deliver_or_enqueue(t, chan, prio, code, value, scoid, fx)? {
+        Some(_) => Err(Errno::ESRVRFAULT),
+        None => Ok(()),
+    }
+}
+
+/// [`queue_pulse`]'s work; returns the waiting receiver's fault, if its buffer could not take
+/// the pulse.
+fn deliver_or_enqueue(
+    t: &mut Tables<'_>,
+    chan: Id<Channel>,
+    prio: u8,
+    code: i8,
+    value: u64,
+    scoid: i32,
+    fx: &mut Effects,
+) -> KResult<Option<Errno>> {
     if let Some(r) = t.receiver(chan, true) {
         let p = Pulse {
             type_: _PULSE_TYPE,
@@ -37,9 +70,9 @@ pub(crate) fn queue_pulse(
             res.map_or_else(|e| CallResult::Err(e.0), CallResult::Ok),
             fx,
         );
-        return Ok(());
+        return Ok(res.err());
     }
-    enqueue(t, chan, prio, code, value, scoid, false, fx)
+    enqueue(t, chan, prio, code, value, scoid, false, fx).map(|()| None)
 }
 
 /// Allocates a pulse and queues it on `chan` (by priority; `boost` files it ahead of every
@@ -208,7 +241,7 @@ pub fn msg_send_pulse(
     if t.chans.get(chan).is_none() {
         return Err(Errno::EBADF);
     }
-    queue_pulse(t, chan, prio, code as i8, value as u32 as u64, scoid, fx)?;
+    send_pulse(t, chan, prio, code as i8, value as u32 as u64, scoid, fx)?;
     t.counters(me.proc).pulses_sent += 1;
     Ok(Step::Done(0))
 }

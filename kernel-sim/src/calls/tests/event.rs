@@ -304,15 +304,11 @@ fn an_event_for_a_client_thread_that_exited_goes_to_its_process_but_not_unblock(
     assert_eq!(b.state(sibling), KState::Running);
 }
 
-/// QNX 6.4 `lookup_rcvid` finds the client through the server's connection (the scoid in the
-/// rcvid): once the client's last link to it is gone, "rcvid look-ups on it now fail with
-/// ESRCH" (reference qnx-api.md 2.3; 2.9 lists EBADF for "client's connection detached"). Here
-/// a client thread that is still alive is found through its thread slot alone, so the event is
-/// delivered to a client that has disconnected (an exited thread's rcvid does check the
-/// connection: `event_target`).
+/// QNX's MsgDeliverEvent fails with EBADF when "the thread indicated by rcvid had its
+/// connection detached": once the client's last link to the server is gone, a client thread
+/// that is still alive gets no event (an exited thread's rcvid then gives ESRCH).
 #[test]
-#[ignore = "bug: MsgDeliverEvent reaches a live client whose connection to the server is gone"]
-fn deliver_event_to_a_client_that_detached_is_esrch() {
+fn deliver_event_to_a_client_that_detached_is_ebadf() {
     let s = scene(0);
     let b = &s.b;
     assert_eq!(
@@ -324,7 +320,11 @@ fn deliver_event_to_a_client_that_detached_is_esrch() {
     assert_eq!(r, Ok(Step::Done(0)));
     let own = b.chan(s.client, s.own_chid);
     let r = deliver(b, s.server, s.rcvid, SigEvent::pulse(s.own_coid, 10, 1, 0)).0;
-    assert_eq!(r, Err(Errno::ESRCH));
+    assert_eq!(
+        r,
+        Err(Errno::EBADF),
+        "QNX: the rcvid's connection was detached"
+    );
     assert_eq!(b.queued(own), 0);
 }
 

@@ -242,7 +242,6 @@ fn a_queued_pulse_taken_into_a_buffer_too_small_for_it_is_efault_and_lost() {
 /// ESRVRFAULT (docs/reference qnx-api.md 2.8 and 4: "ESRVRFAULT: fault writing into a waiting
 /// receiver's buffer", for MsgSendPulse and MsgDeliverEvent). Here the sender is told 0.
 #[test]
-#[ignore = "bug: a pulse into a waiting receiver's too-small buffer returns 0 to the sender, not ESRVRFAULT"]
 fn a_pulse_into_a_waiting_receivers_too_small_buffer_fails_the_sender_with_esrvrfault() {
     let b = Bench::new();
     let server = b.spawn(10);
