@@ -29,7 +29,10 @@
 //!    [`detach_in`]. Under it: the pool (6), the job queue (7), and kernel calls (9): the
 //!    detach's ConnectDetach and TimerDestroy, the time trigger's TimerSettime
 //!    ([`arm_timer`]). It is never held across a trigger's MsgSendAsync, a wait for room or
-//!    for a flush, or the program's code.
+//!    for a flush, or the program's code. (One teardown does without it: the library thread's
+//!    `Leave` detaches the connections left and destroys their timers unlocked, which
+//!    [`arm_timer`]'s reasoning does not cover; a TimerSettime that comes late then names a
+//!    destroyed timer, whose id the generation bits keep from naming a new one.)
 //! 6. The calling thread's send-buffer pool (`BUF_POOL`, pool.rs, a thread-local `RefCell`):
 //!    borrowed under the producer lock when a put releases taken slots ([`Conn::release_taken`]),
 //!    and by `asyncmsg_malloc` with nothing else held.
@@ -44,6 +47,12 @@
 //! No lock is held while the program's code runs (callbacks and clean-ups on the library thread,
 //! the recvbuf callback, the drop of a connection's last reference: see api.rs's `Leftover`) or
 //! while a thread waits on a queue's word (a put waiting for room, a flush).
+//!
+//! Not in this order: the calling thread's binding (current.rs), a `RefCell` that `with_current`
+//! borrows shared for each call, nested calls included. And the library's calls are not
+//! async-signal-safe: a signal handler runs in a thread that may hold any of the locks above (it
+//! interrupted a put, or it runs as a kernel call the library made returns), so a handler that
+//! puts on the connection its thread was putting on finds the producer lock held.
 
 use super::api::{AsyncBuf, AsyncCallback, AsyncConnAttr, AsyncPutError, Leftover};
 use super::library::{lib_of, Job, Lib};
