@@ -15,22 +15,8 @@ pub const PREEMPTIONS: usize = 2;
 /// Runs `f` under loom, at [`PREEMPTIONS`] preemptions unless `LOOM_MAX_PREEMPTIONS` says
 /// otherwise.
 pub fn model(f: impl Fn() + Sync + Send + 'static) {
-    model_with(PREEMPTIONS, None, f);
-}
-
-/// [`model`] at `preemptions` unless `LOOM_MAX_PREEMPTIONS` says otherwise, and, for a model
-/// whose executions run long (waiters that spin), with loom's branch limit raised to
-/// `max_branches`.
-pub fn model_with(
-    preemptions: usize,
-    max_branches: Option<usize>,
-    f: impl Fn() + Sync + Send + 'static,
-) {
     let mut b = loom::model::Builder::new();
-    b.preemption_bound.get_or_insert(preemptions);
-    if let Some(n) = max_branches {
-        b.max_branches = n;
-    }
+    b.preemption_bound.get_or_insert(PREEMPTIONS);
     b.check(f);
 }
 
