@@ -36,9 +36,8 @@ mod syscalls;
 mod wait;
 
 pub use abi::{asyncq, consts, errno, types};
-pub use abi::{Errno, KResult};
+pub use abi::{Clock, Deadline, Errno, KResult};
 pub use abi::{Iov, MsgInfo, ProcCounters, Pulse, RcvId, TimerInfo, PULSE_SIZE};
 pub use info::{Snapshot, ThreadInfo, ThreadState};
 pub use kernel::{Kernel, Pid, ThreadCtx};
 pub use region::{Config, OsPriority, RegionInfo};
-pub use wait::{Clock, Deadline};

@@ -17,6 +17,9 @@ pub mod errno;
 pub mod ids;
 pub mod types;
 
+/// The deadline a wait of the sender-queue protocol takes ([`asyncq::AsyncQueue::wait_until`])
+/// and the clocks it is measured on.
+pub use crate::wait::{Clock, Deadline};
 pub use errno::{Errno, KResult};
 pub use types::{
     AsyncConnCounters, AsyncGetHeader, Iov, MsgInfo, ProcCounters, Pulse, RcvId, SigEvent,
