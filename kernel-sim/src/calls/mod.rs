@@ -55,14 +55,23 @@ pub struct Effects {
     pub wake_words: SmallVec<[crate::wait::PendingWake; 1]>,
 }
 
-/// What a call that did not fail did: finished with a value, or blocked the caller.
+/// What happens next to the caller of a call that did not fail (after Hubris's `NextTask`):
+/// the entry (`kernel/entry.rs`) acts on it, whether a call returned it or a waker left it
+/// for a blocked caller (`CallResult`). "Run again" is a step of its own, never an errno
+/// value, so no server can fake one.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
     /// Finished: the call returns this value.
     Done(i64),
-    /// The caller is now SEND-, RECEIVE- or REPLY-blocked; its result comes from a waker (a
-    /// value or an errno, or *run again*: see `entry::Outcome`).
+    /// The caller is now SEND-, RECEIVE- or REPLY-blocked; the next step comes from a waker.
     Block,
+    /// Run the same call again, as the same kernel entry with its timeout in force (what a
+    /// trigger leaves an asyncmsg receiver it found waiting, which then takes the batch
+    /// itself).
+    Retry,
+    /// Make the call again as a new kernel entry (what `MsgError(rcvid, ERESTART)` leaves the
+    /// client).
+    Restart,
 }
 
 impl Tables<'_> {

@@ -110,7 +110,7 @@ impl ThreadCtx {
             // not a new kernel entry, and its timeout stays in force.
             let (settled, seq, deadline, spin) = self.k.locked(|t| {
                 let Some(th) = t.threads.get_mut(me.thread) else {
-                    return (Some(Outcome::Done(Err(Errno::ESRCH))), 0, None, None);
+                    return (Some(Err(Errno::ESRCH)), 0, None, None);
                 };
                 th.result = CallResult::Pending;
                 if !retry {
@@ -124,16 +124,15 @@ impl ThreadCtx {
                 }
                 // `None`: the call blocked and the thread must sleep.
                 let mut settled = match dispatch(t, me, call, &mut fx) {
-                    Ok(Step::Done(v)) => Some(Outcome::Done(Ok(v))),
-                    Err(e) => Some(Outcome::Done(Err(e))),
                     Ok(Step::Block) => None,
+                    next => Some(next),
                 };
                 let mut deadline = None;
                 if settled.is_none() {
                     if let Some(d) = deadline_for(t.threads.at(me.thread.index)) {
                         if d.passed() {
                             // Already expired (or NULL ntime: a poll): time out without sleeping.
-                            settled = fire(t, me.thread.index, &mut fx).map(outcome_of);
+                            settled = fire(t, me.thread.index, &mut fx).map(step_of);
                         }
                     }
                     if settled.is_none() {
@@ -151,14 +150,16 @@ impl ThreadCtx {
                 (settled, word.load(), deadline, spin)
             });
             self.k.apply(&fx);
-            let out = match settled {
-                Some(out) => out,
+            let next = match settled {
+                Some(next) => next,
                 None => self.block(seq, deadline, shared, spin, signals_seen),
             };
-            match out {
-                Outcome::Done(r) => return r,
-                Outcome::Retry => retry = true,
-                Outcome::Restart => retry = false,
+            match next? {
+                Step::Done(v) => return Ok(v),
+                // (A waker never leaves `Block`; were one to, running the call again in the
+                // same entry is the safe reading: it blocks again if it must.)
+                Step::Retry | Step::Block => retry = true,
+                Step::Restart => retry = false,
             }
         }
     }
@@ -186,9 +187,9 @@ impl ThreadCtx {
         shared: bool,
         spin_vs: Option<i32>,
         mut signals_seen: u64,
-    ) -> Outcome {
+    ) -> KResult<Step> {
         enum Next {
-            Done(Outcome),
+            Done(KResult<Step>),
             Wait(u32, Option<Deadline>),
         }
         let me = self.me;
@@ -232,24 +233,24 @@ impl ThreadCtx {
             let mut my_prio = 0u8;
             let next = self.k.locked(|t| {
                 let Some(th) = t.threads.get_mut(me.thread) else {
-                    return Next::Done(Outcome::Done(Err(Errno::ESRCH)));
+                    return Next::Done(Err(Errno::ESRCH));
                 };
                 if th.state() == KState::Ready {
                     my_prio = th.prio;
                     let r = std::mem::replace(&mut th.result, CallResult::Pending);
                     t.set_running(i);
-                    return Next::Done(outcome_of(r));
+                    return Next::Done(step_of(r));
                 }
                 if signalled {
                     if let Some(r) = calls::srr::force_ready(t, i, calls::srr::Why::Signal, &mut fx)
                     {
-                        return Next::Done(outcome_of(r));
+                        return Next::Done(step_of(r));
                     }
                 }
                 if let Some(d) = deadline_for(t.threads.at(i)) {
                     if woke == WaitResult::TimedOut || d.passed() {
                         if let Some(r) = fire(t, i, &mut fx) {
-                            return Next::Done(outcome_of(r));
+                            return Next::Done(step_of(r));
                         }
                     }
                 }
@@ -290,26 +291,14 @@ enum Spin {
     Yield,
 }
 
-/// How a kernel call ends, as the dispatcher sees it: with a result for the caller, or by
-/// running again (kept apart from results, so that no errno value can mean "again").
-#[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The call returns this.
-    Done(KResult<i64>),
-    /// The same call runs again, as the same kernel entry with its timeout in force (an
-    /// asyncmsg receiver that a trigger found waiting takes the batch itself).
-    Retry,
-    /// The call is made again as a new kernel entry (`MsgError(rcvid, ERESTART)`).
-    Restart,
-}
-
-fn outcome_of(r: CallResult) -> Outcome {
+/// The next step a waker left a blocked caller (stored in its thread as a `CallResult`).
+fn step_of(r: CallResult) -> KResult<Step> {
     match r {
-        CallResult::Retry => Outcome::Retry,
-        CallResult::Restart => Outcome::Restart,
-        CallResult::Ok(v) => Outcome::Done(Ok(v)),
-        CallResult::Err(e) => Outcome::Done(Err(Errno(e))),
+        CallResult::Retry => Ok(Step::Retry),
+        CallResult::Restart => Ok(Step::Restart),
+        CallResult::Ok(v) => Ok(Step::Done(v)),
+        CallResult::Err(e) => Err(Errno(e)),
         // A readied thread always carries a result; should one not, the call was interrupted.
-        CallResult::Pending => Outcome::Done(Err(Errno::EINTR)),
+        CallResult::Pending => Err(Errno::EINTR),
     }
 }
