@@ -406,25 +406,6 @@ impl Progress {
     }
 }
 
-fn delta(a: &ProcCounters, b: &ProcCounters) -> ProcCounters {
-    let d = |x: u64, y: u64| y.saturating_sub(x);
-    ProcCounters {
-        kernel_entries: d(a.kernel_entries, b.kernel_entries),
-        wakeups: d(a.wakeups, b.wakeups),
-        blocks: d(a.blocks, b.blocks),
-        msgs_sent: d(a.msgs_sent, b.msgs_sent),
-        msgs_received: d(a.msgs_received, b.msgs_received),
-        replies: d(a.replies, b.replies),
-        pulses_sent: d(a.pulses_sent, b.pulses_sent),
-        pulses_received: d(a.pulses_received, b.pulses_received),
-        bytes_copied: d(a.bytes_copied, b.bytes_copied),
-        async_triggers: d(a.async_triggers, b.async_triggers),
-        async_msgs_sent: d(a.async_msgs_sent, b.async_msgs_sent),
-        async_msgs_received: d(a.async_msgs_received, b.async_msgs_received),
-        async_batches_received: d(a.async_batches_received, b.async_batches_received),
-    }
-}
-
 /// Samples every sensor once per tick, `rate` ticks a second, for `duration` (unpaced when
 /// `rate` is 0), handing each reading to `send`. Returns (readings per sensor, in all).
 fn sample_loop(
@@ -620,7 +601,7 @@ fn spawn_asyncmsg(
                 sent,
                 per_sensor,
                 first_sample,
-                counters: delta(&before, &after),
+                counters: after.since(&before),
                 consumer_start,
                 conn: Some((
                     s1.triggers - s0.triggers,
@@ -711,7 +692,7 @@ fn spawn_srr(
                 sent,
                 per_sensor,
                 first_sample,
-                counters: delta(&before, &after),
+                counters: after.since(&before),
                 consumer_start,
                 conn: None,
             }))
@@ -764,7 +745,7 @@ fn run(args: &Args) -> Result<bool, Failure> {
 
 /// Prints the summary (or the JSON object); returns whether every reading arrived once.
 fn report(args: &Args, producer: &Process, consumer: &Process, p: &Produced, c: &Consumed) -> bool {
-    let consumer_entries = delta(&p.consumer_start, &c.counters_end).kernel_entries;
+    let consumer_entries = c.counters_end.since(&p.consumer_start).kernel_entries;
     let elapsed = c.end_at.saturating_duration_since(p.first_sample);
     let lost: u64 = c.stats.iter().map(|s| s.lost).sum::<u64>()
         + c.stats

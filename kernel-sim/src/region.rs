@@ -33,7 +33,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 3;
+pub const LAYOUT_VERSION: u32 = 4;
 
 /// How the kernel maps priorities onto the Linux threads that run the simulated ones.
 #[repr(C)]
@@ -75,7 +75,19 @@ pub struct Config {
     pub side_coids_per_process: u32,
     /// Whether priorities are applied to Linux threads.
     pub os_priority: OsPriority,
+    /// How long, in nanoseconds, a blocked thread spins on its wait word before it sleeps on
+    /// the futex, when the thread expected to wake it runs on another CPU: a client waiting
+    /// for its reply (the server), a server waiting in MsgReceive (the channel's last client),
+    /// an asyncmsg receiver (its last trigger's CPU). Never when the waker shares the CPU or
+    /// is blocked itself. 0: never spin. A spin ends early at the wake-up, a signal, or the
+    /// deadline of a TimerTimeout. See docs/design.md, "Lock and wait protocol".
+    pub spin_ns: u32,
 }
+
+/// The default spin budget: long enough for a peer on another CPU to answer a short request
+/// (a round trip across CPUs takes about a microsecond when both sides spin), short enough
+/// that a server with nothing to do gives its CPU back quickly.
+pub const DEFAULT_SPIN_NS: u32 = 20_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -90,6 +102,7 @@ impl Default for Config {
             fd_coids_per_process: 256,
             side_coids_per_process: 1024,
             os_priority: OsPriority::Off,
+            spin_ns: DEFAULT_SPIN_NS,
         }
     }
 }
@@ -108,6 +121,7 @@ impl Config {
             fd_coids_per_process: 8,
             side_coids_per_process: 8,
             os_priority: OsPriority::Off,
+            spin_ns: DEFAULT_SPIN_NS,
         }
     }
 

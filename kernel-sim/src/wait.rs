@@ -70,6 +70,10 @@ impl Deadline {
     }
 }
 
+/// How many times [`WaitWord::spin_for`] looks at its word between two looks at the clock.
+#[cfg(not(loom))]
+const SPIN_CHECK: u32 = 64;
+
 /// What a wait ended with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitResult {
@@ -282,17 +286,37 @@ impl WaitWord {
         }
     }
 
-    /// Spins up to `iterations` times while the word holds `expected` (for a waiter whose
-    /// waker runs on another CPU: the change usually comes before a sleep would pay off).
-    /// Returns whether the word changed.
-    pub fn spin(&self, expected: u32, iterations: u32) -> bool {
-        for _ in 0..iterations {
-            if self.value.load(Ordering::Acquire) != expected {
-                return true;
+    /// Spins while the word holds `expected`, for up to `budget_ns` nanoseconds and never past
+    /// `deadline` (for a waiter whose waker runs on another CPU: the change usually comes
+    /// before a futex sleep would pay off). Returns whether the word changed. The budget is
+    /// kept in time, not in iterations: the monotonic clock (a vDSO read) is looked at every
+    /// `SPIN_CHECK` iterations, so the spin lasts as long whatever a `pause` costs on this
+    /// CPU. Under loom, which has no clock, it looks at the word twice.
+    pub fn spin_for(&self, expected: u32, budget_ns: u32, deadline: Option<Deadline>) -> bool {
+        #[cfg(not(loom))]
+        {
+            let start = Deadline::now_ns(Clock::Monotonic);
+            let end = start.saturating_add(u64::from(budget_ns));
+            loop {
+                for _ in 0..SPIN_CHECK {
+                    if self.value.load(Ordering::Acquire) != expected {
+                        return true;
+                    }
+                    std::hint::spin_loop();
+                }
+                if Deadline::now_ns(Clock::Monotonic) >= end || deadline.is_some_and(|d| d.passed())
+                {
+                    return self.value.load(Ordering::Acquire) != expected;
+                }
             }
-            std::hint::spin_loop();
         }
-        self.value.load(Ordering::Acquire) != expected
+        #[cfg(loom)]
+        {
+            // (Each load is a point where loom may run the other threads; a yield would make
+            // it run them until they block, hiding a deadline that passes first.)
+            let _ = (budget_ns, deadline);
+            (0..2).any(|_| self.value.load(Ordering::Acquire) != expected)
+        }
     }
 
     /// Yields the CPU up to `yields` times while the word still holds `expected`; returns

@@ -14,6 +14,12 @@ use support::*;
 
 const STATUS: i64 = 7;
 
+static COVER: Coverage = Coverage::new(&[
+    "client replied to",
+    "client got ESRCH from the destroy",
+    "client spun REPLY-blocked (its server running on another CPU), then got ESRCH",
+]);
+
 #[test]
 fn reply_racing_channel_destroy_gives_reply_or_esrch_consistently() {
     model(|| {
@@ -69,6 +75,7 @@ fn reply_racing_channel_destroy_gives_reply_or_esrch_consistently() {
             Ok(st) => {
                 assert_eq!(st, STATUS);
                 assert_eq!(replied, Some(Ok(())), "client got the reply: it succeeded");
+                COVER.hit(0);
             }
             Err(e) => {
                 assert_eq!(e, Errno::ESRCH);
@@ -76,10 +83,16 @@ fn reply_racing_channel_destroy_gives_reply_or_esrch_consistently() {
                     matches!(replied, None | Some(Err(Errno::ESRCH))),
                     "client got ESRCH, but the reply said {replied:?}"
                 );
+                COVER.hit(1);
+                // (Only the client can have spun: the replier never blocks with a last client.)
+                if k.process_counters(p.pid).unwrap().spins > 0 {
+                    COVER.hit(2);
+                }
             }
         }
 
         drop(destroyer);
         assert_freed(&k, start);
     });
+    COVER.check();
 }

@@ -64,6 +64,7 @@ static COVER_A: Coverage = Coverage::new(&[
     "client replied to",
     "client timed out SEND-blocked, server never received",
     "client timed out REPLY-blocked, late reply got ESRCH",
+    "client spun REPLY-blocked (its server running on another CPU), then timed out",
 ]);
 
 #[test]
@@ -107,6 +108,10 @@ fn timeout_racing_reply_without_unblock_flag_agrees_on_both_sides() {
                     "client timed out, but the reply said {replied:?}"
                 );
                 COVER_A.hit(if replied.is_none() { 1 } else { 2 });
+                // (Only the client can have spun: the server never blocks with a last client.)
+                if replied.is_some() && k.process_counters(p.pid).unwrap().spins > 0 {
+                    COVER_A.hit(3);
+                }
             }
         }
         finish(&k, server, chid, coid, start);

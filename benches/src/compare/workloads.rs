@@ -74,26 +74,6 @@ fn counters(k: &Kernel, producer: &Process, consumer: &Process) -> Counters {
     )
 }
 
-/// `b - a`, field by field (saturating).
-pub fn counters_delta(a: &ProcCounters, b: &ProcCounters) -> ProcCounters {
-    let d = |x: u64, y: u64| y.saturating_sub(x);
-    ProcCounters {
-        kernel_entries: d(a.kernel_entries, b.kernel_entries),
-        wakeups: d(a.wakeups, b.wakeups),
-        blocks: d(a.blocks, b.blocks),
-        msgs_sent: d(a.msgs_sent, b.msgs_sent),
-        msgs_received: d(a.msgs_received, b.msgs_received),
-        replies: d(a.replies, b.replies),
-        pulses_sent: d(a.pulses_sent, b.pulses_sent),
-        pulses_received: d(a.pulses_received, b.pulses_received),
-        bytes_copied: d(a.bytes_copied, b.bytes_copied),
-        async_triggers: d(a.async_triggers, b.async_triggers),
-        async_msgs_sent: d(a.async_msgs_sent, b.async_msgs_sent),
-        async_msgs_received: d(a.async_msgs_received, b.async_msgs_received),
-        async_batches_received: d(a.async_batches_received, b.async_batches_received),
-    }
-}
-
 /// `b - a` for a connection's asyncmsg library counters.
 pub fn conn_stats_delta(a: &AsyncConnStats, b: &AsyncConnStats) -> ConnFigures {
     let d = |x: u64, y: u64| y.saturating_sub(x);
@@ -117,8 +97,8 @@ fn kernel_figures(
         return None;
     };
     Some(KernelFigures {
-        producer: counters_delta(&p0, &p1),
-        consumer: counters_delta(&c0, &c1),
+        producer: p1.since(&p0),
+        consumer: c1.since(&c0),
         kernel_entries: k1.saturating_sub(k0),
         conn,
     })

@@ -389,4 +389,33 @@ pub struct ProcCounters {
     pub async_msgs_received: u64,
     /// asyncmsg: receives that returned at least one message.
     pub async_batches_received: u64,
+    /// Blocks that spun on the wait word before sleeping (the thread expected to wake them ran
+    /// on another CPU: `Config::spin_ns`).
+    pub spins: u64,
+    /// Of those, the ones whose wake-up came while spinning: no futex sleep, no futex wake.
+    pub spin_wakeups: u64,
+}
+
+impl ProcCounters {
+    /// What happened since `earlier`: `self - earlier`, field by field (saturating).
+    pub fn since(&self, earlier: &ProcCounters) -> ProcCounters {
+        let d = |now: u64, then: u64| now.saturating_sub(then);
+        ProcCounters {
+            kernel_entries: d(self.kernel_entries, earlier.kernel_entries),
+            wakeups: d(self.wakeups, earlier.wakeups),
+            blocks: d(self.blocks, earlier.blocks),
+            msgs_sent: d(self.msgs_sent, earlier.msgs_sent),
+            msgs_received: d(self.msgs_received, earlier.msgs_received),
+            replies: d(self.replies, earlier.replies),
+            pulses_sent: d(self.pulses_sent, earlier.pulses_sent),
+            pulses_received: d(self.pulses_received, earlier.pulses_received),
+            bytes_copied: d(self.bytes_copied, earlier.bytes_copied),
+            async_triggers: d(self.async_triggers, earlier.async_triggers),
+            async_msgs_sent: d(self.async_msgs_sent, earlier.async_msgs_sent),
+            async_msgs_received: d(self.async_msgs_received, earlier.async_msgs_received),
+            async_batches_received: d(self.async_batches_received, earlier.async_batches_received),
+            spins: d(self.spins, earlier.spins),
+            spin_wakeups: d(self.spin_wakeups, earlier.spin_wakeups),
+        }
+    }
 }

@@ -467,11 +467,3 @@ pub fn conn_counters(
         _ => Err(Errno::EBADF),
     }
 }
-
-/// The CPU the last trigger on `chan` ran on, if `chan` is an asyncmsg channel (a receiver about
-/// to block spins briefly first when that is another CPU: the next batch usually comes sooner
-/// than a sleep and a wake-up would take).
-pub(crate) fn trigger_cpu(t: &Tables<'_>, chan: Id<Channel>) -> Option<i32> {
-    let cpu = t.chans.get(chan)?.asyncmsg()?.last_trigger_cpu;
-    (cpu >= 0).then_some(cpu)
-}

@@ -48,6 +48,7 @@ pub fn msg_send(
         ..SendDesc::EMPTY
     };
     t.counters(me.proc).msgs_sent += 1;
+    t.chans.at_mut(chan.index).last_client = me.thread;
     if let Some(r) = t.receiver(chan, false) {
         // A receiver waits: hand the message over now; we go straight to REPLY-blocked.
         let rcvid = deliver(t, i, r, chan, fx);

@@ -98,10 +98,12 @@ impl ThreadCtx {
         // the signals that arrived meanwhile, as QNX delivers signals on leaving the kernel.
         let _entered = crate::signals::Entered::new();
         let signals_seen = crate::signals::arrivals();
+        let cpu = current_cpu();
         let region = &self.k.inner.region;
         let shared = self.k.shared();
         let me = self.me;
         let word = &region.waits()[me.thread.index as usize];
+        let spin_ns = region.config().spin_ns;
         let mut retry = false;
         loop {
             let mut fx = Effects::default();
@@ -113,6 +115,7 @@ impl ThreadCtx {
                     return (Some(Err(Errno::ESRCH)), 0, None, None);
                 };
                 th.result = CallResult::Pending;
+                th.cpu = cpu;
                 if !retry {
                     th.kernel_entries += 1;
                     th.timeout_cur = std::mem::replace(
@@ -141,12 +144,14 @@ impl ThreadCtx {
                     }
                 }
                 t.counters(me.proc).wakeups += fx.wake.len() as u64;
-                let spin = match t.threads.at(me.thread.index).state() {
-                    KState::Receive { chan } if settled.is_none() => {
-                        calls::asyncmsg::trigger_cpu(t, chan)
-                    }
-                    _ => None,
+                let spin = if settled.is_none() {
+                    spin_plan(t, me.thread.index, deadline.is_some(), spin_ns)
+                } else {
+                    None
                 };
+                if spin == Some(Spin::Busy) {
+                    t.counters(me.proc).spins += 1;
+                }
                 (settled, word.load(), deadline, spin)
             });
             self.k.apply(&fx);
@@ -174,18 +179,19 @@ impl ThreadCtx {
     /// the call as QNX does: EINTR, or on an `_NTO_CHF_UNBLOCK` channel a REPLY-blocked client
     /// asks the server and stays; a thread already readied keeps its result.
     ///
-    /// `spin_vs`: the CPU whose thread is expected to wake us (an asyncmsg receiver's last
-    /// trigger). When it is another CPU, spin briefly before sleeping: the wake-up usually comes
-    /// sooner than a futex sleep and wake would take. When it is ours, a busy spin would only
-    /// delay the waker: yield the CPU to it a few times instead, so that a producer sharing the
-    /// CPU fills several batches while we stand aside, rather than waking us (a switch each
-    /// way) at every trigger.
+    /// `spin` ([`spin_plan`]): when the thread expected to wake us runs on another CPU, spin on
+    /// the word for up to `Config::spin_ns` (ending early at the wake-up, a signal's bump or
+    /// the deadline) before sleeping: the wake-up then usually comes sooner than a futex sleep
+    /// and wake would take, and the waker finds no sleeper to wake. When an asyncmsg producer
+    /// shares our CPU, yield the CPU to it a few times instead, so that it fills several
+    /// batches while we stand aside, rather than waking us (a switch each way) at every
+    /// trigger.
     fn block(
         &self,
         mut seq: u32,
         mut deadline: Option<Deadline>,
         shared: bool,
-        spin_vs: Option<i32>,
+        spin: Option<Spin>,
         mut signals_seen: u64,
     ) -> KResult<Step> {
         enum Next {
@@ -197,22 +203,16 @@ impl ThreadCtx {
         let word = &self.k.inner.region.waits()[i as usize];
         // A signal that arrives while we wait bumps our word (signals.rs).
         let _blocked = crate::signals::blocked_on(word);
-        // (Only an asyncmsg receive has a CPU to compare with: read ours only then.)
-        // A yield may hand a busy thread on our CPU a whole time slice, so a receive bounded by
-        // a deadline never yields: it would overshoot the deadline.
-        let mut spin = spin_vs.and_then(|c| {
-            let me_cpu = current_cpu();
-            if me_cpu < 0 {
-                None
-            } else if c != me_cpu {
-                Some(Spin::Busy)
-            } else {
-                deadline.is_none().then_some(Spin::Yield)
-            }
-        });
+        let spin_ns = self.k.inner.region.config().spin_ns;
+        let mut spin = spin;
+        // Whether the wake-up came while we spun (counted when we collect it).
+        let mut spin_hit = false;
         loop {
             let changed = match spin.take() {
-                Some(Spin::Busy) => word.spin(seq, SPIN_ITERATIONS),
+                Some(Spin::Busy) => {
+                    spin_hit = word.spin_for(seq, spin_ns, deadline);
+                    spin_hit
+                }
                 Some(Spin::Yield) => word.yield_until_changed(seq, YIELDS),
                 None => false,
             };
@@ -231,14 +231,19 @@ impl ThreadCtx {
             }
             let mut fx = Effects::default();
             let mut my_prio = 0u8;
+            let cpu = current_cpu();
             let next = self.k.locked(|t| {
                 let Some(th) = t.threads.get_mut(me.thread) else {
                     return Next::Done(Err(Errno::ESRCH));
                 };
+                th.cpu = cpu;
                 if th.state() == KState::Ready {
                     my_prio = th.prio;
                     let r = std::mem::replace(&mut th.result, CallResult::Pending);
                     t.set_running(i);
+                    if spin_hit {
+                        t.counters(me.proc).spin_wakeups += 1;
+                    }
                     return Next::Done(step_of(r));
                 }
                 if signalled {
@@ -276,19 +281,56 @@ impl ThreadCtx {
     }
 }
 
-/// How long a waiter spins before sleeping when its waker runs on another CPU (about 10-50 µs).
-const SPIN_ITERATIONS: u32 = 2000;
-
 /// How many times a waiter yields its CPU to a waker on the same CPU before sleeping.
 const YIELDS: u32 = 4;
 
 /// How a waiter waits before it sleeps.
-#[derive(Clone, Copy, Debug)]
-enum Spin {
-    /// Spin on the word: the waker runs on another CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Spin {
+    /// Spin on the word (up to `Config::spin_ns`): the waker runs on another CPU.
     Busy,
-    /// Yield the CPU: the waker runs on ours.
+    /// Yield the CPU a few times: the waker (an asyncmsg producer) runs on ours.
     Yield,
+}
+
+/// How blocked thread `i` should wait before it sleeps, judged under the lock from the thread
+/// expected to wake it:
+/// * REPLY-blocked: the server that received it; a server on another CPU that is running (or
+///   readied, so about to run) answers soon: spin;
+/// * RECEIVE-blocked on a channel: its last client, the likely sender of the next message,
+///   likewise (after its reply it is readied, and usually sends again at once);
+/// * RECEIVE-blocked on an asyncmsg channel: the CPU of the last trigger; another CPU: spin;
+///   ours: yield to the producer a few times (not when a deadline bounds the receive: a yield
+///   may hand a busy thread a whole time slice and overshoot it).
+///
+/// Never a busy spin for a waker on our CPU (it would only delay it), for one that is blocked
+/// itself, when either CPU is unknown, or when `spin_ns` is 0. Spinning changes no queue and
+/// no priority: who is received or replied to first is decided under the lock as before.
+fn spin_plan(t: &Tables<'_>, i: u32, bounded: bool, spin_ns: u32) -> Option<Spin> {
+    let th = t.threads.at(i);
+    let mine = th.cpu;
+    if mine < 0 {
+        return None;
+    }
+    let busy = spin_ns > 0;
+    let other_cpu_running = |w: crate::pool::Id<crate::objects::Thread>| {
+        t.threads.get(w).is_some_and(|w| {
+            matches!(w.state(), KState::Running | KState::Ready) && w.cpu >= 0 && w.cpu != mine
+        })
+    };
+    match th.state() {
+        KState::Reply { server, .. } => (busy && other_cpu_running(server)).then_some(Spin::Busy),
+        KState::Receive { chan } => {
+            let c = t.chans.get(chan)?;
+            match c.asyncmsg() {
+                Some(a) if a.last_trigger_cpu < 0 => None,
+                Some(a) if a.last_trigger_cpu != mine => busy.then_some(Spin::Busy),
+                Some(_) => (!bounded).then_some(Spin::Yield),
+                None => (busy && other_cpu_running(c.last_client)).then_some(Spin::Busy),
+            }
+        }
+        _ => None,
+    }
 }
 
 /// The next step a waker left a blocked caller (stored in its thread as a `CallResult`).

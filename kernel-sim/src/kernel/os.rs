@@ -63,12 +63,17 @@ pub(super) fn apply_os_priority(mode: OsPriority, tid: i32, prio: u8) {
     }
 }
 
-/// The CPU the calling thread runs on (-1 if unknown; always -1 under loom, which cannot model
-/// spinning usefully).
+/// The CPU the calling thread runs on (-1 if unknown).
 pub(super) fn current_cpu() -> i32 {
+    // Under loom every model thread is taken to run on a CPU of its own, so that the models
+    // explore the spin-then-sleep hand-off of waiters whose waker runs elsewhere.
     #[cfg(loom)]
     {
-        -1
+        static NEXT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+        loom::thread_local! {
+            static CPU: i32 = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & 0xffff;
+        }
+        CPU.with(|c| *c)
     }
     #[cfg(not(loom))]
     {

@@ -16,6 +16,9 @@ pub struct Channel {
     pub chid: i32,
     /// `_NTO_CHF_*` flags.
     pub flags: u32,
+    /// The thread that last sent on it (the likely sender of the next message: a receiver
+    /// spins for it if it runs on another CPU).
+    pub last_client: Id<crate::objects::Thread>,
     /// Head of the send queue (SEND-blocked threads and pulses, by priority, FIFO within one).
     pub(in crate::objects) sendq_head: QRef,
     /// Tail of the send queue.
@@ -132,6 +135,7 @@ impl Pooled for Channel {
             owner: Id::NONE,
             chid: 0,
             flags: 0,
+            last_client: Id::NONE,
             sendq_head: QRef::NONE,
             sendq_tail: QRef::NONE,
             sendq_len: 0,

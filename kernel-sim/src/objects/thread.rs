@@ -201,6 +201,9 @@ pub struct Thread {
     pub timeout_cur: TimeoutArm,
     /// Linux thread id of the thread that registered, for the opt-in OS priority mode.
     pub os_tid: i32,
+    /// The CPU the thread ran on when it last entered the kernel or collected a result (-1:
+    /// unknown): a waiter spins only for a waker on another CPU.
+    pub cpu: i32,
     /// Kernel calls made by this thread.
     pub kernel_entries: u64,
     /// Its process is being destroyed, and it stays only because a server holds its message
@@ -257,6 +260,7 @@ impl Pooled for Thread {
             timeout_next: TimeoutArm::NONE,
             timeout_cur: TimeoutArm::NONE,
             os_tid: 0,
+            cpu: -1,
             kernel_entries: 0,
             zombie: false,
             internal: false,
