@@ -48,6 +48,6 @@ pub use kernel_sim::consts::*;
 pub use kernel_sim::info::PoolUsage;
 pub use kernel_sim::types::{sigev, AsyncGetHeader, SigEvent};
 pub use kernel_sim::{
-    Config, Errno, Iov, KResult, Kernel, MsgInfo, OsPriority, Pid, Pulse, RcvId, ThreadCtx,
-    ThreadInfo, ThreadState, PULSE_SIZE,
+    Config, Errno, Iov, KResult, Kernel, MsgInfo, OsPriority, Pid, ProcCounters, Pulse, RcvId,
+    ThreadCtx, ThreadInfo, ThreadState, PULSE_SIZE,
 };
