@@ -11,7 +11,7 @@
 //!   snapshots: `getrusage(RUSAGE_SELF)` ([`Usage`]) and whatever the model counts (the
 //!   simulated kernel's counters).
 //! * [`record_round_trips`] times every round trip into an [`hdrhistogram::Histogram`].
-//! * [`median`], [`RunStats`] and [`Summary`]: medians of runs.
+//! * [`median`], [`min_max`], [`RunStats`] and [`Summary`]: medians and ranges of runs.
 
 use hdrhistogram::Histogram;
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
@@ -376,6 +376,19 @@ pub fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// The lowest and highest finite values of `v` (the spread of a figure over runs); `None` when
+/// no value is finite. A value that is NaN or infinite (a run that measured nothing) is left
+/// out rather than stretching the range to infinity.
+pub fn min_max(v: &[f64]) -> Option<(f64, f64)> {
+    v.iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(None, |acc, x| match acc {
+            None => Some((x, x)),
+            Some((lo, hi)) => Some((lo.min(x), hi.max(x))),
+        })
+}
+
 /// Several runs of one (model, placement), summed up robustly.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
@@ -415,6 +428,20 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn min_max_spans_the_finite_values() {
+        assert_eq!(min_max(&[3.0, 1.0, 2.0]), Some((1.0, 3.0)));
+        assert_eq!(min_max(&[5.0]), Some((5.0, 5.0)));
+        assert_eq!(
+            min_max(&[f64::NAN, 4.0, f64::INFINITY, 2.0]),
+            Some((2.0, 4.0))
+        );
+        assert_eq!(min_max(&[]), None);
+        assert_eq!(min_max(&[f64::NAN]), None);
+        // A run that measured zero messages is a finite value: it belongs in the range.
+        assert_eq!(min_max(&[0.0, 7.0]), Some((0.0, 7.0)));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! SRR against asyncmsg on the same workloads, with baselines measured in the same run:
-//! round trips (SRR, futex, pipe, Unix socket), one-way throughput (asyncmsg at
-//! several batches, SRR, crossbeam-channel, an SPSC shared-memory ring) and paced latency.
+//! round trips (SRR, futex, spin-then-futex, pipe, Unix socket), one-way throughput (asyncmsg
+//! at several batches, SRR, crossbeam-channel, an SPSC shared-memory ring publishing every
+//! message and one publishing in batches) and paced latency.
 //!
 //! ```text
-//! cargo run --release -p benches --bin compare                 # quick: 64 B, one placement, ~15 s
+//! cargo run --release -p benches --bin compare                 # quick: 64 B, cross-cpu (+ round trips same-cpu), ~15 s
 //! cargo run --release -p benches --bin compare -- --full       # every size, batch, producer count, placement
 //! cargo run --release -p benches --bin compare -- --json r.json --csv r.csv --plots plots/
 //! ```
@@ -35,9 +36,10 @@ use std::time::{Instant, SystemTime};
 /// Most runs per figure `--runs` accepts (a full run of 100 takes about two hours here).
 const MAX_RUNS: u32 = 100;
 
-/// SRR vs asyncmsg, with futex, pipe, Unix-socket, crossbeam-channel and SPSC-ring baselines
-/// measured in the same run. Without options: the quick comparison (64-byte messages, one
-/// placement, 3 runs, well under 30 s).
+/// SRR vs asyncmsg, with futex, spin-then-futex, pipe, Unix-socket, crossbeam-channel and
+/// SPSC-ring (per message and batched) baselines measured in the same run. Without options:
+/// the quick comparison (64-byte messages, across CPUs, the round trips on one CPU too, 3
+/// runs, well under 30 s).
 #[derive(Parser, Debug)]
 #[command(name = "compare", version)]
 struct Args {
@@ -141,20 +143,26 @@ fn main() {
             .map(|p| (p.key().to_string(), workloads::describe(p)))
             .collect(),
         elapsed_s,
+        kernel_spin_ns: userlib::Config::default().spin_ns,
         notes,
         provenance,
     };
     print!("{}", report::table(&machine, &meta, &records));
     let targets = report::check_targets(&records);
+    let reported = report::reported(&records);
     println!();
     print!("{}", report::targets_text(&targets));
+    if !reported.is_empty() {
+        println!();
+        print!("{}", report::reported_text(&reported));
+    }
     if plan.mode != "full" {
         println!(
             "(targets from a {} run are indicative: `compare --full` is the measurement)",
             plan.mode
         );
     }
-    let mut failed = write_outputs(&outputs, &machine, &meta, &records, &targets);
+    let mut failed = write_outputs(&outputs, &machine, &meta, &records, (&targets, &reported));
     let broken: Vec<&Record> = records
         .iter()
         .filter(|r| r.msgs_received != r.msgs_sent)
@@ -184,7 +192,7 @@ fn write_outputs(
     machine: &MachineInfo,
     meta: &RunMeta,
     records: &[Record],
-    targets: &[report::TargetCheck],
+    checks: (&[report::TargetCheck], &[report::Reported]),
 ) -> bool {
     let mut failed = false;
     let mut wrote = Vec::new();
@@ -198,7 +206,7 @@ fn write_outputs(
             }
         };
     if let Some(p) = &outputs.json {
-        let text = report::to_json(machine, meta, records, targets);
+        let text = report::to_json(machine, meta, records, checks);
         write(vec![(p.clone(), text.into_bytes())], "JSON");
     }
     if let Some(p) = &outputs.csv {

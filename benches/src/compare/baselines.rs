@@ -8,6 +8,13 @@
 //!   peer's word, `FUTEX_WAKE`s it (always: no "is anyone waiting" shortcut, as kernel-sim's
 //!   wake does not take one either), then `FUTEX_WAIT`s on its own word (checked once, no
 //!   spinning).
+//! * [`spin_futex_round_trip`]: the floor for a blocking round trip across CPUs: the same
+//!   mailboxes, but a side waiting for its answer first spins on the word for up to the
+//!   simulated kernel's default spin budget ([`spin_budget`], `Config::spin_ns`, checking the
+//!   monotonic clock every [`SPIN_CHECK`] looks), then announces that it sleeps (a bit in the
+//!   word) and `FUTEX_WAIT`s; the poster `FUTEX_WAKE`s only if that bit was set. The same rule
+//!   as the kernel's waits, without its choice of when to spin: this side spins on every
+//!   placement, so on one CPU it burns its budget while the peer cannot run.
 //! * [`pipe_round_trip`]: two pipes, blocking `write`/`read` of `msg_size` bytes each way.
 //! * [`unix_socket_round_trip`]: a `socketpair(AF_UNIX, SOCK_STREAM)`, `msg_size` bytes each
 //!   way (reads loop until the whole message is in).
@@ -23,7 +30,11 @@
 //!   (`mmap(MAP_SHARED | MAP_ANONYMOUS)`): fixed slots of `msg_size` bytes, head and tail
 //!   counters on separate cache lines, each side spinning briefly then yielding when the ring is
 //!   empty (full). The producer copies each message into its slot; the consumer checks it in
-//!   place. No system call on the message path: the ceiling for one-way throughput.
+//!   place. No system call on the message path.
+//! * [`spsc_batch_one_way`]: the same ring, but the producer publishes its tail once every
+//!   [`RING_BATCH`] messages (and whenever the ring is full or a part of the run ends), and the
+//!   consumer reads every published message before it publishes its head: the hardware's
+//!   ceiling for one-way throughput. Every message is still checked.
 //!
 //! The message protocol, used by [`super::workloads`] too (the threads and their phases are
 //! [`crate::harness::run_threads`]):
@@ -45,7 +56,7 @@ use crate::harness::{
     median, new_histogram, record_round_trips, run_threads, Phases, Placement, Threads, Usage,
 };
 use hdrhistogram::Histogram;
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -68,6 +79,20 @@ pub const CROSSBEAM_SIZES: [usize; 13] = [
 
 /// Spins of an empty (full) SPSC ring before each side starts yielding the CPU.
 pub const RING_SPINS: u32 = 128;
+
+/// Messages the batch-publishing ring's producer writes between two publications of its tail
+/// (at most a quarter of the ring, for rings of big messages).
+pub const RING_BATCH: u64 = 256;
+
+/// How many times the spin-then-futex ping-pong looks at its word between two looks at the
+/// clock (as the simulated kernel's spin does).
+pub const SPIN_CHECK: u32 = 64;
+
+/// The spin-then-futex ping-pong's spin budget: the simulated kernel's default
+/// (`Config::default().spin_ns`), so the baseline spins as long as SRR's waits may.
+pub fn spin_budget() -> Duration {
+    Duration::from_nanos(u64::from(userlib::Config::default().spin_ns))
+}
 
 /// Bits of a message tag that hold the sequence number (the producer index sits above them).
 const SEQ_BITS: u32 = 48;
@@ -102,9 +127,20 @@ impl KernelFigures {
         self.producer.kernel_entries
     }
 
-    /// Threads the kernel woke.
+    /// Threads the kernel readied (its `wakeups` counter: a waiter caught while it spun is
+    /// readied without a futex wake).
     pub fn wakeups(&self) -> u64 {
         self.producer.wakeups + self.consumer.wakeups
+    }
+
+    /// Blocks that spun on their wait word before sleeping, both processes.
+    pub fn spins(&self) -> u64 {
+        self.producer.spins + self.consumer.spins
+    }
+
+    /// Of those, the ones whose wake-up came while spinning.
+    pub fn spin_wakeups(&self) -> u64 {
+        self.producer.spin_wakeups + self.consumer.spin_wakeups
     }
 }
 
@@ -161,8 +197,9 @@ impl Sample {
 }
 
 /// Fills `template`'s figures with the medians of `samples` (the identifying fields are kept):
-/// rate, latency percentiles (each the median of the runs' percentiles), per-message counters;
-/// and each run's rate, in the order of `samples` (round order, for [`super::workloads::run_plan`]).
+/// rate and its range over the runs, latency percentiles (each the median of the runs'
+/// percentiles), per-message counters; and each run's rate, in the order of `samples` (round
+/// order, for [`super::workloads::run_plan`]).
 /// `msgs_per_run` is the number of timed messages each run was asked for. `msgs_sent` and
 /// `msgs_received` are the last run's, or those of a run that lost messages if there was one
 /// (so a failure is never hidden by a later good run).
@@ -189,14 +226,15 @@ pub fn summarise(mut template: Record, msgs_per_run: u64, samples: &[Sample]) ->
         r.msgs_sent = s.sent;
         r.msgs_received = s.received;
     }
-    r.run_msgs_per_s = samples.iter().map(Sample::msgs_per_s).collect();
-    r.msgs_per_s = median(&r.run_msgs_per_s);
+    r.set_run_rates(samples.iter().map(Sample::msgs_per_s).collect());
     r.p50_us = med_opt(&pct(0.5));
     r.p99_us = med_opt(&pct(0.99));
     r.p999_us = med_opt(&pct(0.999));
     r.kernel_entries_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.entries())));
     r.sender_entries_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.sender_entries())));
     r.wakeups_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.wakeups())));
+    r.spins_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.spins())));
+    r.spin_wakeups_per_msg = med_opt(&|s| s.kernel.map(|k| per(s, k.spin_wakeups())));
     r.voluntary_csw_per_msg = med(&|s| per(s, s.usage.voluntary));
     r.involuntary_csw_per_msg = med(&|s| per(s, s.usage.involuntary));
     r.ctx_switches_per_msg = med(&|s| per(s, s.usage.voluntary + s.usage.involuntary));
@@ -579,13 +617,29 @@ pub fn round_trip_sample<K>(
     }
 }
 
-/// A one-way futex mailbox of any size: a futex word counting messages posted (on its own
-/// cache lines) and the message. Only a strict ping-pong may use it: one side posts, the other
-/// takes, and the first posts again only after the other has answered.
+/// How a mailbox's taker waits for the next message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Waiting {
+    /// Check the word once, then `FUTEX_WAIT`; the poster always `FUTEX_WAKE`s. The word counts
+    /// the messages posted.
+    Futex,
+    /// Spin on the word for up to this long (the clock read every [`SPIN_CHECK`] looks), then
+    /// set [`SLEEPING`] in it and `FUTEX_WAIT`; the poster `FUTEX_WAKE`s only if it finds that
+    /// bit set. The word is `(posts << 1) | SLEEPING`.
+    SpinThenFutex(Duration),
+}
+
+/// The spin-then-futex word's "the taker sleeps (or is about to): wake me" bit.
+const SLEEPING: u32 = 1;
+
+/// A one-way futex mailbox of any size: a futex word (on its own cache lines) and the message.
+/// Only a strict ping-pong may use it: one side posts, the other takes, and the first posts
+/// again only after the other has answered.
 #[derive(Debug)]
 struct Mailbox {
-    seq: Padded<AtomicU32>,
+    word: Padded<AtomicU32>,
     data: UnsafeCell<Box<[u8]>>,
+    waiting: Waiting,
 }
 
 /// A value alone on its 128-byte block (two cache lines: the adjacent-line prefetcher too).
@@ -594,48 +648,119 @@ struct Mailbox {
 struct Padded<T>(T);
 
 // SAFETY: `data` is written by `post` and read by `take` only; the ping-pong protocol (see the
-// type's docs) makes them alternate, and each hand-over is ordered by the Release increment of
-// `seq` in `post` and the Acquire load of it in `take`, so no access to `data` races another.
+// type's docs) makes them alternate, and each hand-over is ordered by the Release update of
+// `word` in `post` and the Acquire load of it in `take`, so no access to `data` races another.
 unsafe impl Sync for Mailbox {}
 
 impl Mailbox {
-    fn new(size: usize) -> Mailbox {
+    fn new(size: usize, waiting: Waiting) -> Mailbox {
         Mailbox {
-            seq: Padded(AtomicU32::new(0)),
+            word: Padded(AtomicU32::new(0)),
             data: UnsafeCell::new(vec![0u8; size].into_boxed_slice()),
+            waiting,
         }
     }
 
-    /// Copies `msg` in, bumps the word and `FUTEX_WAKE`s the peer (always: no "is anyone
-    /// waiting" shortcut, as kernel-sim's wake does not take one either).
+    /// Copies `msg` in and moves the word on. [`Waiting::Futex`]: bumps the word and
+    /// `FUTEX_WAKE`s the peer (always: no "is anyone waiting" shortcut). [`Waiting::SpinThenFutex`]:
+    /// stores the next post count with the sleeping bit clear, and `FUTEX_WAKE`s only if the bit
+    /// was set.
     fn post(&self, msg: &[u8]) {
         // SAFETY: by the ping-pong protocol the peer is not reading `data` now (it read the
-        // previous message before answering, and will not read again until `seq` moves).
+        // previous message before answering, and will not read again until the word moves).
         unsafe { (*self.data.get()).copy_from_slice(msg) };
-        self.seq.0.fetch_add(1, Ordering::Release);
-        futex::wake(&self.seq.0, 1);
+        let word = &self.word.0;
+        match self.waiting {
+            Waiting::Futex => {
+                word.fetch_add(1, Ordering::Release);
+                futex::wake(word, 1);
+            }
+            Waiting::SpinThenFutex(_) => {
+                // Only this side changes the count (the taker only sets SLEEPING, keeping the
+                // count), so the count read here is current; the swap clears the bit and tells
+                // whether it was set, in one step, so a taker that set it is always woken.
+                let posts = (word.load(Ordering::Relaxed) >> 1).wrapping_add(1);
+                if word.swap(posts << 1, Ordering::Release) & SLEEPING != 0 {
+                    futex::wake(word, 1);
+                }
+            }
+        }
     }
 
-    /// Waits (check once, then `FUTEX_WAIT`) until the word moves past `seen`, copies the
-    /// message out and returns the word's new value.
+    /// Waits until the post count moves past `seen`, copies the message out and returns the
+    /// new count.
     fn take(&self, seen: u32, out: &mut [u8]) -> u32 {
-        let mut s = self.seq.0.load(Ordering::Acquire);
-        while s == seen {
-            futex::wait(&self.seq.0, seen);
-            s = self.seq.0.load(Ordering::Acquire);
-        }
-        // SAFETY: the Acquire load saw the poster's Release increment, so its write of `data`
-        // is complete and visible; it will not write again until this side answers.
+        let s = match self.waiting {
+            Waiting::Futex => {
+                let word = &self.word.0;
+                let mut s = word.load(Ordering::Acquire);
+                while s == seen {
+                    futex::wait(word, seen);
+                    s = word.load(Ordering::Acquire);
+                }
+                s
+            }
+            Waiting::SpinThenFutex(budget) => self.spin_then_wait(seen, budget),
+        };
+        // SAFETY: the Acquire load saw the poster's Release update, so its write of `data` is
+        // complete and visible; it will not write again until this side answers.
         out.copy_from_slice(unsafe { &*self.data.get() });
         s
+    }
+
+    /// [`Waiting::SpinThenFutex`]'s wait: spin on the word for up to `budget` (the clock read
+    /// once per [`SPIN_CHECK`] looks), then set [`SLEEPING`] and `FUTEX_WAIT` until the count
+    /// moves past `seen`. Returns the new count.
+    fn spin_then_wait(&self, seen: u32, budget: Duration) -> u32 {
+        let word = &self.word.0;
+        let start = Instant::now();
+        loop {
+            for _ in 0..SPIN_CHECK {
+                let w = word.load(Ordering::Acquire);
+                if w >> 1 != seen {
+                    return w >> 1;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() >= budget {
+                break;
+            }
+        }
+        loop {
+            let w = word.load(Ordering::Acquire);
+            if w >> 1 != seen {
+                return w >> 1;
+            }
+            // Announce the sleep; if the poster moved the word meanwhile, look again. The
+            // futex wait sleeps only while the word still says "count `seen`, sleeping".
+            if w & SLEEPING == 0
+                && word
+                    .compare_exchange(w, w | SLEEPING, Ordering::Acquire, Ordering::Acquire)
+                    .is_err()
+            {
+                continue;
+            }
+            futex::wait(word, w | SLEEPING);
+        }
     }
 }
 
 /// The futex baseline: `msg_size` bytes each way through two futex mailboxes, no spinning.
 pub fn futex_round_trip(rt: &RoundTrip) -> Sample {
+    mailbox_round_trip(rt, Waiting::Futex)
+}
+
+/// The spin-then-futex baseline: as [`futex_round_trip`], but each side spins for up to
+/// [`spin_budget`] before it sleeps, and is woken only if it announced its sleep.
+pub fn spin_futex_round_trip(rt: &RoundTrip) -> Sample {
+    mailbox_round_trip(rt, Waiting::SpinThenFutex(spin_budget()))
+}
+
+/// `msg_size` bytes each way through two mailboxes whose takers wait as `waiting` says.
+fn mailbox_round_trip(rt: &RoundTrip, waiting: Waiting) -> Sample {
     assert!(rt.msg_size >= MIN_ROUND_TRIP_SIZE);
-    let to_server = Mailbox::new(rt.msg_size);
-    let to_client = Mailbox::new(rt.msg_size);
+    let to_server = Mailbox::new(rt.msg_size, waiting);
+    let to_client = Mailbox::new(rt.msg_size, waiting);
     let total = rt.warmup + rt.n;
     let t = run_threads(
         rt.placement,
@@ -900,6 +1025,30 @@ impl Backoff {
 /// # Panics
 /// If `producers` is not 1.
 pub fn spsc_ring_one_way(w: &OneWay) -> Sample {
+    ring_one_way(w, 1)
+}
+
+/// The batch-publishing SPSC ring: as [`spsc_ring_one_way`], but the producer publishes its
+/// tail once every [`ring_batch`] messages (and when the ring is full or a part of the run
+/// ends), so the consumer finds whole batches: one tail store, one head store and one clock
+/// read per batch instead of per message. Every message is still copied in and checked.
+///
+/// # Panics
+/// If `producers` is not 1.
+pub fn spsc_batch_one_way(w: &OneWay) -> Sample {
+    ring_one_way(w, ring_batch(w.msg_size))
+}
+
+/// Messages between two tail publications of the batch-publishing ring for `msg_size`:
+/// [`RING_BATCH`], or a quarter of the ring if that is less (rings of big messages are short).
+pub fn ring_batch(msg_size: usize) -> u64 {
+    RING_BATCH.min(queue_depth(msg_size) as u64 / 4).max(1)
+}
+
+/// The ring's run: the producer publishes its tail every `publish_every` messages, when the
+/// ring is full, and at the end of each part (warm-up, timed); the consumer checks everything
+/// published, then publishes its head.
+fn ring_one_way(w: &OneWay, publish_every: u64) -> Sample {
     w.check();
     assert_eq!(w.producers, 1, "the SPSC ring has one producer");
     let ring = Ring::new(queue_depth(w.msg_size) as u64, w.msg_size);
@@ -935,27 +1084,42 @@ pub fn spsc_ring_one_way(w: &OneWay) -> Sample {
         },
         move |_, ph| {
             let mut buf = vec![0x5au8; w.msg_size];
-            let (mut tail, mut head_seen) = (0u64, 0u64);
+            // Shared by `put` and the end-of-part publication (Cells: no borrow flags on the
+            // message path).
+            let (tail, published) = (Cell::new(0u64), Cell::new(0u64));
+            let publish = || {
+                if published.get() != tail.get() {
+                    ring.tail().store(tail.get(), Ordering::Release);
+                    published.set(tail.get());
+                }
+            };
+            let mut head_seen = 0u64;
             let mut backoff = Backoff::default();
             let put = |seq: u64| {
-                while tail - head_seen == ring.slots {
+                let t = tail.get();
+                while t - head_seen == ring.slots {
+                    // Full: whatever is unpublished must go out, or the consumer never frees
+                    // a slot.
+                    publish();
                     head_seen = ring.head().load(Ordering::Acquire);
-                    if tail - head_seen == ring.slots {
+                    if t - head_seen == ring.slots {
                         backoff.snooze();
                     }
                 }
                 backoff.reset();
                 fill(&mut buf, 0, seq, w.stamp(seq, epoch));
-                // SAFETY: slot `tail` is outside [head, tail) (the ring is not full): the
+                // SAFETY: slot `t` is outside [head, tail) (the ring is not full): the
                 // consumer finished reading it before its Release store of a head past it,
                 // which our Acquire load saw, and will not read it before our tail store.
                 unsafe {
-                    std::ptr::copy_nonoverlapping(buf.as_ptr(), ring.slot(tail), ring.slot_size)
+                    std::ptr::copy_nonoverlapping(buf.as_ptr(), ring.slot(t), ring.slot_size)
                 };
-                tail += 1;
-                ring.tail().store(tail, Ordering::Release);
+                tail.set(t + 1);
+                if t + 1 - published.get() >= publish_every {
+                    publish();
+                }
             };
-            w.produce(ph, put, |_| {});
+            w.produce(ph, put, |_| publish());
         },
     );
     one_way_sample(w, t, None)
@@ -1002,6 +1166,8 @@ mod tests {
                 consumer: ProcCounters {
                     kernel_entries: received * 2,
                     wakeups: received * 2,
+                    spins: received,
+                    spin_wakeups: received / 2,
                     ..ProcCounters::default()
                 },
                 kernel_entries: received * 3,
@@ -1033,6 +1199,19 @@ mod tests {
         // Each run's rate, in the order of the runs (not sorted).
         let rates: Vec<f64> = r.run_msgs_per_s.iter().map(|v| v.round()).collect();
         assert_eq!(rates, [2000.0, 1000.0, 4000.0]);
+        // The range over the runs.
+        let (lo, hi) = (
+            r.msgs_per_s_min.expect("min"),
+            r.msgs_per_s_max.expect("max"),
+        );
+        assert!(
+            (lo - 1000.0).abs() < 1e-6 && (hi - 4000.0).abs() < 1e-6,
+            "{lo} {hi}"
+        );
+        // Spins and spin wake-ups per message; no pace outside paced runs.
+        assert_eq!(r.spins_per_msg, Some(1.0));
+        assert_eq!(r.spin_wakeups_per_msg, Some(0.5));
+        assert_eq!(r.pace_missed, None);
         // p50 of each run: 2, 5, 9 µs; the median of those is 5.
         let p50 = r.p50_us.expect("latencies recorded");
         assert!((p50 - 5.0).abs() < 0.01, "{p50}");
@@ -1051,6 +1230,11 @@ mod tests {
         assert_eq!(
             (b.kernel_entries_per_msg, b.wakeups_per_msg, b.p50_us),
             (None, None, None)
+        );
+        assert_eq!((b.spins_per_msg, b.spin_wakeups_per_msg), (None, None));
+        assert_eq!(
+            (b.msgs_per_s_min, b.msgs_per_s_max),
+            (Some(10_000.0), Some(10_000.0))
         );
 
         // A run that lost messages is the one reported, even if a later run was whole.
@@ -1084,6 +1268,7 @@ mod tests {
         for s in [
             crossbeam_one_way(&one_way(3)),
             spsc_ring_one_way(&one_way(1)),
+            spsc_batch_one_way(&one_way(1)),
         ] {
             assert_eq!(s.received, s.sent, "{s:?}");
             assert!(s.msgs_per_s() > 0.0);
@@ -1096,12 +1281,72 @@ mod tests {
         };
         for s in [
             futex_round_trip(&rt),
+            spin_futex_round_trip(&rt),
             pipe_round_trip(&rt),
             unix_socket_round_trip(&rt),
         ] {
             assert_eq!((s.sent, s.received), (200, 200), "{s:?}");
             assert_eq!(s.latency.len(), 200);
         }
+    }
+
+    #[test]
+    fn spin_then_futex_sleeps_and_is_woken_on_every_placement() {
+        // No spin budget: every take announces its sleep and waits on the futex, so every post
+        // must see the bit and wake (a lost wake-up hangs the test). Then the real budget on
+        // one CPU, where a side spins while its peer cannot run and must sleep in the end.
+        for (placement, budget) in [
+            (Placement::Unpinned, Duration::ZERO),
+            (
+                Placement::same_cpu().unwrap_or(Placement::Unpinned),
+                Duration::ZERO,
+            ),
+            (
+                Placement::same_cpu().unwrap_or(Placement::Unpinned),
+                spin_budget(),
+            ),
+        ] {
+            let rt = RoundTrip {
+                placement,
+                msg_size: 64,
+                warmup: 5,
+                n: 300,
+            };
+            let s = mailbox_round_trip(&rt, Waiting::SpinThenFutex(budget));
+            assert_eq!((s.sent, s.received), (300, 300), "{placement:?} {budget:?}");
+        }
+        assert_eq!(
+            spin_budget(),
+            Duration::from_nanos(u64::from(userlib::Config::default().spin_ns))
+        );
+    }
+
+    #[test]
+    fn batch_ring_publishes_when_full_and_at_each_part_end() {
+        // 64 KiB messages: a ring of 64 slots, published every 16; 150 messages per part is
+        // no multiple of 16, so the last ones go out only with the end-of-part publication.
+        assert_eq!(ring_batch(65536), 16);
+        assert_eq!(ring_batch(64), RING_BATCH);
+        let w = OneWay {
+            placement: Placement::Unpinned,
+            msg_size: 65536,
+            producers: 1,
+            warmup: 150,
+            per_producer: 150,
+            pace: None,
+        };
+        let s = spsc_batch_one_way(&w);
+        assert_eq!((s.sent, s.received), (150, 150), "{s:?}");
+        // 64 B messages: 1024 slots, published every 256; 5000 messages lap the ring, so the
+        // producer also waits on a full ring.
+        let w = OneWay {
+            msg_size: 64,
+            warmup: 10,
+            per_producer: 5000,
+            ..w
+        };
+        let s = spsc_batch_one_way(&w);
+        assert_eq!((s.sent, s.received), (5000, 5000), "{s:?}");
     }
 
     #[test]

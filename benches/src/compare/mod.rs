@@ -3,8 +3,10 @@
 //!
 //! * [`record`]: one figure ([`record::Record`]), the contract between measuring and output.
 //! * [`workloads`]: the simulated kernel's models (SRR, asyncmsg) on each workload.
-//! * [`baselines`]: futex, pipe and Unix-socket ping-pongs, crossbeam-channel and an SPSC ring.
-//! * [`report`]: ratios, the table, JSON and CSV, and the performance targets.
+//! * [`baselines`]: futex, spin-then-futex, pipe and Unix-socket ping-pongs,
+//!   crossbeam-channel, and an SPSC ring publishing every message or in batches.
+//! * [`report`]: ratios, the table (with each row's range over the runs), JSON and CSV, the
+//!   performance targets and the ratios reported beside them.
 //! * [`schema`]: the JSON and CSV layouts as serde types (written and read back).
 //! * [`plot`]: SVG charts.
 //! * [`provenance`]: the schema version, commit and date stamped on the JSON and CSV.

@@ -188,6 +188,8 @@ fn model_style(model: &str) -> (RGBColor, Marker) {
         "unix-socket" => (RGBColor(148, 103, 189), Marker::Diamond),
         "crossbeam" => (RGBColor(140, 86, 75), Marker::Square),
         "spsc-ring" => (RGBColor(227, 119, 194), Marker::Diamond),
+        "spsc-batch" => (RGBColor(188, 189, 34), Marker::Diamond),
+        "spin-futex" => (RGBColor(127, 127, 127), Marker::Square),
         "asyncmsg+1ms" => (RGBColor(23, 190, 207), Marker::Circle),
         _ => (RGBColor(60, 60, 60), Marker::None),
     }
@@ -589,9 +591,13 @@ fn throughput_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Char
         "asyncmsg",
         Dash::Solid,
     ));
-    for model in ["SRR", "crossbeam", "spsc-ring"] {
+    for model in ["SRR", "crossbeam", "spsc-ring", "spsc-batch"] {
         if let Some(r) = records.iter().filter(here).find(|r| r.model == model) {
-            let label = format!("{model} (no batching)");
+            let label = if model == "spsc-batch" {
+                format!("{model} (publishes every {}, fixed)", r.batch)
+            } else {
+                format!("{model} (no batching)")
+            };
             lines.flat(r, [(label, Some(r.msgs_per_s), Dash::Dashed)]);
         }
     }
@@ -600,7 +606,7 @@ fn throughput_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Char
         title: "One-way throughput against asyncmsg batch size".into(),
         subtitle: format!(
             "{size}-byte messages, 1 producer, 1 consumer, placement {place}. Higher is better. \
-             Models that do not batch are flat dashed lines."
+             Models without an asyncmsg batch are flat dashed lines."
         ),
         x_desc: BATCH_AXIS,
         x_name: "batch size",
@@ -614,7 +620,7 @@ fn throughput_vs_batch(machine: &MachineInfo, records: &[Record]) -> Option<Char
 
 /// Round-trip latency (p50 solid, p99 dashed) against message size.
 fn latency_vs_size(machine: &MachineInfo, records: &[Record]) -> Option<Chart> {
-    const MODELS: [&str; 4] = ["SRR", "futex", "pipe", "unix-socket"];
+    const MODELS: [&str; 5] = ["SRR", "futex", "spin-futex", "pipe", "unix-socket"];
     let usable = |r: &&Record| {
         r.workload == Workload::RoundTrip
             && r.producers == 1

@@ -9,7 +9,7 @@ fn sample() -> Vec<Record> {
     let mut v = Vec::new();
     for place in ["same-cpu", "cross-cpu"] {
         for (i, size) in [64usize, 1024, 16384].into_iter().enumerate() {
-            for (j, model) in ["SRR", "futex", "pipe", "unix-socket"]
+            for (j, model) in ["SRR", "futex", "spin-futex", "pipe", "unix-socket"]
                 .into_iter()
                 .enumerate()
             {
@@ -43,6 +43,7 @@ fn sample() -> Vec<Record> {
         v.push(srr);
         v.push(rec("crossbeam", OneWay, 64, 1, 1, place, 3e7));
         v.push(rec("spsc-ring", OneWay, 64, 1, 1, place, 8e7));
+        v.push(rec("spsc-batch", OneWay, 64, 256, 1, place, 2e8));
         v.push(rec("asyncmsg", OneWay, 64, 64, 16, place, 5e7));
         v.push(rec("SRR", OneWay, 64, 1, 16, place, 6e5));
         for model in ["SRR", "crossbeam"] {
@@ -154,6 +155,7 @@ fn writes_every_chart_with_labels() {
                 "SRR (no batching)",
                 "crossbeam (no batching)",
                 "spsc-ring (no batching)",
+                "spsc-batch (publishes every 256, fixed)",
                 "256",
             ],
         ),
@@ -166,6 +168,7 @@ fn writes_every_chart_with_labels() {
                 "SRR p50",
                 "SRR p99",
                 "futex p50",
+                "spin-futex p50",
                 "pipe p99",
                 "unix-socket p50",
                 "16K",

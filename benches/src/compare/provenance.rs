@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// meaning (adding one is enough reason too: readers can then tell what to expect). Files
 /// without it are version 1 (before provenance was stamped); `docs/outputs.md` lists every
 /// version.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// What `commit` is unknown as.
 pub const UNKNOWN: &str = "unknown";

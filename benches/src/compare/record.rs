@@ -8,7 +8,19 @@
 //! order `docs/outputs.md` documents; the CSV line is [`super::schema::CsvRow`].
 
 use super::schema::{figure, figures, opt_figure, ratios};
+use crate::harness::min_max;
 use serde::{Deserialize, Serialize};
+
+/// A paced row whose achieved rate (its median) is below this fraction of the requested pace
+/// missed its pace ([`pace_missed`]): its latencies were measured at a lower load than the row
+/// says.
+pub const PACE_TOLERANCE: f64 = 0.95;
+
+/// Whether a paced run that `achieved` messages per second missed its `nominal` pace: it
+/// achieved less than [`PACE_TOLERANCE`] of it (or nothing measurable: NaN counts as missed).
+pub fn pace_missed(achieved: f64, nominal: f64) -> bool {
+    achieved.is_nan() || achieved < PACE_TOLERANCE * nominal
+}
 
 /// What was measured. Serialised as its [`Workload::key`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,8 +52,8 @@ impl Workload {
 /// order of the JSON's keys; a figure that is absent or not finite is written as `null`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
-    /// The mechanism: `SRR`, `asyncmsg`, `asyncmsg+1ms`, `futex`, `pipe`, `unix-socket`,
-    /// `crossbeam`, `spsc-ring`.
+    /// The mechanism: `SRR`, `asyncmsg`, `asyncmsg+1ms`, `futex`, `spin-futex`, `pipe`,
+    /// `unix-socket`, `crossbeam`, `spsc-ring`, `spsc-batch`.
     pub model: String,
     /// What a table or plot legend shows: `asyncmsg/64` for asyncmsg, else the model (set by
     /// [`Record::new`]).
@@ -50,7 +62,8 @@ pub struct Record {
     pub workload: Workload,
     /// Bytes per message (per request for round trips; replies are the same size).
     pub msg_size: usize,
-    /// asyncmsg's `trigger_num_msg`; 1 for every other model.
+    /// asyncmsg's `trigger_num_msg`; for `spsc-batch`, the messages the producer writes
+    /// between two publications of the ring's tail; 1 for every other model.
     pub batch: u32,
     /// Producer (client) threads; each asyncmsg producer has its own connection to the one
     /// channel, each SRR client its own connection.
@@ -69,6 +82,21 @@ pub struct Record {
     /// Messages (round trips) per second: the median of [`Record::run_msgs_per_s`].
     #[serde(with = "figure")]
     pub msgs_per_s: f64,
+    /// The slowest run's rate ([`min_max`] of [`Record::run_msgs_per_s`]): with
+    /// [`Record::msgs_per_s_max`], the spread of the rate over the runs. `None` without runs.
+    /// Absent from files before schema version 3.
+    #[serde(default, with = "opt_figure")]
+    pub msgs_per_s_min: Option<f64>,
+    /// The fastest run's rate.
+    #[serde(default, with = "opt_figure")]
+    pub msgs_per_s_max: Option<f64>,
+    /// Paced runs: the rate the producer was asked to send at; `None` for other workloads.
+    #[serde(default, with = "opt_figure")]
+    pub nominal_msgs_per_s: Option<f64>,
+    /// Paced runs: whether the median rate achieved fell below [`PACE_TOLERANCE`] of
+    /// [`Record::nominal_msgs_per_s`] ([`pace_missed`]); `None` for other workloads.
+    #[serde(default)]
+    pub pace_missed: Option<bool>,
     /// Latency percentiles in microseconds: per round trip, or put-to-receipt for one-way and
     /// paced runs. `None` where not measured.
     #[serde(with = "opt_figure")]
@@ -87,9 +115,18 @@ pub struct Record {
     /// its triggers; the target "≤ 1/batch + 0.01" is about this one).
     #[serde(with = "opt_figure")]
     pub sender_entries_per_msg: Option<f64>,
-    /// Threads the simulated kernel woke, per message. `None` for baselines.
+    /// Threads the simulated kernel readied, per message (the kernel's `wakeups` counter: a
+    /// waiter caught while spinning is readied without a futex wake). `None` for baselines.
     #[serde(with = "opt_figure")]
     pub wakeups_per_msg: Option<f64>,
+    /// Blocks that spun on their wait word before sleeping, per message (the kernel's `spins`
+    /// counter: the waker ran on another CPU). `None` for baselines and for files before schema
+    /// version 3.
+    #[serde(default, with = "opt_figure")]
+    pub spins_per_msg: Option<f64>,
+    /// Of those, the ones whose wake-up came while spinning (no futex sleep), per message.
+    #[serde(default, with = "opt_figure")]
+    pub spin_wakeups_per_msg: Option<f64>,
     /// Voluntary plus involuntary context switches of the whole process per message
     /// (`getrusage(RUSAGE_SELF)` over the timed part).
     #[serde(with = "figure")]
@@ -146,12 +183,18 @@ impl Record {
             msgs_sent: 0,
             msgs_received: 0,
             msgs_per_s: 0.0,
+            msgs_per_s_min: None,
+            msgs_per_s_max: None,
+            nominal_msgs_per_s: None,
+            pace_missed: None,
             p50_us: None,
             p99_us: None,
             p999_us: None,
             kernel_entries_per_msg: None,
             sender_entries_per_msg: None,
             wakeups_per_msg: None,
+            spins_per_msg: None,
+            spin_wakeups_per_msg: None,
             ctx_switches_per_msg: 0.0,
             voluntary_csw_per_msg: 0.0,
             involuntary_csw_per_msg: 0.0,
@@ -166,11 +209,73 @@ impl Record {
         self.label.clone()
     }
 
+    /// Sets the runs' rates, in round order, with their median and range.
+    pub fn set_run_rates(&mut self, rates: Vec<f64>) {
+        self.msgs_per_s = crate::harness::median(&rates);
+        let range = min_max(&rates);
+        self.msgs_per_s_min = range.map(|r| r.0);
+        self.msgs_per_s_max = range.map(|r| r.1);
+        self.run_msgs_per_s = rates;
+    }
+
+    /// For a paced record: the pace it was asked for, and whether its median rate missed it.
+    pub fn set_pace(&mut self, nominal: f64) {
+        self.nominal_msgs_per_s = Some(nominal);
+        self.pace_missed = Some(pace_missed(self.msgs_per_s, nominal));
+    }
+
     /// The ratio against `baseline`, if computed.
     pub fn ratio(&self, baseline: &str) -> Option<f64> {
         self.ratios
             .iter()
             .find(|(b, _)| b == baseline)
             .map(|&(_, r)| r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pace_missed_below_95_percent_of_nominal() {
+        assert!(!pace_missed(20_000.0, 20_000.0));
+        assert!(!pace_missed(19_000.0, 20_000.0), "95% exactly is kept");
+        assert!(pace_missed(18_999.0, 20_000.0));
+        assert!(
+            !pace_missed(25_000.0, 20_000.0),
+            "faster than asked is no miss"
+        );
+        assert!(pace_missed(0.0, 20_000.0));
+        assert!(
+            pace_missed(f64::NAN, 20_000.0),
+            "nothing measured is a miss"
+        );
+    }
+
+    #[test]
+    fn run_rates_set_median_and_range_and_pace_its_flag() {
+        let mut r = Record::new("SRR", Workload::Paced, 64, 1, 1, "cross-cpu");
+        assert_eq!((r.msgs_per_s_min, r.msgs_per_s_max), (None, None));
+        assert_eq!((r.nominal_msgs_per_s, r.pace_missed), (None, None));
+        r.set_run_rates(vec![19_800.0, 14_000.0, 18_500.0]);
+        assert_eq!(r.run_msgs_per_s, [19_800.0, 14_000.0, 18_500.0]);
+        assert_eq!(r.msgs_per_s, 18_500.0);
+        assert_eq!(
+            (r.msgs_per_s_min, r.msgs_per_s_max),
+            (Some(14_000.0), Some(19_800.0))
+        );
+        // The median (18.5k) is 92.5% of 20k: missed, though the best run kept the pace.
+        r.set_pace(20_000.0);
+        assert_eq!(
+            (r.nominal_msgs_per_s, r.pace_missed),
+            (Some(20_000.0), Some(true))
+        );
+        r.set_pace(19_000.0);
+        assert_eq!(r.pace_missed, Some(false));
+        // No runs: no range.
+        r.set_run_rates(Vec::new());
+        assert_eq!((r.msgs_per_s_min, r.msgs_per_s_max), (None, None));
+        assert!(r.msgs_per_s.is_nan());
     }
 }

@@ -5,7 +5,7 @@ use crate::compare::test_records::{machine, rec, with_runs};
 
 /// A record's own fields in the JSON results (before `run_msgs_per_s` and `ratios`) and the
 /// CSV (before the `vs_*` columns), in order, as `docs/outputs.md` lists them.
-pub(crate) const RECORD_FIELDS: [&str; 22] = [
+pub(crate) const RECORD_FIELDS: [&str; 28] = [
     "model",
     "label",
     "workload",
@@ -18,12 +18,18 @@ pub(crate) const RECORD_FIELDS: [&str; 22] = [
     "msgs_sent",
     "msgs_received",
     "msgs_per_s",
+    "msgs_per_s_min",
+    "msgs_per_s_max",
+    "nominal_msgs_per_s",
+    "pace_missed",
     "p50_us",
     "p99_us",
     "p999_us",
     "kernel_entries_per_msg",
     "sender_entries_per_msg",
     "wakeups_per_msg",
+    "spins_per_msg",
+    "spin_wakeups_per_msg",
     "ctx_switches_per_msg",
     "voluntary_csw_per_msg",
     "involuntary_csw_per_msg",
@@ -31,7 +37,7 @@ pub(crate) const RECORD_FIELDS: [&str; 22] = [
 ];
 
 /// The CSV's stamp columns, after the ratios, in order, as `docs/outputs.md` lists them.
-pub(crate) const STAMP_COLUMNS: [&str; 10] = [
+pub(crate) const STAMP_COLUMNS: [&str; 11] = [
     "schema_version",
     "commit",
     "dirty",
@@ -41,6 +47,7 @@ pub(crate) const STAMP_COLUMNS: [&str; 10] = [
     "cpus_online",
     "cpus_allowed",
     "kernel",
+    "kernel_spin_ns",
     "placement_detail",
 ];
 
@@ -53,6 +60,7 @@ fn meta() -> RunMeta {
             ("cross-cpu".into(), "consumer CPU 0, producer CPU 1".into()),
         ],
         elapsed_s: 12.5,
+        kernel_spin_ns: 20_000,
         notes: vec!["a note, with \"quotes\"".into()],
         provenance: Provenance {
             commit: "0123456789abcdef0123456789abcdef01234567".into(),
@@ -85,7 +93,13 @@ fn sample() -> Vec<Record> {
         rec("spsc-ring", OneWay, 64, 1, 1, "cross-cpu", 100_000_000.0),
         rec("asyncmsg", Paced, 64, 64, 1, "cross-cpu", 10_000.0),
         rec("SRR", Paced, 64, 1, 1, "cross-cpu", 10_000.0),
+        rec("spin-futex", RoundTrip, 64, 1, 1, "cross-cpu", 4_000_000.0),
+        rec("spsc-batch", OneWay, 64, 256, 1, "cross-cpu", 200_000_000.0),
+        rec("SRR", OneWay, 64, 1, 64, "cross-cpu", 900_000.0),
     ];
+    // asyncmsg's pace missed (half the rate asked for), SRR's kept.
+    v[14].set_pace(20_000.0);
+    v[15].set_pace(10_000.0);
     v[0].p50_us = Some(2.5);
     v[0].p99_us = Some(7.25);
     v[0].kernel_entries_per_msg = Some(3.0);
@@ -104,38 +118,47 @@ fn ratios_against_matching_baselines_only() {
     let mut v = sample();
     v[0].ratios.push(("stale".into(), 9.0));
     add_ratios(&mut v);
-    // SRR round trip cross-cpu 64 B: futex and pipe present, unix-socket absent.
+    // SRR round trip cross-cpu 64 B: futex, spin-futex and pipe present, unix-socket absent.
     assert!(close(v[0].ratio("futex"), 1.0 / 1.2));
+    assert!(close(v[0].ratio("spin-futex"), 0.25));
     assert!(close(v[0].ratio("pipe"), 2.5));
     assert_eq!(v[0].ratio("unix-socket"), None);
     assert_eq!(v[0].ratio("stale"), None, "ratios are cleared first");
-    assert_eq!(v[0].ratios.len(), 2);
-    // futex gets no ratio against itself, but one against pipe.
+    assert_eq!(v[0].ratios.len(), 3);
+    // futex gets no ratio against itself, but one against pipe and spin-futex.
     assert_eq!(v[1].ratio("futex"), None);
     assert!(close(v[1].ratio("pipe"), 3.0));
+    assert!(close(v[1].ratio("spin-futex"), 0.3));
+    assert_eq!(v[16].ratio("spin-futex"), None);
+    assert!(close(v[16].ratio("futex"), 4.0 / 1.2));
     // same-cpu SRR uses the same-cpu futex only; no pipe on same-cpu.
     assert!(close(v[4].ratio("futex"), 0.5));
     assert_eq!(v[4].ratio("pipe"), None);
     // 1024 B has no baselines.
     assert!(v[5].ratios.is_empty());
-    // one-way asyncmsg/64 1 producer: crossbeam, ring and SRR.
+    // one-way asyncmsg/64 1 producer: crossbeam, both rings and SRR.
     assert!(close(v[6].ratio("crossbeam"), 0.6));
     assert!(close(v[6].ratio("spsc-ring"), 0.3));
+    assert!(close(v[6].ratio("spsc-batch"), 0.15));
     assert!(close(v[6].ratio("SRR"), 30.0));
     assert_eq!(v[6].ratio("futex"), None);
-    // 16 producers: crossbeam and SRR at 16, the ring at 1.
+    // 16 producers: crossbeam and SRR at 16, the rings at 1.
     assert!(close(v[8].ratio("crossbeam"), 27.0 / 20.0));
     assert!(close(v[8].ratio("SRR"), 54.0));
     assert!(close(v[8].ratio("spsc-ring"), 0.27));
+    assert!(close(v[8].ratio("spsc-batch"), 0.135));
     // one-way SRR: no ratio against SRR, and none against asyncmsg.
     assert_eq!(v[9].ratio("SRR"), None);
     assert!(close(v[9].ratio("crossbeam"), 0.02));
-    assert_eq!(v[9].ratios.len(), 2);
-    // crossbeam vs the ring, and the ring vs crossbeam, never themselves.
+    assert_eq!(v[9].ratios.len(), 3);
+    // crossbeam vs the rings, and the rings vs crossbeam and each other, never themselves.
     assert_eq!(v[11].ratio("crossbeam"), None);
     assert!(close(v[11].ratio("spsc-ring"), 0.5));
     assert_eq!(v[13].ratio("spsc-ring"), None);
     assert!(close(v[13].ratio("crossbeam"), 2.0));
+    assert!(close(v[13].ratio("spsc-batch"), 0.5));
+    assert_eq!(v[17].ratio("spsc-batch"), None);
+    assert!(close(v[17].ratio("spsc-ring"), 2.0));
     // paced: none.
     assert!(v[14].ratios.is_empty() && v[15].ratios.is_empty());
 }
@@ -411,8 +434,15 @@ fn json_is_valid_and_complete() {
     v.push(odd);
     add_ratios(&mut v);
     let targets = check_targets(&v);
-    let text = to_json(&machine(), &meta(), &v, &targets);
+    let rep = reported(&v);
+    let text = to_json(&machine(), &meta(), &v, (&targets, &rep));
     let doc = Parser::parse_document(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(doc.get("kernel_spin_ns").num(), 20_000.0);
+    let r = doc.get("reported").arr();
+    assert_eq!(r.len(), rep.len());
+    assert_eq!(r[0].get("name").str(), rep[0].name);
+    assert_eq!(r[0].get("paired_rounds").num(), 5.0);
+    assert!((r[0].get("value").num() - 0.15).abs() < 1e-9);
 
     let m = doc.get("machine");
     assert_eq!(m.get("cpu_model").str(), "Test \"CPU\" @ 3GHz");
@@ -491,6 +521,14 @@ fn json_is_valid_and_complete() {
     assert_eq!(odd.get("p50_us"), &J::Null, "NaN is written as null");
     assert_eq!(results[14].get("workload").str(), "paced");
     assert_eq!(results[14].get("ratios"), &J::Obj(Vec::new()));
+    // The range, and the pace of paced rows only.
+    assert_eq!(r0.get("msgs_per_s_min").num(), 1_000_000.0);
+    assert_eq!(r0.get("msgs_per_s_max").num(), 1_000_000.0);
+    assert_eq!(r0.get("nominal_msgs_per_s"), &J::Null);
+    assert_eq!(r0.get("pace_missed"), &J::Null);
+    assert_eq!(results[14].get("nominal_msgs_per_s").num(), 20_000.0);
+    assert_eq!(results[14].get("pace_missed"), &J::Bool(true));
+    assert_eq!(results[15].get("pace_missed"), &J::Bool(false));
 }
 
 #[test]
@@ -500,7 +538,7 @@ fn json_runs_in_round_order_and_empty() {
         &[3e6, 1.5e6, f64::NAN, 2e6],
     );
     let none = Record::new("pipe", Workload::RoundTrip, 64, 1, 1, "same-cpu");
-    let text = to_json(&machine(), &meta(), &[r, none], &[]);
+    let text = to_json(&machine(), &meta(), &[r, none], (&[], &[]));
     let doc = Parser::parse_document(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let results = doc.get("results").arr();
     assert_eq!(
@@ -516,7 +554,7 @@ fn json_with_nothing_is_valid() {
     let mut m = meta();
     m.notes.clear();
     m.placements.clear();
-    let text = to_json(&machine(), &m, &[], &[]);
+    let text = to_json(&machine(), &m, &[], (&[], &[]));
     let doc = Parser::parse_document(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(doc.get("results"), &J::Arr(Vec::new()));
     assert_eq!(doc.get("targets"), &J::Arr(Vec::new()));
@@ -577,18 +615,21 @@ fn csv_lines_columns_quoting_and_empties() {
     let text = to_csv(&machine(), &meta(), &v);
     let rows = parse_csv(&text);
     assert_eq!(rows.len(), v.len() + 1);
-    assert_eq!(rows[0].len(), 38);
+    assert_eq!(rows[0].len(), 47);
     assert_eq!(rows[0][0], "model");
+    assert_eq!(rows[0][..28], RECORD_FIELDS);
     // The runs' rates are in the JSON only: one value per CSV field.
     assert!(!rows[0].iter().any(|h| h == "run_msgs_per_s"));
     assert_eq!(
-        rows[0][22..28],
+        rows[0][28..36],
         [
             "vs_futex",
+            "vs_spin_futex",
             "vs_pipe",
             "vs_unix_socket",
             "vs_crossbeam",
             "vs_spsc_ring",
+            "vs_spsc_batch",
             "vs_srr"
         ]
     );
@@ -606,11 +647,23 @@ fn csv_lines_columns_quoting_and_empties() {
     assert_eq!(r0[col("vs_pipe")], "2.5");
     assert_eq!(r0[col("vs_unix_socket")], "");
     assert_eq!(r0[col("vs_crossbeam")], "");
+    assert_eq!(r0[col("vs_spin_futex")], "0.25");
+    // The range over the runs (every run of the fixtures is alike); no pace for a round trip.
+    assert_eq!(r0[col("msgs_per_s_min")], "1000000");
+    assert_eq!(r0[col("msgs_per_s_max")], "1000000");
+    assert_eq!(r0[col("nominal_msgs_per_s")], "");
+    assert_eq!(r0[col("pace_missed")], "");
     assert_eq!(rows[7][col("label")], "asyncmsg/64");
     assert_eq!(rows[7][col("vs_srr")], "30");
+    assert_eq!(rows[7][col("vs_spsc_batch")], "0.15");
+    // The paced rows: asyncmsg missed its pace, SRR kept it.
+    assert_eq!(rows[15][col("nominal_msgs_per_s")], "20000");
+    assert_eq!(rows[15][col("pace_missed")], "true");
+    assert_eq!(rows[16][col("pace_missed")], "false");
     assert_eq!(rows.last().expect("odd")[0], "a,b \"c\"\nd");
     // The stamp closes every line.
-    assert_eq!(rows[0][28..], STAMP_COLUMNS);
+    assert_eq!(rows[0][36..], STAMP_COLUMNS);
+    assert_eq!(r0[col("kernel_spin_ns")], "20000");
     assert!(text.contains("\"a,b \"\"c\"\"\nd\""));
     // Plain data lines are one text line each; the odd model's line break shows twice (in
     // model and label).
@@ -627,33 +680,55 @@ fn targets_met_and_missed() {
             .find(|c| c.placement == place && c.name.contains(part))
             .unwrap_or_else(|| panic!("{place} {part} in {t:#?}"))
     };
-    // (a) cross-cpu: futex 1.2M / SRR 1.0M = 1.2 <= 1.3: met; same-cpu: 2.0: missed.
-    let a = find("cross-cpu", "futex rate / SRR rate");
-    assert!((a.value - 1.2).abs() < 1e-9 && a.met && a.op == "<=" && a.bound == 1.3);
-    assert!(a.basis.contains("1.20M") && a.basis.contains("1.00M"));
-    let a2 = find("same-cpu", "futex rate / SRR rate");
-    assert!((a2.value - 2.0).abs() < 1e-9 && !a2.met);
-    // (b) 30x SRR >= 20: met. (c) 0.6x crossbeam >= 0.5: met.
-    let b = find("cross-cpu", "vs SRR");
-    assert!((b.value - 30.0).abs() < 1e-9 && b.met && b.op == ">=");
-    let c = find("cross-cpu", "vs crossbeam");
-    assert!((c.value - 0.6).abs() < 1e-9 && c.met && c.bound == 0.5);
-    // (d) batch 64 within 1/64 + 0.01: met; batch 1 at 1.2 > 1.01: missed.
-    let d64 = find("cross-cpu", "asyncmsg/64 sender");
-    assert!(d64.met && (d64.bound - (1.0 / 64.0 + 0.01)).abs() < 1e-12);
-    let d1 = find("cross-cpu", "asyncmsg/1 sender");
-    assert!(!d1.met && (d1.value - 1.2).abs() < 1e-12);
-    // (e) asyncmsg 27M/30M = 0.9: met; SRR 0.5M/1M = 0.5: missed.
-    let e1 = find("cross-cpu", "asyncmsg/64 with 16 producers");
-    assert!((e1.value - 0.9).abs() < 1e-9 && e1.met);
-    let e2 = find("cross-cpu", "SRR with 16 producers");
-    assert!((e2.value - 0.5).abs() < 1e-9 && !e2.met);
-    // Nothing else: same-cpu has only (a).
+    // (a) cross-cpu: spin-futex 4M / SRR 1M = 4 <= 5: met.
+    let a = find("cross-cpu", "spin-futex rate / SRR rate");
+    assert!((a.value - 4.0).abs() < 1e-9 && a.met && a.op == "<=" && a.bound == 5.0);
+    // The basis gives each side's rate, time and CPU time per round trip.
+    assert!(
+        a.basis.contains("SRR 1.00M/s (1.00 µs/rt)") && a.basis.contains("spin-futex 4.00M/s"),
+        "{}",
+        a.basis
+    );
+    assert!(a.basis.contains("CPU ns/rt"), "{}", a.basis);
+    // (b) cross-cpu: SRR 1M / futex 1.2M = 0.833 >= 10: missed.
+    let b = find("cross-cpu", "SRR rate / futex rate");
+    assert!((b.value - 1.0 / 1.2).abs() < 1e-9 && !b.met && b.op == ">=" && b.bound == 10.0);
+    // (c) same-cpu: futex 2M / SRR 1M = 2.0 <= 1.2: missed. No (a) or (b) on one CPU, no (c)
+    // across CPUs.
+    let c = find("same-cpu", "futex rate / SRR rate");
+    assert!((c.value - 2.0).abs() < 1e-9 && !c.met && c.bound == 1.2);
+    assert!(!t
+        .iter()
+        .any(|x| x.placement == "cross-cpu" && x.name.contains("on one CPU")));
+    // (d) asyncmsg/64 0.6x crossbeam >= 1: missed.
+    let d = find("cross-cpu", "vs crossbeam");
+    assert!((d.value - 0.6).abs() < 1e-9 && !d.met && d.bound == 1.0);
+    // No target on asyncmsg vs SRR any more: it is reported.
+    assert!(!t.iter().any(|x| x.name.contains("vs SRR")), "{t:#?}");
+    // (e) batch 64 within 1/64 + 0.01: met; batch 1 at 1.2 > 1.01: missed.
+    let e64 = find("cross-cpu", "asyncmsg/64 sender");
+    assert!(e64.met && (e64.bound - (1.0 / 64.0 + 0.01)).abs() < 1e-12);
+    let e1 = find("cross-cpu", "asyncmsg/1 sender");
+    assert!(!e1.met && (e1.value - 1.2).abs() < 1e-12);
+    // (f) asyncmsg 27M/30M = 0.9: met; SRR 0.5M/1M = 0.5: missed. 64 clients are not "the
+    // most producers" of (f): they have their own target.
+    let f1 = find("cross-cpu", "asyncmsg/64 with 16 producers");
+    assert!((f1.value - 0.9).abs() < 1e-9 && f1.met);
+    let f2 = find("cross-cpu", "one-way SRR with 16 producers");
+    assert!((f2.value - 0.5).abs() < 1e-9 && !f2.met);
+    // (g) 64 SRR clients 0.9M / 1 client 1M = 0.9 >= 0.8: met.
+    let g = find("cross-cpu", "64 clients on one server");
+    assert!(
+        (g.value - 0.9).abs() < 1e-9 && g.met && g.bound == 0.8,
+        "{g:?}"
+    );
+    assert!(g.name.contains("64 producers vs 1"), "{g:?}");
+    // Nothing else: same-cpu has only (c).
     assert_eq!(t.iter().filter(|c| c.placement == "same-cpu").count(), 1);
-    assert_eq!(t.len(), 8);
+    assert_eq!(t.len(), 9, "{t:#?}");
 
     // Every rate ratio is paired over the fixtures' 5 rounds (equal runs: the same value as the
-    // ratio of medians); (d) is not a ratio.
+    // ratio of medians); (e) is not a ratio.
     for c in &t {
         if c.name.contains("sender kernel entries") {
             assert_eq!((c.paired_rounds, c.ratio_of_medians), (0, None), "{c:?}");
@@ -664,16 +739,41 @@ fn targets_met_and_missed() {
     }
 
     let text = targets_text(&t);
-    assert_eq!(text.matches("MISSED").count(), 3 + 1, "{text}");
-    assert!(text.contains("5 of 8 targets met."));
+    assert_eq!(text.matches("MISSED").count(), 5 + 1, "{text}");
+    assert!(text.contains("4 of 9 targets met."));
     assert!(
-        text.contains("value: 1.20 (paired, per-round median of 5 rounds; ratio of medians 1.20)"),
+        text.contains("value: 4.00 (paired, per-round median of 5 rounds; ratio of medians 4.00)"),
         "{text}"
     );
-    assert_eq!(text.matches("value: ").count(), 6, "{text}");
+    assert_eq!(text.matches("value: ").count(), 7, "{text}");
     for c in &t {
         assert!(text.contains(&c.name));
     }
+}
+
+#[test]
+fn reported_ratios_have_no_bound() {
+    let mut v = sample();
+    add_ratios(&mut v);
+    let r = reported(&v);
+    // asyncmsg/64 (30M) against the batch ring (200M) and against one-way SRR (1M), across
+    // CPUs only (the sample has no one-way records on one CPU).
+    assert_eq!(r.len(), 2, "{r:#?}");
+    assert!(r[0].name.contains("batch-publishing SPSC ring"), "{r:#?}");
+    assert!((r[0].value - 0.15).abs() < 1e-9 && r[0].paired_rounds == 5);
+    assert!(r[0].basis.contains("spsc-batch 200M/s"), "{}", r[0].basis);
+    assert!(r[1].name.contains("one-way SRR") && (r[1].value - 30.0).abs() < 1e-9);
+    let text = reported_text(&r);
+    assert!(
+        text.starts_with("Reported beside the targets (no bound)\n"),
+        "{text}"
+    );
+    assert!(text.contains("0.150") && text.contains("30.0"), "{text}");
+    assert!(!text.contains("MISSED") && !text.contains("met"), "{text}");
+    assert_eq!(reported_text(&[]), "");
+    // Without asyncmsg/64, nothing to report.
+    v.retain(|r| r.model != "asyncmsg");
+    assert!(reported(&v).is_empty());
 }
 
 #[test]
@@ -751,21 +851,18 @@ fn target_lines<'a>(text: &'a str, name: &str) -> (&'a str, &'a str) {
 
 #[test]
 fn target_met_on_paired_ratio_though_ratio_of_medians_misses() {
-    // Round 2: a neighbour halved asyncmsg's run only. asyncmsg's median (6M) is its round 1,
-    // crossbeam's (20M) its round 2: 0.3. Per round: 0.6, 0.275, 0.571 -> 0.571.
-    let (c, text) = crossbeam_target(&[6.0, 5.5, 12.0], &[10.0, 20.0, 21.0]);
-    assert!((c.ratio_of_medians.expect("ratio") - 0.3).abs() < 1e-9);
-    assert!((c.value - 12.0 / 21.0).abs() < 1e-9);
+    // Round 2: a neighbour halved asyncmsg's run only. asyncmsg's median (12M) is its round 1,
+    // crossbeam's (20M) its round 2: 0.6. Per round: 1.2, 0.55, 1.143 -> 1.143.
+    let (c, text) = crossbeam_target(&[12.0, 11.0, 24.0], &[10.0, 20.0, 21.0]);
+    assert!((c.ratio_of_medians.expect("ratio") - 0.6).abs() < 1e-9);
+    assert!((c.value - 24.0 / 21.0).abs() < 1e-9);
     assert!(c.met && c.paired_rounds == 3);
     let (line, value) = target_lines(&text, &c.name);
     assert!(line.trim_start().starts_with("met "), "{text}");
-    assert!(
-        line.contains("0.571") && line.contains(">= 0.500"),
-        "{text}"
-    );
+    assert!(line.contains("1.14") && line.contains(">= 1.00"), "{text}");
     assert_eq!(
         value.trim(),
-        "value: 0.571 (paired, per-round median of 3 rounds; ratio of medians 0.300)"
+        "value: 1.14 (paired, per-round median of 3 rounds; ratio of medians 0.600)"
     );
     assert!(!text.contains("MISSED"), "{text}");
     assert!(text.contains("1 of 1 targets met."), "{text}");
@@ -773,21 +870,18 @@ fn target_met_on_paired_ratio_though_ratio_of_medians_misses() {
 
 #[test]
 fn target_missed_on_paired_ratio_though_ratio_of_medians_meets() {
-    // Round 2: crossbeam's run was slowed, asyncmsg's was not. Medians 12M and 20M: 0.6. Per
-    // round: 0.4, 2.0, 0.45 -> 0.45.
-    let (c, text) = crossbeam_target(&[12.0, 20.0, 9.0], &[30.0, 10.0, 20.0]);
-    assert!((c.ratio_of_medians.expect("ratio") - 0.6).abs() < 1e-9);
-    assert!((c.value - 0.45).abs() < 1e-9);
+    // Round 2: crossbeam's run was slowed, asyncmsg's was not. Medians 24M and 20M: 1.2. Per
+    // round: 0.8, 4.0, 0.9 -> 0.9.
+    let (c, text) = crossbeam_target(&[24.0, 40.0, 18.0], &[30.0, 10.0, 20.0]);
+    assert!((c.ratio_of_medians.expect("ratio") - 1.2).abs() < 1e-9);
+    assert!((c.value - 0.9).abs() < 1e-9);
     assert!(!c.met && c.paired_rounds == 3);
     let (line, value) = target_lines(&text, &c.name);
     assert!(line.trim_start().starts_with("MISSED "), "{text}");
-    assert!(
-        line.contains("0.450") && line.contains(">= 0.500"),
-        "{text}"
-    );
+    assert!(line.contains("0.900") && line.contains(">= 1.00"), "{text}");
     assert_eq!(
         value.trim(),
-        "value: 0.450 (paired, per-round median of 3 rounds; ratio of medians 0.600)"
+        "value: 0.900 (paired, per-round median of 3 rounds; ratio of medians 1.20)"
     );
     assert!(text.contains("0 of 1 targets met."), "{text}");
     assert!(
@@ -800,18 +894,18 @@ fn target_missed_on_paired_ratio_though_ratio_of_medians_meets() {
 fn target_without_common_rounds_uses_ratio_of_medians() {
     // Records without runs (or a baseline whose every run is zero): the ratio of medians is
     // judged, and the text says so.
-    let mut a = rec("asyncmsg", Workload::OneWay, 64, 64, 1, "cross-cpu", 6e6);
+    let mut a = rec("asyncmsg", Workload::OneWay, 64, 64, 1, "cross-cpu", 12e6);
     let mut b = rec("crossbeam", Workload::OneWay, 64, 1, 1, "cross-cpu", 10e6);
     a.run_msgs_per_s.clear();
     b.run_msgs_per_s = vec![0.0; 5];
     let t = check_targets(&[a, b]);
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].paired_rounds, 0);
-    assert!((t[0].value - 0.6).abs() < 1e-9 && t[0].met);
+    assert!((t[0].value - 1.2).abs() < 1e-9 && t[0].met);
     assert_eq!(t[0].ratio_of_medians, Some(t[0].value));
     let text = targets_text(&t);
     assert!(
-        text.contains("value: 0.600 (ratio of medians; no paired rounds)"),
+        text.contains("value: 1.20 (ratio of medians; no paired rounds)"),
         "{text}"
     );
 }
@@ -819,16 +913,30 @@ fn target_without_common_rounds_uses_ratio_of_medians() {
 #[test]
 fn paired_targets_pair_the_right_way_round() {
     use Workload::*;
-    // (a) futex / SRR per round: 1.5, 1.25, 1.2 -> 1.25 (medians: 1.2M / 1.0M = 1.2).
-    // (e) 16 producers / 1 per round: 0.7, 0.9, 0.85 -> 0.85 (medians: 0.81M / 0.9M = 0.9).
-    // (b) asyncmsg / SRR per round: 30, 10, 25 -> 25 (medians: 0.9M / 40k = 22.5).
+    // (a) spin-futex / SRR per round: 5, 4, 4.4 -> 4.4 (medians: 4.0M / 1.0M = 4.0).
+    // (b) SRR / futex per round: 8, 12.5, 10 -> 10 (medians: 1.0M / 0.1M = 10).
+    // (c) same-cpu futex / SRR per round: 1.5, 1.25, 1.2 -> 1.25 (medians: 1.2M / 1.0M = 1.2).
+    // (f) 16 producers / 1 per round: 0.7, 0.9, 0.85 -> 0.85 (medians: 0.81M / 0.9M = 0.9).
+    // (g) 64 clients / 1 per round: 0.5, 1.0, 0.8 -> 0.8 (medians: 0.8M / 1.0M = 0.8).
     let v = vec![
         with_runs(
             rec("SRR", RoundTrip, 64, 1, 1, "cross-cpu", 0.0),
             &[0.8e6, 1.0e6, 1.0e6],
         ),
         with_runs(
+            rec("spin-futex", RoundTrip, 64, 1, 1, "cross-cpu", 0.0),
+            &[4.0e6, 4.0e6, 4.4e6],
+        ),
+        with_runs(
             rec("futex", RoundTrip, 64, 1, 1, "cross-cpu", 0.0),
+            &[0.1e6, 0.08e6, 0.1e6],
+        ),
+        with_runs(
+            rec("SRR", RoundTrip, 64, 1, 1, "same-cpu", 0.0),
+            &[0.8e6, 1.0e6, 1.0e6],
+        ),
+        with_runs(
+            rec("futex", RoundTrip, 64, 1, 1, "same-cpu", 0.0),
             &[1.2e6, 1.25e6, 1.2e6],
         ),
         with_runs(
@@ -841,7 +949,11 @@ fn paired_targets_pair_the_right_way_round() {
         ),
         with_runs(
             rec("SRR", OneWay, 64, 1, 1, "cross-cpu", 0.0),
-            &[0.7e6 / 30.0, 0.9e6 / 10.0, 1.0e6 / 25.0],
+            &[1.0e6, 0.8e6, 1.0e6],
+        ),
+        with_runs(
+            rec("SRR", OneWay, 64, 1, 64, "cross-cpu", 0.0),
+            &[0.5e6, 0.8e6, 0.8e6],
         ),
     ];
     let t = check_targets(&v);
@@ -850,29 +962,40 @@ fn paired_targets_pair_the_right_way_round() {
             .find(|c| c.name.contains(part))
             .unwrap_or_else(|| panic!("{part} in {t:#?}"))
     };
-    let a = find("futex rate / SRR rate");
-    assert!((a.value - 1.25).abs() < 1e-9 && a.met, "{a:?}");
-    assert!((a.ratio_of_medians.unwrap() - 1.2).abs() < 1e-9);
-    let e = find("asyncmsg/64 with 16 producers");
-    assert!((e.value - 0.85).abs() < 1e-9 && e.met, "{e:?}");
-    let b = find("vs SRR");
-    assert!((b.value - 25.0).abs() < 1e-9 && b.met, "{b:?}");
-    assert!((b.ratio_of_medians.unwrap() - 22.5).abs() < 1e-9, "{b:?}");
-    assert!((e.ratio_of_medians.unwrap() - 0.9).abs() < 1e-9, "{e:?}");
-    assert_eq!(t.len(), 3, "{t:#?}");
+    let a = find("spin-futex rate / SRR rate");
+    assert!((a.value - 4.4).abs() < 1e-9 && a.met, "{a:?}");
+    assert!((a.ratio_of_medians.unwrap() - 4.0).abs() < 1e-9, "{a:?}");
+    let b = find("SRR rate / futex rate");
+    assert!((b.value - 10.0).abs() < 1e-9 && b.met, "{b:?}");
+    assert!((b.ratio_of_medians.unwrap() - 10.0).abs() < 1e-9, "{b:?}");
+    let c = find("on one CPU");
+    assert!((c.value - 1.25).abs() < 1e-9 && !c.met, "{c:?}");
+    assert!((c.ratio_of_medians.unwrap() - 1.2).abs() < 1e-9);
+    let f = find("asyncmsg/64 with 16 producers");
+    assert!((f.value - 0.85).abs() < 1e-9 && f.met, "{f:?}");
+    assert!((f.ratio_of_medians.unwrap() - 0.9).abs() < 1e-9, "{f:?}");
+    let g = find("64 clients");
+    assert!((g.value - 0.8).abs() < 1e-9 && g.met, "{g:?}");
+    assert!((g.ratio_of_medians.unwrap() - 0.8).abs() < 1e-9, "{g:?}");
+    assert_eq!(t.len(), 5, "{t:#?}");
 }
 
 #[test]
 fn targets_skipped_when_records_absent() {
     use Workload::*;
     assert!(check_targets(&[]).is_empty());
-    // SRR without futex, asyncmsg without baselines or sender counts, 16 producers
-    // without 1: nothing to check.
+    // SRR without futex or spin-futex at its size and placement, spin-futex on one CPU (no
+    // target there), futex across CPUs without SRR, asyncmsg without baselines or sender
+    // counts, 16 and 64 producers without 1: nothing to check.
     let v = vec![
         rec("SRR", RoundTrip, 64, 1, 1, "cross-cpu", 1e6),
         rec("futex", RoundTrip, 128, 1, 1, "cross-cpu", 1e6),
+        rec("SRR", RoundTrip, 64, 1, 1, "same-cpu", 1e6),
+        rec("spin-futex", RoundTrip, 64, 1, 1, "same-cpu", 1e6),
+        rec("futex", RoundTrip, 64, 1, 1, "unpinned", 1e6),
         rec("asyncmsg", OneWay, 64, 64, 1, "cross-cpu", 1e7),
         rec("SRR", OneWay, 64, 1, 16, "cross-cpu", 1e6),
+        rec("SRR", OneWay, 64, 1, 64, "cross-cpu", 1e6),
         rec("crossbeam", OneWay, 64, 1, 1, "same-cpu", 1e7),
     ];
     let t = check_targets(&v);
@@ -883,8 +1006,8 @@ fn targets_skipped_when_records_absent() {
 #[test]
 fn target_on_zero_rate_is_missed() {
     let v = vec![
-        rec("SRR", Workload::RoundTrip, 64, 1, 1, "cross-cpu", 0.0),
-        rec("futex", Workload::RoundTrip, 64, 1, 1, "cross-cpu", 1e6),
+        rec("SRR", Workload::RoundTrip, 64, 1, 1, "same-cpu", 0.0),
+        rec("futex", Workload::RoundTrip, 64, 1, 1, "same-cpu", 1e6),
     ];
     let t = check_targets(&v);
     assert_eq!(t.len(), 1);
@@ -915,12 +1038,25 @@ fn table_shows_every_row_and_dashes() {
         "x pipe 2.50",
         "x xbeam 0.600",
         "x SRR 30.0",
+        "x spin 0.250",
+        "x batch 0.150",
         "1.20M",
+        "min-max",
+        "not an IQR",
+        "spin:       the simulated kernel spins up to 20 µs before sleeping",
+        "PACE MISSED: 10.0k/s of 20.0k/s (50%)",
         "Columns:",
         "ratios of medians",
     ] {
         assert!(text.contains(needle), "{needle} missing from\n{text}");
     }
+    // Only the paced row that missed its pace is flagged (the legend explains the flag).
+    let flagged: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("PACE MISSED:") && !l.starts_with(' '))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{text}");
+    assert!(flagged[0].starts_with("asyncmsg/64"), "{}", flagged[0]);
     // SRR cross-cpu 64 B round trip: p50 2.50, p99 7.25, p999 "-".
     let line = text
         .lines()
@@ -928,7 +1064,7 @@ fn table_shows_every_row_and_dashes() {
         .expect("SRR line");
     let cells: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(
-        &cells[..9],
+        &cells[..10],
         [
             "SRR",
             "64",
@@ -936,6 +1072,7 @@ fn table_shows_every_row_and_dashes() {
             "1",
             "cross-cpu",
             "1.00M",
+            "1.00-1.00M",
             "2.50",
             "7.25",
             "-"
@@ -946,9 +1083,42 @@ fn table_shows_every_row_and_dashes() {
     let paced = text.find("== Paced").expect("paced");
     let spsc = text.find("spsc-ring").expect("ring");
     assert!(one_way < spsc && spsc < paced);
-    for l in text.lines() {
-        assert!(l.chars().count() <= 160, "line too long: {l}");
+    for l in text
+        .lines()
+        .filter(|l| !l.starts_with("notes:") && !l.starts_with(' '))
+    {
+        assert!(l.chars().count() <= 200, "line too long: {l}");
     }
+    // The legend states the pace tolerance the records use.
+    let pct = format!("{:.0}%", crate::compare::record::PACE_TOLERANCE * 100.0);
+    assert!(LEGEND.iter().any(|l| l.contains(&pct)), "{pct}");
+}
+
+#[test]
+fn table_shows_each_rows_range_over_runs() {
+    let r = with_runs(
+        rec("crossbeam", Workload::OneWay, 64, 1, 1, "cross-cpu", 0.0),
+        &[9.19e6, 14.5e6, 11.0e6],
+    );
+    let text = table(&machine(), &meta(), &[r]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("crossbeam"))
+        .expect("crossbeam line");
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(cells[5..7], ["11.0M", "9.19-14.5M"], "{line}");
+    // Ends on different suffixes, or no runs at all.
+    assert_eq!(human_range(Some((950e3, 1.02e6))), "950k-1.02M");
+    assert_eq!(human_range(Some((12.0, 480.0))), "12-480");
+    assert_eq!(human_range(None), "-");
+    assert_eq!(human_range(Some((f64::NAN, 1.0))), "-");
+}
+
+#[test]
+fn spin_budget_in_words() {
+    assert_eq!(spin_text(20_000), "20 µs");
+    assert_eq!(spin_text(1_500), "1500 ns");
+    assert_eq!(spin_text(0), "off (0)");
 }
 
 #[test]
@@ -964,10 +1134,10 @@ fn human_figures() {
 
 #[test]
 fn json_carries_schema_commit_and_date() {
-    let text = to_json(&machine(), &meta(), &sample(), &[]);
+    let text = to_json(&machine(), &meta(), &sample(), (&[], &[]));
     let doc = Parser::parse_document(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(doc.get("schema_version").num(), f64::from(SCHEMA_VERSION));
-    assert_eq!(SCHEMA_VERSION, 2, "docs/outputs.md describes version 2");
+    assert_eq!(SCHEMA_VERSION, 3, "docs/outputs.md describes version 3");
     assert_eq!(
         doc.get("commit").str(),
         "0123456789abcdef0123456789abcdef01234567"
@@ -1062,7 +1232,7 @@ fn outputs_doc_names_every_json_key_and_csv_column() {
     let mut v = sample();
     add_ratios(&mut v);
     let targets = check_targets(&v);
-    let text = to_json(&machine(), &meta(), &v, &targets);
+    let text = to_json(&machine(), &meta(), &v, (&targets, &[]));
     let json = Parser::parse_document(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let keys = |j: &J| -> Vec<String> {
         match j {

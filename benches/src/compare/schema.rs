@@ -3,10 +3,13 @@
 //! schema version [`SCHEMA_VERSION`].
 //!
 //! * [`JsonReport`]: the whole JSON document. Its stamp ([`Stamp`]) is absent from files of
-//!   schema version 1, written before the stamp existed (the committed `docs/figures` ones), so
-//!   both versions read with the same type.
+//!   schema version 1, written before the stamp existed (the committed `docs/figures` ones);
+//!   the fields version 3 added (each result's range, pace and spin figures, the kernel's spin
+//!   budget, the reported ratios) are absent from versions 1 and 2. Every version reads with
+//!   the same type, an absent field empty.
 //! * [`CsvRow`]: one CSV line, flat (the `csv` crate writes no nested records): a record's own
 //!   fields, its ratios as `vs_*` columns, then the stamp columns (empty in version 1 files).
+//!   Columns are read by their header's name, so an older file's missing columns read empty.
 //! * The `with` modules ([`figure`], [`opt_figure`], [`figures`], [`ratios`], [`text_map`])
 //!   write figures with about six significant digits and `null` (JSON) or an empty field (CSV)
 //!   for a figure that is absent or not finite, and keep the order of the objects that are maps
@@ -17,7 +20,7 @@
 
 use super::provenance::{Provenance, SCHEMA_VERSION};
 use super::record::{Record, Workload};
-use super::report::TargetCheck;
+use super::report::{Reported, TargetCheck};
 use crate::machine::MachineInfo;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::Serializer;
@@ -223,6 +226,10 @@ pub struct JsonReport {
     pub mode: String,
     /// Runs per figure in the plan.
     pub runs: u32,
+    /// The simulated kernel's spin budget in nanoseconds (`Config::spin_ns` of the kernels the
+    /// run made, the default), also the spin-then-futex baseline's. `None` before version 3.
+    #[serde(default)]
+    pub kernel_spin_ns: Option<u32>,
     /// Placement key → what it means, in the plan's order.
     #[serde(with = "text_map")]
     pub placements: Vec<(String, String)>,
@@ -233,6 +240,9 @@ pub struct JsonReport {
     pub notes: Vec<String>,
     /// The performance targets, each on one placement.
     pub targets: Vec<TargetCheck>,
+    /// Ratios reported beside the targets, with no bound. Empty before version 3.
+    #[serde(default)]
+    pub reported: Vec<Reported>,
     /// One per measured case.
     pub results: Vec<Record>,
 }
@@ -329,7 +339,7 @@ pub fn json_text(doc: &JsonReport) -> String {
     text
 }
 
-/// Reads a JSON document of schema version 1 or 2.
+/// Reads a JSON document of schema version 1, 2 or 3.
 pub fn read_json(text: &str) -> serde_json::Result<JsonReport> {
     serde_json::from_str(text)
 }
@@ -337,12 +347,14 @@ pub fn read_json(text: &str) -> serde_json::Result<JsonReport> {
 // ----------------------------------------------------------------------------- CSV
 
 /// Every baseline a ratio can be taken against, with its CSV column, in column order.
-pub const RATIO_COLUMNS: [(&str, &str); 6] = [
+pub const RATIO_COLUMNS: [(&str, &str); 8] = [
     ("futex", "vs_futex"),
+    ("spin-futex", "vs_spin_futex"),
     ("pipe", "vs_pipe"),
     ("unix-socket", "vs_unix_socket"),
     ("crossbeam", "vs_crossbeam"),
     ("spsc-ring", "vs_spsc_ring"),
+    ("spsc-batch", "vs_spsc_batch"),
     ("SRR", "vs_srr"),
 ];
 
@@ -377,6 +389,18 @@ pub struct CsvRow {
     /// As [`Record::msgs_per_s`].
     #[serde(with = "figure")]
     pub msgs_per_s: f64,
+    /// As [`Record::msgs_per_s_min`] (empty before version 3).
+    #[serde(default, with = "opt_figure")]
+    pub msgs_per_s_min: Option<f64>,
+    /// As [`Record::msgs_per_s_max`].
+    #[serde(default, with = "opt_figure")]
+    pub msgs_per_s_max: Option<f64>,
+    /// As [`Record::nominal_msgs_per_s`].
+    #[serde(default, with = "opt_figure")]
+    pub nominal_msgs_per_s: Option<f64>,
+    /// As [`Record::pace_missed`]: `true`, `false`, or empty for a row that is not paced.
+    #[serde(default)]
+    pub pace_missed: Option<bool>,
     /// As [`Record::p50_us`].
     #[serde(with = "opt_figure")]
     pub p50_us: Option<f64>,
@@ -395,6 +419,12 @@ pub struct CsvRow {
     /// As [`Record::wakeups_per_msg`].
     #[serde(with = "opt_figure")]
     pub wakeups_per_msg: Option<f64>,
+    /// As [`Record::spins_per_msg`] (empty before version 3).
+    #[serde(default, with = "opt_figure")]
+    pub spins_per_msg: Option<f64>,
+    /// As [`Record::spin_wakeups_per_msg`].
+    #[serde(default, with = "opt_figure")]
+    pub spin_wakeups_per_msg: Option<f64>,
     /// As [`Record::ctx_switches_per_msg`].
     #[serde(with = "figure")]
     pub ctx_switches_per_msg: f64,
@@ -410,6 +440,9 @@ pub struct CsvRow {
     /// The ratio against `futex`.
     #[serde(with = "opt_figure")]
     pub vs_futex: Option<f64>,
+    /// The ratio against `spin-futex` (no such column before version 3).
+    #[serde(default, with = "opt_figure")]
+    pub vs_spin_futex: Option<f64>,
     /// The ratio against `pipe`.
     #[serde(with = "opt_figure")]
     pub vs_pipe: Option<f64>,
@@ -422,6 +455,9 @@ pub struct CsvRow {
     /// The ratio against `spsc-ring`.
     #[serde(with = "opt_figure")]
     pub vs_spsc_ring: Option<f64>,
+    /// The ratio against `spsc-batch` (no such column before version 3).
+    #[serde(default, with = "opt_figure")]
+    pub vs_spsc_batch: Option<f64>,
     /// The ratio against one-way `SRR`.
     #[serde(with = "opt_figure")]
     pub vs_srr: Option<f64>,
@@ -452,21 +488,25 @@ pub struct CsvRow {
     /// The JSON's `machine.kernel`.
     #[serde(default)]
     pub kernel: String,
+    /// The JSON's `kernel_spin_ns` (empty before version 3).
+    #[serde(default)]
+    pub kernel_spin_ns: Option<u32>,
     /// What this line's `placement` means (the JSON's `placements` entry).
     #[serde(default)]
     pub placement_detail: String,
 }
 
 impl CsvRow {
-    /// The line of `r`, stamped with `stamp`, `mode` and `machine`; `placement_detail` says what
-    /// the record's placement means.
+    /// The line of `r`, stamped with `stamp`, the run's `(mode, kernel_spin_ns)` and `machine`;
+    /// `placement_detail` says what the record's placement means.
     pub fn new(
         r: &Record,
         stamp: &Stamp,
-        mode: &str,
+        run: (&str, Option<u32>),
         machine: &MachineInfo,
         placement_detail: &str,
     ) -> CsvRow {
+        let (mode, kernel_spin_ns) = run;
         let vs = |i: usize| r.ratio(RATIO_COLUMNS[i].0);
         CsvRow {
             model: r.model.clone(),
@@ -481,22 +521,30 @@ impl CsvRow {
             msgs_sent: r.msgs_sent,
             msgs_received: r.msgs_received,
             msgs_per_s: r.msgs_per_s,
+            msgs_per_s_min: r.msgs_per_s_min,
+            msgs_per_s_max: r.msgs_per_s_max,
+            nominal_msgs_per_s: r.nominal_msgs_per_s,
+            pace_missed: r.pace_missed,
             p50_us: r.p50_us,
             p99_us: r.p99_us,
             p999_us: r.p999_us,
             kernel_entries_per_msg: r.kernel_entries_per_msg,
             sender_entries_per_msg: r.sender_entries_per_msg,
             wakeups_per_msg: r.wakeups_per_msg,
+            spins_per_msg: r.spins_per_msg,
+            spin_wakeups_per_msg: r.spin_wakeups_per_msg,
             ctx_switches_per_msg: r.ctx_switches_per_msg,
             voluntary_csw_per_msg: r.voluntary_csw_per_msg,
             involuntary_csw_per_msg: r.involuntary_csw_per_msg,
             cpu_ns_per_msg: r.cpu_ns_per_msg,
             vs_futex: vs(0),
-            vs_pipe: vs(1),
-            vs_unix_socket: vs(2),
-            vs_crossbeam: vs(3),
-            vs_spsc_ring: vs(4),
-            vs_srr: vs(5),
+            vs_spin_futex: vs(1),
+            vs_pipe: vs(2),
+            vs_unix_socket: vs(3),
+            vs_crossbeam: vs(4),
+            vs_spsc_ring: vs(5),
+            vs_spsc_batch: vs(6),
+            vs_srr: vs(7),
             schema_version: Some(stamp.schema_version),
             commit: stamp.commit.clone(),
             dirty: stamp.dirty,
@@ -506,6 +554,7 @@ impl CsvRow {
             cpus_online: Some(machine.cpus_online),
             cpus_allowed: machine.allowed_list(),
             kernel: machine.kernel.clone(),
+            kernel_spin_ns,
             placement_detail: placement_detail.to_string(),
         }
     }
@@ -515,10 +564,12 @@ impl CsvRow {
     pub fn record(&self) -> Record {
         let vs = [
             self.vs_futex,
+            self.vs_spin_futex,
             self.vs_pipe,
             self.vs_unix_socket,
             self.vs_crossbeam,
             self.vs_spsc_ring,
+            self.vs_spsc_batch,
             self.vs_srr,
         ];
         Record {
@@ -534,12 +585,18 @@ impl CsvRow {
             msgs_sent: self.msgs_sent,
             msgs_received: self.msgs_received,
             msgs_per_s: self.msgs_per_s,
+            msgs_per_s_min: self.msgs_per_s_min,
+            msgs_per_s_max: self.msgs_per_s_max,
+            nominal_msgs_per_s: self.nominal_msgs_per_s,
+            pace_missed: self.pace_missed,
             p50_us: self.p50_us,
             p99_us: self.p99_us,
             p999_us: self.p999_us,
             kernel_entries_per_msg: self.kernel_entries_per_msg,
             sender_entries_per_msg: self.sender_entries_per_msg,
             wakeups_per_msg: self.wakeups_per_msg,
+            spins_per_msg: self.spins_per_msg,
+            spin_wakeups_per_msg: self.spin_wakeups_per_msg,
             ctx_switches_per_msg: self.ctx_switches_per_msg,
             voluntary_csw_per_msg: self.voluntary_csw_per_msg,
             involuntary_csw_per_msg: self.involuntary_csw_per_msg,
@@ -572,7 +629,7 @@ pub fn csv_text(rows: &[CsvRow]) -> String {
                 build_dirty: None,
                 started_utc: String::new(),
             },
-            "",
+            ("", None),
             &MachineInfo {
                 cpu_model: String::new(),
                 cpus_online: 0,
@@ -601,7 +658,7 @@ pub fn csv_text(rows: &[CsvRow]) -> String {
     text
 }
 
-/// Reads a CSV file of schema version 1 or 2.
+/// Reads a CSV file of schema version 1, 2 or 3.
 pub fn read_csv(text: &str) -> csv::Result<Vec<CsvRow>> {
     csv::Reader::from_reader(text.as_bytes())
         .deserialize()

@@ -2,12 +2,16 @@
 //! committed (schema version 1) figures read with the same types, and the layout's keys against
 //! `docs/outputs.md`.
 use super::*;
-use crate::compare::report::{add_ratios, check_targets};
+use crate::compare::report::{add_ratios, check_targets, reported};
 use crate::compare::test_records::{machine, rec, with_runs};
 
 const OUTPUTS_DOC: &str = include_str!("../../../docs/outputs.md");
 const FULL_JSON: &str = include_str!("../../../docs/figures/compare-full.json");
 const FULL_CSV: &str = include_str!("../../../docs/figures/compare-full.csv");
+/// Written by `compare --tiny --json --csv` at schema version 2 (commit 54b2ec3, before the
+/// range, pace and spin fields existed).
+const V2_JSON: &str = include_str!("fixtures/compare-v2-tiny.json");
+const V2_CSV: &str = include_str!("fixtures/compare-v2-tiny.csv");
 
 fn stamp() -> Stamp {
     Stamp {
@@ -37,6 +41,8 @@ fn full_record() -> Record {
     r.kernel_entries_per_msg = Some(0.0312);
     r.sender_entries_per_msg = Some(0.015625);
     r.wakeups_per_msg = Some(0.0156);
+    r.spins_per_msg = Some(0.0021);
+    r.spin_wakeups_per_msg = Some(0.0007);
     r.ctx_switches_per_msg = 0.0002;
     r.voluntary_csw_per_msg = 0.00015;
     r.involuntary_csw_per_msg = 0.00005;
@@ -47,6 +53,88 @@ fn full_record() -> Record {
         ("SRR".into(), 142.0),
     ];
     r
+}
+
+/// A paced record that missed its pace.
+fn paced_record() -> Record {
+    let mut r = with_runs(
+        rec("SRR", Workload::Paced, 64, 1, 1, "cross-cpu", 0.0),
+        &[14_200.0, 19_950.0, 18_100.0],
+    );
+    r.set_pace(20_000.0);
+    r
+}
+
+#[test]
+fn new_fields_round_trip_through_json_and_csv() {
+    let paced = paced_record();
+    assert_eq!(paced.pace_missed, Some(true));
+    for r in [full_record(), paced] {
+        let back: Record =
+            serde_json::from_str(&serde_json::to_string(&r).expect("JSON")).expect("read");
+        assert_eq!(back, r);
+        let row = CsvRow::new(&r, &stamp(), ("full", Some(20_000)), &machine(), "x");
+        let rows = read_csv(&csv_text(std::slice::from_ref(&row))).expect("read");
+        assert_eq!(rows[0], row);
+        assert_eq!(rows[0].kernel_spin_ns, Some(20_000));
+        let from_csv = rows[0].record();
+        assert_eq!(
+            (
+                from_csv.msgs_per_s_min,
+                from_csv.msgs_per_s_max,
+                from_csv.nominal_msgs_per_s,
+                from_csv.pace_missed,
+                from_csv.spins_per_msg,
+                from_csv.spin_wakeups_per_msg,
+            ),
+            (
+                r.msgs_per_s_min,
+                r.msgs_per_s_max,
+                r.nominal_msgs_per_s,
+                r.pace_missed,
+                r.spins_per_msg,
+                r.spin_wakeups_per_msg,
+            )
+        );
+    }
+}
+
+#[test]
+fn version_2_files_read_with_the_same_types() {
+    let json = read_json(V2_JSON).expect("the version 2 JSON reads");
+    assert_eq!(json.schema_version(), 2);
+    assert_eq!((json.mode.as_str(), json.kernel_spin_ns), ("tiny", None));
+    assert!(json.reported.is_empty());
+    assert!(!json.results.is_empty() && !json.targets.is_empty());
+    // The old target, as it was written then.
+    assert!(json.targets[0].name.contains("within 1.3x of futex"));
+    let csv = read_csv(V2_CSV).expect("the version 2 CSV reads");
+    assert_eq!(csv.len(), json.results.len());
+    for (row, r) in csv.iter().zip(&json.results) {
+        assert_eq!(row.schema_version, Some(2));
+        assert_eq!(
+            (row.kernel_spin_ns, row.vs_spin_futex, row.vs_spsc_batch),
+            (None, None, None)
+        );
+        // What version 3 added is absent, not zero.
+        assert_eq!((r.msgs_per_s_min, r.msgs_per_s_max), (None, None));
+        assert_eq!((r.nominal_msgs_per_s, r.pace_missed), (None, None));
+        assert_eq!((r.spins_per_msg, r.spin_wakeups_per_msg), (None, None));
+        assert_eq!(r.run_msgs_per_s.len(), r.runs as usize, "{r:?}");
+        // The two files hold the same figures.
+        assert_eq!(
+            row.record(),
+            Record {
+                run_msgs_per_s: Vec::new(),
+                ..r.clone()
+            }
+        );
+    }
+    // Written again as version 3, a version 2 record keeps every field and value.
+    let again: Record =
+        serde_json::from_str(&serde_json::to_string(&json.results[0]).expect("JSON"))
+            .expect("read");
+    assert_eq!(again, json.results[0]);
 }
 
 #[test]
@@ -111,7 +199,13 @@ fn record_round_trips_through_csv() {
     let r = full_record();
     let mut m = machine();
     m.cpus_allowed = vec![0, 2, 3];
-    let row = CsvRow::new(&r, &stamp(), "quick", &m, "consumer/server on CPU 0, ...");
+    let row = CsvRow::new(
+        &r,
+        &stamp(),
+        ("quick", Some(20_000)),
+        &m,
+        "consumer/server on CPU 0, ...",
+    );
     let text = csv_text(std::slice::from_ref(&row));
     let rows = read_csv(&text).expect("read back");
     assert_eq!(rows, std::slice::from_ref(&row));
@@ -160,6 +254,7 @@ fn report_round_trips_through_json_one_line_per_result() {
         machine: machine(),
         mode: "quick".into(),
         runs: 5,
+        kernel_spin_ns: Some(20_000),
         placements: vec![
             ("same-cpu".into(), "all on CPU 0".into()),
             ("cross-cpu".into(), "consumer CPU 0, producers CPU 1".into()),
@@ -167,6 +262,7 @@ fn report_round_trips_through_json_one_line_per_result() {
         elapsed_s: 12.5,
         notes: vec!["one".into(), "two, \"quoted\"".into()],
         targets: check_targets(&records),
+        reported: reported(&records),
         results: records,
     };
     let text = json_text(&doc);
@@ -180,6 +276,9 @@ fn report_round_trips_through_json_one_line_per_result() {
         }
         for t in &mut d.targets {
             (t.value, t.bound, t.ratio_of_medians) = (0.0, 0.0, None);
+        }
+        for r in &mut d.reported {
+            (r.value, r.ratio_of_medians) = (0.0, None);
         }
         d
     };
@@ -286,10 +385,12 @@ fn outputs_doc_lists_every_key_in_the_order_written() {
         machine: machine(),
         mode: "quick".into(),
         runs: 5,
+        kernel_spin_ns: Some(20_000),
         placements: Vec::new(),
         elapsed_s: 1.0,
         notes: Vec::new(),
         targets: targets.clone(),
+        reported: reported(&records),
         results: records.clone(),
     };
     assert_eq!(written_keys(&doc), documented_keys("## JSON"));
@@ -301,6 +402,9 @@ fn outputs_doc_lists_every_key_in_the_order_written() {
         written_keys(&targets[0]),
         documented_keys("### `targets[]`")
     );
+    let rep = reported(&records);
+    assert!(!rep.is_empty(), "the fixtures report asyncmsg/64 vs SRR");
+    assert_eq!(written_keys(&rep[0]), documented_keys("### `reported[]`"));
     // The stamp columns of the CSV, as documented (the record's columns and the ratios' are
     // checked by the report's tests).
     let header = csv_text(&[]);
@@ -310,5 +414,5 @@ fn outputs_doc_lists_every_key_in_the_order_written() {
     let vs_cols = documented_keys("2. **The ratios");
     let ratio_cols: Vec<&str> = RATIO_COLUMNS.iter().map(|&(_, column)| column).collect();
     assert_eq!(vs_cols, ratio_cols);
-    assert_eq!(columns[22..28], ratio_cols);
+    assert_eq!(columns[28..36], ratio_cols);
 }

@@ -4,7 +4,7 @@ use super::record::{Record, Workload};
 use crate::machine::MachineInfo;
 
 /// A record of `runs` = 5 with `rate` messages per second in every run (so its paired ratios
-/// equal its ratios of medians) and every other figure empty.
+/// equal its ratios of medians, and its range is `rate`..`rate`) and every other figure empty.
 pub fn rec(
     model: &str,
     w: Workload,
@@ -15,18 +15,16 @@ pub fn rec(
     rate: f64,
 ) -> Record {
     let mut r = Record::new(model, w, size, batch, prod, place);
-    r.msgs_per_s = rate;
-    r.run_msgs_per_s = vec![rate; 5];
+    r.set_run_rates(vec![rate; 5]);
     r.runs = 5;
     r
 }
 
-/// `r` with runs of these rates, in round order: `runs`, `run_msgs_per_s` and `msgs_per_s`
-/// (their median) set.
+/// `r` with runs of these rates, in round order: `runs`, `run_msgs_per_s`, `msgs_per_s`
+/// (their median) and the range set.
 pub fn with_runs(mut r: Record, rates: &[f64]) -> Record {
     r.runs = rates.len() as u32;
-    r.run_msgs_per_s = rates.to_vec();
-    r.msgs_per_s = crate::harness::median(rates);
+    r.set_run_rates(rates.to_vec());
     r
 }
 

@@ -28,8 +28,9 @@
 
 use super::baselines::{
     client_round_trips, crossbeam_one_way, fill, futex_round_trip, one_way_sample, pipe_round_trip,
-    round_trip_sample, spsc_ring_one_way, summarise, unix_socket_round_trip, ConnFigures,
-    KernelFigures, LazyNow, OneWay, RoundTrip, Sample, ServerCheck, MIN_ONE_WAY_SIZE, STAMP_EVERY,
+    ring_batch, round_trip_sample, spin_futex_round_trip, spsc_batch_one_way, spsc_ring_one_way,
+    summarise, unix_socket_round_trip, ConnFigures, KernelFigures, LazyNow, OneWay, RoundTrip,
+    Sample, ServerCheck, MIN_ONE_WAY_SIZE, RING_BATCH, SPIN_CHECK, STAMP_EVERY,
 };
 use super::record::{Record, Workload};
 use crate::harness::{run_threads, Phases, Placement, Threads};
@@ -368,26 +369,32 @@ pub enum Model {
     },
     /// Futex ping-pong.
     Futex,
+    /// Spin-then-futex ping-pong (spins up to the kernel's default spin budget).
+    SpinFutex,
     /// Pipe ping-pong.
     Pipe,
     /// Unix-socket ping-pong.
     UnixSocket,
     /// crossbeam-channel, bounded.
     Crossbeam,
-    /// SPSC ring in shared memory.
+    /// SPSC ring in shared memory, the tail published at every message.
     SpscRing,
+    /// The same ring, the tail published once per batch ([`ring_batch`]).
+    SpscBatch,
 }
 
 /// The mechanisms every plan measures, as [`Model::name`] (and so each [`Record`]'s `model`)
 /// names them.
-pub const MODEL_NAMES: [&str; 7] = [
+pub const MODEL_NAMES: [&str; 9] = [
     "SRR",
     "asyncmsg",
     "futex",
+    "spin-futex",
     "pipe",
     "unix-socket",
     "crossbeam",
     "spsc-ring",
+    "spsc-batch",
 ];
 
 impl Model {
@@ -421,17 +428,22 @@ impl Model {
                 }
             }
             Model::Futex => "futex".into(),
+            Model::SpinFutex => "spin-futex".into(),
             Model::Pipe => "pipe".into(),
             Model::UnixSocket => "unix-socket".into(),
             Model::Crossbeam => "crossbeam".into(),
             Model::SpscRing => "spsc-ring".into(),
+            Model::SpscBatch => "spsc-batch".into(),
         }
     }
 
-    /// The record's `batch`: asyncmsg's count trigger, 1 for the rest.
+    /// The record's `batch`: asyncmsg's count trigger, the batch ring's messages per
+    /// publication at 64 B and below ([`RING_BATCH`]; [`Case::record`] gives it for the case's
+    /// size), 1 for the rest.
     pub fn batch(&self) -> u32 {
         match *self {
             Model::Asyncmsg { batch, .. } => batch,
+            Model::SpscBatch => RING_BATCH as u32,
             _ => 1,
         }
     }
@@ -450,17 +462,21 @@ impl Model {
     }
 
     /// A rough cost per message in nanoseconds on this kind of machine, to size pilot runs.
-    fn guess_ns(&self, w: Workload, size: usize) -> f64 {
+    fn guess_ns(&self, w: Workload, size: usize, p: Placement) -> f64 {
         let copy = size as f64 * 0.3;
         match (self, w) {
-            (Model::Srr, Workload::RoundTrip) => 20_000.0 + 2.0 * copy,
+            // Each side burns its whole spin budget while the peer cannot run.
+            (Model::SpinFutex, _) if matches!(p, Placement::SameCpu(_)) => 50_000.0,
+            (Model::Srr, Workload::RoundTrip) => 5_000.0 + 2.0 * copy,
             (Model::Futex, _) => 15_000.0 + 2.0 * copy,
+            (Model::SpinFutex, _) => 2_000.0 + 2.0 * copy,
             (Model::Pipe, _) => 20_000.0 + 4.0 * copy,
             (Model::UnixSocket, _) => 25_000.0 + 4.0 * copy,
             (Model::Srr, _) => 10_000.0 + copy,
             (Model::Asyncmsg { batch, .. }, _) => 300.0 + 10_000.0 / f64::from(*batch) + copy,
             (Model::Crossbeam, _) => 100.0 + 2.0 * copy,
             (Model::SpscRing, _) => 50.0 + copy,
+            (Model::SpscBatch, _) => 10.0 + copy,
         }
     }
 }
@@ -483,11 +499,15 @@ pub struct Case {
 impl Case {
     /// A record for this case with no figures yet.
     pub fn record(&self) -> Record {
+        let batch = match self.model {
+            Model::SpscBatch => ring_batch(self.msg_size) as u32,
+            m => m.batch(),
+        };
         Record::new(
             &self.model.name(),
             self.workload,
             self.msg_size,
-            self.model.batch(),
+            batch,
             self.producers,
             self.placement.key(),
         )
@@ -514,8 +534,9 @@ impl Case {
     /// paced runs send at `pace` intervals.
     ///
     /// # Panics
-    /// For a model that does not do the workload (round trips: SRR, futex, pipe, unix-socket;
-    /// one-way and paced: SRR, asyncmsg, crossbeam, spsc-ring with 1 producer).
+    /// For a model that does not do the workload (round trips: SRR, futex, spin-futex, pipe,
+    /// unix-socket; one-way and paced: SRR, asyncmsg, crossbeam, spsc-ring and spsc-batch with
+    /// 1 producer).
     pub fn run(&self, warmup: u64, n: u64, pace: Option<Duration>) -> Sample {
         if self.workload == Workload::RoundTrip {
             let rt = RoundTrip {
@@ -527,6 +548,7 @@ impl Case {
             return match self.model {
                 Model::Srr => srr_round_trip(&rt),
                 Model::Futex => futex_round_trip(&rt),
+                Model::SpinFutex => spin_futex_round_trip(&rt),
                 Model::Pipe => pipe_round_trip(&rt),
                 Model::UnixSocket => unix_socket_round_trip(&rt),
                 m => panic!("{m:?} has no round-trip model"),
@@ -553,6 +575,7 @@ impl Case {
             } => asyncmsg_one_way(&w, batch, trigger_time),
             Model::Crossbeam => crossbeam_one_way(&w),
             Model::SpscRing => spsc_ring_one_way(&w),
+            Model::SpscBatch => spsc_batch_one_way(&w),
             m => panic!("{m:?} has no one-way model"),
         }
     }
@@ -631,7 +654,20 @@ impl Cases {
     }
 }
 
-const ROUND_TRIP_MODELS: [Model; 4] = [Model::Srr, Model::Futex, Model::Pipe, Model::UnixSocket];
+const ROUND_TRIP_MODELS: [Model; 5] = [
+    Model::Srr,
+    Model::Futex,
+    Model::SpinFutex,
+    Model::Pipe,
+    Model::UnixSocket,
+];
+
+/// The round trips the quick plan also measures on one CPU (when it has two): the one-CPU
+/// target's, and the spinning baseline to show what spinning costs when the peer shares the CPU.
+const SAME_CPU_ROUND_TRIP_MODELS: [Model; 3] = [Model::Srr, Model::Futex, Model::SpinFutex];
+
+/// The client count of the "many clients on one server" case (SRR one-way, 64 B).
+pub const MANY_CLIENTS: u32 = super::report::MANY_CLIENTS;
 
 fn a(batch: u32) -> Model {
     Model::asyncmsg(batch)
@@ -639,14 +675,25 @@ fn a(batch: u32) -> Model {
 
 impl Plan {
     /// The default: 64-byte messages, consumer and producers on two CPUs (one CPU if only one
-    /// is allowed), 3 runs. Round trip: SRR, futex, pipe, unix-socket. One-way: asyncmsg at
-    /// batches 1, 8, 64, 256, SRR, crossbeam, spsc-ring with 1 producer; asyncmsg/64, SRR and
-    /// crossbeam with 4. Paced (20k msgs/s): asyncmsg/1, asyncmsg/64, asyncmsg+1ms/64, SRR,
-    /// crossbeam. About 10 s here.
+    /// is allowed), 3 runs. Round trip: SRR, futex, spin-futex, pipe, unix-socket; and SRR,
+    /// futex, spin-futex on one CPU too (with two CPUs). One-way: asyncmsg at batches 1, 8, 64,
+    /// 256, SRR, crossbeam, spsc-ring, spsc-batch with 1 producer; asyncmsg/64, SRR and
+    /// crossbeam with 4; SRR with [`MANY_CLIENTS`]. Paced (20k msgs/s): asyncmsg/1,
+    /// asyncmsg/64, asyncmsg+1ms/64, SRR, crossbeam. About 15 s here.
     pub fn quick() -> Plan {
-        let p = Placement::cross_cpu().unwrap_or_else(same_cpu);
+        let cross = Placement::cross_cpu();
+        let p = cross.unwrap_or_else(same_cpu);
         let mut c = Cases(Vec::new());
         c.add(Workload::RoundTrip, &ROUND_TRIP_MODELS, 64, 1, p);
+        if cross.is_some() {
+            c.add(
+                Workload::RoundTrip,
+                &SAME_CPU_ROUND_TRIP_MODELS,
+                64,
+                1,
+                same_cpu(),
+            );
+        }
         c.add(
             Workload::OneWay,
             &[
@@ -657,6 +704,7 @@ impl Plan {
                 Model::Srr,
                 Model::Crossbeam,
                 Model::SpscRing,
+                Model::SpscBatch,
             ],
             64,
             1,
@@ -669,6 +717,7 @@ impl Plan {
             4,
             p,
         );
+        c.add(Workload::OneWay, &[Model::Srr], 64, MANY_CLIENTS, p);
         c.add(
             Workload::Paced,
             &[
@@ -699,16 +748,16 @@ impl Plan {
     /// The full sweep, on every placement (same-cpu, cross-cpu if two CPUs are allowed,
     /// unpinned), 5 runs:
     ///
-    /// * round trip: SRR, futex, pipe, unix-socket at every size of [`SIZES`];
+    /// * round trip: SRR, futex, spin-futex, pipe, unix-socket at every size of [`SIZES`];
     /// * one-way, 64 B, 1 producer: asyncmsg at every batch of [`BATCHES`], SRR, crossbeam,
-    ///   spsc-ring;
+    ///   spsc-ring, spsc-batch;
     /// * one-way, the other sizes, 1 producer: asyncmsg/1, asyncmsg/64, SRR, crossbeam,
-    ///   spsc-ring;
+    ///   spsc-ring, spsc-batch;
     /// * one-way, 64 B, 2 to 16 producers ([`PRODUCERS`]): asyncmsg/1, asyncmsg/64, SRR,
-    ///   crossbeam;
+    ///   crossbeam; and SRR with [`MANY_CLIENTS`] clients;
     /// * paced, 64 B: asyncmsg/1, /8, /64, /256, asyncmsg+1ms/64 and /256, SRR, crossbeam.
     ///
-    /// 282 cases with two CPUs; about 7 minutes here.
+    /// 327 cases with two CPUs; about 8 minutes here.
     pub fn full() -> Plan {
         let mut placements = vec![same_cpu()];
         placements.extend(Placement::cross_cpu());
@@ -724,7 +773,12 @@ impl Plan {
                 } else {
                     vec![a(1), a(64)]
                 };
-                models.extend([Model::Srr, Model::Crossbeam, Model::SpscRing]);
+                models.extend([
+                    Model::Srr,
+                    Model::Crossbeam,
+                    Model::SpscRing,
+                    Model::SpscBatch,
+                ]);
                 c.add(Workload::OneWay, &models, size, 1, p);
             }
             for producers in PRODUCERS.into_iter().filter(|&n| n > 1) {
@@ -736,6 +790,7 @@ impl Plan {
                     p,
                 );
             }
+            c.add(Workload::OneWay, &[Model::Srr], 64, MANY_CLIENTS, p);
             c.add(
                 Workload::Paced,
                 &[
@@ -815,9 +870,23 @@ impl Plan {
                  the pacing wait (it yields in a loop)",
                 self.paced_rate
             ),
-            "crossbeam carries [u8; N] arrays (copied into the channel and out); spsc-ring has \
-             one producer; queue depth 1024 messages (fewer above 2 KiB: at most 2 MiB in flight, at least 64 messages)"
+            "crossbeam carries [u8; N] arrays (copied into the channel and out); spsc-ring and \
+             spsc-batch have one producer; queue depth 1024 messages (fewer above 2 KiB: at most 2 MiB in flight, at least 64 messages)"
                 .into(),
+            format!(
+                "spsc-ring publishes its tail at every message; spsc-batch every {RING_BATCH} \
+                 messages (a quarter of the ring if less: batch column), when full and at the end"
+            ),
+            format!(
+                "spin-futex: each side spins on its word up to the kernel's spin budget (the clock \
+                 read every {SPIN_CHECK} looks), then FUTEX_WAITs; the peer FUTEX_WAKEs only if it \
+                 announced its sleep. futex: no spinning, always FUTEX_WAKE"
+            ),
+            format!(
+                "paced rows whose median rate fell below {:.0}% of the requested rate are flagged \
+                 PACE MISSED",
+                super::record::PACE_TOLERANCE * 100.0
+            ),
         ];
         match self.fixed_msgs {
             Some(m) => n.push(format!(
@@ -843,7 +912,9 @@ impl Plan {
         if let Some(n) = self.fixed_msgs {
             return round(n);
         }
-        let guess = case.model.guess_ns(case.workload, case.msg_size);
+        let guess = case
+            .model
+            .guess_ns(case.workload, case.msg_size, case.placement);
         let pilot = ((self.pilot_s * 1e9 / guess) as u64).clamp(20 * p, self.max_msgs);
         let s = case.run(warmup_for(pilot), pilot, None);
         let rate = s.msgs_per_s();
@@ -900,7 +971,13 @@ pub fn run_plan(plan: &Plan, progress: &mut dyn FnMut(usize, usize, &str)) -> Ve
         .iter()
         .zip(samples)
         .zip(counts)
-        .map(|((c, s), n)| summarise(c.record(), n.unwrap_or(0), &s))
+        .map(|((c, s), n)| {
+            let mut r = summarise(c.record(), n.unwrap_or(0), &s);
+            if c.workload == Workload::Paced {
+                r.set_pace(plan.paced_rate);
+            }
+            r
+        })
         .collect()
 }
 
