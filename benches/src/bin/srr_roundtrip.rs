@@ -1,13 +1,17 @@
-//! SRR round trip against a raw futex ping-pong measured in the same run.
+//! SRR round trip against raw futex ping-pongs measured in the same run.
 //!
 //! A client thread MsgSends 64 bytes to a server thread (in another simulated process) that
-//! MsgReceives and MsgReplies 64 bytes; the baseline is two threads handing the same 64 bytes
-//! back and forth through two futex words. Both are measured with the threads pinned to one
-//! CPU and to two CPUs, several runs each, interleaved so drift hits both models alike.
+//! MsgReceives and MsgReplies 64 bytes; the baselines are two threads handing the same 64
+//! bytes back and forth through two futex words: `futex` sleeps at once, `spin-futex` first
+//! spins for up to the simulated kernel's spin budget (the floor for a blocking round trip
+//! across CPUs; measured across CPUs only, since on one CPU it burns its budget while the peer
+//! cannot run). All are measured with the threads pinned to one CPU and to two CPUs, several
+//! runs each, interleaved so drift hits every model alike.
 //!
-//! A front-end over the one measuring harness: the two models are `compare`'s round-trip
-//! cases (`Case::run` with `Model::Srr` and `Model::Futex`, 64 B, one client); this program
-//! chooses how many runs of which, and reports them its own way.
+//! A front-end over the one measuring harness: the models are `compare`'s round-trip cases
+//! (`Case::run` with `Model::Srr`, `Model::Futex` and `Model::SpinFutex`, 64 B, one client);
+//! this program chooses how many runs of which, and reports them its own way. Its targets are
+//! `compare`'s round-trip targets, judged here on the median round-trip times.
 //!
 //! ```text
 //! cargo run --release -p benches --bin srr_roundtrip [-- --quick] [-- --json] [--runs N] [--iters N]
@@ -24,19 +28,31 @@ use std::time::Instant;
 /// Bytes in each request and each reply.
 const MSG_SIZE: usize = 64;
 
-/// The issue's target: SRR round trip at most this many times the futex round trip.
-const TARGET_RATIO: f64 = 1.3;
+/// On one CPU: SRR's round trip at most this many times the futex ping-pong's.
+const SAME_CPU_VS_FUTEX: f64 = 1.2;
+/// Across CPUs: SRR's round trip at most this many times the spin-then-futex ping-pong's...
+const CROSS_CPU_VS_SPIN: f64 = 5.0;
+/// ... and at least this many times faster than the futex ping-pong's.
+const CROSS_CPU_FASTER_THAN_FUTEX: f64 = 10.0;
 
-/// Measured round trips per run, by placement. Here a same-CPU round trip took about 5 µs and a
-/// cross-CPU one 11-26 µs (docs/results.md); these counts keep the default run (5 runs x 2
-/// models x 2 placements) at 15-30 s, and under a minute even if a cross-CPU round trip took
-/// two of the toolbox's ~24 µs cross-CPU hand-offs (~50 µs).
+/// Measured round trips per run, by placement. Here a same-CPU round trip takes about 2.5 µs, a
+/// cross-CPU one about 2 µs for SRR, 0.5 µs for spin-futex and 50-60 µs for futex (which
+/// dominates: 40,000 of them take 2-2.5 s); these counts keep the default run (5 runs) under
+/// about 30 s.
 const ITERS_SAME: u64 = 150_000;
 const ITERS_CROSS: u64 = 40_000;
 const QUICK_ITERS: u64 = 300;
 
-/// The two models, SRR first.
-const MODELS: [Model; 2] = [Model::Srr, Model::Futex];
+/// Every model, SRR first.
+const MODELS: [Model; 3] = [Model::Srr, Model::Futex, Model::SpinFutex];
+
+/// The models measured on a placement: spin-futex across CPUs only.
+fn models(p: Placement) -> &'static [Model] {
+    match p {
+        Placement::CrossCpu { .. } => &MODELS,
+        _ => &MODELS[..2],
+    }
+}
 
 #[derive(Debug)]
 struct Opts {
@@ -182,7 +198,12 @@ struct PerRt {
     round_trips: u64,
     client_entries: f64,
     server_entries: f64,
+    /// Threads readied (the kernel's `wakeups` counter: a waiter caught while it spun is
+    /// readied without a futex wake).
     wakeups: f64,
+    /// Blocks that spun before sleeping, and those woken while still spinning.
+    spins: f64,
+    spin_wakeups: f64,
     blocks: f64,
     msgs_sent: u64,
     msgs_received: u64,
@@ -200,6 +221,8 @@ impl PerRt {
             client_entries: sum(&|k| k.producer.kernel_entries) as f64 / rt,
             server_entries: sum(&|k| k.consumer.kernel_entries) as f64 / rt,
             wakeups: sum(&|k| k.wakeups()) as f64 / rt,
+            spins: sum(&|k| k.spins()) as f64 / rt,
+            spin_wakeups: sum(&|k| k.spin_wakeups()) as f64 / rt,
             blocks: sum(&|k| k.producer.blocks + k.consumer.blocks) as f64 / rt,
             msgs_sent: sum(&|k| k.producer.msgs_sent),
             msgs_received: sum(&|k| k.consumer.msgs_received),
@@ -234,18 +257,17 @@ fn main() {
     let started = Instant::now();
     let mut cells: Vec<Cell> = Vec::new();
     for &p in &placements {
-        for m in MODELS {
+        for &m in models(p) {
             cells.push(Cell::new(m, p));
         }
     }
     for run in 0..o.runs {
         for &p in &placements {
             let (n, warmup) = counts(&o, p);
-            // Alternate which model goes first, so slow drift does not favour either.
-            let mut order = MODELS;
-            if run % 2 == 1 {
-                order.reverse();
-            }
+            // Rotate which model goes first, so slow drift does not favour any.
+            let mut order = models(p).to_vec();
+            let first = run % order.len();
+            order.rotate_left(first);
             for m in order {
                 let case = Case {
                     workload: Workload::RoundTrip,
@@ -257,7 +279,7 @@ fn main() {
                 let s = case.run(warmup, n, None);
                 let st = RunStats::of(&s.latency);
                 eprintln!(
-                    "run {}/{} {:5} {:16} median {:8.2} µs  p99 {:8.2} µs  ({} round trips in {:.2} s)",
+                    "run {}/{} {:10} {:16} median {:8.2} µs  p99 {:8.2} µs  ({} round trips in {:.2} s)",
                     run + 1,
                     o.runs,
                     m.label(),
@@ -286,22 +308,74 @@ fn cell(cells: &[Cell], m: Model, p: Placement) -> &Cell {
     cells
         .iter()
         .find(|c| c.model == m && c.placement == p)
-        .expect("every (model, placement) has a cell")
+        .expect("every model of a placement has a cell")
 }
 
-/// SRR median / futex median for a placement.
-fn ratio(cells: &[Cell], p: Placement) -> f64 {
-    cell(cells, Model::Srr, p).summary().median_ns
-        / cell(cells, Model::Futex, p).summary().median_ns
+/// SRR median / `base` median for a placement.
+fn ratio(cells: &[Cell], base: Model, p: Placement) -> f64 {
+    cell(cells, Model::Srr, p).summary().median_ns / cell(cells, base, p).summary().median_ns
 }
 
-fn p99_ratio(cells: &[Cell], p: Placement) -> f64 {
-    cell(cells, Model::Srr, p).summary().p99_ns / cell(cells, Model::Futex, p).summary().p99_ns
+fn p99_ratio(cells: &[Cell], base: Model, p: Placement) -> f64 {
+    cell(cells, Model::Srr, p).summary().p99_ns / cell(cells, base, p).summary().p99_ns
+}
+
+/// One target, judged on the median round-trip times of a placement.
+#[derive(Serialize)]
+struct TargetResult {
+    placement: &'static str,
+    /// What is required, in words.
+    name: String,
+    /// The measured value.
+    value: f64,
+    /// `<=` or `>=`.
+    op: &'static str,
+    bound: f64,
+    met: bool,
+}
+
+/// The targets of a placement: on one CPU SRR <= 1.2x futex; across CPUs SRR <= 5x spin-futex
+/// and futex >= 10x SRR (round-trip times).
+fn targets(cells: &[Cell], p: Placement) -> Vec<TargetResult> {
+    let t = |name: &str, value: f64, op: &'static str, bound: f64| TargetResult {
+        placement: p.key(),
+        name: name.to_string(),
+        value,
+        op,
+        bound,
+        met: if op == "<=" {
+            value <= bound
+        } else {
+            value >= bound
+        },
+    };
+    match p {
+        Placement::CrossCpu { .. } => vec![
+            t(
+                "SRR / spin-futex round-trip time",
+                ratio(cells, Model::SpinFutex, p),
+                "<=",
+                CROSS_CPU_VS_SPIN,
+            ),
+            t(
+                "futex / SRR round-trip time",
+                1.0 / ratio(cells, Model::Futex, p),
+                ">=",
+                CROSS_CPU_FASTER_THAN_FUTEX,
+            ),
+        ],
+        _ => vec![t(
+            "SRR / futex round-trip time",
+            ratio(cells, Model::Futex, p),
+            "<=",
+            SAME_CPU_VS_FUTEX,
+        )],
+    }
 }
 
 fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cell], wall: f64) {
     println!(
-        "SRR round trip vs raw futex ping-pong: {MSG_SIZE}-byte message, {MSG_SIZE}-byte reply"
+        "SRR round trip vs raw futex ping-pongs: {MSG_SIZE}-byte message, {MSG_SIZE}-byte reply"
     );
     println!("CPU:     {}", m.cpu_model);
     println!(
@@ -310,6 +384,11 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
         m.allowed_list()
     );
     println!("kernel:  {}", m.kernel);
+    println!(
+        "spin:    the simulated kernel spins up to {} µs (Config::default().spin_ns) before sleeping \
+         when the thread to wake it runs on another CPU; spin-futex spins as long, futex not at all",
+        f64::from(userlib::Config::default().spin_ns) / 1000.0
+    );
     let per: Vec<String> = placements
         .iter()
         .map(|&p| {
@@ -318,7 +397,7 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
         })
         .collect();
     println!(
-        "runs:    {} per (model, placement), SRR and futex interleaved; round trips per run: {}{}",
+        "runs:    {} per (model, placement), models interleaved (spin-futex across CPUs only); round trips per run: {}{}",
         o.runs,
         per.join(", "),
         if o.quick {
@@ -330,12 +409,12 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
     println!("figures: median of the runs' medians; p99 = median of the runs' p99s; CPUs are (server,client)");
     println!();
     println!(
-        "{:<6} {:<16} {:>17} {:>10} {:>15} {:>24}",
+        "{:<10} {:<16} {:>17} {:>10} {:>15} {:>24}",
         "model", "placement", "median RT (µs)", "p99 (µs)", "ratio vs futex", "run medians (µs)"
     );
     for &p in placements {
         let fut = cell(cells, Model::Futex, p).summary();
-        for mdl in MODELS {
+        for &mdl in models(p) {
             let s = cell(cells, mdl, p).summary();
             let meds: Vec<String> = s
                 .runs
@@ -343,7 +422,7 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
                 .map(|r| format!("{:.1}", us(r.median_ns as f64)))
                 .collect();
             println!(
-                "{:<6} {:<16} {:>17.2} {:>10.2} {:>15.2} {:>24}",
+                "{:<10} {:<16} {:>17.2} {:>10.2} {:>15.2} {:>24}",
                 mdl.label(),
                 label(p),
                 us(s.median_ns),
@@ -355,14 +434,35 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
     }
     println!();
     for &p in placements {
-        let r = ratio(cells, p);
         println!(
-            "ratio SRR/futex, {:<16} median {:.2} (p99 {:.2})  target <= {TARGET_RATIO}: {}",
+            "ratio SRR/futex, {:<16} median {:.3} (p99 {:.3})",
             label(p),
-            r,
-            p99_ratio(cells, p),
-            if r <= TARGET_RATIO { "met" } else { "MISSED" }
+            ratio(cells, Model::Futex, p),
+            p99_ratio(cells, Model::Futex, p)
         );
+        if models(p).contains(&Model::SpinFutex) {
+            println!(
+                "ratio SRR/spin-futex, {:<11} median {:.3} (p99 {:.3})",
+                label(p),
+                ratio(cells, Model::SpinFutex, p),
+                p99_ratio(cells, Model::SpinFutex, p)
+            );
+        }
+    }
+    println!();
+    println!("targets (on the median round-trip times):");
+    for &p in placements {
+        for t in targets(cells, p) {
+            println!(
+                "  {:<6} {:<16} {:<34} {:8.3} {} {}",
+                if t.met { "met" } else { "MISSED" },
+                label(p),
+                t.name,
+                t.value,
+                t.op,
+                t.bound
+            );
+        }
     }
     println!();
     println!("SRR kernel counters per round trip (all runs of a placement, timed part: warm-up and set-up excluded):");
@@ -371,7 +471,8 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
         println!(
             "  {:<16} kernel entries {:.2} (client MsgSend {:.2}, server MsgReceive+MsgReply {:.2}); \
              blocks {:.2} (each ends in one wake collection: lock taken again); \
-             kernel lock acquisitions {:.2}; futex wake-ups {:.2}; bytes copied {:.0}",
+             kernel lock acquisitions {:.2}; threads readied {:.2}; spins {:.2} (woken while \
+             spinning {:.2}); bytes copied {:.0}",
             label(p),
             c.entries(),
             c.client_entries,
@@ -379,6 +480,8 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
             c.blocks,
             c.entries() + c.blocks,
             c.wakeups,
+            c.spins,
+            c.spin_wakeups,
             c.bytes_copied
         );
         println!(
@@ -405,10 +508,10 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
         "context switches per round trip (getrusage, the whole process over the timed part, voluntary / involuntary):"
     );
     for &p in placements {
-        for mdl in MODELS {
+        for &mdl in models(p) {
             let c = cell(cells, mdl, p);
             let (v, i) = c.csw_per_rt();
-            println!("  {:<6} {:<16} {v:.2} / {i:.2}", mdl.label(), label(p));
+            println!("  {:<10} {:<16} {v:.2} / {i:.2}", mdl.label(), label(p));
         }
     }
     if cells.iter().any(|c| !c.all_replies_ok) {
@@ -437,6 +540,7 @@ struct Report<'a> {
     skipped: Vec<String>,
     results: Vec<ModelResult>,
     ratios: Vec<RatioResult>,
+    targets: Vec<TargetResult>,
     srr_counters: Vec<CountersResult>,
     wall_s: f64,
 }
@@ -444,6 +548,9 @@ struct Report<'a> {
 #[derive(Serialize)]
 struct Config {
     quick: bool,
+    /// The simulated kernel's spin budget, ns (`Config::default().spin_ns`), which spin-futex
+    /// uses too.
+    kernel_spin_ns: u32,
     runs: usize,
     msg_size: usize,
     reply_size: usize,
@@ -479,8 +586,9 @@ struct RatioResult {
     placement: &'static str,
     srr_over_futex: f64,
     p99_srr_over_futex: f64,
-    target: f64,
-    met: bool,
+    /// Across CPUs only.
+    srr_over_spin_futex: Option<f64>,
+    p99_srr_over_spin_futex: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -492,7 +600,10 @@ struct CountersResult {
     server_entries_per_rt: f64,
     blocks_per_rt: f64,
     lock_acquisitions_per_rt: f64,
+    /// Threads readied per round trip (the kernel's `wakeups` counter).
     wakeups_per_rt: f64,
+    spins_per_rt: f64,
+    spin_wakeups_per_rt: f64,
     bytes_copied_per_rt: f64,
     msgs_sent: u64,
     msgs_received: u64,
@@ -510,6 +621,7 @@ fn print_json(
 ) {
     let config = Config {
         quick: o.quick,
+        kernel_spin_ns: userlib::Config::default().spin_ns,
         runs: o.runs,
         msg_size: MSG_SIZE,
         reply_size: MSG_SIZE,
@@ -530,7 +642,7 @@ fn print_json(
     let mut results = Vec::new();
     for &p in placements {
         let fut = cell(cells, Model::Futex, p).summary();
-        for mdl in MODELS {
+        for &mdl in models(p) {
             let c = cell(cells, mdl, p);
             let s = c.summary();
             let (v, i) = c.csw_per_rt();
@@ -556,14 +668,23 @@ fn print_json(
     let ratios = placements
         .iter()
         .map(|&p| {
-            let r = ratio(cells, p);
+            let spin = models(p).contains(&Model::SpinFutex);
             RatioResult {
                 placement: p.key(),
-                srr_over_futex: dec(r, 3),
-                p99_srr_over_futex: dec(p99_ratio(cells, p), 3),
-                target: TARGET_RATIO,
-                met: r <= TARGET_RATIO,
+                srr_over_futex: dec(ratio(cells, Model::Futex, p), 3),
+                p99_srr_over_futex: dec(p99_ratio(cells, Model::Futex, p), 3),
+                srr_over_spin_futex: spin.then(|| dec(ratio(cells, Model::SpinFutex, p), 3)),
+                p99_srr_over_spin_futex: spin
+                    .then(|| dec(p99_ratio(cells, Model::SpinFutex, p), 3)),
             }
+        })
+        .collect();
+    let targets = placements
+        .iter()
+        .flat_map(|&p| targets(cells, p))
+        .map(|t| TargetResult {
+            value: dec(t.value, 3),
+            ..t
         })
         .collect();
     let srr_counters = placements
@@ -579,6 +700,8 @@ fn print_json(
                 blocks_per_rt: dec(c.blocks, 3),
                 lock_acquisitions_per_rt: dec(c.entries() + c.blocks, 3),
                 wakeups_per_rt: dec(c.wakeups, 3),
+                spins_per_rt: dec(c.spins, 3),
+                spin_wakeups_per_rt: dec(c.spin_wakeups, 3),
                 bytes_copied_per_rt: dec(c.bytes_copied, 1),
                 msgs_sent: c.msgs_sent,
                 msgs_received: c.msgs_received,
@@ -598,6 +721,7 @@ fn print_json(
         },
         results,
         ratios,
+        targets,
         srr_counters,
         wall_s: dec(wall, 2),
     };
