@@ -164,7 +164,9 @@ fn spinning_client(end: End) -> Option<(Result<i64, Errno>, Duration, u64)> {
     let timed = matches!(end, End::Timeout);
     let client = spawn(&k, cp, 10, move |c| {
         pin(b);
-        let coid = c.connect_attach(0, sp.pid, chid, _NTO_SIDE_CHANNEL, 0).unwrap();
+        let coid = c
+            .connect_attach(0, sp.pid, chid, _NTO_SIDE_CHANNEL, 0)
+            .unwrap();
         if timed {
             arm(c, _NTO_TIMEOUT_REPLY, Some(50_000_000));
         }
@@ -177,7 +179,8 @@ fn spinning_client(end: End) -> Option<(Result<i64, Errno>, Duration, u64)> {
         End::Timeout => {}
         End::Signal => {
             std::thread::sleep(Duration::from_millis(50));
-            main.signal_kill(0, cp.pid, client.tid, signo, -1, 0).unwrap();
+            main.signal_kill(0, cp.pid, client.tid, signo, -1, 0)
+                .unwrap();
         }
         End::Teardown => {
             std::thread::sleep(Duration::from_millis(50));
