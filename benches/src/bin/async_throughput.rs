@@ -36,18 +36,18 @@ const MSG_SIZE: usize = 64;
 /// `--triggers` takes count triggers below this (the send queue's default depth).
 const SEND_QUEUE: u32 = 1024;
 
-/// Targets: asyncmsg at trigger 64 at least this many times SRR's messages/s...
-const TARGET_VS_SRR: f64 = 20.0;
-/// ... and at least this fraction of crossbeam-channel's.
-const TARGET_VS_CROSSBEAM: f64 = 0.5;
+/// Target: asyncmsg at trigger 64 at least this fraction of crossbeam-channel's messages/s
+/// (compare's target too). Its ratio to SRR is reported in the table ("vs SRR"), not judged:
+/// since SRR spins across CPUs (issue 12) the ratio says how far batching helps, whatever it is.
+const TARGET_VS_CROSSBEAM: f64 = 1.0;
 /// Sender-side kernel entries per message at most 1/trigger_num_msg + this.
 const TARGET_ENTRIES_SLACK: f64 = 0.01;
 /// The trigger the throughput targets are judged at.
 const TARGET_TRIGGER: u32 = 64;
 
-/// Timed messages per asyncmsg run; crossbeam runs twice as many (it is 2-4x faster), SRR a
-/// fiftieth (it is ~100x slower). Here asyncmsg moved 1.3-5 M msgs/s, SRR 30-50 k, crossbeam
-/// 9-17 M, so a run takes 0.1-0.8 s and the default invocation about half a minute.
+/// Timed messages per asyncmsg run; crossbeam runs twice as many, SRR a fiftieth (it is
+/// 15-30x slower). Here asyncmsg/64 moves about 15 M msgs/s across CPUs, SRR about 0.5 M,
+/// crossbeam 7-17 M, so a run takes well under a second.
 const MSGS: u64 = 1_000_000;
 const QUICK_MSGS: u64 = 2_000;
 
@@ -320,18 +320,10 @@ impl Verdict {
 fn verdicts(o: &Opts, placements: &[Placement], cells: &[Cell]) -> Vec<Verdict> {
     let mut v = Vec::new();
     for &p in placements {
-        if let (Some(a), Some(s), Some(x)) = (
+        if let (Some(a), Some(x)) = (
             cell(cells, Model::asyncmsg(TARGET_TRIGGER), p),
-            cell(cells, Model::Srr, p),
             cell(cells, Model::Crossbeam, p),
         ) {
-            v.push(ratio_verdict(
-                format!("asyncmsg/{TARGET_TRIGGER} msgs/s over SRR"),
-                p,
-                a,
-                s,
-                TARGET_VS_SRR,
-            ));
             v.push(ratio_verdict(
                 format!("asyncmsg/{TARGET_TRIGGER} msgs/s over crossbeam"),
                 p,

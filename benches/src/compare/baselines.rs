@@ -22,7 +22,7 @@
 //!   P producers (cloned senders) to one consumer. Fixed arrays, not a `Box<[u8]>` per message:
 //!   a box allocated by the producer and freed by the consumer measures glibc's cross-thread
 //!   `free` more than the channel (here 2-4.5 M msgs/s boxed against 9-25 M msgs/s for
-//!   `[u8; 64]` arrays, cross-CPU), and arrays are what the "asyncmsg ≥ 0.5x crossbeam" target
+//!   `[u8; 64]` arrays, cross-CPU), and arrays are what the asyncmsg-against-crossbeam target
 //!   has always been measured against. The price: an array is copied into the channel's slot
 //!   and out again (two copies; asyncmsg makes one). Sizes are const generics:
 //!   [`CROSSBEAM_SIZES`] lists those supported.

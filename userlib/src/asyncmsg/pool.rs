@@ -28,23 +28,26 @@ pub fn asyncmsg_malloc(size: usize) -> KResult<Vec<u8>> {
 fn malloc_pooled(size: usize) -> Option<Vec<u8>> {
     let k = BufPool::class_for(size)?;
     let epoch = crate::current::epoch();
-    BUF_POOL
-        .try_with(|pool| {
-            let mut pool = pool.try_borrow_mut().ok()?;
-            if pool.epoch != epoch {
-                return None;
-            }
-            let mut v = pool.classes[k].pop()?;
-            pool.bytes -= v.capacity();
-            if v.len() >= size {
-                v.truncate(size);
-            } else {
-                v.resize(size, 0);
-            }
-            Some(v)
-        })
-        .ok()
-        .flatten()
+    // The pool is borrowed outside `try_with`'s closure. A buffer handed out of the closure went
+    // through the stack as two 8-byte stores read back as one 16-byte load: a load that cannot
+    // be forwarded from the store buffer waits for every store before it to reach the cache,
+    // the previous put's stores to lines the receiver's CPU holds among them. Measured: 8.3M
+    // against 14.7M messages/s for asyncmsg/64 across CPUs (docs/results.md, issue 12).
+    let pool: *const RefCell<BufPool> = BUF_POOL.try_with(std::ptr::from_ref).ok()?;
+    // SAFETY: the calling thread's pool, which lives until the thread's thread-locals are
+    // destroyed; `try_with` just found it alive, and nothing below can end it.
+    let mut pool = unsafe { &*pool }.try_borrow_mut().ok()?;
+    if pool.epoch != epoch {
+        return None;
+    }
+    let mut v = pool.classes[k].pop()?;
+    pool.bytes -= v.capacity();
+    if v.len() >= size {
+        v.truncate(size);
+    } else {
+        v.resize(size, 0);
+    }
+    Some(v)
 }
 
 /// [`asyncmsg_malloc`] when the pool cannot serve: a new buffer (or ENOMEM), after emptying a
