@@ -10,6 +10,8 @@ const FULL_JSON: &str = include_str!("../../../docs/figures/compare-full.json");
 const FULL_CSV: &str = include_str!("../../../docs/figures/compare-full.csv");
 /// Written by `compare --tiny --json --csv` at schema version 2 (commit 54b2ec3, before the
 /// range, pace and spin fields existed).
+const V1_JSON: &str = include_str!("fixtures/compare-v1-excerpt.json");
+const V1_CSV: &str = include_str!("fixtures/compare-v1-excerpt.csv");
 const V2_JSON: &str = include_str!("fixtures/compare-v2-tiny.json");
 const V2_CSV: &str = include_str!("fixtures/compare-v2-tiny.csv");
 
@@ -300,15 +302,17 @@ fn report_round_trips_through_json_one_line_per_result() {
     assert!(lines.contains(&"    \"two, \\\"quoted\\\"\""), "{text}");
 }
 
+/// Version 1: the first six results and four targets of the `--full` run committed on
+/// 2026-11-25 (before the stamp), as that program wrote them.
 #[test]
-fn committed_version_1_figures_read_with_the_same_types() {
-    let json = read_json(FULL_JSON).expect("docs/figures/compare-full.json reads");
-    assert_eq!(json.stamp, None, "the committed files predate the stamp");
+fn version_1_figures_read_with_the_same_types() {
+    let json = read_json(V1_JSON).expect("the version 1 JSON reads");
+    assert_eq!(json.stamp, None, "version 1 files predate the stamp");
     assert_eq!(json.schema_version(), 1);
     assert_eq!(json.mode, "full");
     assert!(!json.results.is_empty() && !json.targets.is_empty());
     assert!(json.targets.iter().all(|t| t.op == ">=" || t.op == "<="));
-    let csv = read_csv(FULL_CSV).expect("docs/figures/compare-full.csv reads");
+    let csv = read_csv(V1_CSV).expect("the version 1 CSV reads");
     assert_eq!(csv.len(), json.results.len());
     for (row, r) in csv.iter().zip(&json.results) {
         assert_eq!((row.schema_version, row.commit.as_str()), (None, ""));
@@ -322,11 +326,38 @@ fn committed_version_1_figures_read_with_the_same_types() {
             }
         );
     }
-    // Written again as version 2, a version 1 record keeps every field and value.
+    // Written again in today's version, a version 1 record keeps every field and value.
     let again: Record =
         serde_json::from_str(&serde_json::to_string(&json.results[0]).expect("JSON"))
             .expect("read");
     assert_eq!(again, json.results[0]);
+}
+
+/// The committed `--full` run (docs/figures) is today's version, stamped with what it measured,
+/// and its JSON and CSV hold the same figures.
+#[test]
+fn committed_figures_are_the_current_version_and_stamped() {
+    let json = read_json(FULL_JSON).expect("docs/figures/compare-full.json reads");
+    assert_eq!(json.schema_version(), SCHEMA_VERSION);
+    let stamp = json.stamp.as_ref().expect("a stamp");
+    assert_eq!(stamp.commit.len(), 40, "{stamp:?}");
+    assert_eq!(json.mode, "full");
+    assert!(json.kernel_spin_ns.is_some());
+    assert!(!json.results.is_empty() && !json.targets.is_empty() && !json.reported.is_empty());
+    let csv = read_csv(FULL_CSV).expect("docs/figures/compare-full.csv reads");
+    assert_eq!(csv.len(), json.results.len());
+    for (row, r) in csv.iter().zip(&json.results) {
+        assert_eq!(row.schema_version, Some(SCHEMA_VERSION));
+        assert_eq!(row.commit, stamp.commit);
+        assert_eq!(r.run_msgs_per_s.len(), r.runs as usize, "{r:?}");
+        assert_eq!(
+            row.record(),
+            Record {
+                run_msgs_per_s: Vec::new(),
+                ..r.clone()
+            }
+        );
+    }
 }
 
 /// The names in backquotes in the first column of the first table after `heading` in
