@@ -10,17 +10,45 @@
 //!
 //! Within one process this is the single copy QNX makes: from the sender's buffers straight
 //! into the receiver's.
+//!
+//! **Across address spaces** (a kernel shared by several Linux processes, region.rs), each list
+//! names its [`Space`]: the Linux process whose memory its addresses are in. A list in another
+//! process is read or written with `process_vm_readv` / `process_vm_writev` from the thread in
+//! the kernel call: still one copy, straight between the two programs' buffers, as on QNX (a
+//! copy between two other processes goes through a bounce buffer). The other side's thread is
+//! blocked in its kernel call for the whole copy, by the same invariant. Linux checks the
+//! addresses: a run it refuses (unmapped, or the process gone) ends the copy with a [`Fault`]
+//! naming the side, which the calls turn into QNX's EFAULT or ESRVRFAULT; in one process such
+//! an address would have crashed the program.
 
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::Iov;
 
-/// A thread's iov list: the address of its `Iov` array and the number of parts.
+/// Whose memory a list's addresses are in: 0 for the calling process (always so in a kernel of
+/// one Linux process), otherwise a Linux pid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Space(pub i32);
+
+impl Space {
+    /// The calling process.
+    pub const LOCAL: Space = Space(0);
+
+    /// Whether the addresses are the calling process's own.
+    #[inline]
+    pub fn is_local(self) -> bool {
+        self.0 == 0 || self.0 == remote::my_pid()
+    }
+}
+
+/// A thread's iov list: the address of its `Iov` array and the number of parts, in `space`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IovList {
     /// Address of the first `Iov`.
     pub addr: u64,
     /// Number of parts.
     pub parts: u32,
+    /// Whose memory `addr` (and the buffers it describes) is in.
+    pub space: Space,
 }
 
 impl IovList {
@@ -29,17 +57,23 @@ impl IovList {
         IovList {
             addr: iovs.as_ptr() as u64,
             parts: iovs.len() as u32,
+            space: Space::LOCAL,
         }
+    }
+
+    /// The list at `addr` of `parts` parts in `space`.
+    pub fn at(addr: u64, parts: u32, space: Space) -> IovList {
+        IovList { addr, parts, space }
     }
 
     /// The list's only part, if it has exactly one.
     #[inline]
     pub fn single(&self) -> Option<Iov> {
-        (self.parts == 1).then(|| self.get(0))
+        (self.parts == 1 && self.space.is_local()).then(|| self.get(0))
     }
 
     fn get(&self, i: u32) -> Iov {
-        debug_assert!(i < self.parts);
+        debug_assert!(i < self.parts && self.space.is_local());
         // SAFETY: `addr` points at `parts` Iovs owned by a thread in a kernel call (module doc).
         unsafe { *(self.addr as *const Iov).add(i as usize) }
     }
@@ -107,13 +141,44 @@ impl Cursor {
     }
 }
 
+/// Which side of a copy faulted: only a list in another process can (Linux checks its
+/// addresses); the calls map it to QNX's errno (EFAULT for the client's buffers, ESRVRFAULT
+/// for the server's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The source list or its buffers.
+    Src,
+    /// The destination list or its buffers.
+    Dst,
+}
+
 /// Copies up to `max` bytes from `src` (from byte `src_off`) into `dst` (from byte `dst_off`).
-/// Returns the bytes copied: the smaller of what is left on either side, and `max`.
+/// Returns the bytes copied: the smaller of what is left on either side, and `max`; or the
+/// side whose memory Linux refused, for a list in another process.
 ///
 /// # Safety
 /// Both lists must belong to threads in kernel calls, per the module invariant, and have been
 /// checked with [`validate`].
-pub unsafe fn copy(src: IovList, src_off: u64, dst: IovList, dst_off: u64, max: u64) -> u64 {
+pub unsafe fn copy(
+    src: IovList,
+    src_off: u64,
+    dst: IovList,
+    dst_off: u64,
+    max: u64,
+) -> Result<u64, Fault> {
+    if !(src.space.is_local() && dst.space.is_local()) {
+        // SAFETY: as for this function (the caller's contract).
+        return unsafe { remote::copy(src, src_off, dst, dst_off, max) };
+    }
+    // SAFETY: as for this function.
+    Ok(unsafe { copy_local(src, src_off, dst, dst_off, max) })
+}
+
+/// [`copy`] within the calling process.
+///
+/// # Safety
+/// As for [`copy`].
+unsafe fn copy_local(src: IovList, src_off: u64, dst: IovList, dst_off: u64, max: u64) -> u64 {
     if src.parts == 1 && dst.parts == 1 {
         // The common case (flat buffers on both sides): one bounded memmove.
         let (s, d) = (src.get(0), dst.get(0));
@@ -160,20 +225,208 @@ pub unsafe fn copy(src: IovList, src_off: u64, dst: IovList, dst_off: u64, max: 
 ///
 /// # Safety
 /// As for [`copy`].
-pub unsafe fn write(dst: IovList, bytes: &[u8]) -> u64 {
+pub unsafe fn write(dst: IovList, bytes: &[u8]) -> Result<u64, Fault> {
     let iov = [Iov::from_slice(bytes)];
     // SAFETY: the source is our own slice; the destination satisfies the caller's contract.
     unsafe { copy(IovList::new(&iov), 0, dst, 0, bytes.len() as u64) }
 }
 
-/// Writes a result structure (`MsgInfo`, `TimerInfo`, ...) at `addr` (if non-zero): a call's
-/// out-parameter.
+/// Writes a result structure (`MsgInfo`, `TimerInfo`, ...) at `addr` (if non-zero) in `space`:
+/// a call's out-parameter. `T` is plain data (`#[repr(C)]`, no pointers, no invalid bit
+/// patterns for the reader).
 ///
 /// # Safety
-/// `addr` must be 0 or the address of a `T` borrowed by a thread in a kernel call.
-pub unsafe fn write_out<T: Copy>(addr: u64, value: &T) {
-    if addr != 0 {
+/// `addr` must be 0 or the address of a `T` borrowed by a thread (of `space`) in a kernel call.
+pub unsafe fn write_out<T: Copy>(space: Space, addr: u64, value: &T) {
+    if addr == 0 {
+        return;
+    }
+    if space.is_local() {
         // SAFETY: guaranteed by the caller.
         unsafe { (addr as *mut T).write_unaligned(*value) };
+    } else {
+        // SAFETY: `value` is a live `T`, read as its bytes (plain data, per the contract).
+        let bytes = unsafe {
+            std::slice::from_raw_parts((value as *const T).cast::<u8>(), std::mem::size_of::<T>())
+        };
+        let n = remote::write_to(space, addr, bytes);
+        debug_assert!(n <= bytes.len());
+    }
+}
+
+/// Copies to and from other processes' memory (`process_vm_readv` / `process_vm_writev`).
+mod remote {
+    use super::{Fault, IovList, Space};
+    use crate::abi::types::Iov;
+    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+    /// The calling process's pid, cached (and re-read in a forked child: the fork generation
+    /// it was read in is kept beside it).
+    static PID: AtomicI32 = AtomicI32::new(0);
+    static PID_GEN: AtomicU64 = AtomicU64::new(u64::MAX);
+
+    pub(super) fn my_pid() -> i32 {
+        let gen = crate::fork::generation();
+        if PID_GEN.load(Ordering::Acquire) == gen {
+            return PID.load(Ordering::Relaxed);
+        }
+        let pid = std::process::id() as i32;
+        PID.store(pid, Ordering::Relaxed);
+        PID_GEN.store(gen, Ordering::Release);
+        pid
+    }
+
+    /// Reads `len` bytes at `addr` of `space` into `out` (at most `out.len()`); bytes read.
+    fn read_from(space: Space, addr: u64, out: &mut [u8]) -> usize {
+        if out.is_empty() {
+            return 0;
+        }
+        let local = [libc::iovec {
+            iov_base: out.as_mut_ptr().cast(),
+            iov_len: out.len(),
+        }];
+        let remote = [libc::iovec {
+            iov_base: addr as *mut libc::c_void,
+            iov_len: out.len(),
+        }];
+        // SAFETY: `local` describes `out`, which we own mutably; Linux checks `remote` against
+        // the other process's mappings and fails (or stops short) instead of faulting.
+        let n =
+            unsafe { libc::process_vm_readv(space.0, local.as_ptr(), 1, remote.as_ptr(), 1, 0) };
+        usize::try_from(n).unwrap_or(0)
+    }
+
+    /// Writes `bytes` at `addr` of `space`; bytes written.
+    pub(super) fn write_to(space: Space, addr: u64, bytes: &[u8]) -> usize {
+        if bytes.is_empty() {
+            return 0;
+        }
+        let local = [libc::iovec {
+            iov_base: bytes.as_ptr() as *mut libc::c_void,
+            iov_len: bytes.len(),
+        }];
+        let remote = [libc::iovec {
+            iov_base: addr as *mut libc::c_void,
+            iov_len: bytes.len(),
+        }];
+        // SAFETY: `local` describes `bytes`, which Linux only reads; `remote` is checked by
+        // Linux against the other process's mappings.
+        let n =
+            unsafe { libc::process_vm_writev(space.0, local.as_ptr(), 1, remote.as_ptr(), 1, 0) };
+        usize::try_from(n).unwrap_or(0)
+    }
+
+    /// A list's parts as (base, len) pairs: read through its own space when it is remote
+    /// (`None`: Linux refused to read its iov array).
+    fn parts_of(list: IovList) -> Option<Vec<(u64, u64)>> {
+        if list.space.is_local() {
+            return Some(
+                (0..list.parts)
+                    .map(|i| {
+                        let v = list.get(i);
+                        (v.base, v.len)
+                    })
+                    .collect(),
+            );
+        }
+        let mut raw = vec![0u8; list.parts as usize * std::mem::size_of::<Iov>()];
+        if read_from(list.space, list.addr, &mut raw) < raw.len() {
+            return None;
+        }
+        Some(
+            raw.chunks_exact(std::mem::size_of::<Iov>())
+                .map(|c| {
+                    let word = |at: usize| {
+                        let mut b = [0u8; 8];
+                        b.copy_from_slice(&c[at..at + 8]);
+                        u64::from_ne_bytes(b)
+                    };
+                    (word(0), word(8))
+                })
+                .collect(),
+        )
+    }
+
+    /// Runs of at most `max` bytes through a list's parts, from byte `skip`.
+    fn runs(parts: &[(u64, u64)], mut skip: u64, mut max: u64) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        for &(base, len) in parts {
+            if max == 0 {
+                break;
+            }
+            if skip >= len {
+                skip -= len;
+                continue;
+            }
+            let n = (len - skip).min(max);
+            out.push((base + skip, n));
+            max -= n;
+            skip = 0;
+        }
+        out
+    }
+
+    /// [`super::copy`] when either side is in another process.
+    ///
+    /// # Safety
+    /// As for [`super::copy`]: local runs lie in buffers borrowed by threads in kernel calls.
+    pub(super) unsafe fn copy(
+        src: IovList,
+        src_off: u64,
+        dst: IovList,
+        dst_off: u64,
+        max: u64,
+    ) -> Result<u64, Fault> {
+        let s = runs(&parts_of(src).ok_or(Fault::Src)?, src_off, max);
+        let d = runs(&parts_of(dst).ok_or(Fault::Dst)?, dst_off, max);
+        let (mut si, mut di) = (0, 0);
+        let (mut so, mut doff) = (0u64, 0u64);
+        let mut done = 0u64;
+        let mut bounce = Vec::new();
+        while si < s.len() && di < d.len() {
+            let (sa, sl) = s[si];
+            let (da, dl) = d[di];
+            let n = (sl - so).min(dl - doff);
+            let (from, to) = (sa + so, da + doff);
+            let n_us = n as usize;
+            match (src.space.is_local(), dst.space.is_local()) {
+                (true, false) => {
+                    // SAFETY: a local run of a validated buffer (caller's contract).
+                    let bytes = unsafe { std::slice::from_raw_parts(from as *const u8, n_us) };
+                    if write_to(dst.space, to, bytes) < n_us {
+                        return Err(Fault::Dst);
+                    }
+                }
+                (false, true) => {
+                    // SAFETY: a local run of a validated buffer (caller's contract), borrowed
+                    // mutably by its blocked owner's call, which nothing else touches.
+                    let out = unsafe { std::slice::from_raw_parts_mut(to as *mut u8, n_us) };
+                    if read_from(src.space, from, out) < n_us {
+                        return Err(Fault::Src);
+                    }
+                }
+                _ => {
+                    bounce.resize(n_us, 0u8);
+                    if read_from(src.space, from, &mut bounce) < n_us {
+                        return Err(Fault::Src);
+                    }
+                    if write_to(dst.space, to, &bounce) < n_us {
+                        return Err(Fault::Dst);
+                    }
+                }
+            }
+            done += n;
+            so += n;
+            doff += n;
+            if so == sl {
+                si += 1;
+                so = 0;
+            }
+            if doff == dl {
+                di += 1;
+                doff = 0;
+            }
+        }
+        Ok(done)
     }
 }

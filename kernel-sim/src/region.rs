@@ -33,7 +33,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 4;
+pub const LAYOUT_VERSION: u32 = 5;
 
 /// How the kernel maps priorities onto the Linux threads that run the simulated ones.
 #[repr(C)]
@@ -150,7 +150,7 @@ impl Config {
 
 /// Byte offsets of each part of the region.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Offsets {
     /// The kernel lock.
     pub lock: u64,
@@ -296,6 +296,8 @@ pub struct Region {
     offsets: Offsets,
     cfg: Config,
     cell: TablesCell,
+    /// Mapped shared from a file (other Linux processes may map it too).
+    shared: bool,
 }
 
 // SAFETY: the region is plain memory whose mutable parts are reached only through the kernel
@@ -315,8 +317,14 @@ unsafe fn init_array<T>(p: *mut T, n: usize, f: impl Fn() -> T) {
     }
 }
 
+/// The first pid a shared kernel hands to a simulated process that is not a Linux process of
+/// its own (`Kernel::process_create`): above every Linux pid (`PID_MAX_LIMIT` is 2^22), so the
+/// two never collide.
+pub const SHARED_FIRST_PID: i32 = (1 << 22) + 1;
+
 impl Region {
-    /// Creates and formats a region for `cfg`.
+    /// Creates and formats a region for `cfg` in anonymous memory: a kernel of one Linux
+    /// process.
     pub fn new(cfg: Config) -> KResult<Region> {
         cfg.validate()?;
         let (offsets, size) = layout(&cfg);
@@ -327,9 +335,131 @@ impl Region {
             offsets,
             cfg,
             cell: TablesCell::new(),
+            shared: false,
         };
-        // SAFETY: the block is `size` bytes, page aligned, freshly allocated and ours alone; every
-        // offset from `layout` is aligned for its type and in bounds.
+        // SAFETY: the block is `size` bytes, page aligned, freshly allocated and ours alone.
+        unsafe { r.format(2) };
+        Ok(r)
+    }
+
+    /// Creates and formats a region for `cfg` in `file` (sized to fit, mapped shared): a kernel
+    /// that other Linux processes may map with [`Region::open_shared`]. The file should not be
+    /// visible to them before this returns (create it under a temporary name, then rename).
+    #[cfg(not(loom))]
+    pub fn create_shared(file: &std::fs::File, cfg: Config) -> KResult<Region> {
+        cfg.validate()?;
+        let (offsets, size) = layout(&cfg);
+        file.set_len(size as u64).map_err(|_| Errno::ENOMEM)?;
+        let base = Self::map_file(file, size)?;
+        let r = Region {
+            base,
+            size,
+            offsets,
+            cfg,
+            cell: TablesCell::new(),
+            shared: true,
+        };
+        // SAFETY: the mapping is `size` bytes, page aligned, and not yet visible to anyone else
+        // (the caller's contract); the file was zero-filled by `set_len`.
+        unsafe { r.format(SHARED_FIRST_PID) };
+        Ok(r)
+    }
+
+    /// Maps the region another process created in `file`, after checking its header: EINVAL
+    /// for a file that is not a kernel region (wrong magic, size or offsets), ENOTSUP for a
+    /// region of another layout version.
+    #[cfg(not(loom))]
+    pub fn open_shared(file: &std::fs::File) -> KResult<Region> {
+        let len = file.metadata().map_err(|_| Errno::EINVAL)?.len();
+        if len < size_of::<Header>() as u64 || len > isize::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let size = len as usize;
+        let base = Self::map_file(file, size)?;
+        let h = base.as_ptr() as *const Header;
+        // SAFETY: the mapping holds at least a header's bytes; each field is read raw, and the
+        // enum in the configuration is checked as an integer before the whole is read as a
+        // `Config` (another process's bytes are not trusted to be a valid `Config`).
+        let checked = unsafe {
+            let magic = std::ptr::addr_of!((*h).magic).read();
+            let version = std::ptr::addr_of!((*h).version).read();
+            let hsize = std::ptr::addr_of!((*h).size).read();
+            let cfgp = std::ptr::addr_of!((*h).config);
+            let prio = std::ptr::addr_of!((*cfgp).os_priority).cast::<u32>().read();
+            if magic != MAGIC || hsize != len {
+                Err(Errno::EINVAL)
+            } else if version != LAYOUT_VERSION {
+                Err(Errno::ENOTSUP)
+            } else if prio > OsPriority::Fifo as u32 {
+                Err(Errno::EINVAL)
+            } else {
+                let cfg = cfgp.read();
+                let offsets = std::ptr::addr_of!((*h).offsets).read();
+                Ok((cfg, offsets))
+            }
+        };
+        let unmap = |e| {
+            // SAFETY: `base`/`size` are the mapping `map_file` just made; nothing uses it.
+            let _ = unsafe { nix::sys::mman::munmap(base.cast(), size) };
+            Err(e)
+        };
+        let (cfg, offsets) = match checked {
+            Ok(v) => v,
+            Err(e) => return unmap(e),
+        };
+        if cfg.validate().is_err() {
+            return unmap(Errno::EINVAL);
+        }
+        let (want, want_size) = layout(&cfg);
+        if want_size != size || want != offsets {
+            return unmap(Errno::EINVAL);
+        }
+        Ok(Region {
+            base,
+            size,
+            offsets,
+            cfg,
+            cell: TablesCell::new(),
+            shared: true,
+        })
+    }
+
+    /// Whether the region is mapped shared (other Linux processes may map it): its futex
+    /// words are then process-shared.
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    #[cfg(not(loom))]
+    fn map_file(file: &std::fs::File, size: usize) -> KResult<NonNull<u8>> {
+        use nix::sys::mman::{mmap, MapFlags, ProtFlags};
+        let len = std::num::NonZeroUsize::new(size).ok_or(Errno::EINVAL)?;
+        // SAFETY: a shared mapping of a file we hold open; the region's bytes are reached only
+        // through the kernel lock or atomics, in every process that maps it (the trust model in
+        // docs/design.md: admitted processes are threads of one program, as it were).
+        let p = unsafe {
+            mmap(
+                None,
+                len,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                file,
+                0,
+            )
+        }
+        .map_err(|_| Errno::ENOMEM)?;
+        Ok(p.cast())
+    }
+
+    /// Writes the header and every part's initial contents; pids start at `first_pid`.
+    ///
+    /// # Safety
+    /// The block at `base` must be `size` bytes, page aligned and seen by no one else yet.
+    unsafe fn format(&self, first_pid: i32) {
+        let (base, size, offsets, cfg) = (self.base, self.size, self.offsets, self.cfg);
+        let r = self;
+        // SAFETY: the caller's contract; every offset from `layout` is aligned for its type and
+        // in bounds.
         unsafe {
             let b = base.as_ptr();
             let p = cfg.max_processes as usize;
@@ -347,7 +477,7 @@ impl Region {
                     pulses: PoolHead::new(0),
                     timers: PoolHead::new(0),
                 },
-                next_pid: 2,
+                next_pid: first_pid,
                 kernel_entries: 0,
             });
             (b.add(offsets.lock as usize) as *mut KernelLock).write(KernelLock::new());
@@ -409,7 +539,6 @@ impl Region {
             t.pulses.format();
             t.timers.format();
         }
-        Ok(r)
     }
 
     #[cfg(not(loom))]
@@ -554,7 +683,8 @@ impl Drop for Region {
             ));
         }
         #[cfg(not(loom))]
-        // SAFETY: `base`/`size` are exactly what `mmap_anonymous` returned in `alloc`.
+        // SAFETY: `base`/`size` are exactly what `mmap_anonymous` returned in `alloc` (or `mmap`
+        // in `map_file`).
         unsafe {
             let _ = nix::sys::mman::munmap(self.base.cast(), self.size);
         }

@@ -31,6 +31,7 @@ macro_rules! errnos {
 errnos! {
     EOK = 0, "No error";
     EPERM = libc::EPERM, "Operation not permitted";
+    ENOENT = libc::ENOENT, "No such file or directory";
     ESRCH = libc::ESRCH, "No such process (or no such channel, rcvid or connection)";
     EINTR = libc::EINTR, "Interrupted function call";
     EIO = libc::EIO, "I/O error";
@@ -41,6 +42,7 @@ errnos! {
     EACCES = libc::EACCES, "Permission denied";
     EFAULT = libc::EFAULT, "Bad address";
     EBUSY = libc::EBUSY, "Resource busy";
+    EEXIST = libc::EEXIST, "File exists";
     EINVAL = libc::EINVAL, "Invalid argument";
     ENFILE = libc::ENFILE, "Too many open files in system";
     EMFILE = libc::EMFILE, "Too many open files";
@@ -52,6 +54,7 @@ errnos! {
     ETIMEDOUT = libc::ETIMEDOUT, "Timed out";
     ERESTART = libc::ERESTART, "Restart the call";
     ECANCELED = libc::ECANCELED, "Operation canceled";
+    ENOTSUP = libc::ENOTSUP, "Not supported";
     ENOREMOTE = 300, "Must be done on local machine";
     ESRVRFAULT = 312, "Server fault on message pass";
 }

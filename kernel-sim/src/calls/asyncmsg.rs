@@ -86,6 +86,14 @@ pub unsafe fn connect_attach(
     if aq == 0 {
         return Err(Errno::EINVAL);
     }
+    // The kernel reads the queue at `aq` in the caller's memory from the receiver's thread:
+    // both must be in one Linux process (a shared kernel's asyncmsg across processes needs
+    // the queue in shared memory: not yet).
+    if let Some(target) = t.proc_by_pid(pid) {
+        if t.procs.at(target.index).os_pid != t.procs.at(me.proc.index).os_pid {
+            return Err(Errno::ENOTSUP);
+        }
+    }
     // The notification pulse first: a connection that could not tell its library what the
     // kernel took would strand callbacks, so no pulse, no connection (EAGAIN).
     let pulse = if notify_coid >= 0 {
@@ -255,10 +263,9 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
         let c = t.chans.at(chan.index);
         (c.asyncmsg().map_or(0, |a| a.buffer_size), c.chid)
     };
-    let arena = IovList {
-        addr: r.iov,
-        parts: r.parts,
-    };
+    // Every list here is in one Linux process: a connection to a channel of another Linux
+    // process is refused (connect_attach), as its queue's addresses would be the sender's.
+    let arena = IovList::at(r.iov, r.parts, crate::copy::Space::LOCAL);
     // The receive arena is one flat buffer (as asyncmsg_get passes it): flat messages then copy
     // with one bounded memmove each, without walking iov lists.
     let flat_arena = arena.single();
@@ -312,17 +319,15 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
                 let src = if desc.parts == 0 {
                     IovList::new(&flat)
                 } else {
-                    IovList {
-                        addr: iov.base,
-                        parts: desc.parts,
-                    }
+                    IovList::at(iov.base, desc.parts, crate::copy::Space::LOCAL)
                 };
                 // SAFETY: the source is a published slot of a live sender queue, whose buffers
                 // (and iov array) the library keeps until the slot is released (asyncq.rs); the
                 // destination is the receiver's arena, validated on entry to its
                 // MsgReceiveAsync call (copy.rs).
                 let copied = unsafe { copy::copy(src, 0, arena, offset, iov.len) };
-                (0, copied)
+                // (Both lists are local here, and local copies never fault.)
+                (0, copied.unwrap_or(0))
             };
             q.record(ctr, err);
             ctr = ctr.wrapping_add(1);

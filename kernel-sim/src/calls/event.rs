@@ -23,6 +23,9 @@ pub struct SignalOut {
     pub pid: i32,
     /// Linux thread to signal.
     pub os_tid: i32,
+    /// The Linux process it is in: 0 for the calling one (always so in a kernel of one Linux
+    /// process).
+    pub os_pid: i32,
     /// Signal number.
     pub signo: i32,
     /// `si_code` (`SI_QUEUE` unless the event gives one).
@@ -90,11 +93,12 @@ pub(crate) fn deliver(
                     let th = t.threads.at(target);
                     (th.os_tid, th.proc)
                 };
-                let pid = t.procs.at(proc.index).pid;
+                let (pid, os_pid) = (t.procs.at(proc.index).pid, t.procs.at(proc.index).os_pid);
                 fx.signals.push(SignalOut {
                     proc,
                     pid,
                     os_tid,
+                    os_pid,
                     signo,
                     code,
                     value: ev.sigev_value,
@@ -309,6 +313,7 @@ pub fn signal_kill(
         proc,
         pid: t.procs.at(proc.index).pid,
         os_tid,
+        os_pid: t.procs.at(proc.index).os_pid,
         signo,
         code,
         value: value as u32 as u64,

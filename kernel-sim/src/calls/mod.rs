@@ -229,6 +229,13 @@ impl Tables<'_> {
     }
 
     /// The process with pid `pid`.
+    /// Whose memory thread `i`'s buffers are in (copy.rs).
+    #[inline]
+    pub(crate) fn space_of(&self, i: u32) -> crate::copy::Space {
+        let proc = self.threads.at(i).proc;
+        crate::copy::Space(self.procs.get(proc).map_or(0, |p| p.os_pid))
+    }
+
     pub(crate) fn proc_by_pid(&self, pid: i32) -> Option<Id<Process>> {
         self.procs
             .live_ids()

@@ -9,14 +9,41 @@ use crate::objects::{CoidSlot, KState, Process, Thread};
 use crate::pool::{Id, Pooled, NIL};
 use crate::region::Tables;
 
-/// Creates a simulated process; returns its id and pid.
-pub fn process_create(t: &mut Tables<'_>) -> KResult<(Id<Process>, i32)> {
-    let pid = *t.next_pid;
+/// Creates a simulated process whose memory is Linux process `os_pid`'s (0: the caller's, in
+/// a kernel of one Linux process); returns its id and pid, the next free one.
+pub fn process_create(t: &mut Tables<'_>, os_pid: i32) -> KResult<(Id<Process>, i32)> {
+    let first = if os_pid == 0 {
+        2
+    } else {
+        crate::region::SHARED_FIRST_PID
+    };
+    // Skip pids still in use (the counter wraps, and a shared kernel's Linux pids are taken
+    // as they come).
+    let mut pid = (*t.next_pid).max(first);
+    for _ in 0..=t.cfg.max_processes {
+        if t.proc_by_pid(pid).is_none() {
+            break;
+        }
+        pid = pid.checked_add(1).unwrap_or(first);
+    }
+    let id = process_create_as(t, pid, os_pid)?;
+    *t.next_pid = pid.checked_add(1).unwrap_or(first);
+    Ok((id, pid))
+}
+
+/// Creates a simulated process with pid `pid` (a shared kernel's Linux process, whose pid is
+/// its Linux pid): EEXIST if a live process has that pid.
+pub fn process_create_as(t: &mut Tables<'_>, pid: i32, os_pid: i32) -> KResult<Id<Process>> {
+    if pid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if t.proc_by_pid(pid).is_some() {
+        return Err(Errno::EEXIST);
+    }
     let mut p = Process::vacant();
     p.pid = pid;
-    let id = t.procs.alloc(p).ok_or(Errno::EAGAIN)?;
-    *t.next_pid = pid.checked_add(1).unwrap_or(2);
-    Ok((id, pid))
+    p.os_pid = os_pid;
+    t.procs.alloc(p).ok_or(Errno::EAGAIN)
 }
 
 /// Registers a thread in process `proc` at priority `prio`.

@@ -51,7 +51,20 @@ pub fn msg_send(
     t.chans.at_mut(chan.index).last_client = me.thread;
     if let Some(r) = t.receiver(chan, false) {
         // A receiver waits: hand the message over now; we go straight to REPLY-blocked.
-        let rcvid = deliver(t, i, r, chan, fx);
+        let rcvid = match deliver(t, i, r, chan, fx) {
+            Ok(rcvid) => rcvid,
+            Err(fault) => {
+                // Our own buffers faulted: EFAULT, the receiver waits on. The receiver's
+                // faulted (another program's): it leaves its MsgReceive with EFAULT, and we get
+                // ESRVRFAULT, as QNX reports a fault in the server's buffers.
+                t.threads.at_mut(i).clear_send();
+                if fault == copy::Fault::Src {
+                    return Err(Errno::EFAULT);
+                }
+                t.ready(r, CallResult::Err(Errno::EFAULT.0), fx);
+                return Err(Errno::ESRVRFAULT);
+            }
+        };
         let owner = t.chans.at(chan.index).owner;
         t.counters(owner).msgs_received += 1;
         t.ready(r, CallResult::Ok(rcvid), fx);
@@ -63,27 +76,30 @@ pub fn msg_send(
 }
 
 /// Copies client `ci`'s message into receiver `ri`'s buffers, fills its `MsgInfo`, makes the
-/// client REPLY-blocked on `chan` and applies priority inheritance. Returns the rcvid.
-fn deliver(t: &mut Tables<'_>, ci: u32, ri: u32, chan: Id<Channel>, fx: &mut Effects) -> RcvId {
+/// client REPLY-blocked on `chan` and applies priority inheritance. Returns the rcvid, or the
+/// side whose buffers faulted (only a buffer in another Linux process can: copy.rs), in which
+/// case nothing has changed.
+fn deliver(
+    t: &mut Tables<'_>,
+    ci: u32,
+    ri: u32,
+    chan: Id<Channel>,
+    fx: &mut Effects,
+) -> Result<RcvId, copy::Fault> {
     let s = t.threads.at(ci).send;
     let r = t.threads.at(ri).recv;
+    let (cs, rs) = (t.space_of(ci), t.space_of(ri));
     // SAFETY: the client is in its MsgSend call and the receiver in its MsgReceive call; both
     // lists were validated on entry (copy.rs invariant).
     let n = unsafe {
         copy::copy(
-            IovList {
-                addr: s.siov,
-                parts: s.sparts,
-            },
+            IovList::at(s.siov, s.sparts, cs),
             0,
-            IovList {
-                addr: r.iov,
-                parts: r.parts,
-            },
+            IovList::at(r.iov, r.parts, rs),
             0,
             u64::MAX,
         )
-    };
+    }?;
     let server = t.threads.id_at(ri).unwrap_or(Id::NONE);
     {
         let c = t.threads.at_mut(ci);
@@ -96,7 +112,7 @@ fn deliver(t: &mut Tables<'_>, ci: u32, ri: u32, chan: Id<Channel>, fx: &mut Eff
     let rcvid = t.rcvid_of(ci);
     let info = info_of(t, ci, chan);
     // SAFETY: `r.info` is 0 or the receiver's MsgInfo, borrowed for its call.
-    unsafe { copy::write_out(r.info, &info) };
+    unsafe { copy::write_out(rs, r.info, &info) };
     let flags = t.chans.at(chan.index).flags;
     t.threads.at_mut(ri).last_chan = chan;
     let server_proc = t.threads.at(ri).proc;
@@ -105,7 +121,7 @@ fn deliver(t: &mut Tables<'_>, ci: u32, ri: u32, chan: Id<Channel>, fx: &mut Eff
     if flags & _NTO_CHF_FIXED_PRIORITY == 0 {
         t.set_prio(ri, s.prio, fx);
     }
-    rcvid
+    Ok(rcvid)
 }
 
 /// The `MsgInfo` describing client `ci`'s message on `chan`.
@@ -177,7 +193,17 @@ pub fn msg_receive(
     }
     if let Some(ci) = q.as_thread() {
         // (Taken off the send queue as it becomes REPLY-blocked.)
-        let rcvid = deliver(t, ci, i, chan, fx);
+        let rcvid = match deliver(t, ci, i, chan, fx) {
+            Ok(rcvid) => rcvid,
+            Err(copy::Fault::Src) => {
+                // The client's buffers (another program's) faulted: it leaves its MsgSend with
+                // EFAULT and we look again, as QNX's receiver "silently keeps waiting".
+                t.threads.at_mut(ci).clear_send();
+                t.ready(ci, CallResult::Err(Errno::EFAULT.0), fx);
+                return Ok(Step::Retry);
+            }
+            Err(copy::Fault::Dst) => return Err(Errno::EFAULT),
+        };
         // A client whose timeout covers REPLY but not SEND slept without a deadline: wake it
         // so it sleeps on with the deadline that now applies.
         if t.threads.at(ci).timeout_cur.states & (_NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY)
@@ -236,16 +262,12 @@ pub(crate) fn deliver_pulse(
     if r.len < PULSE_SIZE as u64 {
         return Err(Errno::EFAULT);
     }
+    let rs = t.space_of(ri);
     // SAFETY: the receiver is in its MsgReceive call; its list was validated on entry.
-    unsafe {
-        copy::write(
-            IovList {
-                addr: r.iov,
-                parts: r.parts,
-            },
-            &p.to_bytes(),
-        )
-    };
+    if unsafe { copy::write(IovList::at(r.iov, r.parts, rs), &p.to_bytes()) }.is_err() {
+        // Its buffer (another program's) faulted: as for one too small, EFAULT.
+        return Err(Errno::EFAULT);
+    }
     let owner = t.threads.at(ri).proc;
     t.counters(owner).pulses_received += 1;
     t.threads.at_mut(ri).last_chan = chan;
@@ -276,20 +298,22 @@ pub fn msg_reply(
     }
     let s = t.threads.at(ci).send;
     if s.forced_err == 0 {
+        let cs = t.space_of(ci);
         // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgReply call.
-        let n = unsafe {
-            copy::copy(
-                smsg,
-                0,
-                IovList {
-                    addr: s.riov,
-                    parts: s.rparts,
-                },
-                0,
-                u64::MAX,
-            )
-        };
-        t.counters(me.proc).bytes_copied += n;
+        let n = unsafe { copy::copy(smsg, 0, IovList::at(s.riov, s.rparts, cs), 0, u64::MAX) };
+        match n {
+            Ok(n) => t.counters(me.proc).bytes_copied += n,
+            Err(fault) => {
+                // A fault in the client's reply buffer (another program's) is EFAULT, in ours
+                // ESRVRFAULT; either way the client is released with the same error.
+                let e = match fault {
+                    copy::Fault::Dst => Errno::EFAULT,
+                    copy::Fault::Src => Errno::ESRVRFAULT,
+                };
+                finish(t, me, ci, CallResult::Err(e.0), fx);
+                return Err(e);
+            }
+        }
     }
     finish(t, me, ci, CallResult::Ok(status), fx);
     Ok(Step::Done(0))
@@ -407,19 +431,10 @@ pub fn msg_read(
     if offset >= s.slen {
         return Ok(Step::Done(0));
     }
+    let cs = t.space_of(ci);
     // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgRead call.
-    let n = unsafe {
-        copy::copy(
-            IovList {
-                addr: s.siov,
-                parts: s.sparts,
-            },
-            offset,
-            dst,
-            0,
-            u64::MAX,
-        )
-    };
+    let n = unsafe { copy::copy(IovList::at(s.siov, s.sparts, cs), offset, dst, 0, u64::MAX) }
+        .map_err(fault_errno)?;
     t.counters(me.proc).bytes_copied += n;
     Ok(Step::Done(n as i64))
 }
@@ -438,21 +453,26 @@ pub fn msg_write(
     if offset >= s.rlen {
         return Ok(Step::Done(0));
     }
+    let cs = t.space_of(ci);
     // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgWrite call.
-    let n = unsafe {
-        copy::copy(
-            src,
-            0,
-            IovList {
-                addr: s.riov,
-                parts: s.rparts,
-            },
-            offset,
-            u64::MAX,
-        )
-    };
+    let n = unsafe { copy::copy(src, 0, IovList::at(s.riov, s.rparts, cs), offset, u64::MAX) }
+        .map_err(|f| {
+            fault_errno(match f {
+                copy::Fault::Src => copy::Fault::Dst,
+                copy::Fault::Dst => copy::Fault::Src,
+            })
+        })?;
     t.counters(me.proc).bytes_copied += n;
     Ok(Step::Done(n as i64))
+}
+
+/// MsgRead's errno for a fault: in the client's buffers (the source) EFAULT, in the server's
+/// own ESRVRFAULT (MsgWrite swaps the sides before asking).
+fn fault_errno(f: copy::Fault) -> Errno {
+    match f {
+        copy::Fault::Src => Errno::EFAULT,
+        copy::Fault::Dst => Errno::ESRVRFAULT,
+    }
 }
 
 /// MsgInfo: refills the `MsgInfo` of a REPLY-blocked client's message.
@@ -463,7 +483,7 @@ pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, info: u64) -> KRes
     };
     let mi = info_of(t, ci, chan);
     // SAFETY: `info` is the caller's own MsgInfo, borrowed for this call.
-    unsafe { copy::write_out(info, &mi) };
+    unsafe { copy::write_out(copy::Space::LOCAL, info, &mi) };
     Ok(Step::Done(0))
 }
 

@@ -99,7 +99,7 @@ pub fn timer_settime(
         v => clk_now.saturating_add(v),
     };
     // SAFETY: `old_out` is 0 or the caller's own TimerInfo, borrowed for this call.
-    unsafe { copy::write_out(old_out, &old) };
+    unsafe { copy::write_out(crate::copy::Space::LOCAL, old_out, &old) };
     Ok(Step::Done(0))
 }
 
@@ -130,7 +130,7 @@ pub fn timer_info(
     let id = lookup(t, me, timer)?;
     let i = info(t, id, now);
     // SAFETY: `out` is 0 or the caller's own TimerInfo, borrowed for this call.
-    unsafe { copy::write_out(out, &i) };
+    unsafe { copy::write_out(crate::copy::Space::LOCAL, out, &i) };
     Ok(Step::Done(0))
 }
 

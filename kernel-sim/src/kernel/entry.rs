@@ -71,6 +71,14 @@ impl Kernel {
             w.wake();
         }
         for sig in &fx.signals {
+            // A signal aimed at a thread of another Linux process (a shared kernel) goes there
+            // as it is: that process's dispositions decide, as they would on QNX.
+            if !crate::copy::Space(sig.os_pid).is_local() {
+                if sig.os_tid != 0 {
+                    send_signal(sig);
+                }
+                continue;
+            }
             // A signal aimed at a simulated process does what it would do to a process: run
             // its handler (the Linux signal goes to the target's thread), nothing, or end the
             // process, which here is the simulated one, not the Linux process and every other

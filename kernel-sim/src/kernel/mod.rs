@@ -69,10 +69,59 @@ pub struct Pid {
 }
 
 impl Kernel {
-    /// A new kernel in anonymous memory, with the given capacities.
+    /// A new kernel in anonymous memory, with the given capacities: a kernel of this Linux
+    /// process alone.
     pub fn new(cfg: Config) -> KResult<Kernel> {
+        Kernel::with_region(Region::new(cfg)?)
+    }
+
+    /// A new kernel in a memory file at `path` (mode 0600), which other Linux processes of the
+    /// same user map with [`Kernel::open_shared`]: one kernel shared by several programs, each
+    /// a simulated process whose pid is its Linux pid ([`Kernel::process_attach_self`]).
+    /// The file appears whole (it is formatted under a temporary name, then linked into
+    /// place): EEXIST if `path` exists, ENOENT if its directory does not, EACCES if it cannot
+    /// be written. Removing the file when the kernel is no longer wanted is the caller's.
+    #[cfg(not(loom))]
+    pub fn create_shared(path: &std::path::Path, cfg: Config) -> KResult<Kernel> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let io = |e: std::io::Error| Errno(e.raw_os_error().unwrap_or(libc::EIO));
+        if path.exists() {
+            return Err(Errno::EEXIST);
+        }
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".{}.tmp", std::process::id()));
+        let tmp = std::path::PathBuf::from(tmp);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io)?;
+        let made = Region::create_shared(&file, cfg).and_then(|region| {
+            // Linked, not renamed: a link never replaces a file another program made meanwhile.
+            std::fs::hard_link(&tmp, path).map_err(io)?;
+            Ok(region)
+        });
+        let _ = std::fs::remove_file(&tmp);
+        Kernel::with_region(made?)
+    }
+
+    /// Maps the shared kernel at `path` made by [`Kernel::create_shared`] (in this or another
+    /// Linux process of the same user). ENOENT no such file; EACCES not ours to open; EINVAL
+    /// not a kernel region; ENOTSUP a region of another layout version.
+    #[cfg(not(loom))]
+    pub fn open_shared(path: &std::path::Path) -> KResult<Kernel> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        Kernel::with_region(Region::open_shared(&file)?)
+    }
+
+    fn with_region(region: Region) -> KResult<Kernel> {
         crate::signals::ensure_linked();
-        let region = Region::new(cfg)?;
         let k = Kernel {
             inner: Arc::new(Inner {
                 region,
@@ -104,7 +153,22 @@ impl Kernel {
     }
 
     fn shared(&self) -> bool {
-        false
+        self.inner.region.is_shared()
+    }
+
+    /// Whether this kernel is shared by Linux processes ([`Kernel::create_shared`]).
+    pub fn is_shared(&self) -> bool {
+        self.shared()
+    }
+
+    /// The Linux pid a new process of this kernel has its memory in: the caller's in a shared
+    /// kernel, 0 ("this one") otherwise.
+    fn os_pid(&self) -> i32 {
+        if self.shared() {
+            std::process::id() as i32
+        } else {
+            0
+        }
     }
 
     /// Whether the calling thread may enter this kernel now: EDEADLK from a signal handler
@@ -126,11 +190,28 @@ impl Kernel {
         self.inner.fork_gen != crate::fork::generation()
     }
 
-    /// Creates a simulated process.
+    /// Creates a simulated process. In a shared kernel it lives in the calling Linux process
+    /// (its buffers are this program's) and its pid lies above every Linux pid; see
+    /// [`Kernel::process_attach_self`] for the process whose pid is the program's own.
     pub fn process_create(&self) -> KResult<Pid> {
         self.may_enter()?;
-        self.locked(calls::process::process_create)
+        let os_pid = self.os_pid();
+        self.locked(|t| calls::process::process_create(t, os_pid))
             .map(|(id, pid)| Pid { pid, id })
+    }
+
+    /// The calling Linux process joins a shared kernel as a simulated process whose pid is its
+    /// Linux pid (`getpid()`), as on QNX: the pid its clients pass to ConnectAttach. EINVAL on
+    /// a kernel of one Linux process (its pids are its own); EEXIST if this Linux process
+    /// already has its process in the kernel.
+    pub fn process_attach_self(&self) -> KResult<Pid> {
+        self.may_enter()?;
+        if !self.shared() {
+            return Err(Errno::EINVAL);
+        }
+        let pid = std::process::id() as i32;
+        self.locked(|t| calls::process::process_create_as(t, pid, pid))
+            .map(|id| Pid { pid, id })
     }
 
     /// Tears a simulated process down: its channels are destroyed (blocked peers leave with

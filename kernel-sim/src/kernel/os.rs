@@ -4,14 +4,20 @@
 use crate::calls;
 use crate::region::OsPriority;
 
-/// Sends an event's signal to a Linux thread of this process: with `rt_tgsigqueueinfo`, so
+/// Sends an event's signal to a Linux thread (of this process, or of `os_pid` in a shared
+/// kernel): with `rt_tgsigqueueinfo`, so
 /// the value and code arrive in the handler's `siginfo_t`, for the negative codes Linux lets a
 /// program queue; with `tgkill` otherwise (a `kill()`'s SI_USER arrives as SI_TKILL).
 pub(super) fn send_signal(sig: &calls::event::SignalOut) {
+    let tgid = if sig.os_pid != 0 {
+        sig.os_pid
+    } else {
+        std::process::id() as i32
+    };
     if sig.code >= 0 || sig.code == crate::abi::consts::SI_TKILL {
         // SAFETY: plain integer arguments.
         unsafe {
-            libc::syscall(libc::SYS_tgkill, libc::getpid(), sig.os_tid, sig.signo);
+            libc::syscall(libc::SYS_tgkill, tgid, sig.os_tid, sig.signo);
         }
         return;
     }
@@ -31,7 +37,7 @@ pub(super) fn send_signal(sig: &calls::event::SignalOut) {
     unsafe {
         libc::syscall(
             libc::SYS_rt_tgsigqueueinfo,
-            libc::getpid(),
+            tgid,
             sig.os_tid,
             sig.signo,
             &info as *const libc::siginfo_t,

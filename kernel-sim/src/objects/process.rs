@@ -24,6 +24,9 @@ pub struct Process {
     pub hdr: SlotHdr,
     /// The process id programs see.
     pub pid: i32,
+    /// The Linux process whose memory the process's buffers are in: 0 in a kernel of one Linux
+    /// process (every simulated process shares its memory), its Linux pid in a shared kernel.
+    pub os_pid: i32,
     /// Alive or exiting.
     pub state: ProcState,
     /// First thread of the process (slot index, linked through `Thread::pnext`).
@@ -49,6 +52,7 @@ impl Pooled for Process {
         Process {
             hdr: SlotHdr::fresh(),
             pid: 0,
+            os_pid: 0,
             state: ProcState::Alive,
             threads: NIL,
             nthreads: 0,

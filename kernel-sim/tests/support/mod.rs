@@ -21,6 +21,8 @@
 mod calls;
 mod fixtures;
 mod pools;
+#[cfg(not(loom))]
+mod procs;
 mod signals;
 mod threads;
 mod timeouts;
@@ -29,6 +31,8 @@ mod waits;
 pub use calls::*;
 pub use fixtures::*;
 pub use pools::*;
+#[cfg(not(loom))]
+pub use procs::*;
 pub use signals::*;
 pub use threads::*;
 pub use timeouts::*;
@@ -49,5 +53,5 @@ pub use kernel_sim::info::PoolUsage;
 pub use kernel_sim::types::{sigev, AsyncGetHeader, SigEvent};
 pub use kernel_sim::{
     Config, Errno, Iov, KResult, Kernel, MsgInfo, OsPriority, Pid, ProcCounters, Pulse, RcvId,
-    ThreadCtx, ThreadInfo, ThreadState, PULSE_SIZE,
+    ThreadCtx, ThreadInfo, ThreadState, LAYOUT_VERSION, MAGIC, PULSE_SIZE, SHARED_FIRST_PID,
 };

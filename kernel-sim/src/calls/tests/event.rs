@@ -156,6 +156,7 @@ fn deliver_event_signal_is_an_effect_for_the_client_process() {
     assert_eq!(
         &fx.signals[..],
         &[SignalOut {
+            os_pid: 0,
             proc: s.client.proc,
             pid: b.pid(s.client),
             os_tid: 0,
@@ -355,6 +356,7 @@ fn signal_kill_checks_its_target_and_records_the_signal_as_an_effect() {
     assert_eq!(
         &fx.signals[..],
         &[SignalOut {
+            os_pid: 0,
             proc: p,
             pid,
             os_tid: 0,

@@ -35,7 +35,11 @@ use crate::region::{Config, Region, Tables};
 use std::cell::Cell;
 
 /// An empty iov list (no parts).
-pub(super) const NO_IOV: IovList = IovList { addr: 0, parts: 0 };
+pub(super) const NO_IOV: IovList = IovList {
+    addr: 0,
+    parts: 0,
+    space: crate::copy::Space::LOCAL,
+};
 
 /// A test's kernel: a region of [`Config::small`] capacities, and helpers to make processes,
 /// threads, channels and connections, to run calls and to look at the tables.
@@ -107,7 +111,7 @@ impl Bench {
 
     /// A new process: its id and pid.
     pub fn process(&self) -> (Id<Process>, i32) {
-        self.tables(super::process::process_create)
+        self.tables(|t| super::process::process_create(t, 0))
             .expect("a process")
     }
 

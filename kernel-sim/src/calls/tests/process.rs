@@ -18,7 +18,10 @@ fn process_create_hands_out_increasing_pids_from_two_until_the_pool_is_full() {
     let b = Bench::new();
     let pids: Vec<i32> = (0..4).map(|_| b.process().1).collect();
     assert_eq!(pids, [2, 3, 4, 5]);
-    assert_eq!(b.tables(process::process_create).err(), Some(Errno::EAGAIN));
+    assert_eq!(
+        b.tables(|t| process::process_create(t, 0)).err(),
+        Some(Errno::EAGAIN)
+    );
     let p = b.tables(|t| t.proc_by_pid(3)).unwrap();
     assert_eq!(destroy(&b, p).0, Ok(Step::Done(0)));
     assert_eq!(b.process().1, 6, "pids are not reused at once");

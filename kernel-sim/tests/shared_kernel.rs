@@ -1,0 +1,482 @@
+//! One kernel shared by Linux processes: the region in a memory file, mapped by a second
+//! program (this test binary re-run as a child, support/procs.rs), whose simulated pid is its
+//! Linux pid. Messages, replies, MsgRead/MsgWrite and pulses cross between the two address
+//! spaces, copied once by the thread in the kernel call; what is refused is refused with its
+//! errno. Every child is bounded in time and killed on every exit path; every region file lives
+//! in a temporary directory removed on every exit path.
+#![cfg(not(loom))]
+
+mod support;
+
+use std::time::Duration;
+use support::*;
+
+const WITHIN: Duration = Duration::from_secs(20);
+
+/// The message commands the child server understands (first byte).
+mod cmd {
+    /// Reply with the rest in upper case, status = its length.
+    pub const UPPER: u8 = b'U';
+    /// MsgRead the client's message from offset 1, MsgWrite "written" at offset 4 of its
+    /// reply buffer, then reply "abcd" with status = the bytes MsgRead got.
+    pub const READ_WRITE: u8 = b'R';
+    /// Reply with the last pulse received: code (1 byte) and value (4 bytes LE).
+    pub const LAST_PULSE: u8 = b'P';
+    /// Reply with the sender's pid and tid as MsgInfo gave them (two i32 LE).
+    pub const WHO: u8 = b'I';
+    /// Check a 64 KiB pattern (status = bytes that matched) and reply 64 KiB of pattern.
+    pub const BIG: u8 = b'B';
+    /// Reply, then wait 100 ms before the next MsgReceive (the next message queues).
+    pub const SLOW: u8 = b'S';
+    /// Reply 16 bytes and tell the parent what MsgReply returned ("reply-result ERRNO|ok").
+    pub const REPLY_AND_TELL: u8 = b'F';
+    /// Reply, then MsgReceive one message on the second channel (reply to it) before coming
+    /// back to the first: meanwhile messages queue on the first.
+    pub const AWAY: u8 = b'W';
+    /// MsgWrite 4 bytes at offset 0 of the client's reply buffer and tell the parent what it
+    /// returned ("write-result ERRNO|N"), then MsgError(EOK).
+    pub const WRITE_AND_TELL: u8 = b'X';
+    /// Reply 0 and end.
+    pub const QUIT: u8 = b'Q';
+}
+
+/// An address no process maps (below Linux's `mmap_min_addr`): what a broken or hostile
+/// program passes as a buffer.
+const UNMAPPED: u64 = 0x1000;
+
+fn pattern(i: usize) -> u8 {
+    (i * 7 + 3) as u8
+}
+
+/// The child's side: a server in its own Linux process on the shared kernel at `path`.
+fn echo_server(path: &str) {
+    let k = Kernel::open_shared(std::path::Path::new(path)).expect("open_shared");
+    let p = k.process_attach_self().expect("process_attach_self");
+    assert_eq!(
+        p.pid,
+        std::process::id() as i32,
+        "the simulated pid is the Linux pid"
+    );
+    let t = k.thread_attach(p, 10).expect("thread_attach");
+    let chid = t.channel_create(0).expect("channel_create");
+    let chid2 = t.channel_create(0).expect("channel_create");
+    tell_parent(&format!("ready {chid} {chid2}"));
+    let mut last_pulse = (0i8, 0i32);
+    let mut buf = vec![0u8; 70_000];
+    loop {
+        let mut info = MsgInfo::default();
+        let rcvid = receive(&t, chid, &mut buf, Some(&mut info)).expect("MsgReceive");
+        if rcvid == 0 {
+            let pl = Pulse::from_bytes(&buf).expect("a pulse");
+            last_pulse = (pl.code, pl.value as u32 as i32);
+            continue;
+        }
+        let n = info.msglen as usize;
+        match buf[0] {
+            cmd::UPPER => {
+                let up: Vec<u8> = buf[1..n].to_ascii_uppercase();
+                t.msg_reply(rcvid, up.len() as i64, &up).expect("reply");
+            }
+            cmd::READ_WRITE => {
+                let mut r = [0u8; 100];
+                let got = t.msg_read(rcvid, &mut r, 1).expect("MsgRead");
+                assert_eq!(&r[..got], &buf[1..n], "MsgRead reads the client's message");
+                assert_eq!(t.msg_write(rcvid, b"written", 4), Ok(7));
+                t.msg_reply(rcvid, got as i64, b"abcd").expect("reply");
+            }
+            cmd::LAST_PULSE => {
+                let mut out = vec![last_pulse.0 as u8];
+                out.extend_from_slice(&last_pulse.1.to_le_bytes());
+                t.msg_reply(rcvid, 0, &out).expect("reply");
+            }
+            cmd::WHO => {
+                let mut out = info.pid.to_le_bytes().to_vec();
+                out.extend_from_slice(&info.tid.to_le_bytes());
+                t.msg_reply(rcvid, 0, &out).expect("reply");
+            }
+            cmd::BIG => {
+                let ok = (1..n).filter(|&i| buf[i] == pattern(i)).count();
+                let big: Vec<u8> = (0..65_536).map(pattern).collect();
+                t.msg_reply(rcvid, ok as i64, &big).expect("reply");
+            }
+            cmd::SLOW => {
+                t.msg_reply(rcvid, 0, b"").expect("reply");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            cmd::REPLY_AND_TELL => {
+                let r = t.msg_reply(rcvid, 0, b"sixteen bytes...");
+                tell_parent(&format!("reply-result {}", result_text(r.map(|()| 0))));
+            }
+            cmd::AWAY => {
+                t.msg_reply(rcvid, 0, b"").expect("reply");
+                let mut b = [0u8; 8];
+                let r2 = receive(&t, chid2, &mut b, None).expect("MsgReceive on the second");
+                t.msg_reply(r2, 0, b"").expect("reply on the second");
+            }
+            cmd::WRITE_AND_TELL => {
+                let r = t.msg_write(rcvid, b"four", 0);
+                tell_parent(&format!("write-result {}", result_text(r)));
+                t.msg_error(rcvid, Errno::EOK).expect("MsgError");
+            }
+            cmd::QUIT => {
+                t.msg_reply(rcvid, 0, b"").expect("reply");
+                break;
+            }
+            other => panic!("unknown command {other}"),
+        }
+    }
+    drop(t);
+    k.process_destroy(p).expect("process_destroy");
+}
+
+fn result_text(r: KResult<usize>) -> String {
+    match r {
+        Ok(n) => n.to_string(),
+        Err(e) => e.name().unwrap_or("?").to_string(),
+    }
+}
+
+/// The child's side: a client in its own Linux process that sends `"from the child"` to the
+/// parent's server (`arg` = "path pid chid") and expects the reply `"to the child"`.
+fn client(arg: &str) {
+    let mut it = arg.split(' ');
+    let (path, pid, chid) = (
+        it.next().expect("path"),
+        it.next().and_then(|s| s.parse().ok()).expect("pid"),
+        it.next().and_then(|s| s.parse().ok()).expect("chid"),
+    );
+    let k = Kernel::open_shared(std::path::Path::new(path)).expect("open_shared");
+    let p = k.process_attach_self().expect("process_attach_self");
+    let t = k.thread_attach(p, 10).expect("thread_attach");
+    let coid = t
+        .connect_attach(0, pid, chid, _NTO_SIDE_CHANNEL, 0)
+        .expect("connect");
+    let mut r = [0u8; 32];
+    let st = send(&t, coid, b"from the child", &mut r).expect("MsgSend");
+    tell_parent(&format!(
+        "reply {st} {}",
+        String::from_utf8_lossy(&r[..st as usize])
+    ));
+    drop(t);
+    k.process_destroy(p).expect("process_destroy");
+}
+
+/// Where a child starts (support/procs.rs); ignored in a normal run.
+#[test]
+#[ignore = "the entry point of this binary's child processes, not a test of its own"]
+fn child_entry() {
+    let Some((role, arg)) = child_role() else {
+        return;
+    };
+    child_setup();
+    match role.as_str() {
+        "echo-server" => echo_server(&arg),
+        "client" => client(&arg),
+        other => panic!("unknown role {other}"),
+    }
+}
+
+/// The echo server's two chids, from its first line.
+fn ready(server: &Child) -> (i32, i32) {
+    let line = server.line(WITHIN);
+    let ids: Vec<i32> = line
+        .strip_prefix("ready ")
+        .map(|s| s.split(' ').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_default();
+    match ids[..] {
+        [a, b] => (a, b),
+        _ => panic!("unexpected line {line:?}"),
+    }
+}
+
+fn parent_kernel(dir: &TempDir) -> (Kernel, std::path::PathBuf) {
+    let path = dir.join("kernel");
+    let k = Kernel::create_shared(&path, Config::default()).expect("create_shared");
+    (k, path)
+}
+
+#[test]
+fn messages_replies_reads_writes_and_pulses_cross_between_two_linux_processes() {
+    let dir = TempDir::new("srr");
+    let (k, path) = parent_kernel(&dir);
+    assert!(k.is_shared());
+    let me = k.process_attach_self().expect("process_attach_self");
+    assert_eq!(me.pid, std::process::id() as i32);
+    let t = k.thread_attach(me, 10).unwrap();
+
+    let server = Child::spawn("echo-server", path.to_str().unwrap());
+    let (chid, _) = ready(&server);
+    let coid = t
+        .connect_attach(0, server.pid(), chid, _NTO_SIDE_CHANNEL, 0)
+        .expect("ConnectAttach to the other program's pid");
+
+    // A message and its reply, each copied once between the two address spaces.
+    let mut r = [0u8; 16];
+    assert_eq!(send(&t, coid, b"Uhello", &mut r), Ok(5));
+    assert_eq!(&r[..5], b"HELLO");
+
+    // The server sees our pid and tid.
+    let mut r = [0u8; 8];
+    assert_eq!(send(&t, coid, &[cmd::WHO], &mut r), Ok(0));
+    assert_eq!(i32::from_le_bytes(r[..4].try_into().unwrap()), me.pid);
+    assert_eq!(i32::from_le_bytes(r[4..].try_into().unwrap()), t.tid());
+
+    // A gathered message (three parts) into a scattered reply buffer (two parts).
+    let (mut a, mut b) = ([0u8; 2], [0u8; 8]);
+    let st = t
+        .msg_sendv(coid, &[b"U", b"ab", b"cdef"], &mut [&mut a, &mut b])
+        .expect("MsgSendv");
+    assert_eq!(st, 6);
+    assert_eq!((&a, &b[..4]), (b"AB", &b"CDEF"[..]));
+
+    // MsgRead from our buffer and MsgWrite into our reply buffer, from the other program.
+    let mut r = [0u8; 16];
+    assert_eq!(send(&t, coid, b"Rread me", &mut r), Ok(7));
+    assert_eq!(&r[..11], b"abcdwritten");
+
+    // 64 KiB each way.
+    let mut big: Vec<u8> = (0..65_537).map(pattern).collect();
+    big[0] = cmd::BIG;
+    let mut back = vec![0u8; 65_536];
+    assert_eq!(send(&t, coid, &big, &mut back), Ok(65_536));
+    assert!(back.iter().enumerate().all(|(i, &v)| v == pattern(i)));
+
+    // A pulse into the other program's channel.
+    t.msg_send_pulse(coid, 10, 5, 0x1234_5678)
+        .expect("MsgSendPulse");
+    let mut r = [0u8; 5];
+    assert_eq!(send(&t, coid, &[cmd::LAST_PULSE], &mut r), Ok(0));
+    assert_eq!(r[0], 5);
+    assert_eq!(i32::from_le_bytes(r[1..].try_into().unwrap()), 0x1234_5678);
+
+    // A message that queues (the server is away): the server copies it out of our memory
+    // when it comes back to MsgReceive.
+    assert_eq!(send(&t, coid, &[cmd::SLOW], &mut []), Ok(0));
+    let mut r = [0u8; 16];
+    assert_eq!(send(&t, coid, b"Uqueued", &mut r), Ok(6));
+    assert_eq!(&r[..6], b"QUEUED");
+
+    assert_eq!(send(&t, coid, &[cmd::QUIT], &mut []), Ok(0));
+    let st = server.wait(WITHIN);
+    assert!(st.success(), "the server program failed: {st}");
+    t.connect_detach(coid).unwrap();
+    drop(t);
+    k.process_destroy(me).unwrap();
+}
+
+#[test]
+fn a_client_in_another_linux_process_reaches_a_server_here() {
+    let dir = TempDir::new("client");
+    let (k, path) = parent_kernel(&dir);
+    let me = k.process_attach_self().unwrap();
+    let t = k.thread_attach(me, 10).unwrap();
+    let chid = t.channel_create(0).unwrap();
+    let client = Child::spawn("client", &format!("{} {} {chid}", path.display(), me.pid));
+    let mut buf = [0u8; 64];
+    let mut info = MsgInfo::default();
+    let rcvid = receive(&t, chid, &mut buf, Some(&mut info)).expect("MsgReceive");
+    assert_eq!(&buf[..info.msglen as usize], b"from the child");
+    assert_eq!(
+        info.pid,
+        client.pid(),
+        "the client's simulated pid is its Linux pid"
+    );
+    t.msg_reply(rcvid, 12, b"to the child").unwrap();
+    assert_eq!(client.line(WITHIN), "reply 12 to the child");
+    assert!(client.wait(WITHIN).success());
+}
+
+#[test]
+fn a_shared_region_file_is_checked_before_it_is_used() {
+    let dir = TempDir::new("checks");
+    let path = dir.join("kernel");
+    let k = Kernel::create_shared(&path, Config::small()).expect("create_shared");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the region is the user's alone");
+    }
+    // It appears whole: no temporary file is left beside it.
+    assert_eq!(std::fs::read_dir(dir.join("")).unwrap().count(), 1);
+    // Made twice: EEXIST (the first is untouched).
+    assert_eq!(
+        Kernel::create_shared(&path, Config::small()).err(),
+        Some(Errno::EEXIST)
+    );
+    // Mapped again: the same kernel, seen through the file.
+    let again = Kernel::open_shared(&path).expect("open_shared");
+    assert_eq!(again.region_info(), k.region_info());
+    assert_eq!(again.region_info().magic, MAGIC);
+    let p = k.process_create().unwrap();
+    assert!(
+        p.pid >= SHARED_FIRST_PID,
+        "simulated-only pids lie above Linux's"
+    );
+    assert!(again.snapshot().processes.iter().any(|q| q.pid == p.pid));
+
+    // Not there, not a region, another layout version, a directory that does not exist.
+    assert_eq!(
+        Kernel::open_shared(&dir.join("none")).err(),
+        Some(Errno::ENOENT)
+    );
+    let junk = dir.join("junk");
+    std::fs::write(&junk, vec![7u8; 8192]).unwrap();
+    assert_eq!(Kernel::open_shared(&junk).err(), Some(Errno::EINVAL));
+    let short = dir.join("short");
+    std::fs::write(&short, b"QNXSIMK").unwrap();
+    assert_eq!(Kernel::open_shared(&short).err(), Some(Errno::EINVAL));
+    let old = dir.join("old");
+    std::fs::copy(&path, &old).unwrap();
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&old).unwrap();
+        f.seek(SeekFrom::Start(8)).unwrap();
+        f.write_all(&(LAYOUT_VERSION + 1).to_le_bytes()).unwrap();
+    }
+    assert_eq!(Kernel::open_shared(&old).err(), Some(Errno::ENOTSUP));
+    let trunc = dir.join("trunc");
+    std::fs::copy(&path, &trunc).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&trunc)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    assert_eq!(Kernel::open_shared(&trunc).err(), Some(Errno::EINVAL));
+    assert_eq!(
+        Kernel::create_shared(&dir.join("no/such/dir"), Config::small()).err(),
+        Some(Errno::ENOENT)
+    );
+}
+
+#[test]
+fn a_linux_process_joins_a_shared_kernel_once_and_only_a_shared_one() {
+    let dir = TempDir::new("attach");
+    let (k, _path) = parent_kernel(&dir);
+    let me = k.process_attach_self().unwrap();
+    assert_eq!(k.process_attach_self().err(), Some(Errno::EEXIST));
+    k.process_destroy(me).unwrap();
+    let again = k
+        .process_attach_self()
+        .expect("after its process ended, it may join again");
+    assert_eq!(again.pid, me.pid);
+
+    let local = Kernel::new(Config::small()).unwrap();
+    assert!(!local.is_shared());
+    assert_eq!(local.process_attach_self().err(), Some(Errno::EINVAL));
+}
+
+#[test]
+fn asyncmsg_to_a_channel_in_another_linux_process_is_refused_with_enotsup() {
+    let dir = TempDir::new("async");
+    let (k, path) = parent_kernel(&dir);
+    let me = k.process_attach_self().unwrap();
+    let t = k.thread_attach(me, 10).unwrap();
+    let server = Child::spawn("echo-server", path.to_str().unwrap());
+    let (chid, _) = ready(&server);
+    let q = AsyncQueue::new(8);
+    // SAFETY: `q` outlives every connection made on it (none is).
+    let r = unsafe { t.async_connect_attach(0, server.pid(), chid, _NTO_SIDE_CHANNEL, 0, &q, -1) };
+    assert_eq!(r, Err(Errno::ENOTSUP));
+    let coid = t
+        .connect_attach(0, server.pid(), chid, _NTO_SIDE_CHANNEL, 0)
+        .unwrap();
+    assert_eq!(send(&t, coid, &[cmd::QUIT], &mut []), Ok(0));
+    assert!(server.wait(WITHIN).success());
+}
+
+/// Buffers in another program that Linux refuses get QNX's errno, on both sides, instead of a
+/// crash: MsgReply into a client's unmapped reply buffer is EFAULT for both; a queued client
+/// whose message cannot be read leaves with EFAULT while the server waits on; MsgWrite into an
+/// unmapped reply buffer is EFAULT for the server, and the exchange goes on.
+#[test]
+fn faults_in_another_programs_buffers_are_efault_not_a_crash() {
+    let dir = TempDir::new("faults");
+    let (k, path) = parent_kernel(&dir);
+    let me = k.process_attach_self().unwrap();
+    let t = k.thread_attach(me, 10).unwrap();
+    let server = Child::spawn("echo-server", path.to_str().unwrap());
+    let (chid, chid2) = ready(&server);
+    let coid = t
+        .connect_attach(0, server.pid(), chid, _NTO_SIDE_CHANNEL, 0)
+        .unwrap();
+    let coid2 = t
+        .connect_attach(0, server.pid(), chid2, _NTO_SIDE_CHANNEL, 0)
+        .unwrap();
+
+    // MsgReply into our unmapped reply buffer.
+    let smsg = [cmd::REPLY_AND_TELL];
+    let siov = [Iov::from_slice(&smsg)];
+    let riov = [Iov {
+        base: UNMAPPED,
+        len: 16,
+    }];
+    arm(&t, SEND_REPLY, Some(LONG));
+    // SAFETY: the send buffer is ours; the reply buffer is unmapped on purpose, and only the
+    // other program's thread (through process_vm_writev, which checks it) writes there.
+    let r = unsafe { t.msg_sendv_raw(coid, &siov, &riov) };
+    let line = server.line(WITHIN);
+    assert_eq!(
+        (r, line.as_str()),
+        (Err(Errno::EFAULT), "reply-result EFAULT"),
+        "the client is released with the server's error"
+    );
+
+    // MsgWrite into it: EFAULT for the server, which then answers with MsgError(EOK).
+    let smsg = [cmd::WRITE_AND_TELL];
+    let siov = [Iov::from_slice(&smsg)];
+    arm(&t, SEND_REPLY, Some(LONG));
+    // SAFETY: as above.
+    let r = unsafe { t.msg_sendv_raw(coid, &siov, &riov) };
+    assert_eq!(r, Ok(0));
+    assert_eq!(server.line(WITHIN), "write-result EFAULT");
+
+    // A message the server cannot read: queued while the server is away on its second
+    // channel, so that the server's MsgReceive copies it out of our memory.
+    assert_eq!(send(&t, coid, &[cmd::AWAY], &mut []), Ok(0));
+    let k2 = k.clone();
+    let bad = std::thread::spawn(move || {
+        let t2 = k2.thread_attach(me, 10).unwrap();
+        let coid = t2
+            .connect_attach(0, server_pid_of(&k2, me.pid), chid, _NTO_SIDE_CHANNEL, 0)
+            .unwrap();
+        let siov = [Iov {
+            base: UNMAPPED,
+            len: 16,
+        }];
+        arm(&t2, SEND_REPLY, Some(LONG));
+        // SAFETY: the send buffer is unmapped on purpose: the server reads it from its own
+        // program with process_vm_readv, which checks it; nothing here touches it.
+        let r = unsafe { t2.msg_sendv_raw(coid, &siov, &[]) };
+        (r, t2.tid())
+    });
+    // Until the bad message is queued, the server must stay away.
+    wait_until("the bad message is queued", || {
+        k.snapshot().threads.iter().any(|th| {
+            th.pid == me.pid && th.tid != t.tid() && matches!(th.state, ThreadState::Send { .. })
+        })
+    });
+    assert_eq!(send(&t, coid2, b"back", &mut []), Ok(0));
+    let (r, _) = bad.join().unwrap();
+    assert_eq!(
+        r,
+        Err(Errno::EFAULT),
+        "the client whose buffer faulted leaves with EFAULT"
+    );
+    // The server waited on: it still answers.
+    let mut out = [0u8; 8];
+    assert_eq!(send(&t, coid, b"Ustill", &mut out), Ok(5));
+    assert_eq!(&out[..5], b"STILL");
+    assert_eq!(send(&t, coid, &[cmd::QUIT], &mut []), Ok(0));
+    assert!(server.wait(WITHIN).success());
+}
+
+/// The pid of the one other process in the kernel (the echo server), seen from a thread.
+fn server_pid_of(k: &Kernel, me: i32) -> i32 {
+    k.snapshot()
+        .processes
+        .iter()
+        .map(|p| p.pid)
+        .find(|&p| p != me)
+        .expect("the server's process")
+}
