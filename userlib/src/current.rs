@@ -17,6 +17,11 @@ thread_local! {
     static EPOCH: Cell<u64> = const { Cell::new(0) };
 }
 
+/// The environment variable that makes the default kernel a shared one: the path of its memory
+/// file, which the first program creates and the others map (`Kernel::create_shared`,
+/// `Kernel::open_shared`). Unset: each program has a kernel of its own.
+pub const KERNEL_ENV: &str = "QNXSIM_KERNEL";
+
 /// The default kernel and process of the current fork generation (`kernel_sim::fork`): a
 /// forked child gets a fresh pair on first use, as a QNX child gets a fresh process. Entries
 /// are never freed (one per generation that used one), so references to them stay valid.
@@ -27,45 +32,92 @@ struct DefaultPair {
 
 static DEFAULT: AtomicPtr<DefaultPair> = AtomicPtr::new(std::ptr::null_mut());
 
-/// The default kernel (created on first use with [`Config::default`]) and its default process,
-/// which threads join when they make a QNX call without being bound. In a forked child, a
-/// fresh one.
-pub fn default_kernel() -> &'static Kernel {
-    &default_pair().0
+/// The default kernel, which threads join when they make a QNX call without being bound, made
+/// on first use. Without [`KERNEL_ENV`], a kernel of this program alone ([`Config::default`]),
+/// whose default process is a simulated process of it. With [`KERNEL_ENV`] naming a path, the
+/// kernel shared through that file (created with [`Config::default`] if there is none yet),
+/// whose default process is this program's own, with its Linux pid as pid; it ends when the
+/// program exits normally. In a forked child, a fresh one. Errors: those of
+/// `Kernel::open_shared` and `Kernel::process_attach_self` (ENOENT, EACCES, EINVAL, ENOTSUP,
+/// EEXIST), for a shared kernel.
+pub fn default_kernel() -> KResult<&'static Kernel> {
+    default_pair().map(|p| &p.0)
 }
 
-fn default_pair() -> &'static (Kernel, Pid) {
+fn default_pair() -> KResult<&'static (Kernel, Pid)> {
     let generation = kernel_sim::fork::generation();
     loop {
         let cur = DEFAULT.load(Ordering::Acquire);
         // SAFETY: a non-null DEFAULT points at a leaked entry that is never freed.
         if let Some(d) = unsafe { cur.as_ref() } {
             if d.generation == generation {
-                return &d.pair;
+                return Ok(&d.pair);
             }
         }
-        let k = Kernel::new(Config::default()).expect("the default kernel configuration is valid");
-        let p = k
-            .process_create()
-            .expect("a fresh kernel has room for a process");
-        let new = Box::into_raw(Box::new(DefaultPair {
-            generation,
-            pair: (k, p),
-        }));
+        let pair = make_default()?;
+        let shared = pair.0.is_shared();
+        let new = Box::into_raw(Box::new(DefaultPair { generation, pair }));
         if DEFAULT
             .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
         {
-            // Another thread published one first: use that, and drop ours.
+            // Another thread published one first: use that, and drop ours (ending the process
+            // it attached, which is this program's in a shared kernel: the winner's is the same
+            // pid, so ours must go before it is looked up).
             // SAFETY: `new` came from Box::into_raw above and was never published.
-            drop(unsafe { Box::from_raw(new) });
+            let lost = unsafe { Box::from_raw(new) };
+            if shared {
+                let _ = lost.pair.0.process_destroy(lost.pair.1);
+            }
+        } else if shared {
+            leave_at_exit();
         }
     }
 }
 
-/// The default process's pid.
-pub fn default_pid() -> i32 {
-    default_pair().1.pid
+/// A new default kernel and process (see [`default_kernel`]).
+fn make_default() -> KResult<(Kernel, Pid)> {
+    let Some(path) = std::env::var_os(KERNEL_ENV).filter(|p| !p.is_empty()) else {
+        let k = Kernel::new(Config::default())?;
+        let p = k.process_create()?;
+        return Ok((k, p));
+    };
+    let path = std::path::Path::new(&path);
+    let k = match Kernel::open_shared(path) {
+        Err(Errno::ENOENT) => match Kernel::create_shared(path, Config::default()) {
+            // Made by another program meanwhile: map that one.
+            Err(Errno::EEXIST) => Kernel::open_shared(path),
+            made => made,
+        },
+        opened => opened,
+    }?;
+    let p = k.process_attach_self()?;
+    Ok((k, p))
+}
+
+/// On a normal exit, this program's process leaves the shared kernel: its channels are
+/// destroyed (blocked clients get ESRCH), its connections detached, as when a QNX process
+/// exits. (A program killed outright leaves it behind until a supervisor cleans up.)
+fn leave_at_exit() {
+    extern "C" fn leave() {
+        let cur = DEFAULT.load(Ordering::Acquire);
+        // SAFETY: a non-null DEFAULT points at a leaked entry that is never freed.
+        if let Some(d) = unsafe { cur.as_ref() } {
+            if d.generation == kernel_sim::fork::generation() && d.pair.0.is_shared() {
+                let _ = d.pair.0.process_destroy(d.pair.1);
+            }
+        }
+    }
+    // SAFETY: registers a function with no preconditions, which never unwinds (its errors
+    // are ignored).
+    unsafe {
+        libc::atexit(leave);
+    }
+}
+
+/// The default process's pid (this program's Linux pid on a shared kernel).
+pub fn default_pid() -> KResult<i32> {
+    default_pair().map(|p| p.1.pid)
 }
 
 /// Binds the calling OS thread to `ctx`, returning the previous binding (if any).
@@ -97,7 +149,7 @@ pub fn with_current<R>(f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
     CURRENT.with(|c| {
         forget_forked_binding(c);
         if c.borrow().is_none() {
-            let (k, p) = default_pair();
+            let (k, p) = default_pair()?;
             let ctx = k.thread_attach(*p, kernel_sim::consts::PRIO_DEFAULT)?;
             *c.borrow_mut() = Some(ctx);
             bump_epoch();

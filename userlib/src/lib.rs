@@ -112,7 +112,7 @@ pub use kernel_sim::{
     consts, Config, Errno, Iov, KResult, Kernel, MsgInfo, OsPriority, Pid, ProcCounters, Pulse,
     RcvId, Snapshot, ThreadCtx, ThreadInfo, ThreadState, PULSE_SIZE,
 };
-pub use process::Process;
+pub use process::{spawn, Process};
 pub use typed::{Channel, Connection, Notifier, ReceiveId, Received, ReceivedStruct, Timer};
 /// The zerocopy crate (0.8) that the `*_struct` helpers take types of: derive its traits with
 /// `#[zerocopy(crate = "userlib::zerocopy")]` and a program needs no zerocopy of its own.

@@ -17,7 +17,7 @@ pub struct Process {
 impl Process {
     /// A new process on the default kernel.
     pub fn new() -> KResult<Process> {
-        Process::new_in(current::default_kernel())
+        Process::new_in(current::default_kernel()?)
     }
 
     /// A new process on `kernel`.
@@ -95,4 +95,24 @@ impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.kernel.process_destroy(self.pid);
     }
+}
+
+/// Spawns an OS thread that is a kernel thread of the calling thread's process (the default
+/// process if the caller is unbound), at the caller's base priority, as QNX's `pthread_create`
+/// makes a thread of the calling process that inherits its priority; runs `f` in it. A plain
+/// `std::thread::spawn` makes a thread that joins the default process on its first call
+/// instead. Errors: EAGAIN when the kernel has no room for another thread.
+pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> KResult<JoinHandle<T>> {
+    let (kernel, pid, prio) = current::with_current(|c| {
+        let (base, _) = c.priority()?;
+        Ok((c.kernel().clone(), c.process(), i16::from(base)))
+    })?;
+    let ctx = kernel.thread_attach(pid, prio)?;
+    Ok(std::thread::spawn(move || {
+        ctx.adopt_os_thread();
+        drop(current::bind(ctx));
+        let r = f();
+        drop(current::unbind());
+        r
+    }))
 }

@@ -78,7 +78,7 @@ fn wait_child(pid: libc::pid_t, deadline: Duration) -> Option<i32> {
 fn a_child_forked_while_other_threads_are_in_the_kernel_never_hangs_and_gets_a_fresh_process() {
     // The parent's kernel, busy in other threads: kernel calls back to back, so that most
     // forks happen while one of them holds the kernel lock.
-    let k = userlib::current::default_kernel().clone();
+    let k = userlib::current::default_kernel().unwrap().clone();
     let chid = channel_create(0).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let busy: Vec<_> = (0..2)

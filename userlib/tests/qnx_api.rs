@@ -17,7 +17,7 @@ fn an_unbound_thread_joins_the_default_process_on_its_first_call() {
     let (pid, tid) = std::thread::spawn(|| (getpid().unwrap(), gettid().unwrap()))
         .join()
         .unwrap();
-    assert_eq!(pid, userlib::current::default_pid());
+    assert_eq!(Ok(pid), userlib::current::default_pid());
     assert!(tid >= 1);
 }
 
@@ -87,4 +87,27 @@ fn thread_priority_is_set_and_checked() {
     })
     .join()
     .unwrap();
+}
+
+#[test]
+fn a_thread_spawned_with_userlib_spawn_belongs_to_the_spawning_threads_process() {
+    let p = userlib::Process::new().unwrap();
+    let pid = p.pid();
+    let (spawned_pid, spawned_prio, plain_pid) = p
+        .spawn_with_priority(17, || {
+            let inner = userlib::spawn(|| (getpid(), thread_priority().map(|p| p.0)))
+                .unwrap()
+                .join()
+                .unwrap();
+            // A plain std thread joins the default process instead.
+            let plain = std::thread::spawn(getpid).join().unwrap();
+            (inner.0, inner.1, plain)
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(spawned_pid, Ok(pid));
+    assert_eq!(spawned_prio, Ok(17), "it inherits the spawner's priority");
+    assert_eq!(plain_pid, userlib::current::default_pid());
+    assert_ne!(plain_pid, Ok(pid));
 }

@@ -88,9 +88,15 @@ pub struct Child {
 impl Child {
     /// Starts this test binary as a child in `role`, with `arg`.
     pub fn spawn(role: &str, arg: &str) -> Child {
+        Child::spawn_with_env(role, arg, &[])
+    }
+
+    /// [`Child::spawn`] with these environment variables set too.
+    pub fn spawn_with_env(role: &str, arg: &str, env: &[(&str, &str)]) -> Child {
         let exe = std::env::current_exe().expect("the test binary's path");
         let mut child = Command::new(exe)
             .args(["child_entry", "--exact", "--ignored", "--nocapture"])
+            .envs(env.iter().copied())
             .env(ROLE, role)
             .env(ARG, arg)
             .stdin(Stdio::null())
