@@ -40,6 +40,12 @@ impl Space {
     }
 }
 
+/// The calling program's Linux pid (cached; re-read in a forked child).
+#[inline]
+pub fn my_pid() -> i32 {
+    remote::my_pid()
+}
+
 /// A thread's iov list: the address of its `Iov` array and the number of parts, in `space`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IovList {

@@ -31,6 +31,8 @@ mod objects;
 mod pool;
 mod region;
 pub mod signals;
+#[cfg(not(loom))]
+pub mod supervisor;
 mod sync;
 mod syscalls;
 mod wait;

@@ -33,7 +33,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 5;
+pub const LAYOUT_VERSION: u32 = 6;
 
 /// How the kernel maps priorities onto the Linux threads that run the simulated ones.
 #[repr(C)]
@@ -228,6 +228,10 @@ pub struct Header {
     pub next_pid: i32,
     /// Kernel calls made, all processes together.
     pub kernel_entries: u64,
+    /// The Linux pid of the program whose thread holds the kernel lock (0: none, or a thread
+    /// of a kernel of one program): what a supervisor checks when a program dies. Written by
+    /// the holder, read by anyone, without the lock.
+    pub lock_owner: std::sync::atomic::AtomicI32,
 }
 
 fn place<T>(off: &mut usize, n: usize) -> u64 {
@@ -479,6 +483,7 @@ impl Region {
                 },
                 next_pid: first_pid,
                 kernel_entries: 0,
+                lock_owner: std::sync::atomic::AtomicI32::new(0),
             });
             (b.add(offsets.lock as usize) as *mut KernelLock).write(KernelLock::new());
             init_array(
@@ -584,6 +589,14 @@ impl Region {
     /// Capacities.
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// The header's record of which program holds the kernel lock (see `Header::lock_owner`).
+    pub fn lock_owner(&self) -> &std::sync::atomic::AtomicI32 {
+        let h = self.base.as_ptr() as *const Header;
+        // SAFETY: initialized in `format`; an atomic, so shared references are always fine; no
+        // `Tables` borrows it (tables_unlocked borrows other header fields only).
+        unsafe { &*std::ptr::addr_of!((*h).lock_owner) }
     }
 
     /// The kernel lock.

@@ -17,10 +17,21 @@ thread_local! {
     static EPOCH: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The environment variable that makes the default kernel a shared one: the path of its memory
-/// file, which the first program creates and the others map (`Kernel::create_shared`,
-/// `Kernel::open_shared`). Unset: each program has a kernel of its own.
+/// The environment variable that makes the default kernel a shared one. Unset or empty: each
+/// program has a kernel of its own. Otherwise:
+///
+/// * a name (no `/`), or the path of a socket (an existing socket, or a path ending in
+///   `.sock`): the kernel a supervisor (`procnto-sim`) keeps, whose socket that is
+///   (`kernel_sim::supervisor::socket_path`); if none answers, the program starts one
+///   ([`SUPERVISOR_ENV`]), which cleans up after every program that ends, even killed;
+/// * any other path: a memory file that the first program creates and the others map
+///   (`Kernel::create_shared`, `Kernel::open_shared`), with no supervisor.
 pub const KERNEL_ENV: &str = "QNXSIM_KERNEL";
+
+/// The supervisor program a userlib program starts when its kernel's supervisor is not
+/// running: this variable's value if set, else `procnto-sim` beside the program (or one
+/// directory up, as cargo places test binaries), else `procnto-sim` on the `PATH`.
+pub const SUPERVISOR_ENV: &str = "QNXSIM_SUPERVISOR";
 
 /// The default kernel and process of the current fork generation (`kernel_sim::fork`): a
 /// forked child gets a fresh pair on first use, as a QNX child gets a fresh process. Entries
@@ -82,17 +93,84 @@ fn make_default() -> KResult<(Kernel, Pid)> {
         let p = k.process_create()?;
         return Ok((k, p));
     };
-    let path = std::path::Path::new(&path);
-    let k = match Kernel::open_shared(path) {
+    #[cfg(loom)]
+    {
+        // (Loom models run in one process, on kernels of their own.)
+        let _ = path;
+        Err(Errno::ENOTSUP)
+    }
+    #[cfg(not(loom))]
+    {
+        let k = if let Some(name) = supervised(&path) {
+            attach_supervised(&name)?
+        } else {
+            open_or_create(std::path::Path::new(&path))?
+        };
+        let p = k.process_attach_self()?;
+        Ok((k, p))
+    }
+}
+
+#[cfg(not(loom))]
+/// The supervised kernel's name or socket path, if [`KERNEL_ENV`]'s value names one.
+fn supervised(value: &std::ffi::OsStr) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let s = value.to_str()?;
+    let path = std::path::Path::new(s);
+    let is_socket = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket());
+    (!s.contains('/') || is_socket || s.ends_with(".sock")).then(|| s.to_string())
+}
+
+#[cfg(not(loom))]
+/// Joins the kernel the supervisor of `name` keeps, starting the supervisor if none answers.
+fn attach_supervised(name: &str) -> KResult<Kernel> {
+    use kernel_sim::supervisor;
+    let socket = supervisor::socket_path(name)?;
+    match supervisor::attach(&socket) {
+        Err(Errno(e)) if e == libc::ENOENT || e == libc::ECONNREFUSED => {}
+        done => return done,
+    }
+    let exe = supervisor_program();
+    let started = std::process::Command::new(&exe)
+        .args(["--kernel", name, "--daemon"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status();
+    // Exit status 1 may mean another program's supervisor won the race: try to attach anyway.
+    if started.is_err() {
+        return Err(Errno::ENOENT);
+    }
+    supervisor::attach(&socket)
+}
+
+#[cfg(not(loom))]
+/// Where the supervisor program is (see [`SUPERVISOR_ENV`]).
+fn supervisor_program() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os(SUPERVISOR_ENV).filter(|p| !p.is_empty()) {
+        return p.into();
+    }
+    if let Ok(me) = std::env::current_exe() {
+        for dir in me.ancestors().skip(1).take(2) {
+            let candidate = dir.join("procnto-sim");
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    "procnto-sim".into()
+}
+
+#[cfg(not(loom))]
+/// Maps the kernel's memory file at `path`, or creates it.
+fn open_or_create(path: &std::path::Path) -> KResult<Kernel> {
+    match Kernel::open_shared(path) {
         Err(Errno::ENOENT) => match Kernel::create_shared(path, Config::default()) {
             // Made by another program meanwhile: map that one.
             Err(Errno::EEXIST) => Kernel::open_shared(path),
             made => made,
         },
         opened => opened,
-    }?;
-    let p = k.process_attach_self()?;
-    Ok((k, p))
+    }
 }
 
 /// On a normal exit, this program's process leaves the shared kernel: its channels are

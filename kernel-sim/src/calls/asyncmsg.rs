@@ -444,7 +444,14 @@ pub(crate) fn release_queue(t: &mut Tables<'_>, ci: u32, fx: &mut Effects) {
     if ac.queue == 0 {
         return;
     }
-    fx.wake_words.extend(queue_of(&ac).kill());
+    // The queue is in its sender's memory: only a thread of that program may touch it. A
+    // teardown run from another program (the sender's program died, and the supervisor reaps
+    // it) lets go of it unread: nobody is left to wait on it.
+    let client = t.conns.at(ci).client;
+    let owner = crate::copy::Space(t.procs.get(client).map_or(0, |p| p.os_pid));
+    if owner.is_local() {
+        fx.wake_words.extend(queue_of(&ac).kill());
+    }
     t.ready_list_remove(chan, ci);
     if ac.notify_pulse != NIL {
         super::pulse::unreserve(t, ac.notify_pulse);

@@ -26,6 +26,14 @@ impl Kernel {
         let _entered = crate::signals::Entered::new();
         let lock = self.inner.region.lock_word();
         lock.lock(self.shared());
+        let shared = self.shared();
+        if shared {
+            // Who holds it, for a supervisor that finds the holder's program dead.
+            self.inner
+                .region
+                .lock_owner()
+                .store(crate::copy::my_pid(), std::sync::atomic::Ordering::Relaxed);
+        }
         // A panic under the kernel lock is a kernel bug that may have left the tables half
         // changed: stop the whole (simulated) system at once, as a kernel panic does, rather
         // than leave every other thread waiting forever for the lock.
@@ -42,7 +50,13 @@ impl Kernel {
         // SAFETY: we hold the kernel lock until `unlock` below.
         let r = unsafe { self.inner.region.with_tables(f) };
         std::mem::forget(guard);
-        lock.unlock(self.shared());
+        if shared {
+            self.inner
+                .region
+                .lock_owner()
+                .store(0, std::sync::atomic::Ordering::Relaxed);
+        }
+        lock.unlock(shared);
         r
     }
 

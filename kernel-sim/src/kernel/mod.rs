@@ -120,7 +120,15 @@ impl Kernel {
         Kernel::with_region(Region::open_shared(&file)?)
     }
 
-    fn with_region(region: Region) -> KResult<Kernel> {
+    /// Maps the shared kernel whose region is the memory file `fd` (a supervisor's memfd,
+    /// received at admission: `crate::supervisor::attach`). EINVAL not a kernel region;
+    /// ENOTSUP a region of another layout version.
+    #[cfg(not(loom))]
+    pub fn open_fd(fd: std::os::fd::OwnedFd) -> KResult<Kernel> {
+        Kernel::with_region(Region::open_shared(&std::fs::File::from(fd))?)
+    }
+
+    pub(crate) fn with_region(region: Region) -> KResult<Kernel> {
         crate::signals::ensure_linked();
         let k = Kernel {
             inner: Arc::new(Inner {
@@ -212,6 +220,41 @@ impl Kernel {
         let pid = std::process::id() as i32;
         self.locked(|t| calls::process::process_create_as(t, pid, pid))
             .map(|id| Pid { pid, id })
+    }
+
+    /// The Linux program whose thread holds the kernel lock right now (`None`: free, or held
+    /// in a kernel of one program). A supervisor asks it of a program that died.
+    pub fn lock_owner(&self) -> Option<i32> {
+        let pid = self
+            .inner
+            .region
+            .lock_owner()
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (pid != 0).then_some(pid)
+    }
+
+    /// Tears down every simulated process whose memory is Linux process `os_pid`'s: what a
+    /// supervisor does when that program dies, as QNX does when a process ends (its channels
+    /// destroyed, blocked peers released with ESRCH, its connections detached with their
+    /// pulses, its threads and timers freed). Returns how many processes it tore down. The
+    /// dead program's asyncmsg queues are let go of unread (they were in its memory).
+    pub fn reap_os_process(&self, os_pid: i32) -> usize {
+        if os_pid == 0 {
+            return 0;
+        }
+        let procs: Vec<Id<Process>> = self.locked(|t| {
+            t.procs
+                .live_ids()
+                .filter(|&id| t.procs.at(id.index).os_pid == os_pid)
+                .collect()
+        });
+        procs
+            .into_iter()
+            .filter(|&id| {
+                self.locked_fx(|t, fx| calls::process::process_destroy(t, id, fx))
+                    .is_ok()
+            })
+            .count()
     }
 
     /// Tears a simulated process down: its channels are destroyed (blocked peers leave with

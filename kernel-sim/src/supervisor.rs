@@ -1,0 +1,291 @@
+//! The supervisor's admission protocol, and a program's side of it: how a program joins a
+//! kernel that a supervisor (`procnto-sim`) keeps, and how the supervisor watches it.
+//!
+//! The supervisor makes the region in a memfd (no file left behind) and listens on a Unix
+//! socket (its directory 0700, the socket 0600). A program connects; the supervisor checks its
+//! peer credentials (same uid, or root's programs for a root supervisor), opens a pidfd on
+//! it, and sends it the memfd (`SCM_RIGHTS`) with one byte; the program maps it
+//! ([`crate::Kernel::open_fd`]). When the pidfd says the program ended, the supervisor runs
+//! the kernel's teardown for it ([`crate::Kernel::reap_os_process`]). The supervisor is never
+//! on the message path: after admission, programs talk through the region alone.
+
+use crate::abi::errno::{Errno, KResult};
+use crate::kernel::Kernel;
+use crate::region::Config;
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+/// The byte the supervisor sends with the region's descriptor.
+const ADMITTED: u8 = b'K';
+
+/// Where supervised kernels' sockets live: `$XDG_RUNTIME_DIR/qnxsim`, or `/tmp/qnxsim-UID`
+/// without it. Created (mode 0700) if missing; EACCES if it exists but is not a directory the
+/// caller owns alone.
+pub fn runtime_dir() -> KResult<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let uid = nix::unistd::getuid().as_raw();
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d).join("qnxsim"),
+        None => std::env::temp_dir().join(format!("qnxsim-{uid}")),
+    };
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io_errno(&e)),
+    }
+    let m = std::fs::symlink_metadata(&dir).map_err(|e| io_errno(&e))?;
+    if !m.is_dir() || m.uid() != uid || m.permissions().mode() & 0o077 != 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(dir)
+}
+
+/// The socket of the supervised kernel `name`: `name` itself if it names a path (has a `/`),
+/// else `NAME.sock` in [`runtime_dir`]. EINVAL for an empty name or one with a NUL.
+pub fn socket_path(name: &str) -> KResult<PathBuf> {
+    if name.is_empty() || name.contains('\0') {
+        return Err(Errno::EINVAL);
+    }
+    if name.contains('/') {
+        return Ok(PathBuf::from(name));
+    }
+    Ok(runtime_dir()?.join(format!("{name}.sock")))
+}
+
+fn io_errno(e: &std::io::Error) -> Errno {
+    Errno(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// A program's side: connects to the supervisor at `socket` and maps the kernel it hands over.
+/// ENOENT or ECONNREFUSED: no supervisor there; EACCES: it refused us (another user).
+pub fn attach(socket: &Path) -> KResult<Kernel> {
+    let s = UnixStream::connect(socket).map_err(|e| io_errno(&e))?;
+    let fd = receive_fd(&s)?;
+    Kernel::open_fd(fd)
+}
+
+fn receive_fd(s: &UnixStream) -> KResult<OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut byte = [0u8; 1];
+    let mut iov = [IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        s.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| Errno(e as i32))?;
+    let mut fd = None;
+    for c in msg.cmsgs().map_err(|e| Errno(e as i32))? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            for raw in fds {
+                // SAFETY: the kernel just installed `raw` in our table for us (SCM_RIGHTS);
+                // nothing else owns it.
+                let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+                if fd.is_none() {
+                    fd = Some(owned);
+                }
+            }
+        }
+    }
+    match (msg.bytes, byte[0], fd) {
+        (1, ADMITTED, Some(fd)) => Ok(fd),
+        // Closed without a word: refused.
+        (0, _, _) => Err(Errno::EACCES),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// A program the supervisor admitted and watches.
+#[derive(Debug)]
+struct Admitted {
+    pid: i32,
+    pidfd: OwnedFd,
+}
+
+/// What a supervisor did, for its log and its tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A program joined.
+    Admitted {
+        /// Its Linux pid.
+        pid: i32,
+    },
+    /// A program was refused (another user).
+    Refused {
+        /// Its Linux pid.
+        pid: i32,
+        /// Its uid.
+        uid: u32,
+    },
+    /// A program ended; its simulated processes were torn down.
+    Reaped {
+        /// Its Linux pid.
+        pid: i32,
+        /// How many simulated processes were torn down.
+        processes: usize,
+    },
+    /// A program died holding the kernel lock: the kernel's tables may be half changed, and
+    /// every other program will wait for the lock (not handled yet: docs/deviations.md).
+    DiedHoldingLock {
+        /// Its Linux pid.
+        pid: i32,
+    },
+}
+
+/// A supervisor: the kernel it keeps, its memfd, and its socket.
+#[derive(Debug)]
+pub struct Supervisor {
+    kernel: Kernel,
+    memfd: OwnedFd,
+    listener: UnixListener,
+    socket: PathBuf,
+    watched: Vec<Admitted>,
+    admitted_ever: bool,
+}
+
+impl Supervisor {
+    /// Makes a kernel of `cfg` in a memfd and listens on `socket` (mode 0600). EADDRINUSE if
+    /// a supervisor already answers there (a socket nobody answers is replaced).
+    pub fn bind(socket: &Path, cfg: Config) -> KResult<Supervisor> {
+        use std::os::unix::fs::PermissionsExt;
+        let memfd =
+            nix::sys::memfd::memfd_create(c"qnxsim-kernel", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+                .map_err(|e| Errno(e as i32))?;
+        let file = std::fs::File::from(memfd);
+        let region = crate::region::Region::create_shared(&file, cfg)?;
+        let kernel = Kernel::with_region(region)?;
+        let memfd = OwnedFd::from(file);
+        let listener = match UnixListener::bind(socket) {
+            Ok(l) => l,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                if UnixStream::connect(socket).is_ok() {
+                    return Err(Errno(libc::EADDRINUSE));
+                }
+                // A socket left by a supervisor that is gone: ours now.
+                std::fs::remove_file(socket).map_err(|e| io_errno(&e))?;
+                UnixListener::bind(socket).map_err(|e| io_errno(&e))?
+            }
+            Err(e) => return Err(io_errno(&e)),
+        };
+        std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| io_errno(&e))?;
+        listener.set_nonblocking(true).map_err(|e| io_errno(&e))?;
+        Ok(Supervisor {
+            kernel,
+            memfd,
+            listener,
+            socket: socket.to_path_buf(),
+            watched: Vec::new(),
+            admitted_ever: false,
+        })
+    }
+
+    /// The kernel it keeps.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// Its socket.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Programs admitted and still running.
+    pub fn programs(&self) -> usize {
+        self.watched.len()
+    }
+
+    /// Whether it has admitted a program yet.
+    pub fn admitted_any(&self) -> bool {
+        self.admitted_ever
+    }
+
+    /// Waits up to `timeout` for something to do, then does it: admits programs that
+    /// connected, reaps programs that ended. Returns what happened.
+    pub fn step(&mut self, timeout: std::time::Duration) -> Vec<Event> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+        let (ready_listener, ended): (bool, Vec<usize>) = {
+            let mut fds = vec![PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+            fds.extend(
+                self.watched
+                    .iter()
+                    .map(|a| PollFd::new(a.pidfd.as_fd(), PollFlags::POLLIN)),
+            );
+            if poll(&mut fds, PollTimeout::from(ms)).unwrap_or(0) <= 0 {
+                (false, Vec::new())
+            } else {
+                let hit = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+                (
+                    hit(&fds[0]),
+                    (1..fds.len())
+                        .filter(|&i| hit(&fds[i]))
+                        .map(|i| i - 1)
+                        .collect(),
+                )
+            }
+        };
+        let mut events = Vec::new();
+        for &i in ended.iter().rev() {
+            let a = self.watched.swap_remove(i);
+            events.extend(self.reap(a.pid));
+        }
+        if ready_listener {
+            while let Ok((stream, _)) = self.listener.accept() {
+                events.extend(self.admit(stream));
+            }
+        }
+        events
+    }
+
+    fn reap(&mut self, pid: i32) -> Vec<Event> {
+        let mut out = Vec::new();
+        // Another connection of the same program may still be watched: one reap does for all.
+        self.watched.retain(|a| a.pid != pid);
+        if self.kernel.lock_owner() == Some(pid) {
+            out.push(Event::DiedHoldingLock { pid });
+            return out;
+        }
+        let processes = self.kernel.reap_os_process(pid);
+        out.push(Event::Reaped { pid, processes });
+        out
+    }
+
+    fn admit(&mut self, stream: UnixStream) -> Option<Event> {
+        use nix::sys::socket::{
+            getsockopt, sendmsg, sockopt::PeerCredentials, ControlMessage, MsgFlags,
+        };
+        let _ = stream.set_nonblocking(false);
+        let cred = getsockopt(&stream, PeerCredentials).ok()?;
+        let (pid, uid) = (cred.pid(), cred.uid());
+        let me = nix::unistd::getuid().as_raw();
+        if uid != me {
+            return Some(Event::Refused { pid, uid });
+        }
+        // SAFETY: pidfd_open with integer arguments; a non-negative result is a new descriptor
+        // we own.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if raw < 0 {
+            return None; // Gone already.
+        }
+        // SAFETY: `raw` is the new pidfd, owned by nobody else.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(raw as RawFd) };
+        let fds = [self.memfd.as_raw_fd()];
+        let cmsg = [ControlMessage::ScmRights(&fds)];
+        let iov = [IoSlice::new(&[ADMITTED])];
+        sendmsg::<()>(stream.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).ok()?;
+        self.watched.push(Admitted { pid, pidfd });
+        self.admitted_ever = true;
+        Some(Event::Admitted { pid })
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}

@@ -1,0 +1,237 @@
+//! The supervisor across real programs: programs (this test binary re-run in roles, with
+//! userlib and `QNXSIM_KERNEL` naming the supervisor's socket) join its kernel; when one is
+//! killed with SIGKILL, the supervisor tears its processes down and its peers are released as
+//! on QNX; a program starts the supervisor when none runs, and the supervisor ends after the
+//! last program. Every process is bounded in time and killed on every exit path; every socket
+//! lives in a temporary directory removed on every exit path.
+
+#[path = "../../kernel-sim/tests/support/procs.rs"]
+#[allow(dead_code)]
+mod procs;
+
+use procs::{child_role, child_setup, tell_parent, Child, TempDir};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use userlib::consts::*;
+use userlib::qnx::*;
+
+const WITHIN: Duration = Duration::from_secs(20);
+const LONG_NS: u64 = 10_000_000_000;
+const BIN: &str = env!("CARGO_BIN_EXE_procnto-sim");
+
+/// A supervisor started by the test, killed and reaped on drop.
+struct Sup(std::process::Child);
+
+impl Sup {
+    fn start(socket: &Path, extra: &[&str]) -> Sup {
+        let child = Command::new(BIN)
+            .arg("--kernel")
+            .arg(socket)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting procnto-sim");
+        let sup = Sup(child);
+        wait_until("the supervisor's socket", || socket.exists());
+        sup
+    }
+}
+
+impl Drop for Sup {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let until = Instant::now() + WITHIN;
+    while !cond() {
+        assert!(Instant::now() < until, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn env(socket: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        (userlib::current::KERNEL_ENV, socket.display().to_string()),
+        (userlib::current::SUPERVISOR_ENV, BIN.to_string()),
+    ]
+}
+
+fn spawn(role: &str, arg: &str, socket: &Path) -> Child {
+    let env = env(socket);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Child::spawn_with_env(role, arg, &env)
+}
+
+/// Receives one message and holds it, never replying (until killed).
+fn holder() {
+    let chid = channel_create(_NTO_CHF_DISCONNECT).expect("ChannelCreate");
+    tell_parent(&format!("ready {} {chid}", getpid().expect("getpid")));
+    let mut buf = [0u8; 16];
+    timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).expect("arm");
+    let _rcvid = msg_receive(chid, &mut buf, None).expect("MsgReceive");
+    tell_parent("holding");
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+/// Sends one message to `arg` = "pid chid" and tells what MsgSend returned.
+fn sender(arg: &str) {
+    let mut it = arg.split(' ').map(|s| s.parse::<i32>().expect("a number"));
+    let (pid, chid) = (it.next().expect("pid"), it.next().expect("chid"));
+    let coid = connect_attach(0, pid, chid, _NTO_SIDE_CHANNEL, 0).expect("ConnectAttach");
+    tell_parent(&format!("sending as {}", getpid().expect("getpid")));
+    timer_timeout(
+        CLOCK_MONOTONIC,
+        _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY,
+        Some(LONG_NS),
+    )
+    .expect("arm");
+    let r = msg_send(coid, b"hi", &mut []);
+    tell_parent(&format!("send {r:?}"));
+}
+
+/// A server that receives one message, waits for its client to be killed (the parent says
+/// so by the kernel: a disconnect pulse), then tries to reply.
+fn reaped_client_server() {
+    let chid = channel_create(_NTO_CHF_DISCONNECT).expect("ChannelCreate");
+    tell_parent(&format!("ready {} {chid}", getpid().expect("getpid")));
+    let mut buf = [0u8; 64];
+    timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).expect("arm");
+    let rcvid = msg_receive(chid, &mut buf, None).expect("MsgReceive");
+    tell_parent("received");
+    timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).expect("arm");
+    let pulse = msg_receive(chid, &mut buf, None);
+    let code = userlib::Pulse::from_bytes(&buf).map(|p| p.code);
+    tell_parent(&format!(
+        "pulse {pulse:?} code-is-disconnect {} reply {:?}",
+        code == Some(_PULSE_CODE_DISCONNECT),
+        msg_reply(rcvid, 0, b"late")
+    ));
+}
+
+/// Joins the kernel, tells its pid, and exits normally.
+fn joiner() {
+    tell_parent(&format!("pid {:?}", getpid()));
+}
+
+/// Where a child starts; ignored in a normal run.
+#[test]
+#[ignore = "the entry point of this binary's child processes, not a test of its own"]
+fn child_entry() {
+    let Some((role, arg)) = child_role() else {
+        return;
+    };
+    child_setup();
+    match role.as_str() {
+        "holder" => holder(),
+        "sender" => sender(&arg),
+        "reaped-client-server" => reaped_client_server(),
+        "joiner" => joiner(),
+        other => panic!("unknown role {other}"),
+    }
+}
+
+fn ready(c: &Child) -> String {
+    let line = c.line(WITHIN);
+    line.strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"))
+        .to_string()
+}
+
+fn socket_in(dir: &TempDir) -> PathBuf {
+    dir.join("k.sock")
+}
+
+#[test]
+fn a_server_killed_while_its_client_waits_for_the_reply_releases_the_client_with_esrch() {
+    let dir = TempDir::new("sup-kill-server");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket, &["--stay"]);
+    let server = spawn("holder", "", &socket);
+    let target = ready(&server);
+    let client = spawn("sender", &target, &socket);
+    assert!(client.line(WITHIN).starts_with("sending as "));
+    assert_eq!(server.line(WITHIN), "holding");
+    let started = Instant::now();
+    assert!(!server.kill().success());
+    // The supervisor sees the server's end and tears its process down: the client, REPLY-
+    // blocked on it, leaves with ESRCH, long before its 10 s timeout.
+    assert_eq!(client.line(WITHIN), "send Err(ESRCH)");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(client.wait(WITHIN).success());
+}
+
+#[test]
+fn a_client_killed_while_its_server_holds_its_message_is_reaped_with_a_disconnect_pulse() {
+    let dir = TempDir::new("sup-kill-client");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket, &["--stay"]);
+    let server = spawn("reaped-client-server", "", &socket);
+    let target = ready(&server);
+    let client = spawn("sender", &target, &socket);
+    assert!(client.line(WITHIN).starts_with("sending as "));
+    assert_eq!(server.line(WITHIN), "received");
+    assert!(!client.kill().success());
+    // The server's channel has _NTO_CHF_DISCONNECT: the reaped client's connection goes with
+    // a disconnect pulse, and the reply to a client that is gone is ESRCH.
+    assert_eq!(
+        server.line(WITHIN),
+        "pulse Ok(0) code-is-disconnect true reply Err(ESRCH)"
+    );
+    assert!(server.wait(WITHIN).success());
+}
+
+#[test]
+fn a_program_starts_the_supervisor_when_none_runs_and_it_ends_after_the_last_program() {
+    let dir = TempDir::new("sup-auto");
+    let socket = socket_in(&dir);
+    assert!(!socket.exists());
+    let p = spawn("joiner", "", &socket);
+    let line = p.line(WITHIN);
+    assert_eq!(line, format!("pid Ok({})", p.pid()));
+    assert!(socket.exists(), "the program started a supervisor");
+    assert!(p.wait(WITHIN).success());
+    // Its linger (2 s) after the last program, the supervisor ends and removes its socket.
+    wait_until("the supervisor ends", || !socket.exists());
+}
+
+#[test]
+fn a_second_supervisor_for_the_same_kernel_refuses_to_start() {
+    let dir = TempDir::new("sup-twice");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket, &["--stay"]);
+    let st = Command::new(BIN)
+        .arg("--kernel")
+        .arg(&socket)
+        .stderr(Stdio::null())
+        .status()
+        .expect("running procnto-sim");
+    assert_eq!(st.code(), Some(1));
+    assert!(socket.exists(), "the first one still serves");
+}
+
+#[test]
+fn bad_options_are_refused_with_status_2() {
+    for args in [
+        &["--linger", "-1"][..],
+        &["--linger", "x"],
+        &["--linger", "100000"],
+        &["--nonsense"],
+    ] {
+        let st = Command::new(BIN)
+            .args(args)
+            .stderr(Stdio::null())
+            .status()
+            .expect("running procnto-sim");
+        assert_eq!(st.code(), Some(2), "{args:?}");
+    }
+}
