@@ -54,6 +54,15 @@ pub fn socket_path(name: &str) -> KResult<PathBuf> {
     Ok(runtime_dir()?.join(format!("{name}.sock")))
 }
 
+/// Whether a kernel's name (`QNXSIM_KERNEL`, `--kernel`) names a supervised kernel: a name
+/// without `/`, an existing socket, or a path ending in `.sock`. Any other path names a plain
+/// memory file (`Kernel::create_shared`).
+pub fn is_supervised(value: &str) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    let is_socket = std::fs::metadata(value).is_ok_and(|m| m.file_type().is_socket());
+    !value.contains('/') || is_socket || value.ends_with(".sock")
+}
+
 fn io_errno(e: &std::io::Error) -> Errno {
     Errno(e.raw_os_error().unwrap_or(libc::EIO))
 }

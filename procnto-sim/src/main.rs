@@ -52,6 +52,7 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let name = args
         .kernel
@@ -115,6 +116,9 @@ fn main() {
             info!(admitted_any = sup.admitted_any(), "no program left: ending");
             break;
         }
+    }
+    if STOP.load(Ordering::Relaxed) {
+        info!(programs = sup.programs(), "signalled: ending");
     }
     drop(sup); // Removes the socket; the kernel's memfd goes with the last program.
 }

@@ -235,3 +235,77 @@ fn bad_options_are_refused_with_status_2() {
         assert_eq!(st.code(), Some(2), "{args:?}");
     }
 }
+
+const PIDIN: &str = env!("CARGO_BIN_EXE_pidin-sim");
+
+#[test]
+fn pidin_shows_a_running_kernels_blocked_threads_and_channels() {
+    let dir = TempDir::new("pidin");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket, &["--stay"]);
+    let server = spawn("holder", "", &socket);
+    let target = ready(&server);
+    let (spid, chid) = target.split_once(' ').expect("pid chid");
+    let client = spawn("sender", &target, &socket);
+    assert!(client.line(WITHIN).starts_with("sending as "));
+    assert_eq!(server.line(WITHIN), "holding");
+    let out = Command::new(PIDIN)
+        .arg("--kernel")
+        .arg(&socket)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running pidin-sim");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let cpid = client.pid();
+    // The client REPLY-blocked on the server, which holds its message.
+    assert!(
+        text.contains(&format!(
+            "REPLY (pid {spid} chid {chid}, received by tid 1)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with(&format!("{cpid} ")) && l.contains("REPLY")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("channel pid {spid} chid {chid}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("-> pid {spid} chid {chid}")),
+        "{text}"
+    );
+    assert!(text.contains("kernel entries"), "{text}");
+}
+
+#[test]
+fn pidin_without_a_kernel_says_so_and_bad_options_are_refused() {
+    let dir = TempDir::new("pidin-none");
+    let st = Command::new(PIDIN)
+        .arg("--kernel")
+        .arg(socket_in(&dir))
+        .stderr(Stdio::null())
+        .status()
+        .expect("running pidin-sim");
+    assert_eq!(
+        st.code(),
+        Some(1),
+        "no supervisor serves it: nothing is started"
+    );
+    assert!(!socket_in(&dir).exists());
+    for args in [
+        &["--interval", "0"][..],
+        &["--watch", "--interval", "x"],
+        &["--bogus"],
+    ] {
+        let st = Command::new(PIDIN)
+            .args(args)
+            .stderr(Stdio::null())
+            .status()
+            .expect("running pidin-sim");
+        assert_eq!(st.code(), Some(2), "{args:?}");
+    }
+}

@@ -114,11 +114,8 @@ fn make_default() -> KResult<(Kernel, Pid)> {
 #[cfg(not(loom))]
 /// The supervised kernel's name or socket path, if [`KERNEL_ENV`]'s value names one.
 fn supervised(value: &std::ffi::OsStr) -> Option<String> {
-    use std::os::unix::fs::FileTypeExt;
     let s = value.to_str()?;
-    let path = std::path::Path::new(s);
-    let is_socket = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket());
-    (!s.contains('/') || is_socket || s.ends_with(".sock")).then(|| s.to_string())
+    kernel_sim::supervisor::is_supervised(s).then(|| s.to_string())
 }
 
 #[cfg(not(loom))]
