@@ -1,4 +1,6 @@
-//! Raw Linux futexes on an [`AtomicU32`], process-private (`FUTEX_PRIVATE_FLAG`), no timeout.
+//! Raw Linux futexes on an [`AtomicU32`], process-private (`FUTEX_PRIVATE_FLAG`) or, for words
+//! in memory shared between processes, process-shared ([`wait_shared`], [`wake_shared`]); no
+//! timeout.
 //!
 //! Baselines use these directly: no spinning, no user-space fast path beyond what the caller
 //! writes around them.
@@ -31,6 +33,28 @@ pub fn wake(word: &AtomicU32, n: u32) -> u32 {
     // SAFETY: FUTEX_WAKE uses the address of `word` only as a key (it reads no memory); the
     // address stays valid for the call because `word` is borrowed.
     let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), FUTEX_WAKE_PRIVATE, n) };
+    u32::try_from(r).unwrap_or(0)
+}
+
+/// [`wait`] on a word in memory shared with other processes (no `FUTEX_PRIVATE_FLAG`).
+pub fn wait_shared(word: &AtomicU32, expected: u32) {
+    // SAFETY: as in `wait`.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            std::ptr::null::<libc::timespec>(),
+        );
+    }
+}
+
+/// [`wake`] on a word in memory shared with other processes.
+pub fn wake_shared(word: &AtomicU32, n: u32) -> u32 {
+    let n = n.min(i32::MAX as u32) as libc::c_int;
+    // SAFETY: as in `wake`.
+    let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, n) };
     u32::try_from(r).unwrap_or(0)
 }
 

@@ -42,4 +42,4 @@ pub use abi::{Clock, Deadline, Errno, KResult};
 pub use abi::{Iov, MsgInfo, ProcCounters, Pulse, RcvId, TimerInfo, PULSE_SIZE};
 pub use info::{Snapshot, ThreadInfo, ThreadState};
 pub use kernel::{Kernel, Pid, ThreadCtx};
-pub use region::{Config, OsPriority, RegionInfo, LAYOUT_VERSION, MAGIC, SHARED_FIRST_PID};
+pub use region::{Config, OsPriority, RegionInfo, LAYOUT_VERSION, MAGIC, SHARED_FIRST_PID, WINDOW};

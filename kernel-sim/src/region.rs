@@ -15,6 +15,7 @@
 //! [Id<Channel>; max_processes * chids_per_process]      per-process chid tables
 //! [CoidSlot; max_processes * fd_coids_per_process]      per-process fd-space coids
 //! [CoidSlot; max_processes * side_coids_per_process]    per-process side-channel coids and scoids
+//! [u8; max_threads * WINDOW]        per-thread message windows (short messages between programs)
 //! ```
 //!
 //! The futex words are kept apart from the tables because they are touched without the lock
@@ -33,7 +34,13 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 6;
+pub const LAYOUT_VERSION: u32 = 7;
+
+/// Bytes in each thread's message window: messages and replies up to this long pass between
+/// two programs of a shared kernel through the region (copied in by the sender, out by the
+/// receiver, as QNX copies short messages through the kernel's thread object), longer ones
+/// straight between the programs' buffers (copy.rs).
+pub const WINDOW: usize = 256;
 
 /// How the kernel maps priorities onto the Linux threads that run the simulated ones.
 #[repr(C)]
@@ -174,6 +181,8 @@ pub struct Offsets {
     pub fds: u64,
     /// Side-channel coid tables.
     pub sides: u64,
+    /// Message windows.
+    pub windows: u64,
 }
 
 /// The heads of every pool.
@@ -257,6 +266,7 @@ fn layout(cfg: &Config) -> (Offsets, usize) {
         chids: place::<Id<Channel>>(&mut off, p * cfg.chids_per_process as usize),
         fds: place::<CoidSlot>(&mut off, p * cfg.fd_coids_per_process as usize),
         sides: place::<CoidSlot>(&mut off, p * cfg.side_coids_per_process as usize),
+        windows: place::<u8>(&mut off, cfg.max_threads as usize * WINDOW),
     };
     (o, (off + 4095) & !4095)
 }
@@ -290,6 +300,10 @@ pub struct Tables<'a> {
     pub kernel_entries: &'a mut u64,
     /// Wait words (shared: they are atomics touched outside the lock too).
     pub waits: &'a [WaitWord],
+    /// Per-thread message windows ([`WINDOW`] bytes each).
+    pub windows: &'a mut [u8],
+    /// The region is shared by Linux programs.
+    pub shared: bool,
 }
 
 /// The kernel region.
@@ -536,6 +550,11 @@ impl Region {
                 p * cfg.side_coids_per_process as usize,
                 || CoidSlot::Free,
             );
+            init_array(
+                b.add(offsets.windows as usize),
+                cfg.max_threads as usize * WINDOW,
+                || 0u8,
+            );
             let mut t = r.tables_unlocked();
             t.procs.format();
             t.threads.format();
@@ -671,6 +690,8 @@ impl Region {
                 next_pid: &mut *std::ptr::addr_of_mut!((*h).next_pid),
                 kernel_entries: &mut *std::ptr::addr_of_mut!((*h).kernel_entries),
                 waits: self.waits(),
+                windows: slice_mut(b, o.windows, c.max_threads as usize * WINDOW),
+                shared: self.shared,
             }
         }
     }

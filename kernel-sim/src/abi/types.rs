@@ -71,6 +71,26 @@ pub struct MsgInfo {
     pub reserved: u32,
 }
 
+impl MsgInfo {
+    /// All fields zero (`Default`, usable in constants).
+    pub const ZERO: MsgInfo = MsgInfo {
+        nd: 0,
+        srcnd: 0,
+        pid: 0,
+        tid: 0,
+        chid: 0,
+        scoid: 0,
+        coid: 0,
+        priority: 0,
+        flags: 0,
+        msglen: 0,
+        srcmsglen: 0,
+        dstmsglen: 0,
+        type_id: 0,
+        reserved: 0,
+    };
+}
+
 /// `struct _pulse`: what MsgReceive writes for a pulse. 24 bytes, as on 64-bit QNX.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

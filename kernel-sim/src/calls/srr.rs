@@ -6,12 +6,12 @@
 use super::{Caller, Effects, Step};
 use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
-use crate::abi::types::{MsgInfo, RcvId, PULSE_SIZE};
+use crate::abi::types::{Iov, MsgInfo, RcvId, PULSE_SIZE};
 use crate::copy::{self, IovList};
-use crate::objects::thread::{CallResult, SendDesc};
+use crate::objects::thread::{CallResult, Inbox, SendDesc};
 use crate::objects::{Channel, KState};
 use crate::pool::Id;
-use crate::region::Tables;
+use crate::region::{Tables, WINDOW};
 
 /// MsgSendv: sends `smsg` on `coid` and blocks until the reply lands in `rmsg`.
 pub fn msg_send(
@@ -49,6 +49,13 @@ pub fn msg_send(
     };
     t.counters(me.proc).msgs_sent += 1;
     t.chans.at_mut(chan.index).last_client = me.thread;
+    if t.shared && slen <= WINDOW as u64 {
+        // A short message is also put in our window, so that a server in another program
+        // copies it out of the region instead of out of our memory (see `deliver`).
+        let win = [window_iov(t, i, slen as usize)];
+        // SAFETY: our own validated list (we are in our MsgSend call) into our own window.
+        let _ = unsafe { copy::copy(smsg, 0, IovList::new(&win), 0, slen) };
+    }
     if let Some(r) = t.receiver(chan, false) {
         // A receiver waits: hand the message over now; we go straight to REPLY-blocked.
         let rcvid = match deliver(t, i, r, chan, fx) {
@@ -89,17 +96,36 @@ fn deliver(
     let s = t.threads.at(ci).send;
     let r = t.threads.at(ri).recv;
     let (cs, rs) = (t.space_of(ci), t.space_of(ri));
-    // SAFETY: the client is in its MsgSend call and the receiver in its MsgReceive call; both
-    // lists were validated on entry (copy.rs invariant).
-    let n = unsafe {
-        copy::copy(
-            IovList::at(s.siov, s.sparts, cs),
-            0,
-            IovList::at(r.iov, r.parts, rs),
-            0,
-            u64::MAX,
-        )
-    }?;
+    // Between two programs a short message goes through the region: from the client's window
+    // (filled at its MsgSend) into a local receiver's buffers, or into a remote receiver's
+    // window, which it copies out itself when it wakes (its `Inbox`).
+    let through_window = t.shared && s.slen <= WINDOW as u64 && !(cs.is_local() && rs.is_local());
+    let mut inbox = None;
+    let n = if through_window {
+        let n = s.slen.min(r.len);
+        if rs.is_local() {
+            let win = [window_iov(t, ci, n as usize)];
+            // SAFETY: the client's window (filled at its MsgSend, in the region) into the
+            // receiver's validated list: we are that receiver, in our MsgReceive call.
+            unsafe { copy::copy(IovList::new(&win), 0, IovList::at(r.iov, r.parts, rs), 0, n) }?
+        } else {
+            copy_window(t, ci, ri, n as usize);
+            inbox = Some(n);
+            n
+        }
+    } else {
+        // SAFETY: the client is in its MsgSend call and the receiver in its MsgReceive call;
+        // both lists were validated on entry (copy.rs invariant).
+        unsafe {
+            copy::copy(
+                IovList::at(s.siov, s.sparts, cs),
+                0,
+                IovList::at(r.iov, r.parts, rs),
+                0,
+                u64::MAX,
+            )
+        }?
+    };
     let server = t.threads.id_at(ri).unwrap_or(Id::NONE);
     {
         let c = t.threads.at_mut(ci);
@@ -111,8 +137,19 @@ fn deliver(
     t.counters(client_proc).bytes_copied += n;
     let rcvid = t.rcvid_of(ci);
     let info = info_of(t, ci, chan);
-    // SAFETY: `r.info` is 0 or the receiver's MsgInfo, borrowed for its call.
-    unsafe { copy::write_out(rs, r.info, &info) };
+    if let Some(n) = inbox {
+        t.threads.at_mut(ri).inbox = Inbox {
+            kind: Inbox::FILLED,
+            len: n as u32,
+            iov: r.iov,
+            parts: r.parts,
+            info_at: r.info,
+            info,
+        };
+    } else {
+        // SAFETY: `r.info` is 0 or the receiver's MsgInfo, borrowed for its call.
+        unsafe { copy::write_out(rs, r.info, &info) };
+    }
     let flags = t.chans.at(chan.index).flags;
     t.threads.at_mut(ri).last_chan = chan;
     let server_proc = t.threads.at(ri).proc;
@@ -263,8 +300,20 @@ pub(crate) fn deliver_pulse(
         return Err(Errno::EFAULT);
     }
     let rs = t.space_of(ri);
+    if t.shared && !rs.is_local() {
+        // Into the receiver's window; it copies the pulse out when it wakes.
+        let bytes = p.to_bytes();
+        window_mut(t, ri)[..bytes.len()].copy_from_slice(&bytes);
+        t.threads.at_mut(ri).inbox = Inbox {
+            kind: Inbox::FILLED,
+            len: bytes.len() as u32,
+            iov: r.iov,
+            parts: r.parts,
+            info_at: 0,
+            info: MsgInfo::ZERO,
+        };
     // SAFETY: the receiver is in its MsgReceive call; its list was validated on entry.
-    if unsafe { copy::write(IovList::at(r.iov, r.parts, rs), &p.to_bytes()) }.is_err() {
+    } else if unsafe { copy::write(IovList::at(r.iov, r.parts, rs), &p.to_bytes()) }.is_err() {
         // Its buffer (another program's) faulted: as for one too small, EFAULT.
         return Err(Errno::EFAULT);
     }
@@ -289,15 +338,35 @@ pub fn msg_reply(
     fx: &mut Effects,
 ) -> KResult<Step> {
     let ci = t.client_of(me, rcvid)?;
-    if let Err(e) = copy::validate(smsg, Errno::ESRVRFAULT) {
-        // A fault in the replier's buffer: the client is released with the same error.
-        if e == Errno::ESRVRFAULT {
-            finish(t, me, ci, CallResult::Err(e.0), fx);
+    let total = match copy::validate(smsg, Errno::ESRVRFAULT) {
+        Ok(n) => n,
+        Err(e) => {
+            // A fault in the replier's buffer: the client is released with the same error.
+            if e == Errno::ESRVRFAULT {
+                finish(t, me, ci, CallResult::Err(e.0), fx);
+            }
+            return Err(e);
         }
-        return Err(e);
-    }
+    };
     let s = t.threads.at(ci).send;
-    if s.forced_err == 0 {
+    if s.forced_err == 0 && t.shared && total <= WINDOW as u64 && !t.space_of(ci).is_local() {
+        // A short reply to another program goes through the client's window; it copies it
+        // into its reply buffers when it wakes.
+        let n = total.min(s.rlen);
+        let win = [window_iov(t, ci, n as usize)];
+        // SAFETY: our own validated list (we are in our MsgReply call) into the client's
+        // window in the region.
+        let _ = unsafe { copy::copy(smsg, 0, IovList::new(&win), 0, n) };
+        t.threads.at_mut(ci).inbox = Inbox {
+            kind: Inbox::FILLED,
+            len: n as u32,
+            iov: s.riov,
+            parts: s.rparts,
+            info_at: 0,
+            info: MsgInfo::ZERO,
+        };
+        t.counters(me.proc).bytes_copied += n;
+    } else if s.forced_err == 0 {
         let cs = t.space_of(ci);
         // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgReply call.
         let n = unsafe { copy::copy(smsg, 0, IovList::at(s.riov, s.rparts, cs), 0, u64::MAX) };
@@ -432,9 +501,16 @@ pub fn msg_read(
         return Ok(Step::Done(0));
     }
     let cs = t.space_of(ci);
-    // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgRead call.
-    let n = unsafe { copy::copy(IovList::at(s.siov, s.sparts, cs), offset, dst, 0, u64::MAX) }
-        .map_err(fault_errno)?;
+    let win = [window_iov(t, ci, s.slen.min(WINDOW as u64) as usize)];
+    let src = if t.shared && s.slen <= WINDOW as u64 && !cs.is_local() {
+        // Its message is in its window too (filled at its MsgSend): read it from the region.
+        IovList::new(&win)
+    } else {
+        IovList::at(s.siov, s.sparts, cs)
+    };
+    // SAFETY: the client is REPLY-blocked in its MsgSend call (its list, or its window, holds
+    // its message); we are in our MsgRead call.
+    let n = unsafe { copy::copy(src, offset, dst, 0, u64::MAX) }.map_err(fault_errno)?;
     t.counters(me.proc).bytes_copied += n;
     Ok(Step::Done(n as i64))
 }
@@ -616,4 +692,39 @@ fn request_unblock(
         }
     }
     true
+}
+
+/// Thread `i`'s message window, mutably.
+fn window_mut<'w>(t: &'w mut Tables<'_>, i: u32) -> &'w mut [u8] {
+    let at = i as usize * WINDOW;
+    &mut t.windows[at..at + WINDOW]
+}
+
+/// The first `len` bytes (at most [`WINDOW`]) of thread `i`'s message window, as an iov in
+/// this program (the region is mapped here too).
+fn window_iov(t: &mut Tables<'_>, i: u32, len: usize) -> Iov {
+    let w = &mut window_mut(t, i)[..len.min(WINDOW)];
+    Iov::from_mut_slice(w)
+}
+
+/// Copies the first `n` bytes of thread `from`'s window into thread `to`'s.
+fn copy_window(t: &mut Tables<'_>, from: u32, to: u32, n: usize) {
+    let (a, b) = (from as usize * WINDOW, to as usize * WINDOW);
+    t.windows.copy_within(a..a + n.min(WINDOW), b);
+}
+
+/// Thread `i` (the caller, readied) copies what another program left in its window into its
+/// own buffers, and writes the `MsgInfo` of a message received (see `Inbox`).
+pub(crate) fn collect_inbox(t: &mut Tables<'_>, i: u32) {
+    let inbox = std::mem::replace(&mut t.threads.at_mut(i).inbox, Inbox::EMPTY);
+    if inbox.kind == Inbox::NONE {
+        return;
+    }
+    let win = [window_iov(t, i, inbox.len as usize)];
+    let dst = IovList::at(inbox.iov, inbox.parts, copy::Space::LOCAL);
+    // SAFETY: our window (in the region) into our own buffers, which our blocked call named
+    // and still borrows (we are collecting its result); validated when the call was made.
+    let _ = unsafe { copy::copy(IovList::new(&win), 0, dst, 0, u64::from(inbox.len)) };
+    // SAFETY: 0 or our own `MsgInfo`, borrowed by the same call.
+    unsafe { copy::write_out(copy::Space::LOCAL, inbox.info_at, &inbox.info) };
 }

@@ -137,6 +137,7 @@ impl ThreadCtx {
                     return (Some(Err(Errno::ESRCH)), 0, None, None);
                 };
                 th.result = CallResult::Pending;
+                th.inbox.kind = crate::objects::thread::Inbox::NONE;
                 th.cpu = cpu;
                 if !retry {
                     th.kernel_entries += 1;
@@ -262,6 +263,10 @@ impl ThreadCtx {
                 if th.state() == KState::Ready {
                     my_prio = th.prio;
                     let r = std::mem::replace(&mut th.result, CallResult::Pending);
+                    if th.inbox.kind != crate::objects::thread::Inbox::NONE {
+                        // Another program left our message, pulse or reply in our window.
+                        calls::srr::collect_inbox(t, i);
+                    }
                     t.set_running(i);
                     if spin_hit {
                         t.counters(me.proc).spin_wakeups += 1;

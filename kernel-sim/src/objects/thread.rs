@@ -112,6 +112,44 @@ pub struct RecvDesc {
     pub async_max: u32,
 }
 
+/// A short message, reply or pulse another program left in this thread's message window
+/// (region.rs, `WINDOW`): the thread copies it into its own buffers when it collects its
+/// result (kernel/entry.rs), as QNX's receiver copies a short message out of the kernel.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inbox {
+    /// [`Inbox::NONE`], or [`Inbox::FILLED`]: `len` bytes wait in the window.
+    pub kind: u8,
+    /// Bytes in the window to copy.
+    pub len: u32,
+    /// The thread's buffers to copy them into (its iov array and parts), and its `MsgInfo`'s
+    /// address (0: none), in its own memory: recorded when the window was filled, while the
+    /// thread was blocked in the call that named them.
+    pub iov: u64,
+    /// Parts in `iov`.
+    pub parts: u32,
+    /// Where to write `info` (0: nowhere: a reply, a pulse, or no `MsgInfo` asked for).
+    pub info_at: u64,
+    /// The `MsgInfo` to write for a message received.
+    pub info: crate::abi::types::MsgInfo,
+}
+
+impl Inbox {
+    /// Nothing waiting.
+    pub const NONE: u8 = 0;
+    /// A message, pulse or reply waits in the window.
+    pub const FILLED: u8 = 1;
+    /// An empty inbox.
+    pub const EMPTY: Inbox = Inbox {
+        kind: Inbox::NONE,
+        len: 0,
+        iov: 0,
+        parts: 0,
+        info_at: 0,
+        info: crate::abi::types::MsgInfo::ZERO,
+    };
+}
+
 /// What a blocked call returns once the thread is readied.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,6 +233,8 @@ pub struct Thread {
     pub recv: RecvDesc,
     /// Result for the blocked call.
     pub result: CallResult,
+    /// What another program left in this thread's window for it to copy in (see [`Inbox`]).
+    pub inbox: Inbox,
     /// Timeout armed for the next kernel call.
     pub timeout_next: TimeoutArm,
     /// Timeout in force for the current call.
@@ -257,6 +297,7 @@ impl Pooled for Thread {
                 async_max: 0,
             },
             result: CallResult::Pending,
+            inbox: Inbox::EMPTY,
             timeout_next: TimeoutArm::NONE,
             timeout_cur: TimeoutArm::NONE,
             os_tid: 0,
