@@ -1,0 +1,64 @@
+//! The client of `echo-server`, a program of its own: connects to the server's pid and chid
+//! on the kernel both find through `QNXSIM_KERNEL`, sends each word it is given and prints the
+//! replies. See `echo-server` for how to run them.
+
+use clap::Parser;
+use examples::{Context, Failure};
+use userlib::consts::*;
+use userlib::qnx::*;
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "The client of echo-server, a program of its own on a shared kernel (QNXSIM_KERNEL)"
+)]
+struct Args {
+    /// The server's pid (what echo-server printed).
+    pid: i32,
+    /// The server's chid.
+    chid: i32,
+    /// Messages to send, one per word.
+    words: Vec<String>,
+    /// Then ask the server to end.
+    #[arg(long)]
+    quit: bool,
+    /// Seconds each send may take, 1 to 3600 (TimerTimeout on SEND and REPLY).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(&args) {
+        eprintln!("echo-client: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<(), Failure> {
+    let coid = connect_attach(0, args.pid, args.chid, _NTO_SIDE_CHANNEL, 0)
+        .context(|| format!("ConnectAttach to pid {} chid {}", args.pid, args.chid))?;
+    let send = |msg: &[u8], reply: &mut [u8]| {
+        timer_timeout(
+            CLOCK_MONOTONIC,
+            _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY,
+            Some(args.timeout * 1_000_000_000),
+        )
+        .context(|| "TimerTimeout")?;
+        msg_send(coid, msg, reply).context(|| "MsgSend")
+    };
+    let mut reply = vec![0u8; 65_536];
+    let mut out = Vec::new();
+    for w in &args.words {
+        let n = send(w.as_bytes(), &mut reply)? as usize;
+        out.push(String::from_utf8_lossy(&reply[..n.min(reply.len())]).into_owned());
+    }
+    if !out.is_empty() {
+        println!("{}", out.join(" "));
+    }
+    if args.quit {
+        send(b"quit", &mut [])?;
+        println!("echo-client: the server was asked to end");
+    }
+    connect_detach(coid).context(|| "ConnectDetach")?;
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! An echo server as a QNX program of its own: run it, then run `echo-client` (another
+//! program) against the pid and chid it prints. Both find one kernel through `QNXSIM_KERNEL`
+//! (a name: the kernel the supervisor `procnto-sim` keeps, started by the first program; or
+//! the path of a memory file); without it, each program would have a kernel of its own.
+//!
+//! ```text
+//! export QNXSIM_KERNEL=demo
+//! echo-server &                       # prints: echo-server: pid 4211 chid 1
+//! echo-client 4211 1 hello world      # prints: HELLO, WORLD
+//! echo-client --quit 4211 1           # the server ends
+//! ```
+//!
+//! The server answers each message with it in upper case (status: its length), a message
+//! "quit" with 0 before ending, and counts the clients that disconnect
+//! (`_NTO_CHF_DISCONNECT`), detaching each one's scoid as QNX servers do. It never waits unbounded: `--idle` ends it after that long without
+//! a message.
+
+use clap::Parser;
+use examples::{Context, Failure};
+use userlib::consts::*;
+use userlib::qnx::*;
+use userlib::MsgInfo;
+
+#[derive(Parser, Debug)]
+#[command(about = "An echo server, a program of its own on a shared kernel (QNXSIM_KERNEL)")]
+struct Args {
+    /// Seconds without a message after which the server ends, 1 to 86400.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    idle: u64,
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(&args) {
+        eprintln!("echo-server: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<(), Failure> {
+    if std::env::var_os(userlib::current::KERNEL_ENV).is_none() {
+        eprintln!(
+            "echo-server: {} is not set: this kernel is this program's alone, and no other program can reach it",
+            userlib::current::KERNEL_ENV
+        );
+    }
+    let chid = channel_create(_NTO_CHF_DISCONNECT).context(|| "ChannelCreate")?;
+    let pid = getpid().context(|| "getpid")?;
+    println!("echo-server: pid {pid} chid {chid}");
+    let mut buf = vec![0u8; 65_536];
+    let mut disconnects = 0u32;
+    loop {
+        timer_timeout(
+            CLOCK_MONOTONIC,
+            _NTO_TIMEOUT_RECEIVE,
+            Some(args.idle * 1_000_000_000),
+        )
+        .context(|| "TimerTimeout")?;
+        let mut info = MsgInfo::default();
+        let rcvid = match msg_receive(chid, &mut buf, Some(&mut info)) {
+            Err(userlib::Errno::ETIMEDOUT) => {
+                println!("echo-server: no message for {} s: ending", args.idle);
+                return Ok(());
+            }
+            r => r.context(|| "MsgReceive")?,
+        };
+        if rcvid == 0 {
+            let p =
+                userlib::Pulse::from_bytes(&buf).ok_or_else(|| Failure::new("a short pulse"))?;
+            if p.code == _PULSE_CODE_DISCONNECT {
+                // As QNX servers do: let go of the client's scoid, which the kernel keeps
+                // until the server detaches it.
+                connect_detach(p.scoid).context(|| "ConnectDetach of the scoid")?;
+                disconnects += 1;
+                println!("echo-server: a client disconnected ({disconnects} so far)");
+            }
+            continue;
+        }
+        let msg = &buf[..info.msglen as usize];
+        if msg == b"quit" {
+            msg_reply(rcvid, 0, b"").context(|| "MsgReply")?;
+            println!("echo-server: asked to quit by pid {}", info.pid);
+            return Ok(());
+        }
+        let up = msg.to_ascii_uppercase();
+        println!(
+            "echo-server: {} bytes from pid {} tid {}",
+            msg.len(),
+            info.pid,
+            info.tid
+        );
+        msg_reply(rcvid, up.len() as i64, &up).context(|| "MsgReply")?;
+    }
+}

@@ -1,0 +1,175 @@
+//! echo-server and echo-client are two programs on one kernel (`QNXSIM_KERNEL` naming a
+//! memory file in a temporary directory): the client's words come back in upper case, the
+//! server sees the client's pid and its disconnect, `--quit` ends the server; without the
+//! shared kernel the client cannot reach the server; bad options are refused. Every program is
+//! bounded in time and killed on every exit path.
+
+#[allow(dead_code)] // (this binary uses a part of it)
+mod common;
+
+use common::assert_refused;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_echo-server");
+const CLIENT: &str = env!("CARGO_BIN_EXE_echo-client");
+const WITHIN: Duration = Duration::from_secs(30);
+
+/// A temporary directory, removed on drop.
+struct Dir(std::path::PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("qnxsim-echo-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("a temporary directory");
+        Dir(d)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The server, killed on drop; its stdout lines arrive on `lines`.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(kernel: &std::path::Path, args: &[&str]) -> Server {
+        let mut child = Command::new(SERVER)
+            .args(args)
+            .env("QNXSIM_KERNEL", kernel)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting echo-server");
+        let out = child.stdout.take().expect("its stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    return;
+                }
+            }
+        });
+        Server { child, lines }
+    }
+
+    fn line(&self) -> String {
+        self.lines
+            .recv_timeout(WITHIN)
+            .expect("a line from echo-server")
+    }
+
+    /// Waits for it to exit on its own.
+    fn wait(&mut self) -> std::process::ExitStatus {
+        let until = Instant::now() + WITHIN;
+        loop {
+            if let Some(st) = self.child.try_wait().expect("waiting") {
+                return st;
+            }
+            assert!(Instant::now() < until, "echo-server did not end");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client(kernel: Option<&std::path::Path>, args: &[&str]) -> std::process::Output {
+    let mut c = Command::new(CLIENT);
+    c.args(args).stdin(Stdio::null());
+    match kernel {
+        Some(k) => c.env("QNXSIM_KERNEL", k),
+        None => c.env_remove("QNXSIM_KERNEL"),
+    };
+    c.output().expect("running echo-client")
+}
+
+#[test]
+fn a_client_program_reaches_the_server_program_through_the_shared_kernel() {
+    let dir = Dir::new("pair");
+    let kernel = dir.0.join("kernel");
+    let mut server = Server::start(&kernel, &["--idle", "30"]);
+    let line = server.line();
+    let ids: Vec<&str> = line
+        .strip_prefix("echo-server: pid ")
+        .map(|s| s.split(" chid ").collect())
+        .unwrap_or_default();
+    let [pid, chid] = ids[..] else {
+        panic!("unexpected line {line:?}")
+    };
+    assert_eq!(
+        pid,
+        server.child.id().to_string(),
+        "the server's pid is its Linux pid"
+    );
+    let out = client(Some(&kernel), &[pid, chid, "hello", "world"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "HELLO WORLD\n");
+    let l = server.line();
+    assert!(l.starts_with("echo-server: 5 bytes from pid "), "{l}");
+    let l = server.line();
+    assert!(l.starts_with("echo-server: 5 bytes from pid "), "{l}");
+    let out = client(Some(&kernel), &["--quit", pid, chid]);
+    assert!(out.status.success(), "{out:?}");
+    let mut rest = Vec::new();
+    while let Ok(l) = server.lines.recv_timeout(WITHIN) {
+        rest.push(l);
+    }
+    assert!(server.wait().success());
+    assert!(
+        rest.iter().any(|l| l.contains("a client disconnected")),
+        "the first client's exit is a disconnect pulse: {rest:?}"
+    );
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("echo-server: asked to quit by pid ")),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn without_the_shared_kernel_the_client_cannot_reach_the_server() {
+    let dir = Dir::new("alone");
+    let kernel = dir.0.join("kernel");
+    let server = Server::start(&kernel, &["--idle", "30"]);
+    let line = server.line();
+    let rest = line
+        .strip_prefix("echo-server: pid ")
+        .expect("the server's ids");
+    let (pid, chid) = rest.split_once(" chid ").expect("pid and chid");
+    let out = client(None, &[pid, chid, "hello"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ConnectAttach") && err.contains("ESRCH"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_idle_server_ends_and_bad_options_are_refused() {
+    let dir = Dir::new("idle");
+    let kernel = dir.0.join("kernel");
+    let mut server = Server::start(&kernel, &["--idle", "1"]);
+    assert!(server.line().starts_with("echo-server: pid "));
+    assert_eq!(server.line(), "echo-server: no message for 1 s: ending");
+    assert!(server.wait().success());
+    assert_refused(SERVER, &["--idle", "0"], "--idle");
+    assert_refused(SERVER, &["--idle", "x"], "--idle");
+    assert_refused(CLIENT, &["x", "1"], "<PID>");
+    assert_refused(CLIENT, &["1", "1", "--timeout", "0"], "--timeout");
+}
