@@ -35,11 +35,12 @@ pub mod signals;
 pub mod supervisor;
 mod sync;
 mod syscalls;
+mod undo;
 mod wait;
 
 pub use abi::{asyncq, consts, errno, types};
 pub use abi::{Clock, Deadline, Errno, KResult};
 pub use abi::{Iov, MsgInfo, ProcCounters, Pulse, RcvId, TimerInfo, PULSE_SIZE};
 pub use info::{Snapshot, ThreadInfo, ThreadState};
-pub use kernel::{Kernel, Pid, ThreadCtx};
+pub use kernel::{Kernel, Pid, Recovery, ThreadCtx};
 pub use region::{Config, OsPriority, RegionInfo, LAYOUT_VERSION, MAGIC, SHARED_FIRST_PID, WINDOW};

@@ -140,6 +140,8 @@ impl PoolHead {
 pub struct Pool<'a, T: Pooled> {
     head: &'a mut PoolHead,
     slots: &'a mut [T],
+    /// A shared kernel's undo record: each slot is logged before it is changed (undo.rs).
+    undo: Option<crate::undo::UndoRef>,
 }
 
 impl<T: Pooled> fmt::Debug for Pool<'_, T> {
@@ -149,9 +151,33 @@ impl<T: Pooled> fmt::Debug for Pool<'_, T> {
 }
 
 impl<'a, T: Pooled> Pool<'a, T> {
-    /// A view of a pool.
+    /// A view of a pool (unlogged: for tests).
+    #[cfg(test)]
     pub fn new(head: &'a mut PoolHead, slots: &'a mut [T]) -> Self {
-        Pool { head, slots }
+        Pool {
+            head,
+            slots,
+            undo: None,
+        }
+    }
+
+    /// A view of a pool whose changes are logged in `undo` first.
+    pub fn logged(
+        head: &'a mut PoolHead,
+        slots: &'a mut [T],
+        undo: Option<crate::undo::UndoRef>,
+    ) -> Self {
+        Pool { head, slots, undo }
+    }
+
+    /// Logs slot `i`'s before image (a shared kernel's undo record).
+    #[inline(always)]
+    fn log(&self, i: usize) {
+        if let Some(u) = &self.undo {
+            if let Some(s) = self.slots.get(i) {
+                u.get().log_val(s);
+            }
+        }
     }
 
     /// Links every slot into the free list (used once, when the region is made).
@@ -174,6 +200,7 @@ impl<'a, T: Pooled> Pool<'a, T> {
         if i == NIL {
             return None;
         }
+        self.log(i as usize);
         let slot = &mut self.slots[i as usize];
         let gen = slot.hdr().gen;
         self.head.free = slot.hdr().next_free;
@@ -196,6 +223,10 @@ impl<'a, T: Pooled> Pool<'a, T> {
     pub fn free(&mut self, id: Id<T>) {
         if self.get(id).is_none() {
             return;
+        }
+        self.log(id.index as usize);
+        if self.head.free_tail != NIL {
+            self.log(self.head.free_tail as usize);
         }
         let slot = &mut self.slots[id.index as usize];
         let gen = slot.hdr().gen.wrapping_add(1).max(1);
@@ -225,6 +256,7 @@ impl<'a, T: Pooled> Pool<'a, T> {
     /// The object `id` refers to, mutably, if it is still live with the same generation.
     #[inline]
     pub fn get_mut(&mut self, id: Id<T>) -> Option<&mut T> {
+        self.log(id.index as usize);
         let s = self.slots.get_mut(id.index as usize)?;
         (s.hdr().live && s.hdr().gen == id.gen).then_some(s)
     }
@@ -249,6 +281,14 @@ impl<'a, T: Pooled> Pool<'a, T> {
     /// The live object in slot `index`, mutably.
     #[inline]
     pub fn at_mut(&mut self, index: u32) -> &mut T {
+        self.log(index as usize);
+        &mut self.slots[index as usize]
+    }
+
+    /// The object in slot `index`, mutably, without logging it in the undo record: only for
+    /// statistics (counters), which a call undone after a crash may leave counted.
+    #[inline]
+    pub fn at_mut_unlogged(&mut self, index: u32) -> &mut T {
         &mut self.slots[index as usize]
     }
 

@@ -16,6 +16,7 @@
 //! [CoidSlot; max_processes * fd_coids_per_process]      per-process fd-space coids
 //! [CoidSlot; max_processes * side_coids_per_process]    per-process side-channel coids and scoids
 //! [u8; max_threads * WINDOW]        per-thread message windows (short messages between programs)
+//! [UndoHeader] [u8; UNDO_BYTES]     the undo record of the call in progress (shared kernels)
 //! ```
 //!
 //! The futex words are kept apart from the tables because they are touched without the lock
@@ -34,7 +35,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 7;
+pub const LAYOUT_VERSION: u32 = 8;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the
@@ -183,6 +184,12 @@ pub struct Offsets {
     pub sides: u64,
     /// Message windows.
     pub windows: u64,
+    /// The shared undo record's header.
+    pub undo: u64,
+    /// The shared undo record's before images.
+    pub undo_area: u64,
+    /// Each thread slot's undo record: its header, then `UNDO_THREAD_BYTES` of images.
+    pub undo_threads: u64,
 }
 
 /// The heads of every pool.
@@ -237,10 +244,8 @@ pub struct Header {
     pub next_pid: i32,
     /// Kernel calls made, all processes together.
     pub kernel_entries: u64,
-    /// The Linux pid of the program whose thread holds the kernel lock (0: none, or a thread
-    /// of a kernel of one program): what a supervisor checks when a program dies. Written by
-    /// the holder, read by anyone, without the lock.
-    pub lock_owner: std::sync::atomic::AtomicI32,
+    /// Which undo record the lock's holder writes: its thread slot's, or `undo::GLOBAL`.
+    pub lock_undo: std::sync::atomic::AtomicU32,
 }
 
 fn place<T>(off: &mut usize, n: usize) -> u64 {
@@ -267,8 +272,20 @@ fn layout(cfg: &Config) -> (Offsets, usize) {
         fds: place::<CoidSlot>(&mut off, p * cfg.fd_coids_per_process as usize),
         sides: place::<CoidSlot>(&mut off, p * cfg.side_coids_per_process as usize),
         windows: place::<u8>(&mut off, cfg.max_threads as usize * WINDOW),
+        undo: place::<crate::undo::UndoHeader>(&mut off, 1),
+        undo_area: place::<u64>(&mut off, crate::undo::UNDO_BYTES / 8),
+        undo_threads: place::<u64>(
+            &mut off,
+            cfg.max_threads as usize * thread_undo_stride() / 8,
+        ),
     };
     (o, (off + 4095) & !4095)
+}
+
+/// Bytes per thread slot of the per-thread undo records: a header and its images, on cache
+/// lines of their own.
+fn thread_undo_stride() -> usize {
+    (size_of::<crate::undo::UndoHeader>() + crate::undo::UNDO_THREAD_BYTES).next_multiple_of(128)
 }
 
 /// The kernel tables, borrowed for one critical section.
@@ -304,6 +321,8 @@ pub struct Tables<'a> {
     pub windows: &'a mut [u8],
     /// The region is shared by Linux programs.
     pub shared: bool,
+    /// The undo record, in a shared region (undo.rs): what the call changes is logged first.
+    pub undo: Option<crate::undo::UndoRef>,
 }
 
 /// The kernel region.
@@ -316,6 +335,9 @@ pub struct Region {
     cell: TablesCell,
     /// Mapped shared from a file (other Linux processes may map it too).
     shared: bool,
+    /// The undo record of the call holding the lock (shared regions): set by the holder when
+    /// it takes its view of the tables, which point at it.
+    cur_undo: crate::undo::UndoSlot,
 }
 
 // SAFETY: the region is plain memory whose mutable parts are reached only through the kernel
@@ -354,6 +376,7 @@ impl Region {
             cfg,
             cell: TablesCell::new(),
             shared: false,
+            cur_undo: crate::undo::UndoSlot::default(),
         };
         // SAFETY: the block is `size` bytes, page aligned, freshly allocated and ours alone.
         unsafe { r.format(2) };
@@ -376,6 +399,7 @@ impl Region {
             cfg,
             cell: TablesCell::new(),
             shared: true,
+            cur_undo: crate::undo::UndoSlot::default(),
         };
         // SAFETY: the mapping is `size` bytes, page aligned, and not yet visible to anyone else
         // (the caller's contract); the file was zero-filled by `set_len`.
@@ -439,6 +463,7 @@ impl Region {
             cfg,
             cell: TablesCell::new(),
             shared: true,
+            cur_undo: crate::undo::UndoSlot::default(),
         })
     }
 
@@ -497,7 +522,7 @@ impl Region {
                 },
                 next_pid: first_pid,
                 kernel_entries: 0,
-                lock_owner: std::sync::atomic::AtomicI32::new(0),
+                lock_undo: std::sync::atomic::AtomicU32::new(crate::undo::GLOBAL),
             });
             (b.add(offsets.lock as usize) as *mut KernelLock).write(KernelLock::new());
             init_array(
@@ -555,6 +580,8 @@ impl Region {
                 cfg.max_threads as usize * WINDOW,
                 || 0u8,
             );
+            // The undo records (the shared one and each thread slot's) start empty: all zero,
+            // as the fresh mapping already is, so their pages are not touched until used.
             let mut t = r.tables_unlocked();
             t.procs.format();
             t.threads.format();
@@ -610,12 +637,82 @@ impl Region {
         &self.cfg
     }
 
-    /// The header's record of which program holds the kernel lock (see `Header::lock_owner`).
-    pub fn lock_owner(&self) -> &std::sync::atomic::AtomicI32 {
+    /// The undo record the lock's holder writes, in a shared region (`None` for a kernel of
+    /// one program: no program of it can die apart from the others).
+    pub fn undo(&self) -> Option<crate::undo::Undo> {
+        if !self.shared {
+            return None;
+        }
+        let which = self.lock_undo().load(std::sync::atomic::Ordering::Relaxed);
+        self.undo_record(which)
+    }
+
+    /// Undo record `which`: thread slot `which`'s, or the shared one (`undo::GLOBAL`, or any
+    /// slot out of range).
+    fn undo_record(&self, which: u32) -> Option<crate::undo::Undo> {
+        let b = self.base.as_ptr();
+        let (hdr, area, bytes) = if which < self.cfg.max_threads {
+            let at = self.offsets.undo_threads as usize + which as usize * thread_undo_stride();
+            (
+                at,
+                at + size_of::<crate::undo::UndoHeader>(),
+                crate::undo::UNDO_THREAD_BYTES,
+            )
+        } else {
+            (
+                self.offsets.undo as usize,
+                self.offsets.undo_area as usize,
+                crate::undo::UNDO_BYTES,
+            )
+        };
+        // SAFETY: the offsets come from `layout`, inside the region, formatted in `format` (or
+        // checked against `layout` in `open_shared`).
+        unsafe {
+            Some(crate::undo::Undo::new(
+                self.base,
+                self.size,
+                NonNull::new_unchecked(b.add(hdr).cast()),
+                NonNull::new_unchecked(b.add(area)),
+                bytes,
+            ))
+        }
+    }
+
+    fn lock_undo(&self) -> &std::sync::atomic::AtomicU32 {
         let h = self.base.as_ptr() as *const Header;
-        // SAFETY: initialized in `format`; an atomic, so shared references are always fine; no
-        // `Tables` borrows it (tables_unlocked borrows other header fields only).
-        unsafe { &*std::ptr::addr_of!((*h).lock_owner) }
+        // SAFETY: initialized in `format`; an atomic; no `Tables` borrows it.
+        unsafe { &*std::ptr::addr_of!((*h).lock_undo) }
+    }
+
+    /// Starts the undo record of a call made by thread slot `slot` (`undo::GLOBAL`: no kernel
+    /// thread), which just took the lock: the header's changing fields (pool heads, next pid,
+    /// kernel entries) are its first before image.
+    pub fn undo_begin(&self, slot: u32) {
+        if !self.shared {
+            return;
+        }
+        self.lock_undo()
+            .store(slot, std::sync::atomic::Ordering::Relaxed);
+        if let Some(u) = self.undo() {
+            u.begin();
+            let h = self.base.as_ptr() as *const Header;
+            // SAFETY: the header is formatted; `pools` up to `lock_undo` are the fields the
+            // tables change (repr(C): in declaration order, contiguous).
+            let (from, to) = unsafe {
+                (
+                    std::ptr::addr_of!((*h).pools) as *const u8,
+                    std::ptr::addr_of!((*h).lock_undo) as *const u8,
+                )
+            };
+            u.log(from, to as usize - from as usize);
+        }
+    }
+
+    /// Commits the undo record (the caller is about to release the lock).
+    pub fn undo_commit(&self) {
+        if let Some(u) = self.undo() {
+            u.commit();
+        }
     }
 
     /// The kernel lock.
@@ -649,6 +746,7 @@ impl Region {
 
     /// # Safety
     /// No other `Tables` may exist while the result lives.
+    #[inline]
     unsafe fn tables_unlocked(&self) -> Tables<'_> {
         let b = self.base.as_ptr();
         let o = &self.offsets;
@@ -661,28 +759,40 @@ impl Region {
             // readable by `header()` without the lock.
             let h = b as *mut Header;
             let heads = &mut *std::ptr::addr_of_mut!((*h).pools);
+            let undo = if self.shared {
+                // SAFETY: the caller holds the kernel lock: no other view uses the slot.
+                Some(self.cur_undo.set(self.undo()))
+            } else {
+                None
+            }
+            .flatten();
             Tables {
                 cfg: *c,
-                procs: Pool::new(&mut heads.procs, slice_mut(b, o.procs, p)),
-                threads: Pool::new(
+                procs: Pool::logged(&mut heads.procs, slice_mut(b, o.procs, p), undo),
+                threads: Pool::logged(
                     &mut heads.threads,
                     slice_mut(b, o.threads, c.max_threads as usize),
+                    undo,
                 ),
-                chans: Pool::new(
+                chans: Pool::logged(
                     &mut heads.chans,
                     slice_mut(b, o.chans, c.max_channels as usize),
+                    undo,
                 ),
-                conns: Pool::new(
+                conns: Pool::logged(
                     &mut heads.conns,
                     slice_mut(b, o.conns, c.max_connections as usize),
+                    undo,
                 ),
-                pulses: Pool::new(
+                pulses: Pool::logged(
                     &mut heads.pulses,
                     slice_mut(b, o.pulses, c.max_pulses as usize),
+                    undo,
                 ),
-                timers: Pool::new(
+                timers: Pool::logged(
                     &mut heads.timers,
                     slice_mut(b, o.timers, c.max_timers as usize),
+                    undo,
                 ),
                 chids: slice_mut(b, o.chids, p * c.chids_per_process as usize),
                 fds: slice_mut(b, o.fds, p * c.fd_coids_per_process as usize),
@@ -692,6 +802,7 @@ impl Region {
                 waits: self.waits(),
                 windows: slice_mut(b, o.windows, c.max_threads as usize * WINDOW),
                 shared: self.shared,
+                undo,
             }
         }
     }

@@ -137,8 +137,17 @@ pub enum Event {
         /// How many simulated processes were torn down.
         processes: usize,
     },
-    /// A program died holding the kernel lock: the kernel's tables may be half changed, and
-    /// every other program will wait for the lock (not handled yet: docs/deviations.md).
+    /// A program died holding the kernel lock, in the middle of a call: the call was undone
+    /// (`entries` before images put back) or was already complete, and the lock released,
+    /// before the program was reaped.
+    RecoveredLock {
+        /// Its Linux pid.
+        pid: i32,
+        /// What was done (`Recovery::Undone` or `Recovery::Committed`).
+        recovery: crate::kernel::Recovery,
+    },
+    /// A program died holding the kernel lock in a call too large to undo: the lock stays
+    /// held, and every other program of the kernel waits for it (docs/deviations.md).
     DiedHoldingLock {
         /// Its Linux pid.
         pid: i32,
@@ -255,9 +264,13 @@ impl Supervisor {
         let mut out = Vec::new();
         // Another connection of the same program may still be watched: one reap does for all.
         self.watched.retain(|a| a.pid != pid);
-        if self.kernel.lock_owner() == Some(pid) {
-            out.push(Event::DiedHoldingLock { pid });
-            return out;
+        match self.kernel.recover_dead_lock_holder(pid) {
+            crate::kernel::Recovery::NotHeld => {}
+            crate::kernel::Recovery::Unrecoverable => {
+                out.push(Event::DiedHoldingLock { pid });
+                return out;
+            }
+            recovery => out.push(Event::RecoveredLock { pid, recovery }),
         }
         let processes = self.kernel.reap_os_process(pid);
         out.push(Event::Reaped { pid, processes });

@@ -370,12 +370,21 @@ impl WaitWord {
     }
 }
 
-/// The kernel lock: a three-state futex mutex (0 free, 1 locked, 2 locked with waiters), the
-/// algorithm of Drepper's "Futexes Are Tricky", on a [`WaitWord`] in the region.
+/// The kernel lock: a futex mutex after Drepper's "Futexes Are Tricky" (free, locked, locked
+/// with waiters), on a [`WaitWord`] in the region, whose word also names its holder: bit 0
+/// [`LOCKED`], bit 1 [`WAITERS`], the rest the holder's tag (in a shared kernel its program's
+/// Linux pid, so that a supervisor finding a program dead sees whether it died holding the lock;
+/// 0 otherwise). Waiters set the waiters bit with a compare-and-swap, keeping the tag, where
+/// Drepper's exchange would overwrite it.
 #[derive(Debug, Default)]
 pub struct KernelLock {
     word: WaitWord,
 }
+
+/// The kernel lock's word: held.
+pub const LOCKED: u32 = 1;
+/// The kernel lock's word: someone may sleep on it (the releaser wakes one).
+pub const WAITERS: u32 = 2;
 
 /// Spins on a held kernel lock before yielding (see `KernelLock::lock_slow`).
 #[cfg(not(loom))]
@@ -392,23 +401,31 @@ impl KernelLock {
         }
     }
 
-    /// Takes the lock, blocking on the futex while another thread holds it.
+    /// Takes the lock, blocking on the futex while another thread holds it; `tag` (below 2^30)
+    /// names the holder in the word while it holds it ([`KernelLock::holder`]).
     #[inline]
-    pub fn lock(&self, shared: bool) {
-        if self.word.cas(0, 1).is_ok() {
+    pub fn lock(&self, shared: bool, tag: u32) {
+        let mine = (tag << 2) | LOCKED;
+        if self.word.cas(0, mine).is_ok() {
             return;
         }
-        self.lock_slow(shared);
+        self.lock_slow(shared, mine);
+    }
+
+    /// The holder's tag, while the lock is held.
+    pub fn holder(&self) -> Option<u32> {
+        let v = self.word.load();
+        (v & LOCKED != 0).then_some(v >> 2)
     }
 
     #[cold]
-    fn lock_slow(&self, shared: bool) {
+    fn lock_slow(&self, shared: bool, mine: u32) {
         // A kernel call holds the lock for microseconds. Before sleeping (a futex wait, and a
         // futex wake for the holder), spin a little in case the holder runs on another CPU,
         // then yield a few times in case it was preempted on ours and needs the CPU to finish.
         #[cfg(not(loom))]
         for i in 0..LOCK_SPINS + LOCK_YIELDS {
-            if self.word.load() == 0 && self.word.cas(0, 1).is_ok() {
+            if self.word.load() == 0 && self.word.cas(0, mine).is_ok() {
                 return;
             }
             if i < LOCK_SPINS {
@@ -417,19 +434,28 @@ impl KernelLock {
                 std::thread::yield_now();
             }
         }
-        // Mark the lock contended, then sleep until we take it in the contended state (a
-        // signal's interruption is only another look at the word).
-        let mut c = self.word.value.swap(2, Ordering::Acquire);
-        while c != 0 {
-            let _ = self.word.wait(2, None, shared);
-            c = self.word.value.swap(2, Ordering::Acquire);
+        // Mark the lock contended (keeping the holder's tag), then sleep until it is free and
+        // take it in the contended state: others may sleep on it too (a signal's interruption is
+        // only another look at the word).
+        loop {
+            let v = self.word.load();
+            if v == 0 {
+                if self.word.cas(0, mine | WAITERS).is_ok() {
+                    return;
+                }
+                continue;
+            }
+            if v & WAITERS == 0 && self.word.cas(v, v | WAITERS).is_err() {
+                continue;
+            }
+            let _ = self.word.wait(v | WAITERS, None, shared);
         }
     }
 
     /// Releases the lock, waking one waiter if the lock was contended.
     #[inline]
     pub fn unlock(&self, shared: bool) {
-        if self.word.value.swap(0, Ordering::Release) == 2 {
+        if self.word.value.swap(0, Ordering::Release) & WAITERS != 0 {
             #[cfg(not(loom))]
             futex::wake(&self.word.value, 1, shared);
             #[cfg(loom)]

@@ -104,9 +104,14 @@ fn main() {
                 Event::Reaped { pid, processes } => {
                     info!(pid, processes, "program ended: its processes torn down")
                 }
+                Event::RecoveredLock { pid, recovery } => warn!(
+                    pid,
+                    ?recovery,
+                    "program died holding the kernel lock: its call undone, the lock released"
+                ),
                 Event::DiedHoldingLock { pid } => error!(
                     pid,
-                    "program died holding the kernel lock: the kernel is stuck (not handled yet); restart it"
+                    "program died holding the kernel lock in a call too large to undo: the kernel is stuck; restart it"
                 ),
             }
         }

@@ -119,6 +119,47 @@ fn joiner() {
     tell_parent(&format!("pid {:?}", getpid()));
 }
 
+/// A server that answers every message with an empty reply, until idle for 10 s.
+fn echo_loop() {
+    let chid = channel_create(0).expect("ChannelCreate");
+    tell_parent(&format!("ready {} {chid}", getpid().expect("getpid")));
+    let mut buf = [0u8; 64];
+    loop {
+        timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).expect("arm");
+        match msg_receive(chid, &mut buf, None) {
+            Ok(0) => {}
+            Ok(rcvid) => {
+                let _ = msg_reply(rcvid, 0, b"ok");
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Sends to `arg` = "pid chid" in a loop (each send bounded), telling the parent once the first
+/// reply came; ends only when killed (or after 20 s).
+fn hammer(arg: &str) {
+    let mut it = arg.split(' ').map(|s| s.parse::<i32>().expect("a number"));
+    let (pid, chid) = (it.next().expect("pid"), it.next().expect("chid"));
+    let coid = connect_attach(0, pid, chid, _NTO_SIDE_CHANNEL, 0).expect("ConnectAttach");
+    let until = Instant::now() + WITHIN;
+    let mut told = false;
+    while Instant::now() < until {
+        timer_timeout(
+            CLOCK_MONOTONIC,
+            _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY,
+            Some(LONG_NS),
+        )
+        .expect("arm");
+        let mut r = [0u8; 2];
+        msg_send(coid, b"x", &mut r).expect("MsgSend");
+        if !told {
+            tell_parent("hammering");
+            told = true;
+        }
+    }
+}
+
 /// Where a child starts; ignored in a normal run.
 #[test]
 #[ignore = "the entry point of this binary's child processes, not a test of its own"]
@@ -132,6 +173,8 @@ fn child_entry() {
         "sender" => sender(&arg),
         "reaped-client-server" => reaped_client_server(),
         "joiner" => joiner(),
+        "echo-loop" => echo_loop(),
+        "hammer" => hammer(&arg),
         other => panic!("unknown role {other}"),
     }
 }
@@ -308,4 +351,79 @@ fn pidin_without_a_kernel_says_so_and_bad_options_are_refused() {
             .expect("running pidin-sim");
         assert_eq!(st.code(), Some(2), "{args:?}");
     }
+}
+
+/// Fault injection: clients are killed with SIGKILL at random moments while each of their
+/// kernel calls holds the lock for 2 ms after changing the tables (`QNXSIM_FAULT_HOLD_US`), so
+/// most kills land inside a call, under the lock. Each time the supervisor undoes the call,
+/// releases the lock and reaps the client; the server and the kernel go on: no lock left held,
+/// no process, thread or connection of a dead client left, and a new client is served.
+#[test]
+fn clients_killed_inside_kernel_calls_are_undone_and_reaped_and_the_kernel_goes_on() {
+    const KILLS: usize = 40;
+    let dir = TempDir::new("sup-faults");
+    let socket = socket_in(&dir);
+    let log = dir.join("supervisor.log");
+    let log_file = std::fs::File::create(&log).expect("the supervisor's log");
+    let child = Command::new(BIN)
+        .arg("--kernel")
+        .arg(&socket)
+        .arg("--stay")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .expect("starting procnto-sim");
+    let _sup = Sup(child);
+    wait_until("the supervisor's socket", || socket.exists());
+    let k = kernel_sim::supervisor::attach(&socket).expect("mapping the kernel to watch it");
+    let server = spawn("echo-loop", "", &socket);
+    let target = ready(&server);
+    let server_pid: i32 = target.split(' ').next().unwrap().parse().unwrap();
+    let env = env(&socket);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("QNXSIM_FAULT_HOLD_US", "2000"));
+    let mut seed = 0x9e37_79b9_u64 ^ u64::from(std::process::id());
+    for _ in 0..KILLS {
+        let c = Child::spawn_with_env("hammer", &target, &env);
+        assert_eq!(c.line(WITHIN), "hammering");
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_micros(seed % 15_000));
+        let pid = c.pid();
+        assert!(!c.kill().success());
+        // The supervisor recovers the lock if the client held it, then reaps the client.
+        wait_until("the dead client's lock released", || {
+            k.lock_owner() != Some(pid)
+        });
+        wait_until("the dead client reaped", || {
+            !k.snapshot().processes.iter().any(|p| p.pid == pid)
+        });
+    }
+    // Nothing of the dead clients is left: the server's process and thread, no connection.
+    let snap = k.snapshot();
+    assert_eq!(
+        snap.processes.iter().map(|p| p.pid).collect::<Vec<_>>(),
+        vec![server_pid],
+        "{snap}"
+    );
+    assert_eq!(k.pool_usage().connections.live, 0, "{snap}");
+    assert_eq!(snap.threads.len(), 1, "{snap}");
+    // The server still serves a new client.
+    let client = spawn("sender", &target, &socket);
+    assert!(client.line(WITHIN).starts_with("sending as "));
+    assert_eq!(client.line(WITHIN), "send Ok(0)");
+    assert!(client.wait(WITHIN).success());
+    // Most kills landed inside a call: the supervisor undid them.
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let undone = text.matches("its call undone").count();
+    assert!(
+        undone >= 1,
+        "no kill landed under the lock in {KILLS}: {text}"
+    );
+    assert!(!text.contains("too large to undo"), "{text}");
+    eprintln!("{undone} of {KILLS} kills landed inside a kernel call, under the lock");
+    drop(server);
 }

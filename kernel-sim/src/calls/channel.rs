@@ -33,6 +33,7 @@ pub fn channel_create(t: &mut Tables<'_>, me: Caller, flags: u32) -> KResult<Ste
     let Some(id) = t.chans.alloc(c) else {
         return Err(Errno::EAGAIN);
     };
+    t.log(base + slot, |t| &t.chids[..]);
     t.chids[base + slot] = id;
     if death {
         t.procs.at_mut(me.proc.index).death_chan = id;
@@ -123,6 +124,7 @@ pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
     }
     let per = t.cfg.chids_per_process as usize;
     let base = t.pslot(owner) * per;
+    t.log(base + (chid - 1) as usize, |t| &t.chids[..]);
     t.chids[base + (chid - 1) as usize] = Id::NONE;
     if t.procs.at(owner.index).death_chan == chan {
         t.procs.at_mut(owner.index).death_chan = Id::NONE;

@@ -103,6 +103,7 @@ impl Tables<'_> {
                 return None;
             }
             let base = self.pslot(p) * per;
+            self.log(base + i, |t| &t.sides[..]);
             Some(&mut self.sides[base + i])
         } else {
             let per = self.cfg.fd_coids_per_process as usize;
@@ -110,6 +111,7 @@ impl Tables<'_> {
                 return None;
             }
             let base = self.pslot(p) * per;
+            self.log(base + c as usize, |t| &t.fds[..]);
             Some(&mut self.fds[base + c as usize])
         }
     }
@@ -140,6 +142,7 @@ impl Tables<'_> {
         let per = self.cfg.side_coids_per_process as usize;
         let base = self.pslot(p) * per;
         let i = (1..per).find(|&i| self.sides[base + i] == CoidSlot::Free)?;
+        self.log(base + i, |t| &t.sides[..]);
         self.sides[base + i] = v;
         Some((_NTO_SIDE_CHANNEL | i as u32) as i32)
     }
@@ -203,7 +206,8 @@ impl Tables<'_> {
 
     /// Counters of process `p`.
     pub(crate) fn counters(&mut self, p: Id<Process>) -> &mut crate::abi::types::ProcCounters {
-        &mut self.procs.at_mut(p.index).counters
+        // (Counters are statistics: a call undone after its program died may stay counted.)
+        &mut self.procs.at_mut_unlogged(p.index).counters
     }
 
     /// The thread that process-directed signals and events of process `p` go to: a thread of
@@ -229,6 +233,17 @@ impl Tables<'_> {
     }
 
     /// The process with pid `pid`.
+    /// Logs entry `i` of the table `table` picks (chids, fds, sides) in a shared kernel's undo
+    /// record before it is changed (undo.rs).
+    #[inline]
+    pub(crate) fn log<T>(&self, i: usize, table: impl FnOnce(&Self) -> &[T]) {
+        if let Some(u) = self.undo {
+            if let Some(v) = table(self).get(i) {
+                u.get().log_val(v);
+            }
+        }
+    }
+
     /// Whose memory thread `i`'s buffers are in (copy.rs).
     #[inline]
     pub(crate) fn space_of(&self, i: u32) -> crate::copy::Space {

@@ -23,16 +23,26 @@ impl Kernel {
     /// Runs `f` over the tables under the kernel lock (no blocking, no waking). A signal that
     /// arrives meanwhile has its handler run after the lock is released (signals.rs).
     pub(crate) fn locked<R>(&self, f: impl FnOnce(&mut Tables<'_>) -> R) -> R {
+        self.locked_as(crate::undo::GLOBAL, f)
+    }
+
+    /// [`Kernel::locked`] for a call of kernel thread slot `slot` (`undo::GLOBAL`: none), whose
+    /// undo record it writes in a shared kernel (undo.rs).
+    pub(crate) fn locked_as<R>(&self, slot: u32, f: impl FnOnce(&mut Tables<'_>) -> R) -> R {
         let _entered = crate::signals::Entered::new();
         let lock = self.inner.region.lock_word();
-        lock.lock(self.shared());
         let shared = self.shared();
+        // In a shared kernel the lock's word names the holder's program, for a supervisor that
+        // finds it dead; and what the call changes is logged, so that it can be undone then
+        // (undo.rs).
+        let tag = if shared {
+            crate::copy::my_pid() as u32
+        } else {
+            0
+        };
+        lock.lock(shared, tag);
         if shared {
-            // Who holds it, for a supervisor that finds the holder's program dead.
-            self.inner
-                .region
-                .lock_owner()
-                .store(crate::copy::my_pid(), std::sync::atomic::Ordering::Relaxed);
+            self.inner.region.undo_begin(slot);
         }
         // A panic under the kernel lock is a kernel bug that may have left the tables half
         // changed: stop the whole (simulated) system at once, as a kernel panic does, rather
@@ -51,10 +61,8 @@ impl Kernel {
         let r = unsafe { self.inner.region.with_tables(f) };
         std::mem::forget(guard);
         if shared {
-            self.inner
-                .region
-                .lock_owner()
-                .store(0, std::sync::atomic::Ordering::Relaxed);
+            fault_hook();
+            self.inner.region.undo_commit();
         }
         lock.unlock(shared);
         r
@@ -132,7 +140,7 @@ impl ThreadCtx {
             // Under the lock: run the call; if it blocks, note the wait word's value and the
             // deadline in force for the state it blocked in. A retry is the same call again:
             // not a new kernel entry, and its timeout stays in force.
-            let (settled, seq, deadline, spin) = self.k.locked(|t| {
+            let (settled, seq, deadline, spin) = self.k.locked_as(me.thread.index, |t| {
                 let Some(th) = t.threads.get_mut(me.thread) else {
                     return (Some(Err(Errno::ESRCH)), 0, None, None);
                 };
@@ -255,7 +263,7 @@ impl ThreadCtx {
             let mut fx = Effects::default();
             let mut my_prio = 0u8;
             let cpu = current_cpu();
-            let next = self.k.locked(|t| {
+            let next = self.k.locked_as(i, |t| {
                 let Some(th) = t.threads.get_mut(me.thread) else {
                     return Next::Done(Err(Errno::ESRCH));
                 };
@@ -305,6 +313,25 @@ impl ThreadCtx {
                 }
             }
         }
+    }
+}
+
+/// Fault injection for the tests of a program dying under the kernel lock: with
+/// `QNXSIM_FAULT_HOLD_US` set (read once), a thread of a shared kernel holds the lock that many
+/// microseconds after its call changed the tables and before it commits them, so that a test
+/// can kill the program there. Unset: nothing (one load of a cached value).
+fn fault_hook() {
+    use std::sync::OnceLock;
+    static HOLD: OnceLock<Option<std::time::Duration>> = OnceLock::new();
+    let hold = HOLD.get_or_init(|| {
+        std::env::var("QNXSIM_FAULT_HOLD_US")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&us| us > 0)
+            .map(std::time::Duration::from_micros)
+    });
+    if let Some(d) = hold {
+        std::thread::sleep(*d);
     }
 }
 

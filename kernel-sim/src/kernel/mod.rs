@@ -47,7 +47,7 @@ struct Inner {
 
 impl crate::fork::ForkLock for Inner {
     fn lock_for_fork(&self) {
-        self.region.lock_word().lock(false);
+        self.region.lock_word().lock(false, 0);
     }
     fn unlock_after_fork(&self) {
         self.region.lock_word().unlock(false);
@@ -58,6 +58,24 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.timers.stop();
     }
+}
+
+/// What [`Kernel::recover_dead_lock_holder`] found and did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recovery {
+    /// The program did not hold the lock (or the kernel is not shared).
+    NotHeld,
+    /// It died in the middle of a call: the call was undone (this many before images put
+    /// back), and the lock released.
+    Undone {
+        /// Before images restored.
+        entries: u32,
+    },
+    /// It died after its call was complete, before releasing the lock: the lock was released.
+    Committed,
+    /// It died in a call that changed more than the undo record holds: the lock stays held
+    /// and every other program of the kernel waits for it.
+    Unrecoverable,
 }
 
 /// A simulated process, as the kernel names it.
@@ -225,12 +243,10 @@ impl Kernel {
     /// The Linux program whose thread holds the kernel lock right now (`None`: free, or held
     /// in a kernel of one program). A supervisor asks it of a program that died.
     pub fn lock_owner(&self) -> Option<i32> {
-        let pid = self
-            .inner
-            .region
-            .lock_owner()
-            .load(std::sync::atomic::Ordering::Relaxed);
-        (pid != 0).then_some(pid)
+        if !self.shared() {
+            return None;
+        }
+        self.inner.region.lock_word().holder().map(|tag| tag as i32)
     }
 
     /// Tears down every simulated process whose memory is Linux process `os_pid`'s: what a
@@ -242,19 +258,68 @@ impl Kernel {
         if os_pid == 0 {
             return 0;
         }
+        if self.recover_dead_lock_holder(os_pid) == Recovery::Unrecoverable {
+            return 0; // (Still held by the dead: nothing can be done in the tables.)
+        }
         let procs: Vec<Id<Process>> = self.locked(|t| {
             t.procs
                 .live_ids()
                 .filter(|&id| t.procs.at(id.index).os_pid == os_pid)
                 .collect()
         });
-        procs
+        let n = procs
             .into_iter()
             .filter(|&id| {
                 self.locked_fx(|t, fx| calls::process::process_destroy(t, id, fx))
                     .is_ok()
             })
-            .count()
+            .count();
+        // The dead program may have readied threads and died before waking them (its thread
+        // wakes after releasing the lock): wake every readied thread; a thread woken for
+        // nothing looks at its state and sleeps again.
+        let ready: Vec<u32> = self.locked(|t| {
+            t.threads
+                .live_ids()
+                .filter(|id| t.threads.at(id.index).state() == crate::objects::KState::Ready)
+                .map(|id| id.index)
+                .collect()
+        });
+        let waits = self.inner.region.waits();
+        for i in ready {
+            waits[i as usize].wake(self.shared());
+        }
+        n
+    }
+
+    /// If a thread of Linux program `os_pid` (dead) holds this shared kernel's lock, takes the
+    /// lock over: undoes the call it was making (its undo record, undo.rs), so that the tables
+    /// are as before that call, then releases the lock. What a supervisor does before reaping a
+    /// program that died inside a kernel call.
+    pub fn recover_dead_lock_holder(&self, os_pid: i32) -> Recovery {
+        let region = &self.inner.region;
+        let Some(undo) = region.undo() else {
+            return Recovery::NotHeld;
+        };
+        if os_pid == 0 || self.lock_owner() != Some(os_pid) {
+            return Recovery::NotHeld;
+        }
+        let (active, whole) = undo.pending();
+        if active && !whole {
+            return Recovery::Unrecoverable;
+        }
+        let undone = if active {
+            // SAFETY: the lock is held by a thread that no longer exists, so no one else can
+            // hold it or view the tables: we act as its holder from here to `unlock`.
+            unsafe { undo.roll_back() }
+        } else {
+            0
+        };
+        region.lock_word().unlock(true);
+        if active {
+            Recovery::Undone { entries: undone }
+        } else {
+            Recovery::Committed
+        }
     }
 
     /// Tears a simulated process down: its channels are destroyed (blocked peers leave with

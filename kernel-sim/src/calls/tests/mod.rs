@@ -86,7 +86,7 @@ impl Bench {
     pub fn tables<R>(&self, f: impl FnOnce(&mut Tables<'_>) -> R) -> R {
         assert!(!self.busy.replace(true), "Bench::tables nested in itself");
         let lock = self.region.lock_word();
-        lock.lock(false);
+        lock.lock(false, 0);
         // SAFETY: we hold the kernel lock from just above until just below, and no `Tables`
         // outlives the closure; the bench is the region's only user.
         let r = unsafe { self.region.with_tables(f) };
