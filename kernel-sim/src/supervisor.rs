@@ -54,6 +54,19 @@ pub fn socket_path(name: &str) -> KResult<PathBuf> {
     Ok(runtime_dir()?.join(format!("{name}.sock")))
 }
 
+/// The kernel a tool serves or inspects: `given` (its `--kernel`), else `$QNXSIM_KERNEL`, else
+/// `"default"`.
+pub fn kernel_name(given: Option<&str>) -> String {
+    given
+        .map(str::to_string)
+        .or_else(|| {
+            std::env::var("QNXSIM_KERNEL")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_else(|| "default".into())
+}
+
 /// Whether a kernel's name (`QNXSIM_KERNEL`, `--kernel`) names a supervised kernel: a name
 /// without `/`, an existing socket, or a path ending in `.sock`. Any other path names a plain
 /// memory file (`Kernel::create_shared`).

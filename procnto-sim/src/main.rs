@@ -54,15 +54,7 @@ fn main() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let name = args
-        .kernel
-        .clone()
-        .or_else(|| {
-            std::env::var("QNXSIM_KERNEL")
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .unwrap_or_else(|| "default".into());
+    let name = supervisor::kernel_name(args.kernel.as_deref());
     let socket = match supervisor::socket_path(&name) {
         Ok(s) => s,
         Err(e) => {

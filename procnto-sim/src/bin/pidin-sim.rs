@@ -29,15 +29,7 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let name = args
-        .kernel
-        .clone()
-        .or_else(|| {
-            std::env::var("QNXSIM_KERNEL")
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .unwrap_or_else(|| "default".into());
+    let name = supervisor::kernel_name(args.kernel.as_deref());
     let kernel = match open(&name) {
         Ok(k) => k,
         Err(e) => {
