@@ -189,6 +189,7 @@ impl Supervisor {
         let file = std::fs::File::from(memfd);
         let region = crate::region::Region::create_shared(&file, cfg)?;
         let kernel = Kernel::with_region(region)?;
+        kernel.supervise();
         let memfd = OwnedFd::from(file);
         let listener = match UnixListener::bind(socket) {
             Ok(l) => l,

@@ -412,6 +412,30 @@ impl KernelLock {
         self.lock_slow(shared, mine);
     }
 
+    /// Takes the lock as [`KernelLock::lock`] does, but waits at most until `deadline`;
+    /// returns whether it took it. (For a supervisor, which must not wait for ever on a
+    /// holder that died: it looks, and takes over, between tries.)
+    #[cfg(not(loom))]
+    pub fn lock_until(&self, shared: bool, tag: u32, deadline: Deadline) -> bool {
+        let mine = (tag << 2) | LOCKED;
+        loop {
+            let v = self.word.load();
+            if v == 0 {
+                if self.word.cas(0, mine | WAITERS).is_ok() {
+                    return true;
+                }
+                continue;
+            }
+            if deadline.passed() {
+                return false;
+            }
+            if v & WAITERS == 0 && self.word.cas(v, v | WAITERS).is_err() {
+                continue;
+            }
+            let _ = self.word.wait(v | WAITERS, Some(deadline), shared);
+        }
+    }
+
     /// The holder's tag, while the lock is held.
     pub fn holder(&self) -> Option<u32> {
         let v = self.word.load();

@@ -40,6 +40,13 @@ impl Kernel {
         } else {
             0
         };
+        #[cfg(not(loom))]
+        if shared && self.supervising() {
+            self.lock_supervising(tag);
+        } else {
+            lock.lock(shared, tag);
+        }
+        #[cfg(loom)]
         lock.lock(shared, tag);
         if shared {
             self.inner.region.undo_begin(slot);
@@ -313,6 +320,39 @@ impl ThreadCtx {
                 }
             }
         }
+    }
+}
+
+impl Kernel {
+    /// A supervisor's way of taking the lock: in tries of a few milliseconds, between which it
+    /// looks whether the holder's program is still alive, and takes over from a dead one.
+    #[cfg(not(loom))]
+    fn lock_supervising(&self, tag: u32) {
+        let lock = self.inner.region.lock_word();
+        loop {
+            let deadline = Deadline::after(std::time::Duration::from_millis(5));
+            if lock.lock_until(true, tag, deadline) {
+                return;
+            }
+            if let Some(holder) = lock.holder() {
+                if !program_alive(holder as i32) {
+                    let _ = self.recover_dead_lock_holder(holder as i32);
+                }
+            }
+        }
+    }
+}
+
+/// Whether Linux process `pid` runs (a zombie, or no such process, does not).
+#[cfg(not(loom))]
+pub(super) fn program_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command's closing parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X'),
+        Err(_) => false,
     }
 }
 

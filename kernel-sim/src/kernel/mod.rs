@@ -39,6 +39,10 @@ pub struct Kernel {
 #[derive(Debug)]
 struct Inner {
     region: Region,
+    /// This handle is a supervisor's: its lock waits look for a holder that died, and take
+    /// over from it (`Kernel::supervise`).
+    #[cfg_attr(loom, allow(dead_code))]
+    supervising: std::sync::atomic::AtomicBool,
     timers: std::sync::Arc<TimerService>,
     /// The fork generation the kernel was made in (`fork.rs`): in a forked child the parent's
     /// kernels are not the child's, and their calls fail with ESRCH.
@@ -151,6 +155,7 @@ impl Kernel {
         let k = Kernel {
             inner: Arc::new(Inner {
                 region,
+                supervising: std::sync::atomic::AtomicBool::new(false),
                 timers: std::sync::Arc::new(TimerService::default()),
                 fork_gen: crate::fork::generation(),
             }),
@@ -240,6 +245,23 @@ impl Kernel {
             .map(|id| Pid { pid, id })
     }
 
+    /// Makes this handle a supervisor's (`crate::supervisor`): when it waits for the kernel
+    /// lock and finds the holder's program dead, it takes over from it
+    /// ([`Kernel::recover_dead_lock_holder`]) instead of waiting for ever.
+    #[cfg(not(loom))]
+    pub fn supervise(&self) {
+        self.inner
+            .supervising
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[cfg(not(loom))]
+    pub(super) fn supervising(&self) -> bool {
+        self.inner
+            .supervising
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The Linux program whose thread holds the kernel lock right now (`None`: free, or held
     /// in a kernel of one program). A supervisor asks it of a program that died.
     pub fn lock_owner(&self) -> Option<i32> {
@@ -301,6 +323,11 @@ impl Kernel {
             return Recovery::NotHeld;
         };
         if os_pid == 0 || self.lock_owner() != Some(os_pid) {
+            return Recovery::NotHeld;
+        }
+        // (Were the pid already another program's, that program would be alive: hands off.)
+        #[cfg(not(loom))]
+        if entry::program_alive(os_pid) {
             return Recovery::NotHeld;
         }
         let (active, whole) = undo.pending();
