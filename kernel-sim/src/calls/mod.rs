@@ -247,6 +247,10 @@ impl Tables<'_> {
     /// Whose memory thread `i`'s buffers are in (copy.rs).
     #[inline]
     pub(crate) fn space_of(&self, i: u32) -> crate::copy::Space {
+        if !self.shared {
+            // (Every process of a kernel of one program is in that program's memory.)
+            return crate::copy::Space::LOCAL;
+        }
         let proc = self.threads.at(i).proc;
         crate::copy::Space(self.procs.get(proc).map_or(0, |p| p.os_pid))
     }
