@@ -99,7 +99,7 @@ fn deliver(
     // Between two programs a short message goes through the region: from the client's window
     // (filled at its MsgSend) into a local receiver's buffers, or into a remote receiver's
     // window, which it copies out itself when it wakes (its `Inbox`).
-    let through_window = t.shared && s.slen <= WINDOW as u64 && !(cs.is_local() && rs.is_local());
+    let through_window = via_window(t, s.slen, cs, rs);
     let mut inbox = None;
     let n = if through_window {
         let n = s.slen.min(r.len);
@@ -300,7 +300,7 @@ pub(crate) fn deliver_pulse(
         return Err(Errno::EFAULT);
     }
     let rs = t.space_of(ri);
-    if t.shared && !rs.is_local() {
+    if via_window(t, PULSE_SIZE as u64, copy::Space::LOCAL, rs) {
         // Into the receiver's window; it copies the pulse out when it wakes.
         let bytes = p.to_bytes();
         window_mut(t, ri)[..bytes.len()].copy_from_slice(&bytes);
@@ -349,7 +349,7 @@ pub fn msg_reply(
         }
     };
     let s = t.threads.at(ci).send;
-    if s.forced_err == 0 && t.shared && total <= WINDOW as u64 && !t.space_of(ci).is_local() {
+    if s.forced_err == 0 && via_window(t, total, copy::Space::LOCAL, t.space_of(ci)) {
         // A short reply to another program goes through the client's window; it copies it
         // into its reply buffers when it wakes.
         let n = total.min(s.rlen);
@@ -501,12 +501,13 @@ pub fn msg_read(
         return Ok(Step::Done(0));
     }
     let cs = t.space_of(ci);
-    let win = [window_iov(t, ci, s.slen.min(WINDOW as u64) as usize)];
-    let src = if t.shared && s.slen <= WINDOW as u64 && !cs.is_local() {
-        // Its message is in its window too (filled at its MsgSend): read it from the region.
-        IovList::new(&win)
-    } else {
-        IovList::at(s.siov, s.sparts, cs)
+    // A short message from another program is in its window too (filled at its MsgSend):
+    // read it from the region.
+    let win =
+        via_window(t, s.slen, cs, copy::Space::LOCAL).then(|| [window_iov(t, ci, s.slen as usize)]);
+    let src = match &win {
+        Some(w) => IovList::new(w),
+        None => IovList::at(s.siov, s.sparts, cs),
     };
     // SAFETY: the client is REPLY-blocked in its MsgSend call (its list, or its window, holds
     // its message); we are in our MsgRead call.
@@ -692,6 +693,13 @@ fn request_unblock(
         }
     }
     true
+}
+
+/// Whether `len` bytes between buffers in spaces `a` and `b` go through a thread's message
+/// window: in a shared kernel, when they are short and the two are not both this program's.
+#[inline]
+fn via_window(t: &Tables<'_>, len: u64, a: copy::Space, b: copy::Space) -> bool {
+    t.shared && len <= WINDOW as u64 && !(a.is_local() && b.is_local())
 }
 
 /// Thread `i`'s message window, mutably.
