@@ -260,6 +260,59 @@ pub unsafe fn write_out<T: Copy>(space: Space, addr: u64, value: &T) {
     }
 }
 
+/// The most runs one [`read_many`] system call takes (Linux's `IOV_MAX`).
+pub const MAX_IOV: usize = 1024;
+
+/// Reads many runs of another process's memory (`space`) at once, each `(source, destination)`
+/// pair of equal length, with one `process_vm_readv` for up to [`MAX_IOV`] of them (the
+/// asyncmsg batch of a sender in another program). Returns how many pairs, from the first,
+/// were read whole: Linux stops at the first run it refuses.
+///
+/// # Safety
+/// Each destination is a local run borrowed mutably by a thread in a kernel call (module
+/// invariant), or the caller's own buffer.
+pub unsafe fn read_many(space: Space, pairs: &[(Iov, Iov)]) -> usize {
+    let pairs = &pairs[..pairs.len().min(MAX_IOV)];
+    let iov = |v: &Iov| libc::iovec {
+        iov_base: v.base as *mut libc::c_void,
+        iov_len: v.len as usize,
+    };
+    let local: Vec<libc::iovec> = pairs.iter().map(|(_, d)| iov(d)).collect();
+    let remote: Vec<libc::iovec> = pairs.iter().map(|(s, _)| iov(s)).collect();
+    // SAFETY: `local` describes destinations the caller guarantees writable; Linux checks
+    // `remote` against the other process's mappings and stops instead of faulting.
+    let n = unsafe {
+        libc::process_vm_readv(
+            space.0,
+            local.as_ptr(),
+            local.len() as libc::c_ulong,
+            remote.as_ptr(),
+            remote.len() as libc::c_ulong,
+            0,
+        )
+    };
+    let mut left = usize::try_from(n).unwrap_or(0);
+    let mut whole = 0;
+    for (s, _) in pairs {
+        if (s.len as usize) > left {
+            break;
+        }
+        left -= s.len as usize;
+        whole += 1;
+    }
+    whole
+}
+
+/// Writes `bytes` into `dst` from byte `off`; returns bytes written.
+///
+/// # Safety
+/// As for [`copy`].
+pub unsafe fn write_at(dst: IovList, off: u64, bytes: &[u8]) -> Result<u64, Fault> {
+    let iov = [Iov::from_slice(bytes)];
+    // SAFETY: the source is our own slice; the destination satisfies the caller's contract.
+    unsafe { copy(IovList::new(&iov), 0, dst, off, bytes.len() as u64) }
+}
+
 /// Copies to and from other processes' memory (`process_vm_readv` / `process_vm_writev`).
 mod remote {
     use super::{Fault, IovList, Space};

@@ -17,6 +17,9 @@
 //! [CoidSlot; max_processes * side_coids_per_process]    per-process side-channel coids and scoids
 //! [u8; max_threads * WINDOW]        per-thread message windows (short messages between programs)
 //! [UndoHeader] [u8; UNDO_BYTES]     the undo record of the call in progress (shared kernels)
+//! [u8; max_threads * ...]           each thread slot's own undo record
+//! [QueuePage; async_queue_pages]    the asyncmsg queue pages' owners (shared kernels)
+//! [u8; async_queue_pages * 4096]    asyncmsg sender queues between programs (page aligned)
 //! ```
 //!
 //! The futex words are kept apart from the tables because they are touched without the lock
@@ -35,7 +38,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 8;
+pub const LAYOUT_VERSION: u32 = 9;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the
@@ -90,6 +93,12 @@ pub struct Config {
     /// is blocked itself. 0: never spin. A spin ends early at the wake-up, a signal, or the
     /// deadline of a TimerTimeout. See docs/design.md, "Lock and wait protocol".
     pub spin_ns: u32,
+    /// Pages (4 KiB) of the region kept for asyncmsg sender queues, in a kernel shared by
+    /// programs: a queue there is read and written by the sender's library and by the kernel
+    /// in the receiver's thread alike (a connection of 64 buffers takes one page, of 1024
+    /// buffers six). Unused by a kernel of one program (its queues are in the sender's heap,
+    /// and the pages are never touched).
+    pub async_queue_pages: u32,
 }
 
 /// The default spin budget: long enough for a peer on another CPU to answer a short request
@@ -111,6 +120,7 @@ impl Default for Config {
             side_coids_per_process: 1024,
             os_priority: OsPriority::Off,
             spin_ns: DEFAULT_SPIN_NS,
+            async_queue_pages: 1024,
         }
     }
 }
@@ -130,6 +140,7 @@ impl Config {
             side_coids_per_process: 8,
             os_priority: OsPriority::Off,
             spin_ns: DEFAULT_SPIN_NS,
+            async_queue_pages: 16,
         }
     }
 
@@ -149,6 +160,7 @@ impl Config {
             || self.max_timers > 0x7fff
             || self.side_coids_per_process > 0xffff
             || self.fd_coids_per_process > 0xffff
+            || self.async_queue_pages > 1 << 20
         {
             return Err(Errno::EINVAL);
         }
@@ -190,6 +202,23 @@ pub struct Offsets {
     pub undo_area: u64,
     /// Each thread slot's undo record: its header, then `UNDO_THREAD_BYTES` of images.
     pub undo_threads: u64,
+    /// The asyncmsg queue pages' table ([`QueuePage`] each).
+    pub queue_pages: u64,
+    /// The asyncmsg queue pages (page aligned).
+    pub queue_arena: u64,
+}
+
+/// Bytes in a page of the asyncmsg queue arena.
+pub const QUEUE_PAGE: usize = 4096;
+
+/// One page of the asyncmsg queue arena, as its table records it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueuePage {
+    /// 0 if free, else the owning process's slot index plus one.
+    pub owner: u32,
+    /// The first page of the block this page belongs to, plus one (0 if free).
+    pub first: u32,
 }
 
 /// The heads of every pool.
@@ -278,6 +307,13 @@ fn layout(cfg: &Config) -> (Offsets, usize) {
             &mut off,
             cfg.max_threads as usize * thread_undo_stride() / 8,
         ),
+        queue_pages: place::<QueuePage>(&mut off, cfg.async_queue_pages as usize),
+        queue_arena: {
+            off = off.next_multiple_of(QUEUE_PAGE);
+            let at = off;
+            off += cfg.async_queue_pages as usize * QUEUE_PAGE;
+            at as u64
+        },
     };
     (o, (off + 4095) & !4095)
 }
@@ -323,6 +359,11 @@ pub struct Tables<'a> {
     pub shared: bool,
     /// The undo record, in a shared region (undo.rs): what the call changes is logged first.
     pub undo: Option<crate::undo::UndoRef>,
+    /// The asyncmsg queue pages' table.
+    pub queue_pages: &'a mut [QueuePage],
+    /// The asyncmsg queue arena (`queue_pages.len()` pages): raw, because the queues in it are
+    /// read and written without the lock too, by their senders' libraries.
+    pub queue_arena: NonNull<u8>,
 }
 
 /// The kernel region.
@@ -580,6 +621,12 @@ impl Region {
                 cfg.max_threads as usize * WINDOW,
                 || 0u8,
             );
+            init_array(
+                b.add(offsets.queue_pages as usize) as *mut QueuePage,
+                cfg.async_queue_pages as usize,
+                QueuePage::default,
+            );
+            // (The queue arena's pages are formatted block by block as queues are made.)
             // The undo records (the shared one and each thread slot's) start empty: all zero,
             // as the fresh mapping already is, so their pages are not touched until used.
             let mut t = r.tables_unlocked();
@@ -715,6 +762,14 @@ impl Region {
         }
     }
 
+    /// The address of byte `offset` of the asyncmsg queue arena (clamped into the arena).
+    pub fn queue_block(&self, offset: u64) -> *mut u8 {
+        let len = self.cfg.async_queue_pages as u64 * QUEUE_PAGE as u64;
+        let at = self.offsets.queue_arena + offset.min(len);
+        // SAFETY: `at` is inside the mapping (the arena ends within it).
+        unsafe { self.base.as_ptr().add(at as usize) }
+    }
+
     /// The kernel lock.
     pub fn lock_word(&self) -> &KernelLock {
         // SAFETY: initialized in `new`, aligned, accessed only through its atomic operations.
@@ -803,6 +858,8 @@ impl Region {
                 windows: slice_mut(b, o.windows, c.max_threads as usize * WINDOW),
                 shared: self.shared,
                 undo,
+                queue_pages: slice_mut(b, o.queue_pages, c.async_queue_pages as usize),
+                queue_arena: NonNull::new_unchecked(b.add(o.queue_arena as usize)),
             }
         }
     }

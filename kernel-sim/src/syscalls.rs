@@ -131,6 +131,11 @@ pub(crate) enum Call {
         queue: u64,
         notify_coid: i32,
     },
+    /// A queue block in a shared kernel's region for an asyncmsg connection of `capacity`
+    /// slots: returns its offset in the queue arena.
+    AsyncQueueAlloc { capacity: u32 },
+    /// Frees the caller's queue block at `offset` of the queue arena.
+    AsyncQueueFree { offset: u64 },
     /// MsgSendAsync(coid): returns the messages pending. `queue`, if given, must be the
     /// connection's (EBADF otherwise); `cpu` is the caller's CPU.
     MsgSendAsync {
@@ -234,6 +239,8 @@ pub(crate) fn dispatch(
                 asyncmsg::connect_attach(t, me, nd, pid, chid, index, flags, queue, notify_coid)
             }
         }
+        Call::AsyncQueueAlloc { capacity } => asyncmsg::queue_alloc(t, me, capacity),
+        Call::AsyncQueueFree { offset } => asyncmsg::queue_free(t, me, offset),
         Call::MsgSendAsync { coid, queue, cpu } => {
             asyncmsg::msg_send_async(t, me, coid, queue, cpu, fx)
         }

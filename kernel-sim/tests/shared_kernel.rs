@@ -179,8 +179,60 @@ fn child_entry() {
     match role.as_str() {
         "echo-server" => echo_server(&arg),
         "client" => client(&arg),
+        "async-raw-sender" => async_raw_sender(&arg),
         other => panic!("unknown role {other}"),
     }
+}
+
+/// An asyncmsg sender on the kernel at "path pid chid", with its queue in the region: queues a
+/// flat message, one whose buffer is unmapped, a gathered one, and another flat one, triggers
+/// once, tells the parent, and holds its buffers until killed.
+fn async_raw_sender(arg: &str) {
+    let mut it = arg.split(' ');
+    let path = it.next().expect("path");
+    let mut num = || it.next().expect("a number").parse::<i32>().expect("a number");
+    let (pid, chid) = (num(), num());
+    let k = Kernel::open_shared(std::path::Path::new(path)).expect("open_shared");
+    let p = k.process_attach_self().expect("process_attach_self");
+    let t = k.thread_attach(p, 10).expect("thread_attach");
+    let q = t.async_queue_alloc(8).expect("a queue in the region");
+    // SAFETY: `q` and every buffer below live until this process is killed.
+    let coid = unsafe { t.async_connect_attach(0, pid, chid, _NTO_SIDE_CHANNEL, 0, &q, -1) }
+        .expect("asyncmsg connection to another program");
+    let first = b"first".to_vec();
+    let (a, b) = (b"gath".to_vec(), b"ered".to_vec());
+    let parts = [Iov::from_slice(&a), Iov::from_slice(&b)];
+    let last = b"last".to_vec();
+    let descs = [
+        MsgDesc {
+            iov: Iov::from_slice(&first),
+            parts: 0,
+        },
+        MsgDesc {
+            iov: Iov {
+                base: UNMAPPED,
+                len: 16,
+            },
+            parts: 0,
+        },
+        MsgDesc {
+            iov: Iov {
+                base: parts.as_ptr() as u64,
+                len: 8,
+            },
+            parts: 2,
+        },
+        MsgDesc {
+            iov: Iov::from_slice(&last),
+            parts: 0,
+        },
+    ];
+    for d in descs {
+        // SAFETY: as above: the buffers (and the iov array) outlive the slots.
+        unsafe { q.push(d) }.expect("room");
+    }
+    tell_parent(&format!("queued {:?}", t.msg_send_async(coid)));
+    std::thread::sleep(Duration::from_secs(60));
 }
 
 /// The echo server's two chids, from its first line.
@@ -373,8 +425,11 @@ fn a_linux_process_joins_a_shared_kernel_once_and_only_a_shared_one() {
     assert_eq!(local.process_attach_self().err(), Some(Errno::EINVAL));
 }
 
+/// A queue in the sender's own memory cannot be read from another program's thread: a
+/// connection with one to a channel of another program is refused (ENOTSUP); the library puts
+/// such queues in the region instead (the next tests).
 #[test]
-fn asyncmsg_to_a_channel_in_another_linux_process_is_refused_with_enotsup() {
+fn asyncmsg_to_another_program_with_a_queue_in_the_senders_memory_is_refused_with_enotsup() {
     let dir = TempDir::new("async");
     let (k, path) = parent_kernel(&dir);
     let me = k.process_attach_self().unwrap();
@@ -390,6 +445,113 @@ fn asyncmsg_to_a_channel_in_another_linux_process_is_refused_with_enotsup() {
         .unwrap();
     assert_eq!(send(&t, coid, &[cmd::QUIT], &mut []), Ok(0));
     assert!(server.wait(WITHIN).success());
+}
+
+/// asyncmsg between programs puts the sender's queue in the region: the kernel gives a block of
+/// its queue pages to the asking process (ENOTSUP in a kernel of one program, ENOMEM when the
+/// pages are used up), accepts only the caller's own blocks for a connection (EINVAL), refuses
+/// to free one a connection still reads (EBUSY) or one that is not a block of the caller's
+/// (EINVAL), and frees a process's blocks when it is torn down.
+#[test]
+fn queue_blocks_in_the_region_are_given_checked_and_freed() {
+    let local = Kernel::new(Config::small()).unwrap();
+    let lp = local.process_create().unwrap();
+    let lt = local.thread_attach(lp, 10).unwrap();
+    assert_eq!(lt.async_queue_alloc(8).err(), Some(Errno::ENOTSUP));
+
+    let dir = TempDir::new("queue-blocks");
+    let path = dir.join("kernel");
+    let cfg = Config {
+        async_queue_pages: 4,
+        ..Config::default()
+    };
+    let k = Kernel::create_shared(&path, cfg).unwrap();
+    let me = k.process_attach_self().unwrap();
+    let t = k.thread_attach(me, 10).unwrap();
+    let q1 = t.async_queue_alloc(8).unwrap();
+    assert!(q1.in_region());
+    assert_eq!(k.async_queue_pages_in_use(), 1);
+    // A queue of 1024 slots needs six pages; three are left.
+    assert_eq!(t.async_queue_alloc(1024).err(), Some(Errno::ENOMEM));
+    assert_eq!(k.async_queue_pages_in_use(), 1);
+
+    let chid = t.async_channel_create(0, 64, 4, None).unwrap();
+    // SAFETY: `q1` outlives the connection (detached below, before `q1` is freed or dropped).
+    let coid = unsafe { t.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &q1, -1) }.unwrap();
+    assert_eq!(t.async_queue_free(&q1), Err(Errno::EBUSY));
+    // A message through the region's queue arrives.
+    let msg = *b"through the region";
+    // SAFETY: `msg` outlives the slot (taken below, before it is dropped).
+    unsafe {
+        q1.push(MsgDesc {
+            iov: Iov::from_slice(&msg),
+            parts: 0,
+        })
+    }
+    .unwrap();
+    assert_eq!(t.msg_send_async(coid), Ok(1));
+    let mut arena = [0u8; 256];
+    let mut hdrs = [AsyncGetHeader::default(); 4];
+    assert_eq!(t.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(1));
+    assert_eq!(&arena[..msg.len()], &msg);
+    t.connect_detach(coid).unwrap();
+    assert_eq!(t.async_queue_free(&q1), Ok(()));
+    assert_eq!(k.async_queue_pages_in_use(), 0);
+    assert_eq!(t.async_queue_free(&q1), Err(Errno::EINVAL), "freed twice");
+    let heap = AsyncQueue::new(8);
+    assert_eq!(t.async_queue_free(&heap), Err(Errno::EINVAL));
+
+    // Another process's block is not the caller's to attach.
+    let p2 = k.process_create().unwrap();
+    let t2 = k.thread_attach(p2, 10).unwrap();
+    let q3 = t2.async_queue_alloc(64).unwrap();
+    // SAFETY: refused: no connection is made on `q3`.
+    let r = unsafe { t.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &q3, -1) };
+    assert_eq!(r, Err(Errno::EINVAL));
+    assert_eq!(t.async_queue_free(&q3), Err(Errno::EINVAL));
+    assert_eq!(k.async_queue_pages_in_use(), 1);
+    drop(t2);
+    k.process_destroy(p2).unwrap();
+    assert_eq!(k.async_queue_pages_in_use(), 0, "torn down with its process");
+}
+
+/// A receiver takes a batch from a sender in another program: flat and gathered messages read
+/// from the sender's memory, one whose buffer Linux refuses delivered as EFAULT without
+/// stopping the others, each with the sender's pid; the sender's queue records each outcome.
+#[test]
+fn an_asyncmsg_batch_from_another_program_is_read_from_its_memory_and_a_bad_buffer_is_efault() {
+    let dir = TempDir::new("async-remote");
+    let (k, path) = parent_kernel(&dir);
+    let me = k.process_attach_self().unwrap();
+    let t = k.thread_attach(me, 10).unwrap();
+    let chid = t.async_channel_create(0, 64, 8, None).unwrap();
+    let sender = Child::spawn(
+        "async-raw-sender",
+        &format!("{} {} {chid}", path.display(), me.pid),
+    );
+    assert_eq!(sender.line(WITHIN), "queued Ok(4)");
+    let mut arena = [0u8; 64 * 8];
+    let mut hdrs = [AsyncGetHeader::default(); 8];
+    arm(&t, _NTO_TIMEOUT_RECEIVE, Some(10_000_000_000));
+    assert_eq!(t.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(4));
+    let got: Vec<(i32, Vec<u8>, i32)> = hdrs[..4]
+        .iter()
+        .map(|h| {
+            let at = h.offset as usize;
+            (h.err, arena[at..at + h.len as usize].to_vec(), h.info.pid)
+        })
+        .collect();
+    let spid = sender.pid();
+    assert_eq!(
+        got,
+        vec![
+            (0, b"first".to_vec(), spid),
+            (Errno::EFAULT.0, vec![], spid),
+            (0, b"gathered".to_vec(), spid),
+            (0, b"last".to_vec(), spid),
+        ]
+    );
+    drop(sender);
 }
 
 /// Buffers in another program that Linux refuses get QNX's errno, on both sides, instead of a

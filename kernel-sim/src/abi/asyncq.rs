@@ -22,6 +22,7 @@
 use crate::abi::types::Iov;
 use crate::sync::{fence, AtomicU32, Cell, Ordering};
 use crate::wait::{Deadline, PendingWake, WaitWord};
+use std::ptr::NonNull;
 
 /// The queue was attached to a channel that has since been destroyed: puts and flushes fail.
 pub const AQ_DEAD: u32 = 1;
@@ -65,7 +66,7 @@ struct Slot {
 /// the kernel's (`head`) do not invalidate each other's lines, nor the read-mostly fields'
 /// (128 bytes: adjacent-line prefetchers pull lines in pairs).
 #[derive(Debug)]
-#[repr(align(128))]
+#[repr(C, align(128))]
 struct Padded<T>(T);
 
 impl<T> std::ops::Deref for Padded<T> {
@@ -77,69 +78,225 @@ impl<T> std::ops::Deref for Padded<T> {
 
 /// The counters only the producer writes.
 #[derive(Debug)]
+#[repr(C)]
 struct ProducerCounters {
     tail: AtomicU32,
     done: AtomicU32,
 }
 
-/// A sender queue. See the module doc.
+/// The queue's header: the first part of its block, followed by the slots and the error
+/// column. Plain data and atomics only, so that the block can live in memory several
+/// programs map (a shared kernel's region, at a different address in each).
 #[derive(Debug)]
-pub struct AsyncQueue {
-    /// Read-mostly: the capacity, the slots' address, the flags (rarely changed) and the
-    /// waiters' word.
+#[repr(C)]
+struct QueueHdr {
+    /// Read-mostly: the capacity, the storage mask, the flags (rarely changed), the waiters'
+    /// word and whether waits are process-shared.
     capacity: u32,
     /// The storage's slot count minus one (a power of two minus one): counter → slot.
     mask: u32,
     flags: AtomicU32,
     waiters: AtomicU32,
+    /// 1 if the queue is in memory other programs map: its futex waits are process-shared.
+    shared: u32,
     progress: WaitWord,
-    slots: Box<[Slot]>,
-    /// Each consumed message's outcome (0 or an errno), by slot: written by the kernel as it
-    /// takes the message, read by the library when it reaps. A column of its own, off the
-    /// producer's slot lines.
-    errs: Box<[AtomicU32]>,
     /// Written by the library (the producer) alone: `tail` and `done`, on one line.
     prod: Padded<ProducerCounters>,
     /// Written by the kernel alone.
     head: Padded<AtomicU32>,
 }
 
+/// Where the slots start in a queue's block (after the header, on a line of their own).
+const SLOTS_AT: usize = std::mem::size_of::<QueueHdr>().next_multiple_of(128);
+
+/// Where the error column starts in a queue block of `storage` slots (after the slots, aligned
+/// for its words).
+const fn errs_at(storage: usize) -> usize {
+    (SLOTS_AT + storage * std::mem::size_of::<Slot>())
+        .next_multiple_of(std::mem::align_of::<AtomicU32>())
+}
+
+/// The bit that marks a queue handle (what the kernel keeps in its connection object) as an
+/// offset in a shared kernel's region rather than an address in the sender's memory.
+pub const IN_REGION: u64 = 1 << 63;
+
+/// A sender queue. See the module doc.
+///
+/// A handle on the queue's block: `[header][slots][error column]`, one allocation. The block
+/// is either this handle's own (heap memory, [`AsyncQueue::new`]: a queue of one program) or
+/// borrowed from a shared kernel's region ([`AsyncQueue::in_block`]), where each program (and
+/// the kernel, in whichever program's thread runs it) makes a handle of its own over its own
+/// mapping of the same bytes.
+#[derive(Debug)]
+pub struct AsyncQueue {
+    hdr: NonNull<QueueHdr>,
+    slots: NonNull<Slot>,
+    /// Each consumed message's outcome (0 or an errno), by slot: written by the kernel as it
+    /// takes the message, read by the library when it reaps. A column of its own, off the
+    /// producer's slot lines.
+    errs: NonNull<AtomicU32>,
+    /// Storage slots minus one (the handle's own copy: the kernel never trusts the block's).
+    mask: u32,
+    capacity: u32,
+    shared: bool,
+    /// `IN_REGION | offset` for a block in a shared kernel's region; 0 for a block of our own.
+    handle: u64,
+}
+
 // SAFETY: the slots' cells are written only by the single producer for slots outside
 // [done, tail) and read only for slots inside [head, tail) (module doc); the counters are
 // atomics with Release/Acquire publication, so shared access from several threads is sound.
+// The handle's pointers are to a block it owns or to a mapping that outlives it.
 unsafe impl Sync for AsyncQueue {}
-// SAFETY: as above; the queue owns plain data and atomics only.
+// SAFETY: as above; the block holds plain data and atomics only.
 unsafe impl Send for AsyncQueue {}
 
 impl AsyncQueue {
+    /// The capacity a request for `capacity` slots gets (at least 2, at most 2^16).
+    pub fn clamp_capacity(capacity: u32) -> u32 {
+        capacity.clamp(2, 1 << 16)
+    }
+
+    /// Bytes of a queue block of `capacity` slots (clamped as [`AsyncQueue::new`] does).
+    pub fn block_bytes(capacity: u32) -> usize {
+        let storage = Self::clamp_capacity(capacity).next_power_of_two() as usize;
+        errs_at(storage) + storage * std::mem::size_of::<AtomicU32>()
+    }
+
+    fn block_layout(capacity: u32) -> std::alloc::Layout {
+        // (128-byte alignment for the header's padded lines; the size is never zero.)
+        std::alloc::Layout::from_size_align(Self::block_bytes(capacity), 128)
+            .expect("a queue block's layout is valid")
+    }
+
     /// A queue of `capacity` slots (`capacity - 1` messages outstanding at most; at least 2,
-    /// at most 2^16). The ring's storage is rounded up to a power of two, so that the
-    /// free-running counters map to distinct slots even where they wrap around 2^32.
+    /// at most 2^16), in a block of its own. The ring's storage is rounded up to a power of
+    /// two, so that the free-running counters map to distinct slots even where they wrap
+    /// around 2^32.
     pub fn new(capacity: u32) -> AsyncQueue {
-        let capacity = capacity.clamp(2, 1 << 16);
-        let storage = capacity.next_power_of_two();
-        AsyncQueue {
-            capacity,
-            mask: storage - 1,
-            head: Padded(AtomicU32::new(0)),
-            prod: Padded(ProducerCounters {
-                tail: AtomicU32::new(0),
-                done: AtomicU32::new(0),
-            }),
-            flags: AtomicU32::new(0),
-            waiters: AtomicU32::new(0),
-            progress: WaitWord::new(),
-            slots: (0..storage)
-                .map(|_| Slot {
+        let l = Self::block_layout(capacity);
+        // SAFETY: `l` has a non-zero size.
+        let p = unsafe { std::alloc::alloc(l) };
+        let Some(p) = NonNull::new(p) else {
+            std::alloc::handle_alloc_error(l)
+        };
+        // SAFETY: `p` is a fresh block of `block_bytes(capacity)` bytes, aligned to 128.
+        unsafe {
+            Self::format(p.as_ptr(), capacity, false);
+            Self::handle_at(p.as_ptr(), capacity, false, 0)
+        }
+    }
+
+    /// Formats a queue of `capacity` slots in the block at `p` (of
+    /// [`AsyncQueue::block_bytes`]`(capacity)` bytes, aligned to 128), its waits
+    /// process-shared if `shared`.
+    ///
+    /// # Safety
+    /// `p` is such a block, which no handle is in use on.
+    pub unsafe fn format(p: *mut u8, capacity: u32, shared: bool) {
+        let capacity = Self::clamp_capacity(capacity);
+        let storage = capacity.next_power_of_two() as usize;
+        // SAFETY: the caller's contract: the block has room for the header, `storage` slots
+        // and `storage` error words at these offsets, each aligned for its type.
+        unsafe {
+            (p as *mut QueueHdr).write(QueueHdr {
+                capacity,
+                mask: storage as u32 - 1,
+                flags: AtomicU32::new(0),
+                waiters: AtomicU32::new(0),
+                shared: u32::from(shared),
+                progress: WaitWord::new(),
+                prod: Padded(ProducerCounters {
+                    tail: AtomicU32::new(0),
+                    done: AtomicU32::new(0),
+                }),
+                head: Padded(AtomicU32::new(0)),
+            });
+            let slots = p.add(SLOTS_AT) as *mut Slot;
+            for i in 0..storage {
+                slots.add(i).write(Slot {
                     desc: Cell::new(Packed {
                         base: 0,
                         len: 0,
                         parts: 0,
                     }),
-                })
-                .collect(),
-            errs: (0..storage).map(|_| AtomicU32::new(0)).collect(),
+                });
+            }
+            let errs = p.add(errs_at(storage)) as *mut AtomicU32;
+            for i in 0..storage {
+                errs.add(i).write(AtomicU32::new(0));
+            }
         }
+    }
+
+    /// # Safety
+    /// `p` holds a queue of `capacity` slots formatted with [`AsyncQueue::format`].
+    unsafe fn handle_at(p: *mut u8, capacity: u32, shared: bool, handle: u64) -> AsyncQueue {
+        let capacity = Self::clamp_capacity(capacity);
+        let storage = capacity.next_power_of_two() as usize;
+        // SAFETY: per the contract, the parts lie at these offsets inside the block.
+        unsafe {
+            let slots = p.add(SLOTS_AT) as *mut Slot;
+            AsyncQueue {
+                hdr: NonNull::new_unchecked(p as *mut QueueHdr),
+                slots: NonNull::new_unchecked(slots),
+                errs: NonNull::new_unchecked(p.add(errs_at(storage)) as *mut AtomicU32),
+                mask: storage as u32 - 1,
+                capacity,
+                shared,
+                handle,
+            }
+        }
+    }
+
+    /// A handle on the queue of `capacity` slots formatted (shared) in a shared kernel's
+    /// region at `p`, which is the region's offset `offset`: the kernel knows the queue by
+    /// [`AsyncQueue::kernel_handle`], `IN_REGION | offset`.
+    ///
+    /// # Safety
+    /// `p` holds such a queue and stays mapped while the handle is used; the block was sized
+    /// for `capacity` (the kernel checks this against its own record of the block).
+    pub unsafe fn in_block(p: *mut u8, capacity: u32, offset: u64) -> AsyncQueue {
+        // SAFETY: forwarded from the caller.
+        unsafe { Self::handle_at(p, capacity, true, IN_REGION | offset) }
+    }
+
+    /// How the kernel knows this queue: `IN_REGION | offset` for a queue in a shared kernel's
+    /// region, else the handle's own address (the handle must then not move while the
+    /// kernel may read it).
+    pub fn kernel_handle(&self) -> u64 {
+        if self.handle != 0 {
+            self.handle
+        } else {
+            self as *const AsyncQueue as u64
+        }
+    }
+
+    /// Whether the queue is in a shared kernel's region (rather than a block of our own).
+    pub fn in_region(&self) -> bool {
+        self.handle != 0
+    }
+
+    /// The capacity recorded in the header of the queue block at `p` (to be checked against
+    /// the block's size before use: another program may have written it).
+    ///
+    /// # Safety
+    /// `p` is a block of at least a header's bytes, aligned to 128.
+    pub unsafe fn capacity_in_block(p: *const u8) -> u32 {
+        // SAFETY: the caller's contract; a plain read of the first field (written once, at
+        // formatting).
+        unsafe { std::ptr::addr_of!((*(p as *const QueueHdr)).capacity).read_volatile() }
+    }
+
+    /// The flags word's address (for a shared kernel's undo record).
+    pub(crate) fn flags_word(&self) -> *const u8 {
+        (&self.hdr().flags as *const AtomicU32).cast()
+    }
+
+    #[inline(always)]
+    fn hdr(&self) -> &QueueHdr {
+        // SAFETY: the block is formatted and alive while the handle is (constructors' contracts).
+        unsafe { self.hdr.as_ref() }
     }
 
     /// Slots in the ring (`capacity - 1` messages outstanding at most).
@@ -157,21 +314,28 @@ impl AsyncQueue {
     /// Slots of storage (the capacity rounded up to a power of two).
     #[inline]
     pub fn slot_count(&self) -> usize {
-        self.slots.len()
+        self.mask as usize + 1
     }
 
     #[inline]
     fn slot(&self, counter: u32) -> &Slot {
-        &self.slots[self.slot_index(counter)]
+        // SAFETY: the index is masked into the block's `mask + 1` slots.
+        unsafe { &*self.slots.as_ptr().add(self.slot_index(counter)) }
+    }
+
+    #[inline]
+    fn err_word(&self, counter: u32) -> &AtomicU32 {
+        // SAFETY: the index is masked into the block's `mask + 1` error words.
+        unsafe { &*self.errs.as_ptr().add(self.slot_index(counter)) }
     }
 
     /// The `(done, head, tail)` counters.
     #[inline]
     pub fn counters(&self) -> (u32, u32, u32) {
         (
-            self.prod.done.load(Ordering::Acquire),
-            self.head.load(Ordering::Acquire),
-            self.prod.tail.load(Ordering::Acquire),
+            self.hdr().prod.done.load(Ordering::Acquire),
+            self.hdr().head.load(Ordering::Acquire),
+            self.hdr().prod.tail.load(Ordering::Acquire),
         )
     }
 
@@ -179,27 +343,29 @@ impl AsyncQueue {
     #[inline]
     pub fn produced(&self) -> (u32, u32) {
         (
-            self.prod.done.load(Ordering::Acquire),
-            self.prod.tail.load(Ordering::Relaxed),
+            self.hdr().prod.done.load(Ordering::Acquire),
+            self.hdr().prod.tail.load(Ordering::Relaxed),
         )
     }
 
     /// Messages put and not yet taken by a receiver.
     #[inline]
     pub fn pending(&self) -> u32 {
-        self.prod
+        self.hdr()
+            .prod
             .tail
             .load(Ordering::Acquire)
-            .wrapping_sub(self.head.load(Ordering::Acquire))
+            .wrapping_sub(self.hdr().head.load(Ordering::Acquire))
     }
 
     /// Whether another message fits (`tail - done < capacity - 1`).
     #[inline]
     pub fn has_room(&self) -> bool {
-        self.prod
+        self.hdr()
+            .prod
             .tail
             .load(Ordering::Acquire)
-            .wrapping_sub(self.prod.done.load(Ordering::Acquire))
+            .wrapping_sub(self.hdr().prod.done.load(Ordering::Acquire))
             < self.capacity() - 1
     }
 
@@ -214,7 +380,7 @@ impl AsyncQueue {
         if !self.has_room() {
             return None;
         }
-        let t = self.prod.tail.load(Ordering::Relaxed);
+        let t = self.hdr().prod.tail.load(Ordering::Relaxed);
         let s = self.slot(t);
         let packed = Packed {
             base: desc.iov.base,
@@ -228,7 +394,10 @@ impl AsyncQueue {
         // SAFETY: slot `t` is outside [done, tail): neither the kernel nor the reaper reads it
         // until we publish `tail` below; we are the only producer.
         unsafe { s.desc.write(packed) };
-        self.prod.tail.store(t.wrapping_add(1), Ordering::Release);
+        self.hdr()
+            .prod
+            .tail
+            .store(t.wrapping_add(1), Ordering::Release);
         Some(t)
     }
 
@@ -237,30 +406,30 @@ impl AsyncQueue {
     /// orders this read after the kernel's write).
     #[inline]
     pub fn error_of(&self, counter: u32) -> i32 {
-        self.errs[self.slot_index(counter)].load(Ordering::Relaxed) as i32
+        self.err_word(counter).load(Ordering::Relaxed) as i32
     }
 
     /// Releases slots up to `upto` (library side, after dropping their buffers and running
     /// their callbacks) and wakes threads waiting for room.
     pub fn release_to(&self, upto: u32) {
-        self.prod.done.store(upto, Ordering::Release);
+        self.hdr().prod.done.store(upto, Ordering::Release);
         self.bump();
     }
 
     /// Flag bits.
     #[inline]
     pub fn flags(&self) -> u32 {
-        self.flags.load(Ordering::Acquire)
+        self.hdr().flags.load(Ordering::Acquire)
     }
 
     /// Sets flag bits.
     pub fn set_flags(&self, bits: u32) {
-        self.flags.fetch_or(bits, Ordering::AcqRel);
+        self.hdr().flags.fetch_or(bits, Ordering::AcqRel);
     }
 
     /// Clears flag bits; returns the flags before.
     pub fn clear_flags(&self, bits: u32) -> u32 {
-        self.flags.fetch_and(!bits, Ordering::AcqRel)
+        self.hdr().flags.fetch_and(!bits, Ordering::AcqRel)
     }
 
     /// Library side, on a `'P'` pulse: clears `AQ_PULSE_PENDING` so the kernel pulses again for
@@ -284,9 +453,9 @@ impl AsyncQueue {
     /// counter move or is counted in `waiters` here (store-load both sides).
     fn bump_later(&self) -> Option<PendingWake> {
         fence(Ordering::SeqCst);
-        if self.waiters.load(Ordering::Acquire) > 0 {
-            self.progress.post();
-            return self.progress.wake_later(false);
+        if self.hdr().waiters.load(Ordering::Acquire) > 0 {
+            self.hdr().progress.post();
+            return self.hdr().progress.wake_later(self.shared);
         }
         None
     }
@@ -299,10 +468,10 @@ impl AsyncQueue {
         ready: impl Fn(&AsyncQueue) -> bool,
         deadline: Option<Deadline>,
     ) -> bool {
-        self.waiters.fetch_add(1, Ordering::AcqRel);
+        self.hdr().waiters.fetch_add(1, Ordering::AcqRel);
         fence(Ordering::SeqCst);
         let ok = loop {
-            let seq = self.progress.load();
+            let seq = self.hdr().progress.load();
             if ready(self) {
                 break true;
             }
@@ -311,9 +480,9 @@ impl AsyncQueue {
                 // before the destroy: our Acquire load of the flag ordered it before us).
                 break ready(self);
             }
-            self.progress.wait(seq, deadline, false);
+            self.hdr().progress.wait(seq, deadline, self.shared);
         };
-        self.waiters.fetch_sub(1, Ordering::AcqRel);
+        self.hdr().waiters.fetch_sub(1, Ordering::AcqRel);
         ok
     }
 
@@ -324,8 +493,8 @@ impl AsyncQueue {
     /// per message (while the producer writes it at every put).
     pub(crate) fn published(&self) -> (u32, u32) {
         (
-            self.head.load(Ordering::Relaxed),
-            self.prod.tail.load(Ordering::Acquire),
+            self.hdr().head.load(Ordering::Relaxed),
+            self.hdr().prod.tail.load(Ordering::Acquire),
         )
     }
 
@@ -355,12 +524,12 @@ impl AsyncQueue {
     /// for every message it takes, in the error column (not on the producer's slot lines).
     #[inline]
     pub(crate) fn record(&self, counter: u32, err: i32) {
-        self.errs[self.slot_index(counter)].store(err as u32, Ordering::Relaxed);
+        self.err_word(counter).store(err as u32, Ordering::Relaxed);
     }
 
     /// Consumes every message below `new_head` (one store per batch), publishing their errors.
     pub(crate) fn consume_to(&self, new_head: u32) {
-        self.head.store(new_head, Ordering::Release);
+        self.hdr().head.store(new_head, Ordering::Release);
     }
 
     /// Marks the queue dead (its channel is gone); returns the wake-up owed to its waiters,
@@ -368,8 +537,8 @@ impl AsyncQueue {
     #[must_use = "a wake-up is owed to the queue's waiters"]
     pub(crate) fn kill(&self) -> Option<PendingWake> {
         self.set_flags(AQ_DEAD);
-        self.progress.post();
-        self.progress.wake_later(false)
+        self.hdr().progress.post();
+        self.hdr().progress.wake_later(self.shared)
     }
 
     /// After consuming (kernel side): returns the wake-up owed to waiters for room or for the
@@ -378,5 +547,25 @@ impl AsyncQueue {
     #[must_use = "a wake-up is owed to the queue's waiters"]
     pub(crate) fn consumed(&self) -> Option<PendingWake> {
         self.bump_later()
+    }
+}
+
+impl Drop for AsyncQueue {
+    fn drop(&mut self) {
+        if self.handle != 0 {
+            return; // (A region's block: the kernel frees it.)
+        }
+        let storage = self.mask as usize + 1;
+        // SAFETY: our own block, formatted in `new` with this capacity; nothing uses it after
+        // the handle (the kernel's promise: the handle outlives the connection). The atomics are
+        // dropped in place first (loom's hold state).
+        unsafe {
+            std::ptr::drop_in_place(self.hdr.as_ptr());
+            for i in 0..storage {
+                std::ptr::drop_in_place(self.slots.as_ptr().add(i));
+                std::ptr::drop_in_place(self.errs.as_ptr().add(i));
+            }
+            std::alloc::dealloc(self.hdr.as_ptr().cast(), Self::block_layout(self.capacity));
+        }
     }
 }

@@ -13,7 +13,7 @@
 //! still arrive. No priority inheritance (asyncmsg receivers do not inherit).
 
 use super::{connect, Caller, Effects, Step};
-use crate::abi::asyncq::{AsyncQueue, AQ_PULSE_PENDING, AQ_WANT_PULSE};
+use crate::abi::asyncq::{AsyncQueue, AQ_PULSE_PENDING, AQ_WANT_PULSE, IN_REGION};
 use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::{AsyncGetHeader, MsgInfo, SigEvent};
@@ -21,7 +21,7 @@ use crate::copy::{self, IovList};
 use crate::objects::thread::{CallResult, RecvDesc};
 use crate::objects::{AsyncChannel, AsyncConn, Channel, ChannelKind, ConnKind};
 use crate::pool::{Id, NIL};
-use crate::region::Tables;
+use crate::region::{QueuePage, Tables, QUEUE_PAGE};
 
 /// The channel flags an asyncmsg channel accepts.
 pub const ASYNC_CHF_ACCEPTED: u32 = _NTO_CHF_ASYNC_NONBLOCK | _NTO_CHF_ASYNC | _NTO_CHF_PRIVATE;
@@ -86,14 +86,20 @@ pub unsafe fn connect_attach(
     if aq == 0 {
         return Err(Errno::EINVAL);
     }
-    // The kernel reads the queue at `aq` in the caller's memory from the receiver's thread:
-    // both must be in one Linux process (a shared kernel's asyncmsg across processes needs
-    // the queue in shared memory: not yet).
-    if let Some(target) = t.proc_by_pid(pid) {
-        if t.procs.at(target.index).os_pid != t.procs.at(me.proc.index).os_pid {
-            return Err(Errno::ENOTSUP);
+    let capacity = if aq & IN_REGION != 0 {
+        // A queue in a shared kernel's region: a block this process was given.
+        region_queue_capacity(t, me.proc, aq).ok_or(Errno::EINVAL)?
+    } else {
+        // A queue in the caller's memory, which the kernel reads from the receiver's thread:
+        // the receiver must be in the same program (between programs the library puts its
+        // queues in the region: `queue_alloc`).
+        if let Some(target) = t.proc_by_pid(pid) {
+            if t.procs.at(target.index).os_pid != t.procs.at(me.proc.index).os_pid {
+                return Err(Errno::ENOTSUP);
+            }
         }
-    }
+        0
+    };
     // The notification pulse first: a connection that could not tell its library what the
     // kernel took would strand callbacks, so no pulse, no connection (EAGAIN).
     let pulse = if notify_coid >= 0 {
@@ -110,21 +116,175 @@ pub unsafe fn connect_attach(
     };
     let coid = coid as i32;
     if let Ok(conn) = t.conn_of(me.proc, coid) {
-        t.conns.at_mut(conn.index).kind =
-            ConnKind::Async(AsyncConn::new(aq, coid, notify_coid, pulse));
+        let mut ac = AsyncConn::new(aq, coid, notify_coid, pulse);
+        ac.capacity = capacity;
+        t.conns.at_mut(conn.index).kind = ConnKind::Async(ac);
     }
     Ok(Step::Done(coid as i64))
 }
 
+/// A sender queue as the kernel reaches it: the library's own handle (a queue in the
+/// sender's memory, in this program), or a handle of the kernel's own on a block of the
+/// region (a queue shared between programs).
+enum QueueRef<'q> {
+    Local(&'q AsyncQueue),
+    Region(AsyncQueue),
+}
+
+impl std::ops::Deref for QueueRef<'_> {
+    type Target = AsyncQueue;
+    fn deref(&self) -> &AsyncQueue {
+        match self {
+            QueueRef::Local(q) => q,
+            QueueRef::Region(q) => q,
+        }
+    }
+}
+
 /// The sender queue of live asyncmsg connection `c`. The reference is not tied to the tables'
 /// borrow: callers use it only while the connection stays live, within one kernel call.
-fn queue_of<'q>(c: &AsyncConn) -> &'q AsyncQueue {
+fn queue_of<'q>(t: &Tables<'_>, c: &AsyncConn) -> QueueRef<'q> {
     debug_assert_ne!(c.queue, 0, "a released queue is never read");
+    if c.queue & IN_REGION != 0 {
+        let off = c.queue & !IN_REGION;
+        // SAFETY: `connect_attach` checked that the block at `off` is in the arena, was given
+        // to the connection's process, and holds a queue of `capacity` slots (the block's
+        // size, from the kernel's own table); the block is freed only after the connection
+        // lets go of it (`release_queue` zeroes `queue`, checked by callers), and the region
+        // stays mapped while the tables are.
+        return QueueRef::Region(unsafe {
+            AsyncQueue::in_block(t.queue_arena.as_ptr().add(off as usize), c.capacity, off)
+        });
+    }
     // SAFETY: `queue` was given to `connect_attach` with the promise that the queue outlives
     // the connection; the connection is live (we reached it through the tables under the
     // lock), has not released the queue (callers check `queue != 0`), and nothing in the
     // current kernel call frees it while the reference is used.
-    unsafe { &*(c.queue as *const AsyncQueue) }
+    QueueRef::Local(unsafe { &*(c.queue as *const AsyncQueue) })
+}
+
+/// The capacity of the queue in region block `aq` (`IN_REGION | offset`), if it is the start
+/// of a block owned by process `proc` that holds a queue (its capacity read from the block and
+/// checked against the block's size in the kernel's table).
+fn region_queue_capacity(
+    t: &Tables<'_>,
+    proc: Id<crate::objects::Process>,
+    aq: u64,
+) -> Option<u32> {
+    let off = aq & !IN_REGION;
+    if !off.is_multiple_of(QUEUE_PAGE as u64) {
+        return None;
+    }
+    let first = usize::try_from(off / QUEUE_PAGE as u64).ok()?;
+    let owner = t.pslot(proc) as u32 + 1;
+    let pages = block_pages(t, first).filter(|_| t.queue_pages[first].owner == owner)?;
+    // SAFETY: the block lies inside the arena (its pages are in the table); the header's
+    // first word is the capacity `queue_alloc` formatted (a process may have changed it since:
+    // it is checked against the block's size below, never trusted beyond it).
+    let cap = unsafe { AsyncQueue::capacity_in_block(t.queue_arena.as_ptr().add(off as usize)) };
+    (cap == AsyncQueue::clamp_capacity(cap) && AsyncQueue::block_bytes(cap) <= pages * QUEUE_PAGE)
+        .then_some(cap)
+}
+
+/// The pages of the block starting at page `first`, if a block starts there.
+fn block_pages(t: &Tables<'_>, first: usize) -> Option<usize> {
+    let tag = first as u32 + 1;
+    if t.queue_pages.get(first)?.first != tag {
+        return None;
+    }
+    Some(
+        t.queue_pages[first..]
+            .iter()
+            .take_while(|p| p.first == tag)
+            .count(),
+    )
+}
+
+/// The asyncmsg library's queue for a connection to another program (a shared kernel): a
+/// block of the region's queue arena big enough for a queue of `capacity` slots, formatted,
+/// owned by the caller's process until it frees it (or exits). Returns the block's offset in
+/// the arena. ENOTSUP in a kernel of one program (its queues live in the sender's memory),
+/// ENOMEM when no run of free pages is long enough.
+pub fn queue_alloc(t: &mut Tables<'_>, me: Caller, capacity: u32) -> KResult<Step> {
+    if !t.shared {
+        return Err(Errno::ENOTSUP);
+    }
+    let need = AsyncQueue::block_bytes(capacity).div_ceil(QUEUE_PAGE);
+    let n = t.queue_pages.len();
+    let mut at = 0;
+    let first = loop {
+        if at + need > n {
+            return Err(Errno::ENOMEM);
+        }
+        match t.queue_pages[at..at + need]
+            .iter()
+            .rposition(|p| p.owner != 0)
+        {
+            Some(busy) => at += busy + 1,
+            None => break at,
+        }
+    };
+    let owner = t.pslot(me.proc) as u32 + 1;
+    for i in first..first + need {
+        t.log(i, |t| &*t.queue_pages);
+        t.queue_pages[i] = QueuePage {
+            owner,
+            first: first as u32 + 1,
+        };
+    }
+    let off = first * QUEUE_PAGE;
+    // SAFETY: the pages `first..first + need` are in the arena and were free: nobody holds a
+    // handle on them (a freed block's handles were the connection's, released before).
+    unsafe { AsyncQueue::format(t.queue_arena.as_ptr().add(off), capacity, true) };
+    Ok(Step::Done(off as i64))
+}
+
+/// Frees the caller's queue block at arena offset `off` (after its connection was detached).
+/// EINVAL if no block of the caller's starts there, EBUSY while a connection still reads it.
+pub fn queue_free(t: &mut Tables<'_>, me: Caller, off: u64) -> KResult<Step> {
+    region_queue_capacity(t, me.proc, IN_REGION | off).ok_or(Errno::EINVAL)?;
+    let handle = IN_REGION | off;
+    let busy = t.conns.live_ids().any(|c| {
+        t.conns
+            .at(c.index)
+            .asyncmsg()
+            .is_some_and(|a| a.queue == handle)
+    });
+    if busy {
+        return Err(Errno::EBUSY);
+    }
+    free_block(t, (off / QUEUE_PAGE as u64) as usize);
+    Ok(Step::Done(0))
+}
+
+fn free_block(t: &mut Tables<'_>, first: usize) {
+    let pages = block_pages(t, first).unwrap_or(0);
+    for i in first..first + pages {
+        t.log(i, |t| &*t.queue_pages);
+        t.queue_pages[i] = QueuePage::default();
+    }
+}
+
+/// Frees every queue block of process `proc` (it is being torn down: its connections have let
+/// go of their queues). Waiters on them are woken first (a block is freed only once nobody
+/// can be left waiting on it: the process's threads are gone).
+pub(crate) fn free_queues_of(
+    t: &mut Tables<'_>,
+    proc: Id<crate::objects::Process>,
+    _fx: &mut Effects,
+) {
+    if !t.shared {
+        return;
+    }
+    let owner = t.pslot(proc) as u32 + 1;
+    let mut i = 0;
+    while i < t.queue_pages.len() {
+        let p = t.queue_pages[i];
+        if p.owner == owner && p.first == i as u32 + 1 {
+            free_block(t, i);
+        }
+        i += 1;
+    }
 }
 
 /// The asyncmsg state of live asyncmsg connection slot `ci` (its kind never changes while it
@@ -164,7 +324,7 @@ pub fn msg_send_async(
     if let Some(a) = t.chans.at_mut(chan.index).asyncmsg_mut() {
         a.last_trigger_cpu = cpu;
     }
-    let pending = queue_of(&ac).pending();
+    let pending = queue_of(t, &ac).pending();
     if pending == 0 {
         return Ok(Step::Done(0));
     }
@@ -263,8 +423,9 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
         let c = t.chans.at(chan.index);
         (c.asyncmsg().map_or(0, |a| a.buffer_size), c.chid)
     };
-    // Every list here is in one Linux process: a connection to a channel of another Linux
-    // process is refused (connect_attach), as its queue's addresses would be the sender's.
+    // The receiver is the calling thread (a receive, or a retry after a trigger woke it): its
+    // arena is local. A sender in another program has its queue in the region and its buffers
+    // in its own memory, read with one system call per connection and batch (`read_batch`).
     let arena = IovList::at(r.iov, r.parts, crate::copy::Space::LOCAL);
     // The receive arena is one flat buffer (as asyncmsg_get passes it): flat messages then copy
     // with one bounded memmove each, without walking iov lists.
@@ -281,8 +442,15 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             continue;
         }
         let (coid, notify_coid) = (ac.coid, ac.notify_coid);
-        let pid = t.procs.get(client).map_or(-1, |p| p.pid);
-        let q = queue_of(&ac);
+        let (pid, space) = t
+            .procs
+            .get(client)
+            .map_or((-1, crate::copy::Space::LOCAL), |p| {
+                (p.pid, crate::copy::Space(p.os_pid))
+            });
+        let remote = !space.is_local();
+        let q = queue_of(t, &ac);
+        let mut deferred: Vec<Deferred> = Vec::new();
         let mut took: u32 = 0;
         let mut bytes = 0;
         let (head, tail) = q.published();
@@ -295,6 +463,16 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             let offset = n as u64 * bufsz;
             let (err, len) = if iov.len > bufsz {
                 (Errno::EMSGSIZE.0, 0)
+            } else if remote {
+                // Read below, with the connection's other messages, in one system call.
+                deferred.push(Deferred {
+                    ctr,
+                    n,
+                    src: iov,
+                    parts: desc.parts,
+                    offset,
+                });
+                (0, iov.len)
             } else if let (0, Some(d)) = (desc.parts, flat_arena) {
                 // `offset + iov.len` lies inside the arena: `max` was cut to arena / bufsz
                 // buffers, `n < max` and `iov.len <= bufsz`.
@@ -357,11 +535,34 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             n += 1;
             took += 1;
         }
+        if !deferred.is_empty() {
+            // SAFETY: the deferred messages are published slots of a live sender queue (as
+            // above); their destinations lie inside the receiver's arena, validated on entry.
+            let failed = unsafe { read_batch(space, &deferred, arena, flat_arena) };
+            for d in deferred.iter().filter(|d| failed.contains(&d.ctr)) {
+                q.record(d.ctr, Errno::EFAULT.0);
+                bytes -= d.src.len;
+                // SAFETY: as for the header written above for message `d.n`.
+                unsafe {
+                    let h = (r.async_hdrs as *mut AsyncGetHeader).add(d.n as usize);
+                    let mut v = h.read_unaligned();
+                    v.err = Errno::EFAULT.0;
+                    v.len = 0;
+                    v.info.msglen = 0;
+                    h.write_unaligned(v);
+                }
+            }
+        }
         if took > 0 {
             q.consume_to(ctr);
             fx.wake_words.extend(q.consumed());
             let flags = q.flags();
             if flags & AQ_WANT_PULSE != 0 && flags & AQ_PULSE_PENDING == 0 {
+                // (In a shared kernel the flag's before image is logged: a receiver dying
+                // before its call ends has its queued pulse undone, and the flag with it.)
+                if let (QueueRef::Region(_), Some(u)) = (&q, t.undo) {
+                    u.get().log(q.flags_word(), 4);
+                }
                 q.set_flags(AQ_PULSE_PENDING);
                 if notify(t, ci, client, notify_coid, coid, fx).is_err() {
                     q.clear_flags(AQ_PULSE_PENDING);
@@ -444,13 +645,14 @@ pub(crate) fn release_queue(t: &mut Tables<'_>, ci: u32, fx: &mut Effects) {
     if ac.queue == 0 {
         return;
     }
-    // The queue is in its sender's memory: only a thread of that program may touch it. A
+    // A queue in its sender's memory may be touched only by a thread of that program; a
     // teardown run from another program (the sender's program died, and the supervisor reaps
-    // it) lets go of it unread: nobody is left to wait on it.
+    // it) lets go of it unread: nobody is left to wait on it. A queue in the region is marked
+    // dead from any program.
     let client = t.conns.at(ci).client;
     let owner = crate::copy::Space(t.procs.get(client).map_or(0, |p| p.os_pid));
-    if owner.is_local() {
-        fx.wake_words.extend(queue_of(&ac).kill());
+    if owner.is_local() || ac.queue & IN_REGION != 0 {
+        fx.wake_words.extend(queue_of(t, &ac).kill());
     }
     t.ready_list_remove(chan, ci);
     if ac.notify_pulse != NIL {
@@ -478,4 +680,97 @@ pub fn conn_counters(
         }),
         _ => Err(Errno::EBADF),
     }
+}
+
+/// The sender queue of asyncmsg connection slot `ci` as the inspector shows it:
+/// `(pending, unreleased)`: messages put and not yet taken by a receiver, and messages put whose
+/// slots the sender's library has not yet released (taken or not). `None` for a synchronous
+/// connection, one whose queue the kernel let go of, or one whose queue this thread cannot
+/// read (in another program's memory).
+pub(crate) fn queue_counts(t: &Tables<'_>, ci: u32) -> Option<(u32, u32)> {
+    let id = t.conns.id_at(ci)?;
+    let ac = t.conns.get(id)?.asyncmsg().copied()?;
+    if ac.queue == 0 {
+        return None;
+    }
+    let client = t.conns.at(ci).client;
+    let owner = crate::copy::Space(t.procs.get(client).map_or(0, |p| p.os_pid));
+    if !owner.is_local() && ac.queue & IN_REGION == 0 {
+        return None;
+    }
+    let (done, head, tail) = queue_of(t, &ac).counters();
+    Some((tail.wrapping_sub(head), tail.wrapping_sub(done)))
+}
+
+/// A message of a sender in another program, read after the connection's batch is collected.
+struct Deferred {
+    ctr: u32,
+    n: u32,
+    src: crate::abi::types::Iov,
+    parts: u32,
+    offset: u64,
+}
+
+/// Reads the deferred messages from the sender's memory (`space`) into the receiver's arena:
+/// the flat ones with one `process_vm_readv` per [`crate::copy::MAX_IOV`] messages, a gathered
+/// one through its iov array. Returns the counters of the messages Linux refused to read (a
+/// bad address, or the sender gone): they are delivered as EFAULT.
+///
+/// # Safety
+/// As for `copy::copy`: the sources are published slots of a live queue, the arena the
+/// receiver's, validated.
+unsafe fn read_batch(
+    space: crate::copy::Space,
+    msgs: &[Deferred],
+    arena: IovList,
+    flat_arena: Option<crate::abi::types::Iov>,
+) -> Vec<u32> {
+    use crate::abi::types::Iov;
+    let mut failed = Vec::new();
+    let mut flat: Vec<(u32, Iov, Iov)> = Vec::new();
+    for d in msgs {
+        match (d.parts, flat_arena) {
+            (0, Some(a)) => flat.push((
+                d.ctr,
+                d.src,
+                Iov {
+                    base: a.base + d.offset,
+                    len: d.src.len,
+                },
+            )),
+            (0, None) => {
+                // (An arena of several parts: through a bounce buffer.)
+                let mut bounce = vec![0u8; d.src.len as usize];
+                let pair = [(d.src, Iov::from_mut_slice(&mut bounce))];
+                // SAFETY: the destination is our own buffer; the source the caller's contract.
+                let ok = unsafe { copy::read_many(space, &pair) } == 1;
+                // SAFETY: the caller's contract (the arena), and our own bounce buffer.
+                if !ok || unsafe { copy::write_at(arena, d.offset, &bounce) }.is_err() {
+                    failed.push(d.ctr);
+                }
+            }
+            _ => {
+                let src = IovList::at(d.src.base, d.parts, space);
+                // SAFETY: the caller's contract.
+                if unsafe { copy::copy(src, 0, arena, d.offset, d.src.len) }.is_err() {
+                    failed.push(d.ctr);
+                }
+            }
+        }
+    }
+    let mut rest = &flat[..];
+    while !rest.is_empty() {
+        let n = rest.len().min(crate::copy::MAX_IOV);
+        let pairs: Vec<(Iov, Iov)> = rest[..n].iter().map(|&(_, s, d)| (s, d)).collect();
+        // SAFETY: the caller's contract: each destination run lies in the receiver's arena.
+        let ok = unsafe { copy::read_many(space, &pairs) };
+        if ok < n {
+            // Linux stopped at message `ok`: it fails, and the read goes on after it.
+            failed.push(rest[ok].0);
+            rest = &rest[ok + 1..];
+        } else {
+            rest = &rest[n..];
+        }
+    }
+    failed
 }

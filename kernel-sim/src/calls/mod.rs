@@ -232,7 +232,6 @@ impl Tables<'_> {
         program.or(if any { internal } else { None })
     }
 
-    /// The process with pid `pid`.
     /// Logs entry `i` of the table `table` picks (chids, fds, sides) in a shared kernel's undo
     /// record before it is changed (undo.rs).
     #[inline]
@@ -255,6 +254,7 @@ impl Tables<'_> {
         crate::copy::Space(self.procs.get(proc).map_or(0, |p| p.os_pid))
     }
 
+    /// The process with pid `pid`.
     pub(crate) fn proc_by_pid(&self, pid: i32) -> Option<Id<Process>> {
         self.procs
             .live_ids()

@@ -217,6 +217,8 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
             CoidSlot::Free => {}
         }
     }
+    // Its asyncmsg queues in a shared kernel's region (its connections let go of them above).
+    super::asyncmsg::free_queues_of(t, proc, fx);
     if t.procs.at(proc.index).nthreads == 0 {
         t.procs.free(proc);
     }

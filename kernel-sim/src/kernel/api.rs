@@ -392,10 +392,36 @@ impl ThreadCtx {
             chid,
             index,
             flags,
-            queue: queue as *const crate::abi::asyncq::AsyncQueue as u64,
+            queue: queue.kernel_handle(),
             notify_coid,
         })
         .map(|v| v as i32)
+    }
+
+    /// A sender queue of `capacity` slots in the region of a shared kernel, for an asyncmsg
+    /// connection to a channel of any program of the kernel: the kernel, running in the
+    /// receiver's thread, reads it there. Free it with [`ThreadCtx::async_queue_free`] once its
+    /// connection is detached (the kernel frees a process's blocks when it ends). ENOTSUP in a
+    /// kernel of one program (use [`crate::asyncq::AsyncQueue::new`]), ENOMEM when the
+    /// region's queue pages (`Config::async_queue_pages`) are used up.
+    pub fn async_queue_alloc(&self, capacity: u32) -> KResult<crate::abi::asyncq::AsyncQueue> {
+        let off = self.call(Call::AsyncQueueAlloc { capacity })? as u64;
+        // SAFETY: the kernel formatted a queue of `capacity` slots in the block at `off` of
+        // the arena, which stays mapped while the kernel handle `self.k` lives (the region
+        // outlives every thread context) and is ours until we free it.
+        Ok(unsafe {
+            crate::abi::asyncq::AsyncQueue::in_block(self.k.queue_block(off), capacity, off)
+        })
+    }
+
+    /// Frees a queue [`ThreadCtx::async_queue_alloc`] gave (EINVAL for any other queue, EBUSY
+    /// while a connection still reads it).
+    pub fn async_queue_free(&self, queue: &crate::abi::asyncq::AsyncQueue) -> KResult<()> {
+        if !queue.in_region() {
+            return Err(Errno::EINVAL);
+        }
+        let offset = queue.kernel_handle() & !crate::abi::asyncq::IN_REGION;
+        self.call(Call::AsyncQueueFree { offset }).map(drop)
     }
 
     /// MsgSendAsync: the asyncmsg trigger (one kernel entry per batch). Returns the messages
@@ -419,7 +445,7 @@ impl ThreadCtx {
     ) -> KResult<u32> {
         self.call(Call::MsgSendAsync {
             coid,
-            queue: Some(queue as *const crate::abi::asyncq::AsyncQueue as u64),
+            queue: Some(queue.kernel_handle()),
             cpu: current_cpu(),
         })
         .map(|v| v as u32)

@@ -192,6 +192,12 @@ impl Kernel {
         self.shared()
     }
 
+    /// The address, in this program's mapping, of the asyncmsg queue block at `offset` of the
+    /// region's queue arena.
+    pub(crate) fn queue_block(&self, offset: u64) -> *mut u8 {
+        self.inner.region.queue_block(offset)
+    }
+
     /// The Linux pid a new process of this kernel has its memory in: the caller's in a shared
     /// kernel, 0 ("this one") otherwise.
     fn os_pid(&self) -> i32 {
@@ -415,6 +421,12 @@ impl Kernel {
     /// Live objects and capacity of every pool.
     pub fn pool_usage(&self) -> crate::info::PoolUsage {
         self.locked(|t| crate::info::pool_usage(t))
+    }
+
+    /// Pages of the region's asyncmsg queue arena in use (`Config::async_queue_pages` in all):
+    /// the sender queues of connections between programs of a shared kernel.
+    pub fn async_queue_pages_in_use(&self) -> u32 {
+        self.locked(|t| t.queue_pages.iter().filter(|p| p.owner != 0).count() as u32)
     }
 }
 

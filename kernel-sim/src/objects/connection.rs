@@ -47,9 +47,12 @@ pub enum ConnKind {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct AsyncConn {
-    /// The address of the sender's `AsyncQueue` (in the client's memory); 0 once the kernel
-    /// has let go of it (channel destroyed, last link dropped).
+    /// How the kernel knows the sender's `AsyncQueue`: its address in the client's memory, or
+    /// `IN_REGION | offset` for a queue in a shared kernel's region (asyncq.rs); 0 once the
+    /// kernel has let go of it (channel destroyed, last link dropped).
     pub queue: u64,
+    /// A queue in the region: its capacity, checked against its block when it was attached.
+    pub capacity: u32,
     /// The pulse the kernel's notifications to the sender's library go through (reserved at
     /// attach, so they never fail for want of a pulse), or `NIL`.
     pub notify_pulse: u32,
@@ -72,6 +75,7 @@ impl AsyncConn {
     pub fn new(queue: u64, coid: i32, notify_coid: i32, notify_pulse: u32) -> AsyncConn {
         AsyncConn {
             queue,
+            capacity: 0,
             notify_pulse,
             coid,
             notify_coid,

@@ -234,7 +234,20 @@ pub fn asyncmsg_connect_attach(
         if attr.max_num_buffer > 1 << 16 {
             return Err(Errno::EINVAL);
         }
-        let queue = Box::new(AsyncQueue::new(attr.max_num_buffer));
+        // In a kernel shared by programs the queue is in the region, where the kernel reads it
+        // from whichever program receives; otherwise in our own memory.
+        let (queue, region_owner) = if c.kernel().is_shared() {
+            let q = c.async_queue_alloc(attr.max_num_buffer)?;
+            (Box::new(q), Some((c.kernel().clone(), c.process())))
+        } else {
+            (Box::new(AsyncQueue::new(attr.max_num_buffer)), None)
+        };
+        let free_queue = |e: Errno| {
+            if queue.in_region() {
+                let _ = c.async_queue_free(&queue);
+            }
+            e
+        };
         // SAFETY: the queue is boxed (it never moves) and owned by the `Conn` below, which the
         // library keeps until asyncmsg_connect_detach has detached the connection; the buffers
         // pushed on it are owned by its slots until the kernel has taken them (`reap`).
@@ -248,7 +261,8 @@ pub fn asyncmsg_connect_attach(
                 flags & !_NTO_COF_NONBLOCK,
                 &queue,
                 lib.notify_coid,
-            )?
+            )
+            .map_err(free_queue)?
         };
         let timer = if attr.trigger_time.is_zero() {
             None
@@ -258,7 +272,7 @@ pub fn asyncmsg_connect_attach(
                 Ok(t) => Some(t),
                 Err(e) => {
                     let _ = sys::connect_detach(c, coid);
-                    return Err(e);
+                    return Err(free_queue(e));
                 }
             }
         };
@@ -272,6 +286,7 @@ pub fn asyncmsg_connect_attach(
             lib: Arc::downgrade(&lib),
             detached: AtomicBool::new(false),
             queue,
+            region_owner,
             state: ProducerLock::new(ConnState {
                 attr: attr.clone(),
                 slots: Slots::new(cap),

@@ -212,6 +212,10 @@ pub(super) struct Conn {
     /// Set by asyncmsg_connect_detach (per-thread caches check it).
     pub(super) detached: AtomicBool,
     pub(super) queue: Box<AsyncQueue>,
+    /// For a queue in a shared kernel's region: the kernel and process that own its block,
+    /// freed when the last reference to the connection goes (stale per-thread caches may still
+    /// look at the queue until then).
+    pub(super) region_owner: Option<(kernel_sim::Kernel, kernel_sim::Pid)>,
     pub(super) state: ProducerLock<ConnState>,
     pub(super) nonblock: bool,
     pub(super) timer: Option<i32>,
@@ -220,6 +224,17 @@ pub(super) struct Conn {
     pub(super) kernel_entries: AtomicU64,
     pub(super) triggers: AtomicU64,
     pub(super) cb_counts: Arc<CallbackCounts>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some((kernel, pid)) = &self.region_owner {
+            // (Refused with EBUSY if the connection was never detached: the kernel then frees
+            // the block when the process ends.)
+            let q = &self.queue;
+            crate::current::cleanup_in(kernel, *pid, |c| c.async_queue_free(q));
+        }
+    }
 }
 
 /// A completed message on its way to its callback.
