@@ -190,7 +190,12 @@ fn child_entry() {
 fn async_raw_sender(arg: &str) {
     let mut it = arg.split(' ');
     let path = it.next().expect("path");
-    let mut num = || it.next().expect("a number").parse::<i32>().expect("a number");
+    let mut num = || {
+        it.next()
+            .expect("a number")
+            .parse::<i32>()
+            .expect("a number")
+    };
     let (pid, chid) = (num(), num());
     let k = Kernel::open_shared(std::path::Path::new(path)).expect("open_shared");
     let p = k.process_attach_self().expect("process_attach_self");
@@ -477,7 +482,8 @@ fn queue_blocks_in_the_region_are_given_checked_and_freed() {
 
     let chid = t.async_channel_create(0, 64, 4, None).unwrap();
     // SAFETY: `q1` outlives the connection (detached below, before `q1` is freed or dropped).
-    let coid = unsafe { t.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &q1, -1) }.unwrap();
+    let coid =
+        unsafe { t.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &q1, -1) }.unwrap();
     assert_eq!(t.async_queue_free(&q1), Err(Errno::EBUSY));
     // A message through the region's queue arrives.
     let msg = *b"through the region";
@@ -512,7 +518,11 @@ fn queue_blocks_in_the_region_are_given_checked_and_freed() {
     assert_eq!(k.async_queue_pages_in_use(), 1);
     drop(t2);
     k.process_destroy(p2).unwrap();
-    assert_eq!(k.async_queue_pages_in_use(), 0, "torn down with its process");
+    assert_eq!(
+        k.async_queue_pages_in_use(),
+        0,
+        "torn down with its process"
+    );
 }
 
 /// A receiver takes a batch from a sender in another program: flat and gathered messages read
