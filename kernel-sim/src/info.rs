@@ -1,6 +1,7 @@
 //! Read-only views of the kernel for people and tools: thread states naming whom they wait on,
-//! channels and their queues, connections, pool usage. Built under the kernel lock, so each
-//! picture is consistent; what `pidin` shows on QNX.
+//! channels and their queues, connections, asyncmsg channels' ready lists and connections'
+//! send queues, pool usage. Built under the kernel lock, so each picture is consistent; what
+//! `pidin` shows on QNX. [`Listing`] is the whole of what `pidin-sim` prints.
 
 use crate::abi::errno::{Errno, KResult};
 use crate::objects::{CoidSlot, KState};
@@ -95,6 +96,29 @@ pub struct ChannelInfo {
     pub queued: u32,
     /// RECEIVE-blocked threads.
     pub receivers: u32,
+    /// What an asyncmsg channel has besides (`None` for a synchronous channel).
+    pub asyncmsg: Option<AsyncChannelInfo>,
+}
+
+/// An asyncmsg channel's own state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AsyncChannelInfo {
+    /// Bytes of each receive buffer (a longer message is delivered as EMSGSIZE).
+    pub buffer_size: u64,
+    /// Messages one receive takes at most.
+    pub max_num_buffer: u32,
+    /// The ready list: the connections with messages waiting (triggered, not yet drained), in
+    /// the order receives will take them.
+    pub ready: Vec<ReadyConnection>,
+}
+
+/// A connection on an asyncmsg channel's ready list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadyConnection {
+    /// The sending process.
+    pub pid: i32,
+    /// Its coid.
+    pub coid: i32,
 }
 
 /// One coid of a process.
@@ -110,6 +134,34 @@ pub struct ConnectionInfo {
     pub chid: i32,
     /// The scoid the server sees.
     pub scoid: i32,
+    /// `_NTO_COF_*` flags.
+    pub flags: u32,
+    /// What an asyncmsg connection has besides (`None` for a synchronous one).
+    pub asyncmsg: Option<AsyncConnInfo>,
+}
+
+/// An asyncmsg connection's own state: its send queue and what the kernel did with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AsyncConnInfo {
+    /// The send queue's counts, or `None` when the program taking the snapshot cannot read
+    /// the queue (it is in another program's memory) or the kernel has let go of it.
+    pub queue: Option<QueueCounts>,
+    /// Triggers that found messages to deliver (kernel entries that started a batch).
+    pub batches: u64,
+    /// Messages receivers took from it.
+    pub msgs_taken: u64,
+    /// Whether it is on its channel's ready list.
+    pub ready: bool,
+}
+
+/// An asyncmsg send queue's counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Messages put and not yet taken by a receiver.
+    pub pending: u32,
+    /// Messages put whose slots the sender's library has not released yet (taken or not):
+    /// the queue's slots in use.
+    pub unreleased: u32,
 }
 
 /// A process and its counters.
@@ -228,12 +280,28 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
     s.threads = threads;
     for id in t.chans.live_ids() {
         let c = t.chans.at(id.index);
+        let asyncmsg = c.asyncmsg().map(|a| AsyncChannelInfo {
+            buffer_size: a.buffer_size,
+            max_num_buffer: a.max_num_buffer,
+            ready: t
+                .ready_list(id)
+                .into_iter()
+                .map(|ci| {
+                    let k = t.conns.at(ci);
+                    ReadyConnection {
+                        pid: t.procs.get(k.client).map_or(-1, |p| p.pid),
+                        coid: k.asyncmsg().map_or(-1, |a| a.coid),
+                    }
+                })
+                .collect(),
+        });
         s.channels.push(ChannelInfo {
             pid: t.procs.at(c.owner.index).pid,
             chid: c.chid,
             flags: c.flags,
             queued: c.queued(),
             receivers: c.receivers(),
+            asyncmsg,
         });
     }
     s.channels.sort_by_key(|c| (c.pid, c.chid));
@@ -257,12 +325,25 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
                     } else {
                         -1
                     };
+                    let asyncmsg = k.asyncmsg().map(|a| AsyncConnInfo {
+                        queue: crate::calls::asyncmsg::queue_counts(t, c.index).map(
+                            |(pending, unreleased)| QueueCounts {
+                                pending,
+                                unreleased,
+                            },
+                        ),
+                        batches: a.batches,
+                        msgs_taken: a.msgs_taken,
+                        ready: a.in_ready(),
+                    });
                     s.connections.push(ConnectionInfo {
                         pid,
                         coid,
                         server_pid: k.server_pid,
                         chid,
                         scoid: k.scoid,
+                        flags: k.flags,
+                        asyncmsg,
                     });
                 }
             }
@@ -286,8 +367,61 @@ pub(crate) fn pool_usage(t: &Tables<'_>) -> PoolUsage {
     }
 }
 
+/// The `_NTO_CHF_*` flags by name, in bit order.
+const CHANNEL_FLAGS: &[(u32, &str)] = {
+    use crate::abi::consts::*;
+    &[
+        (_NTO_CHF_FIXED_PRIORITY, "_NTO_CHF_FIXED_PRIORITY"),
+        (_NTO_CHF_UNBLOCK, "_NTO_CHF_UNBLOCK"),
+        (_NTO_CHF_THREAD_DEATH, "_NTO_CHF_THREAD_DEATH"),
+        (_NTO_CHF_DISCONNECT, "_NTO_CHF_DISCONNECT"),
+        (_NTO_CHF_NET_MSG, "_NTO_CHF_NET_MSG"),
+        (_NTO_CHF_SENDER_LEN, "_NTO_CHF_SENDER_LEN"),
+        (_NTO_CHF_COID_DISCONNECT, "_NTO_CHF_COID_DISCONNECT"),
+        (_NTO_CHF_REPLY_LEN, "_NTO_CHF_REPLY_LEN"),
+        (_NTO_CHF_ASYNC_NONBLOCK, "_NTO_CHF_ASYNC_NONBLOCK"),
+        (_NTO_CHF_ASYNC, "_NTO_CHF_ASYNC"),
+        (_NTO_CHF_GLOBAL, "_NTO_CHF_GLOBAL"),
+        (_NTO_CHF_PRIVATE, "_NTO_CHF_PRIVATE"),
+    ]
+};
+
+/// The `_NTO_COF_*` flags by name, in bit order.
+const CONNECTION_FLAGS: &[(u32, &str)] = {
+    use crate::abi::consts::*;
+    &[
+        (_NTO_COF_CLOEXEC, "_NTO_COF_CLOEXEC"),
+        (_NTO_COF_DEAD, "_NTO_COF_DEAD"),
+        (_NTO_COF_NOSHARE, "_NTO_COF_NOSHARE"),
+        (_NTO_COF_NETCON, "_NTO_COF_NETCON"),
+        (_NTO_COF_NONBLOCK, "_NTO_COF_NONBLOCK"),
+        (_NTO_COF_ASYNC, "_NTO_COF_ASYNC"),
+        (_NTO_COF_GLOBAL, "_NTO_COF_GLOBAL"),
+    ]
+};
+
+/// `flags` as a person reads them: the value, then its bits by name (`0x408
+/// (_NTO_CHF_DISCONNECT|_NTO_CHF_ASYNC)`), bits without a name in hex; `0x0` alone.
+fn named_flags(flags: u32, names: &[(u32, &str)]) -> String {
+    if flags == 0 {
+        return "0x0".into();
+    }
+    let mut parts: Vec<String> = names
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, name)| (*name).to_string())
+        .collect();
+    let unnamed = names.iter().fold(flags, |rest, (bit, _)| rest & !bit);
+    if unnamed != 0 {
+        parts.push(format!("{unnamed:#x}"));
+    }
+    format!("{flags:#x} ({})", parts.join("|"))
+}
+
 impl fmt::Display for Snapshot {
-    /// A `pidin`-like listing.
+    /// A `pidin`-like listing: threads with their states, then channels (an asyncmsg channel
+    /// with its buffers and its ready list), then connections (an asyncmsg connection with its
+    /// send queue; `-` where this program cannot read the queue).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
@@ -304,17 +438,417 @@ impl fmt::Display for Snapshot {
         for c in &self.channels {
             writeln!(
                 f,
-                "channel pid {} chid {}: {} queued, {} receiving, flags {:#x}",
-                c.pid, c.chid, c.queued, c.receivers, c.flags
+                "channel pid {} chid {}: {} queued, {} receiving, flags {}",
+                c.pid,
+                c.chid,
+                c.queued,
+                c.receivers,
+                named_flags(c.flags, CHANNEL_FLAGS)
             )?;
+            if let Some(a) = &c.asyncmsg {
+                let ready: Vec<String> = a
+                    .ready
+                    .iter()
+                    .map(|r| format!("pid {} coid {:#x}", r.pid, r.coid))
+                    .collect();
+                writeln!(
+                    f,
+                    "  asyncmsg: {} buffers of {} bytes per receive; ready list: {}",
+                    a.max_num_buffer,
+                    a.buffer_size,
+                    if ready.is_empty() {
+                        "empty".to_string()
+                    } else {
+                        ready.join(", ")
+                    }
+                )?;
+            }
         }
         for c in &self.connections {
-            writeln!(
+            write!(
                 f,
                 "coid {:#x} of pid {} -> pid {} chid {} (scoid {:#x})",
                 c.coid, c.pid, c.server_pid, c.chid, c.scoid
             )?;
+            if c.flags != 0 {
+                write!(f, ", flags {}", named_flags(c.flags, CONNECTION_FLAGS))?;
+            }
+            writeln!(f)?;
+            if let Some(a) = &c.asyncmsg {
+                let (pending, unreleased) = a.queue.map_or(("-".into(), "-".into()), |q| {
+                    (q.pending.to_string(), q.unreleased.to_string())
+                });
+                writeln!(
+                    f,
+                    "  asyncmsg: {pending} pending, {unreleased} unreleased, {} batches, {} taken{}",
+                    a.batches,
+                    a.msgs_taken,
+                    if a.ready { ", on the ready list" } else { "" }
+                )?;
+            }
         }
         Ok(())
+    }
+}
+
+/// What `pidin-sim` prints, taken at one instant: the processes with their counters, the
+/// [`Snapshot`], the kernel's entries and its pools' use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    /// Processes, threads, channels and connections.
+    pub snapshot: Snapshot,
+    /// Every pool's use.
+    pub pools: PoolUsage,
+    /// Kernel calls made, by every thread.
+    pub kernel_entries: u64,
+}
+
+// (Here rather than in kernel/: the listing is the inspector's, and only reads the tables.)
+impl crate::kernel::Kernel {
+    /// Everything `pidin-sim` shows, under one hold of the kernel lock (so the counters, the
+    /// states and the pools agree). Its `Display` is `pidin-sim`'s output.
+    pub fn listing(&self) -> Listing {
+        self.locked(|t| Listing {
+            snapshot: snapshot(t),
+            pools: pool_usage(t),
+            kernel_entries: *t.kernel_entries,
+        })
+    }
+}
+
+impl fmt::Display for Listing {
+    /// Processes with their counters (SRR's, then asyncmsg's: triggers made, messages taken
+    /// from its connections, messages its receivers took), then the snapshot, then the pools.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:>8} {:>7} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10}",
+            "PID",
+            "THREADS",
+            "KENTRIES",
+            "SENT",
+            "RECEIVED",
+            "REPLIES",
+            "TRIGGERS",
+            "A-SENT",
+            "A-RECEIVED"
+        )?;
+        for p in &self.snapshot.processes {
+            let c = &p.counters;
+            writeln!(
+                f,
+                "{:>8} {:>7} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10}",
+                p.pid,
+                p.threads,
+                c.kernel_entries,
+                c.msgs_sent,
+                c.msgs_received,
+                c.replies,
+                c.async_triggers,
+                c.async_msgs_sent,
+                c.async_msgs_received
+            )?;
+        }
+        writeln!(f)?;
+        write!(f, "{}", self.snapshot)?;
+        let p = &self.pools;
+        writeln!(
+            f,
+            "\nkernel entries {} | in use: {} of {} processes, {} of {} threads, {} of {} channels, {} of {} connections, {} of {} pulses, {} of {} timers",
+            self.kernel_entries,
+            p.processes.live,
+            p.processes.capacity,
+            p.threads.live,
+            p.threads.capacity,
+            p.channels.live,
+            p.channels.capacity,
+            p.connections.live,
+            p.connections.capacity,
+            p.pulses.live,
+            p.pulses.capacity,
+            p.timers.live,
+            p.timers.capacity,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The snapshot's asyncmsg fields and their text, on a kernel driven through its public
+    //! calls: two sender queues, triggers, a receive that drains one of them, a release, and a
+    //! channel destroyed under a connection.
+
+    use super::*;
+    use crate::abi::asyncq::{AsyncQueue, MsgDesc};
+    use crate::abi::consts::*;
+    use crate::abi::types::{AsyncGetHeader, Iov};
+    use crate::{Config, Kernel};
+
+    static MSG: [u8; 8] = *b"reading!";
+
+    /// Puts `n` copies of `MSG` on `q`, as `asyncmsg_put` does (no kernel entry).
+    fn put(q: &AsyncQueue, n: usize) {
+        for _ in 0..n {
+            // SAFETY: this test is the queue's only producer, and `MSG` is static: valid and
+            // unchanged for as long as any slot is outstanding.
+            let r = unsafe {
+                q.push(MsgDesc {
+                    iov: Iov::from_slice(&MSG),
+                    parts: 0,
+                })
+            };
+            assert!(r.is_some(), "room in the queue");
+        }
+    }
+
+    fn chan(s: &Snapshot, pid: i32, chid: i32) -> ChannelInfo {
+        s.channels
+            .iter()
+            .find(|c| (c.pid, c.chid) == (pid, chid))
+            .cloned()
+            .expect("the channel in the snapshot")
+    }
+
+    fn conn(s: &Snapshot, pid: i32, coid: i32) -> ConnectionInfo {
+        s.connections
+            .iter()
+            .find(|c| (c.pid, c.coid) == (pid, coid))
+            .cloned()
+            .expect("the connection in the snapshot")
+    }
+
+    #[test]
+    fn snapshot_shows_ready_lists_send_queues_and_asyncmsg_counters() {
+        let k = Kernel::new(Config::small()).expect("a kernel");
+        let (server, a, b) = (
+            k.process_create().expect("server"),
+            k.process_create().expect("sender a"),
+            k.process_create().expect("sender b"),
+        );
+        let st = k.thread_attach(server, 10).expect("server thread");
+        let (ta, tb) = (
+            k.thread_attach(a, 10).expect("a's thread"),
+            k.thread_attach(b, 10).expect("b's thread"),
+        );
+        // A synchronous channel beside the asyncmsg one, and a connection to it.
+        let sync_chid = st
+            .channel_create(_NTO_CHF_DISCONNECT)
+            .expect("ChannelCreate");
+        let sync_coid = ta
+            .connect_attach(0, server.pid, sync_chid, _NTO_SIDE_CHANNEL, 0)
+            .expect("ConnectAttach");
+        // Receives of at most 2 messages of 16 bytes.
+        let chid = st
+            .async_channel_create(0, 16, 2, None)
+            .expect("async channel");
+        let (qa, qb) = (AsyncQueue::new(8), AsyncQueue::new(8));
+        // SAFETY: both queues outlive their connections (the channel is destroyed, and the
+        // kernel lets go of the queues, before the end of the test), and only static messages
+        // are pushed on them.
+        let (ca, cb) = unsafe {
+            (
+                ta.async_connect_attach(0, server.pid, chid, _NTO_SIDE_CHANNEL, 0, &qa, -1)
+                    .expect("a attaches"),
+                tb.async_connect_attach(0, server.pid, chid, _NTO_SIDE_CHANNEL, 0, &qb, -1)
+                    .expect("b attaches"),
+            )
+        };
+        put(&qa, 3);
+        put(&qb, 2);
+        // Puts alone: pending, but nothing is ready until a trigger.
+        let s = k.snapshot();
+        assert_eq!(
+            conn(&s, a.pid, ca).asyncmsg,
+            Some(AsyncConnInfo {
+                queue: Some(QueueCounts {
+                    pending: 3,
+                    unreleased: 3
+                }),
+                batches: 0,
+                msgs_taken: 0,
+                ready: false,
+            })
+        );
+        assert_eq!(chan(&s, server.pid, chid).asyncmsg.unwrap().ready, []);
+
+        // b triggers first, then a: the ready list is in trigger order.
+        assert_eq!(tb.msg_send_async(cb), Ok(2));
+        assert_eq!(ta.msg_send_async(ca), Ok(3));
+        let s = k.snapshot();
+        let c = chan(&s, server.pid, chid);
+        assert_eq!(c.flags, _NTO_CHF_ASYNC);
+        assert_eq!(
+            c.asyncmsg,
+            Some(AsyncChannelInfo {
+                buffer_size: 16,
+                max_num_buffer: 2,
+                ready: vec![
+                    ReadyConnection {
+                        pid: b.pid,
+                        coid: cb
+                    },
+                    ReadyConnection {
+                        pid: a.pid,
+                        coid: ca
+                    },
+                ],
+            })
+        );
+        let ia = conn(&s, a.pid, ca);
+        assert_eq!((ia.chid, ia.flags), (chid, _NTO_COF_NOSHARE));
+        assert_eq!(
+            ia.asyncmsg,
+            Some(AsyncConnInfo {
+                queue: Some(QueueCounts {
+                    pending: 3,
+                    unreleased: 3
+                }),
+                batches: 1,
+                msgs_taken: 0,
+                ready: true,
+            })
+        );
+        // The synchronous objects have no asyncmsg part.
+        assert_eq!(chan(&s, server.pid, sync_chid).asyncmsg, None);
+        assert_eq!(conn(&s, a.pid, sync_coid).asyncmsg, None);
+
+        // A receive of 2 drains b, the first on the list; a stays ready, now first.
+        let mut arena = [0u8; 32];
+        let mut hdrs = [AsyncGetHeader::default(); 2];
+        assert_eq!(st.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(2));
+        let s = k.snapshot();
+        assert_eq!(
+            chan(&s, server.pid, chid).asyncmsg.unwrap().ready,
+            [ReadyConnection {
+                pid: a.pid,
+                coid: ca
+            }]
+        );
+        let ib = conn(&s, b.pid, cb).asyncmsg.unwrap();
+        assert_eq!(
+            (ib.queue, ib.batches, ib.msgs_taken, ib.ready),
+            (
+                Some(QueueCounts {
+                    pending: 0,
+                    unreleased: 2
+                }),
+                1,
+                2,
+                false
+            )
+        );
+
+        // The text: flags by name, the ready list in order, each queue's counts.
+        let text = s.to_string();
+        for want in [
+            format!(
+                "channel pid {} chid {sync_chid}: 0 queued, 0 receiving, flags 0x8 (_NTO_CHF_DISCONNECT)",
+                server.pid
+            ),
+            format!(
+                "channel pid {} chid {chid}: 0 queued, 0 receiving, flags 0x400 (_NTO_CHF_ASYNC)",
+                server.pid
+            ),
+            format!(
+                "  asyncmsg: 2 buffers of 16 bytes per receive; ready list: pid {} coid {ca:#x}",
+                a.pid
+            ),
+            format!(
+                "coid {ca:#x} of pid {} -> pid {} chid {chid} (scoid {:#x}), flags 0x40 (_NTO_COF_NOSHARE)",
+                a.pid, server.pid, ia.scoid
+            ),
+            "  asyncmsg: 3 pending, 3 unreleased, 1 batches, 0 taken, on the ready list".into(),
+            "  asyncmsg: 0 pending, 2 unreleased, 1 batches, 2 taken\n".into(),
+        ] {
+            assert!(text.contains(&want), "no {want:?} in\n{text}");
+        }
+
+        // The library releases b's taken slots: nothing left in its queue.
+        qb.release_to(2);
+        let ib = conn(&k.snapshot(), b.pid, cb).asyncmsg.unwrap();
+        assert_eq!(
+            ib.queue,
+            Some(QueueCounts {
+                pending: 0,
+                unreleased: 0
+            })
+        );
+
+        // The channel destroyed: the kernel lets go of the queues, whose counts are then
+        // unknown ("-"); the coids stay until detached, on no channel.
+        st.channel_destroy(chid).expect("ChannelDestroy");
+        let s = k.snapshot();
+        let ia = conn(&s, a.pid, ca);
+        assert_eq!((ia.chid, ia.asyncmsg.unwrap().queue), (-1, None));
+        let text = s.to_string();
+        assert!(
+            text.contains("  asyncmsg: - pending, - unreleased, 1 batches, 0 taken\n"),
+            "{text}"
+        );
+        ta.connect_detach(ca).expect("detach a");
+        tb.connect_detach(cb).expect("detach b");
+    }
+
+    #[test]
+    fn listing_shows_processes_counters_the_snapshot_and_the_pools() {
+        let k = Kernel::new(Config::small()).expect("a kernel");
+        let p = k.process_create().expect("a process");
+        let t = k.thread_attach(p, 10).expect("a thread");
+        let chid = t
+            .async_channel_create(0, 16, 2, None)
+            .expect("async channel");
+        let q = AsyncQueue::new(4);
+        // SAFETY: the queue outlives the connection (detached below); only static messages.
+        let coid = unsafe { t.async_connect_attach(0, p.pid, chid, _NTO_SIDE_CHANNEL, 0, &q, -1) }
+            .expect("attach");
+        put(&q, 1);
+        assert_eq!(t.msg_send_async(coid), Ok(1));
+        let l = k.listing();
+        assert_eq!(l.snapshot.processes.len(), 1);
+        assert_eq!(l.pools.connections.live, 1);
+        let text = l.to_string();
+        let mut lines = text.lines();
+        assert_eq!(
+            lines
+                .next()
+                .map(str::split_whitespace)
+                .map(Iterator::collect::<Vec<_>>),
+            Some(vec![
+                "PID",
+                "THREADS",
+                "KENTRIES",
+                "SENT",
+                "RECEIVED",
+                "REPLIES",
+                "TRIGGERS",
+                "A-SENT",
+                "A-RECEIVED"
+            ])
+        );
+        let row: Vec<String> = lines
+            .next()
+            .expect("the process's row")
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        // pid, 1 thread, its 3 kernel entries, no SRR traffic, 1 trigger, nothing taken yet.
+        assert_eq!(
+            row,
+            [p.pid, 1, 3, 0, 0, 0, 1, 0, 0].map(|v| v.to_string()),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  asyncmsg: 1 pending, 1 unreleased, 1 batches, 0 taken, on the ready list"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "in use: 1 of 4 processes, 1 of 8 threads, 1 of 4 channels, 1 of 8 connections"
+            ),
+            "{text}"
+        );
+        t.connect_detach(coid).expect("detach");
     }
 }

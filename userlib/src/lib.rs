@@ -105,7 +105,10 @@ pub mod typed;
 // Every kernel-sim type that a userlib signature (or a field of a type it returns) names is
 // re-exported here, so that a program names only `userlib` (tests/reexports.rs checks it).
 pub use asyncmsg::{AsyncChannel, AsyncConnAttr, AsyncConnection};
-pub use kernel_sim::info::{ChannelInfo, ConnectionInfo, PoolCount, PoolUsage, ProcessInfo};
+pub use kernel_sim::info::{
+    AsyncChannelInfo, AsyncConnInfo, ChannelInfo, ConnectionInfo, Listing, PoolCount, PoolUsage,
+    ProcessInfo, QueueCounts, ReadyConnection,
+};
 pub use kernel_sim::types::{sigev, SigEvent};
 pub use kernel_sim::TimerInfo;
 pub use kernel_sim::{

@@ -13,9 +13,10 @@ use userlib::current;
 use userlib::qnx::{self, Errno, Iov, KResult, MsgInfo, Pulse, RcvId, PULSE_SIZE};
 use userlib::sigev::{SIGEV_PULSE, SIGEV_PULSE_PRIO_INHERIT};
 use userlib::{
-    AsyncChannel, AsyncConnAttr, AsyncConnection, ChannelInfo, Config, ConnectionInfo, Kernel,
-    OsPriority, Pid, PoolCount, PoolUsage, ProcCounters, ProcessInfo, SigEvent, Snapshot,
-    ThreadCtx, ThreadInfo, ThreadState, TimerInfo,
+    AsyncChannel, AsyncChannelInfo, AsyncConnAttr, AsyncConnInfo, AsyncConnection, ChannelInfo,
+    Config, ConnectionInfo, Kernel, Listing, OsPriority, Pid, PoolCount, PoolUsage, ProcCounters,
+    ProcessInfo, QueueCounts, ReadyConnection, SigEvent, Snapshot, ThreadCtx, ThreadInfo,
+    ThreadState, TimerInfo,
 };
 use userlib::{Channel, Connection, Notifier, Process, ReceiveId, Received, Timer};
 
@@ -165,6 +166,8 @@ fn the_typed_layer_and_the_kernel_views_need_only_userlib_types() {
     let _: Option<&ConnectionInfo> = snap.connections.first();
     let usage: PoolUsage = k.pool_usage();
     let _: PoolCount = usage.threads;
+    let listing: Listing = k.listing();
+    assert_eq!(listing.snapshot.threads.len(), snap.threads.len());
     let counters: ProcCounters = proc.counters().unwrap();
     assert!(counters.msgs_received >= 1);
 
@@ -193,6 +196,21 @@ fn asyncmsg_needs_only_userlib_types() {
     let info: MsgInfo = m.info;
     assert_eq!((m.data, info.coid), (&b"reading"[..], conn.coid()));
     drop(batch);
+    // The snapshot's asyncmsg parts: the channel's ready list, the connection's send queue.
+    let snap = userlib::current::default_kernel().unwrap().snapshot();
+    let c: &AsyncChannelInfo = snap
+        .channels
+        .iter()
+        .find_map(|c| c.asyncmsg.as_ref().filter(|_| c.chid == chan.chid()))
+        .unwrap();
+    let _: &[ReadyConnection] = &c.ready;
+    let a: AsyncConnInfo = snap
+        .connections
+        .iter()
+        .find_map(|c| c.asyncmsg.filter(|_| c.coid == conn.coid()))
+        .unwrap();
+    let _: Option<QueueCounts> = a.queue;
+    assert_eq!(a.msgs_taken, 1);
     let chid = asyncmsg::asyncmsg_channel_create(0, 0o600, 64, 4, none, None).unwrap();
     asyncmsg::asyncmsg_channel_destroy(chid).unwrap();
 }

@@ -400,6 +400,32 @@ impl Tables<'_> {
         Some(head)
     }
 
+    /// `ch`'s ready list as receives will take it, first first (connection slot indices), for
+    /// the inspector; empty for a synchronous channel. Read-only, and bounded by the list's
+    /// count and by live slots, so that a damaged link (a kernel mapped by another program)
+    /// never loops or reads outside the pool.
+    pub(crate) fn ready_list(&self, ch: Id<Channel>) -> Vec<u32> {
+        let Some(a) = self.chans.get(ch).and_then(Channel::asyncmsg) else {
+            return Vec::new();
+        };
+        let n = a.nready as usize;
+        let mut out = Vec::with_capacity(n.min(64));
+        let mut i = a.ready_head;
+        while i != NIL && out.len() < n {
+            let Some(c) = self
+                .conns
+                .id_at(i)
+                .and_then(|id| self.conns.get(id))
+                .and_then(|c| c.asyncmsg())
+            else {
+                break;
+            };
+            out.push(i);
+            i = c.ready_next;
+        }
+        out
+    }
+
     /// Unlinks connection slot `ci` from `ch`'s ready list, if it is there (it is going away).
     pub(crate) fn ready_list_remove(&mut self, ch: Id<Channel>, ci: u32) {
         let listed = self.conns.at(ci).asyncmsg().is_some_and(|c| c.in_ready);

@@ -1,7 +1,12 @@
-//! `pidin-sim`: what QNX's `pidin` shows, for a running shared kernel: its processes, their
-//! threads with state (RUNNING, READY, SEND / RECEIVE / REPLY blocked, on whom), base and
-//! current priorities, channels with their queues, connections, and the kernel-entry counters.
-//! It joins no process and changes nothing: it maps the kernel and takes snapshots.
+//! `pidin-sim`: what QNX's `pidin` shows, for a running shared kernel: its processes with their
+//! counters (kernel entries, SRR messages, asyncmsg triggers and messages), their threads with
+//! state (RUNNING, READY, SEND / RECEIVE / REPLY blocked, on whom), base and current
+//! priorities, channels with their queues and flags by name (an asyncmsg channel with its
+//! buffers and its ready list), connections (an asyncmsg connection with its send queue's
+//! pending and unreleased messages, its batches and messages taken), and the pools in use:
+//! `Kernel::listing`, which the examples' `--pidin` prints too. It joins no process and
+//! changes nothing: it maps the kernel and takes snapshots. (A send queue in another program's
+//! memory cannot be read from here: its counts show as `-`.)
 //!
 //! ```text
 //! pidin-sim [--kernel NAME|PATH] [--watch] [--interval SECS]
@@ -11,7 +16,8 @@ use clap::Parser;
 use kernel_sim::{supervisor, Kernel};
 use std::time::Duration;
 
-/// Shows a running shared kernel's processes, threads, channels and connections, as pidin.
+/// Shows a running shared kernel's processes, threads, channels and connections (asyncmsg
+/// queues among them), as pidin.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
@@ -41,7 +47,7 @@ fn main() {
         if args.watch {
             print!("\x1b[H\x1b[2J");
         }
-        print!("{}", listing(&kernel));
+        print!("{}", kernel.listing());
         if !args.watch {
             break;
         }
@@ -57,46 +63,4 @@ fn open(name: &str) -> kernel_sim::KResult<Kernel> {
     } else {
         Kernel::open_shared(std::path::Path::new(name))
     }
-}
-
-/// Processes with their counters, then the snapshot (threads, channels, connections), then the
-/// pools.
-fn listing(k: &Kernel) -> String {
-    use std::fmt::Write;
-    let snap = k.snapshot();
-    let pools = k.pool_usage();
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:>8} {:>7} {:>10} {:>9} {:>9} {:>8}",
-        "PID", "THREADS", "KENTRIES", "SENT", "RECEIVED", "REPLIES"
-    );
-    for p in &snap.processes {
-        let c = &p.counters;
-        let _ = writeln!(
-            out,
-            "{:>8} {:>7} {:>10} {:>9} {:>9} {:>8}",
-            p.pid, p.threads, c.kernel_entries, c.msgs_sent, c.msgs_received, c.replies
-        );
-    }
-    let _ = writeln!(out);
-    let _ = write!(out, "{snap}");
-    let _ = writeln!(
-        out,
-        "\nkernel entries {} | in use: {} of {} processes, {} of {} threads, {} of {} channels, {} of {} connections, {} of {} pulses, {} of {} timers",
-        k.kernel_entries(),
-        pools.processes.live,
-        pools.processes.capacity,
-        pools.threads.live,
-        pools.threads.capacity,
-        pools.channels.live,
-        pools.channels.capacity,
-        pools.connections.live,
-        pools.connections.capacity,
-        pools.pulses.live,
-        pools.pulses.capacity,
-        pools.timers.live,
-        pools.timers.capacity,
-    );
-    out
 }

@@ -1,0 +1,168 @@
+//! pidin-sim shows asyncmsg on a running shared kernel: a consumer program's asyncmsg channel
+//! with its buffers and its ready list, a producer program's connection to it with its send
+//! queue (messages pending and unreleased), its batches and the messages taken, and the
+//! processes' asyncmsg counters. The programs are this test binary re-run in roles, on a
+//! supervisor the test starts; every process is bounded in time and killed on every exit path,
+//! and the socket lives in a temporary directory removed on every exit path.
+
+#[path = "../../kernel-sim/tests/support/procs.rs"]
+#[allow(dead_code)]
+mod procs;
+
+use procs::{child_role, child_setup, tell_parent, Child, TempDir};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use userlib::asyncmsg::*;
+use userlib::consts::*;
+use userlib::qnx::getpid;
+
+const WITHIN: Duration = Duration::from_secs(20);
+const SUPERVISOR: &str = env!("CARGO_BIN_EXE_procnto-sim");
+const PIDIN: &str = env!("CARGO_BIN_EXE_pidin-sim");
+
+/// The consumer's channel: receives of at most 4 messages of 64 bytes.
+const BUFSZ: usize = 64;
+const MAX_GET: u32 = 4;
+/// The producer's count trigger, and the messages it puts: one trigger, then two more puts
+/// that stay behind it, untriggered.
+const TRIGGER: u32 = 3;
+const PUTS: u32 = 5;
+
+/// A supervisor started by the test, killed and reaped on drop.
+struct Sup(std::process::Child);
+
+impl Sup {
+    fn start(socket: &Path) -> Sup {
+        let child = Command::new(SUPERVISOR)
+            .arg("--kernel")
+            .arg(socket)
+            .arg("--stay")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting procnto-sim");
+        let sup = Sup(child);
+        let until = Instant::now() + WITHIN;
+        while !socket.exists() {
+            assert!(Instant::now() < until, "the supervisor never listened");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        sup
+    }
+}
+
+impl Drop for Sup {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(role: &str, arg: &str, socket: &Path) -> Child {
+    let k = socket.display().to_string();
+    let env = [
+        (userlib::current::KERNEL_ENV, k.as_str()),
+        (userlib::current::SUPERVISOR_ENV, SUPERVISOR),
+    ];
+    Child::spawn_with_env(role, arg, &env)
+}
+
+/// Makes the asyncmsg channel, tells its pid and chid, and takes nothing until killed (or
+/// `WITHIN` has passed).
+fn consumer() {
+    let chid = asyncmsg_channel_create(0, 0o600, BUFSZ, MAX_GET, None, None).expect("channel");
+    tell_parent(&format!("ready {} {chid}", getpid().expect("getpid")));
+    std::thread::sleep(WITHIN);
+}
+
+/// Attaches to `arg` = "pid chid" with a count trigger of `TRIGGER` and no time trigger, puts
+/// `PUTS` messages, tells its pid and coid, and stays until killed (or `WITHIN` has passed).
+fn producer(arg: &str) {
+    let (pid, chid) = arg.split_once(' ').expect("pid chid");
+    let (pid, chid) = (pid.parse().expect("pid"), chid.parse().expect("chid"));
+    let attr = AsyncConnAttr {
+        buffer_size: BUFSZ,
+        max_num_buffer: 8,
+        trigger_num_msg: TRIGGER,
+        trigger_time: Duration::ZERO,
+        ..AsyncConnAttr::default()
+    };
+    let coid = asyncmsg_connect_attach(0, pid, chid, _NTO_SIDE_CHANNEL, 0, &attr)
+        .expect("asyncmsg_connect_attach");
+    for i in 0..PUTS {
+        asyncmsg_put(coid, format!("reading {i}").into_bytes(), i, None).expect("put");
+    }
+    tell_parent(&format!("put {} {coid}", getpid().expect("getpid")));
+    std::thread::sleep(WITHIN);
+}
+
+/// Where a child starts; ignored in a normal run.
+#[test]
+#[ignore = "the entry point of this binary's child processes, not a test of its own"]
+fn child_entry() {
+    let Some((role, arg)) = child_role() else {
+        return;
+    };
+    child_setup();
+    match role.as_str() {
+        "consumer" => consumer(),
+        "producer" => producer(&arg),
+        other => panic!("unknown role {other}"),
+    }
+}
+
+/// The words of `line` after `word`, which must come first.
+fn after<'a>(line: &'a str, word: &str) -> Vec<&'a str> {
+    let rest = line
+        .strip_prefix(word)
+        .unwrap_or_else(|| panic!("{line:?} does not start with {word:?}"));
+    rest.split_whitespace().collect()
+}
+
+#[test]
+fn pidin_shows_an_asyncmsg_channels_ready_list_and_a_producers_send_queue() {
+    let dir = TempDir::new("pidin-async");
+    let socket = dir.join("kernel.sock");
+    let _sup = Sup::start(&socket);
+    let consumer = spawn("consumer", "", &socket);
+    let ready = consumer.line(WITHIN);
+    let ids = after(&ready, "ready ");
+    let (cpid, chid) = (ids[0], ids[1]);
+    let producer = spawn("producer", &format!("{cpid} {chid}"), &socket);
+    let put = producer.line(WITHIN);
+    let ids = after(&put, "put ");
+    let (ppid, coid) = (ids[0], ids[1].parse::<i32>().expect("coid"));
+
+    let out = Command::new(PIDIN)
+        .arg("--kernel")
+        .arg(&socket)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running pidin-sim");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        format!("channel pid {cpid} chid {chid}: 0 queued, 0 receiving, flags 0x400 (_NTO_CHF_ASYNC)"),
+        // One trigger put the connection on the ready list; nobody has taken anything.
+        format!("  asyncmsg: {MAX_GET} buffers of {BUFSZ} bytes per receive; ready list: pid {ppid} coid {coid:#x}\n"),
+        format!("coid {coid:#x} of pid {ppid} -> pid {cpid} chid {chid} (scoid "),
+        format!("  asyncmsg: {PUTS} pending, {PUTS} unreleased, 1 batches, 0 taken, on the ready list\n"),
+    ] {
+        assert!(text.contains(&want), "no {want:?} in\n{text}");
+    }
+    // The producer's row: one trigger, nothing taken yet; the consumer's: nothing received.
+    let row = |pid: &str| -> Vec<String> {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(pid))
+            .unwrap_or_else(|| panic!("no row for pid {pid} in\n{text}"))
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(row(ppid)[6..], ["1", "0", "0"], "{text}");
+    assert_eq!(row(cpid)[6..], ["0", "0", "0"], "{text}");
+    drop(producer);
+    drop(consumer);
+}
