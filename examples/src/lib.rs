@@ -1,7 +1,11 @@
 //! What the example programs share: an error that says which call failed ([`Failure`], made
-//! with [`Context::context`]) and a bounded wait for the threads a program started
-//! ([`join_all`]). The programs themselves are the binaries (`src/srr_demo.rs`,
-//! `src/event_loop.rs`, `src/sensors.rs`).
+//! with [`Context::context`]), a bounded wait for the threads a program started
+//! ([`join_all`]), the kernel's listing at a chosen moment for `--pidin` ([`pidin`],
+//! [`await_moment`]), and running an example's sides as separate programs for `--processes`
+//! ([`programs`]). The programs themselves are the binaries (`src/srr_demo.rs`,
+//! `src/event_loop.rs`, `src/sensors.rs`, `src/echo_server.rs`, `src/echo_client.rs`).
+
+pub mod programs;
 
 use std::fmt;
 use std::thread::JoinHandle;
@@ -136,6 +140,34 @@ pub fn join_all<T>(
         Ok(values)
     } else {
         Err(Failure(problems.join("\n  ")))
+    }
+}
+
+/// What `--pidin` prints: a title saying what moment of the run it shows, then what
+/// `pidin-sim` would show of `kernel` now (`Kernel::listing`: processes with their counters,
+/// threads with their states, channels, connections, asyncmsg queues, pools).
+pub fn pidin(when: &str, kernel: &userlib::Kernel) -> String {
+    format!("--- pidin: {when}\n{}\n", kernel.listing())
+}
+
+/// Waits until `reached()` holds, looking every millisecond: true then. False, at once, if
+/// `give_up()` holds first (the moment can no longer come: a thread it needs has ended), or
+/// after `limit`. For `--pidin`, which shows the kernel at a chosen moment of a run: a run
+/// that never gets there shows nothing then, and ends with its own error if it has one.
+pub fn await_moment(
+    limit: Duration,
+    mut reached: impl FnMut() -> bool,
+    mut give_up: impl FnMut() -> bool,
+) -> bool {
+    let until = Instant::now() + limit;
+    loop {
+        if reached() {
+            return true;
+        }
+        if give_up() || Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
