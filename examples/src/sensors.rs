@@ -26,6 +26,15 @@
 //! cargo run --release -p examples --bin sensors -- --model srr --json
 //! ```
 //!
+//! `--pidin` prints what `pidin-sim` shows (processes with their counters, threads, channels,
+//! connections, asyncmsg's ready list and send queue, pools) half-way through the sampling.
+//!
+//! `--processes` runs the producer and the consumer as separate Linux programs on one kernel
+//! (`examples::programs`): this program makes the kernel, starts the consumer program, then
+//! the producer program against the consumer's pid and chid, and passes the producer's figures
+//! on to the consumer, which prints the report. Timestamps are CLOCK_MONOTONIC nanoseconds,
+//! which mean the same in every program.
+//!
 //! `--json` prints one object on one line. Its top-level fields:
 //!
 //! | field | what |
@@ -47,14 +56,15 @@
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
-use examples::{join_all, Context, Failure, Named};
+use examples::programs::{self, role_args, tell_launcher, Commands, Peer, Program, SharedKernel};
+use examples::{await_moment, join_all, pidin, Context, Failure, Named};
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use userlib::asyncmsg::{self, AsyncConnAttr};
 use userlib::consts::_NTO_SIDE_CHANNEL;
-use userlib::{Channel, Connection, Kernel, ProcCounters, Process, Received};
+use userlib::{Channel, Connection, Kernel, Process, Received};
 
 /// Bytes of a reading's header: sensor id (u32), flags (u32), sequence (u64), timestamp in ns
 /// since the run began (u64), value (f64), little-endian.
@@ -122,6 +132,31 @@ struct Args {
     /// Print exactly one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
+    /// Also print what pidin-sim shows half-way through the sampling (not with --json).
+    #[arg(long)]
+    pidin: bool,
+    /// Run the producer and the consumer as separate Linux programs sharing one kernel (this
+    /// program starts them) instead of simulated processes of this one.
+    #[arg(long)]
+    processes: bool,
+    /// The part a program of a --processes run plays (set by the example itself).
+    #[arg(long, value_enum, hide = true)]
+    role: Option<Role>,
+    /// The consumer's PID:CHID, for the producer program of a --processes run.
+    #[arg(long, hide = true)]
+    peer: Option<Peer>,
+    /// The run's start, in CLOCK_MONOTONIC ns, for the programs of a --processes run.
+    #[arg(long, hide = true)]
+    start_ns: Option<u64>,
+}
+
+/// The programs of a `--processes` run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Role {
+    /// Takes the readings, and prints the report.
+    Consumer,
+    /// Samples the sensors and sends the readings.
+    Producer,
 }
 
 impl Args {
@@ -132,6 +167,13 @@ impl Args {
         let matches = cmd.get_matches_mut();
         let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
         let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+        if args.pidin && args.json {
+            cmd.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--pidin and --json cannot be used together (--json prints exactly one JSON object)",
+            )
+            .exit();
+        }
         match args.model {
             ModelArg::Srr => {
                 let asyncmsg_only: Vec<&str> = [
@@ -166,6 +208,21 @@ impl Args {
         }
         args
     }
+}
+
+/// Now on CLOCK_MONOTONIC, in ns: what readings are stamped with and latencies measured
+/// against. Unlike an `Instant`, it means the same in every program of a `--processes` run.
+fn now_ns() -> u64 {
+    use nix::time::{clock_gettime, ClockId};
+    clock_gettime(ClockId::CLOCK_MONOTONIC).map_or(0, |t| {
+        u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000
+            + u64::try_from(t.tv_nsec()).unwrap_or(0)
+    })
+}
+
+/// Time since `start_ns` (a [`now_ns`] reading).
+fn since(start_ns: u64) -> Duration {
+    Duration::from_nanos(now_ns().saturating_sub(start_ns))
 }
 
 /// One reading, as it travels.
@@ -289,9 +346,11 @@ struct Consumed {
     bad: u64,
     /// (readings per sensor, readings in all) from the end-of-run message.
     end: Option<(u64, u64)>,
-    end_at: Instant,
+    /// When the end-of-run message was taken ([`now_ns`]).
+    end_at: u64,
     latency: Histogram<u64>,
-    counters_end: ProcCounters,
+    /// The consumer process's kernel entries then.
+    end_entries: u64,
 }
 
 /// The consumer's processing: per-sensor stats and sequence checks.
@@ -300,12 +359,13 @@ struct Sink {
     received: u64,
     bad: u64,
     end: Option<(u64, u64)>,
-    start: Instant,
+    /// The run's start ([`now_ns`]), which readings' timestamps count from.
+    start: u64,
     latency: Histogram<u64>,
 }
 
 impl Sink {
-    fn new(sensors: u32, start: Instant) -> Sink {
+    fn new(sensors: u32, start: u64) -> Sink {
         Sink {
             stats: vec![Stats::default(); sensors as usize],
             received: 0,
@@ -342,16 +402,13 @@ impl Sink {
         s.min = s.min.min(r.value);
         s.max = s.max.max(r.value);
         s.sum += r.value;
-        let age = self
-            .start
-            .elapsed()
-            .saturating_sub(Duration::from_nanos(r.ts_ns));
+        let age = since(self.start).saturating_sub(Duration::from_nanos(r.ts_ns));
         self.latency
             .saturating_record(u64::try_from(age.as_nanos()).unwrap_or(u64::MAX).max(1));
         true
     }
 
-    fn into_consumed(self, batches: u64, end_at: Instant, counters_end: ProcCounters) -> Consumed {
+    fn into_consumed(self, batches: u64, end_at: u64, end_entries: u64) -> Consumed {
         Consumed {
             stats: self.stats,
             received: self.received,
@@ -360,21 +417,69 @@ impl Sink {
             end: self.end,
             end_at,
             latency: self.latency,
-            counters_end,
+            end_entries,
         }
     }
 }
 
 /// What the producer reports.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Produced {
+    /// The producer process.
+    pid: i32,
     sent: u64,
     per_sensor: u64,
-    first_sample: Instant,
-    counters: ProcCounters,
-    consumer_start: ProcCounters,
+    /// When the first sample was taken ([`now_ns`]).
+    first_sample: u64,
+    /// The producer process's kernel entries from just before the first sample to the end.
+    kernel_entries: u64,
+    /// The consumer process's kernel entries just before the first sample.
+    consumer_start_entries: u64,
     /// asyncmsg: (triggers, batches the kernel started, library kernel entries).
     conn: Option<(u64, u64, u64)>,
+}
+
+impl Produced {
+    /// As the producer program tells it to the launcher, which passes it on to the consumer
+    /// program: `produced PID SENT PER_SENSOR FIRST_SAMPLE ENTRIES CONSUMER_START TRIGGERS
+    /// BATCHES LIBRARY`, the last three `-` without asyncmsg.
+    fn to_line(&self) -> String {
+        let conn = self
+            .conn
+            .map_or("- - -".to_string(), |(t, b, l)| format!("{t} {b} {l}"));
+        format!(
+            "produced {} {} {} {} {} {} {conn}",
+            self.pid,
+            self.sent,
+            self.per_sensor,
+            self.first_sample,
+            self.kernel_entries,
+            self.consumer_start_entries
+        )
+    }
+
+    /// Reads [`Produced::to_line`]'s words after `produced`.
+    fn from_words(w: &[String]) -> Result<Produced, Failure> {
+        let bad = || Failure::new(format!("the producer's figures are garbled: {w:?}"));
+        if w.len() != 9 {
+            return Err(bad());
+        }
+        let n = |i: usize| w[i].parse::<u64>().map_err(|_| bad());
+        let conn = if w[6..] == ["-", "-", "-"] {
+            None
+        } else {
+            Some((n(6)?, n(7)?, n(8)?))
+        };
+        Ok(Produced {
+            pid: w[0].parse().map_err(|_| bad())?,
+            sent: n(1)?,
+            per_sensor: n(2)?,
+            first_sample: n(3)?,
+            kernel_entries: n(4)?,
+            consumer_start_entries: n(5)?,
+            conn,
+        })
+    }
 }
 
 /// What a side of the pipeline ended with.
@@ -410,7 +515,7 @@ impl Progress {
 /// `rate` is 0), handing each reading to `send`. Returns (readings per sensor, in all).
 fn sample_loop(
     args: &Args,
-    start: Instant,
+    start: u64,
     sampled: &AtomicU64,
     mut send: impl FnMut(&Reading) -> Result<(), Failure>,
 ) -> Result<(u64, u64), Failure> {
@@ -441,7 +546,7 @@ fn sample_loop(
                 std::thread::sleep(due - now);
             }
         }
-        let t = start.elapsed();
+        let t = since(start);
         for s in &mut sensors {
             send(&s.sample(t))?;
         }
@@ -485,217 +590,256 @@ impl Drop for AsyncCoid {
     }
 }
 
-/// Reads a process's counters, saying whose on failure.
-fn counters(k: &Kernel, pid: i32, whose: &str) -> Result<ProcCounters, Failure> {
+/// Reads a process's kernel entries, saying whose on failure.
+fn entries(k: &Kernel, pid: i32, whose: &str) -> Result<u64, Failure> {
     k.process_counters(pid)
+        .map(|c| c.kernel_entries)
         .context(|| format!("reading the {whose}'s counters (pid {pid})"))
 }
 
-fn spawn_asyncmsg(
+/// The asyncmsg consumer: makes the channel, announces it (`on_chid`), and takes batches until
+/// the end-of-run message. `me` is its own pid.
+fn consume_asyncmsg(
     args: &Args,
     kernel: &Kernel,
-    producer: &Process,
-    consumer: &Process,
-    start: Instant,
-    progress: &Arc<Progress>,
-) -> Result<Threads, Failure> {
+    me: i32,
+    start: u64,
+    pr: &Progress,
+    on_chid: impl FnOnce(i32),
+) -> Result<Consumed, Failure> {
     let size = args.msg_size as usize;
-    let (chid_tx, chid_rx) = mpsc::channel::<i32>();
-    let sensors = args.sensors;
-    let cons_pid = consumer.pid();
-    let k = kernel.clone();
-    let pr = progress.clone();
-    let cons = consumer
-        .spawn(move || {
-            let chid = asyncmsg::asyncmsg_channel_create(0, 0o600, size, GET_MAX, None, None)
-                .context(|| format!("asyncmsg_channel_create({size}-byte buffers x {GET_MAX})"))?;
-            chid_tx.send(chid).ok();
-            let mut sink = Sink::new(sensors, start);
-            let mut batches = 0u64;
-            let mut take_all = || -> Result<(), Failure> {
-                loop {
-                    let batch = asyncmsg::asyncmsg_get(chid)
-                        .context(|| format!("asyncmsg_get(chid {chid})"))?;
-                    if batch.is_empty() {
-                        continue;
-                    }
-                    batches += 1;
-                    for m in batch.iter() {
-                        if m.err != 0 {
-                            sink.bad += 1;
-                        } else if !sink.handle(m.data) {
-                            // The end-of-run message comes last.
-                            return Ok(());
-                        }
-                    }
-                    pr.taken.0.store(sink.received, Ordering::Relaxed);
-                }
-            };
-            if let Err(e) = take_all() {
-                // Destroying the channel fails the producer's blocked puts and flush (EBADF)
-                // instead of leaving it waiting for a consumer that is gone.
-                let _ = asyncmsg::asyncmsg_channel_destroy(chid);
-                return Err(e);
+    let chid = asyncmsg::asyncmsg_channel_create(0, 0o600, size, GET_MAX, None, None)
+        .context(|| format!("asyncmsg_channel_create({size}-byte buffers x {GET_MAX})"))?;
+    on_chid(chid);
+    let mut sink = Sink::new(args.sensors, start);
+    let mut batches = 0u64;
+    let mut take_all = || -> Result<(), Failure> {
+        loop {
+            let batch =
+                asyncmsg::asyncmsg_get(chid).context(|| format!("asyncmsg_get(chid {chid})"))?;
+            if batch.is_empty() {
+                continue;
             }
-            let end_at = Instant::now();
-            let end = counters(&k, cons_pid, "consumer")?;
-            Ok(Side::Consumer(sink.into_consumed(batches, end_at, end)))
-        })
-        .context(|| "starting the consumer thread")?;
-    let mut threads = vec![("consumer".to_string(), cons)];
-
-    let a = args.clone();
-    let k = kernel.clone();
-    let prod_pid = producer.pid();
-    let pr = progress.clone();
-    let prod = producer
-        .spawn(move || {
-            let chid = chid_rx
-                .recv_timeout(STALL)
-                .context(|| "waiting for the consumer's channel")?;
-            let trigger = a.trigger_num_msg;
-            let attr = AsyncConnAttr {
-                trigger_num_msg: trigger,
-                trigger_time: Duration::from_millis(a.trigger_time_ms),
-                // Room for several batches: a full queue only blocks the producer until the
-                // consumer catches up (and must hold a whole count-triggered batch).
-                max_num_buffer: 1024u32.max(trigger.saturating_mul(2).saturating_add(2)),
-                buffer_size: size,
-                ..AsyncConnAttr::default()
-            };
-            let coid =
-                asyncmsg::asyncmsg_connect_attach(0, cons_pid, chid, _NTO_SIDE_CHANNEL, 0, &attr)
-                    .context(|| format!("asyncmsg_connect_attach(pid {cons_pid}, chid {chid})"))?;
-            let conn = AsyncCoid {
-                coid,
-                attached: true,
-            };
-            let stats = || {
-                asyncmsg::asyncmsg_connection_stats(coid)
-                    .context(|| format!("asyncmsg_connection_stats(coid {coid:#x})"))
-            };
-            let before = counters(&k, prod_pid, "producer")?;
-            let consumer_start = counters(&k, cons_pid, "consumer")?;
-            let s0 = stats()?;
-            let first_sample = Instant::now();
-            let put = |m: Vec<u8>| {
-                asyncmsg::asyncmsg_put(coid, m, 0, None)
-                    .map_err(|e| e.errno)
-                    .context(|| format!("asyncmsg_put(coid {coid:#x})"))
-            };
-            // Buffers from asyncmsg_malloc, as QNX's docs ask: the library recycles them once
-            // the consumer has taken their messages.
-            let (per_sensor, sent) = sample_loop(&a, start, &pr.sampled.0, |r| {
-                let mut buf = asyncmsg::asyncmsg_malloc(size)
-                    .context(|| format!("asyncmsg_malloc({size})"))?;
-                r.encode_into(&mut buf);
-                put(buf)
-            })?;
-            put(end_message(size, per_sensor, sent))?;
-            asyncmsg::asyncmsg_flush(coid, 0)
-                .context(|| format!("asyncmsg_flush(coid {coid:#x})"))?;
-            let after = counters(&k, prod_pid, "producer")?;
-            let s1 = stats()?;
-            conn.detach()?;
-            Ok(Side::Producer(Produced {
-                sent,
-                per_sensor,
-                first_sample,
-                counters: after.since(&before),
-                consumer_start,
-                conn: Some((
-                    s1.triggers - s0.triggers,
-                    s1.batches - s0.batches,
-                    s1.kernel_entries - s0.kernel_entries,
-                )),
-            }))
-        })
-        .context(|| "starting the producer thread")?;
-    threads.push(("producer".to_string(), prod));
-    Ok(threads)
+            batches += 1;
+            for m in batch.iter() {
+                if m.err != 0 {
+                    sink.bad += 1;
+                } else if !sink.handle(m.data) {
+                    // The end-of-run message comes last.
+                    return Ok(());
+                }
+            }
+            pr.taken.0.store(sink.received, Ordering::Relaxed);
+        }
+    };
+    if let Err(e) = take_all() {
+        // Destroying the channel fails the producer's blocked puts and flush (EBADF)
+        // instead of leaving it waiting for a consumer that is gone.
+        let _ = asyncmsg::asyncmsg_channel_destroy(chid);
+        return Err(e);
+    }
+    let end_at = now_ns();
+    let end = entries(kernel, me, "consumer")?;
+    Ok(sink.into_consumed(batches, end_at, end))
 }
 
-fn spawn_srr(
+/// The asyncmsg producer (pid `me`): attaches to the consumer's channel, samples, puts, sends
+/// the end-of-run message and flushes.
+fn produce_asyncmsg(
+    args: &Args,
+    kernel: &Kernel,
+    me: i32,
+    consumer: Peer,
+    start: u64,
+    pr: &Progress,
+) -> Result<Produced, Failure> {
+    let size = args.msg_size as usize;
+    let Peer {
+        pid: cons_pid,
+        chid,
+    } = consumer;
+    let trigger = args.trigger_num_msg;
+    let attr = AsyncConnAttr {
+        trigger_num_msg: trigger,
+        trigger_time: Duration::from_millis(args.trigger_time_ms),
+        // Room for several batches: a full queue only blocks the producer until the
+        // consumer catches up (and must hold a whole count-triggered batch).
+        max_num_buffer: 1024u32.max(trigger.saturating_mul(2).saturating_add(2)),
+        buffer_size: size,
+        ..AsyncConnAttr::default()
+    };
+    let coid = asyncmsg::asyncmsg_connect_attach(0, cons_pid, chid, _NTO_SIDE_CHANNEL, 0, &attr)
+        .context(|| format!("asyncmsg_connect_attach(pid {cons_pid}, chid {chid})"))?;
+    let conn = AsyncCoid {
+        coid,
+        attached: true,
+    };
+    let stats = || {
+        asyncmsg::asyncmsg_connection_stats(coid)
+            .context(|| format!("asyncmsg_connection_stats(coid {coid:#x})"))
+    };
+    let before = entries(kernel, me, "producer")?;
+    let consumer_start_entries = entries(kernel, cons_pid, "consumer")?;
+    let s0 = stats()?;
+    let first_sample = now_ns();
+    let put = |m: Vec<u8>| {
+        asyncmsg::asyncmsg_put(coid, m, 0, None)
+            .map_err(|e| e.errno)
+            .context(|| format!("asyncmsg_put(coid {coid:#x})"))
+    };
+    // Buffers from asyncmsg_malloc, as QNX's docs ask: the library recycles them once
+    // the consumer has taken their messages.
+    let (per_sensor, sent) = sample_loop(args, start, &pr.sampled.0, |r| {
+        let mut buf =
+            asyncmsg::asyncmsg_malloc(size).context(|| format!("asyncmsg_malloc({size})"))?;
+        r.encode_into(&mut buf);
+        put(buf)
+    })?;
+    put(end_message(size, per_sensor, sent))?;
+    asyncmsg::asyncmsg_flush(coid, 0).context(|| format!("asyncmsg_flush(coid {coid:#x})"))?;
+    let after = entries(kernel, me, "producer")?;
+    let s1 = stats()?;
+    conn.detach()?;
+    Ok(Produced {
+        pid: me,
+        sent,
+        per_sensor,
+        first_sample,
+        kernel_entries: after - before,
+        consumer_start_entries,
+        conn: Some((
+            s1.triggers - s0.triggers,
+            s1.batches - s0.batches,
+            s1.kernel_entries - s0.kernel_entries,
+        )),
+    })
+}
+
+/// The SRR consumer: makes its channel, announces it (`on_chid`), and receives and replies
+/// to each reading until the end-of-run message. `me` is its own pid.
+fn consume_srr(
+    args: &Args,
+    kernel: &Kernel,
+    me: i32,
+    start: u64,
+    pr: &Progress,
+    on_chid: impl FnOnce(i32),
+) -> Result<Consumed, Failure> {
+    let size = args.msg_size as usize;
+    let chan = Channel::create(0).context(|| "ChannelCreate")?;
+    let chid = chan.chid();
+    on_chid(chid);
+    let mut sink = Sink::new(args.sensors, start);
+    let mut buf = vec![0u8; size];
+    loop {
+        let got = chan
+            .receive(&mut buf)
+            .context(|| format!("MsgReceive on chid {chid}"))?;
+        match got {
+            Received::Message { rcvid, info } => {
+                let n = (info.msglen as usize).min(size);
+                let going = sink.handle(&buf[..n]);
+                let id = rcvid.rcvid();
+                rcvid
+                    .reply(0, &[])
+                    .context(|| format!("MsgReply to rcvid {id:#x}"))?;
+                pr.taken.0.store(sink.received, Ordering::Relaxed);
+                if !going {
+                    break;
+                }
+            }
+            Received::Pulse(_) => {}
+        }
+    }
+    let end_at = now_ns();
+    let end = entries(kernel, me, "consumer")?;
+    // One reading per receive: there are no batches.
+    Ok(sink.into_consumed(0, end_at, end))
+}
+
+/// The SRR producer (pid `me`): one MsgSend per reading to the consumer's channel, then the
+/// end-of-run message.
+fn produce_srr(
+    args: &Args,
+    kernel: &Kernel,
+    me: i32,
+    consumer: Peer,
+    start: u64,
+    pr: &Progress,
+) -> Result<Produced, Failure> {
+    let size = args.msg_size as usize;
+    let Peer {
+        pid: cons_pid,
+        chid,
+    } = consumer;
+    let conn = Connection::attach(cons_pid, chid)
+        .context(|| format!("ConnectAttach to pid {cons_pid} chid {chid}"))?;
+    let coid = conn.coid();
+    let before = entries(kernel, me, "producer")?;
+    let consumer_start_entries = entries(kernel, cons_pid, "consumer")?;
+    let first_sample = now_ns();
+    let send = |m: &[u8]| {
+        conn.send(m, &mut [])
+            .map(drop)
+            .context(|| format!("MsgSend on coid {coid:#x}"))
+    };
+    let (per_sensor, sent) = sample_loop(args, start, &pr.sampled.0, |r| send(&r.encode(size)))?;
+    send(&end_message(size, per_sensor, sent))?;
+    let after = entries(kernel, me, "producer")?;
+    Ok(Produced {
+        pid: me,
+        sent,
+        per_sensor,
+        first_sample,
+        kernel_entries: after - before,
+        consumer_start_entries,
+        conn: None,
+    })
+}
+
+/// The consumer and the producer as threads of the simulated processes `consumer` and
+/// `producer`, the consumer first (its failure fails the producer).
+fn spawn_sides(
     args: &Args,
     kernel: &Kernel,
     producer: &Process,
     consumer: &Process,
-    start: Instant,
+    start: u64,
     progress: &Arc<Progress>,
 ) -> Result<Threads, Failure> {
-    let size = args.msg_size as usize;
     let (chid_tx, chid_rx) = mpsc::channel::<i32>();
-    let sensors = args.sensors;
     let cons_pid = consumer.pid();
-    let k = kernel.clone();
-    let pr = progress.clone();
+    let (a, k, pr) = (args.clone(), kernel.clone(), progress.clone());
     let cons = consumer
         .spawn(move || {
-            let chan = Channel::create(0).context(|| "ChannelCreate")?;
-            let chid = chan.chid();
-            chid_tx.send(chid).ok();
-            let mut sink = Sink::new(sensors, start);
-            let mut buf = vec![0u8; size];
-            loop {
-                let got = chan
-                    .receive(&mut buf)
-                    .context(|| format!("MsgReceive on chid {chid}"))?;
-                match got {
-                    Received::Message { rcvid, info } => {
-                        let n = (info.msglen as usize).min(size);
-                        let going = sink.handle(&buf[..n]);
-                        let id = rcvid.rcvid();
-                        rcvid
-                            .reply(0, &[])
-                            .context(|| format!("MsgReply to rcvid {id:#x}"))?;
-                        pr.taken.0.store(sink.received, Ordering::Relaxed);
-                        if !going {
-                            break;
-                        }
-                    }
-                    Received::Pulse(_) => {}
-                }
+            let on_chid = |chid| {
+                let _ = chid_tx.send(chid);
+            };
+            match a.model {
+                ModelArg::Asyncmsg => consume_asyncmsg(&a, &k, cons_pid, start, &pr, on_chid),
+                ModelArg::Srr => consume_srr(&a, &k, cons_pid, start, &pr, on_chid),
             }
-            let end_at = Instant::now();
-            let end = counters(&k, cons_pid, "consumer")?;
-            // One reading per receive: there are no batches.
-            Ok(Side::Consumer(sink.into_consumed(0, end_at, end)))
+            .map(Side::Consumer)
         })
         .context(|| "starting the consumer thread")?;
     let mut threads = vec![("consumer".to_string(), cons)];
 
-    let a = args.clone();
-    let k = kernel.clone();
     let prod_pid = producer.pid();
-    let pr = progress.clone();
+    let (a, k, pr) = (args.clone(), kernel.clone(), progress.clone());
     let prod = producer
         .spawn(move || {
             let chid = chid_rx
                 .recv_timeout(STALL)
                 .context(|| "waiting for the consumer's channel")?;
-            let conn = Connection::attach(cons_pid, chid)
-                .context(|| format!("ConnectAttach to pid {cons_pid} chid {chid}"))?;
-            let coid = conn.coid();
-            let before = counters(&k, prod_pid, "producer")?;
-            let consumer_start = counters(&k, cons_pid, "consumer")?;
-            let first_sample = Instant::now();
-            let send = |m: &[u8]| {
-                conn.send(m, &mut [])
-                    .map(drop)
-                    .context(|| format!("MsgSend on coid {coid:#x}"))
+            let consumer = Peer {
+                pid: cons_pid,
+                chid,
             };
-            let (per_sensor, sent) =
-                sample_loop(&a, start, &pr.sampled.0, |r| send(&r.encode(size)))?;
-            send(&end_message(size, per_sensor, sent))?;
-            let after = counters(&k, prod_pid, "producer")?;
-            Ok(Side::Producer(Produced {
-                sent,
-                per_sensor,
-                first_sample,
-                counters: after.since(&before),
-                consumer_start,
-                conn: None,
-            }))
+            match a.model {
+                ModelArg::Asyncmsg => produce_asyncmsg(&a, &k, prod_pid, consumer, start, &pr),
+                ModelArg::Srr => produce_srr(&a, &k, prod_pid, consumer, start, &pr),
+            }
+            .map(Side::Producer)
         })
         .context(|| "starting the producer thread")?;
     threads.push(("producer".to_string(), prod));
@@ -704,13 +848,31 @@ fn spawn_srr(
 
 fn main() {
     let args = Args::parse_checked();
-    match run(&args) {
+    let (who, r) = match args.role {
+        Some(role) => (
+            format!("sensors ({role:?} program)"),
+            programs::role_setup().and_then(|()| run_role(role, &args)),
+        ),
+        None if args.processes => ("sensors".to_string(), run_programs(&args)),
+        None => ("sensors".to_string(), run(&args)),
+    };
+    match r {
         Ok(ok) => std::process::exit(if ok { 0 } else { 1 }),
         Err(e) => {
-            eprintln!("sensors: {e}");
+            eprintln!("{who}: {e}");
             std::process::exit(1);
         }
     }
+}
+
+/// The moment `--pidin` shows: half-way through the sampling.
+fn pidin_title(args: &Args) -> String {
+    format!(
+        "half-way through the sampling ({} ms of {} ms, model {})",
+        args.duration_ms / 2,
+        args.duration_ms,
+        args.model.name()
+    )
 }
 
 /// Runs the pipeline and prints the report; returns whether every reading arrived once.
@@ -718,14 +880,20 @@ fn run(args: &Args) -> Result<bool, Failure> {
     let kernel = Kernel::new(userlib::Config::default()).context(|| "creating the kernel")?;
     let producer = Process::new_in(&kernel).context(|| "creating the producer process")?;
     let consumer = Process::new_in(&kernel).context(|| "creating the consumer process")?;
-    let start = Instant::now();
+    let start = now_ns();
     let progress = Arc::new(Progress::default());
-    let threads = match args.model {
-        ModelArg::Asyncmsg => {
-            spawn_asyncmsg(args, &kernel, &producer, &consumer, start, &progress)?
+    let threads = spawn_sides(args, &kernel, &producer, &consumer, start, &progress)?;
+    if args.pidin {
+        let half = Duration::from_millis(args.duration_ms / 2);
+        let mid = await_moment(
+            half + STALL,
+            || since(start) >= half,
+            || threads.iter().any(|(_, h)| h.is_finished()),
+        );
+        if mid {
+            print!("{}", pidin(&pidin_title(args), &kernel));
         }
-        ModelArg::Srr => spawn_srr(args, &kernel, &producer, &consumer, start, &progress)?,
-    };
+    }
     let (mut p, mut c) = (None, None);
     let sides = join_all(threads, STALL, || progress.total())
         .map_err(|e| Failure::new(format!("{e}\nthe kernel's state:\n{}", kernel.snapshot())))?;
@@ -740,13 +908,120 @@ fn run(args: &Args) -> Result<bool, Failure> {
             "a side of the pipeline ended without its report",
         ));
     };
-    Ok(report(args, &producer, &consumer, &p, &c))
+    Ok(report(args, consumer.pid(), &p, &c))
+}
+
+// ------------------------------------------------------- --processes: separate programs
+
+/// The launcher of a `--processes` run: makes the kernel, starts the consumer program, then
+/// the producer program, passes the producer's figures on to the consumer (which prints the
+/// report), and ends every program on every exit path. Returns the consumer's verdict.
+fn run_programs(args: &Args) -> Result<bool, Failure> {
+    let shared = SharedKernel::create("sensors")?;
+    let k = shared.kernel();
+    let start = now_ns().to_string();
+    let with_start = |mut extra: Vec<String>| {
+        extra.extend(["--start-ns".to_string(), start.clone()]);
+        extra
+    };
+    let mut consumer = Program::start(
+        &shared,
+        "consumer",
+        &role_args("consumer", &with_start(vec![])),
+    )?;
+    let cpid = consumer.pid();
+    let chid = consumer
+        .expect("chid", STALL)?
+        .first()
+        .and_then(|w| w.parse::<i32>().ok())
+        .ok_or_else(|| Failure::new("the consumer program said no chid"))?;
+    let peer = Peer { pid: cpid, chid };
+    let mut producer = Program::start(
+        &shared,
+        "producer",
+        &role_args(
+            "producer",
+            &with_start(vec!["--peer".into(), peer.to_string()]),
+        ),
+    )?;
+    let ppid = producer.pid();
+    if !args.json {
+        println!(
+            "consumer program pid {cpid} (chid {chid}), producer program pid {ppid} (the kernel: {})",
+            shared.path().display()
+        );
+    }
+    // Progress: kernel entries of either side (a consumer that takes readings enters the
+    // kernel, and so does a producer that triggers or sends).
+    let moving = || {
+        [cpid, ppid]
+            .iter()
+            .map(|&pid| k.process_counters(pid).map_or(0, |c| c.kernel_entries))
+            .sum::<u64>()
+    };
+    if args.pidin {
+        let half = Duration::from_millis(args.duration_ms / 2);
+        let start_ns: u64 = start.parse().unwrap_or(0);
+        let mid = await_moment(
+            half + STALL,
+            || since(start_ns) >= half,
+            || !producer.running() || !consumer.running(),
+        );
+        if mid {
+            print!("{}", pidin(&pidin_title(args), k));
+        }
+    }
+    let produced = producer.expect_progressing("produced", STALL, moving)?;
+    consumer.tell(&format!("produced {}", produced.join(" ")))?;
+    producer.finish(STALL, || 0)?;
+    let verdict = consumer.expect("ok", STALL)?;
+    consumer.finish(STALL, || 0)?;
+    Ok(verdict.first().map(String::as_str) == Some("true"))
+}
+
+/// A program of a `--processes` run, on the kernel `QNXSIM_KERNEL` names. The consumer
+/// prints the report (with the producer's figures, passed on by the launcher) and tells the
+/// launcher whether every reading arrived once.
+fn run_role(role: Role, args: &Args) -> Result<bool, Failure> {
+    let kernel = userlib::current::default_kernel().context(|| "joining the shared kernel")?;
+    let me = userlib::current::default_pid().context(|| "joining the shared kernel")?;
+    let start = args
+        .start_ns
+        .ok_or_else(|| Failure::new(format!("--role {role:?} needs --start-ns")))?;
+    let progress = Progress::default();
+    match role {
+        Role::Consumer => {
+            let commands = Commands::listen();
+            let on_chid = |chid| tell_launcher(&format!("chid {chid}"));
+            let c = match args.model {
+                ModelArg::Asyncmsg => consume_asyncmsg(args, kernel, me, start, &progress, on_chid),
+                ModelArg::Srr => consume_srr(args, kernel, me, start, &progress, on_chid),
+            }?;
+            let p = Produced::from_words(&commands.expect("produced", STALL)?)?;
+            let ok = report(args, me, &p, &c);
+            tell_launcher(&format!("ok {ok}"));
+            Ok(true)
+        }
+        Role::Producer => {
+            let consumer = args
+                .peer
+                .ok_or_else(|| Failure::new("--role producer needs --peer PID:CHID"))?;
+            let p = match args.model {
+                ModelArg::Asyncmsg => {
+                    produce_asyncmsg(args, kernel, me, consumer, start, &progress)
+                }
+                ModelArg::Srr => produce_srr(args, kernel, me, consumer, start, &progress),
+            }?;
+            tell_launcher(&p.to_line());
+            Ok(true)
+        }
+    }
 }
 
 /// Prints the summary (or the JSON object); returns whether every reading arrived once.
-fn report(args: &Args, producer: &Process, consumer: &Process, p: &Produced, c: &Consumed) -> bool {
-    let consumer_entries = c.counters_end.since(&p.consumer_start).kernel_entries;
-    let elapsed = c.end_at.saturating_duration_since(p.first_sample);
+fn report(args: &Args, consumer: i32, p: &Produced, c: &Consumed) -> bool {
+    let consumer_entries = c.end_entries.saturating_sub(p.consumer_start_entries);
+    let elapsed = Duration::from_nanos(c.end_at.saturating_sub(p.first_sample));
     let lost: u64 = c.stats.iter().map(|s| s.lost).sum::<u64>()
         + c.stats
             .iter()
@@ -811,10 +1086,10 @@ fn report(args: &Args, producer: &Process, consumer: &Process, p: &Produced, c: 
             c.received,
             opt(batching.map(|b| b.2)),
             opt(batching.map(|b| b.0)),
-            p.counters.kernel_entries,
+            p.kernel_entries,
             opt(batching.map(|b| b.1)),
             consumer_entries,
-            num(per_msg(p.counters.kernel_entries), 5),
+            num(per_msg(p.kernel_entries), 5),
             num(per_msg(consumer_entries), 5),
             num(msgs_per_s, 1),
             num(elapsed.as_secs_f64(), 6),
@@ -842,9 +1117,13 @@ fn report(args: &Args, producer: &Process, consumer: &Process, p: &Produced, c: 
         }
     );
     println!(
-        "producer pid {}, consumer pid {} (simulated processes of one kernel)",
-        producer.pid(),
-        consumer.pid()
+        "producer pid {}, consumer pid {consumer} ({})",
+        p.pid,
+        if args.processes {
+            "Linux programs sharing one kernel"
+        } else {
+            "simulated processes of one kernel"
+        }
     );
     println!();
     println!(
@@ -863,16 +1142,16 @@ fn report(args: &Args, producer: &Process, consumer: &Process, p: &Produced, c: 
             );
             println!(
                 "kernel entries: producer {} ({:.4} per message; library {lib_entries}), consumer {} ({:.4} per message)",
-                p.counters.kernel_entries,
-                per_msg(p.counters.kernel_entries),
+                p.kernel_entries,
+                per_msg(p.kernel_entries),
                 consumer_entries,
                 per_msg(consumer_entries)
             );
         }
         None => println!(
             "kernel entries: producer {} ({:.4} per message), consumer {} ({:.4} per message)",
-            p.counters.kernel_entries,
-            per_msg(p.counters.kernel_entries),
+            p.kernel_entries,
+            per_msg(p.kernel_entries),
             consumer_entries,
             per_msg(consumer_entries)
         ),

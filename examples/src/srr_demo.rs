@@ -15,14 +15,27 @@
 //! Instead a client sends its closing pulse even after a failure, a failed server's channel
 //! goes with it (its clients' sends then fail), and the main thread gives up when the server
 //! has received nothing for [`STEP_TIMEOUT`].
+//!
+//! `--pidin` adds what `pidin-sim` shows (processes with their counters, threads, channels,
+//! connections, pools) in the middle of part 2, once half of the round trips are done.
+//!
+//! `--processes` runs the same parts with the server and the clients in separate Linux
+//! programs sharing one kernel (`examples::programs`): this program makes the kernel and
+//! starts a server program, then a client program for part 1 (its threads queue on the server
+//! as above) and another for part 2; it takes part 1's pictures itself, mapping the kernel as
+//! `pidin-sim` does. The pids are then the programs' Linux pids.
 
-use clap::Parser;
-use examples::{join_all, Context, Failure};
+use clap::{Parser, ValueEnum};
+use examples::programs::{
+    self, print_block, role_args, tell_launcher, Commands, Peer, Program, SharedKernel,
+};
+use examples::{await_moment, join_all, pidin, Context, Failure, Named};
 use hdrhistogram::Histogram;
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use userlib::{Channel, Connection, Kernel, Process, Received, ThreadState};
+use userlib::{Channel, Connection, Kernel, ProcCounters, Process, Received, ThreadState};
 
 /// The most client threads (part 1 prints a line for each).
 const MAX_CLIENTS: u32 = 64;
@@ -46,6 +59,32 @@ struct Args {
     /// allows).
     #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(0..=MAX_SIZE as i64))]
     size: u32,
+    /// Also print what pidin-sim shows (processes with their counters, threads with their
+    /// states, channels, connections, pools) once half of part 2's round trips are done
+    /// (with --rounds 0: at the end of part 2).
+    #[arg(long)]
+    pidin: bool,
+    /// Run the server and the clients as separate Linux programs sharing one kernel (this
+    /// program starts them and watches the kernel) instead of simulated processes of this one.
+    #[arg(long)]
+    processes: bool,
+    /// The part a program of a --processes run plays (set by the example itself).
+    #[arg(long, value_enum, hide = true)]
+    role: Option<Role>,
+    /// The server's PID:CHID, for a client program of a --processes run.
+    #[arg(long, hide = true)]
+    peer: Option<Peer>,
+}
+
+/// The programs of a `--processes` run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Role {
+    /// The server: part 1's, then part 2's.
+    Server,
+    /// Part 1's client threads.
+    Part1Clients,
+    /// Part 2's client threads, and part 2's report.
+    Part2Clients,
 }
 
 /// How long any one step may take: a thread reaching a state, a message arriving; in part 2,
@@ -55,10 +94,22 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 /// The pulse code a part-2 client sends after its last round trip.
 const CLOSING: i8 = 1;
 
+/// How long a program of a `--processes` run waits for the launcher's next word, and the
+/// launcher for a program that has nothing left but to end.
+const PROGRAM_WAIT: Duration = Duration::from_secs(60);
+
 fn main() {
     let args = Args::parse();
-    if let Err(e) = run(&args) {
-        eprintln!("srr-demo: {e}");
+    let (who, r) = match args.role {
+        Some(role) => (
+            format!("srr-demo ({role:?} program)"),
+            programs::role_setup().and_then(|()| run_role(role, &args)),
+        ),
+        None if args.processes => ("srr-demo".to_string(), run_programs(&args)),
+        None => ("srr-demo".to_string(), run(&args)),
+    };
+    if let Err(e) = r {
+        eprintln!("{who}: {e}");
         std::process::exit(1);
     }
 }
@@ -73,7 +124,44 @@ fn run(args: &Args) -> Result<(), Failure> {
         client_proc.pid()
     );
     part1(&kernel, &server_proc, &client_proc, args.clients as usize)?;
-    part2(&server_proc, &client_proc, args)
+    part2(&kernel, &server_proc, &client_proc, args)
+}
+
+/// Where client threads run: a simulated process of this program's kernel, or (in a client
+/// program of a `--processes` run) this program's own process on the shared kernel.
+enum Home<'a> {
+    Simulated(&'a Process),
+    /// This program's process, by pid.
+    Own(i32),
+}
+
+impl Home<'_> {
+    fn pid(&self) -> i32 {
+        match self {
+            Home::Simulated(p) => p.pid(),
+            Home::Own(pid) => *pid,
+        }
+    }
+
+    /// Starts a kernel thread of this process at `priority`, running `f`. A thread of our own
+    /// process joins it at its first kernel call, which sets its priority, so its tid is the
+    /// next one when that call is made.
+    fn spawn<T: Send + 'static>(
+        &self,
+        priority: i16,
+        f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+    ) -> Result<JoinHandle<Result<T, Failure>>, Failure> {
+        match self {
+            Home::Simulated(p) => p
+                .spawn_with_priority(priority, f)
+                .context(|| format!("starting a thread of pid {}", p.pid())),
+            Home::Own(_) => Ok(std::thread::spawn(move || {
+                userlib::qnx::thread_set_priority(priority)
+                    .context(|| format!("ThreadSetPriority({priority})"))?;
+                f()
+            })),
+        }
+    }
 }
 
 // ------------------------------------------------------------------------ part 1: the states
@@ -131,16 +219,17 @@ enum Part1 {
     Client,
 }
 
-/// Part 1's server: holds the first message until `go`, then serves exactly `queued` more.
+/// Part 1's server: announces its chid (`on_chid`), holds the first message until `go()`
+/// returns (having said so: `on_first`), then serves exactly `queued` more.
 fn part1_server(
     queued: usize,
-    chid_tx: mpsc::Sender<i32>,
-    first_tx: mpsc::Sender<()>,
-    go: mpsc::Receiver<()>,
+    on_chid: impl FnOnce(i32),
+    on_first: impl FnOnce(),
+    go: impl FnOnce() -> Result<(), Failure>,
 ) -> Result<Vec<Served>, Failure> {
     let c = Channel::create(0).context(|| "ChannelCreate")?;
     let chid = c.chid();
-    chid_tx.send(chid).ok();
+    on_chid(chid);
     let mut buf = [0u8; 256];
     let receive = |buf: &mut [u8]| {
         c.receive_timeout(buf, STEP_TIMEOUT)
@@ -156,9 +245,8 @@ fn part1_server(
         info.tid,
         info.priority
     );
-    first_tx.send(()).ok();
-    go.recv_timeout(STEP_TIMEOUT)
-        .context(|| "waiting for the picture to be taken")?;
+    on_first();
+    go()?;
     let id = first.rcvid();
     first
         .reply(0, b"done")
@@ -188,6 +276,15 @@ fn part1_server(
     Ok(served)
 }
 
+/// The second picture's title.
+fn queued_title(queued: usize) -> &'static str {
+    if queued == 1 {
+        "client tid 1 was received: REPLY-blocked; tid 2 queues SEND-blocked (server boosted to its priority)"
+    } else {
+        "client tid 1 was received: REPLY-blocked; the others queue SEND-blocked (server boosted to the highest)"
+    }
+}
+
 fn part1(
     kernel: &Kernel,
     server_proc: &Process,
@@ -198,7 +295,23 @@ fn part1(
     let (first_tx, first_rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel();
     let server = server_proc
-        .spawn(move || part1_server(queued, chid_tx, first_tx, go_rx).map(Part1::Server))
+        .spawn(move || {
+            part1_server(
+                queued,
+                |chid| {
+                    let _ = chid_tx.send(chid);
+                },
+                || {
+                    let _ = first_tx.send(());
+                },
+                || {
+                    go_rx
+                        .recv_timeout(STEP_TIMEOUT)
+                        .context(|| "waiting for the picture to be taken")
+                },
+            )
+            .map(Part1::Server)
+        })
         .context(|| "starting the server thread")?;
     let mut threads = vec![("server".to_string(), server)];
     let chid = chid_rx
@@ -212,29 +325,60 @@ fn part1(
         "the server waits for work: RECEIVE-blocked on its channel",
         kernel,
     );
+    threads.extend(part1_clients(
+        kernel,
+        &Home::Simulated(client_proc),
+        Peer { pid: spid, chid },
+        queued,
+        || {
+            first_rx
+                .recv_timeout(STEP_TIMEOUT)
+                .context(|| "waiting for the server to take the first message")
+        },
+    )?);
+    show(queued_title(queued), kernel);
+    go_tx.send(()).ok();
 
+    let served = join_all(threads, STEP_TIMEOUT, || 0)?
+        .into_iter()
+        .find_map(|t| match t {
+            Part1::Server(s) => Some(s),
+            Part1::Client => None,
+        })
+        .unwrap_or_default();
+    explain_order(&served, queued)
+}
+
+/// Part 1's clients, in `home`: client tid 1 sends "first" and is received (REPLY-blocked);
+/// once `taken()` says the server has it, `queued` more queue SEND-blocked one by one, each
+/// before the next starts, so that their tids and arrival order are fixed.
+fn part1_clients(
+    kernel: &Kernel,
+    home: &Home<'_>,
+    server: Peer,
+    queued: usize,
+    taken: impl FnOnce() -> Result<(), Failure>,
+) -> Result<Vec<Named<Part1>>, Failure> {
+    let Peer { pid: spid, chid } = server;
     let client = |text: &'static str, prio: i16| {
-        client_proc
-            .spawn_with_priority(prio, move || {
-                let conn = Connection::attach(spid, chid)
-                    .context(|| format!("ConnectAttach to pid {spid} chid {chid}"))?;
-                let coid = conn.coid();
-                conn.send_timeout(text.as_bytes(), &mut [0u8; 8], STEP_TIMEOUT)
-                    .context(|| {
-                        format!("MsgSend({text:?}) on coid {coid:#x} (at most {STEP_TIMEOUT:?})")
-                    })?;
-                Ok(Part1::Client)
-            })
-            .context(|| format!("starting the client thread that sends {text:?}"))
+        home.spawn(prio, move || {
+            let conn = Connection::attach(spid, chid)
+                .context(|| format!("ConnectAttach to pid {spid} chid {chid}"))?;
+            let coid = conn.coid();
+            conn.send_timeout(text.as_bytes(), &mut [0u8; 8], STEP_TIMEOUT)
+                .context(|| {
+                    format!("MsgSend({text:?}) on coid {coid:#x} (at most {STEP_TIMEOUT:?})")
+                })?;
+            Ok(Part1::Client)
+        })
+        .context(|| format!("starting the client thread that sends {text:?}"))
     };
-    threads.push(("client tid 1".to_string(), client("first", 10)?));
-    let cpid = client_proc.pid();
+    let mut threads = vec![("client tid 1".to_string(), client("first", 10)?)];
+    let cpid = home.pid();
     wait_for(kernel, (cpid, 1), "client tid 1 to be REPLY-blocked", |s| {
         matches!(s, ThreadState::Reply { .. })
     })?;
-    first_rx
-        .recv_timeout(STEP_TIMEOUT)
-        .context(|| "waiting for the server to take the first message")?;
+    taken()?;
     for k in 0..queued {
         let (text, prio) = queued_client(k);
         let tid = k as i32 + 2;
@@ -246,24 +390,7 @@ fn part1(
             |s| matches!(s, ThreadState::Send { .. }),
         )?;
     }
-    show(
-        if queued == 1 {
-            "client tid 1 was received: REPLY-blocked; tid 2 queues SEND-blocked (server boosted to its priority)"
-        } else {
-            "client tid 1 was received: REPLY-blocked; the others queue SEND-blocked (server boosted to the highest)"
-        },
-        kernel,
-    );
-    go_tx.send(()).ok();
-
-    let served = join_all(threads, STEP_TIMEOUT, || 0)?
-        .into_iter()
-        .find_map(|t| match t {
-            Part1::Server(s) => Some(s),
-            Part1::Client => None,
-        })
-        .unwrap_or_default();
-    explain_order(&served, queued)
+    Ok(threads)
 }
 
 /// Says in what order the queue was served, and fails if it was not by priority, then FIFO.
@@ -308,12 +435,12 @@ enum Part2 {
     },
 }
 
-/// Part 2's server: answers every message with `size` bytes until each of `clients` clients
-/// has sent its closing pulse.
-fn part2_server(clients: usize, size: usize, chid_tx: mpsc::Sender<i32>) -> Result<(), Failure> {
+/// Part 2's server: announces its chid (`on_chid`), then answers every message with `size`
+/// bytes until each of `clients` clients has sent its closing pulse.
+fn part2_server(clients: usize, size: usize, on_chid: impl FnOnce(i32)) -> Result<(), Failure> {
     let c = Channel::create(0).context(|| "ChannelCreate")?;
     let chid = c.chid();
-    chid_tx.send(chid).ok();
+    on_chid(chid);
     // Room for a pulse too, whatever the message size.
     let mut buf = vec![0u8; size.max(userlib::PULSE_SIZE)];
     let reply = vec![0x5au8; size];
@@ -396,50 +523,105 @@ fn part2_client(
     Ok(Part2::Client { latency, span })
 }
 
-fn part2(server_proc: &Process, client_proc: &Process, args: &Args) -> Result<(), Failure> {
-    let n = args.clients as usize;
-    let (rounds, size) = (args.rounds, args.size as usize);
+fn part2(
+    kernel: &Kernel,
+    server_proc: &Process,
+    client_proc: &Process,
+    args: &Args,
+) -> Result<(), Failure> {
+    let (n, size) = (args.clients as usize, args.size as usize);
     let (chid_tx, chid_rx) = mpsc::channel();
     let server = server_proc
-        .spawn(move || part2_server(n, size, chid_tx).map(|()| Part2::Server))
+        .spawn(move || {
+            part2_server(n, size, |chid| {
+                let _ = chid_tx.send(chid);
+            })
+            .map(|()| Part2::Server)
+        })
         .context(|| "starting the server thread")?;
-    let mut threads = vec![("server".to_string(), server)];
+    let threads = vec![("server".to_string(), server)];
     let chid = chid_rx
         .recv_timeout(STEP_TIMEOUT)
         .context(|| "waiting for the server's channel")?;
-    let spid = server_proc.pid();
-    let before_s = server_proc
-        .counters()
-        .context(|| "reading the server's counters")?;
-    let before_c = client_proc
-        .counters()
-        .context(|| "reading the clients' counters")?;
+    let server = Peer {
+        pid: server_proc.pid(),
+        chid,
+    };
+    part2_clients(
+        kernel,
+        &Home::Simulated(client_proc),
+        server,
+        args,
+        threads,
+        &|text| print!("{text}"),
+    )
+}
+
+/// Part 2's clients, in `home`: each makes its round trips to `server`; then the report. The
+/// server's and the clients' counters are read from the kernel, by pid, before and after.
+/// `threads` holds the server's thread when it runs in this program; `emit` prints the
+/// `--pidin` listing.
+fn part2_clients(
+    kernel: &Kernel,
+    home: &Home<'_>,
+    server: Peer,
+    args: &Args,
+    mut threads: Vec<Named<Part2>>,
+    emit: &dyn Fn(&str),
+) -> Result<(), Failure> {
+    let n = args.clients as usize;
+    let (rounds, size) = (args.rounds, args.size as usize);
+    let Peer { pid: spid, chid } = server;
+    let cpid = home.pid();
+    let counters = |pid: i32, whose: &str| {
+        kernel
+            .process_counters(pid)
+            .context(|| format!("reading the {whose}'s counters (pid {pid})"))
+    };
+    let before_s = counters(spid, "server")?;
+    let before_c = counters(cpid, "clients")?;
     let ready = Arc::new(Barrier::new(n));
     for i in 0..n {
         let ready = ready.clone();
-        let h = client_proc
-            .spawn(move || part2_client(spid, chid, rounds, size, &ready))
+        let h = home
+            .spawn(userlib::consts::PRIO_DEFAULT, move || {
+                part2_client(spid, chid, rounds, size, &ready)
+            })
             .context(|| format!("starting client thread {}", i + 1))?;
         threads.push((format!("client {}", i + 1), h));
     }
     // Every message and pulse the server takes is progress; none for STEP_TIMEOUT is a hang.
-    let k = server_proc.kernel().clone();
-    let progress = move || {
-        k.process_counters(spid)
+    let received = || {
+        kernel
+            .process_counters(spid)
             .map_or(0, |c| c.msgs_received + c.pulses_received)
     };
-    let done = join_all(threads, STEP_TIMEOUT, progress).map_err(|e| {
-        Failure::new(format!(
-            "{e}\nthe kernel's state:\n{}",
-            server_proc.kernel().snapshot()
-        ))
-    })?;
-    let s = server_proc
-        .counters()
-        .context(|| "reading the server's counters")?;
-    let c = client_proc
-        .counters()
-        .context(|| "reading the clients' counters")?;
+    let total = rounds * n as u64;
+    if args.pidin && total > 0 {
+        let half = before_s.msgs_received + total / 2;
+        let mid = await_moment(
+            STEP_TIMEOUT,
+            || {
+                kernel
+                    .process_counters(spid)
+                    .is_ok_and(|c| c.msgs_received >= half)
+            },
+            || threads.iter().any(|(_, h)| h.is_finished()),
+        );
+        if mid {
+            emit(&pidin(
+                &format!("part 2, half of the {total} round trips done"),
+                kernel,
+            ));
+        }
+    }
+    let done = join_all(threads, STEP_TIMEOUT, received)
+        .map_err(|e| Failure::new(format!("{e}\nthe kernel's state:\n{}", kernel.snapshot())))?;
+    let s = counters(spid, "server")?.since(&before_s);
+    let c = counters(cpid, "clients")?.since(&before_c);
+    if args.pidin && total == 0 {
+        emit(&pidin("part 2 over (--rounds 0: no round trips)", kernel));
+    }
 
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
     let (mut first, mut last) = (None::<Instant>, None::<Instant>);
@@ -452,11 +634,26 @@ fn part2(server_proc: &Process, client_proc: &Process, args: &Args) -> Result<()
             }
         }
     }
+    report_part2(args, (first, last), &latency, (spid, &s), (cpid, &c));
+    Ok(())
+}
+
+/// Prints part 2's figures: latency, throughput, the kernel's counters per round trip
+/// (`s` and `c`: the server's and the clients' counters over part 2).
+fn report_part2(
+    args: &Args,
+    span: (Option<Instant>, Option<Instant>),
+    latency: &Histogram<u64>,
+    (spid, s): (i32, &ProcCounters),
+    (cpid, c): (i32, &ProcCounters),
+) {
+    let n = args.clients as usize;
+    let (rounds, size) = (args.rounds, args.size);
     println!(
         "--- round trips: {n} client thread(s) x {rounds}, {size}-byte message and reply, threads unpinned"
     );
     let total = rounds * n as u64;
-    if let (Some(first), Some(last), true) = (first, last, total > 0) {
+    if let (Some(first), Some(last), true) = (span.0, span.1, total > 0) {
         let us = |v: u64| v as f64 / 1e3;
         println!(
             "round trip   p50 {:>8.2} us   p99 {:>8.2} us   p99.9 {:>8.2} us   max {:>9.2} us",
@@ -470,9 +667,7 @@ fn part2(server_proc: &Process, client_proc: &Process, args: &Args) -> Result<()
             "throughput   {:.0} round trips/s over {secs:.2} s",
             total as f64 / secs
         );
-        let sum = |f: fn(&userlib::ProcCounters) -> u64| {
-            (f(&s) - f(&before_s) + f(&c) - f(&before_c)) as f64 / total as f64
-        };
+        let sum = |f: fn(&ProcCounters) -> u64| (f(s) + f(c)) as f64 / total as f64;
         println!(
             "kernel       {:.2} kernel entries, {:.2} wake-ups, {:.2} blocks per round trip",
             sum(|c| c.kernel_entries),
@@ -485,13 +680,120 @@ fn part2(server_proc: &Process, client_proc: &Process, args: &Args) -> Result<()
         println!("no round trips (--rounds 0): nothing to time; each client only attached, sent its closing pulse and left");
     }
     println!(
-        "client pid {}: {} sent, server pid {}: {} received, {} replies, {} closing pulse(s)",
-        client_proc.pid(),
-        c.msgs_sent - before_c.msgs_sent,
-        server_proc.pid(),
-        s.msgs_received - before_s.msgs_received,
-        s.replies - before_s.replies,
-        s.pulses_received - before_s.pulses_received,
+        "client pid {cpid}: {} sent, server pid {spid}: {} received, {} replies, {} closing pulse(s)",
+        c.msgs_sent, s.msgs_received, s.replies, s.pulses_received,
     );
-    Ok(())
+}
+
+// ------------------------------------------------------- --processes: separate programs
+
+/// The launcher of a `--processes` run: makes the kernel, starts the server program and a
+/// client program per part, takes part 1's pictures (mapping the kernel, as `pidin-sim`
+/// does), tells the server when to go on, and ends every program on every exit path.
+fn run_programs(args: &Args) -> Result<(), Failure> {
+    let shared = SharedKernel::create("srr-demo")?;
+    let k = shared.kernel();
+    let queued = args.clients as usize;
+    let mut server = Program::start(&shared, "server", &role_args("server", &[]))?;
+    let spid = server.pid();
+    let chid = chid_of(&server.expect("chid", STEP_TIMEOUT)?)?;
+    println!(
+        "server program pid {spid} (a Linux process of its own; the kernel: {})\n",
+        shared.path().display()
+    );
+    wait_for(k, (spid, 1), "the server to be RECEIVE-blocked", |s| {
+        matches!(s, ThreadState::Receive { .. })
+    })?;
+    show(
+        "the server waits for work: RECEIVE-blocked on its channel",
+        k,
+    );
+
+    let peer = |chid| vec!["--peer".to_string(), Peer { pid: spid, chid }.to_string()];
+    let part1 = Program::start(
+        &shared,
+        "part-1 client",
+        &role_args("part1-clients", &peer(chid)),
+    )?;
+    server.expect("holding", STEP_TIMEOUT)?;
+    // The client program queues its threads one at a time, each within STEP_TIMEOUT.
+    part1.expect("queued", STEP_TIMEOUT * (queued as u32 + 2))?;
+    println!(
+        "(client program pid {}: its threads are the clients)\n",
+        part1.pid()
+    );
+    show(queued_title(queued), k);
+    server.tell("go")?;
+    part1.finish(STEP_TIMEOUT * 2, || 0)?;
+
+    let chid = chid_of(&server.expect("chid", STEP_TIMEOUT)?)?;
+    let part2 = Program::start(
+        &shared,
+        "part-2 client",
+        &role_args("part2-clients", &peer(chid)),
+    )?;
+    println!("(part 2: client program pid {})", part2.pid());
+    // Every message and pulse the server takes is progress.
+    part2.finish(STEP_TIMEOUT * 2, || {
+        k.process_counters(spid)
+            .map_or(0, |c| c.msgs_received + c.pulses_received)
+    })?;
+    server.tell("quit")?;
+    server.finish(PROGRAM_WAIT, || 0)
+}
+
+/// The chid in a program's `chid N` line.
+fn chid_of(words: &[String]) -> Result<i32, Failure> {
+    words
+        .first()
+        .and_then(|w| w.parse().ok())
+        .ok_or_else(|| Failure::new(format!("no chid in {words:?}")))
+}
+
+/// A program of a `--processes` run, on the kernel `QNXSIM_KERNEL` names.
+fn run_role(role: Role, args: &Args) -> Result<(), Failure> {
+    let kernel = userlib::current::default_kernel().context(|| "joining the shared kernel")?;
+    let me = userlib::current::default_pid().context(|| "joining the shared kernel")?;
+    let peer = || {
+        args.peer
+            .ok_or_else(|| Failure::new(format!("--role {role:?} needs --peer PID:CHID")))
+    };
+    match role {
+        Role::Server => {
+            let commands = Commands::listen();
+            let queued = args.clients as usize;
+            let served = part1_server(
+                queued,
+                |chid| tell_launcher(&format!("chid {chid}")),
+                || tell_launcher("holding"),
+                || commands.expect("go", STEP_TIMEOUT * 2).map(drop),
+            )?;
+            explain_order(&served, queued)?;
+            part2_server(args.clients as usize, args.size as usize, |chid| {
+                tell_launcher(&format!("chid {chid}"))
+            })?;
+            // Stay until the part-2 client program has read our counters from the kernel,
+            // which forgets a process when its program ends.
+            commands.expect("quit", PROGRAM_WAIT).map(drop)
+        }
+        Role::Part1Clients => {
+            let threads = part1_clients(
+                kernel,
+                &Home::Own(me),
+                peer()?,
+                args.clients as usize,
+                || Ok(()),
+            )?;
+            tell_launcher("queued");
+            join_all(threads, STEP_TIMEOUT, || 0).map(drop)
+        }
+        Role::Part2Clients => part2_clients(
+            kernel,
+            &Home::Own(me),
+            peer()?,
+            args,
+            Vec::new(),
+            &print_block,
+        ),
+    }
 }

@@ -2,9 +2,10 @@
 //! the producer's kernel entries per message, each model reports only the figures that apply
 //! to it, and out-of-range or inapplicable options are refused.
 
+#[allow(dead_code)] // (each test binary uses a part of it)
 mod common;
 
-use common::{assert_refused, run};
+use common::{assert_kernel_removed, assert_refused, number_after, run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sensors");
 
@@ -217,4 +218,182 @@ fn sensors_refuses_out_of_range_and_inapplicable_options_naming_them() {
     ] {
         assert_refused(BIN, args, option);
     }
+}
+
+/// The `--pidin` listing in `text`, from its title to the pools' line.
+fn listing<'a>(text: &'a str, model: &str) -> &'a str {
+    let title =
+        format!("--- pidin: half-way through the sampling (150 ms of 300 ms, model {model})");
+    let at = text
+        .find(&title)
+        .unwrap_or_else(|| panic!("no {title:?} in\n{text}"));
+    let end = text[at..].find(" timers\n").expect("the pools' line") + at + " timers".len();
+    &text[at..end]
+}
+
+#[test]
+fn sensors_pidin_shows_the_asyncmsg_channel_and_the_producers_send_queue() {
+    let mut args = COMMON.to_vec();
+    args.push("--pidin");
+    let r = run(BIN, &args);
+    r.assert_success("sensors --pidin");
+    let l = listing(&r.stdout, "asyncmsg");
+    // The consumer (pid 3) owns the asyncmsg channel; each library has a private channel.
+    let chan = l
+        .lines()
+        .find(|l| l.ends_with("flags 0x400 (_NTO_CHF_ASYNC)"))
+        .unwrap_or_else(|| panic!("no asyncmsg channel in\n{l}"));
+    assert!(chan.starts_with("channel pid 3 chid "), "{chan}");
+    let chid = number_after(chan, "chid ");
+    assert!(
+        l.contains("\n  asyncmsg: 256 buffers of 64 bytes per receive; ready list: "),
+        "{l}"
+    );
+    assert!(l.contains("flags 0x1000 (_NTO_CHF_PRIVATE)"), "{l}");
+    // The producer's (pid 2) connection to it, with its send queue, half-way: readings taken
+    // in batches, some perhaps still pending.
+    let conn = format!("of pid 2 -> pid 3 chid {chid} (scoid ");
+    let at = l
+        .find(&conn)
+        .unwrap_or_else(|| panic!("no {conn:?} in\n{l}"));
+    let mut lines = l[at..].lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .ends_with("flags 0x40 (_NTO_COF_NOSHARE)"),
+        "{l}"
+    );
+    let queue = lines.next().expect("the connection's asyncmsg line");
+    let pending = number_after(queue, "  asyncmsg: ");
+    let unreleased = number_after(queue, " pending, ");
+    let batches = number_after(queue, " unreleased, ");
+    let taken = number_after(queue, " batches, ");
+    assert!(pending <= unreleased, "{queue}");
+    assert!(
+        batches >= 1 && taken >= 16,
+        "half-way, batches were taken: {queue}"
+    );
+    // The processes' asyncmsg counters: the producer's triggers, what the consumer took.
+    let row = |pid: &str| -> Vec<u64> {
+        let row = l
+            .lines()
+            .find(|r| r.split_whitespace().next() == Some(pid))
+            .unwrap_or_else(|| panic!("no row for pid {pid} in\n{l}"));
+        row.split_whitespace().map(|w| w.parse().unwrap()).collect()
+    };
+    assert!(row("2")[6] >= 1, "the producer triggered: {l}");
+    assert!(row("3")[8] >= 16, "the consumer took readings: {l}");
+    assert!(r
+        .stdout
+        .contains("every reading arrived exactly once, in order"));
+}
+
+#[test]
+fn sensors_with_processes_delivers_every_reading_between_two_programs() {
+    let mut args = COMMON.to_vec();
+    args.extend(["--processes", "--model", "srr", "--pidin"]);
+    let r = run(BIN, &args);
+    r.assert_success("sensors --processes --model srr");
+    let text = &r.stdout;
+    let cpid = number_after(text, "consumer program pid ");
+    let ppid = number_after(text, "producer program pid ");
+    for want in [
+        format!("producer pid {ppid}, consumer pid {cpid} (Linux programs sharing one kernel)"),
+        "messages sent 1200 / received 1200 (300 per sensor)".to_string(),
+        "every reading arrived exactly once, in order".to_string(),
+    ] {
+        assert!(text.contains(&want), "no {want:?} in\n{text}");
+    }
+    let l = listing(text, "srr");
+    for want in [
+        format!("channel pid {cpid} chid 1: "),
+        format!("coid 0x40000001 of pid {ppid} -> pid {cpid} chid 1"),
+        "in use: 2 of 64 processes, 2 of 1024 threads".to_string(),
+    ] {
+        assert!(l.contains(&want), "no {want:?} in\n{l}");
+    }
+    assert_kernel_removed("sensors", r.pid);
+
+    // The same as one JSON object, and nothing else.
+    let mut args = COMMON.to_vec();
+    args.extend(["--processes", "--model", "srr"]);
+    let j = json(&args);
+    assert_eq!(num(&j, "messages_received"), 1200.0, "{j}");
+    assert_eq!(field(&j, "ok"), "true", "{j}");
+    assert!(num(&j, "kernel_entries_per_message") >= 1.0, "{j}");
+}
+
+#[test]
+fn sensors_refuses_pidin_with_json_a_bad_peer_and_a_role_without_its_launcher() {
+    assert_refused(BIN, &["--pidin", "--json"], "--pidin");
+    assert_refused(BIN, &["--role", "producer", "--peer", "x"], "--peer");
+    assert_refused(
+        BIN,
+        &["--role", "consumer", "--start-ns", "soon"],
+        "--start-ns",
+    );
+    assert_refused(BIN, &["--processes", "--sensors", "0"], "--sensors");
+    let r = run(BIN, &["--role", "consumer", "--start-ns", "1"]);
+    assert_eq!(r.status.code(), Some(1), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("--role is for the programs of a --processes run"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn sensors_with_processes_batches_asyncmsg_between_two_programs() {
+    let mut args = COMMON.to_vec();
+    args.extend(["--processes", "--pidin"]);
+    let r = run(BIN, &args);
+    r.assert_success("sensors --processes (asyncmsg)");
+    let text = &r.stdout;
+    let cpid = number_after(text, "consumer program pid ");
+    let ppid = number_after(text, "producer program pid ");
+    for want in [
+        format!("producer pid {ppid}, consumer pid {cpid} (Linux programs sharing one kernel)"),
+        "messages sent 1200 / received 1200 (300 per sensor)".to_string(),
+        "every reading arrived exactly once, in order".to_string(),
+    ] {
+        assert!(text.contains(&want), "no {want:?} in\n{text}");
+    }
+    // Half-way, the launcher (a third program) sees the producer's send queue: it is in the
+    // kernel's region, so its counts are known ("-" otherwise).
+    let l = listing(text, "asyncmsg");
+    let chan = l
+        .lines()
+        .find(|l| l.ends_with("flags 0x400 (_NTO_CHF_ASYNC)"))
+        .unwrap_or_else(|| panic!("no asyncmsg channel in\n{l}"));
+    assert!(
+        chan.starts_with(&format!("channel pid {cpid} chid ")),
+        "{chan}"
+    );
+    let chid = number_after(chan, "chid ");
+    let conn = format!("of pid {ppid} -> pid {cpid} chid {chid} (scoid ");
+    let at = l
+        .find(&conn)
+        .unwrap_or_else(|| panic!("no {conn:?} in\n{l}"));
+    let queue = l[at..]
+        .lines()
+        .nth(1)
+        .expect("the connection's asyncmsg line");
+    assert!(
+        queue.starts_with("  asyncmsg: ") && !queue.contains(" - pending"),
+        "{queue}"
+    );
+    assert!(number_after(queue, " batches, ") >= 16, "{queue}");
+    assert_kernel_removed("sensors", r.pid);
+
+    // The batching shows as between threads of one program: about one producer kernel entry
+    // per 16 readings.
+    let mut args = COMMON.to_vec();
+    args.push("--processes");
+    let j = json(&args);
+    assert_eq!(num(&j, "messages_received"), 1200.0, "{j}");
+    assert_eq!(field(&j, "ok"), "true", "{j}");
+    assert!(num(&j, "batches") >= 1.0, "{j}");
+    assert!(num(&j, "kernel_entries_per_message") < 0.2, "{j}");
 }

@@ -1,9 +1,10 @@
 //! The SRR demo works for every option value it accepts, shows what it promises, and refuses
 //! the values it does not accept.
 
+#[allow(dead_code)] // (each test binary uses a part of it)
 mod common;
 
-use common::{assert_refused, run};
+use common::{assert_kernel_removed, assert_refused, number_after, run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_srr-demo");
 
@@ -121,4 +122,134 @@ fn srr_demo_refuses_out_of_range_options_naming_them() {
     ] {
         assert_refused(BIN, args, option);
     }
+}
+
+#[test]
+fn srr_demo_pidin_shows_the_kernel_half_way_through_part_2() {
+    let r = run(BIN, &["--clients", "2", "--rounds", "2000", "--pidin"]);
+    r.assert_success("srr-demo --pidin");
+    let text = &r.stdout;
+    let at = text
+        .find("--- pidin: part 2, half of the 4000 round trips done")
+        .unwrap_or_else(|| panic!("no listing in\n{text}"));
+    let listing = &text[at..text.find("--- round trips:").expect("part 2's report")];
+    for want in [
+        "PID THREADS   KENTRIES      SENT  RECEIVED  REPLIES",
+        "channel pid 2 chid 1: ",
+        "-> pid 2 chid 1 (scoid ",
+        "kernel entries ",
+        "in use: 2 of 64 processes, ",
+    ] {
+        assert!(listing.contains(want), "no {want:?} in\n{listing}");
+    }
+    // Both processes' rows: the server has received, the clients have sent, half-way.
+    let row = |pid: &str| -> Vec<u64> {
+        let l = listing
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(pid))
+            .unwrap_or_else(|| panic!("no row for pid {pid} in\n{listing}"));
+        l.split_whitespace().map(|w| w.parse().unwrap()).collect()
+    };
+    let (server, clients) = (row("2"), row("3"));
+    assert!(
+        server[4] >= 2000,
+        "the server has received half: {server:?}"
+    );
+    assert!(
+        clients[3] >= 2000,
+        "the clients have sent half: {clients:?}"
+    );
+    // The two client threads of part 2, each running, readied, SEND- or REPLY-blocked.
+    let client_threads = listing
+        .lines()
+        .filter(|l| l.split_whitespace().next() == Some("3"))
+        .filter(|l| {
+            ["RUNNING", "READY", "SEND (", "REPLY ("]
+                .iter()
+                .any(|s| l.contains(s))
+        })
+        .count();
+    assert_eq!(client_threads, 2, "{listing}");
+}
+
+#[test]
+fn srr_demo_with_processes_runs_the_server_and_the_clients_as_programs_of_their_own() {
+    let r = run(BIN, &["--processes", "--clients", "3", "--rounds", "200"]);
+    r.assert_success("srr-demo --processes");
+    let text = &r.stdout;
+    let spid = number_after(text, "server program pid ");
+    let cpid = number_after(text, "(client program pid ");
+    let c2pid = number_after(text, "(part 2: client program pid ");
+    assert!(
+        ![spid, cpid, c2pid, i64::from(r.pid)]
+            .windows(2)
+            .any(|w| w[0] == w[1]),
+        "four Linux processes: {spid} {cpid} {c2pid} {}",
+        r.pid
+    );
+    for want in [
+        format!("{spid}    1    10    10  RECEIVE (chid 1)"),
+        format!("{cpid}    1    10    10  REPLY (pid {spid} chid 1, received by tid 1)"),
+        format!("{cpid}    3    15    15  SEND (pid {spid} chid 1)"),
+        format!("{spid}    1    15    10  RUNNING"),
+        format!("server: received \"first\" from pid {cpid} tid 1 (priority 10)"),
+        "server: received \"urgent\" from tid 3 at priority 15".to_string(),
+        "FIFO among equals".to_string(),
+        // 3 per round trip, and a few per client for attach, closing pulse and detach.
+        "kernel       3.0".to_string(),
+        format!(
+            "client pid {c2pid}: 600 sent, server pid {spid}: 600 received, 600 replies, 3 closing pulse(s)"
+        ),
+    ] {
+        assert!(text.contains(&want), "no {want:?} in\n{text}");
+    }
+    assert_kernel_removed("srr-demo", r.pid);
+}
+
+#[test]
+fn srr_demo_with_processes_and_pidin_shows_the_programs_mid_stream() {
+    let r = run(
+        BIN,
+        &[
+            "--processes",
+            "--pidin",
+            "--clients",
+            "2",
+            "--rounds",
+            "2000",
+        ],
+    );
+    r.assert_success("srr-demo --processes --pidin");
+    let text = &r.stdout;
+    let spid = number_after(text, "server program pid ");
+    let c2pid = number_after(text, "(part 2: client program pid ");
+    let at = text
+        .find("--- pidin: part 2, half of the 4000 round trips done")
+        .unwrap_or_else(|| panic!("no listing in\n{text}"));
+    let listing = &text[at..];
+    for want in [
+        format!("channel pid {spid} chid 1: "),
+        format!("of pid {c2pid} -> pid {spid} chid 1"),
+        "in use: 2 of 64 processes, ".to_string(),
+    ] {
+        assert!(listing.contains(&want), "no {want:?} in\n{listing}");
+    }
+    assert_kernel_removed("srr-demo", r.pid);
+}
+
+#[test]
+fn srr_demo_refuses_a_bad_peer_and_a_role_without_its_launcher() {
+    assert_refused(BIN, &["--role", "part2-clients", "--peer", "12"], "--peer");
+    assert_refused(BIN, &["--role", "nobody"], "--role");
+    assert_refused(BIN, &["--processes", "--clients", "0"], "--clients");
+    // A role is for the programs a --processes run starts itself: alone, it does nothing.
+    let r = run(BIN, &["--role", "server"]);
+    assert_eq!(r.status.code(), Some(1), "{r:?}");
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("--role is for the programs of a --processes run"),
+        "{}",
+        r.stderr
+    );
 }

@@ -11,6 +11,8 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 /// What a run printed, and how it ended.
 #[derive(Debug)]
 pub struct Run {
+    /// The program's Linux pid.
+    pub pid: u32,
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
@@ -45,6 +47,7 @@ pub fn run(bin: &str, args: &[&str]) -> Run {
             String::from_utf8_lossy(&text).into_owned()
         })
     };
+    let pid = child.id();
     let out = drain(Box::new(child.stdout.take().expect("piped stdout")));
     let err = drain(Box::new(child.stderr.take().expect("piped stderr")));
     let deadline = Instant::now() + DEADLINE;
@@ -64,10 +67,33 @@ pub fn run(bin: &str, args: &[&str]) -> Run {
         std::thread::sleep(Duration::from_millis(20));
     };
     Run {
+        pid,
         status,
         stdout: out.join().expect("stdout reader"),
         stderr: err.join().expect("stderr reader"),
     }
+}
+
+/// Asserts that a `--processes` run of `bin` (the launcher, pid `pid`) left no kernel behind:
+/// its private directory, `qnxsim-TAG-PID` under the temporary directory, is gone.
+pub fn assert_kernel_removed(tag: &str, pid: u32) {
+    let dir = std::env::temp_dir().join(format!("qnxsim-{tag}-{pid}"));
+    assert!(!dir.exists(), "{} was left behind", dir.display());
+}
+
+/// The number after `prefix` in `text` (`"server program pid 4211"`, `"server program pid "`).
+pub fn number_after(text: &str, prefix: &str) -> i64 {
+    let at = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix:?} in\n{text}"))
+        + prefix.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {prefix:?} in\n{text}"))
 }
 
 /// Asserts that `bin` refuses `args` before doing anything: a non-zero exit, nothing on
