@@ -485,6 +485,11 @@ mod remote {
                 di += 1;
                 doff = 0;
             }
+            if done == n && si < s.len() && di < d.len() {
+                // Fault injection (kernel/entry.rs, `mid-copy`): the first run copied, more
+                // to come, so that a program killed here dies with part of a message copied.
+                crate::Kernel::fault_point(crate::Kernel::FAULT_MID_COPY);
+            }
         }
         Ok(done)
     }

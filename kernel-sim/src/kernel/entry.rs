@@ -68,8 +68,9 @@ impl Kernel {
         let r = unsafe { self.inner.region.with_tables(f) };
         std::mem::forget(guard);
         if shared {
-            fault_hook();
+            Kernel::fault_point(Kernel::FAULT_LOCKED);
             self.inner.region.undo_commit();
+            Kernel::fault_point(Kernel::FAULT_PRE_UNLOCK);
         }
         lock.unlock(shared);
         r
@@ -86,6 +87,9 @@ impl Kernel {
     }
 
     pub(super) fn apply(&self, fx: &Effects) {
+        if self.shared() && !(fx.wake.is_empty() && fx.wake_words.is_empty()) {
+            Kernel::fault_point(Kernel::FAULT_PRE_WAKE);
+        }
         // Priorities first: a thread readied at a new priority must run at it.
         if self.inner.region.config().os_priority != OsPriority::Off {
             for &(tid, prio) in &fx.prio {
@@ -238,6 +242,9 @@ impl ThreadCtx {
         }
         let me = self.me;
         let i = me.thread.index;
+        if shared {
+            Kernel::fault_point(Kernel::FAULT_BLOCKED);
+        }
         let word = &self.k.inner.region.waits()[i as usize];
         // A signal that arrives while we wait bumps our word (signals.rs).
         let _blocked = crate::signals::blocked_on(word);
@@ -356,22 +363,158 @@ pub(super) fn program_alive(pid: i32) -> bool {
     }
 }
 
-/// Fault injection for the tests of a program dying under the kernel lock: with
-/// `QNXSIM_FAULT_HOLD_US` set (read once), a thread of a shared kernel holds the lock that many
-/// microseconds after its call changed the tables and before it commits them, so that a test
-/// can kill the program there. Unset: nothing (one load of a cached value).
-fn fault_hook() {
-    use std::sync::OnceLock;
-    static HOLD: OnceLock<Option<std::time::Duration>> = OnceLock::new();
-    let hold = HOLD.get_or_init(|| {
-        std::env::var("QNXSIM_FAULT_HOLD_US")
-            .ok()
+// ------------------------------------------------------------------------- fault injection
+
+/// The fault-injection points: places in the kernel calls of a shared kernel where a test
+/// parks a thread, so that it kills the program there and knows where the kill landed. Each
+/// is a name in `QNXSIM_FAULT`, and what the supervisor finds when the program dies there is
+/// fixed by the point:
+///
+/// * `locked`: under the lock, after the call changed the tables, before its undo record is
+///   committed. The record is active: the call is undone (`Recovery::Undone`).
+/// * `mid-copy`: under the lock, in a copy between two programs' memory (copy.rs's
+///   `remote::copy`, a message too long for the windows), after its first run and before the
+///   next, so part of the message has been copied. Undone, as `locked`.
+/// * `pre-unlock`: under the lock, the record committed, before the lock is released. The call
+///   stands and the lock is released (`Recovery::Committed`); the threads it readied are
+///   woken by the reaping (`Kernel::reap_os_process`).
+/// * `pre-wake`: the lock released, before the threads the call readied are woken (only a
+///   call that readied some passes it). The lock is free; the reaping wakes them.
+/// * `blocked`: the call blocked its caller (SEND-, RECEIVE- or REPLY-blocked); the lock
+///   released, before it sleeps. The reaping releases its peers as for any dead process.
+///
+/// Every point lies between two steps of a call, where the tables are whole: a kill there
+/// leaves them as the call began or as it ended. (A point in the middle of a call's changes,
+/// at the Nth before image `Undo::log` takes, is what would show that the undo record puts a
+/// torn call right.) A new point is a constant below, its name in this list, and a
+/// `Kernel::fault_point` where it is: asyncmsg's delivery (`mid-batch`) is the next.
+const FAULT_POINTS: [&str; 5] = [
+    Kernel::FAULT_LOCKED,
+    Kernel::FAULT_MID_COPY,
+    Kernel::FAULT_PRE_UNLOCK,
+    Kernel::FAULT_PRE_WAKE,
+    Kernel::FAULT_BLOCKED,
+];
+
+/// How long a thread parks at a point by default: long enough for a test to kill it, and
+/// bounded, so that a program nobody kills goes on.
+const FAULT_PARK_US: u64 = 10_000_000;
+
+impl Kernel {
+    /// Under the lock, after the call changed the tables, before its undo record is committed.
+    pub(crate) const FAULT_LOCKED: &'static str = "locked";
+    /// Under the lock, inside a copy between two programs' memory (copy.rs, `remote::copy`).
+    pub(crate) const FAULT_MID_COPY: &'static str = "mid-copy";
+    /// Under the lock, the undo record committed, before the lock is released.
+    pub(crate) const FAULT_PRE_UNLOCK: &'static str = "pre-unlock";
+    /// The lock released, before the threads the call readied are woken.
+    pub(crate) const FAULT_PRE_WAKE: &'static str = "pre-wake";
+    /// The call blocked its caller; the lock released, before the caller sleeps.
+    pub(crate) const FAULT_BLOCKED: &'static str = "blocked";
+
+    /// Fault injection for the tests of programs that die inside kernel calls: the calling
+    /// thread passes point `point` (one of [`FAULT_POINTS`]). Configured once, from the
+    /// environment, when the first point is passed:
+    ///
+    /// * `QNXSIM_FAULT=POINT[:NTH[:US]][,...]`: at the NTH pass of the program (all its
+    ///   threads together) through POINT (default 1; 0: at every pass), the passing thread
+    ///   parks there US microseconds (default 10 s) before going on;
+    /// * `QNXSIM_FAULT_FD=FD`: as it parks, it first writes the line `PID POINT PASS` to that
+    ///   file descriptor (one write, atomic on a pipe): a test reading it kills the program
+    ///   while it is parked, so that the kill lands at the point;
+    /// * `QNXSIM_FAULT_HOLD_US=US` is `locked:0:US`: every call holds the lock that long after
+    ///   its changes, so that kills at random moments land under the lock most of the time.
+    ///
+    /// Unset, a point is one load of a cached value and a branch.
+    #[inline]
+    pub(crate) fn fault_point(point: &'static str) {
+        let plan = fault_plan();
+        if !plan.rules.is_empty() {
+            plan.pass(point);
+        }
+    }
+}
+
+/// What `QNXSIM_FAULT`, `QNXSIM_FAULT_FD` and `QNXSIM_FAULT_HOLD_US` asked for.
+#[derive(Debug)]
+struct FaultPlan {
+    rules: Vec<FaultRule>,
+    note_fd: Option<i32>,
+}
+
+/// Park at the `nth` pass through `point` (0: every pass) for `hold`.
+#[derive(Debug)]
+struct FaultRule {
+    point: &'static str,
+    nth: u64,
+    hold: std::time::Duration,
+    passes: std::sync::atomic::AtomicU64,
+}
+
+fn fault_plan() -> &'static FaultPlan {
+    static PLAN: std::sync::OnceLock<FaultPlan> = std::sync::OnceLock::new();
+    PLAN.get_or_init(FaultPlan::from_env)
+}
+
+impl FaultPlan {
+    fn from_env() -> FaultPlan {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let mut rules = Vec::new();
+        if let Some(us) = var("QNXSIM_FAULT_HOLD_US")
             .and_then(|v| v.parse::<u64>().ok())
             .filter(|&us| us > 0)
-            .map(std::time::Duration::from_micros)
-    });
-    if let Some(d) = hold {
-        std::thread::sleep(*d);
+        {
+            rules.push(FaultRule::new(Kernel::FAULT_LOCKED, 0, us));
+        }
+        for item in var("QNXSIM_FAULT").iter().flat_map(|v| v.split(',')) {
+            match FaultRule::parse(item) {
+                Some(r) => rules.push(r),
+                None => eprintln!(
+                    "kernel-sim: QNXSIM_FAULT: {item:?} is not POINT[:NTH[:US]] with POINT one of {FAULT_POINTS:?}; ignored"
+                ),
+            }
+        }
+        let note_fd = var("QNXSIM_FAULT_FD")
+            .and_then(|v| v.parse::<i32>().ok())
+            .filter(|&fd| fd >= 0);
+        FaultPlan { rules, note_fd }
+    }
+
+    fn pass(&self, point: &'static str) {
+        debug_assert!(FAULT_POINTS.contains(&point), "no fault point {point}");
+        for r in self.rules.iter().filter(|r| r.point == point) {
+            let pass = r.passes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if r.nth != 0 && pass != r.nth {
+                continue;
+            }
+            if let Some(fd) = self.note_fd {
+                let note = format!("{} {point} {pass}\n", crate::copy::my_pid());
+                // SAFETY: writes our own bytes to a descriptor; a bad one fails with EBADF.
+                let _ = unsafe { libc::write(fd, note.as_ptr().cast(), note.len()) };
+            }
+            std::thread::sleep(r.hold);
+        }
+    }
+}
+
+impl FaultRule {
+    fn new(point: &'static str, nth: u64, us: u64) -> FaultRule {
+        FaultRule {
+            point,
+            nth,
+            hold: std::time::Duration::from_micros(us),
+            passes: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// `POINT[:NTH[:US]]`.
+    fn parse(item: &str) -> Option<FaultRule> {
+        let mut it = item.trim().split(':');
+        let name = it.next()?;
+        let point = FAULT_POINTS.iter().copied().find(|&p| p == name)?;
+        let nth = it.next().map_or(Some(1), |v| v.parse().ok())?;
+        let us = it.next().map_or(Some(FAULT_PARK_US), |v| v.parse().ok())?;
+        it.next().is_none().then(|| FaultRule::new(point, nth, us))
     }
 }
 
