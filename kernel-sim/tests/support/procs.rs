@@ -10,7 +10,8 @@
 //! skipped).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver};
@@ -83,6 +84,8 @@ pub fn tell_parent(text: &str) {
 pub struct Child {
     child: Option<std::process::Child>,
     lines: Receiver<String>,
+    /// The child's stdin, for [`Child::say`] (a child started with [`Child::spawn_talking`]).
+    stdin: Option<std::process::ChildStdin>,
 }
 
 impl Child {
@@ -93,17 +96,33 @@ impl Child {
 
     /// [`Child::spawn`] with these environment variables set too.
     pub fn spawn_with_env(role: &str, arg: &str, env: &[(&str, &str)]) -> Child {
+        Child::start(role, arg, env, false)
+    }
+
+    /// [`Child::spawn_with_env`], with a stdin the parent writes lines to ([`Child::say`]; the
+    /// child reads them with [`lines_from_parent`]).
+    pub fn spawn_talking(role: &str, arg: &str, env: &[(&str, &str)]) -> Child {
+        Child::start(role, arg, env, true)
+    }
+
+    fn start(role: &str, arg: &str, env: &[(&str, &str)], talking: bool) -> Child {
+        // (No `pre_exec`: without one, std spawns with posix_spawn, which runs no fork
+        // handlers; kernel-sim's would take the lock of every kernel this process maps.)
         let exe = std::env::current_exe().expect("the test binary's path");
-        let mut child = Command::new(exe)
-            .args(["child_entry", "--exact", "--ignored", "--nocapture"])
+        let mut cmd = Command::new(exe);
+        cmd.args(["child_entry", "--exact", "--ignored", "--nocapture"])
             .envs(env.iter().copied())
             .env(ROLE, role)
             .env(ARG, arg)
-            .stdin(Stdio::null())
+            .stdin(if talking {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting a child process");
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("starting a child process");
+        let stdin = child.stdin.take();
         let out = child.stdout.take().expect("the child's stdout");
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -118,7 +137,32 @@ impl Child {
         Child {
             child: Some(child),
             lines,
+            stdin,
         }
+    }
+
+    /// Writes `text` as a line to the child's stdin (a child started with
+    /// [`Child::spawn_talking`]); panics if the child cannot take it.
+    pub fn say(&self, text: &str) {
+        use std::io::Write;
+        let mut stdin = self
+            .stdin
+            .as_ref()
+            .expect("a child started with spawn_talking");
+        stdin
+            .write_all(format!("{text}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .unwrap_or_else(|e| panic!("cannot tell the child {text:?}: {e}"));
+    }
+
+    /// The child's next line, waiting at most `within`; `None` if none comes.
+    pub fn line_within(&self, within: Duration) -> Option<String> {
+        self.lines.recv_timeout(within).ok()
+    }
+
+    /// The child's next line if one has come, without waiting.
+    pub fn try_line(&self) -> Option<String> {
+        self.lines.try_recv().ok()
     }
 
     /// The child's Linux pid.
@@ -150,6 +194,23 @@ impl Child {
         }
     }
 
+    /// Kills the child (SIGKILL), reaps it, and returns what it said that was not read yet
+    /// (waiting at most a second for the end of its output).
+    pub fn kill_and_collect(mut self) -> (ExitStatus, Vec<String>) {
+        let mut child = self.child.take().expect("a child");
+        let _ = child.kill();
+        let st = child.wait().expect("reaping the child");
+        let until = Instant::now() + Duration::from_secs(1);
+        let mut said = Vec::new();
+        while let Ok(l) = self
+            .lines
+            .recv_timeout(until.saturating_duration_since(Instant::now()))
+        {
+            said.push(l);
+        }
+        (st, said)
+    }
+
     /// Kills the child (SIGKILL) and reaps it.
     pub fn kill(mut self) -> ExitStatus {
         let mut child = self.child.take().expect("a child");
@@ -163,6 +224,108 @@ impl Drop for Child {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+    }
+}
+
+/// In a child started with [`Child::spawn_talking`]: the lines its parent says, read from
+/// stdin by a thread of their own (the channel ends when the parent closes stdin or dies).
+pub fn lines_from_parent() -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// A named pipe (in a [`TempDir`]) that children write short notes to, one line each (a
+/// write of up to `PIPE_BUF` bytes is never interleaved with another), and the parent reads
+/// with a bound. A child opens it with [`NotePipe::open_as`]; the parent holds a write end
+/// too, so that the pipe never reads as ended between children. Closed on drop.
+#[derive(Debug)]
+pub struct NotePipe {
+    read: OwnedFd,
+    _write: OwnedFd,
+    path: PathBuf,
+    pending: Vec<u8>,
+}
+
+impl NotePipe {
+    /// A new named pipe at `path`.
+    pub fn new(path: PathBuf) -> NotePipe {
+        use std::os::unix::fs::OpenOptionsExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("a path");
+        // SAFETY: mkfifo reads the NUL-terminated path it is given.
+        let r = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+        assert_eq!(r, 0, "mkfifo: {}", std::io::Error::last_os_error());
+        let read = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+            .expect("the pipe's read end");
+        let write = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("the pipe's write end");
+        NotePipe {
+            read: read.into(),
+            _write: write.into(),
+            path,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Its path, for a child.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// In a child: opens the pipe at `path` for writing as descriptor `fd` (left open, not
+    /// close-on-exec).
+    pub fn open_as(path: &Path, fd: RawFd) {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .expect("the note pipe");
+        // SAFETY: dup2 onto a descriptor number we choose; `f` stays valid through the call.
+        let r = unsafe { libc::dup2(f.as_raw_fd(), fd) };
+        assert_eq!(r, fd, "dup2: {}", std::io::Error::last_os_error());
+    }
+
+    /// The next note (a line, without its newline), waiting at most `within`; `None` if none
+    /// came.
+    pub fn next(&mut self, within: Duration) -> Option<String> {
+        let until = Instant::now() + within;
+        loop {
+            if let Some(at) = self.pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=at).collect();
+                return Some(String::from_utf8_lossy(&line[..at]).into_owned());
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            let mut pfd = libc::pollfd {
+                fd: self.read.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+            // SAFETY: one pollfd, ours, for the duration of the call.
+            if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
+                continue;
+            }
+            let mut buf = [0u8; 512];
+            // SAFETY: reads into our own buffer, at most its length.
+            let got =
+                unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if got > 0 {
+                self.pending.extend_from_slice(&buf[..got as usize]);
+            }
         }
     }
 }
