@@ -378,7 +378,13 @@ pub struct Region {
     shared: bool,
     /// The undo record of the call holding the lock (shared regions): set by the holder when
     /// it takes its view of the tables, which point at it.
-    cur_undo: crate::undo::UndoSlot,
+    /// (Boxed: the view points at it, and the region may move after the view is built.)
+    cur_undo: Box<crate::undo::UndoSlot>,
+    /// The view of the tables, built once when the region is mapped and lent to each holder
+    /// of the lock (building it for each critical section cost about 80 instructions, three
+    /// times per round trip). Its `'static` is this mapping's life: it is only ever lent out
+    /// for one critical section, to code that must work for any lifetime (`with_tables`).
+    view: std::cell::UnsafeCell<Option<Tables<'static>>>,
 }
 
 // SAFETY: the region is plain memory whose mutable parts are reached only through the kernel
@@ -417,10 +423,14 @@ impl Region {
             cfg,
             cell: TablesCell::new(),
             shared: false,
-            cur_undo: crate::undo::UndoSlot::default(),
+            cur_undo: Box::default(),
+            view: std::cell::UnsafeCell::new(None),
         };
         // SAFETY: the block is `size` bytes, page aligned, freshly allocated and ours alone.
-        unsafe { r.format(2) };
+        unsafe {
+            r.format(2);
+            r.build_view();
+        }
         Ok(r)
     }
 
@@ -440,11 +450,15 @@ impl Region {
             cfg,
             cell: TablesCell::new(),
             shared: true,
-            cur_undo: crate::undo::UndoSlot::default(),
+            cur_undo: Box::default(),
+            view: std::cell::UnsafeCell::new(None),
         };
         // SAFETY: the mapping is `size` bytes, page aligned, and not yet visible to anyone else
         // (the caller's contract); the file was zero-filled by `set_len`.
-        unsafe { r.format(SHARED_FIRST_PID) };
+        unsafe {
+            r.format(SHARED_FIRST_PID);
+            r.build_view();
+        }
         Ok(r)
     }
 
@@ -497,15 +511,19 @@ impl Region {
         if want_size != size || want != offsets {
             return unmap(Errno::EINVAL);
         }
-        Ok(Region {
+        let r = Region {
             base,
             size,
             offsets,
             cfg,
             cell: TablesCell::new(),
             shared: true,
-            cur_undo: crate::undo::UndoSlot::default(),
-        })
+            cur_undo: Box::default(),
+            view: std::cell::UnsafeCell::new(None),
+        };
+        // SAFETY: the header was checked against `layout`: every part is where the view says.
+        unsafe { r.build_view() };
+        Ok(r)
     }
 
     /// Whether the region is mapped shared (other Linux processes may map it): its futex
@@ -629,7 +647,7 @@ impl Region {
             // (The queue arena's pages are formatted block by block as queues are made.)
             // The undo records (the shared one and each thread slot's) start empty: all zero,
             // as the fresh mapping already is, so their pages are not touched until used.
-            let mut t = r.tables_unlocked();
+            let mut t = r.make_view();
             t.procs.format();
             t.threads.format();
             t.chans.format();
@@ -793,16 +811,52 @@ impl Region {
     /// The caller must hold the kernel lock for the whole call, so that no other `Tables` exists.
     pub unsafe fn with_tables<R>(&self, f: impl FnOnce(&mut Tables<'_>) -> R) -> R {
         self.cell.with_mut(|| {
-            // SAFETY: the caller holds the kernel lock, so this is the only view of the tables.
-            let mut t = unsafe { self.tables_unlocked() };
-            f(&mut t)
+            // SAFETY: the caller holds the kernel lock, so this is the only use of the view.
+            f(unsafe { self.tables_unlocked() })
         })
     }
 
+    /// The view of the tables, for the holder of the lock: in a shared region, the undo record
+    /// its pools log into is first set to the holder's.
+    ///
     /// # Safety
-    /// No other `Tables` may exist while the result lives.
+    /// No other use of the view may happen while the result lives (the caller holds the lock).
     #[inline]
-    unsafe fn tables_unlocked(&self) -> Tables<'_> {
+    #[allow(clippy::mut_from_ref)] // (The kernel lock, which the caller holds, is the guard.)
+    unsafe fn tables_unlocked(&self) -> &mut Tables<'static> {
+        if self.shared {
+            // SAFETY: the caller holds the kernel lock: no other view uses the slot. The view's
+            // pools point at the slot (`make_view`), whatever it holds.
+            unsafe { self.cur_undo.set(self.undo()) };
+        }
+        // SAFETY: built in the constructors, before the region was shared with anyone; the
+        // caller's contract makes this the only use.
+        unsafe {
+            (*self.view.get())
+                .as_mut()
+                .unwrap_or_else(|| unreachable!("the view is built at construction"))
+        }
+    }
+
+    /// Builds the view lent out by `tables_unlocked`.
+    ///
+    /// # Safety
+    /// The region is formatted (or checked); called once, before any `with_tables`.
+    unsafe fn build_view(&self) {
+        // SAFETY: the caller's contract; the mapping lives as long as `self`, and the view is
+        // lent only for critical sections, under the lock (see the field's doc).
+        unsafe {
+            let v: Tables<'static> = std::mem::transmute(self.make_view());
+            *self.view.get() = Some(v);
+        }
+    }
+
+    /// A view of the tables over this mapping.
+    ///
+    /// # Safety
+    /// No other `Tables` may be used while the result lives.
+    #[inline]
+    unsafe fn make_view(&self) -> Tables<'_> {
         let b = self.base.as_ptr();
         let o = &self.offsets;
         let c = &self.cfg;
@@ -815,12 +869,12 @@ impl Region {
             let h = b as *mut Header;
             let heads = &mut *std::ptr::addr_of_mut!((*h).pools);
             let undo = if self.shared {
-                // SAFETY: the caller holds the kernel lock: no other view uses the slot.
-                Some(self.cur_undo.set(self.undo()))
+                // SAFETY: the caller's contract: no other view uses the slot now. (Each holder
+                // of the lock sets it again: `tables_unlocked`.)
+                self.cur_undo.set(self.undo())
             } else {
                 None
-            }
-            .flatten();
+            };
             Tables {
                 cfg: *c,
                 procs: Pool::logged(&mut heads.procs, slice_mut(b, o.procs, p), undo),
@@ -874,6 +928,8 @@ unsafe fn slice_mut<'a, T>(b: *mut u8, off: u64, n: usize) -> &'a mut [T] {
 
 impl Drop for Region {
     fn drop(&mut self) {
+        // The view's references go before the memory they point at.
+        *self.view.get_mut() = None;
         let b = self.base.as_ptr();
         // SAFETY: we own the block; nothing borrows it any more (`&mut self`). Under loom the
         // atomics hold loom state that must be dropped; the other parts are plain data.
