@@ -188,7 +188,7 @@ impl Supervisor {
                 .map_err(|e| Errno(e as i32))?;
         let file = std::fs::File::from(memfd);
         let region = crate::region::Region::create_shared(&file, cfg)?;
-        let kernel = Kernel::with_region(region)?;
+        let kernel = Kernel::with_region(region, false)?;
         kernel.supervise();
         let memfd = OwnedFd::from(file);
         let listener = match UnixListener::bind(socket) {

@@ -418,6 +418,9 @@ impl KernelLock {
     #[cfg(not(loom))]
     pub fn lock_until(&self, shared: bool, tag: u32, deadline: Deadline) -> bool {
         let mine = (tag << 2) | LOCKED;
+        if self.word.cas(0, mine).is_ok() || self.spin_for_it(mine) {
+            return true;
+        }
         loop {
             let v = self.word.load();
             if v == 0 {
@@ -436,27 +439,52 @@ impl KernelLock {
         }
     }
 
+    /// Takes the lock over from holder `from` (a thread of a program that died holding it),
+    /// as holder `to`: one compare-and-swap, so that of several programs that find the holder
+    /// dead exactly one takes over. Returns whether it did (false: `from` no longer holds it).
+    pub fn take_over(&self, from: u32, to: u32) -> bool {
+        loop {
+            let v = self.word.load();
+            if v & LOCKED == 0 || v >> 2 != from {
+                return false;
+            }
+            // (Contended from here: whoever waited on the dead holder is woken by our unlock.)
+            if self.word.cas(v, (to << 2) | LOCKED | WAITERS).is_ok() {
+                return true;
+            }
+        }
+    }
+
     /// The holder's tag, while the lock is held.
     pub fn holder(&self) -> Option<u32> {
         let v = self.word.load();
         (v & LOCKED != 0).then_some(v >> 2)
     }
 
-    #[cold]
-    fn lock_slow(&self, shared: bool, mine: u32) {
-        // A kernel call holds the lock for microseconds. Before sleeping (a futex wait, and a
-        // futex wake for the holder), spin a little in case the holder runs on another CPU,
-        // then yield a few times in case it was preempted on ours and needs the CPU to finish.
-        #[cfg(not(loom))]
+    /// A kernel call holds the lock for microseconds. Before sleeping (a futex wait, and a
+    /// futex wake for the holder), spin a little in case the holder runs on another CPU, then
+    /// yield a few times in case it was preempted on ours and needs the CPU to finish. Returns
+    /// whether it took the lock meanwhile.
+    #[cfg(not(loom))]
+    fn spin_for_it(&self, mine: u32) -> bool {
         for i in 0..LOCK_SPINS + LOCK_YIELDS {
             if self.word.load() == 0 && self.word.cas(0, mine).is_ok() {
-                return;
+                return true;
             }
             if i < LOCK_SPINS {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
             }
+        }
+        false
+    }
+
+    #[cold]
+    fn lock_slow(&self, shared: bool, mine: u32) {
+        #[cfg(not(loom))]
+        if self.spin_for_it(mine) {
+            return;
         }
         // Mark the lock contended (keeping the holder's tag), then sleep until it is free and
         // take it in the contended state: others may sleep on it too (a signal's interruption is

@@ -180,6 +180,7 @@ fn child_entry() {
         "echo-server" => echo_server(&arg),
         "client" => client(&arg),
         "async-raw-sender" => async_raw_sender(&arg),
+        "lock-dier" => lock_dier(&arg),
         other => panic!("unknown role {other}"),
     }
 }
@@ -237,6 +238,17 @@ fn async_raw_sender(arg: &str) {
         unsafe { q.push(d) }.expect("room");
     }
     tell_parent(&format!("queued {:?}", t.msg_send_async(coid)));
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+/// Joins the kernel at `path`, says so, and makes a call; run with a fault hook that parks its
+/// third locked pass (that call) under the lock, where the parent kills it.
+fn lock_dier(path: &str) {
+    let k = Kernel::open_shared(std::path::Path::new(path)).expect("open_shared");
+    let p = k.process_attach_self().expect("process_attach_self");
+    let t = k.thread_attach(p, 10).expect("thread_attach");
+    tell_parent("attached");
+    let _ = t.channel_create(0);
     std::thread::sleep(Duration::from_secs(60));
 }
 
@@ -562,6 +574,43 @@ fn an_asyncmsg_batch_from_another_program_is_read_from_its_memory_and_a_bad_buff
         ]
     );
     drop(sender);
+}
+
+/// Without a supervisor, a program that dies holding the kernel lock does not stop the others:
+/// the next program that waits for the lock finds its holder dead, takes over (undoing the
+/// call it was in) and reaps it, as a supervisor would.
+#[test]
+fn without_a_supervisor_the_next_program_recovers_the_lock_of_one_that_died_holding_it() {
+    let dir = TempDir::new("lock-dier");
+    let (k, path) = parent_kernel(&dir);
+    let dier = Child::spawn_with_env(
+        "lock-dier",
+        path.to_str().unwrap(),
+        &[("QNXSIM_FAULT", "locked:3:20000000")],
+    );
+    let pid = dier.pid();
+    // Its process and thread exist, and it holds the lock (parked in its next call).
+    assert_eq!(dier.line(WITHIN), "attached");
+    let until = std::time::Instant::now() + WITHIN;
+    while k.lock_owner() != Some(pid) {
+        assert!(
+            std::time::Instant::now() < until,
+            "the child never held the lock"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    dier.kill();
+    // Our next call waits for the lock, finds its holder dead, and goes on.
+    let started = std::time::Instant::now();
+    let p = k.process_create().expect("a call after the holder died");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(k.lock_owner(), None);
+    let procs: Vec<i32> = k.snapshot().processes.iter().map(|p| p.pid).collect();
+    assert!(
+        !procs.contains(&pid),
+        "the dead program was reaped: {procs:?}"
+    );
+    k.process_destroy(p).unwrap();
 }
 
 /// Buffers in another program that Linux refuses get QNX's errno, on both sides, instead of a

@@ -180,6 +180,9 @@ fn leave_at_exit() {
         if let Some(d) = unsafe { cur.as_ref() } {
             if d.generation == kernel_sim::fork::generation() && d.pair.0.is_shared() {
                 let _ = d.pair.0.process_destroy(d.pair.1);
+                // The program's other threads (the asyncmsg library's, the timers') stop
+                // making calls before the exit ends them: none dies holding the lock.
+                d.pair.0.close_for_exit();
             }
         }
     }

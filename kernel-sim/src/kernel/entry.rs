@@ -41,13 +41,23 @@ impl Kernel {
             0
         };
         #[cfg(not(loom))]
-        if shared && self.supervising() {
+        if shared {
+            exit::stop_if_closed();
+        }
+        #[cfg(not(loom))]
+        if shared && (self.supervising() || self.inner.reaps_dead) {
             self.lock_supervising(tag);
         } else {
             lock.lock(shared, tag);
         }
         #[cfg(loom)]
         lock.lock(shared, tag);
+        #[cfg(not(loom))]
+        if shared && exit::closed() {
+            // The program closed its kernels for exit after we looked (`close_for_exit`).
+            lock.unlock(shared);
+            exit::stop_if_closed();
+        }
         if shared {
             self.inner.region.undo_begin(slot);
         }
@@ -343,8 +353,61 @@ impl Kernel {
             }
             if let Some(holder) = lock.holder() {
                 if !program_alive(holder as i32) {
-                    let _ = self.recover_dead_lock_holder(holder as i32);
+                    let r = self.recover_dead_lock_holder(holder as i32);
+                    // Without a supervisor, the program that took over also reaps the dead one
+                    // (its processes torn down as QNX does); a supervisor reaps through its
+                    // pidfd.
+                    if self.inner.reaps_dead
+                        && matches!(
+                            r,
+                            super::Recovery::Undone { .. } | super::Recovery::Committed
+                        )
+                    {
+                        self.reap_os_process(holder as i32);
+                    }
                 }
+            }
+        }
+    }
+}
+
+/// Closes the program's shared kernels to every thread but the caller (its exit).
+#[cfg(not(loom))]
+pub(super) fn exit_close() {
+    exit::close();
+}
+
+/// Closing a program's shared kernels for its exit (`Kernel::close_for_exit`).
+#[cfg(not(loom))]
+mod exit {
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    /// The Linux tid of the thread that closed the program's shared kernels (0: open).
+    static CLOSED_BY: AtomicI32 = AtomicI32::new(0);
+
+    /// Closes them: from now on only the calling thread enters a shared kernel.
+    pub(super) fn close() {
+        CLOSED_BY.store(nix::unistd::gettid().as_raw(), Ordering::SeqCst);
+    }
+
+    /// Whether they are closed to the calling thread.
+    #[inline]
+    pub(super) fn closed() -> bool {
+        let by = CLOSED_BY.load(Ordering::Acquire);
+        by != 0 && by != nix::unistd::gettid().as_raw()
+    }
+
+    /// Stops the calling thread for good if the program closed its shared kernels: it is
+    /// exiting, and a thread that entered a kernel now could be ended by the exit in the middle
+    /// of a call, holding the lock of a kernel other programs use.
+    #[inline]
+    pub(super) fn stop_if_closed() {
+        if CLOSED_BY.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        if closed() {
+            loop {
+                std::thread::park();
             }
         }
     }

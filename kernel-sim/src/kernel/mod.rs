@@ -43,6 +43,11 @@ struct Inner {
     /// over from it (`Kernel::supervise`).
     #[cfg_attr(loom, allow(dead_code))]
     supervising: std::sync::atomic::AtomicBool,
+    /// A kernel in a plain memory file, with no supervisor: its programs watch for a program
+    /// that died holding the lock, take over from it (undoing its call) and reap it, as a
+    /// supervisor would (`Kernel::lock_supervising`).
+    #[cfg_attr(loom, allow(dead_code))]
+    reaps_dead: bool,
     timers: std::sync::Arc<TimerService>,
     /// The fork generation the kernel was made in (`fork.rs`): in a forked child the parent's
     /// kernels are not the child's, and their calls fail with ESRCH.
@@ -50,11 +55,19 @@ struct Inner {
 }
 
 impl crate::fork::ForkLock for Inner {
+    // A shared kernel's lock is not held across a fork: other programs take and release it
+    // meanwhile, so the child's copy of the word is theirs too (a child's calls on its parent's
+    // kernel fail with ESRCH; inspecting takes the lock as any program does), and a parent and
+    // child both releasing it would release another program's hold.
     fn lock_for_fork(&self) {
-        self.region.lock_word().lock(false, 0);
+        if !self.region.is_shared() {
+            self.region.lock_word().lock(false, 0);
+        }
     }
     fn unlock_after_fork(&self) {
-        self.region.lock_word().unlock(false);
+        if !self.region.is_shared() {
+            self.region.lock_word().unlock(false);
+        }
     }
 }
 
@@ -94,7 +107,7 @@ impl Kernel {
     /// A new kernel in anonymous memory, with the given capacities: a kernel of this Linux
     /// process alone.
     pub fn new(cfg: Config) -> KResult<Kernel> {
-        Kernel::with_region(Region::new(cfg)?)
+        Kernel::with_region(Region::new(cfg)?, false)
     }
 
     /// A new kernel in a memory file at `path` (mode 0600), which other Linux processes of the
@@ -126,7 +139,7 @@ impl Kernel {
             Ok(region)
         });
         let _ = std::fs::remove_file(&tmp);
-        Kernel::with_region(made?)
+        Kernel::with_region(made?, true)
     }
 
     /// Maps the shared kernel at `path` made by [`Kernel::create_shared`] (in this or another
@@ -139,7 +152,7 @@ impl Kernel {
             .write(true)
             .open(path)
             .map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
-        Kernel::with_region(Region::open_shared(&file)?)
+        Kernel::with_region(Region::open_shared(&file)?, true)
     }
 
     /// Maps the shared kernel whose region is the memory file `fd` (a supervisor's memfd,
@@ -147,15 +160,18 @@ impl Kernel {
     /// ENOTSUP a region of another layout version.
     #[cfg(not(loom))]
     pub fn open_fd(fd: std::os::fd::OwnedFd) -> KResult<Kernel> {
-        Kernel::with_region(Region::open_shared(&std::fs::File::from(fd))?)
+        Kernel::with_region(Region::open_shared(&std::fs::File::from(fd))?, false)
     }
 
-    pub(crate) fn with_region(region: Region) -> KResult<Kernel> {
+    /// A kernel over `region`; `reaps_dead` for a shared kernel no supervisor watches (a plain
+    /// memory file).
+    pub(crate) fn with_region(region: Region, reaps_dead: bool) -> KResult<Kernel> {
         crate::signals::ensure_linked();
         let k = Kernel {
             inner: Arc::new(Inner {
                 region,
                 supervising: std::sync::atomic::AtomicBool::new(false),
+                reaps_dead,
                 timers: std::sync::Arc::new(TimerService::default()),
                 fork_gen: crate::fork::generation(),
             }),
@@ -340,6 +356,14 @@ impl Kernel {
         if active && !whole {
             return Recovery::Unrecoverable;
         }
+        // One compare-and-swap decides who takes over, should several programs find the holder
+        // dead at once (a kernel without a supervisor: each of its programs watches).
+        if !region
+            .lock_word()
+            .take_over(os_pid as u32, crate::copy::my_pid() as u32)
+        {
+            return Recovery::NotHeld;
+        }
         let undone = if active {
             // SAFETY: the lock is held by a thread that no longer exists, so no one else can
             // hold it or view the tables: we act as its holder from here to `unlock`.
@@ -352,6 +376,22 @@ impl Kernel {
             Recovery::Undone { entries: undone }
         } else {
             Recovery::Committed
+        }
+    }
+
+    /// Closes this program's shared kernels for its exit: from now on only the calling thread
+    /// makes kernel calls on them (any other thread that tries stops for good: the program is
+    /// ending), and once this returns no other thread holds this kernel's lock. Without it, the
+    /// exit could end another thread (the asyncmsg library's, the timers') in the middle of a
+    /// call, holding a lock other programs wait for. userlib calls it at exit, after destroying
+    /// the program's process. Nothing for a kernel of one program.
+    pub fn close_for_exit(&self) {
+        #[cfg(not(loom))]
+        if self.shared() {
+            entry::exit_close();
+            // A barrier: whoever holds the lock now finishes its call; whoever takes it after
+            // sees the kernels closed, lets go and stops.
+            self.locked(|_| ());
         }
     }
 
