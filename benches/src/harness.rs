@@ -145,6 +145,15 @@ impl Usage {
             cpu_ns: self.cpu_ns.saturating_sub(earlier.cpu_ns),
         }
     }
+
+    /// The usage of two processes together (a run between processes counts both).
+    pub fn plus(self, other: Usage) -> Usage {
+        Usage {
+            voluntary: self.voluntary + other.voluntary,
+            involuntary: self.involuntary + other.involuntary,
+            cpu_ns: self.cpu_ns + other.cpu_ns,
+        }
+    }
 }
 
 /// Aborts the process if dropped while its thread panics: a measurement whose one thread died
@@ -194,6 +203,29 @@ impl Phases {
     pub fn finish(&self) {
         self.done.wait();
         self.release.wait();
+    }
+}
+
+/// The two marks each measuring side makes in a run: its warm-up is done ([`Marks::start`]:
+/// the timed part begins once every side has made it) and its timed part is done
+/// ([`Marks::finish`]). The sides of a run in one process meet at barriers ([`Phases`]); the
+/// two processes of a run between processes exchange lines instead
+/// ([`crate::compare::xproc`]). The models' loops ([`crate::compare::baselines::OneWay`]'s
+/// `consume` and `produce`, `client_round_trips`) take either.
+pub trait Marks {
+    /// Warm-up done: returns when the timed part begins.
+    fn start(&self);
+    /// Timed part done: returns when the run's end has been recorded.
+    fn finish(&self);
+}
+
+impl Marks for Phases {
+    fn start(&self) {
+        Phases::start(self);
+    }
+
+    fn finish(&self) {
+        Phases::finish(self);
     }
 }
 

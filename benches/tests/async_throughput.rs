@@ -3,7 +3,7 @@
 
 use benches::compare::baselines::Sample;
 use benches::compare::record::Workload;
-use benches::compare::workloads::{Case, Model};
+use benches::compare::workloads::{Between, Case, Model};
 use benches::harness::Placement;
 
 const WARMUP: u64 = 50;
@@ -24,6 +24,7 @@ fn one_way(model: Model, p: Placement) -> Sample {
         msg_size: 64,
         producers: 1,
         placement: p,
+        between: Between::Threads,
     };
     case.run(WARMUP, N, None)
 }

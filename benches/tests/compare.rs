@@ -238,11 +238,23 @@ struct Bounded {
     status: ExitStatus,
     stdout: String,
     stderr: String,
+    /// The program's pid (its runs' shared files and peers are named after it).
+    pid: u32,
 }
 
 /// Runs `compare ARGS` (output into files in `dir`), killing it and failing the test if it has
 /// not exited within [`FAIL_FAST_LIMIT`].
 fn run_bounded(dir: &Path, args: &[&std::ffi::OsStr]) -> Bounded {
+    run_bounded_within(dir, args, FAIL_FAST_LIMIT)
+}
+
+/// How long a measuring `--tiny` run may take before the test kills it and fails: it takes a
+/// few seconds (a debug build, a loaded machine: tens of seconds); this only catches a hang.
+const TINY_LIMIT: Duration = Duration::from_secs(600);
+
+/// Runs `compare ARGS` (output into files in `dir`), killing it and failing the test if it has
+/// not exited within `limit`.
+fn run_bounded_within(dir: &Path, args: &[&std::ffi::OsStr], limit: Duration) -> Bounded {
     let (out_path, err_path) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_compare"))
         .args(args)
@@ -251,16 +263,17 @@ fn run_bounded(dir: &Path, args: &[&std::ffi::OsStr]) -> Bounded {
         .stderr(std::fs::File::create(&err_path).expect("stderr file"))
         .spawn()
         .expect("running compare");
+    let pid = child.id();
     let start = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().expect("waiting for compare") {
             break s;
         }
-        if start.elapsed() > FAIL_FAST_LIMIT {
+        if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
             let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-            panic!("compare {args:?} still running after {FAIL_FAST_LIMIT:?}: killed\n{stderr}");
+            panic!("compare {args:?} still running after {limit:?}: killed\n{stderr}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -273,6 +286,7 @@ fn run_bounded(dir: &Path, args: &[&std::ffi::OsStr]) -> Bounded {
         status,
         stdout: read(&out_path),
         stderr: read(&err_path),
+        pid,
     }
 }
 
@@ -500,18 +514,20 @@ fn tiny_run_writes_complete_results() {
     // An old JSON is replaced whole.
     std::fs::write(&json_path, "old").expect("old JSON");
     let before = rfc3339_utc(SystemTime::now());
-    let out = Command::new(env!("CARGO_BIN_EXE_compare"))
-        .arg("--tiny")
-        .arg("--json")
-        .arg(&json_path)
-        .arg("--csv")
-        .arg(&csv_path)
-        .arg("--plots")
-        .arg(&plots)
-        .output()
-        .expect("running compare");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = run_bounded_within(
+        &dir,
+        &[
+            "--tiny".as_ref(),
+            "--json".as_ref(),
+            json_path.as_os_str(),
+            "--csv".as_ref(),
+            csv_path.as_os_str(),
+            "--plots".as_ref(),
+            plots.as_os_str(),
+        ],
+        TINY_LIMIT,
+    );
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
     assert!(
         out.status.success(),
         "compare --tiny failed ({}):\n{stdout}\n{stderr}",
@@ -686,4 +702,166 @@ fn csv_carries_commit_date_and_schema(csv: &str, json: &Json, results: &[Json]) 
         );
         assert!(!row[col("placement_detail")].is_empty());
     }
+}
+
+/// The peers `parent` started that still run: processes whose command line is
+/// `... --xproc-peer ROLE PARENT ...` with `parent`'s pid, not zombies.
+fn peers_of(parent: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let args: Vec<&[u8]> = cmd.split(|&b| b == 0).collect();
+        if let Some(i) = args.iter().position(|a| *a == b"--xproc-peer") {
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().next())
+                == Some("Z");
+            if args.get(i + 2).copied() == Some(parent.to_string().as_bytes()) && !zombie {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn tiny_run_measures_round_trips_and_asyncmsg_between_two_processes() {
+    let dir = scratch_dir("xproc");
+    let json_path = dir.join("r.json");
+    let out = run_bounded_within(
+        &dir,
+        &[
+            "--tiny".as_ref(),
+            "--only".as_ref(),
+            "xproc".as_ref(),
+            "--json".as_ref(),
+            json_path.as_os_str(),
+        ],
+        TINY_LIMIT,
+    );
+    assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
+    let json = Parser::parse(&std::fs::read_to_string(&json_path).expect("JSON written"));
+    let two_cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2;
+    // Each placement between processes says what it is.
+    let (one, p) = (
+        "xproc-same-cpu",
+        if two_cpus {
+            "xproc-cross-cpu"
+        } else {
+            "xproc-same-cpu"
+        },
+    );
+    for place in [one, p] {
+        let desc = json.get("placements").get(place).str();
+        assert!(desc.contains("two Linux processes"), "{place}: {desc:?}");
+    }
+    let Json::Arr(results) = json.get("results") else {
+        panic!("no results in {json:?}")
+    };
+    let find = |workload: &str, model: &str, place: &str| {
+        results
+            .iter()
+            .find(|r| {
+                r.get("workload").str() == workload
+                    && r.get("model").str() == model
+                    && r.get("placement").str() == place
+            })
+            .unwrap_or_else(|| panic!("no {workload} {model} record on {place}"))
+    };
+    // Every record between processes: every message delivered, a rate, CPU time of both sides.
+    assert!(results
+        .iter()
+        .all(|r| r.get("placement").str().starts_with("xproc-")));
+    for r in results {
+        let sent = r.get("msgs_sent").num().unwrap_or(0.0);
+        assert!(
+            sent > 0.0 && r.get("msgs_received").num() == Some(sent),
+            "{r:?}"
+        );
+        assert!(r.get("msgs_per_s").num().unwrap_or(0.0) > 0.0, "{r:?}");
+        assert!(r.get("cpu_ns_per_msg").num().unwrap_or(0.0) > 0.0, "{r:?}");
+    }
+    // Round trips on one CPU and across CPUs: SRR with its kernel counters (three entries per
+    // round trip) and its ratios to the futex and pipe ping-pongs between the same processes.
+    for place in [one, p] {
+        let srr = find("round-trip", "SRR", place);
+        let entries = srr.get("kernel_entries_per_msg").num().unwrap_or(0.0);
+        assert!((2.9..=3.1).contains(&entries), "{srr:?}");
+        for base in ["futex", "pipe"] {
+            assert!(srr.get("ratios").get(base).num().is_some(), "{srr:?}");
+            assert_eq!(
+                find("round-trip", base, place).get("kernel_entries_per_msg"),
+                &Json::Null
+            );
+        }
+    }
+    // One-way asyncmsg/64 against both rings.
+    let a = find("one-way", "asyncmsg", p);
+    assert_eq!(a.get("batch").num(), Some(64.0));
+    assert!(
+        a.get("sender_entries_per_msg").num().unwrap_or(0.0) > 0.0,
+        "{a:?}"
+    );
+    for ring in ["spsc-ring", "spsc-batch"] {
+        find("one-way", ring, p);
+        assert!(a.get("ratios").get(ring).num().is_some(), "{a:?}");
+    }
+    // The target between processes, judged on one CPU (and across CPUs with two), and the
+    // ratios reported beside the targets.
+    let Json::Arr(targets) = json.get("targets") else {
+        panic!("no targets in {json:?}")
+    };
+    let rt_target = |place: &str| {
+        targets.iter().any(|t| {
+            t.get("placement").str() == place
+                && t.get("name")
+                    .str()
+                    .contains("between two processes within 1.2x")
+                && t.get("bound").num() == Some(1.2)
+        })
+    };
+    assert!(rt_target(one) && rt_target(p), "{targets:?}");
+    let Json::Arr(reported) = json.get("reported") else {
+        panic!("no reported ratios in {json:?}")
+    };
+    for what in [
+        "ring publishing every message",
+        "batch-publishing SPSC ring",
+    ] {
+        assert!(
+            reported
+                .iter()
+                .any(|r| r.get("placement").str() == p && r.get("name").str().contains(what)),
+            "{what}: {reported:?}"
+        );
+    }
+    // The table says so too, and nothing is left: no peer, no shared file.
+    assert!(
+        out.stdout.contains("between two processes within 1.2x"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(&format!(" {p} ")), "{}", out.stdout);
+    assert!(
+        peers_of(out.pid).is_empty(),
+        "peers of {} left running",
+        out.pid
+    );
+    let prefix = format!("qnxsim-xproc-{}-", out.pid);
+    for base in [PathBuf::from("/dev/shm"), std::env::temp_dir()] {
+        let left: Vec<String> = std::fs::read_dir(&base)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&prefix))
+            .collect();
+        assert!(left.is_empty(), "left in {}: {left:?}", base.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

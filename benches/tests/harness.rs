@@ -4,7 +4,7 @@
 
 use benches::compare::baselines::Sample;
 use benches::compare::record::Workload;
-use benches::compare::workloads::{Case, Model};
+use benches::compare::workloads::{Between, Case, Model};
 use benches::harness::{record_round_trips, run_threads, Placement, RunStats, Summary};
 
 const WARMUP: u64 = 20;
@@ -27,6 +27,7 @@ fn round_trips(model: Model, p: Placement) -> Sample {
         msg_size: 64,
         producers: 1,
         placement: p,
+        between: Between::Threads,
     };
     case.run(WARMUP, N, None)
 }

@@ -24,7 +24,7 @@
 use benches::compare::baselines::{queue_depth, Sample};
 use benches::compare::record::Workload;
 use benches::compare::report::paired_ratios;
-use benches::compare::workloads::{asyncmsg_queue, Case, Model, GET_MAX};
+use benches::compare::workloads::{asyncmsg_queue, Between, Case, Model, GET_MAX};
 use benches::harness::{median, Placement};
 use benches::machine::MachineInfo;
 use serde::Serialize;
@@ -388,6 +388,7 @@ fn main() {
                     msg_size: MSG_SIZE,
                     producers: 1,
                     placement: p,
+                    between: Between::Threads,
                 };
                 let r = case.run(warmup, n, None);
                 eprintln!(

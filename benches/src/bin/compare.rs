@@ -74,6 +74,8 @@ struct Args {
 }
 
 fn main() {
+    // A run between processes starts this program again as its peer.
+    benches::compare::xproc::run_peer_if_asked();
     let args = Args::parse();
     let started_at = SystemTime::now();
     let mut plan = if args.full {
@@ -140,7 +142,12 @@ fn main() {
         placements: plan
             .placements()
             .into_iter()
-            .map(|p| (p.key().to_string(), workloads::describe(p)))
+            .map(|(p, between)| {
+                (
+                    workloads::placement_key(p, between).to_string(),
+                    workloads::describe(p, between),
+                )
+            })
             .collect(),
         elapsed_s,
         kernel_spin_ns: userlib::Config::default().spin_ns,

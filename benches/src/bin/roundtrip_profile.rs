@@ -11,7 +11,7 @@
 //! trips) over the difference of their counts, which cancels start-up and set-up.
 
 use benches::compare::record::Workload;
-use benches::compare::workloads::{Case, Model};
+use benches::compare::workloads::{Between, Case, Model};
 use benches::harness::Placement;
 
 fn main() {
@@ -44,6 +44,7 @@ fn main() {
         msg_size: 64,
         producers: 1,
         placement,
+        between: Between::Threads,
     };
     let s = case.run(0, n, None);
     println!(

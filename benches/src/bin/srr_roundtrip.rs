@@ -19,7 +19,7 @@
 
 use benches::compare::baselines::{KernelFigures, Sample};
 use benches::compare::record::Workload;
-use benches::compare::workloads::{Case, Model};
+use benches::compare::workloads::{Between, Case, Model};
 use benches::harness::{Placement, RunStats, Summary};
 use benches::machine::MachineInfo;
 use serde::Serialize;
@@ -275,6 +275,7 @@ fn main() {
                     msg_size: MSG_SIZE,
                     producers: 1,
                     placement: p,
+                    between: Between::Threads,
                 };
                 let s = case.run(warmup, n, None);
                 let st = RunStats::of(&s.latency);

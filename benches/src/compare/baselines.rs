@@ -53,7 +53,7 @@
 use super::record::Record;
 use crate::futex;
 use crate::harness::{
-    median, new_histogram, record_round_trips, run_threads, Phases, Placement, Threads, Usage,
+    median, new_histogram, record_round_trips, run_threads, Marks, Placement, Threads, Usage,
 };
 use hdrhistogram::Histogram;
 use std::cell::{Cell, UnsafeCell};
@@ -282,7 +282,9 @@ impl OneWay {
         }
     }
 
-    fn check(&self) {
+    /// Panics if the run cannot be measured: messages too short for their header, no
+    /// producer (or more than the tag holds), too many messages for the sequence numbers.
+    pub fn check(&self) {
         assert!(
             self.msg_size >= MIN_ONE_WAY_SIZE,
             "one-way messages need at least {MIN_ONE_WAY_SIZE} bytes"
@@ -442,7 +444,7 @@ impl OneWay {
     /// The consumer's part: `receive(checker)` (which checks one or more messages) until every
     /// message has been checked, with the timed part starting when the warm-up's messages have
     /// been (or at the end, if `receive` went past that point) and ending after the last.
-    pub fn consume(&self, ph: &Phases, mut receive: impl FnMut(&mut Checker)) -> ConsumerEnd {
+    pub fn consume(&self, ph: &impl Marks, mut receive: impl FnMut(&mut Checker)) -> ConsumerEnd {
         let mut chk = Checker::new(self.producers, self.warmup, self.msg_size);
         let warm = self.warmup * u64::from(self.producers);
         let total = warm + self.timed();
@@ -467,12 +469,12 @@ impl OneWay {
     }
 
     /// One producer's part: `send(seq)` for its warm-up messages, then for its timed ones between
-    /// [`Phases::start`] and [`Phases::finish`], each when its [`Pacer`] says it is due.
+    /// [`Marks::start`] and [`Marks::finish`], each when its [`Pacer`] says it is due.
     /// `after_part(timed)` runs after each part's messages, before its phase mark (asyncmsg
     /// flushes there).
     pub fn produce(
         &self,
-        ph: &Phases,
+        ph: &impl Marks,
         mut send: impl FnMut(u64),
         mut after_part: impl FnMut(bool),
     ) {
@@ -570,7 +572,7 @@ impl ServerCheck {
 /// with `request` already numbered; the reply must echo the number. Returns the latencies,
 /// the timed part's length and the timed round trips whose reply was right.
 pub fn client_round_trips(
-    ph: &Phases,
+    ph: &impl Marks,
     rt: &RoundTrip,
     mut trip: impl FnMut(&[u8], &mut [u8]),
 ) -> (Histogram<u64>, Duration, u64) {
@@ -919,10 +921,12 @@ fn crossbeam_sized<const N: usize>(w: &OneWay) -> Sample {
 }
 
 /// The SPSC ring's shared memory: a header page (head on its own 128 bytes at offset 0, tail at
-/// offset 128) and `slots` slots of `slot_size` bytes after it. `mmap(MAP_SHARED |
-/// MAP_ANONYMOUS)`, so it would serve two processes as well (after a fork); here two threads.
+/// offset 128) and `slots` slots of `slot_size` bytes after it, addressed by offsets only. An
+/// anonymous `MAP_SHARED` mapping for two threads ([`Ring::new`]), or a file mapped
+/// `MAP_SHARED` by two processes, each at its own address ([`Ring::create_file`],
+/// [`Ring::open_file`]): the same ring either way.
 #[derive(Debug)]
-struct Ring {
+pub struct Ring {
     base: std::ptr::NonNull<std::ffi::c_void>,
     len: usize,
     slots: u64,
@@ -942,10 +946,16 @@ unsafe impl Send for Ring {}
 unsafe impl Sync for Ring {}
 
 impl Ring {
-    fn new(slots: u64, slot_size: usize) -> Ring {
-        use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
+    /// Bytes of a ring of `slots` slots of `slot_size` bytes.
+    fn bytes(slots: u64, slot_size: usize) -> usize {
         assert!(slots.is_power_of_two());
-        let len = RING_DATA + slots as usize * slot_size;
+        RING_DATA + slots as usize * slot_size
+    }
+
+    /// A ring in anonymous shared memory, for two threads.
+    pub fn new(slots: u64, slot_size: usize) -> Ring {
+        use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
+        let len = Ring::bytes(slots, slot_size);
         // SAFETY: a fresh anonymous mapping at an address of the kernel's choosing: it aliases
         // no Rust object. It is unmapped only by Drop.
         let base = unsafe {
@@ -965,10 +975,70 @@ impl Ring {
         }
     }
 
+    /// A new, empty ring in a new file at `path` (mode 0600), mapped shared: another process
+    /// maps the same ring with [`Ring::open_file`].
+    pub fn create_file(path: &std::path::Path, slots: u64, slot_size: usize) -> Ring {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .unwrap_or_else(|e| panic!("creating the ring's file {}: {e}", path.display()));
+        // A new file's bytes read as zeros: an empty ring (head = tail = 0).
+        f.set_len(Ring::bytes(slots, slot_size) as u64)
+            .expect("sizing the ring's file");
+        Ring::map(&f, slots, slot_size)
+    }
+
+    /// The ring another process made at `path` with [`Ring::create_file`] with the same
+    /// `slots` and `slot_size`.
+    pub fn open_file(path: &std::path::Path, slots: u64, slot_size: usize) -> Ring {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .unwrap_or_else(|e| panic!("opening the ring's file {}: {e}", path.display()));
+        let len = f.metadata().expect("the ring file's size").len();
+        assert_eq!(
+            len,
+            Ring::bytes(slots, slot_size) as u64,
+            "a ring file of another shape"
+        );
+        Ring::map(&f, slots, slot_size)
+    }
+
+    fn map(f: &std::fs::File, slots: u64, slot_size: usize) -> Ring {
+        use nix::sys::mman::{mmap, MapFlags, ProtFlags};
+        use std::os::fd::AsFd;
+        let len = Ring::bytes(slots, slot_size);
+        // SAFETY: a new shared mapping of a file as long as `len`, at an address of the kernel's
+        // choosing: it aliases no Rust object. Other processes reach the same bytes only
+        // through their own mappings and the ring's protocol. It is unmapped only by Drop.
+        let base = unsafe {
+            mmap(
+                None,
+                std::num::NonZeroUsize::new(len).expect("non-empty ring"),
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                f.as_fd(),
+                0,
+            )
+        }
+        .expect("mmap of the SPSC ring's file");
+        Ring {
+            base,
+            len,
+            slots,
+            slot_size,
+        }
+    }
+
     fn counter(&self, off: usize) -> &AtomicU64 {
-        // SAFETY: the mapping is page-aligned and zero-filled, so `off` (0 or 128) is an
+        // SAFETY: the mapping is page-aligned and starts zero-filled, so `off` (0 or 128) is an
         // aligned, initialised AtomicU64 inside it; it lives as long as `self`, and is only
-        // accessed atomically.
+        // accessed atomically (by every process that maps it).
         unsafe { &*self.base.as_ptr().cast::<u8>().add(off).cast::<AtomicU64>() }
     }
 
@@ -989,8 +1059,8 @@ impl Ring {
 
 impl Drop for Ring {
     fn drop(&mut self) {
-        // SAFETY: the mapping made in `new`, unmapped once; no reference into it outlives
-        // `self` (counters and slices borrow `self`).
+        // SAFETY: the mapping made in `new` or `map`, unmapped once; no reference into it
+        // outlives `self` (counters and slices borrow `self`).
         unsafe {
             let _ = nix::sys::mman::munmap(self.base, self.len);
         }
@@ -1045,9 +1115,7 @@ pub fn ring_batch(msg_size: usize) -> u64 {
     RING_BATCH.min(queue_depth(msg_size) as u64 / 4).max(1)
 }
 
-/// The ring's run: the producer publishes its tail every `publish_every` messages, when the
-/// ring is full, and at the end of each part (warm-up, timed); the consumer checks everything
-/// published, then publishes its head.
+/// The ring's run between two threads: see [`ring_consume`] and [`ring_produce`].
 fn ring_one_way(w: &OneWay, publish_every: u64) -> Sample {
     w.check();
     assert_eq!(w.producers, 1, "the SPSC ring has one producer");
@@ -1058,71 +1126,84 @@ fn ring_one_way(w: &OneWay, publish_every: u64) -> Sample {
         w.placement,
         1,
         || (),
-        move |ph| {
-            let total = w.warmup + w.timed();
-            let mut head = 0u64;
-            let mut backoff = Backoff::default();
-            w.consume(ph, |chk| {
-                let limit = if head < w.warmup { w.warmup } else { total };
-                let tail = ring.tail().load(Ordering::Acquire).min(limit);
-                if tail == head {
-                    backoff.snooze();
-                    return;
-                }
-                backoff.reset();
-                let mut now = LazyNow::new(epoch);
-                for i in head..tail {
-                    // SAFETY: slot `i` is in [head, tail): the producer wrote it before its
-                    // Release store of the tail that our Acquire load saw, and will not write
-                    // it again until our head store passes it.
-                    let m = unsafe { std::slice::from_raw_parts(ring.slot(i), ring.slot_size) };
-                    chk.check(Some(m), &mut now);
-                }
-                head = tail;
-                ring.head().store(head, Ordering::Release);
-            })
-        },
-        move |_, ph| {
-            let mut buf = vec![0x5au8; w.msg_size];
-            // Shared by `put` and the end-of-part publication (Cells: no borrow flags on the
-            // message path).
-            let (tail, published) = (Cell::new(0u64), Cell::new(0u64));
-            let publish = || {
-                if published.get() != tail.get() {
-                    ring.tail().store(tail.get(), Ordering::Release);
-                    published.set(tail.get());
-                }
-            };
-            let mut head_seen = 0u64;
-            let mut backoff = Backoff::default();
-            let put = |seq: u64| {
-                let t = tail.get();
-                while t - head_seen == ring.slots {
-                    // Full: whatever is unpublished must go out, or the consumer never frees
-                    // a slot.
-                    publish();
-                    head_seen = ring.head().load(Ordering::Acquire);
-                    if t - head_seen == ring.slots {
-                        backoff.snooze();
-                    }
-                }
-                backoff.reset();
-                fill(&mut buf, 0, seq, w.stamp(seq, epoch));
-                // SAFETY: slot `t` is outside [head, tail) (the ring is not full): the
-                // consumer finished reading it before its Release store of a head past it,
-                // which our Acquire load saw, and will not read it before our tail store.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(buf.as_ptr(), ring.slot(t), ring.slot_size)
-                };
-                tail.set(t + 1);
-                if t + 1 - published.get() >= publish_every {
-                    publish();
-                }
-            };
-            w.produce(ph, put, |_| publish());
-        },
+        move |ph| ring_consume(ring, w, ph, epoch),
+        move |_, ph| ring_produce(ring, w, ph, publish_every, |seq| w.stamp(seq, epoch)),
     );
     one_way_sample(w, t, None)
+}
+
+/// The ring's consumer: checks everything published (its latencies against `epoch`), then
+/// publishes its head; spins, then yields, while the ring is empty.
+pub fn ring_consume(ring: &Ring, w: &OneWay, ph: &impl Marks, epoch: Instant) -> ConsumerEnd {
+    w.check();
+    let total = w.warmup + w.timed();
+    let mut head = 0u64;
+    let mut backoff = Backoff::default();
+    w.consume(ph, |chk| {
+        let limit = if head < w.warmup { w.warmup } else { total };
+        let tail = ring.tail().load(Ordering::Acquire).min(limit);
+        if tail == head {
+            backoff.snooze();
+            return;
+        }
+        backoff.reset();
+        let mut now = LazyNow::new(epoch);
+        for i in head..tail {
+            // SAFETY: slot `i` is in [head, tail): the producer wrote it before its Release
+            // store of the tail that our Acquire load saw, and will not write it again until
+            // our head store passes it.
+            let m = unsafe { std::slice::from_raw_parts(ring.slot(i), ring.slot_size) };
+            chk.check(Some(m), &mut now);
+        }
+        head = tail;
+        ring.head().store(head, Ordering::Release);
+    })
+}
+
+/// The ring's one producer: publishes its tail every `publish_every` messages, when the ring
+/// is full, and at the end of each part (warm-up, timed); spins, then yields, while the ring
+/// is full. `stamp(seq)` is message `seq`'s timestamp for [`fill`] (0: none).
+pub fn ring_produce(
+    ring: &Ring,
+    w: &OneWay,
+    ph: &impl Marks,
+    publish_every: u64,
+    stamp: impl Fn(u64) -> u64,
+) {
+    let mut buf = vec![0x5au8; w.msg_size];
+    // Shared by `put` and the end-of-part publication (Cells: no borrow flags on the message
+    // path).
+    let (tail, published) = (Cell::new(0u64), Cell::new(0u64));
+    let publish = || {
+        if published.get() != tail.get() {
+            ring.tail().store(tail.get(), Ordering::Release);
+            published.set(tail.get());
+        }
+    };
+    let mut head_seen = 0u64;
+    let mut backoff = Backoff::default();
+    let put = |seq: u64| {
+        let t = tail.get();
+        while t - head_seen == ring.slots {
+            // Full: whatever is unpublished must go out, or the consumer never frees a slot.
+            publish();
+            head_seen = ring.head().load(Ordering::Acquire);
+            if t - head_seen == ring.slots {
+                backoff.snooze();
+            }
+        }
+        backoff.reset();
+        fill(&mut buf, 0, seq, stamp(seq));
+        // SAFETY: slot `t` is outside [head, tail) (the ring is not full): the consumer
+        // finished reading it before its Release store of a head past it, which our Acquire
+        // load saw, and will not read it before our tail store.
+        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), ring.slot(t), ring.slot_size) };
+        tail.set(t + 1);
+        if t + 1 - published.get() >= publish_every {
+            publish();
+        }
+    };
+    w.produce(ph, put, |_| publish());
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 //! * [`plot`]: SVG charts.
 //! * [`provenance`]: the schema version, commit and date stamped on the JSON and CSV.
 //! * [`output`]: checking the output paths before measuring, and writing files whole.
+//! * [`xproc`]: the cases between two Linux processes (the `xproc-*` placements): the peer
+//!   process, its protocol and watchdog, and the models on each side.
 //!
 //! The JSON and CSV fields are documented in `docs/outputs.md`.
 
@@ -22,6 +24,7 @@ pub mod record;
 pub mod report;
 pub mod schema;
 pub mod workloads;
+pub mod xproc;
 
 #[cfg(test)]
 mod test_records;

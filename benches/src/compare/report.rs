@@ -287,9 +287,10 @@ pub fn table(machine: &MachineInfo, meta: &RunMeta, records: &[Record]) -> Strin
          wake it runs on another CPU (Config::spin_ns); spin-futex spins as long",
         spin_text(meta.kernel_spin_ns)
     );
+    let key_width = placement_width(meta.placements.iter().map(|(k, _)| k.as_str())) + 1;
     for (i, (key, desc)) in meta.placements.iter().enumerate() {
         let lead = if i == 0 { "placements:" } else { "" };
-        let _ = writeln!(out, "{lead:<11} {key:<10} {desc}");
+        let _ = writeln!(out, "{lead:<11} {key:<key_width$} {desc}");
     }
     for (i, note) in meta.notes.iter().enumerate() {
         let lead = if i == 0 { "notes:" } else { "" };
@@ -298,6 +299,7 @@ pub fn table(machine: &MachineInfo, meta: &RunMeta, records: &[Record]) -> Strin
 
     let placements = placements_in_order(records);
     let place_index = |p: &str| placements.iter().position(|&q| q == p).unwrap_or(0);
+    let place_width = placement_width(placements.iter().copied());
     for workload in [Workload::RoundTrip, Workload::OneWay, Workload::Paced] {
         let mut rows: Vec<&Record> = records.iter().filter(|r| r.workload == workload).collect();
         if rows.is_empty() {
@@ -307,6 +309,7 @@ pub fn table(machine: &MachineInfo, meta: &RunMeta, records: &[Record]) -> Strin
         let _ = writeln!(out);
         let _ = writeln!(out, "== {}", workload_heading(workload));
         let header = row_text(
+            place_width,
             [
                 "model",
                 "bytes",
@@ -355,7 +358,11 @@ pub fn table(machine: &MachineInfo, meta: &RunMeta, records: &[Record]) -> Strin
             let _ = writeln!(
                 out,
                 "{}",
-                row_text(cells.each_ref().map(String::as_str), &ratios.join("  "))
+                row_text(
+                    place_width,
+                    cells.each_ref().map(String::as_str),
+                    &ratios.join("  ")
+                )
             );
         }
     }
@@ -394,10 +401,21 @@ const LEGEND: [&str; 12] = [
     "  rate fell below 95% of the requested rate (its latencies are for a lighter load). Placements are listed in the header.",
 ];
 
-/// One table line: the 15 fixed columns, then the ratios.
-fn row_text(c: [&str; 15], ratios: &str) -> String {
+/// The width of a placement column: the longest key, at least 9 (`cross-cpu`), so that a
+/// table of the placements between threads keeps its layout and one with `xproc-cross-cpu`
+/// stays aligned.
+fn placement_width<'a>(keys: impl IntoIterator<Item = &'a str>) -> usize {
+    keys.into_iter()
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(9)
+}
+
+/// One table line: the 15 fixed columns (the placement `place_width` wide), then the ratios.
+fn row_text(place_width: usize, c: [&str; 15], ratios: &str) -> String {
     let mut line = format!(
-        "{:<13} {:>5} {:>5} {:>4} {:<9} {:>7} {:>11} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  {}",
+        "{:<13} {:>5} {:>5} {:>4} {:<place_width$} {:>7} {:>11} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  {}",
         c[0],
         c[1],
         c[2],
@@ -622,6 +640,10 @@ fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
+/// The placements between two processes whose round trips are held to target (h): not
+/// `xproc-unpinned`, which lands on either side by chance.
+pub const XPROC_PINNED: [&str; 2] = ["xproc-same-cpu", "xproc-cross-cpu"];
+
 /// The client count of the "many clients on one server" target.
 pub const MANY_CLIENTS: u32 = 64;
 
@@ -656,6 +678,9 @@ fn round_trip_basis(r: &Record) -> String {
 ///   measured below [`MANY_CLIENTS`] (16 in a full run, 4 in a quick one) >= 0.8x msgs/s with 1
 ///   producer;
 /// * (g) one-way SRR, each size: [`MANY_CLIENTS`] clients on one server >= 0.8x one client.
+/// * (h) between two processes, on one CPU and across CPUs ([`XPROC_PINNED`]), 64 B: SRR
+///   within 1.2x of the futex ping-pong between the same two processes: futex rate / SRR rate
+///   <= 1.2.
 ///
 /// The round-trip targets hold on their placement only: an unpinned run lands on either side
 /// by chance. What is reported beside them with no bound is [`reported`].
@@ -721,6 +746,26 @@ pub fn check_targets(records: &[Record]) -> Vec<TargetCheck> {
                 TargetCheck::rate_ratio(
                     "SRR round trip on one CPU within 1.2x of the futex ping-pong: futex rate / \
                      SRR rate (64 B)"
+                        .into(),
+                    place,
+                    futex,
+                    srr,
+                    "<=",
+                    1.2,
+                )
+                .basis(basis(srr, futex)),
+            );
+        }
+        // (h)
+        if let (Some(srr), Some(futex), true) = (
+            round_trip("SRR"),
+            round_trip("futex"),
+            XPROC_PINNED.contains(&place),
+        ) {
+            out.push(
+                TargetCheck::rate_ratio(
+                    "SRR round trip between two processes within 1.2x of the futex ping-pong \
+                     between them: futex rate / SRR rate (64 B)"
                         .into(),
                     place,
                     futex,
@@ -851,7 +896,10 @@ pub fn check_targets(records: &[Record]) -> Vec<TargetCheck> {
 
 /// What is reported beside the targets, per placement, with no bound: one-way asyncmsg/64
 /// (64 B, 1 producer) against the batch-publishing ring (the hardware's one-way ceiling) and
-/// against one-way SRR (whatever SRR's speed does to that ratio is shown as it is).
+/// against one-way SRR (whatever SRR's speed does to that ratio is shown as it is); between
+/// processes (`xproc-*`) also against the ring publishing every message. No target is set
+/// between processes: asyncmsg there pays a `process_vm_readv` per batch that no ring pays,
+/// and there is no earlier measurement to set a bound from.
 pub fn reported(records: &[Record]) -> Vec<Reported> {
     let mut out = Vec::new();
     for place in placements_in_order(records) {
@@ -869,13 +917,19 @@ pub fn reported(records: &[Record]) -> Vec<Reported> {
         let Some(a) = one_way("asyncmsg") else {
             continue;
         };
-        for (base, what) in [
+        let mut against = vec![
             (
                 "spsc-batch",
                 "the batch-publishing SPSC ring (the one-way ceiling)",
             ),
             ("SRR", "one-way SRR"),
-        ] {
+        ];
+        if place.starts_with("xproc-") {
+            // Between processes the ring publishing every message is reported too: the
+            // shared-memory queue a program would write instead of asyncmsg.
+            against.insert(0, ("spsc-ring", "the SPSC ring publishing every message"));
+        }
+        for (base, what) in against {
             if let Some(b) = one_way(base) {
                 out.push(Reported::rate_ratio(
                     format!("one-way asyncmsg/64 vs {what}: rate ratio (64 B, 1 producer)"),
@@ -902,6 +956,7 @@ pub fn reported_text(reported: &[Reported]) -> String {
         return out;
     }
     out.push_str("Reported beside the targets (no bound)\n");
+    let w = placement_width(reported.iter().map(|r| r.placement.as_str()));
     for r in reported {
         let how = match r.paired_rounds {
             0 => "ratio of medians; no paired rounds".to_string(),
@@ -913,12 +968,12 @@ pub fn reported_text(reported: &[Reported]) -> String {
         };
         let _ = writeln!(
             out,
-            "  {:<9}  {:>9}  {} ({how})",
+            "  {:<w$}  {:>9}  {} ({how})",
             r.placement,
             sig3(r.value),
             r.name
         );
-        let _ = writeln!(out, "  {:<9}  basis: {}", "", r.basis);
+        let _ = writeln!(out, "  {:<w$}  basis: {}", "", r.basis);
     }
     out
 }
@@ -932,15 +987,16 @@ pub fn targets_text(targets: &[TargetCheck]) -> String {
         out.push_str("  none checked: the records they rest on were not measured\n");
         return out;
     }
+    let w = placement_width(targets.iter().map(|t| t.placement.as_str()));
     let _ = writeln!(
         out,
-        "  {:<6}  {:<9}  {:>9}  {:<2} {:<7}  target",
+        "  {:<6}  {:<w$}  {:>9}  {:<2} {:<7}  target",
         "result", "placement", "value", "", "bound"
     );
     for t in targets {
         let _ = writeln!(
             out,
-            "  {:<6}  {:<9}  {:>9}  {:<2} {:<7}  {}",
+            "  {:<6}  {:<w$}  {:>9}  {:<2} {:<7}  {}",
             if t.met { "met" } else { "MISSED" },
             t.placement,
             sig3(t.value),

@@ -28,12 +28,14 @@
 
 use super::baselines::{
     client_round_trips, crossbeam_one_way, fill, futex_round_trip, one_way_sample, pipe_round_trip,
-    ring_batch, round_trip_sample, spin_futex_round_trip, spsc_batch_one_way, spsc_ring_one_way,
-    summarise, unix_socket_round_trip, ConnFigures, KernelFigures, LazyNow, OneWay, RoundTrip,
-    Sample, ServerCheck, MIN_ONE_WAY_SIZE, RING_BATCH, SPIN_CHECK, STAMP_EVERY,
+    ring_batch, round_trip_sample, spin_budget, spin_futex_round_trip, spsc_batch_one_way,
+    spsc_ring_one_way, summarise, unix_socket_round_trip, ConnFigures, ConsumerEnd, KernelFigures,
+    LazyNow, OneWay, RoundTrip, Sample, ServerCheck, MIN_ONE_WAY_SIZE, RING_BATCH, SPIN_CHECK,
+    STAMP_EVERY,
 };
 use super::record::{Record, Workload};
-use crate::harness::{run_threads, Phases, Placement, Threads};
+use super::xproc;
+use crate::harness::{run_threads, Marks, Phases, Placement, Threads};
 use crossbeam_channel::{Receiver, Sender};
 use std::time::{Duration, Instant};
 use userlib::asyncmsg::{self, AsyncConnAttr, AsyncConnStats};
@@ -52,6 +54,9 @@ pub const SIZES: [usize; 7] = [16, 64, 256, 1024, 4096, 16384, 65536];
 
 /// asyncmsg batches (`trigger_num_msg`) of the full sweep.
 pub const BATCHES: [u32; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+/// asyncmsg batches between processes in the full sweep.
+pub const BATCHES_XPROC: [u32; 4] = [1, 8, 64, 256];
 
 /// Producer counts of the full sweep.
 pub const PRODUCERS: [u32; 5] = [1, 2, 4, 8, 16];
@@ -146,25 +151,10 @@ pub fn srr_round_trip(rt: &RoundTrip) -> Sample {
         (&k, &client, &server),
         |ph| {
             let chid = srr_channel(&server, 1, &chid_tx);
-            let mut chk = ServerCheck::new(rt.warmup);
-            let mut req = vec![0u8; rt.msg_size];
-            let mut reply = vec![0xa5u8; rt.msg_size];
-            let mut info = MsgInfo::default();
-            for i in 0..total {
-                if i == rt.warmup {
-                    ph.start();
-                }
-                let rcvid = qnx::msg_receive(chid, &mut req, Some(&mut info)).expect("MsgReceive");
-                let len_ok = rcvid > 0 && info.srcmsglen == rt.msg_size as i64;
-                chk.check(&req, len_ok, &mut reply);
-                qnx::msg_reply(rcvid, 0, &reply).expect("MsgReply");
-            }
-            if total == rt.warmup {
-                ph.start();
-            }
+            let bad = srr_serve(chid, rt.msg_size, rt.warmup, total, || ph.start());
             ph.finish();
             drop(userlib::current::unbind());
-            chk.bad_timed
+            bad
         },
         |_, ph| {
             let coid = srr_connect(&client, &server, &chid_rx);
@@ -177,6 +167,36 @@ pub fn srr_round_trip(rt: &RoundTrip) -> Sample {
     );
     let kernel = kernel_figures(t.before, t.after, None);
     round_trip_sample(rt, strip(t), kernel)
+}
+
+/// An SRR server's round trips on `chid`: `total` times MsgReceive (checking the request's
+/// length and number) and MsgReply of `msg_size` bytes; `start()` is called before the
+/// request numbered `warmup` is received (or after the last, if there are no more). Returns
+/// the bad requests of the timed part. Between threads and between processes alike.
+pub fn srr_serve(
+    chid: i32,
+    msg_size: usize,
+    warmup: u64,
+    total: u64,
+    mut start: impl FnMut(),
+) -> u64 {
+    let mut chk = ServerCheck::new(warmup);
+    let mut req = vec![0u8; msg_size];
+    let mut reply = vec![0xa5u8; msg_size];
+    let mut info = MsgInfo::default();
+    for i in 0..total {
+        if i == warmup {
+            start();
+        }
+        let rcvid = qnx::msg_receive(chid, &mut req, Some(&mut info)).expect("MsgReceive");
+        let len_ok = rcvid > 0 && info.srcmsglen == msg_size as i64;
+        chk.check(&req, len_ok, &mut reply);
+        qnx::msg_reply(rcvid, 0, &reply).expect("MsgReply");
+    }
+    if total <= warmup {
+        start();
+    }
+    chk.bad_timed
 }
 
 /// [`run_threads`] with the kernel's and the two processes' counters as the snapshot.
@@ -274,19 +294,7 @@ pub fn asyncmsg_one_way(w: &OneWay, batch: u32, trigger_time: Duration) -> Sampl
             for _ in 0..w.producers {
                 chid_tx.send(chid).expect("handing the chid over");
             }
-            let warm = w.warmup * u64::from(w.producers);
-            let mut gets = 0u64;
-            let mut end = w.consume(ph, |chk| {
-                let b = asyncmsg::asyncmsg_get(chid).expect("asyncmsg_get");
-                if chk.got >= warm && !b.is_empty() {
-                    gets += 1;
-                }
-                let mut now = LazyNow::new(epoch);
-                for m in b.iter() {
-                    chk.check((m.err == 0).then_some(m.data), &mut now);
-                }
-            });
-            end.receives = Some(gets);
+            let end = asyncmsg_consume(w, chid, ph, epoch);
             drop(userlib::current::unbind());
             end
         },
@@ -303,28 +311,7 @@ pub fn asyncmsg_one_way(w: &OneWay, batch: u32, trigger_time: Duration) -> Sampl
             let coid =
                 asyncmsg::asyncmsg_connect_attach(0, cons.pid(), chid, _NTO_SIDE_CHANNEL, 0, &attr)
                     .expect("asyncmsg_connect_attach");
-            let put = |seq: u64| {
-                let mut buf = asyncmsg::asyncmsg_malloc(w.msg_size).expect("asyncmsg_malloc");
-                fill(&mut buf, i, seq, w.stamp(seq, epoch));
-                asyncmsg::asyncmsg_put(coid, buf, 0, None)
-                    .map_err(|e| e.errno)
-                    .expect("asyncmsg_put");
-            };
-            let stats = || asyncmsg::asyncmsg_connection_stats(coid).expect("connection stats");
-            let mut before = None;
-            let flush = |timed: bool| {
-                let what = if timed {
-                    "asyncmsg_flush"
-                } else {
-                    "asyncmsg_flush (warm-up)"
-                };
-                asyncmsg::asyncmsg_flush(coid, 0).expect(what);
-                if !timed {
-                    before = Some(stats());
-                }
-            };
-            w.produce(ph, put, flush);
-            let conn = before.map(|b| conn_stats_delta(&b, &stats()));
+            let conn = asyncmsg_produce(w, i, coid, ph, |seq| w.stamp(seq, epoch));
             asyncmsg::asyncmsg_connect_detach(coid).expect("asyncmsg_connect_detach");
             drop(userlib::current::unbind());
             conn
@@ -344,6 +331,63 @@ pub fn asyncmsg_one_way(w: &OneWay, batch: u32, trigger_time: Duration) -> Sampl
         });
     let kernel = kernel_figures(t.before, t.after, Some(conn));
     one_way_sample(w, strip(t), kernel)
+}
+
+/// An asyncmsg consumer's part, the calling thread bound to the channel's process: loops on
+/// `asyncmsg_get(chid)` (reading the clock once per batch, for latencies against `epoch`) until
+/// every message is checked, and counts the gets that returned a batch in the timed part
+/// ([`ConsumerEnd::receives`]). Between threads and between processes alike.
+pub fn asyncmsg_consume(w: &OneWay, chid: i32, ph: &impl Marks, epoch: Instant) -> ConsumerEnd {
+    let warm = w.warmup * u64::from(w.producers);
+    let mut gets = 0u64;
+    let mut end = w.consume(ph, |chk| {
+        let b = asyncmsg::asyncmsg_get(chid).expect("asyncmsg_get");
+        if chk.got >= warm && !b.is_empty() {
+            gets += 1;
+        }
+        let mut now = LazyNow::new(epoch);
+        for m in b.iter() {
+            chk.check((m.err == 0).then_some(m.data), &mut now);
+        }
+    });
+    end.receives = Some(gets);
+    end
+}
+
+/// Producer `i`'s part on its asyncmsg connection `coid`: puts `asyncmsg_malloc` buffers
+/// (message `seq` stamped `stamp(seq)`), flushing after the warm-up and after the timed part
+/// (the flush waits until the consumer has taken everything); returns its connection's
+/// library counters over the timed part, read outside the timed window. Between threads and
+/// between processes alike.
+pub fn asyncmsg_produce(
+    w: &OneWay,
+    i: u32,
+    coid: i32,
+    ph: &impl Marks,
+    stamp: impl Fn(u64) -> u64,
+) -> Option<ConnFigures> {
+    let put = |seq: u64| {
+        let mut buf = asyncmsg::asyncmsg_malloc(w.msg_size).expect("asyncmsg_malloc");
+        fill(&mut buf, i, seq, stamp(seq));
+        asyncmsg::asyncmsg_put(coid, buf, 0, None)
+            .map_err(|e| e.errno)
+            .expect("asyncmsg_put");
+    };
+    let stats = || asyncmsg::asyncmsg_connection_stats(coid).expect("connection stats");
+    let mut before = None;
+    let flush = |timed: bool| {
+        let what = if timed {
+            "asyncmsg_flush"
+        } else {
+            "asyncmsg_flush (warm-up)"
+        };
+        asyncmsg::asyncmsg_flush(coid, 0).expect(what);
+        if !timed {
+            before = Some(stats());
+        }
+    };
+    w.produce(ph, put, flush);
+    before.map(|b| conn_stats_delta(&b, &stats()))
 }
 
 /// Send-queue slots of an asyncmsg connection: [`super::baselines::queue_depth`] (the
@@ -481,6 +525,30 @@ impl Model {
     }
 }
 
+/// Whether a case's two sides are threads of one Linux process or two Linux processes: with
+/// the CPUs ([`Placement`]), where a case runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Between {
+    /// Threads of the measuring program (for the kernel's models, two simulated processes of
+    /// one kernel of its own).
+    Threads,
+    /// The measuring program and a peer process it starts ([`super::xproc`]): the kernel
+    /// shared through a memory file, the baselines' memory through shared file mappings.
+    /// One producer (client) only.
+    Processes,
+}
+
+/// A placement's key in records and tables: [`Placement::key`] between threads (`same-cpu`,
+/// `cross-cpu`, `unpinned`), with `xproc-` before it between processes.
+pub fn placement_key(p: Placement, between: Between) -> &'static str {
+    match (between, p) {
+        (Between::Threads, p) => p.key(),
+        (Between::Processes, Placement::SameCpu(_)) => "xproc-same-cpu",
+        (Between::Processes, Placement::CrossCpu { .. }) => "xproc-cross-cpu",
+        (Between::Processes, Placement::Unpinned) => "xproc-unpinned",
+    }
+}
+
 /// One configuration measured: a model on a workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Case {
@@ -494,6 +562,8 @@ pub struct Case {
     pub producers: u32,
     /// Where the threads run.
     pub placement: Placement,
+    /// Whether the two sides are threads of one process or two processes.
+    pub between: Between,
 }
 
 impl Case {
@@ -509,8 +579,13 @@ impl Case {
             self.msg_size,
             batch,
             self.producers,
-            self.placement.key(),
+            self.placement_key(),
         )
+    }
+
+    /// The case's placement key ([`placement_key`]).
+    pub fn placement_key(&self) -> &'static str {
+        placement_key(self.placement, self.between)
     }
 
     /// What progress lines show: `one-way asyncmsg/64 64 B cross-cpu`, with `, 4 producers`
@@ -521,7 +596,7 @@ impl Case {
             self.workload.key(),
             self.model.label(),
             self.msg_size,
-            self.placement.key()
+            self.placement_key()
         );
         if self.producers > 1 {
             s.push_str(&format!(", {} producers", self.producers));
@@ -536,8 +611,12 @@ impl Case {
     /// # Panics
     /// For a model that does not do the workload (round trips: SRR, futex, spin-futex, pipe,
     /// unix-socket; one-way and paced: SRR, asyncmsg, crossbeam, spsc-ring and spsc-batch with
-    /// 1 producer).
+    /// 1 producer; between processes: the round trips but unix-socket, and one-way asyncmsg,
+    /// spsc-ring and spsc-batch with 1 producer).
     pub fn run(&self, warmup: u64, n: u64, pace: Option<Duration>) -> Sample {
+        if self.between == Between::Processes {
+            return self.run_between_processes(warmup, n);
+        }
         if self.workload == Workload::RoundTrip {
             let rt = RoundTrip {
                 placement: self.placement,
@@ -581,6 +660,49 @@ impl Case {
     }
 }
 
+impl Case {
+    fn run_between_processes(&self, warmup: u64, n: u64) -> Sample {
+        match self.workload {
+            Workload::RoundTrip => {
+                let rt = RoundTrip {
+                    placement: self.placement,
+                    msg_size: self.msg_size,
+                    warmup,
+                    n,
+                };
+                match self.model {
+                    Model::Srr => xproc::srr_round_trip(&rt),
+                    Model::Futex => xproc::mailbox_round_trip(&rt, None),
+                    Model::SpinFutex => xproc::mailbox_round_trip(&rt, Some(spin_budget())),
+                    Model::Pipe => xproc::pipe_round_trip(&rt),
+                    m => panic!("{m:?} has no round-trip model between processes"),
+                }
+            }
+            Workload::OneWay => {
+                assert_eq!(self.producers, 1, "between processes: one producer");
+                let w = OneWay {
+                    placement: self.placement,
+                    msg_size: self.msg_size,
+                    producers: 1,
+                    warmup: warmup.max(1),
+                    per_producer: n.max(1),
+                    pace: None,
+                };
+                match self.model {
+                    Model::Asyncmsg {
+                        batch,
+                        trigger_time,
+                    } => xproc::asyncmsg_one_way(&w, batch, trigger_time),
+                    Model::SpscRing => xproc::ring_one_way(&w, 1),
+                    Model::SpscBatch => xproc::ring_one_way(&w, ring_batch(w.msg_size)),
+                    m => panic!("{m:?} has no one-way model between processes"),
+                }
+            }
+            Workload::Paced => panic!("no paced model between processes"),
+        }
+    }
+}
+
 // ----------------------------------------------------------------------------- placements
 
 /// Every thread on the first allowed CPU (unpinned if the affinity mask cannot be read).
@@ -589,7 +711,20 @@ fn same_cpu() -> Placement {
 }
 
 /// What a placement means, for the report header.
-pub fn describe(p: Placement) -> String {
+pub fn describe(p: Placement, between: Between) -> String {
+    if between == Between::Processes {
+        let procs = "two Linux processes, this program and a peer it starts (the one-way \
+                     consumer and the round trips' client here, the producer and the server \
+                     there); SRR and asyncmsg on one kernel shared through a memory file; \
+                     csw/m and cpuns/m count both processes";
+        return match p {
+            Placement::Unpinned => format!("{procs}; neither pinned"),
+            Placement::SameCpu(c) => format!("{procs}; both on CPU {c}"),
+            Placement::CrossCpu { consumer, producer } => format!(
+                "{procs}; consumer/server on CPU {consumer}, producer/client on CPU {producer}"
+            ),
+        };
+    }
     let lib = "asyncmsg library threads and the coordinating main thread are not pinned";
     match p {
         Placement::Unpinned => "no thread pinned: Linux places them (and may move them)".into(),
@@ -642,6 +777,23 @@ impl Cases {
         producers: u32,
         p: Placement,
     ) {
+        self.add_between(Between::Threads, workload, models, size, producers, p);
+    }
+
+    /// One producer (client), between two processes.
+    fn add_xproc(&mut self, workload: Workload, models: &[Model], size: usize, p: Placement) {
+        self.add_between(Between::Processes, workload, models, size, 1, p);
+    }
+
+    fn add_between(
+        &mut self,
+        between: Between,
+        workload: Workload,
+        models: &[Model],
+        size: usize,
+        producers: u32,
+        p: Placement,
+    ) {
         for &model in models {
             self.0.push(Case {
                 workload,
@@ -649,10 +801,23 @@ impl Cases {
                 msg_size: size,
                 producers,
                 placement: p,
+                between,
             });
         }
     }
 }
+
+/// The round trips between processes of the quick plan: SRR's target against the futex
+/// ping-pong, and the pipe beside it.
+const XPROC_QUICK_ROUND_TRIP_MODELS: [Model; 3] = [Model::Srr, Model::Futex, Model::Pipe];
+
+/// The round trips between processes of the full plan.
+const XPROC_ROUND_TRIP_MODELS: [Model; 4] =
+    [Model::Srr, Model::Futex, Model::SpinFutex, Model::Pipe];
+
+/// Round-trip sizes between processes in the full plan: one that goes through the kernel's
+/// per-thread windows in the region, one copied straight between the two address spaces.
+pub const XPROC_SIZES: [usize; 2] = [64, 4096];
 
 const ROUND_TRIP_MODELS: [Model; 5] = [
     Model::Srr,
@@ -729,6 +894,23 @@ impl Plan {
             ],
             64,
             1,
+            p,
+        );
+        // Between processes: the round trips across CPUs and on one CPU (the target's), and
+        // asyncmsg/64 against the rings.
+        c.add_xproc(Workload::RoundTrip, &XPROC_QUICK_ROUND_TRIP_MODELS, 64, p);
+        if cross.is_some() {
+            c.add_xproc(
+                Workload::RoundTrip,
+                &XPROC_QUICK_ROUND_TRIP_MODELS,
+                64,
+                same_cpu(),
+            );
+        }
+        c.add_xproc(
+            Workload::OneWay,
+            &[a(64), Model::SpscRing, Model::SpscBatch],
+            64,
             p,
         );
         Plan {
@@ -808,6 +990,14 @@ impl Plan {
                 p,
             );
         }
+        for &p in &placements {
+            for size in XPROC_SIZES {
+                c.add_xproc(Workload::RoundTrip, &XPROC_ROUND_TRIP_MODELS, size, p);
+            }
+            let mut models: Vec<Model> = BATCHES_XPROC.iter().map(|&b| a(b)).collect();
+            models.extend([Model::SpscRing, Model::SpscBatch]);
+            c.add_xproc(Workload::OneWay, &models, 64, p);
+        }
         Plan {
             mode: "full".into(),
             runs: 5,
@@ -843,12 +1033,13 @@ impl Plan {
         });
     }
 
-    /// The placements the plan uses, in order of first appearance.
-    pub fn placements(&self) -> Vec<Placement> {
-        let mut out: Vec<Placement> = Vec::new();
+    /// The placements the plan uses (CPUs, and threads or processes), in order of first
+    /// appearance.
+    pub fn placements(&self) -> Vec<(Placement, Between)> {
+        let mut out: Vec<(Placement, Between)> = Vec::new();
         for c in &self.cases {
-            if !out.contains(&c.placement) {
-                out.push(c.placement);
+            if !out.contains(&(c.placement, c.between)) {
+                out.push((c.placement, c.between));
             }
         }
         out
@@ -888,6 +1079,16 @@ impl Plan {
                 super::record::PACE_TOLERANCE * 100.0
             ),
         ];
+        if self.cases.iter().any(|c| c.between == Between::Processes) {
+            n.push(
+                "xproc-* placements: two Linux processes, this program and a peer process it \
+                 starts for each run, one producer (client); SRR and asyncmsg on one kernel \
+                 shared through a memory file, futex, spin-futex and the rings in a shared file \
+                 mapping (process-shared futexes), pipes named; csw/m and cpuns/m count both \
+                 processes"
+                    .into(),
+            );
+        }
         match self.fixed_msgs {
             Some(m) => n.push(format!(
                 "{m} messages per run, {} when paced: a smoke run, not a measurement",
@@ -928,7 +1129,7 @@ impl Plan {
 }
 
 /// Untimed messages before `n` timed ones: a tenth, 10 to 5000.
-fn warmup_for(n: u64) -> u64 {
+pub fn warmup_for(n: u64) -> u64 {
     (n / 10).clamp(10, 5_000)
 }
 
@@ -1019,6 +1220,95 @@ mod tests {
             for m in MODEL_NAMES {
                 assert!(plan.cases.iter().any(|c| c.model.name() == m), "{m}");
             }
+        }
+    }
+
+    #[test]
+    fn placements_between_processes_have_keys_of_their_own() {
+        let cross = Placement::CrossCpu {
+            consumer: 0,
+            producer: 1,
+        };
+        for (p, threads, procs) in [
+            (Placement::SameCpu(0), "same-cpu", "xproc-same-cpu"),
+            (cross, "cross-cpu", "xproc-cross-cpu"),
+            (Placement::Unpinned, "unpinned", "xproc-unpinned"),
+        ] {
+            assert_eq!(placement_key(p, Between::Threads), threads);
+            assert_eq!(placement_key(p, Between::Processes), procs);
+            assert!(describe(p, Between::Processes).contains("two Linux processes"));
+            assert!(!describe(p, Between::Threads).contains("two Linux processes"));
+        }
+        let c = Case {
+            workload: Workload::OneWay,
+            model: Model::asyncmsg(64),
+            msg_size: 64,
+            producers: 1,
+            placement: cross,
+            between: Between::Processes,
+        };
+        assert_eq!(c.label(), "one-way asyncmsg/64 64 B xproc-cross-cpu");
+        assert_eq!(c.record().placement, "xproc-cross-cpu");
+    }
+
+    #[test]
+    fn plans_measure_round_trips_and_asyncmsg_between_processes() {
+        let has = |plan: &Plan, w: Workload, model: Model, p: Placement| {
+            plan.cases.iter().any(|c| {
+                c.between == Between::Processes
+                    && c.workload == w
+                    && c.model == model
+                    && c.placement == p
+                    && c.msg_size == 64
+            })
+        };
+        let one = same_cpu();
+        let p = Placement::cross_cpu().unwrap_or(one);
+        for plan in [Plan::quick(), Plan::tiny(), Plan::full()] {
+            // The round-trip target's records, on one CPU and across CPUs; the pipe beside.
+            for place in [one, p] {
+                for m in [Model::Srr, Model::Futex, Model::Pipe] {
+                    assert!(has(&plan, Workload::RoundTrip, m, place), "{m:?} {place:?}");
+                }
+            }
+            // asyncmsg/64 against both rings, one-way.
+            for m in [Model::asyncmsg(64), Model::SpscRing, Model::SpscBatch] {
+                assert!(has(&plan, Workload::OneWay, m, p), "{}: {m:?}", plan.mode);
+            }
+            // Only what the peer can do: one producer, no pace, no unix socket or crossbeam.
+            for c in plan
+                .cases
+                .iter()
+                .filter(|c| c.between == Between::Processes)
+            {
+                assert_eq!(c.producers, 1, "{c:?}");
+                assert_ne!(c.workload, Workload::Paced, "{c:?}");
+                assert!(
+                    !matches!(c.model, Model::UnixSocket | Model::Crossbeam),
+                    "{c:?}"
+                );
+            }
+            let keys: Vec<String> = plan
+                .placements()
+                .into_iter()
+                .map(|(p, b)| placement_key(p, b).to_string())
+                .collect();
+            assert!(keys.iter().any(|k| k.starts_with("xproc-")), "{keys:?}");
+        }
+        // The full sweep: every placement, spin-futex, a size beyond the message windows, and
+        // several batches.
+        let full = Plan::full();
+        assert!(has(
+            &full,
+            Workload::RoundTrip,
+            Model::SpinFutex,
+            Placement::Unpinned
+        ));
+        assert!(full.cases.iter().any(|c| c.between == Between::Processes
+            && c.workload == Workload::RoundTrip
+            && c.msg_size == 4096));
+        for b in BATCHES_XPROC {
+            assert!(has(&full, Workload::OneWay, Model::asyncmsg(b), p), "{b}");
         }
     }
 
