@@ -278,7 +278,12 @@ impl Supervisor {
         let mut out = Vec::new();
         // Another connection of the same program may still be watched: one reap does for all.
         self.watched.retain(|a| a.pid != pid);
-        match self.kernel.recover_dead_lock_holder(pid) {
+        // (Taken over already, if the supervisor's own wait for the lock found it dead first.)
+        let recovery = match self.kernel.take_recovery(pid) {
+            Some(r) => r,
+            None => self.kernel.recover_dead_lock_holder(pid),
+        };
+        match recovery {
             crate::kernel::Recovery::NotHeld => {}
             crate::kernel::Recovery::Unrecoverable => {
                 out.push(Event::DiedHoldingLock { pid });

@@ -222,6 +222,9 @@ impl Undo {
         }
         // The image is in the record before the caller changes the place it copied.
         std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+        // (Fault injection: a program killed here dies with its call's changes half made.)
+        #[cfg(not(loom))]
+        crate::Kernel::fault_point(crate::Kernel::FAULT_MID_CHANGE);
     }
 
     /// Logs the before image of `*v`.

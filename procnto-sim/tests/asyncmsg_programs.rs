@@ -201,11 +201,16 @@ fn async_sender(arg: &str) {
     asyncmsg_connect_detach(coid).expect("detach");
 }
 
-/// An asyncmsg receiver that takes one batch of at most 5 messages, tells how many, then holds
-/// on (until killed).
-fn taker() {
+/// An asyncmsg receiver that, once the file `go` appears, takes one batch of at most 5
+/// messages, tells how many, then holds on (until killed).
+fn taker(go: &str) {
     let chid = asyncmsg_channel_create(0, 0o600, BUFSZ, 5, None, None).expect("channel");
     tell_parent(&format!("ready {} {chid}", getpid().expect("getpid")));
+    let until = Instant::now() + WITHIN;
+    while !Path::new(go).exists() {
+        assert!(Instant::now() < until, "no word from the parent");
+        std::thread::sleep(Duration::from_millis(2));
+    }
     timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).expect("arm");
     let batch = asyncmsg_get(chid).expect("asyncmsg_get");
     tell_parent(&format!("took {}", batch.len()));
@@ -307,6 +312,74 @@ fn patient_receiver(go: &str) {
     tell_parent(&format!("get {r:?}"));
 }
 
+/// A receiver that takes batches until it is killed (run parked at `mid-batch`: its first
+/// batch from the other program stops, copied, before the queue's head moves).
+fn batch_taker() {
+    let chid = asyncmsg_channel_create(0, 0o600, BUFSZ, 16, None, None).expect("channel");
+    tell_parent(&format!("ready {} {chid}", getpid().expect("getpid")));
+    loop {
+        timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).expect("arm");
+        if asyncmsg_get(chid).is_err() {
+            return;
+        }
+    }
+}
+
+/// Puts messages to "pid chid" until a put fails (its receiver killed), detaches, and tells
+/// whether every accepted message got exactly one callback, the taken ones (0) first in queue
+/// order and every other one EBADF.
+fn steady_sender(arg: &str) {
+    let a = parse(arg);
+    let (pid, chid) = (a[0] as i32, a[1] as i32);
+    let got = Arc::new(Mutex::new(Vec::<(u32, i32)>::new()));
+    let g = got.clone();
+    let attr = AsyncConnAttr {
+        call_back: Some(Arc::new(move |err, _buf, handle| {
+            g.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((handle, err));
+        })),
+        max_num_buffer: 64,
+        trigger_num_msg: 4,
+        ..AsyncConnAttr::default()
+    };
+    let coid = asyncmsg_connect_attach(0, pid, chid, _NTO_SIDE_CHANNEL, 0, &attr).expect("attach");
+    let until = Instant::now() + WITHIN;
+    let mut accepted = 0u32;
+    let failed = loop {
+        match asyncmsg_put_timeout(
+            coid,
+            message(accepted),
+            accepted,
+            None,
+            Duration::from_millis(5),
+        ) {
+            Ok(()) => accepted += 1,
+            Err(e) if e.errno == Errno::ETIMEDOUT => {}
+            Err(e) => break e.errno,
+        }
+        assert!(Instant::now() < until, "puts never failed");
+        if accepted == 1 {
+            tell_parent("putting");
+        }
+    };
+    asyncmsg_connect_detach(coid).expect("detach");
+    while (got.lock().unwrap_or_else(|p| p.into_inner()).len() as u32) < accepted {
+        assert!(Instant::now() < until, "callbacks missing");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(10)); // (None beyond the accepted.)
+    let mut got = got.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let once = got.len() as u32 == accepted;
+    got.sort_unstable();
+    let each = got.iter().enumerate().all(|(i, &(h, _))| h == i as u32);
+    let taken = got.iter().take_while(|&&(_, e)| e == 0).count();
+    let rest_ebadf = got[taken..].iter().all(|&(_, e)| e == Errno::EBADF.0);
+    tell_parent(&format!(
+        "put {failed:?} once {once} each {each} taken-first-then-ebadf {rest_ebadf} taken {taken} of {accepted}"
+    ));
+}
+
 /// Where a child starts; ignored in a normal run.
 #[test]
 #[ignore = "the entry point of this binary's child processes, not a test of its own"]
@@ -318,10 +391,12 @@ fn child_entry() {
     match role.as_str() {
         "async-receiver" => async_receiver(&arg),
         "async-sender" => async_sender(&arg),
-        "taker" => taker(),
+        "taker" => taker(&arg),
         "orphaned-sender" => orphaned_sender(&arg),
         "stuck-sender" => stuck_sender(&arg),
         "patient-receiver" => patient_receiver(&arg),
+        "batch-taker" => batch_taker(),
+        "steady-sender" => steady_sender(&arg),
         other => panic!("unknown role {other}"),
     }
 }
@@ -369,7 +444,8 @@ fn a_receiver_killed_with_messages_pending_leaves_none_without_its_callbacks_err
     let socket = socket_in(&dir);
     let _sup = Sup::start(&socket);
     let k = watch(&socket);
-    let receiver = spawn("taker", "", &socket);
+    let take = dir.join("take");
+    let receiver = spawn("taker", take.to_str().expect("a UTF-8 path"), &socket);
     let target = ready(&receiver);
     let go = dir.join("go");
     let sender = spawn(
@@ -378,6 +454,7 @@ fn a_receiver_killed_with_messages_pending_leaves_none_without_its_callbacks_err
         &socket,
     );
     assert_eq!(sender.line(WITHIN), "put 20");
+    std::fs::write(&take, b"").expect("the word");
     assert_eq!(receiver.line(WITHIN), "took 5");
     assert!(k.async_queue_pages_in_use() > 0);
     receiver.kill();
@@ -433,3 +510,75 @@ fn a_sender_killed_with_messages_queued_frees_its_queue_and_the_receiver_goes_on
 }
 
 use userlib::Errno;
+
+/// Receivers killed in the middle of taking a batch from another program (parked at the
+/// kernel's `mid-batch` fault point, under the lock, the messages copied and the queue's head
+/// not yet moved): the supervisor undoes the receive, and the sender loses no accepted message
+/// without its callback's error: the taken ones say 0, in queue order, the rest EBADF.
+#[test]
+fn receivers_killed_mid_batch_leave_every_accepted_message_with_its_callback() {
+    const KILLS: usize = 25;
+    let dir = TempDir::new("async-mid-batch");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket);
+    let k = watch(&socket);
+    let baseline = k.pool_usage();
+    let mut taken_before_kill = 0;
+    for round in 0..KILLS {
+        let k_env = socket.display().to_string();
+        let nth = (1 + round % 3).to_string();
+        let fault = format!("mid-batch:{nth}");
+        let receiver = Child::spawn_with_env(
+            "batch-taker",
+            "",
+            &[
+                (userlib::current::KERNEL_ENV, k_env.as_str()),
+                (userlib::current::SUPERVISOR_ENV, BIN),
+                ("QNXSIM_FAULT", fault.as_str()),
+            ],
+        );
+        let target = ready(&receiver);
+        let rpid = receiver.pid();
+        let sender = spawn("steady-sender", &target, &socket);
+        assert_eq!(sender.line(WITHIN), "putting");
+        // Parked under the lock, in its batch.
+        wait_until("the receiver parked in its batch", || {
+            k.lock_owner() == Some(rpid)
+        });
+        receiver.kill();
+        let said = sender.line(WITHIN);
+        assert!(
+            said.starts_with("put EBADF once true each true taken-first-then-ebadf true taken "),
+            "round {round}: {said}"
+        );
+        taken_before_kill += said
+            .split(' ')
+            .nth(9)
+            .and_then(|n| n.parse::<usize>().ok())
+            .expect("the taken count");
+        assert!(sender.wait(WITHIN).success());
+        wait_until("the queue pages freed", || {
+            k.async_queue_pages_in_use() == 0
+        });
+        wait_until("the pools back to their baseline", || {
+            let u = k.pool_usage();
+            (
+                u.processes.live,
+                u.threads.live,
+                u.channels.live,
+                u.connections.live,
+            ) == (
+                baseline.processes.live,
+                baseline.threads.live,
+                baseline.channels.live,
+                baseline.connections.live,
+            )
+        });
+    }
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "asyncmsg_programs: {KILLS} receivers killed mid-batch; {taken_before_kill} messages \
+         taken before the kills, every other accepted one called back with EBADF"
+    );
+}

@@ -4,10 +4,13 @@
 //! kernel-sim/src/kernel/entry.rs): under the lock after a call changed the tables
 //! (`locked`), in the middle of a copy between two programs (`mid-copy`), after the undo
 //! record's commit (`pre-unlock`), before the threads a call readied are woken (`pre-wake`),
-//! as the caller blocks (`blocked`); and, for clients, while the server holds their message.
+//! as the caller blocks (`blocked`), in the middle of a call's changes, just after the undo
+//! record took a before image (`mid-change`: the tables torn, only the undo puts them right);
+//! and, for clients, while the server holds their message.
 //!
 //! After every kill the test checks that:
-//! * the supervisor found what the point implies: the call undone (`locked`, `mid-copy`),
+//! * the supervisor found what the point implies: the call undone (`locked`, `mid-copy`,
+//!   `mid-change`),
 //!   complete (`pre-unlock`), or the lock free (the others), and reaped the program;
 //! * no surviving program is left hung: each goes on making kernel calls, and each client of
 //!   a killed server leaves its call with the errno QNX gives (ESRCH, then EBADF) within a
@@ -668,7 +671,7 @@ impl Kill {
     /// What the supervisor must have found of the lock (`None`: any of them).
     fn expected(&self) -> Option<&'static str> {
         match self.name() {
-            "locked" | "mid-copy" => Some("Undone"),
+            "locked" | "mid-copy" | "mid-change" => Some("Undone"),
             "pre-unlock" => Some("Committed"),
             "pre-wake" | "blocked" | "held" => Some("free"),
             _ => None,
@@ -691,7 +694,14 @@ impl Kill {
 /// point at a pass drawn below `passes(point)` (about how many passes a victim makes through
 /// it in its first calls).
 fn plan(rng: &mut Rng, kills: usize, held: bool, passes: impl Fn(&str) -> u32) -> Vec<Kill> {
-    let mut kinds = vec!["locked", "mid-copy", "pre-unlock", "pre-wake", "blocked"];
+    let mut kinds = vec![
+        "locked",
+        "mid-copy",
+        "pre-unlock",
+        "pre-wake",
+        "blocked",
+        "mid-change",
+    ];
     if held {
         kinds.push("held");
     }
@@ -901,6 +911,7 @@ fn clients_killed_at_chosen_points_and_at_random_leave_no_hung_peer_no_stale_id_
     let passes = |p: &str| match p {
         "locked" | "pre-unlock" => 12,
         "mid-copy" => 3,
+        "mid-change" => 40,
         _ => 4,
     };
     let plan = plan(&mut rng, kills_wanted, true, passes)
@@ -1031,6 +1042,7 @@ fn servers_killed_at_chosen_points_and_at_random_release_every_client_and_leave_
     let passes = |p: &str| match p {
         "locked" | "pre-unlock" => 20,
         "mid-copy" | "pre-wake" => 6,
+        "mid-change" => 60,
         _ => 3,
     };
     let plan = plan(&mut rng, kills_wanted, false, passes)
@@ -1068,7 +1080,7 @@ fn servers_killed_at_chosen_points_and_at_random_release_every_client_and_leave_
                     check_note(&note, pid, point);
                     noted = true;
                     // Past its MsgReceive, it said it: wait for the line. Before, it may have.
-                    let wait = if matches!(point, "locked" | "pre-unlock") {
+                    let wait = if matches!(point, "locked" | "pre-unlock" | "mid-change") {
                         Duration::from_millis(20)
                     } else {
                         WITHIN

@@ -554,6 +554,9 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             }
         }
         if took > 0 {
+            if remote {
+                crate::Kernel::fault_point(crate::Kernel::FAULT_MID_BATCH);
+            }
             q.consume_to(ctr);
             fx.wake_words.extend(q.consumed());
             let flags = q.flags();

@@ -354,15 +354,25 @@ impl Kernel {
             if let Some(holder) = lock.holder() {
                 if !program_alive(holder as i32) {
                     let r = self.recover_dead_lock_holder(holder as i32);
+                    let found = matches!(
+                        r,
+                        super::Recovery::Undone { .. } | super::Recovery::Committed
+                    );
+                    if found && self.supervising() {
+                        let mut rec = self
+                            .inner
+                            .recovered
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner());
+                        // (Bounded: a supervisor takes each when it reaps its program.)
+                        if rec.len() < 1024 {
+                            rec.push((holder as i32, r));
+                        }
+                    }
                     // Without a supervisor, the program that took over also reaps the dead one
                     // (its processes torn down as QNX does); a supervisor reaps through its
                     // pidfd.
-                    if self.inner.reaps_dead
-                        && matches!(
-                            r,
-                            super::Recovery::Undone { .. } | super::Recovery::Committed
-                        )
-                    {
+                    if self.inner.reaps_dead && found {
                         self.reap_os_process(holder as i32);
                     }
                 }
@@ -445,18 +455,25 @@ pub(super) fn program_alive(pid: i32) -> bool {
 ///   call that readied some passes it). The lock is free; the reaping wakes them.
 /// * `blocked`: the call blocked its caller (SEND-, RECEIVE- or REPLY-blocked); the lock
 ///   released, before it sleeps. The reaping releases its peers as for any dead process.
+/// * `mid-change`: under the lock, in the middle of a call's changes: just after the undo
+///   record took a before image (undo.rs, `Undo::log`), before the change it was taken for.
+///   The tables are torn (some changes made, others not): undone.
+/// * `mid-batch`: under the lock, in an asyncmsg receive taking a batch from a sender in
+///   another program, after the sender's messages were copied into the receiver's arena and
+///   before the queue's `head` moves past them (calls/asyncmsg.rs). Undone: the messages are
+///   still the sender's, not taken.
 ///
-/// Every point lies between two steps of a call, where the tables are whole: a kill there
-/// leaves them as the call began or as it ended. (A point in the middle of a call's changes,
-/// at the Nth before image `Undo::log` takes, is what would show that the undo record puts a
-/// torn call right.) A new point is a constant below, its name in this list, and a
-/// `Kernel::fault_point` where it is: asyncmsg's delivery (`mid-batch`) is the next.
-const FAULT_POINTS: [&str; 5] = [
+/// The first five lie between two steps of a call, where the tables are whole; `mid-change`
+/// inside one, where only the undo record can put them right. A new point is a constant
+/// below, its name in this list, and a `Kernel::fault_point` where it is.
+const FAULT_POINTS: [&str; 7] = [
     Kernel::FAULT_LOCKED,
     Kernel::FAULT_MID_COPY,
     Kernel::FAULT_PRE_UNLOCK,
     Kernel::FAULT_PRE_WAKE,
     Kernel::FAULT_BLOCKED,
+    Kernel::FAULT_MID_CHANGE,
+    Kernel::FAULT_MID_BATCH,
 ];
 
 /// How long a thread parks at a point by default: long enough for a test to kill it, and
@@ -474,6 +491,10 @@ impl Kernel {
     pub(crate) const FAULT_PRE_WAKE: &'static str = "pre-wake";
     /// The call blocked its caller; the lock released, before the caller sleeps.
     pub(crate) const FAULT_BLOCKED: &'static str = "blocked";
+    /// Under the lock, just after a before image was logged, before its change is made.
+    pub(crate) const FAULT_MID_CHANGE: &'static str = "mid-change";
+    /// Under the lock, a batch from another program copied, before the queue's head moves.
+    pub(crate) const FAULT_MID_BATCH: &'static str = "mid-batch";
 
     /// Fault injection for the tests of programs that die inside kernel calls: the calling
     /// thread passes point `point` (one of [`FAULT_POINTS`]). Configured once, from the

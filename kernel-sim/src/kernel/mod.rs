@@ -48,6 +48,10 @@ struct Inner {
     /// supervisor would (`Kernel::lock_supervising`).
     #[cfg_attr(loom, allow(dead_code))]
     reaps_dead: bool,
+    /// Dead holders whose lock this handle's lock waits took over (`lock_supervising`), with
+    /// what it found, for a supervisor to report when it reaps them (`take_recovery`).
+    #[cfg_attr(loom, allow(dead_code))]
+    recovered: std::sync::Mutex<Vec<(i32, Recovery)>>,
     timers: std::sync::Arc<TimerService>,
     /// The fork generation the kernel was made in (`fork.rs`): in a forked child the parent's
     /// kernels are not the child's, and their calls fail with ESRCH.
@@ -172,6 +176,7 @@ impl Kernel {
                 region,
                 supervising: std::sync::atomic::AtomicBool::new(false),
                 reaps_dead,
+                recovered: std::sync::Mutex::new(Vec::new()),
                 timers: std::sync::Arc::new(TimerService::default()),
                 fork_gen: crate::fork::generation(),
             }),
@@ -377,6 +382,19 @@ impl Kernel {
         } else {
             Recovery::Committed
         }
+    }
+
+    /// What this handle's lock waits found when they took the lock over from program
+    /// `os_pid`, dead (`None`: they did not). A supervisor reaping `os_pid` reports it, since
+    /// the lock is free by then.
+    pub fn take_recovery(&self, os_pid: i32) -> Option<Recovery> {
+        let mut r = self
+            .inner
+            .recovered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let at = r.iter().position(|&(p, _)| p == os_pid)?;
+        Some(r.swap_remove(at).1)
     }
 
     /// Closes this program's shared kernels for its exit: from now on only the calling thread
