@@ -260,6 +260,18 @@ pub unsafe fn write_out<T: Copy>(space: Space, addr: u64, value: &T) {
     }
 }
 
+/// Whether Linux process `pid` runs (a zombie, or no such process, does not).
+pub(crate) fn program_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command's closing parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X'),
+        Err(_) => false,
+    }
+}
+
 /// The most runs one [`read_many`] system call takes (Linux's `IOV_MAX`).
 pub const MAX_IOV: usize = 1024;
 

@@ -64,10 +64,19 @@ pub fn msg_send(
                 // Our own buffers faulted: EFAULT, the receiver waits on. The receiver's
                 // faulted (another program's): it leaves its MsgReceive with EFAULT, and we get
                 // ESRVRFAULT, as QNX reports a fault in the server's buffers.
-                t.threads.at_mut(i).clear_send();
                 if fault == copy::Fault::Src {
+                    t.threads.at_mut(i).clear_send();
                     return Err(Errno::EFAULT);
                 }
+                if peer_gone(t, r) {
+                    // Unless the receiver's program has died and is not reaped yet: then it
+                    // is as if it were gone already. We wait SEND-blocked, and its reaping
+                    // releases us with ESRCH, as a dead QNX server's clients are released.
+                    t.block_send(i, chan);
+                    t.boost(chan, prio, fx);
+                    return Ok(Step::Block);
+                }
+                t.threads.at_mut(i).clear_send();
                 t.ready(r, CallResult::Err(Errno::EFAULT.0), fx);
                 return Err(Errno::ESRVRFAULT);
             }
@@ -375,7 +384,9 @@ pub fn msg_reply(
             Err(fault) => {
                 // A fault in the client's reply buffer (another program's) is EFAULT, in ours
                 // ESRVRFAULT; either way the client is released with the same error.
+                // (A client whose program died, not yet reaped, is as if reaped: ESRCH.)
                 let e = match fault {
+                    copy::Fault::Dst if peer_gone(t, ci) => Errno::ESRCH,
                     copy::Fault::Dst => Errno::EFAULT,
                     copy::Fault::Src => Errno::ESRVRFAULT,
                 };
@@ -386,6 +397,13 @@ pub fn msg_reply(
     }
     finish(t, me, ci, CallResult::Ok(status), fx);
     Ok(Step::Done(0))
+}
+
+/// Whether thread `i` is in another program that has died (killed, not yet reaped): a copy
+/// to or from it failed because it is gone, not because of a bad buffer.
+fn peer_gone(t: &Tables<'_>, i: u32) -> bool {
+    let space = t.space_of(i);
+    !space.is_local() && !copy::program_alive(space.0)
 }
 
 /// A server answers client `ci` (reply or error): its exchange ends with `result`.

@@ -423,17 +423,10 @@ mod exit {
     }
 }
 
-/// Whether Linux process `pid` runs (a zombie, or no such process, does not).
+/// Whether Linux process `pid` runs (copy.rs).
 #[cfg(not(loom))]
 pub(super) fn program_alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command's closing parenthesis.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim_start().chars().next())
-            .is_some_and(|state| state != 'Z' && state != 'X'),
-        Err(_) => false,
-    }
+    crate::copy::program_alive(pid)
 }
 
 // ------------------------------------------------------------------------- fault injection
