@@ -1,5 +1,7 @@
 //! Conformance across Linux processes (issue 13, point 6): a representative half of the SRR,
-//! pulse, notification, timeout and asyncmsg checks of the conf_* suites, run with server and
+//! pulse, notification, timeout and asyncmsg checks of the conf_* suites (asyncmsg between
+//! programs also in shared_kernel.rs, a bad buffer, and procnto-sim/tests/asyncmsg_programs.rs,
+//! through userlib's library: callbacks, order, EMSGSIZE, kills), run with server and
 //! client in different programs on one shared kernel. The parent (the test) makes the kernel
 //! in a memory file; a child is this same binary re-run in a role (support/procs.rs) that maps
 //! it and joins as the process whose pid is its Linux pid. Every value and errno asserted is
@@ -541,6 +543,50 @@ fn intact(arena: &[u8], hdrs: &[AsyncGetHeader], msgs: &[Vec<u8>], pid: i32, coi
         .count()
 }
 
+/// asyncmsg to a channel of another program (the parent's `rpid`/`rchid`), with the queue in
+/// the region: ten messages and one trigger; then the kernel's `'P'` notification on this
+/// program's own channel once the receiver took them, and the queue's counters.
+fn async_remote(path: &str, rpid: i32, rchid: i32) {
+    let (k, p, t) = join(path, 10);
+    let lib_chid = t.channel_create(_NTO_CHF_PRIVATE).expect("ChannelCreate");
+    let notify = t
+        .connect_attach(0, 0, lib_chid, SIDE, 0)
+        .expect("ConnectAttach");
+    let q = t.async_queue_alloc(32).expect("a queue in the region");
+    q.set_flags(AQ_WANT_PULSE);
+    let msgs: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 8 + usize::from(i)]).collect();
+    // SAFETY: `q` and `msgs` outlive the connection (detached below).
+    let coid = unsafe { t.async_connect_attach(0, rpid, rchid, SIDE, 0, &q, notify) }
+        .expect("asyncmsg connection to another program");
+    for m in &msgs {
+        // SAFETY: one producer; `m` lives until the end of this function.
+        unsafe {
+            q.push(MsgDesc {
+                iov: Iov::from_slice(m),
+                parts: 0,
+            })
+        }
+        .expect("room");
+    }
+    tell_parent(&format!(
+        "coid {coid} triggered {}",
+        res(t.msg_send_async(coid))
+    ));
+    let mut buf = [0u8; 64];
+    let r = receive(&t, lib_chid, &mut buf, None);
+    let pulse = Pulse::from_bytes(&buf).expect("a pulse");
+    tell_parent(&format!(
+        "notified {} code {} value {} taken {}",
+        res(r),
+        pulse.code,
+        pulse.value,
+        q.counters().1
+    ));
+    t.connect_detach(coid).expect("detach");
+    t.async_queue_free(&q).expect("free");
+    leave(k, p, t);
+}
+
 /// asyncmsg within this program on the shared kernel: a batch on a connection of the
 /// program's own process (smoke.rs), then a batch from a second simulated process of this
 /// program to a receiver blocked in MsgReceiveAsync.
@@ -669,6 +715,7 @@ fn child_entry() {
         "detacher" => detacher(a[0], int(1), int(2), a[3]),
         "connector" => connector(a[0], int(1)),
         "async-local" => async_local(a[0]),
+        "async-remote" => async_remote(a[0], number(a[1]), number(a[2])),
         other => panic!("unknown role {other}"),
     }
 }
@@ -1472,9 +1519,48 @@ fn connect_attach_across_programs_refuses_unknown_pids_and_chids_with_esrch() {
 
 // ------------------------------------------------------------------ asyncmsg (smoke.rs)
 
+/// asyncmsg_channel_event and asyncmsg_notify (conf_async): between programs, a trigger on a
+/// channel with no receiver waiting delivers the channel's event to the receiving program;
+/// its receive takes the whole batch, in order, each message with the sender's pid and coid;
+/// the kernel then pulses the sender's library (`'P'`, value its coid) in the other program.
+#[test]
+fn an_asyncmsg_batch_from_another_program_raises_the_event_and_the_senders_notification() {
+    let (_dir, k, path) = shared("async-remote");
+    let (p, t) = attach(&k);
+    let ev_chid = t.channel_create(_NTO_CHF_PRIVATE).unwrap();
+    let ev_coid = t.connect_attach(0, 0, ev_chid, SIDE, 0).unwrap();
+    let ev = SigEvent::pulse(ev_coid, 10, 5, 77);
+    let chid = t
+        .async_channel_create(_NTO_CHF_ASYNC_NONBLOCK, 64, 16, Some(&ev))
+        .unwrap();
+    let sender = Child::spawn("async-remote", &format!("{path} {} {chid}", p.pid));
+    let w = words(&sender, "coid");
+    assert_eq!(w[2..], ["triggered", "ok:10"]);
+    let coid = number(&w[1]);
+    // The event, to this program.
+    let mut buf = [0u8; 64];
+    assert_eq!(receive(&t, ev_chid, &mut buf, None), Ok(0));
+    let pulse = Pulse::from_bytes(&buf).unwrap();
+    assert_eq!((pulse.code, pulse.value), (5, 77));
+    let mut arena = [0u8; 64 * 16];
+    let mut hdrs = [AsyncGetHeader::default(); 16];
+    assert_eq!(t.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(10));
+    let msgs: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 8 + usize::from(i)]).collect();
+    assert_eq!(intact(&arena, &hdrs[..10], &msgs, sender.pid(), coid), 10);
+    // The sender's library is told, in its program.
+    assert_eq!(
+        sender.line(DEADLINE),
+        format!(
+            "notified ok:0 code {} value {coid} taken 10",
+            kernel_sim::consts::PULSE_CODE_TAKEN
+        )
+    );
+    assert!(sender.wait(DEADLINE).success());
+    k.process_destroy(p).unwrap();
+}
+
 /// smoke: asyncmsg_batch_moves_with_one_trigger: asyncmsg within one program of a shared
-/// kernel (across programs it is refused with ENOTSUP, shared_kernel.rs) works as in a kernel
-/// of one program: a batch on a connection of the program's own process, and one from a second
+/// kernel works as in a kernel of one program: a batch on a connection of the program's own process, and one from a second
 /// simulated process of the program to a receiver blocked in MsgReceiveAsync.
 #[test]
 fn asyncmsg_within_one_program_of_a_shared_kernel_works() {
