@@ -543,6 +543,39 @@ fn intact(arena: &[u8], hdrs: &[AsyncGetHeader], msgs: &[Vec<u8>], pid: i32, coi
         .count()
 }
 
+static SIGNALLED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+extern "C" fn count_signal(_: i32) {
+    SIGNALLED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// A client of the parent's server `spid`/`schid` that the parent signals (SIGUSR1, caught)
+/// while it is REPLY-blocked: tells its Linux tid, then what its MsgSend returned and how many
+/// times its handler ran by then.
+fn signalled_client(path: &str, spid: i32, schid: i32) {
+    // SAFETY: a zeroed sigaction is valid; we fill the handler and an empty mask. (It reaches
+    // the kernel library's `sigaction`, which runs the handler outside the kernel.)
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = count_signal as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+    let (k, p, t) = join(path, 10);
+    let coid = t
+        .connect_attach(0, spid, schid, SIDE, 0)
+        .expect("ConnectAttach");
+    tell_parent(&format!("tid {}", nix::unistd::gettid().as_raw()));
+    let mut r = [0u8; 8];
+    let sent = send(&t, coid, b"hello", &mut r);
+    tell_parent(&format!(
+        "sent {} handled {}",
+        res(sent),
+        SIGNALLED.load(std::sync::atomic::Ordering::SeqCst)
+    ));
+    leave(k, p, t);
+}
+
 /// asyncmsg to a channel of another program (the parent's `rpid`/`rchid`), with the queue in
 /// the region: ten messages and one trigger; then the kernel's `'P'` notification on this
 /// program's own channel once the receiver took them, and the queue's counters.
@@ -716,6 +749,7 @@ fn child_entry() {
         "connector" => connector(a[0], int(1)),
         "async-local" => async_local(a[0]),
         "async-remote" => async_remote(a[0], number(a[1]), number(a[2])),
+        "signalled-client" => signalled_client(a[0], number(a[1]), number(a[2])),
         other => panic!("unknown role {other}"),
     }
 }
@@ -1587,4 +1621,59 @@ fn asyncmsg_within_one_program_of_a_shared_kernel_works() {
         (0, 0, 0, 0),
         "the program left nothing behind"
     );
+}
+
+// ------------------------------------------------------------------ signals (userlib signals.rs)
+
+/// A client in another program, REPLY-blocked on our channel made with `flags`, is signalled
+/// (a caught SIGUSR1, from this program). Returns what its MsgSend returned with its handler
+/// count, our reply's result, and the pulse we got (if any) before replying.
+fn signal_client_in_another_program(tag: &str, flags: u32) -> (String, KResult<()>, Option<i8>) {
+    let (_dir, k, path) = shared(tag);
+    let (p, t) = attach(&k);
+    let chid = t.channel_create(flags).unwrap();
+    let client = Child::spawn("signalled-client", &format!("{path} {} {chid}", p.pid));
+    let _reap = ReapOnPanic::new(&k, &client);
+    let [tid] = ids::<1>(&client, "tid");
+    let (rcvid, _, msg) = take(&t, chid);
+    assert_eq!(msg, b"hello");
+    // SAFETY: plain integers: a signal to the client program's thread.
+    let r = unsafe { libc::syscall(libc::SYS_tgkill, client.pid(), tid, libc::SIGUSR1) };
+    assert_eq!(r, 0);
+    // Any unblock pulse, within a moment.
+    let mut buf = [0u8; 64];
+    arm(&t, _NTO_TIMEOUT_RECEIVE, Some(300 * MS));
+    let pulse = match t.msg_receive(chid, &mut buf, None) {
+        Ok(0) => Some(Pulse::from_bytes(&buf).unwrap()),
+        _ => None,
+    };
+    if let Some(pl) = pulse {
+        assert_eq!(pl.value_long(), rcvid, "the unblock pulse names the rcvid");
+    }
+    let reply = t.msg_reply(rcvid, 5, b"ok");
+    let said = client.line(DEADLINE);
+    assert!(client.wait(DEADLINE).success());
+    k.process_destroy(p).unwrap();
+    (said, reply, pulse.map(|p| p.code))
+}
+
+/// signals.rs: a_signal_interrupts_a_reply_blocked_client_with_eintr_on_a_channel_without_unblock,
+/// with the client in another program: EINTR, its handler run; the late reply finds no client.
+#[test]
+fn a_signal_interrupts_a_client_in_another_program_with_eintr_on_a_channel_without_unblock() {
+    let (said, reply, pulse) = signal_client_in_another_program("signal-eintr", 0);
+    assert_eq!(said, "sent EINTR handled 1");
+    assert_eq!(reply, Err(Errno::ESRCH));
+    assert_eq!(pulse, None);
+}
+
+/// signals.rs: a_signalled_reply_blocked_client_on_an_unblock_channel_waits_for_the_servers_answer,
+/// with the client in another program: the server in this program gets the unblock pulse, and
+/// its answer stands.
+#[test]
+fn a_signalled_client_in_another_program_on_an_unblock_channel_waits_for_the_answer() {
+    let (said, reply, pulse) = signal_client_in_another_program("signal-unblock", _NTO_CHF_UNBLOCK);
+    assert_eq!(pulse, Some(_PULSE_CODE_UNBLOCK));
+    assert_eq!(reply, Ok(()));
+    assert_eq!(said, "sent ok:5 handled 1");
 }
