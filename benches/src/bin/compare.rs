@@ -1,10 +1,13 @@
 //! SRR against asyncmsg on the same workloads, with baselines measured in the same run:
 //! round trips (SRR, futex, spin-then-futex, pipe, Unix socket), one-way throughput (asyncmsg
 //! at several batches, SRR, crossbeam-channel, an SPSC shared-memory ring publishing every
-//! message and one publishing in batches) and paced latency.
+//! message and one publishing in batches) and paced latency; between two threads, and between
+//! two Linux processes (the `xproc-*` placements: SRR on one kernel shared through a memory
+//! file against futex, spin-futex and pipe ping-pongs between the same two processes, asyncmsg
+//! against the rings in a shared mapping; the other process is this program, re-run).
 //!
 //! ```text
-//! cargo run --release -p benches --bin compare                 # quick: 64 B, cross-cpu (+ round trips same-cpu), ~15 s
+//! cargo run --release -p benches --bin compare                 # quick: 64 B, cross-cpu (+ round trips same-cpu; between processes too), ~17 s
 //! cargo run --release -p benches --bin compare -- --full       # every size, batch, producer count, placement
 //! cargo run --release -p benches --bin compare -- --json r.json --csv r.csv --plots plots/
 //! ```
@@ -37,9 +40,9 @@ use std::time::{Instant, SystemTime};
 const MAX_RUNS: u32 = 100;
 
 /// SRR vs asyncmsg, with futex, spin-then-futex, pipe, Unix-socket, crossbeam-channel and
-/// SPSC-ring (per message and batched) baselines measured in the same run. Without options:
-/// the quick comparison (64-byte messages, across CPUs, the round trips on one CPU too, 3
-/// runs, well under 30 s).
+/// SPSC-ring (per message and batched) baselines measured in the same run, between threads and
+/// between two processes. Without options: the quick comparison (64-byte messages, across
+/// CPUs, the round trips on one CPU too, 3 runs, well under 30 s).
 #[derive(Parser, Debug)]
 #[command(name = "compare", version)]
 struct Args {

@@ -844,7 +844,9 @@ impl Plan {
     /// futex, spin-futex on one CPU too (with two CPUs). One-way: asyncmsg at batches 1, 8, 64,
     /// 256, SRR, crossbeam, spsc-ring, spsc-batch with 1 producer; asyncmsg/64, SRR and
     /// crossbeam with 4; SRR with [`MANY_CLIENTS`]. Paced (20k msgs/s): asyncmsg/1,
-    /// asyncmsg/64, asyncmsg+1ms/64, SRR, crossbeam. About 15 s here.
+    /// asyncmsg/64, asyncmsg+1ms/64, SRR, crossbeam. Between two processes: round trips SRR,
+    /// futex, pipe on the same placement and (with two CPUs) on one CPU; one-way asyncmsg/64,
+    /// spsc-ring, spsc-batch. 34 cases with two CPUs, 16-18 s here.
     pub fn quick() -> Plan {
         let cross = Placement::cross_cpu();
         let p = cross.unwrap_or_else(same_cpu);
@@ -937,9 +939,12 @@ impl Plan {
     ///   spsc-ring, spsc-batch;
     /// * one-way, 64 B, 2 to 16 producers ([`PRODUCERS`]): asyncmsg/1, asyncmsg/64, SRR,
     ///   crossbeam; and SRR with [`MANY_CLIENTS`] clients;
-    /// * paced, 64 B: asyncmsg/1, /8, /64, /256, asyncmsg+1ms/64 and /256, SRR, crossbeam.
+    /// * paced, 64 B: asyncmsg/1, /8, /64, /256, asyncmsg+1ms/64 and /256, SRR, crossbeam;
+    /// * between two processes, on every placement: round trips SRR, futex, spin-futex, pipe
+    ///   at [`XPROC_SIZES`]; one-way, 64 B: asyncmsg at [`BATCHES_XPROC`], spsc-ring,
+    ///   spsc-batch.
     ///
-    /// 327 cases with two CPUs; about 8 minutes here.
+    /// 369 cases with two CPUs (42 between processes, about a minute); about 9 minutes here.
     pub fn full() -> Plan {
         let mut placements = vec![same_cpu()];
         placements.extend(Placement::cross_cpu());
