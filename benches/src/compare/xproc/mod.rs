@@ -295,22 +295,17 @@ pub fn mailbox_round_trip(rt: &RoundTrip, spin: Option<Duration>) -> Sample {
     })
 }
 
-fn fifo_paths(files: &RunFiles) -> (PathBuf, PathBuf) {
-    (files.path("to-server"), files.path("to-client"))
-}
-
 /// The pipe ping-pong between two processes: two named pipes, blocking `write` and `read` of
 /// `msg_size` bytes each way.
 pub fn pipe_round_trip(rt: &RoundTrip) -> Sample {
     let (server_cpu, client_cpu) = cpus(rt.placement);
     on_own_thread(|| {
         let files = RunFiles::new();
-        let (up, down) = fifo_paths(&files);
+        let (up, down) = (files.path("to-server"), files.path("to-client"));
         for p in [&up, &down] {
             nix::unistd::mkfifo(p.as_path(), nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
         }
-        let args = vec![files.dir().display().to_string()];
-        let mut args = args;
+        let mut args = vec![up.display().to_string(), down.display().to_string()];
         args.extend(rt_args(rt));
         let mut peer = Peer::start(
             "pipe-server",

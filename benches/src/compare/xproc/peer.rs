@@ -48,7 +48,7 @@ impl PeerMarks<'_> {
     }
 }
 
-/// The peer's arguments after [`PEER_ARG`]: `ROLE PARENT_PID CPU|- ROLE_ARGS...`.
+/// The peer's arguments after [`super::PEER_ARG`]: `ROLE PARENT_PID CPU|- ROLE_ARGS...`.
 pub(super) fn peer_main(args: &[String]) -> Result<(), String> {
     let [role, parent, cpu, rest @ ..] = args else {
         return Err("expected ROLE PARENT_PID CPU|- ARGS...".into());
@@ -73,7 +73,7 @@ pub(super) fn peer_main(args: &[String]) -> Result<(), String> {
             let spin = (spin > 0).then(|| Duration::from_nanos(spin));
             mailbox_server(&a.path(0)?, spin, a.rt(2)?)
         }
-        "pipe-server" => pipe_server(&a.path(0)?, a.rt(1)?),
+        "pipe-server" => pipe_server(&a.path(0)?, &a.path(1)?, a.rt(2)?),
         "asyncmsg-producer" => {
             let (pid, chid) = (a.num(1)? as i32, a.num(2)? as i32);
             let (batch, trigger) = (a.num(3)? as u32, Duration::from_nanos(a.num(4)?));
@@ -232,13 +232,13 @@ fn mailbox_server(path: &Path, spin: Option<Duration>, rt: RoundTrip) {
     link.wait_for_end();
 }
 
-fn pipe_server(dir: &Path, rt: RoundTrip) {
+/// Opens the named pipes `up` (requests) and `down` (replies) in the client's order.
+fn pipe_server(up: &Path, down: &Path, rt: RoundTrip) {
     let mut link = Link::new();
-    let (up, down) = (dir.join("to-server"), dir.join("to-client"));
-    let mut r = std::fs::File::open(&up).expect("the pipe to the server");
+    let mut r = std::fs::File::open(up).expect("the pipe to the server");
     let mut w = std::fs::OpenOptions::new()
         .write(true)
-        .open(&down)
+        .open(down)
         .expect("the pipe to the client");
     link.tell("ready");
     serve_round_trips(
