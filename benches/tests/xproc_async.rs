@@ -236,8 +236,9 @@ fn a_peer_killed_mid_run_ends_the_program_with_status_1_and_leaves_nothing() {
         assert!(Instant::now() < until, "no peer started");
         std::thread::sleep(Duration::from_millis(10));
     };
-    // Let it get going, then kill the peer as a crash would.
-    std::thread::sleep(Duration::from_millis(300));
+    // Let it get going (its timed part lasts many seconds), then kill the peer as a crash
+    // would. Whichever wait notices first, the program ends the same way.
+    std::thread::sleep(Duration::from_secs(1));
     // SAFETY: kill with integer arguments, on a process this test saw running.
     unsafe {
         libc::kill(peer as i32, libc::SIGKILL);

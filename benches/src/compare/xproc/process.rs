@@ -247,10 +247,13 @@ impl Peer {
         self.child.as_ref().map_or(0, |c| c.id() as i32)
     }
 
-    /// The peer's next line, which must start with `word`: its other words.
+    /// The peer's next line, which must start with `word`: its other words. If the peer has
+    /// gone (its stdout ends), see [`Peer::gone`]; another line is a broken protocol (a panic).
     pub fn expect(&mut self, word: &str) -> Vec<String> {
         let mut l = String::new();
-        let _ = self.from.read_line(&mut l);
+        if matches!(self.from.read_line(&mut l), Ok(0) | Err(_)) {
+            self.gone();
+        }
         let mut w = l.split_whitespace().map(str::to_string);
         match w.next() {
             Some(first) if first == word => w.collect(),
@@ -262,12 +265,24 @@ impl Peer {
         }
     }
 
-    /// Sends the peer a line.
+    /// Sends the peer a line; if it has gone (its stdin is broken), see [`Peer::gone`].
     pub fn tell(&mut self, line: &str) {
         let to = self.to.as_mut().expect("the peer's stdin");
-        writeln!(to, "{line}")
-            .and_then(|()| to.flush())
-            .unwrap_or_else(|e| panic!("telling the {} peer {line:?}: {e}", self.role));
+        if writeln!(to, "{line}").and_then(|()| to.flush()).is_err() {
+            self.gone();
+        }
+    }
+
+    /// The peer ended before the run was done: its watchdog, which sees it end, ends the
+    /// program (status 1, the files removed) within its grace, so a dead peer ends every run
+    /// the same way, whichever wait of the measuring side noticed it first. Should the
+    /// watchdog not have ended the program well after that, this panics.
+    fn gone(&self) -> ! {
+        std::thread::sleep(3 * GRACE);
+        panic!(
+            "the {} peer ended, and its watchdog did not end the program",
+            self.role
+        );
     }
 
     /// Closes the peer's stdin (its cue to end), waits for it to exit, which it must with
