@@ -488,7 +488,7 @@ fn queue_blocks_in_the_region_are_given_checked_and_freed() {
     let q1 = t.async_queue_alloc(8).unwrap();
     assert!(q1.in_region());
     assert_eq!(k.async_queue_pages_in_use(), 1);
-    // A queue of 1024 slots needs six pages; three are left.
+    // A queue of 1024 slots needs dozens of pages (its inline areas); three are left.
     assert_eq!(t.async_queue_alloc(1024).err(), Some(Errno::ENOMEM));
     assert_eq!(k.async_queue_pages_in_use(), 1);
 
@@ -512,6 +512,39 @@ fn queue_blocks_in_the_region_are_given_checked_and_freed() {
     let mut hdrs = [AsyncGetHeader::default(); 4];
     assert_eq!(t.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(1));
     assert_eq!(&arena[..msg.len()], &msg);
+    // A short message copied into its slot's inline area is taken from there; a descriptor
+    // that claims the region but lies outside the inline areas (here: the queue's header) is
+    // delivered as EFAULT, and the message after it still arrives.
+    let inline = *b"inline";
+    for desc in [
+        {
+            let (area, at) = q1.inline_area(inline.len()).expect("an inline area");
+            // SAFETY: the next slot's inline area, free (the queue is empty), ours to fill.
+            unsafe { std::ptr::copy_nonoverlapping(inline.as_ptr(), area, inline.len()) };
+            MsgDesc {
+                iov: Iov {
+                    base: at,
+                    len: inline.len() as u64,
+                },
+                parts: 0,
+            }
+        },
+        MsgDesc {
+            iov: Iov {
+                base: q1.kernel_handle(),
+                len: 8,
+            },
+            parts: 0,
+        },
+    ] {
+        // SAFETY: the first names our inline area; the second is refused by the kernel.
+        unsafe { q1.push(desc) }.unwrap();
+    }
+    assert_eq!(t.msg_send_async(coid), Ok(2));
+    assert_eq!(t.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(2));
+    let at = hdrs[0].offset as usize;
+    assert_eq!((hdrs[0].err, &arena[at..at + 6]), (0, &inline[..]));
+    assert_eq!((hdrs[1].err, hdrs[1].len), (Errno::EFAULT.0, 0));
     t.connect_detach(coid).unwrap();
     assert_eq!(t.async_queue_free(&q1), Ok(()));
     assert_eq!(k.async_queue_pages_in_use(), 0);
@@ -527,7 +560,8 @@ fn queue_blocks_in_the_region_are_given_checked_and_freed() {
     let r = unsafe { t.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &q3, -1) };
     assert_eq!(r, Err(Errno::EINVAL));
     assert_eq!(t.async_queue_free(&q3), Err(Errno::EINVAL));
-    assert_eq!(k.async_queue_pages_in_use(), 1);
+    let q3_pages = AsyncQueue::region_block_bytes(64).div_ceil(4096) as u32;
+    assert_eq!(k.async_queue_pages_in_use(), q3_pages);
     drop(t2);
     k.process_destroy(p2).unwrap();
     assert_eq!(

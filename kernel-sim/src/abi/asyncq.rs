@@ -116,6 +116,16 @@ const fn errs_at(storage: usize) -> usize {
         .next_multiple_of(std::mem::align_of::<AtomicU32>())
 }
 
+/// Bytes of each slot's inline area in a queue in the region: a message up to this long is
+/// copied there by its put, so that the kernel, in the receiver's thread, takes it from the
+/// region without a system call; a longer one stays in the sender's buffer.
+pub const INLINE: usize = 128;
+
+/// Where the inline areas start in a region queue's block of `storage` slots.
+const fn inline_at(storage: usize) -> usize {
+    (errs_at(storage) + storage * std::mem::size_of::<AtomicU32>()).next_multiple_of(64)
+}
+
 /// The bit that marks a queue handle (what the kernel keeps in its connection object) as an
 /// offset in a shared kernel's region rather than an address in the sender's memory.
 pub const IN_REGION: u64 = 1 << 63;
@@ -161,6 +171,13 @@ impl AsyncQueue {
     pub fn block_bytes(capacity: u32) -> usize {
         let storage = Self::clamp_capacity(capacity).next_power_of_two() as usize;
         errs_at(storage) + storage * std::mem::size_of::<AtomicU32>()
+    }
+
+    /// Bytes of a queue block in a shared kernel's region: [`AsyncQueue::block_bytes`] and an
+    /// inline area of [`INLINE`] bytes per slot.
+    pub fn region_block_bytes(capacity: u32) -> usize {
+        let storage = Self::clamp_capacity(capacity).next_power_of_two() as usize;
+        inline_at(storage) + storage * INLINE
     }
 
     fn block_layout(capacity: u32) -> std::alloc::Layout {
@@ -286,6 +303,47 @@ impl AsyncQueue {
         // SAFETY: the caller's contract; a plain read of the first field (written once, at
         // formatting).
         unsafe { std::ptr::addr_of!((*(p as *const QueueHdr)).capacity).read_volatile() }
+    }
+
+    /// For a queue in the region: where a put of `len` bytes may copy its message (the inline
+    /// area of the slot the next push fills), and the address the kernel knows that area by
+    /// (`IN_REGION |` its offset in the queue arena). `None` for a queue of our own, or a message
+    /// longer than [`INLINE`]. The caller is the producer (one at a time), and the slot is free
+    /// while [`AsyncQueue::has_room`] says so.
+    #[inline]
+    pub fn inline_area(&self, len: usize) -> Option<(*mut u8, u64)> {
+        if self.handle == 0 || len > INLINE {
+            return None;
+        }
+        let storage = self.mask as usize + 1;
+        let tail = self.hdr().prod.tail.load(Ordering::Relaxed);
+        let at = inline_at(storage) + self.slot_index(tail) * INLINE;
+        // SAFETY: a region queue's block holds `region_block_bytes` bytes (checked by the
+        // kernel when it gave the block); `at + INLINE` lies inside it.
+        let p = unsafe { self.hdr.as_ptr().cast::<u8>().add(at) };
+        Some((p, self.handle + at as u64))
+    }
+
+    /// The kernel's side of [`AsyncQueue::inline_area`]: whether `desc` (a flat message) names
+    /// bytes in this region queue's inline areas, and where they are in `arena` (the queue
+    /// arena's base in this mapping). `None`: not an inline message. `Some(None)`: it claims to
+    /// be one but lies outside the areas (another program's bytes are never trusted).
+    pub(crate) fn inline_source(&self, desc: &MsgDesc, arena: *const u8) -> Option<Option<Iov>> {
+        if self.handle == 0 || desc.parts != 0 || desc.iov.base & IN_REGION == 0 {
+            return None;
+        }
+        let storage = self.mask as u64 + 1;
+        let block = self.handle & !IN_REGION;
+        let (lo, hi) = (
+            block + inline_at(storage as usize) as u64,
+            block + inline_at(storage as usize) as u64 + storage * INLINE as u64,
+        );
+        let off = desc.iov.base & !IN_REGION;
+        let inside = off >= lo && desc.iov.len <= hi - lo && off <= hi - desc.iov.len;
+        Some(inside.then(|| Iov {
+            base: arena as u64 + off,
+            len: desc.iov.len,
+        }))
     }
 
     /// The flags word's address (for a shared kernel's undo record).

@@ -182,7 +182,8 @@ fn region_queue_capacity(
     // first word is the capacity `queue_alloc` formatted (a process may have changed it since:
     // it is checked against the block's size below, never trusted beyond it).
     let cap = unsafe { AsyncQueue::capacity_in_block(t.queue_arena.as_ptr().add(off as usize)) };
-    (cap == AsyncQueue::clamp_capacity(cap) && AsyncQueue::block_bytes(cap) <= pages * QUEUE_PAGE)
+    (cap == AsyncQueue::clamp_capacity(cap)
+        && AsyncQueue::region_block_bytes(cap) <= pages * QUEUE_PAGE)
         .then_some(cap)
 }
 
@@ -209,7 +210,7 @@ pub fn queue_alloc(t: &mut Tables<'_>, me: Caller, capacity: u32) -> KResult<Ste
     if !t.shared {
         return Err(Errno::ENOTSUP);
     }
-    let need = AsyncQueue::block_bytes(capacity).div_ceil(QUEUE_PAGE);
+    let need = AsyncQueue::region_block_bytes(capacity).div_ceil(QUEUE_PAGE);
     let n = t.queue_pages.len();
     let mut at = 0;
     let first = loop {
@@ -461,8 +462,23 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             let desc = unsafe { q.desc(ctr) };
             let iov = desc.iov;
             let offset = n as u64 * bufsz;
+            let inline = q.inline_source(&desc, t.queue_arena.as_ptr());
             let (err, len) = if iov.len > bufsz {
                 (Errno::EMSGSIZE.0, 0)
+            } else if let Some(src) = inline {
+                // A short message the put copied into the region: no system call.
+                match src {
+                    Some(src) => {
+                        let one = [src];
+                        // SAFETY: the source lies in the queue's inline areas (checked), which
+                        // the producer does not rewrite before the slot is released; the
+                        // destination is the receiver's arena, validated on entry.
+                        let n =
+                            unsafe { copy::copy(IovList::new(&one), 0, arena, offset, iov.len) };
+                        (0, n.unwrap_or(0))
+                    }
+                    None => (Errno::EFAULT.0, 0),
+                }
             } else if remote {
                 // Read below, with the connection's other messages, in one system call.
                 deferred.push(Deferred {

@@ -565,13 +565,7 @@ fn put_on(
     };
     // Build the kernel's view of the message: the flat buffer, or an iov array over the parts.
     let (desc, iovs) = match &buf {
-        AsyncBuf::Flat(v) => (
-            MsgDesc {
-                iov: Iov::from_slice(v),
-                parts: 0,
-            },
-            None,
-        ),
+        AsyncBuf::Flat(v) => (flat_desc(&conn.queue, v), None),
         AsyncBuf::Parts(p) => {
             let iovs: Box<[Iov]> = p.iter().map(|v| Iov::from_slice(v)).collect();
             let total = p.iter().map(|v| v.len() as u64).sum();
@@ -660,6 +654,34 @@ fn arm_timer(ctx: &ThreadCtx, conn: &Conn, _held: &ConnState, t: i32, after: Dur
     sys::timer_start(ctx, t, after, Duration::ZERO).is_ok()
 }
 
+/// The kernel's view of flat message `v`, about to be pushed by the producer (its lock held).
+/// On a queue in a shared kernel's region, a message short enough is first copied into the
+/// inline area of the slot the push fills, so that the kernel, in the receiver's program, takes
+/// it from the region without a system call (asyncq.rs, `INLINE`); otherwise the kernel reads
+/// the buffer itself. (The buffer stays in the slot either way, for its callback or the pool.)
+#[inline(always)]
+fn flat_desc(queue: &AsyncQueue, v: &[u8]) -> MsgDesc {
+    if let Some((area, at)) = queue.inline_area(v.len()) {
+        if queue.has_room() {
+            // SAFETY: the area is the inline area of the slot the next push fills, `INLINE`
+            // bytes (`inline_area` checked the length); the slot is free (`has_room`), and we
+            // are its only producer (the connection's lock): nobody reads it until the push.
+            unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), area, v.len()) };
+            return MsgDesc {
+                iov: Iov {
+                    base: at,
+                    len: v.len() as u64,
+                },
+                parts: 0,
+            };
+        }
+    }
+    MsgDesc {
+        iov: Iov::from_slice(v),
+        parts: 0,
+    }
+}
+
 /// The common put, tried first: a flat buffer without a callback, on the connection this thread
 /// last put on, with room, and no callbacks pending. Anything else (a cache miss, a full or dead
 /// queue, callbacks) hands the buffer back for the general path, which also reports errors.
@@ -686,10 +708,7 @@ pub(super) fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u
         if conn.queue.flags() & AQ_DEAD != 0 {
             return Err(buf);
         }
-        let desc = MsgDesc {
-            iov: Iov::from_slice(&buf),
-            parts: 0,
-        };
+        let desc = flat_desc(&conn.queue, &buf);
         // SAFETY: as in `put_on`: we hold the connection's lock (one producer); the buffer is
         // moved into the slot below, its heap data unmoved, until a reap releases the slot.
         let Some(ctr) = (unsafe { conn.queue.push(desc) }) else {
