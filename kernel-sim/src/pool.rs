@@ -170,6 +170,15 @@ impl<'a, T: Pooled> Pool<'a, T> {
         Pool { head, slots, undo }
     }
 
+    /// Logs the head's before image (a shared kernel's undo record): `alloc` and `free`, the
+    /// only changes of the head, log it first.
+    #[inline(always)]
+    fn log_head(&self) {
+        if let Some(u) = &self.undo {
+            u.get().log_val(&*self.head);
+        }
+    }
+
     /// Logs slot `i`'s before image (a shared kernel's undo record).
     #[inline(always)]
     fn log(&self, i: usize) {
@@ -200,6 +209,7 @@ impl<'a, T: Pooled> Pool<'a, T> {
         if i == NIL {
             return None;
         }
+        self.log_head();
         self.log(i as usize);
         let slot = &mut self.slots[i as usize];
         let gen = slot.hdr().gen;
@@ -224,6 +234,7 @@ impl<'a, T: Pooled> Pool<'a, T> {
         if self.get(id).is_none() {
             return;
         }
+        self.log_head();
         self.log(id.index as usize);
         if self.head.free_tail != NIL {
             self.log(self.head.free_tail as usize);

@@ -38,7 +38,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 9;
+pub const LAYOUT_VERSION: u32 = 10;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the
@@ -751,8 +751,9 @@ impl Region {
     }
 
     /// Starts the undo record of a call made by thread slot `slot` (`undo::GLOBAL`: no kernel
-    /// thread), which just took the lock: the header's changing fields (pool heads, next pid,
-    /// kernel entries) are its first before image.
+    /// thread), which just took the lock. (The header's changing fields are logged where they
+    /// change: a pool's head by its `alloc` and `free`, the next pid where a process is made;
+    /// the kernel-entry count is a statistic, not logged.)
     pub fn undo_begin(&self, slot: u32) {
         if !self.shared {
             return;
@@ -761,16 +762,6 @@ impl Region {
             .store(slot, std::sync::atomic::Ordering::Relaxed);
         if let Some(u) = self.undo() {
             u.begin();
-            let h = self.base.as_ptr() as *const Header;
-            // SAFETY: the header is formatted; `pools` up to `lock_undo` are the fields the
-            // tables change (repr(C): in declaration order, contiguous).
-            let (from, to) = unsafe {
-                (
-                    std::ptr::addr_of!((*h).pools) as *const u8,
-                    std::ptr::addr_of!((*h).lock_undo) as *const u8,
-                )
-            };
-            u.log(from, to as usize - from as usize);
         }
     }
 

@@ -2,9 +2,10 @@
 //! program died in the middle of it, holding the kernel lock.
 //!
 //! While a thread of a shared kernel holds the lock, every part of the tables it is about to
-//! change is first copied into this record (its "before image"): the header's changing fields
-//! when the lock is taken, then each pool slot (`Pool::at_mut`, `get_mut`, `alloc`, `free`) and
-//! each chid or coid table entry the first time the call touches it. Releasing the lock first
+//! change is first copied into this record (its "before image"): each pool slot
+//! (`Pool::at_mut`, `get_mut`, `alloc`, `free`), a pool's head when `alloc` or `free` changes
+//! it, the next pid when a process is made, and each chid or coid table entry, the first time
+//! the call touches it. (The kernel-entry count is a statistic: not logged.) Releasing the lock first
 //! commits (empties) the record. A program killed while holding the lock leaves the record
 //! active: the supervisor copies the before images back, newest first, and the tables are as
 //! they were before the call began, as if it had never been made; then it tears the dead
@@ -29,9 +30,11 @@ pub const UNDO_THREAD_BYTES: usize = 16 << 10;
 /// Which record the call holding the lock writes: a thread slot's, or [`GLOBAL`].
 pub const GLOBAL: u32 = u32::MAX;
 
-/// Offsets remembered to log each place once per call (beyond them, a place may be logged
-/// twice, which is harmless: the older image is restored last).
-const SEEN: usize = 48;
+/// Places remembered to log each once per call: a direct-mapped table of offsets, each entry
+/// valid for the call whose number it carries. A place whose entry was taken by another is
+/// logged twice, which is harmless (the older image is restored last); an entry never answers
+/// for a place it does not name, so no place goes unlogged.
+const SEEN: usize = 64;
 
 /// The record's header, in the region.
 #[repr(C)]
@@ -45,8 +48,10 @@ pub struct UndoHeader {
     pub used: u32,
     /// Entries logged.
     pub entries: u32,
-    /// The first offsets logged in this call.
-    pub seen: [u32; SEEN],
+    /// This call's number (bumped by `begin`): a `seen` entry counts only with it.
+    pub call: u32,
+    /// Places logged, by a hash of their offset: (offset, call number).
+    pub seen: [[u32; 2]; SEEN],
 }
 
 impl UndoHeader {
@@ -58,7 +63,8 @@ impl UndoHeader {
             overflow: 0,
             used: 0,
             entries: 0,
-            seen: [0; SEEN],
+            call: 0,
+            seen: [[0; 2]; SEEN],
         }
     }
 }
@@ -157,6 +163,9 @@ impl Undo {
             (*h).used = 0;
             (*h).entries = 0;
             (*h).overflow = 0;
+            // (A new number forgets every place the last call logged, without clearing them;
+            // 0 is never a call's, so a fresh record's zeroed table remembers nothing.)
+            (*h).call = (*h).call.wrapping_add(1).max(1);
             // (The record is emptied before it says "active": a supervisor reading it after a
             // kill sees a consistent one. Stores of a killed thread are not reordered by the
             // CPU here; the fences keep the compiler from reordering them.)
@@ -184,7 +193,9 @@ impl Undo {
     }
 
     /// Logs the before image of the `len` bytes at `p` (inside the region), once per call.
-    #[inline]
+    /// (Out of line: every mutable access to the tables has a call to it behind its "is there a
+    /// record" test, and a kernel of one program never makes it.)
+    #[inline(never)]
     pub fn log(&self, p: *const u8, len: usize) {
         let off = (p as usize).wrapping_sub(self.base.as_ptr() as usize);
         if off >= self.region_len || len > self.region_len - off {
@@ -197,9 +208,9 @@ impl Undo {
             if (*h).active == 0 || (*h).overflow != 0 {
                 return;
             }
-            let n = ((*h).entries as usize).min(SEEN);
-            let seen = &(*h).seen;
-            if seen[..n].contains(&off) {
+            let slot = (off.wrapping_mul(0x9E37_79B1) >> 26) as usize % SEEN;
+            let call = (*h).call;
+            if (*h).seen[slot] == [off, call] {
                 return;
             }
             let need = std::mem::size_of::<Entry>() + len.next_multiple_of(8);
@@ -214,9 +225,7 @@ impl Undo {
                 len: len as u32,
             });
             std::ptr::copy_nonoverlapping(p, at.add(std::mem::size_of::<Entry>()), len);
-            if ((*h).entries as usize) < SEEN {
-                (*h).seen[(*h).entries as usize] = off;
-            }
+            (*h).seen[slot] = [off, call];
             (*h).entries += 1;
             (*h).used = (used + need) as u32;
         }

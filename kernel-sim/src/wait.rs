@@ -412,6 +412,13 @@ impl KernelLock {
         self.lock_slow(shared, mine);
     }
 
+    /// Takes the lock if it is free; returns whether it did.
+    #[cfg(not(loom))]
+    #[inline]
+    pub fn try_lock(&self, tag: u32) -> bool {
+        self.word.cas(0, (tag << 2) | LOCKED).is_ok()
+    }
+
     /// Takes the lock as [`KernelLock::lock`] does, but waits at most until `deadline`;
     /// returns whether it took it. (For a supervisor, which must not wait for ever on a
     /// holder that died: it looks, and takes over, between tries.)

@@ -27,6 +27,9 @@ pub fn process_create(t: &mut Tables<'_>, os_pid: i32) -> KResult<(Id<Process>, 
         pid = pid.checked_add(1).unwrap_or(first);
     }
     let id = process_create_as(t, pid, os_pid)?;
+    if let Some(u) = t.undo {
+        u.get().log_val(&*t.next_pid);
+    }
     *t.next_pid = pid.checked_add(1).unwrap_or(first);
     Ok((id, pid))
 }
