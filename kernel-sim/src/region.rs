@@ -319,6 +319,16 @@ fn layout(cfg: &Config) -> (Offsets, usize) {
     (o, (off + 4095) & !4095)
 }
 
+/// [`layout`] for a region no larger than 4 GiB (EINVAL otherwise): the undo record names the
+/// places it logs by 32-bit offsets.
+fn sized_layout(cfg: &Config) -> KResult<(Offsets, usize)> {
+    let (o, size) = layout(cfg);
+    if size > u32::MAX as usize {
+        return Err(Errno::EINVAL);
+    }
+    Ok((o, size))
+}
+
 /// Bytes per thread slot of the per-thread undo records: a header and its images, on cache
 /// lines of their own.
 fn thread_undo_stride() -> usize {
@@ -415,7 +425,7 @@ impl Region {
     /// process.
     pub fn new(cfg: Config) -> KResult<Region> {
         cfg.validate()?;
-        let (offsets, size) = layout(&cfg);
+        let (offsets, size) = sized_layout(&cfg)?;
         let base = Self::alloc(size)?;
         let r = Region {
             base,
@@ -441,7 +451,7 @@ impl Region {
     #[cfg(not(loom))]
     pub fn create_shared(file: &std::fs::File, cfg: Config) -> KResult<Region> {
         cfg.validate()?;
-        let (offsets, size) = layout(&cfg);
+        let (offsets, size) = sized_layout(&cfg)?;
         file.set_len(size as u64).map_err(|_| Errno::ENOMEM)?;
         let base = Self::map_file(file, size)?;
         let r = Region {
@@ -508,7 +518,9 @@ impl Region {
         if cfg.validate().is_err() {
             return unmap(Errno::EINVAL);
         }
-        let (want, want_size) = layout(&cfg);
+        let Ok((want, want_size)) = sized_layout(&cfg) else {
+            return unmap(Errno::EINVAL);
+        };
         if want_size != size || want != offsets {
             return unmap(Errno::EINVAL);
         }

@@ -166,6 +166,11 @@ impl Undo {
             // (A new number forgets every place the last call logged, without clearing them;
             // 0 is never a call's, so a fresh record's zeroed table remembers nothing.)
             (*h).call = (*h).call.wrapping_add(1).max(1);
+            if (*h).call == 1 {
+                // (The first call, or the numbers wrapped: entries of an earlier call 1 must not
+                // answer for this one.)
+                (*h).seen = [[0; 2]; SEEN];
+            }
             // (The record is emptied before it says "active": a supervisor reading it after a
             // kill sees a consistent one. Stores of a killed thread are not reordered by the
             // CPU here; the fences keep the compiler from reordering them.)

@@ -536,15 +536,30 @@ fn queue_blocks_in_the_region_are_given_checked_and_freed() {
             },
             parts: 0,
         },
+        // More parts than a gathered put can have: refused before any iov array is read.
+        MsgDesc {
+            iov: Iov {
+                base: inline.as_ptr() as u64,
+                len: 8,
+            },
+            parts: 5000,
+        },
     ] {
         // SAFETY: the first names our inline area; the second is refused by the kernel.
         unsafe { q1.push(desc) }.unwrap();
     }
-    assert_eq!(t.msg_send_async(coid), Ok(2));
-    assert_eq!(t.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(2));
+    assert_eq!(t.msg_send_async(coid), Ok(3));
+    assert_eq!(t.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(3));
     let at = hdrs[0].offset as usize;
     assert_eq!((hdrs[0].err, &arena[at..at + 6]), (0, &inline[..]));
     assert_eq!((hdrs[1].err, hdrs[1].len), (Errno::EFAULT.0, 0));
+    assert_eq!((hdrs[2].err, hdrs[2].len), (Errno::EFAULT.0, 0));
+    // A region the undo record's 32-bit offsets could not name is refused.
+    let huge = Config {
+        async_queue_pages: 1 << 20,
+        ..Config::default()
+    };
+    assert_eq!(Kernel::new(huge).err(), Some(Errno::EINVAL));
     t.connect_detach(coid).unwrap();
     assert_eq!(t.async_queue_free(&q1), Ok(()));
     assert_eq!(k.async_queue_pages_in_use(), 0);

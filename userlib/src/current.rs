@@ -179,10 +179,11 @@ fn leave_at_exit() {
         // SAFETY: a non-null DEFAULT points at a leaked entry that is never freed.
         if let Some(d) = unsafe { cur.as_ref() } {
             if d.generation == kernel_sim::fork::generation() && d.pair.0.is_shared() {
-                let _ = d.pair.0.process_destroy(d.pair.1);
                 // The program's other threads (the asyncmsg library's, the timers') stop
-                // making calls before the exit ends them: none dies holding the lock.
+                // making calls before the exit ends them, so none dies holding the lock, and
+                // none is still at a call when the process's queue blocks are freed below.
                 d.pair.0.close_for_exit();
+                let _ = d.pair.0.process_destroy(d.pair.1);
             }
         }
     }

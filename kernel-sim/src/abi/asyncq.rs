@@ -151,6 +151,10 @@ pub struct AsyncQueue {
     shared: bool,
     /// `IN_REGION | offset` for a block in a shared kernel's region; 0 for a block of our own.
     handle: u64,
+    /// The kernel whose region holds the block, kept mapped while the handle lives (a handle
+    /// given to a program: `ThreadCtx::async_queue_alloc`; the kernel's own short-lived views
+    /// are used under its lock, while a kernel handle lives anyway).
+    keep: Option<crate::Kernel>,
 }
 
 // SAFETY: the slots' cells are written only by the single producer for slots outside
@@ -262,6 +266,7 @@ impl AsyncQueue {
                 capacity,
                 shared,
                 handle,
+                keep: None,
             }
         }
     }
@@ -276,6 +281,12 @@ impl AsyncQueue {
     pub unsafe fn in_block(p: *mut u8, capacity: u32, offset: u64) -> AsyncQueue {
         // SAFETY: forwarded from the caller.
         unsafe { Self::handle_at(p, capacity, true, IN_REGION | offset) }
+    }
+
+    /// This handle keeps kernel `k` (whose region holds its block) alive.
+    pub(crate) fn keeping(mut self, k: crate::Kernel) -> AsyncQueue {
+        self.keep = Some(k);
+        self
     }
 
     /// How the kernel knows this queue: `IN_REGION | offset` for a queue in a shared kernel's

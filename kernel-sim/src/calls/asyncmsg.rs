@@ -465,6 +465,11 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             let inline = q.inline_source(&desc, t.queue_arena.as_ptr());
             let (err, len) = if iov.len > bufsz {
                 (Errno::EMSGSIZE.0, 0)
+            } else if q.in_region() && desc.parts as usize > crate::copy::MAX_IOV {
+                // A descriptor in the region is any program's to write: more parts than a
+                // gathered put can have (Linux's IOV_MAX) is refused before the kernel reads an
+                // iov array that long.
+                (Errno::EFAULT.0, 0)
             } else if let Some(src) = inline {
                 // A short message the put copied into the region: no system call.
                 match src {

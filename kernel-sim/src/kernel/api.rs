@@ -407,11 +407,12 @@ impl ThreadCtx {
     pub fn async_queue_alloc(&self, capacity: u32) -> KResult<crate::abi::asyncq::AsyncQueue> {
         let off = self.call(Call::AsyncQueueAlloc { capacity })? as u64;
         // SAFETY: the kernel formatted a queue of `capacity` slots in the block at `off` of
-        // the arena, which stays mapped while the kernel handle `self.k` lives (the region
-        // outlives every thread context) and is ours until we free it.
+        // the arena, ours until we free it; the handle keeps a handle on the kernel, so the
+        // region stays mapped while the queue's handle lives.
         Ok(unsafe {
             crate::abi::asyncq::AsyncQueue::in_block(self.k.queue_block(off), capacity, off)
-        })
+        }
+        .keeping(self.k.clone()))
     }
 
     /// Frees a queue [`ThreadCtx::async_queue_alloc`] gave (EINVAL for any other queue, EBUSY
