@@ -46,7 +46,10 @@ impl Kernel {
         }
         #[cfg(not(loom))]
         if shared && (self.supervising() || self.inner.reaps_dead) {
-            self.lock_supervising(tag);
+            // (A free lock at once; the watching wait, out of line, only when it is held.)
+            if !lock.try_lock(tag) {
+                self.lock_supervising(tag);
+            }
         } else {
             lock.lock(shared, tag);
         }
@@ -509,9 +512,18 @@ impl Kernel {
     /// Unset, a point is one load of a cached value and a branch.
     #[inline]
     pub(crate) fn fault_point(point: &'static str) {
-        let plan = fault_plan();
-        if !plan.rules.is_empty() {
-            plan.pass(point);
+        // 0: not read yet, 1: no faults asked for, 2: some (one relaxed load on the way).
+        static STATE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+        match STATE.load(std::sync::atomic::Ordering::Relaxed) {
+            1 => {}
+            _ => {
+                let plan = fault_plan();
+                let on = !plan.rules.is_empty();
+                STATE.store(1 + u8::from(on), std::sync::atomic::Ordering::Relaxed);
+                if on {
+                    plan.pass(point);
+                }
+            }
         }
     }
 }
