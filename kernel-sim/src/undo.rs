@@ -36,6 +36,12 @@ pub const GLOBAL: u32 = u32::MAX;
 /// for a place it does not name, so no place goes unlogged.
 const SEEN: usize = 64;
 
+/// The entry of the table of logged places that place `off` uses.
+#[inline(always)]
+fn seen_slot(off: u32) -> usize {
+    (off.wrapping_mul(0x9E37_79B1) >> 26) as usize % SEEN
+}
+
 /// The record's header, in the region.
 #[repr(C)]
 #[derive(Debug)]
@@ -197,11 +203,31 @@ impl Undo {
         }
     }
 
-    /// Logs the before image of the `len` bytes at `p` (inside the region), once per call.
-    /// (Out of line: every mutable access to the tables has a call to it behind its "is there a
-    /// record" test, and a kernel of one program never makes it.)
-    #[inline(never)]
+    /// Logs the before image of the `len` bytes at `p` (inside the region), once per call: a
+    /// place this call logged already is told at once (most logs of a call are such), the rest
+    /// out of line (`log_new`).
+    #[inline(always)]
     pub fn log(&self, p: *const u8, len: usize) {
+        let off = (p as usize).wrapping_sub(self.base.as_ptr() as usize);
+        if off < self.region_len {
+            let off = off as u32;
+            // SAFETY: as in `begin`.
+            let seen = unsafe {
+                let h = self.hdr();
+                (*h).seen[seen_slot(off)] == [off, (*h).call]
+            };
+            if seen {
+                return;
+            }
+        }
+        self.log_new(p, len);
+    }
+
+    /// [`Undo::log`] of a place not yet logged in this call. (Out of line: every mutable access
+    /// to the tables has a call to `log` behind its "is there a record" test, and a kernel of
+    /// one program never makes it.)
+    #[inline(never)]
+    fn log_new(&self, p: *const u8, len: usize) {
         let off = (p as usize).wrapping_sub(self.base.as_ptr() as usize);
         if off >= self.region_len || len > self.region_len - off {
             return; // (Not region memory: nothing to undo.)
@@ -213,7 +239,7 @@ impl Undo {
             if (*h).active == 0 || (*h).overflow != 0 {
                 return;
             }
-            let slot = (off.wrapping_mul(0x9E37_79B1) >> 26) as usize % SEEN;
+            let slot = seen_slot(off);
             let call = (*h).call;
             if (*h).seen[slot] == [off, call] {
                 return;
