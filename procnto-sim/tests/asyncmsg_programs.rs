@@ -7,13 +7,14 @@
 //! time and killed on every exit path; every socket lives in a temporary directory removed on
 //! every exit path.
 
+mod common;
 #[path = "../../kernel-sim/tests/support/procs.rs"]
 #[allow(dead_code)]
 mod procs;
 
-use procs::{child_role, child_setup, tell_parent, Child, TempDir};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use common::*;
+use procs::{child_role, child_setup, tell_parent, TempDir};
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,73 +22,10 @@ use userlib::asyncmsg::*;
 use userlib::consts::*;
 use userlib::qnx::*;
 
-const WITHIN: Duration = Duration::from_secs(20);
-const LONG_NS: u64 = 10_000_000_000;
-const BIN: &str = env!("CARGO_BIN_EXE_procnto-sim");
 /// The receiver's channel: buffers of this many bytes.
 const BUFSZ: usize = 256;
 /// A message longer than the channel's buffers.
 const TOO_LONG: usize = 300;
-
-/// A supervisor started by the test, killed and reaped on drop.
-struct Sup(std::process::Child);
-
-impl Sup {
-    fn start(socket: &Path) -> Sup {
-        let child = Command::new(BIN)
-            .arg("--kernel")
-            .arg(socket)
-            .arg("--stay")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting procnto-sim");
-        let sup = Sup(child);
-        wait_until("the supervisor's socket", || socket.exists());
-        sup
-    }
-}
-
-impl Drop for Sup {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let until = Instant::now() + WITHIN;
-    while !cond() {
-        assert!(Instant::now() < until, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Maps the kernel at `socket` to watch it.
-fn watch(socket: &Path) -> kernel_sim::Kernel {
-    let until = Instant::now() + WITHIN;
-    loop {
-        match kernel_sim::supervisor::attach(socket) {
-            Ok(k) => return k,
-            Err(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => panic!("cannot map the kernel at {}: {e}", socket.display()),
-        }
-    }
-}
-
-fn spawn(role: &str, arg: &str, socket: &Path) -> Child {
-    let k = socket.display().to_string();
-    let env = [
-        (userlib::current::KERNEL_ENV, k.as_str()),
-        (userlib::current::SUPERVISOR_ENV, BIN),
-    ];
-    Child::spawn_with_env(role, arg, &env)
-}
-
-fn socket_in(dir: &TempDir) -> PathBuf {
-    dir.join("kernel.sock")
-}
 
 /// Message `seq`: its number, then `seq % 200` bytes of `seq as u8`.
 fn message(seq: u32) -> Vec<u8> {
@@ -142,6 +80,28 @@ struct Seen {
     intact: bool,
 }
 
+/// An asyncmsg connection to `pid`/`chid` (32 slots, count trigger `trigger`) whose callback
+/// counts what comes back: the callbacks by error, and how many in all.
+fn counting_connection(
+    pid: i32,
+    chid: i32,
+    trigger: u32,
+) -> (Arc<Mutex<Seen>>, Arc<AtomicU32>, i32) {
+    let seen = Arc::new(Mutex::new(Seen {
+        intact: true,
+        ..Seen::default()
+    }));
+    let total = Arc::new(AtomicU32::new(0));
+    let attr = AsyncConnAttr {
+        call_back: Some(counting_callback(&seen, &total)),
+        max_num_buffer: 32,
+        trigger_num_msg: trigger,
+        ..AsyncConnAttr::default()
+    };
+    let coid = asyncmsg_connect_attach(0, pid, chid, _NTO_SIDE_CHANNEL, 0, &attr).expect("attach");
+    (seen, total, coid)
+}
+
 fn counting_callback(seen: &Arc<Mutex<Seen>>, total: &Arc<AtomicU32>) -> AsyncCallback {
     let (seen, total) = (seen.clone(), total.clone());
     Arc::new(move |err, buf, handle| {
@@ -166,18 +126,7 @@ fn counting_callback(seen: &Arc<Mutex<Seen>>, total: &Arc<AtomicU32>) -> AsyncCa
 fn async_sender(arg: &str) {
     let a = parse(arg);
     let (pid, chid, n) = (a[0] as i32, a[1] as i32, a[2] as u32);
-    let seen = Arc::new(Mutex::new(Seen {
-        intact: true,
-        ..Seen::default()
-    }));
-    let total = Arc::new(AtomicU32::new(0));
-    let attr = AsyncConnAttr {
-        call_back: Some(counting_callback(&seen, &total)),
-        max_num_buffer: 32,
-        trigger_num_msg: 8,
-        ..AsyncConnAttr::default()
-    };
-    let coid = asyncmsg_connect_attach(0, pid, chid, _NTO_SIDE_CHANNEL, 0, &attr).expect("attach");
+    let (seen, total, coid) = counting_connection(pid, chid, 8);
     for seq in 0..n {
         let m = message(seq);
         if seq % 5 == 0 {
@@ -229,18 +178,7 @@ fn orphaned_sender(arg: &str) {
         num().parse::<i32>().expect("chid"),
         num(),
     );
-    let seen = Arc::new(Mutex::new(Seen {
-        intact: true,
-        ..Seen::default()
-    }));
-    let total = Arc::new(AtomicU32::new(0));
-    let attr = AsyncConnAttr {
-        call_back: Some(counting_callback(&seen, &total)),
-        max_num_buffer: 32,
-        trigger_num_msg: 1,
-        ..AsyncConnAttr::default()
-    };
-    let coid = asyncmsg_connect_attach(0, pid, chid, _NTO_SIDE_CHANNEL, 0, &attr).expect("attach");
+    let (seen, total, coid) = counting_connection(pid, chid, 1);
     for seq in 0..20 {
         asyncmsg_put(coid, message(seq), seq, None).expect("put");
     }
@@ -401,18 +339,11 @@ fn child_entry() {
     }
 }
 
-fn ready(c: &Child) -> String {
-    let line = c.line(WITHIN);
-    line.strip_prefix("ready ")
-        .unwrap_or_else(|| panic!("unexpected line {line:?}"))
-        .to_string()
-}
-
 #[test]
 fn asyncmsg_between_two_programs_delivers_every_message_once_in_order_with_its_callback() {
     let dir = TempDir::new("async-programs");
     let socket = socket_in(&dir);
-    let _sup = Sup::start(&socket);
+    let _sup = Sup::start(&socket, &["--stay"]);
     let k = watch(&socket);
     const N: u32 = 500;
     let receiver = spawn("async-receiver", &N.to_string(), &socket);
@@ -442,7 +373,7 @@ fn asyncmsg_between_two_programs_delivers_every_message_once_in_order_with_its_c
 fn a_receiver_killed_with_messages_pending_leaves_none_without_its_callbacks_error() {
     let dir = TempDir::new("async-orphan");
     let socket = socket_in(&dir);
-    let _sup = Sup::start(&socket);
+    let _sup = Sup::start(&socket, &["--stay"]);
     let k = watch(&socket);
     let take = dir.join("take");
     let receiver = spawn("taker", take.to_str().expect("a UTF-8 path"), &socket);
@@ -475,7 +406,7 @@ fn a_receiver_killed_with_messages_pending_leaves_none_without_its_callbacks_err
 fn a_sender_killed_with_messages_queued_frees_its_queue_and_the_receiver_goes_on() {
     let dir = TempDir::new("async-dead-sender");
     let socket = socket_in(&dir);
-    let _sup = Sup::start(&socket);
+    let _sup = Sup::start(&socket, &["--stay"]);
     let k = watch(&socket);
     let baseline = k.pool_usage();
     let go = dir.join("go");
@@ -520,22 +451,17 @@ fn receivers_killed_mid_batch_leave_every_accepted_message_with_its_callback() {
     const KILLS: usize = 25;
     let dir = TempDir::new("async-mid-batch");
     let socket = socket_in(&dir);
-    let _sup = Sup::start(&socket);
+    let _sup = Sup::start(&socket, &["--stay"]);
     let k = watch(&socket);
     let baseline = k.pool_usage();
     let mut taken_before_kill = 0;
     for round in 0..KILLS {
-        let k_env = socket.display().to_string();
-        let nth = (1 + round % 3).to_string();
-        let fault = format!("mid-batch:{nth}");
-        let receiver = Child::spawn_with_env(
+        let fault = format!("mid-batch:{}", 1 + round % 3);
+        let receiver = spawn_with(
             "batch-taker",
             "",
-            &[
-                (userlib::current::KERNEL_ENV, k_env.as_str()),
-                (userlib::current::SUPERVISOR_ENV, BIN),
-                ("QNXSIM_FAULT", fault.as_str()),
-            ],
+            &socket,
+            &[("QNXSIM_FAULT", fault.as_str())],
         );
         let target = ready(&receiver);
         let rpid = receiver.pid();

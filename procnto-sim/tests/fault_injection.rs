@@ -28,10 +28,12 @@
 //! supervisor's socket and log live in a temporary directory removed on every exit path. Each
 //! test writes one line with its kill count to stderr, past the test harness's capture.
 
+mod common;
 #[path = "../../kernel-sim/tests/support/procs.rs"]
 #[allow(dead_code)]
 mod procs;
 
+use common::{wait_until, watch};
 use procs::{child_role, child_setup, lines_from_parent, tell_parent, Child, NotePipe, TempDir};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -548,29 +550,6 @@ impl Drop for Sup {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let until = Instant::now() + WITHIN;
-    while !cond() {
-        assert!(Instant::now() < until, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-/// Maps the kernel at `socket` to watch it (the supervisor admits the test process as a
-/// program, but it makes no process in the kernel).
-fn watch(socket: &Path) -> kernel_sim::Kernel {
-    let until = Instant::now() + WITHIN;
-    loop {
-        match kernel_sim::supervisor::attach(socket) {
-            Ok(k) => return k,
-            Err(e) => {
-                assert!(Instant::now() < until, "cannot map the kernel: {e}");
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
     }
 }
 

@@ -5,21 +5,18 @@
 //! supervisor the test starts; every process is bounded in time and killed on every exit path,
 //! and the socket lives in a temporary directory removed on every exit path.
 
+mod common;
 #[path = "../../kernel-sim/tests/support/procs.rs"]
 #[allow(dead_code)]
 mod procs;
 
-use procs::{child_role, child_setup, tell_parent, Child, TempDir};
-use std::path::Path;
+use common::*;
+use procs::{child_role, child_setup, tell_parent, TempDir};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use userlib::asyncmsg::*;
 use userlib::consts::*;
 use userlib::qnx::getpid;
-
-const WITHIN: Duration = Duration::from_secs(20);
-const SUPERVISOR: &str = env!("CARGO_BIN_EXE_procnto-sim");
-const PIDIN: &str = env!("CARGO_BIN_EXE_pidin-sim");
 
 /// The consumer's channel: receives of at most 4 messages of 64 bytes.
 const BUFSZ: usize = 64;
@@ -28,46 +25,6 @@ const MAX_GET: u32 = 4;
 /// that stay behind it, untriggered.
 const TRIGGER: u32 = 3;
 const PUTS: u32 = 5;
-
-/// A supervisor started by the test, killed and reaped on drop.
-struct Sup(std::process::Child);
-
-impl Sup {
-    fn start(socket: &Path) -> Sup {
-        let child = Command::new(SUPERVISOR)
-            .arg("--kernel")
-            .arg(socket)
-            .arg("--stay")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting procnto-sim");
-        let sup = Sup(child);
-        let until = Instant::now() + WITHIN;
-        while !socket.exists() {
-            assert!(Instant::now() < until, "the supervisor never listened");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        sup
-    }
-}
-
-impl Drop for Sup {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(role: &str, arg: &str, socket: &Path) -> Child {
-    let k = socket.display().to_string();
-    let env = [
-        (userlib::current::KERNEL_ENV, k.as_str()),
-        (userlib::current::SUPERVISOR_ENV, SUPERVISOR),
-    ];
-    Child::spawn_with_env(role, arg, &env)
-}
 
 /// Makes the asyncmsg channel, tells its pid and chid, and takes nothing until killed (or
 /// `WITHIN` has passed).
@@ -125,7 +82,7 @@ fn after<'a>(line: &'a str, word: &str) -> Vec<&'a str> {
 fn pidin_shows_an_asyncmsg_channels_ready_list_and_a_producers_send_queue() {
     let dir = TempDir::new("pidin-async");
     let socket = dir.join("kernel.sock");
-    let _sup = Sup::start(&socket);
+    let _sup = Sup::start(&socket, &["--stay"]);
     let consumer = spawn("consumer", "", &socket);
     let ready = consumer.line(WITHIN);
     let ids = after(&ready, "ready ");

@@ -5,84 +5,18 @@
 //! last program. Every process is bounded in time and killed on every exit path; every socket
 //! lives in a temporary directory removed on every exit path.
 
+mod common;
 #[path = "../../kernel-sim/tests/support/procs.rs"]
 #[allow(dead_code)]
 mod procs;
 
+use common::*;
 use procs::{child_role, child_setup, tell_parent, Child, TempDir};
-use std::path::{Path, PathBuf};
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use userlib::consts::*;
 use userlib::qnx::*;
-
-const WITHIN: Duration = Duration::from_secs(20);
-const LONG_NS: u64 = 10_000_000_000;
-const BIN: &str = env!("CARGO_BIN_EXE_procnto-sim");
-
-/// A supervisor started by the test, killed and reaped on drop.
-struct Sup(std::process::Child);
-
-impl Sup {
-    fn start(socket: &Path, extra: &[&str]) -> Sup {
-        let child = Command::new(BIN)
-            .arg("--kernel")
-            .arg(socket)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting procnto-sim");
-        let sup = Sup(child);
-        wait_until("the supervisor's socket", || socket.exists());
-        sup
-    }
-}
-
-impl Drop for Sup {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Maps the kernel at `socket` to watch it, once its supervisor listens (the socket's file
-/// appears a moment before it accepts).
-fn watch(socket: &Path) -> kernel_sim::Kernel {
-    let until = Instant::now() + WITHIN;
-    loop {
-        match kernel_sim::supervisor::attach(socket) {
-            Ok(k) => return k,
-            Err(e) if Instant::now() < until => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(e) => panic!("cannot map the kernel at {}: {e}", socket.display()),
-        }
-    }
-}
-
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let until = Instant::now() + WITHIN;
-    while !cond() {
-        assert!(Instant::now() < until, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn env(socket: &Path) -> Vec<(&'static str, String)> {
-    vec![
-        (userlib::current::KERNEL_ENV, socket.display().to_string()),
-        (userlib::current::SUPERVISOR_ENV, BIN.to_string()),
-    ]
-}
-
-fn spawn(role: &str, arg: &str, socket: &Path) -> Child {
-    let env = env(socket);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Child::spawn_with_env(role, arg, &env)
-}
 
 /// Receives one message and holds it, never replying (until killed).
 fn holder() {
@@ -199,17 +133,6 @@ fn child_entry() {
     }
 }
 
-fn ready(c: &Child) -> String {
-    let line = c.line(WITHIN);
-    line.strip_prefix("ready ")
-        .unwrap_or_else(|| panic!("unexpected line {line:?}"))
-        .to_string()
-}
-
-fn socket_in(dir: &TempDir) -> PathBuf {
-    dir.join("k.sock")
-}
-
 #[test]
 fn a_server_killed_while_its_client_waits_for_the_reply_releases_the_client_with_esrch() {
     let dir = TempDir::new("sup-kill-server");
@@ -298,8 +221,6 @@ fn bad_options_are_refused_with_status_2() {
         assert_eq!(st.code(), Some(2), "{args:?}");
     }
 }
-
-const PIDIN: &str = env!("CARGO_BIN_EXE_pidin-sim");
 
 #[test]
 fn pidin_shows_a_running_kernels_blocked_threads_and_channels() {

@@ -266,14 +266,10 @@ fn free_block(t: &mut Tables<'_>, first: usize) {
     }
 }
 
-/// Frees every queue block of process `proc` (it is being torn down: its connections have let
-/// go of their queues). Waiters on them are woken first (a block is freed only once nobody
-/// can be left waiting on it: the process's threads are gone).
-pub(crate) fn free_queues_of(
-    t: &mut Tables<'_>,
-    proc: Id<crate::objects::Process>,
-    _fx: &mut Effects,
-) {
+/// Frees every queue block of process `proc`. It is being torn down: its connections have
+/// let go of their queues (`release_queue` marked each dead and woke its waiters), and its
+/// threads are gone.
+pub(crate) fn free_queues_of(t: &mut Tables<'_>, proc: Id<crate::objects::Process>) {
     if !t.shared {
         return;
     }

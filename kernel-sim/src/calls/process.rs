@@ -221,7 +221,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
         }
     }
     // Its asyncmsg queues in a shared kernel's region (its connections let go of them above).
-    super::asyncmsg::free_queues_of(t, proc, fx);
+    super::asyncmsg::free_queues_of(t, proc);
     if t.procs.at(proc.index).nthreads == 0 {
         t.procs.free(proc);
     }

@@ -349,10 +349,7 @@ impl Kernel {
     #[cfg(not(loom))]
     fn lock_supervising(&self, tag: u32) {
         let lock = self.inner.region.lock_word();
-        // A free lock is taken at once, without reading the clock for a deadline.
-        if lock.try_lock(tag) {
-            return;
-        }
+        // (The caller tried the lock once already, without reading the clock for a deadline.)
         loop {
             let deadline = Deadline::after(std::time::Duration::from_millis(5));
             if lock.lock_until(true, tag, deadline) {

@@ -1,0 +1,104 @@
+//! What the tests of programs on a supervised kernel share: a supervisor started by the test
+//! (killed and reaped on drop), the kernel mapped to watch it, children started in a role on
+//! it, and bounded waits. Each test binary includes it with `mod common;` after `mod procs;`.
+// Each binary uses a part of it.
+#![allow(dead_code)]
+
+use crate::procs::{Child, TempDir};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Bound on every wait of the tests.
+pub const WITHIN: Duration = Duration::from_secs(20);
+/// Bound on every blocking call of the children (ns).
+pub const LONG_NS: u64 = 10_000_000_000;
+/// The supervisor.
+pub const BIN: &str = env!("CARGO_BIN_EXE_procnto-sim");
+/// The inspector.
+pub const PIDIN: &str = env!("CARGO_BIN_EXE_pidin-sim");
+
+/// A supervisor started by the test, killed and reaped on drop.
+pub struct Sup(pub std::process::Child);
+
+impl Sup {
+    /// Starts `procnto-sim --kernel SOCKET EXTRA...` and waits for its socket.
+    pub fn start(socket: &Path, extra: &[&str]) -> Sup {
+        let child = Command::new(BIN)
+            .arg("--kernel")
+            .arg(socket)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting procnto-sim");
+        let sup = Sup(child);
+        wait_until("the supervisor's socket", || socket.exists());
+        sup
+    }
+}
+
+impl Drop for Sup {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Maps the kernel at `socket` to watch it, once its supervisor listens (the socket's file
+/// appears a moment before it accepts).
+pub fn watch(socket: &Path) -> kernel_sim::Kernel {
+    let until = Instant::now() + WITHIN;
+    loop {
+        match kernel_sim::supervisor::attach(socket) {
+            Ok(k) => return k,
+            Err(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("cannot map the kernel at {}: {e}", socket.display()),
+        }
+    }
+}
+
+/// Waits (at most `WITHIN`) until `cond` holds.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let until = Instant::now() + WITHIN;
+    while !cond() {
+        assert!(Instant::now() < until, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The environment that makes a userlib program join the kernel at `socket`.
+pub fn env(socket: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        (userlib::current::KERNEL_ENV, socket.display().to_string()),
+        (userlib::current::SUPERVISOR_ENV, BIN.to_string()),
+    ]
+}
+
+/// This test binary, re-run in `role` with `arg`, on the kernel at `socket` (and `extra`
+/// environment).
+pub fn spawn_with(role: &str, arg: &str, socket: &Path, extra: &[(&str, &str)]) -> Child {
+    let env = env(socket);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend_from_slice(extra);
+    Child::spawn_with_env(role, arg, &env)
+}
+
+/// [`spawn_with`] with no extra environment.
+pub fn spawn(role: &str, arg: &str, socket: &Path) -> Child {
+    spawn_with(role, arg, socket, &[])
+}
+
+/// A child's "ready ..." line, without the word.
+pub fn ready(c: &Child) -> String {
+    let line = c.line(WITHIN);
+    line.strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"))
+        .to_string()
+}
+
+/// Where a test's supervisor listens: in its temporary directory.
+pub fn socket_in(dir: &TempDir) -> PathBuf {
+    dir.join("k.sock")
+}
