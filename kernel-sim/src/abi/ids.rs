@@ -1,9 +1,11 @@
 //! How ids encode what they name (what a program may rely on: all are opaque, but their
 //! ranges, signs and the bits QNX documents are fixed here).
 //!
-//! * **rcvid** (`rcvid_t`, 64 bits): positive for a message, 0 for a pulse. Bits 0..15 hold
-//!   the client thread's slot + 1, bits 15..63 a 48-bit generation that changes each time a
-//!   thread in that slot is received.
+//! * **rcvid** (`rcvid_t`): positive for a message, 0 for a pulse, and always below 2^31, so
+//!   that C code keeping it in an `int` (QNX 7's `MsgReceive` returns `int`) loses nothing.
+//!   Bits 0..15 hold the client thread's slot + 1, bits 15..31 a 16-bit generation that
+//!   changes each time a thread in that slot is received (a stale rcvid is refused until the
+//!   same client thread has been received 65,536 more times).
 //! * **coid**: a small integer (the fd space, from 0) or `_NTO_SIDE_CHANNEL | n` (n >= 1: 0 is
 //!   QNX's `SYSMGR_COID`). A server's scoids share the side-channel space with its own coids.
 //! * **timer id**: a positive 31-bit integer: the timer's slot + 1 in the low bits (as many as
@@ -15,8 +17,9 @@ use super::types::RcvId;
 /// Bits of an rcvid that hold the client thread's slot + 1 (`Config::max_threads` is at most
 /// 0x7fff, so slot + 1 fits).
 pub const RCVID_SLOT_BITS: u32 = 15;
-/// Bits of an rcvid that hold the generation: 48, so an rcvid is positive in 63 bits.
-pub const RCVID_GEN_BITS: u32 = 48;
+/// Bits of an rcvid that hold the generation: 16, so an rcvid is positive in 31 bits (a C
+/// `int`).
+pub const RCVID_GEN_BITS: u32 = 16;
 const RCVID_GEN_MASK: u64 = (1 << RCVID_GEN_BITS) - 1;
 
 /// The rcvid of slot `idx`'s exchange number `gen`.
@@ -34,7 +37,7 @@ pub fn rcvid_parts(rcvid: RcvId) -> Option<(u32, u64)> {
     (slot1 != 0 && gen <= RCVID_GEN_MASK).then(|| (slot1 - 1, gen))
 }
 
-/// The generation after `gen` (wraps at 2^48: centuries of receives on one slot).
+/// The generation after `gen` (wraps at 2^16).
 pub fn rcvid_next_gen(gen: u64) -> u64 {
     gen.wrapping_add(1) & RCVID_GEN_MASK
 }
@@ -93,14 +96,20 @@ mod tests {
     #[test]
     fn rcvids_round_trip_and_stay_positive_over_the_whole_generation_range() {
         for idx in [0, 1, 0x7ffe] {
-            for gen in [0, 1, 0xffff, 0x1_0000, (1 << 48) - 1] {
+            for gen in [0, 1, 0x7fff, 0x8000, 0xffff] {
                 let r = rcvid_make(idx, gen);
                 assert!(r > 0);
+                assert!(r <= i64::from(i32::MAX), "an rcvid fits in a C int");
                 assert_eq!(rcvid_parts(r), Some((idx, gen)));
             }
         }
-        assert_ne!(rcvid_make(3, 5), rcvid_make(3, 5 + (1 << 16)));
-        assert_eq!(rcvid_next_gen((1 << 48) - 1), 0);
+        assert_ne!(rcvid_make(3, 5), rcvid_make(3, 6));
+        assert_eq!(rcvid_next_gen(0xffff), 0);
+        assert_eq!(
+            rcvid_parts(1 << 31 | 1),
+            None,
+            "beyond 31 bits names no exchange"
+        );
         assert_eq!(rcvid_parts(0), None);
         assert_eq!(rcvid_parts(-5), None);
         assert_eq!(rcvid_parts(1 << RCVID_SLOT_BITS), None, "slot 0 means none");

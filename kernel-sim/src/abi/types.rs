@@ -2,11 +2,13 @@
 //! (`iov_t`, `struct _msg_info64`, `struct _pulse`, `struct sigevent`), and the figures the
 //! kernel reports (timer info, counters).
 
-/// `rcvid_t`: a receive id, as QNX 7.1 makes it: 64 bits. Positive for a message (naming the
-/// client's exchange: reply, error, read, write and deliver events through it), 0 for a pulse.
+/// `rcvid_t`: a receive id. Positive for a message (naming the client's exchange: reply,
+/// error, read, write and deliver events through it), 0 for a pulse. The type is 64 bits wide
+/// (QNX 8's `rcvid_t`), the values always below 2^31, so that C code keeping one in an `int`
+/// (QNX 7's `MsgReceive` returns `int`) loses nothing.
 ///
-/// Bits 0..15 hold the client thread's slot + 1, bits 15..63 a generation that changes every
-/// time that slot's thread is received; a stale rcvid repeats only after 2^48 receives of
+/// Bits 0..15 hold the client thread's slot + 1, bits 15..31 a generation that changes every
+/// time that slot's thread is received; a stale rcvid repeats only after 65,536 receives of
 /// threads in one slot (docs/deviations.md).
 pub type RcvId = i64;
 

@@ -217,7 +217,7 @@ pub struct Thread {
     pub(in crate::objects) qprev: QRef,
     /// Bumped every time the thread is received: rcvids carry it, so a stale rcvid is ESRCH.
     /// Carried over to the slot's next thread, so its rcvids differ from its predecessor's.
-    /// 48 bits are used (see `RCVID_GEN_BITS`).
+    /// 16 bits are used (see `RCVID_GEN_BITS`): rcvids fit in a C `int`.
     pub rcv_gen: u64,
     /// The process that last received a message from this thread (MsgDeliverEvent's check).
     pub last_server: Id<Process>,

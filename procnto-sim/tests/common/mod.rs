@@ -4,6 +4,8 @@
 // Each binary uses a part of it.
 #![allow(dead_code)]
 
+pub mod cc;
+
 use crate::procs::{Child, TempDir};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

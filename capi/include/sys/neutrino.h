@@ -1,0 +1,264 @@
+/*
+ * <sys/neutrino.h>: QNX Neutrino's kernel calls, in QNX 7.1's signatures, over libqnxsim's
+ * simulated kernel (QNX Neutrino message passing on Linux). Written for this project from
+ * QNX's public documentation; not QNX's header.
+ *
+ * Each call returns -1 and sets errno on failure; its _r twin returns the negative errno and
+ * leaves errno alone. A thread's first call attaches it to the program's simulated process;
+ * QNXSIM_KERNEL chooses the kernel (unset: the program's own; a name: the one shared by every
+ * program naming it).
+ */
+#ifndef _QNXSIM_SYS_NEUTRINO_H
+#define _QNXSIM_SYS_NEUTRINO_H
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/netmgr.h>
+#include <sys/siginfo.h>
+#include <sys/states.h>
+#include <sys/target_nto.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define _NTO_VERSION 710
+
+/* Receive ids: always positive and below 2^31 here, so an int holds one. */
+typedef int rcvid_t;
+#define __RCVID_T_SIZE 4
+
+/* ---------------------------------------------------------------- structures */
+
+/* What a server learns about a message (QNX 7's 64-bit layout, 64 bytes). */
+struct _msg_info64 {
+    _Uint32t nd;
+    _Uint32t srcnd;
+    pid_t pid;
+    _Int32t tid;
+    _Int32t chid;
+    _Int32t scoid;
+    _Int32t coid;
+    _Int16t priority;
+    _Int16t flags;
+    ssize_t msglen;
+    ssize_t srcmsglen;
+    ssize_t dstmsglen;
+    _Uint32t type_id;
+    _Uint32t reserved;
+};
+#define _msg_info _msg_info64
+#define _server_info _msg_info64
+
+/* What MsgReceive writes for a pulse (24 bytes). */
+struct _pulse {
+    _Uint16t type;
+    _Uint16t subtype;
+    _Int8t code;
+    _Uint8t zero[3];
+    union sigval value;
+    _Int32t scoid;
+};
+
+struct _itimer {
+    _Uint64t nsec;
+    _Uint64t interval_nsec;
+};
+
+struct _timer_info {
+    struct _itimer itime;
+    struct _itimer otime;
+    _Uint32t flags;
+    _Int32t tid;
+    _Int32t notify;
+    clockid_t clockid;
+    _Uint32t overruns;
+    struct sigevent event;
+};
+#define _NTO_TI_ACTIVE 0x00000001
+
+/* ---------------------------------------------------------------- constants */
+
+#define _NTO_CHF_FIXED_PRIORITY 0x0001
+#define _NTO_CHF_UNBLOCK 0x0002
+#define _NTO_CHF_THREAD_DEATH 0x0004
+#define _NTO_CHF_DISCONNECT 0x0008
+#define _NTO_CHF_NET_MSG 0x0010
+#define _NTO_CHF_SENDER_LEN 0x0020
+#define _NTO_CHF_COID_DISCONNECT 0x0040
+#define _NTO_CHF_REPLY_LEN 0x0080
+#define _NTO_CHF_ASYNC_NONBLOCK 0x0200
+#define _NTO_CHF_ASYNC 0x0400
+#define _NTO_CHF_GLOBAL 0x0800
+#define _NTO_CHF_PRIVATE 0x1000
+
+#define _NTO_COF_CLOEXEC 0x0001
+#define _NTO_COF_DEAD 0x0002
+#define _NTO_COF_NOSHARE 0x0040
+#define _NTO_COF_NETCON 0x0080
+#define _NTO_COF_NONBLOCK 0x0100
+#define _NTO_COF_ASYNC 0x0200
+#define _NTO_COF_GLOBAL 0x0400
+
+#define _NTO_SIDE_CHANNEL 0x40000000
+#define _NTO_GLOBAL_CHANNEL 0x40000000
+
+#define SYSMGR_PID 1
+#define SYSMGR_CHID 1
+#define SYSMGR_COID _NTO_SIDE_CHANNEL
+
+#define _NTO_MI_ENDIAN_BIG 0x0001
+#define _NTO_MI_ENDIAN_DIFF 0x0002
+#define _NTO_MI_UNBLOCK_REQ 0x0100
+
+#define _PULSE_TYPE 0
+#define _PULSE_SUBTYPE 0
+#define _PULSE_CODE_UNBLOCK (-32)
+#define _PULSE_CODE_DISCONNECT (-33)
+#define _PULSE_CODE_THREADDEATH (-34)
+#define _PULSE_CODE_COIDDEATH (-35)
+#define _PULSE_CODE_NET_ACK (-36)
+#define _PULSE_CODE_NET_UNBLOCK (-37)
+#define _PULSE_CODE_NET_DETACH (-38)
+#define _PULSE_CODE_MINAVAIL 0
+#define _PULSE_CODE_MAXAVAIL 127
+
+#define _NTO_TIMEOUT_SEND (1 << STATE_SEND)
+#define _NTO_TIMEOUT_RECEIVE (1 << STATE_RECEIVE)
+#define _NTO_TIMEOUT_REPLY (1 << STATE_REPLY)
+#define _NTO_TIMEOUT_SIGSUSPEND (1 << STATE_SIGSUSPEND)
+#define _NTO_TIMEOUT_SIGWAITINFO (1 << STATE_SIGWAITINFO)
+#define _NTO_TIMEOUT_NANOSLEEP (1 << STATE_NANOSLEEP)
+#define _NTO_TIMEOUT_MUTEX (1 << STATE_MUTEX)
+#define _NTO_TIMEOUT_CONDVAR (1 << STATE_CONDVAR)
+#define _NTO_TIMEOUT_JOIN (1 << STATE_JOIN)
+#define _NTO_TIMEOUT_INTR (1 << STATE_INTR)
+#define _NTO_TIMEOUT_SEM (1 << STATE_SEM)
+#define _NTO_TIMEOUT_MASK ((1 << STATE_MAX) - 1)
+#define _NTO_TIMEOUT_ACTIVE (1 << STATE_MAX)
+#define _NTO_TIMEOUT_IMMEDIATE (1 << (STATE_MAX + 1))
+
+#define _NTO_TCTL_IO_PRIV 1
+#define _NTO_TCTL_THREADS_HOLD 2
+#define _NTO_TCTL_THREADS_CONT 3
+#define _NTO_TCTL_RUNMASK 4
+#define _NTO_TCTL_ALIGN_FAULT 5
+#define _NTO_TCTL_RUNMASK_GET_AND_SET 6
+#define _NTO_TCTL_PERFCOUNT 7
+#define _NTO_TCTL_ONE_THREAD_HOLD 8
+#define _NTO_TCTL_ONE_THREAD_CONT 9
+#define _NTO_TCTL_RUNMASK_GET_AND_SET_INHERIT 10
+#define _NTO_TCTL_NAME 11
+#define _NTO_TCTL_RCM_GET_AND_SET 12
+#define _NTO_TCTL_SHR_MUTEX 13
+#define _NTO_TCTL_IO 14
+#define _NTO_TCTL_NET_KIF_GET_AND_SET 15
+#define _NTO_TCTL_LOW_LATENCY 16
+#define _NTO_TCTL_ADD_EXIT_EVENT 17
+#define _NTO_TCTL_DEL_EXIT_EVENT 18
+#define _NTO_TCTL_IO_LEVEL 19
+
+/* ---------------------------------------------------------------- channels, connections */
+
+int ChannelCreate(unsigned flags);
+int ChannelCreate_r(unsigned flags);
+int ChannelDestroy(int chid);
+int ChannelDestroy_r(int chid);
+int ConnectAttach(_Uint32t nd, pid_t pid, int chid, unsigned index, int flags);
+int ConnectAttach_r(_Uint32t nd, pid_t pid, int chid, unsigned index, int flags);
+int ConnectDetach(int coid);
+int ConnectDetach_r(int coid);
+
+/* ---------------------------------------------------------------- send, receive, reply */
+
+long MsgSend(int coid, const void *smsg, size_t sbytes, void *rmsg, size_t rbytes);
+long MsgSend_r(int coid, const void *smsg, size_t sbytes, void *rmsg, size_t rbytes);
+long MsgSendnc(int coid, const void *smsg, size_t sbytes, void *rmsg, size_t rbytes);
+long MsgSendnc_r(int coid, const void *smsg, size_t sbytes, void *rmsg, size_t rbytes);
+long MsgSendv(int coid, const iov_t *siov, size_t sparts, const iov_t *riov, size_t rparts);
+long MsgSendv_r(int coid, const iov_t *siov, size_t sparts, const iov_t *riov, size_t rparts);
+long MsgSendvnc(int coid, const iov_t *siov, size_t sparts, const iov_t *riov, size_t rparts);
+long MsgSendvnc_r(int coid, const iov_t *siov, size_t sparts, const iov_t *riov,
+                  size_t rparts);
+long MsgSendsv(int coid, const void *smsg, size_t sbytes, const iov_t *riov, size_t rparts);
+long MsgSendsv_r(int coid, const void *smsg, size_t sbytes, const iov_t *riov, size_t rparts);
+long MsgSendsvnc(int coid, const void *smsg, size_t sbytes, const iov_t *riov, size_t rparts);
+long MsgSendsvnc_r(int coid, const void *smsg, size_t sbytes, const iov_t *riov,
+                   size_t rparts);
+long MsgSendvs(int coid, const iov_t *siov, size_t sparts, void *rmsg, size_t rbytes);
+long MsgSendvs_r(int coid, const iov_t *siov, size_t sparts, void *rmsg, size_t rbytes);
+long MsgSendvsnc(int coid, const iov_t *siov, size_t sparts, void *rmsg, size_t rbytes);
+long MsgSendvsnc_r(int coid, const iov_t *siov, size_t sparts, void *rmsg, size_t rbytes);
+
+rcvid_t MsgReceive(int chid, void *msg, size_t bytes, struct _msg_info *info);
+rcvid_t MsgReceive_r(int chid, void *msg, size_t bytes, struct _msg_info *info);
+rcvid_t MsgReceivev(int chid, const iov_t *iov, size_t parts, struct _msg_info *info);
+rcvid_t MsgReceivev_r(int chid, const iov_t *iov, size_t parts, struct _msg_info *info);
+int MsgReceivePulse(int chid, void *pulse, size_t bytes, struct _msg_info *info);
+int MsgReceivePulse_r(int chid, void *pulse, size_t bytes, struct _msg_info *info);
+int MsgReceivePulsev(int chid, const iov_t *iov, size_t parts, struct _msg_info *info);
+int MsgReceivePulsev_r(int chid, const iov_t *iov, size_t parts, struct _msg_info *info);
+
+int MsgReply(rcvid_t rcvid, long status, const void *msg, size_t bytes);
+int MsgReply_r(rcvid_t rcvid, long status, const void *msg, size_t bytes);
+int MsgReplyv(rcvid_t rcvid, long status, const iov_t *iov, size_t parts);
+int MsgReplyv_r(rcvid_t rcvid, long status, const iov_t *iov, size_t parts);
+int MsgError(rcvid_t rcvid, int err);
+int MsgError_r(rcvid_t rcvid, int err);
+
+ssize_t MsgRead(rcvid_t rcvid, void *msg, size_t bytes, size_t offset);
+ssize_t MsgRead_r(rcvid_t rcvid, void *msg, size_t bytes, size_t offset);
+ssize_t MsgReadv(rcvid_t rcvid, const iov_t *iov, size_t parts, size_t offset);
+ssize_t MsgReadv_r(rcvid_t rcvid, const iov_t *iov, size_t parts, size_t offset);
+ssize_t MsgWrite(rcvid_t rcvid, const void *msg, size_t bytes, size_t offset);
+ssize_t MsgWrite_r(rcvid_t rcvid, const void *msg, size_t bytes, size_t offset);
+ssize_t MsgWritev(rcvid_t rcvid, const iov_t *iov, size_t parts, size_t offset);
+ssize_t MsgWritev_r(rcvid_t rcvid, const iov_t *iov, size_t parts, size_t offset);
+int MsgInfo(rcvid_t rcvid, struct _msg_info *info);
+int MsgInfo_r(rcvid_t rcvid, struct _msg_info *info);
+
+/* ---------------------------------------------------------------- pulses and events */
+
+int MsgSendPulse(int coid, int priority, int code, int value);
+int MsgSendPulse_r(int coid, int priority, int code, int value);
+int MsgDeliverEvent(rcvid_t rcvid, const struct sigevent *event);
+int MsgDeliverEvent_r(rcvid_t rcvid, const struct sigevent *event);
+int MsgVerifyEvent(rcvid_t rcvid, const struct sigevent *event);
+int MsgVerifyEvent_r(rcvid_t rcvid, const struct sigevent *event);
+
+/* ---------------------------------------------------------------- timeouts, timers, signals */
+
+/* flags may hold TIMER_ABSTIME (QNX's 0x80000000 or <time.h>'s). otime is not written. */
+int TimerTimeout(clockid_t id, int flags, const struct sigevent *notify,
+                 const _Uint64t *ntime, _Uint64t *otime);
+int TimerTimeout_r(clockid_t id, int flags, const struct sigevent *notify,
+                   const _Uint64t *ntime, _Uint64t *otime);
+int TimerCreate(clockid_t id, const struct sigevent *notify);
+int TimerCreate_r(clockid_t id, const struct sigevent *notify);
+int TimerDestroy(int id);
+int TimerDestroy_r(int id);
+int TimerSettime(int id, int flags, const struct _itimer *itime, struct _itimer *oitime);
+int TimerSettime_r(int id, int flags, const struct _itimer *itime, struct _itimer *oitime);
+int TimerInfo(pid_t pid, int id, int flags, struct _timer_info *info);
+int TimerInfo_r(pid_t pid, int id, int flags, struct _timer_info *info);
+
+int SignalKill(_Uint32t nd, pid_t pid, int tid, int signo, int code, int value);
+int SignalKill_r(_Uint32t nd, pid_t pid, int tid, int signo, int code, int value);
+
+/* ---------------------------------------------------------------- threads */
+
+int ThreadCtl(int cmd, void *data);
+int ThreadCtl_r(int cmd, void *data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

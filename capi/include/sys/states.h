@@ -1,0 +1,16 @@
+/*
+ * <sys/states.h>: thread states (libqnxsim, QNX Neutrino on Linux). Written for this project
+ * from QNX's public documentation; not QNX's header.
+ */
+#ifndef _QNXSIM_SYS_STATES_H
+#define _QNXSIM_SYS_STATES_H
+
+enum {
+    STATE_DEAD, STATE_RUNNING, STATE_READY, STATE_STOPPED, STATE_SEND, STATE_RECEIVE,
+    STATE_REPLY, STATE_STACK, STATE_WAITTHREAD, STATE_WAITPAGE, STATE_SIGSUSPEND,
+    STATE_SIGWAITINFO, STATE_NANOSLEEP, STATE_MUTEX, STATE_CONDVAR, STATE_JOIN, STATE_INTR,
+    STATE_SEM, STATE_WAITCTX, STATE_NET_SEND, STATE_NET_REPLY
+};
+#define STATE_MAX 24
+
+#endif

@@ -1,0 +1,113 @@
+//! `libqnxsim`: QNX Neutrino's C API over the simulated kernel, for C and C++ programs.
+//!
+//! This crate builds `libqnxsim.so` and `libqnxsim.a`, and its `include/` directory holds
+//! headers shaped as QNX 7.1's (`<sys/neutrino.h>`, `<sys/siginfo.h>`, `<sys/netmgr.h>`,
+//! `<sys/iomsg.h>`, `<sys/asyncmsg.h>`, `<process.h>`, and `<errno.h>`, `<unistd.h>`,
+//! `<sched.h>`, `<pthread.h>` that add QNX's extras to the system's own), so that a QNX
+//! program compiles and runs unchanged: `cc prog.c $(pkg-config --cflags --libs qnxsim)`.
+//!
+//! Every function here is a C entry point over [`userlib`]: the calling OS thread is the
+//! kernel thread making the call, attached to the program's process on its first call, so a
+//! program needs no set-up call and threads it creates with `pthread_create` belong to its
+//! process. Which kernel: the program's own (the default), or the one `QNXSIM_KERNEL` names,
+//! shared by every program that names it (see `userlib::current::KERNEL_ENV`).
+//!
+//! Errors follow QNX: a kernel call returns -1 and sets `errno`; its `_r` twin returns the
+//! negative errno and leaves `errno` alone. A Rust panic never crosses into C: it becomes
+//! `EFAULT` (it would mean a bug here, not in the caller).
+//!
+//! The modules: [`neutrino`] (the kernel calls of `<sys/neutrino.h>`), [`sigevent`] (the C
+//! `struct sigevent` and its translation), [`posix`] (`timer_create` and the other POSIX
+//! pieces QNX programs lean on, `delay`, `getprio`/`setprio`, `ThreadCtl`), [`asyncmsg`]
+//! (`<sys/asyncmsg.h>`).
+
+#![allow(non_snake_case)] // QNX's names: MsgSend, ChannelCreate, ...
+
+pub mod neutrino;
+pub mod posix;
+pub mod sigevent;
+
+use kernel_sim::{Errno, KResult};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Sets the calling thread's C `errno`.
+pub(crate) fn set_errno(e: Errno) {
+    // SAFETY: `__errno_location` returns the calling thread's errno, always valid to write.
+    unsafe { *libc::__errno_location() = e.0 }
+}
+
+/// Runs `f`, turning a panic into EFAULT so that none unwinds into C.
+pub(crate) fn guard<T>(f: impl FnOnce() -> KResult<T>) -> KResult<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(Errno::EFAULT))
+}
+
+/// A C integer result: the value, or -1 with `errno` set.
+pub(crate) trait CRet: Copy {
+    /// -1, the failure value.
+    const FAIL: Self;
+    /// `-errno`, the `_r` forms' failure value.
+    fn neg(e: Errno) -> Self;
+}
+
+macro_rules! c_ret {
+    ($($t:ty),*) => {$(
+        impl CRet for $t {
+            const FAIL: Self = -1;
+            fn neg(e: Errno) -> Self {
+                -(e.0 as $t)
+            }
+        }
+    )*};
+}
+c_ret!(i32, i64, isize);
+
+/// The plain form's result: the value, or -1 with `errno` set.
+pub(crate) fn plain<T: CRet>(r: KResult<T>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => {
+            set_errno(e);
+            T::FAIL
+        }
+    }
+}
+
+/// The `_r` form's result: the value, or the negative errno (`errno` untouched).
+pub(crate) fn r_form<T: CRet>(r: KResult<T>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => T::neg(e),
+    }
+}
+
+/// Declares a QNX kernel call's two C entry points, `Name` (-1 and `errno`) and `Name_r`
+/// (`-errno`), over one implementation `imp(args) -> KResult<ret>`.
+macro_rules! kernel_call {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident, $name_r:ident = $imp:ident ( $($a:ident : $t:ty),* $(,)? ) -> $ret:ty;
+    )*) => {$(
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The pointers are as QNX documents them for this call: each valid for the bytes (or
+        /// iov parts) it is given with, for the whole call; NULL only where QNX allows it.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name($($a: $t),*) -> $ret {
+            // SAFETY: forwarded from our C caller (see the `# Safety` section).
+            $crate::plain($crate::guard(|| unsafe { $imp($($a),*) }))
+        }
+
+        #[doc = concat!("`", stringify!($name), "` returning the negative errno instead of ",
+                        "setting `errno`.")]
+        ///
+        /// # Safety
+        #[doc = concat!("As `", stringify!($name), "`.")]
+        #[no_mangle]
+        pub unsafe extern "C" fn $name_r($($a: $t),*) -> $ret {
+            // SAFETY: forwarded from our C caller (see the `# Safety` section).
+            $crate::r_form($crate::guard(|| unsafe { $imp($($a),*) }))
+        }
+    )*};
+}
+pub(crate) use kernel_call;

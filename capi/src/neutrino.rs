@@ -1,0 +1,604 @@
+//! The kernel calls of `<sys/neutrino.h>`, in QNX 7.1's signatures: channels, connections,
+//! send/receive/reply, pulses, events, kernel timeouts, timers, `SignalKill`. Each has its
+//! `_r` twin.
+//!
+//! Buffers are taken as the C caller gives them and handed to the kernel as iovs, never as
+//! Rust references where two of them may overlap (a client commonly sends from and receives
+//! its reply into the same struct). A NULL buffer with a non-zero length, or a length that
+//! runs past the end of the address space, is EFAULT before anything is copied.
+
+use crate::kernel_call;
+use crate::sigevent::{event_in, CSigEvent};
+use kernel_sim::consts::TIMER_ABSTIME;
+use kernel_sim::{Errno, Iov, KResult, MsgInfo, RcvId, ThreadCtx, TimerInfo};
+use libc::{c_int, c_long, c_uint, c_void, clockid_t, iovec, pid_t, size_t, ssize_t};
+use userlib::current::with_current;
+
+/// The most iov parts a call takes (beyond: EFAULT, as a kernel reading that many would).
+pub(crate) const MAX_PARTS: usize = 1 << 16;
+
+/// A flat buffer as a one-part iov list (none for zero bytes). EFAULT: NULL with bytes, or a
+/// range past the end of the address space.
+pub(crate) fn flat(p: *const c_void, n: size_t) -> KResult<Option<Iov>> {
+    if n == 0 {
+        return Ok(None);
+    }
+    check_range(p, n)?;
+    Ok(Some(Iov {
+        base: p as u64,
+        len: n as u64,
+    }))
+}
+
+fn check_range(p: *const c_void, n: size_t) -> KResult<()> {
+    if p.is_null() || n > isize::MAX as usize || (p as usize).checked_add(n).is_none() {
+        return Err(Errno::EFAULT);
+    }
+    Ok(())
+}
+
+/// The C iov array `iov[0..parts]` as the kernel's iovs (the same layout: `iov_t` is
+/// `struct iovec`).
+///
+/// # Safety
+/// `iov` is valid for reads of `parts` entries.
+pub(crate) unsafe fn iov_list<'a>(iov: *const iovec, parts: size_t) -> KResult<&'a [Iov]> {
+    const _: () = assert!(std::mem::size_of::<iovec>() == std::mem::size_of::<Iov>());
+    if parts == 0 {
+        return Ok(&[]);
+    }
+    if iov.is_null() || parts > MAX_PARTS {
+        return Err(Errno::EFAULT);
+    }
+    // SAFETY: `iov` points at `parts` `struct iovec`s (our caller's promise), whose layout is
+    // `Iov`'s (two 64-bit words: base, length; asserted above).
+    let list = unsafe { std::slice::from_raw_parts(iov.cast::<Iov>(), parts) };
+    for part in list {
+        check_range(part.base as *const c_void, part.len as usize)?;
+    }
+    Ok(list)
+}
+
+/// A buffer to write into, as a Rust slice (empty for zero bytes).
+///
+/// # Safety
+/// `p` is valid for writes of `n` bytes, and nothing else accesses them during the call.
+pub(crate) unsafe fn buf_mut<'a>(p: *mut c_void, n: size_t) -> KResult<&'a mut [u8]> {
+    if n == 0 {
+        return Ok(&mut []);
+    }
+    check_range(p, n)?;
+    // SAFETY: our caller's promise; the range was checked for NULL and overflow.
+    Ok(unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), n) })
+}
+
+/// A buffer to read from, as a Rust slice (empty for zero bytes).
+///
+/// # Safety
+/// `p` is valid for reads of `n` bytes during the call.
+pub(crate) unsafe fn buf<'a>(p: *const c_void, n: size_t) -> KResult<&'a [u8]> {
+    if n == 0 {
+        return Ok(&[]);
+    }
+    check_range(p, n)?;
+    // SAFETY: our caller's promise; the range was checked for NULL and overflow.
+    Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), n) })
+}
+
+/// The C iov array as Rust slices to write into.
+///
+/// # Safety
+/// As [`iov_list`], and every part valid for writes, no two overlapping.
+unsafe fn iov_mut<'a>(iov: *const iovec, parts: size_t) -> KResult<Vec<&'a mut [u8]>> {
+    // SAFETY: forwarded.
+    let list = unsafe { iov_list(iov, parts)? };
+    // SAFETY: each part is writable and disjoint from the others (our caller's promise); its
+    // range was checked by `iov_list`.
+    list.iter()
+        .map(|p| unsafe { buf_mut(p.base as *mut c_void, p.len as usize) })
+        .collect()
+}
+
+/// The C iov array as Rust slices to read from.
+///
+/// # Safety
+/// As [`iov_list`], and every part valid for reads.
+unsafe fn iov_ref<'a>(iov: *const iovec, parts: size_t) -> KResult<Vec<&'a [u8]>> {
+    // SAFETY: forwarded.
+    let list = unsafe { iov_list(iov, parts)? };
+    // SAFETY: each part is readable (our caller's promise), its range checked by `iov_list`.
+    list.iter()
+        .map(|p| unsafe { buf(p.base as *const c_void, p.len as usize) })
+        .collect()
+}
+
+fn rcvid_in(rcvid: c_int) -> RcvId {
+    RcvId::from(rcvid)
+}
+
+/// A kernel result as the C `int` QNX returns (the kernel's ids and counts all fit).
+fn int(v: impl TryInto<c_int>) -> KResult<c_int> {
+    v.try_into().map_err(|_| Errno::EOVERFLOW)
+}
+
+/// In a kernel of this program alone, the program's Linux pid names its own process (as it
+/// does in a shared kernel, where the process's pid is the Linux pid): a QNX program passes
+/// `getpid()` to its own threads' `ConnectAttach`.
+fn pid_in(c: &ThreadCtx, pid: pid_t) -> pid_t {
+    if pid != 0 && !c.kernel().is_shared() && pid == std::process::id() as pid_t {
+        0
+    } else {
+        pid
+    }
+}
+
+// ------------------------------------------------------------------ channels, connections
+
+unsafe fn channel_create(flags: c_uint) -> KResult<c_int> {
+    with_current(|c| c.channel_create(flags))
+}
+
+unsafe fn channel_destroy(chid: c_int) -> KResult<c_int> {
+    with_current(|c| c.channel_destroy(chid)).map(|()| 0)
+}
+
+unsafe fn connect_attach(
+    nd: u32,
+    pid: pid_t,
+    chid: c_int,
+    index: c_uint,
+    flags: c_int,
+) -> KResult<c_int> {
+    with_current(|c| c.connect_attach(nd, pid_in(c, pid), chid, index, flags as u32))
+}
+
+unsafe fn connect_detach(coid: c_int) -> KResult<c_int> {
+    with_current(|c| c.connect_detach(coid)).map(|()| 0)
+}
+
+kernel_call! {
+    /// `ChannelCreate(flags)`: a chid.
+    ChannelCreate, ChannelCreate_r = channel_create(flags: c_uint) -> c_int;
+    /// `ChannelDestroy(chid)`.
+    ChannelDestroy, ChannelDestroy_r = channel_destroy(chid: c_int) -> c_int;
+    /// `ConnectAttach(nd, pid, chid, index, flags)`: a coid.
+    ConnectAttach, ConnectAttach_r =
+        connect_attach(nd: u32, pid: pid_t, chid: c_int, index: c_uint, flags: c_int) -> c_int;
+    /// `ConnectDetach(coid)`.
+    ConnectDetach, ConnectDetach_r = connect_detach(coid: c_int) -> c_int;
+}
+
+// ------------------------------------------------------------------ send
+
+unsafe fn send_raw(coid: c_int, s: &[Iov], r: &[Iov]) -> KResult<c_long> {
+    // SAFETY: the iovs describe the C caller's buffers, valid for the call (its promise).
+    with_current(|c| unsafe { c.msg_sendv_raw(coid, s, r) })
+}
+
+unsafe fn send(
+    coid: c_int,
+    smsg: *const c_void,
+    sbytes: size_t,
+    rmsg: *mut c_void,
+    rbytes: size_t,
+) -> KResult<c_long> {
+    let s = flat(smsg, sbytes)?;
+    let r = flat(rmsg, rbytes)?;
+    // SAFETY: forwarded.
+    unsafe { send_raw(coid, s.as_slice(), r.as_slice()) }
+}
+
+unsafe fn sendv(
+    coid: c_int,
+    siov: *const iovec,
+    sparts: size_t,
+    riov: *const iovec,
+    rparts: size_t,
+) -> KResult<c_long> {
+    // SAFETY: forwarded.
+    unsafe { send_raw(coid, iov_list(siov, sparts)?, iov_list(riov, rparts)?) }
+}
+
+unsafe fn sendsv(
+    coid: c_int,
+    smsg: *const c_void,
+    sbytes: size_t,
+    riov: *const iovec,
+    rparts: size_t,
+) -> KResult<c_long> {
+    let s = flat(smsg, sbytes)?;
+    // SAFETY: forwarded.
+    unsafe { send_raw(coid, s.as_slice(), iov_list(riov, rparts)?) }
+}
+
+unsafe fn sendvs(
+    coid: c_int,
+    siov: *const iovec,
+    sparts: size_t,
+    rmsg: *mut c_void,
+    rbytes: size_t,
+) -> KResult<c_long> {
+    let r = flat(rmsg, rbytes)?;
+    // SAFETY: forwarded.
+    unsafe { send_raw(coid, iov_list(siov, sparts)?, r.as_slice()) }
+}
+
+kernel_call! {
+    /// `MsgSend(coid, smsg, sbytes, rmsg, rbytes)`: the server's reply status.
+    MsgSend, MsgSend_r = send(coid: c_int, smsg: *const c_void, sbytes: size_t,
+                              rmsg: *mut c_void, rbytes: size_t) -> c_long;
+    /// `MsgSendnc`: the same call (there is no thread cancellation to be a point of).
+    MsgSendnc, MsgSendnc_r = send(coid: c_int, smsg: *const c_void, sbytes: size_t,
+                                  rmsg: *mut c_void, rbytes: size_t) -> c_long;
+    /// `MsgSendv(coid, siov, sparts, riov, rparts)`.
+    MsgSendv, MsgSendv_r = sendv(coid: c_int, siov: *const iovec, sparts: size_t,
+                                 riov: *const iovec, rparts: size_t) -> c_long;
+    /// `MsgSendvnc`: as `MsgSendv`.
+    MsgSendvnc, MsgSendvnc_r = sendv(coid: c_int, siov: *const iovec, sparts: size_t,
+                                     riov: *const iovec, rparts: size_t) -> c_long;
+    /// `MsgSendsv(coid, smsg, sbytes, riov, rparts)`: a flat send, a scattered reply.
+    MsgSendsv, MsgSendsv_r = sendsv(coid: c_int, smsg: *const c_void, sbytes: size_t,
+                                    riov: *const iovec, rparts: size_t) -> c_long;
+    /// `MsgSendsvnc`: as `MsgSendsv`.
+    MsgSendsvnc, MsgSendsvnc_r = sendsv(coid: c_int, smsg: *const c_void, sbytes: size_t,
+                                        riov: *const iovec, rparts: size_t) -> c_long;
+    /// `MsgSendvs(coid, siov, sparts, rmsg, rbytes)`: a gathered send, a flat reply.
+    MsgSendvs, MsgSendvs_r = sendvs(coid: c_int, siov: *const iovec, sparts: size_t,
+                                    rmsg: *mut c_void, rbytes: size_t) -> c_long;
+    /// `MsgSendvsnc`: as `MsgSendvs`.
+    MsgSendvsnc, MsgSendvsnc_r = sendvs(coid: c_int, siov: *const iovec, sparts: size_t,
+                                        rmsg: *mut c_void, rbytes: size_t) -> c_long;
+}
+
+// ------------------------------------------------------------------ receive
+
+unsafe fn receive_raw(chid: c_int, r: &[Iov], info: *mut MsgInfo) -> KResult<c_int> {
+    // SAFETY: `info` is NULL or the C caller's `struct _msg_info` (its promise).
+    let info = unsafe { info.as_mut() };
+    // SAFETY: the iovs describe the C caller's buffers, valid for writes (its promise).
+    with_current(|c| unsafe { c.msg_receivev_raw(chid, r, info) }).and_then(int)
+}
+
+unsafe fn receive(
+    chid: c_int,
+    msg: *mut c_void,
+    bytes: size_t,
+    info: *mut MsgInfo,
+) -> KResult<c_int> {
+    let r = flat(msg, bytes)?;
+    // SAFETY: forwarded.
+    unsafe { receive_raw(chid, r.as_slice(), info) }
+}
+
+unsafe fn receivev(
+    chid: c_int,
+    iov: *const iovec,
+    parts: size_t,
+    info: *mut MsgInfo,
+) -> KResult<c_int> {
+    // SAFETY: forwarded.
+    unsafe { receive_raw(chid, iov_list(iov, parts)?, info) }
+}
+
+unsafe fn receive_pulse(
+    chid: c_int,
+    pulse: *mut c_void,
+    bytes: size_t,
+    info: *mut MsgInfo,
+) -> KResult<c_int> {
+    let _ = info; // QNX: reserved for pulses (not written).
+                  // SAFETY: forwarded.
+    let buf = unsafe { buf_mut(pulse, bytes)? };
+    with_current(|c| c.msg_receive_pulse(chid, buf)).map(|()| 0)
+}
+
+unsafe fn receive_pulsev(
+    chid: c_int,
+    iov: *const iovec,
+    parts: size_t,
+    info: *mut MsgInfo,
+) -> KResult<c_int> {
+    let _ = info;
+    // SAFETY: forwarded.
+    let mut bufs = unsafe { iov_mut(iov, parts)? };
+    with_current(|c| c.msg_receive_pulsev(chid, &mut bufs)).map(|()| 0)
+}
+
+kernel_call! {
+    /// `MsgReceive(chid, msg, bytes, info)`: an rcvid for a message, 0 for a pulse (the buffer
+    /// then holds a `struct _pulse`).
+    MsgReceive, MsgReceive_r =
+        receive(chid: c_int, msg: *mut c_void, bytes: size_t, info: *mut MsgInfo) -> c_int;
+    /// `MsgReceivev(chid, iov, parts, info)`.
+    MsgReceivev, MsgReceivev_r =
+        receivev(chid: c_int, iov: *const iovec, parts: size_t, info: *mut MsgInfo) -> c_int;
+    /// `MsgReceivePulse(chid, pulse, bytes, info)`: only pulses (messages stay queued); 0.
+    MsgReceivePulse, MsgReceivePulse_r =
+        receive_pulse(chid: c_int, pulse: *mut c_void, bytes: size_t, info: *mut MsgInfo) -> c_int;
+    /// `MsgReceivePulsev(chid, iov, parts, info)`.
+    MsgReceivePulsev, MsgReceivePulsev_r =
+        receive_pulsev(chid: c_int, iov: *const iovec, parts: size_t, info: *mut MsgInfo) -> c_int;
+}
+
+// ------------------------------------------------------------------ reply, read, write
+
+unsafe fn reply_raw(rcvid: c_int, status: c_long, s: &[Iov]) -> KResult<c_int> {
+    // SAFETY: the iovs describe the C caller's buffers, valid for reads (its promise).
+    with_current(|c| unsafe { c.msg_replyv_raw(rcvid_in(rcvid), status, s) }).map(|()| 0)
+}
+
+unsafe fn reply(rcvid: c_int, status: c_long, msg: *const c_void, bytes: size_t) -> KResult<c_int> {
+    let s = flat(msg, bytes)?;
+    // SAFETY: forwarded.
+    unsafe { reply_raw(rcvid, status, s.as_slice()) }
+}
+
+unsafe fn replyv(rcvid: c_int, status: c_long, iov: *const iovec, parts: size_t) -> KResult<c_int> {
+    // SAFETY: forwarded.
+    unsafe { reply_raw(rcvid, status, iov_list(iov, parts)?) }
+}
+
+unsafe fn error(rcvid: c_int, err: c_int) -> KResult<c_int> {
+    with_current(|c| c.msg_error(rcvid_in(rcvid), Errno(err))).map(|()| 0)
+}
+
+unsafe fn read(rcvid: c_int, msg: *mut c_void, bytes: size_t, offset: size_t) -> KResult<ssize_t> {
+    // SAFETY: forwarded.
+    let buf = unsafe { buf_mut(msg, bytes)? };
+    with_current(|c| c.msg_read(rcvid_in(rcvid), buf, offset)).map(|n| n as ssize_t)
+}
+
+unsafe fn readv(
+    rcvid: c_int,
+    iov: *const iovec,
+    parts: size_t,
+    offset: size_t,
+) -> KResult<ssize_t> {
+    // SAFETY: forwarded.
+    let mut bufs = unsafe { iov_mut(iov, parts)? };
+    with_current(|c| c.msg_readv(rcvid_in(rcvid), &mut bufs, offset)).map(|n| n as ssize_t)
+}
+
+unsafe fn write(
+    rcvid: c_int,
+    msg: *const c_void,
+    bytes: size_t,
+    offset: size_t,
+) -> KResult<ssize_t> {
+    // SAFETY: forwarded.
+    let buf = unsafe { buf(msg, bytes)? };
+    with_current(|c| c.msg_write(rcvid_in(rcvid), buf, offset)).map(|n| n as ssize_t)
+}
+
+unsafe fn writev(
+    rcvid: c_int,
+    iov: *const iovec,
+    parts: size_t,
+    offset: size_t,
+) -> KResult<ssize_t> {
+    // SAFETY: forwarded.
+    let bufs = unsafe { iov_ref(iov, parts)? };
+    with_current(|c| c.msg_writev(rcvid_in(rcvid), &bufs, offset)).map(|n| n as ssize_t)
+}
+
+unsafe fn msg_info(rcvid: c_int, info: *mut MsgInfo) -> KResult<c_int> {
+    // SAFETY: NULL or the C caller's `struct _msg_info` (its promise).
+    let out = unsafe { info.as_mut() }.ok_or(Errno::EFAULT)?;
+    *out = with_current(|c| c.msg_info(rcvid_in(rcvid)))?;
+    Ok(0)
+}
+
+kernel_call! {
+    /// `MsgReply(rcvid, status, msg, bytes)`.
+    MsgReply, MsgReply_r =
+        reply(rcvid: c_int, status: c_long, msg: *const c_void, bytes: size_t) -> c_int;
+    /// `MsgReplyv(rcvid, status, iov, parts)`.
+    MsgReplyv, MsgReplyv_r =
+        replyv(rcvid: c_int, status: c_long, iov: *const iovec, parts: size_t) -> c_int;
+    /// `MsgError(rcvid, err)`: the client's MsgSend fails with `err` (`EOK`: returns 0).
+    MsgError, MsgError_r = error(rcvid: c_int, err: c_int) -> c_int;
+    /// `MsgRead(rcvid, msg, bytes, offset)`: bytes read from the client's message.
+    MsgRead, MsgRead_r =
+        read(rcvid: c_int, msg: *mut c_void, bytes: size_t, offset: size_t) -> ssize_t;
+    /// `MsgReadv(rcvid, iov, parts, offset)`.
+    MsgReadv, MsgReadv_r =
+        readv(rcvid: c_int, iov: *const iovec, parts: size_t, offset: size_t) -> ssize_t;
+    /// `MsgWrite(rcvid, msg, bytes, offset)`: bytes written into the client's reply buffer.
+    MsgWrite, MsgWrite_r =
+        write(rcvid: c_int, msg: *const c_void, bytes: size_t, offset: size_t) -> ssize_t;
+    /// `MsgWritev(rcvid, iov, parts, offset)`.
+    MsgWritev, MsgWritev_r =
+        writev(rcvid: c_int, iov: *const iovec, parts: size_t, offset: size_t) -> ssize_t;
+    /// `MsgInfo(rcvid, info)`.
+    MsgInfo, MsgInfo_r = msg_info(rcvid: c_int, info: *mut MsgInfo) -> c_int;
+}
+
+// ------------------------------------------------------------------ pulses and events
+
+unsafe fn send_pulse(coid: c_int, priority: c_int, code: c_int, value: c_int) -> KResult<c_int> {
+    let priority = i16::try_from(priority).map_err(|_| Errno::EINVAL)?;
+    let code = i8::try_from(code).map_err(|_| Errno::EINVAL)?;
+    with_current(|c| c.msg_send_pulse(coid, priority, code, value)).map(|()| 0)
+}
+
+unsafe fn deliver_event(rcvid: c_int, event: *const CSigEvent) -> KResult<c_int> {
+    // SAFETY: forwarded.
+    let ev = unsafe { event_in(event)? }.ok_or(Errno::EFAULT)?;
+    with_current(|c| c.msg_deliver_event(rcvid_in(rcvid), &ev)).map(|()| 0)
+}
+
+unsafe fn verify_event(rcvid: c_int, event: *const CSigEvent) -> KResult<c_int> {
+    // SAFETY: forwarded.
+    let ev = unsafe { event_in(event)? }.ok_or(Errno::EFAULT)?;
+    with_current(|c| c.msg_verify_event(rcvid_in(rcvid), &ev)).map(|()| 0)
+}
+
+kernel_call! {
+    /// `MsgSendPulse(coid, priority, code, value)`: priority -1 is the sender's.
+    MsgSendPulse, MsgSendPulse_r =
+        send_pulse(coid: c_int, priority: c_int, code: c_int, value: c_int) -> c_int;
+    /// `MsgDeliverEvent(rcvid, event)`.
+    MsgDeliverEvent, MsgDeliverEvent_r =
+        deliver_event(rcvid: c_int, event: *const CSigEvent) -> c_int;
+    /// `MsgVerifyEvent(rcvid, event)`.
+    MsgVerifyEvent, MsgVerifyEvent_r =
+        verify_event(rcvid: c_int, event: *const CSigEvent) -> c_int;
+}
+
+// ------------------------------------------------------------------ timeouts and timers
+
+/// Linux's `TIMER_ABSTIME` (1), which a program that includes `<time.h>` passes: the same
+/// request as QNX's `0x80000000`.
+const LINUX_TIMER_ABSTIME: u32 = 1;
+
+fn abstime_in(flags: c_int) -> u32 {
+    let f = flags as u32;
+    if f & LINUX_TIMER_ABSTIME != 0 {
+        (f & !LINUX_TIMER_ABSTIME) | TIMER_ABSTIME
+    } else {
+        f
+    }
+}
+
+unsafe fn timer_timeout(
+    id: clockid_t,
+    flags: c_int,
+    notify: *const CSigEvent,
+    ntime: *const u64,
+    otime: *mut u64,
+) -> KResult<c_int> {
+    // SAFETY: forwarded.
+    let ev = unsafe { event_in(notify)? };
+    // SAFETY: NULL or the C caller's `uint64_t` (its promise).
+    let ntime = unsafe { ntime.as_ref() }.copied();
+    let _ = otime; // Only meaningful for _NTO_TIMEOUT_NANOSLEEP, which no call here blocks in.
+    let old = with_current(|c| c.timer_timeout_event(id, abstime_in(flags), ev.as_ref(), ntime))?;
+    Ok(old as c_int)
+}
+
+/// QNX's `struct _itimer`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ITimer {
+    /// First expiry (ns).
+    pub nsec: u64,
+    /// Period (ns; 0: one-shot).
+    pub interval_nsec: u64,
+}
+
+/// QNX 7's `struct _timer_info` (with the C `struct sigevent`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CTimerInfo {
+    /// Time to the next expiry, and the period.
+    pub itime: ITimer,
+    /// Unused here (0).
+    pub otime: ITimer,
+    /// `_NTO_TI_*` flags: `_NTO_TI_ACTIVE` (1) when armed.
+    pub flags: u32,
+    /// Unused here (0).
+    pub tid: i32,
+    /// The event's type.
+    pub notify: i32,
+    /// The timer's clock.
+    pub clockid: clockid_t,
+    /// Expiries missed before the last delivery.
+    pub overruns: u32,
+    /// The event it delivers (not reported here: zero).
+    pub event: CSigEvent,
+}
+
+unsafe fn timer_create_k(id: clockid_t, notify: *const CSigEvent) -> KResult<c_int> {
+    // SAFETY: forwarded.
+    let ev = unsafe { event_in(notify)? };
+    with_current(|c| c.timer_create(id, ev.as_ref()))
+}
+
+unsafe fn timer_destroy_k(id: c_int) -> KResult<c_int> {
+    with_current(|c| c.timer_destroy(id)).map(|()| 0)
+}
+
+unsafe fn timer_settime_k(
+    id: c_int,
+    flags: c_int,
+    itime: *const ITimer,
+    oitime: *mut ITimer,
+) -> KResult<c_int> {
+    // SAFETY: NULL or the C caller's `struct _itimer` (its promise).
+    let new = unsafe { itime.as_ref() }.ok_or(Errno::EFAULT)?;
+    let old =
+        with_current(|c| c.timer_settime(id, abstime_in(flags), new.nsec, new.interval_nsec))?;
+    // SAFETY: NULL or the C caller's `struct _itimer` (its promise).
+    if let Some(o) = unsafe { oitime.as_mut() } {
+        *o = ITimer {
+            nsec: old.remaining,
+            interval_nsec: old.interval,
+        };
+    }
+    Ok(0)
+}
+
+unsafe fn timer_info_k(
+    pid: pid_t,
+    id: c_int,
+    flags: c_int,
+    info: *mut CTimerInfo,
+) -> KResult<c_int> {
+    let _ = flags;
+    // SAFETY: NULL or the C caller's `struct _timer_info` (its promise).
+    let out = unsafe { info.as_mut() }.ok_or(Errno::EFAULT)?;
+    let t: TimerInfo = with_current(|c| {
+        let pid = pid_in(c, pid);
+        if pid != 0 && pid != c.process().pid {
+            return Err(Errno::ESRCH);
+        }
+        c.timer_info(id)
+    })?;
+    *out = CTimerInfo {
+        itime: ITimer {
+            nsec: t.remaining,
+            interval_nsec: t.interval,
+        },
+        otime: ITimer::default(),
+        flags: u32::from(t.remaining != 0),
+        tid: 0,
+        notify: 0,
+        clockid: t.clock,
+        overruns: t.overruns,
+        event: CSigEvent::from_kernel(&kernel_sim::types::SigEvent::none()),
+    };
+    Ok(id)
+}
+
+unsafe fn signal_kill(
+    nd: u32,
+    pid: pid_t,
+    tid: c_int,
+    signo: c_int,
+    code: c_int,
+    value: c_int,
+) -> KResult<c_int> {
+    let code = i16::try_from(code).map_err(|_| Errno::EINVAL)?;
+    with_current(|c| c.signal_kill(nd, pid_in(c, pid), tid, signo, code.into(), value)).map(|()| 0)
+}
+
+kernel_call! {
+    /// `TimerTimeout(id, flags, notify, ntime, otime)`: arms a timeout for the thread's next
+    /// blocking kernel call in the `_NTO_TIMEOUT_*` states of `flags`; returns the flags armed
+    /// before. `ntime` NULL: time out at once. `otime` is not written.
+    TimerTimeout, TimerTimeout_r = timer_timeout(id: clockid_t, flags: c_int,
+        notify: *const CSigEvent, ntime: *const u64, otime: *mut u64) -> c_int;
+    /// `TimerCreate(id, notify)`: a kernel timer's id.
+    TimerCreate, TimerCreate_r = timer_create_k(id: clockid_t, notify: *const CSigEvent) -> c_int;
+    /// `TimerDestroy(id)`.
+    TimerDestroy, TimerDestroy_r = timer_destroy_k(id: c_int) -> c_int;
+    /// `TimerSettime(id, flags, itime, oitime)`.
+    TimerSettime, TimerSettime_r = timer_settime_k(id: c_int, flags: c_int,
+        itime: *const ITimer, oitime: *mut ITimer) -> c_int;
+    /// `TimerInfo(pid, id, flags, info)` for a timer of the calling process: the id.
+    TimerInfo, TimerInfo_r =
+        timer_info_k(pid: pid_t, id: c_int, flags: c_int, info: *mut CTimerInfo) -> c_int;
+    /// `SignalKill(nd, pid, tid, signo, code, value)`.
+    SignalKill, SignalKill_r = signal_kill(nd: u32, pid: pid_t, tid: c_int, signo: c_int,
+        code: c_int, value: c_int) -> c_int;
+}

@@ -1,0 +1,377 @@
+//! The POSIX and QNX library pieces QNX programs lean on, beyond the kernel calls:
+//!
+//! * `timer_create` and its family, which the headers rename to the functions here
+//!   (`qnxsim_timer_create`, ...) in every file that includes `<sys/siginfo.h>`: a timer whose
+//!   event is `SIGEV_PULSE`, `SIGEV_UNBLOCK`, `SIGEV_SIGNAL_CODE`, `SIGEV_SIGNAL_THREAD` or
+//!   `SIGEV_INTR` is a timer of the simulated kernel; `SIGEV_NONE`, `SIGEV_SIGNAL`,
+//!   `SIGEV_THREAD` (and Linux's `SIGEV_THREAD_ID`) go to the C library's own timers, with the
+//!   event translated to glibc's numbers. The `timer_t` of a kernel timer is its id with a tag
+//!   in bits 48..63 (`0x7173`) that no glibc timer carries.
+//! * `pthread_create` with a NULL thread pointer (a QNX extension), through the rename in
+//!   `<pthread.h>`.
+//! * `delay()`, `getprio()`/`setprio()`, `ThreadCtl()`, QNX's `gettid()`.
+
+use crate::sigevent::CSigEvent;
+use crate::{guard, plain, r_form};
+use kernel_sim::consts::TIMER_ABSTIME;
+use kernel_sim::types::sigev;
+use kernel_sim::{Errno, KResult};
+use libc::{
+    c_int, c_uint, c_void, clockid_t, itimerspec, pid_t, pthread_attr_t, pthread_t, timer_t,
+    timespec,
+};
+use userlib::current::with_current;
+
+/// The tag a kernel timer's `timer_t` carries in bits 48..63.
+const TIMER_TAG: u64 = 0x7173 << 48;
+const TAG_MASK: u64 = 0xffff << 48;
+
+/// The kernel timer id a `timer_t` names, if it names one.
+fn kernel_timer(t: timer_t) -> Option<c_int> {
+    let v = t as u64;
+    (v & TAG_MASK == TIMER_TAG).then_some((v & 0x7fff_ffff) as c_int)
+}
+
+fn ns_of(ts: &timespec) -> KResult<u64> {
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    (ts.tv_sec as u64)
+        .checked_mul(1_000_000_000)
+        .and_then(|s| s.checked_add(ts.tv_nsec as u64))
+        .ok_or(Errno::EINVAL)
+}
+
+fn timespec_of(ns: u64) -> timespec {
+    timespec {
+        tv_sec: (ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (ns % 1_000_000_000) as libc::c_long,
+    }
+}
+
+/// The C library's errno after one of its calls failed.
+fn last_errno() -> Errno {
+    Errno(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EINVAL),
+    )
+}
+
+/// glibc's result (-1 and errno) as ours.
+fn glibc(r: c_int) -> KResult<c_int> {
+    if r == -1 {
+        Err(last_errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `timer_create(clock, event, timerid)`, for files that include `<sys/siginfo.h>` (see the
+/// module's docs for which events make a kernel timer).
+///
+/// # Safety
+/// `event` is NULL or a readable `struct sigevent`; `timerid` a writable `timer_t`.
+#[no_mangle]
+pub unsafe extern "C" fn qnxsim_timer_create(
+    clock: clockid_t,
+    event: *const CSigEvent,
+    timerid: *mut timer_t,
+) -> c_int {
+    plain(guard(|| {
+        if timerid.is_null() {
+            return Err(Errno::EFAULT);
+        }
+        // SAFETY: NULL or the caller's event (its promise).
+        let Some(ev) = (unsafe { event.as_ref() }) else {
+            // SAFETY: NULL event and a writable timerid: glibc's default (SIGALRM).
+            return glibc(unsafe { libc::timer_create(clock, std::ptr::null_mut(), timerid) });
+        };
+        let mut native = *ev;
+        if ev.sigev_notify == libc::SIGEV_THREAD_ID {
+            // Linux's own, which QNX has no value for: glibc's as it is.
+        } else {
+            match ev.kind()? {
+                sigev::SIGEV_NONE => native.sigev_notify = libc::SIGEV_NONE,
+                sigev::SIGEV_SIGNAL => native.sigev_notify = libc::SIGEV_SIGNAL,
+                sigev::SIGEV_THREAD => native.sigev_notify = libc::SIGEV_THREAD,
+                _ => {
+                    let kev = ev.to_kernel()?;
+                    let id = with_current(|c| c.timer_create(clock, Some(&kev)))?;
+                    // SAFETY: checked non-NULL; writable (the caller's promise).
+                    unsafe { *timerid = (TIMER_TAG | id as u64) as timer_t };
+                    return Ok(0);
+                }
+            }
+        }
+        // SAFETY: `native` is a glibc `struct sigevent` (the same 64-byte layout, glibc's
+        // numbers now), `timerid` writable.
+        glibc(unsafe { libc::timer_create(clock, (&raw mut native).cast(), timerid) })
+    }))
+}
+
+/// `timer_settime(timerid, flags, value, ovalue)` (`flags`: 0 or `TIMER_ABSTIME`).
+///
+/// # Safety
+/// `value` is a readable `struct itimerspec`; `ovalue` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn qnxsim_timer_settime(
+    timerid: timer_t,
+    flags: c_int,
+    value: *const itimerspec,
+    ovalue: *mut itimerspec,
+) -> c_int {
+    plain(guard(|| {
+        let Some(id) = kernel_timer(timerid) else {
+            // SAFETY: forwarded to glibc as the caller gave them.
+            return glibc(unsafe { libc::timer_settime(timerid, flags, value, ovalue) });
+        };
+        // SAFETY: NULL or the caller's itimerspec (its promise).
+        let v = unsafe { value.as_ref() }.ok_or(Errno::EFAULT)?;
+        if flags & !libc::TIMER_ABSTIME != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (first, period) = (ns_of(&v.it_value)?, ns_of(&v.it_interval)?);
+        let kflags = if flags & libc::TIMER_ABSTIME != 0 {
+            TIMER_ABSTIME
+        } else {
+            0
+        };
+        let old = with_current(|c| c.timer_settime(id, kflags, first, period))?;
+        // SAFETY: NULL or the caller's writable itimerspec (its promise).
+        if let Some(o) = unsafe { ovalue.as_mut() } {
+            o.it_value = timespec_of(old.remaining);
+            o.it_interval = timespec_of(old.interval);
+        }
+        Ok(0)
+    }))
+}
+
+/// `timer_gettime(timerid, value)`.
+///
+/// # Safety
+/// `value` is a writable `struct itimerspec`.
+#[no_mangle]
+pub unsafe extern "C" fn qnxsim_timer_gettime(timerid: timer_t, value: *mut itimerspec) -> c_int {
+    plain(guard(|| {
+        let Some(id) = kernel_timer(timerid) else {
+            // SAFETY: forwarded to glibc as the caller gave them.
+            return glibc(unsafe { libc::timer_gettime(timerid, value) });
+        };
+        // SAFETY: NULL or the caller's writable itimerspec (its promise).
+        let out = unsafe { value.as_mut() }.ok_or(Errno::EFAULT)?;
+        let t = with_current(|c| c.timer_info(id))?;
+        out.it_value = timespec_of(t.remaining);
+        out.it_interval = timespec_of(t.interval);
+        Ok(0)
+    }))
+}
+
+/// `timer_getoverrun(timerid)`.
+///
+/// # Safety
+/// None beyond C's: `timerid` is any value.
+#[no_mangle]
+pub unsafe extern "C" fn qnxsim_timer_getoverrun(timerid: timer_t) -> c_int {
+    plain(guard(|| {
+        let Some(id) = kernel_timer(timerid) else {
+            // SAFETY: glibc checks the id itself.
+            return glibc(unsafe { libc::timer_getoverrun(timerid) });
+        };
+        let t = with_current(|c| c.timer_info(id))?;
+        Ok(c_int::try_from(t.overruns).unwrap_or(c_int::MAX))
+    }))
+}
+
+/// `timer_delete(timerid)`.
+///
+/// # Safety
+/// None beyond C's: `timerid` is any value.
+#[no_mangle]
+pub unsafe extern "C" fn qnxsim_timer_delete(timerid: timer_t) -> c_int {
+    plain(guard(|| {
+        let Some(id) = kernel_timer(timerid) else {
+            // SAFETY: glibc checks the id itself.
+            return glibc(unsafe { libc::timer_delete(timerid) });
+        };
+        with_current(|c| c.timer_destroy(id)).map(|()| 0)
+    }))
+}
+
+/// `pthread_create(thread, attr, start, arg)` where `thread` may be NULL (a QNX extension;
+/// glibc's would write through it). The new thread joins the program's simulated process on
+/// its first kernel call, as every thread of the program does.
+///
+/// # Safety
+/// As glibc's `pthread_create`, but `thread` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn qnxsim_pthread_create(
+    thread: *mut pthread_t,
+    attr: *const pthread_attr_t,
+    start: extern "C" fn(*mut c_void) -> *mut c_void,
+    arg: *mut c_void,
+) -> c_int {
+    let mut ignored: pthread_t = 0;
+    let out = if thread.is_null() {
+        &raw mut ignored
+    } else {
+        thread
+    };
+    // SAFETY: `out` is writable (the caller's pointer, or ours); the rest is the caller's.
+    unsafe { libc::pthread_create(out, attr, start, arg) }
+}
+
+/// `delay(msec)`: sleeps `msec` milliseconds on `CLOCK_REALTIME`; returns 0, or the
+/// milliseconds left (rounded up) when a signal handler interrupted the sleep.
+#[no_mangle]
+pub extern "C" fn delay(msec: c_uint) -> c_uint {
+    let req = timespec {
+        tv_sec: libc::time_t::from(msec / 1000),
+        tv_nsec: libc::c_long::from(msec % 1000) * 1_000_000,
+    };
+    let mut rem = timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: both timespecs are ours and valid.
+    let r = unsafe { libc::clock_nanosleep(libc::CLOCK_REALTIME, 0, &req, &mut rem) };
+    if r == libc::EINTR {
+        let ms = rem.tv_sec as u64 * 1000 + (rem.tv_nsec as u64).div_ceil(1_000_000);
+        c_uint::try_from(ms).unwrap_or(msec)
+    } else {
+        0
+    }
+}
+
+/// Only the calling process's pid (or 0) names a thread here: the calling thread.
+fn own_pid(pid: pid_t) -> KResult<()> {
+    if pid == 0 || pid == std::process::id() as pid_t {
+        return Ok(());
+    }
+    with_current(|c| {
+        if pid == c.process().pid {
+            Ok(())
+        } else {
+            Err(Errno::ENOSYS)
+        }
+    })
+}
+
+/// `getprio(pid)`: the calling thread's priority (`pid` 0 or the caller's own; another
+/// process's: ENOSYS here, see docs/deviations.md).
+#[no_mangle]
+pub extern "C" fn getprio(pid: pid_t) -> c_int {
+    plain(guard(|| {
+        own_pid(pid)?;
+        let (_, current) = userlib::qnx::thread_priority()?;
+        Ok(c_int::from(current))
+    }))
+}
+
+/// `setprio(pid, prio)`: sets the calling thread's priority; returns the previous one.
+#[no_mangle]
+pub extern "C" fn setprio(pid: pid_t, prio: c_int) -> c_int {
+    plain(guard(|| {
+        own_pid(pid)?;
+        let prio = i16::try_from(prio).map_err(|_| Errno::EINVAL)?;
+        userlib::qnx::thread_set_priority(prio).map(c_int::from)
+    }))
+}
+
+/// QNX's `gettid()` (`<process.h>` renames it to this): the calling thread's tid in its
+/// simulated process (1 for the first thread that made a call).
+#[no_mangle]
+pub extern "C" fn qnxsim_gettid() -> c_int {
+    plain(guard(userlib::qnx::gettid))
+}
+
+/// `ThreadCtl` commands (QNX 7.1's numbers).
+pub mod tctl {
+    /// `_NTO_TCTL_IO_PRIV`.
+    pub const IO_PRIV: i32 = 1;
+    /// `_NTO_TCTL_THREADS_HOLD`.
+    pub const THREADS_HOLD: i32 = 2;
+    /// `_NTO_TCTL_RUNMASK`.
+    pub const RUNMASK: i32 = 4;
+    /// `_NTO_TCTL_RUNMASK_GET_AND_SET`.
+    pub const RUNMASK_GET_AND_SET: i32 = 6;
+    /// `_NTO_TCTL_IO`.
+    pub const IO: i32 = 14;
+    /// `_NTO_TCTL_IO_LEVEL`.
+    pub const IO_LEVEL: i32 = 19;
+}
+
+/// The calling thread's CPU mask (CPUs 0..31), or sets it.
+fn runmask(set: Option<u32>) -> KResult<u32> {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set.
+    let mut cpus: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: `cpus` is ours, `size` its size.
+    if unsafe { libc::sched_getaffinity(0, size, &mut cpus) } != 0 {
+        return Err(last_errno());
+    }
+    let old = (0..32)
+        // SAFETY: `cpus` is initialised and `i` within its bits.
+        .filter(|&i| unsafe { libc::CPU_ISSET(i, &cpus) })
+        .fold(0u32, |m, i| m | 1 << i);
+    if let Some(mask) = set {
+        // SAFETY: as above.
+        let mut new: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        for i in (0..32).filter(|i| mask & (1 << i) != 0) {
+            // SAFETY: `new` is ours and `i` within its bits.
+            unsafe { libc::CPU_SET(i, &mut new) };
+        }
+        // SAFETY: `new` is ours, `size` its size.
+        if unsafe { libc::sched_setaffinity(0, size, &new) } != 0 {
+            return Err(last_errno());
+        }
+    }
+    Ok(old)
+}
+
+unsafe fn thread_ctl(cmd: c_int, data: *mut c_void) -> KResult<c_int> {
+    match cmd {
+        // I/O privilege: Linux programs here need none for what they can do (there are no
+        // simulated port I/O calls); accepted as QNX accepts it for a privileged process.
+        tctl::IO_PRIV | tctl::IO | tctl::IO_LEVEL => Ok(0),
+        tctl::RUNMASK => runmask(Some(data as usize as u32)).map(|_| 0),
+        tctl::RUNMASK_GET_AND_SET => {
+            let p = data.cast::<c_uint>();
+            if p.is_null() {
+                return Err(Errno::EFAULT);
+            }
+            // SAFETY: the caller's `unsigned` (QNX's contract for this command).
+            let new = unsafe { p.read() };
+            let old = runmask(Some(new))?;
+            // SAFETY: as above.
+            unsafe { p.write(old) };
+            Ok(0)
+        }
+        // QNX's other commands (holding threads, alignment faults, counters, names, ...):
+        // not provided here (docs/deviations.md).
+        2 | 3 | 5 | 7..=13 | 15..=18 => Err(Errno::ENOSYS),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `ThreadCtl(cmd, data)`: `_NTO_TCTL_IO`, `_NTO_TCTL_IO_PRIV` and `_NTO_TCTL_IO_LEVEL`
+/// succeed and change nothing; `_NTO_TCTL_RUNMASK` and `_NTO_TCTL_RUNMASK_GET_AND_SET` set
+/// the thread's CPUs; QNX's other commands are ENOSYS; unknown ones EINVAL.
+///
+/// # Safety
+/// `data` is what QNX documents for `cmd`.
+#[no_mangle]
+pub unsafe extern "C" fn ThreadCtl(cmd: c_int, data: *mut c_void) -> c_int {
+    // SAFETY: forwarded.
+    plain(guard(|| unsafe { thread_ctl(cmd, data) }))
+}
+
+/// `ThreadCtl` returning the negative errno.
+///
+/// # Safety
+/// As `ThreadCtl`.
+#[no_mangle]
+pub unsafe extern "C" fn ThreadCtl_r(cmd: c_int, data: *mut c_void) -> c_int {
+    // SAFETY: forwarded.
+    r_form(guard(|| unsafe { thread_ctl(cmd, data) }))
+}

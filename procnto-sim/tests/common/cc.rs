@@ -1,0 +1,209 @@
+//! Building and running C and C++ programs against libqnxsim, for the tests of the C API: the
+//! system's compiler (`CC`, else `cc`; `CXX`, else `c++`) with the strict flags the project
+//! promises (`-Wall -Wextra -Werror`, C99 or C++17), the headers from `capi/include`, and the
+//! library cargo built for this test (`libqnxsim.so` beside the test binary, or `.a`).
+//! Every program runs bounded in time and is killed on every exit path.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The C API's headers.
+pub fn include_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../capi/include")
+}
+
+/// The C sources of the tests.
+pub fn c_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../capi/tests/c")
+}
+
+/// Where cargo put libqnxsim for this test (the test binary's own directory).
+pub fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.parent().expect("its directory").to_path_buf()
+}
+
+/// Which language and standard to compile as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// `cc -std=c99`.
+    C99,
+    /// `c++ -std=c++17` (the same source, compiled as C++).
+    Cxx17,
+}
+
+/// How to link libqnxsim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// `-lqnxsim` against `libqnxsim.so`, found at run time through an rpath.
+    Shared,
+    /// `libqnxsim.a` and the system libraries Rust's standard library needs.
+    Static,
+}
+
+/// The flags `pkg-config --cflags qnxsim` gives, with the include directory of the source
+/// tree: POSIX's declarations (as QNX's headers make them visible by default) and the headers.
+pub fn cflags() -> Vec<String> {
+    vec![
+        "-D_DEFAULT_SOURCE".into(),
+        format!("-I{}", include_dir().display()),
+    ]
+}
+
+/// Compiles `sources` into `out` (an executable), with warnings as errors. Panics with the
+/// compiler's messages if it fails.
+pub fn build(sources: &[PathBuf], out: &Path, lang: Lang, link: Link) {
+    let (compiler, std) = match lang {
+        Lang::C99 => (
+            std::env::var("CC").unwrap_or_else(|_| "cc".into()),
+            "-std=c99",
+        ),
+        Lang::Cxx17 => (
+            std::env::var("CXX").unwrap_or_else(|_| "c++".into()),
+            "-std=c++17",
+        ),
+    };
+    let mut cmd = Command::new(&compiler);
+    cmd.args([std, "-Wall", "-Wextra", "-Werror", "-g", "-pthread"]);
+    if lang == Lang::Cxx17 {
+        cmd.args(["-x", "c++"]);
+    }
+    cmd.args(cflags()).args(sources);
+    if lang == Lang::Cxx17 {
+        cmd.args(["-x", "none"]);
+    }
+    cmd.arg("-o").arg(out);
+    let lib = lib_dir();
+    match link {
+        Link::Shared => {
+            cmd.arg(format!("-L{}", lib.display()))
+                .arg(format!("-Wl,-rpath,{}", lib.display()))
+                .arg("-lqnxsim");
+        }
+        Link::Static => {
+            cmd.arg(lib.join("libqnxsim.a")).args([
+                "-lgcc_s",
+                "-lutil",
+                "-lrt",
+                "-lpthread",
+                "-lm",
+                "-ldl",
+                "-lc",
+            ]);
+        }
+    }
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {compiler}: {e}"));
+    assert!(
+        output.status.success(),
+        "{compiler} failed on {sources:?}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A running program, killed and reaped on drop.
+pub struct Running {
+    child: std::process::Child,
+    what: String,
+}
+
+impl Running {
+    /// Starts `exe ARGS` with `env` added, its output captured.
+    pub fn start(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let child = Command::new(exe)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
+        Running {
+            child,
+            what: exe.display().to_string(),
+        }
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits at most `within` for it to exit (killing it after), and returns its status and
+    /// output.
+    pub fn finish(mut self, within: Duration) -> (ExitStatus, String, String) {
+        let until = Instant::now() + within;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("waiting") {
+                break s;
+            }
+            if Instant::now() > until {
+                let _ = self.child.kill();
+                let s = self.child.wait().expect("reaping");
+                let (out, err) = self.output();
+                panic!(
+                    "{} did not finish within {within:?} (killed: {s})\nstdout:\n{out}\nstderr:\n{err}",
+                    self.what
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let (out, err) = self.output();
+        (status, out, err)
+    }
+
+    fn output(&mut self) -> (String, String) {
+        use std::io::Read;
+        let mut out = String::new();
+        let mut err = String::new();
+        if let Some(mut o) = self.child.stdout.take() {
+            let _ = o.read_to_string(&mut out);
+        }
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        (out, err)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `N passed, M failed` line a C test program prints last: `(N, M)`.
+pub fn summary(stdout: &str) -> (u32, u32) {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains(" passed, ") && l.ends_with(" failed"))
+        .unwrap_or_else(|| panic!("no 'N passed, M failed' line in:\n{stdout}"));
+    let mut words = line.split_whitespace();
+    let passed = words.next().and_then(|w| w.parse().ok());
+    let failed = line
+        .rsplit_once(", ")
+        .and_then(|(_, f)| f.split_whitespace().next())
+        .and_then(|w| w.parse().ok());
+    match (passed, failed) {
+        (Some(p), Some(f)) => (p, f),
+        _ => panic!("unreadable summary {line:?}"),
+    }
+}
+
+/// Runs a C test program to its end (bounded) and checks it passed at least `min` checks and
+/// failed none, printing its output on failure.
+pub fn expect_pass(exe: &Path, args: &[&str], env: &[(&str, &str)], min: u32, within: Duration) {
+    let (status, out, err) = Running::start(exe, args, env).finish(within);
+    let (passed, failed) = summary(&out);
+    assert!(
+        status.success() && failed == 0 && passed >= min,
+        "{}: {status}, {passed} passed, {failed} failed (at least {min} expected)\nstdout:\n{out}\nstderr:\n{err}",
+        exe.display()
+    );
+}
