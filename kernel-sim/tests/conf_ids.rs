@@ -45,7 +45,10 @@ fn a_stale_rcvid_stays_esrch_across_the_generation_wrap_and_every_rcvid_fits_an_
     let mut wrapped = false;
     for _ in 0..WRAP16 {
         let r = receive(&server, chid, &mut buf, None).unwrap();
-        assert!(r > 0 && r <= i64::from(i32::MAX), "rcvid {r:#x} does not fit an int");
+        assert!(
+            r > 0 && r <= i64::from(i32::MAX),
+            "rcvid {r:#x} does not fit an int"
+        );
         wrapped |= r < seen;
         seen = r;
         server.msg_reply(r, 0, b"").unwrap();
