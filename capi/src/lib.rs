@@ -23,6 +23,7 @@
 
 #![allow(non_snake_case)] // QNX's names: MsgSend, ChannelCreate, ...
 
+pub mod asyncmsg;
 pub mod neutrino;
 pub mod posix;
 pub mod sigevent;
