@@ -16,16 +16,15 @@ use procs::TempDir;
 use std::time::Duration;
 
 #[test]
-fn the_asyncmsg_suite_passes_in_c99_and_cxx17() {
+fn the_asyncmsg_suite_passes_in_c99_and_cxx17_shared_and_static() {
     let dir = TempDir::new("c-asyncmsg");
-    for lang in [Lang::C99, Lang::Cxx17] {
-        let exe = dir.join(&format!("asyncmsg-suite-{lang:?}"));
-        build(
-            &[c_dir().join("asyncmsg_suite.c")],
-            &exe,
-            lang,
-            Link::Shared,
-        );
+    for (lang, link) in [
+        (Lang::C99, Link::Shared),
+        (Lang::Cxx17, Link::Shared),
+        (Lang::C99, Link::Static),
+    ] {
+        let exe = dir.join(&format!("asyncmsg-suite-{lang:?}-{link:?}"));
+        build(&[c_dir().join("asyncmsg_suite.c")], &exe, lang, link);
         expect_pass(&exe, &[], &[], 60, Duration::from_secs(60));
     }
 }
