@@ -132,6 +132,17 @@ fn pid_in(c: &ThreadCtx, pid: pid_t) -> pid_t {
     }
 }
 
+/// The other way: a client of this program's own process, in a kernel of this program alone,
+/// is named by the program's Linux pid in what a server learns (`MsgInfo`'s `pid`), so that it
+/// equals `getpid()`, as it does in a shared kernel.
+fn pid_out(c: &ThreadCtx, pid: pid_t) -> pid_t {
+    if !c.kernel().is_shared() && pid == c.process().pid {
+        std::process::id() as pid_t
+    } else {
+        pid
+    }
+}
+
 // ------------------------------------------------------------------ channels, connections
 
 unsafe fn channel_create(flags: c_uint) -> KResult<c_int> {
@@ -254,9 +265,17 @@ kernel_call! {
 
 unsafe fn receive_raw(chid: c_int, r: &[Iov], info: *mut MsgInfo) -> KResult<c_int> {
     // SAFETY: `info` is NULL or the C caller's `struct _msg_info` (its promise).
-    let info = unsafe { info.as_mut() };
-    // SAFETY: the iovs describe the C caller's buffers, valid for writes (its promise).
-    with_current(|c| unsafe { c.msg_receivev_raw(chid, r, info) }).and_then(int)
+    let mut info = unsafe { info.as_mut() };
+    with_current(|c| {
+        // SAFETY: the iovs describe the C caller's buffers, valid for writes (its promise).
+        let rcvid = unsafe { c.msg_receivev_raw(chid, r, info.as_deref_mut()) }?;
+        let rcvid = int(rcvid)?;
+        // A pulse leaves `info` alone; a message's names its client.
+        if let Some(i) = info.filter(|_| rcvid > 0) {
+            i.pid = pid_out(c, i.pid);
+        }
+        Ok(rcvid)
+    })
 }
 
 unsafe fn receive(
@@ -384,7 +403,11 @@ unsafe fn writev(
 unsafe fn msg_info(rcvid: c_int, info: *mut MsgInfo) -> KResult<c_int> {
     // SAFETY: NULL or the C caller's `struct _msg_info` (its promise).
     let out = unsafe { info.as_mut() }.ok_or(Errno::EFAULT)?;
-    *out = with_current(|c| c.msg_info(rcvid_in(rcvid)))?;
+    *out = with_current(|c| {
+        let mut i = c.msg_info(rcvid_in(rcvid))?;
+        i.pid = pid_out(c, i.pid);
+        Ok(i)
+    })?;
     Ok(0)
 }
 
