@@ -27,10 +27,10 @@
 //! * `asyncmsg_connect_attach` takes a non-NULL `attr` (NULL: EFAULT). Its `trigger_time` is a
 //!   `struct _itimer` of which `nsec` is the time trigger (`interval_nsec` is not used).
 
-use crate::neutrino::{flat, iov_list, ITimer, MAX_PARTS};
+use crate::neutrino::{flat, iov_list, pid_in, pid_out, ITimer, MAX_PARTS};
 use crate::sigevent::{event_in, CSigEvent};
 use crate::{guard, plain, set_errno};
-use kernel_sim::{Errno, KResult, MsgInfo, ThreadCtx};
+use kernel_sim::{Errno, KResult, MsgInfo};
 use libc::{c_int, c_uint, c_void, iovec, mode_t, pid_t, size_t};
 use std::collections::HashMap;
 use std::ptr;
@@ -197,16 +197,6 @@ fn copy_of(data: &[u8]) -> KResult<Vec<u8>> {
     let mut v = am::asyncmsg_malloc(data.len())?;
     v.copy_from_slice(data);
     Ok(v)
-}
-
-/// In a kernel of this program alone, the program's Linux pid names its own process (as it
-/// does in a shared kernel): a QNX program passes `getpid()` to attach to its own channel.
-fn pid_in(c: &ThreadCtx, pid: pid_t) -> pid_t {
-    if pid != 0 && !c.kernel().is_shared() && pid == std::process::id() as pid_t {
-        0
-    } else {
-        pid
-    }
 }
 
 /// The C form of an int call: the value, or -1 with `errno` set; no panic crosses into C.
@@ -511,7 +501,9 @@ fn get(chid: c_int) -> KResult<*mut CAsyncGetHeader> {
     let batch = am::asyncmsg_get(chid)?;
     let mut head: *mut CAsyncGetHeader = ptr::null_mut();
     let mut tail: *mut CAsyncGetHeader = ptr::null_mut();
-    for m in batch.iter() {
+    for mut m in batch.iter() {
+        // A sender of this program's own process is its Linux pid, as in `MsgInfo`.
+        m.info.pid = with_current(|c| Ok(pid_out(c, m.info.pid)))?;
         let Some(block) = message_block(&m) else {
             // SAFETY: the blocks made so far, not handed out.
             unsafe { free_list(head) };

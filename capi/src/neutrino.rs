@@ -124,7 +124,7 @@ fn int(v: impl TryInto<c_int>) -> KResult<c_int> {
 /// In a kernel of this program alone, the program's Linux pid names its own process (as it
 /// does in a shared kernel, where the process's pid is the Linux pid): a QNX program passes
 /// `getpid()` to its own threads' `ConnectAttach`.
-fn pid_in(c: &ThreadCtx, pid: pid_t) -> pid_t {
+pub(crate) fn pid_in(c: &ThreadCtx, pid: pid_t) -> pid_t {
     if pid != 0 && !c.kernel().is_shared() && pid == std::process::id() as pid_t {
         0
     } else {
@@ -135,7 +135,7 @@ fn pid_in(c: &ThreadCtx, pid: pid_t) -> pid_t {
 /// The other way: a client of this program's own process, in a kernel of this program alone,
 /// is named by the program's Linux pid in what a server learns (`MsgInfo`'s `pid`), so that it
 /// equals `getpid()`, as it does in a shared kernel.
-fn pid_out(c: &ThreadCtx, pid: pid_t) -> pid_t {
+pub(crate) fn pid_out(c: &ThreadCtx, pid: pid_t) -> pid_t {
     if !c.kernel().is_shared() && pid == c.process().pid {
         std::process::id() as pid_t
     } else {

@@ -229,6 +229,7 @@ static void put_get_and_callbacks(void) {
               "in order, as they were when put");
         CHECK(list->info.chid == chid && list->info.coid == coid && list->info.scoid > 0,
               "the header's chid, coid, scoid");
+        CHECK(list->info.pid == me, "the header's pid is the sender's getpid()");
         CHECK(list->reserve[0] == 0 && list->next->next->next == NULL, "the list ends");
     }
     free_list(list);
