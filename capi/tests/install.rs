@@ -131,3 +131,34 @@ fn bad_arguments_are_refused_with_the_usage() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no libqnxsim.so"));
     assert!(!dir.join("p").exists());
 }
+
+#[test]
+fn a_strict_c99_build_without_posix_says_what_to_add() {
+    // glibc hides POSIX under -std=c99 with no feature macro: the headers say so at once,
+    // instead of a page of unknown types.
+    let dir = TempDir::new("strict");
+    let src = dir.join("strict.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\n#include <sys/neutrino.h>\nint main(void) { return 0; }\n",
+    )
+    .unwrap();
+    let out = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
+        .arg(format!(
+            "-I{}",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("include")
+                .display()
+        ))
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let first = err.lines().find(|l| l.contains("error:")).unwrap_or("");
+    assert!(
+        first.contains("-D_DEFAULT_SOURCE"),
+        "the first error says why: {err}"
+    );
+}

@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#if defined(__GLIBC__) && (!defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 199309L)
+#error "QNX's headers need POSIX's declarations, which glibc hides under a strict -std=c99: build with -D_DEFAULT_SOURCE (pkg-config --cflags qnxsim from qnxsim-install adds it) or -std=gnu99"
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
