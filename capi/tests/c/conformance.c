@@ -312,6 +312,13 @@ static void on_code_signal(int signo, siginfo_t *si, void *ctx) {
     sig_code_seen = 1;
 }
 
+static volatile sig_atomic_t thread_timer_seen, thread_timer_value;
+
+static void on_thread_timer(union sigval v) {
+    thread_timer_value = v.sival_int;
+    thread_timer_seen = 1;
+}
+
 static void on_plain_signal(int signo, siginfo_t *si, void *ctx) {
     (void)signo;
     (void)ctx;
@@ -758,6 +765,52 @@ static void timers(int pch, int pcoid) {
     CHECK(wait_flag(&sig_plain_seen, LONG_MS), "the SIGEV_SIGNAL timer's handler runs");
     CHECK(sig_plain_code == SI_TIMER && sig_plain_value == 99, "with SI_TIMER and the value");
     CHECK(timer_delete(t) == 0, "timer_delete of a glibc timer");
+
+    /* SIGEV_THREAD: glibc's own timer, its function run on a thread of glibc's. */
+    SIGEV_THREAD_INIT(&ev, on_thread_timer, 41, NULL);
+    CHECK(timer_create(CLOCK_MONOTONIC, &ev, &t) == 0, "timer_create with SIGEV_THREAD");
+    CHECK(timer_settime(t, 0, &its, NULL) == 0, "and timer_settime");
+    CHECK(wait_flag(&thread_timer_seen, LONG_MS) && thread_timer_value == 41,
+          "the SIGEV_THREAD timer's function runs with the value");
+    CHECK(timer_delete(t) == 0, "timer_delete of a SIGEV_THREAD timer");
+
+    /* SIGEV_NONE: a timer that only counts down (glibc's). */
+    SIGEV_NONE_INIT(&ev);
+    CHECK(timer_create(CLOCK_MONOTONIC, &ev, &t) == 0, "timer_create with SIGEV_NONE");
+    its.it_value.tv_sec = 10;
+    its.it_value.tv_nsec = 0;
+    CHECK(timer_settime(t, 0, &its, NULL) == 0 && timer_gettime(t, &cur) == 0 &&
+              cur.it_value.tv_sec >= 9 && cur.it_value.tv_sec <= 10,
+          "a SIGEV_NONE timer counts down");
+    CHECK(timer_delete(t) == 0, "timer_delete of a SIGEV_NONE timer");
+
+    /* SIGEV_UNBLOCK: a kernel timer that ends its thread's blocked call with ETIMEDOUT. */
+    {
+        int idle = ChannelCreate(0);
+        char buf[16];
+        SIGEV_UNBLOCK_INIT(&ev);
+        CHECK(timer_create(CLOCK_MONOTONIC, &ev, &t) == 0, "timer_create with SIGEV_UNBLOCK");
+        memset(&its, 0, sizeof its);
+        its.it_value.tv_nsec = 20 * 1000000;
+        t0 = now_ms();
+        CHECK(timer_settime(t, 0, &its, NULL) == 0, "and timer_settime");
+        arm_rx(LONG_MS);
+        errno = 0;
+        r = MsgReceive(idle, buf, sizeof buf, NULL);
+        CHECK(r == -1 && errno == ETIMEDOUT && now_ms() - t0 < LONG_MS / 2,
+              "the SIGEV_UNBLOCK timer ends the receive with ETIMEDOUT, long before its bound");
+        CHECK(timer_delete(t) == 0, "timer_delete of a kernel SIGEV_UNBLOCK timer");
+        ChannelDestroy(idle);
+    }
+
+    /* Bad arguments. */
+    errno = 0;
+    CHECK(timer_create(CLOCK_MONOTONIC, &ev, NULL) == -1 && errno == EFAULT,
+          "timer_create with no timer_t: EFAULT");
+    ev.sigev_notify = 0x99;
+    errno = 0;
+    CHECK(timer_create(CLOCK_MONOTONIC, &ev, &t) == -1 && errno == EINVAL,
+          "timer_create with no QNX event type: EINVAL");
 }
 
 static void timeouts(int idle_coid, int idle_chid) {
