@@ -76,7 +76,7 @@ fn listing(text: &str) -> (&str, bool) {
         (None, Some(at)) => (at, false),
         other => panic!("not exactly one listing ({other:?}) in\n{text}"),
     };
-    let end = text[at..].find(" timers\n").expect("the pools' line") + at + " timers".len();
+    let end = text[at..].find(" names\n").expect("the pools' line") + at + " names".len();
     (&text[at..end], both)
 }
 

@@ -227,7 +227,7 @@ fn listing<'a>(text: &'a str, model: &str) -> &'a str {
     let at = text
         .find(&title)
         .unwrap_or_else(|| panic!("no {title:?} in\n{text}"));
-    let end = text[at..].find(" timers\n").expect("the pools' line") + at + " timers".len();
+    let end = text[at..].find(" names\n").expect("the pools' line") + at + " names".len();
     &text[at..end]
 }
 

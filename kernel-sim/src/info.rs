@@ -212,6 +212,8 @@ pub struct PoolUsage {
     pub pulses: PoolCount,
     /// Timers.
     pub timers: PoolCount,
+    /// Names (`name_attach`).
+    pub names: PoolCount,
 }
 
 fn state_of(t: &Tables<'_>, s: KState) -> ThreadState {
@@ -364,6 +366,7 @@ pub(crate) fn pool_usage(t: &Tables<'_>) -> PoolUsage {
         connections: c(t.conns.head()),
         pulses: c(t.pulses.head()),
         timers: c(t.timers.head()),
+        names: c(t.names.head()),
     }
 }
 
@@ -554,7 +557,7 @@ impl fmt::Display for Listing {
         let p = &self.pools;
         writeln!(
             f,
-            "\nkernel entries {} | in use: {} of {} processes, {} of {} threads, {} of {} channels, {} of {} connections, {} of {} pulses, {} of {} timers",
+            "\nkernel entries {} | in use: {} of {} processes, {} of {} threads, {} of {} channels, {} of {} connections, {} of {} pulses, {} of {} timers, {} of {} names",
             self.kernel_entries,
             p.processes.live,
             p.processes.capacity,
@@ -568,6 +571,8 @@ impl fmt::Display for Listing {
             p.pulses.capacity,
             p.timers.live,
             p.timers.capacity,
+            p.names.live,
+            p.names.capacity,
         )
     }
 }

@@ -12,6 +12,7 @@
 //! [Connection; max_connections]
 //! [PulseObj; max_pulses]
 //! [Timer; max_timers]
+//! [Name; max_names]
 //! [Id<Channel>; max_processes * chids_per_process]      per-process chid tables
 //! [CoidSlot; max_processes * fd_coids_per_process]      per-process fd-space coids
 //! [CoidSlot; max_processes * side_coids_per_process]    per-process side-channel coids and scoids
@@ -28,7 +29,7 @@
 //! Today the backing is anonymous memory (heap memory under loom, whose atomics must be loom's).
 
 use crate::abi::errno::{Errno, KResult};
-use crate::objects::{Channel, CoidSlot, Connection, Process, PulseObj, Thread, Timer};
+use crate::objects::{Channel, CoidSlot, Connection, Name, Process, PulseObj, Thread, Timer};
 use crate::pool::{Id, Pool, PoolHead, Pooled};
 use crate::sync::TablesCell;
 use crate::wait::{KernelLock, WaitWord};
@@ -38,7 +39,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 11;
+pub const LAYOUT_VERSION: u32 = 12;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the
@@ -78,6 +79,8 @@ pub struct Config {
     pub max_pulses: u32,
     /// Timers, all processes together.
     pub max_timers: u32,
+    /// Names (`name_attach`), all processes together.
+    pub max_names: u32,
     /// Chids per process (chids run 1..=this).
     pub chids_per_process: u32,
     /// fd-space coids per process (coids run 0..this; `index` must be below it).
@@ -116,6 +119,7 @@ impl Default for Config {
             max_connections: 4096,
             max_pulses: 4096,
             max_timers: 256,
+            max_names: 256,
             chids_per_process: 128,
             fd_coids_per_process: 256,
             side_coids_per_process: 1024,
@@ -136,6 +140,7 @@ impl Config {
             max_connections: 8,
             max_pulses: 8,
             max_timers: 4,
+            max_names: 4,
             chids_per_process: 4,
             fd_coids_per_process: 8,
             side_coids_per_process: 8,
@@ -159,6 +164,7 @@ impl Config {
         if nonzero.contains(&0)
             || self.max_threads > 0x7fff
             || self.max_timers > 0x7fff
+            || self.max_names > 0x7fff
             || self.side_coids_per_process > 0xffff
             || self.fd_coids_per_process > 0xffff
             || self.async_queue_pages > 1 << 20
@@ -189,6 +195,8 @@ pub struct Offsets {
     pub pulses: u64,
     /// Timer pool.
     pub timers: u64,
+    /// Name pool.
+    pub names: u64,
     /// Chid tables.
     pub chids: u64,
     /// fd-space coid tables.
@@ -238,6 +246,8 @@ pub struct PoolHeads {
     pub pulses: PoolHead,
     /// Timers.
     pub timers: PoolHead,
+    /// Names.
+    pub names: PoolHead,
 }
 
 /// The fixed part of a kernel region's header (what a process mapping the region checks
@@ -298,6 +308,7 @@ fn layout(cfg: &Config) -> (Offsets, usize) {
         conns: place::<Connection>(&mut off, cfg.max_connections as usize),
         pulses: place::<PulseObj>(&mut off, cfg.max_pulses as usize),
         timers: place::<Timer>(&mut off, cfg.max_timers as usize),
+        names: place::<Name>(&mut off, cfg.max_names as usize),
         chids: place::<Id<Channel>>(&mut off, p * cfg.chids_per_process as usize),
         fds: place::<CoidSlot>(&mut off, p * cfg.fd_coids_per_process as usize),
         sides: place::<CoidSlot>(&mut off, p * cfg.side_coids_per_process as usize),
@@ -352,6 +363,8 @@ pub struct Tables<'a> {
     pub pulses: Pool<'a, PulseObj>,
     /// Timers.
     pub timers: Pool<'a, Timer>,
+    /// Names.
+    pub names: Pool<'a, Name>,
     /// Per-process chid tables (`proc_slot * chids_per_process + chid - 1`).
     pub chids: &'a mut [Id<Channel>],
     /// Per-process fd-space coid tables.
@@ -591,6 +604,7 @@ impl Region {
                     conns: PoolHead::new(0),
                     pulses: PoolHead::new(0),
                     timers: PoolHead::new(0),
+                    names: PoolHead::new(0),
                 },
                 next_pid: first_pid,
                 kernel_entries: 0,
@@ -633,6 +647,11 @@ impl Region {
                 Timer::vacant,
             );
             init_array(
+                b.add(offsets.names as usize) as *mut Name,
+                cfg.max_names as usize,
+                Name::vacant,
+            );
+            init_array(
                 b.add(offsets.chids as usize) as *mut Id<Channel>,
                 p * cfg.chids_per_process as usize,
                 || Id::NONE,
@@ -667,6 +686,7 @@ impl Region {
             t.conns.format();
             t.pulses.format();
             t.timers.format();
+            t.names.format();
         }
     }
 
@@ -905,6 +925,11 @@ impl Region {
                 timers: Pool::logged(
                     &mut heads.timers,
                     slice_mut(b, o.timers, c.max_timers as usize),
+                    undo,
+                ),
+                names: Pool::logged(
+                    &mut heads.names,
+                    slice_mut(b, o.names, c.max_names as usize),
                     undo,
                 ),
                 chids: slice_mut(b, o.chids, p * c.chids_per_process as usize),

@@ -114,6 +114,18 @@ pub(crate) enum Call {
     TimerInfo { id: i32, now: [u64; 2], info: u64 },
     /// TimerDestroy(id).
     TimerDestroy { id: i32 },
+    /// name_attach's kernel half: `path` (`len` bytes at that address) names channel `chid`;
+    /// returns the name's id.
+    NameAttach {
+        chid: i32,
+        flags: u32,
+        path: u64,
+        len: u64,
+    },
+    /// name_detach's kernel half.
+    NameDetach { id: i32 },
+    /// name_open's lookup: returns `pid << 32 | chid`.
+    NameLookup { path: u64, len: u64 },
     /// ChannelCreateExt for asyncmsg: returns a chid.
     AsyncChannelCreate {
         flags: u32,
@@ -159,7 +171,7 @@ pub(crate) fn dispatch(
     call: Call,
     fx: &mut Effects,
 ) -> KResult<Step> {
-    use calls::{asyncmsg, channel, connect, event, process, pulse, srr, timeout, timer};
+    use calls::{asyncmsg, channel, connect, event, name, process, pulse, srr, timeout, timer};
     match call {
         Call::ChannelCreate { flags } => channel::channel_create(t, me, flags),
         Call::ChannelDestroy { chid } => channel::channel_destroy(t, me, chid, fx),
@@ -218,6 +230,14 @@ pub(crate) fn dispatch(
         } => timer::timer_settime(t, me, id, flags, value, interval, now, old),
         Call::TimerInfo { id, now, info } => timer::timer_info(t, me, id, now, info),
         Call::TimerDestroy { id } => timer::timer_destroy(t, me, id),
+        Call::NameAttach {
+            chid,
+            flags,
+            path,
+            len,
+        } => name::name_attach(t, me, chid, flags, caller_bytes(path, len)),
+        Call::NameDetach { id } => name::name_detach(t, me, id),
+        Call::NameLookup { path, len } => name::name_lookup(t, caller_bytes(path, len)),
         Call::AsyncChannelCreate {
             flags,
             buffer_size,
@@ -251,4 +271,16 @@ pub(crate) fn dispatch(
             max,
         } => asyncmsg::msg_receive_async(t, me, chid, arena, hdrs, max, fx),
     }
+}
+
+/// `len` bytes of the caller's memory at `addr` (a `Call`'s borrowed argument; see the module
+/// docs: only `ThreadCtx`'s functions build `Call`s, from borrows).
+fn caller_bytes<'a>(addr: u64, len: u64) -> &'a [u8] {
+    if len == 0 {
+        return &[];
+    }
+    // SAFETY: `addr` and `len` describe a slice the calling thread borrowed to its `ThreadCtx`
+    // function for the whole call (the invariant above), in this address space: the call runs
+    // in the caller's thread.
+    unsafe { std::slice::from_raw_parts(addr as *const u8, len as usize) }
 }

@@ -109,7 +109,7 @@ pub use kernel_sim::info::{
     AsyncChannelInfo, AsyncConnInfo, ChannelInfo, ConnectionInfo, Listing, PoolCount, PoolUsage,
     ProcessInfo, QueueCounts, ReadyConnection,
 };
-pub use kernel_sim::types::{sigev, SigEvent};
+pub use kernel_sim::types::{sigev, IoConnect, SigEvent};
 pub use kernel_sim::TimerInfo;
 pub use kernel_sim::{
     consts, Config, Errno, Iov, KResult, Kernel, MsgInfo, OsPriority, Pid, ProcCounters, Pulse,

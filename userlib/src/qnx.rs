@@ -326,6 +326,118 @@ pub fn kill(pid: i32, signo: i32) -> KResult<()> {
     )
 }
 
+// ------------------------------------------------------------------------- names
+
+/// What `name_attach` gives back: `name_attach_t`'s channel and name id (its `mntid`). There
+/// is no dispatch handle: the server receives on `chid` itself, as most QNX name servers do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NameAttach {
+    /// The channel the name leads to: receive on it.
+    pub chid: i32,
+    /// The name's id in the kernel's name space.
+    pub mntid: i32,
+}
+
+/// `name_attach(NULL, path, flags)`: a new channel (`_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT`,
+/// and `_NTO_CHF_COID_DISCONNECT` if the process has no death channel yet, as QNX's dispatch
+/// layer makes it) that `path` names, for every process of the kernel; in the global name
+/// space with `NAME_FLAG_ATTACH_GLOBAL` (one machine: it sits beside the local one, and
+/// `name_open` looks there second). The server gets an `_IO_CONNECT` message from each
+/// `name_open` (answer it with `msg_reply(rcvid, EOK, ...)`), `_PULSE_CODE_DISCONNECT` when a
+/// client's last connection goes (then `connect_detach(scoid)`), and its clients' messages.
+/// EINVAL bad flags, an empty path, one starting with `/`, with a `..` component or a NUL;
+/// ENAMETOOLONG longer than 127 bytes; EEXIST the name is taken in its space; EAGAIN no channel
+/// or name left.
+pub fn name_attach(path: &str, flags: u32) -> KResult<NameAttach> {
+    use kernel_sim::consts::*;
+    if flags & !NAME_FLAG_ATTACH_GLOBAL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    with_current(|c| {
+        let base = _NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT;
+        let chid = match sys::channel_create(c, base | _NTO_CHF_COID_DISCONNECT) {
+            Err(Errno::EBUSY) => sys::channel_create(c, base)?,
+            r => r?,
+        };
+        match c.name_attach(chid, path.as_bytes(), flags) {
+            Ok(mntid) => Ok(NameAttach { chid, mntid }),
+            Err(e) => {
+                let _ = sys::channel_destroy(c, chid);
+                Err(e)
+            }
+        }
+    })
+}
+
+/// `name_detach(attach, flags)`: removes the name (a later `name_open` of it: ENOENT) and,
+/// unless `NAME_FLAG_DETACH_SAVEDPP`, destroys its channel (connected clients' sends: EBADF).
+/// EINVAL bad flags, or not a name of this process.
+pub fn name_detach(attach: &NameAttach, flags: u32) -> KResult<()> {
+    use kernel_sim::consts::NAME_FLAG_DETACH_SAVEDPP;
+    if flags & !NAME_FLAG_DETACH_SAVEDPP != 0 {
+        return Err(Errno::EINVAL);
+    }
+    with_current(|c| {
+        c.name_detach(attach.mntid)?;
+        if flags & NAME_FLAG_DETACH_SAVEDPP == 0 {
+            sys::channel_destroy(c, attach.chid)?;
+        }
+        Ok(())
+    })
+}
+
+/// `name_open(name, flags)`: a side-channel coid to the server that attached `name` (a local
+/// name first, else a global one), after the server let it in: `name_open` sends it an
+/// `_IO_CONNECT` message ([`kernel_sim::types::IoConnect`]: subtype `_IO_CONNECT_OPEN`, file
+/// type `_FTYPE_NAME`, an empty path) and returns once it is answered with EOK. `flags`: 0.
+/// EINVAL bad name or flags; ENAMETOOLONG; ENOENT no such name (or its server is exiting);
+/// the server's error if it answered one (then no coid is left).
+pub fn name_open(name: &str, flags: u32) -> KResult<i32> {
+    use kernel_sim::consts::*;
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    with_current(|c| {
+        let (pid, chid) = c.name_lookup(name.as_bytes())?;
+        let coid = match c.connect_attach(
+            ND_LOCAL_NODE,
+            pid,
+            chid,
+            _NTO_SIDE_CHANNEL,
+            _NTO_COF_CLOEXEC,
+        ) {
+            // Gone between the lookup and the attach: as if it had not been found.
+            Err(Errno::ESRCH) => return Err(Errno::ENOENT),
+            r => r?,
+        };
+        let hdr = kernel_sim::types::IoConnect {
+            type_: _IO_CONNECT,
+            subtype: _IO_CONNECT_OPEN,
+            file_type: _FTYPE_NAME,
+            ioflag: 3,
+            sflag: SH_DENYNO,
+            access: _IO_FLAG_RD | _IO_FLAG_WR,
+            path_len: 1,
+            ..Default::default()
+        };
+        let mut msg = [0u8; 41];
+        msg[..40].copy_from_slice(&hdr.to_bytes());
+        match sys::msg_send(c, coid, &msg, &mut []) {
+            Ok(_) => Ok(coid),
+            Err(e) => {
+                let _ = sys::connect_detach(c, coid);
+                Err(e)
+            }
+        }
+    })
+}
+
+/// `name_close(coid)`: `connect_detach(coid)`; nothing is sent (the server learns of it from
+/// `_PULSE_CODE_DISCONNECT` when this was the client's last connection to it).
+pub fn name_close(coid: i32) -> KResult<()> {
+    connect_detach(coid)
+}
+
 // ------------------------------------------------------------------------- message structs
 
 /// What [`msg_receive_struct`] took: a message, or a pulse.

@@ -113,3 +113,29 @@ pub const SI_QUEUE: i32 = -1;
 pub const SI_TKILL: i32 = -6;
 /// A signal sent by `kill()` (`SI_USER`).
 pub const SI_USER: i32 = 0;
+
+// ---------------------------------------------------------------- names (<sys/dispatch.h>)
+
+/// `name_attach`: the name goes in the global name space (one machine: beside the local one).
+pub const NAME_FLAG_ATTACH_GLOBAL: u32 = 0x2;
+/// `name_detach`: keep the channel (QNX: the dispatch handle).
+pub const NAME_FLAG_DETACH_SAVEDPP: u32 = 0x1;
+
+// ---------------------------------------------------------------- <sys/iomsg.h>
+
+/// `_IO_BASE`: the first I/O message type.
+pub const _IO_BASE: u16 = 0x100;
+/// `_IO_CONNECT`: the message `name_open` (and `open`) sends first.
+pub const _IO_CONNECT: u16 = 0x100;
+/// `_IO_MAX`: the last I/O message type; programs number theirs from `_IO_MAX + 1`.
+pub const _IO_MAX: u16 = 0x1FF;
+/// `_IO_CONNECT_OPEN`: the connect subtype of an open.
+pub const _IO_CONNECT_OPEN: u16 = 2;
+/// `_FTYPE_NAME`: the file type `name_open` asks for.
+pub const _FTYPE_NAME: u32 = 12;
+/// `_IO_FLAG_RD`, `_IO_FLAG_WR`: access in an `_IO_CONNECT`.
+pub const _IO_FLAG_RD: u16 = 0x1;
+/// See [`_IO_FLAG_RD`].
+pub const _IO_FLAG_WR: u16 = 0x2;
+/// `SH_DENYNO`: the share mode `name_open` asks for.
+pub const SH_DENYNO: u16 = 0x40;

@@ -49,6 +49,7 @@ errnos! {
     EDEADLK = libc::EDEADLK, "Resource deadlock avoided";
     ENOSYS = libc::ENOSYS, "Function not implemented";
     EMSGSIZE = libc::EMSGSIZE, "Message too long";
+    ENAMETOOLONG = libc::ENAMETOOLONG, "File name too long";
     EBADMSG = libc::EBADMSG, "Bad message (what QNX servers answer a malformed request)";
     EOVERFLOW = libc::EOVERFLOW, "Value too large (iov lengths overflow)";
     ETIMEDOUT = libc::ETIMEDOUT, "Timed out";

@@ -357,6 +357,97 @@ pub struct AsyncGetHeader {
     pub offset: u64,
 }
 
+/// `struct _io_connect` up to its path (40 bytes, QNX 7's 64-bit layout): the message
+/// `name_open` sends a name's server first, and which the server answers with `MsgReply(rcvid,
+/// EOK, ...)` to let the client in. The path (with its NUL, `path_len` bytes) follows it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoConnect {
+    /// `_IO_CONNECT`.
+    pub type_: u16,
+    /// `_IO_CONNECT_*` (`_IO_CONNECT_OPEN` from `name_open`).
+    pub subtype: u16,
+    /// `_FTYPE_*` wanted (`_FTYPE_NAME` from `name_open`).
+    pub file_type: u32,
+    /// The client's reply buffer size.
+    pub reply_max: u16,
+    /// Link-reply entries the client takes.
+    pub entry_max: u16,
+    /// Access key (0).
+    pub key: u32,
+    /// The link's id (the name's).
+    pub handle: u32,
+    /// The open flags, access bits as `_IO_FLAG_*` (3: read and write).
+    pub ioflag: u32,
+    /// Mode (0).
+    pub mode: u32,
+    /// Share mode (`SH_DENYNO`).
+    pub sflag: u16,
+    /// `_IO_FLAG_*` the client may use.
+    pub access: u16,
+    /// 0.
+    pub zero: u16,
+    /// Bytes of path that follow, with the NUL.
+    pub path_len: u16,
+    /// `_IO_CONNECT_EFLAG_*` (0).
+    pub eflag: u8,
+    /// `_IO_CONNECT_EXTRA_*` (0: none).
+    pub extra_type: u8,
+    /// Bytes of extra data after the path (0).
+    pub extra_len: u16,
+}
+
+const _: () = assert!(std::mem::size_of::<IoConnect>() == 40);
+
+impl IoConnect {
+    /// Its 40 bytes, as a client sends them.
+    pub fn to_bytes(&self) -> [u8; 40] {
+        let mut b = [0u8; 40];
+        b[0..2].copy_from_slice(&self.type_.to_ne_bytes());
+        b[2..4].copy_from_slice(&self.subtype.to_ne_bytes());
+        b[4..8].copy_from_slice(&self.file_type.to_ne_bytes());
+        b[8..10].copy_from_slice(&self.reply_max.to_ne_bytes());
+        b[10..12].copy_from_slice(&self.entry_max.to_ne_bytes());
+        b[12..16].copy_from_slice(&self.key.to_ne_bytes());
+        b[16..20].copy_from_slice(&self.handle.to_ne_bytes());
+        b[20..24].copy_from_slice(&self.ioflag.to_ne_bytes());
+        b[24..28].copy_from_slice(&self.mode.to_ne_bytes());
+        b[28..30].copy_from_slice(&self.sflag.to_ne_bytes());
+        b[30..32].copy_from_slice(&self.access.to_ne_bytes());
+        b[32..34].copy_from_slice(&self.zero.to_ne_bytes());
+        b[34..36].copy_from_slice(&self.path_len.to_ne_bytes());
+        b[36] = self.eflag;
+        b[37] = self.extra_type;
+        b[38..40].copy_from_slice(&self.extra_len.to_ne_bytes());
+        b
+    }
+
+    /// One read back from a message (`None` if `b` is shorter than 40 bytes).
+    pub fn from_bytes(b: &[u8]) -> Option<IoConnect> {
+        let b: &[u8; 40] = b.get(..40)?.try_into().ok()?;
+        let u16_at = |i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
+        let u32_at = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        Some(IoConnect {
+            type_: u16_at(0),
+            subtype: u16_at(2),
+            file_type: u32_at(4),
+            reply_max: u16_at(8),
+            entry_max: u16_at(10),
+            key: u32_at(12),
+            handle: u32_at(16),
+            ioflag: u32_at(20),
+            mode: u32_at(24),
+            sflag: u16_at(28),
+            access: u16_at(30),
+            zero: u16_at(32),
+            path_len: u16_at(34),
+            eflag: b[36],
+            extra_type: b[37],
+            extra_len: u16_at(38),
+        })
+    }
+}
+
 /// What TimerInfo reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TimerInfo {

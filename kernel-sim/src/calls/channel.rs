@@ -58,6 +58,7 @@ pub fn channel_destroy(
 /// Tears a channel down: SEND-, RECEIVE- and REPLY-blocked threads leave with ESRCH, queued
 /// pulses are freed, its connections lose their channel (later sends: EBADF), its scoids go.
 pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
+    super::name::drop_names_of(t, chan);
     let esrch = CallResult::Err(Errno::ESRCH.0);
     // REPLY-blocked clients (first: ending an exchange may queue a disconnect pulse, which
     // the drain below then frees).

@@ -545,4 +545,37 @@ impl ThreadCtx {
     pub fn timer_destroy(&self, id: i32) -> KResult<()> {
         self.call(Call::TimerDestroy { id }).map(drop)
     }
+
+    // ---------------------------------------------------------------- names
+
+    /// name_attach's kernel half: `path` names this process's channel `chid`, in the global
+    /// name space with `NAME_FLAG_ATTACH_GLOBAL` in `flags`. Returns the name's id (positive).
+    /// EINVAL bad flags, an empty path, one starting with `/`, with a `..` component or a NUL,
+    /// or a chid not ours; ENAMETOOLONG longer than 127 bytes; EEXIST the name is taken in its
+    /// space; EAGAIN no name left (`Config::max_names`).
+    pub fn name_attach(&self, chid: i32, path: &[u8], flags: u32) -> KResult<i32> {
+        self.call(Call::NameAttach {
+            chid,
+            flags,
+            path: path.as_ptr() as u64,
+            len: path.len() as u64,
+        })
+        .map(|v| v as i32)
+    }
+
+    /// name_detach's kernel half: this process's name `id` goes (its channel stays). EINVAL
+    /// none such, stale, or another process's.
+    pub fn name_detach(&self, id: i32) -> KResult<()> {
+        self.call(Call::NameDetach { id }).map(drop)
+    }
+
+    /// name_open's lookup: the process and chid the name `path` leads to (a local name first,
+    /// else a global one). EINVAL and ENAMETOOLONG as `name_attach`; ENOENT no such name.
+    pub fn name_lookup(&self, path: &[u8]) -> KResult<(i32, i32)> {
+        self.call(Call::NameLookup {
+            path: path.as_ptr() as u64,
+            len: path.len() as u64,
+        })
+        .map(|v| ((v >> 32) as i32, v as u32 as i32))
+    }
 }

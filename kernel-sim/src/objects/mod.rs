@@ -1,9 +1,10 @@
 //! The kernel objects that live in the region's pools: processes, threads, channels,
-//! connections, pulses and timers. Plain `#[repr(C)]` data, no heap pointers: links are slot indices
+//! connections, pulses, timers and names. Plain `#[repr(C)]` data, no heap pointers: links are slot indices
 //! or generation-tagged [`Id`](crate::pool::Id)s. Behaviour lives in `calls/`, not here.
 
 pub mod channel;
 pub mod connection;
+pub mod name;
 pub mod process;
 pub mod pulse;
 pub mod thread;
@@ -11,6 +12,7 @@ pub mod timer;
 
 pub use channel::{AsyncChannel, Channel, ChannelKind};
 pub use connection::{AsyncConn, CoidSlot, ConnKind, Connection};
+pub use name::Name;
 pub use process::Process;
 pub use pulse::PulseObj;
 pub use thread::{KState, Thread};

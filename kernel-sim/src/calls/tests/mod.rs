@@ -59,6 +59,7 @@ pub(super) struct Live {
     pub conns: u32,
     pub pulses: u32,
     pub timers: u32,
+    pub names: u32,
 }
 
 /// An entry of a channel's send queue, as a test compares it.
@@ -351,6 +352,7 @@ impl Bench {
             conns: t.conns.head().live,
             pulses: t.pulses.head().live,
             timers: t.timers.head().live,
+            names: t.names.head().live,
         })
     }
 
