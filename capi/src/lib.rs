@@ -2,9 +2,10 @@
 //!
 //! This crate builds `libqnxsim.so` and `libqnxsim.a`, and its `include/` directory holds
 //! headers shaped as QNX 7.1's (`<sys/neutrino.h>`, `<sys/siginfo.h>`, `<sys/netmgr.h>`,
-//! `<sys/iomsg.h>`, `<sys/asyncmsg.h>`, `<process.h>`, and `<errno.h>`, `<unistd.h>`,
-//! `<sched.h>`, `<pthread.h>` that add QNX's extras to the system's own), so that a QNX
-//! program compiles and runs unchanged: `cc prog.c $(pkg-config --cflags --libs qnxsim)`.
+//! `<sys/iomsg.h>`, `<sys/ftype.h>`, `<sys/asyncmsg.h>`, `<sys/dispatch.h>`, `<process.h>`,
+//! and `<errno.h>`, `<unistd.h>`, `<sched.h>`, `<pthread.h>` that add QNX's extras to the
+//! system's own), so that a QNX program compiles and runs unchanged:
+//! `cc prog.c $(pkg-config --cflags --libs qnxsim)`.
 //!
 //! Every function here is a C entry point over [`userlib`]: the calling OS thread is the
 //! kernel thread making the call, attached to the program's process on its first call, so a
@@ -19,11 +20,13 @@
 //! The modules: [`neutrino`] (the kernel calls of `<sys/neutrino.h>`), [`sigevent`] (the C
 //! `struct sigevent` and its translation), [`posix`] (`timer_create` and the other POSIX
 //! pieces QNX programs lean on, `delay`, `getprio`/`setprio`, `ThreadCtl`), [`asyncmsg`]
-//! (`<sys/asyncmsg.h>`).
+//! (`<sys/asyncmsg.h>`), [`names`] (`<sys/dispatch.h>`'s `name_attach`, `name_detach`,
+//! `name_open`, `name_close`).
 
 #![allow(non_snake_case)] // QNX's names: MsgSend, ChannelCreate, ...
 
 pub mod asyncmsg;
+pub mod names;
 pub mod neutrino;
 pub mod posix;
 pub mod sigevent;

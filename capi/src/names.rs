@@ -1,0 +1,210 @@
+//! `<sys/dispatch.h>`'s names: `name_attach`, `name_detach`, `name_open`, `name_close`, in QNX
+//! 7.1's signatures, over [`userlib::qnx`]'s. Each returns -1 and sets `errno` on failure
+//! (`name_attach` returns NULL). QNX has no `_r` forms of them, and neither has this library.
+//!
+//! A name lives in the kernel's region: every program of the kernel (the program's own, or
+//! the one `QNXSIM_KERNEL` names) sees it, and it goes with its process or channel. A server
+//! `name_attach`es a name and receives on `attach->chid`; a client's `name_open` finds it (local
+//! names first, then global ones), attaches a side-channel coid to its channel and sends the
+//! server a `struct _io_connect` (`_IO_CONNECT_OPEN`, `_FTYPE_NAME`, the empty path), which the
+//! server answers with `MsgReply(rcvid, EOK, NULL, 0)` (or an error, which `name_open`
+//! returns). `name_close` is `ConnectDetach`: nothing is sent; the server gets
+//! `_PULSE_CODE_DISCONNECT` once the client's last connection to it goes.
+//!
+//! The dispatch layer (`dispatch_create`, `resmgr_attach`, ...) is not there yet, so
+//! `dispatch_t` is only declared: `name_attach` takes a NULL `dpp` only (else EINVAL) and the
+//! `name_attach_t` it returns has a NULL `dpp`.
+
+use crate::{guard, plain, set_errno};
+use kernel_sim::{Errno, KResult};
+use libc::{c_char, c_int, c_uint, c_void};
+use std::ffi::CStr;
+use std::ptr;
+use userlib::qnx::{self, NameAttach};
+
+/// `name_attach_t`: `{ dispatch_t *dpp; int chid; int mntid; int zero[2]; }`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CNameAttach {
+    /// The dispatch handle: always NULL here.
+    pub dpp: *mut c_void,
+    /// The channel to receive on.
+    pub chid: c_int,
+    /// The name's link id.
+    pub mntid: c_int,
+    /// Zero.
+    pub zero: [c_int; 2],
+}
+
+const _: () = assert!(std::mem::size_of::<CNameAttach>() == 24);
+
+/// A C string argument as UTF-8 (the kernel's names are). EINVAL: NULL, or not UTF-8.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string, readable during the call.
+unsafe fn name_in<'a>(p: *const c_char) -> KResult<&'a str> {
+    if p.is_null() {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: a NUL-terminated string (our caller's promise), not NULL (checked).
+    let s = unsafe { CStr::from_ptr(p) };
+    s.to_str().map_err(|_| Errno::EINVAL)
+}
+
+unsafe fn attach(
+    dpp: *mut c_void,
+    path: *const c_char,
+    flags: c_uint,
+) -> KResult<*mut CNameAttach> {
+    if !dpp.is_null() {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: forwarded.
+    let path = unsafe { name_in(path)? };
+    let a = qnx::name_attach(path, flags)?;
+    // SAFETY: malloc has no precondition; the block is checked for NULL below.
+    let block = unsafe { libc::malloc(std::mem::size_of::<CNameAttach>()) }.cast::<CNameAttach>();
+    if block.is_null() {
+        // Not to be left attached with no struct to detach it by.
+        let _ = qnx::name_detach(&a, 0);
+        return Err(Errno::ENOMEM);
+    }
+    // SAFETY: a fresh malloc'd block of the struct's size, aligned for any type (malloc's
+    // promise), ours alone.
+    unsafe {
+        block.write(CNameAttach {
+            dpp: ptr::null_mut(),
+            chid: a.chid,
+            mntid: a.mntid,
+            zero: [0; 2],
+        })
+    };
+    Ok(block)
+}
+
+/// `name_attach(dpp, path, flags)`: creates a channel (`_NTO_CHF_UNBLOCK |
+/// _NTO_CHF_DISCONNECT`, and `_NTO_CHF_COID_DISCONNECT` if the process has no death channel
+/// yet) and registers `path` for it, in the local namespace or, with `NAME_FLAG_ATTACH_GLOBAL`,
+/// the global one. Returns a `malloc`'d `name_attach_t` (`dpp` NULL, the `chid` to receive on,
+/// the `mntid`), for `name_detach`. NULL and `errno`: EINVAL `dpp` not NULL (there is no
+/// dispatch layer yet), `path` NULL, empty, not UTF-8, starting with '/' or with a ".."
+/// component, or unknown flags; ENAMETOOLONG over 127 bytes; EEXIST the name is taken in its
+/// namespace; EAGAIN no room; ENOMEM.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string, readable during the call. `dpp` is not read.
+#[no_mangle]
+pub unsafe extern "C" fn name_attach(
+    dpp: *mut c_void,
+    path: *const c_char,
+    flags: c_uint,
+) -> *mut CNameAttach {
+    // SAFETY: forwarded from our C caller (see the `# Safety` section).
+    match guard(|| unsafe { attach(dpp, path, flags) }) {
+        Ok(p) => p,
+        Err(e) => {
+            set_errno(e);
+            ptr::null_mut()
+        }
+    }
+}
+
+unsafe fn detach(attach: *mut CNameAttach, flags: c_uint) -> KResult<c_int> {
+    // SAFETY: NULL or a `name_attach_t` (our caller's promise).
+    let a = unsafe { attach.as_ref() }.copied().ok_or(Errno::EINVAL)?;
+    if !a.dpp.is_null() {
+        // Not one of ours: name_attach never sets it.
+        return Err(Errno::EINVAL);
+    }
+    qnx::name_detach(
+        &NameAttach {
+            chid: a.chid,
+            mntid: a.mntid,
+        },
+        flags,
+    )?;
+    // SAFETY: the struct came from name_attach's malloc (our caller's promise) and is freed
+    // once, now that its name is gone.
+    unsafe { libc::free(attach.cast()) };
+    Ok(0)
+}
+
+/// `name_detach(attach, flags)`: removes the name (a later `name_open` of it: ENOENT) and,
+/// unless `NAME_FLAG_DETACH_SAVEDPP`, destroys its channel (its receivers get ESRCH, its
+/// clients' sends EBADF); then frees `attach`. -1 and `errno` (`attach` not freed): EINVAL
+/// `attach` NULL or not a name of this process, or unknown flags.
+///
+/// # Safety
+/// `attach` is NULL or a `name_attach_t` from `name_attach`, not freed yet (it is freed on
+/// success); a struct that is not is rejected only if the kernel does not know its ids.
+#[no_mangle]
+pub unsafe extern "C" fn name_detach(attach: *mut CNameAttach, flags: c_uint) -> c_int {
+    // SAFETY: forwarded from our C caller (see the `# Safety` section).
+    plain(guard(|| unsafe { detach(attach, flags) }))
+}
+
+unsafe fn open(name: *const c_char, flags: c_int) -> KResult<c_int> {
+    // SAFETY: forwarded.
+    let name = unsafe { name_in(name)? };
+    qnx::name_open(name, flags as u32)
+}
+
+/// `name_open(name, flags)`: finds the name (local names first, then global ones), connects a
+/// side-channel coid to its server (`_NTO_COF_CLOEXEC`), whose answer to the `_IO_CONNECT` it
+/// sends decides: EOK gives the coid. -1 and `errno`: ENOENT no such name; EINVAL `name` NULL,
+/// empty, not UTF-8 or starting with '/'; the server's error (the coid is detached again).
+/// Blocks in SEND and REPLY while the server answers (as on QNX, several kernel calls are
+/// made: a `TimerTimeout` armed before it does not bound that send).
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string, readable during the call.
+#[no_mangle]
+pub unsafe extern "C" fn name_open(name: *const c_char, flags: c_int) -> c_int {
+    // SAFETY: forwarded from our C caller (see the `# Safety` section).
+    plain(guard(|| unsafe { open(name, flags) }))
+}
+
+/// `name_close(fd)`: `ConnectDetach(fd)`. Nothing is sent: the server gets
+/// `_PULSE_CODE_DISCONNECT` when the process's last connection to it goes. -1 and EINVAL: no
+/// such coid.
+#[no_mangle]
+pub extern "C" fn name_close(fd: c_int) -> c_int {
+    plain(guard(|| qnx::name_close(fd).map(|()| 0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errno() -> i32 {
+        // SAFETY: the calling thread's errno, always valid to read.
+        unsafe { *libc::__errno_location() }
+    }
+
+    #[test]
+    fn a_dispatch_handle_and_null_pointers_are_einval() {
+        let mut not_a_handle = 0u64;
+        let dpp = (&mut not_a_handle as *mut u64).cast::<c_void>();
+        // SAFETY: a NUL-terminated path; `dpp` is not read.
+        let a = unsafe { name_attach(dpp, c"qnxsim/unit".as_ptr(), 0) };
+        assert!(a.is_null());
+        assert_eq!(errno(), libc::EINVAL);
+        // SAFETY: NULL pointers, which the calls reject.
+        unsafe {
+            assert!(name_attach(ptr::null_mut(), ptr::null(), 0).is_null());
+            assert_eq!(errno(), libc::EINVAL);
+            assert_eq!(name_detach(ptr::null_mut(), 0), -1);
+            assert_eq!(errno(), libc::EINVAL);
+            assert_eq!(name_open(ptr::null(), 0), -1);
+            assert_eq!(errno(), libc::EINVAL);
+        }
+    }
+
+    #[test]
+    fn a_path_that_is_not_utf8_is_einval() {
+        // SAFETY: a NUL-terminated path.
+        let a = unsafe { name_attach(ptr::null_mut(), c"bad/\xff".as_ptr(), 0) };
+        assert!(a.is_null());
+        assert_eq!(errno(), libc::EINVAL);
+    }
+}
