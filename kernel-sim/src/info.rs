@@ -98,6 +98,17 @@ pub struct ChannelInfo {
     pub receivers: u32,
     /// What an asyncmsg channel has besides (`None` for a synchronous channel).
     pub asyncmsg: Option<AsyncChannelInfo>,
+    /// The names that lead to it (`name_attach`), in the order they were attached.
+    pub names: Vec<NameInfo>,
+}
+
+/// A name (`name_attach`) as the listing shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameInfo {
+    /// The path (lossily as text, if it is not UTF-8).
+    pub path: String,
+    /// In the global name space (`NAME_FLAG_ATTACH_GLOBAL`).
+    pub global: bool,
 }
 
 /// An asyncmsg channel's own state.
@@ -304,6 +315,16 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
             queued: c.queued(),
             receivers: c.receivers(),
             asyncmsg,
+            names: t
+                .names
+                .live_ids()
+                .map(|n| t.names.at(n.index))
+                .filter(|n| n.chan == id)
+                .map(|n| NameInfo {
+                    path: String::from_utf8_lossy(n.path()).into_owned(),
+                    global: n.global,
+                })
+                .collect(),
         });
     }
     s.channels.sort_by_key(|c| (c.pid, c.chid));
@@ -448,6 +469,20 @@ impl fmt::Display for Snapshot {
                 c.receivers,
                 named_flags(c.flags, CHANNEL_FLAGS)
             )?;
+            if !c.names.is_empty() {
+                let names: Vec<String> = c
+                    .names
+                    .iter()
+                    .map(|n| {
+                        if n.global {
+                            format!("{} (global)", n.path)
+                        } else {
+                            n.path.clone()
+                        }
+                    })
+                    .collect();
+                writeln!(f, "  names: {}", names.join(", "))?;
+            }
             if let Some(a) = &c.asyncmsg {
                 let ready: Vec<String> = a
                     .ready

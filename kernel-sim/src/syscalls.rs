@@ -122,10 +122,10 @@ pub(crate) enum Call {
         path: u64,
         len: u64,
     },
-    /// name_detach's kernel half.
-    NameDetach { id: i32 },
-    /// name_open's lookup: returns `pid << 32 | chid`.
-    NameLookup { path: u64, len: u64 },
+    /// name_detach's kernel half (the name `id` of channel `chid`).
+    NameDetach { id: i32, chid: i32 },
+    /// name_open's lookup: returns `pid << 32 | chid`, writes the name's id at `id_out`.
+    NameLookup { path: u64, len: u64, id_out: u64 },
     /// ChannelCreateExt for asyncmsg: returns a chid.
     AsyncChannelCreate {
         flags: u32,
@@ -236,8 +236,10 @@ pub(crate) fn dispatch(
             path,
             len,
         } => name::name_attach(t, me, chid, flags, caller_bytes(path, len)),
-        Call::NameDetach { id } => name::name_detach(t, me, id),
-        Call::NameLookup { path, len } => name::name_lookup(t, caller_bytes(path, len)),
+        Call::NameDetach { id, chid } => name::name_detach(t, me, id, chid),
+        Call::NameLookup { path, len, id_out } => {
+            name::name_lookup(t, caller_bytes(path, len), id_out)
+        }
         Call::AsyncChannelCreate {
             flags,
             buffer_size,

@@ -106,8 +106,8 @@ pub mod typed;
 // re-exported here, so that a program names only `userlib` (tests/reexports.rs checks it).
 pub use asyncmsg::{AsyncChannel, AsyncConnAttr, AsyncConnection};
 pub use kernel_sim::info::{
-    AsyncChannelInfo, AsyncConnInfo, ChannelInfo, ConnectionInfo, Listing, PoolCount, PoolUsage,
-    ProcessInfo, QueueCounts, ReadyConnection,
+    AsyncChannelInfo, AsyncConnInfo, ChannelInfo, ConnectionInfo, Listing, NameInfo, PoolCount,
+    PoolUsage, ProcessInfo, QueueCounts, ReadyConnection,
 };
 pub use kernel_sim::types::{sigev, IoConnect, SigEvent};
 pub use kernel_sim::TimerInfo;

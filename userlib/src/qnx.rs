@@ -371,14 +371,14 @@ pub fn name_attach(path: &str, flags: u32) -> KResult<NameAttach> {
 
 /// `name_detach(attach, flags)`: removes the name (a later `name_open` of it: ENOENT) and,
 /// unless `NAME_FLAG_DETACH_SAVEDPP`, destroys its channel (connected clients' sends: EBADF).
-/// EINVAL bad flags, or not a name of this process.
+/// EINVAL bad flags, or not a name of this process and channel.
 pub fn name_detach(attach: &NameAttach, flags: u32) -> KResult<()> {
     use kernel_sim::consts::NAME_FLAG_DETACH_SAVEDPP;
     if flags & !NAME_FLAG_DETACH_SAVEDPP != 0 {
         return Err(Errno::EINVAL);
     }
     with_current(|c| {
-        c.name_detach(attach.mntid)?;
+        c.name_detach(attach.mntid, attach.chid)?;
         if flags & NAME_FLAG_DETACH_SAVEDPP == 0 {
             sys::channel_destroy(c, attach.chid)?;
         }
@@ -389,7 +389,8 @@ pub fn name_detach(attach: &NameAttach, flags: u32) -> KResult<()> {
 /// `name_open(name, flags)`: a side-channel coid to the server that attached `name` (a local
 /// name first, else a global one), after the server let it in: `name_open` sends it an
 /// `_IO_CONNECT` message ([`kernel_sim::types::IoConnect`]: subtype `_IO_CONNECT_OPEN`, file
-/// type `_FTYPE_NAME`, an empty path) and returns once it is answered with EOK. `flags`: 0.
+/// type `_FTYPE_NAME`, `handle` the name's `mntid`, an empty path) and returns once it is
+/// answered with EOK. `flags`: 0.
 /// EINVAL bad name or flags; ENAMETOOLONG; ENOENT no such name (or its server is exiting);
 /// the server's error if it answered one (then no coid is left).
 pub fn name_open(name: &str, flags: u32) -> KResult<i32> {
@@ -398,7 +399,7 @@ pub fn name_open(name: &str, flags: u32) -> KResult<i32> {
         return Err(Errno::EINVAL);
     }
     with_current(|c| {
-        let (pid, chid) = c.name_lookup(name.as_bytes())?;
+        let (pid, chid, id) = c.name_lookup(name.as_bytes())?;
         let coid = match c.connect_attach(
             ND_LOCAL_NODE,
             pid,
@@ -406,8 +407,8 @@ pub fn name_open(name: &str, flags: u32) -> KResult<i32> {
             _NTO_SIDE_CHANNEL,
             _NTO_COF_CLOEXEC,
         ) {
-            // Gone between the lookup and the attach: as if it had not been found.
-            Err(Errno::ESRCH) => return Err(Errno::ENOENT),
+            // Gone (or going) between the lookup and the attach: as if it had not been found.
+            Err(Errno::ESRCH | Errno::ENXIO) => return Err(Errno::ENOENT),
             r => r?,
         };
         let hdr = kernel_sim::types::IoConnect {
@@ -417,6 +418,7 @@ pub fn name_open(name: &str, flags: u32) -> KResult<i32> {
             ioflag: 3,
             sflag: SH_DENYNO,
             access: _IO_FLAG_RD | _IO_FLAG_WR,
+            handle: id as u32,
             path_len: 1,
             ..Default::default()
         };

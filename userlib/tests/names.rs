@@ -62,9 +62,9 @@ fn serve(
                 if ty == _IO_CONNECT {
                     let c = IoConnect::from_bytes(&bytes).unwrap();
                     seen.push(format!(
-                        "connect subtype {} ftype {} ioflag {} access {} sflag {:#x} path_len {} len {} pid_ok {}",
+                        "connect subtype {} ftype {} ioflag {} access {} sflag {:#x} path_len {} len {} pid_ok {} handle_ok {}",
                         c.subtype, c.file_type, c.ioflag, c.access, c.sflag, c.path_len,
-                        info.msglen, info.pid > 0
+                        info.msglen, info.pid > 0, c.handle == attach.mntid as u32
                     ));
                     if connect_answer == Errno::EOK {
                         msg_reply(rcvid, 0, &[]).unwrap();
@@ -107,7 +107,7 @@ fn a_client_finds_a_server_by_name_and_the_server_sees_connect_messages_and_the_
     assert_eq!(
         seen,
         vec![
-            format!("connect subtype {_IO_CONNECT_OPEN} ftype {_FTYPE_NAME} ioflag 3 access 3 sflag 0x40 path_len 1 len 41 pid_ok true"),
+            format!("connect subtype {_IO_CONNECT_OPEN} ftype {_FTYPE_NAME} ioflag 3 access 3 sflag 0x40 path_len 1 len 41 pid_ok true handle_ok true"),
             format!("message {:#x}", _IO_MAX + 1),
             format!("pulse {_PULSE_CODE_DISCONNECT}"),
         ]
@@ -168,6 +168,14 @@ fn bad_names_and_flags_get_einval_and_enametoolong() {
         assert_eq!(name_attach("x", 0x4), Err(Errno::EINVAL));
         assert_eq!(name_open(&longest, 1), Err(Errno::EINVAL));
         assert_eq!(name_detach(&a, 0x2), Err(Errno::EINVAL));
+        // The name with another channel than its own: EINVAL, and nothing is destroyed.
+        let other = channel_create(0).unwrap();
+        let wrong = NameAttach {
+            chid: other,
+            mntid: a.mntid,
+        };
+        assert_eq!(name_detach(&wrong, 0), Err(Errno::EINVAL));
+        channel_destroy(other).unwrap();
         // ".." inside a component is a name like any other; "a/b" has components.
         let b = name_attach("a..b/c", 0).unwrap();
         name_detach(&b, 0).unwrap();
@@ -184,6 +192,10 @@ fn a_name_is_taken_once_per_space_and_name_open_looks_local_first() {
     let local = run_in(&p, || name_attach("svc", 0).unwrap());
     assert_eq!(run_in(&q, || name_attach("svc", 0)), Err(Errno::EEXIST));
     let global = run_in(&q, || name_attach("svc", NAME_FLAG_ATTACH_GLOBAL).unwrap());
+    // The listing (pidin-sim's) shows each channel's names.
+    let listing = k.snapshot().to_string();
+    assert!(listing.contains("  names: svc\n"), "{listing}");
+    assert!(listing.contains("  names: svc (global)\n"), "{listing}");
     assert_eq!(
         run_in(&p, || name_attach("svc", NAME_FLAG_ATTACH_GLOBAL)),
         Err(Errno::EEXIST)

@@ -277,6 +277,7 @@ static void a_name_s_life(struct server *s) {
               s->connect.sflag == 0x40 && s->connect.extra_type == _IO_CONNECT_EXTRA_NONE &&
               s->connect.extra_len == 0,
           "_IO_CONNECT: ioflag O_RDWR + 1, access RD|WR, sflag SH_DENYNO, no extra");
+    CHECK(s->connect.handle == (_Uint32t)a->mntid, "_IO_CONNECT: handle, the name's mntid");
     scoid = s->connect_scoid;
     pthread_mutex_unlock(&lock);
     if (coid == -1) {

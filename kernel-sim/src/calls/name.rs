@@ -68,25 +68,26 @@ pub fn name_attach(
     Ok(Step::Done(name_id(t, id).into()))
 }
 
-/// name_detach's kernel half: the caller's name `id` goes (its channel stays). EINVAL none
-/// such, stale, or another process's.
-pub fn name_detach(t: &mut Tables<'_>, me: Caller, id: i32) -> KResult<Step> {
+/// name_detach's kernel half: the caller's name `id`, of its channel `chid`, goes (the channel
+/// stays). EINVAL none such, stale, another process's, or not `chid`'s.
+pub fn name_detach(t: &mut Tables<'_>, me: Caller, id: i32, chid: i32) -> KResult<Step> {
     let max = t.cfg.max_names;
     let (index, gen) = ids::timer_id_parts(max, id).ok_or(Errno::EINVAL)?;
     let name = t
         .names
         .id_at(index)
         .filter(|n| ids::timer_gen_matches(max, n.gen, gen))
-        .filter(|n| t.names.at(n.index).owner == me.proc)
+        .filter(|n| t.names.at(n.index).owner == me.proc && t.names.at(n.index).chid == chid)
         .ok_or(Errno::EINVAL)?;
     t.names.free(name);
     Ok(Step::Done(0))
 }
 
 /// name_open's lookup: the local name `path`, else the global one. Returns the server's pid in
-/// the high 32 bits and its chid in the low 32. EINVAL, ENAMETOOLONG as [`check_path`]; ENOENT
-/// no such name (or its process is exiting).
-pub fn name_lookup(t: &mut Tables<'_>, path: &[u8]) -> KResult<Step> {
+/// the high 32 bits and its chid in the low 32, and writes the name's id at `id_out` (an
+/// `i32` of the caller's, or 0 for none). EINVAL, ENAMETOOLONG as [`check_path`]; ENOENT no
+/// such name (or its process is exiting).
+pub fn name_lookup(t: &mut Tables<'_>, path: &[u8], id_out: u64) -> KResult<Step> {
     check_path(path)?;
     let id = find(t, path, false)
         .or_else(|| find(t, path, true))
@@ -96,9 +97,14 @@ pub fn name_lookup(t: &mut Tables<'_>, path: &[u8]) -> KResult<Step> {
     if p.state != ProcState::Alive {
         return Err(Errno::ENOENT);
     }
-    Ok(Step::Done(
-        (i64::from(p.pid) << 32) | i64::from(n.chid as u32),
-    ))
+    let found = (i64::from(p.pid) << 32) | i64::from(n.chid as u32);
+    let name = name_id(t, id);
+    if id_out != 0 {
+        // SAFETY: `id_out` is an `i32` the calling thread lent to its `ThreadCtx` function for
+        // the call, in this address space (syscalls.rs's invariant).
+        unsafe { (id_out as *mut i32).write(name) };
+    }
+    Ok(Step::Done(found))
 }
 
 /// Removes the names of channel `chan` (it is being destroyed: with it, or with its process).

@@ -563,19 +563,22 @@ impl ThreadCtx {
         .map(|v| v as i32)
     }
 
-    /// name_detach's kernel half: this process's name `id` goes (its channel stays). EINVAL
-    /// none such, stale, or another process's.
-    pub fn name_detach(&self, id: i32) -> KResult<()> {
-        self.call(Call::NameDetach { id }).map(drop)
+    /// name_detach's kernel half: this process's name `id` of its channel `chid` goes (the
+    /// channel stays). EINVAL none such, stale, another process's, or another channel's.
+    pub fn name_detach(&self, id: i32, chid: i32) -> KResult<()> {
+        self.call(Call::NameDetach { id, chid }).map(drop)
     }
 
     /// name_open's lookup: the process and chid the name `path` leads to (a local name first,
-    /// else a global one). EINVAL and ENAMETOOLONG as `name_attach`; ENOENT no such name.
-    pub fn name_lookup(&self, path: &[u8]) -> KResult<(i32, i32)> {
-        self.call(Call::NameLookup {
+    /// else a global one), and the name's id. EINVAL and ENAMETOOLONG as `name_attach`;
+    /// ENOENT no such name.
+    pub fn name_lookup(&self, path: &[u8]) -> KResult<(i32, i32, i32)> {
+        let mut id = 0i32;
+        let v = self.call(Call::NameLookup {
             path: path.as_ptr() as u64,
             len: path.len() as u64,
-        })
-        .map(|v| ((v >> 32) as i32, v as u32 as i32))
+            id_out: &mut id as *mut i32 as u64,
+        })?;
+        Ok(((v >> 32) as i32, v as u32 as i32, id))
     }
 }
