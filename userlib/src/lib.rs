@@ -8,6 +8,9 @@
 //!   that must be answered once), [`Timer`], [`Process`], and for asyncmsg [`AsyncChannel`] and
 //!   [`AsyncConnection`], with `Drop` doing QNX's clean-up.
 //! * [`asyncmsg`]: QNX's asynchronous messaging library (`asyncmsg_put`, `asyncmsg_get`, ...).
+//! * [`dispatch`]: the message part of QNX's dispatch layer (`dispatch_create`,
+//!   `message_attach`, `pulse_attach`, `dispatch_block`, `dispatch_handler`, ...), with Rust
+//!   closures as handlers; [`qnx::name_attach_dispatch`] names a dispatch handle's channel.
 //!
 //! The calling OS thread is the kernel thread making the call ([`current`]). Threads that were
 //! never bound join the default process of the default kernel on their first call; use
@@ -95,6 +98,7 @@
 
 pub mod asyncmsg;
 pub mod current;
+pub mod dispatch;
 pub mod process;
 pub mod qnx;
 mod structs;
@@ -105,6 +109,7 @@ pub mod typed;
 // Every kernel-sim type that a userlib signature (or a field of a type it returns) names is
 // re-exported here, so that a program names only `userlib` (tests/reexports.rs checks it).
 pub use asyncmsg::{AsyncChannel, AsyncConnAttr, AsyncConnection};
+pub use dispatch::{Context as DispatchContext, Dispatch, MessageAttr};
 pub use kernel_sim::info::{
     AsyncChannelInfo, AsyncConnInfo, ChannelInfo, ConnectionInfo, Listing, NameInfo, PoolCount,
     PoolUsage, ProcessInfo, QueueCounts, ReadyConnection,

@@ -329,7 +329,8 @@ pub fn kill(pid: i32, signo: i32) -> KResult<()> {
 // ------------------------------------------------------------------------- names
 
 /// What `name_attach` gives back: `name_attach_t`'s channel and name id (its `mntid`). There
-/// is no dispatch handle: the server receives on `chid` itself, as most QNX name servers do.
+/// is no dispatch handle in it: the server receives on `chid` itself, as most QNX name servers
+/// do, or names a [`crate::dispatch::Dispatch`]'s channel with [`name_attach_dispatch`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NameAttach {
     /// The channel the name leads to: receive on it.
@@ -367,6 +368,24 @@ pub fn name_attach(path: &str, flags: u32) -> KResult<NameAttach> {
             }
         }
     })
+}
+
+/// `name_attach(dpp, path, flags)` with a dispatch handle: names `dpp`'s channel (made now if
+/// the handle has none yet; it counts as an attach, so contexts can be allocated), so that
+/// the handle's `dispatch_block`/`dispatch_handler` loop serves the name's clients. With no
+/// handler attached for `_IO_CONNECT`, the dispatch layer answers each `name_open`'s
+/// `_IO_CONNECT` on this name with EOK itself, and detaches the server connection of an
+/// unhandled `_PULSE_CODE_DISCONNECT` ([`crate::dispatch`]; QNX's resource-manager layer does
+/// this for a name link, and its docs recommend the EOK answer). [`name_detach`] of it destroys
+/// the channel unless `NAME_FLAG_DETACH_SAVEDPP` (then the handle keeps serving). Errors as
+/// [`name_attach`], and EINVAL a destroyed handle.
+pub fn name_attach_dispatch(
+    dpp: &crate::dispatch::Dispatch,
+    path: &str,
+    flags: u32,
+) -> KResult<NameAttach> {
+    let (chid, mntid) = dpp.engine().name_attach(path.as_bytes(), flags)?;
+    Ok(NameAttach { chid, mntid })
 }
 
 /// `name_detach(attach, flags)`: removes the name (a later `name_open` of it: ENOENT) and,
