@@ -21,11 +21,14 @@
 //! `struct sigevent` and its translation), [`posix`] (`timer_create` and the other POSIX
 //! pieces QNX programs lean on, `delay`, `getprio`/`setprio`, `ThreadCtl`), [`asyncmsg`]
 //! (`<sys/asyncmsg.h>`), [`names`] (`<sys/dispatch.h>`'s `name_attach`, `name_detach`,
-//! `name_open`, `name_close`).
+//! `name_open`, `name_close`), [`dispatch`] (`<sys/dispatch.h>`'s dispatch layer, its message
+//! part: `dispatch_create`, `message_attach`, `pulse_attach`, `dispatch_block`,
+//! `dispatch_handler`, ...).
 
 #![allow(non_snake_case)] // QNX's names: MsgSend, ChannelCreate, ...
 
 pub mod asyncmsg;
+pub mod dispatch;
 pub mod names;
 pub mod neutrino;
 pub mod posix;

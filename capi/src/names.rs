@@ -11,11 +11,14 @@
 //! returns). `name_close` is `ConnectDetach`: nothing is sent; the server gets
 //! `_PULSE_CODE_DISCONNECT` once the client's last connection to it goes.
 //!
-//! The dispatch layer (`dispatch_create`, `resmgr_attach`, ...) is not there yet, so
-//! `dispatch_t` is only declared: `name_attach` takes a NULL `dpp` only (else EINVAL) and the
-//! `name_attach_t` it returns has a NULL `dpp`.
+//! With a dispatch handle (`dispatch_create`, [`crate::dispatch`]), `name_attach` names that
+//! handle's channel, and the handle's `dispatch_block`/`dispatch_handler` loop serves the name
+//! (answering an `_IO_CONNECT` no handler takes with EOK itself); the `name_attach_t` keeps the
+//! `dpp`, and `name_detach` destroys the handle unless `NAME_FLAG_DETACH_SAVEDPP`. With a NULL
+//! `dpp` there is no handle made (QNX makes one): the server receives on `attach->chid`.
 
 use crate::{guard, plain, set_errno};
+use kernel_sim::consts::NAME_FLAG_DETACH_SAVEDPP;
 use kernel_sim::{Errno, KResult};
 use libc::{c_char, c_int, c_uint, c_void};
 use std::ffi::CStr;
@@ -26,7 +29,7 @@ use userlib::qnx::{self, NameAttach};
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct CNameAttach {
-    /// The dispatch handle: always NULL here.
+    /// The dispatch handle given to `name_attach` (NULL for none).
     pub dpp: *mut c_void,
     /// The channel to receive on.
     pub chid: c_int,
@@ -56,24 +59,35 @@ unsafe fn attach(
     path: *const c_char,
     flags: c_uint,
 ) -> KResult<*mut CNameAttach> {
-    if !dpp.is_null() {
-        return Err(Errno::EINVAL);
-    }
     // SAFETY: forwarded.
     let path = unsafe { name_in(path)? };
-    let a = qnx::name_attach(path, flags)?;
+    let a = if dpp.is_null() {
+        qnx::name_attach(path, flags)?
+    } else {
+        // SAFETY: a live dispatch handle (our caller's promise).
+        let e = unsafe { crate::dispatch::engine(dpp.cast())? };
+        let (chid, mntid) = e.name_attach(path.as_bytes(), flags)?;
+        NameAttach { chid, mntid }
+    };
+    let forget = |a: &NameAttach| {
+        if dpp.is_null() {
+            let _ = qnx::name_detach(a, 0);
+        } else {
+            let _ = qnx::name_detach(a, NAME_FLAG_DETACH_SAVEDPP);
+        }
+    };
     // SAFETY: malloc has no precondition; the block is checked for NULL below.
     let block = unsafe { libc::malloc(std::mem::size_of::<CNameAttach>()) }.cast::<CNameAttach>();
     if block.is_null() {
         // Not to be left attached with no struct to detach it by.
-        let _ = qnx::name_detach(&a, 0);
+        forget(&a);
         return Err(Errno::ENOMEM);
     }
     // SAFETY: a fresh malloc'd block of the struct's size, aligned for any type (malloc's
     // promise), ours alone.
     unsafe {
         block.write(CNameAttach {
-            dpp: ptr::null_mut(),
+            dpp,
             chid: a.chid,
             mntid: a.mntid,
             zero: [0; 2],
@@ -82,17 +96,20 @@ unsafe fn attach(
     Ok(block)
 }
 
-/// `name_attach(dpp, path, flags)`: creates a channel (`_NTO_CHF_UNBLOCK |
-/// _NTO_CHF_DISCONNECT`, and `_NTO_CHF_COID_DISCONNECT` if the process has no death channel
-/// yet) and registers `path` for it, in the local namespace or, with `NAME_FLAG_ATTACH_GLOBAL`,
-/// the global one. Returns a `malloc`'d `name_attach_t` (`dpp` NULL, the `chid` to receive on,
-/// the `mntid`), for `name_detach`. NULL and `errno`: EINVAL `dpp` not NULL (there is no
-/// dispatch layer yet), `path` NULL, empty, not UTF-8, starting with '/' or with a ".."
-/// component, or unknown flags; ENAMETOOLONG over 127 bytes; EEXIST the name is taken in its
+/// `name_attach(dpp, path, flags)`: registers `path` in the local namespace or, with
+/// `NAME_FLAG_ATTACH_GLOBAL`, the global one, for the channel of dispatch handle `dpp` (made
+/// now if it has none yet; the name counts as an attach, and the handle answers the name's
+/// `_IO_CONNECT`s with EOK unless a handler takes type `_IO_CONNECT`) or, with `dpp` NULL, for a
+/// new channel (`_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT`, and `_NTO_CHF_COID_DISCONNECT` if the
+/// process has no death channel yet). Returns a `malloc`'d `name_attach_t` (`dpp` as given, the
+/// `chid` to receive on, the `mntid`), for `name_detach`. NULL and `errno`: EINVAL `path` NULL,
+/// empty, not UTF-8, starting with '/' or with a ".." component, unknown flags, or `dpp` not a
+/// live dispatch handle; ENAMETOOLONG over 127 bytes; EEXIST the name is taken in its
 /// namespace; EAGAIN no room; ENOMEM.
 ///
 /// # Safety
-/// `path` is NULL or a NUL-terminated string, readable during the call. `dpp` is not read.
+/// `path` is NULL or a NUL-terminated string, readable during the call; `dpp` NULL or a live
+/// handle from `dispatch_create*`.
 #[no_mangle]
 pub unsafe extern "C" fn name_attach(
     dpp: *mut c_void,
@@ -112,17 +129,25 @@ pub unsafe extern "C" fn name_attach(
 unsafe fn detach(attach: *mut CNameAttach, flags: c_uint) -> KResult<c_int> {
     // SAFETY: NULL or a `name_attach_t` (our caller's promise).
     let a = unsafe { attach.as_ref() }.copied().ok_or(Errno::EINVAL)?;
-    if !a.dpp.is_null() {
-        // Not one of ours: name_attach never sets it.
-        return Err(Errno::EINVAL);
+    let name = NameAttach {
+        chid: a.chid,
+        mntid: a.mntid,
+    };
+    if a.dpp.is_null() {
+        qnx::name_detach(&name, flags)?;
+    } else {
+        if flags & !NAME_FLAG_DETACH_SAVEDPP != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: the handle given to name_attach, live (our caller's promise).
+        let e = unsafe { crate::dispatch::engine(a.dpp.cast())? };
+        qnx::name_detach(&name, NAME_FLAG_DETACH_SAVEDPP)?;
+        e.forget_name(a.mntid);
+        if flags & NAME_FLAG_DETACH_SAVEDPP == 0 {
+            // SAFETY: as above; the handle is not used after this.
+            unsafe { crate::dispatch::dispatch_destroy(a.dpp.cast()) };
+        }
     }
-    qnx::name_detach(
-        &NameAttach {
-            chid: a.chid,
-            mntid: a.mntid,
-        },
-        flags,
-    )?;
     // SAFETY: the struct came from name_attach's malloc (our caller's promise) and is freed
     // once, now that its name is gone.
     unsafe { libc::free(attach.cast()) };
@@ -131,12 +156,15 @@ unsafe fn detach(attach: *mut CNameAttach, flags: c_uint) -> KResult<c_int> {
 
 /// `name_detach(attach, flags)`: removes the name (a later `name_open` of it: ENOENT) and,
 /// unless `NAME_FLAG_DETACH_SAVEDPP`, destroys its channel (its receivers get ESRCH, its
-/// clients' sends EBADF); then frees `attach`. -1 and `errno` (`attach` not freed): EINVAL
-/// `attach` NULL or not a name of this process, or unknown flags.
+/// clients' sends EBADF) and its dispatch handle if it has one (`dispatch_destroy`); then
+/// frees `attach`. -1 and `errno` (`attach` not freed): EINVAL `attach` NULL or not a name of
+/// this process, or unknown flags.
 ///
 /// # Safety
 /// `attach` is NULL or a `name_attach_t` from `name_attach`, not freed yet (it is freed on
-/// success); a struct that is not is rejected only if the kernel does not know its ids.
+/// success), whose dispatch handle is live and, unless `NAME_FLAG_DETACH_SAVEDPP`, used by no
+/// other thread after the call; a struct that is not is rejected only if the kernel does not
+/// know its ids.
 #[no_mangle]
 pub unsafe extern "C" fn name_detach(attach: *mut CNameAttach, flags: c_uint) -> c_int {
     // SAFETY: forwarded from our C caller (see the `# Safety` section).
@@ -182,10 +210,10 @@ mod tests {
     }
 
     #[test]
-    fn a_dispatch_handle_and_null_pointers_are_einval() {
-        let mut not_a_handle = 0u64;
-        let dpp = (&mut not_a_handle as *mut u64).cast::<c_void>();
-        // SAFETY: a NUL-terminated path; `dpp` is not read.
+    fn a_pointer_that_is_no_dispatch_handle_and_null_pointers_are_einval() {
+        let mut not_a_handle = [0u64; 64];
+        let dpp = not_a_handle.as_mut_ptr().cast::<c_void>();
+        // SAFETY: a NUL-terminated path; `dpp` is readable memory that is not a handle.
         let a = unsafe { name_attach(dpp, c"qnxsim/unit".as_ptr(), 0) };
         assert!(a.is_null());
         assert_eq!(errno(), libc::EINVAL);

@@ -1,7 +1,9 @@
 /*
- * <sys/dispatch.h>: QNX Neutrino's names (name_attach, name_detach, name_open, name_close) in
- * QNX 7.1's signatures, over libqnxsim's simulated kernel (QNX Neutrino message passing on
- * Linux). Written for this project from QNX's public documentation; not QNX's header.
+ * <sys/dispatch.h>: QNX Neutrino's names (name_attach, name_detach, name_open, name_close) and
+ * the message part of its dispatch layer (dispatch_create, message_attach, pulse_attach,
+ * dispatch_block, dispatch_handler, ...) in QNX 7.1's signatures, over libqnxsim's simulated
+ * kernel (QNX Neutrino message passing on Linux). Written for this project from QNX's public
+ * documentation; not QNX's header.
  *
  * A name lives in the kernel: every program of a kernel (its own, or the one QNXSIM_KERNEL
  * names) sees it, and it goes with its process. A server name_attach'es a name and receives on
@@ -10,11 +12,26 @@
  * name_close sends nothing: the server gets _PULSE_CODE_DISCONNECT once the client's last
  * connection to it goes. Each call returns -1 (name_attach: NULL) and sets errno on failure.
  *
- * Where this library differs from QNX's: the dispatch layer is not there yet, so dispatch_t is
- * only declared, name_attach's dpp must be NULL (else EINVAL) and attach->dpp is always NULL.
+ * A dispatch handle (dispatch_t) owns a channel, made on the first attach (_NTO_CHF_UNBLOCK |
+ * _NTO_CHF_DISCONNECT, and _NTO_CHF_COID_DISCONNECT for the process's first), and a table of
+ * handlers: message_attach binds a range of message types, pulse_attach a pulse code
+ * (MSG_FLAG_ALLOC_PULSE: the lowest free one, returned); the first attached match wins. A
+ * server thread loops: ctp = dispatch_block(ctp); dispatch_handler(ctp); the handler replies
+ * itself (MsgReply(ctp->rcvid, ...)) and dispatch_handler returns what it returned, or -1 (a
+ * timeout, a message under 2 bytes: MsgError EINVAL, an unmatched message: MsgError ENOSYS,
+ * an unmatched pulse: dropped). name_attach(dpp, ...) names the handle's channel; the handle
+ * then answers the name's _IO_CONNECT with EOK unless a handler takes type _IO_CONNECT.
+ *
+ * Where this library differs from QNX's: name_attach(NULL, ...) makes no dispatch handle
+ * (attach->dpp stays NULL: receive on attach->chid); select_attach, thread pools and the
+ * resource-manager layer (resmgr_attach, iofunc) are not there yet.
  */
 #ifndef _QNXSIM_SYS_DISPATCH_H
 #define _QNXSIM_SYS_DISPATCH_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 
 #include <sys/iomsg.h>
 #include <sys/neutrino.h>
@@ -23,9 +40,105 @@
 extern "C" {
 #endif
 
-/* The dispatch handle (opaque; not there yet: always NULL here). */
+/* The dispatch handle (opaque). */
 struct _dispatch;
 typedef struct _dispatch dispatch_t;
+
+/* ---------------------------------------------------------------- contexts */
+
+/* Every message a dispatch context may receive (sizeof 256; grows with the resmgr layer). */
+typedef union {
+    _Uint16t type;
+    struct _pulse pulse;
+    struct _io_connect connect;
+    char _qnxsim_reserved[256];
+} resmgr_iomsgs_t;
+
+struct _xendian_context {
+    _Uint16t type;
+    _Uint16t mode;
+    _Uint32t hint;
+};
+
+struct _extended_context {
+    size_t length;
+    struct _xendian_context xendian;
+    void *data;
+};
+
+/* QNX 7.1's 64-bit layout: info at 8, msg at 72, iov at 136, sizeof 152. The block
+ * dispatch_context_alloc gives is bigger: iov[nparts_max], then the receive buffer ctp->msg
+ * (ctp->msg_max_size bytes). */
+typedef struct _resmgr_context {
+    int rcvid;                       /* > 0 a message, 0 a pulse, -1 a timeout */
+    struct _msg_info info;
+    resmgr_iomsgs_t *msg;            /* the receive buffer */
+    dispatch_t *dpp;
+    int id;                          /* the link id (-1 in the message layer) */
+    struct _extended_context *extra;
+    size_t msg_max_size;             /* bytes at msg */
+    long status;
+    size_t offset;
+    size_t size;
+    iov_t iov[1];                    /* really iov[nparts_max] */
+} resmgr_context_t;
+typedef struct _resmgr_context message_context_t;
+
+/* What the dispatch calls take; select and sigwait contexts come with select_attach. */
+typedef union _dispatch_context {
+    resmgr_context_t resmgr_context;
+    message_context_t message_context;
+} dispatch_context_t;
+
+typedef struct _message_attr {
+    unsigned flags;        /* MSG_FLAG_TYPE_PULSE, MSG_FLAG_DEFAULT_FUNC, MSG_FLAG_CROSS_ENDIAN */
+    unsigned nparts_max;   /* iov entries a context needs (0: 1) */
+    unsigned msg_max_size; /* receive buffer a context needs (at least sizeof(resmgr_iomsgs_t)) */
+    unsigned reserved[5];
+} message_attr_t;
+
+#define MSG_FLAG_TYPE_PULSE 0x00000001
+#define MSG_FLAG_ALLOC_PULSE 0x00000002
+#define MSG_FLAG_TYPE_SELECT 0x00000004 /* QNX's internal flag: refused (EINVAL) */
+#define MSG_FLAG_TYPE_RESMGR 0x00000008 /* QNX's internal flag: refused (EINVAL) */
+#define MSG_FLAG_DEFAULT_FUNC 0x00000100
+#define MSG_FLAG_SIDE_CHANNEL 0x00000200
+#define MSG_FLAG_CROSS_ENDIAN 0x00000400
+
+/* dispatch_create_channel: QNX 7.1's lockless handling (accepted; nothing changes here). */
+#define DISPATCH_FLAG_NOLOCK 0x00000001
+
+enum dispatch_type {
+    DISPATCH_ERROR = -1,
+    DISPATCH_NONE = 0,
+    DISPATCH_TIMEOUT,
+    DISPATCH_RESMGR,
+    DISPATCH_MESSAGE,
+    DISPATCH_SELECT,
+    DISPATCH_SIGWAIT,
+    DISPATCH_MAX
+};
+
+dispatch_t *dispatch_create(void);
+dispatch_t *dispatch_create_channel(int chid, unsigned flags);
+int dispatch_destroy(dispatch_t *dpp);
+dispatch_context_t *dispatch_context_alloc(dispatch_t *dpp);
+void dispatch_context_free(dispatch_context_t *ctp);
+dispatch_context_t *dispatch_block(dispatch_context_t *ctp);
+int dispatch_handler(dispatch_context_t *ctp);
+void dispatch_unblock(dispatch_context_t *ctp);
+int dispatch_timeout(dispatch_t *dpp, struct timespec *reltime);
+int message_attach(dispatch_t *dpp, message_attr_t *attr, int low, int high,
+                   int (*func)(message_context_t *ctp, int code, unsigned flags, void *handle),
+                   void *handle);
+int message_detach(dispatch_t *dpp, int low, int high, int flags);
+int message_connect(dispatch_t *dpp, int flags);
+int pulse_attach(dispatch_t *dpp, int flags, int code,
+                 int (*func)(message_context_t *ctp, int code, unsigned flags, void *handle),
+                 void *handle);
+int pulse_detach(dispatch_t *dpp, int code, int flags);
+
+/* ---------------------------------------------------------------- names */
 
 /* What name_attach returns (64-bit layout: dpp at 0, chid at 8, mntid at 12, sizeof 24). */
 typedef struct _name_attach {

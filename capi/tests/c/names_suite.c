@@ -324,15 +324,22 @@ static void a_name_s_life(struct server *s) {
 static void errors(void) {
     char long_name[130];
     name_attach_t *a, *copy;
-    dispatch_t *fake = (dispatch_t *)(void *)&long_name;
+    dispatch_t *dpp;
 
     CHECK(attach_fails(NULL, NULL, 0) == EINVAL, "name_attach(NULL path): EINVAL");
     CHECK(attach_fails(NULL, "", 0) == EINVAL, "name_attach(\"\"): EINVAL");
     CHECK(attach_fails(NULL, "/abs", 0) == EINVAL, "name_attach(\"/abs\"): EINVAL");
     CHECK(attach_fails(NULL, "a/../b", 0) == EINVAL, "name_attach(\"a/../b\"): EINVAL");
     CHECK(attach_fails(NULL, "..", 0) == EINVAL, "name_attach(\"..\"): EINVAL");
-    CHECK(attach_fails(fake, "qnxsim/names/dpp", 0) == EINVAL,
-          "name_attach with a dispatch handle: EINVAL (no dispatch layer yet)");
+    dpp = dispatch_create();
+    a = dpp != NULL ? name_attach(dpp, "qnxsim/names/dpp", 0) : NULL;
+    CHECK(a != NULL && a->dpp == dpp && a->chid > 0,
+          "name_attach with a dispatch handle names its channel (attach->dpp is it)");
+    if (a != NULL) {
+        name_detach(a, 0); /* destroys dpp too */
+    } else if (dpp != NULL) {
+        dispatch_destroy(dpp);
+    }
     CHECK(attach_fails(NULL, "qnxsim/names/flags", 0x100) == EINVAL,
           "name_attach with an unknown flag: EINVAL");
     CHECK(attach_fails(NULL, "qnxsim/\xff\xfe", 0) == EINVAL,
