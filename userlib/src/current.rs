@@ -15,6 +15,28 @@ thread_local! {
     /// Bumped whenever `CURRENT` changes: caches of what the binding implies (asyncmsg's last
     /// connection) compare it instead of the binding itself.
     static EPOCH: Cell<u64> = const { Cell::new(0) };
+    /// Whether this thread's `CURRENT` has been touched once, with its signals blocked (see
+    /// [`touch_current`]). A plain `Cell` has no destructor, so reading it registers nothing.
+    static TOUCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The first use of `CURRENT` in a thread registers its destructor with the C library (which
+/// allocates). A signal handler making a kernel call in the middle of that registration would
+/// register it a second time, and the binding would be dropped twice when the thread ends:
+/// so the first use happens with the thread's signals blocked.
+#[cold]
+fn touch_current() {
+    let _blocked = SignalsBlocked::new();
+    let _ = CURRENT.try_with(|_| ());
+    TOUCHED.with(|t| t.set(true));
+}
+
+/// Makes sure `CURRENT` was touched with signals blocked before it is used.
+#[inline(always)]
+fn ensure_touched() {
+    if !TOUCHED.with(Cell::get) {
+        touch_current();
+    }
 }
 
 /// The environment variable that makes the default kernel a shared one. Unset or empty: each
@@ -201,12 +223,14 @@ pub fn default_pid() -> KResult<i32> {
 
 /// Binds the calling OS thread to `ctx`, returning the previous binding (if any).
 pub fn bind(ctx: ThreadCtx) -> Option<ThreadCtx> {
+    ensure_touched();
     bump_epoch();
     CURRENT.with(|c| c.borrow_mut().replace(ctx))
 }
 
 /// Ends the calling thread's binding (the kernel thread exits) and returns it.
 pub fn unbind() -> Option<ThreadCtx> {
+    ensure_touched();
     bump_epoch();
     CURRENT.with(|c| c.borrow_mut().take())
 }
@@ -224,18 +248,72 @@ pub(crate) fn epoch() -> u64 {
 
 /// Runs `f` with the calling thread's kernel thread, attaching it to the default process first
 /// if it is unbound.
+///
+/// A signal handler may make kernel calls, so this may be entered again on the same thread
+/// from a handler. The attach runs with the thread's signals blocked, so that no handler
+/// attaches a second kernel thread in the middle of it (one of the two would be dropped,
+/// with a kernel call, inside the binding's borrow). A call from a handler that still finds
+/// the binding in use, or from a thread whose thread-locals are being destroyed (it is
+/// exiting), fails with EDEADLK or ESRCH instead of panicking.
 pub fn with_current<R>(f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
-    CURRENT.with(|c| {
-        forget_forked_binding(c);
-        if c.borrow().is_none() {
-            let (k, p) = default_pair()?;
-            let ctx = k.thread_attach(*p, kernel_sim::consts::PRIO_DEFAULT)?;
-            *c.borrow_mut() = Some(ctx);
-            bump_epoch();
+    ensure_touched();
+    CURRENT
+        .try_with(|c| {
+            forget_forked_binding(c);
+            if c.try_borrow().map_err(|_| Errno::EDEADLK)?.is_none() {
+                attach_current(c)?;
+            }
+            let b = c.try_borrow().map_err(|_| Errno::EDEADLK)?;
+            f(b.as_ref().ok_or(Errno::ESRCH)?)
+        })
+        .unwrap_or(Err(Errno::ESRCH))
+}
+
+/// Binds the calling thread (unbound) to a new kernel thread of the default process, with its
+/// signals blocked meanwhile (see [`with_current`]).
+#[cold]
+fn attach_current(c: &RefCell<Option<ThreadCtx>>) -> KResult<()> {
+    let _blocked = SignalsBlocked::new();
+    // (A handler that ran before the signals were blocked may have bound the thread.)
+    if c.try_borrow().map_err(|_| Errno::EDEADLK)?.is_some() {
+        return Ok(());
+    }
+    let (k, p) = default_pair()?;
+    let ctx = k.thread_attach(*p, kernel_sim::consts::PRIO_DEFAULT)?;
+    *c.try_borrow_mut().map_err(|_| Errno::EDEADLK)? = Some(ctx);
+    bump_epoch();
+    Ok(())
+}
+
+/// The calling thread's signals, blocked until dropped (then the previous mask is back).
+struct SignalsBlocked(Option<libc::sigset_t>);
+
+impl SignalsBlocked {
+    fn new() -> SignalsBlocked {
+        // SAFETY: `all` and `old` are plain sigset_t values of ours; sigfillset and
+        // pthread_sigmask only write them (and the thread's mask).
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            if libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old) == 0 {
+                SignalsBlocked(Some(old))
+            } else {
+                SignalsBlocked(None)
+            }
         }
-        let b = c.borrow();
-        f(b.as_ref().ok_or(Errno::ESRCH)?)
-    })
+    }
+}
+
+impl Drop for SignalsBlocked {
+    fn drop(&mut self) {
+        if let Some(old) = &self.0 {
+            // SAFETY: restores the mask `new` saved; `old` is a valid sigset_t.
+            unsafe {
+                libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut());
+            }
+        }
+    }
 }
 
 /// The calling thread's kernel and process (attaching an unbound thread to the default process
@@ -276,20 +354,27 @@ pub(crate) fn with_member<R>(
     pid: Pid,
     f: impl FnOnce(Access<'_>) -> KResult<R>,
 ) -> KResult<R> {
-    CURRENT.with(|c| {
-        if c.borrow().is_none() {
-            let ctx = kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT)?;
-            *c.borrow_mut() = Some(ctx);
-            bump_epoch();
-        }
-        let b = c.borrow();
-        match b.as_ref() {
-            Some(ctx) if ctx.kernel().same(kernel) && ctx.pid() == pid.pid => {
-                f(Access::Member(ctx))
+    ensure_touched();
+    CURRENT
+        .try_with(|c| {
+            if c.try_borrow().map_err(|_| Errno::EDEADLK)?.is_none() {
+                // (Signals blocked meanwhile, as in `attach_current`.)
+                let _blocked = SignalsBlocked::new();
+                if c.try_borrow().map_err(|_| Errno::EDEADLK)?.is_none() {
+                    let ctx = kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT)?;
+                    *c.try_borrow_mut().map_err(|_| Errno::EDEADLK)? = Some(ctx);
+                    bump_epoch();
+                }
             }
-            _ => f(Access::Foreign),
-        }
-    })
+            let b = c.try_borrow().map_err(|_| Errno::EDEADLK)?;
+            match b.as_ref() {
+                Some(ctx) if ctx.kernel().same(kernel) && ctx.pid() == pid.pid => {
+                    f(Access::Member(ctx))
+                }
+                _ => f(Access::Foreign),
+            }
+        })
+        .unwrap_or(Err(Errno::ESRCH))
 }
 
 /// Runs `f` with the calling thread's kernel thread if it is a thread of process `pid` on
