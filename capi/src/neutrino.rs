@@ -305,8 +305,9 @@ unsafe fn receive_pulse(
     bytes: size_t,
     info: *mut MsgInfo,
 ) -> KResult<c_int> {
-    let _ = info; // QNX: reserved for pulses (not written).
-                  // SAFETY: forwarded.
+    // QNX: `info` is not written for a pulse.
+    let _ = info;
+    // SAFETY: forwarded.
     let buf = unsafe { buf_mut(pulse, bytes)? };
     with_current(|c| c.msg_receive_pulse(chid, buf)).map(|()| 0)
 }
