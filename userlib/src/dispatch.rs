@@ -1,8 +1,8 @@
 //! QNX's dispatch layer, its message part (`<sys/dispatch.h>`): a [`Dispatch`] handle
 //! (`dispatch_t`) that owns a channel and a table of handlers for message types and pulse
 //! codes, and a [`Context`] (`dispatch_context_t`) that a server thread blocks in and hands to
-//! the matching handler. `select_attach`, thread pools and the resource-manager layer are not
-//! here.
+//! the matching handler. Thread pools are [`crate::thread_pool`]; `select_attach` and the
+//! resource-manager layer are not here.
 //!
 //! * [`dispatch_create`] makes a handle with **no channel**: the first attach creates one with
 //!   `_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT`, and `_NTO_CHF_COID_DISCONNECT` if it is the
@@ -519,9 +519,11 @@ impl<H> std::fmt::Debug for Engine<H> {
 /// `flags` 0). It answers a message itself; what it returns, `dispatch_handler` returns.
 pub type HandlerFn = dyn FnMut(&mut Context, i32, u32) -> i32 + Send;
 
-/// A handler as the table keeps it (one call at a time: a handler two contexts match at once
-/// runs for one, then the other).
-pub type Handler = Arc<Mutex<Box<HandlerFn>>>;
+/// A handler as the table keeps it. One attached with [`message_attach`] / [`pulse_attach`]
+/// (an `FnMut`) runs one call at a time: two contexts it matches at once run it for one, then
+/// the other; one attached with [`message_attach_shared`] / [`pulse_attach_shared`] (an `Fn`)
+/// runs for several threads at once, as a thread pool's threads need.
+pub type Handler = Arc<dyn Fn(&mut Context, i32, u32) -> i32 + Send + Sync>;
 
 /// `dispatch_t`: the dispatch handle (clones share it). The channel goes when the handle and
 /// every context of it are dropped, or at [`dispatch_destroy`].
@@ -564,7 +566,11 @@ pub fn dispatch_destroy(dpp: &Dispatch) -> KResult<()> {
 }
 
 fn handler(f: impl FnMut(&mut Context, i32, u32) -> i32 + Send + 'static) -> Handler {
-    Arc::new(Mutex::new(Box::new(f)))
+    let f = Mutex::new(f);
+    Arc::new(move |ctp: &mut Context, code, flags| {
+        let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
+        f(ctp, code, flags)
+    })
 }
 
 /// `message_attach(dpp, attr, low, high, func, handle)`: messages whose type is in
@@ -579,6 +585,18 @@ pub fn message_attach(
     func: impl FnMut(&mut Context, i32, u32) -> i32 + Send + 'static,
 ) -> KResult<i32> {
     dpp.engine.attach(attr, 0, low, high, handler(func))
+}
+
+/// [`message_attach`] with a handler that runs for several threads at once (a thread pool's):
+/// an `Fn`, not serialised.
+pub fn message_attach_shared(
+    dpp: &Dispatch,
+    attr: Option<&MessageAttr>,
+    low: i32,
+    high: i32,
+    func: impl Fn(&mut Context, i32, u32) -> i32 + Send + Sync + 'static,
+) -> KResult<i32> {
+    dpp.engine.attach(attr, 0, low, high, Arc::new(func))
 }
 
 /// `message_detach(dpp, low, high, flags)`: removes the range attached as exactly
@@ -603,6 +621,25 @@ pub fn pulse_attach(
     }
     dpp.engine
         .attach(None, flags | MSG_FLAG_TYPE_PULSE, code, code, handler(func))
+}
+
+/// [`pulse_attach`] with a handler that runs for several threads at once (a thread pool's).
+pub fn pulse_attach_shared(
+    dpp: &Dispatch,
+    flags: u32,
+    code: i32,
+    func: impl Fn(&mut Context, i32, u32) -> i32 + Send + Sync + 'static,
+) -> KResult<i32> {
+    if flags & MSG_FLAG_TYPE_PULSE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    dpp.engine.attach(
+        None,
+        flags | MSG_FLAG_TYPE_PULSE,
+        code,
+        code,
+        Arc::new(func),
+    )
 }
 
 /// `pulse_detach(dpp, code, flags)`: removes the handler of pulse `code`. EINVAL none.
@@ -694,10 +731,7 @@ pub fn dispatch_handler(ctp: &mut Context) -> i32 {
     let engine = ctp.dpp.engine.clone();
     match engine.route(ctp.rcvid, &ctp.buf[..ctp.len]) {
         Routed::Done(r) => r,
-        Routed::Call { handler, code } => {
-            let mut f = handler.lock().unwrap_or_else(|p| p.into_inner());
-            f(ctp, code, 0)
-        }
+        Routed::Call { handler, code } => handler(ctp, code, 0),
     }
 }
 

@@ -11,6 +11,9 @@
 //! * [`dispatch`]: the message part of QNX's dispatch layer (`dispatch_create`,
 //!   `message_attach`, `pulse_attach`, `dispatch_block`, `dispatch_handler`, ...), with Rust
 //!   closures as handlers; [`qnx::name_attach_dispatch`] names a dispatch handle's channel.
+//! * [`thread_pool`]: QNX's thread pools (`thread_pool_create`, `thread_pool_start`,
+//!   `thread_pool_destroy`, `thread_pool_control`, `thread_pool_limits`) with their water marks,
+//!   generic over the pool functions and ready for dispatch contexts.
 //!
 //! The calling OS thread is the kernel thread making the call ([`current`]). Threads that were
 //! never bound join the default process of the default kernel on their first call; use
@@ -104,6 +107,7 @@ pub mod qnx;
 mod structs;
 mod sync;
 mod sys;
+pub mod thread_pool;
 pub mod typed;
 
 // Every kernel-sim type that a userlib signature (or a field of a type it returns) names is
