@@ -23,7 +23,9 @@
 //! (`<sys/asyncmsg.h>`), [`names`] (`<sys/dispatch.h>`'s `name_attach`, `name_detach`,
 //! `name_open`, `name_close`), [`dispatch`] (`<sys/dispatch.h>`'s dispatch layer, its message
 //! part: `dispatch_create`, `message_attach`, `pulse_attach`, `dispatch_block`,
-//! `dispatch_handler`, ...).
+//! `dispatch_handler`, ...), [`thread_pool`] (`<sys/dispatch.h>`'s thread pools:
+//! `thread_pool_create`, `thread_pool_start`, `thread_pool_destroy`, `thread_pool_control`,
+//! `thread_pool_limits`).
 
 #![allow(non_snake_case)] // QNX's names: MsgSend, ChannelCreate, ...
 
@@ -33,6 +35,7 @@ pub mod names;
 pub mod neutrino;
 pub mod posix;
 pub mod sigevent;
+pub mod thread_pool;
 
 use kernel_sim::{Errno, KResult};
 use std::panic::{catch_unwind, AssertUnwindSafe};

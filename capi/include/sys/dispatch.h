@@ -22,9 +22,13 @@
  * an unmatched pulse: dropped). name_attach(dpp, ...) names the handle's channel; the handle
  * then answers the name's _IO_CONNECT with EOK unless a handler takes type _IO_CONNECT.
  *
+ * Thread pools (thread_pool_create, thread_pool_start, ...; their section below) run the
+ * dispatch loop, or any block/handler pair, in a number of threads that grows and shrinks
+ * with QNX's water marks.
+ *
  * Where this library differs from QNX's: name_attach(NULL, ...) makes no dispatch handle
- * (attach->dpp stays NULL: receive on attach->chid); select_attach, thread pools and the
- * resource-manager layer (resmgr_attach, iofunc) are not there yet.
+ * (attach->dpp stays NULL: receive on attach->chid); select_attach and the resource-manager
+ * layer (resmgr_attach, iofunc) are not there yet.
  */
 #ifndef _QNXSIM_SYS_DISPATCH_H
 #define _QNXSIM_SYS_DISPATCH_H
@@ -157,6 +161,103 @@ name_attach_t *name_attach(dispatch_t *dpp, const char *path, unsigned flags);
 int name_detach(name_attach_t *attach, unsigned flags);
 int name_open(const char *name, int flags);
 int name_close(int fd);
+
+
+/* ---------------------------------------------------------------- thread pools */
+
+/*
+ * A thread pool runs block_func/handler_func loops in threads of the program: each thread
+ * allocates a context (context_alloc(handle)), then loops ctp = block_func(ctp);
+ * handler_func(ctp). thread_pool_start creates the first thread, which creates the others up to
+ * lo_water; when fewer than lo_water are blocked, increment more are created (never more than
+ * hi_water blocked, never more than maximum in all); a thread whose fellows already block
+ * hi_water strong leaves after its handler (context_free). thread_pool_destroy calls
+ * unblock_func once per thread and waits for all of them to leave. hi_water above maximum and
+ * lo_water above hi_water are lowered at start, as QNX does.
+ *
+ * THREAD_POOL_PARAM_T (the context type, default dispatch_context_t) and THREAD_POOL_HANDLE_T
+ * (the handle type, default dispatch_t) may be defined before the first include of this
+ * header, for pools over contexts of the program's own.
+ *
+ * thread_pool_start is a macro over qnxsim_thread_pool_start: with POOL_FLAG_EXIT_SELF the
+ * caller pthread_exit's once the pool is started; with POOL_FLAG_USE_SELF it serves in the pool
+ * and pthread_exit's when it leaves it; without either it returns 0 (EOK), or -1 and errno.
+ */
+
+#define POOL_FLAG_EXIT_SELF 0x00000001
+#define POOL_FLAG_USE_SELF 0x00000002
+#define POOL_FLAG_EXITING 0x00000004  /* QNX's internal flag: refused (EINVAL) */
+#define POOL_FLAG_CHANGING 0x00000008 /* QNX's internal flag: refused (EINVAL) */
+#define POOL_FLAG_RESERVE 0x00000010  /* QNX's internal flag: refused (EINVAL) */
+#define POOL_FLAG_ERROR 0x00000020    /* QNX's internal flag: refused (EINVAL) */
+#define POOL_FLAG_CALL_BLOCK_ERRF 0x00000040  /* error_func when block_func returns NULL */
+#define POOL_FLAG_CALL_HANDLE_ERRF 0x00000080 /* error_func when handler_func returns -1 */
+
+/* error_func's reasons (a failed context_alloc is always reported). */
+#define POOL_ERROR_BLOCK 0x00000001u
+#define POOL_ERROR_HANDLER 0x00000002u
+#define POOL_ERROR_CONTEXT 0x00000004u
+
+typedef struct _thread_pool thread_pool_t;
+
+#ifndef THREAD_POOL_PARAM_T
+#define THREAD_POOL_PARAM_T dispatch_context_t
+#endif
+#ifndef THREAD_POOL_HANDLE_T
+#define THREAD_POOL_HANDLE_T dispatch_t
+#endif
+
+/* QNX 7.1's 64-bit layout: lo_water at 56, tid_name at 64, error_func at 72, sizeof 104. */
+typedef struct _thread_pool_attr {
+    THREAD_POOL_HANDLE_T *handle;
+    THREAD_POOL_PARAM_T *(*block_func)(THREAD_POOL_PARAM_T *ctp);
+    void (*unblock_func)(THREAD_POOL_PARAM_T *ctp);   /* may be NULL */
+    int (*handler_func)(THREAD_POOL_PARAM_T *ctp);
+    THREAD_POOL_PARAM_T *(*context_alloc)(THREAD_POOL_HANDLE_T *handle);
+    void (*context_free)(THREAD_POOL_PARAM_T *ctp);
+    pthread_attr_t *attr;                             /* the threads' attributes (NULL) */
+    unsigned short lo_water;
+    unsigned short increment;
+    unsigned short hi_water;
+    unsigned short maximum;                           /* 0: EINVAL */
+    const char *tid_name;                             /* the threads' name (NULL) */
+    void (*error_func)(unsigned flags, int err_value); /* may be NULL */
+    unsigned reserved[5];
+} thread_pool_attr_t;
+
+/* created at 104, sizeof 136; created and waiting follow the pool (read, do not write). */
+struct _thread_pool {
+    thread_pool_attr_t pool_attr;
+    unsigned created;
+    unsigned waiting;
+    unsigned flags;
+    void *props;
+    unsigned reserved[2];
+};
+
+#define THREAD_POOL_CONTROL_HIWATER 0x0001
+#define THREAD_POOL_CONTROL_LOWATER 0x0002
+#define THREAD_POOL_CONTROL_MAXIMUM 0x0004
+#define THREAD_POOL_CONTROL_INCREMENT 0x0008
+#define THREAD_POOL_CONTROL_NONBLOCK 0x4000
+
+thread_pool_t *thread_pool_create(thread_pool_attr_t *attr, unsigned flags);
+int qnxsim_thread_pool_start(void *pool);
+int thread_pool_destroy(thread_pool_t *pool);
+int thread_pool_control(thread_pool_t *pool, thread_pool_attr_t *attr, _Uint16t lower,
+                        _Uint16t upper, unsigned flags);
+int thread_pool_limits(thread_pool_t *pool, int lowater, int hiwater, int maximum, int increment,
+                       unsigned flags);
+
+/* thread_pool_start(pool): QNX's, with the caller's pthread_exit where QNX's does it. */
+static inline int qnxsim_thread_pool_start_or_exit(void *pool) {
+    int r = qnxsim_thread_pool_start(pool);
+    if (r == 1) {
+        pthread_exit(NULL);
+    }
+    return r;
+}
+#define thread_pool_start qnxsim_thread_pool_start_or_exit
 
 #ifdef __cplusplus
 }
