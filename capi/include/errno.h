@@ -3,6 +3,10 @@
  * on Linux). POSIX errors keep Linux's numbers; the QNX-only ones take QNX's, which Linux
  * does not use.
  */
+/* (#include_next is a GNU extension: this pragma keeps -Wpedantic quiet about it.) */
+#if defined(__GNUC__)
+#pragma GCC system_header
+#endif
 #include_next <errno.h>
 
 #ifndef _QNXSIM_ERRNO_H

@@ -2,6 +2,10 @@
  * <pthread.h>: the system's, with QNX's pthread_create, which takes a NULL thread pointer
  * (libqnxsim, QNX Neutrino on Linux).
  */
+/* (#include_next is a GNU extension: this pragma keeps -Wpedantic quiet about it.) */
+#if defined(__GNUC__)
+#pragma GCC system_header
+#endif
 #include_next <pthread.h>
 
 #ifndef _QNXSIM_PTHREAD_H

@@ -2,6 +2,10 @@
  * <unistd.h>: the system's, plus QNX's iov_t, SETIOV/GETIOV macros and delay() (libqnxsim,
  * QNX Neutrino on Linux).
  */
+/* (#include_next is a GNU extension: this pragma keeps -Wpedantic quiet about it.) */
+#if defined(__GNUC__)
+#pragma GCC system_header
+#endif
 #include_next <unistd.h>
 
 #ifndef _QNXSIM_UNISTD_H

@@ -244,32 +244,53 @@ pub unsafe extern "C" fn dispatch_context_free(ctp: *mut CContext) {
 }
 
 unsafe fn block(ctp: *mut CContext) -> KResult<*mut CContext> {
-    // SAFETY: NULL or a live context (our caller's promise).
-    let cx = unsafe { ctp.as_mut() }.ok_or(Errno::EINVAL)?;
+    if ctp.is_null() {
+        return Err(Errno::EINVAL);
+    }
+    // The context's fields are read and written through the raw pointer, one at a time: no
+    // reference to the whole context lives across the receive, during which other threads may
+    // use it too (`dispatch_unblock(ctp)` from any thread, as QNX allows).
+    // SAFETY: a live context (our caller's promise).
+    let (dpp, msg, max) = unsafe {
+        (
+            ptr::addr_of!((*ctp).dpp).read(),
+            ptr::addr_of!((*ctp).msg).read(),
+            ptr::addr_of!((*ctp).msg_max_size).read(),
+        )
+    };
     // SAFETY: the context's handle is live (our caller's promise).
-    let e = unsafe { engine(cx.dpp)? };
+    let e = unsafe { engine(dpp)? };
     let (chid, timeout) = e.receive_setup()?;
-    cx.id = -1;
-    cx.rcvid = -1;
-    cx.info.msglen = 0;
+    // SAFETY: as above.
+    let mut info = unsafe {
+        ptr::addr_of_mut!((*ctp).id).write(-1);
+        ptr::addr_of_mut!((*ctp).rcvid).write(-1);
+        ptr::addr_of_mut!((*ctp).info.msglen).write(0);
+        ptr::addr_of!((*ctp).info).read()
+    };
     let buf = [Iov {
-        base: cx.msg as u64,
-        len: cx.msg_max_size as u64,
+        base: msg as u64,
+        len: max as u64,
     }];
     let r = with_current(|c| {
         if let Some(ns) = timeout {
             c.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(ns))?;
         }
         // SAFETY: the receive buffer lies inside the context's block, ours during the call.
-        let rcvid = unsafe { c.msg_receivev_raw(chid, &buf, Some(&mut cx.info)) }?;
+        let rcvid = unsafe { c.msg_receivev_raw(chid, &buf, Some(&mut info)) }?;
         if rcvid > 0 {
-            cx.info.pid = pid_out(c, cx.info.pid);
+            info.pid = pid_out(c, info.pid);
         }
         Ok(rcvid)
     });
     match r {
         Ok(rcvid) => {
-            cx.rcvid = c_int::try_from(rcvid).map_err(|_| Errno::EOVERFLOW)?;
+            let rcvid = c_int::try_from(rcvid).map_err(|_| Errno::EOVERFLOW)?;
+            // SAFETY: as above.
+            unsafe {
+                ptr::addr_of_mut!((*ctp).info).write(info);
+                ptr::addr_of_mut!((*ctp).rcvid).write(rcvid);
+            }
             Ok(ctp)
         }
         Err(Errno::ETIMEDOUT) => Ok(ctp),
@@ -342,10 +363,15 @@ pub unsafe extern "C" fn dispatch_handler(ctp: *mut CContext) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn dispatch_unblock(ctp: *mut CContext) {
     let r = guard(|| {
-        // SAFETY: NULL or a live context of a live handle (our caller's promise).
-        let cx = unsafe { ctp.as_ref() }.ok_or(Errno::EINVAL)?;
+        if ctp.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        // Only the handle is read, through the raw pointer: another thread may be blocked in
+        // this context (no reference to it is made here).
+        // SAFETY: a live context of a live handle (our caller's promise).
+        let dpp = unsafe { ptr::addr_of!((*ctp).dpp).read() };
         // SAFETY: as above.
-        unsafe { engine(cx.dpp) }?.unblock()
+        unsafe { engine(dpp) }?.unblock()
     });
     if let Err(e) = r {
         set_errno(e);

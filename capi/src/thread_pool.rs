@@ -128,10 +128,40 @@ pub struct CCtx {
 // only through the pool).
 unsafe impl Send for CCtx {}
 
+extern "C" {
+    // (Not in the libc crate.)
+    fn pthread_attr_getdetachstate(attr: *const libc::pthread_attr_t, state: *mut c_int) -> c_int;
+}
+
+/// What a new pool thread starts with: its body, and the name to give itself.
+struct Start {
+    body: ThreadBody,
+    name: Option<Vec<u8>>,
+}
+
 extern "C" fn trampoline(arg: *mut c_void) -> *mut c_void {
-    // SAFETY: `arg` is the `Box<ThreadBody>` `spawn` leaked for this thread, taken once.
-    let body = unsafe { Box::from_raw(arg.cast::<ThreadBody>()) };
-    let _ = catch_unwind(AssertUnwindSafe(body));
+    // SAFETY: `arg` is the `Box<Start>` `spawn` leaked for this thread, taken once.
+    let start = unsafe { Box::from_raw(arg.cast::<Start>()) };
+    // The thread names and detaches itself: its creator's handle to it may be stale by the
+    // time the creator could use it (a thread made detached by the program's attr, or one
+    // that ended at once), and a stale pthread_t may name another thread.
+    // SAFETY: `pthread_self()` is this live thread; the name is NUL-terminated.
+    unsafe {
+        let me = libc::pthread_self();
+        if let Some(n) = &start.name {
+            libc::pthread_setname_np(me, n.as_ptr().cast());
+        }
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        let mut state = libc::PTHREAD_CREATE_DETACHED;
+        if libc::pthread_getattr_np(me, &mut attr) == 0 {
+            pthread_attr_getdetachstate(&attr, &mut state);
+            libc::pthread_attr_destroy(&mut attr);
+        }
+        if state == libc::PTHREAD_CREATE_JOINABLE {
+            libc::pthread_detach(me);
+        }
+    }
+    let _ = catch_unwind(AssertUnwindSafe(start.body));
     ptr::null_mut()
 }
 
@@ -195,7 +225,12 @@ impl PoolFuncs for CFuncs {
 
     fn spawn(&self, name: Option<&str>, body: &mut Option<ThreadBody>) -> Option<KResult<()>> {
         let b = body.take()?;
-        let arg = Box::into_raw(Box::new(b));
+        let name = name.map(|n| {
+            let mut bytes: Vec<u8> = n.bytes().filter(|&c| c != 0).take(15).collect();
+            bytes.push(0);
+            bytes
+        });
+        let arg = Box::into_raw(Box::new(Start { body: b, name }));
         // SAFETY: a zeroed pthread_t is a plain integer to be written.
         let mut tid: libc::pthread_t = unsafe { std::mem::zeroed() };
         // SAFETY: `attr` is NULL or the program's initialised pthread_attr_t (QNX's contract);
@@ -206,14 +241,6 @@ impl PoolFuncs for CFuncs {
             drop(unsafe { Box::from_raw(arg) });
             return Some(Err(Errno::EAGAIN));
         }
-        if let Some(n) = name {
-            let mut bytes: Vec<u8> = n.bytes().filter(|&c| c != 0).take(15).collect();
-            bytes.push(0);
-            // SAFETY: `tid` is the live thread just made; `bytes` is NUL-terminated.
-            unsafe { libc::pthread_setname_np(tid, bytes.as_ptr().cast()) };
-        }
-        // SAFETY: `tid` is the thread just made, joined by no one (QNX's are detached).
-        unsafe { libc::pthread_detach(tid) };
         Some(Ok(()))
     }
 

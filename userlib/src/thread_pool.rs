@@ -267,6 +267,10 @@ impl PoolFuncs for DispatchPool {
 struct State {
     lim: PoolLimits,
     created: u32,
+    /// Threads counted in `created` that decided to leave and have not counted themselves out
+    /// yet (`leave`): the decision and this count change under one lock, so that no two
+    /// threads leave on the strength of one surplus.
+    leaving: u32,
     waiting: u32,
     starting: u32,
     /// Unblocks `thread_pool_control` sent that no block has returned for yet.
@@ -336,15 +340,16 @@ impl<F: PoolFuncs> Inner<F> {
             u32::from(s.lim.increment),
         );
         let avail = s.waiting + s.starting;
-        if avail >= lo || s.created >= max {
+        let live = s.created - s.leaving;
+        if avail >= lo || live >= max {
             return 0;
         }
-        let add = if s.created < lo {
-            lo - s.created
+        let add = if live < lo {
+            lo - live
         } else {
             inc.min(hi.saturating_sub(avail))
         };
-        add.min(max - s.created)
+        add.min(max - live)
     }
 
     /// Counts `waiting` and `starting` by `w` and `n`, and creates the threads QNX's rule asks.
@@ -404,8 +409,11 @@ impl<F: PoolFuncs> Inner<F> {
         if let Some(name) = &self.name {
             b = b.name(name.clone());
         }
-        let h = b.spawn(body).map_err(|_| Errno::EAGAIN)?;
+        // The lock is held from before the spawn until the handle is listed: the new thread
+        // cannot count itself out before then, so `thread_pool_destroy`, which waits for the
+        // count to reach 0 before it takes the handles, never misses this one.
         let mut s = self.lock();
+        let h = b.spawn(body).map_err(|_| Errno::EAGAIN)?;
         // (Threads that left already are joined now, so that the list stays short.)
         let (done, live): (Vec<_>, Vec<_>) = s.handles.drain(..).partition(|h| h.is_finished());
         s.handles = live;
@@ -423,6 +431,7 @@ impl<F: PoolFuncs> Inner<F> {
             Err(e) => {
                 let mut s = self.lock();
                 s.starting -= 1;
+                s.leaving += 1;
                 drop(s);
                 self.report(POOL_ERROR_CONTEXT, e);
             }
@@ -439,6 +448,7 @@ impl<F: PoolFuncs> Inner<F> {
             let mut s = self.lock();
             if s.exiting {
                 s.waiting -= 1;
+                s.leaving += 1;
                 self.publish(&s);
                 break;
             }
@@ -451,6 +461,7 @@ impl<F: PoolFuncs> Inner<F> {
                 }
                 // A thread whose process is gone has nothing to block in (QNX's would not run).
                 if self.kernel.process_counters(self.pid.pid).is_err() {
+                    self.lock().leaving += 1;
                     break;
                 }
             }
@@ -461,7 +472,10 @@ impl<F: PoolFuncs> Inner<F> {
             }
             let mut s = self.lock();
             let (lo, hi) = (u32::from(s.lim.lo_water), u32::from(s.lim.hi_water));
-            if (s.waiting >= hi && s.waiting >= lo) || s.created > u32::from(s.lim.maximum) {
+            if (s.waiting >= hi && s.waiting >= lo)
+                || s.created - s.leaving > u32::from(s.lim.maximum)
+            {
+                s.leaving += 1;
                 break;
             }
             s.waiting += 1;
@@ -474,6 +488,7 @@ impl<F: PoolFuncs> Inner<F> {
     fn leave(&self) {
         let mut s = self.lock();
         s.created -= 1;
+        s.leaving -= 1;
         self.publish(&s);
         drop(s);
         self.cond.notify_all();
@@ -570,6 +585,7 @@ pub fn thread_pool_create<F: PoolFuncs>(
                     maximum: attr.maximum,
                 },
                 created: 0,
+                leaving: 0,
                 waiting: 0,
                 starting: 0,
                 unblocking: 0,
@@ -718,19 +734,21 @@ pub fn thread_pool_control<F: PoolFuncs>(
         if s.exiting {
             return Err(Errno::EINVAL);
         }
-        if s.waiting + s.starting < lo && s.created < max {
+        if s.waiting + s.starting < lo && s.created - s.leaving < max {
             s.created += 1;
             s.starting += 1;
             inner.publish(&s);
             drop(s);
             inner.spawn_one()?;
-        } else if s.created.saturating_sub(s.unblocking) > max
+        } else if (s.created - s.leaving).saturating_sub(s.unblocking) > max
             || s.waiting.saturating_sub(s.unblocking) > hi
         {
             // (Less the unblocks on their way already, so that a thread slow to wake does not
             // get a second one: a spurious wake-up would grow the pool again.)
-            let count = (s.created.saturating_sub(s.unblocking).saturating_sub(max))
-                .max(s.waiting.saturating_sub(s.unblocking).saturating_sub(hi));
+            let count = ((s.created - s.leaving)
+                .saturating_sub(s.unblocking)
+                .saturating_sub(max))
+            .max(s.waiting.saturating_sub(s.unblocking).saturating_sub(hi));
             s.unblocking += count;
             drop(s);
             let ctp = inner.funcs.context_alloc()?;

@@ -233,6 +233,64 @@ fn the_pool_never_exceeds_maximum() {
     });
 }
 
+/// Eight busy threads, the maximum lowered to 3 meanwhile, then all eight handlers return at
+/// once: exactly five leave. (Each leaver used to decide on a count that the others' departures
+/// had not lowered yet, and the pool could fall below its maximum, even to no thread at all.)
+#[test]
+fn lowering_maximum_under_busy_threads_leaves_exactly_maximum() {
+    for _ in 0..5 {
+        let k = kernel();
+        let p = process(&k);
+        let pid = p.pid();
+        let gate = Arc::new(Gate::default());
+        let g = gate.clone();
+        let (d, tpp) = run_in(&p, move || {
+            let d = gated_dispatch(&g);
+            let tpp = thread_pool_create(attr(&d, 2, 8, 1, 8), 0).unwrap();
+            thread_pool_start(&tpp).unwrap();
+            (d, tpp)
+        });
+        let chid = d.chid();
+        let cs = clients(&k, 8, pid, chid);
+        wait_until("eight handlers busy", || gate.inside() == 8);
+        let t = tpp.clone();
+        run_in(&p, move || {
+            thread_pool_limits(&t, -1, -1, 3, -1, THREAD_POOL_CONTROL_NONBLOCK).unwrap()
+        });
+        // A watcher samples the count from the release on: it must never fall below 3.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (w, st) = (tpp.clone(), stop.clone());
+        let watcher = std::thread::spawn(move || {
+            let mut least = u32::MAX;
+            while !st.load(Ordering::SeqCst) {
+                least = least.min(w.created());
+                std::hint::spin_loop();
+            }
+            least
+        });
+        gate.open();
+        for (i, (c, h)) in cs.into_iter().enumerate() {
+            assert_eq!(join(h), Ok(i as i64));
+            drop(c);
+        }
+        wait_until("the pool down to its maximum, every thread blocked", || {
+            tpp.created() == 3 && tpp.waiting() == 3 && receive_blocked(&k, pid, chid) == 3
+        });
+        std::thread::sleep(SHORT);
+        stop.store(true, Ordering::SeqCst);
+        assert_eq!(
+            join(watcher),
+            3,
+            "the pool fell below its maximum on the way down"
+        );
+        assert_eq!(tpp.created(), 3, "no thread left beyond the surplus");
+        run_in(&p, move || {
+            thread_pool_destroy(&tpp).unwrap();
+            dispatch_destroy(&d).unwrap();
+        });
+    }
+}
+
 #[test]
 fn create_start_control_and_limits_refuse_bad_input_with_einval() {
     let k = kernel();
