@@ -190,7 +190,8 @@ fn write(dir: &TempDir, name: &str, text: &str) -> PathBuf {
 }
 
 fn run_ok(exe: &Path) {
-    let (status, out, err) = Running::start(exe, &[], &[]).finish(Duration::from_secs(20));
+    let (status, out, err) =
+        Running::start(exe, &[], &[] as &[(&str, &str)]).finish(Duration::from_secs(20));
     assert!(
         status.success(),
         "{}: {status}\nstdout:\n{out}\nstderr:\n{err}",

@@ -12,13 +12,10 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, expect_pass, summary, Lang, Link};
+use common::cc::{build, build_shared, c_dir, expect_pass, expect_summary, Lang, Link, Running};
 use common::*;
 use procs::{child_role, child_setup, tell_parent, TempDir};
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use userlib::consts::*;
 use userlib::qnx::*;
@@ -246,143 +243,12 @@ fn child_entry() {
 
 // ------------------------------------------------------------------ C programs
 
-/// The C name server and client, built (C99, libqnxsim shared) into `dir`.
+/// The C server and client, built (C99, libqnxsim shared) into `dir`.
 fn build_programs(dir: &TempDir) -> (PathBuf, PathBuf) {
-    let server = dir.join("name_server");
-    let client = dir.join("name_client");
-    build(
-        &[c_dir().join("name_server.c")],
-        &server,
-        Lang::C99,
-        Link::Shared,
-    );
-    build(
-        &[c_dir().join("name_client.c")],
-        &client,
-        Lang::C99,
-        Link::Shared,
-    );
-    (server, client)
-}
-
-/// A C program whose stdout the test reads line by line while it runs; killed and reaped on
-/// drop.
-struct CProg {
-    child: std::process::Child,
-    lines: Receiver<String>,
-    out: Vec<String>,
-    err: Receiver<String>,
-    what: String,
-}
-
-impl CProg {
-    fn start(exe: &Path, args: &[&str], env: &[(&'static str, String)]) -> CProg {
-        let mut child = Command::new(exe)
-            .args(args)
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
-        let (tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let (etx, err) = mpsc::channel();
-        let mut stderr = child.stderr.take().expect("stderr");
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            let _ = etx.send(s);
-        });
-        CProg {
-            child,
-            lines,
-            out: Vec::new(),
-            err,
-            what: exe.display().to_string(),
-        }
-    }
-
-    /// Its next line (within `WITHIN`).
-    fn line(&mut self) -> String {
-        match self.lines.recv_timeout(WITHIN) {
-            Ok(l) => {
-                self.out.push(l.clone());
-                l
-            }
-            Err(e) => panic!(
-                "{}: no line within {WITHIN:?} ({e}); so far:\n{}",
-                self.what,
-                self.out.join("\n")
-            ),
-        }
-    }
-
-    /// Waits for its "ready" line.
-    fn ready(&mut self) {
-        let line = self.line();
-        assert_eq!(line, "ready", "{}: {line:?}", self.what);
-    }
-
-    /// Waits (within `WITHIN`, else kills it and panics) for it to end: its status, all its
-    /// stdout and its stderr.
-    fn finish(mut self) -> (ExitStatus, String, String) {
-        let until = Instant::now() + WITHIN;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().expect("waiting") {
-                break s;
-            }
-            if Instant::now() > until {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "{} did not end within {WITHIN:?}; its output:\n{}",
-                    self.what,
-                    self.out.join("\n")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.out.push(l);
-        }
-        let err = self
-            .err
-            .recv_timeout(Duration::from_secs(5))
-            .unwrap_or_default();
-        (status, self.out.join("\n"), err)
-    }
-
-    /// SIGKILL, and its status once reaped.
-    fn kill(mut self) -> ExitStatus {
-        let _ = self.child.kill();
-        self.child.wait().expect("reaping")
-    }
-}
-
-impl Drop for CProg {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A C test program's end: it succeeded, passed at least `min` checks and failed none.
-fn expect_summary(who: &str, (status, out, err): (ExitStatus, String, String), min: u32) {
-    let (passed, failed) = summary(&out);
-    assert!(
-        status.success() && failed == 0 && passed >= min,
-        "{who}: {status}, {passed} passed, {failed} failed (at least {min} expected)\n\
-         stdout:\n{out}\nstderr:\n{err}"
-    );
+    (
+        build_shared(dir, "name_server"),
+        build_shared(dir, "name_client"),
+    )
 }
 
 /// The checks name_client.c makes at the least, and name_server.c with one client.
@@ -397,11 +263,11 @@ fn a_c_client_finds_a_c_server_by_its_name_on_a_supervised_kernel() {
     let (server_exe, client_exe) = build_programs(&dir);
     let env = env(&socket);
     let name = "qnxsim/test/echo";
-    let mut server = CProg::start(&server_exe, &[name], &env);
+    let mut server = Running::start(&server_exe, &[name], &env);
     server.ready();
-    let client = CProg::start(&client_exe, &[name], &env);
-    expect_summary("name_client", client.finish(), CLIENT_CHECKS);
-    expect_summary("name_server", server.finish(), SERVER_CHECKS);
+    let client = Running::start(&client_exe, &[name], &env);
+    expect_summary("name_client", client.finish(WITHIN), CLIENT_CHECKS);
+    expect_summary("name_server", server.finish(WITHIN), SERVER_CHECKS);
 }
 
 #[test]
@@ -411,7 +277,7 @@ fn a_rust_client_finds_a_c_server_by_its_global_name() {
     let _sup = Sup::start(&socket, &[]);
     let (server_exe, _) = build_programs(&dir);
     let name = "qnxsim/test/global-echo";
-    let mut server = CProg::start(&server_exe, &[name, "global"], &env(&socket));
+    let mut server = Running::start(&server_exe, &[name, "global"], &env(&socket));
     server.ready();
     let client = spawn("rust-client", name, &socket);
     let said = client.line(WITHIN);
@@ -423,7 +289,7 @@ fn a_rust_client_finds_a_c_server_by_its_global_name() {
         .expect("a count");
     assert!(passed >= 10, "{said}");
     assert!(client.wait(WITHIN).success());
-    expect_summary("name_server", server.finish(), SERVER_CHECKS);
+    expect_summary("name_server", server.finish(WITHIN), SERVER_CHECKS);
 }
 
 #[test]
@@ -434,7 +300,7 @@ fn a_killed_servers_name_goes_with_it() {
     let (server_exe, _) = build_programs(&dir);
     let name = "qnxsim/test/doomed";
     // Two clients to serve: it is still there after the probe.
-    let mut server = CProg::start(&server_exe, &[name, "2"], &env(&socket));
+    let mut server = Running::start(&server_exe, &[name, "2"], &env(&socket));
     server.ready();
     let probe = spawn("rust-probe", name, &socket);
     assert_eq!(probe.line(WITHIN), "probe ok");

@@ -10,15 +10,11 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, summary, Lang, Link};
+use common::cc::{build_shared, expect_summary, Running};
 use common::*;
 use procs::{child_role, child_setup, tell_parent, TempDir};
 use qnxsim::sigevent::CSigEvent;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
 use userlib::consts::*;
 use userlib::qnx::*;
 
@@ -325,133 +321,14 @@ fn child_entry() {
 
 /// The C server and client, built (C99, libqnxsim shared) into `dir`.
 fn build_programs(dir: &TempDir) -> (PathBuf, PathBuf) {
-    let server = dir.join("xproc_server");
-    let client = dir.join("xproc_client");
-    build(
-        &[c_dir().join("xproc_server.c")],
-        &server,
-        Lang::C99,
-        Link::Shared,
-    );
-    build(
-        &[c_dir().join("xproc_client.c")],
-        &client,
-        Lang::C99,
-        Link::Shared,
-    );
-    (server, client)
-}
-
-/// A C program whose stdout the test reads line by line while it runs; killed and reaped on
-/// drop.
-struct CProg {
-    child: std::process::Child,
-    lines: Receiver<String>,
-    out: Vec<String>,
-    err: Receiver<String>,
-    what: String,
-}
-
-impl CProg {
-    fn start(exe: &Path, args: &[&str], env: &[(&'static str, String)]) -> CProg {
-        let mut child = Command::new(exe)
-            .args(args)
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
-        let (tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let (etx, err) = mpsc::channel();
-        let mut stderr = child.stderr.take().expect("stderr");
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            let _ = etx.send(s);
-        });
-        CProg {
-            child,
-            lines,
-            out: Vec::new(),
-            err,
-            what: exe.display().to_string(),
-        }
-    }
-
-    /// Its next line (within `WITHIN`).
-    fn line(&mut self) -> String {
-        match self.lines.recv_timeout(WITHIN) {
-            Ok(l) => {
-                self.out.push(l.clone());
-                l
-            }
-            Err(e) => panic!(
-                "{}: no line within {WITHIN:?} ({e}); so far:\n{}",
-                self.what,
-                self.out.join("\n")
-            ),
-        }
-    }
-
-    /// Waits (within `WITHIN`, else kills it and panics) for it to end: its status, all its
-    /// stdout and its stderr.
-    fn finish(mut self) -> (ExitStatus, String, String) {
-        let until = Instant::now() + WITHIN;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().expect("waiting") {
-                break s;
-            }
-            if Instant::now() > until {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "{} did not end within {WITHIN:?}; its output:\n{}",
-                    self.what,
-                    self.out.join("\n")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.out.push(l);
-        }
-        let err = self
-            .err
-            .recv_timeout(Duration::from_secs(5))
-            .unwrap_or_default();
-        (status, self.out.join("\n"), err)
-    }
-}
-
-impl Drop for CProg {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A C test program's end: it succeeded, passed at least `min` checks and failed none.
-fn expect_summary(who: &str, (status, out, err): (ExitStatus, String, String), min: u32) {
-    let (passed, failed) = summary(&out);
-    assert!(
-        status.success() && failed == 0 && passed >= min,
-        "{who}: {status}, {passed} passed, {failed} failed (at least {min} expected)\n\
-         stdout:\n{out}\nstderr:\n{err}"
-    );
+    (
+        build_shared(dir, "xproc_server"),
+        build_shared(dir, "xproc_client"),
+    )
 }
 
 /// "ready PID CHID" from the C server: "PID CHID".
-fn c_ready(server: &mut CProg) -> String {
+fn c_ready(server: &mut Running) -> String {
     let line = server.line();
     let target = line
         .strip_prefix("ready ")
@@ -469,16 +346,16 @@ const SERVER_CHECKS: u32 = 5;
 fn c_server_and_c_client(dir: &TempDir, socket: &Path, auto: Option<&AutoStarted>) {
     let (server_exe, client_exe) = build_programs(dir);
     let env = env(socket);
-    let mut server = CProg::start(&server_exe, &[], &env);
+    let mut server = Running::start(&server_exe, &[], &env);
     let target = c_ready(&mut server);
     assert!(socket.exists(), "the kernel's socket");
     if let Some(auto) = auto {
         assert_eq!(auto.pids().len(), 1, "the server started one supervisor");
     }
     let (pid, chid) = target.split_once(' ').expect("pid chid");
-    let client = CProg::start(&client_exe, &[pid, chid], &env);
-    expect_summary("xproc_client", client.finish(), CLIENT_CHECKS);
-    expect_summary("xproc_server", server.finish(), SERVER_CHECKS);
+    let client = Running::start(&client_exe, &[pid, chid], &env);
+    expect_summary("xproc_client", client.finish(WITHIN), CLIENT_CHECKS);
+    expect_summary("xproc_server", server.finish(WITHIN), SERVER_CHECKS);
 }
 
 #[test]
@@ -547,8 +424,8 @@ fn a_c_client_talks_to_a_rust_server() {
     let server = spawn("rust-server", "", &socket);
     let target = ready(&server);
     let (pid, chid) = target.split_once(' ').expect("pid chid");
-    let client = CProg::start(&client_exe, &[pid, chid], &env(&socket));
-    expect_summary("xproc_client", client.finish(), CLIENT_CHECKS);
+    let client = Running::start(&client_exe, &[pid, chid], &env(&socket));
+    expect_summary("xproc_client", client.finish(WITHIN), CLIENT_CHECKS);
     let said = server.line(WITHIN);
     assert!(
         said.starts_with("served ") && said.ends_with(" pulses 3 disconnected true problems []"),
@@ -563,7 +440,7 @@ fn a_rust_client_talks_to_a_c_server() {
     let socket = socket_in(&dir);
     let _sup = Sup::start(&socket, &[]);
     let (server_exe, _) = build_programs(&dir);
-    let mut server = CProg::start(&server_exe, &[], &env(&socket));
+    let mut server = Running::start(&server_exe, &[], &env(&socket));
     let target = c_ready(&mut server);
     let client = spawn("rust-client", &target, &socket);
     let said = client.line(WITHIN);
@@ -575,5 +452,5 @@ fn a_rust_client_talks_to_a_c_server() {
         .expect("a count");
     assert!(passed >= 10, "{said}");
     assert!(client.wait(WITHIN).success());
-    expect_summary("xproc_server", server.finish(), SERVER_CHECKS);
+    expect_summary("xproc_server", server.finish(WITHIN), SERVER_CHECKS);
 }

@@ -5,8 +5,13 @@
 //! Every program runs bounded in time and is killed on every exit path.
 #![allow(dead_code)]
 
+use super::WITHIN;
+use crate::procs::TempDir;
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 /// The C API's headers.
@@ -105,25 +110,53 @@ pub fn build(sources: &[PathBuf], out: &Path, lang: Lang, link: Link) {
     );
 }
 
-/// A running program, killed and reaped on drop.
+/// A running program, killed and reaped on drop. Its stdout is read line by line as it runs
+/// (`line`, `ready`), its stderr collected for the end (`finish`).
 pub struct Running {
     child: std::process::Child,
+    lines: Receiver<String>,
+    out: Vec<String>,
+    err: Receiver<String>,
     what: String,
 }
 
 impl Running {
     /// Starts `exe ARGS` with `env` added, its output captured.
-    pub fn start(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
-        let child = Command::new(exe)
+    pub fn start<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        exe: &Path,
+        args: &[&str],
+        env: &[(K, V)],
+    ) -> Running {
+        let mut child = Command::new(exe)
             .args(args)
-            .envs(env.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (etx, err) = mpsc::channel();
+        let mut stderr = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            let _ = etx.send(s);
+        });
         Running {
             child,
+            lines,
+            out: Vec::new(),
+            err,
             what: exe.display().to_string(),
         }
     }
@@ -133,8 +166,29 @@ impl Running {
         self.child.id()
     }
 
-    /// Waits at most `within` for it to exit (killing it after), and returns its status and
-    /// output.
+    /// Its next line of output (within `WITHIN`, else the test fails).
+    pub fn line(&mut self) -> String {
+        match self.lines.recv_timeout(WITHIN) {
+            Ok(l) => {
+                self.out.push(l.clone());
+                l
+            }
+            Err(e) => panic!(
+                "{}: no line within {WITHIN:?} ({e}); so far:\n{}",
+                self.what,
+                self.out.join("\n")
+            ),
+        }
+    }
+
+    /// Waits for its `ready` line.
+    pub fn ready(&mut self) {
+        let line = self.line();
+        assert_eq!(line, "ready", "{}: {line:?}", self.what);
+    }
+
+    /// Waits at most `within` for it to exit (killing it after, and failing the test), and
+    /// returns its status, all its stdout and its stderr.
     pub fn finish(mut self, within: Duration) -> (ExitStatus, String, String) {
         let until = Instant::now() + within;
         let status = loop {
@@ -144,29 +198,33 @@ impl Running {
             if Instant::now() > until {
                 let _ = self.child.kill();
                 let s = self.child.wait().expect("reaping");
-                let (out, err) = self.output();
+                self.drain();
                 panic!(
-                    "{} did not finish within {within:?} (killed: {s})\nstdout:\n{out}\nstderr:\n{err}",
-                    self.what
+                    "{} did not finish within {within:?} (killed: {s})\nstdout:\n{}",
+                    self.what,
+                    self.out.join("\n")
                 );
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        let (out, err) = self.output();
-        (status, out, err)
+        let err = self.drain();
+        (status, self.out.join("\n"), err)
     }
 
-    fn output(&mut self) -> (String, String) {
-        use std::io::Read;
-        let mut out = String::new();
-        let mut err = String::new();
-        if let Some(mut o) = self.child.stdout.take() {
-            let _ = o.read_to_string(&mut out);
+    /// The rest of its output once it ended: stdout into `out`, stderr returned.
+    fn drain(&mut self) -> String {
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.out.push(l);
         }
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
-        (out, err)
+        self.err
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_default()
+    }
+
+    /// SIGKILL, and its status once reaped.
+    pub fn kill(mut self) -> ExitStatus {
+        let _ = self.child.kill();
+        self.child.wait().expect("reaping")
     }
 }
 
@@ -175,6 +233,29 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Builds `capi/tests/c/NAME.c` into `dir/NAME` (C99, libqnxsim shared).
+pub fn build_shared(dir: &TempDir, name: &str) -> PathBuf {
+    let exe = dir.join(name);
+    build(
+        &[c_dir().join(format!("{name}.c"))],
+        &exe,
+        Lang::C99,
+        Link::Shared,
+    );
+    exe
+}
+
+/// A C test program's end, as `finish` returns it: it succeeded, passed at least `min` checks
+/// and failed none (else the test fails, with its output).
+pub fn expect_summary(who: &str, (status, out, err): (ExitStatus, String, String), min: u32) {
+    let (passed, failed) = summary(&out);
+    assert!(
+        status.success() && failed == 0 && passed >= min,
+        "{who}: {status}, {passed} passed, {failed} failed (at least {min} expected)\n\
+         stdout:\n{out}\nstderr:\n{err}"
+    );
 }
 
 /// The `N passed, M failed` line a C test program prints last: `(N, M)`.
@@ -199,11 +280,6 @@ pub fn summary(stdout: &str) -> (u32, u32) {
 /// Runs a C test program to its end (bounded) and checks it passed at least `min` checks and
 /// failed none, printing its output on failure.
 pub fn expect_pass(exe: &Path, args: &[&str], env: &[(&str, &str)], min: u32, within: Duration) {
-    let (status, out, err) = Running::start(exe, args, env).finish(within);
-    let (passed, failed) = summary(&out);
-    assert!(
-        status.success() && failed == 0 && passed >= min,
-        "{}: {status}, {passed} passed, {failed} failed (at least {min} expected)\nstdout:\n{out}\nstderr:\n{err}",
-        exe.display()
-    );
+    let who = exe.display().to_string();
+    expect_summary(&who, Running::start(exe, args, env).finish(within), min);
 }
