@@ -58,6 +58,7 @@ use crate::sys;
 use kernel_sim::consts::*;
 use kernel_sim::types::SigEvent;
 use kernel_sim::{Errno, KResult, Kernel, MsgInfo, Pid, Pulse, RcvId, PULSE_SIZE};
+use std::any::{Any, TypeId};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -142,6 +143,8 @@ struct State<H> {
     unblock_coid: i32,
     entries: Vec<Entry<H>>,
     names: Vec<i32>,
+    exts: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
+    on_destroy: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 /// The dispatch layer's bookkeeping, generic over the handler type: the channel, the attach
@@ -179,6 +182,8 @@ impl<H: Clone> Engine<H> {
                 unblock_coid: -1,
                 entries: Vec::new(),
                 names: Vec::new(),
+                exts: Vec::new(),
+                on_destroy: Vec::new(),
             }),
             kernel,
             pid,
@@ -372,6 +377,51 @@ impl<H: Clone> Engine<H> {
         Ok((chid, mntid))
     }
 
+    /// Whether `mntid` is a name attached through this handle (and not detached).
+    pub fn has_name(&self, mntid: i32) -> bool {
+        self.state().names.contains(&mntid)
+    }
+
+    /// The handle's extension of type `T` (a layer built on the dispatch layer keeps its state
+    /// here: the resource-manager layer, `select_attach`), made by `make` with the handle's
+    /// channel on first use (the channel is made now if there is none). EINVAL a destroyed
+    /// handle; `make`'s and `ChannelCreate`'s errors.
+    pub fn extension<T: Any + Send + Sync>(
+        &self,
+        make: impl FnOnce(i32) -> KResult<T>,
+    ) -> KResult<Arc<T>> {
+        let mut s = self.live()?;
+        let want = TypeId::of::<T>();
+        if let Some((_, e)) = s.exts.iter().find(|(t, _)| *t == want) {
+            return Arc::clone(e).downcast::<T>().map_err(|_| Errno::EINVAL);
+        }
+        let chid = Self::ensure_channel(&mut s)?;
+        let e = Arc::new(make(chid)?);
+        s.exts
+            .push((want, Arc::clone(&e) as Arc<dyn Any + Send + Sync>));
+        Ok(e)
+    }
+
+    /// The handle's extension of type `T`, if one was made.
+    pub fn extension_if<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let want = TypeId::of::<T>();
+        let s = self.state();
+        let e = s.exts.iter().find(|(t, _)| *t == want)?;
+        Arc::clone(&e.1).downcast::<T>().ok()
+    }
+
+    /// Runs `f` when the handle is destroyed ([`Engine::destroy`], or dropped undestroyed),
+    /// before its channel goes; at once if it is destroyed already.
+    pub fn on_destroy(&self, f: Box<dyn FnOnce() + Send>) {
+        let mut s = self.state();
+        if s.destroyed {
+            drop(s);
+            f();
+        } else {
+            s.on_destroy.push(f);
+        }
+    }
+
     /// Forgets a name detached by the caller.
     pub fn forget_name(&self, mntid: i32) {
         self.state().names.retain(|&m| m != mntid);
@@ -476,6 +526,14 @@ impl<H: Clone> Engine<H> {
         s.destroyed = true;
         s.entries.clear();
         s.names.clear();
+        let hooks = std::mem::take(&mut s.on_destroy);
+        let exts = std::mem::take(&mut s.exts);
+        drop(s);
+        for f in hooks {
+            f();
+        }
+        drop(exts);
+        let mut s = self.state();
         let chid = std::mem::replace(&mut s.chid, -1);
         let coid = std::mem::replace(&mut s.unblock_coid, -1);
         drop(s);
@@ -493,6 +551,10 @@ impl<H> Drop for Engine<H> {
     fn drop(&mut self) {
         let s = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
         if !s.destroyed {
+            for f in std::mem::take(&mut s.on_destroy) {
+                f();
+            }
+            s.exts.clear();
             let (chid, coid) = (s.chid, s.unblock_coid);
             if coid != -1 {
                 cleanup_in(&self.kernel, self.pid, |c| sys::connect_detach(c, coid));
