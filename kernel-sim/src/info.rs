@@ -100,6 +100,9 @@ pub struct ChannelInfo {
     pub asyncmsg: Option<AsyncChannelInfo>,
     /// The names that lead to it (`name_attach`), in the order they were attached.
     pub names: Vec<NameInfo>,
+    /// The path-manager mountpoints that lead to it (`resmgr_attach`), normalised, in the
+    /// order they were attached.
+    pub paths: Vec<String>,
 }
 
 /// A name (`name_attach`) as the listing shows it.
@@ -319,12 +322,23 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
                 .names
                 .live_ids()
                 .map(|n| t.names.at(n.index))
-                .filter(|n| n.chan == id)
+                .filter(|n| n.chan == id && !n.mountpoint)
                 .map(|n| NameInfo {
                     path: String::from_utf8_lossy(n.path()).into_owned(),
                     global: n.global,
                 })
                 .collect(),
+            paths: {
+                let mut paths: Vec<_> = t
+                    .names
+                    .live_ids()
+                    .map(|n| t.names.at(n.index))
+                    .filter(|n| n.chan == id && n.mountpoint)
+                    .map(|n| (n.seq, String::from_utf8_lossy(n.path()).into_owned()))
+                    .collect();
+                paths.sort();
+                paths.into_iter().map(|(_, p)| p).collect()
+            },
         });
     }
     s.channels.sort_by_key(|c| (c.pid, c.chid));
@@ -482,6 +496,9 @@ impl fmt::Display for Snapshot {
                     })
                     .collect();
                 writeln!(f, "  names: {}", names.join(", "))?;
+            }
+            if !c.paths.is_empty() {
+                writeln!(f, "  paths: {}", c.paths.join(", "))?;
             }
             if let Some(a) = &c.asyncmsg {
                 let ready: Vec<String> = a

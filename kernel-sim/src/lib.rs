@@ -43,4 +43,5 @@ pub use abi::{Clock, Deadline, Errno, KResult};
 pub use abi::{Iov, MsgInfo, ProcCounters, Pulse, RcvId, TimerInfo, PULSE_SIZE};
 pub use info::{Snapshot, ThreadInfo, ThreadState};
 pub use kernel::{Kernel, Pid, Recovery, ThreadCtx};
+pub use objects::name::{normalize_path, PathEntry};
 pub use region::{Config, OsPriority, RegionInfo, LAYOUT_VERSION, MAGIC, SHARED_FIRST_PID, WINDOW};

@@ -126,6 +126,25 @@ pub(crate) enum Call {
     NameDetach { id: i32, chid: i32 },
     /// name_open's lookup: returns `pid << 32 | chid`, writes the name's id at `id_out`.
     NameLookup { path: u64, len: u64, id_out: u64 },
+    /// resmgr_attach's kernel half: the mountpoint `path` (`len` bytes at that address) leads
+    /// to channel `chid`; returns the entry's id.
+    PathAttach {
+        chid: i32,
+        flags: u32,
+        file_type: u32,
+        handle: u32,
+        path: u64,
+        len: u64,
+    },
+    /// The path manager's resolution: the `skip`-th entry for `path`, written at `out` (the
+    /// address of a `PathEntry`).
+    PathResolve {
+        path: u64,
+        len: u64,
+        file_type: u32,
+        skip: u32,
+        out: u64,
+    },
     /// ChannelCreateExt for asyncmsg: returns a chid.
     AsyncChannelCreate {
         flags: u32,
@@ -240,6 +259,29 @@ pub(crate) fn dispatch(
         Call::NameLookup { path, len, id_out } => {
             name::name_lookup(t, caller_bytes(path, len), id_out)
         }
+        Call::PathAttach {
+            chid,
+            flags,
+            file_type,
+            handle,
+            path,
+            len,
+        } => name::path_attach(
+            t,
+            me,
+            chid,
+            flags,
+            file_type,
+            handle,
+            caller_bytes(path, len),
+        ),
+        Call::PathResolve {
+            path,
+            len,
+            file_type,
+            skip,
+            out,
+        } => name::path_resolve(t, me, caller_bytes(path, len), file_type, skip, out),
         Call::AsyncChannelCreate {
             flags,
             buffer_size,

@@ -139,3 +139,53 @@ pub const _IO_FLAG_RD: u16 = 0x1;
 pub const _IO_FLAG_WR: u16 = 0x2;
 /// `SH_DENYNO`: the share mode `name_open` asks for.
 pub const SH_DENYNO: u16 = 0x40;
+
+// ---------------------------------------------------------------- the path manager (<sys/resmgr.h>, <sys/ftype.h>)
+
+/// `_RESMGR_FLAG_BEFORE`: resolve before the other servers on the same mountpoint.
+pub const _RESMGR_FLAG_BEFORE: u32 = 0x0001;
+/// `_RESMGR_FLAG_AFTER`: resolve after the other servers on the same mountpoint.
+pub const _RESMGR_FLAG_AFTER: u32 = 0x0002;
+/// `_RESMGR_FLAG_OPAQUE`: hide the servers of shorter mountpoints.
+pub const _RESMGR_FLAG_OPAQUE: u32 = 0x0004;
+/// `_RESMGR_FLAG_FTYPEONLY`: match only requests for exactly the entry's file type.
+pub const _RESMGR_FLAG_FTYPEONLY: u32 = 0x0008;
+/// `_RESMGR_FLAG_FTYPEALL`: match requests of every file type.
+pub const _RESMGR_FLAG_FTYPEALL: u32 = 0x0010;
+/// `_RESMGR_FLAG_DIR`: a directory mountpoint: also the paths below it.
+pub const _RESMGR_FLAG_DIR: u32 = 0x0100;
+/// `_RESMGR_FLAG_SELF`: the owning process's own lookups may resolve to it.
+pub const _RESMGR_FLAG_SELF: u32 = 0x0200;
+/// `_RESMGR_FLAG_MASK`: the flags the path manager accepts.
+pub const _RESMGR_FLAG_MASK: u32 = 0x031F;
+
+/// `_FTYPE_ANY`: a request that matches entries of every file type.
+pub const _FTYPE_ANY: u32 = 0;
+/// `_FTYPE_ALL` (-1): an entry that matches requests of every file type.
+pub const _FTYPE_ALL: u32 = u32::MAX;
+/// `_FTYPE_MATCHED` (-1): same value as [`_FTYPE_ALL`].
+pub const _FTYPE_MATCHED: u32 = u32::MAX;
+/// `_FTYPE_FILE`.
+pub const _FTYPE_FILE: u32 = 1;
+/// `_FTYPE_LINK`.
+pub const _FTYPE_LINK: u32 = 2;
+/// `_FTYPE_SYMLINK`.
+pub const _FTYPE_SYMLINK: u32 = 3;
+/// `_FTYPE_PIPE`.
+pub const _FTYPE_PIPE: u32 = 4;
+/// `_FTYPE_SHMEM`.
+pub const _FTYPE_SHMEM: u32 = 5;
+/// `_FTYPE_MQUEUE`.
+pub const _FTYPE_MQUEUE: u32 = 6;
+/// `_FTYPE_SOCKET`.
+pub const _FTYPE_SOCKET: u32 = 7;
+/// `_FTYPE_SEM`.
+pub const _FTYPE_SEM: u32 = 8;
+/// `_FTYPE_PHOTON`.
+pub const _FTYPE_PHOTON: u32 = 9;
+/// `_FTYPE_DUMPER`.
+pub const _FTYPE_DUMPER: u32 = 10;
+/// `_FTYPE_MOUNT`.
+pub const _FTYPE_MOUNT: u32 = 11;
+/// `_FTYPE_TYMEM`.
+pub const _FTYPE_TYMEM: u32 = 13;

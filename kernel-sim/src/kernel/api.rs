@@ -581,4 +581,66 @@ impl ThreadCtx {
         })?;
         Ok(((v >> 32) as i32, v as u32 as i32, id))
     }
+
+    // ---------------------------------------------------------------- the path manager
+
+    /// resmgr_attach's kernel half: mountpoint `path` (absolute) leads to this process's
+    /// channel `chid`; `handle` is what the server's `_IO_CONNECT` will carry (the resmgr
+    /// layer's link id); `file_type` an `_FTYPE_*`; `flags` `_RESMGR_FLAG_*` (mask
+    /// `_RESMGR_FLAG_MASK`, 0x031F). The kernel stores the path normalised
+    /// ([`crate::normalize_path`]); several entries may share one mountpoint (QNX unions them).
+    /// Returns the entry's id (> 0, the names' id space: `name_detach` removes it; it goes with
+    /// its channel and its process). EINVAL bad flags, a path empty, relative, with a `..`
+    /// component or a NUL, or a chid not ours; ENAMETOOLONG longer than 127 bytes once
+    /// normalised; EAGAIN no entry left (`Config::max_names`, shared with names).
+    pub fn path_attach(
+        &self,
+        chid: i32,
+        path: &[u8],
+        flags: u32,
+        file_type: u32,
+        handle: u32,
+    ) -> KResult<i32> {
+        self.call(Call::PathAttach {
+            chid,
+            flags,
+            file_type,
+            handle,
+            path: path.as_ptr() as u64,
+            len: path.len() as u64,
+        })
+        .map(|v| v as i32)
+    }
+
+    /// The `skip`-th (0-based) entry, in resolution order, that a client asking for `path`
+    /// (absolute) with file type `file_type` would try; ENOENT when there are no more.
+    /// `prefix_len` counts bytes of the **normalised** path ([`crate::normalize_path`]): the
+    /// server's path is `normalize_path(path)?[prefix_len..]`.
+    ///
+    /// Order: longest mountpoint first; on one mountpoint `_RESMGR_FLAG_BEFORE` entries in
+    /// attach order, then plain entries newest first, then `_RESMGR_FLAG_AFTER` entries newest
+    /// first; a matching `_RESMGR_FLAG_OPAQUE` entry hides shorter mountpoints. An entry
+    /// matches its mountpoint exactly, and with `_RESMGR_FLAG_DIR` the paths below it too.
+    /// Skipped: entries of this process (unless `_RESMGR_FLAG_SELF`), of a process not alive,
+    /// of a file type that does not match (`_FTYPE_ANY` requests match all; `_FTYPE_ALL` or
+    /// `_RESMGR_FLAG_FTYPEALL` entries match all; `_RESMGR_FLAG_FTYPEONLY` entries only their
+    /// exact type). `/dev/name/local/<name>` and `/dev/name/global/<name>` resolve to that name
+    /// (handle: its id, `_FTYPE_NAME`, flags 0, `prefix_len` the whole path). EINVAL and
+    /// ENAMETOOLONG as `path_attach`'s path.
+    pub fn path_resolve(
+        &self,
+        path: &[u8],
+        file_type: u32,
+        skip: u32,
+    ) -> KResult<crate::PathEntry> {
+        let mut out = crate::PathEntry::default();
+        self.call(Call::PathResolve {
+            path: path.as_ptr() as u64,
+            len: path.len() as u64,
+            file_type,
+            skip,
+            out: &mut out as *mut crate::PathEntry as u64,
+        })?;
+        Ok(out)
+    }
 }
