@@ -104,6 +104,7 @@ pub mod current;
 pub mod dispatch;
 pub mod process;
 pub mod qnx;
+pub mod select;
 mod structs;
 mod sync;
 mod sys;
