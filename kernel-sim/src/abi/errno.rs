@@ -56,6 +56,12 @@ errnos! {
     ERESTART = libc::ERESTART, "Restart the call";
     ECANCELED = libc::ECANCELED, "Operation canceled";
     ENOTSUP = libc::ENOTSUP, "Not supported";
+    ENOTDIR = libc::ENOTDIR, "Not a directory";
+    EISDIR = libc::EISDIR, "Is a directory";
+    ENOTTY = libc::ENOTTY, "Inappropriate I/O control operation (devctl the server does not know)";
+    ENOSPC = libc::ENOSPC, "No space left on device";
+    ESPIPE = libc::ESPIPE, "Illegal seek";
+    EROFS = libc::EROFS, "Read-only file system";
     ENOREMOTE = 300, "Must be done on local machine";
     ESRVRFAULT = 312, "Server fault on message pass";
 }
