@@ -34,6 +34,7 @@ pub mod dispatch;
 pub mod names;
 pub mod neutrino;
 pub mod posix;
+pub mod select;
 pub mod sigevent;
 pub mod thread_pool;
 

@@ -142,6 +142,62 @@ int pulse_attach(dispatch_t *dpp, int flags, int code,
                  void *handle);
 int pulse_detach(dispatch_t *dpp, int code, int flags);
 
+/* ---- select_attach ---- */
+/*
+ * select_attach(dpp, attr, fd, flags, func, handle): dispatch_handler calls
+ * func(ctp, fd, met, handle) when fd -- a Linux file descriptor (pipe, socket, eventfd, ...),
+ * watched by epoll in a thread of the library's -- is readable (SELECT_FLAG_READ), writable
+ * (SELECT_FLAG_WRITE) or has an exception (SELECT_FLAG_EXCEPT), and returns what it returned.
+ * The wake-up is QNX's: a pulse of code SI_NOTIFY on the handle's channel. The fd is armed
+ * again after each call (QNX's default: SELECT_FLAG_REARM is redundant) unless
+ * SELECT_FLAG_NOREARM, which arms it once, until select_rearm(ctp, fd) (which returns NULL:
+ * the pulse follows when the fd is ready). func gets the dispatch context the pulse came in,
+ * whose start select_context_t lays out; fd and the conditions met are its arguments (ctp->fd
+ * and ctp->flags are not filled). -1 and errno: EINVAL (NULL dpp or func, attr->flags set,
+ * unknown flags, no condition, fd < 0, fd not attached for select_detach), EBADF (fd not
+ * open), EPERM (a regular file or directory: epoll cannot watch it), EBUSY (fd attached to
+ * this handle already), ENOMEM, EAGAIN.
+ */
+#define SELECT_FLAG_READ 0x10000000   /* _NOTIFY_COND_INPUT */
+#define SELECT_FLAG_WRITE 0x20000000  /* _NOTIFY_COND_OUTPUT */
+#define SELECT_FLAG_EXCEPT 0x40000000 /* _NOTIFY_COND_OBAND */
+#define SELECT_FLAG_REARM 0x00000001     /* the default (redundant) */
+#define SELECT_FLAG_SRVEXCEPT 0x00000002 /* accepted; a Linux fd has no server to die */
+#define SELECT_FLAG_NOREARM 0x00000004   /* wins over SELECT_FLAG_REARM */
+
+#ifndef SI_NOTIFY
+#define SI_NOTIFY (-6) /* the select pulse's code */
+#endif
+
+typedef struct _select_attr {
+    unsigned flags; /* none defined: 0 */
+    unsigned reserved[3];
+} select_attr_t;
+
+/* The start of resmgr_context_t (64-bit: msg at 72, dpp at 80, fd at 88, sizeof 128). The info
+ * union holds the struct _msg_info alone (glibc's siginfo_t would move msg and dpp). */
+typedef struct _select_context {
+    int rcvid;
+    union {
+        struct _msg_info msginfo;
+    } info;
+    resmgr_iomsgs_t *msg;
+    void *dpp;
+    int fd;       /* not filled: func's argument */
+    unsigned tid;
+    unsigned reserved;
+    int flags;    /* not filled: func's argument */
+    int reserved2[2];
+    iov_t iov[1];
+} select_context_t;
+
+int select_attach(void *dpp, select_attr_t *attr, int fd, unsigned flags,
+                  int (*func)(select_context_t *ctp, int fd, unsigned flags, void *handle),
+                  void *handle);
+int select_detach(void *dpp, int fd);
+dispatch_context_t *select_rearm(dispatch_context_t *ctp, int fd);
+/* ---- end select_attach ---- */
+
 /* ---------------------------------------------------------------- names */
 
 /* What name_attach returns (64-bit layout: dpp at 0, chid at 8, mntid at 12, sizeof 24). */
