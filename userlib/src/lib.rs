@@ -102,6 +102,9 @@
 pub mod asyncmsg;
 pub mod current;
 pub mod dispatch;
+pub mod iofunc;
+pub mod iomsg;
+pub mod resmgr;
 pub mod process;
 pub mod qnx;
 pub mod select;
