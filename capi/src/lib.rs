@@ -31,9 +31,11 @@
 
 pub mod asyncmsg;
 pub mod dispatch;
+pub mod iofunc;
 pub mod names;
 pub mod neutrino;
 pub mod posix;
+pub mod resmgr;
 pub mod select;
 pub mod sigevent;
 pub mod thread_pool;

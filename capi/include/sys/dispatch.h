@@ -198,6 +198,27 @@ int select_detach(void *dpp, int fd);
 dispatch_context_t *select_rearm(dispatch_context_t *ctp, int fd);
 /* ---- end select_attach ---- */
 
+/* ---- resmgr ---- */
+/*
+ * resmgr_attr_t: what resmgr_attach (<sys/resmgr.h>) asks of the handle's contexts, and
+ * other_func, the handler of I/O messages no table slot takes (with
+ * RESMGR_FLAG_ATTACH_OTHERFUNC). 64-bit layout: msg_max_size at 8, other_func at 16,
+ * sizeof 40. msg_max_size 0: the resource-manager layer's default (2088, QNX 7.1's).
+ */
+typedef struct _resmgr_attr {
+    unsigned flags;        /* RESMGR_FLAG_* */
+    unsigned nparts_max;   /* iov entries a context needs (0: 1) */
+    size_t msg_max_size;   /* receive buffer a context needs (0: 2088) */
+    int (*other_func)(resmgr_context_t *ctp, void *msg);
+    unsigned reserved[4];
+} resmgr_attr_t;
+
+#define RESMGR_FLAG_NO_DEFAULT_FUNC 0x00000001 /* QNX: "not implemented"; accepted, ignored */
+#define RESMGR_FLAG_ATTACH_LOCAL 0x00000002    /* a link with no path (ConnectAttach to it) */
+#define RESMGR_FLAG_ATTACH_OTHERFUNC 0x00000004 /* other_func is used */
+#define RESMGR_FLAG_CROSS_ENDIAN 0x00000008    /* accepted, ignored (one machine) */
+/* ---- end resmgr ---- */
+
 /* ---------------------------------------------------------------- names */
 
 /* What name_attach returns (64-bit layout: dpp at 0, chid at 8, mntid at 12, sizeof 24). */

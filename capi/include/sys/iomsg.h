@@ -1,8 +1,15 @@
 /*
- * <sys/iomsg.h>: the I/O message type numbers and the connect message (libqnxsim, QNX
- * Neutrino on Linux). Programs number their own messages from _IO_MAX + 1 and answer
- * _IO_CONNECT: a name_open reaches a name_attach server as a struct _io_connect (subtype
- * _IO_CONNECT_OPEN, file_type _FTYPE_NAME), answered with MsgReply(rcvid, EOK, NULL, 0).
+ * <sys/iomsg.h>: the I/O message type numbers and the messages of QNX's I/O protocol
+ * (libqnxsim, QNX Neutrino on Linux): the connect message and its unions (io_open_t, ...),
+ * and what a client's read, write, close, lseek, fstat, devctl and ionotify send on an open
+ * file descriptor (io_read_t, io_write_t, io_close_t, io_lseek_t, io_stat_t, io_devctl_t,
+ * io_notify_t, io_msg_t), in QNX 7's 64-bit layouts. Programs number their own messages from
+ * _IO_MAX + 1 and answer _IO_CONNECT: a name_open reaches a name_attach server as a
+ * struct _io_connect (subtype _IO_CONNECT_OPEN, file_type _FTYPE_NAME), answered with
+ * MsgReply(rcvid, EOK, NULL, 0). A resource manager (<sys/resmgr.h>) gets them in its
+ * handlers.
+ *
+ * One difference from QNX: io_stat_t's reply (o) is Linux's struct stat.
  * Written for this project from QNX's public documentation; not QNX's header.
  */
 #ifndef _QNXSIM_SYS_IOMSG_H
@@ -10,6 +17,12 @@
 
 #include <sys/ftype.h>
 #include <sys/neutrino.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 enum _msg_bases {
     _IO_BASE = 0x100,
@@ -115,5 +128,370 @@ struct _io_connect {
     _Uint16t extra_len;
     char path[1];        /* relative to the mount point, NUL-terminated */
 };
+
+/* Connect reply status bits (a plain success has none). */
+#define _IO_CONNECT_RET_FLAG 0x80000000u
+#define _IO_CONNECT_RET_LINK 0x00010000u
+#define _IO_CONNECT_RET_FTYPE 0x00008000u
+#define _IO_CONNECT_RET_TYPE_MASK 0x0001E000u
+#define _IO_CONNECT_RET_UMASK 0x00020000u
+#define _IO_CONNECT_RET_NOCTTY 0x00040000u
+#define _IO_CONNECT_RET_CHROOT 0x00080000u
+#define _IO_CONNECT_RET_MSG 0x00100000u
+
+/* Share modes (sflag), as <share.h> has them. */
+#ifndef SH_COMPAT
+#define SH_COMPAT 0x0000
+#define SH_DENYRW 0x0010
+#define SH_DENYWR 0x0020
+#define SH_DENYRD 0x0030
+#define SH_DENYNO 0x0040
+#endif
+#ifndef SH_MASK
+#define SH_MASK 0x0070
+#endif
+
+struct _io_connect_link_reply {
+    _Uint32t reserved1;
+    _Uint32t file_type;
+    _Uint8t eflag;
+    _Uint8t reserved2[1];
+    _Uint16t chroot_len;
+    _Uint32t umask;
+    _Uint16t nentries;
+    _Uint16t path_len;
+};
+
+struct _io_connect_ftype_reply {
+    _Uint16t status;
+    _Uint16t reserved;
+    _Uint32t file_type;
+};
+
+struct _io_connect_entry {
+    _Uint32t nd;
+    _Int32t pid;
+    _Int32t chid;
+    _Uint32t handle;
+    _Uint32t key;
+    _Uint32t file_type;
+    _Uint16t prefix_len;
+    _Uint16t zero[3];
+};
+
+/* What a connect handler gets: the same three views for every subtype. */
+typedef union {
+    struct _io_connect connect;
+    struct _io_connect_link_reply link_reply;
+    struct _io_connect_ftype_reply ftype_reply;
+} io_open_t;
+typedef io_open_t io_unlink_t;
+typedef io_open_t io_rename_t;
+typedef io_open_t io_mknod_t;
+typedef io_open_t io_readlink_t;
+typedef io_open_t io_link_t;
+typedef io_open_t io_mount_t;
+
+typedef union _io_rename_extra {
+    char path[1];
+} io_rename_extra_t;
+
+struct _io_resmgr_link_extra {
+    _Uint32t nd;
+    _Int32t pid;
+    _Int32t chid;
+    _Uint32t handle;
+    _Uint32t flags;
+    _Uint32t file_type;
+    _Uint32t reserved[2];
+};
+
+typedef union _io_link_extra {
+    struct _msg_info info;
+    void *ocb;
+    char path[1];
+    struct _io_resmgr_link_extra resmgr;
+} io_link_extra_t;
+
+typedef struct _io_mount_extra {
+    _Uint32t flags;
+    _Uint32t nbytes;
+    _Uint32t datalen;
+    _Uint32t zero[1];
+    union {
+        struct {
+            struct _msg_info info;
+        } cl;
+        struct {
+            void *ocb;
+            void *data;
+            char *type;
+            char *special;
+            void *zero[4];
+        } srv;
+    } extra;
+} io_mount_extra_t;
+
+/* A pulse, as the unblock handlers get it. */
+typedef struct _pulse io_pulse_t;
+
+/* ---------------------------------------------------------------- messages on an fd */
+
+/* Every one starts so; _IO_COMBINE_FLAG in combine_len: another message follows this one. */
+struct _io_combine {
+    _Uint16t type;
+    _Uint16t combine_len;
+};
+
+/* close(): 4 bytes, no reply data. */
+struct _io_close {
+    _Uint16t type;
+    _Uint16t combine_len;
+};
+typedef union {
+    struct _io_close i;
+} io_close_t;
+
+/* read(): 16 bytes; the reply is the data, its status the count. */
+struct _io_read {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint32t nbytes;
+    _Uint32t xtype;
+    _Uint32t zero;
+};
+struct _io_read64 {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint32t nbytes;
+    _Uint32t xtype;
+    _Uint32t nbytes_hi;
+};
+typedef union {
+    struct _io_read i;
+    struct _io_read64 i64;
+} io_read_t;
+
+/* write(): 16 bytes, then the data; the reply's status is the count written. */
+struct _io_write {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint32t nbytes;
+    _Uint32t xtype;
+    _Uint32t zero;
+};
+struct _io_write64 {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint32t nbytes;
+    _Uint32t xtype;
+    _Uint32t nbytes_hi;
+};
+typedef union {
+    struct _io_write i;
+    struct _io_write64 i64;
+} io_write_t;
+
+/* The byte count of a read or write, nbytes_hi included for _IO_READ64/_IO_WRITE64. */
+#define _IO_READ_GET_NBYTES(msg)                                                          \
+    ((msg)->i.type == _IO_READ64                                                          \
+         ? (((_Uint64t)(msg)->i64.nbytes_hi << 32) | (_Uint64t)(msg)->i64.nbytes)          \
+         : (_Uint64t)(msg)->i.nbytes)
+#define _IO_WRITE_GET_NBYTES(msg)                                                         \
+    ((msg)->i.type == _IO_WRITE64                                                         \
+         ? (((_Uint64t)(msg)->i64.nbytes_hi << 32) | (_Uint64t)(msg)->i64.nbytes)          \
+         : (_Uint64t)(msg)->i.nbytes)
+
+/* xtype: what follows the read/write header (_IO_XTYPE_OFFSET: a struct _xtype_offset). */
+enum _io_msg_xtypes {
+    _IO_XTYPE_NONE,
+    _IO_XTYPE_READCOND,
+    _IO_XTYPE_MQUEUE,
+    _IO_XTYPE_TCPIP,
+    _IO_XTYPE_TCPIP_MSG,
+    _IO_XTYPE_OFFSET,
+    _IO_XTYPE_REGISTRY,
+    _IO_XTYPE_TCPIP_MSG2,
+    _IO_XTYPE_TCPIP_MMSG,
+    _IO_XTYPE_READDIR
+};
+#define _IO_XTYPE_MASK 0x000000ff
+#define _IO_XFLAG_DIR_EXTRA_HINT 0x00000100
+#define _IO_XFLAG_NONBLOCK 0x00004000
+#define _IO_XFLAG_BLOCK 0x00008000
+
+struct _xtype_offset {
+    _Int64t offset;        /* off64_t on QNX */
+};
+struct _xtype_readcond {
+    _Int32t min;
+    _Int32t time;
+    _Int32t timeout;
+};
+
+/* fstat(): 8 bytes; the reply (o) is Linux's struct stat here (QNX's own differs). */
+struct _io_stat {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint32t format;       /* _STAT_FORM_* asked for (QNX 6: zero) */
+};
+typedef union {
+    struct _io_stat i;
+    struct stat o;
+} io_stat_t;
+#define _STAT_FORM_UNSET 0
+#define _STAT_FORM_T32_2001 1
+#define _STAT_FORM_T32_2008 2
+#define _STAT_FORM_T64_2008 3
+#define _STAT_FORM_SYS_2008 _STAT_FORM_T64_2008
+#define _STAT_FORM_PREFERRED _STAT_FORM_T64_2008
+
+/* devctl(): 16 bytes, then nbytes of data if the command sends some (DEVDIR_TO); the reply
+ * is the 16-byte o, then the data if the command returns some (DEVDIR_FROM). */
+struct _io_devctl {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Int32t dcmd;
+    _Uint32t nbytes;
+    _Int32t zero;
+};
+struct _io_devctl_reply {
+    _Uint32t zero;
+    _Int32t ret_val;       /* what devctl's dev_info_ptr gets */
+    _Uint32t nbytes;
+    _Int32t zero2;
+};
+typedef union {
+    struct _io_devctl i;
+    struct _io_devctl_reply o;
+} io_devctl_t;
+/* The first byte after a devctl header: _DEVCTL_DATA(msg->i), _DEVCTL_DATA(msg->o). */
+#define _DEVCTL_DATA(msg) ((void *)(sizeof(msg) + (char *)(&(msg))))
+
+/* lseek(): 16 bytes; the reply is the new offset (8 bytes). */
+struct _io_lseek {
+    _Uint16t type;
+    _Uint16t combine_len;
+    short whence;
+    _Uint16t zero;
+    _Uint64t offset;
+};
+typedef union {
+    struct _io_lseek i;
+    _Uint64t o;
+} io_lseek_t;
+
+/* QNX's 32-bit event (16 bytes), what ionotify sends. Its members have struct sigevent's
+ * names: sigev_notify, sigev_signo (sigev_coid), sigev_value.sival_int, sigev_code,
+ * sigev_priority. */
+union __sigval32 {
+    _Int32t sival_int;
+    _Uint32t sival_ptr;
+};
+struct __sigevent32 {
+    _Int32t sigev_notify;
+    __extension__ union {
+        struct {
+            _Int16t _pad[6];            /* sigev_code is _pad[4], sigev_priority _pad[5] */
+        } _sigev_un;
+        __extension__ struct {
+            _Int32t sigev_signo;        /* sigev_coid for a pulse */
+            union __sigval32 sigev_value;
+            _Int16t _qnxsim_code;
+            _Int16t _qnxsim_priority;
+        };
+    };
+};
+
+/* ionotify(): 64 bytes (the fields after event are poll()'s, with _NOTIFY_COND_EXTEN). */
+struct _io_notify {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Int32t action;        /* _NOTIFY_ACTION_* */
+    _Int32t flags;         /* _NOTIFY_COND_* asked for */
+    struct __sigevent32 event;
+    _Int32t mgr[2];
+    _Int32t flags_extra_mask;
+    _Int32t flags_exten;
+    _Int32t nfds;
+    _Int32t fd_first;
+    _Int32t nfds_ready;
+    _Int64t timo;
+};
+struct _io_notify_reply {
+    _Uint32t zero;
+    _Uint32t flags;        /* _NOTIFY_COND_* met */
+    _Int32t flags2;
+    struct __sigevent32 event;
+    _Int32t mgr[2];
+    _Int32t flags_extra_mask;
+    _Int32t flags_exten;
+    _Int32t nfds;
+    _Int32t fd_first;
+    _Int32t nfds_ready;
+    _Int64t timo;
+};
+typedef union {
+    struct _io_notify i;
+    struct _io_notify_reply o;
+} io_notify_t;
+
+/* <sys/iomgr.h>'s notify constants. */
+#define _NOTIFY_ACTION_TRANARM 0x0
+#define _NOTIFY_ACTION_CONDARM 0x1
+#define _NOTIFY_ACTION_POLL 0x2
+#define _NOTIFY_ACTION_POLLARM 0x3
+#define _NOTIFY_ACTION_MASK 0x3
+#define _NOTIFY_COND_INPUT 0x10000000
+#define _NOTIFY_COND_OUTPUT 0x20000000
+#define _NOTIFY_COND_OBAND 0x40000000
+#define _NOTIFY_COND_EXTEN ((_Int32t)0x80000000u)
+#define _NOTIFY_COND_MASK ((_Int32t)0xF0000000u)
+#define _NOTIFY_DATA_MASK (~_NOTIFY_COND_MASK)
+#define _NOTIFY_CONDE_RDNORM 0x00000001
+#define _NOTIFY_CONDE_WRNORM 0x00000002
+#define _NOTIFY_CONDE_RDBAND 0x00000004
+#define _NOTIFY_CONDE_PRI 0x00000008
+#define _NOTIFY_CONDE_WRBAND 0x00000010
+#define _NOTIFY_CONDE_ERR 0x00000020
+#define _NOTIFY_CONDE_HUP 0x00000040
+#define _NOTIFY_CONDE_NVAL 0x00001000
+#define _NOTIFY_MAXCOND 15
+#ifndef SI_NOTIFY
+#define SI_NOTIFY (-6)
+#endif
+
+/* A private message on a resource manager's fd (_IO_MSG): 8 bytes, then the manager's own. */
+struct _io_msg {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint16t mgrid;        /* _IOMGR_* (yours: _IOMGR_PRIVATE_BASE and up) */
+    _Uint16t subtype;
+};
+typedef union {
+    struct _io_msg i;
+} io_msg_t;
+
+enum _mgr_types {
+    _IOMGR_FSYS = 0x02,
+    _IOMGR_TCPIP = 0x06,
+    _IOMGR_PHOTON = 0x0B,
+    _IOMGR_CAM = 0x0C,
+    _IOMGR_PCI = 0x0D,
+    _IOMGR_NETMGR = 0x0E,
+    _IOMGR_REGISTRY = 0x10,
+    _IOMGR_PCCARD = 0x11,
+    _IOMGR_USB = 0x12,
+    _IOMGR_MEDIA = 0x13,
+    _IOMGR_PMM = 0x14,
+    _IOMGR_DISPLAY = 0x15,
+    _IOMGR_INPUT = 0x16,
+    _IOMGR_PRIVATE_BASE = 0xF000,
+    _IOMGR_PRIVATE_MAX = 0xFFFF
+};
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
