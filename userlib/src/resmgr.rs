@@ -62,9 +62,9 @@ pub const _RESMGR_DETACH_CLOSE: u32 = 0x8000;
 
 /// `RESMGR_FLAG_ATTACH_LOCAL` (`resmgr_attr_t.flags`): a link without a path (clients reach it
 /// through a connection of their own to the channel).
-pub const RESMGR_FLAG_ATTACH_LOCAL: u32 = 0x0200;
+pub const RESMGR_FLAG_ATTACH_LOCAL: u32 = 0x0002;
 /// `RESMGR_FLAG_ATTACH_OTHERFUNC`: the attr's `other_func` is used.
-pub const RESMGR_FLAG_ATTACH_OTHERFUNC: u32 = 0x0008;
+pub const RESMGR_FLAG_ATTACH_OTHERFUNC: u32 = 0x0004;
 
 const RESMGR_PATH_FLAGS: u32 = 0x031F;
 
@@ -307,8 +307,8 @@ impl<F: Front> Resmgr<F> {
         let close = flags & _RESMGR_DETACH_CLOSE != 0;
         match ctx {
             Some(ctx) if close => {
-                for (_, b) in gone {
-                    self.fake_close(ctx, b);
+                for (k, b) in gone {
+                    self.fake_close(ctx, k, b);
                 }
             }
             _ => {
@@ -408,18 +408,22 @@ impl<F: Front> Resmgr<F> {
     fn release(&self, ctx: &mut F::Ctx<'_>, io: &F::Io, ocb: &F::Ocb) {
         let last = Self::unref(&mut self.tables(), ocb);
         if last {
-            let rcvid = ctx.rcvid();
+            // The reply (already prepared in the context) goes after close_ocb, as QNX's.
+            let (rcvid, status) = (ctx.rcvid(), ctx.status());
             ctx.set_rcvid(0);
-            ctx.clear_iov();
             let _ = F::io(io, ctx, _IO_RSVD_CLOSE_OCB, ocb);
             ctx.set_rcvid(rcvid);
+            ctx.set_status(status);
         }
     }
 
     /// A faked `_IO_CLOSE` for a binding already out of the table: `close_dup` with rcvid 0,
     /// then the reference goes.
-    fn fake_close(&self, ctx: &mut F::Ctx<'_>, b: Binding<F>) {
-        let rcvid = ctx.rcvid();
+    fn fake_close(&self, ctx: &mut F::Ctx<'_>, key: (i32, i32), b: Binding<F>) {
+        let (rcvid, saved) = (ctx.rcvid(), ctx.info());
+        let mut info = saved;
+        (info.scoid, info.coid) = key;
+        ctx.set_info(info);
         ctx.set_rcvid(0);
         ctx.set_id(b.link);
         let close = IoClose {
@@ -433,6 +437,7 @@ impl<F: Front> Resmgr<F> {
         let _ = F::io(&b.io, ctx, _IO_CLOSE, &b.ocb);
         self.release(ctx, &b.io, &b.ocb);
         ctx.set_rcvid(rcvid);
+        ctx.set_info(saved);
     }
 
     fn other(&self, ctx: &mut F::Ctx<'_>, n: i32) -> i32 {
@@ -566,16 +571,16 @@ impl<F: Front> Resmgr<F> {
             ctx.clear_iov();
             self.addref(&ocb);
             let n = self.parts(ctx, at, msglen, link, &io, &ocb);
-            let r = Self::answer(ctx, n);
             self.release(ctx, &io, &ocb);
-            r
+            Self::answer(ctx, n)
         } else {
             Self::answer(ctx, EOK)
         };
         if hdr.subtype == _IO_CONNECT_COMBINE_CLOSE {
-            let b = self.tables().bindings.remove(&(info.scoid, info.coid));
+            let key = (info.scoid, info.coid);
+            let b = self.tables().bindings.remove(&key);
             if let Some(b) = b {
-                self.fake_close(ctx, b);
+                self.fake_close(ctx, key, b);
             }
         }
         r
@@ -589,9 +594,8 @@ impl<F: Front> Resmgr<F> {
         ctx.set_id(link);
         self.addref(&ocb);
         let n = self.parts(ctx, 0, msglen, link, &io, &ocb);
-        let r = Self::answer(ctx, n);
         self.release(ctx, &io, &ocb);
-        r
+        Self::answer(ctx, n)
     }
 
     /// The combine loop over the parts from `start`: `lock_ocb`, each part's handler until one
@@ -678,7 +682,7 @@ impl<F: Front> Resmgr<F> {
         match p.code {
             _PULSE_CODE_DISCONNECT => {
                 let scoid = p.scoid;
-                let gone: Vec<Binding<F>> = {
+                let gone: Vec<((i32, i32), Binding<F>)> = {
                     let mut t = self.tables();
                     let keys: Vec<(i32, i32)> = t
                         .bindings
@@ -686,10 +690,12 @@ impl<F: Front> Resmgr<F> {
                         .filter(|k| k.0 == scoid)
                         .copied()
                         .collect();
-                    keys.iter().filter_map(|k| t.bindings.remove(k)).collect()
+                    keys.into_iter()
+                        .filter_map(|k| t.bindings.remove(&k).map(|b| (k, b)))
+                        .collect()
                 };
-                for b in gone {
-                    self.fake_close(ctx, b);
+                for (k, b) in gone {
+                    self.fake_close(ctx, k, b);
                 }
                 let _ = with_current(|c| sys::connect_detach(c, scoid));
                 0
