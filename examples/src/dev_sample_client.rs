@@ -156,7 +156,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     // 8. fstat: the default handler answers from the device's attribute.
     let st = io::fstat(fd).context(|| "fstat")?;
     println!(
-        "fstat(fd): size {}, mode {:o} ({}), owner uid {}",
+        "fstat(fd): size {}, mode {:#o} ({}), owner uid {}",
         st.st_size,
         st.st_mode,
         if st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFCHR {

@@ -168,7 +168,7 @@ fn the_client_program_uses_the_device_of_the_server_program() {
         "  another thread: open, write(fd2, \"more\") = 4, close",
         "pulse: code -6 (SI_NOTIFY), value 0x10000000 (_NOTIFY_COND_INPUT): something to read",
         "ionotify(fd, _NOTIFY_ACTION_POLL, _NOTIFY_COND_INPUT) = 0x10000000",
-        "fstat(fd): size 4, mode 20666 (a character device), owner uid ",
+        "fstat(fd): size 4, mode 0o20666 (a character device), owner uid ",
         "close(fd) = EOK",
         "dev-sample-client: every step did what it should",
     ];
