@@ -102,11 +102,12 @@
 pub mod asyncmsg;
 pub mod current;
 pub mod dispatch;
+pub mod io;
 pub mod iofunc;
 pub mod iomsg;
-pub mod resmgr;
 pub mod process;
 pub mod qnx;
+pub mod resmgr;
 pub mod select;
 mod structs;
 mod sync;
