@@ -1,0 +1,208 @@
+//! /dev/sample as a QNX 7.1 resource manager in C (`capi/tests/c/dev_sample.c`: iofunc
+//! defaults with its own io_read, io_write, io_devctl, io_notify and close_ocb, a thread pool)
+//! in a program of its own on a supervised kernel, used by clients in other programs through
+//! QNX's POSIX calls (`userlib::io`: open, write, lseek, read, devctl, ionotify, fstat,
+//! close; this test binary re-run in a role); a client killed while it holds the device open
+//! has its OCB closed by the supervisor's teardown (the disconnect pulse), which the server
+//! checks before it ends. Every process is bounded in time and killed on every exit path;
+//! every socket and program lives in a temporary directory removed on every exit path.
+
+mod common;
+#[path = "../../kernel-sim/tests/support/procs.rs"]
+#[allow(dead_code)]
+mod procs;
+
+use common::cc::{build_shared, expect_summary, Running};
+use common::*;
+use procs::{child_role, child_setup, tell_parent, TempDir};
+use userlib::consts::*;
+use userlib::io;
+use userlib::iomsg::*;
+use userlib::qnx::*;
+use userlib::Errno;
+
+/// The server's commands (as dev_sample.c defines them).
+const DCMD_SAMPLE_GET_SIZE: i32 = diof(_DCMD_MISC, 1, 4);
+const DCMD_SAMPLE_CLEAR: i32 = dion(_DCMD_MISC, 2);
+
+/// The checks dev_sample.c makes.
+const SERVER_CHECKS: u32 = 7;
+
+// ------------------------------------------------------------------ the Rust roles
+
+/// A client of dev_sample.c at `path`: every step, checked; tells "client N passed [failures]".
+fn rust_client(path: &str) {
+    let mut passed = 0;
+    let mut failed = Vec::<String>::new();
+    let mut check = |ok: bool, what: String| {
+        if ok {
+            passed += 1;
+        } else {
+            failed.push(what);
+        }
+    };
+    let fd = match io::open(path, libc::O_RDWR, 0) {
+        Ok(fd) => fd,
+        Err(e) => {
+            tell_parent(&format!("client 0 passed [\"open {path}: {e:?}\"]"));
+            return;
+        }
+    };
+    let r = io::write(fd, b"hello, world");
+    check(r == Ok(12), format!("write: {r:?}"));
+    let r = io::lseek(fd, 0, libc::SEEK_SET);
+    check(r == Ok(0), format!("lseek: {r:?}"));
+    let mut buf = [0u8; 64];
+    let r = io::read(fd, &mut buf);
+    check(
+        r == Ok(12) && &buf[..12] == b"hello, world",
+        format!("read: {r:?}"),
+    );
+    let r = io::read(fd, &mut buf);
+    check(r == Ok(0), format!("read at the end: {r:?}"));
+    let mut size = [0u8; 4];
+    let r = io::devctl(fd, DCMD_SAMPLE_GET_SIZE, &mut size, None);
+    check(
+        r == Ok(()) && i32::from_ne_bytes(size) == 12,
+        format!("devctl GET_SIZE: {r:?} {}", i32::from_ne_bytes(size)),
+    );
+    let mut flags = [0u8; 4];
+    let r = io::devctl(fd, DCMD_ALL_GETFLAGS, &mut flags, None);
+    check(
+        r == Ok(()) && i32::from_ne_bytes(flags) & libc::O_ACCMODE == libc::O_RDWR,
+        format!("devctl DCMD_ALL_GETFLAGS (the default): {r:?}"),
+    );
+    let r = io::devctl(fd, dion(_DCMD_MISC, 99), &mut [], None);
+    check(
+        r == Err(Errno(libc::ENOTTY)),
+        format!("an unknown command: {r:?}"),
+    );
+    let r = io::devctl(fd, DCMD_SAMPLE_CLEAR, &mut [], None);
+    check(r == Ok(()), format!("devctl CLEAR: {r:?}"));
+
+    // Arm for input on the empty device, then another thread writes: the pulse comes.
+    let chid = channel_create(0).expect("ChannelCreate");
+    let me = connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0).expect("ConnectAttach");
+    let ev = sigev_pulse_init(me, 10, SI_NOTIFY as i8, 0);
+    let r = io::ionotify(fd, _NOTIFY_ACTION_POLLARM, _NOTIFY_COND_INPUT, Some(&ev));
+    check(
+        r == Ok(0),
+        format!("ionotify POLLARM on an empty device: {r:?}"),
+    );
+    let p = path.to_string();
+    let writer = std::thread::spawn(move || -> Result<(), Errno> {
+        let fd2 = io::open(&p, libc::O_WRONLY, 0)?;
+        io::write(fd2, b"more")?;
+        io::close(fd2)
+    });
+    let mut pulse = [0u8; userlib::PULSE_SIZE];
+    timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).expect("arm");
+    let r = msg_receive_pulse(chid, &mut pulse);
+    let w = writer.join().expect("the writer");
+    check(
+        w.is_ok(),
+        format!("the other thread's open, write, close: {w:?}"),
+    );
+    let p = userlib::Pulse::from_bytes(&pulse).unwrap_or_default();
+    check(
+        r.is_ok() && p.code == SI_NOTIFY as i8 && p.value as u32 as i32 & _NOTIFY_COND_INPUT != 0,
+        format!(
+            "the notification pulse: {r:?} code {} value {:#x}",
+            p.code, p.value
+        ),
+    );
+    let r = io::ionotify(fd, _NOTIFY_ACTION_POLL, _NOTIFY_COND_INPUT, None);
+    check(
+        r == Ok(_NOTIFY_COND_INPUT),
+        format!("ionotify POLL after the write: {r:?}"),
+    );
+
+    match io::fstat(fd) {
+        Ok(st) => check(
+            st.st_size == 4 && st.st_mode == libc::S_IFCHR | 0o666,
+            format!("fstat: size {} mode {:o}", st.st_size, st.st_mode),
+        ),
+        Err(e) => check(false, format!("fstat: {e:?}")),
+    }
+    let r = io::close(fd);
+    check(r == Ok(()), format!("close: {r:?}"));
+    let r = io::read(fd, &mut buf);
+    check(r == Err(Errno::EBADF), format!("read after close: {r:?}"));
+    let _ = connect_detach(me);
+    let _ = channel_destroy(chid);
+    tell_parent(&format!("client {passed} passed {failed:?}"));
+}
+
+/// Opens `path` and holds it: tells "holding", then waits to be killed (at most `WITHIN`).
+fn rust_holder(path: &str) {
+    match io::open(path, libc::O_RDONLY, 0) {
+        Ok(_) => tell_parent("holding"),
+        Err(e) => tell_parent(&format!("open {path}: {e:?}")),
+    }
+    std::thread::sleep(WITHIN);
+}
+
+/// Where a child starts; ignored in a normal run.
+#[test]
+#[ignore = "the entry point of this binary's child processes, not a test of its own"]
+fn child_entry() {
+    let Some((role, arg)) = child_role() else {
+        return;
+    };
+    child_setup();
+    match role.as_str() {
+        "rust-client" => rust_client(&arg),
+        "rust-holder" => rust_holder(&arg),
+        other => panic!("unknown role {other}"),
+    }
+}
+
+// ------------------------------------------------------------------ the tests
+
+/// The client's "client N passed [...]" line: N, checking nothing failed.
+fn client_passed(said: &str) -> u32 {
+    assert!(said.ends_with(" passed []"), "{said}");
+    said.split(' ')
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {said:?}"))
+}
+
+#[test]
+fn clients_in_other_programs_use_the_c_device_and_a_killed_ones_ocb_is_closed() {
+    let dir = TempDir::new("c-dev-sample");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket, &[]);
+    let server_exe = build_shared(&dir, "dev_sample");
+    let path = "/dev/qnxsim-test-sample";
+    let mut server = Running::start(&server_exe, &[path, "300"], &env(&socket));
+    server.ready();
+
+    let client = spawn("rust-client", path, &socket);
+    let said = client.line(WITHIN);
+    assert!(client_passed(&said) >= 14, "{said}");
+    assert!(client.wait(WITHIN).success());
+
+    // A client killed with the device open: the supervisor tears its process down, the
+    // server's channel gets the disconnect pulse, and the layer closes the OCB. (The server
+    // ends only once every open met its close_ocb.)
+    let holder = spawn("rust-holder", path, &socket);
+    assert_eq!(holder.line(WITHIN), "holding");
+    let status = holder.kill();
+    assert!(!status.success(), "{status}");
+
+    expect_summary("dev_sample", server.finish(WITHIN), SERVER_CHECKS);
+}
+
+#[test]
+fn bad_arguments_are_refused_with_status_2() {
+    let dir = TempDir::new("c-dev-sample-usage");
+    let server_exe = build_shared(&dir, "dev_sample");
+    let out = std::process::Command::new(&server_exe)
+        .args(["/dev/x", "100", "extra"])
+        .env_remove(userlib::current::KERNEL_ENV)
+        .output()
+        .expect("running dev_sample");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: dev_sample"));
+}
