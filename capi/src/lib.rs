@@ -31,6 +31,7 @@
 
 pub mod asyncmsg;
 pub mod dispatch;
+pub mod fdio;
 pub mod iofunc;
 pub mod names;
 pub mod neutrino;
@@ -51,7 +52,7 @@ pub(crate) fn set_errno(e: Errno) {
 
 /// Runs `f`, turning a panic into EFAULT so that none unwinds into C.
 pub(crate) fn guard<T>(f: impl FnOnce() -> KResult<T>) -> KResult<T> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(Errno::EFAULT))
+    fdio::own_work(|| catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(Errno::EFAULT)))
 }
 
 /// A C integer result: the value, or -1 with `errno` set.

@@ -62,14 +62,18 @@ fn qnx_headers() -> Vec<String> {
         }
     }
     out.sort();
-    assert!(out.len() >= 13, "headers: {out:?}");
-    // The resource-manager layer's headers are among them (checked by name, so that a rename
-    // does not drop them from the hygiene checks unnoticed).
+    assert!(out.len() >= 16, "headers: {out:?}");
+    // The resource-manager layer's headers, and the file calls' (devctl, ionotify), are among
+    // them (checked by name, so that a rename does not drop them from the hygiene checks
+    // unnoticed).
     for h in [
         "sys/resmgr.h",
         "sys/iofunc.h",
         "sys/iomsg.h",
         "sys/dispatch.h",
+        "devctl.h",
+        "sys/dcmd_all.h",
+        "sys/iomgr.h",
     ] {
         assert!(out.iter().any(|o| o == h), "{h} missing from {out:?}");
     }
