@@ -247,15 +247,16 @@ fn count(status: i64, max: usize) -> KResult<usize> {
 }
 
 /// Sends on `fd`: EBADF for an fd that is no connection (the kernel's answer for a coid it
-/// does not know, and for a negative one).
+/// does not know, and for a negative one). Every other error is the server's or the kernel's,
+/// as it came: a server's EINVAL stays EINVAL.
 fn sendv(fd: i32, siov: &[&[u8]], riov: &mut [&mut [u8]]) -> KResult<i64> {
     if fd < 0 {
         return Err(Errno::EBADF);
     }
-    qnx::msg_sendv(fd, siov, riov).map_err(bad_fd)
+    qnx::msg_sendv(fd, siov, riov)
 }
 
-/// EINVAL from the kernel for an fd (a coid it does not know) is EBADF to a file caller.
+/// EINVAL from `ConnectDetach` (a coid it does not know) is EBADF to a file caller.
 fn bad_fd(e: Errno) -> Errno {
     if e == Errno::EINVAL {
         Errno::EBADF
@@ -404,7 +405,7 @@ pub(crate) fn devctl_raw(fd: i32, dcmd: i32, data: &mut [u8], notty: bool) -> KR
     // as QNX's devctl does with one buffer: the kernel copies the message out before the
     // server can answer into it.
     let r = unsafe { qnx::msg_sendv_raw(fd, &siov, &riov) };
-    match r.map_err(bad_fd) {
+    match r {
         Ok(_) => Ok(reply.ret_val),
         Err(Errno::ENOSYS) if notty => Err(Errno(libc::ENOTTY)),
         Err(e) => Err(e),
