@@ -1,10 +1,11 @@
 //! /dev/sample as a QNX 7.1 resource manager in C (`capi/tests/c/dev_sample.c`: iofunc
 //! defaults with its own io_read, io_write, io_devctl, io_notify and close_ocb, a thread pool)
-//! in a program of its own on a supervised kernel, used by clients in other programs through
-//! QNX's POSIX calls (`userlib::io`: open, write, lseek, read, devctl, ionotify, fstat,
-//! close; this test binary re-run in a role); a client killed while it holds the device open
-//! has its OCB closed by the supervisor's teardown (the disconnect pulse), which the server
-//! checks before it ends. Every process is bounded in time and killed on every exit path;
+//! in a program of its own on a supervised kernel, used by clients in other programs: the C
+//! client `capi/tests/c/dev_sample_client.c` with plain open, read, write, lseek, fstat,
+//! devctl, ionotify and close (libqnxsim's file calls), and a Rust client through
+//! `userlib::io` (this test binary re-run in a role); a client killed while it holds the
+//! device open has its OCB closed by the supervisor's teardown (the disconnect pulse), which
+//! the server checks before it ends. Every process is bounded in time and killed on every exit path;
 //! every socket and program lives in a temporary directory removed on every exit path.
 
 mod common;
@@ -27,6 +28,8 @@ const DCMD_SAMPLE_CLEAR: i32 = dion(_DCMD_MISC, 2);
 
 /// The checks dev_sample.c makes.
 const SERVER_CHECKS: u32 = 7;
+/// The checks dev_sample_client.c makes.
+const CLIENT_CHECKS: u32 = 18;
 
 // ------------------------------------------------------------------ the Rust roles
 
@@ -195,14 +198,38 @@ fn clients_in_other_programs_use_the_c_device_and_a_killed_ones_ocb_is_closed() 
 }
 
 #[test]
+fn a_c_client_uses_the_c_device_with_plain_posix_calls() {
+    let dir = TempDir::new("c-dev-sample-c");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket, &[]);
+    let server_exe = build_shared(&dir, "dev_sample");
+    let client_exe = build_shared(&dir, "dev_sample_client");
+    let path = "/dev/qnxsim-test-sample-c";
+    let env = env(&socket);
+    let mut server = Running::start(&server_exe, &[path, "300"], &env);
+    server.ready();
+    let client = Running::start(&client_exe, &[path], &env);
+    expect_summary("dev_sample_client", client.finish(WITHIN), CLIENT_CHECKS);
+    expect_summary("dev_sample", server.finish(WITHIN), SERVER_CHECKS);
+}
+
+#[test]
 fn bad_arguments_are_refused_with_status_2() {
     let dir = TempDir::new("c-dev-sample-usage");
-    let server_exe = build_shared(&dir, "dev_sample");
-    let out = std::process::Command::new(&server_exe)
-        .args(["/dev/x", "100", "extra"])
-        .env_remove(userlib::current::KERNEL_ENV)
-        .output()
-        .expect("running dev_sample");
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: dev_sample"));
+    for (name, args) in [
+        ("dev_sample", &["/dev/x", "100", "extra"][..]),
+        ("dev_sample_client", &["/dev/x", "extra"][..]),
+    ] {
+        let exe = build_shared(&dir, name);
+        let out = std::process::Command::new(&exe)
+            .args(args)
+            .env_remove(userlib::current::KERNEL_ENV)
+            .output()
+            .unwrap_or_else(|e| panic!("running {name}: {e}"));
+        assert_eq!(out.status.code(), Some(2), "{name}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!("usage: {name}")),
+            "{name}: {out:?}"
+        );
+    }
 }

@@ -16,6 +16,7 @@
  *   DCMD_SAMPLE_GET_SIZE  __DIOF(_DCMD_MISC, 1, int)
  *   DCMD_SAMPLE_CLEAR     __DION(_DCMD_MISC, 2)
  */
+#include <devctl.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -27,18 +28,6 @@
 #include <sys/dispatch.h>
 
 #include "check.h"
-
-/* <devctl.h>'s encodings, where a QNX program finds them. */
-#ifndef __DIOF
-#define _POSIX_DEVDIR_NONE 0u
-#define _POSIX_DEVDIR_FROM 0x40000000u
-#define __DION(class, cmd) ((int)(((unsigned)(class) << 8) + (cmd) + _POSIX_DEVDIR_NONE))
-#define __DIOF(class, cmd, data)                                                            \
-    ((int)((sizeof(data) << 16) + ((unsigned)(class) << 8) + (cmd) + _POSIX_DEVDIR_FROM))
-#endif
-#ifndef _DCMD_MISC
-#define _DCMD_MISC 0x05
-#endif
 
 #define DCMD_SAMPLE_GET_SIZE __DIOF(_DCMD_MISC, 1, int)
 #define DCMD_SAMPLE_CLEAR __DION(_DCMD_MISC, 2)
