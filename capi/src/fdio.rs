@@ -9,9 +9,11 @@
 //! `dlsym(RTLD_NEXT, ...)`, once, cached in atomics (resolved by a constructor at load, so that
 //! a signal handler's `read` never resolves). The checks on the path of ordinary I/O:
 //!
-//! * `open`: an absolute path is first asked of the path manager alone (one kernel call, no
-//!   server contacted); no entry: libc's `open` at once. A relative path, or one with a `..`
-//!   component, is made absolute (the working directory) first. A path that resolves goes to
+//! * `open`: nothing more than libc's `open` in a program that has made no kernel (it has no
+//!   resource managers); otherwise the path, made absolute and normalised, is compared with
+//!   the kernel's mountpoints, cached in the program until one is attached or detached (one
+//!   atomic load tells), and only a path under one is asked of the path manager (one kernel
+//!   call, no server contacted); no entry: libc's `open` at once. A path that resolves goes to
 //!   the servers as QNX's connect engine sends it; when every server passes it on (ENOENT,
 //!   ENXIO, ...), it goes to Linux, the last member of the union, as QNX's own file system
 //!   would be under `/`.
@@ -31,13 +33,13 @@
 //! placeholders are close-on-exec, whatever `O_CLOEXEC` said (`F_GETFD` reports what the
 //! program asked for); a new program does not inherit a resource manager's fds.
 //!
-//! The first `open` of a thread that made no QNX call before attaches it to its program's
-//! kernel (creating the kernel if none was made yet, or joining the one `QNXSIM_KERNEL`
-//! names), as its first QNX call would: the path manager lives there.
+//! An `open` never makes a kernel: a program that made no QNX call has none (and so no
+//! resource managers) unless `QNXSIM_KERNEL` names one, which its first `open` then joins, as
+//! its first QNX call would: the path manager lives there.
 
 use crate::neutrino::{buf, buf_mut, iov_list};
 use crate::sigevent::{event_in, CSigEvent};
-use crate::{guard, plain, set_errno};
+use crate::{plain, set_errno};
 use kernel_sim::{Errno, Iov, KResult};
 use libc::{c_char, c_int, c_uint, c_ulong, c_void, iovec, mode_t, off_t, size_t, ssize_t};
 use std::cell::Cell;
@@ -204,24 +206,39 @@ pub(crate) fn own_work<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// Runs `f` as libqnxsim's own work (see [`INSIDE`]), a panic becoming EFAULT.
+/// Runs `f` as libqnxsim's own work (see [`INSIDE`]), a panic becoming EFAULT. Unlike
+/// [`guard`] it does not bind the thread first: an interposed call binds it only if it turns
+/// out to need the kernel (an `open` in a program without one never does); the files a first
+/// binding opens go to libc, as `INSIDE` is set.
 fn inside<T>(f: impl FnOnce() -> KResult<T>) -> KResult<T> {
     let was = INSIDE.with(|i| i.replace(true));
-    let r = guard(f);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(Err(Errno::EFAULT));
     INSIDE.with(|i| i.set(was));
     r
 }
 
 // ------------------------------------------------------------------ open
 
-/// Whether the path manager may have an entry for `path`: false only when it certainly has
-/// none (an absolute path without `..` that resolves to nothing), so that such an open goes to
-/// libc after one kernel call.
+/// Whether the path manager may have an entry for `path`: false when it certainly has none,
+/// so that such an open goes to libc at once. Decided without a kernel call in the common
+/// case: a program that reaches no kernel has no resource managers (and none is made for
+/// asking); otherwise the path, made absolute and normalised, is compared with the kernel's
+/// mountpoints, cached until something is attached or detached ([`io::path_may_be_managed`]);
+/// only a path under a mountpoint is asked of the path manager.
 fn maybe_managed(path: &[u8]) -> bool {
-    if path.first() != Some(&b'/') || path.windows(3).any(|w| w == b"/..") {
-        return true;
+    if !userlib::current::kernel_reachable() {
+        return false;
     }
-    io::path_is_managed(path)
+    let norm = if path.first() == Some(&b'/') {
+        kernel_sim::normalize_path(path)
+    } else {
+        io::absolute_path(path).and_then(|(abs, _)| kernel_sim::normalize_path(&abs))
+    };
+    let Ok(norm) = norm else {
+        // (Let the connect engine give the error.)
+        return true;
+    };
+    io::path_may_be_managed(&norm) && io::path_is_managed(&norm)
 }
 
 /// What an interposed open does with `path`: `None` to forward it to libc, else the fd (or

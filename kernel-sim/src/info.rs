@@ -571,6 +571,28 @@ impl crate::kernel::Kernel {
     }
 }
 
+impl crate::kernel::Kernel {
+    /// The path manager's mountpoints (normalised, as `resmgr_attach` registered them, each
+    /// once) and the [`Kernel::names_generation`](crate::Kernel::names_generation) they are
+    /// current for (read before them: a later change makes the count differ). A client that
+    /// keeps this knows, without a kernel call, that a path under none of them (and not under
+    /// `/dev/name/`) resolves to nothing.
+    pub fn mountpoints(&self) -> (u64, Vec<Vec<u8>>) {
+        let gen = self.names_generation();
+        let mut v = self.locked(|t| {
+            t.names
+                .live_ids()
+                .map(|id| t.names.at(id.index))
+                .filter(|n| n.mountpoint)
+                .map(|n| n.path().to_vec())
+                .collect::<Vec<_>>()
+        });
+        v.sort();
+        v.dedup();
+        (gen, v)
+    }
+}
+
 impl fmt::Display for Listing {
     /// Processes with their counters (SRR's, then asyncmsg's: triggers made, messages taken
     /// from its connections, messages its receivers took), then the snapshot, then the pools.

@@ -39,7 +39,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 13;
+pub const LAYOUT_VERSION: u32 = 14;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the
@@ -286,6 +286,9 @@ pub struct Header {
     pub kernel_entries: u64,
     /// Which undo record the lock's holder writes: its thread slot's, or `undo::GLOBAL`.
     pub lock_undo: std::sync::atomic::AtomicU32,
+    /// Bumped by every change to the names pool (names and mountpoints): a client that caches
+    /// the mountpoints reads it without the lock to know its cache is current.
+    pub names_gen: std::sync::atomic::AtomicU64,
 }
 
 fn place<T>(off: &mut usize, n: usize) -> u64 {
@@ -375,6 +378,8 @@ pub struct Tables<'a> {
     pub next_pid: &'a mut i32,
     /// Kernel calls made in all.
     pub kernel_entries: &'a mut u64,
+    /// The names pool's change count ([`Header::names_gen`]).
+    pub names_gen: &'a std::sync::atomic::AtomicU64,
     /// Wait words (shared: they are atomics touched outside the lock too).
     pub waits: &'a [WaitWord],
     /// Per-thread message windows ([`WINDOW`] bytes each).
@@ -609,6 +614,7 @@ impl Region {
                 next_pid: first_pid,
                 kernel_entries: 0,
                 lock_undo: std::sync::atomic::AtomicU32::new(crate::undo::GLOBAL),
+                names_gen: std::sync::atomic::AtomicU64::new(0),
             });
             (b.add(offsets.lock as usize) as *mut KernelLock).write(KernelLock::new());
             init_array(
@@ -776,6 +782,13 @@ impl Region {
         }
     }
 
+    /// The names pool's change count, read without the lock ([`Header::names_gen`]).
+    pub fn names_generation(&self) -> u64 {
+        let h = self.base.as_ptr() as *const Header;
+        // SAFETY: initialized in `format`; an atomic; `Tables` only ever borrows it shared.
+        unsafe { &*std::ptr::addr_of!((*h).names_gen) }.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     fn lock_undo(&self) -> &std::sync::atomic::AtomicU32 {
         let h = self.base.as_ptr() as *const Header;
         // SAFETY: initialized in `format`; an atomic; no `Tables` borrows it.
@@ -937,6 +950,7 @@ impl Region {
                 sides: slice_mut(b, o.sides, p * c.side_coids_per_process as usize),
                 next_pid: &mut *std::ptr::addr_of_mut!((*h).next_pid),
                 kernel_entries: &mut *std::ptr::addr_of_mut!((*h).kernel_entries),
+                names_gen: &*std::ptr::addr_of!((*h).names_gen),
                 waits: self.waits(),
                 windows: slice_mut(b, o.windows, c.max_threads as usize * WINDOW),
                 shared: self.shared,

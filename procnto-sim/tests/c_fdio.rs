@@ -121,5 +121,10 @@ fn the_interposition_benchmark_runs_and_prints() {
             y / x
         );
     }
+    let k = figure(&b, "open+close, kernel made");
+    println!(
+        "open+close in a program with a kernel: {k:.1} ns: ratio {:.2}",
+        k / figure(&a, "open+close")
+    );
     println!("without:\n{a}with:\n{b}");
 }

@@ -221,6 +221,27 @@ pub fn default_pid() -> KResult<i32> {
     default_pair().map(|p| p.1.pid)
 }
 
+/// Whether the calling thread reaches a kernel without one being made for it: it is bound,
+/// or the program's default kernel exists already (in this fork generation), or
+/// [`KERNEL_ENV`] names one to join. A program that made no kernel has no resource managers:
+/// libqnxsim's interposed `open` asks this first, so that ordinary file I/O never makes one.
+pub fn kernel_reachable() -> bool {
+    let bound = CURRENT
+        .try_with(|c| c.try_borrow().is_ok_and(|b| b.is_some()))
+        .unwrap_or(false);
+    if bound {
+        return true;
+    }
+    let cur = DEFAULT.load(Ordering::Acquire);
+    // SAFETY: a non-null DEFAULT points at a leaked entry that is never freed.
+    if let Some(d) = unsafe { cur.as_ref() } {
+        if d.generation == kernel_sim::fork::generation() {
+            return true;
+        }
+    }
+    std::env::var_os(KERNEL_ENV).is_some_and(|p| !p.is_empty())
+}
+
 /// Binds the calling OS thread to `ctx`, returning the previous binding (if any).
 pub fn bind(ctx: ThreadCtx) -> Option<ThreadCtx> {
     ensure_touched();

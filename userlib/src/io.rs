@@ -236,6 +236,58 @@ pub fn path_is_managed(path: &[u8]) -> bool {
     with_current(|c| c.path_resolve(path, _FTYPE_ANY, 0)).is_ok()
 }
 
+/// The mountpoints of the kernel last asked, and the names generation they are current for.
+struct Mounts {
+    kernel: u64,
+    gen: u64,
+    paths: Vec<Vec<u8>>,
+}
+
+static MOUNTS: std::sync::RwLock<Option<Mounts>> = std::sync::RwLock::new(None);
+
+/// Whether `path` (absolute, normalised) is under a mountpoint of `paths`, on a component
+/// boundary, or under `/dev/name/` (where names are): false means no entry can match it.
+fn under(paths: &[Vec<u8>], path: &[u8]) -> bool {
+    let below = |m: &[u8]| {
+        m == b"/"
+            || path == m
+            || (path.len() > m.len() && path.starts_with(m) && path[m.len()] == b'/')
+    };
+    below(b"/dev/name") || paths.iter().any(|m| below(m))
+}
+
+/// Whether the path manager may have an entry for `path` (absolute, normalised), decided
+/// without a kernel call whenever nothing was attached or detached since the last time: the
+/// mountpoints are cached per kernel and refreshed when the kernel's names generation moves
+/// (one atomic load). False too when the calling thread reaches no kernel (a program that made
+/// none has no resource managers; none is made by asking). True means "ask
+/// [`path_is_managed`]": an entry on a mountpoint may still not match (its file type, or its
+/// own process).
+pub fn path_may_be_managed(path: &[u8]) -> bool {
+    if !crate::current::kernel_reachable() {
+        return false;
+    }
+    let Ok(k) = with_current(|c| Ok(c.kernel().clone())) else {
+        return false;
+    };
+    let key = k.id();
+    let gen = k.names_generation();
+    {
+        let m = MOUNTS.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = m.as_ref().filter(|m| m.kernel == key && m.gen == gen) {
+            return under(&m.paths, path);
+        }
+    }
+    let (gen, paths) = k.mountpoints();
+    let answer = under(&paths, path);
+    *MOUNTS.write().unwrap_or_else(|p| p.into_inner()) = Some(Mounts {
+        kernel: key,
+        gen,
+        paths,
+    });
+    answer
+}
+
 // ------------------------------------------------------------------------- fd calls
 
 /// A reply status as a byte count (at most `max`: a server cannot make a caller read past

@@ -86,6 +86,8 @@ pub fn name_attach(
     n.file_type = _FTYPE_NAME;
     n.seq = next_seq(t);
     let id = t.names.alloc(n).ok_or(Errno::EAGAIN)?;
+    t.names_gen
+        .fetch_add(1, std::sync::atomic::Ordering::Release);
     Ok(Step::Done(name_id(t, id).into()))
 }
 
@@ -117,6 +119,8 @@ pub fn path_attach(
     n.handle = handle;
     n.seq = next_seq(t);
     let id = t.names.alloc(n).ok_or(Errno::EAGAIN)?;
+    t.names_gen
+        .fetch_add(1, std::sync::atomic::Ordering::Release);
     Ok(Step::Done(name_id(t, id).into()))
 }
 
@@ -263,6 +267,8 @@ pub fn name_detach(t: &mut Tables<'_>, me: Caller, id: i32, chid: i32) -> KResul
         .filter(|n| t.names.at(n.index).owner == me.proc && t.names.at(n.index).chid == chid)
         .ok_or(Errno::EINVAL)?;
     t.names.free(name);
+    t.names_gen
+        .fetch_add(1, std::sync::atomic::Ordering::Release);
     Ok(Step::Done(0))
 }
 
@@ -299,6 +305,8 @@ pub(crate) fn drop_names_of(t: &mut Tables<'_>, chan: Id<Channel>) {
         .collect();
     for id in gone {
         t.names.free(id);
+        t.names_gen
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 }
 

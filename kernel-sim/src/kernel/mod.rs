@@ -39,6 +39,8 @@ pub struct Kernel {
 #[derive(Debug)]
 struct Inner {
     region: Region,
+    /// This handle's serial number (unique in the program: [`Kernel::id`]).
+    serial: u64,
     /// This handle is a supervisor's: its lock waits look for a holder that died, and take
     /// over from it (`Kernel::supervise`).
     #[cfg_attr(loom, allow(dead_code))]
@@ -174,6 +176,11 @@ impl Kernel {
         let k = Kernel {
             inner: Arc::new(Inner {
                 region,
+                serial: {
+                    static NEXT: std::sync::atomic::AtomicU64 =
+                        std::sync::atomic::AtomicU64::new(1);
+                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                },
                 supervising: std::sync::atomic::AtomicBool::new(false),
                 reaps_dead,
                 recovered: std::sync::Mutex::new(Vec::new()),
@@ -188,6 +195,12 @@ impl Kernel {
         Ok(k)
     }
 
+    /// A number naming this kernel handle (and its clones) in the program, never reused: a
+    /// cache of what a kernel holds keys itself with it.
+    pub fn id(&self) -> u64 {
+        self.inner.serial
+    }
+
     /// Whether two handles name the same kernel.
     pub fn same(&self, other: &Kernel) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
@@ -197,6 +210,13 @@ impl Kernel {
     /// in bytes (the whole kernel state) and capacities.
     pub fn region_info(&self) -> crate::region::RegionInfo {
         self.inner.region.header()
+    }
+
+    /// A count that changes whenever a name or a resource manager's mountpoint is attached or
+    /// goes (read without the kernel lock): a client caching what the path manager holds
+    /// ([`crate::Kernel::listing`]'s paths) knows from it whether its cache is current.
+    pub fn names_generation(&self) -> u64 {
+        self.inner.region.names_generation()
     }
 
     /// The capacities this kernel was made with.
