@@ -106,9 +106,8 @@ fn run(args: &Args) -> Result<(), Failure> {
     );
     expect(met == 0, "the empty device armed us")?;
 
-    // 7. Another thread writes. (Not this one: the server delivers our event through the
-    //    rcvid of our ionotify, which here holds only until this thread sends its next
-    //    message; docs/deviations.md.)
+    // 7. Another thread writes (it could as well be another program), while this one waits
+    //    for the pulse: the server delivers it through the rcvid of our ionotify.
     let p = path.to_string();
     let writer = std::thread::spawn(move || -> Result<(), Failure> {
         let fd2 = io::open(&p, nix::libc::O_WRONLY, 0).context(|| "open (the writer)")?;

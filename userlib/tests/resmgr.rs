@@ -309,9 +309,9 @@ fn write_devctl_and_notification_reach_the_device() {
         let ev = userlib::qnx::sigev_pulse_init(me, 10, SI_NOTIFY as i8, 0);
         let met = io::ionotify(fd, _NOTIFY_ACTION_POLLARM, _NOTIFY_COND_INPUT, Some(&ev));
         assert_eq!(met, Ok(0), "nothing to read yet: armed");
-        // Another thread of the client writes. (The arming thread sends nothing before the
-        // trigger: an rcvid delivers events only until its thread's next message here, see
-        // docs/deviations.md.)
+        // The same thread goes on with other messages (QNX's pattern: an rcvid stays valid
+        // for events), then another client writes: the pulse comes.
+        assert_eq!(io::lseek(fd, 0, libc::SEEK_SET).unwrap(), 0);
         let writer = userlib::process::spawn(|| {
             let fd2 = io::open("/dev/sample", libc::O_WRONLY, 0).unwrap();
             io::lseek(fd2, 0, libc::SEEK_END).unwrap();
@@ -319,6 +319,7 @@ fn write_devctl_and_notification_reach_the_device() {
             fd2
         })
         .unwrap();
+        let fd2 = join(writer);
         let mut p = [0u8; PULSE_SIZE];
         timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).unwrap();
         msg_receive_pulse(chid, &mut p).unwrap();
@@ -331,7 +332,7 @@ fn write_devctl_and_notification_reach_the_device() {
         // Now data is there: a poll answers it at once.
         let met = io::ionotify(fd, _NOTIFY_ACTION_POLL, _NOTIFY_COND_INPUT, None);
         assert_eq!(met, Ok(_NOTIFY_COND_INPUT));
-        io::close(join(writer)).unwrap();
+        io::close(fd2).unwrap();
         io::close(fd).unwrap();
     });
     wait_until("both OCBs closed", || {
@@ -365,7 +366,17 @@ fn detach_removes_the_path_and_the_open_bindings() {
     let k = kernel();
     let s = server(&k, "/dev/gone", 0o666);
     let c = process(&k);
-    let fd = run_in(&c, || io::open("/dev/gone", libc::O_RDWR, 0).unwrap());
+    let fd = run_in(&c, || {
+        // The client's cache of mountpoints: a path under one may be managed, others not.
+        assert!(io::path_may_be_managed(b"/dev/gone"));
+        assert!(!io::path_may_be_managed(b"/dev/gone-too"));
+        assert!(!io::path_may_be_managed(b"/tmp/x"));
+        assert!(
+            io::path_may_be_managed(b"/dev/name/x"),
+            "names live under /dev/name"
+        );
+        io::open("/dev/gone", libc::O_RDWR, 0).unwrap()
+    });
     let (dpp, id) = (s.dpp.clone(), s.id);
     run_in(&s._p, move || {
         resmgr_detach(&dpp, id, _RESMGR_DETACH_CLOSE).unwrap()
@@ -376,6 +387,10 @@ fn detach_removes_the_path_and_the_open_bindings() {
         "the close handlers ran"
     );
     run_in(&c, move || {
+        assert!(
+            !io::path_may_be_managed(b"/dev/gone"),
+            "the cache saw the detach"
+        );
         assert_eq!(io::open("/dev/gone", libc::O_RDWR, 0), Err(Errno::ENOENT));
         assert_eq!(io::write(fd, b"x"), Err(Errno::EBADF));
     });

@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
     CHECK(devctl(fd, DCMD_SAMPLE_CLEAR, NULL, 0, NULL) == EOK, "devctl DCMD_SAMPLE_CLEAR");
 
     /* Arm for input on the empty device from this thread, then wait here for the pulse while
-     * another thread writes (an rcvid delivers events only until its thread's next message). */
+     * another thread writes (the server delivers it through the rcvid of our ionotify). */
     chid = ChannelCreate(0);
     coid = ConnectAttach(ND_LOCAL_NODE, 0, chid, _NTO_SIDE_CHANNEL, 0);
     CHECK(chid != -1 && coid != -1, "a channel for the pulse");

@@ -37,6 +37,15 @@ pub fn rcvid_parts(rcvid: RcvId) -> Option<(u32, u64)> {
     (slot1 != 0 && gen <= RCVID_GEN_MASK).then(|| (slot1 - 1, gen))
 }
 
+/// Whether generation `gen` is one a thread created at generation `first` has been received
+/// with, now that it is at `cur` (all modulo 2^16: a thread received more than 65535 times
+/// reaches back that far only).
+pub fn rcvid_gen_since(first: u64, cur: u64, gen: u64) -> bool {
+    let span = cur.wrapping_sub(first) & RCVID_GEN_MASK;
+    let off = gen.wrapping_sub(first) & RCVID_GEN_MASK;
+    off >= 1 && off <= span
+}
+
 /// The generation after `gen` (wraps at 2^16).
 pub fn rcvid_next_gen(gen: u64) -> u64 {
     gen.wrapping_add(1) & RCVID_GEN_MASK

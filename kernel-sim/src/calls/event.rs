@@ -163,7 +163,8 @@ enum Target {
 }
 
 /// The client an rcvid names for event delivery: its thread, by its current or last message
-/// with the caller's process (it need not be REPLY-blocked); rcvid 0 is the caller itself.
+/// with the caller's process (it need not be REPLY-blocked), or by an earlier message while
+/// its process is connected to the caller's; rcvid 0 is the caller itself.
 /// EBADF once the connection that message came through is detached (QNX: "the thread
 /// indicated by rcvid had its connection detached"). If the thread has exited while that
 /// connection lives, a thread of its process (QNX: process-directed events go to any valid
@@ -177,6 +178,25 @@ fn event_target(t: &Tables<'_>, me: Caller, rcvid: RcvId) -> KResult<Target> {
         return Err(Errno::ESRCH);
     }
     let th = t.threads.at(idx);
+    if th.rcv_gen != gen && t.threads.id_at(idx).is_some() {
+        // An earlier message of the thread in the slot (received since it took the slot):
+        // QNX's rcvids stay valid for events after the reply, while the client's connection
+        // lives, so that a server can notify a client that has sent other messages since
+        // (ionotify, select). Here: while its process is connected to us.
+        if !crate::abi::ids::rcvid_gen_since(th.first_gen, th.rcv_gen, gen) {
+            return Err(Errno::ESRCH);
+        }
+        let client = th.proc;
+        let connected = t.conns.live_ids().any(|id| {
+            let c = t.conns.at(id.index);
+            c.client == client && c.server == me.proc && c.links > 0
+        });
+        return if connected {
+            Ok(Target::Thread(idx))
+        } else {
+            Err(Errno::EBADF)
+        };
+    }
     if th.rcv_gen != gen || th.last_server != me.proc {
         return Err(Errno::ESRCH);
     }

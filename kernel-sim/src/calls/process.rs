@@ -76,6 +76,7 @@ pub fn thread_create(
         .threads
         .peek_free()
         .map_or(0, |i| super::rcvid_next_gen(t.threads.at(i).rcv_gen));
+    th.first_gen = th.rcv_gen;
     let id = t.threads.alloc(th).ok_or(Errno::EAGAIN)?;
     t.set_running(id.index);
     let p = t.procs.at_mut(proc.index);

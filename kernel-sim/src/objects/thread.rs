@@ -219,6 +219,10 @@ pub struct Thread {
     /// Carried over to the slot's next thread, so its rcvids differ from its predecessor's.
     /// 16 bits are used (see `RCVID_GEN_BITS`): rcvids fit in a C `int`.
     pub rcv_gen: u64,
+    /// `rcv_gen` when this thread took its slot: rcvids with a generation after it and up to
+    /// `rcv_gen` name this thread (MsgDeliverEvent takes any of them, as QNX's rcvids stay
+    /// valid for events after the reply).
+    pub first_gen: u64,
     /// The process that last received a message from this thread (MsgDeliverEvent's check).
     pub last_server: Id<Process>,
     /// The connection its last received message came through (MsgDeliverEvent to a client
@@ -283,6 +287,7 @@ impl Pooled for Thread {
             qnext: QRef::NONE,
             qprev: QRef::NONE,
             rcv_gen: 0,
+            first_gen: 0,
             last_server: Id::NONE,
             last_conn: Id::NONE,
             exited_proc: Id::NONE,
