@@ -56,6 +56,9 @@ fn build_and_run(dir: &TempDir, name: &str, src: &str) -> String {
         .arg(&c)
         .arg(format!("-L{}", lib.display()))
         .arg(format!("-Wl,-rpath,{}", lib.display()))
+        // An rpath, not a runpath: it wins over LD_LIBRARY_PATH, which `cargo test`
+        // points at target/debug, where an older libqnxsim.so may lie.
+        .arg("-Wl,--disable-new-dtags")
         .arg("-lqnxsim")
         .arg("-o")
         .arg(&exe)

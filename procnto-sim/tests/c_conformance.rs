@@ -178,6 +178,9 @@ fn compile(src: &Path, std: Std, out: Option<&Path>) {
                 .arg(exe)
                 .arg(format!("-L{}", lib.display()))
                 .arg(format!("-Wl,-rpath,{}", lib.display()))
+                // An rpath, not a runpath: it wins over LD_LIBRARY_PATH, which `cargo test`
+                // points at target/debug, where an older libqnxsim.so may lie.
+                .arg("-Wl,--disable-new-dtags")
                 .arg("-lqnxsim");
         }
         None => {

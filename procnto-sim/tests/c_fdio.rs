@@ -58,6 +58,9 @@ fn build_bench(out: &Path, with_qnxsim: bool) {
         let lib = lib_dir();
         cmd.arg(format!("-L{}", lib.display()))
             .arg(format!("-Wl,-rpath,{}", lib.display()))
+            // An rpath, not a runpath: it wins over LD_LIBRARY_PATH, which `cargo test`
+            // points at target/debug, where an older libqnxsim.so may lie.
+            .arg("-Wl,--disable-new-dtags")
             .args(["-Wl,--no-as-needed", "-lqnxsim"]);
     }
     let o = cmd.output().unwrap_or_else(|e| panic!("running {cc}: {e}"));

@@ -85,6 +85,9 @@ pub fn build(sources: &[PathBuf], out: &Path, lang: Lang, link: Link) {
         Link::Shared => {
             cmd.arg(format!("-L{}", lib.display()))
                 .arg(format!("-Wl,-rpath,{}", lib.display()))
+                // An rpath, not a runpath: it wins over LD_LIBRARY_PATH, which `cargo test`
+                // points at target/debug, where an older libqnxsim.so may lie.
+                .arg("-Wl,--disable-new-dtags")
                 .arg("-lqnxsim");
         }
         Link::Static => {
