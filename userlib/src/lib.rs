@@ -134,6 +134,10 @@ pub use typed::{Channel, Connection, Notifier, ReceiveId, Received, ReceivedStru
 /// The zerocopy crate (0.8) that the `*_struct` helpers take types of: derive its traits with
 /// `#[zerocopy(crate = "userlib::zerocopy")]` and a program needs no zerocopy of its own.
 pub use zerocopy;
+/// The libc crate, re-exported: the POSIX constants `userlib::io` and `userlib::iofunc` take
+/// (`O_RDWR`, `SEEK_SET`, `S_IFCHR`, ...) and the `struct stat` `fstat` gives, with no libc
+/// dependency of a program's own.
+pub use libc;
 
 /// The Rust snippets of README.md and docs/tutorial.md, compiled and run as doc tests of this
 /// crate (`cargo test --workspace` runs them), so that what a porter reads first stays true.

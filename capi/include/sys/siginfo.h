@@ -50,6 +50,9 @@ extern "C" {
 
 #define SI_MINAVAIL (-128)
 #define SI_MAXAVAIL (-64)
+#ifndef SI_NOTIFY
+#define SI_NOTIFY (-6) /* the code of select's and ionotify's pulses and signals */
+#endif
 
 /* QNX's members, as names for parts of glibc's struct. */
 #define sigev_coid sigev_signo
