@@ -36,6 +36,7 @@ struct Sample {
     attr: Arc<IofuncAttr>,
     data: Mutex<Vec<u8>>,
     notify: Mutex<[IofuncNotify; 3]>,
+    opened: AtomicUsize,
     closed: AtomicUsize,
 }
 
@@ -46,7 +47,18 @@ const DCMD_SAMPLE_SET: i32 = diot(_DCMD_MISC, 2, 4);
 const DCMD_SAMPLE_CLEAR: i32 = dion(_DCMD_MISC, 3);
 
 fn sample_funcs(dev: &Arc<Sample>) -> (ResmgrConnectFuncs<IofuncAttr>, ResmgrIoFuncs<IofuncOcb>) {
-    let (connect, mut io) = iofunc_func_init::<IofuncOcb>();
+    let (mut connect, mut io) = iofunc_func_init::<IofuncOcb>();
+    let d = Arc::clone(dev);
+    let open = connect.open.take().unwrap();
+    connect.open = Some(Arc::new(
+        move |ctp: &mut ResmgrContext<'_>, msg: &IoOpen, attr: &Arc<IofuncAttr>| {
+            let n = open(ctp, msg, attr);
+            if n == EOK {
+                d.opened.fetch_add(1, Ordering::SeqCst);
+            }
+            n
+        },
+    ));
     let d = Arc::clone(dev);
     io.read = Some(Arc::new(
         move |ctp: &mut ResmgrContext<'_>, msg: &IoRead, ocb: &Arc<IofuncOcb>| {
@@ -168,6 +180,7 @@ fn server(k: &userlib::Kernel, path: &'static str, mode: u32) -> Server {
         attr: Arc::new(IofuncAttr::new(libc::S_IFCHR | mode)),
         data: Mutex::new(Vec::new()),
         notify: Mutex::new(iofunc_notify_init()),
+        opened: AtomicUsize::new(0),
         closed: AtomicUsize::new(0),
     });
     let d = Arc::clone(&dev);
@@ -525,4 +538,71 @@ fn many_clients_through_a_thread_pool_and_some_killed_midway() {
     wait_until("every OCB closed", || resmgr_counts(&s.dpp) == (0, 0));
     assert_eq!(s.dev.closed.load(Ordering::SeqCst), 8 * 25);
     assert_eq!(s.dev.attr.fields().count, 0);
+}
+
+#[test]
+fn clients_killed_in_the_middle_of_their_io_leave_nothing_open() {
+    let k = kernel();
+    let s = server(&k, "/dev/sample", 0o666);
+    let mut seed = 0x9e37_79b9_u32;
+    let mut rand = move |n: u32| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed % n
+    };
+    let mut opened = 0;
+    for round in 0..6 {
+        let procs: Vec<Process> = (0..4).map(|_| process(&k)).collect();
+        let counts: Vec<Arc<AtomicUsize>> = (0..4).map(|_| Arc::new(AtomicUsize::new(0))).collect();
+        for (p, n) in procs.iter().zip(&counts) {
+            for t in 0..2 {
+                let n = Arc::clone(n);
+                // Loop until the process is killed under it: every call may fail then.
+                drop(p.spawn(move || {
+                    for j in 0.. {
+                        let Ok(fd) = io::open("/dev/sample", libc::O_RDWR, 0) else {
+                            return;
+                        };
+                        n.fetch_add(1, Ordering::SeqCst);
+                        let msg = format!("{round}.{t}.{j};");
+                        if io::write(fd, msg.as_bytes()).is_err() {
+                            return;
+                        }
+                        let mut b = [0u8; 32];
+                        if io::lseek(fd, 0, libc::SEEK_SET).is_err()
+                            || io::read(fd, &mut b).is_err()
+                        {
+                            return;
+                        }
+                        if j % 3 != 0 && io::close(fd).is_err() {
+                            return;
+                        }
+                    }
+                }));
+            }
+        }
+        // Let them run a random while, then kill them all, mid-flight.
+        std::thread::sleep(std::time::Duration::from_millis(u64::from(5 + rand(30))));
+        drop(procs);
+        opened += counts
+            .iter()
+            .map(|n| n.load(Ordering::SeqCst))
+            .sum::<usize>();
+        wait_until("the killed clients' OCBs closed", || {
+            resmgr_counts(&s.dpp) == (0, 0)
+        });
+        assert_eq!(s.dev.attr.fields().count, 0, "round {round}");
+    }
+    assert!(opened > 0, "the clients did open the device");
+    // Every OCB opened was closed: the attribute counts none open, and close_ocb ran at least
+    // once per open a client saw succeed (an open the server made for a client killed before
+    // the reply reached it is closed too, and counted only here).
+    let closed = s.dev.closed.load(Ordering::SeqCst);
+    assert!(closed >= opened, "{closed} closed, {opened} opened");
+    assert_eq!(
+        closed,
+        s.dev.opened.load(Ordering::SeqCst),
+        "each OCB closed once"
+    );
 }
