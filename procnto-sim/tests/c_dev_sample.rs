@@ -5,7 +5,9 @@
 //! devctl, ionotify and close (libqnxsim's file calls), and a Rust client through
 //! `userlib::io` (this test binary re-run in a role); a client killed while it holds the
 //! device open has its OCB closed by the supervisor's teardown (the disconnect pulse), which
-//! the server checks before it ends. Every process is bounded in time and killed on every exit path;
+//! the server checks before it ends; twelve clients hammering it from two threads each, killed
+//! with SIGKILL at random moments of their I/O, leave every OCB closed and no notification
+//! armed. Every process is bounded in time and killed on every exit path;
 //! every socket and program lives in a temporary directory removed on every exit path.
 
 mod common;
@@ -145,6 +147,45 @@ fn rust_holder(path: &str) {
     std::thread::sleep(WITHIN);
 }
 
+/// Opens `path` and arms a notification on it, then opens, writes, reads and closes it in two
+/// threads, as fast as it can, leaving every third fd open, until it is killed (at most
+/// `WITHIN`): tells "hammering" once armed.
+fn rust_hammer(path: &str) {
+    // Armed on its first fd (for out-of-band data, which never comes, so that it stays
+    // armed): the server must forget the entry when the client is killed.
+    let first = io::open(path, libc::O_RDWR, 0).and_then(|fd| {
+        let chid = channel_create(0)?;
+        let me = connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0)?;
+        let ev = sigev_pulse_init(me, 10, SI_NOTIFY as i8, 0);
+        io::ionotify(fd, _NOTIFY_ACTION_POLLARM, _NOTIFY_COND_OBAND, Some(&ev))
+    });
+    tell_parent(&match first {
+        Ok(_) => "hammering".to_string(),
+        Err(e) => format!("open and arm {path}: {e:?}"),
+    });
+    let until = std::time::Instant::now() + WITHIN;
+    let work = move |p: String| {
+        let mut j = 0u64;
+        while std::time::Instant::now() < until {
+            let Ok(fd) = io::open(&p, libc::O_RDWR, 0) else {
+                continue;
+            };
+            let _ = io::write(fd, format!("{j};").as_bytes());
+            let _ = io::lseek(fd, 0, libc::SEEK_SET);
+            let mut b = [0u8; 16];
+            let _ = io::read(fd, &mut b);
+            if !j.is_multiple_of(3) {
+                let _ = io::close(fd);
+            }
+            j += 1;
+        }
+    };
+    let p = path.to_string();
+    let other = userlib::spawn(move || work(p)).expect("a second thread");
+    work(path.to_string());
+    let _ = other.join();
+}
+
 /// Where a child starts; ignored in a normal run.
 #[test]
 #[ignore = "the entry point of this binary's child processes, not a test of its own"]
@@ -156,6 +197,7 @@ fn child_entry() {
     match role.as_str() {
         "rust-client" => rust_client(&arg),
         "rust-holder" => rust_holder(&arg),
+        "rust-hammer" => rust_hammer(&arg),
         other => panic!("unknown role {other}"),
     }
 }
@@ -194,6 +236,44 @@ fn clients_in_other_programs_use_the_c_device_and_a_killed_ones_ocb_is_closed() 
     let status = holder.kill();
     assert!(!status.success(), "{status}");
 
+    expect_summary("dev_sample", server.finish(WITHIN), SERVER_CHECKS);
+}
+
+#[test]
+fn clients_killed_at_random_moments_of_their_io_leave_every_ocb_closed() {
+    let dir = TempDir::new("c-dev-sample-kills");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket, &[]);
+    let server_exe = build_shared(&dir, "dev_sample");
+    let path = "/dev/qnxsim-test-sample-kills";
+    let mut server = Running::start(&server_exe, &[path, "300"], &env(&socket));
+    server.ready();
+    let mut seed = std::process::id() | 1;
+    let mut rand = move |n: u32| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed % n
+    };
+    // Three waves of four programs, each killed with SIGKILL a random while after it began:
+    // in the middle of an open, a write, a read, a close, or between them.
+    let mut kills = 0;
+    for _ in 0..3 {
+        let hammers: Vec<_> = (0..4)
+            .map(|_| spawn("rust-hammer", path, &socket))
+            .collect();
+        for h in &hammers {
+            assert_eq!(h.line(WITHIN), "hammering");
+        }
+        for h in hammers {
+            std::thread::sleep(std::time::Duration::from_millis(u64::from(1 + rand(40))));
+            let status = h.kill();
+            assert!(!status.success(), "{status}");
+            kills += 1;
+        }
+    }
+    assert_eq!(kills, 12);
+    // The server ends only once every OCB it opened met its close_ocb (and checks it).
     expect_summary("dev_sample", server.finish(WITHIN), SERVER_CHECKS);
 }
 
