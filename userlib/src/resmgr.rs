@@ -400,8 +400,14 @@ impl<F: Front> Resmgr<F> {
         }
     }
 
-    fn addref(&self, ocb: &F::Ocb) {
-        *self.tables().refs.entry(F::ocb_key(ocb)).or_insert(0) += 1;
+    /// The binding of a connection with a reference to its OCB taken, in one step: a close
+    /// of the connection in another thread cannot run `close_ocb` between the two.
+    fn binding_ref(&self, scoid: i32, coid: i32) -> Option<(i32, F::Ocb, F::Io)> {
+        let mut t = self.tables();
+        let b = t.bindings.get(&(scoid, coid))?;
+        let found = (b.link, b.ocb.clone(), b.io.clone());
+        *t.refs.entry(F::ocb_key(&found.1)).or_insert(0) += 1;
+        Some(found)
     }
 
     /// Drops a reference; the last one runs `close_ocb` with rcvid 0.
@@ -562,18 +568,18 @@ impl<F: Front> Resmgr<F> {
     /// `_IO_CONNECT_COMBINE_CLOSE` the binding is closed after the reply.
     fn combined(&self, ctx: &mut F::Ctx<'_>, hdr: &IoConnect, msglen: usize) -> i32 {
         let info = ctx.info();
-        let Some((link, ocb, io)) = self.binding(info.scoid, info.coid) else {
+        let Some((link, ocb, io)) = self.binding_ref(info.scoid, info.coid) else {
             return Self::answer(ctx, EOK);
         };
         let at = (40 + usize::from(hdr.path_len)).next_multiple_of(8);
         let r = if at < msglen {
             ctx.set_status(0);
             ctx.clear_iov();
-            self.addref(&ocb);
             let n = self.parts(ctx, at, msglen, link, &io, &ocb);
             self.release(ctx, &io, &ocb);
             Self::answer(ctx, n)
         } else {
+            self.release(ctx, &io, &ocb);
             Self::answer(ctx, EOK)
         };
         if hdr.subtype == _IO_CONNECT_COMBINE_CLOSE {
@@ -588,11 +594,10 @@ impl<F: Front> Resmgr<F> {
 
     fn io_message(&self, ctx: &mut F::Ctx<'_>, msglen: usize) -> i32 {
         let info = ctx.info();
-        let Some((link, ocb, io)) = self.binding(info.scoid, info.coid) else {
+        let Some((link, ocb, io)) = self.binding_ref(info.scoid, info.coid) else {
             return Self::answer(ctx, Errno::EBADF.0);
         };
         ctx.set_id(link);
-        self.addref(&ocb);
         let n = self.parts(ctx, 0, msglen, link, &io, &ocb);
         self.release(ctx, &io, &ocb);
         Self::answer(ctx, n)
@@ -708,7 +713,7 @@ impl<F: Front> Resmgr<F> {
                 let Ok(info) = with_current(|c| sys::msg_info(c, rcvid)) else {
                     return -1;
                 };
-                let Some((link, ocb, io)) = self.binding(info.scoid, info.coid) else {
+                let Some((link, ocb, io)) = self.binding_ref(info.scoid, info.coid) else {
                     return -1;
                 };
                 let (old_rcvid, old_info) = (ctx.rcvid(), ctx.info());
@@ -723,6 +728,9 @@ impl<F: Front> Resmgr<F> {
                 } else {
                     Self::answer(ctx, n)
                 };
+                // The reference held across the handler (a close or disconnect handled
+                // meanwhile leaves close_ocb to it).
+                self.release(ctx, &io, &ocb);
                 ctx.set_rcvid(old_rcvid);
                 ctx.set_info(old_info);
                 r

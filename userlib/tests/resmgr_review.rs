@@ -1,0 +1,159 @@
+//! Review tests of the resource-manager engine (`userlib::resmgr::Resmgr`), driven through a
+//! test front whose context needs no kernel for the paths exercised: races between threads of
+//! a pool handling messages of one connection at once.
+
+use kernel_sim::{KResult, MsgInfo, RcvId};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use userlib::iomsg::*;
+use userlib::resmgr::{CoreCtx, Front, Resmgr, _RESMGR_DEFAULT, EOK};
+use zerocopy::IntoBytes;
+
+/// What the handlers saw: (message type or slot, OCB).
+static LOG: Mutex<Vec<(u16, usize)>> = Mutex::new(Vec::new());
+
+/// A test context: a receive buffer, and a hook run the first time `set_id` is called (the
+/// engine calls it once it has looked the connection's binding up).
+struct TCtx {
+    rcvid: RcvId,
+    info: MsgInfo,
+    msg: Vec<u8>,
+    status: i64,
+    on_set_id: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl TCtx {
+    fn new(rcvid: RcvId, scoid: i32, coid: i32, msg: &[u8]) -> TCtx {
+        let mut buf = msg.to_vec();
+        buf.resize(256, 0);
+        TCtx {
+            rcvid,
+            info: MsgInfo {
+                scoid,
+                coid,
+                msglen: msg.len() as i64,
+                srcmsglen: msg.len() as i64,
+                ..MsgInfo::default()
+            },
+            msg: buf,
+            status: 0,
+            on_set_id: None,
+        }
+    }
+}
+
+impl CoreCtx for TCtx {
+    fn rcvid(&self) -> RcvId {
+        self.rcvid
+    }
+    fn set_rcvid(&mut self, rcvid: RcvId) {
+        self.rcvid = rcvid;
+    }
+    fn info(&self) -> MsgInfo {
+        self.info
+    }
+    fn set_info(&mut self, info: MsgInfo) {
+        self.info = info;
+    }
+    fn msg(&self) -> &[u8] {
+        &self.msg
+    }
+    fn set_msg(&mut self, bytes: &[u8]) {
+        self.msg[..bytes.len()].copy_from_slice(bytes);
+    }
+    fn set_id(&mut self, _id: i32) {
+        if let Some(f) = self.on_set_id.take() {
+            f();
+        }
+    }
+    fn status(&self) -> i64 {
+        self.status
+    }
+    fn set_status(&mut self, status: i64) {
+        self.status = status;
+    }
+    fn set_part(&mut self, _offset: usize, _size: usize) {}
+    fn clear_iov(&mut self) {}
+    fn reply(&mut self, _nparts: usize) -> KResult<()> {
+        Ok(())
+    }
+}
+
+/// A front whose OCBs are numbers and whose handlers only log.
+struct TFront;
+
+impl Front for TFront {
+    type Ctx<'a> = TCtx;
+    type Ocb = usize;
+    type Io = ();
+    type Link = ();
+    type Other = ();
+
+    fn ocb_key(ocb: &usize) -> usize {
+        *ocb
+    }
+    fn connect(_link: &(), _ctx: &mut TCtx, _subtype: u16) -> i32 {
+        _RESMGR_DEFAULT
+    }
+    fn io(_io: &(), _ctx: &mut TCtx, ty: u16, ocb: &usize) -> i32 {
+        if matches!(ty, _IO_RSVD_LOCK_OCB | _IO_RSVD_UNLOCK_OCB) {
+            return _RESMGR_DEFAULT;
+        }
+        LOG.lock().unwrap().push((ty, *ocb));
+        EOK
+    }
+    fn other(_other: &(), _ctx: &mut TCtx) -> i32 {
+        _RESMGR_DEFAULT
+    }
+}
+
+/// A read of a connection is being handled by one pool thread (it has found the binding) while
+/// another handles the connection's `_IO_CLOSE` (a client with two threads on one fd). The
+/// read holds a reference to the OCB from the moment it found it: `close_ocb` runs once, after
+/// the read, never before it (a C OCB is freed by `close_ocb`) and never twice.
+#[test]
+fn a_close_racing_a_message_of_the_same_connection_closes_the_ocb_once_after_it() {
+    const OCB: usize = 0x1000;
+    let core: Arc<Resmgr<TFront>> = Arc::new(Resmgr::default());
+    let link = core.attach(1, None, 0, 0, (), (), None).unwrap();
+    let info = MsgInfo {
+        scoid: 7,
+        coid: 3,
+        ..MsgInfo::default()
+    };
+    core.open_bind(&info, link, OCB, None).unwrap();
+
+    let (reached_tx, reached_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let read = IoRead::new(_IO_READ, 10);
+    let mut rctx = TCtx::new(10, 7, 3, read.as_bytes());
+    rctx.on_set_id = Some(Box::new(move || {
+        reached_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+    }));
+    let reader = {
+        let core = Arc::clone(&core);
+        std::thread::spawn(move || core.handle(&mut rctx, |_| false))
+    };
+    reached_rx.recv().unwrap();
+
+    let close = IoClose {
+        type_: _IO_CLOSE,
+        combine_len: 4,
+    };
+    let mut cctx = TCtx::new(11, 7, 3, close.as_bytes());
+    assert_eq!(core.handle(&mut cctx, |_| false), 0);
+    go_tx.send(()).unwrap();
+    assert_eq!(reader.join().unwrap(), 0);
+
+    let log = LOG.lock().unwrap().clone();
+    let closes = log.iter().filter(|e| e.0 == _IO_RSVD_CLOSE_OCB).count();
+    assert_eq!(closes, 1, "close_ocb ran {closes} times: {log:x?}");
+    let read_at = log
+        .iter()
+        .position(|e| e.0 == _IO_READ)
+        .expect("the read ran");
+    let close_at = log.iter().position(|e| e.0 == _IO_RSVD_CLOSE_OCB).unwrap();
+    assert!(read_at < close_at, "the read ran on a closed OCB: {log:x?}");
+    assert_eq!(core.counts(), (0, 0));
+}
