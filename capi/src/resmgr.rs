@@ -91,6 +91,10 @@ const _: () = assert!(offset_of!(CResmgrAttr, other_func) == 16);
 pub const RESMGR_FLAG_ATTACH_LOCAL: c_uint = 0x2;
 /// `RESMGR_FLAG_ATTACH_OTHERFUNC`: `other_func` is used.
 pub const RESMGR_FLAG_ATTACH_OTHERFUNC: c_uint = 0x4;
+/// `sizeof(resmgr_iomsgs_t)` (`<sys/dispatch.h>`): the room a handler's `msg` has in the
+/// receive buffer, where it may build its reply (`msg->o`), as QNX's handlers do.
+pub const IOMSGS_SIZE: usize = 256;
+
 /// The least receive buffer of the layer's contexts (QNX 7.1's default: room for a connect
 /// message with a `PATH_MAX` path, or a link reply).
 pub const RESMGR_MSG_MAX_SIZE: usize = 2088;
@@ -162,6 +166,14 @@ impl CCtx<'_> {
         // SAFETY: a live context (`new`'s promise); the offset is inside its receive buffer
         // (the engine sets it from the message it parsed).
         unsafe { (*self.ctp).msg.cast::<u8>().add((*self.ctp).offset).cast() }
+    }
+
+    /// Whether the current message has [`IOMSGS_SIZE`] bytes of the receive buffer from its
+    /// start (a combine part near the buffer's end has not).
+    fn room_for_msg(&self) -> bool {
+        // SAFETY: a live context (`new`'s promise), its fields read in place.
+        let (offset, max) = unsafe { ((*self.ctp).offset, (*self.ctp).msg_max_size) };
+        offset.saturating_add(IOMSGS_SIZE) <= max
     }
 
     /// The iov entries the context has (`nparts_max`): its receive buffer follows them.
@@ -330,8 +342,9 @@ impl Front for CFront {
         // SAFETY: the connect message's header is in the receive buffer (the engine parsed it).
         let path_len = unsafe { msg.cast::<u8>().add(34).cast::<u16>().read_unaligned() };
         let at = (40 + usize::from(path_len)).next_multiple_of(8);
-        // SAFETY: only an address (the handler reads extra_len bytes there, as on QNX).
-        let extra = unsafe { msg.cast::<u8>().add(at).cast::<c_void>() };
+        // Only an address (the handler reads extra_len bytes there, as on QNX); `path_len` is
+        // the client's, so it may lie past the buffer: no `add`, whose result must be in it.
+        let extra = msg.cast::<u8>().wrapping_add(at).cast::<c_void>();
         // SAFETY: the program's handler, called as QNX calls it.
         unsafe { f(ctx.ctp, msg, link.handle, extra) }
     }
@@ -347,6 +360,9 @@ impl Front for CFront {
             // The pulse, in the receive buffer.
             // SAFETY: a live context.
             _IO_RSVD_UNBLOCK | _IO_RSVD_UNPAUSE => unsafe { (*ctx.ctp).msg },
+            // A handler answers in place (`msg->o`: iofunc_stat_default writes a struct stat
+            // there): a part without a resmgr_iomsgs_t's room is refused, not overrun.
+            _ if !ctx.room_for_msg() => return Errno::EBADMSG.0,
             _ => ctx.current(),
         };
         // SAFETY: the program's handler, called as QNX calls it.
