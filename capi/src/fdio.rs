@@ -167,6 +167,31 @@ fn entry(fd: c_int) -> Option<u64> {
     (v != 0).then_some(v)
 }
 
+/// The table entry of `fd` if it is ours and still our placeholder. A placeholder closed
+/// behind our back (glibc's `fclose` of an `fdopen`ed fd closes with its own internal call, as
+/// `close_range` and a raw syscall do) leaves its entry, and Linux gives the number to the
+/// next file: calls on that file must reach it, not the resource manager. So an entry is
+/// trusted only while its fd is an `O_PATH` one (the placeholder's kind; one `fcntl`, on our
+/// fds only); a stale one is dropped and its connection closed.
+fn ours(fd: c_int) -> Option<u64> {
+    let v = entry(fd)?;
+    // SAFETY: F_GETFL takes no argument; libc's fcntl.
+    let fl = unsafe { real_fcntl()(fd, libc::F_GETFL) };
+    if fl >= 0 && fl & libc::O_PATH != 0 {
+        return Some(v);
+    }
+    if FDS[fd as usize]
+        .compare_exchange(v, 0, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        let _ = inside(|| match coid_of(v) {
+            Ok(coid) => io::close(coid),
+            Err(_) => Ok(()),
+        });
+    }
+    None
+}
+
 /// The coid of our entry `v`: EBADF if it was made before a fork (its connection is the
 /// parent's).
 fn coid_of(v: u64) -> KResult<i32> {
@@ -435,7 +460,7 @@ fn isize_of(n: usize) -> KResult<isize> {
 /// As `read(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn read(fd: c_int, b: *mut c_void, n: size_t) -> ssize_t {
-    let Some(v) = entry(fd) else {
+    let Some(v) = ours(fd) else {
         // SAFETY: libc's read, with our caller's arguments.
         return unsafe { real_read()(fd, b, n) };
     };
@@ -461,7 +486,7 @@ pub unsafe extern "C" fn __read_chk(
     n: size_t,
     buflen: size_t,
 ) -> ssize_t {
-    if entry(fd).is_none() {
+    if ours(fd).is_none() {
         // SAFETY: libc's __read_chk, with our caller's arguments.
         return unsafe { real_read_chk()(fd, b, n, buflen) };
     }
@@ -479,7 +504,7 @@ pub unsafe extern "C" fn __read_chk(
 /// As `write(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn write(fd: c_int, b: *const c_void, n: size_t) -> ssize_t {
-    let Some(v) = entry(fd) else {
+    let Some(v) = ours(fd) else {
         // SAFETY: libc's write, with our caller's arguments.
         return unsafe { real_write()(fd, b, n) };
     };
@@ -520,7 +545,7 @@ unsafe fn pwrite_ours(v: u64, b: *const c_void, n: size_t, off: off_t) -> ssize_
 /// As `pread(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn pread(fd: c_int, b: *mut c_void, n: size_t, off: off_t) -> ssize_t {
-    match entry(fd) {
+    match ours(fd) {
         // SAFETY: forwarded from our caller.
         Some(v) => unsafe { pread_ours(v, b, n, off) },
         // SAFETY: libc's pread, with our caller's arguments.
@@ -534,7 +559,7 @@ pub unsafe extern "C" fn pread(fd: c_int, b: *mut c_void, n: size_t, off: off_t)
 /// As `pread(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn pread64(fd: c_int, b: *mut c_void, n: size_t, off: off_t) -> ssize_t {
-    match entry(fd) {
+    match ours(fd) {
         // SAFETY: forwarded from our caller.
         Some(v) => unsafe { pread_ours(v, b, n, off) },
         // SAFETY: libc's pread64, with our caller's arguments.
@@ -548,7 +573,7 @@ pub unsafe extern "C" fn pread64(fd: c_int, b: *mut c_void, n: size_t, off: off_
 /// As `pwrite(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn pwrite(fd: c_int, b: *const c_void, n: size_t, off: off_t) -> ssize_t {
-    match entry(fd) {
+    match ours(fd) {
         // SAFETY: forwarded from our caller.
         Some(v) => unsafe { pwrite_ours(v, b, n, off) },
         // SAFETY: libc's pwrite, with our caller's arguments.
@@ -562,7 +587,7 @@ pub unsafe extern "C" fn pwrite(fd: c_int, b: *const c_void, n: size_t, off: off
 /// As `pwrite(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn pwrite64(fd: c_int, b: *const c_void, n: size_t, off: off_t) -> ssize_t {
-    match entry(fd) {
+    match ours(fd) {
         // SAFETY: forwarded from our caller.
         Some(v) => unsafe { pwrite_ours(v, b, n, off) },
         // SAFETY: libc's pwrite64, with our caller's arguments.
@@ -576,7 +601,7 @@ pub unsafe extern "C" fn pwrite64(fd: c_int, b: *const c_void, n: size_t, off: o
 /// As `lseek(2)` (no pointers).
 #[no_mangle]
 pub unsafe extern "C" fn lseek(fd: c_int, off: off_t, whence: c_int) -> off_t {
-    match entry(fd) {
+    match ours(fd) {
         Some(v) => ret(inside(|| io::lseek(coid_of(v)?, off, whence))),
         // SAFETY: libc's lseek, with our caller's arguments.
         None => unsafe { real_lseek()(fd, off, whence) },
@@ -589,7 +614,7 @@ pub unsafe extern "C" fn lseek(fd: c_int, off: off_t, whence: c_int) -> off_t {
 /// As `lseek(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn lseek64(fd: c_int, off: off_t, whence: c_int) -> off_t {
-    match entry(fd) {
+    match ours(fd) {
         Some(v) => ret(inside(|| io::lseek(coid_of(v)?, off, whence))),
         // SAFETY: libc's lseek64, with our caller's arguments.
         None => unsafe { real_lseek64()(fd, off, whence) },
@@ -618,7 +643,7 @@ unsafe fn fstat_ours(v: u64, st: *mut libc::stat) -> c_int {
 /// As `fstat(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn fstat(fd: c_int, st: *mut libc::stat) -> c_int {
-    match entry(fd) {
+    match ours(fd) {
         // SAFETY: forwarded from our caller.
         Some(v) => unsafe { fstat_ours(v, st) },
         // SAFETY: libc's fstat, with our caller's arguments.
@@ -632,7 +657,7 @@ pub unsafe extern "C" fn fstat(fd: c_int, st: *mut libc::stat) -> c_int {
 /// As `fstat(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn fstat64(fd: c_int, st: *mut libc::stat) -> c_int {
-    match entry(fd) {
+    match ours(fd) {
         // SAFETY: forwarded from our caller.
         Some(v) => unsafe { fstat_ours(v, st) },
         // SAFETY: libc's fstat64, with our caller's arguments.
@@ -648,7 +673,7 @@ pub unsafe extern "C" fn fstat64(fd: c_int, st: *mut libc::stat) -> c_int {
 /// As `close(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn close(fd: c_int) -> c_int {
-    if entry(fd).is_none() {
+    if ours(fd).is_none() {
         // SAFETY: libc's close, with our caller's argument.
         return unsafe { real_close()(fd) };
     }
@@ -729,7 +754,7 @@ fn fcntl_ours(fd: c_int, v: u64, cmd: c_int, arg: c_ulong) -> KResult<c_int> {
 /// As `fcntl(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
-    match entry(fd) {
+    match ours(fd) {
         Some(v) => ret(inside(|| fcntl_ours(fd, v, cmd, arg))),
         // SAFETY: libc's fcntl, with our caller's arguments.
         None => unsafe { real_fcntl()(fd, cmd, arg) },
@@ -742,7 +767,7 @@ pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
 /// As `fcntl(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn fcntl64(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
-    match entry(fd) {
+    match ours(fd) {
         Some(v) => ret(inside(|| fcntl_ours(fd, v, cmd, arg))),
         // SAFETY: libc's fcntl64, with our caller's arguments.
         None => unsafe { real_fcntl64()(fd, cmd, arg) },
@@ -755,7 +780,7 @@ pub unsafe extern "C" fn fcntl64(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
 /// As `dup(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn dup(fd: c_int) -> c_int {
-    if entry(fd).is_some() {
+    if ours(fd).is_some() {
         set_errno(Errno::ENOTSUP);
         return -1;
     }
@@ -770,11 +795,11 @@ pub unsafe extern "C" fn dup(fd: c_int) -> c_int {
 /// As `dup2(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
-    if entry(old).is_some() {
+    if ours(old).is_some() {
         set_errno(Errno::ENOTSUP);
         return -1;
     }
-    if old != new && entry(new).is_some() {
+    if old != new && ours(new).is_some() {
         // SAFETY: our fd; its placeholder is closed and libc's dup2 reuses the number.
         unsafe { close(new) };
     }
@@ -788,11 +813,11 @@ pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
 /// As `dup3(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
-    if entry(old).is_some() {
+    if ours(old).is_some() {
         set_errno(Errno::ENOTSUP);
         return -1;
     }
-    if old != new && entry(new).is_some() {
+    if old != new && ours(new).is_some() {
         // SAFETY: our fd; its placeholder is closed and libc's dup3 reuses the number.
         unsafe { close(new) };
     }
@@ -812,7 +837,7 @@ fn iov_of(b: &mut [u8]) -> Iov {
 /// The coid of `fd` for QNX's own calls: EBADF an fd that is no fd at all; ENOSYS an fd of
 /// Linux's (no resource manager answers it: what a QNX server without the handler answers).
 fn coid_for_qnx_call(fd: c_int) -> KResult<i32> {
-    if let Some(v) = entry(fd) {
+    if let Some(v) = ours(fd) {
         return coid_of(v);
     }
     // SAFETY: F_GETFD takes no argument; libc's fcntl.

@@ -2,7 +2,7 @@
  * resmgr_review.c: review checks of libqnxsim's C resource-manager layer and of its
  * interposed file calls. A resource manager on DEV_PATH (iofunc defaults, _RESMGR_FLAG_SELF)
  * is served by a thread of this program; raw clients speak the I/O protocol on a connection to
- * its channel. Prints "N passed, M failed".
+ * its channel, plain ones use open/read/close. Prints "N passed, M failed".
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <sys/dispatch.h>
@@ -139,8 +140,35 @@ static void check_cramped_combine_part(void) {
     ConnectDetach(coid);
 }
 
+/*
+ * An fd of a resource manager closed behind libqnxsim's back (glibc's fclose closes with its
+ * own internal call, as close_range and a raw syscall do): Linux gives the number to the next
+ * file, and calls on that file must reach that file, never the resource manager.
+ */
+static void check_fd_closed_elsewhere(void) {
+    char buf[8];
+    int p[2];
+    FILE *f;
+    int fd = open(DEV_PATH, O_RDWR);
+    CHECK(fd >= 0, "open the resource manager's path");
+    f = fdopen(fd, "r+");
+    if (f != NULL) {
+        fclose(f);
+    } else {
+        syscall(SYS_close, fd);
+    }
+    CHECK(pipe(p) == 0, "pipe");
+    CHECK(p[0] == fd || p[1] == fd, "Linux reused the number");
+    CHECK(write(p[1], "xy", 2) == 2, "write into the pipe");
+    memset(buf, 0, sizeof buf);
+    CHECK(read(p[0], buf, sizeof buf) == 2 && memcmp(buf, "xy", 2) == 0,
+          "read from the pipe reads the pipe");
+    CHECK(close(p[0]) == 0 && close(p[1]) == 0, "close the pipe");
+}
+
 int main(void) {
     CHECK(start_server() == 0, "the resource manager is up");
     check_cramped_combine_part();
+    check_fd_closed_elsewhere();
     return SUMMARY();
 }
