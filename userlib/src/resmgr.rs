@@ -423,8 +423,9 @@ impl<F: Front> Resmgr<F> {
         }
     }
 
-    /// A faked `_IO_CLOSE` for a binding already out of the table: `close_dup` with rcvid 0,
-    /// then the reference goes.
+    /// A faked `_IO_CLOSE` for a binding already out of the table, run through the I/O path
+    /// as QNX's: `close_dup` with rcvid 0 between `lock_ocb` and `unlock_ocb` (another thread
+    /// may be in a handler of the OCB), then the reference goes.
     fn fake_close(&self, ctx: &mut F::Ctx<'_>, key: (i32, i32), b: Binding<F>) {
         let (rcvid, saved) = (ctx.rcvid(), ctx.info());
         let mut info = saved;
@@ -440,7 +441,11 @@ impl<F: Front> Resmgr<F> {
         ctx.set_part(0, 4);
         ctx.set_status(0);
         ctx.clear_iov();
-        let _ = F::io(&b.io, ctx, _IO_CLOSE, &b.ocb);
+        let lock = F::io(&b.io, ctx, _IO_RSVD_LOCK_OCB, &b.ocb);
+        if lock == EOK || lock == _RESMGR_DEFAULT {
+            let _ = F::io(&b.io, ctx, _IO_CLOSE, &b.ocb);
+            let _ = F::io(&b.io, ctx, _IO_RSVD_UNLOCK_OCB, &b.ocb);
+        }
         self.release(ctx, &b.io, &b.ocb);
         ctx.set_rcvid(rcvid);
         ctx.set_info(saved);

@@ -11,6 +11,8 @@ use zerocopy::IntoBytes;
 
 /// What the handlers saw: (message type or slot, OCB).
 static LOG: Mutex<Vec<(u16, usize)>> = Mutex::new(Vec::new());
+/// The same, with `lock_ocb` and `unlock_ocb`.
+static LOCKS: Mutex<Vec<(u16, usize)>> = Mutex::new(Vec::new());
 
 /// A test context: a receive buffer, and a hook run the first time `set_id` is called (the
 /// engine calls it once it has looked the connection's binding up).
@@ -96,6 +98,7 @@ impl Front for TFront {
         _RESMGR_DEFAULT
     }
     fn io(_io: &(), _ctx: &mut TCtx, ty: u16, ocb: &usize) -> i32 {
+        LOCKS.lock().unwrap().push((ty, *ocb));
         if matches!(ty, _IO_RSVD_LOCK_OCB | _IO_RSVD_UNLOCK_OCB) {
             return _RESMGR_DEFAULT;
         }
@@ -146,7 +149,13 @@ fn a_close_racing_a_message_of_the_same_connection_closes_the_ocb_once_after_it(
     go_tx.send(()).unwrap();
     assert_eq!(reader.join().unwrap(), 0);
 
-    let log = LOG.lock().unwrap().clone();
+    let log: Vec<(u16, usize)> = LOG
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.1 == OCB)
+        .copied()
+        .collect();
     let closes = log.iter().filter(|e| e.0 == _IO_RSVD_CLOSE_OCB).count();
     assert_eq!(closes, 1, "close_ocb ran {closes} times: {log:x?}");
     let read_at = log
@@ -156,4 +165,41 @@ fn a_close_racing_a_message_of_the_same_connection_closes_the_ocb_once_after_it(
     let close_at = log.iter().position(|e| e.0 == _IO_RSVD_CLOSE_OCB).unwrap();
     assert!(read_at < close_at, "the read ran on a closed OCB: {log:x?}");
     assert_eq!(core.counts(), (0, 0));
+}
+
+/// The close a detach (or a disconnect, or a combine close) fakes runs through the I/O path
+/// as QNX's does: `close_dup` between `lock_ocb` and `unlock_ocb`, as every I/O handler (a
+/// `close_dup` that touches the attribute relies on its lock; another pool thread may be in a
+/// handler of the same OCB), then `close_ocb` once the last reference goes.
+#[test]
+fn a_faked_close_runs_close_dup_under_lock_ocb() {
+    const OCB: usize = 0x2000;
+    let core: Arc<Resmgr<TFront>> = Arc::new(Resmgr::default());
+    let link = core.attach(1, None, 0, 0, (), (), None).unwrap();
+    let info = MsgInfo {
+        scoid: 9,
+        coid: 4,
+        ..MsgInfo::default()
+    };
+    core.open_bind(&info, link, OCB, None).unwrap();
+    let mut ctx = TCtx::new(0, 0, 0, &[]);
+    core.detach(Some(&mut ctx), link, userlib::resmgr::_RESMGR_DETACH_CLOSE)
+        .unwrap();
+    let seen: Vec<u16> = LOCKS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.1 == OCB)
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            _IO_RSVD_LOCK_OCB,
+            _IO_CLOSE,
+            _IO_RSVD_UNLOCK_OCB,
+            _IO_RSVD_CLOSE_OCB
+        ],
+        "{seen:x?}"
+    );
 }
