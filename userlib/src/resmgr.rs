@@ -577,22 +577,26 @@ impl<F: Front> Resmgr<F> {
             return Self::answer(ctx, EOK);
         };
         let at = (40 + usize::from(hdr.path_len)).next_multiple_of(8);
-        let r = if at < msglen {
+        let n = if at < msglen {
             ctx.set_status(0);
             ctx.clear_iov();
-            let n = self.parts(ctx, at, msglen, link, &io, &ocb);
-            self.release(ctx, &io, &ocb);
-            Self::answer(ctx, n)
+            self.parts(ctx, at, msglen, link, &io, &ocb)
         } else {
-            self.release(ctx, &io, &ocb);
-            Self::answer(ctx, EOK)
+            EOK
         };
-        if hdr.subtype == _IO_CONNECT_COMBINE_CLOSE {
-            let key = (info.scoid, info.coid);
-            let b = self.tables().bindings.remove(&key);
-            if let Some(b) = b {
-                self.fake_close(ctx, key, b);
-            }
+        self.release(ctx, &io, &ocb);
+        // A combine close unbinds before the answer, as an _IO_CLOSE does: the client may
+        // detach its coid and reuse the number for its next open as soon as it is answered.
+        // The close is faked after the answer, on the binding taken out.
+        let key = (info.scoid, info.coid);
+        let closing = if hdr.subtype == _IO_CONNECT_COMBINE_CLOSE {
+            self.tables().bindings.remove(&key)
+        } else {
+            None
+        };
+        let r = Self::answer(ctx, n);
+        if let Some(b) = closing {
+            self.fake_close(ctx, key, b);
         }
         r
     }

@@ -14,6 +14,12 @@ static LOG: Mutex<Vec<(u16, usize)>> = Mutex::new(Vec::new());
 /// The same, with `lock_ocb` and `unlock_ocb`.
 static LOCKS: Mutex<Vec<(u16, usize)>> = Mutex::new(Vec::new());
 
+/// The engine of the combine-close test, its OCB, and whether the connection was still bound
+/// at each reply.
+static COMBINE_CORE: Mutex<Option<Arc<Resmgr<TFront>>>> = Mutex::new(None);
+const COMBINE_OCB: usize = 0x3000;
+static REPLIED_BOUND: Mutex<Vec<bool>> = Mutex::new(Vec::new());
+
 /// A test context: a receive buffer, and a hook run the first time `set_id` is called (the
 /// engine calls it once it has looked the connection's binding up).
 struct TCtx {
@@ -77,6 +83,11 @@ impl CoreCtx for TCtx {
     fn set_part(&mut self, _offset: usize, _size: usize) {}
     fn clear_iov(&mut self) {}
     fn reply(&mut self, _nparts: usize) -> KResult<()> {
+        let core = COMBINE_CORE.lock().unwrap().clone();
+        if let Some(core) = core {
+            let bound = core.binding(self.info.scoid, self.info.coid).is_some();
+            REPLIED_BOUND.lock().unwrap().push(bound);
+        }
         Ok(())
     }
 }
@@ -94,8 +105,18 @@ impl Front for TFront {
     fn ocb_key(ocb: &usize) -> usize {
         *ocb
     }
-    fn connect(_link: &(), _ctx: &mut TCtx, _subtype: u16) -> i32 {
-        _RESMGR_DEFAULT
+    fn connect(_link: &(), ctx: &mut TCtx, subtype: u16) -> i32 {
+        // The combine-close test's open handler: binds the connection to COMBINE_OCB.
+        let core = COMBINE_CORE.lock().unwrap().clone();
+        match core {
+            Some(core) if subtype == _IO_CONNECT_OPEN => {
+                match core.open_bind(&ctx.info, 0, COMBINE_OCB, None) {
+                    Ok(()) => EOK,
+                    Err(e) => e.0,
+                }
+            }
+            _ => _RESMGR_DEFAULT,
+        }
     }
     fn io(_io: &(), _ctx: &mut TCtx, ty: u16, ocb: &usize) -> i32 {
         LOCKS.lock().unwrap().push((ty, *ocb));
@@ -202,4 +223,49 @@ fn a_faked_close_runs_close_dup_under_lock_ocb() {
         ],
         "{seen:x?}"
     );
+}
+
+/// `stat()` on a path is one `_IO_CONNECT_COMBINE_CLOSE` (an open, an `_io_stat`, a close):
+/// the connection is unbound before the answer, as an `_IO_CLOSE` is, since the client may
+/// detach its coid and reuse the number for its next open the moment it is answered; a binding
+/// still there makes that open's `resmgr_open_bind` fail with EBUSY.
+#[test]
+fn a_combine_close_unbinds_before_it_answers() {
+    let core: Arc<Resmgr<TFront>> = Arc::new(Resmgr::default());
+    let link = core.attach(1, None, 0, 0, (), (), None).unwrap();
+    assert_eq!(link, 0);
+    *COMBINE_CORE.lock().unwrap() = Some(Arc::clone(&core));
+    let hdr = IoConnect {
+        type_: _IO_CONNECT,
+        subtype: _IO_CONNECT_COMBINE_CLOSE,
+        handle: link as u32,
+        ioflag: 1,
+        access: 3,
+        path_len: 1,
+        extra_len: 8,
+        ..IoConnect::default()
+    };
+    let mut msg = hdr.to_bytes().to_vec();
+    msg.resize(48, 0);
+    let st = IoStat {
+        type_: _IO_STAT,
+        combine_len: 8,
+        format: 3,
+    };
+    msg.extend_from_slice(st.as_bytes());
+    let mut ctx = TCtx::new(20, 11, 5, &msg);
+    let r = core.handle(&mut ctx, |_| false);
+    *COMBINE_CORE.lock().unwrap() = None;
+    assert_eq!(r, 0);
+    let bound = REPLIED_BOUND.lock().unwrap().clone();
+    assert_eq!(bound, [false], "bound at the answer: {bound:?}");
+    assert_eq!(core.counts(), (0, 0));
+    let log: Vec<u16> = LOG
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.1 == COMBINE_OCB)
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(log, [_IO_STAT, _IO_CLOSE, _IO_RSVD_CLOSE_OCB], "{log:x?}");
 }
