@@ -795,6 +795,10 @@ pub unsafe extern "C" fn dup(fd: c_int) -> c_int {
 /// As `dup2(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
+    if ours(old).is_some() && old == new {
+        // POSIX: a valid fd duplicated onto itself is returned as it is.
+        return new;
+    }
     if ours(old).is_some() {
         set_errno(Errno::ENOTSUP);
         return -1;

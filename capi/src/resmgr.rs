@@ -388,6 +388,18 @@ unsafe extern "C" fn trampoline(
         // SAFETY: the context's handle is live (dispatch_handler's caller's promise).
         let e = unsafe { engine(dpp) }?;
         let core = e.extension_if::<Resmgr<CFront>>().ok_or(Errno::EINVAL)?;
+        // A message shorter than the headers handlers read in place: the rest is zero, not a
+        // previous client's bytes.
+        // SAFETY: as above; `msg` has `msg_max_size` bytes (the context's layout).
+        unsafe {
+            if (*ctp).rcvid > 0 {
+                let len = usize::try_from((*ctp).info.msglen).unwrap_or(0);
+                let end = (*ctp).msg_max_size.min(IOMSGS_SIZE);
+                if len < end {
+                    ptr::write_bytes((*ctp).msg.cast::<u8>().add(len), 0, end - len);
+                }
+            }
+        }
         // SAFETY: as above.
         let mut cx = unsafe { CCtx::new(ctp) };
         Ok(core.handle(&mut cx, |h| e.has_name(h)))

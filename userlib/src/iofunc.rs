@@ -597,7 +597,8 @@ pub fn iofunc_stat_default<O: IofuncOcbT>(
 }
 
 /// `iofunc_lseek(ctp, msg, ocb, attr)` / `iofunc_lseek_default`: SEEK_SET, SEEK_CUR,
-/// SEEK_END (from the attribute's size); EINVAL another whence or a negative result; answers
+/// SEEK_END (from the attribute's size); EINVAL another whence or a negative result,
+/// EOVERFLOW one past the largest offset; answers
 /// the new position (8 bytes), or nothing inside a combine message.
 pub fn iofunc_lseek_default<O: IofuncOcbT>(
     ctp: &mut ResmgrContext<'_>,
@@ -614,9 +615,12 @@ pub fn iofunc_lseek_default<O: IofuncOcbT>(
         libc::SEEK_END => size,
         _ => return Errno::EINVAL.0,
     };
-    let Some(new) = base.checked_add(off).filter(|&n| n >= 0) else {
-        return Errno::EINVAL.0;
+    let Some(new) = base.checked_add(off) else {
+        return Errno::EOVERFLOW.0;
     };
+    if new < 0 {
+        return Errno::EINVAL.0;
+    }
     o.offset = new;
     drop(o);
     if ctp.rcvid() == 0 || msg.combine_len & _IO_COMBINE_FLAG != 0 {
@@ -626,7 +630,7 @@ pub fn iofunc_lseek_default<O: IofuncOcbT>(
 }
 
 /// `iofunc_devctl(ctp, msg, ocb, attr)` / `iofunc_devctl_default`: `DCMD_ALL_GETFLAGS` (the
-/// open flags), `DCMD_ALL_SETFLAGS` (`O_APPEND`, `O_NONBLOCK` and the other settable flags;
+/// access mode and the settable open flags), `DCMD_ALL_SETFLAGS` (`O_APPEND`, `O_NONBLOCK` and the other settable flags;
 /// EINVAL sync flags), `DCMD_ALL_GETMOUNTFLAGS` (0); everything else [`_RESMGR_DEFAULT`] (the
 /// client's devctl then fails with ENOTTY).
 pub fn iofunc_devctl_default<O: IofuncOcbT>(
@@ -648,8 +652,10 @@ pub fn iofunc_devctl_default<O: IofuncOcbT>(
     const SETTABLE: i32 = libc::O_APPEND | libc::O_NONBLOCK | libc::O_DSYNC | libc::O_SYNC;
     match msg.dcmd {
         DCMD_ALL_GETFLAGS => {
+            // QNX's: the settable flags and the access mode, not O_CREAT, O_TRUNC, ...
             let ioflag = ocb.fields().ioflag;
-            reply(ctp, oflag_from_ioflag(ioflag))
+            let oflag = oflag_from_ioflag(ioflag);
+            reply(ctp, (oflag & SETTABLE) | (oflag & libc::O_ACCMODE))
         }
         DCMD_ALL_SETFLAGS => {
             let data = ctp

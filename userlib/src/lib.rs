@@ -129,15 +129,15 @@ pub use kernel_sim::{
     consts, Config, Errno, Iov, KResult, Kernel, MsgInfo, OsPriority, Pid, ProcCounters, Pulse,
     RcvId, Snapshot, ThreadCtx, ThreadInfo, ThreadState, PULSE_SIZE,
 };
+/// The libc crate, re-exported: the POSIX constants `userlib::io` and `userlib::iofunc` take
+/// (`O_RDWR`, `SEEK_SET`, `S_IFCHR`, ...) and the `struct stat` `fstat` gives, with no libc
+/// dependency of a program's own.
+pub use libc;
 pub use process::{spawn, Process};
 pub use typed::{Channel, Connection, Notifier, ReceiveId, Received, ReceivedStruct, Timer};
 /// The zerocopy crate (0.8) that the `*_struct` helpers take types of: derive its traits with
 /// `#[zerocopy(crate = "userlib::zerocopy")]` and a program needs no zerocopy of its own.
 pub use zerocopy;
-/// The libc crate, re-exported: the POSIX constants `userlib::io` and `userlib::iofunc` take
-/// (`O_RDWR`, `SEEK_SET`, `S_IFCHR`, ...) and the `struct stat` `fstat` gives, with no libc
-/// dependency of a program's own.
-pub use libc;
 
 /// The Rust snippets of README.md and docs/tutorial.md, compiled and run as doc tests of this
 /// crate (`cargo test --workspace` runs them), so that what a porter reads first stays true.

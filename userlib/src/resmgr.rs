@@ -630,6 +630,9 @@ impl<F: Front> Resmgr<F> {
         }
         let mut at = start;
         let n = loop {
+            if at + 4 > msglen {
+                break Errno::EBADMSG.0;
+            }
             let (Some(ty), Some(clen)) = (u16_at(ctx.msg(), at), u16_at(ctx.msg(), at + 2)) else {
                 break Errno::EBADMSG.0;
             };

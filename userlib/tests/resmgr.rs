@@ -236,6 +236,10 @@ fn a_client_opens_writes_reads_seeks_stats_and_closes_a_device() {
         assert_eq!(&rest[..n], b"world");
         assert_eq!(io::read(fd, &mut rest).unwrap(), 0, "end of file");
         assert_eq!(io::lseek(fd, -5, libc::SEEK_END).unwrap(), 7);
+        assert_eq!(
+            io::lseek(fd, i64::MAX, libc::SEEK_END),
+            Err(Errno::EOVERFLOW)
+        );
         let st = io::fstat(fd).unwrap();
         assert_eq!(st.st_size, 12);
         assert_eq!(st.st_mode, libc::S_IFCHR | 0o666);
@@ -292,6 +296,16 @@ fn the_default_handlers_answer_their_documented_errors() {
         let mut ret = 0;
         io::devctl(fd, DCMD_SAMPLE_GET, &mut size, Some(&mut ret)).unwrap();
         assert_eq!((i32::from_ne_bytes(size), ret), (0, 42));
+        io::close(fd).unwrap();
+        // DCMD_ALL_GETFLAGS: the access mode and the settable flags, not O_CREAT or O_TRUNC.
+        let fd = io::open(
+            "/dev/ro",
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CREAT,
+            0,
+        )
+        .unwrap();
+        io::devctl(fd, DCMD_ALL_GETFLAGS, &mut flags, None).unwrap();
+        assert_eq!(i32::from_ne_bytes(flags), libc::O_RDONLY | libc::O_NONBLOCK);
         io::close(fd).unwrap();
     });
     // The attribute counts the readers of its open OCBs.

@@ -42,6 +42,14 @@ static int io_stat(resmgr_context_t *ctp, io_stat_t *msg, iofunc_ocb_t *ocb) {
     return iofunc_stat_default(ctp, msg, ocb);
 }
 
+/* The byte count the last _IO_WRITE handler saw. */
+static volatile unsigned last_write_nbytes;
+
+static int io_write(resmgr_context_t *ctp, io_write_t *msg, iofunc_ocb_t *ocb) {
+    last_write_nbytes = msg->i.nbytes;
+    return iofunc_write_default(ctp, msg, ocb);
+}
+
 static void *serve(void *arg) {
     dispatch_context_t *ctp = dispatch_context_alloc((dispatch_t *)arg);
     for (;;) {
@@ -62,6 +70,7 @@ static int start_server(void) {
     }
     iofunc_func_init(_RESMGR_CONNECT_NFUNCS, &connect_funcs, _RESMGR_IO_NFUNCS, &io_funcs);
     io_funcs.stat = io_stat;
+    io_funcs.write = io_write;
     iofunc_attr_init(&attr, S_IFCHR | 0666, NULL, NULL);
     link_id = resmgr_attach(dpp, NULL, DEV_PATH, _FTYPE_ANY, _RESMGR_FLAG_SELF, &connect_funcs,
                             &io_funcs, &attr);
@@ -166,8 +175,36 @@ static void check_fd_closed_elsewhere(void) {
     CHECK(close(p[0]) == 0 && close(p[1]) == 0, "close the pipe");
 }
 
+/*
+ * A message shorter than its header (a 4-byte _IO_WRITE after a full one, received into the
+ * same buffer): the handler reads zero past what came, never the previous client's bytes.
+ */
+static void check_short_message_reads_no_stale_bytes(void) {
+    struct {
+        struct _io_write w;
+        char data[40];
+    } full;
+    struct _io_write shortw;
+    int coid = raw_open();
+    CHECK(coid != -1, "a raw open");
+    memset(&full, 0, sizeof full);
+    full.w.type = _IO_WRITE;
+    full.w.combine_len = sizeof full.w;
+    full.w.nbytes = sizeof full.data;
+    CHECK(MsgSend(coid, &full, sizeof full, NULL, 0) == (long)sizeof full.data &&
+              last_write_nbytes == sizeof full.data,
+          "a full _IO_WRITE of 40 bytes");
+    memset(&shortw, 0, sizeof shortw);
+    shortw.type = _IO_WRITE;
+    shortw.combine_len = 4;
+    CHECK(MsgSend(coid, &shortw, 4, NULL, 0) == 0 && last_write_nbytes == 0,
+          "a 4-byte _IO_WRITE: its handler sees nbytes 0, not the last message's 40");
+    ConnectDetach(coid);
+}
+
 int main(void) {
     CHECK(start_server() == 0, "the resource manager is up");
+    check_short_message_reads_no_stale_bytes();
     check_cramped_combine_part();
     check_fd_closed_elsewhere();
     return SUMMARY();
