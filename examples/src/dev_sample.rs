@@ -72,10 +72,10 @@ impl IofuncOcbT for SampleOcb {
     fn iofunc(&self) -> &IofuncOcb {
         &self.base
     }
-    fn from_base(base: IofuncOcb) -> Self {
+    fn from_base(base: IofuncOcb, ctp: &ResmgrContext<'_>) -> Self {
         SampleOcb {
             base,
-            pid: AtomicI32::new(0),
+            pid: AtomicI32::new(ctp.info().pid),
         }
     }
 }
@@ -170,9 +170,6 @@ fn sample_funcs(dev: &Arc<Sample>) -> (ResmgrConnectFuncs<IofuncAttr>, ResmgrIoF
             if status != EOK {
                 println!("dev-sample: open by pid {pid} refused: {}", Errno(status));
                 return status;
-            }
-            if let Some(ocb) = resmgr_ocb::<SampleOcb>(ctp) {
-                ocb.pid.store(pid, Ordering::Relaxed);
             }
             let n = d.open.fetch_add(1, Ordering::SeqCst) + 1;
             println!("dev-sample: pid {pid} opened it ({n} open)");

@@ -224,8 +224,9 @@ impl IofuncOcb {
 pub trait IofuncOcbT: Send + Sync + 'static {
     /// The POSIX-layer part.
     fn iofunc(&self) -> &IofuncOcb;
-    /// A new OCB around `base` (made by the default open).
-    fn from_base(base: IofuncOcb) -> Self
+    /// A new OCB around `base` (made by the default open, whose context `ctp` is: the client's
+    /// `_msg_info`, as QNX's `ocb_calloc(ctp, attr)` gets it; the attribute is `base.attr`).
+    fn from_base(base: IofuncOcb, ctp: &ResmgrContext<'_>) -> Self
     where
         Self: Sized;
 }
@@ -234,7 +235,7 @@ impl IofuncOcbT for IofuncOcb {
     fn iofunc(&self) -> &IofuncOcb {
         self
     }
-    fn from_base(base: IofuncOcb) -> Self {
+    fn from_base(base: IofuncOcb, _ctp: &ResmgrContext<'_>) -> Self {
         base
     }
 }
@@ -448,10 +449,8 @@ pub fn iofunc_open_default<O: IofuncOcbT>(
     attr.lock();
     let n = iofunc_open(ctp, msg, attr);
     let n = if n == EOK {
-        let ocb = Arc::new(O::from_base(IofuncOcb::new(
-            Arc::clone(attr),
-            IofuncOcbFields::default(),
-        )));
+        let base = IofuncOcb::new(Arc::clone(attr), IofuncOcbFields::default());
+        let ocb = Arc::new(O::from_base(base, ctp));
         iofunc_ocb_attach::<O>(ctp, msg, ocb, None)
     } else {
         n
