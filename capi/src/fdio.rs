@@ -106,6 +106,8 @@ type FcntlFn = unsafe extern "C" fn(c_int, c_int, ...) -> c_int;
 type DupFn = unsafe extern "C" fn(c_int) -> c_int;
 type Dup2Fn = unsafe extern "C" fn(c_int, c_int) -> c_int;
 type Dup3Fn = unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
+type StatFn = unsafe extern "C" fn(*const c_char, *mut libc::stat) -> c_int;
+type FstatatFn = unsafe extern "C" fn(c_int, *const c_char, *mut libc::stat, c_int) -> c_int;
 
 real! {
     real_open: OpenFn = c"open";
@@ -131,6 +133,12 @@ real! {
     real_dup: DupFn = c"dup";
     real_dup2: Dup2Fn = c"dup2";
     real_dup3: Dup3Fn = c"dup3";
+    real_stat: StatFn = c"stat";
+    real_stat64: StatFn = c"stat64";
+    real_lstat: StatFn = c"lstat";
+    real_lstat64: StatFn = c"lstat64";
+    real_fstatat: FstatatFn = c"fstatat";
+    real_fstatat64: FstatatFn = c"fstatat64";
 }
 
 /// Resolves the real functions when the library is loaded, so that the first `read` (perhaps
@@ -662,6 +670,130 @@ pub unsafe extern "C" fn fstat64(fd: c_int, st: *mut libc::stat) -> c_int {
         Some(v) => unsafe { fstat_ours(v, st) },
         // SAFETY: libc's fstat64, with our caller's arguments.
         None => unsafe { real_fstat64()(fd, st) },
+    }
+}
+
+/// What an interposed `stat` does with `path`: `None` to forward it to libc, else 0 with
+/// `*st` filled or -1 with errno set. A path a resource manager takes is asked of it with
+/// QNX's combine message ([`io::stat_if_managed`]): no access is needed, as with a file.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `st` is NULL or valid for a write.
+unsafe fn stat_managed(path: *const c_char, st: *mut libc::stat) -> Option<c_int> {
+    if path.is_null() || INSIDE.with(Cell::get) {
+        return None;
+    }
+    // SAFETY: a non-NULL path is a C string (our caller's promise).
+    let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
+    let r = inside(|| {
+        if !maybe_managed(bytes) {
+            return Ok(None);
+        }
+        match io::stat_if_managed(bytes) {
+            None => Ok(None),
+            Some(Ok(s)) => {
+                if st.is_null() {
+                    return Err(Errno::EFAULT);
+                }
+                // SAFETY: `st` is valid for a write (our caller's promise), checked non-NULL.
+                unsafe { st.write_unaligned(s) };
+                Ok(Some(0))
+            }
+            Some(Err(e)) => Err(e),
+        }
+    });
+    match r {
+        Ok(None) => None,
+        Ok(Some(v)) => Some(v),
+        Err(e) => {
+            set_errno(e);
+            Some(-1)
+        }
+    }
+}
+
+/// `stat(path, &st)`: on a resource manager's path, QNX's stat message; else libc's.
+///
+/// # Safety
+/// As `stat(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn stat(path: *const c_char, st: *mut libc::stat) -> c_int {
+    // SAFETY: our caller's arguments, forwarded.
+    unsafe { stat_managed(path, st).unwrap_or_else(|| real_stat()(path, st)) }
+}
+
+/// `stat64` (`struct stat64` is `struct stat` on 64-bit Linux).
+///
+/// # Safety
+/// As `stat(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn stat64(path: *const c_char, st: *mut libc::stat) -> c_int {
+    // SAFETY: our caller's arguments, forwarded.
+    unsafe { stat_managed(path, st).unwrap_or_else(|| real_stat64()(path, st)) }
+}
+
+/// `lstat(path, &st)`: as [`stat`] (a resource manager's paths are no symbolic links here).
+///
+/// # Safety
+/// As `lstat(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn lstat(path: *const c_char, st: *mut libc::stat) -> c_int {
+    // SAFETY: our caller's arguments, forwarded.
+    unsafe { stat_managed(path, st).unwrap_or_else(|| real_lstat()(path, st)) }
+}
+
+/// `lstat64`.
+///
+/// # Safety
+/// As `lstat(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn lstat64(path: *const c_char, st: *mut libc::stat) -> c_int {
+    // SAFETY: our caller's arguments, forwarded.
+    unsafe { stat_managed(path, st).unwrap_or_else(|| real_lstat64()(path, st)) }
+}
+
+/// `fstatat(dirfd, path, &st, flags)`: as [`stat`] for a path from the working directory or
+/// the root (`AT_EMPTY_PATH` and other directory fds: libc's).
+///
+/// # Safety
+/// As `fstatat(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn fstatat(
+    dirfd: c_int,
+    path: *const c_char,
+    st: *mut libc::stat,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: our caller's arguments, forwarded.
+    unsafe {
+        if flags & libc::AT_EMPTY_PATH == 0 && at_cwd(dirfd, path) {
+            if let Some(r) = stat_managed(path, st) {
+                return r;
+            }
+        }
+        real_fstatat()(dirfd, path, st, flags)
+    }
+}
+
+/// `fstatat64`.
+///
+/// # Safety
+/// As `fstatat(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn fstatat64(
+    dirfd: c_int,
+    path: *const c_char,
+    st: *mut libc::stat,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: our caller's arguments, forwarded.
+    unsafe {
+        if flags & libc::AT_EMPTY_PATH == 0 && at_cwd(dirfd, path) {
+            if let Some(r) = stat_managed(path, st) {
+                return r;
+            }
+        }
+        real_fstatat64()(dirfd, path, st, flags)
     }
 }
 

@@ -14,7 +14,7 @@ use procs::TempDir;
 use std::time::Duration;
 
 /// The checks resmgr_review.c makes at the least.
-const CHECKS: u32 = 13;
+const CHECKS: u32 = 20;
 /// The bound on one run of it.
 const RUN_WITHIN: Duration = Duration::from_secs(60);
 

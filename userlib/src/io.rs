@@ -104,39 +104,66 @@ fn keep_looking(e: Errno) -> bool {
 }
 
 /// The `_IO_CONNECT` message of an open: the header, then `rest` and its NUL, padded to 8.
-fn connect_message(entry_handle: u32, rest: &[u8], oflag: i32, mode: u32, dir: bool) -> Vec<u8> {
+/// What a connect asks of a server.
+#[derive(Clone, Copy, Debug)]
+enum Request {
+    /// `open(path, oflag, mode)`: `_IO_CONNECT_OPEN`; the connection stays.
+    Open { oflag: i32, mode: u32 },
+    /// `stat(path)`: `_IO_CONNECT_COMBINE_CLOSE` carrying an `_io_stat`, as QNX's libc sends it:
+    /// the server opens (with no access asked), answers the stat and closes, in one message.
+    Stat,
+}
+
+fn connect_message(entry_handle: u32, rest: &[u8], req: Request, dir: bool) -> Vec<u8> {
+    let (subtype, ioflag, mode, extra) = match req {
+        Request::Open { oflag, mode } => (
+            _IO_CONNECT_OPEN,
+            ioflag_from_oflag(oflag),
+            if oflag & libc::O_CREAT != 0 {
+                mode & !libc::S_IFMT
+            } else {
+                0
+            },
+            Vec::new(),
+        ),
+        Request::Stat => {
+            let st = IoStat {
+                type_: _IO_STAT,
+                combine_len: size_of::<IoStat>() as u16,
+                format: _STAT_FORM_PREFERRED,
+            };
+            (_IO_CONNECT_COMBINE_CLOSE, 0, 0, st.as_bytes().to_vec())
+        }
+    };
     let hdr = IoConnect {
         type_: _IO_CONNECT,
-        subtype: _IO_CONNECT_OPEN,
+        subtype,
         file_type: _FTYPE_ANY,
         reply_max: CONNECT_REPLY_MAX as u16,
         entry_max: ENTRY_MAX,
         key: 0,
         handle: entry_handle,
-        ioflag: ioflag_from_oflag(oflag),
-        mode: if oflag & libc::O_CREAT != 0 {
-            mode & !libc::S_IFMT
-        } else {
-            0
-        },
+        ioflag,
+        mode,
         sflag: SH_DENYNO,
         access: _IO_FLAG_RD | _IO_FLAG_WR,
         zero: 0,
         path_len: (rest.len() + 1) as u16,
         eflag: if dir { _IO_CONNECT_EFLAG_DIR } else { 0 },
         extra_type: 0,
-        extra_len: 0,
+        extra_len: extra.len() as u16,
     };
-    let mut msg = Vec::with_capacity(40 + rest.len() + 8);
+    let mut msg = Vec::with_capacity(40 + rest.len() + 8 + extra.len());
     msg.extend_from_slice(&hdr.to_bytes());
     msg.extend_from_slice(rest);
     msg.push(0);
     msg.resize(msg.len().next_multiple_of(8), 0);
+    msg.extend_from_slice(&extra);
     msg
 }
 
 /// QNX's connect engine for an open of the absolute, normalised `norm`.
-fn connect(norm: &[u8], dir: bool, oflag: i32, mode: u32) -> Connect {
+fn connect(norm: &[u8], dir: bool, req: Request, reply: &mut [u8]) -> Connect {
     let norm = match kernel_sim::normalize_path(norm) {
         Ok(n) => n,
         Err(e) => return Connect::Unresolvable(e),
@@ -174,9 +201,8 @@ fn connect(norm: &[u8], dir: bool, oflag: i32, mode: u32) -> Connect {
                 }
                 Err(e) => return Connect::Failed(e),
             };
-        let msg = connect_message(entry.handle, rest, oflag, mode, dir);
-        let mut reply = [0u8; CONNECT_REPLY_MAX];
-        match qnx::msg_send(coid, &msg, &mut reply) {
+        let msg = connect_message(entry.handle, rest, req, dir);
+        match qnx::msg_send(coid, &msg, reply) {
             Ok(status) if status < 0 || (status as u64) & u64::from(_IO_CONNECT_RET_FLAG) != 0 => {
                 // A link or redirect (or a retyped reply): not followed here.
                 let _ = qnx::connect_detach(coid);
@@ -209,7 +235,8 @@ pub fn open(path: &str, oflag: i32, mode: u32) -> KResult<i32> {
 /// [`open`] of a path given as bytes (a C path need not be UTF-8).
 pub fn open_bytes(path: &[u8], oflag: i32, mode: u32) -> KResult<i32> {
     let (norm, dir) = absolute_path(path)?;
-    match connect(&norm, dir, oflag, mode) {
+    let mut reply = [0u8; CONNECT_REPLY_MAX];
+    match connect(&norm, dir, Request::Open { oflag, mode }, &mut reply) {
         Connect::Opened(coid) => Ok(coid),
         Connect::NoServer(e) => Err(e.unwrap_or(Errno::ENOENT)),
         Connect::Failed(e) | Connect::Unresolvable(e) => Err(e),
@@ -222,7 +249,8 @@ pub fn open_bytes(path: &[u8], oflag: i32, mode: u32) -> KResult<i32> {
 /// result.
 pub fn open_if_managed(path: &[u8], oflag: i32, mode: u32) -> Option<KResult<i32>> {
     let (norm, dir) = absolute_path(path).ok()?;
-    match connect(&norm, dir, oflag, mode) {
+    let mut reply = [0u8; CONNECT_REPLY_MAX];
+    match connect(&norm, dir, Request::Open { oflag, mode }, &mut reply) {
         Connect::Opened(coid) => Some(Ok(coid)),
         Connect::Failed(e) => Some(Err(e)),
         Connect::NoServer(_) | Connect::Unresolvable(_) => None,
@@ -493,16 +521,52 @@ pub fn ionotify(fd: i32, action: i32, flags: i32, event: Option<&SigEvent>) -> K
     Ok(reply.flags as i32)
 }
 
-/// `stat(path, &st)`, done simply: [`open`] (read-only), [`fstat`], [`close`]. QNX's libc
-/// sends one combine message instead (`_IO_CONNECT_COMBINE_CLOSE` with an `_io_stat`), which
-/// a server that refuses read-only opens answers where this fails.
+/// `stat(path, &st)` as QNX's libc does it: one `_IO_CONNECT_COMBINE_CLOSE` message carrying
+/// an `_io_stat`, so the server opens the path with no access asked (a resource it would not
+/// open for reading is stat'ed all the same), answers the `struct stat` (Linux's here) and
+/// closes it. The errors of [`open`].
 pub fn stat(path: &str) -> KResult<libc::stat> {
-    let fd = open(path, libc::O_RDONLY, 0)?;
-    let st = fstat(fd);
-    let closed = close(fd);
-    let st = st?;
-    closed?;
-    Ok(st)
+    stat_bytes(path.as_bytes())
+}
+
+/// [`stat`] of a path given as bytes.
+pub fn stat_bytes(path: &[u8]) -> KResult<libc::stat> {
+    let (norm, dir) = absolute_path(path)?;
+    match stat_connect(&norm, dir) {
+        (_, Some(st)) => Ok(st),
+        (Connect::NoServer(e), None) => Err(e.unwrap_or(Errno::ENOENT)),
+        (Connect::Failed(e) | Connect::Unresolvable(e), None) => Err(e),
+        (Connect::Opened(_), None) => Err(Errno::EIO),
+    }
+}
+
+/// What libqnxsim's interposed `stat` asks: `None` when no resource manager takes `path` (then
+/// Linux's `stat` answers), else [`stat`]'s result.
+pub fn stat_if_managed(path: &[u8]) -> Option<KResult<libc::stat>> {
+    let (norm, dir) = absolute_path(path).ok()?;
+    match stat_connect(&norm, dir) {
+        (_, Some(st)) => Some(Ok(st)),
+        (Connect::Failed(e), None) => Some(Err(e)),
+        (Connect::Opened(_), None) => Some(Err(Errno::EIO)),
+        (Connect::NoServer(_) | Connect::Unresolvable(_), None) => None,
+    }
+}
+
+/// The stat combine message through QNX's connect engine: how it ended, and the `struct
+/// stat` when a server answered it (its connection then detached already).
+fn stat_connect(norm: &[u8], dir: bool) -> (Connect, Option<libc::stat>) {
+    let mut reply = [0u8; size_of::<libc::stat>()];
+    match connect(norm, dir, Request::Stat, &mut reply) {
+        Connect::Opened(coid) => {
+            // The server closed its side (the combine close); the connection goes too.
+            let _ = qnx::connect_detach(coid);
+            // SAFETY: `libc::stat` is a plain C struct of integers, valid for every bit
+            // pattern, and `reply` holds exactly its size; read_unaligned needs no alignment.
+            let st = unsafe { std::ptr::read_unaligned(reply.as_ptr().cast::<libc::stat>()) };
+            (Connect::Opened(coid), Some(st))
+        }
+        other => (other, None),
+    }
 }
 
 #[cfg(test)]
@@ -523,7 +587,11 @@ mod tests {
 
     #[test]
     fn the_connect_message_is_padded_to_8() {
-        let m = connect_message(9, b"abc", libc::O_CREAT | libc::O_WRONLY, 0o100644, true);
+        let open = Request::Open {
+            oflag: libc::O_CREAT | libc::O_WRONLY,
+            mode: 0o100644,
+        };
+        let m = connect_message(9, b"abc", open, true);
         assert_eq!(m.len(), 48);
         let c = IoConnect::from_bytes(&m).unwrap();
         assert_eq!((c.handle, c.path_len, c.mode, c.eflag), (9, 4, 0o644, 1));

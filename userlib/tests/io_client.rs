@@ -422,19 +422,47 @@ fn a_directory_mountpoint_gets_the_rest_of_the_path() {
 }
 
 #[test]
-fn stat_is_open_fstat_close() {
+fn stat_is_one_combine_close_message_with_an_io_stat() {
     let w = world();
-    let srv = serve(&w.server, "/dev/io/stat", 0, device);
+    // The server answers the combine message with the stat, as QNX's layer does (it opens
+    // with no access asked, runs the embedded _IO_STAT, closes), and stops.
+    let srv = serve(&w.server, "/dev/io/stat", 0, |m: &Msg| {
+        let mut st: libc::stat = device_stat();
+        st.st_size = 1234;
+        // SAFETY: `st` is a live, initialised struct; its bytes are what the client reads.
+        let b = unsafe {
+            std::slice::from_raw_parts(
+                (&st as *const libc::stat).cast::<u8>(),
+                size_of::<libc::stat>(),
+            )
+        };
+        msg_reply(m.rcvid, 3, b).unwrap();
+        Next::Stop
+    });
     bound();
     let st = io::stat("/dev/io/stat").unwrap();
     assert_eq!(st.st_size, 1234);
     let seen = join(srv);
-    let types: Vec<u16> = seen
-        .iter()
-        .map(|m| u16::from_ne_bytes([m[0], m[1]]))
-        .collect();
-    assert_eq!(types, [_IO_CONNECT, _IO_STAT, _IO_CLOSE]);
-    assert_eq!(connect_of(&seen[0]).0.ioflag, u32::from(_IO_FLAG_RD));
+    assert_eq!(seen.len(), 1, "one message");
+    let (c, path) = connect_of(&seen[0]);
+    assert_eq!(
+        (c.type_, c.subtype, c.ioflag, c.extra_len, path),
+        (_IO_CONNECT, _IO_CONNECT_COMBINE_CLOSE, 0, 8, vec![0])
+    );
+    let at = (40 + usize::from(c.path_len)).next_multiple_of(8);
+    let extra: IoStat = zerocopy::FromBytes::read_from_bytes(&seen[0][at..at + 8]).unwrap();
+    assert_eq!(
+        (extra.type_, extra.combine_len, extra.format),
+        (_IO_STAT, 8, _STAT_FORM_PREFERRED)
+    );
+}
+
+/// A character device's `struct stat`, zero but for its mode.
+fn device_stat() -> libc::stat {
+    // SAFETY: libc::stat is plain integers; all-zero is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    st.st_mode = libc::S_IFCHR | 0o666;
+    st
 }
 
 /// A server that answers every `_IO_CONNECT` with `err` (`EOK`: lets it in) and stops after

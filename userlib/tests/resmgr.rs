@@ -246,8 +246,12 @@ fn a_client_opens_writes_reads_seeks_stats_and_closes_a_device() {
         assert!(st.st_mtime > 0, "times set by iofunc_time_update");
         io::close(fd).unwrap();
         assert_eq!(io::read(fd, &mut rest), Err(Errno::EBADF), "closed");
+        // stat(path): one combine message; the layer opens, answers the stat, closes.
+        let st = io::stat("/dev/sample").unwrap();
+        assert_eq!((st.st_size, st.st_mode), (12, libc::S_IFCHR | 0o666));
+        assert_eq!(io::stat("/dev/sample-none").unwrap_err(), Errno::ENOENT);
     });
-    wait_until("close_ocb ran", || s.dev.closed.load(Ordering::SeqCst) == 1);
+    wait_until("close_ocb ran", || s.dev.closed.load(Ordering::SeqCst) == 2);
     assert_eq!(resmgr_counts(&s.dpp), (0, 0));
     assert_eq!(s.dev.attr.fields().count, 0);
 }

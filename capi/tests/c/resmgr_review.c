@@ -202,8 +202,37 @@ static void check_short_message_reads_no_stale_bytes(void) {
     ConnectDetach(coid);
 }
 
+/*
+ * stat(), lstat() and fstatat() of a resource manager's path go to it as QNX's combine message
+ * (open with no access, _IO_STAT, close); other paths stay Linux's.
+ */
+static void check_stat_of_a_path(void) {
+    struct stat st;
+    int before = stats;
+    memset(&st, 0, sizeof st);
+    CHECK(stat(DEV_PATH, &st) == 0 && S_ISCHR(st.st_mode) && (st.st_mode & 0777) == 0666,
+          "stat of the resource manager's path: its character device");
+    CHECK(stats == before + 1, "the server's stat handler answered it");
+    memset(&st, 0, sizeof st);
+    CHECK(lstat(DEV_PATH, &st) == 0 && S_ISCHR(st.st_mode), "lstat too");
+    memset(&st, 0, sizeof st);
+    CHECK(fstatat(AT_FDCWD, DEV_PATH, &st, 0) == 0 && S_ISCHR(st.st_mode), "fstatat too");
+    {
+        /* (The layer closes a stat's OCB just after it answers.) */
+        int i;
+        for (i = 0; i < 1000 && __atomic_load_n(&attr.count, __ATOMIC_ACQUIRE) != 0; i++) {
+            usleep(1000);
+        }
+    }
+    CHECK(__atomic_load_n(&attr.count, __ATOMIC_ACQUIRE) == 0, "each stat's OCB closed again");
+    errno = 0;
+    CHECK(stat(DEV_PATH "-none", &st) == -1 && errno == ENOENT, "no such path: ENOENT");
+    CHECK(stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode), "stat of an ordinary path: Linux's");
+}
+
 int main(void) {
     CHECK(start_server() == 0, "the resource manager is up");
+    check_stat_of_a_path();
     check_short_message_reads_no_stale_bytes();
     check_cramped_combine_part();
     check_fd_closed_elsewhere();
