@@ -35,6 +35,7 @@ pub mod signals;
 pub mod supervisor;
 mod sync;
 mod syscalls;
+pub mod trace;
 mod undo;
 mod wait;
 
