@@ -81,6 +81,9 @@ pub struct ThreadInfo {
     pub priority: i16,
     /// Kernel calls it made.
     pub kernel_entries: u64,
+    /// A thread of the library's own (the asyncmsg library's, `select_attach`'s watcher), not
+    /// one the program made: the listing marks it.
+    pub internal: bool,
 }
 
 /// One channel.
@@ -265,6 +268,7 @@ fn info_at(t: &Tables<'_>, idx: u32) -> ThreadInfo {
         base_priority: th.base_prio.into(),
         priority: th.prio.into(),
         kernel_entries: th.kernel_entries,
+        internal: th.internal,
     }
 }
 
@@ -469,8 +473,13 @@ impl fmt::Display for Snapshot {
         for t in &self.threads {
             writeln!(
                 f,
-                "{:>6} {:>4} {:>5} {:>5}  {}",
-                t.pid, t.tid, t.priority, t.base_priority, t.state
+                "{:>6} {:>4} {:>5} {:>5}  {}{}",
+                t.pid,
+                t.tid,
+                t.priority,
+                t.base_priority,
+                t.state,
+                if t.internal { "  (library thread)" } else { "" }
             )?;
         }
         for c in &self.channels {

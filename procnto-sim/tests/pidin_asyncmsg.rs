@@ -120,6 +120,24 @@ fn pidin_shows_an_asyncmsg_channels_ready_list_and_a_producers_send_queue() {
     };
     assert_eq!(row(ppid)[6..], ["1", "0", "0"], "{text}");
     assert_eq!(row(cpid)[6..], ["0", "0", "0"], "{text}");
+    // The producer's asyncmsg library thread is marked as the library's; its own thread not.
+    let threads: Vec<&str> = text
+        .lines()
+        .filter(|l| l.split_whitespace().next() == Some(ppid) && l.contains("  "))
+        .filter(|l| {
+            ["RUNNING", "READY", "RECEIVE", "SEND", "REPLY", "CONDVAR", "NANOSLEEP"]
+                .iter()
+                .any(|s| l.contains(s))
+        })
+        .collect();
+    assert!(
+        threads.iter().any(|l| l.ends_with("(library thread)")),
+        "no library thread of pid {ppid} in\n{text}"
+    );
+    assert!(
+        threads.iter().any(|l| !l.ends_with("(library thread)")),
+        "the producer's own thread is not the library's:\n{text}"
+    );
     drop(producer);
     drop(consumer);
 }
