@@ -109,6 +109,7 @@ pub mod process;
 pub mod qnx;
 pub mod resmgr;
 pub mod select;
+pub mod seqchart;
 mod structs;
 mod sync;
 mod sys;

@@ -1,0 +1,1017 @@
+//! A message sequence chart of a small run, as an SVG file: the picture a teacher puts on a
+//! slide.
+//!
+//! [`record`] installs a [`tracing`] subscriber that records the kernel's `qnx::msg`,
+//! `qnx::pulse`, `qnx::async` and `qnx::state` events (see [`kernel_sim::trace`]) and writes the
+//! chart when the returned [`ChartGuard`] is dropped or [finished](ChartGuard::finish):
+//!
+//! ```no_run
+//! let chart = userlib::seqchart::record("srr.svg")?;
+//! // ... the run ...
+//! chart.finish()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! [`layer`] gives the same recorder as a [`tracing_subscriber::Layer`], to compose with
+//! other layers (a timeline, the step mode) in one subscriber.
+//!
+//! # The chart
+//!
+//! * **Lifelines**: one vertical line per simulated thread, headed `pid 2 / tid 1`, grouped by
+//!   process (a box `pid 2` over its threads), processes in pid order. A `kernel` lifeline is
+//!   added on the left when the kernel itself sends something (a timer's pulse, a disconnect
+//!   pulse).
+//! * **Arrows**, one row each, in the order the kernel emitted the events (time runs downward,
+//!   not to scale): a message is a solid arrow from the client to the server at the moment the
+//!   server receives it (`MsgSend 64 B`); its reply a dashed arrow back (`MsgReply 0`,
+//!   `MsgError errno 3`); a pulse a dotted arrow from its sender to its receiver, at the
+//!   receive, with its code; an asyncmsg batch a thick arrow from the thread that triggered it
+//!   to the one that got it, with its count. A message, pulse or batch that waits in a queue
+//!   (its receive is not the next thing that happens) also gets a row of its own where it was
+//!   sent: a circle on the sender's lifeline, `MsgSend (queued)`.
+//! * **Blocked states** shaded on the lifelines: SEND-, RECEIVE- and REPLY-blocked spans as
+//!   bars of three colours, from the row where the thread blocked to the row where it left the
+//!   state. A legend under the chart names the colours and the arrow styles.
+//! * [`Options::max_rows`] caps the rows; the rest is summed up as `… N more events`.
+//!
+//! Elements carry classes and `data-` attributes (`class="arrow send"`, `data-from="3.1"`,
+//! `class="state reply"`, `data-pid`, `data-tid`) so that tests and scripts can find them.
+//!
+//! The recorder never calls the kernel: the events it reads may be emitted under the kernel
+//! lock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::{self, Write as _};
+use std::fs::File;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt as _};
+use tracing_subscriber::Layer;
+
+// ------------------------------------------------------------------------------ event fields
+
+/// The fields of one kernel trace event, as recorders read them (shared with [`crate::step`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Fields {
+    /// `what`.
+    pub what: String,
+    /// `pid` (0 if absent).
+    pub pid: i32,
+    /// `tid` (0 if absent).
+    pub tid: i32,
+    /// Integer fields besides `pid` and `tid`, in the order they came.
+    pub ints: Vec<(&'static str, i128)>,
+    /// String fields besides `what` (and anything recorded by `Debug`), in order.
+    pub strs: Vec<(&'static str, String)>,
+}
+
+impl Fields {
+    /// The fields of `event`.
+    pub fn of(event: &Event<'_>) -> Fields {
+        let mut f = Fields::default();
+        event.record(&mut f);
+        f
+    }
+
+    /// Integer field `name`.
+    pub fn int(&self, name: &str) -> Option<i128> {
+        self.ints.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
+    /// Integer field `name` as an `i32` (0 if absent or out of range).
+    pub fn i32(&self, name: &str) -> i32 {
+        self.int(name)
+            .and_then(|v| i32::try_from(v).ok())
+            .unwrap_or(0)
+    }
+
+    /// Integer field `name` as an `i64` (0 if absent or out of range).
+    pub fn i64(&self, name: &str) -> i64 {
+        self.int(name)
+            .and_then(|v| i64::try_from(v).ok())
+            .unwrap_or(0)
+    }
+
+    /// Integer field `name` as a `u64` (0 if absent or out of range).
+    pub fn u64(&self, name: &str) -> u64 {
+        self.int(name)
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0)
+    }
+
+    /// String field `name`.
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.strs
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn int_field(&mut self, field: &Field, v: i128) {
+        match field.name() {
+            "pid" => self.pid = i32::try_from(v).unwrap_or(0),
+            "tid" => self.tid = i32::try_from(v).unwrap_or(0),
+            name => self.ints.push((name, v)),
+        }
+    }
+}
+
+impl Visit for Fields {
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.int_field(field, value.into());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.int_field(field, value.into());
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.int_field(field, value);
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.int_field(field, value.into());
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "what" {
+            self.what = value.to_string();
+        } else {
+            self.strs.push((field.name(), value.to_string()));
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let s = format!("{value:?}");
+        if field.name() == "what" {
+            self.what = s;
+        } else {
+            self.strs.push((field.name(), s));
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------- the recording
+
+/// One thread: (pid, tid). pid 0 is the kernel.
+type Who = (i32, i32);
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Ev {
+    State {
+        who: Who,
+        state: String,
+    },
+    Send {
+        who: Who,
+        peer_pid: i32,
+        exchange: u64,
+        bytes: u64,
+    },
+    Receive {
+        who: Who,
+        peer: Who,
+        exchange: u64,
+        bytes: u64,
+    },
+    Reply {
+        who: Who,
+        peer: Who,
+        exchange: u64,
+        status: i64,
+    },
+    PulseQueued {
+        who: Who,
+        code: i64,
+        pulse: u64,
+    },
+    PulseReceived {
+        who: Who,
+        code: i64,
+        value: i64,
+        pulse: u64,
+    },
+    Trigger {
+        who: Who,
+        messages: u64,
+        batch: u64,
+    },
+    Get {
+        who: Who,
+        messages: u64,
+        batch: u64,
+    },
+}
+
+impl Ev {
+    /// The event of `f` (target `target`), if the chart draws it.
+    fn from_fields(target: &str, f: &Fields) -> Option<Ev> {
+        let who = (f.pid, f.tid);
+        let peer = (f.i32("peer_pid"), f.i32("peer_tid"));
+        Some(match (target, f.what.as_str()) {
+            ("qnx::state", "state") => Ev::State {
+                who,
+                state: f.str("state").unwrap_or("?").to_string(),
+            },
+            ("qnx::msg", "send") => Ev::Send {
+                who,
+                peer_pid: peer.0,
+                exchange: f.u64("exchange"),
+                bytes: f.u64("bytes"),
+            },
+            ("qnx::msg", "receive") => Ev::Receive {
+                who,
+                peer,
+                exchange: f.u64("exchange"),
+                bytes: f.u64("bytes"),
+            },
+            ("qnx::msg", "reply") => Ev::Reply {
+                who,
+                peer,
+                exchange: f.u64("exchange"),
+                status: f.i64("status"),
+            },
+            ("qnx::pulse", "queued") => Ev::PulseQueued {
+                who,
+                code: f.i64("code"),
+                pulse: f.u64("pulse"),
+            },
+            ("qnx::pulse", "received") => Ev::PulseReceived {
+                who,
+                code: f.i64("code"),
+                value: f.i64("value"),
+                pulse: f.u64("pulse"),
+            },
+            ("qnx::async", "trigger") => Ev::Trigger {
+                who,
+                messages: f.u64("messages"),
+                batch: f.u64("batch"),
+            },
+            ("qnx::async", "get") => Ev::Get {
+                who,
+                messages: f.u64("messages"),
+                batch: f.u64("batch"),
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// What the chart looks like.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// At most this many rows (arrows and queue markers); the events after them are counted
+    /// under the chart (`… 12 more events`). `None`: no cap.
+    pub max_rows: Option<usize>,
+    /// A title over the chart.
+    pub title: Option<String>,
+}
+
+/// The events recorded so far, shared by the layer and its guard.
+#[derive(Debug, Default)]
+struct Recording {
+    events: Vec<Ev>,
+    /// Set when the chart is written: later events are not recorded.
+    closed: bool,
+}
+
+fn lock(r: &Mutex<Recording>) -> MutexGuard<'_, Recording> {
+    // A panic elsewhere while recording leaves a usable recording.
+    r.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The recorder as a [`tracing_subscriber::Layer`]: records the chart's events into the
+/// [`ChartGuard`] made with it ([`layer`], [`memory`]). It never makes a kernel call.
+#[derive(Clone, Debug)]
+pub struct SeqChartLayer {
+    rec: Arc<Mutex<Recording>>,
+}
+
+impl<S: Subscriber> Layer<S> for SeqChartLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let target = event.metadata().target();
+        if !matches!(
+            target,
+            "qnx::msg" | "qnx::pulse" | "qnx::async" | "qnx::state"
+        ) {
+            return;
+        }
+        let Some(ev) = Ev::from_fields(target, &Fields::of(event)) else {
+            return;
+        };
+        let mut r = lock(&self.rec);
+        if !r.closed {
+            r.events.push(ev);
+        }
+    }
+}
+
+/// The recording of a chart: writes it to its file when dropped or [finished](Self::finish).
+#[derive(Debug)]
+pub struct ChartGuard {
+    rec: Arc<Mutex<Recording>>,
+    options: Options,
+    /// Where the chart goes (`None` for [`memory`]); taken when written.
+    out: Option<(PathBuf, File)>,
+}
+
+impl ChartGuard {
+    /// The chart of the events recorded so far, as SVG.
+    pub fn svg(&self) -> String {
+        let events = lock(&self.rec).events.clone();
+        render(&events, &self.options)
+    }
+
+    /// How many events were recorded so far.
+    pub fn events(&self) -> usize {
+        lock(&self.rec).events.len()
+    }
+
+    /// Stops recording and writes the chart to its file (nothing for [`memory`]).
+    pub fn finish(mut self) -> io::Result<()> {
+        self.write()
+    }
+
+    fn write(&mut self) -> io::Result<()> {
+        let events = {
+            let mut r = lock(&self.rec);
+            r.closed = true;
+            std::mem::take(&mut r.events)
+        };
+        let Some((path, mut file)) = self.out.take() else {
+            return Ok(());
+        };
+        let svg = render(&events, &self.options);
+        file.write_all(svg.as_bytes())
+            .and_then(|()| file.flush())
+            .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
+    }
+}
+
+impl Drop for ChartGuard {
+    fn drop(&mut self) {
+        if self.out.is_some() {
+            if let Err(e) = self.write() {
+                eprintln!("seqchart: {e}");
+            }
+        }
+    }
+}
+
+/// Records a sequence chart of the run into `path` (created now, written when the guard is
+/// dropped or finished), installing a subscriber as the global default. Fails if the file
+/// cannot be created, or if a global subscriber is already installed (compose [`layer`] with
+/// the others then).
+pub fn record(path: impl AsRef<Path>) -> io::Result<ChartGuard> {
+    record_with(path, Options::default())
+}
+
+/// [`record`] with [`Options`].
+pub fn record_with(path: impl AsRef<Path>, options: Options) -> io::Result<ChartGuard> {
+    let (layer, guard) = layer(path, options)?;
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer)).map_err(
+        |e| {
+            io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("cannot record a sequence chart: {e}"),
+            )
+        },
+    )?;
+    Ok(guard)
+}
+
+/// The recorder as a layer to compose into a subscriber of one's own, and the guard that
+/// writes its chart into `path` (created now).
+pub fn layer(path: impl AsRef<Path>, options: Options) -> io::Result<(SeqChartLayer, ChartGuard)> {
+    let path = path.as_ref().to_path_buf();
+    let file = File::create(&path)
+        .map_err(|e| io::Error::new(e.kind(), format!("creating {}: {e}", path.display())))?;
+    let (layer, mut guard) = memory(options);
+    guard.out = Some((path, file));
+    Ok((layer, guard))
+}
+
+/// The recorder with no file: [`ChartGuard::svg`] gives the chart.
+pub fn memory(options: Options) -> (SeqChartLayer, ChartGuard) {
+    let rec = Arc::new(Mutex::new(Recording::default()));
+    (
+        SeqChartLayer { rec: rec.clone() },
+        ChartGuard {
+            rec,
+            options,
+            out: None,
+        },
+    )
+}
+
+// ------------------------------------------------------------------------------- the drawing
+
+/// Horizontal room per lifeline.
+const COL: f64 = 160.0;
+/// Extra room between processes.
+const PROC_GAP: f64 = 24.0;
+/// Left margin.
+const LEFT: f64 = 20.0;
+/// The process boxes' top.
+const PROC_TOP: f64 = 44.0;
+/// The thread headers' top.
+const HEAD_TOP: f64 = 72.0;
+/// A thread header's height.
+const HEAD_H: f64 = 34.0;
+/// The first row's y.
+const TOP: f64 = HEAD_TOP + HEAD_H + 30.0;
+/// A row's height.
+const ROW_H: f64 = 32.0;
+/// A state bar's width.
+const BAR_W: f64 = 12.0;
+
+/// The blocked states the chart shades: (state, class, colour, legend).
+const SHADED: [(&str, &str, &str, &str); 3] = [
+    (
+        "SEND",
+        "send",
+        "#f4a261",
+        "SEND-blocked (sent, not yet received)",
+    ),
+    (
+        "RECEIVE",
+        "receive",
+        "#8ecae6",
+        "RECEIVE-blocked (waiting for a message)",
+    ),
+    (
+        "REPLY",
+        "reply",
+        "#e76f51",
+        "REPLY-blocked (received, not yet answered)",
+    ),
+];
+
+/// How an arrow is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Style {
+    Send,
+    Reply,
+    Pulse,
+    Batch,
+}
+
+impl Style {
+    fn class(self) -> &'static str {
+        match self {
+            Style::Send => "send",
+            Style::Reply => "reply",
+            Style::Pulse => "pulse",
+            Style::Batch => "batch",
+        }
+    }
+
+    /// (stroke, width, dash array).
+    fn stroke(self) -> (&'static str, f64, &'static str) {
+        match self {
+            Style::Send => ("#1d3557", 1.6, ""),
+            Style::Reply => ("#1d3557", 1.4, "7,4"),
+            Style::Pulse => ("#7b2cbf", 1.6, "2,3"),
+            Style::Batch => ("#2a9d8f", 3.2, ""),
+        }
+    }
+}
+
+/// One row of the chart.
+#[derive(Debug)]
+enum Row {
+    Arrow {
+        from: Who,
+        to: Who,
+        style: Style,
+        label: String,
+    },
+    /// Something sent that waits in a queue.
+    Queued { who: Who, label: String },
+}
+
+/// The rows, the state changes (row index they happen at, -1: before the first row) and the
+/// events left out by the cap.
+struct Plan {
+    rows: Vec<Row>,
+    states: Vec<(Who, isize, String)>,
+    more: usize,
+}
+
+/// The kernel's lifeline: pulses the kernel sends, and sends recorded without a sender.
+const KERNEL: Who = (0, 0);
+
+fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
+    // Who sent each exchange, pulse and batch (for arrows whose event does not say).
+    let mut senders: HashMap<(u8, u64), Who> = HashMap::new();
+    for e in events {
+        match e {
+            Ev::Send { who, exchange, .. } => {
+                senders.entry((0, *exchange)).or_insert(*who);
+            }
+            Ev::PulseQueued { who, pulse, .. } => {
+                senders.entry((1, *pulse)).or_insert(*who);
+            }
+            Ev::Trigger { who, batch, .. } => {
+                senders.entry((2, *batch)).or_insert(*who);
+            }
+            _ => {}
+        }
+    }
+    let sender = |kind: u8, id: u64| -> Who {
+        match senders.get(&(kind, id)) {
+            Some(&(pid, tid)) if pid > 0 => (pid, tid),
+            _ => KERNEL,
+        }
+    };
+    // The events that make rows, and whether each queue marker is needed (its completion is
+    // not the next row event).
+    let row_events: Vec<usize> = (0..events.len())
+        .filter(|&i| !matches!(events[i], Ev::State { .. }))
+        .collect();
+    let completes = |queued: &Ev, next: Option<&Ev>| -> bool {
+        match (queued, next) {
+            (Ev::Send { exchange: a, .. }, Some(Ev::Receive { exchange: b, .. })) => a == b,
+            (Ev::PulseQueued { pulse: a, .. }, Some(Ev::PulseReceived { pulse: b, .. })) => a == b,
+            (Ev::Trigger { batch: a, .. }, Some(Ev::Get { batch: b, .. })) => a == b,
+            _ => false,
+        }
+    };
+    let mut p = Plan {
+        rows: Vec::new(),
+        states: Vec::new(),
+        more: 0,
+    };
+    let mut next_row = 0usize;
+    for e in events {
+        let full = max_rows.is_some_and(|m| p.rows.len() >= m);
+        let row = match e {
+            Ev::State { who, state } => {
+                if !full {
+                    p.states
+                        .push((*who, p.rows.len() as isize - 1, state.clone()));
+                }
+                continue;
+            }
+            Ev::Send { .. } | Ev::PulseQueued { .. } | Ev::Trigger { .. } => {
+                next_row += 1;
+                let next = row_events.get(next_row).map(|&j| &events[j]);
+                if completes(e, next) {
+                    continue;
+                }
+                let (who, label) = match e {
+                    Ev::Send {
+                        who,
+                        peer_pid,
+                        bytes,
+                        ..
+                    } => (
+                        *who,
+                        format!("MsgSend {bytes} B to pid {peer_pid} (queued)"),
+                    ),
+                    Ev::PulseQueued { who, code, .. } => {
+                        (*who, format!("pulse {} (queued)", pulse_code(*code)))
+                    }
+                    Ev::Trigger { who, messages, .. } => {
+                        (*who, format!("asyncmsg trigger: {messages} (queued)"))
+                    }
+                    _ => unreachable!(),
+                };
+                let who = if who.0 > 0 { who } else { KERNEL };
+                Row::Queued { who, label }
+            }
+            Ev::Receive {
+                who,
+                peer,
+                exchange,
+                bytes,
+            } => {
+                next_row += 1;
+                let from = if peer.0 > 0 && peer.1 > 0 {
+                    *peer
+                } else {
+                    sender(0, *exchange)
+                };
+                Row::Arrow {
+                    from,
+                    to: *who,
+                    style: Style::Send,
+                    label: format!("MsgSend {bytes} B"),
+                }
+            }
+            Ev::Reply {
+                who,
+                peer,
+                exchange,
+                status,
+            } => {
+                next_row += 1;
+                let to = if peer.0 > 0 && peer.1 > 0 {
+                    *peer
+                } else {
+                    sender(0, *exchange)
+                };
+                let label = if *status < 0 {
+                    format!("MsgError errno {}", -status)
+                } else {
+                    format!("MsgReply {status}")
+                };
+                Row::Arrow {
+                    from: *who,
+                    to,
+                    style: Style::Reply,
+                    label,
+                }
+            }
+            Ev::PulseReceived {
+                who,
+                code,
+                value,
+                pulse,
+            } => {
+                next_row += 1;
+                Row::Arrow {
+                    from: sender(1, *pulse),
+                    to: *who,
+                    style: Style::Pulse,
+                    label: format!("pulse {}, value {value}", pulse_code(*code)),
+                }
+            }
+            Ev::Get {
+                who,
+                messages,
+                batch,
+            } => {
+                next_row += 1;
+                let s = if *messages == 1 { "" } else { "s" };
+                Row::Arrow {
+                    from: sender(2, *batch),
+                    to: *who,
+                    style: Style::Batch,
+                    label: format!("asyncmsg batch: {messages} message{s}"),
+                }
+            }
+        };
+        if full {
+            p.more += 1;
+        } else {
+            p.rows.push(row);
+        }
+    }
+    p
+}
+
+/// A pulse code as a label: `code 5`, or the kernel's pulses by name.
+fn pulse_code(code: i64) -> String {
+    use crate::consts::*;
+    let named = [
+        (_PULSE_CODE_UNBLOCK, "_PULSE_CODE_UNBLOCK"),
+        (_PULSE_CODE_DISCONNECT, "_PULSE_CODE_DISCONNECT"),
+        (_PULSE_CODE_THREADDEATH, "_PULSE_CODE_THREADDEATH"),
+        (_PULSE_CODE_COIDDEATH, "_PULSE_CODE_COIDDEATH"),
+    ];
+    match named.iter().find(|(c, _)| i64::from(*c) == code) {
+        Some((_, name)) => (*name).to_string(),
+        None => format!("code {code}"),
+    }
+}
+
+/// `s` with XML's special characters escaped.
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The y of row `i` (-1: above the first row, where the states a thread had before it start).
+fn row_y(i: isize) -> f64 {
+    TOP + i as f64 * ROW_H
+}
+
+/// The chart of `events` as SVG.
+fn render(events: &[Ev], options: &Options) -> String {
+    let p = plan(events, options.max_rows);
+
+    // The lifelines, by process.
+    let mut procs: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    let mut add = |w: Who| {
+        if w.0 > 0 && w.1 > 0 {
+            let t = procs.entry(w.0).or_default();
+            if !t.contains(&w.1) {
+                t.push(w.1);
+            }
+        }
+    };
+    let mut kernel_line = false;
+    for r in &p.rows {
+        match r {
+            Row::Arrow { from, to, .. } => {
+                add(*from);
+                add(*to);
+                kernel_line |= *from == KERNEL || *to == KERNEL;
+            }
+            Row::Queued { who, .. } => {
+                add(*who);
+                kernel_line |= *who == KERNEL;
+            }
+        }
+    }
+    for (w, _, _) in &p.states {
+        add(*w);
+    }
+    for t in procs.values_mut() {
+        t.sort_unstable();
+    }
+    let mut x_of: HashMap<Who, f64> = HashMap::new();
+    let mut x = LEFT + COL / 2.0;
+    // (pid, first x, last x) of each process box.
+    let mut boxes: Vec<(i32, f64, f64)> = Vec::new();
+    if kernel_line {
+        x_of.insert(KERNEL, x);
+        x += COL + PROC_GAP;
+    }
+    for (&pid, tids) in &procs {
+        let first = x;
+        for &tid in tids {
+            x_of.insert((pid, tid), x);
+            x += COL;
+        }
+        boxes.push((pid, first, x - COL));
+        x += PROC_GAP;
+    }
+    // The right edge of the last lifeline's column.
+    let lines_right = x - PROC_GAP;
+    let bottom = row_y(p.rows.len() as isize) - ROW_H / 2.0 + 8.0;
+    let more_h = if p.more > 0 { 30.0 } else { 0.0 };
+    let legend_top = bottom + more_h + 24.0;
+    let legend_w = 640.0;
+    // Room on the right for a queue marker's label on the last lifeline.
+    let label_room = if p.rows.iter().any(|r| matches!(r, Row::Queued { .. })) {
+        200.0
+    } else {
+        0.0
+    };
+    let width = (lines_right + label_room).max(LEFT + legend_w) + LEFT;
+    let height = legend_top + 4.0 * 22.0 + 10.0;
+
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    let _ = writeln!(
+        w,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(
+        w,
+        r##"<defs><marker id="head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker>{}</defs>"##,
+        [Style::Send, Style::Reply, Style::Pulse, Style::Batch]
+            .iter()
+            .map(|st| {
+                let (c, _, _) = st.stroke();
+                format!(
+                    r#"<marker id="head-{}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>"#,
+                    st.class()
+                )
+            })
+            .collect::<String>()
+    );
+    let _ = writeln!(
+        w,
+        r#"<rect class="background" x="0" y="0" width="{width:.0}" height="{height:.0}" fill="white"/>"#
+    );
+    let title = options
+        .title
+        .clone()
+        .unwrap_or_else(|| "Message sequence chart (time runs downward, one row per event)".into());
+    let _ = writeln!(
+        w,
+        r#"<text class="title" x="{LEFT}" y="24" font-size="15" font-weight="bold">{}</text>"#,
+        esc(&title)
+    );
+
+    // Process boxes and thread headers.
+    for &(pid, first, last) in &boxes {
+        let x0 = first - COL / 2.0 + 6.0;
+        let x1 = last + COL / 2.0 - 6.0;
+        let _ = writeln!(
+            w,
+            r##"<rect class="process" data-pid="{pid}" x="{x0:.1}" y="{PROC_TOP}" width="{:.1}" height="{:.1}" rx="6" fill="#f1f3f5" stroke="#868e96"/>"##,
+            x1 - x0,
+            HEAD_TOP + HEAD_H + 6.0 - PROC_TOP
+        );
+        let _ = writeln!(
+            w,
+            r#"<text class="process-label" x="{:.1}" y="{:.1}" text-anchor="middle" font-weight="bold">process pid {pid}</text>"#,
+            (x0 + x1) / 2.0,
+            PROC_TOP + 18.0
+        );
+    }
+    let mut lines: Vec<(Who, f64)> = x_of.iter().map(|(k, v)| (*k, *v)).collect();
+    lines.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let line_bottom = bottom.max(TOP);
+    for &((pid, tid), lx) in &lines {
+        let head = if (pid, tid) == KERNEL {
+            "kernel".to_string()
+        } else {
+            format!("pid {pid} / tid {tid}")
+        };
+        let _ = writeln!(
+            w,
+            r##"<rect class="thread-head" data-pid="{pid}" data-tid="{tid}" x="{:.1}" y="{HEAD_TOP}" width="{:.1}" height="{HEAD_H}" rx="4" fill="white" stroke="#495057"/>"##,
+            lx - COL / 2.0 + 14.0,
+            COL - 28.0
+        );
+        let _ = writeln!(
+            w,
+            r#"<text class="thread-label" x="{lx:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            HEAD_TOP + HEAD_H / 2.0 + 4.0,
+            esc(&head)
+        );
+        let _ = writeln!(
+            w,
+            r##"<line class="lifeline" data-pid="{pid}" data-tid="{tid}" x1="{lx:.1}" y1="{:.1}" x2="{lx:.1}" y2="{line_bottom:.1}" stroke="#adb5bd" stroke-width="1.2" stroke-dasharray="4,3"/>"##,
+            HEAD_TOP + HEAD_H
+        );
+    }
+
+    // State bars: each thread's changes, in order; a shaded state lasts to the next change
+    // (or the last row).
+    let end = row_y(p.rows.len() as isize - 1) + ROW_H / 2.0;
+    let mut by_thread: BTreeMap<Who, Vec<(isize, &str)>> = BTreeMap::new();
+    for (who, at, st) in &p.states {
+        by_thread.entry(*who).or_default().push((*at, st.as_str()));
+    }
+    for (who, changes) in &by_thread {
+        let Some(&lx) = x_of.get(who) else { continue };
+        for (k, &(at, st)) in changes.iter().enumerate() {
+            let Some(&(_, class, colour, _)) = SHADED.iter().find(|(n, ..)| *n == st) else {
+                continue;
+            };
+            let y0 = row_y(at).max(TOP - ROW_H / 2.0);
+            let y1 = changes.get(k + 1).map_or(end, |&(a, _)| row_y(a));
+            if y1 <= y0 {
+                continue;
+            }
+            let _ = writeln!(
+                w,
+                r##"<rect class="state {class}" data-pid="{}" data-tid="{}" x="{:.1}" y="{y0:.1}" width="{BAR_W}" height="{:.1}" fill="{colour}" stroke="#495057" stroke-width="0.6"><title>{st}-blocked</title></rect>"##,
+                who.0,
+                who.1,
+                lx - BAR_W / 2.0,
+                y1 - y0
+            );
+        }
+    }
+
+    // Rows.
+    for (i, r) in p.rows.iter().enumerate() {
+        let y = row_y(i as isize);
+        match r {
+            Row::Arrow {
+                from,
+                to,
+                style,
+                label,
+            } => {
+                let (Some(&x1), Some(&x2)) = (x_of.get(from), x_of.get(to)) else {
+                    continue;
+                };
+                let (colour, width, dash) = style.stroke();
+                let dash = if dash.is_empty() {
+                    String::new()
+                } else {
+                    format!(r#" stroke-dasharray="{dash}""#)
+                };
+                let class = style.class();
+                let data = format!(
+                    r#"data-row="{i}" data-from="{}.{}" data-to="{}.{}""#,
+                    from.0, from.1, to.0, to.1
+                );
+                if x1 == x2 {
+                    // To itself: a loop to the right.
+                    let _ = writeln!(
+                        w,
+                        r#"<path class="arrow {class}" {data} d="M{x1:.1},{:.1} h40 v12 h-40" fill="none" stroke="{colour}" stroke-width="{width}"{dash} marker-end="url(#head-{class})"/>"#,
+                        y - 6.0
+                    );
+                    let _ = writeln!(
+                        w,
+                        r#"<text class="arrow-label" x="{:.1}" y="{:.1}">{}</text>"#,
+                        x1 + 46.0,
+                        y + 4.0,
+                        esc(label)
+                    );
+                } else {
+                    // From the edge of one lifeline's bar to the edge of the other's.
+                    let dir = if x2 > x1 { 1.0 } else { -1.0 };
+                    let (a, b) = (x1 + dir * BAR_W / 2.0, x2 - dir * BAR_W / 2.0);
+                    let _ = writeln!(
+                        w,
+                        r#"<line class="arrow {class}" {data} x1="{a:.1}" y1="{y:.1}" x2="{b:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="{width}"{dash} marker-end="url(#head-{class})"/>"#
+                    );
+                    let _ = writeln!(
+                        w,
+                        r#"<text class="arrow-label" x="{:.1}" y="{:.1}" text-anchor="middle" fill="{colour}">{}</text>"#,
+                        (x1 + x2) / 2.0,
+                        y - 5.0,
+                        esc(label)
+                    );
+                }
+            }
+            Row::Queued { who, label } => {
+                let Some(&lx) = x_of.get(who) else { continue };
+                let _ = writeln!(
+                    w,
+                    r##"<circle class="queued" data-row="{i}" data-pid="{}" data-tid="{}" cx="{lx:.1}" cy="{y:.1}" r="4" fill="white" stroke="#1d3557" stroke-width="1.4"/>"##,
+                    who.0, who.1
+                );
+                let _ = writeln!(
+                    w,
+                    r##"<text class="queued-label" x="{:.1}" y="{:.1}" fill="#495057" font-style="italic">{}</text>"##,
+                    lx + 10.0,
+                    y + 4.0,
+                    esc(label)
+                );
+            }
+        }
+    }
+    if p.more > 0 {
+        let s = if p.more == 1 { "" } else { "s" };
+        let _ = writeln!(
+            w,
+            r##"<text class="more" x="{LEFT}" y="{:.1}" fill="#495057" font-style="italic">… {} more event{s}</text>"##,
+            bottom + 20.0,
+            p.more
+        );
+    }
+
+    // The legend.
+    let _ = writeln!(w, r#"<g class="legend">"#);
+    let _ = writeln!(
+        w,
+        r##"<rect class="legend-box" x="{:.1}" y="{:.1}" width="{legend_w}" height="{:.1}" fill="#f8f9fa" stroke="#ced4da"/>"##,
+        LEFT - 6.0,
+        legend_top - 18.0,
+        4.0 * 22.0 + 4.0
+    );
+    for (k, (state, class, colour, text)) in SHADED.iter().enumerate() {
+        let y = legend_top + k as f64 * 22.0;
+        let _ = writeln!(
+            w,
+            r##"<rect class="legend-state {class}" x="{LEFT}" y="{:.1}" width="{BAR_W}" height="16" fill="{colour}" stroke="#495057" stroke-width="0.6"><title>{state}</title></rect>"##,
+            y - 12.0
+        );
+        let _ = writeln!(
+            w,
+            r#"<text x="{:.1}" y="{y:.1}">{}</text>"#,
+            LEFT + BAR_W + 8.0,
+            esc(text)
+        );
+    }
+    let arrows = [
+        (Style::Send, "message (at the receive)"),
+        (Style::Reply, "reply"),
+        (Style::Pulse, "pulse"),
+        (Style::Batch, "asyncmsg batch"),
+    ];
+    let lx = LEFT + 330.0;
+    for (k, (style, text)) in arrows.iter().enumerate() {
+        let y = legend_top - 4.0 + k as f64 * 22.0;
+        let (colour, width, dash) = style.stroke();
+        let dash = if dash.is_empty() {
+            String::new()
+        } else {
+            format!(r#" stroke-dasharray="{dash}""#)
+        };
+        let class = style.class();
+        let _ = writeln!(
+            w,
+            r#"<line class="legend-arrow {class}" x1="{lx:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="{width}"{dash} marker-end="url(#head-{class})"/>"#,
+            lx + 60.0
+        );
+        let _ = writeln!(
+            w,
+            r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
+            lx + 70.0,
+            y + 4.0,
+            esc(text)
+        );
+    }
+    let _ = writeln!(w, "</g>");
+    let _ = writeln!(w, "</svg>");
+    s
+}

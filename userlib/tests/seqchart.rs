@@ -1,0 +1,530 @@
+//! The sequence chart (`userlib::seqchart`) of known scenarios, driven through the kernel's
+//! trace functions: the SVG is well-formed XML, has one lifeline per thread, its arrows go in
+//! order between the right lifelines, the blocked states are shaded, and it has a legend.
+
+use kernel_sim::trace::{self, MsgEvent};
+use tracing_subscriber::layer::SubscriberExt as _;
+use userlib::seqchart::{self, Options};
+
+// ------------------------------------------------------------------ a tiny XML checker
+
+/// One element of the document: its name and attributes, and the text directly inside it.
+#[derive(Debug, Clone)]
+struct Elem {
+    name: String,
+    attrs: Vec<(String, String)>,
+    text: String,
+}
+
+impl Elem {
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn num(&self, name: &str) -> f64 {
+        self.attr(name)
+            .unwrap_or_else(|| panic!("{} has no {name}: {self:?}", self.name))
+            .parse()
+            .unwrap_or_else(|e| panic!("{name} of {self:?}: {e}"))
+    }
+
+    fn has_class(&self, class: &str) -> bool {
+        self.attr("class")
+            .is_some_and(|c| c.split_whitespace().any(|w| w == class))
+    }
+}
+
+/// Checks that `text` in `s` uses only XML's predefined entities and character references.
+fn check_text(s: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let end = rest[i..]
+            .find(';')
+            .ok_or_else(|| format!("unterminated entity in {s:?}"))?;
+        let ent = &rest[i + 1..i + end];
+        out.push(match ent {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| format!("bad reference &{e};"))?,
+            e if e.starts_with('#') => e[1..]
+                .parse::<u32>()
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| format!("bad reference &{e};"))?,
+            e => return Err(format!("unknown entity &{e};")),
+        });
+        rest = &rest[i + end + 1..];
+    }
+    if rest.contains('<') {
+        return Err(format!("'<' in text {s:?}"));
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn is_name(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_' || f == ':')
+        && c.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-' | '.'))
+}
+
+/// Parses `doc` as XML (an optional declaration, one root element, comments), checking that it
+/// is well-formed, and returns its elements in document order.
+fn parse_xml(doc: &str) -> Result<Vec<Elem>, String> {
+    let mut elems: Vec<Elem> = Vec::new();
+    let mut stack: Vec<(String, usize)> = Vec::new();
+    let mut roots = 0;
+    let mut rest = doc;
+    if let Some(r) = rest.strip_prefix("<?xml") {
+        let end = r.find("?>").ok_or("unterminated XML declaration")?;
+        rest = &r[end + 2..];
+    }
+    loop {
+        let lt = rest.find('<');
+        let text = &rest[..lt.unwrap_or(rest.len())];
+        let decoded = check_text(text)?;
+        match stack.last() {
+            Some(&(_, idx)) => elems[idx].text.push_str(&decoded),
+            None if !text.trim().is_empty() => {
+                return Err(format!("text outside the root: {text:?}"))
+            }
+            None => {}
+        }
+        let Some(lt) = lt else { break };
+        rest = &rest[lt..];
+        if let Some(r) = rest.strip_prefix("<!--") {
+            let end = r.find("-->").ok_or("unterminated comment")?;
+            rest = &r[end + 3..];
+            continue;
+        }
+        let gt = rest.find('>').ok_or("unterminated tag")?;
+        let tag = &rest[1..gt];
+        rest = &rest[gt + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            let name = name.trim_end();
+            let (open, _) = stack
+                .pop()
+                .ok_or_else(|| format!("</{name}> closes nothing"))?;
+            if open != name {
+                return Err(format!("</{name}> closes <{open}>"));
+            }
+            continue;
+        }
+        let (tag, empty) = match tag.strip_suffix('/') {
+            Some(t) => (t, true),
+            None => (tag, false),
+        };
+        let name_end = tag.find(|c: char| c.is_whitespace()).unwrap_or(tag.len());
+        let name = &tag[..name_end];
+        if !is_name(name) {
+            return Err(format!("bad element name {name:?}"));
+        }
+        let mut attrs = Vec::new();
+        let mut a = tag[name_end..].trim_start();
+        while !a.is_empty() {
+            let eq = a
+                .find('=')
+                .ok_or_else(|| format!("attribute without value in <{tag}>"))?;
+            let an = a[..eq].trim();
+            if !is_name(an) {
+                return Err(format!("bad attribute name {an:?} in <{name}>"));
+            }
+            if attrs.iter().any(|(n, _): &(String, String)| n == an) {
+                return Err(format!("attribute {an} twice in <{name}>"));
+            }
+            let v = a[eq + 1..].trim_start();
+            let q = v.chars().next().ok_or("attribute without value")?;
+            if q != '"' && q != '\'' {
+                return Err(format!("unquoted attribute {an} in <{name}>"));
+            }
+            let close = v[1..].find(q).ok_or("unterminated attribute value")?;
+            let raw = &v[1..1 + close];
+            attrs.push((an.to_string(), check_text(raw)?));
+            let after = &v[close + 2..];
+            if !after.is_empty() && !after.starts_with(char::is_whitespace) {
+                return Err(format!("no space between attributes in <{name}>"));
+            }
+            a = after.trim_start();
+        }
+        if stack.is_empty() {
+            roots += 1;
+            if roots > 1 {
+                return Err("more than one root element".into());
+            }
+        }
+        elems.push(Elem {
+            name: name.to_string(),
+            attrs,
+            text: String::new(),
+        });
+        if !empty {
+            stack.push((name.to_string(), elems.len() - 1));
+        }
+    }
+    if let Some((open, _)) = stack.pop() {
+        return Err(format!("<{open}> never closed"));
+    }
+    if roots != 1 {
+        return Err("no root element".into());
+    }
+    Ok(elems)
+}
+
+#[test]
+fn the_checker_refuses_what_is_not_xml() {
+    assert!(parse_xml("<a><b></a></b>").is_err());
+    assert!(parse_xml("<a x=1/>").is_err());
+    assert!(parse_xml("<a>x & y</a>").is_err());
+    assert!(parse_xml("<a/><b/>").is_err());
+    assert!(parse_xml("<a>").is_err());
+    assert!(parse_xml(r#"<?xml version="1.0"?><a x="1"><b y='&lt;'>t&amp;</b></a>"#).is_ok());
+}
+
+// ----------------------------------------------------------------------- the scenarios
+
+const SERVER: (i32, i32) = (2, 1);
+const CLIENT: (i32, i32) = (3, 1);
+
+fn msg(who: (i32, i32), peer: (i32, i32), exchange: u64, bytes: u64) -> MsgEvent {
+    MsgEvent {
+        pid: who.0,
+        tid: who.1,
+        peer_pid: peer.0,
+        peer_tid: peer.1,
+        chid: 1,
+        rcvid: if peer.1 == 0 { 0 } else { 0x10001 },
+        exchange,
+        bytes,
+    }
+}
+
+/// The server RECEIVE-blocked; the client sends (received at once, the client REPLY-blocked);
+/// the server replies; the client sends a pulse (code 5) that the server receives.
+fn srr_and_pulse() {
+    trace::state(SERVER.0, SERVER.1, "RECEIVE", 0, 1);
+    trace::msg_send(&msg(CLIENT, (SERVER.0, 0), 7, 16));
+    trace::msg_receive(&msg(SERVER, CLIENT, 7, 16));
+    trace::state(SERVER.0, SERVER.1, "READY", 0, -1);
+    trace::state(CLIENT.0, CLIENT.1, "REPLY", SERVER.0, 1);
+    trace::msg_reply(&msg(SERVER, CLIENT, 7, 8), 0);
+    trace::state(CLIENT.0, CLIENT.1, "READY", 0, -1);
+    trace::state(SERVER.0, SERVER.1, "RECEIVE", 0, 1);
+    trace::pulse_queued(CLIENT.0, CLIENT.1, SERVER.0, 1, 5, 42, 9);
+    trace::pulse_received(SERVER.0, SERVER.1, 1, 5, 42, 9);
+    trace::state(SERVER.0, SERVER.1, "READY", 0, -1);
+}
+
+/// The chart of what `f` emits, in memory.
+fn chart(options: Options, f: impl FnOnce()) -> String {
+    let (layer, guard) = seqchart::memory(options);
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
+    guard.svg()
+}
+
+fn lifeline_x(elems: &[Elem], who: (i32, i32)) -> f64 {
+    let l: Vec<&Elem> = elems
+        .iter()
+        .filter(|e| {
+            e.has_class("lifeline")
+                && e.attr("data-pid") == Some(&who.0.to_string())
+                && e.attr("data-tid") == Some(&who.1.to_string())
+        })
+        .collect();
+    assert_eq!(l.len(), 1, "one lifeline for {who:?}");
+    assert_eq!(l[0].num("x1"), l[0].num("x2"), "a lifeline is vertical");
+    l[0].num("x1")
+}
+
+fn arrows(elems: &[Elem]) -> Vec<&Elem> {
+    elems
+        .iter()
+        .filter(|e| e.name == "line" && e.has_class("arrow"))
+        .collect()
+}
+
+/// The arrow `a` goes from lifeline x `from` to lifeline x `to` (it stops at the bars' edges).
+fn assert_between(a: &Elem, from: f64, to: f64) {
+    let (x1, x2) = (a.num("x1"), a.num("x2"));
+    assert!((x1 - from).abs() <= 6.5, "{a:?} starts at {from}");
+    assert!((x2 - to).abs() <= 6.5, "{a:?} ends at {to}");
+    assert_eq!(
+        (x2 - x1).signum(),
+        (to - from).signum(),
+        "{a:?} points from {from} to {to}"
+    );
+    assert_eq!(a.num("y1"), a.num("y2"), "arrows are horizontal");
+}
+
+#[test]
+fn an_srr_exchange_and_a_pulse() {
+    let svg = chart(Options::default(), srr_and_pulse);
+    let elems = parse_xml(&svg).unwrap_or_else(|e| panic!("not XML: {e}\n{svg}"));
+    assert_eq!(elems[0].name, "svg");
+
+    // One lifeline per thread, headed with its pid and tid, in a box per process.
+    let lifelines: Vec<&Elem> = elems.iter().filter(|e| e.has_class("lifeline")).collect();
+    assert_eq!(lifelines.len(), 2, "{svg}");
+    let heads: Vec<&str> = elems
+        .iter()
+        .filter(|e| e.has_class("thread-label"))
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(heads, ["pid 2 / tid 1", "pid 3 / tid 1"]);
+    assert_eq!(
+        elems.iter().filter(|e| e.has_class("process")).count(),
+        2,
+        "a box per process"
+    );
+    let server = lifeline_x(&elems, SERVER);
+    let client = lifeline_x(&elems, CLIENT);
+    assert!(server < client, "processes in pid order");
+
+    // The message, its reply and the pulse, in that order, between the right lifelines.
+    let a = arrows(&elems);
+    let kinds: Vec<&str> = a
+        .iter()
+        .map(|e| e.attr("class").unwrap().trim_start_matches("arrow "))
+        .collect();
+    assert_eq!(kinds, ["send", "reply", "pulse"], "{svg}");
+    assert_between(a[0], client, server);
+    assert_between(a[1], server, client);
+    assert_between(a[2], client, server);
+    assert_eq!(a[0].attr("data-from"), Some("3.1"));
+    assert_eq!(a[0].attr("data-to"), Some("2.1"));
+    let ys: Vec<f64> = a.iter().map(|e| e.num("y1")).collect();
+    assert!(
+        ys.windows(2).all(|w| w[0] < w[1]),
+        "time runs downward: {ys:?}"
+    );
+    assert_eq!(
+        a[1].attr("stroke-dasharray"),
+        Some("7,4"),
+        "a reply is dashed"
+    );
+    assert!(a[2].attr("stroke-dasharray").is_some(), "a pulse is dotted");
+    let labels: Vec<&str> = elems
+        .iter()
+        .filter(|e| e.has_class("arrow-label"))
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(
+        labels,
+        ["MsgSend 16 B", "MsgReply 0", "pulse code 5, value 42"]
+    );
+    // The message was received at once: no queue marker.
+    assert!(!elems.iter().any(|e| e.has_class("queued")), "{svg}");
+
+    // The client is REPLY-blocked from the receive to the reply, on its own lifeline.
+    let bars = |class: &str, who: (i32, i32)| -> Vec<(f64, f64, f64)> {
+        elems
+            .iter()
+            .filter(|e| {
+                e.name == "rect"
+                    && e.has_class("state")
+                    && e.has_class(class)
+                    && e.attr("data-pid") == Some(&who.0.to_string())
+                    && e.attr("data-tid") == Some(&who.1.to_string())
+            })
+            .map(|e| {
+                let y = e.num("y");
+                (e.num("x") + e.num("width") / 2.0, y, y + e.num("height"))
+            })
+            .collect()
+    };
+    let reply = bars("reply", CLIENT);
+    assert_eq!(reply.len(), 1, "{svg}");
+    let (x, top, bottom) = reply[0];
+    assert_eq!(x, client);
+    assert_eq!(
+        (top, bottom),
+        (ys[0], ys[1]),
+        "REPLY-blocked from receive to reply"
+    );
+    // The server RECEIVE-blocked before the message and again before the pulse.
+    let receive = bars("receive", SERVER);
+    assert_eq!(receive.len(), 2, "{svg}");
+    assert!(receive.iter().all(|&(x, ..)| x == server));
+    assert_eq!(receive[0].2, ys[0]);
+    assert_eq!((receive[1].1, receive[1].2), (ys[1], ys[2]));
+    assert!(bars("send", CLIENT).is_empty());
+    assert!(bars("reply", SERVER).is_empty());
+
+    // The legend: the three blocked states' colours, and the arrow styles.
+    for class in ["send", "receive", "reply"] {
+        let l: Vec<&Elem> = elems
+            .iter()
+            .filter(|e| e.has_class("legend-state") && e.has_class(class))
+            .collect();
+        assert_eq!(l.len(), 1, "legend for {class}");
+        let bar = elems
+            .iter()
+            .find(|e| e.has_class("state") && e.has_class(class))
+            .map(|e| e.attr("fill"));
+        if let Some(fill) = bar {
+            assert_eq!(l[0].attr("fill"), fill, "the legend's colour is the bar's");
+        }
+    }
+    for class in ["send", "reply", "pulse", "batch"] {
+        assert!(
+            elems
+                .iter()
+                .any(|e| e.has_class("legend-arrow") && e.has_class(class)),
+            "legend arrow {class}"
+        );
+    }
+    assert!(svg.contains("REPLY-blocked"));
+}
+
+#[test]
+fn a_queued_message_a_kernel_pulse_a_batch_and_the_cap() {
+    let c2 = (3, 2);
+    let run = || {
+        // The server holds the client's message; a second client queues SEND-blocked.
+        trace::state(SERVER.0, SERVER.1, "RECEIVE", 0, 1);
+        trace::msg_send(&msg(CLIENT, (2, 0), 1, 4));
+        trace::msg_receive(&msg(SERVER, CLIENT, 1, 4));
+        trace::state(SERVER.0, SERVER.1, "READY", 0, -1);
+        trace::state(CLIENT.0, CLIENT.1, "REPLY", 2, 1);
+        trace::msg_send(&msg(c2, (2, 0), 2, 4));
+        trace::state(c2.0, c2.1, "SEND", 2, 1);
+        trace::msg_reply(&msg(SERVER, CLIENT, 1, 0), -3);
+        trace::state(CLIENT.0, CLIENT.1, "READY", 0, -1);
+        trace::msg_receive(&msg(SERVER, (0, 0), 2, 4));
+        trace::state(c2.0, c2.1, "REPLY", 2, 1);
+        trace::msg_reply(&msg(SERVER, c2, 2, 0), 0);
+        trace::state(c2.0, c2.1, "READY", 0, -1);
+        // A timer's pulse from the kernel.
+        trace::pulse_queued(0, 0, SERVER.0, 1, -1, 0, 5);
+        trace::pulse_received(SERVER.0, SERVER.1, 1, -1, 0, 5);
+        // An asyncmsg batch of three from the second client.
+        for _ in 0..3 {
+            trace::async_put(c2.0, c2.1, 0x4000_0001, 8);
+        }
+        trace::async_trigger(c2.0, c2.1, 0x4000_0001, 3, 11);
+        trace::async_get(SERVER.0, SERVER.1, 2, 3, 11);
+    };
+    let svg = chart(Options::default(), run);
+    let elems = parse_xml(&svg).unwrap_or_else(|e| panic!("not XML: {e}\n{svg}"));
+    let kernel = elems
+        .iter()
+        .find(|e| e.has_class("lifeline") && e.attr("data-pid") == Some("0"))
+        .expect("a kernel lifeline")
+        .num("x1");
+    let (server, client, c2x) = (
+        lifeline_x(&elems, SERVER),
+        lifeline_x(&elems, CLIENT),
+        lifeline_x(&elems, c2),
+    );
+    assert!(kernel < server && server < client && client < c2x);
+
+    // The second client's send waits in the queue: a marker where it was sent.
+    let queued: Vec<&Elem> = elems.iter().filter(|e| e.has_class("queued")).collect();
+    assert_eq!(queued.len(), 1, "{svg}");
+    assert_eq!(queued[0].num("cx"), c2x);
+    let a = arrows(&elems);
+    let kinds: Vec<&str> = a
+        .iter()
+        .map(|e| e.attr("class").unwrap().trim_start_matches("arrow "))
+        .collect();
+    assert_eq!(kinds, ["send", "reply", "send", "reply", "pulse", "batch"]);
+    assert!(queued[0].num("cy") > a[0].num("y1") && queued[0].num("cy") < a[1].num("y1"));
+    assert_between(a[2], c2x, server); // found through the exchange's send
+    assert_between(a[4], kernel, server);
+    assert_between(a[5], c2x, server);
+    let labels: Vec<&str> = elems
+        .iter()
+        .filter(|e| e.has_class("arrow-label"))
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(labels[1], "MsgError errno 3");
+    assert_eq!(labels[5], "asyncmsg batch: 3 messages");
+    // SEND-blocked from the marker to the receive, then REPLY-blocked to the reply.
+    let send_bar = elems
+        .iter()
+        .find(|e| e.has_class("state") && e.has_class("send"))
+        .expect("a SEND-blocked bar");
+    assert_eq!(send_bar.attr("data-tid"), Some("2"));
+    assert_eq!(send_bar.num("y"), queued[0].num("cy"));
+    assert_eq!(send_bar.num("y") + send_bar.num("height"), a[2].num("y1"));
+
+    // Capped at three rows: the rest is counted.
+    let svg = chart(
+        Options {
+            max_rows: Some(3),
+            title: Some("capped <3>".into()),
+        },
+        run,
+    );
+    let elems = parse_xml(&svg).unwrap_or_else(|e| panic!("not XML: {e}\n{svg}"));
+    assert_eq!(arrows(&elems).len(), 2, "{svg}"); // send, reply, then the queue marker
+    let more = elems
+        .iter()
+        .find(|e| e.has_class("more"))
+        .expect("a more line");
+    assert_eq!(more.text, "… 4 more events");
+    assert_eq!(
+        elems.iter().find(|e| e.has_class("title")).unwrap().text,
+        "capped <3>"
+    );
+}
+
+#[test]
+fn record_writes_the_file_and_refuses_a_second_subscriber() {
+    let dir = std::env::temp_dir().join(format!("seqchart-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("chart.svg");
+    assert!(seqchart::record(dir.join("no/such/dir/x.svg")).is_err());
+    let guard = seqchart::record(&path).expect("record");
+    // A thread of its own, as a simulated thread would be: the global subscriber sees it.
+    std::thread::spawn(srr_and_pulse).join().unwrap();
+    assert_eq!(guard.events(), 11);
+    let err = seqchart::record(dir.join("second.svg")).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    guard.finish().unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    let elems = parse_xml(&svg).unwrap();
+    assert_eq!(arrows(&elems).len(), 3);
+    // Events after the chart is written are not recorded (nor do they fail).
+    std::thread::spawn(srr_and_pulse).join().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+#[ignore = "writes a sample chart to $SEQCHART_SAMPLE for a look"]
+fn sample() {
+    let path = std::env::var("SEQCHART_SAMPLE").unwrap();
+    let (layer, guard) = seqchart::layer(&path, Options::default()).unwrap();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        srr_and_pulse();
+        let c2 = (3, 2);
+        trace::msg_send(&msg(CLIENT, (2, 0), 1, 4));
+        trace::msg_receive(&msg(SERVER, CLIENT, 1, 4));
+        trace::state(SERVER.0, SERVER.1, "READY", 0, -1);
+        trace::state(CLIENT.0, CLIENT.1, "REPLY", 2, 1);
+        trace::msg_send(&msg(c2, (2, 0), 2, 4));
+        trace::state(c2.0, c2.1, "SEND", 2, 1);
+        trace::msg_reply(&msg(SERVER, CLIENT, 1, 0), -3);
+        trace::state(CLIENT.0, CLIENT.1, "READY", 0, -1);
+        trace::msg_receive(&msg(SERVER, (0, 0), 2, 4));
+        trace::state(c2.0, c2.1, "REPLY", 2, 1);
+        trace::msg_reply(&msg(SERVER, c2, 2, 0), 0);
+        trace::state(c2.0, c2.1, "READY", 0, -1);
+        trace::pulse_queued(0, 0, SERVER.0, 1, -1, 0, 5);
+        trace::pulse_received(SERVER.0, SERVER.1, 1, -1, 0, 5);
+        trace::async_trigger(c2.0, c2.1, 0x4000_0001, 3, 11);
+        trace::async_get(SERVER.0, SERVER.1, 2, 3, 11);
+    });
+    guard.finish().unwrap();
+}
