@@ -114,6 +114,7 @@ mod structs;
 mod sync;
 mod sys;
 pub mod thread_pool;
+pub mod timeline;
 pub mod typed;
 
 // Every kernel-sim type that a userlib signature (or a field of a type it returns) names is
