@@ -125,9 +125,17 @@ fn pidin_shows_an_asyncmsg_channels_ready_list_and_a_producers_send_queue() {
         .lines()
         .filter(|l| l.split_whitespace().next() == Some(ppid) && l.contains("  "))
         .filter(|l| {
-            ["RUNNING", "READY", "RECEIVE", "SEND", "REPLY", "CONDVAR", "NANOSLEEP"]
-                .iter()
-                .any(|s| l.contains(s))
+            [
+                "RUNNING",
+                "READY",
+                "RECEIVE",
+                "SEND",
+                "REPLY",
+                "CONDVAR",
+                "NANOSLEEP",
+            ]
+            .iter()
+            .any(|s| l.contains(s))
         })
         .collect();
     assert!(
