@@ -110,6 +110,7 @@ pub mod qnx;
 pub mod resmgr;
 pub mod select;
 pub mod seqchart;
+pub mod step;
 mod structs;
 mod sync;
 mod sys;

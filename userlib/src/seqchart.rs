@@ -495,6 +495,25 @@ enum Row {
     Queued { who: Who, label: String },
 }
 
+impl Row {
+    /// Whether this row is what puts thread `w` in `state`: a message's receive makes its
+    /// client REPLY-blocked and its receiver leave RECEIVE; a reply makes its client leave
+    /// REPLY; a pulse or batch makes its receiver leave RECEIVE; a queued send makes its
+    /// sender SEND-blocked.
+    fn causes(&self, w: Who, state: &str) -> bool {
+        match self {
+            Row::Arrow {
+                from, to, style, ..
+            } => match style {
+                Style::Send => (*from == w && state == "REPLY") || (*to == w && state != "RECEIVE"),
+                Style::Reply => *to == w && state != "REPLY",
+                Style::Pulse | Style::Batch => *to == w && state != "RECEIVE",
+            },
+            Row::Queued { who, .. } => *who == w && state == "SEND",
+        }
+    }
+}
+
 /// The rows, the state changes (row index they happen at, -1: before the first row) and the
 /// events left out by the cap.
 struct Plan {
@@ -548,20 +567,23 @@ fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
         more: 0,
     };
     let mut next_row = 0usize;
-    for e in events {
+    // The row each event made, and the queued sends drawn only at their receive.
+    let mut row_of: Vec<Option<usize>> = vec![None; events.len()];
+    let mut folded: Vec<bool> = vec![false; events.len()];
+    // The state changes: (event index, thread, state, the last row before it).
+    let mut states: Vec<(usize, Who, &str, isize)> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
         let full = max_rows.is_some_and(|m| p.rows.len() >= m);
         let row = match e {
             Ev::State { who, state } => {
-                if !full {
-                    p.states
-                        .push((*who, p.rows.len() as isize - 1, state.clone()));
-                }
+                states.push((i, *who, state, p.rows.len() as isize - 1));
                 continue;
             }
             Ev::Send { .. } | Ev::PulseQueued { .. } | Ev::Trigger { .. } => {
                 next_row += 1;
                 let next = row_events.get(next_row).map(|&j| &events[j]);
                 if completes(e, next) {
+                    folded[i] = true;
                     continue;
                 }
                 let (who, label) = match e {
@@ -660,7 +682,32 @@ fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
         if full {
             p.more += 1;
         } else {
+            row_of[i] = Some(p.rows.len());
             p.rows.push(row);
+        }
+    }
+    // A state change takes effect at the last row before it, or, when the next thing that
+    // happens is the row that caused it (the kernel may note a thread's new state before the
+    // message that caused it: REPLY-blocked before the receive), at that row.
+    let mut next_event: Vec<Option<usize>> = vec![None; events.len() + 1];
+    for i in (0..events.len()).rev() {
+        next_event[i] = if matches!(events[i], Ev::State { .. }) {
+            next_event[i + 1]
+        } else {
+            Some(i)
+        };
+    }
+    for (i, who, state, before) in states {
+        let mut j = next_event[i + 1];
+        while let Some(k) = j.filter(|&k| folded[k]) {
+            j = next_event[k + 1];
+        }
+        let at = match j.and_then(|k| row_of[k]) {
+            Some(r) if p.rows[r].causes(who, state) => r as isize,
+            _ => before,
+        };
+        if max_rows.is_none_or(|m| at < m as isize) {
+            p.states.push((who, at, state.to_string()));
         }
     }
     p

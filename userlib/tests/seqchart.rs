@@ -489,7 +489,9 @@ fn record_writes_the_file_and_refuses_a_second_subscriber() {
     let guard = seqchart::record(&path).expect("record");
     // A thread of its own, as a simulated thread would be: the global subscriber sees it.
     std::thread::spawn(srr_and_pulse).join().unwrap();
-    assert_eq!(guard.events(), 11);
+    // (At least: a thread of another test that has left its scoped dispatcher, as a
+    // simulated thread does when it exits, reaches the global one.)
+    assert!(guard.events() >= 11, "{}", guard.events());
     let err = seqchart::record(dir.join("second.svg")).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
     guard.finish().unwrap();
@@ -499,6 +501,90 @@ fn record_writes_the_file_and_refuses_a_second_subscriber() {
     // Events after the chart is written are not recorded (nor do they fail).
     std::thread::spawn(srr_and_pulse).join().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Through real kernel calls: a server process and a client process make one exchange, then
+/// the client sends a pulse. The kernel emits the events; the chart draws them. (Skipped, with
+/// a note, while the kernel emits none.)
+#[test]
+fn a_chart_of_real_calls() {
+    use userlib::{Channel, Config, Connection, Kernel, Process, Received};
+
+    let kernel = Kernel::new(Config::default()).unwrap();
+    let server_proc = Process::new_in(&kernel).unwrap();
+    let client_proc = Process::new_in(&kernel).unwrap();
+    let (sp, cp) = (server_proc.pid(), client_proc.pid());
+    let (layer, guard) = seqchart::memory(Options::default());
+    let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    // Every thread that emits needs the dispatcher (with one alive, `tracing` caches a
+    // callsite's interest from the first thread that hits it).
+    let _main = tracing::dispatcher::set_default(&d);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ds = d.clone();
+    let server = server_proc
+        .spawn(move || {
+            let _g = tracing::dispatcher::set_default(&ds);
+            let chan = Channel::create(0).unwrap();
+            tx.send(chan.chid()).unwrap();
+            let mut buf = [0u8; 64];
+            for _ in 0..2 {
+                match chan.receive(&mut buf).unwrap() {
+                    Received::Message { rcvid, .. } => rcvid.reply(0, b"ok").unwrap(),
+                    Received::Pulse(p) => assert_eq!(p.code, 5),
+                }
+            }
+        })
+        .unwrap();
+    let chid = rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+    let client = client_proc
+        .spawn(move || {
+            let _g = tracing::dispatcher::set_default(&d);
+            let conn = Connection::attach(sp, chid).unwrap();
+            let mut reply = [0u8; 2];
+            conn.send(b"hello", &mut reply).unwrap();
+            conn.send_pulse(10, 5, 42).unwrap();
+        })
+        .unwrap();
+    client.join().unwrap();
+    server.join().unwrap();
+    if guard.events() == 0 {
+        // A kernel that emits no trace events yet (issue 16, point 1): nothing to check.
+        eprintln!("a_chart_of_real_calls: the kernel emits no trace events; skipped");
+        return;
+    }
+    let svg = guard.svg();
+    if let Some(path) = std::env::var_os("SEQCHART_REAL") {
+        std::fs::write(path, &svg).unwrap();
+    }
+    let elems = parse_xml(&svg).unwrap_or_else(|e| panic!("not XML: {e}\n{svg}"));
+    let (server, client) = (lifeline_x(&elems, (sp, 1)), lifeline_x(&elems, (cp, 1)));
+    let a = arrows(&elems);
+    let kinds: Vec<&str> = a
+        .iter()
+        .map(|e| e.attr("class").unwrap().trim_start_matches("arrow "))
+        .collect();
+    assert_eq!(kinds, ["send", "reply", "pulse"], "{svg}");
+    assert_between(a[0], client, server);
+    assert_between(a[1], server, client);
+    assert_between(a[2], client, server);
+    let reply_bars: Vec<&Elem> = elems
+        .iter()
+        .filter(|e| e.has_class("state") && e.has_class("reply"))
+        .collect();
+    assert_eq!(reply_bars.len(), 1, "{svg}");
+    assert_eq!(
+        reply_bars[0].attr("data-pid"),
+        Some(cp.to_string().as_str())
+    );
+    assert_eq!(
+        reply_bars[0].num("y"),
+        a[0].num("y1"),
+        "REPLY-blocked from the receive"
+    );
+    assert_eq!(
+        reply_bars[0].num("y") + reply_bars[0].num("height"),
+        a[1].num("y1")
+    );
 }
 
 #[test]
