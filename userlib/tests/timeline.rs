@@ -4,12 +4,20 @@
 //! track, state spans tiling their track, flows from send to receive to reply bound to the
 //! right call slices, the priority counter, nothing left open.
 
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use kernel_sim::trace::{self, MsgEvent};
 use serde_json::Value;
+use support::asyncmsg::*;
+use support::*;
 use tracing_subscriber::layer::SubscriberExt;
+use userlib::asyncmsg::*;
+use userlib::consts::*;
+use userlib::qnx;
 use userlib::timeline::{self, TimelineLayer};
 
 fn temp_path(name: &str) -> PathBuf {
@@ -115,7 +123,7 @@ impl Trace {
     }
 
     /// The flow events with `cat` and `id`, in file order: (ph, track, ns).
-    fn flow(&self, cat: &str, id: u64) -> Vec<(String, (u64, u64), u64)> {
+    fn flow(&self, cat: &str, id: u64) -> Vec<Point> {
         let id = format!("{id:#x}");
         self.events
             .iter()
@@ -131,6 +139,9 @@ impl Trace {
             .collect()
     }
 }
+
+/// A flow's point: its phase, its track and its time in ns.
+type Point = (String, (u64, u64), u64);
 
 /// An event's timestamp in ns.
 fn ns(e: &Value) -> u64 {
@@ -546,4 +557,180 @@ fn names_strings_and_other_targets() {
     assert_eq!(t.processes.values().collect::<Vec<_>>(), ["process 4"]);
     t.track("process 4", "thread 1 (a \"quoted\" \\ name\n)");
     assert_eq!(t.other["events_recorded"], 2);
+}
+
+impl Trace {
+    /// The flows, by category and id: their points (ph, track, ns) in file order.
+    fn flows(&self) -> BTreeMap<(String, String), Vec<Point>> {
+        let mut flows: BTreeMap<_, Vec<_>> = BTreeMap::new();
+        for e in self
+            .events
+            .iter()
+            .filter(|e| matches!(e["ph"].as_str(), Some("s" | "t" | "f")))
+        {
+            let key = (
+                e["cat"].as_str().unwrap().to_string(),
+                e["id"].as_str().unwrap().to_string(),
+            );
+            let at = (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap());
+            flows
+                .entry(key)
+                .or_default()
+                .push((e["ph"].as_str().unwrap().to_string(), at, ns(e)));
+        }
+        flows
+    }
+
+    /// Every track's slices pair up, and every states track is tiled by its state spans.
+    fn assert_well_formed(&self) {
+        for (&(pid, ref name), &at) in &self.tracks {
+            let slices = self.slices(at);
+            if name.ends_with(" states") {
+                let spans: Vec<_> = slices.iter().filter(|s| s.3 == 0).collect();
+                assert!(
+                    spans.windows(2).all(|w| w[0].2 == w[1].1),
+                    "{name} of {pid}: the state spans tile the track: {spans:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Within `timeout`, `msg_receive` on `chid` (a TimerTimeout bounds it).
+fn receive(chid: i32, buf: &mut [u8]) -> userlib::RcvId {
+    qnx::timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(LONG_NS)).unwrap();
+    qnx::msg_receive(chid, buf, None).expect("msg_receive")
+}
+
+/// The kernel's own events, recorded by the global subscriber: an SRR exchange, a pulse and an
+/// asyncmsg batch between a server and a client process.
+#[test]
+fn the_kernel_s_events_between_two_processes() {
+    let path = temp_path("kernel");
+    let guard = timeline::record(&path).expect("the global subscriber");
+    assert!(
+        timeline::record(temp_path("second")).is_err(),
+        "only one global subscriber"
+    );
+    let k = kernel();
+    let server = process(&k);
+    let client = process(&k);
+    let (spid, cpid) = (server.pid(), client.pid());
+    guard.name_process(spid, "server");
+    guard.name_process(cpid, "client");
+    let _b = bind(&server);
+    let chid = qnx::channel_create(0).unwrap();
+    let achid = asyncmsg_channel_create(0, 0o600, 64, 8, None, None).unwrap();
+    let h = client
+        .spawn(move || {
+            let coid = qnx::connect_attach(0, spid, chid, _NTO_SIDE_CHANNEL, 0).unwrap();
+            let mut reply = [0u8; 4];
+            let status = qnx::msg_send(coid, b"ping", &mut reply).unwrap();
+            qnx::msg_send_pulse(coid, 10, 5, 42).unwrap();
+            let acoid = connect(spid, achid, 0, &attr(0, Duration::ZERO, 8));
+            for seq in 0..3 {
+                put(acoid, encode(0, seq), seq);
+            }
+            asyncmsg_flush_timeout(acoid, LONG).unwrap();
+            asyncmsg_connect_detach(acoid).unwrap();
+            qnx::connect_detach(coid).unwrap();
+            (status, reply)
+        })
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let rcvid = receive(chid, &mut buf);
+    assert_eq!(&buf[..4], b"ping");
+    qnx::msg_reply(rcvid, 7, b"pong").unwrap();
+    assert_eq!(receive(chid, &mut buf), 0, "the pulse");
+    let (got, _) = take(achid, 3);
+    assert_eq!(got.len(), 3);
+    assert_eq!(join(h), (7, *b"pong"));
+    let written = guard.finish().unwrap();
+    assert_eq!(written.dropped, 0);
+
+    let t = Trace::read(&path);
+    if let Some(dir) = std::env::var_os("TIMELINE_KEEP") {
+        std::fs::copy(&path, PathBuf::from(dir).join("timeline-kernel.json")).unwrap();
+    }
+    std::fs::remove_file(&path).unwrap();
+    if !t.events.iter().any(|e| e["cat"] == "call") {
+        eprintln!("skipped: the kernel emits no trace events (yet)");
+        return;
+    }
+    assert_eq!(
+        t.processes[&(spid as u64)],
+        format!("process {spid} (server)")
+    );
+    assert_eq!(
+        t.processes[&(cpid as u64)],
+        format!("process {cpid} (client)")
+    );
+    t.assert_well_formed();
+    let flows = t.flows();
+    let of = |cat: &str| -> Vec<&Vec<Point>> {
+        flows
+            .iter()
+            .filter(|((c, _), _)| c == cat)
+            .map(|(_, f)| f)
+            .collect()
+    };
+    let (spid, cpid) = (spid as u64, cpid as u64);
+
+    // The exchange: the client's MsgSend, the server's MsgReceive, its MsgReply.
+    let exchanges = of("exchange");
+    assert_eq!(exchanges.len(), 1, "{flows:?}");
+    let f = exchanges[0];
+    assert_eq!(
+        f.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
+        ["s", "t", "f"]
+    );
+    assert_eq!(
+        (f[0].1 .0, t.enclosing(f[0].1, f[0].2).as_str()),
+        (cpid, "MsgSend")
+    );
+    assert_eq!(
+        (f[1].1 .0, t.enclosing(f[1].1, f[1].2).as_str()),
+        (spid, "MsgReceive")
+    );
+    assert_eq!(
+        (f[2].1 .0, t.enclosing(f[2].1, f[2].2).as_str()),
+        (spid, "MsgReply")
+    );
+    assert_eq!(f[1].1, f[2].1, "received and answered by the same thread");
+
+    // The pulse: from the client's MsgSendPulse to the server's MsgReceive.
+    let pulses = of("pulse");
+    assert_eq!(pulses.len(), 1, "{flows:?}");
+    let f = pulses[0];
+    assert_eq!(
+        f.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
+        ["s", "f"]
+    );
+    assert_eq!(
+        (f[0].1 .0, t.enclosing(f[0].1, f[0].2).as_str()),
+        (cpid, "MsgSendPulse")
+    );
+    assert_eq!(
+        (f[1].1 .0, t.enclosing(f[1].1, f[1].2).as_str()),
+        (spid, "MsgReceive")
+    );
+
+    // The batch (or batches): from the client's trigger to the server's gets, in calls.
+    let batches = of("batch");
+    assert!(!batches.is_empty(), "{flows:?}");
+    for f in batches {
+        assert_eq!(f[0].0, "s");
+        assert_eq!(f.last().unwrap().0, "f");
+        assert_eq!(f[0].1 .0, cpid);
+        for p in f {
+            t.enclosing(p.1, p.2);
+        }
+        assert!(f[1..].iter().all(|p| p.1 .0 == spid));
+    }
+
+    // The client's thread went SEND- or REPLY-blocked on the server: its states say so.
+    let blocked = t.events.iter().any(|e| {
+        e["ph"] == "B" && e["pid"] == cpid && e["name"] == "REPLY" && e["args"]["peer_pid"] == spid
+    });
+    assert!(blocked, "the client was REPLY-blocked on the server");
 }
