@@ -183,6 +183,51 @@ pub(crate) enum Call {
     },
 }
 
+impl Call {
+    /// QNX's name of the call (the trace's `qnx::call` events): the kernel call's name, or for
+    /// the kernel halves of library functions that QNX's process manager serves, the
+    /// function's (`name_attach`, `resmgr_attach`, ...).
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Call::ChannelCreate { .. } => "ChannelCreate",
+            Call::ChannelDestroy { .. } => "ChannelDestroy",
+            Call::ConnectAttach { .. } => "ConnectAttach",
+            Call::ConnectDetach { .. } => "ConnectDetach",
+            Call::MsgSend { .. } => "MsgSend",
+            Call::MsgReceive {
+                pulse_only: true, ..
+            } => "MsgReceivePulse",
+            Call::MsgReceive { .. } => "MsgReceive",
+            Call::MsgReply { .. } => "MsgReply",
+            Call::MsgError { .. } => "MsgError",
+            Call::MsgRead { .. } => "MsgRead",
+            Call::MsgWrite { .. } => "MsgWrite",
+            Call::MsgInfo { .. } => "MsgInfo",
+            Call::MsgSendPulse { .. } => "MsgSendPulse",
+            Call::MsgDeliverEvent { .. } => "MsgDeliverEvent",
+            Call::MsgVerifyEvent { .. } => "MsgVerifyEvent",
+            Call::SignalKill { .. } => "SignalKill",
+            Call::SetPriority { .. } => "SchedSet",
+            Call::TimerTimeout(_) => "TimerTimeout",
+            Call::TimerCreate { .. } => "TimerCreate",
+            Call::TimerSettime { .. } => "TimerSettime",
+            Call::TimerInfo { .. } => "TimerInfo",
+            Call::TimerDestroy { .. } => "TimerDestroy",
+            Call::NameAttach { .. } => "name_attach",
+            Call::NameDetach { .. } => "name_detach",
+            Call::NameLookup { .. } => "name_open",
+            Call::PathAttach { .. } => "resmgr_attach",
+            Call::PathResolve { .. } => "PathResolve",
+            Call::AsyncChannelCreate { .. } => "ChannelCreateExt",
+            Call::AsyncConnectAttach { .. } => "ConnectAttachExt",
+            Call::AsyncQueueAlloc { .. } => "AsyncQueueAlloc",
+            Call::AsyncQueueFree { .. } => "AsyncQueueFree",
+            Call::MsgSendAsync { .. } => "MsgSendAsync",
+            Call::MsgReceiveAsync { .. } => "MsgReceiveAsync",
+        }
+    }
+}
+
 /// Runs `call` for caller `me` over the tables: the one `match` over the kernel calls.
 pub(crate) fn dispatch(
     t: &mut Tables<'_>,

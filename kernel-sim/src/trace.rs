@@ -6,18 +6,92 @@
 //! | target | event (`what`) | fields besides `pid`, `tid` |
 //! |---|---|---|
 //! | `qnx::call` | `enter`, `exit` | `call` (QNX's name: `"MsgSend"`, ...); on `exit` `result` (the value, or minus the errno) |
-//! | `qnx::state` | `state` | `state` (`"RUNNING"`, `"READY"`, `"SEND"`, `"RECEIVE"`, `"REPLY"`, ...; QNX's names), `peer_pid` (the process it waits on, 0 none), `chid` (-1 none) |
+//! | `qnx::state` | `state` | `state` (`"RUNNING"`, `"READY"`, `"SEND"`, `"RECEIVE"`, `"REPLY"`, `"DEAD"`; QNX's names), `peer_pid` (the process it waits on, 0 none), `chid` (-1 none) |
 //! | `qnx::prio` | `prio` | `prio`, `base`, `why` (`"inherit"`, `"boost"`, `"restore"`, `"set"`) |
 //! | `qnx::msg` | `send`, `receive`, `reply` | `exchange` (one message's id, the same in its three events: the flow from send to receive to reply), `peer_pid`, `peer_tid`, `chid`, `rcvid`, `bytes`; on `reply` `status` (the status, or minus the errno of an error) |
 //! | `qnx::pulse` | `queued`, `received` | `pulse` (the pulse's id, the same in both), `peer_pid` (sender / receiver), `chid`, `code`, `value` |
 //! | `qnx::async` | `put`, `trigger`, `get` | `coid` (put, trigger), `chid` (get), `messages`, `batch` (a trigger's id, the same in the get that takes it: the flow from the puts to the get) |
-//! | `qnx::timer` | `fired` | `timer` (the timer id), `kind` (`"timeout"`, `"timer"`) |
+//! | `qnx::timer` | `fired` | `timer` (the timer id; -1 for a kernel timeout), `kind` (`"timeout"`, `"timer"`) |
 //! | `qnx::teardown` | `teardown` | `step` (`"channels"`, `"connections"`, `"threads"`, `"timers"`, `"asyncmsg"`, `"done"`) |
 //!
 //! Events are emitted where the change happens, most under the kernel lock: a subscriber must
-//! not make kernel calls. With no subscriber (or the level filtered out) an event costs one
-//! load of its callsite's interest, cached by `tracing`. The level is `TRACE` for everything
-//! but the `qnx::teardown` events (`DEBUG`).
+//! not make kernel calls. The `qnx::call` events are the exception: `enter` comes before the
+//! call takes the lock and `exit` after it has released it for good, so a subscriber may take
+//! a listing there ([`crate::Kernel::snapshot`]: a step mode). With no subscriber (or `TRACE`
+//! filtered out) an event costs one load ([`enabled`], which the kernel tests before working
+//! out an event's fields). The level is `TRACE` for everything but the `qnx::teardown` events
+//! (`DEBUG`).
+//!
+//! Where they come from, and what the fields hold:
+//!
+//! * `qnx::call`: `ThreadCtx::call` (kernel/entry.rs), for every call a thread makes (the
+//!   library functions that take the lock without a kernel entry, `Kernel::snapshot`,
+//!   `process_create`, `thread_attach`, ..., are not calls). Its name is QNX's
+//!   (`syscalls::Call::name`): `"MsgReceivePulse"` for a pulse-only receive, `"SchedSet"` for
+//!   a priority change, `"ChannelCreateExt"`/`"ConnectAttachExt"` for asyncmsg's, and for the
+//!   kernel halves of what QNX's process manager serves the library function's
+//!   (`"name_attach"`, `"name_open"`, `"resmgr_attach"`, ...).
+//! * `qnx::state`: the thread transitions (objects/thread.rs: `block_send`, `block_receive`,
+//!   `block_reply`, `ready`, `set_running`), only on a change, and `"DEAD"` when a thread's
+//!   slot is freed. A new thread starts with `"RUNNING"`. SEND and REPLY name the server's
+//!   process and the channel; RECEIVE the channel (peer 0).
+//! * `qnx::prio`: `Tables::set_prio` when the current priority changes (`"inherit"`: a
+//!   receiver takes a message's or pulse's priority; `"boost"`: a sender or pulse queued with
+//!   no receiver raises the server's threads; `"restore"`: a receiver that blocks gives the
+//!   inherited priority back), and SchedSet (`"set"`, also when only the base changes).
+//! * `qnx::msg`: `send` when a MsgSend queues its message or hands it to a waiting receiver
+//!   (`peer_tid` that receiver, else 0; `rcvid` 0), `receive` when a receiver takes it,
+//!   `reply` when the exchange ends: MsgReply (`bytes` replied), MsgError, or the kernel
+//!   (timeout, signal, detach, death, channel destroyed; the event then names the thread that
+//!   received the message). `status` is what the client's MsgSend returns: the status, or
+//!   minus the errno (`-ERESTART` for a MsgError(ERESTART) that makes it send again).
+//!   **`exchange`** is [`flow_id`] of the client thread's slot, the slot's generation and the
+//!   thread's kernel entries at the send: a MsgSend is one kernel entry for all the time the
+//!   client is SEND- and REPLY-blocked, so the three events compute the same id from the
+//!   client thread alone, with nothing stored; a re-send after ERESTART is a new entry, a new
+//!   exchange.
+//! * `qnx::pulse`: `queued` (`pid`, `tid` the sender: the thread of a MsgSendPulse or
+//!   MsgDeliverEvent, 0 and 0 for the kernel's pulses: disconnect, unblock, death, timer and
+//!   asyncmsg notifications, a channel's asyncmsg event; `peer_pid` the channel's owner) and
+//!   `received` (`peer_pid` 0). **`pulse`** is [`flow_id`] of the pulse object's pool slot,
+//!   generation and `sends` (the times it was linked into a queue: a timer's or connection's
+//!   reserved pulse keeps its generation from one notification to the next); a pulse handed
+//!   straight to a RECEIVE-blocked thread has no pulse object, and its id is the receiver's
+//!   slot, generation and kernel entries with the top bit set. A notification merged into a
+//!   reserved pulse still queued (a timer's overrun) is not queued again: no event.
+//! * `qnx::async`: `put` from userlib's asyncmsg puts (no kernel entry: `pid`, `tid` of the
+//!   putting thread's binding; `messages` 1, `bytes`), `trigger` from MsgSendAsync when the
+//!   connection has messages pending (`messages`: how many; an empty trigger starts no batch
+//!   and emits nothing), `get` from MsgReceiveAsync once per connection it takes messages from
+//!   (`messages` taken from it). **`batch`** is [`flow_id`] of the connection's slot,
+//!   generation and triggers with messages (`AsyncConn::batches`): a get names the latest
+//!   trigger of the connection (one that takes messages of several triggers names the last).
+//! * `qnx::timer`: `fired` with `kind` `"timer"` when the timer service finds a timer due
+//!   (`pid` its owner, `tid` the thread its event goes to, `timer` the timer id), `"timeout"`
+//!   when a TimerTimeout expires (the thread's own, `timer` -1).
+//! * `qnx::teardown`: process_destroy's steps, each before it is done, in the order
+//!   `"timers"`, `"channels"`, `"threads"`, `"connections"`, `"asyncmsg"`, then `"done"`.
+//!
+//! The ids are unique in one kernel (the recorders trace one kernel at a time) until a slot is
+//! reused 4096 times or a count passes 2^32.
+
+/// Whether any `TRACE` event may be recorded now: one relaxed load of `tracing`'s global
+/// maximum level (off while no subscriber is installed, or while every subscriber filters
+/// `TRACE` out). The kernel tests it before working out an event's fields (looking up a
+/// thread's pid, a channel's chid), so that with no subscriber an event costs this load.
+#[inline(always)]
+pub fn enabled() -> bool {
+    tracing::level_enabled!(tracing::Level::TRACE)
+}
+
+/// A flow id (`exchange`, `pulse`, `batch`) from a pool slot, its generation and a count that
+/// is constant over the flow: `index` in the top 20 bits, the generation's low 12 bits below
+/// it, the count's low 32 bits at the bottom. Unique in one kernel until a slot is reused 4096
+/// times or its count wraps 2^32.
+#[inline]
+pub fn flow_id(index: u32, gen: u32, count: u64) -> u64 {
+    (u64::from(index) & 0xF_FFFF) << 44 | (u64::from(gen) & 0xFFF) << 32 | (count & 0xFFFF_FFFF)
+}
 
 /// The `what` of each event, as recorders match it.
 pub mod what {

@@ -47,7 +47,7 @@ pub fn channel_create(
         return Err(Errno::EINVAL);
     }
     if let Some(ev) = &event {
-        super::event::deliver(t, me.thread.index, ev, true, fx)?;
+        super::event::deliver(t, me.thread.index, ev, true, super::pulse::KERNEL, fx)?;
     }
     let chid = match super::channel::channel_create(t, me, 0) {
         Ok(Step::Done(chid)) => chid as i32,
@@ -294,6 +294,15 @@ fn aconn(t: &Tables<'_>, ci: u32) -> AsyncConn {
         .unwrap_or(AsyncConn::new(0, -1, -1, NIL))
 }
 
+/// The `batch` id of asyncmsg connection slot `ci`'s latest trigger: its slot, generation and
+/// triggers with messages (`AsyncConn::batches`). A receive names the latest trigger of each
+/// connection it takes from (one that takes messages of several triggers names the last).
+fn batch_id(t: &Tables<'_>, ci: u32) -> u64 {
+    let c = t.conns.at(ci);
+    let n = c.asyncmsg().map_or(0, |a| a.batches);
+    crate::trace::flow_id(ci, c.hdr.gen, n)
+}
+
 /// MsgSendAsync: the trigger. Links the connection into its channel's ready list if it has
 /// messages pending, hands a batch to a waiting receiver or delivers the channel's event.
 /// EBADF if `coid` is not an asyncmsg connection, is not the one whose queue is at `expect_aq`
@@ -328,6 +337,10 @@ pub fn msg_send_async(
     if let Some(c) = t.conns.at_mut(conn.index).asyncmsg_mut() {
         c.batches += 1;
     }
+    if crate::trace::enabled() {
+        let (pid, tid) = t.trace_ids(me.thread.index);
+        crate::trace::async_trigger(pid, tid, coid, pending, batch_id(t, conn.index));
+    }
     if ac.in_ready() {
         return Ok(Step::Done(pending as i64));
     }
@@ -347,7 +360,7 @@ pub fn msg_send_async(
         if let Some(target) = target {
             // A failed delivery (the event's connection gone) is the receiver's problem, as a
             // failed timer event is: the messages stay ready for the next receive.
-            let _ = super::event::deliver(t, target, &ev, false, fx);
+            let _ = super::event::deliver(t, target, &ev, false, super::pulse::KERNEL, fx);
         }
     }
     Ok(Step::Done(pending as i64))
@@ -590,6 +603,10 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             }
             if let Some(c) = t.conns.at_mut(ci).asyncmsg_mut() {
                 c.msgs_taken += took as u64;
+            }
+            if crate::trace::enabled() {
+                let (pid, tid) = t.trace_ids(ri);
+                crate::trace::async_get(pid, tid, chid, took, batch_id(t, ci));
             }
             t.counters(client).async_msgs_sent += took as u64;
             let owner = t.chans.at(chan.index).owner;

@@ -45,6 +45,7 @@ pub(crate) fn deliver(
     target: u32,
     ev: &SigEvent,
     verify_only: bool,
+    from: pulse::From,
     fx: &mut Effects,
 ) -> KResult<()> {
     match ev.kind() {
@@ -52,7 +53,7 @@ pub(crate) fn deliver(
         SIGEV_PULSE => {
             let r = pulse_route(t, target, ev)?;
             if !verify_only {
-                pulse::send_pulse(t, r.chan, r.prio, r.code, r.value, r.scoid, fx)?;
+                pulse::send_pulse(t, r.chan, r.prio, r.code, r.value, r.scoid, from, fx)?;
             }
             Ok(())
         }
@@ -254,7 +255,7 @@ pub fn msg_deliver_event(
     fx: &mut Effects,
 ) -> KResult<Step> {
     let target = resolve(t, me, rcvid, ev)?;
-    deliver(t, target, ev, false, fx)?;
+    deliver(t, target, ev, false, me.thread.index, fx)?;
     Ok(Step::Done(0))
 }
 
@@ -267,7 +268,7 @@ pub fn msg_verify_event(
     fx: &mut Effects,
 ) -> KResult<Step> {
     let target = resolve(t, me, rcvid, ev)?;
-    deliver(t, target, ev, true, fx)?;
+    deliver(t, target, ev, true, pulse::KERNEL, fx)?;
     Ok(Step::Done(0))
 }
 

@@ -154,13 +154,46 @@ impl Tables<'_> {
         fx.wake.push(idx);
     }
 
-    /// Sets thread `idx`'s current priority, noting the change for the OS priority mode.
-    pub(crate) fn set_prio(&mut self, idx: u32, prio: u8, fx: &mut Effects) {
+    /// Sets thread `idx`'s current priority, noting the change for the OS priority mode, and
+    /// traces it (`why`: `"inherit"`, `"boost"`, `"restore"`, `"set"`).
+    pub(crate) fn set_prio(&mut self, idx: u32, prio: u8, why: &'static str, fx: &mut Effects) {
         let th = self.threads.at_mut(idx);
         if th.prio != prio {
             th.prio = prio;
             fx.prio.push((th.os_tid, prio));
+            if crate::trace::enabled() {
+                self.trace_prio(idx, why);
+            }
         }
+    }
+
+    /// The `qnx::prio` event of thread `idx`'s priorities now.
+    #[inline(never)]
+    pub(crate) fn trace_prio(&self, idx: u32, why: &'static str) {
+        let (pid, tid) = self.trace_ids(idx);
+        let th = self.threads.at(idx);
+        crate::trace::prio(pid, tid, th.prio, th.base_prio, why);
+    }
+
+    /// Thread slot `i`'s pid and tid, for a trace event (pid 0 if its process is gone).
+    pub(crate) fn trace_ids(&self, i: u32) -> (i32, i32) {
+        let th = self.threads.at(i);
+        (self.procs.get(th.proc).map_or(0, |p| p.pid), th.tid)
+    }
+
+    /// Channel `chan`'s owner's pid and its chid, for a trace event ((0, -1) if it is gone).
+    pub(crate) fn trace_chan(&self, chan: Id<Channel>) -> (i32, i32) {
+        self.chans.get(chan).map_or((0, -1), |c| {
+            (self.procs.get(c.owner).map_or(0, |p| p.pid), c.chid)
+        })
+    }
+
+    /// The `exchange` id of client thread `ci`'s message in flight: its slot, the slot's
+    /// generation and its kernel entries (which stay the same while it is SEND- and
+    /// REPLY-blocked in the one MsgSend): see `crate::trace`.
+    pub(crate) fn exchange_of(&self, ci: u32) -> u64 {
+        let th = self.threads.at(ci);
+        crate::trace::flow_id(ci, th.hdr.gen, th.kernel_entries)
     }
 
     /// Server boost: a client queued at `prio` with no receiver waiting raises every thread of
@@ -178,7 +211,7 @@ impl Tables<'_> {
                 (th.last_chan, th.prio, th.pnext)
             };
             if last == ch && cur < prio {
-                self.set_prio(i, prio, fx);
+                self.set_prio(i, prio, "boost", fx);
             }
             i = next;
         }

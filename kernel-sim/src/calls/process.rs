@@ -143,6 +143,7 @@ fn free_thread(t: &mut Tables<'_>, th: Id<Thread>) {
         }
     }
     t.procs.at_mut(proc.index).nthreads -= 1;
+    t.trace_dead(i);
     t.threads.free(th);
 }
 
@@ -162,6 +163,8 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
         return Err(Errno::ESRCH);
     }
     t.procs.at_mut(proc.index).state = ProcState::Exiting;
+    let pid = t.procs.at(proc.index).pid;
+    crate::trace::teardown(pid, "timers");
     super::timer::destroy_all(t, proc);
     let first = t.procs.at(proc.index).threads;
     let prio = if first == NIL {
@@ -170,6 +173,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
         t.threads.at(first).prio
     };
     let per = t.cfg.chids_per_process as usize;
+    crate::trace::teardown(pid, "channels");
     for i in 0..per {
         let id = t.chids[t.pslot(proc) * per + i];
         if t.chans.get(id).is_some() {
@@ -177,6 +181,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
         }
     }
     // Threads: released (ESRCH) and freed, unless a server holds them (above).
+    crate::trace::teardown(pid, "threads");
     let mut i = t.procs.at(proc.index).threads;
     while i != NIL {
         let next = t.threads.at(i).pnext;
@@ -200,6 +205,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
     let coids = (0..fd_per)
         .map(|i| i as i32)
         .chain((1..side_per).map(|i| (_NTO_SIDE_CHANNEL | i as u32) as i32));
+    crate::trace::teardown(pid, "connections");
     for coid in coids.collect::<Vec<_>>() {
         let Some(slot) = t
             .coid_slot(proc, coid)
@@ -222,7 +228,9 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
         }
     }
     // Its asyncmsg queues in a shared kernel's region (its connections let go of them above).
+    crate::trace::teardown(pid, "asyncmsg");
     super::asyncmsg::free_queues_of(t, proc);
+    crate::trace::teardown(pid, "done");
     if t.procs.at(proc.index).nthreads == 0 {
         t.procs.free(proc);
     }
@@ -249,8 +257,15 @@ pub fn set_priority(t: &mut Tables<'_>, me: Caller, prio: i32, fx: &mut Effects)
         return Err(Errno::EINVAL);
     }
     let i = me.thread.index;
-    let old = t.threads.at(i).prio;
+    let (old, old_base) = {
+        let th = t.threads.at(i);
+        (th.prio, th.base_prio)
+    };
     t.threads.at_mut(i).base_prio = prio as u8;
-    t.set_prio(i, prio as u8, fx);
+    t.set_prio(i, prio as u8, "set", fx);
+    if old == prio as u8 && old_base != prio as u8 && crate::trace::enabled() {
+        // (Only the base changed: `set_prio` traced nothing.)
+        t.trace_prio(i, "set");
+    }
     Ok(Step::Done(old as i64))
 }

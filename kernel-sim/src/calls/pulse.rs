@@ -7,8 +7,14 @@ use crate::abi::types::Pulse;
 use crate::objects::channel::sendq_key;
 use crate::objects::thread::CallResult;
 use crate::objects::{Channel, PulseObj};
-use crate::pool::{Id, Pooled};
+use crate::pool::{Id, Pooled, NIL};
 use crate::region::Tables;
+
+/// Who sends a pulse, for its trace event: a thread slot, or [`KERNEL`].
+pub(crate) type From = u32;
+
+/// The kernel sends the pulse (pid 0, tid 0 in its trace event).
+pub(crate) const KERNEL: From = NIL;
 
 /// Delivers a kernel notification pulse on `chan`: straight into a RECEIVE-blocked thread if
 /// one waits, otherwise queued by priority (EAGAIN when the pulse pool is exhausted). A waiting
@@ -22,12 +28,14 @@ pub(crate) fn queue_pulse(
     scoid: i32,
     fx: &mut Effects,
 ) -> KResult<()> {
-    deliver_or_enqueue(t, chan, prio, code, value, scoid, fx).map(drop)
+    deliver_or_enqueue(t, chan, prio, code, value, scoid, KERNEL, fx).map(drop)
 }
 
-/// A program's pulse (MsgSendPulse, or a `SIGEV_PULSE` event delivered by MsgDeliverEvent):
-/// as [`queue_pulse`], but a fault writing it into the waiting receiver's buffer is also the
+/// A program's pulse (MsgSendPulse, or a `SIGEV_PULSE` event delivered by MsgDeliverEvent),
+/// sent by thread `from` (or the kernel: a timer's or asyncmsg channel's event): as
+/// [`queue_pulse`], but a fault writing it into the waiting receiver's buffer is also the
 /// sender's error, ESRVRFAULT, as on QNX.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn send_pulse(
     t: &mut Tables<'_>,
     chan: Id<Channel>,
@@ -35,9 +43,10 @@ pub(crate) fn send_pulse(
     code: i8,
     value: u64,
     scoid: i32,
+    from: From,
     fx: &mut Effects,
 ) -> KResult<()> {
-    match deliver_or_enqueue(t, chan, prio, code, value, scoid, fx)? {
+    match deliver_or_enqueue(t, chan, prio, code, value, scoid, from, fx)? {
         Some(_) => Err(Errno::ESRVRFAULT),
         None => Ok(()),
     }
@@ -45,6 +54,7 @@ pub(crate) fn send_pulse(
 
 /// [`queue_pulse`]'s work; returns the waiting receiver's fault, if its buffer could not take
 /// the pulse.
+#[allow(clippy::too_many_arguments)]
 fn deliver_or_enqueue(
     t: &mut Tables<'_>,
     chan: Id<Channel>,
@@ -52,9 +62,19 @@ fn deliver_or_enqueue(
     code: i8,
     value: u64,
     scoid: i32,
+    from: From,
     fx: &mut Effects,
 ) -> KResult<Option<Errno>> {
     if let Some(r) = t.receiver(chan, true) {
+        // Straight to the receiver: no pulse object. Its id is the receiver's (see
+        // `direct_id`); queued and received at once.
+        let id = if crate::trace::enabled() {
+            let id = direct_id(t, r);
+            trace_queued(t, chan, code, value, from, id);
+            id
+        } else {
+            0
+        };
         let p = Pulse {
             type_: _PULSE_TYPE,
             subtype: _PULSE_SUBTYPE,
@@ -64,7 +84,7 @@ fn deliver_or_enqueue(
             scoid,
             pad: 0,
         };
-        let res = super::srr::deliver_pulse(t, r, &p, prio, chan, fx);
+        let res = super::srr::deliver_pulse(t, r, &p, prio, chan, id, fx);
         t.ready(
             r,
             res.map_or_else(|e| CallResult::Err(e.0), CallResult::Ok),
@@ -72,7 +92,34 @@ fn deliver_or_enqueue(
         );
         return Ok(res.err());
     }
-    enqueue(t, chan, prio, code, value, scoid, false, fx).map(|()| None)
+    enqueue(t, chan, prio, code, value, scoid, false, from, fx).map(|()| None)
+}
+
+/// The `pulse` id of pool pulse `pi` (its slot, generation and times queued: a reserved pulse
+/// keeps its generation across notifications).
+pub(crate) fn pulse_id(t: &Tables<'_>, pi: u32) -> u64 {
+    let p = t.pulses.at(pi);
+    crate::trace::flow_id(pi, p.hdr.gen, u64::from(p.sends))
+}
+
+/// The `pulse` id of a pulse handed straight to RECEIVE-blocked thread `ri` (no pulse object):
+/// the receiver's slot, generation and kernel entries (it takes one pulse per blocked
+/// receive), with the top bit set, apart from pool pulses' ids.
+fn direct_id(t: &Tables<'_>, ri: u32) -> u64 {
+    let th = t.threads.at(ri);
+    crate::trace::flow_id(ri, th.hdr.gen, th.kernel_entries) | 1 << 63
+}
+
+/// The `queued` event of pulse `id` on `chan`, sent by `from`.
+#[inline(never)]
+fn trace_queued(t: &Tables<'_>, chan: Id<Channel>, code: i8, value: u64, from: From, id: u64) {
+    let (pid, tid) = if from == KERNEL {
+        (0, 0)
+    } else {
+        t.trace_ids(from)
+    };
+    let (peer_pid, chid) = t.trace_chan(chan);
+    crate::trace::pulse_queued(pid, tid, peer_pid, chid, code, value as i32, id);
 }
 
 /// Allocates a pulse and queues it on `chan` (by priority; `boost` files it ahead of every
@@ -87,22 +134,29 @@ fn enqueue(
     value: u64,
     scoid: i32,
     boost: bool,
+    from: From,
     fx: &mut Effects,
 ) -> KResult<()> {
     let mut obj = PulseObj::vacant();
     (obj.prio, obj.code, obj.value, obj.scoid, obj.boost) = (prio, code, value, scoid, boost);
     let id = t.pulses.alloc(obj).ok_or(Errno::EAGAIN)?;
-    link(t, chan, id.index, fx);
+    link(t, chan, id.index, from, fx);
     Ok(())
 }
 
 /// Links pulse `pi` into `chan`'s queue at its priority and boosts the server.
-fn link(t: &mut Tables<'_>, chan: Id<Channel>, pi: u32, fx: &mut Effects) {
+fn link(t: &mut Tables<'_>, chan: Id<Channel>, pi: u32, from: From, fx: &mut Effects) {
     let (prio, key) = {
-        let p = t.pulses.at(pi);
+        let p = t.pulses.at_mut(pi);
+        p.sends = p.sends.wrapping_add(1);
         (p.prio, sendq_key(p.prio, p.boost))
     };
     t.sendq_push_pulse(chan, pi, key);
+    if crate::trace::enabled() {
+        let p = t.pulses.at(pi);
+        let (code, value) = (p.code, p.value);
+        trace_queued(t, chan, code, value, from, pulse_id(t, pi));
+    }
     t.boost(chan, prio, fx);
 }
 
@@ -171,7 +225,7 @@ pub(crate) fn queue_reserved(
         p.scoid = scoid;
         p.boost = false;
     }
-    link(t, chan, pi, fx);
+    link(t, chan, pi, KERNEL, fx);
     true
 }
 
@@ -190,7 +244,7 @@ pub(crate) fn queue_pulse_head(
     if t.chans.at(chan.index).receivers() > 0 {
         return queue_pulse(t, chan, prio, code, value, scoid, fx);
     }
-    enqueue(t, chan, prio, code, value, scoid, true, fx)
+    enqueue(t, chan, prio, code, value, scoid, true, KERNEL, fx)
 }
 
 /// Sends a kernel death pulse (`code`, `value`, scoid -1) on process `proc`'s death channel if
@@ -241,7 +295,16 @@ pub fn msg_send_pulse(
     if t.chans.get(chan).is_none() {
         return Err(Errno::EBADF);
     }
-    send_pulse(t, chan, prio, code as i8, value as u32 as u64, scoid, fx)?;
+    send_pulse(
+        t,
+        chan,
+        prio,
+        code as i8,
+        value as u32 as u64,
+        scoid,
+        me.thread.index,
+        fx,
+    )?;
     t.counters(me.proc).pulses_sent += 1;
     Ok(Step::Done(0))
 }

@@ -56,7 +56,11 @@ pub fn msg_send(
         // SAFETY: our own validated list (we are in our MsgSend call) into our own window.
         let _ = unsafe { copy::copy(smsg, 0, IovList::new(&win), 0, slen) };
     }
-    if let Some(r) = t.receiver(chan, false) {
+    let waiting = t.receiver(chan, false);
+    if crate::trace::enabled() {
+        trace_send(t, i, chan, waiting);
+    }
+    if let Some(r) = waiting {
         // A receiver waits: hand the message over now; we go straight to REPLY-blocked.
         let rcvid = match deliver(t, i, r, chan, fx) {
             Ok(rcvid) => rcvid,
@@ -89,6 +93,74 @@ pub fn msg_send(
         t.boost(chan, prio, fx);
     }
     Ok(Step::Block)
+}
+
+/// The `send` event of client `ci`'s message on `chan` (`receiver`: the thread taking it at
+/// once, if one waits).
+#[inline(never)]
+fn trace_send(t: &Tables<'_>, ci: u32, chan: Id<Channel>, receiver: Option<u32>) {
+    let (pid, tid) = t.trace_ids(ci);
+    let (peer_pid, chid) = t.trace_chan(chan);
+    crate::trace::msg_send(&crate::trace::MsgEvent {
+        pid,
+        tid,
+        peer_pid,
+        peer_tid: receiver.map_or(0, |r| t.threads.at(r).tid),
+        chid,
+        rcvid: 0,
+        exchange: t.exchange_of(ci),
+        bytes: t.threads.at(ci).send.slen,
+    });
+}
+
+/// The `receive` event of receiver `ri` taking client `ci`'s message (`n` bytes) as `rcvid`.
+#[inline(never)]
+fn trace_receive(t: &Tables<'_>, ri: u32, ci: u32, chan: Id<Channel>, rcvid: RcvId, n: u64) {
+    let (pid, tid) = t.trace_ids(ri);
+    let (peer_pid, peer_tid) = t.trace_ids(ci);
+    crate::trace::msg_receive(&crate::trace::MsgEvent {
+        pid,
+        tid,
+        peer_pid,
+        peer_tid,
+        chid: t.trace_chan(chan).1,
+        rcvid,
+        exchange: t.exchange_of(ci),
+        bytes: n,
+    });
+}
+
+/// The `reply` event of REPLY-blocked client `ci`'s exchange ending with `result`: answered by
+/// thread `by` with `bytes` (`None`: ended by the kernel, a timeout, a signal, a detach, a
+/// death; the event then names the thread that received the message).
+#[inline(never)]
+fn trace_reply(t: &Tables<'_>, ci: u32, by: Option<(u32, u64)>, result: CallResult) {
+    let (chan, server) = match t.threads.at(ci).state() {
+        KState::Reply { chan, server } => (chan, t.threads.get(server).map(|_| server.index)),
+        _ => (Id::NONE, None),
+    };
+    let (pid, tid) = by
+        .map(|(r, _)| r)
+        .or(server)
+        .map_or((0, 0), |r| t.trace_ids(r));
+    let (peer_pid, peer_tid) = t.trace_ids(ci);
+    let status = match result {
+        CallResult::Ok(v) => v,
+        CallResult::Err(e) => -i64::from(e),
+        CallResult::Restart => -i64::from(Errno::ERESTART.0),
+        CallResult::Retry | CallResult::Pending => 0,
+    };
+    let e = crate::trace::MsgEvent {
+        pid,
+        tid,
+        peer_pid,
+        peer_tid,
+        chid: t.trace_chan(chan).1,
+        rcvid: t.rcvid_of(ci),
+        exchange: t.exchange_of(ci),
+        bytes: by.map_or(0, |(_, n)| n),
+    };
+    crate::trace::msg_reply(&e, status);
 }
 
 /// Copies client `ci`'s message into receiver `ri`'s buffers, fills its `MsgInfo`, makes the
@@ -145,6 +217,9 @@ fn deliver(
     let client_proc = t.threads.at(ci).proc;
     t.counters(client_proc).bytes_copied += n;
     let rcvid = t.rcvid_of(ci);
+    if crate::trace::enabled() {
+        trace_receive(t, ri, ci, chan, rcvid, n);
+    }
     let info = info_of(t, ci, chan);
     if let Some(n) = inbox {
         t.threads.at_mut(ri).inbox = Inbox {
@@ -165,7 +240,7 @@ fn deliver(
     t.threads.at_mut(ci).last_server = server_proc;
     t.threads.at_mut(ci).last_conn = s.conn;
     if flags & _NTO_CHF_FIXED_PRIORITY == 0 {
-        t.set_prio(ri, s.prio, fx);
+        t.set_prio(ri, s.prio, "inherit", fx);
     }
     Ok(rcvid)
 }
@@ -262,7 +337,7 @@ pub fn msg_receive(
     }
     // Nothing queued: RECEIVE-block. The inherited priority is given back while we wait.
     let base = t.threads.at(i).base_prio;
-    t.set_prio(i, base, fx);
+    t.set_prio(i, base, "restore", fx);
     t.block_receive(i, chan);
     Ok(Step::Block)
 }
@@ -276,6 +351,12 @@ pub(crate) fn take_pulse(
     chan: Id<Channel>,
     fx: &mut Effects,
 ) -> Result<i64, Errno> {
+    // (Its trace id before `release` may free it and bump its generation.)
+    let id = if crate::trace::enabled() {
+        super::pulse::pulse_id(t, pi)
+    } else {
+        0
+    };
     let (p, pid) = {
         let po = t.pulses.at(pi);
         (
@@ -292,16 +373,17 @@ pub(crate) fn take_pulse(
         )
     };
     super::pulse::release(t, pi);
-    deliver_pulse(t, ri, &p, pid, chan, fx)
+    deliver_pulse(t, ri, &p, pid, chan, id, fx)
 }
 
-/// Writes pulse `p` (priority `prio`) into receiver `ri`'s buffer.
+/// Writes pulse `p` (priority `prio`; `id` its trace id) into receiver `ri`'s buffer.
 pub(crate) fn deliver_pulse(
     t: &mut Tables<'_>,
     ri: u32,
     p: &crate::abi::types::Pulse,
     prio: u8,
     chan: Id<Channel>,
+    id: u64,
     fx: &mut Effects,
 ) -> Result<i64, Errno> {
     let r = t.threads.at(ri).recv;
@@ -329,8 +411,13 @@ pub(crate) fn deliver_pulse(
     let owner = t.threads.at(ri).proc;
     t.counters(owner).pulses_received += 1;
     t.threads.at_mut(ri).last_chan = chan;
+    if crate::trace::enabled() {
+        let (pid, tid) = t.trace_ids(ri);
+        let chid = t.trace_chan(chan).1;
+        crate::trace::pulse_received(pid, tid, chid, p.code, p.value as i32, id);
+    }
     if t.chans.at(chan.index).flags & _NTO_CHF_FIXED_PRIORITY == 0 {
-        t.set_prio(ri, prio, fx);
+        t.set_prio(ri, prio, "inherit", fx);
     }
     Ok(0)
 }
@@ -352,12 +439,13 @@ pub fn msg_reply(
         Err(e) => {
             // A fault in the replier's buffer: the client is released with the same error.
             if e == Errno::ESRVRFAULT {
-                finish(t, me, ci, CallResult::Err(e.0), fx);
+                finish(t, me, ci, CallResult::Err(e.0), 0, fx);
             }
             return Err(e);
         }
     };
     let s = t.threads.at(ci).send;
+    let mut replied = 0;
     if s.forced_err == 0 && via_window(t, total, copy::Space::LOCAL, t.space_of(ci)) {
         // A short reply to another program goes through the client's window; it copies it
         // into its reply buffers when it wakes.
@@ -375,12 +463,16 @@ pub fn msg_reply(
             info: MsgInfo::ZERO,
         };
         t.counters(me.proc).bytes_copied += n;
+        replied = n;
     } else if s.forced_err == 0 {
         let cs = t.space_of(ci);
         // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgReply call.
         let n = unsafe { copy::copy(smsg, 0, IovList::at(s.riov, s.rparts, cs), 0, u64::MAX) };
         match n {
-            Ok(n) => t.counters(me.proc).bytes_copied += n,
+            Ok(n) => {
+                t.counters(me.proc).bytes_copied += n;
+                replied = n;
+            }
             Err(fault) => {
                 // A fault in the client's reply buffer (another program's) is EFAULT, in ours
                 // ESRVRFAULT; either way the client is released with the same error.
@@ -390,12 +482,12 @@ pub fn msg_reply(
                     copy::Fault::Dst => Errno::EFAULT,
                     copy::Fault::Src => Errno::ESRVRFAULT,
                 };
-                finish(t, me, ci, CallResult::Err(e.0), fx);
+                finish(t, me, ci, CallResult::Err(e.0), 0, fx);
                 return Err(e);
             }
         }
     }
-    finish(t, me, ci, CallResult::Ok(status), fx);
+    finish(t, me, ci, CallResult::Ok(status), replied, fx);
     Ok(Step::Done(0))
 }
 
@@ -406,10 +498,21 @@ fn peer_gone(t: &Tables<'_>, i: u32) -> bool {
     !space.is_local() && !copy::program_alive(space.0)
 }
 
-/// A server answers client `ci` (reply or error): its exchange ends with `result`.
-fn finish(t: &mut Tables<'_>, me: Caller, ci: u32, result: CallResult, fx: &mut Effects) {
+/// A server answers client `ci` (reply or error, `bytes` replied): its exchange ends with
+/// `result`.
+fn finish(
+    t: &mut Tables<'_>,
+    me: Caller,
+    ci: u32,
+    result: CallResult,
+    bytes: u64,
+    fx: &mut Effects,
+) {
     t.counters(me.proc).replies += 1;
-    end_exchange(t, ci, result, fx);
+    if crate::trace::enabled() {
+        trace_reply(t, ci, Some((me.thread.index, bytes)), doomed(t, ci, result));
+    }
+    end(t, ci, result, fx);
 }
 
 /// Ends REPLY-blocked client `ci`'s exchange and readies it with `result` (or with the error a
@@ -419,6 +522,23 @@ fn finish(t: &mut Tables<'_>, me: Caller, ci: u32, result: CallResult, fx: &mut 
 /// it, gives back the connection link a deferred unblock held (which may now send the
 /// disconnect pulse), and ends a thread whose process was destroyed meanwhile.
 pub(crate) fn end_exchange(t: &mut Tables<'_>, ci: u32, result: CallResult, fx: &mut Effects) {
+    if crate::trace::enabled() {
+        trace_reply(t, ci, None, doomed(t, ci, result));
+    }
+    end(t, ci, result, fx);
+}
+
+/// What client `ci` leaves with when its exchange ends with `result`: the error a detach or
+/// its death fixed, whatever the answer (as [`end`] decides).
+fn doomed(t: &Tables<'_>, ci: u32, result: CallResult) -> CallResult {
+    match t.threads.at(ci).send.forced_err {
+        0 => result,
+        e => CallResult::Err(e),
+    }
+}
+
+/// [`end_exchange`]'s work (traced by its callers).
+fn end(t: &mut Tables<'_>, ci: u32, result: CallResult, fx: &mut Effects) {
     settle_unblock_request(t, ci);
     let (s, prio) = {
         let th = t.threads.at(ci);
@@ -500,7 +620,7 @@ pub fn msg_error(
         e if (1..=ERRNO_MAX).contains(&e) => CallResult::Err(e),
         _ => return Err(Errno::EINVAL),
     };
-    finish(t, me, ci, result, fx);
+    finish(t, me, ci, result, 0, fx);
     Ok(Step::Done(0))
 }
 
@@ -651,17 +771,22 @@ pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Op
                 let th = t.threads.at(i);
                 (th.send, th.prio)
             };
+            let result = if s.forced_err != 0 && !why.forced() {
+                // Already doomed by a detach or death: that error, not this one.
+                CallResult::Err(s.forced_err)
+            } else {
+                err
+            };
+            if crate::trace::enabled() {
+                trace_reply(t, i, None, result);
+            }
             settle_unblock_request(t, i);
             t.threads.at_mut(i).clear_send();
             if s.holds_link {
                 super::connect::unlink(t, s.conn, prio, fx);
             }
             t.set_running(i);
-            if s.forced_err != 0 && !why.forced() {
-                // Already doomed by a detach or death: that error, not this one.
-                return Some(CallResult::Err(s.forced_err));
-            }
-            return Some(err);
+            return Some(result);
         }
         KState::Ready | KState::Running | KState::Dead => return Some(t.threads.at(i).result),
     }

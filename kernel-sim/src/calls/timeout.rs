@@ -84,7 +84,7 @@ pub fn timer_timeout(
     // them) are ignored, as QNX 6.4 does.
     let states = flags & _NTO_TIMEOUT_MASK;
     let event = event.unwrap_or_else(SigEvent::unblock);
-    super::event::deliver(t, me.thread.index, &event, true, fx)?;
+    super::event::deliver(t, me.thread.index, &event, true, super::pulse::KERNEL, fx)?;
     let deadline = match ntime {
         None => 0,
         Some(ns) if flags & TIMER_ABSTIME != 0 => ns,
@@ -129,6 +129,10 @@ pub(crate) fn deadline_for(th: &Thread) -> Option<Deadline> {
 /// to the very channel it receives on), in which case the ready-up is undone (its wake-up is
 /// not needed: it is the thread running this).
 pub(crate) fn fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
+    if crate::trace::enabled() {
+        let (pid, tid) = t.trace_ids(i);
+        crate::trace::timer_fired(pid, tid, -1, "timeout");
+    }
     let r = match expire(t, i, fx) {
         Some(r) => r,
         None if t.threads.at(i).state() == KState::Ready => {
@@ -155,6 +159,6 @@ fn expire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
         return r;
     }
     t.threads.at_mut(i).timeout_cur.states = 0;
-    let _ = super::event::deliver(t, i, &ev, false, fx);
+    let _ = super::event::deliver(t, i, &ev, false, super::pulse::KERNEL, fx);
     None
 }

@@ -45,7 +45,7 @@ pub fn timer_create(
 ) -> KResult<Step> {
     let clock = super::timeout::clock_index(clock)?;
     let ev = ev.unwrap_or_else(|| SigEvent::signal(libc::SIGALRM));
-    event::deliver(t, me.thread.index, &ev, true, fx)?;
+    event::deliver(t, me.thread.index, &ev, true, super::pulse::KERNEL, fx)?;
     if t.timers.peek_free().is_none() {
         return Err(Errno::EAGAIN);
     }
@@ -167,7 +167,14 @@ pub fn fire_due(t: &mut Tables<'_>, now: [u64; 2], fx: &mut Effects) -> Option<u
                 (tm.event, tm.pulse)
             };
             let mut merged = false;
-            if let Some(th) = target(t, t.timers.at(id.index)) {
+            let th = target(t, t.timers.at(id.index));
+            if crate::trace::enabled() {
+                let owner = t.timers.at(id.index).owner;
+                let pid = t.procs.get(owner).map_or(0, |p| p.pid);
+                let tid = th.map_or(0, |i| t.threads.at(i).tid);
+                crate::trace::timer_fired(pid, tid, timer_id(t, id), "timer");
+            }
+            if let Some(th) = th {
                 // A failed delivery (the pulse's connection gone) is the program's problem, as
                 // on QNX: the timer keeps running.
                 if pi != NIL {
@@ -179,7 +186,7 @@ pub fn fire_due(t: &mut Tables<'_>, now: [u64; 2], fx: &mut Effects) -> Option<u
                         );
                     }
                 } else {
-                    let _ = event::deliver(t, th, &ev, false, fx);
+                    let _ = event::deliver(t, th, &ev, false, super::pulse::KERNEL, fx);
                 }
             }
             let missed = (clk_now - expiry).checked_div(interval).unwrap_or(0);

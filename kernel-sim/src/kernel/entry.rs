@@ -146,8 +146,35 @@ impl Kernel {
 
 impl ThreadCtx {
     /// Enters the kernel with call `f`, blocking if it says so. See the module doc.
+    ///
+    /// Traced: `qnx::call` `enter` before the kernel lock is taken, `exit` once the call is
+    /// over and the lock released (a subscriber may block in either, or take a listing).
+    /// Inlined into the calls' user-side functions, so that untraced it adds one load and a
+    /// branch to the entry that was: [`ThreadCtx::run`].
+    #[inline(always)]
     pub(super) fn call(&self, call: Call) -> KResult<i64> {
         self.k.may_enter()?;
+        // (Read once: a call traced on entry is traced on exit.)
+        if crate::trace::enabled() {
+            return self.traced(call);
+        }
+        self.run(call)
+    }
+
+    /// [`ThreadCtx::call`] with its `qnx::call` events.
+    #[cold]
+    #[inline(never)]
+    fn traced(&self, call: Call) -> KResult<i64> {
+        crate::trace::call_enter(self.pid, self.tid, call.name());
+        let r = self.run(call);
+        let result = r.unwrap_or_else(|e| -i64::from(e.0));
+        crate::trace::call_exit(self.pid, self.tid, call.name(), result);
+        r
+    }
+
+    /// The kernel entry itself: lock, dispatch, wake, block, collect.
+    #[inline(never)]
+    fn run(&self, call: Call) -> KResult<i64> {
         // Marks the thread as in the kernel; at the end of the call it runs the handlers of
         // the signals that arrived meanwhile, as QNX delivers signals on leaving the kernel.
         let _entered = crate::signals::Entered::new();

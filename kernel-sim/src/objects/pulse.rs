@@ -15,6 +15,9 @@ pub struct PulseObj {
     pub code: i8,
     /// `sigval` value.
     pub value: u64,
+    /// Times it was linked into a queue: with its slot and generation, the `pulse` id of its
+    /// trace events (a reserved pulse keeps its generation from one notification to the next).
+    pub sends: u32,
     /// scoid it arrived through, or -1.
     pub scoid: i32,
     /// Filed ahead of every priority (the kernel's `_PULSE_CODE_DISCONNECT`, as QNX boosts it).
@@ -53,6 +56,7 @@ impl Pooled for PulseObj {
             prio: 0,
             code: 0,
             value: 0,
+            sends: 0,
             scoid: -1,
             boost: false,
             reserved: false,

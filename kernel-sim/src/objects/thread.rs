@@ -34,6 +34,20 @@ pub enum KState {
     },
 }
 
+impl KState {
+    /// QNX's name of the state, as `pidin` prints it (and the trace's `qnx::state` events).
+    pub fn name(&self) -> &'static str {
+        match self {
+            KState::Dead => "DEAD",
+            KState::Running => "RUNNING",
+            KState::Ready => "READY",
+            KState::Send { .. } => "SEND",
+            KState::Receive { .. } => "RECEIVE",
+            KState::Reply { .. } => "REPLY",
+        }
+    }
+}
+
 /// The buffers and bookkeeping of a message in flight (valid in SEND and REPLY states).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -347,6 +361,7 @@ impl Tables<'_> {
         self.unqueue(i);
         self.threads.at_mut(i).state = KState::Send { chan };
         self.sendq_push_thread(chan, i);
+        self.traced_state(i);
     }
 
     /// RECEIVE-blocks thread `i` on `chan`, on top of its receivers (its `recv` is filled).
@@ -354,13 +369,16 @@ impl Tables<'_> {
         self.unqueue(i);
         self.threads.at_mut(i).state = KState::Receive { chan };
         self.receivers_push(chan, i);
+        self.traced_state(i);
     }
 
     /// REPLY-blocks client `i` (off the send queue if it was there): received by `server`
     /// on `chan`.
+    #[inline(always)]
     pub(crate) fn block_reply(&mut self, i: u32, chan: Id<Channel>, server: Id<Thread>) {
         self.unqueue(i);
         self.threads.at_mut(i).state = KState::Reply { chan, server };
+        self.traced_state(i);
     }
 
     /// Readies blocked thread `i` with `result` (off any queue) and schedules its wake-up: its
@@ -368,18 +386,56 @@ impl Tables<'_> {
     pub(crate) fn ready(&mut self, i: u32, result: CallResult, fx: &mut crate::calls::Effects) {
         self.unqueue(i);
         let th = self.threads.at_mut(i);
-        th.state = KState::Ready;
+        let was = std::mem::replace(&mut th.state, KState::Ready);
         th.result = result;
         th.qnext = QRef::NONE;
         th.qprev = QRef::NONE;
         self.waits[i as usize].post();
         fx.wake.push(i);
+        if !matches!(was, KState::Ready) {
+            self.traced_state(i);
+        }
     }
 
     /// Thread `i` runs: a new thread, one that collects its result, or one leaving its call
     /// from its own kernel entry (off any queue).
+    #[inline(always)]
     pub(crate) fn set_running(&mut self, i: u32) {
         self.unqueue(i);
-        self.threads.at_mut(i).state = KState::Running;
+        let was = std::mem::replace(&mut self.threads.at_mut(i).state, KState::Running);
+        if !matches!(was, KState::Running) {
+            self.traced_state(i);
+        }
+    }
+
+    /// Thread `i` is about to be freed: its `DEAD` trace event (the state itself is reset with
+    /// the slot).
+    pub(crate) fn trace_dead(&self, i: u32) {
+        if crate::trace::enabled() {
+            let (pid, tid) = self.trace_ids(i);
+            crate::trace::state(pid, tid, KState::Dead.name(), 0, -1);
+        }
+    }
+
+    /// The `qnx::state` event of thread `i`'s new state (when tracing is on: one load
+    /// otherwise). For SEND and REPLY the peer is the server's process and the channel, for
+    /// RECEIVE the channel.
+    #[inline(always)]
+    fn traced_state(&self, i: u32) {
+        if crate::trace::enabled() {
+            self.trace_state(i);
+        }
+    }
+
+    #[inline(never)]
+    fn trace_state(&self, i: u32) {
+        let state = self.threads.at(i).state;
+        let (pid, tid) = self.trace_ids(i);
+        let (peer_pid, chid) = match state {
+            KState::Send { chan } | KState::Reply { chan, .. } => self.trace_chan(chan),
+            KState::Receive { chan } => (0, self.trace_chan(chan).1),
+            _ => (0, -1),
+        };
+        crate::trace::state(pid, tid, state.name(), peer_pid, chid);
     }
 }

@@ -581,6 +581,7 @@ fn put_on(
             )
         }
     };
+    let bytes = desc.iov.len;
     // SAFETY: we hold the connection's lock (one producer); the buffer (and iov array) are
     // moved into the slot below and stay there, their heap data unmoved, until a reap
     // releases the slot.
@@ -588,10 +589,23 @@ fn put_on(
         *slot = Some(buf);
         return Err(Errno::EAGAIN);
     };
+    if kernel_sim::trace::enabled() {
+        trace_put(conn.coid, bytes);
+    }
     st.slots
         .set(conn.queue.slot_index(ctr), buf, iovs, handle, cb);
     queued(conn, st);
     Ok(())
+}
+
+/// The `qnx::async` `put` event of a message of `bytes` on `coid` (tracing on): named by the
+/// calling thread's binding (no kernel entry: the put made none; the thread is bound, since it
+/// found the connection through its binding).
+#[cold]
+#[inline(never)]
+fn trace_put(coid: i32, bytes: u64) {
+    let (pid, tid) = crate::current::with_current(|c| Ok((c.pid(), c.tid()))).unwrap_or((0, 0));
+    kernel_sim::trace::async_put(pid, tid, coid, bytes);
 }
 
 /// After a message is queued (its slot filled, the lock held): counts it, and fires the count
@@ -714,6 +728,9 @@ pub(super) fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u
         let Some(ctr) = (unsafe { conn.queue.push(desc) }) else {
             return Err(buf);
         };
+        if kernel_sim::trace::enabled() {
+            trace_put(coid, buf.len() as u64);
+        }
         st.slots.set_flat(conn.queue.slot_index(ctr), buf, handle);
         queued(conn, st);
         Ok(())
