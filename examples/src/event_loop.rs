@@ -31,6 +31,7 @@
 //! a client's disconnect pulse comes when its program exits.
 
 use clap::{Parser, ValueEnum};
+use examples::observe::{self, ObserveArgs};
 use examples::programs::{
     self, print_block, role_args, tell_launcher, Peer, Program, SharedKernel,
 };
@@ -63,6 +64,9 @@ struct Args {
     /// program starts them) instead of simulated processes of this one.
     #[arg(long)]
     processes: bool,
+    /// --trace FILE, --diagram FILE.svg, --step: watch the run (examples/src/observe.rs).
+    #[command(flatten)]
+    observe: ObserveArgs,
     /// The part a program of a --processes run plays (set by the example itself).
     #[arg(long, value_enum, hide = true)]
     role: Option<Role>,
@@ -396,6 +400,12 @@ fn print_summary(seen: &Seen, c: &ProcCounters) {
 
 fn main() {
     let args = Args::parse();
+    if args.processes && args.observe.any() {
+        eprintln!(
+            "error: --trace, --diagram and --step watch this program's simulated processes: not with --processes"
+        );
+        std::process::exit(2);
+    }
     let (who, r) = match args.role {
         Some(role) => (
             format!("event-loop ({role:?} program)"),
@@ -419,6 +429,16 @@ fn run(args: Args) -> Result<(), Failure> {
     for i in 1..=3 {
         procs.push(Process::new_in(&kernel).context(|| format!("creating client process {i}"))?);
     }
+    let mut names = vec![(server_proc.pid(), "server")];
+    for (p, n) in procs
+        .iter()
+        .zip(["client 1 (echo)", "client 2 (slow)", "client 3 (notified)"])
+    {
+        names.push((p.pid(), n));
+    }
+    let watch = observe::start(&args.observe, &kernel, &names)?;
+    // A student stepping takes their time: no backstop then.
+    let stepping = args.observe.step;
     let (tx, rx) = std::sync::mpsc::channel();
     let slow_timeout = args.slow_timeout();
     let notify_wait = args.notify_wait();
@@ -459,7 +479,12 @@ fn run(args: Args) -> Result<(), Failure> {
     ));
 
     // Every thread is bounded by its own timeouts; this is the backstop.
-    let ended = join_all(threads, run_limit + SLACK, || 0)?;
+    let limit = if stepping {
+        Duration::from_secs(24 * 3600)
+    } else {
+        run_limit + SLACK
+    };
+    let ended = join_all(threads, limit, || 0)?;
     let Some(seen) = ended.into_iter().find_map(|e| match e {
         Ended::Server(s) => Some(s),
         Ended::Client => None,
@@ -470,7 +495,7 @@ fn run(args: Args) -> Result<(), Failure> {
         .counters()
         .context(|| "reading the server's counters")?;
     print_summary(&seen, &c);
-    Ok(())
+    watch.finish()
 }
 
 // ------------------------------------------------------- --processes: separate programs

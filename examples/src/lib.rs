@@ -5,6 +5,7 @@
 //! ([`programs`]). The programs themselves are the binaries (`src/srr_demo.rs`,
 //! `src/event_loop.rs`, `src/sensors.rs`, `src/echo_server.rs`, `src/echo_client.rs`).
 
+pub mod observe;
 pub mod programs;
 
 use std::fmt;

@@ -26,6 +26,7 @@
 //! `pidin-sim` does. The pids are then the programs' Linux pids.
 
 use clap::{Parser, ValueEnum};
+use examples::observe::{self, ObserveArgs};
 use examples::programs::{
     self, print_block, role_args, tell_launcher, Commands, Peer, Program, SharedKernel,
 };
@@ -68,6 +69,9 @@ struct Args {
     /// program starts them and watches the kernel) instead of simulated processes of this one.
     #[arg(long)]
     processes: bool,
+    /// --trace FILE, --diagram FILE.svg, --step: watch the run (examples/src/observe.rs).
+    #[command(flatten)]
+    observe: ObserveArgs,
     /// The part a program of a --processes run plays (set by the example itself).
     #[arg(long, value_enum, hide = true)]
     role: Option<Role>,
@@ -100,6 +104,12 @@ const PROGRAM_WAIT: Duration = Duration::from_secs(60);
 
 fn main() {
     let args = Args::parse();
+    if args.processes && args.observe.any() {
+        eprintln!(
+            "error: --trace, --diagram and --step watch this program's simulated processes: not with --processes"
+        );
+        std::process::exit(2);
+    }
     let (who, r) = match args.role {
         Some(role) => (
             format!("srr-demo ({role:?} program)"),
@@ -123,8 +133,17 @@ fn run(args: &Args) -> Result<(), Failure> {
         server_proc.pid(),
         client_proc.pid()
     );
+    let watch = observe::start(
+        &args.observe,
+        &kernel,
+        &[
+            (server_proc.pid(), "server"),
+            (client_proc.pid(), "clients"),
+        ],
+    )?;
     part1(&kernel, &server_proc, &client_proc, args.clients as usize)?;
-    part2(&kernel, &server_proc, &client_proc, args)
+    part2(&kernel, &server_proc, &client_proc, args)?;
+    watch.finish()
 }
 
 /// Where client threads run: a simulated process of this program's kernel, or (in a client

@@ -1,0 +1,145 @@
+//! The examples' `--trace FILE`, `--diagram FILE.svg` and `--step`: watching a run through the
+//! kernel's trace events (`kernel_sim::trace`) with userlib's recorders, which share one
+//! subscriber.
+//!
+//! * `--trace FILE`: a timeline (`userlib::timeline`): Chrome trace-event JSON that
+//!   <https://ui.perfetto.dev> opens as it is: a track per simulated thread with its states and
+//!   kernel calls, arrows from each MsgSend to its MsgReceive and MsgReply.
+//! * `--diagram FILE.svg`: a message sequence chart (`userlib::seqchart`): lifelines, messages,
+//!   replies and pulses as arrows, blocked states shaded (the first rows of a run).
+//! * `--step`: pauses at the end of each kernel call of the example's processes
+//!   (`userlib::step`) and shows the call, the states before and after, and whom it woke;
+//!   Enter goes on, `q` Enter runs to the end.
+//!
+//! They watch the simulated processes of this program (not the programs of a `--processes`
+//! run, whose events happen in their own Linux processes).
+
+use crate::{Context, Failure};
+use std::path::PathBuf;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
+use userlib::{seqchart, step, timeline, Kernel};
+
+/// The rows a `--diagram` chart shows at most (a slide stays readable).
+pub const DIAGRAM_ROWS: usize = 60;
+
+/// The observation flags, for an example's `Args` (`#[command(flatten)]`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ObserveArgs {
+    /// Write a timeline of the run to FILE (Chrome trace-event JSON: open it in
+    /// ui.perfetto.dev): each simulated thread's states and kernel calls, and arrows from each
+    /// message's send to its receive and reply.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Draw a message sequence chart of the run's first events to FILE (SVG): threads as
+    /// lifelines, messages, replies and pulses as arrows, blocked states shaded.
+    #[arg(long, value_name = "FILE")]
+    pub diagram: Option<PathBuf>,
+    /// Pause at the end of each kernel call of the example's processes and show the call, the
+    /// threads' states before and after, and whom it woke: Enter goes on, q Enter runs on.
+    #[arg(long)]
+    pub step: bool,
+}
+
+impl ObserveArgs {
+    /// Whether any of them was asked for.
+    pub fn any(&self) -> bool {
+        self.trace.is_some() || self.diagram.is_some() || self.step
+    }
+}
+
+/// The recorders of a run; [`Observers::finish`] writes their files.
+#[derive(Debug, Default)]
+pub struct Observers {
+    timeline: Option<timeline::TimelineGuard>,
+    chart: Option<seqchart::ChartGuard>,
+    step: Option<step::StepGuard>,
+}
+
+/// Starts what `args` asks for, watching `kernel` and (for `--step`) the processes `pids`; the
+/// names name the processes in the timeline. Nothing asked: nothing installed. Errors: a file
+/// that cannot be created, or a subscriber installed already.
+pub fn start(
+    args: &ObserveArgs,
+    kernel: &Kernel,
+    processes: &[(i32, &str)],
+) -> Result<Observers, Failure> {
+    let mut o = Observers::default();
+    if !args.any() {
+        return Ok(o);
+    }
+    let timeline = match &args.trace {
+        Some(p) => {
+            let (layer, guard) = timeline::TimelineLayer::new(p)
+                .context(|| format!("creating the timeline {}", p.display()))?;
+            for (pid, name) in processes {
+                guard.name_process(*pid, *name);
+            }
+            o.timeline = Some(guard);
+            Some(layer.with_filter(timeline::filter()))
+        }
+        None => None,
+    };
+    let chart = match &args.diagram {
+        Some(p) => {
+            let options = seqchart::Options {
+                max_rows: Some(DIAGRAM_ROWS),
+                title: None,
+            };
+            let (layer, guard) = seqchart::layer(p, options)
+                .context(|| format!("creating the diagram {}", p.display()))?;
+            o.chart = Some(guard);
+            Some(layer)
+        }
+        None => None,
+    };
+    let stepper = if args.step {
+        let (layer, guard) = step::Stepper::new()
+            .kernel(kernel)
+            .pids(processes.iter().map(|(pid, _)| *pid))
+            .layer();
+        o.step = Some(guard);
+        Some(layer)
+    } else {
+        None
+    };
+    let subscriber = tracing_subscriber::registry()
+        .with(timeline)
+        .with(chart)
+        .with(stepper);
+    tracing::subscriber::set_global_default(subscriber)
+        .map_err(|e| Failure::new(format!("installing the recorders: {e}")))?;
+    Ok(o)
+}
+
+impl Observers {
+    /// Stops stepping and writes the files, saying where.
+    pub fn finish(mut self) -> Result<(), Failure> {
+        if let Some(s) = self.step.take() {
+            s.stop();
+        }
+        if let Some(t) = self.timeline.take() {
+            let path = t.path().to_path_buf();
+            let w = t
+                .finish()
+                .context(|| format!("writing the timeline {}", path.display()))?;
+            println!(
+                "timeline: {} ({} kernel events, {} trace events{}; open it in https://ui.perfetto.dev)",
+                path.display(),
+                w.recorded,
+                w.trace_events,
+                if w.dropped > 0 {
+                    format!(", {} dropped: the buffer was full", w.dropped)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        if let Some(c) = self.chart.take() {
+            let events = c.events();
+            c.finish().context(|| "writing the diagram")?;
+            println!("diagram: {events} events drawn (the first {DIAGRAM_ROWS} rows at most)");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,178 @@
+//! `--trace`, `--diagram` and `--step` on srr-demo and event-loop: the files are written and
+//! hold the run (a timeline Perfetto opens, a sequence chart), stepping shows the calls and
+//! whom they woke and runs on at `q`, and the flags are refused with `--processes`.
+
+#[allow(dead_code)] // (each test binary uses a part of it)
+mod common;
+
+use common::run;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const SRR: &str = env!("CARGO_BIN_EXE_srr-demo");
+const EVENT_LOOP: &str = env!("CARGO_BIN_EXE_event-loop");
+
+/// A directory of this test's, removed when dropped.
+struct Dir(std::path::PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("qnxsim-observe-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("a temporary directory");
+        Dir(d)
+    }
+    fn file(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The timeline's events, checked to be Chrome trace-event JSON.
+fn trace_events(path: &str) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).expect("the timeline file");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("the timeline is JSON");
+    v["traceEvents"]
+        .as_array()
+        .expect("a traceEvents array")
+        .clone()
+}
+
+#[test]
+fn srr_demo_writes_a_timeline_and_a_sequence_chart_of_its_run() {
+    let d = Dir::new("srr");
+    let (trace, chart) = (d.file("srr.json"), d.file("srr.svg"));
+    let r = run(
+        SRR,
+        &[
+            "--clients",
+            "2",
+            "--rounds",
+            "2",
+            "--trace",
+            &trace,
+            "--diagram",
+            &chart,
+        ],
+    );
+    r.assert_success("srr-demo --trace --diagram");
+    assert!(r.stdout.contains("timeline: "), "{}", r.stdout);
+    let events = trace_events(&trace);
+    let named = |n: &str| {
+        events
+            .iter()
+            .any(|e| e["ph"] == "M" && e["args"]["name"].as_str().is_some_and(|s| s.contains(n)))
+    };
+    assert!(named("process 2 (server)") && named("process 3 (clients)"));
+    // Kernel calls as slices, and the flows of the messages: sends, receives and replies.
+    let slices = |name: &str| {
+        events
+            .iter()
+            .filter(|e| e["ph"] == "B" && e["name"] == name)
+            .count()
+    };
+    assert!(
+        slices("MsgSend") >= 4 && slices("MsgReceive") >= 4,
+        "{events:?}"
+    );
+    for ph in ["s", "t", "f"] {
+        assert!(
+            events.iter().any(|e| e["ph"] == ph),
+            "no flow event {ph:?} in the timeline"
+        );
+    }
+    let svg = std::fs::read_to_string(&chart).expect("the chart file");
+    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{svg}");
+    for want in [
+        "pid 2 / tid 1",
+        "pid 3 / tid 1",
+        "MsgSend",
+        "MsgReply",
+        "REPLY-blocked",
+    ] {
+        assert!(svg.contains(want), "the chart lacks {want:?}");
+    }
+}
+
+#[test]
+fn event_loop_writes_a_timeline_with_its_pulses_and_timeouts() {
+    let d = Dir::new("event-loop");
+    let trace = d.file("loop.json");
+    let r = run(EVENT_LOOP, &["--trace", &trace]);
+    r.assert_success("event-loop --trace");
+    let events = trace_events(&trace);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["ph"] == "M" && e["args"]["name"] == "process 2 (server)"),
+        "the server's process is named"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["ph"] == "B" && e["name"] == "MsgReceive"),
+        "the server's receives are there"
+    );
+}
+
+#[test]
+fn srr_demo_steps_through_its_calls_and_runs_on_at_q() {
+    let mut child = Command::new(SRR)
+        .args(["--clients", "1", "--rounds", "1", "--step"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting srr-demo --step");
+    // Three steps, then run to the end.
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"\n\n\nq\n")
+        .expect("writing the steps");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("waiting").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("srr-demo --step did not finish after q");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("its output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("[Enter: next step"),
+        "no step prompt:\n{text}"
+    );
+    assert!(
+        text.contains("before:") && text.contains("after:"),
+        "{text}"
+    );
+    // The run still completed after the student pressed q.
+    assert!(text.contains("client pid 3: 1 sent"), "{text}");
+}
+
+#[test]
+fn the_watch_flags_are_refused_with_processes() {
+    for bin in [SRR, EVENT_LOOP] {
+        for flag in [&["--trace", "/tmp/x.json"][..], &["--step"][..]] {
+            let mut args = vec!["--processes"];
+            args.extend_from_slice(flag);
+            let r = run(bin, &args);
+            assert_eq!(r.status.code(), Some(2), "{bin} {args:?}: {}", r.stderr);
+            assert!(r.stderr.contains("not with --processes"), "{}", r.stderr);
+            assert!(r.stdout.is_empty(), "{}", r.stdout);
+        }
+    }
+}
