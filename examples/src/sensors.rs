@@ -56,6 +56,7 @@
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
+use examples::observe::{self, ObserveArgs};
 use examples::programs::{self, role_args, tell_launcher, Commands, Peer, Program, SharedKernel};
 use examples::{await_moment, join_all, pidin, Context, Failure, Named};
 use hdrhistogram::Histogram;
@@ -139,6 +140,9 @@ struct Args {
     /// program starts them) instead of simulated processes of this one.
     #[arg(long)]
     processes: bool,
+    /// --trace FILE, --diagram FILE.svg, --step: watch the run (examples/src/observe.rs).
+    #[command(flatten)]
+    observe: ObserveArgs,
     /// The part a program of a --processes run plays (set by the example itself).
     #[arg(long, value_enum, hide = true)]
     role: Option<Role>,
@@ -848,6 +852,12 @@ fn spawn_sides(
 
 fn main() {
     let args = Args::parse_checked();
+    if args.processes && args.observe.any() {
+        eprintln!(
+            "error: --trace, --diagram and --step watch this program's simulated processes: not with --processes"
+        );
+        std::process::exit(2);
+    }
     let (who, r) = match args.role {
         Some(role) => (
             format!("sensors ({role:?} program)"),
@@ -880,6 +890,11 @@ fn run(args: &Args) -> Result<bool, Failure> {
     let kernel = Kernel::new(userlib::Config::default()).context(|| "creating the kernel")?;
     let producer = Process::new_in(&kernel).context(|| "creating the producer process")?;
     let consumer = Process::new_in(&kernel).context(|| "creating the consumer process")?;
+    let watch = observe::start(
+        &args.observe,
+        &kernel,
+        &[(producer.pid(), "producer"), (consumer.pid(), "consumer")],
+    )?;
     let start = now_ns();
     let progress = Arc::new(Progress::default());
     let threads = spawn_sides(args, &kernel, &producer, &consumer, start, &progress)?;
@@ -908,7 +923,9 @@ fn run(args: &Args) -> Result<bool, Failure> {
             "a side of the pipeline ended without its report",
         ));
     };
-    Ok(report(args, consumer.pid(), &p, &c))
+    let ok = report(args, consumer.pid(), &p, &c);
+    watch.finish()?;
+    Ok(ok)
 }
 
 // ------------------------------------------------------- --processes: separate programs

@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 
 const SRR: &str = env!("CARGO_BIN_EXE_srr-demo");
 const EVENT_LOOP: &str = env!("CARGO_BIN_EXE_event-loop");
+const SENSORS: &str = env!("CARGO_BIN_EXE_sensors");
 
 /// A directory of this test's, removed when dropped.
 struct Dir(std::path::PathBuf);
@@ -121,6 +122,32 @@ fn event_loop_writes_a_timeline_with_its_pulses_and_timeouts() {
 }
 
 #[test]
+fn sensors_draws_its_asyncmsg_batches() {
+    let d = Dir::new("sensors");
+    let chart = d.file("sensors.svg");
+    let r = run(
+        SENSORS,
+        &[
+            "--sensors",
+            "2",
+            "--rate",
+            "200",
+            "--duration-ms",
+            "60",
+            "--diagram",
+            &chart,
+        ],
+    );
+    r.assert_success("sensors --diagram");
+    let svg = std::fs::read_to_string(&chart).expect("the chart file");
+    assert!(
+        svg.contains("asyncmsg batch: "),
+        "no batch arrow in the chart:\n{svg}"
+    );
+    assert!(!svg.contains("MsgSend"), "asyncmsg sends no messages");
+}
+
+#[test]
 fn srr_demo_steps_through_its_calls_and_runs_on_at_q() {
     let mut child = Command::new(SRR)
         .args(["--clients", "1", "--rounds", "1", "--step"])
@@ -165,7 +192,7 @@ fn srr_demo_steps_through_its_calls_and_runs_on_at_q() {
 
 #[test]
 fn the_watch_flags_are_refused_with_processes() {
-    for bin in [SRR, EVENT_LOOP] {
+    for bin in [SRR, EVENT_LOOP, SENSORS] {
         for flag in [&["--trace", "/tmp/x.json"][..], &["--step"][..]] {
             let mut args = vec!["--processes"];
             args.extend_from_slice(flag);
