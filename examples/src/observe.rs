@@ -11,6 +11,9 @@
 //!   (`userlib::step`) and shows the call, the states before and after, and whom it woke;
 //!   Enter goes on, `q` Enter runs to the end.
 //!
+//! * `RUST_LOG` (as Rust programs read it: `RUST_LOG=qnx::msg=trace`, `RUST_LOG=qnx=trace`):
+//!   the kernel's events printed to stderr as they happen.
+//!
 //! They watch the simulated processes of this program (not the programs of a `--processes`
 //! run, whose events happen in their own Linux processes).
 
@@ -57,15 +60,23 @@ pub struct Observers {
 }
 
 /// Starts what `args` asks for, watching `kernel` and (for `--step`) the processes `pids`; the
-/// names name the processes in the timeline. Nothing asked: nothing installed. Errors: a file
-/// that cannot be created, or a subscriber installed already.
+/// names name the processes in the timeline; with `RUST_LOG` set, the events it selects are
+/// printed to stderr too. Nothing asked: nothing installed. Errors: a file that cannot be
+/// created, or a subscriber installed already.
 pub fn start(
     args: &ObserveArgs,
     kernel: &Kernel,
     processes: &[(i32, &str)],
 ) -> Result<Observers, Failure> {
     let mut o = Observers::default();
-    if !args.any() {
+    let log = std::env::var_os("RUST_LOG").is_some().then(|| {
+        use std::io::IsTerminal;
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_filter(tracing_subscriber::EnvFilter::from_default_env())
+    });
+    if !args.any() && log.is_none() {
         return Ok(o);
     }
     let timeline = match &args.trace {
@@ -104,6 +115,7 @@ pub fn start(
         None
     };
     let subscriber = tracing_subscriber::registry()
+        .with(log)
         .with(timeline)
         .with(chart)
         .with(stepper);

@@ -191,6 +191,28 @@ fn srr_demo_steps_through_its_calls_and_runs_on_at_q() {
 }
 
 #[test]
+fn rust_log_prints_the_kernel_events_it_selects() {
+    let out = Command::new(SRR)
+        .args(["--clients", "1", "--rounds", "1"])
+        .env("RUST_LOG", "qnx::msg=trace")
+        .output()
+        .expect("running srr-demo");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [r#"what="send""#, r#"what="receive""#, r#"what="reply""#] {
+        assert!(err.contains(want), "no {want} in\n{err}");
+    }
+    assert!(
+        !err.contains("qnx::call"),
+        "only qnx::msg was asked for:\n{err}"
+    );
+    assert!(
+        !err.contains('\x1b'),
+        "no colours when stderr is not a terminal"
+    );
+}
+
+#[test]
 fn the_watch_flags_are_refused_with_processes() {
     for bin in [SRR, EVENT_LOOP, SENSORS] {
         for flag in [&["--trace", "/tmp/x.json"][..], &["--step"][..]] {
