@@ -3,7 +3,7 @@
  * sends an _IO_NOTIFY to the resource manager behind fd: action _NOTIFY_ACTION_*, flags the
  * _NOTIFY_COND_* wanted, event what to deliver when one is met (NULL: none). It returns the
  * conditions met now, or -1 and errno. Written for this project from QNX's documented
- * interface; the constants are <sys/iomsg.h>'s (either header may come first).
+ * interface. <sys/iomsg.h> includes it, as QNX's does.
  */
 #ifndef QNXSIM_SYS_IOMGR_H
 #define QNXSIM_SYS_IOMGR_H
@@ -16,7 +16,6 @@
 extern "C" {
 #endif
 
-#ifndef _NOTIFY_ACTION_TRANARM
 #define _NOTIFY_ACTION_TRANARM 0x0
 #define _NOTIFY_ACTION_CONDARM 0x1
 #define _NOTIFY_ACTION_POLL 0x2
@@ -37,7 +36,6 @@ extern "C" {
 #define _NOTIFY_CONDE_HUP 0x00000040
 #define _NOTIFY_CONDE_NVAL 0x00001000
 #define _NOTIFY_MAXCOND 15
-#endif
 
 int ionotify(int fd, int action, int flags, const struct sigevent *event);
 

@@ -16,6 +16,7 @@
 #define _QNXSIM_SYS_IOMSG_H
 
 #include <sys/ftype.h>
+#include <sys/iomgr.h>
 #include <sys/neutrino.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -436,30 +437,7 @@ typedef union {
     struct _io_notify_reply o;
 } io_notify_t;
 
-/* <sys/iomgr.h>'s notify constants. */
-#define _NOTIFY_ACTION_TRANARM 0x0
-#define _NOTIFY_ACTION_CONDARM 0x1
-#define _NOTIFY_ACTION_POLL 0x2
-#define _NOTIFY_ACTION_POLLARM 0x3
-#define _NOTIFY_ACTION_MASK 0x3
-#define _NOTIFY_COND_INPUT 0x10000000
-#define _NOTIFY_COND_OUTPUT 0x20000000
-#define _NOTIFY_COND_OBAND 0x40000000
-#define _NOTIFY_COND_EXTEN ((_Int32t)0x80000000u)
-#define _NOTIFY_COND_MASK ((_Int32t)0xF0000000u)
-#define _NOTIFY_DATA_MASK (~_NOTIFY_COND_MASK)
-#define _NOTIFY_CONDE_RDNORM 0x00000001
-#define _NOTIFY_CONDE_WRNORM 0x00000002
-#define _NOTIFY_CONDE_RDBAND 0x00000004
-#define _NOTIFY_CONDE_PRI 0x00000008
-#define _NOTIFY_CONDE_WRBAND 0x00000010
-#define _NOTIFY_CONDE_ERR 0x00000020
-#define _NOTIFY_CONDE_HUP 0x00000040
-#define _NOTIFY_CONDE_NVAL 0x00001000
-#define _NOTIFY_MAXCOND 15
-#ifndef SI_NOTIFY
-#define SI_NOTIFY (-6)
-#endif
+/* The notify constants (_NOTIFY_ACTION_*, _NOTIFY_COND_*) are <sys/iomgr.h>'s, included above. */
 
 /* A private message on a resource manager's fd (_IO_MSG): 8 bytes, then the manager's own. */
 struct _io_msg {
