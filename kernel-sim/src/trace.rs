@@ -17,7 +17,9 @@
 //! Events are emitted where the change happens, most under the kernel lock: a subscriber must
 //! not make kernel calls. The `qnx::call` events are the exception: `enter` comes before the
 //! call takes the lock and `exit` after it has released it for good, so a subscriber may take
-//! a listing there ([`crate::Kernel::snapshot`]: a step mode). With no subscriber (or `TRACE`
+//! a listing there ([`crate::Kernel::snapshot`]: a step mode), though not make a kernel call
+//! (EDEADLK): signals wait while a subscriber handles them, as in the kernel, and their
+//! handlers run once it is done. With no subscriber (or `TRACE`
 //! filtered out) an event costs one load ([`enabled`], which the kernel tests before working
 //! out an event's fields). The level is `TRACE` for everything but the `qnx::teardown` events
 //! (`DEBUG`).
@@ -93,6 +95,20 @@ pub fn flow_id(index: u32, gen: u32, count: u64) -> u64 {
     (u64::from(index) & 0xF_FFFF) << 44 | (u64::from(gen) & 0xFFF) << 32 | (count & 0xFFFF_FFFF)
 }
 
+/// Held while an event emitted outside the kernel (a call's `enter` and `exit`, a `put`) is
+/// handed to the subscribers: a signal that arrives meanwhile has its handler run once the
+/// event is handled, as for the events emitted inside the kernel. Run at once, a handler's
+/// kernel call would emit its own events into the subscriber it interrupted, which then waits
+/// on a lock it holds itself (a recorder's, the step mode's).
+struct OutsideEvent(#[allow(dead_code)] crate::signals::Entered);
+
+impl OutsideEvent {
+    #[inline]
+    fn new() -> OutsideEvent {
+        OutsideEvent(crate::signals::Entered::new())
+    }
+}
+
 /// The `what` of each event, as recorders match it.
 pub mod what {
     /// A kernel call begins.
@@ -128,12 +144,14 @@ pub mod what {
 /// A kernel call begins in thread `tid` of `pid`.
 #[inline]
 pub fn call_enter(pid: i32, tid: i32, call: &'static str) {
+    let _outside = OutsideEvent::new();
     tracing::trace!(target: "qnx::call", what = what::ENTER, pid, tid, call);
 }
 
 /// A kernel call ends: `result` its value, or minus its errno.
 #[inline]
 pub fn call_exit(pid: i32, tid: i32, call: &'static str, result: i64) {
+    let _outside = OutsideEvent::new();
     tracing::trace!(target: "qnx::call", what = what::EXIT, pid, tid, call, result);
 }
 
@@ -221,6 +239,7 @@ pub fn pulse_received(pid: i32, tid: i32, chid: i32, code: i8, value: i32, pulse
 /// An asyncmsg message is put on `coid`'s queue (by the library, without a kernel entry).
 #[inline]
 pub fn async_put(pid: i32, tid: i32, coid: i32, bytes: u64) {
+    let _outside = OutsideEvent::new();
     tracing::trace!(target: "qnx::async", what = what::PUT, pid, tid, coid, messages = 1u32,
         bytes);
 }
