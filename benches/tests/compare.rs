@@ -8,6 +8,10 @@
 //!   file behind. These run `--full` (about 6 minutes if it measured): each must exit well
 //!   within [`FAIL_FAST_LIMIT`] and print no progress line; a run still going then is killed.
 //!
+//! * `--trace FILE` writes a timeline of a traced run after the measured ones (MsgSend,
+//!   MsgReceive and MsgReply slices, flows, the processes named); a bad path or one another
+//!   output writes is refused like `--json`'s.
+//!
 //! Not a speed test: no rate is compared or bounded.
 
 use benches::compare::provenance::{rfc3339_utc, SCHEMA_VERSION};
@@ -458,6 +462,135 @@ fn bad_option_values_are_refused_before_measuring() {
         &["--only", "no such case", "nothing was measured"],
     );
     assert!(names(&dir).is_empty(), "{:?}", names(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_trace_path_is_refused_before_measuring() {
+    let dir = scratch_dir("bad-trace");
+    let trace = dir.join("no-such-dir").join("t.json");
+    let json = dir.join("r.json");
+    let stderr = assert_refused(
+        &dir,
+        &[
+            "--json".as_ref(),
+            json.as_os_str(),
+            "--trace".as_ref(),
+            trace.as_os_str(),
+        ],
+        &["--trace", &trace.display().to_string(), "does not exist"],
+    );
+    assert!(stderr.contains("nothing was measured"), "{stderr}");
+    // --trace on --json's file: the later option is refused, naming the other.
+    std::fs::write(&json, "old json").expect("old JSON");
+    assert_refused(
+        &dir,
+        &[
+            "--json".as_ref(),
+            json.as_os_str(),
+            "--trace".as_ref(),
+            json.as_os_str(),
+        ],
+        &[
+            "--trace",
+            &json.display().to_string(),
+            "same file as --json's",
+        ],
+    );
+    // --trace named like a chart in the plots directory.
+    let plots = dir.join("plots");
+    let chart = plots.join("producers.svg");
+    assert_refused(
+        &dir,
+        &[
+            "--plots".as_ref(),
+            plots.as_os_str(),
+            "--trace".as_ref(),
+            chart.as_os_str(),
+        ],
+        &["--trace", "--plots writes"],
+    );
+    assert_eq!(std::fs::read_to_string(&json).expect("JSON"), "old json");
+    assert_eq!(names(&dir), ["r.json"], "left behind");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The smallest run that still measures something (one cheap baseline in the tiny plan):
+/// the traced run comes after it whatever was measured.
+#[test]
+fn traced_run_writes_a_timeline_of_messages_and_their_flows() {
+    let dir = scratch_dir("trace");
+    let (trace, json) = (dir.join("t.json"), dir.join("r.json"));
+    let out = run_bounded_within(
+        &dir,
+        &[
+            "--tiny".as_ref(),
+            "--only".as_ref(),
+            "round-trip futex".as_ref(),
+            "--json".as_ref(),
+            json.as_os_str(),
+            "--trace".as_ref(),
+            trace.as_os_str(),
+        ],
+        TINY_LIMIT,
+    );
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert!(
+        out.status.success(),
+        "compare --trace failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    // Traced after the measured runs, and said so; the measured JSON has no traced figure.
+    let measured = stderr.find("[1/").expect("a measured case");
+    let traced = stderr.find("[traced]").expect("the traced run");
+    assert!(measured < traced, "{stderr}");
+    assert!(
+        stdout.contains(&format!("timeline: {}", trace.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not measured"), "{stdout}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON")).expect("JSON");
+    for r in results["results"].as_array().expect("results") {
+        assert_eq!(r["model"], "futex", "{r}");
+    }
+    let text = std::fs::read_to_string(&trace).expect("timeline written");
+    let t: serde_json::Value = serde_json::from_str(&text).expect("timeline is JSON");
+    let events = t["traceEvents"].as_array().expect("traceEvents");
+    let slices = |name: &str| {
+        events
+            .iter()
+            .filter(|e| e["ph"] == "B" && e["name"] == name)
+            .count()
+    };
+    assert!(
+        slices("MsgSend") >= 16,
+        "MsgSend slices: {}",
+        slices("MsgSend")
+    );
+    assert!(slices("MsgReceive") >= 16, "{}", slices("MsgReceive"));
+    assert!(slices("MsgReply") >= 16, "{}", slices("MsgReply"));
+    let flows = |ph: &str, cat: &str| {
+        events
+            .iter()
+            .filter(|e| e["ph"] == ph && e["cat"] == cat)
+            .count()
+    };
+    assert!(flows("s", "exchange") >= 16 && flows("f", "exchange") >= 16);
+    assert!(flows("s", "batch") >= 1, "no asyncmsg batch flow");
+    let processes: Vec<&str> = events
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "process_name")
+        .filter_map(|e| e["args"]["name"].as_str())
+        .collect();
+    for who in ["server", "client", "producer", "consumer"] {
+        assert!(
+            processes.iter().any(|n| n.ends_with(&format!("({who})"))),
+            "{who} not named: {processes:?}"
+        );
+    }
+    // Written whole: no temporary file beside it.
+    assert_eq!(names(&dir), ["r.json", "t.json"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -10,6 +10,7 @@
 //! cargo run --release -p benches --bin compare                 # quick: 64 B, cross-cpu (+ round trips same-cpu; between processes too), ~17 s
 //! cargo run --release -p benches --bin compare -- --full       # every size, batch, producer count, placement
 //! cargo run --release -p benches --bin compare -- --json r.json --csv r.csv --plots plots/
+//! cargo run --release -p benches --bin compare -- --trace t.json  # + a Perfetto timeline of a small traced run
 //! ```
 //!
 //! Every option is checked before anything is measured: an output path that cannot be written
@@ -18,16 +19,20 @@
 //! message naming the option and the path. The files are written at the end, each whole (a
 //! temporary file renamed into place): a failed run leaves no half-written file and an old file
 //! of the same name as it was. The JSON and CSV carry the schema version, the commit and the
-//! start time; `docs/outputs.md` describes every field.
+//! start time; `docs/outputs.md` describes every field. `--trace FILE` adds a small traced run
+//! of the kernel's models after the measured ones (their figures untouched) and writes its
+//! timeline (`benches::compare::traced`).
 //!
 //! Progress goes to stderr; the table, the targets and where files were written to stdout.
 //! The exit status is 0 even when a target is missed (the targets say MISSED); it is 1 if a run
 //! lost, duplicated or reordered a message or an output could not be written, 2 if an option
 //! was refused.
 
+use benches::compare::output::FileOptions;
 use benches::compare::output::{self, Outputs};
 use benches::compare::provenance::Provenance;
 use benches::compare::report::{self, RunMeta};
+use benches::compare::traced::{self, Traced};
 use benches::compare::workloads::{self, Plan};
 use benches::compare::{plot, record::Record};
 use benches::harness::Placement;
@@ -66,6 +71,13 @@ struct Args {
     /// line would be a single point (as in a quick run's latency against size) is not drawn.
     #[arg(long, value_name = "DIR")]
     plots: Option<PathBuf>,
+    /// Write a timeline to FILE (Chrome trace-event JSON: open it in ui.perfetto.dev) of a
+    /// small traced run made after the measured ones, so their figures are untouched: 16 SRR
+    /// round trips (processes "client", "server") and 32 asyncmsg messages in batches of 8
+    /// ("producer", "consumer"), 64 B, each thread's states and kernel calls and arrows from
+    /// each send to its receive and reply. Not measured. Its directory must exist.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// Runs per figure, 1 to 100 (each figure is the median), instead of the mode's 3 (quick),
     /// 5 (full) or 1 (tiny).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RUNS)))]
@@ -103,8 +115,11 @@ fn main() {
     }
     // Before anything is measured: a bad path must not cost a whole run.
     let outputs = match Outputs::check(
-        args.json.as_deref(),
-        args.csv.as_deref(),
+        FileOptions {
+            json: args.json.as_deref(),
+            csv: args.csv.as_deref(),
+            trace: args.trace.as_deref(),
+        },
         args.plots.as_deref(),
         &plot::CHART_FILES,
     ) {
@@ -138,6 +153,11 @@ fn main() {
         );
     });
     let elapsed_s = started.elapsed().as_secs_f64();
+    // After the measured runs, so that tracing costs none of them anything.
+    let traced = outputs.trace.as_deref().map(|dest| {
+        eprintln!("[traced] SRR and asyncmsg for the timeline ... (not measured)");
+        traced::run(dest)
+    });
     report::add_ratios(&mut records);
     let meta = RunMeta {
         mode: plan.mode.clone(),
@@ -172,7 +192,12 @@ fn main() {
             plan.mode
         );
     }
-    let mut failed = write_outputs(&outputs, &machine, &meta, &records, (&targets, &reported));
+    let mut failed = write_outputs(
+        &outputs,
+        traced,
+        (&machine, &meta, &records),
+        (&targets, &reported),
+    );
     let broken: Vec<&Record> = records
         .iter()
         .filter(|r| r.msgs_received != r.msgs_sent)
@@ -194,14 +219,13 @@ fn main() {
     }
 }
 
-/// Writes the JSON, CSV and plots asked for, each whole (the plots as one set); says where, and
-/// which charts were not drawn and why. Returns whether any write failed. A failure of one
-/// output does not stop the others.
+/// Writes the JSON, CSV, plots and timeline asked for, each whole (the plots as one set); says
+/// where, and which charts were not drawn and why. Returns whether any write failed. A failure
+/// of one output does not stop the others.
 fn write_outputs(
     outputs: &Outputs,
-    machine: &MachineInfo,
-    meta: &RunMeta,
-    records: &[Record],
+    traced: Option<Result<Traced, String>>,
+    (machine, meta, records): (&MachineInfo, &RunMeta, &[Record]),
     checks: (&[report::TargetCheck], &[report::Reported]),
 ) -> bool {
     let mut failed = false;
@@ -247,6 +271,23 @@ fn write_outputs(
                 failed = true;
             }
         }
+    }
+    match traced {
+        Some(Ok(t)) => {
+            let summary = t.summary();
+            match t.staged.commit() {
+                Ok(p) => wrote.push(format!("timeline: {} ({summary})", p.display())),
+                Err(e) => {
+                    eprintln!("compare: timeline not written: {e}");
+                    failed = true;
+                }
+            }
+        }
+        Some(Err(e)) => {
+            eprintln!("compare: timeline not written: {e}");
+            failed = true;
+        }
+        None => {}
     }
     if !wrote.is_empty() || !notes.is_empty() {
         println!();

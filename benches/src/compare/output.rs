@@ -45,7 +45,7 @@ fn refuse(option: &str, path: &Path, reason: impl Into<String>) -> OutputError {
 
 /// The name a temporary file beside `dest` gets: hidden, with this process's id, so two runs
 /// writing into one directory do not collide.
-fn temp_path(dest: &Path) -> PathBuf {
+pub fn temp_path(dest: &Path) -> PathBuf {
     let name = dest
         .file_name()
         .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
@@ -168,11 +168,24 @@ pub struct Outputs {
     pub json: Option<PathBuf>,
     /// `--csv`'s file, resolved.
     pub csv: Option<PathBuf>,
+    /// `--trace`'s file (the timeline of the traced run), resolved.
+    pub trace: Option<PathBuf>,
     /// `--plots`'s directory, canonical.
     pub plots: Option<PathBuf>,
     /// Whether the plots directory was created by the check (and is removed by
     /// [`Outputs::abandon`] if still empty).
     pub created_plots_dir: bool,
+}
+
+/// The file options [`Outputs::check`] takes, as given (None: not asked for).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FileOptions<'a> {
+    /// `--json FILE`.
+    pub json: Option<&'a Path>,
+    /// `--csv FILE`.
+    pub csv: Option<&'a Path>,
+    /// `--trace FILE`.
+    pub trace: Option<&'a Path>,
 }
 
 impl Outputs {
@@ -182,8 +195,7 @@ impl Outputs {
     /// the plots take in their directory). On any refusal a plots directory made here is
     /// removed again.
     pub fn check(
-        json: Option<&Path>,
-        csv: Option<&Path>,
+        files: FileOptions<'_>,
         plots: Option<&Path>,
         plot_files: &[&str],
     ) -> Result<Outputs, OutputError> {
@@ -193,11 +205,11 @@ impl Outputs {
             out.plots = Some(dir);
             out.created_plots_dir = created;
         }
-        let files = Outputs::check_files(json, csv, out.plots.as_deref(), plot_files);
-        match files {
-            Ok((j, c)) => {
+        match Outputs::check_files(files, out.plots.as_deref(), plot_files) {
+            Ok([j, c, t]) => {
                 out.json = j;
                 out.csv = c;
+                out.trace = t;
                 Ok(out)
             }
             Err(e) => {
@@ -207,29 +219,33 @@ impl Outputs {
         }
     }
 
-    /// The file half of [`Outputs::check`], the plots directory (if any) already checked.
+    /// The file half of [`Outputs::check`], the plots directory (if any) already checked:
+    /// JSON, CSV and trace destinations, in that order. Of two options on one file the later
+    /// is refused.
     fn check_files(
-        json: Option<&Path>,
-        csv: Option<&Path>,
+        files: FileOptions<'_>,
         plots: Option<&Path>,
         plot_files: &[&str],
-    ) -> Result<(Option<PathBuf>, Option<PathBuf>), OutputError> {
-        let json_dest = json.map(|p| check_file("--json", p)).transpose()?;
-        let csv_dest = csv.map(|p| check_file("--csv", p)).transpose()?;
-        if let (Some(j), Some(c), Some(given)) = (&json_dest, &csv_dest, csv) {
-            if j == c {
-                return Err(refuse(
-                    "--csv",
-                    given,
-                    "is the same file as --json's: give each its own",
-                ));
+    ) -> Result<[Option<PathBuf>; 3], OutputError> {
+        let given = [
+            ("--json", files.json),
+            ("--csv", files.csv),
+            ("--trace", files.trace),
+        ];
+        let mut dests: [Option<PathBuf>; 3] = Default::default();
+        for (i, (option, path)) in given.iter().enumerate() {
+            let Some(path) = path else { continue };
+            let dest = check_file(option, path)?;
+            for (j, earlier) in dests[..i].iter().enumerate() {
+                if earlier.as_ref() == Some(&dest) {
+                    return Err(refuse(
+                        option,
+                        path,
+                        format!("is the same file as {}'s: give each its own", given[j].0),
+                    ));
+                }
             }
-        }
-        if let Some(dir) = plots {
-            for (option, dest, given) in [("--json", &json_dest, json), ("--csv", &csv_dest, csv)] {
-                let (Some(dest), Some(given)) = (dest, given) else {
-                    continue;
-                };
+            if let Some(dir) = plots {
                 let is_dir = dest == dir;
                 let is_plot = dest.parent() == Some(dir)
                     && dest
@@ -238,7 +254,7 @@ impl Outputs {
                 if is_dir || is_plot {
                     return Err(refuse(
                         option,
-                        given,
+                        path,
                         format!(
                             "is {} --plots writes ({}): give it another name",
                             if is_dir { "the directory" } else { "a file" },
@@ -247,8 +263,9 @@ impl Outputs {
                     ));
                 }
             }
+            dests[i] = Some(dest);
         }
-        Ok((json_dest, csv_dest))
+        Ok(dests)
     }
 
     /// After a run that writes nothing: removes the plots directory if the check created it and
@@ -290,6 +307,17 @@ impl Staged {
         }
         f.sync_all()?;
         Ok(staged)
+    }
+
+    /// A file already written at `temp` (by a writer of its own, e.g. the timeline's, given
+    /// [`temp_path`]`(dest)`), to be renamed to `dest` by [`Staged::commit`]; dropped
+    /// uncommitted, `temp` is removed.
+    pub fn adopt(temp: PathBuf, dest: &Path) -> Staged {
+        Staged {
+            temp,
+            dest: dest.to_path_buf(),
+            done: false,
+        }
     }
 
     /// Where the file goes.

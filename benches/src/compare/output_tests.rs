@@ -38,6 +38,14 @@ impl Drop for TempDir {
     }
 }
 
+fn opts<'a>(
+    json: Option<&'a Path>,
+    csv: Option<&'a Path>,
+    trace: Option<&'a Path>,
+) -> FileOptions<'a> {
+    FileOptions { json, csv, trace }
+}
+
 fn reason(r: Result<PathBuf, OutputError>) -> String {
     r.expect_err("refused").to_string()
 }
@@ -129,26 +137,32 @@ fn outputs_refuse_one_file_twice_and_a_plot_name_and_remove_a_made_directory() {
     let t = TempDir::new("clash");
     let files = ["producers.svg"];
     let j = t.path("r.json");
-    let e = Outputs::check(Some(&j), Some(&j), None, &files).expect_err("same file");
+    let e = Outputs::check(opts(Some(&j), Some(&j), None), None, &files).expect_err("same file");
     assert_eq!(e.option, "--csv");
     assert!(e.to_string().contains("same file"), "{e}");
 
     let plots = t.path("plots");
     let in_plots = plots.join("producers.svg");
-    let e = Outputs::check(Some(&in_plots), None, Some(&plots), &files).expect_err("a plot");
+    let e = Outputs::check(opts(Some(&in_plots), None, None), Some(&plots), &files)
+        .expect_err("a plot");
     assert_eq!(e.option, "--json");
     assert!(
         !plots.exists(),
         "the plots directory made by the check was left"
     );
 
-    let e = Outputs::check(None, Some(&plots), Some(&plots), &files).expect_err("the dir");
+    let e =
+        Outputs::check(opts(None, Some(&plots), None), Some(&plots), &files).expect_err("the dir");
     assert_eq!(e.option, "--csv");
     assert!(!plots.exists());
 
     // A file in the plots directory the check creates is fine.
-    let ok = Outputs::check(Some(&plots.join("r.json")), None, Some(&plots), &files)
-        .expect("a JSON file in the new plots directory");
+    let ok = Outputs::check(
+        opts(Some(&plots.join("r.json")), None, None),
+        Some(&plots),
+        &files,
+    )
+    .expect("a JSON file in the new plots directory");
     assert_eq!(ok.json, Some(plots.join("r.json")));
     assert_eq!(ok.plots, Some(plots.clone()));
     assert!(ok.created_plots_dir && plots.is_dir());
@@ -157,6 +171,51 @@ fn outputs_refuse_one_file_twice_and_a_plot_name_and_remove_a_made_directory() {
         !plots.exists(),
         "abandon removes the empty directory it made"
     );
+}
+
+#[test]
+fn trace_is_refused_on_another_output_s_file_or_a_plot() {
+    let t = TempDir::new("trace");
+    let files = ["producers.svg"];
+    let (j, c) = (t.path("r.json"), t.path("r.csv"));
+    let e = Outputs::check(opts(Some(&j), None, Some(&j)), None, &files).expect_err("json's");
+    assert_eq!(e.option, "--trace");
+    assert!(e.to_string().contains("same file as --json's"), "{e}");
+    let e = Outputs::check(opts(None, Some(&c), Some(&c)), None, &files).expect_err("csv's");
+    assert!(e.to_string().contains("same file as --csv's"), "{e}");
+    let plots = t.path("plots");
+    let e = Outputs::check(
+        opts(None, None, Some(&plots.join("producers.svg"))),
+        Some(&plots),
+        &files,
+    )
+    .expect_err("a plot");
+    assert_eq!(e.option, "--trace");
+    assert!(!plots.exists());
+    let e = Outputs::check(opts(None, None, Some(&t.path("no/t.json"))), None, &files)
+        .expect_err("a missing directory");
+    assert_eq!(e.option, "--trace");
+    let ok = Outputs::check(
+        opts(Some(&j), Some(&c), Some(&t.path("t.json"))),
+        None,
+        &files,
+    )
+    .expect("three files");
+    assert_eq!(ok.trace, Some(t.path("t.json")));
+    assert!(t.names().is_empty(), "a check left something behind");
+}
+
+#[test]
+fn adopted_file_is_renamed_on_commit_and_removed_uncommitted() {
+    let t = TempDir::new("adopt");
+    let dest = t.path("t.json");
+    let temp = temp_path(&dest);
+    fs::write(&temp, "{}").expect("temp");
+    drop(Staged::adopt(temp.clone(), &dest));
+    assert!(t.names().is_empty());
+    fs::write(&temp, "{}").expect("temp");
+    assert_eq!(Staged::adopt(temp, &dest).commit().expect("renamed"), dest);
+    assert_eq!(t.names(), ["t.json"]);
 }
 
 #[test]

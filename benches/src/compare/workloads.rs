@@ -143,21 +143,30 @@ fn srr_connect(client: &Process, server: &Process, chid_rx: &Receiver<i32>) -> i
 /// process's thread.
 pub fn srr_round_trip(rt: &RoundTrip) -> Sample {
     let (k, client, server) = kernel_and_processes();
+    srr_round_trip_on(rt, (&k, &client, &server))
+}
+
+/// [`srr_round_trip`] between `client` and `server`, processes of the kernel `k` (the traced
+/// run's: [`super::traced`]).
+pub fn srr_round_trip_on(
+    rt: &RoundTrip,
+    (k, client, server): (&Kernel, &Process, &Process),
+) -> Sample {
     let (chid_tx, chid_rx) = crossbeam_channel::bounded::<i32>(1);
     let total = rt.warmup + rt.n;
     let t = run_kernel_threads(
         rt.placement,
         1,
-        (&k, &client, &server),
+        (k, client, server),
         |ph| {
-            let chid = srr_channel(&server, 1, &chid_tx);
+            let chid = srr_channel(server, 1, &chid_tx);
             let bad = srr_serve(chid, rt.msg_size, rt.warmup, total, || ph.start());
             ph.finish();
             drop(userlib::current::unbind());
             bad
         },
         |_, ph| {
-            let coid = srr_connect(&client, &server, &chid_rx);
+            let coid = srr_connect(client, server, &chid_rx);
             let r = client_round_trips(ph, rt, |req, reply| {
                 qnx::msg_send(coid, req, reply).expect("MsgSend");
             });
@@ -278,14 +287,26 @@ pub fn srr_one_way(w: &OneWay) -> Sample {
 /// timed part, outside the timed window.
 pub fn asyncmsg_one_way(w: &OneWay, batch: u32, trigger_time: Duration) -> Sample {
     assert!(w.msg_size >= MIN_ONE_WAY_SIZE);
-    let queue = asyncmsg_queue(w.msg_size, batch);
     let (k, prod, cons) = kernel_and_processes();
+    asyncmsg_one_way_on(w, batch, trigger_time, (&k, &prod, &cons))
+}
+
+/// [`asyncmsg_one_way`] from `prod` to `cons`, processes of the kernel `k` (the traced run's:
+/// [`super::traced`]).
+pub fn asyncmsg_one_way_on(
+    w: &OneWay,
+    batch: u32,
+    trigger_time: Duration,
+    (k, prod, cons): (&Kernel, &Process, &Process),
+) -> Sample {
+    assert!(w.msg_size >= MIN_ONE_WAY_SIZE);
+    let queue = asyncmsg_queue(w.msg_size, batch);
     let (chid_tx, chid_rx) = crossbeam_channel::bounded::<i32>(w.producers as usize);
     let epoch = Instant::now();
     let t = run_kernel_threads(
         w.placement,
         w.producers,
-        (&k, &prod, &cons),
+        (k, prod, cons),
         |ph| {
             cons.bind_current_thread(PRIO)
                 .expect("binding the consumer");
