@@ -481,6 +481,9 @@ fn did_text(target: &str, f: &Fields) -> Option<String> {
 
 const INDENT: &str = "    ";
 
+/// The state changes the stepper keeps at most (the latest), for the calls in progress.
+const LOG_CAP: usize = 4096;
+
 impl Shared {
     fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
@@ -749,6 +752,12 @@ impl Shared {
             to: seen.state,
             by,
         });
+        // A call in progress for the whole run (a server's MsgReceive) would keep every change
+        // from its start: only the latest are kept (such a call shows those).
+        if st.log.len() > LOG_CAP {
+            st.log.pop_front();
+            st.base += 1;
+        }
     }
 
     /// Notes a msg, pulse or async event in the call in progress on this OS thread, and in
