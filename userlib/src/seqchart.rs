@@ -278,6 +278,78 @@ struct Recording {
     events: Vec<Ev>,
     /// Set when the chart is written: later events are not recorded.
     closed: bool,
+    /// With a row cap, the events other than state changes kept at most: enough to fill the
+    /// rows (each makes a row, or is a queued send folded into the next one). Past it they are
+    /// only counted, and a thread's state changes only its latest kept, so that a long run
+    /// keeps a bounded recording. `None`: everything is kept.
+    keep: Option<usize>,
+    /// Events other than state changes kept.
+    kept: usize,
+    /// Where the events past `keep` begin in `events` (their state changes).
+    late: usize,
+    /// Rows past `keep`, drawn as "more events": the events other than state changes, less
+    /// the queued ones drawn at their completion (-1: the last kept was, and is counted by the
+    /// drawing as a row).
+    dropped: isize,
+    /// The last queued event (past `keep`, or the last kept), until the next row event.
+    pending: Option<Ev>,
+    /// Events past `keep` not kept.
+    past: usize,
+}
+
+/// Whether `ev` is a queued send, pulse or trigger (drawn at its completion if that comes
+/// next).
+fn is_queued(ev: &Ev) -> bool {
+    matches!(
+        ev,
+        Ev::Send { .. } | Ev::PulseQueued { .. } | Ev::Trigger { .. }
+    )
+}
+
+impl Recording {
+    fn push(&mut self, ev: Ev) {
+        if self.closed {
+            return;
+        }
+        let full = self.keep.is_some_and(|k| self.kept >= k);
+        if !full {
+            if !matches!(ev, Ev::State { .. }) {
+                self.kept += 1;
+                self.pending = is_queued(&ev).then(|| ev.clone());
+            }
+            self.events.push(ev);
+            self.late = self.events.len();
+            return;
+        }
+        match ev {
+            Ev::State { who, .. } => {
+                // Past the rows every state change is at the last row: the latest counts.
+                let late = &mut self.events[self.late..];
+                match late
+                    .iter_mut()
+                    .find(|e| matches!(e, Ev::State { who: w, .. } if *w == who))
+                {
+                    Some(e) => {
+                        *e = ev;
+                        self.past += 1;
+                    }
+                    None => self.events.push(ev),
+                }
+            }
+            ev => {
+                self.past += 1;
+                self.dropped += 1;
+                if self
+                    .pending
+                    .take()
+                    .is_some_and(|q| completes(&q, Some(&ev)))
+                {
+                    self.dropped -= 1; // drawn at this one
+                }
+                self.pending = is_queued(&ev).then_some(ev);
+            }
+        }
+    }
 }
 
 fn lock(r: &Mutex<Recording>) -> MutexGuard<'_, Recording> {
@@ -304,10 +376,7 @@ impl<S: Subscriber> Layer<S> for SeqChartLayer {
         let Some(ev) = Ev::from_fields(target, &Fields::of(event)) else {
             return;
         };
-        let mut r = lock(&self.rec);
-        if !r.closed {
-            r.events.push(ev);
-        }
+        lock(&self.rec).push(ev);
     }
 }
 
@@ -323,13 +392,17 @@ pub struct ChartGuard {
 impl ChartGuard {
     /// The chart of the events recorded so far, as SVG.
     pub fn svg(&self) -> String {
-        let events = lock(&self.rec).events.clone();
-        render(&events, &self.options)
+        let (events, dropped) = {
+            let r = lock(&self.rec);
+            (r.events.clone(), r.dropped)
+        };
+        render(&events, dropped, &self.options)
     }
 
     /// How many events were recorded so far.
     pub fn events(&self) -> usize {
-        lock(&self.rec).events.len()
+        let r = lock(&self.rec);
+        r.events.len() + r.past
     }
 
     /// Stops recording and writes the chart to its file (nothing for [`memory`]).
@@ -338,15 +411,15 @@ impl ChartGuard {
     }
 
     fn write(&mut self) -> io::Result<()> {
-        let events = {
+        let (events, dropped) = {
             let mut r = lock(&self.rec);
             r.closed = true;
-            std::mem::take(&mut r.events)
+            (std::mem::take(&mut r.events), r.dropped)
         };
         let Some((path, mut file)) = self.out.take() else {
             return Ok(());
         };
-        let svg = render(&events, &self.options);
+        let svg = render(&events, dropped, &self.options);
         file.write_all(svg.as_bytes())
             .and_then(|()| file.flush())
             .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
@@ -398,7 +471,12 @@ pub fn layer(path: impl AsRef<Path>, options: Options) -> io::Result<(SeqChartLa
 
 /// The recorder with no file: [`ChartGuard::svg`] gives the chart.
 pub fn memory(options: Options) -> (SeqChartLayer, ChartGuard) {
-    let rec = Arc::new(Mutex::new(Recording::default()));
+    let rec = Arc::new(Mutex::new(Recording {
+        keep: options
+            .max_rows
+            .map(|m| m.saturating_mul(2).saturating_add(2)),
+        ..Recording::default()
+    }));
     (
         SeqChartLayer { rec: rec.clone() },
         ChartGuard {
@@ -407,6 +485,17 @@ pub fn memory(options: Options) -> (SeqChartLayer, ChartGuard) {
             out: None,
         },
     )
+}
+
+/// Whether `next`, the row event after queued event `queued`, is its completion (the queued
+/// event is then drawn at it, not as a row of its own).
+fn completes(queued: &Ev, next: Option<&Ev>) -> bool {
+    match (queued, next) {
+        (Ev::Send { exchange: a, .. }, Some(Ev::Receive { exchange: b, .. })) => a == b,
+        (Ev::PulseQueued { pulse: a, .. }, Some(Ev::PulseReceived { pulse: b, .. })) => a == b,
+        (Ev::Trigger { batch: a, .. }, Some(Ev::Get { batch: b, .. })) => a == b,
+        _ => false,
+    }
 }
 
 // ------------------------------------------------------------------------------- the drawing
@@ -553,14 +642,6 @@ fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
     let row_events: Vec<usize> = (0..events.len())
         .filter(|&i| !matches!(events[i], Ev::State { .. }))
         .collect();
-    let completes = |queued: &Ev, next: Option<&Ev>| -> bool {
-        match (queued, next) {
-            (Ev::Send { exchange: a, .. }, Some(Ev::Receive { exchange: b, .. })) => a == b,
-            (Ev::PulseQueued { pulse: a, .. }, Some(Ev::PulseReceived { pulse: b, .. })) => a == b,
-            (Ev::Trigger { batch: a, .. }, Some(Ev::Get { batch: b, .. })) => a == b,
-            _ => false,
-        }
-    };
     let mut p = Plan {
         rows: Vec::new(),
         states: Vec::new(),
@@ -749,9 +830,10 @@ fn row_y(i: isize) -> f64 {
     TOP + i as f64 * ROW_H
 }
 
-/// The chart of `events` as SVG.
-fn render(events: &[Ev], options: &Options) -> String {
-    let p = plan(events, options.max_rows);
+/// The chart of `events` (and `dropped` more past the row cap) as SVG.
+fn render(events: &[Ev], dropped: isize, options: &Options) -> String {
+    let mut p = plan(events, options.max_rows);
+    p.more = p.more.saturating_add_signed(dropped);
 
     // The lifelines, by process.
     let mut procs: BTreeMap<i32, Vec<i32>> = BTreeMap::new();

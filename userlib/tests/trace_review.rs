@@ -51,3 +51,87 @@ fn the_step_mode_keeps_a_bounded_number_of_state_changes() {
         "{listed} state changes kept and listed for one step"
     );
 }
+
+/// Bytes allocated and not freed by the calling thread (the other tests' threads apart).
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+    }
+
+    pub struct Counting;
+
+    fn add(n: isize) {
+        let _ = LIVE.try_with(|l| l.set(l.get() + n));
+    }
+
+    // SAFETY: forwards to the system allocator.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            add(l.size() as isize);
+            // SAFETY: as the caller's.
+            unsafe { System.alloc(l) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            add(-(l.size() as isize));
+            // SAFETY: as the caller's.
+            unsafe { System.dealloc(p, l) }
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            add(new as isize - l.size() as isize);
+            // SAFETY: as the caller's.
+            unsafe { System.realloc(p, l, new) }
+        }
+    }
+
+    pub fn live() -> isize {
+        LIVE.with(Cell::get)
+    }
+}
+
+#[global_allocator]
+static ALLOC: counting::Counting = counting::Counting;
+
+/// A chart with a row cap (the examples' `--diagram` draws 60 rows) kept every event of the
+/// run, however long: it now keeps what its rows need and counts the rest.
+#[test]
+fn a_chart_with_a_row_cap_keeps_a_bounded_recording() {
+    use userlib::seqchart::{self, Options};
+    let (layer, guard) = seqchart::memory(Options {
+        max_rows: Some(10),
+        title: None,
+    });
+    let d = Dispatch::new(tracing_subscriber::registry().with(layer));
+    let before = counting::live();
+    const N: u64 = 50_000;
+    tracing::dispatcher::with_default(&d, || {
+        for i in 0..N {
+            let mut e = trace::MsgEvent {
+                pid: 2,
+                tid: 1,
+                peer_pid: 1,
+                peer_tid: 1,
+                chid: 1,
+                rcvid: 0,
+                exchange: i,
+                bytes: 4,
+            };
+            trace::state(2, 1, "SEND", 1, 1);
+            trace::msg_send(&e);
+            e.pid = 1;
+            e.peer_pid = 2;
+            trace::msg_receive(&e);
+            trace::state(2, 1, "REPLY", 1, 1);
+            trace::msg_reply(&e, 0);
+            trace::state(2, 1, "READY", 0, -1);
+        }
+    });
+    let grown = counting::live() - before;
+    assert!(grown < 256 << 10, "the recording holds {grown} bytes");
+    let svg = guard.svg();
+    // Each exchange is two rows (the send drawn at its receive, the reply): ten drawn.
+    let more = format!("… {} more events", 2 * N - 10);
+    assert!(svg.contains(&more), "no {more:?} in {svg:.3000}");
+}
