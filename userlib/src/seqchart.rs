@@ -720,7 +720,7 @@ fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
                     sender(0, *exchange)
                 };
                 let label = if *status < 0 {
-                    format!("MsgError errno {}", -status)
+                    format!("MsgError errno {}", status.unsigned_abs())
                 } else {
                     format!("MsgReply {status}")
                 };

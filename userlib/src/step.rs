@@ -410,7 +410,8 @@ fn result_text(result: i64) -> String {
     if result >= 0 {
         return format!("returned {result}");
     }
-    let errno = i32::try_from(-result).unwrap_or(i32::MAX);
+    // (Any status may come back: i64::MIN has no negation.)
+    let errno = i32::try_from(result.unsigned_abs()).unwrap_or(i32::MAX);
     match Errno(errno).name() {
         Some(name) => format!("failed: {name} (errno {errno})"),
         None => format!("failed: errno {errno}"),

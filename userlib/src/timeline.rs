@@ -805,7 +805,8 @@ fn build(events: &[Raw], names: &Names, end_ns: u64, dropped: u64, capacity: usi
                     if let Some(errno) = i32::try_from(result)
                         .ok()
                         .filter(|r| *r < 0)
-                        .and_then(|r| Errno(-r).name())
+                        .and_then(|r| r.checked_neg())
+                        .and_then(|e| Errno(e).name())
                     {
                         args.insert("errno".into(), json!(errno));
                     }

@@ -135,3 +135,62 @@ fn a_chart_with_a_row_cap_keeps_a_bounded_recording() {
     let more = format!("… {} more events", 2 * N - 10);
     assert!(svg.contains(&more), "no {more:?} in {svg:.3000}");
 }
+
+/// The most negative status or result (a server may reply any `long`: MsgSend returns it):
+/// each recorder negated it to find an errno, which overflows (a panic in a debug build; the
+/// step mode's and the chart's under the kernel lock, in the replier's MsgReply).
+fn extreme_events() {
+    for (status, result) in [
+        (i64::MIN, i64::MIN),
+        (i64::from(i32::MIN), i64::from(i32::MIN)),
+    ] {
+        let e = trace::MsgEvent {
+            pid: 1,
+            tid: 1,
+            peer_pid: 2,
+            peer_tid: 1,
+            chid: 1,
+            rcvid: 1,
+            exchange: 7,
+            bytes: 0,
+        };
+        trace::call_enter(1, 1, "MsgReply");
+        trace::msg_reply(&e, status);
+        trace::call_exit(1, 1, "MsgReply", 0);
+        trace::call_enter(2, 1, "MsgSend");
+        trace::call_exit(2, 1, "MsgSend", result);
+    }
+}
+
+#[test]
+fn the_step_mode_takes_the_most_negative_status() {
+    let out = Out::default();
+    let (layer, guard) = Stepper::new()
+        .input(Cursor::new(b"\n\n\n\n\n\n\n\n\n\n".to_vec()))
+        .output(out.clone())
+        .layer();
+    let d = Dispatch::new(tracing_subscriber::registry().with(layer));
+    tracing::dispatcher::with_default(&d, extreme_events);
+    drop(guard);
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("MsgSend"), "{text}");
+}
+
+#[test]
+fn the_timeline_takes_the_most_negative_result() {
+    let path = std::env::temp_dir().join(format!("trace_review_{}.json", std::process::id()));
+    let (layer, guard) = userlib::timeline::TimelineLayer::new(&path).unwrap();
+    let d = Dispatch::new(tracing_subscriber::registry().with(layer));
+    tracing::dispatcher::with_default(&d, extreme_events);
+    let w = guard.finish().unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(w.recorded > 0);
+}
+
+#[test]
+fn the_chart_takes_the_most_negative_status() {
+    let (layer, guard) = userlib::seqchart::memory(userlib::seqchart::Options::default());
+    let d = Dispatch::new(tracing_subscriber::registry().with(layer));
+    tracing::dispatcher::with_default(&d, extreme_events);
+    assert!(guard.svg().contains("MsgError"));
+}
