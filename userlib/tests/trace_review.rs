@@ -194,3 +194,71 @@ fn the_chart_takes_the_most_negative_status() {
     tracing::dispatcher::with_default(&d, extreme_events);
     assert!(guard.svg().contains("MsgError"));
 }
+
+/// Odd ids (negative, zero, the largest) in every event: no recorder panics.
+fn odd_events() {
+    for &(pid, tid) in &[
+        (-5, -1),
+        (0, 7),
+        (i32::MAX, i32::MAX),
+        (3, 0),
+        (i32::MIN, i32::MIN),
+    ] {
+        let e = trace::MsgEvent {
+            pid,
+            tid,
+            peer_pid: -pid.saturating_add(1),
+            peer_tid: tid,
+            chid: -1,
+            rcvid: i64::MIN,
+            exchange: u64::MAX,
+            bytes: u64::MAX,
+        };
+        trace::call_enter(pid, tid, "MsgSend");
+        trace::state(pid, tid, "SEND", pid, i32::MIN);
+        trace::msg_send(&e);
+        trace::msg_receive(&e);
+        trace::prio(pid, tid, 255, 0, "set");
+        trace::pulse_queued(pid, tid, pid, -1, i8::MIN, i32::MIN, u64::MAX);
+        trace::pulse_received(pid, tid, -1, i8::MIN, i32::MIN, u64::MAX);
+        trace::async_trigger(pid, tid, i32::MIN, u32::MAX, u64::MAX);
+        trace::async_get(pid, tid, i32::MIN, u32::MAX, u64::MAX);
+        trace::timer_fired(pid, tid, i32::MIN, "timer");
+        trace::msg_reply(&e, i64::MAX);
+        trace::state(pid, tid, "DEAD", 0, -1);
+        trace::teardown(pid, "done");
+        trace::call_exit(pid, tid, "MsgSend", i64::MAX);
+    }
+}
+
+#[test]
+fn odd_ids_panic_no_recorder() {
+    let out = Out::default();
+    let (step, sguard) = Stepper::new()
+        .input(Cursor::new(b"\n".repeat(100)))
+        .output(out.clone())
+        .layer();
+    let (chart, cguard) = userlib::seqchart::memory(userlib::seqchart::Options {
+        max_rows: Some(3),
+        title: Some("<&\"odd\">".into()),
+    });
+    let path = std::env::temp_dir().join(format!("trace_review_odd_{}.json", std::process::id()));
+    let (tl, tguard) = userlib::timeline::TimelineLayer::new(&path).unwrap();
+    tguard.name_process(i32::MAX, "\"quoted\" \\ name\n");
+    let (full, fguard) = userlib::seqchart::memory(userlib::seqchart::Options::default());
+    let d = Dispatch::new(
+        tracing_subscriber::registry()
+            .with(step)
+            .with(chart)
+            .with(full)
+            .with(tl),
+    );
+    tracing::dispatcher::with_default(&d, odd_events);
+    drop(sguard);
+    let _ = cguard.svg();
+    let _ = fguard.svg();
+    tguard.finish().unwrap();
+    let json = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(json.contains("\\\"quoted\\\""), "{json:.2000}");
+}
