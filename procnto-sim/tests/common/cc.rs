@@ -190,8 +190,8 @@ impl Running {
         assert_eq!(line, "ready", "{}: {line:?}", self.what);
     }
 
-    /// Waits at most `within` for it to exit (killing it after, and failing the test), and
-    /// returns its status, all its stdout and its stderr.
+    /// Waits at most `within` for it to exit (killing it after, and failing the test with where
+    /// its threads were waiting), and returns its status, all its stdout and its stderr.
     pub fn finish(mut self, within: Duration) -> (ExitStatus, String, String) {
         let until = Instant::now() + within;
         let status = loop {
@@ -199,11 +199,13 @@ impl Running {
                 break s;
             }
             if Instant::now() > until {
+                // Where each of its threads waits, for the failure message (a hang's cause).
+                let threads = threads_of(self.child.id());
                 let _ = self.child.kill();
                 let s = self.child.wait().expect("reaping");
-                self.drain();
+                let err = self.drain();
                 panic!(
-                    "{} did not finish within {within:?} (killed: {s})\nstdout:\n{}",
+                    "{} did not finish within {within:?} (killed: {s})\nits threads then:\n{threads}\nstdout:\n{}\nstderr:\n{err}",
                     self.what,
                     self.out.join("\n")
                 );
@@ -285,4 +287,31 @@ pub fn summary(stdout: &str) -> (u32, u32) {
 pub fn expect_pass(exe: &Path, args: &[&str], env: &[(&str, &str)], min: u32, within: Duration) {
     let who = exe.display().to_string();
     expect_summary(&who, Running::start(exe, args, env).finish(within), min);
+}
+
+/// Each thread of process `pid`: its name, the kernel function it sleeps in (`wchan`) and its
+/// system call (`/proc/PID/task/TID/syscall`: number and arguments), one line each; what can
+/// be read of it.
+fn threads_of(pid: u32) -> String {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return "(no /proc entry)".to_string();
+    };
+    let mut lines = Vec::new();
+    for t in tasks.flatten() {
+        let dir = t.path();
+        let read = |f: &str| {
+            std::fs::read_to_string(dir.join(f))
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "?".to_string())
+        };
+        lines.push(format!(
+            "  tid {} {}: wchan {}, syscall {}",
+            t.file_name().to_string_lossy(),
+            read("comm"),
+            read("wchan"),
+            read("syscall")
+        ));
+    }
+    lines.sort();
+    lines.join("\n")
 }
