@@ -752,6 +752,29 @@ pub unsafe extern "C" fn lstat64(path: *const c_char, st: *mut libc::stat) -> c_
     unsafe { stat_managed(path, st).unwrap_or_else(|| real_lstat64()(path, st)) }
 }
 
+/// An interposed `fstatat`: a path from the working directory or the root (and not
+/// `AT_EMPTY_PATH`) as [`stat`], else `real`'s.
+///
+/// # Safety
+/// As `fstatat(2)`.
+unsafe fn fstatat_or(
+    real: FstatatFn,
+    dirfd: c_int,
+    path: *const c_char,
+    st: *mut libc::stat,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: our caller's arguments, forwarded.
+    unsafe {
+        if flags & libc::AT_EMPTY_PATH == 0 && at_cwd(dirfd, path) {
+            if let Some(r) = stat_managed(path, st) {
+                return r;
+            }
+        }
+        real(dirfd, path, st, flags)
+    }
+}
+
 /// `fstatat(dirfd, path, &st, flags)`: as [`stat`] for a path from the working directory or
 /// the root (`AT_EMPTY_PATH` and other directory fds: libc's).
 ///
@@ -765,14 +788,7 @@ pub unsafe extern "C" fn fstatat(
     flags: c_int,
 ) -> c_int {
     // SAFETY: our caller's arguments, forwarded.
-    unsafe {
-        if flags & libc::AT_EMPTY_PATH == 0 && at_cwd(dirfd, path) {
-            if let Some(r) = stat_managed(path, st) {
-                return r;
-            }
-        }
-        real_fstatat()(dirfd, path, st, flags)
-    }
+    unsafe { fstatat_or(real_fstatat(), dirfd, path, st, flags) }
 }
 
 /// `fstatat64`.
@@ -787,14 +803,7 @@ pub unsafe extern "C" fn fstatat64(
     flags: c_int,
 ) -> c_int {
     // SAFETY: our caller's arguments, forwarded.
-    unsafe {
-        if flags & libc::AT_EMPTY_PATH == 0 && at_cwd(dirfd, path) {
-            if let Some(r) = stat_managed(path, st) {
-                return r;
-            }
-        }
-        real_fstatat64()(dirfd, path, st, flags)
-    }
+    unsafe { fstatat_or(real_fstatat64(), dirfd, path, st, flags) }
 }
 
 /// `close(fd)`: on ours, `_IO_CLOSE`, `ConnectDetach`, and the placeholder closed (unless

@@ -295,25 +295,26 @@ pub fn path_may_be_managed(path: &[u8]) -> bool {
     if !crate::current::kernel_reachable() {
         return false;
     }
-    let Ok(k) = with_current(|c| Ok(c.kernel().clone())) else {
-        return false;
-    };
-    let key = k.id();
-    let gen = k.names_generation();
-    {
-        let m = MOUNTS.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(m) = m.as_ref().filter(|m| m.kernel == key && m.gen == gen) {
-            return under(&m.paths, path);
+    // (The kernel is only looked at, not cloned: an ordinary open costs no reference count.)
+    with_current(|c| {
+        let k = c.kernel();
+        let (key, gen) = (k.id(), k.names_generation());
+        {
+            let m = MOUNTS.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(m) = m.as_ref().filter(|m| m.kernel == key && m.gen == gen) {
+                return Ok(under(&m.paths, path));
+            }
         }
-    }
-    let (gen, paths) = k.mountpoints();
-    let answer = under(&paths, path);
-    *MOUNTS.write().unwrap_or_else(|p| p.into_inner()) = Some(Mounts {
-        kernel: key,
-        gen,
-        paths,
-    });
-    answer
+        let (gen, paths) = k.mountpoints();
+        let answer = under(&paths, path);
+        *MOUNTS.write().unwrap_or_else(|p| p.into_inner()) = Some(Mounts {
+            kernel: key,
+            gen,
+            paths,
+        });
+        Ok(answer)
+    })
+    .unwrap_or(false)
 }
 
 // ------------------------------------------------------------------------- fd calls

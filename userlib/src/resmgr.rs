@@ -573,14 +573,14 @@ impl<F: Front> Resmgr<F> {
     /// `_IO_CONNECT_COMBINE_CLOSE` the binding is closed after the reply.
     fn combined(&self, ctx: &mut F::Ctx<'_>, hdr: &IoConnect, msglen: usize) -> i32 {
         let info = ctx.info();
-        let Some((link, ocb, io)) = self.binding_ref(info.scoid, info.coid) else {
+        let Some((_, ocb, io)) = self.binding_ref(info.scoid, info.coid) else {
             return Self::answer(ctx, EOK);
         };
         let at = (40 + usize::from(hdr.path_len)).next_multiple_of(8);
         let n = if at < msglen {
             ctx.set_status(0);
             ctx.clear_iov();
-            self.parts(ctx, at, msglen, link, &io, &ocb)
+            self.parts(ctx, at, msglen, &io, &ocb)
         } else {
             EOK
         };
@@ -607,7 +607,7 @@ impl<F: Front> Resmgr<F> {
             return Self::answer(ctx, Errno::EBADF.0);
         };
         ctx.set_id(link);
-        let n = self.parts(ctx, 0, msglen, link, &io, &ocb);
+        let n = self.parts(ctx, 0, msglen, &io, &ocb);
         self.release(ctx, &io, &ocb);
         Self::answer(ctx, n)
     }
@@ -619,7 +619,6 @@ impl<F: Front> Resmgr<F> {
         ctx: &mut F::Ctx<'_>,
         start: usize,
         msglen: usize,
-        link: i32,
         io: &F::Io,
         ocb: &F::Ocb,
     ) -> i32 {
@@ -687,7 +686,6 @@ impl<F: Front> Resmgr<F> {
             }
             at += size;
         };
-        let _ = link;
         let _ = F::io(io, ctx, _IO_RSVD_UNLOCK_OCB, ocb);
         n
     }
