@@ -13,7 +13,8 @@
 //! ```
 //!
 //! [`layer`] gives the same recorder as a [`tracing_subscriber::Layer`], to compose with
-//! other layers (a timeline, the step mode) in one subscriber.
+//! other layers (a timeline, the step mode) in one subscriber; [`record_in_memory`] composes
+//! it with another layer for a program that has no `tracing_subscriber` of its own.
 //!
 //! # The chart
 //!
@@ -26,9 +27,12 @@
 //!   server receives it (`MsgSend 64 B`); its reply a dashed arrow back (`MsgReply 0`,
 //!   `MsgError errno 3`); a pulse a dotted arrow from its sender to its receiver, at the
 //!   receive, with its code; an asyncmsg batch a thick arrow from the thread that triggered it
-//!   to the one that got it, with its count. A message, pulse or batch that waits in a queue
-//!   (its receive is not the next thing that happens) also gets a row of its own where it was
-//!   sent: a circle on the sender's lifeline, `MsgSend (queued)`.
+//!   to the one that got it, with its count (gets of one batch by one thread with no other row
+//!   between them are one arrow with their total: the kernel reports a get per pass over a
+//!   connection, and one `asyncmsg_get` may take a connection its producer keeps filling in
+//!   several passes). A message, pulse or batch that waits in a queue (its receive is not the
+//!   next thing that happens) also gets a row of its own where it was sent: a circle on the
+//!   sender's lifeline, `MsgSend (queued)`.
 //! * **Blocked states** shaded on the lifelines: SEND-, RECEIVE- and REPLY-blocked spans as
 //!   bars of three colours, from the row where the thread blocked to the row where it left the
 //!   state. A legend under the chart names the colours and the arrow styles.
@@ -293,8 +297,11 @@ struct Recording {
     dropped: isize,
     /// The last queued event (past `keep`, or the last kept), until the next row event.
     pending: Option<Ev>,
-    /// Events past `keep` not kept.
+    /// Events not kept: past `keep`, or joined to the get before them.
     past: usize,
+    /// The last row event if it was a get: its thread, its batch and where it is in `events`
+    /// (`None`: past `keep`), so that the next get of that batch by that thread joins its row.
+    last_get: Option<(Who, u64, Option<usize>)>,
 }
 
 /// Whether `ev` is a queued send, pulse or trigger (drawn at its completion if that comes
@@ -311,7 +318,34 @@ impl Recording {
         if self.closed {
             return;
         }
+        if let Ev::Get {
+            who,
+            messages,
+            batch,
+        } = &ev
+        {
+            if self
+                .last_get
+                .is_some_and(|(w, b, _)| (w, b) == (*who, *batch))
+            {
+                // One batch, one row: the kernel reports a get per pass over a connection.
+                let at = self.last_get.and_then(|(_, _, at)| at);
+                if let Some(Ev::Get { messages: m, .. }) = at.and_then(|i| self.events.get_mut(i)) {
+                    *m += messages;
+                }
+                self.past += 1;
+                return;
+            }
+        }
         let full = self.keep.is_some_and(|k| self.kept >= k);
+        if !matches!(ev, Ev::State { .. }) {
+            self.last_get = match &ev {
+                Ev::Get { who, batch, .. } => {
+                    Some((*who, *batch, (!full).then_some(self.events.len())))
+                }
+                _ => None,
+            };
+        }
         if !full {
             if !matches!(ev, Ev::State { .. }) {
                 self.kept += 1;
@@ -485,6 +519,28 @@ pub fn memory(options: Options) -> (SeqChartLayer, ChartGuard) {
             out: None,
         },
     )
+}
+
+/// [`memory`]'s recorder installed as the global default subscriber, with `beside` (another
+/// recorder's layer, such as a [`crate::timeline::TimelineLayer`]) in the same subscriber if
+/// given, so that one run feeds both: for a program without a `tracing_subscriber` of its own
+/// (`compare --diagram`). Fails if a global subscriber is already installed.
+pub fn record_in_memory<L>(options: Options, beside: Option<L>) -> io::Result<ChartGuard>
+where
+    L: Layer<tracing_subscriber::layer::Layered<SeqChartLayer, tracing_subscriber::Registry>>
+        + Send
+        + Sync
+        + 'static,
+{
+    let (layer, guard) = memory(options);
+    let subscriber = tracing_subscriber::registry().with(layer).with(beside);
+    tracing::subscriber::set_global_default(subscriber).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("cannot record a sequence chart: {e}"),
+        )
+    })?;
+    Ok(guard)
 }
 
 /// Whether `next`, the row event after queued event `queued`, is its completion (the queued
@@ -1143,4 +1199,70 @@ fn render(events: &[Ev], dropped: isize, options: &Options) -> String {
     let _ = writeln!(w, "</g>");
     let _ = writeln!(w, "</svg>");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The chart of `events`, pushed as the layer records them.
+    fn chart_of(events: &[Ev], max_rows: Option<usize>) -> String {
+        let (layer, guard) = memory(Options {
+            max_rows,
+            title: None,
+        });
+        for e in events {
+            lock(&layer.rec).push(e.clone());
+        }
+        guard.svg()
+    }
+
+    #[test]
+    fn gets_of_one_batch_in_a_row_are_one_arrow_with_their_total() {
+        let (producer, consumer) = ((3, 1), (2, 1));
+        let trigger = |batch| Ev::Trigger {
+            who: producer,
+            messages: 4,
+            batch,
+        };
+        let get = |messages, batch| Ev::Get {
+            who: consumer,
+            messages,
+            batch,
+        };
+        // One asyncmsg_get taking its connection in three passes (4 + 2 + 1), then a batch in
+        // one; twice over, the second time past a cap of one row.
+        let run: Vec<Ev> = [
+            trigger(7),
+            get(4, 7),
+            get(2, 7),
+            get(1, 7),
+            trigger(8),
+            get(4, 8),
+        ]
+        .iter()
+        .chain(&[trigger(9), get(3, 9), get(3, 9), trigger(10), get(4, 10)])
+        .cloned()
+        .collect();
+        let svg = chart_of(&run, None);
+        let labels: Vec<&str> = svg
+            .match_indices("asyncmsg batch: ")
+            .map(|(i, _)| &svg[i..i + svg[i..].find('<').unwrap_or(0)])
+            .filter(|l| l.ends_with("messages"))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "asyncmsg batch: 7 messages",
+                "asyncmsg batch: 4 messages",
+                "asyncmsg batch: 6 messages",
+                "asyncmsg batch: 4 messages"
+            ]
+        );
+        assert_eq!(svg.matches(r#"class="arrow batch""#).count(), 4);
+        // Capped at one row: the other three are counted, the joined gets past the cap not.
+        let capped = chart_of(&run, Some(1));
+        assert_eq!(capped.matches(r#"class="arrow batch""#).count(), 1);
+        assert!(capped.contains("… 3 more events"), "{capped}");
+    }
 }
