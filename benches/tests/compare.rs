@@ -11,10 +11,14 @@
 //! * `--trace FILE` writes a timeline of a traced run after the measured ones (MsgSend,
 //!   MsgReceive and MsgReply slices, flows, the processes named); a bad path or one another
 //!   output writes is refused like `--json`'s.
+//! * `--diagram FILE.svg` draws the same traced run as a message sequence chart (well-formed
+//!   XML: a MsgSend and a MsgReply arrow per round trip, asyncmsg batches as one arrow each);
+//!   with `--trace` one traced run feeds both; its path is refused like `--trace`'s.
 //!
 //! Not a speed test: no rate is compared or bounded.
 
 use benches::compare::provenance::{rfc3339_utc, SCHEMA_VERSION};
+use benches::compare::traced::{TRACED_BATCH, TRACED_MESSAGES, TRACED_ROUND_TRIPS, TRACED_SIZE};
 use benches::compare::workloads::MODEL_NAMES;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -563,20 +567,25 @@ fn traced_run_writes_a_timeline_of_messages_and_their_flows() {
             .filter(|e| e["ph"] == "B" && e["name"] == name)
             .count()
     };
+    let round_trips = TRACED_ROUND_TRIPS as usize;
     assert!(
-        slices("MsgSend") >= 16,
+        slices("MsgSend") >= round_trips,
         "MsgSend slices: {}",
         slices("MsgSend")
     );
-    assert!(slices("MsgReceive") >= 16, "{}", slices("MsgReceive"));
-    assert!(slices("MsgReply") >= 16, "{}", slices("MsgReply"));
+    assert!(
+        slices("MsgReceive") >= round_trips,
+        "{}",
+        slices("MsgReceive")
+    );
+    assert!(slices("MsgReply") >= round_trips, "{}", slices("MsgReply"));
     let flows = |ph: &str, cat: &str| {
         events
             .iter()
             .filter(|e| e["ph"] == ph && e["cat"] == cat)
             .count()
     };
-    assert!(flows("s", "exchange") >= 16 && flows("f", "exchange") >= 16);
+    assert!(flows("s", "exchange") >= round_trips && flows("f", "exchange") >= round_trips);
     assert!(flows("s", "batch") >= 1, "no asyncmsg batch flow");
     let processes: Vec<&str> = events
         .iter()
@@ -592,6 +601,440 @@ fn traced_run_writes_a_timeline_of_messages_and_their_flows() {
     // Written whole: no temporary file beside it.
     assert_eq!(names(&dir), ["r.json", "t.json"]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_diagram_path_is_refused_before_measuring() {
+    let dir = scratch_dir("bad-diagram");
+    let missing = dir.join("no-such-dir").join("d.svg");
+    let (json, trace) = (dir.join("r.json"), dir.join("t.json"));
+    let stderr = assert_refused(
+        &dir,
+        &["--diagram".as_ref(), missing.as_os_str()],
+        &[
+            "--diagram",
+            &missing.display().to_string(),
+            "does not exist",
+        ],
+    );
+    assert!(stderr.contains("nothing was measured"), "{stderr}");
+    assert_refused(
+        &dir,
+        &["--diagram".as_ref(), dir.as_os_str()],
+        &["--diagram", "is a directory"],
+    );
+    assert_refused(
+        &dir,
+        &["--diagram".as_ref(), "".as_ref()],
+        &["--diagram", "a value is required"],
+    );
+    // On another output's file: the later option is refused, naming the other.
+    std::fs::write(&json, "old json").expect("old JSON");
+    for (other, path, whose) in [
+        ("--json", &json, "same file as --json's"),
+        ("--trace", &trace, "same file as --trace's"),
+    ] {
+        assert_refused(
+            &dir,
+            &[
+                other.as_ref(),
+                path.as_os_str(),
+                "--diagram".as_ref(),
+                path.as_os_str(),
+            ],
+            &["--diagram", &path.display().to_string(), whose],
+        );
+    }
+    // Named like a chart in the plots directory.
+    let plots = dir.join("plots");
+    let chart = plots.join("throughput_vs_batch.svg");
+    assert_refused(
+        &dir,
+        &[
+            "--plots".as_ref(),
+            plots.as_os_str(),
+            "--diagram".as_ref(),
+            chart.as_os_str(),
+        ],
+        &["--diagram", "--plots writes"],
+    );
+    assert_eq!(std::fs::read_to_string(&json).expect("JSON"), "old json");
+    assert_eq!(names(&dir), ["r.json"], "left behind");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--diagram` and `--trace` together after the smallest measured run: one traced run, after
+/// the measured ones, feeds both. The chart is well-formed XML and shows what the tutorial
+/// says it shows: per SRR round trip a MsgSend arrow from the client to the server and a
+/// MsgReply arrow back, the client REPLY-blocked between them; the asyncmsg messages as
+/// batches, one arrow each from the producer to the consumer (no arrow per message), as many
+/// as the timeline of the same run has gets.
+#[test]
+fn traced_run_draws_a_sequence_chart_of_round_trips_and_batches() {
+    let dir = scratch_dir("diagram");
+    let (diagram, trace) = (dir.join("d.svg"), dir.join("t.json"));
+    let out = run_bounded_within(
+        &dir,
+        &[
+            "--tiny".as_ref(),
+            "--only".as_ref(),
+            "round-trip futex".as_ref(),
+            "--trace".as_ref(),
+            trace.as_os_str(),
+            "--diagram".as_ref(),
+            diagram.as_os_str(),
+        ],
+        TINY_LIMIT,
+    );
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert!(
+        out.status.success(),
+        "compare --diagram failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    let measured = stderr.find("[1/").expect("a measured case");
+    let traced = stderr
+        .find("[traced] SRR and asyncmsg for the timeline and the diagram")
+        .expect("one traced run for both");
+    assert!(measured < traced, "{stderr}");
+    assert_eq!(stderr.matches("[traced]").count(), 1, "{stderr}");
+    for what in ["timeline", "diagram"] {
+        let file = if what == "timeline" { &trace } else { &diagram };
+        assert!(
+            stdout.contains(&format!("{what}: {}", file.display())),
+            "{stdout}"
+        );
+    }
+
+    let svg = std::fs::read_to_string(&diagram).expect("diagram written");
+    let elems = parse_xml(&svg).unwrap_or_else(|e| panic!("not XML: {e}\n{svg}"));
+    assert_eq!(elems[0].name, "svg");
+    assert!(!elems.iter().any(|e| e.has_class("more")), "rows cut off");
+    let arrows = |style: &str| -> Vec<&Elem> {
+        elems
+            .iter()
+            .filter(|e| e.name == "line" && e.has_class("arrow") && e.has_class(style))
+            .collect()
+    };
+    let ends = |e: &Elem| {
+        (
+            e.attr("data-from").unwrap_or("?").to_string(),
+            e.attr("data-to").unwrap_or("?").to_string(),
+        )
+    };
+    let (sends, replies, batches) = (arrows("send"), arrows("reply"), arrows("batch"));
+    let round_trips = TRACED_ROUND_TRIPS as usize;
+    assert_eq!(sends.len(), round_trips, "a MsgSend arrow per round trip");
+    assert_eq!(
+        replies.len(),
+        round_trips,
+        "a MsgReply arrow per round trip"
+    );
+    let (client, server) = ends(sends[0]);
+    assert_ne!(client, server);
+    assert!(sends
+        .iter()
+        .all(|a| ends(a) == (client.clone(), server.clone())));
+    assert!(replies
+        .iter()
+        .all(|a| ends(a) == (server.clone(), client.clone())));
+    assert!(
+        !arrows("pulse").iter().any(|_| true),
+        "no pulse in this run"
+    );
+    // The client is REPLY-blocked once per round trip (from the receive to the reply).
+    let client_pid_tid = client.split_once('.').expect("pid.tid");
+    let reply_bars = elems
+        .iter()
+        .filter(|e| {
+            e.has_class("state")
+                && e.has_class("reply")
+                && e.attr("data-pid") == Some(client_pid_tid.0)
+                && e.attr("data-tid") == Some(client_pid_tid.1)
+        })
+        .count();
+    assert_eq!(reply_bars, round_trips, "{svg}");
+    assert!(elems
+        .iter()
+        .any(|e| e.has_class("state") && e.has_class("receive")));
+    let labels: Vec<&str> = elems
+        .iter()
+        .filter(|e| e.has_class("arrow-label"))
+        .map(|e| e.text.as_str())
+        .collect();
+    let send_label = format!("MsgSend {TRACED_SIZE} B");
+    assert_eq!(
+        labels.iter().filter(|l| **l == send_label).count(),
+        round_trips
+    );
+    assert_eq!(
+        labels.iter().filter(|l| **l == "MsgReply 0").count(),
+        round_trips
+    );
+
+    // asyncmsg: a batch arrow per get, from the producer to the consumer, carrying every
+    // message between them; far fewer arrows than messages (one per count trigger, at most
+    // one more per flush).
+    assert!(!batches.is_empty(), "no asyncmsg batch drawn:\n{svg}");
+    let (producer, consumer) = ends(batches[0]);
+    assert!(batches
+        .iter()
+        .all(|a| ends(a) == (producer.clone(), consumer.clone())));
+    for pt in [&producer, &consumer] {
+        assert!(pt != &client && pt != &server, "{pt} is an SRR thread");
+    }
+    let taken: u64 = labels
+        .iter()
+        .filter_map(|l| l.strip_prefix("asyncmsg batch: "))
+        .map(|l| {
+            l.split(' ')
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("batch label {l:?}"))
+        })
+        .sum();
+    assert_eq!(taken, TRACED_MESSAGES, "{labels:?}");
+    let most = (TRACED_MESSAGES / u64::from(TRACED_BATCH)) as usize + 2;
+    assert!(
+        batches.len() <= most,
+        "{} batches: {labels:?}",
+        batches.len()
+    );
+
+    // The timeline is of the same run: a batch arrow per asyncmsg_get that took messages.
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).expect("timeline")).expect("JSON");
+    let events = t["traceEvents"].as_array().expect("traceEvents");
+    let gets = events
+        .iter()
+        .filter(|e| e["ph"] == "E" && e["name"] == "MsgReceiveAsync")
+        .filter(|e| e["args"]["result"].as_i64().is_some_and(|n| n > 0))
+        .count();
+    assert_eq!(
+        gets,
+        batches.len(),
+        "the timeline's gets against the chart's"
+    );
+    let sends_traced = events
+        .iter()
+        .filter(|e| e["ph"] == "B" && e["name"] == "MsgSend")
+        .count();
+    assert_eq!(sends_traced, round_trips);
+    // Written whole: no temporary file beside them.
+    assert_eq!(names(&dir), ["d.svg", "t.json"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--help` and docs/outputs.md say what the traced run is (its sizes are constants of
+/// `traced.rs`, the texts are not).
+#[test]
+fn help_and_outputs_doc_describe_the_traced_run_as_it_is() {
+    let out = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .arg("--help")
+        .output()
+        .expect("compare --help");
+    assert!(out.status.success());
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let help = words(&String::from_utf8_lossy(&out.stdout));
+    let doc = words(include_str!("../../docs/outputs.md"));
+    for (text, what) in [(&help, "--help"), (&doc, "docs/outputs.md")] {
+        for said in [
+            format!("{TRACED_ROUND_TRIPS} SRR round trips"),
+            format!("{TRACED_MESSAGES} asyncmsg messages"),
+            "--diagram".to_string(),
+        ] {
+            assert!(text.contains(&said), "{what} does not say {said:?}");
+        }
+    }
+    assert!(
+        help.contains(&format!("in batches of {TRACED_BATCH}")),
+        "{help}"
+    );
+    assert!(doc.contains(&format!("`trigger_num_msg` {TRACED_BATCH}")));
+    assert!(doc.contains(&format!(
+        "{TRACED_ROUND_TRIPS} SRR round trips of {TRACED_SIZE} B"
+    )));
+}
+
+// ------------------------------------------------------------- a tiny XML checker
+
+/// One element of a document: its name and attributes, and the text directly inside it.
+#[derive(Debug, Clone)]
+struct Elem {
+    name: String,
+    attrs: Vec<(String, String)>,
+    text: String,
+}
+
+impl Elem {
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has_class(&self, class: &str) -> bool {
+        self.attr("class")
+            .is_some_and(|c| c.split_whitespace().any(|w| w == class))
+    }
+}
+
+/// The text of character data or an attribute value, checking that it uses only XML's
+/// predefined entities and character references and holds no `<`.
+fn xml_text(s: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let end = rest[i..]
+            .find(';')
+            .ok_or_else(|| format!("unterminated entity in {s:?}"))?;
+        let ent = &rest[i + 1..i + end];
+        let num = |digits: &str, radix: u32| {
+            u32::from_str_radix(digits, radix)
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| format!("bad reference &{ent};"))
+        };
+        out.push(match ent {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            e if e.starts_with("#x") => num(&e[2..], 16)?,
+            e if e.starts_with('#') => num(&e[1..], 10)?,
+            e => return Err(format!("unknown entity &{e};")),
+        });
+        rest = &rest[i + end + 1..];
+    }
+    if rest.contains('<') {
+        return Err(format!("'<' in text {s:?}"));
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn xml_name(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_' || f == ':')
+        && c.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-' | '.'))
+}
+
+/// The attributes of a start tag (the text after its name), checked: names, quoting, no
+/// repeats.
+fn xml_attrs(name: &str, mut a: &str) -> Result<Vec<(String, String)>, String> {
+    let mut attrs: Vec<(String, String)> = Vec::new();
+    a = a.trim_start();
+    while !a.is_empty() {
+        let eq = a
+            .find('=')
+            .ok_or_else(|| format!("attribute without value in <{name}>"))?;
+        let an = a[..eq].trim();
+        if !xml_name(an) || attrs.iter().any(|(n, _)| n == an) {
+            return Err(format!("bad or repeated attribute {an:?} in <{name}>"));
+        }
+        let v = a[eq + 1..].trim_start();
+        let q = v.chars().next().ok_or("attribute without value")?;
+        if q != '"' && q != '\'' {
+            return Err(format!("unquoted attribute {an} in <{name}>"));
+        }
+        let close = v[1..].find(q).ok_or("unterminated attribute value")?;
+        attrs.push((an.to_string(), xml_text(&v[1..1 + close])?));
+        let after = &v[close + 2..];
+        if !after.is_empty() && !after.starts_with(char::is_whitespace) {
+            return Err(format!("no space between attributes in <{name}>"));
+        }
+        a = after.trim_start();
+    }
+    Ok(attrs)
+}
+
+/// Parses `doc` as XML (an optional declaration, comments, one root element), checking that it
+/// is well-formed, and returns its elements in document order.
+fn parse_xml(doc: &str) -> Result<Vec<Elem>, String> {
+    let mut elems: Vec<Elem> = Vec::new();
+    let mut open: Vec<(String, usize)> = Vec::new();
+    let mut roots = 0;
+    let mut rest = doc;
+    if let Some(r) = rest.strip_prefix("<?xml") {
+        rest = &r[r.find("?>").ok_or("unterminated XML declaration")? + 2..];
+    }
+    loop {
+        let lt = rest.find('<');
+        let text = &rest[..lt.unwrap_or(rest.len())];
+        let decoded = xml_text(text)?;
+        match open.last() {
+            Some(&(_, i)) => elems[i].text.push_str(&decoded),
+            None if !text.trim().is_empty() => return Err(format!("text outside: {text:?}")),
+            None => {}
+        }
+        let Some(lt) = lt else { break };
+        rest = &rest[lt..];
+        if let Some(r) = rest.strip_prefix("<!--") {
+            rest = &r[r.find("-->").ok_or("unterminated comment")? + 3..];
+            continue;
+        }
+        let gt = rest.find('>').ok_or("unterminated tag")?;
+        let tag = &rest[1..gt];
+        rest = &rest[gt + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            let (o, _) = open
+                .pop()
+                .ok_or_else(|| format!("</{name}> closes nothing"))?;
+            if o != name.trim_end() {
+                return Err(format!("</{name}> closes <{o}>"));
+            }
+            continue;
+        }
+        let (tag, empty) = tag.strip_suffix('/').map_or((tag, false), |t| (t, true));
+        let name_end = tag.find(char::is_whitespace).unwrap_or(tag.len());
+        let name = &tag[..name_end];
+        if !xml_name(name) {
+            return Err(format!("bad element name {name:?}"));
+        }
+        let attrs = xml_attrs(name, &tag[name_end..])?;
+        if open.is_empty() {
+            roots += 1;
+            if roots > 1 {
+                return Err("more than one root element".into());
+            }
+        }
+        elems.push(Elem {
+            name: name.to_string(),
+            attrs,
+            text: String::new(),
+        });
+        if !empty {
+            open.push((name.to_string(), elems.len() - 1));
+        }
+    }
+    if let Some((o, _)) = open.pop() {
+        return Err(format!("<{o}> never closed"));
+    }
+    if roots != 1 {
+        return Err("no root element".into());
+    }
+    Ok(elems)
+}
+
+#[test]
+fn xml_checker_refuses_what_is_not_xml() {
+    for bad in [
+        "<a><b></a></b>",
+        "<a x=1/>",
+        "<a>x & y</a>",
+        "<a/><b/>",
+        "<a>",
+        "<a x='1' x='2'/>",
+    ] {
+        assert!(parse_xml(bad).is_err(), "{bad}");
+    }
+    let ok = parse_xml(r#"<?xml version="1.0"?><a class="x y"><b y='&lt;'>t&amp;</b></a>"#)
+        .expect("well-formed");
+    assert!(ok[0].has_class("y") && ok[1].attr("y") == Some("<") && ok[1].text == "t&");
 }
 
 /// RFC 4180 records: fields split at commas; quoted fields may hold commas, doubled quotes

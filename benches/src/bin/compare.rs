@@ -11,6 +11,7 @@
 //! cargo run --release -p benches --bin compare -- --full       # every size, batch, producer count, placement
 //! cargo run --release -p benches --bin compare -- --json r.json --csv r.csv --plots plots/
 //! cargo run --release -p benches --bin compare -- --trace t.json  # + a Perfetto timeline of a small traced run
+//! cargo run --release -p benches --bin compare -- --diagram d.svg # + a sequence chart of the same traced run
 //! ```
 //!
 //! Every option is checked before anything is measured: an output path that cannot be written
@@ -21,7 +22,8 @@
 //! of the same name as it was. The JSON and CSV carry the schema version, the commit and the
 //! start time; `docs/outputs.md` describes every field. `--trace FILE` adds a small traced run
 //! of the kernel's models after the measured ones (their figures untouched) and writes its
-//! timeline (`benches::compare::traced`).
+//! timeline; `--diagram FILE.svg` draws the same run as a message sequence chart (with both
+//! options one traced run feeds both; `benches::compare::traced`).
 //!
 //! Progress goes to stderr; the table, the targets and where files were written to stdout.
 //! The exit status is 0 even when a target is missed (the targets say MISSED); it is 1 if a run
@@ -72,12 +74,20 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     plots: Option<PathBuf>,
     /// Write a timeline to FILE (Chrome trace-event JSON: open it in ui.perfetto.dev) of a
-    /// small traced run made after the measured ones, so their figures are untouched: 16 SRR
-    /// round trips (processes "client", "server") and 32 asyncmsg messages in batches of 8
+    /// small traced run made after the measured ones, so their figures are untouched: 4 SRR
+    /// round trips (processes "client", "server") and 16 asyncmsg messages in batches of 4
     /// ("producer", "consumer"), 64 B, each thread's states and kernel calls and arrows from
     /// each send to its receive and reply. Not measured. Its directory must exist.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Draw the same small traced run as a message sequence chart (SVG) to FILE: each SRR
+    /// round trip a MsgSend arrow at its MsgReceive and a MsgReply arrow back (3 kernel
+    /// entries), the client's REPLY-blocked and the server's RECEIVE-blocked spans shaded; the
+    /// asyncmsg puts no arrow (no kernel entry), each batch one thick arrow from its trigger
+    /// to the asyncmsg_get that took it, with its count. Not measured. Its directory must
+    /// exist; with --trace, one traced run feeds both.
+    #[arg(long, value_name = "FILE.svg")]
+    diagram: Option<PathBuf>,
     /// Runs per figure, 1 to 100 (each figure is the median), instead of the mode's 3 (quick),
     /// 5 (full) or 1 (tiny).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RUNS)))]
@@ -119,6 +129,7 @@ fn main() {
             json: args.json.as_deref(),
             csv: args.csv.as_deref(),
             trace: args.trace.as_deref(),
+            diagram: args.diagram.as_deref(),
         },
         args.plots.as_deref(),
         &plot::CHART_FILES,
@@ -154,9 +165,18 @@ fn main() {
     });
     let elapsed_s = started.elapsed().as_secs_f64();
     // After the measured runs, so that tracing costs none of them anything.
-    let traced = outputs.trace.as_deref().map(|dest| {
-        eprintln!("[traced] SRR and asyncmsg for the timeline ... (not measured)");
-        traced::run(dest)
+    let dests = traced::Dests {
+        timeline: outputs.trace.as_deref(),
+        chart: outputs.diagram.as_deref(),
+    };
+    let traced = dests.any().then(|| {
+        let what = match (dests.timeline, dests.chart) {
+            (Some(_), Some(_)) => "the timeline and the diagram",
+            (Some(_), None) => "the timeline",
+            _ => "the diagram",
+        };
+        eprintln!("[traced] SRR and asyncmsg for {what} ... (not measured)");
+        traced::run(dests)
     });
     report::add_ratios(&mut records);
     let meta = RunMeta {
@@ -219,9 +239,9 @@ fn main() {
     }
 }
 
-/// Writes the JSON, CSV, plots and timeline asked for, each whole (the plots as one set); says
-/// where, and which charts were not drawn and why. Returns whether any write failed. A failure
-/// of one output does not stop the others.
+/// Writes the JSON, CSV, plots, timeline and diagram asked for, each whole (the plots as one
+/// set); says where, and which charts were not drawn and why. Returns whether any write failed.
+/// A failure of one output does not stop the others.
 fn write_outputs(
     outputs: &Outputs,
     traced: Option<Result<Traced, String>>,
@@ -274,17 +294,23 @@ fn write_outputs(
     }
     match traced {
         Some(Ok(t)) => {
-            let summary = t.summary();
-            match t.staged.commit() {
-                Ok(p) => wrote.push(format!("timeline: {} ({summary})", p.display())),
-                Err(e) => {
-                    eprintln!("compare: timeline not written: {e}");
-                    failed = true;
+            for (what, staged, summary) in t.files() {
+                match staged.commit() {
+                    Ok(p) => wrote.push(format!("{what}: {} ({summary})", p.display())),
+                    Err(e) => {
+                        eprintln!("compare: {what} not written: {e}");
+                        failed = true;
+                    }
                 }
             }
         }
         Some(Err(e)) => {
-            eprintln!("compare: timeline not written: {e}");
+            let what = match (&outputs.trace, &outputs.diagram) {
+                (Some(_), Some(_)) => "timeline and diagram",
+                (Some(_), None) => "timeline",
+                _ => "diagram",
+            };
+            eprintln!("compare: {what} not written: {e}");
             failed = true;
         }
         None => {}

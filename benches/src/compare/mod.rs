@@ -11,8 +11,8 @@
 //! * [`plot`]: SVG charts.
 //! * [`provenance`]: the schema version, commit and date stamped on the JSON and CSV.
 //! * [`output`]: checking the output paths before measuring, and writing files whole.
-//! * [`traced`]: `--trace`'s small traced run of the kernel's models, after the measured
-//!   ones, as a Perfetto timeline.
+//! * [`traced`]: `--trace`'s and `--diagram`'s small traced run of the kernel's models, after
+//!   the measured ones, as a Perfetto timeline and a message sequence chart.
 //! * [`xproc`]: the cases between two Linux processes (the `xproc-*` placements): the peer
 //!   process, its protocol and watchdog, and the models on each side.
 //!

@@ -170,6 +170,8 @@ pub struct Outputs {
     pub csv: Option<PathBuf>,
     /// `--trace`'s file (the timeline of the traced run), resolved.
     pub trace: Option<PathBuf>,
+    /// `--diagram`'s file (the sequence chart of the traced run), resolved.
+    pub diagram: Option<PathBuf>,
     /// `--plots`'s directory, canonical.
     pub plots: Option<PathBuf>,
     /// Whether the plots directory was created by the check (and is removed by
@@ -186,6 +188,8 @@ pub struct FileOptions<'a> {
     pub csv: Option<&'a Path>,
     /// `--trace FILE`.
     pub trace: Option<&'a Path>,
+    /// `--diagram FILE.svg`.
+    pub diagram: Option<&'a Path>,
 }
 
 impl Outputs {
@@ -206,10 +210,11 @@ impl Outputs {
             out.created_plots_dir = created;
         }
         match Outputs::check_files(files, out.plots.as_deref(), plot_files) {
-            Ok([j, c, t]) => {
+            Ok([j, c, t, d]) => {
                 out.json = j;
                 out.csv = c;
                 out.trace = t;
+                out.diagram = d;
                 Ok(out)
             }
             Err(e) => {
@@ -220,19 +225,20 @@ impl Outputs {
     }
 
     /// The file half of [`Outputs::check`], the plots directory (if any) already checked:
-    /// JSON, CSV and trace destinations, in that order. Of two options on one file the later
-    /// is refused.
+    /// JSON, CSV, trace and diagram destinations, in that order. Of two options on one file the
+    /// later is refused.
     fn check_files(
         files: FileOptions<'_>,
         plots: Option<&Path>,
         plot_files: &[&str],
-    ) -> Result<[Option<PathBuf>; 3], OutputError> {
+    ) -> Result<[Option<PathBuf>; 4], OutputError> {
         let given = [
             ("--json", files.json),
             ("--csv", files.csv),
             ("--trace", files.trace),
+            ("--diagram", files.diagram),
         ];
-        let mut dests: [Option<PathBuf>; 3] = Default::default();
+        let mut dests: [Option<PathBuf>; 4] = Default::default();
         for (i, (option, path)) in given.iter().enumerate() {
             let Some(path) = path else { continue };
             let dest = check_file(option, path)?;

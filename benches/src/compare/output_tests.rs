@@ -43,7 +43,23 @@ fn opts<'a>(
     csv: Option<&'a Path>,
     trace: Option<&'a Path>,
 ) -> FileOptions<'a> {
-    FileOptions { json, csv, trace }
+    FileOptions {
+        json,
+        csv,
+        trace,
+        diagram: None,
+    }
+}
+
+/// `--diagram FILE` alone, or with `others` (json, csv, trace).
+fn diagram<'a>(
+    others: (Option<&'a Path>, Option<&'a Path>, Option<&'a Path>),
+    d: &'a Path,
+) -> FileOptions<'a> {
+    FileOptions {
+        diagram: Some(d),
+        ..opts(others.0, others.1, others.2)
+    }
 }
 
 fn reason(r: Result<PathBuf, OutputError>) -> String {
@@ -202,6 +218,58 @@ fn trace_is_refused_on_another_output_s_file_or_a_plot() {
     )
     .expect("three files");
     assert_eq!(ok.trace, Some(t.path("t.json")));
+    assert!(t.names().is_empty(), "a check left something behind");
+}
+
+#[test]
+fn diagram_is_refused_like_trace_on_another_output_s_file_a_plot_or_a_bad_path() {
+    let t = TempDir::new("diagram");
+    let files = ["producers.svg"];
+    let (j, c, tr) = (t.path("r.json"), t.path("r.csv"), t.path("t.json"));
+    for (others, whose) in [
+        ((Some(j.as_path()), None, None), "--json's"),
+        ((None, Some(c.as_path()), None), "--csv's"),
+        ((None, None, Some(tr.as_path())), "--trace's"),
+    ] {
+        let same = others.0.or(others.1).or(others.2).expect("one of them");
+        let e = Outputs::check(diagram(others, same), None, &files).expect_err(whose);
+        assert_eq!(e.option, "--diagram");
+        assert!(
+            e.to_string().contains(&format!("same file as {whose}")),
+            "{e}"
+        );
+    }
+    let plots = t.path("plots");
+    for (d, what) in [
+        (plots.join("producers.svg"), "a file --plots writes"),
+        (plots.clone(), "is a directory"),
+    ] {
+        let e =
+            Outputs::check(diagram((None, None, None), &d), Some(&plots), &files).expect_err(what);
+        assert_eq!(e.option, "--diagram");
+        assert!(e.to_string().contains(what), "{e}");
+        assert!(
+            !plots.exists(),
+            "the plots directory made by the check was left"
+        );
+    }
+    let none = (None, None, None);
+    let missing = t.path("no/d.svg");
+    let e = Outputs::check(diagram(none, &missing), None, &files).expect_err("missing dir");
+    assert_eq!(e.option, "--diagram");
+    assert!(e.to_string().contains("does not exist"), "{e}");
+    let e = Outputs::check(diagram(none, &t.0), None, &files).expect_err("a directory");
+    assert!(e.to_string().contains("is a directory"), "{e}");
+    let e = Outputs::check(diagram(none, Path::new("")), None, &files).expect_err("empty");
+    assert!(e.to_string().contains("empty"), "{e}");
+    let ok = Outputs::check(
+        diagram((Some(&j), Some(&c), Some(&tr)), &t.path("d.svg")),
+        None,
+        &files,
+    )
+    .expect("four files");
+    assert_eq!(ok.diagram, Some(t.path("d.svg")));
+    assert_eq!(ok.trace, Some(tr.clone()));
     assert!(t.names().is_empty(), "a check left something behind");
 }
 
