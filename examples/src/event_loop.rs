@@ -400,9 +400,9 @@ fn print_summary(seen: &Seen, c: &ProcCounters) {
 
 fn main() {
     let args = Args::parse();
-    if args.processes && args.observe.any() {
+    if args.processes && args.observe.step {
         eprintln!(
-            "error: --trace, --diagram and --step watch this program's simulated processes: not with --processes"
+            "error: --step pauses this program's simulated threads: not with --processes (--trace and --diagram record every program)"
         );
         std::process::exit(2);
     }
@@ -504,8 +504,10 @@ fn run(args: Args) -> Result<(), Failure> {
 /// three client programs, and waits for them all (each bounded; all ended on every exit path).
 fn run_programs(args: &Args) -> Result<(), Failure> {
     let shared = SharedKernel::create("event-loop")?;
+    let watch = observe::start_programs(&args.observe, shared.kernel())?;
     let server = Program::start(&shared, "server", &role_args("server", &[]))?;
     let spid = server.pid();
+    watch.name_process(spid, "server");
     let chid = server
         .expect("chid", SLACK)?
         .first()
@@ -524,13 +526,15 @@ fn run_programs(args: &Args) -> Result<(), Failure> {
     ] {
         let p = Program::start(&shared, name, &role_args(role, &peer))?;
         println!("{name}: program pid {}", p.pid());
+        watch.name_process(p.pid(), name);
         clients.push(p);
     }
     let limit = args.run_limit() + SLACK;
     for c in clients {
         c.finish(limit, || 0)?;
     }
-    server.finish(limit, || 0)
+    server.finish(limit, || 0)?;
+    watch.finish()
 }
 
 /// A program of a `--processes` run, on the kernel `QNXSIM_KERNEL` names.

@@ -14,11 +14,15 @@
 //! * `RUST_LOG` (as Rust programs read it: `RUST_LOG=qnx::msg=trace`, `RUST_LOG=qnx=trace`):
 //!   the kernel's events printed to stderr as they happen.
 //!
-//! They watch the simulated processes of this program (not the programs of a `--processes`
-//! run, whose events happen in their own Linux processes).
+//! They watch the simulated processes of this program. In a `--processes` run, whose events
+//! happen in the programs' own Linux processes, `--trace` and `--diagram` record the shared
+//! kernel's trace ring instead ([`start_programs`], as `pidin-sim --trace` does): every
+//! program's events, on one clock. `--step` is for one program's threads only.
 
 use crate::{Context, Failure};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
 use userlib::{seqchart, step, timeline, Kernel};
@@ -57,6 +61,110 @@ pub struct Observers {
     timeline: Option<timeline::TimelineGuard>,
     chart: Option<seqchart::ChartGuard>,
     step: Option<step::StepGuard>,
+    ring: Option<RingDrain>,
+}
+
+/// The thread draining a shared kernel's trace ring into the recorders.
+#[derive(Debug)]
+struct RingDrain {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl RingDrain {
+    /// Stops the thread after a last drain: the records it lost.
+    fn finish(&mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .map_or(0, |t| t.join().unwrap_or_default())
+    }
+}
+
+impl Drop for RingDrain {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// For a `--processes` run: `--trace` and `--diagram` record the trace ring of the shared
+/// `kernel` (every program's events) from a thread of this program until
+/// [`Observers::finish`]; name the programs with [`Observers::name_process`] as they start.
+/// `--step` is refused before this is called (it pauses this program's threads only).
+pub fn start_programs(args: &ObserveArgs, kernel: &Kernel) -> Result<Observers, Failure> {
+    let mut o = Observers::default();
+    if args.trace.is_none() && args.diagram.is_none() {
+        return Ok(o);
+    }
+    let timeline = match &args.trace {
+        Some(p) => {
+            let (layer, guard) = timeline::TimelineLayer::new(p)
+                .context(|| format!("creating the timeline {}", p.display()))?;
+            o.timeline = Some(guard);
+            Some(layer)
+        }
+        None => None,
+    };
+    let chart = match &args.diagram {
+        Some(p) => {
+            let options = seqchart::Options {
+                max_rows: Some(DIAGRAM_ROWS),
+                title: None,
+            };
+            let (layer, guard) = seqchart::layer(p, options)
+                .context(|| format!("creating the diagram {}", p.display()))?;
+            o.chart = Some(guard);
+            Some(layer)
+        }
+        None => None,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let k = kernel.clone();
+    let stop2 = Arc::clone(&stop);
+    let thread = std::thread::Builder::new()
+        .name("trace-ring".into())
+        .spawn(move || {
+            let mut reader = match k.trace_ring().start(std::process::id() as i32) {
+                Ok(r) => {
+                    let _ = started_tx.send(Ok(()));
+                    r
+                }
+                Err(e) => {
+                    let _ = started_tx.send(Err(e));
+                    return 0;
+                }
+            };
+            let mut batch = Vec::new();
+            loop {
+                let done = stop2.load(Ordering::Relaxed);
+                reader.poll(&mut batch);
+                for d in batch.drain(..) {
+                    if let Some(t) = &timeline {
+                        t.record_decoded(&d);
+                    }
+                    if let Some(c) = &chart {
+                        c.record_decoded(&d);
+                    }
+                }
+                if done {
+                    return reader.lost();
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        })
+        .context(|| "starting the trace ring's reader")?;
+    o.ring = Some(RingDrain {
+        stop,
+        thread: Some(thread),
+    });
+    match started.recv() {
+        Ok(Ok(())) => Ok(o),
+        Ok(Err(e)) => Err(Failure::new(format!(
+            "cannot record the kernel's trace ring: {e}"
+        ))),
+        Err(_) => Err(Failure::new("the trace ring's reader ended")),
+    }
 }
 
 /// Starts what `args` asks for, watching `kernel` and (for `--step`) the processes `pids`; the
@@ -125,17 +233,31 @@ pub fn start(
 }
 
 impl Observers {
-    /// Stops stepping and writes the files, saying where.
+    /// Names process `pid` in the timeline (a program of a `--processes` run).
+    pub fn name_process(&self, pid: i32, name: &str) {
+        if let Some(t) = &self.timeline {
+            t.name_process(pid, name);
+        }
+    }
+
+    /// Stops stepping and writes the files, saying where (on stderr: stdout is the run's,
+    /// which `sensors --json` keeps to one JSON object).
     pub fn finish(mut self) -> Result<(), Failure> {
         if let Some(s) = self.step.take() {
             s.stop();
+        }
+        if let Some(mut r) = self.ring.take() {
+            let lost = r.finish();
+            if lost > 0 {
+                eprintln!("trace: {lost} kernel events lost (the kernel's trace ring was lapped)");
+            }
         }
         if let Some(t) = self.timeline.take() {
             let path = t.path().to_path_buf();
             let w = t
                 .finish()
                 .context(|| format!("writing the timeline {}", path.display()))?;
-            println!(
+            eprintln!(
                 "timeline: {} ({} kernel events, {} trace events{}; open it in https://ui.perfetto.dev)",
                 path.display(),
                 w.recorded,
@@ -150,7 +272,7 @@ impl Observers {
         if let Some(c) = self.chart.take() {
             let events = c.events();
             c.finish().context(|| "writing the diagram")?;
-            println!("diagram: {events} events drawn (the first {DIAGRAM_ROWS} rows at most)");
+            eprintln!("diagram: {events} events drawn (the first {DIAGRAM_ROWS} rows at most)");
         }
         Ok(())
     }

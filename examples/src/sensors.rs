@@ -852,9 +852,9 @@ fn spawn_sides(
 
 fn main() {
     let args = Args::parse_checked();
-    if args.processes && args.observe.any() {
+    if args.processes && args.observe.step {
         eprintln!(
-            "error: --trace, --diagram and --step watch this program's simulated processes: not with --processes"
+            "error: --step pauses this program's simulated threads: not with --processes (--trace and --diagram record every program)"
         );
         std::process::exit(2);
     }
@@ -936,6 +936,7 @@ fn run(args: &Args) -> Result<bool, Failure> {
 fn run_programs(args: &Args) -> Result<bool, Failure> {
     let shared = SharedKernel::create("sensors")?;
     let k = shared.kernel();
+    let watch = observe::start_programs(&args.observe, k)?;
     let start = now_ns().to_string();
     let with_start = |mut extra: Vec<String>| {
         extra.extend(["--start-ns".to_string(), start.clone()]);
@@ -947,6 +948,7 @@ fn run_programs(args: &Args) -> Result<bool, Failure> {
         &role_args("consumer", &with_start(vec![])),
     )?;
     let cpid = consumer.pid();
+    watch.name_process(cpid, "consumer");
     let chid = consumer
         .expect("chid", STALL)?
         .first()
@@ -962,6 +964,7 @@ fn run_programs(args: &Args) -> Result<bool, Failure> {
         ),
     )?;
     let ppid = producer.pid();
+    watch.name_process(ppid, "producer");
     if !args.json {
         println!(
             "consumer program pid {cpid} (chid {chid}), producer program pid {ppid} (the kernel: {})",
@@ -993,6 +996,7 @@ fn run_programs(args: &Args) -> Result<bool, Failure> {
     producer.finish(STALL, || 0)?;
     let verdict = consumer.expect("ok", STALL)?;
     consumer.finish(STALL, || 0)?;
+    watch.finish()?;
     Ok(verdict.first().map(String::as_str) == Some("true"))
 }
 

@@ -104,9 +104,9 @@ const PROGRAM_WAIT: Duration = Duration::from_secs(60);
 
 fn main() {
     let args = Args::parse();
-    if args.processes && args.observe.any() {
+    if args.processes && args.observe.step {
         eprintln!(
-            "error: --trace, --diagram and --step watch this program's simulated processes: not with --processes"
+            "error: --step pauses this program's simulated threads: not with --processes (--trace and --diagram record every program)"
         );
         std::process::exit(2);
     }
@@ -712,9 +712,11 @@ fn report_part2(
 fn run_programs(args: &Args) -> Result<(), Failure> {
     let shared = SharedKernel::create("srr-demo")?;
     let k = shared.kernel();
+    let watch = observe::start_programs(&args.observe, k)?;
     let queued = args.clients as usize;
     let mut server = Program::start(&shared, "server", &role_args("server", &[]))?;
     let spid = server.pid();
+    watch.name_process(spid, "server");
     let chid = chid_of(&server.expect("chid", STEP_TIMEOUT)?)?;
     println!(
         "server program pid {spid} (a Linux process of its own; the kernel: {})\n",
@@ -734,6 +736,7 @@ fn run_programs(args: &Args) -> Result<(), Failure> {
         "part-1 client",
         &role_args("part1-clients", &peer(chid)),
     )?;
+    watch.name_process(part1.pid(), "part-1 clients");
     server.expect("holding", STEP_TIMEOUT)?;
     // The client program queues its threads one at a time, each within STEP_TIMEOUT.
     part1.expect("queued", STEP_TIMEOUT * (queued as u32 + 2))?;
@@ -752,13 +755,15 @@ fn run_programs(args: &Args) -> Result<(), Failure> {
         &role_args("part2-clients", &peer(chid)),
     )?;
     println!("(part 2: client program pid {})", part2.pid());
+    watch.name_process(part2.pid(), "part-2 clients");
     // Every message and pulse the server takes is progress.
     part2.finish(STEP_TIMEOUT * 2, || {
         k.process_counters(spid)
             .map_or(0, |c| c.msgs_received + c.pulses_received)
     })?;
     server.tell("quit")?;
-    server.finish(PROGRAM_WAIT, || 0)
+    server.finish(PROGRAM_WAIT, || 0)?;
+    watch.finish()
 }
 
 /// The chid in a program's `chid N` line.

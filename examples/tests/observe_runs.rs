@@ -1,6 +1,7 @@
 //! `--trace`, `--diagram` and `--step` on srr-demo and event-loop: the files are written and
 //! hold the run (a timeline Perfetto opens, a sequence chart), stepping shows the calls and
-//! whom they woke and runs on at `q`, and the flags are refused with `--processes`.
+//! whom they woke and runs on at `q`; with `--processes`, `--trace` and `--diagram` record every
+//! program of the run (the shared kernel's trace ring) and `--step` is refused.
 
 #[allow(dead_code)] // (each test binary uses a part of it)
 mod common;
@@ -62,7 +63,12 @@ fn srr_demo_writes_a_timeline_and_a_sequence_chart_of_its_run() {
         ],
     );
     r.assert_success("srr-demo --trace --diagram");
-    assert!(r.stdout.contains("timeline: "), "{}", r.stdout);
+    assert!(r.stderr.contains("timeline: "), "{}", r.stderr);
+    assert!(
+        !r.stdout.contains("timeline: "),
+        "stdout is the run's: {}",
+        r.stdout
+    );
     let events = trace_events(&trace);
     let named = |n: &str| {
         events
@@ -213,15 +219,90 @@ fn rust_log_prints_the_kernel_events_it_selects() {
 }
 
 #[test]
-fn the_watch_flags_are_refused_with_processes() {
+fn step_is_refused_with_processes() {
     for bin in [SRR, EVENT_LOOP, SENSORS] {
-        for flag in [&["--trace", "/tmp/x.json"][..], &["--step"][..]] {
-            let mut args = vec!["--processes"];
-            args.extend_from_slice(flag);
-            let r = run(bin, &args);
-            assert_eq!(r.status.code(), Some(2), "{bin} {args:?}: {}", r.stderr);
-            assert!(r.stderr.contains("not with --processes"), "{}", r.stderr);
-            assert!(r.stdout.is_empty(), "{}", r.stdout);
-        }
+        let r = run(bin, &["--processes", "--step"]);
+        assert_eq!(r.status.code(), Some(2), "{bin}: {}", r.stderr);
+        assert!(r.stderr.contains("not with --processes"), "{}", r.stderr);
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    }
+}
+
+/// With `--processes`, `--trace` and `--diagram` record the shared kernel's trace ring: one
+/// timeline holds every program's events (each a process of the trace, named after its part),
+/// with messages flowing from one program's process to another's; the chart draws them.
+#[test]
+fn trace_and_diagram_record_every_program_of_a_processes_run() {
+    let d = Dir::new("programs");
+    for (bin, extra, from, to) in [
+        (
+            SRR,
+            &["--clients", "2", "--rounds", "20"][..],
+            "clients",
+            "server",
+        ),
+        (EVENT_LOOP, &[][..], "client 1 (echo)", "server"),
+        (
+            SENSORS,
+            &[
+                "--sensors",
+                "2",
+                "--rate",
+                "500",
+                "--duration-ms",
+                "200",
+                "--model",
+                "srr",
+            ][..],
+            "producer",
+            "consumer",
+        ),
+    ] {
+        let name = std::path::Path::new(bin)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let (trace, chart) = (
+            d.file(&format!("{name}.json")),
+            d.file(&format!("{name}.svg")),
+        );
+        let mut args = vec!["--processes", "--trace", &trace, "--diagram", &chart];
+        args.extend_from_slice(extra);
+        let r = run(bin, &args);
+        r.assert_success(&format!("{name} --processes --trace --diagram"));
+        assert!(r.stderr.contains("timeline: "), "{}", r.stderr);
+        let events = trace_events(&trace);
+        // The pid of the process whose name contains `part`.
+        let pid_of = |part: &str| {
+            events
+                .iter()
+                .find(|e| {
+                    e["name"] == "process_name"
+                        && e["args"]["name"].as_str().is_some_and(|s| s.contains(part))
+                })
+                .and_then(|e| e["pid"].as_i64())
+                .unwrap_or_else(|| panic!("{name}: no process named {part:?}"))
+        };
+        let (f, t) = (pid_of(from), pid_of(to));
+        assert_ne!(f, t, "{name}: two programs");
+        assert_ne!(f, i64::from(std::process::id() as i32));
+        // Messages from the one program to the other: flows that start in one and end in the
+        // other, by their ids.
+        let ids = |ph: &str, pid: i64| -> std::collections::BTreeSet<String> {
+            events
+                .iter()
+                .filter(|e| e["ph"] == ph && e["cat"] == "exchange" && e["pid"] == pid)
+                .filter_map(|e| e["id"].as_str().map(String::from))
+                .collect()
+        };
+        let crossing = ids("s", f).intersection(&ids("f", t)).count();
+        assert!(crossing >= 1, "{name}: no message from {from} to {to}");
+        let svg = std::fs::read_to_string(&chart).expect("the chart");
+        assert!(
+            svg.contains(&format!(r#"data-from="{f}."#)),
+            "{name}: {svg}"
+        );
+        assert!(svg.contains(&format!(r#"data-to="{t}."#)), "{name}");
     }
 }

@@ -266,10 +266,13 @@ fn sensors_pidin_shows_the_asyncmsg_channel_and_the_producers_send_queue() {
     );
     let queue = lines.next().expect("the connection's asyncmsg line");
     let pending = number_after(queue, "  asyncmsg: ");
-    let unreleased = number_after(queue, " pending, ");
+    let in_flight = number_after(queue, " pending (");
+    let untriggered = number_after(queue, " in flight, ");
+    let unreleased = number_after(queue, " untriggered), ");
     let batches = number_after(queue, " unreleased, ");
     let taken = number_after(queue, " batches, ");
     assert!(pending <= unreleased, "{queue}");
+    assert_eq!(in_flight + untriggered, pending, "{queue}");
     assert!(
         batches >= 1 && taken >= 16,
         "half-way, batches were taken: {queue}"
@@ -280,7 +283,11 @@ fn sensors_pidin_shows_the_asyncmsg_channel_and_the_producers_send_queue() {
             .lines()
             .find(|r| r.split_whitespace().next() == Some(pid))
             .unwrap_or_else(|| panic!("no row for pid {pid} in\n{l}"));
-        row.split_whitespace().map(|w| w.parse().unwrap()).collect()
+        // (The counters; the last column is the program's name.)
+        row.split_whitespace()
+            .take(9)
+            .map(|w| w.parse().unwrap())
+            .collect()
     };
     assert!(row("2")[6] >= 1, "the producer triggered: {l}");
     assert!(row("3")[8] >= 16, "the consumer took readings: {l}");

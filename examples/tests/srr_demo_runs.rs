@@ -148,7 +148,11 @@ fn srr_demo_pidin_shows_the_kernel_half_way_through_part_2() {
             .lines()
             .find(|l| l.split_whitespace().next() == Some(pid))
             .unwrap_or_else(|| panic!("no row for pid {pid} in\n{listing}"));
-        l.split_whitespace().map(|w| w.parse().unwrap()).collect()
+        // (The counters; the last column is the program's name.)
+        l.split_whitespace()
+            .take(9)
+            .map(|w| w.parse().unwrap())
+            .collect()
     };
     let (server, clients) = (row("2"), row("3"));
     assert!(

@@ -176,6 +176,10 @@ pub struct AsyncConnInfo {
 pub struct QueueCounts {
     /// Messages put and not yet taken by a receiver.
     pub pending: u32,
+    /// Of those, the messages a trigger handed to the kernel (MsgSendAsync: a count or time
+    /// trigger, `asyncmsg_flush`), waiting for a receiver: in flight. The others wait for a
+    /// trigger.
+    pub in_flight: u32,
     /// Messages put whose slots the sender's library has not released yet (taken or not):
     /// the queue's slots in use.
     pub unreleased: u32,
@@ -190,6 +194,9 @@ pub struct ProcessInfo {
     pub threads: u32,
     /// What its threads did in the kernel.
     pub counters: crate::abi::types::ProcCounters,
+    /// Its program's name (a shared kernel's Linux program); empty for a simulated process
+    /// of one program.
+    pub name: String,
 }
 
 /// Everything, at one instant.
@@ -289,6 +296,7 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
             pid: p.pid,
             threads: p.nthreads,
             counters: p.counters,
+            name: p.name().to_string(),
         });
     }
     let mut threads: Vec<ThreadInfo> = t
@@ -368,8 +376,9 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
                     };
                     let asyncmsg = k.asyncmsg().map(|a| AsyncConnInfo {
                         queue: crate::calls::asyncmsg::queue_counts(t, c.index).map(
-                            |(pending, unreleased)| QueueCounts {
+                            |(pending, in_flight, unreleased)| QueueCounts {
                                 pending,
+                                in_flight,
                                 unreleased,
                             },
                         ),
@@ -539,12 +548,20 @@ impl fmt::Display for Snapshot {
             }
             writeln!(f)?;
             if let Some(a) = &c.asyncmsg {
-                let (pending, unreleased) = a.queue.map_or(("-".into(), "-".into()), |q| {
-                    (q.pending.to_string(), q.unreleased.to_string())
+                let (pending, unreleased) = a.queue.map_or(("- pending".into(), "-".into()), |q| {
+                    (
+                        format!(
+                            "{} pending ({} in flight, {} untriggered)",
+                            q.pending,
+                            q.in_flight,
+                            q.pending - q.in_flight
+                        ),
+                        q.unreleased.to_string(),
+                    )
                 });
                 writeln!(
                     f,
-                    "  asyncmsg: {pending} pending, {unreleased} unreleased, {} batches, {} taken{}",
+                    "  asyncmsg: {pending}, {unreleased} unreleased, {} batches, {} taken{}",
                     a.batches,
                     a.msgs_taken,
                     if a.ready { ", on the ready list" } else { "" }
@@ -608,7 +625,7 @@ impl fmt::Display for Listing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:>8} {:>7} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10}",
+            "{:>8} {:>7} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} NAME",
             "PID",
             "THREADS",
             "KENTRIES",
@@ -623,7 +640,7 @@ impl fmt::Display for Listing {
             let c = &p.counters;
             writeln!(
                 f,
-                "{:>8} {:>7} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10}",
+                "{:>8} {:>7} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {}",
                 p.pid,
                 p.threads,
                 c.kernel_entries,
@@ -632,7 +649,8 @@ impl fmt::Display for Listing {
                 c.replies,
                 c.async_triggers,
                 c.async_msgs_sent,
-                c.async_msgs_received
+                c.async_msgs_received,
+                if p.name.is_empty() { "-" } else { &p.name }
             )?;
         }
         writeln!(f)?;
@@ -750,6 +768,7 @@ mod tests {
             Some(AsyncConnInfo {
                 queue: Some(QueueCounts {
                     pending: 3,
+                    in_flight: 0,
                     unreleased: 3
                 }),
                 batches: 0,
@@ -789,6 +808,7 @@ mod tests {
             Some(AsyncConnInfo {
                 queue: Some(QueueCounts {
                     pending: 3,
+                    in_flight: 3,
                     unreleased: 3
                 }),
                 batches: 1,
@@ -818,6 +838,7 @@ mod tests {
             (
                 Some(QueueCounts {
                     pending: 0,
+                    in_flight: 0,
                     unreleased: 2
                 }),
                 1,
@@ -845,8 +866,8 @@ mod tests {
                 "coid {ca:#x} of pid {} -> pid {} chid {chid} (scoid {:#x}), flags 0x40 (_NTO_COF_NOSHARE)",
                 a.pid, server.pid, ia.scoid
             ),
-            "  asyncmsg: 3 pending, 3 unreleased, 1 batches, 0 taken, on the ready list".into(),
-            "  asyncmsg: 0 pending, 2 unreleased, 1 batches, 2 taken\n".into(),
+            "  asyncmsg: 3 pending (3 in flight, 0 untriggered), 3 unreleased, 1 batches, 0 taken, on the ready list".into(),
+            "  asyncmsg: 0 pending (0 in flight, 0 untriggered), 2 unreleased, 1 batches, 2 taken\n".into(),
         ] {
             assert!(text.contains(&want), "no {want:?} in\n{text}");
         }
@@ -858,6 +879,7 @@ mod tests {
             ib.queue,
             Some(QueueCounts {
                 pending: 0,
+                in_flight: 0,
                 unreleased: 0
             })
         );
@@ -891,6 +913,8 @@ mod tests {
             .expect("attach");
         put(&q, 1);
         assert_eq!(t.msg_send_async(coid), Ok(1));
+        // One more put after the trigger: it waits for the next trigger.
+        put(&q, 1);
         let l = k.listing();
         assert_eq!(l.snapshot.processes.len(), 1);
         assert_eq!(l.pools.connections.live, 1);
@@ -910,7 +934,8 @@ mod tests {
                 "REPLIES",
                 "TRIGGERS",
                 "A-SENT",
-                "A-RECEIVED"
+                "A-RECEIVED",
+                "NAME"
             ])
         );
         let row: Vec<String> = lines
@@ -919,15 +944,16 @@ mod tests {
             .split_whitespace()
             .map(String::from)
             .collect();
-        // pid, 1 thread, its 3 kernel entries, no SRR traffic, 1 trigger, nothing taken yet.
-        assert_eq!(
-            row,
-            [p.pid, 1, 3, 0, 0, 0, 1, 0, 0].map(|v| v.to_string()),
-            "{text}"
-        );
+        // pid, 1 thread, its 3 kernel entries, no SRR traffic, 1 trigger, nothing taken yet;
+        // a simulated process of this program has no program name of its own.
+        let mut want = [p.pid, 1, 3, 0, 0, 0, 1, 0, 0]
+            .map(|v| v.to_string())
+            .to_vec();
+        want.push("-".into());
+        assert_eq!(row, want, "{text}");
         assert!(
             text.contains(
-                "  asyncmsg: 1 pending, 1 unreleased, 1 batches, 0 taken, on the ready list"
+                "  asyncmsg: 2 pending (1 in flight, 1 untriggered), 2 unreleased, 1 batches, 0 taken, on the ready list"
             ),
             "{text}"
         );

@@ -21,6 +21,7 @@
 //! [u8; max_threads * ...]           each thread slot's own undo record
 //! [QueuePage; async_queue_pages]    the asyncmsg queue pages' owners (shared kernels)
 //! [u8; async_queue_pages * 4096]    asyncmsg sender queues between programs (page aligned)
+//! [RingHeader] [Record; trace_records]  the trace ring (trace/ring.rs)
 //! ```
 //!
 //! The futex words are kept apart from the tables because they are touched without the lock
@@ -39,7 +40,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 16;
+pub const LAYOUT_VERSION: u32 = 17;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the
@@ -103,6 +104,10 @@ pub struct Config {
     /// kernel of one program (its queues are in the sender's heap, and the pages are never
     /// touched: the memory is reserved, not used).
     pub async_queue_pages: u32,
+    /// Records (128 bytes each) in the kernel's trace ring, which a recorder of a shared
+    /// kernel drains (`pidin-sim --trace`; `kernel_sim::trace::Ring`). 0: no ring. The pages
+    /// are touched only while something records.
+    pub trace_records: u32,
 }
 
 /// The default spin budget: long enough for a peer on another CPU to answer a short request
@@ -126,6 +131,7 @@ impl Default for Config {
             os_priority: OsPriority::Off,
             spin_ns: DEFAULT_SPIN_NS,
             async_queue_pages: 4096,
+            trace_records: 16384,
         }
     }
 }
@@ -147,6 +153,7 @@ impl Config {
             os_priority: OsPriority::Off,
             spin_ns: DEFAULT_SPIN_NS,
             async_queue_pages: 16,
+            trace_records: 64,
         }
     }
 
@@ -168,6 +175,7 @@ impl Config {
             || self.side_coids_per_process > 0xffff
             || self.fd_coids_per_process > 0xffff
             || self.async_queue_pages > 1 << 20
+            || self.trace_records > 1 << 24
         {
             return Err(Errno::EINVAL);
         }
@@ -215,6 +223,10 @@ pub struct Offsets {
     pub queue_pages: u64,
     /// The asyncmsg queue pages (page aligned).
     pub queue_arena: u64,
+    /// The trace ring's header.
+    pub trace: u64,
+    /// The trace ring's records.
+    pub trace_records: u64,
 }
 
 /// Bytes in a page of the asyncmsg queue arena.
@@ -329,6 +341,8 @@ fn layout(cfg: &Config) -> (Offsets, usize) {
             off += cfg.async_queue_pages as usize * QUEUE_PAGE;
             at as u64
         },
+        trace: place::<crate::trace::RingHeader>(&mut off, 1),
+        trace_records: place::<crate::trace::Record>(&mut off, cfg.trace_records as usize),
     };
     (o, (off + 4095) & !4095)
 }
@@ -393,6 +407,8 @@ pub struct Tables<'a> {
     /// The asyncmsg queue arena (`queue_pages.len()` pages): raw, because the queues in it are
     /// read and written without the lock too, by their senders' libraries.
     pub queue_arena: NonNull<u8>,
+    /// The trace ring (atomics: written without the lock too).
+    pub trace: crate::trace::Ring<'a>,
 }
 
 /// The kernel region.
@@ -682,6 +698,10 @@ impl Region {
                 cfg.async_queue_pages as usize,
                 QueuePage::default,
             );
+            // (The trace ring's records start all zero, as the fresh mapping already is: never
+            // written. Only its header is written.)
+            (b.add(offsets.trace as usize) as *mut crate::trace::RingHeader)
+                .write(crate::trace::RingHeader::default());
             // (The queue arena's pages are formatted block by block as queues are made.)
             // The undo records (the shared one and each thread slot's) start empty: all zero,
             // as the fresh mapping already is, so their pages are not touched until used.
@@ -779,6 +799,24 @@ impl Region {
                 NonNull::new_unchecked(b.add(area)),
                 bytes,
             ))
+        }
+    }
+
+    /// The trace ring: atomics, used without the lock.
+    #[inline(always)]
+    pub fn trace_ring(&self) -> crate::trace::Ring<'_> {
+        let b = self.base.as_ptr();
+        // SAFETY: both parts were placed by `layout` (aligned, in bounds, apart from every
+        // other part) and formatted in `format` (the records all zero: valid atomics); they are
+        // only ever reached shared, as atomics.
+        unsafe {
+            crate::trace::Ring::new(
+                &*(b.add(self.offsets.trace as usize) as *const crate::trace::RingHeader),
+                std::slice::from_raw_parts(
+                    b.add(self.offsets.trace_records as usize) as *const crate::trace::Record,
+                    self.cfg.trace_records as usize,
+                ),
+            )
         }
     }
 
@@ -957,6 +995,7 @@ impl Region {
                 undo,
                 queue_pages: slice_mut(b, o.queue_pages, c.async_queue_pages as usize),
                 queue_arena: NonNull::new_unchecked(b.add(o.queue_arena as usize)),
+                trace: self.trace_ring(),
             }
         }
     }

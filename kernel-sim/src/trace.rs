@@ -13,6 +13,15 @@
 //! | `qnx::async` | `put`, `trigger`, `get` | `coid` (put, trigger), `chid` (get), `messages`, `batch` (a trigger's id, the same in the get that takes it: the flow from the puts to the get) |
 //! | `qnx::timer` | `fired` | `timer` (the timer id; -1 for a kernel timeout), `kind` (`"timeout"`, `"timer"`) |
 //! | `qnx::teardown` | `teardown` | `step` (`"channels"`, `"connections"`, `"threads"`, `"timers"`, `"asyncmsg"`, `"done"`) |
+//! | `qnx::process` | `created` | `name` (its program's name: a shared kernel's Linux program's `comm`; `""` for a simulated process of one program); `tid` 0 |
+//!
+//! Each event also goes to the kernel's **trace ring** ([`Ring`], a part of the region) while a
+//! recorder holds the ring on ([`Ring::start`]): in a kernel shared by several programs, a
+//! `tracing` subscriber sees only its own program's events, and the ring holds every
+//! program's, on one clock (`pidin-sim --trace`; module `ring`'s doc has the protocol). The
+//! emitting functions take the ring as their first argument ([`Ring::none`] where there is no
+//! kernel at hand); the kernel tests [`on`] (a subscriber wants events, or the ring records)
+//! before working out an event's fields.
 //!
 //! Events are emitted where the change happens, most under the kernel lock: a subscriber must
 //! not make kernel calls. The `qnx::call` events are the exception: `enter` comes before the
@@ -71,11 +80,26 @@
 //! * `qnx::timer`: `fired` with `kind` `"timer"` when the timer service finds a timer due
 //!   (`pid` its owner, `tid` the thread its event goes to, `timer` the timer id), `"timeout"`
 //!   when a TimerTimeout expires (the thread's own, `timer` -1).
+//! * `qnx::process`: `created` when a process is made (`process_create`, a program joining a
+//!   shared kernel), so that a recorder names the processes that come and go while it
+//!   records.
 //! * `qnx::teardown`: process_destroy's steps, each before it is done, in the order
 //!   `"timers"`, `"channels"`, `"threads"`, `"connections"`, `"asyncmsg"`, then `"done"`.
 //!
 //! The ids are unique in one kernel (the recorders trace one kernel at a time) until a slot is
 //! reused 4096 times or a count passes 2^32.
+
+mod ring;
+
+pub use ring::{monotonic_ns, Decoded, Kind, Reader, Record, Ring, RingHeader, LEASE};
+
+/// Whether an event is wanted now, by a `tracing` subscriber ([`enabled`]) or by a recorder of
+/// the kernel's trace ring ([`Ring::recording`]): two loads. The kernel tests it before working
+/// out an event's fields.
+#[inline(always)]
+pub fn on(ring: Ring<'_>) -> bool {
+    enabled() || ring.recording()
+}
 
 /// Whether any `TRACE` event may be recorded now: one relaxed load of `tracing`'s global
 /// maximum level (off while no subscriber is installed, or while every subscriber filters
@@ -139,33 +163,53 @@ pub mod what {
     pub const FIRED: &str = "fired";
     /// A step of a process's teardown.
     pub const TEARDOWN: &str = "teardown";
+    /// A process is made.
+    pub const CREATED: &str = "created";
 }
 
 /// A kernel call begins in thread `tid` of `pid`.
 #[inline]
-pub fn call_enter(pid: i32, tid: i32, call: &'static str) {
+pub fn call_enter(ring: Ring<'_>, pid: i32, tid: i32, call: &'static str) {
     let _outside = OutsideEvent::new();
     tracing::trace!(target: "qnx::call", what = what::ENTER, pid, tid, call);
+    ring.put(Kind::Call, what::ENTER, pid, tid, &[], call);
 }
 
 /// A kernel call ends: `result` its value, or minus its errno.
 #[inline]
-pub fn call_exit(pid: i32, tid: i32, call: &'static str, result: i64) {
+pub fn call_exit(ring: Ring<'_>, pid: i32, tid: i32, call: &'static str, result: i64) {
     let _outside = OutsideEvent::new();
     tracing::trace!(target: "qnx::call", what = what::EXIT, pid, tid, call, result);
+    ring.put(Kind::Call, what::EXIT, pid, tid, &[result], call);
 }
 
 /// Thread `tid` of `pid` is now in `state` (QNX's name), waiting on `peer_pid` (0: none) and
 /// channel `chid` (-1: none).
 #[inline]
-pub fn state(pid: i32, tid: i32, state: &'static str, peer_pid: i32, chid: i32) {
+pub fn state(ring: Ring<'_>, pid: i32, tid: i32, state: &'static str, peer_pid: i32, chid: i32) {
     tracing::trace!(target: "qnx::state", what = what::STATE, pid, tid, state, peer_pid, chid);
+    ring.put(
+        Kind::State,
+        what::STATE,
+        pid,
+        tid,
+        &[peer_pid.into(), chid.into()],
+        state,
+    );
 }
 
 /// Thread `tid` of `pid` now runs at `prio` (its base `base`), because of `why`.
 #[inline]
-pub fn prio(pid: i32, tid: i32, prio: u8, base: u8, why: &'static str) {
+pub fn prio(ring: Ring<'_>, pid: i32, tid: i32, prio: u8, base: u8, why: &'static str) {
     tracing::trace!(target: "qnx::prio", what = what::PRIO, pid, tid, prio, base, why);
+    ring.put(
+        Kind::Prio,
+        what::PRIO,
+        pid,
+        tid,
+        &[prio.into(), base.into()],
+        why,
+    );
 }
 
 /// What one message event says.
@@ -190,33 +234,56 @@ pub struct MsgEvent {
     pub bytes: u64,
 }
 
+impl MsgEvent {
+    /// The integer fields in the ring's order.
+    fn ints(&self) -> [i64; 6] {
+        [
+            self.peer_pid.into(),
+            self.peer_tid.into(),
+            self.chid.into(),
+            self.rcvid,
+            self.exchange as i64,
+            self.bytes as i64,
+        ]
+    }
+}
+
 /// A message is sent.
 #[inline]
-pub fn msg_send(e: &MsgEvent) {
+pub fn msg_send(ring: Ring<'_>, e: &MsgEvent) {
     tracing::trace!(target: "qnx::msg", what = what::SEND, pid = e.pid, tid = e.tid,
         peer_pid = e.peer_pid, peer_tid = e.peer_tid, chid = e.chid, rcvid = e.rcvid,
         exchange = e.exchange, bytes = e.bytes);
+    ring.put(Kind::Msg, what::SEND, e.pid, e.tid, &e.ints(), "");
 }
 
 /// A message is received.
 #[inline]
-pub fn msg_receive(e: &MsgEvent) {
+pub fn msg_receive(ring: Ring<'_>, e: &MsgEvent) {
     tracing::trace!(target: "qnx::msg", what = what::RECEIVE, pid = e.pid, tid = e.tid,
         peer_pid = e.peer_pid, peer_tid = e.peer_tid, chid = e.chid, rcvid = e.rcvid,
         exchange = e.exchange, bytes = e.bytes);
+    ring.put(Kind::Msg, what::RECEIVE, e.pid, e.tid, &e.ints(), "");
 }
 
 /// A message is answered with `status` (minus the errno of a MsgError).
 #[inline]
-pub fn msg_reply(e: &MsgEvent, status: i64) {
+pub fn msg_reply(ring: Ring<'_>, e: &MsgEvent, status: i64) {
     tracing::trace!(target: "qnx::msg", what = what::REPLY, pid = e.pid, tid = e.tid,
         peer_pid = e.peer_pid, peer_tid = e.peer_tid, chid = e.chid, rcvid = e.rcvid,
         exchange = e.exchange, bytes = e.bytes, status);
+    if ring.recording() {
+        let i = e.ints();
+        let ints = [i[0], i[1], i[2], i[3], i[4], i[5], status];
+        ring.put(Kind::Msg, what::REPLY, e.pid, e.tid, &ints, "");
+    }
 }
 
 /// A pulse `pulse` (its id) is queued by `pid` (0: the kernel) for `peer_pid`'s channel `chid`.
 #[inline]
+#[allow(clippy::too_many_arguments)] // (the event's fields, as the schema lists them)
 pub fn pulse_queued(
+    ring: Ring<'_>,
     pid: i32,
     tid: i32,
     peer_pid: i32,
@@ -227,43 +294,82 @@ pub fn pulse_queued(
 ) {
     tracing::trace!(target: "qnx::pulse", what = what::QUEUED, pid, tid, peer_pid, chid,
         code, value, pulse);
+    let ints = [
+        peer_pid.into(),
+        chid.into(),
+        code.into(),
+        value.into(),
+        pulse as i64,
+    ];
+    ring.put(Kind::Pulse, what::QUEUED, pid, tid, &ints, "");
 }
 
 /// Pulse `pulse` is received by thread `tid` of `pid` on `chid`.
 #[inline]
-pub fn pulse_received(pid: i32, tid: i32, chid: i32, code: i8, value: i32, pulse: u64) {
+pub fn pulse_received(
+    ring: Ring<'_>,
+    pid: i32,
+    tid: i32,
+    chid: i32,
+    code: i8,
+    value: i32,
+    pulse: u64,
+) {
     tracing::trace!(target: "qnx::pulse", what = what::RECEIVED, pid, tid, peer_pid = 0, chid,
         code, value, pulse);
+    let ints = [0, chid.into(), code.into(), value.into(), pulse as i64];
+    ring.put(Kind::Pulse, what::RECEIVED, pid, tid, &ints, "");
 }
 
 /// An asyncmsg message is put on `coid`'s queue (by the library, without a kernel entry).
 #[inline]
-pub fn async_put(pid: i32, tid: i32, coid: i32, bytes: u64) {
+pub fn async_put(ring: Ring<'_>, pid: i32, tid: i32, coid: i32, bytes: u64) {
     let _outside = OutsideEvent::new();
     tracing::trace!(target: "qnx::async", what = what::PUT, pid, tid, coid, messages = 1u32,
         bytes);
+    ring.put(
+        Kind::Async,
+        what::PUT,
+        pid,
+        tid,
+        &[coid.into(), 1, bytes as i64],
+        "",
+    );
 }
 
 /// `coid`'s queue is handed to the kernel with `messages` pending: batch `batch`.
 #[inline]
-pub fn async_trigger(pid: i32, tid: i32, coid: i32, messages: u32, batch: u64) {
+pub fn async_trigger(ring: Ring<'_>, pid: i32, tid: i32, coid: i32, messages: u32, batch: u64) {
     tracing::trace!(target: "qnx::async", what = what::TRIGGER, pid, tid, coid, messages, batch);
+    let ints = [coid.into(), messages.into(), batch as i64];
+    ring.put(Kind::Async, what::TRIGGER, pid, tid, &ints, "");
 }
 
 /// A receiver takes `messages` of batch `batch` on `chid`.
 #[inline]
-pub fn async_get(pid: i32, tid: i32, chid: i32, messages: u32, batch: u64) {
+pub fn async_get(ring: Ring<'_>, pid: i32, tid: i32, chid: i32, messages: u32, batch: u64) {
     tracing::trace!(target: "qnx::async", what = what::GET, pid, tid, chid, messages, batch);
+    let ints = [chid.into(), messages.into(), batch as i64];
+    ring.put(Kind::Async, what::GET, pid, tid, &ints, "");
 }
 
 /// Timer `timer` of `pid` (a timer id, or the thread's kernel timeout: `kind`) expired.
 #[inline]
-pub fn timer_fired(pid: i32, tid: i32, timer: i32, kind: &'static str) {
+pub fn timer_fired(ring: Ring<'_>, pid: i32, tid: i32, timer: i32, kind: &'static str) {
     tracing::trace!(target: "qnx::timer", what = what::FIRED, pid, tid, timer, kind);
+    ring.put(Kind::Timer, what::FIRED, pid, tid, &[timer.into()], kind);
 }
 
 /// A step of process `pid`'s teardown.
 #[inline]
-pub fn teardown(pid: i32, step: &'static str) {
+pub fn teardown(ring: Ring<'_>, pid: i32, step: &'static str) {
     tracing::debug!(target: "qnx::teardown", what = what::TEARDOWN, pid, tid = 0, step);
+    ring.put(Kind::Teardown, what::TEARDOWN, pid, 0, &[], step);
+}
+
+/// Process `pid` is made, for the program `name`.
+#[inline]
+pub fn process(ring: Ring<'_>, pid: i32, name: &str) {
+    tracing::trace!(target: "qnx::process", what = what::CREATED, pid, tid = 0, name);
+    ring.put(Kind::Process, what::CREATED, pid, 0, &[], name);
 }

@@ -1,6 +1,6 @@
 //! pidin-sim shows asyncmsg on a running shared kernel: a consumer program's asyncmsg channel
 //! with its buffers and its ready list, a producer program's connection to it with its send
-//! queue (messages pending and unreleased), its batches and the messages taken, and the
+//! queue (messages pending: in flight and untriggered; unreleased), its batches and the messages taken, and the
 //! processes' asyncmsg counters. The programs are this test binary re-run in roles, on a
 //! supervisor the test starts; every process is bounded in time and killed on every exit path,
 //! and the socket lives in a temporary directory removed on every exit path.
@@ -105,7 +105,8 @@ fn pidin_shows_an_asyncmsg_channels_ready_list_and_a_producers_send_queue() {
         // One trigger put the connection on the ready list; nobody has taken anything.
         format!("  asyncmsg: {MAX_GET} buffers of {BUFSZ} bytes per receive; ready list: pid {ppid} coid {coid:#x}\n"),
         format!("coid {coid:#x} of pid {ppid} -> pid {cpid} chid {chid} (scoid "),
-        format!("  asyncmsg: {PUTS} pending, {PUTS} unreleased, 1 batches, 0 taken, on the ready list\n"),
+        // The trigger handed the first TRIGGER to the kernel; the last two wait for the next.
+        format!("  asyncmsg: {PUTS} pending ({TRIGGER} in flight, {} untriggered), {PUTS} unreleased, 1 batches, 0 taken, on the ready list\n", PUTS - TRIGGER),
     ] {
         assert!(text.contains(&want), "no {want:?} in\n{text}");
     }
@@ -118,8 +119,11 @@ fn pidin_shows_an_asyncmsg_channels_ready_list_and_a_producers_send_queue() {
             .map(String::from)
             .collect()
     };
-    assert_eq!(row(ppid)[6..], ["1", "0", "0"], "{text}");
-    assert_eq!(row(cpid)[6..], ["0", "0", "0"], "{text}");
+    assert_eq!(row(ppid)[6..9], ["1", "0", "0"], "{text}");
+    assert_eq!(row(cpid)[6..9], ["0", "0", "0"], "{text}");
+    // The last column: each program's name (this test binary's, as Linux knows it).
+    let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+    assert_eq!(row(ppid)[9], comm.trim_end(), "{text}");
     // The producer's asyncmsg library thread is marked as the library's; its own thread not.
     let threads: Vec<&str> = text
         .lines()

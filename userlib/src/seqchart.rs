@@ -398,6 +398,41 @@ pub struct SeqChartLayer {
     rec: Arc<Mutex<Recording>>,
 }
 
+impl SeqChartLayer {
+    /// Records an event read from a kernel's trace ring (`kernel_sim::trace::Reader`: the
+    /// events of every program of a shared kernel), in the order given.
+    pub fn record_decoded(&self, d: &kernel_sim::trace::Decoded) {
+        let target = d.kind.target();
+        if !matches!(
+            target,
+            "qnx::msg" | "qnx::pulse" | "qnx::async" | "qnx::state"
+        ) {
+            return;
+        }
+        let fields = Fields {
+            what: d.what.to_string(),
+            pid: d.pid,
+            tid: d.tid,
+            ints: d
+                .ints
+                .iter()
+                .map(|(n, v)| {
+                    let v = if kernel_sim::trace::Decoded::is_unsigned(n) {
+                        i128::from(*v as u64)
+                    } else {
+                        i128::from(*v)
+                    };
+                    (*n, v)
+                })
+                .collect(),
+            strs: d.string.iter().map(|(n, v)| (*n, v.clone())).collect(),
+        };
+        if let Some(ev) = Ev::from_fields(target, &fields) {
+            lock(&self.rec).push(ev);
+        }
+    }
+}
+
 impl<S: Subscriber> Layer<S> for SeqChartLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let target = event.metadata().target();

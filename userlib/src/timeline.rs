@@ -46,8 +46,14 @@
 //! the kernel or by a teardown) gets a 1 ns slice of its own for the arrow to hold on to.
 //!
 //! **Priorities**: a counter per thread (`C`, named after the thread, series `priority`) and an
-//! instant with the reason on the states track. **Teardown steps** and timers of no thread are
-//! instants of the process (`s: "p"`).
+//! instant with the reason on the states track. **Teardown steps**, a process's creation (which
+//! also names it, after its program, unless [`TimelineGuard::name_process`] did) and timers of
+//! no thread are instants of the process (`s: "p"`).
+//!
+//! **Several programs**: the events of a kernel shared by several programs are read from its
+//! trace ring (`kernel_sim::trace::Reader`) and given to [`TimelineLayer::record_decoded`],
+//! which stamps each with the time it happened instead of the time it arrived
+//! (`pidin-sim --trace`, the examples' `--trace` with `--processes`).
 //!
 //! Track ids: Perfetto's JSON importer names a thread by its tid alone and takes a tid equal to
 //! the pid for the process's main thread, so the simulated tids (1, 2, ... in every process)
@@ -135,6 +141,7 @@ impl TimelineLayer {
         let file = File::create(&path)?;
         let shared = Arc::new(Shared {
             start: Instant::now(),
+            origin_ns: kernel_sim::trace::monotonic_ns(),
             path,
             state: Mutex::new(State {
                 events: Vec::with_capacity(capacity.min(4096)),
@@ -155,6 +162,39 @@ impl TimelineLayer {
                 shared: Some(shared),
             },
         ))
+    }
+}
+
+impl TimelineLayer {
+    /// Records an event read from a kernel's trace ring (`kernel_sim::trace::Reader`: the
+    /// events of every program of a shared kernel), at the time it happened. Events are taken
+    /// in the order given, which should be the ring's.
+    pub fn record_decoded(&self, d: &kernel_sim::trace::Decoded) {
+        let shared = &self.shared;
+        let Some(kind) = Kind::of(d.kind.target()) else {
+            return;
+        };
+        let mut fields = Fields::new();
+        for (name, v) in &d.ints {
+            let val = if kernel_sim::trace::Decoded::is_unsigned(name) {
+                Val::U(*v as u64)
+            } else {
+                Val::I(*v)
+            };
+            fields.push((*name, val));
+        }
+        if let Some((name, v)) = &d.string {
+            fields.push((*name, Val::S(v.as_str().into())));
+        }
+        let raw = Raw {
+            ns: 0,
+            kind,
+            what: What::of(d.what),
+            pid: d.pid,
+            tid: d.tid,
+            fields,
+        };
+        shared.push_at(raw, d.ns.saturating_sub(shared.origin_ns));
     }
 }
 
@@ -248,6 +288,8 @@ impl Drop for TimelineGuard {
 /// What the layer and its guard share.
 struct Shared {
     start: Instant,
+    /// `start` on `CLOCK_MONOTONIC` (the clock of the events read from a trace ring).
+    origin_ns: u64,
     path: PathBuf,
     state: Mutex<State>,
 }
@@ -286,8 +328,12 @@ impl Shared {
         u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    fn push(&self, mut raw: Raw) {
-        let now = self.now();
+    fn push(&self, raw: Raw) {
+        self.push_at(raw, self.now());
+    }
+
+    /// Records `raw` as of `now` (nanoseconds since the recording began).
+    fn push_at(&self, mut raw: Raw, now: u64) {
         let mut st = self.lock();
         if st.file.is_none() {
             return;
@@ -362,6 +408,7 @@ enum Kind {
     Async,
     Timer,
     Teardown,
+    Process,
 }
 
 impl Kind {
@@ -375,6 +422,7 @@ impl Kind {
             "async" => Kind::Async,
             "timer" => Kind::Timer,
             "teardown" => Kind::Teardown,
+            "process" => Kind::Process,
             _ => return None,
         })
     }
@@ -397,6 +445,7 @@ enum What {
     Get,
     Fired,
     Teardown,
+    Created,
     Other,
 }
 
@@ -417,6 +466,7 @@ impl What {
             what::GET => What::Get,
             what::FIRED => What::Fired,
             what::TEARDOWN => What::Teardown,
+            what::CREATED => What::Created,
             _ => What::Other,
         }
     }
@@ -437,6 +487,7 @@ impl What {
             What::Get => what::GET,
             What::Fired => what::FIRED,
             What::Teardown => what::TEARDOWN,
+            What::Created => what::CREATED,
             What::Other => "event",
         }
     }
@@ -638,7 +689,14 @@ fn build(events: &[Raw], names: &Names, end_ns: u64, dropped: u64, capacity: usi
     // Processes and threads seen; the kernel (pid 0) becomes a process of its own.
     let mut pids = BTreeSet::new();
     let mut threads = BTreeSet::new();
+    // The names the processes' `created` events give (a name given by the program wins).
+    let mut created: BTreeMap<i32, &str> = BTreeMap::new();
     for ev in events {
+        if ev.kind == Kind::Process {
+            if let Some(n) = ev.str("name").filter(|n| !n.is_empty()) {
+                created.insert(ev.pid, n);
+            }
+        }
         pids.insert(ev.pid.max(0));
         if ev.pid <= 0 {
             threads.insert((0, 0));
@@ -653,7 +711,8 @@ fn build(events: &[Raw], names: &Names, end_ns: u64, dropped: u64, capacity: usi
 
     let mut meta = Vec::new();
     for &pid in &pids {
-        let name = match (pid, names.processes.get(&pid)) {
+        let given = names.processes.get(&pid).map(String::as_str);
+        let name = match (pid, given.or_else(|| created.get(&pid).copied())) {
             (0, _) => "kernel".to_string(),
             (_, Some(n)) => format!("process {pid} ({n})"),
             (_, None) => format!("process {pid}"),
@@ -759,6 +818,16 @@ fn build(events: &[Raw], names: &Names, end_ns: u64, dropped: u64, capacity: usi
         };
         let ns = ev.ns;
         match (ev.kind, ev.what) {
+            (Kind::Process, _) => {
+                let name = ev.str("name").unwrap_or("");
+                out.push((
+                    ns,
+                    json!({"name": format!("process created: {name}"), "cat": "process",
+                    "ph": "i", "s": "p", "ts": ts(ns), "pid": trace_pid(ev.pid),
+                    "tid": trace_pid(ev.pid), "args": ev.args()}),
+                ));
+                continue;
+            }
             (Kind::Teardown, _) => {
                 let step = ev.str("step").unwrap_or("?");
                 out.push((
@@ -954,5 +1023,6 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Async => "async",
         Kind::Timer => "timer",
         Kind::Teardown => "teardown",
+        Kind::Process => "process",
     }
 }

@@ -19,6 +19,13 @@ static LOCKS: Mutex<Vec<(u16, usize)>> = Mutex::new(Vec::new());
 static COMBINE_CORE: Mutex<Option<Arc<Resmgr<TFront>>>> = Mutex::new(None);
 const COMBINE_OCB: usize = 0x3000;
 static REPLIED_BOUND: Mutex<Vec<bool>> = Mutex::new(Vec::new());
+/// Taken by every test: the statics above are the front's (one per test binary), and a reply
+/// made by one test while another has set `COMBINE_CORE` lands in that test's record.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A test context: a receive buffer, and a hook run the first time `set_id` is called (the
 /// engine calls it once it has looked the connection's binding up).
@@ -137,6 +144,7 @@ impl Front for TFront {
 /// the read, never before it (a C OCB is freed by `close_ocb`) and never twice.
 #[test]
 fn a_close_racing_a_message_of_the_same_connection_closes_the_ocb_once_after_it() {
+    let _serial = serial();
     const OCB: usize = 0x1000;
     let core: Arc<Resmgr<TFront>> = Arc::new(Resmgr::default());
     let link = core.attach(1, None, 0, 0, (), (), None).unwrap();
@@ -194,6 +202,7 @@ fn a_close_racing_a_message_of_the_same_connection_closes_the_ocb_once_after_it(
 /// handler of the same OCB), then `close_ocb` once the last reference goes.
 #[test]
 fn a_faked_close_runs_close_dup_under_lock_ocb() {
+    let _serial = serial();
     const OCB: usize = 0x2000;
     let core: Arc<Resmgr<TFront>> = Arc::new(Resmgr::default());
     let link = core.attach(1, None, 0, 0, (), (), None).unwrap();
@@ -231,6 +240,7 @@ fn a_faked_close_runs_close_dup_under_lock_ocb() {
 /// still there makes that open's `resmgr_open_bind` fail with EBUSY.
 #[test]
 fn a_combine_close_unbinds_before_it_answers() {
+    let _serial = serial();
     let core: Arc<Resmgr<TFront>> = Arc::new(Resmgr::default());
     let link = core.attach(1, None, 0, 0, (), (), None).unwrap();
     assert_eq!(link, 0);

@@ -213,17 +213,33 @@ fn msg(who: (i32, i32), peer: (i32, i32), exchange: u64, bytes: u64) -> MsgEvent
 /// The server RECEIVE-blocked; the client sends (received at once, the client REPLY-blocked);
 /// the server replies; the client sends a pulse (code 5) that the server receives.
 fn srr_and_pulse() {
-    trace::state(SERVER.0, SERVER.1, "RECEIVE", 0, 1);
-    trace::msg_send(&msg(CLIENT, (SERVER.0, 0), 7, 16));
-    trace::msg_receive(&msg(SERVER, CLIENT, 7, 16));
-    trace::state(SERVER.0, SERVER.1, "READY", 0, -1);
-    trace::state(CLIENT.0, CLIENT.1, "REPLY", SERVER.0, 1);
-    trace::msg_reply(&msg(SERVER, CLIENT, 7, 8), 0);
-    trace::state(CLIENT.0, CLIENT.1, "READY", 0, -1);
-    trace::state(SERVER.0, SERVER.1, "RECEIVE", 0, 1);
-    trace::pulse_queued(CLIENT.0, CLIENT.1, SERVER.0, 1, 5, 42, 9);
-    trace::pulse_received(SERVER.0, SERVER.1, 1, 5, 42, 9);
-    trace::state(SERVER.0, SERVER.1, "READY", 0, -1);
+    trace::state(trace::Ring::none(), SERVER.0, SERVER.1, "RECEIVE", 0, 1);
+    trace::msg_send(trace::Ring::none(), &msg(CLIENT, (SERVER.0, 0), 7, 16));
+    trace::msg_receive(trace::Ring::none(), &msg(SERVER, CLIENT, 7, 16));
+    trace::state(trace::Ring::none(), SERVER.0, SERVER.1, "READY", 0, -1);
+    trace::state(
+        trace::Ring::none(),
+        CLIENT.0,
+        CLIENT.1,
+        "REPLY",
+        SERVER.0,
+        1,
+    );
+    trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 7, 8), 0);
+    trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "READY", 0, -1);
+    trace::state(trace::Ring::none(), SERVER.0, SERVER.1, "RECEIVE", 0, 1);
+    trace::pulse_queued(
+        trace::Ring::none(),
+        CLIENT.0,
+        CLIENT.1,
+        SERVER.0,
+        1,
+        5,
+        42,
+        9,
+    );
+    trace::pulse_received(trace::Ring::none(), SERVER.0, SERVER.1, 1, 5, 42, 9);
+    trace::state(trace::Ring::none(), SERVER.0, SERVER.1, "READY", 0, -1);
 }
 
 /// The chart of what `f` emits, in memory.
@@ -392,28 +408,28 @@ fn a_queued_message_a_kernel_pulse_a_batch_and_the_cap() {
     let c2 = (3, 2);
     let run = || {
         // The server holds the client's message; a second client queues SEND-blocked.
-        trace::state(SERVER.0, SERVER.1, "RECEIVE", 0, 1);
-        trace::msg_send(&msg(CLIENT, (2, 0), 1, 4));
-        trace::msg_receive(&msg(SERVER, CLIENT, 1, 4));
-        trace::state(SERVER.0, SERVER.1, "READY", 0, -1);
-        trace::state(CLIENT.0, CLIENT.1, "REPLY", 2, 1);
-        trace::msg_send(&msg(c2, (2, 0), 2, 4));
-        trace::state(c2.0, c2.1, "SEND", 2, 1);
-        trace::msg_reply(&msg(SERVER, CLIENT, 1, 0), -3);
-        trace::state(CLIENT.0, CLIENT.1, "READY", 0, -1);
-        trace::msg_receive(&msg(SERVER, (0, 0), 2, 4));
-        trace::state(c2.0, c2.1, "REPLY", 2, 1);
-        trace::msg_reply(&msg(SERVER, c2, 2, 0), 0);
-        trace::state(c2.0, c2.1, "READY", 0, -1);
+        trace::state(trace::Ring::none(), SERVER.0, SERVER.1, "RECEIVE", 0, 1);
+        trace::msg_send(trace::Ring::none(), &msg(CLIENT, (2, 0), 1, 4));
+        trace::msg_receive(trace::Ring::none(), &msg(SERVER, CLIENT, 1, 4));
+        trace::state(trace::Ring::none(), SERVER.0, SERVER.1, "READY", 0, -1);
+        trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "REPLY", 2, 1);
+        trace::msg_send(trace::Ring::none(), &msg(c2, (2, 0), 2, 4));
+        trace::state(trace::Ring::none(), c2.0, c2.1, "SEND", 2, 1);
+        trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 1, 0), -3);
+        trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "READY", 0, -1);
+        trace::msg_receive(trace::Ring::none(), &msg(SERVER, (0, 0), 2, 4));
+        trace::state(trace::Ring::none(), c2.0, c2.1, "REPLY", 2, 1);
+        trace::msg_reply(trace::Ring::none(), &msg(SERVER, c2, 2, 0), 0);
+        trace::state(trace::Ring::none(), c2.0, c2.1, "READY", 0, -1);
         // A timer's pulse from the kernel.
-        trace::pulse_queued(0, 0, SERVER.0, 1, -1, 0, 5);
-        trace::pulse_received(SERVER.0, SERVER.1, 1, -1, 0, 5);
+        trace::pulse_queued(trace::Ring::none(), 0, 0, SERVER.0, 1, -1, 0, 5);
+        trace::pulse_received(trace::Ring::none(), SERVER.0, SERVER.1, 1, -1, 0, 5);
         // An asyncmsg batch of three from the second client.
         for _ in 0..3 {
-            trace::async_put(c2.0, c2.1, 0x4000_0001, 8);
+            trace::async_put(trace::Ring::none(), c2.0, c2.1, 0x4000_0001, 8);
         }
-        trace::async_trigger(c2.0, c2.1, 0x4000_0001, 3, 11);
-        trace::async_get(SERVER.0, SERVER.1, 2, 3, 11);
+        trace::async_trigger(trace::Ring::none(), c2.0, c2.1, 0x4000_0001, 3, 11);
+        trace::async_get(trace::Ring::none(), SERVER.0, SERVER.1, 2, 3, 11);
     };
     let svg = chart(Options::default(), run);
     let elems = parse_xml(&svg).unwrap_or_else(|e| panic!("not XML: {e}\n{svg}"));
@@ -590,22 +606,22 @@ fn sample() {
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         srr_and_pulse();
         let c2 = (3, 2);
-        trace::msg_send(&msg(CLIENT, (2, 0), 1, 4));
-        trace::msg_receive(&msg(SERVER, CLIENT, 1, 4));
-        trace::state(SERVER.0, SERVER.1, "READY", 0, -1);
-        trace::state(CLIENT.0, CLIENT.1, "REPLY", 2, 1);
-        trace::msg_send(&msg(c2, (2, 0), 2, 4));
-        trace::state(c2.0, c2.1, "SEND", 2, 1);
-        trace::msg_reply(&msg(SERVER, CLIENT, 1, 0), -3);
-        trace::state(CLIENT.0, CLIENT.1, "READY", 0, -1);
-        trace::msg_receive(&msg(SERVER, (0, 0), 2, 4));
-        trace::state(c2.0, c2.1, "REPLY", 2, 1);
-        trace::msg_reply(&msg(SERVER, c2, 2, 0), 0);
-        trace::state(c2.0, c2.1, "READY", 0, -1);
-        trace::pulse_queued(0, 0, SERVER.0, 1, -1, 0, 5);
-        trace::pulse_received(SERVER.0, SERVER.1, 1, -1, 0, 5);
-        trace::async_trigger(c2.0, c2.1, 0x4000_0001, 3, 11);
-        trace::async_get(SERVER.0, SERVER.1, 2, 3, 11);
+        trace::msg_send(trace::Ring::none(), &msg(CLIENT, (2, 0), 1, 4));
+        trace::msg_receive(trace::Ring::none(), &msg(SERVER, CLIENT, 1, 4));
+        trace::state(trace::Ring::none(), SERVER.0, SERVER.1, "READY", 0, -1);
+        trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "REPLY", 2, 1);
+        trace::msg_send(trace::Ring::none(), &msg(c2, (2, 0), 2, 4));
+        trace::state(trace::Ring::none(), c2.0, c2.1, "SEND", 2, 1);
+        trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 1, 0), -3);
+        trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "READY", 0, -1);
+        trace::msg_receive(trace::Ring::none(), &msg(SERVER, (0, 0), 2, 4));
+        trace::state(trace::Ring::none(), c2.0, c2.1, "REPLY", 2, 1);
+        trace::msg_reply(trace::Ring::none(), &msg(SERVER, c2, 2, 0), 0);
+        trace::state(trace::Ring::none(), c2.0, c2.1, "READY", 0, -1);
+        trace::pulse_queued(trace::Ring::none(), 0, 0, SERVER.0, 1, -1, 0, 5);
+        trace::pulse_received(trace::Ring::none(), SERVER.0, SERVER.1, 1, -1, 0, 5);
+        trace::async_trigger(trace::Ring::none(), c2.0, c2.1, 0x4000_0001, 3, 11);
+        trace::async_get(trace::Ring::none(), SERVER.0, SERVER.1, 2, 3, 11);
     });
     guard.finish().unwrap();
 }

@@ -156,29 +156,40 @@ fn srr_exchange(d: &Dispatch) {
     let server = std::thread::spawn(move || {
         let _g = tracing::dispatcher::set_default(&ds);
         b.at(0, || {
-            trace::state(SERVER.0, SERVER.1, "RUNNING", 0, -1);
-            trace::call_enter(SERVER.0, SERVER.1, "MsgReceive");
-            trace::state(SERVER.0, SERVER.1, "RECEIVE", 0, 1);
+            trace::state(trace::Ring::none(), SERVER.0, SERVER.1, "RUNNING", 0, -1);
+            trace::call_enter(trace::Ring::none(), SERVER.0, SERVER.1, "MsgReceive");
+            trace::state(trace::Ring::none(), SERVER.0, SERVER.1, "RECEIVE", 0, 1);
         });
-        b.at(2, || trace::call_exit(SERVER.0, SERVER.1, "MsgReceive", 7));
+        b.at(2, || {
+            trace::call_exit(trace::Ring::none(), SERVER.0, SERVER.1, "MsgReceive", 7)
+        });
         b.at(3, || {
-            trace::call_enter(SERVER.0, SERVER.1, "MsgReply");
-            trace::msg_reply(&msg(SERVER, CLIENT, 8), 0);
-            trace::state(CLIENT.0, CLIENT.1, "READY", 0, -1);
-            trace::call_exit(SERVER.0, SERVER.1, "MsgReply", 0);
+            trace::call_enter(trace::Ring::none(), SERVER.0, SERVER.1, "MsgReply");
+            trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 8), 0);
+            trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "READY", 0, -1);
+            trace::call_exit(trace::Ring::none(), SERVER.0, SERVER.1, "MsgReply", 0);
         });
     });
     let (b, ds) = (baton, d.clone());
     let client = std::thread::spawn(move || {
         let _g = tracing::dispatcher::set_default(&ds);
         b.at(1, || {
-            trace::call_enter(CLIENT.0, CLIENT.1, "MsgSend");
-            trace::msg_send(&msg(CLIENT, (SERVER.0, 0), 16));
-            trace::msg_receive(&msg(SERVER, CLIENT, 16));
-            trace::state(SERVER.0, SERVER.1, "READY", 0, -1);
-            trace::state(CLIENT.0, CLIENT.1, "REPLY", SERVER.0, 1);
+            trace::call_enter(trace::Ring::none(), CLIENT.0, CLIENT.1, "MsgSend");
+            trace::msg_send(trace::Ring::none(), &msg(CLIENT, (SERVER.0, 0), 16));
+            trace::msg_receive(trace::Ring::none(), &msg(SERVER, CLIENT, 16));
+            trace::state(trace::Ring::none(), SERVER.0, SERVER.1, "READY", 0, -1);
+            trace::state(
+                trace::Ring::none(),
+                CLIENT.0,
+                CLIENT.1,
+                "REPLY",
+                SERVER.0,
+                1,
+            );
         });
-        b.at(4, || trace::call_exit(CLIENT.0, CLIENT.1, "MsgSend", 0));
+        b.at(4, || {
+            trace::call_exit(trace::Ring::none(), CLIENT.0, CLIENT.1, "MsgSend", 0)
+        });
     });
     server.join().unwrap();
     client.join().unwrap();
@@ -308,9 +319,15 @@ fn two_threads_calling_at_once_wait_for_the_same_enter() {
                 std::thread::spawn(move || {
                     let _g = tracing::dispatcher::set_default(&d);
                     for i in 0..CALLS {
-                        trace::call_enter(pid, tid, "MsgSendPulse");
-                        trace::state(pid, tid, "READY", 0, -1);
-                        trace::call_exit(pid, tid, "MsgSendPulse", i64::from(i));
+                        trace::call_enter(trace::Ring::none(), pid, tid, "MsgSendPulse");
+                        trace::state(trace::Ring::none(), pid, tid, "READY", 0, -1);
+                        trace::call_exit(
+                            trace::Ring::none(),
+                            pid,
+                            tid,
+                            "MsgSendPulse",
+                            i64::from(i),
+                        );
                     }
                 })
             })

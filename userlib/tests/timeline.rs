@@ -175,71 +175,77 @@ fn msg(pid: i32, tid: i32, peer_pid: i32, peer_tid: i32, exchange: u64) -> MsgEv
 /// in MsgReceive, and one of its threads was in MsgReceive before the recording began.
 fn scenario() {
     // Thread 3 of the server was already in MsgReceive.
-    trace::call_exit(SERVER, 3, "MsgReceive", -4);
-    trace::state(SERVER, 3, "RUNNING", 0, -1);
+    trace::call_exit(trace::Ring::none(), SERVER, 3, "MsgReceive", -4);
+    trace::state(trace::Ring::none(), SERVER, 3, "RUNNING", 0, -1);
 
-    trace::state(SERVER, 1, "RUNNING", 0, -1);
-    trace::prio(SERVER, 1, 10, 10, "set");
-    trace::call_enter(SERVER, 1, "MsgReceive");
-    trace::state(SERVER, 1, "RECEIVE", 0, 1);
+    trace::state(trace::Ring::none(), SERVER, 1, "RUNNING", 0, -1);
+    trace::prio(trace::Ring::none(), SERVER, 1, 10, 10, "set");
+    trace::call_enter(trace::Ring::none(), SERVER, 1, "MsgReceive");
+    trace::state(trace::Ring::none(), SERVER, 1, "RECEIVE", 0, 1);
 
-    trace::state(CLIENT, 1, "RUNNING", 0, -1);
-    trace::call_enter(CLIENT, 1, "MsgSend");
-    trace::msg_send(&msg(CLIENT, 1, SERVER, 0, EXCHANGE));
-    trace::prio(SERVER, 1, 15, 10, "inherit");
-    trace::msg_receive(&msg(SERVER, 1, CLIENT, 1, EXCHANGE));
-    trace::state(SERVER, 1, "READY", 0, -1);
-    trace::state(CLIENT, 1, "REPLY", SERVER, 1);
-    trace::call_exit(SERVER, 1, "MsgReceive", 0x10001);
-    trace::state(SERVER, 1, "RUNNING", 0, -1);
+    trace::state(trace::Ring::none(), CLIENT, 1, "RUNNING", 0, -1);
+    trace::call_enter(trace::Ring::none(), CLIENT, 1, "MsgSend");
+    trace::msg_send(trace::Ring::none(), &msg(CLIENT, 1, SERVER, 0, EXCHANGE));
+    trace::prio(trace::Ring::none(), SERVER, 1, 15, 10, "inherit");
+    trace::msg_receive(trace::Ring::none(), &msg(SERVER, 1, CLIENT, 1, EXCHANGE));
+    trace::state(trace::Ring::none(), SERVER, 1, "READY", 0, -1);
+    trace::state(trace::Ring::none(), CLIENT, 1, "REPLY", SERVER, 1);
+    trace::call_exit(trace::Ring::none(), SERVER, 1, "MsgReceive", 0x10001);
+    trace::state(trace::Ring::none(), SERVER, 1, "RUNNING", 0, -1);
 
-    trace::call_enter(SERVER, 1, "MsgReply");
-    trace::msg_reply(&msg(SERVER, 1, CLIENT, 1, EXCHANGE), 0);
-    trace::state(CLIENT, 1, "READY", 0, -1);
-    trace::prio(SERVER, 1, 10, 10, "restore");
-    trace::call_exit(SERVER, 1, "MsgReply", 0);
-    trace::call_exit(CLIENT, 1, "MsgSend", 0);
-    trace::state(CLIENT, 1, "RUNNING", 0, -1);
+    trace::call_enter(trace::Ring::none(), SERVER, 1, "MsgReply");
+    trace::msg_reply(trace::Ring::none(), &msg(SERVER, 1, CLIENT, 1, EXCHANGE), 0);
+    trace::state(trace::Ring::none(), CLIENT, 1, "READY", 0, -1);
+    trace::prio(trace::Ring::none(), SERVER, 1, 10, 10, "restore");
+    trace::call_exit(trace::Ring::none(), SERVER, 1, "MsgReply", 0);
+    trace::call_exit(trace::Ring::none(), CLIENT, 1, "MsgSend", 0);
+    trace::state(trace::Ring::none(), CLIENT, 1, "RUNNING", 0, -1);
 
     // A send that fails: one flow point only, no arrow.
-    trace::call_enter(CLIENT, 1, "MsgSend");
-    trace::msg_send(&msg(CLIENT, 1, SERVER, 0, FAILED));
-    trace::call_exit(CLIENT, 1, "MsgSend", -3);
+    trace::call_enter(trace::Ring::none(), CLIENT, 1, "MsgSend");
+    trace::msg_send(trace::Ring::none(), &msg(CLIENT, 1, SERVER, 0, FAILED));
+    trace::call_exit(trace::Ring::none(), CLIENT, 1, "MsgSend", -3);
 
     // A pulse from the client, then one from the kernel (a timer).
-    trace::call_enter(CLIENT, 1, "MsgSendPulse");
-    trace::pulse_queued(CLIENT, 1, SERVER, 1, 5, 42, PULSE);
-    trace::call_exit(CLIENT, 1, "MsgSendPulse", 0);
-    trace::call_enter(SERVER, 1, "MsgReceive");
-    trace::state(SERVER, 1, "RECEIVE", 0, 1);
-    trace::pulse_received(SERVER, 1, 1, 5, 42, PULSE);
-    trace::state(SERVER, 1, "RUNNING", 0, -1);
-    trace::call_exit(SERVER, 1, "MsgReceive", 0);
-    trace::timer_fired(SERVER, 0, 1, "timer");
-    trace::pulse_queued(0, 0, SERVER, 1, 6, 0, TIMER_PULSE);
-    trace::call_enter(SERVER, 1, "MsgReceive");
-    trace::pulse_received(SERVER, 1, 1, 6, 0, TIMER_PULSE);
-    trace::call_exit(SERVER, 1, "MsgReceive", 0);
+    trace::call_enter(trace::Ring::none(), CLIENT, 1, "MsgSendPulse");
+    trace::pulse_queued(trace::Ring::none(), CLIENT, 1, SERVER, 1, 5, 42, PULSE);
+    trace::call_exit(trace::Ring::none(), CLIENT, 1, "MsgSendPulse", 0);
+    trace::call_enter(trace::Ring::none(), SERVER, 1, "MsgReceive");
+    trace::state(trace::Ring::none(), SERVER, 1, "RECEIVE", 0, 1);
+    trace::pulse_received(trace::Ring::none(), SERVER, 1, 1, 5, 42, PULSE);
+    trace::state(trace::Ring::none(), SERVER, 1, "RUNNING", 0, -1);
+    trace::call_exit(trace::Ring::none(), SERVER, 1, "MsgReceive", 0);
+    trace::timer_fired(trace::Ring::none(), SERVER, 0, 1, "timer");
+    trace::pulse_queued(trace::Ring::none(), 0, 0, SERVER, 1, 6, 0, TIMER_PULSE);
+    trace::call_enter(trace::Ring::none(), SERVER, 1, "MsgReceive");
+    trace::pulse_received(trace::Ring::none(), SERVER, 1, 1, 6, 0, TIMER_PULSE);
+    trace::call_exit(trace::Ring::none(), SERVER, 1, "MsgReceive", 0);
 
     // An asyncmsg batch of three, taken in two gets by the server's thread 2.
     for _ in 0..3 {
-        trace::async_put(CLIENT, 2, 7, 32);
+        trace::async_put(trace::Ring::none(), CLIENT, 2, 7, 32);
     }
-    trace::call_enter(CLIENT, 2, "MsgSendAsync");
-    trace::async_trigger(CLIENT, 2, 7, 3, BATCH);
-    trace::call_exit(CLIENT, 2, "MsgSendAsync", 0);
+    trace::call_enter(trace::Ring::none(), CLIENT, 2, "MsgSendAsync");
+    trace::async_trigger(trace::Ring::none(), CLIENT, 2, 7, 3, BATCH);
+    trace::call_exit(trace::Ring::none(), CLIENT, 2, "MsgSendAsync", 0);
     for n in [2, 1] {
-        trace::call_enter(SERVER, 2, "MsgReceiveAsync");
-        trace::async_get(SERVER, 2, 2, n, BATCH);
-        trace::call_exit(SERVER, 2, "MsgReceiveAsync", i64::from(n));
+        trace::call_enter(trace::Ring::none(), SERVER, 2, "MsgReceiveAsync");
+        trace::async_get(trace::Ring::none(), SERVER, 2, 2, n, BATCH);
+        trace::call_exit(
+            trace::Ring::none(),
+            SERVER,
+            2,
+            "MsgReceiveAsync",
+            i64::from(n),
+        );
     }
 
     for step in ["channels", "connections", "done"] {
-        trace::teardown(CLIENT, step);
+        trace::teardown(trace::Ring::none(), CLIENT, step);
     }
     // Left open: the server waits for the next message.
-    trace::call_enter(SERVER, 1, "MsgReceive");
-    trace::state(SERVER, 1, "RECEIVE", 0, 1);
+    trace::call_enter(trace::Ring::none(), SERVER, 1, "MsgReceive");
+    trace::state(trace::Ring::none(), SERVER, 1, "RECEIVE", 0, 1);
 }
 
 /// Records `scenario` through a layer (on this thread) and parses the file.
@@ -548,8 +554,8 @@ fn names_strings_and_other_targets() {
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, || {
         tracing::info!(target: "other", pid = 9, tid = 9, "not ours");
-        trace::call_enter(4, 1, "MsgSend");
-        trace::call_exit(4, 1, "MsgSend", 0);
+        trace::call_enter(trace::Ring::none(), 4, 1, "MsgSend");
+        trace::call_exit(trace::Ring::none(), 4, 1, "MsgSend", 0);
     });
     drop(guard); // writes the file
     let t = Trace::read(&path);

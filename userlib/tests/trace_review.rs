@@ -35,12 +35,12 @@ fn the_step_mode_keeps_a_bounded_number_of_state_changes() {
         .layer();
     let d = Dispatch::new(tracing_subscriber::registry().with(layer));
     tracing::dispatcher::with_default(&d, || {
-        trace::call_enter(1, 1, "MsgReceive");
+        trace::call_enter(trace::Ring::none(), 1, 1, "MsgReceive");
         for i in 0..100_000 {
             let s = if i % 2 == 0 { "READY" } else { "RUNNING" };
-            trace::state(1, 1, s, 0, -1);
+            trace::state(trace::Ring::none(), 1, 1, s, 0, -1);
         }
-        trace::call_exit(1, 1, "MsgReceive", 0);
+        trace::call_exit(trace::Ring::none(), 1, 1, "MsgReceive", 0);
     });
     drop(guard);
     let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
@@ -118,14 +118,14 @@ fn a_chart_with_a_row_cap_keeps_a_bounded_recording() {
                 exchange: i,
                 bytes: 4,
             };
-            trace::state(2, 1, "SEND", 1, 1);
-            trace::msg_send(&e);
+            trace::state(trace::Ring::none(), 2, 1, "SEND", 1, 1);
+            trace::msg_send(trace::Ring::none(), &e);
             e.pid = 1;
             e.peer_pid = 2;
-            trace::msg_receive(&e);
-            trace::state(2, 1, "REPLY", 1, 1);
-            trace::msg_reply(&e, 0);
-            trace::state(2, 1, "READY", 0, -1);
+            trace::msg_receive(trace::Ring::none(), &e);
+            trace::state(trace::Ring::none(), 2, 1, "REPLY", 1, 1);
+            trace::msg_reply(trace::Ring::none(), &e, 0);
+            trace::state(trace::Ring::none(), 2, 1, "READY", 0, -1);
         }
     });
     let grown = counting::live() - before;
@@ -154,11 +154,11 @@ fn extreme_events() {
             exchange: 7,
             bytes: 0,
         };
-        trace::call_enter(1, 1, "MsgReply");
-        trace::msg_reply(&e, status);
-        trace::call_exit(1, 1, "MsgReply", 0);
-        trace::call_enter(2, 1, "MsgSend");
-        trace::call_exit(2, 1, "MsgSend", result);
+        trace::call_enter(trace::Ring::none(), 1, 1, "MsgReply");
+        trace::msg_reply(trace::Ring::none(), &e, status);
+        trace::call_exit(trace::Ring::none(), 1, 1, "MsgReply", 0);
+        trace::call_enter(trace::Ring::none(), 2, 1, "MsgSend");
+        trace::call_exit(trace::Ring::none(), 2, 1, "MsgSend", result);
     }
 }
 
@@ -214,20 +214,37 @@ fn odd_events() {
             exchange: u64::MAX,
             bytes: u64::MAX,
         };
-        trace::call_enter(pid, tid, "MsgSend");
-        trace::state(pid, tid, "SEND", pid, i32::MIN);
-        trace::msg_send(&e);
-        trace::msg_receive(&e);
-        trace::prio(pid, tid, 255, 0, "set");
-        trace::pulse_queued(pid, tid, pid, -1, i8::MIN, i32::MIN, u64::MAX);
-        trace::pulse_received(pid, tid, -1, i8::MIN, i32::MIN, u64::MAX);
-        trace::async_trigger(pid, tid, i32::MIN, u32::MAX, u64::MAX);
-        trace::async_get(pid, tid, i32::MIN, u32::MAX, u64::MAX);
-        trace::timer_fired(pid, tid, i32::MIN, "timer");
-        trace::msg_reply(&e, i64::MAX);
-        trace::state(pid, tid, "DEAD", 0, -1);
-        trace::teardown(pid, "done");
-        trace::call_exit(pid, tid, "MsgSend", i64::MAX);
+        trace::call_enter(trace::Ring::none(), pid, tid, "MsgSend");
+        trace::state(trace::Ring::none(), pid, tid, "SEND", pid, i32::MIN);
+        trace::msg_send(trace::Ring::none(), &e);
+        trace::msg_receive(trace::Ring::none(), &e);
+        trace::prio(trace::Ring::none(), pid, tid, 255, 0, "set");
+        trace::pulse_queued(
+            trace::Ring::none(),
+            pid,
+            tid,
+            pid,
+            -1,
+            i8::MIN,
+            i32::MIN,
+            u64::MAX,
+        );
+        trace::pulse_received(
+            trace::Ring::none(),
+            pid,
+            tid,
+            -1,
+            i8::MIN,
+            i32::MIN,
+            u64::MAX,
+        );
+        trace::async_trigger(trace::Ring::none(), pid, tid, i32::MIN, u32::MAX, u64::MAX);
+        trace::async_get(trace::Ring::none(), pid, tid, i32::MIN, u32::MAX, u64::MAX);
+        trace::timer_fired(trace::Ring::none(), pid, tid, i32::MIN, "timer");
+        trace::msg_reply(trace::Ring::none(), &e, i64::MAX);
+        trace::state(trace::Ring::none(), pid, tid, "DEAD", 0, -1);
+        trace::teardown(trace::Ring::none(), pid, "done");
+        trace::call_exit(trace::Ring::none(), pid, tid, "MsgSend", i64::MAX);
     }
 }
 

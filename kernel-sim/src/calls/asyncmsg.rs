@@ -330,16 +330,19 @@ pub fn msg_send_async(
     if let Some(a) = t.chans.at_mut(chan.index).asyncmsg_mut() {
         a.last_trigger_cpu = cpu;
     }
-    let pending = queue_of(t, &ac).pending();
+    let q = queue_of(t, &ac);
+    let (_, head, tail) = q.counters();
+    let pending = tail.wrapping_sub(head);
     if pending == 0 {
         return Ok(Step::Done(0));
     }
     if let Some(c) = t.conns.at_mut(conn.index).asyncmsg_mut() {
         c.batches += 1;
+        c.triggered = tail;
     }
-    if crate::trace::enabled() {
+    if crate::trace::on(t.trace) {
         let (pid, tid) = t.trace_ids(me.thread.index);
-        crate::trace::async_trigger(pid, tid, coid, pending, batch_id(t, conn.index));
+        crate::trace::async_trigger(t.trace, pid, tid, coid, pending, batch_id(t, conn.index));
     }
     if ac.in_ready() {
         return Ok(Step::Done(pending as i64));
@@ -604,9 +607,9 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             if let Some(c) = t.conns.at_mut(ci).asyncmsg_mut() {
                 c.msgs_taken += took as u64;
             }
-            if crate::trace::enabled() {
+            if crate::trace::on(t.trace) {
                 let (pid, tid) = t.trace_ids(ri);
-                crate::trace::async_get(pid, tid, chid, took, batch_id(t, ci));
+                crate::trace::async_get(t.trace, pid, tid, chid, took, batch_id(t, ci));
             }
             t.counters(client).async_msgs_sent += took as u64;
             let owner = t.chans.at(chan.index).owner;
@@ -724,7 +727,7 @@ pub fn conn_counters(
 /// slots the sender's library has not yet released (taken or not). `None` for a synchronous
 /// connection, one whose queue the kernel let go of, or one whose queue this thread cannot
 /// read (in another program's memory).
-pub(crate) fn queue_counts(t: &Tables<'_>, ci: u32) -> Option<(u32, u32)> {
+pub(crate) fn queue_counts(t: &Tables<'_>, ci: u32) -> Option<(u32, u32, u32)> {
     let id = t.conns.id_at(ci)?;
     let ac = t.conns.get(id)?.asyncmsg().copied()?;
     if ac.queue == 0 {
@@ -736,7 +739,11 @@ pub(crate) fn queue_counts(t: &Tables<'_>, ci: u32) -> Option<(u32, u32)> {
         return None;
     }
     let (done, head, tail) = queue_of(t, &ac).counters();
-    Some((tail.wrapping_sub(head), tail.wrapping_sub(done)))
+    // In flight: triggered and not taken (none once a receiver has taken past the trigger's
+    // count: the difference is then "negative").
+    let in_flight = (ac.triggered.wrapping_sub(head) as i32).max(0) as u32;
+    let pending = tail.wrapping_sub(head);
+    Some((pending, in_flight.min(pending), tail.wrapping_sub(done)))
 }
 
 /// A message of a sender in another program, read after the connection's batch is collected.

@@ -161,7 +161,7 @@ impl Tables<'_> {
         if th.prio != prio {
             th.prio = prio;
             fx.prio.push((th.os_tid, prio));
-            if crate::trace::enabled() {
+            if crate::trace::on(self.trace) {
                 self.trace_prio(idx, why);
             }
         }
@@ -172,7 +172,7 @@ impl Tables<'_> {
     pub(crate) fn trace_prio(&self, idx: u32, why: &'static str) {
         let (pid, tid) = self.trace_ids(idx);
         let th = self.threads.at(idx);
-        crate::trace::prio(pid, tid, th.prio, th.base_prio, why);
+        crate::trace::prio(self.trace, pid, tid, th.prio, th.base_prio, why);
     }
 
     /// Thread slot `i`'s pid and tid, for a trace event (pid 0 if its process is gone).

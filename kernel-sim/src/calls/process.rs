@@ -26,7 +26,7 @@ pub fn process_create(t: &mut Tables<'_>, os_pid: i32) -> KResult<(Id<Process>, 
         }
         pid = pid.checked_add(1).unwrap_or(first);
     }
-    let id = process_create_as(t, pid, os_pid)?;
+    let id = process_create_as(t, pid, os_pid, "")?;
     if let Some(u) = t.undo {
         u.get().log_val(&*t.next_pid);
     }
@@ -36,7 +36,12 @@ pub fn process_create(t: &mut Tables<'_>, os_pid: i32) -> KResult<(Id<Process>, 
 
 /// Creates a simulated process with pid `pid` (a shared kernel's Linux process, whose pid is
 /// its Linux pid): EEXIST if a live process has that pid.
-pub fn process_create_as(t: &mut Tables<'_>, pid: i32, os_pid: i32) -> KResult<Id<Process>> {
+pub fn process_create_as(
+    t: &mut Tables<'_>,
+    pid: i32,
+    os_pid: i32,
+    name: &str,
+) -> KResult<Id<Process>> {
     if pid <= 0 {
         return Err(Errno::EINVAL);
     }
@@ -46,7 +51,17 @@ pub fn process_create_as(t: &mut Tables<'_>, pid: i32, os_pid: i32) -> KResult<I
     let mut p = Process::vacant();
     p.pid = pid;
     p.os_pid = os_pid;
-    t.procs.alloc(p).ok_or(Errno::EAGAIN)
+    // (Cut at a character boundary to fit, with room for a NUL.)
+    let mut n = name.len().min(p.name.len() - 1);
+    while !name.is_char_boundary(n) {
+        n -= 1;
+    }
+    p.name[..n].copy_from_slice(&name.as_bytes()[..n]);
+    let id = t.procs.alloc(p).ok_or(Errno::EAGAIN)?;
+    if crate::trace::on(t.trace) {
+        crate::trace::process(t.trace, pid, &name[..n]);
+    }
+    Ok(id)
 }
 
 /// Registers a thread in process `proc` at priority `prio`.
@@ -164,7 +179,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
     }
     t.procs.at_mut(proc.index).state = ProcState::Exiting;
     let pid = t.procs.at(proc.index).pid;
-    crate::trace::teardown(pid, "timers");
+    crate::trace::teardown(t.trace, pid, "timers");
     super::timer::destroy_all(t, proc);
     let first = t.procs.at(proc.index).threads;
     let prio = if first == NIL {
@@ -173,7 +188,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
         t.threads.at(first).prio
     };
     let per = t.cfg.chids_per_process as usize;
-    crate::trace::teardown(pid, "channels");
+    crate::trace::teardown(t.trace, pid, "channels");
     for i in 0..per {
         let id = t.chids[t.pslot(proc) * per + i];
         if t.chans.get(id).is_some() {
@@ -181,7 +196,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
         }
     }
     // Threads: released (ESRCH) and freed, unless a server holds them (above).
-    crate::trace::teardown(pid, "threads");
+    crate::trace::teardown(t.trace, pid, "threads");
     let mut i = t.procs.at(proc.index).threads;
     while i != NIL {
         let next = t.threads.at(i).pnext;
@@ -205,7 +220,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
     let coids = (0..fd_per)
         .map(|i| i as i32)
         .chain((1..side_per).map(|i| (_NTO_SIDE_CHANNEL | i as u32) as i32));
-    crate::trace::teardown(pid, "connections");
+    crate::trace::teardown(t.trace, pid, "connections");
     for coid in coids.collect::<Vec<_>>() {
         let Some(slot) = t
             .coid_slot(proc, coid)
@@ -228,9 +243,9 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
         }
     }
     // Its asyncmsg queues in a shared kernel's region (its connections let go of them above).
-    crate::trace::teardown(pid, "asyncmsg");
+    crate::trace::teardown(t.trace, pid, "asyncmsg");
     super::asyncmsg::free_queues_of(t, proc);
-    crate::trace::teardown(pid, "done");
+    crate::trace::teardown(t.trace, pid, "done");
     if t.procs.at(proc.index).nthreads == 0 {
         t.procs.free(proc);
     }
@@ -263,7 +278,7 @@ pub fn set_priority(t: &mut Tables<'_>, me: Caller, prio: i32, fx: &mut Effects)
     };
     t.threads.at_mut(i).base_prio = prio as u8;
     t.set_prio(i, prio as u8, "set", fx);
-    if old == prio as u8 && old_base != prio as u8 && crate::trace::enabled() {
+    if old == prio as u8 && old_base != prio as u8 && crate::trace::on(t.trace) {
         // (Only the base changed: `set_prio` traced nothing.)
         t.trace_prio(i, "set");
     }

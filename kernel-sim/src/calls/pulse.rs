@@ -68,7 +68,7 @@ fn deliver_or_enqueue(
     if let Some(r) = t.receiver(chan, true) {
         // Straight to the receiver: no pulse object. Its id is the receiver's (see
         // `direct_id`); queued and received at once.
-        let id = if crate::trace::enabled() {
+        let id = if crate::trace::on(t.trace) {
             let id = direct_id(t, r);
             trace_queued(t, chan, code, value, from, id);
             id
@@ -119,7 +119,7 @@ fn trace_queued(t: &Tables<'_>, chan: Id<Channel>, code: i8, value: u64, from: F
         t.trace_ids(from)
     };
     let (peer_pid, chid) = t.trace_chan(chan);
-    crate::trace::pulse_queued(pid, tid, peer_pid, chid, code, value as i32, id);
+    crate::trace::pulse_queued(t.trace, pid, tid, peer_pid, chid, code, value as i32, id);
 }
 
 /// Allocates a pulse and queues it on `chan` (by priority; `boost` files it ahead of every
@@ -152,7 +152,7 @@ fn link(t: &mut Tables<'_>, chan: Id<Channel>, pi: u32, from: From, fx: &mut Eff
         (p.prio, sendq_key(p.prio, p.boost))
     };
     t.sendq_push_pulse(chan, pi, key);
-    if crate::trace::enabled() {
+    if crate::trace::on(t.trace) {
         let p = t.pulses.at(pi);
         let (code, value) = (p.code, p.value);
         trace_queued(t, chan, code, value, from, pulse_id(t, pi));

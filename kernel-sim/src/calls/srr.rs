@@ -57,7 +57,7 @@ pub fn msg_send(
         let _ = unsafe { copy::copy(smsg, 0, IovList::new(&win), 0, slen) };
     }
     let waiting = t.receiver(chan, false);
-    if crate::trace::enabled() {
+    if crate::trace::on(t.trace) {
         trace_send(t, i, chan, waiting);
     }
     if let Some(r) = waiting {
@@ -101,16 +101,19 @@ pub fn msg_send(
 fn trace_send(t: &Tables<'_>, ci: u32, chan: Id<Channel>, receiver: Option<u32>) {
     let (pid, tid) = t.trace_ids(ci);
     let (peer_pid, chid) = t.trace_chan(chan);
-    crate::trace::msg_send(&crate::trace::MsgEvent {
-        pid,
-        tid,
-        peer_pid,
-        peer_tid: receiver.map_or(0, |r| t.threads.at(r).tid),
-        chid,
-        rcvid: 0,
-        exchange: t.exchange_of(ci),
-        bytes: t.threads.at(ci).send.slen,
-    });
+    crate::trace::msg_send(
+        t.trace,
+        &crate::trace::MsgEvent {
+            pid,
+            tid,
+            peer_pid,
+            peer_tid: receiver.map_or(0, |r| t.threads.at(r).tid),
+            chid,
+            rcvid: 0,
+            exchange: t.exchange_of(ci),
+            bytes: t.threads.at(ci).send.slen,
+        },
+    );
 }
 
 /// The `receive` event of receiver `ri` taking client `ci`'s message (`n` bytes) as `rcvid`.
@@ -118,16 +121,19 @@ fn trace_send(t: &Tables<'_>, ci: u32, chan: Id<Channel>, receiver: Option<u32>)
 fn trace_receive(t: &Tables<'_>, ri: u32, ci: u32, chan: Id<Channel>, rcvid: RcvId, n: u64) {
     let (pid, tid) = t.trace_ids(ri);
     let (peer_pid, peer_tid) = t.trace_ids(ci);
-    crate::trace::msg_receive(&crate::trace::MsgEvent {
-        pid,
-        tid,
-        peer_pid,
-        peer_tid,
-        chid: t.trace_chan(chan).1,
-        rcvid,
-        exchange: t.exchange_of(ci),
-        bytes: n,
-    });
+    crate::trace::msg_receive(
+        t.trace,
+        &crate::trace::MsgEvent {
+            pid,
+            tid,
+            peer_pid,
+            peer_tid,
+            chid: t.trace_chan(chan).1,
+            rcvid,
+            exchange: t.exchange_of(ci),
+            bytes: n,
+        },
+    );
 }
 
 /// The `reply` event of REPLY-blocked client `ci`'s exchange ending with `result`: answered by
@@ -160,7 +166,7 @@ fn trace_reply(t: &Tables<'_>, ci: u32, by: Option<(u32, u64)>, result: CallResu
         exchange: t.exchange_of(ci),
         bytes: by.map_or(0, |(_, n)| n),
     };
-    crate::trace::msg_reply(&e, status);
+    crate::trace::msg_reply(t.trace, &e, status);
 }
 
 /// Copies client `ci`'s message into receiver `ri`'s buffers, fills its `MsgInfo`, makes the
@@ -217,7 +223,7 @@ fn deliver(
     let client_proc = t.threads.at(ci).proc;
     t.counters(client_proc).bytes_copied += n;
     let rcvid = t.rcvid_of(ci);
-    if crate::trace::enabled() {
+    if crate::trace::on(t.trace) {
         trace_receive(t, ri, ci, chan, rcvid, n);
     }
     let info = info_of(t, ci, chan);
@@ -352,7 +358,7 @@ pub(crate) fn take_pulse(
     fx: &mut Effects,
 ) -> Result<i64, Errno> {
     // (Its trace id before `release` may free it and bump its generation.)
-    let id = if crate::trace::enabled() {
+    let id = if crate::trace::on(t.trace) {
         super::pulse::pulse_id(t, pi)
     } else {
         0
@@ -411,10 +417,10 @@ pub(crate) fn deliver_pulse(
     let owner = t.threads.at(ri).proc;
     t.counters(owner).pulses_received += 1;
     t.threads.at_mut(ri).last_chan = chan;
-    if crate::trace::enabled() {
+    if crate::trace::on(t.trace) {
         let (pid, tid) = t.trace_ids(ri);
         let chid = t.trace_chan(chan).1;
-        crate::trace::pulse_received(pid, tid, chid, p.code, p.value as i32, id);
+        crate::trace::pulse_received(t.trace, pid, tid, chid, p.code, p.value as i32, id);
     }
     if t.chans.at(chan.index).flags & _NTO_CHF_FIXED_PRIORITY == 0 {
         t.set_prio(ri, prio, "inherit", fx);
@@ -509,7 +515,7 @@ fn finish(
     fx: &mut Effects,
 ) {
     t.counters(me.proc).replies += 1;
-    if crate::trace::enabled() {
+    if crate::trace::on(t.trace) {
         trace_reply(t, ci, Some((me.thread.index, bytes)), doomed(t, ci, result));
     }
     end(t, ci, result, fx);
@@ -522,7 +528,7 @@ fn finish(
 /// it, gives back the connection link a deferred unblock held (which may now send the
 /// disconnect pulse), and ends a thread whose process was destroyed meanwhile.
 pub(crate) fn end_exchange(t: &mut Tables<'_>, ci: u32, result: CallResult, fx: &mut Effects) {
-    if crate::trace::enabled() {
+    if crate::trace::on(t.trace) {
         trace_reply(t, ci, None, doomed(t, ci, result));
     }
     end(t, ci, result, fx);
@@ -777,7 +783,7 @@ pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Op
             } else {
                 err
             };
-            if crate::trace::enabled() {
+            if crate::trace::on(t.trace) {
                 trace_reply(t, i, None, result);
             }
             settle_unblock_request(t, i);

@@ -129,9 +129,9 @@ pub(crate) fn deadline_for(th: &Thread) -> Option<Deadline> {
 /// to the very channel it receives on), in which case the ready-up is undone (its wake-up is
 /// not needed: it is the thread running this).
 pub(crate) fn fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
-    if crate::trace::enabled() {
+    if crate::trace::on(t.trace) {
         let (pid, tid) = t.trace_ids(i);
-        crate::trace::timer_fired(pid, tid, -1, "timeout");
+        crate::trace::timer_fired(t.trace, pid, tid, -1, "timeout");
     }
     let r = match expire(t, i, fx) {
         Some(r) => r,

@@ -168,11 +168,11 @@ pub fn fire_due(t: &mut Tables<'_>, now: [u64; 2], fx: &mut Effects) -> Option<u
             };
             let mut merged = false;
             let th = target(t, t.timers.at(id.index));
-            if crate::trace::enabled() {
+            if crate::trace::on(t.trace) {
                 let owner = t.timers.at(id.index).owner;
                 let pid = t.procs.get(owner).map_or(0, |p| p.pid);
                 let tid = th.map_or(0, |i| t.threads.at(i).tid);
-                crate::trace::timer_fired(pid, tid, timer_id(t, id), "timer");
+                crate::trace::timer_fired(t.trace, pid, tid, timer_id(t, id), "timer");
             }
             if let Some(th) = th {
                 // A failed delivery (the pulse's connection gone) is the program's problem, as

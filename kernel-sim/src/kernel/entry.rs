@@ -155,7 +155,7 @@ impl ThreadCtx {
     pub(super) fn call(&self, call: Call) -> KResult<i64> {
         self.k.may_enter()?;
         // (Read once: a call traced on entry is traced on exit.)
-        if crate::trace::enabled() {
+        if crate::trace::on(self.k.inner.region.trace_ring()) {
             return self.traced(call);
         }
         self.run(call)
@@ -165,10 +165,11 @@ impl ThreadCtx {
     #[cold]
     #[inline(never)]
     fn traced(&self, call: Call) -> KResult<i64> {
-        crate::trace::call_enter(self.pid, self.tid, call.name());
+        let ring = self.k.inner.region.trace_ring();
+        crate::trace::call_enter(ring, self.pid, self.tid, call.name());
         let r = self.run(call);
         let result = r.unwrap_or_else(|e| -i64::from(e.0));
-        crate::trace::call_exit(self.pid, self.tid, call.name(), result);
+        crate::trace::call_exit(ring, self.pid, self.tid, call.name(), result);
         r
     }
 

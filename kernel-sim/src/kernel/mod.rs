@@ -219,6 +219,13 @@ impl Kernel {
         self.inner.region.names_generation()
     }
 
+    /// The kernel's trace ring (`Config::trace_records` records in the region): what a
+    /// recorder of a kernel shared by several programs drains (`kernel_sim::trace::Ring`).
+    #[inline(always)]
+    pub fn trace_ring(&self) -> crate::trace::Ring<'_> {
+        self.inner.region.trace_ring()
+    }
+
     /// The capacities this kernel was made with.
     pub fn config(&self) -> Config {
         *self.inner.region.config()
@@ -288,7 +295,10 @@ impl Kernel {
             return Err(Errno::EINVAL);
         }
         let pid = std::process::id() as i32;
-        self.locked(|t| calls::process::process_create_as(t, pid, pid))
+        // Its program's name, as pidin shows it (and the trace names its process).
+        let comm = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
+        let name = comm.trim_end();
+        self.locked(|t| calls::process::process_create_as(t, pid, pid, name))
             .map(|id| Pid { pid, id })
     }
 

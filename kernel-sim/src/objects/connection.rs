@@ -68,6 +68,9 @@ pub struct AsyncConn {
     pub batches: u64,
     /// Messages receivers took from it.
     pub msgs_taken: u64,
+    /// The send queue's put count (its tail) at the last trigger that found messages: the
+    /// messages before it were handed to the kernel (in flight until a receiver takes them).
+    pub triggered: u32,
 }
 
 impl AsyncConn {
@@ -83,6 +86,7 @@ impl AsyncConn {
             in_ready: false,
             batches: 0,
             msgs_taken: 0,
+            triggered: 0,
         }
     }
 

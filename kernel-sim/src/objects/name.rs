@@ -149,7 +149,7 @@ pub fn normalize_into(path: &[u8], out: &mut [u8; NAME_MAX]) -> KResult<usize> {
     Ok(len)
 }
 
-/// [`normalize_into`], as a vector: what a client computes to find the server's part of its
+/// `normalize_into`, as a vector: what a client computes to find the server's part of its
 /// path (`normalised[prefix_len..]`, [`PathEntry::prefix_len`]). `normalize_path(b"//a/./b/")`
 /// is `/a/b`.
 pub fn normalize_path(path: &[u8]) -> KResult<Vec<u8>> {

@@ -39,6 +39,21 @@ pub struct Process {
     pub death_chan: Id<Channel>,
     /// What the process's threads did in the kernel.
     pub counters: ProcCounters,
+    /// Its program's name (a shared kernel's Linux program: its `comm`), NUL padded; empty
+    /// for a simulated process of one program.
+    pub name: [u8; 16],
+}
+
+impl Process {
+    /// Its program's name ("" if none).
+    pub fn name(&self) -> &str {
+        let n = self
+            .name
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(self.name.len());
+        std::str::from_utf8(&self.name[..n]).unwrap_or("")
+    }
 }
 
 impl Pooled for Process {
@@ -59,6 +74,7 @@ impl Pooled for Process {
             next_tid: 1,
             death_chan: Id::NONE,
             counters: ProcCounters::default(),
+            name: [0; 16],
         }
     }
 }

@@ -411,9 +411,9 @@ impl Tables<'_> {
     /// Thread `i` is about to be freed: its `DEAD` trace event (the state itself is reset with
     /// the slot).
     pub(crate) fn trace_dead(&self, i: u32) {
-        if crate::trace::enabled() {
+        if crate::trace::on(self.trace) {
             let (pid, tid) = self.trace_ids(i);
-            crate::trace::state(pid, tid, KState::Dead.name(), 0, -1);
+            crate::trace::state(self.trace, pid, tid, KState::Dead.name(), 0, -1);
         }
     }
 
@@ -422,7 +422,7 @@ impl Tables<'_> {
     /// RECEIVE the channel.
     #[inline(always)]
     fn traced_state(&self, i: u32) {
-        if crate::trace::enabled() {
+        if crate::trace::on(self.trace) {
             self.trace_state(i);
         }
     }
@@ -436,6 +436,6 @@ impl Tables<'_> {
             KState::Receive { chan } => (0, self.trace_chan(chan).1),
             _ => (0, -1),
         };
-        crate::trace::state(pid, tid, state.name(), peer_pid, chid);
+        crate::trace::state(self.trace, pid, tid, state.name(), peer_pid, chid);
     }
 }

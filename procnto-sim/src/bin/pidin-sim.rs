@@ -3,21 +3,28 @@
 //! state (RUNNING, READY, SEND / RECEIVE / REPLY blocked, on whom), base and current
 //! priorities, channels with their queues and flags by name (an asyncmsg channel with its
 //! buffers and its ready list), connections (an asyncmsg connection with its send queue's
-//! pending and unreleased messages, its batches and messages taken), and the pools in use:
-//! `Kernel::listing`, which the examples' `--pidin` prints too. It joins no process and
+//! pending, in-flight and unreleased messages, its batches and messages taken), and the pools
+//! in use: `Kernel::listing`, which the examples' `--pidin` prints too. It joins no process and
 //! changes nothing: it maps the kernel and takes snapshots. (A send queue in another program's
 //! memory cannot be read from here: its counts show as `-`.)
 //!
+//! With `--trace FILE.json` and/or `--diagram FILE.svg` it records instead, as QNX's
+//! `tracelogger` does: it turns the kernel's trace ring on and drains it (the events of every
+//! program of the kernel, and of the supervisor's cleanup of those that die), until Ctrl-C,
+//! SIGTERM or `--for SECS`, then writes a Perfetto timeline and/or a message sequence chart.
+//!
 //! ```text
 //! pidin-sim [--kernel NAME|PATH] [--watch] [--interval SECS]
+//! pidin-sim [--kernel NAME|PATH] [--trace FILE.json] [--diagram FILE.svg] [--for SECS] [--rows N]
 //! ```
 
 use clap::Parser;
 use kernel_sim::{supervisor, Kernel};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Shows a running shared kernel's processes, threads, channels and connections (asyncmsg
-/// queues among them), as pidin.
+/// queues among them), as pidin; or records its trace, as tracelogger.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
@@ -26,15 +33,52 @@ struct Args {
     #[arg(long, value_name = "NAME|PATH")]
     kernel: Option<String>,
     /// Refresh the listing until interrupted.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["trace", "diagram"])]
     watch: bool,
     /// Seconds between refreshes with --watch.
     #[arg(long, value_name = "SECS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
     interval: u64,
+    /// Record the kernel's events (every program's) and write a timeline that
+    /// https://ui.perfetto.dev opens (Chrome trace-event JSON).
+    #[arg(long, value_name = "FILE.json")]
+    trace: Option<PathBuf>,
+    /// Record the kernel's messages, replies, pulses and batches and draw a message sequence
+    /// chart (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    diagram: Option<PathBuf>,
+    /// Stop recording after this many seconds (default: at Ctrl-C or SIGTERM).
+    #[arg(long = "for", value_name = "SECS", value_parser = parse_secs)]
+    for_secs: Option<Duration>,
+    /// At most this many rows (arrows) in the --diagram chart; the rest are counted under it.
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    rows: u64,
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(v > 0.0 && v <= 86_400.0) {
+        return Err(format!("{s} is not between 0 (excluded) and 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
 }
 
 fn main() {
     let args = Args::parse();
+    if args.for_secs.is_some() && args.trace.is_none() && args.diagram.is_none() {
+        eprintln!("pidin-sim: --for bounds a recording: give --trace or --diagram");
+        std::process::exit(2);
+    }
+    if let (Some(t), Some(d)) = (&args.trace, &args.diagram) {
+        if same_file(t, d) {
+            eprintln!(
+                "pidin-sim: --trace and --diagram name the same file {}",
+                d.display()
+            );
+            std::process::exit(2);
+        }
+    }
     let name = supervisor::kernel_name(args.kernel.as_deref());
     let kernel = match open(&name) {
         Ok(k) => k,
@@ -43,6 +87,9 @@ fn main() {
             std::process::exit(1);
         }
     };
+    if args.trace.is_some() || args.diagram.is_some() {
+        std::process::exit(record(&kernel, &name, &args));
+    }
     loop {
         if args.watch {
             print!("\x1b[H\x1b[2J");
@@ -53,6 +100,166 @@ fn main() {
         }
         std::thread::sleep(Duration::from_secs(args.interval));
     }
+}
+
+/// Whether two output paths are the same file (by name, or by identity if both exist).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if a == b {
+        return true;
+    }
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// Records the kernel's trace ring into the files `args` names; the exit status.
+fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
+    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    // Ctrl-C and SIGTERM end the recording (read from a signalfd between polls).
+    let mut stop = SigSet::empty();
+    stop.add(Signal::SIGINT);
+    stop.add(Signal::SIGTERM);
+    let sfd = stop
+        .thread_block()
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            SignalFd::with_flags(&stop, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+                .map_err(|e| e.to_string())
+        });
+    let sfd = match sfd {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("pidin-sim: cannot watch for Ctrl-C: {e}");
+            return 1;
+        }
+    };
+    // The files are created before anything is recorded, so that a bad path fails now.
+    let timeline = match &args.trace {
+        Some(p) => match userlib::timeline::TimelineLayer::new(p) {
+            Ok(pair) => Some(pair),
+            Err(e) => {
+                eprintln!("pidin-sim: cannot create {}: {e}", p.display());
+                return 1;
+            }
+        },
+        None => None,
+    };
+    let chart = match &args.diagram {
+        Some(p) => {
+            let options = userlib::seqchart::Options {
+                max_rows: Some(args.rows as usize),
+                title: Some(format!("kernel {name}")),
+            };
+            match userlib::seqchart::layer(p, options) {
+                Ok(pair) => Some(pair),
+                Err(e) => {
+                    eprintln!("pidin-sim: {e}");
+                    return 1;
+                }
+            }
+        }
+        None => None,
+    };
+    let me = std::process::id() as i32;
+    let mut reader = match kernel.trace_ring().start(me) {
+        Ok(r) => r,
+        Err(e) => {
+            let why = if e == kernel_sim::Errno::EBUSY {
+                "another recorder is recording it"
+            } else {
+                "it has no trace ring (Config::trace_records is 0)"
+            };
+            eprintln!("pidin-sim: cannot record the kernel {name:?}: {why} ({e})");
+            return 1;
+        }
+    };
+    match args.for_secs {
+        Some(d) => eprintln!(
+            "pidin-sim: recording the kernel {name:?} for {} s (Ctrl-C ends it sooner)",
+            d.as_secs_f64()
+        ),
+        None => eprintln!("pidin-sim: recording the kernel {name:?}; Ctrl-C ends it"),
+    }
+    // The programs running now are named from the kernel's table; those that start while it
+    // records, by their `created` events.
+    if let Some((_, t)) = &timeline {
+        for p in kernel.snapshot().processes {
+            if !p.name.is_empty() {
+                t.name_process(p.pid, p.name);
+            }
+        }
+    }
+    let start = Instant::now();
+    let mut batch = Vec::new();
+    let mut events = 0u64;
+    let mut pids = std::collections::BTreeSet::new();
+    loop {
+        let interrupted = matches!(sfd.read_signal(), Ok(Some(_)));
+        let done = interrupted || args.for_secs.is_some_and(|d| start.elapsed() >= d);
+        if !done {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // (A last poll after the end: what happened up to it is kept.)
+        reader.poll(&mut batch);
+        for d in batch.drain(..) {
+            events += 1;
+            if d.pid > 0 {
+                pids.insert(d.pid);
+            }
+            if let Some((t, _)) = &timeline {
+                t.record_decoded(&d);
+            }
+            if let Some((c, _)) = &chart {
+                c.record_decoded(&d);
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    let lost = reader.lost();
+    drop(reader);
+    let mut status = 0;
+    if let Some((_, t)) = timeline {
+        match t.finish() {
+            Ok(w) => eprintln!(
+                "pidin-sim: wrote {} ({} trace events)",
+                w.path.display(),
+                w.trace_events
+            ),
+            Err(e) => {
+                eprintln!("pidin-sim: {e}");
+                status = 1;
+            }
+        }
+    }
+    if let (Some((_, c)), Some(p)) = (chart, &args.diagram) {
+        match c.finish() {
+            Ok(()) => eprintln!("pidin-sim: wrote {}", p.display()),
+            Err(e) => {
+                eprintln!("pidin-sim: {e}");
+                status = 1;
+            }
+        }
+    }
+    eprintln!(
+        "pidin-sim: {events} kernel events from {} processes in {:.1} s{}",
+        pids.len(),
+        start.elapsed().as_secs_f64(),
+        if lost > 0 {
+            format!(
+                "; {lost} lost (the ring of {} records was lapped: record a shorter run, or \
+                 make the kernel with a larger Config::trace_records)",
+                kernel.trace_ring().capacity()
+            )
+        } else {
+            String::new()
+        }
+    );
+    status
 }
 
 /// Maps the kernel `name` without starting anything: a supervised kernel through its

@@ -589,8 +589,8 @@ fn put_on(
         *slot = Some(buf);
         return Err(Errno::EAGAIN);
     };
-    if kernel_sim::trace::enabled() {
-        trace_put(conn.coid, bytes);
+    if put_traced(conn) {
+        trace_put(conn, conn.coid, bytes);
     }
     st.slots
         .set(conn.queue.slot_index(ctr), buf, iovs, handle, cb);
@@ -603,9 +603,24 @@ fn put_on(
 /// found the connection through its binding).
 #[cold]
 #[inline(never)]
-fn trace_put(coid: i32, bytes: u64) {
+fn trace_put(conn: &Conn, coid: i32, bytes: u64) {
     let (pid, tid) = crate::current::with_current(|c| Ok((c.pid(), c.tid()))).unwrap_or((0, 0));
-    kernel_sim::trace::async_put(pid, tid, coid, bytes);
+    let ring = conn
+        .region_owner
+        .as_ref()
+        .map_or(kernel_sim::trace::Ring::none(), |(k, _)| k.trace_ring());
+    kernel_sim::trace::async_put(ring, pid, tid, coid, bytes);
+}
+
+/// Whether a put is traced: a `tracing` subscriber wants it, or (a queue in a shared kernel's
+/// region) a recorder drains the kernel's trace ring.
+#[inline(always)]
+fn put_traced(conn: &Conn) -> bool {
+    kernel_sim::trace::enabled()
+        || conn
+            .region_owner
+            .as_ref()
+            .is_some_and(|(k, _)| k.trace_ring().recording())
 }
 
 /// After a message is queued (its slot filled, the lock held): counts it, and fires the count
@@ -728,8 +743,8 @@ pub(super) fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u
         let Some(ctr) = (unsafe { conn.queue.push(desc) }) else {
             return Err(buf);
         };
-        if kernel_sim::trace::enabled() {
-            trace_put(coid, buf.len() as u64);
+        if put_traced(conn) {
+            trace_put(conn, coid, buf.len() as u64);
         }
         st.slots.set_flat(conn.queue.slot_index(ctr), buf, handle);
         queued(conn, st);

@@ -1,0 +1,641 @@
+//! The kernel's trace ring: the same events as [`super`]'s `tracing` events, written into the
+//! region, so that one recorder sees every program of a kernel shared by several (QNX's
+//! instrumented kernel writes its events into kernel buffers that `tracelogger` drains; this is
+//! that, for a kernel whose calls run in many Linux processes).
+//!
+//! The ring is a part of the region ([`crate::Config::trace_records`] records of 128 bytes;
+//! pages are touched only once something is recorded). It records only while a recorder holds
+//! it on ([`Ring::start`]): a flag and a lease in the ring's header, which the recorder renews
+//! ([`Reader::poll`]). A recorder killed without stopping leaves the flag set until the lease
+//! runs out: the first event after that turns it off. Untraced, an event costs one load of the
+//! flag (with [`super::enabled`]'s).
+//!
+//! Writers are many (any thread of any program, under the kernel lock or not); the reader is
+//! one. A writer claims a record number with one `fetch_add` on the header's head, marks the
+//! record busy, writes it, then publishes its number with a release store; a check word over
+//! the record lets the reader drop a record torn by a writer that was preempted for a whole lap
+//! of the ring. The reader takes records in number order: one overwritten before it got there
+//! (the ring lapped it) is counted lost; one never published (its writer was killed in the
+//! middle) is waited for a short while, then counted lost.
+
+use std::sync::atomic::{fence, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::abi::errno::{Errno, KResult};
+
+/// Words in one record.
+pub(crate) const RECORD_WORDS: usize = 16;
+/// Integer fields a record holds at most.
+const INTS: usize = 7;
+/// Bytes of the one string field a record holds (longer strings are cut).
+const STR_BYTES: usize = 24;
+/// A record being written.
+const BUSY: u64 = u64::MAX;
+/// How long a recorder's lease lasts without renewal.
+pub const LEASE: Duration = Duration::from_secs(2);
+
+/// The ring's header, at the start of its part of the region.
+#[repr(C, align(64))]
+#[derive(Debug, Default)]
+pub struct RingHeader {
+    /// Non-zero while a recorder holds the ring on.
+    recording: AtomicU32,
+    /// The recorder's Linux pid (0: none).
+    recorder: AtomicI32,
+    /// `CLOCK_MONOTONIC` nanoseconds after which writers turn recording off.
+    lease_until: AtomicU64,
+    /// Each recording's number (bumped by [`Ring::start`]).
+    session: AtomicU64,
+    /// The next record number to claim (on a cache line of its own: every event writes it).
+    head: HeadLine,
+}
+
+#[repr(C, align(64))]
+#[derive(Debug, Default)]
+struct HeadLine(AtomicU64);
+
+/// One record: its number plus one (0: never written, `BUSY`: being written), then the event.
+#[repr(C, align(128))]
+#[derive(Debug, Default)]
+pub struct Record {
+    words: [AtomicU64; RECORD_WORDS],
+}
+
+/// The ring: its header and records, a view into the region (copied freely).
+#[derive(Clone, Copy, Debug)]
+pub struct Ring<'a> {
+    hdr: &'a RingHeader,
+    recs: &'a [Record],
+}
+
+static NO_HEADER: RingHeader = RingHeader {
+    recording: AtomicU32::new(0),
+    recorder: AtomicI32::new(0),
+    lease_until: AtomicU64::new(0),
+    session: AtomicU64::new(0),
+    head: HeadLine(AtomicU64::new(0)),
+};
+
+/// Now, on `CLOCK_MONOTONIC`, in nanoseconds: the clock every program of a kernel shares.
+pub fn monotonic_ns() -> u64 {
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .unwrap_or_else(|_| nix::sys::time::TimeSpec::new(0, 0));
+    (ts.tv_sec() as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec() as u64)
+}
+
+/// The kind of event a record holds: its `tracing` target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// `qnx::call`.
+    Call = 1,
+    /// `qnx::state`.
+    State,
+    /// `qnx::prio`.
+    Prio,
+    /// `qnx::msg`.
+    Msg,
+    /// `qnx::pulse`.
+    Pulse,
+    /// `qnx::async`.
+    Async,
+    /// `qnx::timer`.
+    Timer,
+    /// `qnx::teardown`.
+    Teardown,
+    /// `qnx::process`.
+    Process,
+}
+
+impl Kind {
+    fn of(b: u8) -> Option<Kind> {
+        Some(match b {
+            1 => Kind::Call,
+            2 => Kind::State,
+            3 => Kind::Prio,
+            4 => Kind::Msg,
+            5 => Kind::Pulse,
+            6 => Kind::Async,
+            7 => Kind::Timer,
+            8 => Kind::Teardown,
+            9 => Kind::Process,
+            _ => return None,
+        })
+    }
+
+    /// The `tracing` target of events of this kind.
+    pub fn target(self) -> &'static str {
+        match self {
+            Kind::Call => "qnx::call",
+            Kind::State => "qnx::state",
+            Kind::Prio => "qnx::prio",
+            Kind::Msg => "qnx::msg",
+            Kind::Pulse => "qnx::pulse",
+            Kind::Async => "qnx::async",
+            Kind::Timer => "qnx::timer",
+            Kind::Teardown => "qnx::teardown",
+            Kind::Process => "qnx::process",
+        }
+    }
+}
+
+/// Every `what`, numbered for the ring (index + 1).
+const WHATS: [&str; 15] = [
+    super::what::ENTER,
+    super::what::EXIT,
+    super::what::STATE,
+    super::what::PRIO,
+    super::what::SEND,
+    super::what::RECEIVE,
+    super::what::REPLY,
+    super::what::QUEUED,
+    super::what::RECEIVED,
+    super::what::PUT,
+    super::what::TRIGGER,
+    super::what::GET,
+    super::what::FIRED,
+    super::what::TEARDOWN,
+    super::what::CREATED,
+];
+
+/// The names of a record's integer fields, by kind and `what`, and the name of its string
+/// field (`""`: none): the schema of [`super`]'s table.
+fn schema(kind: Kind, what: &str) -> (&'static [&'static str], &'static str) {
+    use super::what as w;
+    match (kind, what) {
+        (Kind::Call, w::ENTER) => (&[], "call"),
+        (Kind::Call, _) => (&["result"], "call"),
+        (Kind::State, _) => (&["peer_pid", "chid"], "state"),
+        (Kind::Prio, _) => (&["prio", "base"], "why"),
+        (Kind::Msg, w::REPLY) => (
+            &[
+                "peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes", "status",
+            ],
+            "",
+        ),
+        (Kind::Msg, _) => (
+            &["peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes"],
+            "",
+        ),
+        (Kind::Pulse, _) => (&["peer_pid", "chid", "code", "value", "pulse"], ""),
+        (Kind::Async, w::PUT) => (&["coid", "messages", "bytes"], ""),
+        (Kind::Async, w::GET) => (&["chid", "messages", "batch"], ""),
+        (Kind::Async, _) => (&["coid", "messages", "batch"], ""),
+        (Kind::Timer, _) => (&["timer"], "kind"),
+        (Kind::Teardown, _) => (&[], "step"),
+        (Kind::Process, _) => (&[], "name"),
+    }
+}
+
+/// Fields that hold ids or counts (unsigned in the `tracing` events).
+fn unsigned(name: &str) -> bool {
+    matches!(
+        name,
+        "exchange" | "bytes" | "pulse" | "batch" | "messages" | "prio" | "base"
+    )
+}
+
+/// A record read back from the ring: one event, with its fields named as the `tracing`
+/// event's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// When it happened: `CLOCK_MONOTONIC` nanoseconds.
+    pub ns: u64,
+    /// Its kind (the `tracing` target).
+    pub kind: Kind,
+    /// Its `what`.
+    pub what: &'static str,
+    /// The simulated pid.
+    pub pid: i32,
+    /// The simulated tid.
+    pub tid: i32,
+    /// Its integer fields, named, in the schema's order (ids and counts as their `u64` bits).
+    pub ints: Vec<(&'static str, i64)>,
+    /// Its string field, named (`call`, `state`, `why`, `kind`, `step`), if it has one.
+    pub string: Option<(&'static str, String)>,
+}
+
+impl Decoded {
+    /// Integer field `name`.
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.ints.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
+    /// Whether field `name` is unsigned in the `tracing` event (ids, counts, priorities).
+    pub fn is_unsigned(name: &str) -> bool {
+        unsigned(name)
+    }
+}
+
+fn check(words: &[u64; RECORD_WORDS]) -> u64 {
+    let mut h = 0x9e37_79b9_7f4a_7c15u64;
+    for w in &words[..RECORD_WORDS - 1] {
+        h = (h ^ w).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+    }
+    h
+}
+
+impl Ring<'static> {
+    /// A ring with no records: never records (for events emitted with no kernel at hand).
+    pub fn none() -> Ring<'static> {
+        Ring {
+            hdr: &NO_HEADER,
+            recs: &[],
+        }
+    }
+}
+
+impl<'a> Ring<'a> {
+    /// The ring over a header and its records (the region builds it).
+    pub(crate) fn new(hdr: &'a RingHeader, recs: &'a [Record]) -> Ring<'a> {
+        Ring { hdr, recs }
+    }
+
+    /// Whether a recorder holds the ring on: one relaxed load.
+    #[inline(always)]
+    pub fn recording(self) -> bool {
+        self.hdr.recording.load(Ordering::Relaxed) != 0
+    }
+
+    /// How many records the ring holds.
+    pub fn capacity(self) -> usize {
+        self.recs.len()
+    }
+
+    /// Writes one event, if recording: `ints` in the schema's order, `s` the string field.
+    #[inline]
+    pub(crate) fn put(self, kind: Kind, what: &str, pid: i32, tid: i32, ints: &[i64], s: &str) {
+        if self.recording() {
+            self.write(kind, what, pid, tid, ints, s);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write(self, kind: Kind, what: &str, pid: i32, tid: i32, ints: &[i64], s: &str) {
+        if self.recs.is_empty() {
+            return;
+        }
+        let now = monotonic_ns();
+        if now > self.hdr.lease_until.load(Ordering::Relaxed) {
+            // The recorder stopped renewing: it is gone. Turn recording off.
+            self.hdr.recording.store(0, Ordering::Relaxed);
+            return;
+        }
+        let n = self.hdr.head.0.fetch_add(1, Ordering::Relaxed);
+        let rec = &self.recs[(n % self.recs.len() as u64) as usize];
+        let mut w = [0u64; RECORD_WORDS];
+        let what_no = WHATS.iter().position(|x| *x == what).map_or(0, |i| i + 1);
+        let sb = s.as_bytes();
+        let slen = sb.len().min(STR_BYTES);
+        w[0] = n + 1;
+        w[1] = now;
+        w[2] = kind as u64
+            | (what_no as u64) << 8
+            | (ints.len().min(INTS) as u64) << 16
+            | (slen as u64) << 24
+            | u64::from(pid as u32) << 32;
+        w[3] = tid as u32 as u64;
+        for (i, v) in ints.iter().take(INTS).enumerate() {
+            w[4 + i] = *v as u64;
+        }
+        let mut sbuf = [0u8; STR_BYTES];
+        sbuf[..slen].copy_from_slice(&sb[..slen]);
+        for i in 0..STR_BYTES / 8 {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&sbuf[i * 8..i * 8 + 8]);
+            w[4 + INTS + i] = u64::from_le_bytes(b);
+        }
+        w[RECORD_WORDS - 1] = check(&w);
+        rec.words[0].store(BUSY, Ordering::Relaxed);
+        fence(Ordering::Release);
+        for (i, v) in w.iter().enumerate().skip(1) {
+            rec.words[i].store(*v, Ordering::Relaxed);
+        }
+        rec.words[0].store(n + 1, Ordering::Release);
+    }
+
+    /// Starts a recording by Linux process `recorder`: EBUSY if another live recorder holds
+    /// the ring (its lease still runs), ENOTSUP if the ring has no records. Records already in
+    /// the ring are skipped: the reader starts at the head.
+    pub fn start(self, recorder: i32) -> KResult<Reader<'a>> {
+        if self.recs.is_empty() {
+            return Err(Errno::ENOTSUP);
+        }
+        let now = monotonic_ns();
+        if self.recording() && self.hdr.lease_until.load(Ordering::Relaxed) >= now {
+            let holder = self.hdr.recorder.load(Ordering::Relaxed);
+            if holder != recorder && holder > 0 && pid_alive(holder) {
+                return Err(Errno::EBUSY);
+            }
+        }
+        self.hdr.recorder.store(recorder, Ordering::Relaxed);
+        self.hdr
+            .lease_until
+            .store(now + LEASE.as_nanos() as u64, Ordering::Relaxed);
+        self.hdr.session.fetch_add(1, Ordering::Relaxed);
+        let tail = self.hdr.head.0.load(Ordering::Acquire);
+        self.hdr.recording.store(1, Ordering::Release);
+        Ok(Reader {
+            ring: self,
+            recorder,
+            tail,
+            stuck_since: None,
+            lost: 0,
+        })
+    }
+}
+
+fn pid_alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+        .map_or_else(|e| e == nix::errno::Errno::EPERM, |()| true)
+}
+
+/// A recording in progress: drains the ring in record order. Dropping it stops the
+/// recording.
+#[derive(Debug)]
+pub struct Reader<'a> {
+    ring: Ring<'a>,
+    recorder: i32,
+    /// The next record number to read.
+    tail: u64,
+    /// When the record at `tail` was first found unpublished.
+    stuck_since: Option<u64>,
+    lost: u64,
+}
+
+/// How long the reader waits for a claimed record to be published before it counts it lost
+/// (its writer was killed mid-record, or is descheduled that long).
+const STUCK_NS: u64 = 200_000_000;
+
+impl Reader<'_> {
+    /// Renews the lease and appends to `out` every record published since the last poll, in
+    /// record order. Returns how many it appended.
+    pub fn poll(&mut self, out: &mut Vec<Decoded>) -> usize {
+        let ring = self.ring;
+        let now = monotonic_ns();
+        ring.hdr
+            .lease_until
+            .store(now + LEASE.as_nanos() as u64, Ordering::Relaxed);
+        if !ring.recording() {
+            // A writer saw the lease run out (this recorder was stopped that long): on again.
+            ring.hdr.recording.store(1, Ordering::Release);
+        }
+        let cap = ring.recs.len() as u64;
+        let before = out.len();
+        loop {
+            let head = ring.hdr.head.0.load(Ordering::Acquire);
+            if head.saturating_sub(self.tail) > cap {
+                self.lost += head - cap - self.tail;
+                self.tail = head - cap;
+                self.stuck_since = None;
+            }
+            if self.tail >= head {
+                break;
+            }
+            let rec = &ring.recs[(self.tail % cap) as usize];
+            let mut w = [0u64; RECORD_WORDS];
+            let s1 = rec.words[0].load(Ordering::Acquire);
+            for (i, v) in w.iter_mut().enumerate().skip(1) {
+                *v = rec.words[i].load(Ordering::Relaxed);
+            }
+            fence(Ordering::Acquire);
+            let s2 = rec.words[0].load(Ordering::Relaxed);
+            w[0] = s1;
+            let want = self.tail + 1;
+            if s1 == want && s2 == want {
+                self.stuck_since = None;
+                self.tail += 1;
+                match (check(&w) == w[RECORD_WORDS - 1])
+                    .then(|| decode(&w))
+                    .flatten()
+                {
+                    Some(d) => out.push(d),
+                    None => self.lost += 1,
+                }
+            } else if s1 != BUSY && s1 > want && s1 != 0 {
+                // Overwritten by a later lap before we got here.
+                self.lost += 1;
+                self.tail += 1;
+                self.stuck_since = None;
+            } else {
+                // Not published yet (being written, or its writer died).
+                let since = *self.stuck_since.get_or_insert(now);
+                if now.saturating_sub(since) < STUCK_NS {
+                    break;
+                }
+                self.lost += 1;
+                self.tail += 1;
+                self.stuck_since = None;
+            }
+        }
+        out.len() - before
+    }
+
+    /// Records lost so far: overwritten before they were read (the ring was lapped), torn, or
+    /// never finished by their writer.
+    pub fn lost(&self) -> u64 {
+        self.lost
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        let hdr = self.ring.hdr;
+        if hdr.recorder.load(Ordering::Relaxed) == self.recorder {
+            hdr.recording.store(0, Ordering::Release);
+            hdr.recorder.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+fn decode(w: &[u64; RECORD_WORDS]) -> Option<Decoded> {
+    let kind = Kind::of((w[2] & 0xff) as u8)?;
+    let what_no = ((w[2] >> 8) & 0xff) as usize;
+    let what = *WHATS.get(what_no.checked_sub(1)?)?;
+    let nints = ((w[2] >> 16) & 0xff) as usize;
+    let slen = ((w[2] >> 24) & 0xff) as usize;
+    let pid = (w[2] >> 32) as u32 as i32;
+    let tid = w[3] as u32 as i32;
+    let (names, sname) = schema(kind, what);
+    if nints != names.len() || slen > STR_BYTES {
+        return None;
+    }
+    let ints = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (*n, w[4 + i] as i64))
+        .collect();
+    let mut sbuf = [0u8; STR_BYTES];
+    for i in 0..STR_BYTES / 8 {
+        sbuf[i * 8..i * 8 + 8].copy_from_slice(&w[4 + INTS + i].to_le_bytes());
+    }
+    let string =
+        (!sname.is_empty()).then(|| (sname, String::from_utf8_lossy(&sbuf[..slen]).into_owned()));
+    Some(Decoded {
+        ns: w[1],
+        kind,
+        what,
+        pid,
+        tid,
+        ints,
+        string,
+    })
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn ring(n: usize) -> (Box<RingHeader>, Vec<Record>) {
+        (
+            Box::default(),
+            (0..n).map(|_| Record::default()).collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn untraced_ring_records_nothing() {
+        let (h, r) = ring(4);
+        let ring = Ring::new(&h, &r);
+        ring.put(
+            Kind::State,
+            super::super::what::STATE,
+            2,
+            1,
+            &[0, -1],
+            "READY",
+        );
+        assert_eq!(h.head.0.load(Ordering::Relaxed), 0);
+        Ring::none().put(
+            Kind::State,
+            super::super::what::STATE,
+            2,
+            1,
+            &[0, -1],
+            "READY",
+        );
+    }
+
+    #[test]
+    fn records_come_back_in_order_with_their_fields() {
+        use super::super::what as w;
+        let (h, r) = ring(8);
+        let ring = Ring::new(&h, &r);
+        let mut reader = ring.start(std::process::id() as i32).unwrap();
+        ring.put(Kind::Call, w::ENTER, 2, 1, &[], "MsgSend");
+        ring.put(Kind::State, w::STATE, 2, 1, &[3, 1], "SEND");
+        ring.put(
+            Kind::Msg,
+            w::REPLY,
+            3,
+            1,
+            &[2, 1, 1, 0x10001, -5, 64, -3],
+            "",
+        );
+        ring.put(
+            Kind::Call,
+            w::EXIT,
+            2,
+            1,
+            &[-3],
+            "a name longer than twenty-four bytes",
+        );
+        let mut out = Vec::new();
+        assert_eq!(reader.poll(&mut out), 4);
+        assert_eq!(out[0].what, w::ENTER);
+        assert_eq!(out[0].string, Some(("call", "MsgSend".into())));
+        assert_eq!(out[1].int("peer_pid"), Some(3));
+        assert_eq!(out[1].int("chid"), Some(1));
+        assert_eq!(out[2].kind, Kind::Msg);
+        assert_eq!(out[2].int("exchange"), Some(-5));
+        assert_eq!(out[2].int("status"), Some(-3));
+        assert_eq!((out[2].pid, out[2].tid), (3, 1));
+        assert_eq!(
+            out[3].string,
+            Some((
+                "call",
+                "a name longer than twenty".chars().take(24).collect()
+            ))
+        );
+        assert!(out.windows(2).all(|p| p[0].ns <= p[1].ns));
+        assert_eq!(reader.lost(), 0);
+        drop(reader);
+        assert!(!ring.recording(), "a dropped reader stops the recording");
+    }
+
+    #[test]
+    fn a_lapped_reader_counts_what_it_lost() {
+        use super::super::what as w;
+        let (h, r) = ring(4);
+        let ring = Ring::new(&h, &r);
+        let mut reader = ring.start(std::process::id() as i32).unwrap();
+        for i in 0..10 {
+            ring.put(Kind::Timer, w::FIRED, 2, 1, &[i], "timer");
+        }
+        let mut out = Vec::new();
+        reader.poll(&mut out);
+        assert_eq!(out.len(), 4);
+        assert_eq!(reader.lost(), 6);
+        assert_eq!(
+            out.iter()
+                .map(|d| d.int("timer").unwrap())
+                .collect::<Vec<_>>(),
+            [6, 7, 8, 9]
+        );
+    }
+
+    #[test]
+    fn an_unfinished_record_is_waited_for_then_counted_lost() {
+        use super::super::what as w;
+        let (h, r) = ring(4);
+        let ring = Ring::new(&h, &r);
+        let mut reader = ring.start(std::process::id() as i32).unwrap();
+        // A writer that claimed record 0 and died before publishing it.
+        h.head.0.fetch_add(1, Ordering::Relaxed);
+        r[0].words[0].store(BUSY, Ordering::Relaxed);
+        ring.put(Kind::Teardown, w::TEARDOWN, 2, 0, &[], "done");
+        let mut out = Vec::new();
+        assert_eq!(reader.poll(&mut out), 0, "waits for the unfinished record");
+        std::thread::sleep(Duration::from_nanos(STUCK_NS + 10_000_000));
+        assert_eq!(reader.poll(&mut out), 1);
+        assert_eq!(reader.lost(), 1);
+        assert_eq!(out[0].string, Some(("step", "done".into())));
+    }
+
+    #[test]
+    fn a_torn_record_is_dropped() {
+        use super::super::what as w;
+        let (h, r) = ring(4);
+        let ring = Ring::new(&h, &r);
+        let mut reader = ring.start(std::process::id() as i32).unwrap();
+        ring.put(Kind::Timer, w::FIRED, 2, 1, &[7], "timer");
+        r[0].words[5].store(99, Ordering::Relaxed);
+        let mut out = Vec::new();
+        assert_eq!(reader.poll(&mut out), 0);
+        assert_eq!(reader.lost(), 1);
+    }
+
+    #[test]
+    fn an_expired_lease_turns_recording_off_and_a_live_one_refuses_a_second_recorder() {
+        use super::super::what as w;
+        let (h, r) = ring(4);
+        let ring = Ring::new(&h, &r);
+        let reader = ring.start(std::process::id() as i32).unwrap();
+        // Another live process (our parent, say) asks while our lease runs: EBUSY.
+        let other = nix::unistd::getppid().as_raw();
+        assert_eq!(ring.start(other).unwrap_err(), Errno::EBUSY);
+        std::mem::forget(reader); // a recorder killed without stopping
+        h.lease_until.store(1, Ordering::Relaxed);
+        ring.put(Kind::Timer, w::FIRED, 2, 1, &[7], "timer");
+        assert!(
+            !ring.recording(),
+            "the first event past the lease turns it off"
+        );
+        assert_eq!(h.head.0.load(Ordering::Relaxed), 0, "and is not recorded");
+        // A new recorder may start.
+        let _r2 = ring.start(other).unwrap();
+    }
+}
