@@ -125,6 +125,7 @@ pub fn start_programs(args: &ObserveArgs, kernel: &Kernel) -> Result<Observers, 
     let thread = std::thread::Builder::new()
         .name("trace-ring".into())
         .spawn(move || {
+            let before = k.snapshot();
             let mut reader = match k.trace_ring().start(std::process::id() as i32) {
                 Ok(r) => {
                     let _ = started_tx.send(Ok(()));
@@ -135,7 +136,8 @@ pub fn start_programs(args: &ObserveArgs, kernel: &Kernel) -> Result<Observers, 
                     return 0;
                 }
             };
-            let mut batch = Vec::new();
+            let mut batch =
+                userlib::trace::Decoded::states_of(&before, userlib::trace::monotonic_ns());
             loop {
                 let done = stop2.load(Ordering::Relaxed);
                 reader.poll(&mut batch);

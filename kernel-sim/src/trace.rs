@@ -8,12 +8,12 @@
 //! | `qnx::call` | `enter`, `exit` | `call` (QNX's name: `"MsgSend"`, ...); on `exit` `result` (the value, or minus the errno) |
 //! | `qnx::state` | `state` | `state` (`"RUNNING"`, `"READY"`, `"SEND"`, `"RECEIVE"`, `"REPLY"`, `"DEAD"`; QNX's names), `peer_pid` (the process it waits on, 0 none), `chid` (-1 none) |
 //! | `qnx::prio` | `prio` | `prio`, `base`, `why` (`"inherit"`, `"boost"`, `"restore"`, `"set"`) |
-//! | `qnx::msg` | `send`, `receive`, `reply` | `exchange` (one message's id, the same in its three events: the flow from send to receive to reply), `peer_pid`, `peer_tid`, `chid`, `rcvid`, `bytes`; on `reply` `status` (the status, or minus the errno of an error) |
+//! | `qnx::msg` | `send`, `receive`, `reply` | `exchange` (one message's id, the same in its three events: the flow from send to receive to reply), `peer_pid`, `peer_tid`, `chid`, `rcvid`, `bytes`; on `send` `msg_type` (the message's first two bytes as a `u16`: QNX's convention that a message begins with its type, `_IO_READ` = 0x101 for a resource manager's; -1 for a message shorter than that); on `reply` `status` (the status, or minus the errno of an error) |
 //! | `qnx::pulse` | `queued`, `received` | `pulse` (the pulse's id, the same in both), `peer_pid` (sender / receiver), `chid`, `code`, `value` |
 //! | `qnx::async` | `put`, `trigger`, `get` | `coid` (put, trigger), `chid` (get), `messages`, `batch` (a trigger's id, the same in the get that takes it: the flow from the puts to the get) |
 //! | `qnx::timer` | `fired` | `timer` (the timer id; -1 for a kernel timeout), `kind` (`"timeout"`, `"timer"`) |
 //! | `qnx::teardown` | `teardown` | `step` (`"channels"`, `"connections"`, `"threads"`, `"timers"`, `"asyncmsg"`, `"done"`) |
-//! | `qnx::process` | `created` | `name` (its program's name: a shared kernel's Linux program's `comm`; `""` for a simulated process of one program); `tid` 0 |
+//! | `qnx::process` | `created` | `name` (its program's name: the last part of a shared kernel's Linux program's `argv[0]`, at most 23 bytes; `""` for a simulated process of one program); `tid` 0 |
 //!
 //! Each event also goes to the kernel's **trace ring** ([`Ring`], a part of the region) while a
 //! recorder holds the ring on ([`Ring::start`]): in a kernel shared by several programs, a
@@ -232,6 +232,9 @@ pub struct MsgEvent {
     pub exchange: u64,
     /// Bytes sent (send), taken (receive) or replied (reply).
     pub bytes: u64,
+    /// On `send`: the message's first two bytes as a `u16` (its type, by QNX's convention), or
+    /// -1 if it is shorter. Not in the other events.
+    pub msg_type: i32,
 }
 
 impl MsgEvent {
@@ -253,8 +256,12 @@ impl MsgEvent {
 pub fn msg_send(ring: Ring<'_>, e: &MsgEvent) {
     tracing::trace!(target: "qnx::msg", what = what::SEND, pid = e.pid, tid = e.tid,
         peer_pid = e.peer_pid, peer_tid = e.peer_tid, chid = e.chid, rcvid = e.rcvid,
-        exchange = e.exchange, bytes = e.bytes);
-    ring.put(Kind::Msg, what::SEND, e.pid, e.tid, &e.ints(), "");
+        exchange = e.exchange, bytes = e.bytes, msg_type = e.msg_type);
+    if ring.recording() {
+        let i = e.ints();
+        let ints = [i[0], i[1], i[2], i[3], i[4], i[5], e.msg_type.into()];
+        ring.put(Kind::Msg, what::SEND, e.pid, e.tid, &ints, "");
+    }
 }
 
 /// A message is received.

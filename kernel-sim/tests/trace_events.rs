@@ -229,6 +229,11 @@ fn srr_exchange_is_one_flow_from_send_to_reply() {
     assert_eq!(evs[send].i("peer_tid"), i64::from(stid));
     assert_eq!(evs[send].i("chid"), i64::from(chid));
     assert_eq!(evs[send].u("bytes"), 4);
+    // The message's first two bytes, as QNX's message type: "pi".
+    assert_eq!(
+        evs[send].i("msg_type"),
+        i64::from(u16::from_ne_bytes([b'p', b'i']))
+    );
     let reply_blocked = find(&evs, send, "client REPLY", |e| mine(e) && state(e, "REPLY"));
     assert_eq!(evs[reply_blocked].i("peer_pid"), i64::from(srv.pid));
     assert_eq!(evs[reply_blocked].i("chid"), i64::from(chid));

@@ -88,6 +88,50 @@ pub const _IO_UTIME64: u16 = 0x121;
 /// `_IO_COMBINE_FLAG`: in `combine_len`, another message follows this one.
 pub const _IO_COMBINE_FLAG: u16 = 0x8000;
 
+/// The name of I/O message type `ty` (`"_IO_READ"` for 0x101, `"_IO_CONNECT"` for 0x100), or
+/// `None` for a type outside the resource managers' range: what a message's first two bytes
+/// say, as the sequence chart labels it.
+pub fn io_message_name(ty: u16) -> Option<&'static str> {
+    const NAMES: [&str; 0x22] = [
+        "_IO_CONNECT",
+        "_IO_READ",
+        "_IO_WRITE",
+        "_IO_RSVD_CLOSE_OCB",
+        "_IO_STAT",
+        "_IO_NOTIFY",
+        "_IO_DEVCTL",
+        "_IO_RSVD_UNBLOCK",
+        "_IO_PATHCONF",
+        "_IO_LSEEK",
+        "_IO_CHMOD",
+        "_IO_CHOWN",
+        "_IO_UTIME",
+        "_IO_OPENFD",
+        "_IO_FDINFO",
+        "_IO_LOCK",
+        "_IO_SPACE",
+        "_IO_SHUTDOWN",
+        "_IO_MMAP",
+        "_IO_MSG",
+        "_IO_RSVD",
+        "_IO_DUP",
+        "_IO_CLOSE",
+        "_IO_RSVD_LOCK_OCB",
+        "_IO_RSVD_UNLOCK_OCB",
+        "_IO_SYNC",
+        "_IO_POWER",
+        "_IO_ACL",
+        "_IO_RSVD_PAUSE",
+        "_IO_RSVD_UNPAUSE",
+        "_IO_READ64",
+        "_IO_WRITE64",
+        "_IO_NOTIFY64",
+        "_IO_UTIME64",
+    ];
+    let i = usize::from(ty.checked_sub(crate::consts::_IO_CONNECT)?);
+    NAMES.get(i).copied()
+}
+
 // ---------------------------------------------------------------- connect
 
 /// `_IO_CONNECT_COMBINE`.

@@ -126,6 +126,9 @@ pub use kernel_sim::info::{
     AsyncChannelInfo, AsyncConnInfo, ChannelInfo, ConnectionInfo, Listing, NameInfo, PoolCount,
     PoolUsage, ProcessInfo, QueueCounts, ReadyConnection,
 };
+/// The kernel's trace events (their schema, and the trace ring a recorder of a shared kernel
+/// drains): what `timeline`, `seqchart` and `step` are built on.
+pub use kernel_sim::trace;
 pub use kernel_sim::types::{sigev, IoConnect, SigEvent};
 pub use kernel_sim::TimerInfo;
 pub use kernel_sim::{

@@ -176,6 +176,8 @@ enum Ev {
         peer_pid: i32,
         exchange: u64,
         bytes: u64,
+        /// The message's first two bytes (its type), -1 if unknown.
+        msg_type: i64,
     },
     Receive {
         who: Who,
@@ -227,6 +229,7 @@ impl Ev {
                 peer_pid: peer.0,
                 exchange: f.u64("exchange"),
                 bytes: f.u64("bytes"),
+                msg_type: f.int("msg_type").map_or(-1, |t| t as i64),
             },
             ("qnx::msg", "receive") => Ev::Receive {
                 who,
@@ -280,6 +283,9 @@ pub struct Options {
 #[derive(Debug, Default)]
 struct Recording {
     events: Vec<Ev>,
+    /// The processes' names: given ([`SeqChartLayer::name_process`]) or from their
+    /// `qnx::process` events (their programs').
+    names: BTreeMap<i32, String>,
     /// Set when the chart is written: later events are not recorded.
     closed: bool,
     /// With a row cap, the events other than state changes kept at most: enough to fill the
@@ -403,6 +409,12 @@ impl SeqChartLayer {
     /// events of every program of a shared kernel), in the order given.
     pub fn record_decoded(&self, d: &kernel_sim::trace::Decoded) {
         let target = d.kind.target();
+        if d.kind == kernel_sim::trace::Kind::Process {
+            if let Some((_, name)) = &d.string {
+                self.program_named(d.pid, name);
+            }
+            return;
+        }
         if !matches!(
             target,
             "qnx::msg" | "qnx::pulse" | "qnx::async" | "qnx::state"
@@ -433,9 +445,34 @@ impl SeqChartLayer {
     }
 }
 
+impl SeqChartLayer {
+    /// Names process `pid` on the chart (`echo-server, pid 4611`), whatever its program's
+    /// name.
+    pub fn name_process(&self, pid: i32, name: impl Into<String>) {
+        lock(&self.rec).names.insert(pid, name.into());
+    }
+
+    /// A process's program name, from its `created` event (a name given first wins).
+    fn program_named(&self, pid: i32, name: &str) {
+        if !name.is_empty() {
+            lock(&self.rec)
+                .names
+                .entry(pid)
+                .or_insert_with(|| name.to_string());
+        }
+    }
+}
+
 impl<S: Subscriber> Layer<S> for SeqChartLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let target = event.metadata().target();
+        if target == "qnx::process" {
+            let f = Fields::of(event);
+            if let Some(name) = f.str("name") {
+                self.program_named(f.pid, name);
+            }
+            return;
+        }
         if !matches!(
             target,
             "qnx::msg" | "qnx::pulse" | "qnx::async" | "qnx::state"
@@ -461,11 +498,11 @@ pub struct ChartGuard {
 impl ChartGuard {
     /// The chart of the events recorded so far, as SVG.
     pub fn svg(&self) -> String {
-        let (events, dropped) = {
+        let (events, dropped, names) = {
             let r = lock(&self.rec);
-            (r.events.clone(), r.dropped)
+            (r.events.clone(), r.dropped, r.names.clone())
         };
-        render(&events, dropped, &self.options)
+        render(&events, dropped, &self.options, &names)
     }
 
     /// How many events were recorded so far.
@@ -480,15 +517,19 @@ impl ChartGuard {
     }
 
     fn write(&mut self) -> io::Result<()> {
-        let (events, dropped) = {
+        let (events, dropped, names) = {
             let mut r = lock(&self.rec);
             r.closed = true;
-            (std::mem::take(&mut r.events), r.dropped)
+            (
+                std::mem::take(&mut r.events),
+                r.dropped,
+                std::mem::take(&mut r.names),
+            )
         };
         let Some((path, mut file)) = self.out.take() else {
             return Ok(());
         };
-        let svg = render(&events, dropped, &self.options);
+        let svg = render(&events, dropped, &self.options, &names);
         file.write_all(svg.as_bytes())
             .and_then(|()| file.flush())
             .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
@@ -708,10 +749,24 @@ const KERNEL: Who = (0, 0);
 fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
     // Who sent each exchange, pulse and batch (for arrows whose event does not say).
     let mut senders: HashMap<(u8, u64), Who> = HashMap::new();
+    // What each exchange's message is called on its arrow: its I/O type's name when its first
+    // bytes are one (`_IO_READ`), else `MsgSend`.
+    let mut names: HashMap<u64, &'static str> = HashMap::new();
     for e in events {
         match e {
-            Ev::Send { who, exchange, .. } => {
+            Ev::Send {
+                who,
+                exchange,
+                msg_type,
+                ..
+            } => {
                 senders.entry((0, *exchange)).or_insert(*who);
+                if let Some(n) = u16::try_from(*msg_type)
+                    .ok()
+                    .and_then(crate::iomsg::io_message_name)
+                {
+                    names.insert(*exchange, n);
+                }
             }
             Ev::PulseQueued { who, pulse, .. } => {
                 senders.entry((1, *pulse)).or_insert(*who);
@@ -763,10 +818,14 @@ fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
                         who,
                         peer_pid,
                         bytes,
+                        exchange,
                         ..
                     } => (
                         *who,
-                        format!("MsgSend {bytes} B to pid {peer_pid} (queued)"),
+                        format!(
+                            "{} {bytes} B to pid {peer_pid} (queued)",
+                            names.get(exchange).unwrap_or(&"MsgSend")
+                        ),
                     ),
                     Ev::PulseQueued { who, code, .. } => {
                         (*who, format!("pulse {} (queued)", pulse_code(*code)))
@@ -795,7 +854,7 @@ fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
                     from,
                     to: *who,
                     style: Style::Send,
-                    label: format!("MsgSend {bytes} B"),
+                    label: format!("{} {bytes} B", names.get(exchange).unwrap_or(&"MsgSend")),
                 }
             }
             Ev::Reply {
@@ -833,7 +892,7 @@ fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
                     from: sender(1, *pulse),
                     to: *who,
                     style: Style::Pulse,
-                    label: format!("pulse {}, value {value}", pulse_code(*code)),
+                    label: format!("pulse {}, value {}", pulse_code(*code), pulse_value(*value)),
                 }
             }
             Ev::Get {
@@ -893,10 +952,21 @@ fn pulse_code(code: i64) -> String {
         (_PULSE_CODE_DISCONNECT, "_PULSE_CODE_DISCONNECT"),
         (_PULSE_CODE_THREADDEATH, "_PULSE_CODE_THREADDEATH"),
         (_PULSE_CODE_COIDDEATH, "_PULSE_CODE_COIDDEATH"),
+        (crate::select::SI_NOTIFY, "SI_NOTIFY"),
     ];
     match named.iter().find(|(c, _)| i64::from(*c) == code) {
         Some((_, name)) => (*name).to_string(),
         None => format!("code {code}"),
+    }
+}
+
+/// A pulse's value as a person reads it: small ones in decimal, bit patterns
+/// (`_NOTIFY_COND_INPUT`, a timer's cookie) in hex.
+fn pulse_value(value: i64) -> String {
+    if (-4096..=4096).contains(&value) {
+        value.to_string()
+    } else {
+        format!("{:#x}", value as u32)
     }
 }
 
@@ -922,7 +992,12 @@ fn row_y(i: isize) -> f64 {
 }
 
 /// The chart of `events` (and `dropped` more past the row cap) as SVG.
-fn render(events: &[Ev], dropped: isize, options: &Options) -> String {
+fn render(
+    events: &[Ev],
+    dropped: isize,
+    options: &Options,
+    names: &BTreeMap<i32, String>,
+) -> String {
     let mut p = plan(events, options.max_rows);
     p.more = p.more.saturating_add_signed(dropped);
 
@@ -1033,9 +1108,20 @@ fn render(events: &[Ev], dropped: isize, options: &Options) -> String {
             x1 - x0,
             HEAD_TOP + HEAD_H + 6.0 - PROC_TOP
         );
+        let label = match names.get(&pid) {
+            Some(name) => format!("{}, pid {pid}", esc(name)),
+            None => format!("process pid {pid}"),
+        };
+        // (A long name in a box of one thread gets a smaller font, to stay inside it.)
+        let fits = (x1 - x0) / 8.5;
+        let size = if label.chars().count() as f64 > fits {
+            r#" font-size="11""#
+        } else {
+            ""
+        };
         let _ = writeln!(
             w,
-            r#"<text class="process-label" x="{:.1}" y="{:.1}" text-anchor="middle" font-weight="bold">process pid {pid}</text>"#,
+            r#"<text class="process-label" x="{:.1}" y="{:.1}" text-anchor="middle" font-weight="bold"{size}>{label}</text>"#,
             (x0 + x1) / 2.0,
             PROC_TOP + 18.0
         );

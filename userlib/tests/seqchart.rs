@@ -207,6 +207,7 @@ fn msg(who: (i32, i32), peer: (i32, i32), exchange: u64, bytes: u64) -> MsgEvent
         rcvid: if peer.1 == 0 { 0 } else { 0x10001 },
         exchange,
         bytes,
+        msg_type: -1,
     }
 }
 
@@ -624,4 +625,92 @@ fn sample() {
         trace::async_get(trace::Ring::none(), SERVER.0, SERVER.1, 2, 3, 11);
     });
     guard.finish().unwrap();
+}
+
+/// A resource manager's messages are named by their type (their first two bytes), a
+/// notification pulse by its code with its value in hex, and each process by its program
+/// (its `qnx::process` event), unless the recorder named it.
+#[test]
+fn io_messages_pulse_codes_and_programs_are_named() {
+    let (layer, guard) = seqchart::memory(Options::default());
+    layer.name_process(SERVER.0, "dev-sample");
+    let l2 = layer.clone();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        trace::process(
+            trace::Ring::none(),
+            SERVER.0,
+            "ignored: named by the recorder",
+        );
+        trace::process(trace::Ring::none(), CLIENT.0, "dev-sample-client");
+        let read = MsgEvent {
+            msg_type: i32::from(userlib::iomsg::_IO_READ),
+            ..msg(CLIENT, (SERVER.0, 0), 7, 16)
+        };
+        trace::msg_send(trace::Ring::none(), &read);
+        trace::msg_receive(trace::Ring::none(), &msg(SERVER, CLIENT, 7, 16));
+        trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 7, 12), 12);
+        // A message whose first bytes are no I/O type keeps "MsgSend".
+        let data = MsgEvent {
+            msg_type: i32::from(u16::from_ne_bytes(*b"hi")),
+            ..msg(CLIENT, (SERVER.0, 0), 8, 2)
+        };
+        trace::msg_send(trace::Ring::none(), &data);
+        trace::msg_receive(trace::Ring::none(), &msg(SERVER, CLIENT, 8, 2));
+        trace::pulse_queued(
+            trace::Ring::none(),
+            SERVER.0,
+            SERVER.1,
+            CLIENT.0,
+            1,
+            userlib::select::SI_NOTIFY,
+            0x1000_0000,
+            9,
+        );
+        trace::pulse_received(
+            trace::Ring::none(),
+            CLIENT.0,
+            CLIENT.1,
+            1,
+            userlib::select::SI_NOTIFY,
+            0x1000_0000,
+            9,
+        );
+    });
+    // A process event that comes through `record_decoded` names the same way.
+    l2.record_decoded(&trace::Decoded {
+        ns: 0,
+        kind: trace::Kind::Process,
+        what: trace::what::CREATED,
+        pid: 4,
+        tid: 0,
+        ints: vec![],
+        string: Some(("name", "late-program".into())),
+    });
+    let svg = guard.svg();
+    let elems = parse_xml(&svg).unwrap_or_else(|e| panic!("not XML: {e}\n{svg}"));
+    let texts = |class: &str| -> Vec<String> {
+        elems
+            .iter()
+            .filter(|e| e.has_class(class))
+            .map(|e| e.text.clone())
+            .collect()
+    };
+    assert_eq!(
+        texts("arrow-label"),
+        [
+            "_IO_READ 16 B",
+            "MsgReply 12",
+            "MsgSend 2 B",
+            "pulse SI_NOTIFY, value 0x10000000"
+        ]
+    );
+    assert_eq!(
+        texts("process-label"),
+        ["dev-sample, pid 2", "dev-sample-client, pid 3"],
+        "{svg}"
+    );
+    assert_eq!(userlib::iomsg::io_message_name(0x100), Some("_IO_CONNECT"));
+    assert_eq!(userlib::iomsg::io_message_name(0x121), Some("_IO_UTIME64"));
+    assert_eq!(userlib::iomsg::io_message_name(0x122), None);
+    assert_eq!(userlib::iomsg::io_message_name(0xff), None);
 }

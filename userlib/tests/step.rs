@@ -143,6 +143,7 @@ fn msg(who: (i32, i32), peer: (i32, i32), bytes: u64) -> MsgEvent {
         rcvid: 7,
         exchange: 1,
         bytes,
+        msg_type: -1,
     }
 }
 

@@ -166,6 +166,7 @@ fn msg(pid: i32, tid: i32, peer_pid: i32, peer_tid: i32, exchange: u64) -> MsgEv
         rcvid: 0x10001,
         exchange,
         bytes: 16,
+        msg_type: -1,
     }
 }
 

@@ -117,6 +117,7 @@ fn a_chart_with_a_row_cap_keeps_a_bounded_recording() {
                 rcvid: 0,
                 exchange: i,
                 bytes: 4,
+                msg_type: -1,
             };
             trace::state(trace::Ring::none(), 2, 1, "SEND", 1, 1);
             trace::msg_send(trace::Ring::none(), &e);
@@ -153,6 +154,7 @@ fn extreme_events() {
             rcvid: 1,
             exchange: 7,
             bytes: 0,
+            msg_type: -1,
         };
         trace::call_enter(trace::Ring::none(), 1, 1, "MsgReply");
         trace::msg_reply(trace::Ring::none(), &e, status);
@@ -213,6 +215,7 @@ fn odd_events() {
             rcvid: i64::MIN,
             exchange: u64::MAX,
             bytes: u64::MAX,
+            msg_type: -1,
         };
         trace::call_enter(trace::Ring::none(), pid, tid, "MsgSend");
         trace::state(trace::Ring::none(), pid, tid, "SEND", pid, i32::MIN);

@@ -58,7 +58,7 @@ pub fn msg_send(
     }
     let waiting = t.receiver(chan, false);
     if crate::trace::on(t.trace) {
-        trace_send(t, i, chan, waiting);
+        trace_send(t, i, chan, waiting, msg_type(smsg, slen));
     }
     if let Some(r) = waiting {
         // A receiver waits: hand the message over now; we go straight to REPLY-blocked.
@@ -98,7 +98,7 @@ pub fn msg_send(
 /// The `send` event of client `ci`'s message on `chan` (`receiver`: the thread taking it at
 /// once, if one waits).
 #[inline(never)]
-fn trace_send(t: &Tables<'_>, ci: u32, chan: Id<Channel>, receiver: Option<u32>) {
+fn trace_send(t: &Tables<'_>, ci: u32, chan: Id<Channel>, receiver: Option<u32>, msg_type: i32) {
     let (pid, tid) = t.trace_ids(ci);
     let (peer_pid, chid) = t.trace_chan(chan);
     crate::trace::msg_send(
@@ -112,8 +112,26 @@ fn trace_send(t: &Tables<'_>, ci: u32, chan: Id<Channel>, receiver: Option<u32>)
             rcvid: 0,
             exchange: t.exchange_of(ci),
             bytes: t.threads.at(ci).send.slen,
+            msg_type,
         },
     );
+}
+
+/// A message's type for its `send` event: its first two bytes as a `u16` (QNX's messages begin
+/// with their type), -1 if it is shorter or they cannot be read.
+#[inline(never)]
+fn msg_type(smsg: IovList, slen: u64) -> i32 {
+    if slen < 2 {
+        return -1;
+    }
+    let mut ty = [0u8; 2];
+    let dst = [Iov::from_mut_slice(&mut ty)];
+    // SAFETY: the sender's own validated list, read by the sender in its MsgSend, into a local
+    // buffer of 2 bytes.
+    match unsafe { copy::copy(smsg, 0, IovList::new(&dst), 0, 2) } {
+        Ok(2) => i32::from(u16::from_ne_bytes(ty)),
+        _ => -1,
+    }
 }
 
 /// The `receive` event of receiver `ri` taking client `ci`'s message (`n` bytes) as `rcvid`.
@@ -132,6 +150,7 @@ fn trace_receive(t: &Tables<'_>, ri: u32, ci: u32, chan: Id<Channel>, rcvid: Rcv
             rcvid,
             exchange: t.exchange_of(ci),
             bytes: n,
+            msg_type: -1,
         },
     );
 }
@@ -165,6 +184,7 @@ fn trace_reply(t: &Tables<'_>, ci: u32, by: Option<(u32, u64)>, result: CallResu
         rcvid: t.rcvid_of(ci),
         exchange: t.exchange_of(ci),
         bytes: by.map_or(0, |(_, n)| n),
+        msg_type: -1,
     };
     crate::trace::msg_reply(t.trace, &e, status);
 }

@@ -296,9 +296,8 @@ impl Kernel {
         }
         let pid = std::process::id() as i32;
         // Its program's name, as pidin shows it (and the trace names its process).
-        let comm = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
-        let name = comm.trim_end();
-        self.locked(|t| calls::process::process_create_as(t, pid, pid, name))
+        let name = program_name();
+        self.locked(|t| calls::process::process_create_as(t, pid, pid, &name))
             .map(|id| Pid { pid, id })
     }
 
@@ -578,5 +577,21 @@ impl ThreadCtx {
     /// The thread id within the process.
     pub fn tid(&self) -> i32 {
         self.tid
+    }
+}
+
+/// This program's name: the last part of its `argv[0]` (`dev-sample-client`), else its
+/// `comm` (which Linux cuts to 15 bytes), else "".
+fn program_name() -> String {
+    let argv0 = std::fs::read("/proc/self/cmdline")
+        .ok()
+        .and_then(|c| c.split(|b| *b == 0).next().map(<[u8]>::to_vec))
+        .unwrap_or_default();
+    let base = argv0.rsplit(|b| *b == b'/').next().unwrap_or(&[]);
+    match std::str::from_utf8(base) {
+        Ok(s) if !s.is_empty() => s.to_string(),
+        _ => std::fs::read_to_string("/proc/self/comm")
+            .map(|c| c.trim_end().to_string())
+            .unwrap_or_default(),
     }
 }

@@ -39,9 +39,9 @@ pub struct Process {
     pub death_chan: Id<Channel>,
     /// What the process's threads did in the kernel.
     pub counters: ProcCounters,
-    /// Its program's name (a shared kernel's Linux program: its `comm`), NUL padded; empty
-    /// for a simulated process of one program.
-    pub name: [u8; 16],
+    /// Its program's name (a shared kernel's Linux program: the last part of its `argv[0]`,
+    /// cut to 23 bytes), NUL padded; empty for a simulated process of one program.
+    pub name: [u8; 24],
 }
 
 impl Process {
@@ -74,7 +74,7 @@ impl Pooled for Process {
             next_tid: 1,
             death_chan: Id::NONE,
             counters: ProcCounters::default(),
-            name: [0; 16],
+            name: [0; 24],
         }
     }
 }

@@ -175,6 +175,12 @@ fn schema(kind: Kind, what: &str) -> (&'static [&'static str], &'static str) {
             ],
             "",
         ),
+        (Kind::Msg, w::SEND) => (
+            &[
+                "peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes", "msg_type",
+            ],
+            "",
+        ),
         (Kind::Msg, _) => (
             &["peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes"],
             "",
@@ -226,6 +232,35 @@ impl Decoded {
     /// Whether field `name` is unsigned in the `tracing` event (ids, counts, priorities).
     pub fn is_unsigned(name: &str) -> bool {
         unsigned(name)
+    }
+
+    /// The `qnx::state` event each thread of `snapshot` would have emitted when it entered the
+    /// state it is in, stamped `ns`: what a recording that begins now starts from (so that a
+    /// server RECEIVE-blocked before it began shows as such).
+    pub fn states_of(snapshot: &crate::Snapshot, ns: u64) -> Vec<Decoded> {
+        use crate::ThreadState as S;
+        snapshot
+            .threads
+            .iter()
+            .map(|t| {
+                let (state, peer_pid, chid) = match t.state {
+                    S::Running => ("RUNNING", 0, -1),
+                    S::Ready => ("READY", 0, -1),
+                    S::Send { pid, chid } => ("SEND", pid, chid),
+                    S::Receive { chid } => ("RECEIVE", 0, chid),
+                    S::Reply { pid, chid, .. } => ("REPLY", pid, chid),
+                };
+                Decoded {
+                    ns,
+                    kind: Kind::State,
+                    what: super::what::STATE,
+                    pid: t.pid,
+                    tid: t.tid,
+                    ints: vec![("peer_pid", peer_pid.into()), ("chid", chid.into())],
+                    string: Some(("state", state.to_string())),
+                }
+            })
+            .collect()
     }
 }
 

@@ -164,6 +164,8 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
         None => None,
     };
     let me = std::process::id() as i32;
+    // Where every thread is as the recording begins (taken first: the ring's events follow).
+    let before = kernel.snapshot();
     let mut reader = match kernel.trace_ring().start(me) {
         Ok(r) => r,
         Err(e) => {
@@ -185,15 +187,19 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
     }
     // The programs running now are named from the kernel's table; those that start while it
     // records, by their `created` events.
-    if let Some((_, t)) = &timeline {
-        for p in kernel.snapshot().processes {
-            if !p.name.is_empty() {
-                t.name_process(p.pid, p.name);
+    for p in &before.processes {
+        if !p.name.is_empty() {
+            if let Some((_, t)) = &timeline {
+                t.name_process(p.pid, p.name.clone());
+            }
+            if let Some((c, _)) = &chart {
+                c.name_process(p.pid, p.name.clone());
             }
         }
     }
     let start = Instant::now();
-    let mut batch = Vec::new();
+    let mut batch =
+        kernel_sim::trace::Decoded::states_of(&before, kernel_sim::trace::monotonic_ns());
     let mut events = 0u64;
     let mut pids = std::collections::BTreeSet::new();
     loop {
