@@ -43,11 +43,16 @@
 //! are "by the kernel".
 //!
 //! Only one thread is paused at a time: a thread that enters or leaves the kernel while
-//! another waits for Enter waits for the same Enter. End of input, or `q`, stops stepping and
-//! lets the run finish, as does dropping the [`StepGuard`].
+//! another waits for Enter waits for the same Enter (threads not watched go on). End of input,
+//! a read error, or `q`, stops stepping and lets the run finish, as does dropping the
+//! [`StepGuard`]; a line that is not `q` (whatever its bytes) is an Enter. A forked child does
+//! not step (its parent has the input).
 //!
 //! Events other than a call's enter and exit may be emitted under the kernel lock: the stepper
 //! only notes them (under a lock of its own, held briefly) and never calls the kernel there.
+//! The steps are written with that lock released, in the order they were taken: output that
+//! blocks (stdout a full pipe) holds up the watched threads, never the others nor the kernel.
+//! A thread that died (its `DEAD` state) leaves the table of states.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
@@ -65,6 +70,9 @@ use crate::{Errno, Kernel};
 
 /// One thread: (pid, tid).
 type Who = (i32, i32);
+
+/// The state of a thread whose slot was freed.
+const DEAD: &str = "DEAD";
 
 /// The states QNX calls blocked (a thread leaving one of them for READY or RUNNING was woken).
 const BLOCKED: [&str; 12] = [
@@ -145,11 +153,22 @@ struct State {
     steps: u64,
     /// Keys read and not yet taken by a pause: `true` for `q` or the end of input.
     keys: VecDeque<bool>,
+    /// Steps to write, in the order they were taken; written with this lock released
+    /// ([`Shared::flush`]). Each thread that adds one then writes what is pending, so there
+    /// are at most as many as threads writing.
+    pending: VecDeque<String>,
 }
 
 impl State {
     fn next_seq(&self) -> u64 {
         self.base + self.log.len() as u64
+    }
+
+    /// Forgets thread `who` if it died (its call over: nothing more will show it).
+    fn forget_if_dead(&mut self, who: Who) {
+        if self.threads.get(&who).is_some_and(|s| s.state == DEAD) {
+            self.threads.remove(&who);
+        }
     }
 
     /// Drops the changes no call in progress can show.
@@ -188,6 +207,8 @@ impl Watch {
     }
 }
 
+/// Lock order: `out` before `st`; the kernel lock before `st` (state events are emitted under
+/// it); `st` is never held while writing, nor while taking a snapshot.
 struct Shared {
     st: Mutex<State>,
     cv: Condvar,
@@ -195,8 +216,14 @@ struct Shared {
     /// The input, until the thread reading it starts (at the first pause).
     input: Mutex<Option<Box<dyn BufRead + Send>>>,
     out: Mutex<Box<dyn Write + Send>>,
-    kernel: Option<Kernel>,
+    /// The kernel whose snapshot the steps show; let go when stepping stops (the layer lives
+    /// on in a global subscriber, which is never dropped).
+    kernel: Mutex<Option<Kernel>>,
+    /// Whether a kernel was given (the steps show its snapshot while stepping).
+    snapshots: bool,
     watch: Watch,
+    /// The fork generation the stepper was made in: a forked child does not step.
+    fork_gen: u64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -286,8 +313,10 @@ impl Stepper {
             stopped: AtomicBool::new(false),
             input: Mutex::new(Some(self.input)),
             out: Mutex::new(self.out),
-            kernel: self.kernel,
+            snapshots: self.kernel.is_some(),
+            kernel: Mutex::new(self.kernel),
             watch: self.watch,
+            fork_gen: kernel_sim::fork::generation(),
         });
         (
             StepLayer {
@@ -324,6 +353,7 @@ pub fn start(kernel: Option<&Kernel>) -> io::Result<StepGuard> {
 
 /// Stops stepping when dropped (a paused thread goes on; the run finishes unpaused).
 #[derive(Debug)]
+#[must_use = "stepping stops when the guard is dropped"]
 pub struct StepGuard {
     shared: Arc<Shared>,
 }
@@ -360,6 +390,11 @@ pub struct StepLayer {
 impl<S: Subscriber> Layer<S> for StepLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         if self.shared.stopped.load(Ordering::Acquire) {
+            return;
+        }
+        // In a forked child: the parent's input, its reading thread and the thread that held
+        // our lock (if one did) are not here. The child does not step.
+        if kernel_sim::fork::generation() != self.shared.fork_gen {
             return;
         }
         let target = event.metadata().target();
@@ -482,6 +517,16 @@ fn did_text(target: &str, f: &Fields) -> Option<String> {
 
 const INDENT: &str = "    ";
 
+/// A thread's pause: ends it when dropped (after Enter, or when the thread unwinds).
+struct Pause<'a>(&'a Shared);
+
+impl Drop for Pause<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.st).paused = false;
+        self.0.cv.notify_all();
+    }
+}
+
 /// The state changes the stepper keeps at most (the latest), for the calls in progress.
 const LOG_CAP: usize = 4096;
 
@@ -494,6 +539,9 @@ impl Shared {
         st.log.clear();
         drop(st);
         self.cv.notify_all();
+        // (Dropped here, with no lock of ours held: it may be the kernel's last handle.)
+        let kernel = lock(&self.kernel).take();
+        drop(kernel);
     }
 
     fn stopped(&self) -> bool {
@@ -512,7 +560,7 @@ impl Shared {
     /// The threads' states as one line each: the kernel's snapshot if we have a kernel, else
     /// the table. Called with no lock held (it may take the kernel lock).
     fn kernel_states(&self) -> Option<Vec<(Who, String)>> {
-        let k = self.kernel.as_ref()?;
+        let k = lock(&self.kernel).clone()?;
         Some(
             k.snapshot()
                 .threads
@@ -552,9 +600,16 @@ impl Shared {
         v
     }
 
-    fn write(&self, text: &str) {
+    /// Writes the pending steps, in order, with `st` released (only the `out` lock held, which
+    /// only threads writing take). Called by each thread after it adds a step, so that none is
+    /// left pending: one that finds another writing waits for it, then writes what is left.
+    fn flush(&self) {
         let mut out = lock(&self.out);
-        let _ = out.write_all(text.as_bytes());
+        loop {
+            let next = lock(&self.st).pending.pop_front();
+            let Some(text) = next else { break };
+            let _ = out.write_all(text.as_bytes());
+        }
         let _ = out.flush();
     }
 
@@ -567,7 +622,7 @@ impl Shared {
         }
         loop {
             let st = self.wait_turn(lock(&self.st));
-            if self.kernel.is_none() || self.stopped() {
+            if !self.snapshots || self.stopped() {
                 return (st, None);
             }
             drop(st);
@@ -610,8 +665,11 @@ impl Shared {
         );
         let states = snap.unwrap_or_else(|| Self::table_states(&st, me));
         text.push_str(&Self::states_line("before", me, &states));
-        // Written under our lock, so that the steps come out in the order they were taken.
-        self.write(&text);
+        // Queued under our lock, so that the steps come out in the order they were taken;
+        // written without it.
+        st.pending.push_back(text);
+        drop(st);
+        self.flush();
     }
 
     fn exit(self: &Arc<Self>, f: &Fields) {
@@ -623,6 +681,7 @@ impl Shared {
         }
         let call = st.calls.remove(&std::thread::current().id());
         if !shown {
+            st.forget_if_dead(me);
             st.trim();
             return;
         }
@@ -675,25 +734,38 @@ impl Shared {
         }
         st.trim();
         let states = snap.unwrap_or_else(|| Self::table_states(&st, me));
+        // (A thread that died in this call is shown DEAD here, and then forgotten.)
+        st.forget_if_dead(me);
         text.push_str(&Self::states_line("after", me, &states));
         let _ = writeln!(text, "{INDENT}[Enter: next step, q Enter: run to the end]");
+        st.pending.push_back(text);
         st.paused = true;
-        self.write(&text);
+        drop(st);
+        // Ends the pause however this thread leaves it (output that panics too).
+        let pause = Pause(self);
 
         // Wait for Enter. The input is read by a thread of its own, so that stopping (the
         // guard dropped) lets a paused thread go on even while the read blocks.
         self.start_reader();
+        self.flush();
+        let mut st = lock(&self.st);
         while st.keys.is_empty() && !self.stopped() {
             st = self.cv.wait(st).unwrap_or_else(|e| e.into_inner());
         }
-        let quit = st.keys.pop_front().unwrap_or(false);
-        st.paused = false;
+        let quit = st.keys.pop_front().unwrap_or(false) && !self.stopped();
+        if quit {
+            st.pending
+                .push_back("stepping stopped; the run goes on\n".to_string());
+        }
         drop(st);
-        if quit && !self.stopped() {
-            self.write("stepping stopped; the run goes on\n");
+        if quit {
+            // (Stopped while still paused: no other thread's step comes before the message.)
             self.stop();
         }
-        self.cv.notify_all();
+        drop(pause);
+        if quit {
+            self.flush();
+        }
     }
 
     /// Starts the thread that reads the input into [`State::keys`], once.
@@ -705,10 +777,11 @@ impl Shared {
         let spawned = std::thread::Builder::new()
             .name("qnx-step-input".into())
             .spawn(move || loop {
-                let mut line = String::new();
-                let quit = match input.read_line(&mut line) {
+                // (Bytes: a line that is not UTF-8 is an Enter, not a read error.)
+                let mut line = Vec::new();
+                let quit = match input.read_until(b'\n', &mut line) {
                     Ok(0) | Err(_) => true,
-                    Ok(_) => line.trim().eq_ignore_ascii_case("q"),
+                    Ok(_) => line.trim_ascii().eq_ignore_ascii_case(b"q"),
                 };
                 let Some(shared) = shared.upgrade() else {
                     return;
@@ -736,10 +809,14 @@ impl Shared {
                 .unwrap_or(-1),
         };
         let mut st = lock(&self.st);
-        let from = st
-            .threads
-            .insert(who, seen.clone())
-            .map_or_else(|| "?".to_string(), |s| s.state);
+        // A thread that died leaves the table, unless it is in a call (one that dies in its own
+        // call is shown DEAD at its end, and forgotten then).
+        let before = if seen.state == DEAD && !st.calls.values().any(|c| c.who == who) {
+            st.threads.remove(&who)
+        } else {
+            st.threads.insert(who, seen.clone())
+        };
+        let from = before.map_or_else(|| "?".to_string(), |s| s.state);
         if st.calls.is_empty() {
             return; // no call could show it
         }
