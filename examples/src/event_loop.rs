@@ -96,7 +96,12 @@ const NOTIFY_CODE: i8 = 5;
 const NOTIFY_TICKS: u32 = 3;
 
 /// Slack on every bound: how long a step may take beyond what the timeline asks of it.
-const SLACK: Duration = Duration::from_secs(10);
+const SLACK_BASE: Duration = Duration::from_secs(10);
+
+/// [`SLACK_BASE`], or a day while a student steps (`observe::patience`).
+fn slack() -> Duration {
+    observe::patience(SLACK_BASE)
+}
 
 impl Args {
     /// Client 2's timeout: a third of the time the server holds its request.
@@ -106,7 +111,7 @@ impl Args {
 
     /// How long client 3 waits for its notification.
     fn notify_wait(&self) -> Duration {
-        self.period() * NOTIFY_TICKS + SLACK
+        self.period() * NOTIFY_TICKS + slack()
     }
 
     fn period(&self) -> Duration {
@@ -115,13 +120,13 @@ impl Args {
 
     /// The longest a receive may wait: the next tick is at most a period away.
     fn receive_limit(&self) -> Duration {
-        self.period() + SLACK
+        self.period() + slack()
     }
 
     /// The longest the whole exchange may take: the slow request is answered within
     /// `slow_ticks` ticks, the notification within `NOTIFY_TICKS`.
     fn run_limit(&self) -> Duration {
-        self.period() * (self.slow_ticks + NOTIFY_TICKS) + SLACK
+        self.period() * (self.slow_ticks + NOTIFY_TICKS) + slack()
     }
 }
 
@@ -322,9 +327,12 @@ fn client_echo(spid: i32, chid: i32) -> Result<(), Failure> {
         .context(|| format!("ConnectAttach to pid {spid} chid {chid}"))?;
     let coid = c.coid();
     let mut r = [0u8; 16];
-    let n = c
-        .send_timeout(b"Ehello", &mut r, SLACK)
-        .context(|| format!("MsgSend(\"Ehello\") on coid {coid:#x} (at most {SLACK:?})"))?;
+    let n = c.send_timeout(b"Ehello", &mut r, slack()).context(|| {
+        format!(
+            "MsgSend(\"Ehello\") on coid {coid:#x} (at most {:?})",
+            slack()
+        )
+    })?;
     println!(
         "client 1: echo returned {n}, {:?}",
         String::from_utf8_lossy(&r[..5])
@@ -361,10 +369,11 @@ fn client_notified(spid: i32, chid: i32, notify_wait: Duration) -> Result<(), Fa
         .context(|| format!("ConnectAttach to pid {spid} chid {chid}"))?;
     let mut msg = vec![b'N'];
     msg.extend_from_slice(&ev.to_bytes());
-    c.send_timeout(&msg, &mut [], SLACK).context(|| {
+    c.send_timeout(&msg, &mut [], slack()).context(|| {
         format!(
-            "MsgSend(notify me) on coid {:#x} (at most {SLACK:?})",
-            c.coid()
+            "MsgSend(notify me) on coid {:#x} (at most {:?})",
+            c.coid(),
+            slack()
         )
     })?;
     let got = mine
@@ -456,7 +465,7 @@ fn run(args: Args) -> Result<(), Failure> {
         .context(|| "starting the server thread")?;
     let mut threads = vec![("server".to_string(), s)];
     let chid = rx
-        .recv_timeout(SLACK)
+        .recv_timeout(slack())
         .context(|| "waiting for the server's channel")?;
     let spid = server_proc.pid();
 
@@ -482,7 +491,7 @@ fn run(args: Args) -> Result<(), Failure> {
     let limit = if stepping {
         Duration::from_secs(24 * 3600)
     } else {
-        run_limit + SLACK
+        run_limit + slack()
     };
     let ended = join_all(threads, limit, || 0)?;
     let Some(seen) = ended.into_iter().find_map(|e| match e {
@@ -509,7 +518,7 @@ fn run_programs(args: &Args) -> Result<(), Failure> {
     let spid = server.pid();
     watch.name_process(spid, "server");
     let chid = server
-        .expect("chid", SLACK)?
+        .expect("chid", slack())?
         .first()
         .and_then(|w| w.parse::<i32>().ok())
         .ok_or_else(|| Failure::new("the server program said no chid"))?;
@@ -529,7 +538,7 @@ fn run_programs(args: &Args) -> Result<(), Failure> {
         watch.name_process(p.pid(), name);
         clients.push(p);
     }
-    let limit = args.run_limit() + SLACK;
+    let limit = args.run_limit() + slack();
     for c in clients {
         c.finish(limit, || 0)?;
     }

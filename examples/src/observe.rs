@@ -27,6 +27,20 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
 use userlib::{seqchart, step, timeline, Kernel};
 
+/// Whether this run steps (`--step`): the examples' bounded waits then allow a student a day
+/// at each pause ([`patience`]).
+static STEPPING: AtomicBool = AtomicBool::new(false);
+
+/// How long a wait the examples bound may last: `d`, or a day while a student steps (a pause
+/// at a kernel call holds up everything that waits on that thread).
+pub fn patience(d: std::time::Duration) -> std::time::Duration {
+    if STEPPING.load(Ordering::Relaxed) {
+        d.max(std::time::Duration::from_secs(24 * 3600))
+    } else {
+        d
+    }
+}
+
 /// The rows a `--diagram` chart shows at most (a slide stays readable).
 pub const DIAGRAM_ROWS: usize = 60;
 
@@ -214,6 +228,7 @@ pub fn start(
         }
         None => None,
     };
+    STEPPING.store(args.step, Ordering::Relaxed);
     let stepper = if args.step {
         let (layer, guard) = step::Stepper::new()
             .kernel(kernel)

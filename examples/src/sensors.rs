@@ -19,7 +19,7 @@
 //!
 //! No wait is unbounded: if either side fails, the run ends with its error (the other side is
 //! not left waiting), and if neither the producer's sampling nor the consumer's receiving moves
-//! for [`STALL`], the run ends with an error that names the side still blocked.
+//! for [`STALL_BASE`], the run ends with an error that names the side still blocked.
 //!
 //! ```text
 //! cargo run --release -p examples --bin sensors -- --sensors 8 --rate 2000 --trigger-num-msg 32
@@ -83,7 +83,12 @@ const MAX_TRIGGER_NUM_MSG: u32 = 4096;
 
 /// How long the run may go without the producer sampling or the consumer receiving anything
 /// (either moves at least once a second while the run is healthy) before it is taken to hang.
-const STALL: Duration = Duration::from_secs(10);
+const STALL_BASE: Duration = Duration::from_secs(10);
+
+/// [`STALL_BASE`], or a day while a student steps (`observe::patience`).
+fn stall() -> Duration {
+    observe::patience(STALL_BASE)
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum ModelArg {
@@ -833,7 +838,7 @@ fn spawn_sides(
     let prod = producer
         .spawn(move || {
             let chid = chid_rx
-                .recv_timeout(STALL)
+                .recv_timeout(stall())
                 .context(|| "waiting for the consumer's channel")?;
             let consumer = Peer {
                 pid: cons_pid,
@@ -901,7 +906,7 @@ fn run(args: &Args) -> Result<bool, Failure> {
     if args.pidin {
         let half = Duration::from_millis(args.duration_ms / 2);
         let mid = await_moment(
-            half + STALL,
+            half + stall(),
             || since(start) >= half,
             || threads.iter().any(|(_, h)| h.is_finished()),
         );
@@ -910,7 +915,7 @@ fn run(args: &Args) -> Result<bool, Failure> {
         }
     }
     let (mut p, mut c) = (None, None);
-    let sides = join_all(threads, STALL, || progress.total())
+    let sides = join_all(threads, stall(), || progress.total())
         .map_err(|e| Failure::new(format!("{e}\nthe kernel's state:\n{}", kernel.snapshot())))?;
     for side in sides {
         match side {
@@ -950,7 +955,7 @@ fn run_programs(args: &Args) -> Result<bool, Failure> {
     let cpid = consumer.pid();
     watch.name_process(cpid, "consumer");
     let chid = consumer
-        .expect("chid", STALL)?
+        .expect("chid", stall())?
         .first()
         .and_then(|w| w.parse::<i32>().ok())
         .ok_or_else(|| Failure::new("the consumer program said no chid"))?;
@@ -983,7 +988,7 @@ fn run_programs(args: &Args) -> Result<bool, Failure> {
         let half = Duration::from_millis(args.duration_ms / 2);
         let start_ns: u64 = start.parse().unwrap_or(0);
         let mid = await_moment(
-            half + STALL,
+            half + stall(),
             || since(start_ns) >= half,
             || !producer.running() || !consumer.running(),
         );
@@ -991,11 +996,11 @@ fn run_programs(args: &Args) -> Result<bool, Failure> {
             print!("{}", pidin(&pidin_title(args), k));
         }
     }
-    let produced = producer.expect_progressing("produced", STALL, moving)?;
+    let produced = producer.expect_progressing("produced", stall(), moving)?;
     consumer.tell(&format!("produced {}", produced.join(" ")))?;
-    producer.finish(STALL, || 0)?;
-    let verdict = consumer.expect("ok", STALL)?;
-    consumer.finish(STALL, || 0)?;
+    producer.finish(stall(), || 0)?;
+    let verdict = consumer.expect("ok", stall())?;
+    consumer.finish(stall(), || 0)?;
     watch.finish()?;
     Ok(verdict.first().map(String::as_str) == Some("true"))
 }
@@ -1018,7 +1023,7 @@ fn run_role(role: Role, args: &Args) -> Result<bool, Failure> {
                 ModelArg::Asyncmsg => consume_asyncmsg(args, kernel, me, start, &progress, on_chid),
                 ModelArg::Srr => consume_srr(args, kernel, me, start, &progress, on_chid),
             }?;
-            let p = Produced::from_words(&commands.expect("produced", STALL)?)?;
+            let p = Produced::from_words(&commands.expect("produced", stall())?)?;
             let ok = report(args, me, &p, &c);
             tell_launcher(&format!("ok {ok}"));
             Ok(true)

@@ -14,7 +14,7 @@
 //! TimerTimeout is a kernel entry of its own and would change the figure part 2 measures.
 //! Instead a client sends its closing pulse even after a failure, a failed server's channel
 //! goes with it (its clients' sends then fail), and the main thread gives up when the server
-//! has received nothing for [`STEP_TIMEOUT`].
+//! has received nothing for [`STEP_TIMEOUT_BASE`].
 //!
 //! `--pidin` adds what `pidin-sim` shows (processes with their counters, threads, channels,
 //! connections, pools) in the middle of part 2, once half of the round trips are done.
@@ -93,7 +93,12 @@ enum Role {
 
 /// How long any one step may take: a thread reaching a state, a message arriving; in part 2,
 /// the server receiving its next message.
-const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+const STEP_TIMEOUT_BASE: Duration = Duration::from_secs(10);
+
+/// [`STEP_TIMEOUT_BASE`], or a day while a student steps (`observe::patience`).
+fn step_timeout() -> Duration {
+    observe::patience(STEP_TIMEOUT_BASE)
+}
 
 /// The pulse code a part-2 client sends after its last round trip.
 const CLOSING: i8 = 1;
@@ -186,14 +191,14 @@ impl Home<'_> {
 // ------------------------------------------------------------------------ part 1: the states
 
 /// Waits until thread `tid` of `pid` is in a state `want` accepts, for at most
-/// [`STEP_TIMEOUT`].
+/// [`STEP_TIMEOUT_BASE`].
 fn wait_for(
     k: &Kernel,
     (pid, tid): (i32, i32),
     goal: &str,
     want: impl Fn(&ThreadState) -> bool,
 ) -> Result<(), Failure> {
-    let deadline = Instant::now() + STEP_TIMEOUT;
+    let deadline = Instant::now() + step_timeout();
     loop {
         let now = match k.thread_info(pid, tid) {
             Ok(i) if want(&i.state) => return Ok(()),
@@ -202,7 +207,8 @@ fn wait_for(
         };
         if Instant::now() >= deadline {
             return Err(Failure::new(format!(
-                "waited {STEP_TIMEOUT:?} for {goal}, but {now}"
+                "waited {:?} for {goal}, but {now}",
+                step_timeout()
             )));
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -251,8 +257,12 @@ fn part1_server(
     on_chid(chid);
     let mut buf = [0u8; 256];
     let receive = |buf: &mut [u8]| {
-        c.receive_timeout(buf, STEP_TIMEOUT)
-            .context(|| format!("MsgReceive on chid {chid} (waiting at most {STEP_TIMEOUT:?})"))
+        c.receive_timeout(buf, step_timeout()).context(|| {
+            format!(
+                "MsgReceive on chid {chid} (waiting at most {:?})",
+                step_timeout()
+            )
+        })
     };
     let Received::Message { rcvid: first, info } = receive(&mut buf)? else {
         return Err(Failure::new("a pulse arrived instead of the first message"));
@@ -325,7 +335,7 @@ fn part1(
                 },
                 || {
                     go_rx
-                        .recv_timeout(STEP_TIMEOUT)
+                        .recv_timeout(step_timeout())
                         .context(|| "waiting for the picture to be taken")
                 },
             )
@@ -334,7 +344,7 @@ fn part1(
         .context(|| "starting the server thread")?;
     let mut threads = vec![("server".to_string(), server)];
     let chid = chid_rx
-        .recv_timeout(STEP_TIMEOUT)
+        .recv_timeout(step_timeout())
         .context(|| "waiting for the server's channel")?;
     let spid = server_proc.pid();
     wait_for(kernel, (spid, 1), "the server to be RECEIVE-blocked", |s| {
@@ -351,14 +361,14 @@ fn part1(
         queued,
         || {
             first_rx
-                .recv_timeout(STEP_TIMEOUT)
+                .recv_timeout(step_timeout())
                 .context(|| "waiting for the server to take the first message")
         },
     )?);
     show(queued_title(queued), kernel);
     go_tx.send(()).ok();
 
-    let served = join_all(threads, STEP_TIMEOUT, || 0)?
+    let served = join_all(threads, step_timeout(), || 0)?
         .into_iter()
         .find_map(|t| match t {
             Part1::Server(s) => Some(s),
@@ -384,9 +394,12 @@ fn part1_clients(
             let conn = Connection::attach(spid, chid)
                 .context(|| format!("ConnectAttach to pid {spid} chid {chid}"))?;
             let coid = conn.coid();
-            conn.send_timeout(text.as_bytes(), &mut [0u8; 8], STEP_TIMEOUT)
+            conn.send_timeout(text.as_bytes(), &mut [0u8; 8], step_timeout())
                 .context(|| {
-                    format!("MsgSend({text:?}) on coid {coid:#x} (at most {STEP_TIMEOUT:?})")
+                    format!(
+                        "MsgSend({text:?}) on coid {coid:#x} (at most {:?})",
+                        step_timeout()
+                    )
                 })?;
             Ok(Part1::Client)
         })
@@ -560,7 +573,7 @@ fn part2(
         .context(|| "starting the server thread")?;
     let threads = vec![("server".to_string(), server)];
     let chid = chid_rx
-        .recv_timeout(STEP_TIMEOUT)
+        .recv_timeout(step_timeout())
         .context(|| "waiting for the server's channel")?;
     let server = Peer {
         pid: server_proc.pid(),
@@ -609,7 +622,7 @@ fn part2_clients(
             .context(|| format!("starting client thread {}", i + 1))?;
         threads.push((format!("client {}", i + 1), h));
     }
-    // Every message and pulse the server takes is progress; none for STEP_TIMEOUT is a hang.
+    // Every message and pulse the server takes is progress; none for step_timeout() is a hang.
     let received = || {
         kernel
             .process_counters(spid)
@@ -619,7 +632,7 @@ fn part2_clients(
     if args.pidin && total > 0 {
         let half = before_s.msgs_received + total / 2;
         let mid = await_moment(
-            STEP_TIMEOUT,
+            step_timeout(),
             || {
                 kernel
                     .process_counters(spid)
@@ -634,7 +647,7 @@ fn part2_clients(
             ));
         }
     }
-    let done = join_all(threads, STEP_TIMEOUT, received)
+    let done = join_all(threads, step_timeout(), received)
         .map_err(|e| Failure::new(format!("{e}\nthe kernel's state:\n{}", kernel.snapshot())))?;
     let s = counters(spid, "server")?.since(&before_s);
     let c = counters(cpid, "clients")?.since(&before_c);
@@ -717,7 +730,7 @@ fn run_programs(args: &Args) -> Result<(), Failure> {
     let mut server = Program::start(&shared, "server", &role_args("server", &[]))?;
     let spid = server.pid();
     watch.name_process(spid, "server");
-    let chid = chid_of(&server.expect("chid", STEP_TIMEOUT)?)?;
+    let chid = chid_of(&server.expect("chid", step_timeout())?)?;
     println!(
         "server program pid {spid} (a Linux process of its own; the kernel: {})\n",
         shared.path().display()
@@ -737,18 +750,18 @@ fn run_programs(args: &Args) -> Result<(), Failure> {
         &role_args("part1-clients", &peer(chid)),
     )?;
     watch.name_process(part1.pid(), "part-1 clients");
-    server.expect("holding", STEP_TIMEOUT)?;
-    // The client program queues its threads one at a time, each within STEP_TIMEOUT.
-    part1.expect("queued", STEP_TIMEOUT * (queued as u32 + 2))?;
+    server.expect("holding", step_timeout())?;
+    // The client program queues its threads one at a time, each within step_timeout().
+    part1.expect("queued", step_timeout() * (queued as u32 + 2))?;
     println!(
         "(client program pid {}: its threads are the clients)\n",
         part1.pid()
     );
     show(queued_title(queued), k);
     server.tell("go")?;
-    part1.finish(STEP_TIMEOUT * 2, || 0)?;
+    part1.finish(step_timeout() * 2, || 0)?;
 
-    let chid = chid_of(&server.expect("chid", STEP_TIMEOUT)?)?;
+    let chid = chid_of(&server.expect("chid", step_timeout())?)?;
     let part2 = Program::start(
         &shared,
         "part-2 client",
@@ -757,7 +770,7 @@ fn run_programs(args: &Args) -> Result<(), Failure> {
     println!("(part 2: client program pid {})", part2.pid());
     watch.name_process(part2.pid(), "part-2 clients");
     // Every message and pulse the server takes is progress.
-    part2.finish(STEP_TIMEOUT * 2, || {
+    part2.finish(step_timeout() * 2, || {
         k.process_counters(spid)
             .map_or(0, |c| c.msgs_received + c.pulses_received)
     })?;
@@ -790,7 +803,7 @@ fn run_role(role: Role, args: &Args) -> Result<(), Failure> {
                 queued,
                 |chid| tell_launcher(&format!("chid {chid}")),
                 || tell_launcher("holding"),
-                || commands.expect("go", STEP_TIMEOUT * 2).map(drop),
+                || commands.expect("go", step_timeout() * 2).map(drop),
             )?;
             explain_order(&served, queued)?;
             part2_server(args.clients as usize, args.size as usize, |chid| {
@@ -809,7 +822,7 @@ fn run_role(role: Role, args: &Args) -> Result<(), Failure> {
                 || Ok(()),
             )?;
             tell_launcher("queued");
-            join_all(threads, STEP_TIMEOUT, || 0).map(drop)
+            join_all(threads, step_timeout(), || 0).map(drop)
         }
         Role::Part2Clients => part2_clients(
             kernel,
