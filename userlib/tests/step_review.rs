@@ -643,6 +643,7 @@ fn a_forked_child_does_not_step() {
 /// never dropped): the kernel outlived every other handle, its memory mapped for the rest of
 /// the program. Stopping now lets the kernel go.
 #[test]
+#[cfg(not(loom))] // (a kernel in a file: not under loom)
 fn stopping_lets_the_kernel_go() {
     use userlib::{Config, Kernel};
 
