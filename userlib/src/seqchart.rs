@@ -449,7 +449,7 @@ impl SeqChartLayer {
     /// Names process `pid` on the chart (`echo-server, pid 4611`), whatever its program's
     /// name.
     pub fn name_process(&self, pid: i32, name: impl Into<String>) {
-        lock(&self.rec).names.insert(pid, name.into());
+        lock(&self.rec).names.insert(pid, xml_chars(name.into()));
     }
 
     /// A process's program name, from its `created` event (a name given first wins).
@@ -458,8 +458,21 @@ impl SeqChartLayer {
             lock(&self.rec)
                 .names
                 .entry(pid)
-                .or_insert_with(|| name.to_string());
+                .or_insert_with(|| xml_chars(name.to_string()));
         }
+    }
+}
+
+/// `name` with the characters XML 1.0 does not allow, even escaped (control characters, which
+/// a program's argv[0] may hold, and U+FFFE, U+FFFF), as U+FFFD.
+fn xml_chars(name: String) -> String {
+    let bad = |c: char| c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}');
+    if name.chars().any(bad) {
+        name.chars()
+            .map(|c| if bad(c) { '\u{fffd}' } else { c })
+            .collect()
+    } else {
+        name
     }
 }
 

@@ -194,7 +194,11 @@ impl TimelineLayer {
             tid: d.tid,
             fields,
         };
-        shared.push_at(raw, d.ns.saturating_sub(shared.origin_ns));
+        // (Before the recording began: at its start. No event is later than now: a record
+        // stamped in the future, which only a stray write makes, would push every event after
+        // it, each stamped at least 2 ns after the one before, as far.)
+        let at = d.ns.saturating_sub(shared.origin_ns).min(shared.now());
+        shared.push_at(raw, at);
     }
 }
 

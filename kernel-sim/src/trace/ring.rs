@@ -17,6 +17,17 @@
 //! of the ring. The reader takes records in number order: one overwritten before it got there
 //! (the ring lapped it) is counted lost; one never published (its writer was killed in the
 //! middle) is waited for a short while, then counted lost.
+//!
+//! Who records: the header's `recorder` (a Linux pid, 0: none) is claimed with a
+//! compare-and-swap, over a lease stored first (so that a recorder starting at the same time
+//! finds the ring held, and gets EBUSY); the recording's number (`session`) then tells a
+//! recorder whether it still holds the ring. The flag holds that number (odd: non-zero), so a
+//! writer that finds the lease run out turns off only the recording it saw (a
+//! compare-and-swap), not one that a new recorder has just started. A recorder stopped past its
+//! lease (SIGSTOP) whose ring another recorder took over neither renews nor turns on the ring
+//! again, and its end leaves the new recorder's recording alone ([`Reader::superseded`]); one
+//! that finds its own recording turned off turns it on again and counts the pause
+//! ([`Reader::paused`]: the events meanwhile are missing, and not counted lost).
 
 use std::sync::atomic::{fence, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -38,13 +49,14 @@ pub const LEASE: Duration = Duration::from_secs(2);
 #[repr(C, align(64))]
 #[derive(Debug, Default)]
 pub struct RingHeader {
-    /// Non-zero while a recorder holds the ring on.
+    /// Non-zero while a recorder holds the ring on: its recording's number (`session`), shifted
+    /// left and made odd.
     recording: AtomicU32,
     /// The recorder's Linux pid (0: none).
     recorder: AtomicI32,
     /// `CLOCK_MONOTONIC` nanoseconds after which writers turn recording off.
     lease_until: AtomicU64,
-    /// Each recording's number (bumped by [`Ring::start`]).
+    /// The latest recording's number (bumped by [`Ring::start`] once it holds the ring).
     session: AtomicU64,
     /// The next record number to claim (on a cache line of its own: every event writes it).
     head: HeadLine,
@@ -313,10 +325,18 @@ impl<'a> Ring<'a> {
         if self.recs.is_empty() {
             return;
         }
+        let on = self.hdr.recording.load(Ordering::Acquire);
+        if on == 0 {
+            return;
+        }
         let now = monotonic_ns();
-        if now > self.hdr.lease_until.load(Ordering::Relaxed) {
-            // The recorder stopped renewing: it is gone. Turn recording off.
-            self.hdr.recording.store(0, Ordering::Relaxed);
+        if now > self.hdr.lease_until.load(Ordering::Acquire) {
+            // The recorder stopped renewing: it is gone. Turn its recording off (only the one
+            // seen: not one a new recorder started meanwhile).
+            let _ =
+                self.hdr
+                    .recording
+                    .compare_exchange(on, 0, Ordering::Relaxed, Ordering::Relaxed);
             return;
         }
         let n = self.hdr.head.0.fetch_add(1, Ordering::Relaxed);
@@ -325,7 +345,8 @@ impl<'a> Ring<'a> {
         let what_no = WHATS.iter().position(|x| *x == what).map_or(0, |i| i + 1);
         let sb = s.as_bytes();
         let slen = sb.len().min(STR_BYTES);
-        w[0] = n + 1;
+        // (Wrapping: the head is in the region, where anything may be written.)
+        w[0] = n.wrapping_add(1);
         w[1] = now;
         w[2] = kind as u64
             | (what_no as u64) << 8
@@ -349,38 +370,64 @@ impl<'a> Ring<'a> {
         for (i, v) in w.iter().enumerate().skip(1) {
             rec.words[i].store(*v, Ordering::Relaxed);
         }
-        rec.words[0].store(n + 1, Ordering::Release);
+        rec.words[0].store(n.wrapping_add(1), Ordering::Release);
     }
 
     /// Starts a recording by Linux process `recorder`: EBUSY if another live recorder holds
     /// the ring (its lease still runs), ENOTSUP if the ring has no records. Records already in
-    /// the ring are skipped: the reader starts at the head.
+    /// the ring are skipped: the reader starts at the head. A recorder of the same `recorder`
+    /// takes the ring over (the earlier one is then [`Reader::superseded`]).
     pub fn start(self, recorder: i32) -> KResult<Reader<'a>> {
         if self.recs.is_empty() {
             return Err(Errno::ENOTSUP);
         }
-        let now = monotonic_ns();
-        if self.recording() && self.hdr.lease_until.load(Ordering::Relaxed) >= now {
-            let holder = self.hdr.recorder.load(Ordering::Relaxed);
-            if holder != recorder && holder > 0 && pid_alive(holder) {
+        let hdr = self.hdr;
+        loop {
+            let now = monotonic_ns();
+            let holder = hdr.recorder.load(Ordering::Acquire);
+            if holder != 0
+                && holder != recorder
+                && hdr.lease_until.load(Ordering::Acquire) >= now
+                && holder > 0
+                && pid_alive(holder)
+            {
                 return Err(Errno::EBUSY);
             }
+            // A lease over the takeover first: a recorder starting meanwhile finds the ring
+            // held (by us, or by the one it saw, if our claim fails).
+            hdr.lease_until.store(
+                now.saturating_add(LEASE.as_nanos() as u64),
+                Ordering::Release,
+            );
+            if hdr
+                .recorder
+                .compare_exchange(holder, recorder, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                break;
+            }
         }
-        self.hdr.recorder.store(recorder, Ordering::Relaxed);
-        self.hdr
-            .lease_until
-            .store(now + LEASE.as_nanos() as u64, Ordering::Relaxed);
-        self.hdr.session.fetch_add(1, Ordering::Relaxed);
-        let tail = self.hdr.head.0.load(Ordering::Acquire);
-        self.hdr.recording.store(1, Ordering::Release);
+        let session = hdr.session.fetch_add(1, Ordering::AcqRel).wrapping_add(1);
+        let on = flag_of(session);
+        let tail = hdr.head.0.load(Ordering::Acquire);
+        hdr.recording.store(on, Ordering::Release);
         Ok(Reader {
             ring: self,
             recorder,
+            session,
+            on,
             tail,
             stuck_since: None,
             lost: 0,
+            paused: 0,
+            superseded: false,
         })
     }
+}
+
+/// The flag's value while recording `session` (odd: never 0).
+fn flag_of(session: u64) -> u32 {
+    ((session as u32) << 1) | 1
 }
 
 fn pid_alive(pid: i32) -> bool {
@@ -394,11 +441,19 @@ fn pid_alive(pid: i32) -> bool {
 pub struct Reader<'a> {
     ring: Ring<'a>,
     recorder: i32,
+    /// Its recording's number.
+    session: u64,
+    /// The flag's value while it records.
+    on: u32,
     /// The next record number to read.
     tail: u64,
     /// When the record at `tail` was first found unpublished.
     stuck_since: Option<u64>,
     lost: u64,
+    /// Times it found its recording turned off (its lease had run out).
+    paused: u64,
+    /// Another recorder took the ring over.
+    superseded: bool,
 }
 
 /// How long the reader waits for a claimed record to be published before it counts it lost
@@ -411,19 +466,33 @@ impl Reader<'_> {
     pub fn poll(&mut self, out: &mut Vec<Decoded>) -> usize {
         let ring = self.ring;
         let now = monotonic_ns();
-        ring.hdr
-            .lease_until
-            .store(now + LEASE.as_nanos() as u64, Ordering::Relaxed);
-        if !ring.recording() {
-            // A writer saw the lease run out (this recorder was stopped that long): on again.
-            ring.hdr.recording.store(1, Ordering::Release);
+        if self.holds() {
+            ring.hdr.lease_until.store(
+                now.saturating_add(LEASE.as_nanos() as u64),
+                Ordering::Release,
+            );
+            if ring.hdr.recording.load(Ordering::Acquire) != self.on {
+                // A writer saw the lease run out (this recorder was stopped that long): on
+                // again, and the pause counted (what happened meanwhile is not in the ring).
+                self.paused += 1;
+                ring.hdr.recording.store(self.on, Ordering::Release);
+            }
+        } else {
+            // Another recorder took the ring over (this one was stopped past its lease): it
+            // is theirs to renew and to stop. (Its records are still read.)
+            self.superseded = true;
         }
         let cap = ring.recs.len() as u64;
         let before = out.len();
         loop {
             let head = ring.hdr.head.0.load(Ordering::Acquire);
+            if head < self.tail {
+                // (Only if something wrote the head: it never goes back.)
+                self.tail = head;
+                self.stuck_since = None;
+            }
             if head.saturating_sub(self.tail) > cap {
-                self.lost += head - cap - self.tail;
+                self.lost = self.lost.saturating_add(head - cap - self.tail);
                 self.tail = head - cap;
                 self.stuck_since = None;
             }
@@ -448,11 +517,11 @@ impl Reader<'_> {
                     .flatten()
                 {
                     Some(d) => out.push(d),
-                    None => self.lost += 1,
+                    None => self.lost = self.lost.saturating_add(1),
                 }
             } else if s1 != BUSY && s1 > want && s1 != 0 {
                 // Overwritten by a later lap before we got here.
-                self.lost += 1;
+                self.lost = self.lost.saturating_add(1);
                 self.tail += 1;
                 self.stuck_since = None;
             } else {
@@ -461,12 +530,32 @@ impl Reader<'_> {
                 if now.saturating_sub(since) < STUCK_NS {
                     break;
                 }
-                self.lost += 1;
+                self.lost = self.lost.saturating_add(1);
                 self.tail += 1;
                 self.stuck_since = None;
             }
         }
         out.len() - before
+    }
+
+    /// Whether this recorder still holds the ring (no other took it over).
+    fn holds(&self) -> bool {
+        let hdr = self.ring.hdr;
+        hdr.recorder.load(Ordering::Acquire) == self.recorder
+            && hdr.session.load(Ordering::Acquire) == self.session
+    }
+
+    /// How many times this recorder found its recording turned off and turned it on again:
+    /// it had been stopped (SIGSTOP, a debugger) past its lease, and an event then turned the
+    /// ring off. The events of those pauses are missing, and not counted in [`Reader::lost`].
+    pub fn paused(&self) -> u64 {
+        self.paused
+    }
+
+    /// Whether another recorder took the ring over (this one was stopped past its lease):
+    /// this one then neither renews nor stops the recording, which is the other's.
+    pub fn superseded(&self) -> bool {
+        self.superseded
     }
 
     /// Records lost so far: overwritten before they were read (the ring was lapped), torn, or
@@ -479,9 +568,17 @@ impl Reader<'_> {
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         let hdr = self.ring.hdr;
-        if hdr.recorder.load(Ordering::Relaxed) == self.recorder {
-            hdr.recording.store(0, Ordering::Release);
-            hdr.recorder.store(0, Ordering::Relaxed);
+        // The ring let go of first, then our recording (only ours: a recorder that starts
+        // meanwhile sets the flag to its own) turned off.
+        if self.holds()
+            && hdr
+                .recorder
+                .compare_exchange(self.recorder, 0, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            let _ = hdr
+                .recording
+                .compare_exchange(self.on, 0, Ordering::AcqRel, Ordering::Relaxed);
         }
     }
 }
@@ -672,5 +769,112 @@ mod tests {
         assert_eq!(h.head.0.load(Ordering::Relaxed), 0, "and is not recorded");
         // A new recorder may start.
         let _r2 = ring.start(other).unwrap();
+    }
+
+    /// A recorder stopped past its lease (SIGSTOP) whose ring another took over: once it runs
+    /// again it neither turns the ring on again nor renews the other's lease, and when the
+    /// other stops, the ring is off (it was turned on again by the stopped one, which then
+    /// no longer held it and left it on at its end; and a third could start beside it).
+    #[test]
+    fn a_recorder_whose_ring_was_taken_over_leaves_it_alone() {
+        use super::super::what as w;
+        let (h, r) = ring(4);
+        let ring = Ring::new(&h, &r);
+        let me = std::process::id() as i32;
+        let other = nix::unistd::getppid().as_raw();
+        let mut a = ring.start(me).unwrap();
+        // `a` is stopped past its lease; an event turns the ring off; `b` starts.
+        h.lease_until.store(1, Ordering::Relaxed);
+        ring.put(Kind::Timer, w::FIRED, 2, 1, &[7], "timer");
+        assert!(!ring.recording());
+        let mut b = ring.start(other).unwrap();
+        ring.put(Kind::Timer, w::FIRED, 2, 1, &[8], "timer");
+        // `a` runs again: it still reads (the records are there), but the ring is `b`'s.
+        let mut out = Vec::new();
+        a.poll(&mut out);
+        assert!(a.superseded());
+        assert_eq!(a.paused(), 0);
+        assert_eq!(ring.start(1).unwrap_err(), Errno::EBUSY, "`b` holds it");
+        b.poll(&mut out);
+        assert!(!b.superseded());
+        drop(b);
+        assert!(!ring.recording(), "`b` stopped its recording");
+        a.poll(&mut out);
+        assert!(!ring.recording(), "`a` did not turn it on again");
+        drop(a);
+        assert!(!ring.recording());
+        assert_eq!(h.recorder.load(Ordering::Relaxed), 0);
+        // And the ring is free.
+        drop(ring.start(other).unwrap());
+    }
+
+    /// A recorder that finds its own recording turned off (it was stopped past its lease, and
+    /// no other took the ring) turns it on again and counts the pause: the events meanwhile
+    /// are missing, and `lost` does not count them.
+    #[test]
+    fn a_recorder_paused_past_its_lease_says_so() {
+        use super::super::what as w;
+        let (h, r) = ring(4);
+        let ring = Ring::new(&h, &r);
+        let mut a = ring.start(std::process::id() as i32).unwrap();
+        h.lease_until.store(1, Ordering::Relaxed);
+        ring.put(Kind::Timer, w::FIRED, 2, 1, &[7], "timer");
+        assert!(!ring.recording());
+        let mut out = Vec::new();
+        a.poll(&mut out);
+        assert!(ring.recording(), "on again");
+        assert_eq!((a.paused(), a.lost(), a.superseded()), (1, 0, false));
+        ring.put(Kind::Timer, w::FIRED, 2, 1, &[8], "timer");
+        a.poll(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(a.paused(), 1);
+    }
+
+    /// A writer that saw an earlier recording's lease run out turns off that recording only:
+    /// not the one a new recorder started meanwhile (the flag holds the recording's number).
+    #[test]
+    fn an_expired_lease_turns_off_only_the_recording_it_belongs_to() {
+        let (h, r) = ring(4);
+        let ring = Ring::new(&h, &r);
+        let a = ring.start(std::process::id() as i32).unwrap();
+        let seen = h.recording.load(Ordering::Relaxed);
+        std::mem::forget(a);
+        h.lease_until.store(1, Ordering::Relaxed);
+        let _b = ring.start(nix::unistd::getppid().as_raw()).unwrap();
+        assert_ne!(h.recording.load(Ordering::Relaxed), seen);
+        // What `write` does with the flag it loaded before `b` started.
+        let _ = h
+            .recording
+            .compare_exchange(seen, 0, Ordering::Relaxed, Ordering::Relaxed);
+        assert!(ring.recording());
+    }
+
+    /// A head written near the end of its range (nothing but a stray write puts it there):
+    /// the writers and the reader go on without overflowing (a panic in a debug build, in a
+    /// writer under the kernel lock).
+    #[test]
+    fn a_head_near_its_end_overflows_nothing() {
+        use super::super::what as w;
+        let (h, r) = ring(4);
+        let ring = Ring::new(&h, &r);
+        let mut reader = ring.start(std::process::id() as i32).unwrap();
+        h.head.0.store(u64::MAX - 2, Ordering::Relaxed);
+        for i in 0..6 {
+            ring.put(Kind::Timer, w::FIRED, 2, 1, &[i], "timer");
+        }
+        let mut out = Vec::new();
+        reader.poll(&mut out);
+        std::thread::sleep(Duration::from_nanos(STUCK_NS + 10_000_000));
+        reader.poll(&mut out);
+        // And back to a small head: the reader follows it.
+        h.head.0.store(0, Ordering::Relaxed);
+        reader.poll(&mut out);
+        ring.put(Kind::Timer, w::FIRED, 2, 1, &[9], "timer");
+        out.clear();
+        reader.poll(&mut out);
+        assert_eq!(
+            out.iter().map(|d| d.int("timer")).collect::<Vec<_>>(),
+            [Some(9)]
+        );
     }
 }

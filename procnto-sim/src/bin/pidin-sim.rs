@@ -136,7 +136,47 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
             return 1;
         }
     };
-    // The files are created before anything is recorded, so that a bad path fails now.
+    // The files are opened before anything is recorded, so that a bad path fails now; but not
+    // emptied until the recording has begun, so that a recording refused (another recorder,
+    // the other path bad) leaves a file that was there as it was, and none that was not.
+    let mut outputs = Vec::new();
+    for p in [&args.trace, &args.diagram].into_iter().flatten() {
+        match Output::open(p) {
+            Ok(o) => outputs.push(o),
+            Err(e) => {
+                eprintln!("pidin-sim: cannot create {}: {e}", p.display());
+                Output::discard(&outputs);
+                return 1;
+            }
+        }
+    }
+    if let [a, b] = &outputs[..] {
+        // (Two names of one file: `x.json` and `./x.json`, a link.)
+        if a.id == b.id {
+            eprintln!(
+                "pidin-sim: --trace and --diagram name the same file {}",
+                b.path.display()
+            );
+            Output::discard(&outputs);
+            return 2;
+        }
+    }
+    let me = std::process::id() as i32;
+    // Where every thread is as the recording begins (taken first: the ring's events follow).
+    let before = kernel.snapshot();
+    let mut reader = match kernel.trace_ring().start(me) {
+        Ok(r) => r,
+        Err(e) => {
+            let why = if e == kernel_sim::Errno::EBUSY {
+                "another recorder is recording it"
+            } else {
+                "it has no trace ring (Config::trace_records is 0)"
+            };
+            eprintln!("pidin-sim: cannot record the kernel {name:?}: {why} ({e})");
+            Output::discard(&outputs);
+            return 1;
+        }
+    };
     let timeline = match &args.trace {
         Some(p) => match userlib::timeline::TimelineLayer::new(p) {
             Ok(pair) => Some(pair),
@@ -162,21 +202,6 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
             }
         }
         None => None,
-    };
-    let me = std::process::id() as i32;
-    // Where every thread is as the recording begins (taken first: the ring's events follow).
-    let before = kernel.snapshot();
-    let mut reader = match kernel.trace_ring().start(me) {
-        Ok(r) => r,
-        Err(e) => {
-            let why = if e == kernel_sim::Errno::EBUSY {
-                "another recorder is recording it"
-            } else {
-                "it has no trace ring (Config::trace_records is 0)"
-            };
-            eprintln!("pidin-sim: cannot record the kernel {name:?}: {why} ({e})");
-            return 1;
-        }
     };
     match args.for_secs {
         Some(d) => eprintln!(
@@ -226,7 +251,7 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
             break;
         }
     }
-    let lost = reader.lost();
+    let (lost, paused, superseded) = (reader.lost(), reader.paused(), reader.superseded());
     drop(reader);
     let mut status = 0;
     if let Some((_, t)) = timeline {
@@ -265,7 +290,56 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
             String::new()
         }
     );
+    if paused > 0 {
+        eprintln!(
+            "pidin-sim: the recording was paused {paused} time(s): pidin-sim was stopped \
+             longer than its lease ({} s) and the kernel stopped recording; what happened \
+             meanwhile is missing",
+            kernel_sim::trace::LEASE.as_secs()
+        );
+    }
+    if superseded {
+        eprintln!(
+            "pidin-sim: another recorder took the kernel's trace ring over while pidin-sim was \
+             stopped longer than its lease ({} s): the recording was that one's from then on",
+            kernel_sim::trace::LEASE.as_secs()
+        );
+    }
     status
+}
+
+/// An output file, opened before the recording begins (created if missing, not emptied).
+struct Output {
+    path: PathBuf,
+    /// Nothing was at the path before.
+    created: bool,
+    /// Its device and inode.
+    id: (u64, u64),
+}
+
+impl Output {
+    fn open(path: &Path) -> std::io::Result<Output> {
+        use std::os::unix::fs::MetadataExt;
+        let created = std::fs::symlink_metadata(path).is_err();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let m = f.metadata()?;
+        Ok(Output {
+            path: path.to_path_buf(),
+            created,
+            id: (m.dev(), m.ino()),
+        })
+    }
+
+    /// The recording did not begin: removes the files it created.
+    fn discard(outputs: &[Output]) {
+        for o in outputs.iter().filter(|o| o.created) {
+            let _ = std::fs::remove_file(&o.path);
+        }
+    }
 }
 
 /// Maps the kernel `name` without starting anything: a supervised kernel through its
