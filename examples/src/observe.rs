@@ -74,6 +74,8 @@ impl ObserveArgs {
 pub struct Observers {
     timeline: Option<timeline::TimelineGuard>,
     chart: Option<seqchart::ChartGuard>,
+    /// The chart's recorder, to name processes on it.
+    chart_names: Option<seqchart::SeqChartLayer>,
     step: Option<step::StepGuard>,
     ring: Option<RingDrain>,
 }
@@ -119,6 +121,7 @@ pub fn start_programs(args: &ObserveArgs, kernel: &Kernel) -> Result<Observers, 
         }
         None => None,
     };
+    distinct_outputs(args)?;
     let chart = match &args.diagram {
         Some(p) => {
             let options = seqchart::Options {
@@ -128,6 +131,7 @@ pub fn start_programs(args: &ObserveArgs, kernel: &Kernel) -> Result<Observers, 
             let (layer, guard) = seqchart::layer(p, options)
                 .context(|| format!("creating the diagram {}", p.display()))?;
             o.chart = Some(guard);
+            o.chart_names = Some(layer.clone());
             Some(layer)
         }
         None => None,
@@ -215,6 +219,7 @@ pub fn start(
         }
         None => None,
     };
+    distinct_outputs(args)?;
     let chart = match &args.diagram {
         Some(p) => {
             let options = seqchart::Options {
@@ -223,7 +228,11 @@ pub fn start(
             };
             let (layer, guard) = seqchart::layer(p, options)
                 .context(|| format!("creating the diagram {}", p.display()))?;
+            for (pid, name) in processes {
+                layer.name_process(*pid, *name);
+            }
             o.chart = Some(guard);
+            o.chart_names = Some(layer.clone());
             Some(layer)
         }
         None => None,
@@ -249,11 +258,38 @@ pub fn start(
     Ok(o)
 }
 
+/// Refuses `--trace` and `--diagram` naming one file (`x`, `./x`, a link to it), which both
+/// would write, the chart over the timeline. Called once the timeline's file is made (so that
+/// it exists), before the chart's is.
+fn distinct_outputs(args: &ObserveArgs) -> Result<(), Failure> {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(t), Some(d)) = (&args.trace, &args.diagram) else {
+        return Ok(());
+    };
+    let same = t == d
+        || matches!(
+            (std::fs::metadata(t), std::fs::metadata(d)),
+            (Ok(a), Ok(b)) if (a.dev(), a.ino()) == (b.dev(), b.ino())
+        );
+    if same {
+        return Err(Failure::new(format!(
+            "--trace and --diagram name the same file {}",
+            d.display()
+        )));
+    }
+    Ok(())
+}
+
 impl Observers {
-    /// Names process `pid` in the timeline (a program of a `--processes` run).
+    /// Names process `pid` in the timeline and on the chart (a program of a `--processes`
+    /// run: its role, where its `created` event would name it after the one program every
+    /// role runs).
     pub fn name_process(&self, pid: i32, name: &str) {
         if let Some(t) = &self.timeline {
             t.name_process(pid, name);
+        }
+        if let Some(c) = &self.chart_names {
+            c.name_process(pid, name);
         }
     }
 
@@ -292,5 +328,70 @@ impl Observers {
             eprintln!("diagram: {events} events drawn (the first {DIAGRAM_ROWS} rows at most)");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(tag: &str) -> Dir {
+            let d = std::env::temp_dir().join(format!("observe-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir_all(d.join("sub")).unwrap();
+            Dir(d)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A `--processes` run names its programs by their roles on the chart too: they are all
+    /// the one example program, so their `created` events named every lifeline after it
+    /// (`srr-demo, pid N` three times) while the timeline said `server`, `part-1 clients`.
+    #[test]
+    fn the_programs_of_a_run_are_named_by_their_roles_on_the_chart() {
+        let dir = Dir::new("names");
+        let k = Kernel::new(userlib::Config::default()).unwrap();
+        let p = k.process_create().unwrap();
+        let _t = k.thread_attach(p, 10).unwrap();
+        let svg = dir.0.join("run.svg");
+        let args = ObserveArgs {
+            trace: Some(dir.0.join("run.json")),
+            diagram: Some(svg.clone()),
+            step: false,
+        };
+        let o = start_programs(&args, &k).unwrap();
+        o.name_process(p.pid, "server");
+        o.finish().unwrap();
+        let chart = std::fs::read_to_string(&svg).unwrap();
+        assert!(chart.contains(&format!("server, pid {}", p.pid)), "{chart}");
+        assert!(!k.trace_ring().recording());
+    }
+
+    /// `--trace x.json --diagram sub/../x.json` names one file: refused, where both were
+    /// written into it (the chart over the timeline); and no recording is left running.
+    #[test]
+    fn one_file_named_twice_is_refused() {
+        let dir = Dir::new("same");
+        let k = Kernel::new(userlib::Config::default()).unwrap();
+        let args = ObserveArgs {
+            trace: Some(dir.0.join("x.json")),
+            diagram: Some(dir.0.join("sub").join("..").join("x.json")),
+            step: false,
+        };
+        let e = start_programs(&args, &k).unwrap_err();
+        assert!(e.to_string().contains("same file"), "{e}");
+        assert!(!k.trace_ring().recording());
+        // (`start`, for one program's run: refused before it installs anything.)
+        let _ = std::fs::remove_file(dir.0.join("x.json"));
+        let e = start(&args, &k, &[]).unwrap_err();
+        assert!(e.to_string().contains("same file"), "{e}");
     }
 }
