@@ -166,3 +166,109 @@ fn a_program_name_with_control_characters_keeps_the_chart_valid_xml() {
     assert!(svg.contains("evil\u{fffd}[31m\u{fffd}&lt;b&gt;&amp;&quot;&apos;, pid 2"));
     assert!(svg.contains("tab\u{fffd}here\u{fffd}\u{fffd}, pid 3"));
 }
+
+/// Records of any content (what a ring in another process's hands may give, or a program's
+/// own `Decoded`): odd ids, kinds and `what`s that do not go together, fields missing or
+/// extra, extreme values and times. Both recorders take them and write their files without
+/// a panic, the timeline as JSON. (A guard: nothing to fix.)
+#[test]
+fn any_records_go_through_both_recorders() {
+    let dir = std::env::temp_dir().join(format!("trace-ring-any-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("any.json");
+    let (timeline, tguard) = userlib::timeline::TimelineLayer::new(&path).unwrap();
+    let (chart, cguard) = userlib::seqchart::memory(userlib::seqchart::Options {
+        max_rows: Some(40),
+        title: Some("<any> & \"all\"".into()),
+    });
+    let kinds = [
+        Kind::Call,
+        Kind::State,
+        Kind::Prio,
+        Kind::Msg,
+        Kind::Pulse,
+        Kind::Async,
+        Kind::Timer,
+        Kind::Teardown,
+        Kind::Process,
+    ];
+    use trace::what as w;
+    let whats = [
+        w::ENTER,
+        w::EXIT,
+        w::STATE,
+        w::PRIO,
+        w::SEND,
+        w::RECEIVE,
+        w::REPLY,
+        w::QUEUED,
+        w::RECEIVED,
+        w::PUT,
+        w::TRIGGER,
+        w::GET,
+        w::FIRED,
+        w::TEARDOWN,
+        w::CREATED,
+    ];
+    let names = [
+        "peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes", "status", "msg_type", "code",
+        "value", "pulse", "coid", "messages", "batch", "timer", "result", "prio", "base",
+    ];
+    let strs = ["call", "state", "why", "kind", "step", "name"];
+    let extremes = [0, 1, -1, 2, 3, i64::MIN, i64::MAX, 0x101, 0xffff, -4096];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let now = trace::monotonic_ns();
+    for _ in 0..20_000 {
+        let pick = |r: u64, n: usize| (r % n as u64) as usize;
+        let ints = (0..pick(rnd(), 8))
+            .map(|_| {
+                let v = if rnd() % 2 == 0 {
+                    extremes[pick(rnd(), extremes.len())]
+                } else {
+                    (rnd() % 7) as i64 - 1
+                };
+                (names[pick(rnd(), names.len())], v)
+            })
+            .collect();
+        let string = (rnd() % 3 != 0).then(|| {
+            let s = [
+                "RECEIVE",
+                "REPLY",
+                "SEND",
+                "READY",
+                "",
+                "a\u{0}<&>\"'\u{1b}",
+                "MsgSend",
+            ][pick(rnd(), 7)];
+            (strs[pick(rnd(), strs.len())], s.to_string())
+        });
+        let d = Decoded {
+            ns: match rnd() % 4 {
+                0 => 0,
+                1 => u64::MAX,
+                _ => now + rnd() % 1_000_000,
+            },
+            kind: kinds[pick(rnd(), kinds.len())],
+            what: whats[pick(rnd(), whats.len())],
+            pid: [0, 1, 2, 3, -1, i32::MIN, i32::MAX][pick(rnd(), 7)],
+            tid: [0, 1, 2, -1, i32::MAX][pick(rnd(), 5)],
+            ints,
+            string,
+        };
+        timeline.record_decoded(&d);
+        chart.record_decoded(&d);
+    }
+    let svg = cguard.svg();
+    assert!(svg.contains("</svg>"));
+    cguard.finish().unwrap();
+    tguard.finish().expect("written");
+    let _: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).expect("JSON");
+    let _ = std::fs::remove_dir_all(&dir);
+}
