@@ -158,7 +158,11 @@ pub fn start_programs(args: &ObserveArgs, kernel: &Kernel) -> Result<Observers, 
                 userlib::trace::Decoded::states_of(&before, userlib::trace::monotonic_ns());
             loop {
                 let done = stop2.load(Ordering::Relaxed);
-                reader.poll(&mut batch);
+                if done {
+                    reader.finish_into(&mut batch);
+                } else {
+                    reader.poll(&mut batch);
+                }
                 for d in batch.drain(..) {
                     if let Some(t) = &timeline {
                         t.record_decoded(&d);

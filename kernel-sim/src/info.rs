@@ -965,4 +965,26 @@ mod tests {
         );
         t.connect_detach(coid).expect("detach");
     }
+
+    /// A program's name is kept as the listing and the trace show it: control characters
+    /// (an argv[0] may hold any byte but NUL) as '?', cut at a character boundary to fit.
+    #[test]
+    fn program_names_are_kept_without_control_characters_and_cut_whole() {
+        let k = Kernel::new(Config::small()).expect("a kernel");
+        let name = |n: &str, pid: i32| {
+            k.locked(|t| crate::calls::process::process_create_as(t, pid, 0, n))
+                .expect("a process");
+            let s = k.snapshot();
+            s.processes
+                .iter()
+                .find(|p| p.pid == pid)
+                .expect("listed")
+                .name
+                .clone()
+        };
+        assert_eq!(name("evil\x1b[31mRED\x01", 100), "evil?[31mRED?");
+        // 22 bytes of 'a' and a 2-byte character: it does not fit in 23 bytes, and goes whole.
+        assert_eq!(name(&format!("{}é", "a".repeat(22)), 101), "a".repeat(22));
+        assert!(!k.listing().to_string().contains('\x1b'));
+    }
 }

@@ -15,7 +15,6 @@ mod procs;
 use common::*;
 use procs::{child_role, child_setup, tell_parent, TempDir};
 use serde_json::Value;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use userlib::consts::*;
@@ -119,57 +118,6 @@ fn child_entry() {
         "client" => client(&arg),
         "quitter" => quitter(&arg),
         other => panic!("unknown role {other}"),
-    }
-}
-
-/// `pidin-sim` recording the kernel at `socket`, killed and reaped on drop.
-struct Recorder(std::process::Child);
-
-impl Recorder {
-    fn start(socket: &Path, args: &[&str]) -> Recorder {
-        let child = Command::new(PIDIN)
-            .arg("--kernel")
-            .arg(socket)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting pidin-sim");
-        Recorder(child)
-    }
-
-    /// Sends SIGINT and waits (at most `WITHIN`) for it to write its files and exit: its
-    /// status and stderr.
-    fn interrupt(mut self) -> (std::process::ExitStatus, String) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.0.id() as i32),
-            nix::sys::signal::Signal::SIGINT,
-        );
-        self.wait()
-    }
-
-    fn wait(&mut self) -> (std::process::ExitStatus, String) {
-        let until = Instant::now() + WITHIN;
-        loop {
-            if let Some(st) = self.0.try_wait().expect("waiting for pidin-sim") {
-                let mut err = String::new();
-                if let Some(mut e) = self.0.stderr.take() {
-                    use std::io::Read;
-                    let _ = e.read_to_string(&mut err);
-                }
-                return (st, err);
-            }
-            assert!(Instant::now() < until, "pidin-sim did not end");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -415,5 +363,25 @@ fn recording_options_are_checked() {
         .expect("running pidin-sim");
     assert!(out.status.success(), "{out:?}");
     let v: Value = serde_json::from_slice(&std::fs::read(j).unwrap()).expect("JSON");
+    assert!(v["traceEvents"].is_array());
+}
+
+/// SIGHUP (the terminal that started it closed) ends a recording as Ctrl-C does: the files
+/// are written and the ring is let go.
+#[test]
+fn a_hangup_ends_the_recording_with_its_files_written() {
+    let dir = TempDir::new("pidin-trace-hup");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket, &["--stay"]);
+    let k = watch(&socket);
+    let json = dir.join("h.json");
+    let rec = Recorder::start(&socket, &["--trace", json.to_str().unwrap()]);
+    wait_until("the recorder to turn the ring on", || {
+        k.trace_ring().recording()
+    });
+    let (st, err) = rec.end_with(nix::sys::signal::Signal::SIGHUP);
+    assert!(st.success(), "{st:?}: {err}");
+    assert!(!k.trace_ring().recording());
+    let v: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).expect("JSON");
     assert!(v["traceEvents"].is_array());
 }

@@ -38,59 +38,6 @@ fn child_entry() {
     }
 }
 
-/// `pidin-sim` recording the kernel at `socket`, killed and reaped on drop.
-struct Recorder(std::process::Child);
-
-impl Recorder {
-    fn start(socket: &Path, args: &[&str]) -> Recorder {
-        let child = Command::new(PIDIN)
-            .arg("--kernel")
-            .arg(socket)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting pidin-sim");
-        Recorder(child)
-    }
-
-    fn signal(&self, sig: nix::sys::signal::Signal) {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.0.id() as i32), sig)
-            .expect("signalling pidin-sim");
-    }
-
-    /// Sends `sig` and waits (at most `WITHIN`) for it to write its files and exit: its
-    /// status and stderr.
-    fn end_with(mut self, sig: nix::sys::signal::Signal) -> (std::process::ExitStatus, String) {
-        self.signal(sig);
-        self.wait()
-    }
-
-    fn wait(&mut self) -> (std::process::ExitStatus, String) {
-        let until = Instant::now() + WITHIN;
-        loop {
-            if let Some(st) = self.0.try_wait().expect("waiting for pidin-sim") {
-                let mut err = String::new();
-                if let Some(mut e) = self.0.stderr.take() {
-                    use std::io::Read;
-                    let _ = e.read_to_string(&mut err);
-                }
-                return (st, err);
-            }
-            assert!(Instant::now() < until, "pidin-sim did not end");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn run(socket: &Path, args: &[&str]) -> (Option<i32>, String) {
     let out = Command::new(PIDIN)
         .arg("--kernel")

@@ -51,7 +51,13 @@ pub fn process_create_as(
     let mut p = Process::vacant();
     p.pid = pid;
     p.os_pid = os_pid;
-    // (Cut at a character boundary to fit, with room for a NUL.)
+    // Control characters (an argv[0] may hold any byte but NUL) become '?', so that no listing
+    // sends a terminal escape; cut at a character boundary to fit, with room for a NUL.
+    let clean: String = name
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    let name = clean.as_str();
     let mut n = name.len().min(p.name.len() - 1);
     while !name.is_char_boundary(n) {
         n -= 1;

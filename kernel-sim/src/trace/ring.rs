@@ -482,6 +482,13 @@ impl Reader<'_> {
             // is theirs to renew and to stop. (Its records are still read.)
             self.superseded = true;
         }
+        self.poll_records(out)
+    }
+
+    /// [`Reader::poll`]'s reading, without renewing anything.
+    fn poll_records(&mut self, out: &mut Vec<Decoded>) -> usize {
+        let ring = self.ring;
+        let now = monotonic_ns();
         let cap = ring.recs.len() as u64;
         let before = out.len();
         // Up to the records claimed when the poll began (at most a ring's worth): writers
@@ -537,6 +544,36 @@ impl Reader<'_> {
                 self.tail += 1;
                 self.stuck_since = None;
             }
+        }
+        out.len() - before
+    }
+
+    /// Ends the recording: turns this recorder's recording off, so that no event claims a
+    /// record after this (one that already saw the flag may still claim one), then reads every
+    /// record claimed before, waiting at most 200 ms for those still being written; the ones
+    /// never finished count as lost. Returns how many it appended. The ring itself is let go
+    /// when the reader is dropped.
+    pub fn finish_into(&mut self, out: &mut Vec<Decoded>) -> usize {
+        let hdr = self.ring.hdr;
+        if self.holds() {
+            let _ = hdr
+                .recording
+                .compare_exchange(self.on, 0, Ordering::AcqRel, Ordering::Relaxed);
+        }
+        let before = out.len();
+        let until = monotonic_ns().saturating_add(STUCK_NS);
+        loop {
+            self.poll_records(out);
+            let head = hdr.head.0.load(Ordering::Acquire);
+            if self.tail >= head {
+                break;
+            }
+            if monotonic_ns() >= until {
+                self.lost = self.lost.saturating_add(head - self.tail);
+                self.tail = head;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
         out.len() - before
     }
@@ -738,6 +775,28 @@ mod tests {
         assert_eq!(reader.poll(&mut out), 1);
         assert_eq!(reader.lost(), 1);
         assert_eq!(out[0].string, Some(("step", "done".into())));
+    }
+
+    #[test]
+    fn finishing_turns_the_ring_off_reads_what_was_claimed_and_counts_the_unfinished_lost() {
+        use super::super::what as w;
+        let (h, r) = ring(8);
+        let ring = Ring::new(&h, &r);
+        let mut reader = ring.start(std::process::id() as i32).unwrap();
+        ring.put(Kind::Timer, w::FIRED, 2, 1, &[1], "timer");
+        // A writer that claimed a record and died before publishing it.
+        h.head.0.fetch_add(1, Ordering::Relaxed);
+        let mut out = Vec::new();
+        let t0 = std::time::Instant::now();
+        assert_eq!(reader.finish_into(&mut out), 1);
+        assert!(
+            t0.elapsed() >= Duration::from_nanos(STUCK_NS),
+            "waited for it"
+        );
+        assert_eq!(reader.lost(), 1);
+        assert!(!ring.recording(), "no event claims a record after the end");
+        ring.put(Kind::Timer, w::FIRED, 2, 1, &[2], "timer");
+        assert_eq!(h.head.0.load(Ordering::Relaxed), 2);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! With `--trace FILE.json` and/or `--diagram FILE.svg` it records instead, as QNX's
 //! `tracelogger` does: it turns the kernel's trace ring on and drains it (the events of every
 //! program of the kernel, and of the supervisor's cleanup of those that die), until Ctrl-C,
-//! SIGTERM or `--for SECS`, then writes a Perfetto timeline and/or a message sequence chart.
+//! SIGTERM, SIGHUP (its terminal closed) or `--for SECS`, then writes a Perfetto timeline and/or a message sequence chart.
 //!
 //! ```text
 //! pidin-sim [--kernel NAME|PATH] [--watch] [--interval SECS]
@@ -46,7 +46,7 @@ struct Args {
     /// chart (SVG).
     #[arg(long, value_name = "FILE.svg")]
     diagram: Option<PathBuf>,
-    /// Stop recording after this many seconds (default: at Ctrl-C or SIGTERM).
+    /// Stop recording after this many seconds (default: at Ctrl-C, SIGTERM or SIGHUP).
     #[arg(long = "for", value_name = "SECS", value_parser = parse_secs)]
     for_secs: Option<Duration>,
     /// At most this many rows (arrows) in the --diagram chart; the rest are counted under it.
@@ -118,10 +118,11 @@ fn same_file(a: &Path, b: &Path) -> bool {
 fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
     use nix::sys::signal::{SigSet, Signal};
     use nix::sys::signalfd::{SfdFlags, SignalFd};
-    // Ctrl-C and SIGTERM end the recording (read from a signalfd between polls).
+    // Ctrl-C, SIGTERM and SIGHUP end the recording (read from a signalfd between polls).
     let mut stop = SigSet::empty();
     stop.add(Signal::SIGINT);
     stop.add(Signal::SIGTERM);
+    stop.add(Signal::SIGHUP);
     let sfd = stop
         .thread_block()
         .map_err(|e| e.to_string())
@@ -233,8 +234,12 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
         if !done {
             std::thread::sleep(Duration::from_millis(10));
         }
-        // (A last poll after the end: what happened up to it is kept.)
-        reader.poll(&mut batch);
+        // (At the end, the recording is turned off and everything claimed before is read.)
+        if done {
+            reader.finish_into(&mut batch);
+        } else {
+            reader.poll(&mut batch);
+        }
         for d in batch.drain(..) {
             events += 1;
             if d.pid > 0 {
