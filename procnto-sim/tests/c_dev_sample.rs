@@ -223,10 +223,36 @@ fn clients_in_other_programs_use_the_c_device_and_a_killed_ones_ocb_is_closed() 
     let mut server = Running::start(&server_exe, &[path, "300"], &env(&socket));
     server.ready();
 
+    // The run recorded by pidin-sim: the C server's events are in the kernel's trace ring as a
+    // Rust program's are, its messages named by their I/O types.
+    let k = watch(&socket);
+    let chart = dir.join("c-dev-sample.svg");
+    let rec = Recorder::start(
+        &socket,
+        &["--diagram", chart.to_str().unwrap(), "--rows", "400"],
+    );
+    wait_until("the recorder to turn the ring on", || {
+        k.trace_ring().recording()
+    });
     let client = spawn("rust-client", path, &socket);
     let said = client.line(WITHIN);
     assert!(client_passed(&said) >= 14, "{said}");
+    let cpid = client.pid();
     assert!(client.wait(WITHIN).success());
+    let (st, err) = rec.interrupt();
+    assert!(st.success(), "{err}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    let spid = server.pid();
+    for want in [
+        "dev_sample, pid ".to_string(),
+        format!(r#"data-from="{cpid}.1" data-to="{spid}."#),
+        ">_IO_CONNECT ".into(),
+        ">_IO_READ ".into(),
+        ">_IO_WRITE ".into(),
+        ">_IO_CLOSE ".into(),
+    ] {
+        assert!(svg.contains(&want), "no {want:?} in the chart:\n{svg}");
+    }
 
     // A client killed with the device open: the supervisor tears its process down, the
     // server's channel gets the disconnect pulse, and the layer closes the OCB. (The server
