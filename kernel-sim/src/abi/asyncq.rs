@@ -31,6 +31,9 @@ pub const AQ_WANT_PULSE: u32 = 2;
 /// A `'P'` pulse is queued and not yet handled (the kernel sends at most one at a time).
 pub const AQ_PULSE_PENDING: u32 = 4;
 
+/// How many times a thread waiting on a queue (a blocked put, a flush) yields before it sleeps.
+const WAIT_YIELDS: u32 = 2;
+
 /// A message descriptor: a flat buffer (`parts` 0: `iov` is the buffer) or a gathered one
 /// (`parts` > 0: `iov.base` is the address of `parts` `Iov`s, `iov.len` the total length).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -548,6 +551,12 @@ impl AsyncQueue {
                 // Dead or timed out, but `ready()` may have come true since we looked (a take
                 // before the destroy: our Acquire load of the flag ordered it before us).
                 break ready(self);
+            }
+            // The receiver may share our CPU (then it needs it to take messages): yield a few
+            // times before sleeping, as the kernel lock does and a receiver does for its
+            // producer; with nothing else to run here, a yield returns at once.
+            if self.hdr().progress.yield_until_changed(seq, WAIT_YIELDS) {
+                continue;
             }
             self.hdr().progress.wait(seq, deadline, self.shared);
         };
