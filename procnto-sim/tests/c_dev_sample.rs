@@ -281,6 +281,15 @@ fn clients_killed_at_random_moments_of_their_io_leave_every_ocb_closed() {
         seed ^= seed << 5;
         seed % n
     };
+    // The whole run is recorded through the kernel's trace ring (the hammers write records
+    // in every call, so some are killed in the middle of one): the recording must end cleanly,
+    // its timeline whole, whatever the kills left half-written.
+    let k = watch(&socket);
+    let json = dir.join("kills.json");
+    let rec = Recorder::start(&socket, &["--trace", json.to_str().unwrap()]);
+    wait_until("the recorder to turn the ring on", || {
+        k.trace_ring().recording()
+    });
     // Three waves of four programs, each killed with SIGKILL a random while after it began:
     // in the middle of an open, a write, a read, a close, or between them.
     let mut kills = 0;
@@ -301,6 +310,18 @@ fn clients_killed_at_random_moments_of_their_io_leave_every_ocb_closed() {
     assert_eq!(kills, 12);
     // The server ends only once every OCB it opened met its close_ocb (and checks it).
     expect_summary("dev_sample", server.finish(WITHIN), SERVER_CHECKS);
+    let (st, err) = rec.interrupt();
+    assert!(st.success(), "pidin-sim: {st:?}\n{err}");
+    assert!(!k.trace_ring().recording(), "the recording let the ring go");
+    let text = std::fs::read_to_string(&json).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).expect("the timeline is JSON");
+    let evs = v["traceEvents"].as_array().expect("traceEvents");
+    // Each killed program's teardown by the supervisor is in it.
+    let teardowns = evs
+        .iter()
+        .filter(|e| e["ph"] == "i" && e["name"] == "teardown: done")
+        .count();
+    assert!(teardowns >= 12, "{teardowns} teardowns recorded\n{err}");
 }
 
 #[test]
