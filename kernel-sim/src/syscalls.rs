@@ -228,6 +228,50 @@ impl Call {
     }
 }
 
+impl Call {
+    /// The arguments its trace's `enter` event shows.
+    pub(crate) fn trace_args(&self) -> crate::trace::CallArgs {
+        use crate::trace::CallArgs as A;
+        match *self {
+            Call::ChannelCreate { flags } => A::Flags(flags),
+            Call::AsyncChannelCreate { flags, .. } => A::Flags(flags),
+            Call::ChannelDestroy { chid } => A::Chid(chid),
+            Call::MsgReceive { chid, .. } | Call::MsgReceiveAsync { chid, .. } => A::Chid(chid),
+            Call::NameAttach { chid, .. } | Call::PathAttach { chid, .. } => A::Chid(chid),
+            Call::ConnectAttach { pid, chid, .. } | Call::AsyncConnectAttach { pid, chid, .. } => {
+                A::Attach { pid, chid }
+            }
+            Call::ConnectDetach { coid }
+            | Call::MsgSend { coid, .. }
+            | Call::MsgSendAsync { coid, .. } => A::Coid(coid),
+            Call::MsgReply { rcvid, status, .. } => A::Reply { rcvid, status },
+            Call::MsgError { rcvid, err } => A::Error { rcvid, err },
+            Call::MsgRead { rcvid, .. }
+            | Call::MsgWrite { rcvid, .. }
+            | Call::MsgInfo { rcvid, .. }
+            | Call::MsgDeliverEvent { rcvid, .. }
+            | Call::MsgVerifyEvent { rcvid, .. } => A::Rcvid(rcvid),
+            Call::MsgSendPulse {
+                coid, code, value, ..
+            } => A::Pulse { coid, code, value },
+            Call::SignalKill {
+                pid, tid, signo, ..
+            } => A::Signal { pid, tid, signo },
+            Call::SetPriority { prio } => A::Prio(prio),
+            Call::TimerSettime { id, .. }
+            | Call::TimerInfo { id, .. }
+            | Call::TimerDestroy { id } => A::Timer(id),
+            Call::NameDetach { chid, .. } => A::Chid(chid),
+            Call::TimerTimeout(_)
+            | Call::TimerCreate { .. }
+            | Call::NameLookup { .. }
+            | Call::PathResolve { .. }
+            | Call::AsyncQueueAlloc { .. }
+            | Call::AsyncQueueFree { .. } => A::None,
+        }
+    }
+}
+
 /// Runs `call` for caller `me` over the tables: the one `match` over the kernel calls.
 pub(crate) fn dispatch(
     t: &mut Tables<'_>,

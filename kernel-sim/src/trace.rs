@@ -5,7 +5,7 @@
 //!
 //! | target | event (`what`) | fields besides `pid`, `tid` |
 //! |---|---|---|
-//! | `qnx::call` | `enter`, `exit` | `call` (QNX's name: `"MsgSend"`, ...); on `exit` `result` (the value, or minus the errno) |
+//! | `qnx::call` | `enter`, `exit` | `call` (QNX's name: `"MsgSend"`, ...); on `enter` the ids among its arguments ([`CallArgs`]: `coid`, `chid`, `rcvid`, `status`, `err`, `code`, `value`, `flags`, `prio`, `timer`, a target's `pid_arg`, `tid_arg`, `signo`); on `exit` `result` (the value, or minus the errno) |
 //! | `qnx::state` | `state` | `state` (`"RUNNING"`, `"READY"`, `"SEND"`, `"RECEIVE"`, `"REPLY"`, `"DEAD"`; QNX's names), `peer_pid` (the process it waits on, 0 none), `chid` (-1 none) |
 //! | `qnx::prio` | `prio` | `prio`, `base`, `why` (`"inherit"`, `"boost"`, `"restore"`, `"set"`) |
 //! | `qnx::msg` | `send`, `receive`, `reply` | `exchange` (one message's id, the same in its three events: the flow from send to receive to reply), `peer_pid`, `peer_tid`, `chid`, `rcvid`, `bytes`; on `send` `msg_type` (the message's first two bytes as a `u16`: QNX's convention that a message begins with its type, `_IO_READ` = 0x101 for a resource manager's; -1 for a message shorter than that); on `reply` `status` (the status, or minus the errno of an error) |
@@ -167,12 +167,163 @@ pub mod what {
     pub const CREATED: &str = "created";
 }
 
+/// The arguments a call's `enter` event shows, by QNX's names: the ids a student follows
+/// (`MsgSend(coid 0x40000001)`, `MsgReply(rcvid 65538, status 0)`), not buffers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CallArgs {
+    /// None shown.
+    #[default]
+    None,
+    /// `flags` (ChannelCreate).
+    Flags(u32),
+    /// `chid` (ChannelDestroy, MsgReceive, MsgReceiveAsync, name_attach, resmgr_attach).
+    Chid(i32),
+    /// `coid` (ConnectDetach, MsgSend, MsgSendAsync).
+    Coid(i32),
+    /// `pid`, `chid` (ConnectAttach).
+    Attach {
+        /// The server's pid.
+        pid: i32,
+        /// Its channel.
+        chid: i32,
+    },
+    /// `rcvid` (MsgRead, MsgWrite, MsgInfo, MsgDeliverEvent, MsgVerifyEvent).
+    Rcvid(i64),
+    /// `rcvid`, `status` (MsgReply).
+    Reply {
+        /// The message answered.
+        rcvid: i64,
+        /// The status MsgSend returns.
+        status: i64,
+    },
+    /// `rcvid`, `err` (MsgError).
+    Error {
+        /// The message answered.
+        rcvid: i64,
+        /// The errno MsgSend fails with.
+        err: i32,
+    },
+    /// `coid`, `code`, `value` (MsgSendPulse).
+    Pulse {
+        /// The connection.
+        coid: i32,
+        /// The pulse's code.
+        code: i32,
+        /// Its value.
+        value: i32,
+    },
+    /// `pid`, `tid`, `signo` (SignalKill).
+    Signal {
+        /// The target process.
+        pid: i32,
+        /// Its thread (0: the process).
+        tid: i32,
+        /// The signal.
+        signo: i32,
+    },
+    /// `prio` (SchedSet).
+    Prio(i32),
+    /// `timer` (TimerSettime, TimerInfo, TimerDestroy).
+    Timer(i32),
+}
+
+impl CallArgs {
+    /// The tag the ring stores, and the values after it.
+    fn encode(self) -> (i64, [i64; 3], usize) {
+        match self {
+            CallArgs::None => (0, [0; 3], 0),
+            CallArgs::Flags(f) => (1, [f.into(), 0, 0], 1),
+            CallArgs::Chid(c) => (2, [c.into(), 0, 0], 1),
+            CallArgs::Coid(c) => (3, [c.into(), 0, 0], 1),
+            CallArgs::Attach { pid, chid } => (4, [pid.into(), chid.into(), 0], 2),
+            CallArgs::Rcvid(r) => (5, [r, 0, 0], 1),
+            CallArgs::Reply { rcvid, status } => (6, [rcvid, status, 0], 2),
+            CallArgs::Error { rcvid, err } => (7, [rcvid, err.into(), 0], 2),
+            CallArgs::Pulse { coid, code, value } => {
+                (8, [coid.into(), code.into(), value.into()], 3)
+            }
+            CallArgs::Signal { pid, tid, signo } => (9, [pid.into(), tid.into(), signo.into()], 3),
+            CallArgs::Prio(p) => (10, [p.into(), 0, 0], 1),
+            CallArgs::Timer(t) => (11, [t.into(), 0, 0], 1),
+        }
+    }
+
+    /// The names of the values of the arguments tagged `tag` (`None`: no such tag).
+    pub(crate) fn names(tag: i64) -> Option<&'static [&'static str]> {
+        Some(match tag {
+            0 => &[],
+            1 => &["flags"],
+            2 => &["chid"],
+            3 => &["coid"],
+            4 => &["pid_arg", "chid"],
+            5 => &["rcvid"],
+            6 => &["rcvid", "status"],
+            7 => &["rcvid", "err"],
+            8 => &["coid", "code", "value"],
+            9 => &["pid_arg", "tid_arg", "signo"],
+            10 => &["prio"],
+            11 => &["timer"],
+            _ => return None,
+        })
+    }
+}
+
 /// A kernel call begins in thread `tid` of `pid`.
 #[inline]
 pub fn call_enter(ring: Ring<'_>, pid: i32, tid: i32, call: &'static str) {
+    call_enter_with(ring, pid, tid, call, CallArgs::None);
+}
+
+/// A kernel call begins in thread `tid` of `pid`, with its arguments `args`. (A target's `pid`
+/// and `tid` are `pid_arg` and `tid_arg`: `pid` and `tid` name the caller.)
+pub fn call_enter_with(ring: Ring<'_>, pid: i32, tid: i32, call: &'static str, args: CallArgs) {
     let _outside = OutsideEvent::new();
-    tracing::trace!(target: "qnx::call", what = what::ENTER, pid, tid, call);
-    ring.put(Kind::Call, what::ENTER, pid, tid, &[], call);
+    let w = what::ENTER;
+    match args {
+        CallArgs::None => tracing::trace!(target: "qnx::call", what = w, pid, tid, call),
+        CallArgs::Flags(flags) => {
+            tracing::trace!(target: "qnx::call", what = w, pid, tid, call, flags)
+        }
+        CallArgs::Chid(chid) => {
+            tracing::trace!(target: "qnx::call", what = w, pid, tid, call, chid)
+        }
+        CallArgs::Coid(coid) => {
+            tracing::trace!(target: "qnx::call", what = w, pid, tid, call, coid)
+        }
+        CallArgs::Attach { pid: p, chid } => {
+            tracing::trace!(target: "qnx::call", what = w, pid, tid, call, pid_arg = p, chid)
+        }
+        CallArgs::Rcvid(rcvid) => {
+            tracing::trace!(target: "qnx::call", what = w, pid, tid, call, rcvid)
+        }
+        CallArgs::Reply { rcvid, status } => {
+            tracing::trace!(target: "qnx::call", what = w, pid, tid, call, rcvid, status)
+        }
+        CallArgs::Error { rcvid, err } => {
+            tracing::trace!(target: "qnx::call", what = w, pid, tid, call, rcvid, err)
+        }
+        CallArgs::Pulse { coid, code, value } => {
+            tracing::trace!(target: "qnx::call", what = w, pid, tid, call, coid, code, value)
+        }
+        CallArgs::Signal {
+            pid: p,
+            tid: t,
+            signo,
+        } => tracing::trace!(target: "qnx::call",
+            what = w, pid, tid, call, pid_arg = p, tid_arg = t, signo),
+        CallArgs::Prio(prio) => {
+            tracing::trace!(target: "qnx::call", what = w, pid, tid, call, prio)
+        }
+        CallArgs::Timer(timer) => {
+            tracing::trace!(target: "qnx::call", what = w, pid, tid, call, timer)
+        }
+    }
+    if ring.recording() {
+        let (tag, v, n) = args.encode();
+        let ints = [tag, v[0], v[1], v[2]];
+        let ints: &[i64] = if tag == 0 { &[] } else { &ints[..=n] };
+        ring.put(Kind::Call, what::ENTER, pid, tid, ints, call);
+    }
 }
 
 /// A kernel call ends: `result` its value, or minus its errno.

@@ -220,6 +220,11 @@ fn srr_exchange_is_one_flow_from_send_to_reply() {
     let enter = find(&evs, 0, "MsgSend enter", |e| {
         mine(e) && call(e, "enter", "MsgSend")
     });
+    assert_eq!(
+        evs[enter].i("coid"),
+        i64::from(coid),
+        "MsgSend's enter names its coid"
+    );
     let send = find(&evs, enter, "send", |e| {
         mine(e) && is(e, "qnx::msg", "send")
     });

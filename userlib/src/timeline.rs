@@ -860,11 +860,21 @@ fn build(events: &[Raw], names: &Names, end_ns: u64, dropped: u64, capacity: usi
         match (ev.kind, ev.what) {
             (Kind::Call, What::Enter) => {
                 let name = ev.str("call").unwrap_or("call").to_string();
-                out.push((
-                    ns,
-                    json!({"name": name, "cat": "call", "ph": "B", "ts": ts(ns),
-                    "pid": track.pid, "tid": track.calls_tid, "cname": "generic_work"}),
-                ));
+                // The ids among its arguments (coid, chid, rcvid, ...), shown with the slice.
+                let mut args = ev.args();
+                args.remove("call");
+                // (Side-channel coids and rcvids read better in hex: 0x40000001.)
+                for key in ["coid", "rcvid"] {
+                    if let Some(v) = args.get(key).and_then(Value::as_i64) {
+                        args.insert(key.into(), json!(format!("{v:#x}")));
+                    }
+                }
+                let mut b = json!({"name": name, "cat": "call", "ph": "B", "ts": ts(ns),
+                    "pid": track.pid, "tid": track.calls_tid, "cname": "generic_work"});
+                if !args.is_empty() {
+                    b["args"] = Value::Object(args);
+                }
+                out.push((ns, b));
                 track.open_calls.push(OpenCall {
                     name,
                     inside: Map::new(),

@@ -420,11 +420,13 @@ fn steps_through_real_calls() {
     assert_in_order(
         &text,
         &[
-            &format!("pid {sp} tid 1: MsgReceive\n"),
-            &format!("pid {cp} tid 1: MsgSend"),
+            // A real call's step names the ids among its arguments.
+            &format!("pid {sp} tid 1: MsgReceive(chid "),
+            &format!("pid {cp} tid 1: MsgSend(coid 0x"),
             &format!("pid {sp} tid 1: MsgReceive returned"),
             &format!("did: pid {sp} tid 1 received 5 bytes from pid {cp} tid 1"),
             &format!("woken by pid {cp} tid 1's MsgSend"),
+            &format!("pid {sp} tid 1: MsgReply(rcvid "),
             &format!("pid {sp} tid 1: MsgReply returned 0\n"),
         ],
     );

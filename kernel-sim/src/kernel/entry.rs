@@ -166,7 +166,7 @@ impl ThreadCtx {
     #[inline(never)]
     fn traced(&self, call: Call) -> KResult<i64> {
         let ring = self.k.inner.region.trace_ring();
-        crate::trace::call_enter(ring, self.pid, self.tid, call.name());
+        crate::trace::call_enter_with(ring, self.pid, self.tid, call.name(), call.trace_args());
         let r = self.run(call);
         let result = r.unwrap_or_else(|e| -i64::from(e.0));
         crate::trace::call_exit(ring, self.pid, self.tid, call.name(), result);

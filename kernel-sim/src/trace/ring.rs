@@ -632,14 +632,30 @@ fn decode(w: &[u64; RECORD_WORDS]) -> Option<Decoded> {
     let pid = (w[2] >> 32) as u32 as i32;
     let tid = w[3] as u32 as i32;
     let (names, sname) = schema(kind, what);
-    if nints != names.len() || slen > STR_BYTES {
+    if slen > STR_BYTES {
         return None;
     }
-    let ints = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (*n, w[4 + i] as i64))
-        .collect();
+    let ints = if kind == Kind::Call && what == super::what::ENTER && nints > 0 {
+        // A call's arguments: a tag naming them, then their values.
+        let names = super::CallArgs::names(w[4] as i64)?;
+        if nints != 1 + names.len() {
+            return None;
+        }
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, w[5 + i] as i64))
+            .collect()
+    } else {
+        if nints != names.len() {
+            return None;
+        }
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, w[4 + i] as i64))
+            .collect()
+    };
     let mut sbuf = [0u8; STR_BYTES];
     for i in 0..STR_BYTES / 8 {
         sbuf[i * 8..i * 8 + 8].copy_from_slice(&w[4 + INTS + i].to_le_bytes());
@@ -797,6 +813,45 @@ mod tests {
         assert!(!ring.recording(), "no event claims a record after the end");
         ring.put(Kind::Timer, w::FIRED, 2, 1, &[2], "timer");
         assert_eq!(h.head.0.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_calls_arguments_come_back_named() {
+        use super::super::{call_enter, call_enter_with, CallArgs};
+        let (h, r) = ring(8);
+        let ring = Ring::new(&h, &r);
+        let mut reader = ring.start(std::process::id() as i32).unwrap();
+        call_enter_with(
+            ring,
+            2,
+            1,
+            "MsgReply",
+            CallArgs::Reply {
+                rcvid: 0x10002,
+                status: -3,
+            },
+        );
+        call_enter_with(
+            ring,
+            2,
+            1,
+            "MsgSendPulse",
+            CallArgs::Pulse {
+                coid: 0x4000_0001,
+                code: 5,
+                value: 42,
+            },
+        );
+        call_enter(ring, 2, 1, "TimerTimeout");
+        let mut out = Vec::new();
+        assert_eq!(reader.poll(&mut out), 3);
+        assert_eq!(out[0].ints, [("rcvid", 0x10002), ("status", -3)]);
+        assert_eq!(
+            out[1].ints,
+            [("coid", 0x4000_0001), ("code", 5), ("value", 42)]
+        );
+        assert_eq!(out[1].string, Some(("call", "MsgSendPulse".into())));
+        assert!(out[2].ints.is_empty());
     }
 
     #[test]
