@@ -143,8 +143,9 @@ pub fn start_programs(args: &ObserveArgs, kernel: &Kernel) -> Result<Observers, 
     let thread = std::thread::Builder::new()
         .name("trace-ring".into())
         .spawn(move || {
-            let before = k.snapshot();
-            let mut reader = match k.trace_ring().start(std::process::id() as i32) {
+            // (The snapshot and the ring's start under one hold of the kernel lock: the ring's
+            // events follow the snapshot exactly.)
+            let (mut reader, before) = match k.trace_start(std::process::id() as i32) {
                 Ok(r) => {
                     let _ = started_tx.send(Ok(()));
                     r

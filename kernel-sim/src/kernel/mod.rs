@@ -495,6 +495,24 @@ impl Kernel {
         self.locked(|t| *t.kernel_entries)
     }
 
+    /// Starts a recording of the kernel's trace ring by Linux process `recorder`
+    /// ([`crate::trace::Ring::start`]: EBUSY, ENOTSUP) and takes the snapshot it starts from:
+    /// under one hold of the kernel lock the snapshot is taken and the reader moved to the
+    /// ring's head, so that every state change the kernel makes (all under the lock) is either
+    /// in the snapshot or in the ring after it. (The records claimed between the start and the
+    /// snapshot are skipped: what they say happened before the snapshot.)
+    pub fn trace_start(
+        &self,
+        recorder: i32,
+    ) -> KResult<(crate::trace::Reader<'_>, crate::info::Snapshot)> {
+        let mut reader = self.inner.region.trace_ring().start(recorder)?;
+        let snapshot = self.locked(|t| {
+            reader.skip_to_head();
+            crate::info::snapshot(t)
+        });
+        Ok((reader, snapshot))
+    }
+
     /// A consistent picture of every process, thread, channel and connection.
     pub fn snapshot(&self) -> crate::info::Snapshot {
         self.locked(crate::info::snapshot)

@@ -578,6 +578,12 @@ impl Reader<'_> {
         out.len() - before
     }
 
+    /// Moves the reader to the ring's head: the records claimed so far are not read.
+    pub(crate) fn skip_to_head(&mut self) {
+        self.tail = self.ring.hdr.head.0.load(Ordering::Acquire);
+        self.stuck_since = None;
+    }
+
     /// Whether this recorder still holds the ring (no other took it over).
     fn holds(&self) -> bool {
         let hdr = self.ring.hdr;

@@ -163,9 +163,9 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
         }
     }
     let me = std::process::id() as i32;
-    // Where every thread is as the recording begins (taken first: the ring's events follow).
-    let before = kernel.snapshot();
-    let mut reader = match kernel.trace_ring().start(me) {
+    // Where every thread is as the recording begins: taken with the ring's start, under one
+    // hold of the kernel lock, so that the ring's events follow it exactly.
+    let (mut reader, before) = match kernel.trace_start(me) {
         Ok(r) => r,
         Err(e) => {
             let why = if e == kernel_sim::Errno::EBUSY {
