@@ -375,10 +375,30 @@ unsafe fn put(
     handle: c_uint,
     call_back: Option<CCallback>,
 ) -> KResult<c_int> {
+    // A buffer from `asyncmsg_malloc` in a shared kernel's region is put as it is, as on QNX
+    // (the caller keeps it unchanged until the callback); the kernel copies it from there.
+    if let Some(mut view) = am::SharedBuf::view_raw(buff.cast_mut().cast()) {
+        if view.set_len(size).is_ok() {
+            let cb = put_callback(coid, call_back, buff)?;
+            am::asyncmsg_put_shared(coid, view, handle, cb).map_err(|e| e.errno)?;
+            return Ok(0);
+        }
+    }
     // SAFETY: forwarded.
     let data = unsafe { bytes(buff, size)? };
-    let copy = copy_of(data)?;
     let cb = put_callback(coid, call_back, buff)?;
+    // Any other buffer is copied: a long message into the process's send buffers in a shared
+    // kernel's region (no system call when a receiver takes it), else into our own memory.
+    if data.len() > kernel_sim::asyncq::INLINE {
+        if let Ok(mut b) = am::asyncmsg_malloc_shared(data.len()) {
+            if b.in_region() {
+                b.copy_from_slice(data);
+                am::asyncmsg_put_shared(coid, b, handle, cb).map_err(|e| e.errno)?;
+                return Ok(0);
+            }
+        }
+    }
+    let copy = copy_of(data)?;
     am::asyncmsg_put(coid, copy, handle, cb).map_err(|e| e.errno)?;
     Ok(0)
 }
@@ -541,13 +561,23 @@ pub extern "C" fn asyncmsg_get(chid: c_int) -> *mut CAsyncGetHeader {
 
 // ------------------------------------------------------------------ buffers
 
-/// `asyncmsg_malloc(size)`: a buffer (`malloc`'s) of `size` bytes. NULL and ENOMEM beyond
-/// 2 GiB or when memory is short.
+/// `asyncmsg_malloc(size)`: a buffer of `size` bytes. In a kernel shared by programs it lies
+/// in the region (the process's send buffers, up to a quarter of their budget; userlib's
+/// `asyncmsg_malloc_shared`): `asyncmsg_put` then hands it to the kernel uncopied, as on QNX,
+/// and a receiver takes it without a system call. Otherwise, or when those are used up, it is
+/// `malloc`'s. NULL and ENOMEM beyond 2 GiB or when memory is short.
 #[no_mangle]
 pub extern "C" fn asyncmsg_malloc(size: size_t) -> *mut c_void {
     if size > MALLOC_MAX {
         set_errno(Errno::ENOMEM);
         return ptr::null_mut();
+    }
+    let shared = guard(|| {
+        am::asyncmsg_malloc_shared(size.max(1))
+            .and_then(|b| b.into_raw().map_err(|_| Errno::ENOTSUP))
+    });
+    if let Ok(p) = shared {
+        return p.cast();
     }
     // SAFETY: malloc has no precondition (at least one byte: a unique pointer for size 0).
     let p = unsafe { libc::malloc(size.max(1)) };
@@ -565,6 +595,15 @@ pub extern "C" fn asyncmsg_malloc(size: size_t) -> *mut c_void {
 /// freed before.
 #[no_mangle]
 pub unsafe extern "C" fn asyncmsg_free(buf: *mut c_void) {
+    if buf.is_null() {
+        return;
+    }
+    // SAFETY: `buf` came from `asyncmsg_malloc` (a region buffer's `into_raw`, if it is one)
+    // and is not freed before (the caller's promise).
+    if let Some(b) = unsafe { am::SharedBuf::from_raw(buf.cast()) } {
+        drop(b);
+        return;
+    }
     // SAFETY: NULL or a malloc'd block not freed before (the caller's promise).
     unsafe { libc::free(buf) }
 }

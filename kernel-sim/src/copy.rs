@@ -291,6 +291,7 @@ pub unsafe fn read_many(space: Space, pairs: &[(Iov, Iov)]) -> usize {
     };
     let local: Vec<libc::iovec> = pairs.iter().map(|(_, d)| iov(d)).collect();
     let remote: Vec<libc::iovec> = pairs.iter().map(|(s, _)| iov(s)).collect();
+    count_vm_call();
     // SAFETY: `local` describes destinations the caller guarantees writable; Linux checks
     // `remote` against the other process's mappings and stops instead of faulting.
     let n = unsafe {
@@ -323,6 +324,22 @@ pub unsafe fn write_at(dst: IovList, off: u64, bytes: &[u8]) -> Result<u64, Faul
     let iov = [Iov::from_slice(bytes)];
     // SAFETY: the source is our own slice; the destination satisfies the caller's contract.
     unsafe { copy(IovList::new(&iov), 0, dst, off, bytes.len() as u64) }
+}
+
+thread_local! {
+    static VM_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one `process_vm_readv` / `process_vm_writev` call of this thread.
+fn count_vm_call() {
+    let _ = VM_CALLS.try_with(|c| c.set(c.get() + 1));
+}
+
+/// How many `process_vm_readv` / `process_vm_writev` calls this thread's kernel calls have
+/// made: the system calls that copy between programs' memory (a test or benchmark reads it
+/// around a call to see whether the copy needed one).
+pub fn vm_calls_in_this_thread() -> u64 {
+    VM_CALLS.try_with(std::cell::Cell::get).unwrap_or(0)
 }
 
 /// Copies to and from other processes' memory (`process_vm_readv` / `process_vm_writev`).
@@ -360,6 +377,7 @@ mod remote {
             iov_base: addr as *mut libc::c_void,
             iov_len: out.len(),
         }];
+        super::count_vm_call();
         // SAFETY: `local` describes `out`, which we own mutably; Linux checks `remote` against
         // the other process's mappings and fails (or stops short) instead of faulting.
         let n =
@@ -380,6 +398,7 @@ mod remote {
             iov_base: addr as *mut libc::c_void,
             iov_len: bytes.len(),
         }];
+        super::count_vm_call();
         // SAFETY: `local` describes `bytes`, which Linux only reads; `remote` is checked by
         // Linux against the other process's mappings.
         let n =

@@ -20,7 +20,7 @@
 //! [UndoHeader] [u8; UNDO_BYTES]     the undo record of the call in progress (shared kernels)
 //! [u8; max_threads * ...]           each thread slot's own undo record
 //! [QueuePage; async_queue_pages]    the asyncmsg queue pages' owners (shared kernels)
-//! [u8; async_queue_pages * 4096]    asyncmsg sender queues between programs (page aligned)
+//! [u8; async_queue_pages * 4096]    asyncmsg sender queues and send buffers (page aligned)
 //! [RingHeader] [Record; trace_records]  the trace ring (trace/ring.rs)
 //! ```
 //!
@@ -100,7 +100,9 @@ pub struct Config {
     /// Pages (4 KiB) of the region kept for asyncmsg sender queues, in a kernel shared by
     /// programs: a queue there is read and written by the sender's library and by the kernel
     /// in the receiver's thread alike, with an inline area of 128 bytes per slot for short
-    /// messages (a connection of 64 buffers takes 3 pages, of 1024 buffers 38). Unused by a
+    /// messages (a connection of 64 buffers takes 3 pages, of 1024 buffers 38), and for the
+    /// processes' send buffers, where longer messages wait (each process takes at most a
+    /// quarter of the pages, 4 MiB at most; userlib's `asyncmsg_malloc_shared`). Unused by a
     /// kernel of one program (its queues are in the sender's heap, and the pages are never
     /// touched: the memory is reserved, not used).
     pub async_queue_pages: u32,

@@ -167,6 +167,11 @@ pub(crate) enum Call {
     AsyncQueueAlloc { capacity: u32 },
     /// Frees the caller's queue block at `offset` of the queue arena.
     AsyncQueueFree { offset: u64 },
+    /// A block of `bytes` (rounded up to whole pages) of a shared kernel's queue arena for the
+    /// asyncmsg library's send buffers (`asyncmsg_malloc`): returns its offset in the arena.
+    AsyncHeapAlloc { bytes: u64 },
+    /// Frees the caller's send-buffer block at `offset` of the queue arena.
+    AsyncHeapFree { offset: u64 },
     /// MsgSendAsync(coid): returns the messages pending. `queue`, if given, must be the
     /// connection's (EBADF otherwise); `cpu` is the caller's CPU.
     MsgSendAsync {
@@ -222,6 +227,8 @@ impl Call {
             Call::AsyncConnectAttach { .. } => "ConnectAttachExt",
             Call::AsyncQueueAlloc { .. } => "AsyncQueueAlloc",
             Call::AsyncQueueFree { .. } => "AsyncQueueFree",
+            Call::AsyncHeapAlloc { .. } => "AsyncHeapAlloc",
+            Call::AsyncHeapFree { .. } => "AsyncHeapFree",
             Call::MsgSendAsync { .. } => "MsgSendAsync",
             Call::MsgReceiveAsync { .. } => "MsgReceiveAsync",
         }
@@ -267,7 +274,9 @@ impl Call {
             | Call::NameLookup { .. }
             | Call::PathResolve { .. }
             | Call::AsyncQueueAlloc { .. }
-            | Call::AsyncQueueFree { .. } => A::None,
+            | Call::AsyncQueueFree { .. }
+            | Call::AsyncHeapAlloc { .. }
+            | Call::AsyncHeapFree { .. } => A::None,
         }
     }
 }
@@ -394,6 +403,8 @@ pub(crate) fn dispatch(
         }
         Call::AsyncQueueAlloc { capacity } => asyncmsg::queue_alloc(t, me, capacity),
         Call::AsyncQueueFree { offset } => asyncmsg::queue_free(t, me, offset),
+        Call::AsyncHeapAlloc { bytes } => asyncmsg::heap_alloc(t, me, bytes),
+        Call::AsyncHeapFree { offset } => asyncmsg::heap_free(t, me, offset),
         Call::MsgSendAsync { coid, queue, cpu } => {
             asyncmsg::msg_send_async(t, me, coid, queue, cpu, fx)
         }

@@ -586,6 +586,104 @@ fn queue_blocks_in_the_region_are_given_checked_and_freed() {
     );
 }
 
+/// Send-buffer blocks (`AsyncHeapAlloc`): whole pages of the queue arena given to the caller's
+/// process (ENOTSUP in a kernel of one program, EINVAL for 0 bytes, ENOMEM beyond the arena). A
+/// message whose descriptor names bytes inside a block of its sender's is taken from the region;
+/// one that names another process's block, runs past the end of its own, or lies outside the
+/// arena is EFAULT, and the messages after it still arrive. A block is freed by its owner only
+/// (EINVAL otherwise), and with its process when that is torn down.
+#[test]
+fn send_buffer_blocks_are_read_only_inside_the_senders_own_blocks() {
+    let local = Kernel::new(Config::small()).unwrap();
+    let lp = local.process_create().unwrap();
+    let lt = local.thread_attach(lp, 10).unwrap();
+    assert_eq!(lt.async_heap_alloc(4096).err(), Some(Errno::ENOTSUP));
+
+    let dir = TempDir::new("heap-blocks");
+    let cfg = Config {
+        async_queue_pages: 16,
+        ..Config::default()
+    };
+    let k = Kernel::create_shared(&dir.join("kernel"), cfg).unwrap();
+    let me = k.process_attach_self().unwrap();
+    let t = k.thread_attach(me, 10).unwrap();
+    assert_eq!(t.async_heap_alloc(0).err(), Some(Errno::EINVAL));
+    assert_eq!(t.async_heap_alloc(17 * 4096).err(), Some(Errno::ENOMEM));
+    let (b1, p1) = t.async_heap_alloc(5000).unwrap();
+    assert_eq!(k.async_queue_pages_in_use(), 2, "5000 bytes: two pages");
+    let other = k.process_create().unwrap();
+    let t2 = k.thread_attach(other, 10).unwrap();
+    let (b2, p2) = t2.async_heap_alloc(4096).unwrap();
+    assert_ne!(b1, b2);
+
+    let q = t.async_queue_alloc(8).unwrap();
+    let chid = t.async_channel_create(0, 8192, 8, None).unwrap();
+    // SAFETY: `q` outlives the connection (detached below, before `q` is dropped).
+    let coid = unsafe { t.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &q, -1) }.unwrap();
+    let mine: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    // SAFETY: the blocks are ours and the other process's, 8192 and 4096 bytes, mapped while
+    // the kernel handle lives; nothing else uses them.
+    unsafe {
+        std::ptr::copy_nonoverlapping(mine.as_ptr(), p1, mine.len());
+        std::ptr::write_bytes(p2, 0xEE, 4096);
+    }
+    let region = |off: u64, len: u64| MsgDesc {
+        iov: Iov {
+            base: IN_REGION | off,
+            len,
+        },
+        parts: 0,
+    };
+    let arena_end = 16 * 4096u64;
+    for desc in [
+        region(b1, 5000),          // inside the sender's block: taken
+        region(b2, 16),            // another process's block: EFAULT
+        region(b1 + 4096, 4097),   // runs past the end of the sender's block: EFAULT
+        region(arena_end - 8, 16), // past the arena: EFAULT
+        region(u64::MAX >> 2, 16), // far outside: EFAULT
+        region(b1 + 100, 200),     // inside again: taken
+    ] {
+        // SAFETY: descriptors of region offsets only: the kernel checks each (nothing of ours
+        // is read through an address).
+        unsafe { q.push(desc) }.unwrap();
+    }
+    assert_eq!(t.msg_send_async(coid), Ok(6));
+    let mut arena = vec![0u8; 8192 * 8];
+    let mut hdrs = [AsyncGetHeader::default(); 8];
+    let vm = vm_calls_in_this_thread();
+    assert_eq!(t.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(6));
+    assert_eq!(
+        vm_calls_in_this_thread(),
+        vm,
+        "taken from the region without a system call"
+    );
+    let got = |h: &AsyncGetHeader| &arena[h.offset as usize..h.offset as usize + h.len as usize];
+    assert_eq!((hdrs[0].err, got(&hdrs[0])), (0, &mine[..]));
+    for h in &hdrs[1..5] {
+        assert_eq!((h.err, h.len), (Errno::EFAULT.0, 0));
+    }
+    assert_eq!((hdrs[5].err, got(&hdrs[5])), (0, &mine[100..300]));
+
+    // Only the owner frees a block; a queue in use is not freed as a send-buffer block.
+    assert_eq!(t.async_heap_free(b2), Err(Errno::EINVAL));
+    assert_eq!(
+        t.async_heap_free(b1 + 4096),
+        Err(Errno::EINVAL),
+        "not a block's start"
+    );
+    let qoff = q.kernel_handle() & !IN_REGION;
+    assert_eq!(t.async_heap_free(qoff), Err(Errno::EBUSY));
+    t.connect_detach(coid).unwrap();
+    assert_eq!(t.async_heap_free(b1), Ok(()));
+    assert_eq!(t.async_heap_free(b1), Err(Errno::EINVAL), "freed twice");
+    assert_eq!(t.async_queue_free(&q), Ok(()));
+    let before = k.async_queue_pages_in_use();
+    assert_eq!(before, 1, "the other process's block");
+    drop(t2);
+    k.process_destroy(other).unwrap();
+    assert_eq!(k.async_queue_pages_in_use(), 0, "freed with its process");
+}
+
 /// A receiver takes a batch from a sender in another program: flat and gathered messages read
 /// from the sender's memory, one whose buffer Linux refuses delivered as EFAULT without
 /// stopping the others, each with the sender's pid; the sender's queue records each outcome.

@@ -105,10 +105,7 @@ fn counting_connection(
 fn counting_callback(seen: &Arc<Mutex<Seen>>, total: &Arc<AtomicU32>) -> AsyncCallback {
     let (seen, total) = (seen.clone(), total.clone());
     Arc::new(move |err, buf, handle| {
-        let bytes = match buf {
-            AsyncBuf::Flat(v) => v,
-            AsyncBuf::Parts(p) => p.concat(),
-        };
+        let bytes = buf.into_vec();
         let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
         *s.by_err.entry(err).or_default() += 1;
         let want = if handle == u32::MAX {

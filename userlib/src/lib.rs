@@ -130,6 +130,9 @@ pub use kernel_sim::info::{
 /// drains): what `timeline`, `seqchart` and `step` are built on.
 pub use kernel_sim::trace;
 pub use kernel_sim::types::{sigev, IoConnect, SigEvent};
+/// How many `process_vm_readv` / `process_vm_writev` calls this thread's kernel calls made (a
+/// message copied between programs without the region): read it around a call to see.
+pub use kernel_sim::vm_calls_in_this_thread;
 pub use kernel_sim::TimerInfo;
 pub use kernel_sim::{
     consts, Config, Errno, Iov, KResult, Kernel, MsgInfo, OsPriority, Pid, ProcCounters, Pulse,

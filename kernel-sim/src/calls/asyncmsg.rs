@@ -13,10 +13,10 @@
 //! still arrive. No priority inheritance (asyncmsg receivers do not inherit).
 
 use super::{connect, Caller, Effects, Step};
-use crate::abi::asyncq::{AsyncQueue, AQ_PULSE_PENDING, AQ_WANT_PULSE, IN_REGION};
+use crate::abi::asyncq::{AsyncQueue, MsgDesc, AQ_PULSE_PENDING, AQ_WANT_PULSE, IN_REGION};
 use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
-use crate::abi::types::{AsyncGetHeader, MsgInfo, SigEvent};
+use crate::abi::types::{AsyncGetHeader, Iov, MsgInfo, SigEvent};
 use crate::copy::{self, IovList};
 use crate::objects::thread::{CallResult, RecvDesc};
 use crate::objects::{AsyncChannel, AsyncConn, Channel, ChannelKind, ConnKind};
@@ -211,10 +211,21 @@ pub fn queue_alloc(t: &mut Tables<'_>, me: Caller, capacity: u32) -> KResult<Ste
         return Err(Errno::ENOTSUP);
     }
     let need = AsyncQueue::region_block_bytes(capacity).div_ceil(QUEUE_PAGE);
+    let off = alloc_pages(t, me, need)?;
+    // SAFETY: the pages of the block at `off` are in the arena and were free: nobody holds a
+    // handle on them (a freed block's handles were the connection's, released before).
+    unsafe { AsyncQueue::format(t.queue_arena.as_ptr().add(off), capacity, true) };
+    Ok(Step::Done(off as i64))
+}
+
+/// Gives the caller's process the first run of `need` free pages of the queue arena (first
+/// fit, logged in the undo record); returns the block's offset in the arena. ENOMEM when no
+/// run is long enough.
+fn alloc_pages(t: &mut Tables<'_>, me: Caller, need: usize) -> KResult<usize> {
     let n = t.queue_pages.len();
     let mut at = 0;
     let first = loop {
-        if at + need > n {
+        if need == 0 || at + need > n {
             return Err(Errno::ENOMEM);
         }
         match t.queue_pages[at..at + need]
@@ -233,11 +244,85 @@ pub fn queue_alloc(t: &mut Tables<'_>, me: Caller, capacity: u32) -> KResult<Ste
             first: first as u32 + 1,
         };
     }
-    let off = first * QUEUE_PAGE;
-    // SAFETY: the pages `first..first + need` are in the arena and were free: nobody holds a
-    // handle on them (a freed block's handles were the connection's, released before).
-    unsafe { AsyncQueue::format(t.queue_arena.as_ptr().add(off), capacity, true) };
+    Ok(first * QUEUE_PAGE)
+}
+
+/// A block of the region's queue arena for the asyncmsg library's send buffers (a shared
+/// kernel's `asyncmsg_malloc`): `bytes` rounded up to whole pages, owned by the caller's
+/// process until it frees it (or exits). A message whose bytes lie in such a block of its
+/// sender's is taken from the region without a system call ([`region_source`]). Returns the
+/// block's offset in the arena. ENOTSUP in a kernel of one program (a sender's own memory is
+/// the kernel's there), EINVAL for 0 bytes, ENOMEM when no run of free pages is long enough.
+pub fn heap_alloc(t: &mut Tables<'_>, me: Caller, bytes: u64) -> KResult<Step> {
+    if !t.shared {
+        return Err(Errno::ENOTSUP);
+    }
+    if bytes == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let need = usize::try_from(bytes.div_ceil(QUEUE_PAGE as u64)).map_err(|_| Errno::ENOMEM)?;
+    let off = alloc_pages(t, me, need)?;
     Ok(Step::Done(off as i64))
+}
+
+/// Frees the caller's send-buffer block at arena offset `off`. EINVAL if no block of the
+/// caller's starts there, EBUSY if a connection uses it as its queue.
+pub fn heap_free(t: &mut Tables<'_>, me: Caller, off: u64) -> KResult<Step> {
+    if !t.shared || !off.is_multiple_of(QUEUE_PAGE as u64) {
+        return Err(Errno::EINVAL);
+    }
+    let first = usize::try_from(off / QUEUE_PAGE as u64).map_err(|_| Errno::EINVAL)?;
+    let owner = t.pslot(me.proc) as u32 + 1;
+    block_pages(t, first)
+        .filter(|_| t.queue_pages[first].owner == owner)
+        .ok_or(Errno::EINVAL)?;
+    let handle = IN_REGION | off;
+    let busy = t.conns.live_ids().any(|c| {
+        t.conns
+            .at(c.index)
+            .asyncmsg()
+            .is_some_and(|a| a.queue == handle)
+    });
+    if busy {
+        return Err(Errno::EBUSY);
+    }
+    free_block(t, first);
+    Ok(Step::Done(0))
+}
+
+/// Where flat message `desc` of a queue in the region lies, if its base is an offset in the
+/// queue arena (`IN_REGION`) rather than an address in the sender's memory: `None` for an
+/// address; `Some(Some(iov))` with its address in this mapping if it lies in the queue's inline
+/// areas or inside one block of the arena owned by the sender (process `client`: its send
+/// buffers, `heap_alloc`); `Some(None)` if it claims an offset but lies anywhere else (another
+/// program's bytes are never read for it).
+fn region_source(
+    t: &Tables<'_>,
+    q: &AsyncQueue,
+    client: Id<crate::objects::Process>,
+    desc: &MsgDesc,
+) -> Option<Option<Iov>> {
+    let inline = q.inline_source(desc, t.queue_arena.as_ptr())?;
+    if inline.is_some() || desc.parts != 0 {
+        return Some(inline);
+    }
+    let off = desc.iov.base & !IN_REGION;
+    let len = desc.iov.len;
+    let arena = t.queue_pages.len() as u64 * QUEUE_PAGE as u64;
+    if off >= arena || len > arena - off {
+        return Some(None);
+    }
+    let owner = t.pslot(client) as u32 + 1;
+    let first = (off / QUEUE_PAGE as u64) as usize;
+    let last = ((off + len.max(1) - 1) / QUEUE_PAGE as u64) as usize;
+    let tag = t.queue_pages[first].first;
+    let owned = t.queue_pages[first..=last]
+        .iter()
+        .all(|p| p.owner == owner && p.first == tag && tag != 0);
+    Some(owned.then(|| Iov {
+        base: t.queue_arena.as_ptr() as u64 + off,
+        len,
+    }))
 }
 
 /// Frees the caller's queue block at arena offset `off` (after its connection was detached).
@@ -474,7 +559,7 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             let desc = unsafe { q.desc(ctr) };
             let iov = desc.iov;
             let offset = n as u64 * bufsz;
-            let inline = q.inline_source(&desc, t.queue_arena.as_ptr());
+            let inline = region_source(t, &q, client, &desc);
             let (err, len) = if iov.len > bufsz {
                 (Errno::EMSGSIZE.0, 0)
             } else if q.in_region() && desc.parts as usize > crate::copy::MAX_IOV {
@@ -483,13 +568,18 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
                 // iov array that long.
                 (Errno::EFAULT.0, 0)
             } else if let Some(src) = inline {
-                // A short message the put copied into the region: no system call.
+                // A message the put copied into the region (a short one into its slot's inline
+                // area, a longer one into a send buffer of the sender's), or a buffer from
+                // `asyncmsg_malloc` in the region: no system call.
                 match src {
                     Some(src) => {
                         let one = [src];
-                        // SAFETY: the source lies in the queue's inline areas (checked), which
-                        // the producer does not rewrite before the slot is released; the
-                        // destination is the receiver's arena, validated on entry.
+                        // SAFETY: the source lies in the queue's inline areas or in a block of
+                        // the sender's in the arena (checked), mapped while the tables are (a
+                        // block is freed only under the lock we hold); the bytes are plain data
+                        // the sender keeps until the slot is released (a sender that rewrites
+                        // them garbles only its own message); the destination is the
+                        // receiver's arena, validated on entry.
                         let n =
                             unsafe { copy::copy(IovList::new(&one), 0, arena, offset, iov.len) };
                         (0, n.unwrap_or(0))

@@ -425,6 +425,24 @@ impl ThreadCtx {
         self.call(Call::AsyncQueueFree { offset }).map(drop)
     }
 
+    /// A block of at least `bytes` bytes (whole pages) of a shared kernel's queue arena, for
+    /// the asyncmsg library's send buffers: a message whose bytes lie in a block of its
+    /// sender's is taken from the region without a system call. Returns the block's offset in
+    /// the arena and its address in this mapping (valid while the kernel handle lives). Free
+    /// it with [`ThreadCtx::async_heap_free`] (the kernel frees a process's blocks when it
+    /// ends). ENOTSUP in a kernel of one program, EINVAL for 0 bytes, ENOMEM when the region's
+    /// queue pages (`Config::async_queue_pages`) are used up.
+    pub fn async_heap_alloc(&self, bytes: u64) -> KResult<(u64, *mut u8)> {
+        let off = self.call(Call::AsyncHeapAlloc { bytes })? as u64;
+        Ok((off, self.k.queue_block(off)))
+    }
+
+    /// Frees a block [`ThreadCtx::async_heap_alloc`] gave (EINVAL if no block of the calling
+    /// process starts at `offset`).
+    pub fn async_heap_free(&self, offset: u64) -> KResult<()> {
+        self.call(Call::AsyncHeapFree { offset }).map(drop)
+    }
+
     /// MsgSendAsync: the asyncmsg trigger (one kernel entry per batch). Returns the messages
     /// pending on the connection.
     pub fn msg_send_async(&self, coid: i32) -> KResult<u32> {

@@ -529,7 +529,8 @@ impl Kernel {
     }
 
     /// Pages of the region's asyncmsg queue arena in use (`Config::async_queue_pages` in all):
-    /// the sender queues of connections between programs of a shared kernel.
+    /// the sender queues of connections between programs of a shared kernel, and the processes'
+    /// send buffers.
     pub fn async_queue_pages_in_use(&self) -> u32 {
         self.locked(|t| t.queue_pages.iter().filter(|p| p.owner != 0).count() as u32)
     }

@@ -46,11 +46,12 @@ pub use loom_harness::*;
 // ------------------------------------------------------------------ what the tests use of kernel-sim
 
 pub use kernel_sim::asyncq::{
-    AsyncQueue, MsgDesc, AQ_DEAD, AQ_PULSE_PENDING, AQ_WANT_PULSE, MAX_STORED_LEN,
+    AsyncQueue, MsgDesc, AQ_DEAD, AQ_PULSE_PENDING, AQ_WANT_PULSE, IN_REGION, MAX_STORED_LEN,
 };
 pub use kernel_sim::consts::*;
 pub use kernel_sim::info::PoolUsage;
 pub use kernel_sim::types::{sigev, AsyncGetHeader, SigEvent};
+pub use kernel_sim::vm_calls_in_this_thread;
 pub use kernel_sim::{
     Config, Errno, Iov, KResult, Kernel, MsgInfo, OsPriority, Pid, ProcCounters, Pulse, RcvId,
     ThreadCtx, ThreadInfo, ThreadState, LAYOUT_VERSION, MAGIC, PULSE_SIZE, SHARED_FIRST_PID,

@@ -32,6 +32,9 @@ pub enum AsyncBuf {
     Flat(Vec<u8>),
     /// A gathered message (`asyncmsg_putv`).
     Parts(Vec<Vec<u8>>),
+    /// A buffer from [`asyncmsg_malloc_shared`](super::asyncmsg_malloc_shared)
+    /// (`asyncmsg_put_shared`).
+    Shared(super::SharedBuf),
 }
 
 impl AsyncBuf {
@@ -40,6 +43,7 @@ impl AsyncBuf {
         match self {
             AsyncBuf::Flat(v) => v,
             AsyncBuf::Parts(p) => p.concat(),
+            AsyncBuf::Shared(b) => b.to_vec(),
         }
     }
 }
@@ -286,6 +290,9 @@ pub fn asyncmsg_connect_attach(
             lib: Arc::downgrade(&lib),
             detached: AtomicBool::new(false),
             queue,
+            heap: region_owner
+                .as_ref()
+                .and_then(|(k, p)| super::heap::SharedHeap::of(k, *p)),
             region_owner,
             state: ProducerLock::new(ConnState {
                 attr: attr.clone(),
@@ -384,6 +391,20 @@ pub fn asyncmsg_putv(
     call_back: Option<AsyncCallback>,
 ) -> Result<(), AsyncPutError> {
     put(coid, AsyncBuf::Parts(parts), handle, call_back, None)
+}
+
+/// `asyncmsg_put` of a buffer from [`asyncmsg_malloc_shared`](super::asyncmsg_malloc_shared),
+/// as QNX programs put `asyncmsg_malloc` buffers: the library keeps it, uncopied, until a
+/// receiver took the message (the kernel copies it from the region without a system call, in
+/// a kernel shared by programs) and the callback hands it back. The message is the buffer's
+/// `len()` bytes.
+pub fn asyncmsg_put_shared(
+    coid: i32,
+    buf: super::SharedBuf,
+    handle: u32,
+    call_back: Option<AsyncCallback>,
+) -> Result<(), AsyncPutError> {
+    put(coid, AsyncBuf::Shared(buf), handle, call_back, None)
 }
 
 /// [`asyncmsg_put`] that waits at most `timeout` for room in a full queue (then ETIMEDOUT).

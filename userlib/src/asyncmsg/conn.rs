@@ -36,6 +36,11 @@
 //! 6. The calling thread's send-buffer pool (`BUF_POOL`, pool.rs, a thread-local `RefCell`):
 //!    borrowed under the producer lock when a put releases taken slots ([`Conn::release_taken`]),
 //!    and by `asyncmsg_malloc` with nothing else held.
+//!    A process's send buffers in the region (`SharedHeap::state`, heap.rs) rank here too:
+//!    taken under the producer lock when a put copies a long message there or a release frees
+//!    one, and by `asyncmsg_malloc_shared` and a buffer's drop with nothing else held; under it
+//!    only the kernel call that asks for a block. (It is taken after a heap's lock is dropped
+//!    when a large buffer's block goes back to the kernel.)
 //! 7. A library's job queue (`Lib::jobs`, library.rs): taken under the producer lock to queue a
 //!    connection's callbacks ([`Conn::queue_callbacks`]), so that they stay in queue order
 //!    whichever thread reaps. Under it only kernel calls: the wake timer's TimerSettime
@@ -55,12 +60,13 @@
 //! puts on the connection its thread was putting on finds the producer lock held.
 
 use super::api::{AsyncBuf, AsyncCallback, AsyncConnAttr, AsyncPutError, Leftover};
+use super::heap::{SharedBuf, SharedHeap};
 use super::library::{lib_of, Job, Lib};
 use super::pool::{BufPool, BUF_POOL};
 use super::producer_lock::{ProducerGuard, ProducerLock};
 use crate::current::with_current;
 use crate::sys;
-use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD, AQ_PULSE_PENDING, AQ_WANT_PULSE};
+use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD, AQ_PULSE_PENDING, AQ_WANT_PULSE, INLINE};
 use kernel_sim::{Deadline, Errno, Iov, KResult, ThreadCtx};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -78,6 +84,9 @@ pub(super) struct Slots {
     cbs: Vec<Option<AsyncCallback>>,
     /// A gathered message's parts and the iov array the kernel reads.
     gathered: Vec<Option<Box<Gathered>>>,
+    /// A message in the region's send buffers (heap.rs): the program's own buffer
+    /// (`asyncmsg_put_shared`), or the copy a put made of a flat or gathered message.
+    held: Vec<Option<Held>>,
     /// Slots in use whose `cbs` or `gathered` entry is set: while there are none, releasing
     /// reads the `bufs` column alone.
     rich: usize,
@@ -90,6 +99,15 @@ struct Gathered {
     _iovs: Box<[Iov]>,
 }
 
+/// A slot's message in the region's send buffers.
+enum Held {
+    /// The put's own buffer, handed back to its callback.
+    Buf(SharedBuf),
+    /// A copy the put made (the message's own buffer is in `bufs` or `gathered`), freed when
+    /// the slot is released.
+    Copy(#[allow(dead_code)] SharedBuf),
+}
+
 impl Slots {
     /// Slots for a ring of `n` (a power of two: `recycle` wraps by masking).
     pub(super) fn new(n: usize) -> Slots {
@@ -99,20 +117,23 @@ impl Slots {
             handles: vec![0; n],
             cbs: (0..n).map(|_| None).collect(),
             gathered: (0..n).map(|_| None).collect(),
+            held: (0..n).map(|_| None).collect(),
             rich: 0,
         }
     }
 
-    /// Fills slot `i` with a queued message (`iovs`: a gathered message's iov array).
+    /// Fills slot `i` with a queued message (`iovs`: a gathered message's iov array; `copy`:
+    /// the copy of it the put made in the region's send buffers).
     fn set(
         &mut self,
         i: usize,
         buf: AsyncBuf,
         iovs: Option<Box<[Iov]>>,
+        copy: Option<SharedBuf>,
         handle: u32,
         cb: Option<AsyncCallback>,
     ) {
-        let rich = matches!(buf, AsyncBuf::Parts(_)) || cb.is_some();
+        let rich = !matches!(buf, AsyncBuf::Flat(_)) || copy.is_some() || cb.is_some();
         match buf {
             AsyncBuf::Parts(parts) => {
                 self.gathered[i] = Some(Box::new(Gathered {
@@ -121,6 +142,10 @@ impl Slots {
                 }))
             }
             AsyncBuf::Flat(v) => self.bufs[i] = v,
+            AsyncBuf::Shared(b) => self.held[i] = Some(Held::Buf(b)),
+        }
+        if let Some(c) = copy {
+            self.held[i] = Some(Held::Copy(c));
         }
         self.handles[i] = handle;
         self.cbs[i] = cb;
@@ -143,12 +168,15 @@ impl Slots {
         let (buf, cb) = if self.rich == 0 {
             (AsyncBuf::Flat(std::mem::take(&mut self.bufs[i])), None)
         } else {
-            let buf = match self.gathered[i].take() {
-                Some(g) => AsyncBuf::Parts(g.parts),
-                None => AsyncBuf::Flat(std::mem::take(&mut self.bufs[i])),
+            let held = self.held[i].take();
+            let copied = matches!(held, Some(Held::Copy(_)));
+            let buf = match (self.gathered[i].take(), held) {
+                (Some(g), _) => AsyncBuf::Parts(g.parts),
+                (None, Some(Held::Buf(b))) => AsyncBuf::Shared(b),
+                (None, _) => AsyncBuf::Flat(std::mem::take(&mut self.bufs[i])),
             };
             let cb = self.cbs[i].take();
-            if matches!(buf, AsyncBuf::Parts(_)) || cb.is_some() {
+            if !matches!(buf, AsyncBuf::Flat(_)) || copied || cb.is_some() {
                 self.rich -= 1;
             }
             (buf, cb)
@@ -168,6 +196,7 @@ impl Slots {
                 match buf {
                     AsyncBuf::Flat(v) => pool.give(v),
                     AsyncBuf::Parts(parts) => parts.into_iter().for_each(|v| pool.give(v)),
+                    AsyncBuf::Shared(b) => drop(b),
                 }
                 i = (i + 1) & (n - 1);
             }
@@ -216,6 +245,9 @@ pub(super) struct Conn {
     /// freed when the last reference to the connection goes (stale per-thread caches may still
     /// look at the queue until then).
     pub(super) region_owner: Option<(kernel_sim::Kernel, kernel_sim::Pid)>,
+    /// For a queue in a shared kernel's region: the process's send buffers there, where a put
+    /// copies a message too long for its slot's inline area (heap.rs).
+    pub(super) heap: Option<Arc<SharedHeap>>,
     pub(super) state: ProducerLock<ConnState>,
     pub(super) nonblock: bool,
     pub(super) timer: Option<i32>,
@@ -563,10 +595,32 @@ fn put_on(
     let Some(buf) = slot.take() else {
         return Err(Errno::EINVAL);
     };
-    // Build the kernel's view of the message: the flat buffer, or an iov array over the parts.
-    let (desc, iovs) = match &buf {
-        AsyncBuf::Flat(v) => (flat_desc(&conn.queue, v), None),
-        AsyncBuf::Parts(p) => {
+    // Build the kernel's view of the message: the flat buffer, a copy of it in the region, or
+    // an iov array over the parts.
+    let copy = region_copy(conn, &buf);
+    let (desc, iovs) = match (&buf, &copy) {
+        (_, Some(c)) => (
+            MsgDesc {
+                iov: Iov {
+                    base: c.kernel_base(),
+                    len: c.len() as u64,
+                },
+                parts: 0,
+            },
+            None,
+        ),
+        (AsyncBuf::Shared(b), None) => (
+            MsgDesc {
+                iov: Iov {
+                    base: b.kernel_base(),
+                    len: b.len() as u64,
+                },
+                parts: 0,
+            },
+            None,
+        ),
+        (AsyncBuf::Flat(v), None) => (flat_desc(&conn.queue, v), None),
+        (AsyncBuf::Parts(p), None) => {
             let iovs: Box<[Iov]> = p.iter().map(|v| Iov::from_slice(v)).collect();
             let total = p.iter().map(|v| v.len() as u64).sum();
             (
@@ -593,7 +647,7 @@ fn put_on(
         trace_put(conn, conn.coid, bytes);
     }
     st.slots
-        .set(conn.queue.slot_index(ctr), buf, iovs, handle, cb);
+        .set(conn.queue.slot_index(ctr), buf, iovs, copy, handle, cb);
     queued(conn, st);
     Ok(())
 }
@@ -683,6 +737,25 @@ fn arm_timer(ctx: &ThreadCtx, conn: &Conn, _held: &ConnState, t: i32, after: Dur
     sys::timer_start(ctx, t, after, Duration::ZERO).is_ok()
 }
 
+/// For a connection whose queue is in a shared kernel's region: a copy of message `buf` in the
+/// process's send buffers there, if it is too long for its slot's inline area and the heap has
+/// room (else the kernel reads it from this program's memory, with a system call). A buffer
+/// from `asyncmsg_malloc_shared` is not copied.
+fn region_copy(conn: &Conn, buf: &AsyncBuf) -> Option<SharedBuf> {
+    let heap = conn.heap.as_ref()?;
+    match buf {
+        AsyncBuf::Flat(v) if v.len() > INLINE => SharedBuf::copy_of(heap, &[v]).ok(),
+        AsyncBuf::Parts(p) => {
+            let parts: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
+            let len: usize = parts.iter().map(|p| p.len()).sum();
+            (len > INLINE)
+                .then(|| SharedBuf::copy_of(heap, &parts).ok())
+                .flatten()
+        }
+        _ => None,
+    }
+}
+
 /// The kernel's view of flat message `v`, about to be pushed by the producer (its lock held).
 /// On a queue in a shared kernel's region, a message short enough is first copied into the
 /// inline area of the slot the push fills, so that the kernel, in the receiver's program, takes
@@ -726,7 +799,9 @@ pub(super) fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u
     // below calls it (the lock, the queue, the pool and the kernel calls of a trigger).
     let conn: &Conn = unsafe { &*hot.conn };
     {
-        if conn.detached.load(Ordering::Acquire) {
+        // (A long message on a queue in the region is copied to the region's send buffers by
+        // the general path.)
+        if conn.detached.load(Ordering::Acquire) || (buf.len() > INLINE && conn.heap.is_some()) {
             return Err(buf);
         }
         let mut st = conn.lock();
@@ -770,10 +845,18 @@ mod tests {
             7,
             AsyncBuf::Parts(vec![Vec::with_capacity(16), Vec::with_capacity(32)]),
             None,
+            None,
             7,
             None,
         );
-        slots.set(0, AsyncBuf::Flat(Vec::with_capacity(16)), None, 0, Some(cb));
+        slots.set(
+            0,
+            AsyncBuf::Flat(Vec::with_capacity(16)),
+            None,
+            None,
+            0,
+            Some(cb),
+        );
         slots.set_flat(1, Vec::with_capacity(64), 1);
         slots.set_flat(2, Vec::with_capacity(16), 2);
         assert_eq!(slots.rich, 2);

@@ -48,6 +48,9 @@
 // * library.rs: the per-process library and its thread, which receives the kernel's and the
 //   timers' pulses and runs the callbacks.
 // * pool.rs: the per-thread pool of send buffers behind `asyncmsg_malloc`.
+// * heap.rs: send buffers in a shared kernel's region (`asyncmsg_malloc_shared`, and the copies
+//   a put makes of long messages to a queue there), which the kernel reads without a system
+//   call.
 // * receive.rs: the receiving side: a channel's cached arenas, `asyncmsg_get` and its batches.
 // * handles.rs: the typed handles `AsyncChannel` and `AsyncConnection`, and the clean-up of a
 //   dropped one.
@@ -55,6 +58,7 @@
 mod api;
 mod conn;
 mod handles;
+mod heap;
 mod library;
 mod pool;
 mod producer_lock;
@@ -63,9 +67,10 @@ mod receive;
 pub use api::{
     asyncmsg_channel_create, asyncmsg_channel_destroy, asyncmsg_connect_attach,
     asyncmsg_connect_attr, asyncmsg_connect_detach, asyncmsg_connection_stats, asyncmsg_flush,
-    asyncmsg_flush_timeout, asyncmsg_put, asyncmsg_put_timeout, asyncmsg_putv, AsyncBuf,
-    AsyncCallback, AsyncConnAttr, AsyncConnStats, AsyncPutError, ASYNCMSG_FLUSH_NONBLOCK,
+    asyncmsg_flush_timeout, asyncmsg_put, asyncmsg_put_shared, asyncmsg_put_timeout, asyncmsg_putv,
+    AsyncBuf, AsyncCallback, AsyncConnAttr, AsyncConnStats, AsyncPutError, ASYNCMSG_FLUSH_NONBLOCK,
 };
 pub use handles::{AsyncChannel, AsyncConnection};
+pub use heap::{asyncmsg_malloc_shared, asyncmsg_shared_usage, SharedBuf};
 pub use pool::asyncmsg_malloc;
 pub use receive::{asyncmsg_free, asyncmsg_get, AsyncBatch, AsyncMsg, RecvBufCallback, RecvBufOp};

@@ -1,0 +1,468 @@
+//! Send buffers in a shared kernel's region ([`SharedHeap`], [`SharedBuf`]): where a message
+//! between programs waits for its receiver, so that the kernel, running in the receiver's
+//! thread, copies it from the region without a system call.
+//!
+//! A process's heap is a set of blocks of the region's queue arena that the kernel gave it
+//! (`AsyncHeapAlloc`: whole pages, owned by the process until it frees them or ends). Blocks of
+//! [`CHUNK`] bytes are cut into buffers of one power-of-two size class each ([`MIN_CLASS`] to
+//! [`CHUNK`] bytes), kept on free lists; a buffer of more than [`CHUNK`] bytes gets a block of
+//! its own, given back to the kernel when it is freed. A process holds at most [`max_pages`]
+//! pages: beyond that an allocation fails (ENOMEM) and the put falls back to the sender's own
+//! memory (read with `process_vm_readv`, design.md).
+//!
+//! The kernel accepts a message whose descriptor names bytes of the region only if they lie
+//! inside one block of the sender's process; any other offset is EFAULT. Another admitted
+//! program can write the region (the trust model, design.md): it can garble a message waiting
+//! here, never make the kernel read outside the region.
+//!
+//! Lock order (conn.rs's list): a heap's lock comes after a connection's producer lock and
+//! before the kernel's; it is never held while the program's code runs, and a kernel call
+//! made under it only asks for a block. A heap's chunks go back to the kernel when its last
+//! reference goes: the library, the connections and the buffers each hold one.
+
+use crate::current::{cleanup_in, with_current};
+use kernel_sim::{Errno, KResult, Kernel, Pid};
+use std::collections::BTreeMap;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+/// The smallest buffer the heap hands out (a shorter message of a connection between programs
+/// goes in its slot's inline area instead).
+pub const MIN_CLASS: usize = 256;
+/// The blocks the heap asks the kernel for, and the largest size class.
+pub const CHUNK: usize = 64 * 1024;
+const CLASSES: usize = (CHUNK / MIN_CLASS).trailing_zeros() as usize + 1;
+const PAGE: u64 = 4096;
+
+/// The most pages of the region's queue arena one process's heap holds: a quarter of the arena,
+/// at most 4 MiB, so that queues (which need the arena too) still find room.
+pub fn max_pages(kernel: &Kernel) -> usize {
+    (kernel.config().async_queue_pages as usize / 4).min(1024)
+}
+
+/// One process's send buffers in a shared kernel's region.
+pub struct SharedHeap {
+    kernel: Kernel,
+    pid: Pid,
+    /// The largest buffer this heap hands out: a quarter of its page budget, so that one
+    /// message never takes it all.
+    max: usize,
+    state: Mutex<HeapState>,
+}
+
+#[derive(Default)]
+struct HeapState {
+    /// Free buffers by size class (offsets in the queue arena).
+    free: [Vec<u64>; CLASSES],
+    /// Every block held, by offset: its bytes and its class (`None`: one large buffer).
+    blocks: BTreeMap<u64, (u64, Option<usize>)>,
+    /// The address of the arena's byte 0 in this mapping (known from the first block).
+    base: usize,
+    pages: usize,
+    /// Buffers handed out and not freed.
+    live: usize,
+}
+
+impl std::fmt::Debug for SharedHeap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedHeap")
+            .field("pid", &self.pid.pid)
+            .finish()
+    }
+}
+
+fn class_of(len: usize) -> usize {
+    len.max(MIN_CLASS).next_power_of_two().trailing_zeros() as usize
+        - MIN_CLASS.trailing_zeros() as usize
+}
+
+/// The heaps of the processes of this program (weak: a heap lives while something uses it).
+fn registry() -> &'static Mutex<Vec<Weak<SharedHeap>>> {
+    static HEAPS: OnceLock<Mutex<Vec<Weak<SharedHeap>>>> = OnceLock::new();
+    HEAPS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+impl SharedHeap {
+    /// The heap of process `pid` of `kernel`, made on first use. None for a kernel of one
+    /// program (its senders' memory is the kernel's too: nothing to gain).
+    pub(super) fn of(kernel: &Kernel, pid: Pid) -> Option<Arc<SharedHeap>> {
+        if !kernel.is_shared() {
+            return None;
+        }
+        let mut heaps = registry().lock().unwrap_or_else(|p| p.into_inner());
+        heaps.retain(|h| h.strong_count() > 0);
+        if let Some(h) = heaps
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|h| h.kernel.same(kernel) && h.pid == pid)
+        {
+            return Some(h);
+        }
+        let h = Arc::new(SharedHeap {
+            kernel: kernel.clone(),
+            pid,
+            max: max_pages(kernel) * PAGE as usize / 4,
+            state: Mutex::new(HeapState::default()),
+        });
+        heaps.push(Arc::downgrade(&h));
+        Some(h)
+    }
+
+    /// The heap of the calling thread's process, if its kernel is shared.
+    pub(super) fn current() -> KResult<Option<Arc<SharedHeap>>> {
+        with_current(|c| Ok(SharedHeap::of(c.kernel(), c.process())))
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, HeapState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A buffer of `len` bytes (contents unspecified), or ENOMEM when the heap is at its page
+    /// budget, the arena is full, or `len` is over the heap's largest buffer. The calling
+    /// thread must be bound to the heap's process (a kernel call may ask for a block).
+    pub(super) fn alloc(self: &Arc<Self>, len: usize) -> KResult<SharedBuf> {
+        if len > self.max {
+            return Err(Errno::ENOMEM);
+        }
+        let (off, cap) = if len > CHUNK {
+            let bytes = (len as u64).next_multiple_of(PAGE);
+            let off = self.new_block(bytes, None)?;
+            (off, bytes as usize)
+        } else {
+            let c = class_of(len);
+            let size = MIN_CLASS << c;
+            let mut st = self.state();
+            let off = match st.free[c].pop() {
+                Some(off) => off,
+                None => {
+                    drop(st);
+                    let chunk = self.new_block(CHUNK as u64, Some(c))?;
+                    st = self.state();
+                    // The chunk's first buffer is ours; the rest go on the free list.
+                    st.free[c].extend((1..CHUNK / size).rev().map(|i| chunk + (i * size) as u64));
+                    chunk
+                }
+            };
+            st.live += 1;
+            drop(st);
+            (off, size)
+        };
+        let base = self.state().base;
+        let ptr = NonNull::new((base + off as usize) as *mut u8).ok_or(Errno::EFAULT)?;
+        Ok(SharedBuf {
+            inner: Inner::Region {
+                heap: self.clone(),
+                off,
+                ptr,
+                cap,
+                owned: true,
+            },
+            len,
+        })
+    }
+
+    /// Asks the kernel for a block of `bytes` for class `class` (None: one large buffer).
+    fn new_block(&self, bytes: u64, class: Option<usize>) -> KResult<u64> {
+        let pages = (bytes / PAGE) as usize;
+        {
+            let st = self.state();
+            if st.pages + pages > max_pages(&self.kernel) {
+                return Err(Errno::ENOMEM);
+            }
+        }
+        let (off, addr) = with_current(|c| {
+            if !c.kernel().same(&self.kernel) || c.process() != self.pid {
+                return Err(Errno::EPERM);
+            }
+            c.async_heap_alloc(bytes)
+        })?;
+        // SAFETY: the kernel gave this process the `bytes` bytes at `addr`, mapped while the
+        // heap's kernel handle lives; nothing of ours uses them yet. (Zeroed: a block's pages
+        // may hold what another process left in them.)
+        unsafe { std::ptr::write_bytes(addr, 0, bytes as usize) };
+        let mut st = self.state();
+        st.base = addr as usize - off as usize;
+        st.pages += pages;
+        st.blocks.insert(off, (bytes, class));
+        if class.is_none() {
+            st.live += 1;
+        }
+        Ok(off)
+    }
+
+    /// Frees the buffer at `off`.
+    fn free(&self, off: u64) {
+        let mut st = self.state();
+        st.live = st.live.saturating_sub(1);
+        let Some((&block, &(bytes, class))) = st.blocks.range(..=off).next_back() else {
+            return;
+        };
+        match class {
+            Some(c) => st.free[c].push(off),
+            None if block == off => {
+                st.blocks.remove(&off);
+                st.pages -= (bytes / PAGE) as usize;
+                drop(st);
+                cleanup_in(&self.kernel, self.pid, |c| c.async_heap_free(off));
+            }
+            None => {}
+        }
+    }
+
+    /// The buffer (handed out, not freed) that starts at address `p` of this mapping, as its
+    /// offset and capacity.
+    fn find(&self, p: usize) -> Option<(u64, usize)> {
+        let st = self.state();
+        if st.blocks.is_empty() {
+            return None;
+        }
+        let off = (p.checked_sub(st.base)?) as u64;
+        let (&block, &(bytes, class)) = st.blocks.range(..=off).next_back()?;
+        if off >= block + bytes {
+            return None;
+        }
+        let cap = match class {
+            Some(c) => MIN_CLASS << c,
+            None => bytes as usize,
+        };
+        ((off - block).is_multiple_of(cap as u64)).then_some((off, cap))
+    }
+
+    /// Buffers handed out and not freed, and pages held.
+    fn usage(&self) -> (usize, usize) {
+        let st = self.state();
+        (st.live, st.pages)
+    }
+}
+
+impl Drop for SharedHeap {
+    fn drop(&mut self) {
+        let blocks: Vec<u64> = std::mem::take(&mut self.state().blocks)
+            .into_keys()
+            .collect();
+        if blocks.is_empty() {
+            return;
+        }
+        // (If the process is gone, the kernel freed its blocks with it.)
+        cleanup_in(&self.kernel, self.pid, |c| {
+            blocks.iter().for_each(|&off| {
+                let _ = c.async_heap_free(off);
+            });
+            Ok(())
+        });
+    }
+}
+
+/// A send buffer from [`asyncmsg_malloc_shared`]: in a shared kernel, memory of the region
+/// that the kernel copies from without a system call when a receiver takes the message (as
+/// QNX's `asyncmsg_malloc` buffers are meant to be used); in a kernel of one program, memory of
+/// the program's own. Put it with [`asyncmsg_put_shared`](super::asyncmsg_put_shared): the
+/// library keeps it until a receiver took the message and hands it back to the callback.
+///
+/// Its bytes are shared memory: another program admitted to the same kernel can write them
+/// (design.md, the trust model), so read them as data, not as invariants.
+pub struct SharedBuf {
+    inner: Inner,
+    len: usize,
+}
+
+enum Inner {
+    Region {
+        heap: Arc<SharedHeap>,
+        off: u64,
+        ptr: NonNull<u8>,
+        cap: usize,
+        /// Freed into the heap when dropped (false: a view of a buffer someone else frees).
+        owned: bool,
+    },
+    Local(Vec<u8>),
+}
+
+// SAFETY: a region buffer is plain bytes of a mapping that outlives it (its heap holds the
+// kernel handle); the handle owns its range exclusively within this program (the heap hands a
+// range to one buffer at a time), so moving or sharing it between threads is as for a `Vec`.
+unsafe impl Send for SharedBuf {}
+// SAFETY: as above: `&SharedBuf` gives only shared reads of the bytes.
+unsafe impl Sync for SharedBuf {}
+
+impl std::fmt::Debug for SharedBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedBuf")
+            .field("len", &self.len)
+            .field("in_region", &self.in_region())
+            .finish()
+    }
+}
+
+impl SharedBuf {
+    /// Whether the buffer lies in a shared kernel's region.
+    pub fn in_region(&self) -> bool {
+        matches!(self.inner, Inner::Region { .. })
+    }
+
+    /// The bytes the buffer can hold.
+    pub fn capacity(&self) -> usize {
+        match &self.inner {
+            Inner::Region { cap, .. } => *cap,
+            Inner::Local(v) => v.len(),
+        }
+    }
+
+    /// Sets the message's length (the bytes a put sends). EINVAL beyond the capacity.
+    pub fn set_len(&mut self, len: usize) -> KResult<()> {
+        if len > self.capacity() {
+            return Err(Errno::EINVAL);
+        }
+        self.len = len;
+        Ok(())
+    }
+
+    /// The kernel's view of the buffer's message: `IN_REGION |` its offset in the queue arena,
+    /// or its address.
+    pub(super) fn kernel_base(&self) -> u64 {
+        match &self.inner {
+            Inner::Region { off, .. } => kernel_sim::asyncq::IN_REGION | off,
+            Inner::Local(v) => v.as_ptr() as u64,
+        }
+    }
+
+    /// A region buffer of `len` bytes with a copy of `parts`, from `heap`.
+    pub(super) fn copy_of(heap: &Arc<SharedHeap>, parts: &[&[u8]]) -> KResult<SharedBuf> {
+        let len = parts.iter().map(|p| p.len()).sum();
+        let mut b = heap.alloc(len)?;
+        let mut at = 0;
+        for p in parts {
+            b[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+        Ok(b)
+    }
+
+    /// A buffer of `len` bytes in this program's memory (a kernel of one program).
+    fn local(len: usize) -> SharedBuf {
+        SharedBuf {
+            inner: Inner::Local(vec![0; len]),
+            len,
+        }
+    }
+
+    /// Gives the buffer up as its address (for the C API's `asyncmsg_malloc`); take it back
+    /// with [`SharedBuf::from_raw`]. Only region buffers: a local one is returned in `Err`.
+    pub fn into_raw(self) -> Result<*mut u8, SharedBuf> {
+        match &self.inner {
+            Inner::Region { ptr, .. } => {
+                let p = ptr.as_ptr();
+                std::mem::forget(self);
+                Ok(p)
+            }
+            Inner::Local(_) => Err(self),
+        }
+    }
+
+    /// The region buffer [`SharedBuf::into_raw`] gave as `p`, if `p` is one of the calling
+    /// thread's process's (None: not a buffer of its heap). Its length is its capacity.
+    ///
+    /// # Safety
+    /// `p` was given by `into_raw` and not taken back since (else two owners would free it).
+    pub unsafe fn from_raw(p: *mut u8) -> Option<SharedBuf> {
+        let mut b = SharedBuf::view_raw(p)?;
+        if let Inner::Region { owned, .. } = &mut b.inner {
+            *owned = true;
+        }
+        Some(b)
+    }
+
+    /// A view of the region buffer at `p` (from `into_raw`) that does not free it when
+    /// dropped: for a put of a buffer its owner keeps (the C API's `asyncmsg_put` of an
+    /// `asyncmsg_malloc` buffer). None if `p` is not the start of a buffer of a heap of this
+    /// program's (any of its processes'). Its length is its capacity (set it with `set_len`).
+    pub fn view_raw(p: *mut u8) -> Option<SharedBuf> {
+        let heaps: Vec<Arc<SharedHeap>> = registry()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        let (heap, (off, cap)) = heaps
+            .into_iter()
+            .find_map(|h| h.find(p as usize).map(|f| (h, f)))?;
+        Some(SharedBuf {
+            inner: Inner::Region {
+                heap,
+                off,
+                ptr: NonNull::new(p)?,
+                cap,
+                owned: false,
+            },
+            len: cap,
+        })
+    }
+}
+
+impl std::ops::Deref for SharedBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match &self.inner {
+            // SAFETY: `ptr..ptr + cap` is a buffer of the heap's mapped blocks, this handle's
+            // while it lives (module doc), and `len <= cap`.
+            Inner::Region { ptr, .. } => unsafe {
+                std::slice::from_raw_parts(ptr.as_ptr(), self.len)
+            },
+            Inner::Local(v) => &v[..self.len],
+        }
+    }
+}
+
+impl std::ops::DerefMut for SharedBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match &mut self.inner {
+            // SAFETY: as for `deref`; `&mut self` makes this the only view in this program.
+            Inner::Region { ptr, .. } => unsafe {
+                std::slice::from_raw_parts_mut(ptr.as_ptr(), self.len)
+            },
+            Inner::Local(v) => &mut v[..self.len],
+        }
+    }
+}
+
+impl Drop for SharedBuf {
+    fn drop(&mut self) {
+        if let Inner::Region {
+            heap,
+            off,
+            owned: true,
+            ..
+        } = &self.inner
+        {
+            heap.free(*off);
+        }
+    }
+}
+
+/// `asyncmsg_malloc` as QNX means it: a send buffer of `size` bytes (zeroed or holding an
+/// earlier message of this process's) that the kernel copies from without a system call. In a
+/// kernel shared by programs it lies in the region (the calling process's heap, up to a
+/// quarter of its budget: `CHUNK` classes and whole-page blocks); in a kernel of one program,
+/// in this program's memory. ENOMEM when the heap is full or `size` over its largest buffer
+/// (the plain [`asyncmsg_malloc`](super::asyncmsg_malloc) has no such bound).
+pub fn asyncmsg_malloc_shared(size: usize) -> KResult<SharedBuf> {
+    match SharedHeap::current()? {
+        Some(heap) => heap.alloc(size),
+        None => Ok(SharedBuf::local(size)),
+    }
+}
+
+/// The calling thread's process's send buffers in its shared kernel's region: buffers handed
+/// out and not freed (by `asyncmsg_malloc_shared`, and copies of messages not yet taken), and
+/// pages of the region held. None in a kernel of one program, or before the process's first
+/// use of them.
+pub fn asyncmsg_shared_usage() -> KResult<Option<(usize, usize)>> {
+    with_current(|c| {
+        let heaps = registry().lock().unwrap_or_else(|p| p.into_inner());
+        Ok(heaps
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|h| h.kernel.same(c.kernel()) && h.pid == c.process())
+            .map(|h| h.usage()))
+    })
+}
