@@ -6,8 +6,11 @@
  * Each call returns -1 and sets errno on failure (asyncmsg_get and asyncmsg_malloc: NULL).
  * Where this library differs from QNX's:
  *
- *  - asyncmsg_put and asyncmsg_putv copy the message before they return: the caller may reuse
- *    or free its buffer at once. The callback still comes, on the library's thread, with the
+ *  - In a kernel shared by programs, asyncmsg_malloc gives memory of the kernel's shared
+ *    region (malloc's once the process's send buffers are used up), and asyncmsg_put of such
+ *    a buffer hands it over uncopied, as on QNX: keep it unchanged until its callback. Any
+ *    other buffer, and every asyncmsg_putv, is copied before the call returns: the caller may
+ *    reuse or free it at once. The callback comes, on the library's thread, with the
  *    original buffer pointer (for asyncmsg_putv, the iov pointer) and the handle, once a
  *    receiver took the message (err 0) or it failed (EMSGSIZE; EBADF when
  *    asyncmsg_connect_detach discarded it).
