@@ -629,10 +629,6 @@ fn into_raw_view_raw_and_from_raw_round_trip_a_region_buffer() {
 }
 
 #[test]
-#[ignore = "into_raw forgets the buffer with its Arc<SharedHeap> (heap.rs:355) and from_raw \
-            takes a new one through view_raw (heap.rs:368), so each round trip leaks a strong \
-            count: the heap never goes, its chunk stays held (usage Some((0, 16)), pages not \
-            returned) and its Kernel handle keeps the kernel's file mapped"]
 fn a_heap_whose_buffer_went_through_into_raw_and_from_raw_still_gives_its_pages_back() {
     let sk = shared_kernel(256);
     let p = process(&sk.k);

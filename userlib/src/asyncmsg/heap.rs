@@ -18,7 +18,9 @@
 //! Lock order (conn.rs's list): a heap's lock comes after a connection's producer lock and
 //! before the kernel's; it is never held while the program's code runs, and a kernel call
 //! made under it only asks for a block. A heap's chunks go back to the kernel when its last
-//! reference goes: the library, the connections and the buffers each hold one.
+//! reference goes: the connections whose queues are in the region and the buffers each hold one
+//! (a buffer given up as its address, `SharedBuf::into_raw`, keeps its reference until
+//! `from_raw` takes it back).
 
 use crate::current::{cleanup_in, with_current};
 use kernel_sim::{Errno, KResult, Kernel, Pid};
@@ -124,10 +126,10 @@ impl SharedHeap {
         if len > self.max {
             return Err(Errno::ENOMEM);
         }
-        let (off, cap) = if len > CHUNK {
+        let (off, cap, base) = if len > CHUNK {
             let bytes = (len as u64).next_multiple_of(PAGE);
             let off = self.new_block(bytes, None)?;
-            (off, bytes as usize)
+            (off, bytes as usize, self.state().base)
         } else {
             let c = class_of(len);
             let size = MIN_CLASS << c;
@@ -144,10 +146,8 @@ impl SharedHeap {
                 }
             };
             st.live += 1;
-            drop(st);
-            (off, size)
+            (off, size, st.base)
         };
-        let base = self.state().base;
         let ptr = NonNull::new((base + off as usize) as *mut u8).ok_or(Errno::EFAULT)?;
         Ok(SharedBuf {
             inner: Inner::Region {
@@ -348,6 +348,8 @@ impl SharedBuf {
 
     /// Gives the buffer up as its address (for the C API's `asyncmsg_malloc`); take it back
     /// with [`SharedBuf::from_raw`]. Only region buffers: a local one is returned in `Err`.
+    /// The buffer's reference to its heap goes with it (the heap, and the memory, stay while
+    /// the address is out).
     pub fn into_raw(self) -> Result<*mut u8, SharedBuf> {
         match &self.inner {
             Inner::Region { ptr, .. } => {
@@ -366,8 +368,13 @@ impl SharedBuf {
     /// `p` was given by `into_raw` and not taken back since (else two owners would free it).
     pub unsafe fn from_raw(p: *mut u8) -> Option<SharedBuf> {
         let mut b = SharedBuf::view_raw(p)?;
-        if let Inner::Region { owned, .. } = &mut b.inner {
+        if let Inner::Region { owned, heap, .. } = &mut b.inner {
             *owned = true;
+            // SAFETY: `into_raw` forgot the buffer with its counted reference to this heap (the
+            // caller's promise: `p` came from it and was not taken back); the view holds a
+            // reference of its own, so this gives back the forgotten one and the count stays
+            // at least one.
+            unsafe { Arc::decrement_strong_count(Arc::as_ptr(heap)) };
         }
         Some(b)
     }
