@@ -377,7 +377,9 @@ unsafe fn put(
 ) -> KResult<c_int> {
     // A buffer from `asyncmsg_malloc` in a shared kernel's region is put as it is, as on QNX
     // (the caller keeps it unchanged until the callback); the kernel copies it from there.
-    if let Some(mut view) = am::SharedBuf::view_raw(buff.cast_mut().cast()) {
+    // SAFETY: the view is read by the kernel only; the caller keeps the buffer unchanged and
+    // does not free it until the callback (QNX's rule for a put buffer, our `# Safety`).
+    if let Some(mut view) = unsafe { am::SharedBuf::view_raw(buff.cast_mut().cast()) } {
         if view.set_len(size).is_ok() {
             let cb = put_callback(coid, call_back, buff)?;
             am::asyncmsg_put_shared(coid, view, handle, cb).map_err(|e| e.errno)?;
@@ -403,15 +405,18 @@ unsafe fn put(
     Ok(0)
 }
 
-/// `asyncmsg_put(coid, buff, size, handle, call_back)`: queues a copy of the `size` bytes at
-/// `buff` (the caller may reuse its buffer as soon as this returns). Its callback (`call_back`,
+/// `asyncmsg_put(coid, buff, size, handle, call_back)`: queues the `size` bytes at `buff`: a
+/// buffer from `asyncmsg_malloc` in a shared kernel's region as it is (keep it unchanged, and
+/// do not free it, until the callback: QNX's rule), any other as a copy (the caller may reuse
+/// its buffer as soon as this returns). Its callback (`call_back`,
 /// else the connection attribute's at this moment; neither: none) runs on the library's thread
 /// with `buff` and `handle` once a receiver took it (0) or it failed (EMSGSIZE, EBADF). A full
 /// queue blocks, or fails with EAGAIN under `_NTO_COF_NONBLOCK`. EBADF: no asyncmsg connection
 /// `coid`, or its channel is gone; EFAULT `buff` NULL with a size; ENOMEM over 2 GiB.
 ///
 /// # Safety
-/// `buff` is valid for reads of `size` bytes during the call.
+/// `buff` is valid for reads of `size` bytes during the call; an `asyncmsg_malloc` buffer
+/// stays unchanged and unfreed until its callback.
 #[no_mangle]
 pub unsafe extern "C" fn asyncmsg_put(
     coid: c_int,
@@ -599,9 +604,13 @@ pub unsafe extern "C" fn asyncmsg_free(buf: *mut c_void) {
         return;
     }
     // SAFETY: `buf` came from `asyncmsg_malloc` (a region buffer's `into_raw`, if it is one)
-    // and is not freed before (the caller's promise).
+    // and is not freed before, nor in a put whose callback has not come (the caller's promise).
     if let Some(b) = unsafe { am::SharedBuf::from_raw(buf.cast()) } {
         drop(b);
+        return;
+    }
+    if am::SharedBuf::lies_in_region(buf.cast()) {
+        // (Freed twice, or not a buffer's start: nothing of malloc's to free.)
         return;
     }
     // SAFETY: NULL or a malloc'd block not freed before (the caller's promise).

@@ -587,11 +587,12 @@ fn queue_blocks_in_the_region_are_given_checked_and_freed() {
 }
 
 /// Send-buffer blocks (`AsyncHeapAlloc`): whole pages of the queue arena given to the caller's
-/// process (ENOTSUP in a kernel of one program, EINVAL for 0 bytes, ENOMEM beyond the arena). A
-/// message whose descriptor names bytes inside a block of its sender's is taken from the region;
-/// one that names another process's block, runs past the end of its own, or lies outside the
-/// arena is EFAULT, and the messages after it still arrive. A block is freed by its owner only
-/// (EINVAL otherwise), and with its process when that is torn down.
+/// Linux program (ENOTSUP in a kernel of one program, EINVAL for 0 bytes, ENOMEM beyond half
+/// the arena). A message whose descriptor names bytes inside a block of its sender's program
+/// (whichever of its processes asked for it) is taken from the region; one that names a queue's
+/// block, runs past the end of a block, or lies outside the arena is EFAULT, and the messages
+/// after it still arrive. A block is freed by its program only (EINVAL otherwise); tearing a
+/// process down frees none (the program may still use them), reaping the program frees all.
 #[test]
 fn send_buffer_blocks_are_read_only_inside_the_senders_own_blocks() {
     let local = Kernel::new(Config::small()).unwrap();
@@ -609,6 +610,11 @@ fn send_buffer_blocks_are_read_only_inside_the_senders_own_blocks() {
     let t = k.thread_attach(me, 10).unwrap();
     assert_eq!(t.async_heap_alloc(0).err(), Some(Errno::EINVAL));
     assert_eq!(t.async_heap_alloc(17 * 4096).err(), Some(Errno::ENOMEM));
+    assert_eq!(
+        t.async_heap_alloc(9 * 4096).err(),
+        Some(Errno::ENOMEM),
+        "send buffers take at most half the arena"
+    );
     let (b1, p1) = t.async_heap_alloc(5000).unwrap();
     assert_eq!(k.async_queue_pages_in_use(), 2, "5000 bytes: two pages");
     let other = k.process_create().unwrap();
@@ -617,6 +623,8 @@ fn send_buffer_blocks_are_read_only_inside_the_senders_own_blocks() {
     assert_ne!(b1, b2);
 
     let q = t.async_queue_alloc(8).unwrap();
+    let q2 = t2.async_queue_alloc(2).unwrap();
+    let q2off = q2.kernel_handle() & !IN_REGION;
     let chid = t.async_channel_create(0, 8192, 8, None).unwrap();
     // SAFETY: `q` outlives the connection (detached below, before `q` is dropped).
     let coid = unsafe { t.async_connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0, &q, -1) }.unwrap();
@@ -637,21 +645,22 @@ fn send_buffer_blocks_are_read_only_inside_the_senders_own_blocks() {
     let arena_end = 16 * 4096u64;
     for desc in [
         region(b1, 5000),          // inside the sender's block: taken
-        region(b2, 16),            // another process's block: EFAULT
+        region(q2off, 16),         // another process's queue: EFAULT
         region(b1 + 4096, 4097),   // runs past the end of the sender's block: EFAULT
         region(arena_end - 8, 16), // past the arena: EFAULT
         region(u64::MAX >> 2, 16), // far outside: EFAULT
         region(b1 + 100, 200),     // inside again: taken
+        region(b2 + 8, 16),        // another process's of the program: taken
     ] {
         // SAFETY: descriptors of region offsets only: the kernel checks each (nothing of ours
         // is read through an address).
         unsafe { q.push(desc) }.unwrap();
     }
-    assert_eq!(t.msg_send_async(coid), Ok(6));
+    assert_eq!(t.msg_send_async(coid), Ok(7));
     let mut arena = vec![0u8; 8192 * 8];
     let mut hdrs = [AsyncGetHeader::default(); 8];
     let vm = vm_calls_in_this_thread();
-    assert_eq!(t.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(6));
+    assert_eq!(t.msg_receive_async(chid, &mut arena, &mut hdrs), Ok(7));
     assert_eq!(
         vm_calls_in_this_thread(),
         vm,
@@ -663,25 +672,31 @@ fn send_buffer_blocks_are_read_only_inside_the_senders_own_blocks() {
         assert_eq!((h.err, h.len), (Errno::EFAULT.0, 0));
     }
     assert_eq!((hdrs[5].err, got(&hdrs[5])), (0, &mine[100..300]));
+    assert_eq!((hdrs[6].err, got(&hdrs[6])), (0, &[0xEE; 16][..]));
 
-    // Only the owner frees a block; a queue in use is not freed as a send-buffer block.
-    assert_eq!(t.async_heap_free(b2), Err(Errno::EINVAL));
+    // Only a block's start is freed, once; a queue is not a send-buffer block.
     assert_eq!(
         t.async_heap_free(b1 + 4096),
         Err(Errno::EINVAL),
         "not a block's start"
     );
-    let qoff = q.kernel_handle() & !IN_REGION;
-    assert_eq!(t.async_heap_free(qoff), Err(Errno::EBUSY));
+    assert_eq!(t.async_heap_free(q2off), Err(Errno::EINVAL));
     t.connect_detach(coid).unwrap();
     assert_eq!(t.async_heap_free(b1), Ok(()));
     assert_eq!(t.async_heap_free(b1), Err(Errno::EINVAL), "freed twice");
     assert_eq!(t.async_queue_free(&q), Ok(()));
-    let before = k.async_queue_pages_in_use();
-    assert_eq!(before, 1, "the other process's block");
+    let q2_pages = AsyncQueue::region_block_bytes(2).div_ceil(4096) as u32;
+    assert_eq!(k.async_queue_pages_in_use(), 1 + q2_pages);
     drop(t2);
     k.process_destroy(other).unwrap();
-    assert_eq!(k.async_queue_pages_in_use(), 0, "freed with its process");
+    assert_eq!(
+        k.async_queue_pages_in_use(),
+        1,
+        "the process's queue goes with it; the program's send buffers stay"
+    );
+    drop(t);
+    k.reap_os_process(std::process::id() as i32);
+    assert_eq!(k.async_queue_pages_in_use(), 0, "freed with the program");
 }
 
 /// A receiver takes a batch from a sender in another program: flat and gathered messages read

@@ -425,6 +425,26 @@ pub(crate) fn as_member<R, F: FnOnce(&ThreadCtx) -> R>(
     }
 }
 
+/// Runs `f` with the calling thread's kernel thread if it is a thread of any process of
+/// `kernel`; otherwise hands `f` back. Never attaches the calling thread.
+pub(crate) fn on_kernel<R, F: FnOnce(&ThreadCtx) -> R>(kernel: &Kernel, f: F) -> Result<R, F> {
+    let mut f = Some(f);
+    let ran = CURRENT
+        .try_with(|c| {
+            let b = c.try_borrow().ok()?;
+            let ctx = b.as_ref().filter(|ctx| ctx.kernel().same(kernel))?;
+            f.take().map(|f| f(ctx))
+        })
+        .ok()
+        .flatten();
+    match (ran, f) {
+        (Some(r), _) => Ok(r),
+        (None, Some(f)) => Err(f),
+        // (`f` is taken only to be run.)
+        (None, None) => unreachable!("a call taken but not run"),
+    }
+}
+
 /// Runs clean-up `f` as a thread of process `pid`: the calling thread if it is one, otherwise a
 /// short-lived internal kernel thread attached for the purpose (a handle dropped by another
 /// process's thread still cleans up in its own process; an internal thread's end sends no

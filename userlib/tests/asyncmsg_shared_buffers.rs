@@ -592,7 +592,9 @@ fn into_raw_view_raw_and_from_raw_round_trip_a_region_buffer() {
         "given up as a pointer, the buffer is still out"
     );
 
-    let view = SharedBuf::view_raw(raw).expect("a view of the raw buffer");
+    // SAFETY: the buffer is out as `raw`, not taken back while the view lives, and nothing
+    // writes it meanwhile.
+    let view = unsafe { SharedBuf::view_raw(raw) }.expect("a view of the raw buffer");
     assert!(view.in_region());
     assert_eq!(
         (view.len(), view.capacity()),
@@ -603,15 +605,16 @@ fn into_raw_view_raw_and_from_raw_round_trip_a_region_buffer() {
     drop(view);
     assert_eq!(usage().0, 2, "a dropped view frees nothing");
 
-    assert!(
-        SharedBuf::view_raw(raw.wrapping_add(1)).is_none(),
-        "one byte past a buffer's start is no buffer"
-    );
+    // SAFETY: (refused: no view is made.)
+    let none = unsafe { SharedBuf::view_raw(raw.wrapping_add(1)) }.is_none();
+    assert!(none, "one byte past a buffer's start is no buffer");
     let mut local = vec![0u8; 64];
-    assert!(
-        SharedBuf::view_raw(local.as_mut_ptr()).is_none(),
-        "memory outside the heap is no buffer"
-    );
+    // SAFETY: (refused: no view is made.)
+    let none = unsafe { SharedBuf::view_raw(local.as_mut_ptr()) }.is_none();
+    assert!(none, "memory outside the heap is no buffer");
+    // SAFETY: (refused: no buffer is made.)
+    let none = unsafe { SharedBuf::from_raw(raw.wrapping_add(1)) }.is_none();
+    assert!(none, "nor is it one to take back");
 
     // SAFETY: `raw` came from into_raw and was not taken back since.
     let back = unsafe { SharedBuf::from_raw(raw) }.expect("the buffer back");
@@ -619,6 +622,12 @@ fn into_raw_view_raw_and_from_raw_round_trip_a_region_buffer() {
     assert_eq!(back.as_ptr(), raw.cast_const());
     assert_eq!(&back[..1000], &m[..]);
     assert_eq!(usage().0, 2);
+    // SAFETY: (refused: taken back already, so no second owner is made.)
+    let none = unsafe { SharedBuf::from_raw(raw) }.is_none();
+    assert!(none, "a buffer is taken back once");
+    // SAFETY: (refused: no view of a buffer that has an owner again.)
+    let none = unsafe { SharedBuf::view_raw(raw) }.is_none();
+    assert!(none, "no view of a buffer taken back");
     drop(back);
     assert_eq!(usage().0, 1, "the buffer taken back is freed when dropped");
     // Freed: the same class gives it again.

@@ -211,17 +211,18 @@ pub fn queue_alloc(t: &mut Tables<'_>, me: Caller, capacity: u32) -> KResult<Ste
         return Err(Errno::ENOTSUP);
     }
     let need = AsyncQueue::region_block_bytes(capacity).div_ceil(QUEUE_PAGE);
-    let off = alloc_pages(t, me, need)?;
+    let owner = t.pslot(me.proc) as u32 + 1;
+    let off = alloc_pages(t, owner, need)?;
     // SAFETY: the pages of the block at `off` are in the arena and were free: nobody holds a
     // handle on them (a freed block's handles were the connection's, released before).
     unsafe { AsyncQueue::format(t.queue_arena.as_ptr().add(off), capacity, true) };
     Ok(Step::Done(off as i64))
 }
 
-/// Gives the caller's process the first run of `need` free pages of the queue arena (first
-/// fit, logged in the undo record); returns the block's offset in the arena. ENOMEM when no
-/// run is long enough.
-fn alloc_pages(t: &mut Tables<'_>, me: Caller, need: usize) -> KResult<usize> {
+/// Gives `owner` (a process's slot plus one for a queue, [`program_owner`] for send buffers)
+/// the first run of `need` free pages of the queue arena (first fit, logged in the undo
+/// record); returns the block's offset in the arena. ENOMEM when no run is long enough.
+fn alloc_pages(t: &mut Tables<'_>, owner: u32, need: usize) -> KResult<usize> {
     let n = t.queue_pages.len();
     let mut at = 0;
     let first = loop {
@@ -236,7 +237,6 @@ fn alloc_pages(t: &mut Tables<'_>, me: Caller, need: usize) -> KResult<usize> {
             None => break at,
         }
     };
-    let owner = t.pslot(me.proc) as u32 + 1;
     for i in first..first + need {
         t.log(i, |t| &*t.queue_pages);
         t.queue_pages[i] = QueuePage {
@@ -247,12 +247,28 @@ fn alloc_pages(t: &mut Tables<'_>, me: Caller, need: usize) -> KResult<usize> {
     Ok(first * QUEUE_PAGE)
 }
 
+/// The owner a queue-arena page records for send buffers of Linux program `os_pid`: the bit
+/// that no process slot has, and the program's pid. Send buffers belong to the program, not to
+/// one of its simulated processes (they share its memory), so that tearing a process down
+/// never frees bytes the program may still use; they go when the program frees them, ends
+/// ([`free_program_blocks`]), or is reaped.
+pub(crate) fn program_owner(os_pid: i32) -> u32 {
+    PROGRAM_OWNER | (os_pid as u32 & !PROGRAM_OWNER)
+}
+
+const PROGRAM_OWNER: u32 = 1 << 31;
+
+/// The share of the queue arena that send buffers of all programs together may hold: the rest
+/// is kept for queues.
+const HEAP_SHARE: usize = 2;
+
 /// A block of the region's queue arena for the asyncmsg library's send buffers (a shared
-/// kernel's `asyncmsg_malloc`): `bytes` rounded up to whole pages, owned by the caller's
-/// process until it frees it (or exits). A message whose bytes lie in such a block of its
-/// sender's is taken from the region without a system call ([`region_source`]). Returns the
-/// block's offset in the arena. ENOTSUP in a kernel of one program (a sender's own memory is
-/// the kernel's there), EINVAL for 0 bytes, ENOMEM when no run of free pages is long enough.
+/// kernel's `asyncmsg_malloc`): `bytes` rounded up to whole pages, owned by the caller's Linux
+/// program until it frees it, ends or is reaped. A message whose bytes lie in such a block of
+/// its sender's program is taken from the region without a system call ([`region_source`]).
+/// Returns the block's offset in the arena. ENOTSUP in a kernel of one program (a sender's own
+/// memory is the kernel's there), EINVAL for 0 bytes, ENOMEM when no run of free pages is long
+/// enough or send buffers would hold more than half the arena (the rest is for queues).
 pub fn heap_alloc(t: &mut Tables<'_>, me: Caller, bytes: u64) -> KResult<Step> {
     if !t.shared {
         return Err(Errno::ENOTSUP);
@@ -261,47 +277,68 @@ pub fn heap_alloc(t: &mut Tables<'_>, me: Caller, bytes: u64) -> KResult<Step> {
         return Err(Errno::EINVAL);
     }
     let need = usize::try_from(bytes.div_ceil(QUEUE_PAGE as u64)).map_err(|_| Errno::ENOMEM)?;
-    let off = alloc_pages(t, me, need)?;
+    let held = t
+        .queue_pages
+        .iter()
+        .filter(|p| p.owner & PROGRAM_OWNER != 0)
+        .count();
+    if held.saturating_add(need) > t.queue_pages.len() / HEAP_SHARE {
+        return Err(Errno::ENOMEM);
+    }
+    let owner = program_owner(t.procs.at(me.proc.index).os_pid);
+    let off = alloc_pages(t, owner, need)?;
     Ok(Step::Done(off as i64))
 }
 
-/// Frees the caller's send-buffer block at arena offset `off`. EINVAL if no block of the
-/// caller's starts there, EBUSY if a connection uses it as its queue.
+/// Frees the caller's program's send-buffer block at arena offset `off`. EINVAL if no block of
+/// the program's starts there.
 pub fn heap_free(t: &mut Tables<'_>, me: Caller, off: u64) -> KResult<Step> {
     if !t.shared || !off.is_multiple_of(QUEUE_PAGE as u64) {
         return Err(Errno::EINVAL);
     }
     let first = usize::try_from(off / QUEUE_PAGE as u64).map_err(|_| Errno::EINVAL)?;
-    let owner = t.pslot(me.proc) as u32 + 1;
+    let owner = program_owner(t.procs.at(me.proc.index).os_pid);
     block_pages(t, first)
         .filter(|_| t.queue_pages[first].owner == owner)
         .ok_or(Errno::EINVAL)?;
-    let handle = IN_REGION | off;
-    let busy = t.conns.live_ids().any(|c| {
-        t.conns
-            .at(c.index)
-            .asyncmsg()
-            .is_some_and(|a| a.queue == handle)
-    });
-    if busy {
-        return Err(Errno::EBUSY);
-    }
     free_block(t, first);
     Ok(Step::Done(0))
 }
 
-/// Where flat message `desc` of a queue in the region lies, if its base is an offset in the
-/// queue arena (`IN_REGION`) rather than an address in the sender's memory: `None` for an
-/// address; `Some(Some(iov))` with its address in this mapping if it lies in the queue's inline
-/// areas or inside one block of the arena owned by the sender (process `client`: its send
-/// buffers, `heap_alloc`); `Some(None)` if it claims an offset but lies anywhere else (another
-/// program's bytes are never read for it).
+/// Frees every send-buffer block of Linux program `os_pid` (it ended, or is exiting and has
+/// torn its processes down). Returns how many blocks.
+pub(crate) fn free_program_blocks(t: &mut Tables<'_>, os_pid: i32) -> usize {
+    if !t.shared || os_pid == 0 {
+        return 0;
+    }
+    let owner = program_owner(os_pid);
+    let mut n = 0;
+    for i in 0..t.queue_pages.len() {
+        let p = t.queue_pages[i];
+        if p.owner == owner && p.first == i as u32 + 1 {
+            free_block(t, i);
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Where flat message `desc` lies, if its base is an offset in the queue arena (`IN_REGION`)
+/// rather than an address in the sender's memory: `None` for an address; `Some(Some(iov))`
+/// with its address in this mapping if the queue is in the region and the message lies in its
+/// inline areas or inside one send-buffer block of the sender's program (process `client`'s:
+/// `heap_alloc`); `Some(None)` if it claims an offset but lies anywhere else (another
+/// program's bytes are never read for it), or the queue is not in the region (no address has
+/// that bit).
 fn region_source(
     t: &Tables<'_>,
     q: &AsyncQueue,
     client: Id<crate::objects::Process>,
     desc: &MsgDesc,
 ) -> Option<Option<Iov>> {
+    if !q.in_region() {
+        return (desc.iov.base & IN_REGION != 0).then_some(None);
+    }
     let inline = q.inline_source(desc, t.queue_arena.as_ptr())?;
     if inline.is_some() || desc.parts != 0 {
         return Some(inline);
@@ -312,7 +349,10 @@ fn region_source(
     if off >= arena || len > arena - off {
         return Some(None);
     }
-    let owner = t.pslot(client) as u32 + 1;
+    let Some(p) = t.procs.get(client) else {
+        return Some(None);
+    };
+    let owner = program_owner(p.os_pid);
     let first = (off / QUEUE_PAGE as u64) as usize;
     let last = ((off + len.max(1) - 1) / QUEUE_PAGE as u64) as usize;
     let tag = t.queue_pages[first].first;

@@ -331,7 +331,7 @@ impl Kernel {
     /// supervisor does when that program dies, as QNX does when a process ends (its channels
     /// destroyed, blocked peers released with ESRCH, its connections detached with their
     /// pulses, its threads and timers freed). Returns how many processes it tore down. The
-    /// dead program's asyncmsg queues are let go of unread (they were in its memory).
+    /// dead program's asyncmsg queues are let go of unread, and its send buffers freed.
     pub fn reap_os_process(&self, os_pid: i32) -> usize {
         if os_pid == 0 {
             return 0;
@@ -352,6 +352,8 @@ impl Kernel {
                     .is_ok()
             })
             .count();
+        // And the program's asyncmsg send buffers (its own, not one process's).
+        self.locked(|t| calls::asyncmsg::free_program_blocks(t, os_pid));
         // The dead program may have readied threads and died before waking them (its thread
         // wakes after releasing the lock): wake every readied thread; a thread woken for
         // nothing looks at its state and sleeps again.
@@ -437,8 +439,10 @@ impl Kernel {
         if self.shared() {
             entry::exit_close();
             // A barrier: whoever holds the lock now finishes its call; whoever takes it after
-            // sees the kernels closed, lets go and stops.
-            self.locked(|_| ());
+            // sees the kernels closed, lets go and stops. Under it, the program's asyncmsg
+            // send buffers go back to the arena (its processes are gone: nothing reads them).
+            let me = self.os_pid();
+            self.locked(|t| calls::asyncmsg::free_program_blocks(t, me));
         }
     }
 

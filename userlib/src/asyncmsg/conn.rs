@@ -602,23 +602,28 @@ fn put_on(
         (_, Some(c)) => (
             MsgDesc {
                 iov: Iov {
-                    base: c.kernel_base(),
+                    base: c.kernel_base(conn.heap.as_ref()),
                     len: c.len() as u64,
                 },
                 parts: 0,
             },
             None,
         ),
-        (AsyncBuf::Shared(b), None) => (
-            MsgDesc {
-                iov: Iov {
-                    base: b.kernel_base(),
-                    len: b.len() as u64,
+        // The program's buffer, uncopied, where it lies in the connection's kernel's region;
+        // any other (short, or not copied above) as any flat message.
+        (AsyncBuf::Shared(b), None) => match conn.heap.as_ref().filter(|h| b.in_heap(h)) {
+            Some(h) => (
+                MsgDesc {
+                    iov: Iov {
+                        base: b.kernel_base(Some(h)),
+                        len: b.len() as u64,
+                    },
+                    parts: 0,
                 },
-                parts: 0,
-            },
-            None,
-        ),
+                None,
+            ),
+            None => (flat_desc(&conn.queue, b), None),
+        },
         (AsyncBuf::Flat(v), None) => (flat_desc(&conn.queue, v), None),
         (AsyncBuf::Parts(p), None) => {
             let iovs: Box<[Iov]> = p.iter().map(|v| Iov::from_slice(v)).collect();
@@ -740,11 +745,15 @@ fn arm_timer(ctx: &ThreadCtx, conn: &Conn, _held: &ConnState, t: i32, after: Dur
 /// For a connection whose queue is in a shared kernel's region: a copy of message `buf` in the
 /// process's send buffers there, if it is too long for its slot's inline area and the heap has
 /// room (else the kernel reads it from this program's memory, with a system call). A buffer
-/// from `asyncmsg_malloc_shared` is not copied.
+/// from `asyncmsg_malloc_shared` that lies in those send buffers is not copied (one of another
+/// kernel's, or of a kernel of one program, is).
 fn region_copy(conn: &Conn, buf: &AsyncBuf) -> Option<SharedBuf> {
     let heap = conn.heap.as_ref()?;
     match buf {
         AsyncBuf::Flat(v) if v.len() > INLINE => SharedBuf::copy_of(heap, &[v]).ok(),
+        AsyncBuf::Shared(b) if b.len() > INLINE && !b.in_heap(heap) => {
+            SharedBuf::copy_of(heap, &[b]).ok()
+        }
         AsyncBuf::Parts(p) => {
             let parts: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
             let len: usize = parts.iter().map(|p| p.len()).sum();

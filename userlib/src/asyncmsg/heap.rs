@@ -2,29 +2,38 @@
 //! between programs waits for its receiver, so that the kernel, running in the receiver's
 //! thread, copies it from the region without a system call.
 //!
-//! A process's heap is a set of blocks of the region's queue arena that the kernel gave it
-//! (`AsyncHeapAlloc`: whole pages, owned by the process until it frees them or ends). Blocks of
-//! [`CHUNK`] bytes are cut into buffers of one power-of-two size class each ([`MIN_CLASS`] to
-//! [`CHUNK`] bytes), kept on free lists; a buffer of more than [`CHUNK`] bytes gets a block of
-//! its own, given back to the kernel when it is freed. A process holds at most [`max_pages`]
-//! pages: beyond that an allocation fails (ENOMEM) and the put falls back to the sender's own
-//! memory (read with `process_vm_readv`, design.md).
+//! A program's heap (one per shared kernel it uses; its simulated processes share it, as they
+//! share its memory) is a set of blocks of the region's queue arena that the kernel gave the
+//! program (`AsyncHeapAlloc`: whole pages, owned by the Linux program until it frees them,
+//! ends or is reaped; never by one simulated process, so tearing a process down frees nothing
+//! a buffer still uses). Blocks of [`CHUNK`] bytes are cut into buffers of one power-of-two
+//! size class each ([`MIN_CLASS`] to [`CHUNK`] bytes), kept on free lists (a chunk stays with
+//! the heap once cut); a buffer of more than [`CHUNK`] bytes gets a block of its own, given
+//! back to the kernel when it is freed. A program holds at most [`max_pages`] pages of a
+//! kernel, and all programs together at most half the arena (the kernel's bound; the rest is
+//! for queues): beyond that an allocation fails (ENOMEM) and a put falls back to the sender's
+//! own memory (read with `process_vm_readv`, design.md).
 //!
 //! The kernel accepts a message whose descriptor names bytes of the region only if they lie
-//! inside one block of the sender's process; any other offset is EFAULT. Another admitted
+//! inside one block of the sender's program; any other offset is EFAULT. Another admitted
 //! program can write the region (the trust model, design.md): it can garble a message waiting
 //! here, never make the kernel read outside the region.
 //!
+//! After a `fork`, the child's heaps are new ones: the parent's buffers it inherited still lie
+//! in the shared mapping (writing them changes the parent's), and nothing of the child's puts
+//! them uncopied (docs/deviations.md).
+//!
 //! Lock order (conn.rs's list): a heap's lock comes after a connection's producer lock and
-//! before the kernel's; it is never held while the program's code runs, and a kernel call
-//! made under it only asks for a block. A heap's chunks go back to the kernel when its last
-//! reference goes: the connections whose queues are in the region and the buffers each hold one
-//! (a buffer given up as its address, `SharedBuf::into_raw`, keeps its reference until
-//! `from_raw` takes it back).
+//! before the kernel's; it is never held while the program's code runs or a kernel call is
+//! made. The registry's lock (`registry()`) is held only to look a heap up or add one, with
+//! nothing taken under it but a heap's lock (`find`). A heap's chunks go back to the kernel
+//! when its last reference goes: the connections whose queues are in the region and the
+//! buffers each hold one (a buffer given up as its address, `SharedBuf::into_raw`, keeps its
+//! reference until `from_raw` takes it back).
 
-use crate::current::{cleanup_in, with_current};
-use kernel_sim::{Errno, KResult, Kernel, Pid};
-use std::collections::BTreeMap;
+use crate::current::{cleanup_in, on_kernel, with_current};
+use kernel_sim::{Errno, KResult, Kernel, Pid, ThreadCtx};
+use std::collections::{BTreeMap, HashSet};
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
@@ -36,16 +45,20 @@ pub const CHUNK: usize = 64 * 1024;
 const CLASSES: usize = (CHUNK / MIN_CLASS).trailing_zeros() as usize + 1;
 const PAGE: u64 = 4096;
 
-/// The most pages of the region's queue arena one process's heap holds: a quarter of the arena,
-/// at most 4 MiB, so that queues (which need the arena too) still find room.
+/// The most pages of the region's queue arena one program's heap holds: a quarter of the
+/// arena, at most 4 MiB, so that queues (which need the arena too) still find room.
 pub fn max_pages(kernel: &Kernel) -> usize {
     (kernel.config().async_queue_pages as usize / 4).min(1024)
 }
 
-/// One process's send buffers in a shared kernel's region.
+/// One program's send buffers in a shared kernel's region.
 pub struct SharedHeap {
     kernel: Kernel,
+    /// A process of the program, for the kernel calls a thread not bound to the kernel makes
+    /// (a buffer dropped there: `cleanup_in`).
     pid: Pid,
+    /// The fork generation the heap was made in (a forked child makes its own).
+    fork_gen: u64,
     /// The largest buffer this heap hands out: a quarter of its page budget, so that one
     /// message never takes it all.
     max: usize,
@@ -63,12 +76,15 @@ struct HeapState {
     pages: usize,
     /// Buffers handed out and not freed.
     live: usize,
+    /// Buffers given up as their address (`SharedBuf::into_raw`), by offset: the only ones
+    /// `view_raw` and `from_raw` name.
+    raw: HashSet<u64>,
 }
 
 impl std::fmt::Debug for SharedHeap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SharedHeap")
-            .field("pid", &self.pid.pid)
+            .field("kernel", &self.kernel.id())
             .finish()
     }
 }
@@ -78,39 +94,65 @@ fn class_of(len: usize) -> usize {
         - MIN_CLASS.trailing_zeros() as usize
 }
 
-/// The heaps of the processes of this program (weak: a heap lives while something uses it).
+/// The heaps of this program, one per shared kernel (weak: a heap lives while something uses
+/// it).
 fn registry() -> &'static Mutex<Vec<Weak<SharedHeap>>> {
     static HEAPS: OnceLock<Mutex<Vec<Weak<SharedHeap>>>> = OnceLock::new();
     HEAPS.get_or_init(|| Mutex::new(Vec::new()))
 }
 
+/// The live heaps of this program (made in this fork generation), taken out of the registry so
+/// that no heap is dropped under its lock.
+fn live_heaps() -> Vec<Arc<SharedHeap>> {
+    let gen = kernel_sim::fork::generation();
+    let heaps = registry().lock().unwrap_or_else(|p| p.into_inner());
+    heaps
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|h| h.fork_gen == gen)
+        .collect()
+}
+
 impl SharedHeap {
-    /// The heap of process `pid` of `kernel`, made on first use. None for a kernel of one
-    /// program (its senders' memory is the kernel's too: nothing to gain).
+    /// This program's heap on `kernel`, made on first use (`pid`: a process of the program on
+    /// it). None for a kernel of one program (its senders' memory is the kernel's too: nothing
+    /// to gain).
     pub(super) fn of(kernel: &Kernel, pid: Pid) -> Option<Arc<SharedHeap>> {
         if !kernel.is_shared() {
             return None;
         }
-        let mut heaps = registry().lock().unwrap_or_else(|p| p.into_inner());
-        heaps.retain(|h| h.strong_count() > 0);
-        if let Some(h) = heaps
-            .iter()
-            .filter_map(Weak::upgrade)
-            .find(|h| h.kernel.same(kernel) && h.pid == pid)
-        {
-            return Some(h);
-        }
-        let h = Arc::new(SharedHeap {
-            kernel: kernel.clone(),
-            pid,
-            max: max_pages(kernel) * PAGE as usize / 4,
-            state: Mutex::new(HeapState::default()),
-        });
-        heaps.push(Arc::downgrade(&h));
-        Some(h)
+        let gen = kernel_sim::fork::generation();
+        let mut dead = Vec::new();
+        let heap = {
+            let mut heaps = registry().lock().unwrap_or_else(|p| p.into_inner());
+            heaps.retain(|h| h.strong_count() > 0);
+            let found = heaps.iter().find_map(|w| {
+                let h = w.upgrade()?;
+                if h.kernel.same(kernel) && h.fork_gen == gen {
+                    Some(h)
+                } else {
+                    dead.push(h);
+                    None
+                }
+            });
+            found.unwrap_or_else(|| {
+                let h = Arc::new(SharedHeap {
+                    kernel: kernel.clone(),
+                    pid,
+                    fork_gen: gen,
+                    max: max_pages(kernel) * PAGE as usize / 4,
+                    state: Mutex::new(HeapState::default()),
+                });
+                heaps.push(Arc::downgrade(&h));
+                h
+            })
+        };
+        // (The references taken while looking go after the registry's lock.)
+        drop(dead);
+        Some(heap)
     }
 
-    /// The heap of the calling thread's process, if its kernel is shared.
+    /// This program's heap on the calling thread's kernel, if it is shared.
     pub(super) fn current() -> KResult<Option<Arc<SharedHeap>>> {
         with_current(|c| Ok(SharedHeap::of(c.kernel(), c.process())))
     }
@@ -119,9 +161,25 @@ impl SharedHeap {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs kernel call `f` as a thread of the program on the heap's kernel: the calling
+    /// thread if it is bound there, else an internal thread of the heap's process (`None`:
+    /// none could be had).
+    fn call<R>(&self, f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> Option<KResult<R>> {
+        match on_kernel(&self.kernel, f) {
+            Ok(r) => Some(r),
+            Err(f) => {
+                let mut out = None;
+                cleanup_in(&self.kernel, self.pid, |c| {
+                    out = Some(f(c));
+                    Ok(())
+                });
+                out
+            }
+        }
+    }
+
     /// A buffer of `len` bytes (contents unspecified), or ENOMEM when the heap is at its page
-    /// budget, the arena is full, or `len` is over the heap's largest buffer. The calling
-    /// thread must be bound to the heap's process (a kernel call may ask for a block).
+    /// budget, the arena is full, or `len` is over the heap's largest buffer.
     pub(super) fn alloc(self: &Arc<Self>, len: usize) -> KResult<SharedBuf> {
         if len > self.max {
             return Err(Errno::ENOMEM);
@@ -164,21 +222,15 @@ impl SharedHeap {
     /// Asks the kernel for a block of `bytes` for class `class` (None: one large buffer).
     fn new_block(&self, bytes: u64, class: Option<usize>) -> KResult<u64> {
         let pages = (bytes / PAGE) as usize;
-        {
-            let st = self.state();
-            if st.pages + pages > max_pages(&self.kernel) {
-                return Err(Errno::ENOMEM);
-            }
+        if self.state().pages + pages > max_pages(&self.kernel) {
+            return Err(Errno::ENOMEM);
         }
-        let (off, addr) = with_current(|c| {
-            if !c.kernel().same(&self.kernel) || c.process() != self.pid {
-                return Err(Errno::EPERM);
-            }
-            c.async_heap_alloc(bytes)
-        })?;
-        // SAFETY: the kernel gave this process the `bytes` bytes at `addr`, mapped while the
+        let (off, addr) = self
+            .call(|c| c.async_heap_alloc(bytes))
+            .unwrap_or(Err(Errno::ENOMEM))?;
+        // SAFETY: the kernel gave this program the `bytes` bytes at `addr`, mapped while the
         // heap's kernel handle lives; nothing of ours uses them yet. (Zeroed: a block's pages
-        // may hold what another process left in them.)
+        // may hold what another program left in them.)
         unsafe { std::ptr::write_bytes(addr, 0, bytes as usize) };
         let mut st = self.state();
         st.base = addr as usize - off as usize;
@@ -190,42 +242,65 @@ impl SharedHeap {
         Ok(off)
     }
 
-    /// Frees the buffer at `off`.
+    /// Frees the buffer at `off`. A large buffer's block goes back to the kernel; should no
+    /// thread be had for that, the heap keeps it (freed with the heap, or when the program
+    /// ends).
     fn free(&self, off: u64) {
         let mut st = self.state();
         st.live = st.live.saturating_sub(1);
+        st.raw.remove(&off);
         let Some((&block, &(bytes, class))) = st.blocks.range(..=off).next_back() else {
             return;
         };
         match class {
             Some(c) => st.free[c].push(off),
             None if block == off => {
-                st.blocks.remove(&off);
-                st.pages -= (bytes / PAGE) as usize;
                 drop(st);
-                cleanup_in(&self.kernel, self.pid, |c| c.async_heap_free(off));
+                if self.call(|c| c.async_heap_free(off)) == Some(Ok(())) {
+                    let mut st = self.state();
+                    st.blocks.remove(&off);
+                    st.pages -= (bytes / PAGE) as usize;
+                }
             }
             None => {}
         }
     }
 
-    /// The buffer (handed out, not freed) that starts at address `p` of this mapping, as its
-    /// offset and capacity.
-    fn find(&self, p: usize) -> Option<(u64, usize)> {
+    /// The buffer that starts at address `p` of this mapping, as its offset and capacity,
+    /// if it is one given up as its address (`raw`).
+    fn find_raw(&self, p: usize) -> Option<(u64, usize)> {
+        let off = {
+            let st = self.state();
+            let off = (p.checked_sub(st.base)?) as u64;
+            if st.blocks.is_empty() || !st.raw.contains(&off) {
+                return None;
+            }
+            off
+        };
+        self.find_cap(off)
+    }
+
+    /// The capacity of the buffer at `off` of one of the heap's blocks.
+    fn find_cap(&self, off: u64) -> Option<(u64, usize)> {
         let st = self.state();
-        if st.blocks.is_empty() {
-            return None;
-        }
-        let off = (p.checked_sub(st.base)?) as u64;
-        let (&block, &(bytes, class)) = st.blocks.range(..=off).next_back()?;
-        if off >= block + bytes {
-            return None;
-        }
+        let (_, &(bytes, class)) = st.blocks.range(..=off).next_back()?;
         let cap = match class {
             Some(c) => MIN_CLASS << c,
             None => bytes as usize,
         };
-        ((off - block).is_multiple_of(cap as u64)).then_some((off, cap))
+        Some((off, cap))
+    }
+
+    /// Whether address `p` lies in one of the heap's blocks.
+    fn holds(&self, p: usize) -> bool {
+        let st = self.state();
+        let Some(off) = p.checked_sub(st.base).map(|o| o as u64) else {
+            return false;
+        };
+        st.blocks
+            .range(..=off)
+            .next_back()
+            .is_some_and(|(&b, &(bytes, _))| off < b + bytes)
     }
 
     /// Buffers handed out and not freed, and pages held.
@@ -240,11 +315,12 @@ impl Drop for SharedHeap {
         let blocks: Vec<u64> = std::mem::take(&mut self.state().blocks)
             .into_keys()
             .collect();
-        if blocks.is_empty() {
+        if blocks.is_empty() || self.kernel.forked_away() {
             return;
         }
-        // (If the process is gone, the kernel freed its blocks with it.)
-        cleanup_in(&self.kernel, self.pid, |c| {
+        // (If the program's processes are all gone, the kernel frees the blocks when the
+        // program ends.)
+        let _ = self.call(|c| {
             blocks.iter().for_each(|&off| {
                 let _ = c.async_heap_free(off);
             });
@@ -317,11 +393,21 @@ impl SharedBuf {
         Ok(())
     }
 
-    /// The kernel's view of the buffer's message: `IN_REGION |` its offset in the queue arena,
-    /// or its address.
-    pub(super) fn kernel_base(&self) -> u64 {
+    /// Whether the buffer lies in `heap` (the program's send buffers on a connection's kernel).
+    pub(super) fn in_heap(&self, heap: &Arc<SharedHeap>) -> bool {
+        matches!(&self.inner, Inner::Region { heap: h, .. } if Arc::ptr_eq(h, heap))
+    }
+
+    /// The kernel's view of the buffer's message on a connection whose send buffers are
+    /// `heap`: `IN_REGION |` its offset in the queue arena if it lies there, else its address
+    /// in this program (a buffer of another kernel's region, or of our own memory, which the
+    /// kernel reads as any buffer of the sender's).
+    pub(super) fn kernel_base(&self, heap: Option<&Arc<SharedHeap>>) -> u64 {
         match &self.inner {
-            Inner::Region { off, .. } => kernel_sim::asyncq::IN_REGION | off,
+            Inner::Region { off, .. } if heap.is_some_and(|h| self.in_heap(h)) => {
+                kernel_sim::asyncq::IN_REGION | off
+            }
+            Inner::Region { ptr, .. } => ptr.as_ptr() as u64,
             Inner::Local(v) => v.as_ptr() as u64,
         }
     }
@@ -352,7 +438,8 @@ impl SharedBuf {
     /// the address is out).
     pub fn into_raw(self) -> Result<*mut u8, SharedBuf> {
         match &self.inner {
-            Inner::Region { ptr, .. } => {
+            Inner::Region { ptr, heap, off, .. } => {
+                heap.state().raw.insert(*off);
                 let p = ptr.as_ptr();
                 std::mem::forget(self);
                 Ok(p)
@@ -361,38 +448,56 @@ impl SharedBuf {
         }
     }
 
-    /// The region buffer [`SharedBuf::into_raw`] gave as `p`, if `p` is one of the calling
-    /// thread's process's (None: not a buffer of its heap). Its length is its capacity.
+    /// Takes back the buffer [`SharedBuf::into_raw`] gave as `p` (its length is its
+    /// capacity). None if `p` is not the address of a buffer given up that way and not taken
+    /// back since (a second `from_raw` of one address finds nothing).
     ///
     /// # Safety
-    /// `p` was given by `into_raw` and not taken back since (else two owners would free it).
+    /// No view of the buffer ([`SharedBuf::view_raw`]) is alive, nor any reference into its
+    /// bytes made from `p`.
     pub unsafe fn from_raw(p: *mut u8) -> Option<SharedBuf> {
-        let mut b = SharedBuf::view_raw(p)?;
-        if let Inner::Region { owned, heap, .. } = &mut b.inner {
-            *owned = true;
-            // SAFETY: `into_raw` forgot the buffer with its counted reference to this heap (the
-            // caller's promise: `p` came from it and was not taken back); the view holds a
-            // reference of its own, so this gives back the forgotten one and the count stays
-            // at least one.
-            unsafe { Arc::decrement_strong_count(Arc::as_ptr(heap)) };
-        }
-        Some(b)
+        let heap = live_heaps()
+            .into_iter()
+            .find(|h| h.find_raw(p as usize).is_some())?;
+        let (off, cap) = {
+            let mut st = heap.state();
+            let off = (p as usize).checked_sub(st.base)? as u64;
+            if !st.raw.remove(&off) {
+                return None; // (Taken back by another thread meanwhile.)
+            }
+            drop(st);
+            heap.find_cap(off)?
+        };
+        // SAFETY: `into_raw` forgot the buffer with its counted reference to this heap (the
+        // heap's `raw` said `off` was out, and we took it out of `raw` under the heap's lock,
+        // so no one else does this for it); `heap` is a reference of our own, so the count
+        // stays at least one.
+        unsafe { Arc::decrement_strong_count(Arc::as_ptr(&heap)) };
+        Some(SharedBuf {
+            inner: Inner::Region {
+                heap,
+                off,
+                ptr: NonNull::new(p)?,
+                cap,
+                owned: true,
+            },
+            len: cap,
+        })
     }
 
-    /// A view of the region buffer at `p` (from `into_raw`) that does not free it when
-    /// dropped: for a put of a buffer its owner keeps (the C API's `asyncmsg_put` of an
-    /// `asyncmsg_malloc` buffer). None if `p` is not the start of a buffer of a heap of this
-    /// program's (any of its processes'). Its length is its capacity (set it with `set_len`).
-    pub fn view_raw(p: *mut u8) -> Option<SharedBuf> {
-        let heaps: Vec<Arc<SharedHeap>> = registry()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .filter_map(Weak::upgrade)
-            .collect();
-        let (heap, (off, cap)) = heaps
+    /// A view of the buffer given up as `p` ([`SharedBuf::into_raw`]) that does not free it
+    /// when dropped: for a put of a buffer its owner keeps (the C API's `asyncmsg_put` of an
+    /// `asyncmsg_malloc` buffer). None if `p` is not the address of a buffer given up that way
+    /// (and not taken back). Its length is its capacity (set it with `set_len`).
+    ///
+    /// # Safety
+    /// While the view lives, the buffer is not taken back ([`SharedBuf::from_raw`]), and
+    /// nothing writes its bytes through another view or `p` while this view is borrowed
+    /// mutably.
+    pub unsafe fn view_raw(p: *mut u8) -> Option<SharedBuf> {
+        let (heap, (off, cap)) = live_heaps()
             .into_iter()
-            .find_map(|h| h.find(p as usize).map(|f| (h, f)))?;
+            .find_map(|h| h.find_raw(p as usize).map(|f| (h, f)))?;
         Some(SharedBuf {
             inner: Inner::Region {
                 heap,
@@ -403,6 +508,13 @@ impl SharedBuf {
             },
             len: cap,
         })
+    }
+
+    /// Whether address `p` lies in this program's send buffers in a shared kernel's region (a
+    /// buffer given up as its address, taken back or not: the C API frees nothing there with
+    /// `free`).
+    pub fn lies_in_region(p: *const u8) -> bool {
+        live_heaps().iter().any(|h| h.holds(p as usize))
     }
 }
 
@@ -459,17 +571,15 @@ pub fn asyncmsg_malloc_shared(size: usize) -> KResult<SharedBuf> {
     }
 }
 
-/// The calling thread's process's send buffers in its shared kernel's region: buffers handed
-/// out and not freed (by `asyncmsg_malloc_shared`, and copies of messages not yet taken), and
-/// pages of the region held. None in a kernel of one program, or before the process's first
-/// use of them.
+/// This program's send buffers in the calling thread's kernel's region (if it is shared):
+/// buffers handed out and not freed (by `asyncmsg_malloc_shared`, and copies of messages not
+/// yet taken), and pages of the region held. None in a kernel of one program, or while nothing
+/// uses them.
 pub fn asyncmsg_shared_usage() -> KResult<Option<(usize, usize)>> {
     with_current(|c| {
-        let heaps = registry().lock().unwrap_or_else(|p| p.into_inner());
-        Ok(heaps
-            .iter()
-            .filter_map(Weak::upgrade)
-            .find(|h| h.kernel.same(c.kernel()) && h.pid == c.process())
+        Ok(live_heaps()
+            .into_iter()
+            .find(|h| h.kernel.same(c.kernel()))
             .map(|h| h.usage()))
     })
 }
