@@ -92,9 +92,9 @@ struct Args {
     /// 5 (full) or 1 (tiny).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RUNS)))]
     runs: Option<u32>,
-    /// Only the cases whose progress label contains this text, e.g. "one-way asyncmsg/64 64 B"
-    /// (repeatable: a case matching any is kept). For checks and profiling.
-    #[arg(long, value_name = "TEXT", hide = true)]
+    /// Only the cases whose progress label contains this text, e.g. "xproc" or "one-way
+    /// asyncmsg/64 64 B" (repeatable: a case matching any is kept). For checks and profiling.
+    #[arg(long, value_name = "TEXT")]
     only: Vec<String>,
 }
 

@@ -8,7 +8,8 @@
 //! * `asyncmsg/B`: the peer puts on an asyncmsg connection (`trigger_num_msg` = `--batch`, 64 by
 //!   default as in `compare`'s asyncmsg/64; the send queue in the region of a kernel shared
 //!   through a memory file) to this process's channel, which takes up to 256 messages per
-//!   `asyncmsg_get`; the kernel reads each batch from the peer with one `process_vm_readv`.
+//!   `asyncmsg_get`; the kernel copies each batch from the region (a message up to 128 bytes
+//!   from its slot's inline area, a longer one from the peer's send buffers there).
 //! * `spsc-ring`: `compare`'s SPSC ring in a shared file mapping, the tail published at every
 //!   message; `spsc-batch`: the same ring, the tail published every 256 messages.
 //! * `asyncmsg/B (threads)`: asyncmsg between two threads of this program (two simulated

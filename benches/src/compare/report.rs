@@ -898,8 +898,8 @@ pub fn check_targets(records: &[Record]) -> Vec<TargetCheck> {
 /// (64 B, 1 producer) against the batch-publishing ring (the hardware's one-way ceiling) and
 /// against one-way SRR (whatever SRR's speed does to that ratio is shown as it is); between
 /// processes (`xproc-*`) also against the ring publishing every message. No target is set
-/// between processes: asyncmsg there pays a `process_vm_readv` per batch that no ring pays,
-/// and there is no earlier measurement to set a bound from.
+/// between processes: asyncmsg there copies each message into the region at the put and out of
+/// it at the get, which no ring does, and there is no earlier measurement to set a bound from.
 pub fn reported(records: &[Record]) -> Vec<Reported> {
     let mut out = Vec::new();
     for place in placements_in_order(records) {

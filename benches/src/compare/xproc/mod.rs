@@ -14,8 +14,9 @@
 //!   file mapping, process-shared futexes; the same protocol as the baselines between threads.
 //! * pipe ping-pong ([`pipe_round_trip`]): two named pipes.
 //! * asyncmsg one-way ([`asyncmsg_one_way`]): a kernel in a memory file, the producer's queue
-//!   in its region, the consumer taking batches that the kernel reads from the producer with
-//!   one `process_vm_readv` each.
+//!   in its region, the consumer taking batches that the kernel copies from the region
+//!   (messages up to 128 bytes from the slots' inline areas, longer ones from the producer's
+//!   send buffers there: no system call).
 //! * the SPSC rings ([`ring_one_way`]): the baselines' ring in a shared file mapping.
 //!
 //! The two sides mark their phases by lines on the peer's stdin and stdout instead of barriers
