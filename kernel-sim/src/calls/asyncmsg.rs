@@ -611,8 +611,28 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
                 // A message the put copied into the region (a short one into its slot's inline
                 // area, a longer one into a send buffer of the sender's), or a buffer from
                 // `asyncmsg_malloc` in the region: no system call.
-                match src {
-                    Some(src) => {
+                match (src, flat_arena) {
+                    (Some(src), Some(d)) => {
+                        // `offset + len` lies inside the arena (as for the flat copy below).
+                        debug_assert!(offset + src.len <= d.len);
+                        if src.len > 0 {
+                            // SAFETY: the source lies in the queue's inline areas or in a block
+                            // of the sender's program in the arena (checked), mapped while the
+                            // tables are (a block is freed only under the lock we hold); the
+                            // bytes are plain data (a sender that rewrites them garbles only its
+                            // own message); the destination lies inside the receiver's arena,
+                            // validated on entry; `ptr::copy` tolerates overlap.
+                            unsafe {
+                                std::ptr::copy(
+                                    src.base as *const u8,
+                                    (d.base + offset) as *mut u8,
+                                    src.len as usize,
+                                )
+                            };
+                        }
+                        (0, src.len)
+                    }
+                    (Some(src), None) => {
                         let one = [src];
                         // SAFETY: the source lies in the queue's inline areas or in a block of
                         // the sender's in the arena (checked), mapped while the tables are (a
@@ -624,7 +644,7 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
                             unsafe { copy::copy(IovList::new(&one), 0, arena, offset, iov.len) };
                         (0, n.unwrap_or(0))
                     }
-                    None => (Errno::EFAULT.0, 0),
+                    (None, _) => (Errno::EFAULT.0, 0),
                 }
             } else if remote {
                 // Read below, with the connection's other messages, in one system call.

@@ -60,7 +60,7 @@
 //! puts on the connection its thread was putting on finds the producer lock held.
 
 use super::api::{AsyncBuf, AsyncCallback, AsyncConnAttr, AsyncPutError, Leftover};
-use super::heap::{SharedBuf, SharedHeap};
+use super::heap::{SharedBuf, SharedHeap, SpareBufs};
 use super::library::{lib_of, Job, Lib};
 use super::pool::{BufPool, BUF_POOL};
 use super::producer_lock::{ProducerGuard, ProducerLock};
@@ -87,6 +87,8 @@ pub(super) struct Slots {
     /// A message in the region's send buffers (heap.rs): the program's own buffer
     /// (`asyncmsg_put_shared`), or the copy a put made of a flat or gathered message.
     held: Vec<Option<Held>>,
+    /// Copies whose messages were taken, kept for the next copies.
+    spare: SpareBufs,
     /// Slots in use whose `cbs` or `gathered` entry is set: while there are none, releasing
     /// reads the `bufs` column alone.
     rich: usize,
@@ -105,7 +107,7 @@ enum Held {
     Buf(SharedBuf),
     /// A copy the put made (the message's own buffer is in `bufs` or `gathered`), freed when
     /// the slot is released.
-    Copy(#[allow(dead_code)] SharedBuf),
+    Copy(SharedBuf),
 }
 
 impl Slots {
@@ -118,6 +120,7 @@ impl Slots {
             cbs: (0..n).map(|_| None).collect(),
             gathered: (0..n).map(|_| None).collect(),
             held: (0..n).map(|_| None).collect(),
+            spare: SpareBufs::new(n),
             rich: 0,
         }
     }
@@ -168,12 +171,18 @@ impl Slots {
         let (buf, cb) = if self.rich == 0 {
             (AsyncBuf::Flat(std::mem::take(&mut self.bufs[i])), None)
         } else {
-            let held = self.held[i].take();
-            let copied = matches!(held, Some(Held::Copy(_)));
-            let buf = match (self.gathered[i].take(), held) {
+            let (copied, own) = match self.held[i].take() {
+                Some(Held::Copy(c)) => {
+                    self.spare.keep(c);
+                    (true, None)
+                }
+                Some(Held::Buf(b)) => (false, Some(b)),
+                None => (false, None),
+            };
+            let buf = match (self.gathered[i].take(), own) {
                 (Some(g), _) => AsyncBuf::Parts(g.parts),
-                (None, Some(Held::Buf(b))) => AsyncBuf::Shared(b),
-                (None, _) => AsyncBuf::Flat(std::mem::take(&mut self.bufs[i])),
+                (None, Some(b)) => AsyncBuf::Shared(b),
+                (None, None) => AsyncBuf::Flat(std::mem::take(&mut self.bufs[i])),
             };
             let cb = self.cbs[i].take();
             if !matches!(buf, AsyncBuf::Flat(_)) || copied || cb.is_some() {
@@ -597,7 +606,7 @@ fn put_on(
     };
     // Build the kernel's view of the message: the flat buffer, a copy of it in the region, or
     // an iov array over the parts.
-    let copy = region_copy(conn, &buf);
+    let copy = region_copy(conn, &mut st.slots.spare, &buf);
     let (desc, iovs) = match (&buf, &copy) {
         (_, Some(c)) => (
             MsgDesc {
@@ -747,18 +756,16 @@ fn arm_timer(ctx: &ThreadCtx, conn: &Conn, _held: &ConnState, t: i32, after: Dur
 /// room (else the kernel reads it from this program's memory, with a system call). A buffer
 /// from `asyncmsg_malloc_shared` that lies in those send buffers is not copied (one of another
 /// kernel's, or of a kernel of one program, is).
-fn region_copy(conn: &Conn, buf: &AsyncBuf) -> Option<SharedBuf> {
+fn region_copy(conn: &Conn, spare: &mut SpareBufs, buf: &AsyncBuf) -> Option<SharedBuf> {
     let heap = conn.heap.as_ref()?;
     match buf {
-        AsyncBuf::Flat(v) if v.len() > INLINE => SharedBuf::copy_of(heap, &[v]).ok(),
-        AsyncBuf::Shared(b) if b.len() > INLINE && !b.in_heap(heap) => {
-            SharedBuf::copy_of(heap, &[b]).ok()
-        }
+        AsyncBuf::Flat(v) if v.len() > INLINE => spare.copy_of(heap, &[v]),
+        AsyncBuf::Shared(b) if b.len() > INLINE && !b.in_heap(heap) => spare.copy_of(heap, &[b]),
         AsyncBuf::Parts(p) => {
             let parts: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
             let len: usize = parts.iter().map(|p| p.len()).sum();
             (len > INLINE)
-                .then(|| SharedBuf::copy_of(heap, &parts).ok())
+                .then(|| spare.copy_of(heap, &parts))
                 .flatten()
         }
         _ => None,
@@ -808,9 +815,7 @@ pub(super) fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u
     // below calls it (the lock, the queue, the pool and the kernel calls of a trigger).
     let conn: &Conn = unsafe { &*hot.conn };
     {
-        // (A long message on a queue in the region is copied to the region's send buffers by
-        // the general path.)
-        if conn.detached.load(Ordering::Acquire) || (buf.len() > INLINE && conn.heap.is_some()) {
+        if conn.detached.load(Ordering::Acquire) {
             return Err(buf);
         }
         let mut st = conn.lock();
@@ -821,16 +826,43 @@ pub(super) fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u
         if conn.queue.flags() & AQ_DEAD != 0 {
             return Err(buf);
         }
-        let desc = flat_desc(&conn.queue, &buf);
-        // SAFETY: as in `put_on`: we hold the connection's lock (one producer); the buffer is
-        // moved into the slot below, its heap data unmoved, until a reap releases the slot.
+        // A long message on a queue in the region is copied to the program's send buffers
+        // there (if they have room).
+        let copy = match &conn.heap {
+            Some(heap) if buf.len() > INLINE && conn.queue.has_room() => {
+                st.slots.spare.copy_of(heap, &[&buf])
+            }
+            _ => None,
+        };
+        let desc = match &copy {
+            Some(c) => MsgDesc {
+                iov: Iov {
+                    base: c.kernel_base(conn.heap.as_ref()),
+                    len: c.len() as u64,
+                },
+                parts: 0,
+            },
+            None => flat_desc(&conn.queue, &buf),
+        };
+        // SAFETY: as in `put_on`: we hold the connection's lock (one producer); the buffer (and
+        // its copy) are moved into the slot below, their data unmoved, until a reap releases
+        // the slot.
         let Some(ctr) = (unsafe { conn.queue.push(desc) }) else {
+            if let Some(c) = copy {
+                st.slots.spare.keep(c);
+            }
             return Err(buf);
         };
         if put_traced(conn) {
             trace_put(conn, coid, buf.len() as u64);
         }
-        st.slots.set_flat(conn.queue.slot_index(ctr), buf, handle);
+        let i = conn.queue.slot_index(ctr);
+        match copy {
+            Some(c) => st
+                .slots
+                .set(i, AsyncBuf::Flat(buf), None, Some(c), handle, None),
+            None => st.slots.set_flat(i, buf, handle),
+        }
         queued(conn, st);
         Ok(())
     }

@@ -63,6 +63,9 @@ pub struct SharedHeap {
     /// message never takes it all.
     max: usize,
     state: Mutex<HeapState>,
+    /// Buffers the connections keep for their next copies ([`SpareBufs`]): handed out, but
+    /// not in use.
+    cached: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Default)]
@@ -142,6 +145,7 @@ impl SharedHeap {
                     fork_gen: gen,
                     max: max_pages(kernel) * PAGE as usize / 4,
                     state: Mutex::new(HeapState::default()),
+                    cached: Default::default(),
                 });
                 heaps.push(Arc::downgrade(&h));
                 h
@@ -245,10 +249,17 @@ impl SharedHeap {
     /// Frees the buffer at `off`. A large buffer's block goes back to the kernel; should no
     /// thread be had for that, the heap keeps it (freed with the heap, or when the program
     /// ends).
-    fn free(&self, off: u64) {
+    fn free(&self, off: u64, cap: usize) {
         let mut st = self.state();
         st.live = st.live.saturating_sub(1);
-        st.raw.remove(&off);
+        if !st.raw.is_empty() {
+            st.raw.remove(&off);
+        }
+        if cap <= CHUNK {
+            // (A buffer of a size class: its chunk is the heap's while the heap lives.)
+            st.free[class_of(cap)].push(off);
+            return;
+        }
         let Some((&block, &(bytes, class))) = st.blocks.range(..=off).next_back() else {
             return;
         };
@@ -303,10 +314,11 @@ impl SharedHeap {
             .is_some_and(|(&b, &(bytes, _))| off < b + bytes)
     }
 
-    /// Buffers handed out and not freed, and pages held.
+    /// Buffers in use (handed out, not freed, not kept spare by a connection), and pages held.
     fn usage(&self) -> (usize, usize) {
         let st = self.state();
-        (st.live, st.pages)
+        let cached = self.cached.load(std::sync::atomic::Ordering::Relaxed);
+        (st.live.saturating_sub(cached), st.pages)
     }
 }
 
@@ -326,6 +338,71 @@ impl Drop for SharedHeap {
             });
             Ok(())
         });
+    }
+}
+
+/// The copies a connection's puts made in its program's send buffers, kept once their messages
+/// were taken for the connection's next copies: a put and a release then take no heap lock.
+/// At most `max` per size class; the rest go back to the heap.
+pub(super) struct SpareBufs {
+    lists: Vec<Vec<SharedBuf>>,
+    max: usize,
+}
+
+impl SpareBufs {
+    pub(super) fn new(max: usize) -> SpareBufs {
+        SpareBufs {
+            lists: (0..CLASSES).map(|_| Vec::new()).collect(),
+            max,
+        }
+    }
+
+    /// Keeps `b` (a copy whose message was taken) for a later copy, or frees it.
+    pub(super) fn keep(&mut self, b: SharedBuf) {
+        if let Inner::Region { heap, cap, .. } = &b.inner {
+            if *cap <= CHUNK {
+                let list = &mut self.lists[class_of(*cap)];
+                if list.len() < self.max {
+                    heap.cached
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    list.push(b);
+                }
+            }
+        }
+    }
+
+    /// A copy of `parts` in `heap`: in a spare buffer of its size class, else a new one.
+    pub(super) fn copy_of(&mut self, heap: &Arc<SharedHeap>, parts: &[&[u8]]) -> Option<SharedBuf> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let spare = (len <= CHUNK)
+            .then(|| self.lists[class_of(len)].pop())
+            .flatten();
+        let mut b = match spare {
+            Some(b) => {
+                heap.cached
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                b
+            }
+            None => heap.alloc(len).ok()?,
+        };
+        b.len = len;
+        let mut at = 0;
+        for p in parts {
+            b[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+        Some(b)
+    }
+}
+
+impl Drop for SpareBufs {
+    fn drop(&mut self) {
+        for b in self.lists.drain(..).flatten() {
+            if let Inner::Region { heap, .. } = &b.inner {
+                heap.cached
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -410,18 +487,6 @@ impl SharedBuf {
             Inner::Region { ptr, .. } => ptr.as_ptr() as u64,
             Inner::Local(v) => v.as_ptr() as u64,
         }
-    }
-
-    /// A region buffer of `len` bytes with a copy of `parts`, from `heap`.
-    pub(super) fn copy_of(heap: &Arc<SharedHeap>, parts: &[&[u8]]) -> KResult<SharedBuf> {
-        let len = parts.iter().map(|p| p.len()).sum();
-        let mut b = heap.alloc(len)?;
-        let mut at = 0;
-        for p in parts {
-            b[at..at + p.len()].copy_from_slice(p);
-            at += p.len();
-        }
-        Ok(b)
     }
 
     /// A buffer of `len` bytes in this program's memory (a kernel of one program).
@@ -549,18 +614,19 @@ impl Drop for SharedBuf {
         if let Inner::Region {
             heap,
             off,
+            cap,
             owned: true,
             ..
         } = &self.inner
         {
-            heap.free(*off);
+            heap.free(*off, *cap);
         }
     }
 }
 
 /// `asyncmsg_malloc` as QNX means it: a send buffer of `size` bytes (zeroed or holding an
-/// earlier message of this process's) that the kernel copies from without a system call. In a
-/// kernel shared by programs it lies in the region (the calling process's heap, up to a
+/// earlier message of this program's) that the kernel copies from without a system call. In a
+/// kernel shared by programs it lies in the region (the calling program's heap, up to a
 /// quarter of its budget: `CHUNK` classes and whole-page blocks); in a kernel of one program,
 /// in this program's memory. ENOMEM when the heap is full or `size` over its largest buffer
 /// (the plain [`asyncmsg_malloc`](super::asyncmsg_malloc) has no such bound).
