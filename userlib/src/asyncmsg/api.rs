@@ -285,18 +285,19 @@ pub fn asyncmsg_connect_attach(
         if callbacks {
             queue.set_flags(AQ_WANT_PULSE);
         }
+        let heap = region_owner
+            .as_ref()
+            .and_then(|(k, p)| super::heap::SharedHeap::of(k, *p));
         let conn = Arc::new(Conn {
             coid,
             lib: Arc::downgrade(&lib),
             detached: AtomicBool::new(false),
             queue,
-            heap: region_owner
-                .as_ref()
-                .and_then(|(k, p)| super::heap::SharedHeap::of(k, *p)),
+            heap: heap.clone(),
             region_owner,
             state: ProducerLock::new(ConnState {
                 attr: attr.clone(),
-                slots: Slots::new(cap),
+                slots: Slots::new(cap, heap),
                 callbacks,
                 untriggered: 0,
                 batch_start: std::time::Instant::now(),

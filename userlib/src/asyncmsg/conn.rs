@@ -60,7 +60,7 @@
 //! puts on the connection its thread was putting on finds the producer lock held.
 
 use super::api::{AsyncBuf, AsyncCallback, AsyncConnAttr, AsyncPutError, Leftover};
-use super::heap::{SharedBuf, SharedHeap, SpareBufs};
+use super::heap::{CopyBufs, SharedBuf, SharedHeap};
 use super::library::{lib_of, Job, Lib};
 use super::pool::{BufPool, BUF_POOL};
 use super::producer_lock::{ProducerGuard, ProducerLock};
@@ -84,13 +84,14 @@ pub(super) struct Slots {
     cbs: Vec<Option<AsyncCallback>>,
     /// A gathered message's parts and the iov array the kernel reads.
     gathered: Vec<Option<Box<Gathered>>>,
-    /// A message in the region's send buffers (heap.rs): the program's own buffer
-    /// (`asyncmsg_put_shared`), or the copy a put made of a flat or gathered message.
-    held: Vec<Option<Held>>,
-    /// Copies whose messages were taken, kept for the next copies.
-    spare: SpareBufs,
-    /// Slots in use whose `cbs` or `gathered` entry is set: while there are none, releasing
-    /// reads the `bufs` column alone.
+    /// The program's own buffer in the region's send buffers (`asyncmsg_put_shared`).
+    shared: Vec<Option<SharedBuf>>,
+    /// The copy a put made of the message in the region's send buffers (a [`CopyBufs`] word; 0:
+    /// none), for a connection whose queue is in the region (`copy_bufs`).
+    copies: Vec<u64>,
+    copy_bufs: Option<CopyBufs>,
+    /// Slots in use whose `cbs`, `gathered` or `shared` entry is set: while there are none,
+    /// releasing reads the `bufs` column alone (and `copies`, on a queue in the region).
     rich: usize,
 }
 
@@ -101,42 +102,49 @@ struct Gathered {
     _iovs: Box<[Iov]>,
 }
 
-/// A slot's message in the region's send buffers.
-enum Held {
-    /// The put's own buffer, handed back to its callback.
-    Buf(SharedBuf),
-    /// A copy the put made (the message's own buffer is in `bufs` or `gathered`), freed when
-    /// the slot is released.
-    Copy(SharedBuf),
-}
-
 impl Slots {
-    /// Slots for a ring of `n` (a power of two: `recycle` wraps by masking).
-    pub(super) fn new(n: usize) -> Slots {
+    /// Slots for a ring of `n` (a power of two: `recycle` wraps by masking); `heap`: the
+    /// program's send buffers, for a connection whose queue is in a shared kernel's region.
+    pub(super) fn new(n: usize, heap: Option<Arc<SharedHeap>>) -> Slots {
         debug_assert!(n.is_power_of_two(), "{n} slots");
         Slots {
             bufs: (0..n).map(|_| Vec::new()).collect(),
             handles: vec![0; n],
             cbs: (0..n).map(|_| None).collect(),
             gathered: (0..n).map(|_| None).collect(),
-            held: (0..n).map(|_| None).collect(),
-            spare: SpareBufs::new(n),
+            shared: (0..n).map(|_| None).collect(),
+            copies: vec![0; n],
+            copy_bufs: heap.map(|h| CopyBufs::new(h, n)),
             rich: 0,
         }
     }
 
+    /// A copy of `parts` in the send buffers, if the connection has them and they have room:
+    /// its word (for [`Slots::set`]) and the kernel's name for the message.
+    #[inline]
+    fn copy_in(&mut self, parts: &[&[u8]]) -> Option<(u64, u64)> {
+        self.copy_bufs.as_mut()?.copy_in(parts)
+    }
+
+    /// Gives back a copy [`Slots::copy_in`] made that no slot took (the push failed).
+    fn uncopy(&mut self, w: u64) {
+        if let Some(c) = self.copy_bufs.as_mut() {
+            c.release(w);
+        }
+    }
+
     /// Fills slot `i` with a queued message (`iovs`: a gathered message's iov array; `copy`:
-    /// the copy of it the put made in the region's send buffers).
+    /// the word of the copy of it the put made in the region's send buffers, or 0).
     fn set(
         &mut self,
         i: usize,
         buf: AsyncBuf,
         iovs: Option<Box<[Iov]>>,
-        copy: Option<SharedBuf>,
+        copy: u64,
         handle: u32,
         cb: Option<AsyncCallback>,
     ) {
-        let rich = !matches!(buf, AsyncBuf::Flat(_)) || copy.is_some() || cb.is_some();
+        let rich = !matches!(buf, AsyncBuf::Flat(_)) || cb.is_some();
         match buf {
             AsyncBuf::Parts(parts) => {
                 self.gathered[i] = Some(Box::new(Gathered {
@@ -145,47 +153,53 @@ impl Slots {
                 }))
             }
             AsyncBuf::Flat(v) => self.bufs[i] = v,
-            AsyncBuf::Shared(b) => self.held[i] = Some(Held::Buf(b)),
+            AsyncBuf::Shared(b) => self.shared[i] = Some(b),
         }
-        if let Some(c) = copy {
-            self.held[i] = Some(Held::Copy(c));
-        }
+        self.copies[i] = copy;
         self.handles[i] = handle;
         self.cbs[i] = cb;
         self.rich += usize::from(rich);
     }
 
-    /// Fills slot `i` with a flat message without a callback of its own (the fast path).
+    /// Fills slot `i` with a flat message without a callback of its own (the fast path), and
+    /// its copy in the send buffers (`copy`, or 0).
     #[inline(always)]
-    fn set_flat(&mut self, i: usize, buf: Vec<u8>, handle: u32) {
+    fn set_flat(&mut self, i: usize, buf: Vec<u8>, copy: u64, handle: u32) {
         // A slot not in use holds an empty Vec (taken when it was released): replacing it
         // frees nothing.
         let old = std::mem::replace(&mut self.bufs[i], buf);
         debug_assert_eq!(old.capacity(), 0, "slot {i} was in use");
         std::mem::forget(old);
         self.handles[i] = handle;
+        if copy != 0 {
+            self.copies[i] = copy;
+        }
+    }
+
+    /// Releases slot `i`'s copy in the send buffers, if it has one.
+    #[inline(always)]
+    fn release_copy(&mut self, i: usize) {
+        let w = std::mem::take(&mut self.copies[i]);
+        if w != 0 {
+            self.uncopy(w);
+        }
     }
 
     /// Empties slot `i`: the message's buffer, handle and own callback.
     fn take(&mut self, i: usize) -> (AsyncBuf, u32, Option<AsyncCallback>) {
+        if self.copy_bufs.is_some() {
+            self.release_copy(i);
+        }
         let (buf, cb) = if self.rich == 0 {
             (AsyncBuf::Flat(std::mem::take(&mut self.bufs[i])), None)
         } else {
-            let (copied, own) = match self.held[i].take() {
-                Some(Held::Copy(c)) => {
-                    self.spare.keep(c);
-                    (true, None)
-                }
-                Some(Held::Buf(b)) => (false, Some(b)),
-                None => (false, None),
-            };
-            let buf = match (self.gathered[i].take(), own) {
+            let buf = match (self.gathered[i].take(), self.shared[i].take()) {
                 (Some(g), _) => AsyncBuf::Parts(g.parts),
                 (None, Some(b)) => AsyncBuf::Shared(b),
                 (None, None) => AsyncBuf::Flat(std::mem::take(&mut self.bufs[i])),
             };
             let cb = self.cbs[i].take();
-            if !matches!(buf, AsyncBuf::Flat(_)) || copied || cb.is_some() {
+            if !matches!(buf, AsyncBuf::Flat(_)) || cb.is_some() {
                 self.rich -= 1;
             }
             (buf, cb)
@@ -197,8 +211,8 @@ impl Slots {
     /// no callback is to receive their buffers.
     #[inline]
     fn recycle(&mut self, from: usize, to: usize, pool: &mut BufPool) {
+        let n = self.bufs.len();
         if self.rich != 0 {
-            let n = self.bufs.len();
             let mut i = from;
             while i != to {
                 let (buf, _, _) = self.take(i);
@@ -211,6 +225,13 @@ impl Slots {
             }
             return;
         }
+        if self.copy_bufs.is_some() {
+            let mut i = from;
+            while i != to {
+                self.release_copy(i);
+                i = (i + 1) & (n - 1);
+            }
+        }
         // The common case, flat buffers only: one column, contiguous runs.
         let (a, b) = if from <= to {
             (&mut self.bufs[from..to], None)
@@ -221,6 +242,15 @@ impl Slots {
         a.iter_mut().for_each(|v| pool.give(std::mem::take(v)));
         if let Some(b) = b {
             b.iter_mut().for_each(|v| pool.give(std::mem::take(v)));
+        }
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        // (The connection is detached: the kernel no longer reads its copies.)
+        if self.copy_bufs.is_some() {
+            (0..self.copies.len()).for_each(|i| self.release_copy(i));
         }
     }
 }
@@ -606,13 +636,13 @@ fn put_on(
     };
     // Build the kernel's view of the message: the flat buffer, a copy of it in the region, or
     // an iov array over the parts.
-    let copy = region_copy(conn, &mut st.slots.spare, &buf);
-    let (desc, iovs) = match (&buf, &copy) {
-        (_, Some(c)) => (
+    let copy = region_copy(conn, &mut st.slots, &buf);
+    let (desc, iovs) = match (&buf, copy) {
+        (_, Some((_, base))) => (
             MsgDesc {
                 iov: Iov {
-                    base: c.kernel_base(conn.heap.as_ref()),
-                    len: c.len() as u64,
+                    base,
+                    len: desc_len(&buf),
                 },
                 parts: 0,
             },
@@ -654,12 +684,16 @@ fn put_on(
     // moved into the slot below and stay there, their heap data unmoved, until a reap
     // releases the slot.
     let Some(ctr) = (unsafe { conn.queue.push(desc) }) else {
+        if let Some((w, _)) = copy {
+            st.slots.uncopy(w);
+        }
         *slot = Some(buf);
         return Err(Errno::EAGAIN);
     };
     if put_traced(conn) {
         trace_put(conn, conn.coid, bytes);
     }
+    let copy = copy.map_or(0, |(w, _)| w);
     st.slots
         .set(conn.queue.slot_index(ctr), buf, iovs, copy, handle, cb);
     queued(conn, st);
@@ -756,19 +790,26 @@ fn arm_timer(ctx: &ThreadCtx, conn: &Conn, _held: &ConnState, t: i32, after: Dur
 /// room (else the kernel reads it from this program's memory, with a system call). A buffer
 /// from `asyncmsg_malloc_shared` that lies in those send buffers is not copied (one of another
 /// kernel's, or of a kernel of one program, is).
-fn region_copy(conn: &Conn, spare: &mut SpareBufs, buf: &AsyncBuf) -> Option<SharedBuf> {
+fn region_copy(conn: &Conn, slots: &mut Slots, buf: &AsyncBuf) -> Option<(u64, u64)> {
     let heap = conn.heap.as_ref()?;
     match buf {
-        AsyncBuf::Flat(v) if v.len() > INLINE => spare.copy_of(heap, &[v]),
-        AsyncBuf::Shared(b) if b.len() > INLINE && !b.in_heap(heap) => spare.copy_of(heap, &[b]),
+        AsyncBuf::Flat(v) if v.len() > INLINE => slots.copy_in(&[v]),
+        AsyncBuf::Shared(b) if b.len() > INLINE && !b.in_heap(heap) => slots.copy_in(&[b]),
         AsyncBuf::Parts(p) => {
             let parts: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
             let len: usize = parts.iter().map(|p| p.len()).sum();
-            (len > INLINE)
-                .then(|| spare.copy_of(heap, &parts))
-                .flatten()
+            (len > INLINE).then(|| slots.copy_in(&parts)).flatten()
         }
         _ => None,
+    }
+}
+
+/// The bytes of message `buf`.
+fn desc_len(buf: &AsyncBuf) -> u64 {
+    match buf {
+        AsyncBuf::Flat(v) => v.len() as u64,
+        AsyncBuf::Parts(p) => p.iter().map(|v| v.len() as u64).sum(),
+        AsyncBuf::Shared(b) => b.len() as u64,
     }
 }
 
@@ -828,41 +869,36 @@ pub(super) fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u
         }
         // A long message on a queue in the region is copied to the program's send buffers
         // there (if they have room).
-        let copy = match &conn.heap {
-            Some(heap) if buf.len() > INLINE && conn.queue.has_room() => {
-                st.slots.spare.copy_of(heap, &[&buf])
-            }
-            _ => None,
+        let copy = if buf.len() > INLINE && conn.queue.has_room() {
+            st.slots.copy_in(&[&buf])
+        } else {
+            None
         };
-        let desc = match &copy {
-            Some(c) => MsgDesc {
+        let desc = match copy {
+            Some((_, base)) => MsgDesc {
                 iov: Iov {
-                    base: c.kernel_base(conn.heap.as_ref()),
-                    len: c.len() as u64,
+                    base,
+                    len: buf.len() as u64,
                 },
                 parts: 0,
             },
             None => flat_desc(&conn.queue, &buf),
         };
-        // SAFETY: as in `put_on`: we hold the connection's lock (one producer); the buffer (and
-        // its copy) are moved into the slot below, their data unmoved, until a reap releases
-        // the slot.
+        // SAFETY: as in `put_on`: we hold the connection's lock (one producer); the buffer is
+        // moved into the slot below, its data unmoved, until a reap releases the slot (and the
+        // copy is the connection's until then).
         let Some(ctr) = (unsafe { conn.queue.push(desc) }) else {
-            if let Some(c) = copy {
-                st.slots.spare.keep(c);
+            if let Some((w, _)) = copy {
+                st.slots.uncopy(w);
             }
             return Err(buf);
         };
         if put_traced(conn) {
             trace_put(conn, coid, buf.len() as u64);
         }
-        let i = conn.queue.slot_index(ctr);
-        match copy {
-            Some(c) => st
-                .slots
-                .set(i, AsyncBuf::Flat(buf), None, Some(c), handle, None),
-            None => st.slots.set_flat(i, buf, handle),
-        }
+        let copy = copy.map_or(0, |(w, _)| w);
+        st.slots
+            .set_flat(conn.queue.slot_index(ctr), buf, copy, handle);
         queued(conn, st);
         Ok(())
     }
@@ -878,15 +914,15 @@ mod tests {
         // callback, flat. Recycling 6..2 must empty all four, count no rich slot afterwards,
         // and give the pool every buffer (the gathered message's two parts included); slots
         // outside the range stay as they were.
-        let mut slots = Slots::new(8);
+        let mut slots = Slots::new(8, None);
         let mut pool = BufPool::new();
         let cb: AsyncCallback = Arc::new(|_, _, _| {});
-        slots.set_flat(6, Vec::with_capacity(16), 6);
+        slots.set_flat(6, Vec::with_capacity(16), 0, 6);
         slots.set(
             7,
             AsyncBuf::Parts(vec![Vec::with_capacity(16), Vec::with_capacity(32)]),
             None,
-            None,
+            0,
             7,
             None,
         );
@@ -894,12 +930,12 @@ mod tests {
             0,
             AsyncBuf::Flat(Vec::with_capacity(16)),
             None,
-            None,
+            0,
             0,
             Some(cb),
         );
-        slots.set_flat(1, Vec::with_capacity(64), 1);
-        slots.set_flat(2, Vec::with_capacity(16), 2);
+        slots.set_flat(1, Vec::with_capacity(64), 0, 1);
+        slots.set_flat(2, Vec::with_capacity(16), 0, 2);
         assert_eq!(slots.rich, 2);
         slots.recycle(6, 2, &mut pool);
         assert_eq!(slots.rich, 0);
@@ -914,8 +950,8 @@ mod tests {
         let pooled: usize = pool.classes.iter().map(Vec::len).sum();
         assert_eq!(pooled, 5, "every buffer went to the pool");
         // With no rich slot left, the flat fast path recycles a range that wraps, too.
-        slots.set_flat(7, Vec::with_capacity(16), 7);
-        slots.set_flat(0, Vec::with_capacity(16), 0);
+        slots.set_flat(7, Vec::with_capacity(16), 0, 7);
+        slots.set_flat(0, Vec::with_capacity(16), 0, 0);
         slots.recycle(7, 1, &mut pool);
         assert_eq!(pool.classes.iter().map(Vec::len).sum::<usize>(), 7);
         assert_eq!((slots.bufs[7].capacity(), slots.bufs[0].capacity()), (0, 0));

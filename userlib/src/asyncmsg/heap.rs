@@ -63,9 +63,6 @@ pub struct SharedHeap {
     /// message never takes it all.
     max: usize,
     state: Mutex<HeapState>,
-    /// Buffers the connections keep for their next copies ([`SpareBufs`]): handed out, but
-    /// not in use.
-    cached: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Default)]
@@ -82,6 +79,8 @@ struct HeapState {
     /// Buffers given up as their address (`SharedBuf::into_raw`), by offset: the only ones
     /// `view_raw` and `from_raw` name.
     raw: HashSet<u64>,
+    /// How many buffers each connection keeps spare ([`CopyBufs`]): handed out, not in use.
+    spares: Vec<Weak<std::sync::atomic::AtomicUsize>>,
 }
 
 impl std::fmt::Debug for SharedHeap {
@@ -145,7 +144,6 @@ impl SharedHeap {
                     fork_gen: gen,
                     max: max_pages(kernel) * PAGE as usize / 4,
                     state: Mutex::new(HeapState::default()),
-                    cached: Default::default(),
                 });
                 heaps.push(Arc::downgrade(&h));
                 h
@@ -185,6 +183,23 @@ impl SharedHeap {
     /// A buffer of `len` bytes (contents unspecified), or ENOMEM when the heap is at its page
     /// budget, the arena is full, or `len` is over the heap's largest buffer.
     pub(super) fn alloc(self: &Arc<Self>, len: usize) -> KResult<SharedBuf> {
+        let (off, cap, base) = self.alloc_raw(len)?;
+        let ptr = NonNull::new((base + off as usize) as *mut u8).ok_or(Errno::EFAULT)?;
+        Ok(SharedBuf {
+            inner: Inner::Region {
+                heap: self.clone(),
+                off,
+                ptr,
+                cap,
+                owned: true,
+            },
+            len,
+        })
+    }
+
+    /// [`SharedHeap::alloc`]'s buffer as its offset, capacity and the arena's address in this
+    /// mapping; the caller frees it (`free`).
+    fn alloc_raw(&self, len: usize) -> KResult<(u64, usize, usize)> {
         if len > self.max {
             return Err(Errno::ENOMEM);
         }
@@ -210,17 +225,10 @@ impl SharedHeap {
             st.live += 1;
             (off, size, st.base)
         };
-        let ptr = NonNull::new((base + off as usize) as *mut u8).ok_or(Errno::EFAULT)?;
-        Ok(SharedBuf {
-            inner: Inner::Region {
-                heap: self.clone(),
-                off,
-                ptr,
-                cap,
-                owned: true,
-            },
-            len,
-        })
+        if base == 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok((off, cap, base))
     }
 
     /// Asks the kernel for a block of `bytes` for class `class` (None: one large buffer).
@@ -316,9 +324,15 @@ impl SharedHeap {
 
     /// Buffers in use (handed out, not freed, not kept spare by a connection), and pages held.
     fn usage(&self) -> (usize, usize) {
-        let st = self.state();
-        let cached = self.cached.load(std::sync::atomic::Ordering::Relaxed);
-        (st.live.saturating_sub(cached), st.pages)
+        let mut st = self.state();
+        st.spares.retain(|w| w.strong_count() > 0);
+        let spare: usize = st
+            .spares
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            .sum();
+        (st.live.saturating_sub(spare), st.pages)
     }
 }
 
@@ -341,68 +355,110 @@ impl Drop for SharedHeap {
     }
 }
 
-/// The copies a connection's puts made in its program's send buffers, kept once their messages
-/// were taken for the connection's next copies: a put and a release then take no heap lock.
-/// At most `max` per size class; the rest go back to the heap.
-pub(super) struct SpareBufs {
-    lists: Vec<Vec<SharedBuf>>,
+/// A connection's copies in its program's send buffers: a put copies a long message into one
+/// (`copy_in`), the slot keeps it while the message waits, and once a receiver took the message
+/// the buffer is kept spare for the connection's next copies (`release`), up to `max` per size
+/// class; the rest, and every spare one when the connection goes, go back to the heap. A copy
+/// is named by a packed word ([`CopyBufs::packed`]), never 0, so that a slot's column of them is
+/// plain integers and a put and a release take no lock and make no atomic read-modify-write.
+pub(super) struct CopyBufs {
+    heap: Arc<SharedHeap>,
+    /// The arena's address in this mapping (0 until the first copy).
+    base: usize,
+    /// Spare buffers by size class (packed words).
+    spare: Vec<Vec<u64>>,
     max: usize,
+    /// How many are spare, mirrored for [`asyncmsg_shared_usage`] (a plain store per change).
+    spare_count: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl SpareBufs {
-    pub(super) fn new(max: usize) -> SpareBufs {
-        SpareBufs {
-            lists: (0..CLASSES).map(|_| Vec::new()).collect(),
-            max,
+impl CopyBufs {
+    /// Copies for a connection of `slots` slots whose send buffers are `heap`.
+    pub(super) fn new(heap: Arc<SharedHeap>, slots: usize) -> CopyBufs {
+        let spare_count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        heap.state().spares.push(Arc::downgrade(&spare_count));
+        CopyBufs {
+            heap,
+            base: 0,
+            spare: (0..CLASSES).map(|_| Vec::new()).collect(),
+            max: slots,
+            spare_count,
         }
     }
 
-    /// Keeps `b` (a copy whose message was taken) for a later copy, or frees it.
-    pub(super) fn keep(&mut self, b: SharedBuf) {
-        if let Inner::Region { heap, cap, .. } = &b.inner {
-            if *cap <= CHUNK {
-                let list = &mut self.lists[class_of(*cap)];
-                if list.len() < self.max {
-                    heap.cached
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    list.push(b);
-                }
-            }
-        }
+    /// Buffer `off` of class `class` as one word: the offset (a multiple of [`MIN_CLASS`]) in
+    /// the high bits, the class below, and bit 0 set.
+    fn packed(off: u64, class: usize) -> u64 {
+        (off << 8) | ((class as u64) << 1) | 1
     }
 
-    /// A copy of `parts` in `heap`: in a spare buffer of its size class, else a new one.
-    pub(super) fn copy_of(&mut self, heap: &Arc<SharedHeap>, parts: &[&[u8]]) -> Option<SharedBuf> {
+    fn unpack(w: u64) -> (u64, usize) {
+        (w >> 8, ((w >> 1) & 0x7f) as usize)
+    }
+
+    fn publish(&self) {
+        let n = self.spare.iter().map(Vec::len).sum();
+        self.spare_count
+            .store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A copy of `parts` (at most [`CHUNK`] bytes in all) in a send buffer: a spare one of its
+    /// size class, else a new one. Returns its packed word and the kernel's name for the
+    /// message (`IN_REGION |` its offset). None when the heap has no room.
+    pub(super) fn copy_in(&mut self, parts: &[&[u8]]) -> Option<(u64, u64)> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        let spare = (len <= CHUNK)
-            .then(|| self.lists[class_of(len)].pop())
-            .flatten();
-        let mut b = match spare {
-            Some(b) => {
-                heap.cached
-                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-                b
+        if len > CHUNK {
+            return None;
+        }
+        let class = class_of(len);
+        let off = match self.spare[class].pop() {
+            Some(w) => {
+                self.publish();
+                Self::unpack(w).0
             }
-            None => heap.alloc(len).ok()?,
+            None => {
+                // (The buffer is the connection's now, named by its word: freed by `release` or
+                // the drop.)
+                let (off, _, base) = self.heap.alloc_raw(len).ok()?;
+                self.base = base;
+                off
+            }
         };
-        b.len = len;
-        let mut at = 0;
+        let mut at = self.base + off as usize;
         for p in parts {
-            b[at..at + p.len()].copy_from_slice(p);
+            // SAFETY: the buffer at `off` is this connection's alone (from the heap or its spare
+            // list), `MIN_CLASS << class >= len` bytes of the mapped arena; no message names it
+            // until the caller pushes the descriptor returned.
+            unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), at as *mut u8, p.len()) };
             at += p.len();
         }
-        Some(b)
+        Some((
+            Self::packed(off, class),
+            kernel_sim::asyncq::IN_REGION | off,
+        ))
+    }
+
+    /// Takes back copy `w` (its message was taken or discarded): spare, or freed.
+    pub(super) fn release(&mut self, w: u64) {
+        let (off, class) = Self::unpack(w);
+        let list = &mut self.spare[class];
+        if list.len() < self.max {
+            list.push(w);
+        } else {
+            self.heap.free(off, MIN_CLASS << class);
+        }
+        self.publish();
     }
 }
 
-impl Drop for SpareBufs {
+impl Drop for CopyBufs {
     fn drop(&mut self) {
-        for b in self.lists.drain(..).flatten() {
-            if let Inner::Region { heap, .. } = &b.inner {
-                heap.cached
-                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            }
+        for w in std::mem::take(&mut self.spare).into_iter().flatten() {
+            let (off, class) = Self::unpack(w);
+            self.heap.free(off, MIN_CLASS << class);
         }
+        self.spare_count
+            .store(0, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
