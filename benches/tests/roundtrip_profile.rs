@@ -1,0 +1,73 @@
+//! `roundtrip_profile`, the real binary (a target for callgrind): each model runs its round
+//! trips intact, `srr-shared` on a kernel in a memory file that it removes afterwards, and bad
+//! arguments are refused with status 2 and the usage. Every run is bounded in time and killed if
+//! it outlasts its bound. Not a speed test.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_roundtrip_profile");
+
+/// A few hundred round trips take well under a second; this only catches a hang.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs the binary with `args`, killed if it outlasts [`LIMIT`]; returns its output and pid.
+fn run(args: &[&str]) -> (Output, u32) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running roundtrip_profile");
+    let pid = child.id();
+    let start = Instant::now();
+    while child.try_wait().expect("waiting").is_none() {
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("roundtrip_profile {args:?} still running after {LIMIT:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (child.wait_with_output().expect("its output"), pid)
+}
+
+#[test]
+fn every_model_runs_its_round_trips_intact_and_the_shared_kernel_leaves_no_file() {
+    for model in ["srr", "srr-shared", "futex"] {
+        let (out, pid) = run(&[model, "same", "300"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{model}: {:?}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("300 round trips, all intact: true"),
+            "{model}: {stdout}"
+        );
+        let dir = std::env::temp_dir().join(format!("roundtrip-profile-{pid}"));
+        assert!(!dir.exists(), "{model} left {}", dir.display());
+    }
+}
+
+#[test]
+fn bad_arguments_are_refused_with_the_usage_and_status_2() {
+    for args in [
+        &[][..],
+        &["srr", "same"][..],
+        &["pipe", "same", "10"][..],
+        &["srr", "sideways", "10"][..],
+        &["srr-shared", "same", "many"][..],
+        &["srr", "same", "10", "extra"][..],
+    ] {
+        let (out, _) = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("usage: roundtrip_profile"),
+            "{args:?}"
+        );
+    }
+}
