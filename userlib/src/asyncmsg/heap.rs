@@ -376,7 +376,11 @@ impl CopyBufs {
     /// Copies for a connection of `slots` slots whose send buffers are `heap`.
     pub(super) fn new(heap: Arc<SharedHeap>, slots: usize) -> CopyBufs {
         let spare_count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        heap.state().spares.push(Arc::downgrade(&spare_count));
+        {
+            let mut st = heap.state();
+            st.spares.retain(|w| w.strong_count() > 0);
+            st.spares.push(Arc::downgrade(&spare_count));
+        }
         CopyBufs {
             heap,
             base: 0,
@@ -396,22 +400,28 @@ impl CopyBufs {
         (w >> 8, ((w >> 1) & 0x7f) as usize)
     }
 
+    /// The class of a copy longer than [`CHUNK`]: a block of its own, never kept spare.
+    const LARGE: usize = 0x7f;
+
     fn publish(&self) {
         let n = self.spare.iter().map(Vec::len).sum();
         self.spare_count
             .store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// A copy of `parts` (at most [`CHUNK`] bytes in all) in a send buffer: a spare one of its
-    /// size class, else a new one. Returns its packed word and the kernel's name for the
-    /// message (`IN_REGION |` its offset). None when the heap has no room.
+    /// A copy of `parts` in a send buffer: a spare one of its size class, else a new one (a
+    /// block of its own beyond [`CHUNK`] bytes, up to the heap's largest buffer). Returns its
+    /// packed word and the kernel's name for the message (`IN_REGION |` its offset). None when
+    /// the heap has no room.
     pub(super) fn copy_in(&mut self, parts: &[&[u8]]) -> Option<(u64, u64)> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        if len > CHUNK {
-            return None;
-        }
-        let class = class_of(len);
-        let off = match self.spare[class].pop() {
+        let class = if len > CHUNK {
+            Self::LARGE
+        } else {
+            class_of(len)
+        };
+        let spare = self.spare.get_mut(class).and_then(Vec::pop);
+        let off = match spare {
             Some(w) => {
                 self.publish();
                 Self::unpack(w).0
@@ -441,13 +451,23 @@ impl CopyBufs {
     /// Takes back copy `w` (its message was taken or discarded): spare, or freed.
     pub(super) fn release(&mut self, w: u64) {
         let (off, class) = Self::unpack(w);
-        let list = &mut self.spare[class];
-        if list.len() < self.max {
-            list.push(w);
-        } else {
-            self.heap.free(off, MIN_CLASS << class);
+        match self.spare.get_mut(class) {
+            Some(list) if list.len() < self.max => {
+                list.push(w);
+                self.publish();
+            }
+            _ => self.heap.free(off, Self::capacity(class)),
         }
-        self.publish();
+    }
+
+    /// The capacity `free` is told for a copy of `class` (beyond [`CHUNK`] for a block of its
+    /// own: `free` finds its size by its offset).
+    fn capacity(class: usize) -> usize {
+        if class == Self::LARGE {
+            CHUNK + 1
+        } else {
+            MIN_CLASS << class
+        }
     }
 }
 
@@ -455,7 +475,7 @@ impl Drop for CopyBufs {
     fn drop(&mut self) {
         for w in std::mem::take(&mut self.spare).into_iter().flatten() {
             let (off, class) = Self::unpack(w);
-            self.heap.free(off, MIN_CLASS << class);
+            self.heap.free(off, Self::capacity(class));
         }
         self.spare_count
             .store(0, std::sync::atomic::Ordering::Relaxed);
