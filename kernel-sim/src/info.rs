@@ -582,6 +582,19 @@ pub struct Listing {
     pub pools: PoolUsage,
     /// Kernel calls made, by every thread.
     pub kernel_entries: u64,
+    /// In a kernel shared by programs, its asyncmsg queue arena's pages (None otherwise).
+    pub queue_pages: Option<QueuePages>,
+}
+
+/// The use of a shared kernel's asyncmsg queue arena (`Config::async_queue_pages`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueuePages {
+    /// Pages given out: send queues of connections between programs, and send buffers.
+    pub in_use: u32,
+    /// Of those, the programs' send buffers (where long messages wait for their receivers).
+    pub send_buffers: u32,
+    /// Pages in all.
+    pub capacity: u32,
 }
 
 // (Here rather than in kernel/: the listing is the inspector's, and only reads the tables.)
@@ -593,6 +606,15 @@ impl crate::kernel::Kernel {
             snapshot: snapshot(t),
             pools: pool_usage(t),
             kernel_entries: *t.kernel_entries,
+            queue_pages: t.shared.then(|| QueuePages {
+                in_use: t.queue_pages.iter().filter(|p| p.owner != 0).count() as u32,
+                send_buffers: t
+                    .queue_pages
+                    .iter()
+                    .filter(|p| crate::calls::asyncmsg::is_send_buffer(p.owner))
+                    .count() as u32,
+                capacity: t.queue_pages.len() as u32,
+            }),
         })
     }
 }
@@ -674,7 +696,15 @@ impl fmt::Display for Listing {
             p.timers.capacity,
             p.names.live,
             p.names.capacity,
-        )
+        )?;
+        if let Some(q) = self.queue_pages {
+            writeln!(
+                f,
+                "asyncmsg queue pages: {} of {} in use, {} of them send buffers",
+                q.in_use, q.capacity, q.send_buffers
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -621,6 +621,20 @@ fn send_buffer_blocks_are_read_only_inside_the_senders_own_blocks() {
     let t2 = k.thread_attach(other, 10).unwrap();
     let (b2, p2) = t2.async_heap_alloc(4096).unwrap();
     assert_ne!(b1, b2);
+    // The inspector's listing counts them.
+    let pages = k
+        .listing()
+        .queue_pages
+        .expect("a shared kernel's queue pages");
+    assert_eq!(
+        (pages.in_use, pages.send_buffers, pages.capacity),
+        (3, 3, 16)
+    );
+    assert!(k
+        .listing()
+        .to_string()
+        .contains("asyncmsg queue pages: 3 of 16 in use, 3 of them send buffers"));
+    assert_eq!(local.listing().queue_pages, None, "a kernel of one program");
 
     let q = t.async_queue_alloc(8).unwrap();
     let q2 = t2.async_queue_alloc(2).unwrap();

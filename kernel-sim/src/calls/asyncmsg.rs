@@ -258,6 +258,11 @@ pub(crate) fn program_owner(os_pid: i32) -> u32 {
 
 const PROGRAM_OWNER: u32 = 1 << 31;
 
+/// Whether a queue-arena page's `owner` is a program's send buffers (not a process's queue).
+pub(crate) fn is_send_buffer(owner: u32) -> bool {
+    owner & PROGRAM_OWNER != 0
+}
+
 /// The share of the queue arena that send buffers of all programs together may hold: the rest
 /// is kept for queues.
 const HEAP_SHARE: usize = 2;
