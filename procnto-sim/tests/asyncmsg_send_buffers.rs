@@ -3,7 +3,8 @@
 //! region, with no `process_vm_readv`: those a put copies there from the sender's `Vec`
 //! (flat and gathered), and buffers from `asyncmsg_malloc_shared`, put uncopied and handed back
 //! to their callback. Every message arrives intact and in order; every send buffer goes back to
-//! the sender's heap once its message is taken; a killed sender's blocks go back to the arena.
+//! the sender's heap once its message is taken; a killed sender's blocks go back to the arena,
+//! also when senders are killed at random moments while putting.
 //! Every process is bounded in time and killed on every exit path; every socket lives in a
 //! temporary directory removed on every exit path.
 
@@ -164,6 +165,71 @@ fn stuck_sender(arg: &str) {
     std::thread::sleep(std::time::Duration::from_secs(60));
 }
 
+/// A receiver that takes messages from any number of senders until the file `stop` appears,
+/// checking each against [`message`] (its sender's sequence is not checked: senders are killed
+/// and replaced), then tells how many it took and how many were wrong.
+fn checking_receiver(stop: &str) {
+    let chid = asyncmsg_channel_create(0, 0o600, BUFSZ, 16, None, None).expect("channel");
+    tell_parent(&format!("ready {} {chid}", getpid().expect("getpid")));
+    let (mut took, mut bad) = (0u64, 0u64);
+    let until = Instant::now() + WITHIN * 3;
+    while !std::path::Path::new(stop).exists() {
+        assert!(Instant::now() < until, "no word from the parent");
+        timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(20_000_000)).expect("arm");
+        match asyncmsg_get(chid) {
+            Ok(batch) => {
+                for m in batch.iter() {
+                    took += 1;
+                    let seq = u32::from_le_bytes(m.data[..4].try_into().expect("4 bytes"));
+                    bad += u64::from(m.err != 0 || m.data != message(seq).as_slice());
+                }
+            }
+            Err(Errno::ETIMEDOUT) => {}
+            Err(e) => panic!("asyncmsg_get: {e:?}"),
+        }
+    }
+    tell_parent(&format!("took {took} bad {bad}"));
+    asyncmsg_channel_destroy(chid).expect("destroy");
+}
+
+/// Puts long messages to "pid chid" for ever (flat, gathered and from `asyncmsg_malloc_shared`,
+/// in turn, each its own trigger now and then), until killed.
+fn endless_sender(arg: &str) {
+    let a = parse(arg);
+    let attr = AsyncConnAttr {
+        max_num_buffer: 32,
+        trigger_num_msg: 4,
+        ..AsyncConnAttr::default()
+    };
+    let coid = asyncmsg_connect_attach(0, a[0] as i32, a[1] as i32, _NTO_SIDE_CHANNEL, 0, &attr)
+        .expect("attach");
+    tell_parent("putting");
+    let until = Instant::now() + WITHIN;
+    let mut seq = 0u32;
+    while Instant::now() < until {
+        let m = message(seq);
+        let r = match seq % 3 {
+            0 => asyncmsg_put_timeout(coid, m, seq, None, WITHIN).map_err(|e| e.errno),
+            1 => {
+                let (x, y) = m.split_at(m.len() / 2);
+                asyncmsg_putv(coid, vec![x.to_vec(), y.to_vec()], seq, None).map_err(|e| e.errno)
+            }
+            _ => match asyncmsg_malloc_shared(m.len()) {
+                Ok(mut b) => {
+                    b.copy_from_slice(&m);
+                    asyncmsg_put_shared(coid, b, seq, None).map_err(|e| e.errno)
+                }
+                Err(e) => Err(e),
+            },
+        };
+        match r {
+            Ok(()) | Err(Errno::ENOMEM) => {}
+            Err(e) => panic!("put: {e:?}"),
+        }
+        seq = seq.wrapping_add(1);
+    }
+}
+
 /// A receiver that takes nothing: tells its channel and holds on until killed.
 fn idle_receiver() {
     let chid = asyncmsg_channel_create(0, 0o600, BUFSZ, 16, None, None).expect("channel");
@@ -184,6 +250,8 @@ fn child_entry() {
         "sender" => sender(&arg),
         "stuck-sender" => stuck_sender(&arg),
         "idle-receiver" => idle_receiver(),
+        "checking-receiver" => checking_receiver(&arg),
+        "endless-sender" => endless_sender(&arg),
         other => panic!("unknown role {other}"),
     }
 }
@@ -242,4 +310,57 @@ fn a_sender_killed_with_messages_in_its_send_buffers_leaves_no_pages_behind() {
         k.async_queue_pages_in_use() == before
     });
     receiver.kill();
+}
+
+/// A small xorshift generator (the kill times), seeded from the clock.
+fn next_random(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn senders_killed_at_random_moments_leave_every_message_taken_intact_and_no_pages_behind() {
+    let dir = TempDir::new("async-bufs-random-kills");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket, &["--stay"]);
+    let k = watch(&socket);
+    let stop = dir.join("stop");
+    let receiver = spawn(
+        "checking-receiver",
+        stop.to_str().expect("a UTF-8 path"),
+        &socket,
+    );
+    let target = ready(&receiver);
+    let baseline = k.async_queue_pages_in_use();
+    let mut rng = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+        | 1;
+    const KILLS: u32 = 12;
+    for _ in 0..KILLS {
+        let sender = spawn("endless-sender", &target, &socket);
+        assert_eq!(sender.line(WITHIN), "putting");
+        std::thread::sleep(std::time::Duration::from_micros(
+            1_000 + next_random(&mut rng) % 40_000,
+        ));
+        sender.kill();
+    }
+    wait_until("every killed sender's pages freed", || {
+        k.async_queue_pages_in_use() == baseline
+    });
+    std::fs::write(&stop, b"").expect("the word");
+    let line = receiver.line(WITHIN);
+    let took: u64 = line
+        .split(' ')
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(took > 0, "{line}");
+    assert!(line.ends_with(" bad 0"), "{line}");
+    assert!(receiver.wait(WITHIN).success());
+    wait_until("the receiver's pages freed", || {
+        k.async_queue_pages_in_use() == 0
+    });
 }
