@@ -586,6 +586,41 @@ fn queue_blocks_in_the_region_are_given_checked_and_freed() {
     );
 }
 
+/// Without a supervisor (a kernel in a plain memory file), a program killed outside a kernel
+/// call's critical section (here a server blocked in MsgReceive) is reaped by the next program
+/// that blocks: a client that sends to it is released with ESRCH, as on QNX, well before its
+/// timeout, the dead program's process is gone from the kernel, and a later send on the
+/// connection is EBADF.
+#[test]
+fn without_a_supervisor_a_blocked_program_reaps_a_killed_one_and_its_client_gets_esrch() {
+    let dir = TempDir::new("reap-dead");
+    let (k, path) = parent_kernel(&dir);
+    let me = k.process_attach_self().unwrap();
+    let t = k.thread_attach(me, 10).unwrap();
+    let server = Child::spawn("echo-server", path.to_str().unwrap());
+    let (chid, _) = ready(&server);
+    let spid = server.pid();
+    let coid = t
+        .connect_attach(0, spid, chid, _NTO_SIDE_CHANNEL, 0)
+        .unwrap();
+    let mut r = [0u8; 16];
+    assert_eq!(send(&t, coid, b"Ualive", &mut r), Ok(5));
+    // Killed while RECEIVE-blocked: not holding the lock, so no one takes over from it.
+    server.kill();
+    assert!(k.listing().snapshot.processes.iter().any(|p| p.pid == spid));
+    // (`send` is bounded by LONG: ETIMEDOUT would mean nobody reaped the server.)
+    assert_eq!(send(&t, coid, b"Uhello", &mut r), Err(Errno::ESRCH));
+    assert!(
+        !k.listing().snapshot.processes.iter().any(|p| p.pid == spid),
+        "the killed program's process was torn down"
+    );
+    assert_eq!(
+        send(&t, coid, b"Uagain", &mut r),
+        Err(Errno::EBADF),
+        "its connection is no longer connected to a channel (QNX's EBADF)"
+    );
+}
+
 /// Send-buffer blocks (`AsyncHeapAlloc`): whole pages of the queue arena given to the caller's
 /// Linux program (ENOTSUP in a kernel of one program, EINVAL for 0 bytes, ENOMEM beyond half
 /// the arena). A message whose descriptor names bytes inside a block of its sender's program

@@ -307,7 +307,7 @@ impl ThreadCtx {
             } else if crate::signals::arrivals() != signals_seen {
                 WaitResult::Interrupted
             } else {
-                word.wait(seq, deadline, shared)
+                self.wait_watching(word, seq, deadline, shared)
             };
             let arrived = crate::signals::arrivals();
             let signalled = woke == WaitResult::Interrupted || arrived != signals_seen;
@@ -371,7 +371,64 @@ impl ThreadCtx {
     }
 }
 
+impl ThreadCtx {
+    /// `word.wait(seq, deadline)`; in a shared kernel no supervisor watches (a plain memory
+    /// file), in slices of [`REAP_SLICE`], between which the programs of the kernel that died
+    /// are reaped (their processes torn down as QNX does: `Kernel::reap_dead_programs`), since
+    /// no one else would: a client REPLY-blocked on a server killed outside a kernel call is
+    /// released with ESRCH, a server learns of a killed client. A slice's end is returned as a
+    /// wake-up (`Changed`), which the caller judges under the lock like any other.
+    fn wait_watching(
+        &self,
+        word: &crate::wait::WaitWord,
+        seq: u32,
+        deadline: Option<Deadline>,
+        shared: bool,
+    ) -> WaitResult {
+        #[cfg(not(loom))]
+        if shared && self.k.inner.reaps_dead {
+            let slice_ns = REAP_SLICE.as_nanos() as u64;
+            let sooner = deadline
+                .is_some_and(|d| d.nsec.saturating_sub(Deadline::now_ns(d.clock)) <= slice_ns);
+            if !sooner {
+                let r = word.wait(seq, Some(Deadline::after(REAP_SLICE)), shared);
+                if r != WaitResult::TimedOut {
+                    return r;
+                }
+                self.k.reap_dead_programs();
+                return WaitResult::Changed;
+            }
+        }
+        word.wait(seq, deadline, shared)
+    }
+}
+
+/// How long a thread blocked in a shared kernel no supervisor watches sleeps before it looks
+/// for dead programs to reap ([`ThreadCtx::wait_watching`]).
+#[cfg(not(loom))]
+const REAP_SLICE: std::time::Duration = std::time::Duration::from_millis(200);
+
 impl Kernel {
+    /// Reaps every program of this shared kernel, other than the caller's, that has died: what
+    /// a supervisor does when its pidfd says so, for a kernel in a plain memory file that none
+    /// watches. Returns how many processes it tore down.
+    #[cfg(not(loom))]
+    pub(crate) fn reap_dead_programs(&self) -> usize {
+        let me = crate::copy::my_pid();
+        let programs: std::collections::BTreeSet<i32> = self.locked(|t| {
+            t.procs
+                .live_ids()
+                .map(|id| t.procs.at(id.index).os_pid)
+                .filter(|&p| p > 0 && p != me)
+                .collect()
+        });
+        programs
+            .into_iter()
+            .filter(|&p| !program_alive(p))
+            .map(|p| self.reap_os_process(p))
+            .sum()
+    }
+
     /// A supervisor's way of taking the lock: in tries of a few milliseconds, between which it
     /// looks whether the holder's program is still alive, and takes over from a dead one.
     #[cfg(not(loom))]
