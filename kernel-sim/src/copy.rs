@@ -260,6 +260,20 @@ pub unsafe fn write_out<T: Copy>(space: Space, addr: u64, value: &T) {
     }
 }
 
+/// Lets the other programs of a shared kernel read and write this program's memory with
+/// `process_vm_readv`/`process_vm_writev` (long messages and replies between programs), which
+/// Linux allows a process of the same user only if it may ptrace this one: under Yama's
+/// `ptrace_scope` 1 (many distributions' default) only this program's ancestors may, so without
+/// this a server and a client started side by side could not copy between each other.
+/// `prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY)` lifts that restriction for this process; without
+/// Yama it fails (EINVAL) and changes nothing, and under `ptrace_scope` 2 or 3 nothing lifts it.
+#[cfg(not(loom))]
+pub(crate) fn let_peers_copy() {
+    // SAFETY: PR_SET_PTRACER takes integers only and changes this process's Yama exception,
+    // nothing in our memory.
+    let _ = unsafe { libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY, 0, 0, 0) };
+}
+
 /// Whether Linux process `pid` runs (a zombie, or no such process, does not).
 pub(crate) fn program_alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

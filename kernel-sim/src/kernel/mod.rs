@@ -173,6 +173,11 @@ impl Kernel {
     /// memory file).
     pub(crate) fn with_region(region: Region, reaps_dead: bool) -> KResult<Kernel> {
         crate::signals::ensure_linked();
+        // Other programs of a shared kernel copy long messages into and out of ours.
+        #[cfg(not(loom))]
+        if region.is_shared() {
+            crate::copy::let_peers_copy();
+        }
         let k = Kernel {
             inner: Arc::new(Inner {
                 region,
