@@ -606,14 +606,19 @@ impl crate::kernel::Kernel {
             snapshot: snapshot(t),
             pools: pool_usage(t),
             kernel_entries: *t.kernel_entries,
-            queue_pages: t.shared.then(|| QueuePages {
-                in_use: t.queue_pages.iter().filter(|p| p.owner != 0).count() as u32,
-                send_buffers: t
-                    .queue_pages
-                    .iter()
-                    .filter(|p| crate::calls::asyncmsg::is_send_buffer(p.owner))
-                    .count() as u32,
-                capacity: t.queue_pages.len() as u32,
+            queue_pages: t.shared.then(|| {
+                t.queue_pages.iter().filter(|p| p.owner != 0).fold(
+                    QueuePages {
+                        capacity: t.queue_pages.len() as u32,
+                        ..QueuePages::default()
+                    },
+                    |mut q, p| {
+                        q.in_use += 1;
+                        q.send_buffers +=
+                            u32::from(crate::calls::asyncmsg::is_send_buffer(p.owner));
+                        q
+                    },
+                )
             }),
         })
     }

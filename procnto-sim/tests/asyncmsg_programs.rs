@@ -34,16 +34,10 @@ fn message(seq: u32) -> Vec<u8> {
     m
 }
 
-fn parse(arg: &str) -> Vec<i64> {
-    arg.split(' ')
-        .map(|s| s.parse::<i64>().expect("a number"))
-        .collect()
-}
-
 /// Receives `n` messages (and one too long) and tells what it got: the order and contents
 /// checked, the sender's pid, and the errors.
 fn async_receiver(arg: &str) {
-    let n = parse(arg)[0] as u32;
+    let n = numbers(arg)[0] as u32;
     let chid = asyncmsg_channel_create(0, 0o600, BUFSZ, 16, None, None).expect("channel");
     tell_parent(&format!("ready {} {chid}", getpid().expect("getpid")));
     let (mut next, mut batches, mut order_ok, mut content_ok) = (0u32, 0u32, true, true);
@@ -121,7 +115,7 @@ fn counting_callback(seen: &Arc<Mutex<Seen>>, total: &Arc<AtomicU32>) -> AsyncCa
 /// Puts `n` messages (every fifth gathered in two parts, one too long in the middle) to
 /// "pid chid n", waits for every callback and tells what they said.
 fn async_sender(arg: &str) {
-    let a = parse(arg);
+    let a = numbers(arg);
     let (pid, chid, n) = (a[0] as i32, a[1] as i32, a[2] as u32);
     let (seen, total, coid) = counting_connection(pid, chid, 8);
     for seq in 0..n {
@@ -222,7 +216,7 @@ fn orphaned_sender(arg: &str) {
 
 /// Puts 10 messages to "pid chid" that nobody takes, tells so, and holds on (until killed).
 fn stuck_sender(arg: &str) {
-    let a = parse(arg);
+    let a = numbers(arg);
     let (pid, chid) = (a[0] as i32, a[1] as i32);
     let attr = AsyncConnAttr {
         max_num_buffer: 64,
@@ -270,7 +264,7 @@ fn batch_taker() {
 /// whether every accepted message got exactly one callback, the taken ones (0) first in queue
 /// order and every other one EBADF.
 fn steady_sender(arg: &str) {
-    let a = parse(arg);
+    let a = numbers(arg);
     let (pid, chid) = (a[0] as i32, a[1] as i32);
     let got = Arc::new(Mutex::new(Vec::<(u32, i32)>::new()));
     let g = got.clone();

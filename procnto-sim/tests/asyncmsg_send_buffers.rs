@@ -39,16 +39,10 @@ fn message(seq: u32) -> Vec<u8> {
     m
 }
 
-fn parse(arg: &str) -> Vec<i64> {
-    arg.split(' ')
-        .map(|s| s.parse::<i64>().expect("a number"))
-        .collect()
-}
-
 /// Receives `n` messages and tells whether they came in order and intact, and how many
 /// `process_vm_readv` / `process_vm_writev` calls its gets made.
 fn receiver(arg: &str) {
-    let n = parse(arg)[0] as u32;
+    let n = numbers(arg)[0] as u32;
     let chid = asyncmsg_channel_create(0, 0o600, BUFSZ, 16, None, None).expect("channel");
     tell_parent(&format!("ready {} {chid}", getpid().expect("getpid")));
     let (mut next, mut order_ok, mut content_ok, mut errors) = (0u32, true, true, 0);
@@ -149,7 +143,7 @@ fn sender(arg: &str) {
 /// Puts long messages to "pid chid" that nobody takes (so their copies stay in the region),
 /// tells so, and holds on until killed.
 fn stuck_sender(arg: &str) {
-    let a = parse(arg);
+    let a = numbers(arg);
     let attr = AsyncConnAttr {
         max_num_buffer: 64,
         trigger_num_msg: 1,
@@ -195,7 +189,7 @@ fn checking_receiver(stop: &str) {
 /// Puts long messages to "pid chid" for ever (flat, gathered and from `asyncmsg_malloc_shared`,
 /// in turn, each its own trigger now and then), until killed.
 fn endless_sender(arg: &str) {
-    let a = parse(arg);
+    let a = numbers(arg);
     let attr = AsyncConnAttr {
         max_num_buffer: 32,
         trigger_num_msg: 4,

@@ -10,7 +10,7 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, expect_pass, summary, Lang, Link, Running};
+use common::cc::{build, c_dir, expect_pass, expect_summary, Lang, Link, Running};
 use common::{env, socket_in, wait_until, Sup, WITHIN};
 use procs::TempDir;
 use std::time::Duration;
@@ -76,19 +76,9 @@ fn a_c_sender_and_a_c_receiver_in_two_processes_share_a_supervised_kernel() {
 
     let tx = Running::start(&sender, &[rx_pid, chid, &n], &env);
     let tx_pid = tx.pid();
-    let (status, out, err) = tx.finish(WITHIN);
-    let (passed, failed) = summary(&out);
-    assert!(
-        status.success() && failed == 0 && passed >= 5,
-        "sender: {status}, {passed} passed, {failed} failed\nstdout:\n{out}\nstderr:\n{err}"
-    );
-
+    expect_summary("sender", tx.finish(WITHIN), 5);
     let (status, out, err) = rx.finish(WITHIN);
-    let (passed, failed) = summary(&out);
-    assert!(
-        status.success() && failed == 0 && passed >= 8,
-        "receiver: {status}, {passed} passed, {failed} failed\nstdout:\n{out}\nstderr:\n{err}"
-    );
+    expect_summary("receiver", (status, out.clone(), err), 8);
     assert!(
         out.lines().any(|l| l == format!("from {tx_pid}")),
         "the messages came from the sender ({tx_pid}):\n{out}"

@@ -14,7 +14,7 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, summary, Lang, Link, Running};
+use common::cc::{build, c_dir, expect_summary, Lang, Link, Running};
 use common::{env, wait_until, Sup, WITHIN};
 use procs::TempDir;
 
@@ -47,20 +47,10 @@ fn run_pair(dir: &TempDir, exe: &std::path::Path, tag: &str) {
 
     let tx = Running::start(exe, &["send", rx_pid, chid], &env);
     let tx_pid = tx.pid();
-    let (status, out, err) = tx.finish(WITHIN);
-    let (passed, failed) = summary(&out);
     // (The sender makes 39 checks; the receiver 52 or more, one per batch among them.)
-    assert!(
-        status.success() && failed == 0 && passed >= 39,
-        "{tag} sender: {status}, {passed} passed, {failed} failed\nstdout:\n{out}\nstderr:\n{err}"
-    );
-
+    expect_summary(&format!("{tag} sender"), tx.finish(WITHIN), 39);
     let (status, out, err) = rx.finish(WITHIN);
-    let (passed, failed) = summary(&out);
-    assert!(
-        status.success() && failed == 0 && passed >= 52,
-        "{tag} receiver: {status}, {passed} passed, {failed} failed\nstdout:\n{out}\nstderr:\n{err}"
-    );
+    expect_summary(&format!("{tag} receiver"), (status, out.clone(), err), 52);
     assert!(
         out.lines().any(|l| l == format!("from {tx_pid}")),
         "{tag}: the messages came from the sender ({tx_pid}):\n{out}"

@@ -9,12 +9,8 @@
 //! removed on every exit path.
 #![cfg(not(loom))]
 
-#[path = "../../kernel-sim/tests/support/procs.rs"]
-#[allow(dead_code)]
-mod procs;
 mod support;
 
-use procs::TempDir;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::mpsc;
@@ -22,7 +18,6 @@ use std::time::Duration;
 use support::asyncmsg::*;
 use support::*;
 use userlib::asyncmsg::*;
-use userlib::{Config, Kernel};
 
 // ------------------------------------------------------------------ a counting allocator
 
@@ -71,41 +66,6 @@ static ALLOC: Counting = Counting;
 
 // ------------------------------------------------------------------ helpers
 
-/// A kernel shared by programs, in a temporary directory removed when this is dropped (after
-/// the kernel handle).
-struct SharedKernel {
-    k: Kernel,
-    _dir: TempDir,
-}
-
-/// A shared kernel whose queue arena has `async_queue_pages` pages (a program's send buffers:
-/// a quarter of them, its largest buffer a quarter of that).
-fn shared_kernel(async_queue_pages: u32) -> SharedKernel {
-    let dir = TempDir::new("userlib-copybufs-review");
-    let k = Kernel::create_shared(
-        &dir.join("kernel"),
-        Config {
-            async_queue_pages,
-            ..Config::default()
-        },
-    )
-    .expect("Kernel::create_shared");
-    assert!(k.is_shared());
-    SharedKernel { k, _dir: dir }
-}
-
-/// Message `seq` of `len` bytes (at least 4): its number, then bytes that depend on `seq` and
-/// the position.
-fn message(seq: u32, len: usize) -> Vec<u8> {
-    let mut m = seq.to_le_bytes().to_vec();
-    m.extend((4..len).map(|i| {
-        (i as u32)
-            .wrapping_mul(31)
-            .wrapping_add(seq.wrapping_mul(7)) as u8
-    }));
-    m
-}
-
 /// The calling program's (buffers in use, pages held) on the calling thread's kernel, or
 /// (0, 0) if it has no send buffers there.
 fn usage() -> (usize, usize) {
@@ -150,8 +110,8 @@ fn a_message_over_64_kib_is_copied_to_the_region_and_taken_without_process_vm_re
         .expect("spawn the receiver");
     let chid = rx_chid.recv_timeout(DEADLINE).expect("the receiver's chid");
     let coid = connect(recv.pid(), chid, 0, &attr(8, Duration::ZERO, 8));
-    put(coid, message(0, FLAT), 0);
-    let g = message(1, GATHERED);
+    put(coid, long_message(0, FLAT), 0);
+    let g = long_message(1, GATHERED);
     let (x, rest) = g.split_at(GATHERED / 3);
     let (y, z) = rest.split_at(rest.len() / 2);
     asyncmsg_putv(coid, vec![x.to_vec(), y.to_vec(), z.to_vec()], 1, None)
@@ -163,7 +123,10 @@ fn a_message_over_64_kib_is_copied_to_the_region_and_taken_without_process_vm_re
     asyncmsg_connect_detach(coid).expect("asyncmsg_connect_detach");
 
     assert_eq!(got.len(), 2);
-    assert!(got[0].err == 0 && got[0].data == message(0, FLAT), "flat");
+    assert!(
+        got[0].err == 0 && got[0].data == long_message(0, FLAT),
+        "flat"
+    );
     assert!(got[1].err == 0 && got[1].data == g, "gathered");
     assert_eq!(
         queued,

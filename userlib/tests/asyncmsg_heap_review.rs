@@ -17,35 +17,12 @@
 mod procs;
 mod support;
 
-use procs::{child_role, child_setup, tell_parent, Child, TempDir};
+use procs::{child_role, child_setup, tell_parent, Child};
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 use support::asyncmsg::*;
 use support::*;
 use userlib::asyncmsg::*;
-use userlib::{Config, Kernel};
-
-/// A kernel shared by programs, in a temporary directory removed when this is dropped (after
-/// the kernel handle).
-struct SharedKernel {
-    k: Kernel,
-    _dir: TempDir,
-}
-
-/// A shared kernel whose queue arena has `async_queue_pages` pages (a process's send buffers
-/// take at most a quarter of them).
-fn shared_kernel(async_queue_pages: u32) -> SharedKernel {
-    let dir = TempDir::new("heap-review");
-    let k = Kernel::create_shared(
-        &dir.join("kernel"),
-        Config {
-            async_queue_pages,
-            ..Config::default()
-        },
-    )
-    .expect("Kernel::create_shared");
-    SharedKernel { k, _dir: dir }
-}
 
 /// A region send buffer of `len` bytes of process `p`'s heap, every byte `fill`.
 fn region_buffer(p: &userlib::Process, len: usize, fill: u8) -> SharedBuf {

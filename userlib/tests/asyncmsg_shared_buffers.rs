@@ -2,62 +2,24 @@
 //! makes of long messages), inside one test program: in a kernel of one program they are plain
 //! local buffers; in a kernel shared by programs (`Kernel::create_shared` in a temporary
 //! directory, removed on every exit path) they lie in the region's queue arena, owned by the
-//! calling thread's simulated process, cut from 64 KiB chunks into power-of-two classes or, over
-//! 64 KiB, given pages of their own, within a budget of a quarter of `async_queue_pages`.
+//! calling program (whichever of its simulated processes asks), cut from 64 KiB chunks into
+//! power-of-two classes or, over 64 KiB, given pages of their own, within a budget of a quarter
+//! of `async_queue_pages`.
 //!
 //! Every blocking call is bounded (TimerTimeout through the support helpers, `*_timeout`
 //! calls, bounded joins and waits).
 #![cfg(not(loom))]
 
-#[path = "../../kernel-sim/tests/support/procs.rs"]
-#[allow(dead_code)]
-mod procs;
 mod support;
 
-use procs::TempDir;
 use std::sync::mpsc;
 use std::time::Duration;
 use support::asyncmsg::*;
 use support::*;
 use userlib::asyncmsg::*;
-use userlib::{Config, Errno, Kernel, Process};
-
-/// A kernel shared by programs, in a temporary directory removed when this is dropped (after
-/// the kernel handle).
-struct SharedKernel {
-    k: Kernel,
-    _dir: TempDir,
-}
-
-/// A shared kernel whose queue arena has `async_queue_pages` pages (a process's send buffers:
-/// a quarter of them, their largest buffer a quarter of that).
-fn shared_kernel(async_queue_pages: u32) -> SharedKernel {
-    let dir = TempDir::new("userlib-shared-bufs");
-    let k = Kernel::create_shared(
-        &dir.join("kernel"),
-        Config {
-            async_queue_pages,
-            ..Config::default()
-        },
-    )
-    .expect("Kernel::create_shared");
-    assert!(k.is_shared());
-    SharedKernel { k, _dir: dir }
-}
+use userlib::{Errno, Process};
 
 const PAGE: usize = 4096;
-
-/// Message `seq` of `len` bytes (at least 4): its number, then bytes that depend on `seq` and
-/// the position.
-fn message(seq: u32, len: usize) -> Vec<u8> {
-    let mut m = seq.to_le_bytes().to_vec();
-    m.extend((4..len).map(|i| {
-        (i as u32)
-            .wrapping_mul(31)
-            .wrapping_add(seq.wrapping_mul(7)) as u8
-    }));
-    m
-}
 
 /// Fills all of `b` (up to its capacity) with words that name buffer `id` and their position.
 fn fill(b: &mut SharedBuf, id: u32) {
@@ -117,7 +79,7 @@ fn in_a_kernel_of_one_program_a_shared_buffer_is_local_and_put_shared_hands_it_b
     assert_eq!((b.len(), b.capacity()), (300, 300));
     assert_eq!(b.set_len(301), Err(Errno::EINVAL));
     assert_eq!(b.len(), 300);
-    let m = message(7, 300);
+    let m = long_message(7, 300);
     b.copy_from_slice(&m);
     assert_eq!(asyncmsg_shared_usage(), Ok(None));
 
@@ -395,7 +357,7 @@ fn put_and_take(recv: &Process, n: u32) -> Seen {
     };
     let coid = connect(recv.pid(), chid, 0, &a);
     for seq in 0..n {
-        let m = message(seq, LENS[seq as usize % LENS.len()]);
+        let m = long_message(seq, LENS[seq as usize % LENS.len()]);
         if seq % 3 == 2 {
             let (x, rest) = m.split_at(m.len() / 3);
             let (y, z) = rest.split_at(rest.len() / 2);
@@ -415,7 +377,7 @@ fn put_and_take(recv: &Process, n: u32) -> Seen {
 
     assert_eq!(got.len(), n as usize);
     for (seq, g) in got.iter().enumerate() {
-        let want = message(seq as u32, LENS[seq % LENS.len()]);
+        let want = long_message(seq as u32, LENS[seq % LENS.len()]);
         assert_eq!(g.err, 0, "message {seq}");
         assert!(
             g.data == want,
@@ -428,7 +390,7 @@ fn put_and_take(recv: &Process, n: u32) -> Seen {
         "every callback, with 0, in order"
     );
     for c in calls {
-        let want = message(c.handle, LENS[c.handle as usize % LENS.len()]);
+        let want = long_message(c.handle, LENS[c.handle as usize % LENS.len()]);
         match &c.buf {
             AsyncBuf::Parts(_) => assert_eq!(c.handle % 3, 2, "only gathered puts give parts"),
             AsyncBuf::Flat(_) => assert_ne!(c.handle % 3, 2, "gathered puts give parts"),
@@ -525,7 +487,7 @@ fn shared_buffers_put_in_a_shared_kernel_are_delivered_uncopied_and_handed_back(
     let coid = connect(recv.pid(), chid, 0, &a);
     let mut ptrs = Vec::new();
     for seq in 0..N {
-        let m = message(seq, LENS[seq as usize % LENS.len()]);
+        let m = long_message(seq, LENS[seq as usize % LENS.len()]);
         let mut b = asyncmsg_malloc_shared(m.len()).expect("a send buffer");
         assert!(b.in_region());
         b.copy_from_slice(&m);
@@ -540,7 +502,7 @@ fn shared_buffers_put_in_a_shared_kernel_are_delivered_uncopied_and_handed_back(
     tx_done.send(()).expect("done");
     let got = join(receiver);
     for (seq, g) in got.iter().enumerate() {
-        let want = message(seq as u32, LENS[seq % LENS.len()]);
+        let want = long_message(seq as u32, LENS[seq % LENS.len()]);
         assert!(g.err == 0 && g.data == want, "message {seq}");
     }
     assert_eq!(
@@ -548,7 +510,7 @@ fn shared_buffers_put_in_a_shared_kernel_are_delivered_uncopied_and_handed_back(
         (0..N).map(|s| (0, s)).collect::<Vec<_>>()
     );
     for c in &calls {
-        let want = message(c.handle, LENS[c.handle as usize % LENS.len()]);
+        let want = long_message(c.handle, LENS[c.handle as usize % LENS.len()]);
         match &c.buf {
             AsyncBuf::Shared(b) => {
                 assert!(b.in_region());
@@ -582,7 +544,7 @@ fn into_raw_view_raw_and_from_raw_round_trip_a_region_buffer() {
     // Another buffer keeps the heap alive whatever happens to the raw one.
     let keep = asyncmsg_malloc_shared(5000).expect("a buffer");
     let mut b = asyncmsg_malloc_shared(1000).expect("a buffer");
-    let m = message(3, 1000);
+    let m = long_message(3, 1000);
     b.copy_from_slice(&m);
     assert_eq!(usage().0, 2);
     let raw = b.into_raw().expect("a region buffer has a raw pointer");

@@ -616,40 +616,15 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
                 // A message the put copied into the region (a short one into its slot's inline
                 // area, a longer one into a send buffer of the sender's), or a buffer from
                 // `asyncmsg_malloc` in the region: no system call.
-                match (src, flat_arena) {
-                    (Some(src), Some(d)) => {
-                        // `offset + len` lies inside the arena (as for the flat copy below).
-                        debug_assert!(offset + src.len <= d.len);
-                        if src.len > 0 {
-                            // SAFETY: the source lies in the queue's inline areas or in a block
-                            // of the sender's program in the arena (checked), mapped while the
-                            // tables are (a block is freed only under the lock we hold); the
-                            // bytes are plain data (a sender that rewrites them garbles only its
-                            // own message); the destination lies inside the receiver's arena,
-                            // validated on entry; `ptr::copy` tolerates overlap.
-                            unsafe {
-                                std::ptr::copy(
-                                    src.base as *const u8,
-                                    (d.base + offset) as *mut u8,
-                                    src.len as usize,
-                                )
-                            };
-                        }
-                        (0, src.len)
-                    }
-                    (Some(src), None) => {
-                        let one = [src];
-                        // SAFETY: the source lies in the queue's inline areas or in a block of
-                        // the sender's in the arena (checked), mapped while the tables are (a
-                        // block is freed only under the lock we hold); the bytes are plain data
-                        // the sender keeps until the slot is released (a sender that rewrites
-                        // them garbles only its own message); the destination is the
-                        // receiver's arena, validated on entry.
-                        let n =
-                            unsafe { copy::copy(IovList::new(&one), 0, arena, offset, iov.len) };
-                        (0, n.unwrap_or(0))
-                    }
-                    (None, _) => (Errno::EFAULT.0, 0),
+                match src {
+                    // SAFETY: the source lies in the queue's inline areas or in a block of the
+                    // sender's program in the arena (checked), mapped while the tables are (a
+                    // block is freed only under the lock we hold); the bytes are plain data (a
+                    // sender that rewrites them garbles only its own message); `offset +
+                    // src.len` lies inside the receiver's arena (`max` was cut to arena / bufsz
+                    // buffers, `n < max` and `src.len <= bufsz`).
+                    Some(src) => (0, unsafe { copy_flat(src, arena, flat_arena, offset) }),
+                    None => (Errno::EFAULT.0, 0),
                 }
             } else if remote {
                 // Read below, with the connection's other messages, in one system call.
@@ -661,32 +636,13 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
                     offset,
                 });
                 (0, iov.len)
-            } else if let (0, Some(d)) = (desc.parts, flat_arena) {
-                // `offset + iov.len` lies inside the arena: `max` was cut to arena / bufsz
-                // buffers, `n < max` and `iov.len <= bufsz`.
-                debug_assert!(offset + iov.len <= d.len);
-                if iov.len > 0 {
-                    // SAFETY: the source is a published slot's flat buffer of a live sender
-                    // queue, which the library keeps until the slot is released (asyncq.rs); the
-                    // destination lies inside the receiver's arena (above), validated on entry
-                    // to its MsgReceiveAsync call (copy.rs); both are non-empty, so non-null;
-                    // `ptr::copy` tolerates overlap.
-                    unsafe {
-                        std::ptr::copy(
-                            iov.base as *const u8,
-                            (d.base + offset) as *mut u8,
-                            iov.len as usize,
-                        )
-                    };
-                }
-                (0, iov.len)
+            } else if desc.parts == 0 {
+                // SAFETY: the source is a published slot's flat buffer of a live sender queue,
+                // which the library keeps until the slot is released (asyncq.rs); `offset +
+                // iov.len` lies inside the receiver's arena (as above).
+                (0, unsafe { copy_flat(iov, arena, flat_arena, offset) })
             } else {
-                let flat = [iov];
-                let src = if desc.parts == 0 {
-                    IovList::new(&flat)
-                } else {
-                    IovList::at(iov.base, desc.parts, crate::copy::Space::LOCAL)
-                };
+                let src = IovList::at(iov.base, desc.parts, crate::copy::Space::LOCAL);
                 // SAFETY: the source is a published slot of a live sender queue, whose buffers
                 // (and iov array) the library keeps until the slot is released (asyncq.rs); the
                 // destination is the receiver's arena, validated on entry to its
@@ -782,6 +738,38 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
         c.async_batches_received += 1;
     }
     n
+}
+
+/// Copies flat message `src`, bytes in this program's memory, into the receive `arena` at
+/// `offset`: with one memmove into a flat arena (as asyncmsg_get passes it), else through the
+/// arena's parts. Returns the bytes copied.
+///
+/// # Safety
+/// `src` is readable for its length during the call; `arena` was validated on entry to the
+/// receive (copy.rs), and `offset + src.len` lies inside it.
+unsafe fn copy_flat(src: Iov, arena: IovList, flat_arena: Option<Iov>, offset: u64) -> u64 {
+    match flat_arena {
+        Some(d) => {
+            debug_assert!(offset + src.len <= d.len);
+            if src.len > 0 {
+                // SAFETY: the caller's contract; both runs are non-empty, so non-null, and
+                // `ptr::copy` tolerates overlap.
+                unsafe {
+                    std::ptr::copy(
+                        src.base as *const u8,
+                        (d.base + offset) as *mut u8,
+                        src.len as usize,
+                    )
+                };
+            }
+            src.len
+        }
+        None => {
+            let one = [src];
+            // SAFETY: the caller's contract (local copies never fault).
+            unsafe { copy::copy(IovList::new(&one), 0, arena, offset, src.len) }.unwrap_or(0)
+        }
+    }
 }
 
 /// Pulses the sender's library (`'P'`, value = the connection's coid) on its notify coid,

@@ -167,3 +167,10 @@ impl Recorder {
         self.end_with(nix::sys::signal::Signal::SIGINT)
     }
 }
+
+/// A child's argument of numbers separated by spaces ("pid chid n").
+pub fn numbers(arg: &str) -> Vec<i64> {
+    arg.split(' ')
+        .map(|s| s.parse::<i64>().expect("a number"))
+        .collect()
+}

@@ -122,7 +122,7 @@ impl Slots {
     /// A copy of `parts` in the send buffers, if the connection has them and they have room:
     /// its word (for [`Slots::set`]) and the kernel's name for the message.
     #[inline]
-    fn copy_in(&mut self, parts: &[&[u8]]) -> Option<(u64, u64)> {
+    fn copy_in(&mut self, parts: &[&[u8]]) -> Option<(u64, MsgDesc)> {
         self.copy_bufs.as_mut()?.copy_in(parts)
     }
 
@@ -638,31 +638,16 @@ fn put_on(
     // an iov array over the parts.
     let copy = region_copy(conn, &mut st.slots, &buf);
     let (desc, iovs) = match (&buf, copy) {
-        (_, Some((_, base))) => (
-            MsgDesc {
-                iov: Iov {
-                    base,
-                    len: desc_len(&buf),
-                },
-                parts: 0,
-            },
-            None,
-        ),
+        (_, Some((_, desc))) => (desc, None),
         // The program's buffer, uncopied, where it lies in the connection's kernel's region;
         // any other (short, or not copied above) as any flat message.
-        (AsyncBuf::Shared(b), None) => match conn.heap.as_ref().filter(|h| b.in_heap(h)) {
-            Some(h) => (
-                MsgDesc {
-                    iov: Iov {
-                        base: b.kernel_base(Some(h)),
-                        len: b.len() as u64,
-                    },
-                    parts: 0,
-                },
-                None,
-            ),
-            None => (flat_desc(&conn.queue, b), None),
-        },
+        (AsyncBuf::Shared(b), None) => (
+            conn.heap
+                .as_ref()
+                .and_then(|h| b.region_desc(h))
+                .unwrap_or_else(|| flat_desc(&conn.queue, b)),
+            None,
+        ),
         (AsyncBuf::Flat(v), None) => (flat_desc(&conn.queue, v), None),
         (AsyncBuf::Parts(p), None) => {
             let iovs: Box<[Iov]> = p.iter().map(|v| Iov::from_slice(v)).collect();
@@ -790,7 +775,7 @@ fn arm_timer(ctx: &ThreadCtx, conn: &Conn, _held: &ConnState, t: i32, after: Dur
 /// room (else the kernel reads it from this program's memory, with a system call). A buffer
 /// from `asyncmsg_malloc_shared` that lies in those send buffers is not copied (one of another
 /// kernel's, or of a kernel of one program, is).
-fn region_copy(conn: &Conn, slots: &mut Slots, buf: &AsyncBuf) -> Option<(u64, u64)> {
+fn region_copy(conn: &Conn, slots: &mut Slots, buf: &AsyncBuf) -> Option<(u64, MsgDesc)> {
     let heap = conn.heap.as_ref()?;
     match buf {
         AsyncBuf::Flat(v) if v.len() > INLINE => slots.copy_in(&[v]),
@@ -801,15 +786,6 @@ fn region_copy(conn: &Conn, slots: &mut Slots, buf: &AsyncBuf) -> Option<(u64, u
             (len > INLINE).then(|| slots.copy_in(&parts)).flatten()
         }
         _ => None,
-    }
-}
-
-/// The bytes of message `buf`.
-fn desc_len(buf: &AsyncBuf) -> u64 {
-    match buf {
-        AsyncBuf::Flat(v) => v.len() as u64,
-        AsyncBuf::Parts(p) => p.iter().map(|v| v.len() as u64).sum(),
-        AsyncBuf::Shared(b) => b.len() as u64,
     }
 }
 
@@ -869,19 +845,13 @@ pub(super) fn put_fast(coid: i32, buf: Vec<u8>, handle: u32) -> Result<(), Vec<u
         }
         // A long message on a queue in the region is copied to the program's send buffers
         // there (if they have room).
-        let copy = if buf.len() > INLINE && conn.queue.has_room() {
+        let copy = if buf.len() > INLINE && st.slots.copy_bufs.is_some() && conn.queue.has_room() {
             st.slots.copy_in(&[&buf])
         } else {
             None
         };
         let desc = match copy {
-            Some((_, base)) => MsgDesc {
-                iov: Iov {
-                    base,
-                    len: buf.len() as u64,
-                },
-                parts: 0,
-            },
+            Some((_, desc)) => desc,
             None => flat_desc(&conn.queue, &buf),
         };
         // SAFETY: as in `put_on`: we hold the connection's lock (one producer); the buffer is

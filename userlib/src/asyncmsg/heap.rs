@@ -32,6 +32,7 @@
 //! reference until `from_raw` takes it back).
 
 use crate::current::{cleanup_in, on_kernel, with_current};
+use kernel_sim::asyncq::MsgDesc;
 use kernel_sim::{Errno, KResult, Kernel, Pid, ThreadCtx};
 use std::collections::{BTreeMap, HashSet};
 use std::ptr::NonNull;
@@ -88,6 +89,17 @@ impl std::fmt::Debug for SharedHeap {
         f.debug_struct("SharedHeap")
             .field("kernel", &self.kernel.id())
             .finish()
+    }
+}
+
+/// The kernel's view of a flat message of `len` bytes at offset `off` of the queue arena.
+fn region_desc(off: u64, len: usize) -> MsgDesc {
+    MsgDesc {
+        iov: kernel_sim::Iov {
+            base: kernel_sim::asyncq::IN_REGION | off,
+            len: len as u64,
+        },
+        parts: 0,
     }
 }
 
@@ -285,24 +297,19 @@ impl SharedHeap {
         }
     }
 
-    /// The buffer that starts at address `p` of this mapping, as its offset and capacity,
-    /// if it is one given up as its address (`raw`).
-    fn find_raw(&self, p: usize) -> Option<(u64, usize)> {
-        let off = {
-            let st = self.state();
-            let off = (p.checked_sub(st.base)?) as u64;
-            if st.blocks.is_empty() || !st.raw.contains(&off) {
-                return None;
-            }
-            off
-        };
-        self.find_cap(off)
-    }
-
-    /// The capacity of the buffer at `off` of one of the heap's blocks.
-    fn find_cap(&self, off: u64) -> Option<(u64, usize)> {
-        let st = self.state();
+    /// The buffer given up as its address (`raw`) that starts at address `p` of this mapping,
+    /// as its offset and capacity; with `take`, no longer given up (taken back, under the same
+    /// hold of the lock, so that only one caller takes it).
+    fn raw_at(&self, p: usize, take: bool) -> Option<(u64, usize)> {
+        let mut st = self.state();
+        let off = p.checked_sub(st.base)? as u64;
+        if st.blocks.is_empty() || !st.raw.contains(&off) {
+            return None;
+        }
         let (_, &(bytes, class)) = st.blocks.range(..=off).next_back()?;
+        if take {
+            st.raw.remove(&off);
+        }
         let cap = match class {
             Some(c) => MIN_CLASS << c,
             None => bytes as usize,
@@ -411,9 +418,9 @@ impl CopyBufs {
 
     /// A copy of `parts` in a send buffer: a spare one of its size class, else a new one (a
     /// block of its own beyond [`CHUNK`] bytes, up to the heap's largest buffer). Returns its
-    /// packed word and the kernel's name for the message (`IN_REGION |` its offset). None when
+    /// packed word and the kernel's view of the message (`IN_REGION |` its offset). None when
     /// the heap has no room.
-    pub(super) fn copy_in(&mut self, parts: &[&[u8]]) -> Option<(u64, u64)> {
+    pub(super) fn copy_in(&mut self, parts: &[&[u8]]) -> Option<(u64, MsgDesc)> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
         let class = if len > CHUNK {
             Self::LARGE
@@ -442,10 +449,7 @@ impl CopyBufs {
             unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), at as *mut u8, p.len()) };
             at += p.len();
         }
-        Some((
-            Self::packed(off, class),
-            kernel_sim::asyncq::IN_REGION | off,
-        ))
+        Some((Self::packed(off, class), region_desc(off, len)))
     }
 
     /// Takes back copy `w` (its message was taken or discarded): spare, or freed.
@@ -551,17 +555,14 @@ impl SharedBuf {
         matches!(&self.inner, Inner::Region { heap: h, .. } if Arc::ptr_eq(h, heap))
     }
 
-    /// The kernel's view of the buffer's message on a connection whose send buffers are
-    /// `heap`: `IN_REGION |` its offset in the queue arena if it lies there, else its address
-    /// in this program (a buffer of another kernel's region, or of our own memory, which the
-    /// kernel reads as any buffer of the sender's).
-    pub(super) fn kernel_base(&self, heap: Option<&Arc<SharedHeap>>) -> u64 {
+    /// The kernel's view of the buffer's message if it lies in `heap` (the send buffers of
+    /// the connection's kernel): `IN_REGION |` its offset in the queue arena, uncopied. None for
+    /// any other buffer (of another kernel's region, or of our own memory), which a put copies
+    /// or names by its address like any flat message.
+    pub(super) fn region_desc(&self, heap: &Arc<SharedHeap>) -> Option<MsgDesc> {
         match &self.inner {
-            Inner::Region { off, .. } if heap.is_some_and(|h| self.in_heap(h)) => {
-                kernel_sim::asyncq::IN_REGION | off
-            }
-            Inner::Region { ptr, .. } => ptr.as_ptr() as u64,
-            Inner::Local(v) => v.as_ptr() as u64,
+            Inner::Region { off, .. } if self.in_heap(heap) => Some(region_desc(*off, self.len)),
+            _ => None,
         }
     }
 
@@ -597,28 +598,20 @@ impl SharedBuf {
     /// No view of the buffer ([`SharedBuf::view_raw`]) is alive, nor any reference into its
     /// bytes made from `p`.
     pub unsafe fn from_raw(p: *mut u8) -> Option<SharedBuf> {
-        let heap = live_heaps()
+        let ptr = NonNull::new(p)?;
+        let (heap, (off, cap)) = live_heaps()
             .into_iter()
-            .find(|h| h.find_raw(p as usize).is_some())?;
-        let (off, cap) = {
-            let mut st = heap.state();
-            let off = (p as usize).checked_sub(st.base)? as u64;
-            if !st.raw.remove(&off) {
-                return None; // (Taken back by another thread meanwhile.)
-            }
-            drop(st);
-            heap.find_cap(off)?
-        };
+            .find_map(|h| h.raw_at(p as usize, true).map(|f| (h, f)))?;
         // SAFETY: `into_raw` forgot the buffer with its counted reference to this heap (the
-        // heap's `raw` said `off` was out, and we took it out of `raw` under the heap's lock,
-        // so no one else does this for it); `heap` is a reference of our own, so the count
-        // stays at least one.
+        // heap's `raw` said `off` was out, and `raw_at` took it out under the heap's lock, so
+        // no one else does this for it); `heap` is a reference of our own, so the count stays
+        // at least one.
         unsafe { Arc::decrement_strong_count(Arc::as_ptr(&heap)) };
         Some(SharedBuf {
             inner: Inner::Region {
                 heap,
                 off,
-                ptr: NonNull::new(p)?,
+                ptr,
                 cap,
                 owned: true,
             },
@@ -636,14 +629,15 @@ impl SharedBuf {
     /// nothing writes its bytes through another view or `p` while this view is borrowed
     /// mutably.
     pub unsafe fn view_raw(p: *mut u8) -> Option<SharedBuf> {
+        let ptr = NonNull::new(p)?;
         let (heap, (off, cap)) = live_heaps()
             .into_iter()
-            .find_map(|h| h.find_raw(p as usize).map(|f| (h, f)))?;
+            .find_map(|h| h.raw_at(p as usize, false).map(|f| (h, f)))?;
         Some(SharedBuf {
             inner: Inner::Region {
                 heap,
                 off,
-                ptr: NonNull::new(p)?,
+                ptr,
                 cap,
                 owned: false,
             },

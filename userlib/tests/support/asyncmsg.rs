@@ -167,3 +167,68 @@ impl Recorder {
         calls.iter().map(|c| (c.err, c.handle)).collect()
     }
 }
+
+// ------------------------------------------------------------------ send buffers
+
+// (A shared kernel is a real memory file: not under loom.)
+#[cfg(not(loom))]
+pub use send_buffers::*;
+
+#[cfg(not(loom))]
+mod send_buffers {
+
+    /// A kernel shared by programs (`Kernel::create_shared`) in a private temporary directory,
+    /// removed when this is dropped (the kernel keeps its mapping of the unlinked file).
+    pub struct SharedKernel {
+        pub k: userlib::Kernel,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for SharedKernel {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// A shared kernel whose queue arena has `async_queue_pages` pages (a program's send buffers:
+    /// a quarter of them, its largest buffer a quarter of that).
+    pub fn shared_kernel(async_queue_pages: u32) -> SharedKernel {
+        use std::os::unix::fs::DirBuilderExt;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "qnxsim-userlib-shared-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .expect("creating a temporary directory");
+        let sk = SharedKernel {
+            k: userlib::Kernel::create_shared(
+                &dir.join("kernel"),
+                userlib::Config {
+                    async_queue_pages,
+                    ..userlib::Config::default()
+                },
+            )
+            .expect("Kernel::create_shared"),
+            dir,
+        };
+        assert!(sk.k.is_shared());
+        sk
+    }
+
+    /// Message `seq` of `len` bytes (at least 4): its number, then bytes that depend on `seq` and
+    /// the position.
+    pub fn long_message(seq: u32, len: usize) -> Vec<u8> {
+        let mut m = seq.to_le_bytes().to_vec();
+        m.extend((4..len).map(|i| {
+            (i as u32)
+                .wrapping_mul(31)
+                .wrapping_add(seq.wrapping_mul(7)) as u8
+        }));
+        m
+    }
+}
