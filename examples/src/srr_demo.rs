@@ -701,9 +701,11 @@ fn report_part2(
         );
         let sum = |f: fn(&ProcCounters) -> u64| (f(s) + f(c)) as f64 / total as f64;
         println!(
-            "kernel       {:.2} kernel entries, {:.2} wake-ups, {:.2} blocks per round trip",
+            "kernel       {:.2} kernel entries, {:.2} wake-ups ({:.2} of them by clients for each other), \
+             {:.2} blocks per round trip",
             sum(|c| c.kernel_entries),
             sum(|c| c.wakeups),
+            sum(|c| c.wakeups_carried),
             sum(|c| c.blocks)
         );
         println!("             (MsgSend + MsgReceive + MsgReply = 3 calls per round trip when the server never waits;");

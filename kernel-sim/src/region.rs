@@ -40,7 +40,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 17;
+pub const LAYOUT_VERSION: u32 = 18;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the
@@ -97,6 +97,14 @@ pub struct Config {
     /// is blocked itself. 0: never spin. A spin ends early at the wake-up, a signal, or the
     /// deadline of a TimerTimeout. See docs/design.md, "Lock and wait protocol".
     pub spin_ns: u32,
+    /// Whether a server's wake-ups may be handed off (docs/design.md, "Wake hand-off"): a
+    /// thread readied while asleep, say a client the server replied to, is woken by another
+    /// readied thread of at least its priority when that one collects its own result (a
+    /// moment later, usually on another CPU) instead of by the readying thread, which then
+    /// makes no futex call for it. With many clients on one server the server's CPU then
+    /// pays no wake-ups, and Linux places the woken clients beside their wakers rather than
+    /// beside the server. Off: every readying thread wakes its sleepers itself.
+    pub wake_handoff: bool,
     /// Pages (4 KiB) of the region kept for asyncmsg sender queues, in a kernel shared by
     /// programs: a queue there is read and written by the sender's library and by the kernel
     /// in the receiver's thread alike, with an inline area of 128 bytes per slot for short
@@ -132,6 +140,7 @@ impl Default for Config {
             side_coids_per_process: 1024,
             os_priority: OsPriority::Off,
             spin_ns: DEFAULT_SPIN_NS,
+            wake_handoff: true,
             async_queue_pages: 4096,
             trace_records: 16384,
         }
@@ -154,6 +163,7 @@ impl Config {
             side_coids_per_process: 8,
             os_priority: OsPriority::Off,
             spin_ns: DEFAULT_SPIN_NS,
+            wake_handoff: true,
             async_queue_pages: 16,
             trace_records: 64,
         }
@@ -298,6 +308,8 @@ pub struct Header {
     pub next_pid: i32,
     /// Kernel calls made, all processes together.
     pub kernel_entries: u64,
+    /// The wake hand-off's carrier ([`Tables::carrier`]).
+    pub carrier: u32,
     /// Which undo record the lock's holder writes: its thread slot's, or `undo::GLOBAL`.
     pub lock_undo: std::sync::atomic::AtomicU32,
     /// Bumped by every change to the names pool (names and mountpoints): a client that caches
@@ -394,6 +406,11 @@ pub struct Tables<'a> {
     pub next_pid: &'a mut i32,
     /// Kernel calls made in all.
     pub kernel_entries: &'a mut u64,
+    /// The wake hand-off's carrier (`Config::wake_handoff`): a thread readied with its wake-up
+    /// made by the readying thread itself (or caught awake), that has not collected its result
+    /// yet, or NIL. A hint, checked at each use and not in the undo record: a thread of at
+    /// least the priority of a thread readied asleep takes over that one's wake-up.
+    pub carrier: &'a mut u32,
     /// The names pool's change count ([`Header::names_gen`]).
     pub names_gen: &'a std::sync::atomic::AtomicU64,
     /// Wait words (shared: they are atomics touched outside the lock too).
@@ -530,11 +547,12 @@ impl Region {
             let hsize = std::ptr::addr_of!((*h).size).read();
             let cfgp = std::ptr::addr_of!((*h).config);
             let prio = std::ptr::addr_of!((*cfgp).os_priority).cast::<u32>().read();
+            let handoff = std::ptr::addr_of!((*cfgp).wake_handoff).cast::<u8>().read();
             if magic != MAGIC || hsize != len {
                 Err(Errno::EINVAL)
             } else if version != LAYOUT_VERSION {
                 Err(Errno::ENOTSUP)
-            } else if prio > OsPriority::Fifo as u32 {
+            } else if prio > OsPriority::Fifo as u32 || handoff > 1 {
                 Err(Errno::EINVAL)
             } else {
                 let cfg = cfgp.read();
@@ -631,6 +649,7 @@ impl Region {
                 },
                 next_pid: first_pid,
                 kernel_entries: 0,
+                carrier: crate::pool::NIL,
                 lock_undo: std::sync::atomic::AtomicU32::new(crate::undo::GLOBAL),
                 names_gen: std::sync::atomic::AtomicU64::new(0),
             });
@@ -990,6 +1009,7 @@ impl Region {
                 sides: slice_mut(b, o.sides, p * c.side_coids_per_process as usize),
                 next_pid: &mut *std::ptr::addr_of_mut!((*h).next_pid),
                 kernel_entries: &mut *std::ptr::addr_of_mut!((*h).kernel_entries),
+                carrier: &mut *std::ptr::addr_of_mut!((*h).carrier),
                 names_gen: &*std::ptr::addr_of!((*h).names_gen),
                 waits: self.waits(),
                 windows: slice_mut(b, o.windows, c.max_threads as usize * WINDOW),

@@ -335,6 +335,26 @@ impl WaitWord {
         self.value.load(Ordering::Acquire) != expected
     }
 
+    /// Whether a thread is asleep on the word (or about to look at it and sleep), after the
+    /// caller's change to it (`post`): the fence pairs with the waiter's, as in
+    /// [`WaitWord::wake_later`], so `false` means every waiter will see the change.
+    #[inline]
+    pub fn asleep(&self) -> bool {
+        fence(Ordering::SeqCst);
+        self.sleepers.load(Ordering::Acquire) != 0
+    }
+
+    /// Counts (or uncounts) a sleeper without sleeping: the kernel's unit tests play a thread
+    /// asleep on its word this way, without an OS thread.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn pretend_asleep(&self, asleep: bool) {
+        if asleep {
+            self.sleepers.fetch_add(1, Ordering::AcqRel);
+        } else {
+            self.sleepers.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
     /// Wakes the thread (or threads) waiting on this word, if any is asleep on it.
     pub fn wake(&self, shared: bool) {
         if let Some(w) = self.wake_later(shared) {

@@ -143,6 +143,13 @@ fn main() {
     let provenance = Provenance::current(started_at);
     let machine = MachineInfo::current();
     let mut notes = plan.notes();
+    notes.push(if userlib::Config::default().wake_handoff {
+        "wake hand-off on (Config::wake_handoff): a busy server's reply to a sleeping client may \
+         leave its futex wake-up to another client readied just before (docs/design.md)"
+            .into()
+    } else {
+        "wake hand-off off (Config::wake_handoff): every server wakes its clients itself".into()
+    });
     notes.extend(provenance.mismatch_note());
     if Placement::cross_cpu().is_none() {
         notes.push("only one CPU allowed: no cross-CPU placement".into());

@@ -507,6 +507,10 @@ pub struct ProcCounters {
     pub spins: u64,
     /// Of those, the ones whose wake-up came while spinning: no futex sleep, no futex wake.
     pub spin_wakeups: u64,
+    /// Of `wakeups`, those the process's threads made for others as carriers (the wake hand-off,
+    /// `Config::wake_handoff`): clients a busy server replied to, woken by another client when
+    /// it collected its own reply, instead of by the server.
+    pub wakeups_carried: u64,
 }
 
 impl ProcCounters {
@@ -529,6 +533,7 @@ impl ProcCounters {
             async_batches_received: d(self.async_batches_received, earlier.async_batches_received),
             spins: d(self.spins, earlier.spins),
             spin_wakeups: d(self.spin_wakeups, earlier.spin_wakeups),
+            wakeups_carried: d(self.wakeups_carried, earlier.wakeups_carried),
         }
     }
 }

@@ -142,12 +142,14 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
             fx,
         );
     }
-    free_thread(t, th);
+    free_thread(t, th, fx);
 }
 
-/// Unlinks thread `th` from its process's thread list and frees its slot.
-fn free_thread(t: &mut Tables<'_>, th: Id<Thread>) {
+/// Unlinks thread `th` from its process's thread list and frees its slot (making the wake-ups
+/// it took over, were it still readied).
+fn free_thread(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
     let i = th.index;
+    t.pay_owed_wakes(i, fx);
     let proc = t.threads.at(i).proc;
     let next = t.threads.at(i).pnext;
     let mut cur = t.procs.at(proc.index).threads;
@@ -217,7 +219,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
             if blocked {
                 t.ready(i, CallResult::Err(Errno::ESRCH.0), fx);
             }
-            free_thread(t, id);
+            free_thread(t, id, fx);
         }
         i = next;
     }
@@ -260,10 +262,10 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
 
 /// The server answered thread `i`, the last word of an exiting process's thread (already
 /// readied with ESRCH): the thread ends, and the process with its last thread.
-pub(crate) fn reap_zombie(t: &mut Tables<'_>, i: u32, _fx: &mut Effects) {
+pub(crate) fn reap_zombie(t: &mut Tables<'_>, i: u32, fx: &mut Effects) {
     let Some(id) = t.threads.id_at(i) else { return };
     let proc = t.threads.at(i).proc;
-    free_thread(t, id);
+    free_thread(t, id, fx);
     if t.procs
         .get(proc)
         .is_some_and(|p| p.state != ProcState::Alive && p.nthreads == 0)

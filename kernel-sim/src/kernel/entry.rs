@@ -330,6 +330,12 @@ impl ThreadCtx {
                         // Another program left our message, pulse or reply in our window.
                         calls::srr::collect_inbox(t, i);
                     }
+                    let carried = u64::from(t.pay_owed_wakes(i, &mut fx));
+                    if carried > 0 {
+                        let c = t.counters(me.proc);
+                        c.wakeups += carried;
+                        c.wakeups_carried += carried;
+                    }
                     t.set_running(i);
                     if spin_hit {
                         t.counters(me.proc).spin_wakeups += 1;

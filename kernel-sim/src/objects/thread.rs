@@ -205,6 +205,9 @@ impl TimeoutArm {
     };
 }
 
+/// How many wake-ups one readied thread takes over at most (`Thread::owed`).
+pub const OWED_WAKES: usize = 16;
+
 /// A thread control block.
 #[repr(C)]
 #[derive(Debug)]
@@ -262,6 +265,10 @@ pub struct Thread {
     /// The CPU the thread ran on when it last entered the kernel or collected a result (-1:
     /// unknown): a waiter spins only for a waker on another CPU.
     pub cpu: i32,
+    /// Wake-ups this thread took over while readied (`Config::wake_handoff`): threads readied
+    /// asleep after it, which it wakes when it collects its own result (or, freed first, its
+    /// end does). Slot indices, NIL = empty; a stale one costs a spurious wake-up, nothing more.
+    pub owed: [u32; OWED_WAKES],
     /// Kernel calls made by this thread.
     pub kernel_entries: u64,
     /// Its process is being destroyed, and it stays only because a server holds its message
@@ -321,6 +328,7 @@ impl Pooled for Thread {
             timeout_cur: TimeoutArm::NONE,
             os_tid: 0,
             cpu: -1,
+            owed: [NIL; OWED_WAKES],
             kernel_entries: 0,
             zombie: false,
             internal: false,
@@ -391,10 +399,76 @@ impl Tables<'_> {
         th.qnext = QRef::NONE;
         th.qprev = QRef::NONE;
         self.waits[i as usize].post();
-        fx.wake.push(i);
+        if !self.hand_off_wake(i, was) {
+            fx.wake.push(i);
+            // (Its wake-up is made by this call: it may carry others'.)
+            *self.carrier = i;
+        }
         if !matches!(was, KState::Ready) {
             self.traced_state(i);
         }
+    }
+
+    /// The wake hand-off (`Config::wake_handoff`; docs/design.md, "Wake hand-off"): whether
+    /// the wake-up of thread `i`, just readied out of `was` (its word posted), was taken over
+    /// by the carrier. Only for a client leaving REPLY-blocked while its server has more
+    /// messages queued (a busy server; an idle one may as well wake it itself, at no cost to
+    /// its next message), asleep (one spinning or about to look at its word needs no
+    /// wake-up), and a carrier still readied, of at least its priority, with room. The
+    /// carrier wakes it when it collects its own result ([`Tables::pay_owed_wakes`]), or is
+    /// freed: either comes soon, and nothing else it does in the kernel comes first. No cycle
+    /// can form (a thread carries only wake-ups of threads readied after it, while it is still
+    /// readied) and a chain cannot grow (a handed-off wake-up never makes its thread a carrier
+    /// before it is made).
+    #[inline]
+    fn hand_off_wake(&mut self, i: u32, was: KState) -> bool {
+        let r = *self.carrier;
+        if !self.cfg.wake_handoff || r == i || r == NIL {
+            return false;
+        }
+        let KState::Reply { chan, .. } = was else {
+            return false;
+        };
+        if self.chans.get(chan).is_none_or(|c| c.queued() == 0) {
+            return false;
+        }
+        let prio = self.threads.at(i).prio;
+        let Some(c) = self.threads.id_at(r).map(|id| self.threads.at(id.index)) else {
+            return false;
+        };
+        if c.state != KState::Ready || c.prio < prio {
+            return false;
+        }
+        let Some(k) = c.owed.iter().position(|&o| o == NIL) else {
+            return false;
+        };
+        if !self.waits[i as usize].asleep() {
+            return false;
+        }
+        self.threads.at_mut(r).owed[k] = i;
+        true
+    }
+
+    /// Thread `i` collects its result, or is freed: the wake-ups it carries are made after the
+    /// lock is released (their threads may carry others' in turn), and it is no longer the
+    /// carrier. Returns how many.
+    pub(crate) fn pay_owed_wakes(&mut self, i: u32, fx: &mut crate::calls::Effects) -> u32 {
+        if *self.carrier == i {
+            *self.carrier = NIL;
+        }
+        if self.threads.at(i).owed[0] == NIL {
+            return 0; // (Filled in order: empty.)
+        }
+        let owed = std::mem::replace(&mut self.threads.at_mut(i).owed, [NIL; OWED_WAKES]);
+        let mut n = 0;
+        for o in owed.into_iter().take_while(|&o| o != NIL) {
+            fx.wake.push(o);
+            n += 1;
+            if self.threads.id_at(o).is_some() && self.threads.at(o).state == KState::Ready {
+                *self.carrier = o;
+            }
+        }
+        n
     }
 
     /// Thread `i` runs: a new thread, one that collects its result, or one leaving its call

@@ -15,6 +15,7 @@ mod channel;
 mod connect;
 mod dispatch;
 mod event;
+mod handoff;
 mod process;
 mod pulse;
 mod srr;
