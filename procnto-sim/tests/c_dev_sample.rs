@@ -316,12 +316,17 @@ fn clients_killed_at_random_moments_of_their_io_leave_every_ocb_closed() {
     let text = std::fs::read_to_string(&json).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).expect("the timeline is JSON");
     let evs = v["traceEvents"].as_array().expect("traceEvents");
-    // Each killed program's teardown by the supervisor is in it.
+    // Each killed program's teardown by the supervisor is in it, unless the hammers lapped the
+    // ring (an optimised build writes records faster than the recorder drains them, and says
+    // how many it lost): then some are (the teardowns themselves are shown above, by the
+    // server's every OCB closed).
     let teardowns = evs
         .iter()
         .filter(|e| e["ph"] == "i" && e["name"] == "teardown: done")
         .count();
-    assert!(teardowns >= 12, "{teardowns} teardowns recorded\n{err}");
+    let lapped = err.contains(" lost (the ring of");
+    let want = if lapped { 1 } else { 12 };
+    assert!(teardowns >= want, "{teardowns} teardowns recorded\n{err}");
 }
 
 #[test]

@@ -378,12 +378,15 @@ impl ThreadCtx {
 }
 
 impl ThreadCtx {
-    /// `word.wait(seq, deadline)`; in a shared kernel no supervisor watches (a plain memory
-    /// file), in slices of [`REAP_SLICE`], between which the programs of the kernel that died
-    /// are reaped (their processes torn down as QNX does: `Kernel::reap_dead_programs`), since
-    /// no one else would: a client REPLY-blocked on a server killed outside a kernel call is
-    /// released with ESRCH, a server learns of a killed client. A slice's end is returned as a
-    /// wake-up (`Changed`), which the caller judges under the lock like any other.
+    /// `word.wait(seq, deadline)`. In a shared kernel no supervisor watches (a plain memory
+    /// file), dead programs of the kernel must be reaped by its programs
+    /// (`Kernel::reap_dead_programs`): a blocking thread makes sure its program's timer service
+    /// looks for them every `REAP_SLICE` (`Kernel::watch_for_dead_programs`), so that a client
+    /// REPLY-blocked on a server killed outside a kernel call is released with ESRCH, and a
+    /// server learns of a killed client; the wait itself is an ordinary one. Only if the
+    /// service could not be started does the thread look itself, sleeping in slices of
+    /// `REAP_SLICE` (a slice's end is returned as a wake-up, `Changed`, which the caller judges
+    /// under the lock like any other).
     fn wait_watching(
         &self,
         word: &crate::wait::WaitWord,
@@ -392,7 +395,7 @@ impl ThreadCtx {
         shared: bool,
     ) -> WaitResult {
         #[cfg(not(loom))]
-        if shared && self.k.inner.reaps_dead {
+        if shared && self.k.inner.reaps_dead && !self.k.watch_for_dead_programs() {
             let slice_ns = REAP_SLICE.as_nanos() as u64;
             let sooner = deadline
                 .is_some_and(|d| d.nsec.saturating_sub(Deadline::now_ns(d.clock)) <= slice_ns);
@@ -409,10 +412,8 @@ impl ThreadCtx {
     }
 }
 
-/// How long a thread blocked in a shared kernel no supervisor watches sleeps before it looks
-/// for dead programs to reap ([`ThreadCtx::wait_watching`]).
 #[cfg(not(loom))]
-const REAP_SLICE: std::time::Duration = std::time::Duration::from_millis(200);
+use super::timer_service::REAP_SLICE;
 
 impl Kernel {
     /// Reaps every program of this shared kernel, other than the caller's, that has died: what

@@ -1,5 +1,7 @@
 //! The timer service: a thread per kernel that stands in for the clock interrupt, delivering
-//! the events of due timers (TimerCreate/TimerSettime). Under loom there is no service thread.
+//! the events of due timers (TimerCreate/TimerSettime), and in a shared kernel no supervisor
+//! watches, looking every [`REAP_SLICE`] for programs of the kernel that died, to reap them
+//! (once a thread of this program has blocked in it). Under loom there is no service thread.
 #![cfg_attr(loom, allow(unused_imports))]
 
 use super::{Inner, Kernel};
@@ -15,7 +17,16 @@ pub(super) struct TimerService {
     #[cfg_attr(loom, allow(dead_code))]
     started: std::sync::atomic::AtomicBool,
     stop: std::sync::atomic::AtomicBool,
+    /// Look for dead programs every [`REAP_SLICE`] (a shared kernel no supervisor watches, once
+    /// a thread of this program has blocked in it: `Kernel::watch_for_dead_programs`).
+    #[cfg_attr(loom, allow(dead_code))]
+    reaping: std::sync::atomic::AtomicBool,
 }
+
+/// How often the timer service of a shared kernel no supervisor watches looks for dead
+/// programs to reap (`Kernel::watch_for_dead_programs`).
+#[cfg(not(loom))]
+pub(super) const REAP_SLICE: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl TimerService {
     /// Tells the service thread to end (the kernel is being dropped).
@@ -48,6 +59,27 @@ impl Kernel {
         }
     }
 
+    /// In a shared kernel no supervisor watches (a plain memory file), makes sure this
+    /// program's timer service looks for dead programs of the kernel every [`REAP_SLICE`] and
+    /// reaps them (`Kernel::reap_dead_programs`: their processes torn down as QNX does), as a
+    /// supervisor would on its pidfd: called as a thread blocks, so that a client REPLY-blocked
+    /// on a server killed outside a kernel call is released with ESRCH. Returns false if the
+    /// service could not be started (the caller then looks itself, in slices of its wait).
+    #[cfg(not(loom))]
+    pub(super) fn watch_for_dead_programs(&self) -> bool {
+        use std::sync::atomic::Ordering::{AcqRel, Acquire};
+        let svc = &self.inner.timers;
+        if svc.reaping.load(Acquire) && svc.started.load(Acquire) {
+            return true; // (The common case: one load each.)
+        }
+        if !svc.reaping.swap(true, AcqRel) {
+            // (A service already sleeping until its next timer takes up the slices now.)
+            self.kick_timer_service();
+        }
+        self.ensure_timer_service();
+        svc.started.load(Acquire)
+    }
+
     #[cfg(not(loom))]
     pub(super) fn kick_timer_service(&self) {
         self.inner.timers.word.post();
@@ -63,6 +95,8 @@ fn timer_service(weak: std::sync::Weak<Inner>, svc: std::sync::Arc<TimerService>
     use std::sync::atomic::Ordering::Acquire;
     // Signals aimed at the process go to the program's threads, not the kernel's.
     crate::signals::block_in_this_thread();
+    let slice = REAP_SLICE.as_nanos() as u64;
+    let mut next_reap = 0u64;
     loop {
         if svc.stop.load(Acquire) {
             return;
@@ -77,10 +111,19 @@ fn timer_service(weak: std::sync::Weak<Inner>, svc: std::sync::Arc<TimerService>
         let mut fx = Effects::default();
         let next = k.locked(|t| calls::timer::fire_due(t, now, &mut fx));
         k.apply(&fx);
+        let reaping = svc.reaping.load(Acquire);
+        if reaping && now[0] >= next_reap {
+            k.reap_dead_programs();
+            next_reap = now[0].saturating_add(slice);
+        }
         drop(k);
-        let deadline = next.map(|d| Deadline {
+        let mut deadline = next.map(|d| now[0].saturating_add(d));
+        if reaping {
+            deadline = Some(deadline.map_or(next_reap, |d| d.min(next_reap)));
+        }
+        let deadline = deadline.map(|nsec| Deadline {
             clock: Clock::Monotonic,
-            nsec: now[0].saturating_add(d),
+            nsec,
         });
         svc.word.wait(seq, deadline, false);
     }
