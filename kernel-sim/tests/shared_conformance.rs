@@ -1462,7 +1462,9 @@ fn disconnect_case(mode: &str) {
         }
         _ => {
             client.kill();
-            assert_eq!(k.reap_os_process(cpid), 1, "its one process");
+            // (Or none: this program's timer service looks for dead programs every 200 ms,
+            // since a thread of ours blocked, and may have reaped it first.)
+            assert!(k.reap_os_process(cpid) <= 1, "its one process");
             None
         }
     };

@@ -587,8 +587,9 @@ fn queue_blocks_in_the_region_are_given_checked_and_freed() {
 }
 
 /// Without a supervisor (a kernel in a plain memory file), a program killed outside a kernel
-/// call's critical section (here a server blocked in MsgReceive) is reaped by the next program
-/// that blocks: a client that sends to it is released with ESRCH, as on QNX, well before its
+/// call's critical section (here a server blocked in MsgReceive) is reaped by another program
+/// of the kernel one of whose threads has blocked (its timer service looks every 200 ms): a
+/// client that sends to it is released with ESRCH, as on QNX, well before its
 /// timeout, the dead program's process is gone from the kernel, and a later send on the
 /// connection is EBADF.
 #[test]
@@ -605,11 +606,18 @@ fn without_a_supervisor_a_blocked_program_reaps_a_killed_one_and_its_client_gets
         .unwrap();
     let mut r = [0u8; 16];
     assert_eq!(send(&t, coid, b"Ualive", &mut r), Ok(5));
-    // Killed while RECEIVE-blocked: not holding the lock, so no one takes over from it.
-    server.kill();
-    assert!(k.listing().snapshot.processes.iter().any(|p| p.pid == spid));
+    // The server goes to wait on its second channel; our next message queues on the first,
+    // and the server is killed while RECEIVE-blocked there: not holding the lock, so no one
+    // takes over from it. Our program reaps it (its timer service looks every 200 ms once a
+    // thread of ours blocks), and our queued send ends with ESRCH.
+    assert_eq!(send(&t, coid, &[cmd::AWAY], &mut []), Ok(0));
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        server.kill()
+    });
     // (`send` is bounded by LONG: ETIMEDOUT would mean nobody reaped the server.)
     assert_eq!(send(&t, coid, b"Uhello", &mut r), Err(Errno::ESRCH));
+    assert!(!killer.join().unwrap().success());
     assert!(
         !k.listing().snapshot.processes.iter().any(|p| p.pid == spid),
         "the killed program's process was torn down"

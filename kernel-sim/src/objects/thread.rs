@@ -414,7 +414,8 @@ impl Tables<'_> {
     /// by the carrier. Only for a client leaving REPLY-blocked while its server has more
     /// messages queued (a busy server; an idle one may as well wake it itself, at no cost to
     /// its next message), asleep (one spinning or about to look at its word needs no
-    /// wake-up), and a carrier still readied, of at least its priority, with room. The
+    /// wake-up), and a carrier still readied, of at least its priority, in the same Linux
+    /// program (a stopped program holds up no other's wake-ups), with room. The
     /// carrier wakes it when it collects its own result ([`Tables::pay_owed_wakes`]), or is
     /// freed: either comes soon, and nothing else it does in the kernel comes first. No cycle
     /// can form (a thread carries only wake-ups of threads readied after it, while it is still
@@ -437,6 +438,13 @@ impl Tables<'_> {
             return false;
         };
         if c.state != KState::Ready || c.prio < prio {
+            return false;
+        }
+        // Only within one Linux program: a program stopped (SIGSTOP, a debugger) must not hold
+        // up another's wake-ups (its own threads are stopped with it anyway).
+        let program =
+            |p: crate::pool::Id<crate::objects::Process>| self.procs.get(p).map(|p| p.os_pid);
+        if program(c.proc) != program(self.threads.at(i).proc) {
             return false;
         }
         let Some(k) = c.owed.iter().position(|&o| o == NIL) else {

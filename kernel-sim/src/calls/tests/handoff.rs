@@ -267,3 +267,22 @@ fn a_carrier_takes_at_most_its_room_and_the_server_wakes_the_rest() {
     let (_, woken) = s.collect(0);
     assert_eq!(woken.len(), OWED_WAKES);
 }
+
+#[test]
+fn a_client_is_never_left_to_a_carrier_of_another_linux_program() {
+    // (A program stopped by SIGSTOP or a debugger would hold its wake-ups.)
+    let s = setup(Config::small(), &[10, 10, 10]);
+    let (pa, pb) = (s.clients[0].0.proc, s.clients[1].0.proc);
+    s.b.tables(|t| {
+        t.procs.get_mut(pa).unwrap().os_pid = 4001;
+        t.procs.get_mut(pb).unwrap().os_pid = 4002;
+    });
+    let a = s.received(0);
+    let b = s.received(1);
+    s.queued(2);
+    s.asleep(0, true);
+    s.asleep(1, true);
+    assert_eq!(s.reply(a), [s.index(0)]);
+    assert_eq!(s.reply(b), [s.index(1)], "A's program is not B's");
+    assert!(s.owed(0).is_empty());
+}
