@@ -159,6 +159,13 @@ impl Tables<'_> {
     pub(crate) fn set_prio(&mut self, idx: u32, prio: u8, why: &'static str, fx: &mut Effects) {
         let th = self.threads.at_mut(idx);
         if th.prio != prio {
+            // A readied thread raised above the carrier that may hold its wake-up (the wake
+            // hand-off) must not wait for that one: its wake-up is made now (a second one is
+            // harmless).
+            if prio > th.prio && th.state() == crate::objects::KState::Ready {
+                fx.wake.push(idx);
+            }
+            let th = self.threads.at_mut(idx);
             th.prio = prio;
             fx.prio.push((th.os_tid, prio));
             if crate::trace::on(self.trace) {

@@ -436,6 +436,29 @@ impl Kernel {
             .sum()
     }
 
+    /// Wakes every readied thread still asleep on its word: a program that readied it and
+    /// died between releasing the lock and waking it, in a call that left it no process (its
+    /// own teardown at exit, or a worker's wake-up cut short by the exit), is never reaped, so
+    /// no reaping wakes it (`reap_os_process` wakes every readied thread). The timer service of
+    /// a kernel no supervisor watches calls this with each look for dead programs: a thread
+    /// whose wake-up was lost collects its result within `REAP_SLICE`; one woken twice looks
+    /// at its state and goes on.
+    #[cfg(not(loom))]
+    pub(crate) fn wake_stranded(&self) {
+        let waits = self.inner.region.waits();
+        let stranded: Vec<u32> = self.locked(|t| {
+            t.threads
+                .live_ids()
+                .filter(|id| t.threads.at(id.index).state() == crate::objects::KState::Ready)
+                .map(|id| id.index)
+                .filter(|&i| waits[i as usize].asleep())
+                .collect()
+        });
+        for i in stranded {
+            waits[i as usize].wake(self.shared());
+        }
+    }
+
     /// A supervisor's way of taking the lock: in tries of a few milliseconds, between which it
     /// looks whether the holder's program is still alive, and takes over from a dead one.
     #[cfg(not(loom))]

@@ -114,6 +114,7 @@ fn timer_service(weak: std::sync::Weak<Inner>, svc: std::sync::Arc<TimerService>
         let reaping = svc.reaping.load(Acquire);
         if reaping && now[0] >= next_reap {
             k.reap_dead_programs();
+            k.wake_stranded();
             next_reap = now[0].saturating_add(slice);
         }
         drop(k);
