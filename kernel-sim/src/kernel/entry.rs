@@ -442,8 +442,7 @@ impl Kernel {
     /// no reaping wakes it (`reap_os_process` wakes every readied thread). The timer service of
     /// a kernel no supervisor watches calls this with each look for dead programs: a thread
     /// whose wake-up was lost collects its result within `REAP_SLICE`; one woken twice looks
-    /// at its state and goes on.
-    #[cfg(not(loom))]
+    /// at its state and goes on. (Every reaping ends with it too.)
     pub(crate) fn wake_stranded(&self) {
         let waits = self.inner.region.waits();
         let stranded: Vec<u32> = self.locked(|t| {

@@ -360,19 +360,8 @@ impl Kernel {
         // And the program's asyncmsg send buffers (its own, not one process's).
         self.locked(|t| calls::asyncmsg::free_program_blocks(t, os_pid));
         // The dead program may have readied threads and died before waking them (its thread
-        // wakes after releasing the lock): wake every readied thread; a thread woken for
-        // nothing looks at its state and sleeps again.
-        let ready: Vec<u32> = self.locked(|t| {
-            t.threads
-                .live_ids()
-                .filter(|id| t.threads.at(id.index).state() == crate::objects::KState::Ready)
-                .map(|id| id.index)
-                .collect()
-        });
-        let waits = self.inner.region.waits();
-        for i in ready {
-            waits[i as usize].wake(self.shared());
-        }
+        // wakes after releasing the lock).
+        self.wake_stranded();
         n
     }
 

@@ -75,6 +75,17 @@ impl Setup {
         assert!(matches!(self.b.state(c), KState::Send { .. }));
     }
 
+    /// The common scene: clients 0 and 1 sent and were received (REPLY-blocked) and sleep,
+    /// client 2 is queued behind them. Returns the two rcvids.
+    fn held_two_asleep_one_queued(&self) -> (crate::abi::RcvId, crate::abi::RcvId) {
+        let a = self.received(0);
+        let b = self.received(1);
+        self.queued(2);
+        self.asleep(0, true);
+        self.asleep(1, true);
+        (a, b)
+    }
+
     fn asleep(&self, k: usize, asleep: bool) {
         let i = self.clients[k].0.thread.index;
         self.b.region.waits()[i as usize].pretend_asleep(asleep);
@@ -121,11 +132,7 @@ impl Setup {
 #[test]
 fn a_busy_servers_reply_to_a_sleeping_client_is_woken_by_a_readied_client_when_it_collects() {
     let s = setup(Config::small(), &[10, 10, 10]);
-    let a = s.received(0);
-    let b = s.received(1);
-    s.queued(2);
-    s.asleep(0, true);
-    s.asleep(1, true);
+    let (a, b) = s.held_two_asleep_one_queued();
 
     // The first reply: no carrier yet, the server wakes A itself; A is the carrier now.
     assert_eq!(s.reply(a), [s.index(0)]);
@@ -168,11 +175,7 @@ fn an_idle_server_wakes_its_clients_itself() {
 #[test]
 fn a_client_is_never_left_to_a_carrier_of_lower_priority() {
     let s = setup(Config::small(), &[10, 20, 10]);
-    let a = s.received(0);
-    let b = s.received(1);
-    s.queued(2);
-    s.asleep(0, true);
-    s.asleep(1, true);
+    let (a, b) = s.held_two_asleep_one_queued();
     assert_eq!(s.reply(a), [s.index(0)]);
     // (The server runs at B's priority now, having received it: prio inheritance.)
     assert_eq!(s.reply(b), [s.index(1)], "B (20) outranks A (10)");
@@ -201,11 +204,7 @@ fn with_the_hand_off_off_every_server_wakes_its_clients() {
         },
         &[10, 10, 10],
     );
-    let a = s.received(0);
-    let b = s.received(1);
-    s.queued(2);
-    s.asleep(0, true);
-    s.asleep(1, true);
+    let (a, b) = s.held_two_asleep_one_queued();
     assert_eq!(s.reply(a), [s.index(0)]);
     assert_eq!(s.reply(b), [s.index(1)]);
     assert!(s.owed(0).is_empty());
@@ -214,11 +213,7 @@ fn with_the_hand_off_off_every_server_wakes_its_clients() {
 #[test]
 fn a_carrier_torn_down_before_it_collects_makes_the_wake_ups_it_carries() {
     let s = setup(Config::small(), &[10, 10, 10]);
-    let a = s.received(0);
-    let b = s.received(1);
-    s.queued(2);
-    s.asleep(0, true);
-    s.asleep(1, true);
+    let (a, b) = s.held_two_asleep_one_queued();
     s.reply(a);
     assert_eq!(s.reply(b), Vec::<u32>::new());
     assert_eq!(s.owed(0), [s.index(1)]);
@@ -277,11 +272,7 @@ fn a_client_is_never_left_to_a_carrier_of_another_linux_program() {
         t.procs.get_mut(pa).unwrap().os_pid = 4001;
         t.procs.get_mut(pb).unwrap().os_pid = 4002;
     });
-    let a = s.received(0);
-    let b = s.received(1);
-    s.queued(2);
-    s.asleep(0, true);
-    s.asleep(1, true);
+    let (a, b) = s.held_two_asleep_one_queued();
     assert_eq!(s.reply(a), [s.index(0)]);
     assert_eq!(s.reply(b), [s.index(1)], "A's program is not B's");
     assert!(s.owed(0).is_empty());
