@@ -927,3 +927,33 @@ fn server_pid_of(k: &Kernel, me: i32) -> i32 {
         .find(|&p| p != me)
         .expect("the server's process")
 }
+
+/// A kernel file whose configuration says something no `Config` can (here the wake hand-off's
+/// switch, a `bool`, holding 2) is refused with EINVAL, not read as a `Config`: found as the one
+/// byte of the header's first 512 (magic, version, size, configuration) in which two kernels
+/// differing only in that switch differ.
+#[test]
+fn a_forged_wake_handoff_switch_in_a_kernel_file_is_einval() {
+    let dir = TempDir::new("forged-handoff");
+    let (on, off) = (dir.join("on"), dir.join("off"));
+    let make = |path: &std::path::Path, wake_handoff| {
+        Kernel::create_shared(
+            path,
+            Config {
+                wake_handoff,
+                ..Config::small()
+            },
+        )
+        .unwrap()
+    };
+    drop((make(&on, true), make(&off, false)));
+    let (a, b) = (std::fs::read(&on).unwrap(), std::fs::read(&off).unwrap());
+    let differ: Vec<usize> = (0..512).filter(|&i| a[i] != b[i]).collect();
+    assert_eq!(differ.len(), 1, "one byte says the switch: {differ:?}");
+    assert_eq!((a[differ[0]], b[differ[0]]), (1, 0));
+    let mut forged = a;
+    forged[differ[0]] = 2;
+    std::fs::write(&on, &forged).unwrap();
+    assert_eq!(Kernel::open_shared(&on).err(), Some(Errno::EINVAL));
+    assert!(Kernel::open_shared(&off).is_ok(), "the untouched one opens");
+}
