@@ -456,11 +456,17 @@ impl KernelLock {
                 }
                 continue;
             }
-            if deadline.passed() {
-                return false;
-            }
             if v & WAITERS == 0 && self.word.cas(v, v | WAITERS).is_err() {
                 continue;
+            }
+            // Give up only with the word marked contended. A wait of ours that an unlock ended
+            // took the one `FUTEX_WAKE` it made: should another thread have taken the lock
+            // since, without the waiters bit (its first try, or its spin), leaving now without
+            // the bit would leave a thread still asleep on the word unwoken by that holder's
+            // unlock, and by every unlock after it until someone contends again: for ever, in a
+            // system waiting for that thread. With the bit, the holder's unlock wakes it.
+            if deadline.passed() {
+                return false;
             }
             let _ = self.word.wait(v | WAITERS, Some(deadline), shared);
         }
@@ -543,5 +549,106 @@ impl KernelLock {
                 emu::notify_all();
             }
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// A supervisor's wait for the lock that gives up at its deadline leaves the word marked
+    /// contended: a `FUTEX_WAKE` it may have taken from an unlock is then passed on by the
+    /// holder's next unlock, not lost with it (a lost one leaves a sleeper asleep for ever).
+    #[test]
+    fn a_wait_for_the_lock_that_gives_up_leaves_it_marked_contended() {
+        let lock = KernelLock::new();
+        lock.lock(false, 7);
+        assert_eq!(lock.word.load(), (7 << 2) | LOCKED);
+        assert!(!lock.lock_until(false, 9, Deadline::after(Duration::ZERO)));
+        assert_eq!(lock.word.load(), (7 << 2) | LOCKED | WAITERS);
+        assert_eq!(lock.holder(), Some(7));
+        lock.unlock(false);
+        assert!(lock.lock_until(false, 9, Deadline::after(Duration::ZERO)));
+        assert_eq!(lock.holder(), Some(9));
+        lock.unlock(false);
+        assert_eq!(lock.word.load(), 0);
+    }
+
+    /// Threads taking the lock with untimed waits, and one taking it in short timed tries (as a
+    /// supervisor does), all get every turn they ask for: no sleeper is left asleep on a lock
+    /// nobody holds. The untimed threads take their turns in rounds, meeting at a barrier after
+    /// each, so that a lost wake-up is not hidden by a later unlock that wakes the sleeper
+    /// anyway: it stops the round. Bounded: a lost wake-up fails the test instead of hanging it.
+    #[test]
+    fn timed_and_untimed_waiters_all_get_the_lock_with_no_wake_up_lost() {
+        const THREADS: u64 = 5;
+        const TURNS: u64 = 10_000;
+        let lock = Arc::new(KernelLock::new());
+        let count = Arc::new(AtomicU32::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let rounds = Arc::new(std::sync::Barrier::new(THREADS as usize));
+        let mut hs = Vec::new();
+        for tag in 1..=THREADS {
+            let (lock, count, rounds) = (lock.clone(), count.clone(), rounds.clone());
+            hs.push(std::thread::spawn(move || {
+                for _ in 0..TURNS {
+                    lock.lock(false, tag as u32);
+                    count.fetch_add(1, Ordering::Relaxed);
+                    // (Held a little while, so that others sleep on it.)
+                    let held = Instant::now();
+                    while held.elapsed() < Duration::from_micros(20) {
+                        std::hint::spin_loop();
+                    }
+                    lock.unlock(false);
+                    rounds.wait();
+                }
+            }));
+        }
+        let timed = {
+            let (lock, stop) = (lock.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut got = 0u64;
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let d = Deadline::after(Duration::from_micros(10 + i % 30));
+                    if lock.lock_until(false, 99, d) {
+                        got += 1;
+                        lock.unlock(false);
+                    }
+                }
+                got
+            })
+        };
+        // (Stalled: no turn taken for 10 s, where a round takes microseconds.)
+        let (mut last, mut since) = (u32::MAX, Instant::now());
+        while hs.iter().any(|h| !h.is_finished()) {
+            let now = count.load(Ordering::Relaxed);
+            if now != last {
+                (last, since) = (now, Instant::now());
+            }
+            if since.elapsed() > Duration::from_secs(10) {
+                stop.store(true, Ordering::Relaxed);
+                let word = lock.word.load();
+                // Free whoever sleeps, so that the process can end, then fail.
+                futex::wake(&lock.word.value, u32::MAX, false);
+                panic!(
+                    "a thread slept on the lock for ever: word {word:#x}, {} of {} turns",
+                    count.load(Ordering::Relaxed),
+                    THREADS * TURNS
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        stop.store(true, Ordering::Relaxed);
+        for h in hs {
+            h.join().unwrap();
+        }
+        timed.join().unwrap();
+        assert_eq!(u64::from(count.load(Ordering::Relaxed)), THREADS * TURNS);
+        assert_eq!(lock.word.load(), 0);
     }
 }
