@@ -19,9 +19,11 @@
 //! program can write the region (the trust model, design.md): it can garble a message waiting
 //! here, never make the kernel read outside the region.
 //!
-//! After a `fork`, the child's heaps are new ones: the parent's buffers it inherited still lie
-//! in the shared mapping (writing them changes the parent's), and nothing of the child's puts
-//! them uncopied (docs/deviations.md).
+//! After a `fork`, the child's heaps are new ones, and the buffers it inherited are its own, as
+//! a forked QNX process's copy of its parent's `asyncmsg_malloc` memory is: fork handlers copy
+//! each block just before the fork and, in the child, move the copy over the block of the
+//! inherited mapping (`forked`), so that neither side's writes reach the other's buffers;
+//! nothing of the child's puts them uncopied.
 //!
 //! Lock order (conn.rs's list): a heap's lock comes after a connection's producer lock and
 //! before the kernel's; it is never held while the program's code runs or a kernel call is
@@ -90,6 +92,173 @@ impl std::fmt::Debug for SharedHeap {
             .field("kernel", &self.kernel.id())
             .finish()
     }
+}
+
+/// The blocks of this program's heaps as addresses in its mappings, for a forked child to copy
+/// (see the module doc). A fixed table of atomic words, so that the fork handlers read it
+/// without a lock another thread may hold at the fork; an entry is published address first,
+/// length last, and cleared length first, so that a half-written one (a thread of the parent
+/// in the middle of a change at the fork) is skipped.
+///
+/// The copies are taken just before the fork, in the forking thread (`prepare`): a copy made
+/// in the child after it would race with the parent, which returns from `fork` at once and may
+/// write its buffers while the child copies them. Each copy is a new private anonymous
+/// mapping, which the child inherits as it is and moves over the block (`child`: the block is
+/// never without its bytes); the parent unmaps its own (`parent`).
+#[cfg(not(loom))]
+mod forked {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Once;
+
+    /// Entries: a program holds at most 1024 pages of a kernel in blocks of 16 pages or more
+    /// (`max_pages`, `CHUNK`), 64 blocks per kernel.
+    const SLOTS: usize = 1024;
+    static ADDR: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+    static LEN: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+    /// The copies `prepare` made: the block's address and length when copied, and the copy's.
+    /// Touched only by the thread forking (`BUSY`, held from `prepare` to `parent` or `child`,
+    /// keeps two threads that fork at once apart).
+    static SNAP_ADDR: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+    static SNAP_LEN: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+    static SNAP_COPY: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+    static BUSY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    static HANDLERS: Once = Once::new();
+
+    /// Records block `addr..addr + len` (page-aligned). With the table full the block is not
+    /// copied at a fork (a child's writes to it then reach the parent's: never with fewer than
+    /// 16 kernels in use).
+    pub(super) fn add(addr: usize, len: usize) {
+        HANDLERS.call_once(|| {
+            // SAFETY: the handlers are plain functions that live for the whole program.
+            unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+        });
+        for (a, l) in ADDR.iter().zip(&LEN) {
+            if a.compare_exchange(0, addr, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                l.store(len, Ordering::Release);
+                return;
+            }
+        }
+    }
+
+    /// Forgets block `addr` (freed).
+    pub(super) fn remove(addr: usize) {
+        if let Some(i) = ADDR.iter().position(|a| a.load(Ordering::Acquire) == addr) {
+            LEN[i].store(0, Ordering::Release);
+            ADDR[i].store(0, Ordering::Release);
+        }
+    }
+
+    /// A private anonymous copy of `len` bytes at `addr`, or 0 if there is no memory for one.
+    ///
+    /// # Safety
+    /// `addr..addr + len` is mapped and readable.
+    unsafe fn copy_of(addr: usize, len: usize) -> usize {
+        // SAFETY: a new mapping of our own, then a copy into it from the caller's range.
+        unsafe {
+            let tmp = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if tmp == libc::MAP_FAILED {
+                return 0;
+            }
+            std::ptr::copy_nonoverlapping(addr as *const u8, tmp.cast::<u8>(), len);
+            tmp as usize
+        }
+    }
+
+    extern "C" fn prepare() {
+        while BUSY
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::thread::yield_now();
+        }
+        for i in 0..SLOTS {
+            let (addr, len) = (
+                ADDR[i].load(Ordering::Acquire),
+                LEN[i].load(Ordering::Acquire),
+            );
+            let copy = if addr != 0 && len != 0 {
+                // SAFETY: a recorded block is a whole-page range of a live mapping of the
+                // region, held by the heap until it is forgotten here first.
+                unsafe { copy_of(addr, len) }
+            } else {
+                0
+            };
+            SNAP_ADDR[i].store(addr, Ordering::Relaxed);
+            SNAP_LEN[i].store(len, Ordering::Relaxed);
+            SNAP_COPY[i].store(copy, Ordering::Relaxed);
+        }
+    }
+
+    /// Unmaps copy `i` (the parent's, or one the child cannot use) and forgets it.
+    fn drop_copy(i: usize) {
+        let copy = SNAP_COPY[i].swap(0, Ordering::Relaxed);
+        if copy != 0 {
+            // SAFETY: our own mapping from `prepare`, of that length, used by nothing.
+            unsafe {
+                libc::munmap(
+                    copy as *mut libc::c_void,
+                    SNAP_LEN[i].load(Ordering::Relaxed),
+                )
+            };
+        }
+    }
+
+    extern "C" fn parent() {
+        (0..SLOTS).for_each(drop_copy);
+        BUSY.store(false, Ordering::Release);
+    }
+
+    /// In the child: each block still recorded as it was copied gets its copy moved over it
+    /// (replacing those pages of the inherited mapping and nothing else); the rest of the
+    /// copies are unmapped. Async-signal-safe: system calls only.
+    extern "C" fn child() {
+        for i in 0..SLOTS {
+            let copy = SNAP_COPY[i].load(Ordering::Relaxed);
+            let (addr, len) = (
+                SNAP_ADDR[i].load(Ordering::Relaxed),
+                SNAP_LEN[i].load(Ordering::Relaxed),
+            );
+            let same =
+                ADDR[i].load(Ordering::Acquire) == addr && LEN[i].load(Ordering::Acquire) == len;
+            if copy == 0 || !same {
+                drop_copy(i);
+                continue;
+            }
+            // SAFETY: `copy` is our mapping of `len` bytes; `addr..addr + len` is the block,
+            // whole pages of the inherited mapping, which the move replaces; the child runs no
+            // other thread.
+            let moved = unsafe {
+                libc::mremap(
+                    copy as *mut libc::c_void,
+                    len,
+                    len,
+                    libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                    addr as *mut libc::c_void,
+                )
+            };
+            if moved == libc::MAP_FAILED {
+                drop_copy(i);
+            } else {
+                SNAP_COPY[i].store(0, Ordering::Relaxed);
+            }
+        }
+        BUSY.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(loom)]
+mod forked {
+    pub(super) fn add(_addr: usize, _len: usize) {}
+    pub(super) fn remove(_addr: usize) {}
 }
 
 /// The kernel's view of a flat message of `len` bytes at offset `off` of the queue arena.
@@ -256,6 +425,7 @@ impl SharedHeap {
         // heap's kernel handle lives; nothing of ours uses them yet. (Zeroed: a block's pages
         // may hold what another program left in them.)
         unsafe { std::ptr::write_bytes(addr, 0, bytes as usize) };
+        forked::add(addr as usize, bytes as usize);
         let mut st = self.state();
         st.base = addr as usize - off as usize;
         st.pages += pages;
@@ -286,7 +456,10 @@ impl SharedHeap {
         match class {
             Some(c) => st.free[c].push(off),
             None if block == off => {
+                let base = st.base;
                 drop(st);
+                // (Forgotten first: the kernel may give the pages to another program at once.)
+                forked::remove(base + off as usize);
                 if self.call(|c| c.async_heap_free(off)) == Some(Ok(())) {
                     let mut st = self.state();
                     st.blocks.remove(&off);
@@ -345,9 +518,14 @@ impl SharedHeap {
 
 impl Drop for SharedHeap {
     fn drop(&mut self) {
-        let blocks: Vec<u64> = std::mem::take(&mut self.state().blocks)
-            .into_keys()
-            .collect();
+        let (blocks, base) = {
+            let mut st = self.state();
+            let blocks: Vec<u64> = std::mem::take(&mut st.blocks).into_keys().collect();
+            (blocks, st.base)
+        };
+        blocks
+            .iter()
+            .for_each(|&off| forked::remove(base + off as usize));
         if blocks.is_empty() || self.kernel.forked_away() {
             return;
         }
