@@ -537,6 +537,14 @@ impl KernelLock {
         }
     }
 
+    /// Wakes every thread asleep on the lock's word (each looks at the word again: takes the
+    /// lock if it is free, else marks it contended and sleeps again). For a reaping, which
+    /// passes on a wake-up a dead program took or owed.
+    #[cfg(not(loom))]
+    pub fn wake_sleepers(&self, shared: bool) {
+        futex::wake(&self.word.value, i32::MAX as u32, shared);
+    }
+
     /// Releases the lock, waking one waiter if the lock was contended.
     #[inline]
     pub fn unlock(&self, shared: bool) {

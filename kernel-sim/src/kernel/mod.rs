@@ -362,6 +362,13 @@ impl Kernel {
         // The dead program may have readied threads and died before waking them (its thread
         // wakes after releasing the lock).
         self.wake_stranded();
+        // It may also have taken the one wake-up an unlock makes on the lock itself and died
+        // without passing it on (killed between releasing the lock and waking a sleeper, or
+        // woken and killed before taking the lock in the contended state): another program's
+        // thread would sleep on a free lock until someone contended again. A woken thread that
+        // finds the lock held marks it contended and sleeps again.
+        #[cfg(not(loom))]
+        self.inner.region.lock_word().wake_sleepers(self.shared());
         n
     }
 
