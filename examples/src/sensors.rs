@@ -880,7 +880,20 @@ fn main() {
     }
 }
 
-/// The moment `--pidin` shows: half-way through the sampling.
+/// Whether the moment `--pidin` shows has come: half the sampling time gone, and the consumer
+/// has taken some readings (a quarter of the run's, at most 16), so that the listing shows the
+/// pipeline at work even when a loaded machine started a side late.
+fn half_way(args: &Args, elapsed: Duration, taken: u64) -> bool {
+    let expected = if args.rate == 0 {
+        16
+    } else {
+        (args.duration_ms.saturating_mul(u64::from(args.rate)) / 1000).max(1)
+            * u64::from(args.sensors)
+    };
+    elapsed >= Duration::from_millis(args.duration_ms / 2) && taken >= (expected / 4).clamp(1, 16)
+}
+
+/// The moment `--pidin` shows: half-way through the sampling ([`half_way`]).
 fn pidin_title(args: &Args) -> String {
     format!(
         "half-way through the sampling ({} ms of {} ms, model {})",
@@ -907,7 +920,7 @@ fn run(args: &Args) -> Result<bool, Failure> {
         let half = Duration::from_millis(args.duration_ms / 2);
         let mid = await_moment(
             half + stall(),
-            || since(start) >= half,
+            || half_way(args, since(start), progress.taken.0.load(Ordering::Relaxed)),
             || threads.iter().any(|(_, h)| h.is_finished()),
         );
         if mid {
@@ -987,9 +1000,13 @@ fn run_programs(args: &Args) -> Result<bool, Failure> {
     if args.pidin {
         let half = Duration::from_millis(args.duration_ms / 2);
         let start_ns: u64 = start.parse().unwrap_or(0);
+        let taken = || {
+            k.process_counters(cpid)
+                .map_or(0, |c| c.msgs_received + c.async_msgs_received)
+        };
         let mid = await_moment(
             half + stall(),
-            || since(start_ns) >= half,
+            || half_way(args, since(start_ns), taken()),
             || !producer.running() || !consumer.running(),
         );
         if mid {
