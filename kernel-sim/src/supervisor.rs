@@ -48,11 +48,20 @@ pub fn socket_path(name: &str) -> KResult<PathBuf> {
     if name.is_empty() || name.contains('\0') {
         return Err(Errno::EINVAL);
     }
-    if name.contains('/') {
-        return Ok(PathBuf::from(name));
+    let path = if name.contains('/') {
+        PathBuf::from(name)
+    } else {
+        runtime_dir()?.join(format!("{name}.sock"))
+    };
+    // (A Unix socket's path holds at most 107 bytes and its terminating NUL.)
+    if path.as_os_str().len() >= SUN_PATH {
+        return Err(Errno::ENAMETOOLONG);
     }
-    Ok(runtime_dir()?.join(format!("{name}.sock")))
+    Ok(path)
 }
+
+/// The size of `sockaddr_un`'s `sun_path` on Linux.
+const SUN_PATH: usize = 108;
 
 /// The kernel a tool serves or inspects: `given` (its `--kernel`), else `$QNXSIM_KERNEL`, else
 /// `"default"`.
@@ -180,9 +189,14 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// Makes a kernel of `cfg` in a memfd and listens on `socket` (mode 0600). EADDRINUSE if
-    /// a supervisor already answers there (a socket nobody answers is replaced).
+    /// a supervisor already answers there (a socket nobody answers is replaced); EEXIST if
+    /// something other than a socket is there (it is left alone); ENAMETOOLONG if the path is
+    /// too long for a socket.
     pub fn bind(socket: &Path, cfg: Config) -> KResult<Supervisor> {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        if socket.as_os_str().len() >= SUN_PATH {
+            return Err(Errno::ENAMETOOLONG);
+        }
         let memfd =
             nix::sys::memfd::memfd_create(c"qnxsim-kernel", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
                 .map_err(|e| Errno(e as i32))?;
@@ -196,6 +210,13 @@ impl Supervisor {
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                 if UnixStream::connect(socket).is_ok() {
                     return Err(Errno(libc::EADDRINUSE));
+                }
+                // Only a socket is ever replaced: a file a program shares as a kernel of its
+                // own, or anything else, is refused (a `--kernel` path given by mistake).
+                let is_socket =
+                    std::fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket());
+                if !is_socket {
+                    return Err(Errno::EEXIST);
                 }
                 // A socket left by a supervisor that is gone: ours now.
                 std::fs::remove_file(socket).map_err(|e| io_errno(&e))?;

@@ -19,7 +19,7 @@ use tracing::{error, info, warn};
 
 /// The supervisor of a simulated QNX kernel shared by Linux programs.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "procnto-sim", version)]
 struct Args {
     /// The kernel: a name (its socket is NAME.sock in $XDG_RUNTIME_DIR/qnxsim, or
     /// /tmp/qnxsim-UID) or the socket's path. Default: $QNXSIM_KERNEL, else "default".
@@ -57,10 +57,21 @@ fn main() {
     let name = supervisor::kernel_name(args.kernel.as_deref());
     let socket = match supervisor::socket_path(&name) {
         Ok(s) => s,
+        Err(e) if e.raw() == nix::libc::ENAMETOOLONG => {
+            error!(kernel = %name, "no socket for this kernel: its path would be longer than a Unix socket's 107 bytes");
+            std::process::exit(1);
+        }
         Err(e) => {
             error!(kernel = %name, "no socket for this kernel: {e}");
             std::process::exit(1);
         }
+    };
+    // A socket nobody answers is a supervisor's that ended without removing it (killed): say
+    // so, since programs it admitted may still run in its kernel, which no one can join now.
+    let stale = {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::symlink_metadata(&socket).is_ok_and(|m| m.file_type().is_socket())
+            && std::os::unix::net::UnixStream::connect(&socket).is_err()
     };
     let mut sup = match Supervisor::bind(&socket, Config::default()) {
         Ok(s) => s,
@@ -68,11 +79,26 @@ fn main() {
             error!(socket = %socket.display(), "a supervisor already serves this kernel");
             std::process::exit(1);
         }
+        Err(e) if e.raw() == nix::libc::EEXIST => {
+            error!(
+                socket = %socket.display(),
+                "something other than a socket is at this path (left alone): a supervised kernel's \
+                 --kernel is a name or a socket's path (a plain kernel file needs no supervisor)"
+            );
+            std::process::exit(1);
+        }
         Err(e) => {
             error!(socket = %socket.display(), "cannot serve the kernel: {e}");
             std::process::exit(1);
         }
     };
+    if stale {
+        warn!(
+            socket = %socket.display(),
+            "replaced a socket left by a supervisor that ended without removing it (killed?): \
+             programs it admitted, if any still run, stay in its kernel, which this one is not"
+        );
+    }
     if args.daemon {
         daemonize();
     }

@@ -205,6 +205,98 @@ fn a_second_supervisor_for_the_same_kernel_refuses_to_start() {
     assert!(socket.exists(), "the first one still serves");
 }
 
+/// Runs procnto-sim with `args` (bounded: killed after `WITHIN`): its exit code and stderr.
+fn supervisor_run(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    use std::io::Read;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running procnto-sim");
+    let until = std::time::Instant::now() + WITHIN;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st;
+        }
+        if std::time::Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("procnto-sim {args:?} did not end within {WITHIN:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err);
+    (status.code(), err)
+}
+
+/// `--kernel` naming something that is not a socket (a memory-file kernel's path given by
+/// mistake, any file, a directory) is refused with status 1 and a message saying so, and the
+/// file is left as it was: only a stale socket is ever replaced.
+#[test]
+fn a_supervisor_refuses_a_path_that_is_not_a_socket_and_leaves_it_alone() {
+    let dir = TempDir::new("sup-not-socket");
+    let file = dir.join("my-kernel");
+    std::fs::write(&file, b"precious").unwrap();
+    let sub = dir.join("a-dir");
+    std::fs::create_dir(&sub).unwrap();
+    for path in [&file, &sub] {
+        let (code, err) = supervisor_run(&["--kernel".as_ref(), path.as_os_str()]);
+        assert_eq!(code, Some(1), "{path:?}: {err}");
+        assert!(
+            err.contains("other than a socket") || err.contains("Is a directory"),
+            "{path:?}: {err}"
+        );
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), b"precious");
+    assert!(sub.is_dir());
+}
+
+/// A socket nobody answers (a killed supervisor's) is replaced, with a warning that programs of
+/// the old kernel cannot be joined (deviations.md, "A supervisor that dies").
+#[test]
+fn a_stale_socket_is_replaced_with_a_warning() {
+    let dir = TempDir::new("sup-stale");
+    let socket = socket_in(&dir);
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    assert!(socket.exists(), "a socket file nobody answers");
+    let (code, err) = supervisor_run(&[
+        "--kernel".as_ref(),
+        socket.as_os_str(),
+        "--linger".as_ref(),
+        "0".as_ref(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("replaced a socket left by a supervisor"),
+        "{err}"
+    );
+    assert!(!socket.exists(), "removed when it ended");
+}
+
+/// A kernel whose socket path would not fit a Unix socket's address is refused with a message
+/// that says so, by the supervisor (status 1) and by a program joining it (ENAMETOOLONG).
+#[test]
+fn a_kernel_name_too_long_for_a_socket_is_refused_with_a_message() {
+    let long = "k".repeat(300);
+    let (code, err) = supervisor_run(&["--kernel".as_ref(), long.as_ref()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("107 bytes"), "{err}");
+    let dir = TempDir::new("sup-long");
+    let socket = dir.join(&format!("{}.sock", "s".repeat(120)));
+    let p = spawn("joiner", "", &socket);
+    assert_eq!(p.line(WITHIN), "pid Err(ENAMETOOLONG)");
+    assert!(p.wait(WITHIN).success());
+    assert!(!socket.exists());
+}
+
 #[test]
 fn bad_options_are_refused_with_status_2() {
     for args in [

@@ -123,28 +123,60 @@ fn make_default() -> KResult<(Kernel, Pid)> {
     }
     #[cfg(not(loom))]
     {
-        let k = if let Some(name) = supervised(&path) {
-            attach_supervised(&name)?
-        } else {
-            open_or_create(std::path::Path::new(&path))?
+        let k = match kernel_named(&path) {
+            Ok(KernelNamed::Supervised(name)) => attach_supervised(&name)?,
+            Ok(KernelNamed::File(file)) => open_or_create(&file)?,
+            Err(e) => {
+                diagnose(&format!(
+                    "{KERNEL_ENV}={path:?}: a kernel's name must be UTF-8 (a memory file's \
+                     path contains a '/')"
+                ));
+                return Err(e);
+            }
         };
         let p = k.process_attach_self()?;
         Ok((k, p))
     }
 }
 
+/// What [`KERNEL_ENV`]'s value names.
 #[cfg(not(loom))]
-/// The supervised kernel's name or socket path, if [`KERNEL_ENV`]'s value names one.
-fn supervised(value: &std::ffi::OsStr) -> Option<String> {
-    let s = value.to_str()?;
-    kernel_sim::supervisor::is_supervised(s).then(|| s.to_string())
+#[derive(Debug, PartialEq, Eq)]
+enum KernelNamed {
+    /// A supervised kernel: its name or its socket's path.
+    Supervised(String),
+    /// A kernel in a plain memory file.
+    File(std::path::PathBuf),
+}
+
+/// What [`KERNEL_ENV`]'s value names: a supervised kernel (a name without `/`, an existing
+/// socket, a path ending in `.sock`), else a memory file's path. EINVAL for a value without a
+/// `/` that is not UTF-8: a name, which no socket can be named after (taking it for a file
+/// would make a kernel file in the current directory).
+#[cfg(not(loom))]
+fn kernel_named(value: &std::ffi::OsStr) -> KResult<KernelNamed> {
+    use std::os::unix::ffi::OsStrExt;
+    match value.to_str() {
+        Some(s) if kernel_sim::supervisor::is_supervised(s) => {
+            Ok(KernelNamed::Supervised(s.to_string()))
+        }
+        None if !value.as_bytes().contains(&b'/') => Err(Errno::EINVAL),
+        _ => Ok(KernelNamed::File(value.into())),
+    }
 }
 
 #[cfg(not(loom))]
 /// Joins the kernel the supervisor of `name` keeps, starting the supervisor if none answers.
 fn attach_supervised(name: &str) -> KResult<Kernel> {
     use kernel_sim::supervisor;
-    let socket = supervisor::socket_path(name)?;
+    let socket = supervisor::socket_path(name).inspect_err(|e| {
+        if *e == Errno::ENAMETOOLONG {
+            diagnose(&format!(
+                "{KERNEL_ENV}={name:?}: the kernel's socket path would be longer than a Unix \
+                 socket's 107 bytes"
+            ));
+        }
+    })?;
     match supervisor::attach(&socket) {
         Err(Errno(e)) if e == libc::ENOENT || e == libc::ECONNREFUSED => {}
         done => return done,
@@ -156,10 +188,25 @@ fn attach_supervised(name: &str) -> KResult<Kernel> {
         .stdout(std::process::Stdio::null())
         .status();
     // Exit status 1 may mean another program's supervisor won the race: try to attach anyway.
-    if started.is_err() {
+    if let Err(e) = started {
+        diagnose(&format!(
+            "cannot start the supervisor of kernel {name:?} ({}: {e}); it is looked for beside \
+             this program, one directory up, then on the PATH, unless {SUPERVISOR_ENV} names it",
+            exe.display()
+        ));
         return Err(Errno::ENOENT);
     }
     supervisor::attach(&socket)
+}
+
+#[cfg(not(loom))]
+/// Says once on stderr why this program cannot reach its shared kernel: its calls only get an
+/// errno (ENOENT, EINVAL, ENAMETOOLONG), which names no cause a porter could act on.
+fn diagnose(why: &str) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        eprintln!("qnxsim: {why}");
+    }
 }
 
 #[cfg(not(loom))]
@@ -455,5 +502,34 @@ pub(crate) fn cleanup_in(kernel: &Kernel, pid: Pid, f: impl FnOnce(&ThreadCtx) -
         if let Ok(ctx) = kernel.thread_attach_internal(pid, kernel_sim::consts::PRIO_DEFAULT) {
             let _ = f(&ctx);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    /// QNXSIM_KERNEL's value: a name (no `/`) or a `.sock` path is a supervised kernel, any
+    /// other path a memory file's (UTF-8 or not); a name that is not UTF-8 is EINVAL, never a
+    /// file made in the current directory.
+    #[test]
+    fn what_the_kernel_variable_names() {
+        let named = |b: &[u8]| kernel_named(OsStr::from_bytes(b));
+        assert_eq!(named(b"demo"), Ok(KernelNamed::Supervised("demo".into())));
+        assert_eq!(
+            named(b"/run/k.sock"),
+            Ok(KernelNamed::Supervised("/run/k.sock".into()))
+        );
+        assert_eq!(
+            named(b"/tmp/my-kernel"),
+            Ok(KernelNamed::File("/tmp/my-kernel".into()))
+        );
+        assert_eq!(
+            named(b"/tmp/k\xff"),
+            Ok(KernelNamed::File(OsStr::from_bytes(b"/tmp/k\xff").into()))
+        );
+        assert_eq!(named(b"k\xff"), Err(Errno::EINVAL));
     }
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 /// Shows a running shared kernel's processes, threads, channels and connections (asyncmsg
 /// queues among them), as pidin; or records its trace, as tracelogger.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "pidin-sim", version)]
 struct Args {
     /// The kernel: a supervised kernel's name or socket, or a memory file's path. Default:
     /// $QNXSIM_KERNEL, else "default".
