@@ -125,7 +125,15 @@ fn make_default() -> KResult<(Kernel, Pid)> {
     {
         let k = match kernel_named(&path) {
             Ok(KernelNamed::Supervised(name)) => attach_supervised(&name)?,
-            Ok(KernelNamed::File(file)) => open_or_create(&file)?,
+            Ok(KernelNamed::File(file)) => open_or_create(&file).inspect_err(|e| {
+                let why = match *e {
+                    Errno::EINVAL => "not a kernel file (its header does not match)",
+                    Errno::ENOTSUP => "a kernel file of another version of qnxsim",
+                    Errno::EACCES => "not readable and writable by this user",
+                    _ => return,
+                };
+                diagnose(&format!("{KERNEL_ENV}={}: {why}", file.display()));
+            })?,
             Err(e) => {
                 diagnose(&format!(
                     "{KERNEL_ENV}={path:?}: a kernel's name must be UTF-8 (a memory file's \

@@ -83,7 +83,12 @@ fn main() {
     let kernel = match open(&name) {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("pidin-sim: cannot open the kernel {name:?}: {e}");
+            let hint = if e.raw() == nix::libc::ENOENT || e.raw() == nix::libc::ECONNREFUSED {
+                " (is a program of it running? --kernel or QNXSIM_KERNEL names another kernel)"
+            } else {
+                ""
+            };
+            eprintln!("pidin-sim: cannot open the kernel {name:?}: {e}{hint}");
             std::process::exit(1);
         }
     };
