@@ -523,6 +523,316 @@ fn bad_trace_path_is_refused_before_measuring() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// How long a `--tiny` run refused before measuring may take: its check takes milliseconds;
+/// a run still going then hangs (a FIFO opened with no reader) or measures, and is killed.
+const REFUSED_LIMIT: Duration = Duration::from_secs(10);
+
+/// A child process killed and reaped when dropped, on every path out of a test (a panic too).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `compare --tiny ARGS` (stdout into `dir/stdout.txt`, or into a pipe if `stdout_pipe`),
+/// asserts that it is refused within [`REFUSED_LIMIT`] (exit status 2, stderr naming each of
+/// `mentions` and "nothing was measured", no progress line, no table), and returns stderr.
+/// The child is killed if it runs longer, or if anything here fails.
+fn assert_tiny_refused(
+    dir: &Path,
+    args: &[&std::ffi::OsStr],
+    mentions: &[&str],
+    stdout_pipe: bool,
+) -> String {
+    let (out_path, err_path) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
+    let stdout = if stdout_pipe {
+        Stdio::piped()
+    } else {
+        Stdio::from(std::fs::File::create(&out_path).expect("stdout file"))
+    };
+    let mut child = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_compare"))
+            .arg("--tiny")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+            .spawn()
+            .expect("running compare"),
+    );
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.0.try_wait().expect("waiting for compare") {
+            break s;
+        }
+        if start.elapsed() > REFUSED_LIMIT {
+            drop(child);
+            let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+            let _ = std::fs::remove_file(&out_path);
+            let _ = std::fs::remove_file(&err_path);
+            panic!(
+                "compare --tiny {args:?} still running after {REFUSED_LIMIT:?}: killed\n{stderr}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = match child.0.stdout.take() {
+        Some(mut pipe) => {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+            text
+        }
+        None => std::fs::read_to_string(&out_path).unwrap_or_default(),
+    };
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&out_path);
+    let _ = std::fs::remove_file(&err_path);
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "compare --tiny {args:?}: {status}\n{stderr}"
+    );
+    for m in mentions.iter().chain(&["nothing was measured"]) {
+        assert!(
+            stderr.contains(m),
+            "compare --tiny {args:?}: {m:?} not in {stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("[1/") && !stdout.contains("Targets"),
+        "compare --tiny {args:?} measured before refusing:\n{stderr}"
+    );
+    stderr
+}
+
+/// Makes a FIFO at `path` (mode 0600).
+fn make_fifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL in the path");
+    // SAFETY: `c` is a NUL-terminated string that outlives the call; mkfifo only reads it.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(
+        rc,
+        0,
+        "mkfifo {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
+}
+
+/// What `path` is, not following a final symbolic link: "fifo", "socket", "dir", "symlink",
+/// "file" or "other".
+fn kind_at(path: &Path) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let t = std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .file_type();
+    if t.is_fifo() {
+        "fifo"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_dir() {
+        "dir"
+    } else if t.is_symlink() {
+        "symlink"
+    } else if t.is_file() {
+        "file"
+    } else {
+        "other"
+    }
+}
+
+/// Every file option on a FIFO, a Unix socket, a directory or a symbolic link to a FIFO (all in
+/// a scratch directory) is refused at once as not a regular file, and each is left as it was:
+/// nothing hangs opening the FIFO, nothing replaces or removes anything.
+#[test]
+fn file_outputs_on_a_fifo_socket_or_directory_are_refused_and_left_as_they_are() {
+    let dir = scratch_dir("special-files");
+    let fifo = dir.join("fifo");
+    make_fifo(&fifo);
+    let sock = dir.join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).expect("socket file");
+    let sub = dir.join("sub");
+    std::fs::create_dir(&sub).expect("directory");
+    let link = dir.join("to-fifo");
+    std::os::unix::fs::symlink(&fifo, &link).expect("symlink");
+    for option in ["--json", "--csv", "--trace", "--diagram"] {
+        for (path, says) in [
+            (&fifo, "is a FIFO or pipe, not a regular file"),
+            (&sock, "is a socket, not a regular file"),
+            (&sub, "is a directory, not a regular file"),
+            (
+                &link,
+                "is a symbolic link to a FIFO or pipe, not a regular file",
+            ),
+        ] {
+            assert_tiny_refused(
+                &dir,
+                &[option.as_ref(), path.as_os_str()],
+                &[option, &path.display().to_string(), says],
+                false,
+            );
+            assert_eq!(kind_at(&fifo), "fifo");
+            assert_eq!(kind_at(&sock), "socket");
+            assert_eq!(kind_at(&sub), "dir");
+            assert_eq!(kind_at(&link), "symlink");
+            assert_eq!(names(&dir), ["fifo", "sock", "sub", "to-fifo"]);
+            assert!(names(&sub).is_empty(), "{:?}", names(&sub));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A character device is refused before it is opened. /dev/zero is only named, never written:
+/// a `--csv` that cannot be written follows, so that even a broken check stops before
+/// measuring (then naming --csv, and failing here) instead of replacing the device.
+#[test]
+fn a_character_device_is_refused_before_anything_runs() {
+    let dir = scratch_dir("device");
+    let zero = Path::new("/dev/zero");
+    if kind_at(zero) != "other" {
+        return; // no character device here to name
+    }
+    let csv = dir.join("no-such-dir").join("r.csv");
+    assert_tiny_refused(
+        &dir,
+        &[
+            "--json".as_ref(),
+            zero.as_os_str(),
+            "--csv".as_ref(),
+            csv.as_os_str(),
+        ],
+        &[
+            "--json /dev/zero",
+            "is a character device, not a regular file",
+        ],
+        false,
+    );
+    assert!(names(&dir).is_empty(), "{:?}", names(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The file stdout goes to, named directly or as /dev/stdout, is refused (the table is printed
+/// there; writing the JSON over it would lose one or the other), and left as it was; /dev/stdout
+/// on a pipe is refused as not a regular file. A `--csv` that cannot be written follows, so a
+/// broken check stops before measuring.
+#[test]
+fn the_file_stdout_goes_to_and_a_pipe_are_refused() {
+    let dir = scratch_dir("stdout");
+    let csv = dir.join("no-such-dir").join("r.csv");
+    let stdout_file = dir.join("stdout.txt");
+    let mut paths = vec![stdout_file.clone()];
+    let dev_stdout = PathBuf::from("/dev/stdout");
+    let has_dev_stdout = std::fs::symlink_metadata(&dev_stdout).is_ok();
+    if has_dev_stdout {
+        paths.push(dev_stdout.clone());
+    }
+    for path in &paths {
+        assert_tiny_refused(
+            &dir,
+            &[
+                "--json".as_ref(),
+                path.as_os_str(),
+                "--csv".as_ref(),
+                csv.as_os_str(),
+            ],
+            &["--json", "is the file the standard output goes to"],
+            false,
+        );
+    }
+    if has_dev_stdout {
+        assert_tiny_refused(
+            &dir,
+            &[
+                "--json".as_ref(),
+                dev_stdout.as_os_str(),
+                "--csv".as_ref(),
+                csv.as_os_str(),
+            ],
+            &["--json /dev/stdout", "FIFO or pipe, not a regular file"],
+            true,
+        );
+    }
+    assert!(names(&dir).is_empty(), "{:?}", names(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--plots` on a FIFO is refused as not a directory; a chart's name in the plots directory
+/// that is a FIFO is refused as not a regular file (both left as they were). A `--csv` that
+/// cannot be written follows, so a broken check stops before measuring.
+#[test]
+fn plots_on_a_fifo_or_over_a_fifo_chart_are_refused() {
+    let dir = scratch_dir("plots-fifo");
+    let csv = dir.join("no-such-dir").join("r.csv");
+    let fifo = dir.join("fifo");
+    make_fifo(&fifo);
+    assert_tiny_refused(
+        &dir,
+        &[
+            "--plots".as_ref(),
+            fifo.as_os_str(),
+            "--csv".as_ref(),
+            csv.as_os_str(),
+        ],
+        &[
+            "--plots",
+            &fifo.display().to_string(),
+            "is not a directory (it is a FIFO",
+        ],
+        false,
+    );
+    let plots = dir.join("plots");
+    std::fs::create_dir(&plots).expect("plots");
+    let chart = plots.join("producers.svg");
+    make_fifo(&chart);
+    assert_tiny_refused(
+        &dir,
+        &[
+            "--plots".as_ref(),
+            plots.as_os_str(),
+            "--csv".as_ref(),
+            csv.as_os_str(),
+        ],
+        &[
+            "--plots",
+            &chart.display().to_string(),
+            "not a regular file",
+        ],
+        false,
+    );
+    assert_eq!(kind_at(&fifo), "fifo");
+    assert_eq!(kind_at(&chart), "fifo");
+    assert_eq!(names(&dir), ["fifo", "plots"]);
+    assert_eq!(names(&plots), ["producers.svg"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--only ""` (or blanks) would match every case: refused. A `--json` that cannot be written
+/// follows, so a broken check stops before measuring.
+#[test]
+fn empty_only_is_refused() {
+    let dir = scratch_dir("only-empty");
+    let json = dir.join("no-such-dir").join("r.json");
+    for text in ["", "  "] {
+        assert_tiny_refused(
+            &dir,
+            &[
+                "--only".as_ref(),
+                text.as_ref(),
+                "--json".as_ref(),
+                json.as_os_str(),
+            ],
+            &["--only", "empty text would match every case"],
+            false,
+        );
+    }
+    assert!(names(&dir).is_empty(), "{:?}", names(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The smallest run that still measures something (one cheap baseline in the tiny plan):
 /// the traced run comes after it whatever was measured.
 #[test]
@@ -858,6 +1168,33 @@ fn help_and_outputs_doc_describe_the_traced_run_as_it_is() {
     assert!(doc.contains(&format!(
         "{TRACED_ROUND_TRIPS} SRR round trips of {TRACED_SIZE} B"
     )));
+}
+
+/// `--help` and docs/outputs.md state the rule for existing paths: only regular files are
+/// written, a symbolic link to one is followed.
+#[test]
+fn help_and_outputs_doc_state_that_only_regular_files_are_written() {
+    let out = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .arg("--help")
+        .output()
+        .expect("compare --help");
+    assert!(out.status.success());
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let help = words(&String::from_utf8_lossy(&out.stdout));
+    let doc = words(include_str!("../../docs/outputs.md"));
+    for (text, what) in [(&help, "--help"), (&doc, "docs/outputs.md")] {
+        for said in [
+            "Only regular files are written",
+            "not a regular file",
+            "the file it names is replaced, the link",
+            "stdout or stderr goes to",
+        ] {
+            assert!(
+                text.to_lowercase().contains(&said.to_lowercase()),
+                "{what} does not say {said:?}"
+            );
+        }
+    }
 }
 
 /// RFC 4180 records: fields split at commas; quoted fields may hold commas, doubled quotes

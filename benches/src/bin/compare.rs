@@ -17,13 +17,17 @@
 //! Every option is checked before anything is measured: an output path that cannot be written
 //! (a missing directory, a directory where a file is wanted, a file where `--plots` wants a
 //! directory, two outputs on one file) stops the program at once with exit status 2 and a
-//! message naming the option and the path. The files are written at the end, each whole (a
-//! temporary file renamed into place): a failed run leaves no half-written file and an old file
-//! of the same name as it was. The JSON and CSV carry the schema version, the commit and the
-//! start time; `docs/outputs.md` describes every field. `--trace FILE` adds a small traced run
-//! of the kernel's models after the measured ones (their figures untouched) and writes its
-//! timeline; `--diagram FILE.svg` draws the same run as a message sequence chart (with both
-//! options one traced run feeds both; `benches::compare::traced`).
+//! message naming the option and the path. Only regular files are written: an existing path
+//! that is a directory, device, FIFO or socket (or a symbolic link to one) is refused, never
+//! opened or replaced, and so is the file stdout or stderr goes to; a symbolic link to a regular
+//! file is followed (the file is replaced, the link kept). An empty `--only` is refused too.
+//! The files are written at the end, each whole (a temporary file renamed into place): a failed
+//! run leaves no half-written file and an old file of the same name as it was. The JSON and CSV
+//! carry the schema version, the commit and the start time; `docs/outputs.md` describes every
+//! field. `--trace FILE` adds a small traced run of the kernel's models after the measured ones
+//! (their figures untouched) and writes its timeline; `--diagram FILE.svg` draws the same run
+//! as a message sequence chart (with both options one traced run feeds both;
+//! `benches::compare::traced`).
 //!
 //! Progress goes to stderr; the table, the targets and where files were written to stdout.
 //! The exit status is 0 even when a target is missed (the targets say MISSED); it is 1 if a run
@@ -43,6 +47,16 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
+/// What `--help` says of the output files (`benches::compare::output`).
+const OUTPUT_RULE: &str = "Output files (--json, --csv, --trace, --diagram and the charts of \
+--plots) are checked before anything is measured and written at the end, each whole (a temporary \
+file beside it, renamed into place). Only regular files are written: an existing path that is a \
+directory, a device, a FIFO or pipe, a socket, or a symbolic link to one of these or to nothing, \
+is refused as not a regular file (exit status 2, nothing measured) and never opened, replaced or \
+removed; so is the file stdout or stderr goes to (e.g. --json /dev/stdout). A symbolic link to a \
+regular file is followed: the file it names is replaced, the link kept. --plots DIR must be a \
+directory (or a path to create).";
+
 /// Most runs per figure `--runs` accepts (a full run of 100 takes about two hours here).
 const MAX_RUNS: u32 = 100;
 
@@ -51,7 +65,7 @@ const MAX_RUNS: u32 = 100;
 /// between two processes. Without options: the quick comparison (64-byte messages, across
 /// CPUs, the round trips on one CPU too, 3 runs, well under 30 s).
 #[derive(Parser, Debug)]
-#[command(name = "compare", version)]
+#[command(name = "compare", version, after_help = OUTPUT_RULE)]
 struct Args {
     /// The full sweep: sizes 16 B..64 KiB, asyncmsg batches 1..256, 1..16 producers, placements
     /// same-cpu, cross-cpu and unpinned, 5 runs (several minutes).
@@ -61,23 +75,25 @@ struct Args {
     /// checks the program works, measures nothing worth quoting).
     #[arg(long)]
     tiny: bool,
-    /// Write the results as JSON to FILE (its directory must exist; an existing file is
-    /// replaced at the end). Fields: docs/outputs.md.
+    /// Write the results as JSON to FILE (its directory must exist; an existing regular file
+    /// is replaced at the end, anything else refused: see below). Fields: docs/outputs.md.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Write the results as CSV to FILE (its directory must exist; an existing file is replaced
-    /// at the end). Columns: docs/outputs.md.
+    /// Write the results as CSV to FILE (its directory must exist; an existing regular file is
+    /// replaced at the end, anything else refused: see below). Columns: docs/outputs.md.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
-    /// Write SVG charts into DIR (created before measuring if missing). A chart whose every
-    /// line would be a single point (as in a quick run's latency against size) is not drawn.
+    /// Write SVG charts into DIR (created before measuring if missing; a path that exists must
+    /// be a directory). A chart whose every line would be a single point (as in a quick run's
+    /// latency against size) is not drawn.
     #[arg(long, value_name = "DIR")]
     plots: Option<PathBuf>,
     /// Write a timeline to FILE (Chrome trace-event JSON: open it in ui.perfetto.dev) of a
     /// small traced run made after the measured ones, so their figures are untouched: 4 SRR
     /// round trips (processes "client", "server") and 16 asyncmsg messages in batches of 4
     /// ("producer", "consumer"), 64 B, each thread's states and kernel calls and arrows from
-    /// each send to its receive and reply. Not measured. Its directory must exist.
+    /// each send to its receive and reply. Not measured. Its directory must exist; an existing
+    /// FILE must be a regular file.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
     /// Draw the same small traced run as a message sequence chart (SVG) to FILE: each SRR
@@ -85,7 +101,7 @@ struct Args {
     /// entries), the client's REPLY-blocked and the server's RECEIVE-blocked spans shaded; the
     /// asyncmsg puts no arrow (no kernel entry), each batch one thick arrow from its trigger
     /// to the asyncmsg_get that took it, with its count. Not measured. Its directory must
-    /// exist; with --trace, one traced run feeds both.
+    /// exist, an existing FILE must be a regular file; with --trace, one traced run feeds both.
     #[arg(long, value_name = "FILE.svg")]
     diagram: Option<PathBuf>,
     /// Runs per figure, 1 to 100 (each figure is the median), instead of the mode's 3 (quick),
@@ -93,7 +109,8 @@ struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RUNS)))]
     runs: Option<u32>,
     /// Only the cases whose progress label contains this text, e.g. "xproc" or "one-way
-    /// asyncmsg/64 64 B" (repeatable: a case matching any is kept). For checks and profiling.
+    /// asyncmsg/64 64 B" (repeatable: a case matching any is kept; empty text is refused). For
+    /// checks and profiling.
     #[arg(long, value_name = "TEXT")]
     only: Vec<String>,
 }
@@ -112,6 +129,14 @@ fn main() {
     };
     if let Some(n) = args.runs {
         plan.runs = n;
+    }
+    // Empty text (or blanks) is in every label: it would select the whole plan unasked.
+    if let Some(blank) = args.only.iter().find(|t| t.trim().is_empty()) {
+        eprintln!(
+            "compare: --only {blank:?}: empty text would match every case; give part of a case's \
+             progress label, e.g. \"xproc\"; nothing was measured"
+        );
+        std::process::exit(2);
     }
     if !args.only.is_empty() {
         plan.retain_matching(&args.only);
@@ -280,7 +305,10 @@ fn write_outputs(
                 let files = plots
                     .drawn
                     .into_iter()
-                    .map(|(f, svg)| (dir.join(f), svg.into_bytes()))
+                    .map(|(f, svg)| {
+                        let dest = outputs.chart_dest(f).unwrap_or_else(|| dir.join(f));
+                        (dest, svg.into_bytes())
+                    })
                     .collect();
                 write(files, "plot");
                 for (file, why) in plots.not_drawn {

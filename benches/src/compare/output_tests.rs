@@ -330,3 +330,171 @@ fn staged_file_dropped_uncommitted_is_removed() {
     drop(s);
     assert!(t.names().is_empty());
 }
+
+/// Makes a FIFO at `path` (mode 0600).
+fn make_fifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL in the path");
+    // SAFETY: `c` is a NUL-terminated string that outlives the call; mkfifo only reads it.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(
+        rc,
+        0,
+        "mkfifo {}: {}",
+        path.display(),
+        io::Error::last_os_error()
+    );
+}
+
+/// What `path` is, not following a final symbolic link.
+fn kind_at(path: &Path) -> &'static str {
+    kind_of(fs::symlink_metadata(path).expect("exists").file_type())
+}
+
+/// `check_file` on another thread, failing the test if it has not returned within 5 s (opening
+/// a FIFO with no reader would block for ever).
+fn check_file_bounded(option: &'static str, path: &Path) -> Result<PathBuf, OutputError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(check_file(option, &p));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(5))
+        .unwrap_or_else(|_| panic!("check_file({option}, {}) hangs", path.display()))
+}
+
+#[test]
+fn file_check_refuses_what_is_not_a_regular_file_and_leaves_it_as_it_was() {
+    let t = TempDir::new("special");
+    let fifo = t.path("fifo");
+    make_fifo(&fifo);
+    let sock = t.path("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).expect("socket file");
+    fs::create_dir(t.path("dir")).expect("dir");
+    for (name, target) in [
+        ("to-fifo", "fifo"),
+        ("to-sock", "sock"),
+        ("to-dir", "dir"),
+        ("dangling", "nowhere"),
+    ] {
+        std::os::unix::fs::symlink(t.path(target), t.path(name)).expect("symlink");
+    }
+    for (name, says) in [
+        ("fifo", "is a FIFO or pipe, not a regular file"),
+        ("sock", "is a socket, not a regular file"),
+        ("dir", "is a directory, not a regular file"),
+        (
+            "to-fifo",
+            "is a symbolic link to a FIFO or pipe, not a regular file",
+        ),
+        (
+            "to-sock",
+            "is a symbolic link to a socket, not a regular file",
+        ),
+        (
+            "to-dir",
+            "is a symbolic link to a directory, not a regular file",
+        ),
+        (
+            "dangling",
+            "does not exist or cannot be reached: not followed",
+        ),
+    ] {
+        for option in ["--json", "--csv", "--trace", "--diagram"] {
+            let p = t.path(name);
+            let e = check_file_bounded(option, &p).expect_err(name);
+            assert_eq!((e.option.as_str(), &e.path), (option, &p));
+            assert!(e.to_string().contains(says), "{name}: {e}");
+        }
+    }
+    // A character device, refused before it is opened (no write either way).
+    let e = check_file_bounded("--json", Path::new("/dev/zero")).expect_err("/dev/zero");
+    assert!(
+        e.to_string()
+            .contains("is a character device, not a regular file"),
+        "{e}"
+    );
+    // All as they were, and no probe or temporary file beside them.
+    assert_eq!(kind_at(&fifo), "a FIFO or pipe");
+    assert_eq!(kind_at(&sock), "a socket");
+    assert_eq!(kind_at(&t.path("dir")), "a directory");
+    assert_eq!(kind_at(&t.path("to-fifo")), "a symbolic link");
+    assert_eq!(
+        t.names(),
+        ["dangling", "dir", "fifo", "sock", "to-dir", "to-fifo", "to-sock"]
+    );
+}
+
+#[test]
+fn symbolic_link_to_a_regular_file_is_written_through_and_kept() {
+    let t = TempDir::new("through");
+    fs::write(t.path("target.csv"), "old").expect("file");
+    std::os::unix::fs::symlink("target.csv", t.path("link.csv")).expect("symlink");
+    let dest = check_file("--csv", &t.path("link.csv")).expect("a link to a regular file");
+    assert_eq!(dest, t.path("target.csv"));
+    write_all_atomically(vec![(dest, b"new".to_vec())]).expect("written");
+    assert_eq!(kind_at(&t.path("link.csv")), "a symbolic link");
+    assert_eq!(
+        fs::read_link(t.path("link.csv")).expect("link"),
+        Path::new("target.csv")
+    );
+    assert_eq!(
+        fs::read_to_string(t.path("target.csv")).expect("read"),
+        "new"
+    );
+    assert_eq!(t.names(), ["link.csv", "target.csv"]);
+}
+
+#[test]
+fn plots_directory_refuses_a_fifo_and_a_chart_that_is_not_a_regular_file() {
+    let t = TempDir::new("plots-special");
+    let files = ["producers.svg", "entries_vs_batch.svg"];
+    let fifo = t.path("fifo");
+    make_fifo(&fifo);
+    let e = check_dir("--plots", &fifo).expect_err("a FIFO");
+    assert!(
+        e.to_string().contains("is not a directory (it is a FIFO"),
+        "{e}"
+    );
+    let plots = t.path("plots");
+    fs::create_dir(&plots).expect("plots");
+    make_fifo(&plots.join("producers.svg"));
+    let e = Outputs::check(FileOptions::default(), Some(&plots), &files).expect_err("a FIFO chart");
+    assert_eq!(e.option, "--plots");
+    assert_eq!(e.path, plots.join("producers.svg"));
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    assert_eq!(kind_at(&plots.join("producers.svg")), "a FIFO or pipe");
+    // A chart that is a link to a regular file is written through it, and no other output
+    // may name that file.
+    fs::remove_file(plots.join("producers.svg")).expect("remove the FIFO");
+    fs::write(t.path("old.svg"), "old").expect("old chart");
+    std::os::unix::fs::symlink(t.path("old.svg"), plots.join("producers.svg")).expect("link");
+    let ok = Outputs::check(FileOptions::default(), Some(&plots), &files).expect("a linked chart");
+    assert_eq!(ok.chart_dest("producers.svg"), Some(t.path("old.svg")));
+    assert_eq!(
+        ok.chart_dest("entries_vs_batch.svg"),
+        Some(plots.join("entries_vs_batch.svg"))
+    );
+    let old = t.path("old.svg");
+    let e = Outputs::check(opts(Some(&old), None, None), Some(&plots), &files)
+        .expect_err("a chart's file");
+    assert_eq!(e.option, "--json");
+    assert!(e.to_string().contains("--plots writes"), "{e}");
+}
+
+#[test]
+fn commit_does_not_replace_what_has_become_a_fifo_since_the_check() {
+    let t = TempDir::new("commit");
+    let dest = t.path("r.json");
+    fs::write(&dest, "old").expect("file");
+    let staged = Staged::write(&dest, b"new").expect("staged");
+    fs::remove_file(&dest).expect("remove");
+    make_fifo(&dest);
+    let e = staged.commit().expect_err("not a regular file any more");
+    assert!(
+        e.to_string().contains("not a regular file: not replaced"),
+        "{e}"
+    );
+    assert_eq!(kind_at(&dest), "a FIFO or pipe");
+    assert_eq!(t.names(), ["r.json"], "the temporary file was left");
+}
