@@ -274,16 +274,30 @@ pub(crate) fn let_peers_copy() {
     let _ = unsafe { libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY, 0, 0, 0) };
 }
 
-/// Whether Linux process `pid` runs (a zombie, or no such process, does not).
+/// Whether Linux process `pid` runs (a zombie, or no such process, does not). The process's
+/// own state is its first thread's: a program whose first thread ended (`pthread_exit` from
+/// `main`, as a QNX server that hands its work to a thread pool does) shows as a zombie while
+/// its other threads run, so a zombie's threads are looked at too: it runs while one of them is
+/// neither a zombie nor dead.
 pub(crate) fn program_alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command's closing parenthesis.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim_start().chars().next())
-            .is_some_and(|state| state != 'Z' && state != 'X'),
-        Err(_) => false,
+    match stat_state(&format!("/proc/{pid}/stat")) {
+        Some('Z') => std::fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|tasks| {
+            tasks.filter_map(Result::ok).any(|t| {
+                stat_state(&t.path().join("stat").to_string_lossy())
+                    .is_some_and(|state| state != 'Z' && state != 'X')
+            })
+        }),
+        Some(state) => state != 'X',
+        None => false,
     }
+}
+
+/// The state letter of a `/proc/.../stat` file (`None`: no such file).
+fn stat_state(path: &str) -> Option<char> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The state follows the command's closing parenthesis.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next())
 }
 
 /// The most runs one [`read_many`] system call takes (Linux's `IOV_MAX`).

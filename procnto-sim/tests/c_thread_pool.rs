@@ -88,3 +88,26 @@ fn a_c_thread_pool_name_server_serves_several_client_programs_at_once() {
     // The server exits after its last client's quit.
     expect_summary("thread_pool_server", server.finish(WITHIN), SERVER_CHECKS);
 }
+
+/// A program whose first thread has ended is still running: the C thread-pool server's `main`
+/// leaves with `pthread_exit` once its pool starts (`POOL_FLAG_EXIT_SELF`, as QNX servers do),
+/// and Linux then shows the program as a zombie while its pool threads serve. On a kernel in a
+/// plain memory file, whose programs look for dead programs every 200 ms and reap them, the
+/// server must not be taken for dead: after several such looks (the server's own threads are
+/// blocked in MsgReceive, so its timer service looks too), a client program is still served.
+#[test]
+fn a_c_thread_pool_server_whose_main_thread_ended_is_not_taken_for_dead() {
+    let dir = TempDir::new("c-thread-pool-zombie-leader");
+    let kernel = dir.join("kernel");
+    let server_exe = build_shared(&dir, "thread_pool_server");
+    let client_exe = build_shared(&dir, "thread_pool_client");
+    let env = vec![(userlib::current::KERNEL_ENV, kernel.display().to_string())];
+    let name = "qnxsim/test/thread-pool-zombie-leader";
+    let mut server = Running::start(&server_exe, &[name, "1"], &env);
+    server.ready();
+    // (Several looks for dead programs: REAP_SLICE is 200 ms.)
+    std::thread::sleep(Duration::from_millis(700));
+    let client = Running::start(&client_exe, &[name, "1"], &env);
+    expect_summary("thread_pool_client 1", client.finish(WITHIN), CLIENT_CHECKS);
+    expect_summary("thread_pool_server", server.finish(WITHIN), SERVER_CHECKS);
+}
