@@ -38,10 +38,12 @@ pub const DCMD_SAMPLE_CLEAR: i32 = dion(_DCMD_MISC, 2);
 
 #[derive(Parser, Debug)]
 #[command(
+    name = "dev-sample",
+    version,
     about = "/dev/sample: a QNX resource manager in a program of its own on a shared kernel (QNXSIM_KERNEL)"
 )]
 struct Args {
-    /// The path to attach: absolute, at most 127 bytes.
+    /// The path to attach: absolute, at most 127 bytes, with no '..' component.
     #[arg(long, default_value = "/dev/sample", value_parser = device_path)]
     path: String,
     /// Seconds without a message after which the server ends, 1 to 86400.
@@ -55,6 +57,10 @@ struct Args {
 fn device_path(s: &str) -> Result<String, String> {
     if !s.starts_with('/') || s.len() > 127 || s.contains('\0') {
         Err("an absolute path of at most 127 bytes".into())
+    } else if s.split('/').any(|c| c == "..") {
+        // A device's path is where it is: "/dev/../etc" would claim a path outside the
+        // directory it names.
+        Err("a '..' component is not allowed: give the path the device is at".into())
     } else {
         Ok(s.to_string())
     }

@@ -26,6 +26,8 @@ const DCMD_SAMPLE_CLEAR: i32 = dion(_DCMD_MISC, 2);
 
 #[derive(Parser, Debug)]
 #[command(
+    name = "dev-sample-client",
+    version,
     about = "The client of dev-sample, a program of its own on a shared kernel (QNXSIM_KERNEL)"
 )]
 struct Args {

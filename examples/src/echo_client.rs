@@ -9,6 +9,8 @@ use userlib::qnx::*;
 
 #[derive(Parser, Debug)]
 #[command(
+    name = "echo-client",
+    version,
     about = "The client of echo-server, a program of its own on a shared kernel (QNXSIM_KERNEL)"
 )]
 struct Args {

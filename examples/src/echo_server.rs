@@ -12,8 +12,11 @@
 //!
 //! The server answers each message with it in upper case (status: its length), a message
 //! "quit" with 0 before ending, and counts the clients that disconnect
-//! (`_NTO_CHF_DISCONNECT`), detaching each one's scoid as QNX servers do. It never waits unbounded: `--idle` ends it after that long without
-//! a message.
+//! (`_NTO_CHF_DISCONNECT`), detaching each one's scoid as QNX servers do. A client that dies
+//! between its send and the reply (killed while REPLY-blocked) makes the reply fail with
+//! `ESRCH`; as QNX servers do, the server notes it and goes on serving. `--hold-ms` holds each
+//! reply that long (the client stays REPLY-blocked: watch it with `pidin-sim`). It never waits
+//! unbounded: `--idle` ends it after that long without a message.
 
 use clap::Parser;
 use examples::{Context, Failure};
@@ -22,11 +25,18 @@ use userlib::qnx::*;
 use userlib::MsgInfo;
 
 #[derive(Parser, Debug)]
-#[command(about = "An echo server, a program of its own on a shared kernel (QNXSIM_KERNEL)")]
+#[command(
+    name = "echo-server",
+    version,
+    about = "An echo server, a program of its own on a shared kernel (QNXSIM_KERNEL)"
+)]
 struct Args {
     /// Seconds without a message after which the server ends, 1 to 86400.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     idle: u64,
+    /// Milliseconds to hold each reply, 0 to 60000: the client stays REPLY-blocked meanwhile.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    hold_ms: u64,
 }
 
 fn main() {
@@ -78,7 +88,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         }
         let msg = &buf[..info.msglen as usize];
         if msg == b"quit" {
-            msg_reply(rcvid, 0, b"").context(|| "MsgReply")?;
+            reply(rcvid, &info, 0, b"")?;
             println!("echo-server: asked to quit by pid {}", info.pid);
             return Ok(());
         }
@@ -89,6 +99,25 @@ fn run(args: &Args) -> Result<(), Failure> {
             info.pid,
             info.tid
         );
-        msg_reply(rcvid, up.len() as i64, &up).context(|| "MsgReply")?;
+        if args.hold_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(args.hold_ms));
+        }
+        reply(rcvid, &info, up.len() as i64, &up)?;
+    }
+}
+
+/// MsgReply to the client `info` describes. A client that is gone (it died after its send, and
+/// the kernel tore it down: `ESRCH`) is no failure of the server's: as QNX servers do, it
+/// says so and goes on. Any other error fails.
+fn reply(rcvid: userlib::RcvId, info: &MsgInfo, status: i64, msg: &[u8]) -> Result<(), Failure> {
+    match msg_reply(rcvid, status, msg) {
+        Err(userlib::Errno::ESRCH) => {
+            println!(
+                "echo-server: pid {} tid {} is gone (ESRCH): no reply",
+                info.pid, info.tid
+            );
+            Ok(())
+        }
+        r => r.context(|| "MsgReply"),
     }
 }

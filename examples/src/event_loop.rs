@@ -46,6 +46,8 @@ use userlib::{
 
 #[derive(Parser, Debug)]
 #[command(
+    name = "event-loop",
+    version,
     about = "A QNX server event loop: messages, pulses, unblock, disconnect, a periodic timer"
 )]
 struct Args {
@@ -415,6 +417,10 @@ fn main() {
         );
         std::process::exit(2);
     }
+    if args.role.is_none() {
+        // Before anything runs: a bad path must not cost the run.
+        args.observe.refuse_bad_outputs("event-loop");
+    }
     let (who, r) = match args.role {
         Some(role) => (
             format!("event-loop ({role:?} program)"),
@@ -424,9 +430,13 @@ fn main() {
         None => ("event-loop".to_string(), run(args)),
     };
     if let Err(e) = r {
-        eprintln!("{who}: {e}");
-        std::process::exit(1);
+        // (A launcher a signal is ending says so itself.)
+        if !programs::ending() {
+            eprintln!("{who}: {e}");
+        }
+        programs::exit(1);
     }
+    programs::exit(0);
 }
 
 fn run(args: Args) -> Result<(), Failure> {

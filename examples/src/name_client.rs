@@ -14,6 +14,8 @@ const MSG_QUIT: u16 = _IO_MAX + 2;
 
 #[derive(Parser, Debug)]
 #[command(
+    name = "name-client",
+    version,
     about = "The client of name-server, a program of its own on a shared kernel (QNXSIM_KERNEL)"
 )]
 struct Args {

@@ -14,8 +14,11 @@
 //! in"), the clients' messages (here a 2-byte type, `MSG_UPPER` or `MSG_QUIT`, then text: a
 //! type above `_IO_MAX`, so that no message of a client can pass for one of QNX's I/O
 //! messages), and `_PULSE_CODE_DISCONNECT` when a client's last connection goes (then
-//! `ConnectDetach` of its scoid). It never waits unbounded: `--idle` ends it after that long
-//! without a message; at its end it detaches the name (`name_detach`).
+//! `ConnectDetach` of its scoid). A client that dies between its send and the reply makes the
+//! reply fail with `ESRCH`; as QNX servers do, the server notes it and goes on serving
+//! (`--hold-ms` holds each answer to a `MSG_UPPER` that long: the client stays REPLY-blocked).
+//! It never waits unbounded: `--idle` ends it after that long without a message; at its end it
+//! detaches the name (`name_detach`).
 
 use clap::Parser;
 use examples::{Context, Failure};
@@ -31,6 +34,8 @@ const MSG_QUIT: u16 = _IO_MAX + 2;
 
 #[derive(Parser, Debug)]
 #[command(
+    name = "name-server",
+    version,
     about = "A server found by name (name_attach), a program of its own on a shared kernel (QNXSIM_KERNEL)"
 )]
 struct Args {
@@ -40,6 +45,10 @@ struct Args {
     /// Seconds without a message after which the server ends, 1 to 86400.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     idle: u64,
+    /// Milliseconds to hold each answer to a request, 0 to 60000: the client stays
+    /// REPLY-blocked meanwhile.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    hold_ms: u64,
 }
 
 fn server_name(s: &str) -> Result<String, String> {
@@ -99,7 +108,8 @@ fn run(args: &Args) -> Result<(), Failure> {
             _IO_CONNECT => {
                 // name_open's message: let the client in.
                 println!("name-server: pid {} opened the name", info.pid);
-                msg_reply(rcvid, 0, b"").context(|| "MsgReply to the _IO_CONNECT")?;
+                gone_is_no_failure(msg_reply(rcvid, 0, b""), &info)
+                    .context(|| "MsgReply to the _IO_CONNECT")?;
             }
             MSG_UPPER => {
                 let up = msg[2..].to_ascii_uppercase();
@@ -109,17 +119,37 @@ fn run(args: &Args) -> Result<(), Failure> {
                     info.pid,
                     info.tid
                 );
-                msg_reply(rcvid, up.len() as i64, &up).context(|| "MsgReply")?;
+                if args.hold_ms > 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(args.hold_ms));
+                }
+                gone_is_no_failure(msg_reply(rcvid, up.len() as i64, &up), &info)
+                    .context(|| "MsgReply")?;
             }
             MSG_QUIT => {
-                msg_reply(rcvid, 0, b"").context(|| "MsgReply")?;
+                gone_is_no_failure(msg_reply(rcvid, 0, b""), &info).context(|| "MsgReply")?;
                 println!("name-server: asked to quit by pid {}", info.pid);
                 break;
             }
             // QNX's other I/O messages, and what we do not know.
-            _ => msg_error(rcvid, userlib::Errno::ENOSYS).context(|| "MsgError")?,
+            _ => gone_is_no_failure(msg_error(rcvid, userlib::Errno::ENOSYS), &info)
+                .context(|| "MsgError")?,
         }
     }
     name_detach(&attach, 0).context(|| "name_detach")?;
     Ok(())
+}
+
+/// A reply's result, where a client that is gone (it died after its send, and the kernel tore
+/// it down: `ESRCH`) is no failure of the server's: as QNX servers do, it says so and goes on.
+fn gone_is_no_failure(r: Result<(), userlib::Errno>, info: &MsgInfo) -> Result<(), userlib::Errno> {
+    match r {
+        Err(userlib::Errno::ESRCH) => {
+            println!(
+                "name-server: pid {} tid {} is gone (ESRCH): no reply",
+                info.pid, info.tid
+            );
+            Ok(())
+        }
+        r => r,
+    }
 }

@@ -20,7 +20,7 @@
 //! program's events, on one clock. `--step` is for one program's threads only.
 
 use crate::{Context, Failure};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tracing_subscriber::layer::SubscriberExt;
@@ -67,6 +67,142 @@ impl ObserveArgs {
     pub fn any(&self) -> bool {
         self.trace.is_some() || self.diagram.is_some() || self.step
     }
+
+    /// Checks the files `--trace` and `--diagram` name, before anything runs (the files are
+    /// written at the end of the run, which a bad path would otherwise waste): see
+    /// [`check_output`]; and the two must not name one file. The error names the option and
+    /// the path: `--trace /tmp: is a directory`.
+    pub fn check_outputs(&self) -> Result<(), String> {
+        if let Some(t) = &self.trace {
+            check_output("--trace", t)?;
+        }
+        if let Some(d) = &self.diagram {
+            check_output("--diagram", d)?;
+        }
+        if let (Some(t), Some(d)) = (&self.trace, &self.diagram) {
+            if same_file(t, d) {
+                return Err(format!(
+                    "--diagram {}: names the same file as --trace",
+                    d.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`ObserveArgs::check_outputs`], or ends the program with exit status 2 (a usage error)
+    /// and `PROG: --trace PATH: why` on stderr.
+    pub fn refuse_bad_outputs(&self, prog: &str) {
+        if let Err(e) = self.check_outputs() {
+            eprintln!("{prog}: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Checks that a file can be written at `path` (given to `option`): an existing file must be
+/// a regular file (a directory, device, FIFO or socket, or a link to one, is refused) that
+/// this user can write; a new one needs an existing directory this user can create files in.
+/// A link that leads nowhere is refused, not followed. The error says why, after the option
+/// and the path.
+pub fn check_output(option: &str, path: &Path) -> Result<(), String> {
+    use nix::unistd::{access, AccessFlags};
+    let refuse = |why: String| Err(format!("{option} {}: {why}", path.display()));
+    if path.as_os_str().is_empty() {
+        return refuse("the path is empty".into());
+    }
+    let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {
+            return match access(path, AccessFlags::W_OK) {
+                Ok(()) => Ok(()),
+                Err(e) => refuse(format!("cannot be written: {}", e.desc())),
+            };
+        }
+        Ok(m) => {
+            return refuse(format!(
+                "{} {}, not a file to write",
+                if link { "leads to" } else { "is" },
+                kind_of(&m.file_type())
+            ))
+        }
+        Err(_) if link => {
+            let to =
+                std::fs::read_link(path).map_or_else(|_| "?".into(), |t| t.display().to_string());
+            return refuse(format!(
+                "is a symbolic link to {to}, which does not exist: not followed"
+            ));
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return refuse(e.to_string()),
+        Err(_) => {}
+    }
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") || path.file_name().is_none() {
+        return refuse("names a directory, not a file".into());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(parent) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return refuse(format!("{} is not a directory", parent.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return refuse(format!(
+                "the directory {} does not exist (it is not created for a file)",
+                parent.display()
+            ))
+        }
+        Err(e) => return refuse(format!("{}: {e}", parent.display())),
+    }
+    match access(parent, AccessFlags::W_OK | AccessFlags::X_OK) {
+        Ok(()) => Ok(()),
+        Err(e) => refuse(format!(
+            "cannot create a file in {}: {}",
+            parent.display(),
+            e.desc()
+        )),
+    }
+}
+
+/// "a directory", "a FIFO (a special file)", ...
+fn kind_of(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (a special file)"
+    } else if t.is_socket() {
+        "a socket (a special file)"
+    } else if t.is_char_device() {
+        "a character device (a special file)"
+    } else if t.is_block_device() {
+        "a block device (a special file)"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Whether `a` and `b` name one file: the same path, the same existing file (through a link,
+/// `sub/..`), or the same name in the same directory.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if a == b {
+        return true;
+    }
+    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        return (x.dev(), x.ino()) == (y.dev(), y.ino());
+    }
+    let place = |p: &Path| {
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some((
+            std::fs::canonicalize(parent).ok()?,
+            p.file_name()?.to_owned(),
+        ))
+    };
+    matches!((place(a), place(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// The recorders of a run; [`Observers::finish`] writes their files.

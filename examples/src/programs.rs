@@ -21,15 +21,22 @@
 //! Nothing outlives the run: a program dies with its launcher (`PR_SET_PDEATHSIG`, set by
 //! [`role_setup`]); the launcher kills and reaps every program it started on every exit path
 //! ([`Program`]'s drop), every wait for a program is bounded, and the kernel's directory is
-//! removed when the launcher ends ([`SharedKernel`]'s drop).
+//! removed when the launcher ends ([`SharedKernel`]'s drop). A launcher ended by SIGINT (Ctrl-C),
+//! SIGTERM or SIGHUP does the same from a thread that waits for those signals: it kills its
+//! programs, removes the directory and exits with status 128 + the signal's number (130, 143,
+//! 129); its main thread then reports nothing and waits for that end ([`exit`]). A launcher
+//! killed by SIGKILL can do nothing: its programs die with it (`PR_SET_PDEATHSIG`), and the next
+//! launcher removes its directory ([`SharedKernel::create`]: a `qnxsim-EXAMPLE-PID` directory of
+//! this user's, mode 0700, holding at most a `kernel` file, whose launcher PID no longer runs).
 
 use crate::{Context, Failure};
+use nix::sys::signal::{SigSet, Signal};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use userlib::Kernel;
@@ -98,6 +105,11 @@ struct Watch {
     kernel: Kernel,
     /// The programs of the run not yet reaped, by pid.
     programs: Mutex<Vec<i32>>,
+    /// Every program of the run, by pid, with the name messages give it.
+    names: Mutex<Vec<(i32, String)>>,
+    /// The programs of the run that ended other than with status 0, in the order the launcher
+    /// saw them end: (pid, "the server program (pid 4211) was killed by SIGKILL").
+    failures: Mutex<Vec<(i32, String)>>,
     stop: AtomicBool,
 }
 
@@ -113,7 +125,9 @@ impl Watch {
         }
     }
 
-    /// Reaps every program of the run that has died (a zombie not yet waited for, or gone).
+    /// Reaps every program of the run that has died (a zombie not yet waited for, or gone),
+    /// noting first how it ended (its exit status, read without waiting for it: the launcher's
+    /// main thread does that).
     fn reap_dead(&self) {
         let dead: Vec<i32> = self
             .programs
@@ -124,8 +138,71 @@ impl Watch {
             .filter(|&pid| !alive(pid))
             .collect();
         for pid in dead {
+            match peek_status(pid) {
+                Peek::Ended(how) => self.ended(pid, &how),
+                // Its first thread has ended, not yet all of them (the process is not a zombie
+                // yet, whatever /proc says of that thread): next time.
+                Peek::Ending => continue,
+                // Reaped already: the main thread knows how it ended.
+                Peek::Unknown => {}
+            }
             self.reap(pid);
         }
+    }
+
+    /// Notes that program `pid` ended as `how` says ("exited with status 1"), unless that is
+    /// status 0 or it was noted already.
+    fn ended(&self, pid: i32, how: &str) {
+        if how == OK_STATUS {
+            return;
+        }
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.iter().all(|&(p, _)| p != pid) {
+            failures.push((pid, format!("{} {how}", self.name_of(pid))));
+        }
+    }
+
+    /// "the server program (pid 4211)".
+    fn name_of(&self, pid: i32) -> String {
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        match names.iter().find(|&&(p, _)| p == pid) {
+            Some((_, name)) => format!("the {name} program (pid {pid})"),
+            None => format!("the program pid {pid}"),
+        }
+    }
+
+    /// How the first program of the run other than `pid` to fail ended, if one failed before
+    /// `pid` did (or `pid` has not failed): what more likely caused `pid`'s failure than `pid`
+    /// itself (a server killed, its clients' sends then fail).
+    fn failed_before(&self, pid: i32) -> Option<String> {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let first = failures.first()?;
+        (first.0 != pid).then(|| first.1.clone())
+    }
+}
+
+/// [`describe`]'s words for a program that exited with status 0.
+const OK_STATUS: &str = "exited with status 0";
+
+/// What [`peek_status`] found.
+enum Peek {
+    /// The child ended so ([`describe`]'s words).
+    Ended(String),
+    /// It has not ended yet (its threads are still ending).
+    Ending,
+    /// It is no child to wait for (reaped already).
+    Unknown,
+}
+
+/// How child `pid` ended, read without reaping it (`waitid` with `WNOWAIT`).
+fn peek_status(pid: i32) -> Peek {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    match waitid(Id::Pid(nix::unistd::Pid::from_raw(pid)), flags) {
+        Ok(WaitStatus::Exited(_, code)) => Peek::Ended(format!("exited with status {code}")),
+        Ok(WaitStatus::Signaled(_, sig, _)) => Peek::Ended(format!("was killed by {sig}")),
+        Ok(WaitStatus::StillAlive) => Peek::Ending,
+        _ => Peek::Unknown,
     }
 }
 
@@ -142,20 +219,33 @@ fn alive(pid: i32) -> bool {
 }
 
 impl SharedKernel {
-    /// Makes the directory and the kernel in it (`tag` names the directory, with this
-    /// program's pid), and starts watching it.
+    /// Makes the directory and the kernel in it (`tag`, the example's name, names the
+    /// directory, with this program's pid), and starts watching it.
+    ///
+    /// First, as the launcher of a run: SIGINT, SIGTERM and SIGHUP end this program cleanly
+    /// from now on ([`end_on_signals`]: call this before starting any thread), and the
+    /// directories that launchers killed by SIGKILL left behind are removed
+    /// ([`remove_stale`]).
     pub fn create(tag: &str) -> Result<SharedKernel, Failure> {
         use std::os::unix::fs::DirBuilderExt;
+        end_on_signals(tag);
+        remove_stale(tag);
         let dir = std::env::temp_dir().join(format!("qnxsim-{tag}-{}", std::process::id()));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .context(|| format!("creating the directory {}", dir.display()))?;
+        // Listed before it is made: a signal from now on removes it.
+        leftovers().dirs.push(dir.clone());
+        if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            leftovers().dirs.retain(|d| d != &dir);
+            return Err(Failure::new(format!(
+                "creating the directory {} failed: {e}",
+                dir.display()
+            )));
+        }
         let path = dir.join("kernel");
         let kernel = match Kernel::create_shared(&path, userlib::Config::default()) {
             Ok(k) => k,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);
+                leftovers().dirs.retain(|d| d != &dir);
                 return Err(Failure::new(format!(
                     "creating the kernel file {} failed: {e}",
                     path.display()
@@ -168,6 +258,8 @@ impl SharedKernel {
         let watch = Arc::new(Watch {
             kernel,
             programs: Mutex::new(Vec::new()),
+            names: Mutex::new(Vec::new()),
+            failures: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
         let w = watch.clone();
@@ -203,6 +295,7 @@ impl Drop for SharedKernel {
             let _ = w.join();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        leftovers().dirs.retain(|d| d != &self.dir);
     }
 }
 
@@ -234,12 +327,27 @@ impl Program {
             .stderr(Stdio::inherit())
             .spawn()
             .context(|| format!("starting the {name} program ({})", exe.display()))?;
+        let pid = child.id() as i32;
+        {
+            let mut l = leftovers();
+            l.pids.push(pid);
+            // (A signal's thread that has killed the programs listed already missed this one.)
+            if ending() {
+                let _ = child.kill();
+            }
+        }
+        kernel
+            .watch
+            .names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((pid, name.to_string()));
         kernel
             .watch
             .programs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(child.id() as i32);
+            .push(pid);
         let stdin = child.stdin.take();
         let out = child.stdout.take();
         let (tx, lines) = mpsc::channel();
@@ -300,11 +408,15 @@ impl Program {
                 Ok(l) => break l,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    return Err(Failure::new(format!(
+                    let mut msg = format!(
                         "the {} program (pid {}) ended before it said {word:?}",
                         self.name,
                         self.pid()
-                    )))
+                    );
+                    if let Some(first) = self.watch.failed_before(self.pid()) {
+                        msg = format!("{first}; then {msg}");
+                    }
+                    return Err(Failure::new(msg));
                 }
             }
             let now = progress();
@@ -332,7 +444,21 @@ impl Program {
 
     /// Whether the program is still running.
     pub fn running(&mut self) -> bool {
-        !self.ended && matches!(self.child.try_wait(), Ok(None))
+        !self.ended && matches!(self.poll(), Ok(None))
+    }
+
+    /// Its exit status if it has ended (it is then reaped, and no longer a program a signal's
+    /// end must kill: see [`end_on_signals`]).
+    fn poll(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        let pid = self.pid();
+        // Reaped and unlisted under one hold of the list: a signal's thread never kills a
+        // pid that was reaped (and could be another process's by then).
+        let mut l = leftovers();
+        let r = self.child.try_wait();
+        if matches!(r, Ok(Some(_))) {
+            l.pids.retain(|&p| p != pid);
+        }
+        r
     }
 
     /// Sends `line` to the program's stdin (see [`Commands`]).
@@ -357,15 +483,19 @@ impl Program {
     ) -> Result<(), Failure> {
         let status = self.wait_progressing(stall, &mut progress)?;
         if status.success() {
-            Ok(())
-        } else {
-            Err(Failure::new(format!(
-                "the {} program (pid {}) {}",
-                self.name,
-                self.pid(),
-                describe(status)
-            )))
+            return Ok(());
         }
+        let mut msg = format!(
+            "the {} program (pid {}) {}",
+            self.name,
+            self.pid(),
+            describe(status)
+        );
+        // Another program's end first is the likelier cause: name it first.
+        if let Some(first) = self.watch.failed_before(self.pid()) {
+            msg = format!("{first}; then {msg}");
+        }
+        Err(Failure::new(msg))
     }
 
     /// Waits for the program to end; its exit status.
@@ -383,8 +513,7 @@ impl Program {
         let mut moved_at = Instant::now();
         let status = loop {
             if let Some(st) = self
-                .child
-                .try_wait()
+                .poll()
                 .context(|| format!("waiting for the {} program", self.name))?
             {
                 break st;
@@ -404,6 +533,7 @@ impl Program {
             std::thread::sleep(Duration::from_millis(5));
         };
         self.ended = true;
+        self.watch.ended(self.pid(), &describe(status));
         self.watch.reap(self.pid());
         // Its output ends with it (nothing else holds its stdout): print all of it first.
         if let Some(r) = self.relay.take() {
@@ -424,7 +554,12 @@ impl Program {
     /// kernel.
     fn end(&mut self) {
         if !self.ended {
-            let _ = self.child.kill();
+            let pid = self.pid();
+            {
+                let mut l = leftovers();
+                let _ = self.child.kill();
+                l.pids.retain(|&p| p != pid);
+            }
             let _ = self.child.wait();
             self.ended = true;
         }
@@ -464,6 +599,210 @@ pub fn role_args(role: &str, extra: &[String]) -> Vec<String> {
     args
 }
 
+// -------------------------------------------- the launcher's end on a signal, and leftovers
+
+/// What a launcher must undo if a signal ends it: the programs it started and has not yet
+/// reaped, and the directories of its kernels.
+#[derive(Debug)]
+struct Leftovers {
+    pids: Vec<i32>,
+    dirs: Vec<PathBuf>,
+}
+
+static LEFTOVERS: Mutex<Leftovers> = Mutex::new(Leftovers {
+    pids: Vec::new(),
+    dirs: Vec::new(),
+});
+
+fn leftovers() -> MutexGuard<'static, Leftovers> {
+    LEFTOVERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The signal that is ending this program (a launcher), 0 while none is.
+static ENDING: AtomicI32 = AtomicI32::new(0);
+
+/// The signals that end a launcher cleanly: Ctrl-C, `kill`'s default, a closed terminal.
+const ENDING_SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+
+/// How long a signal's end waits for the killed programs to be gone.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether a signal is ending this program: its programs' failures are then the signal's
+/// doing, not worth reporting, and [`exit`] leaves the exit to the signal's thread.
+pub fn ending() -> bool {
+    ENDING.load(Ordering::SeqCst) != 0
+}
+
+/// Ends this program with status `code`; but while a signal is ending it (see
+/// [`end_on_signals`]), waits for that end (status 128 + the signal's number) instead, for at
+/// most a few seconds. Every example's `main` ends through this.
+pub fn exit(code: i32) -> ! {
+    let until = Instant::now() + KILL_WAIT * 2;
+    while ending() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    match ENDING.load(Ordering::SeqCst) {
+        0 => std::process::exit(code),
+        sig => std::process::exit(128 + sig),
+    }
+}
+
+/// Whether this program was started with `sig` ignored (`nohup` ignores SIGHUP; a shell
+/// without job control starts background jobs with SIGINT ignored): it stays ignored then.
+fn ignored(sig: Signal) -> bool {
+    let mut old = std::mem::MaybeUninit::<nix::libc::sigaction>::zeroed();
+    // SAFETY: with a null new action, sigaction only writes the current one into `old`, a
+    // `struct sigaction` of ours.
+    let r = unsafe { nix::libc::sigaction(sig as i32, std::ptr::null(), old.as_mut_ptr()) };
+    // SAFETY: all zeroes is a valid `struct sigaction` (plain integers and a sigset), and
+    // sigaction filled it if it succeeded.
+    let old = unsafe { old.assume_init() };
+    r == 0 && old.sa_sigaction == nix::libc::SIG_IGN
+}
+
+/// Makes SIGINT, SIGTERM and SIGHUP end this program, a launcher, cleanly: its programs
+/// killed, its kernels' directories removed, exit status 128 + the signal's number (as a
+/// shell reports a program the signal killed). Once per program, from the thread that makes
+/// the first kernel before it starts any thread: the signals are blocked in it (and so in
+/// every thread started after) and taken by a thread of their own (`sigwait`), which does the
+/// work in plain code, not in a handler. (A program started from here inherits the blocked
+/// signals: [`role_setup`] unblocks them.) `tag` names this program in the message.
+fn end_on_signals(tag: &str) {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let mut set = SigSet::empty();
+        let mut any = false;
+        for sig in ENDING_SIGNALS {
+            if !ignored(sig) {
+                set.add(sig);
+                any = true;
+            }
+        }
+        if !any || set.thread_block().is_err() {
+            return;
+        }
+        let tag = tag.to_string();
+        let started = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || loop {
+                if let Ok(sig) = set.wait() {
+                    end_on(sig, &tag);
+                }
+            });
+        if started.is_err() {
+            // Nobody would take them: let them end the program as before.
+            let _ = set.thread_unblock();
+        }
+    });
+}
+
+/// The end on `sig`: kills the programs not yet reaped, waits (bounded) until they are gone,
+/// removes the kernels' directories and exits with 128 + `sig`, without running exit
+/// handlers (they could wait for a lock another thread of this program holds).
+fn end_on(sig: Signal, tag: &str) -> ! {
+    ENDING.store(sig as i32, Ordering::SeqCst);
+    // (The main thread may remove a directory meanwhile, its run failing as its programs die:
+    // the list is taken now, for the message.)
+    let (pids, dirs) = {
+        let l = leftovers();
+        for &pid in &l.pids {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        (l.pids.clone(), l.dirs.clone())
+    };
+    let until = Instant::now() + KILL_WAIT;
+    while pids.iter().any(|&pid| alive(pid)) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for dir in &dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let kernels: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    eprintln!(
+        "{tag}: {sig}: ended the run's {} program(s) and removed its kernel ({})",
+        pids.len(),
+        kernels.join(", ")
+    );
+    let _ = std::io::stdout().flush();
+    // SAFETY: _exit ends the process at once; nothing of ours needs to run first.
+    unsafe { nix::libc::_exit(128 + sig as i32) }
+}
+
+/// The examples whose launchers make kernels (`SharedKernel::create`'s tags).
+const TAGS: [&str; 3] = ["srr-demo", "event-loop", "sensors"];
+
+/// The launcher pid in a kernel directory's name, `qnxsim-TAG-PID`, for the examples' tags and
+/// `tag`; `None` for any other name.
+fn launcher_of(name: &str, tag: &str) -> Option<u32> {
+    let rest = name.strip_prefix("qnxsim-")?;
+    TAGS.iter()
+        .copied()
+        .chain(std::iter::once(tag))
+        .find_map(|t| {
+            let digits = rest.strip_prefix(t)?.strip_prefix('-')?;
+            let pid = digits.parse::<u32>().ok()?;
+            // Exactly the digits of a pid: no sign, no leading zero.
+            (pid > 0 && digits == pid.to_string()).then_some(pid)
+        })
+}
+
+/// Removes the kernel directories that launchers killed by SIGKILL left behind: under the
+/// temporary directory, named `qnxsim-EXAMPLE-PID` for one of the examples (or `tag`), whose
+/// launcher PID no longer runs, and made as [`SharedKernel::create`] makes them (a directory,
+/// not a link, of this user's, mode 0700, holding nothing but a `kernel` file). Says which, on
+/// stderr. Anything else is left alone.
+fn remove_stale(tag: &str) {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| launcher_of(n, tag)) else {
+            continue;
+        };
+        if pid == std::process::id() || alive(pid as i32) {
+            continue;
+        }
+        let dir = e.path();
+        if remove_kernel_dir(&dir) {
+            eprintln!(
+                "{tag}: removed {}, the kernel of a run whose launcher (pid {pid}) no longer runs",
+                dir.display()
+            );
+        }
+    }
+}
+
+/// Removes `dir` if it is a kernel directory of this user's as [`SharedKernel::create`] makes
+/// them: a directory (not a link), owned by this user, mode 0700, holding at most a regular
+/// file named `kernel`. Never recursive: anything else in it keeps it.
+fn remove_kernel_dir(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return false;
+    };
+    if !meta.is_dir()
+        || meta.uid() != nix::unistd::geteuid().as_raw()
+        || meta.mode() & 0o7777 != 0o700
+    {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut kernel = false;
+    for e in entries {
+        let Ok(e) = e else { return false };
+        // (DirEntry::metadata does not follow a link.)
+        let regular = e.metadata().is_ok_and(|m| m.is_file());
+        if e.file_name() != "kernel" || !regular {
+            return false;
+        }
+        kernel = true;
+    }
+    (!kernel || std::fs::remove_file(dir.join("kernel")).is_ok())
+        && std::fs::remove_dir(dir).is_ok()
+}
+
 // ---------------------------------------------------------------------- a program's side
 
 /// Called first by a program started by a launcher: it dies when the launcher does, and
@@ -471,6 +810,15 @@ pub fn role_args(role: &str, extra: &[String]) -> Vec<String> {
 pub fn role_setup() -> Result<(), Failure> {
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .context(|| "prctl(PR_SET_PDEATHSIG)")?;
+    // The launcher's threads block the signals it ends on (`end_on_signals`), and a program
+    // inherits its starter's mask: this one takes them as any program does. (Called before
+    // this program starts a thread.)
+    let mut set = SigSet::empty();
+    for sig in ENDING_SIGNALS {
+        set.add(sig);
+    }
+    set.thread_unblock()
+        .context(|| "unblocking SIGINT, SIGTERM and SIGHUP")?;
     let launcher = std::env::var(LAUNCHER_ENV)
         .ok()
         .and_then(|v| v.parse::<u32>().ok());
@@ -555,6 +903,70 @@ mod tests {
         ] {
             assert!(bad.parse::<Peer>().is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn a_kernel_directory_is_known_by_its_exact_name() {
+        assert_eq!(launcher_of("qnxsim-srr-demo-4211", "x"), Some(4211));
+        assert_eq!(launcher_of("qnxsim-event-loop-1", "x"), Some(1));
+        assert_eq!(launcher_of("qnxsim-sensors-77", "x"), Some(77));
+        assert_eq!(launcher_of("qnxsim-mine-7", "mine"), Some(7));
+        for other in [
+            "qnxsim-srr-demo-",
+            "qnxsim-srr-demo-0",
+            "qnxsim-srr-demo-042",
+            "qnxsim-srr-demo-+42",
+            "qnxsim-srr-demo-42x",
+            "qnxsim-srr-demo-4-2",
+            "qnxsim-srr-demo42",
+            "qnxsim-srr-demo-99999999999",
+            "qnxsim-echo-pair-42",
+            "qnxsim-mine-7",
+            "srr-demo-42",
+        ] {
+            assert_eq!(launcher_of(other, "x"), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn only_a_directory_made_as_a_launcher_makes_it_is_removed() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::env::temp_dir().join(format!("programs-unit-stale-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir(&root).unwrap();
+        let make = |name: &str, mode: u32, files: &[&str]| {
+            let d = root.join(name);
+            std::fs::create_dir(&d).unwrap();
+            for f in files {
+                std::fs::write(d.join(f), b"x").unwrap();
+            }
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode)).unwrap();
+            d
+        };
+        let ours = make("ours", 0o700, &["kernel"]);
+        let empty = make("empty", 0o700, &[]);
+        let more = make("more", 0o700, &["kernel", "notes"]);
+        let other = make("other", 0o700, &["notes"]);
+        let open = make("open", 0o755, &["kernel"]);
+        let sub = make("sub", 0o700, &[]);
+        std::fs::create_dir(sub.join("kernel")).unwrap();
+        let link = root.join("link");
+        std::os::unix::fs::symlink(&ours, &link).unwrap();
+        let file = root.join("file");
+        std::fs::write(&file, b"x").unwrap();
+        for kept in [&more, &other, &open, &sub, &link, &file] {
+            assert!(!remove_kernel_dir(kept), "{}", kept.display());
+            assert!(
+                std::fs::symlink_metadata(kept).is_ok(),
+                "{}",
+                kept.display()
+            );
+        }
+        for gone in [&ours, &empty] {
+            assert!(remove_kernel_dir(gone), "{}", gone.display());
+            assert!(!gone.exists(), "{}", gone.display());
+        }
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -13,8 +13,13 @@
 //!   producer blocks until the consumer has received each one. The trigger options do not
 //!   apply and are refused.
 //!
+//! Sampling is bounded by `--duration-ms`: a producer that cannot keep `--rate` (too many
+//! sensors, too large readings) samples the ticks that were due for at most [`CATCH_UP`] more,
+//! then stops, in the middle of a tick if need be; the report says how much of what was asked
+//! it sent.
+//!
 //! After the last reading the producer sends an end-of-run message (sensor id `u32::MAX`,
-//! carrying the number of readings per sensor and in all) and, for asyncmsg, flushes. Kernel
+//! carrying the number of whole ticks and of readings in all) and, for asyncmsg, flushes. Kernel
 //! entries are counted from just before the first sample to the end of the run.
 //!
 //! No wait is unbounded: if either side fails, the run ends with its error (the other side is
@@ -43,6 +48,8 @@
 //! | `sensors`, `rate`, `msg_size`, `duration_ms` | the options |
 //! | `trigger_num_msg`, `trigger_time_ms` | asyncmsg's triggers; `null` for srr |
 //! | `messages_sent`, `messages_received` | readings put or sent, and readings the consumer took |
+//! | `requested_per_sensor` | the samples per sensor `--rate` and `--duration-ms` ask for; `null` with `--rate 0` |
+//! | `rate_kept` | whether the producer sampled all of them (it stops half a second after `--duration-ms`, however far behind); `null` with `--rate 0` |
 //! | `batches` | asyncmsg: `asyncmsg_get` calls that returned readings; `null` for srr |
 //! | `sender_triggers` | asyncmsg: deliveries the producer's library started; `null` for srr |
 //! | `kernel_entries`, `kernel_entries_per_message` | the producer process's kernel entries |
@@ -109,6 +116,8 @@ impl ModelArg {
 
 #[derive(Parser, Debug, Clone)]
 #[command(
+    name = "sensors",
+    version,
     about = "A producer samples simulated sensors and sends the readings to a consumer \
                    by asyncmsg (batched) or SRR (one MsgSend each)"
 )]
@@ -129,7 +138,8 @@ struct Args {
     #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     trigger_time_ms: u64,
     /// How long to sample, in ms, 1 to 3600000 (with --rate > 0: rate * duration samples per
-    /// sensor).
+    /// sensor). A producer that falls behind --rate stops 500 ms after it at the latest, even
+    /// in the middle of a tick, and the report says the requested rate was not reached.
     #[arg(long, default_value_t = 1000, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     duration_ms: u64,
     /// The messaging model.
@@ -508,7 +518,8 @@ struct Counter(AtomicU64);
 /// What the main thread watches to tell a slow run from a hung one.
 #[derive(Debug, Default)]
 struct Progress {
-    /// Ticks the producer has sampled.
+    /// Readings the producer has sampled (counted at the end of each tick, and every few
+    /// readings within one).
     sampled: Counter,
     /// Readings the consumer has taken.
     taken: Counter,
@@ -520,8 +531,27 @@ impl Progress {
     }
 }
 
+/// How long past the end of `--duration-ms` the producer may go on sampling: a producer behind
+/// its `--rate` samples the ticks that were due (catching up after a pause) for at most this
+/// long, then stops, in the middle of a tick if need be (a tick of many sensors can take
+/// long); unpaced, a tick under way is finished within it. Sampling never lasts longer than
+/// `--duration-ms` plus this, however many sensors, whatever the rate and the message size.
+const CATCH_UP: Duration = Duration::from_millis(500);
+
+/// How often (in readings) the producer looks at the clock in the middle of a tick.
+const CLOCK_EVERY: usize = 16;
+
+/// The ticks `--rate` and `--duration-ms` ask for (each samples every sensor once); `None`
+/// unpaced (`--rate 0`).
+fn requested_ticks(args: &Args) -> Option<u64> {
+    (args.rate > 0).then(|| (args.duration_ms.saturating_mul(u64::from(args.rate)) / 1000).max(1))
+}
+
 /// Samples every sensor once per tick, `rate` ticks a second, for `duration` (unpaced when
-/// `rate` is 0), handing each reading to `send`. Returns (readings per sensor, in all).
+/// `rate` is 0), handing each reading to `send`; stops at [`CATCH_UP`] past `duration`
+/// whatever is left, even mid-tick. Returns (whole ticks, readings in all): a tick cut short
+/// sampled the sensors from 0 up, so sensor `i` has one reading more than the whole ticks
+/// for `i` below `readings - ticks * sensors`.
 fn sample_loop(
     args: &Args,
     start: u64,
@@ -530,39 +560,48 @@ fn sample_loop(
 ) -> Result<(u64, u64), Failure> {
     let mut sensors: Vec<Sensor> = (0..args.sensors).map(Sensor::new).collect();
     let duration = Duration::from_millis(args.duration_ms);
-    let ticks = if args.rate == 0 {
-        u64::MAX
-    } else {
-        (args.duration_ms.saturating_mul(u64::from(args.rate)) / 1000).max(1)
-    };
+    let ticks = requested_ticks(args).unwrap_or(u64::MAX);
     let period = if args.rate == 0 {
         Duration::ZERO
     } else {
         Duration::from_secs(1) / args.rate
     };
     let t0 = Instant::now();
+    let (end, stop) = (t0 + duration, t0 + duration + CATCH_UP);
     let mut tick = 0u64;
-    while tick < ticks {
+    let mut sent = 0u64;
+    'ticks: while tick < ticks {
         if args.rate == 0 {
-            if t0.elapsed() >= duration {
+            if Instant::now() >= end {
                 break;
             }
         } else {
-            // Absolute schedule: a late tick is sampled at once (catching up), never skipped.
+            // Absolute schedule: a late tick is sampled at once (catching up), never skipped;
+            // but not past `stop`.
             let due = t0 + period * u32::try_from(tick).unwrap_or(u32::MAX);
             let now = Instant::now();
+            if now >= stop {
+                break;
+            }
             if due > now {
                 std::thread::sleep(due - now);
             }
         }
         let t = since(start);
-        for s in &mut sensors {
+        for (i, s) in sensors.iter_mut().enumerate() {
+            if i % CLOCK_EVERY == CLOCK_EVERY - 1 {
+                if Instant::now() >= stop {
+                    break 'ticks;
+                }
+                sampled.store(sent, Ordering::Relaxed);
+            }
             send(&s.sample(t))?;
+            sent += 1;
         }
         tick += 1;
-        sampled.store(tick, Ordering::Relaxed);
+        sampled.store(sent, Ordering::Relaxed);
     }
-    Ok((tick, tick * u64::from(args.sensors)))
+    Ok((tick, sent))
 }
 
 fn end_message(size: usize, per_sensor: u64, total: u64) -> Vec<u8> {
@@ -863,6 +902,10 @@ fn main() {
         );
         std::process::exit(2);
     }
+    if args.role.is_none() {
+        // Before anything runs: a bad path must not cost the run.
+        args.observe.refuse_bad_outputs("sensors");
+    }
     let (who, r) = match args.role {
         Some(role) => (
             format!("sensors ({role:?} program)"),
@@ -872,10 +915,13 @@ fn main() {
         None => ("sensors".to_string(), run(&args)),
     };
     match r {
-        Ok(ok) => std::process::exit(if ok { 0 } else { 1 }),
+        Ok(ok) => programs::exit(if ok { 0 } else { 1 }),
         Err(e) => {
-            eprintln!("{who}: {e}");
-            std::process::exit(1);
+            // (A launcher a signal is ending says so itself.)
+            if !programs::ending() {
+                eprintln!("{who}: {e}");
+            }
+            programs::exit(1);
         }
     }
 }
@@ -1065,18 +1111,27 @@ fn run_role(role: Role, args: &Args) -> Result<bool, Failure> {
 fn report(args: &Args, consumer: i32, p: &Produced, c: &Consumed) -> bool {
     let consumer_entries = c.end_entries.saturating_sub(p.consumer_start_entries);
     let elapsed = Duration::from_nanos(c.end_at.saturating_sub(p.first_sample));
-    let lost: u64 = c.stats.iter().map(|s| s.lost).sum::<u64>()
-        + c.stats
-            .iter()
-            .map(|s| p.per_sensor.saturating_sub(s.next_seq))
-            .sum::<u64>();
+    // The readings each sensor was sampled: the whole ticks, and one more for the first
+    // `extra` sensors if the time ran out in the middle of a tick.
+    let extra = p
+        .sent
+        .saturating_sub(p.per_sensor.saturating_mul(u64::from(args.sensors)));
+    let expected = |i: usize| p.per_sensor + u64::from((i as u64) < extra);
+    let missing = |i: usize, s: &Stats| s.lost + expected(i).saturating_sub(s.next_seq);
+    let lost: u64 = c.stats.iter().enumerate().map(|(i, s)| missing(i, s)).sum();
     let duplicated: u64 = c.stats.iter().map(|s| s.duplicated).sum();
     let ok = c.received == p.sent
         && lost == 0
         && duplicated == 0
         && c.bad == 0
         && c.end == Some((p.per_sensor, p.sent))
-        && c.stats.iter().all(|s| s.count == p.per_sensor);
+        && c.stats
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.count == expected(i));
+    // Whether every tick `--rate` and `--duration-ms` ask for was sampled (unpaced: none asked).
+    let requested = requested_ticks(args);
+    let rate_kept = requested.map(|ticks| p.per_sensor >= ticks);
     let per_msg = |e: u64| e as f64 / p.sent.max(1) as f64;
     let msgs_per_s = c.received as f64 / elapsed.as_secs_f64().max(1e-9);
     // asyncmsg only: (sender triggers, the library's kernel entries, batches received).
@@ -1105,7 +1160,7 @@ fn report(args: &Args, consumer: i32, p: &Produced, c: &Consumed) -> bool {
                     num(s.min, 4),
                     num(s.max, 4),
                     num(s.mean(), 4),
-                    s.lost + p.per_sensor.saturating_sub(s.next_seq),
+                    missing(i, s),
                     s.duplicated
                 )
             })
@@ -1113,7 +1168,7 @@ fn report(args: &Args, consumer: i32, p: &Produced, c: &Consumed) -> bool {
         println!(
             "{{\"model\":\"{}\",\"sensors\":{},\"rate\":{},\"msg_size\":{},\"trigger_num_msg\":{},\
              \"trigger_time_ms\":{},\"duration_ms\":{},\"messages_sent\":{},\"messages_received\":{},\
-             \"batches\":{},\"sender_triggers\":{},\"kernel_entries\":{},\"library_kernel_entries\":{},\
+             \"requested_per_sensor\":{},\"rate_kept\":{},\"batches\":{},\"sender_triggers\":{},\"kernel_entries\":{},\"library_kernel_entries\":{},\
              \"consumer_kernel_entries\":{},\"kernel_entries_per_message\":{},\
              \"consumer_kernel_entries_per_message\":{},\"msgs_per_s\":{},\"elapsed_s\":{},\
              \"lost\":{lost},\"duplicated\":{duplicated},\"bad\":{},\"latency_p50_us\":{},\
@@ -1127,6 +1182,8 @@ fn report(args: &Args, consumer: i32, p: &Produced, c: &Consumed) -> bool {
             args.duration_ms,
             p.sent,
             c.received,
+            opt(requested),
+            rate_kept.map_or_else(|| "null".to_string(), |k| k.to_string()),
             opt(batching.map(|b| b.2)),
             opt(batching.map(|b| b.0)),
             p.kernel_entries,
@@ -1173,10 +1230,26 @@ fn report(args: &Args, consumer: i32, p: &Produced, c: &Consumed) -> bool {
         "messages sent {} / received {} ({} per sensor) in {:.3} s: {:.0} msgs/s",
         p.sent,
         c.received,
-        p.per_sensor,
+        if extra > 0 {
+            format!("{} or {}", p.per_sensor, p.per_sensor + 1)
+        } else {
+            p.per_sensor.to_string()
+        },
         elapsed.as_secs_f64(),
         msgs_per_s
     );
+    if let (Some(ticks), Some(false)) = (requested, rate_kept) {
+        let asked = ticks.saturating_mul(u64::from(args.sensors));
+        println!(
+            "note: the requested rate was not reached: the producer fell behind --rate {} and \
+             sampled {} of the {asked} readings asked ({} whole ticks of the {ticks}) before it \
+             stopped, {} ms after the end of --duration-ms",
+            args.rate,
+            p.sent,
+            p.per_sensor,
+            CATCH_UP.as_millis()
+        );
+    }
     match batching {
         Some((triggers, lib_entries, batches)) => {
             println!(
@@ -1225,7 +1298,7 @@ fn report(args: &Args, consumer: i32, p: &Produced, c: &Consumed) -> bool {
             fixed(s.min),
             fixed(s.max),
             fixed(s.mean()),
-            s.lost + p.per_sensor.saturating_sub(s.next_seq),
+            missing(i, s),
             s.duplicated
         );
     }

@@ -46,7 +46,11 @@ const MAX_SIZE: u32 = 65_536;
 const MAX_ROUNDS: u64 = 1_000_000_000;
 
 #[derive(Parser, Debug)]
-#[command(about = "Send-Receive-Reply between a server and several client threads")]
+#[command(
+    name = "srr-demo",
+    version,
+    about = "Send-Receive-Reply between a server and several client threads"
+)]
 struct Args {
     /// Client threads, 1 to 64: part 1 queues this many behind the one it holds REPLY-blocked
     /// (the second at priority 15, the others at 11); part 2 runs round trips from this many.
@@ -115,6 +119,10 @@ fn main() {
         );
         std::process::exit(2);
     }
+    if args.role.is_none() {
+        // Before anything runs: a bad path must not cost the run.
+        args.observe.refuse_bad_outputs("srr-demo");
+    }
     let (who, r) = match args.role {
         Some(role) => (
             format!("srr-demo ({role:?} program)"),
@@ -124,9 +132,14 @@ fn main() {
         None => ("srr-demo".to_string(), run(&args)),
     };
     if let Err(e) = r {
-        eprintln!("{who}: {e}");
-        std::process::exit(1);
+        // (A launcher a signal is ending says so itself: its programs' failures are the
+        // signal's doing.)
+        if !programs::ending() {
+            eprintln!("{who}: {e}");
+        }
+        programs::exit(1);
     }
+    programs::exit(0);
 }
 
 fn run(args: &Args) -> Result<(), Failure> {

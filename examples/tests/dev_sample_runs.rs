@@ -273,6 +273,17 @@ fn an_idle_server_ends_and_bad_options_are_refused() {
         (SERVER, &["--idle", "x"][..], "--idle"),
         (SERVER, &["--threads", "0"][..], "--threads"),
         (SERVER, &["--path", "dev/sample"][..], "--path"),
+        // (--idle 1: were it accepted, the server would end soon.)
+        (
+            SERVER,
+            &["--path", "/dev/../etc", "--idle", "1"][..],
+            "'..'",
+        ),
+        (
+            SERVER,
+            &["--path", "/dev/sample/..", "--idle", "1"][..],
+            "'..'",
+        ),
         (SERVER, &["--bogus"][..], "--bogus"),
         (CLIENT, &["--timeout", "0"][..], "--timeout"),
         (CLIENT, &["--hold", "3601"][..], "--hold"),

@@ -173,3 +173,74 @@ fn an_idle_server_ends_and_bad_options_are_refused() {
     assert_refused(CLIENT, &["x", "1"], "<PID>");
     assert_refused(CLIENT, &["1", "1", "--timeout", "0"], "--timeout");
 }
+
+/// A program killed on drop (and reaped).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A client killed while REPLY-blocked (the server holds its reply) is torn down (here by the
+/// test, which maps the kernel, as the supervisor procnto-sim does for a named kernel); the
+/// server's reply then fails with ESRCH, which a QNX server ignores: it says so, takes the
+/// disconnect pulse, and serves the next client. (It used to end: "MsgReply failed: ESRCH".)
+#[test]
+fn a_client_killed_while_reply_blocked_does_not_end_the_server() {
+    let dir = Dir::new("killed");
+    let path = dir.0.join("kernel");
+    let kernel =
+        userlib::Kernel::create_shared(&path, userlib::Config::default()).expect("the kernel");
+    kernel.supervise();
+    let mut server = Server::start(&path, &["--idle", "30", "--hold-ms", "2000"]);
+    let line = server.line();
+    let (pid, chid) = line
+        .strip_prefix("echo-server: pid ")
+        .and_then(|r| r.split_once(" chid "))
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    let (pid, chid) = (pid.to_string(), chid.to_string());
+    let client_prog = Command::new(CLIENT)
+        .args([pid.as_str(), chid.as_str(), "doomed"])
+        .env("QNXSIM_KERNEL", &path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting echo-client");
+    let mut doomed = Killed(client_prog);
+    let cpid = doomed.0.id() as i32;
+    // The server has its message and holds the reply: the client is REPLY-blocked.
+    assert_eq!(
+        server.line(),
+        format!("echo-server: 6 bytes from pid {cpid} tid 1")
+    );
+    doomed.0.kill().expect("killing the client");
+    doomed.0.wait().expect("reaping it");
+    assert!(
+        kernel.reap_os_process(cpid) > 0,
+        "the client's process was in the kernel"
+    );
+    assert_eq!(
+        server.line(),
+        format!("echo-server: pid {cpid} tid 1 is gone (ESRCH): no reply"),
+        "the reply to the dead client failed, and the server went on"
+    );
+    assert_eq!(
+        server.line(),
+        "echo-server: a client disconnected (1 so far)"
+    );
+    // The server still serves.
+    let out = client(Some(&path), &[&pid, &chid, "again"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "AGAIN\n");
+    let out = client(Some(&path), &["--quit", &pid, &chid]);
+    assert!(out.status.success(), "{out:?}");
+    let mut rest = Vec::new();
+    while let Ok(l) = server.lines.recv_timeout(WITHIN) {
+        rest.push(l);
+    }
+    assert!(server.wait().success(), "{rest:?}");
+}

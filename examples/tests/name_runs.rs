@@ -180,3 +180,83 @@ fn an_idle_server_ends_and_bad_options_are_refused() {
     help.assert_success("name-server --help");
     assert!(help.stdout.contains("--name") && help.stdout.contains("--idle"));
 }
+
+/// A program killed on drop (and reaped).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A client killed while REPLY-blocked (the server holds its answer) does not end the server:
+/// it takes the disconnect pulse and serves the next client. (A name's channel has
+/// `_NTO_CHF_UNBLOCK`: a client torn down while REPLY-blocked is kept until the server
+/// answers, and the answer succeeds. Its reply fails with ESRCH only when the client's program
+/// is dead but not yet torn down and the reply is longer than the kernel's per-thread window,
+/// as here; the server then says so, as QNX servers ignore such an ESRCH, where it used to
+/// end: "MsgReply failed: ESRCH". Which of the two happens depends on when the kernel notices
+/// the death: both are accepted.)
+#[test]
+fn a_client_killed_while_reply_blocked_does_not_end_the_server() {
+    let dir = Dir::new("killed");
+    let path = dir.0.join("kernel");
+    let mut server = Server::start(
+        &path,
+        &["--idle", "30", "--name", "test/held", "--hold-ms", "1000"],
+    );
+    assert!(server.line().ends_with("attached \"test/held\""));
+    // 300 bytes: the answer is copied straight into the client's buffer, not through its
+    // window in the kernel's region.
+    let word = "doomed".repeat(50);
+    let doomed = Command::new(CLIENT)
+        .args(["--name", "test/held", &word])
+        .env("QNXSIM_KERNEL", &path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting name-client");
+    let mut doomed = Killed(doomed);
+    let cpid = doomed.0.id() as i32;
+    assert_eq!(
+        server.line(),
+        format!("name-server: pid {cpid} opened the name")
+    );
+    // The server has its request and holds the answer: the client is REPLY-blocked.
+    assert!(server
+        .line()
+        .starts_with(&format!("name-server: 300 bytes from pid {cpid} tid ")));
+    doomed.0.kill().expect("killing the client");
+    doomed.0.wait().expect("reaping it");
+    // (No supervisor: the server's kernel library notices the death and tears the client
+    // down, which sends the disconnect pulse.)
+    let mut seen = Vec::new();
+    loop {
+        let l = server.line();
+        let done = l == "name-server: a client disconnected";
+        seen.push(l);
+        if done {
+            break;
+        }
+    }
+    let gone = format!("name-server: pid {cpid} tid 1 is gone (ESRCH): no reply");
+    assert!(
+        seen.iter()
+            .all(|l| *l == gone || l.ends_with("disconnected")),
+        "{seen:?}"
+    );
+    // The server still serves.
+    let r = client(&path, &["--name", "test/held", "again"]);
+    r.assert_success("a name-client after the kill");
+    assert_eq!(r.stdout, "AGAIN\n");
+    let r = client(&path, &["--name", "test/held", "--quit"]);
+    r.assert_success("name-client --quit");
+    let mut rest = Vec::new();
+    while let Ok(l) = server.lines.recv_timeout(WITHIN) {
+        rest.push(l);
+    }
+    assert!(server.wait().success(), "{rest:?}");
+}

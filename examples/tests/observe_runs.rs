@@ -306,3 +306,89 @@ fn trace_and_diagram_record_every_program_of_a_processes_run() {
         assert!(svg.contains(&format!(r#"data-to="{t}."#)), "{name}");
     }
 }
+
+/// A `--trace` or `--diagram` path that cannot be written is refused before anything runs
+/// (nothing on stdout: no banner, no run), with exit status 2 and `PROG: --OPTION PATH: why`:
+/// a missing directory, a directory, a special file, a link that leads nowhere, both options
+/// naming one file; with `--processes` too (and no kernel is made then). Each example.
+#[test]
+fn unwritable_trace_and_diagram_paths_are_refused_before_anything_runs() {
+    let d = Dir::new("badpaths");
+    let fifo = d.file("fifo");
+    nix::unistd::mkfifo(fifo.as_str(), nix::sys::stat::Mode::S_IRWXU).expect("a FIFO");
+    let dangling = d.file("dangling.json");
+    std::os::unix::fs::symlink(d.file("nowhere/x.json"), &dangling).expect("a link");
+    let missing = d.file("no/such/dir/t.json");
+    let dir = d.0.display().to_string();
+    let same = d.file("same.json");
+    let same_too = format!("{dir}/./same.json");
+    for (prog, bin) in [
+        ("srr-demo", SRR),
+        ("event-loop", EVENT_LOOP),
+        ("sensors", SENSORS),
+    ] {
+        for (args, want) in [
+            (
+                vec!["--trace", missing.as_str()],
+                format!(
+                    "{prog}: --trace {missing}: the directory {dir}/no/such/dir does not exist"
+                ),
+            ),
+            (
+                vec!["--trace", dir.as_str()],
+                format!("{prog}: --trace {dir}: is a directory"),
+            ),
+            (
+                vec!["--diagram", "/dev/null"],
+                format!("{prog}: --diagram /dev/null: is a character device (a special file)"),
+            ),
+            (
+                vec!["--diagram", fifo.as_str()],
+                format!("{prog}: --diagram {fifo}: is a FIFO (a special file)"),
+            ),
+            (
+                vec!["--trace", dangling.as_str()],
+                format!("{prog}: --trace {dangling}: is a symbolic link to "),
+            ),
+            (
+                vec!["--trace", same.as_str(), "--diagram", same_too.as_str()],
+                format!("{prog}: --diagram {same_too}: names the same file as --trace"),
+            ),
+            (
+                vec!["--processes", "--trace", dir.as_str()],
+                format!("{prog}: --trace {dir}: is a directory"),
+            ),
+        ] {
+            let r = run(bin, &args);
+            assert_eq!(r.status.code(), Some(2), "{prog} {args:?}: {r:?}");
+            assert!(r.stdout.is_empty(), "{prog} {args:?} ran:\n{}", r.stdout);
+            assert!(
+                r.stderr.starts_with(&want),
+                "{prog} {args:?}: expected {want:?}, got:\n{}",
+                r.stderr
+            );
+            assert!(
+                !std::path::Path::new(&same).exists(),
+                "{prog} {args:?} wrote {same}"
+            );
+            for tag in ["srr-demo", "event-loop", "sensors"] {
+                common::assert_kernel_removed(tag, r.pid);
+            }
+        }
+    }
+}
+
+/// A path that can be written, in the current directory or elsewhere, new or existing, is
+/// accepted (the check refuses only what cannot be written).
+#[test]
+fn writable_trace_paths_are_accepted() {
+    let d = Dir::new("goodpaths");
+    let existing = d.file("old.json");
+    std::fs::write(&existing, b"old").expect("a file");
+    let r = run(
+        SRR,
+        &["--clients", "1", "--rounds", "1", "--trace", &existing],
+    );
+    r.assert_success("srr-demo --trace over an existing file");
+    assert!(trace_events(&existing).len() > 1);
+}

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{assert_kernel_removed, assert_refused, number_after, run};
+use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sensors");
 
@@ -85,6 +86,8 @@ fn both_models_deliver_every_reading_and_asyncmsg_batches() {
         let sent = num(json, "messages_sent");
         // 4 sensors x 1000 samples/s x 0.3 s.
         assert_eq!(sent, 1200.0, "{json}");
+        assert_eq!(num(json, "requested_per_sensor"), 300.0, "{json}");
+        assert_eq!(field(json, "rate_kept"), "true", "{json}");
         assert_eq!(num(json, "messages_received"), sent, "{json}");
         assert_eq!(num(json, "lost"), 0.0, "{json}");
         assert_eq!(num(json, "duplicated"), 0.0, "{json}");
@@ -403,4 +406,88 @@ fn sensors_with_processes_batches_asyncmsg_between_two_programs() {
     assert_eq!(field(&j, "ok"), "true", "{j}");
     assert!(num(&j, "batches") >= 1.0, "{j}");
     assert!(num(&j, "kernel_entries_per_message") < 0.2, "{j}");
+}
+
+/// How long sampling may overrun `--duration-ms` (the example's `CATCH_UP`), and a generous
+/// bound on the rest of such a run (start, draining, the report) in a debug build.
+const OVERRUN: Duration = Duration::from_millis(500);
+const REST: Duration = Duration::from_secs(15);
+
+/// `--duration-ms` bounds the sampling, whatever the load: 65536 sensors at 1 kHz for 200 ms
+/// ask for 13 million readings, which took 12.5 s (release); 64 KiB readings at 1 MHz printed
+/// nothing for a minute. The producer now stops half a second after the time is up, in the
+/// middle of a tick if need be; every reading it sent arrives, and the report says the rate
+/// was not reached (`rate_kept` false in JSON). Both models, and between two programs.
+#[test]
+fn duration_bounds_the_sampling_of_a_rate_the_producer_cannot_keep() {
+    for extra in [&[][..], &["--model", "srr"][..], &["--processes"][..]] {
+        let mut args = vec!["--sensors", "65536", "--duration-ms", "200"];
+        args.extend_from_slice(extra);
+        let t = Instant::now();
+        let j = json(&args);
+        let took = t.elapsed();
+        assert!(
+            took < Duration::from_millis(200) + OVERRUN + REST,
+            "sensors {args:?} took {took:?}"
+        );
+        assert_eq!(num(&j, "requested_per_sensor"), 200.0, "{j}");
+        assert_eq!(field(&j, "rate_kept"), "false", "{j}");
+        let sent = num(&j, "messages_sent");
+        assert!(sent > 0.0 && sent < 65536.0 * 200.0, "{args:?}: {sent}");
+        assert_eq!(num(&j, "messages_received"), sent, "{args:?}");
+        assert_eq!(num(&j, "lost"), 0.0, "{args:?}");
+        assert_eq!(field(&j, "ok"), "true", "{args:?}");
+        let elapsed = num(&j, "elapsed_s");
+        assert!(
+            elapsed < (Duration::from_millis(200) + OVERRUN + REST).as_secs_f64(),
+            "{args:?}: {elapsed}"
+        );
+    }
+
+    // The tester's second case, as text: a note says what was sent of what was asked.
+    let t = Instant::now();
+    let r = run(
+        BIN,
+        &[
+            "--sensors",
+            "65536",
+            "--rate",
+            "1000000",
+            "--msg-size",
+            "65536",
+            "--duration-ms",
+            "200",
+        ],
+    );
+    let took = t.elapsed();
+    r.assert_success("sensors at 1 MHz with 64 KiB readings");
+    assert!(
+        took < Duration::from_millis(200) + OVERRUN + REST,
+        "{took:?}"
+    );
+    for want in [
+        "note: the requested rate was not reached: the producer fell behind --rate 1000000",
+        "of the 13107200000 readings asked (",
+        " whole ticks of the 200000) before it stopped, 500 ms after the end of --duration-ms",
+        "every reading arrived exactly once, in order",
+    ] {
+        assert!(
+            r.stdout.contains(want),
+            "no {want:?} in\n{}",
+            &r.stdout[..2000.min(r.stdout.len())]
+        );
+    }
+}
+
+/// A rate that is kept has no note; unpaced (`--rate 0`) nothing is requested per sensor.
+#[test]
+fn a_kept_rate_has_no_note_and_unpaced_runs_request_nothing() {
+    let r = run(BIN, SHORT);
+    r.assert_success("sensors");
+    assert!(r.stdout.contains("(100 per sensor)"), "{}", r.stdout);
+    assert!(!r.stdout.contains("note:"), "{}", r.stdout);
+    let j = json(&["--sensors", "2", "--rate", "0", "--duration-ms", "50"]);
+    assert_eq!(field(&j, "requested_per_sensor"), "null", "{j}");
+    assert_eq!(field(&j, "rate_kept"), "null", "{j}");
+    assert_eq!(field(&j, "ok"), "true", "{j}");
 }

@@ -257,3 +257,27 @@ fn srr_demo_refuses_a_bad_peer_and_a_role_without_its_launcher() {
         r.stderr
     );
 }
+
+/// Every example program answers `--version` with its own name and the workspace's version.
+#[test]
+fn every_example_prints_its_name_and_version() {
+    for (name, bin) in [
+        ("srr-demo", BIN),
+        ("event-loop", env!("CARGO_BIN_EXE_event-loop")),
+        ("sensors", env!("CARGO_BIN_EXE_sensors")),
+        ("echo-server", env!("CARGO_BIN_EXE_echo-server")),
+        ("echo-client", env!("CARGO_BIN_EXE_echo-client")),
+        ("dev-sample", env!("CARGO_BIN_EXE_dev-sample")),
+        ("dev-sample-client", env!("CARGO_BIN_EXE_dev-sample-client")),
+        ("name-server", env!("CARGO_BIN_EXE_name-server")),
+        ("name-client", env!("CARGO_BIN_EXE_name-client")),
+    ] {
+        let r = run(bin, &["--version"]);
+        r.assert_success(&format!("{name} --version"));
+        assert_eq!(
+            r.stdout,
+            format!("{name} {}\n", env!("CARGO_PKG_VERSION")),
+            "{name}"
+        );
+    }
+}

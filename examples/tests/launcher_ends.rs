@@ -1,0 +1,354 @@
+//! A `--processes` run ended from outside leaves nothing behind. SIGINT (Ctrl-C), SIGTERM and
+//! SIGHUP: the launcher kills its programs, removes its kernel's directory and exits with
+//! 128 + the signal's number. SIGKILL: the launcher can do nothing, its programs die with it
+//! (`PR_SET_PDEATHSIG`), and the next launcher removes the directory it left, and only such
+//! directories. A program killed in the middle of a run is named as the first to end, before
+//! the programs that failed because of it. Every program is bounded in time and killed on
+//! every exit path.
+
+#[allow(dead_code)] // (this binary uses a part of it)
+mod common;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const SRR: &str = env!("CARGO_BIN_EXE_srr-demo");
+const SENSORS: &str = env!("CARGO_BIN_EXE_sensors");
+const EVENT_LOOP: &str = env!("CARGO_BIN_EXE_event-loop");
+
+/// How long a launcher may take to print what a test waits for (a debug build, a busy machine).
+const WITHIN: Duration = Duration::from_secs(60);
+
+/// How long the launcher and its programs may take to be gone once signalled.
+const GONE_WITHIN: Duration = Duration::from_secs(10);
+
+/// Whether Linux process `pid` runs: it exists and is not a zombie.
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X'),
+        Err(_) => false,
+    }
+}
+
+/// Waits until none of `pids` runs; false if some still does after [`GONE_WITHIN`].
+fn all_gone(pids: &[i32]) -> bool {
+    let until = Instant::now() + GONE_WITHIN;
+    while pids.iter().any(|&p| alive(p)) {
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+/// The kernel directory of the launcher `pid` of example `tag`.
+fn kernel_dir(tag: &str, pid: u32) -> PathBuf {
+    std::env::temp_dir().join(format!("qnxsim-{tag}-{pid}"))
+}
+
+/// A `--processes` launcher under test: its stdout lines arrive on `lines`, its stderr is
+/// collected. On drop it is killed, and so is every program of its that still runs.
+struct Launcher {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    stderr: Option<JoinHandle<String>>,
+    programs: Vec<i32>,
+}
+
+impl Launcher {
+    fn start(bin: &str, args: &[&str]) -> Launcher {
+        let mut cmd = Command::new(bin);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // SAFETY: between fork and exec, only signal(2) calls, which are async-signal-safe.
+        // (A test run started with SIGINT or SIGHUP ignored, as a shell without job control
+        // starts background jobs, would pass that on: the launcher keeps an ignored signal
+        // ignored.)
+        unsafe {
+            cmd.pre_exec(|| {
+                for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+                    nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigDfl)?;
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
+        let out = child.stdout.take().expect("its stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut err = child.stderr.take().expect("its stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = err.read_to_string(&mut text);
+            text
+        });
+        Launcher {
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr: Some(stderr),
+            programs: Vec::new(),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The first line (from now on) that contains `text`.
+    fn until(&mut self, text: &str) -> String {
+        let until = Instant::now() + WITHIN;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if l.contains(text) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line with {text:?} within {WITHIN:?}; the launcher printed:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// The pid after `prefix` on the first line (from now on) that has it; it is one of the
+    /// launcher's programs.
+    fn program_pid(&mut self, prefix: &str) -> i32 {
+        let line = self.until(prefix);
+        let pid = common::number_after(&line, prefix) as i32;
+        self.programs.push(pid);
+        pid
+    }
+
+    /// Waits for the launcher to end, at most [`GONE_WITHIN`]: its status and its stderr.
+    fn wait(&mut self) -> (ExitStatus, String) {
+        let until = Instant::now() + GONE_WITHIN;
+        let status = loop {
+            if let Some(st) = self.child.try_wait().expect("waiting for the launcher") {
+                break st;
+            }
+            assert!(
+                Instant::now() < until,
+                "the launcher did not end within {GONE_WITHIN:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        (status, stderr)
+    }
+
+    fn signal(&self, sig: Signal) {
+        kill(Pid::from_raw(self.pid() as i32), sig).expect("signalling the launcher");
+    }
+}
+
+impl Drop for Launcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // (They die with it; these are the ones a failed test may have left, still ours.)
+        for &pid in &self.programs {
+            let ours = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.contains("--role"));
+            if alive(pid) && ours {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Starts `srr-demo --processes` with part 2 long enough never to end by itself, and waits
+/// until its part 2 runs; returns it with its server's and part-2 client's pids.
+fn srr_demo_in_part_2() -> (Launcher, [i32; 2]) {
+    let mut l = Launcher::start(
+        SRR,
+        &["--processes", "--clients", "1", "--rounds", "1000000000"],
+    );
+    let server = l.program_pid("server program pid ");
+    let part2 = l.program_pid("(part 2: client program pid ");
+    (l, [server, part2])
+}
+
+/// Sends `sig` to a launcher whose `programs` run, and checks that it ends with 128 + `sig`,
+/// its programs gone and its kernel's directory removed.
+fn ends_cleanly(mut l: Launcher, tag: &str, programs: &[i32], sig: Signal) {
+    let dir = kernel_dir(tag, l.pid());
+    assert!(
+        dir.exists(),
+        "{} is not there during the run",
+        dir.display()
+    );
+    assert!(programs.iter().all(|&p| alive(p)), "{programs:?} run");
+    l.signal(sig);
+    let (status, stderr) = l.wait();
+    assert_eq!(
+        status.code(),
+        Some(128 + sig as i32),
+        "{tag} on {sig}: {status}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{tag}: {sig}: ended the run's")),
+        "{stderr}"
+    );
+    assert!(!dir.exists(), "{} was left behind", dir.display());
+    assert!(
+        all_gone(programs),
+        "programs {programs:?} of the {tag} run outlived it"
+    );
+}
+
+#[test]
+fn srr_demo_ended_by_sigint_kills_its_programs_and_removes_its_kernel() {
+    let (l, programs) = srr_demo_in_part_2();
+    ends_cleanly(l, "srr-demo", &programs, Signal::SIGINT);
+}
+
+#[test]
+fn srr_demo_ended_by_sigterm_kills_its_programs_and_removes_its_kernel() {
+    let (l, programs) = srr_demo_in_part_2();
+    ends_cleanly(l, "srr-demo", &programs, Signal::SIGTERM);
+}
+
+#[test]
+fn sensors_ended_by_sigterm_kills_its_programs_and_removes_its_kernel() {
+    let mut l = Launcher::start(SENSORS, &["--processes", "--duration-ms", "3600000"]);
+    let consumer = l.program_pid("consumer program pid ");
+    let line = l.seen.last().cloned().unwrap_or_default();
+    let producer = common::number_after(&line, "producer program pid ") as i32;
+    l.programs.push(producer);
+    ends_cleanly(l, "sensors", &[consumer, producer], Signal::SIGTERM);
+}
+
+#[test]
+fn event_loop_ended_by_sighup_kills_its_programs_and_removes_its_kernel() {
+    // A 1 s tick and a request held 100 ticks: the run goes on for minutes.
+    let mut l = Launcher::start(
+        EVENT_LOOP,
+        &["--processes", "--period-ms", "1000", "--slow-ticks", "100"],
+    );
+    let server = l.program_pid("server program pid ");
+    // (Client 1 echoes and ends at once; the other two wait for the server.)
+    l.program_pid("client 1 (echo): program pid ");
+    let slow = l.program_pid("client 2 (slow request): program pid ");
+    let notified = l.program_pid("client 3 (notification): program pid ");
+    ends_cleanly(l, "event-loop", &[server, slow, notified], Signal::SIGHUP);
+}
+
+/// A directory under the temporary directory, removed when dropped (if still there).
+struct Made(PathBuf);
+
+impl Made {
+    /// `qnxsim-NAME` with `mode`, holding the files `files`.
+    fn new(name: &str, mode: u32, files: &[&str]) -> Made {
+        use std::os::unix::fs::PermissionsExt;
+        let d = std::env::temp_dir().join(format!("qnxsim-{name}"));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir(&d).expect("a directory");
+        for f in files {
+            std::fs::write(d.join(f), b"x").expect("a file");
+        }
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode)).expect("its mode");
+        Made(d)
+    }
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A pid that ran and has ended (a child of ours, reaped).
+fn dead_pid() -> u32 {
+    let mut c = Command::new("true").spawn().expect("running true");
+    let pid = c.id();
+    c.wait().expect("reaping it");
+    pid
+}
+
+/// SIGKILL leaves the launcher no chance: its programs die with it, its directory stays; the
+/// next launcher removes it, with the other directories of killed launchers it recognises,
+/// and nothing else.
+#[test]
+fn a_launcher_killed_by_sigkill_leaves_a_directory_the_next_run_removes() {
+    let (mut l, programs) = srr_demo_in_part_2();
+    let killed_dir = kernel_dir("srr-demo", l.pid());
+    l.signal(Signal::SIGKILL);
+    let (status, _) = l.wait();
+    assert_eq!(status.code(), None, "{status}");
+    assert!(all_gone(&programs), "{programs:?} outlived their launcher");
+    drop(l);
+
+    // Like a killed launcher's: a dead pid, mode 0700, a `kernel` file (or nothing).
+    let stale = Made::new(&format!("sensors-{}", dead_pid()), 0o700, &["kernel"]);
+    let empty = Made::new(&format!("event-loop-{}", dead_pid()), 0o700, &[]);
+    // Not to be touched: a launcher that runs (this test's pid), a file we did not make in it,
+    // another mode, a name that is not exactly a pid.
+    let me = std::process::id();
+    let running = Made::new(&format!("srr-demo-{me}"), 0o700, &["kernel"]);
+    let dead = dead_pid();
+    let other_file = Made::new(&format!("srr-demo-{dead}"), 0o700, &["kernel", "notes"]);
+    let other_mode = Made::new(&format!("sensors-{}", dead_pid()), 0o755, &["kernel"]);
+    let odd_name = Made::new(&format!("sensors-0{}", dead_pid()), 0o700, &["kernel"]);
+    let other_tag = Made::new(&format!("elsewhere-{}", dead_pid()), 0o700, &["kernel"]);
+
+    let r = common::run(SRR, &["--processes", "--clients", "1", "--rounds", "0"]);
+    r.assert_success("the next srr-demo --processes");
+    for d in [&killed_dir, &stale.0, &empty.0] {
+        // (Another test's launcher may have removed it first: it is gone either way.)
+        assert!(!d.exists(), "{} was left behind\n{}", d.display(), r.stderr);
+    }
+    for d in [&running, &other_file, &other_mode, &odd_name, &other_tag] {
+        assert!(d.0.exists(), "{} was removed\n{}", d.0.display(), r.stderr);
+    }
+}
+
+/// A program of the run killed in the middle of it: the launcher's error names it first, then
+/// the program that failed because of it (the part-2 client, whose MsgSend got ESRCH), where
+/// it used to name only the client.
+#[test]
+fn a_killed_server_program_is_named_before_the_client_that_failed_because_of_it() {
+    let (mut l, [server, part2]) = srr_demo_in_part_2();
+    kill(Pid::from_raw(server), Signal::SIGKILL).expect("killing the server program");
+    let (status, stderr) = l.wait();
+    assert_eq!(status.code(), Some(1), "{status}\n{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!(
+            "srr-demo: the server program (pid {server}) was killed by SIGKILL; then the part-2 client program (pid {part2}) "
+        )),
+        "{stderr}"
+    );
+    assert!(!kernel_dir("srr-demo", l.pid()).exists());
+    assert!(all_gone(&[server, part2]));
+}
