@@ -162,12 +162,17 @@ fn clients_torn_down_at_random_while_carrying_leave_no_one_asleep() {
         .connect_attach(0, sp.pid, chid, _NTO_SIDE_CHANNEL, 0)
         .unwrap();
     let procs: Vec<Pid> = (0..PROCS).map(|_| k.process_create().unwrap()).collect();
+    // The teardowns start once every client is connected (a client thread a loaded machine
+    // starts late would otherwise find its process gone before it attached).
+    let connected = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let clients: Vec<_> = (0..PROCS * PER_PROC)
         .map(|id| {
-            let (k, p) = (k.clone(), procs[id / PER_PROC]);
+            let (k, p, connected) = (k.clone(), procs[id / PER_PROC], connected.clone());
             thread::spawn(move || {
                 let c = k.thread_attach(p, 10).unwrap();
-                let coid = match c.connect_attach(0, sp.pid, chid, _NTO_SIDE_CHANNEL, 0) {
+                let coid = c.connect_attach(0, sp.pid, chid, _NTO_SIDE_CHANNEL, 0);
+                connected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let coid = match coid {
                     Ok(coid) => coid,
                     Err(e) => return (0, Some(e)),
                 };
@@ -239,7 +244,12 @@ fn clients_torn_down_at_random_while_carrying_leave_no_one_asleep() {
         })
     };
 
-    // Tear down all but the last client process, each at a random moment.
+    // Tear down all but the last client process, each at a random moment once all are sending.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while connected.load(std::sync::atomic::Ordering::SeqCst) < PROCS * PER_PROC {
+        assert!(std::time::Instant::now() < until, "clients never connected");
+        thread::sleep(std::time::Duration::from_millis(1));
+    }
     for &p in &procs[..PROCS - 1] {
         thread::sleep(std::time::Duration::from_millis(rng.gen_range(1..30)));
         k.process_destroy(p).unwrap();
