@@ -36,9 +36,9 @@ pub(crate) trait ForkLock: Send + Sync {
 
 #[cfg(not(loom))]
 mod imp {
-    use super::{ForkLock, GENERATION};
+    use super::{ForkHooks, ForkLock, GENERATION};
     use std::cell::UnsafeCell;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
     use std::sync::{Arc, Once, Weak};
 
     /// The live kernels, and those locked across a fork in progress. Guarded by a spin flag, not
@@ -78,31 +78,25 @@ mod imp {
 
     /// Records a new kernel, and on first use installs the fork handlers.
     pub(crate) fn register(k: Weak<dyn ForkLock>) {
-        HANDLERS.call_once(|| {
-            // SAFETY: the handlers are plain functions that live for the whole program.
-            unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+        ensure_handlers();
+        excluded(|| {
+            // SAFETY: we hold `busy` (`excluded`).
+            let ks = unsafe { &mut *REGISTRY.kernels.get() };
+            ks.retain(|w| w.strong_count() > 0);
+            ks.push(k);
         });
-        acquire();
-        // SAFETY: we hold `busy`.
-        let ks = unsafe { &mut *REGISTRY.kernels.get() };
-        ks.retain(|w| w.strong_count() > 0);
-        ks.push(k);
-        release();
     }
 
     extern "C" fn prepare() {
+        // Every signal is blocked before the registry is taken, and stays blocked until it is
+        // released (`unlock_all`): a handler that made a kernel call while this thread holds
+        // kernel locks outside any kernel call would wait for its own thread, and one that
+        // forked would spin for ever on the registry this thread holds (Linux restarts a fork
+        // that finds a signal pending, after running the handler).
+        let old = block_all();
         acquire();
-        // No handler may run while this thread holds kernel locks outside any kernel call: one
-        // that made a kernel call would wait for its own thread (Linux restarts a fork that
-        // finds a signal pending, after running the handler). Blocked until the fork is done.
-        // SAFETY: we hold `busy`; sigfillset and pthread_sigmask write our own sets.
-        unsafe {
-            let mut all: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut all);
-            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
-            *REGISTRY.mask.get() = Some(old);
-        }
+        // SAFETY: we hold `busy`.
+        unsafe { *REGISTRY.mask.get() = Some(old) };
         if crate::signals::in_kernel() {
             // fork() from a handler that interrupted this thread's kernel call (only possible
             // behind the C library's back): the locks cannot all be taken; the child still
@@ -115,31 +109,119 @@ mod imp {
         for k in held.iter() {
             k.lock_for_fork();
         }
+        // Last before the fork: the hooks' copies are as close to it as can be.
+        if let Some(h) = hooks() {
+            (h.prepare)();
+        }
     }
 
-    fn unlock_all() {
+    /// Blocks every signal of the calling thread; returns its mask before.
+    fn block_all() -> libc::sigset_t {
+        // SAFETY: sigfillset and pthread_sigmask write our own sets.
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+            old
+        }
+    }
+
+    fn restore(old: &libc::sigset_t) {
+        // SAFETY: `old` is a valid set.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
+    }
+
+    /// After the fork, in the parent (`child` false) or the child: the hooks first, then the
+    /// kernels' locks, then the registry, and only then the signal mask (a signal that arrived
+    /// during the fork is delivered with nothing of the fork's held).
+    fn unlock_all(child: bool) {
+        if let Some(h) = hooks() {
+            if child {
+                (h.child)();
+            } else {
+                (h.parent)();
+            }
+        }
         // SAFETY: `prepare` left `busy` held for us.
         let held = unsafe { &mut *REGISTRY.held.get() };
         for k in held.drain(..) {
             k.unlock_after_fork();
         }
         // SAFETY: as above; the mask was saved by `prepare`.
-        if let Some(old) = unsafe { (*REGISTRY.mask.get()).take() } {
-            // SAFETY: `old` is a valid set.
-            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-        }
+        let old = unsafe { (*REGISTRY.mask.get()).take() };
         release();
+        if let Some(old) = old {
+            restore(&old);
+        }
     }
 
     extern "C" fn parent() {
-        unlock_all();
+        unlock_all(false);
     }
 
     extern "C" fn child() {
         GENERATION.fetch_add(1, Ordering::AcqRel);
-        unlock_all();
+        unlock_all(true);
     }
+
+    /// The hooks set with [`set_hooks`] (null: none).
+    static HOOKS: AtomicPtr<ForkHooks> = AtomicPtr::new(std::ptr::null_mut());
+
+    fn hooks() -> Option<&'static ForkHooks> {
+        // SAFETY: a non-null HOOKS is a `&'static ForkHooks` (set_hooks).
+        unsafe { HOOKS.load(Ordering::Acquire).as_ref() }
+    }
+
+    /// Installs the fork handlers (once).
+    fn ensure_handlers() {
+        HANDLERS.call_once(|| {
+            // SAFETY: the handlers are plain functions that live for the whole program.
+            unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+        });
+    }
+
+    /// Sets the process's fork hooks (one set; a later call replaces it): `prepare` runs as the
+    /// last step before every fork, `parent` and `child` as the first after it, all in the
+    /// forking thread, with every signal blocked and the registry held, so that no other
+    /// thread is inside [`excluded`] meanwhile. They must not fork, allocate or take locks
+    /// (the child runs them with only the forking thread).
+    pub fn set_hooks(h: &'static ForkHooks) {
+        ensure_handlers();
+        HOOKS.store(h as *const ForkHooks as *mut ForkHooks, Ordering::Release);
+    }
+
+    /// Runs `f` while no fork is under way in this process (none starts until it returns),
+    /// with every signal blocked (a handler that forked would wait for us for ever). For state
+    /// the fork hooks read. `f` must be short, must not fork, and must not take a kernel's lock.
+    pub fn excluded<R>(f: impl FnOnce() -> R) -> R {
+        let old = block_all();
+        acquire();
+        struct Release(libc::sigset_t);
+        impl Drop for Release {
+            fn drop(&mut self) {
+                release();
+                restore(&self.0);
+            }
+        }
+        let _release = Release(old);
+        f()
+    }
+}
+
+/// Functions a library runs at every fork of the process, inside the kernels' fork handling
+/// ([`set_hooks`]).
+#[derive(Debug)]
+pub struct ForkHooks {
+    /// The last step before the fork.
+    pub prepare: fn(),
+    /// The first step after it, in the parent.
+    pub parent: fn(),
+    /// The first step after it, in the child.
+    pub child: fn(),
 }
 
 #[cfg(not(loom))]
 pub(crate) use imp::register;
+#[cfg(not(loom))]
+pub use imp::{excluded, set_hooks};

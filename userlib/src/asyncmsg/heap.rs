@@ -20,10 +20,10 @@
 //! here, never make the kernel read outside the region.
 //!
 //! After a `fork`, the child's heaps are new ones, and the buffers it inherited are its own, as
-//! a forked QNX process's copy of its parent's `asyncmsg_malloc` memory is: fork handlers copy
-//! each block just before the fork and, in the child, move the copy over the block of the
-//! inherited mapping (`forked`), so that neither side's writes reach the other's buffers;
-//! nothing of the child's puts them uncopied.
+//! a forked QNX process's copy of its parent's `asyncmsg_malloc` memory is: fork hooks copy
+//! each block as the last step before the fork and, in the child, move the copy over the block
+//! of the inherited mapping (`forked`), so that neither side's writes after the fork reach the
+//! other's buffers; nothing of the child's puts them uncopied.
 //!
 //! Lock order (conn.rs's list): a heap's lock comes after a connection's producer lock and
 //! before the kernel's; it is never held while the program's code runs or a kernel call is
@@ -95,62 +95,95 @@ impl std::fmt::Debug for SharedHeap {
 }
 
 /// The blocks of this program's heaps as addresses in its mappings, for a forked child to copy
-/// (see the module doc). A fixed table of atomic words, so that the fork handlers read it
-/// without a lock another thread may hold at the fork; an entry is published address first,
-/// length last, and cleared length first, so that a half-written one (a thread of the parent
-/// in the middle of a change at the fork) is skipped.
+/// (see the module doc). A fixed table, changed only inside `kernel_sim::fork::excluded` (no
+/// fork under way, signals blocked) and read by the fork hooks, which kernel-sim runs inside its
+/// own fork handling (`kernel_sim::fork::set_hooks`: signals blocked, no `excluded` section
+/// running): so a fork sees a table no thread is changing, and a block is never unmapped (its
+/// heap dropped, its kernel's region unmapped) while `prepare` copies it, since the heap
+/// forgets it first.
 ///
-/// The copies are taken just before the fork, in the forking thread (`prepare`): a copy made
-/// in the child after it would race with the parent, which returns from `fork` at once and may
-/// write its buffers while the child copies them. Each copy is a new private anonymous
-/// mapping, which the child inherits as it is and moves over the block (`child`: the block is
-/// never without its bytes); the parent unmaps its own (`parent`).
+/// The copies are taken as the last step before the fork (`prepare`): a copy made in the child
+/// would race with the parent, which returns from `fork` at once and may write its buffers
+/// while the child copies them. Each copy is a new private anonymous mapping, which the child
+/// inherits as it is and moves over the block (`child`: the block is never without its bytes);
+/// the parent unmaps its own (`parent`). What other threads write to their buffers between the
+/// copy and the fork itself (microseconds) is not in the child's copy (docs/deviations.md).
 #[cfg(not(loom))]
 mod forked {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::cell::UnsafeCell;
     use std::sync::Once;
 
     /// Entries: a program holds at most 1024 pages of a kernel in blocks of 16 pages or more
     /// (`max_pages`, `CHUNK`), 64 blocks per kernel.
     const SLOTS: usize = 1024;
-    static ADDR: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
-    static LEN: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
-    /// The copies `prepare` made: the block's address and length when copied, and the copy's.
-    /// Touched only by the thread forking (`BUSY`, held from `prepare` to `parent` or `child`,
-    /// keeps two threads that fork at once apart).
-    static SNAP_ADDR: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
-    static SNAP_LEN: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
-    static SNAP_COPY: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
-    static BUSY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    static HANDLERS: Once = Once::new();
+
+    /// One block: its address and length (0: a free entry), and the copy `prepare` made of it.
+    #[derive(Clone, Copy)]
+    struct Entry {
+        addr: usize,
+        len: usize,
+        copy: usize,
+    }
+
+    struct Table(UnsafeCell<[Entry; SLOTS]>);
+
+    // SAFETY: the table is touched only inside `kernel_sim::fork::excluded` (one thread at a
+    // time, no fork under way) or by the fork hooks (the forking thread, while no `excluded`
+    // section runs): never by two threads at once.
+    unsafe impl Sync for Table {}
+
+    static TABLE: Table = Table(UnsafeCell::new(
+        [Entry {
+            addr: 0,
+            len: 0,
+            copy: 0,
+        }; SLOTS],
+    ));
+    static HOOKS: kernel_sim::fork::ForkHooks = kernel_sim::fork::ForkHooks {
+        prepare,
+        parent,
+        child,
+    };
+    static SET: Once = Once::new();
+
+    /// The table, for a caller inside `excluded` or a fork hook (see `Table`'s `Sync`).
+    ///
+    /// # Safety
+    /// The caller is inside `kernel_sim::fork::excluded` or is a fork hook, and holds no other
+    /// reference from this function.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn table() -> &'static mut [Entry; SLOTS] {
+        // SAFETY: the caller's promise: no other thread touches the table meanwhile.
+        unsafe { &mut *TABLE.0.get() }
+    }
 
     /// Records block `addr..addr + len` (page-aligned). With the table full the block is not
     /// copied at a fork (a child's writes to it then reach the parent's: never with fewer than
     /// 16 kernels in use).
     pub(super) fn add(addr: usize, len: usize) {
-        HANDLERS.call_once(|| {
-            // SAFETY: the handlers are plain functions that live for the whole program.
-            unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
-        });
-        for (a, l) in ADDR.iter().zip(&LEN) {
-            if a.compare_exchange(0, addr, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-            {
-                l.store(len, Ordering::Release);
-                return;
+        SET.call_once(|| kernel_sim::fork::set_hooks(&HOOKS));
+        kernel_sim::fork::excluded(|| {
+            // SAFETY: inside `excluded`.
+            let t = unsafe { table() };
+            if let Some(e) = t.iter_mut().find(|e| e.len == 0) {
+                *e = Entry { addr, len, copy: 0 };
             }
-        }
+        });
     }
 
-    /// Forgets block `addr` (freed).
+    /// Forgets block `addr` (about to be freed, or its heap and mapping to go).
     pub(super) fn remove(addr: usize) {
-        if let Some(i) = ADDR.iter().position(|a| a.load(Ordering::Acquire) == addr) {
-            LEN[i].store(0, Ordering::Release);
-            ADDR[i].store(0, Ordering::Release);
-        }
+        kernel_sim::fork::excluded(|| {
+            // SAFETY: inside `excluded`.
+            let t = unsafe { table() };
+            if let Some(e) = t.iter_mut().find(|e| e.len != 0 && e.addr == addr) {
+                e.len = 0;
+            }
+        });
     }
 
-    /// A private anonymous copy of `len` bytes at `addr`, or 0 if there is no memory for one.
+    /// A private anonymous copy of `len` bytes at `addr`, or 0 if there is no memory for one
+    /// (the block then stays shared in the child).
     ///
     /// # Safety
     /// `addr..addr + len` is mapped and readable.
@@ -173,85 +206,48 @@ mod forked {
         }
     }
 
-    extern "C" fn prepare() {
-        while BUSY
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            std::thread::yield_now();
-        }
-        for i in 0..SLOTS {
-            let (addr, len) = (
-                ADDR[i].load(Ordering::Acquire),
-                LEN[i].load(Ordering::Acquire),
-            );
-            let copy = if addr != 0 && len != 0 {
-                // SAFETY: a recorded block is a whole-page range of a live mapping of the
-                // region, held by the heap until it is forgotten here first.
-                unsafe { copy_of(addr, len) }
-            } else {
-                0
-            };
-            SNAP_ADDR[i].store(addr, Ordering::Relaxed);
-            SNAP_LEN[i].store(len, Ordering::Relaxed);
-            SNAP_COPY[i].store(copy, Ordering::Relaxed);
+    fn prepare() {
+        // SAFETY: a fork hook.
+        for e in unsafe { table() }.iter_mut().filter(|e| e.len != 0) {
+            // SAFETY: a recorded block is a whole-page range of a live mapping of the region:
+            // its heap forgets it (in `excluded`, which cannot run now) before it is freed or
+            // unmapped.
+            e.copy = unsafe { copy_of(e.addr, e.len) };
         }
     }
 
-    /// Unmaps copy `i` (the parent's, or one the child cannot use) and forgets it.
-    fn drop_copy(i: usize) {
-        let copy = SNAP_COPY[i].swap(0, Ordering::Relaxed);
-        if copy != 0 {
+    fn parent() {
+        // SAFETY: a fork hook.
+        for e in unsafe { table() }.iter_mut().filter(|e| e.copy != 0) {
             // SAFETY: our own mapping from `prepare`, of that length, used by nothing.
-            unsafe {
-                libc::munmap(
-                    copy as *mut libc::c_void,
-                    SNAP_LEN[i].load(Ordering::Relaxed),
-                )
-            };
+            unsafe { libc::munmap(e.copy as *mut libc::c_void, e.len) };
+            e.copy = 0;
         }
     }
 
-    extern "C" fn parent() {
-        (0..SLOTS).for_each(drop_copy);
-        BUSY.store(false, Ordering::Release);
-    }
-
-    /// In the child: each block still recorded as it was copied gets its copy moved over it
-    /// (replacing those pages of the inherited mapping and nothing else); the rest of the
-    /// copies are unmapped. Async-signal-safe: system calls only.
-    extern "C" fn child() {
-        for i in 0..SLOTS {
-            let copy = SNAP_COPY[i].load(Ordering::Relaxed);
-            let (addr, len) = (
-                SNAP_ADDR[i].load(Ordering::Relaxed),
-                SNAP_LEN[i].load(Ordering::Relaxed),
-            );
-            let same =
-                ADDR[i].load(Ordering::Acquire) == addr && LEN[i].load(Ordering::Acquire) == len;
-            if copy == 0 || !same {
-                drop_copy(i);
-                continue;
-            }
-            // SAFETY: `copy` is our mapping of `len` bytes; `addr..addr + len` is the block,
-            // whole pages of the inherited mapping, which the move replaces; the child runs no
-            // other thread.
+    /// In the child: each copy is moved over its block (replacing those pages of the inherited
+    /// mapping and nothing else). System calls only: no allocation, no lock.
+    fn child() {
+        // SAFETY: a fork hook.
+        for e in unsafe { table() }.iter_mut().filter(|e| e.copy != 0) {
+            // SAFETY: `e.copy` is our mapping of `e.len` bytes; `e.addr..e.addr + e.len` is the
+            // block, whole pages of the inherited mapping, which the move replaces; the child
+            // runs no other thread.
             let moved = unsafe {
                 libc::mremap(
-                    copy as *mut libc::c_void,
-                    len,
-                    len,
+                    e.copy as *mut libc::c_void,
+                    e.len,
+                    e.len,
                     libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
-                    addr as *mut libc::c_void,
+                    e.addr as *mut libc::c_void,
                 )
             };
             if moved == libc::MAP_FAILED {
-                drop_copy(i);
-            } else {
-                SNAP_COPY[i].store(0, Ordering::Relaxed);
+                // SAFETY: as in `parent`.
+                unsafe { libc::munmap(e.copy as *mut libc::c_void, e.len) };
             }
+            e.copy = 0;
         }
-        BUSY.store(false, Ordering::Release);
     }
 }
 
