@@ -64,16 +64,16 @@ pub fn socket_path(name: &str) -> KResult<PathBuf> {
 const SUN_PATH: usize = 108;
 
 /// The kernel a tool serves or inspects: `given` (its `--kernel`), else `$QNXSIM_KERNEL`, else
-/// `"default"`.
-pub fn kernel_name(given: Option<&str>) -> String {
-    given
-        .map(str::to_string)
-        .or_else(|| {
-            std::env::var("QNXSIM_KERNEL")
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .unwrap_or_else(|| "default".into())
+/// `"default"`. EINVAL if `$QNXSIM_KERNEL` is needed and is not UTF-8 (a name or socket path
+/// must be; it is not taken for unset).
+pub fn kernel_name(given: Option<&str>) -> KResult<String> {
+    if let Some(g) = given {
+        return Ok(g.to_string());
+    }
+    match std::env::var_os("QNXSIM_KERNEL").filter(|s| !s.is_empty()) {
+        None => Ok("default".into()),
+        Some(v) => v.into_string().map_err(|_| Errno::EINVAL),
+    }
 }
 
 /// Whether a kernel's name (`QNXSIM_KERNEL`, `--kernel`) names a supervised kernel: a name
@@ -183,6 +183,8 @@ pub struct Supervisor {
     memfd: OwnedFd,
     listener: UnixListener,
     socket: PathBuf,
+    /// The socket's device and inode as bound: what the drop removes.
+    bound: (u64, u64),
     watched: Vec<Admitted>,
     admitted_ever: bool,
 }
@@ -193,7 +195,7 @@ impl Supervisor {
     /// something other than a socket is there (it is left alone); ENAMETOOLONG if the path is
     /// too long for a socket.
     pub fn bind(socket: &Path, cfg: Config) -> KResult<Supervisor> {
-        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
         if socket.as_os_str().len() >= SUN_PATH {
             return Err(Errno::ENAMETOOLONG);
         }
@@ -205,6 +207,16 @@ impl Supervisor {
         let kernel = Kernel::with_region(region, false)?;
         kernel.supervise();
         let memfd = OwnedFd::from(file);
+        // Two supervisors finding the same stale socket must not both replace it: the check,
+        // the removal and the bind are made under an exclusive lock on the socket's directory
+        // (a lock file would be left behind).
+        let dir = socket
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let dir = std::fs::File::open(dir).map_err(|e| io_errno(&e))?;
+        let _serialised = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| Errno(e as i32))?;
         let listener = match UnixListener::bind(socket) {
             Ok(l) => l,
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
@@ -224,6 +236,10 @@ impl Supervisor {
             }
             Err(e) => return Err(io_errno(&e)),
         };
+        // (Ours: the one our drop removes, and no other.)
+        let bound = std::fs::symlink_metadata(socket)
+            .map(|m| (m.dev(), m.ino()))
+            .map_err(|e| io_errno(&e))?;
         std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| io_errno(&e))?;
         listener.set_nonblocking(true).map_err(|e| io_errno(&e))?;
@@ -232,6 +248,7 @@ impl Supervisor {
             memfd,
             listener,
             socket: socket.to_path_buf(),
+            bound,
             watched: Vec::new(),
             admitted_ever: false,
         })
@@ -348,6 +365,13 @@ impl Supervisor {
 
 impl Drop for Supervisor {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.socket);
+        use std::os::unix::fs::MetadataExt;
+        // Only our own socket: another supervisor's that replaced it (ours was taken for
+        // stale) is left serving.
+        let ours =
+            std::fs::symlink_metadata(&self.socket).is_ok_and(|m| (m.dev(), m.ino()) == self.bound);
+        if ours {
+            let _ = std::fs::remove_file(&self.socket);
+        }
     }
 }

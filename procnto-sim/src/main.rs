@@ -54,7 +54,10 @@ fn main() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let name = supervisor::kernel_name(args.kernel.as_deref());
+    let Ok(name) = supervisor::kernel_name(args.kernel.as_deref()) else {
+        error!("QNXSIM_KERNEL is not UTF-8: a kernel's name or socket path must be");
+        std::process::exit(1);
+    };
     let socket = match supervisor::socket_path(&name) {
         Ok(s) => s,
         Err(e) if e.raw() == nix::libc::ENAMETOOLONG => {

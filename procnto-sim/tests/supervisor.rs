@@ -297,6 +297,26 @@ fn a_kernel_name_too_long_for_a_socket_is_refused_with_a_message() {
     assert!(!socket.exists());
 }
 
+/// A `QNXSIM_KERNEL` that is not UTF-8 is refused by both tools (status 1, a message), not
+/// taken for unset (which would serve or show the "default" kernel instead).
+#[test]
+fn a_kernel_variable_that_is_not_utf8_is_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    for bin in [BIN, PIDIN] {
+        let out = Command::new(bin)
+            .env("QNXSIM_KERNEL", std::ffi::OsStr::from_bytes(b"k\xff"))
+            .args(["--linger", "0"].iter().filter(|_| bin == BIN))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("running the tool");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{bin}: {err}");
+        assert!(err.contains("not UTF-8"), "{bin}: {err}");
+    }
+}
+
 #[test]
 fn bad_options_are_refused_with_status_2() {
     for args in [

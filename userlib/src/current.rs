@@ -157,10 +157,18 @@ enum KernelNamed {
     File(std::path::PathBuf),
 }
 
+/// Whether `path` is an existing socket.
+#[cfg(not(loom))]
+fn is_socket(path: &std::ffi::OsStr) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
+}
+
 /// What [`KERNEL_ENV`]'s value names: a supervised kernel (a name without `/`, an existing
-/// socket, a path ending in `.sock`), else a memory file's path. EINVAL for a value without a
-/// `/` that is not UTF-8: a name, which no socket can be named after (taking it for a file
-/// would make a kernel file in the current directory).
+/// socket, a path ending in `.sock`), else a memory file's path. EINVAL for a value that is not
+/// UTF-8 and would name a supervised kernel (no `/`, a `.sock` ending, an existing socket):
+/// no socket can be named after it (taking it for a file would make a kernel file of that
+/// name).
 #[cfg(not(loom))]
 fn kernel_named(value: &std::ffi::OsStr) -> KResult<KernelNamed> {
     use std::os::unix::ffi::OsStrExt;
@@ -168,7 +176,13 @@ fn kernel_named(value: &std::ffi::OsStr) -> KResult<KernelNamed> {
         Some(s) if kernel_sim::supervisor::is_supervised(s) => {
             Ok(KernelNamed::Supervised(s.to_string()))
         }
-        None if !value.as_bytes().contains(&b'/') => Err(Errno::EINVAL),
+        // (Not UTF-8: a name, or what would be a socket's path, cannot be served.)
+        None if !value.as_bytes().contains(&b'/')
+            || value.as_bytes().ends_with(b".sock")
+            || is_socket(value) =>
+        {
+            Err(Errno::EINVAL)
+        }
         _ => Ok(KernelNamed::File(value.into())),
     }
 }
@@ -539,5 +553,6 @@ mod tests {
             Ok(KernelNamed::File(OsStr::from_bytes(b"/tmp/k\xff").into()))
         );
         assert_eq!(named(b"k\xff"), Err(Errno::EINVAL));
+        assert_eq!(named(b"/tmp/k\xff.sock"), Err(Errno::EINVAL));
     }
 }

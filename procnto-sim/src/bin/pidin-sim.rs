@@ -79,7 +79,10 @@ fn main() {
             std::process::exit(2);
         }
     }
-    let name = supervisor::kernel_name(args.kernel.as_deref());
+    let Ok(name) = supervisor::kernel_name(args.kernel.as_deref()) else {
+        eprintln!("pidin-sim: QNXSIM_KERNEL is not UTF-8: a kernel's name or path must be");
+        std::process::exit(1);
+    };
     let kernel = match open(&name) {
         Ok(k) => k,
         Err(e) => {
