@@ -313,9 +313,16 @@ impl Supervisor {
     }
 
     fn reap(&mut self, pid: i32) -> Vec<Event> {
-        let mut out = Vec::new();
         // Another connection of the same program may still be watched: one reap does for all.
         self.watched.retain(|a| a.pid != pid);
+        // Its pidfd said it ended: dead for the whole reaping, even should Linux already have
+        // given its pid to another process.
+        let kernel = self.kernel.clone();
+        kernel.program_ended(pid, || self.reap_ended(pid))
+    }
+
+    fn reap_ended(&mut self, pid: i32) -> Vec<Event> {
+        let mut out = Vec::new();
         // (Taken over already, if the supervisor's own wait for the lock found it dead first.)
         let recovery = match self.kernel.take_recovery(pid) {
             Some(r) => r,

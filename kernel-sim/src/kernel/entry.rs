@@ -470,7 +470,7 @@ impl Kernel {
                 return;
             }
             if let Some(holder) = lock.holder() {
-                if !program_alive(holder as i32) {
+                if !self.alive(holder as i32) {
                     let r = self.recover_dead_lock_holder(holder as i32);
                     let found = matches!(
                         r,

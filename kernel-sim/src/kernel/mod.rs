@@ -54,6 +54,11 @@ struct Inner {
     /// what it found, for a supervisor to report when it reaps them (`take_recovery`).
     #[cfg_attr(loom, allow(dead_code))]
     recovered: std::sync::Mutex<Vec<(i32, Recovery)>>,
+    /// Programs a supervisor knows have ended (their pidfd said so) while it reaps them: dead
+    /// whatever `/proc` says, since Linux may already have given the pid to another process,
+    /// and a lock such a pid holds must still be taken over (`Kernel::program_ended`).
+    #[cfg_attr(loom, allow(dead_code))]
+    ended: std::sync::Mutex<Vec<i32>>,
     timers: std::sync::Arc<TimerService>,
     /// The fork generation the kernel was made in (`fork.rs`): in a forked child the parent's
     /// kernels are not the child's, and their calls fail with ESRCH.
@@ -189,6 +194,7 @@ impl Kernel {
                 supervising: std::sync::atomic::AtomicBool::new(false),
                 reaps_dead,
                 recovered: std::sync::Mutex::new(Vec::new()),
+                ended: std::sync::Mutex::new(Vec::new()),
                 timers: std::sync::Arc::new(TimerService::default()),
                 fork_gen: crate::fork::generation(),
             }),
@@ -384,9 +390,10 @@ impl Kernel {
         if os_pid == 0 || self.lock_owner() != Some(os_pid) {
             return Recovery::NotHeld;
         }
-        // (Were the pid already another program's, that program would be alive: hands off.)
+        // (Were the pid already another program's, that program would be alive: hands off,
+        // unless a supervisor knows the program it admitted under that pid has ended.)
         #[cfg(not(loom))]
-        if entry::program_alive(os_pid) {
+        if self.alive(os_pid) {
             return Recovery::NotHeld;
         }
         let (active, whole) = undo.pending();
@@ -414,6 +421,40 @@ impl Kernel {
         } else {
             Recovery::Committed
         }
+    }
+
+    /// Runs `f` (a supervisor's reaping of Linux program `os_pid`) with `os_pid` taken for
+    /// dead by this handle's lock waits and recoveries whatever `/proc` says: the supervisor's
+    /// pidfd said the program it admitted ended, and its pid may already name another process,
+    /// whose life must not keep the dead program's hold on the lock.
+    #[cfg(not(loom))]
+    pub(crate) fn program_ended<R>(&self, os_pid: i32, f: impl FnOnce() -> R) -> R {
+        let ended = || self.inner.ended.lock().unwrap_or_else(|p| p.into_inner());
+        ended().push(os_pid);
+        struct Forget<'a>(&'a Kernel, i32);
+        impl Drop for Forget<'_> {
+            fn drop(&mut self) {
+                let mut e = self.0.inner.ended.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(i) = e.iter().position(|&p| p == self.1) {
+                    e.swap_remove(i);
+                }
+            }
+        }
+        let _forget = Forget(self, os_pid);
+        f()
+    }
+
+    /// Whether Linux program `os_pid` runs, as this handle judges it: not if a supervisor
+    /// reaping it knows it ended (`program_ended`), else as `/proc` says.
+    #[cfg(not(loom))]
+    pub(crate) fn alive(&self, os_pid: i32) -> bool {
+        let known_dead = self
+            .inner
+            .ended
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&os_pid);
+        !known_dead && entry::program_alive(os_pid)
     }
 
     /// What this handle's lock waits found when they took the lock over from program
@@ -617,5 +658,36 @@ fn program_name() -> String {
         _ => std::fs::read_to_string("/proc/self/comm")
             .map(|c| c.trim_end().to_string())
             .unwrap_or_default(),
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// A program a supervisor knows has ended (its pidfd said so) holds the lock by its pid;
+    /// that pid names a running process again (here: this one, as if Linux had reused it).
+    /// Judged by `/proc` the holder lives and nothing is recovered; while the supervisor reaps
+    /// it (`program_ended`), the hold is taken over and the lock released.
+    #[test]
+    fn a_lock_held_by_an_ended_program_whose_pid_was_reused_is_taken_over_while_it_is_reaped() {
+        let fd = nix::sys::memfd::memfd_create(c"ended", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+            .unwrap();
+        let k = Kernel::open_fd({
+            let file = std::fs::File::from(fd);
+            Region::create_shared(&file, Config::small()).unwrap();
+            std::os::fd::OwnedFd::from(file)
+        })
+        .unwrap();
+        let pid = std::process::id() as i32;
+        let lock = k.inner.region.lock_word();
+        lock.lock(true, pid as u32);
+        assert_eq!(k.lock_owner(), Some(pid));
+        assert_eq!(k.recover_dead_lock_holder(pid), Recovery::NotHeld);
+        assert_eq!(k.lock_owner(), Some(pid), "a live pid keeps its hold");
+        let r = k.program_ended(pid, || k.recover_dead_lock_holder(pid));
+        assert_eq!(r, Recovery::Committed);
+        assert_eq!(k.lock_owner(), None, "taken over and released");
+        assert!(k.alive(pid), "alive again once the reaping is over");
     }
 }
