@@ -279,14 +279,8 @@ pub fn msg_send_pulse(
     value: i32,
     fx: &mut Effects,
 ) -> KResult<Step> {
-    let prio = match prio {
-        p if p == i32::from(PULSE_PRIO_CALLER) => t.threads.at(me.thread.index).prio,
-        p if (i32::from(PRIO_MIN)..=i32::from(PRIO_MAX)).contains(&p) => p as u8,
-        _ => return Err(Errno::EINVAL),
-    };
-    if !(_PULSE_CODE_MINAVAIL as i32..=_PULSE_CODE_MAXAVAIL as i32).contains(&code) {
-        return Err(Errno::EINVAL);
-    }
+    // The connection first, then the arguments, as QNX 6.4's kernel does (ker_msg_sendpulse):
+    // a bad coid is EBADF whatever the priority and code.
     let conn = t.sync_conn_of(me.proc, coid)?;
     let (chan, scoid) = {
         let c = t.conns.at(conn.index);
@@ -294,6 +288,14 @@ pub fn msg_send_pulse(
     };
     if t.chans.get(chan).is_none() {
         return Err(Errno::EBADF);
+    }
+    let prio = match prio {
+        p if p == i32::from(PULSE_PRIO_CALLER) => t.threads.at(me.thread.index).prio,
+        p if (i32::from(PRIO_MIN)..=i32::from(PRIO_MAX)).contains(&p) => p as u8,
+        _ => return Err(Errno::EINVAL),
+    };
+    if !(_PULSE_CODE_MINAVAIL as i32..=_PULSE_CODE_MAXAVAIL as i32).contains(&code) {
+        return Err(Errno::EINVAL);
     }
     send_pulse(
         t,
