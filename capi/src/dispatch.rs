@@ -118,12 +118,18 @@ pub(crate) unsafe fn engine<'a>(dpp: *mut CDispatch) -> KResult<&'a Engine<CHand
     Ok(&d.engine)
 }
 
+/// The handles `dispatch_create*` made and `dispatch_destroy` has not freed yet: a second
+/// `dispatch_destroy` of a pointer is EINVAL without reading the freed handle.
+static LIVE: crate::Live = crate::Live::new();
+
 fn create(chid: c_int, flags: c_uint) -> KResult<*mut CDispatch> {
     let engine = Engine::new(chid, flags)?;
-    Ok(Box::into_raw(Box::new(CDispatch {
+    let dpp = Box::into_raw(Box::new(CDispatch {
         magic: MAGIC,
         engine,
-    })))
+    }));
+    LIVE.insert(dpp);
+    Ok(dpp)
 }
 
 fn ptr_out<T>(r: KResult<*mut T>) -> *mut T {
@@ -153,8 +159,18 @@ pub extern "C" fn dispatch_create_channel(chid: c_int, flags: c_uint) -> *mut CD
 }
 
 unsafe fn destroy(dpp: *mut CDispatch) -> KResult<c_int> {
-    // SAFETY: forwarded.
-    let e = unsafe { engine(dpp)? };
+    // Claimed by this call: a concurrent or later destroy of the pointer is EINVAL, unread.
+    if !LIVE.take(dpp) {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: forwarded; a handle of `LIVE`.
+    let e = match unsafe { engine(dpp) } {
+        Ok(e) => e,
+        Err(err) => {
+            LIVE.insert(dpp);
+            return Err(err);
+        }
+    };
     let _ = e.destroy();
     // SAFETY: a live handle from `create`'s Box (checked above), freed once: its magic goes
     // first so that a second destroy of the stale pointer is likelier to be refused.
@@ -167,11 +183,12 @@ unsafe fn destroy(dpp: *mut CDispatch) -> KResult<c_int> {
 
 /// `dispatch_destroy(dpp)`: destroys the handle's channel (its clients' sends fail with EBADF,
 /// threads blocked in it with ESRCH) and frees the handle; contexts stay the caller's to free.
-/// 0, or -1 and EINVAL for NULL or a pointer that is not a live handle.
+/// 0, or -1 and EINVAL for NULL or a pointer that is not a live handle (one destroyed
+/// already included: it is not read).
 ///
 /// # Safety
-/// `dpp` is NULL or a handle from `dispatch_create*` not destroyed yet, which no other thread
-/// uses during or after the call.
+/// `dpp` is NULL, a pointer that is no live handle (refused unread), or a handle from
+/// `dispatch_create*` not destroyed yet, which no other thread uses during or after the call.
 #[no_mangle]
 pub unsafe extern "C" fn dispatch_destroy(dpp: *mut CDispatch) -> c_int {
     // SAFETY: forwarded from our C caller (see the `# Safety` section).

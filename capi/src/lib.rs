@@ -42,7 +42,34 @@ pub mod sigevent;
 pub mod thread_pool;
 
 use kernel_sim::{Errno, KResult};
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+
+/// The live objects of one kind that the library `malloc`s or boxes for C and frees on the C
+/// program's call (`name_attach_t`, `dispatch_t`, `thread_pool_t`), by address: the freeing
+/// call reads an object only if it is here, so that a second free of the same (freed) pointer
+/// fails with EINVAL instead of reading freed memory.
+pub(crate) struct Live(Mutex<Option<HashSet<usize>>>);
+
+impl Live {
+    /// None yet.
+    pub(crate) const fn new() -> Live {
+        Live(Mutex::new(None))
+    }
+
+    /// Adds `p`.
+    pub(crate) fn insert<T>(&self, p: *mut T) {
+        let mut live = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        live.get_or_insert_with(HashSet::new).insert(p as usize);
+    }
+
+    /// Takes `p` out: whether it was there (a caller that took it is its only freer).
+    pub(crate) fn take<T>(&self, p: *mut T) -> bool {
+        let mut live = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        live.as_mut().is_some_and(|l| l.remove(&(p as usize)))
+    }
+}
 
 /// Sets the calling thread's C `errno`.
 pub(crate) fn set_errno(e: Errno) {

@@ -41,6 +41,12 @@ pub struct CNameAttach {
 
 const _: () = assert!(std::mem::size_of::<CNameAttach>() == 24);
 
+/// The `name_attach_t`s `name_attach` gave and `name_detach` has not freed yet, by address:
+/// `name_detach` reads a struct only if it is here, so that a second `name_detach` of the same
+/// (freed) pointer is EINVAL instead of a read of freed memory (whose first word, `dpp`,
+/// `free` has overwritten: it would be taken for a dispatch handle).
+static LIVE: crate::Live = crate::Live::new();
+
 /// A C string argument as UTF-8 (the kernel's names are). EINVAL: NULL, or not UTF-8.
 ///
 /// # Safety
@@ -93,6 +99,7 @@ unsafe fn attach(
             zero: [0; 2],
         })
     };
+    LIVE.insert(block);
     Ok(block)
 }
 
@@ -127,7 +134,24 @@ pub unsafe extern "C" fn name_attach(
 }
 
 unsafe fn detach(attach: *mut CNameAttach, flags: c_uint) -> KResult<c_int> {
-    // SAFETY: NULL or a `name_attach_t` (our caller's promise).
+    // Claimed by this call (a concurrent or later detach of it is EINVAL), put back on failure.
+    if !LIVE.take(attach) {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: forwarded.
+    let r = unsafe { detach_live(attach, flags) };
+    if r.is_err() {
+        LIVE.insert(attach);
+    }
+    r
+}
+
+/// [`detach`] of a struct of [`LIVE`].
+///
+/// # Safety
+/// `attach` is a live `name_attach_t` from `name_attach`.
+unsafe fn detach_live(attach: *mut CNameAttach, flags: c_uint) -> KResult<c_int> {
+    // SAFETY: a `name_attach_t` of `LIVE`, not freed yet (our caller's promise).
     let a = unsafe { attach.as_ref() }.copied().ok_or(Errno::EINVAL)?;
     let name = NameAttach {
         chid: a.chid,
@@ -157,11 +181,13 @@ unsafe fn detach(attach: *mut CNameAttach, flags: c_uint) -> KResult<c_int> {
 /// `name_detach(attach, flags)`: removes the name (a later `name_open` of it: ENOENT) and,
 /// unless `NAME_FLAG_DETACH_SAVEDPP`, destroys its channel (its receivers get ESRCH, its
 /// clients' sends EBADF) and its dispatch handle if it has one (`dispatch_destroy`); then
-/// frees `attach`. -1 and `errno` (`attach` not freed): EINVAL `attach` NULL or not a name of
-/// this process, or unknown flags.
+/// frees `attach`. -1 and `errno` (`attach` not freed): EINVAL `attach` NULL, not a
+/// `name_attach_t` of `name_attach`'s or detached already (a second `name_detach`), or not a
+/// name of this process, or unknown flags.
 ///
 /// # Safety
-/// `attach` is NULL or a `name_attach_t` from `name_attach`, not freed yet (it is freed on
+/// `attach` is NULL, any pointer (one that is not a live `name_attach_t` of `name_attach`'s,
+/// such as one detached already, is refused unread), or a live one (it is freed on
 /// success), whose dispatch handle is live and, unless `NAME_FLAG_DETACH_SAVEDPP`, used by no
 /// other thread after the call; a struct that is not is rejected only if the kernel does not
 /// know its ids.

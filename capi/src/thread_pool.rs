@@ -325,6 +325,7 @@ unsafe fn create(attr: *const CThreadPoolAttr, flags: c_uint) -> KResult<*mut CT
                 (*c).props = Box::into_raw(Box::new(pool)).cast();
                 (*c).reserved = MAGIC;
             }
+            LIVE.insert(c);
             Ok(c)
         }
         Err(e) => {
@@ -379,10 +380,28 @@ pub unsafe extern "C" fn qnxsim_thread_pool_start(pool: *mut c_void) -> c_int {
     }))
 }
 
+/// The pools `thread_pool_create` made and `thread_pool_destroy` has not freed yet: a second
+/// `thread_pool_destroy` of a pointer is EINVAL without reading the freed pool.
+static LIVE: crate::Live = crate::Live::new();
+
 unsafe fn destroy(pool: *mut CThreadPool) -> KResult<c_int> {
-    // SAFETY: forwarded.
-    let tpp = unsafe { pool_of(pool) }?;
-    tp::thread_pool_destroy(&tpp)?;
+    // Claimed by this call (a concurrent or later destroy is EINVAL, unread), put back on
+    // failure.
+    if !LIVE.take(pool) {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: forwarded; a pool of `LIVE`.
+    let tpp = match unsafe { pool_of(pool) } {
+        Ok(t) => t,
+        Err(e) => {
+            LIVE.insert(pool);
+            return Err(e);
+        }
+    };
+    if let Err(e) = tp::thread_pool_destroy(&tpp) {
+        LIVE.insert(pool);
+        return Err(e);
+    }
     // SAFETY: a live pool from `create` (checked), its threads gone: both blocks freed once,
     // the mark cleared first so that a second destroy of the stale pointer is likelier refused.
     unsafe {
@@ -395,12 +414,12 @@ unsafe fn destroy(pool: *mut CThreadPool) -> KResult<c_int> {
 
 /// `thread_pool_destroy(pool)`: sets the limits to 0, calls `unblock_func` once per thread
 /// (with a context of `context_alloc`'s), waits until every thread has left, and frees the
-/// pool. 0, or -1 and `errno`: EINVAL `pool` NULL or destroyed; EDEADLK called from one of its
-/// own threads.
+/// pool. 0, or -1 and `errno`: EINVAL `pool` NULL or destroyed (a destroyed pool is not
+/// read); EDEADLK called from one of its own threads.
 ///
 /// # Safety
-/// `pool` is NULL or a pool from `thread_pool_create` not destroyed yet, which no other thread
-/// uses after the call.
+/// `pool` is NULL, a pointer that is no live pool (refused unread), or a pool from
+/// `thread_pool_create` not destroyed yet, which no other thread uses after the call.
 #[no_mangle]
 pub unsafe extern "C" fn thread_pool_destroy(pool: *mut CThreadPool) -> c_int {
     // SAFETY: forwarded from our C caller (see the `# Safety` section).
