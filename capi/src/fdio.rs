@@ -1030,7 +1030,8 @@ fn devctl_iov(
     match unsafe { userlib::qnx::msg_sendv_raw(coid, &s, &r) } {
         Ok(_) => Ok(reply.ret_val),
         Err(Errno::ENOSYS) if notty => Err(Errno(libc::ENOTTY)),
-        Err(Errno::EINVAL) => Err(Errno::EBADF),
+        // The kernel's answer for a coid it does not know is EBADF already; any other error
+        // is the server's (or the kernel's) as it came: a server's EINVAL stays EINVAL.
         Err(e) => Err(e),
     }
 }
