@@ -600,7 +600,18 @@ fn put_on(
         if conn.nonblock {
             return Err(Errno::EAGAIN);
         }
-        if st.untriggered > 0 && conn.queue.pending() <= st.untriggered {
+        // One look at the counters for both questions below. A receiver may have taken
+        // messages since the release above looked at `head`: the queue is then not full, and
+        // the next round releases them. Judged on a later `head` than the release's, the taken
+        // messages would make `pending` look small enough to fire the trigger below for a
+        // queue that has room: a trigger the count did not call for, which resets the count
+        // and shifts every later count trigger, stranding the last messages of a stream whose
+        // length the count divides.
+        let (done, head, tail) = conn.queue.counters();
+        if head != done {
+            continue;
+        }
+        if st.untriggered > 0 && tail.wrapping_sub(head) <= st.untriggered {
             // Full, and every message a receiver could take is one no trigger has sent yet:
             // send them before waiting, or nobody would ever make room. (While triggered
             // messages are pending, the receiver taking them makes room.)
