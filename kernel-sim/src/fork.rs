@@ -37,6 +37,7 @@ pub(crate) trait ForkLock: Send + Sync {
 #[cfg(not(loom))]
 mod imp {
     use super::{ForkHooks, ForkLock, GENERATION};
+    use crate::signals::{block_all, set_mask};
     use std::cell::UnsafeCell;
     use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
     use std::sync::{Arc, Once, Weak};
@@ -115,23 +116,6 @@ mod imp {
         }
     }
 
-    /// Blocks every signal of the calling thread; returns its mask before.
-    fn block_all() -> libc::sigset_t {
-        // SAFETY: sigfillset and pthread_sigmask write our own sets.
-        unsafe {
-            let mut all: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut all);
-            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
-            old
-        }
-    }
-
-    fn restore(old: &libc::sigset_t) {
-        // SAFETY: `old` is a valid set.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
-    }
-
     /// After the fork, in the parent (`child` false) or the child: the hooks first, then the
     /// kernels' locks, then the registry, and only then the signal mask (a signal that arrived
     /// during the fork is delivered with nothing of the fork's held).
@@ -152,7 +136,7 @@ mod imp {
         let old = unsafe { (*REGISTRY.mask.get()).take() };
         release();
         if let Some(old) = old {
-            restore(&old);
+            set_mask(&old);
         }
     }
 
@@ -201,7 +185,7 @@ mod imp {
         impl Drop for Release {
             fn drop(&mut self) {
                 release();
-                restore(&self.0);
+                set_mask(&self.0);
             }
         }
         let _release = Release(old);

@@ -263,7 +263,8 @@ mod imp {
         }
     }
 
-    fn block_all() -> libc::sigset_t {
+    /// Blocks every signal of the calling thread; returns its mask before.
+    pub(crate) fn block_all() -> libc::sigset_t {
         // SAFETY: sigfillset and pthread_sigmask write only the sets we pass.
         unsafe {
             let mut all = MaybeUninit::<libc::sigset_t>::zeroed().assume_init();
@@ -274,7 +275,8 @@ mod imp {
         }
     }
 
-    fn set_mask(m: &libc::sigset_t) {
+    /// Sets the calling thread's signal mask to `m`.
+    pub(crate) fn set_mask(m: &libc::sigset_t) {
         // SAFETY: `m` is a valid set.
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, m, std::ptr::null_mut()) };
     }
@@ -539,4 +541,6 @@ mod imp {
 }
 
 pub(crate) use imp::{arrivals, blocked_on, ensure_linked, in_kernel, Entered};
+#[cfg(not(loom))]
+pub(crate) use imp::{block_all, set_mask};
 pub use imp::{block_in_this_thread, disposition, Disposition};

@@ -185,6 +185,9 @@ pub struct Supervisor {
     socket: PathBuf,
     /// The socket's device and inode as bound: what the drop removes.
     bound: (u64, u64),
+    /// Whether `bind` replaced a socket nobody answered (a supervisor that ended without
+    /// removing it).
+    replaced_stale: bool,
     watched: Vec<Admitted>,
     admitted_ever: bool,
 }
@@ -217,6 +220,7 @@ impl Supervisor {
         let dir = std::fs::File::open(dir).map_err(|e| io_errno(&e))?;
         let _serialised = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive)
             .map_err(|(_, e)| Errno(e as i32))?;
+        let mut replaced_stale = false;
         let listener = match UnixListener::bind(socket) {
             Ok(l) => l,
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
@@ -232,6 +236,7 @@ impl Supervisor {
                 }
                 // A socket left by a supervisor that is gone: ours now.
                 std::fs::remove_file(socket).map_err(|e| io_errno(&e))?;
+                replaced_stale = true;
                 UnixListener::bind(socket).map_err(|e| io_errno(&e))?
             }
             Err(e) => return Err(io_errno(&e)),
@@ -249,6 +254,7 @@ impl Supervisor {
             listener,
             socket: socket.to_path_buf(),
             bound,
+            replaced_stale,
             watched: Vec::new(),
             admitted_ever: false,
         })
@@ -262,6 +268,12 @@ impl Supervisor {
     /// Its socket.
     pub fn socket(&self) -> &Path {
         &self.socket
+    }
+
+    /// Whether it replaced a socket nobody answered (a supervisor killed without removing it:
+    /// programs that supervisor admitted may still run in a kernel no one can join now).
+    pub fn replaced_stale(&self) -> bool {
+        self.replaced_stale
     }
 
     /// Programs admitted and still running.

@@ -69,13 +69,6 @@ fn main() {
             std::process::exit(1);
         }
     };
-    // A socket nobody answers is a supervisor's that ended without removing it (killed): say
-    // so, since programs it admitted may still run in its kernel, which no one can join now.
-    let stale = {
-        use std::os::unix::fs::FileTypeExt;
-        std::fs::symlink_metadata(&socket).is_ok_and(|m| m.file_type().is_socket())
-            && std::os::unix::net::UnixStream::connect(&socket).is_err()
-    };
     let mut sup = match Supervisor::bind(&socket, Config::default()) {
         Ok(s) => s,
         Err(e) if e.raw() == nix::libc::EADDRINUSE => {
@@ -95,7 +88,9 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if stale {
+    // A socket nobody answered is a supervisor's that ended without removing it (killed): say
+    // so, since programs it admitted may still run in its kernel, which no one can join now.
+    if sup.replaced_stale() {
         warn!(
             socket = %socket.display(),
             "replaced a socket left by a supervisor that ended without removing it (killed?): \
