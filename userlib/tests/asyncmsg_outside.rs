@@ -671,9 +671,12 @@ fn through_a_two_slot_queue_every_message_and_callback_comes_once_in_order() {
         .unwrap();
     let (got, sizes) = take(chid, N as usize);
     let coid = join(producer);
+    // (One message fits the queue at a time, but a batch may take the next one too: the
+    // receiver's take re-queues a connection whose tail moved while it took, and a producer on
+    // another CPU can put again as soon as the head moves. No batch passes the channel's 3.)
     assert!(
-        sizes.iter().all(|&s| s == 1),
-        "one slot: one message a batch"
+        sizes.iter().all(|&s| (1..=3).contains(&s)),
+        "batches within the channel's limit: {sizes:?}"
     );
     let seqs: Vec<u32> = got.iter().map(|m| decode(&m.data).1).collect();
     assert_eq!(seqs, (0..N).collect::<Vec<_>>());
