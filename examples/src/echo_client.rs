@@ -20,6 +20,11 @@ struct Args {
     chid: i32,
     /// Messages to send, one per word.
     words: Vec<String>,
+    /// Also send one message of this many bytes (`a`s), 1 to 67108864, and check its echo: a
+    /// message longer than the server's 64 KiB receive buffer, which the server reads whole
+    /// with MsgRead (up to 16 MiB; beyond that it refuses it with EMSGSIZE).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64 << 20))]
+    fill: Option<u64>,
     /// Then ask the server to end.
     #[arg(long)]
     quit: bool,
@@ -48,14 +53,32 @@ fn run(args: &Args) -> Result<(), Failure> {
         .context(|| "TimerTimeout")?;
         msg_send(coid, msg, reply).context(|| "MsgSend")
     };
-    let mut reply = vec![0u8; 65_536];
     let mut out = Vec::new();
     for w in &args.words {
+        // The echo is as long as the word: a reply buffer of its size takes it whole.
+        let mut reply = vec![0u8; w.len()];
         let n = send(w.as_bytes(), &mut reply)? as usize;
-        out.push(String::from_utf8_lossy(&reply[..n.min(reply.len())]).into_owned());
+        if n > reply.len() {
+            return Err(Failure::new(format!(
+                "the reply to a {}-byte word said {n} bytes: not an echo",
+                w.len()
+            )));
+        }
+        out.push(String::from_utf8_lossy(&reply[..n]).into_owned());
     }
     if !out.is_empty() {
         println!("{}", out.join(" "));
+    }
+    if let Some(len) = args.fill {
+        let msg = vec![b'a'; len as usize];
+        let mut reply = vec![0u8; msg.len()];
+        let n = send(&msg, &mut reply)? as usize;
+        if n != msg.len() || reply.iter().any(|&b| b != b'A') {
+            return Err(Failure::new(format!(
+                "the {len}-byte message came back as {n} bytes, not its echo"
+            )));
+        }
+        println!("echo-client: {len} bytes echoed whole");
     }
     if args.quit {
         send(b"quit", &mut [])?;

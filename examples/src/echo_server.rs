@@ -12,7 +12,9 @@
 //!
 //! The server answers each message with it in upper case (status: its length), a message
 //! "quit" with 0 before ending, and counts the clients that disconnect
-//! (`_NTO_CHF_DISCONNECT`), detaching each one's scoid as QNX servers do. A client that dies
+//! (`_NTO_CHF_DISCONNECT`), detaching each one's scoid as QNX servers do. A message longer than
+//! its 64 KiB receive buffer arrives in part: the server reads the rest with MsgRead, as QNX
+//! servers do (up to 16 MiB; a longer one is refused with EMSGSIZE, not echoed cut short). A client that dies
 //! between its send and the reply (killed while REPLY-blocked) makes the reply fail with
 //! `ESRCH`; as QNX servers do, the server notes it and goes on serving. `--hold-ms` holds each
 //! reply that long (the client stays REPLY-blocked: watch it with `pidin-sim`). It never waits
@@ -86,7 +88,33 @@ fn run(args: &Args) -> Result<(), Failure> {
             }
             continue;
         }
-        let msg = &buf[..info.msglen as usize];
+        // A message longer than the receive buffer arrived in part (`msglen` of `srcmsglen`
+        // bytes): as QNX servers do, read the rest from the client with MsgRead (up to
+        // MAX_MSG; a longer one is refused with EMSGSIZE rather than echoed cut short).
+        let whole;
+        let msg = if info.srcmsglen > info.msglen {
+            if info.srcmsglen > MAX_MSG as i64 {
+                println!(
+                    "echo-server: {} bytes from pid {}: longer than {MAX_MSG}, refused (EMSGSIZE)",
+                    info.srcmsglen, info.pid
+                );
+                error(rcvid, &info, userlib::Errno::EMSGSIZE)?;
+                continue;
+            }
+            let mut all = vec![0u8; info.srcmsglen as usize];
+            let got = match msg_read(rcvid, &mut all, 0) {
+                Err(userlib::Errno::ESRCH) => {
+                    println!("echo-server: pid {} is gone (ESRCH)", info.pid);
+                    continue;
+                }
+                r => r.context(|| "MsgRead")?,
+            };
+            all.truncate(got);
+            whole = all;
+            &whole[..]
+        } else {
+            &buf[..info.msglen as usize]
+        };
         if msg == b"quit" {
             reply(rcvid, &info, 0, b"")?;
             println!("echo-server: asked to quit by pid {}", info.pid);
@@ -103,6 +131,20 @@ fn run(args: &Args) -> Result<(), Failure> {
             std::thread::sleep(std::time::Duration::from_millis(args.hold_ms));
         }
         reply(rcvid, &info, up.len() as i64, &up)?;
+    }
+}
+
+/// The longest message the server echoes (read with MsgRead beyond its receive buffer).
+const MAX_MSG: usize = 16 << 20;
+
+/// MsgError to the client `info` describes (a client that is gone is no failure: as [`reply`]).
+fn error(rcvid: userlib::RcvId, info: &MsgInfo, err: userlib::Errno) -> Result<(), Failure> {
+    match msg_error(rcvid, err) {
+        Err(userlib::Errno::ESRCH) => {
+            println!("echo-server: pid {} is gone (ESRCH)", info.pid);
+            Ok(())
+        }
+        r => r.context(|| "MsgError"),
     }
 }
 

@@ -244,3 +244,54 @@ fn a_client_killed_while_reply_blocked_does_not_end_the_server() {
     }
     assert!(server.wait().success(), "{rest:?}");
 }
+
+#[test]
+fn a_message_longer_than_the_server_buffer_is_read_whole_and_a_huge_one_refused() {
+    // 70000 bytes: past the server's 64 KiB receive buffer, so it arrives in part and the
+    // server reads the rest with MsgRead; 17 MiB: past the server's limit, refused with
+    // EMSGSIZE (the client fails, the server serves on).
+    let dir = Dir::new("long");
+    let kernel = dir.0.join("kernel");
+    let server = Server::start(&kernel, &["--idle", "30"]);
+    let line = server.line();
+    let ids: Vec<&str> = line
+        .strip_prefix("echo-server: pid ")
+        .map(|s| s.split(" chid ").collect())
+        .unwrap_or_default();
+    let [pid, chid] = ids[..] else {
+        panic!("unexpected line {line:?}")
+    };
+    let word = "x".repeat(70_000);
+    let out = client(Some(&kernel), &[pid, chid, &word, "--fill", "70001"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some("X".repeat(70_000).as_str()),
+        "the word came back cut"
+    );
+    assert_eq!(lines.next(), Some("echo-client: 70001 bytes echoed whole"));
+    // (The server's lines about disconnects come in between, in any order.)
+    let next = || loop {
+        let l = server.line();
+        if !l.contains("a client disconnected") {
+            return l;
+        }
+    };
+    assert!(next().starts_with("echo-server: 70000 bytes from pid "));
+    assert!(next().starts_with("echo-server: 70001 bytes from pid "));
+    let out = client(
+        Some(&kernel),
+        &[pid, chid, "--fill", &(17 << 20).to_string()],
+    );
+    assert!(!out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("MsgSend") && err.contains("EMSGSIZE"), "{err}");
+    let l = next();
+    assert!(l.contains("refused (EMSGSIZE)"), "{l}");
+    // The server serves on.
+    let out = client(Some(&kernel), &[pid, chid, "again"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "AGAIN\n");
+}
