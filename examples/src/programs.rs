@@ -39,6 +39,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use userlib::program_alive;
 use userlib::Kernel;
 
 /// How a program marks the lines meant for the launcher.
@@ -135,7 +136,7 @@ impl Watch {
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .copied()
-            .filter(|&pid| !alive(pid))
+            .filter(|&pid| !program_alive(pid))
             .collect();
         for pid in dead {
             match peek_status(pid) {
@@ -203,18 +204,6 @@ fn peek_status(pid: i32) -> Peek {
         Ok(WaitStatus::Signaled(_, sig, _)) => Peek::Ended(format!("was killed by {sig}")),
         Ok(WaitStatus::StillAlive) => Peek::Ending,
         _ => Peek::Unknown,
-    }
-}
-
-/// Whether Linux process `pid` runs: it exists and is not a zombie.
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command's closing parenthesis.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim_start().chars().next())
-            .is_some_and(|state| state != 'Z' && state != 'X'),
-        Err(_) => false,
     }
 }
 
@@ -711,7 +700,7 @@ fn end_on(sig: Signal, tag: &str) -> ! {
         (l.pids.clone(), l.dirs.clone())
     };
     let until = Instant::now() + KILL_WAIT;
-    while pids.iter().any(|&pid| alive(pid)) && Instant::now() < until {
+    while pids.iter().any(|&pid| program_alive(pid)) && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(5));
     }
     for dir in &dirs {
@@ -759,7 +748,7 @@ fn remove_stale(tag: &str) {
         let Some(pid) = e.file_name().to_str().and_then(|n| launcher_of(n, tag)) else {
             continue;
         };
-        if pid == std::process::id() || alive(pid as i32) {
+        if pid == std::process::id() || program_alive(pid as i32) {
             continue;
         }
         let dir = e.path();

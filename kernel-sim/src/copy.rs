@@ -279,7 +279,7 @@ pub(crate) fn let_peers_copy() {
 /// `main`, as a QNX server that hands its work to a thread pool does) shows as a zombie while
 /// its other threads run, so a zombie's threads are looked at too: it runs while one of them is
 /// neither a zombie nor dead.
-pub(crate) fn program_alive(pid: i32) -> bool {
+pub fn program_alive(pid: i32) -> bool {
     match stat_state(&format!("/proc/{pid}/stat")) {
         Some('Z') => std::fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|tasks| {
             tasks.filter_map(Result::ok).any(|t| {

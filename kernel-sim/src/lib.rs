@@ -42,7 +42,7 @@ mod wait;
 pub use abi::{asyncq, consts, errno, types};
 pub use abi::{Clock, Deadline, Errno, KResult};
 pub use abi::{Iov, MsgInfo, ProcCounters, Pulse, RcvId, TimerInfo, PULSE_SIZE};
-pub use copy::vm_calls_in_this_thread;
+pub use copy::{program_alive, vm_calls_in_this_thread};
 pub use info::{Snapshot, ThreadInfo, ThreadState};
 pub use kernel::{Kernel, Pid, Recovery, ThreadCtx};
 pub use objects::name::{normalize_path, PathEntry};

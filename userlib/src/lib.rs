@@ -126,6 +126,10 @@ pub use kernel_sim::info::{
     AsyncChannelInfo, AsyncConnInfo, ChannelInfo, ConnectionInfo, Listing, NameInfo, PoolCount,
     PoolUsage, ProcessInfo, QueueCounts, ReadyConnection,
 };
+/// Whether a Linux process runs, as the kernel judges a program's liveness (a process whose
+/// first thread ended while others run, as a QNX server handing its work to a thread pool
+/// does, counts as running).
+pub use kernel_sim::program_alive;
 /// The kernel's trace events (their schema, and the trace ring a recorder of a shared kernel
 /// drains): what `timeline`, `seqchart` and `step` are built on.
 pub use kernel_sim::trace;
