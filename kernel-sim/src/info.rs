@@ -97,6 +97,9 @@ pub struct ChannelInfo {
     pub flags: u32,
     /// Entries in the send queue (SEND-blocked threads and pulses).
     pub queued: u32,
+    /// The send queue itself, in the order receives take it (by priority, FIFO within one;
+    /// the kernel's boosted pulses first).
+    pub queue: Vec<QueueEntry>,
     /// RECEIVE-blocked threads.
     pub receivers: u32,
     /// What an asyncmsg channel has besides (`None` for a synchronous channel).
@@ -106,6 +109,44 @@ pub struct ChannelInfo {
     /// The path-manager mountpoints that lead to it (`resmgr_attach`), normalised, in the
     /// order they were attached.
     pub paths: Vec<String>,
+}
+
+/// An entry of a channel's send queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueEntry {
+    /// A SEND-blocked thread, queued at `priority` (its priority when it sent).
+    Thread {
+        /// Its process.
+        pid: i32,
+        /// Its tid.
+        tid: i32,
+        /// The priority it is queued at.
+        priority: i16,
+    },
+    /// A pulse.
+    Pulse {
+        /// Its code.
+        code: i8,
+        /// Its value (`sigval`).
+        value: u64,
+        /// The priority it is queued at.
+        priority: i16,
+    },
+}
+
+impl fmt::Display for QueueEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueueEntry::Thread { pid, tid, priority } => {
+                write!(f, "pid {pid} tid {tid} pri {priority}")
+            }
+            QueueEntry::Pulse {
+                code,
+                value,
+                priority,
+            } => write!(f, "pulse code {code} value {value:#x} pri {priority}"),
+        }
+    }
 }
 
 /// A name (`name_attach`) as the listing shows it.
@@ -177,8 +218,10 @@ pub struct QueueCounts {
     /// Messages put and not yet taken by a receiver.
     pub pending: u32,
     /// Of those, the messages a trigger handed to the kernel (MsgSendAsync: a count or time
-    /// trigger, `asyncmsg_flush`), waiting for a receiver: in flight. The others wait for a
-    /// trigger.
+    /// trigger, `asyncmsg_flush`), waiting for a receiver: in flight. The others (untriggered)
+    /// wait for a trigger to put the connection on the ready list; but a receive that takes
+    /// the connection for its triggered messages takes the untriggered ones behind them too,
+    /// as QNX's kernel reads a sender's queue up to its tail.
     pub in_flight: u32,
     /// Messages put whose slots the sender's library has not released yet (taken or not):
     /// the queue's slots in use.
@@ -197,6 +240,12 @@ pub struct ProcessInfo {
     /// Its program's name (a shared kernel's Linux program); empty for a simulated process
     /// of one program.
     pub name: String,
+    /// Its Linux program has ended (exited or was killed), and the kernel has not torn the
+    /// process down yet: its threads, channels and connections are what it left, until the
+    /// supervisor (or, on a kernel without one, the next program that looks) reaps it.
+    /// [`Kernel::listing`](crate::Kernel::listing) sets it; [`Snapshot`]s taken otherwise
+    /// leave it false.
+    pub ended: bool,
 }
 
 /// Everything, at one instant.
@@ -297,6 +346,7 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
             threads: p.nthreads,
             counters: p.counters,
             name: p.name().to_string(),
+            ended: false,
         });
     }
     let mut threads: Vec<ThreadInfo> = t
@@ -328,6 +378,7 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
             chid: c.chid,
             flags: c.flags,
             queued: c.queued(),
+            queue: send_queue(t, id),
             receivers: c.receivers(),
             asyncmsg,
             names: t
@@ -400,6 +451,33 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
         }
     }
     s
+}
+
+/// Channel `ch`'s send queue, head first.
+fn send_queue(t: &Tables<'_>, ch: crate::pool::Id<crate::objects::Channel>) -> Vec<QueueEntry> {
+    let mut v = Vec::new();
+    let mut q = t.sendq_head(ch);
+    // (Bounded by the pools' sizes, whatever the links say.)
+    let most = (t.threads.head().capacity + t.pulses.head().capacity) as usize;
+    while !q.is_none() && v.len() < most {
+        if let Some(i) = q.as_thread() {
+            let th = t.threads.at(i);
+            v.push(QueueEntry::Thread {
+                pid: t.procs.get(th.proc).map_or(-1, |p| p.pid),
+                tid: th.tid,
+                priority: th.send.prio.into(),
+            });
+        } else if let Some(i) = q.as_pulse() {
+            let p = t.pulses.at(i);
+            v.push(QueueEntry::Pulse {
+                code: p.code,
+                value: p.value,
+                priority: p.prio.into(),
+            });
+        }
+        q = t.sendq_next(q);
+    }
+    v
 }
 
 pub(crate) fn pool_usage(t: &Tables<'_>) -> PoolUsage {
@@ -480,15 +558,21 @@ impl fmt::Display for Snapshot {
             "PID", "TID", "PRI", "BASE"
         )?;
         for t in &self.threads {
+            let ended = self.processes.iter().any(|p| p.pid == t.pid && p.ended);
             writeln!(
                 f,
-                "{:>6} {:>4} {:>5} {:>5}  {}{}",
+                "{:>6} {:>4} {:>5} {:>5}  {}{}{}",
                 t.pid,
                 t.tid,
                 t.priority,
                 t.base_priority,
                 t.state,
-                if t.internal { "  (library thread)" } else { "" }
+                if t.internal { "  (library thread)" } else { "" },
+                if ended {
+                    "  (its program ended: not torn down yet)"
+                } else {
+                    ""
+                }
             )?;
         }
         for c in &self.channels {
@@ -501,6 +585,16 @@ impl fmt::Display for Snapshot {
                 c.receivers,
                 named_flags(c.flags, CHANNEL_FLAGS)
             )?;
+            if !c.queue.is_empty() {
+                // (Head first: the order receives take them. A long queue is cut short.)
+                const SHOWN: usize = 16;
+                let mut q: Vec<String> =
+                    c.queue.iter().take(SHOWN).map(|e| e.to_string()).collect();
+                if c.queue.len() > SHOWN {
+                    q.push(format!("and {} more", c.queue.len() - SHOWN));
+                }
+                writeln!(f, "  send queue: {}", q.join(", "))?;
+            }
             if !c.names.is_empty() {
                 let names: Vec<String> = c
                     .names
@@ -602,25 +696,48 @@ impl crate::kernel::Kernel {
     /// Everything `pidin-sim` shows, under one hold of the kernel lock (so the counters, the
     /// states and the pools agree). Its `Display` is `pidin-sim`'s output.
     pub fn listing(&self) -> Listing {
-        self.locked(|t| Listing {
-            snapshot: snapshot(t),
-            pools: pool_usage(t),
-            kernel_entries: *t.kernel_entries,
-            queue_pages: t.shared.then(|| {
-                t.queue_pages.iter().filter(|p| p.owner != 0).fold(
-                    QueuePages {
-                        capacity: t.queue_pages.len() as u32,
-                        ..QueuePages::default()
-                    },
-                    |mut q, p| {
-                        q.in_use += 1;
-                        q.send_buffers +=
-                            u32::from(crate::calls::asyncmsg::is_send_buffer(p.owner));
-                        q
-                    },
-                )
-            }),
-        })
+        let mut os_pids = Vec::new();
+        let mut l = self.locked(|t| {
+            if t.shared {
+                os_pids = t
+                    .procs
+                    .live_ids()
+                    .map(|id| (t.procs.at(id.index).pid, t.procs.at(id.index).os_pid))
+                    .collect();
+            }
+            listing_of(t)
+        });
+        // A program of a shared kernel that has ended and is not reaped yet (looked at after
+        // the lock is released: reading /proc under it would hold every program up).
+        #[cfg(not(loom))]
+        for p in &mut l.snapshot.processes {
+            p.ended = os_pids
+                .iter()
+                .any(|&(pid, os)| pid == p.pid && os > 0 && !crate::copy::program_alive(os));
+        }
+        l
+    }
+}
+
+/// [`Kernel::listing`]'s view of the tables (under the lock).
+fn listing_of(t: &mut Tables<'_>) -> Listing {
+    Listing {
+        snapshot: snapshot(t),
+        pools: pool_usage(t),
+        kernel_entries: *t.kernel_entries,
+        queue_pages: t.shared.then(|| {
+            t.queue_pages.iter().filter(|p| p.owner != 0).fold(
+                QueuePages {
+                    capacity: t.queue_pages.len() as u32,
+                    ..QueuePages::default()
+                },
+                |mut q, p| {
+                    q.in_use += 1;
+                    q.send_buffers += u32::from(crate::calls::asyncmsg::is_send_buffer(p.owner));
+                    q
+                },
+            )
+        }),
     }
 }
 
@@ -677,7 +794,12 @@ impl fmt::Display for Listing {
                 c.async_triggers,
                 c.async_msgs_sent,
                 c.async_msgs_received,
-                if p.name.is_empty() { "-" } else { &p.name }
+                match (p.name.is_empty(), p.ended) {
+                    (true, false) => "-".to_string(),
+                    (false, false) => p.name.clone(),
+                    (true, true) => "- (ended: not torn down yet)".to_string(),
+                    (false, true) => format!("{} (ended: not torn down yet)", p.name),
+                }
             )?;
         }
         writeln!(f)?;

@@ -124,7 +124,7 @@ pub use asyncmsg::{AsyncChannel, AsyncConnAttr, AsyncConnection};
 pub use dispatch::{Context as DispatchContext, Dispatch, MessageAttr};
 pub use kernel_sim::info::{
     AsyncChannelInfo, AsyncConnInfo, ChannelInfo, ConnectionInfo, Listing, NameInfo, PoolCount,
-    PoolUsage, ProcessInfo, QueueCounts, ReadyConnection,
+    PoolUsage, ProcessInfo, QueueCounts, QueueEntry, ReadyConnection,
 };
 /// Whether a Linux process runs, as the kernel judges a program's liveness (a process whose
 /// first thread ended while others run, as a QNX server handing its work to a thread pool

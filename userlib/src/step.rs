@@ -20,7 +20,7 @@
 //!
 //! ```text
 //! [3] pid 3 tid 1: MsgSend
-//!     before: pid 2 tid 1 RECEIVE (chid 1) | pid 3 tid 1 READY (this thread)
+//!     before: pid 2 tid 1 RECEIVE (chid 1) | pid 3 tid 1 RUNNING (this thread)
 //! ```
 //!
 //! and at its `exit` event, the result, what the kernel did meanwhile (its `qnx::msg`,
@@ -31,7 +31,7 @@
 //! [5] pid 2 tid 1: MsgReply returned 0
 //!     did: replied to pid 3 tid 1 (status 0, 8 bytes)
 //!     pid 3 tid 1: REPLY -> READY (woken by this MsgReply)
-//!     after: pid 2 tid 1 READY (this thread) | pid 3 tid 1 READY
+//!     after: pid 2 tid 1 RUNNING (this thread) | pid 3 tid 1 READY
 //!     [Enter: next step, q Enter: run to the end]
 //! ```
 //!
@@ -816,7 +816,14 @@ impl Shared {
         } else {
             st.threads.insert(who, seen.clone())
         };
-        let from = before.map_or_else(|| "?".to_string(), |s| s.state);
+        let from = match before {
+            Some(s) => s.state,
+            // A thread no event named before: one in a call of its own was RUNNING when it
+            // entered the kernel (from then on every change is an event); any other has been
+            // blocked since before stepping began, in a state no event told.
+            None if st.calls.values().any(|c| c.who == who) => "RUNNING".to_string(),
+            None => "?".to_string(),
+        };
         if st.calls.is_empty() {
             return; // no call could show it
         }

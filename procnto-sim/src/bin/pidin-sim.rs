@@ -20,6 +20,7 @@
 
 use clap::Parser;
 use kernel_sim::{supervisor, Kernel};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -99,10 +100,23 @@ fn main() {
         std::process::exit(record(&kernel, &name, &args));
     }
     loop {
-        if args.watch {
-            print!("\x1b[H\x1b[2J");
+        let text = format!(
+            "{}{}",
+            if args.watch { "\x1b[H\x1b[2J" } else { "" },
+            kernel.listing()
+        );
+        // A reader that went away (`pidin-sim --watch | head`) ends the listing quietly, as it
+        // ends `ps` or `pidin`: status 0, no message. Another write error is reported.
+        let mut out = std::io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+            Err(e) => {
+                eprintln!("pidin-sim: writing the listing failed: {e}");
+                std::process::exit(1);
+            }
         }
-        print!("{}", kernel.listing());
+        drop(out);
         if !args.watch {
             break;
         }
