@@ -379,6 +379,13 @@ pub fn iofunc_ocb_attach<O: IofuncOcbT>(
 ) -> i32 {
     let c = &msg.connect;
     let ioflag = c.ioflag & (!_IO_FLAG_MASK | u32::from(c.access));
+    let rd = ioflag & u32::from(_IO_FLAG_RD) != 0;
+    let wr = ioflag & u32::from(_IO_FLAG_WR) != 0;
+    let deny = c.sflag & SH_MASK;
+    let (deny_rd, deny_wr) = (
+        deny == SH_DENYRD || deny == SH_DENYRW,
+        deny == SH_DENYWR || deny == SH_DENYRW,
+    );
     {
         let mut o = ocb.iofunc().fields();
         o.ioflag = ioflag;
@@ -386,24 +393,39 @@ pub fn iofunc_ocb_attach<O: IofuncOcbT>(
         o.offset = 0;
         o.flags = 0;
     }
+    // Counted in the attribute before the binding (and un-counted if it fails), in one hold of
+    // its fields, so that concurrent opens cannot push a count past its 16 bits: an open one
+    // more than a count holds is refused (ENFILE, as for an OCB that cannot be had) rather
+    // than wrapping it, which would undo the share-mode checks and the last-close bits.
+    let counts = |f: &mut IofuncAttrFields, add: bool| {
+        let step = |n: &mut u16, counted: bool| {
+            if counted {
+                *n = if add { *n + 1 } else { n.saturating_sub(1) };
+            }
+        };
+        step(&mut f.rcount, rd);
+        step(&mut f.wcount, wr);
+        step(&mut f.rlocks, deny_rd);
+        step(&mut f.wlocks, deny_wr);
+        step(&mut f.count, true);
+    };
+    {
+        let mut f = ocb.iofunc().attr.fields();
+        let full = |n: u16, counted: bool| counted && n == u16::MAX;
+        if full(f.count, true)
+            || full(f.rcount, rd)
+            || full(f.wcount, wr)
+            || full(f.rlocks, deny_rd)
+            || full(f.wlocks, deny_wr)
+        {
+            return Errno::ENFILE.0;
+        }
+        counts(&mut f, true);
+    }
     if let Err(e) = resmgr_open_bind(ctp, Arc::clone(&ocb), io_funcs) {
+        counts(&mut ocb.iofunc().attr.fields(), false);
         return e.0;
     }
-    let mut f = ocb.iofunc().attr.fields();
-    if ioflag & u32::from(_IO_FLAG_RD) != 0 {
-        f.rcount += 1;
-    }
-    if ioflag & u32::from(_IO_FLAG_WR) != 0 {
-        f.wcount += 1;
-    }
-    let deny = c.sflag & SH_MASK;
-    if deny == SH_DENYRD || deny == SH_DENYRW {
-        f.rlocks += 1;
-    }
-    if deny == SH_DENYWR || deny == SH_DENYRW {
-        f.wlocks += 1;
-    }
-    f.count += 1;
     EOK
 }
 

@@ -185,14 +185,16 @@ pub const SH_MASK: u16 = 0x70;
 /// O_RDWR 3), `O_CLOEXEC` is dropped.
 pub fn ioflag_from_oflag(oflag: i32) -> u32 {
     let acc = libc::O_ACCMODE;
-    ((oflag & !(acc | libc::O_CLOEXEC)) | ((oflag + 1) & acc)) as u32
+    // (Wrapping: the access bits of any value, i32::MAX's included, as C computes them.)
+    ((oflag & !(acc | libc::O_CLOEXEC)) | (oflag.wrapping_add(1) & acc)) as u32
 }
 
 /// The POSIX `oflag` back from an `ioflag` (what `DCMD_ALL_GETFLAGS` answers).
 pub fn oflag_from_ioflag(ioflag: u32) -> i32 {
     let acc = libc::O_ACCMODE;
     let io = ioflag as i32;
-    (io & !acc) | ((io - 1) & acc)
+    // (Wrapping: a client's ioflag may be any value, 0x8000_0000 included.)
+    (io & !acc) | (io.wrapping_sub(1) & acc)
 }
 
 // ---------------------------------------------------------------- xtypes

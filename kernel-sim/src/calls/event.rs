@@ -187,6 +187,13 @@ fn event_target(t: &Tables<'_>, me: Caller, rcvid: RcvId) -> KResult<Target> {
         if !crate::abi::ids::rcvid_gen_since(th.first_gen, th.rcv_gen, gen) {
             return Err(Errno::ESRCH);
         }
+        // Not ours if we never received a message of this thread (QNX's rcvid carries the
+        // server's scoid: another server's rcvid names nobody of ours). Kept per process
+        // slot modulo 64, so with more processes a server that shares a bit with one that
+        // received the thread is let through, to the client's connection check below.
+        if th.servers & crate::objects::Thread::server_bit(me.proc) == 0 {
+            return Err(Errno::ESRCH);
+        }
         let client = th.proc;
         let connected = t.conns.live_ids().any(|id| {
             let c = t.conns.at(id.index);

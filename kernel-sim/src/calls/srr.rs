@@ -263,8 +263,12 @@ fn deliver(
     let flags = t.chans.at(chan.index).flags;
     t.threads.at_mut(ri).last_chan = chan;
     let server_proc = t.threads.at(ri).proc;
-    t.threads.at_mut(ci).last_server = server_proc;
-    t.threads.at_mut(ci).last_conn = s.conn;
+    {
+        let c = t.threads.at_mut(ci);
+        c.last_server = server_proc;
+        c.servers |= crate::objects::Thread::server_bit(server_proc);
+        c.last_conn = s.conn;
+    }
     if flags & _NTO_CHF_FIXED_PRIORITY == 0 {
         t.set_prio(ri, s.prio, "inherit", fx);
     }

@@ -63,7 +63,8 @@ pub struct TimeoutRequest {
 
 /// TimerTimeout: arms a one-shot timeout for the caller's next kernel call, in the states named
 /// by `req.flags` (`_NTO_TIMEOUT_*`, with `TIMER_ABSTIME` for an absolute `ntime`). The event
-/// (default `SIGEV_UNBLOCK`) says what expiry does; it is checked now (EINVAL, ESRCH, ...).
+/// (default `SIGEV_UNBLOCK`) says what expiry does; it is checked now (EINVAL if this kernel
+/// could not deliver it).
 /// `ntime` `None` means "time out at once if the call would block" (QNX's poll). Returns the
 /// previously armed flags.
 pub fn timer_timeout(
@@ -84,7 +85,10 @@ pub fn timer_timeout(
     // them) are ignored, as QNX 6.4 does.
     let states = flags & _NTO_TIMEOUT_MASK;
     let event = event.unwrap_or_else(SigEvent::unblock);
-    super::event::deliver(t, me.thread.index, &event, true, super::pulse::KERNEL, fx)?;
+    // Checked now (QNX finds a bad event only when it fires): one this kernel could not
+    // deliver is an invalid argument, EINVAL, TimerTimeout's errno for it.
+    super::event::deliver(t, me.thread.index, &event, true, super::pulse::KERNEL, fx)
+        .map_err(|_| Errno::EINVAL)?;
     let deadline = match ntime {
         None => 0,
         Some(ns) if flags & TIMER_ABSTIME != 0 => ns,

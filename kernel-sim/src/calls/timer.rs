@@ -45,7 +45,9 @@ pub fn timer_create(
 ) -> KResult<Step> {
     let clock = super::timeout::clock_index(clock)?;
     let ev = ev.unwrap_or_else(|| SigEvent::signal(libc::SIGALRM));
-    event::deliver(t, me.thread.index, &ev, true, super::pulse::KERNEL, fx)?;
+    // Checked now, as TimerTimeout's: an event this kernel could not deliver is EINVAL.
+    event::deliver(t, me.thread.index, &ev, true, super::pulse::KERNEL, fx)
+        .map_err(|_| Errno::EINVAL)?;
     if t.timers.peek_free().is_none() {
         return Err(Errno::EAGAIN);
     }

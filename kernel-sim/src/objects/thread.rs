@@ -242,6 +242,10 @@ pub struct Thread {
     pub first_gen: u64,
     /// The process that last received a message from this thread (MsgDeliverEvent's check).
     pub last_server: Id<Process>,
+    /// The processes that have received a message from this thread since it took its slot,
+    /// one bit per process slot modulo 64 ([`Thread::server_bit`]): an earlier rcvid of the
+    /// thread is good for MsgDeliverEvent only with a server among them.
+    pub servers: u64,
     /// The connection its last received message came through (MsgDeliverEvent to a client
     /// whose thread has exited goes to its process while that connection lives).
     pub last_conn: Id<Connection>,
@@ -310,6 +314,7 @@ impl Pooled for Thread {
             rcv_gen: 0,
             first_gen: 0,
             last_server: Id::NONE,
+            servers: 0,
             last_conn: Id::NONE,
             exited_proc: Id::NONE,
             send: SendDesc::EMPTY,
@@ -337,6 +342,12 @@ impl Pooled for Thread {
 }
 
 impl Thread {
+    /// The bit of [`Thread::servers`] that stands for server process `p`.
+    #[inline]
+    pub fn server_bit(p: Id<Process>) -> u64 {
+        1 << (p.index % 64)
+    }
+
     /// Its state, naming what it waits on.
     #[inline]
     pub fn state(&self) -> KState {

@@ -107,7 +107,8 @@ fn timer_timeout_refuses_a_bad_clock_or_event_and_leaves_the_arm_alone() {
     };
     assert_eq!(
         b.run(|t, fx| timer_timeout(t, me, bad_event, fx)).0,
-        Err(Errno::ESRCH)
+        Err(Errno::EINVAL),
+        "a pulse on a coid that is no connection: an event it could not deliver"
     );
     assert_eq!(armed(&b, me), before);
 }
