@@ -1096,9 +1096,15 @@ fn servers_killed_at_chosen_points_and_at_random_release_every_client_and_leave_
             }
             _ => {}
         }
-        let (st, said) = s.kill_and_collect();
+        let (st, mut said) = s.kill_and_collect();
         let killed_at = Instant::now();
         assert!(!st.success());
+        if target.is_none() {
+            // It parked after saying it was ready, and the line came later than the short
+            // wait for it (a loaded machine): the clients were not told of it, as if it had
+            // not said it.
+            said.retain(|l| !l.starts_with("ready "));
+        }
         // (A server says only that it is ready: a wrong message, a failed reply, are bugs.)
         assert!(said.is_empty(), "{after}: the server said {said:?}");
         let found = sup.reaped(pid);
