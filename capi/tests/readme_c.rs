@@ -1,6 +1,6 @@
 //! The C programs of README.md and docs/c-api.md (their ```c blocks), compiled as written with
-//! `-std=c99 -Wall -Wextra -Werror` against libqnxsim and run, bounded in time: what a porter
-//! copies first must build and do what the text says.
+//! `-std=c99 -Wall -Wextra -Werror` against libqnxsim and run, bounded in time, and compiled as
+//! C++17 with the same flags: what a porter copies first must build and do what the text says.
 
 #[path = "../../kernel-sim/tests/support/procs.rs"]
 #[allow(dead_code)]
@@ -68,6 +68,31 @@ fn build_and_run(dir: &TempDir, name: &str, src: &str) -> String {
         out.status.success(),
         "{name} does not compile:\n{src}\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // The same source as C++17, as a porter's C++ program includes the same headers and code
+    // (compiled to an object: the C build above is the one run).
+    let cxx = Command::new(std::env::var("CXX").unwrap_or_else(|_| "c++".into()))
+        .args([
+            "-x",
+            "c++",
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pthread",
+            "-D_DEFAULT_SOURCE",
+            "-c",
+        ])
+        .arg(format!("-I{}", repo().join("capi/include").display()))
+        .arg(&c)
+        .arg("-o")
+        .arg(dir.join(&format!("{name}.cxx.o")))
+        .output()
+        .unwrap();
+    assert!(
+        cxx.status.success(),
+        "{name} does not compile as C++17:\n{src}\n{}",
+        String::from_utf8_lossy(&cxx.stderr)
     );
     let mut child = Command::new(&exe)
         .env_remove("QNXSIM_KERNEL")
