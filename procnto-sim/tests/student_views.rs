@@ -1935,8 +1935,9 @@ fn the_step_mode_shows_an_srr_exchange_call_by_call() {
     );
 }
 
-/// A thread's first state change in the step mode is shown from "?" (`? -> RECEIVE`), though
-/// the stepper, given the kernel, showed the thread RUNNING on the line before.
+/// A thread's first state change in the step mode, made in a call of its own, is shown from
+/// RUNNING (it was shown from "?", `? -> RECEIVE`, though the stepper, given the kernel,
+/// showed the thread RUNNING on the line before).
 #[test]
 fn the_step_mode_names_the_state_a_thread_left() {
     let (ps, pc, text) = step_output();

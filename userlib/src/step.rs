@@ -20,7 +20,7 @@
 //!
 //! ```text
 //! [3] pid 3 tid 1: MsgSend
-//!     before: pid 2 tid 1 RECEIVE (chid 1) | pid 3 tid 1 RUNNING (this thread)
+//!     before: pid 2 tid 1 RECEIVE (chid 1) | pid 3 tid 1 READY (this thread)
 //! ```
 //!
 //! and at its `exit` event, the result, what the kernel did meanwhile (its `qnx::msg`,
@@ -31,7 +31,7 @@
 //! [5] pid 2 tid 1: MsgReply returned 0
 //!     did: replied to pid 3 tid 1 (status 0, 8 bytes)
 //!     pid 3 tid 1: REPLY -> READY (woken by this MsgReply)
-//!     after: pid 2 tid 1 RUNNING (this thread) | pid 3 tid 1 READY
+//!     after: pid 2 tid 1 READY (this thread) | pid 3 tid 1 READY
 //!     [Enter: next step, q Enter: run to the end]
 //! ```
 //!

@@ -240,7 +240,7 @@ fn steps_through_an_srr_exchange() {
     // The client's own changes during its MsgSend, with who made them.
     assert!(
         text.contains(
-            "    pid 3 tid 1 (this thread): ? -> REPLY (by this MsgSend)\n    \
+            "    pid 3 tid 1 (this thread): RUNNING -> REPLY (by this MsgSend)\n    \
          pid 3 tid 1 (this thread): REPLY -> READY (woken by pid 2 tid 1's MsgReply)\n"
         ),
         "{text}"
