@@ -422,8 +422,9 @@ fn forget_forked_binding(c: &RefCell<Option<ThreadCtx>>) {
     if stale {
         let old = c.try_borrow_mut().ok().and_then(|mut b| b.take());
         bump_epoch();
-        // (Dropped with the binding released: dropping it ends a thread in the parent's copy
-        // of the kernel, harmless, and may run signal handlers that make QNX calls.)
+        // (Dropped with the binding released, as dropping it may run signal handlers that make
+        // QNX calls. The drop leaves the kernel thread alone: it is the parent's, in the
+        // parent's own tables when the kernel is shared by programs.)
         drop(old);
     }
 }

@@ -122,3 +122,49 @@ fn a_child_forked_while_other_threads_are_in_the_kernel_never_hangs_and_gets_a_f
     let coid = connect_attach(0, 0, chid, _NTO_SIDE_CHANNEL, 0).unwrap();
     msg_send_pulse(coid, 10, 4, 0).unwrap();
 }
+
+/// A forked child's first QNX call lets go of the binding it inherited from the forking
+/// thread: a kernel thread of its parent's. On a kernel shared by programs the child's tables
+/// are the parent's own, so letting go must leave that thread alone; it ended it, and the
+/// parent's next call failed with ESRCH (found by a helper writing `procmgr_daemon`).
+#[test]
+fn a_forked_childs_first_call_leaves_its_parents_thread_on_a_shared_kernel() {
+    let dir = std::env::temp_dir().join(format!("qnxsim-userlib-fork-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _remove = Remove(dir.clone());
+    let k = Kernel::create_shared(&dir.join("kernel"), userlib::Config::default()).unwrap();
+    let p = process(&k);
+    let b = bind(&p);
+    let chid = channel_create(0).unwrap();
+    let threads = |k: &Kernel| k.snapshot().threads.len();
+    let before = threads(&k);
+    // SAFETY: the child makes one QNX call (on a kernel of its own: its binding is new) and
+    // leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let code = match channel_create(0) {
+            Ok(_) => 0,
+            Err(_) => 20,
+        };
+        // SAFETY: leave the child at once, without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    assert_eq!(wait_child(pid, DEADLINE), Some(0), "the child's call");
+    assert_eq!(
+        threads(&k),
+        before,
+        "the parent's kernel thread is still there"
+    );
+    let again = channel_create(0).expect("the parent's next call");
+    channel_destroy(again).unwrap();
+    channel_destroy(chid).unwrap();
+    drop(b);
+    drop(p);
+}

@@ -602,6 +602,12 @@ impl Drop for ThreadCtx {
             // C library's back): the kernel thread stays rather than deadlock.
             return;
         }
+        if self.k.forked_away() {
+            // A forked child's copy of its parent's binding: the kernel thread is the
+            // parent's, and in a kernel shared by programs the child's tables are the
+            // parent's own, where ending it would end the parent's thread under it.
+            return;
+        }
         let me = self.me.thread;
         self.k
             .locked_fx(|t, fx| calls::process::thread_destroy(t, me, fx));
