@@ -36,9 +36,12 @@ pub mod iofunc;
 pub mod names;
 pub mod neutrino;
 pub mod posix;
+pub mod procmgr;
+pub mod register_event;
 pub mod resmgr;
 pub mod select;
 pub mod sigevent;
+pub mod slog;
 pub mod thread_pool;
 
 use kernel_sim::{Errno, KResult};

@@ -448,12 +448,16 @@ unsafe fn send_pulse(coid: c_int, priority: c_int, code: c_int, value: c_int) ->
 unsafe fn deliver_event(rcvid: c_int, event: *const CSigEvent) -> KResult<c_int> {
     // SAFETY: forwarded.
     let ev = unsafe { event_in(event)? }.ok_or(Errno::EFAULT)?;
+    // SAFETY: forwarded (a registered event: MsgRegisterEvent's check).
+    unsafe { crate::register_event::check_delivery(event)? };
     with_current(|c| c.msg_deliver_event(rcvid_in(rcvid), &ev)).map(|()| 0)
 }
 
 unsafe fn verify_event(rcvid: c_int, event: *const CSigEvent) -> KResult<c_int> {
     // SAFETY: forwarded.
     let ev = unsafe { event_in(event)? }.ok_or(Errno::EFAULT)?;
+    // SAFETY: forwarded (a registered event: MsgRegisterEvent's check).
+    unsafe { crate::register_event::check_delivery(event)? };
     with_current(|c| c.msg_verify_event(rcvid_in(rcvid), &ev)).map(|()| 0)
 }
 

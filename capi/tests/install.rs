@@ -45,6 +45,10 @@ fn an_installed_qnxsim_builds_and_runs_a_qnx_c_program_through_pkg_config() {
         "include/qnxsim/sys/siginfo.h",
         "include/qnxsim/process.h",
         "include/qnxsim/errno.h",
+        "include/qnxsim/atomic.h",
+        "include/qnxsim/gulliver.h",
+        "include/qnxsim/sys/slog.h",
+        "include/qnxsim/sys/procmgr.h",
     ] {
         assert!(prefix.join(f).is_file(), "{f} not installed");
     }

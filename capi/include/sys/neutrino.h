@@ -233,6 +233,19 @@ int MsgDeliverEvent_r(rcvid_t rcvid, const struct sigevent *event);
 int MsgVerifyEvent(rcvid_t rcvid, const struct sigevent *event);
 int MsgVerifyEvent_r(rcvid_t rcvid, const struct sigevent *event);
 
+/* QNX 7.1's registered events: a client registers an event for the server its connection coid
+ * leads to (_NTO_REGEVENT_ALLOW_ANY_SERVER: any) before giving it to that server; the event is
+ * marked in place (SIGEV_FLAG_HANDLE in sigev_notify), and MsgDeliverEvent then accepts it
+ * only from that server, until MsgUnregisterEvent. Unregistered events are still accepted. */
+#ifndef SIGEV_FLAG_HANDLE
+#define SIGEV_FLAG_HANDLE 0x00000200
+#endif
+#define _NTO_REGEVENT_ALLOW_ANY_SERVER (-1)
+int MsgRegisterEvent(struct sigevent *event, int coid);
+int MsgRegisterEvent_r(struct sigevent *event, int coid);
+int MsgUnregisterEvent(const struct sigevent *event);
+int MsgUnregisterEvent_r(const struct sigevent *event);
+
 /* ---------------------------------------------------------------- timeouts, timers, signals */
 
 /* flags may hold TIMER_ABSTIME (QNX's 0x80000000 or <time.h>'s). otime is not written. */
