@@ -650,17 +650,35 @@ impl<F: Front> Resmgr<F> {
             ctx.set_rcvid(if more { 0 } else { rcvid });
             let n = if ty == _IO_CLOSE {
                 let info = ctx.info();
-                let b = self.tables().bindings.remove(&(info.scoid, info.coid));
-                let n = match F::io(io, ctx, _IO_CLOSE, ocb) {
-                    _RESMGR_DEFAULT => EOK,
-                    n => n,
+                let key = (info.scoid, info.coid);
+                // The binding this close is for: the one the message found. Another thread's
+                // close of the same connection may have unbound it since, and a new open
+                // bound the connection again (to another OCB): that binding is not this
+                // close's to take, nor is it to run the close handler over it.
+                let b = {
+                    let mut t = self.tables();
+                    match t.bindings.get(&key) {
+                        Some(b) if F::ocb_key(&b.ocb) != F::ocb_key(ocb) => Err(Errno::EBADF),
+                        Some(_) => Ok(t.bindings.remove(&key)),
+                        None => Ok(None),
+                    }
                 };
-                if let Some(b) = b {
-                    // The binding's own reference; the message's is released by the caller.
-                    let last = Self::unref(&mut self.tables(), &b.ocb);
-                    debug_assert!(!last);
+                match b {
+                    Err(e) => e.0,
+                    Ok(b) => {
+                        let n = match F::io(io, ctx, _IO_CLOSE, ocb) {
+                            _RESMGR_DEFAULT => EOK,
+                            n => n,
+                        };
+                        if let Some(b) = b {
+                            // The binding's own reference; the message's is released by the
+                            // caller.
+                            let last = Self::unref(&mut self.tables(), &b.ocb);
+                            debug_assert!(!last);
+                        }
+                        n
+                    }
                 }
-                n
             } else if (_IO_BASE..=_IO_MAX).contains(&ty)
                 && !matches!(
                     ty,

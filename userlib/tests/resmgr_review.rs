@@ -279,3 +279,59 @@ fn a_combine_close_unbinds_before_it_answers() {
         .collect();
     assert_eq!(log, [_IO_STAT, _IO_CLOSE, _IO_RSVD_CLOSE_OCB], "{log:x?}");
 }
+
+/// Two threads of a client close one fd at once: both closes found its binding (OCB1); the
+/// first unbinds it, the client opens again on the same coid (bound to OCB2), and only then
+/// does the second close go on. It must leave the new binding alone: it took it, closing the
+/// new OCB under its client (and the engine's check that a binding's reference is never the
+/// last one fired, a panic in a debug build's pool thread: found by fuzz_resmgr.rs in CI).
+#[test]
+fn a_stale_close_leaves_a_binding_made_after_it_alone() {
+    let _serial = serial();
+    const OCB1: usize = 0x4000;
+    const OCB2: usize = 0x4001;
+    let core: Arc<Resmgr<TFront>> = Arc::new(Resmgr::default());
+    let link = core.attach(1, None, 0, 0, (), (), None).unwrap();
+    let info = MsgInfo {
+        scoid: 12,
+        coid: 6,
+        ..MsgInfo::default()
+    };
+    core.open_bind(&info, link, OCB1, None).unwrap();
+    let close = IoClose {
+        type_: _IO_CLOSE,
+        combine_len: 4,
+    };
+    let mut stale = TCtx::new(30, 12, 6, close.as_bytes());
+    {
+        let core = Arc::clone(&core);
+        stale.on_set_id = Some(Box::new(move || {
+            // Meanwhile: the other thread's close, then the client's next open on the coid.
+            let mut first = TCtx::new(31, 12, 6, close.as_bytes());
+            assert_eq!(core.handle(&mut first, |_| false), 0);
+            core.open_bind(&info, link, OCB2, None).unwrap();
+        }));
+    }
+    // (Its EBADF answer cannot be delivered by this context, which has no kernel behind it.)
+    let _ = core.handle(&mut stale, |_| false);
+    assert_eq!(
+        core.binding(12, 6).map(|b| b.1),
+        Some(OCB2),
+        "the new open's binding is still there"
+    );
+    let log: Vec<(u16, usize)> = LOG.lock().unwrap().clone();
+    let count = |ty: u16, ocb: usize| log.iter().filter(|e| **e == (ty, ocb)).count();
+    assert_eq!(
+        count(_IO_CLOSE, OCB2),
+        0,
+        "the new OCB saw a close: {log:x?}"
+    );
+    assert_eq!(count(_IO_RSVD_CLOSE_OCB, OCB2), 0, "{log:x?}");
+    assert_eq!(count(_IO_CLOSE, OCB1), 1, "{log:x?}");
+    assert_eq!(count(_IO_RSVD_CLOSE_OCB, OCB1), 1, "{log:x?}");
+    assert_eq!(core.counts(), (1, 1));
+    // The client's close of its new fd.
+    let mut last = TCtx::new(32, 12, 6, close.as_bytes());
+    assert_eq!(core.handle(&mut last, |_| false), 0);
+    assert_eq!(core.counts(), (0, 0));
+}
