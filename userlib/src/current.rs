@@ -330,10 +330,13 @@ fn bump_epoch() {
 }
 
 /// A number that changes whenever the calling thread's binding does (bind, unbind, attach on
-/// first use): equal numbers mean the same binding.
+/// first use), and in a forked child (the fork generation, in the top bits: the binding the
+/// forking thread had names its parent's kernel thread, and caches keyed by the epoch, the put
+/// path's last connection among them, must not serve the child): equal numbers mean the same
+/// binding.
 #[inline]
 pub(crate) fn epoch() -> u64 {
-    EPOCH.with(Cell::get)
+    EPOCH.with(Cell::get) ^ (kernel_sim::fork::generation() << 48)
 }
 
 /// Runs `f` with the calling thread's kernel thread, attaching it to the default process first
