@@ -34,6 +34,11 @@ fn last_errno() -> Errno {
 /// Closes every descriptor above 2, through libqnxsim's `close` (so that a descriptor open on
 /// a resource manager leaves its table).
 fn close_above_stdio() {
+    // glibc's syslog socket (opened by an `slogf` before the call) goes first through
+    // `closelog`, so that glibc knows it is closed: closed behind its back, its number would
+    // go to the daemon's next file, which glibc's next log line would then write to and close.
+    // SAFETY: closelog takes no arguments; syslog reopens lazily on the next log.
+    unsafe { libc::closelog() };
     let fds: Vec<c_int> = match std::fs::read_dir("/proc/self/fd") {
         Ok(dir) => dir
             .flatten()

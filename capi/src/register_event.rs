@@ -33,7 +33,7 @@ use std::sync::Mutex;
 use userlib::current::with_current;
 
 /// `SIGEV_FLAG_HANDLE`: the event is registered (QNX 7.1's value).
-pub const SIGEV_FLAG_HANDLE: i32 = 0x200;
+pub const SIGEV_FLAG_HANDLE: i32 = 0x2000;
 /// `SIGEV_FLAG_UPDATEABLE`: the server may change the event's `sigev_value`.
 pub const SIGEV_FLAG_UPDATEABLE: i32 = 0x400;
 /// `_NTO_REGEVENT_ALLOW_ANY_SERVER`: any server may deliver the event.
@@ -128,7 +128,13 @@ fn registration(e: &CSigEvent) -> KResult<(i32, i32, i32)> {
 unsafe fn register(event: *mut CSigEvent, coid: c_int) -> KResult<c_int> {
     // SAFETY: NULL or the caller's writable `struct sigevent` (its promise).
     let ev = unsafe { event.as_mut() }.ok_or(Errno::EFAULT)?;
-    // An event registered before (a struct used again) is registered anew.
+    // An event registered before (a struct used again) is registered anew, its earlier
+    // registration by this program withdrawn (a copy of it a server holds is refused from now
+    // on, and its handle does not stay in the table for ever).
+    let earlier = registration(ev)
+        .ok()
+        .filter(|&(_, owner, _)| owner == my_os_pid())
+        .map(|(handle, _, _)| handle);
     let mut reg = *ev;
     reg.sigev_notify &= !SIGEV_FLAG_HANDLE;
     for w in &mut reg.un[AT_MAGIC..=AT_SUM] {
@@ -149,7 +155,12 @@ unsafe fn register(event: *mut CSigEvent, coid: c_int) -> KResult<c_int> {
     reg.un[AT_OWNER] = my_os_pid();
     reg.un[AT_SERVER] = server;
     reg.un[AT_SUM] = checksum(&reg);
-    live(|l| l.insert(handle));
+    live(|l| {
+        if let Some(h) = earlier {
+            l.remove(&h);
+        }
+        l.insert(handle)
+    });
     *ev = reg;
     Ok(0)
 }

@@ -125,7 +125,7 @@ pub unsafe extern "C" fn vslogf(
         return -1;
     }
     let len = (n as usize).min(MAX_MESSAGE);
-    crate::plain(crate::guard(|| log(opcode, severity, &buf[..len])))
+    crate::plain(unbound(|| log(opcode, severity, &buf[..len])))
 }
 
 /// `slogb(opcode, severity, data, size)`: logs `size` bytes of binary data, written as hex
@@ -162,7 +162,15 @@ pub unsafe extern "C" fn slogb(
         }
         text.push_str(&format!(" {b:02x}"));
     }
-    crate::plain(crate::guard(|| log(opcode, severity, text.as_bytes())))
+    crate::plain(unbound(|| log(opcode, severity, text.as_bytes())))
+}
+
+/// Runs `f`, a panic in it an EFAULT, as `crate::guard` does but without binding the calling
+/// thread: logging needs no kernel, and a log line must not make or join one (with
+/// `QNXSIM_KERNEL` naming a kernel, the binding would create its memory file or start a
+/// supervisor).
+fn unbound<T>(f: impl FnOnce() -> KResult<T>) -> KResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(Err(Errno::EFAULT))
 }
 
 #[cfg(test)]

@@ -238,7 +238,7 @@ int MsgVerifyEvent_r(rcvid_t rcvid, const struct sigevent *event);
  * marked in place (SIGEV_FLAG_HANDLE in sigev_notify), and MsgDeliverEvent then accepts it
  * only from that server, until MsgUnregisterEvent. Unregistered events are still accepted. */
 #ifndef SIGEV_FLAG_HANDLE
-#define SIGEV_FLAG_HANDLE 0x00000200
+#define SIGEV_FLAG_HANDLE 0x00002000
 #endif
 #define _NTO_REGEVENT_ALLOW_ANY_SERVER (-1)
 int MsgRegisterEvent(struct sigevent *event, int coid);

@@ -42,9 +42,12 @@ extern "C" {
 
 #define SIGEV_TYPE_MASK 0x000000ff
 #define SIGEV_FLAG_CRITICAL 0x00000100
+#define SIGEV_FLAG_OVERDRIVE 0x00000200 /* a hint for the CPU's frequency: no effect here */
 #define SIGEV_FLAG_UPDATEABLE 0x00000400
 #define SIGEV_FLAG_SIVAL_INT 0x00000800
 #define SIGEV_FLAG_NOQUEUE 0x00001000
+#define SIGEV_FLAG_HANDLE 0x00002000 /* registered (MsgRegisterEvent, <sys/neutrino.h>) */
+#define SIGEV_FLAG_CODE_UPDATEABLE 0x00004000
 
 #define SIGEV_PULSE_PRIO_INHERIT (-1)
 
@@ -68,6 +71,10 @@ extern "C" {
 #define SIGEV_MAKE_CRITICAL(e) ((e)->sigev_notify |= SIGEV_FLAG_CRITICAL)
 #define SIGEV_CLEAR_CRITICAL(e) ((e)->sigev_notify &= ~SIGEV_FLAG_CRITICAL)
 #define SIGEV_GET_CRITICAL(e) (((e)->sigev_notify & SIGEV_FLAG_CRITICAL) != 0)
+#define SIGEV_MAKE_OVERDRIVE(e) ((e)->sigev_notify |= SIGEV_FLAG_OVERDRIVE)
+#define SIGEV_CLEAR_OVERDRIVE(e) ((e)->sigev_notify &= ~SIGEV_FLAG_OVERDRIVE)
+#define SIGEV_MAKE_UPDATEABLE(e) ((e)->sigev_notify |= SIGEV_FLAG_UPDATEABLE)
+#define SIGEV_CLEAR_UPDATEABLE(e) ((e)->sigev_notify &= ~SIGEV_FLAG_UPDATEABLE)
 
 #define SIGEV_NONE_INIT(e) ((e)->sigev_notify = SIGEV_NONE)
 #define SIGEV_UNBLOCK_INIT(e) ((e)->sigev_notify = SIGEV_UNBLOCK)
