@@ -312,9 +312,14 @@ impl Supervisor {
             }
         };
         let mut events = Vec::new();
-        for &i in ended.iter().rev() {
-            let a = self.watched.swap_remove(i);
-            events.extend(self.reap(a.pid));
+        // By pid, taken before any reaping: a program admitted more than once (threads that
+        // joined at the same moment) is watched more than once, and its reaping ends every
+        // one of its watches, which shifts the positions of the others.
+        let mut ended: Vec<i32> = ended.iter().map(|&i| self.watched[i].pid).collect();
+        ended.sort_unstable();
+        ended.dedup();
+        for pid in ended {
+            events.extend(self.reap(pid));
         }
         if ready_listener {
             while let Ok((stream, _)) = self.listener.accept() {
