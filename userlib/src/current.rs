@@ -8,7 +8,7 @@
 
 use kernel_sim::{Config, Errno, KResult, Kernel, Pid, ThreadCtx};
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 thread_local! {
     static CURRENT: RefCell<Option<ThreadCtx>> = const { RefCell::new(None) };
@@ -18,6 +18,9 @@ thread_local! {
     /// Whether this thread's `CURRENT` has been touched once, with its signals blocked (see
     /// [`touch_current`]). A plain `Cell` has no destructor, so reading it registers nothing.
     static TOUCHED: Cell<bool> = const { Cell::new(false) };
+    /// Whether this thread is making the default kernel ([`default_pair`]): a signal handler
+    /// that interrupted it must not wait for itself.
+    static MAKING_HERE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The first use of `CURRENT` in a thread registers its destructor with the C library (which
@@ -65,6 +68,11 @@ struct DefaultPair {
 
 static DEFAULT: AtomicPtr<DefaultPair> = AtomicPtr::new(std::ptr::null_mut());
 
+/// `generation + 1` while a thread of fork generation `generation` makes the default kernel,
+/// else 0 (or a value of an earlier generation: a fork may have copied it mid-making, from a
+/// thread the child does not have; it counts as free).
+static MAKING: AtomicU64 = AtomicU64::new(0);
+
 /// The default kernel, which threads join when they make a QNX call without being bound, made
 /// on first use. Without [`KERNEL_ENV`], a kernel of this program alone ([`Config::default`]),
 /// whose default process is a simulated process of it. With [`KERNEL_ENV`] naming a path, the
@@ -79,9 +87,54 @@ pub fn default_kernel() -> KResult<&'static Kernel> {
 
 fn default_pair() -> KResult<&'static (Kernel, Pid)> {
     let generation = kernel_sim::fork::generation();
+    let mine = generation + 1;
+    let mut waits = 0u32;
     loop {
         let cur = DEFAULT.load(Ordering::Acquire);
         // SAFETY: a non-null DEFAULT points at a leaked entry that is never freed.
+        if let Some(d) = unsafe { cur.as_ref() } {
+            if d.generation == generation {
+                return Ok(&d.pair);
+            }
+        }
+        // One thread at a time makes it: threads that make their first QNX call at the same
+        // moment would each open (or start) the kernel and join it, and in a shared kernel all
+        // but one would fail (EEXIST: the program is in it already), their calls with them
+        // (an `open` of a resource manager's path would go to Linux), and the supervisor would
+        // watch the program once per thread. The others wait for the maker, then take its.
+        let seen = MAKING.load(Ordering::Acquire);
+        if seen == mine {
+            if MAKING_HERE.with(Cell::get) {
+                // A signal handler interrupted this very thread while it makes it.
+                return Err(Errno::EDEADLK);
+            }
+            waits += 1;
+            if waits < 64 {
+                std::thread::yield_now();
+            } else {
+                // (Opening a kernel may start its supervisor: milliseconds.)
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            continue;
+        }
+        if MAKING
+            .compare_exchange(seen, mine, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            continue;
+        }
+        struct Made;
+        impl Drop for Made {
+            fn drop(&mut self) {
+                MAKING_HERE.with(|m| m.set(false));
+                MAKING.store(0, Ordering::Release);
+            }
+        }
+        MAKING_HERE.with(|m| m.set(true));
+        let _made = Made;
+        // (Made by another thread between the first look and taking the turn?)
+        let cur = DEFAULT.load(Ordering::Acquire);
+        // SAFETY: as above.
         if let Some(d) = unsafe { cur.as_ref() } {
             if d.generation == generation {
                 return Ok(&d.pair);
