@@ -292,6 +292,48 @@ pub fn program_alive(pid: i32) -> bool {
     }
 }
 
+/// Whether Linux process `pid` has no thread left that is neither dead nor dying (exiting, or
+/// with SIGKILL pending): it has died, or is dying. A SIGKILL reaches each thread as a pending
+/// signal, then marks it exiting (`PF_EXITING`) before the process's memory goes, and a copy
+/// into it can fail in that window while its state letters still say it runs
+/// ([`program_alive`] takes it for alive until it is a zombie). For a copy that failed, to
+/// tell a peer that is going from a bad buffer.
+pub(crate) fn program_going(pid: i32) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    !tasks.filter_map(Result::ok).any(|t| {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            return false;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        // After the command: state, ppid, pgrp, session, tty_nr, tpgid, flags.
+        let mut f = rest.split_whitespace();
+        let state = f.next().and_then(|s| s.chars().next());
+        let flags = f.nth(5).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+        !matches!(state, Some('Z' | 'X'))
+            && flags & PF_EXITING == 0
+            && !sigkill_pending(&t.path().join("status"))
+    })
+}
+
+/// Whether the task whose `/proc/.../status` file is `status` has SIGKILL pending (a kill
+/// delivered to its group, not yet acted on: it is about to exit).
+fn sigkill_pending(status: &std::path::Path) -> bool {
+    const SIGKILL_BIT: u64 = 1 << (libc::SIGKILL - 1);
+    std::fs::read_to_string(status).is_ok_and(|s| {
+        s.lines()
+            .filter_map(|l| {
+                l.strip_prefix("SigPnd:")
+                    .or_else(|| l.strip_prefix("ShdPnd:"))
+            })
+            .any(|m| u64::from_str_radix(m.trim(), 16).is_ok_and(|m| m & SIGKILL_BIT != 0))
+    })
+}
+
 /// The state letter of a `/proc/.../stat` file (`None`: no such file).
 fn stat_state(path: &str) -> Option<char> {
     let stat = std::fs::read_to_string(path).ok()?;

@@ -521,11 +521,11 @@ pub fn msg_reply(
     Ok(Step::Done(0))
 }
 
-/// Whether thread `i` is in another program that has died (killed, not yet reaped): a copy
-/// to or from it failed because it is gone, not because of a bad buffer.
+/// Whether thread `i` is in another program that has died or is dying (killed, not yet
+/// reaped): a copy to or from it failed because it is going, not because of a bad buffer.
 fn peer_gone(t: &Tables<'_>, i: u32) -> bool {
     let space = t.space_of(i);
-    !space.is_local() && !copy::program_alive(space.0)
+    !space.is_local() && copy::program_going(space.0)
 }
 
 /// A server answers client `ci` (reply or error, `bytes` replied): its exchange ends with
@@ -679,7 +679,11 @@ pub fn msg_read(
     };
     // SAFETY: the client is REPLY-blocked in its MsgSend call (its list, or its window, holds
     // its message); we are in our MsgRead call.
-    let n = unsafe { copy::copy(src, offset, dst, 0, u64::MAX) }.map_err(fault_errno)?;
+    let n = unsafe { copy::copy(src, offset, dst, 0, u64::MAX) }.map_err(|f| match f {
+        // (A client whose program is dying: as if gone already, ESRCH.)
+        copy::Fault::Src if peer_gone(t, ci) => Errno::ESRCH,
+        f => fault_errno(f),
+    })?;
     t.counters(me.proc).bytes_copied += n;
     Ok(Step::Done(n as i64))
 }
@@ -701,11 +705,11 @@ pub fn msg_write(
     let cs = t.space_of(ci);
     // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgWrite call.
     let n = unsafe { copy::copy(src, 0, IovList::at(s.riov, s.rparts, cs), offset, u64::MAX) }
-        .map_err(|f| {
-            fault_errno(match f {
-                copy::Fault::Src => copy::Fault::Dst,
-                copy::Fault::Dst => copy::Fault::Src,
-            })
+        .map_err(|f| match f {
+            // (A client whose program is dying: as if gone already, ESRCH.)
+            copy::Fault::Dst if peer_gone(t, ci) => Errno::ESRCH,
+            copy::Fault::Src => fault_errno(copy::Fault::Dst),
+            copy::Fault::Dst => fault_errno(copy::Fault::Src),
         })?;
     t.counters(me.proc).bytes_copied += n;
     Ok(Step::Done(n as i64))
