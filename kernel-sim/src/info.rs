@@ -697,6 +697,7 @@ impl crate::kernel::Kernel {
     /// states and the pools agree). Its `Display` is `pidin-sim`'s output.
     pub fn listing(&self) -> Listing {
         let mut os_pids = Vec::new();
+        #[cfg_attr(loom, allow(unused_mut))]
         let mut l = self.locked(|t| {
             if t.shared {
                 os_pids = t

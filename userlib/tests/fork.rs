@@ -127,6 +127,7 @@ fn a_child_forked_while_other_threads_are_in_the_kernel_never_hangs_and_gets_a_f
 /// thread: a kernel thread of its parent's. On a kernel shared by programs the child's tables
 /// are the parent's own, so letting go must leave that thread alone; it ended it, and the
 /// parent's next call failed with ESRCH (found by a helper writing `procmgr_daemon`).
+#[cfg(not(loom))]
 #[test]
 fn a_forked_childs_first_call_leaves_its_parents_thread_on_a_shared_kernel() {
     let dir = std::env::temp_dir().join(format!("qnxsim-userlib-fork-{}", std::process::id()));
