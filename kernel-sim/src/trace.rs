@@ -101,6 +101,49 @@ pub fn on(ring: Ring<'_>) -> bool {
     enabled() || ring.recording()
 }
 
+/// Keeps every trace event's callsite live for the subscribers a thread installs for itself
+/// (`tracing::subscriber::with_default`, a recorder in a test): called once (more calls do
+/// nothing), it registers a dispatcher that lives as long as the program, is interested in
+/// every callsite and records nothing. `tracing` caches each callsite's interest for the whole
+/// process, worked out by the first thread that reaches it; while at most one dispatcher is
+/// registered, from that thread's own subscriber. A kernel thread with no subscriber (a timer
+/// service, another test's thread) reaching a callsite first would cache "never", and a
+/// recorder installed by another thread would then miss that event for ever. With this
+/// dispatcher registered the interest is "sometimes", and each event asks the subscribers of
+/// the thread that emits it. The recorders of `userlib` (`timeline`, `seqchart`, `step`) call it
+/// when made. Its cost: events are looked at (and found unwanted) by threads with no
+/// subscriber.
+pub fn keep_callsites_live() {
+    static PIN: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    PIN.get_or_init(|| tracing::Dispatch::new(Interested));
+}
+
+/// The subscriber of [`keep_callsites_live`]: interested in everything, enabling nothing.
+struct Interested;
+
+impl tracing::Subscriber for Interested {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 /// Whether any `TRACE` event may be recorded now: one relaxed load of `tracing`'s global
 /// maximum level (off while no subscriber is installed, or while every subscriber filters
 /// `TRACE` out). The kernel tests it before working out an event's fields (looking up a

@@ -140,6 +140,8 @@ impl Collector {
 /// first reached in a thread without it, while it is the only dispatcher alive, would have its
 /// interest cached as "never" (`tracing` asks only that thread's default then).
 fn traced<R>(d: &Dispatch, f: impl FnOnce() -> R) -> R {
+    // (And, should a thread of the scenario run without it, the callsites stay live anyway.)
+    kernel_sim::trace::keep_callsites_live();
     tracing::dispatcher::with_default(d, f)
 }
 

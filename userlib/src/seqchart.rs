@@ -594,6 +594,7 @@ pub fn layer(path: impl AsRef<Path>, options: Options) -> io::Result<(SeqChartLa
 
 /// The recorder with no file: [`ChartGuard::svg`] gives the chart.
 pub fn memory(options: Options) -> (SeqChartLayer, ChartGuard) {
+    kernel_sim::trace::keep_callsites_live();
     let rec = Arc::new(Mutex::new(Recording {
         keep: options
             .max_rows

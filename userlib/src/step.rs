@@ -307,6 +307,7 @@ impl Stepper {
 
     /// The stepper as a layer, and the guard that stops it.
     pub fn layer(self) -> (StepLayer, StepGuard) {
+        kernel_sim::trace::keep_callsites_live();
         let shared = Arc::new(Shared {
             st: Mutex::new(State::default()),
             cv: Condvar::new(),

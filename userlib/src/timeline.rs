@@ -137,6 +137,7 @@ impl TimelineLayer {
         path: impl AsRef<Path>,
         capacity: usize,
     ) -> io::Result<(TimelineLayer, TimelineGuard)> {
+        kernel_sim::trace::keep_callsites_live();
         let path = path.as_ref().to_path_buf();
         let file = File::create(&path)?;
         let shared = Arc::new(Shared {
