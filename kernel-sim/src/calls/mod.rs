@@ -168,6 +168,15 @@ impl Tables<'_> {
             let th = self.threads.at_mut(idx);
             th.prio = prio;
             fx.prio.push((th.os_tid, prio));
+            // A SEND-blocked thread (a server whose own client boosted it while it waits on
+            // another server, say) takes its new place in that server's queue, and its message
+            // carries the new priority, as QNX re-sorts it.
+            if let crate::objects::KState::Send { chan } = th.state() {
+                if th.send.prio != prio {
+                    th.send.prio = prio;
+                    self.sendq_requeue_thread(chan, idx);
+                }
+            }
             if crate::trace::on(self.trace) {
                 self.trace_prio(idx, why);
             }

@@ -311,6 +311,12 @@ pub fn msg_receive(
     pulse_only: bool,
     fx: &mut Effects,
 ) -> KResult<Step> {
+    if chid == -1 {
+        // QNX: dissociates the thread from the channel it last received on, so that clients
+        // queuing there no longer boost it; there is no channel -1 to receive on (ESRCH).
+        t.threads.at_mut(me.thread.index).last_chan = Id::NONE;
+        return Err(Errno::ESRCH);
+    }
     let rlen = copy::validate(rmsg, Errno::EFAULT)?;
     let Some(chan) = t.chan_of(me.proc, chid) else {
         return Err(Errno::ESRCH);

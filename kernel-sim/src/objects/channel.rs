@@ -295,6 +295,14 @@ impl Tables<'_> {
         self.sendq_remove(ch, QRef::thread(i));
     }
 
+    /// Moves SEND-blocked thread `i`, whose send priority changed, to its place for it in
+    /// `ch`'s send queue: behind every entry of an equal or higher priority, as if it had just
+    /// sent (QNX re-sorts a SEND-blocked thread whose priority changes).
+    pub(crate) fn sendq_requeue_thread(&mut self, ch: Id<Channel>, i: u32) {
+        self.sendq_remove(ch, QRef::thread(i));
+        self.sendq_push_thread(ch, i);
+    }
+
     /// Pushes RECEIVE-blocked thread `i` on `ch`'s receivers (thread transitions only).
     pub(super) fn receivers_push(&mut self, ch: Id<Channel>, i: u32) {
         let top = self.chans.at(ch.index).recv_top;
