@@ -111,8 +111,8 @@ pub fn on(ring: Ring<'_>) -> bool {
 /// recorder installed by another thread would then miss that event for ever. With this
 /// dispatcher registered the interest is "sometimes", and each event asks the subscribers of
 /// the thread that emits it. The recorders of `userlib` (`timeline`, `seqchart`, `step`) call it
-/// when made. Its cost: events are looked at (and found unwanted) by threads with no
-/// subscriber.
+/// when made. It raises no level: with no other subscriber, [`enabled`] stays false. While a
+/// subscriber is installed, events are looked at (and found unwanted) by threads without one.
 pub fn keep_callsites_live() {
     static PIN: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
     PIN.get_or_init(|| tracing::Dispatch::new(Interested));
@@ -132,7 +132,8 @@ impl tracing::Subscriber for Interested {
         false
     }
     fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::TRACE)
+        // (Raising nothing: with no other subscriber events stay off, `enabled()` false.)
+        Some(tracing::level_filters::LevelFilter::OFF)
     }
     fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
         tracing::span::Id::from_u64(1)

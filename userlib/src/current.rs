@@ -18,9 +18,6 @@ thread_local! {
     /// Whether this thread's `CURRENT` has been touched once, with its signals blocked (see
     /// [`touch_current`]). A plain `Cell` has no destructor, so reading it registers nothing.
     static TOUCHED: Cell<bool> = const { Cell::new(false) };
-    /// Whether this thread is making the default kernel ([`default_pair`]): a signal handler
-    /// that interrupted it must not wait for itself.
-    static MAKING_HERE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The first use of `CURRENT` in a thread registers its destructor with the C library (which
@@ -68,10 +65,17 @@ struct DefaultPair {
 
 static DEFAULT: AtomicPtr<DefaultPair> = AtomicPtr::new(std::ptr::null_mut());
 
-/// `generation + 1` while a thread of fork generation `generation` makes the default kernel,
-/// else 0 (or a value of an earlier generation: a fork may have copied it mid-making, from a
-/// thread the child does not have; it counts as free).
+/// The thread making the default kernel ([`default_pair`]): its Linux pid in the top 32 bits,
+/// its Linux tid in the low ones; 0 while none is. A value of another pid counts as free: a
+/// fork copied it mid-making, from a thread the child does not have.
 static MAKING: AtomicU64 = AtomicU64::new(0);
+
+/// This thread's [`MAKING`] value.
+fn maker_id() -> u64 {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() } as u32;
+    (u64::from(std::process::id()) << 32) | u64::from(tid)
+}
 
 /// The default kernel, which threads join when they make a QNX call without being bound, made
 /// on first use. Without [`KERNEL_ENV`], a kernel of this program alone ([`Config::default`]),
@@ -87,7 +91,7 @@ pub fn default_kernel() -> KResult<&'static Kernel> {
 
 fn default_pair() -> KResult<&'static (Kernel, Pid)> {
     let generation = kernel_sim::fork::generation();
-    let mine = generation + 1;
+    let mine = maker_id();
     let mut waits = 0u32;
     loop {
         let cur = DEFAULT.load(Ordering::Acquire);
@@ -104,10 +108,10 @@ fn default_pair() -> KResult<&'static (Kernel, Pid)> {
         // watch the program once per thread. The others wait for the maker, then take its.
         let seen = MAKING.load(Ordering::Acquire);
         if seen == mine {
-            if MAKING_HERE.with(Cell::get) {
-                // A signal handler interrupted this very thread while it makes it.
-                return Err(Errno::EDEADLK);
-            }
+            // A signal handler interrupted this very thread while it makes it.
+            return Err(Errno::EDEADLK);
+        }
+        if seen != 0 && seen >> 32 == mine >> 32 {
             waits += 1;
             if waits < 64 {
                 std::thread::yield_now();
@@ -126,11 +130,9 @@ fn default_pair() -> KResult<&'static (Kernel, Pid)> {
         struct Made;
         impl Drop for Made {
             fn drop(&mut self) {
-                MAKING_HERE.with(|m| m.set(false));
                 MAKING.store(0, Ordering::Release);
             }
         }
-        MAKING_HERE.with(|m| m.set(true));
         let _made = Made;
         // (Made by another thread between the first look and taking the turn?)
         let cur = DEFAULT.load(Ordering::Acquire);
