@@ -172,9 +172,16 @@ impl Tables<'_> {
             // another server, say) takes its new place in that server's queue, and its message
             // carries the new priority, as QNX re-sorts it.
             if let crate::objects::KState::Send { chan } = th.state() {
-                if th.send.prio != prio {
+                let was = th.send.prio;
+                if was != prio {
                     th.send.prio = prio;
                     self.sendq_requeue_thread(chan, idx);
+                    // Raised, it boosts the server it waits on, as a sender newly queued at
+                    // that priority would (through a chain of servers: priorities only rise,
+                    // so it ends).
+                    if prio > was {
+                        self.boost(chan, prio, fx);
+                    }
                 }
             }
             if crate::trace::on(self.trace) {
