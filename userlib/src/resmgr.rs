@@ -590,7 +590,13 @@ impl<F: Front> Resmgr<F> {
         // The close is faked after the answer, on the binding taken out.
         let key = (info.scoid, info.coid);
         let closing = if hdr.subtype == _IO_CONNECT_COMBINE_CLOSE {
-            self.tables().bindings.remove(&key)
+            // (Only the binding this message's open made: another's, should the connection
+            // have been bound again meanwhile, is not this close's.)
+            let mut t = self.tables();
+            match t.bindings.get(&key) {
+                Some(b) if F::ocb_key(&b.ocb) == F::ocb_key(&ocb) => t.bindings.remove(&key),
+                _ => None,
+            }
         } else {
             None
         };
@@ -659,8 +665,8 @@ impl<F: Front> Resmgr<F> {
                     let mut t = self.tables();
                     match t.bindings.get(&key) {
                         Some(b) if F::ocb_key(&b.ocb) != F::ocb_key(ocb) => Err(Errno::EBADF),
-                        Some(_) => Ok(t.bindings.remove(&key)),
-                        None => Ok(None),
+                        // (Unbound since, by another close or a disconnect: closed already.)
+                        _ => t.bindings.remove(&key).ok_or(Errno::EBADF),
                     }
                 };
                 match b {
@@ -670,12 +676,10 @@ impl<F: Front> Resmgr<F> {
                             _RESMGR_DEFAULT => EOK,
                             n => n,
                         };
-                        if let Some(b) = b {
-                            // The binding's own reference; the message's is released by the
-                            // caller.
-                            let last = Self::unref(&mut self.tables(), &b.ocb);
-                            debug_assert!(!last);
-                        }
+                        // The binding's own reference; the message's is released by the
+                        // caller.
+                        let last = Self::unref(&mut self.tables(), &b.ocb);
+                        debug_assert!(!last);
                         n
                     }
                 }
