@@ -280,7 +280,8 @@ fn maybe_managed(path: &[u8]) -> bool {
 /// # Safety
 /// `path` is NULL or a NUL-terminated string.
 unsafe fn open_managed(path: *const c_char, oflag: c_int, mode: mode_t) -> Option<c_int> {
-    if path.is_null() || INSIDE.with(Cell::get) {
+    // (Also an open the kernel's own code makes, in a call of this thread's: the lock is held.)
+    if path.is_null() || INSIDE.with(Cell::get) || kernel_sim::signals::in_kernel_call() {
         return None;
     }
     // SAFETY: a non-NULL path is a C string (our caller's promise).
@@ -680,7 +681,7 @@ pub unsafe extern "C" fn fstat64(fd: c_int, st: *mut libc::stat) -> c_int {
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `st` is NULL or valid for a write.
 unsafe fn stat_managed(path: *const c_char, st: *mut libc::stat) -> Option<c_int> {
-    if path.is_null() || INSIDE.with(Cell::get) {
+    if path.is_null() || INSIDE.with(Cell::get) || kernel_sim::signals::in_kernel_call() {
         return None;
     }
     // SAFETY: a non-NULL path is a C string (our caller's promise).

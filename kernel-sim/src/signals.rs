@@ -544,3 +544,12 @@ pub(crate) use imp::{arrivals, blocked_on, ensure_linked, in_kernel, Entered};
 #[cfg(not(loom))]
 pub(crate) use imp::{block_all, set_mask};
 pub use imp::{block_in_this_thread, disposition, Disposition};
+
+/// Whether the calling thread is inside a kernel call (or a kernel operation holding the
+/// lock). For a library that interposes system calls (libqnxsim's `open` and `stat`): what the
+/// kernel's code calls (the `/proc` files it reads to judge whether a program lives) goes
+/// straight to the system, for a kernel call made from it would wait for the lock its own
+/// thread holds.
+pub fn in_kernel_call() -> bool {
+    imp::in_kernel()
+}

@@ -53,6 +53,25 @@ fn find(t: &Tables<'_>, path: &[u8], global: bool) -> Option<Id<Name>> {
     })
 }
 
+/// Whether name `id` belongs to a process of another Linux program that has ended (no thread
+/// of it runs) but that the kernel has not torn down yet.
+fn left_by_an_ended_program(t: &Tables<'_>, id: Id<Name>) -> bool {
+    #[cfg(not(loom))]
+    {
+        let owner = t.names.at(id.index).owner;
+        t.procs.get(owner).is_some_and(|p| {
+            p.os_pid > 0
+                && p.os_pid != crate::copy::my_pid()
+                && !crate::copy::program_alive(p.os_pid)
+        })
+    }
+    #[cfg(loom)]
+    {
+        let _ = (t, id);
+        false
+    }
+}
+
 /// The attach sequence number of a new entry: after every live one.
 fn next_seq(t: &Tables<'_>) -> u64 {
     t.names
@@ -78,8 +97,18 @@ pub fn name_attach(
     check_path(path)?;
     let chan = t.chan_of(me.proc, chid).ok_or(Errno::EINVAL)?;
     let global = flags & NAME_FLAG_ATTACH_GLOBAL != 0;
-    if find(t, path, global).is_some() {
-        return Err(Errno::EEXIST);
+    if let Some(old) = find(t, path, global) {
+        if !left_by_an_ended_program(t, old) {
+            return Err(Errno::EEXIST);
+        }
+        // The name of a program that has ended (killed, say) and is not torn down yet (its
+        // supervisor reaps it when its pidfd says so, a moment after its parent could see it
+        // end): its successor takes the name now, as QNX tears a dead process's names down
+        // before anyone can see it end. (Its teardown drops its names by channel: this one is
+        // gone already.)
+        t.names.free(old);
+        t.names_gen
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
     let mut n = Name::vacant_with(me.proc, chan, chid, global);
     n.set_path(path);
