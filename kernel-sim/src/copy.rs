@@ -364,16 +364,19 @@ pub unsafe fn read_many(space: Space, pairs: &[(Iov, Iov)]) -> usize {
     count_vm_call();
     // SAFETY: `local` describes destinations the caller guarantees writable; Linux checks
     // `remote` against the other process's mappings and stops instead of faulting.
-    let n = unsafe {
-        libc::process_vm_readv(
-            space.0,
-            local.as_ptr(),
-            local.len() as libc::c_ulong,
-            remote.as_ptr(),
-            remote.len() as libc::c_ulong,
-            0,
-        )
-    };
+    let n = remote::on_program(space.0, |pid| {
+        // SAFETY: as above.
+        unsafe {
+            libc::process_vm_readv(
+                pid,
+                local.as_ptr(),
+                local.len() as libc::c_ulong,
+                remote.as_ptr(),
+                remote.len() as libc::c_ulong,
+                0,
+            )
+        }
+    });
     let mut left = usize::try_from(n).unwrap_or(0);
     let mut whole = 0;
     for (s, _) in pairs {
@@ -434,6 +437,32 @@ mod remote {
         pid
     }
 
+    /// Runs `call` (a `process_vm_readv`/`_writev` on a pid) on the program `pid`; if Linux
+    /// says ESRCH there (the program's first thread has no memory any more: it ended with
+    /// `pthread_exit` while the others run, as a QNX server that hands its work to a thread
+    /// pool does, or it is dying), again on each of its other threads, whose memory is the
+    /// same, until one answers. Its result (-1 when none did).
+    pub(super) fn on_program(pid: i32, call: impl Fn(i32) -> isize) -> isize {
+        let n = call(pid);
+        if n >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH) {
+            return n;
+        }
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return n;
+        };
+        for tid in tasks
+            .filter_map(Result::ok)
+            .filter_map(|t| t.file_name().to_str().and_then(|s| s.parse::<i32>().ok()))
+            .filter(|&tid| tid != pid)
+        {
+            let m = call(tid);
+            if m >= 0 {
+                return m;
+            }
+        }
+        n
+    }
+
     /// Reads `len` bytes at `addr` of `space` into `out` (at most `out.len()`); bytes read.
     fn read_from(space: Space, addr: u64, out: &mut [u8]) -> usize {
         if out.is_empty() {
@@ -450,8 +479,10 @@ mod remote {
         super::count_vm_call();
         // SAFETY: `local` describes `out`, which we own mutably; Linux checks `remote` against
         // the other process's mappings and fails (or stops short) instead of faulting.
-        let n =
-            unsafe { libc::process_vm_readv(space.0, local.as_ptr(), 1, remote.as_ptr(), 1, 0) };
+        let n = on_program(space.0, |pid| {
+            // SAFETY: as above.
+            unsafe { libc::process_vm_readv(pid, local.as_ptr(), 1, remote.as_ptr(), 1, 0) }
+        });
         usize::try_from(n).unwrap_or(0)
     }
 
@@ -471,8 +502,10 @@ mod remote {
         super::count_vm_call();
         // SAFETY: `local` describes `bytes`, which Linux only reads; `remote` is checked by
         // Linux against the other process's mappings.
-        let n =
-            unsafe { libc::process_vm_writev(space.0, local.as_ptr(), 1, remote.as_ptr(), 1, 0) };
+        let n = on_program(space.0, |pid| {
+            // SAFETY: as above.
+            unsafe { libc::process_vm_writev(pid, local.as_ptr(), 1, remote.as_ptr(), 1, 0) }
+        });
         usize::try_from(n).unwrap_or(0)
     }
 
