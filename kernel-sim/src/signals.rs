@@ -551,5 +551,17 @@ pub use imp::{block_in_this_thread, disposition, Disposition};
 /// straight to the system, for a kernel call made from it would wait for the lock its own
 /// thread holds.
 pub fn in_kernel_call() -> bool {
-    imp::in_kernel()
+    imp::in_kernel() || KERNEL_THREAD.with(std::cell::Cell::get)
+}
+
+thread_local! {
+    /// Set in the kernel's own threads (the timer service), all of whose work is the kernel's.
+    static KERNEL_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the calling thread as one of the kernel's own (see [`in_kernel_call`]): the timer
+/// service, which also looks in `/proc` for dead programs outside any call.
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) fn mark_kernel_thread() {
+    KERNEL_THREAD.with(|k| k.set(true));
 }

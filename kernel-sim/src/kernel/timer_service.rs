@@ -50,7 +50,10 @@ impl Kernel {
         let svc = svc.clone();
         let spawned = std::thread::Builder::new()
             .name("qnx-sim-timers".into())
-            .spawn(move || timer_service(weak, svc));
+            .spawn(move || {
+                crate::signals::mark_kernel_thread();
+                timer_service(weak, svc)
+            });
         if spawned.is_err() {
             self.inner
                 .timers
