@@ -111,3 +111,44 @@ fn a_c_thread_pool_server_whose_main_thread_ended_is_not_taken_for_dead() {
     expect_summary("thread_pool_client 1", client.finish(WITHIN), CLIENT_CHECKS);
     expect_summary("thread_pool_server", server.finish(WITHIN), SERVER_CHECKS);
 }
+
+/// A long message (past the region's 256-byte windows, so copied straight into the server's
+/// buffer with `process_vm_writev`) to a server program whose first thread ended with
+/// `pthread_exit` (a zombie in `/proc` while its serving thread runs) is delivered, and its long
+/// reply comes back (`capi/tests/c/exit_self_echo.c`). Linux refuses `process_vm_*` on such a
+/// program's pid, its first thread having no memory any more, and the kernel now tries its other
+/// threads: the send failed with ESRVRFAULT.
+#[test]
+fn a_long_message_reaches_a_server_whose_main_thread_ended() {
+    let dir = TempDir::new("c-exit-self-echo");
+    let kernel = dir.join("kernel");
+    let exe = build_shared(&dir, "exit_self_echo");
+    let env = vec![(userlib::current::KERNEL_ENV, kernel.display().to_string())];
+    let mut server = Running::start(&exe, &["server"], &env);
+    server.ready();
+    let ids = server.line();
+    let [pid, chid] = ids.split(' ').collect::<Vec<_>>()[..] else {
+        panic!("unexpected line {ids:?}")
+    };
+    // Its first thread has ended: a zombie while the serving thread runs.
+    let stat = format!("/proc/{pid}/stat");
+    let until = std::time::Instant::now() + WITHIN;
+    loop {
+        let s = std::fs::read_to_string(&stat).unwrap_or_default();
+        let state = s
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.trim_start().chars().next());
+        if state == Some('Z') {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "its first thread did not end: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let client = Running::start(&exe, &["client", pid, chid], &env);
+    expect_summary("exit_self_echo client", client.finish(WITHIN), 3);
+    let (st, out, err) = server.finish(WITHIN);
+    assert!(st.success(), "the server: {st}\n{out}\n{err}");
+}
