@@ -292,7 +292,7 @@ pub fn expect_pass(exe: &Path, args: &[&str], env: &[(&str, &str)], min: u32, wi
 /// Each thread of process `pid`: its name, the kernel function it sleeps in (`wchan`) and its
 /// system call (`/proc/PID/task/TID/syscall`: number and arguments), one line each; what can
 /// be read of it.
-fn threads_of(pid: u32) -> String {
+pub fn threads_of(pid: u32) -> String {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return "(no /proc entry)".to_string();
     };

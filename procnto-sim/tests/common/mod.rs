@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cc;
+pub mod prog;
 
 use crate::procs::{Child, TempDir};
 use std::path::{Path, PathBuf};
