@@ -172,6 +172,9 @@ fn an_idle_server_ends_and_bad_options_are_refused() {
     assert_refused(SERVER, &["--idle", "x"], "--idle");
     assert_refused(CLIENT, &["x", "1"], "<PID>");
     assert_refused(CLIENT, &["1", "1", "--timeout", "0"], "--timeout");
+    assert_refused(CLIENT, &["1", "1", "--fill", "0"], "--fill");
+    assert_refused(CLIENT, &["1", "1", "--fill", "67108865"], "--fill");
+    assert_refused(CLIENT, &["1", "1", "--fill", "x"], "--fill");
 }
 
 /// A program killed on drop (and reaped).
