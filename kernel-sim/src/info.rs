@@ -36,6 +36,8 @@ pub enum ThreadState {
         /// The server thread that received the message.
         tid: i32,
     },
+    /// INTR-blocked in InterruptWait.
+    Intr,
 }
 
 impl ThreadState {
@@ -48,6 +50,7 @@ impl ThreadState {
             ThreadState::Send { .. } => STATE_SEND,
             ThreadState::Receive { .. } => STATE_RECEIVE,
             ThreadState::Reply { .. } => STATE_REPLY,
+            ThreadState::Intr => STATE_INTR,
         }
     }
 }
@@ -62,6 +65,7 @@ impl fmt::Display for ThreadState {
             ThreadState::Reply { pid, chid, tid } => {
                 write!(f, "REPLY (pid {pid} chid {chid}, received by tid {tid})")
             }
+            ThreadState::Intr => write!(f, "INTR"),
         }
     }
 }
@@ -259,6 +263,37 @@ pub struct Snapshot {
     pub channels: Vec<ChannelInfo>,
     /// Client coids.
     pub connections: Vec<ConnectionInfo>,
+    /// Interrupt attachments, by level, then in delivery order.
+    pub interrupts: Vec<InterruptInfo>,
+}
+
+/// One interrupt attachment (InterruptAttach, InterruptAttachEvent) and its level's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterruptInfo {
+    /// The level.
+    pub level: u32,
+    /// The attachment's id (what InterruptAttach* returned).
+    pub id: i32,
+    /// The process that attached it.
+    pub pid: i32,
+    /// The thread that attached it (-1 if it has ended).
+    pub tid: i32,
+    /// A handler (InterruptAttach), not an event.
+    pub handler: bool,
+    /// The event's `SIGEV_*` kind (for a handler: whatever its handler returns).
+    pub event_kind: i32,
+    /// `_NTO_INTR_FLAGS_*`.
+    pub flags: u32,
+    /// Masks of the level this attachment holds.
+    pub masks: u32,
+    /// Times it was delivered to.
+    pub delivered: u64,
+    /// The level's mask count.
+    pub level_mask: u32,
+    /// The level was raised while masked and waits to be delivered.
+    pub level_pending: bool,
+    /// Times the level was raised.
+    pub level_raised: u64,
 }
 
 /// Live objects and capacity of one pool.
@@ -287,6 +322,8 @@ pub struct PoolUsage {
     pub timers: PoolCount,
     /// Names (`name_attach`).
     pub names: PoolCount,
+    /// Interrupt attachments.
+    pub interrupts: PoolCount,
 }
 
 fn state_of(t: &Tables<'_>, s: KState) -> ThreadState {
@@ -299,6 +336,7 @@ fn state_of(t: &Tables<'_>, s: KState) -> ThreadState {
     match s {
         KState::Dead | KState::Running => ThreadState::Running,
         KState::Ready => ThreadState::Ready,
+        KState::Intr => ThreadState::Intr,
         KState::Send { chan: c } => {
             let (pid, chid) = chan(c);
             ThreadState::Send { pid, chid }
@@ -405,6 +443,7 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
         });
     }
     s.channels.sort_by_key(|c| (c.pid, c.chid));
+    s.interrupts = crate::calls::interrupt::infos(t);
     let fd_per = t.cfg.fd_coids_per_process as usize;
     let side_per = t.cfg.side_coids_per_process as usize;
     for pid_id in t.procs.live_ids().collect::<Vec<_>>() {
@@ -493,6 +532,7 @@ pub(crate) fn pool_usage(t: &Tables<'_>) -> PoolUsage {
         pulses: c(t.pulses.head()),
         timers: c(t.timers.head()),
         names: c(t.names.head()),
+        interrupts: c(t.intrs.head()),
     }
 }
 
@@ -512,6 +552,18 @@ const CHANNEL_FLAGS: &[(u32, &str)] = {
         (_NTO_CHF_ASYNC, "_NTO_CHF_ASYNC"),
         (_NTO_CHF_GLOBAL, "_NTO_CHF_GLOBAL"),
         (_NTO_CHF_PRIVATE, "_NTO_CHF_PRIVATE"),
+    ]
+};
+
+/// The `_NTO_INTR_FLAGS_*` by name, in bit order.
+const INTERRUPT_FLAGS: &[(u32, &str)] = {
+    use crate::abi::consts::*;
+    &[
+        (_NTO_INTR_FLAGS_END, "_NTO_INTR_FLAGS_END"),
+        (_NTO_INTR_FLAGS_NO_UNMASK, "_NTO_INTR_FLAGS_NO_UNMASK"),
+        (_NTO_INTR_FLAGS_PROCESS, "_NTO_INTR_FLAGS_PROCESS"),
+        (_NTO_INTR_FLAGS_TRK_MSK, "_NTO_INTR_FLAGS_TRK_MSK"),
+        (_NTO_INTR_FLAGS_EXCLUSIVE, "_NTO_INTR_FLAGS_EXCLUSIVE"),
     ]
 };
 
@@ -630,6 +682,28 @@ impl fmt::Display for Snapshot {
                     }
                 )?;
             }
+        }
+        for i in &self.interrupts {
+            writeln!(
+                f,
+                "interrupt {} id {} of pid {} tid {}: {}, flags {}, holds {} mask{}, delivered {}; level mask {}{}, raised {}",
+                i.level,
+                i.id,
+                i.pid,
+                i.tid,
+                if i.handler {
+                    "handler".to_string()
+                } else {
+                    format!("event {}", crate::abi::types::sigev::name(i.event_kind))
+                },
+                named_flags(i.flags, INTERRUPT_FLAGS),
+                i.masks,
+                if i.masks == 1 { "" } else { "s" },
+                i.delivered,
+                i.level_mask,
+                if i.level_pending { " (a request pending)" } else { "" },
+                i.level_raised,
+            )?;
         }
         for c in &self.connections {
             write!(
@@ -808,7 +882,7 @@ impl fmt::Display for Listing {
         let p = &self.pools;
         writeln!(
             f,
-            "\nkernel entries {} | in use: {} of {} processes, {} of {} threads, {} of {} channels, {} of {} connections, {} of {} pulses, {} of {} timers, {} of {} names",
+            "\nkernel entries {} | in use: {} of {} processes, {} of {} threads, {} of {} channels, {} of {} connections, {} of {} pulses, {} of {} timers, {} of {} names, {} of {} interrupt attachments",
             self.kernel_entries,
             p.processes.live,
             p.processes.capacity,
@@ -824,6 +898,8 @@ impl fmt::Display for Listing {
             p.timers.capacity,
             p.names.live,
             p.names.capacity,
+            p.interrupts.live,
+            p.interrupts.capacity,
         )?;
         if let Some(q) = self.queue_pages {
             writeln!(

@@ -30,7 +30,10 @@
 //! Today the backing is anonymous memory (heap memory under loom, whose atomics must be loom's).
 
 use crate::abi::errno::{Errno, KResult};
-use crate::objects::{Channel, CoidSlot, Connection, Name, Process, PulseObj, Thread, Timer};
+use crate::objects::{
+    Channel, CoidSlot, Connection, Interrupt, IntrLevel, Name, Process, PulseObj, Thread, Timer,
+    INTR_LEVELS,
+};
 use crate::pool::{Id, Pool, PoolHead, Pooled};
 use crate::sync::TablesCell;
 use crate::wait::{KernelLock, WaitWord};
@@ -40,7 +43,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 19;
+pub const LAYOUT_VERSION: u32 = 20;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the
@@ -82,6 +85,8 @@ pub struct Config {
     pub max_timers: u32,
     /// Names (`name_attach`), all processes together.
     pub max_names: u32,
+    /// Interrupt attachments (InterruptAttach, InterruptAttachEvent), all processes together.
+    pub max_interrupts: u32,
     /// Chids per process (chids run 1..=this).
     pub chids_per_process: u32,
     /// fd-space coids per process (coids run 0..this; `index` must be below it).
@@ -135,6 +140,7 @@ impl Default for Config {
             max_pulses: 4096,
             max_timers: 256,
             max_names: 256,
+            max_interrupts: 64,
             chids_per_process: 128,
             fd_coids_per_process: 256,
             side_coids_per_process: 1024,
@@ -158,6 +164,7 @@ impl Config {
             max_pulses: 8,
             max_timers: 4,
             max_names: 4,
+            max_interrupts: 4,
             chids_per_process: 4,
             fd_coids_per_process: 8,
             side_coids_per_process: 8,
@@ -184,6 +191,7 @@ impl Config {
             || self.max_threads > 0x7fff
             || self.max_timers > 0x7fff
             || self.max_names > 0x7fff
+            || self.max_interrupts > 0x7fff
             || self.side_coids_per_process > 0xffff
             || self.fd_coids_per_process > 0xffff
             || self.async_queue_pages > 1 << 20
@@ -217,6 +225,10 @@ pub struct Offsets {
     pub timers: u64,
     /// Name pool.
     pub names: u64,
+    /// Interrupt attachment pool.
+    pub intrs: u64,
+    /// Interrupt levels' table.
+    pub intr_levels: u64,
     /// Chid tables.
     pub chids: u64,
     /// fd-space coid tables.
@@ -272,6 +284,8 @@ pub struct PoolHeads {
     pub timers: PoolHead,
     /// Names.
     pub names: PoolHead,
+    /// Interrupt attachments.
+    pub intrs: PoolHead,
 }
 
 /// The fixed part of a kernel region's header (what a process mapping the region checks
@@ -306,6 +320,8 @@ pub struct Header {
     pub pools: PoolHeads,
     /// The next pid to hand out.
     pub next_pid: i32,
+    /// (Explicit padding, written as zero: a kernel file's header bytes are all defined.)
+    pub pad0: u32,
     /// Kernel calls made, all processes together.
     pub kernel_entries: u64,
     /// The wake hand-off's carrier ([`Tables::carrier`]).
@@ -338,6 +354,8 @@ fn layout(cfg: &Config) -> (Offsets, usize) {
         pulses: place::<PulseObj>(&mut off, cfg.max_pulses as usize),
         timers: place::<Timer>(&mut off, cfg.max_timers as usize),
         names: place::<Name>(&mut off, cfg.max_names as usize),
+        intrs: place::<Interrupt>(&mut off, cfg.max_interrupts as usize),
+        intr_levels: place::<IntrLevel>(&mut off, INTR_LEVELS),
         chids: place::<Id<Channel>>(&mut off, p * cfg.chids_per_process as usize),
         fds: place::<CoidSlot>(&mut off, p * cfg.fd_coids_per_process as usize),
         sides: place::<CoidSlot>(&mut off, p * cfg.side_coids_per_process as usize),
@@ -396,6 +414,10 @@ pub struct Tables<'a> {
     pub timers: Pool<'a, Timer>,
     /// Names.
     pub names: Pool<'a, Name>,
+    /// Interrupt attachments.
+    pub intrs: Pool<'a, Interrupt>,
+    /// Interrupt levels (`INTR_LEVELS`): mask counts and latched requests.
+    pub intr_levels: &'a mut [IntrLevel],
     /// Per-process chid tables (`proc_slot * chids_per_process + chid - 1`).
     pub chids: &'a mut [Id<Channel>],
     /// Per-process fd-space coid tables.
@@ -646,8 +668,10 @@ impl Region {
                     pulses: PoolHead::new(0),
                     timers: PoolHead::new(0),
                     names: PoolHead::new(0),
+                    intrs: PoolHead::new(0),
                 },
                 next_pid: first_pid,
+                pad0: 0,
                 kernel_entries: 0,
                 carrier: crate::pool::NIL,
                 lock_undo: std::sync::atomic::AtomicU32::new(crate::undo::GLOBAL),
@@ -695,6 +719,16 @@ impl Region {
                 Name::vacant,
             );
             init_array(
+                b.add(offsets.intrs as usize) as *mut Interrupt,
+                cfg.max_interrupts as usize,
+                Interrupt::vacant,
+            );
+            init_array(
+                b.add(offsets.intr_levels as usize) as *mut IntrLevel,
+                INTR_LEVELS,
+                IntrLevel::default,
+            );
+            init_array(
                 b.add(offsets.chids as usize) as *mut Id<Channel>,
                 p * cfg.chids_per_process as usize,
                 || Id::NONE,
@@ -734,6 +768,7 @@ impl Region {
             t.pulses.format();
             t.timers.format();
             t.names.format();
+            t.intrs.format();
         }
     }
 
@@ -1004,6 +1039,12 @@ impl Region {
                     slice_mut(b, o.names, c.max_names as usize),
                     undo,
                 ),
+                intrs: Pool::logged(
+                    &mut heads.intrs,
+                    slice_mut(b, o.intrs, c.max_interrupts as usize),
+                    undo,
+                ),
+                intr_levels: slice_mut(b, o.intr_levels, INTR_LEVELS),
                 chids: slice_mut(b, o.chids, p * c.chids_per_process as usize),
                 fds: slice_mut(b, o.fds, p * c.fd_coids_per_process as usize),
                 sides: slice_mut(b, o.sides, p * c.side_coids_per_process as usize),

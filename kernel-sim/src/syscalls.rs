@@ -186,6 +186,27 @@ pub(crate) enum Call {
         hdrs: u64,
         max: u32,
     },
+    /// InterruptAttachEvent(level, event, flags), or with `handler` InterruptAttach's kernel
+    /// half (no event: the handler's): returns the attachment's id.
+    InterruptAttach {
+        level: i32,
+        handler: bool,
+        event: Option<SigEvent>,
+        flags: u32,
+    },
+    /// InterruptDetach(id).
+    InterruptDetach { id: i32 },
+    /// InterruptMask(level, id): returns the level's mask count.
+    InterruptMask { level: i32, id: i32 },
+    /// InterruptUnmask(level, id): returns the level's mask count.
+    InterruptUnmask { level: i32, id: i32 },
+    /// InterruptWait(flags).
+    InterruptWait { flags: u32 },
+    /// The interrupt service thread's wait: returns the id of the attachment whose handler to
+    /// run next.
+    InterruptServiceWait,
+    /// The service thread ran the handler of attachment `id`, which returned `event`.
+    InterruptServiceDone { id: i32, event: Option<SigEvent> },
 }
 
 impl Call {
@@ -231,6 +252,14 @@ impl Call {
             Call::AsyncHeapFree { .. } => "AsyncHeapFree",
             Call::MsgSendAsync { .. } => "MsgSendAsync",
             Call::MsgReceiveAsync { .. } => "MsgReceiveAsync",
+            Call::InterruptAttach { handler: true, .. } => "InterruptAttach",
+            Call::InterruptAttach { .. } => "InterruptAttachEvent",
+            Call::InterruptDetach { .. } => "InterruptDetach",
+            Call::InterruptMask { .. } => "InterruptMask",
+            Call::InterruptUnmask { .. } => "InterruptUnmask",
+            Call::InterruptWait { .. } => "InterruptWait",
+            Call::InterruptServiceWait => "InterruptServiceWait",
+            Call::InterruptServiceDone { .. } => "InterruptServiceDone",
         }
     }
 }
@@ -276,7 +305,14 @@ impl Call {
             | Call::AsyncQueueAlloc { .. }
             | Call::AsyncQueueFree { .. }
             | Call::AsyncHeapAlloc { .. }
-            | Call::AsyncHeapFree { .. } => A::None,
+            | Call::AsyncHeapFree { .. }
+            | Call::InterruptAttach { .. }
+            | Call::InterruptDetach { .. }
+            | Call::InterruptMask { .. }
+            | Call::InterruptUnmask { .. }
+            | Call::InterruptWait { .. }
+            | Call::InterruptServiceWait
+            | Call::InterruptServiceDone { .. } => A::None,
         }
     }
 }
@@ -288,7 +324,9 @@ pub(crate) fn dispatch(
     call: Call,
     fx: &mut Effects,
 ) -> KResult<Step> {
-    use calls::{asyncmsg, channel, connect, event, name, process, pulse, srr, timeout, timer};
+    use calls::{
+        asyncmsg, channel, connect, event, interrupt, name, process, pulse, srr, timeout, timer,
+    };
     match call {
         Call::ChannelCreate { flags } => channel::channel_create(t, me, flags),
         Call::ChannelDestroy { chid } => channel::channel_destroy(t, me, chid, fx),
@@ -414,6 +452,25 @@ pub(crate) fn dispatch(
             hdrs,
             max,
         } => asyncmsg::msg_receive_async(t, me, chid, arena, hdrs, max, fx),
+        Call::InterruptAttach {
+            level,
+            handler,
+            event,
+            flags,
+        } => {
+            let kind = if handler {
+                crate::objects::IntrKind::Handler
+            } else {
+                crate::objects::IntrKind::Event
+            };
+            interrupt::attach(t, me, level, kind, event, flags, fx)
+        }
+        Call::InterruptDetach { id } => interrupt::detach(t, me, id, fx),
+        Call::InterruptMask { level, id } => interrupt::mask(t, me, level, id),
+        Call::InterruptUnmask { level, id } => interrupt::unmask(t, me, level, id, fx),
+        Call::InterruptWait { flags } => interrupt::wait(t, me, flags, fx),
+        Call::InterruptServiceWait => interrupt::service_wait(t, me),
+        Call::InterruptServiceDone { id, event } => interrupt::service_done(t, me, id, event, fx),
     }
 }
 

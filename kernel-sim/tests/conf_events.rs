@@ -713,15 +713,17 @@ fn deliver_event_signal_number_0_or_above_64_is_einval() {
 }
 
 #[test]
-fn deliver_event_intr_is_enosys_thread_is_ebusy_and_unknown_types_are_einval() {
+fn deliver_event_thread_is_ebusy_and_unknown_types_are_einval_and_intr_is_delivered() {
     let w = ev_world();
     let (c, rcvid) = w.replied_client(10);
     let thread_ev = SigEvent {
         sigev_notify: SIGEV_THREAD,
         ..SigEvent::default()
     };
+    // SIGEV_INTR goes to the client's thread (its next InterruptWait returns at once).
+    assert_eq!(w.server.msg_verify_event(rcvid, &SigEvent::intr()), Ok(()));
+    assert_eq!(w.server.msg_deliver_event(rcvid, &SigEvent::intr()), Ok(()));
     let cases = [
-        (SigEvent::intr(), Errno::ENOSYS),
         (thread_ev, Errno::EBUSY),
         (
             SigEvent {
@@ -867,7 +869,7 @@ fn bad_pulses_and_events_keep_their_errno_and_leak_nothing() {
     let w = ev_world();
     let before = live(&w.k);
     let (c, rcvid) = w.replied_client(10);
-    let cases: [(SigEvent, Errno); 6] = [
+    let cases: [(SigEvent, Errno); 5] = [
         (
             SigEvent::pulse((SIDE | 0x66) as i32, 10, 1, 1),
             Errno::ESRCH,
@@ -875,7 +877,6 @@ fn bad_pulses_and_events_keep_their_errno_and_leak_nothing() {
         (SigEvent::pulse(w.ccoid, 0, 1, 1), Errno::EINVAL),
         (SigEvent::pulse(w.ccoid, 400, 1, 1), Errno::EINVAL),
         (SigEvent::signal(0), Errno::EINVAL),
-        (SigEvent::intr(), Errno::ENOSYS),
         (
             SigEvent {
                 sigev_notify: 42,

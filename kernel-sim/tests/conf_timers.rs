@@ -280,7 +280,6 @@ fn timer_with_an_undeliverable_event_is_refused_at_create() {
         (SigEvent::pulse(dead, 10, 1, 1), Errno::EINVAL),
         (SigEvent::pulse(w.coid, 0, 1, 1), Errno::EINVAL),
         (SigEvent::signal(65), Errno::EINVAL),
-        (SigEvent::intr(), Errno::EINVAL),
         (thread_ev, Errno::EINVAL),
     ];
     for (ev, e) in cases {
@@ -486,5 +485,23 @@ fn timer_create_with_a_pulse_event_is_eagain_when_no_pulse_is_left() {
             .unwrap();
     w.t.timer_destroy(id).unwrap();
     w.drain();
+    w.finish();
+}
+
+#[test]
+fn a_timer_with_a_sigev_intr_event_ends_its_threads_interrupt_wait() {
+    // (A periodic SIGEV_INTR timer is what a driver's tick looks like to InterruptWait.)
+    let w = one();
+    let id =
+        w.t.timer_create(CLOCK_MONOTONIC, Some(&SigEvent::intr()))
+            .unwrap();
+    w.t.timer_settime(id, 0, 2 * MS, 2 * MS).unwrap();
+    for _ in 0..3 {
+        w.t.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_INTR, Some(10_000 * MS))
+            .unwrap();
+        assert_eq!(w.t.interrupt_wait(0), Ok(()));
+    }
+    assert!(w.t.timer_info(id).unwrap().fired >= 3);
+    w.t.timer_destroy(id).unwrap();
     w.finish();
 }

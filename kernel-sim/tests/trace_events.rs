@@ -576,6 +576,7 @@ fn process_teardown_steps() {
         names,
         [
             "timers",
+            "interrupts",
             "channels",
             "threads",
             "connections",

@@ -102,6 +102,7 @@
 pub mod asyncmsg;
 pub mod current;
 pub mod dispatch;
+pub mod interrupt;
 pub mod io;
 pub mod iofunc;
 pub mod iomsg;

@@ -64,6 +64,23 @@ pub const STATE_READY: u32 = 2;
 pub const STATE_SEND: u32 = 4;
 pub const STATE_RECEIVE: u32 = 5;
 pub const STATE_REPLY: u32 = 6;
+pub const STATE_INTR: u32 = 16;
+
+// Interrupt attachment flags (InterruptAttach, InterruptAttachEvent).
+pub const _NTO_INTR_FLAGS_END: u32 = 0x01;
+pub const _NTO_INTR_FLAGS_NO_UNMASK: u32 = 0x02;
+pub const _NTO_INTR_FLAGS_PROCESS: u32 = 0x04;
+pub const _NTO_INTR_FLAGS_TRK_MSK: u32 = 0x08;
+pub const _NTO_INTR_FLAGS_EXCLUSIVE: u32 = 0x20;
+/// Every flag an attachment may be given here (`_NTO_INTR_FLAGS_ARRAY` and `_FPU` are not).
+pub const _NTO_INTR_FLAGS_ALL: u32 = _NTO_INTR_FLAGS_END
+    | _NTO_INTR_FLAGS_NO_UNMASK
+    | _NTO_INTR_FLAGS_PROCESS
+    | _NTO_INTR_FLAGS_TRK_MSK
+    | _NTO_INTR_FLAGS_EXCLUSIVE;
+// InterruptWait flags (QNX 8; 0 on QNX 7).
+pub const _NTO_INTR_WAIT_FLAGS_FAST: u32 = 0x01;
+pub const _NTO_INTR_WAIT_FLAGS_UNMASK: u32 = 0x02;
 
 // Timeout flags (TimerTimeout).
 pub const _NTO_TIMEOUT_SEND: u32 = 1 << 4;

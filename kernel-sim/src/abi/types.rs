@@ -179,7 +179,8 @@ pub mod sigev {
     pub const SIGEV_PULSE: i32 = 4;
     /// Unblock the thread (ETIMEDOUT), as a kernel timeout does.
     pub const SIGEV_UNBLOCK: i32 = 5;
-    /// An interrupt event (not available here: ENOSYS).
+    /// An interrupt event: readies the target thread from InterruptWait (or makes its next
+    /// InterruptWait return at once).
     pub const SIGEV_INTR: i32 = 6;
     /// A new thread (not deliverable by the kernel: EBUSY).
     pub const SIGEV_THREAD: i32 = 7;
@@ -187,6 +188,21 @@ pub mod sigev {
     pub const SIGEV_TYPE_MASK: i32 = 0xff;
     /// `SIGEV_PULSE` priority meaning "the receiving thread's".
     pub const SIGEV_PULSE_PRIO_INHERIT: i16 = -1;
+
+    /// The name of a `SIGEV_*` kind (`"SIGEV_PULSE"`), or `"?"`.
+    pub fn name(kind: i32) -> &'static str {
+        match kind {
+            SIGEV_NONE => "SIGEV_NONE",
+            SIGEV_SIGNAL => "SIGEV_SIGNAL",
+            SIGEV_SIGNAL_CODE => "SIGEV_SIGNAL_CODE",
+            SIGEV_SIGNAL_THREAD => "SIGEV_SIGNAL_THREAD",
+            SIGEV_PULSE => "SIGEV_PULSE",
+            SIGEV_UNBLOCK => "SIGEV_UNBLOCK",
+            SIGEV_INTR => "SIGEV_INTR",
+            SIGEV_THREAD => "SIGEV_THREAD",
+            _ => "?",
+        }
+    }
 }
 
 /// `struct sigevent` in QNX 7's 64-bit layout (32 bytes): what to deliver, and to whom, when

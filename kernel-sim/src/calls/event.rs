@@ -38,8 +38,9 @@ pub struct SignalOut {
 /// `SIGEV_PULSE` on the target process's connection `sigev_coid` (ESRCH no such connection,
 /// EBADF its channel gone, EINVAL bad priority or code, EAGAIN no pulse left), `SIGEV_UNBLOCK`
 /// releases the target if it is blocked, the `SIGEV_SIGNAL*` kinds send a Linux signal to the
-/// target process or thread (EINVAL bad signal number, or a code that is not negative), `SIGEV_INTR` is ENOSYS (no interrupts
-/// here), `SIGEV_THREAD` EBUSY (the kernel cannot make threads), anything else EINVAL.
+/// target process or thread (EINVAL bad signal number, or a code that is not negative),
+/// `SIGEV_INTR` readies the target from InterruptWait (or makes its next InterruptWait return at
+/// once), `SIGEV_THREAD` EBUSY (the kernel cannot make threads), anything else EINVAL.
 pub(crate) fn deliver(
     t: &mut Tables<'_>,
     target: u32,
@@ -61,7 +62,10 @@ pub(crate) fn deliver(
             if !verify_only
                 && matches!(
                     t.threads.at(target).state(),
-                    KState::Send { .. } | KState::Receive { .. } | KState::Reply { .. }
+                    KState::Send { .. }
+                        | KState::Receive { .. }
+                        | KState::Reply { .. }
+                        | KState::Intr
                 )
             {
                 if let Some(r) = srr::force_ready(t, target, srr::Why::Timeout, fx) {
@@ -107,7 +111,12 @@ pub(crate) fn deliver(
             }
             Ok(())
         }
-        SIGEV_INTR => Err(Errno::ENOSYS),
+        SIGEV_INTR => {
+            if !verify_only {
+                super::interrupt::intr_event(t, target, fx);
+            }
+            Ok(())
+        }
         SIGEV_THREAD => Err(Errno::EBUSY),
         _ => Err(Errno::EINVAL),
     }

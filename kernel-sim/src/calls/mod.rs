@@ -14,6 +14,7 @@ pub mod asyncmsg;
 pub mod channel;
 pub mod connect;
 pub mod event;
+pub mod interrupt;
 pub mod name;
 pub mod process;
 pub mod pulse;

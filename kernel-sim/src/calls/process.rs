@@ -120,7 +120,7 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
             t.threads.at_mut(i).clear_send();
             t.ready(i, esrch, fx);
         }
-        KState::Receive { .. } => t.ready(i, esrch, fx),
+        KState::Receive { .. } | KState::Intr => t.ready(i, esrch, fx),
         KState::Reply { .. } => {
             t.threads.at_mut(i).zombie = false;
             super::srr::end_exchange(t, i, esrch, fx);
@@ -170,7 +170,7 @@ fn free_thread(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
     t.threads.free(th);
 }
 
-/// Tears a process down: its timers and channels go (their blocked peers leave with ESRCH),
+/// Tears a process down: its timers, interrupt attachments and channels go (their blocked peers leave with ESRCH),
 /// its threads are released and freed, its connections detached, and the process is freed.
 ///
 /// A thread REPLY-blocked on another process's `_NTO_CHF_UNBLOCK` channel is not released on
@@ -189,6 +189,8 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
     let pid = t.procs.at(proc.index).pid;
     crate::trace::teardown(t.trace, pid, "timers");
     super::timer::destroy_all(t, proc);
+    crate::trace::teardown(t.trace, pid, "interrupts");
+    super::interrupt::detach_all(t, proc, fx);
     let first = t.procs.at(proc.index).threads;
     let prio = if first == NIL {
         PRIO_DEFAULT as u8
@@ -210,7 +212,7 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
         let next = t.threads.at(i).pnext;
         let blocked = matches!(
             t.threads.at(i).state(),
-            KState::Send { .. } | KState::Receive { .. } | KState::Reply { .. }
+            KState::Send { .. } | KState::Receive { .. } | KState::Reply { .. } | KState::Intr
         );
         let stays = blocked && super::srr::force_ready(t, i, super::srr::Why::Death, fx).is_none();
         if stays {

@@ -780,7 +780,8 @@ impl Why {
 /// or a signal, with EBADF or ESRCH after a detach or its process's death (QNX's unblock
 /// protocol; if no pulse can be queued, the client leaves at once, as on QNX).
 ///
-/// A SEND-blocked thread is unlinked (the server never saw it); a RECEIVE-blocked one too.
+/// A SEND-blocked thread is unlinked (the server never saw it); a RECEIVE- or INTR-blocked one
+/// too.
 pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Option<CallResult> {
     let err = CallResult::Err(why.errno().0);
     match t.threads.at(i).state() {
@@ -793,7 +794,7 @@ pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Op
                 super::connect::unlink(t, s.conn, prio, fx);
             }
         }
-        KState::Receive { .. } => t.set_running(i),
+        KState::Receive { .. } | KState::Intr => t.set_running(i),
         KState::Reply { chan, .. } => {
             let (flags, server_alive) = t.chans.get(chan).map_or((0, false), |c| {
                 let alive = t

@@ -115,6 +115,7 @@ pub fn state_bit(s: KState) -> u32 {
         KState::Send { .. } => _NTO_TIMEOUT_SEND,
         KState::Receive { .. } => _NTO_TIMEOUT_RECEIVE,
         KState::Reply { .. } => _NTO_TIMEOUT_REPLY,
+        KState::Intr => _NTO_TIMEOUT_INTR,
         _ => 0,
     }
 }

@@ -496,6 +496,86 @@ impl ThreadCtx {
             .locked(|t| calls::asyncmsg::conn_counters(t, me, coid))
     }
 
+    // ---------------------------------------------------------------- interrupts
+
+    /// InterruptAttachEvent: attaches `event` to interrupt level `level` (0 to 255) for this
+    /// thread: each raise of the level masks it and delivers the event (`SIGEV_INTR`: to this
+    /// thread's InterruptWait), until InterruptUnmask. `flags`: `_NTO_INTR_FLAGS_*`. Returns
+    /// the attachment's id. EINVAL bad level, flags or event; EBUSY an exclusive attachment
+    /// stands in the way; EAGAIN none left.
+    pub fn interrupt_attach_event(&self, level: i32, event: &SigEvent, flags: u32) -> KResult<i32> {
+        self.call(Call::InterruptAttach {
+            level,
+            handler: false,
+            event: Some(*event),
+            flags,
+        })
+        .map(|v| v as i32)
+    }
+
+    /// InterruptAttach's kernel half: attaches a handler of this process to level `level`, to
+    /// be run by the process's interrupt service thread ([`ThreadCtx::interrupt_service_wait`])
+    /// with the level masked; the event it returns goes to this thread. Returns the id. The
+    /// handler itself is the library's business (userlib's `interrupt_attach`). Errors as
+    /// [`ThreadCtx::interrupt_attach_event`].
+    pub fn interrupt_attach_handler(&self, level: i32, flags: u32) -> KResult<i32> {
+        self.call(Call::InterruptAttach {
+            level,
+            handler: true,
+            event: None,
+            flags,
+        })
+        .map(|v| v as i32)
+    }
+
+    /// InterruptDetach: EINVAL if `id` names no attachment of this process. The masks the
+    /// attachment holds are given back with `_NTO_INTR_FLAGS_TRK_MSK`.
+    pub fn interrupt_detach(&self, id: i32) -> KResult<()> {
+        self.call(Call::InterruptDetach { id }).map(|_| ())
+    }
+
+    /// InterruptMask: masks `level` once more, for attachment `id` (or -1); returns the level's
+    /// mask count. EINVAL bad level, or an id not of this process's on that level.
+    pub fn interrupt_mask(&self, level: i32, id: i32) -> KResult<u32> {
+        self.call(Call::InterruptMask { level, id })
+            .map(|v| v as u32)
+    }
+
+    /// InterruptUnmask: unmasks `level` once (a request latched while masked is delivered when
+    /// the count reaches 0); returns the level's mask count. Errors as
+    /// [`ThreadCtx::interrupt_mask`].
+    pub fn interrupt_unmask(&self, level: i32, id: i32) -> KResult<u32> {
+        self.call(Call::InterruptUnmask { level, id })
+            .map(|v| v as u32)
+    }
+
+    /// InterruptWait: blocks (INTR) until a `SIGEV_INTR` event comes for this thread, or
+    /// returns at once if one came since the last wait. `flags`: 0, or (QNX 8)
+    /// `_NTO_INTR_WAIT_FLAGS_UNMASK` (first unmask the levels this thread's event attachments
+    /// hold masked) and `_NTO_INTR_WAIT_FLAGS_FAST`; EINVAL others. Bounded by TimerTimeout
+    /// with `_NTO_TIMEOUT_INTR` (ETIMEDOUT); EINTR a signal.
+    pub fn interrupt_wait(&self, flags: u32) -> KResult<()> {
+        self.call(Call::InterruptWait { flags }).map(|_| ())
+    }
+
+    /// The interrupt service thread's wait (the library's thread that runs this process's
+    /// InterruptAttach handlers): returns the id of the attachment whose handler to run next,
+    /// blocking (INTR) until there is one. EINTR a signal.
+    pub fn interrupt_service_wait(&self) -> KResult<i32> {
+        self.call(Call::InterruptServiceWait).map(|v| v as i32)
+    }
+
+    /// The service thread ran the handler of attachment `id`, which returned `event`: the
+    /// event goes to the attaching thread, and the level's mask for the run is given back.
+    /// EINVAL if no run of that attachment is under way (it was detached meanwhile).
+    pub fn interrupt_service_done(&self, id: i32, event: Option<&SigEvent>) -> KResult<()> {
+        self.call(Call::InterruptServiceDone {
+            id,
+            event: event.copied(),
+        })
+        .map(|_| ())
+    }
+
     // ---------------------------------------------------------------- timers
 
     /// TimerCreate: a disarmed timer on `clock` (Linux's ids) delivering `event` to this

@@ -559,6 +559,15 @@ impl Kernel {
         Ok((reader, snapshot))
     }
 
+    /// Raises interrupt level `level` (0 to 255), as a device would: delivered now to the
+    /// level's attachments if it is unmasked (returns how many), else latched until it is
+    /// unmasked (returns 0). EINVAL bad level. Any program of the kernel may raise any level:
+    /// it stands in for the hardware (a test, `intr-sim`, a simulated device).
+    pub fn interrupt_raise(&self, level: i32) -> KResult<u32> {
+        self.may_enter()?;
+        self.locked_fx(|t, fx| crate::calls::interrupt::raise(t, level, fx))
+    }
+
     /// A consistent picture of every process, thread, channel and connection.
     pub fn snapshot(&self) -> crate::info::Snapshot {
         self.locked(crate::info::snapshot)

@@ -1,9 +1,10 @@
 //! The kernel objects that live in the region's pools: processes, threads, channels,
-//! connections, pulses, timers and names. Plain `#[repr(C)]` data, no heap pointers: links are slot indices
+//! connections, pulses, timers, names and interrupt attachments. Plain `#[repr(C)]` data, no heap pointers: links are slot indices
 //! or generation-tagged [`Id`](crate::pool::Id)s. Behaviour lives in `calls/`, not here.
 
 pub mod channel;
 pub mod connection;
+pub mod interrupt;
 pub mod name;
 pub mod process;
 pub mod pulse;
@@ -12,6 +13,7 @@ pub mod timer;
 
 pub use channel::{AsyncChannel, Channel, ChannelKind};
 pub use connection::{AsyncConn, CoidSlot, ConnKind, Connection};
+pub use interrupt::{Interrupt, IntrKind, IntrLevel, INTR_LEVELS};
 pub use name::Name;
 pub use process::Process;
 pub use pulse::PulseObj;

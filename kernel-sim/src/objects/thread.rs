@@ -32,6 +32,8 @@ pub enum KState {
         /// The thread that received it.
         server: Id<Thread>,
     },
+    /// INTR-blocked: in InterruptWait, waiting for a `SIGEV_INTR` event.
+    Intr,
 }
 
 impl KState {
@@ -44,6 +46,7 @@ impl KState {
             KState::Send { .. } => "SEND",
             KState::Receive { .. } => "RECEIVE",
             KState::Reply { .. } => "REPLY",
+            KState::Intr => "INTR",
         }
     }
 }
@@ -275,6 +278,12 @@ pub struct Thread {
     pub owed: [u32; OWED_WAKES],
     /// Kernel calls made by this thread.
     pub kernel_entries: u64,
+    /// A `SIGEV_INTR` event came while the thread was not INTR-blocked: its next InterruptWait
+    /// returns at once (several make one, as on QNX).
+    pub intr_pending: bool,
+    /// The process's interrupt service thread: the library's thread that runs the handlers
+    /// attached with InterruptAttach (it waits INTR-blocked for the next one to run).
+    pub isr_service: bool,
     /// Its process is being destroyed, and it stays only because a server holds its message
     /// on an `_NTO_CHF_UNBLOCK` channel: it ends when the server answers.
     pub zombie: bool,
@@ -335,6 +344,8 @@ impl Pooled for Thread {
             cpu: -1,
             owed: [NIL; OWED_WAKES],
             kernel_entries: 0,
+            intr_pending: false,
+            isr_service: false,
             zombie: false,
             internal: false,
         }
@@ -397,6 +408,13 @@ impl Tables<'_> {
     pub(crate) fn block_reply(&mut self, i: u32, chan: Id<Channel>, server: Id<Thread>) {
         self.unqueue(i);
         self.threads.at_mut(i).state = KState::Reply { chan, server };
+        self.traced_state(i);
+    }
+
+    /// INTR-blocks thread `i` (InterruptWait).
+    pub(crate) fn block_intr(&mut self, i: u32) {
+        self.unqueue(i);
+        self.threads.at_mut(i).state = KState::Intr;
         self.traced_state(i);
     }
 

@@ -261,6 +261,7 @@ impl Decoded {
                     S::Send { pid, chid } => ("SEND", pid, chid),
                     S::Receive { chid } => ("RECEIVE", 0, chid),
                     S::Reply { pid, chid, .. } => ("REPLY", pid, chid),
+                    S::Intr => ("INTR", 0, -1),
                 };
                 Decoded {
                     ns,

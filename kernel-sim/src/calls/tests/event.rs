@@ -201,7 +201,6 @@ fn verify_event_checks_without_delivering_and_refuses_bad_events() {
             SigEvent::signal_thread(libc::SIGUSR1, 0, SI_TKILL as i16),
             Errno::EINVAL,
         ),
-        (SigEvent::intr(), Errno::ENOSYS),
         (
             SigEvent {
                 sigev_notify: 7,
