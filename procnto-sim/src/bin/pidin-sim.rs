@@ -3,8 +3,8 @@
 //! state (RUNNING, READY, SEND / RECEIVE / REPLY blocked, on whom), base and current
 //! priorities, channels with their queues and flags by name (an asyncmsg channel with its
 //! buffers and its ready list), connections (an asyncmsg connection with its send queue's
-//! pending, in-flight and unreleased messages, its batches and messages taken), and the pools
-//! in use: `Kernel::listing`, which the examples' `--pidin` prints too. It joins no process and
+//! pending, in-flight and unreleased messages, its batches and messages taken), interrupt
+//! attachments with their levels' mask counts and latched requests, and the pools in use: `Kernel::listing`, which the examples' `--pidin` prints too. It joins no process and
 //! changes nothing: it maps the kernel and takes snapshots. (A send queue in another program's
 //! memory cannot be read from here: its counts show as `-`.)
 //!
