@@ -25,13 +25,16 @@
 //! part: `dispatch_create`, `message_attach`, `pulse_attach`, `dispatch_block`,
 //! `dispatch_handler`, ...), [`thread_pool`] (`<sys/dispatch.h>`'s thread pools:
 //! `thread_pool_create`, `thread_pool_start`, `thread_pool_destroy`, `thread_pool_control`,
-//! `thread_pool_limits`).
+//! `thread_pool_limits`), [`interrupt`] (the simulated interrupts of `<sys/neutrino.h>`:
+//! `InterruptAttach`, `InterruptAttachEvent`, `InterruptWait`, `InterruptLock`, ...).
 
 #![allow(non_snake_case)] // QNX's names: MsgSend, ChannelCreate, ...
 
 pub mod asyncmsg;
+pub mod devmem;
 pub mod dispatch;
 pub mod fdio;
+pub mod interrupt;
 pub mod iofunc;
 pub mod names;
 pub mod neutrino;
@@ -80,9 +83,16 @@ pub(crate) fn set_errno(e: Errno) {
     unsafe { *libc::__errno_location() = e.0 }
 }
 
-/// Runs `f`, turning a panic into EFAULT so that none unwinds into C.
+/// Runs `f`, turning a panic into EFAULT so that none unwinds into C, and leaves the caller's
+/// `errno` as it found it: the system calls the kernel makes on the way (a futex wait that
+/// times out or is interrupted, a `/proc` read) set it, and a call sets it only by failing
+/// (`plain`), as QNX's do; an `_r` form never.
 pub(crate) fn guard<T>(f: impl FnOnce() -> KResult<T>) -> KResult<T> {
-    fdio::own_work(|| catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(Errno::EFAULT)))
+    // SAFETY: `__errno_location` returns the calling thread's errno, always valid to read.
+    let saved = unsafe { *libc::__errno_location() };
+    let r = fdio::own_work(|| catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(Errno::EFAULT)));
+    set_errno(Errno(saved));
+    r
 }
 
 /// A C integer result: the value, or -1 with `errno` set.

@@ -149,4 +149,13 @@ fn the_c_api_guide_programs_compile_as_written_and_run() {
         outs[0]
     );
     assert!(outs[0].ends_with("server: 3 ticks\n"), "{}", outs[0]);
+    // The interrupt driver: three raises, each served and unmasked.
+    let intr = outs
+        .iter()
+        .find(|o| o.contains("interrupt 1 served"))
+        .expect("the interrupt driver's output");
+    assert_eq!(
+        intr.as_str(),
+        "interrupt 1 served\ninterrupt 2 served\ninterrupt 3 served\n"
+    );
 }

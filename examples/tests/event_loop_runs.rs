@@ -76,7 +76,11 @@ fn listing(text: &str) -> (&str, bool) {
         (None, Some(at)) => (at, false),
         other => panic!("not exactly one listing ({other:?}) in\n{text}"),
     };
-    let end = text[at..].find(" names\n").expect("the pools' line") + at + " names".len();
+    let end = text[at..]
+        .find(" interrupt attachments\n")
+        .expect("the pools' line")
+        + at
+        + " interrupt attachments".len();
     (&text[at..end], both)
 }
 

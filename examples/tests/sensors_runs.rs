@@ -230,7 +230,11 @@ fn listing<'a>(text: &'a str, model: &str) -> &'a str {
     let at = text
         .find(&title)
         .unwrap_or_else(|| panic!("no {title:?} in\n{text}"));
-    let end = text[at..].find(" names\n").expect("the pools' line") + at + " names".len();
+    let end = text[at..]
+        .find(" interrupt attachments\n")
+        .expect("the pools' line")
+        + at
+        + " interrupt attachments".len();
     &text[at..end]
 }
 

@@ -122,7 +122,7 @@ fn allowed(call: &str) -> &'static [Errno] {
             E::ENXIO,
             E::ESRVRFAULT,
         ],
-        // [D7] list; deviation: ENOSYS for SIGEV_INTR.
+        // [D7] list.
         "MsgDeliverEvent" => &[
             E::EACCES,
             E::EAGAIN,
@@ -136,16 +136,20 @@ fn allowed(call: &str) -> &'static [Errno] {
             E::ESRCH,
             E::ESRVRFAULT,
             E::ETIMEDOUT,
-            E::ENOSYS,
         ],
-        // [D6] EBADF, EINVAL, ESRCH; deviation: ENOSYS (SIGEV_INTR), EBUSY (SIGEV_THREAD).
-        "MsgVerifyEvent" => &[E::EBADF, E::EINVAL, E::ESRCH, E::ENOSYS, E::EBUSY],
+        // [D6] EBADF, EINVAL, ESRCH; deviation: EBUSY (SIGEV_THREAD).
+        "MsgVerifyEvent" => &[E::EBADF, E::EINVAL, E::ESRCH, E::EBUSY],
         // [OQ] EAGAIN, EINVAL, EFAULT.
         "TimerTimeout" => &[E::EAGAIN, E::EINVAL, E::EFAULT],
         // QNX TimerCreate / timer_create: EAGAIN, EINVAL (EFAULT).
         "TimerCreate" => &[E::EAGAIN, E::EINVAL, E::EFAULT],
         "TimerSettime" | "TimerInfo" | "TimerDestroy" => &[E::EINVAL, E::EFAULT],
         "SetPriority" => &[E::EINVAL, E::EPERM],
+        // InterruptAttach / InterruptAttachEvent: EINVAL, EBUSY, EAGAIN (EFAULT, EPERM).
+        "InterruptAttach" => &[E::EINVAL, E::EBUSY, E::EAGAIN, E::EFAULT, E::EPERM],
+        "InterruptDetach" | "InterruptMask" | "InterruptUnmask" | "InterruptRaise" => &[E::EINVAL],
+        // InterruptWait: EINTR, ETIMEDOUT (TimerTimeout), EINVAL (flags).
+        "InterruptWait" => &[E::EINTR, E::ETIMEDOUT, E::EINVAL],
         _ => &[],
     }
 }
@@ -337,7 +341,68 @@ enum Op {
     ProcessExit {
         p: u8,
     },
+    /// InterruptAttachEvent (`ev` `None`: a `SIGEV_INTR`) or InterruptAttach's kernel half
+    /// (`handler`: no service thread runs it, so its level stays masked once raised).
+    IntrAttach {
+        p: u8,
+        level: i32,
+        handler: bool,
+        ev: Option<Ev>,
+        flags: u32,
+    },
+    IntrDetach {
+        p: u8,
+        id: Sel,
+    },
+    /// InterruptMask, or InterruptUnmask with `unmask`.
+    IntrMask {
+        p: u8,
+        level: i32,
+        id: Sel,
+        unmask: bool,
+    },
+    /// InterruptWait polled (TimerTimeout `_NTO_TIMEOUT_INTR`, no time).
+    IntrWait {
+        p: u8,
+        flags: u32,
+    },
+    /// `Kernel::interrupt_raise` (the hardware), from process `p`'s slot's turn.
+    IntrRaise {
+        p: u8,
+        level: i32,
+    },
 }
+
+/// A few levels (so that they are shared), the edges, and garbage.
+fn level() -> impl Strategy<Value = i32> {
+    prop_oneof![
+        12 => 0i32..4,
+        1 => Just(255),
+        1 => Just(-1),
+        1 => Just(256),
+        1 => Just(i32::MAX),
+        1 => Just(i32::MIN),
+    ]
+}
+
+const INTR_COMMON: &[u32] = &[
+    0,
+    0,
+    0,
+    _NTO_INTR_FLAGS_TRK_MSK,
+    _NTO_INTR_FLAGS_END,
+    _NTO_INTR_FLAGS_EXCLUSIVE,
+    _NTO_INTR_FLAGS_NO_UNMASK,
+    _NTO_INTR_FLAGS_PROCESS | _NTO_INTR_FLAGS_TRK_MSK,
+];
+
+const INTR_WAIT_COMMON: &[u32] = &[
+    0,
+    0,
+    _NTO_INTR_WAIT_FLAGS_FAST,
+    _NTO_INTR_WAIT_FLAGS_UNMASK,
+    _NTO_INTR_WAIT_FLAGS_FAST | _NTO_INTR_WAIT_FLAGS_UNMASK,
+];
 
 fn garbage_i32() -> impl Strategy<Value = i32> {
     prop_oneof![
@@ -523,6 +588,7 @@ const TO_COMMON: &[u32] = &[
     _NTO_TIMEOUT_RECEIVE | _NTO_TIMEOUT_ACTIVE | _NTO_TIMEOUT_IMMEDIATE,
     _NTO_TIMEOUT_NANOSLEEP,
     _NTO_TIMEOUT_MASK,
+    _NTO_TIMEOUT_INTR,
 ];
 
 fn index() -> impl Strategy<Value = u32> {
@@ -679,7 +745,31 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (p.clone(), sel()).prop_map(|(p, id)| Op::TimerInfo { p, id }),
         1 => (p.clone(), sel()).prop_map(|(p, id)| Op::TimerDestroy { p, id }),
         1 => (p.clone(), prio()).prop_map(|(p, prio)| Op::SetPrio { p, prio }),
-        1 => p.prop_map(|p| Op::ProcessExit { p }),
+        1 => p.clone().prop_map(|p| Op::ProcessExit { p }),
+        3 => (
+            p.clone(),
+            level(),
+            prop_oneof![4 => Just(false), 1 => Just(true)],
+            prop_oneof![3 => Just(None), 1 => ev().prop_map(Some)],
+            flags32(INTR_COMMON)
+        )
+            .prop_map(|(p, level, handler, ev, flags)| Op::IntrAttach {
+                p,
+                level,
+                handler,
+                ev,
+                flags
+            }),
+        1 => (p.clone(), sel()).prop_map(|(p, id)| Op::IntrDetach { p, id }),
+        2 => (
+            p.clone(),
+            level(),
+            prop_oneof![2 => Just(Sel::Raw(-1)), 3 => sel()],
+            any::<bool>()
+        )
+            .prop_map(|(p, level, id, unmask)| Op::IntrMask { p, level, id, unmask }),
+        1 => (p.clone(), flags32(INTR_WAIT_COMMON)).prop_map(|(p, flags)| Op::IntrWait { p, flags }),
+        2 => (p, level()).prop_map(|(p, level)| Op::IntrRaise { p, level }),
     ]
 }
 
@@ -811,6 +901,9 @@ struct Proc {
     chids_seen: Vec<i32>,
     coids_seen: Vec<i32>,
     timers_seen: Vec<i32>,
+    /// Interrupt ids this process ever had, and the live ones with their level.
+    intrs_seen: Vec<i32>,
+    intrs_live: std::collections::HashMap<i32, i32>,
     timers_live: HashSet<i32>,
     /// scoids this process learnt (MsgInfo, pulses).
     scoids_seen: HashSet<i32>,
@@ -885,6 +978,21 @@ fn norm_snapshot(k: &Kernel, with_queued: bool) -> String {
     }
     for t in &s.threads {
         out += &format!("thr {} {} {:?}\n", t.pid, t.tid, t.state);
+    }
+    out += &format!("intrs {}\n", u.interrupts.live);
+    for i in &s.interrupts {
+        out += &format!(
+            "intr {} {} {} {:#x} m{} d{} lm{} lp{} lr{}\n",
+            i.level,
+            i.id,
+            i.pid,
+            i.flags,
+            i.masks,
+            i.delivered,
+            i.level_mask,
+            i.level_pending,
+            i.level_raised
+        );
     }
     out
 }
@@ -1044,6 +1152,8 @@ impl World {
             chids_seen: Vec::new(),
             coids_seen: Vec::new(),
             timers_seen: Vec::new(),
+            intrs_seen: Vec::new(),
+            intrs_live: std::collections::HashMap::new(),
             timers_live: HashSet::new(),
             scoids_seen: HashSet::new(),
             last_arm: None,
@@ -1099,6 +1209,7 @@ impl World {
             match kind {
                 0 => pr.chids_seen.clone(),
                 1 => pr.coids_seen.clone(),
+                3 => pr.intrs_seen.clone(),
                 _ => pr.timers_seen.clone(),
             }
         };
@@ -1107,6 +1218,11 @@ impl World {
                 let live: Vec<i32> = match kind {
                     0 => self.live_chids(pid),
                     1 => self.live_coids(pid).iter().map(|c| c.0).collect(),
+                    3 => {
+                        let mut v: Vec<i32> = me.intrs_live.keys().copied().collect();
+                        v.sort();
+                        v
+                    }
                     _ => {
                         let mut v: Vec<i32> = me.timers_live.iter().copied().collect();
                         v.sort();
@@ -1425,6 +1541,11 @@ impl World {
             | Op::TimerInfo { p, .. }
             | Op::TimerDestroy { p, .. }
             | Op::SetPrio { p, .. }
+            | Op::IntrAttach { p, .. }
+            | Op::IntrDetach { p, .. }
+            | Op::IntrMask { p, .. }
+            | Op::IntrWait { p, .. }
+            | Op::IntrRaise { p, .. }
             | Op::ProcessExit { p } => *p as usize,
         };
         if self.procs[pidx].is_none() {
@@ -1439,8 +1560,9 @@ impl World {
         };
         // Whether a failure of this op must leave the tables unchanged.
         let mut failed_pure = false;
-        // (A client send is made by a helper: the main thread's arm stays.)
-        let was_arm = if matches!(op, Op::ClientSend { .. }) {
+        // (A client send is made by a helper, a raise by the hardware: the main thread's arm
+        // stays.)
+        let was_arm = if matches!(op, Op::ClientSend { .. } | Op::IntrRaise { .. }) {
             self.procs[pidx].as_ref().unwrap().last_arm
         } else {
             self.procs[pidx].as_mut().unwrap().last_arm.take()
@@ -2136,6 +2258,186 @@ impl World {
             }
             Op::ProcessExit { .. } => {
                 self.process_exit(pidx, n)?;
+            }
+            Op::IntrAttach {
+                level,
+                handler,
+                ev,
+                flags,
+                ..
+            } => {
+                let sev = ev.map_or(SigEvent::intr(), |e| self.make_ev(pidx, &e));
+                let r = if *handler {
+                    self.me(pidx).interrupt_attach_handler(*level, *flags)
+                } else {
+                    self.me(pidx).interrupt_attach_event(*level, &sev, *flags)
+                };
+                self.note(format!(
+                    "{n}: p{pidx} InterruptAttach{}({level}, {sev:?}, {flags:#x}) = {r:?}",
+                    if *handler { "" } else { "Event" }
+                ));
+                self.check_set("InterruptAttach", &r)?;
+                let bad = !(0..256).contains(level) || *flags & !_NTO_INTR_FLAGS_ALL != 0;
+                match r {
+                    Ok(id) => {
+                        ensure!(
+                            self,
+                            !bad,
+                            "InterruptAttach({level}, flags {flags:#x}) succeeded"
+                        );
+                        let live_anywhere = self
+                            .procs
+                            .iter()
+                            .flatten()
+                            .any(|q| q.intrs_live.contains_key(&id));
+                        ensure!(
+                            self,
+                            id > 0 && !live_anywhere,
+                            "InterruptAttach returned id {id}, not positive or live already"
+                        );
+                        let me = self.procs[pidx].as_mut().unwrap();
+                        me.intrs_live.insert(id, *level);
+                        me.intrs_seen.push(id);
+                    }
+                    Err(e) => {
+                        failed_pure = true;
+                        if bad {
+                            ensure!(
+                                self,
+                                e == Errno::EINVAL,
+                                "InterruptAttach({level}, flags {flags:#x}) = {e:?}, not EINVAL"
+                            );
+                        }
+                    }
+                }
+            }
+            Op::IntrDetach { id, .. } => {
+                let id = self.pick(pidx, *id, 3);
+                let live = self.procs[pidx]
+                    .as_ref()
+                    .unwrap()
+                    .intrs_live
+                    .contains_key(&id);
+                let r = self.me(pidx).interrupt_detach(id);
+                self.note(format!("{n}: p{pidx} InterruptDetach({id}) = {r:?}"));
+                self.check_set("InterruptDetach", &r)?;
+                ensure!(
+                    self,
+                    r.is_ok() == live,
+                    "InterruptDetach({id}) = {r:?}, attachment of the caller live: {live}"
+                );
+                if r.is_ok() {
+                    self.procs[pidx].as_mut().unwrap().intrs_live.remove(&id);
+                } else {
+                    failed_pure = true;
+                }
+            }
+            Op::IntrMask {
+                level, id, unmask, ..
+            } => {
+                let id = match *id {
+                    Sel::Raw(-1) => -1,
+                    s => self.pick(pidx, s, 3),
+                };
+                let ok = (0..256).contains(level)
+                    && (id == -1
+                        || self.procs[pidx].as_ref().unwrap().intrs_live.get(&id) == Some(level));
+                let r = if *unmask {
+                    self.me(pidx).interrupt_unmask(*level, id)
+                } else {
+                    self.me(pidx).interrupt_mask(*level, id)
+                };
+                let call = if *unmask {
+                    "InterruptUnmask"
+                } else {
+                    "InterruptMask"
+                };
+                self.note(format!("{n}: p{pidx} {call}({level}, {id}) = {r:?}"));
+                self.check_set(call, &r)?;
+                ensure!(
+                    self,
+                    r.is_ok() == ok,
+                    "{call}({level}, {id}) = {r:?}, expected {}",
+                    if ok { "success" } else { "EINVAL" }
+                );
+                if let Ok(count) = r {
+                    ensure!(self, *unmask || count >= 1, "{call} returned count {count}");
+                    let shown = self
+                        .k
+                        .snapshot()
+                        .interrupts
+                        .iter()
+                        .find(|i| i.level as i32 == *level)
+                        .map(|i| i.level_mask);
+                    if let Some(m) = shown {
+                        ensure!(
+                            self,
+                            m == count,
+                            "{call}({level}) returned count {count}, the level shows {m}"
+                        );
+                    }
+                } else {
+                    failed_pure = true;
+                }
+            }
+            Op::IntrWait { flags, .. } => {
+                let t0 = Instant::now();
+                let armed = self
+                    .me(pidx)
+                    .timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_INTR, None);
+                let r = self.me(pidx).interrupt_wait(*flags);
+                let el = t0.elapsed();
+                self.note(format!(
+                    "{n}: p{pidx} TimerTimeout(INTR, NULL) = {armed:?}; InterruptWait({flags:#x}) = {r:?}"
+                ));
+                ensure!(self, armed.is_ok(), "TimerTimeout(INTR, NULL) = {armed:?}");
+                self.check_set("InterruptWait", &r)?;
+                let bad = *flags & !(_NTO_INTR_WAIT_FLAGS_FAST | _NTO_INTR_WAIT_FLAGS_UNMASK) != 0;
+                if bad {
+                    ensure!(
+                        self,
+                        r == Err(Errno::EINVAL),
+                        "InterruptWait({flags:#x}) = {r:?}, not EINVAL"
+                    );
+                    failed_pure = true;
+                } else {
+                    ensure!(
+                        self,
+                        matches!(r, Ok(()) | Err(Errno::ETIMEDOUT)),
+                        "polled InterruptWait({flags:#x}) = {r:?}"
+                    );
+                }
+                ensure!(self, el < SLACK, "polled InterruptWait blocked {el:?}");
+            }
+            Op::IntrRaise { level, .. } => {
+                let on: Vec<u32> = self
+                    .k
+                    .snapshot()
+                    .interrupts
+                    .iter()
+                    .filter(|i| i.level as i32 == *level)
+                    .map(|i| i.level_mask)
+                    .collect();
+                let r = self.k.interrupt_raise(*level);
+                self.note(format!("{n}: raise({level}) = {r:?}"));
+                self.check_set("InterruptRaise", &r)?;
+                if !(0..256).contains(level) {
+                    ensure!(self, r == Err(Errno::EINVAL), "raise({level}) = {r:?}");
+                    failed_pure = true;
+                } else {
+                    let expect = if on.first().is_some_and(|&m| m == 0) {
+                        on.len() as u32
+                    } else {
+                        0
+                    };
+                    ensure!(
+                        self,
+                        r == Ok(expect),
+                        "raise({level}) = {r:?}, {} attachments, level mask {:?}",
+                        on.len(),
+                        on.first()
+                    );
+                }
             }
         }
         if failed_pure {
@@ -3216,7 +3518,7 @@ fn deliver_event_refuses_an_rcvid_another_server_received() {
 /// Found by `random_call_sequences_keep_qnx_semantics` (outside the documented set):
 /// TimerTimeout and TimerCreate check their notification event when called, and failed with
 /// ESRCH for a `SIGEV_PULSE` on a coid that is not a connection (EBADF when its channel is
-/// gone, ENOSYS for SIGEV_INTR, EBUSY for SIGEV_THREAD). The reference (§2.13) documents
+/// gone, ENOSYS for SIGEV_INTR before interrupts came, EBUSY for SIGEV_THREAD). The reference (§2.13) documents
 /// EAGAIN, EINVAL and EFAULT only: an event the kernel could not deliver is EINVAL now
 /// (deviations.md), and the call arms nothing.
 #[test]
@@ -3232,10 +3534,6 @@ fn timer_timeout_errors_stay_in_the_documented_set() {
     for ev in [
         SigEvent::pulse((_NTO_SIDE_CHANNEL | 3) as i32, 10, 1, 0),
         SigEvent::pulse(dead, 10, 1, 0),
-        SigEvent {
-            sigev_notify: sigev::SIGEV_INTR,
-            ..SigEvent::default()
-        },
         SigEvent {
             sigev_notify: sigev::SIGEV_THREAD,
             ..SigEvent::default()
@@ -3266,4 +3564,17 @@ fn timer_timeout_errors_stay_in_the_documented_set() {
     // A good event is still taken.
     let ev = SigEvent::pulse(gone, 10, 1, 0);
     assert!(t.timer_create(CLOCK_MONOTONIC, Some(&ev)).is_ok());
+    // SIGEV_INTR is deliverable since interrupts came (InterruptWait takes it): accepted.
+    assert!(t
+        .timer_create(CLOCK_MONOTONIC, Some(&SigEvent::intr()))
+        .is_ok());
+    assert_eq!(
+        t.timer_timeout_event(
+            CLOCK_MONOTONIC,
+            _NTO_TIMEOUT_RECEIVE,
+            Some(&SigEvent::intr()),
+            Some(1_000_000)
+        ),
+        Ok(0)
+    );
 }

@@ -178,7 +178,7 @@ impl Setting {
                 Some((w.get(3)?.to_string(), w.first()?.parse().ok()?))
             })
             .collect();
-        assert_eq!(in_use.len(), 7, "{line}");
+        assert_eq!(in_use.len(), 8, "{line}");
         let names = [
             "processes",
             "threads",
@@ -187,6 +187,7 @@ impl Setting {
             "pulses",
             "timers",
             "names",
+            "interrupt",
         ];
         for (i, (pool, n)) in in_use.iter().enumerate() {
             assert_eq!(pool, names[i], "{line}");

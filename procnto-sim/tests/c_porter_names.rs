@@ -184,6 +184,7 @@ impl Setting {
             "pulses",
             "timers",
             "names",
+            "interrupt",
         ];
         assert_eq!(in_use.len(), names.len(), "{line}");
         for (i, (pool, n)) in in_use.iter().enumerate() {

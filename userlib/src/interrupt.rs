@@ -146,7 +146,10 @@ fn service_of(kernel: &Kernel, pid: Pid) -> KResult<Handlers> {
         .name(format!("intr-service-{}", pid.pid))
         .spawn(move || {
             ctx.adopt_os_thread();
-            serve(&ctx, &mine);
+            // (Bound as the thread's own: a handler's calls are its process's.)
+            drop(crate::current::bind(ctx));
+            serve(&mine);
+            drop(crate::current::unbind());
         })
         .map_err(|_| Errno::EAGAIN)?;
     all.push((kernel.id(), pid.pid, handlers.clone()));
@@ -155,9 +158,9 @@ fn service_of(kernel: &Kernel, pid: Pid) -> KResult<Handlers> {
 
 /// The service thread: runs each handler the kernel hands it, then reports the run done with
 /// the handler's event. Ends with its process (ESRCH).
-fn serve(ctx: &kernel_sim::ThreadCtx, handlers: &Handlers) {
+fn serve(handlers: &Handlers) {
     loop {
-        let id = match ctx.interrupt_service_wait() {
+        let id = match with_current(|c| c.interrupt_service_wait()) {
             Ok(id) => id,
             Err(Errno::EINTR) => continue,
             Err(_) => return,
@@ -166,7 +169,7 @@ fn serve(ctx: &kernel_sim::ThreadCtx, handlers: &Handlers) {
         // waits for an attach still inserting it.)
         let taken = lock(handlers).remove(&id);
         let Some(mut h) = taken else {
-            let _ = ctx.interrupt_service_done(id, None);
+            let _ = with_current(|c| c.interrupt_service_done(id, None));
             continue;
         };
         let event = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(id))) {
@@ -179,7 +182,7 @@ fn serve(ctx: &kernel_sim::ThreadCtx, handlers: &Handlers) {
             }
         };
         lock(handlers).insert(id, h);
-        if ctx.interrupt_service_done(id, event.as_ref()) == Err(Errno::EINVAL) {
+        if with_current(|c| c.interrupt_service_done(id, event.as_ref())) == Err(Errno::EINVAL) {
             // Detached while it ran (its mask was given back then): the handler goes.
             let gone = lock(handlers).remove(&id);
             drop(gone);

@@ -101,6 +101,7 @@
 
 pub mod asyncmsg;
 pub mod current;
+pub mod device;
 pub mod dispatch;
 pub mod interrupt;
 pub mod io;

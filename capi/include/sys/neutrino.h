@@ -270,6 +270,65 @@ int SignalKill_r(_Uint32t nd, pid_t pid, int tid, int signo, int code, int value
 int ThreadCtl(int cmd, void *data);
 int ThreadCtl_r(int cmd, void *data);
 
+/* ---------------------------------------------------------------- interrupts */
+
+/* Simulated interrupt levels 0 to 255, raised by a simulated device, a test or a tool with
+ * qnxsim_interrupt_raise (<qnxsim/interrupt.h>), which stands in for the hardware.
+ *
+ * InterruptAttach's handler runs in the process's interrupt service thread (a thread of the
+ * library, priority 255), with the level masked until it returns; the event it returns (NULL:
+ * none) goes to the attaching thread. Unlike a QNX ISR it is ordinary code in a thread. A NULL
+ * handler is EINVAL (QNX takes the area as an event then: use InterruptAttachEvent), a NULL
+ * event EFAULT; size is not used. InterruptWait's timeout is ignored (QNX documents it as not
+ * implemented): bound the wait with TimerTimeout(_NTO_TIMEOUT_INTR), ETIMEDOUT. I/O
+ * privileges (ThreadCtl(_NTO_TCTL_IO)) are not required, unlike QNX.
+ *
+ * "Interrupts", for InterruptDisable and InterruptLock, are this program's handler runs:
+ * InterruptDisable keeps every handler from starting (waiting for one under way to end) until
+ * InterruptEnable (not nested: one InterruptEnable undoes any number); InterruptLock disables
+ * them, then takes the spinlock; InterruptUnlock releases it and enables them. Inside a
+ * handler InterruptLock only takes the spinlock, and InterruptDisable/Enable do nothing. */
+
+typedef struct intrspin {
+    volatile unsigned value;
+} intrspin_t;
+
+#define _NTO_INTR_FLAGS_END 0x01u
+#define _NTO_INTR_FLAGS_NO_UNMASK 0x02u
+#define _NTO_INTR_FLAGS_PROCESS 0x04u
+#define _NTO_INTR_FLAGS_TRK_MSK 0x08u
+#define _NTO_INTR_FLAGS_ARRAY 0x10u     /* not accepted here: EINVAL */
+#define _NTO_INTR_FLAGS_EXCLUSIVE 0x20u
+#define _NTO_INTR_FLAGS_FPU 0x40u       /* not accepted here: EINVAL */
+
+#define _NTO_INTR_WAIT_FLAGS_FAST 0x01u
+#define _NTO_INTR_WAIT_FLAGS_UNMASK 0x02u
+
+#define _NTO_INTR_CLASS_EXTERNAL 0x00000000u
+#define _NTO_INTR_CLASS_SYNTHETIC 0x7fff0000u
+#define _NTO_INTR_SPARE (_NTO_INTR_CLASS_SYNTHETIC | 0xffffu)
+
+int InterruptAttach(int intr, const struct sigevent *(*handler)(void *area, int id),
+                    const void *area, int size, unsigned flags);
+int InterruptAttach_r(int intr, const struct sigevent *(*handler)(void *area, int id),
+                      const void *area, int size, unsigned flags);
+int InterruptAttachEvent(int intr, const struct sigevent *event, unsigned flags);
+int InterruptAttachEvent_r(int intr, const struct sigevent *event, unsigned flags);
+int InterruptAttachThread(int intr, unsigned flags); /* QNX 8 */
+int InterruptAttachThread_r(int intr, unsigned flags);
+int InterruptDetach(int id);
+int InterruptDetach_r(int id);
+int InterruptMask(int intr, int id);
+int InterruptMask_r(int intr, int id);
+int InterruptUnmask(int intr, int id);
+int InterruptUnmask_r(int intr, int id);
+int InterruptWait(int flags, const _Uint64t *timeout);
+int InterruptWait_r(int flags, const _Uint64t *timeout);
+void InterruptLock(intrspin_t *spin);
+void InterruptUnlock(intrspin_t *spin);
+void InterruptDisable(void);
+void InterruptEnable(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -135,7 +135,10 @@ pub fn attach(
     if ev.kind() == sigev::SIGEV_PULSE {
         a.pulse = super::pulse::reserve(t)?;
     }
-    let no_unmask = flags & _NTO_INTR_FLAGS_NO_UNMASK != 0;
+    // (Levels start unmasked here; `_NTO_INTR_FLAGS_NO_UNMASK` keeps the first attachment's
+    // level masked until its driver unmasks it, as QNX leaves a level it has not enabled yet.
+    // A level already in use stays as it is.)
+    let no_unmask = flags & _NTO_INTR_FLAGS_NO_UNMASK != 0 && others.is_empty();
     if no_unmask {
         a.masks = 1;
     }
@@ -297,6 +300,7 @@ pub fn wait(t: &mut Tables<'_>, me: Caller, flags: u32, fx: &mut Effects) -> KRe
         th.intr_pending = false;
         return Ok(Step::Done(0));
     }
+    th.isr_waiting = false;
     t.block_intr(me.thread.index);
     Ok(Step::Block)
 }
@@ -304,7 +308,7 @@ pub fn wait(t: &mut Tables<'_>, me: Caller, flags: u32, fx: &mut Effects) -> KRe
 /// A `SIGEV_INTR` event for thread `i`: readies it from InterruptWait, or leaves it pending.
 pub(crate) fn intr_event(t: &mut Tables<'_>, i: u32, fx: &mut Effects) {
     let th = t.threads.at(i);
-    if th.state() == KState::Intr && !th.isr_service {
+    if th.state() == KState::Intr && !th.isr_waiting {
         t.ready(i, CallResult::Ok(0), fx);
     } else if !th.intr_pending {
         t.threads.at_mut(i).intr_pending = true;
@@ -315,7 +319,9 @@ pub(crate) fn intr_event(t: &mut Tables<'_>, i: u32, fx: &mut Effects) {
 /// handlers): returns the id of an attachment of its process whose handler is to run, at once
 /// if one is queued, else when one is. The caller becomes its process's service thread.
 pub fn service_wait(t: &mut Tables<'_>, me: Caller) -> KResult<Step> {
-    t.threads.at_mut(me.thread.index).isr_service = true;
+    let th = t.threads.at_mut(me.thread.index);
+    th.isr_service = true;
+    th.isr_waiting = true;
     if let Some(id) = next_queued(t, me.proc) {
         t.intrs.at_mut(id.index).queued -= 1;
         return Ok(Step::Done(intr_id(t, id) as i64));
@@ -445,7 +451,7 @@ fn start_service(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) {
     let mut i = p.threads;
     while i != NIL {
         let th = t.threads.at(i);
-        if th.isr_service && th.state() == KState::Intr {
+        if th.isr_service && th.isr_waiting && th.state() == KState::Intr {
             if let Some(id) = next_queued(t, proc) {
                 t.intrs.at_mut(id.index).queued -= 1;
                 let iid = intr_id(t, id);

@@ -284,6 +284,9 @@ pub struct Thread {
     /// The process's interrupt service thread: the library's thread that runs the handlers
     /// attached with InterruptAttach (it waits INTR-blocked for the next one to run).
     pub isr_service: bool,
+    /// Its INTR-blocked wait is the service thread's wait for a handler to run, not an
+    /// InterruptWait (set by each of the two as it blocks).
+    pub isr_waiting: bool,
     /// Its process is being destroyed, and it stays only because a server holds its message
     /// on an `_NTO_CHF_UNBLOCK` channel: it ends when the server answers.
     pub zombie: bool,
@@ -346,6 +349,7 @@ impl Pooled for Thread {
             kernel_entries: 0,
             intr_pending: false,
             isr_service: false,
+            isr_waiting: false,
             zombie: false,
             internal: false,
         }

@@ -250,7 +250,7 @@ pub fn blocked_on(k: &Kernel, client: Option<i32>, server: i32) -> (usize, usize
 }
 
 /// The live counts of every pool.
-pub fn live(p: &PoolUsage) -> [u32; 7] {
+pub fn live(p: &PoolUsage) -> [u32; 8] {
     [
         p.processes.live,
         p.threads.live,
@@ -259,6 +259,7 @@ pub fn live(p: &PoolUsage) -> [u32; 7] {
         p.pulses.live,
         p.timers.live,
         p.names.live,
+        p.interrupts.live,
     ]
 }
 
