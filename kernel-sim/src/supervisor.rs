@@ -396,6 +396,9 @@ impl Drop for Supervisor {
             std::fs::symlink_metadata(&self.socket).is_ok_and(|m| (m.dev(), m.ino()) == self.bound);
         if ours {
             let _ = std::fs::remove_file(&self.socket);
+            // The kernel's simulated physical memory (userlib's `device`), if a program made
+            // it: it lives as long as the kernel.
+            let _ = std::fs::remove_file(self.socket.with_extension("phys"));
         }
     }
 }
