@@ -142,12 +142,14 @@ real! {
 }
 
 /// Resolves the real functions when the library is loaded, so that the first `read` (perhaps
-/// in a signal handler) does not call `dlsym`.
+/// in a signal handler) does not call `dlsym`; and registers the device memory's fork handler.
 #[used]
 #[link_section = ".init_array"]
 static RESOLVE_AT_LOAD: extern "C" fn() = {
     extern "C" fn at_load() {
         resolve_all();
+        // A child forked before the program's first device call shares its physical memory.
+        userlib::device::share_with_forked_children();
     }
     at_load
 };

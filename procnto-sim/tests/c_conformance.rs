@@ -47,7 +47,7 @@ fn conformance_cxx17_linked_shared() {
 /// Every header of `capi/include`, as an `#include` name (`sys/neutrino.h`, ...), sorted.
 fn qnx_headers() -> Vec<String> {
     let mut out = Vec::new();
-    for sub in ["", "sys"] {
+    for sub in ["", "sys", "hw", "qnxsim"] {
         let d = include_dir().join(sub);
         for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
             let name = e.expect("a directory entry").file_name();

@@ -168,6 +168,8 @@ fn make_default() -> KResult<(Kernel, Pid)> {
     let Some(path) = std::env::var_os(KERNEL_ENV).filter(|p| !p.is_empty()) else {
         let k = Kernel::new(Config::default())?;
         let p = k.process_create()?;
+        #[cfg(not(loom))]
+        crate::device::share_with_forked_children();
         return Ok((k, p));
     };
     #[cfg(loom)]

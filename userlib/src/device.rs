@@ -39,6 +39,27 @@ pub fn phys_file() -> KResult<&'static File> {
     FILE.get_or_init(open_phys).as_ref().map_err(|e| *e)
 }
 
+/// Makes sure a program that has no physical memory yet makes it before it forks, so that a
+/// forked child always shares it with its parent, as a child shares the machine's memory on
+/// QNX (whoever maps first). Called when the program's own kernel is made, and by libqnxsim
+/// when it is loaded.
+#[cfg(not(loom))]
+pub fn share_with_forked_children() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    extern "C" fn prepare() {
+        // Only a program's own kernel's memory (a memfd) needs making now: a named file is
+        // found by the child under its name. (Before fork, in the parent: an ordinary context.
+        // An error is found again, and reported, by the first device call that needs it.)
+        if std::env::var_os(crate::current::KERNEL_ENV).is_none_or(|v| v.is_empty()) {
+            let _ = phys_file();
+        }
+    }
+    ONCE.call_once(|| {
+        // SAFETY: registers a handler with no preconditions; `prepare` only makes the file.
+        unsafe { libc::pthread_atfork(Some(prepare), None, None) };
+    });
+}
+
 fn io_errno(e: &std::io::Error) -> Errno {
     Errno(e.raw_os_error().unwrap_or(libc::EIO))
 }
