@@ -296,6 +296,19 @@ impl<'a, T: Pooled> Pool<'a, T> {
         &mut self.slots[index as usize]
     }
 
+    /// The object `id` refers to, mutably, if it is still live with the same generation,
+    /// without logging it in the undo record: only for the calling thread's own slot, in the
+    /// parts of a kernel call that change nothing another thread or a queue depends on (its
+    /// entry's bookkeeping, the collection of its result). A call is undone only when the
+    /// program making it died holding the lock, and that program's threads are then torn
+    /// down, whatever these say; a later logged change in the same call logs the slot as it
+    /// then is, which is as consistent.
+    #[inline]
+    pub fn get_mut_unlogged(&mut self, id: Id<T>) -> Option<&mut T> {
+        let s = self.slots.get_mut(id.index as usize)?;
+        (s.hdr().live && s.hdr().gen == id.gen).then_some(s)
+    }
+
     /// The object in slot `index`, mutably, without logging it in the undo record: only for
     /// statistics (counters), which a call undone after a crash may leave counted.
     #[inline]

@@ -5,7 +5,10 @@
 //! change is first copied into this record (its "before image"): each pool slot
 //! (`Pool::at_mut`, `get_mut`, `alloc`, `free`), a pool's head when `alloc` or `free` changes
 //! it, the next pid when a process is made, and each chid or coid table entry, the first time
-//! the call touches it. (The kernel-entry count is a statistic: not logged.) Releasing the lock first
+//! the call touches it. (The kernel-entry count is a statistic: not logged. Nor is the caller's
+//! own thread slot in its entry's bookkeeping and the collection of its result,
+//! `Pool::get_mut_unlogged`: a call is undone only when its program died, and that program's
+//! threads are torn down after.) Releasing the lock first
 //! commits (empties) the record. A program killed while holding the lock leaves the record
 //! active: the supervisor copies the before images back, newest first, and the tables are as
 //! they were before the call began, as if it had never been made; then it tears the dead

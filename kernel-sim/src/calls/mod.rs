@@ -118,20 +118,40 @@ impl Tables<'_> {
         }
     }
 
-    /// The connection a client coid names (EBADF if none).
-    pub(crate) fn conn_of(&mut self, p: Id<Process>, coid: i32) -> KResult<Id<Connection>> {
-        match self.coid_slot(p, coid) {
-            Some(CoidSlot::Coid(c)) => {
-                let c = *c;
-                self.conns.get(c).map(|_| c).ok_or(Errno::EBADF)
+    /// The coid-table slot for `coid` in process `p`, to read (not logged: [`Tables::coid_slot`]
+    /// is the one to change it through).
+    pub(crate) fn coid_slot_ref(&self, p: Id<Process>, coid: i32) -> Option<CoidSlot> {
+        let c = coid as u32;
+        if coid < 0 {
+            return None;
+        }
+        if c & _NTO_SIDE_CHANNEL != 0 {
+            let i = (c & !_NTO_SIDE_CHANNEL) as usize;
+            let per = self.cfg.side_coids_per_process as usize;
+            if i == 0 || i >= per {
+                return None;
             }
+            Some(self.sides[self.pslot(p) * per + i])
+        } else {
+            let per = self.cfg.fd_coids_per_process as usize;
+            if c as usize >= per {
+                return None;
+            }
+            Some(self.fds[self.pslot(p) * per + c as usize])
+        }
+    }
+
+    /// The connection a client coid names (EBADF if none).
+    pub(crate) fn conn_of(&self, p: Id<Process>, coid: i32) -> KResult<Id<Connection>> {
+        match self.coid_slot_ref(p, coid) {
+            Some(CoidSlot::Coid(c)) => self.conns.get(c).map(|_| c).ok_or(Errno::EBADF),
             _ => Err(Errno::EBADF),
         }
     }
 
     /// The synchronous connection a client coid names: EBADF if none, or if it is an asyncmsg
     /// connection (those carry only asyncmsg traffic).
-    pub(crate) fn sync_conn_of(&mut self, p: Id<Process>, coid: i32) -> KResult<Id<Connection>> {
+    pub(crate) fn sync_conn_of(&self, p: Id<Process>, coid: i32) -> KResult<Id<Connection>> {
         let c = self.conn_of(p, coid)?;
         if self.conns.at(c.index).asyncmsg().is_some() {
             return Err(Errno::EBADF);

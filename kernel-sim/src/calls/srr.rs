@@ -908,7 +908,8 @@ fn copy_window(t: &mut Tables<'_>, from: u32, to: u32, n: usize) {
 /// Thread `i` (the caller, readied) copies what another program left in its window into its
 /// own buffers, and writes the `MsgInfo` of a message received (see `Inbox`).
 pub(crate) fn collect_inbox(t: &mut Tables<'_>, i: u32) {
-    let inbox = std::mem::replace(&mut t.threads.at_mut(i).inbox, Inbox::EMPTY);
+    // (Our own slot, consumed as we collect: unlogged, see `Pool::get_mut_unlogged`.)
+    let inbox = std::mem::replace(&mut t.threads.at_mut_unlogged(i).inbox, Inbox::EMPTY);
     if inbox.kind == Inbox::NONE {
         return;
     }

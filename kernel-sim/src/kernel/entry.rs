@@ -193,7 +193,8 @@ impl ThreadCtx {
             // deadline in force for the state it blocked in. A retry is the same call again:
             // not a new kernel entry, and its timeout stays in force.
             let (settled, seq, deadline, spin) = self.k.locked_as(me.thread.index, |t| {
-                let Some(th) = t.threads.get_mut(me.thread) else {
+                // (The caller's own slot, unlogged: see `Pool::get_mut_unlogged`.)
+                let Some(th) = t.threads.get_mut_unlogged(me.thread) else {
                     return (Some(Err(Errno::ESRCH)), 0, None, None);
                 };
                 th.result = CallResult::Pending;
@@ -319,7 +320,8 @@ impl ThreadCtx {
             let mut my_prio = 0u8;
             let cpu = current_cpu();
             let next = self.k.locked_as(i, |t| {
-                let Some(th) = t.threads.get_mut(me.thread) else {
+                // (The caller's own slot, unlogged: see `Pool::get_mut_unlogged`.)
+                let Some(th) = t.threads.get_mut_unlogged(me.thread) else {
                     return Next::Done(Err(Errno::ESRCH));
                 };
                 th.cpu = cpu;
@@ -336,7 +338,7 @@ impl ThreadCtx {
                         c.wakeups += carried;
                         c.wakeups_carried += carried;
                     }
-                    t.set_running(i);
+                    t.collected(i);
                     if spin_hit {
                         t.counters(me.proc).spin_wakeups += 1;
                     }

@@ -523,6 +523,16 @@ impl Tables<'_> {
         }
     }
 
+    /// Thread `i`, readied, collects its result in its own kernel entry and runs: as
+    /// [`Tables::set_running`], its own slot unlogged (`Pool::get_mut_unlogged`: a readied
+    /// thread is on no queue, nor is a running one).
+    #[inline(always)]
+    pub(crate) fn collected(&mut self, i: u32) {
+        debug_assert_eq!(self.threads.at(i).state, KState::Ready);
+        self.threads.at_mut_unlogged(i).state = KState::Running;
+        self.traced_state(i);
+    }
+
     /// Thread `i` is about to be freed: its `DEAD` trace event (the state itself is reset with
     /// the slot).
     pub(crate) fn trace_dead(&self, i: u32) {
