@@ -103,6 +103,7 @@ impl Sample {
 }
 
 fn main() {
+    examples::programs::quiet_on_broken_pipe();
     let args = Args::parse();
     if let Err(e) = run(&args) {
         eprintln!("dev-sample: {e}");

@@ -46,6 +46,7 @@ struct Args {
 }
 
 fn main() {
+    examples::programs::quiet_on_broken_pipe();
     let args = Args::parse();
     if let Err(e) = run(&args) {
         eprintln!("dev-sample-client: {e}");

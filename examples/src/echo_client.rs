@@ -34,6 +34,7 @@ struct Args {
 }
 
 fn main() {
+    examples::programs::quiet_on_broken_pipe();
     let args = Args::parse();
     if let Err(e) = run(&args) {
         eprintln!("echo-client: {e}");

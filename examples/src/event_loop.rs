@@ -410,6 +410,7 @@ fn print_summary(seen: &Seen, c: &ProcCounters) {
 }
 
 fn main() {
+    examples::programs::quiet_on_broken_pipe();
     let args = Args::parse();
     if args.processes && args.observe.step {
         eprintln!(

@@ -33,6 +33,7 @@ struct Args {
 }
 
 fn main() {
+    examples::programs::quiet_on_broken_pipe();
     let args = Args::parse();
     if let Err(e) = run(&args) {
         eprintln!("name-client: {e}");

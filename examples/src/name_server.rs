@@ -60,6 +60,7 @@ fn server_name(s: &str) -> Result<String, String> {
 }
 
 fn main() {
+    examples::programs::quiet_on_broken_pipe();
     let args = Args::parse();
     if let Err(e) = run(&args) {
         eprintln!("name-server: {e}");

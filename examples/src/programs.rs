@@ -685,11 +685,33 @@ fn end_on_signals(tag: &str) {
     });
 }
 
-/// The end on `sig`: kills the programs not yet reaped, waits (bounded) until they are gone,
-/// removes the kernels' directories and exits with 128 + `sig`, without running exit
-/// handlers (they could wait for a lock another thread of this program holds).
-fn end_on(sig: Signal, tag: &str) -> ! {
-    ENDING.store(sig as i32, Ordering::SeqCst);
+/// Makes a closed output (`srr-demo | head`) end this program quietly, as it ends a C program
+/// (status 141: 128 + SIGPIPE), with the cleanup a signal's end makes (a launcher's programs
+/// killed, its kernels' directories removed), instead of a panic's message. Any other panic is
+/// reported as before. Every example's `main` calls it first.
+pub fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        // (std's println! and print! panic with this when their stdout is a closed pipe.)
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            clean_up();
+            // SAFETY: _exit ends the process at once; nothing of ours needs to run first.
+            unsafe { nix::libc::_exit(128 + Signal::SIGPIPE as i32) }
+        }
+        default(info);
+    }));
+}
+
+/// Kills the programs not yet reaped, waits (bounded) until they are gone, and removes the
+/// kernels' directories: what a launcher's end on a signal or a closed output undoes. Returns
+/// what it found.
+fn clean_up() -> (Vec<i32>, Vec<PathBuf>) {
     // (The main thread may remove a directory meanwhile, its run failing as its programs die:
     // the list is taken now, for the message.)
     let (pids, dirs) = {
@@ -706,6 +728,15 @@ fn end_on(sig: Signal, tag: &str) -> ! {
     for dir in &dirs {
         let _ = std::fs::remove_dir_all(dir);
     }
+    (pids, dirs)
+}
+
+/// The end on `sig`: kills the programs not yet reaped, waits (bounded) until they are gone,
+/// removes the kernels' directories and exits with 128 + `sig`, without running exit
+/// handlers (they could wait for a lock another thread of this program holds).
+fn end_on(sig: Signal, tag: &str) -> ! {
+    ENDING.store(sig as i32, Ordering::SeqCst);
+    let (pids, dirs) = clean_up();
     let kernels: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     eprintln!(
         "{tag}: {sig}: ended the run's {} program(s) and removed its kernel ({})",

@@ -895,6 +895,7 @@ fn spawn_sides(
 }
 
 fn main() {
+    examples::programs::quiet_on_broken_pipe();
     let args = Args::parse_checked();
     if args.processes && args.observe.step {
         eprintln!(

@@ -112,6 +112,7 @@ const CLOSING: i8 = 1;
 const PROGRAM_WAIT: Duration = Duration::from_secs(60);
 
 fn main() {
+    examples::programs::quiet_on_broken_pipe();
     let args = Args::parse();
     if args.processes && args.observe.step {
         eprintln!(

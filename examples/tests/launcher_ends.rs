@@ -352,3 +352,29 @@ fn a_killed_server_program_is_named_before_the_client_that_failed_because_of_it(
     assert!(!kernel_dir("srr-demo", l.pid()).exists());
     assert!(all_gone(&[server, part2]));
 }
+
+/// `srr-demo | head`: a closed output ends a run quietly, as it ends a C program (status 141,
+/// 128 + SIGPIPE, and no panic message), with its programs and its kernel's directory gone.
+#[test]
+fn a_closed_output_ends_a_run_quietly_leaving_nothing_behind() {
+    // In one program.
+    let mut l = Launcher::start(SRR, &["--clients", "3", "--rounds", "2000"]);
+    l.until("PID");
+    l.lines = mpsc::channel().1; // (the reader stops at its next line: the pipe closes)
+    let (status, stderr) = l.wait();
+    assert_eq!(status.code(), Some(141), "{status:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // As a launcher of programs.
+    let mut l = Launcher::start(SRR, &["--processes", "--clients", "2", "--rounds", "200"]);
+    let server = l.program_pid("server program pid ");
+    let pid = l.pid();
+    l.lines = mpsc::channel().1;
+    let (status, stderr) = l.wait();
+    assert_eq!(status.code(), Some(141), "{status:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(all_gone(&[server]), "the server program still runs");
+    assert!(
+        !kernel_dir("srr-demo", pid).exists(),
+        "the kernel's directory was left"
+    );
+}
