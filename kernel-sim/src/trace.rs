@@ -6,13 +6,14 @@
 //! | target | event (`what`) | fields besides `pid`, `tid` |
 //! |---|---|---|
 //! | `qnx::call` | `enter`, `exit` | `call` (QNX's name: `"MsgSend"`, ...); on `enter` the ids among its arguments ([`CallArgs`]: `coid`, `chid`, `rcvid`, `status`, `err`, `code`, `value`, `flags`, `prio`, `timer`, a target's `pid_arg`, `tid_arg`, `signo`); on `exit` `result` (the value, or minus the errno) |
-//! | `qnx::state` | `state` | `state` (`"RUNNING"`, `"READY"`, `"SEND"`, `"RECEIVE"`, `"REPLY"`, `"DEAD"`; QNX's names), `peer_pid` (the process it waits on, 0 none), `chid` (-1 none) |
+//! | `qnx::state` | `state` | `state` (`"RUNNING"`, `"READY"`, `"SEND"`, `"RECEIVE"`, `"REPLY"`, `"INTR"`, `"DEAD"`; QNX's names), `peer_pid` (the process it waits on, 0 none), `chid` (-1 none) |
 //! | `qnx::prio` | `prio` | `prio`, `base`, `why` (`"inherit"`, `"boost"`, `"restore"`, `"set"`) |
 //! | `qnx::msg` | `send`, `receive`, `reply` | `exchange` (one message's id, the same in its three events: the flow from send to receive to reply), `peer_pid`, `peer_tid`, `chid`, `rcvid`, `bytes`; on `send` `msg_type` (the message's first two bytes as a `u16`: QNX's convention that a message begins with its type, `_IO_READ` = 0x101 for a resource manager's; -1 for a message shorter than that); on `reply` `status` (the status, or minus the errno of an error) |
 //! | `qnx::pulse` | `queued`, `received` | `pulse` (the pulse's id, the same in both), `peer_pid` (sender / receiver), `chid`, `code`, `value` |
 //! | `qnx::async` | `put`, `trigger`, `get` | `coid` (put, trigger), `chid` (get), `messages`, `batch` (a trigger's id, the same in the get that takes it: the flow from the puts to the get) |
 //! | `qnx::timer` | `fired` | `timer` (the timer id; -1 for a kernel timeout), `kind` (`"timeout"`, `"timer"`) |
-//! | `qnx::teardown` | `teardown` | `step` (`"channels"`, `"connections"`, `"threads"`, `"timers"`, `"asyncmsg"`, `"done"`) |
+//! | `qnx::intr` | `raised` | `level`, `delivered` (the attachments it went to now; 0: the level was masked, the request latched, or nothing is attached); `pid`, `tid` 0 (the hardware) |
+//! | `qnx::teardown` | `teardown` | `step` (`"timers"`, `"interrupts"`, `"channels"`, `"threads"`, `"connections"`, `"asyncmsg"`, `"done"`) |
 //! | `qnx::process` | `created` | `name` (its program's name: the last part of a shared kernel's Linux program's `argv[0]`, at most 23 bytes; `""` for a simulated process of one program); `tid` 0 |
 //!
 //! Each event also goes to the kernel's **trace ring** ([`Ring`], a part of the region) while a
@@ -80,11 +81,15 @@
 //! * `qnx::timer`: `fired` with `kind` `"timer"` when the timer service finds a timer due
 //!   (`pid` its owner, `tid` the thread its event goes to, `timer` the timer id), `"timeout"`
 //!   when a TimerTimeout expires (the thread's own, `timer` -1).
+//! * `qnx::intr`: `raised` at each raise of an interrupt level (`Kernel::interrupt_raise`:
+//!   a test, a simulated device, `intr-sim`), whoever raised it: the event it delivers shows
+//!   as its own events (a pulse queued, a thread leaving INTR).
 //! * `qnx::process`: `created` when a process is made (`process_create`, a program joining a
 //!   shared kernel), so that a recorder names the processes that come and go while it
 //!   records.
 //! * `qnx::teardown`: process_destroy's steps, each before it is done, in the order
-//!   `"timers"`, `"channels"`, `"threads"`, `"connections"`, `"asyncmsg"`, then `"done"`.
+//!   `"timers"`, `"interrupts"`, `"channels"`, `"threads"`, `"connections"`, `"asyncmsg"`,
+//!   then `"done"`.
 //!
 //! The ids are unique in one kernel (the recorders trace one kernel at a time) until a slot is
 //! reused 4096 times or a count passes 2^32.
@@ -207,6 +212,8 @@ pub mod what {
     pub const FIRED: &str = "fired";
     /// A step of a process's teardown.
     pub const TEARDOWN: &str = "teardown";
+    /// An interrupt level is raised.
+    pub const RAISED: &str = "raised";
     /// A process is made.
     pub const CREATED: &str = "created";
 }
@@ -560,6 +567,20 @@ pub fn async_get(ring: Ring<'_>, pid: i32, tid: i32, chid: i32, messages: u32, b
 pub fn timer_fired(ring: Ring<'_>, pid: i32, tid: i32, timer: i32, kind: &'static str) {
     tracing::trace!(target: "qnx::timer", what = what::FIRED, pid, tid, timer, kind);
     ring.put(Kind::Timer, what::FIRED, pid, tid, &[timer.into()], kind);
+}
+
+/// Interrupt level `level` was raised; it went to `delivered` attachments now.
+#[inline]
+pub fn interrupt_raised(ring: Ring<'_>, level: i32, delivered: u32) {
+    tracing::trace!(target: "qnx::intr", what = what::RAISED, pid = 0, tid = 0, level, delivered);
+    ring.put(
+        Kind::Intr,
+        what::RAISED,
+        0,
+        0,
+        &[level.into(), delivered.into()],
+        "",
+    );
 }
 
 /// A step of process `pid`'s teardown.

@@ -414,6 +414,7 @@ enum Kind {
     Timer,
     Teardown,
     Process,
+    Intr,
 }
 
 impl Kind {
@@ -428,6 +429,7 @@ impl Kind {
             "timer" => Kind::Timer,
             "teardown" => Kind::Teardown,
             "process" => Kind::Process,
+            "intr" => Kind::Intr,
             _ => return None,
         })
     }
@@ -843,6 +845,22 @@ fn build(events: &[Raw], names: &Names, end_ns: u64, dropped: u64, capacity: usi
                 ));
                 continue;
             }
+            (Kind::Intr, _) => {
+                // The hardware's: a global instant, above every process's track.
+                let level = ev.int("level").unwrap_or(-1);
+                let n = ev.int("delivered").unwrap_or(0);
+                let name = if n == 0 {
+                    format!("interrupt {level} raised (not delivered now)")
+                } else {
+                    format!("interrupt {level} raised (to {n} attachment(s))")
+                };
+                out.push((
+                    ns,
+                    json!({"name": name, "cat": "interrupt", "ph": "i", "s": "g",
+                    "ts": ts(ns), "pid": 0, "tid": 0, "args": ev.args()}),
+                ));
+                continue;
+            }
             (Kind::Timer, _) if key.1 == 0 && key.0 != 0 => {
                 let kind = ev.str("kind").unwrap_or("timer");
                 out.push((
@@ -1039,5 +1057,6 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Timer => "timer",
         Kind::Teardown => "teardown",
         Kind::Process => "process",
+        Kind::Intr => "interrupt",
     }
 }

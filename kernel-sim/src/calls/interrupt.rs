@@ -407,11 +407,20 @@ pub fn raise(t: &mut Tables<'_>, level: i32, fx: &mut Effects) -> KResult<u32> {
     log_level(t, l);
     let lv = &mut t.intr_levels[l];
     lv.raised += 1;
-    if lv.mask > 0 {
+    let masked = lv.mask > 0;
+    if masked {
         lv.pending = 1;
-        return Ok(0);
     }
-    Ok(deliver_level(t, l, fx))
+    // (Traced before the delivery, whose own events follow it.)
+    if crate::trace::on(t.trace) {
+        let n = if masked {
+            0
+        } else {
+            on_level(t, l).len() as u32
+        };
+        crate::trace::interrupt_raised(t.trace, level, n);
+    }
+    Ok(if masked { 0 } else { deliver_level(t, l, fx) })
 }
 
 /// Delivers a request of unmasked level `l` to each of its attachments, in order; returns how

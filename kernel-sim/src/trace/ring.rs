@@ -119,6 +119,8 @@ pub enum Kind {
     Teardown,
     /// `qnx::process`.
     Process,
+    /// `qnx::intr`.
+    Intr,
 }
 
 impl Kind {
@@ -133,6 +135,7 @@ impl Kind {
             7 => Kind::Timer,
             8 => Kind::Teardown,
             9 => Kind::Process,
+            10 => Kind::Intr,
             _ => return None,
         })
     }
@@ -149,12 +152,13 @@ impl Kind {
             Kind::Timer => "qnx::timer",
             Kind::Teardown => "qnx::teardown",
             Kind::Process => "qnx::process",
+            Kind::Intr => "qnx::intr",
         }
     }
 }
 
 /// Every `what`, numbered for the ring (index + 1).
-const WHATS: [&str; 15] = [
+const WHATS: [&str; 16] = [
     super::what::ENTER,
     super::what::EXIT,
     super::what::STATE,
@@ -170,6 +174,7 @@ const WHATS: [&str; 15] = [
     super::what::FIRED,
     super::what::TEARDOWN,
     super::what::CREATED,
+    super::what::RAISED,
 ];
 
 /// The names of a record's integer fields, by kind and `what`, and the name of its string
@@ -204,6 +209,7 @@ fn schema(kind: Kind, what: &str) -> (&'static [&'static str], &'static str) {
         (Kind::Timer, _) => (&["timer"], "kind"),
         (Kind::Teardown, _) => (&[], "step"),
         (Kind::Process, _) => (&[], "name"),
+        (Kind::Intr, _) => (&["level", "delivered"], ""),
     }
 }
 
@@ -211,7 +217,7 @@ fn schema(kind: Kind, what: &str) -> (&'static [&'static str], &'static str) {
 fn unsigned(name: &str) -> bool {
     matches!(
         name,
-        "exchange" | "bytes" | "pulse" | "batch" | "messages" | "prio" | "base"
+        "exchange" | "bytes" | "pulse" | "batch" | "messages" | "prio" | "base" | "delivered"
     )
 }
 
