@@ -26,7 +26,6 @@ use kernel_sim::{Errno, KResult};
 use libc::{c_int, c_uint, c_void};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
 use userlib::interrupt as ui;
 
 /// A count of the kernel's (a mask count, a number of attachments) as the C `int` QNX returns.
@@ -157,26 +156,116 @@ pub unsafe extern "C" fn qnxsim_interrupt_raise(intr: c_int) -> c_int {
 // ------------------------------------------------------------------ disabling "interrupts"
 
 /// The handler runs of this program and the threads that hold them off.
-struct Gate {
+#[derive(Clone, Copy, Debug)]
+struct Counts {
     /// Threads that have interrupts disabled.
     disabled: u32,
     /// Handlers held off, waiting for `disabled` to fall to 0.
     waiting: u32,
     /// Handlers under way.
     running: u32,
+    /// The fork generation (`kernel_sim::fork::generation`) the counts are of: a forked
+    /// child, whose only thread is the one that forked, starts them again.
+    gen: u64,
 }
 
-static GATE: Mutex<Gate> = Mutex::new(Gate {
-    disabled: 0,
-    waiting: 0,
-    running: 0,
-});
-/// Signalled when `disabled`, `waiting` or `running` falls.
-static GATE_CHANGED: Condvar = Condvar::new();
+/// [`Counts`] behind a lock that survives `fork()`: its word holds the fork generation of its
+/// holder plus one (0: free), so that a child finding it held by a thread of its parent (which
+/// it does not have) takes it over instead of waiting forever.
+struct Gate {
+    lock: std::sync::atomic::AtomicU64,
+    counts: std::cell::UnsafeCell<Counts>,
+}
 
-fn gate() -> MutexGuard<'static, Gate> {
-    // (Nothing panics while holding it; a poisoned lock's counts are still right.)
-    GATE.lock().unwrap_or_else(|e| e.into_inner())
+// SAFETY: `counts` is reached only by the holder of `lock` (`Gate::with`).
+unsafe impl Sync for Gate {}
+
+static GATE: Gate = Gate {
+    lock: std::sync::atomic::AtomicU64::new(0),
+    counts: std::cell::UnsafeCell::new(Counts {
+        disabled: 0,
+        waiting: 0,
+        running: 0,
+        gen: 0,
+    }),
+};
+
+impl Gate {
+    /// Runs `f` on the counts, holding the lock (a short spin: the holders do nothing but
+    /// count).
+    fn with<R>(&self, f: impl FnOnce(&mut Counts) -> R) -> R {
+        let gen = kernel_sim::fork::generation();
+        let me = gen + 1;
+        let mut spins = 0u32;
+        loop {
+            match self
+                .lock
+                .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                // Held before a fork by a thread this child does not have: ours now.
+                Err(held)
+                    if held != 0
+                        && held != me
+                        && self
+                            .lock
+                            .compare_exchange(held, me, Ordering::Acquire, Ordering::Relaxed)
+                            .is_ok() =>
+                {
+                    break
+                }
+                Err(_) => {
+                    spins += 1;
+                    if spins < 64 {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+        }
+        // SAFETY: we hold the lock: nobody else touches the counts until we release it.
+        let counts = unsafe { &mut *self.counts.get() };
+        if counts.gen != gen {
+            // A forked child: no handler runs or waits in it, and only its one thread may
+            // have interrupts disabled (it forked with them so).
+            let mine = CPU.try_with(|c| c.disabled.get()).unwrap_or(false);
+            *counts = Counts {
+                disabled: u32::from(mine),
+                waiting: 0,
+                running: 0,
+                gen,
+            };
+        }
+        let r = f(counts);
+        self.lock.store(0, Ordering::Release);
+        r
+    }
+
+    /// Waits (polling, briefly sleeping) until `ready` holds of the counts, then runs `then`
+    /// on them under the same hold of the lock.
+    fn wait_then(&self, ready: impl Fn(&Counts) -> bool, then: impl Fn(&mut Counts)) {
+        let mut naps = 0u32;
+        loop {
+            let done = self.with(|c| {
+                if ready(c) {
+                    then(c);
+                    true
+                } else {
+                    false
+                }
+            });
+            if done {
+                return;
+            }
+            naps += 1;
+            if naps < 16 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+        }
+    }
 }
 
 /// The calling thread as a "CPU": whether it has interrupts disabled, or runs a handler.
@@ -189,8 +278,7 @@ impl Drop for Cpu {
     /// A thread that ends with interrupts disabled enables them.
     fn drop(&mut self) {
         if self.disabled.get() {
-            gate().disabled -= 1;
-            GATE_CHANGED.notify_all();
+            GATE.with(|c| c.disabled = c.disabled.saturating_sub(1));
         }
     }
 }
@@ -206,23 +294,21 @@ thread_local! {
 
 /// Runs handler `f` once no thread has interrupts disabled, counted as under way meanwhile.
 fn as_handler<T>(f: impl FnOnce() -> T) -> T {
-    {
-        let mut g = gate();
-        g.waiting += 1;
-        while g.disabled > 0 {
-            g = GATE_CHANGED.wait(g).unwrap_or_else(|e| e.into_inner());
-        }
-        g.waiting -= 1;
-        g.running += 1;
-    }
+    GATE.with(|c| c.waiting += 1);
+    GATE.wait_then(
+        |c| c.disabled == 0,
+        |c| {
+            c.waiting = c.waiting.saturating_sub(1);
+            c.running += 1;
+        },
+    );
     let was = CPU.with(|c| c.in_handler.replace(true));
     // (A C handler does not unwind; the end is counted however `f` returns.)
     struct End(bool);
     impl Drop for End {
         fn drop(&mut self) {
             let _ = CPU.try_with(|c| c.in_handler.set(self.0));
-            gate().running -= 1;
-            GATE_CHANGED.notify_all();
+            GATE.with(|c| c.running = c.running.saturating_sub(1));
         }
     }
     let _end = End(was);
@@ -233,17 +319,15 @@ fn as_handler<T>(f: impl FnOnce() -> T) -> T {
 /// under way is waited for, and so are those held off until now (as the interrupts pending at
 /// an enable are taken before the next disable); then no handler starts until the enable.
 fn disable() {
+    // (First, so that a forked child's counts start from this thread's state before it.)
+    GATE.with(|_| ());
     let newly = CPU
         .try_with(|c| !c.in_handler.get() && !c.disabled.replace(true))
         .unwrap_or(false);
     if !newly {
         return;
     }
-    let mut g = gate();
-    while g.running > 0 || g.waiting > 0 {
-        g = GATE_CHANGED.wait(g).unwrap_or_else(|e| e.into_inner());
-    }
-    g.disabled += 1;
+    GATE.wait_then(|c| c.running == 0 && c.waiting == 0, |c| c.disabled += 1);
 }
 
 /// Enables interrupts for the calling thread, if it disabled them.
@@ -252,8 +336,7 @@ fn enable() {
         .try_with(|c| !c.in_handler.get() && c.disabled.replace(false))
         .unwrap_or(false);
     if was {
-        gate().disabled -= 1;
-        GATE_CHANGED.notify_all();
+        GATE.with(|c| c.disabled = c.disabled.saturating_sub(1));
     }
 }
 

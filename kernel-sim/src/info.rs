@@ -265,6 +265,20 @@ pub struct Snapshot {
     pub connections: Vec<ConnectionInfo>,
     /// Interrupt attachments, by level, then in delivery order.
     pub interrupts: Vec<InterruptInfo>,
+    /// Levels masked (or with a request latched) that nothing is attached to: what a driver
+    /// that detached without `_NTO_INTR_FLAGS_TRK_MSK`, or died so, left behind.
+    pub masked_levels: Vec<MaskedLevel>,
+}
+
+/// A level masked, or with a request latched, with no attachment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaskedLevel {
+    /// The level.
+    pub level: u32,
+    /// Its mask count.
+    pub mask: u32,
+    /// A request is latched.
+    pub pending: bool,
 }
 
 /// One interrupt attachment (InterruptAttach, InterruptAttachEvent) and its level's state.
@@ -444,6 +458,7 @@ pub(crate) fn snapshot(t: &mut Tables<'_>) -> Snapshot {
     }
     s.channels.sort_by_key(|c| (c.pid, c.chid));
     s.interrupts = crate::calls::interrupt::infos(t);
+    s.masked_levels = crate::calls::interrupt::masked_levels(t);
     let fd_per = t.cfg.fd_coids_per_process as usize;
     let side_per = t.cfg.side_coids_per_process as usize;
     for pid_id in t.procs.live_ids().collect::<Vec<_>>() {
@@ -703,6 +718,19 @@ impl fmt::Display for Snapshot {
                 i.level_mask,
                 if i.level_pending { " (a request pending)" } else { "" },
                 i.level_raised,
+            )?;
+        }
+        for m in &self.masked_levels {
+            writeln!(
+                f,
+                "interrupt {}: no attachment; level mask {}{}",
+                m.level,
+                m.mask,
+                if m.pending {
+                    " (a request pending)"
+                } else {
+                    ""
+                },
             )?;
         }
         for c in &self.connections {

@@ -60,6 +60,16 @@ pub fn socket_path(name: &str) -> KResult<PathBuf> {
     Ok(path)
 }
 
+/// Where the programs of the supervised kernel at `socket` keep its simulated physical memory
+/// (userlib's `device`): the socket's path with `.phys` added, which names no other kernel's
+/// (a kernel file's is its path with `.phys` added, and no kernel file's path ends in `.sock`
+/// nor is a socket).
+pub fn phys_path(socket: &Path) -> PathBuf {
+    let mut p = socket.as_os_str().to_owned();
+    p.push(".phys");
+    PathBuf::from(p)
+}
+
 /// The size of `sockaddr_un`'s `sun_path` on Linux.
 const SUN_PATH: usize = 108;
 
@@ -248,6 +258,10 @@ impl Supervisor {
         std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| io_errno(&e))?;
         listener.set_nonblocking(true).map_err(|e| io_errno(&e))?;
+        // A new kernel's simulated physical memory starts empty: a file left by a supervisor
+        // of this name that was killed is the dead kernel's (removed under the directory's
+        // lock, before any program of ours can make it).
+        let _ = std::fs::remove_file(phys_path(socket));
         Ok(Supervisor {
             kernel,
             memfd,
@@ -398,7 +412,7 @@ impl Drop for Supervisor {
             let _ = std::fs::remove_file(&self.socket);
             // The kernel's simulated physical memory (userlib's `device`), if a program made
             // it: it lives as long as the kernel.
-            let _ = std::fs::remove_file(self.socket.with_extension("phys"));
+            let _ = std::fs::remove_file(phys_path(&self.socket));
         }
     }
 }

@@ -1042,8 +1042,10 @@ fn after_the_attaching_thread_exits_sigev_intr_goes_nowhere_and_a_pulse_still_re
     let coid = w.coid;
     let (intr_id, pulse_id) = spawn(&w.k, w.p, 10, move |c| {
         (
-            c.interrupt_attach_event(41, &SigEvent::intr(), 0).unwrap(),
-            c.interrupt_attach_event(42, &pulse_ev(coid, 4, 44), 0)
+            // (Made the process's: without _NTO_INTR_FLAGS_PROCESS they end with the thread.)
+            c.interrupt_attach_event(41, &SigEvent::intr(), _NTO_INTR_FLAGS_PROCESS)
+                .unwrap(),
+            c.interrupt_attach_event(42, &pulse_ev(coid, 4, 44), _NTO_INTR_FLAGS_PROCESS)
                 .unwrap(),
         )
     })
@@ -1399,4 +1401,40 @@ mod shared {
         drop(t);
         k.process_destroy(me).unwrap();
     }
+}
+
+#[test]
+fn a_level_left_masked_with_nothing_attached_is_listed() {
+    let w = one();
+    let id =
+        w.t.interrupt_attach_event(77, &SigEvent::intr(), 0)
+            .unwrap();
+    assert_eq!(w.k.interrupt_raise(77), Ok(1));
+    assert_eq!(w.k.interrupt_raise(77), Ok(0), "latched");
+    w.t.interrupt_detach(id).unwrap(); // without _NTO_INTR_FLAGS_TRK_MSK: the mask stays
+    let s = w.k.snapshot();
+    assert!(s.interrupts.is_empty());
+    assert_eq!(
+        s.masked_levels,
+        vec![kernel_sim::info::MaskedLevel {
+            level: 77,
+            mask: 1,
+            pending: true
+        }]
+    );
+    let text = w.k.listing().to_string();
+    assert!(
+        text.contains("interrupt 77: no attachment; level mask 1 (a request pending)"),
+        "{text}"
+    );
+    assert_eq!(w.t.interrupt_unmask(77, -1), Ok(0));
+    assert!(
+        w.k.snapshot().masked_levels.is_empty(),
+        "unmasked: the request dropped"
+    );
+    w.t.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_INTR, None)
+        .unwrap();
+    // (The first raise's SIGEV_INTR is still the thread's.)
+    assert_eq!(w.t.interrupt_wait(0), Ok(()));
+    w.finish();
 }

@@ -9,7 +9,7 @@
 //!
 //! And across processes: a C driver program and a C device program sharing the registers and
 //! the interrupt on a supervised kernel named by `QNXSIM_KERNEL=NAME` (a private
-//! `XDG_RUNTIME_DIR`; the first program starts the supervisor), whose `NAME.phys` holds what
+//! `XDG_RUNTIME_DIR`; the first program starts the supervisor), whose `NAME.sock.phys` holds what
 //! they wrote and is gone once the supervisor ends; and on a kernel in a memory file
 //! (`QNXSIM_KERNEL=PATH`), sharing `PATH.phys`.
 //!
@@ -367,7 +367,7 @@ fn a_driver_and_a_device_program_share_registers_and_interrupt_on_a_named_kernel
     let name = format!("dev-{}", std::process::id());
     let qnxsim_dir = runtime.join("qnxsim");
     let socket = qnxsim_dir.join(format!("{name}.sock"));
-    let phys = qnxsim_dir.join(format!("{name}.phys"));
+    let phys = qnxsim_dir.join(format!("{name}.sock.phys"));
     // Declared after `dir`: the supervisor is killed (if it is still there) before its
     // directory goes.
     let auto = AutoStarted(name.clone());

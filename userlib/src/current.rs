@@ -207,7 +207,7 @@ fn make_default() -> KResult<(Kernel, Pid)> {
 /// What [`KERNEL_ENV`]'s value names.
 #[cfg(not(loom))]
 #[derive(Debug, PartialEq, Eq)]
-enum KernelNamed {
+pub(crate) enum KernelNamed {
     /// A supervised kernel: its name or its socket's path.
     Supervised(String),
     /// A kernel in a plain memory file.
@@ -227,7 +227,7 @@ fn is_socket(path: &std::ffi::OsStr) -> bool {
 /// no socket can be named after it (taking it for a file would make a kernel file of that
 /// name).
 #[cfg(not(loom))]
-fn kernel_named(value: &std::ffi::OsStr) -> KResult<KernelNamed> {
+pub(crate) fn kernel_named(value: &std::ffi::OsStr) -> KResult<KernelNamed> {
     use std::os::unix::ffi::OsStrExt;
     match value.to_str() {
         Some(s) if kernel_sim::supervisor::is_supervised(s) => {
@@ -312,7 +312,15 @@ fn open_or_create(path: &std::path::Path) -> KResult<Kernel> {
         Err(Errno::ENOENT) => match Kernel::create_shared(path, Config::default()) {
             // Made by another program meanwhile: map that one.
             Err(Errno::EEXIST) => Kernel::open_shared(path),
-            made => made,
+            Ok(k) => {
+                // A new kernel's simulated physical memory starts empty: a file left beside
+                // an earlier kernel of this path is that kernel's (userlib's `device`).
+                let mut phys = path.as_os_str().to_owned();
+                phys.push(".phys");
+                let _ = std::fs::remove_file(phys);
+                Ok(k)
+            }
+            Err(e) => Err(e),
         },
         opened => opened,
     }

@@ -8,10 +8,11 @@
 //! The physical memory is a sparse file of [`PHYS_SIZE`] bytes, addressed by physical address,
 //! with the I/O port space (65,536 ports, what `mmap_device_io` maps) after it; pages that are
 //! never touched take no memory. Which file follows the kernel the program uses
-//! ([`crate::current::KERNEL_ENV`]): for a supervised kernel `NAME.phys` beside its socket
-//! (removed by the supervisor when it ends), for a kernel in a memory file `PATH.phys` beside
-//! it, for a kernel of this program alone an anonymous memory file shared by its threads (and
-//! inherited by its forked children).
+//! ([`crate::current::KERNEL_ENV`]): for a supervised kernel `NAME.sock.phys` beside its
+//! socket (removed by the supervisor when it ends, and by the next supervisor of that name if
+//! it was killed), for a kernel in a memory file `PATH.phys` beside it, both mode 0600 and
+//! never reached through a symbolic link (EACCES), for a kernel of this program alone an
+//! anonymous memory file shared by its threads (and inherited by its forked children).
 //!
 //! ```
 //! use userlib::device::DeviceMemory;
@@ -60,13 +61,13 @@ pub fn share_with_forked_children() {
     });
 }
 
+#[cfg(not(loom))]
 fn io_errno(e: &std::io::Error) -> Errno {
     Errno(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 #[cfg(not(loom))]
 fn open_phys() -> Result<File, Errno> {
-    use std::os::unix::fs::OpenOptionsExt;
     let size = PHYS_SIZE + IO_PORTS;
     let value = std::env::var_os(crate::current::KERNEL_ENV).filter(|v| !v.is_empty());
     let file = match value {
@@ -79,30 +80,55 @@ fn open_phys() -> Result<File, Errno> {
             File::from(fd)
         }
         Some(v) => {
-            let path = match v.to_str() {
-                Some(s) if kernel_sim::supervisor::is_supervised(s) => {
-                    kernel_sim::supervisor::socket_path(s)?.with_extension("phys")
+            use crate::current::{kernel_named, KernelNamed};
+            let named = kernel_named(&v)?;
+            // (The kernel joined first: a new kernel, or a supervisor starting, removes the
+            // file an earlier kernel of the name left, which must not be the one mapped here.)
+            crate::current::default_kernel()?;
+            let path = match named {
+                KernelNamed::Supervised(name) => {
+                    kernel_sim::supervisor::phys_path(&kernel_sim::supervisor::socket_path(&name)?)
                 }
-                _ => {
-                    let mut p = v.clone();
+                KernelNamed::File(path) => {
+                    let mut p = path.into_os_string();
                     p.push(".phys");
                     std::path::PathBuf::from(p)
                 }
             };
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .custom_flags(libc::O_CLOEXEC)
-                .open(&path)
-                .map_err(|e| io_errno(&e))?
+            open_private(&path)?
         }
     };
     // (Only ever grown to this one size, by whichever program comes first: never shrunk.)
     if file.metadata().map_err(|e| io_errno(&e))?.len() < size {
         file.set_len(size).map_err(|e| io_errno(&e))?;
+    }
+    Ok(file)
+}
+
+/// Opens (or makes, mode 0600) the physical memory file at `path`, as a kernel's own file is
+/// kept: EACCES for a symbolic link (never followed), a file that is not a regular one, or
+/// one another user owns or others may open, which no program of ours made.
+#[cfg(not(loom))]
+fn open_private(path: &std::path::Path) -> Result<File, Errno> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            // (O_NOFOLLOW's answer for a link.)
+            Some(libc::ELOOP) => Errno::EACCES,
+            _ => io_errno(&e),
+        })?;
+    let m = file.metadata().map_err(|e| io_errno(&e))?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !m.file_type().is_file() || m.uid() != me || m.permissions().mode() & 0o077 != 0 {
+        return Err(Errno::EACCES);
     }
     Ok(file)
 }
@@ -218,8 +244,14 @@ impl DeviceMemory {
     fn at<T>(&self, off: u64) -> *mut T {
         let size = std::mem::size_of::<T>() as u64;
         assert!(
-            off.checked_add(size).is_some_and(|e| e <= self.len) && off.is_multiple_of(size),
-            "register offset {off:#x} outside the mapping or misaligned"
+            off.checked_add(size).is_some_and(|e| e <= self.len),
+            "register offset {off:#x} outside the mapping"
+        );
+        // (Aligned in memory, not only in the mapping: a mapping may start at any byte.)
+        let at = (self.base as u64).wrapping_add(off);
+        assert!(
+            at.is_multiple_of(size),
+            "register offset {off:#x} misaligned"
         );
         // SAFETY: checked inside the mapping just above.
         unsafe { self.base.add(off as usize).cast() }

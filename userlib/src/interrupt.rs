@@ -145,6 +145,8 @@ fn service_of(kernel: &Kernel, pid: Pid) -> KResult<Handlers> {
     std::thread::Builder::new()
         .name(format!("intr-service-{}", pid.pid))
         .spawn(move || {
+            // (A library thread: the signals aimed at the process go to the program's own.)
+            kernel_sim::signals::block_in_this_thread();
             ctx.adopt_os_thread();
             // (Bound as the thread's own: a handler's calls are its process's.)
             drop(crate::current::bind(ctx));

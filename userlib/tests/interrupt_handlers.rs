@@ -69,7 +69,7 @@ fn a_handler_runs_with_its_level_masked_and_a_raise_meanwhile_runs_it_again_afte
                 }
                 None
             },
-            0,
+            _NTO_INTR_FLAGS_PROCESS,
         )
     })
     .unwrap();
@@ -326,7 +326,7 @@ fn handlers_of_two_processes_in_one_program_each_run_in_their_own_service_thread
                     c[n].fetch_add(1, Ordering::SeqCst);
                     None
                 },
-                0,
+                _NTO_INTR_FLAGS_PROCESS,
             )
         })
         .unwrap();
@@ -357,7 +357,10 @@ fn the_service_thread_ends_with_its_process() {
     let baseline = k.pool_usage();
     let p = process(&k);
     let pid = p.pid();
-    let id = run_in(&p, || interrupt_attach(79, |_| None, 0)).unwrap();
+    let id = run_in(&p, || {
+        interrupt_attach(79, |_| None, _NTO_INTR_FLAGS_PROCESS)
+    })
+    .unwrap();
     assert!(id > 0);
     assert_eq!(internal_threads(&k, pid), 1, "a service thread started");
     let svc = k
@@ -369,7 +372,10 @@ fn the_service_thread_ends_with_its_process() {
         .unwrap();
     wait_state(&k, pid, svc, |s| *s == ThreadState::Intr);
     // A second handler shares it.
-    let id2 = run_in(&p, || interrupt_attach(80, |_| None, 0)).unwrap();
+    let id2 = run_in(&p, || {
+        interrupt_attach(80, |_| None, _NTO_INTR_FLAGS_PROCESS)
+    })
+    .unwrap();
     assert!(id2 > 0);
     assert_eq!(
         internal_threads(&k, pid),
@@ -383,7 +389,10 @@ fn the_service_thread_ends_with_its_process() {
     assert_eq!(k.pool_usage().interrupts.live, 0);
     // A new process gets a new service thread.
     let p = process(&k);
-    let id = run_in(&p, || interrupt_attach(79, |_| Some(SigEvent::intr()), 0)).unwrap();
+    let id = run_in(&p, || {
+        interrupt_attach(79, |_| Some(SigEvent::intr()), _NTO_INTR_FLAGS_PROCESS)
+    })
+    .unwrap();
     assert!(id > 0);
     assert_eq!(internal_threads(&k, p.pid()), 1);
     drop(p);
@@ -416,7 +425,7 @@ fn stress_random_raises_on_several_levels_keep_every_count_consistent() {
                     r[n].fetch_add(1, Ordering::SeqCst);
                     None
                 },
-                0,
+                _NTO_INTR_FLAGS_PROCESS,
             )
         })
         .unwrap();
@@ -431,7 +440,7 @@ fn stress_random_raises_on_several_levels_keep_every_count_consistent() {
                     r[n].fetch_add(1, Ordering::SeqCst);
                     None
                 },
-                _NTO_INTR_FLAGS_END,
+                _NTO_INTR_FLAGS_END | _NTO_INTR_FLAGS_PROCESS,
             )
         })
         .unwrap();
@@ -444,7 +453,8 @@ fn stress_random_raises_on_several_levels_keep_every_count_consistent() {
     let (st, wt) = (stop.clone(), waits.clone());
     let driver = pb
         .spawn(move || {
-            let id = interrupt_attach_event(93, &SigEvent::intr(), 0).unwrap();
+            let id =
+                interrupt_attach_event(93, &SigEvent::intr(), _NTO_INTR_FLAGS_PROCESS).unwrap();
             id_tx.send(id).unwrap();
             let mut bad = Vec::new();
             while !st.load(Ordering::SeqCst) {

@@ -17,7 +17,7 @@ use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::ids;
 use crate::abi::types::{sigev, SigEvent};
-use crate::info::InterruptInfo;
+use crate::info::{InterruptInfo, MaskedLevel};
 use crate::objects::thread::CallResult;
 use crate::objects::{Interrupt, IntrKind, KState, Process, INTR_LEVELS};
 use crate::pool::{Id, Pooled, NIL};
@@ -157,6 +157,22 @@ pub fn detach(t: &mut Tables<'_>, me: Caller, iid: i32, fx: &mut Effects) -> KRe
     let id = lookup(t, me.proc, iid)?;
     free(t, id, fx);
     Ok(Step::Done(0))
+}
+
+/// Frees the attachments thread `th` made without `_NTO_INTR_FLAGS_PROCESS` (it is ending):
+/// as on QNX, such an attachment is the thread's, not the process's.
+pub(crate) fn detach_thread(t: &mut Tables<'_>, th: Id<crate::objects::Thread>, fx: &mut Effects) {
+    let ids: smallvec::SmallVec<[Id<Interrupt>; 4]> = t
+        .intrs
+        .live_ids()
+        .filter(|id| {
+            let a = t.intrs.at(id.index);
+            a.thread == th && a.flags & _NTO_INTR_FLAGS_PROCESS == 0
+        })
+        .collect();
+    for id in ids {
+        free(t, id, fx);
+    }
 }
 
 /// Frees every attachment of process `proc` (its teardown).
@@ -502,4 +518,22 @@ pub(crate) fn infos(t: &Tables<'_>) -> Vec<InterruptInfo> {
         .collect();
     v.sort_by_key(|(l, o, _)| (*l, *o));
     v.into_iter().map(|(_, _, i)| i).collect()
+}
+
+/// The levels masked, or with a request latched, that nothing is attached to (the listing).
+pub(crate) fn masked_levels(t: &Tables<'_>) -> Vec<MaskedLevel> {
+    let mut attached = [false; INTR_LEVELS];
+    for id in t.intrs.live_ids() {
+        attached[t.intrs.at(id.index).level as usize] = true;
+    }
+    t.intr_levels
+        .iter()
+        .enumerate()
+        .filter(|&(l, lv)| !attached[l] && (lv.mask > 0 || lv.pending != 0))
+        .map(|(l, lv)| MaskedLevel {
+            level: l as u32,
+            mask: lv.mask,
+            pending: lv.pending != 0,
+        })
+        .collect()
 }

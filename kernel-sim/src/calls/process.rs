@@ -146,10 +146,12 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
 }
 
 /// Unlinks thread `th` from its process's thread list and frees its slot (making the wake-ups
-/// it took over, were it still readied).
+/// it took over, were it still readied, and ending the interrupt attachments it made without
+/// `_NTO_INTR_FLAGS_PROCESS`).
 fn free_thread(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
     let i = th.index;
     t.pay_owed_wakes(i, fx);
+    super::interrupt::detach_thread(t, th, fx);
     let proc = t.threads.at(i).proc;
     let next = t.threads.at(i).pnext;
     let mut cur = t.procs.at(proc.index).threads;
