@@ -26,11 +26,13 @@
 //! `dispatch_handler`, ...), [`thread_pool`] (`<sys/dispatch.h>`'s thread pools:
 //! `thread_pool_create`, `thread_pool_start`, `thread_pool_destroy`, `thread_pool_control`,
 //! `thread_pool_limits`), [`interrupt`] (the simulated interrupts of `<sys/neutrino.h>`:
-//! `InterruptAttach`, `InterruptAttachEvent`, `InterruptWait`, `InterruptLock`, ...).
+//! `InterruptAttach`, `InterruptAttachEvent`, `InterruptWait`, `InterruptLock`, ...), [`clock`]
+//! (`ClockCycles`, `ClockTime`, `ClockPeriod` and `<sys/syspage.h>`'s `_syspage_ptr`).
 
 #![allow(non_snake_case)] // QNX's names: MsgSend, ChannelCreate, ...
 
 pub mod asyncmsg;
+pub mod clock;
 pub mod devmem;
 pub mod dispatch;
 pub mod fdio;

@@ -265,6 +265,33 @@ int TimerInfo_r(pid_t pid, int id, int flags, struct _timer_info *info);
 int SignalKill(_Uint32t nd, pid_t pid, int tid, int signo, int code, int value);
 int SignalKill_r(_Uint32t nd, pid_t pid, int tid, int signo, int code, int value);
 
+/* ---------------------------------------------------------------- clocks */
+
+/* A free-running 64-bit counter: here CLOCK_MONOTONIC_RAW in nanoseconds (a 1 GHz counter,
+ * SYSPAGE_ENTRY(qtime)->cycles_per_sec in <sys/syspage.h>), the same in every program of the
+ * machine. Never fails. */
+_Uint64t ClockCycles(void);
+
+/* ClockTime: otime (NULL: not wanted) gets the clock's time in ns, read before ntime (NULL:
+ * no change) is set. CLOCK_REALTIME and CLOCK_MONOTONIC; other clocks EINVAL. Setting
+ * CLOCK_REALTIME is clock_settime's (EPERM for an unprivileged user, as QNX's without
+ * PROCMGR_AID_CLOCKSET); setting CLOCK_MONOTONIC is EINVAL. Nothing is written on failure. */
+int ClockTime(clockid_t id, const _Uint64t *ntime, _Uint64t *otime);
+int ClockTime_r(clockid_t id, const _Uint64t *ntime, _Uint64t *otime);
+
+/* ClockPeriod: operiod (NULL: not wanted) gets the clock's resolution (clock_getres: nsec,
+ * fract 0), for CLOCK_REALTIME and CLOCK_MONOTONIC (others EINVAL). Linux has no tick to
+ * change: a new period (nperiod not NULL) is EPERM, as for a QNX process without
+ * PROCMGR_AID_CLOCKPERIOD, and nothing is written. reserved is not used. */
+struct _clockperiod {
+    _Uint32t nsec;
+    _Int32t fract;
+};
+int ClockPeriod(clockid_t id, const struct _clockperiod *nperiod, struct _clockperiod *operiod,
+                int reserved);
+int ClockPeriod_r(clockid_t id, const struct _clockperiod *nperiod,
+                  struct _clockperiod *operiod, int reserved);
+
 /* ---------------------------------------------------------------- threads */
 
 int ThreadCtl(int cmd, void *data);
