@@ -86,6 +86,29 @@ pub fn kernel_name(given: Option<&str>) -> KResult<String> {
     }
 }
 
+/// The kernel a tool (`pidin-sim`, `intr-sim`) works on, and its name: `given` (its
+/// `--kernel`), else `$QNXSIM_KERNEL`, else `"default"`; a supervised kernel is attached
+/// through its supervisor's socket, a memory file mapped, and nothing is started. Err: the
+/// message the tool prints before it exits with status 1.
+pub fn open_named(given: Option<&str>) -> Result<(Kernel, String), String> {
+    let Ok(name) = kernel_name(given) else {
+        return Err("QNXSIM_KERNEL is not UTF-8: a kernel's name or path must be".into());
+    };
+    let opened = if is_supervised(&name) {
+        socket_path(&name).and_then(|s| attach(&s))
+    } else {
+        Kernel::open_shared(Path::new(&name))
+    };
+    opened.map(|k| (k, name.clone())).map_err(|e| {
+        let hint = if e.raw() == libc::ENOENT || e.raw() == libc::ECONNREFUSED {
+            " (is a program of it running? --kernel or QNXSIM_KERNEL names another kernel)"
+        } else {
+            ""
+        };
+        format!("cannot open the kernel {name:?}: {e}{hint}")
+    })
+}
+
 /// Whether a kernel's name (`QNXSIM_KERNEL`, `--kernel`) names a supervised kernel: a name
 /// without `/`, an existing socket, or a path ending in `.sock`. Any other path names a plain
 /// memory file (`Kernel::create_shared`).

@@ -10,7 +10,7 @@
 //! ```
 
 use clap::Parser;
-use kernel_sim::{supervisor, Kernel};
+use kernel_sim::supervisor;
 use std::time::{Duration, Instant};
 
 /// Raises a simulated interrupt level of a running shared kernel, as a device would.
@@ -46,29 +46,12 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(v))
 }
 
-fn open(name: &str) -> kernel_sim::KResult<Kernel> {
-    if supervisor::is_supervised(name) {
-        supervisor::attach(&supervisor::socket_path(name)?)
-    } else {
-        Kernel::open_shared(std::path::Path::new(name))
-    }
-}
-
 fn main() {
     let args = Args::parse();
-    let Ok(name) = supervisor::kernel_name(args.kernel.as_deref()) else {
-        eprintln!("intr-sim: QNXSIM_KERNEL is not UTF-8: a kernel's name or path must be");
-        std::process::exit(1);
-    };
-    let kernel = match open(&name) {
-        Ok(k) => k,
-        Err(e) => {
-            let hint = if e.raw() == nix::libc::ENOENT || e.raw() == nix::libc::ECONNREFUSED {
-                " (is a program of it running? --kernel or QNXSIM_KERNEL names another kernel)"
-            } else {
-                ""
-            };
-            eprintln!("intr-sim: cannot open the kernel {name:?}: {e}{hint}");
+    let (kernel, _) = match supervisor::open_named(args.kernel.as_deref()) {
+        Ok(opened) => opened,
+        Err(why) => {
+            eprintln!("intr-sim: {why}");
             std::process::exit(1);
         }
     };

@@ -80,19 +80,10 @@ fn main() {
             std::process::exit(2);
         }
     }
-    let Ok(name) = supervisor::kernel_name(args.kernel.as_deref()) else {
-        eprintln!("pidin-sim: QNXSIM_KERNEL is not UTF-8: a kernel's name or path must be");
-        std::process::exit(1);
-    };
-    let kernel = match open(&name) {
-        Ok(k) => k,
-        Err(e) => {
-            let hint = if e.raw() == nix::libc::ENOENT || e.raw() == nix::libc::ECONNREFUSED {
-                " (is a program of it running? --kernel or QNXSIM_KERNEL names another kernel)"
-            } else {
-                ""
-            };
-            eprintln!("pidin-sim: cannot open the kernel {name:?}: {e}{hint}");
+    let (kernel, name) = match supervisor::open_named(args.kernel.as_deref()) {
+        Ok(opened) => opened,
+        Err(why) => {
+            eprintln!("pidin-sim: {why}");
             std::process::exit(1);
         }
     };
@@ -366,15 +357,5 @@ impl Output {
         for o in outputs.iter().filter(|o| o.created) {
             let _ = std::fs::remove_file(&o.path);
         }
-    }
-}
-
-/// Maps the kernel `name` without starting anything: a supervised kernel through its
-/// supervisor's socket, a plain one through its file.
-fn open(name: &str) -> kernel_sim::KResult<Kernel> {
-    if supervisor::is_supervised(name) {
-        supervisor::attach(&supervisor::socket_path(name)?)
-    } else {
-        Kernel::open_shared(std::path::Path::new(name))
     }
 }
