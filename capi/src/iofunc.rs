@@ -13,7 +13,7 @@ use crate::guard;
 use crate::resmgr::{CConnectFn, CConnectFuncs, CIoFn, CIoFuncs, CONNECT_NFUNCS, IO_NFUNCS};
 use crate::sigevent::{CSigEvent, SIGEV_64BIT};
 use kernel_sim::{Errno, KResult};
-use libc::{c_int, c_uint, c_void, gid_t, mode_t, off_t, pid_t, size_t, time_t, uid_t};
+use libc::{c_int, c_uint, c_void, gid_t, mode_t, off_t, size_t, time_t, uid_t};
 use std::mem::{offset_of, size_of};
 use std::ptr;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -140,43 +140,7 @@ pub struct CMount {
     pub reserved: [u64; 4],
 }
 
-/// `struct _cred_info`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CCredInfo {
-    /// Real, effective, saved uid.
-    pub ruid: uid_t,
-    /// `euid`.
-    pub euid: uid_t,
-    /// `suid`.
-    pub suid: uid_t,
-    /// Real, effective, saved gid.
-    pub rgid: gid_t,
-    /// `egid`.
-    pub egid: gid_t,
-    /// `sgid`.
-    pub sgid: gid_t,
-    /// Entries of `grouplist`.
-    pub ngroups: u32,
-    /// Supplementary groups.
-    pub grouplist: [gid_t; 8],
-}
-
-/// `struct _client_info`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CClientInfo {
-    /// `nd`.
-    pub nd: u32,
-    /// `pid`.
-    pub pid: pid_t,
-    /// `sid`.
-    pub sid: pid_t,
-    /// `flags`.
-    pub flags: u32,
-    /// `cred`.
-    pub cred: CCredInfo,
-}
+pub use crate::neutrino::{CClientInfo, CCredInfo};
 
 /// `iofunc_notify_event_t`.
 #[repr(C)]
@@ -225,7 +189,6 @@ const _: () = assert!(size_of::<CMount>() == 80);
 const _: () = assert!(offset_of!(CMount, funcs) == 16);
 const _: () = assert!(offset_of!(CMount, size) == 32);
 const _: () = assert!(size_of::<CFuncs>() == 48);
-const _: () = assert!(size_of::<CClientInfo>() == 76);
 const _: () = assert!(size_of::<CNotifyEvent>() == 96);
 const _: () = assert!(offset_of!(CNotifyEvent, event) == 24);
 const _: () = assert!(size_of::<CNotify>() == 16);
@@ -697,90 +660,39 @@ pub unsafe extern "C" fn iofunc_time_update(attr: *mut CAttr) -> c_int {
 
 // ------------------------------------------------------------------ credentials
 
-/// The ids of `/proc/<pid>/status` ("Uid:", "Gid:", "Groups:").
-fn proc_creds(pid: pid_t) -> Option<CCredInfo> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| -> Option<Vec<u32>> {
-        let line = text.lines().find(|l| l.starts_with(name))?;
-        Some(
-            line[name.len()..]
-                .split_whitespace()
-                .filter_map(|w| w.parse().ok())
-                .collect(),
-        )
-    };
-    let u = field("Uid:")?;
-    let g = field("Gid:")?;
-    let groups = field("Groups:").unwrap_or_default();
-    if u.len() < 3 || g.len() < 3 {
-        return None;
-    }
-    let mut c = CCredInfo {
-        ruid: u[0],
-        euid: u[1],
-        suid: u[2],
-        rgid: g[0],
-        egid: g[1],
-        sgid: g[2],
-        ..Default::default()
-    };
-    for (i, gid) in groups.iter().take(8).enumerate() {
-        c.grouplist[i] = *gid;
-        c.ngroups = i as u32 + 1;
-    }
-    Some(c)
-}
-
-/// The server's own ids.
-fn own_creds() -> CCredInfo {
-    let (mut r, mut e, mut s) = (0, 0, 0);
-    let (mut rg, mut eg, mut sg) = (0, 0, 0);
-    // SAFETY: valid out-pointers; these calls cannot fail on Linux with them.
-    unsafe {
-        libc::getresuid(&mut r, &mut e, &mut s);
-        libc::getresgid(&mut rg, &mut eg, &mut sg);
-    }
-    let mut c = CCredInfo {
-        ruid: r,
-        euid: e,
-        suid: s,
-        rgid: rg,
-        egid: eg,
-        sgid: sg,
-        ..Default::default()
-    };
-    let mut groups = [0 as gid_t; 8];
-    // SAFETY: a buffer of 8 gids; getgroups fails (EINVAL) if there are more, then none.
-    let n = unsafe { libc::getgroups(8, groups.as_mut_ptr()) };
-    if n > 0 {
-        c.ngroups = n as u32;
-        c.grouplist = groups;
-    }
-    c
-}
-
-/// The client of a context: its pid (`ctp->info.pid`, its Linux pid) and ids.
+/// The client of a context, as `ConnectClientInfo(ctp->info.scoid, info, NGROUPS_MAX_QNX)`
+/// gives it (QNX's `iofunc_client_info`); for a context whose `info` names no scoid of ours
+/// (one not filled by a receive), the Linux process `ctp->info.pid` names (this program's
+/// clients' pids are their Linux pids). Either way the ids are Linux's, read by the one reader
+/// (`userlib::qnx::client_info_linux`).
 ///
 /// # Safety
 /// `ctp` a live context.
 unsafe fn client_of(ctp: *const CContext) -> KResult<CClientInfo> {
     // SAFETY: our caller's promise.
     let info = unsafe { ctp.as_ref() }.ok_or(Errno::EINVAL)?.info;
-    let pid = info.pid;
-    Ok(CClientInfo {
-        nd: info.nd,
-        pid,
-        // SAFETY: getsid has no memory precondition.
-        sid: unsafe { libc::getsid(pid) }.max(0),
-        flags: 0,
-        cred: proc_creds(pid).unwrap_or_else(own_creds),
-    })
+    // (-1 would name the caller itself: a kernel pulse's scoid, not a client.)
+    let by_scoid = if info.scoid == -1 {
+        Err(Errno::EINVAL)
+    } else {
+        crate::neutrino::client_info(info.scoid)
+    };
+    let ci = match by_scoid {
+        Err(Errno::EINVAL) => userlib::qnx::client_info_linux(info.pid, info.pid)?,
+        r => r?,
+    };
+    let mut out = CClientInfo::default();
+    // SAFETY: a whole `struct _client_info` of ours, room for its 8 groups.
+    unsafe { crate::neutrino::client_info_out(&mut out, &ci, crate::neutrino::CRED_GROUPS) };
+    Ok(out)
 }
 
-/// `iofunc_client_info(ctp, ioflag, info)`: the client of the context's message: `pid` from
-/// `ctp->info` (its Linux pid), its session, and its Linux uids and gids (read from
-/// `/proc/<pid>/status`; the server's own when unreadable: the kernel keeps no credentials).
-/// EOK; EINVAL NULL.
+/// `iofunc_client_info(ctp, ioflag, info)`: the client of the context's message, as
+/// `ConnectClientInfo(ctp->info.scoid, info, NGROUPS_MAX_QNX)` gives it (for a context not
+/// filled by a receive: the Linux process `ctp->info.pid`): its pid (a program's Linux pid),
+/// session, `_NTO_CI_*` flags, and its Linux uids and gids (from `/proc/<pid>`: the kernel
+/// keeps no credentials). EOK; EINVAL NULL; ESRCH the client has ended; EPERM its ids are not
+/// readable.
 ///
 /// # Safety
 /// `ctp` NULL or a live context; `info` NULL or writable.

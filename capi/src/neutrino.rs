@@ -11,7 +11,8 @@ use crate::kernel_call;
 use crate::sigevent::{event_in, CSigEvent};
 use kernel_sim::consts::TIMER_ABSTIME;
 use kernel_sim::{Errno, Iov, KResult, MsgInfo, RcvId, ThreadCtx, TimerInfo};
-use libc::{c_int, c_long, c_uint, c_void, clockid_t, iovec, pid_t, size_t, ssize_t};
+use libc::{c_int, c_long, c_uint, c_void, clockid_t, gid_t, iovec, pid_t, size_t, ssize_t, uid_t};
+use std::mem::size_of;
 use userlib::current::with_current;
 
 /// The most iov parts a call takes (beyond: EFAULT, as a kernel reading that many would).
@@ -177,6 +178,160 @@ kernel_call! {
         connect_attach(nd: u32, pid: pid_t, chid: c_int, index: c_uint, flags: c_int) -> c_int;
     /// `ConnectDetach(coid)`.
     ConnectDetach, ConnectDetach_r = connect_detach(coid: c_int) -> c_int;
+}
+
+// ------------------------------------------------------------------ connection info
+
+/// `NGROUPS_MAX_QNX`: the groups `struct _cred_info` has room for.
+pub const CRED_GROUPS: usize = 8;
+
+/// `struct _cred_info` (`<sys/neutrino.h>`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CCredInfo {
+    /// Real, effective, saved uid.
+    pub ruid: uid_t,
+    /// `euid`.
+    pub euid: uid_t,
+    /// `suid`.
+    pub suid: uid_t,
+    /// Real, effective, saved gid.
+    pub rgid: gid_t,
+    /// `egid`.
+    pub egid: gid_t,
+    /// `sgid`.
+    pub sgid: gid_t,
+    /// Entries of `grouplist` written (or, asked for none, the process's count).
+    pub ngroups: u32,
+    /// Supplementary groups (a caller may allocate room for more and say so in `ngroups`).
+    pub grouplist: [gid_t; CRED_GROUPS],
+}
+
+/// `struct _client_info` (`<sys/neutrino.h>`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CClientInfo {
+    /// `nd`.
+    pub nd: u32,
+    /// `pid`.
+    pub pid: pid_t,
+    /// `sid`.
+    pub sid: pid_t,
+    /// `flags`.
+    pub flags: u32,
+    /// `cred`.
+    pub cred: CCredInfo,
+}
+
+const _: () = assert!(size_of::<CCredInfo>() == 60);
+const _: () = assert!(size_of::<CClientInfo>() == 76);
+const _: () = assert!(std::mem::offset_of!(CClientInfo, cred) == 16);
+const _: () = assert!(std::mem::offset_of!(CCredInfo, grouplist) == 28);
+
+/// Writes `ci` at `out` as ConnectClientInfo does with `ngroups`: at most `ngroups` groups
+/// (`grouplist[0..n]`, past the struct's 8 if `ngroups` says there is room), `cred.ngroups`
+/// the number written, or the process's count when `ngroups` is 0; nothing past
+/// `grouplist[n]`.
+///
+/// # Safety
+/// `out` is valid for writes of a `struct _client_info` whose grouplist has room for
+/// `ngroups` entries.
+pub(crate) unsafe fn client_info_out(
+    out: *mut CClientInfo,
+    ci: &userlib::qnx::ClientProcessInfo,
+    ngroups: usize,
+) {
+    let have = ci.cred.grouplist.len();
+    let n = ngroups.min(have);
+    // SAFETY: our caller's promise: the header, the ids and `n <= ngroups` groups are its.
+    unsafe {
+        std::ptr::addr_of_mut!((*out).nd).write(ci.nd);
+        std::ptr::addr_of_mut!((*out).pid).write(ci.pid);
+        std::ptr::addr_of_mut!((*out).sid).write(ci.sid);
+        std::ptr::addr_of_mut!((*out).flags).write(ci.flags);
+        let c = std::ptr::addr_of_mut!((*out).cred);
+        std::ptr::addr_of_mut!((*c).ruid).write(ci.cred.ruid);
+        std::ptr::addr_of_mut!((*c).euid).write(ci.cred.euid);
+        std::ptr::addr_of_mut!((*c).suid).write(ci.cred.suid);
+        std::ptr::addr_of_mut!((*c).rgid).write(ci.cred.rgid);
+        std::ptr::addr_of_mut!((*c).egid).write(ci.cred.egid);
+        std::ptr::addr_of_mut!((*c).sgid).write(ci.cred.sgid);
+        let count = if ngroups == 0 { have } else { n };
+        std::ptr::addr_of_mut!((*c).ngroups).write(u32::try_from(count).unwrap_or(u32::MAX));
+        let list = std::ptr::addr_of_mut!((*c).grouplist).cast::<gid_t>();
+        for (i, g) in ci.cred.grouplist.iter().take(n).enumerate() {
+            list.add(i).write(*g);
+        }
+    }
+}
+
+/// The client behind the caller's scoid (-1: the caller), its `pid` as this program's clients
+/// name it ([`pid_out`]), its ids Linux's.
+pub(crate) fn client_info(scoid: c_int) -> KResult<userlib::qnx::ClientProcessInfo> {
+    let (pid, linux_pid) = with_current(|c| {
+        let (pid, linux_pid) = c.connect_client_info(scoid)?;
+        Ok((pid_out(c, pid), linux_pid))
+    })?;
+    userlib::qnx::client_info_linux(pid, linux_pid)
+}
+
+unsafe fn connect_client_info(
+    scoid: c_int,
+    info: *mut CClientInfo,
+    ngroups: c_int,
+) -> KResult<c_int> {
+    let ngroups = usize::try_from(ngroups).map_err(|_| Errno::EINVAL)?;
+    if info.is_null() {
+        // (QNX's kernel takes NULL: the scoid is checked, nothing written.)
+        with_current(|c| c.connect_client_info(scoid))?;
+        return Ok(0);
+    }
+    let ci = client_info(scoid)?;
+    // SAFETY: the C caller's struct, with room for `ngroups` groups (its promise).
+    unsafe { client_info_out(info, &ci, ngroups) };
+    Ok(0)
+}
+
+unsafe fn connect_server_info(pid: pid_t, coid: c_int, info: *mut MsgInfo) -> KResult<c_int> {
+    // SAFETY: NULL or the C caller's `struct _server_info` (its promise).
+    let Some(out) = (unsafe { info.as_mut() }) else {
+        // QNX's kernel takes NULL: the first live connection's coid, dead ones skipped.
+        return with_current(|c| {
+            let pid = pid_in(c, pid);
+            let mut at = coid;
+            loop {
+                let (found, si) = c.connect_server_info(pid, at)?;
+                if si.flags & kernel_sim::consts::_NTO_COF_DEAD as i16 == 0 {
+                    return Ok(found);
+                }
+                at = found.checked_add(1).ok_or(Errno::EINVAL)?;
+            }
+        });
+    };
+    let (found, si) = with_current(|c| {
+        let (found, mut si) = c.connect_server_info(pid_in(c, pid), coid)?;
+        si.pid = pid_out(c, si.pid);
+        Ok((found, si))
+    })?;
+    *out = si;
+    Ok(found)
+}
+
+kernel_call! {
+    /// `ConnectClientInfo(scoid, info, ngroups)`: who the client behind the caller's server
+    /// connection `scoid` is (-1: the caller): `pid` (a program's Linux pid), `sid`,
+    /// `_NTO_CI_*` flags and its Linux ids, at most `ngroups` groups (`cred.ngroups`: how many
+    /// were written; with `ngroups` 0 how many the process has). EINVAL no such scoid or a
+    /// negative `ngroups`; ESRCH the client has ended. A NULL `info` (as QNX's kernel takes
+    /// it) only checks the scoid.
+    ConnectClientInfo, ConnectClientInfo_r =
+        connect_client_info(scoid: c_int, info: *mut CClientInfo, ngroups: c_int) -> c_int;
+    /// `ConnectServerInfo(pid, coid, info)`: the first connection of process `pid` (0: the
+    /// caller's) at or after `coid` (fd-space coids, then side-channel ones): its coid, with its
+    /// `_server_info` written. ESRCH no such process; EINVAL none left (or `coid` negative).
+    /// With a NULL `info` (as QNX's kernel takes it): the first live one's, dead ones skipped.
+    ConnectServerInfo, ConnectServerInfo_r =
+        connect_server_info(pid: pid_t, coid: c_int, info: *mut MsgInfo) -> c_int;
 }
 
 // ------------------------------------------------------------------ send

@@ -36,6 +36,11 @@ pub(crate) enum Call {
     },
     /// ConnectDetach(coid).
     ConnectDetach { coid: i32 },
+    /// ConnectClientInfo(scoid)'s kernel half: returns the client's `pid << 32 | os_pid`.
+    ConnectClientInfo { scoid: i32 },
+    /// ConnectServerInfo(pid, coid, info): returns the coid found; `info` is the address of a
+    /// `MsgInfo` (QNX's `_server_info`).
+    ConnectServerInfo { pid: i32, coid: i32, info: u64 },
     /// MsgSendv(coid, smsg, rmsg): returns the reply status.
     MsgSend {
         coid: i32,
@@ -219,6 +224,8 @@ impl Call {
             Call::ChannelDestroy { .. } => "ChannelDestroy",
             Call::ConnectAttach { .. } => "ConnectAttach",
             Call::ConnectDetach { .. } => "ConnectDetach",
+            Call::ConnectClientInfo { .. } => "ConnectClientInfo",
+            Call::ConnectServerInfo { .. } => "ConnectServerInfo",
             Call::MsgSend { .. } => "MsgSend",
             Call::MsgReceive {
                 pulse_only: true, ..
@@ -278,6 +285,8 @@ impl Call {
                 A::Attach { pid, chid }
             }
             Call::ConnectDetach { coid }
+            | Call::ConnectServerInfo { coid, .. }
+            | Call::ConnectClientInfo { scoid: coid }
             | Call::MsgSend { coid, .. }
             | Call::MsgSendAsync { coid, .. } => A::Coid(coid),
             Call::MsgReply { rcvid, status, .. } => A::Reply { rcvid, status },
@@ -338,6 +347,10 @@ pub(crate) fn dispatch(
             flags,
         } => connect::connect_attach(t, me, nd, pid, chid, index, flags),
         Call::ConnectDetach { coid } => connect::connect_detach(t, me, coid, fx),
+        Call::ConnectClientInfo { scoid } => connect::connect_client_info(t, me, scoid),
+        Call::ConnectServerInfo { pid, coid, info } => {
+            connect::connect_server_info(t, me, pid, coid, info)
+        }
         Call::MsgSend { coid, smsg, rmsg } => srr::msg_send(t, me, coid, smsg, rmsg, fx),
         Call::MsgReceive {
             chid,

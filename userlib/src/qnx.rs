@@ -59,6 +59,147 @@ pub fn connect_detach(coid: i32) -> KResult<()> {
     with_current(|c| sys::connect_detach(c, coid))
 }
 
+// ------------------------------------------------------------------------- connection info
+
+/// `_NTO_CI_BKGND_PGRP`: the client is not in its terminal's foreground process group.
+pub const _NTO_CI_BKGND_PGRP: u32 = 0x0000_0004;
+/// `_NTO_CI_STOPPED`: the client process is stopped (job control, or traced).
+pub const _NTO_CI_STOPPED: u32 = 0x0000_0080;
+
+/// `struct _cred_info`: a process's ids (Linux's: the kernel keeps none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CredInfo {
+    /// Real user id.
+    pub ruid: u32,
+    /// Effective user id.
+    pub euid: u32,
+    /// Saved user id.
+    pub suid: u32,
+    /// Real group id.
+    pub rgid: u32,
+    /// Effective group id.
+    pub egid: u32,
+    /// Saved group id.
+    pub sgid: u32,
+    /// How many supplementary groups the process has (all of them are in `grouplist`).
+    pub ngroups: u32,
+    /// The supplementary groups.
+    pub grouplist: Vec<u32>,
+}
+
+/// `struct _client_info`: who a client process is (named apart from
+/// [`crate::iofunc::ClientInfo`], the resource-manager layer's smaller summary, so that both
+/// modules can be glob-imported).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientProcessInfo {
+    /// Node descriptor: `ND_LOCAL_NODE` (0).
+    pub nd: u32,
+    /// The client's pid, as its clients name it (`MsgInfo::pid`: in a shared kernel a
+    /// program's process has its Linux pid).
+    pub pid: i32,
+    /// Its Linux session id.
+    pub sid: i32,
+    /// `_NTO_CI_*`: [`_NTO_CI_STOPPED`], [`_NTO_CI_BKGND_PGRP`].
+    pub flags: u32,
+    /// Its ids.
+    pub cred: CredInfo,
+}
+
+/// What Linux says of the Linux process `linux_pid` (its ids from `/proc/<linux_pid>/status`,
+/// its session, stop state and process group from `/proc/<linux_pid>/stat`), as the
+/// `_client_info` of the simulated process `pid` whose memory it is. The one reader of client
+/// credentials (`connect_client_info` and the C library's `ConnectClientInfo` and
+/// `iofunc_client_info` use it). ESRCH no such Linux process (it ended); EPERM its status is
+/// not readable (a `/proc` mounted with `hidepid`).
+pub fn client_info_linux(pid: i32, linux_pid: i32) -> KResult<ClientProcessInfo> {
+    if linux_pid <= 0 {
+        return Err(Errno::ESRCH);
+    }
+    let status =
+        std::fs::read_to_string(format!("/proc/{linux_pid}/status")).map_err(|e| {
+            match e.kind() {
+                std::io::ErrorKind::NotFound => Errno::ESRCH,
+                _ => Errno::EPERM,
+            }
+        })?;
+    let field = |name: &str| -> Vec<u32> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|rest| {
+                rest.split_whitespace()
+                    .filter_map(|w| w.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (u, g, groups) = (field("Uid:"), field("Gid:"), field("Groups:"));
+    if u.len() < 3 || g.len() < 3 {
+        return Err(Errno::EPERM);
+    }
+    // `/proc/<pid>/stat`: "pid (comm) state ppid pgrp session tty_nr tpgid ...", the command
+    // name in parentheses possibly holding spaces and parentheses itself.
+    let (mut sid, mut flags) = (0, 0);
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{linux_pid}/stat")) {
+        let after = stat.rfind(')').map_or("", |i| &stat[i + 1..]);
+        let f: Vec<&str> = after.split_whitespace().collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        if matches!(f.first(), Some(&"T") | Some(&"t")) {
+            flags |= _NTO_CI_STOPPED;
+        }
+        let (pgrp, tpgid) = (num(2), num(5));
+        if tpgid > 0 && tpgid != pgrp {
+            flags |= _NTO_CI_BKGND_PGRP;
+        }
+        sid = i32::try_from(num(3)).unwrap_or(0);
+    }
+    Ok(ClientProcessInfo {
+        nd: kernel_sim::consts::ND_LOCAL_NODE,
+        pid,
+        sid,
+        flags,
+        cred: CredInfo {
+            ruid: u[0],
+            euid: u[1],
+            suid: u[2],
+            rgid: g[0],
+            egid: g[1],
+            sgid: g[2],
+            ngroups: groups.len() as u32,
+            grouplist: groups,
+        },
+    })
+}
+
+/// `ConnectClientInfo(scoid, info, ngroups)`: who the client behind this process's server
+/// connection `scoid` is (`MsgInfo::scoid` of its message, or a pulse's `scoid`), or with
+/// `scoid` -1 the calling process itself: its pid, session, `_NTO_CI_*` flags and ids, with
+/// every supplementary group (Rust has no `ngroups` limit to pass). The kernel names the client
+/// process; its ids are Linux's, read at the call ([`client_info_linux`]). The scoid stays
+/// valid after the client's last detach while the server holds it (a channel with
+/// `_NTO_CHF_DISCONNECT`, until `connect_detach(scoid)`).
+///
+/// EINVAL no such scoid of this process's (a coid; one freed by its `connect_detach`, by the
+/// client's last detach from a channel without `_NTO_CHF_DISCONNECT`, or with its channel);
+/// ESRCH the client process has ended; EPERM its ids are not readable.
+pub fn connect_client_info(scoid: i32) -> KResult<ClientProcessInfo> {
+    let (pid, linux_pid) = with_current(|c| c.connect_client_info(scoid))?;
+    client_info_linux(pid, linux_pid)
+}
+
+/// `ConnectServerInfo(pid, coid, info)`: the first connection of process `pid` (0: the
+/// caller's; any process of the kernel may be inspected) whose coid is `coid` or after it,
+/// fd-space coids first, then side-channel coids (`_NTO_SIDE_CHANNEL | n`; server connections
+/// are skipped): its coid and its `_server_info` (`nd` the node it was attached with, `pid`
+/// the server's, `chid`, `scoid` the server's scoid for it (0 once the channel is gone),
+/// `coid`, `flags` `_NTO_COF_CLOEXEC` and `_NTO_COF_DEAD` (the channel is gone); the rest 0).
+/// Walk a process's connections with `coid + 1` until EINVAL.
+///
+/// ESRCH no process `pid`; EINVAL no connection at or after `coid` (or `coid` negative).
+pub fn connect_server_info(pid: i32, coid: i32) -> KResult<(i32, MsgInfo)> {
+    with_current(|c| c.connect_server_info(pid, coid))
+}
+
 /// `MsgSend(coid, smsg, sbytes, rmsg, rbytes)`: returns the server's reply status.
 pub fn msg_send(coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> KResult<i64> {
     with_current(|c| sys::msg_send(c, coid, smsg, rmsg))

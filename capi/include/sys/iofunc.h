@@ -20,8 +20,10 @@
  * - nlink and rdev (and the mount's dev) are 32-bit, as QNX's nlink_t and dev_t (Linux's are
  *   64-bit); the stat reply (iofunc_stat) is Linux's struct stat.
  * - iofunc_notify_event_t's event is the C struct sigevent (glibc's size, 64 bytes).
- * - Credentials (struct _client_info): the kernel keeps none, so iofunc_client_info gives the
- *   client's Linux uid and gids from /proc/<pid>/status, else the server's own.
+ * - Credentials (struct _client_info): the kernel keeps none, so iofunc_client_info
+ *   (ConnectClientInfo(ctp->info.scoid, info, NGROUPS_MAX_QNX), as QNX's) gives the client's
+ *   Linux ids from /proc/<pid>; for a context not filled by a receive, those of the Linux
+ *   process ctp->info.pid. ioflag's O_REALIDS is not looked at (Linux has none).
  */
 #ifndef _QNXSIM_SYS_IOFUNC_H
 #define _QNXSIM_SYS_IOFUNC_H
@@ -217,25 +219,7 @@ typedef struct _iofunc_notify {
 #define IOFUNC_NOTIFY_OBAND_CHECK(nop, count, tran)                                        \
     ((nop)[IOFUNC_NOTIFY_OBAND].cnt <= (count) && ((nop)[IOFUNC_NOTIFY_OBAND].cnt || (tran)))
 
-/* A client's identity. */
-#define NGROUPS_MAX_QNX 8
-struct _cred_info {
-    uid_t ruid;
-    uid_t euid;
-    uid_t suid;
-    gid_t rgid;
-    gid_t egid;
-    gid_t sgid;
-    _Uint32t ngroups;
-    gid_t grouplist[NGROUPS_MAX_QNX];
-};
-struct _client_info {
-    _Uint32t nd;
-    pid_t pid;
-    pid_t sid;
-    _Uint32t flags;
-    struct _cred_info cred;
-};
+/* A client's identity: struct _client_info and struct _cred_info are <sys/neutrino.h>'s. */
 
 /* Set-up. */
 void iofunc_func_init(unsigned nconnect, resmgr_connect_funcs_t *connect, unsigned nio,

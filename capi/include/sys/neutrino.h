@@ -67,6 +67,31 @@ struct _pulse {
     _Int32t scoid;
 };
 
+/* Who a client process is (ConnectClientInfo, iofunc_client_info). Its ids are the Linux
+ * process's: the simulated kernel keeps no credentials. */
+#define NGROUPS_MAX_QNX 8
+struct _cred_info {
+    uid_t ruid;
+    uid_t euid;
+    uid_t suid;
+    gid_t rgid;
+    gid_t egid;
+    gid_t sgid;
+    _Uint32t ngroups;
+    gid_t grouplist[NGROUPS_MAX_QNX];
+};
+struct _client_info {
+    _Uint32t nd;
+    pid_t pid;
+    pid_t sid;
+    _Uint32t flags;
+    struct _cred_info cred;
+};
+#define _NTO_CI_ENDIAN_BIG 0x00000001
+#define _NTO_CI_BKGND_PGRP 0x00000004
+#define _NTO_CI_ORPHAN_PGRP 0x00000008
+#define _NTO_CI_STOPPED 0x00000080
+
 struct _itimer {
     _Uint64t nsec;
     _Uint64t interval_nsec;
@@ -175,6 +200,25 @@ int ConnectAttach(_Uint32t nd, pid_t pid, int chid, unsigned index, int flags);
 int ConnectAttach_r(_Uint32t nd, pid_t pid, int chid, unsigned index, int flags);
 int ConnectDetach(int coid);
 int ConnectDetach_r(int coid);
+
+/* ConnectClientInfo: who the client behind the caller's server connection scoid is (from
+ * MsgReceive's info->scoid or a pulse's scoid; -1: the caller's own process): pid (a
+ * program's Linux pid), sid, _NTO_CI_STOPPED / _NTO_CI_BKGND_PGRP, and its Linux ids. At most
+ * ngroups groups are written (past grouplist's 8 if the caller made room); cred.ngroups is how
+ * many were, or with ngroups 0 how many the process has. A scoid stays valid after the
+ * client's last detach while the server holds it (_NTO_CHF_DISCONNECT, until its
+ * ConnectDetach). EINVAL no such scoid of the caller's, or ngroups negative; ESRCH the client
+ * process has ended; EFAULT info NULL. */
+int ConnectClientInfo(int scoid, struct _client_info *info, int ngroups);
+int ConnectClientInfo_r(int scoid, struct _client_info *info, int ngroups);
+/* ConnectServerInfo: the first connection of process pid (0: the caller's; any process may be
+ * inspected) whose coid is coid or after it, fd-space coids first, then side-channel coids
+ * (server connections skipped); returns that coid and fills info: nd, pid (the server's), chid,
+ * scoid (0 once the channel is gone), coid, flags (_NTO_COF_CLOEXEC, _NTO_COF_DEAD: the channel
+ * is gone), the rest 0. Walk a process's connections with coid + 1. ESRCH no such process;
+ * EINVAL no connection at or after coid (or coid negative); EFAULT info NULL. */
+int ConnectServerInfo(pid_t pid, int coid, struct _server_info *info);
+int ConnectServerInfo_r(pid_t pid, int coid, struct _server_info *info);
 
 /* ---------------------------------------------------------------- send, receive, reply */
 

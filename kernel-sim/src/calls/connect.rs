@@ -1,8 +1,11 @@
-//! ConnectAttach and ConnectDetach.
+//! ConnectAttach and ConnectDetach, and what a process may learn of connections:
+//! ConnectClientInfo and ConnectServerInfo.
 
 use super::{Caller, Effects, Step};
 use crate::abi::consts::*;
 use crate::abi::errno::{Errno, KResult};
+use crate::abi::types::MsgInfo;
+use crate::copy;
 use crate::objects::process::ProcState;
 use crate::objects::{CoidSlot, Connection, KState};
 use crate::pool::{Id, Pooled};
@@ -247,4 +250,106 @@ pub(crate) fn unlink(
         }
     }
     t.conns.free(conn);
+}
+
+/// ConnectClientInfo's kernel half: the client process behind the caller's server connection
+/// `scoid` (a scoid `| _NTO_SIDE_CHANNEL` of one of the caller's channels), or with `scoid` -1
+/// the caller's own process (as QNX's kernel does). Returns `pid << 32 | os_pid` (the client's
+/// pid and the Linux process its memory is in, 0 in a kernel of one Linux process); the
+/// credentials are not the kernel's (it keeps none).
+///
+/// EINVAL: no such scoid of the caller's (a coid, a scoid freed by the server's
+/// ConnectDetach, by the client's last detach from a channel without `_NTO_CHF_DISCONNECT`, or
+/// by the channel's destruction). ESRCH: the scoid is still there (the disconnect pulse's
+/// leftover) but its client process has ended.
+pub fn connect_client_info(t: &mut Tables<'_>, me: Caller, scoid: i32) -> KResult<Step> {
+    let proc = if scoid == -1 {
+        me.proc
+    } else {
+        if scoid as u32 & _NTO_SIDE_CHANNEL == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let Some(CoidSlot::Scoid(conn)) = t.coid_slot_ref(me.proc, scoid) else {
+            return Err(Errno::EINVAL);
+        };
+        let Some(c) = t.conns.get(conn) else {
+            return Err(Errno::EINVAL);
+        };
+        let ours = t.chans.get(c.chan).is_some_and(|ch| ch.owner == me.proc);
+        if !ours || c.scoid != scoid {
+            return Err(Errno::EINVAL);
+        }
+        c.client
+    };
+    let Some(p) = t.procs.get(proc) else {
+        return Err(Errno::ESRCH);
+    };
+    Ok(Step::Done(
+        (i64::from(p.pid) << 32) | i64::from(p.os_pid as u32),
+    ))
+}
+
+/// ConnectServerInfo: the first connection (client coid) of process `pid` (0: the caller's)
+/// at or after `coid`, in the order fd-space coids 0, 1, ..., then side-channel coids
+/// `_NTO_SIDE_CHANNEL | 1`, `| 2`, ... (server connections, scoids, are skipped). Writes its
+/// `_server_info` at `info` (the `MsgInfo` layout: `nd` the node the client attached with,
+/// `pid` the server's, `chid`, `scoid` the server's scoid for it, 0 once the channel is gone,
+/// `coid` the coid found, `flags` `_NTO_COF_CLOEXEC` if attached with it and `_NTO_COF_DEAD`
+/// if the channel is gone; the rest 0) and returns the coid. Any process may be inspected (QNX
+/// checks permissions; here every process of the kernel is one user's).
+///
+/// ESRCH: no process `pid`. EINVAL: no connection at or after `coid` (or `coid` negative).
+pub fn connect_server_info(
+    t: &mut Tables<'_>,
+    me: Caller,
+    pid: i32,
+    coid: i32,
+    info: u64,
+) -> KResult<Step> {
+    let proc = if pid == 0 {
+        Some(me.proc)
+    } else {
+        t.proc_by_pid(pid)
+    };
+    let Some(proc) = proc else {
+        return Err(Errno::ESRCH);
+    };
+    if coid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fd_per = t.cfg.fd_coids_per_process;
+    let side_per = t.cfg.side_coids_per_process;
+    let c = coid as u32;
+    let (fd_from, side_from) = if c & _NTO_SIDE_CHANNEL != 0 {
+        (fd_per, (c & !_NTO_SIDE_CHANNEL).max(1))
+    } else {
+        (c.min(fd_per), 1)
+    };
+    let found = (fd_from..fd_per)
+        .map(|i| i as i32)
+        .chain((side_from..side_per).map(|i| (_NTO_SIDE_CHANNEL | i) as i32))
+        .find_map(|coid| match t.coid_slot_ref(proc, coid) {
+            Some(CoidSlot::Coid(conn)) => t.conns.get(conn).map(|k| (coid, k)),
+            _ => None,
+        });
+    let Some((found, k)) = found else {
+        return Err(Errno::EINVAL);
+    };
+    let alive = t.chans.get(k.chan).is_some();
+    let mut flags = k.flags & _NTO_COF_CLOEXEC;
+    if !alive {
+        flags |= _NTO_COF_DEAD;
+    }
+    let si = MsgInfo {
+        nd: k.nd,
+        pid: k.server_pid,
+        chid: k.chid,
+        scoid: if alive { k.scoid } else { 0 },
+        coid: found,
+        flags: flags as i16,
+        ..MsgInfo::ZERO
+    };
+    // SAFETY: `info` is 0 or the caller's own MsgInfo, borrowed for this call.
+    unsafe { copy::write_out(copy::Space::LOCAL, info, &si) };
+    Ok(Step::Done(i64::from(found)))
 }

@@ -49,6 +49,41 @@ impl ThreadCtx {
         self.call(Call::ConnectDetach { coid }).map(drop)
     }
 
+    /// ConnectClientInfo's kernel half: the client process behind this process's server
+    /// connection `scoid` (-1: this process), as `(pid, linux_pid)`: its pid, and the Linux
+    /// process its memory is in (a shared kernel's program; in a kernel of one Linux process,
+    /// this one's). The credentials are Linux's to give (`/proc/<linux_pid>/status`): the
+    /// kernel keeps none. EINVAL no such scoid of ours (a coid; freed by our ConnectDetach, by
+    /// the client's last detach from a channel without `_NTO_CHF_DISCONNECT`, or with its
+    /// channel); ESRCH the scoid is still there but its client process has ended.
+    pub fn connect_client_info(&self, scoid: i32) -> KResult<(i32, i32)> {
+        let v = self.call(Call::ConnectClientInfo { scoid })?;
+        let os_pid = v as u32 as i32;
+        let linux_pid = if os_pid == 0 {
+            std::process::id() as i32
+        } else {
+            os_pid
+        };
+        Ok(((v >> 32) as i32, linux_pid))
+    }
+
+    /// ConnectServerInfo: the first connection of process `pid` (0: ours; any process of the
+    /// kernel may be inspected) at or after `coid`, fd-space coids first, then side-channel
+    /// coids (server connections are skipped): its coid and its `_server_info` (`nd`, the
+    /// server's `pid`, `chid`, `scoid` (0 once the channel is gone), `coid`, `flags`:
+    /// `_NTO_COF_CLOEXEC`, `_NTO_COF_DEAD` once the channel is gone; the rest 0). Iterate with
+    /// `coid + 1`. ESRCH no process `pid`; EINVAL no connection at or after `coid` (or `coid`
+    /// negative).
+    pub fn connect_server_info(&self, pid: i32, coid: i32) -> KResult<(i32, MsgInfo)> {
+        let mut info = MsgInfo::default();
+        let found = self.call(Call::ConnectServerInfo {
+            pid,
+            coid,
+            info: &mut info as *mut MsgInfo as u64,
+        })?;
+        Ok((found as i32, info))
+    }
+
     // ---------------------------------------------------------------- send / receive / reply
 
     /// MsgSendv over raw iovs: returns the server's reply status.
