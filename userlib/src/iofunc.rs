@@ -266,8 +266,8 @@ pub fn iofunc_time_update(attr: &IofuncAttr) {
     }
 }
 
-/// The credentials of a client: its process's real and effective user and group, read from
-/// Linux (`/proc/<pid>/status`) for a client in another Linux process, else this process's.
+/// The credentials of a client: its process's effective user and group (its Linux program's:
+/// [`crate::qnx::connect_client_info`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClientInfo {
     /// The client's pid.
@@ -278,24 +278,27 @@ pub struct ClientInfo {
     pub egid: u32,
 }
 
-/// `iofunc_client_info(ctp, ioflag, info)`: who the client is.
+/// `iofunc_client_info(ctp, ioflag, info)`: who the client is, through ConnectClientInfo on
+/// the message's scoid (its Linux ids, read when asked); this process's ids if that fails (a
+/// context no receive filled, a client already gone).
 pub fn iofunc_client_info(ctp: &ResmgrContext<'_>) -> ClientInfo {
-    let pid = ctp.info().pid;
-    // SAFETY: geteuid/getegid cannot fail and touch no memory of ours.
-    let (mut euid, mut egid) = unsafe { (libc::geteuid(), libc::getegid()) };
-    if pid > 0 {
-        if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-            let field = |name: &str| {
-                s.lines()
-                    .find(|l| l.starts_with(name))
-                    .and_then(|l| l.split_whitespace().nth(2))
-                    .and_then(|v| v.parse::<u32>().ok())
-            };
-            euid = field("Uid:").unwrap_or(euid);
-            egid = field("Gid:").unwrap_or(egid);
+    let info = ctp.info();
+    match crate::qnx::connect_client_info(info.scoid) {
+        Ok(ci) => ClientInfo {
+            pid: ci.pid,
+            euid: ci.cred.euid,
+            egid: ci.cred.egid,
+        },
+        Err(_) => {
+            // SAFETY: geteuid/getegid cannot fail and touch no memory of ours.
+            let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
+            ClientInfo {
+                pid: info.pid,
+                euid,
+                egid,
+            }
         }
     }
-    ClientInfo { pid, euid, egid }
 }
 
 /// `iofunc_check_access(ctp, attr, mode, info)`: whether `info` may access `attr` for `mode`
