@@ -275,12 +275,25 @@ pub(crate) fn client_info(scoid: c_int) -> KResult<userlib::qnx::ClientProcessIn
     userlib::qnx::client_info_linux(pid, linux_pid)
 }
 
+/// Linux's `NGROUPS_MAX` (`<limits.h>`), which a QNX program passes to ConnectClientInfo.
+const LINUX_NGROUPS_MAX: usize = 65536;
+/// The groups `struct _client_info` holds (`NGROUPS_MAX_QNX`, QNX's `NGROUPS_MAX`).
+const NGROUPS_MAX_QNX: usize = 8;
+
 unsafe fn connect_client_info(
     scoid: c_int,
     info: *mut CClientInfo,
     ngroups: c_int,
 ) -> KResult<c_int> {
     let ngroups = usize::try_from(ngroups).map_err(|_| Errno::EINVAL)?;
+    // QNX code passes `NGROUPS_MAX` with a plain struct: 8 on QNX, the room the struct has,
+    // and Linux's 65536 here. Taken for the struct's 8, so that the idiom cannot write past it
+    // (a caller who made room for more passes the room it made, below that).
+    let ngroups = if ngroups >= LINUX_NGROUPS_MAX {
+        NGROUPS_MAX_QNX
+    } else {
+        ngroups
+    };
     if info.is_null() {
         // (QNX's kernel takes NULL: the scoid is checked, nothing written.)
         with_current(|c| c.connect_client_info(scoid))?;

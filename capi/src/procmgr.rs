@@ -174,7 +174,7 @@ pub mod ability {
     /// Every domain bit.
     pub const ADN_ALL: c_uint = ADN_ROOT | ADN_NONROOT;
     /// The operations `PROCMGR_AID_EOL` may carry (applied to the abilities not listed).
-    pub const EOL_AOPS: c_uint = AOP_DENY | AOP_ALLOW | AOP_LOCK;
+    pub const EOL_AOPS: c_uint = AOP_DENY | AOP_ALLOW | AOP_LOCK | AOP_INHERIT_YES | AOP_INHERIT_NO;
     /// The longest list `procmgr_ability` walks, its `PROCMGR_AID_EOL` word included
     /// (`_QNXSIM_PROCMGR_ABILITY_MAX`): a list without its end fails with EINVAL there.
     pub const LIST_MAX: usize = 1024;
@@ -196,7 +196,9 @@ pub fn ability_word(word: c_uint) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let ok = if aid == AID_EOL {
-        aops & !EOL_AOPS == 0 && (aops == 0) == (adns == 0)
+        // (Any of these, or a domain alone: what real programs end their lists with, as
+        // `PROCMGR_ADN_NONROOT | PROCMGR_AID_EOL` or `..ALLOW | ..INHERIT_YES | ..EOL`.)
+        aops & !EOL_AOPS == 0
     } else {
         aid <= AID_MAX && !AID_UNASSIGNED.contains(&aid) && aops != 0 && adns != 0
     };

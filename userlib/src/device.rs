@@ -34,10 +34,21 @@ pub const PHYS_SIZE: u64 = 1 << 40;
 /// I/O ports (`mmap_device_io`).
 pub const IO_PORTS: u64 = 1 << 16;
 
-/// The physical memory file of the program's kernel (made on first use).
+/// The physical memory file of the program's kernel (made on first use; a failure, say the
+/// kernel not running yet, is not kept: the next call tries again).
 pub fn phys_file() -> KResult<&'static File> {
-    static FILE: OnceLock<Result<File, Errno>> = OnceLock::new();
-    FILE.get_or_init(open_phys).as_ref().map_err(|e| *e)
+    static FILE: OnceLock<File> = OnceLock::new();
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if let Some(f) = FILE.get() {
+        return Ok(f);
+    }
+    // (One maker at a time: two threads must not make two memory files.)
+    let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(f) = FILE.get() {
+        return Ok(f);
+    }
+    let f = open_phys()?;
+    Ok(FILE.get_or_init(|| f))
 }
 
 /// Makes sure a program that has no physical memory yet makes it before it forks, so that a

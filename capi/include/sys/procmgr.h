@@ -40,15 +40,16 @@ int procmgr_daemon(int status, unsigned flags);
  * identifier (PROCMGR_AID_*) ORed with one or more operations (PROCMGR_AOP_*) and one or more
  * domains (PROCMGR_ADN_*); a word with PROCMGR_AOP_SUBRANGE is followed by two uint64_t, the
  * lower and upper limits. PROCMGR_AID_EOL ends the list, alone or with domains and any of
- * PROCMGR_AOP_DENY, _ALLOW, _LOCK (for the abilities not listed). Returns EOK or an errno
+ * PROCMGR_AOP_DENY, _ALLOW, _LOCK, _INHERIT_YES, _INHERIT_NO (for the abilities not listed).
+ * Returns EOK or an errno
  * value (errno is not set), as QNX's does.
  *
  * Here every ability is granted already (the simulation asks for none), so nothing changes: a
  * well-formed list for pid 0 or getpid() is EOK. EPERM: another process's pid; ESRCH: no such
  * process. EINVAL: a word with bits outside these fields (PROCMGR_AID_UNCREATED among them),
  * an identifier not defined below, an ability without an operation or a domain, DENY with
- * ALLOW, INHERIT_YES with INHERIT_NO, EOL with other operations (or a domain without an
- * operation), a subrange whose lower limit is above its upper one, or no PROCMGR_AID_EOL
+ * ALLOW, INHERIT_YES with INHERIT_NO, EOL with SUBRANGE, a subrange whose lower limit is
+ * above its upper one, or no PROCMGR_AID_EOL
  * within _QNXSIM_PROCMGR_ABILITY_MAX words (the walk stops there). The first bad word ends
  * the walk.
  */
