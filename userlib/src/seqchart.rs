@@ -543,7 +543,10 @@ impl ChartGuard {
             return Ok(());
         };
         let svg = render(&events, dropped, &self.options, &names);
-        file.write_all(svg.as_bytes())
+        // (Emptied now, not when opened: a recorder refused before it recorded leaves a file
+        // that was there as it was.)
+        file.set_len(0)
+            .and_then(|()| file.write_all(svg.as_bytes()))
             .and_then(|()| file.flush())
             .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
     }
@@ -569,15 +572,23 @@ pub fn record(path: impl AsRef<Path>) -> io::Result<ChartGuard> {
 
 /// [`record`] with [`Options`].
 pub fn record_with(path: impl AsRef<Path>, options: Options) -> io::Result<ChartGuard> {
-    let (layer, guard) = layer(path, options)?;
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer)).map_err(
-        |e| {
-            io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("cannot record a sequence chart: {e}"),
-            )
-        },
-    )?;
+    let existed = path.as_ref().exists();
+    let (layer, mut guard) = layer(path, options)?;
+    if let Err(e) =
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+    {
+        // Refused: nothing is written, a file that was there is left as it was (it is emptied
+        // only when written), and one made just now goes.
+        if let Some((path, _)) = guard.out.take() {
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("cannot record a sequence chart: {e}"),
+        ));
+    }
     Ok(guard)
 }
 
@@ -585,7 +596,11 @@ pub fn record_with(path: impl AsRef<Path>, options: Options) -> io::Result<Chart
 /// writes its chart into `path` (created now).
 pub fn layer(path: impl AsRef<Path>, options: Options) -> io::Result<(SeqChartLayer, ChartGuard)> {
     let path = path.as_ref().to_path_buf();
-    let file = File::create(&path)
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
         .map_err(|e| io::Error::new(e.kind(), format!("creating {}: {e}", path.display())))?;
     let (layer, mut guard) = memory(options);
     guard.out = Some((path, file));

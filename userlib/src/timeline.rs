@@ -99,10 +99,25 @@ pub fn record(path: impl AsRef<Path>) -> io::Result<TimelineGuard> {
 
 /// [`record`], keeping at most `capacity` events.
 pub fn record_with_capacity(path: impl AsRef<Path>, capacity: usize) -> io::Result<TimelineGuard> {
-    let (layer, guard) = TimelineLayer::with_capacity(path, capacity)?;
+    let already = || {
+        io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "a global tracing subscriber is already set",
+        )
+    };
+    let existed = path.as_ref().exists();
+    let (layer, mut guard) = TimelineLayer::with_capacity(path, capacity)?;
     let subscriber = tracing_subscriber::registry().with(layer.with_filter(filter()));
-    tracing::subscriber::set_global_default(subscriber)
-        .map_err(|e| io::Error::new(io::ErrorKind::AlreadyExists, e))?;
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        // Refused: nothing is written, a file that was there is left as it was (it is emptied
+        // only when written), and one made just now goes.
+        if let Some(shared) = guard.shared.take() {
+            if !existed {
+                let _ = std::fs::remove_file(&shared.path);
+            }
+        }
+        return Err(already());
+    }
     Ok(guard)
 }
 
@@ -139,7 +154,11 @@ impl TimelineLayer {
     ) -> io::Result<(TimelineLayer, TimelineGuard)> {
         kernel_sim::trace::keep_callsites_live();
         let path = path.as_ref().to_path_buf();
-        let file = File::create(&path)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
         let shared = Arc::new(Shared {
             start: Instant::now(),
             origin_ns: kernel_sim::trace::monotonic_ns(),
@@ -376,6 +395,9 @@ impl Shared {
             )
         };
         let trace = build(&events, &names, end_ns, dropped, capacity);
+        // (Emptied now, not when opened: a recorder refused before it recorded leaves a file
+        // that was there as it was.)
+        file.set_len(0)?;
         let mut out = BufWriter::new(file);
         out.write_all(b"{\"traceEvents\":[\n")?;
         for (i, ev) in trace.iter().enumerate() {

@@ -329,6 +329,14 @@ fn record_writes_the_file_and_refuses_a_second_subscriber() {
     assert!(guard.events() >= 11, "{}", guard.events());
     let err = seqchart::record(dir.join("second.svg")).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    assert!(!dir.join("second.svg").exists(), "no file made for a refused recorder");
+    std::fs::write(dir.join("third.svg"), b"someone's").unwrap();
+    assert!(seqchart::record(dir.join("third.svg")).is_err());
+    assert_eq!(
+        std::fs::read(dir.join("third.svg")).unwrap(),
+        b"someone's",
+        "a file that was there is left as it was"
+    );
     guard.finish().unwrap();
     let svg = std::fs::read_to_string(&path).unwrap();
     let elems = parse_xml(&svg).unwrap();

@@ -615,10 +615,21 @@ fn receive(chid: i32, buf: &mut [u8]) -> userlib::RcvId {
 fn the_kernel_s_events_between_two_processes() {
     let path = temp_path("kernel");
     let guard = timeline::record(&path).expect("the global subscriber");
+    // A second global recorder is refused, and neither makes its file nor touches one there.
+    let second = temp_path("second");
+    std::fs::write(&second, b"someone's").unwrap();
     assert!(
-        timeline::record(temp_path("second")).is_err(),
+        timeline::record(&second).is_err(),
         "only one global subscriber"
     );
+    assert_eq!(
+        std::fs::read(&second).unwrap(),
+        b"someone's",
+        "left as it was"
+    );
+    std::fs::remove_file(&second).unwrap();
+    assert!(timeline::record(&second).is_err());
+    assert!(!second.exists(), "no file made for a refused recorder");
     let k = kernel();
     let server = process(&k);
     let client = process(&k);
