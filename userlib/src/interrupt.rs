@@ -76,6 +76,20 @@ pub fn interrupt_attach(
         // raise that comes first, waits for its handler here.)
         let mut map = lock(&handlers);
         let id = c.interrupt_attach_handler(intr, flags)?;
+        // The handlers of attachments that ended without a detach (their threads ended, the
+        // attachments being theirs without `_NTO_INTR_FLAGS_PROCESS`) go now.
+        if !map.is_empty() {
+            let pid = c.pid();
+            let live: std::collections::HashSet<i32> = c
+                .kernel()
+                .snapshot()
+                .interrupts
+                .iter()
+                .filter(|i| i.pid == pid && i.handler)
+                .map(|i| i.id)
+                .collect();
+            map.retain(|id, _| live.contains(id));
+        }
         map.insert(id, Box::new(handler));
         Ok(id)
     })

@@ -557,3 +557,39 @@ fn stress_random_raises_on_several_levels_keep_every_count_consistent() {
         k.pool_usage() == baseline
     });
 }
+
+#[test]
+fn a_handler_whose_attachment_ended_with_its_thread_is_dropped_at_the_next_attach() {
+    let k = kernel();
+    let p = process(&k);
+    let token = Arc::new(());
+    let t = token.clone();
+    // Without _NTO_INTR_FLAGS_PROCESS: the attachment ends with the thread that made it.
+    let id = run_in(&p, move || {
+        interrupt_attach(
+            96,
+            move |_| {
+                let _ = &t;
+                None
+            },
+            0,
+        )
+    })
+    .unwrap();
+    assert!(id > 0);
+    assert_eq!(
+        Arc::strong_count(&token),
+        2,
+        "the handler holds its closure"
+    );
+    let id2 = run_in(&p, || {
+        interrupt_attach(97, |_| None, _NTO_INTR_FLAGS_PROCESS)
+    })
+    .unwrap();
+    assert_eq!(
+        Arc::strong_count(&token),
+        1,
+        "the ended attachment's handler is gone"
+    );
+    run_in(&p, move || interrupt_detach(id2)).unwrap();
+}
