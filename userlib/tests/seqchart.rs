@@ -329,7 +329,10 @@ fn record_writes_the_file_and_refuses_a_second_subscriber() {
     assert!(guard.events() >= 11, "{}", guard.events());
     let err = seqchart::record(dir.join("second.svg")).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
-    assert!(!dir.join("second.svg").exists(), "no file made for a refused recorder");
+    assert!(
+        !dir.join("second.svg").exists(),
+        "no file made for a refused recorder"
+    );
     std::fs::write(dir.join("third.svg"), b"someone's").unwrap();
     assert!(seqchart::record(dir.join("third.svg")).is_err());
     assert_eq!(
