@@ -444,10 +444,10 @@ fn attach_current(c: &RefCell<Option<ThreadCtx>>) -> KResult<()> {
 }
 
 /// The calling thread's signals, blocked until dropped (then the previous mask is back).
-struct SignalsBlocked(Option<libc::sigset_t>);
+pub(crate) struct SignalsBlocked(Option<libc::sigset_t>);
 
 impl SignalsBlocked {
-    fn new() -> SignalsBlocked {
+    pub(crate) fn new() -> SignalsBlocked {
         // SAFETY: `all` and `old` are plain sigset_t values of ours; sigfillset and
         // pthread_sigmask only write them (and the thread's mask).
         unsafe {

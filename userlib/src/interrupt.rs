@@ -37,7 +37,10 @@ type Handlers = Arc<Mutex<HashMap<i32, Handler>>>;
 
 /// Every process's handlers in this program: (kernel, pid) -> handlers. A process's service
 /// thread holds its own map; the entry here finds it for the next attach.
-static PROCESSES: Mutex<Vec<(u64, i32, Handlers)>> = Mutex::new(Vec::new());
+static PROCESSES: Mutex<Table> = Mutex::new(Vec::new());
+
+/// [`PROCESSES`]'s entries: (kernel id, pid, handlers).
+type Table = Vec<(u64, i32, Handlers)>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // (A handler that panicked poisoned nothing we rely on: the map stays consistent.)
@@ -144,6 +147,8 @@ pub fn interrupt_raise(intr: i32) -> KResult<u32> {
 
 /// The handlers of process `pid`, its service thread started if it was not.
 fn service_of(kernel: &Kernel, pid: Pid) -> KResult<Handlers> {
+    #[cfg(not(loom))]
+    hold_across_fork();
     let mut all = lock(&PROCESSES);
     // (Entries of processes that ended, whose service thread has gone, are dropped.)
     all.retain(|(_, _, h)| Arc::strong_count(h) > 1);
@@ -156,6 +161,9 @@ fn service_of(kernel: &Kernel, pid: Pid) -> KResult<Handlers> {
     let handlers: Handlers = Arc::default();
     let ctx = kernel.thread_attach_internal(pid, kernel_sim::consts::PRIO_MAX)?;
     let mine = handlers.clone();
+    // (Made with every signal blocked, which it inherits: a signal aimed at the process never
+    // finds it unblocked, not even before its first instruction.)
+    let _blocked = crate::current::SignalsBlocked::new();
     std::thread::Builder::new()
         .name(format!("intr-service-{}", pid.pid))
         .spawn(move || {
@@ -170,6 +178,32 @@ fn service_of(kernel: &Kernel, pid: Pid) -> KResult<Handlers> {
         .map_err(|_| Errno::EAGAIN)?;
     all.push((kernel.id(), pid.pid, handlers.clone()));
     Ok(handlers)
+}
+
+/// Makes `fork()` take [`PROCESSES`]'s lock first and release it after, in the parent and in
+/// the child (registered once, with the first handler): a child forked while another thread
+/// held it would otherwise find it held by a thread it does not have, and its first
+/// `interrupt_attach` would wait forever. (The fork handlers run in the forking thread, before
+/// and after, so the guard is kept in its thread-local slot.)
+#[cfg(not(loom))]
+fn hold_across_fork() {
+    thread_local! {
+        static HELD: std::cell::RefCell<Option<MutexGuard<'static, Table>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    extern "C" fn prepare() {
+        let g = lock(&PROCESSES);
+        let _ = HELD.try_with(|h| *h.borrow_mut() = Some(g));
+    }
+    extern "C" fn after() {
+        let _ = HELD.try_with(|h| drop(h.borrow_mut().take()));
+    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: registers handlers with no preconditions; they take and drop a lock this
+        // module only ever holds briefly, never while it forks.
+        unsafe { libc::pthread_atfork(Some(prepare), Some(after), Some(after)) };
+    });
 }
 
 /// The service thread: runs each handler the kernel hands it, then reports the run done with

@@ -135,11 +135,12 @@ fn service_threads() -> Vec<i32> {
     v
 }
 
-/// The blocked-signal mask of this program's thread `tid` (`SigBlk` of its status).
-fn blocked_of(tid: i32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).unwrap();
-    let line = s.lines().find(|l| l.starts_with("SigBlk:")).unwrap();
-    u64::from_str_radix(line["SigBlk:".len()..].trim(), 16).unwrap()
+/// The blocked-signal mask of this program's thread `tid` (`SigBlk` of its status); None if
+/// the thread has ended meanwhile (another test's process, gone).
+fn blocked_of(tid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with("SigBlk:"))?;
+    u64::from_str_radix(line["SigBlk:".len()..].trim(), 16).ok()
 }
 
 fn bit(sig: i32) -> u64 {
@@ -161,7 +162,7 @@ fn the_service_thread_blocks_the_signals_aimed_at_the_process() {
     let id = interrupt_attach(100, |_| None, 0).unwrap();
     wait_until("a service thread", || !service_threads().is_empty());
     for tid in service_threads() {
-        let m = blocked_of(tid);
+        let Some(m) = blocked_of(tid) else { continue };
         for sig in [libc::SIGUSR1, libc::SIGUSR2, libc::SIGTERM, libc::SIGINT] {
             assert!(
                 m & bit(sig) != 0,
@@ -218,6 +219,47 @@ fn wait_child(pid: libc::pid_t) -> Option<i32> {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// Forks while another thread keeps starting service threads (each first handler of a process
+/// takes the library's table of processes): no child finds the table held by a thread it does
+/// not have; each attaches a handler of its own at once.
+#[test]
+fn forks_while_service_threads_start_never_leave_a_child_hung() {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let st = stop.clone();
+    let churn = std::thread::spawn(move || {
+        let k = kernel();
+        let mut n = 0u32;
+        while !st.load(Ordering::SeqCst) {
+            let p = userlib::Process::new_in(&k).unwrap();
+            let _ = run_in(&p, || {
+                interrupt_attach(103, |_| None, _NTO_INTR_FLAGS_PROCESS)
+            });
+            drop(p);
+            n += 1;
+        }
+        n
+    });
+    for _ in 0..30 {
+        // SAFETY: the child only makes userlib calls (which fork.rs makes safe) and exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork");
+        if pid == 0 {
+            let code = match interrupt_attach(104, |_| None, 0) {
+                Ok(id) if interrupt_detach(id).is_ok() => 0,
+                _ => 20,
+            };
+            // SAFETY: ends the child without running the parent's atexit handlers or tests.
+            unsafe { libc::_exit(code) };
+        }
+        assert_eq!(wait_child(pid), Some(0), "a child hung or failed");
+    }
+    stop.store(true, Ordering::SeqCst);
+    assert!(
+        churn.join().unwrap() > 0,
+        "service threads were started meanwhile"
+    );
 }
 
 /// A program with a handler (and so a service thread) forks: the child, on its fresh default
