@@ -26,29 +26,10 @@ use kernel_sim::{Errno, KResult};
 use libc::{c_int, clockid_t, timespec};
 use std::cell::UnsafeCell;
 use std::mem::{offset_of, size_of};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::catch_unwind;
 
 /// `SYSPAGE_ENTRY(qtime)->cycles_per_sec`: `ClockCycles` counts nanoseconds.
 pub const CYCLES_PER_SEC: u64 = 1_000_000_000;
-
-/// Runs `f`, a panic becoming EFAULT, leaving `errno` as it found it (these calls need no
-/// kernel, so unlike `crate::guard` this binds the thread to none).
-fn quiet<T>(f: impl FnOnce() -> KResult<T>) -> KResult<T> {
-    // SAFETY: `__errno_location` returns the calling thread's errno, always valid to read.
-    let saved = unsafe { *libc::__errno_location() };
-    let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(Errno::EFAULT));
-    crate::set_errno(Errno(saved));
-    r
-}
-
-/// The C library's errno after one of its calls failed.
-fn last_errno() -> Errno {
-    Errno(
-        std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EINVAL),
-    )
-}
 
 /// `clock`'s time (`clock_gettime`).
 fn now(clock: clockid_t) -> KResult<timespec> {
@@ -58,7 +39,7 @@ fn now(clock: clockid_t) -> KResult<timespec> {
     };
     // SAFETY: `ts` is ours and writable.
     if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
-        return Err(last_errno());
+        return Err(crate::last_errno());
     }
     Ok(ts)
 }
@@ -118,7 +99,7 @@ unsafe fn clock_time(id: clockid_t, ntime: *const u64, otime: *mut u64) -> KResu
         };
         // SAFETY: `ts` is ours and valid.
         if unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &ts) } != 0 {
-            return Err(last_errno());
+            return Err(crate::last_errno());
         }
     }
     // SAFETY: NULL or the caller's writable value (its promise).
@@ -138,7 +119,9 @@ unsafe fn clock_time(id: clockid_t, ntime: *const u64, otime: *mut u64) -> KResu
 #[no_mangle]
 pub unsafe extern "C" fn ClockTime(id: clockid_t, ntime: *const u64, otime: *mut u64) -> c_int {
     // SAFETY: forwarded from our C caller.
-    crate::plain(quiet(|| unsafe { clock_time(id, ntime, otime) }))
+    crate::plain(crate::keep_errno(|| unsafe {
+        clock_time(id, ntime, otime)
+    }))
 }
 
 /// `ClockTime` returning the negative errno instead of setting `errno`.
@@ -148,7 +131,9 @@ pub unsafe extern "C" fn ClockTime(id: clockid_t, ntime: *const u64, otime: *mut
 #[no_mangle]
 pub unsafe extern "C" fn ClockTime_r(id: clockid_t, ntime: *const u64, otime: *mut u64) -> c_int {
     // SAFETY: forwarded from our C caller.
-    crate::r_form(quiet(|| unsafe { clock_time(id, ntime, otime) }))
+    crate::r_form(crate::keep_errno(|| unsafe {
+        clock_time(id, ntime, otime)
+    }))
 }
 
 // ------------------------------------------------------------------ ClockPeriod
@@ -184,7 +169,7 @@ unsafe fn clock_period(
         };
         // SAFETY: `res` is ours and writable.
         if unsafe { libc::clock_getres(id, &mut res) } != 0 {
-            return Err(last_errno());
+            return Err(crate::last_errno());
         }
         *o = ClockPeriodC {
             nsec: u32::try_from(ns_of(&res)?).unwrap_or(u32::MAX),
@@ -209,7 +194,9 @@ pub unsafe extern "C" fn ClockPeriod(
     _reserved: c_int,
 ) -> c_int {
     // SAFETY: forwarded from our C caller.
-    crate::plain(quiet(|| unsafe { clock_period(id, nperiod, operiod) }))
+    crate::plain(crate::keep_errno(|| unsafe {
+        clock_period(id, nperiod, operiod)
+    }))
 }
 
 /// `ClockPeriod` returning the negative errno instead of setting `errno`.
@@ -224,7 +211,9 @@ pub unsafe extern "C" fn ClockPeriod_r(
     _reserved: c_int,
 ) -> c_int {
     // SAFETY: forwarded from our C caller.
-    crate::r_form(quiet(|| unsafe { clock_period(id, nperiod, operiod) }))
+    crate::r_form(crate::keep_errno(|| unsafe {
+        clock_period(id, nperiod, operiod)
+    }))
 }
 
 // ------------------------------------------------------------------ the system page

@@ -90,11 +90,26 @@ pub(crate) fn set_errno(e: Errno) {
 /// times out or is interrupted, a `/proc` read) set it, and a call sets it only by failing
 /// (`plain`), as QNX's do; an `_r` form never.
 pub(crate) fn guard<T>(f: impl FnOnce() -> KResult<T>) -> KResult<T> {
+    keep_errno(|| fdio::own_work(f))
+}
+
+/// Runs `f`, a panic becoming EFAULT, leaving `errno` as it found it: [`guard`] without the
+/// binding of the thread to a kernel (for calls that need none: the clocks).
+pub(crate) fn keep_errno<T>(f: impl FnOnce() -> KResult<T>) -> KResult<T> {
     // SAFETY: `__errno_location` returns the calling thread's errno, always valid to read.
     let saved = unsafe { *libc::__errno_location() };
-    let r = fdio::own_work(|| catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(Errno::EFAULT)));
+    let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(Errno::EFAULT));
     set_errno(Errno(saved));
     r
+}
+
+/// The C library's errno after one of its calls failed.
+pub(crate) fn last_errno() -> Errno {
+    Errno(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO),
+    )
 }
 
 /// A C integer result: the value, or -1 with `errno` set.

@@ -49,19 +49,10 @@ fn timespec_of(ns: u64) -> timespec {
     }
 }
 
-/// The C library's errno after one of its calls failed.
-fn last_errno() -> Errno {
-    Errno(
-        std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EINVAL),
-    )
-}
-
 /// glibc's result (-1 and errno) as ours.
 fn glibc(r: c_int) -> KResult<c_int> {
     if r == -1 {
-        Err(last_errno())
+        Err(crate::last_errno())
     } else {
         Ok(r)
     }
@@ -308,7 +299,7 @@ fn runmask(set: Option<u32>) -> KResult<u32> {
     let size = std::mem::size_of::<libc::cpu_set_t>();
     // SAFETY: `cpus` is ours, `size` its size.
     if unsafe { libc::sched_getaffinity(0, size, &mut cpus) } != 0 {
-        return Err(last_errno());
+        return Err(crate::last_errno());
     }
     let old = (0..32)
         // SAFETY: `cpus` is initialised and `i` within its bits.
@@ -323,7 +314,7 @@ fn runmask(set: Option<u32>) -> KResult<u32> {
         }
         // SAFETY: `new` is ours, `size` its size.
         if unsafe { libc::sched_setaffinity(0, size, &new) } != 0 {
-            return Err(last_errno());
+            return Err(crate::last_errno());
         }
     }
     Ok(old)

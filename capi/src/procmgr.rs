@@ -31,15 +31,6 @@ pub const PROCMGR_DAEMON_NODEVNULL: c_uint = 0x4;
 /// `PROCMGR_DAEMON_KEEPUMASK`: keep the umask (else 0).
 pub const PROCMGR_DAEMON_KEEPUMASK: c_uint = 0x8;
 
-/// The last `errno`, as an [`Errno`].
-fn last_errno() -> Errno {
-    Errno(
-        std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO),
-    )
-}
-
 /// Closes every descriptor above 2, through libqnxsim's `close` (so that a descriptor open on
 /// a resource manager leaves its table).
 fn close_above_stdio() {
@@ -73,13 +64,13 @@ fn stdio_to_dev_null() -> Result<(), Errno> {
     // SAFETY: a NUL-terminated path and plain flags.
     let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
     if null < 0 {
-        return Err(last_errno());
+        return Err(crate::last_errno());
     }
     for fd in 0..3 {
         // SAFETY: two descriptor numbers; libqnxsim's dup2, which drops a resource manager's
         // descriptor it replaces from its table.
         if null != fd && unsafe { crate::fdio::dup2(null, fd) } < 0 {
-            let e = last_errno();
+            let e = crate::last_errno();
             // SAFETY: our own descriptor.
             unsafe { libc::close(null) };
             return Err(e);
@@ -221,7 +212,7 @@ pub fn ability_pid(pid: pid_t) -> Result<(), Errno> {
         return Err(Errno::ESRCH);
     }
     // SAFETY: signal 0 only checks that the process exists (EPERM: it does, not ours).
-    if unsafe { libc::kill(pid, 0) } == 0 || last_errno() == Errno::EPERM {
+    if unsafe { libc::kill(pid, 0) } == 0 || crate::last_errno() == Errno::EPERM {
         Err(Errno::EPERM)
     } else {
         Err(Errno::ESRCH)

@@ -315,9 +315,7 @@ fn open_or_create(path: &std::path::Path) -> KResult<Kernel> {
             Ok(k) => {
                 // A new kernel's simulated physical memory starts empty: a file left beside
                 // an earlier kernel of this path is that kernel's (userlib's `device`).
-                let mut phys = path.as_os_str().to_owned();
-                phys.push(".phys");
-                let _ = std::fs::remove_file(phys);
+                let _ = std::fs::remove_file(crate::device::phys_beside(path));
                 Ok(k)
             }
             Err(e) => Err(e),

@@ -100,11 +100,7 @@ fn open_phys() -> Result<File, Errno> {
                 KernelNamed::Supervised(name) => {
                     kernel_sim::supervisor::phys_path(&kernel_sim::supervisor::socket_path(&name)?)
                 }
-                KernelNamed::File(path) => {
-                    let mut p = path.into_os_string();
-                    p.push(".phys");
-                    std::path::PathBuf::from(p)
-                }
+                KernelNamed::File(path) => phys_beside(&path),
             };
             open_private(&path)?
         }
@@ -114,6 +110,14 @@ fn open_phys() -> Result<File, Errno> {
         file.set_len(size).map_err(|e| io_errno(&e))?;
     }
     Ok(file)
+}
+
+/// The physical memory file of the kernel in memory file `kernel`: `PATH.phys`.
+#[cfg(not(loom))]
+pub(crate) fn phys_beside(kernel: &std::path::Path) -> std::path::PathBuf {
+    let mut p = kernel.as_os_str().to_owned();
+    p.push(".phys");
+    std::path::PathBuf::from(p)
 }
 
 /// Opens (or makes, mode 0600) the physical memory file at `path`, as a kernel's own file is

@@ -162,25 +162,24 @@ pub fn detach(t: &mut Tables<'_>, me: Caller, iid: i32, fx: &mut Effects) -> KRe
 /// Frees the attachments thread `th` made without `_NTO_INTR_FLAGS_PROCESS` (it is ending):
 /// as on QNX, such an attachment is the thread's, not the process's.
 pub(crate) fn detach_thread(t: &mut Tables<'_>, th: Id<crate::objects::Thread>, fx: &mut Effects) {
-    let ids: smallvec::SmallVec<[Id<Interrupt>; 4]> = t
-        .intrs
-        .live_ids()
-        .filter(|id| {
-            let a = t.intrs.at(id.index);
-            a.thread == th && a.flags & _NTO_INTR_FLAGS_PROCESS == 0
-        })
-        .collect();
-    for id in ids {
-        free(t, id, fx);
-    }
+    free_where(
+        t,
+        |a| a.thread == th && a.flags & _NTO_INTR_FLAGS_PROCESS == 0,
+        fx,
+    );
 }
 
 /// Frees every attachment of process `proc` (its teardown).
 pub(crate) fn detach_all(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) {
+    free_where(t, |a| a.owner == proc, fx);
+}
+
+/// Frees every attachment `which` picks.
+fn free_where(t: &mut Tables<'_>, which: impl Fn(&Interrupt) -> bool, fx: &mut Effects) {
     let ids: smallvec::SmallVec<[Id<Interrupt>; 8]> = t
         .intrs
         .live_ids()
-        .filter(|id| t.intrs.at(id.index).owner == proc)
+        .filter(|id| which(t.intrs.at(id.index)))
         .collect();
     for id in ids {
         free(t, id, fx);
