@@ -19,7 +19,7 @@ mod procs;
 
 use common::cc::{build, c_dir, cflags, expect_pass, Lang, Link, Running};
 use procs::TempDir;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -171,31 +171,11 @@ fn the_system_page_has_only_what_it_can_fill_and_cannot_be_repointed() {
 /// set must fail with EPERM. Not root: the suites above made that check already.
 #[test]
 fn as_an_unprivileged_user_setting_the_realtime_clock_is_eperm() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return;
-    }
-    let setpriv = Path::new("/usr/bin/setpriv");
-    if !setpriv.exists() {
-        eprintln!("setpriv not found: the unprivileged run is left out");
-        return;
-    }
     let dir = TempDir::new("c-clock-nonroot");
-    // (Linked static, so that the unprivileged user needs no access to the library's
-    // directory; the directory opened to it.)
     let exe = build_suite(&dir, Lang::C99, Link::Static);
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.join(""), std::fs::Permissions::from_mode(0o711))
-        .expect("opening the directory");
-    let exe_arg = exe.display().to_string();
-    let args = [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        exe_arg.as_str(),
-    ];
-    let (status, out, err) =
-        Running::start(setpriv, &args, &[] as &[(&str, &str)]).finish(RUN_WITHIN);
+    let Some((status, out, err)) = common::cc::as_nobody(&dir, &exe, &[], RUN_WITHIN) else {
+        return;
+    };
     assert!(
         !out.contains("skipped: setting CLOCK_REALTIME"),
         "the unprivileged run skipped the check:\n{out}"

@@ -50,6 +50,20 @@ fn connect_info_cxx17_linked_shared() {
     one_program(Lang::Cxx17, Link::Shared);
 }
 
+/// The suite once more as an unprivileged user (uid and gid 65534, no groups) when the test
+/// runs as root: the ids the server learns, and `iofunc_client_info`'s, must be the client's
+/// own, which as root any root process's would match (`iofunc_client_info` once read the
+/// Linux process whose pid was the simulated one's, a root daemon's here).
+#[test]
+fn connect_info_as_an_unprivileged_user() {
+    let dir = TempDir::new("c-connect-info-nonroot");
+    let exe = suite(&dir, Lang::C99, Link::Static);
+    let Some(ran) = common::cc::as_nobody(&dir, &exe, &[], RUN_WITHIN) else {
+        return;
+    };
+    expect_summary("connect_info_suite as uid 65534", ran, MIN_CHECKS);
+}
+
 /// The server's "ready PID CHID": (PID, CHID).
 fn ready(server: &mut Running) -> (String, String) {
     let line = server.line();

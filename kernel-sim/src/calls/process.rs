@@ -51,6 +51,12 @@ pub fn process_create_as(
     let mut p = Process::vacant();
     p.pid = pid;
     p.os_pid = os_pid;
+    // (Calls run in the caller's thread: a process of another program is made by that
+    // program, so the image is the caller's.)
+    #[cfg(not(loom))]
+    if os_pid != 0 {
+        p.os_image = crate::kernel::image_tag();
+    }
     // Control characters (an argv[0] may hold any byte but NUL) become '?', so that no listing
     // sends a terminal escape; cut at a character boundary to fit, with room for a NUL.
     let clean: String = name

@@ -17,6 +17,8 @@
 mod api;
 mod entry;
 mod os;
+#[cfg(not(loom))]
+pub(crate) use os::image_tag;
 mod timer_service;
 
 use crate::abi::errno::{Errno, KResult};
@@ -114,6 +116,25 @@ pub struct Pid {
     id: Id<Process>,
 }
 
+/// Whether this program image maps the kernel in `file` for the first time: the regions it
+/// mapped, by their file's device and inode (a forked child inherits the list with the
+/// mappings). A file that cannot be told counts as mapped before: the safe answer, as
+/// [`Kernel::forget_earlier_images`] takes over a lock only at a first mapping.
+#[cfg(not(loom))]
+fn first_mapping_in_image(file: &std::fs::File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    static MAPPED: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
+    let Ok(m) = file.metadata() else {
+        return false;
+    };
+    let mut mapped = MAPPED.lock().unwrap_or_else(|p| p.into_inner());
+    if mapped.contains(&(m.dev(), m.ino())) {
+        return false;
+    }
+    mapped.push((m.dev(), m.ino()));
+    true
+}
+
 impl Kernel {
     /// A new kernel in anonymous memory, with the given capacities: a kernel of this Linux
     /// process alone.
@@ -144,6 +165,9 @@ impl Kernel {
             .mode(0o600)
             .open(&tmp)
             .map_err(io)?;
+        // (Mapped by this image from the start: a later `open_shared` of it here is not a
+        // first mapping.)
+        first_mapping_in_image(&file);
         let made = Region::create_shared(&file, cfg).and_then(|region| {
             // Linked, not renamed: a link never replaces a file another program made meanwhile.
             std::fs::hard_link(&tmp, path).map_err(io)?;
@@ -154,7 +178,9 @@ impl Kernel {
     }
 
     /// Maps the shared kernel at `path` made by [`Kernel::create_shared`] (in this or another
-    /// Linux process of the same user). ENOENT no such file; EACCES not ours to open; EINVAL
+    /// Linux process of the same user), first tearing down what an earlier image of this
+    /// program left in it ([`Kernel::forget_earlier_images`]: a program that `exec` replaced).
+    /// ENOENT no such file; EACCES not ours to open; EINVAL
     /// not a kernel region; ENOTSUP a region of another layout version.
     #[cfg(not(loom))]
     pub fn open_shared(path: &std::path::Path) -> KResult<Kernel> {
@@ -163,15 +189,23 @@ impl Kernel {
             .write(true)
             .open(path)
             .map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
-        Kernel::with_region(Region::open_shared(&file)?, true)
+        let first = first_mapping_in_image(&file);
+        let k = Kernel::with_region(Region::open_shared(&file)?, true)?;
+        k.forget_earlier_images(first);
+        Ok(k)
     }
 
     /// Maps the shared kernel whose region is the memory file `fd` (a supervisor's memfd,
-    /// received at admission: `crate::supervisor::attach`). EINVAL not a kernel region;
-    /// ENOTSUP a region of another layout version.
+    /// received at admission: `crate::supervisor::attach`), first tearing down what an earlier
+    /// image of this program left in it, as [`Kernel::open_shared`] does. EINVAL not a kernel
+    /// region; ENOTSUP a region of another layout version.
     #[cfg(not(loom))]
     pub fn open_fd(fd: std::os::fd::OwnedFd) -> KResult<Kernel> {
-        Kernel::with_region(Region::open_shared(&std::fs::File::from(fd))?, false)
+        let file = std::fs::File::from(fd);
+        let first = first_mapping_in_image(&file);
+        let k = Kernel::with_region(Region::open_shared(&file)?, false)?;
+        k.forget_earlier_images(first);
+        Ok(k)
     }
 
     /// A kernel over `region`; `reaps_dead` for a shared kernel no supervisor watches (a plain
@@ -308,8 +342,46 @@ impl Kernel {
         let pid = std::process::id() as i32;
         // Its program's name, as pidin shows it (and the trace names its process).
         let name = program_name();
-        self.locked(|t| calls::process::process_create_as(t, pid, pid, &name))
-            .map(|id| Pid { pid, id })
+        let attach = || self.locked(|t| calls::process::process_create_as(t, pid, pid, &name));
+        let id = match attach() {
+            // (A process of an earlier image with this pid that the mapping of this kernel did
+            // not find, as a forked child's reused pid: gone, then ours.)
+            #[cfg(not(loom))]
+            Err(Errno::EEXIST) if self.forget_earlier_images(false) > 0 => attach(),
+            r => r,
+        }?;
+        Ok(Pid { pid, id })
+    }
+
+    /// Tears down what an earlier program image with this program's Linux pid left in this
+    /// shared kernel, as if that program had ended: the processes of an image that `exec`
+    /// replaced (its channels destroyed, clients REPLY-blocked on them released with ESRCH,
+    /// its connections detached with their pulses), or of a dead program whose pid this one
+    /// reuses before the supervisor reaped it. Processes record their image
+    /// ([`crate::objects::Process::os_image`]). Run as a program maps the kernel, and when
+    /// attaching its own process finds its pid taken. Returns how many it tore down.
+    ///
+    /// `exec` also ends every other thread of the old image, one of them perhaps inside a
+    /// kernel call, holding the lock: a hold by this pid that the image's `first` mapping of
+    /// the kernel finds cannot be this image's (none of its threads can have taken the lock
+    /// yet), so it is undone and released as a dead program's is
+    /// ([`Kernel::recover_dead_lock_holder`]). (Until then every program of the kernel waits
+    /// for the lock, as on a program killed inside a call until its reaping.)
+    #[cfg(not(loom))]
+    pub(crate) fn forget_earlier_images(&self, first: bool) -> usize {
+        if !self.shared() {
+            return 0;
+        }
+        let (me, image) = (crate::copy::my_pid(), image_tag());
+        if first && self.lock_owner() == Some(me) {
+            self.program_ended(me, || self.recover_dead_lock_holder(me));
+        }
+        let earlier = |p: &Process| p.os_pid == me && p.os_image != image;
+        let any = self.locked(|t| t.procs.live_ids().any(|id| earlier(t.procs.at(id.index))));
+        if !any {
+            return 0;
+        }
+        self.reap_program(me, earlier)
     }
 
     /// Makes this handle a supervisor's (`crate::supervisor`): when it waits for the kernel
@@ -344,6 +416,11 @@ impl Kernel {
     /// pulses, its threads and timers freed). Returns how many processes it tore down. The
     /// dead program's asyncmsg queues are let go of unread, and its send buffers freed.
     pub fn reap_os_process(&self, os_pid: i32) -> usize {
+        self.reap_program(os_pid, |_| true)
+    }
+
+    /// [`Kernel::reap_os_process`] of the processes of `os_pid` that `which` picks.
+    fn reap_program(&self, os_pid: i32, which: impl Fn(&Process) -> bool) -> usize {
         if os_pid == 0 {
             return 0;
         }
@@ -353,7 +430,10 @@ impl Kernel {
         let procs: Vec<Id<Process>> = self.locked(|t| {
             t.procs
                 .live_ids()
-                .filter(|&id| t.procs.at(id.index).os_pid == os_pid)
+                .filter(|&id| {
+                    let p = t.procs.at(id.index);
+                    p.os_pid == os_pid && which(p)
+                })
                 .collect()
         });
         let n = procs
@@ -704,5 +784,128 @@ mod tests {
         assert_eq!(r, Recovery::Committed);
         assert_eq!(k.lock_owner(), None, "taken over and released");
         assert!(k.alive(pid), "alive again once the reaping is over");
+    }
+
+    /// A shared kernel in a memory file, and a way to map it again (as another image would).
+    fn shared_memfd() -> (Kernel, impl Fn() -> Kernel) {
+        let fd = nix::sys::memfd::memfd_create(c"images", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+            .unwrap();
+        let file = std::fs::File::from(fd);
+        Region::create_shared(&file, Config::small()).unwrap();
+        let again = move || Kernel::open_fd(file.try_clone().unwrap().into()).unwrap();
+        (again(), again)
+    }
+
+    fn live(k: &Kernel, id: Id<Process>) -> bool {
+        k.locked(|t| t.procs.get(id).is_some())
+    }
+
+    /// What an image that `exec` replaced left (its processes carry another image tag) goes
+    /// when this image maps the kernel, its channel with it, and the client REPLY-blocked on
+    /// that channel leaves with ESRCH; this image's own processes stay, however many times it
+    /// maps the kernel.
+    #[test]
+    fn mapping_a_kernel_tears_down_what_an_earlier_image_of_the_program_left() {
+        let (k, again) = shared_memfd();
+        let mine = k.process_create().unwrap();
+        let earlier = k.process_create().unwrap();
+        let other_image = image_tag() ^ 0x5a5a;
+        k.locked(|t| t.procs.at_mut(earlier.id.index).os_image = other_image);
+        let server = k.thread_attach(earlier, 10).unwrap();
+        let chid = server.channel_create(0).unwrap();
+        let client = k.thread_attach(mine, 10).unwrap();
+        let coid = client
+            .connect_attach(
+                0,
+                earlier.pid,
+                chid,
+                crate::abi::consts::_NTO_SIDE_CHANNEL,
+                0,
+            )
+            .unwrap();
+        let sending = std::thread::spawn(move || {
+            let mut reply = [0u8; 8];
+            client.msg_send(coid, b"hello", &mut reply)
+        });
+        let mut buf = [0u8; 8];
+        let rcvid = server.msg_receive(chid, &mut buf, None).unwrap();
+        assert!(rcvid > 0, "received");
+
+        let k2 = again();
+        assert!(!live(&k, earlier.id), "the earlier image's process is gone");
+        assert_eq!(
+            sending.join().unwrap(),
+            Err(Errno::ESRCH),
+            "its client released"
+        );
+        assert!(live(&k, mine.id), "this image's own process stays");
+        drop(k2);
+        let k3 = again();
+        assert!(live(&k3, mine.id), "and stays at every mapping");
+        assert_eq!(k3.forget_earlier_images(false), 0);
+    }
+
+    /// `exec` ended a thread of the old image inside a kernel call: the lock is held by this
+    /// pid. The new image's first mapping of the kernel undoes the call and releases the lock
+    /// (else every call of every program of the kernel would wait for ever); a later mapping
+    /// by the same image leaves a hold by its pid alone (one of its threads may hold it).
+    #[test]
+    fn a_first_mapping_releases_the_lock_an_earlier_image_of_the_program_held() {
+        let fd =
+            nix::sys::memfd::memfd_create(c"held", nix::sys::memfd::MFdFlags::MFD_CLOEXEC).unwrap();
+        let file = std::fs::File::from(fd);
+        let me = std::process::id() as i32;
+        {
+            let region = Region::create_shared(&file, Config::small()).unwrap();
+            region.lock_word().lock(true, me as u32);
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let f2 = file.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let k = Kernel::open_fd(f2.into()).unwrap();
+            let _ = tx.send((k.lock_owner(), k.process_create().map(|p| p.pid)));
+        });
+        let (owner, made) = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the new image's first call waited for the old image's lock");
+        assert_eq!(owner, None, "released");
+        assert!(made.is_ok(), "{made:?}");
+
+        // Another thread of this image holds the lock a while as the kernel is mapped again:
+        // the mapping waits for it, and takes nothing over.
+        let k = Kernel::open_fd(file.try_clone().unwrap().into()).unwrap();
+        let (held_tx, held) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            k.inner.region.lock_word().lock(true, me as u32);
+            held_tx.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let kept = k.lock_owner() == Some(me);
+            k.inner.region.lock_word().unlock(true);
+            kept
+        });
+        held.recv().unwrap();
+        let _again = Kernel::open_fd(file.into()).unwrap();
+        assert!(
+            holder.join().unwrap(),
+            "not a first mapping: the hold was left alone"
+        );
+    }
+
+    /// A program whose pid a process of another image still holds (a forked child's reused
+    /// pid, say) finds it gone when it attaches its own process, which then gets the pid.
+    #[test]
+    fn attaching_the_program_s_process_takes_its_pid_from_an_earlier_image() {
+        let (k, _again) = shared_memfd();
+        let first = k.process_attach_self().unwrap();
+        assert_eq!(
+            k.process_attach_self().err(),
+            Some(Errno::EEXIST),
+            "this image's own"
+        );
+        k.locked(|t| t.procs.at_mut(first.id.index).os_image = image_tag() ^ 1);
+        let second = k.process_attach_self().unwrap();
+        assert_eq!(second.pid, std::process::id() as i32);
+        assert!(!live(&k, first.id), "the earlier image's process is gone");
+        assert!(live(&k, second.id));
     }
 }

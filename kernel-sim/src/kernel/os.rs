@@ -1,5 +1,6 @@
 //! The bridge to Linux: signals sent to the threads that simulate kernel threads, OS
-//! priorities (the opt-in mode), and the CPU a thread runs on.
+//! priorities (the opt-in mode), the CPU a thread runs on, and which program image the
+//! caller is.
 
 use crate::calls;
 use crate::region::OsPriority;
@@ -86,4 +87,28 @@ pub(super) fn current_cpu() -> i32 {
         // SAFETY: sched_getcpu has no preconditions.
         unsafe { libc::sched_getcpu() }
     }
+}
+
+/// Which program image the calling Linux process is: 64 bits of the random bytes Linux gives
+/// every program at `execve` (`AT_RANDOM`), so an image that `exec` replaced, with the same
+/// pid, has another (as has a later program that reuses the pid); a forked child keeps its
+/// parent's, beside a pid of its own. Never 0 (0 stands for "no image" in the tables).
+#[cfg(not(loom))]
+pub(crate) fn image_tag() -> u64 {
+    static TAG: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TAG.get_or_init(|| {
+        // SAFETY: getauxval has no preconditions; AT_RANDOM's value, when Linux gives one, is
+        // the address of 16 bytes that live as long as the program.
+        let at = unsafe { libc::getauxval(libc::AT_RANDOM) } as *const u8;
+        let tag = if at.is_null() {
+            // (No AT_RANDOM: the clock at the first use stands in for it.)
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        } else {
+            // SAFETY: `at` points at 16 readable bytes (above); any alignment is read.
+            unsafe { at.cast::<u64>().read_unaligned() }
+        };
+        tag.max(1)
+    })
 }

@@ -42,6 +42,10 @@ pub struct Process {
     /// Its program's name (a shared kernel's Linux program: the last part of its `argv[0]`,
     /// cut to 23 bytes), NUL padded; empty for a simulated process of one program.
     pub name: [u8; 24],
+    /// Which program image of Linux process `os_pid` made it (`exec` starts a new image with
+    /// the same pid; 0 in a kernel of one Linux process): a process of an earlier image is
+    /// what that image left behind (`Kernel::forget_earlier_images`).
+    pub os_image: u64,
 }
 
 impl Process {
@@ -75,6 +79,7 @@ impl Pooled for Process {
             death_chan: Id::NONE,
             counters: ProcCounters::default(),
             name: [0; 24],
+            os_image: 0,
         }
     }
 }

@@ -315,3 +315,36 @@ pub fn threads_of(pid: u32) -> String {
     lines.sort();
     lines.join("\n")
 }
+
+/// Runs `exe` (linked static, in `dir`: the directory is opened to everyone for it) as an
+/// unprivileged user, uid and gid 65534 with no supplementary groups, through `setpriv`, to its
+/// end (bounded by `within`): its status and output. `None` when the test does not run as root
+/// (it runs unprivileged already) or the machine has no `setpriv`.
+pub fn as_nobody(
+    dir: &TempDir,
+    exe: &Path,
+    args: &[&str],
+    within: Duration,
+) -> Option<(ExitStatus, String, String)> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !setpriv.exists() {
+        eprintln!("setpriv not found: the unprivileged run is left out");
+        return None;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join(""), std::fs::Permissions::from_mode(0o711))
+        .expect("opening the directory");
+    let exe_arg = exe.display().to_string();
+    let mut all = vec![
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        exe_arg.as_str(),
+    ];
+    all.extend_from_slice(args);
+    Some(Running::start(setpriv, &all, &[] as &[(&str, &str)]).finish(within))
+}
