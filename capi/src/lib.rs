@@ -27,7 +27,8 @@
 //! `thread_pool_create`, `thread_pool_start`, `thread_pool_destroy`, `thread_pool_control`,
 //! `thread_pool_limits`), [`interrupt`] (the simulated interrupts of `<sys/neutrino.h>`:
 //! `InterruptAttach`, `InterruptAttachEvent`, `InterruptWait`, `InterruptLock`, ...), [`clock`]
-//! (`ClockCycles`, `ClockTime`, `ClockPeriod` and `<sys/syspage.h>`'s `_syspage_ptr`).
+//! (`ClockCycles`, `ClockTime`, `ClockPeriod` and `<sys/syspage.h>`'s `_syspage_ptr`),
+//! [`spawn`] (`<process.h>`'s `spawn*()` family).
 
 #![allow(non_snake_case)] // QNX's names: MsgSend, ChannelCreate, ...
 
@@ -47,6 +48,7 @@ pub mod resmgr;
 pub mod select;
 pub mod sigevent;
 pub mod slog;
+pub mod spawn;
 pub mod thread_pool;
 
 use kernel_sim::{Errno, KResult};
