@@ -119,9 +119,9 @@ pub struct Pid {
 /// Whether this program image maps the kernel in `file` for the first time: the regions it
 /// mapped, by their file's device and inode (a forked child inherits the list with the
 /// mappings). A file that cannot be told counts as mapped before: the safe answer, as
-/// [`Kernel::forget_earlier_images`] takes over a lock only at a first mapping.
+/// [`Kernel::release_earlier_image_lock`] takes over a lock only at a first mapping.
 #[cfg(not(loom))]
-fn first_mapping_in_image(file: &std::fs::File) -> bool {
+pub(crate) fn first_mapping_in_image(file: &std::fs::File) -> bool {
     use std::os::unix::fs::MetadataExt;
     static MAPPED: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
     let Ok(m) = file.metadata() else {
@@ -178,9 +178,9 @@ impl Kernel {
     }
 
     /// Maps the shared kernel at `path` made by [`Kernel::create_shared`] (in this or another
-    /// Linux process of the same user), first tearing down what an earlier image of this
-    /// program left in it ([`Kernel::forget_earlier_images`]: a program that `exec` replaced).
-    /// ENOENT no such file; EACCES not ours to open; EINVAL
+    /// Linux process of the same user), first taking over a hold of its lock that an earlier
+    /// image of this program left ([`Kernel::release_earlier_image_lock`]: a program that `exec`
+    /// replaced). ENOENT no such file; EACCES not ours to open; EINVAL
     /// not a kernel region; ENOTSUP a region of another layout version.
     #[cfg(not(loom))]
     pub fn open_shared(path: &std::path::Path) -> KResult<Kernel> {
@@ -191,20 +191,24 @@ impl Kernel {
             .map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
         let first = first_mapping_in_image(&file);
         let k = Kernel::with_region(Region::open_shared(&file)?, true)?;
-        k.forget_earlier_images(first);
+        if first {
+            k.release_earlier_image_lock();
+        }
         Ok(k)
     }
 
     /// Maps the shared kernel whose region is the memory file `fd` (a supervisor's memfd,
-    /// received at admission: `crate::supervisor::attach`), first tearing down what an earlier
-    /// image of this program left in it, as [`Kernel::open_shared`] does. EINVAL not a kernel
-    /// region; ENOTSUP a region of another layout version.
+    /// received at admission: `crate::supervisor::attach`), first taking over a hold of its
+    /// lock that an earlier image of this program left, as [`Kernel::open_shared`] does. EINVAL
+    /// not a kernel region; ENOTSUP a region of another layout version.
     #[cfg(not(loom))]
     pub fn open_fd(fd: std::os::fd::OwnedFd) -> KResult<Kernel> {
         let file = std::fs::File::from(fd);
         let first = first_mapping_in_image(&file);
         let k = Kernel::with_region(Region::open_shared(&file)?, false)?;
-        k.forget_earlier_images(first);
+        if first {
+            k.release_earlier_image_lock();
+        }
         Ok(k)
     }
 
@@ -344,10 +348,10 @@ impl Kernel {
         let name = program_name();
         let attach = || self.locked(|t| calls::process::process_create_as(t, pid, pid, &name));
         let id = match attach() {
-            // (A process of an earlier image with this pid that the mapping of this kernel did
-            // not find, as a forked child's reused pid: gone, then ours.)
+            // (The process of an earlier image of this program, which `exec` replaced, or of a
+            // dead program whose pid this one reuses: gone, then ours.)
             #[cfg(not(loom))]
-            Err(Errno::EEXIST) if self.forget_earlier_images(false) > 0 => attach(),
+            Err(Errno::EEXIST) if self.forget_earlier_images() > 0 => attach(),
             r => r,
         }?;
         Ok(Pid { pid, id })
@@ -358,30 +362,36 @@ impl Kernel {
     /// replaced (its channels destroyed, clients REPLY-blocked on them released with ESRCH,
     /// its connections detached with their pulses), or of a dead program whose pid this one
     /// reuses before the supervisor reaped it. Processes record their image
-    /// ([`crate::objects::Process::os_image`]). Run as a program maps the kernel, and when
-    /// attaching its own process finds its pid taken. Returns how many it tore down.
-    ///
-    /// `exec` also ends every other thread of the old image, one of them perhaps inside a
-    /// kernel call, holding the lock: a hold by this pid that the image's `first` mapping of
-    /// the kernel finds cannot be this image's (none of its threads can have taken the lock
-    /// yet), so it is undone and released as a dead program's is
-    /// ([`Kernel::recover_dead_lock_holder`]). (Until then every program of the kernel waits
-    /// for the lock, as on a program killed inside a call until its reaping.)
+    /// ([`crate::objects::Process::os_image`]). Run when attaching the program's own process
+    /// finds its pid taken (only then: the count of lock holds a fault injection goes by stays
+    /// as it was). Returns how many it tore down.
     #[cfg(not(loom))]
-    pub(crate) fn forget_earlier_images(&self, first: bool) -> usize {
+    pub(crate) fn forget_earlier_images(&self) -> usize {
         if !self.shared() {
             return 0;
         }
         let (me, image) = (crate::copy::my_pid(), image_tag());
-        if first && self.lock_owner() == Some(me) {
-            self.program_ended(me, || self.recover_dead_lock_holder(me));
-        }
         let earlier = |p: &Process| p.os_pid == me && p.os_image != image;
         let any = self.locked(|t| t.procs.live_ids().any(|id| earlier(t.procs.at(id.index))));
         if !any {
             return 0;
         }
         self.reap_program(me, earlier)
+    }
+
+    /// `exec` ends every other thread of the old image at once, one of them perhaps inside a
+    /// kernel call, holding the lock under this pid, which is alive again: no waiter would take
+    /// it over. Run at this image's first mapping of the kernel, where a hold by this pid cannot
+    /// be this image's (none of its threads can have taken the lock yet): it is undone and
+    /// released as a dead program's is ([`Kernel::recover_dead_lock_holder`]). (Until then every
+    /// program of the kernel waits for the lock, as on a program killed inside a call until its
+    /// reaping.) Reads the lock's word only: takes no lock when there is nothing to do.
+    #[cfg(not(loom))]
+    fn release_earlier_image_lock(&self) {
+        let me = crate::copy::my_pid();
+        if self.shared() && self.lock_owner() == Some(me) {
+            self.program_ended(me, || self.recover_dead_lock_holder(me));
+        }
     }
 
     /// Makes this handle a supervisor's (`crate::supervisor`): when it waits for the kernel
@@ -801,16 +811,21 @@ mod tests {
     }
 
     /// What an image that `exec` replaced left (its processes carry another image tag) goes
-    /// when this image maps the kernel, its channel with it, and the client REPLY-blocked on
-    /// that channel leaves with ESRCH; this image's own processes stay, however many times it
-    /// maps the kernel.
+    /// when this image attaches its own process: the process that held the pid, one the old
+    /// image made with `process_create` and its channel, and with it the client REPLY-blocked
+    /// there, which leaves with ESRCH; this image's own processes stay, and mapping the kernel
+    /// again changes nothing.
     #[test]
-    fn mapping_a_kernel_tears_down_what_an_earlier_image_of_the_program_left() {
+    fn attaching_tears_down_what_an_earlier_image_of_the_program_left() {
         let (k, again) = shared_memfd();
         let mine = k.process_create().unwrap();
+        let old_self = k.process_attach_self().unwrap();
         let earlier = k.process_create().unwrap();
         let other_image = image_tag() ^ 0x5a5a;
-        k.locked(|t| t.procs.at_mut(earlier.id.index).os_image = other_image);
+        k.locked(|t| {
+            t.procs.at_mut(earlier.id.index).os_image = other_image;
+            t.procs.at_mut(old_self.id.index).os_image = other_image;
+        });
         let server = k.thread_attach(earlier, 10).unwrap();
         let chid = server.channel_create(0).unwrap();
         let client = k.thread_attach(mine, 10).unwrap();
@@ -832,17 +847,21 @@ mod tests {
         assert!(rcvid > 0, "received");
 
         let k2 = again();
+        assert!(
+            live(&k, earlier.id),
+            "mapping the kernel again reaps nothing"
+        );
+        let now = k2.process_attach_self().unwrap();
+        assert_eq!(now.pid, old_self.pid);
         assert!(!live(&k, earlier.id), "the earlier image's process is gone");
+        assert!(!live(&k, old_self.id), "and the one that held the pid");
         assert_eq!(
             sending.join().unwrap(),
             Err(Errno::ESRCH),
             "its client released"
         );
         assert!(live(&k, mine.id), "this image's own process stays");
-        drop(k2);
-        let k3 = again();
-        assert!(live(&k3, mine.id), "and stays at every mapping");
-        assert_eq!(k3.forget_earlier_images(false), 0);
+        assert_eq!(k2.forget_earlier_images(), 0);
     }
 
     /// `exec` ended a thread of the old image inside a kernel call: the lock is held by this
