@@ -1,6 +1,6 @@
 //! QNX 7.1's registered events: `MsgRegisterEvent(event, coid)` and
 //! `MsgUnregisterEvent(event)` of `<sys/neutrino.h>`, and the check `MsgDeliverEvent` and
-//! `MsgVerifyEvent` make of a registered event ([`check_delivery`]).
+//! `MsgVerifyEvent` make of a registered event (`check_delivery`).
 //!
 //! A client registers an event before it gives it to a server, naming the server that may
 //! deliver it (the connection `coid` leads to; `_NTO_REGEVENT_ALLOW_ANY_SERVER`, -1: any;

@@ -212,9 +212,9 @@ impl SharedKernel {
     /// directory, with this program's pid), and starts watching it.
     ///
     /// First, as the launcher of a run: SIGINT, SIGTERM and SIGHUP end this program cleanly
-    /// from now on ([`end_on_signals`]: call this before starting any thread), and the
+    /// from now on (`end_on_signals`: call this before starting any thread), and the
     /// directories that launchers killed by SIGKILL left behind are removed
-    /// ([`remove_stale`]).
+    /// (`remove_stale`).
     pub fn create(tag: &str) -> Result<SharedKernel, Failure> {
         use std::os::unix::fs::DirBuilderExt;
         end_on_signals(tag);
@@ -623,7 +623,7 @@ pub fn ending() -> bool {
 }
 
 /// Ends this program with status `code`; but while a signal is ending it (see
-/// [`end_on_signals`]), waits for that end (status 128 + the signal's number) instead, for at
+/// `end_on_signals`), waits for that end (status 128 + the signal's number) instead, for at
 /// most a few seconds. Every example's `main` ends through this.
 pub fn exit(code: i32) -> ! {
     let until = Instant::now() + KILL_WAIT * 2;

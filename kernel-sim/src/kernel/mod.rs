@@ -119,7 +119,7 @@ pub struct Pid {
 /// Whether this program image maps the kernel in `file` for the first time: the regions it
 /// mapped, by their file's device and inode (a forked child inherits the list with the
 /// mappings). A file that cannot be told counts as mapped before: the safe answer, as
-/// [`Kernel::release_earlier_image_lock`] takes over a lock only at a first mapping.
+/// `Kernel::release_earlier_image_lock` takes over a lock only at a first mapping.
 #[cfg(not(loom))]
 pub(crate) fn first_mapping_in_image(file: &std::fs::File) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -179,7 +179,7 @@ impl Kernel {
 
     /// Maps the shared kernel at `path` made by [`Kernel::create_shared`] (in this or another
     /// Linux process of the same user), first taking over a hold of its lock that an earlier
-    /// image of this program left ([`Kernel::release_earlier_image_lock`]: a program that `exec`
+    /// image of this program left (`Kernel::release_earlier_image_lock`: a program that `exec`
     /// replaced). ENOENT no such file; EACCES not ours to open; EINVAL
     /// not a kernel region; ENOTSUP a region of another layout version.
     #[cfg(not(loom))]

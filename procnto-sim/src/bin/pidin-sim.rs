@@ -39,8 +39,8 @@ struct Args {
     /// Seconds between refreshes with --watch.
     #[arg(long, value_name = "SECS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
     interval: u64,
-    /// Record the kernel's events (every program's) and write a timeline that
-    /// https://ui.perfetto.dev opens (Chrome trace-event JSON).
+    /// Record the kernel's events (every program's) and write a timeline that Perfetto's UI
+    /// (ui.perfetto.dev) opens (Chrome trace-event JSON).
     #[arg(long, value_name = "FILE.json")]
     trace: Option<PathBuf>,
     /// Record the kernel's messages, replies, pulses and batches and draw a message sequence

@@ -191,7 +191,7 @@ impl Drop for Watchdog {
 
 /// The other process of a run, seen from the measuring side: this program re-run as a peer
 /// ([`PEER_ARG`]), its stdin and stdout the lines of the protocol. Killed and reaped on drop
-/// unless [`Peer::finish`]ed; watched by a [`Watchdog`] until then.
+/// unless [`Peer::finish`]ed; watched by a `Watchdog` until then.
 #[derive(Debug)]
 pub struct Peer {
     child: Option<Child>,
@@ -248,7 +248,7 @@ impl Peer {
     }
 
     /// The peer's next line, which must start with `word`: its other words. If the peer has
-    /// gone (its stdout ends), see [`Peer::gone`]; another line is a broken protocol (a panic).
+    /// gone (its stdout ends), see `Peer::gone`; another line is a broken protocol (a panic).
     pub fn expect(&mut self, word: &str) -> Vec<String> {
         let mut l = String::new();
         if matches!(self.from.read_line(&mut l), Ok(0) | Err(_)) {
@@ -265,7 +265,7 @@ impl Peer {
         }
     }
 
-    /// Sends the peer a line; if it has gone (its stdin is broken), see [`Peer::gone`].
+    /// Sends the peer a line; if it has gone (its stdin is broken), see `Peer::gone`.
     pub fn tell(&mut self, line: &str) {
         let to = self.to.as_mut().expect("the peer's stdin");
         if writeln!(to, "{line}").and_then(|()| to.flush()).is_err() {
