@@ -28,7 +28,8 @@
 //! `thread_pool_limits`), [`interrupt`] (the simulated interrupts of `<sys/neutrino.h>`:
 //! `InterruptAttach`, `InterruptAttachEvent`, `InterruptWait`, `InterruptLock`, ...), [`clock`]
 //! (`ClockCycles`, `ClockTime`, `ClockPeriod` and `<sys/syspage.h>`'s `_syspage_ptr`),
-//! [`spawn`] (`<process.h>`'s `spawn*()` family).
+//! [`spawn`] (`<process.h>`'s `spawn*()` family), [`sched`] (`SchedGet`, `SchedSet` and the
+//! POSIX scheduling calls, on the simulated priorities).
 
 #![allow(non_snake_case)] // QNX's names: MsgSend, ChannelCreate, ...
 
@@ -45,6 +46,7 @@ pub mod posix;
 pub mod procmgr;
 pub mod register_event;
 pub mod resmgr;
+pub mod sched;
 pub mod select;
 pub mod sigevent;
 pub mod slog;

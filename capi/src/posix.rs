@@ -8,7 +8,7 @@
 //!   event translated to glibc's numbers. The `timer_t` of a kernel timer is its id with a tag
 //!   in bits 48..63 (`0x7173`) that no glibc timer carries.
 //! * `pthread_create` with a NULL thread pointer (a QNX extension), through the rename in
-//!   `<pthread.h>`.
+//!   `<pthread.h>` (its scheduling attributes: [`crate::sched`]).
 //! * `delay()`, `getprio()`/`setprio()`, `ThreadCtl()`, QNX's `gettid()`.
 
 use crate::sigevent::CSigEvent;
@@ -190,8 +190,10 @@ pub unsafe extern "C" fn qnxsim_timer_delete(timerid: timer_t) -> c_int {
 }
 
 /// `pthread_create(thread, attr, start, arg)` where `thread` may be NULL (a QNX extension;
-/// glibc's would write through it). The new thread joins the program's simulated process on
-/// its first kernel call, as every thread of the program does.
+/// glibc's would write through it). The new thread is a thread of the program's simulated
+/// process, at the simulated priority and policy `attr` gives with `PTHREAD_EXPLICIT_SCHED`
+/// or the creator's (see [`crate::sched`]; glibc never applies an explicit attribute's
+/// scheduling to the Linux thread).
 ///
 /// # Safety
 /// As glibc's `pthread_create`, but `thread` may be NULL.
@@ -209,7 +211,7 @@ pub unsafe extern "C" fn qnxsim_pthread_create(
         thread
     };
     // SAFETY: `out` is writable (the caller's pointer, or ours); the rest is the caller's.
-    unsafe { libc::pthread_create(out, attr, start, arg) }
+    unsafe { crate::sched::create(out, attr, start, arg) }
 }
 
 /// `delay(msec)`: sleeps `msec` milliseconds on `CLOCK_REALTIME`; returns 0, or the

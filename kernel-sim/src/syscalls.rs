@@ -97,8 +97,17 @@ pub(crate) enum Call {
         code: i32,
         value: i32,
     },
-    /// SchedSet's priority part: returns the previous priority.
+    /// SchedSet's priority part for the caller: returns the previous priority.
     SetPriority { prio: i32 },
+    /// SchedGet(pid, tid): returns `policy << 16 | base << 8 | current`.
+    SchedGet { pid: i32, tid: i32 },
+    /// SchedSet(pid, tid, policy, prio): returns the previous current priority.
+    SchedSet {
+        pid: i32,
+        tid: i32,
+        policy: i32,
+        prio: i32,
+    },
     /// TimerTimeout: returns the flags armed before.
     TimerTimeout(TimeoutRequest),
     /// TimerCreate(clock, event): returns a timer id. (Not under loom, which models no timer
@@ -240,7 +249,8 @@ impl Call {
             Call::MsgDeliverEvent { .. } => "MsgDeliverEvent",
             Call::MsgVerifyEvent { .. } => "MsgVerifyEvent",
             Call::SignalKill { .. } => "SignalKill",
-            Call::SetPriority { .. } => "SchedSet",
+            Call::SetPriority { .. } | Call::SchedSet { .. } => "SchedSet",
+            Call::SchedGet { .. } => "SchedGet",
             Call::TimerTimeout(_) => "TimerTimeout",
             Call::TimerCreate { .. } => "TimerCreate",
             Call::TimerSettime { .. } => "TimerSettime",
@@ -302,12 +312,13 @@ impl Call {
             Call::SignalKill {
                 pid, tid, signo, ..
             } => A::Signal { pid, tid, signo },
-            Call::SetPriority { prio } => A::Prio(prio),
+            Call::SetPriority { prio } | Call::SchedSet { prio, .. } => A::Prio(prio),
             Call::TimerSettime { id, .. }
             | Call::TimerInfo { id, .. }
             | Call::TimerDestroy { id } => A::Timer(id),
             Call::NameDetach { chid, .. } => A::Chid(chid),
             Call::TimerTimeout(_)
+            | Call::SchedGet { .. }
             | Call::TimerCreate { .. }
             | Call::NameLookup { .. }
             | Call::PathResolve { .. }
@@ -386,6 +397,13 @@ pub(crate) fn dispatch(
             value,
         } => event::signal_kill(t, me, nd, pid, tid, signo, code, value, fx),
         Call::SetPriority { prio } => process::set_priority(t, me, prio, fx),
+        Call::SchedGet { pid, tid } => process::sched_get(t, me, pid, tid),
+        Call::SchedSet {
+            pid,
+            tid,
+            policy,
+            prio,
+        } => process::sched_set(t, me, pid, tid, policy, prio, fx),
         Call::TimerTimeout(req) => timeout::timer_timeout(t, me, req, fx),
         Call::TimerCreate { clock, event } => timer::timer_create(t, me, clock, event, fx),
         Call::TimerSettime {

@@ -145,6 +145,9 @@ fn allowed(call: &str) -> &'static [Errno] {
         "TimerCreate" => &[E::EAGAIN, E::EINVAL, E::EFAULT],
         "TimerSettime" | "TimerInfo" | "TimerDestroy" => &[E::EINVAL, E::EFAULT],
         "SetPriority" => &[E::EINVAL, E::EPERM],
+        // SchedSet: EFAULT, EINVAL, EPERM, ESRCH; ENOTSUP for SCHED_SPORADIC (deviations.md).
+        "SchedSet" => &[E::EFAULT, E::EINVAL, E::EPERM, E::ESRCH, E::ENOTSUP],
+        "SchedGet" => &[E::EFAULT, E::ESRCH],
         // InterruptAttach / InterruptAttachEvent: EINVAL, EBUSY, EAGAIN (EFAULT, EPERM).
         "InterruptAttach" => &[E::EINVAL, E::EBUSY, E::EAGAIN, E::EFAULT, E::EPERM],
         "InterruptDetach" | "InterruptMask" | "InterruptUnmask" | "InterruptRaise" => &[E::EINVAL],
@@ -336,6 +339,15 @@ enum Op {
     },
     SetPrio {
         p: u8,
+        prio: i16,
+    },
+    /// SchedSet(pid, tid, policy, prio) on any thread (a helper blocked in a send among
+    /// them), then SchedGet of the same thread.
+    SchedSet {
+        p: u8,
+        pid: PSel,
+        tid: i32,
+        policy: i32,
         prio: i16,
     },
     ProcessExit {
@@ -745,6 +757,20 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (p.clone(), sel()).prop_map(|(p, id)| Op::TimerInfo { p, id }),
         1 => (p.clone(), sel()).prop_map(|(p, id)| Op::TimerDestroy { p, id }),
         1 => (p.clone(), prio()).prop_map(|(p, prio)| Op::SetPrio { p, prio }),
+        1 => (
+            p.clone(),
+            psel(),
+            prop_oneof![4 => 0i32..5, 1 => garbage_i32()],
+            prop_oneof![4 => 0i32..5, 1 => garbage_i32()],
+            prio()
+        )
+            .prop_map(|(p, pid, tid, policy, prio)| Op::SchedSet {
+                p,
+                pid,
+                tid,
+                policy,
+                prio
+            }),
         1 => p.clone().prop_map(|p| Op::ProcessExit { p }),
         3 => (
             p.clone(),
@@ -1544,6 +1570,7 @@ impl World {
             | Op::TimerInfo { p, .. }
             | Op::TimerDestroy { p, .. }
             | Op::SetPrio { p, .. }
+            | Op::SchedSet { p, .. }
             | Op::IntrAttach { p, .. }
             | Op::IntrDetach { p, .. }
             | Op::IntrMask { p, .. }
@@ -2258,6 +2285,84 @@ impl World {
                     r.is_ok() == (1..=255).contains(prio),
                     "SetPriority({prio}) = {r:?}"
                 );
+            }
+            Op::SchedSet {
+                pid,
+                tid,
+                policy,
+                prio,
+                ..
+            } => {
+                let pids = self.proc_pids();
+                let tpid = match *pid {
+                    PSel::Zero => 0,
+                    PSel::Proc(i) => pids[i as usize % pids.len()],
+                    PSel::Dead(i) if !self.dead_pids.is_empty() => {
+                        self.dead_pids[i as usize % self.dead_pids.len()]
+                    }
+                    PSel::Dead(_) => 9999,
+                    PSel::Raw(v) => v,
+                };
+                let me = (mypid, self.me(pidx).tid());
+                let target = if *tid == 0 {
+                    Some(me)
+                } else {
+                    let real = if tpid == 0 { mypid } else { tpid };
+                    self.k
+                        .snapshot()
+                        .threads
+                        .iter()
+                        .find(|th| th.pid == real && th.tid == *tid)
+                        .map(|th| (th.pid, th.tid))
+                };
+                let before = target.and_then(|(p, t)| self.k.thread_info(p, t).ok());
+                let before_policy = self.me(pidx).sched_get(tpid, *tid).map(|s| s.0);
+                let r = self.me(pidx).sched_set(tpid, *tid, *policy, *prio);
+                self.note(format!(
+                    "{n}: p{pidx} SchedSet({tpid}, {tid}, {policy}, {prio}) = {r:?}"
+                ));
+                self.check_set("SchedSet", &r)?;
+                let args_ok = (0..=3).contains(policy) && (1..=255).contains(prio);
+                match r {
+                    Ok(old) => {
+                        ensure!(
+                            self,
+                            args_ok && target.is_some(),
+                            "SchedSet({tpid}, {tid}, {policy}, {prio}) succeeded (target {target:?})"
+                        );
+                        ensure!(
+                            self,
+                            before.as_ref().is_some_and(|b| b.priority == old),
+                            "SchedSet returned {old}, not the priority before ({before:?})"
+                        );
+                        let got = self.me(pidx).sched_get(tpid, *tid);
+                        let want_policy = if *policy == SCHED_NOCHANGE {
+                            before_policy.unwrap_or(-1)
+                        } else {
+                            *policy
+                        };
+                        ensure!(
+                            self,
+                            got.is_ok_and(|(pol, base, _)| pol == want_policy && base == *prio),
+                            "SchedGet after SchedSet({tpid}, {tid}, {policy}, {prio}) = {got:?}"
+                        );
+                    }
+                    Err(e) => {
+                        failed_pure = true;
+                        let want = if target.is_none() {
+                            Errno::ESRCH
+                        } else if *policy == SCHED_SPORADIC {
+                            Errno::ENOTSUP
+                        } else {
+                            Errno::EINVAL
+                        };
+                        ensure!(
+                            self,
+                            !(args_ok && target.is_some()) && e == want,
+                            "SchedSet({tpid}, {tid}, {policy}, {prio}) = {e:?}, expected {want:?} (target {target:?})"
+                        );
+                    }
+                }
             }
             Op::ProcessExit { .. } => {
                 self.process_exit(pidx, n)?;

@@ -341,6 +341,44 @@ pub fn thread_priority() -> KResult<(i16, i16)> {
     with_current(sys::priority)
 }
 
+/// QNX's `struct sched_param`, the members kept here: what SchedGet fills and SchedSet reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedParam {
+    /// The priority the thread was given (1..=255), without inheritance or boost.
+    pub sched_priority: i16,
+    /// Its current priority, after inheritance and boost (SchedGet only; SchedSet ignores it).
+    pub sched_curpriority: i16,
+}
+
+/// `SchedGet(pid, tid, &param)`: the scheduling policy (`SCHED_FIFO`, `SCHED_RR`,
+/// `SCHED_OTHER`: QNX's numbers, in `consts`) and parameters of thread `tid` of process `pid`
+/// (0: the caller's); `tid` 0 is the calling thread (`pid` is then ignored, as on QNX). A new
+/// thread is `SCHED_RR`, QNX's default. Errors: ESRCH no such thread.
+pub fn sched_get(pid: i32, tid: i32) -> KResult<(i32, SchedParam)> {
+    with_current(|c| sys::sched_get(c, pid, tid)).map(|(policy, base, cur)| {
+        (
+            policy,
+            SchedParam {
+                sched_priority: base,
+                sched_curpriority: cur,
+            },
+        )
+    })
+}
+
+/// `SchedSet(pid, tid, policy, &param)`: sets the policy (`SCHED_FIFO`, `SCHED_RR`,
+/// `SCHED_OTHER`; `SCHED_NOCHANGE` keeps it) and priority (`param.sched_priority`, 1..=255) of
+/// the thread [`sched_get`] would name, which may be a thread of another process. Its current
+/// priority follows as for [`thread_set_priority`]: the new one at once (an inherited or
+/// boosted one is given up until the next receive or boost), its place in the send queue it
+/// waits in, if any, and the server it waits on boosted. The priority is emulated: it orders
+/// message queues and drives inheritance and boost, and reaches Linux only where
+/// `Config::os_priority` says. Errors: ESRCH no such thread; EINVAL a bad policy or priority;
+/// ENOTSUP `SCHED_SPORADIC`, which is not provided.
+pub fn sched_set(pid: i32, tid: i32, policy: i32, param: &SchedParam) -> KResult<()> {
+    with_current(|c| sys::sched_set(c, pid, tid, policy, param.sched_priority)).map(drop)
+}
+
 /// `getpid()` of the simulated process the calling thread belongs to.
 pub fn getpid() -> KResult<i32> {
     with_current(|c| Ok(c.pid()))

@@ -251,6 +251,18 @@ pub(crate) fn priority(c: &ThreadCtx) -> KResult<(i16, i16)> {
     c.priority().map(|(base, cur)| (base.into(), cur.into()))
 }
 
+/// `SchedGet`: (policy, base priority, current priority).
+#[inline]
+pub(crate) fn sched_get(c: &ThreadCtx, pid: i32, tid: i32) -> KResult<(i32, i16, i16)> {
+    c.sched_get(pid, tid)
+}
+
+/// `SchedSet`: returns the previous current priority.
+#[inline]
+pub(crate) fn sched_set(c: &ThreadCtx, pid: i32, tid: i32, policy: i32, prio: i16) -> KResult<i16> {
+    c.sched_set(pid, tid, policy, prio)
+}
+
 // ------------------------------------------------------------------ timeouts and timers
 
 /// `TimerTimeout`.

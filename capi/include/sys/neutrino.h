@@ -341,6 +341,25 @@ int ClockPeriod_r(clockid_t id, const struct _clockperiod *nperiod,
 int ThreadCtl(int cmd, void *data);
 int ThreadCtl_r(int cmd, void *data);
 
+/* Scheduling, on the simulated priorities (1..255), which order message queues and drive
+ * priority inheritance and server boost; Linux's scheduling of the program is not changed
+ * (unless the kernel's Config::os_priority asks). The policy numbers are <sched.h>'s: Linux's
+ * SCHED_OTHER, SCHED_FIFO, SCHED_RR, and SCHED_NOCHANGE (-1 here; QNX's is 0). tid 0 is the
+ * calling thread (pid then ignored); otherwise thread tid of process pid (0 or getpid(): the
+ * caller's; another process's too). A new thread is SCHED_RR, as on QNX.
+ *
+ * SchedGet returns the policy, param->sched_priority the priority as set (getprio() gives the
+ * current one, after inheritance and boost). SchedSet sets policy and priority (0 on
+ * success): ESRCH no such thread; EINVAL a bad policy or priority; ENOTSUP SCHED_SPORADIC
+ * (not provided); EFAULT param NULL. SchedYield is Linux's sched_yield. SchedInfo is not
+ * provided (no time slice is simulated): sched_get_priority_min/max give the range. */
+int SchedGet(pid_t pid, int tid, struct sched_param *param);
+int SchedGet_r(pid_t pid, int tid, struct sched_param *param);
+int SchedSet(pid_t pid, int tid, int policy, const struct sched_param *param);
+int SchedSet_r(pid_t pid, int tid, int policy, const struct sched_param *param);
+int SchedYield(void);
+int SchedYield_r(void);
+
 /* ---------------------------------------------------------------- interrupts */
 
 /* Simulated interrupt levels 0 to 255, raised by a simulated device, a test or a tool with

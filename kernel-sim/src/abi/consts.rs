@@ -114,6 +114,19 @@ pub const PRIO_DEFAULT: i16 = 10;
 /// `MsgSendPulse` priority meaning "the caller's".
 pub const PULSE_PRIO_CALLER: i16 = -1;
 
+// Scheduling policies, QNX's `<sched.h>` numbers (what SchedGet returns and SchedSet takes; C
+// programs here compile against Linux's, which libqnxsim maps).
+/// SchedSet: keep the thread's policy, set only its priority.
+pub const SCHED_NOCHANGE: i32 = 0;
+/// First in, first out within a priority.
+pub const SCHED_FIFO: i32 = 1;
+/// Round robin within a priority (QNX's default for a new thread).
+pub const SCHED_RR: i32 = 2;
+/// QNX's "other": currently round robin.
+pub const SCHED_OTHER: i32 = 3;
+/// Sporadic scheduling: not provided here (SchedSet refuses it with ENOTSUP).
+pub const SCHED_SPORADIC: i32 = 4;
+
 // asyncmsg: the pulse codes of the library's private channel (one place for all of them).
 /// The kernel took messages from a connection (value: the connection's coid): release their
 /// slots and run their callbacks.

@@ -97,6 +97,7 @@ pub fn thread_create(
     th.pnext = first;
     th.base_prio = prio as u8;
     th.prio = prio as u8;
+    th.policy = SCHED_RR as u8;
     th.os_tid = os_tid;
     // Carry the slot's receive generation on, so rcvids naming its last tenant stay stale.
     th.rcv_gen = t
@@ -289,16 +290,96 @@ pub fn set_priority(t: &mut Tables<'_>, me: Caller, prio: i32, fx: &mut Effects)
     if !(i32::from(PRIO_MIN)..=i32::from(PRIO_MAX)).contains(&prio) {
         return Err(Errno::EINVAL);
     }
-    let i = me.thread.index;
+    let old = set_sched(t, me.thread.index, SCHED_NOCHANGE, prio as u8, fx);
+    Ok(Step::Done(old as i64))
+}
+
+/// Thread slot `i`'s base priority becomes `prio`, and its policy `policy` (unless
+/// `SCHED_NOCHANGE`): its current priority follows (`Tables::set_prio`: traced, its place in a
+/// send queue and the server it waits on updated, its OS priority applied where asked).
+/// Returns its previous current priority.
+fn set_sched(t: &mut Tables<'_>, i: u32, policy: i32, prio: u8, fx: &mut Effects) -> u8 {
     let (old, old_base) = {
         let th = t.threads.at(i);
         (th.prio, th.base_prio)
     };
-    t.threads.at_mut(i).base_prio = prio as u8;
-    t.set_prio(i, prio as u8, "set", fx);
-    if old == prio as u8 && old_base != prio as u8 && crate::trace::on(t.trace) {
+    {
+        let th = t.threads.at_mut(i);
+        th.base_prio = prio;
+        if policy != SCHED_NOCHANGE {
+            th.policy = policy as u8;
+        }
+    }
+    t.set_prio(i, prio, "set", fx);
+    if old == prio && old_base != prio && crate::trace::on(t.trace) {
         // (Only the base changed: `set_prio` traced nothing.)
         t.trace_prio(i, "set");
     }
+    old
+}
+
+/// The thread SchedGet and SchedSet name: `tid` 0 is the caller (`pid` is then ignored, as
+/// QNX ignores it); otherwise thread `tid` of process `pid` (0: the caller's), which may be
+/// another process's. ESRCH when there is no such live thread (or its process is going).
+fn sched_target(t: &Tables<'_>, me: Caller, pid: i32, tid: i32) -> KResult<u32> {
+    if tid == 0 {
+        return Ok(me.thread.index);
+    }
+    if tid < 0 || pid < 0 {
+        return Err(Errno::ESRCH);
+    }
+    let proc = if pid == 0 {
+        me.proc
+    } else {
+        t.proc_by_pid(pid).ok_or(Errno::ESRCH)?
+    };
+    let p = t.procs.get(proc).ok_or(Errno::ESRCH)?;
+    if p.state != ProcState::Alive {
+        return Err(Errno::ESRCH);
+    }
+    let mut i = p.threads;
+    while i != NIL {
+        let th = t.threads.at(i);
+        if th.tid == tid {
+            return if th.zombie { Err(Errno::ESRCH) } else { Ok(i) };
+        }
+        i = th.pnext;
+    }
+    Err(Errno::ESRCH)
+}
+
+/// SchedGet(pid, tid): the thread's policy (QNX's number), base and current priority, as
+/// `policy << 16 | base << 8 | current`. ESRCH: no such thread.
+pub fn sched_get(t: &mut Tables<'_>, me: Caller, pid: i32, tid: i32) -> KResult<Step> {
+    let i = sched_target(t, me, pid, tid)?;
+    let th = t.threads.at(i);
+    Ok(Step::Done(
+        i64::from(th.policy) << 16 | i64::from(th.base_prio) << 8 | i64::from(th.prio),
+    ))
+}
+
+/// SchedSet(pid, tid, policy, prio): the thread's policy (`SCHED_FIFO`, `SCHED_RR`,
+/// `SCHED_OTHER`, or `SCHED_NOCHANGE` to keep it) and base priority (1..=255), as
+/// [`set_priority`] sets the caller's. ESRCH no such thread; EINVAL a bad policy or priority;
+/// ENOTSUP `SCHED_SPORADIC` (not provided). Returns the previous current priority.
+pub fn sched_set(
+    t: &mut Tables<'_>,
+    me: Caller,
+    pid: i32,
+    tid: i32,
+    policy: i32,
+    prio: i32,
+    fx: &mut Effects,
+) -> KResult<Step> {
+    let i = sched_target(t, me, pid, tid)?;
+    match policy {
+        SCHED_NOCHANGE | SCHED_FIFO | SCHED_RR | SCHED_OTHER => {}
+        SCHED_SPORADIC => return Err(Errno::ENOTSUP),
+        _ => return Err(Errno::EINVAL),
+    }
+    if !(i32::from(PRIO_MIN)..=i32::from(PRIO_MAX)).contains(&prio) {
+        return Err(Errno::EINVAL);
+    }
+    let old = set_sched(t, i, policy, prio as u8, fx);
     Ok(Step::Done(old as i64))
 }

@@ -294,6 +294,63 @@ impl ThreadCtx {
         .map(|v| v as i16)
     }
 
+    /// SchedGet(pid, tid): thread `tid` of process `pid` (0: ours; `tid` 0: this thread, `pid`
+    /// then ignored, as QNX ignores it): its policy (QNX's number, `consts::SCHED_RR`, ...),
+    /// base priority (what it was set to: QNX's `sched_priority`) and current priority (after
+    /// inheritance and boost: QNX's `sched_curpriority`). ESRCH: no such thread.
+    pub fn sched_get(&self, pid: i32, tid: i32) -> KResult<(i32, i16, i16)> {
+        let v = self.call(Call::SchedGet { pid, tid })?;
+        Ok((
+            (v >> 16) as i32,
+            ((v >> 8) & 0xff) as i16,
+            (v & 0xff) as i16,
+        ))
+    }
+
+    /// SchedSet(pid, tid, policy, prio): sets the policy (`consts::SCHED_FIFO`, `SCHED_RR`,
+    /// `SCHED_OTHER`; `SCHED_NOCHANGE` keeps it) and base priority (1..=255) of the thread
+    /// [`ThreadCtx::sched_get`] would name, which may be another process's. Its current
+    /// priority follows as it does for [`ThreadCtx::set_priority`]. Returns the previous
+    /// current priority. ESRCH no such thread; EINVAL a bad policy or priority; ENOTSUP
+    /// `SCHED_SPORADIC`.
+    pub fn sched_set(&self, pid: i32, tid: i32, policy: i32, prio: i16) -> KResult<i16> {
+        self.call(Call::SchedSet {
+            pid,
+            tid,
+            policy,
+            prio: i32::from(prio),
+        })
+        .map(|v| v as i16)
+    }
+
+    /// The tid of the thread of this thread's process that the Linux thread `os_tid` runs
+    /// (the one it registered with, or [`ThreadCtx::adopt_os_thread`] recorded), for a C
+    /// library that knows a thread by its `pthread_t`; the library's own threads are not
+    /// counted. A thread attached for another (`userlib::spawn`) carries its maker's Linux tid
+    /// until it adopts its own, so of two the older (lower tid) is the one. ESRCH: none (that
+    /// Linux thread never entered this kernel, or left it).
+    pub fn tid_of_os_thread(&self, os_tid: i32) -> KResult<i32> {
+        let proc = self.me.proc;
+        if os_tid <= 0 {
+            return Err(Errno::ESRCH);
+        }
+        self.k
+            .locked(|t| {
+                let p = t.procs.get(proc)?;
+                let mut found: Option<i32> = None;
+                let mut i = p.threads;
+                while i != crate::pool::NIL {
+                    let th = t.threads.at(i);
+                    if th.os_tid == os_tid && !th.internal && !th.zombie {
+                        found = Some(found.map_or(th.tid, |f| f.min(th.tid)));
+                    }
+                    i = th.pnext;
+                }
+                found
+            })
+            .ok_or(Errno::ESRCH)
+    }
+
     /// This thread's base and current priority.
     pub fn priority(&self) -> KResult<(u8, u8)> {
         let me = self.me.thread;

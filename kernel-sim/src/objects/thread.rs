@@ -229,6 +229,9 @@ pub struct Thread {
     pub base_prio: u8,
     /// Current priority, after inheritance and boost.
     pub prio: u8,
+    /// Scheduling policy, QNX's number (`SCHED_FIFO`, `SCHED_RR`, `SCHED_OTHER`): recorded
+    /// for SchedGet, scheduling nothing (priorities are emulated).
+    pub policy: u8,
     /// The channel it last received on (server boost applies to it).
     pub last_chan: Id<Channel>,
     /// Links in a channel's send queue or receive stack.
@@ -320,6 +323,7 @@ impl Pooled for Thread {
             state: KState::Dead,
             base_prio: 0,
             prio: 0,
+            policy: 0,
             last_chan: Id::NONE,
             qnext: QRef::NONE,
             qprev: QRef::NONE,

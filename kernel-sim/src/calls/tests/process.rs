@@ -135,6 +135,167 @@ fn set_priority_returns_the_old_priority_and_refuses_one_out_of_range() {
     assert!(fx.prio.is_empty(), "no change, nothing to apply");
 }
 
+/// (policy, base, current) as SchedGet packs them.
+fn unpack(r: KResult<Step>) -> (i32, u8, u8) {
+    match r {
+        Ok(Step::Done(v)) => ((v >> 16) as i32, (v >> 8) as u8, v as u8),
+        other => panic!("SchedGet: {other:?}"),
+    }
+}
+
+#[test]
+fn sched_get_names_the_caller_with_tid_0_and_threads_by_pid_and_tid() {
+    let b = Bench::new();
+    let (p, pid) = b.process();
+    let me = b.thread(p, 10);
+    let other = b.thread(p, 21);
+    let (q, qpid) = b.process();
+    let far = b.thread(q, 33);
+    let get = |pid, tid| b.run(|t, _| process::sched_get(t, me, pid, tid)).0;
+    // A new thread is SCHED_RR (QNX's default), at the priority it was made with.
+    assert_eq!(unpack(get(0, 0)), (SCHED_RR, 10, 10));
+    assert_eq!(
+        unpack(get(424242, 0)),
+        (SCHED_RR, 10, 10),
+        "tid 0: pid ignored"
+    );
+    assert_eq!(unpack(get(0, 2)), (SCHED_RR, 21, 21));
+    assert_eq!(unpack(get(pid, 2)), (SCHED_RR, 21, 21));
+    assert_eq!(
+        unpack(get(qpid, 1)),
+        (SCHED_RR, 33, 33),
+        "another process's"
+    );
+    let _ = (other, far);
+    for (pid, tid) in [
+        (0, 3),
+        (qpid, 2),
+        (424242, 1),
+        (-1, 1),
+        (0, -1),
+        (i32::MIN, 1),
+    ] {
+        assert_eq!(get(pid, tid), Err(Errno::ESRCH), "({pid}, {tid})");
+    }
+    // A process being torn down has no threads to name.
+    assert_eq!(destroy(&b, q).0, Ok(Step::Done(0)));
+    assert_eq!(get(qpid, 1), Err(Errno::ESRCH));
+}
+
+#[test]
+fn sched_set_sets_policy_and_base_of_any_thread_and_refuses_bad_arguments_changing_nothing() {
+    let b = Bench::new();
+    let (p, _) = b.process();
+    let me = b.thread(p, 10);
+    let worker = b
+        .tables(|t| process::thread_create(t, p, 12, 4242))
+        .unwrap()
+        .0;
+    let (q, qpid) = b.process();
+    let far = b.thread(q, 15);
+    let set = |pid, tid, policy, prio| {
+        b.run(|t, fx| process::sched_set(t, me, pid, tid, policy, prio, fx))
+    };
+    let get = |pid, tid| unpack(b.run(|t, _| process::sched_get(t, me, pid, tid)).0);
+    for (pid, tid, policy, prio, err) in [
+        (0, 2, 5, 20, Errno::EINVAL),
+        (0, 2, -1, 20, Errno::EINVAL),
+        (0, 2, SCHED_FIFO, 0, Errno::EINVAL),
+        (0, 2, SCHED_FIFO, 256, Errno::EINVAL),
+        (0, 2, SCHED_NOCHANGE, -3, Errno::EINVAL),
+        (0, 2, SCHED_SPORADIC, 20, Errno::ENOTSUP),
+        (0, 9, SCHED_FIFO, 20, Errno::ESRCH),
+        (424242, 1, SCHED_FIFO, 20, Errno::ESRCH),
+    ] {
+        let (r, fx) = set(pid, tid, policy, prio);
+        assert_eq!(r, Err(err), "({pid}, {tid}, {policy}, {prio})");
+        assert!(fx.prio.is_empty() && fx.wake.is_empty());
+    }
+    assert_eq!(get(0, 2), (SCHED_RR, 12, 12), "nothing changed");
+    // Another thread of the caller's process: its OS thread is the one to adjust.
+    let (r, fx) = set(0, 2, SCHED_FIFO, 20);
+    assert_eq!(r, Ok(Step::Done(12)), "the previous priority");
+    assert_eq!(&fx.prio[..], &[(4242, 20)]);
+    assert_eq!(get(0, 2), (SCHED_FIFO, 20, 20));
+    assert_eq!(b.tables(|t| t.threads.at(worker.index).base_prio), 20);
+    // SCHED_NOCHANGE keeps the policy.
+    assert_eq!(set(0, 2, SCHED_NOCHANGE, 7).0, Ok(Step::Done(20)));
+    assert_eq!(get(0, 2), (SCHED_FIFO, 7, 7));
+    // The same priority with another policy: nothing to apply to the OS thread.
+    let (r, fx) = set(0, 2, SCHED_OTHER, 7);
+    assert_eq!(r, Ok(Step::Done(7)));
+    assert!(fx.prio.is_empty());
+    assert_eq!(get(0, 2), (SCHED_OTHER, 7, 7));
+    // Another process's thread, and the caller itself (tid 0, pid ignored).
+    assert_eq!(set(qpid, 1, SCHED_RR, 40).0, Ok(Step::Done(15)));
+    assert_eq!(b.prio(far), 40);
+    assert_eq!(set(-5, 0, SCHED_FIFO, 11).0, Ok(Step::Done(10)));
+    assert_eq!(get(0, 0), (SCHED_FIFO, 11, 11));
+    // The caller's SetPriority keeps its policy.
+    assert_eq!(
+        b.run(|t, fx| process::set_priority(t, me, 12, fx)).0,
+        Ok(Step::Done(11))
+    );
+    assert_eq!(get(0, 0), (SCHED_FIFO, 12, 12));
+}
+
+#[test]
+fn sched_set_of_a_send_blocked_thread_moves_it_in_the_queue_and_boosts_the_server() {
+    let b = Bench::new();
+    let server = b.spawn(10);
+    let chid = b.channel(server, 0);
+    let ch = b.chan(server, chid);
+    let (cp, cpid) = b.process();
+    let low = b.thread(cp, 11);
+    let high = b.thread(cp, 14);
+    let (lc, hc) = (b.attach(low, server, chid), b.attach(high, server, chid));
+    // The server received once on the channel (its boost applies to it), then serves `high`
+    // while `low` queues behind nobody.
+    let r = b.exchange(server, chid, high, hc, Buf::new(b"h"), Buf::zeroed(4));
+    assert_eq!(b.prio(server), 14, "took the client's priority");
+    assert_eq!(
+        b.send(low, lc, Buf::new(b"l"), Buf::zeroed(4)).0,
+        Ok(Step::Block)
+    );
+    let other = b.thread(cp, 12);
+    let oc = b.attach(other, server, chid);
+    assert_eq!(
+        b.send(other, oc, Buf::new(b"o"), Buf::zeroed(4)).0,
+        Ok(Step::Block)
+    );
+    assert_eq!(
+        b.sendq(ch),
+        [
+            Entry::Thread(other.thread.index),
+            Entry::Thread(low.thread.index)
+        ]
+    );
+    // Raised by another thread (by pid and tid), `low` goes to the head with its message at
+    // its new priority, and boosts the server past what it inherited.
+    let (r2, fx) = b.run(|t, fx| process::sched_set(t, server, cpid, 1, SCHED_NOCHANGE, 30, fx));
+    assert_eq!(r2, Ok(Step::Done(11)));
+    assert_eq!(
+        b.sendq(ch),
+        [
+            Entry::Thread(low.thread.index),
+            Entry::Thread(other.thread.index)
+        ]
+    );
+    assert_eq!(b.tables(|t| t.threads.at(low.thread.index).send.prio), 30);
+    assert_eq!(b.prio(server), 30, "boosted by its raised client");
+    assert!(fx.prio.contains(&(0, 30)));
+    // Lowered below the other, it goes back behind it.
+    let _ = b.run(|t, fx| process::sched_set(t, server, cpid, 1, SCHED_NOCHANGE, 5, fx));
+    assert_eq!(
+        b.sendq(ch),
+        [
+            Entry::Thread(other.thread.index),
+            Entry::Thread(low.thread.index)
+        ]
+    );
+    let _ = r;
+}
+
 #[test]
 fn process_destroy_releases_the_peers_of_its_channels_and_frees_its_objects() {
     let b = Bench::new();
