@@ -43,7 +43,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 22;
+pub const LAYOUT_VERSION: u32 = 23;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the
@@ -331,6 +331,10 @@ pub struct Header {
     /// Bumped by every change to the names pool (names and mountpoints): a client that caches
     /// the mountpoints reads it without the lock to know its cache is current.
     pub names_gen: std::sync::atomic::AtomicU64,
+    /// The program image of the lock's holder (`kernel::image_tag`), stored as it begins its
+    /// call: a hold by a program's pid made by an image that `exec` replaced is told from one of
+    /// the program's live threads by it (`Kernel::release_earlier_image_lock`).
+    pub lock_image: std::sync::atomic::AtomicU64,
 }
 
 fn place<T>(off: &mut usize, n: usize) -> u64 {
@@ -676,6 +680,7 @@ impl Region {
                 carrier: crate::pool::NIL,
                 lock_undo: std::sync::atomic::AtomicU32::new(crate::undo::GLOBAL),
                 names_gen: std::sync::atomic::AtomicU64::new(0),
+                lock_image: std::sync::atomic::AtomicU64::new(0),
             });
             (b.add(offsets.lock as usize) as *mut KernelLock).write(KernelLock::new());
             init_array(
@@ -883,6 +888,14 @@ impl Region {
         unsafe { &*std::ptr::addr_of!((*h).names_gen) }.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// The program image of the lock's holder, as it began its call (0: none yet).
+    #[cfg(not(loom))]
+    pub fn lock_image(&self) -> &std::sync::atomic::AtomicU64 {
+        let h = self.base.as_ptr() as *const Header;
+        // SAFETY: initialized in `format`; an atomic; no `Tables` borrows it.
+        unsafe { &*std::ptr::addr_of!((*h).lock_image) }
+    }
+
     fn lock_undo(&self) -> &std::sync::atomic::AtomicU32 {
         let h = self.base.as_ptr() as *const Header;
         // SAFETY: initialized in `format`; an atomic; no `Tables` borrows it.
@@ -899,6 +912,11 @@ impl Region {
         }
         self.lock_undo()
             .store(slot, std::sync::atomic::Ordering::Relaxed);
+        #[cfg(not(loom))]
+        self.lock_image().store(
+            crate::kernel::image_tag(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if let Some(u) = self.undo() {
             u.begin();
         }

@@ -240,8 +240,6 @@ impl Supervisor {
                 .map_err(|e| Errno(e as i32))?;
         let file = std::fs::File::from(memfd);
         let region = crate::region::Region::create_shared(&file, cfg)?;
-        // (Mapped by this program from the start, as `Kernel::create_shared` records it.)
-        crate::kernel::first_mapping_in_image(&file);
         let kernel = Kernel::with_region(region, false)?;
         kernel.supervise();
         let memfd = OwnedFd::from(file);

@@ -116,25 +116,6 @@ pub struct Pid {
     id: Id<Process>,
 }
 
-/// Whether this program image maps the kernel in `file` for the first time: the regions it
-/// mapped, by their file's device and inode (a forked child inherits the list with the
-/// mappings). A file that cannot be told counts as mapped before: the safe answer, as
-/// `Kernel::release_earlier_image_lock` takes over a lock only at a first mapping.
-#[cfg(not(loom))]
-pub(crate) fn first_mapping_in_image(file: &std::fs::File) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    static MAPPED: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
-    let Ok(m) = file.metadata() else {
-        return false;
-    };
-    let mut mapped = MAPPED.lock().unwrap_or_else(|p| p.into_inner());
-    if mapped.contains(&(m.dev(), m.ino())) {
-        return false;
-    }
-    mapped.push((m.dev(), m.ino()));
-    true
-}
-
 impl Kernel {
     /// A new kernel in anonymous memory, with the given capacities: a kernel of this Linux
     /// process alone.
@@ -165,9 +146,6 @@ impl Kernel {
             .mode(0o600)
             .open(&tmp)
             .map_err(io)?;
-        // (Mapped by this image from the start: a later `open_shared` of it here is not a
-        // first mapping.)
-        first_mapping_in_image(&file);
         let made = Region::create_shared(&file, cfg).and_then(|region| {
             // Linked, not renamed: a link never replaces a file another program made meanwhile.
             std::fs::hard_link(&tmp, path).map_err(io)?;
@@ -178,9 +156,7 @@ impl Kernel {
     }
 
     /// Maps the shared kernel at `path` made by [`Kernel::create_shared`] (in this or another
-    /// Linux process of the same user), first taking over a hold of its lock that an earlier
-    /// image of this program left (`Kernel::release_earlier_image_lock`: a program that `exec`
-    /// replaced). ENOENT no such file; EACCES not ours to open; EINVAL
+    /// Linux process of the same user). ENOENT no such file; EACCES not ours to open; EINVAL
     /// not a kernel region; ENOTSUP a region of another layout version.
     #[cfg(not(loom))]
     pub fn open_shared(path: &std::path::Path) -> KResult<Kernel> {
@@ -189,26 +165,18 @@ impl Kernel {
             .write(true)
             .open(path)
             .map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
-        let first = first_mapping_in_image(&file);
         let k = Kernel::with_region(Region::open_shared(&file)?, true)?;
-        if first {
-            k.release_earlier_image_lock();
-        }
+        k.release_earlier_image_lock();
         Ok(k)
     }
 
     /// Maps the shared kernel whose region is the memory file `fd` (a supervisor's memfd,
-    /// received at admission: `crate::supervisor::attach`), first taking over a hold of its
-    /// lock that an earlier image of this program left, as [`Kernel::open_shared`] does. EINVAL
-    /// not a kernel region; ENOTSUP a region of another layout version.
+    /// received at admission: `crate::supervisor::attach`). EINVAL not a kernel region;
+    /// ENOTSUP a region of another layout version.
     #[cfg(not(loom))]
     pub fn open_fd(fd: std::os::fd::OwnedFd) -> KResult<Kernel> {
-        let file = std::fs::File::from(fd);
-        let first = first_mapping_in_image(&file);
-        let k = Kernel::with_region(Region::open_shared(&file)?, false)?;
-        if first {
-            k.release_earlier_image_lock();
-        }
+        let k = Kernel::with_region(Region::open_shared(&std::fs::File::from(fd))?, false)?;
+        k.release_earlier_image_lock();
         Ok(k)
     }
 
@@ -381,17 +349,38 @@ impl Kernel {
 
     /// `exec` ends every other thread of the old image at once, one of them perhaps inside a
     /// kernel call, holding the lock under this pid, which is alive again: no waiter would take
-    /// it over. Run at this image's first mapping of the kernel, where a hold by this pid cannot
-    /// be this image's (none of its threads can have taken the lock yet): it is undone and
-    /// released as a dead program's is ([`Kernel::recover_dead_lock_holder`]). (Until then every
-    /// program of the kernel waits for the lock, as on a program killed inside a call until its
-    /// reaping.) Reads the lock's word only: takes no lock when there is nothing to do.
+    /// it over, and every program of the kernel would wait for ever. Run as a program maps the
+    /// kernel: a hold by its pid whose holder began its call in another image
+    /// (`Region::lock_image`) and that does not change for `STALE_HOLD` (a live holder stores
+    /// its image a few instructions after taking the lock, and holds it for microseconds) is
+    /// undone and released as a dead program's is ([`Kernel::recover_dead_lock_holder`]). A
+    /// hold by this image (another thread, another copy of the library in the program) is left
+    /// alone. Reads the lock's word only when there is nothing to do.
     #[cfg(not(loom))]
     fn release_earlier_image_lock(&self) {
+        /// How long an earlier image's hold must stay as it is to be taken for one.
+        const STALE_HOLD: std::time::Duration = std::time::Duration::from_millis(200);
         let me = crate::copy::my_pid();
-        if self.shared() && self.lock_owner() == Some(me) {
-            self.program_ended(me, || self.recover_dead_lock_holder(me));
+        if !self.shared() || self.lock_owner() != Some(me) {
+            return;
         }
+        let lock = self.inner.region.lock_word();
+        let image = || {
+            self.inner
+                .region
+                .lock_image()
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        let theirs = image();
+        let until = std::time::Instant::now() + STALE_HOLD;
+        while std::time::Instant::now() < until {
+            // (Any call this image begins stores its image: a live holder's shows at once.)
+            if lock.holder() != Some(me as u32) || image() != theirs || theirs == image_tag() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        self.program_ended(me, || self.recover_dead_lock_holder(me));
     }
 
     /// Makes this handle a supervisor's (`crate::supervisor`): when it waits for the kernel
@@ -864,24 +853,29 @@ mod tests {
         assert_eq!(k2.forget_earlier_images(), 0);
     }
 
-    /// `exec` ended a thread of the old image inside a kernel call: the lock is held by this
-    /// pid. The new image's first mapping of the kernel undoes the call and releases the lock
-    /// (else every call of every program of the kernel would wait for ever); a later mapping
-    /// by the same image leaves a hold by its pid alone (one of its threads may hold it).
-    #[test]
-    fn a_first_mapping_releases_the_lock_an_earlier_image_of_the_program_held() {
+    /// A kernel region in a fresh memory file whose lock is held by this pid, as begun by the
+    /// image `image`; and the file, to map it.
+    fn held_by_me_in(image: u64) -> std::fs::File {
         let fd =
             nix::sys::memfd::memfd_create(c"held", nix::sys::memfd::MFdFlags::MFD_CLOEXEC).unwrap();
         let file = std::fs::File::from(fd);
-        let me = std::process::id() as i32;
-        {
-            let region = Region::create_shared(&file, Config::small()).unwrap();
-            region.lock_word().lock(true, me as u32);
-        }
+        let region = Region::create_shared(&file, Config::small()).unwrap();
+        region.lock_word().lock(true, std::process::id());
+        region
+            .lock_image()
+            .store(image, std::sync::atomic::Ordering::Relaxed);
+        file
+    }
+
+    /// `exec` ended a thread of the old image inside a kernel call: the lock is held by this
+    /// pid, begun by another image. Mapping the kernel undoes that call and releases the lock
+    /// (else every call of every program of the kernel would wait for ever).
+    #[test]
+    fn mapping_a_kernel_releases_the_lock_an_earlier_image_of_the_program_held() {
+        let file = held_by_me_in(image_tag() ^ 0x77);
         let (tx, rx) = std::sync::mpsc::channel();
-        let f2 = file.try_clone().unwrap();
         std::thread::spawn(move || {
-            let k = Kernel::open_fd(f2.into()).unwrap();
+            let k = Kernel::open_fd(file.into()).unwrap();
             let _ = tx.send((k.lock_owner(), k.process_create().map(|p| p.pid)));
         });
         let (owner, made) = rx
@@ -889,25 +883,43 @@ mod tests {
             .expect("the new image's first call waited for the old image's lock");
         assert_eq!(owner, None, "released");
         assert!(made.is_ok(), "{made:?}");
+    }
 
-        // Another thread of this image holds the lock a while as the kernel is mapped again:
-        // the mapping waits for it, and takes nothing over.
+    /// A hold by this image (another thread, another copy of the library in the program) is
+    /// left alone by a mapping, and so is one whose holder stores its image only a while after
+    /// the mapping looks (a live holder preempted between taking the lock and beginning).
+    #[test]
+    fn mapping_a_kernel_leaves_a_live_hold_by_the_program_alone() {
+        let me = std::process::id() as i32;
+        let file = held_by_me_in(image_tag());
         let k = Kernel::open_fd(file.try_clone().unwrap().into()).unwrap();
-        let (held_tx, held) = std::sync::mpsc::channel();
-        let holder = std::thread::spawn(move || {
-            k.inner.region.lock_word().lock(true, me as u32);
-            held_tx.send(()).unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(200));
-            let kept = k.lock_owner() == Some(me);
-            k.inner.region.lock_word().unlock(true);
+        assert_eq!(k.lock_owner(), Some(me), "this image's hold kept");
+        k.inner.region.lock_word().unlock(true);
+
+        let file = held_by_me_in(image_tag() ^ 0x77);
+        let holder = Kernel::open_fd(file.try_clone().unwrap().into());
+        // (That mapping took the hold for an earlier image's: hold it again for the test.)
+        let holder = holder.unwrap();
+        holder.inner.region.lock_word().lock(true, me as u32);
+        holder
+            .inner
+            .region
+            .lock_image()
+            .store(image_tag() ^ 0x77, std::sync::atomic::Ordering::Relaxed);
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            holder
+                .inner
+                .region
+                .lock_image()
+                .store(image_tag(), std::sync::atomic::Ordering::Relaxed);
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let kept = holder.lock_owner() == Some(me);
+            holder.inner.region.lock_word().unlock(true);
             kept
         });
-        held.recv().unwrap();
         let _again = Kernel::open_fd(file.into()).unwrap();
-        assert!(
-            holder.join().unwrap(),
-            "not a first mapping: the hold was left alone"
-        );
+        assert!(late.join().unwrap(), "the live holder kept its hold");
     }
 
     /// A program whose pid a process of another image still holds (a forked child's reused
