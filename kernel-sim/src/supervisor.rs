@@ -209,12 +209,69 @@ pub enum Event {
     },
 }
 
-/// A supervisor: the kernel it keeps, its memfd, and its socket.
+/// What admits programs: the socket, the memfd it hands them, and what it admitted since the
+/// supervisor last looked. Admission runs in [`Supervisor::step`] and also while the
+/// supervisor waits for the kernel lock to reap a program (`Kernel::while_waiting`): a
+/// program whose earlier image, replaced by `exec`, died holding the lock must be able to join
+/// and release it (`Kernel::open_fd`), else the supervisor would wait for ever.
+#[derive(Debug)]
+struct Desk {
+    memfd: OwnedFd,
+    listener: UnixListener,
+    arrivals: std::sync::Mutex<Vec<(Event, Option<Admitted>)>>,
+}
+
+impl Desk {
+    /// Admits (or refuses) every program waiting at the socket.
+    fn admit_pending(&self) {
+        while let Ok((stream, _)) = self.listener.accept() {
+            if let Some(arrival) = self.admit(stream) {
+                self.arrivals
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(arrival);
+            }
+        }
+    }
+
+    /// What came of one program's request: the event, and the program to watch if admitted.
+    fn take_arrivals(&self) -> Vec<(Event, Option<Admitted>)> {
+        std::mem::take(&mut *self.arrivals.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn admit(&self, stream: UnixStream) -> Option<(Event, Option<Admitted>)> {
+        use nix::sys::socket::{
+            getsockopt, sendmsg, sockopt::PeerCredentials, ControlMessage, MsgFlags,
+        };
+        let _ = stream.set_nonblocking(false);
+        let cred = getsockopt(&stream, PeerCredentials).ok()?;
+        let (pid, uid) = (cred.pid(), cred.uid());
+        let me = nix::unistd::getuid().as_raw();
+        if uid != me {
+            return Some((Event::Refused { pid, uid }, None));
+        }
+        // SAFETY: pidfd_open with integer arguments; a non-negative result is a new descriptor
+        // we own.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if raw < 0 {
+            return None; // Gone already.
+        }
+        // SAFETY: `raw` is the new pidfd, owned by nobody else.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(raw as RawFd) };
+        let fds = [self.memfd.as_raw_fd()];
+        let cmsg = [ControlMessage::ScmRights(&fds)];
+        let iov = [IoSlice::new(&[ADMITTED])];
+        sendmsg::<()>(stream.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).ok()?;
+        Some((Event::Admitted { pid }, Some(Admitted { pid, pidfd })))
+    }
+}
+
+/// A supervisor: the kernel it keeps, the desk that admits programs (its memfd and its
+/// socket), and the programs it watches.
 #[derive(Debug)]
 pub struct Supervisor {
     kernel: Kernel,
-    memfd: OwnedFd,
-    listener: UnixListener,
+    desk: std::sync::Arc<Desk>,
     socket: PathBuf,
     /// The socket's device and inode as bound: what the drop removes.
     bound: (u64, u64),
@@ -285,10 +342,16 @@ impl Supervisor {
         // of this name that was killed is the dead kernel's (removed under the directory's
         // lock, before any program of ours can make it).
         let _ = std::fs::remove_file(phys_path(socket));
-        Ok(Supervisor {
-            kernel,
+        let desk = std::sync::Arc::new(Desk {
             memfd,
             listener,
+            arrivals: std::sync::Mutex::new(Vec::new()),
+        });
+        let admitting = desk.clone();
+        kernel.while_waiting(move || admitting.admit_pending());
+        Ok(Supervisor {
+            kernel,
+            desk,
             socket: socket.to_path_buf(),
             bound,
             replaced_stale,
@@ -329,7 +392,7 @@ impl Supervisor {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
         let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
         let (ready_listener, ended): (bool, Vec<usize>) = {
-            let mut fds = vec![PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+            let mut fds = vec![PollFd::new(self.desk.listener.as_fd(), PollFlags::POLLIN)];
             fds.extend(
                 self.watched
                     .iter()
@@ -359,9 +422,15 @@ impl Supervisor {
             events.extend(self.reap(pid));
         }
         if ready_listener {
-            while let Ok((stream, _)) = self.listener.accept() {
-                events.extend(self.admit(stream));
+            self.desk.admit_pending();
+        }
+        // (Programs admitted now, or while a reaping above waited for the lock.)
+        for (event, admitted) in self.desk.take_arrivals() {
+            if let Some(a) = admitted {
+                self.watched.push(a);
+                self.admitted_ever = true;
             }
+            events.push(event);
         }
         events
     }
@@ -393,34 +462,6 @@ impl Supervisor {
         let processes = self.kernel.reap_os_process(pid);
         out.push(Event::Reaped { pid, processes });
         out
-    }
-
-    fn admit(&mut self, stream: UnixStream) -> Option<Event> {
-        use nix::sys::socket::{
-            getsockopt, sendmsg, sockopt::PeerCredentials, ControlMessage, MsgFlags,
-        };
-        let _ = stream.set_nonblocking(false);
-        let cred = getsockopt(&stream, PeerCredentials).ok()?;
-        let (pid, uid) = (cred.pid(), cred.uid());
-        let me = nix::unistd::getuid().as_raw();
-        if uid != me {
-            return Some(Event::Refused { pid, uid });
-        }
-        // SAFETY: pidfd_open with integer arguments; a non-negative result is a new descriptor
-        // we own.
-        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        if raw < 0 {
-            return None; // Gone already.
-        }
-        // SAFETY: `raw` is the new pidfd, owned by nobody else.
-        let pidfd = unsafe { OwnedFd::from_raw_fd(raw as RawFd) };
-        let fds = [self.memfd.as_raw_fd()];
-        let cmsg = [ControlMessage::ScmRights(&fds)];
-        let iov = [IoSlice::new(&[ADMITTED])];
-        sendmsg::<()>(stream.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).ok()?;
-        self.watched.push(Admitted { pid, pidfd });
-        self.admitted_ever = true;
-        Some(Event::Admitted { pid })
     }
 }
 

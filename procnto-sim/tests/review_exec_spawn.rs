@@ -133,12 +133,11 @@ fn exec_with_a_thread_holding_the_lock_on_a_supervised_kernel_releases_it_at_the
 
 /// The supervisor reaps a program that ended while the lock is held by an exec'd program's
 /// dead thread: it waits for the lock, the holder's pid being alive (the new image). The new
-/// image's first kernel call connects to the supervisor to map the kernel, and the supervisor,
-/// waiting for the lock, admits no one: the new image waits for ever, and with it every
-/// program of the kernel (deviations.md promises the wait ends when the new image maps the
-/// kernel).
+/// image's first kernel call connects to the supervisor to map the kernel: the supervisor
+/// admits it between its tries for the lock, and the new image's mapping releases the lock.
+/// (The supervisor once admitted no one while it waited: the new image waited for ever, and
+/// with it every program of the kernel.)
 #[test]
-#[ignore = "DEFECT (known, deviations.md 'exec'): a supervisor reaping another program waits for the lock an exec'd program's dead thread holds, so the new image is never admitted: the kernel hangs until the exec'd program ends"]
 fn exec_holding_the_lock_while_another_program_ends_on_a_supervised_kernel_does_not_hang() {
     let dir = TempDir::new("rx-hold-reap");
     let exe = build_shared(&dir, "review_exec_spawn");

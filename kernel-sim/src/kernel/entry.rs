@@ -471,6 +471,15 @@ impl Kernel {
             if lock.lock_until(true, tag, deadline) {
                 return;
             }
+            let hook = self
+                .inner
+                .while_waiting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if let Some(hook) = hook {
+                (hook.0)();
+            }
             if let Some(holder) = lock.holder() {
                 if !self.alive(holder as i32) {
                     let r = self.recover_dead_lock_holder(holder as i32);

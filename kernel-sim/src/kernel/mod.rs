@@ -37,6 +37,16 @@ pub struct Kernel {
     inner: Arc<Inner>,
 }
 
+/// A supervisor's work between tries for a held lock ([`Kernel::while_waiting`]).
+#[derive(Clone)]
+struct WaitHook(#[cfg_attr(loom, allow(dead_code))] std::sync::Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for WaitHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WaitHook")
+    }
+}
+
 /// What a kernel is: its region, and the timer service that stands in for the clock interrupt.
 #[derive(Debug)]
 struct Inner {
@@ -61,6 +71,10 @@ struct Inner {
     /// and a lock such a pid holds must still be taken over (`Kernel::program_ended`).
     #[cfg_attr(loom, allow(dead_code))]
     ended: std::sync::Mutex<Vec<i32>>,
+    /// What a supervisor does between its tries for a held lock (`Kernel::while_waiting`):
+    /// admit programs, so that one that would release the lock can join.
+    #[cfg_attr(loom, allow(dead_code))]
+    while_waiting: std::sync::Mutex<Option<WaitHook>>,
     timers: std::sync::Arc<TimerService>,
     /// The fork generation the kernel was made in (`fork.rs`): in a forked child the parent's
     /// kernels are not the child's, and their calls fail with ESRCH.
@@ -201,6 +215,7 @@ impl Kernel {
                 reaps_dead,
                 recovered: std::sync::Mutex::new(Vec::new()),
                 ended: std::sync::Mutex::new(Vec::new()),
+                while_waiting: std::sync::Mutex::new(None),
                 timers: std::sync::Arc::new(TimerService::default()),
                 fork_gen: crate::fork::generation(),
             }),
@@ -381,6 +396,20 @@ impl Kernel {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
         self.program_ended(me, || self.recover_dead_lock_holder(me));
+    }
+
+    /// Has this handle's waits for a held lock (a supervisor's, or a kernel file's program
+    /// watching for dead holders) run `hook` between their tries, every few milliseconds,
+    /// without the lock: a supervisor admits programs there, so that a program whose earlier
+    /// image (replaced by `exec`) died holding the lock can join and release it
+    /// (`release_earlier_image_lock`) while the supervisor waits to reap another.
+    #[cfg(not(loom))]
+    pub fn while_waiting(&self, hook: impl Fn() + Send + Sync + 'static) {
+        *self
+            .inner
+            .while_waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(WaitHook(std::sync::Arc::new(hook)));
     }
 
     /// Makes this handle a supervisor's (`crate::supervisor`): when it waits for the kernel
