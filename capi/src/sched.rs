@@ -136,11 +136,42 @@ kernel_call! {
 // ------------------------------------------------------------------ pthread_t to a thread
 
 /// Threads `pthread_create` made whose Linux thread has not yet recorded its Linux tid in
-/// the kernel: their `pthread_t` and tid (see [`create`]).
-static PENDING: Mutex<Option<HashMap<usize, i32>>> = Mutex::new(None);
+/// the kernel: their `pthread_t` and tid (see [`create`]), with the fork generation the table
+/// was filled in (a forked child's copy names its parent's threads: it starts afresh).
+static PENDING: Mutex<Option<(u64, HashMap<usize, i32>)>> = Mutex::new(None);
 
-fn pending() -> std::sync::MutexGuard<'static, Option<HashMap<usize, i32>>> {
-    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+/// The table of pending threads (locked), emptied first in a forked child.
+struct Pending(std::sync::MutexGuard<'static, Option<(u64, HashMap<usize, i32>)>>);
+
+impl Pending {
+    fn get(&self, thread: usize) -> Option<i32> {
+        self.0.as_ref().and_then(|(_, p)| p.get(&thread).copied())
+    }
+
+    fn insert(&mut self, thread: usize, tid: i32) {
+        let generation = kernel_sim::fork::generation();
+        self.0
+            .get_or_insert_with(|| (generation, HashMap::new()))
+            .1
+            .insert(thread, tid);
+    }
+
+    fn remove(&mut self, thread: usize) {
+        if let Some((_, p)) = self.0.as_mut() {
+            p.remove(&thread);
+        }
+    }
+}
+
+fn pending() -> Pending {
+    let mut guard = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    if guard
+        .as_ref()
+        .is_some_and(|(g, _)| *g != kernel_sim::fork::generation())
+    {
+        *guard = None;
+    }
+    Pending(guard)
 }
 
 /// The Linux tid of a live thread of this program: glibc's `pthread_getcpuclockid` names
@@ -162,19 +193,21 @@ fn os_tid_of(thread: pthread_t) -> KResult<i32> {
 }
 
 /// The tid in the caller's process of the thread `thread` is (0: the caller itself).
+///
+/// The table of pending threads is looked at first: a thread `pthread_create` made is either
+/// there or has recorded its Linux tid in the kernel (it leaves the table only after that), so
+/// a miss there means the kernel knows it by its Linux tid. (Looked at the other way round, a
+/// new thread that records its tid and leaves the table between the two looks would be found
+/// in neither: ESRCH for a live thread.)
 fn tid_of(c: &ThreadCtx, thread: pthread_t) -> KResult<i32> {
     // SAFETY: pthread_self and pthread_equal take and return plain values.
     if unsafe { libc::pthread_equal(thread, libc::pthread_self()) } != 0 {
         return Ok(0);
     }
-    let found = os_tid_of(thread).and_then(|os| c.tid_of_os_thread(os));
-    match found {
-        Err(Errno::ESRCH) => pending()
-            .as_ref()
-            .and_then(|p| p.get(&(thread as usize)).copied())
-            .ok_or(Errno::ESRCH),
-        r => r,
+    if let Some(tid) = pending().get(thread as usize) {
+        return Ok(tid);
     }
+    os_tid_of(thread).and_then(|os| c.tid_of_os_thread(os))
 }
 
 // ------------------------------------------------------------------ pthread calls
@@ -320,9 +353,7 @@ extern "C" fn trampoline(p: *mut c_void) -> *mut c_void {
             adopted.store(true, Ordering::Relaxed);
             // SAFETY: pthread_self has no preconditions.
             let me = unsafe { libc::pthread_self() } as usize;
-            if let Some(p) = pending.as_mut() {
-                p.remove(&me);
-            }
+            pending.remove(me);
         }
         drop(userlib::current::bind(ctx));
         (start, arg)
@@ -450,7 +481,7 @@ pub(crate) unsafe fn create(
     if !adopted.load(Ordering::Relaxed) {
         // SAFETY: written by pthread_create just above.
         let thread = unsafe { out.read() } as usize;
-        pending.get_or_insert_with(HashMap::new).insert(thread, tid);
+        pending.insert(thread, tid);
     }
     0
 }
