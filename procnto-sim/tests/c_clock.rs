@@ -17,9 +17,8 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, cflags, expect_pass, Lang, Link, Running};
+use common::cc::{build_suite, cflags, Lang, Link, Running};
 use procs::TempDir;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -28,33 +27,7 @@ const MIN_CHECKS: u32 = 125;
 /// The bound on one run of it.
 const RUN_WITHIN: Duration = Duration::from_secs(60);
 
-/// The suite, built into a temporary directory as `lang`, linked `link`.
-fn build_suite(dir: &TempDir, lang: Lang, link: Link) -> PathBuf {
-    let exe = dir.join(&format!("clock_suite-{lang:?}-{link:?}"));
-    build(&[c_dir().join("clock_suite.c")], &exe, lang, link);
-    exe
-}
-
-fn suite(lang: Lang, link: Link) {
-    let dir = TempDir::new("c-clock");
-    let exe = build_suite(&dir, lang, link);
-    expect_pass(&exe, &[], &[], MIN_CHECKS, RUN_WITHIN);
-}
-
-#[test]
-fn suite_c99_linked_shared() {
-    suite(Lang::C99, Link::Shared);
-}
-
-#[test]
-fn suite_c99_linked_static() {
-    suite(Lang::C99, Link::Static);
-}
-
-#[test]
-fn suite_cxx17_linked_shared() {
-    suite(Lang::Cxx17, Link::Shared);
-}
+c_suite_tests!("clock_suite", MIN_CHECKS, RUN_WITHIN);
 
 /// `CLOCK_MONOTONIC_RAW` in ns, as this test reads it.
 fn monotonic_raw_ns() -> u64 {
@@ -74,7 +47,7 @@ fn monotonic_raw_ns() -> u64 {
 fn clock_cycles_is_the_same_counter_in_every_program() {
     let dir = TempDir::new("c-clock-cycles");
     for link in [Link::Shared, Link::Static] {
-        let exe = build_suite(&dir, Lang::C99, link);
+        let exe = build_suite(&dir, "clock_suite", Lang::C99, link);
         let mut last = 0;
         for _ in 0..3 {
             let before = monotonic_raw_ns();
@@ -172,7 +145,7 @@ fn the_system_page_has_only_what_it_can_fill_and_cannot_be_repointed() {
 #[test]
 fn as_an_unprivileged_user_setting_the_realtime_clock_is_eperm() {
     let dir = TempDir::new("c-clock-nonroot");
-    let exe = build_suite(&dir, Lang::C99, Link::Static);
+    let exe = build_suite(&dir, "clock_suite", Lang::C99, Link::Static);
     let Some((status, out, err)) = common::cc::as_nobody(&dir, &exe, &[], RUN_WITHIN) else {
         return;
     };

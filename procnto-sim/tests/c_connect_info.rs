@@ -10,7 +10,7 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, expect_pass, expect_summary, Lang, Link, Running};
+use common::cc::{build, build_suite, expect_summary, Lang, Link, Running};
 use common::*;
 use procs::TempDir;
 use std::time::Duration;
@@ -23,32 +23,10 @@ const CLIENT_CHECKS: u32 = 5;
 /// The bound on one run.
 const RUN_WITHIN: Duration = Duration::from_secs(60);
 
-fn suite(dir: &TempDir, lang: Lang, link: Link) -> std::path::PathBuf {
-    let exe = dir.join(&format!("connect_info-{lang:?}-{link:?}"));
-    build(&[c_dir().join("connect_info_suite.c")], &exe, lang, link);
-    exe
-}
-
-fn one_program(lang: Lang, link: Link) {
-    let dir = TempDir::new("c-connect-info");
-    let exe = suite(&dir, lang, link);
-    expect_pass(&exe, &[], &[], MIN_CHECKS, RUN_WITHIN);
-}
-
-#[test]
-fn connect_info_c99_linked_shared() {
-    one_program(Lang::C99, Link::Shared);
-}
-
-#[test]
-fn connect_info_c99_linked_static() {
-    one_program(Lang::C99, Link::Static);
-}
-
-#[test]
-fn connect_info_cxx17_linked_shared() {
-    one_program(Lang::Cxx17, Link::Shared);
-}
+c_suite_tests!(
+    "connect_info_suite", MIN_CHECKS, RUN_WITHIN;
+    connect_info_c99_linked_shared, connect_info_c99_linked_static, connect_info_cxx17_linked_shared
+);
 
 /// The suite once more as an unprivileged user (uid and gid 65534, no groups) when the test
 /// runs as root: the ids the server learns, and `iofunc_client_info`'s, must be the client's
@@ -57,7 +35,7 @@ fn connect_info_cxx17_linked_shared() {
 #[test]
 fn connect_info_as_an_unprivileged_user() {
     let dir = TempDir::new("c-connect-info-nonroot");
-    let exe = suite(&dir, Lang::C99, Link::Static);
+    let exe = build_suite(&dir, "connect_info_suite", Lang::C99, Link::Static);
     let Some(ran) = common::cc::as_nobody(&dir, &exe, &[], RUN_WITHIN) else {
         return;
     };
@@ -81,7 +59,7 @@ fn across_two_programs_the_server_learns_the_client_programs_linux_pid_and_uid()
     let dir = TempDir::new("c-connect-info-xproc");
     let socket = socket_in(&dir);
     let _sup = Sup::start(&socket, &[]);
-    let exe = suite(&dir, Lang::C99, Link::Shared);
+    let exe = build_suite(&dir, "connect_info_suite", Lang::C99, Link::Shared);
     let env = env(&socket);
     let mut server = Running::start(&exe, &["server"], &env);
     let (pid, chid) = ready(&mut server);

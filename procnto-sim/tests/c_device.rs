@@ -22,12 +22,12 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, expect_pass, Lang, Link, Running};
+use common::cc::{build, build_suite, Lang, Link, Running};
 use common::prog::{expect_ok, Prog};
 use common::*;
 use procs::TempDir;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// The checks device_suite.c makes at the least.
@@ -38,38 +38,7 @@ const RUN_WITHIN: Duration = Duration::from_secs(90);
 /// environment says.
 const OWN_KERNEL: &[(&str, &str)] = &[("QNXSIM_KERNEL", "")];
 
-/// The suite, built into a temporary directory as `lang`, linked `link`.
-fn build_suite(dir: &TempDir, lang: Lang, link: Link) -> PathBuf {
-    let exe = dir.join(&format!("device_suite-{lang:?}-{link:?}"));
-    build(
-        &[common::cc::c_dir().join("device_suite.c")],
-        &exe,
-        lang,
-        link,
-    );
-    exe
-}
-
-fn suite(lang: Lang, link: Link) {
-    let dir = TempDir::new("c-device");
-    let exe = build_suite(&dir, lang, link);
-    expect_pass(&exe, &[], OWN_KERNEL, MIN_CHECKS, RUN_WITHIN);
-}
-
-#[test]
-fn suite_c99_linked_shared() {
-    suite(Lang::C99, Link::Shared);
-}
-
-#[test]
-fn suite_c99_linked_static() {
-    suite(Lang::C99, Link::Static);
-}
-
-#[test]
-fn suite_cxx17_linked_shared() {
-    suite(Lang::Cxx17, Link::Shared);
-}
+c_suite_tests!("device_suite", MIN_CHECKS, RUN_WITHIN, env = OWN_KERNEL);
 
 /// A program with its own kernel forks before its first device call; then the parent and the
 /// child each map physical 0xfe270000 and the child writes there. On QNX both map the same
@@ -80,7 +49,7 @@ fn suite_cxx17_linked_shared() {
 #[test]
 fn a_child_forked_before_the_first_device_call_shares_the_physical_memory() {
     let dir = TempDir::new("c-device-fork");
-    let exe = build_suite(&dir, Lang::C99, Link::Shared);
+    let exe = build_suite(&dir, "device_suite", Lang::C99, Link::Shared);
     let (status, out, err) = Running::start(&exe, &["fork-first"], OWN_KERNEL).finish(WITHIN);
     let out = expect_ok("fork-first", (status, out, err), 3);
     assert!(
@@ -357,7 +326,7 @@ fn listing(d: &Path) -> String {
 fn a_driver_and_a_device_program_share_registers_and_interrupt_on_a_named_kernel() {
     use std::os::unix::fs::DirBuilderExt;
     let dir = TempDir::new("c-device-named");
-    let exe = build_suite(&dir, Lang::C99, Link::Shared);
+    let exe = build_suite(&dir, "device_suite", Lang::C99, Link::Shared);
     // A private runtime directory: the kernel's socket and physical memory go in its qnxsim/.
     let runtime = dir.join("run");
     std::fs::DirBuilder::new()
@@ -421,7 +390,7 @@ fn a_driver_and_a_device_program_share_registers_and_interrupt_on_a_named_kernel
 #[test]
 fn a_driver_and_a_device_program_share_path_phys_beside_a_kernel_file() {
     let dir = TempDir::new("c-device-file");
-    let exe = build_suite(&dir, Lang::C99, Link::Shared);
+    let exe = build_suite(&dir, "device_suite", Lang::C99, Link::Shared);
     let kernel = dir.join("kernel");
     let phys = dir.join("kernel.phys");
     let runtime = dir.join("run");

@@ -19,7 +19,7 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, expect_pass, Lang, Link};
+use common::cc::{build_suite, expect_pass, Lang, Link};
 use common::prog::{expect_ok, gone, remains_of, Prog};
 use common::*;
 use kernel_sim::Kernel;
@@ -32,39 +32,13 @@ const MIN_CHECKS: u32 = 160;
 /// The bound on one run of it.
 const RUN_WITHIN: Duration = Duration::from_secs(90);
 
-/// The suite, built into a temporary directory as `lang`, linked `link`.
-fn build_suite(dir: &TempDir, lang: Lang, link: Link) -> PathBuf {
-    let exe = dir.join(&format!("interrupts_suite-{lang:?}-{link:?}"));
-    build(&[c_dir().join("interrupts_suite.c")], &exe, lang, link);
-    exe
-}
-
-fn suite(lang: Lang, link: Link) {
-    let dir = TempDir::new("c-interrupts");
-    let exe = build_suite(&dir, lang, link);
-    expect_pass(&exe, &[], &[], MIN_CHECKS, RUN_WITHIN);
-}
-
-#[test]
-fn suite_c99_linked_shared() {
-    suite(Lang::C99, Link::Shared);
-}
-
-#[test]
-fn suite_c99_linked_static() {
-    suite(Lang::C99, Link::Static);
-}
-
-#[test]
-fn suite_cxx17_linked_shared() {
-    suite(Lang::Cxx17, Link::Shared);
-}
+c_suite_tests!("interrupts_suite", MIN_CHECKS, RUN_WITHIN);
 
 /// QNX's `_r` forms leave errno alone, also when the call blocked until its TimerTimeout.
 #[test]
 fn an_r_call_that_timed_out_leaves_errno_alone() {
     let dir = TempDir::new("c-interrupts-r");
-    let exe = build_suite(&dir, Lang::C99, Link::Shared);
+    let exe = build_suite(&dir, "interrupts_suite", Lang::C99, Link::Shared);
     expect_pass(&exe, &["r-timeout"], &[], 4, RUN_WITHIN);
 }
 
@@ -86,7 +60,7 @@ impl Setting {
         let socket = socket_in(&dir);
         let sup = Sup::start(&socket, &[]);
         let k = watch(&socket);
-        let exe = build_suite(&dir, Lang::C99, Link::Shared);
+        let exe = build_suite(&dir, "interrupts_suite", Lang::C99, Link::Shared);
         let env = env(&socket);
         Setting {
             _sup: sup,

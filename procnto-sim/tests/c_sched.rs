@@ -17,28 +17,14 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, expect_pass, Lang, Link, Running};
+use common::cc::{build_suite, expect_pass, Lang, Link, Running};
 use procs::TempDir;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// The checks sched_suite.c makes at the least.
 const MIN_CHECKS: u32 = 148;
 /// The bound on one run of it.
 const RUN_WITHIN: Duration = Duration::from_secs(60);
-
-/// The suite, built into a temporary directory as `lang`, linked `link`.
-fn build_suite(dir: &TempDir, lang: Lang, link: Link) -> PathBuf {
-    let exe = dir.join(&format!("sched_suite-{lang:?}-{link:?}"));
-    build(&[c_dir().join("sched_suite.c")], &exe, lang, link);
-    exe
-}
-
-fn suite(lang: Lang, link: Link) {
-    let dir = TempDir::new("c-sched");
-    let exe = build_suite(&dir, lang, link);
-    expect_pass(&exe, &[], &[], MIN_CHECKS, RUN_WITHIN);
-}
 
 /// With `QNXSIM_KERNEL` naming a kernel that cannot be reached (a memory file in a directory
 /// that does not exist), `pthread_create` still makes a thread of the default scheduling (its
@@ -47,7 +33,7 @@ fn suite(lang: Lang, link: Link) {
 #[test]
 fn with_no_kernel_to_be_had_a_default_thread_is_made_all_the_same() {
     let dir = TempDir::new("c-sched-unreachable");
-    let exe = build_suite(&dir, Lang::C99, Link::Shared);
+    let exe = build_suite(&dir, "sched_suite", Lang::C99, Link::Shared);
     let nowhere = dir.join("missing").join("kernel");
     let nowhere = nowhere.display().to_string();
     expect_pass(
@@ -59,20 +45,7 @@ fn with_no_kernel_to_be_had_a_default_thread_is_made_all_the_same() {
     );
 }
 
-#[test]
-fn suite_c99_linked_shared() {
-    suite(Lang::C99, Link::Shared);
-}
-
-#[test]
-fn suite_c99_linked_static() {
-    suite(Lang::C99, Link::Static);
-}
-
-#[test]
-fn suite_cxx17_linked_shared() {
-    suite(Lang::Cxx17, Link::Shared);
-}
+c_suite_tests!("sched_suite", MIN_CHECKS, RUN_WITHIN);
 
 /// The policy (field 41) and real-time priority (field 40) of `/proc/PID/task/TID/stat`.
 fn policy_of(stat: &str) -> (u32, u32) {
@@ -94,7 +67,7 @@ fn the_programs_linux_threads_stay_sched_other() {
     let root = unsafe { libc::geteuid() } == 0;
     let dir = TempDir::new("c-sched-hold");
     for link in [Link::Shared, Link::Static] {
-        let exe = build_suite(&dir, Lang::C99, link);
+        let exe = build_suite(&dir, "sched_suite", Lang::C99, link);
         let mut run = Running::start(&exe, &["hold"], &[] as &[(&str, &str)]);
         run.ready();
         let tasks: Vec<_> = std::fs::read_dir(format!("/proc/{}/task", run.pid()))

@@ -17,10 +17,10 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, expect_pass, Lang, Link};
+use common::cc::{build_suite, expect_pass, Lang, Link};
 use common::{env, socket_in, wait_until, Sup};
 use procs::TempDir;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// The checks spawn_suite.c makes on a shared kernel at the least, and without one.
@@ -28,13 +28,6 @@ const MIN_CHECKS: u32 = 239;
 const MIN_CHECKS_ALONE: u32 = 224;
 /// The bound on one run of it.
 const RUN_WITHIN: Duration = Duration::from_secs(60);
-
-/// The suite, built into a temporary directory as `lang`, linked `link`.
-fn build_suite(dir: &TempDir, lang: Lang, link: Link) -> PathBuf {
-    let exe = dir.join(&format!("spawn_suite-{lang:?}-{link:?}"));
-    build(&[c_dir().join("spawn_suite.c")], &exe, lang, link);
-    exe
-}
 
 /// The pids of the processes whose program lies in `dir` (what a run might leave behind).
 fn running_from(dir: &Path) -> Vec<i32> {
@@ -53,7 +46,7 @@ fn running_from(dir: &Path) -> Vec<i32> {
 /// passed and that none of its children outlived it.
 fn suite(lang: Lang, link: Link, shared: bool) {
     let dir = TempDir::new("c-spawn");
-    let exe = build_suite(&dir, lang, link);
+    let exe = build_suite(&dir, "spawn_suite", lang, link);
     let socket = socket_in(&dir);
     let _sup = shared.then(|| Sup::start(&socket, &[]));
     let vars = if shared { env(&socket) } else { Vec::new() };

@@ -348,3 +348,92 @@ pub fn as_nobody(
     all.extend_from_slice(args);
     Some(Running::start(setpriv, &all, &[] as &[(&str, &str)]).finish(within))
 }
+
+/// Builds the C test suite `capi/tests/c/NAME.c` into `dir` as `NAME-LANG-LINK` (compiled as
+/// `lang`, libqnxsim linked `link`): the executable's path.
+pub fn build_suite(dir: &TempDir, name: &str, lang: Lang, link: Link) -> PathBuf {
+    let exe = dir.join(&format!("{name}-{lang:?}-{link:?}"));
+    build(&[c_dir().join(format!("{name}.c"))], &exe, lang, link);
+    exe
+}
+
+/// The tag of the temporary directory a suite runs in: `clock_suite` runs in `c-clock`,
+/// `connect_info_suite` in `c-connect-info`.
+fn suite_tag(name: &str) -> String {
+    format!("c-{}", name.trim_end_matches("_suite").replace('_', "-"))
+}
+
+/// Builds the C test suite `NAME` (as [`build_suite`]) into a temporary directory and runs it
+/// with no arguments, to its end within `within`: it must pass at least `min` checks and fail
+/// none.
+pub fn run_suite(name: &str, lang: Lang, link: Link, min: u32, within: Duration) {
+    run_suite_with(name, lang, link, &[], min, within);
+}
+
+/// [`run_suite`] with `env` added to the suite's environment.
+pub fn run_suite_with(
+    name: &str,
+    lang: Lang,
+    link: Link,
+    env: &[(&str, &str)],
+    min: u32,
+    within: Duration,
+) {
+    let dir = TempDir::new(&suite_tag(name));
+    let exe = build_suite(&dir, name, lang, link);
+    expect_pass(&exe, &[], env, min, within);
+}
+
+/// The three tests of a C test suite (`capi/tests/c/NAME.c`, run by [`run_suite`]): compiled
+/// as C99 linked shared, as C99 linked static, and as C++17 linked shared, each passing at
+/// least `MIN` checks within `WITHIN`. The tests are named `suite_c99_linked_shared`,
+/// `suite_c99_linked_static` and `suite_cxx17_linked_shared`, or as given after a `;`; an
+/// `env = ENV` after `WITHIN` adds `ENV` (a `&[(&str, &str)]`) to the suite's environment.
+///
+/// ```ignore
+/// c_suite_tests!("clock_suite", MIN_CHECKS, RUN_WITHIN);
+/// c_suite_tests!("device_suite", MIN_CHECKS, RUN_WITHIN, env = OWN_KERNEL);
+/// c_suite_tests!("connect_info_suite", MIN_CHECKS, RUN_WITHIN;
+///     connect_info_c99_linked_shared, connect_info_c99_linked_static,
+///     connect_info_cxx17_linked_shared);
+/// ```
+#[macro_export]
+macro_rules! c_suite_tests {
+    (@test $test:ident, $how:literal, $lang:ident, $link:ident,
+     $name:literal, $min:expr, $within:expr) => {
+        $crate::c_suite_tests!(@test $test, $how, $lang, $link, $name, $min, $within, &[]);
+    };
+    (@test $test:ident, $how:literal, $lang:ident, $link:ident,
+     $name:literal, $min:expr, $within:expr, $env:expr) => {
+        #[doc = concat!(
+            "`capi/tests/c/", $name, ".c` compiled as ", $how, ": it passes at least `",
+            stringify!($min), "` checks and fails none, within `", stringify!($within), "`."
+        )]
+        #[test]
+        fn $test() {
+            $crate::common::cc::run_suite_with(
+                $name,
+                $crate::common::cc::Lang::$lang,
+                $crate::common::cc::Link::$link,
+                $env,
+                $min,
+                $within,
+            );
+        }
+    };
+    ($name:literal, $min:expr, $within:expr $(, env = $env:expr)? $(,)?) => {
+        $crate::c_suite_tests!(
+            $name, $min, $within $(, env = $env)?;
+            suite_c99_linked_shared, suite_c99_linked_static, suite_cxx17_linked_shared
+        );
+    };
+    ($name:literal, $min:expr, $within:expr $(, env = $env:expr)?;
+     $shared:ident, $static:ident, $cxx:ident $(,)?) => {
+        $crate::c_suite_tests!(@test $shared, "C99, libqnxsim linked shared", C99, Shared,
+            $name, $min, $within $(, $env)?);
+        $crate::c_suite_tests!(@test $static, "C99, libqnxsim linked static", C99, Static,
+            $name, $min, $within $(, $env)?);
+        $crate::c_suite_tests!(@test $cxx, "C++17, libqnxsim linked shared", Cxx17, Shared,
+            $name, $min, $within $(, $env)?);
+    };
+}
