@@ -43,7 +43,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 23;
+pub const LAYOUT_VERSION: u32 = 24;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the
@@ -310,6 +310,10 @@ pub struct Header {
     pub magic: u64,
     /// [`LAYOUT_VERSION`].
     pub version: u32,
+    /// (Explicit padding, written as zero: every byte of a kernel file's header is defined.
+    /// As implicit padding it held whatever the stack had, and two kernels of one `Config`
+    /// could differ there.)
+    pub pad_version: u32,
     /// Bytes in the region.
     pub size: u64,
     /// Capacities.
@@ -661,6 +665,7 @@ impl Region {
             (b as *mut Header).write(Header {
                 magic: MAGIC,
                 version: LAYOUT_VERSION,
+                pad_version: 0,
                 size: size as u64,
                 config: cfg,
                 offsets,

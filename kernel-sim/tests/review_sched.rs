@@ -49,10 +49,9 @@ fn raising_a_queued_client_boosts_its_server_and_its_message_carries_the_priorit
 
 /// A queued client lowered by SchedSet: the server it boosted goes back to what is still due
 /// (its base, or the highest sender still queued), as QNX recomputes an inherited priority
-/// when its source changes. Here the boost stays at the old client priority until the server
-/// next RECEIVE-blocks: the server runs at 40 for a client now at 5.
+/// when its source changes. (The boost once stayed at the old client priority until the
+/// server next RECEIVE-blocked: the server ran at 40 for a client now at 5.)
 #[test]
-#[ignore = "DEFECT (known, deviations.md: a server's boost is not lowered when the sender that caused it goes): lowering a SEND-blocked client with SchedSet leaves its server boosted at the client's old priority"]
 fn lowering_a_queued_client_lets_the_server_it_boosted_drop_back() {
     let w = boostable();
     let s = w.server_peer();
@@ -70,8 +69,36 @@ fn lowering_a_queued_client_lets_the_server_it_boosted_drop_back() {
     assert_eq!(
         server_now,
         (10, 10),
-        "the server is still boosted for a client that no longer has that priority"
+        "the server drops back to its base (the client, at 5, is below it)"
     );
+}
+
+/// A queued client whose SEND timeout expires takes its boost with it: the server drops to
+/// what the senders still queued are owed (30), then, once those are served and it waits to
+/// receive, to its base.
+#[test]
+fn a_queued_client_that_times_out_takes_its_boost_with_it() {
+    let w = boostable();
+    let s = w.server_peer();
+    let stays = w.sender(30, LONG).once_send_blocked(&w.k);
+    let leaves = w
+        .sender_with(50, _NTO_TIMEOUT_SEND, 50_000_000)
+        .once_send_blocked(&w.k);
+    assert_eq!(
+        prios(&w.k, s.pid, s.tid),
+        (10, 50),
+        "boosted by the higher sender"
+    );
+    assert_eq!(leaves.join().0, Err(Errno::ETIMEDOUT));
+    assert_eq!(
+        prios(&w.k, s.pid, s.tid),
+        (10, 30),
+        "back to what the sender still queued is owed"
+    );
+    let (rcvid, info) = w.take();
+    assert_eq!(info.priority, 30);
+    w.server.msg_reply(rcvid, 0, &[]).unwrap();
+    assert_eq!(stays.join().0, Ok(0));
 }
 
 /// SchedSet on a server thread boosted by a queued client: deviations.md says the base and the

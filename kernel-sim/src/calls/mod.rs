@@ -202,6 +202,10 @@ impl Tables<'_> {
                     // so it ends).
                     if prio > was {
                         self.boost(chan, prio, fx);
+                    } else {
+                        // Lowered, it takes back what it gave beyond what is still owed
+                        // (priorities only fall along the chain, so it ends too).
+                        self.unboost(chan, fx);
                     }
                 }
             }
@@ -256,6 +260,41 @@ impl Tables<'_> {
             };
             if last == ch && cur < prio {
                 self.set_prio(i, prio, "boost", fx);
+            }
+            i = next;
+        }
+    }
+
+    /// A boost withdrawn: a sender queued on `ch` left unreceived, or was lowered. Every
+    /// thread of the server process whose last receive was on `ch` and that runs above what it
+    /// is still owed (its base priority, the priority of the message or pulse it last received,
+    /// and that of the first entry still queued on `ch`) drops to that, as QNX recomputes a
+    /// server's boost. (Raising is `boost`'s.)
+    pub(crate) fn unboost(&mut self, ch: Id<Channel>, fx: &mut Effects) {
+        let Some(c) = self.chans.get(ch) else {
+            return;
+        };
+        if c.flags & _NTO_CHF_FIXED_PRIORITY != 0 {
+            return;
+        }
+        let owner = c.owner;
+        let queued = self.sendq_first_prio(ch);
+        let Some(p) = self.procs.get(owner) else {
+            return;
+        };
+        let mut i = p.threads;
+        while i != NIL {
+            let (last, cur, owed, next) = {
+                let th = self.threads.at(i);
+                (
+                    th.last_chan,
+                    th.prio,
+                    th.base_prio.max(th.inherited).max(queued),
+                    th.pnext,
+                )
+            };
+            if last == ch && cur > owed {
+                self.set_prio(i, owed, "restore", fx);
             }
             i = next;
         }

@@ -271,6 +271,7 @@ fn deliver(
     }
     if flags & _NTO_CHF_FIXED_PRIORITY == 0 {
         t.set_prio(ri, s.prio, "inherit", fx);
+        t.threads.at_mut(ri).inherited = s.prio;
     }
     Ok(rcvid)
 }
@@ -374,6 +375,7 @@ pub fn msg_receive(
     // Nothing queued: RECEIVE-block. The inherited priority is given back while we wait.
     let base = t.threads.at(i).base_prio;
     t.set_prio(i, base, "restore", fx);
+    t.threads.at_mut(i).inherited = 0;
     t.block_receive(i, chan);
     Ok(Step::Block)
 }
@@ -454,6 +456,7 @@ pub(crate) fn deliver_pulse(
     }
     if t.chans.at(chan.index).flags & _NTO_CHF_FIXED_PRIORITY == 0 {
         t.set_prio(ri, prio, "inherit", fx);
+        t.threads.at_mut(ri).inherited = prio;
     }
     Ok(0)
 }
@@ -785,8 +788,10 @@ impl Why {
 pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Option<CallResult> {
     let err = CallResult::Err(why.errno().0);
     match t.threads.at(i).state() {
-        KState::Send { .. } => {
+        KState::Send { chan } => {
             t.set_running(i);
+            // (Off the queue unreceived: the boost it gave the server goes with it.)
+            t.unboost(chan, fx);
             let s = t.threads.at(i).send;
             t.threads.at_mut(i).clear_send();
             if s.holds_link {

@@ -171,6 +171,17 @@ pub(crate) fn sendq_key(prio: u8, boosted: bool) -> u16 {
 /// callers of the thread-side operations here.
 impl Tables<'_> {
     /// An entry's position key.
+    /// The priority of the first message or pulse queued on `ch` (0: none): what it still
+    /// boosts its server to.
+    pub(crate) fn sendq_first_prio(&self, ch: Id<Channel>) -> u8 {
+        let head = self.chans.at(ch.index).sendq_head;
+        match (head.as_thread(), head.as_pulse()) {
+            (Some(i), _) => self.threads.at(i).send.prio,
+            (_, Some(i)) => self.pulses.at(i).prio,
+            _ => 0,
+        }
+    }
+
     fn sendq_key_of(&self, q: QRef) -> u16 {
         match (q.as_thread(), q.as_pulse()) {
             (Some(i), _) => self.threads.at(i).send.prio as u16,

@@ -229,6 +229,9 @@ pub struct Thread {
     pub base_prio: u8,
     /// Current priority, after inheritance and boost.
     pub prio: u8,
+    /// The priority it took from the message or pulse it last received (0: none since it last
+    /// waited to receive): what a boost that is withdrawn gives back to, beside its base.
+    pub inherited: u8,
     /// Scheduling policy, QNX's number (`SCHED_FIFO`, `SCHED_RR`, `SCHED_OTHER`): recorded
     /// for SchedGet, scheduling nothing (priorities are emulated).
     pub policy: u8,
@@ -323,6 +326,7 @@ impl Pooled for Thread {
             state: KState::Dead,
             base_prio: 0,
             prio: 0,
+            inherited: 0,
             policy: 0,
             last_chan: Id::NONE,
             qnext: QRef::NONE,
@@ -435,6 +439,11 @@ impl Tables<'_> {
         th.result = result;
         th.qnext = QRef::NONE;
         th.qprev = QRef::NONE;
+        if let KState::Send { chan } = was {
+            // A sender leaving the queue unreceived (timed out, interrupted, released) takes
+            // the boost it gave the server with it.
+            self.unboost(chan, fx);
+        }
         self.waits[i as usize].post();
         if !self.hand_off_wake(i, was) {
             fx.wake.push(i);
