@@ -40,6 +40,11 @@ fn kernel() -> Kernel {
         max_connections: 64,
         max_pulses: 32,
         trace_records: 8192,
+        // (A server on an `_NTO_CHF_DISCONNECT` channel keeps each scoid until it detaches it,
+        // and the scenes' servers never do: a client process whose workers detach before the
+        // next one attaches takes a new scoid each time. `Config::small`'s 7 per process ran
+        // out once in CI with 12 workers in 3 processes.)
+        side_coids_per_process: 32,
         ..Config::small()
     })
     .expect("a kernel")
