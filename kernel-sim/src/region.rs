@@ -470,6 +470,10 @@ pub struct Region {
     cell: TablesCell,
     /// Mapped shared from a file (other Linux processes may map it too).
     shared: bool,
+    /// This program image's tag (`kernel::image_tag`), read once at the mapping: what a call
+    /// stores in the header's `lock_image` as it begins (shared regions).
+    #[cfg_attr(loom, allow(dead_code))]
+    image: u64,
     /// The undo record of the call holding the lock (shared regions): set by the holder when
     /// it takes its view of the tables, which point at it.
     /// (Boxed: the view points at it, and the region may move after the view is built.)
@@ -517,6 +521,7 @@ impl Region {
             cfg,
             cell: TablesCell::new(),
             shared: false,
+            image: 0,
             cur_undo: Box::default(),
             view: std::cell::UnsafeCell::new(None),
         };
@@ -544,6 +549,7 @@ impl Region {
             cfg,
             cell: TablesCell::new(),
             shared: true,
+            image: crate::kernel::image_tag(),
             cur_undo: Box::default(),
             view: std::cell::UnsafeCell::new(None),
         };
@@ -615,6 +621,7 @@ impl Region {
             cfg,
             cell: TablesCell::new(),
             shared: true,
+            image: crate::kernel::image_tag(),
             cur_undo: Box::default(),
             view: std::cell::UnsafeCell::new(None),
         };
@@ -918,10 +925,8 @@ impl Region {
         self.lock_undo()
             .store(slot, std::sync::atomic::Ordering::Relaxed);
         #[cfg(not(loom))]
-        self.lock_image().store(
-            crate::kernel::image_tag(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        self.lock_image()
+            .store(self.image, std::sync::atomic::Ordering::Relaxed);
         if let Some(u) = self.undo() {
             u.begin();
         }

@@ -265,6 +265,13 @@ impl Tables<'_> {
         }
     }
 
+    /// Receiver `idx` takes the priority of the message or pulse it receives, and remembers it
+    /// as what a withdrawn boost gives back to (`unboost`).
+    pub(crate) fn inherit(&mut self, idx: u32, prio: u8, fx: &mut Effects) {
+        self.set_prio(idx, prio, "inherit", fx);
+        self.threads.at_mut(idx).inherited = prio;
+    }
+
     /// A boost withdrawn: a sender queued on `ch` left unreceived, or was lowered. Every
     /// thread of the server process whose last receive was on `ch` and that runs above what it
     /// is still owed (its base priority, the priority of the message or pulse it last received,

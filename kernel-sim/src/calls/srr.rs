@@ -270,8 +270,7 @@ fn deliver(
         c.last_conn = s.conn;
     }
     if flags & _NTO_CHF_FIXED_PRIORITY == 0 {
-        t.set_prio(ri, s.prio, "inherit", fx);
-        t.threads.at_mut(ri).inherited = s.prio;
+        t.inherit(ri, s.prio, fx);
     }
     Ok(rcvid)
 }
@@ -455,8 +454,7 @@ pub(crate) fn deliver_pulse(
         crate::trace::pulse_received(t.trace, pid, tid, chid, p.code, p.value as i32, id);
     }
     if t.chans.at(chan.index).flags & _NTO_CHF_FIXED_PRIORITY == 0 {
-        t.set_prio(ri, prio, "inherit", fx);
-        t.threads.at_mut(ri).inherited = prio;
+        t.inherit(ri, prio, fx);
     }
     Ok(0)
 }
