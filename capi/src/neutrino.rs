@@ -330,6 +330,10 @@ unsafe fn connect_server_info(pid: pid_t, coid: c_int, info: *mut MsgInfo) -> KR
     Ok(found)
 }
 
+unsafe fn connect_flags(pid: pid_t, coid: c_int, mask: c_uint, bits: c_uint) -> KResult<c_int> {
+    with_current(|c| c.connect_flags(pid_in(c, pid), coid, mask, bits)).map(|f| f as c_int)
+}
+
 kernel_call! {
     /// `ConnectClientInfo(scoid, info, ngroups)`: who the client behind the caller's server
     /// connection `scoid` is (-1: the caller): `pid` (a program's Linux pid), `sid`,
@@ -345,6 +349,12 @@ kernel_call! {
     /// With a NULL `info` (as QNX's kernel takes it): the first live one's, dead ones skipped.
     ConnectServerInfo, ConnectServerInfo_r =
         connect_server_info(pid: pid_t, coid: c_int, info: *mut MsgInfo) -> c_int;
+    /// `ConnectFlags(pid, coid, mask, bits)`: sets the flags of process `pid`'s (0: the
+    /// caller's) connection `coid` that `mask` selects to their values in `bits`; returns the
+    /// flags as they were. Only `_NTO_COF_CLOEXEC` may be changed (`mask` 0 only asks). ESRCH
+    /// no such process; EBADF not one of its client connections; ENOTSUP another flag.
+    ConnectFlags, ConnectFlags_r =
+        connect_flags(pid: pid_t, coid: c_int, mask: c_uint, bits: c_uint) -> c_int;
 }
 
 // ------------------------------------------------------------------ send
@@ -569,6 +579,10 @@ unsafe fn writev(
     with_current(|c| c.msg_writev(rcvid_in(rcvid), &bufs, offset)).map(|n| n as ssize_t)
 }
 
+unsafe fn msg_current(rcvid: c_int) -> KResult<c_int> {
+    with_current(|c| c.msg_current(rcvid_in(rcvid))).map(|()| 0)
+}
+
 unsafe fn msg_info(rcvid: c_int, info: *mut MsgInfo) -> KResult<c_int> {
     // SAFETY: NULL or the C caller's `struct _msg_info` (its promise).
     let out = unsafe { info.as_mut() }.ok_or(Errno::EFAULT)?;
@@ -603,6 +617,10 @@ kernel_call! {
         writev(rcvid: c_int, iov: *const iovec, parts: size_t, offset: size_t) -> ssize_t;
     /// `MsgInfo(rcvid, info)`.
     MsgInfo, MsgInfo_r = msg_info(rcvid: c_int, info: *mut MsgInfo) -> c_int;
+    /// `MsgCurrent(rcvid)`: the caller resumes work on client `rcvid`'s message and, unless
+    /// the channel is `_NTO_CHF_FIXED_PRIORITY`, takes the client's priority. ESRCH `rcvid`
+    /// names no client REPLY-blocked on a channel of the caller's process.
+    MsgCurrent, MsgCurrent_r = msg_current(rcvid: c_int) -> c_int;
 }
 
 // ------------------------------------------------------------------ pulses and events

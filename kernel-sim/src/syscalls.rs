@@ -41,6 +41,13 @@ pub(crate) enum Call {
     /// ConnectServerInfo(pid, coid, info): returns the coid found; `info` is the address of a
     /// `MsgInfo` (QNX's `_server_info`).
     ConnectServerInfo { pid: i32, coid: i32, info: u64 },
+    /// ConnectFlags(pid, coid, mask, bits): returns the flags as they were.
+    ConnectFlags {
+        pid: i32,
+        coid: i32,
+        mask: u32,
+        bits: u32,
+    },
     /// MsgSendv(coid, smsg, rmsg): returns the reply status.
     MsgSend {
         coid: i32,
@@ -77,6 +84,8 @@ pub(crate) enum Call {
     },
     /// MsgInfo(rcvid, info): `info` is the address of a `MsgInfo`.
     MsgInfo { rcvid: RcvId, info: u64 },
+    /// MsgCurrent(rcvid).
+    MsgCurrent { rcvid: RcvId },
     /// MsgSendPulse(coid, prio, code, value).
     MsgSendPulse {
         coid: i32,
@@ -235,6 +244,7 @@ impl Call {
             Call::ConnectDetach { .. } => "ConnectDetach",
             Call::ConnectClientInfo { .. } => "ConnectClientInfo",
             Call::ConnectServerInfo { .. } => "ConnectServerInfo",
+            Call::ConnectFlags { .. } => "ConnectFlags",
             Call::MsgSend { .. } => "MsgSend",
             Call::MsgReceive {
                 pulse_only: true, ..
@@ -245,6 +255,7 @@ impl Call {
             Call::MsgRead { .. } => "MsgRead",
             Call::MsgWrite { .. } => "MsgWrite",
             Call::MsgInfo { .. } => "MsgInfo",
+            Call::MsgCurrent { .. } => "MsgCurrent",
             Call::MsgSendPulse { .. } => "MsgSendPulse",
             Call::MsgDeliverEvent { .. } => "MsgDeliverEvent",
             Call::MsgVerifyEvent { .. } => "MsgVerifyEvent",
@@ -296,6 +307,7 @@ impl Call {
             }
             Call::ConnectDetach { coid }
             | Call::ConnectServerInfo { coid, .. }
+            | Call::ConnectFlags { coid, .. }
             | Call::ConnectClientInfo { scoid: coid }
             | Call::MsgSend { coid, .. }
             | Call::MsgSendAsync { coid, .. } => A::Coid(coid),
@@ -304,6 +316,7 @@ impl Call {
             Call::MsgRead { rcvid, .. }
             | Call::MsgWrite { rcvid, .. }
             | Call::MsgInfo { rcvid, .. }
+            | Call::MsgCurrent { rcvid }
             | Call::MsgDeliverEvent { rcvid, .. }
             | Call::MsgVerifyEvent { rcvid, .. } => A::Rcvid(rcvid),
             Call::MsgSendPulse {
@@ -362,6 +375,12 @@ pub(crate) fn dispatch(
         Call::ConnectServerInfo { pid, coid, info } => {
             connect::connect_server_info(t, me, pid, coid, info)
         }
+        Call::ConnectFlags {
+            pid,
+            coid,
+            mask,
+            bits,
+        } => connect::connect_flags(t, me, pid, coid, mask, bits),
         Call::MsgSend { coid, smsg, rmsg } => srr::msg_send(t, me, coid, smsg, rmsg, fx),
         Call::MsgReceive {
             chid,
@@ -378,6 +397,7 @@ pub(crate) fn dispatch(
         Call::MsgRead { rcvid, dst, offset } => srr::msg_read(t, me, rcvid, dst, offset),
         Call::MsgWrite { rcvid, src, offset } => srr::msg_write(t, me, rcvid, src, offset),
         Call::MsgInfo { rcvid, info } => srr::msg_info(t, me, rcvid, info),
+        Call::MsgCurrent { rcvid } => srr::msg_current(t, me, rcvid, fx),
         Call::MsgSendPulse {
             coid,
             prio,

@@ -1,4 +1,5 @@
-//! ConnectClientInfo and ConnectServerInfo from C (`capi/tests/c/connect_info_suite.c`): the
+//! ConnectClientInfo, ConnectServerInfo, ConnectFlags and MsgCurrent from C
+//! (`capi/tests/c/connect_info_suite.c`): the
 //! suite on a program's own kernel, compiled as C99 (linked shared and static) and as C++17;
 //! two programs on a supervised kernel, where the server learns the client program's Linux pid
 //! and uid; and `<sys/neutrino.h>` alone declaring what the calls need. Every program runs
@@ -16,7 +17,7 @@ use procs::TempDir;
 use std::time::Duration;
 
 /// The checks the one-program suite makes at the least.
-const MIN_CHECKS: u32 = 50;
+const MIN_CHECKS: u32 = 80;
 /// The checks of its server and client roles, at the least.
 const SERVER_CHECKS: u32 = 10;
 const CLIENT_CHECKS: u32 = 5;

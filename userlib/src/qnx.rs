@@ -200,6 +200,18 @@ pub fn connect_server_info(pid: i32, coid: i32) -> KResult<(i32, MsgInfo)> {
     with_current(|c| c.connect_server_info(pid, coid))
 }
 
+/// `ConnectFlags(pid, coid, mask, bits)`: sets the flags of process `pid`'s (0: the caller's)
+/// connection `coid` that `mask` selects to their values in `bits`, and returns the flags as
+/// they were. Only `_NTO_COF_CLOEXEC` may be changed (`mask` 0 only asks). The flags belong to
+/// the connection, so a coid sharing it (a second attach to the same channel without
+/// `_NTO_COF_NOSHARE`) sees the change too.
+///
+/// ESRCH no process `pid`; EBADF `coid` is not one of its client connections; ENOTSUP `mask`
+/// names another flag.
+pub fn connect_flags(pid: i32, coid: i32, mask: u32, bits: u32) -> KResult<u32> {
+    with_current(|c| c.connect_flags(pid, coid, mask, bits))
+}
+
 /// `MsgSend(coid, smsg, sbytes, rmsg, rbytes)`: returns the server's reply status.
 pub fn msg_send(coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> KResult<i64> {
     with_current(|c| sys::msg_send(c, coid, smsg, rmsg))
@@ -312,6 +324,15 @@ pub fn msg_writev(rcvid: RcvId, iov: &[&[u8]], offset: usize) -> KResult<usize> 
 /// `MsgInfo(rcvid, info)`.
 pub fn msg_info(rcvid: RcvId) -> KResult<MsgInfo> {
     with_current(|c| sys::msg_info(c, rcvid))
+}
+
+/// `MsgCurrent(rcvid)`: the calling thread resumes work on client `rcvid`'s message (a reply it
+/// deferred, or a message another thread of its process received) and, unless the channel is
+/// `_NTO_CHF_FIXED_PRIORITY`, takes the client's priority, down as well as up: a boost a higher
+/// client gave it is then lost, as on QNX. ESRCH: `rcvid` names no client REPLY-blocked on a
+/// channel of this process.
+pub fn msg_current(rcvid: RcvId) -> KResult<()> {
+    with_current(|c| c.msg_current(rcvid))
 }
 
 /// `MsgSendPulse(coid, priority, code, value)`: `priority` -1 (`PULSE_PRIO_CALLER`) is the

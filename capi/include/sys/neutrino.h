@@ -219,6 +219,14 @@ int ConnectClientInfo_r(int scoid, struct _client_info *info, int ngroups);
  * EINVAL no connection at or after coid (or coid negative); EFAULT info NULL. */
 int ConnectServerInfo(pid_t pid, int coid, struct _server_info *info);
 int ConnectServerInfo_r(pid_t pid, int coid, struct _server_info *info);
+/* ConnectFlags: sets the flags of process pid's (0: the caller's) connection coid that mask
+ * selects to their values in bits, and returns the flags as they were. Only _NTO_COF_CLOEXEC may
+ * be changed (mask 0 only asks); the flags belong to the connection, so a coid sharing it (a
+ * second ConnectAttach to the same channel without _NTO_COF_NOSHARE) sees the change too.
+ * ESRCH no such process; EBADF coid is not one of its client connections; ENOTSUP mask names
+ * another flag. */
+int ConnectFlags(pid_t pid, int coid, unsigned mask, unsigned bits);
+int ConnectFlags_r(pid_t pid, int coid, unsigned mask, unsigned bits);
 
 /* ---------------------------------------------------------------- send, receive, reply */
 
@@ -267,6 +275,12 @@ ssize_t MsgWritev(rcvid_t rcvid, const iov_t *iov, size_t parts, size_t offset);
 ssize_t MsgWritev_r(rcvid_t rcvid, const iov_t *iov, size_t parts, size_t offset);
 int MsgInfo(rcvid_t rcvid, struct _msg_info *info);
 int MsgInfo_r(rcvid_t rcvid, struct _msg_info *info);
+/* MsgCurrent: the caller resumes work on client rcvid's message (a deferred reply, or one
+ * another thread of its process received) and, unless the channel is _NTO_CHF_FIXED_PRIORITY,
+ * takes the client's priority, down as well as up. ESRCH rcvid names no client REPLY-blocked
+ * on a channel of the caller's process. */
+int MsgCurrent(rcvid_t rcvid);
+int MsgCurrent_r(rcvid_t rcvid);
 
 /* ---------------------------------------------------------------- pulses and events */
 

@@ -1,12 +1,13 @@
 /*
- * connect_info_suite.c: ConnectClientInfo and ConnectServerInfo (and their _r twins) as QNX
- * documents them, for a C (and C++) program.
+ * connect_info_suite.c: ConnectClientInfo, ConnectServerInfo, ConnectFlags and MsgCurrent (and
+ * their _r twins) as QNX documents them, for a C (and C++) program.
  *
  *   connect_info_suite                  one program on its own kernel: a thread's message and
  *                                       its scoid, the ids the server learns, ngroups, the
  *                                       scoid held after the client's detach, iofunc_client_info
  *                                       on the same client, a process's connections walked,
- *                                       the errors
+ *                                       CLOEXEC set and cleared, a server taking up a client's
+ *                                       priority again with MsgCurrent, the errors
  *   connect_info_suite server           on a shared kernel: prints "ready PID CHID", takes one
  *                                       client's message, prints "client PID uid UID", answers
  *                                       what it learned, then sees the client go
@@ -463,6 +464,124 @@ static int client(int pid, int chid) {
     return SUMMARY();
 }
 
+/* ------------------------------------------------------------------ ConnectFlags */
+
+static void check_connect_flags(void) {
+    int chid = ChannelCreate(0);
+    int a = ConnectAttach(0, 0, chid, 0, 0);
+    int shared = ConnectAttach(0, 0, chid, 0, 0);
+    int own = ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, _NTO_COF_NOSHARE | _NTO_COF_CLOEXEC);
+    struct _server_info si;
+    CHECK(chid > 0 && a >= 0 && shared > a && own > 0, "ConnectFlags: three connections");
+
+    CHECK(ConnectFlags(0, a, 0, 0) == 0, "ConnectFlags(mask 0): a query, CLOEXEC clear");
+    CHECK(ConnectFlags(0, own, 0, 0) == _NTO_COF_CLOEXEC, "CLOEXEC as attached");
+    CHECK(ConnectFlags(0, a, _NTO_COF_CLOEXEC, _NTO_COF_CLOEXEC) == 0,
+          "set CLOEXEC: the flags as they were");
+    CHECK(ConnectFlags(getpid(), a, 0, _NTO_COF_CLOEXEC) == _NTO_COF_CLOEXEC,
+          "set, by getpid(); bits outside the mask change nothing");
+    CHECK(ConnectServerInfo(0, a, &si) == a && (si.flags & _NTO_COF_CLOEXEC) != 0,
+          "ConnectServerInfo reports it");
+    CHECK(ConnectFlags(0, shared, 0, 0) == _NTO_COF_CLOEXEC,
+          "a coid sharing the connection sees it (the flags are the connection's)");
+    CHECK(ConnectFlags_r(0, a, _NTO_COF_CLOEXEC, 0) == _NTO_COF_CLOEXEC &&
+              ConnectFlags(0, a, 0, 0) == 0,
+          "ConnectFlags_r clears it");
+    CHECK(ConnectFlags(0, own, _NTO_COF_CLOEXEC, 0) == _NTO_COF_CLOEXEC &&
+              ConnectFlags(0, own, 0, 0) == 0,
+          "cleared on a NOSHARE side-channel connection");
+
+    errno = 0;
+    CHECK(ConnectFlags(0, a, _NTO_COF_NOSHARE | _NTO_COF_CLOEXEC, _NTO_COF_CLOEXEC) == -1 &&
+              errno == ENOTSUP && ConnectFlags(0, a, 0, 0) == 0,
+          "another flag in the mask: ENOTSUP, nothing changed");
+    errno = 0;
+    CHECK(ConnectFlags(0, 0x3fff0000, 0, 0) == -1 && errno == EBADF, "no such coid: EBADF");
+    errno = 0;
+    CHECK(ConnectFlags(0, -1, 0, 0) == -1 && errno == EBADF, "coid -1: EBADF");
+    errno = 0;
+    CHECK(ConnectFlags(0x7ffffff0, a, 0, 0) == -1 && errno == ESRCH, "no such pid: ESRCH");
+    errno = 1234;
+    CHECK(ConnectFlags_r(0, -1, 0, 0) == -EBADF && ConnectFlags_r(0x7ffffff0, a, 0, 0) == -ESRCH &&
+              ConnectFlags_r(0, a, 0x8000, 0) == -ENOTSUP && errno == 1234,
+          "ConnectFlags_r: -errno, errno untouched");
+
+    CHECK(ConnectDetach(a) == 0 && ConnectDetach(shared) == 0 && ConnectDetach(own) == 0,
+          "detached");
+    errno = 0;
+    CHECK(ConnectFlags(0, a, 0, 0) == -1 && errno == EBADF, "a detached coid: EBADF");
+    CHECK(ChannelDestroy(chid) == 0, "ChannelDestroy");
+}
+
+/* ------------------------------------------------------------------ MsgCurrent */
+
+struct prio_client {
+    int coid;
+    int prio;
+};
+
+static void *prio_client_thread(void *arg) {
+    struct prio_client *pc = (struct prio_client *)arg;
+    char reply[8];
+    setprio(0, pc->prio);
+    arm_sr(LONG_MS);
+    return (void *)(long)MsgSend(pc->coid, "cur", 4, reply, sizeof reply);
+}
+
+/* Receives the next message on chid (bounded): its rcvid, or -1. */
+static int receive_one(int chid) {
+    char buf[16];
+    arm_rx(LONG_MS);
+    return MsgReceive(chid, buf, sizeof buf, NULL);
+}
+
+static void check_msg_current_on(unsigned chflags) {
+    int fixed = (chflags & _NTO_CHF_FIXED_PRIORITY) != 0;
+    int base = getprio(0);
+    int chid = ChannelCreate(chflags);
+    struct prio_client low, high;
+    pthread_t tl, th;
+    int rl, rh, ok_l, ok_h;
+    void *res;
+    low.coid = high.coid = ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, 0);
+    low.prio = base + 2;
+    high.prio = base + 20;
+    CHECK(chid > 0 && low.coid > 0, "MsgCurrent: a channel and a connection");
+
+    ok_l = pthread_create(&tl, NULL, prio_client_thread, &low) == 0;
+    rl = receive_one(chid);
+    ok_h = pthread_create(&th, NULL, prio_client_thread, &high) == 0;
+    rh = receive_one(chid);
+    CHECK(ok_l && ok_h && rl > 0 && rh > 0, "two clients received, low then high");
+    CHECK(getprio(0) == (fixed ? base : high.prio), "the receive gave the high one's priority");
+
+    CHECK(MsgCurrent(rl) == 0, "MsgCurrent(the low client's rcvid)");
+    CHECK(getprio(0) == (fixed ? base : low.prio),
+          fixed ? "a fixed-priority channel: the priority stays"
+                : "the low client's priority: the high one's boost is lost");
+    CHECK(MsgCurrent_r(rh) == EOK && getprio(0) == (fixed ? base : high.prio),
+          "MsgCurrent_r(the high one's): its priority");
+
+    errno = 0;
+    CHECK(MsgCurrent(0) == -1 && errno == ESRCH, "rcvid 0 (a pulse's): ESRCH");
+    errno = 1234;
+    CHECK(MsgCurrent_r(-1) == -ESRCH && errno == 1234, "MsgCurrent_r(-1): -ESRCH, errno untouched");
+
+    CHECK(MsgReply(rl, 0, "ok", 3) == 0 && MsgReply(rh, 0, "ok", 3) == 0, "both answered");
+    CHECK(pthread_join(tl, &res) == 0 && res == (void *)0 && pthread_join(th, &res) == 0 &&
+              res == (void *)0,
+          "both clients' MsgSend returned 0");
+    errno = 0;
+    CHECK(MsgCurrent(rl) == -1 && errno == ESRCH, "an rcvid already answered: ESRCH");
+    setprio(0, base);
+    CHECK(ConnectDetach(low.coid) == 0 && ChannelDestroy(chid) == 0, "cleaned up");
+}
+
+static void check_msg_current(void) {
+    check_msg_current_on(0);
+    check_msg_current_on(_NTO_CHF_FIXED_PRIORITY);
+}
+
 int main(int argc, char **argv) {
     if (geteuid() == 0 && (argc < 2 || strcmp(argv[1], "client") != 0)) {
         /* More groups than a struct _cred_info holds (before any thread exists). */
@@ -484,5 +603,7 @@ int main(int argc, char **argv) {
     }
     check_client_info();
     check_server_info();
+    check_connect_flags();
+    check_msg_current();
     return SUMMARY();
 }

@@ -353,3 +353,42 @@ pub fn connect_server_info(
     unsafe { copy::write_out(copy::Space::LOCAL, info, &si) };
     Ok(Step::Done(i64::from(found)))
 }
+
+/// ConnectFlags: changes the flags of process `pid`'s (0: the caller's) client connection
+/// `coid` that `mask` selects to their values in `bits`, and returns the flags as they were.
+/// Only `_NTO_COF_CLOEXEC` may be changed (QNX 8's rule; `mask` 0 only asks). The flags belong
+/// to the connection, so a coid sharing it with another (a second ConnectAttach to the same
+/// channel without `_NTO_COF_NOSHARE`) sees the change too, as on QNX. Any process of the
+/// kernel may be named (QNX checks permissions; here every process is one user's).
+///
+/// ESRCH: no process `pid`. EBADF: `coid` is not a client connection of that process (a
+/// server's scoid is not). ENOTSUP: `mask` names another flag.
+pub fn connect_flags(
+    t: &mut Tables<'_>,
+    me: Caller,
+    pid: i32,
+    coid: i32,
+    mask: u32,
+    bits: u32,
+) -> KResult<Step> {
+    let proc = if pid == 0 {
+        Some(me.proc)
+    } else {
+        t.proc_by_pid(pid)
+    };
+    let Some(proc) = proc else {
+        return Err(Errno::ESRCH);
+    };
+    let conn = t.conn_of(proc, coid)?;
+    if mask & !_NTO_COF_CLOEXEC != 0 {
+        return Err(Errno::ENOTSUP);
+    }
+    let was = t.conns.at(conn.index).flags;
+    if mask != 0 {
+        let now = (was & !mask) | (bits & mask);
+        if now != was {
+            t.conns.at_mut(conn.index).flags = now;
+        }
+    }
+    Ok(Step::Done(i64::from(was & _NTO_COF_CLOEXEC)))
+}

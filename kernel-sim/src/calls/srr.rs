@@ -743,6 +743,32 @@ pub fn msg_info(t: &mut Tables<'_>, me: Caller, rcvid: RcvId, info: u64) -> KRes
     Ok(Step::Done(0))
 }
 
+/// MsgCurrent: the caller resumes work on client `rcvid`'s message (a reply deferred, or
+/// handed to another thread of the server): unless the channel is `_NTO_CHF_FIXED_PRIORITY`,
+/// the caller takes the client's priority, as a receive of that message would have given it,
+/// down as well as up (a boost a higher client gave the caller is then lost, as QNX documents).
+/// Any thread of the server's process may call it.
+///
+/// ESRCH: `rcvid` names no client REPLY-blocked on a channel of the caller's process.
+pub fn msg_current(
+    t: &mut Tables<'_>,
+    me: Caller,
+    rcvid: RcvId,
+    fx: &mut Effects,
+) -> KResult<Step> {
+    let ci = t.client_of(me, rcvid)?;
+    let KState::Reply { chan, .. } = t.threads.at(ci).state() else {
+        return Err(Errno::ESRCH);
+    };
+    let prio = t.threads.at(ci).prio;
+    let me_idx = me.thread.index;
+    t.threads.at_mut(me_idx).last_chan = chan;
+    if t.chans.at(chan.index).flags & _NTO_CHF_FIXED_PRIORITY == 0 {
+        t.inherit(me_idx, prio, fx);
+    }
+    Ok(Step::Done(0))
+}
+
 /// Why a blocked thread is made to leave its kernel call (QNX's `force_ready`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Why {

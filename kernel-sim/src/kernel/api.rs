@@ -84,6 +84,21 @@ impl ThreadCtx {
         Ok((found as i32, info))
     }
 
+    /// ConnectFlags: sets the flags of process `pid`'s (0: ours) connection `coid` that `mask`
+    /// selects to their values in `bits`, and returns the flags as they were. Only
+    /// `_NTO_COF_CLOEXEC` may be changed (`mask` 0 only asks); the flags are the connection's,
+    /// shared by every coid linked to it. ESRCH no process `pid`; EBADF `coid` is not one of its
+    /// client connections; ENOTSUP `mask` names another flag.
+    pub fn connect_flags(&self, pid: i32, coid: i32, mask: u32, bits: u32) -> KResult<u32> {
+        self.call(Call::ConnectFlags {
+            pid,
+            coid,
+            mask,
+            bits,
+        })
+        .map(|v| v as u32)
+    }
+
     // ---------------------------------------------------------------- send / receive / reply
 
     /// MsgSendv over raw iovs: returns the server's reply status.
@@ -271,6 +286,13 @@ impl ThreadCtx {
             info: &mut info as *mut MsgInfo as u64,
         })?;
         Ok(info)
+    }
+
+    /// MsgCurrent: this thread resumes work on client `rcvid`'s message and, unless the
+    /// channel is `_NTO_CHF_FIXED_PRIORITY`, takes the client's priority (down as well as up).
+    /// ESRCH: `rcvid` names no client REPLY-blocked on a channel of this process.
+    pub fn msg_current(&self, rcvid: RcvId) -> KResult<()> {
+        self.call(Call::MsgCurrent { rcvid }).map(drop)
     }
 
     /// MsgSendPulse: `prio` -1 means the caller's priority; `code` 0..=127.

@@ -318,3 +318,80 @@ fn detach_leaves_a_sibling_held_on_an_unblock_channel_until_the_server_answers()
         "the unblock pulse is gone, the disconnect queued"
     );
 }
+
+fn flags(b: &Bench, c: Caller, pid: i32, coid: i32, mask: u32, bits: u32) -> Result<Step, Errno> {
+    b.run(|t, _| connect::connect_flags(t, c, pid, coid, mask, bits))
+        .0
+}
+
+#[test]
+fn connect_flags_sets_and_clears_cloexec_and_returns_the_flags_as_they_were() {
+    let b = Bench::new();
+    let server = b.spawn(10);
+    let client = b.spawn(10);
+    let chid = b.channel(server, 0);
+    let coid = b.attach(client, server, chid);
+    let cpid = b.pid(client);
+    assert_eq!(
+        flags(&b, client, 0, coid, 0, 0),
+        Ok(Step::Done(0)),
+        "a query"
+    );
+    let set = _NTO_COF_CLOEXEC;
+    assert_eq!(flags(&b, client, 0, coid, set, set), Ok(Step::Done(0)));
+    assert_eq!(
+        flags(&b, client, 0, coid, 0, 0),
+        Ok(Step::Done(1)),
+        "set, and bits outside the mask change nothing"
+    );
+    // Another process may name the connection by the client's pid.
+    assert_eq!(flags(&b, server, cpid, coid, set, 0), Ok(Step::Done(1)));
+    assert_eq!(flags(&b, client, 0, coid, set, set), Ok(Step::Done(0)));
+    // The flags belong to the connection: a second coid sharing it sees them.
+    let shared = b.attach(client, server, chid);
+    assert_eq!(b.conn(client, shared), b.conn(client, coid));
+    assert_eq!(flags(&b, client, 0, shared, set, 0), Ok(Step::Done(1)));
+    assert_eq!(flags(&b, client, 0, coid, 0, 0), Ok(Step::Done(0)));
+    // ConnectServerInfo reports what ConnectFlags set.
+    assert_eq!(flags(&b, client, 0, coid, set, set), Ok(Step::Done(0)));
+    let mut info = crate::abi::types::MsgInfo::default();
+    let at = &mut info as *mut _ as u64;
+    b.run(|t, _| connect::connect_server_info(t, client, 0, coid, at))
+        .0
+        .unwrap();
+    assert_eq!(info.flags as u32 & _NTO_COF_CLOEXEC, _NTO_COF_CLOEXEC);
+}
+
+#[test]
+fn connect_flags_refuses_bad_arguments_with_their_errnos() {
+    let b = Bench::new();
+    let server = b.spawn(10);
+    let client = b.spawn(10);
+    let chid = b.channel(server, 0);
+    let coid = b.attach(client, server, chid);
+    let scoid = b.scoid(client, coid);
+    let set = _NTO_COF_CLOEXEC;
+    assert_eq!(flags(&b, client, 9999, coid, set, set), Err(Errno::ESRCH));
+    assert_eq!(flags(&b, client, 0, 5, set, set), Err(Errno::EBADF));
+    assert_eq!(flags(&b, client, 0, -1, 0, 0), Err(Errno::EBADF));
+    assert_eq!(
+        flags(&b, server, 0, scoid, 0, 0),
+        Err(Errno::EBADF),
+        "a scoid is not a client connection"
+    );
+    for other in [_NTO_COF_DEAD, _NTO_COF_NOSHARE, _NTO_COF_NONBLOCK, 0x8000] {
+        assert_eq!(
+            flags(&b, client, 0, coid, other | set, set),
+            Err(Errno::ENOTSUP),
+            "mask {other:#x}"
+        );
+    }
+    assert_eq!(
+        flags(&b, client, 0, coid, 0, 0),
+        Ok(Step::Done(0)),
+        "a refused call changed nothing"
+    );
+    // Detached: gone.
+    detach(&b, client, coid).0.unwrap();
+    assert_eq!(flags(&b, client, 0, coid, 0, 0), Err(Errno::EBADF));
+}

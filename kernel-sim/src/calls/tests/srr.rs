@@ -500,3 +500,98 @@ fn send_on_an_unknown_coid_is_ebadf_and_receive_on_an_unknown_chid_is_esrch() {
     }
     assert_eq!(b.state(server), KState::Running);
 }
+
+fn current(
+    b: &Bench,
+    c: crate::calls::Caller,
+    rcvid: crate::abi::types::RcvId,
+) -> (Result<Step, Errno>, crate::calls::Effects) {
+    b.assert_runs(c);
+    b.run(|t, fx| srr::msg_current(t, c, rcvid, fx))
+}
+
+#[test]
+fn msg_current_gives_the_caller_the_clients_priority_down_as_well_as_up() {
+    let b = Bench::new();
+    let server = b.spawn(10);
+    let worker = b.thread(server.proc, 10);
+    let (low, high) = (b.spawn(5), b.spawn(30));
+    let chid = b.channel(server, 0);
+    let (cl, ch) = (b.attach(low, server, chid), b.attach(high, server, chid));
+    let (s, r) = (Buf::new(b"m"), Buf::zeroed(8));
+    let low_rcvid = b.exchange(server, chid, low, cl, s, r);
+    assert_eq!(
+        b.prio(server),
+        5,
+        "the receive gave the server the client's priority"
+    );
+    let high_rcvid = b.exchange(server, chid, high, ch, s, r);
+    assert_eq!(b.prio(server), 30);
+    // The server resumes the low client's message: its priority falls to the client's, and
+    // the boost the high one gave is lost (as QNX documents).
+    assert_eq!(current(&b, server, low_rcvid).0, Ok(Step::Done(0)));
+    assert_eq!(b.prio(server), 5);
+    // Another thread of the server's process may take up a message it did not receive.
+    assert_eq!(current(&b, worker, high_rcvid).0, Ok(Step::Done(0)));
+    assert_eq!(b.prio(worker), 30);
+    // The client's priority now, not the one it sent at.
+    b.tables(|t| {
+        t.set_prio(
+            low.thread.index,
+            7,
+            "test",
+            &mut crate::calls::Effects::default(),
+        )
+    });
+    assert_eq!(current(&b, worker, low_rcvid).0, Ok(Step::Done(0)));
+    assert_eq!(b.prio(worker), 7);
+    // The messages are still the server's to answer.
+    assert!(b.reply(worker, low_rcvid, 0, Buf::empty()).0.is_ok());
+    assert!(b.reply(server, high_rcvid, 0, Buf::empty()).0.is_ok());
+}
+
+#[test]
+fn msg_current_on_a_fixed_priority_channel_leaves_the_priority_alone() {
+    let b = Bench::new();
+    let server = b.spawn(10);
+    let client = b.spawn(30);
+    let chid = b.channel(server, _NTO_CHF_FIXED_PRIORITY);
+    let coid = b.attach(client, server, chid);
+    let rcvid = b.exchange(server, chid, client, coid, Buf::new(b"m"), Buf::zeroed(8));
+    assert_eq!(current(&b, server, rcvid).0, Ok(Step::Done(0)));
+    assert_eq!(b.prio(server), 10);
+}
+
+#[test]
+fn msg_current_is_esrch_for_anything_but_a_reply_blocked_client_of_the_callers_process() {
+    let b = Bench::new();
+    let server = b.spawn(10);
+    let other = b.spawn(10);
+    let client = b.spawn(20);
+    let chid = b.channel(server, 0);
+    let coid = b.attach(client, server, chid);
+    let rcvid = b.exchange(server, chid, client, coid, Buf::new(b"m"), Buf::zeroed(8));
+    assert_eq!(
+        current(&b, other, rcvid).0,
+        Err(Errno::ESRCH),
+        "another process"
+    );
+    assert_eq!(
+        current(&b, server, 0).0,
+        Err(Errno::ESRCH),
+        "a pulse's rcvid"
+    );
+    assert_eq!(current(&b, server, -1).0, Err(Errno::ESRCH));
+    assert_eq!(
+        current(&b, server, rcvid ^ 0x7fff_0000).0,
+        Err(Errno::ESRCH)
+    );
+    assert_eq!(b.prio(other), 10, "refused calls change no priority");
+    b.reply(server, rcvid, 0, Buf::empty()).0.unwrap();
+    b.collect(client);
+    assert_eq!(
+        current(&b, server, rcvid).0,
+        Err(Errno::ESRCH),
+        "replied already"
+    );
+}
