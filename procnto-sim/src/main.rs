@@ -29,7 +29,7 @@ struct Args {
     /// returns 0 when programs can connect, 1 if the kernel cannot be served.
     #[arg(long)]
     daemon: bool,
-    /// Keep running when no program is left (until SIGINT or SIGTERM).
+    /// Keep running when no program is left (until SIGINT, SIGTERM or SIGHUP).
     #[arg(long)]
     stay: bool,
     /// Seconds to wait, once the last program has ended (or, before the first, after
@@ -100,7 +100,13 @@ fn main() {
     if args.daemon {
         daemonize();
     }
-    for sig in [nix::sys::signal::SIGINT, nix::sys::signal::SIGTERM] {
+    // SIGHUP too: a foreground supervisor whose terminal closes ends as it does on Ctrl-C,
+    // removing its socket, instead of being killed by the default action and leaving it.
+    for sig in [
+        nix::sys::signal::SIGINT,
+        nix::sys::signal::SIGTERM,
+        nix::sys::signal::SIGHUP,
+    ] {
         let action = nix::sys::signal::SigAction::new(
             nix::sys::signal::SigHandler::Handler(on_signal),
             nix::sys::signal::SaFlags::empty(),

@@ -187,6 +187,12 @@ fn make_default() -> KResult<(Kernel, Pid)> {
                     Errno::EINVAL => "not a kernel file (its header does not match)",
                     Errno::ENOTSUP => "a kernel file of another version of qnxsim",
                     Errno::EACCES => "not readable and writable by this user",
+                    Errno::EISDIR => "a directory, not a kernel file",
+                    Errno::ENOENT => "its directory does not exist",
+                    Errno::ENOTDIR => "a part of its path is not a directory",
+                    Errno::ENAMETOOLONG => "the path is too long",
+                    e if e == Errno(libc::ELOOP) => "too many symbolic links in the path",
+                    Errno::EROFS => "on a read-only file system",
                     _ => return,
                 };
                 diagnose(&format!("{KERNEL_ENV}={}: {why}", file.display()));
@@ -265,18 +271,62 @@ fn attach_supervised(name: &str) -> KResult<Kernel> {
         .args(["--kernel", name, "--daemon"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .status();
+        .spawn();
+    let mut child = match started {
+        Ok(c) => c,
+        Err(e) => {
+            diagnose(&format!(
+                "cannot start the supervisor of kernel {name:?} ({}: {e}); it is looked for \
+                 beside this program, one directory up, then on the PATH, unless \
+                 {SUPERVISOR_ENV} names it",
+                exe.display()
+            ));
+            return Err(Errno::ENOENT);
+        }
+    };
+    // `--daemon` returns once the socket is ready. A program in its place that does not return
+    // (a wrapper that serves in the foreground, or no supervisor at all) must not hang this
+    // one: it is given SUPERVISOR_START, and joined as soon as it serves.
+    let deadline = std::time::Instant::now() + SUPERVISOR_START;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(_) => break std::process::ExitStatus::default(),
+        }
+        if let Ok(k) = supervisor::attach(&socket) {
+            // It serves without having returned: it is ours to reap when it ends.
+            std::thread::spawn(move || child.wait());
+            return Ok(k);
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            diagnose(&format!(
+                "the supervisor program {} neither served kernel {name:?} nor returned within \
+                 {} s (stopped; `procnto-sim --daemon` returns once its socket {} is ready)",
+                exe.display(),
+                SUPERVISOR_START.as_secs(),
+                socket.display()
+            ));
+            return Err(Errno::ETIMEDOUT);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
     // Exit status 1 may mean another program's supervisor won the race: try to attach anyway.
-    if let Err(e) = started {
+    supervisor::attach(&socket).inspect_err(|e| {
         diagnose(&format!(
-            "cannot start the supervisor of kernel {name:?} ({}: {e}); it is looked for beside \
-             this program, one directory up, then on the PATH, unless {SUPERVISOR_ENV} names it",
-            exe.display()
+            "the supervisor program {} ended ({status}) without serving kernel {name:?} at {} \
+             ({e})",
+            exe.display(),
+            socket.display()
         ));
-        return Err(Errno::ENOENT);
-    }
-    supervisor::attach(&socket)
+    })
 }
+
+/// How long a supervisor program started for a kernel has to serve it or return.
+#[cfg(not(loom))]
+const SUPERVISOR_START: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[cfg(not(loom))]
 /// Says once on stderr why this program cannot reach its shared kernel: its calls only get an

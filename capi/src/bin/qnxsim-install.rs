@@ -6,8 +6,12 @@
 //!   directory of their own so that they never shadow the system's for other programs;
 //! * `DIR/lib/pkgconfig/qnxsim.pc`, so that `cc prog.c $(pkg-config --cflags --libs qnxsim)`
 //!   builds a QNX program;
-//! * `DIR/bin/procnto-sim` and `DIR/bin/pidin-sim`, the supervisor that programs sharing a
-//!   kernel start by themselves when it is on their `PATH`, and its inspector.
+//! * `DIR/bin/procnto-sim`, `DIR/bin/pidin-sim` and `DIR/bin/intr-sim`: the supervisor that
+//!   programs sharing a kernel start by themselves when it is on their `PATH`, its inspector,
+//!   and the tool that raises simulated interrupts.
+//!
+//! A prefix whose absolute path holds whitespace or a character pkg-config or the shell treats
+//! specially is refused: `$(pkg-config ...)` is split at spaces, whatever the `.pc` file says.
 //!
 //! It installs what cargo built: the library and programs are taken from the directory this
 //! program runs from (`target/release` after `cargo build --release -p qnxsim -p procnto-sim`),
@@ -19,8 +23,9 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: qnxsim-install --prefix DIR [--from DIR]
 
 Installs libqnxsim (lib/), the QNX headers (include/qnxsim/), lib/pkgconfig/qnxsim.pc and the
-procnto-sim supervisor (bin/) under --prefix, from what cargo built (--from: default, the
-directory this program is in). Build first with:
+procnto-sim supervisor, pidin-sim and intr-sim (bin/) under --prefix, from what cargo built
+(--from: default, the directory this program is in). The prefix's path may not hold whitespace
+or any of $ ` \\ \" ' # (the flags pkg-config gives would break at them). Build first with:
   cargo build --release -p qnxsim -p procnto-sim";
 
 struct Args {
@@ -117,6 +122,24 @@ Libs.private: -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
     )
 }
 
+/// Why the flags a `.pc` file gives for `prefix` would not survive `$(pkg-config ...)`, if
+/// they would not: the shell splits the output at whitespace (pkg-config's `\ ` escapes do not
+/// help there), and pkg-config itself gives `$`, quotes, `\` and `#` meanings in the file.
+fn unusable_prefix(prefix: &Path) -> Option<String> {
+    let Some(s) = prefix.to_str() else {
+        return Some("is not UTF-8".to_string());
+    };
+    s.chars()
+        .find(|c| c.is_whitespace() || "$`\\\"'#".contains(*c))
+        .map(|c| {
+            format!(
+                "holds {c:?}: the flags `pkg-config --cflags --libs qnxsim` would give for it \
+                 break apart in a shell command; choose a prefix without whitespace or any of \
+                 $ ` \\ \" ' #"
+            )
+        })
+}
+
 fn install(a: &Args) -> Result<(), String> {
     let prefix =
         std::path::absolute(&a.prefix).map_err(|e| format!("{}: {e}", a.prefix.display()))?;
@@ -138,7 +161,7 @@ fn install(a: &Args) -> Result<(), String> {
         .map_err(|e| format!("creating {}: {e}", lib.join("pkgconfig").display()))?;
     std::fs::write(&pc, pc_file(&prefix)).map_err(|e| format!("writing {}: {e}", pc.display()))?;
     println!("installed {}", pc.display());
-    for prog in ["procnto-sim", "pidin-sim"] {
+    for prog in ["procnto-sim", "pidin-sim", "intr-sim"] {
         match built(&a.from, prog) {
             Some(p) => copy(&p, &prefix.join("bin").join(prog), 0o755)?,
             None => eprintln!(
@@ -163,6 +186,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(why) = std::path::absolute(&args.prefix)
+        .ok()
+        .and_then(|p| unusable_prefix(&p))
+    {
+        eprintln!("qnxsim-install: the prefix {} {why}", args.prefix.display());
+        return ExitCode::from(2);
+    }
     match install(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
