@@ -13,6 +13,13 @@
 //! program of the kernel, and of the supervisor's cleanup of those that die), until Ctrl-C,
 //! SIGTERM, SIGHUP (its terminal closed) or `--for SECS`, then writes a Perfetto timeline and/or a message sequence chart.
 //!
+//! Its output paths are checked before the kernel is opened: only a regular file is written (a
+//! symbolic link to one is followed and stays a link); a directory, device, FIFO or socket (or
+//! a link to one, or to nothing) is refused at once with status 2, without being opened; a
+//! missing directory, or one that takes no new file, fails with status 1 before anything is
+//! recorded. Each file is written beside its place (a hidden temporary file) and renamed over
+//! it once every file is written: a failed run leaves the files as they were, and makes none.
+//!
 //! ```text
 //! pidin-sim [--kernel NAME|PATH] [--watch] [--interval SECS]
 //! pidin-sim [--kernel NAME|PATH] [--trace FILE.json] [--diagram FILE.svg] [--for SECS] [--rows N]
@@ -36,23 +43,25 @@ struct Args {
     /// Refresh the listing until interrupted.
     #[arg(long, conflicts_with_all = ["trace", "diagram"])]
     watch: bool,
-    /// Seconds between refreshes with --watch.
-    #[arg(long, value_name = "SECS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    interval: u64,
+    /// Seconds between refreshes with --watch [default: 1].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    interval: Option<u64>,
     /// Record the kernel's events (every program's) and write a timeline that Perfetto's UI
-    /// (ui.perfetto.dev) opens (Chrome trace-event JSON).
+    /// (ui.perfetto.dev) opens (Chrome trace-event JSON). A regular file (created, or replaced
+    /// whole at the end; a device, FIFO, socket or directory is refused).
     #[arg(long, value_name = "FILE.json")]
     trace: Option<PathBuf>,
     /// Record the kernel's messages, replies, pulses and batches and draw a message sequence
-    /// chart (SVG).
+    /// chart (SVG). A regular file, as for --trace.
     #[arg(long, value_name = "FILE.svg")]
     diagram: Option<PathBuf>,
     /// Stop recording after this many seconds (default: at Ctrl-C, SIGTERM or SIGHUP).
     #[arg(long = "for", value_name = "SECS", value_parser = parse_secs)]
     for_secs: Option<Duration>,
-    /// At most this many rows (arrows) in the --diagram chart; the rest are counted under it.
-    #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
-    rows: u64,
+    /// At most this many rows (arrows) in the --diagram chart; the rest are counted under it
+    /// [default: 60].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    rows: Option<u64>,
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -65,30 +74,73 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(v))
 }
 
+/// The seconds between refreshes with `--watch`, and the rows of a chart, when not given.
+const INTERVAL: u64 = 1;
+const ROWS: u64 = 60;
+
 fn main() {
-    let args = Args::parse();
-    if args.for_secs.is_some() && args.trace.is_none() && args.diagram.is_none() {
-        eprintln!("pidin-sim: --for bounds a recording: give --trace or --diagram");
-        std::process::exit(2);
+    // (Through `run`, so that what it made (a recording's temporary files) is cleaned up by
+    // its destructors before the process exits.)
+    std::process::exit(run());
+}
+
+/// Options that mean something only with another: the usage error, if one is alone.
+fn usage_error(args: &Args) -> Option<&'static str> {
+    let records = args.trace.is_some() || args.diagram.is_some();
+    if args.for_secs.is_some() && !records {
+        Some("--for bounds a recording: give --trace or --diagram")
+    } else if args.interval.is_some() && !args.watch {
+        Some("--interval is the time between refreshes of --watch: give --watch")
+    } else if args.rows.is_some() && args.diagram.is_none() {
+        Some("--rows bounds the --diagram chart: give --diagram")
+    } else {
+        None
     }
-    if let (Some(t), Some(d)) = (&args.trace, &args.diagram) {
-        if same_file(t, d) {
+}
+
+/// The program: its exit status (0; 1 when something failed; 2 for a usage error or an
+/// output path that names no file to write).
+fn run() -> i32 {
+    let args = Args::parse();
+    if let Some(why) = usage_error(&args) {
+        eprintln!("pidin-sim: {why}");
+        return 2;
+    }
+    // The output paths are checked before the kernel is even opened: a bad one is refused at
+    // once, never after a recording that cannot be written.
+    let mut planned = Vec::new();
+    for (option, path) in [("--trace", &args.trace), ("--diagram", &args.diagram)] {
+        if let Some(path) = path {
+            match Planned::check(option, path) {
+                Ok(p) => planned.push(p),
+                Err(r) => return r.report(),
+            }
+        }
+    }
+    if let [t, d] = &planned[..] {
+        if t.is_same_file(d) {
             eprintln!(
                 "pidin-sim: --trace and --diagram name the same file {}",
-                d.display()
+                d.path.display()
             );
-            std::process::exit(2);
+            return 2;
         }
     }
     let (kernel, name) = match supervisor::open_named(args.kernel.as_deref()) {
         Ok(opened) => opened,
         Err(why) => {
             eprintln!("pidin-sim: {why}");
-            std::process::exit(1);
+            return 1;
         }
     };
-    if args.trace.is_some() || args.diagram.is_some() {
-        std::process::exit(record(&kernel, &name, &args));
+    if !planned.is_empty() {
+        // A kernel in a plain memory file: that file is no place for a recording.
+        if !supervisor::is_supervised(&name) {
+            if let Some(p) = planned.iter().find(|p| p.is_file(Path::new(&name))) {
+                return Refusal::usage(p.option, &p.path, "is the kernel's memory file").report();
+            }
+        }
+        return record(&kernel, &name, &args, planned);
     }
     loop {
         let text = format!(
@@ -101,34 +153,23 @@ fn main() {
         let mut out = std::io::stdout().lock();
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return 0,
             Err(e) => {
                 eprintln!("pidin-sim: writing the listing failed: {e}");
-                std::process::exit(1);
+                return 1;
             }
         }
         drop(out);
         if !args.watch {
-            break;
+            return 0;
         }
-        std::thread::sleep(Duration::from_secs(args.interval));
+        std::thread::sleep(Duration::from_secs(args.interval.unwrap_or(INTERVAL)));
     }
 }
 
-/// Whether two output paths are the same file (by name, or by identity if both exist).
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    if a == b {
-        return true;
-    }
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
-}
-
-/// Records the kernel's trace ring into the files `args` names; the exit status.
-fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
+/// Records the kernel's trace ring into the files `planned` (those `args` names, checked);
+/// the exit status.
+fn record(kernel: &Kernel, name: &str, args: &Args, planned: Vec<Planned>) -> i32 {
     use nix::sys::signal::{SigSet, Signal};
     use nix::sys::signalfd::{SfdFlags, SignalFd};
     // Ctrl-C, SIGTERM and SIGHUP end the recording (read from a signalfd between polls).
@@ -150,31 +191,34 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
             return 1;
         }
     };
-    // The files are opened before anything is recorded, so that a bad path fails now; but not
-    // emptied until the recording has begun, so that a recording refused (another recorder,
-    // the other path bad) leaves a file that was there as it was, and none that was not.
-    let mut outputs = Vec::new();
-    for p in [&args.trace, &args.diagram].into_iter().flatten() {
-        match Output::open(p) {
-            Ok(o) => outputs.push(o),
+    // Each file is written beside its place (a temporary file, made now: a directory that
+    // takes no new file fails before anything is recorded), then renamed over it once every
+    // file is written: a failed run leaves the files as they were, and none that was not.
+    let mut staged = Vec::new();
+    for p in planned {
+        match Staged::create(p) {
+            Ok(s) => staged.push(s),
+            Err(r) => return r.report(),
+        }
+    }
+    let trace_temp = staged
+        .iter()
+        .find(|s| s.planned.option == "--trace")
+        .map(|s| s.temp.clone());
+    let mut timeline = match &trace_temp {
+        Some(temp) => match userlib::timeline::TimelineLayer::new(temp) {
+            Ok(pair) => Some(pair),
             Err(e) => {
-                eprintln!("pidin-sim: cannot create {}: {e}", p.display());
-                Output::discard(&outputs);
+                let path = args.trace.as_deref().unwrap_or(temp);
+                eprintln!(
+                    "pidin-sim: --trace {}: cannot create it: {e}",
+                    path.display()
+                );
                 return 1;
             }
-        }
-    }
-    if let [a, b] = &outputs[..] {
-        // (Two names of one file: `x.json` and `./x.json`, a link.)
-        if a.id == b.id {
-            eprintln!(
-                "pidin-sim: --trace and --diagram name the same file {}",
-                b.path.display()
-            );
-            Output::discard(&outputs);
-            return 2;
-        }
-    }
+        },
+        None => None,
+    };
     let me = std::process::id() as i32;
     // Where every thread is as the recording begins: taken with the ring's start, under one
     // hold of the kernel lock, so that the ring's events follow it exactly.
@@ -187,36 +231,15 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
                 "it has no trace ring (Config::trace_records is 0)"
             };
             eprintln!("pidin-sim: cannot record the kernel {name:?}: {why} ({e})");
-            Output::discard(&outputs);
             return 1;
         }
     };
-    let timeline = match &args.trace {
-        Some(p) => match userlib::timeline::TimelineLayer::new(p) {
-            Ok(pair) => Some(pair),
-            Err(e) => {
-                eprintln!("pidin-sim: cannot create {}: {e}", p.display());
-                return 1;
-            }
-        },
-        None => None,
-    };
-    let chart = match &args.diagram {
-        Some(p) => {
-            let options = userlib::seqchart::Options {
-                max_rows: Some(args.rows as usize),
-                title: Some(format!("kernel {name}")),
-            };
-            match userlib::seqchart::layer(p, options) {
-                Ok(pair) => Some(pair),
-                Err(e) => {
-                    eprintln!("pidin-sim: {e}");
-                    return 1;
-                }
-            }
-        }
-        None => None,
-    };
+    let mut chart = args.diagram.as_ref().map(|_| {
+        userlib::seqchart::memory(userlib::seqchart::Options {
+            max_rows: Some(args.rows.unwrap_or(ROWS) as usize),
+            title: Some(format!("kernel {name}")),
+        })
+    });
     match args.for_secs {
         Some(d) => eprintln!(
             "pidin-sim: recording the kernel {name:?} for {} s (Ctrl-C ends it sooner)",
@@ -271,29 +294,55 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
     }
     let (lost, paused, superseded) = (reader.lost(), reader.paused(), reader.superseded());
     drop(reader);
+    // Every file is written to its temporary file, then (all written) renamed into place.
     let mut status = 0;
-    if let Some((_, t)) = timeline {
-        match t.finish() {
-            Ok(w) => eprintln!(
-                "pidin-sim: wrote {} ({} trace events)",
-                w.path.display(),
-                w.trace_events
-            ),
+    let mut said = Vec::new();
+    for s in staged.iter_mut() {
+        let written = if s.planned.option == "--trace" {
+            match timeline.take() {
+                Some((_, t)) => t
+                    .finish()
+                    .map(|w| format!(" ({} trace events)", w.trace_events)),
+                None => Ok(String::new()),
+            }
+        } else {
+            match chart.take() {
+                Some((_, c)) => s.write(c.svg().as_bytes()).map(|()| String::new()),
+                None => Ok(String::new()),
+            }
+        };
+        match written.and_then(|more| s.keep_mode().map(|()| more)) {
+            Ok(more) => said.push(format!(
+                "pidin-sim: wrote {}{more}",
+                s.planned.path.display()
+            )),
             Err(e) => {
-                eprintln!("pidin-sim: {e}");
+                eprintln!(
+                    "pidin-sim: {} {}: cannot write it: {e}",
+                    s.planned.option,
+                    s.planned.path.display()
+                );
                 status = 1;
+                break;
             }
         }
     }
-    if let (Some((_, c)), Some(p)) = (chart, &args.diagram) {
-        match c.finish() {
-            Ok(()) => eprintln!("pidin-sim: wrote {}", p.display()),
-            Err(e) => {
-                eprintln!("pidin-sim: {e}");
-                status = 1;
-            }
+    if status == 0 {
+        status = Staged::commit(&mut staged);
+        for line in said.iter().filter(|_| status == 0) {
+            eprintln!("{line}");
         }
+    } else {
+        let named: Vec<String> = staged
+            .iter()
+            .map(|s| s.planned.path.display().to_string())
+            .collect();
+        eprintln!(
+            "pidin-sim: nothing written: {} as before the recording",
+            named.join(" and ")
+        );
     }
+    drop(staged);
     eprintln!(
         "pidin-sim: {events} kernel events from {} processes in {:.1} s{}",
         pids.len(),
@@ -326,36 +375,362 @@ fn record(kernel: &Kernel, name: &str, args: &Args) -> i32 {
     status
 }
 
-/// An output file, opened before the recording begins (created if missing, not emptied).
-struct Output {
-    path: PathBuf,
-    /// Nothing was at the path before.
-    created: bool,
-    /// Its device and inode.
-    id: (u64, u64),
+/// Why an output path is refused, and the exit status that says so: 2 when the path names no
+/// file to write (a device, FIFO, socket, directory, a link to nothing, two names of one
+/// file), 1 when the system refused (no such directory, no permission).
+struct Refusal {
+    status: i32,
+    text: String,
 }
 
-impl Output {
-    fn open(path: &Path) -> std::io::Result<Output> {
-        use std::os::unix::fs::MetadataExt;
-        let created = std::fs::symlink_metadata(path).is_err();
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
-        let m = f.metadata()?;
-        Ok(Output {
-            path: path.to_path_buf(),
-            created,
-            id: (m.dev(), m.ino()),
-        })
+impl Refusal {
+    /// A path that names no file to write (a usage error, exit 2).
+    fn usage(option: &str, path: &Path, why: impl std::fmt::Display) -> Refusal {
+        Refusal {
+            status: 2,
+            text: format!("{option} {}: {why}", path.display()),
+        }
     }
 
-    /// The recording did not begin: removes the files it created.
-    fn discard(outputs: &[Output]) {
-        for o in outputs.iter().filter(|o| o.created) {
-            let _ = std::fs::remove_file(&o.path);
+    /// A file that cannot be made or written (exit 1).
+    fn failed(option: &str, path: &Path, why: impl std::fmt::Display) -> Refusal {
+        Refusal {
+            status: 1,
+            text: format!("{option} {}: {why}", path.display()),
+        }
+    }
+
+    /// Says why on stderr; the exit status.
+    fn report(&self) -> i32 {
+        eprintln!("pidin-sim: {}", self.text);
+        self.status
+    }
+}
+
+/// "a directory", "a FIFO (a special file)", ... (what an existing path that is not a regular
+/// file is).
+fn kind_of(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (a special file)"
+    } else if t.is_socket() {
+        "a socket (a special file)"
+    } else if t.is_char_device() {
+        "a character device (a special file)"
+    } else if t.is_block_device() {
+        "a block device (a special file)"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Why an existing path of type `t` (reached through a symbolic link if `link`) is refused.
+fn not_regular(t: std::fs::FileType, link: bool) -> String {
+    format!(
+        "{} {}, not a regular file: only a regular file is written (a device, FIFO, socket or \
+         directory is never opened)",
+        if link { "leads to" } else { "is" },
+        kind_of(t)
+    )
+}
+
+/// Whether `m` is the file this program's standard error goes to (its messages).
+fn is_standard_error(m: &std::fs::Metadata) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .and_then(|fd| std::fs::File::from(fd).metadata())
+        .is_ok_and(|e| (e.dev(), e.ino()) == (m.dev(), m.ino()))
+}
+
+/// An output path, checked before anything is recorded (nothing made or changed yet).
+struct Planned {
+    /// `--trace` or `--diagram`.
+    option: &'static str,
+    /// The path as given.
+    path: PathBuf,
+    /// Where the file goes: the existing file (a symbolic link followed, so that it stays a
+    /// link), else the path in its directory's canonical form.
+    dest: PathBuf,
+    /// What was there: a regular file, which this user can open for writing.
+    existing: Option<std::fs::Metadata>,
+}
+
+impl Planned {
+    /// Checks that a file can be written at `path` (given to `option`): an existing path must
+    /// be a regular file (a symbolic link to one is followed) that can be opened for writing
+    /// and is not where this program's messages go; a new one needs an existing directory. A
+    /// device, FIFO, socket or directory (or a link to one) is refused without being opened,
+    /// and so is a link to nothing.
+    fn check(option: &'static str, path: &Path) -> Result<Planned, Refusal> {
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        if path.as_os_str().is_empty() {
+            return Err(Refusal::usage(option, path, "the path is empty"));
+        }
+        let planned = |dest: PathBuf, existing| Planned {
+            option,
+            path: path.to_path_buf(),
+            dest,
+            existing,
+        };
+        let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        // (stat: opens nothing, never blocks.)
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => {
+                // Opened to see that it can be written: not emptied, and not blocking should
+                // it have become a FIFO since (then what was opened is refused).
+                let opened = std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+                    .open(path)
+                    .and_then(|f| f.metadata());
+                let opened = match opened {
+                    Ok(o) if o.is_file() => o,
+                    Ok(o) => {
+                        return Err(Refusal::usage(
+                            option,
+                            path,
+                            not_regular(o.file_type(), link),
+                        ))
+                    }
+                    Err(e) => {
+                        return Err(Refusal::failed(
+                            option,
+                            path,
+                            format!("cannot write it: {e}"),
+                        ))
+                    }
+                };
+                if is_standard_error(&opened) {
+                    return Err(Refusal::usage(
+                        option,
+                        path,
+                        "is the file pidin-sim's messages (its standard error) go to: give \
+                         another file",
+                    ));
+                }
+                let dest =
+                    std::fs::canonicalize(path).map_err(|e| Refusal::failed(option, path, e))?;
+                // A file reached through /proc/PID/fd may have no name (deleted) or another.
+                let named = std::fs::metadata(&dest)
+                    .is_ok_and(|m| (m.dev(), m.ino()) == (opened.dev(), opened.ino()));
+                if !named {
+                    return Err(Refusal::usage(
+                        option,
+                        path,
+                        format!(
+                            "resolves to {}, which is not the same file (a deleted file, a \
+                             descriptor's link?): give the file's own path",
+                            dest.display()
+                        ),
+                    ));
+                }
+                Ok(planned(dest, Some(opened)))
+            }
+            Ok(m) => Err(Refusal::usage(
+                option,
+                path,
+                not_regular(m.file_type(), link),
+            )),
+            Err(_) if link => {
+                let to = std::fs::read_link(path)
+                    .map_or_else(|_| "?".into(), |t| t.display().to_string());
+                Err(Refusal::usage(
+                    option,
+                    path,
+                    format!("is a symbolic link to {to}, which does not exist: not followed"),
+                ))
+            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Refusal::failed(
+                option,
+                path,
+                format!("cannot create it: {e}"),
+            )),
+            Err(_) => {
+                let name = match path.file_name() {
+                    Some(n) if !path.as_os_str().as_encoded_bytes().ends_with(b"/") => n,
+                    _ => {
+                        return Err(Refusal::usage(
+                            option,
+                            path,
+                            "names a directory, not a file",
+                        ))
+                    }
+                };
+                let parent = match path.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p,
+                    _ => Path::new("."),
+                };
+                match std::fs::metadata(parent) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => {
+                        return Err(Refusal::usage(
+                            option,
+                            path,
+                            format!("{} is not a directory", parent.display()),
+                        ))
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(Refusal::failed(
+                            option,
+                            path,
+                            format!(
+                                "cannot create it: the directory {} does not exist",
+                                parent.display()
+                            ),
+                        ))
+                    }
+                    Err(e) => {
+                        return Err(Refusal::failed(
+                            option,
+                            path,
+                            format!("cannot create it: {}: {e}", parent.display()),
+                        ))
+                    }
+                }
+                let dir = std::fs::canonicalize(parent).map_err(|e| {
+                    Refusal::failed(
+                        option,
+                        path,
+                        format!("cannot create it: {}: {e}", parent.display()),
+                    )
+                })?;
+                Ok(planned(dir.join(name), None))
+            }
+        }
+    }
+
+    /// Whether `self` and `other` name one file (`x.json` and `sub/../x.json`, a link to it,
+    /// another hard link).
+    fn is_same_file(&self, other: &Planned) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.dest == other.dest
+            || matches!((&self.existing, &other.existing),
+                (Some(a), Some(b)) if (a.dev(), a.ino()) == (b.dev(), b.ino()))
+    }
+
+    /// Whether `self` is the existing file at `path`.
+    fn is_file(&self, path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (&self.existing, std::fs::metadata(path)) {
+            (Some(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+            _ => false,
+        }
+    }
+}
+
+/// An output being made: its temporary file beside its place (removed when dropped unless it
+/// was renamed into place).
+struct Staged {
+    planned: Planned,
+    temp: PathBuf,
+    file: Option<std::fs::File>,
+    /// Renamed into place.
+    placed: bool,
+}
+
+impl Staged {
+    /// Makes the temporary file (hidden, named after the file and this process) in the file's
+    /// directory.
+    fn create(planned: Planned) -> Result<Staged, Refusal> {
+        let dir = planned
+            .dest
+            .parent()
+            .unwrap_or(Path::new("/"))
+            .to_path_buf();
+        let name = planned
+            .dest
+            .file_name()
+            .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+        let pid = std::process::id();
+        let mut last = None;
+        for n in 0..16 {
+            let more = if n == 0 {
+                String::new()
+            } else {
+                format!(".{n}")
+            };
+            let temp = dir.join(format!(".{name}.pidin-sim-{pid}{more}.tmp"));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+            {
+                Ok(file) => {
+                    return Ok(Staged {
+                        planned,
+                        temp,
+                        file: Some(file),
+                        placed: false,
+                    })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => {
+                    last = Some(e);
+                    break;
+                }
+            }
+        }
+        let e = last.map_or_else(|| "?".into(), |e| e.to_string());
+        Err(Refusal::failed(
+            planned.option,
+            &planned.path,
+            format!(
+                "cannot create a file in {} (where it is written, then renamed into place): {e}",
+                dir.display()
+            ),
+        ))
+    }
+
+    /// Writes `bytes` into the temporary file.
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut f = match self.file.take() {
+            Some(f) => f,
+            None => std::fs::OpenOptions::new().write(true).open(&self.temp)?,
+        };
+        f.set_len(0)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
+
+    /// Gives the temporary file the permissions of the file it replaces.
+    fn keep_mode(&self) -> std::io::Result<()> {
+        match &self.planned.existing {
+            Some(m) => std::fs::set_permissions(&self.temp, m.permissions()),
+            None => Ok(()),
+        }
+    }
+
+    /// Renames every written temporary file into place; the exit status. Should one rename
+    /// fail, the files placed before it that this run made are removed again.
+    fn commit(staged: &mut [Staged]) -> i32 {
+        for i in 0..staged.len() {
+            let s = &staged[i];
+            if let Err(e) = std::fs::rename(&s.temp, &s.planned.dest) {
+                eprintln!(
+                    "pidin-sim: {} {}: cannot put it in place: {e}",
+                    s.planned.option,
+                    s.planned.path.display()
+                );
+                for p in staged[..i].iter().filter(|p| p.planned.existing.is_none()) {
+                    let _ = std::fs::remove_file(&p.planned.dest);
+                }
+                return 1;
+            }
+            staged[i].placed = true;
+        }
+        0
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.placed {
+            let _ = std::fs::remove_file(&self.temp);
         }
     }
 }
