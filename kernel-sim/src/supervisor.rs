@@ -4,10 +4,13 @@
 //! The supervisor makes the region in a memfd (no file left behind) and listens on a Unix
 //! socket (its directory 0700, the socket 0600). A program connects; the supervisor checks its
 //! peer credentials (same uid, or root's programs for a root supervisor), opens a pidfd on
-//! it, and sends it the memfd (`SCM_RIGHTS`) with one byte; the program maps it
+//! it, and sends it the memfd (`SCM_RIGHTS`) with one byte; the program answers with its
+//! image's tag ([`crate::objects::Process::os_image`]) before it maps the kernel
 //! ([`crate::Kernel::open_fd`]). When the pidfd says the program ended, the supervisor runs
-//! the kernel's teardown for it ([`crate::Kernel::reap_os_process`]). The supervisor is never
-//! on the message path: after admission, programs talk through the region alone.
+//! the kernel's teardown for the processes of the images admitted under that program
+//! ([`crate::Kernel::reap_os_images`]): Linux may have given its pid to a new program that
+//! joined meanwhile, whose processes are not the dead program's. The supervisor is never on
+//! the message path: after admission, programs talk through the region alone.
 
 use crate::abi::errno::{Errno, KResult};
 use crate::kernel::Kernel;
@@ -19,6 +22,9 @@ use std::path::{Path, PathBuf};
 
 /// The byte the supervisor sends with the region's descriptor.
 const ADMITTED: u8 = b'K';
+
+/// The byte a program sends before its image's tag (8 bytes, little-endian), in answer.
+const IMAGE: u8 = b'I';
 
 /// Where supervised kernels' sockets live: `$XDG_RUNTIME_DIR/qnxsim`, or `/tmp/qnxsim-UID`
 /// without it. Created (mode 0700) if missing; EACCES if it exists but is not a directory the
@@ -127,6 +133,16 @@ fn io_errno(e: &std::io::Error) -> Errno {
 pub fn attach(socket: &Path) -> KResult<Kernel> {
     let s = UnixStream::connect(socket).map_err(|e| io_errno(&e))?;
     let fd = receive_fd(&s)?;
+    // Which image this is, for the supervisor's reaping (before any process of it can be
+    // made). A supervisor that does not read it closed already: EPIPE, and no signal.
+    let mut said = [0u8; 9];
+    said[0] = IMAGE;
+    said[1..].copy_from_slice(&crate::kernel::image_tag().to_le_bytes());
+    let _ = nix::sys::socket::send(
+        s.as_raw_fd(),
+        &said,
+        nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+    );
     Kernel::open_fd(fd)
 }
 
@@ -163,11 +179,68 @@ fn receive_fd(s: &UnixStream) -> KResult<OwnedFd> {
     }
 }
 
-/// A program the supervisor admitted and watches.
+/// A program the supervisor admitted and watches: one image of it, admitted once (a program
+/// that execs is admitted again under its pid, with a pidfd on the same process, as is one
+/// whose threads joined at the same moment).
 #[derive(Debug)]
 struct Admitted {
     pid: i32,
     pidfd: OwnedFd,
+    image: Image,
+}
+
+/// The image an admitted program said it is.
+#[derive(Debug)]
+enum Image {
+    /// Not said yet: the admission's connection, and what came of the tag so far.
+    Pending(UnixStream, Vec<u8>),
+    /// Its tag.
+    Known(u64),
+    /// It closed the connection without saying (it died first, or it is a program of an
+    /// earlier protocol).
+    Unknown,
+}
+
+impl Admitted {
+    /// Reads what the program said of its image, if it said more (never waits).
+    fn settle(&mut self) {
+        use nix::sys::socket::{recv, MsgFlags};
+        let Image::Pending(stream, got) = &mut self.image else {
+            return;
+        };
+        let mut buf = [0u8; 9];
+        let settled = loop {
+            let want = 9 - got.len();
+            match recv(stream.as_raw_fd(), &mut buf[..want], MsgFlags::MSG_DONTWAIT) {
+                Ok(0) => break Some(Image::Unknown),
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    if got.len() == 9 {
+                        let tag = u64::from_le_bytes(got[1..].try_into().unwrap_or([0; 8]));
+                        break Some(if got[0] == IMAGE && tag != 0 {
+                            Image::Known(tag)
+                        } else {
+                            Image::Unknown
+                        });
+                    }
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(nix::errno::Errno::EAGAIN) => break None,
+                Err(_) => break Some(Image::Unknown),
+            }
+        };
+        if let Some(image) = settled {
+            self.image = image;
+        }
+    }
+
+    /// Whether its pidfd says the program ended (never waits).
+    fn ended(&self) -> bool {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [PollFd::new(self.pidfd.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::ZERO).unwrap_or(0) > 0
+            && fds[0].revents().is_some_and(|r| !r.is_empty())
+    }
 }
 
 /// What a supervisor did, for its log and its tests.
@@ -262,7 +335,14 @@ impl Desk {
         let cmsg = [ControlMessage::ScmRights(&fds)];
         let iov = [IoSlice::new(&[ADMITTED])];
         sendmsg::<()>(stream.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).ok()?;
-        Some((Event::Admitted { pid }, Some(Admitted { pid, pidfd })))
+        // (Its tag comes once it has the descriptor: read when it has, never waited for.)
+        let mut admitted = Admitted {
+            pid,
+            pidfd,
+            image: Image::Pending(stream, Vec::new()),
+        };
+        admitted.settle();
+        Some((Event::Admitted { pid }, Some(admitted)))
     }
 }
 
@@ -432,19 +512,62 @@ impl Supervisor {
             }
             events.push(event);
         }
+        for a in &mut self.watched {
+            a.settle();
+        }
         events
     }
 
+    /// Reaps the program of `pid` whose pidfd said it ended.
     fn reap(&mut self, pid: i32) -> Vec<Event> {
-        // Another connection of the same program may still be watched: one reap does for all.
-        self.watched.retain(|a| a.pid != pid);
+        // Its every watch ends: another connection of the same program (threads that joined at
+        // once, an image that `exec` started) has a pidfd on the same process, which says so
+        // too. A watch of the pid whose pidfd does not is a new program's, to which Linux gave
+        // the pid since: it stays watched, and its images are not reaped.
+        let (mut dead, live): (Vec<Admitted>, Vec<Admitted>) = std::mem::take(&mut self.watched)
+            .into_iter()
+            .partition(|a| a.pid == pid && a.ended());
+        self.watched = live;
+        if dead.is_empty() {
+            return Vec::new();
+        }
+        // What the dead images said they are (all said it before they could make a process).
+        let mut tags = Vec::new();
+        let mut all_said = true;
+        for a in &mut dead {
+            a.settle();
+            match a.image {
+                Image::Known(tag) => tags.push(tag),
+                _ => all_said = false,
+            }
+        }
+        let images = if all_said {
+            crate::kernel::Images::Only(tags)
+        } else {
+            // (An image that did not say: every image of the pid but those of the live
+            // programs admitted under it, which said theirs before they could make a process.)
+            let live = self
+                .watched
+                .iter_mut()
+                .filter(|a| a.pid == pid)
+                .filter_map(|a| {
+                    a.settle();
+                    match a.image {
+                        Image::Known(tag) => Some(tag),
+                        _ => None,
+                    }
+                })
+                .collect();
+            crate::kernel::Images::AllBut(live)
+        };
         // Its pidfd said it ended: dead for the whole reaping, even should Linux already have
-        // given its pid to another process.
+        // given its pid to another process (whose hold of the lock, begun by another image,
+        // is left alone: `Kernel::alive`).
         let kernel = self.kernel.clone();
-        kernel.program_ended(pid, || self.reap_ended(pid))
+        kernel.program_ended(pid, images.clone(), || self.reap_ended(pid, &images))
     }
 
-    fn reap_ended(&mut self, pid: i32) -> Vec<Event> {
+    fn reap_ended(&mut self, pid: i32, images: &crate::kernel::Images) -> Vec<Event> {
         let mut out = Vec::new();
         // (Taken over already, if the supervisor's own wait for the lock found it dead first.)
         let recovery = match self.kernel.take_recovery(pid) {
@@ -459,7 +582,7 @@ impl Supervisor {
             }
             recovery => out.push(Event::RecoveredLock { pid, recovery }),
         }
-        let processes = self.kernel.reap_os_process(pid);
+        let processes = self.kernel.reap_os_images(pid, images);
         out.push(Event::Reaped { pid, processes });
         out
     }
@@ -477,6 +600,157 @@ impl Drop for Supervisor {
             // The kernel's simulated physical memory (userlib's `device`), if a program made
             // it: it lives as long as the kernel.
             let _ = std::fs::remove_file(phys_path(&self.socket));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::image_tag;
+
+    /// A private directory for a supervisor's socket, removed on drop.
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(tag: &str) -> Dir {
+            use std::os::unix::fs::DirBuilderExt;
+            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir =
+                std::env::temp_dir().join(format!("qnxsim-sup-{tag}-{}-{n}", std::process::id()));
+            std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+            Dir(dir)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn pidfd_of(pid: i32) -> OwnedFd {
+        // SAFETY: pidfd_open with integer arguments; a non-negative result is ours.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        assert!(
+            raw >= 0,
+            "pidfd_open({pid}): {}",
+            std::io::Error::last_os_error()
+        );
+        // SAFETY: the new pidfd, owned by nobody else.
+        unsafe { OwnedFd::from_raw_fd(raw as RawFd) }
+    }
+
+    /// `n` pidfds on a program that has ended (a child, reaped).
+    fn ended_pidfds(n: usize) -> Vec<OwnedFd> {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let fds = (0..n).map(|_| pidfd_of(child.id() as i32)).collect();
+        child.wait().unwrap();
+        fds
+    }
+
+    fn processes_of(k: &Kernel, pid: i32) -> usize {
+        k.snapshot()
+            .processes
+            .iter()
+            .filter(|p| p.pid == pid)
+            .count()
+    }
+
+    /// A program says which image it is once admitted (`attach`): the supervisor knows it.
+    #[test]
+    fn an_admitted_program_says_its_image() {
+        let dir = Dir::new("image");
+        let socket = dir.0.join("k.sock");
+        let mut sup = Supervisor::bind(&socket, Config::small()).unwrap();
+        let joining = {
+            let socket = socket.clone();
+            std::thread::spawn(move || attach(&socket).map(|_| ()))
+        };
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !joining.is_finished()
+            || sup
+                .watched
+                .iter()
+                .any(|a| !matches!(a.image, Image::Known(_)))
+        {
+            assert!(std::time::Instant::now() < until, "never admitted");
+            sup.step(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(joining.join().unwrap(), Ok(()));
+        assert_eq!(sup.programs(), 1);
+        assert!(matches!(sup.watched[0].image, Image::Known(t) if t == image_tag()));
+    }
+
+    /// A program admitted under pid P ended (twice admitted: a first image, and the one `exec`
+    /// started), and Linux gave P to a new program (here: this test's process) that the
+    /// supervisor admitted and that joined the kernel before the supervisor reaped the dead
+    /// one. The reaping tears down the dead images' processes alone: the new program's
+    /// process stays, and so does its watch, whose end is reaped in its turn. So too when the
+    /// dead program never said its image (a program of an earlier protocol): every image of
+    /// the pid but the live program's goes. (The supervisor once reaped by pid: the new
+    /// program's process went, and its watch with it.)
+    #[test]
+    fn a_reaping_spares_the_program_that_reused_the_pid() {
+        let dir = Dir::new("reuse");
+        let socket = dir.0.join("k.sock");
+        let mut sup = Supervisor::bind(&socket, Config::small()).unwrap();
+        let k = sup.kernel().clone();
+        let pid = std::process::id() as i32;
+        for said in [true, false] {
+            let (first, second) = (image_tag() ^ 0x11, image_tag() ^ 0x22);
+            // The dead program's images' processes.
+            for image in [first, second] {
+                let p = k.process_create().unwrap();
+                k.set_image_for_test(p, image);
+            }
+            // The new program's: its own, and one it made.
+            let own = k.process_attach_self().unwrap();
+            k.process_create().unwrap();
+            let image = |t: u64| {
+                if said {
+                    Image::Known(t)
+                } else {
+                    Image::Unknown
+                }
+            };
+            let mut dead = ended_pidfds(2);
+            sup.watched.push(Admitted {
+                pid,
+                pidfd: dead.pop().unwrap(),
+                image: image(first),
+            });
+            sup.watched.push(Admitted {
+                pid,
+                pidfd: pidfd_of(pid),
+                image: Image::Known(image_tag()),
+            });
+            sup.watched.push(Admitted {
+                pid,
+                pidfd: dead.pop().unwrap(),
+                image: image(second),
+            });
+            let events = sup.step(std::time::Duration::from_millis(100));
+            assert_eq!(
+                events,
+                [Event::Reaped { pid, processes: 2 }],
+                "the dead program's images' processes (said: {said})"
+            );
+            assert_eq!(sup.programs(), 1, "the new program is still watched");
+            assert_eq!(processes_of(&k, pid), 1, "its process stays");
+            assert_eq!(
+                k.snapshot().processes.len(),
+                2,
+                "with the one it made ({said})"
+            );
+            // Its own end, later (here: its watch made to say so).
+            sup.watched[0].pidfd = ended_pidfds(1).pop().unwrap();
+            let events = sup.step(std::time::Duration::from_millis(100));
+            assert_eq!(events, [Event::Reaped { pid, processes: 2 }]);
+            assert_eq!(sup.programs(), 0);
+            assert!(k.snapshot().processes.is_empty());
+            let _ = own;
         }
     }
 }

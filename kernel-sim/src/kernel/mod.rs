@@ -66,11 +66,13 @@ struct Inner {
     /// what it found, for a supervisor to report when it reaps them (`take_recovery`).
     #[cfg_attr(loom, allow(dead_code))]
     recovered: std::sync::Mutex<Vec<(i32, Recovery)>>,
-    /// Programs a supervisor knows have ended (their pidfd said so) while it reaps them: dead
-    /// whatever `/proc` says, since Linux may already have given the pid to another process,
-    /// and a lock such a pid holds must still be taken over (`Kernel::program_ended`).
+    /// Programs a supervisor knows have ended (their pidfd said so) while it reaps them, with
+    /// the images it knows ended: dead whatever `/proc` says, since Linux may already have
+    /// given the pid to another process, and a lock such a pid holds must still be taken over;
+    /// but a hold by that other program, begun by an image not among them, is its own
+    /// (`Kernel::program_ended`, `Kernel::alive`).
     #[cfg_attr(loom, allow(dead_code))]
-    ended: std::sync::Mutex<Vec<i32>>,
+    ended: std::sync::Mutex<Vec<(i32, Images)>>,
     /// What a supervisor does between its tries for a held lock (`Kernel::while_waiting`):
     /// admit programs, so that one that would release the lock can join.
     #[cfg_attr(loom, allow(dead_code))]
@@ -120,6 +122,34 @@ pub enum Recovery {
     /// It died in a call that changed more than the undo record holds: the lock stays held
     /// and every other program of the kernel waits for it.
     Unrecoverable,
+}
+
+/// Which program images of a Linux pid ended, as a supervisor knows them (each image tagged as
+/// [`crate::objects::Process::os_image`] records it): what its reaping of that pid tears down
+/// ([`Kernel::reap_os_images`]), and whose hold of the lock it may take over while it reaps
+/// (`Kernel::alive`). Linux may have given the pid to a new program meanwhile, whose
+/// processes and hold are not the dead program's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Images {
+    /// Every image of the pid, whatever `/proc` says of it (a caller that knows no image, or
+    /// has judged the hold itself: [`Kernel::reap_os_process`]).
+    All,
+    /// These images (the tags the dead program's images gave at their admission).
+    Only(Vec<u64>),
+    /// Every image but these (the tags of live programs admitted under the pid: a dead image
+    /// that gave no tag is not known).
+    AllBut(Vec<u64>),
+}
+
+impl Images {
+    /// Whether the processes (or the hold) of image `image` are among them.
+    pub fn has(&self, image: u64) -> bool {
+        match self {
+            Images::All => true,
+            Images::Only(v) => v.contains(&image),
+            Images::AllBut(v) => !v.contains(&image),
+        }
+    }
 }
 
 /// A simulated process, as the kernel names it.
@@ -395,7 +425,8 @@ impl Kernel {
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
-        self.program_ended(me, || self.recover_dead_lock_holder(me));
+        // (Judged here: the hold is another image's, unchanged for `STALE_HOLD`.)
+        self.program_ended(me, Images::All, || self.recover_dead_lock_holder(me));
     }
 
     /// Has this handle's waits for a held lock (a supervisor's, or a kernel file's program
@@ -447,7 +478,28 @@ impl Kernel {
         self.reap_program(os_pid, |_| true)
     }
 
-    /// [`Kernel::reap_os_process`] of the processes of `os_pid` that `which` picks.
+    /// [`Kernel::reap_os_process`] of the processes of Linux process `os_pid` made by the
+    /// program images `images` picks: what a supervisor tears down when a program it admitted
+    /// ends. Linux may already have given the pid to a new program, which may have joined the
+    /// kernel (its attach tore down the dead program's processes: `forget_earlier_images`):
+    /// the new program's processes were made by another image, and stay. Run it inside
+    /// `Kernel::program_ended` with the same images, so that a lock the dead program holds
+    /// is taken over and one the new program holds is not.
+    pub fn reap_os_images(&self, os_pid: i32, images: &Images) -> usize {
+        self.reap_program(os_pid, |p| images.has(p.os_image))
+    }
+
+    /// Tests: makes process `pid` one of program image `image`'s (as if that image had made
+    /// it), so that a test in one Linux process stands in for several images of it.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn set_image_for_test(&self, pid: Pid, image: u64) {
+        self.locked(|t| t.procs.at_mut(pid.id.index).os_image = image);
+    }
+
+    /// [`Kernel::reap_os_process`] of the processes of `os_pid` that `which` picks. The
+    /// program's asyncmsg send buffers (recorded by pid, not by image) are freed only if no
+    /// process of the pid that `which` leaves is still there: those are a live image's, and so
+    /// may the buffers be.
     fn reap_program(&self, os_pid: i32, which: impl Fn(&Process) -> bool) -> usize {
         if os_pid == 0 {
             return 0;
@@ -471,8 +523,17 @@ impl Kernel {
                     .is_ok()
             })
             .count();
-        // And the program's asyncmsg send buffers (its own, not one process's).
-        self.locked(|t| calls::asyncmsg::free_program_blocks(t, os_pid));
+        // And the program's asyncmsg send buffers (its own, not one process's), unless another
+        // image of the pid still has a process (a new program that Linux gave the pid to).
+        self.locked(|t| {
+            let others = t.procs.live_ids().any(|id| {
+                let p = t.procs.at(id.index);
+                p.os_pid == os_pid && !which(p)
+            });
+            if !others {
+                calls::asyncmsg::free_program_blocks(t, os_pid);
+            }
+        });
         // The dead program may have readied threads and died before waking them (its thread
         // wakes after releasing the lock).
         self.wake_stranded();
@@ -534,17 +595,19 @@ impl Kernel {
     /// Runs `f` (a supervisor's reaping of Linux program `os_pid`) with `os_pid` taken for
     /// dead by this handle's lock waits and recoveries whatever `/proc` says: the supervisor's
     /// pidfd said the program it admitted ended, and its pid may already name another process,
-    /// whose life must not keep the dead program's hold on the lock.
+    /// whose life must not keep the dead program's hold on the lock. `images` are the dead
+    /// program's: should `/proc` show the pid running again, a hold begun by another image is
+    /// the new program's, and is left alone (`Kernel::alive`).
     #[cfg(not(loom))]
-    pub(crate) fn program_ended<R>(&self, os_pid: i32, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn program_ended<R>(&self, os_pid: i32, images: Images, f: impl FnOnce() -> R) -> R {
         let ended = || self.inner.ended.lock().unwrap_or_else(|p| p.into_inner());
-        ended().push(os_pid);
+        ended().push((os_pid, images));
         struct Forget<'a>(&'a Kernel, i32);
         impl Drop for Forget<'_> {
             fn drop(&mut self) {
                 let mut e = self.0.inner.ended.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(i) = e.iter().position(|&p| p == self.1) {
-                    e.swap_remove(i);
+                if let Some(i) = e.iter().rposition(|&(p, _)| p == self.1) {
+                    e.remove(i);
                 }
             }
         }
@@ -552,17 +615,57 @@ impl Kernel {
         f()
     }
 
-    /// Whether Linux program `os_pid` runs, as this handle judges it: not if a supervisor
-    /// reaping it knows it ended (`program_ended`), else as `/proc` says.
+    /// Whether the program that holds the kernel lock under Linux pid `os_pid` runs, as this
+    /// handle judges it (its lock waits and [`Kernel::recover_dead_lock_holder`] ask it of the
+    /// lock's holder): as `/proc` says, unless a supervisor reaping `os_pid` knows the program
+    /// it admitted under that pid ended (`program_ended`). Then it is dead, unless `/proc`
+    /// shows the pid running again (Linux gave it to a new program, which may have joined the
+    /// kernel and be the holder): then the holder is dead only if the hold was begun by one of
+    /// the dead program's images (`Region::lock_image`) and stays so for `STALE_HOLD` (a live
+    /// holder stores its image a few instructions after taking the lock, and holds it for
+    /// microseconds; the image there until it does is the previous holder's).
     #[cfg(not(loom))]
     pub(crate) fn alive(&self, os_pid: i32) -> bool {
-        let known_dead = self
+        /// How long a dead image's hold must stay as it is to be taken for one.
+        const STALE_HOLD: std::time::Duration = std::time::Duration::from_millis(200);
+        let known = self
             .inner
             .ended
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(&os_pid);
-        !known_dead && entry::program_alive(os_pid)
+            .iter()
+            .rev()
+            .find(|(p, _)| *p == os_pid)
+            .map(|(_, images)| images.clone());
+        let images = match known {
+            None => return entry::program_alive(os_pid),
+            Some(Images::All) => return false,
+            Some(images) => images,
+        };
+        if !entry::program_alive(os_pid) {
+            return false;
+        }
+        // The pid runs again: whose is the hold?
+        let lock = self.inner.region.lock_word();
+        let image = || {
+            self.inner
+                .region
+                .lock_image()
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        let held = || lock.holder() == Some(os_pid as u32);
+        let theirs = image();
+        if !held() || !images.has(theirs) {
+            return true;
+        }
+        let until = std::time::Instant::now() + STALE_HOLD;
+        while std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            if !held() || image() != theirs {
+                return true;
+            }
+        }
+        false
     }
 
     /// What this handle's lock waits found when they took the lock over from program
@@ -808,7 +911,7 @@ mod tests {
         assert_eq!(k.lock_owner(), Some(pid));
         assert_eq!(k.recover_dead_lock_holder(pid), Recovery::NotHeld);
         assert_eq!(k.lock_owner(), Some(pid), "a live pid keeps its hold");
-        let r = k.program_ended(pid, || k.recover_dead_lock_holder(pid));
+        let r = k.program_ended(pid, Images::All, || k.recover_dead_lock_holder(pid));
         assert_eq!(r, Recovery::Committed);
         assert_eq!(k.lock_owner(), None, "taken over and released");
         assert!(k.alive(pid), "alive again once the reaping is over");
@@ -967,5 +1070,174 @@ mod tests {
         assert_eq!(second.pid, std::process::id() as i32);
         assert!(!live(&k, first.id), "the earlier image's process is gone");
         assert!(live(&k, second.id));
+    }
+
+    /// A supervisor's reaping of a program that ended, run after Linux gave its pid to a new
+    /// program that joined the kernel (the admission's images: the dead program's alone). The
+    /// new program's attach tore down what the dead one left (`forget_earlier_images`); the
+    /// late reaping tears down nothing of the new program's: its own process, one it made, its
+    /// channel (which still serves) and its send buffer. (Reaping by pid, as the supervisor
+    /// did, tore all of them down.)
+    #[test]
+    fn a_late_reaping_of_an_ended_program_spares_the_program_that_reused_its_pid() {
+        let (k, again) = shared_memfd();
+        let pid = std::process::id() as i32;
+        let dead = image_tag() ^ 0x0d0d;
+        // The dead program: its process, one more, and a channel.
+        let old_self = k.process_attach_self().unwrap();
+        let old_other = k.process_create().unwrap();
+        let old_server = k.thread_attach(old_other, 10).unwrap();
+        old_server.channel_create(0).unwrap();
+        drop(old_server);
+        k.locked(|t| {
+            t.procs.at_mut(old_self.id.index).os_image = dead;
+            t.procs.at_mut(old_other.id.index).os_image = dead;
+        });
+        // The new program, with the same pid, joins before the supervisor reaps the dead one.
+        let k2 = again();
+        let now = k2.process_attach_self().unwrap();
+        assert_eq!(now.pid, pid);
+        assert!(
+            !live(&k, old_self.id) && !live(&k, old_other.id),
+            "forgotten"
+        );
+        let made = k2.process_create().unwrap();
+        let server = k2.thread_attach(now, 10).unwrap();
+        let chid = server.channel_create(0).unwrap();
+        let pages = k.async_queue_pages_in_use();
+        let (_off, _buf) = server.async_heap_alloc(4096).unwrap();
+        assert!(k.async_queue_pages_in_use() > pages, "a send buffer");
+        let pages = k.async_queue_pages_in_use();
+
+        let images = Images::Only(vec![dead]);
+        let reaped = k.program_ended(pid, images.clone(), || k.reap_os_images(pid, &images));
+        assert_eq!(reaped, 0, "nothing of the dead program was left");
+        assert!(live(&k, now.id), "the new program's process stays");
+        assert!(live(&k, made.id), "and the one it made");
+        assert_eq!(k.async_queue_pages_in_use(), pages, "and its send buffer");
+        let client = k2.thread_attach(made, 10).unwrap();
+        let coid = client
+            .connect_attach(0, pid, chid, crate::abi::consts::_NTO_SIDE_CHANNEL, 0)
+            .unwrap();
+        let sending = std::thread::spawn(move || client.msg_send(coid, b"hi", &mut [0u8; 4]));
+        let mut buf = [0u8; 8];
+        let rcvid = server.msg_receive(chid, &mut buf, None).unwrap();
+        server.msg_reply(rcvid, 0, b"ok").unwrap();
+        assert_eq!(sending.join().unwrap(), Ok(0), "its channel serves");
+    }
+
+    /// The same reaping before the new program attached its own process (it made one with
+    /// `process_create` only): the dead program's processes go, the new one's stays, and so
+    /// does its send buffer; a reaping that knows no image of the dead program but the live
+    /// program's (`AllBut`) does the same.
+    #[test]
+    fn a_reaping_of_an_ended_program_tears_down_its_images_alone() {
+        for known in [true, false] {
+            let (k, again) = shared_memfd();
+            let pid = std::process::id() as i32;
+            let dead = image_tag() ^ 0x0e0e;
+            let old_self = k.process_attach_self().unwrap();
+            let old_other = k.process_create().unwrap();
+            k.locked(|t| {
+                t.procs.at_mut(old_self.id.index).os_image = dead;
+                t.procs.at_mut(old_other.id.index).os_image = dead;
+            });
+            let k2 = again();
+            let made = k2.process_create().unwrap();
+            let pages = k.async_queue_pages_in_use();
+            let t = k2.thread_attach(made, 10).unwrap();
+            t.async_heap_alloc(4096).unwrap();
+            let pages_after = k.async_queue_pages_in_use();
+            assert!(pages_after > pages);
+            let images = if known {
+                Images::Only(vec![dead])
+            } else {
+                Images::AllBut(vec![image_tag()])
+            };
+            let reaped = k.program_ended(pid, images.clone(), || k.reap_os_images(pid, &images));
+            assert_eq!(reaped, 2, "the dead program's two processes ({images:?})");
+            assert!(!live(&k, old_self.id) && !live(&k, old_other.id));
+            assert!(
+                live(&k, made.id),
+                "the new program's process stays ({images:?})"
+            );
+            assert_eq!(
+                k.async_queue_pages_in_use(),
+                pages_after,
+                "and its send buffer"
+            );
+            drop(t);
+            // Its own end, reaped by pid: everything of the pid goes.
+            assert_eq!(k.reap_os_process(pid), 1);
+            assert_eq!(
+                k.async_queue_pages_in_use(),
+                pages,
+                "its send buffer freed with it"
+            );
+        }
+    }
+
+    /// A kernel whose lock this (live) pid holds, the hold begun by image `image`.
+    fn held_by_me_as(image: u64) -> Kernel {
+        let (k, _again) = shared_memfd();
+        k.inner.region.lock_word().lock(true, std::process::id());
+        k.inner
+            .region
+            .lock_image()
+            .store(image, std::sync::atomic::Ordering::Relaxed);
+        k
+    }
+
+    /// While a supervisor reaps a program that ended, Linux gave its pid to a new program (here
+    /// this one, alive) which holds the lock in a call of its own: the hold is not taken over
+    /// (the call would be undone under a live holder), neither by the reaping's recovery nor by
+    /// its lock waits' judgement; a hold begun by the dead program's image, and still as it was
+    /// a while later, is.
+    #[test]
+    fn a_reaping_leaves_alone_a_lock_held_by_the_program_that_reused_the_pid() {
+        let pid = std::process::id() as i32;
+        let dead = image_tag() ^ 0x0f0f;
+        let images = Images::Only(vec![dead]);
+
+        let k = held_by_me_as(image_tag());
+        let r = k.program_ended(pid, images.clone(), || {
+            (k.alive(pid), k.recover_dead_lock_holder(pid))
+        });
+        assert_eq!(r, (true, Recovery::NotHeld), "the new program's hold");
+        assert_eq!(k.lock_owner(), Some(pid), "kept");
+        k.inner.region.lock_word().unlock(true);
+
+        let k = held_by_me_as(dead);
+        let started = std::time::Instant::now();
+        let r = k.program_ended(pid, images.clone(), || k.recover_dead_lock_holder(pid));
+        assert_eq!(r, Recovery::Committed, "the dead program's hold");
+        assert_eq!(k.lock_owner(), None, "taken over and released");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    }
+
+    /// The new program took the lock, and has not yet stored its image: the header still
+    /// names the previous holder's, the dead program's. It stores its own a moment later; the
+    /// reaping's recovery, looking meanwhile, leaves the hold alone.
+    #[test]
+    fn a_reaping_leaves_alone_a_hold_whose_image_is_stored_late() {
+        let pid = std::process::id() as i32;
+        let dead = image_tag() ^ 0x1f1f;
+        let k = held_by_me_as(dead);
+        let late = {
+            let k = k.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(40));
+                k.inner
+                    .region
+                    .lock_image()
+                    .store(image_tag(), std::sync::atomic::Ordering::Relaxed);
+            })
+        };
+        let images = Images::Only(vec![dead]);
+        let r = k.program_ended(pid, images, || k.recover_dead_lock_holder(pid));
+        late.join().unwrap();
+        assert_eq!(r, Recovery::NotHeld);
+        assert_eq!(k.lock_owner(), Some(pid), "the live holder keeps its hold");
+        k.inner.region.lock_word().unlock(true);
     }
 }
