@@ -19,7 +19,9 @@
 //! rule: the library keeps the pointers).
 
 use crate::dispatch::{engine, CContext, CDispatch, CMessageAttr};
-use crate::neutrino::{MsgRead, MsgReadv, MsgReply, MsgReplyv, MsgReplyv_r, MsgWrite, MsgWritev};
+use crate::neutrino::{
+    MsgRead, MsgReadv, MsgReply, MsgReply_r, MsgReplyv, MsgReplyv_r, MsgWrite, MsgWritev,
+};
 use crate::{guard, plain, set_errno};
 use kernel_sim::consts::{_PULSE_CODE_DISCONNECT, _PULSE_CODE_UNBLOCK};
 use kernel_sim::{Errno, KResult, MsgInfo, RcvId};
@@ -246,6 +248,41 @@ impl CoreCtx for CCtx<'_> {
     }
     fn clear_iov(&mut self) {
         // QNX's layer leaves ctp->iov to the handlers.
+    }
+    fn copy_reply(&self, nparts: usize) -> Vec<u8> {
+        let n = nparts.min(self.nparts());
+        let mut out = Vec::new();
+        for i in 0..n {
+            // SAFETY: a live context; `iov[i]` (i below nparts_max) is an entry the handler
+            // filled with memory valid for reads, as it would be for MsgReplyv now (QNX's
+            // contract for _RESMGR_NPARTS).
+            unsafe {
+                let v = ptr::addr_of!((*self.ctp).iov).cast::<iovec>().add(i).read();
+                if !v.iov_base.is_null() && v.iov_len > 0 {
+                    out.extend_from_slice(std::slice::from_raw_parts(
+                        v.iov_base.cast::<u8>(),
+                        v.iov_len,
+                    ));
+                }
+            }
+        }
+        out
+    }
+    fn reply_copied(&mut self, status: i64, bytes: &[u8]) -> KResult<()> {
+        // SAFETY: a live context; `bytes` is ours for the call.
+        let r = unsafe {
+            MsgReply_r(
+                (*self.ctp).rcvid,
+                status as c_long,
+                bytes.as_ptr().cast(),
+                bytes.len(),
+            )
+        };
+        if r < 0 {
+            Err(Errno(-r))
+        } else {
+            Ok(())
+        }
     }
     fn reply(&mut self, nparts: usize) -> KResult<()> {
         let n = nparts.min(self.nparts());

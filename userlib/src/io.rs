@@ -223,8 +223,8 @@ fn connect(norm: &[u8], dir: bool, req: Request, reply: &mut [u8]) -> Connect {
 }
 
 /// `open(path, oflag, mode)`: an fd (a coid) on the resource manager that takes `path`; see
-/// the module docs for how it is found. `mode` is sent (without its `S_IFMT` bits) only with
-/// `O_CREAT`; `O_CLOEXEC` is accepted (and not sent). ENOENT an empty path, or no server takes
+/// the module docs for how it is found. `mode` is sent (without its `S_IFMT` bits, and with the
+/// process's umask applied) only with `O_CREAT`; `O_CLOEXEC` is accepted (and not sent). ENOENT an empty path, or no server takes
 /// it (or the last "keep looking" error servers answered); EINVAL a path the path manager
 /// refuses (a NUL); ENAMETOOLONG a path longer than it takes (127 bytes once normalised);
 /// ENOSYS a link or redirect reply; otherwise the server's error.
@@ -235,6 +235,7 @@ pub fn open(path: &str, oflag: i32, mode: u32) -> KResult<i32> {
 /// [`open`] of a path given as bytes (a C path need not be UTF-8).
 pub fn open_bytes(path: &[u8], oflag: i32, mode: u32) -> KResult<i32> {
     let (norm, dir) = absolute_path(path)?;
+    let mode = masked(oflag, mode);
     let mut reply = [0u8; CONNECT_REPLY_MAX];
     match connect(&norm, dir, Request::Open { oflag, mode }, &mut reply) {
         Connect::Opened(coid) => Ok(coid),
@@ -249,12 +250,44 @@ pub fn open_bytes(path: &[u8], oflag: i32, mode: u32) -> KResult<i32> {
 /// result.
 pub fn open_if_managed(path: &[u8], oflag: i32, mode: u32) -> Option<KResult<i32>> {
     let (norm, dir) = absolute_path(path).ok()?;
+    let mode = masked(oflag, mode);
     let mut reply = [0u8; CONNECT_REPLY_MAX];
     match connect(&norm, dir, Request::Open { oflag, mode }, &mut reply) {
         Connect::Opened(coid) => Some(Ok(coid)),
         Connect::Failed(e) => Some(Err(e)),
         Connect::NoServer(_) | Connect::Unresolvable(_) => None,
     }
+}
+
+/// An `O_CREAT` open's `mode` with the process's umask applied, as QNX's connect engine
+/// applies the umask the path manager's reply carries (`_IO_CONNECT_RET_UMASK`): the server
+/// sees the mode a file it creates should get.
+fn masked(oflag: i32, mode: u32) -> u32 {
+    if oflag & libc::O_CREAT == 0 {
+        return mode;
+    }
+    mode & !(process_umask() & 0o7777)
+}
+
+/// The process's umask, read without changing it: `/proc/self/status`'s `Umask:` line (Linux
+/// 4.7 and later). Without it, `umask(2)` is set and set back, which a thread creating a file
+/// at that moment could see.
+fn process_umask() -> u32 {
+    let from_proc = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        });
+    from_proc.unwrap_or_else(|| {
+        // SAFETY: umask takes and returns plain integers.
+        unsafe {
+            let old = libc::umask(0o022);
+            libc::umask(old);
+            old
+        }
+    })
 }
 
 /// Whether some resource manager's entry matches `path` (absolute), asked of the path

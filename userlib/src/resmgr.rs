@@ -98,6 +98,12 @@ pub trait CoreCtx {
     fn clear_iov(&mut self);
     /// `MsgReplyv(rcvid, status, iov, nparts)`.
     fn reply(&mut self, nparts: usize) -> KResult<()>;
+    /// The bytes [`CoreCtx::reply`] would send now (its first `nparts` parts), copied: a
+    /// combine close answers after its faked close, whose handler may reuse or free what the
+    /// reply points into.
+    fn copy_reply(&self, nparts: usize) -> Vec<u8>;
+    /// `MsgReply(rcvid, status, bytes)` of a reply copied with [`CoreCtx::copy_reply`].
+    fn reply_copied(&mut self, status: i64, bytes: &[u8]) -> KResult<()>;
 }
 
 /// A front: the handler types of one language. The engine calls them through these functions,
@@ -587,7 +593,10 @@ impl<F: Front> Resmgr<F> {
         self.release(ctx, &io, &ocb);
         // A combine close unbinds before the answer, as an _IO_CLOSE does: the client may
         // detach its coid and reuse the number for its next open as soon as it is answered.
-        // The close is faked after the answer, on the binding taken out.
+        // And, as QNX's connect handler does, it runs the faked close (`close_ocb`) before the
+        // answer: a client's `stat()` returns with the server's OCB gone, its counts and
+        // locks released. The answer is copied first: the close may reuse or free what it
+        // points into.
         let key = (info.scoid, info.coid);
         let closing = if hdr.subtype == _IO_CONNECT_COMBINE_CLOSE {
             // (Only the binding this message's open made: another's, should the connection
@@ -600,11 +609,28 @@ impl<F: Front> Resmgr<F> {
         } else {
             None
         };
-        let r = Self::answer(ctx, n);
-        if let Some(b) = closing {
-            self.fake_close(ctx, key, b);
+        let Some(b) = closing else {
+            return Self::answer(ctx, n);
+        };
+        let rcvid = ctx.rcvid();
+        let n = if n == _RESMGR_DEFAULT {
+            Errno::ENOSYS.0
+        } else {
+            n
+        };
+        let copied = (rcvid > 0 && n <= 0 && n != _RESMGR_NOREPLY)
+            .then(|| (ctx.status(), ctx.copy_reply(n.unsigned_abs() as usize)));
+        self.fake_close(ctx, key, b);
+        let r = match copied {
+            _ if rcvid <= 0 || n == _RESMGR_NOREPLY => Ok(()),
+            Some((status, bytes)) => ctx.reply_copied(status, &bytes),
+            None => with_current(|c| sys::msg_error(c, rcvid, Errno(n))),
+        };
+        if r.is_ok() {
+            0
+        } else {
+            -1
         }
-        r
     }
 
     fn io_message(&self, ctx: &mut F::Ctx<'_>, msglen: usize) -> i32 {
@@ -878,6 +904,12 @@ impl CoreCtx for ResmgrContext<'_> {
     fn reply(&mut self, nparts: usize) -> KResult<()> {
         let parts: Vec<&[u8]> = self.iov.iter().take(nparts).map(Vec::as_slice).collect();
         with_current(|c| sys::msg_replyv(c, self.rcvid, self.status, &parts))
+    }
+    fn copy_reply(&self, nparts: usize) -> Vec<u8> {
+        self.iov.iter().take(nparts).flatten().copied().collect()
+    }
+    fn reply_copied(&mut self, status: i64, bytes: &[u8]) -> KResult<()> {
+        with_current(|c| sys::msg_replyv(c, self.rcvid, status, &[bytes]))
     }
 }
 

@@ -89,6 +89,12 @@ impl CoreCtx for TCtx {
     }
     fn set_part(&mut self, _offset: usize, _size: usize) {}
     fn clear_iov(&mut self) {}
+    fn copy_reply(&self, _nparts: usize) -> Vec<u8> {
+        Vec::new()
+    }
+    fn reply_copied(&mut self, _status: i64, _bytes: &[u8]) -> KResult<()> {
+        self.reply(0)
+    }
     fn reply(&mut self, _nparts: usize) -> KResult<()> {
         let core = COMBINE_CORE.lock().unwrap().clone();
         if let Some(core) = core {
