@@ -1601,3 +1601,153 @@ fn tiny_run_measures_round_trips_and_asyncmsg_between_two_processes() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The run directories (`qnxsim-xproc-PID-N`) `pid` has on `/dev/shm` or in the temporary
+/// directory.
+fn run_dirs_of(pid: u32) -> Vec<PathBuf> {
+    let prefix = format!("qnxsim-xproc-{pid}-");
+    let mut out = Vec::new();
+    for base in [PathBuf::from("/dev/shm"), std::env::temp_dir()] {
+        out.extend(
+            std::fs::read_dir(&base)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path()),
+        );
+    }
+    out
+}
+
+/// Sends `sig` to `pid`.
+fn signal(pid: u32, sig: libc::c_int) {
+    // SAFETY: kill with integer arguments, on a process this test started (or its peer).
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
+}
+
+/// A `compare` run under test: killed (SIGKILL, after a SIGCONT) and reaped on drop if still
+/// running, so a failed test leaves no process.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        signal(self.0.id(), libc::SIGCONT);
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits up to `limit` for `f` to hold, polling every few milliseconds.
+fn within(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() > until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn sigterm_during_a_run_between_processes_kills_the_peer_and_removes_the_run_files() {
+    let dir = scratch_dir("sigterm");
+    let (out_path, err_path) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
+    // Many small runs between processes: plenty of peers to catch starting.
+    let child = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args(["--tiny", "--only", "xproc", "--runs", "30"])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .expect("running compare");
+    let mut run = Running(child);
+    let pid = run.0.id();
+    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    // Catch a run whose files still have names, its peer started but not ready: stop the
+    // program as soon as its run directory appears, stop the peer once it is there (it then
+    // never says `ready`, so the program keeps the files named while it waits), and let the
+    // program go on. If the peer got its `ready` out first, let both go and try the next run.
+    let until = Instant::now() + TINY_LIMIT;
+    let peer = loop {
+        assert!(
+            Instant::now() < until,
+            "no run between processes caught with its files named\n{}",
+            stderr()
+        );
+        if let Some(status) = run.0.try_wait().expect("waiting for compare") {
+            panic!(
+                "compare ended ({status}) before a run was caught with its files\n{}",
+                stderr()
+            );
+        }
+        if run_dirs_of(pid).is_empty() {
+            std::thread::yield_now();
+            continue;
+        }
+        signal(pid, libc::SIGSTOP);
+        let mut peers = Vec::new();
+        within(Duration::from_millis(300), || {
+            peers = peers_of(pid);
+            !peers.is_empty()
+        });
+        for &p in &peers {
+            signal(p, libc::SIGSTOP);
+        }
+        signal(pid, libc::SIGCONT);
+        if let [p] = peers[..] {
+            std::thread::sleep(Duration::from_millis(200));
+            if !run_dirs_of(pid).is_empty() {
+                break p;
+            }
+        }
+        for &p in &peers {
+            signal(p, libc::SIGCONT);
+        }
+        // (Stopped before it started its peer, or the peer was ready: the next run.)
+        within(Duration::from_secs(5), || run_dirs_of(pid).is_empty());
+    };
+    let left_before = run_dirs_of(pid);
+    signal(pid, libc::SIGTERM);
+    let mut status = None;
+    let prompt = within(Duration::from_secs(15), || {
+        status = run.0.try_wait().expect("waiting for compare");
+        status.is_some()
+    });
+    assert!(
+        prompt,
+        "compare still running 15 s after SIGTERM\n{}",
+        stderr()
+    );
+    let status = status.expect("an exit status");
+    assert_eq!(
+        status.code(),
+        Some(128 + libc::SIGTERM),
+        "{status}\n{}",
+        stderr()
+    );
+    let err = stderr();
+    assert!(err.contains("SIGTERM"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        run_dirs_of(pid).is_empty(),
+        "{:?} left (named before the signal: {left_before:?})",
+        run_dirs_of(pid)
+    );
+    assert!(peers_of(pid).is_empty(), "peers of {pid} left running");
+    // Not even a zombie: the program reaped the peer it killed.
+    assert!(
+        within(Duration::from_secs(2), || !Path::new(&format!(
+            "/proc/{peer}"
+        ))
+        .exists()),
+        "peer {peer} of {pid} still in /proc: {:?}",
+        std::fs::read_to_string(format!("/proc/{peer}/stat"))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -62,6 +62,10 @@ fn bad_arguments_are_refused_with_the_usage_and_status_2() {
         &["srr", "sideways", "10"][..],
         &["srr-shared", "same", "many"][..],
         &["srr", "same", "10", "extra"][..],
+        &["srr", "same", "0"][..],
+        &["srr", "same", "-1"][..],
+        &["futex", "same", "10000001"][..],
+        &["srr", "same", "18446744073709551616"][..],
     ] {
         let (out, _) = run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -69,5 +73,18 @@ fn bad_arguments_are_refused_with_the_usage_and_status_2() {
             String::from_utf8_lossy(&out.stderr).contains("usage: roundtrip_profile"),
             "{args:?}"
         );
+    }
+}
+
+#[test]
+fn help_prints_the_usage_on_stdout_with_status_0() {
+    for flag in ["--help", "-h"] {
+        let (out, _) = run(&[flag]);
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("usage: roundtrip_profile"),
+            "{flag}"
+        );
+        assert!(out.stderr.is_empty(), "{flag}");
     }
 }

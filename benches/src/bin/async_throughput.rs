@@ -12,6 +12,10 @@
 //!     [--msgs N] [--same-cpu] [--triggers 1,8,64,256] [--only MODEL] [--unpinned-only]
 //! ```
 //!
+//! `--runs` takes 1 to 100, `--msgs` 1,000 to 100,000,000, `--triggers` distinct values from 1
+//! to 1023; anything else (and an unknown option or model) is refused with the usage on stderr
+//! and exit status 2, before anything is measured.
+//!
 //! A front-end over the one measuring harness: the models are `compare`'s one-way cases
 //! (`Case::run` with `Model::asyncmsg(T)`, `Model::Srr` and `Model::Crossbeam`, 64 B, one
 //! producer); this program chooses how many runs of which, and reports them its own way.
@@ -51,6 +55,13 @@ const TARGET_TRIGGER: u32 = 64;
 const MSGS: u64 = 1_000_000;
 const QUICK_MSGS: u64 = 2_000;
 
+/// Most runs `--runs` takes (as `compare` and `xproc_async`).
+const MAX_RUNS: usize = 100;
+/// The range of `--msgs` (as `xproc_async`'s): at the top, crossbeam runs 200 M messages, a
+/// run of each model takes seconds to tens of seconds here.
+const MIN_MSGS: u64 = 1_000;
+const MAX_MSGS: u64 = 100_000_000;
+
 #[derive(Debug)]
 struct Opts {
     json: bool,
@@ -64,14 +75,15 @@ struct Opts {
 }
 
 fn usage(code: i32) -> ! {
+    let max_trigger = SEND_QUEUE - 1;
     let text = format!(
         "usage: async_throughput [--json] [--quick] [--runs N] [--msgs N] [--same-cpu] [--triggers LIST] [--only MODEL] [--unpinned-only]\n\
          \x20 --json          print one JSON object instead of the table\n\
          \x20 --quick         a tiny run ({QUICK_MSGS} messages, 1 run): a smoke check, not a measurement\n\
-         \x20 --runs N        runs per (model, placement) (default 5)\n\
-         \x20 --msgs N        timed messages per asyncmsg run (default {MSGS}); crossbeam 2N, SRR N/50\n\
+         \x20 --runs N        runs per (model, placement), 1..={MAX_RUNS} (default 5)\n\
+         \x20 --msgs N        timed messages per asyncmsg run, {MIN_MSGS}..={MAX_MSGS} (default {MSGS}); crossbeam 2N, SRR N/50\n\
          \x20 --same-cpu      also measure with both threads pinned to the first CPU\n\
-         \x20 --triggers LIST asyncmsg trigger_num_msg values (default 1,8,64,256; each < {SEND_QUEUE})\n\
+         \x20 --triggers LIST asyncmsg trigger_num_msg values, each 1..={max_trigger}, no repeats (default 1,8,64,256)\n\
          \x20 --only MODEL    measure only this model (asyncmsg/T, SRR or crossbeam; for profiling)\n\
          \x20 --unpinned-only measure only the unpinned placement (for profiling)"
     );
@@ -97,11 +109,11 @@ fn parse_args() -> Opts {
     let (mut runs, mut msgs) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut num = |name: &str| -> u64 {
+        let mut num = |name: &str, min: u64, max: u64| -> u64 {
             match args.next().and_then(|v| v.parse::<u64>().ok()) {
-                Some(v) if v > 0 => v,
+                Some(v) if (min..=max).contains(&v) => v,
                 _ => {
-                    eprintln!("{name} needs a positive number");
+                    eprintln!("{name} needs a number from {min} to {max}");
                     usage(2)
                 }
             }
@@ -118,27 +130,19 @@ fn parse_args() -> Opts {
                     usage(2)
                 }
             },
-            "--runs" => runs = Some(num("--runs") as usize),
-            "--msgs" => msgs = Some(num("--msgs")),
-            "--triggers" => {
-                let list = args.next().unwrap_or_default();
-                let t: Option<Vec<u32>> = list
-                    .split(',')
-                    .map(|x| {
-                        x.trim()
-                            .parse::<u32>()
-                            .ok()
-                            .filter(|v| (1..SEND_QUEUE).contains(v))
-                    })
-                    .collect();
-                match t {
-                    Some(t) if !t.is_empty() => o.triggers = t,
-                    _ => {
-                        eprintln!("--triggers needs a comma-separated list of 1..{SEND_QUEUE}");
-                        usage(2)
-                    }
+            "--runs" => runs = Some(num("--runs", 1, MAX_RUNS as u64) as usize),
+            "--msgs" => msgs = Some(num("--msgs", MIN_MSGS, MAX_MSGS)),
+            "--triggers" => match args.next().as_deref().map(parse_triggers) {
+                Some(Ok(t)) => o.triggers = t,
+                Some(Err(e)) => {
+                    eprintln!("--triggers: {e}");
+                    usage(2)
                 }
-            }
+                None => {
+                    eprintln!("--triggers needs a list");
+                    usage(2)
+                }
+            },
             "-h" | "--help" => usage(0),
             other => {
                 eprintln!("unknown argument {other:?}");
@@ -152,6 +156,25 @@ fn parse_args() -> Opts {
         eprintln!("note: trigger {TARGET_TRIGGER} not measured: its targets are not judged");
     }
     o
+}
+
+/// `--triggers`' list: comma-separated count triggers, each 1 to `SEND_QUEUE - 1`, none
+/// twice (a repeat would make two cells of one model).
+fn parse_triggers(list: &str) -> Result<Vec<u32>, String> {
+    let max = SEND_QUEUE - 1;
+    let mut out: Vec<u32> = Vec::new();
+    for x in list.split(',') {
+        match x.trim().parse::<u32>() {
+            Ok(v) if (1..=max).contains(&v) => {
+                if out.contains(&v) {
+                    return Err(format!("{v} is listed twice"));
+                }
+                out.push(v);
+            }
+            _ => return Err(format!("{x:?} is not a number from 1 to {max}; give a comma-separated list such as 1,8,64,256")),
+        }
+    }
+    Ok(out)
 }
 
 /// (timed, warm-up) messages per run of a model.
@@ -351,6 +374,8 @@ fn verdicts(o: &Opts, placements: &[Placement], cells: &[Cell]) -> Vec<Verdict> 
 
 fn main() {
     let o = parse_args();
+    // Before anything is printed: `--only` must name a model measured.
+    let models = models(&o);
     let machine = MachineInfo::current();
     // Unpinned and, if two CPUs are allowed, consumer on the first and producer on the second.
     let mut placements = vec![Placement::Unpinned];
@@ -363,7 +388,6 @@ fn main() {
     if placements.len() < 2 && !o.json {
         println!("only one CPU available: the cross-CPU placement is skipped");
     }
-    let models = models(&o);
     let started = Instant::now();
     let mut cells: Vec<Cell> = Vec::new();
     for &p in &placements {

@@ -14,36 +14,72 @@
 //!
 //! Instructions per round trip = the difference of two runs' totals (say 2000 and 4000 round
 //! trips) over the difference of their counts, which cancels start-up and set-up.
+//!
+//! The round trips are 1 to 10,000,000; a bad model, placement or count is refused with the
+//! usage on stderr and exit status 2; `--help` prints the usage on stdout (status 0).
 
 use benches::compare::record::Workload;
 use benches::compare::workloads::{Between, Case, Model};
 use benches::harness::Placement;
 
+/// Most round trips a run takes (as `srr_roundtrip --iters`): some 25 s natively, far longer
+/// under callgrind.
+const MAX_ROUND_TRIPS: u64 = 10_000_000;
+
+/// Prints the usage, on stdout for `--help` (`code` 0) and on stderr for a refused command
+/// line, and exits with `code`.
+fn usage(code: i32) -> ! {
+    let text = format!(
+        "usage: roundtrip_profile <srr|srr-shared|futex> <same|cross> <round trips>\n\
+         \x20 srr|srr-shared|futex  the model: SRR between two simulated processes of this program,\n\
+         \x20                       SRR on a kernel shared through a memory file, or the futex ping-pong\n\
+         \x20 same|cross            both threads on the first CPU, or server on the first and client on the second\n\
+         \x20 round trips           64-byte round trips to make, 1..={MAX_ROUND_TRIPS} (no warm-up)"
+    );
+    if code == 0 {
+        println!("{text}");
+    } else {
+        eprintln!("{text}");
+    }
+    std::process::exit(code)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = || -> ! {
-        eprintln!("usage: roundtrip_profile <srr|srr-shared|futex> <same|cross> <round trips>");
-        std::process::exit(2)
-    };
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        usage(0)
+    }
     let [model, placement, n] = args.as_slice() else {
-        usage()
+        usage(2)
     };
     let shared = model == "srr-shared";
     let model = match model.as_str() {
         "srr" | "srr-shared" => Model::Srr,
         "futex" => Model::Futex,
-        _ => usage(),
+        _ => {
+            eprintln!("unknown model {model:?}");
+            usage(2)
+        }
     };
     let placement = match placement.as_str() {
         "same" => Placement::same_cpu(),
         "cross" => Placement::cross_cpu(),
-        _ => usage(),
+        _ => {
+            eprintln!("unknown placement {placement:?}");
+            usage(2)
+        }
+    };
+    let n = match n.parse::<u64>() {
+        Ok(n) if (1..=MAX_ROUND_TRIPS).contains(&n) => n,
+        _ => {
+            eprintln!("the round trips must be a number from 1 to {MAX_ROUND_TRIPS}, not {n:?}");
+            usage(2)
+        }
     };
     let Some(placement) = placement else {
         eprintln!("that placement is not available on this machine");
         std::process::exit(1)
     };
-    let Ok(n) = n.parse::<u64>() else { usage() };
     if shared {
         shared_srr(placement, n);
         return;

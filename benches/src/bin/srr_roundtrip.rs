@@ -16,6 +16,9 @@
 //! ```text
 //! cargo run --release -p benches --bin srr_roundtrip [-- --quick] [-- --json] [--runs N] [--iters N]
 //! ```
+//!
+//! `--runs` takes 1 to 100, `--iters` 1 to 10,000,000; anything else (and an unknown option) is
+//! refused with the usage on stderr and exit status 2, before anything is measured.
 
 use benches::compare::baselines::{KernelFigures, Sample};
 use benches::compare::record::Workload;
@@ -43,6 +46,12 @@ const ITERS_SAME: u64 = 150_000;
 const ITERS_CROSS: u64 = 40_000;
 const QUICK_ITERS: u64 = 300;
 
+/// Most runs `--runs` takes (as `xproc_roundtrip` and `compare`).
+const MAX_RUNS: usize = 100;
+/// Most round trips per run `--iters` takes (as `xproc_roundtrip`): about 25 s per same-CPU
+/// run here, and some 10 minutes per cross-CPU futex run.
+const MAX_ITERS: u64 = 10_000_000;
+
 /// Every model, SRR first.
 const MODELS: [Model; 3] = [Model::Srr, Model::Futex, Model::SpinFutex];
 
@@ -67,8 +76,8 @@ fn usage(code: i32) -> ! {
         "usage: srr_roundtrip [--json] [--quick] [--runs N] [--iters N]\n\
          \x20 --json     print one JSON object instead of the table\n\
          \x20 --quick    a tiny run ({QUICK_ITERS} round trips, 3 runs): a smoke check, not a measurement\n\
-         \x20 --runs N   runs per (model, placement) (default 5)\n\
-         \x20 --iters N  measured round trips per run, both placements (default {ITERS_SAME} same CPU, {ITERS_CROSS} cross CPU)"
+         \x20 --runs N   runs per (model, placement), 1..={MAX_RUNS} (default 5)\n\
+         \x20 --iters N  measured round trips per run, both placements, 1..={MAX_ITERS} (default {ITERS_SAME} same CPU, {ITERS_CROSS} cross CPU)"
     );
     if code == 0 {
         println!("{text}");
@@ -88,11 +97,11 @@ fn parse_args() -> Opts {
     let mut runs = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut num = |name: &str| -> u64 {
+        let mut num = |name: &str, max: u64| -> u64 {
             match args.next().and_then(|v| v.parse::<u64>().ok()) {
-                Some(v) if v > 0 => v,
+                Some(v) if (1..=max).contains(&v) => v,
                 _ => {
-                    eprintln!("{name} needs a positive number");
+                    eprintln!("{name} needs a number from 1 to {max}");
                     usage(2)
                 }
             }
@@ -100,8 +109,8 @@ fn parse_args() -> Opts {
         match a.as_str() {
             "--json" => o.json = true,
             "--quick" => o.quick = true,
-            "--runs" => runs = Some(num("--runs") as usize),
-            "--iters" => o.iters = Some(num("--iters")),
+            "--runs" => runs = Some(num("--runs", MAX_RUNS as u64) as usize),
+            "--iters" => o.iters = Some(num("--iters", MAX_ITERS)),
             "-h" | "--help" => usage(0),
             other => {
                 eprintln!("unknown argument {other:?}");

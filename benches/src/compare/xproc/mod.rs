@@ -29,11 +29,14 @@
 //! Nothing is left behind: the peer is killed and reaped when its handle drops (a panic
 //! included), dies with the thread that started it (`PR_SET_PDEATHSIG`), and a watchdog ends
 //! the whole program (killing the peer, removing the files) if a run outlasts its deadline or
-//! the peer dies before the run is done, so that no wait for a dead peer lasts for ever.
+//! the peer dies before the run is done, so that no wait for a dead peer lasts for ever. On
+//! SIGTERM, SIGINT or SIGHUP the program kills its peers, removes the run files that still have
+//! names and exits with status 128 + the signal's number ([`signals`]).
 
 mod mailboxes;
 mod peer;
 mod process;
+mod signals;
 
 pub use process::{Peer, RunFiles};
 

@@ -3,6 +3,7 @@
 //! of the line protocol ([`Link`]) and the peer's closing report ([`Report`]).
 
 use super::super::baselines::ConnFigures;
+use super::signals;
 use super::PEER_ARG;
 use crate::harness::Usage;
 use std::io::{BufRead, BufReader, Write};
@@ -25,7 +26,8 @@ pub struct RunFiles {
 impl RunFiles {
     /// A fresh, empty directory (mode 0700) on `/dev/shm` if it is there (memory, not disk:
     /// a mapped file on disk is written back while it is measured), else the temporary
-    /// directory.
+    /// directory. Until removed, a SIGTERM, SIGINT or SIGHUP removes it before the program
+    /// ends ([`super::signals`]).
     pub fn new() -> RunFiles {
         use std::os::unix::fs::DirBuilderExt;
         static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -40,11 +42,15 @@ impl RunFiles {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
+        // Made and tracked under the lock: a signal in between cannot leave it behind.
+        let mut reg = signals::registry();
         let _ = std::fs::remove_dir_all(&dir);
+        reg.add_dir(&dir);
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(&dir)
             .unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        drop(reg);
         RunFiles { dir }
     }
 
@@ -62,6 +68,7 @@ impl RunFiles {
     /// they need no name, and a program killed later leaves nothing behind.
     pub fn remove(&self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        signals::forget_dir(&self.dir);
     }
 }
 
@@ -91,7 +98,7 @@ struct Watchdog {
 
 /// `pidfd_open(pid)`: a descriptor that polls readable when the process ends, and that
 /// signals it (`pidfd_send_signal`) without the risk of a reused pid.
-fn pidfd_open(pid: i32) -> std::io::Result<OwnedFd> {
+pub(super) fn pidfd_open(pid: i32) -> std::io::Result<OwnedFd> {
     // SAFETY: a plain system call with integer arguments.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     if fd < 0 {
@@ -101,7 +108,7 @@ fn pidfd_open(pid: i32) -> std::io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-fn pidfd_kill(pidfd: &OwnedFd) {
+pub(super) fn pidfd_kill(pidfd: &OwnedFd) {
     // SAFETY: a plain system call on a descriptor we own; a null siginfo is allowed.
     unsafe {
         libc::syscall(
@@ -115,7 +122,7 @@ fn pidfd_kill(pidfd: &OwnedFd) {
 }
 
 /// Polls `fds` for up to `timeout`; returns their `revents`.
-fn poll_fds(fds: &[&OwnedFd], timeout: Duration) -> Vec<i16> {
+pub(super) fn poll_fds(fds: &[&OwnedFd], timeout: Duration) -> Vec<i16> {
     let mut p: Vec<libc::pollfd> = fds
         .iter()
         .map(|f| libc::pollfd {
@@ -142,6 +149,10 @@ impl Watchdog {
             .spawn(move || {
                 let until = Instant::now() + deadline;
                 let fail = |why: &str| -> ! {
+                    if signals::terminating() {
+                        // A signal's cleanup killed the peer and ends the program.
+                        signals::park_forever();
+                    }
                     pidfd_kill(&pidfd);
                     let _ = std::fs::remove_dir_all(&files);
                     eprintln!("benches: {what}: {why}; the peer was killed, the program ends");
@@ -214,6 +225,8 @@ impl Peer {
         files: &RunFiles,
     ) -> Peer {
         let exe = std::env::current_exe().expect("this program's path");
+        // Started and tracked under the lock: a signal's cleanup kills it.
+        let mut reg = signals::registry();
         let mut child = Command::new(exe)
             .arg(PEER_ARG)
             .arg(role)
@@ -225,6 +238,8 @@ impl Peer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starting the peer process");
+        reg.add_peer(child.id() as i32);
+        drop(reg);
         let to = child.stdin.take();
         let from = BufReader::new(child.stdout.take().expect("the peer's stdout"));
         let watchdog = Watchdog::start(
@@ -291,6 +306,7 @@ impl Peer {
         drop(self.to.take());
         let mut child = self.child.take().expect("a peer");
         let status = child.wait().expect("waiting for the peer");
+        signals::forget_peer(child.id() as i32);
         self.watchdog.stop();
         assert!(status.success(), "the {} peer failed: {status}", self.role);
     }
@@ -301,6 +317,7 @@ impl Drop for Peer {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+            signals::forget_peer(c.id() as i32);
         }
         self.watchdog.stop();
     }
