@@ -442,7 +442,7 @@ pub(crate) unsafe fn create(
                     (policy, base)
                 }
             };
-            let ctx = c.kernel().thread_attach(c.process(), prio)?;
+            let ctx = c.kernel().thread_attach_for_another(c.process(), prio)?;
             if policy != q::SCHED_RR {
                 c.sched_set(0, ctx.tid(), policy, prio)?;
             }

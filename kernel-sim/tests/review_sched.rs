@@ -168,13 +168,14 @@ fn nice_of(tid: i32) -> i32 {
 
 /// With `Config::os_priority` (Nice), SchedSet adjusts the target's Linux thread (deviations:
 /// "the target's Linux thread (by its Linux tid ...) is adjusted"). A thread attached for
-/// another (as `userlib::spawn` and libqnxsim's `pthread_create` make one) carries its maker's
-/// Linux tid until it adopts its own: a SchedSet in that window renices the *maker*, and the
-/// new thread, once it runs, never gets the priority it was set to. (Priority 5 is nice 5,
-/// which needs no privilege; each party is a thread of its own that ends after.)
+/// another (as `userlib::spawn` and libqnxsim's `pthread_create` make one, through
+/// `Kernel::thread_attach_for_another`) carries its maker's Linux tid until it adopts its own.
+/// A SchedSet in that window once reniced the *maker*, and the new thread, once it ran, never
+/// got the priority it was set to: now the maker is left alone, and the new thread takes its
+/// priority as it adopts it. (Priority 5 is nice 5, which needs no privilege; each party is a
+/// thread of its own that ends after.)
 #[test]
-#[ignore = "DEFECT: SchedSet on a thread attached for another renices its maker's Linux thread, and the new thread never gets it"]
-fn sched_set_before_a_new_thread_adopts_its_linux_tid_renices_the_maker() {
+fn sched_set_before_a_new_thread_adopts_its_linux_tid_reaches_the_new_thread_not_the_maker() {
     let k = Kernel::new(Config {
         os_priority: OsPriority::Nice,
         ..Config::default()
@@ -186,7 +187,7 @@ fn sched_set_before_a_new_thread_adopts_its_linux_tid_renices_the_maker() {
         let me = k2.thread_attach(p, 10).unwrap();
         let maker_os = os_tid();
         // The new thread's kernel thread, made here for it.
-        let child = k2.thread_attach(p, 10).unwrap();
+        let child = k2.thread_attach_for_another(p, 10).unwrap();
         me.sched_set(0, child.tid(), SCHED_NOCHANGE, 5).unwrap();
         let maker_nice = nice_of(maker_os);
         let h = std::thread::spawn(move || {

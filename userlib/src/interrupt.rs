@@ -159,7 +159,7 @@ fn service_of(kernel: &Kernel, pid: Pid) -> KResult<Handlers> {
         return Ok(h.clone());
     }
     let handlers: Handlers = Arc::default();
-    let ctx = kernel.thread_attach_internal(pid, kernel_sim::consts::PRIO_MAX)?;
+    let ctx = kernel.thread_attach_internal_for_another(pid, kernel_sim::consts::PRIO_MAX)?;
     let mine = handlers.clone();
     // (Made with every signal blocked, which it inherits: a signal aimed at the process never
     // finds it unblocked, not even before its first instruction.)

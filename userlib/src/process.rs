@@ -64,7 +64,7 @@ impl Process {
         if !(PRIO_MIN..=PRIO_MAX).contains(&priority) {
             return Err(Errno::EINVAL);
         }
-        let ctx = self.kernel.thread_attach(self.pid, priority)?;
+        let ctx = self.kernel.thread_attach_for_another(self.pid, priority)?;
         Ok(std::thread::spawn(move || {
             ctx.adopt_os_thread();
             drop(current::bind(ctx));
@@ -107,7 +107,7 @@ pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> KResu
         let (base, _) = c.priority()?;
         Ok((c.kernel().clone(), c.process(), i16::from(base)))
     })?;
-    let ctx = kernel.thread_attach(pid, prio)?;
+    let ctx = kernel.thread_attach_for_another(pid, prio)?;
     Ok(std::thread::spawn(move || {
         ctx.adopt_os_thread();
         drop(current::bind(ctx));

@@ -440,7 +440,9 @@ impl<F: Clone + Send + Sync + 'static> Selector<F> {
     }
 
     fn spawn_watcher(self: &Arc<Self>, coid: i32, chid: i32) -> KResult<JoinHandle<()>> {
-        let ctx = self.kernel.thread_attach_internal(self.pid, self.prio)?;
+        let ctx = self
+            .kernel
+            .thread_attach_internal_for_another(self.pid, self.prio)?;
         let me = Arc::clone(self);
         let name = format!("sel{}.{}", self.pid.pid, chid);
         std::thread::Builder::new()

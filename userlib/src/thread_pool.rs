@@ -385,7 +385,7 @@ impl<F: PoolFuncs> Inner<F> {
     }
 
     fn try_spawn(self: &Arc<Self>) -> KResult<()> {
-        let ctx = self.kernel.thread_attach(self.pid, self.prio)?;
+        let ctx = self.kernel.thread_attach_for_another(self.pid, self.prio)?;
         let me = self.clone();
         let body: ThreadBody = Box::new(move || {
             ctx.adopt_os_thread();

@@ -188,7 +188,10 @@ impl Tables<'_> {
             }
             let th = self.threads.at_mut(idx);
             th.prio = prio;
-            fx.prio.push((th.os_tid, prio));
+            // (A thread not yet adopted by its OS thread takes its priority when it is.)
+            if !th.provisional {
+                fx.prio.push((th.os_tid, prio));
+            }
             // A SEND-blocked thread (a server whose own client boosted it while it waits on
             // another server, say) takes its new place in that server's queue, and its message
             // carries the new priority, as QNX re-sorts it.

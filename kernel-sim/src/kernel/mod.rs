@@ -708,7 +708,16 @@ impl Kernel {
 
     /// Registers the calling OS thread as a kernel thread of `pid` at priority `prio` (1..=255).
     pub fn thread_attach(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
-        self.attach(pid, prio.into(), false)
+        self.attach(pid, prio.into(), false, false)
+    }
+
+    /// Makes a kernel thread of `pid` at priority `prio` (1..=255) for another OS thread, which
+    /// the caller is about to start and hand it to: the new thread calls
+    /// [`ThreadCtx::adopt_os_thread`] first. Until it does, the opt-in OS priority mode adjusts
+    /// no Linux thread for it (a SchedSet of it in that window is not its maker's), and it
+    /// takes the priority it then has as it adopts it.
+    pub fn thread_attach_for_another(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
+        self.attach(pid, prio.into(), false, true)
     }
 
     /// Registers the calling OS thread as a kernel thread of `pid` that works for a library,
@@ -716,16 +725,24 @@ impl Kernel {
     /// up a handle dropped by another process's thread): its end sends no
     /// `_PULSE_CODE_THREADDEATH`, and process-directed signals and events never pick it.
     pub fn thread_attach_internal(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
-        self.attach(pid, prio.into(), true)
+        self.attach(pid, prio.into(), true, false)
     }
 
-    fn attach(&self, pid: Pid, prio: i32, internal: bool) -> KResult<ThreadCtx> {
+    /// [`Kernel::thread_attach_internal`] for another OS thread, as
+    /// [`Kernel::thread_attach_for_another`] makes a program's thread for another.
+    pub fn thread_attach_internal_for_another(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
+        self.attach(pid, prio.into(), true, true)
+    }
+
+    fn attach(&self, pid: Pid, prio: i32, internal: bool, provisional: bool) -> KResult<ThreadCtx> {
         self.may_enter()?;
         let os_tid = nix::unistd::gettid().as_raw();
         let (me, tid) = self.locked(|t| {
             let r = calls::process::thread_create(t, pid.id, prio, os_tid);
             if let Ok((id, _)) = r {
-                t.threads.at_mut(id.index).internal = internal;
+                let th = t.threads.at_mut(id.index);
+                th.internal = internal;
+                th.provisional = provisional;
             }
             r
         })?;
@@ -840,11 +857,18 @@ impl ThreadCtx {
     pub fn adopt_os_thread(&self) {
         let me = self.me.thread;
         let tid = nix::unistd::gettid().as_raw();
-        self.k.locked(|t| {
-            if let Some(th) = t.threads.get_mut(me) {
-                th.os_tid = tid;
-            }
+        let prio = self.k.locked(|t| {
+            let th = t.threads.get_mut(me)?;
+            th.os_tid = tid;
+            th.provisional = false;
+            Some(th.prio)
         });
+        // In the OS priority mode, the priority it was given before it was adopted (its
+        // maker's renice skipped it: `Kernel::thread_attach_for_another`).
+        let mode = self.k.inner.region.config().os_priority;
+        if let (Some(prio), true) = (prio, mode != crate::region::OsPriority::Off) {
+            os::apply_os_priority(mode, tid, prio);
+        }
     }
 
     /// The kernel this thread belongs to.

@@ -300,6 +300,10 @@ pub struct Thread {
     /// dropped by another process's thread): its end is not the program's, so it sends no
     /// `_PULSE_CODE_THREADDEATH`.
     pub internal: bool,
+    /// Attached by one OS thread for another that has not yet adopted it
+    /// (`Kernel::thread_attach_for_another`): `os_tid` is still its maker's, so the opt-in OS
+    /// priority mode leaves Linux alone until the thread adopts it and takes its priority then.
+    pub provisional: bool,
 }
 
 impl Pooled for Thread {
@@ -360,6 +364,7 @@ impl Pooled for Thread {
             isr_waiting: false,
             zombie: false,
             internal: false,
+            provisional: false,
         }
     }
 }

@@ -237,7 +237,7 @@ pub(super) fn lib_start(ctx: &ThreadCtx) -> KResult<Arc<Lib>> {
     };
     let worker = ctx
         .kernel()
-        .thread_attach_internal(ctx.process(), PRIO_MAX)
+        .thread_attach_internal_for_another(ctx.process(), PRIO_MAX)
         .map_err(undo)?;
     // A timer's SIGEV_UNBLOCK goes to the thread that created it: the library thread.
     let wake_timer = match sys::timer_create(
