@@ -306,14 +306,7 @@ pub fn connect_server_info(
     coid: i32,
     info: u64,
 ) -> KResult<Step> {
-    let proc = if pid == 0 {
-        Some(me.proc)
-    } else {
-        t.proc_by_pid(pid)
-    };
-    let Some(proc) = proc else {
-        return Err(Errno::ESRCH);
-    };
+    let proc = named(t, me, pid)?;
     if coid < 0 {
         return Err(Errno::EINVAL);
     }
@@ -371,14 +364,7 @@ pub fn connect_flags(
     mask: u32,
     bits: u32,
 ) -> KResult<Step> {
-    let proc = if pid == 0 {
-        Some(me.proc)
-    } else {
-        t.proc_by_pid(pid)
-    };
-    let Some(proc) = proc else {
-        return Err(Errno::ESRCH);
-    };
+    let proc = named(t, me, pid)?;
     let conn = t.conn_of(proc, coid)?;
     if mask & !_NTO_COF_CLOEXEC != 0 {
         return Err(Errno::ENOTSUP);
@@ -391,4 +377,13 @@ pub fn connect_flags(
         }
     }
     Ok(Step::Done(i64::from(was & _NTO_COF_CLOEXEC)))
+}
+
+/// The process `pid` names for ConnectServerInfo and ConnectFlags: the caller's for 0, else any
+/// live process of the kernel (ESRCH if none).
+fn named(t: &Tables<'_>, me: Caller, pid: i32) -> KResult<Id<crate::objects::Process>> {
+    if pid == 0 {
+        return Ok(me.proc);
+    }
+    t.proc_by_pid(pid).ok_or(Errno::ESRCH)
 }
