@@ -13,41 +13,14 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, expect_pass, Lang, Link};
-use procs::TempDir;
 use std::time::Duration;
 
-/// The checks the program makes at the least.
-const CHECKS: u32 = 150;
-/// The bound on one run of it.
-const RUN_WITHIN: Duration = Duration::from_secs(90);
 /// The program's own kernel, whatever the test's environment says.
 const OWN_KERNEL: &[(&str, &str)] = &[("QNXSIM_KERNEL", "")];
 
-/// Builds the program and runs it: it must fail no check.
-fn review(lang: Lang, link: Link) {
-    let dir = TempDir::new("c-review-resmgr-semantics");
-    let exe = dir.join(&format!("review_resmgr_semantics-{lang:?}-{link:?}"));
-    build(
-        &[c_dir().join("review_resmgr_semantics.c")],
-        &exe,
-        lang,
-        link,
-    );
-    expect_pass(&exe, &[], OWN_KERNEL, CHECKS, RUN_WITHIN);
-}
-
-#[test]
-fn review_resmgr_semantics_c99_linked_shared() {
-    review(Lang::C99, Link::Shared);
-}
-
-#[test]
-fn review_resmgr_semantics_c99_linked_static() {
-    review(Lang::C99, Link::Static);
-}
-
-#[test]
-fn review_resmgr_semantics_cxx17_linked_shared() {
-    review(Lang::Cxx17, Link::Shared);
-}
+c_suite_tests!(
+    "review_resmgr_semantics", 150, Duration::from_secs(90), env = OWN_KERNEL;
+    review_resmgr_semantics_c99_linked_shared,
+    review_resmgr_semantics_c99_linked_static,
+    review_resmgr_semantics_cxx17_linked_shared
+);

@@ -14,7 +14,7 @@ use kernel_sim::asyncq::{AsyncQueue, AQ_DEAD, AQ_WANT_PULSE};
 use kernel_sim::consts::*;
 use kernel_sim::types::SigEvent;
 use kernel_sim::{Deadline, Errno, KResult};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -269,11 +269,10 @@ pub fn asyncmsg_connect_attach(
             .map_err(free_queue)?
         };
         let timer = if attr.trigger_time.is_zero() {
-            None
+            super::conn::NO_TIMER
         } else {
-            let ev = SigEvent::pulse(lib.notify_coid, PRIO_MAX, CODE_TIMER, coid);
-            match sys::timer_create(c, kernel_sim::abi::consts::CLOCK_MONOTONIC, Some(&ev)) {
-                Ok(t) => Some(t),
+            match trigger_timer(c, &lib, coid) {
+                Ok(t) => t,
                 Err(e) => {
                     let _ = sys::connect_detach(c, coid);
                     return Err(free_queue(e));
@@ -303,7 +302,7 @@ pub fn asyncmsg_connect_attach(
                 batch_start: std::time::Instant::now(),
             }),
             nonblock: flags & _NTO_COF_NONBLOCK != 0,
-            timer,
+            timer: AtomicI32::new(timer),
             timer_armed: AtomicBool::new(false),
             msgs_put: AtomicU64::new(0),
             kernel_entries: AtomicU64::new(0),
@@ -321,11 +320,17 @@ pub fn asyncmsg_connect_attach(
         // this one, so we do.
         conn.detached.store(true, Ordering::Release);
         let _ = sys::connect_detach(c, coid);
-        if let Some(t) = conn.timer {
+        if let Some(t) = conn.take_timer() {
             let _ = sys::timer_destroy(c, t);
         }
         Err(Errno::EBADF)
     })
+}
+
+/// A new timer for connection `coid`'s time trigger: it pulses `lib`'s thread.
+fn trigger_timer(c: &kernel_sim::ThreadCtx, lib: &super::library::Lib, coid: i32) -> KResult<i32> {
+    let ev = SigEvent::pulse(lib.notify_coid, PRIO_MAX, CODE_TIMER, coid);
+    sys::timer_create(c, kernel_sim::abi::consts::CLOCK_MONOTONIC, Some(&ev))
 }
 
 /// `asyncmsg_connect_detach(coid)`: breaks the connection. Messages receivers have taken get
@@ -339,8 +344,10 @@ pub fn asyncmsg_connect_detach(coid: i32) -> KResult<()> {
 }
 
 /// `asyncmsg_connect_attr(coid, old_attr, new_attr)`: returns the attributes and, with
-/// `new_attr`, changes them (as in QNX, `max_num_buffer` keeps the queue's original size;
-/// a new `trigger_time` applies if the connection was attached with one). EINVAL unknown coid.
+/// `new_attr`, changes them (as in QNX, `max_num_buffer` keeps the queue's original size; a
+/// `trigger_time` takes effect from the next batch, on a connection attached without one too).
+/// EINVAL unknown coid; EAGAIN no timer left for a time trigger asked for the first time (the
+/// attributes are then left as they were).
 pub fn asyncmsg_connect_attr(
     coid: i32,
     new_attr: Option<&AsyncConnAttr>,
@@ -351,6 +358,23 @@ pub fn asyncmsg_connect_attr(
         let mut st = conn.lock();
         let old = st.attr.clone();
         if let Some(a) = new_attr {
+            // A first time trigger: its timer is made now (under the lock a detach takes to
+            // destroy it, after setting `detached`: one made here is either seen there, or not
+            // made at all).
+            if !a.trigger_time.is_zero()
+                && conn.timer().is_none()
+                && !conn.detached.load(Ordering::Acquire)
+            {
+                let t = trigger_timer(c, &lib, coid)?;
+                conn.timer.store(t, Ordering::Release);
+                // (The library thread's leaving takes timers without the lock: if it took the
+                // connections meanwhile, this one is ours to destroy.)
+                if lib.ended.load(Ordering::Acquire) {
+                    if let Some(t) = conn.take_timer() {
+                        let _ = sys::timer_destroy(c, t);
+                    }
+                }
+            }
             st.attr = a.clone();
             if a.call_back.is_some() {
                 st.callbacks = true;

@@ -69,7 +69,7 @@ use crate::sys;
 use kernel_sim::asyncq::{AsyncQueue, MsgDesc, AQ_DEAD, AQ_PULSE_PENDING, AQ_WANT_PULSE, INLINE};
 use kernel_sim::{Deadline, Errno, Iov, KResult, ThreadCtx};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -289,7 +289,11 @@ pub(super) struct Conn {
     pub(super) heap: Option<Arc<SharedHeap>>,
     pub(super) state: ProducerLock<ConnState>,
     pub(super) nonblock: bool,
-    pub(super) timer: Option<i32>,
+    /// The time trigger's timer ([`NO_TIMER`]: none): made by the attach that asks for a time
+    /// trigger, or by the first `asyncmsg_connect_attr` that does (QNX's library makes one for
+    /// every connection). Whoever ends the connection takes it ([`Conn::take_timer`]) and
+    /// destroys it.
+    pub(super) timer: AtomicI32,
     pub(super) timer_armed: AtomicBool,
     pub(super) msgs_put: AtomicU64,
     pub(super) kernel_entries: AtomicU64,
@@ -311,10 +315,26 @@ impl Drop for Conn {
 /// A completed message on its way to its callback.
 pub(super) type Done = (Option<AsyncCallback>, i32, AsyncBuf, u32);
 
+/// [`Conn::timer`]'s value for no timer (timer ids are never negative).
+pub(super) const NO_TIMER: i32 = -1;
+
 impl Conn {
     #[inline(always)]
     pub(super) fn lock(&self) -> ProducerGuard<'_, ConnState> {
         self.state.lock()
+    }
+
+    /// The time trigger's timer, if the connection has one.
+    #[inline(always)]
+    pub(super) fn timer(&self) -> Option<i32> {
+        let t = self.timer.load(Ordering::Acquire);
+        (t != NO_TIMER).then_some(t)
+    }
+
+    /// Takes the timer to destroy it (once: a racing taker gets `None`).
+    pub(super) fn take_timer(&self) -> Option<i32> {
+        let t = self.timer.swap(NO_TIMER, Ordering::AcqRel);
+        (t != NO_TIMER).then_some(t)
     }
 
     /// Without callbacks the producer releases taken slots itself, a half queue at a time
@@ -408,7 +428,7 @@ pub(super) fn on_timer(ctx: &ThreadCtx, conn: &Conn) {
         let _ = trigger_now(ctx, conn);
         return;
     }
-    if let Some(t) = conn.timer {
+    if let Some(t) = conn.timer() {
         if !conn.timer_armed.swap(true, Ordering::AcqRel)
             && !arm_timer(ctx, conn, &st, t, period - age)
         {
@@ -445,7 +465,7 @@ pub(super) fn detach_in(c: &ThreadCtx, coid: i32, left: &mut Leftover) -> KResul
     let mut st = conn.lock();
     // After this the kernel no longer reads the queue.
     let detached = sys::connect_detach(c, coid);
-    if let Some(t) = conn.timer {
+    if let Some(t) = conn.take_timer() {
         let _ = sys::timer_destroy(c, t);
     }
     let mut done = conn.reap(&mut st);
@@ -732,7 +752,7 @@ fn queued(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
     st.untriggered += 1;
     let count = st.attr.trigger_num_msg;
     // The common put ends here: no count trigger reached, and no time trigger to tend.
-    if (count == 0 || st.untriggered < count) && conn.timer.is_none() {
+    if (count == 0 || st.untriggered < count) && conn.timer().is_none() {
         return;
     }
     triggers_due(conn, st);
@@ -743,7 +763,7 @@ fn queued(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
 #[inline(never)]
 fn triggers_due(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
     // (Only the time trigger measures a batch's age.)
-    if st.untriggered == 1 && conn.timer.is_some() {
+    if st.untriggered == 1 && conn.timer().is_some() {
         st.batch_start = std::time::Instant::now();
     }
     let (count, time) = (st.attr.trigger_num_msg, st.attr.trigger_time);
@@ -757,7 +777,7 @@ fn triggers_due(conn: &Conn, mut st: ProducerGuard<'_, ConnState>) {
         if !conn.detached.load(Ordering::Acquire) {
             let _ = with_current(|c| trigger_now(c, conn));
         }
-    } else if let Some(t) = conn.timer.filter(|_| !time.is_zero()) {
+    } else if let Some(t) = conn.timer().filter(|_| !time.is_zero()) {
         if !conn.timer_armed.swap(true, Ordering::AcqRel) {
             let armed = with_current(|c| Ok(arm_timer(c, conn, &st, t, time)));
             if armed != Ok(true) {

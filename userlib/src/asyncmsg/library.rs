@@ -314,7 +314,7 @@ impl Drop for Leave<'_> {
         for conn in conns {
             conn.detached.store(true, Ordering::Release);
             let _ = sys::connect_detach(ctx, conn.coid);
-            if let Some(t) = conn.timer {
+            if let Some(t) = conn.take_timer() {
                 let _ = sys::timer_destroy(ctx, t);
             }
         }
