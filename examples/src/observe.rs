@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
-use userlib::{seqchart, step, timeline, Kernel};
+use userlib::{outfile, seqchart, step, timeline, Kernel};
 
 /// Whether this run steps (`--step`): the examples' bounded waits then allow a student a day
 /// at each pause ([`patience`]).
@@ -73,17 +73,21 @@ impl ObserveArgs {
     /// [`check_output`]; and the two must not name one file. The error names the option and
     /// the path: `--trace /tmp: is a directory`.
     pub fn check_outputs(&self) -> Result<(), String> {
-        if let Some(t) = &self.trace {
-            check_output("--trace", t)?;
-        }
-        if let Some(d) = &self.diagram {
-            check_output("--diagram", d)?;
-        }
-        if let (Some(t), Some(d)) = (&self.trace, &self.diagram) {
-            if same_file(t, d) {
+        let trace = self
+            .trace
+            .as_ref()
+            .map(|t| check_output("--trace", t))
+            .transpose()?;
+        let diagram = self
+            .diagram
+            .as_ref()
+            .map(|d| check_output("--diagram", d))
+            .transpose()?;
+        if let (Some(t), Some(d), Some(path)) = (trace, diagram, &self.diagram) {
+            if t.same_file(&d) {
                 return Err(format!(
                     "--diagram {}: names the same file as --trace",
-                    d.display()
+                    path.display()
                 ));
             }
         }
@@ -100,109 +104,27 @@ impl ObserveArgs {
     }
 }
 
-/// Checks that a file can be written at `path` (given to `option`): an existing file must be
-/// a regular file (a directory, device, FIFO or socket, or a link to one, is refused) that
-/// this user can write; a new one needs an existing directory this user can create files in.
-/// A link that leads nowhere is refused, not followed. The error says why, after the option
-/// and the path.
-pub fn check_output(option: &str, path: &Path) -> Result<(), String> {
-    use nix::unistd::{access, AccessFlags};
-    let refuse = |why: String| Err(format!("{option} {}: {why}", path.display()));
-    if path.as_os_str().is_empty() {
-        return refuse("the path is empty".into());
-    }
-    let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => {
-            return match access(path, AccessFlags::W_OK) {
-                Ok(()) => Ok(()),
-                Err(e) => refuse(format!("cannot be written: {}", e.desc())),
-            };
-        }
-        Ok(m) => {
-            return refuse(format!(
-                "{} {}, not a file to write",
-                if link { "leads to" } else { "is" },
-                kind_of(&m.file_type())
-            ))
-        }
-        Err(_) if link => {
-            let to =
-                std::fs::read_link(path).map_or_else(|_| "?".into(), |t| t.display().to_string());
-            return refuse(format!(
-                "is a symbolic link to {to}, which does not exist: not followed"
-            ));
-        }
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return refuse(e.to_string()),
-        Err(_) => {}
-    }
-    if path.as_os_str().as_encoded_bytes().ends_with(b"/") || path.file_name().is_none() {
-        return refuse("names a directory, not a file".into());
-    }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
+/// Checks that a file can be written at `path` (given to `option`), as
+/// [`userlib::outfile::check`] does: an existing file must be a regular file (a directory,
+/// device, FIFO or socket, or a link to one, is refused unopened) that can be opened for
+/// writing; a new one needs an existing directory in which a file can be created. A link that
+/// leads nowhere is refused, not followed. The error says why, after the option and the path;
+/// the target says where the file is.
+pub fn check_output(option: &str, path: &Path) -> Result<outfile::Target, String> {
+    let refuse = |p: outfile::Problem| {
+        format!(
+            "{option} {}: {}",
+            path.display(),
+            p.describe(outfile::Words::Special)
+        )
     };
-    match std::fs::metadata(parent) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => return refuse(format!("{} is not a directory", parent.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return refuse(format!(
-                "the directory {} does not exist (it is not created for a file)",
-                parent.display()
-            ))
-        }
-        Err(e) => return refuse(format!("{}: {e}", parent.display())),
+    let target = outfile::check(path, &[]).map_err(refuse)?;
+    // (The timeline and the chart write an existing file in place: only a new one needs its
+    // directory to take a file.)
+    if target.existing.is_none() {
+        target.probe_dir().map_err(refuse)?;
     }
-    match access(parent, AccessFlags::W_OK | AccessFlags::X_OK) {
-        Ok(()) => Ok(()),
-        Err(e) => refuse(format!(
-            "cannot create a file in {}: {}",
-            parent.display(),
-            e.desc()
-        )),
-    }
-}
-
-/// "a directory", "a FIFO (a special file)", ...
-fn kind_of(t: &std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO (a special file)"
-    } else if t.is_socket() {
-        "a socket (a special file)"
-    } else if t.is_char_device() {
-        "a character device (a special file)"
-    } else if t.is_block_device() {
-        "a block device (a special file)"
-    } else {
-        "not a regular file"
-    }
-}
-
-/// Whether `a` and `b` name one file: the same path, the same existing file (through a link,
-/// `sub/..`), or the same name in the same directory.
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    if a == b {
-        return true;
-    }
-    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-        return (x.dev(), x.ino()) == (y.dev(), y.ino());
-    }
-    let place = |p: &Path| {
-        let parent = match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        Some((
-            std::fs::canonicalize(parent).ok()?,
-            p.file_name()?.to_owned(),
-        ))
-    };
-    matches!((place(a), place(b)), (Some(x), Some(y)) if x == y)
+    Ok(target)
 }
 
 /// The recorders of a run; [`Observers::finish`] writes their files.
@@ -403,16 +325,10 @@ pub fn start(
 /// would write, the chart over the timeline. Called once the timeline's file is made (so that
 /// it exists), before the chart's is.
 fn distinct_outputs(args: &ObserveArgs) -> Result<(), Failure> {
-    use std::os::unix::fs::MetadataExt;
     let (Some(t), Some(d)) = (&args.trace, &args.diagram) else {
         return Ok(());
     };
-    let same = t == d
-        || matches!(
-            (std::fs::metadata(t), std::fs::metadata(d)),
-            (Ok(a), Ok(b)) if (a.dev(), a.ino()) == (b.dev(), b.ino())
-        );
-    if same {
+    if outfile::same_file(t, d) {
         return Err(Failure::new(format!(
             "--trace and --diagram name the same file {}",
             d.display()

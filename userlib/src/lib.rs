@@ -107,6 +107,9 @@ pub mod interrupt;
 pub mod io;
 pub mod iofunc;
 pub mod iomsg;
+/// Output files a tool is asked to write: checked before the work (only regular files), written
+/// whole through temporary files renamed into place.
+pub mod outfile;
 pub mod process;
 pub mod qnx;
 pub mod resmgr;

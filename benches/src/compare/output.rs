@@ -10,16 +10,20 @@
 //! replaced (by a rename in that file's directory), the link stays as it was. The rename checks
 //! again that what it replaces is still a regular file.
 //!
-//! What is written (the text of the JSON, CSV and SVGs) is made elsewhere
-//! ([`super::report`], [`super::plot`]); this module only checks paths and moves bytes.
+//! The checks, the temporary files and the renames are [`userlib::outfile`]'s, shared with the
+//! examples and `pidin-sim`; this module holds the comparison's options and words. What is
+//! written (the text of the JSON, CSV and SVGs) is made elsewhere ([`super::report`],
+//! [`super::plot`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::{self, File, Metadata, OpenOptions};
-use std::io::{self, Write as _};
-use std::os::fd::AsFd as _;
-use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _};
+use std::fs;
 use std::path::{Path, PathBuf};
+use userlib::outfile::{self, Problem, Stream, Target};
+pub use userlib::outfile::{kind_of, temp_path, write_all_atomically, Staged};
+
+#[cfg(test)]
+use std::io;
 
 /// An output option that cannot be honoured: which option, its path, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,228 +58,38 @@ fn refuse(option: &str, path: &Path, reason: impl Into<String>) -> OutputError {
     }
 }
 
-/// The name a temporary file beside `dest` gets: hidden, with this process's id, so two runs
-/// writing into one directory do not collide.
-pub fn temp_path(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
-
-/// Creates (and removes) a file in `dir`: whether files can be created there, as the final
-/// rename will need.
-fn probe_dir(dir: &Path) -> io::Result<()> {
-    let probe = dir.join(format!(".compare-probe-{}", std::process::id()));
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)?;
-    fs::remove_file(&probe)
-}
-
-/// What kind of file `ft` is, in words (for a refusal): "a directory", "a FIFO or pipe", ...
-pub fn kind_of(ft: fs::FileType) -> &'static str {
-    if ft.is_file() {
-        "a regular file"
-    } else if ft.is_dir() {
-        "a directory"
-    } else if ft.is_symlink() {
-        "a symbolic link"
-    } else if ft.is_char_device() {
-        "a character device"
-    } else if ft.is_block_device() {
-        "a block device"
-    } else if ft.is_fifo() {
-        "a FIFO or pipe"
-    } else if ft.is_socket() {
-        "a socket"
-    } else {
-        "a file of an unknown kind"
-    }
-}
-
-/// Why an existing path of kind `what` (reached through a symbolic link if `via_link`) is not
-/// written: the words after the path in a refusal.
-fn not_regular(what: &str, via_link: bool) -> String {
-    let is = if via_link {
-        format!("is a symbolic link to {what}")
-    } else {
-        format!("is {what}")
+/// A refusal by [`outfile::check`] of `path` (given to `option`), in the comparison's words.
+fn refused(option: &str, path: &Path, problem: &Problem) -> OutputError {
+    let reason = match problem {
+        Problem::StandardStream(s) => format!(
+            "is the file the {} goes to (where the table and progress are printed): give \
+             another file",
+            s.name()
+        ),
+        p => p.to_string(),
     };
-    if what == "a directory" {
-        format!("{is}, not a regular file; give a file name (the file is created or replaced)")
-    } else {
-        format!(
-            "{is}, not a regular file: only regular files are written (a device, FIFO, socket \
-             or directory is never opened, replaced or removed)"
-        )
-    }
+    refuse(option, path, reason)
 }
 
-/// Whether `meta` is the file this program's standard output or error goes to, and which.
-fn standard_stream(meta: &Metadata) -> Option<&'static str> {
-    let same =
-        |m: io::Result<Metadata>| m.is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino());
-    let stat = |fd: std::os::fd::BorrowedFd<'_>| File::from(fd.try_clone_to_owned()?).metadata();
-    if same(stat(io::stdout().as_fd())) {
-        Some("standard output")
-    } else if same(stat(io::stderr().as_fd())) {
-        Some("standard error")
-    } else {
-        None
-    }
-}
-
-/// An existing `path` (given to `option`) that is to be replaced: refused unless it is a
-/// regular file (followed through symbolic links) that can be opened for writing, has a name
-/// (its canonical path names the same file) and is not where standard output or error goes.
-/// Returns the canonical path. Nothing but a regular file is opened, and that without
-/// truncating or blocking.
-fn resolve_existing(option: &str, path: &Path, meta: &Metadata) -> Result<PathBuf, OutputError> {
-    let via_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-    if !meta.is_file() {
-        return Err(refuse(
-            option,
-            path,
-            not_regular(kind_of(meta.file_type()), via_link),
-        ));
-    }
-    // Open for writing without truncating (the old file stays as it is until the end), and
-    // without blocking should it have become a FIFO since: then what was opened is checked.
-    let opened = OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .and_then(|f| f.metadata());
-    let opened = match opened {
-        Ok(m) if m.is_file() => m,
-        Ok(m) => {
-            return Err(refuse(
-                option,
-                path,
-                not_regular(kind_of(m.file_type()), via_link),
-            ))
-        }
-        Err(e) => {
-            return Err(refuse(
-                option,
-                path,
-                format!("the existing file cannot be opened for writing: {e}"),
-            ))
-        }
-    };
-    if let Some(stream) = standard_stream(&opened) {
-        return Err(refuse(
-            option,
-            path,
-            format!(
-                "is the file the {stream} goes to (where the table and progress are printed): \
-                 give another file"
-            ),
-        ));
-    }
-    let dest = fs::canonicalize(path).map_err(|e| refuse(option, path, e.to_string()))?;
-    // A file reached through /proc/PID/fd may have no name (deleted) or another one.
-    let named =
-        fs::metadata(&dest).is_ok_and(|m| m.dev() == opened.dev() && m.ino() == opened.ino());
-    if !named {
-        return Err(refuse(
-            option,
-            path,
-            format!(
-                "resolves to {}, which is not the same file (a deleted file or a \
-                 descriptor's link?): give the file's own path",
-                dest.display()
-            ),
-        ));
-    }
-    Ok(dest)
+/// [`check_file`], keeping what was found ([`Target::same_file`] compares two).
+fn check_target(option: &str, path: &Path) -> Result<Target, OutputError> {
+    let target = outfile::check(path, &[Stream::Output, Stream::Error])
+        .map_err(|p| refused(option, path, &p))?;
+    target.probe_dir().map_err(|p| refused(option, path, &p))?;
+    Ok(target)
 }
 
 /// Checks that `path` (given to `option`) can be written at the end of the run, without
 /// creating or changing it, and returns where it will be written: the file itself if it
 /// exists (a symbolic link is followed, so the link stays a link), else the path in its
-/// directory's canonical form. Refused: an empty path; an existing path that is not a regular
-/// file (a directory, device, FIFO or pipe, socket, a symbolic link to one of these or to
-/// nothing); the file standard output or error goes to; a missing parent directory, a parent
-/// that is not a directory; an existing file that cannot be opened for writing; and a directory
-/// in which no file can be created. Nothing that is not a regular file is opened.
+/// directory's canonical form. Refused ([`outfile::check`]): an empty path; an existing path
+/// that is not a regular file (a directory, device, FIFO or pipe, socket, a symbolic link to
+/// one of these or to nothing); the file standard output or error goes to (where the table and
+/// the progress are printed); a missing parent directory, a parent that is not a directory; an
+/// existing file that cannot be opened for writing; and a directory in which no file can be
+/// created. Nothing that is not a regular file is opened.
 pub fn check_file(option: &str, path: &Path) -> Result<PathBuf, OutputError> {
-    if path.as_os_str().is_empty() {
-        return Err(refuse(option, path, "the path is empty"));
-    }
-    // What the path is, following links (stat: never opens, never blocks).
-    let existing = match fs::metadata(path) {
-        Ok(meta) => Some(meta),
-        Err(_) => {
-            if let Ok(link) = fs::symlink_metadata(path) {
-                if link.file_type().is_symlink() {
-                    let target = fs::read_link(path)
-                        .map_or_else(|_| "?".into(), |t| t.display().to_string());
-                    return Err(refuse(
-                        option,
-                        path,
-                        format!(
-                            "is a symbolic link to {target}, which does not exist or cannot be \
-                             reached: not followed, not replaced"
-                        ),
-                    ));
-                }
-            }
-            None
-        }
-    };
-    if let Some(meta) = &existing {
-        if !meta.is_file() {
-            let via_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-            return Err(refuse(
-                option,
-                path,
-                not_regular(kind_of(meta.file_type()), via_link),
-            ));
-        }
-    }
-    let Some(name) = path.file_name() else {
-        return Err(refuse(option, path, "names no file"));
-    };
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !parent.exists() {
-        return Err(refuse(
-            option,
-            path,
-            format!(
-                "the directory {} does not exist (it is not created for a file)",
-                parent.display()
-            ),
-        ));
-    }
-    if !parent.is_dir() {
-        return Err(refuse(
-            option,
-            path,
-            format!("{} is not a directory", parent.display()),
-        ));
-    }
-    let dest = match &existing {
-        Some(meta) => resolve_existing(option, path, meta)?,
-        None => {
-            let dir = fs::canonicalize(parent).map_err(|e| refuse(option, path, e.to_string()))?;
-            dir.join(name)
-        }
-    };
-    let dir = dest.parent().unwrap_or(Path::new("/"));
-    probe_dir(dir).map_err(|e| {
-        refuse(
-            option,
-            path,
-            format!("cannot create a file in {}: {e}", dir.display()),
-        )
-    })?;
-    Ok(dest)
+    check_target(option, path).map(|t| t.dest)
 }
 
 /// Checks that `dir` (given to `option`) can hold files, creating it (and its parents) if it
@@ -311,7 +125,7 @@ pub fn check_dir(option: &str, dir: &Path) -> Result<(PathBuf, bool), OutputErro
             .map_err(|e| refuse(option, dir, format!("the directory cannot be created: {e}")))?;
         true
     };
-    if let Err(e) = probe_dir(dir) {
+    if let Err(e) = outfile::probe_dir(dir) {
         if created {
             let _ = fs::remove_dir(dir);
         }
@@ -422,12 +236,12 @@ impl Outputs {
             ("--trace", files.trace),
             ("--diagram", files.diagram),
         ];
-        let mut dests: [Option<PathBuf>; 4] = Default::default();
+        let mut targets: [Option<Target>; 4] = Default::default();
         for (i, (option, path)) in given.iter().enumerate() {
             let Some(path) = path else { continue };
-            let dest = check_file(option, path)?;
-            for (j, earlier) in dests[..i].iter().enumerate() {
-                if earlier.as_ref() == Some(&dest) {
+            let target = check_target(option, path)?;
+            for (j, earlier) in targets[..i].iter().enumerate() {
+                if earlier.as_ref().is_some_and(|e| e.same_file(&target)) {
                     return Err(refuse(
                         option,
                         path,
@@ -435,13 +249,14 @@ impl Outputs {
                     ));
                 }
             }
+            let dest = &target.dest;
             if let Some(dir) = plots {
                 let is_dir = dest == dir;
                 let is_plot = dest.parent() == Some(dir)
                     && dest
                         .file_name()
                         .is_some_and(|n| plot_files.iter().any(|f| n == *f))
-                    || charts.values().any(|c| *c == dest);
+                    || charts.values().any(|c| c == dest);
                 if is_dir || is_plot {
                     return Err(refuse(
                         option,
@@ -454,9 +269,9 @@ impl Outputs {
                     ));
                 }
             }
-            dests[i] = Some(dest);
+            targets[i] = Some(target);
         }
-        Ok(dests)
+        Ok(targets.map(|t| t.map(|t| t.dest)))
     }
 
     /// Where the chart `file` goes: its checked destination if it existed, else its name in the
@@ -478,107 +293,6 @@ impl Outputs {
             let _ = fs::remove_dir(d);
         }
     }
-}
-
-/// A file written to a temporary name beside its destination, waiting to be renamed into
-/// place by [`Staged::commit`]. Dropped uncommitted, the temporary file is removed.
-#[derive(Debug)]
-pub struct Staged {
-    temp: PathBuf,
-    dest: PathBuf,
-    done: bool,
-}
-
-impl Staged {
-    /// Writes `bytes` to a new temporary file beside `dest` and flushes it to disk. An existing
-    /// `dest` lends its permissions to the new file. On failure nothing is left behind.
-    pub fn write(dest: &Path, bytes: &[u8]) -> io::Result<Staged> {
-        let temp = temp_path(dest);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        // The file is ours from here on: dropping `staged` removes it.
-        let staged = Staged {
-            temp,
-            dest: dest.to_path_buf(),
-            done: false,
-        };
-        f.write_all(bytes)?;
-        if let Ok(meta) = fs::metadata(dest) {
-            f.set_permissions(meta.permissions())?;
-        }
-        f.sync_all()?;
-        Ok(staged)
-    }
-
-    /// A file already written at `temp` (by a writer of its own, e.g. the timeline's, given
-    /// [`temp_path`]`(dest)`), to be renamed to `dest` by [`Staged::commit`]; dropped
-    /// uncommitted, `temp` is removed.
-    pub fn adopt(temp: PathBuf, dest: &Path) -> Staged {
-        Staged {
-            temp,
-            dest: dest.to_path_buf(),
-            done: false,
-        }
-    }
-
-    /// Where the file goes.
-    pub fn dest(&self) -> &Path {
-        &self.dest
-    }
-
-    /// Renames the temporary file over the destination (atomic within one file system), unless
-    /// the destination is now something other than a regular file (it was checked before the
-    /// run, but may have been replaced since): that is refused, and the temporary file removed.
-    pub fn commit(mut self) -> io::Result<PathBuf> {
-        if let Ok(meta) = fs::symlink_metadata(&self.dest) {
-            if !meta.is_file() {
-                return Err(io::Error::other(format!(
-                    "{} is now {}, not a regular file: not replaced",
-                    self.dest.display(),
-                    kind_of(meta.file_type())
-                )));
-            }
-        }
-        fs::rename(&self.temp, &self.dest)?;
-        self.done = true;
-        // The directory entry too, so the new name survives a crash.
-        if let Some(dir) = self.dest.parent() {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(self.dest.clone())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = fs::remove_file(&self.temp);
-        }
-    }
-}
-
-/// Writes every `(dest, bytes)` whole: first each to a temporary file beside it, then, only if
-/// all of those succeeded, renames each into place. Returns the paths written. If a temporary
-/// file cannot be written, every temporary file is removed and no destination is touched.
-pub fn write_all_atomically(files: Vec<(PathBuf, Vec<u8>)>) -> io::Result<Vec<PathBuf>> {
-    let mut staged = Vec::with_capacity(files.len());
-    for (dest, bytes) in files {
-        let s = Staged::write(&dest, &bytes)
-            .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", dest.display())))?;
-        staged.push(s);
-    }
-    let mut written = Vec::with_capacity(staged.len());
-    for s in staged {
-        let dest = s.dest().to_path_buf();
-        written.push(s.commit().map_err(|e| {
-            io::Error::new(e.kind(), format!("renaming into {}: {e}", dest.display()))
-        })?);
-    }
-    Ok(written)
 }
 
 #[cfg(test)]

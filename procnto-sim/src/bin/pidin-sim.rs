@@ -30,6 +30,7 @@ use kernel_sim::{supervisor, Kernel};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use userlib::outfile::{self, Staged};
 
 /// Shows a running shared kernel's processes, threads, channels and connections (asyncmsg
 /// queues among them), as pidin; or records its trace, as tracelogger.
@@ -118,7 +119,7 @@ fn run() -> i32 {
         }
     }
     if let [t, d] = &planned[..] {
-        if t.is_same_file(d) {
+        if t.target.same_file(&d.target) {
             eprintln!(
                 "pidin-sim: --trace and --diagram name the same file {}",
                 d.path.display()
@@ -136,7 +137,7 @@ fn run() -> i32 {
     if !planned.is_empty() {
         // A kernel in a plain memory file: that file is no place for a recording.
         if !supervisor::is_supervised(&name) {
-            if let Some(p) = planned.iter().find(|p| p.is_file(Path::new(&name))) {
+            if let Some(p) = planned.iter().find(|p| p.target.is(Path::new(&name))) {
                 return Refusal::usage(p.option, &p.path, "is the kernel's memory file").report();
             }
         }
@@ -195,16 +196,29 @@ fn record(kernel: &Kernel, name: &str, args: &Args, planned: Vec<Planned>) -> i3
     // takes no new file fails before anything is recorded), then renamed over it once every
     // file is written: a failed run leaves the files as they were, and none that was not.
     let mut staged = Vec::new();
-    for p in planned {
-        match Staged::create(p) {
+    for p in &planned {
+        match Staged::create(&p.target.dest) {
             Ok(s) => staged.push(s),
-            Err(r) => return r.report(),
+            Err(e) => {
+                let dir = p.target.dest.parent().unwrap_or(Path::new("/"));
+                return Refusal::failed(
+                    p.option,
+                    &p.path,
+                    format!(
+                        "cannot create a file in {} (where it is written, then renamed into \
+                         place): {e}",
+                        dir.display()
+                    ),
+                )
+                .report();
+            }
         }
     }
-    let trace_temp = staged
+    let trace_temp = planned
         .iter()
-        .find(|s| s.planned.option == "--trace")
-        .map(|s| s.temp.clone());
+        .zip(&staged)
+        .find(|(p, _)| p.option == "--trace")
+        .map(|(_, s)| s.temp().to_path_buf());
     let mut timeline = match &trace_temp {
         Some(temp) => match userlib::timeline::TimelineLayer::new(temp) {
             Ok(pair) => Some(pair),
@@ -297,8 +311,8 @@ fn record(kernel: &Kernel, name: &str, args: &Args, planned: Vec<Planned>) -> i3
     // Every file is written to its temporary file, then (all written) renamed into place.
     let mut status = 0;
     let mut said = Vec::new();
-    for s in staged.iter_mut() {
-        let written = if s.planned.option == "--trace" {
+    for (p, s) in planned.iter().zip(staged.iter_mut()) {
+        let written = if p.option == "--trace" {
             match timeline.take() {
                 Some((_, t)) => t
                     .finish()
@@ -307,20 +321,17 @@ fn record(kernel: &Kernel, name: &str, args: &Args, planned: Vec<Planned>) -> i3
             }
         } else {
             match chart.take() {
-                Some((_, c)) => s.write(c.svg().as_bytes()).map(|()| String::new()),
+                Some((_, c)) => s.fill(c.svg().as_bytes()).map(|()| String::new()),
                 None => Ok(String::new()),
             }
         };
-        match written.and_then(|more| s.keep_mode().map(|()| more)) {
-            Ok(more) => said.push(format!(
-                "pidin-sim: wrote {}{more}",
-                s.planned.path.display()
-            )),
+        match written {
+            Ok(more) => said.push(format!("pidin-sim: wrote {}{more}", p.path.display())),
             Err(e) => {
                 eprintln!(
                     "pidin-sim: {} {}: cannot write it: {e}",
-                    s.planned.option,
-                    s.planned.path.display()
+                    p.option,
+                    p.path.display()
                 );
                 status = 1;
                 break;
@@ -328,14 +339,23 @@ fn record(kernel: &Kernel, name: &str, args: &Args, planned: Vec<Planned>) -> i3
         }
     }
     if status == 0 {
-        status = Staged::commit(&mut staged);
-        for line in said.iter().filter(|_| status == 0) {
-            eprintln!("{line}");
+        // Every file renamed into place, or (a rename failing) none that was not there before.
+        match outfile::commit_all(std::mem::take(&mut staged)) {
+            Ok(_) => said.iter().for_each(|line| eprintln!("{line}")),
+            Err(e) => {
+                let p = &planned[e.index];
+                eprintln!(
+                    "pidin-sim: {} {}: cannot put it in place: {e}",
+                    p.option,
+                    p.path.display()
+                );
+                status = 1;
+            }
         }
     } else {
-        let named: Vec<String> = staged
+        let named: Vec<String> = planned
             .iter()
-            .map(|s| s.planned.path.display().to_string())
+            .map(|p| p.path.display().to_string())
             .collect();
         eprintln!(
             "pidin-sim: nothing written: {} as before the recording",
@@ -407,330 +427,57 @@ impl Refusal {
     }
 }
 
-/// "a directory", "a FIFO (a special file)", ... (what an existing path that is not a regular
-/// file is).
-fn kind_of(t: std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO (a special file)"
-    } else if t.is_socket() {
-        "a socket (a special file)"
-    } else if t.is_char_device() {
-        "a character device (a special file)"
-    } else if t.is_block_device() {
-        "a block device (a special file)"
-    } else {
-        "not a regular file"
-    }
-}
-
-/// Why an existing path of type `t` (reached through a symbolic link if `link`) is refused.
-fn not_regular(t: std::fs::FileType, link: bool) -> String {
-    format!(
-        "{} {}, not a regular file: only a regular file is written (a device, FIFO, socket or \
-         directory is never opened)",
-        if link { "leads to" } else { "is" },
-        kind_of(t)
-    )
-}
-
-/// Whether `m` is the file this program's standard error goes to (its messages).
-fn is_standard_error(m: &std::fs::Metadata) -> bool {
-    use std::os::fd::AsFd;
-    use std::os::unix::fs::MetadataExt;
-    std::io::stderr()
-        .as_fd()
-        .try_clone_to_owned()
-        .and_then(|fd| std::fs::File::from(fd).metadata())
-        .is_ok_and(|e| (e.dev(), e.ino()) == (m.dev(), m.ino()))
-}
-
 /// An output path, checked before anything is recorded (nothing made or changed yet).
 struct Planned {
     /// `--trace` or `--diagram`.
     option: &'static str,
     /// The path as given.
     path: PathBuf,
-    /// Where the file goes: the existing file (a symbolic link followed, so that it stays a
-    /// link), else the path in its directory's canonical form.
-    dest: PathBuf,
-    /// What was there: a regular file, which this user can open for writing.
-    existing: Option<std::fs::Metadata>,
+    /// Where the file goes, and what was there (a regular file, which can be opened for
+    /// writing).
+    target: outfile::Target,
 }
 
 impl Planned {
-    /// Checks that a file can be written at `path` (given to `option`): an existing path must
-    /// be a regular file (a symbolic link to one is followed) that can be opened for writing
-    /// and is not where this program's messages go; a new one needs an existing directory. A
-    /// device, FIFO, socket or directory (or a link to one) is refused without being opened,
-    /// and so is a link to nothing.
+    /// Checks that a file can be written at `path` (given to `option`), as
+    /// [`outfile::check`] does: an existing path must be a regular file (a symbolic link to one
+    /// is followed) that can be opened for writing and is not where this program's messages
+    /// (its standard error) go; a new one needs an existing directory. A device, FIFO, socket
+    /// or directory (or a link to one) is refused without being opened, and so is a link to
+    /// nothing: a usage error (2). What the system refuses (no such directory, no permission)
+    /// fails (1).
     fn check(option: &'static str, path: &Path) -> Result<Planned, Refusal> {
-        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-        if path.as_os_str().is_empty() {
-            return Err(Refusal::usage(option, path, "the path is empty"));
-        }
-        let planned = |dest: PathBuf, existing| Planned {
-            option,
-            path: path.to_path_buf(),
-            dest,
-            existing,
-        };
-        let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-        // (stat: opens nothing, never blocks.)
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_file() => {
-                // Opened to see that it can be written: not emptied, and not blocking should
-                // it have become a FIFO since (then what was opened is refused).
-                let opened = std::fs::OpenOptions::new()
-                    .write(true)
-                    .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
-                    .open(path)
-                    .and_then(|f| f.metadata());
-                let opened = match opened {
-                    Ok(o) if o.is_file() => o,
-                    Ok(o) => {
-                        return Err(Refusal::usage(
-                            option,
-                            path,
-                            not_regular(o.file_type(), link),
-                        ))
-                    }
-                    Err(e) => {
-                        return Err(Refusal::failed(
-                            option,
-                            path,
-                            format!("cannot write it: {e}"),
-                        ))
-                    }
-                };
-                if is_standard_error(&opened) {
-                    return Err(Refusal::usage(
-                        option,
-                        path,
-                        "is the file pidin-sim's messages (its standard error) go to: give \
-                         another file",
-                    ));
-                }
-                let dest =
-                    std::fs::canonicalize(path).map_err(|e| Refusal::failed(option, path, e))?;
-                // A file reached through /proc/PID/fd may have no name (deleted) or another.
-                let named = std::fs::metadata(&dest)
-                    .is_ok_and(|m| (m.dev(), m.ino()) == (opened.dev(), opened.ino()));
-                if !named {
-                    return Err(Refusal::usage(
-                        option,
-                        path,
-                        format!(
-                            "resolves to {}, which is not the same file (a deleted file, a \
-                             descriptor's link?): give the file's own path",
-                            dest.display()
-                        ),
-                    ));
-                }
-                Ok(planned(dest, Some(opened)))
-            }
-            Ok(m) => Err(Refusal::usage(
+        use outfile::Problem;
+        match outfile::check(path, &[outfile::Stream::Error]) {
+            Ok(target) => Ok(Planned {
+                option,
+                path: path.to_path_buf(),
+                target,
+            }),
+            Err(Problem::StandardStream(_)) => Err(Refusal::usage(
                 option,
                 path,
-                not_regular(m.file_type(), link),
+                "is the file pidin-sim's messages (its standard error) go to: give another file",
             )),
-            Err(_) if link => {
-                let to = std::fs::read_link(path)
-                    .map_or_else(|_| "?".into(), |t| t.display().to_string());
-                Err(Refusal::usage(
-                    option,
-                    path,
-                    format!("is a symbolic link to {to}, which does not exist: not followed"),
-                ))
-            }
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Refusal::failed(
+            Err(p) if p.names_no_file() => Err(Refusal::usage(
                 option,
                 path,
-                format!("cannot create it: {e}"),
+                p.describe(outfile::Words::Special),
             )),
-            Err(_) => {
-                let name = match path.file_name() {
-                    Some(n) if !path.as_os_str().as_encoded_bytes().ends_with(b"/") => n,
-                    _ => {
-                        return Err(Refusal::usage(
-                            option,
-                            path,
-                            "names a directory, not a file",
-                        ))
-                    }
-                };
-                let parent = match path.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => p,
-                    _ => Path::new("."),
-                };
-                match std::fs::metadata(parent) {
-                    Ok(m) if m.is_dir() => {}
-                    Ok(_) => {
-                        return Err(Refusal::usage(
-                            option,
-                            path,
-                            format!("{} is not a directory", parent.display()),
-                        ))
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        return Err(Refusal::failed(
-                            option,
-                            path,
-                            format!(
-                                "cannot create it: the directory {} does not exist",
-                                parent.display()
-                            ),
-                        ))
-                    }
-                    Err(e) => {
-                        return Err(Refusal::failed(
-                            option,
-                            path,
-                            format!("cannot create it: {}: {e}", parent.display()),
-                        ))
-                    }
-                }
-                let dir = std::fs::canonicalize(parent).map_err(|e| {
-                    Refusal::failed(
-                        option,
-                        path,
-                        format!("cannot create it: {}: {e}", parent.display()),
-                    )
-                })?;
-                Ok(planned(dir.join(name), None))
-            }
-        }
-    }
-
-    /// Whether `self` and `other` name one file (`x.json` and `sub/../x.json`, a link to it,
-    /// another hard link).
-    fn is_same_file(&self, other: &Planned) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        self.dest == other.dest
-            || matches!((&self.existing, &other.existing),
-                (Some(a), Some(b)) if (a.dev(), a.ino()) == (b.dev(), b.ino()))
-    }
-
-    /// Whether `self` is the existing file at `path`.
-    fn is_file(&self, path: &Path) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        match (&self.existing, std::fs::metadata(path)) {
-            (Some(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
-            _ => false,
-        }
-    }
-}
-
-/// An output being made: its temporary file beside its place (removed when dropped unless it
-/// was renamed into place).
-struct Staged {
-    planned: Planned,
-    temp: PathBuf,
-    file: Option<std::fs::File>,
-    /// Renamed into place.
-    placed: bool,
-}
-
-impl Staged {
-    /// Makes the temporary file (hidden, named after the file and this process) in the file's
-    /// directory.
-    fn create(planned: Planned) -> Result<Staged, Refusal> {
-        let dir = planned
-            .dest
-            .parent()
-            .unwrap_or(Path::new("/"))
-            .to_path_buf();
-        let name = planned
-            .dest
-            .file_name()
-            .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-        let pid = std::process::id();
-        let mut last = None;
-        for n in 0..16 {
-            let more = if n == 0 {
-                String::new()
-            } else {
-                format!(".{n}")
-            };
-            let temp = dir.join(format!(".{name}.pidin-sim-{pid}{more}.tmp"));
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)
-            {
-                Ok(file) => {
-                    return Ok(Staged {
-                        planned,
-                        temp,
-                        file: Some(file),
-                        placed: false,
-                    })
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-                Err(e) => {
-                    last = Some(e);
-                    break;
-                }
-            }
-        }
-        let e = last.map_or_else(|| "?".into(), |e| e.to_string());
-        Err(Refusal::failed(
-            planned.option,
-            &planned.path,
-            format!(
-                "cannot create a file in {} (where it is written, then renamed into place): {e}",
-                dir.display()
-            ),
-        ))
-    }
-
-    /// Writes `bytes` into the temporary file.
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut f = match self.file.take() {
-            Some(f) => f,
-            None => std::fs::OpenOptions::new().write(true).open(&self.temp)?,
-        };
-        f.set_len(0)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    }
-
-    /// Gives the temporary file the permissions of the file it replaces.
-    fn keep_mode(&self) -> std::io::Result<()> {
-        match &self.planned.existing {
-            Some(m) => std::fs::set_permissions(&self.temp, m.permissions()),
-            None => Ok(()),
-        }
-    }
-
-    /// Renames every written temporary file into place; the exit status. Should one rename
-    /// fail, the files placed before it that this run made are removed again.
-    fn commit(staged: &mut [Staged]) -> i32 {
-        for i in 0..staged.len() {
-            let s = &staged[i];
-            if let Err(e) = std::fs::rename(&s.temp, &s.planned.dest) {
-                eprintln!(
-                    "pidin-sim: {} {}: cannot put it in place: {e}",
-                    s.planned.option,
-                    s.planned.path.display()
-                );
-                for p in staged[..i].iter().filter(|p| p.planned.existing.is_none()) {
-                    let _ = std::fs::remove_file(&p.planned.dest);
-                }
-                return 1;
-            }
-            staged[i].placed = true;
-        }
-        0
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.placed {
-            let _ = std::fs::remove_file(&self.temp);
+            Err(
+                p @ (Problem::ParentMissing(_)
+                | Problem::ParentUnreachable(..)
+                | Problem::Unreachable(_)),
+            ) => Err(Refusal::failed(
+                option,
+                path,
+                format!("cannot create it: {}", p.describe(outfile::Words::Special)),
+            )),
+            Err(p) => Err(Refusal::failed(
+                option,
+                path,
+                p.describe(outfile::Words::Special),
+            )),
         }
     }
 }
