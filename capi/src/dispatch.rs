@@ -278,6 +278,8 @@ unsafe fn block(ctp: *mut CContext) -> KResult<*mut CContext> {
     // SAFETY: the context's handle is live (our caller's promise).
     let e = unsafe { engine(dpp)? };
     let (chid, timeout) = e.receive_setup()?;
+    // (The handle may be destroyed and freed while we wait: its flag outlives it.)
+    let gone = e.gone_flag();
     // SAFETY: as above.
     let mut info = unsafe {
         ptr::addr_of_mut!((*ctp).id).write(-1);
@@ -301,6 +303,9 @@ unsafe fn block(ctp: *mut CContext) -> KResult<*mut CContext> {
         Ok(rcvid)
     });
     match r {
+        // A pulse of the handle's own teardown (Engine::gone_flag): ESRCH, as the channel's
+        // destroy gives the other blocked threads.
+        Ok(0) if gone.load(std::sync::atomic::Ordering::Acquire) => Err(Errno::ESRCH),
         Ok(rcvid) => {
             let rcvid = c_int::try_from(rcvid).map_err(|_| Errno::EOVERFLOW)?;
             // SAFETY: as above.
@@ -493,9 +498,9 @@ pub unsafe extern "C" fn message_detach(
 }
 
 /// `pulse_attach(dpp, flags, code, func, handle)`: pulses of `code` go to `func`;
-/// `MSG_FLAG_ALLOC_PULSE`: the lowest free code 0..127 instead. Returns the code, or -1 and
-/// `errno`: EAGAIN no free code; EINVAL `dpp`/`func` NULL, `code` beyond -128..127, unknown
-/// flags; EBUSY `_PULSE_CODE_COIDDEATH` on a channel without `_NTO_CHF_COID_DISCONNECT`.
+/// `MSG_FLAG_ALLOC_PULSE`: the lowest free code 0..127 instead (`MSG_FLAG_TYPE_PULSE` may be
+/// given too). Returns the code, or -1 and `errno`: EAGAIN no free code; EINVAL `dpp`/`func`
+/// NULL, `code` beyond -128..127, unknown flags; EBUSY `_PULSE_CODE_COIDDEATH` on a channel without `_NTO_CHF_COID_DISCONNECT`.
 ///
 /// # Safety
 /// As `message_attach`.
@@ -509,9 +514,7 @@ pub unsafe extern "C" fn pulse_attach(
 ) -> c_int {
     let flags = flags as u32;
     plain(guard(|| {
-        if flags & MSG_FLAG_TYPE_PULSE != 0 {
-            return Err(Errno::EINVAL);
-        }
+        // (MSG_FLAG_TYPE_PULSE, which a pulse attach is anyway, is taken as QNX's takes it.)
         let pulse = flags | MSG_FLAG_TYPE_PULSE;
         // SAFETY: forwarded from our C caller (see the `# Safety` section).
         unsafe { attach(dpp, ptr::null(), pulse, code, code, func, handle) }

@@ -61,18 +61,33 @@ impl CSigEvent {
     }
 
     /// The kernel's event for this one (EINVAL: no QNX event type, or a pulse code or
-    /// priority out of range).
+    /// priority out of range). Only the members the type uses are read, as QNX's `SIGEV_*_INIT`
+    /// macros set only those: an event made with `SIGEV_UNBLOCK_INIT` on an uninitialised
+    /// struct holds whatever the stack had in the others.
     pub fn to_kernel(&self) -> KResult<SigEvent> {
+        use sigev::*;
         let kind = self.kind()?;
-        let code = i16::try_from(self.code()).map_err(|_| Errno::EINVAL)?;
-        let priority = i16::try_from(self.priority()).map_err(|_| Errno::EINVAL)?;
-        if kind == sigev::SIGEV_PULSE && i8::try_from(code).is_err() {
-            return Err(Errno::EINVAL);
-        }
+        let (signo, value, code, priority) = match kind {
+            SIGEV_NONE | SIGEV_UNBLOCK | SIGEV_INTR => (0, 0, 0, 0),
+            SIGEV_SIGNAL | SIGEV_THREAD => (self.sigev_signo, self.sigev_value, 0, 0),
+            SIGEV_SIGNAL_CODE | SIGEV_SIGNAL_THREAD => {
+                let code = i16::try_from(self.code()).map_err(|_| Errno::EINVAL)?;
+                (self.sigev_signo, self.sigev_value, code, 0)
+            }
+            _ => {
+                // SIGEV_PULSE: the coid, its code (8 bits) and priority.
+                let code = i16::try_from(self.code()).map_err(|_| Errno::EINVAL)?;
+                let priority = i16::try_from(self.priority()).map_err(|_| Errno::EINVAL)?;
+                if i8::try_from(code).is_err() {
+                    return Err(Errno::EINVAL);
+                }
+                (self.sigev_signo, self.sigev_value, code, priority)
+            }
+        };
         Ok(SigEvent {
             sigev_notify: kind,
-            sigev_signo: i64::from(self.sigev_signo),
-            sigev_value: self.sigev_value,
+            sigev_signo: i64::from(signo),
+            sigev_value: value,
             sigev_code: code,
             sigev_priority: priority,
             ..SigEvent::default()
@@ -149,6 +164,31 @@ mod tests {
         assert_eq!(c_event(0x84, 1, 0, 300, 10).to_kernel(), Err(Errno::EINVAL));
         assert_eq!(
             c_event(0x84, 1, 0, 1, 70000).to_kernel(),
+            Err(Errno::EINVAL)
+        );
+    }
+
+    #[test]
+    fn only_the_members_a_type_uses_are_read() {
+        // What SIGEV_UNBLOCK_INIT / SIGEV_INTR_INIT / SIGEV_NONE_INIT leave in an
+        // uninitialised struct: garbage everywhere else, the event still good.
+        let garbage = |notify| c_event(notify, 0x5a5a_5a5a, 0xdead_beef, 0x7fff_0000, -70000);
+        assert_eq!(garbage(0x85).to_kernel().unwrap(), SigEvent::unblock());
+        assert_eq!(garbage(0x86).to_kernel().unwrap().kind(), sigev::SIGEV_INTR);
+        assert_eq!(garbage(0).to_kernel().unwrap(), SigEvent::none());
+        // SIGEV_SIGNAL_INIT: the signal (and value) read, code and priority not.
+        let e = c_event(0x81, 14, 5, 0x7fff_0000, -70000)
+            .to_kernel()
+            .unwrap();
+        assert_eq!(
+            (e.kind(), e.sigev_signo, e.sigev_code),
+            (sigev::SIGEV_SIGNAL, 14, 0)
+        );
+        // SIGEV_SIGNAL_CODE_INIT: its code read (and checked), the priority not.
+        let e = c_event(0x82, 14, 5, -3, -70000).to_kernel().unwrap();
+        assert_eq!(e, SigEvent::signal_code(14, 5, -3));
+        assert_eq!(
+            c_event(0x82, 14, 5, 70000, 0).to_kernel(),
             Err(Errno::EINVAL)
         );
     }

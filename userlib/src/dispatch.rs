@@ -156,6 +156,9 @@ pub struct Engine<H> {
     state: Mutex<State<H>>,
     kernel: Kernel,
     pid: Pid,
+    /// Set when it is destroyed (or dropped): what a thread that was blocked on its channel
+    /// reads after its receive, when the handle itself may be gone ([`Engine::gone_flag`]).
+    gone: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<H: Clone> Engine<H> {
@@ -169,6 +172,7 @@ impl<H: Clone> Engine<H> {
         }
         let (kernel, pid) = current::current_process()?;
         Ok(Engine {
+            gone: Arc::default(),
             state: Mutex::new(State {
                 chid,
                 death_channel: false,
@@ -340,6 +344,16 @@ impl<H: Clone> Engine<H> {
     pub fn set_timeout(&self, ns: Option<u64>) -> KResult<()> {
         self.live()?.timeout = ns;
         Ok(())
+    }
+
+    /// A flag set when the handle is destroyed, for a thread about to block on its channel:
+    /// read after the receive, it stays readable should the handle be freed meanwhile. A
+    /// pulse received once it is set is the handle's own teardown (the detach of the coid it
+    /// keeps for `dispatch_unblock`, which must go before the channel: destroyed first, the
+    /// channel would send `_PULSE_CODE_COIDDEATH` to the process's other channels), and the
+    /// block leaves with ESRCH, as it would from the channel's destroy.
+    pub fn gone_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.gone.clone()
     }
 
     /// What a block needs: the channel and the timeout. EINVAL no channel, or destroyed.
@@ -524,6 +538,10 @@ impl<H: Clone> Engine<H> {
     pub fn destroy(&self) -> KResult<()> {
         let mut s = self.live()?;
         s.destroyed = true;
+        // (Before the unblock coid's detach below, whose _PULSE_CODE_DISCONNECT a blocked
+        // thread may take: it reads the flag and leaves with ESRCH, as the channel's destroy
+        // makes the others leave.)
+        self.gone.store(true, std::sync::atomic::Ordering::Release);
         s.entries.clear();
         s.names.clear();
         let hooks = std::mem::take(&mut s.on_destroy);
@@ -549,6 +567,7 @@ impl<H: Clone> Engine<H> {
 
 impl<H> Drop for Engine<H> {
     fn drop(&mut self) {
+        self.gone.store(true, std::sync::atomic::Ordering::Release);
         let s = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
         if !s.destroyed {
             for f in std::mem::take(&mut s.on_destroy) {
@@ -756,7 +775,8 @@ pub fn dispatch_context_free(ctp: Context) {
 /// `dispatch_block(ctp)`: `MsgReceive` on the handle's channel into the context, bounded by
 /// [`dispatch_timeout`] if one is set (else by a `TimerTimeout` the thread armed before). On
 /// ETIMEDOUT it returns `Ok` with [`Context::rcvid`] -1. Errors: EINVAL no channel or a
-/// destroyed handle, `MsgReceive`'s (ESRCH the channel destroyed, EINTR).
+/// destroyed handle, `MsgReceive`'s (ESRCH the channel destroyed, EINTR); ESRCH too for a
+/// thread blocked while the handle is destroyed.
 pub fn dispatch_block(ctp: &mut Context) -> KResult<()> {
     let (chid, timeout) = ctp.dpp.engine.receive_setup()?;
     ctp.rcvid = -1;
@@ -769,6 +789,16 @@ pub fn dispatch_block(ctp: &mut Context) -> KResult<()> {
         sys::msg_receive(c, chid, &mut ctp.buf, Some(&mut ctp.info))
     });
     match r {
+        // (The handle's teardown: see `Engine::gone_flag`.)
+        Ok(0)
+            if ctp
+                .dpp
+                .engine
+                .gone
+                .load(std::sync::atomic::Ordering::Acquire) =>
+        {
+            Err(Errno::ESRCH)
+        }
         Ok(rcvid) => {
             ctp.rcvid = rcvid;
             ctp.len = if rcvid == 0 {

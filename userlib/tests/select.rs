@@ -224,9 +224,23 @@ fn a_detached_fd_is_not_called_and_a_pulse_for_a_reused_slot_is_dropped() {
     .unwrap();
     let mut ctp = dispatch_context_alloc(&dpp).unwrap();
     put(&w);
-    // The pulse goes out now; detached and attached again (the same slot, a new serial), the
-    // fd's queued pulse is the old slot's: dropped (0), the function not called.
-    std::thread::sleep(Duration::from_millis(300));
+    // The pulse goes out now (waited for: on a loaded machine the watcher takes its time);
+    // detached and attached again (the same slot, a new serial), the fd's queued pulse is the
+    // old slot's: dropped (0), the function not called.
+    let (k, pid) = (
+        userlib::current::default_kernel().unwrap(),
+        userlib::current::default_pid().unwrap(),
+    );
+    let until = Instant::now() + LONG;
+    while !k
+        .snapshot()
+        .channels
+        .iter()
+        .any(|c| c.pid == pid && c.chid == dpp.chid() && c.queued > 0)
+    {
+        assert!(Instant::now() < until, "the fd's pulse never came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     select_detach(&dpp, r.as_raw_fd()).unwrap();
     select_attach(
         &dpp,
