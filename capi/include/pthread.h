@@ -9,7 +9,9 @@
  * - pthread_attr_setschedparam takes QNX's priorities whatever the attribute's policy;
  * - pthread_create with PTHREAD_EXPLICIT_SCHED starts the thread at the attribute's simulated
  *   policy and priority, with PTHREAD_INHERIT_SCHED (the default) at the creator's; the Linux
- *   thread always inherits the creator's Linux scheduling.
+ *   thread always inherits the creator's Linux scheduling;
+ * - pthread_join is bounded, as QNX's, by a TimerTimeout armed with _NTO_TIMEOUT_JOIN: ETIMEDOUT
+ *   once its time has passed, the thread not joined (and it spends the arming, as a kernel call).
  */
 /* (#include_next is a GNU extension: this pragma keeps -Wpedantic quiet about it.) */
 #if defined(__GNUC__)
@@ -28,6 +30,9 @@ extern "C" {
 int qnxsim_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                           void *(*start)(void *), void *arg);
 #define pthread_create qnxsim_pthread_create
+
+int qnxsim_pthread_join(pthread_t thread, void **retval);
+#define pthread_join qnxsim_pthread_join
 
 int qnxsim_pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param);
 int qnxsim_pthread_getschedparam(pthread_t thread, int *policy, struct sched_param *param);

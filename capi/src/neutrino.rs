@@ -685,9 +685,22 @@ unsafe fn timer_timeout(
     let ev = unsafe { event_in(notify)? };
     // SAFETY: NULL or the C caller's `uint64_t` (its promise).
     let ntime = unsafe { ntime.as_ref() }.copied();
-    let _ = otime; // Only meaningful for _NTO_TIMEOUT_NANOSLEEP, which no call here blocks in.
-    let old = with_current(|c| c.timer_timeout_event(id, abstime_in(flags), ev.as_ref(), ntime))?;
-    Ok(old as c_int)
+    let flags = abstime_in(flags);
+    // (Only _NTO_TIMEOUT_NANOSLEEP writes otime: the time left when a signal ends the sleep.)
+    let mut left = 0u64;
+    let r = with_current(|c| c.timer_timeout_otime(id, flags, ev.as_ref(), ntime, Some(&mut left)));
+    match r {
+        Err(Errno::EINTR) => {
+            // SAFETY: NULL or the C caller's `uint64_t` (its promise).
+            if let Some(o) = unsafe { otime.as_mut() } {
+                *o = left;
+            }
+        }
+        // What the next pthread_join needs to know (libqnxsim's, which QNX's ThreadJoin is).
+        Ok(_) => crate::posix::note_timeout_armed(id, flags, ev.as_ref(), ntime),
+        Err(_) => {}
+    }
+    Ok(r? as c_int)
 }
 
 /// QNX's `struct _itimer`.
@@ -704,9 +717,10 @@ pub struct ITimer {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct CTimerInfo {
-    /// Time to the next expiry, and the period.
+    /// The time of the next expiry on the timer's clock (absolute ns), and the period, as
+    /// QNX's ker_timer_info reports them (0 and 0 disarmed).
     pub itime: ITimer,
-    /// Unused here (0).
+    /// The time left to the next expiry, and the period (0 and 0 disarmed).
     pub otime: ITimer,
     /// `_NTO_TI_*` flags: `_NTO_TI_ACTIVE` (1) when armed.
     pub flags: u32,
@@ -768,13 +782,18 @@ unsafe fn timer_info_k(
         }
         c.timer_info(id)
     })?;
+    let armed = t.remaining != 0;
     *out = CTimerInfo {
         itime: ITimer {
-            nsec: t.remaining,
+            nsec: t.expiry,
             interval_nsec: t.interval,
         },
-        otime: ITimer::default(),
-        flags: u32::from(t.remaining != 0),
+        // QNX's timer_remaining(): 0 and 0 for a disarmed timer.
+        otime: ITimer {
+            nsec: t.remaining,
+            interval_nsec: if armed { t.interval } else { 0 },
+        },
+        flags: u32::from(armed),
         tid: 0,
         notify: 0,
         clockid: t.clock,
@@ -799,7 +818,9 @@ unsafe fn signal_kill(
 kernel_call! {
     /// `TimerTimeout(id, flags, notify, ntime, otime)`: arms a timeout for the thread's next
     /// blocking kernel call in the `_NTO_TIMEOUT_*` states of `flags`; returns the flags armed
-    /// before. `ntime` NULL: time out at once. `otime` is not written.
+    /// before. `ntime` NULL: time out at once. With `_NTO_TIMEOUT_NANOSLEEP` the call sleeps
+    /// until `ntime` and returns 0; a signal handler ends it with EINTR and the time left in
+    /// `otime` (if not NULL). `_NTO_TIMEOUT_JOIN` bounds the next `pthread_join`.
     TimerTimeout, TimerTimeout_r = timer_timeout(id: clockid_t, flags: c_int,
         notify: *const CSigEvent, ntime: *const u64, otime: *mut u64) -> c_int;
     /// `TimerCreate(id, notify)`: a kernel timer's id.

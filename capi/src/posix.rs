@@ -8,18 +8,22 @@
 //!   event translated to glibc's numbers. The `timer_t` of a kernel timer is its id with a tag
 //!   in bits 48..63 (`0x7173`) that no glibc timer carries.
 //! * `pthread_create` with a NULL thread pointer (a QNX extension), through the rename in
-//!   `<pthread.h>` (its scheduling attributes: [`crate::sched`]).
+//!   `<pthread.h>` (its scheduling attributes: [`crate::sched`]); `pthread_join` bounded by a
+//!   `TimerTimeout` armed with `_NTO_TIMEOUT_JOIN` (ETIMEDOUT), as QNX's is.
 //! * `delay()`, `getprio()`/`setprio()`, `ThreadCtl()`, QNX's `gettid()`.
 
 use crate::sigevent::CSigEvent;
 use crate::{guard, plain, r_form};
-use kernel_sim::consts::TIMER_ABSTIME;
+use kernel_sim::consts::{
+    _NTO_TIMEOUT_JOIN, _NTO_TIMEOUT_MASK, _NTO_TIMEOUT_NANOSLEEP, CLOCK_MONOTONIC, TIMER_ABSTIME,
+};
 use kernel_sim::types::sigev;
 use kernel_sim::{Errno, KResult};
 use libc::{
     c_int, c_uint, c_void, clockid_t, itimerspec, pid_t, pthread_attr_t, pthread_t, timer_t,
     timespec,
 };
+use std::cell::Cell;
 use userlib::current::with_current;
 
 /// The tag a kernel timer's `timer_t` carries in bits 48..63.
@@ -212,6 +216,97 @@ pub unsafe extern "C" fn qnxsim_pthread_create(
     };
     // SAFETY: `out` is writable (the caller's pointer, or ours); the rest is the caller's.
     unsafe { crate::sched::create(out, attr, start, arg) }
+}
+
+/// What the calling thread last armed with `TimerTimeout` from C, while the arming may not be
+/// spent yet (the kernel spends it at the thread's next call; this only tells `pthread_join`
+/// whether to ask).
+#[derive(Clone, Copy)]
+struct Armed {
+    /// Its clock (Linux's id, as TimerTimeout's).
+    clock: clockid_t,
+    /// The absolute deadline on `clock` of its `_NTO_TIMEOUT_JOIN` (`None`: not armed for
+    /// joins, or with an event other than `SIGEV_UNBLOCK`).
+    join: Option<u64>,
+}
+
+thread_local! {
+    static ARMED: Cell<Option<Armed>> = const { Cell::new(None) };
+}
+
+/// Notes a successful `TimerTimeout(clock, flags, event, ntime)` of the calling thread (flags
+/// with Linux's `TIMER_ABSTIME` already turned into QNX's).
+pub(crate) fn note_timeout_armed(
+    clock: clockid_t,
+    flags: u32,
+    event: Option<&kernel_sim::types::SigEvent>,
+    ntime: Option<u64>,
+) {
+    let states = flags & _NTO_TIMEOUT_MASK;
+    let armed = (states != 0 && states & _NTO_TIMEOUT_NANOSLEEP == 0).then(|| {
+        let unblock = event.is_none_or(|e| e.kind() == sigev::SIGEV_UNBLOCK);
+        let join = (states & _NTO_TIMEOUT_JOIN != 0 && unblock).then(|| match ntime {
+            // At once: any time already past.
+            None => 0,
+            Some(ns) if flags & TIMER_ABSTIME != 0 => ns,
+            Some(ns) => now_ns(clock).saturating_add(ns),
+        });
+        Armed { clock, join }
+    });
+    ARMED.with(|a| a.set(armed));
+}
+
+/// The time on `clock` (monotonic or realtime) in ns.
+fn now_ns(clock: clockid_t) -> u64 {
+    let mut ts = timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is ours; the clock is one TimerTimeout accepted.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
+}
+
+extern "C" {
+    /// glibc's (2.31): `pthread_join` until an absolute time on `clock`, ETIMEDOUT after it.
+    fn pthread_clockjoin_np(
+        thread: pthread_t,
+        retval: *mut *mut c_void,
+        clock: clockid_t,
+        abstime: *const timespec,
+    ) -> c_int;
+}
+
+/// `pthread_join(thread, retval)`, renamed in `<pthread.h>`: glibc's, but bounded as QNX's
+/// ThreadJoin is by a `TimerTimeout` armed with `_NTO_TIMEOUT_JOIN` (and `SIGEV_UNBLOCK`):
+/// ETIMEDOUT once its time has passed (at once for an immediate one) and the thread has not
+/// ended. Like any kernel call it spends the arming, whatever its states: when the thread has
+/// armed one from C that no kernel call has spent yet, it makes one (`TimerTimeout` with flags
+/// 0, which says what was still armed); otherwise it enters no kernel.
+///
+/// # Safety
+/// As glibc's `pthread_join`.
+#[no_mangle]
+pub unsafe extern "C" fn qnxsim_pthread_join(thread: pthread_t, retval: *mut *mut c_void) -> c_int {
+    let Some(armed) = ARMED.with(|a| a.take()) else {
+        // SAFETY: the caller's arguments, as glibc takes them.
+        return unsafe { libc::pthread_join(thread, retval) };
+    };
+    let left = guard(|| with_current(|c| c.timer_timeout(CLOCK_MONOTONIC, 0, None)));
+    match armed.join {
+        Some(deadline) if matches!(left, Ok(f) if f & _NTO_TIMEOUT_JOIN != 0) => {
+            let at = timespec {
+                tv_sec: (deadline / 1_000_000_000).min(i64::MAX as u64) as libc::time_t,
+                tv_nsec: (deadline % 1_000_000_000) as libc::c_long,
+            };
+            // SAFETY: the caller's arguments, as glibc takes them; `at` is ours.
+            unsafe { pthread_clockjoin_np(thread, retval, armed.clock, &at) }
+        }
+        // SAFETY: the caller's arguments, as glibc takes them.
+        _ => unsafe { libc::pthread_join(thread, retval) },
+    }
 }
 
 /// `delay(msec)`: sleeps `msec` milliseconds on `CLOCK_REALTIME`; returns 0, or the

@@ -8,8 +8,9 @@
 //!
 //! `thread_pool_attr_t` and `thread_pool_t` are laid out as QNX 7.1's header has them (104 and
 //! 136 bytes);
-//! `thread_pool_t`'s `created` and `waiting` follow the pool's counts, `props` holds the pool
-//! and `reserved` marks a live one.
+//! `thread_pool_t`'s `created` and `waiting` follow the pool's counts, `pool_attr`'s limits
+//! the ones in force (normalised by `thread_pool_start`, changed by `thread_pool_control`, as
+//! QNX's), `props` holds the pool and `reserved` marks a live one.
 
 use crate::{guard, plain, set_errno};
 use kernel_sim::{Errno, KResult};
@@ -71,7 +72,8 @@ pub struct CThreadPoolAttr {
 #[repr(C)]
 #[derive(Debug)]
 pub struct CThreadPool {
-    /// A copy of the attributes given to `thread_pool_create`.
+    /// A copy of the attributes given to `thread_pool_create`, with the limits in force
+    /// (normalised at start, changed by `thread_pool_control`).
     pub pool_attr: CThreadPoolAttr,
     /// The pool's threads.
     pub created: c_uint,
@@ -250,6 +252,19 @@ impl PoolFuncs for CFuncs {
         unsafe {
             ptr::addr_of_mut!((*self.pool).created).write_volatile(created);
             ptr::addr_of_mut!((*self.pool).waiting).write_volatile(waiting);
+        }
+    }
+
+    fn publish_limits(&self, lim: PoolLimits) {
+        // SAFETY: as in `publish`: called under the pool's lock while its C struct lives (by
+        // `thread_pool_start`, `thread_pool_control` and `thread_pool_destroy` before it frees
+        // the struct).
+        unsafe {
+            let a = ptr::addr_of_mut!((*self.pool).pool_attr);
+            ptr::addr_of_mut!((*a).lo_water).write_volatile(lim.lo_water);
+            ptr::addr_of_mut!((*a).increment).write_volatile(lim.increment);
+            ptr::addr_of_mut!((*a).hi_water).write_volatile(lim.hi_water);
+            ptr::addr_of_mut!((*a).maximum).write_volatile(lim.maximum);
         }
     }
 }

@@ -193,6 +193,42 @@ mod imp {
         LEN.with(|l| l.set(n + 1));
     }
 
+    /// Puts back the code of a signal sent with [`super::CARRIED_CODE`] (see there): the
+    /// program's handler sees the code the sender gave, the carrier's bytes cleared.
+    ///
+    /// # Safety
+    /// `info` is a valid, writable `siginfo_t`.
+    unsafe fn uncarry(info: *mut siginfo_t) {
+        // SAFETY: `info` is a whole siginfo_t (128 bytes): the offsets are inside it.
+        unsafe {
+            if (*info).si_code != super::CARRIED_CODE {
+                return;
+            }
+            let raw = info.cast::<u8>();
+            let mark = raw.add(super::CARRIED_AT).cast::<u32>();
+            if mark.read_unaligned() != super::CARRIED_MARK {
+                return;
+            }
+            let code = raw.add(super::CARRIED_AT + 4).cast::<i32>();
+            (*info).si_code = code.read_unaligned();
+            mark.write_unaligned(0);
+            code.write_unaligned(0);
+        }
+    }
+
+    /// Whether `sig`'s handler is the trampoline now (so a signal sent with
+    /// [`super::CARRIED_CODE`] reaches the program's handler with its own code).
+    pub(crate) fn carried_to_handler(sig: c_int) -> bool {
+        if !wrappable(sig) {
+            return false;
+        }
+        // SAFETY: a zeroed sigaction is a valid output buffer.
+        let mut cur: libc::sigaction = unsafe { MaybeUninit::zeroed().assume_init() };
+        // SAFETY: a query into our own buffer changes nothing.
+        let ok = unsafe { __sigaction(sig, std::ptr::null(), &mut cur) } == 0;
+        ok && cur.sa_sigaction == trampoline as *const () as usize
+    }
+
     /// The trampoline every wrapped handler is installed behind. It is installed with every
     /// signal blocked, so that recording cannot be interrupted by another signal; a handler it
     /// runs at once gets the mask the program asked for (the interrupted mask, plus the
@@ -200,6 +236,10 @@ mod imp {
     extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, uc: *mut c_void) {
         if !(1..NSIG as c_int).contains(&sig) {
             return;
+        }
+        if !info.is_null() {
+            // SAFETY: the kernel hands the handler a valid, writable siginfo_t.
+            unsafe { uncarry(info) };
         }
         if DEPTH.with(Cell::get) > 0 {
             record(sig, info);
@@ -536,11 +576,27 @@ mod imp {
     }
     /// Under loom: nothing to block.
     pub fn block_in_this_thread() {}
+    /// Under loom: no trampoline.
+    pub(crate) fn carried_to_handler(_sig: i32) -> bool {
+        false
+    }
     /// Under loom: nothing to link.
     pub(crate) fn ensure_linked() {}
 }
 
-pub(crate) use imp::{arrivals, blocked_on, ensure_linked, in_kernel, Entered};
+pub(crate) use imp::{arrivals, blocked_on, carried_to_handler, ensure_linked, in_kernel, Entered};
+
+/// Linux lets a program queue a signal with a non-negative code (SignalKill's SI_USER) or
+/// SI_TKILL only to its calling thread (`rt_tgsigqueueinfo`: EPERM otherwise). To another
+/// thread of the process whose handler is the trampoline, such a signal is queued with this
+/// code instead, its own code in the `siginfo_t`'s spare bytes (4 after [`CARRIED_MARK`], at
+/// byte [`CARRIED_AT`]: past the value, inside what Linux keeps of a queued signal); the
+/// trampoline puts the code back before the program's handler sees the signal.
+pub(crate) const CARRIED_CODE: i32 = -0x7153_4b43;
+/// The mark that tells a carried signal from one a program queued with [`CARRIED_CODE`].
+pub(crate) const CARRIED_MARK: u32 = 0x716e_7843;
+/// Where in the `siginfo_t` the mark is (the code follows it).
+pub(crate) const CARRIED_AT: usize = 32;
 #[cfg(not(loom))]
 pub(crate) use imp::{block_all, set_mask};
 pub use imp::{block_in_this_thread, disposition, Disposition};

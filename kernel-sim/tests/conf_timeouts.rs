@@ -419,12 +419,49 @@ fn timer_timeout_keeps_only_the_state_bits_and_ignores_unknown_high_bits() {
     );
     assert_eq!(w.t.msg_receive(w.chid, &mut b, None), Err(Errno::ETIMEDOUT));
     // State bits below STATE_MAX that this kernel has no calls for are accepted.
-    let nanosleep = 1 << 12;
+    let sigsuspend = 1 << 10;
     assert_eq!(
-        w.t.timer_timeout(CLOCK_MONOTONIC, nanosleep, Some(SHORT)),
+        w.t.timer_timeout(CLOCK_MONOTONIC, sigsuspend, Some(SHORT)),
         Ok(0)
     );
-    assert_eq!(w.t.timer_timeout(CLOCK_MONOTONIC, 0, None), Ok(nanosleep));
+    assert_eq!(w.t.timer_timeout(CLOCK_MONOTONIC, 0, None), Ok(sigsuspend));
+    w.finish();
+}
+
+#[test]
+fn timer_timeout_with_nanosleep_sleeps_returns_0_and_leaves_nothing_armed() {
+    let w = one();
+    let nanosleep = 1 << 12;
+    // (QNX's STATE_NANOSLEEP: the call itself sleeps until ntime; nanosleep() returns its 0.)
+    w.t.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(SHORT))
+        .unwrap();
+    let t0 = Instant::now();
+    assert_eq!(
+        w.t.timer_timeout(CLOCK_MONOTONIC, nanosleep, Some(SHORT)),
+        Ok(0),
+        "0, not the flags it replaced"
+    );
+    assert!(t0.elapsed() >= Duration::from_nanos(SHORT));
+    assert_eq!(
+        w.t.timer_timeout(CLOCK_MONOTONIC, 0, None),
+        Ok(0),
+        "nothing left armed"
+    );
+    // Absolute, on the realtime clock; NULL and past times return at once.
+    let now = now_ns(CLOCK_REALTIME);
+    let t0 = Instant::now();
+    assert_eq!(
+        w.t.timer_timeout(CLOCK_REALTIME, nanosleep | TIMER_ABSTIME, Some(now + SHORT)),
+        Ok(0)
+    );
+    assert!(t0.elapsed() + Duration::from_millis(1) >= Duration::from_nanos(SHORT));
+    let t0 = Instant::now();
+    assert_eq!(w.t.timer_timeout(CLOCK_MONOTONIC, nanosleep, None), Ok(0));
+    assert_eq!(
+        w.t.timer_timeout(CLOCK_MONOTONIC, nanosleep | TIMER_ABSTIME, Some(1)),
+        Ok(0)
+    );
+    assert!(t0.elapsed() < Duration::from_secs(1));
     w.finish();
 }
 

@@ -345,7 +345,8 @@ pub fn msg_send_pulse(coid: i32, priority: i16, code: i8, value: i32) -> KResult
 /// `TimerTimeout(id, flags, NULL, ntime, NULL)`: a one-shot timeout for the next kernel call
 /// in the states `flags` names. `ntime` `None` polls (ETIMEDOUT instead of blocking). `id` is
 /// Linux's clock id (`CLOCK_MONOTONIC` or `CLOCK_REALTIME`), else EINVAL. Returns the flags
-/// armed before.
+/// armed before. With `_NTO_TIMEOUT_NANOSLEEP` the call itself sleeps until `ntime` and returns
+/// 0 (EINTR if a signal handler runs first), leaving nothing armed, as QNX's nanosleep() uses it.
 pub fn timer_timeout(id: i32, flags: u32, ntime: Option<u64>) -> KResult<u32> {
     with_current(|c| sys::timer_timeout(c, id, flags, ntime))
 }
@@ -440,7 +441,8 @@ pub fn timer_timeout_event(
     with_current(|c| sys::timer_timeout_event(c, id, flags, notify, ntime))
 }
 
-/// `TimerCreate(id, event)`: a timer delivering `event` (default SIGALRM) to the calling thread.
+/// `TimerCreate(id, event)`: a timer delivering `event` (default SIGALRM, with the timer's id as
+/// its value) to the calling thread (`SIGEV_SIGNAL_THREAD`: to the thread that last armed it).
 pub fn timer_create(id: i32, event: Option<&SigEvent>) -> KResult<i32> {
     with_current(|c| sys::timer_create(c, id, event))
 }
@@ -451,7 +453,8 @@ pub fn timer_settime(id: i32, flags: u32, value: u64, interval: u64) -> KResult<
     with_current(|c| sys::timer_settime(c, id, flags, value, interval))
 }
 
-/// `TimerInfo(pid, id, flags, info)` for a timer of the calling process.
+/// `TimerInfo(pid, id, flags, info)` for a timer of the calling process: the time left
+/// (QNX's `otime`), the expiry time on the timer's clock and the period (QNX's `itime`), ....
 pub fn timer_info(id: i32) -> KResult<TimerInfo> {
     with_current(|c| sys::timer_info(c, id))
 }
@@ -508,8 +511,9 @@ pub fn sigev_intr_init() -> SigEvent {
 /// the target exists. The signal does what the program's disposition of it says: its handler
 /// runs in the target's thread, or nothing happens (ignored), or, when its default action ends
 /// a process, the simulated process is torn down (only it; docs/deviations.md, "Signals").
-/// ENOREMOTE `nd` not local, EINVAL `signo` outside 0..=64, ESRCH no such process or thread.
-/// `code` is the signal's `si_code`, `i16` as `sigevent`'s `sigev_code` carries it.
+/// ENOREMOTE `nd` not local, EINVAL `signo` outside 0..=64 or `code` above `SI_USER` (0), ESRCH
+/// no such process or thread. `code` is the signal's `si_code` (`SI_USER`, or a negative one),
+/// `i16` as `sigevent`'s `sigev_code` carries it.
 pub fn signal_kill(nd: u32, pid: i32, tid: i32, signo: i32, code: i16, value: i32) -> KResult<()> {
     with_current(|c| sys::signal_kill(c, nd, pid, tid, signo, code, value))
 }

@@ -146,6 +146,12 @@ pub trait PoolFuncs: Send + Sync + 'static {
     /// Called with the pool's `created` and `waiting` counts whenever they change (under the
     /// pool's lock); libqnxsim's C pools mirror them into the public `thread_pool_t`.
     fn publish(&self, _created: u32, _waiting: u32) {}
+
+    /// Called with the limits in force whenever they change (under the pool's lock): the ones
+    /// [`thread_pool_start`] normalised, those [`thread_pool_control`] set, the zeros of
+    /// [`thread_pool_destroy`]. libqnxsim's C pools mirror them into the public
+    /// `thread_pool_t`'s `pool_attr`, as QNX's pool, whose only limits those are, shows them.
+    fn publish_limits(&self, _lim: PoolLimits) {}
 }
 
 /// The error function: `(reason, errno)` ([`POOL_ERROR_BLOCK`], [`POOL_ERROR_HANDLER`],
@@ -617,6 +623,7 @@ pub fn thread_pool_start<F: PoolFuncs>(pool: &ThreadPool<F>) -> KResult<()> {
     }
     s.started = true;
     s.lim = s.lim.normalised();
+    inner.funcs.publish_limits(s.lim);
     s.created += 1;
     s.starting += 1;
     inner.publish(&s);
@@ -650,6 +657,7 @@ pub fn thread_pool_destroy<F: PoolFuncs>(pool: &ThreadPool<F>) -> KResult<()> {
     }
     s.exiting = true;
     s.lim = PoolLimits::default();
+    inner.funcs.publish_limits(s.lim);
     let n = s.created;
     drop(s);
     if n > 0 {
@@ -718,6 +726,7 @@ pub fn thread_pool_control<F: PoolFuncs>(
     let nonblock = flags & THREAD_POOL_CONTROL_NONBLOCK != 0;
     if !s.started {
         s.lim = lim;
+        inner.funcs.publish_limits(lim);
         return Ok(());
     }
     lim = lim.normalised();
@@ -725,6 +734,7 @@ pub fn thread_pool_control<F: PoolFuncs>(
         return Err(Errno::EINVAL);
     }
     s.lim = lim;
+    inner.funcs.publish_limits(lim);
     let within = |s: &State| u16::try_from(s.created).is_ok_and(|c| (lower..=upper).contains(&c));
     let mut acted = false;
     loop {

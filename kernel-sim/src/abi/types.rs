@@ -467,9 +467,12 @@ impl IoConnect {
 /// What TimerInfo reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TimerInfo {
-    /// Nanoseconds until the next expiry (0: disarmed).
+    /// Nanoseconds until the next expiry (0: disarmed): QNX's `otime.nsec`.
     pub remaining: u64,
-    /// The period in ns (0: one-shot).
+    /// The time of the next expiry on the timer's clock, in ns since that clock's epoch (0:
+    /// disarmed): QNX's `itime.nsec`.
+    pub expiry: u64,
+    /// The period in ns (0: one-shot): QNX's `itime.interval_nsec`.
     pub interval: u64,
     /// Expiries missed before the last delivery.
     pub overruns: u32,

@@ -292,8 +292,11 @@ pub fn msg_verify_event(
 /// (0: the caller's), or with `tid` non-zero to that thread of it. What the signal does follows
 /// the Linux process's disposition of it (the dispatcher applies it: run the handler in the
 /// target's Linux thread, nothing, or tear the simulated process down; docs/deviations.md,
-/// "Signals"). `signo` 0 only checks the target. ENOREMOTE `nd` not local, EINVAL `signo`
-/// outside 0..=64, ESRCH no such process (or it is exiting) or thread.
+/// "Signals"). The handler's `siginfo_t` has `code` and `value` as given (SI_USER, 0, too:
+/// QNX's `kill()`); `code` above SI_USER is refused, as QNX's kernel refuses it (the positive
+/// codes are the kernel's), every negative one taken. `signo` 0 only checks the target.
+/// ENOREMOTE `nd` not local, EINVAL `signo` outside 0..=64 or `code` above SI_USER, ESRCH no
+/// such process (or it is exiting) or thread.
 #[allow(clippy::too_many_arguments)]
 pub fn signal_kill(
     t: &mut Tables<'_>,
@@ -309,7 +312,7 @@ pub fn signal_kill(
     if nd != ND_LOCAL_NODE {
         return Err(Errno::ENOREMOTE);
     }
-    if !(0..=SIG_MAX).contains(&signo) {
+    if !(0..=SIG_MAX).contains(&signo) || code > SI_USER {
         return Err(Errno::EINVAL);
     }
     let proc = if pid == 0 {

@@ -67,6 +67,11 @@ pub struct TimeoutRequest {
 /// could not deliver it).
 /// `ntime` `None` means "time out at once if the call would block" (QNX's poll). Returns the
 /// previously armed flags.
+///
+/// With `_NTO_TIMEOUT_NANOSLEEP` in `flags` the call is the kernel half of nanosleep(): it
+/// leaves nothing armed (QNX's call blocks in STATE_NANOSLEEP and its timeout ends with it) and
+/// returns 0, as QNX's does; the sleep itself is the caller's, outside the kernel
+/// (`ThreadCtx::timer_timeout_otime`), so that a signal handler ends it with EINTR.
 pub fn timer_timeout(
     t: &mut Tables<'_>,
     me: Caller,
@@ -96,6 +101,10 @@ pub fn timer_timeout(
     };
     let th = t.threads.at_mut(me.thread.index);
     let old = th.timeout_cur.states;
+    if states & _NTO_TIMEOUT_NANOSLEEP != 0 {
+        th.timeout_next = TimeoutArm::NONE;
+        return Ok(Step::Done(0));
+    }
     th.timeout_next = if states == 0 {
         TimeoutArm::NONE
     } else {

@@ -5,12 +5,16 @@ use super::{event, Caller, Effects, Step};
 use crate::abi::consts::TIMER_ABSTIME;
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::ids;
-use crate::abi::types::SigEvent;
 use crate::abi::types::TimerInfo;
+use crate::abi::types::{sigev, SigEvent};
 use crate::copy;
 use crate::objects::Timer;
 use crate::pool::{Id, Pooled, NIL};
 use crate::region::Tables;
+
+/// Linux's `SI_TIMER`: the code of a timer's plain signal (QNX's ker_timer_create makes a
+/// `SIGEV_SIGNAL` timer event `SIGEV_SIGNAL_CODE` with it; signals here are Linux's).
+const SI_TIMER: i16 = -2;
 
 fn timer_id(t: &Tables<'_>, id: Id<Timer>) -> i32 {
     ids::timer_id_make(t.cfg.max_timers, id.index, id.gen)
@@ -33,9 +37,10 @@ fn lookup(t: &Tables<'_>, me: Caller, timer: i32) -> KResult<Id<Timer>> {
     Ok(id)
 }
 
-/// TimerCreate: a disarmed timer on `clock` that will deliver `ev` (default: SIGALRM, as POSIX
-/// `timer_create` with a NULL event) to the calling thread. EINVAL bad clock or event,
-/// EAGAIN no timer left.
+/// TimerCreate: a disarmed timer on `clock` that will deliver `ev` (default: SIGALRM whose
+/// `si_value` is the timer's id, as POSIX `timer_create` with a NULL event) to the calling
+/// thread (a `SIGEV_SIGNAL_THREAD` event: to the thread that last armed it). A plain `SIGEV_SIGNAL` event is sent with `si_code` `SI_TIMER`, as
+/// QNX's kernel does. EINVAL bad clock or event, EAGAIN no timer left.
 pub fn timer_create(
     t: &mut Tables<'_>,
     me: Caller,
@@ -44,25 +49,36 @@ pub fn timer_create(
     fx: &mut Effects,
 ) -> KResult<Step> {
     let clock = super::timeout::clock_index(clock)?;
-    let ev = ev.unwrap_or_else(|| SigEvent::signal(libc::SIGALRM));
+    let default = ev.is_none();
+    let mut ev = ev.unwrap_or_else(|| SigEvent::signal(libc::SIGALRM));
     // Checked now, as TimerTimeout's: an event this kernel could not deliver is EINVAL.
     event::deliver(t, me.thread.index, &ev, true, super::pulse::KERNEL, fx)
         .map_err(|_| Errno::EINVAL)?;
     if t.timers.peek_free().is_none() {
         return Err(Errno::EAGAIN);
     }
+    if ev.kind() == sigev::SIGEV_SIGNAL {
+        // SIGEV_SET_TYPE(SIGEV_SIGNAL_CODE) with SI_TIMER, the flags and value kept.
+        ev.sigev_notify = (ev.sigev_notify & !sigev::SIGEV_TYPE_MASK) | sigev::SIGEV_SIGNAL_CODE;
+        ev.sigev_code = SI_TIMER;
+    }
     let mut tm = Timer::vacant();
     tm.owner = me.proc;
     tm.thread = me.thread;
     tm.clock = clock;
     tm.event = ev;
-    if ev.kind() == crate::abi::types::sigev::SIGEV_PULSE {
+    if ev.kind() == sigev::SIGEV_PULSE {
         tm.pulse = super::pulse::reserve(t)?;
     }
     let Some(id) = t.timers.alloc(tm) else {
         return Err(Errno::EAGAIN);
     };
-    Ok(Step::Done(timer_id(t, id) as i64))
+    let tid = timer_id(t, id);
+    if default {
+        // POSIX: with a NULL event, the signal's value is the timer's id.
+        t.timers.at_mut(id.index).event.sigev_value = tid as u32 as u64;
+    }
+    Ok(Step::Done(tid as i64))
 }
 
 /// TimerDestroy: EINVAL for an unknown timer or one of another process.
@@ -73,8 +89,9 @@ pub fn timer_destroy(t: &mut Tables<'_>, me: Caller, timer: i32) -> KResult<Step
 }
 
 /// TimerSettime: arms the timer to expire after `value` ns (at `value` with `TIMER_ABSTIME`),
-/// then every `interval` ns if non-zero; `value` 0 disarms. `now` is the current time on each
-/// clock (monotonic, realtime). Writes what TimerInfo said before at `old_out` (if non-zero).
+/// then every `interval` ns if non-zero; `value` 0 disarms. Arming a `SIGEV_SIGNAL_THREAD`
+/// timer makes the caller the thread it signals (QNX's ker_timer_settime). `now` is the current time on each clock (monotonic, realtime). Writes what
+/// TimerInfo said before at `old_out` (if non-zero).
 #[allow(clippy::too_many_arguments)] // TimerSettime's own, the clocks' times and the out-parameter
 pub fn timer_settime(
     t: &mut Tables<'_>,
@@ -100,6 +117,13 @@ pub fn timer_settime(
         v if flags & TIMER_ABSTIME != 0 => v.max(1),
         v => clk_now.saturating_add(v),
     };
+    // QNX's ker_timer_settime makes the arming thread the timer's (tip->thread = act), which a
+    // SIGEV_SIGNAL_THREAD event signals. The other events keep their creator: the
+    // process-directed ones go to the process anyway, and a SIGEV_UNBLOCK timer's creator is
+    // the thread it is for (the asyncmsg library's wake timer, which other threads arm).
+    if value != 0 && tm.event.kind() == sigev::SIGEV_SIGNAL_THREAD {
+        tm.thread = me.thread;
+    }
     // SAFETY: `old_out` is 0 or the caller's own TimerInfo, borrowed for this call.
     unsafe { copy::write_out(crate::copy::Space::LOCAL, old_out, &old) };
     Ok(Step::Done(0))
@@ -114,6 +138,7 @@ fn info(t: &Tables<'_>, id: Id<Timer>, now: [u64; 2]) -> TimerInfo {
         } else {
             tm.expiry.saturating_sub(clk_now).max(1)
         },
+        expiry: tm.expiry,
         interval: tm.interval,
         overruns: tm.overruns,
         fired: tm.fired,
@@ -136,8 +161,9 @@ pub fn timer_info(
     Ok(Step::Done(0))
 }
 
-/// The thread a timer's event goes to: its creator, or while that one is gone, a thread of its
-/// process (not a library's internal one).
+/// The thread a timer's event goes to: its creator (for `SIGEV_SIGNAL_THREAD`, the thread that
+/// last armed it), or while that one is gone, a thread of its process (not a library's
+/// internal one).
 #[cfg_attr(loom, allow(dead_code))] // (no timer service under loom)
 fn target(t: &Tables<'_>, tm: &Timer) -> Option<u32> {
     if t.threads.get(tm.thread).is_some() {

@@ -391,7 +391,7 @@ impl ThreadCtx {
 
     /// TimerTimeout with a notification event: `None` or `SIGEV_UNBLOCK` makes expiry end the
     /// call with ETIMEDOUT; another event is delivered to this thread on expiry and the call
-    /// goes on waiting.
+    /// goes on waiting. With `_NTO_TIMEOUT_NANOSLEEP`, see [`Self::timer_timeout_otime`].
     pub fn timer_timeout_event(
         &self,
         clock: i32,
@@ -399,10 +399,30 @@ impl ThreadCtx {
         event: Option<&SigEvent>,
         ntime: Option<u64>,
     ) -> KResult<u32> {
-        let now = match clock {
-            crate::abi::consts::CLOCK_REALTIME => Deadline::now_ns(Clock::Realtime),
-            _ => Deadline::now_ns(Clock::Monotonic),
+        self.timer_timeout_otime(clock, flags, event, ntime, None)
+    }
+
+    /// TimerTimeout with its `otime`, which only `_NTO_TIMEOUT_NANOSLEEP` uses: with that flag
+    /// the call itself sleeps until `ntime` (ns from now, or the time on `clock` with
+    /// `TIMER_ABSTIME`), the kernel side of QNX's nanosleep(), and returns 0 (QNX's result,
+    /// which its nanosleep() returns as its own); `ntime` `None` or already past returns 0 at
+    /// once. A signal handler that runs in the thread ends the sleep with EINTR and writes the
+    /// time that was left to `otime`. The sleep leaves nothing armed. The thread sleeps outside
+    /// the kernel (a kernel thread reads RUNNING meanwhile, not QNX's NANOSLEEP) and the event
+    /// is not delivered.
+    pub fn timer_timeout_otime(
+        &self,
+        clock: i32,
+        flags: u32,
+        event: Option<&SigEvent>,
+        ntime: Option<u64>,
+        otime: Option<&mut u64>,
+    ) -> KResult<u32> {
+        let wclock = match clock {
+            crate::abi::consts::CLOCK_REALTIME => Clock::Realtime,
+            _ => Clock::Monotonic,
         };
+        let now = Deadline::now_ns(wclock);
         let ev = event.copied();
         let req = calls::timeout::TimeoutRequest {
             clock,
@@ -411,7 +431,19 @@ impl ThreadCtx {
             ntime,
             now,
         };
-        self.call(Call::TimerTimeout(req)).map(|v| v as u32)
+        let r = self.call(Call::TimerTimeout(req)).map(|v| v as u32)?;
+        if flags & crate::abi::consts::_NTO_TIMEOUT_NANOSLEEP == 0 {
+            return Ok(r);
+        }
+        let Some(ns) = ntime else {
+            return Ok(0);
+        };
+        let deadline = if flags & crate::abi::consts::TIMER_ABSTIME != 0 {
+            ns
+        } else {
+            now.saturating_add(ns)
+        };
+        nanosleep_until(clock, wclock, deadline, otime)
     }
 
     // ---------------------------------------------------------------- events
@@ -693,7 +725,9 @@ impl ThreadCtx {
     // ---------------------------------------------------------------- timers
 
     /// TimerCreate: a disarmed timer on `clock` (Linux's ids) delivering `event` to this
-    /// thread (default: SIGALRM). Returns the timer id. (Not available under loom: ENOSYS.)
+    /// thread (default: SIGALRM with the timer's id as `si_value`; a `SIGEV_SIGNAL_THREAD`
+    /// event goes to the thread that last armed the timer). Returns the timer id. (Not
+    /// available under loom: ENOSYS.)
     pub fn timer_create(&self, clock: i32, event: Option<&SigEvent>) -> KResult<i32> {
         #[cfg(loom)]
         {
@@ -712,7 +746,8 @@ impl ThreadCtx {
     }
 
     /// TimerSettime: expire after `value` ns (at `value` with `TIMER_ABSTIME` in `flags`), then
-    /// every `interval` ns if non-zero; `value` 0 disarms. Returns the timer's previous state.
+    /// every `interval` ns if non-zero; `value` 0 disarms. Arming a `SIGEV_SIGNAL_THREAD`
+    /// timer makes this thread the one it signals. Returns the timer's previous state.
     pub fn timer_settime(
         &self,
         id: i32,
@@ -738,7 +773,8 @@ impl ThreadCtx {
         Ok(old)
     }
 
-    /// TimerInfo: the timer's remaining time, period, overruns and deliveries.
+    /// TimerInfo: the timer's remaining time (QNX's `otime`), its expiry time on its clock and
+    /// period (QNX's `itime`), overruns and deliveries.
     pub fn timer_info(&self, id: i32) -> KResult<TimerInfo> {
         let now = [
             Deadline::now_ns(Clock::Monotonic),
@@ -855,4 +891,27 @@ impl ThreadCtx {
         })?;
         Ok(out)
     }
+}
+
+/// Sleeps until `deadline` on `clock` (Linux's id; `wclock` the same clock): `Ok(0)` when it
+/// has passed, EINTR when a signal handler ran first, with the time that was left at `otime`.
+fn nanosleep_until(
+    clock: i32,
+    wclock: Clock,
+    deadline: u64,
+    otime: Option<&mut u64>,
+) -> KResult<u32> {
+    let ts = libc::timespec {
+        tv_sec: (deadline / 1_000_000_000).min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: (deadline % 1_000_000_000) as libc::c_long,
+    };
+    // SAFETY: `ts` is ours and valid; no time left is asked for (an absolute sleep).
+    let r = unsafe { libc::clock_nanosleep(clock, libc::TIMER_ABSTIME, &ts, std::ptr::null_mut()) };
+    if r != libc::EINTR {
+        return Ok(0);
+    }
+    if let Some(o) = otime {
+        *o = deadline.saturating_sub(Deadline::now_ns(wclock));
+    }
+    Err(Errno::EINTR)
 }

@@ -12,7 +12,9 @@ pub struct Timer {
     pub hdr: SlotHdr,
     /// The process that created it.
     pub owner: Id<Process>,
-    /// The thread that created it: the event's target (another thread of the process if it is gone).
+    /// The event's target thread: the one that created the timer, or for a
+    /// `SIGEV_SIGNAL_THREAD` timer the one that last armed it (another thread of the process
+    /// if it is gone).
     pub thread: Id<Thread>,
     /// 0 = CLOCK_MONOTONIC, 1 = CLOCK_REALTIME.
     pub clock: u32,

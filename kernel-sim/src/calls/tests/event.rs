@@ -368,3 +368,31 @@ fn signal_kill_checks_its_target_and_records_the_signal_as_an_effect() {
     let (_, fx) = kill(0, 0, 0, libc::SIGUSR1);
     assert_eq!(fx.signals[0].proc, me.proc);
 }
+
+#[test]
+fn signal_kill_takes_si_user_and_negative_codes_and_refuses_the_kernels() {
+    let b = Bench::new();
+    let me = b.spawn(10);
+    let (p, pid) = b.process();
+    b.thread(p, 10);
+    let kill = |code| b.run(|t, fx| signal_kill(t, me, 0, pid, 0, libc::SIGUSR1, code, 9, fx));
+    for code in [SI_USER, SI_QUEUE, SI_TKILL, -64, -128, i32::MIN] {
+        let (r, fx) = kill(code);
+        assert_eq!(r, Ok(Step::Done(0)), "code {code}");
+        assert_eq!(
+            (fx.signals[0].code, fx.signals[0].value),
+            (code, 9),
+            "code {code}: queued as given, with its value"
+        );
+    }
+    for code in [1, 5, i32::MAX] {
+        let (r, fx) = kill(code);
+        assert_eq!(r, Err(Errno::EINVAL), "QNX: code {code} above SI_USER");
+        assert!(fx.signals.is_empty());
+    }
+    // The code is checked before the target, as QNX's kernel does.
+    let r = b
+        .run(|t, fx| signal_kill(t, me, 0, 9999, 0, libc::SIGUSR1, 1, 0, fx))
+        .0;
+    assert_eq!(r, Err(Errno::EINVAL));
+}

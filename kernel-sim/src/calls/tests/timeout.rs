@@ -441,3 +441,29 @@ fn fire_whose_pulse_readies_the_receiving_thread_itself_returns_its_result_witho
     assert_eq!(rbuf.pulse().code, 6);
     assert_eq!(b.word(me), word + 1);
 }
+
+#[test]
+fn timer_timeout_with_nanosleep_returns_0_and_leaves_nothing_armed() {
+    let b = Bench::new();
+    let me = b.spawn(10);
+    done(arm(&b, me, request(_NTO_TIMEOUT_RECEIVE, Some(1_000), 0)));
+    // The kernel half of nanosleep(): 0 (not the flags it replaces), nothing left armed,
+    // whatever other states come with it (its own call spends it).
+    let flags = _NTO_TIMEOUT_NANOSLEEP | _NTO_TIMEOUT_RECEIVE;
+    assert_eq!(
+        arm(&b, me, request(flags, Some(5_000), 0)),
+        Ok(Step::Done(0))
+    );
+    assert_eq!(armed(&b, me).states, 0);
+    assert_eq!(
+        arm(&b, me, request(_NTO_TIMEOUT_RECEIVE, None, 0)),
+        Ok(Step::Done(0)),
+        "nothing was in force after it"
+    );
+    // Its clock and event are checked as any arming's.
+    let bad = TimeoutRequest {
+        clock: 7,
+        ..request(_NTO_TIMEOUT_NANOSLEEP, Some(1), 0)
+    };
+    assert_eq!(arm(&b, me, bad), Err(Errno::EINVAL));
+}

@@ -72,6 +72,7 @@ fn timer_create_settime_info_and_destroy_with_explicit_times() {
         info(&b, me, id, 5_000),
         TimerInfo {
             remaining: 0,
+            expiry: 0,
             interval: 0,
             overruns: 0,
             fired: 0,
@@ -82,7 +83,7 @@ fn timer_create_settime_info_and_destroy_with_explicit_times() {
 
     assert_eq!(settime(&b, me, id, 0, 1_000, 500, 5_000), Ok(Step::Done(0)));
     let i = info(&b, me, id, 5_600);
-    assert_eq!((i.remaining, i.interval), (400, 500));
+    assert_eq!((i.remaining, i.expiry, i.interval), (400, 6_000, 500));
     assert_eq!(
         info(&b, me, id, 9_999).remaining,
         1,
@@ -100,6 +101,7 @@ fn timer_create_settime_info_and_destroy_with_explicit_times() {
         info(&b, me, id, 7_000),
         TimerInfo {
             remaining: 1_000,
+            expiry: 8_000,
             clock: CLOCK_MONOTONIC,
             ..Default::default()
         }
@@ -276,4 +278,66 @@ fn a_one_shot_timer_disarms_after_firing_and_a_signal_timer_records_the_signal()
     );
     let i = info(&b, me, id, 2_000);
     assert_eq!((i.fired, i.remaining, i.clock), (1, 0, CLOCK_REALTIME));
+}
+
+#[test]
+fn a_null_event_timer_signals_sigalrm_with_si_timer_and_its_id_as_the_value() {
+    let b = Bench::new();
+    let me = b.spawn(10);
+    let id = done(create(&b, me, CLOCK_MONOTONIC, None)) as i32;
+    // A plain SIGEV_SIGNAL timer keeps its value and gets SI_TIMER too (QNX's ker_timer_create).
+    let plain = done(create(
+        &b,
+        me,
+        CLOCK_MONOTONIC,
+        Some(SigEvent::signal_value(libc::SIGUSR1, 44)),
+    )) as i32;
+    done(settime(&b, me, id, 0, 10, 0, 0));
+    done(settime(&b, me, plain, 0, 10, 0, 0));
+    let (_, fx) = fire(&b, 10);
+    let mut got: Vec<_> = fx
+        .signals
+        .iter()
+        .map(|s| (s.signo, s.code, s.value))
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (libc::SIGALRM, libc::SI_TIMER, id as u32 as u64),
+        (libc::SIGUSR1, libc::SI_TIMER, 44),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_timer_delivers_to_the_thread_that_last_armed_it() {
+    let b = Bench::new();
+    let me = b.spawn(10);
+    let other = b.thread(me.proc, 10);
+    let id = done(create(
+        &b,
+        me,
+        CLOCK_MONOTONIC,
+        Some(SigEvent::signal_thread(libc::SIGUSR2, 321, -127)),
+    )) as i32;
+    // (Linux tids to tell the threads' signals apart.)
+    b.tables(|t| t.threads.at_mut(me.thread.index).os_tid = 1_001);
+    b.tables(|t| t.threads.at_mut(other.thread.index).os_tid = 1_002);
+    let os_tid = |c: Caller| b.tables(|t| t.threads.at(c.thread.index).os_tid);
+    done(settime(&b, other, id, 0, 10, 0, 0));
+    let (_, fx) = fire(&b, 10);
+    assert_eq!(fx.signals.len(), 1);
+    assert_eq!(
+        fx.signals[0].os_tid,
+        os_tid(other),
+        "the arming thread, not the creator"
+    );
+    // Disarming (value 0) does not change the target; arming again does.
+    done(settime(&b, me, id, 0, 0, 0, 10));
+    done(settime(&b, other, id, 0, 10, 0, 10));
+    let (_, fx) = fire(&b, 20);
+    assert_eq!(fx.signals[0].os_tid, os_tid(other));
+    done(settime(&b, me, id, 0, 10, 0, 20));
+    let (_, fx) = fire(&b, 30);
+    assert_eq!(fx.signals[0].os_tid, os_tid(me));
 }
