@@ -403,27 +403,14 @@ impl Kernel {
     /// alone. Reads the lock's word only when there is nothing to do.
     #[cfg(not(loom))]
     fn release_earlier_image_lock(&self) {
-        /// How long an earlier image's hold must stay as it is to be taken for one.
-        const STALE_HOLD: std::time::Duration = std::time::Duration::from_millis(200);
         let me = crate::copy::my_pid();
         if !self.shared() || self.lock_owner() != Some(me) {
             return;
         }
-        let lock = self.inner.region.lock_word();
-        let image = || {
-            self.inner
-                .region
-                .lock_image()
-                .load(std::sync::atomic::Ordering::Relaxed)
-        };
-        let theirs = image();
-        let until = std::time::Instant::now() + STALE_HOLD;
-        while std::time::Instant::now() < until {
-            // (Any call this image begins stores its image: a live holder's shows at once.)
-            if lock.holder() != Some(me as u32) || image() != theirs || theirs == image_tag() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(2));
+        let theirs = self.lock_image();
+        // (Any call this image begins stores its image: a live holder's shows at once.)
+        if theirs == image_tag() || !self.hold_stays(me, theirs) {
+            return;
         }
         // (Judged here: the hold is another image's, unchanged for `STALE_HOLD`.)
         self.program_ended(me, Images::All, || self.recover_dead_lock_holder(me));
@@ -626,8 +613,6 @@ impl Kernel {
     /// microseconds; the image there until it does is the previous holder's).
     #[cfg(not(loom))]
     pub(crate) fn alive(&self, os_pid: i32) -> bool {
-        /// How long a dead image's hold must stay as it is to be taken for one.
-        const STALE_HOLD: std::time::Duration = std::time::Duration::from_millis(200);
         let known = self
             .inner
             .ended
@@ -646,26 +631,35 @@ impl Kernel {
             return false;
         }
         // The pid runs again: whose is the hold?
+        let theirs = self.lock_image();
+        let held = self.inner.region.lock_word().holder() == Some(os_pid as u32);
+        !(held && images.has(theirs) && self.hold_stays(os_pid, theirs))
+    }
+
+    /// The program image the kernel lock's holder stored as it began its call.
+    #[cfg(not(loom))]
+    fn lock_image(&self) -> u64 {
+        self.inner
+            .region
+            .lock_image()
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the lock stays held by Linux program `os_pid` with the hold begun by image
+    /// `image`, unchanged for `STALE_HOLD`: a hold of a dead image (a live holder stores its
+    /// image a few instructions after taking the lock, and holds it for microseconds).
+    #[cfg(not(loom))]
+    fn hold_stays(&self, os_pid: i32, image: u64) -> bool {
+        const STALE_HOLD: std::time::Duration = std::time::Duration::from_millis(200);
         let lock = self.inner.region.lock_word();
-        let image = || {
-            self.inner
-                .region
-                .lock_image()
-                .load(std::sync::atomic::Ordering::Relaxed)
-        };
-        let held = || lock.holder() == Some(os_pid as u32);
-        let theirs = image();
-        if !held() || !images.has(theirs) {
-            return true;
-        }
         let until = std::time::Instant::now() + STALE_HOLD;
         while std::time::Instant::now() < until {
-            std::thread::sleep(std::time::Duration::from_millis(2));
-            if !held() || image() != theirs {
-                return true;
+            if lock.holder() != Some(os_pid as u32) || self.lock_image() != image {
+                return false;
             }
+            std::thread::sleep(std::time::Duration::from_millis(2));
         }
-        false
+        true
     }
 
     /// What this handle's lock waits found when they took the lock over from program
