@@ -1,5 +1,6 @@
 //! `roundtrip_profile`, the real binary (a target for callgrind): each model runs its round
-//! trips intact, `srr-shared` on a kernel in a memory file that it removes afterwards, and bad
+//! trips intact, `srr-shared` on a kernel in a memory file that it removes afterwards (and when
+//! a signal ends it), and bad
 //! arguments are refused with status 2 and the usage. Every run is bounded in time and killed if
 //! it outlasts its bound. Not a speed test.
 
@@ -48,8 +49,67 @@ fn every_model_runs_its_round_trips_intact_and_the_shared_kernel_leaves_no_file(
             stdout.contains("300 round trips, all intact: true"),
             "{model}: {stdout}"
         );
-        let dir = std::env::temp_dir().join(format!("roundtrip-profile-{pid}"));
-        assert!(!dir.exists(), "{model} left {}", dir.display());
+        let left = run_dirs(pid);
+        assert!(left.is_empty(), "{model} left {left:?}");
+    }
+}
+
+/// The run directories (`qnxsim-xproc-PID-N`, on /dev/shm or in the temporary directory) of
+/// the process `pid`.
+fn run_dirs(pid: u32) -> Vec<std::path::PathBuf> {
+    let prefix = format!("qnxsim-xproc-{pid}-");
+    [std::path::PathBuf::from("/dev/shm"), std::env::temp_dir()]
+        .iter()
+        .filter_map(|base| std::fs::read_dir(base).ok())
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Ended by SIGTERM, SIGINT or SIGHUP in the middle of its round trips, `srr-shared` removes
+/// its kernel's directory and exits with 128 + the signal's number.
+#[test]
+fn srr_shared_ended_by_a_signal_mid_run_removes_its_kernel_directory() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        let mut child = Command::new(BIN)
+            .args(["srr-shared", "same", "10000000"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("running roundtrip_profile");
+        let pid = child.id();
+        let start = Instant::now();
+        while run_dirs(pid).is_empty() && start.elapsed() < LIMIT {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let made = !run_dirs(pid).is_empty();
+        let still = child.try_wait().expect("waiting").is_none();
+        kill(Pid::from_raw(pid as i32), sig).expect("signalling it");
+        let start = Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().expect("waiting") {
+                break Some(st);
+            }
+            if start.elapsed() > LIMIT {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(
+            made && still,
+            "{sig}: the run made no directory or ended first"
+        );
+        let status = status.unwrap_or_else(|| panic!("{sig}: still running after {LIMIT:?}"));
+        assert_eq!(status.code(), Some(128 + sig as i32), "{sig}");
+        let left = run_dirs(pid);
+        assert!(left.is_empty(), "{sig}: left {left:?}");
     }
 }
 

@@ -2,7 +2,8 @@
 //! program of the kernel (a server, its clients, a client killed with SIGKILL and the
 //! supervisor's cleanup after it) land in one timeline and one sequence chart, with each
 //! message's flow from the client's program to the server's. A recorder killed with SIGKILL
-//! stops costing anything once its lease runs out, and a new one may record; bad options are
+//! stops costing anything once its lease runs out, and a new one may record (removing the
+//! temporary file the killed one left beside the same output); bad options are
 //! refused. The programs are this test binary re-run in roles, on a supervisor the test starts;
 //! every process is bounded in time and killed on every exit path, and the socket and files
 //! live in a temporary directory removed on every exit path.
@@ -284,6 +285,15 @@ fn a_killed_recorder_stops_costing_once_its_lease_runs_out_and_another_may_recor
     // comes (a program's call).
     drop(rec);
     assert!(k.trace_ring().recording());
+    // It could not remove its hidden temporary file: the next recorder writing there does.
+    let temps = || {
+        std::fs::read_dir(dir.join("."))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".a.json.tmp-"))
+            .count()
+    };
+    assert_eq!(temps(), 1, "the killed recorder's temporary file");
     std::thread::sleep(kernel_sim::trace::LEASE + Duration::from_millis(200));
     let server = spawn("server", "", &socket);
     let target = ready(&server);
@@ -291,8 +301,8 @@ fn a_killed_recorder_stops_costing_once_its_lease_runs_out_and_another_may_recor
         "the first event past the lease to turn the ring off",
         || !k.trace_ring().recording(),
     );
-    // A new recorder starts and sees the next program's calls.
-    let json2 = dir.join("c.json");
+    // A new recorder starts, on the same file, and sees the next program's calls.
+    let json2 = json.clone();
     let rec2 = Recorder::start(
         &socket,
         &["--trace", json2.to_str().unwrap(), "--for", "30"],
@@ -305,6 +315,7 @@ fn a_killed_recorder_stops_costing_once_its_lease_runs_out_and_another_may_recor
     let _ = server.wait(WITHIN);
     let (st, err) = rec2.interrupt();
     assert!(st.success(), "{err}");
+    assert_eq!(temps(), 0, "temporary files left beside the trace");
     let v: Value = serde_json::from_slice(&std::fs::read(&json2).unwrap()).expect("JSON");
     let spid: i32 = target.split(' ').next().unwrap().parse().unwrap();
     assert!(v["traceEvents"]

@@ -15,8 +15,9 @@
 //! by [`Target::same_file`] and [`same_file`].
 //!
 //! Writing ([`Staged`]): each file goes first to a hidden temporary file beside its destination
-//! ([`temp_path`]); [`commit_all`] renames every one into place only once all are written, and
-//! only over what is still a regular file or nothing; [`write_all_atomically`] does both.
+//! ([`temp_path`]), after removing those a killed run left there ([`remove_stale_temps`]);
+//! [`commit_all`] renames every one into place only once all are written, and only over what is
+//! still a regular file or nothing; [`write_all_atomically`] does both.
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -442,6 +443,66 @@ pub fn temp_path(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+/// Removes the temporary files beside `dest` that a run killed before it could remove them
+/// (SIGKILL, a crash) left behind: hidden files named as [`temp_path`] names them for `dest`
+/// (`.NAME.tmp-PID`, or with `.N` after it), regular, owned by this user, whose PID runs no
+/// more. A file of a run still going (its PID alive, this process's own included) is left, and
+/// so is anything this user does not own or that is not a regular file. Returns how many were
+/// removed. [`Staged::create`] calls it; a writer that writes to [`temp_path`] itself should
+/// call it first.
+pub fn remove_stale_temps(dest: &Path) -> usize {
+    let Some(name) = dest.file_name() else {
+        return 0;
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let dir = parent_of(dest);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let me = std::process::id();
+    let uid = nix::unistd::geteuid().as_raw();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = stale_temp_pid(rest) else {
+            continue;
+        };
+        if pid == me || pid_runs(pid) {
+            continue;
+        }
+        let path = entry.path();
+        let ours = fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.uid() == uid);
+        if ours && fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The PID in the tail of a temporary file's name (`PID` or `PID.N`, digits only).
+fn stale_temp_pid(tail: &str) -> Option<u32> {
+    let (pid, n) = tail.split_once('.').unwrap_or((tail, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(pid) || !digits(n) {
+        return None;
+    }
+    pid.parse().ok().filter(|&p| p > 0)
+}
+
+/// Whether a process `pid` exists (one of another user counts: EPERM says it runs).
+fn pid_runs(pid: u32) -> bool {
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    !matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None),
+        Err(nix::errno::Errno::ESRCH)
+    )
+}
+
 /// A file being written to a temporary name beside its destination, waiting to be renamed into
 /// place by [`Staged::commit`] or [`commit_all`]. Dropped uncommitted, the temporary file is
 /// removed.
@@ -455,8 +516,10 @@ pub struct Staged {
 
 impl Staged {
     /// Makes a new, empty temporary file beside `dest` ([`temp_path`], or that name with `.1`,
-    /// `.2`, ... if it is taken): a directory that takes no new file fails here.
+    /// `.2`, ... if it is taken), after removing the ones killed runs left
+    /// ([`remove_stale_temps`]): a directory that takes no new file fails here.
     pub fn create(dest: &Path) -> io::Result<Staged> {
+        remove_stale_temps(dest);
         let first = temp_path(dest);
         let mut last = None;
         for n in 0..16 {
@@ -675,6 +738,42 @@ mod tests {
         fn drop(&mut self) {
             let _ = fs::remove_dir_all(&self.0);
         }
+    }
+
+    /// The temporary files of a killed run are removed by the next run's [`Staged::create`];
+    /// those of a run still going, of another destination, not named as ours or not regular
+    /// files, stay.
+    #[test]
+    fn a_killed_runs_temporary_files_go_when_the_next_run_writes() {
+        let d = Dir::new("stale");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let alive = nix::unistd::getppid().as_raw();
+        for name in [
+            format!(".r.json.tmp-{dead}"),
+            format!(".r.json.tmp-{dead}.1"),
+            format!(".r.json.tmp-{alive}"),
+            format!(".r.json.tmp-{dead}x"),
+            format!(".s.json.tmp-{dead}"),
+        ] {
+            fs::write(d.path(&name), b"half").unwrap();
+        }
+        fs::create_dir(d.path(&format!(".r.json.tmp-{dead}.2"))).unwrap();
+        let s = Staged::write(&d.path("r.json"), b"x").unwrap();
+        let mut want = vec![
+            format!(".r.json.tmp-{}", std::process::id()),
+            format!(".r.json.tmp-{alive}"),
+            format!(".r.json.tmp-{dead}.2"),
+            format!(".r.json.tmp-{dead}x"),
+            format!(".s.json.tmp-{dead}"),
+        ];
+        want.sort();
+        assert_eq!(d.names(), want);
+        s.commit().unwrap();
+        assert_eq!(remove_stale_temps(&d.path("r.json")), 0);
+        assert_eq!(remove_stale_temps(&d.path("s.json")), 1);
+        assert!(!d.path(&format!(".s.json.tmp-{dead}")).exists());
     }
 
     fn fifo(path: &Path) {

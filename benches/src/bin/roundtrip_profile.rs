@@ -7,8 +7,8 @@
 //! valgrind --tool=callgrind target/release/roundtrip_profile srr same 2000
 //! ```
 //!
-//! `srr-shared` runs SRR on a kernel shared through a memory file (in a temporary directory,
-//! removed at the end), client and server two processes of it in this program: what a kernel
+//! `srr-shared` runs SRR on a kernel shared through a memory file (in a directory of its own
+//! on `/dev/shm`, removed at the end and when SIGTERM, SIGINT or SIGHUP ends the run), client and server two processes of it in this program: what a kernel
 //! shared by programs costs per call (the undo record, the windows), without a second program
 //! that callgrind would have to follow.
 //!
@@ -107,9 +107,10 @@ fn main() {
 
 /// SRR round trips on a kernel in a memory file, between two of its processes in this program.
 fn shared_srr(placement: Placement, n: u64) {
-    let dir = std::env::temp_dir().join(format!("roundtrip-profile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let k = userlib::Kernel::create_shared(&dir.join("kernel"), userlib::Config::default())
+    // The comparison's run directory: removed at the end, and on SIGTERM, SIGINT or SIGHUP
+    // (the program then exits with 128 + the signal's number).
+    let files = benches::compare::xproc::RunFiles::new();
+    let k = userlib::Kernel::create_shared(&files.path("kernel"), userlib::Config::default())
         .expect("Kernel::create_shared");
     let client = userlib::Process::new_in(&k).expect("client process");
     let server = userlib::Process::new_in(&k).expect("server process");
@@ -127,5 +128,5 @@ fn shared_srr(placement: Placement, n: u64) {
         s.received == s.sent
     );
     drop((client, server, k));
-    let _ = std::fs::remove_dir_all(&dir);
+    files.remove();
 }

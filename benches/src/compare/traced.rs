@@ -21,6 +21,7 @@ use super::workloads;
 use crate::harness::Placement;
 use std::path::Path;
 use std::time::Duration;
+use userlib::outfile;
 use userlib::{seqchart, timeline, Config, Kernel, Process};
 
 /// Bytes per message of the traced run.
@@ -123,6 +124,7 @@ pub fn run(dests: Dests<'_>) -> Result<Traced, String> {
     let mut timeline_guard = None;
     let mut staged_timeline = None;
     if let Some(dest) = dests.timeline {
+        outfile::remove_stale_temps(dest);
         let temp = temp_path(dest);
         let (layer, guard) = if dests.chart.is_some() {
             timeline::TimelineLayer::new(&temp).map(|(l, g)| (Some(l), g))
