@@ -1247,8 +1247,15 @@ fn git_head() -> Option<String> {
 fn tiny_run_writes_complete_results() {
     let dir = scratch_dir("tiny");
     let (json_path, csv_path, plots) = (dir.join("r.json"), dir.join("r.csv"), dir.join("plots"));
-    // An old JSON is replaced whole.
+    // An old JSON is replaced whole, keeping its permissions (docs/outputs.md); the CSV's path
+    // is a symbolic link: the file it names is replaced, the link kept.
+    use std::os::unix::fs::PermissionsExt as _;
     std::fs::write(&json_path, "old").expect("old JSON");
+    std::fs::set_permissions(&json_path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let csv_target = dir.join("target.csv");
+    std::fs::write(&csv_target, "old").expect("old CSV");
+    std::fs::set_permissions(&csv_target, std::fs::Permissions::from_mode(0o604)).unwrap();
+    std::os::unix::fs::symlink("target.csv", &csv_path).expect("a link to the CSV");
     let before = rfc3339_utc(SystemTime::now());
     let out = run_bounded_within(
         &dir,
@@ -1341,6 +1348,16 @@ fn tiny_run_writes_complete_results() {
     );
     assert_eq!(lines.len(), results.len() + 1, "one CSV line per result");
     csv_carries_commit_date_and_schema(&csv, &json, results);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&json_path), 0o640, "the JSON kept its permissions");
+    assert_eq!(mode(&csv_target), 0o604, "the CSV kept its permissions");
+    assert!(
+        std::fs::symlink_metadata(&csv_path)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the CSV's link is kept"
+    );
 
     let svgs: Vec<PathBuf> = std::fs::read_dir(&plots)
         .expect("plots directory")

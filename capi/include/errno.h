@@ -15,9 +15,30 @@
 #define EOK 0
 #endif
 #ifndef ENOREMOTE
-#define ENOREMOTE 300
+#define ENOREMOTE 300 /* must be done on a remote node */
+#endif
+#ifndef ENONDP
+#define ENONDP 301 /* needs an NDP (8087) to run */
+#endif
+#ifndef EBADFSYS
+#define EBADFSYS 302 /* corrupted file system detected */
+#endif
+#ifndef EMORE
+#define EMORE 309 /* more to do, send message again */
+#endif
+#ifndef ECTRLTERM
+#define ECTRLTERM 310 /* remap to the controlling terminal */
+#endif
+#ifndef ENOLIC
+#define ENOLIC 311 /* no license */
 #endif
 #ifndef ESRVRFAULT
-#define ESRVRFAULT 312
+#define ESRVRFAULT 312 /* server fault on msg pass */
+#endif
+#ifndef EENDIAN
+#define EENDIAN 313 /* endian not supported */
+#endif
+#ifndef ESECTYPEINVAL
+#define ESECTYPEINVAL 314 /* invalid security type */
 #endif
 #endif

@@ -15,6 +15,12 @@
 #ifndef _QNXSIM_GULLIVER_H
 #define _QNXSIM_GULLIVER_H
 
+/* A system header, as QNX's own are: a program's extra warnings (-Wcast-qual and the like)
+ * are about the program, not about these definitions. */
+#if defined(__GNUC__)
+#pragma GCC system_header
+#endif
+
 #include <stdint.h>
 #include <string.h>
 

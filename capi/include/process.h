@@ -10,11 +10,19 @@
  *   The children are made with posix_spawn (no fork()); -1 and errno on failure. The l forms
  *   are static inline functions here that collect their list (no bound on its length; ENOMEM
  *   if it cannot be held) and call the v forms.
+ * - execlpe() (the l form of execvpe: spawnlpe with P_OVERLAY), _cmdname() (the program's
+ *   path) and _cmdfd() (a descriptor on it).
  *
  * Written for this project from QNX's public documentation; not QNX's header.
  */
 #ifndef _QNXSIM_PROCESS_H
 #define _QNXSIM_PROCESS_H
+
+/* A system header, as QNX's own are: a program's extra warnings (-Wcast-qual and the like)
+ * are about the program, not about these definitions. */
+#if defined(__GNUC__)
+#pragma GCC system_header
+#endif
 
 #include <errno.h>
 #include <stdarg.h>
@@ -132,6 +140,24 @@ static inline int spawnlpe(int mode, const char *file, const char *arg0, ...) {
     va_end(ap);
     return qnxsim_spawn_list_(mode, file, argv, envp, 1);
 }
+
+/* execlpe(file, arg0, ..., NULL, envp): spawnlpe(P_OVERLAY, ...): replaces this program with
+ * `file` (searched in PATH) run with the list and `envp`; returns (-1) only if that failed. */
+static inline int execlpe(const char *file, const char *arg0, ...) {
+    va_list ap;
+    char **argv;
+    char *const *envp = NULL;
+    va_start(ap, arg0);
+    argv = qnxsim_spawn_argv_(arg0, ap, &envp);
+    va_end(ap);
+    return qnxsim_spawn_list_(P_OVERLAY, file, argv, envp, 1);
+}
+
+/* _cmdname(buf): the path of the program this process runs, in buf (PATH_MAX bytes); returns
+ * buf, or NULL with errno. _cmdfd(): a new read-only descriptor on it (the caller closes it),
+ * or -1 with errno. */
+char *_cmdname(char *buf);
+int _cmdfd(void);
 
 #ifdef __cplusplus
 }

@@ -309,10 +309,15 @@ pub unsafe extern "C" fn qnxsim_pthread_join(thread: pthread_t, retval: *mut *mu
     }
 }
 
-/// `delay(msec)`: sleeps `msec` milliseconds on `CLOCK_REALTIME`; returns 0, or the
-/// milliseconds left (rounded up) when a signal handler interrupted the sleep.
+/// `delay(msec)`: sleeps `msec` milliseconds on `CLOCK_REALTIME`, NANOSLEEP-blocked in the
+/// kernel as QNX's delay() (`userlib::qnx::delay`); returns 0, or the milliseconds left
+/// (rounded up) when a signal handler interrupted the sleep. A thread that cannot enter the
+/// kernel (its program could not join one) sleeps in Linux's clock_nanosleep instead.
 #[no_mangle]
 pub extern "C" fn delay(msec: c_uint) -> c_uint {
+    if let Ok(left) = userlib::qnx::delay(msec) {
+        return left;
+    }
     let req = timespec {
         tv_sec: libc::time_t::from(msec / 1000),
         tv_nsec: libc::c_long::from(msec % 1000) * 1_000_000,
@@ -331,38 +336,47 @@ pub extern "C" fn delay(msec: c_uint) -> c_uint {
     }
 }
 
-/// Only the calling process's pid (or 0) names a thread here: the calling thread.
-fn own_pid(pid: pid_t) -> KResult<()> {
-    if pid == 0 || pid == std::process::id() as pid_t {
-        return Ok(());
+/// The thread `getprio`/`setprio` act on: `None` for the calling thread (pid 0 or the
+/// caller's own pid), else thread 1 of process `pid` (QNX's rule), as SchedGet/SchedSet name
+/// it. ESRCH a negative pid.
+fn prio_target(pid: pid_t) -> KResult<Option<(i32, i32)>> {
+    if pid < 0 {
+        return Err(Errno::ESRCH);
     }
-    with_current(|c| {
-        if pid == c.process().pid {
-            Ok(())
-        } else {
-            Err(Errno::ENOSYS)
-        }
-    })
+    if pid == 0 || pid == std::process::id() as pid_t {
+        return Ok(None);
+    }
+    with_current(|c| Ok((pid != c.process().pid).then(|| (crate::neutrino::pid_in(c, pid), 1))))
 }
 
-/// `getprio(pid)`: the calling thread's priority (`pid` 0 or the caller's own; another
-/// process's: ENOSYS here, see docs/deviations.md).
+/// `getprio(pid)`: the current priority (after inheritance and boost) of the calling thread
+/// (`pid` 0 or the caller's own), or of thread 1 of process `pid`. ESRCH no such process (or
+/// its thread 1 is gone).
 #[no_mangle]
 pub extern "C" fn getprio(pid: pid_t) -> c_int {
     plain(guard(|| {
-        own_pid(pid)?;
-        let (_, current) = userlib::qnx::thread_priority()?;
+        let current = match prio_target(pid)? {
+            None => userlib::qnx::thread_priority()?.1,
+            Some((pid, tid)) => with_current(|c| c.sched_get(pid, tid))?.2,
+        };
         Ok(c_int::from(current))
     }))
 }
 
-/// `setprio(pid, prio)`: sets the calling thread's priority; returns the previous one.
+/// `setprio(pid, prio)`: sets the priority of the calling thread (`pid` 0 or the caller's own)
+/// or of thread 1 of process `pid`, keeping its policy; returns the previous (current)
+/// priority. EINVAL a priority outside 1..=255; ESRCH no such process.
 #[no_mangle]
 pub extern "C" fn setprio(pid: pid_t, prio: c_int) -> c_int {
     plain(guard(|| {
-        own_pid(pid)?;
         let prio = i16::try_from(prio).map_err(|_| Errno::EINVAL)?;
-        userlib::qnx::thread_set_priority(prio).map(c_int::from)
+        match prio_target(pid)? {
+            None => userlib::qnx::thread_set_priority(prio).map(c_int::from),
+            Some((pid, tid)) => with_current(|c| {
+                c.sched_set(pid, tid, kernel_sim::consts::SCHED_NOCHANGE, prio)
+                    .map(c_int::from)
+            }),
+        }
     }))
 }
 

@@ -304,3 +304,51 @@ pub unsafe extern "C" fn spawnvpe(
         spawn(mode, file, argv, envp, true)
     }))
 }
+
+/// `_cmdname(buf)`: the path of the program this process runs (Linux's `/proc/self/exe`),
+/// written to `buf` (at least `PATH_MAX` bytes, as QNX asks) with its NUL; returns `buf`.
+/// NULL with errno EINVAL for a NULL `buf`, ENAMETOOLONG for a path of `PATH_MAX` bytes or
+/// more, or what reading the link gives.
+///
+/// # Safety
+/// `buf` is NULL or points to `PATH_MAX` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn _cmdname(buf: *mut c_char) -> *mut c_char {
+    let r = keep_errno(|| {
+        if buf.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        let path = std::fs::read_link("/proc/self/exe")
+            .map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        let bytes = path.as_os_str().as_bytes();
+        if bytes.len() >= libc::PATH_MAX as usize {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        // SAFETY: `buf` holds PATH_MAX bytes (the caller's promise); we write fewer.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len());
+            *buf.add(bytes.len()) = 0;
+        }
+        Ok(buf)
+    });
+    r.unwrap_or_else(|e| {
+        crate::set_errno(e);
+        std::ptr::null_mut()
+    })
+}
+
+/// `_cmdfd()`: a new read-only descriptor (close-on-exec) on the program this process runs,
+/// which the caller closes; -1 and errno if it cannot be opened.
+#[no_mangle]
+pub extern "C" fn _cmdfd() -> c_int {
+    plain(keep_errno(|| {
+        // SAFETY: a constant NUL-terminated path; open makes a new descriptor.
+        let fd =
+            unsafe { libc::open(c"/proc/self/exe".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            Err(last_errno())
+        } else {
+            Ok(fd)
+        }
+    }))
+}

@@ -38,6 +38,9 @@ pub enum ThreadState {
     },
     /// INTR-blocked in InterruptWait.
     Intr,
+    /// NANOSLEEP-blocked: sleeping in the kernel (nanosleep(), delay(), TimerTimeout with
+    /// `_NTO_TIMEOUT_NANOSLEEP`).
+    Nanosleep,
 }
 
 impl ThreadState {
@@ -51,6 +54,7 @@ impl ThreadState {
             ThreadState::Receive { .. } => STATE_RECEIVE,
             ThreadState::Reply { .. } => STATE_REPLY,
             ThreadState::Intr => STATE_INTR,
+            ThreadState::Nanosleep => STATE_NANOSLEEP,
         }
     }
 }
@@ -66,6 +70,7 @@ impl fmt::Display for ThreadState {
                 write!(f, "REPLY (pid {pid} chid {chid}, received by tid {tid})")
             }
             ThreadState::Intr => write!(f, "INTR"),
+            ThreadState::Nanosleep => write!(f, "NANOSLEEP"),
         }
     }
 }
@@ -351,6 +356,7 @@ fn state_of(t: &Tables<'_>, s: KState) -> ThreadState {
         KState::Dead | KState::Running => ThreadState::Running,
         KState::Ready => ThreadState::Ready,
         KState::Intr => ThreadState::Intr,
+        KState::Nanosleep => ThreadState::Nanosleep,
         KState::Send { chan: c } => {
             let (pid, chid) = chan(c);
             ThreadState::Send { pid, chid }

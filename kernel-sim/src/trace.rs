@@ -8,7 +8,7 @@
 //! | `qnx::call` | `enter`, `exit` | `call` (QNX's name: `"MsgSend"`, ...); on `enter` the ids among its arguments ([`CallArgs`]: `coid`, `chid`, `rcvid`, `status`, `err`, `code`, `value`, `flags`, `prio`, `timer`, a target's `pid_arg`, `tid_arg`, `signo`); on `exit` `result` (the value, or minus the errno) |
 //! | `qnx::state` | `state` | `state` (`"RUNNING"`, `"READY"`, `"SEND"`, `"RECEIVE"`, `"REPLY"`, `"INTR"`, `"DEAD"`; QNX's names), `peer_pid` (the process it waits on, 0 none), `chid` (-1 none) |
 //! | `qnx::prio` | `prio` | `prio`, `base`, `why` (`"inherit"`, `"boost"`, `"restore"`, `"set"`) |
-//! | `qnx::msg` | `send`, `receive`, `reply` | `exchange` (one message's id, the same in its three events: the flow from send to receive to reply), `peer_pid`, `peer_tid`, `chid`, `rcvid`, `bytes`; on `send` `msg_type` (the message's first two bytes as a `u16`: QNX's convention that a message begins with its type, `_IO_READ` = 0x101 for a resource manager's; -1 for a message shorter than that); on `reply` `status` (the status, or minus the errno of an error) |
+//! | `qnx::msg` | `send`, `receive`, `reply` | `exchange` (one message's id, the same in its three events: the flow from send to receive to reply), `peer_pid`, `peer_tid`, `chid`, `rcvid`, `bytes`; on `send` `msg_type` (the message's first two bytes as a `u16`: QNX's convention that a message begins with its type, `_IO_READ` = 0x101 for a resource manager's; -1 for a message shorter than that); on `reply` `status` (MsgReply's status; -1 for an error) and `error` (the errno it ended with: MsgError's, or the kernel's; 0 for a MsgReply) |
 //! | `qnx::pulse` | `queued`, `received` | `pulse` (the pulse's id, the same in both), `peer_pid` (sender / receiver), `chid`, `code`, `value` |
 //! | `qnx::async` | `put`, `trigger`, `get` | `coid` (put, trigger), `chid` (get), `messages`, `batch` (a trigger's id, the same in the get that takes it: the flow from the puts to the get) |
 //! | `qnx::timer` | `fired` | `timer` (the timer id; -1 for a kernel timeout), `kind` (`"timeout"`, `"timer"`) |
@@ -55,8 +55,11 @@
 //!   (`peer_tid` that receiver, else 0; `rcvid` 0), `receive` when a receiver takes it,
 //!   `reply` when the exchange ends: MsgReply (`bytes` replied), MsgError, or the kernel
 //!   (timeout, signal, detach, death, channel destroyed; the event then names the thread that
-//!   received the message). `status` is what the client's MsgSend returns: the status, or
-//!   minus the errno (`-ERESTART` for a MsgError(ERESTART) that makes it send again).
+//!   received the message). `status` is MsgReply's status (what the client's MsgSend returns),
+//!   or -1 when the exchange ends with an error; `error` is that errno (MsgError's, `ERESTART`
+//!   for a MsgError(ERESTART) that makes it send again, or the kernel's reason), 0 for a
+//!   MsgReply. A server's MsgReply to a client that a detach or its death doomed is traced as
+//!   the MsgReply it is (the client's own call returns the error).
 //!   **`exchange`** is [`flow_id`] of the client thread's slot, the slot's generation and the
 //!   thread's kernel entries at the send: a MsgSend is one kernel entry for all the time the
 //!   client is SEND- and REPLY-blocked, so the three events compute the same id from the
@@ -475,15 +478,16 @@ pub fn msg_receive(ring: Ring<'_>, e: &MsgEvent) {
     ring.put(Kind::Msg, what::RECEIVE, e.pid, e.tid, &e.ints(), "");
 }
 
-/// A message is answered with `status` (minus the errno of a MsgError).
+/// A message's exchange ends: answered by MsgReply with `status` (`error` 0), or with the
+/// errno `error` (MsgError's, or the kernel's: timeout, signal, detach, death; `status` -1).
 #[inline]
-pub fn msg_reply(ring: Ring<'_>, e: &MsgEvent, status: i64) {
+pub fn msg_reply(ring: Ring<'_>, e: &MsgEvent, status: i64, error: i32) {
     tracing::trace!(target: "qnx::msg", what = what::REPLY, pid = e.pid, tid = e.tid,
         peer_pid = e.peer_pid, peer_tid = e.peer_tid, chid = e.chid, rcvid = e.rcvid,
-        exchange = e.exchange, bytes = e.bytes, status);
+        exchange = e.exchange, bytes = e.bytes, status, error);
     if ring.recording() {
         let i = e.ints();
-        let ints = [i[0], i[1], i[2], i[3], i[4], i[5], status];
+        let ints = [i[0], i[1], i[2], i[3], i[4], i[5], status, error.into()];
         ring.put(Kind::Msg, what::REPLY, e.pid, e.tid, &ints, "");
     }
 }

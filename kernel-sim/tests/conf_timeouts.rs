@@ -465,6 +465,95 @@ fn timer_timeout_with_nanosleep_sleeps_returns_0_and_leaves_nothing_armed() {
     w.finish();
 }
 
+/// QNX's pidin shows a thread in nanosleep() or delay() NANOSLEEP: the sleep is one kernel
+/// call, NANOSLEEP-blocked in the kernel for its whole length, RUNNING again once it returns 0;
+/// a signal handler ends it early with EINTR and the time that was left.
+#[test]
+fn a_nanosleep_is_one_kernel_entry_nanosleep_blocked_and_a_signal_ends_it_with_eintr() {
+    let signo = install_rt_handler(0);
+    let w = one();
+    let before = w.k.process_counters(w.p.pid).unwrap().kernel_entries;
+    let bg = spawn(&w.k, w.p, 10, |c| {
+        let entries = || {
+            c.kernel()
+                .thread_info(c.pid(), c.tid())
+                .map(|i| i.kernel_entries)
+        };
+        let e0 = entries();
+        let t0 = Instant::now();
+        let short = c.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_NANOSLEEP, Some(300_000_000));
+        let slept = t0.elapsed();
+        let e1 = entries();
+        let mut left = 0u64;
+        let long = c.timer_timeout_otime(
+            CLOCK_REALTIME,
+            _NTO_TIMEOUT_NANOSLEEP,
+            None,
+            Some(60_000_000_000),
+            Some(&mut left),
+        );
+        (short, slept, e0, e1, long, left)
+    });
+    // Seen NANOSLEEP-blocked during the short sleep and again during the long one.
+    wait_for(&w.k, w.p.pid, bg.tid, "NANOSLEEP-blocked", |s| {
+        *s == ThreadState::Nanosleep
+    });
+    let seen = w.k.thread_info(w.p.pid, bg.tid).unwrap();
+    assert_eq!(seen.state.qnx_state(), STATE_NANOSLEEP);
+    assert_eq!(seen.state.to_string(), "NANOSLEEP");
+    wait_until("the second sleep to begin", || {
+        w.k.thread_info(w.p.pid, bg.tid).is_ok_and(|i| {
+            i.kernel_entries > seen.kernel_entries && i.state == ThreadState::Nanosleep
+        })
+    });
+    w.t.signal_kill(0, w.p.pid, bg.tid, signo, -1, 3).unwrap();
+    let os = bg.os_tid;
+    let (short, slept, e0, e1, long, left) = bg.join();
+    assert_eq!(short, Ok(0));
+    assert!(slept >= Duration::from_millis(300), "{slept:?}");
+    assert_eq!(
+        e1.unwrap() - e0.unwrap(),
+        1,
+        "one kernel entry for the sleep"
+    );
+    assert_eq!(long, Err(Errno::EINTR));
+    assert!(
+        left > 50_000_000_000 && left < 60_000_000_000,
+        "time left {left} ns"
+    );
+    assert_eq!(
+        wait_signal(signo, 1).tid,
+        os,
+        "its handler ran in the sleeper"
+    );
+    let after = w.k.process_counters(w.p.pid).unwrap().kernel_entries;
+    assert!(after >= before + 3, "{before} -> {after}");
+    w.finish();
+}
+
+/// A process torn down while one of its threads sleeps in the kernel: the sleeper leaves with
+/// ESRCH at once, not at the end of its sleep.
+#[test]
+fn a_nanosleep_ends_with_esrch_when_its_process_is_torn_down() {
+    let w = one();
+    let p2 = w.k.process_create().unwrap();
+    let bg = spawn(&w.k, p2, 10, |c| {
+        c.timer_timeout(
+            CLOCK_MONOTONIC,
+            _NTO_TIMEOUT_NANOSLEEP,
+            Some(60_000_000_000),
+        )
+    });
+    wait_for(&w.k, p2.pid, bg.tid, "NANOSLEEP-blocked", |s| {
+        *s == ThreadState::Nanosleep
+    });
+    let t0 = Instant::now();
+    w.k.process_destroy(p2).unwrap();
+    assert_eq!(bg.join(), Err(Errno::ESRCH));
+    assert!(t0.elapsed() < Duration::from_secs(30));
+    w.finish();
+}
+
 // ------------------------------------------------------------------ timeout events
 
 #[test]

@@ -2318,7 +2318,10 @@ impl World {
                         .map(|th| (th.pid, th.tid))
                 };
                 let before = target.and_then(|(p, t)| self.k.thread_info(p, t).ok());
-                let before_policy = self.me(pidx).sched_get(tpid, *tid).map(|s| s.0);
+                // (SchedGet with tid 0 looks its pid up, where SchedSet ignores it: read the
+                // caller's own with pid 0.)
+                let gpid = if *tid == 0 { 0 } else { tpid };
+                let before_policy = self.me(pidx).sched_get(gpid, *tid).map(|s| s.0);
                 let r = self.me(pidx).sched_set(tpid, *tid, *policy, *prio);
                 self.note(format!(
                     "{n}: p{pidx} SchedSet({tpid}, {tid}, {policy}, {prio}) = {r:?}"
@@ -2337,7 +2340,7 @@ impl World {
                             before.as_ref().is_some_and(|b| b.priority == old),
                             "SchedSet returned {old}, not the priority before ({before:?})"
                         );
-                        let got = self.me(pidx).sched_get(tpid, *tid);
+                        let got = self.me(pidx).sched_get(gpid, *tid);
                         let want_policy = if *policy == SCHED_NOCHANGE {
                             before_policy.unwrap_or(-1)
                         } else {

@@ -374,8 +374,9 @@ pub struct SchedParam {
 
 /// `SchedGet(pid, tid, &param)`: the scheduling policy (`SCHED_FIFO`, `SCHED_RR`,
 /// `SCHED_OTHER`: QNX's numbers, in `consts`) and parameters of thread `tid` of process `pid`
-/// (0: the caller's); `tid` 0 is the calling thread (`pid` is then ignored, as on QNX). A new
-/// thread is `SCHED_RR`, QNX's default. Errors: ESRCH no such thread.
+/// (0: the caller's); `tid` 0 is the calling thread, once `pid` (if not 0) is found to be a
+/// live process, as QNX's SchedGet looks it up first. A new thread is `SCHED_RR`, QNX's
+/// default. Errors: ESRCH no such thread, or no such process.
 pub fn sched_get(pid: i32, tid: i32) -> KResult<(i32, SchedParam)> {
     with_current(|c| sys::sched_get(c, pid, tid)).map(|(policy, base, cur)| {
         (
@@ -390,7 +391,8 @@ pub fn sched_get(pid: i32, tid: i32) -> KResult<(i32, SchedParam)> {
 
 /// `SchedSet(pid, tid, policy, &param)`: sets the policy (`SCHED_FIFO`, `SCHED_RR`,
 /// `SCHED_OTHER`; `SCHED_NOCHANGE` keeps it) and priority (`param.sched_priority`, 1..=255) of
-/// the thread [`sched_get`] would name, which may be a thread of another process. Its current
+/// the thread [`sched_get`] would name (but with `tid` 0 the calling thread whatever `pid`
+/// says, as QNX's SchedSet), which may be a thread of another process. Its current
 /// priority follows as for [`thread_set_priority`]: the new one at once (an inherited or
 /// boosted one is given up until the next receive or boost), its place in the send queue it
 /// waits in, if any, and the server it waits on boosted. The priority is emulated: it orders
@@ -428,6 +430,14 @@ pub fn msg_deliver_event(rcvid: RcvId, event: &SigEvent) -> KResult<()> {
 /// `MsgVerifyEvent(rcvid, event)`: checks `event` as MsgDeliverEvent would, delivering nothing.
 pub fn msg_verify_event(rcvid: RcvId, event: &SigEvent) -> KResult<()> {
     with_current(|c| sys::msg_verify_event(c, rcvid, event))
+}
+
+/// `delay(msec)`: sleeps `msec` milliseconds, NANOSLEEP-blocked in the kernel as on QNX
+/// (`TimerTimeout` with `_NTO_TIMEOUT_NANOSLEEP` on `CLOCK_REALTIME`, one kernel entry).
+/// Returns 0, or the milliseconds that were left (rounded up) when a signal handler ended
+/// the sleep first, as QNX's delay() does. Err only if the thread cannot enter the kernel.
+pub fn delay(msec: u32) -> KResult<u32> {
+    with_current(|c| sys::delay(c, msec))
 }
 
 /// `TimerTimeout(id, flags, notify, ntime, NULL)` with a notification event (`None`:

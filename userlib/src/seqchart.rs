@@ -190,6 +190,7 @@ enum Ev {
         peer: Who,
         exchange: u64,
         status: i64,
+        error: i64,
     },
     PulseQueued {
         who: Who,
@@ -242,6 +243,7 @@ impl Ev {
                 peer,
                 exchange: f.u64("exchange"),
                 status: f.i64("status"),
+                error: f.i64("error"),
             },
             ("qnx::pulse", "queued") => Ev::PulseQueued {
                 who,
@@ -891,6 +893,7 @@ fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
                 peer,
                 exchange,
                 status,
+                error,
             } => {
                 next_row += 1;
                 let to = if peer.0 > 0 && peer.1 > 0 {
@@ -898,8 +901,8 @@ fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
                 } else {
                     sender(0, *exchange)
                 };
-                let label = if *status < 0 {
-                    format!("MsgError errno {}", status.unsigned_abs())
+                let label = if *error != 0 {
+                    format!("MsgError errno {error}")
                 } else {
                     format!("MsgReply {status}")
                 };

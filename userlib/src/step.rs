@@ -137,6 +137,9 @@ struct Call {
     did: Vec<String>,
     /// Whether this call is shown.
     shown: bool,
+    /// The kernel found this call's timeout expired (a `qnx::timer` `timeout` event): the next
+    /// state change made on its OS thread is the timeout's doing, not the call's.
+    expiry: bool,
 }
 
 #[derive(Debug, Default)]
@@ -409,6 +412,7 @@ impl<S: Subscriber> Layer<S> for StepLayer {
                 }
             }
             "qnx::state" => self.shared.state(&Fields::of(event)),
+            "qnx::timer" => self.shared.timer(&Fields::of(event)),
             "qnx::msg" | "qnx::pulse" | "qnx::async" => {
                 self.shared.did(target, &Fields::of(event));
             }
@@ -476,10 +480,11 @@ fn did_text(target: &str, f: &Fields) -> Option<String> {
         ),
         ("qnx::msg", "reply") => {
             let status = f.i64("status");
-            if status < 0 {
+            let error = f.i64("error");
+            if error != 0 {
                 format!(
                     "{who} failed {peer_text}'s message: {}",
-                    result_text(status)
+                    result_text(error.saturating_neg())
                 )
             } else {
                 format!(
@@ -651,6 +656,7 @@ impl Shared {
                 start,
                 did: Vec::new(),
                 shown,
+                expiry: false,
             },
         );
         if !shown {
@@ -799,6 +805,19 @@ impl Shared {
         }
     }
 
+    /// A `qnx::timer` event: `timeout` (a TimerTimeout expiring in the waiting thread's own
+    /// kernel entry) marks the call in progress on this OS thread, so that the state change it
+    /// makes next is shown as the kernel's.
+    fn timer(&self, f: &Fields) {
+        if f.str("kind") != Some("timeout") {
+            return;
+        }
+        let mut st = lock(&self.st);
+        if let Some(c) = st.calls.get_mut(&std::thread::current().id()) {
+            c.expiry = true;
+        }
+    }
+
     fn state(&self, f: &Fields) {
         let who = (f.pid, f.tid);
         let seen = Seen {
@@ -828,10 +847,16 @@ impl Shared {
         if st.calls.is_empty() {
             return; // no call could show it
         }
-        let by = st
-            .calls
-            .get(&std::thread::current().id())
-            .map(|c| (c.who, c.name.clone()));
+        // (A change that an expired timeout makes, in the waiting thread's own kernel entry, is
+        // the kernel's: "woken by the kernel", not by the call that waited.)
+        let by = match st.calls.get_mut(&std::thread::current().id()) {
+            Some(c) if c.expiry => {
+                c.expiry = false;
+                None
+            }
+            Some(c) => Some((c.who, c.name.clone())),
+            None => None,
+        };
         st.log.push_back(Change {
             who,
             from,

@@ -15,7 +15,7 @@
 //! producer fills in its own memory without entering the kernel (`kernel_sim::asyncq`).
 
 use kernel_sim::asyncq::AsyncQueue;
-use kernel_sim::consts::CLOCK_MONOTONIC;
+use kernel_sim::consts::{_NTO_TIMEOUT_NANOSLEEP, CLOCK_MONOTONIC, CLOCK_REALTIME};
 use kernel_sim::types::{AsyncConnCounters, AsyncGetHeader, SigEvent};
 use kernel_sim::{Errno, Iov, KResult, MsgInfo, Pulse, RcvId, ThreadCtx, TimerInfo};
 use std::time::Duration;
@@ -286,6 +286,27 @@ pub(crate) fn timer_timeout_event(
     ntime: Option<u64>,
 ) -> KResult<u32> {
     c.timer_timeout_event(id, flags, notify, ntime)
+}
+
+/// `delay(msec)`: TimerTimeout's `_NTO_TIMEOUT_NANOSLEEP` on `CLOCK_REALTIME`, as QNX's
+/// delay() sleeps (NANOSLEEP-blocked in the kernel); the milliseconds left, rounded up, when a
+/// signal (or a `SIGEV_UNBLOCK` event) ends the sleep first, else 0.
+pub(crate) fn delay(c: &ThreadCtx, msec: u32) -> KResult<u32> {
+    let mut left = 0u64;
+    let slept = c.timer_timeout_otime(
+        CLOCK_REALTIME,
+        _NTO_TIMEOUT_NANOSLEEP,
+        None,
+        Some(u64::from(msec) * 1_000_000),
+        Some(&mut left),
+    );
+    match slept {
+        Ok(_) => Ok(0),
+        Err(Errno::EINTR | Errno::ETIMEDOUT) => {
+            Ok(u32::try_from(left.div_ceil(1_000_000)).map_or(msec, |ms| ms.min(msec)))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A one-shot timeout of `after` on `CLOCK_MONOTONIC` for the calling thread's next kernel call

@@ -111,3 +111,32 @@ fn a_thread_spawned_with_userlib_spawn_belongs_to_the_spawning_threads_process()
     assert_eq!(plain_pid, userlib::current::default_pid());
     assert_ne!(plain_pid, Ok(pid));
 }
+
+/// `delay(ms)`, as QNX's: one kernel entry, NANOSLEEP-blocked for the whole sleep (what pidin
+/// shows for a thread in delay()), 0 once the time has passed, RUNNING again after; delay(0)
+/// returns at once.
+#[test]
+fn delay_sleeps_nanosleep_blocked_in_one_kernel_entry_and_returns_0() {
+    use std::time::{Duration, Instant};
+    use userlib::ThreadState;
+    let k = kernel();
+    let p = process(&k);
+    let pid = p.pid();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = p
+        .spawn(move || {
+            tx.send(gettid().unwrap()).unwrap();
+            let t0 = Instant::now();
+            let r = delay(400);
+            (r, t0.elapsed(), delay(0))
+        })
+        .expect("spawn");
+    let tid = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    wait_state(&k, pid, tid, |s| *s == ThreadState::Nanosleep);
+    let during = k.thread_info(pid, tid).unwrap();
+    assert_eq!(during.state.to_string(), "NANOSLEEP");
+    let (r, slept, zero) = join(h);
+    assert_eq!(r, Ok(0));
+    assert!(slept >= Duration::from_millis(400), "{slept:?}");
+    assert_eq!(zero, Ok(0));
+}

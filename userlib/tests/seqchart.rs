@@ -44,7 +44,7 @@ fn srr_and_pulse() {
         SERVER.0,
         1,
     );
-    trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 7, 8), 0);
+    trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 7, 8), 0, 0);
     trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "READY", 0, -1);
     trace::state(trace::Ring::none(), SERVER.0, SERVER.1, "RECEIVE", 0, 1);
     trace::pulse_queued(
@@ -234,11 +234,11 @@ fn a_queued_message_a_kernel_pulse_a_batch_and_the_cap() {
         trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "REPLY", 2, 1);
         trace::msg_send(trace::Ring::none(), &msg(c2, (2, 0), 2, 4));
         trace::state(trace::Ring::none(), c2.0, c2.1, "SEND", 2, 1);
-        trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 1, 0), -3);
+        trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 1, 0), -1, 3);
         trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "READY", 0, -1);
         trace::msg_receive(trace::Ring::none(), &msg(SERVER, (0, 0), 2, 4));
         trace::state(trace::Ring::none(), c2.0, c2.1, "REPLY", 2, 1);
-        trace::msg_reply(trace::Ring::none(), &msg(SERVER, c2, 2, 0), 0);
+        trace::msg_reply(trace::Ring::none(), &msg(SERVER, c2, 2, 0), 0, 0);
         trace::state(trace::Ring::none(), c2.0, c2.1, "READY", 0, -1);
         // A timer's pulse from the kernel.
         trace::pulse_queued(trace::Ring::none(), 0, 0, SERVER.0, 1, -1, 0, 5);
@@ -442,11 +442,11 @@ fn sample() {
         trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "REPLY", 2, 1);
         trace::msg_send(trace::Ring::none(), &msg(c2, (2, 0), 2, 4));
         trace::state(trace::Ring::none(), c2.0, c2.1, "SEND", 2, 1);
-        trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 1, 0), -3);
+        trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 1, 0), -1, 3);
         trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "READY", 0, -1);
         trace::msg_receive(trace::Ring::none(), &msg(SERVER, (0, 0), 2, 4));
         trace::state(trace::Ring::none(), c2.0, c2.1, "REPLY", 2, 1);
-        trace::msg_reply(trace::Ring::none(), &msg(SERVER, c2, 2, 0), 0);
+        trace::msg_reply(trace::Ring::none(), &msg(SERVER, c2, 2, 0), 0, 0);
         trace::state(trace::Ring::none(), c2.0, c2.1, "READY", 0, -1);
         trace::pulse_queued(trace::Ring::none(), 0, 0, SERVER.0, 1, -1, 0, 5);
         trace::pulse_received(trace::Ring::none(), SERVER.0, SERVER.1, 1, -1, 0, 5);
@@ -477,7 +477,7 @@ fn io_messages_pulse_codes_and_programs_are_named() {
         };
         trace::msg_send(trace::Ring::none(), &read);
         trace::msg_receive(trace::Ring::none(), &msg(SERVER, CLIENT, 7, 16));
-        trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 7, 12), 12);
+        trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 7, 12), 12, 0);
         // A message whose first bytes are no I/O type keeps "MsgSend".
         let data = MsgEvent {
             msg_type: i32::from(u16::from_ne_bytes(*b"hi")),

@@ -166,7 +166,7 @@ fn srr_exchange(d: &Dispatch) {
         });
         b.at(3, || {
             trace::call_enter(trace::Ring::none(), SERVER.0, SERVER.1, "MsgReply");
-            trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 8), 0);
+            trace::msg_reply(trace::Ring::none(), &msg(SERVER, CLIENT, 8), 0, 0);
             trace::state(trace::Ring::none(), CLIENT.0, CLIENT.1, "READY", 0, -1);
             trace::call_exit(trace::Ring::none(), SERVER.0, SERVER.1, "MsgReply", 0);
         });

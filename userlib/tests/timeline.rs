@@ -195,7 +195,12 @@ fn scenario() {
     trace::state(trace::Ring::none(), SERVER, 1, "RUNNING", 0, -1);
 
     trace::call_enter(trace::Ring::none(), SERVER, 1, "MsgReply");
-    trace::msg_reply(trace::Ring::none(), &msg(SERVER, 1, CLIENT, 1, EXCHANGE), 0);
+    trace::msg_reply(
+        trace::Ring::none(),
+        &msg(SERVER, 1, CLIENT, 1, EXCHANGE),
+        0,
+        0,
+    );
     trace::state(trace::Ring::none(), CLIENT, 1, "READY", 0, -1);
     trace::prio(trace::Ring::none(), SERVER, 1, 10, 10, "restore");
     trace::call_exit(trace::Ring::none(), SERVER, 1, "MsgReply", 0);

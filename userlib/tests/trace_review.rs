@@ -125,7 +125,7 @@ fn a_chart_with_a_row_cap_keeps_a_bounded_recording() {
             e.peer_pid = 2;
             trace::msg_receive(trace::Ring::none(), &e);
             trace::state(trace::Ring::none(), 2, 1, "REPLY", 1, 1);
-            trace::msg_reply(trace::Ring::none(), &e, 0);
+            trace::msg_reply(trace::Ring::none(), &e, 0, 0);
             trace::state(trace::Ring::none(), 2, 1, "READY", 0, -1);
         }
     });
@@ -157,7 +157,7 @@ fn extreme_events() {
             msg_type: -1,
         };
         trace::call_enter(trace::Ring::none(), 1, 1, "MsgReply");
-        trace::msg_reply(trace::Ring::none(), &e, status);
+        trace::msg_reply(trace::Ring::none(), &e, status, i32::MIN);
         trace::call_exit(trace::Ring::none(), 1, 1, "MsgReply", 0);
         trace::call_enter(trace::Ring::none(), 2, 1, "MsgSend");
         trace::call_exit(trace::Ring::none(), 2, 1, "MsgSend", result);
@@ -244,7 +244,7 @@ fn odd_events() {
         trace::async_trigger(trace::Ring::none(), pid, tid, i32::MIN, u32::MAX, u64::MAX);
         trace::async_get(trace::Ring::none(), pid, tid, i32::MIN, u32::MAX, u64::MAX);
         trace::timer_fired(trace::Ring::none(), pid, tid, i32::MIN, "timer");
-        trace::msg_reply(trace::Ring::none(), &e, i64::MAX);
+        trace::msg_reply(trace::Ring::none(), &e, i64::MAX, 0);
         trace::state(trace::Ring::none(), pid, tid, "DEAD", 0, -1);
         trace::teardown(trace::Ring::none(), pid, "done");
         trace::call_exit(trace::Ring::none(), pid, tid, "MsgSend", i64::MAX);

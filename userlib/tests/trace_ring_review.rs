@@ -211,8 +211,9 @@ fn any_records_go_through_both_recorders() {
         w::CREATED,
     ];
     let names = [
-        "peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes", "status", "msg_type", "code",
-        "value", "pulse", "coid", "messages", "batch", "timer", "result", "prio", "base",
+        "peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes", "status", "error",
+        "msg_type", "code", "value", "pulse", "coid", "messages", "batch", "timer", "result",
+        "prio", "base",
     ];
     let strs = ["call", "state", "why", "kind", "step", "name"];
     let extremes = [0, 1, -1, 2, 3, i64::MIN, i64::MAX, 0x101, 0xffff, -4096];

@@ -10,6 +10,12 @@
  */
 #ifndef _QNXSIM_HW_INOUT_H
 #define _QNXSIM_HW_INOUT_H
+
+/* A system header, as QNX's own are: a program's extra warnings (-Wcast-qual and the like)
+ * are about the program, not about these definitions. */
+#if defined(__GNUC__)
+#pragma GCC system_header
+#endif
 #include <stdint.h>
 #include <sys/mman.h>
 

@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,6 +407,28 @@ static int probe(int pid) {
     CHECK(send_type(coid, _IO_READ, 0) == -1 && errno == ENOSYS, "an _IO_READ: ENOSYS");
     CHECK(name_close(coid) == 0, "name_close");
     CHECK(send_type(coid, PN_ECHO, 0) == -1 && errno == EBADF, "a send after name_close: EBADF");
+    /* getprio/setprio of another program: its thread 1 (QNX's rule). */
+    {
+        int p = getprio(pid);
+        CHECK(p >= 1 && p <= 255, "getprio(the server's pid): its thread 1's priority");
+        if (p >= 1 && p < 255) {
+            /* (Its current priority follows the clients it receives from: the base is what
+             * setprio sets, as SchedGet shows it.) */
+            struct sched_param sp;
+            int r = setprio(pid, 254);
+            CHECK(r >= 1 && r <= 255, "setprio(the server's pid) returns its old priority");
+            memset(&sp, 0, sizeof sp);
+            CHECK(SchedGet(pid, 1, &sp) != -1 && sp.sched_priority == 254,
+                  "SchedGet(the server's pid, 1) sees the priority setprio set");
+            CHECK(setprio(pid, p) >= 1, "setprio(the server's pid) back");
+        }
+        errno = 0;
+        CHECK(getprio(0x7ffffff0) == -1 && errno == ESRCH, "getprio of a pid no process has: ESRCH");
+        errno = 0;
+        CHECK(setprio(0x7ffffff0, 10) == -1 && errno == ESRCH, "setprio of a pid no process has: ESRCH");
+        errno = 0;
+        CHECK(getprio(-2) == -1 && errno == ESRCH, "getprio(-2): ESRCH");
+    }
     return SUMMARY();
 }
 

@@ -183,7 +183,11 @@ static void kernel_calls(void) {
     p = param_of(0);
     CHECK(SchedGet(0, 1, &p) == SCHED_RR && p.sched_priority == 10, "SchedGet(0, 1) too");
     p = param_of(0);
-    CHECK(SchedGet(999999, 0, &p) == SCHED_RR, "tid 0: the caller, whatever pid");
+    CHECK(SchedGet(getpid(), 0, &p) == SCHED_RR && p.sched_priority == 10,
+          "tid 0: the caller, with its own pid");
+    errno = 0;
+    CHECK(SchedGet(999999, 0, &p) == -1 && errno == ESRCH,
+          "tid 0 with a pid no process has: ESRCH (QNX's SchedGet looks the pid up first)");
 
     p = param_of(20);
     CHECK(SchedSet(0, 0, SCHED_FIFO, &p) == 0, "SchedSet(SCHED_FIFO, 20)");

@@ -64,6 +64,7 @@ pub const STATE_READY: u32 = 2;
 pub const STATE_SEND: u32 = 4;
 pub const STATE_RECEIVE: u32 = 5;
 pub const STATE_REPLY: u32 = 6;
+pub const STATE_NANOSLEEP: u32 = 12;
 pub const STATE_INTR: u32 = 16;
 
 // Interrupt attachment flags (InterruptAttach, InterruptAttachEvent).

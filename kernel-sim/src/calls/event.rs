@@ -66,6 +66,7 @@ pub(crate) fn deliver(
                         | KState::Receive { .. }
                         | KState::Reply { .. }
                         | KState::Intr
+                        | KState::Nanosleep
                 )
             {
                 if let Some(r) = srr::force_ready(t, target, srr::Why::Timeout, fx) {

@@ -127,7 +127,7 @@ pub fn thread_destroy(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
             t.threads.at_mut(i).clear_send();
             t.ready(i, esrch, fx);
         }
-        KState::Receive { .. } | KState::Intr => t.ready(i, esrch, fx),
+        KState::Receive { .. } | KState::Intr | KState::Nanosleep => t.ready(i, esrch, fx),
         KState::Reply { .. } => {
             t.threads.at_mut(i).zombie = false;
             super::srr::end_exchange(t, i, esrch, fx);
@@ -221,7 +221,11 @@ pub fn process_destroy(t: &mut Tables<'_>, proc: Id<Process>, fx: &mut Effects) 
         let next = t.threads.at(i).pnext;
         let blocked = matches!(
             t.threads.at(i).state(),
-            KState::Send { .. } | KState::Receive { .. } | KState::Reply { .. } | KState::Intr
+            KState::Send { .. }
+                | KState::Receive { .. }
+                | KState::Reply { .. }
+                | KState::Intr
+                | KState::Nanosleep
         );
         let stays = blocked && super::srr::force_ready(t, i, super::srr::Why::Death, fx).is_none();
         if stays {
@@ -349,8 +353,19 @@ fn sched_target(t: &Tables<'_>, me: Caller, pid: i32, tid: i32) -> KResult<u32> 
 }
 
 /// SchedGet(pid, tid): the thread's policy (QNX's number), base and current priority, as
-/// `policy << 16 | base << 8 | current`. ESRCH: no such thread.
+/// `policy << 16 | base << 8 | current`. ESRCH: no such thread; with tid 0 (the caller), a pid
+/// other than 0 that no live process has (QNX's SchedGet looks the process up first; its
+/// SchedSet ignores the pid then).
 pub fn sched_get(t: &mut Tables<'_>, me: Caller, pid: i32, tid: i32) -> KResult<Step> {
+    if tid == 0 && pid != 0 {
+        let alive = t
+            .proc_by_pid(pid)
+            .and_then(|p| t.procs.get(p))
+            .is_some_and(|p| p.state == ProcState::Alive);
+        if !alive {
+            return Err(Errno::ESRCH);
+        }
+    }
     let i = sched_target(t, me, pid, tid)?;
     let th = t.threads.at(i);
     Ok(Step::Done(

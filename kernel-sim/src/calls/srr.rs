@@ -169,11 +169,11 @@ fn trace_reply(t: &Tables<'_>, ci: u32, by: Option<(u32, u64)>, result: CallResu
         .or(server)
         .map_or((0, 0), |r| t.trace_ids(r));
     let (peer_pid, peer_tid) = t.trace_ids(ci);
-    let status = match result {
-        CallResult::Ok(v) => v,
-        CallResult::Err(e) => -i64::from(e),
-        CallResult::Restart => -i64::from(Errno::ERESTART.0),
-        CallResult::Retry | CallResult::Pending => 0,
+    let (status, error) = match result {
+        CallResult::Ok(v) => (v, 0),
+        CallResult::Err(e) => (-1, e),
+        CallResult::Restart => (-1, Errno::ERESTART.0),
+        CallResult::Retry | CallResult::Pending => (0, 0),
     };
     let e = crate::trace::MsgEvent {
         pid,
@@ -186,7 +186,7 @@ fn trace_reply(t: &Tables<'_>, ci: u32, by: Option<(u32, u64)>, result: CallResu
         bytes: by.map_or(0, |(_, n)| n),
         msg_type: -1,
     };
-    crate::trace::msg_reply(t.trace, &e, status);
+    crate::trace::msg_reply(t.trace, &e, status, error);
 }
 
 /// Copies client `ci`'s message into receiver `ri`'s buffers, fills its `MsgInfo`, makes the
@@ -547,7 +547,8 @@ fn finish(
 ) {
     t.counters(me.proc).replies += 1;
     if crate::trace::on(t.trace) {
-        trace_reply(t, ci, Some((me.thread.index, bytes)), doomed(t, ci, result));
+        // (What the server answered: a doomed client's own call returns its error.)
+        trace_reply(t, ci, Some((me.thread.index, bytes)), result);
     }
     end(t, ci, result, fx);
 }
@@ -823,7 +824,7 @@ pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Op
                 super::connect::unlink(t, s.conn, prio, fx);
             }
         }
-        KState::Receive { .. } | KState::Intr => t.set_running(i),
+        KState::Receive { .. } | KState::Intr | KState::Nanosleep => t.set_running(i),
         KState::Reply { chan, .. } => {
             let (flags, server_alive) = t.chans.get(chan).map_or((0, false), |c| {
                 let alive = t

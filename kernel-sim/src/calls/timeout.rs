@@ -102,8 +102,22 @@ pub fn timer_timeout(
     let th = t.threads.at_mut(me.thread.index);
     let old = th.timeout_cur.states;
     if states & _NTO_TIMEOUT_NANOSLEEP != 0 {
+        // The kernel side of nanosleep(): NANOSLEEP-blocked until the deadline (this call's
+        // own timeout, so nothing stays armed after it), 0 at once if there is none or it has
+        // passed. `fire` ends the sleep with 0; a signal ends it with EINTR.
         th.timeout_next = TimeoutArm::NONE;
-        return Ok(Step::Done(0));
+        let passed = ntime.is_none() || Deadline::now_ns(wait_clock(clk)) >= deadline;
+        if passed {
+            return Ok(Step::Done(0));
+        }
+        th.timeout_cur = TimeoutArm {
+            states: _NTO_TIMEOUT_NANOSLEEP,
+            clock: clk,
+            deadline,
+            event,
+        };
+        t.block_nanosleep(me.thread.index);
+        return Ok(Step::Block);
     }
     th.timeout_next = if states == 0 {
         TimeoutArm::NONE
@@ -125,6 +139,7 @@ pub fn state_bit(s: KState) -> u32 {
         KState::Receive { .. } => _NTO_TIMEOUT_RECEIVE,
         KState::Reply { .. } => _NTO_TIMEOUT_REPLY,
         KState::Intr => _NTO_TIMEOUT_INTR,
+        KState::Nanosleep => _NTO_TIMEOUT_NANOSLEEP,
         _ => 0,
     }
 }
@@ -164,6 +179,18 @@ pub(crate) fn fire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallR
 /// thread and it stays blocked (the timeout is spent).
 fn expire(t: &mut Tables<'_>, i: u32, fx: &mut Effects) -> Option<CallResult> {
     let ev = t.threads.at(i).timeout_cur.event;
+    if t.threads.at(i).state() == KState::Nanosleep {
+        // The sleep is over: 0, after the event (if it is not SIGEV_UNBLOCK) is delivered.
+        t.threads.at_mut(i).timeout_cur.states = 0;
+        if ev.kind() != sigev::SIGEV_UNBLOCK {
+            let _ = super::event::deliver(t, i, &ev, false, super::pulse::KERNEL, fx);
+        }
+        if t.threads.at(i).state() == KState::Nanosleep {
+            t.set_running(i);
+            return Some(CallResult::Ok(0));
+        }
+        return None;
+    }
     if ev.kind() == sigev::SIGEV_UNBLOCK {
         let r = force_ready(t, i, Why::Timeout, fx);
         if r.is_none() {

@@ -406,10 +406,11 @@ impl ThreadCtx {
     /// the call itself sleeps until `ntime` (ns from now, or the time on `clock` with
     /// `TIMER_ABSTIME`), the kernel side of QNX's nanosleep(), and returns 0 (QNX's result,
     /// which its nanosleep() returns as its own); `ntime` `None` or already past returns 0 at
-    /// once. A signal handler that runs in the thread ends the sleep with EINTR and writes the
-    /// time that was left to `otime`. The sleep leaves nothing armed. The thread sleeps outside
-    /// the kernel (a kernel thread reads RUNNING meanwhile, not QNX's NANOSLEEP) and the event
-    /// is not delivered.
+    /// once. The thread sleeps in the kernel, NANOSLEEP-blocked as QNX shows it; an event other
+    /// than `SIGEV_UNBLOCK` is delivered when the time comes. A signal handler that runs in the
+    /// thread ends the sleep with EINTR (a `SIGEV_UNBLOCK` event delivered to it, with
+    /// ETIMEDOUT), and writes the time that was left to `otime`. The sleep leaves nothing
+    /// armed.
     pub fn timer_timeout_otime(
         &self,
         clock: i32,
@@ -431,19 +432,19 @@ impl ThreadCtx {
             ntime,
             now,
         };
-        let r = self.call(Call::TimerTimeout(req)).map(|v| v as u32)?;
-        if flags & crate::abi::consts::_NTO_TIMEOUT_NANOSLEEP == 0 {
-            return Ok(r);
+        let r = self.call(Call::TimerTimeout(req)).map(|v| v as u32);
+        if flags & crate::abi::consts::_NTO_TIMEOUT_NANOSLEEP == 0 || r.is_ok() {
+            return r;
         }
-        let Some(ns) = ntime else {
-            return Ok(0);
-        };
-        let deadline = if flags & crate::abi::consts::TIMER_ABSTIME != 0 {
-            ns
-        } else {
-            now.saturating_add(ns)
-        };
-        nanosleep_until(clock, wclock, deadline, otime)
+        if let (Some(ns), Some(o)) = (ntime, otime) {
+            let deadline = if flags & crate::abi::consts::TIMER_ABSTIME != 0 {
+                ns
+            } else {
+                now.saturating_add(ns)
+            };
+            *o = deadline.saturating_sub(Deadline::now_ns(wclock));
+        }
+        r
     }
 
     // ---------------------------------------------------------------- events
@@ -891,27 +892,4 @@ impl ThreadCtx {
         })?;
         Ok(out)
     }
-}
-
-/// Sleeps until `deadline` on `clock` (Linux's id; `wclock` the same clock): `Ok(0)` when it
-/// has passed, EINTR when a signal handler ran first, with the time that was left at `otime`.
-fn nanosleep_until(
-    clock: i32,
-    wclock: Clock,
-    deadline: u64,
-    otime: Option<&mut u64>,
-) -> KResult<u32> {
-    let ts = libc::timespec {
-        tv_sec: (deadline / 1_000_000_000).min(i64::MAX as u64) as libc::time_t,
-        tv_nsec: (deadline % 1_000_000_000) as libc::c_long,
-    };
-    // SAFETY: `ts` is ours and valid; no time left is asked for (an absolute sleep).
-    let r = unsafe { libc::clock_nanosleep(clock, libc::TIMER_ABSTIME, &ts, std::ptr::null_mut()) };
-    if r != libc::EINTR {
-        return Ok(0);
-    }
-    if let Some(o) = otime {
-        *o = deadline.saturating_sub(Deadline::now_ns(wclock));
-    }
-    Err(Errno::EINTR)
 }

@@ -34,6 +34,9 @@ pub enum KState {
     },
     /// INTR-blocked: in InterruptWait, waiting for a `SIGEV_INTR` event.
     Intr,
+    /// NANOSLEEP-blocked: in TimerTimeout with `_NTO_TIMEOUT_NANOSLEEP` (the kernel side of
+    /// nanosleep() and delay()), until its timeout fires or a signal interrupts it.
+    Nanosleep,
 }
 
 impl KState {
@@ -47,6 +50,7 @@ impl KState {
             KState::Receive { .. } => "RECEIVE",
             KState::Reply { .. } => "REPLY",
             KState::Intr => "INTR",
+            KState::Nanosleep => "NANOSLEEP",
         }
     }
 }
@@ -432,6 +436,13 @@ impl Tables<'_> {
     pub(crate) fn block_intr(&mut self, i: u32) {
         self.unqueue(i);
         self.threads.at_mut(i).state = KState::Intr;
+        self.traced_state(i);
+    }
+
+    /// NANOSLEEP-blocks thread `i` (TimerTimeout with `_NTO_TIMEOUT_NANOSLEEP`).
+    pub(crate) fn block_nanosleep(&mut self, i: u32) {
+        self.unqueue(i);
+        self.threads.at_mut(i).state = KState::Nanosleep;
         self.traced_state(i);
     }
 

@@ -36,8 +36,9 @@ use crate::abi::errno::{Errno, KResult};
 
 /// Words in one record.
 pub(crate) const RECORD_WORDS: usize = 16;
-/// Integer fields a record holds at most.
-const INTS: usize = 7;
+/// Integer fields a record holds at most (with the header's four words, the string's three
+/// and the check word: [`RECORD_WORDS`]).
+const INTS: usize = 8;
 /// Bytes of the one string field a record holds (longer strings are cut).
 const STR_BYTES: usize = 24;
 /// A record being written.
@@ -188,7 +189,7 @@ fn schema(kind: Kind, what: &str) -> (&'static [&'static str], &'static str) {
         (Kind::Prio, _) => (&["prio", "base"], "why"),
         (Kind::Msg, w::REPLY) => (
             &[
-                "peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes", "status",
+                "peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes", "status", "error",
             ],
             "",
         ),
@@ -268,6 +269,7 @@ impl Decoded {
                     S::Receive { chid } => ("RECEIVE", 0, chid),
                     S::Reply { pid, chid, .. } => ("REPLY", pid, chid),
                     S::Intr => ("INTR", 0, -1),
+                    S::Nanosleep => ("NANOSLEEP", 0, -1),
                 };
                 Decoded {
                     ns,
@@ -733,7 +735,7 @@ mod tests {
             w::REPLY,
             3,
             1,
-            &[2, 1, 1, 0x10001, -5, 64, -3],
+            &[2, 1, 1, 0x10001, -5, 64, -1, 3],
             "",
         );
         ring.put(
@@ -752,7 +754,8 @@ mod tests {
         assert_eq!(out[1].int("chid"), Some(1));
         assert_eq!(out[2].kind, Kind::Msg);
         assert_eq!(out[2].int("exchange"), Some(-5));
-        assert_eq!(out[2].int("status"), Some(-3));
+        assert_eq!(out[2].int("status"), Some(-1));
+        assert_eq!(out[2].int("error"), Some(3), "the eighth field");
         assert_eq!((out[2].pid, out[2].tid), (3, 1));
         assert_eq!(
             out[3].string,

@@ -155,9 +155,14 @@ fn sched_get_names_the_caller_with_tid_0_and_threads_by_pid_and_tid() {
     // A new thread is SCHED_RR (QNX's default), at the priority it was made with.
     assert_eq!(unpack(get(0, 0)), (SCHED_RR, 10, 10));
     assert_eq!(
-        unpack(get(424242, 0)),
+        unpack(get(qpid, 0)),
         (SCHED_RR, 10, 10),
-        "tid 0: pid ignored"
+        "tid 0: the caller, whichever live process pid names"
+    );
+    assert_eq!(
+        get(424242, 0),
+        Err(Errno::ESRCH),
+        "tid 0 with a pid no process has"
     );
     assert_eq!(unpack(get(0, 2)), (SCHED_RR, 21, 21));
     assert_eq!(unpack(get(pid, 2)), (SCHED_RR, 21, 21));

@@ -443,27 +443,67 @@ fn fire_whose_pulse_readies_the_receiving_thread_itself_returns_its_result_witho
 }
 
 #[test]
-fn timer_timeout_with_nanosleep_returns_0_and_leaves_nothing_armed() {
+fn timer_timeout_with_nanosleep_sleeps_nanosleep_blocked_and_leaves_nothing_armed() {
     let b = Bench::new();
     let me = b.spawn(10);
+    let chid = b.channel(me, 0);
+    let coid = b.attach(me, me, chid);
     done(arm(&b, me, request(_NTO_TIMEOUT_RECEIVE, Some(1_000), 0)));
-    // The kernel half of nanosleep(): 0 (not the flags it replaces), nothing left armed,
-    // whatever other states come with it (its own call spends it).
+    // The kernel half of nanosleep(): NANOSLEEP-blocked until its own deadline, whatever other
+    // states come with it; the arm made before is spent, nothing is left for the next call.
+    let now = Deadline::now_ns(Clock::Monotonic);
     let flags = _NTO_TIMEOUT_NANOSLEEP | _NTO_TIMEOUT_RECEIVE;
-    assert_eq!(
-        arm(&b, me, request(flags, Some(5_000), 0)),
-        Ok(Step::Done(0))
-    );
+    let req = TimeoutRequest {
+        event: Some(SigEvent::pulse(coid, 10, 7, 77)),
+        ..request(flags, Some(5_000_000_000), now)
+    };
+    assert_eq!(arm(&b, me, req), Ok(Step::Block));
+    assert_eq!(b.state(me), KState::Nanosleep);
     assert_eq!(armed(&b, me).states, 0);
+    let d = deadline(&b, me).expect("the sleep's deadline");
+    assert_eq!((d.clock, d.nsec), (Clock::Monotonic, now + 5_000_000_000));
+    // At its deadline: 0 (not ETIMEDOUT, not the flags it replaced), its event delivered.
+    let (r, _) = fire_now(&b, me);
+    assert_eq!(r, Some(CallResult::Ok(0)));
+    assert_eq!(b.state(me), KState::Running);
+    assert_eq!(deadline(&b, me), None);
+    b.enter(me);
+    let rbuf = Buf::zeroed(32);
+    assert_eq!(b.receive(me, chid, rbuf, 0).0, Ok(Step::Done(0)));
+    assert_eq!((rbuf.pulse().code, rbuf.pulse().value), (7, 77));
     assert_eq!(
         arm(&b, me, request(_NTO_TIMEOUT_RECEIVE, None, 0)),
         Ok(Step::Done(0)),
         "nothing was in force after it"
     );
+    // No time, or a time already past: 0 at once, never blocked.
+    for ntime in [None, Some(0), Some(5_000)] {
+        assert_eq!(
+            arm(&b, me, request(_NTO_TIMEOUT_NANOSLEEP, ntime, 1)),
+            Ok(Step::Done(0)),
+            "{ntime:?}"
+        );
+        assert_eq!(b.state(me), KState::Running);
+    }
     // Its clock and event are checked as any arming's.
     let bad = TimeoutRequest {
         clock: 7,
         ..request(_NTO_TIMEOUT_NANOSLEEP, Some(1), 0)
     };
     assert_eq!(arm(&b, me, bad), Err(Errno::EINVAL));
+}
+
+#[test]
+fn a_nanosleep_is_ended_by_a_signal_with_eintr() {
+    use crate::calls::srr::{force_ready, Why};
+    let b = Bench::new();
+    let me = b.spawn(10);
+    let now = Deadline::now_ns(Clock::Monotonic);
+    let sleep = request(_NTO_TIMEOUT_NANOSLEEP, Some(60_000_000_000), now);
+    assert_eq!(arm(&b, me, sleep), Ok(Step::Block));
+    let mut fx = Effects::default();
+    let r = b.tables(|t| force_ready(t, me.thread.index, Why::Signal, &mut fx));
+    assert_eq!(r, Some(CallResult::Err(Errno::EINTR.0)));
+    assert_eq!(b.state(me), KState::Running);
+    b.check();
 }
