@@ -10,21 +10,20 @@
 //! simulated processes down on drop, which releases their threads); every wait polls the
 //! inspection API with a deadline; temporary files are removed.
 
+#[path = "../../kernel-sim/tests/support/scene.rs"]
+#[allow(dead_code)]
+mod scene;
 mod support;
 #[path = "support/xml.rs"]
 mod xml;
 
 use std::sync::mpsc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use scene::*;
 use support::*;
 use userlib::consts::*;
-use userlib::{Config, Errno, Kernel, Pid, SigEvent, ThreadCtx, ThreadInfo, ThreadState};
-
-/// Bound on the blocking calls of the scenes' threads (ns).
-const BOUND_NS: u64 = 10_000_000_000;
-const ALL: u32 = _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY | _NTO_TIMEOUT_RECEIVE | _NTO_TIMEOUT_INTR;
+use userlib::{Config, Errno, Kernel, SigEvent, ThreadCtx, ThreadState};
 
 // ------------------------------------------------------------------------------ helpers
 
@@ -34,106 +33,6 @@ fn kernel_with_ring() -> Kernel {
         ..Config::default()
     })
     .expect("a kernel")
-}
-
-/// Simulated processes and the OS threads running their kernel threads: on drop the processes
-/// are torn down (releasing whatever is still blocked), then the threads joined.
-struct Scene {
-    k: Kernel,
-    pids: Vec<Pid>,
-    joins: Vec<JoinHandle<()>>,
-    hold: Vec<mpsc::Sender<()>>,
-}
-
-impl Scene {
-    fn new(k: &Kernel) -> Scene {
-        Scene {
-            k: k.clone(),
-            pids: Vec::new(),
-            joins: Vec::new(),
-            hold: Vec::new(),
-        }
-    }
-
-    fn process(&mut self) -> Pid {
-        let p = self.k.process_create().expect("a process");
-        self.pids.push(p);
-        p
-    }
-
-    fn thread(&self, p: Pid, prio: i16) -> ThreadCtx {
-        self.k.thread_attach(p, prio).expect("a thread")
-    }
-
-    /// Runs `f` with `ctx` on an OS thread of its own; the kernel thread stays until the scene
-    /// ends (so its state can be read after the call returned).
-    fn run<T: Send + 'static>(
-        &mut self,
-        ctx: ThreadCtx,
-        f: impl FnOnce(&ThreadCtx) -> T + Send + 'static,
-    ) -> mpsc::Receiver<T> {
-        let (tx, rx) = mpsc::channel();
-        let (hold_tx, hold_rx) = mpsc::channel::<()>();
-        self.hold.push(hold_tx);
-        self.joins.push(std::thread::spawn(move || {
-            ctx.adopt_os_thread();
-            let r = f(&ctx);
-            let _ = tx.send(r);
-            let _ = hold_rx.recv_timeout(DEADLINE);
-            drop(ctx);
-        }));
-        rx
-    }
-}
-
-impl Drop for Scene {
-    fn drop(&mut self) {
-        self.hold.clear();
-        for p in self.pids.drain(..) {
-            let _ = self.k.process_destroy(p);
-        }
-        for j in self.joins.drain(..) {
-            let _ = j.join();
-        }
-    }
-}
-
-fn bound(t: &ThreadCtx) {
-    t.timer_timeout(CLOCK_MONOTONIC, ALL, Some(BOUND_NS))
-        .expect("TimerTimeout");
-}
-
-fn info(k: &Kernel, pid: i32, tid: i32) -> ThreadInfo {
-    k.thread_info(pid, tid).expect("the thread in the kernel")
-}
-
-/// Polls until thread (pid, tid) satisfies `cond` (at most [`DEADLINE`]); its info then.
-fn wait_info(
-    k: &Kernel,
-    pid: i32,
-    tid: i32,
-    what: &str,
-    cond: impl Fn(&ThreadInfo) -> bool,
-) -> ThreadInfo {
-    let until = Instant::now() + DEADLINE;
-    loop {
-        if let Ok(i) = k.thread_info(pid, tid) {
-            if cond(&i) {
-                return i;
-            }
-        }
-        assert!(
-            Instant::now() < until,
-            "never: {what}; pid {pid} tid {tid} is {:?}\n{}",
-            k.thread_info(pid, tid),
-            k.listing()
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn wait_in(k: &Kernel, pid: i32, tid: i32, want: ThreadState) -> ThreadInfo {
-    wait_info(k, pid, tid, &format!("{want}"), |i| i.state == want)
 }
 
 fn channel(k: &Kernel, pid: i32, chid: i32) -> userlib::ChannelInfo {
@@ -192,7 +91,7 @@ fn an_interrupt_wait_shows_intr_until_the_interrupt_or_the_timeout() {
         (first, second)
     });
     recv(&ack_rx);
-    let i = wait_in(&k, p.pid, tid, ThreadState::Intr);
+    let i = wait_in_state(&k, p.pid, tid, ThreadState::Intr);
     assert_eq!(i.state.qnx_state(), STATE_INTR);
     assert!(
         listing_line(&k, p.pid, tid).contains("INTR"),
@@ -201,13 +100,13 @@ fn an_interrupt_wait_shows_intr_until_the_interrupt_or_the_timeout() {
     );
     assert_eq!(k.interrupt_raise(LEVEL), Ok(1), "one attachment delivered");
     recv(&ack_rx);
-    wait_in(&k, p.pid, tid, ThreadState::Running);
+    wait_in_state(&k, p.pid, tid, ThreadState::Running);
     go_tx.send(()).unwrap();
-    wait_in(&k, p.pid, tid, ThreadState::Intr);
+    wait_in_state(&k, p.pid, tid, ThreadState::Intr);
     let (first, second) = recv(&done);
     assert_eq!(first, Ok(()));
     assert_eq!(second, Err(Errno::ETIMEDOUT));
-    let i = wait_in(&k, p.pid, tid, ThreadState::Running);
+    let i = wait_in_state(&k, p.pid, tid, ThreadState::Running);
     assert_eq!(i.state.qnx_state(), STATE_RUNNING);
 }
 
@@ -238,26 +137,26 @@ fn a_pulse_only_receive_shows_receive_and_leaves_the_sender_send_blocked() {
         let _ = next_rx.recv_timeout(DEADLINE);
         (pulse, rcvid.and_then(|r| t.msg_reply(r, 0, b"")))
     });
-    wait_in(&k, ps.pid, tids, ThreadState::Receive { chid });
+    wait_in_state(&k, ps.pid, tids, ThreadState::Receive { chid });
     assert_eq!(channel(&k, ps.pid, chid).receivers, 1);
     let client = s.run(tc, move |t| {
         bound(t);
         t.msg_send(coid, b"m", &mut [])
     });
-    wait_in(&k, pc.pid, tidc, ThreadState::Send { pid: ps.pid, chid });
+    wait_in_state(&k, pc.pid, tidc, ThreadState::Send { pid: ps.pid, chid });
     // The server stays RECEIVE-blocked: a pulse-only receive takes no message.
     let c = channel(&k, ps.pid, chid);
     assert_eq!((c.queued, c.receivers), (1, 1), "{c:?}");
     assert_eq!(info(&k, ps.pid, tids).state, ThreadState::Receive { chid });
     tp.msg_send_pulse(coid, 10, 3, 33).expect("pulse");
-    wait_in(&k, ps.pid, tids, ThreadState::Running);
+    wait_in_state(&k, ps.pid, tids, ThreadState::Running);
     assert_eq!(
         info(&k, pc.pid, tidc).state,
         ThreadState::Send { pid: ps.pid, chid },
         "the message is still queued"
     );
     next_tx.send(()).unwrap();
-    wait_in(
+    wait_in_state(
         &k,
         pc.pid,
         tidc,
@@ -272,7 +171,7 @@ fn a_pulse_only_receive_shows_receive_and_leaves_the_sender_send_blocked() {
     assert_eq!(pulse, Ok(Some(3)));
     assert_eq!(replied, Ok(()));
     assert_eq!(recv(&client), Ok(0));
-    wait_in(&k, pc.pid, tidc, ThreadState::Running);
+    wait_in_state(&k, pc.pid, tidc, ThreadState::Running);
     drop(tp);
 }
 
@@ -297,7 +196,7 @@ fn a_blocked_asyncmsg_get_shows_receive_on_its_channel() {
         })
         .expect("consumer");
     let (chid, ctid) = recv(&chid_rx);
-    wait_in(&k, cpid, ctid, ThreadState::Receive { chid });
+    wait_in_state(&k, cpid, ctid, ThreadState::Receive { chid });
     let c = channel(&k, cpid, chid);
     assert_eq!(c.receivers, 1, "{c:?}");
     run_in(&producer, move || {
@@ -338,12 +237,12 @@ fn dispatch_block_shows_receive_on_the_dispatch_channel_until_its_timeout() {
         })
         .expect("server");
     let (chid, tid) = recv(&rx);
-    wait_in(&k, spid, tid, ThreadState::Receive { chid });
+    wait_in_state(&k, spid, tid, ThreadState::Receive { chid });
     assert_eq!(channel(&k, spid, chid).receivers, 1);
     // The dispatch timeout ends the wait (QNX's dispatch_block returns a context with no
     // message: rcvid -1 here); the view no longer shows it RECEIVE-blocked.
     assert_eq!(recv(&rx), (-1, -1));
-    wait_in(&k, spid, tid, ThreadState::Running);
+    wait_in_state(&k, spid, tid, ThreadState::Running);
     assert_eq!(channel(&k, spid, chid).receivers, 0);
     done_tx.send(()).unwrap();
     let r = join(h);
@@ -416,7 +315,7 @@ fn a_server_that_dies_leaves_no_client_blocked_in_the_view() {
         t.msg_send(coid, b"first", &mut [])
     });
     assert!(recv(&took_rx));
-    wait_in(
+    wait_in_state(
         &k,
         pc.pid,
         tid1,
@@ -430,12 +329,12 @@ fn a_server_that_dies_leaves_no_client_blocked_in_the_view() {
         bound(t);
         t.msg_send(coid, b"second", &mut [])
     });
-    wait_in(&k, pc.pid, tid2, ThreadState::Send { pid: ps.pid, chid });
+    wait_in_state(&k, pc.pid, tid2, ThreadState::Send { pid: ps.pid, chid });
     k.process_destroy(ps).expect("the server's teardown");
     assert_eq!(recv(&c1), Err(Errno::ESRCH));
     assert_eq!(recv(&c2), Err(Errno::ESRCH));
-    wait_in(&k, pc.pid, tid1, ThreadState::Running);
-    wait_in(&k, pc.pid, tid2, ThreadState::Running);
+    wait_in_state(&k, pc.pid, tid1, ThreadState::Running);
+    wait_in_state(&k, pc.pid, tid2, ThreadState::Running);
     let snap = k.snapshot();
     assert!(
         !snap.threads.iter().any(|t| t.pid == ps.pid),
@@ -479,7 +378,7 @@ fn a_client_killed_mid_call_leaves_the_view_and_its_rcvid_goes_stale() {
         bound(t);
         t.msg_send(coid, b"x", &mut [0u8; 4])
     });
-    wait_in(
+    wait_in_state(
         &k,
         pc.pid,
         tidc,
@@ -544,7 +443,7 @@ fn a_boost_ends_when_the_queued_sender_times_out() {
             .expect("arm");
         t.msg_send(coid, b"hi", &mut [])
     });
-    wait_in(&k, pc.pid, tidhi, ThreadState::Send { pid: ps.pid, chid });
+    wait_in_state(&k, pc.pid, tidhi, ThreadState::Send { pid: ps.pid, chid });
     let i = wait_info(&k, ps.pid, tids, "the server boosted to 25", |i| {
         i.priority == 25
     });
@@ -596,7 +495,7 @@ fn a_boost_ends_when_the_queued_senders_process_dies() {
         bound(t);
         t.msg_send(coid_hi, b"hi", &mut [])
     });
-    wait_in(&k, pk.pid, tidhi, ThreadState::Send { pid: ps.pid, chid });
+    wait_in_state(&k, pk.pid, tidhi, ThreadState::Send { pid: ps.pid, chid });
     wait_info(&k, ps.pid, tids, "the server boosted to 30", |i| {
         i.priority == 30
     });
@@ -1085,7 +984,7 @@ fn the_timeline_and_chart_of_a_run_with_a_timeout_an_unblock_and_a_kill_are_whol
             let second = t.msg_send(coid, b"two", &mut []);
             (first, second)
         });
-        wait_in(&k, pc.pid, tidc, ThreadState::Running);
+        wait_in_state(&k, pc.pid, tidc, ThreadState::Running);
         wait_until("the first send to time out", || {
             k.thread_info(pc.pid, tidc)
                 .is_ok_and(|i| i.state == ThreadState::Running)
@@ -1093,7 +992,7 @@ fn the_timeline_and_chart_of_a_run_with_a_timeout_an_unblock_and_a_kill_are_whol
                 && k.thread_info(pc.pid, tidc).unwrap().kernel_entries >= 3
         });
         go_tx.send(1).unwrap();
-        wait_in(&k, pc.pid, tidc, ThreadState::Send { pid: ps.pid, chid });
+        wait_in_state(&k, pc.pid, tidc, ThreadState::Send { pid: ps.pid, chid });
         let mut buf = [0u8; 64];
         bound(&ts);
         let rcvid = ts.msg_receive(chid, &mut buf, None).expect("receive two");
@@ -1116,7 +1015,7 @@ fn the_timeline_and_chart_of_a_run_with_a_timeout_an_unblock_and_a_kill_are_whol
         });
         bound(&ts);
         let rcvid = ts.msg_receive(chid, &mut buf, None).expect("receive three");
-        wait_in(
+        wait_in_state(
             &k,
             pk.pid,
             tidk,
@@ -1317,7 +1216,7 @@ fn step_pulse_and_timeout(strict: bool) {
         drop(ts);
         r
     });
-    wait_in(&k, ps.pid, tids, ThreadState::Receive { chid });
+    wait_in_state(&k, ps.pid, tids, ThreadState::Receive { chid });
     let client = on(&d, move || {
         tc.adopt_os_thread();
         tc.msg_send_pulse(coid, 10, 4, 44).expect("pulse");
@@ -1421,12 +1320,12 @@ fn a_signal_ends_an_intr_wait_and_the_view_follows() {
         bound(t);
         t.interrupt_wait(0)
     });
-    wait_in(&k, p.pid, tid, ThreadState::Intr);
+    wait_in_state(&k, p.pid, tid, ThreadState::Intr);
     killer
         .signal_kill(0, p.pid, tid, libc::SIGUSR2, 0, 0)
         .expect("SignalKill");
     assert_eq!(recv(&done), Err(Errno::EINTR));
-    wait_in(&k, p.pid, tid, ThreadState::Running);
+    wait_in_state(&k, p.pid, tid, ThreadState::Running);
     assert!(
         k.snapshot()
             .interrupts
@@ -1456,7 +1355,7 @@ fn a_send_then_reply_wait_is_one_block_and_a_ready_receive_none() {
         k.process_counters(pc.pid).unwrap(),
     );
     let client = s.run(tc, move |t| t.msg_send(coid, b"q", &mut [0u8; 2]));
-    wait_in(&k, pc.pid, tidc, ThreadState::Send { pid: ps.pid, chid });
+    wait_in_state(&k, pc.pid, tidc, ThreadState::Send { pid: ps.pid, chid });
     let rcvid = ts
         .msg_receive(chid, &mut [0u8; 8], None)
         .expect("a queued message: no wait");
