@@ -18,6 +18,13 @@
 //! happen in the programs' own Linux processes, `--trace` and `--diagram` record the shared
 //! kernel's trace ring instead ([`start_programs`], as `pidin-sim --trace` does): every
 //! program's events, on one clock. `--step` is for one program's threads only.
+//!
+//! The files are written whole at the end: each recorder writes a hidden temporary file beside
+//! its destination (`userlib::outfile`), renamed into place once both are written. A run that
+//! fails still writes them (what it recorded, the supervisor-like cleanup of a killed program
+//! included); a run a signal ends removes them and leaves an older file as it was
+//! (`programs`' end on a signal); one killed outright leaves its temporary files, which the
+//! next run writing the same destination removes.
 
 use crate::{Context, Failure};
 use std::path::{Path, PathBuf};
@@ -119,19 +126,21 @@ pub fn check_output(option: &str, path: &Path) -> Result<outfile::Target, String
         )
     };
     let target = outfile::check(path, &[]).map_err(refuse)?;
-    // (The timeline and the chart write an existing file in place: only a new one needs its
-    // directory to take a file.)
-    if target.existing.is_none() {
-        target.probe_dir().map_err(refuse)?;
-    }
+    // (The file is written beside its place and renamed there: the directory must take one.)
+    target.probe_dir().map_err(refuse)?;
     Ok(target)
 }
 
-/// The recorders of a run; [`Observers::finish`] writes their files.
+/// The recorders of a run; [`Observers::finish`] writes their files (and so does dropping them
+/// unfinished, a failed run's path, unless a signal is ending the program).
 #[derive(Debug, Default)]
 pub struct Observers {
     timeline: Option<timeline::TimelineGuard>,
+    /// The timeline's temporary file, to be renamed to its destination.
+    timeline_file: Option<outfile::Staged>,
     chart: Option<seqchart::ChartGuard>,
+    /// The chart's temporary file.
+    chart_file: Option<outfile::Staged>,
     /// The chart's recorder, to name processes on it.
     chart_names: Option<seqchart::SeqChartLayer>,
     step: Option<step::StepGuard>,
@@ -172,8 +181,10 @@ pub fn start_programs(args: &ObserveArgs, kernel: &Kernel) -> Result<Observers, 
     }
     let timeline = match &args.trace {
         Some(p) => {
-            let (layer, guard) = timeline::TimelineLayer::new(p)
+            let temp = staged_temp(p);
+            let (layer, guard) = timeline::TimelineLayer::new(&temp)
                 .context(|| format!("creating the timeline {}", p.display()))?;
+            o.timeline_file = Some(outfile::Staged::adopt(temp, p));
             o.timeline = Some(guard);
             Some(layer)
         }
@@ -186,8 +197,10 @@ pub fn start_programs(args: &ObserveArgs, kernel: &Kernel) -> Result<Observers, 
                 max_rows: Some(DIAGRAM_ROWS),
                 title: None,
             };
-            let (layer, guard) = seqchart::layer(p, options)
+            let temp = staged_temp(p);
+            let (layer, guard) = seqchart::layer(&temp, options)
                 .context(|| format!("creating the diagram {}", p.display()))?;
+            o.chart_file = Some(outfile::Staged::adopt(temp, p));
             o.chart = Some(guard);
             o.chart_names = Some(layer.clone());
             Some(layer)
@@ -272,8 +285,10 @@ pub fn start(
     }
     let timeline = match &args.trace {
         Some(p) => {
-            let (layer, guard) = timeline::TimelineLayer::new(p)
+            let temp = staged_temp(p);
+            let (layer, guard) = timeline::TimelineLayer::new(&temp)
                 .context(|| format!("creating the timeline {}", p.display()))?;
+            o.timeline_file = Some(outfile::Staged::adopt(temp, p));
             for (pid, name) in processes {
                 guard.name_process(*pid, *name);
             }
@@ -289,8 +304,10 @@ pub fn start(
                 max_rows: Some(DIAGRAM_ROWS),
                 title: None,
             };
-            let (layer, guard) = seqchart::layer(p, options)
+            let temp = staged_temp(p);
+            let (layer, guard) = seqchart::layer(&temp, options)
                 .context(|| format!("creating the diagram {}", p.display()))?;
+            o.chart_file = Some(outfile::Staged::adopt(temp, p));
             for (pid, name) in processes {
                 layer.name_process(*pid, *name);
             }
@@ -322,8 +339,7 @@ pub fn start(
 }
 
 /// Refuses `--trace` and `--diagram` naming one file (`x`, `./x`, a link to it), which both
-/// would write, the chart over the timeline. Called once the timeline's file is made (so that
-/// it exists), before the chart's is.
+/// would write, the chart over the timeline.
 fn distinct_outputs(args: &ObserveArgs) -> Result<(), Failure> {
     let (Some(t), Some(d)) = (&args.trace, &args.diagram) else {
         return Ok(());
@@ -351,23 +367,35 @@ impl Observers {
     }
 
     /// Stops stepping and writes the files, saying where (on stderr: stdout is the run's,
-    /// which `sensors --json` keeps to one JSON object).
+    /// which `sensors --json` keeps to one JSON object): the ring's last events first, then each
+    /// recorder's temporary file, then both renamed into place (neither if one failed).
     pub fn finish(mut self) -> Result<(), Failure> {
+        self.write(true)
+    }
+
+    /// [`Observers::finish`]'s work; `report` says what was written.
+    fn write(&mut self, report: bool) -> Result<(), Failure> {
         if let Some(s) = self.step.take() {
             s.stop();
         }
         if let Some(mut r) = self.ring.take() {
             let lost = r.finish();
-            if lost > 0 {
+            if lost > 0 && report {
                 eprintln!("trace: {lost} kernel events lost (the kernel's trace ring was lapped)");
             }
         }
+        let mut staged = Vec::new();
+        let mut said = Vec::new();
         if let Some(t) = self.timeline.take() {
-            let path = t.path().to_path_buf();
+            let file = self.timeline_file.take();
+            let path = file
+                .as_ref()
+                .map_or_else(|| t.path().to_path_buf(), |f| f.dest().to_path_buf());
             let w = t
                 .finish()
                 .context(|| format!("writing the timeline {}", path.display()))?;
-            eprintln!(
+            staged.extend(file);
+            said.push(format!(
                 "timeline: {} ({} kernel events, {} trace events{}; open it in https://ui.perfetto.dev)",
                 path.display(),
                 w.recorded,
@@ -377,15 +405,54 @@ impl Observers {
                 } else {
                     String::new()
                 }
-            );
+            ));
         }
         if let Some(c) = self.chart.take() {
             let events = c.events();
             c.finish().context(|| "writing the diagram")?;
-            eprintln!("diagram: {events} events drawn (the first {DIAGRAM_ROWS} rows at most)");
+            staged.extend(self.chart_file.take());
+            said.push(format!(
+                "diagram: {events} events drawn (the first {DIAGRAM_ROWS} rows at most)"
+            ));
+        }
+        let temps: Vec<PathBuf> = staged.iter().map(|s| s.temp().to_path_buf()).collect();
+        let committed = outfile::commit_all(staged);
+        for t in &temps {
+            crate::programs::forget_output_temp(t);
+        }
+        committed.map_err(|e| Failure::new(format!("putting the outputs in place: {e}")))?;
+        if report {
+            for s in said {
+                eprintln!("{s}");
+            }
         }
         Ok(())
     }
+}
+
+impl Drop for Observers {
+    /// A run that failed still writes what it recorded (after the ring's last events, the
+    /// cleanup of a killed program among them); one a signal is ending leaves that to the
+    /// signal's end, which removes the temporary files.
+    fn drop(&mut self) {
+        if crate::programs::ending() {
+            return;
+        }
+        if let Err(e) = self.write(true) {
+            if !crate::programs::ending() {
+                eprintln!("{e}");
+            }
+        }
+    }
+}
+
+/// The temporary file beside `dest` that a recorder writes (after removing those a killed run
+/// left there), tracked so that a signal's end removes it.
+fn staged_temp(dest: &Path) -> PathBuf {
+    outfile::remove_stale_temps(dest);
+    let temp = outfile::temp_path(dest);
+    crate::programs::track_output_temp(&temp);
+    temp
 }
 
 #[cfg(test)]

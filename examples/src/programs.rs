@@ -591,17 +591,31 @@ pub fn role_args(role: &str, extra: &[String]) -> Vec<String> {
 // -------------------------------------------- the launcher's end on a signal, and leftovers
 
 /// What a launcher must undo if a signal ends it: the programs it started and has not yet
-/// reaped, and the directories of its kernels.
+/// reaped, the directories of its kernels, and the temporary files of its outputs not yet
+/// renamed into place (`--trace`, `--diagram`).
 #[derive(Debug)]
 struct Leftovers {
     pids: Vec<i32>,
     dirs: Vec<PathBuf>,
+    files: Vec<PathBuf>,
 }
 
 static LEFTOVERS: Mutex<Leftovers> = Mutex::new(Leftovers {
     pids: Vec::new(),
     dirs: Vec::new(),
+    files: Vec::new(),
 });
+
+/// Tracks an output's temporary file: a signal's end removes it ([`forget_output_temp`] once
+/// it is renamed into place or removed).
+pub fn track_output_temp(path: &Path) {
+    leftovers().files.push(path.to_path_buf());
+}
+
+/// Stops tracking an output's temporary file.
+pub fn forget_output_temp(path: &Path) {
+    leftovers().files.retain(|f| f != path);
+}
 
 fn leftovers() -> MutexGuard<'static, Leftovers> {
     LEFTOVERS.lock().unwrap_or_else(|e| e.into_inner())
@@ -709,8 +723,8 @@ pub fn quiet_on_broken_pipe() {
 }
 
 /// Kills the programs not yet reaped, waits (bounded) until they are gone, and removes the
-/// kernels' directories: what a launcher's end on a signal or a closed output undoes. Returns
-/// what it found.
+/// kernels' directories and the outputs' temporary files: what a launcher's end on a signal or
+/// a closed output undoes. Returns what it found.
 fn clean_up() -> (Vec<i32>, Vec<PathBuf>) {
     // (The main thread may remove a directory meanwhile, its run failing as its programs die:
     // the list is taken now, for the message.)
@@ -718,6 +732,9 @@ fn clean_up() -> (Vec<i32>, Vec<PathBuf>) {
         let l = leftovers();
         for &pid in &l.pids {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        for f in &l.files {
+            let _ = std::fs::remove_file(f);
         }
         (l.pids.clone(), l.dirs.clone())
     };
