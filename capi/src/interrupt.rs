@@ -128,7 +128,7 @@ kernel_call! {
     /// with `InterruptWait`, as with `InterruptAttachEvent` and a `SIGEV_INTR` event.
     InterruptAttachThread, InterruptAttachThread_r =
         attach_thread(intr: c_int, flags: c_uint) -> c_int;
-    /// `InterruptDetach(id)`. EINVAL no such attachment of this process.
+    /// `InterruptDetach(id)`. EINVAL no such attachment; EPERM one another process made.
     InterruptDetach, InterruptDetach_r = detach(id: c_int) -> c_int;
     /// `InterruptMask(intr, id)`: the level's mask count after it. EINVAL bad level or id.
     InterruptMask, InterruptMask_r = mask(intr: c_int, id: c_int) -> c_int;

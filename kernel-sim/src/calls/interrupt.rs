@@ -4,7 +4,8 @@
 //! (`Kernel::interrupt_raise`), which stands in for the hardware.
 //!
 //! Each level has a mask count. A raise of an unmasked level goes to every attachment on it,
-//! in order (`_NTO_INTR_FLAGS_END` ones last): an event attachment masks the level once and
+//! in QNX's order: a new attachment is placed in front of the existing ones and delivered
+//! first, one made with `_NTO_INTR_FLAGS_END` after all of them: an event attachment masks the level once and
 //! has its event delivered, to be unmasked by its thread with InterruptUnmask once the device
 //! is served; a handler attachment masks the level while its handler runs, and the event the
 //! handler returns, if any, is delivered as if by the attaching thread. A raise of a masked
@@ -25,6 +26,28 @@ use crate::region::Tables;
 
 /// The order bit that puts `_NTO_INTR_FLAGS_END` attachments after the others.
 const END_ORDER: u64 = 1 << 63;
+/// Orders below this (and without [`END_ORDER`]) are `FRONT - seq`: the later an attachment
+/// without `_NTO_INTR_FLAGS_END` was made, the earlier it is delivered.
+const FRONT: u64 = 1 << 62;
+
+/// The delivery order of the attachment made `seq`-th (counting every attachment): a new one is
+/// placed in front of those there, an `_NTO_INTR_FLAGS_END` one after all of them.
+fn order_of(seq: u64, end: bool) -> u64 {
+    if end {
+        END_ORDER | seq
+    } else {
+        FRONT - seq.min(FRONT)
+    }
+}
+
+/// The attach sequence number an order was made from ([`order_of`]'s inverse).
+fn seq_of(order: u64) -> u64 {
+    if order & END_ORDER != 0 {
+        order & !END_ORDER
+    } else {
+        FRONT - order.min(FRONT)
+    }
+}
 
 /// The id InterruptAttach* returns for attachment `id` (positive; a detached attachment's id
 /// names another only after many reuses of its slot, as timer ids: abi::ids).
@@ -45,6 +68,18 @@ fn lookup(t: &Tables<'_>, proc: Id<Process>, iid: i32) -> KResult<Id<Interrupt>>
         return Err(Errno::EINVAL);
     }
     Ok(id)
+}
+
+/// Whether `iid` names a live attachment of a process other than `proc`.
+fn another_process_attached(t: &Tables<'_>, proc: Id<Process>, iid: i32) -> bool {
+    let max = t.cfg.max_interrupts;
+    ids::timer_id_parts(max, iid)
+        .and_then(|(index, gen)| {
+            t.intrs
+                .id_at(index)
+                .filter(|id| ids::timer_gen_matches(max, id.gen, gen))
+        })
+        .is_some_and(|id| t.intrs.at(id.index).owner != proc)
 }
 
 /// A level number as an index (EINVAL out of range).
@@ -116,9 +151,9 @@ pub fn attach(
     let next = t
         .intrs
         .live_ids()
-        .map(|id| t.intrs.at(id.index).order & !END_ORDER)
+        .map(|id| seq_of(t.intrs.at(id.index).order))
         .max()
-        .map_or(0, |o| o + 1);
+        .map_or(1, |o| o + 1);
     let mut a = Interrupt::vacant();
     a.owner = me.proc;
     a.thread = me.thread;
@@ -126,12 +161,7 @@ pub fn attach(
     a.flags = flags;
     a.kind = kind;
     a.event = ev;
-    a.order = next
-        | if flags & _NTO_INTR_FLAGS_END != 0 {
-            END_ORDER
-        } else {
-            0
-        };
+    a.order = order_of(next, flags & _NTO_INTR_FLAGS_END != 0);
     if ev.kind() == sigev::SIGEV_PULSE {
         a.pulse = super::pulse::reserve(t)?;
     }
@@ -152,9 +182,17 @@ pub fn attach(
     Ok(Step::Done(intr_id(t, id) as i64))
 }
 
-/// InterruptDetach: EINVAL for an id that names no attachment of the caller's process.
+/// InterruptDetach: EINVAL for an id that names no attachment; EPERM for one another process
+/// made (QNX 7's InterruptDetach errors).
 pub fn detach(t: &mut Tables<'_>, me: Caller, iid: i32, fx: &mut Effects) -> KResult<Step> {
-    let id = lookup(t, me.proc, iid)?;
+    let id = lookup(t, me.proc, iid).map_err(|e| {
+        // (QNX's InterruptDetach: EPERM for a live attachment another process made.)
+        if another_process_attached(t, me.proc, iid) {
+            Errno::EPERM
+        } else {
+            e
+        }
+    })?;
     free(t, id, fx);
     Ok(Step::Done(0))
 }

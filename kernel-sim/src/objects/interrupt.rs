@@ -46,8 +46,8 @@ pub struct Interrupt {
     /// A handler's runs not yet finished (queued or running): each holds a mask of the level,
     /// given back when the run ends (or at detach).
     pub running: u32,
-    /// Order among the level's attachments: `_NTO_INTR_FLAGS_END` ones after the rest, each
-    /// group in the order attached.
+    /// Order among the level's attachments (`calls::interrupt::order_of`): the latest attached
+    /// first, then the `_NTO_INTR_FLAGS_END` ones in the order attached.
     pub order: u64,
     /// Times its level was raised with it attached and delivered to it.
     pub delivered: u64,
