@@ -49,18 +49,6 @@ fn kernel() -> Kernel {
     .expect("a kernel")
 }
 
-fn channel(k: &Kernel, pid: i32, chid: i32) -> kernel_sim::info::ChannelInfo {
-    k.snapshot()
-        .channels
-        .into_iter()
-        .find(|c| (c.pid, c.chid) == (pid, chid))
-        .expect("the channel in the snapshot")
-}
-
-fn recv<T>(rx: &mpsc::Receiver<T>) -> T {
-    rx.recv_timeout(WITHIN).expect("the thread's result")
-}
-
 /// The lines of `listing` between the header of channel (pid, chid) and the next channel or
 /// connection line: what it shows of that channel.
 fn channel_section(listing: &str, pid: i32, chid: i32) -> String {

@@ -35,18 +35,6 @@ fn kernel_with_ring() -> Kernel {
     .expect("a kernel")
 }
 
-fn channel(k: &Kernel, pid: i32, chid: i32) -> userlib::ChannelInfo {
-    k.snapshot()
-        .channels
-        .into_iter()
-        .find(|c| (c.pid, c.chid) == (pid, chid))
-        .expect("the channel in the snapshot")
-}
-
-fn recv<T>(rx: &mpsc::Receiver<T>) -> T {
-    rx.recv_timeout(DEADLINE).expect("the thread's result")
-}
-
 /// The listing's line of thread (pid, tid).
 fn listing_line(k: &Kernel, pid: i32, tid: i32) -> String {
     let text = k.listing().to_string();

@@ -7,6 +7,7 @@
 //! released with ESRCH), then joins its threads.
 
 use kernel_sim::consts::*;
+use kernel_sim::info::ChannelInfo;
 use kernel_sim::{Kernel, Pid, ThreadCtx, ThreadInfo, ThreadState};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -123,4 +124,18 @@ pub fn wait_info(
 /// Polls until thread (pid, tid) is in state `want`; its info then.
 pub fn wait_in_state(k: &Kernel, pid: i32, tid: i32, want: ThreadState) -> ThreadInfo {
     wait_info(k, pid, tid, &format!("{want}"), |i| i.state == want)
+}
+
+/// Channel (pid, chid) as the kernel's snapshot shows it; it must be there.
+pub fn channel(k: &Kernel, pid: i32, chid: i32) -> ChannelInfo {
+    k.snapshot()
+        .channels
+        .into_iter()
+        .find(|c| (c.pid, c.chid) == (pid, chid))
+        .expect("the channel in the snapshot")
+}
+
+/// The result a scene's thread sends on `rx` ([`Scene::run`]), within [`SCENE_WITHIN`].
+pub fn recv<T>(rx: &mpsc::Receiver<T>) -> T {
+    rx.recv_timeout(SCENE_WITHIN).expect("the thread's result")
 }
