@@ -42,6 +42,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#define GATE_START 1
+#include "gate.h"
 
 enum {
     NM_ECHO = _IO_MAX + 1, /* reply status value */
@@ -710,44 +712,15 @@ static void dispatch_io_range(void) {
 
 /* ---------------------------------------------------------------- thread pools */
 
-static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
-static int gate_open = 1, gate_inside;
 static volatile int allocs, frees, unblock_calls;
 static volatile pthread_t handler_thread;
-
-static int inside(void) {
-    int n;
-    pthread_mutex_lock(&gate_lock);
-    n = gate_inside;
-    pthread_mutex_unlock(&gate_lock);
-    return n;
-}
-
-static void set_gate(int open) {
-    pthread_mutex_lock(&gate_lock);
-    gate_open = open;
-    pthread_cond_broadcast(&gate_cond);
-    pthread_mutex_unlock(&gate_lock);
-}
 
 static int on_pool_msg(message_context_t *ctp, int code, unsigned flags, void *handle) {
     struct nm_msg *m = (struct nm_msg *)(void *)ctp->msg;
     (void)flags;
     (void)handle;
     if (code == NM_GATED) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 20;
-        pthread_mutex_lock(&gate_lock);
-        gate_inside++;
-        while (!gate_open) {
-            if (pthread_cond_timedwait(&gate_cond, &gate_lock, &until) != 0) {
-                break;
-            }
-        }
-        gate_inside--;
-        pthread_mutex_unlock(&gate_lock);
+        gate_pass();
     } else {
         pthread_mutex_lock(&lock);
         handler_thread = pthread_self();
@@ -808,7 +781,7 @@ static void pool_attr(thread_pool_attr_t *a, dispatch_t *dpp, int lo, int hi, in
 static int pool_settles(thread_pool_t *tpp, unsigned created, unsigned waiting, int in) {
     int i, stable = 0;
     for (i = 0; i < 10000; i++) {
-        if (tpp->created == created && tpp->waiting == waiting && (in < 0 || inside() == in)) {
+        if (tpp->created == created && tpp->waiting == waiting && (in < 0 || gate_inside() == in)) {
             if (++stable >= 200) {
                 return 1;
             }
@@ -818,7 +791,7 @@ static int pool_settles(thread_pool_t *tpp, unsigned created, unsigned waiting, 
         sleep_ms(1);
     }
     printf("  (pool: created %u waiting %u inside %d; wanted %u %u %d)\n", tpp->created,
-           tpp->waiting, inside(), created, waiting, in);
+           tpp->waiting, gate_inside(), created, waiting, in);
     return 0;
 }
 

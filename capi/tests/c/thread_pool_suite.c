@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "gate.h"
 
 int custom_pool_run(int n);
 
@@ -36,48 +37,18 @@ struct msg {
     _Int32t value;
 };
 
-/* ---------------------------------------------------------------- a gate handlers wait at */
+/* ---------------------------------------------------------------- the handlers (gate.h: the gate) */
 
-static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
-static int gate_open;
-static int gate_inside;
 static char seen_name[32];
 static thread_pool_t *self_pool;
 static int destroy_result = 1, destroy_errno;
-
-static int inside(void) {
-    int n;
-    pthread_mutex_lock(&gate_lock);
-    n = gate_inside;
-    pthread_mutex_unlock(&gate_lock);
-    return n;
-}
-
-static void set_gate(int open) {
-    pthread_mutex_lock(&gate_lock);
-    gate_open = open;
-    pthread_cond_broadcast(&gate_cond);
-    pthread_mutex_unlock(&gate_lock);
-}
 
 static int on_msg(message_context_t *ctp, int code, unsigned flags, void *handle) {
     struct msg *m = (struct msg *)(void *)ctp->msg;
     (void)flags;
     (void)handle;
     if (code == MSG_GATED) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 20;
-        pthread_mutex_lock(&gate_lock);
-        gate_inside++;
-        while (!gate_open) {
-            if (pthread_cond_timedwait(&gate_cond, &gate_lock, &until) != 0) {
-                break;
-            }
-        }
-        gate_inside--;
-        pthread_mutex_unlock(&gate_lock);
+        gate_pass();
     } else if (code == MSG_DESTROY) {
         destroy_result = thread_pool_destroy(self_pool);
         destroy_errno = errno;
@@ -134,7 +105,7 @@ struct want {
 static int pool_is(void *arg) {
     struct want *w = (struct want *)arg;
     return w->tpp->created == w->created && w->tpp->waiting == w->waiting &&
-           (w->inside < 0 || inside() == w->inside);
+           (w->inside < 0 || gate_inside() == w->inside);
 }
 
 static int pool_created_is(void *arg) {
