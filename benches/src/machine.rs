@@ -9,12 +9,23 @@ use std::fmt::Write as _;
 pub struct MachineInfo {
     /// `model name` from `/proc/cpuinfo` (first CPU), or "unknown".
     pub cpu_model: String,
-    /// CPUs online (`std::thread::available_parallelism`, which honours the affinity mask).
+    /// CPUs online (`sysconf(_SC_NPROCESSORS_ONLN)`: the machine's, whatever this process's
+    /// affinity mask, which `cpus_allowed` gives).
     pub cpus_online: usize,
     /// The CPUs this process may run on (affinity mask).
     pub cpus_allowed: Vec<usize>,
     /// `uname -srvm`.
     pub kernel: String,
+}
+
+/// The CPUs online on the machine (not only those this process may use); 1 if it cannot say.
+fn cpus_online() -> usize {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::_NPROCESSORS_ONLN)
+        .ok()
+        .flatten()
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1)
 }
 
 impl MachineInfo {
@@ -41,7 +52,7 @@ impl MachineInfo {
         };
         MachineInfo {
             cpu_model,
-            cpus_online: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpus_online: cpus_online(),
             cpus_allowed: crate::harness::allowed_cpus(),
             kernel,
         }

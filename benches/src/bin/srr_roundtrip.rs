@@ -163,6 +163,8 @@ struct Cell {
     /// Context switches of the whole process over the runs' timed parts.
     voluntary: u64,
     involuntary: u64,
+    /// User plus system CPU time of the whole process over the runs' timed parts (ns).
+    cpu_ns: u64,
     kernel: Vec<KernelFigures>,
     all_replies_ok: bool,
 }
@@ -176,6 +178,7 @@ impl Cell {
             round_trips: 0,
             voluntary: 0,
             involuntary: 0,
+            cpu_ns: 0,
             kernel: Vec::new(),
             all_replies_ok: true,
         }
@@ -186,6 +189,7 @@ impl Cell {
         self.round_trips += s.sent;
         self.voluntary += s.usage.voluntary;
         self.involuntary += s.usage.involuntary;
+        self.cpu_ns += s.usage.cpu_ns;
         self.kernel.extend(s.kernel);
         self.all_replies_ok &= s.received == s.sent;
     }
@@ -198,6 +202,12 @@ impl Cell {
     fn csw_per_rt(&self) -> (f64, f64) {
         let rt = self.round_trips.max(1) as f64;
         (self.voluntary as f64 / rt, self.involuntary as f64 / rt)
+    }
+
+    /// CPU time (user + system, the whole process: both sides) per round trip, µs. Spinning
+    /// shows here: a round trip that spins may be quick and still cost more CPU.
+    fn cpu_us_per_rt(&self) -> f64 {
+        self.cpu_ns as f64 / 1000.0 / self.round_trips.max(1) as f64
     }
 }
 
@@ -524,6 +534,21 @@ fn print_table(o: &Opts, m: &MachineInfo, placements: &[Placement], cells: &[Cel
             println!("  {:<10} {:<16} {v:.2} / {i:.2}", mdl.label(), label(p));
         }
     }
+    println!();
+    println!(
+        "CPU time per round trip (getrusage, user + system of the whole process, both sides, over the timed part; spinning shows here):"
+    );
+    for &p in placements {
+        for &mdl in models(p) {
+            let c = cell(cells, mdl, p);
+            println!(
+                "  {:<10} {:<16} {:.3} µs",
+                mdl.label(),
+                label(p),
+                c.cpu_us_per_rt()
+            );
+        }
+    }
     if cells.iter().any(|c| !c.all_replies_ok) {
         println!("WARNING: some run's message or reply did not arrive intact");
     }
@@ -588,6 +613,8 @@ struct ModelResult {
     run_p99s_us: Vec<f64>,
     csw_voluntary_per_rt: f64,
     csw_involuntary_per_rt: f64,
+    /// User + system CPU time of the whole process per round trip, µs.
+    cpu_us_per_rt: f64,
     replies_intact: bool,
 }
 
@@ -671,6 +698,7 @@ fn print_json(
                 run_p99s_us: s.runs.iter().map(|r| dec(us(r.p99_ns as f64), 3)).collect(),
                 csw_voluntary_per_rt: dec(v, 3),
                 csw_involuntary_per_rt: dec(i, 3),
+                cpu_us_per_rt: dec(c.cpu_us_per_rt(), 3),
                 replies_intact: c.all_replies_ok,
             });
         }
