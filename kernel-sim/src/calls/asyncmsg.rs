@@ -47,7 +47,9 @@ pub fn channel_create(
         return Err(Errno::EINVAL);
     }
     if let Some(ev) = &event {
-        super::event::deliver(t, me.thread.index, ev, true, super::pulse::KERNEL, fx)?;
+        // (An event this kernel could not deliver is an invalid argument, as for TimerCreate.)
+        super::event::deliver(t, me.thread.index, ev, true, super::pulse::KERNEL, fx)
+            .map_err(|_| Errno::EINVAL)?;
     }
     let chid = match super::channel::channel_create(t, me, 0) {
         Ok(Step::Done(chid)) => chid as i32,

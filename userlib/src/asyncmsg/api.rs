@@ -163,7 +163,8 @@ pub struct AsyncConnStats {
 /// bytes each. `flags` may hold `_NTO_CHF_ASYNC_NONBLOCK` (asyncmsg_get returns EAGAIN instead
 /// of blocking). `ev` is delivered to the calling thread when messages become available on an
 /// empty channel. `mode` is accepted for QNX's signature (there are no permissions here).
-/// EINVAL bad flags, zero sizes, a `buffer_size` of 2^32 - 1 or more; EAGAIN no channel left.
+/// EINVAL bad flags, zero sizes, a `buffer_size` of 2^32 - 1 or more, an `ev` this kernel could
+/// not deliver (as for TimerCreate); EAGAIN no channel left.
 pub fn asyncmsg_channel_create(
     flags: u32,
     mode: u32,
@@ -224,7 +225,9 @@ impl Leftover {
 /// `asyncmsg_connect_attach(nd, pid, chid, index, flags, attr)`: an asyncmsg connection (never
 /// shared). `flags` may hold `_NTO_COF_NONBLOCK` (a full send queue fails puts with EAGAIN
 /// instead of blocking). ENOREMOTE nd ≠ 0, ESRCH no such pid/chid, EINVAL not an asyncmsg
-/// channel or bad flags, EAGAIN no connection or timer left.
+/// channel or bad flags, EAGAIN no connection or timer left. Should the process's library end
+/// during the call (its channel destroyed by the program, or the process exiting), the attach
+/// is made again with a new library, a few times at most (then EAGAIN).
 pub fn asyncmsg_connect_attach(
     nd: u32,
     pid: i32,
@@ -233,6 +236,24 @@ pub fn asyncmsg_connect_attach(
     flags: u32,
     attr: &AsyncConnAttr,
 ) -> KResult<i32> {
+    for _ in 0..3 {
+        if let Some(coid) = connect_attach_once(nd, pid, chid, index, flags, attr)? {
+            return Ok(coid);
+        }
+    }
+    Err(Errno::EAGAIN)
+}
+
+/// [`asyncmsg_connect_attach`] once: `None` if the library ended meanwhile (the connection is
+/// undone).
+fn connect_attach_once(
+    nd: u32,
+    pid: i32,
+    chid: i32,
+    index: u32,
+    flags: u32,
+    attr: &AsyncConnAttr,
+) -> KResult<Option<i32>> {
     with_current(|c| {
         let lib = lib_start(c)?;
         if attr.max_num_buffer > 1 << 16 {
@@ -313,17 +334,17 @@ pub fn asyncmsg_connect_attach(
             let mut conns = lib.conns.lock().unwrap_or_else(|p| p.into_inner());
             if !lib.ended.load(Ordering::Acquire) {
                 conns.insert(coid, conn);
-                return Ok(coid);
+                return Ok(Some(coid));
             }
         }
-        // The library thread left meanwhile (its process is exiting): it could not detach
-        // this one, so we do.
+        // The library thread left meanwhile (its channel destroyed, or its process exiting):
+        // it could not detach this one, so we do.
         conn.detached.store(true, Ordering::Release);
         let _ = sys::connect_detach(c, coid);
         if let Some(t) = conn.take_timer() {
             let _ = sys::timer_destroy(c, t);
         }
-        Err(Errno::EBADF)
+        Ok(None)
     })
 }
 

@@ -121,7 +121,7 @@ fn async_channel_create_refuses_bad_sizes_flags_and_events() {
         );
     }
     let bad_ev = Some(SigEvent::pulse(5, 10, 1, 0));
-    assert_eq!(async_channel(&b, me, 0, 16, 4, bad_ev), Err(Errno::ESRCH));
+    assert_eq!(async_channel(&b, me, 0, 16, 4, bad_ev), Err(Errno::EINVAL));
     assert_eq!(b.live().chans, 0);
 
     let chid = done(async_channel(
