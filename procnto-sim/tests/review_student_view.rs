@@ -1,6 +1,7 @@
 //! A reviewer's checks of what a student sees of separate programs on one supervised kernel:
 //! `pidin-sim`'s thread rows (state, PRI and BASE) and channel lines for an INTR-blocked
-//! program and for a server boosted by a queued client that is then killed, and that reading
+//! program, a program in `delay()` (NANOSLEEP), and a server boosted by a queued client that
+//! is then killed, and that reading
 //! the kernel with `pidin-sim` is no kernel entry.
 //!
 //! Every blocking call of a child is bounded (TimerTimeout); every child and supervisor is
@@ -82,6 +83,31 @@ fn intr_waiter() {
     std::thread::sleep(WITHIN);
 }
 
+/// A program's thread in `delay()` (QNX's: a kernel call, NANOSLEEP-blocked) of `arg` ms, which
+/// a SIGUSR1 (handled) to its thread may end early: it tells what delay() returned.
+fn sleeper(arg: &str) {
+    use userlib::qnx::*;
+    extern "C" fn on_usr1(_: i32) {}
+    let ms: u32 = arg.parse().expect("ms");
+    // SAFETY: an empty handler for SIGUSR1, installed before any thread of ours uses it.
+    unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGUSR1,
+            nix::sys::signal::SigHandler::Handler(on_usr1),
+        )
+    }
+    .expect("a SIGUSR1 handler");
+    tell_parent(&format!(
+        "ready {} {} {}",
+        getpid().expect("getpid"),
+        gettid().expect("gettid"),
+        nix::unistd::gettid()
+    ));
+    let r = delay(ms);
+    tell_parent(&format!("slept {r:?}"));
+    std::thread::sleep(WITHIN);
+}
+
 /// Where a child starts; ignored in a normal run.
 #[test]
 #[ignore = "the entry point of this binary's child processes, not a test of its own"]
@@ -94,6 +120,7 @@ fn child_entry() {
         "server" => server(),
         "sender" => sender(&arg),
         "intr" => intr_waiter(),
+        "sleeper" => sleeper(&arg),
         other => panic!("unknown role {other}"),
     }
 }
@@ -225,6 +252,41 @@ fn pidin_shows_a_program_intr_blocked_until_its_interrupt() {
         thread_row(t, pid, tid).is_some_and(|r| r.2 == "RUNNING")
     });
     assert!(!text.contains("INTR\n"), "{text}");
+    drop(c);
+}
+
+/// A program in `delay()`: pidin-sim shows its thread NANOSLEEP, as QNX's pidin does, and
+/// RUNNING once a signal has ended the delay early (it returns the milliseconds left).
+#[test]
+fn pidin_shows_a_program_in_delay_nanosleep_until_a_signal_ends_it() {
+    let dir = TempDir::new("review-view-sleep");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket, &[]);
+    let k = watch(&socket);
+    let c = spawn("sleeper", "60000", &socket);
+    let n = numbers(&ready(&c));
+    let (pid, tid) = (n[0] as i32, n[1] as i32);
+    wait_thread(&k, pid, tid, "the program NANOSLEEP-blocked", |s| {
+        *s == ThreadState::Nanosleep
+    });
+    let text = pidin(&socket);
+    let row = thread_row(&text, pid, tid).unwrap_or_else(|| panic!("no row:\n{text}"));
+    assert_eq!(row.2, "NANOSLEEP", "{text}");
+    // (To the sleeping thread: a signal to the process may go to another of its threads.)
+    // SAFETY: tgkill takes plain integers; the thread is the child's, alive until killed.
+    let r = unsafe { libc::syscall(libc::SYS_tgkill, pid, n[2], libc::SIGUSR1) };
+    assert_eq!(r, 0, "tgkill SIGUSR1");
+    let slept = c.line(WITHIN);
+    let left: u32 = slept
+        .strip_prefix("slept Ok(")
+        .and_then(|s| s.strip_suffix(')'))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{slept}"));
+    assert!(left > 0 && left <= 60000, "{slept}");
+    let text = pidin_until(&socket, "the program RUNNING", |t| {
+        thread_row(t, pid, tid).is_some_and(|r| r.2 == "RUNNING")
+    });
+    assert!(!text.contains("NANOSLEEP"), "{text}");
     drop(c);
 }
 
