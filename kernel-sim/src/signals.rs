@@ -348,9 +348,20 @@ mod imp {
             LEN.with(|l| l.set(n - 1));
             if let Some(a) = action(sig) {
                 set_mask(&handler_mask(old, sig, &a));
+                // The context the handler gets is the thread's as it leaves the kernel (where
+                // QNX delivers the signal), not the interrupted one (gone): a handler that
+                // reads its ucontext reads a valid one.
+                let mut uc = MaybeUninit::<libc::ucontext_t>::zeroed();
+                // SAFETY: getcontext writes the calling thread's context into `uc`, ours.
+                let got = unsafe { libc::getcontext(uc.as_mut_ptr()) } == 0;
+                let ucp = if got {
+                    uc.as_mut_ptr().cast::<c_void>()
+                } else {
+                    std::ptr::null_mut()
+                };
                 // SAFETY: `info` is the siginfo_t the kernel gave the trampoline (or zeroes);
-                // there is no ucontext to give (the interrupted context is gone).
-                unsafe { call_handler(sig, &a, info.as_mut_ptr(), std::ptr::null_mut()) };
+                // `ucp` is a context getcontext filled, or null if it could not.
+                unsafe { call_handler(sig, &a, info.as_mut_ptr(), ucp) };
             }
             set_mask(&old);
         }

@@ -27,8 +27,9 @@
 //! `pthread_cancel` of a thread blocked in an instrumented frame: its redzones stay poisoned
 //! and the library's thread-local destructors then run on that stack); ThreadSanitizer (the
 //! library's synchronisation, its atomics and futexes, is invisible to it, so every message
-//! passed between C threads is reported as a race, and a deferred signal's handler gets a
-//! null `ucontext`, documented in docs/deviations.md, which TSan's own handler dereferences).
+//! passed between C threads is reported as a race; and when this was written a deferred
+//! signal's handler got a null `ucontext`, which TSan's own handler dereferenced: it gets the
+//! thread's context now).
 //!
 //! Every program runs bounded in time and is killed on every exit path (`Running` and `Sup`
 //! kill on drop); every file lives in a temporary directory removed on every exit path.

@@ -594,3 +594,63 @@ fn a_signal_interrupts_a_blocked_asyncmsg_get_with_eintr_and_no_message_is_lost(
         .unwrap();
     assert_eq!(join(h), 3);
 }
+
+static UC_CALLS: AtomicU32 = AtomicU32::new(0);
+static UC_NULL: AtomicU32 = AtomicU32::new(0);
+static UC_SIGNO: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn siginfo_handler(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
+    UC_CALLS.fetch_add(1, Ordering::SeqCst);
+    if uc.is_null() {
+        UC_NULL.fetch_add(1, Ordering::SeqCst);
+    } else {
+        // SAFETY: a non-null ucontext handed to an SA_SIGINFO handler is a ucontext_t; reading
+        // its flags word is what a handler that inspects it would do first.
+        let _flags = unsafe { (*uc.cast::<libc::ucontext_t>()).uc_flags };
+    }
+    let signo = if info.is_null() {
+        -1
+    } else {
+        // SAFETY: `info` is the siginfo_t the handler was given.
+        unsafe { (*info).si_signo }
+    };
+    UC_SIGNO.store(signo, Ordering::SeqCst);
+    let _ = sig;
+}
+
+/// An SA_SIGINFO handler whose signal came while its thread was blocked in the kernel (run as
+/// the thread leaves it) gets its siginfo and a valid ucontext, never a null one: a handler
+/// that reads its context (as QNX handlers may) does not crash.
+#[test]
+fn a_deferred_sa_siginfo_handler_gets_its_siginfo_and_a_ucontext() {
+    let signo = rt(12);
+    // SAFETY: a zeroed sigaction is valid; we fill the handler, flags and an empty mask.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = siginfo_handler as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(signo, &sa, std::ptr::null_mut()), 0);
+    }
+    let p = pair();
+    let (tx, rx) = mpsc::channel();
+    let h = p
+        .server
+        .spawn(move || {
+            let chid = channel_create(0).unwrap();
+            tx.send((os_tid(), gettid().unwrap())).unwrap();
+            let mut buf = [0u8; 64];
+            msg_receive(chid, &mut buf, None)
+        })
+        .unwrap();
+    let (os, tid) = rx.recv_timeout(DEADLINE).unwrap();
+    let k = p.server.kernel().clone();
+    wait_state(&k, p.server.pid(), tid, |s| {
+        matches!(s, ThreadState::Receive { .. })
+    });
+    tgkill(os, signo);
+    assert_eq!(join(h), Err(Errno::EINTR));
+    assert_eq!(UC_CALLS.load(Ordering::SeqCst), 1);
+    assert_eq!(UC_NULL.load(Ordering::SeqCst), 0, "a null ucontext");
+    assert_eq!(UC_SIGNO.load(Ordering::SeqCst), signo);
+}
