@@ -150,7 +150,9 @@ fn allowed(call: &str) -> &'static [Errno] {
         "SchedGet" => &[E::EFAULT, E::ESRCH],
         // InterruptAttach / InterruptAttachEvent: EINVAL, EBUSY, EAGAIN (EFAULT, EPERM).
         "InterruptAttach" => &[E::EINVAL, E::EBUSY, E::EAGAIN, E::EFAULT, E::EPERM],
-        "InterruptDetach" | "InterruptMask" | "InterruptUnmask" | "InterruptRaise" => &[E::EINVAL],
+        // InterruptDetach: EINVAL, and EPERM for another process's attachment (QNX 7).
+        "InterruptDetach" => &[E::EINVAL, E::EPERM],
+        "InterruptMask" | "InterruptUnmask" | "InterruptRaise" => &[E::EINVAL],
         // InterruptWait: EINTR, ETIMEDOUT (TimerTimeout), EINVAL (flags).
         "InterruptWait" => &[E::EINTR, E::ETIMEDOUT, E::EINVAL],
         _ => &[],
@@ -2431,6 +2433,9 @@ impl World {
                     .unwrap()
                     .intrs_live
                     .contains_key(&id);
+                let theirs = self.procs.iter().enumerate().any(|(i, p)| {
+                    i != pidx && p.as_ref().is_some_and(|p| p.intrs_live.contains_key(&id))
+                });
                 let r = self.me(pidx).interrupt_detach(id);
                 self.note(format!("{n}: p{pidx} InterruptDetach({id}) = {r:?}"));
                 self.check_set("InterruptDetach", &r)?;
@@ -2438,6 +2443,16 @@ impl World {
                     self,
                     r.is_ok() == live,
                     "InterruptDetach({id}) = {r:?}, attachment of the caller live: {live}"
+                );
+                ensure!(
+                    self,
+                    r != Err(Errno::EPERM) || theirs,
+                    "InterruptDetach({id}) = EPERM, but no other process's attachment is live"
+                );
+                ensure!(
+                    self,
+                    !theirs || r == Err(Errno::EPERM),
+                    "InterruptDetach({id}) = {r:?} of another process's live attachment, not EPERM"
                 );
                 if r.is_ok() {
                     self.procs[pidx].as_mut().unwrap().intrs_live.remove(&id);
