@@ -39,8 +39,9 @@ mod imp {
 
     /// Linux's signals are 1..=64.
     const NSIG: usize = 65;
-    /// Signals recorded while inside the kernel, per thread (more are merged: a standard
-    /// signal already pending is not recorded twice; past this many, newer ones are dropped).
+    /// Signals recorded while inside the kernel, per thread (a standard signal already recorded
+    /// is not recorded twice, as Linux merges it; past this many, newer ones are held back
+    /// pending in Linux, blocked until the thread leaves the kernel: [`record`]).
     const QUEUE: usize = 32;
 
     type Info = MaybeUninit<siginfo_t>;
@@ -56,6 +57,9 @@ mod imp {
         static INFOS: [Cell<Info>; QUEUE] = const { [const { Cell::new(MaybeUninit::zeroed()) }; QUEUE] };
         /// The wait word the thread is blocked on in a kernel call (0: none).
         static BLOCKED_ON: Cell<usize> = const { Cell::new(0) };
+        /// Signals held back pending (bit `sig - 1`) because the record was full: blocked in
+        /// the interrupted context's mask until the thread leaves the kernel.
+        static HELD: Cell<u64> = const { Cell::new(0) };
     }
 
     /// A program's handler behind the trampoline: what it gave `sigaction`.
@@ -132,7 +136,7 @@ mod imp {
                 d.set(v);
                 v
             });
-            if d == 0 && LEN.with(Cell::get) > 0 {
+            if d == 0 && (LEN.with(Cell::get) > 0 || HELD.with(Cell::get) != 0) {
                 run_deferred();
             }
         }
@@ -173,7 +177,13 @@ mod imp {
         ARRIVALS.with(Cell::get)
     }
 
-    fn record(sig: c_int, info: *const siginfo_t) {
+    /// Records signal `sig` (with `info`) that arrived inside the kernel, for its handler to
+    /// run as the thread leaves it. With the record full, the signal is held back instead of
+    /// lost (queued real-time signals are never dropped on QNX): queued again to this thread,
+    /// with its siginfo, and blocked in the interrupted context's mask `uc` (restored when the
+    /// trampoline returns), so that it stays pending in Linux until [`release_held`] unblocks
+    /// it once the thread is out of the kernel.
+    fn record(sig: c_int, info: *const siginfo_t, uc: *mut c_void) {
         ARRIVALS.with(|a| a.set(a.get().wrapping_add(1)));
         let n = LEN.with(Cell::get);
         let standard = sig < 32;
@@ -181,6 +191,24 @@ mod imp {
             return; // a standard signal does not queue twice
         }
         if n == QUEUE {
+            if !info.is_null() && !uc.is_null() {
+                // SAFETY: async-signal-safe system calls on this thread, with the siginfo_t
+                // the kernel gave the trampoline; `uc` is its ucontext_t, whose mask the
+                // return from the trampoline restores.
+                unsafe {
+                    let r = libc::syscall(
+                        libc::SYS_rt_tgsigqueueinfo,
+                        libc::getpid(),
+                        libc::syscall(libc::SYS_gettid),
+                        sig,
+                        info,
+                    );
+                    if r == 0 {
+                        libc::sigaddset(&mut (*uc.cast::<libc::ucontext_t>()).uc_sigmask, sig);
+                        HELD.with(|h| h.set(h.get() | 1 << (sig - 1)));
+                    }
+                }
+            }
             return;
         }
         let mut copy: Info = MaybeUninit::zeroed();
@@ -242,7 +270,7 @@ mod imp {
             unsafe { uncarry(info) };
         }
         if DEPTH.with(Cell::get) > 0 {
-            record(sig, info);
+            record(sig, info, uc);
             let w = BLOCKED_ON.with(Cell::get);
             if w != 0 {
                 // SAFETY: `blocked_on` stored the address of a wait word of the region of the
@@ -331,6 +359,7 @@ mod imp {
             let n = LEN.with(Cell::get);
             if n == 0 {
                 set_mask(&old);
+                release_held();
                 return;
             }
             let sig = SIGS.with(|s| s[0].get());
@@ -364,6 +393,26 @@ mod imp {
                 unsafe { call_handler(sig, &a, info.as_mut_ptr(), ucp) };
             }
             set_mask(&old);
+        }
+    }
+
+    /// Unblocks the signals [`record`] held back (the thread is out of the kernel): Linux
+    /// delivers them now, through the trampoline, their handlers running at once.
+    fn release_held() {
+        let held = HELD.with(|h| h.replace(0));
+        if held == 0 {
+            return;
+        }
+        // SAFETY: sigemptyset/sigaddset/pthread_sigmask write only the set we pass.
+        unsafe {
+            let mut set = MaybeUninit::<libc::sigset_t>::zeroed().assume_init();
+            libc::sigemptyset(&mut set);
+            for sig in 1..NSIG as c_int {
+                if held & 1 << (sig - 1) != 0 {
+                    libc::sigaddset(&mut set, sig);
+                }
+            }
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
         }
     }
 

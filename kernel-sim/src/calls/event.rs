@@ -32,6 +32,10 @@ pub struct SignalOut {
     pub code: i32,
     /// `si_value`.
     pub value: u64,
+    /// A process-directed SignalKill to a program of its own (the only simulated process of
+    /// its Linux process): sent to the Linux process, so that Linux picks a thread that does not
+    /// block the signal, as QNX picks one for a process-directed signal.
+    pub to_process: bool,
 }
 
 /// Checks `ev` for target thread `target`, and unless `verify_only`, delivers it:
@@ -108,6 +112,7 @@ pub(crate) fn deliver(
                     signo,
                     code,
                     value: ev.sigev_value,
+                    to_process: false,
                 });
             }
             Ok(())
@@ -350,14 +355,21 @@ pub fn signal_kill(
     } else {
         t.threads.at(target).os_tid
     };
+    let os_pid = t.procs.at(proc.index).os_pid;
+    // (A program hosting other simulated processes too, or this one's own: to the thread.)
+    let alone = t
+        .procs
+        .live_ids()
+        .all(|q| q == proc || t.procs.at(q.index).os_pid != os_pid);
     fx.signals.push(SignalOut {
         proc,
         pid: t.procs.at(proc.index).pid,
         os_tid,
-        os_pid: t.procs.at(proc.index).os_pid,
+        os_pid,
         signo,
         code,
         value: value as u32 as u64,
+        to_process: tid == 0 && alone,
     });
     Ok(Step::Done(0))
 }

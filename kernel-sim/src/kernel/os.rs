@@ -14,7 +14,9 @@ use crate::region::OsPriority;
 /// trampoline, such a signal goes under [`crate::signals::CARRIED_CODE`], which the trampoline
 /// turns back into the code given; to a thread of another program, or one whose handler was
 /// installed behind the library's back, it goes with `tgkill`: its handler sees SI_TKILL and
-/// no value (docs/deviations.md, "Signals").
+/// no value (docs/deviations.md, "Signals"). A process-directed SignalKill to another program
+/// (`to_process`) goes to its Linux process (`kill`, or `rt_sigqueueinfo` for a queued code),
+/// which Linux gives to a thread that does not block the signal.
 pub(super) fn send_signal(sig: &calls::event::SignalOut) {
     let local = crate::copy::Space(sig.os_pid).is_local();
     let tgid = if local {
@@ -22,6 +24,7 @@ pub(super) fn send_signal(sig: &calls::event::SignalOut) {
     } else {
         sig.os_pid
     };
+    let whole = sig.to_process && !local;
     let mut carried = false;
     if sig.code >= 0 || sig.code == crate::abi::consts::SI_TKILL {
         let to_self = local && sig.os_tid == nix::unistd::gettid().as_raw();
@@ -29,7 +32,11 @@ pub(super) fn send_signal(sig: &calls::event::SignalOut) {
         if !to_self && !carried {
             // SAFETY: plain integer arguments.
             unsafe {
-                libc::syscall(libc::SYS_tgkill, tgid, sig.os_tid, sig.signo);
+                if whole {
+                    libc::kill(tgid, sig.signo);
+                } else {
+                    libc::syscall(libc::SYS_tgkill, tgid, sig.os_tid, sig.signo);
+                }
             }
             return;
         }
@@ -59,13 +66,22 @@ pub(super) fn send_signal(sig: &calls::event::SignalOut) {
     }
     // SAFETY: plain syscall arguments; `info` lives across the call.
     unsafe {
-        libc::syscall(
-            libc::SYS_rt_tgsigqueueinfo,
-            tgid,
-            sig.os_tid,
-            sig.signo,
-            &info as *const libc::siginfo_t,
-        );
+        if whole {
+            libc::syscall(
+                libc::SYS_rt_sigqueueinfo,
+                tgid,
+                sig.signo,
+                &info as *const libc::siginfo_t,
+            );
+        } else {
+            libc::syscall(
+                libc::SYS_rt_tgsigqueueinfo,
+                tgid,
+                sig.os_tid,
+                sig.signo,
+                &info as *const libc::siginfo_t,
+            );
+        }
     }
 }
 
@@ -171,6 +187,7 @@ mod tests {
             signo: SIG,
             code,
             value,
+            to_process: false,
         }
     }
 

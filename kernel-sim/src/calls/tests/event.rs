@@ -163,6 +163,7 @@ fn deliver_event_signal_is_an_effect_for_the_client_process() {
             signo: libc::SIGUSR1,
             code: SI_QUEUE,
             value: 5,
+            to_process: false,
         }]
     );
     assert!(fx.wake.is_empty());
@@ -362,6 +363,7 @@ fn signal_kill_checks_its_target_and_records_the_signal_as_an_effect() {
             signo: libc::SIGUSR2,
             code: -3,
             value: 7,
+            to_process: false,
         }]
     );
     // pid 0: the caller's own process.
