@@ -16,143 +16,9 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, expect_summary, summary, Lang, Link, Running};
-use common::{env, socket_in, wait_until, Sup, PIDIN, WITHIN};
-use procs::TempDir;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A supervised kernel in a temporary directory, the review program built there, and the
-/// kernel mapped to watch it. Fields drop in order: the supervisor first, the directory last.
-struct Rig {
-    _sup: Sup,
-    k: kernel_sim::Kernel,
-    socket: PathBuf,
-    exe: PathBuf,
-    env: Vec<(&'static str, String)>,
-    dir: TempDir,
-}
-
-impl Rig {
-    fn new(tag: &str) -> Rig {
-        let dir = TempDir::new(tag);
-        let exe = dir.join("review-asyncmsg-programs");
-        build(
-            &[c_dir().join("review_asyncmsg_programs.c")],
-            &exe,
-            Lang::C99,
-            Link::Shared,
-        );
-        let socket = socket_in(&dir);
-        let sup = Sup::start(&socket, &["--stay"]);
-        let k = common::watch(&socket);
-        let env = env(&socket);
-        Rig {
-            _sup: sup,
-            k,
-            socket,
-            exe,
-            env,
-            dir,
-        }
-    }
-
-    /// The program in a role.
-    fn start(&self, args: &[&str]) -> Running {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        Running::start(&self.exe, args, &env)
-    }
-
-    /// A file the programs wait for, written whole (a rename) with `text`.
-    fn word(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.dir.join(name);
-        let tmp = self.dir.join(&format!("{name}.tmp"));
-        std::fs::write(&tmp, text).expect("writing a word");
-        std::fs::rename(&tmp, &path).expect("placing a word");
-        path
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.join(name).display().to_string()
-    }
-
-    /// Live objects of every pool (processes, threads, channels, connections, pulses, timers,
-    /// names, interrupts).
-    fn live(&self) -> [u32; 8] {
-        let u = self.k.pool_usage();
-        [
-            u.processes.live,
-            u.threads.live,
-            u.channels.live,
-            u.connections.live,
-            u.pulses.live,
-            u.timers.live,
-            u.names.live,
-            u.interrupts.live,
-        ]
-    }
-
-    /// The pools' use once it has not changed for 200 ms (a program's library starts its
-    /// threads as it goes).
-    fn settled(&self) -> [u32; 8] {
-        let mut last = self.live();
-        let until = Instant::now() + WITHIN;
-        loop {
-            std::thread::sleep(Duration::from_millis(200));
-            let now = self.live();
-            if now == last || Instant::now() > until {
-                return now;
-            }
-            last = now;
-        }
-    }
-
-    /// Waits until the pools are at `want` and no queue page is in use but `pages`.
-    fn back_to(&self, want: [u32; 8], pages: u32, what: &str) {
-        let until = Instant::now() + WITHIN;
-        loop {
-            let (now, p) = (self.live(), self.k.async_queue_pages_in_use());
-            if now == want && p == pages {
-                return;
-            }
-            assert!(
-                Instant::now() < until,
-                "{what}: the pools [processes, threads, channels, connections, pulses, timers, \
-                 names, interrupts] are {now:?} (want {want:?}), queue pages {p} (want {pages})\n{}",
-                self.pidin()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Waits until the kernel has no process of Linux pid `pid`.
-    fn reaped(&self, pid: u32) {
-        let pid = pid as i32;
-        wait_until("the killed program reaped", || {
-            self.k.snapshot().processes.iter().all(|p| p.pid != pid)
-        });
-    }
-
-    /// What `pidin-sim` shows of the kernel.
-    fn pidin(&self) -> String {
-        let out = Command::new(PIDIN)
-            .arg("--kernel")
-            .arg(&self.socket)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("running pidin-sim");
-        assert!(out.status.success(), "pidin-sim failed");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-/// Whether `text` names the number `pid` anywhere (a word of it, punctuation aside).
-fn mentions(text: &str, pid: u32) -> bool {
-    let pid = pid.to_string();
-    text.split(|c: char| !c.is_ascii_digit()).any(|w| w == pid)
-}
+use common::cc::{expect_summary, summary, Running};
+use common::rig::{mentions, Rig};
+use std::time::Duration;
 
 /// Reads `r`'s lines until one starts with `prefix` (the failed checks before it fail the
 /// test): that line.
@@ -217,7 +83,7 @@ const RUN: Duration = Duration::from_secs(60);
 
 #[test]
 fn senders_killed_at_every_stage_leave_no_trace_and_the_receiver_goes_on() {
-    let rig = Rig::new("rv-async-dead-senders");
+    let rig = Rig::new("rv-async-dead-senders", "review_asyncmsg_programs");
     let base = rig.settled();
     let go = rig.path("go");
     let mut rx = rig.start(&["recv-patient", &go]);
@@ -251,7 +117,7 @@ fn senders_killed_at_every_stage_leave_no_trace_and_the_receiver_goes_on() {
         assert!(rig.k.async_queue_pages_in_use() > 0, "{mode}: its queue");
         let _ = tx.kill();
         rig.reaped(spid);
-        rig.back_to(with_rx, 0, &format!("after the {mode} sender's kill"));
+        rig.back_to_pages(with_rx, Some(0), &format!("after the {mode} sender's kill"));
         let after = rig.pidin();
         assert!(
             !mentions(&after, spid),
@@ -269,12 +135,12 @@ fn senders_killed_at_every_stage_leave_no_trace_and_the_receiver_goes_on() {
     let (st, out, err) = rx.finish(RUN);
     assert!(out.contains("strangers 0"), "recv-patient:\n{out}");
     ok("recv-patient", (st, out, err), 5);
-    rig.back_to(base, 0, "after every program");
+    rig.back_to_pages(base, Some(0), "after every program");
 }
 
 #[test]
 fn a_receiver_killed_under_a_blocked_put_and_flush_fails_them_and_calls_back_every_message() {
-    let rig = Rig::new("rv-async-dead-receiver");
+    let rig = Rig::new("rv-async-dead-receiver", "review_asyncmsg_programs");
     let base = rig.settled();
     let mut rx = rig.start(&["recv-idle"]);
     let ids = ready(&mut rx);
@@ -287,7 +153,7 @@ fn a_receiver_killed_under_a_blocked_put_and_flush_fails_them_and_calls_back_eve
     rig.word("killed", "");
     let spid = tx.pid();
     ok("send-orphan", tx.finish(RUN), 14);
-    rig.back_to(base, 0, "after both programs");
+    rig.back_to_pages(base, Some(0), "after both programs");
     let text = rig.pidin();
     assert!(
         !mentions(&text, rpid) && !mentions(&text, spid),
@@ -297,7 +163,7 @@ fn a_receiver_killed_under_a_blocked_put_and_flush_fails_them_and_calls_back_eve
 
 #[test]
 fn a_receiver_destroying_its_channel_under_a_blocked_put_and_flush_of_another_program() {
-    let rig = Rig::new("rv-async-destroy");
+    let rig = Rig::new("rv-async-destroy", "review_asyncmsg_programs");
     let base = rig.settled();
     let dir = rig.dir.join("").display().to_string();
     let dir = dir.trim_end_matches('/');
@@ -312,12 +178,12 @@ fn a_receiver_destroying_its_channel_under_a_blocked_put_and_flush_of_another_pr
     ok("send-orphan", tx.finish(RUN), 14);
     rig.word("end", "");
     ok("recv-destroy", rx.finish(RUN), 3);
-    rig.back_to(base, 0, "after both programs");
+    rig.back_to_pages(base, Some(0), "after both programs");
 }
 
 #[test]
 fn a_sender_reconnects_after_its_receiver_restarts_and_stale_ids_are_refused() {
-    let rig = Rig::new("rv-async-restart");
+    let rig = Rig::new("rv-async-restart", "review_asyncmsg_programs");
     let base = rig.settled();
     let dir = rig.dir.join("").display().to_string();
     let dir = dir.trim_end_matches('/');
@@ -341,7 +207,7 @@ fn a_sender_reconnects_after_its_receiver_restarts_and_stale_ids_are_refused() {
     rig.word("r2", &format!("{} {}\n", ids2[0], ids2[1]));
     ok("send-reuse", tx.finish(RUN), 20);
     ok("recv-count", r2.finish(RUN), 4);
-    rig.back_to(base, 0, "after every program");
+    rig.back_to_pages(base, Some(0), "after every program");
     use std::io::Write;
     let _ = writeln!(
         std::io::stderr().lock(),
@@ -353,7 +219,7 @@ fn a_sender_reconnects_after_its_receiver_restarts_and_stale_ids_are_refused() {
 #[test]
 fn many_senders_into_one_receiver_one_killed_the_others_lose_nothing() {
     const N: &str = "1500";
-    let rig = Rig::new("rv-async-many");
+    let rig = Rig::new("rv-async-many", "review_asyncmsg_programs");
     let base = rig.settled();
     let mut rx = rig.start(&["recv-many", N]);
     let ids = ready(&mut rx);
@@ -391,12 +257,12 @@ fn many_senders_into_one_receiver_one_killed_the_others_lose_nothing() {
         .unwrap_or(0);
     assert!(got >= 50, "the victim's first messages arrived:\n{out}");
     ok("recv-many", (st, out, err), 6);
-    rig.back_to(base, 0, "after every program");
+    rig.back_to_pages(base, Some(0), "after every program");
 }
 
 #[test]
 fn senders_of_messages_read_from_their_memory_killed_while_the_receiver_takes() {
-    let rig = Rig::new("rv-async-big");
+    let rig = Rig::new("rv-async-big", "review_asyncmsg_programs");
     let base = rig.settled();
     let mut rx = rig.start(&["recv-big", "20"]);
     let ids = ready(&mut rx);
@@ -417,12 +283,12 @@ fn senders_of_messages_read_from_their_memory_killed_while_the_receiver_takes() 
     let tx = rig.start(&["send-n", &ids[0], &ids[1], "20", "1"]);
     ok("send-n", tx.finish(RUN), 6);
     ok("recv-big", rx.finish(RUN), 5);
-    rig.back_to(base, 0, "after every program");
+    rig.back_to_pages(base, Some(0), "after every program");
 }
 
 #[test]
 fn notification_events_reach_a_receiver_in_another_program() {
-    let rig = Rig::new("rv-async-events");
+    let rig = Rig::new("rv-async-events", "review_asyncmsg_programs");
     let base = rig.settled();
     let mut rx = rig.start(&["recv-event", "60", "6"]);
     let ids = ready(&mut rx);
@@ -431,12 +297,12 @@ fn notification_events_reach_a_receiver_in_another_program() {
     let s2 = rig.start(&["send-rounds", &ids[0], &ids[2], "6", "10", "5"]);
     ok("send-rounds (signal)", s2.finish(RUN), 3);
     ok("recv-event", rx.finish(RUN), 8);
-    rig.back_to(base, 0, "after every program");
+    rig.back_to_pages(base, Some(0), "after every program");
 }
 
 #[test]
 fn another_programs_channel_is_refused_and_odd_sizes_and_malloc_buffers_cross_intact() {
-    let rig = Rig::new("rv-async-guard");
+    let rig = Rig::new("rv-async-guard", "review_asyncmsg_programs");
     let base = rig.settled();
     let go = rig.path("go");
     let mut rx = rig.start(&["recv-guard", &go]);
@@ -447,5 +313,5 @@ fn another_programs_channel_is_refused_and_odd_sizes_and_malloc_buffers_cross_in
     rig.word("go", &format!("{} {n}\n", tx.pid()));
     ok("send-intruder", tx.finish(RUN), 25);
     ok("recv-guard", rx.finish(RUN), 5);
-    rig.back_to(base, 0, "after both programs");
+    rig.back_to_pages(base, Some(0), "after both programs");
 }

@@ -20,13 +20,12 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, expect_summary, Lang, Link, Running};
-use common::{env, socket_in, wait_until, Sup, PIDIN, WITHIN};
+use common::cc::{expect_summary, Running};
+use common::rig::{mentions, Rig};
+use common::{wait_until, WITHIN};
 use kernel_sim::info::InterruptInfo;
 use kernel_sim::ThreadState;
-use procs::TempDir;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 /// The tool that raises levels from the shell.
@@ -41,61 +40,8 @@ const EXCLUSIVE: &str = "32";
 const EBUSY: i32 = 16;
 const EPERM: i32 = 1;
 
-/// A supervised kernel in a temporary directory, the review program built there, and the
-/// kernel mapped to watch it. Fields drop in order: the supervisor first, the directory last.
-struct Rig {
-    _sup: Sup,
-    k: kernel_sim::Kernel,
-    socket: PathBuf,
-    exe: PathBuf,
-    env: Vec<(&'static str, String)>,
-    dir: TempDir,
-}
-
+/// What these programs need of the rig besides `common::rig`'s.
 impl Rig {
-    fn new(tag: &str) -> Rig {
-        let dir = TempDir::new(tag);
-        let exe = dir.join("review-interrupt-programs");
-        build(
-            &[c_dir().join("review_interrupt_programs.c")],
-            &exe,
-            Lang::C99,
-            Link::Shared,
-        );
-        let socket = socket_in(&dir);
-        let sup = Sup::start(&socket, &["--stay"]);
-        let k = common::watch(&socket);
-        let env = env(&socket);
-        Rig {
-            _sup: sup,
-            k,
-            socket,
-            exe,
-            env,
-            dir,
-        }
-    }
-
-    /// The program in a role.
-    fn start(&self, args: &[&str]) -> Running {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        Running::start(&self.exe, args, &env)
-    }
-
-    /// The directory the programs read their words from.
-    fn dir_arg(&self) -> String {
-        let d = self.dir.join("").display().to_string();
-        d.trim_end_matches('/').to_string()
-    }
-
-    /// A file a program waits for, written whole (a rename) with `text`.
-    fn word(&self, name: &str, text: &str) {
-        let path = self.dir.join(name);
-        let tmp = self.dir.join(&format!("{name}.tmp"));
-        std::fs::write(&tmp, text).expect("writing a word");
-        std::fs::rename(&tmp, &path).expect("placing a word");
-    }
-
     /// An `event` driver on `level` with `flags`, tagged `tag`, serving `n` interrupts: it,
     /// its attachment's id and the tid that attached.
     fn event_driver(&self, level: u32, flags: &str, tag: &str, n: u32) -> (Running, i32, i32) {
@@ -187,30 +133,6 @@ impl Rig {
         });
     }
 
-    /// Waits until the kernel has no process, thread or attachment of Linux pid `pid`.
-    fn reaped(&self, pid: u32) {
-        let pid = pid as i32;
-        wait_until("the killed program torn down", || {
-            let s = self.k.snapshot();
-            s.processes.iter().all(|p| p.pid != pid)
-                && s.threads.iter().all(|t| t.pid != pid)
-                && s.interrupts.iter().all(|i| i.pid != pid)
-        });
-    }
-
-    /// What `pidin-sim` shows of the kernel.
-    fn pidin(&self) -> String {
-        let out = Command::new(PIDIN)
-            .arg("--kernel")
-            .arg(&self.socket)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("running pidin-sim");
-        assert!(out.status.success(), "pidin-sim failed");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
     /// `pidin-sim` must show nothing of `pid`.
     fn pidin_forgot(&self, pid: u32) {
         let text = self.pidin();
@@ -219,12 +141,6 @@ impl Rig {
             "pidin-sim still shows the dead program {pid}:\n{text}"
         );
     }
-}
-
-/// Whether `text` names the number `pid` anywhere (a word of it, punctuation aside).
-fn mentions(text: &str, pid: u32) -> bool {
-    let pid = pid.to_string();
-    text.split(|c: char| !c.is_ascii_digit()).any(|w| w == pid)
 }
 
 /// Reads `r`'s lines until one starts with `prefix` (a failed check before it fails the test):
@@ -272,7 +188,7 @@ fn nth(line: &str, i: usize) -> i32 {
 #[test]
 fn two_drivers_share_a_level_each_unmasking_its_own_mask_and_both_get_the_latched_request() {
     const L: u32 = 60;
-    let rig = Rig::new("rv-intrprog-share");
+    let rig = Rig::new("rv-intrprog-share", "review_interrupt_programs");
     let (mut a, aid, _) = rig.event_driver(L, "0", "a", 2);
     let (mut b, bid, _) = rig.event_driver(L, "0", "b", 2);
     let (ap, bp) = (a.pid(), b.pid());
@@ -346,7 +262,7 @@ fn two_drivers_share_a_level_each_unmasking_its_own_mask_and_both_get_the_latche
 #[test]
 fn a_driver_killed_holding_the_level_masked_passes_the_latched_request_to_the_other() {
     const L: u32 = 61;
-    let rig = Rig::new("rv-intrprog-kill-masked");
+    let rig = Rig::new("rv-intrprog-kill-masked", "review_interrupt_programs");
     let (mut a, aid, _) = rig.event_driver(L, TRK_MSK, "a", 1);
     let (mut b, bid, _) = rig.event_driver(L, "0", "b", 2);
     let (ap, bp) = (a.pid(), b.pid());
@@ -383,7 +299,7 @@ fn a_driver_killed_holding_the_level_masked_passes_the_latched_request_to_the_ot
 #[test]
 fn a_driver_killed_while_intr_blocked_leaves_nothing_and_the_other_keeps_its_interrupts() {
     const L: u32 = 62;
-    let rig = Rig::new("rv-intrprog-kill-blocked");
+    let rig = Rig::new("rv-intrprog-kill-blocked", "review_interrupt_programs");
     let (a, _aid, atid) = rig.event_driver(L, "0", "a", 1);
     let (mut b, _bid, btid) = rig.event_driver(L, "0", "b", 1);
     let (ap, bp) = (a.pid(), b.pid());
@@ -415,7 +331,7 @@ fn a_driver_killed_while_intr_blocked_leaves_nothing_and_the_other_keeps_its_int
 #[test]
 fn a_driver_killed_while_its_handler_runs_gives_the_handlers_mask_back() {
     const L: u32 = 63;
-    let rig = Rig::new("rv-intrprog-kill-handler");
+    let rig = Rig::new("rv-intrprog-kill-handler", "review_interrupt_programs");
     let mut h = rig.start(&["handler", &L.to_string()]);
     let hw = ready(&mut h);
     let hid: i32 = hw[1].parse().unwrap();
@@ -458,7 +374,7 @@ fn a_driver_killed_while_its_handler_runs_gives_the_handlers_mask_back() {
 #[test]
 fn a_driver_exiting_without_detaching_gives_its_tracked_mask_back() {
     const L: u32 = 64;
-    let rig = Rig::new("rv-intrprog-exit");
+    let rig = Rig::new("rv-intrprog-exit", "review_interrupt_programs");
     let (mut a, aid, _) = rig.event_driver(L, TRK_MSK, "a", 1);
     let (mut b, _bid, _) = rig.event_driver(L, "0", "b", 2);
     let ap = a.pid();
@@ -497,7 +413,7 @@ fn a_driver_exiting_without_detaching_gives_its_tracked_mask_back() {
 #[test]
 fn a_driver_killed_holding_an_untracked_mask_leaves_the_level_masked_as_documented() {
     const L: u32 = 74;
-    let rig = Rig::new("rv-intrprog-untracked");
+    let rig = Rig::new("rv-intrprog-untracked", "review_interrupt_programs");
     let lv = L.to_string();
     let (mut a, aid, _) = rig.event_driver(L, "0", "a", 1);
     let ap = a.pid();
@@ -546,7 +462,7 @@ fn a_driver_killed_holding_an_untracked_mask_leaves_the_level_masked_as_document
 fn pulse_and_signal_drivers_serve_raises_from_other_programs() {
     const LP: u32 = 65;
     const LS: u32 = 66;
-    let rig = Rig::new("rv-intrprog-events");
+    let rig = Rig::new("rv-intrprog-events", "review_interrupt_programs");
     let mut p = rig.start(&["pulse", &LP.to_string(), "3"]);
     ready(&mut p);
     let mut s = rig.start(&["signal", &LS.to_string(), "3"]);
@@ -574,7 +490,7 @@ fn pulse_and_signal_drivers_serve_raises_from_other_programs() {
 #[test]
 fn periodic_raises_of_intr_sim_are_served_none_lost_beyond_the_latch() {
     const L: u32 = 67;
-    let rig = Rig::new("rv-intrprog-periodic");
+    let rig = Rig::new("rv-intrprog-periodic", "review_interrupt_programs");
     let mut d = rig.start(&["count", &L.to_string(), "1500"]);
     ready(&mut d);
     let out = rig.intr_sim(L, &["--count", "8", "--every", "0.05"]);
@@ -603,7 +519,7 @@ fn periodic_raises_of_intr_sim_are_served_none_lost_beyond_the_latch() {
 #[test]
 fn exclusive_is_refused_across_programs_both_ways() {
     const L: u32 = 68;
-    let rig = Rig::new("rv-intrprog-exclusive");
+    let rig = Rig::new("rv-intrprog-exclusive", "review_interrupt_programs");
     let lv = L.to_string();
     let ebusy = EBUSY.to_string();
     let (a, _, _) = rig.event_driver(L, EXCLUSIVE, "a", 0);
@@ -659,7 +575,7 @@ fn exclusive_is_refused_across_programs_both_ways() {
 /// collector received them (the pulses have one priority, so in delivery order).
 fn delivery_order(tag: &str) -> Vec<i32> {
     const L: u32 = 69;
-    let rig = Rig::new(tag);
+    let rig = Rig::new(tag, "review_interrupt_programs");
     let mut col = rig.start(&["collector", "3"]);
     let w = ready(&mut col);
     let lv = L.to_string();
@@ -710,7 +626,7 @@ fn a_new_attachment_is_called_before_the_existing_ones() {
 /// once its checks passed and the victim was found untouched.
 fn intrude(tag: &str) -> String {
     const L: u32 = 70;
-    let rig = Rig::new(tag);
+    let rig = Rig::new(tag, "review_interrupt_programs");
     let (mut v, vid, _) = rig.event_driver(L, "0", "v", 2);
     let vp = v.pid();
     assert_eq!(rig.raise_c(L), 1);
@@ -764,7 +680,7 @@ fn detaching_another_programs_id_is_eperm() {
 #[test]
 fn interrupt_wait_in_a_thread_that_did_not_attach_ends_only_by_its_timeout() {
     const L: u32 = 71;
-    let rig = Rig::new("rv-intrprog-otherthread");
+    let rig = Rig::new("rv-intrprog-otherthread", "review_interrupt_programs");
     let mut d = rig.start(&["other-thread", &L.to_string()]);
     ready(&mut d);
     let tid = nth(&until_line(&mut d, "t-waiting"), 1);
@@ -788,7 +704,7 @@ fn interrupt_wait_in_a_thread_that_did_not_attach_ends_only_by_its_timeout() {
 #[test]
 fn a_raise_with_nobody_attached_is_dropped_not_latched() {
     const L: u32 = 72;
-    let rig = Rig::new("rv-intrprog-unattached");
+    let rig = Rig::new("rv-intrprog-unattached", "review_interrupt_programs");
     let out = rig.intr_sim(L, &["--count", "3"]);
     assert!(out.contains("0 delivered at once"), "{out}");
     assert_eq!(
@@ -816,7 +732,7 @@ fn a_raise_with_nobody_attached_is_dropped_not_latched() {
 #[test]
 fn drivers_killed_under_a_stream_of_raises_leave_the_level_usable() {
     const L: u32 = 73;
-    let rig = Rig::new("rv-intrprog-stream");
+    let rig = Rig::new("rv-intrprog-stream", "review_interrupt_programs");
     let base = rig.k.pool_usage();
     let lv = L.to_string();
     let mut survivor = rig.start(&["count", &lv, "3000"]);

@@ -20,139 +20,12 @@ mod common;
 #[allow(dead_code)]
 mod procs;
 
-use common::cc::{build, c_dir, expect_summary, Lang, Link, Running};
-use common::{env, socket_in, wait_until, Sup, PIDIN, WITHIN};
-use procs::TempDir;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use common::cc::{expect_summary, Running};
+use common::rig::Rig;
+use std::time::Duration;
 
 /// Bound on a program's run.
 const RUN: Duration = Duration::from_secs(45);
-
-/// A supervised kernel in a temporary directory, the review program built there, and the
-/// kernel mapped to watch it. Fields drop in order: the supervisor first, the directory last.
-struct Rig {
-    _sup: Sup,
-    k: kernel_sim::Kernel,
-    socket: PathBuf,
-    exe: PathBuf,
-    env: Vec<(&'static str, String)>,
-    dir: TempDir,
-}
-
-impl Rig {
-    fn new(tag: &str) -> Rig {
-        let dir = TempDir::new(tag);
-        let exe = dir.join("review-signal-programs");
-        build(
-            &[c_dir().join("review_signal_programs.c")],
-            &exe,
-            Lang::C99,
-            Link::Shared,
-        );
-        let socket = socket_in(&dir);
-        let sup = Sup::start(&socket, &["--stay"]);
-        let k = common::watch(&socket);
-        let env = env(&socket);
-        Rig {
-            _sup: sup,
-            k,
-            socket,
-            exe,
-            env,
-            dir,
-        }
-    }
-
-    /// The program in a role.
-    fn start(&self, args: &[&str]) -> Running {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        Running::start(&self.exe, args, &env)
-    }
-
-    /// A file the programs wait for, written whole (a rename) with `text`.
-    fn word(&self, name: &str, text: &str) {
-        let path = self.dir.join(name);
-        let tmp = self.dir.join(&format!("{name}.tmp"));
-        std::fs::write(&tmp, text).expect("writing a word");
-        std::fs::rename(&tmp, &path).expect("placing a word");
-    }
-
-    /// The temporary directory, as the programs take it.
-    fn dir_arg(&self) -> String {
-        let d = self.dir.join("").display().to_string();
-        d.trim_end_matches('/').to_string()
-    }
-
-    /// Live objects of every pool (processes, threads, channels, connections, pulses, timers,
-    /// names, interrupts).
-    fn live(&self) -> [u32; 8] {
-        let u = self.k.pool_usage();
-        [
-            u.processes.live,
-            u.threads.live,
-            u.channels.live,
-            u.connections.live,
-            u.pulses.live,
-            u.timers.live,
-            u.names.live,
-            u.interrupts.live,
-        ]
-    }
-
-    /// The pools' use once it has not changed for 200 ms.
-    fn settled(&self) -> [u32; 8] {
-        let mut last = self.live();
-        let until = Instant::now() + WITHIN;
-        loop {
-            std::thread::sleep(Duration::from_millis(200));
-            let now = self.live();
-            if now == last || Instant::now() > until {
-                return now;
-            }
-            last = now;
-        }
-    }
-
-    /// Waits until the pools are at `want`.
-    fn back_to(&self, want: [u32; 8], what: &str) {
-        let until = Instant::now() + WITHIN;
-        loop {
-            let now = self.live();
-            if now == want {
-                return;
-            }
-            assert!(
-                Instant::now() < until,
-                "{what}: the pools [processes, threads, channels, connections, pulses, timers, \
-                 names, interrupts] are {now:?} (want {want:?})\n{}",
-                self.pidin()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Waits until the kernel has no process of Linux pid `pid`.
-    fn reaped(&self, pid: u32) {
-        let pid = pid as i32;
-        wait_until("the killed program reaped", || {
-            self.k.snapshot().processes.iter().all(|p| p.pid != pid)
-        });
-    }
-
-    /// What `pidin-sim` shows of the kernel.
-    fn pidin(&self) -> String {
-        let out = Command::new(PIDIN)
-            .arg("--kernel")
-            .arg(&self.socket)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("running pidin-sim");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
 
 /// Reads `r`'s lines until one starts with `prefix` (a failed check before it fails the test):
 /// that line.
@@ -195,7 +68,7 @@ fn ok(who: &str, end: (std::process::ExitStatus, String, String), min: u32) {
 
 #[test]
 fn a_storm_from_another_program_loses_no_request_reply_cancel_or_pulse() {
-    let rig = Rig::new("rv-sig-srr");
+    let rig = Rig::new("rv-sig-srr", "review_signal_programs");
     let base = rig.settled();
     let dir = rig.dir_arg();
     let mut server = rig.start(&["server"]);
@@ -232,7 +105,7 @@ fn a_storm_from_another_program_loses_no_request_reply_cancel_or_pulse() {
 
 #[test]
 fn a_server_killed_mid_storm_releases_every_client_thread_with_esrch() {
-    let rig = Rig::new("rv-sig-kill-server");
+    let rig = Rig::new("rv-sig-kill-server", "review_signal_programs");
     let base = rig.settled();
     let dir = rig.dir_arg();
     let mut server = rig.start(&["server"]);
@@ -257,7 +130,7 @@ fn a_server_killed_mid_storm_releases_every_client_thread_with_esrch() {
 
 #[test]
 fn every_blocked_state_ends_with_eintr_or_its_result_under_an_sa_restart_storm() {
-    let rig = Rig::new("rv-sig-states");
+    let rig = Rig::new("rv-sig-states", "review_signal_programs");
     let base = rig.settled();
     let dir = rig.dir_arg();
     let mut mute = rig.start(&["mute", &dir]);
@@ -280,7 +153,7 @@ fn every_blocked_state_ends_with_eintr_or_its_result_under_an_sa_restart_storm()
 /// the library's per-thread record (kernel-sim/src/signals.rs): they are held back pending now.
 #[test]
 fn every_queued_real_time_signal_runs_its_handler_in_a_thread_in_kernel_calls() {
-    let rig = Rig::new("rv-sig-rt");
+    let rig = Rig::new("rv-sig-rt", "review_signal_programs");
     let base = rig.settled();
     let dir = rig.dir_arg();
     let mut counter = rig.start(&["counter", &dir]);
@@ -297,7 +170,7 @@ fn every_queued_real_time_signal_runs_its_handler_in_a_thread_in_kernel_calls() 
 
 #[test]
 fn signal_thread_events_from_another_program_run_in_the_named_thread_or_wait_in_sigtimedwait() {
-    let rig = Rig::new("rv-sig-events");
+    let rig = Rig::new("rv-sig-events", "review_signal_programs");
     let base = rig.settled();
     let mut server = rig.start(&["evserver"]);
     let s = ready(&mut server);
@@ -312,7 +185,7 @@ fn signal_thread_events_from_another_program_run_in_the_named_thread_or_wait_in_
 /// it goes to the Linux process now, which gives it to a thread that does not block it.
 #[test]
 fn a_process_directed_signal_kill_reaches_a_thread_that_does_not_mask_it() {
-    let rig = Rig::new("rv-sig-kill-mask");
+    let rig = Rig::new("rv-sig-kill-mask", "review_signal_programs");
     let base = rig.settled();
     let mut server = rig.start(&["evserver"]);
     let s = ready(&mut server);

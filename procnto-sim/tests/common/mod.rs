@@ -6,6 +6,7 @@
 
 pub mod cc;
 pub mod prog;
+pub mod rig;
 
 use crate::procs::{Child, TempDir};
 use std::path::{Path, PathBuf};
