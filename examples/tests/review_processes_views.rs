@@ -206,9 +206,20 @@ impl Launcher {
         }
     }
 
-    /// The pid after `prefix` on the first line (from now on) that has it: a program.
+    /// The first line, seen already or from now on, that contains `text` (the launcher relays
+    /// each program's output as it comes: one program's line may come before another's that
+    /// caused it).
+    fn seen_or_until(&mut self, text: &str) -> String {
+        if let Some(l) = self.seen.iter().find(|l| l.contains(text)) {
+            return l.clone();
+        }
+        self.until(text)
+    }
+
+    /// The pid after `prefix` on the first line (seen already or from now on) that has it: a
+    /// program.
     fn program_pid(&mut self, prefix: &str) -> i32 {
-        let line = self.until(prefix);
+        let line = self.seen_or_until(prefix);
         let pid = number_after(&line, prefix) as i32;
         self.programs.push(pid);
         pid
@@ -1168,7 +1179,7 @@ fn a_program_killed_mid_run_is_named_and_the_timeline_is_still_written() {
     );
     let spid = l.program_pid("server program pid ");
     let slow = l.program_pid("client 2 (slow request): program pid ");
-    l.until(&format!("from pid {slow}: holding it for 30 ticks"));
+    l.seen_or_until(&format!("from pid {slow}: holding it for 30 ticks"));
     let mut programs = children_of(l.pid() as i32);
     programs.push(spid);
     kill(Pid::from_raw(slow), Signal::SIGKILL).expect("killing the slow client");
@@ -1209,8 +1220,8 @@ fn the_teardown_of_a_killed_program_is_on_the_timeline() {
         );
         l.program_pid("server program pid ");
         let slow = l.program_pid("client 2 (slow request): program pid ");
-        l.until(&format!("from pid {slow}: holding it for 60 ticks"));
-        l.until("client 3: notified by pulse");
+        l.seen_or_until(&format!("from pid {slow}: holding it for 60 ticks"));
+        l.seen_or_until("client 3: notified by pulse");
         std::thread::sleep(Duration::from_millis(300));
         kill(Pid::from_raw(slow), Signal::SIGKILL).expect("killing the slow client");
         let (status, _, err) = l.wait();
