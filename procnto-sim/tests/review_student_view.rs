@@ -18,7 +18,6 @@ use common::*;
 use kernel_sim::consts::*;
 use kernel_sim::{Kernel, ThreadState};
 use procs::{child_role, child_setup, tell_parent, TempDir};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const LEVEL: i32 = 7;
@@ -129,37 +128,7 @@ fn child_entry() {
 
 /// `pidin-sim --kernel SOCKET` once (bounded): its stdout; fails the test on a bad status.
 fn pidin(socket: &std::path::Path) -> String {
-    let mut child = Command::new(PIDIN)
-        .arg("--kernel")
-        .arg(socket)
-        .env_remove("QNXSIM_KERNEL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting pidin-sim");
-    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let read = |mut r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = r.read_to_end(&mut s);
-            String::from_utf8_lossy(&s).into_owned()
-        })
-    };
-    let (out, err) = (read(Box::new(out)), read(Box::new(err)));
-    let until = Instant::now() + WITHIN;
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("waiting for pidin-sim") {
-            break st;
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("pidin-sim did not end");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    let (status, out, err) = run_pidin(&["--kernel", socket.to_str().expect("a UTF-8 path")]);
     assert!(status.success(), "pidin-sim: {status:?}\n{out}\n{err}");
     out
 }

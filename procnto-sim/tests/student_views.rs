@@ -1505,40 +1505,6 @@ fn child_entry() {
     }
 }
 
-/// Runs pidin-sim with `args` (bounded: killed after `WITHIN`): status, stdout, stderr.
-fn pidin(args: &[&str]) -> (std::process::ExitStatus, String, String) {
-    let mut child = Command::new(PIDIN)
-        .args(args)
-        .env_remove("QNXSIM_KERNEL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting pidin-sim");
-    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let read = |mut r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = r.read_to_end(&mut s);
-            String::from_utf8_lossy(&s).into_owned()
-        })
-    };
-    let (out, err) = (read(Box::new(out)), read(Box::new(err)));
-    let until = Instant::now() + WITHIN;
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("waiting for pidin-sim") {
-            break st;
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("pidin-sim {args:?} did not end");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    (status, out.join().unwrap(), err.join().unwrap())
-}
-
 #[test]
 fn pidin_refuses_bad_options_and_bad_kernels_with_a_message_not_a_panic() {
     let dir = TempDir::new("views-pidin-bad");
@@ -1567,7 +1533,7 @@ fn pidin_refuses_bad_options_and_bad_kernels_with_a_message_not_a_panic() {
     ];
     for (args, want) in cases {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (st, out, err) = pidin(&a);
+        let (st, out, err) = run_pidin(&a);
         assert_eq!(
             st.code(),
             Some(want),
@@ -1593,7 +1559,7 @@ fn pidin_on_a_file_kernel_whose_programs_all_died_marks_them_ended() {
     let owner = procs::Child::spawn("file-kernel-owner", path.to_str().unwrap());
     let ready = ready(&owner);
     let pid = ready.split(' ').next().unwrap().to_string();
-    let (st, out, err) = pidin(&["--kernel", path.to_str().unwrap()]);
+    let (st, out, err) = run_pidin(&["--kernel", path.to_str().unwrap()]);
     assert!(st.success(), "{err}");
     assert!(
         out.lines()
@@ -1605,7 +1571,7 @@ fn pidin_on_a_file_kernel_whose_programs_all_died_marks_them_ended() {
         "a live program marked ended:\n{out}"
     );
     assert!(!owner.kill().success());
-    let (st, out, err) = pidin(&["--kernel", path.to_str().unwrap()]);
+    let (st, out, err) = run_pidin(&["--kernel", path.to_str().unwrap()]);
     assert!(st.success(), "{st:?} {err}");
     assert!(!err.contains("panicked"), "{err}");
     let rows: Vec<&str> = out
@@ -1643,7 +1609,7 @@ fn pidin_on_a_supervised_kernel_whose_programs_all_died_shows_them_gone() {
     // Alive: the client REPLY-blocked on the server's thread, as pidin shows it.
     let until = Instant::now() + WITHIN;
     loop {
-        let (st, out, err) = pidin(&["--kernel", sock]);
+        let (st, out, err) = run_pidin(&["--kernel", sock]);
         assert!(st.success(), "{err}");
         let want = format!("REPLY (pid {spid} chid ");
         if out
@@ -1662,7 +1628,7 @@ fn pidin_on_a_supervised_kernel_whose_programs_all_died_shows_them_gone() {
     assert!(!server.kill().success());
     let until = Instant::now() + WITHIN;
     loop {
-        let (st, out, err) = pidin(&["--kernel", sock]);
+        let (st, out, err) = run_pidin(&["--kernel", sock]);
         assert!(st.success(), "{err}");
         assert!(!err.contains("panicked"), "{err}");
         let gone = ![&spid, &cpid].iter().any(|p| {

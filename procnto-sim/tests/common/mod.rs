@@ -176,3 +176,37 @@ pub fn numbers(arg: &str) -> Vec<i64> {
         .map(|s| s.parse::<i64>().expect("a number"))
         .collect()
 }
+
+/// Runs pidin-sim with `args` (bounded: killed after `WITHIN`): status, stdout, stderr.
+pub fn run_pidin(args: &[&str]) -> (std::process::ExitStatus, String, String) {
+    let mut child = Command::new(PIDIN)
+        .args(args)
+        .env_remove("QNXSIM_KERNEL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting pidin-sim");
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let read = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = r.read_to_end(&mut s);
+            String::from_utf8_lossy(&s).into_owned()
+        })
+    };
+    let (out, err) = (read(Box::new(out)), read(Box::new(err)));
+    let until = Instant::now() + WITHIN;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("waiting for pidin-sim") {
+            break st;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("pidin-sim {args:?} did not end");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    (status, out.join().unwrap(), err.join().unwrap())
+}
