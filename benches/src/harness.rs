@@ -105,6 +105,15 @@ pub fn pin_current_thread(cpu: usize) -> nix::Result<()> {
     sched_setaffinity(Pid::from_raw(0), &set)
 }
 
+/// Names the calling thread as Linux shows it (`/proc/.../comm`, top, pidin-style tools). The
+/// measuring threads take their names only once pinned, so that a thread seen by its name is
+/// already on the CPU its placement states (a name given at spawn would show it for a moment on
+/// every allowed CPU). A name longer than Linux's 15 bytes is cut by the kernel; a failure only
+/// leaves the inherited name.
+pub fn name_current_thread(name: &std::ffi::CStr) {
+    let _ = nix::sys::prctl::set_name(name);
+}
+
 // ----------------------------------------------------------------------------- a run's threads
 
 /// Resource usage of the whole process (`getrusage(RUSAGE_SELF)`: every thread, finished ones
@@ -267,24 +276,26 @@ where
     let (ph, producer) = (&ph, &producer);
     std::thread::scope(|s| {
         let ch = std::thread::Builder::new()
-            .name("cmp-consumer".into())
             .spawn_scoped(s, move || {
                 let _g = AbortOnPanic("benches: a measuring thread");
                 if let Some((c, _)) = cpus {
                     pin_current_thread(c).expect("pinning the consumer thread");
                 }
+                name_current_thread(c"cmp-consumer");
                 consumer(ph)
             })
             .expect("spawning the consumer thread");
         let phs: Vec<_> = (0..producers)
             .map(|i| {
                 std::thread::Builder::new()
-                    .name(format!("cmp-producer-{i}"))
                     .spawn_scoped(s, move || {
                         let _g = AbortOnPanic("benches: a measuring thread");
                         if let Some((_, p)) = cpus {
                             pin_current_thread(p).expect("pinning a producer thread");
                         }
+                        let name = std::ffi::CString::new(format!("cmp-producer-{i}"))
+                            .expect("a thread name has no NUL");
+                        name_current_thread(&name);
                         producer(i, ph)
                     })
                     .expect("spawning a producer thread")
