@@ -8,8 +8,8 @@
 //! | `qnx::call` | `enter`, `exit` | `call` (QNX's name: `"MsgSend"`, ...); on `enter` the ids among its arguments ([`CallArgs`]: `coid`, `chid`, `rcvid`, `status`, `err`, `code`, `value`, `flags`, `prio`, `timer`, a target's `pid_arg`, `tid_arg`, `signo`); on `exit` `result` (the value, or minus the errno) |
 //! | `qnx::state` | `state` | `state` (`"RUNNING"`, `"READY"`, `"SEND"`, `"RECEIVE"`, `"REPLY"`, `"INTR"`, `"DEAD"`; QNX's names), `peer_pid` (the process it waits on, 0 none), `chid` (-1 none) |
 //! | `qnx::prio` | `prio` | `prio`, `base`, `why` (`"inherit"`, `"boost"`, `"restore"`, `"set"`) |
-//! | `qnx::msg` | `send`, `receive`, `reply` | `exchange` (one message's id, the same in its three events: the flow from send to receive to reply), `peer_pid`, `peer_tid`, `chid`, `rcvid`, `bytes`; on `send` `msg_type` (the message's first two bytes as a `u16`: QNX's convention that a message begins with its type, `_IO_READ` = 0x101 for a resource manager's; -1 for a message shorter than that); on `reply` `status` (MsgReply's status; -1 for an error) and `error` (the errno it ended with: MsgError's, or the kernel's; 0 for a MsgReply) |
-//! | `qnx::pulse` | `queued`, `received` | `pulse` (the pulse's id, the same in both), `peer_pid` (sender / receiver), `chid`, `code`, `value` |
+//! | `qnx::msg` | `send`, `receive`, `reply`, `withdrawn` | `exchange` (one message's id, the same in its events: the flow from send to receive to reply, or from send to withdrawn), `peer_pid`, `peer_tid`, `chid`, `rcvid`, `bytes`; on `send` `msg_type` (the message's first two bytes as a `u16`: QNX's convention that a message begins with its type, `_IO_READ` = 0x101 for a resource manager's; -1 for a message shorter than that); on `reply` `status` (MsgReply's status; -1 for an error), `error` (the errno it ended with: MsgError's, or the kernel's; 0 for a MsgReply) and `by` (`"server"`: a MsgReply or MsgError; `"kernel"`: the kernel ended the exchange, the server answered nothing); on `withdrawn` `error` (the errno the MsgSend returns) and `why` ([`why`]) |
+//! | `qnx::pulse` | `queued`, `received`, `dropped` | `pulse` (the pulse's id, the same in all three), `peer_pid` (sender / receiver / the channel's owner), `chid`, `code`, `value`; on `dropped` `why` ([`why`]) |
 //! | `qnx::async` | `put`, `trigger`, `get` | `coid` (put, trigger), `chid` (get), `messages`, `batch` (a trigger's id, the same in the get that takes it: the flow from the puts to the get) |
 //! | `qnx::timer` | `fired` | `timer` (the timer id; -1 for a kernel timeout), `kind` (`"timeout"`, `"timer"`) |
 //! | `qnx::intr` | `raised` | `level`, `delivered` (the attachments it went to now; 0: the level was masked, the request latched, or nothing is attached); `pid`, `tid` 0 (the hardware) |
@@ -74,6 +74,10 @@
 //!   straight to a RECEIVE-blocked thread has no pulse object, and its id is the receiver's
 //!   slot, generation and kernel entries with the top bit set. A notification merged into a
 //!   reserved pulse still queued (a timer's overrun) is not queued again: no event.
+//!   `dropped` (`pid`, `tid` 0: the kernel drops it; `peer_pid` the channel's owner) when a
+//!   pulse that was queued is never received: its channel was destroyed (`why` `"channel"`),
+//!   it was a `_PULSE_CODE_UNBLOCK` whose exchange ended before the server took it
+//!   (`"answered"`), or the receiver's buffer could not take it (`"fault"`).
 //! * `qnx::async`: `put` from userlib's asyncmsg puts (no kernel entry: `pid`, `tid` of the
 //!   putting thread's binding; `messages` 1, `bytes`), `trigger` from MsgSendAsync when the
 //!   connection has messages pending (`messages`: how many; an empty trigger starts no batch
@@ -199,12 +203,18 @@ pub mod what {
     pub const SEND: &str = "send";
     /// A message is received.
     pub const RECEIVE: &str = "receive";
-    /// A message is answered (replied to, or failed with MsgError).
+    /// A message is answered (replied to, or failed with MsgError), or its exchange ended by
+    /// the kernel.
     pub const REPLY: &str = "reply";
+    /// A message leaves its channel's queue without being received (the sender timed out, was
+    /// interrupted, ...): the server never saw it.
+    pub const WITHDRAWN: &str = "withdrawn";
     /// A pulse is queued on a channel.
     pub const QUEUED: &str = "queued";
     /// A pulse is received.
     pub const RECEIVED: &str = "received";
+    /// A queued pulse is freed without being received.
+    pub const DROPPED: &str = "dropped";
     /// An asyncmsg message is put on a connection's queue.
     pub const PUT: &str = "put";
     /// An asyncmsg connection's queue is handed to the kernel.
@@ -478,17 +488,70 @@ pub fn msg_receive(ring: Ring<'_>, e: &MsgEvent) {
     ring.put(Kind::Msg, what::RECEIVE, e.pid, e.tid, &e.ints(), "");
 }
 
-/// A message's exchange ends: answered by MsgReply with `status` (`error` 0), or with the
-/// errno `error` (MsgError's, or the kernel's: timeout, signal, detach, death; `status` -1).
+/// Who ended an exchange, as a `reply` event's `by` says.
+pub mod by {
+    /// The server: MsgReply or MsgError.
+    pub const SERVER: &str = "server";
+    /// The kernel: a timeout, a signal, a detach, a death, a destroyed channel (the server
+    /// answered nothing; its later reply fails with ESRCH).
+    pub const KERNEL: &str = "kernel";
+}
+
+/// A message's exchange ends, answered by the server: MsgReply with `status` (`error` 0), or
+/// MsgError with the errno `error` (`status` -1). [`msg_reply_by`] with [`by::SERVER`].
 #[inline]
 pub fn msg_reply(ring: Ring<'_>, e: &MsgEvent, status: i64, error: i32) {
+    msg_reply_by(ring, e, status, error, by::SERVER);
+}
+
+/// A message's exchange ends: answered by MsgReply with `status` (`error` 0), or with the
+/// errno `error` (MsgError's, or the kernel's: timeout, signal, detach, death; `status` -1);
+/// `by` says who ended it ([`by`]).
+#[inline]
+pub fn msg_reply_by(ring: Ring<'_>, e: &MsgEvent, status: i64, error: i32, by: &'static str) {
     tracing::trace!(target: "qnx::msg", what = what::REPLY, pid = e.pid, tid = e.tid,
         peer_pid = e.peer_pid, peer_tid = e.peer_tid, chid = e.chid, rcvid = e.rcvid,
-        exchange = e.exchange, bytes = e.bytes, status, error);
+        exchange = e.exchange, bytes = e.bytes, status, error, by);
     if ring.recording() {
         let i = e.ints();
         let ints = [i[0], i[1], i[2], i[3], i[4], i[5], status, error.into()];
-        ring.put(Kind::Msg, what::REPLY, e.pid, e.tid, &ints, "");
+        ring.put(Kind::Msg, what::REPLY, e.pid, e.tid, &ints, by);
+    }
+}
+
+/// Why a message was withdrawn, or a pulse dropped: a `withdrawn` or `dropped` event's `why`.
+pub mod why {
+    /// The sender's TimerTimeout expired (or a `SIGEV_UNBLOCK` event came) while it was
+    /// SEND-blocked: ETIMEDOUT.
+    pub const TIMEOUT: &str = "timeout";
+    /// A signal interrupted the SEND-blocked sender: EINTR.
+    pub const SIGNAL: &str = "signal";
+    /// Another thread detached the coid it sent on: EBADF.
+    pub const DETACHED: &str = "detached";
+    /// The sender's process was torn down: ESRCH.
+    pub const DEATH: &str = "death";
+    /// The channel was destroyed (ChannelDestroy, or its server's process died): ESRCH for a
+    /// sender; a pulse is freed.
+    pub const CHANNEL: &str = "channel";
+    /// A buffer faulted as the message or pulse was taken (another program's memory): the
+    /// sender's EFAULT or ESRVRFAULT; a pulse is lost.
+    pub const FAULT: &str = "fault";
+    /// A `_PULSE_CODE_UNBLOCK` whose exchange ended (answered, or released) before the server
+    /// took it: removed from the queue.
+    pub const ANSWERED: &str = "answered";
+}
+
+/// A message leaves its channel's queue unreceived: the sender's MsgSend returns `error`, for
+/// the reason `why` ([`why`]). `e` is the sender's event (as its `send`'s, `rcvid` 0).
+#[inline]
+pub fn msg_withdrawn(ring: Ring<'_>, e: &MsgEvent, error: i32, why: &'static str) {
+    tracing::trace!(target: "qnx::msg", what = what::WITHDRAWN, pid = e.pid, tid = e.tid,
+        peer_pid = e.peer_pid, peer_tid = e.peer_tid, chid = e.chid, rcvid = e.rcvid,
+        exchange = e.exchange, bytes = e.bytes, error, why);
+    if ring.recording() {
+        let i = e.ints();
+        let ints = [i[0], i[1], i[2], i[3], i[4], i[5], error.into()];
+        ring.put(Kind::Msg, what::WITHDRAWN, e.pid, e.tid, &ints, why);
     }
 }
 
@@ -532,6 +595,30 @@ pub fn pulse_received(
         code, value, pulse);
     let ints = [0, chid.into(), code.into(), value.into(), pulse as i64];
     ring.put(Kind::Pulse, what::RECEIVED, pid, tid, &ints, "");
+}
+
+/// Pulse `pulse`, queued on `peer_pid`'s channel `chid`, is freed unreceived, for the reason
+/// `why` ([`why`]); the kernel drops it (`pid`, `tid` 0).
+#[inline]
+pub fn pulse_dropped(
+    ring: Ring<'_>,
+    peer_pid: i32,
+    chid: i32,
+    code: i8,
+    value: i32,
+    pulse: u64,
+    why: &'static str,
+) {
+    tracing::trace!(target: "qnx::pulse", what = what::DROPPED, pid = 0, tid = 0, peer_pid,
+        chid, code, value, pulse, why);
+    let ints = [
+        peer_pid.into(),
+        chid.into(),
+        code.into(),
+        value.into(),
+        pulse as i64,
+    ];
+    ring.put(Kind::Pulse, what::DROPPED, 0, 0, &ints, why);
 }
 
 /// An asyncmsg message is put on `coid`'s queue (by the library, without a kernel entry).

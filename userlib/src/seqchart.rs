@@ -2,7 +2,8 @@
 //! slide.
 //!
 //! [`record`] installs a [`tracing`] subscriber that records the kernel's `qnx::msg`,
-//! `qnx::pulse`, `qnx::async` and `qnx::state` events (see [`kernel_sim::trace`]) and writes the
+//! `qnx::pulse`, `qnx::async` and `qnx::state` events, and the `qnx::call` exits of receives
+//! that failed (see [`kernel_sim::trace`]), and writes the
 //! chart when the returned [`ChartGuard`] is dropped or [finished](ChartGuard::finish):
 //!
 //! ```no_run
@@ -21,7 +22,7 @@
 //! * **Lifelines**: one vertical line per simulated thread, headed `pid 2 / tid 1`, grouped by
 //!   process (a box `pid 2` over its threads), processes in pid order. A `kernel` lifeline is
 //!   added on the left when the kernel itself sends something (a timer's pulse, a disconnect
-//!   pulse).
+//!   pulse) or ends an exchange.
 //! * **Arrows**, one row each, in the order the kernel emitted the events (time runs downward,
 //!   not to scale): a message is a solid arrow from the client to the server at the moment the
 //!   server receives it (`MsgSend 64 B`); its reply a dashed arrow back (`MsgReply 0`,
@@ -33,13 +34,23 @@
 //!   several passes). A message, pulse or batch that waits in a queue (its receive is not the
 //!   next thing that happens) also gets a row of its own where it was sent: a circle on the
 //!   sender's lifeline, `MsgSend (queued)`.
+//! * **Crosses**, one row each, for what ends with no arrow: a message withdrawn from its
+//!   queue before any receive took it (its sender timed out, was interrupted, had its coid
+//!   detached or died, or the channel was destroyed: `MsgSend 3 B to pid 2 withdrawn, never
+//!   received: timed out (ETIMEDOUT)`), on the sender's lifeline, where its SEND-blocked span
+//!   ends; a queued pulse dropped unreceived, on its sender's; a receive that failed
+//!   (`MsgReceive failed: ETIMEDOUT (timed out)`), where its RECEIVE-blocked span ends. An
+//!   exchange the kernel ended (a REPLY-blocked client's timeout on a channel without
+//!   `_NTO_CHF_UNBLOCK`, its death, the channel destroyed) is a dashed arrow from the `kernel`
+//!   lifeline, `released by the kernel: ETIMEDOUT (timed out)`: the server answered nothing.
 //! * **Blocked states** shaded on the lifelines: SEND-, RECEIVE- and REPLY-blocked spans as
 //!   bars of three colours, from the row where the thread blocked to the row where it left the
 //!   state. A legend under the chart names the colours and the arrow styles.
 //! * [`Options::max_rows`] caps the rows; the rest is summed up as `… N more events`.
 //!
 //! Elements carry classes and `data-` attributes (`class="arrow send"`, `data-from="3.1"`,
-//! `class="state reply"`, `data-pid`, `data-tid`) so that tests and scripts can find them.
+//! `class="ended withdrawn"`, `class="state reply"`, `data-pid`, `data-tid`) so that tests and
+//! scripts can find them.
 //!
 //! The recorder never calls the kernel: the events it reads may be emitted under the kernel
 //! lock.
@@ -191,6 +202,18 @@ enum Ev {
         exchange: u64,
         status: i64,
         error: i64,
+        /// The kernel ended the exchange (a timeout, a signal, a detach, a death): the server
+        /// answered nothing.
+        by_kernel: bool,
+    },
+    /// A message left its queue unreceived.
+    Withdrawn {
+        who: Who,
+        peer_pid: i32,
+        exchange: u64,
+        bytes: u64,
+        error: i64,
+        why: String,
     },
     PulseQueued {
         who: Who,
@@ -202,6 +225,18 @@ enum Ev {
         code: i64,
         value: i64,
         pulse: u64,
+    },
+    /// A queued pulse freed unreceived.
+    PulseDropped {
+        code: i64,
+        pulse: u64,
+        why: String,
+    },
+    /// A receive that failed (timed out, interrupted, its channel destroyed, ...).
+    ReceiveFailed {
+        who: Who,
+        call: String,
+        error: i64,
     },
     Trigger {
         who: Who,
@@ -244,7 +279,35 @@ impl Ev {
                 exchange: f.u64("exchange"),
                 status: f.i64("status"),
                 error: f.i64("error"),
+                by_kernel: f.str("by") == Some(kernel_sim::trace::by::KERNEL),
             },
+            ("qnx::msg", "withdrawn") => Ev::Withdrawn {
+                who,
+                peer_pid: peer.0,
+                exchange: f.u64("exchange"),
+                bytes: f.u64("bytes"),
+                error: f.i64("error"),
+                why: f.str("why").unwrap_or("").to_string(),
+            },
+            ("qnx::pulse", "dropped") => Ev::PulseDropped {
+                code: f.i64("code"),
+                pulse: f.u64("pulse"),
+                why: f.str("why").unwrap_or("").to_string(),
+            },
+            ("qnx::call", "exit") => {
+                // Only a receive that failed: its blocked span ends with no arrow, and the
+                // chart says why.
+                let call = f.str("call")?;
+                let result = f.i64("result");
+                if !call.starts_with("MsgReceive") || result >= 0 {
+                    return None;
+                }
+                Ev::ReceiveFailed {
+                    who,
+                    call: call.to_string(),
+                    error: result.saturating_neg(),
+                }
+            }
             ("qnx::pulse", "queued") => Ev::PulseQueued {
                 who,
                 code: f.i64("code"),
@@ -419,8 +482,9 @@ impl SeqChartLayer {
         }
         if !matches!(
             target,
-            "qnx::msg" | "qnx::pulse" | "qnx::async" | "qnx::state"
-        ) {
+            "qnx::msg" | "qnx::pulse" | "qnx::async" | "qnx::state" | "qnx::call"
+        ) || (d.kind == kernel_sim::trace::Kind::Call && d.what != kernel_sim::trace::what::EXIT)
+        {
             return;
         }
         let fields = Fields {
@@ -490,7 +554,7 @@ impl<S: Subscriber> Layer<S> for SeqChartLayer {
         }
         if !matches!(
             target,
-            "qnx::msg" | "qnx::pulse" | "qnx::async" | "qnx::state"
+            "qnx::msg" | "qnx::pulse" | "qnx::async" | "qnx::state" | "qnx::call"
         ) {
             return;
         }
@@ -745,6 +809,73 @@ enum Row {
     },
     /// Something sent that waits in a queue.
     Queued { who: Who, label: String },
+    /// Something that ends with no arrow: a message withdrawn from its queue, a pulse dropped,
+    /// a receive that failed (a cross on the lifeline, and why).
+    Ended { who: Who, mark: Mark, label: String },
+}
+
+/// What a [`Row::Ended`] says ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mark {
+    /// A message left its queue unreceived: its sender leaves SEND.
+    Withdrawn,
+    /// A queued pulse was freed unreceived.
+    Dropped,
+    /// A receive failed: its thread leaves RECEIVE.
+    Failed,
+}
+
+impl Mark {
+    fn class(self) -> &'static str {
+        match self {
+            Mark::Withdrawn => "withdrawn",
+            Mark::Dropped => "dropped",
+            Mark::Failed => "failed",
+        }
+    }
+}
+
+/// An errno's name (`ETIMEDOUT`), or `errno N`.
+fn errno_name(errno: i64) -> String {
+    i32::try_from(errno)
+        .ok()
+        .and_then(|e| crate::Errno(e).name())
+        .map_or_else(|| format!("errno {errno}"), str::to_string)
+}
+
+/// An errno as the chart says it: `ETIMEDOUT (timed out)`, `EINTR (interrupted)`, `ESRCH`.
+fn errno_text(errno: i64) -> String {
+    let name = errno_name(errno);
+    match name.as_str() {
+        "ETIMEDOUT" => format!("{name} (timed out)"),
+        "EINTR" => format!("{name} (interrupted)"),
+        _ => name,
+    }
+}
+
+/// Why a message left its queue unreceived (a `withdrawn` event's `why`), in words.
+fn withdrawn_text(why: &str) -> &'static str {
+    use kernel_sim::trace::why as w;
+    match why {
+        w::TIMEOUT => "timed out",
+        w::SIGNAL => "interrupted by a signal",
+        w::DETACHED => "its coid was detached",
+        w::DEATH => "its sender's process died",
+        w::CHANNEL => "the channel was destroyed",
+        w::FAULT => "a buffer faulted",
+        _ => "withdrawn",
+    }
+}
+
+/// Why a queued pulse was dropped (a `dropped` event's `why`), in words.
+fn dropped_text(why: &str) -> &'static str {
+    use kernel_sim::trace::why as w;
+    match why {
+        w::CHANNEL => "the channel was destroyed",
+        w::ANSWERED => "its exchange had ended",
+        w::FAULT => "the receive buffer faulted",
+        _ => "dropped",
+    }
 }
 
 impl Row {
@@ -762,6 +893,11 @@ impl Row {
                 Style::Pulse | Style::Batch => *to == w && state != "RECEIVE",
             },
             Row::Queued { who, .. } => *who == w && state == "SEND",
+            Row::Ended { who, mark, .. } => match mark {
+                Mark::Withdrawn => *who == w && state != "SEND",
+                Mark::Failed => *who == w && state != "RECEIVE",
+                Mark::Dropped => false,
+            },
         }
     }
 }
@@ -894,6 +1030,7 @@ fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
                 exchange,
                 status,
                 error,
+                by_kernel,
             } => {
                 next_row += 1;
                 let to = if peer.0 > 0 && peer.1 > 0 {
@@ -901,16 +1038,68 @@ fn plan(events: &[Ev], max_rows: Option<usize>) -> Plan {
                 } else {
                     sender(0, *exchange)
                 };
-                let label = if *error != 0 {
-                    format!("MsgError errno {error}")
+                // The kernel's end of an exchange (a timeout, a signal, a death) is not the
+                // server's answer: drawn from the kernel, saying so.
+                let (from, label) = if *by_kernel {
+                    (
+                        KERNEL,
+                        format!("released by the kernel: {}", errno_text(*error)),
+                    )
+                } else if *error != 0 {
+                    (*who, format!("MsgError errno {error}"))
                 } else {
-                    format!("MsgReply {status}")
+                    (*who, format!("MsgReply {status}"))
                 };
                 Row::Arrow {
-                    from: *who,
+                    from,
                     to,
                     style: Style::Reply,
                     label,
+                }
+            }
+            Ev::Withdrawn {
+                who,
+                peer_pid,
+                exchange,
+                bytes,
+                error,
+                why,
+            } => {
+                next_row += 1;
+                let who = if who.0 > 0 {
+                    *who
+                } else {
+                    sender(0, *exchange)
+                };
+                Row::Ended {
+                    who,
+                    mark: Mark::Withdrawn,
+                    label: format!(
+                        "{} {bytes} B to pid {peer_pid} withdrawn, never received: {} ({})",
+                        names.get(exchange).unwrap_or(&"MsgSend"),
+                        withdrawn_text(why),
+                        errno_name(*error)
+                    ),
+                }
+            }
+            Ev::PulseDropped { code, pulse, why } => {
+                next_row += 1;
+                Row::Ended {
+                    who: sender(1, *pulse),
+                    mark: Mark::Dropped,
+                    label: format!(
+                        "pulse {} dropped, never received: {}",
+                        pulse_code(*code),
+                        dropped_text(why)
+                    ),
+                }
+            }
+            Ev::ReceiveFailed { who, call, error } => {
+                next_row += 1;
+                Row::Ended {
+                    who: *who,
+                    mark: Mark::Failed,
+                    label: format!("{call} failed: {}", errno_text(*error)),
                 }
             }
             Ev::PulseReceived {
@@ -1051,7 +1240,7 @@ fn render(
                 add(*to);
                 kernel_line |= *from == KERNEL || *to == KERNEL;
             }
-            Row::Queued { who, .. } => {
+            Row::Queued { who, .. } | Row::Ended { who, .. } => {
                 add(*who);
                 kernel_line |= *who == KERNEL;
             }
@@ -1091,6 +1280,12 @@ fn render(
         200.0
     } else {
         0.0
+    };
+    // (A cross's label is longer: "MsgSend 3 B to pid 2 withdrawn, never received: ...".)
+    let label_room = if p.rows.iter().any(|r| matches!(r, Row::Ended { .. })) {
+        480.0
+    } else {
+        label_room
     };
     let width = (lines_right + label_room).max(LEFT + legend_w) + LEFT;
     let height = legend_top + 4.0 * 22.0 + 10.0;
@@ -1285,7 +1480,34 @@ fn render(
                     esc(label)
                 );
             }
+            Row::Ended { .. } => {} // (drawn below)
         }
+    }
+    // Crosses: what ended with no arrow.
+    for (i, r) in p.rows.iter().enumerate() {
+        let Row::Ended { who, mark, label } = r else {
+            continue;
+        };
+        let Some(&lx) = x_of.get(who) else { continue };
+        let y = row_y(i as isize);
+        let class = mark.class();
+        let _ = writeln!(
+            w,
+            r##"<path class="ended {class}" data-row="{i}" data-pid="{}" data-tid="{}" d="M{:.1},{:.1} l10,10 M{:.1},{:.1} l-10,10" stroke="#c1121f" stroke-width="2.2" fill="none"/>"##,
+            who.0,
+            who.1,
+            lx - 5.0,
+            y - 5.0,
+            lx + 5.0,
+            y - 5.0
+        );
+        let _ = writeln!(
+            w,
+            r##"<text class="ended-label {class}" x="{:.1}" y="{:.1}" fill="#c1121f" font-style="italic">{}</text>"##,
+            lx + 10.0,
+            y + 4.0,
+            esc(label)
+        );
     }
     if p.more > 0 {
         let s = if p.more == 1 { "" } else { "s" };
@@ -1318,6 +1540,23 @@ fn render(
             r#"<text x="{:.1}" y="{y:.1}">{}</text>"#,
             LEFT + BAR_W + 8.0,
             esc(text)
+        );
+    }
+    if p.rows.iter().any(|r| matches!(r, Row::Ended { .. })) {
+        // (The first column's fourth line, under the states.)
+        let y = legend_top + 3.0 * 22.0;
+        let _ = writeln!(
+            w,
+            r##"<path class="legend-ended" d="M{:.1},{:.1} l10,10 M{:.1},{:.1} l-10,10" stroke="#c1121f" stroke-width="2.2" fill="none"/>"##,
+            LEFT + 1.0,
+            y - 9.0,
+            LEFT + 11.0,
+            y - 9.0
+        );
+        let _ = writeln!(
+            w,
+            r#"<text x="{:.1}" y="{y:.1}">withdrawn, dropped or failed: never received</text>"#,
+            LEFT + BAR_W + 8.0
         );
     }
     let arrows = [

@@ -25,7 +25,11 @@
 //!
 //! and at its `exit` event, the result, what the kernel did meanwhile (its `qnx::msg`,
 //! `qnx::pulse` and `qnx::async` events on this thread), the states after and who was woken,
-//! then it waits for Enter:
+//! then it waits for Enter. A message that left its queue unreceived says so and why
+//! (`did: pid 3 tid 1's message (3 bytes to pid 2 chid 1) left the send queue unreceived: its
+//! timeout expired; MsgSend failed: ETIMEDOUT (errno 260); the server never saw it`), as do a
+//! pulse dropped and an exchange the kernel ended (`the kernel released pid 3 tid 1 ...; the
+//! server answered nothing`):
 //!
 //! ```text
 //! [5] pid 2 tid 1: MsgReply returned 0
@@ -481,7 +485,15 @@ fn did_text(target: &str, f: &Fields) -> Option<String> {
         ("qnx::msg", "reply") => {
             let status = f.i64("status");
             let error = f.i64("error");
-            if error != 0 {
+            if f.str("by") == Some(kernel_sim::trace::by::KERNEL) {
+                // Not the server's answer: the kernel released the client.
+                format!(
+                    "the kernel released {peer_text} from its exchange with {who} (rcvid {}): \
+                     {}; the server answered nothing",
+                    f.i64("rcvid"),
+                    result_text(error.saturating_neg())
+                )
+            } else if error != 0 {
                 format!(
                     "{who} failed {peer_text}'s message: {}",
                     result_text(error.saturating_neg())
@@ -492,6 +504,42 @@ fn did_text(target: &str, f: &Fields) -> Option<String> {
                     f.u64("bytes")
                 )
             }
+        }
+        ("qnx::msg", "withdrawn") => {
+            use kernel_sim::trace::why as w;
+            let why = match f.str("why").unwrap_or("") {
+                w::TIMEOUT => "its timeout expired",
+                w::SIGNAL => "a signal interrupted it",
+                w::DETACHED => "its coid was detached",
+                w::DEATH => "its process is being torn down",
+                w::CHANNEL => "the channel was destroyed",
+                w::FAULT => "a buffer faulted as it was taken",
+                _ => "withdrawn",
+            };
+            format!(
+                "{who}'s message ({} bytes to {peer_text} chid {}) left the send queue \
+                 unreceived: {why}; MsgSend {}; the server never saw it",
+                f.u64("bytes"),
+                f.i32("chid"),
+                result_text(f.i64("error").saturating_neg())
+            )
+        }
+        ("qnx::pulse", "dropped") => {
+            use kernel_sim::trace::why as w;
+            let why = match f.str("why").unwrap_or("") {
+                w::CHANNEL => "the channel was destroyed",
+                w::ANSWERED => "its exchange ended before the server took it",
+                w::FAULT => "the receiver's buffer could not take it",
+                _ => "dropped",
+            };
+            format!(
+                "the kernel dropped a pulse (code {}, value {}) queued for pid {} chid {}, \
+                 never received: {why}",
+                f.i64("code"),
+                f.i64("value"),
+                peer.0,
+                f.i32("chid")
+            )
         }
         ("qnx::pulse", "queued") => format!(
             "{} queued a pulse (code {}, value {}) for pid {} chid {}",

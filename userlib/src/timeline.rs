@@ -39,8 +39,14 @@
 //!
 //! **Flows** (`s`, `t`, `f` with `bp: "e"`, each bound to the call slice it happens in): an
 //! exchange's arrow runs from the `MsgSend` to the `MsgReceive` that took it to the `MsgReply`
-//! (or `MsgError`) that answered it (name and category `exchange`); a pulse's from where it
-//! was queued to the receive that took it (`pulse`); an asyncmsg batch's from its trigger to
+//! (or `MsgError`) that answered it (name and category `exchange`; a `reply` the kernel made,
+//! a timeout or a death ending the exchange, has `by: "kernel"` in its args); a message
+//! withdrawn from its queue unreceived (its sender timed out, was interrupted, ...) has no
+//! arrow beyond its `MsgSend`, whose args hold the `withdrawn` event (its `why` and `error`),
+//! and an instant on the states track where its SEND span ends (`message withdrawn, never
+//! received: timeout (ETIMEDOUT)`); a pulse's from where it was queued to the receive that
+//! took it, or to the kernel's `pulse dropped: channel` slice if it was freed unreceived
+//! (`pulse`); an asyncmsg batch's from its trigger to
 //! the gets that took it (`batch`). The `id` is the event's id in hex (`"0x2a"`: ids use all
 //! 64 bits, more than a JavaScript number keeps). An event outside any call (a pulse queued by
 //! the kernel or by a teardown) gets a 1 ns slice of its own for the arrow to hold on to.
@@ -467,8 +473,10 @@ enum What {
     Send,
     Receive,
     Reply,
+    Withdrawn,
     Queued,
     Received,
+    Dropped,
     Put,
     Trigger,
     Get,
@@ -488,8 +496,10 @@ impl What {
             what::SEND => What::Send,
             what::RECEIVE => What::Receive,
             what::REPLY => What::Reply,
+            what::WITHDRAWN => What::Withdrawn,
             what::QUEUED => What::Queued,
             what::RECEIVED => What::Received,
+            what::DROPPED => What::Dropped,
             what::PUT => What::Put,
             what::TRIGGER => What::Trigger,
             what::GET => What::Get,
@@ -509,8 +519,10 @@ impl What {
             What::Send => what::SEND,
             What::Receive => what::RECEIVE,
             What::Reply => what::REPLY,
+            What::Withdrawn => what::WITHDRAWN,
             What::Queued => what::QUEUED,
             What::Received => what::RECEIVED,
+            What::Dropped => what::DROPPED,
             What::Put => what::PUT,
             What::Trigger => what::TRIGGER,
             What::Get => what::GET,
@@ -635,7 +647,7 @@ impl Raw {
     fn flow(&self) -> Option<(FlowKind, u64)> {
         let kind = match (self.kind, self.what) {
             (Kind::Msg, What::Send | What::Receive | What::Reply) => FlowKind::Exchange,
-            (Kind::Pulse, What::Queued | What::Received) => FlowKind::Pulse,
+            (Kind::Pulse, What::Queued | What::Received | What::Dropped) => FlowKind::Pulse,
             (Kind::Async, What::Trigger | What::Get) => FlowKind::Batch,
             _ => return None,
         };
@@ -997,6 +1009,27 @@ fn build(events: &[Raw], names: &Names, end_ns: u64, dropped: u64, capacity: usi
                     "args": ev.args()}),
                 ));
             }
+            (Kind::Msg, What::Withdrawn) => {
+                // The message left its queue unreceived: said inside the MsgSend (its args)
+                // and as an instant on the states track, where its SEND span ends.
+                let error = ev.int("error").unwrap_or(0);
+                let errno = i32::try_from(error)
+                    .ok()
+                    .and_then(|e| Errno(e).name())
+                    .map_or_else(|| format!("errno {error}"), str::to_string);
+                let why = ev.str("why").unwrap_or("?");
+                let args = ev.args();
+                if let Some(call) = track.open_calls.last_mut() {
+                    call.inside
+                        .insert(what::WITHDRAWN.into(), Value::Object(args.clone()));
+                }
+                out.push((
+                    ns,
+                    json!({"name": format!("message withdrawn, never received: {why} ({errno})"),
+                    "cat": "msg", "ph": "i", "s": "t", "ts": ts(ns), "pid": track.pid,
+                    "tid": track.states_tid, "args": args}),
+                ));
+            }
             _ => {
                 // A point of an exchange, a pulse or a batch, inside the call it happens in
                 // (or a slice of its own).
@@ -1007,9 +1040,15 @@ fn build(events: &[Raw], names: &Names, end_ns: u64, dropped: u64, capacity: usi
                             .insert(ev.what.name().into(), Value::Object(args));
                     }
                     None => {
+                        let name = match ev.what {
+                            What::Dropped => {
+                                format!("pulse dropped: {}", ev.str("why").unwrap_or("?"))
+                            }
+                            w => w.name().to_string(),
+                        };
                         out.push((
                             ns,
-                            json!({"name": ev.what.name(), "cat": kind_name(ev.kind),
+                            json!({"name": name, "cat": kind_name(ev.kind),
                             "ph": "X", "ts": ts(ns), "dur": 0.001, "pid": track.pid,
                             "tid": track.calls_tid, "args": args}),
                         ));

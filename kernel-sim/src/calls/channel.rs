@@ -77,9 +77,16 @@ pub(crate) fn destroy(t: &mut Tables<'_>, chan: Id<Channel>, fx: &mut Effects) {
     loop {
         let q = t.sendq_head(chan);
         if let Some(i) = q.as_thread() {
+            if crate::trace::on(t.trace) {
+                // Never received: the server never saw it.
+                super::srr::trace_withdrawn(t, i, chan, Errno::ESRCH, crate::trace::why::CHANNEL);
+            }
             t.threads.at_mut(i).clear_send();
             t.ready(i, esrch, fx);
         } else if let Some(pi) = q.as_pulse() {
+            if crate::trace::on(t.trace) {
+                super::pulse::trace_dropped(t, chan, pi, crate::trace::why::CHANNEL);
+            }
             t.sendq_remove_pulse(chan, pi);
             super::pulse::release(t, pi);
         } else {

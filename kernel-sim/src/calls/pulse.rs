@@ -85,6 +85,10 @@ fn deliver_or_enqueue(
             pad: 0,
         };
         let res = super::srr::deliver_pulse(t, r, &p, prio, chan, id, fx);
+        if res.is_err() && crate::trace::on(t.trace) {
+            // Queued (its event is out) and not received: lost.
+            trace_lost(t, chan, code, value, id, crate::trace::why::FAULT);
+        }
         t.ready(
             r,
             res.map_or_else(|e| CallResult::Err(e.0), CallResult::Ok),
@@ -120,6 +124,28 @@ fn trace_queued(t: &Tables<'_>, chan: Id<Channel>, code: i8, value: u64, from: F
     };
     let (peer_pid, chid) = t.trace_chan(chan);
     crate::trace::pulse_queued(t.trace, pid, tid, peer_pid, chid, code, value as i32, id);
+}
+
+/// The `dropped` event of pool pulse `pi`, queued on `chan` and about to be freed unreceived
+/// (still linked: its id is taken before `release` may bump its generation).
+#[inline(never)]
+pub(crate) fn trace_dropped(t: &Tables<'_>, chan: Id<Channel>, pi: u32, why: &'static str) {
+    let p = t.pulses.at(pi);
+    trace_lost(t, chan, p.code, p.value, pulse_id(t, pi), why);
+}
+
+/// The `dropped` event of pulse `id` (`code`, `value`) for `chan`, never received.
+#[inline(never)]
+pub(crate) fn trace_lost(
+    t: &Tables<'_>,
+    chan: Id<Channel>,
+    code: i8,
+    value: u64,
+    id: u64,
+    why: &'static str,
+) {
+    let (peer_pid, chid) = t.trace_chan(chan);
+    crate::trace::pulse_dropped(t.trace, peer_pid, chid, code, value as i32, id, why);
 }
 
 /// Allocates a pulse and queues it on `chan` (by priority; `boost` files it ahead of every

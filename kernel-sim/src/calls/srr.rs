@@ -69,6 +69,9 @@ pub fn msg_send(
                 // faulted (another program's): it leaves its MsgReceive with EFAULT, and we get
                 // ESRVRFAULT, as QNX reports a fault in the server's buffers.
                 if fault == copy::Fault::Src {
+                    if crate::trace::on(t.trace) {
+                        trace_withdrawn(t, i, chan, Errno::EFAULT, crate::trace::why::FAULT);
+                    }
                     t.threads.at_mut(i).clear_send();
                     return Err(Errno::EFAULT);
                 }
@@ -79,6 +82,9 @@ pub fn msg_send(
                     t.block_send(i, chan);
                     t.boost(chan, prio, fx);
                     return Ok(Step::Block);
+                }
+                if crate::trace::on(t.trace) {
+                    trace_withdrawn(t, i, chan, Errno::ESRVRFAULT, crate::trace::why::FAULT);
                 }
                 t.threads.at_mut(i).clear_send();
                 t.ready(r, CallResult::Err(Errno::EFAULT.0), fx);
@@ -114,6 +120,37 @@ fn trace_send(t: &Tables<'_>, ci: u32, chan: Id<Channel>, receiver: Option<u32>,
             bytes: t.threads.at(ci).send.slen,
             msg_type,
         },
+    );
+}
+
+/// The `withdrawn` event of client `ci`'s message on `chan`, never received: its MsgSend
+/// returns `err`, for the reason `why` (`trace::why`). Emitted before the client leaves the
+/// queue (its state event follows).
+#[inline(never)]
+pub(crate) fn trace_withdrawn(
+    t: &Tables<'_>,
+    ci: u32,
+    chan: Id<Channel>,
+    err: Errno,
+    why: &'static str,
+) {
+    let (pid, tid) = t.trace_ids(ci);
+    let (peer_pid, chid) = t.trace_chan(chan);
+    crate::trace::msg_withdrawn(
+        t.trace,
+        &crate::trace::MsgEvent {
+            pid,
+            tid,
+            peer_pid,
+            peer_tid: 0,
+            chid,
+            rcvid: 0,
+            exchange: t.exchange_of(ci),
+            bytes: t.threads.at(ci).send.slen,
+            msg_type: -1,
+        },
+        err.0,
+        why,
     );
 }
 
@@ -186,7 +223,12 @@ fn trace_reply(t: &Tables<'_>, ci: u32, by: Option<(u32, u64)>, result: CallResu
         bytes: by.map_or(0, |(_, n)| n),
         msg_type: -1,
     };
-    crate::trace::msg_reply(t.trace, &e, status, error);
+    let who = if by.is_some() {
+        crate::trace::by::SERVER
+    } else {
+        crate::trace::by::KERNEL
+    };
+    crate::trace::msg_reply_by(t.trace, &e, status, error, who);
 }
 
 /// Copies client `ci`'s message into receiver `ri`'s buffers, fills its `MsgInfo`, makes the
@@ -355,6 +397,9 @@ pub fn msg_receive(
             Err(copy::Fault::Src) => {
                 // The client's buffers (another program's) faulted: it leaves its MsgSend with
                 // EFAULT and we look again, as QNX's receiver "silently keeps waiting".
+                if crate::trace::on(t.trace) {
+                    trace_withdrawn(t, ci, chan, Errno::EFAULT, crate::trace::why::FAULT);
+                }
                 t.threads.at_mut(ci).clear_send();
                 t.ready(ci, CallResult::Err(Errno::EFAULT.0), fx);
                 return Ok(Step::Retry);
@@ -410,7 +455,12 @@ pub(crate) fn take_pulse(
         )
     };
     super::pulse::release(t, pi);
-    deliver_pulse(t, ri, &p, pid, chan, id, fx)
+    let r = deliver_pulse(t, ri, &p, pid, chan, id, fx);
+    if r.is_err() && crate::trace::on(t.trace) {
+        // Off the queue, and not received: lost (the receiver leaves with EFAULT).
+        super::pulse::trace_lost(t, chan, p.code, p.value, id, crate::trace::why::FAULT);
+    }
+    r
 }
 
 /// Writes pulse `p` (priority `prio`; `id` its trace id) into receiver `ri`'s buffer.
@@ -620,6 +670,9 @@ fn remove_unblock_pulse(t: &mut Tables<'_>, chan: Id<Channel>, rcvid: RcvId) {
         if let Some(pi) = q.as_pulse() {
             let p = t.pulses.at(pi);
             if p.code == _PULSE_CODE_UNBLOCK && p.value as RcvId == rcvid {
+                if crate::trace::on(t.trace) {
+                    super::pulse::trace_dropped(t, chan, pi, crate::trace::why::ANSWERED);
+                }
                 t.sendq_remove_pulse(chan, pi);
                 super::pulse::release(t, pi);
                 return;
@@ -794,6 +847,16 @@ impl Why {
         }
     }
 
+    /// The `why` of a `withdrawn` event (`trace::why`).
+    fn trace_why(self) -> &'static str {
+        match self {
+            Why::Timeout => crate::trace::why::TIMEOUT,
+            Why::Signal => crate::trace::why::SIGNAL,
+            Why::Detached => crate::trace::why::DETACHED,
+            Why::Death => crate::trace::why::DEATH,
+        }
+    }
+
     /// Whether the thread leaves with this error whatever the server answers (a timeout or a
     /// signal only asks, and the server's answer stands).
     fn forced(self) -> bool {
@@ -814,6 +877,10 @@ pub fn force_ready(t: &mut Tables<'_>, i: u32, why: Why, fx: &mut Effects) -> Op
     let err = CallResult::Err(why.errno().0);
     match t.threads.at(i).state() {
         KState::Send { chan } => {
+            if crate::trace::on(t.trace) {
+                // (Before the state event: the chart puts the change at this withdrawal.)
+                trace_withdrawn(t, i, chan, why.errno(), why.trace_why());
+            }
             t.set_running(i);
             // (Off the queue unreceived: the boost it gave the server goes with it.)
             t.unboost(chan, fx);

@@ -68,6 +68,16 @@ pub struct RingHeader {
 struct HeadLine(AtomicU64);
 
 /// One record: its number plus one (0: never written, `BUSY`: being written), then the event.
+///
+/// Its sixteen words: 0 the number plus one; 1 the `CLOCK_MONOTONIC` time (ns); 2 the kind
+/// ([`Kind`], bits 0-7), the `what` (bits 8-15: its index in `WHATS` plus one), the count of
+/// integer fields (bits 16-23), the string's length (bits 24-31) and the pid (bits 32-63); 3
+/// the tid; 4-11 up to eight integer fields, in the order `schema` names them for the kind and
+/// `what` (a call's `enter`: a tag naming its arguments, then their values); 12-14 the string
+/// field, up to 24 bytes (`schema` names it: `call`, `state`, `why`, `by`, `kind`, `step`,
+/// `name`); 15 the check word over words 0-14. A change of the schema (a new `what`, a field
+/// added) is a change of the region's layout: `LAYOUT_VERSION` (region.rs) is bumped, so that
+/// programs of two builds never share a ring.
 #[repr(C, align(128))]
 #[derive(Debug, Default)]
 pub struct Record {
@@ -158,8 +168,9 @@ impl Kind {
     }
 }
 
-/// Every `what`, numbered for the ring (index + 1).
-const WHATS: [&str; 16] = [
+/// Every `what`, numbered for the ring (index + 1; new ones are added at the end, so that a
+/// number keeps its meaning).
+const WHATS: [&str; 18] = [
     super::what::ENTER,
     super::what::EXIT,
     super::what::STATE,
@@ -176,6 +187,8 @@ const WHATS: [&str; 16] = [
     super::what::TEARDOWN,
     super::what::CREATED,
     super::what::RAISED,
+    super::what::WITHDRAWN,
+    super::what::DROPPED,
 ];
 
 /// The names of a record's integer fields, by kind and `what`, and the name of its string
@@ -191,7 +204,13 @@ fn schema(kind: Kind, what: &str) -> (&'static [&'static str], &'static str) {
             &[
                 "peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes", "status", "error",
             ],
-            "",
+            "by",
+        ),
+        (Kind::Msg, w::WITHDRAWN) => (
+            &[
+                "peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes", "error",
+            ],
+            "why",
         ),
         (Kind::Msg, w::SEND) => (
             &[
@@ -203,6 +222,7 @@ fn schema(kind: Kind, what: &str) -> (&'static [&'static str], &'static str) {
             &["peer_pid", "peer_tid", "chid", "rcvid", "exchange", "bytes"],
             "",
         ),
+        (Kind::Pulse, w::DROPPED) => (&["peer_pid", "chid", "code", "value", "pulse"], "why"),
         (Kind::Pulse, _) => (&["peer_pid", "chid", "code", "value", "pulse"], ""),
         (Kind::Async, w::PUT) => (&["coid", "messages", "bytes"], ""),
         (Kind::Async, w::GET) => (&["chid", "messages", "batch"], ""),
@@ -238,7 +258,8 @@ pub struct Decoded {
     pub tid: i32,
     /// Its integer fields, named, in the schema's order (ids and counts as their `u64` bits).
     pub ints: Vec<(&'static str, i64)>,
-    /// Its string field, named (`call`, `state`, `why`, `kind`, `step`), if it has one.
+    /// Its string field, named (`call`, `state`, `why`, `by`, `kind`, `step`, `name`), if it
+    /// has one.
     pub string: Option<(&'static str, String)>,
 }
 
@@ -1036,7 +1057,7 @@ mod tests {
             if n % 2 == 0 {
                 // Mostly in range, so that decoding goes deep.
                 let kind = rnd() % 11;
-                let what = rnd() % 17;
+                let what = rnd() % (WHATS.len() as u64 + 1);
                 let nints = rnd() % 9;
                 let slen = rnd() % 30;
                 w[2] = kind | what << 8 | nints << 16 | slen << 24 | (rnd() << 32);
