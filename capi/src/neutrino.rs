@@ -32,7 +32,17 @@ pub(crate) fn flat(p: *const c_void, n: size_t) -> KResult<Option<Iov>> {
 }
 
 fn check_range(p: *const c_void, n: size_t) -> KResult<()> {
-    if p.is_null() || n > isize::MAX as usize || (p as usize).checked_add(n).is_none() {
+    // An empty part is never read or written: any base will do (`SETIOV(&iov[i], NULL, 0)`
+    // for an optional part is common QNX code, and the kernel takes it).
+    if n == 0 {
+        return Ok(());
+    }
+    // A length past SSIZE_MAX overflows (QNX's kernel: EOVERFLOW, as for iov lengths whose
+    // sum does), whatever the base.
+    if n > isize::MAX as usize {
+        return Err(Errno::EOVERFLOW);
+    }
+    if p.is_null() || (p as usize).checked_add(n).is_none() {
         return Err(Errno::EFAULT);
     }
     Ok(())

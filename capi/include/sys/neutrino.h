@@ -142,6 +142,13 @@ struct _timer_info {
 #define _NTO_MI_ENDIAN_BIG 0x0001
 #define _NTO_MI_ENDIAN_DIFF 0x0002
 #define _NTO_MI_UNBLOCK_REQ 0x0100
+/* Set by QNX for network and confined clients; never set here (every client is local). */
+#define _NTO_MI_NET_CRED_DIRTY 0x0200
+#define _NTO_MI_CONSTRAINED 0x0400
+#define _NTO_MI_CHROOT 0x0800
+#define _NTO_MI_BITS_64 0x1000
+#define _NTO_MI_BITS_DIFF 0x2000
+#define _NTO_MI_SANDBOX 0x4000
 
 #define _PULSE_TYPE 0
 #define _PULSE_SUBTYPE 0
@@ -152,6 +159,11 @@ struct _timer_info {
 #define _PULSE_CODE_NET_ACK (-36)
 #define _PULSE_CODE_NET_UNBLOCK (-37)
 #define _PULSE_CODE_NET_DETACH (-38)
+/* QNX 7's; this kernel never sends them (no MsgPause, no _NTO_CHF_UNBLOCK_TIMER). */
+#define _PULSE_CODE_RESTART (-39)
+#define _PULSE_CODE_NORESTART (-40)
+#define _PULSE_CODE_UNBLOCK_RESTART (-41)
+#define _PULSE_CODE_UNBLOCK_TIMER (-42)
 #define _PULSE_CODE_MINAVAIL 0
 #define _PULSE_CODE_MAXAVAIL 127
 
@@ -306,7 +318,9 @@ int MsgUnregisterEvent_r(const struct sigevent *event);
 
 /* ---------------------------------------------------------------- timeouts, timers, signals */
 
-/* flags may hold TIMER_ABSTIME (QNX's 0x80000000 or <time.h>'s). otime is not written. */
+/* flags may hold TIMER_ABSTIME (QNX's 0x80000000 or <time.h>'s). Returns the flags armed
+ * before. otime is written only by _NTO_TIMEOUT_NANOSLEEP ended by a signal (EINTR): the time
+ * that was left. */
 int TimerTimeout(clockid_t id, int flags, const struct sigevent *notify,
                  const _Uint64t *ntime, _Uint64t *otime);
 int TimerTimeout_r(clockid_t id, int flags, const struct sigevent *notify,

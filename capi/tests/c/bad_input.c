@@ -196,12 +196,15 @@ static void sends_receives_pulses(void) {
     arm_sr(200);
     CHECK(FAILS(MsgSend(srv_coid, "x", 1, NULL, 8), EFAULT), "MsgSend(NULL rmsg, 8): EFAULT");
     arm_sr(200);
-    CHECK(FAILS(MsgSend(srv_coid, buf, SIZE_MAX, NULL, 0), EFAULT), "MsgSend(sbytes SIZE_MAX): EFAULT");
+    CHECK(FAILS(MsgSend(srv_coid, buf, SIZE_MAX, NULL, 0), EOVERFLOW), "MsgSend(sbytes SIZE_MAX > SSIZE_MAX): EOVERFLOW");
     arm_sr(200);
-    CHECK(FAILS(MsgSend(srv_coid, buf, (size_t)-8, NULL, 0), EFAULT),
-          "MsgSend(sbytes negative as size_t): EFAULT");
+    CHECK(FAILS(MsgSend(srv_coid, buf, (size_t)-8, NULL, 0), EOVERFLOW),
+          "MsgSend(sbytes negative as size_t): EOVERFLOW");
     arm_sr(200);
-    CHECK(FAILS(MsgSend(srv_coid, "x", 1, reply, SIZE_MAX), EFAULT), "MsgSend(rbytes SIZE_MAX): EFAULT");
+    CHECK(FAILS(MsgSend(srv_coid, (const void *)(~(uintptr_t)0 - 3), 64, NULL, 0), EFAULT),
+          "MsgSend(a range past the end of the address space): EFAULT");
+    arm_sr(200);
+    CHECK(FAILS(MsgSend(srv_coid, "x", 1, reply, SIZE_MAX), EOVERFLOW), "MsgSend(rbytes SIZE_MAX): EOVERFLOW");
     arm_sr(200);
     CHECK(R_FAILS(MsgSend_r(srv_coid, NULL, 8, NULL, 0), EFAULT), "MsgSend_r(NULL smsg): -EFAULT");
     arm_sr(200);
@@ -219,7 +222,7 @@ static void sends_receives_pulses(void) {
     CHECK(FAILS(MsgSendvs(srv_coid, NULL, 3, reply, sizeof reply), EFAULT), "MsgSendvs(NULL siov): EFAULT");
     SETIOV(&iov[0], buf, SIZE_MAX);
     arm_sr(200);
-    CHECK(FAILS(MsgSendv(srv_coid, iov, 1, NULL, 0), EFAULT), "MsgSendv(part of SIZE_MAX bytes): EFAULT");
+    CHECK(FAILS(MsgSendv(srv_coid, iov, 1, NULL, 0), EOVERFLOW), "MsgSendv(part of SIZE_MAX bytes): EOVERFLOW");
     SETIOV(&iov[0], buf, SIZE_MAX / 2 + 1);
     SETIOV(&iov[1], buf, SIZE_MAX / 2 + 1);
     arm_sr(200);
@@ -249,7 +252,7 @@ static void sends_receives_pulses(void) {
     arm_rx(200);
     CHECK(FAILS(MsgReceive(srv_chid, NULL, 64, NULL), EFAULT), "MsgReceive(NULL, 64): EFAULT");
     arm_rx(200);
-    CHECK(FAILS(MsgReceive(srv_chid, buf, SIZE_MAX, NULL), EFAULT), "MsgReceive(SIZE_MAX bytes): EFAULT");
+    CHECK(FAILS(MsgReceive(srv_chid, buf, SIZE_MAX, NULL), EOVERFLOW), "MsgReceive(SIZE_MAX bytes): EOVERFLOW");
     arm_rx(200);
     CHECK(FAILS(MsgReceivev(srv_chid, NULL, 2, NULL), EFAULT), "MsgReceivev(NULL iov): EFAULT");
     arm_rx(200);
@@ -321,7 +324,7 @@ static void sends_receives_pulses(void) {
          * ESRVRFAULT and, for MsgReply, releases the client with it). */
         CHECK(FAILS(MsgRead(rcvid, NULL, 4, 0), EFAULT), "MsgRead(NULL, 4): EFAULT");
         CHECK(FAILS(MsgWrite(rcvid, NULL, 4, 0), EFAULT), "MsgWrite(NULL, 4): EFAULT");
-        CHECK(FAILS(MsgRead(rcvid, buf, SIZE_MAX, 0), EFAULT), "MsgRead(SIZE_MAX bytes): EFAULT");
+        CHECK(FAILS(MsgRead(rcvid, buf, SIZE_MAX, 0), EOVERFLOW), "MsgRead(SIZE_MAX bytes): EOVERFLOW");
         CHECK(FAILS(MsgReadv(rcvid, NULL, 2, 0), EFAULT), "MsgReadv(NULL iov): EFAULT");
         CHECK(R_FAILS(MsgRead_r(rcvid, NULL, 4, 0), EFAULT), "MsgRead_r(NULL, 4): -EFAULT");
         CHECK(MsgRead(rcvid, buf, sizeof buf, 1000) == 0, "MsgRead beyond the message: 0");
@@ -334,7 +337,7 @@ static void sends_receives_pulses(void) {
         CHECK(FAILS(MsgError(rcvid, -5), EINVAL), "MsgError(err -5): EINVAL");
         CHECK(FAILS(MsgError(rcvid, -1), EINVAL), "MsgError(-1) for a client that did not ask: EINVAL");
         CHECK(FAILS(MsgReply(rcvid, 0, NULL, 8), EFAULT), "MsgReply(NULL, 8): EFAULT");
-        CHECK(FAILS(MsgReply(rcvid, 0, buf, SIZE_MAX), EFAULT), "MsgReply(SIZE_MAX bytes): EFAULT");
+        CHECK(FAILS(MsgReply(rcvid, 0, buf, SIZE_MAX), EOVERFLOW), "MsgReply(SIZE_MAX bytes): EOVERFLOW");
         CHECK(FAILS(MsgReplyv(rcvid, 0, NULL, 3), EFAULT), "MsgReplyv(NULL iov): EFAULT");
         CHECK(R_FAILS(MsgReply_r(rcvid, 0, NULL, 8), EFAULT), "MsgReply_r(NULL, 8): -EFAULT");
         CHECK(MsgInfo(rcvid, &info) == 0, "the client is still REPLY-blocked");

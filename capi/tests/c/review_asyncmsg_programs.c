@@ -1105,8 +1105,8 @@ static int send_intruder(int pid, int chid, int schid) {
     CHECK(asyncmsg_put(coid, NULL, 10, 0, NULL) == -1 && errno == EFAULT,
           "send-intruder: a NULL buffer with a size: EFAULT");
     errno = 0;
-    CHECK(asyncmsg_put(coid, "abc", (size_t)-1, 0, NULL) == -1 && errno == EFAULT,
-          "send-intruder: a size past the address space: EFAULT");
+    CHECK(asyncmsg_put(coid, "abc", (size_t)-1, 0, NULL) == -1 && errno == EOVERFLOW,
+          "send-intruder: a size past SSIZE_MAX: EOVERFLOW");
     errno = 0;
     CHECK(asyncmsg_putv(coid, NULL, 1, 0, NULL) == -1 && errno == EFAULT,
           "send-intruder: asyncmsg_putv of NULL: EFAULT");

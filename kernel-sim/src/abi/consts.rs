@@ -46,6 +46,13 @@ pub const ND_LOCAL_NODE: u32 = 0;
 pub const _NTO_MI_ENDIAN_BIG: i16 = 0x0001;
 pub const _NTO_MI_ENDIAN_DIFF: i16 = 0x0002;
 pub const _NTO_MI_UNBLOCK_REQ: i16 = 0x0100;
+// Set by QNX for network and confined clients; never set here (every client is local).
+pub const _NTO_MI_NET_CRED_DIRTY: i16 = 0x0200;
+pub const _NTO_MI_CONSTRAINED: i16 = 0x0400;
+pub const _NTO_MI_CHROOT: i16 = 0x0800;
+pub const _NTO_MI_BITS_64: i16 = 0x1000;
+pub const _NTO_MI_BITS_DIFF: i16 = 0x2000;
+pub const _NTO_MI_SANDBOX: i16 = 0x4000;
 
 // Pulse codes (`struct _pulse`).
 pub const _PULSE_TYPE: u16 = 0;
@@ -54,6 +61,15 @@ pub const _PULSE_CODE_UNBLOCK: i8 = -32;
 pub const _PULSE_CODE_DISCONNECT: i8 = -33;
 pub const _PULSE_CODE_THREADDEATH: i8 = -34;
 pub const _PULSE_CODE_COIDDEATH: i8 = -35;
+// Codes this kernel never sends (Qnet's, and QNX 7's MsgPause and _NTO_CHF_UNBLOCK_TIMER
+// ones), for servers whose pulse switch names them.
+pub const _PULSE_CODE_NET_ACK: i8 = -36;
+pub const _PULSE_CODE_NET_UNBLOCK: i8 = -37;
+pub const _PULSE_CODE_NET_DETACH: i8 = -38;
+pub const _PULSE_CODE_RESTART: i8 = -39;
+pub const _PULSE_CODE_NORESTART: i8 = -40;
+pub const _PULSE_CODE_UNBLOCK_RESTART: i8 = -41;
+pub const _PULSE_CODE_UNBLOCK_TIMER: i8 = -42;
 pub const _PULSE_CODE_MINAVAIL: i8 = 0;
 pub const _PULSE_CODE_MAXAVAIL: i8 = 127;
 
