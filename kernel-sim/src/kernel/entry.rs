@@ -121,7 +121,16 @@ impl Kernel {
             // as it is: that process's dispositions decide, as they would on QNX.
             if !crate::copy::Space(sig.os_pid).is_local() {
                 if sig.os_tid != 0 {
-                    send_signal(sig);
+                    send_signal(sig, false);
+                }
+                continue;
+            }
+            // So does one aimed at this program's own process in a shared kernel (its pid is
+            // the Linux pid): the program is that process, and Linux's dispositions and masks
+            // are its own (blocked, it stays pending; a default action ends the program).
+            if self.shared() && sig.pid == crate::copy::my_pid() {
+                if sig.os_tid != 0 || sig.to_process {
+                    send_signal(sig, true);
                 }
                 continue;
             }
@@ -131,7 +140,7 @@ impl Kernel {
             // simulated process in it.
             match crate::signals::disposition(sig.signo) {
                 // (A process with no thread to run the handler has nobody to take it.)
-                crate::signals::Disposition::Handle if sig.os_tid != 0 => send_signal(sig),
+                crate::signals::Disposition::Handle if sig.os_tid != 0 => send_signal(sig, false),
                 crate::signals::Disposition::Handle => {}
                 crate::signals::Disposition::Ignore => {}
                 crate::signals::Disposition::Terminate => {

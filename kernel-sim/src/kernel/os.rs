@@ -15,16 +15,20 @@ use crate::region::OsPriority;
 /// turns back into the code given; to a thread of another program, or one whose handler was
 /// installed behind the library's back, it goes with `tgkill`: its handler sees SI_TKILL and
 /// no value (docs/deviations.md, "Signals"). A process-directed SignalKill to another program
-/// (`to_process`) goes to its Linux process (`kill`, or `rt_sigqueueinfo` for a queued code),
-/// which Linux gives to a thread that does not block the signal.
-pub(super) fn send_signal(sig: &calls::event::SignalOut) {
+/// (`to_process`), or to this program's own process of a shared kernel (`own`), goes to its
+/// Linux process (`kill`, or `rt_sigqueueinfo` for a queued code), which Linux gives to a
+/// thread that does not block the signal.
+pub(super) fn send_signal(sig: &calls::event::SignalOut, own: bool) {
     let local = crate::copy::Space(sig.os_pid).is_local();
     let tgid = if local {
         std::process::id() as i32
     } else {
         sig.os_pid
     };
-    let whole = sig.to_process && !local;
+    // A process-directed signal to another program, or to this program's own process of a
+    // shared kernel (`own`), goes to the Linux process, which picks a thread that does not
+    // block it; one to a simulated process of this program goes to its thread.
+    let whole = sig.to_process && (!local || own);
     let mut carried = false;
     if sig.code >= 0 || sig.code == crate::abi::consts::SI_TKILL {
         let to_self = local && sig.os_tid == nix::unistd::gettid().as_raw();
@@ -194,7 +198,7 @@ mod tests {
     /// Sends `sig` and waits for the handler; returns the code and value it saw.
     fn sent(sig: SignalOut) -> (i32, u64) {
         let before = SEEN.load(Ordering::SeqCst);
-        send_signal(&sig);
+        send_signal(&sig, false);
         for _ in 0..2000 {
             if SEEN.load(Ordering::SeqCst) != before {
                 return (CODE.load(Ordering::SeqCst), VALUE.load(Ordering::SeqCst));
