@@ -132,7 +132,7 @@ fn io_errno(e: &std::io::Error) -> Errno {
 /// ENOENT or ECONNREFUSED: no supervisor there; EACCES: it refused us (another user).
 pub fn attach(socket: &Path) -> KResult<Kernel> {
     let s = UnixStream::connect(socket).map_err(|e| io_errno(&e))?;
-    let fd = receive_fd(&s)?;
+    let (fd, supervisor) = receive_fds(&s)?;
     // Which image this is, for the supervisor's reaping (before any process of it can be
     // made). A supervisor that does not read it closed already: EPIPE, and no signal.
     let mut said = [0u8; 9];
@@ -143,14 +143,22 @@ pub fn attach(socket: &Path) -> KResult<Kernel> {
         &said,
         nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
     );
-    Kernel::open_fd(fd)
+    let k = Kernel::open_fd(fd)?;
+    // If the supervisor dies, this program reaps the kernel's dead programs itself (a failure
+    // to watch leaves it as a program of a supervisor that never dies).
+    if let Some(pidfd) = supervisor {
+        let _ = k.watch_supervisor(pidfd);
+    }
+    Ok(k)
 }
 
-fn receive_fd(s: &UnixStream) -> KResult<OwnedFd> {
+/// The kernel's memfd and the supervisor's pidfd (a supervisor of an earlier protocol sends
+/// only the memfd).
+fn receive_fds(s: &UnixStream) -> KResult<(OwnedFd, Option<OwnedFd>)> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut byte = [0u8; 1];
     let mut iov = [IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let mut space = nix::cmsg_space!([RawFd; 2]);
     let msg = recvmsg::<()>(
         s.as_raw_fd(),
         &mut iov,
@@ -158,21 +166,20 @@ fn receive_fd(s: &UnixStream) -> KResult<OwnedFd> {
         MsgFlags::MSG_CMSG_CLOEXEC,
     )
     .map_err(|e| Errno(e as i32))?;
-    let mut fd = None;
+    let mut fds = Vec::new();
     for c in msg.cmsgs().map_err(|e| Errno(e as i32))? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            for raw in fds {
+        if let ControlMessageOwned::ScmRights(raws) = c {
+            for raw in raws {
                 // SAFETY: the kernel just installed `raw` in our table for us (SCM_RIGHTS);
                 // nothing else owns it.
-                let owned = unsafe { OwnedFd::from_raw_fd(raw) };
-                if fd.is_none() {
-                    fd = Some(owned);
-                }
+                fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
             }
         }
     }
+    let mut fds = fds.into_iter();
+    let (fd, supervisor) = (fds.next(), fds.next());
     match (msg.bytes, byte[0], fd) {
-        (1, ADMITTED, Some(fd)) => Ok(fd),
+        (1, ADMITTED, Some(fd)) => Ok((fd, supervisor)),
         // Closed without a word: refused.
         (0, _, _) => Err(Errno::EACCES),
         _ => Err(Errno::EINVAL),
@@ -331,7 +338,17 @@ impl Desk {
         }
         // SAFETY: `raw` is the new pidfd, owned by nobody else.
         let pidfd = unsafe { OwnedFd::from_raw_fd(raw as RawFd) };
-        let fds = [self.memfd.as_raw_fd()];
+        // The kernel's memfd, and a pidfd on this supervisor: a program watches it, to reap
+        // the kernel's dead programs itself if the supervisor dies (`Kernel::watch_supervisor`).
+        // (Opened here, not at `bind`: a supervisor that detaches forks after binding.)
+        let my_pid = std::process::id() as libc::pid_t;
+        // SAFETY: pidfd_open with integer arguments; a non-negative result is a new descriptor
+        // we own.
+        let me = unsafe { libc::syscall(libc::SYS_pidfd_open, my_pid, 0) };
+        // SAFETY: `me`, if not negative, is the new pidfd, owned by nobody else.
+        let me = (me >= 0).then(|| unsafe { OwnedFd::from_raw_fd(me as RawFd) });
+        let mut fds = vec![self.memfd.as_raw_fd()];
+        fds.extend(me.as_ref().map(|fd| fd.as_raw_fd()));
         let cmsg = [ControlMessage::ScmRights(&fds)];
         let iov = [IoSlice::new(&[ADMITTED])];
         sendmsg::<()>(stream.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).ok()?;

@@ -176,6 +176,55 @@ fn a_client_killed_while_its_server_holds_its_message_is_reaped_with_a_disconnec
     assert!(server.wait(WITHIN).success());
 }
 
+/// Kills the supervisor with SIGKILL, as a user or a crash would (it removes nothing).
+fn kill_supervisor(sup: &mut Sup) {
+    let _ = sup.0.kill();
+    let _ = sup.0.wait();
+}
+
+#[test]
+fn after_the_supervisor_is_killed_a_server_killed_releases_its_client_with_esrch() {
+    let dir = TempDir::new("sup-dead-server");
+    let socket = socket_in(&dir);
+    let mut sup = Sup::start(&socket, &["--stay"]);
+    let server = spawn("holder", "", &socket);
+    let target = ready(&server);
+    let client = spawn("sender", &target, &socket);
+    assert!(client.line(WITHIN).starts_with("sending as "));
+    assert_eq!(server.line(WITHIN), "holding");
+    kill_supervisor(&mut sup);
+    let started = Instant::now();
+    assert!(!server.kill().success());
+    // No supervisor reaps the server now: the client's program does, having seen its
+    // supervisor die, within a look or two (200 ms each), long before its 10 s timeout.
+    assert_eq!(client.line(WITHIN), "send Err(ESRCH)");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(client.wait(WITHIN).success());
+}
+
+#[test]
+fn after_the_supervisor_is_killed_a_client_killed_gives_its_server_a_disconnect_pulse() {
+    let dir = TempDir::new("sup-dead-client");
+    let socket = socket_in(&dir);
+    let mut sup = Sup::start(&socket, &["--stay"]);
+    let server = spawn("reaped-client-server", "", &socket);
+    let target = ready(&server);
+    let client = spawn("sender", &target, &socket);
+    assert!(client.line(WITHIN).starts_with("sending as "));
+    assert_eq!(server.line(WITHIN), "received");
+    kill_supervisor(&mut sup);
+    assert!(!client.kill().success());
+    assert_eq!(
+        server.line(WITHIN),
+        "pulse Ok(0) code-is-disconnect true reply Err(ESRCH)"
+    );
+    assert!(server.wait(WITHIN).success());
+}
+
 #[test]
 fn a_program_starts_the_supervisor_when_none_runs_and_it_ends_after_the_last_program() {
     let dir = TempDir::new("sup-auto");

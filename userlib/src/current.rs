@@ -252,7 +252,40 @@ pub(crate) fn kernel_named(value: &std::ffi::OsStr) -> KResult<KernelNamed> {
 
 #[cfg(not(loom))]
 /// Joins the kernel the supervisor of `name` keeps, starting the supervisor if none answers.
+/// An admission cut short (the supervisor died in the middle of it: ECONNRESET, EPIPE, or an
+/// answer that is not one, EINVAL) is tried again from the start, up to three times, so a
+/// program that comes as its supervisor is killed joins the next one; one that still cannot
+/// join says why on stderr.
 fn attach_supervised(name: &str) -> KResult<Kernel> {
+    let cut_short = |e: &Errno| {
+        [
+            libc::ECONNRESET,
+            libc::EPIPE,
+            libc::EINVAL,
+            libc::ECONNREFUSED,
+        ]
+        .contains(&e.0)
+    };
+    let mut tries = 0;
+    loop {
+        match attach_supervised_once(name) {
+            Err(e) if cut_short(&e) && tries < 3 => tries += 1,
+            Err(e) if cut_short(&e) => {
+                diagnose(&format!(
+                    "cannot join kernel {name:?}: its supervisor ended in the middle of each of \
+                     {} admissions ({e})",
+                    tries + 1
+                ));
+                return Err(e);
+            }
+            done => return done,
+        }
+    }
+}
+
+#[cfg(not(loom))]
+/// One try of [`attach_supervised`].
+fn attach_supervised_once(name: &str) -> KResult<Kernel> {
     use kernel_sim::supervisor;
     let socket = supervisor::socket_path(name).inspect_err(|e| {
         if *e == Errno::ENAMETOOLONG {

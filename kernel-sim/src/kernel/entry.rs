@@ -45,7 +45,7 @@ impl Kernel {
             exit::stop_if_closed();
         }
         #[cfg(not(loom))]
-        if shared && (self.supervising() || self.inner.reaps_dead) {
+        if shared && (self.supervising() || self.reaps_dead()) {
             // (A free lock at once; the watching wait, out of line, only when it is held.)
             if !lock.try_lock(tag) {
                 self.lock_supervising(tag);
@@ -406,7 +406,7 @@ impl ThreadCtx {
         shared: bool,
     ) -> WaitResult {
         #[cfg(not(loom))]
-        if shared && self.k.inner.reaps_dead && !self.k.watch_for_dead_programs() {
+        if shared && self.k.reaps_dead() && !self.k.watch_for_dead_programs() {
             let slice_ns = REAP_SLICE.as_nanos() as u64;
             let sooner = deadline
                 .is_some_and(|d| d.nsec.saturating_sub(Deadline::now_ns(d.clock)) <= slice_ns);
@@ -510,7 +510,7 @@ impl Kernel {
                     // Without a supervisor, the program that took over also reaps the dead one
                     // (its processes torn down as QNX does); a supervisor reaps through its
                     // pidfd.
-                    if self.inner.reaps_dead && found {
+                    if self.reaps_dead() && found {
                         self.reap_os_process(holder as i32);
                     }
                 }

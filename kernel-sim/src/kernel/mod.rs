@@ -19,6 +19,8 @@ mod entry;
 mod os;
 #[cfg(not(loom))]
 pub(crate) use os::image_tag;
+#[cfg(not(loom))]
+mod supervisor_watch;
 mod timer_service;
 
 use crate::abi::errno::{Errno, KResult};
@@ -57,11 +59,18 @@ struct Inner {
     /// over from it (`Kernel::supervise`).
     #[cfg_attr(loom, allow(dead_code))]
     supervising: std::sync::atomic::AtomicBool,
-    /// A kernel in a plain memory file, with no supervisor: its programs watch for a program
-    /// that died holding the lock, take over from it (undoing its call) and reap it, as a
-    /// supervisor would (`Kernel::lock_supervising`).
+    /// A kernel in a plain memory file, with no supervisor, or a supervised kernel whose
+    /// supervisor died (`Kernel::watch_supervisor`): its programs watch for a program that
+    /// died holding the lock, take over from it (undoing its call) and reap it, as a
+    /// supervisor would (`Kernel::lock_supervising`). Set once, never cleared.
     #[cfg_attr(loom, allow(dead_code))]
-    reaps_dead: bool,
+    reaps_dead: std::sync::atomic::AtomicBool,
+    /// The write end of a pipe whose read end the thread watching this program's supervisor
+    /// polls (`Kernel::watch_supervisor`): closed when the kernel is dropped, which ends it.
+    #[cfg_attr(loom, allow(dead_code))]
+    supervisor_watch: std::sync::Mutex<Option<std::os::fd::OwnedFd>>,
+    /// The supervisor this program watches died (`Kernel::watch_supervisor`).
+    supervisor_gone: std::sync::atomic::AtomicBool,
     /// Dead holders whose lock this handle's lock waits took over (`lock_supervising`), with
     /// what it found, for a supervisor to report when it reaps them (`take_recovery`).
     #[cfg_attr(loom, allow(dead_code))]
@@ -242,7 +251,9 @@ impl Kernel {
                     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                 },
                 supervising: std::sync::atomic::AtomicBool::new(false),
-                reaps_dead,
+                reaps_dead: std::sync::atomic::AtomicBool::new(reaps_dead),
+                supervisor_watch: std::sync::Mutex::new(None),
+                supervisor_gone: std::sync::atomic::AtomicBool::new(false),
                 recovered: std::sync::Mutex::new(Vec::new()),
                 ended: std::sync::Mutex::new(Vec::new()),
                 while_waiting: std::sync::Mutex::new(None),
@@ -444,6 +455,23 @@ impl Kernel {
     pub(super) fn supervising(&self) -> bool {
         self.inner
             .supervising
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether this program reaps the kernel's dead programs itself: a kernel in a plain
+    /// memory file, or a supervised kernel whose supervisor died.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(super) fn reaps_dead(&self) -> bool {
+        self.inner
+            .reaps_dead
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether this program's supervisor died and the program reaps the kernel's dead
+    /// programs itself now ([`Kernel::watch_supervisor`]).
+    pub fn supervisor_died(&self) -> bool {
+        self.inner
+            .supervisor_gone
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
