@@ -53,11 +53,11 @@
 //! # Ok::<(), userlib::Errno>(())
 //! ```
 
-use crate::current::{self, cleanup_in, with_current};
+use crate::current::{self, cleanup_in, with_member, Access};
 use crate::sys;
 use kernel_sim::consts::*;
 use kernel_sim::types::SigEvent;
-use kernel_sim::{Errno, KResult, Kernel, MsgInfo, Pid, Pulse, RcvId, PULSE_SIZE};
+use kernel_sim::{Errno, KResult, Kernel, MsgInfo, Pid, Pulse, RcvId, ThreadCtx, PULSE_SIZE};
 use std::any::{Any, TypeId};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -151,7 +151,9 @@ struct State<H> {
 /// table and its matching rules, the sizes contexts need, the timeout, the names. [`Dispatch`]
 /// is one with Rust closures; libqnxsim's C `dispatch_t` is one with C function pointers, so
 /// that both follow the same rules. Its calls run as the calling thread, which must belong to
-/// the process that made it. Dropped, it destroys its channel (as `dispatch_destroy`).
+/// the process that made it (an unbound thread joins it); a thread of another process or kernel
+/// gets ESRCH from every call that would name the channel or a coid (the same numbers name
+/// other objects there). Dropped, it destroys its channel (as `dispatch_destroy`).
 pub struct Engine<H> {
     state: Mutex<State<H>>,
     kernel: Kernel,
@@ -194,6 +196,16 @@ impl<H: Clone> Engine<H> {
         })
     }
 
+    /// Runs kernel call `f` as the calling thread, a thread of the handle's process (an unbound
+    /// thread joins it); ESRCH from a thread of another process or kernel, where the handle's
+    /// chid and coids name other objects or none.
+    pub fn as_owner<R>(&self, f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
+        with_member(&self.kernel, self.pid, |a| match a {
+            Access::Member(c) => f(c),
+            Access::Foreign => Err(Errno::ESRCH),
+        })
+    }
+
     fn state(&self) -> MutexGuard<'_, State<H>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -211,11 +223,11 @@ impl<H: Clone> Engine<H> {
         self.state().chid
     }
 
-    fn ensure_channel(s: &mut State<H>) -> KResult<i32> {
+    fn ensure_channel(&self, s: &mut State<H>) -> KResult<i32> {
         if s.chid == -1 {
             let base = _NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT;
             let (chid, death) =
-                with_current(
+                self.as_owner(
                     |c| match sys::channel_create(c, base | _NTO_CHF_COID_DISCONNECT) {
                         Err(Errno::EBUSY) => Ok((sys::channel_create(c, base)?, false)),
                         r => Ok((r?, true)),
@@ -282,12 +294,12 @@ impl<H: Clone> Engine<H> {
         }
         let coiddeath = i32::from(_PULSE_CODE_COIDDEATH);
         if pulse && flags & MSG_FLAG_DEFAULT_FUNC == 0 && (lo..=hi).contains(&coiddeath) {
-            Self::ensure_channel(&mut s)?;
+            self.ensure_channel(&mut s)?;
             if s.made_channel && !s.death_channel {
                 return Err(Errno::EBUSY);
             }
         }
-        Self::ensure_channel(&mut s)?;
+        self.ensure_channel(&mut s)?;
         s.nparts_max = s.nparts_max.max(nparts);
         s.msg_max_size = s.msg_max_size.max(size);
         s.attached = true;
@@ -336,7 +348,7 @@ impl<H: Clone> Engine<H> {
         } else {
             0
         };
-        with_current(|c| sys::connect_attach(c, ND_LOCAL_NODE, 0, chid, index, 0))
+        self.as_owner(|c| sys::connect_attach(c, ND_LOCAL_NODE, 0, chid, index, 0))
     }
 
     /// `dispatch_timeout`: every later block is bounded by `ns` nanoseconds (`None`: not
@@ -384,8 +396,8 @@ impl<H: Clone> Engine<H> {
             return Err(Errno::EINVAL);
         }
         let mut s = self.live()?;
-        let chid = Self::ensure_channel(&mut s)?;
-        let mntid = with_current(|c| c.name_attach(chid, path, flags))?;
+        let chid = self.ensure_channel(&mut s)?;
+        let mntid = self.as_owner(|c| c.name_attach(chid, path, flags))?;
         s.names.push(mntid);
         s.attached = true;
         Ok((chid, mntid))
@@ -409,7 +421,7 @@ impl<H: Clone> Engine<H> {
         if let Some((_, e)) = s.exts.iter().find(|(t, _)| *t == want) {
             return Arc::clone(e).downcast::<T>().map_err(|_| Errno::EINVAL);
         }
-        let chid = Self::ensure_channel(&mut s)?;
+        let chid = self.ensure_channel(&mut s)?;
         let e = Arc::new(make(chid)?);
         s.exts
             .push((want, Arc::clone(&e) as Arc<dyn Any + Send + Sync>));
@@ -450,7 +462,7 @@ impl<H: Clone> Engine<H> {
         }
         if rcvid > 0 {
             if msg.len() < 2 {
-                let _ = with_current(|c| sys::msg_error(c, rcvid, Errno::EINVAL));
+                let _ = self.as_owner(|c| sys::msg_error(c, rcvid, Errno::EINVAL));
                 return Routed::Done(-1);
             }
             let ty = i32::from(u16::from_ne_bytes([msg[0], msg[1]]));
@@ -472,12 +484,12 @@ impl<H: Clone> Engine<H> {
             match found {
                 Some((handler, false)) => Routed::Call { handler, code: ty },
                 _ if name => {
-                    let ok = with_current(|c| sys::msg_reply(c, rcvid, 0, &[]));
+                    let ok = self.as_owner(|c| sys::msg_reply(c, rcvid, 0, &[]));
                     Routed::Done(if ok.is_ok() { 0 } else { -1 })
                 }
                 Some((handler, true)) => Routed::Call { handler, code: ty },
                 None => {
-                    let _ = with_current(|c| sys::msg_error(c, rcvid, Errno::ENOSYS));
+                    let _ = self.as_owner(|c| sys::msg_error(c, rcvid, Errno::ENOSYS));
                     Routed::Done(-1)
                 }
             }
@@ -499,7 +511,7 @@ impl<H: Clone> Engine<H> {
             match found {
                 Some((handler, false)) => Routed::Call { handler, code },
                 _ if names && p.code == _PULSE_CODE_DISCONNECT => {
-                    let _ = with_current(|c| sys::connect_detach(c, p.scoid));
+                    let _ = self.as_owner(|c| sys::connect_detach(c, p.scoid));
                     Routed::Done(0)
                 }
                 Some((handler, true)) => Routed::Call { handler, code },
@@ -521,7 +533,7 @@ impl<H: Clone> Engine<H> {
         }
         if s.unblock_coid == -1 {
             let chid = s.chid;
-            s.unblock_coid = with_current(|c| {
+            s.unblock_coid = self.as_owner(|c| {
                 sys::connect_attach(c, ND_LOCAL_NODE, 0, chid, _NTO_SIDE_CHANNEL, 0)
             })?;
         }
@@ -529,13 +541,15 @@ impl<H: Clone> Engine<H> {
         drop(s);
         // (A kernel pulse code: sent as a pulse event to the calling thread's coid.)
         let ev = SigEvent::pulse(coid, PULSE_PRIO_CALLER, _PULSE_CODE_UNBLOCK, 0);
-        with_current(|c| sys::msg_deliver_event(c, 0, &ev))
+        self.as_owner(|c| sys::msg_deliver_event(c, 0, &ev))
     }
 
     /// `dispatch_destroy`: destroys the channel (if there is one: its clients' sends fail with
     /// EBADF, blocked contexts with ESRCH) and empties the table; later calls fail with EINVAL.
-    /// EINVAL destroyed already.
+    /// EINVAL destroyed already; ESRCH from a thread of another process (nothing is destroyed).
     pub fn destroy(&self) -> KResult<()> {
+        // (A thread of another process destroys nothing: its chid would be another channel.)
+        self.as_owner(|_| Ok(()))?;
         let mut s = self.live()?;
         s.destroyed = true;
         // (Before the unblock coid's detach below, whose _PULSE_CODE_DISCONNECT a blocked
@@ -556,10 +570,10 @@ impl<H: Clone> Engine<H> {
         let coid = std::mem::replace(&mut s.unblock_coid, -1);
         drop(s);
         if coid != -1 {
-            let _ = with_current(|c| sys::connect_detach(c, coid));
+            let _ = self.as_owner(|c| sys::connect_detach(c, coid));
         }
         if chid != -1 {
-            with_current(|c| sys::channel_destroy(c, chid))?;
+            self.as_owner(|c| sys::channel_destroy(c, chid))?;
         }
         Ok(())
     }
@@ -641,7 +655,8 @@ pub fn dispatch_create_channel(chid: i32, flags: u32) -> KResult<Dispatch> {
 
 /// `dispatch_destroy(dpp)`: destroys its channel now (even one given to
 /// [`dispatch_create_channel`], as QNX does) and its table; the handle's later calls fail with
-/// EINVAL (contexts' blocks too). EINVAL destroyed already.
+/// EINVAL (contexts' blocks too). EINVAL destroyed already; ESRCH called by a thread of another
+/// process (nothing is destroyed).
 pub fn dispatch_destroy(dpp: &Dispatch) -> KResult<()> {
     dpp.engine.destroy()
 }
@@ -776,13 +791,13 @@ pub fn dispatch_context_free(ctp: Context) {
 /// [`dispatch_timeout`] if one is set (else by a `TimerTimeout` the thread armed before). On
 /// ETIMEDOUT it returns `Ok` with [`Context::rcvid`] -1. Errors: EINVAL no channel or a
 /// destroyed handle, `MsgReceive`'s (ESRCH the channel destroyed, EINTR); ESRCH too for a
-/// thread blocked while the handle is destroyed.
+/// thread blocked while the handle is destroyed, and for a thread of another process.
 pub fn dispatch_block(ctp: &mut Context) -> KResult<()> {
     let (chid, timeout) = ctp.dpp.engine.receive_setup()?;
     ctp.rcvid = -1;
     ctp.len = 0;
     ctp.info = MsgInfo::default();
-    let r = with_current(|c| {
+    let r = ctp.dpp.engine.as_owner(|c| {
         if let Some(ns) = timeout {
             sys::timer_timeout(c, CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, Some(ns))?;
         }
@@ -882,11 +897,15 @@ impl Context {
 
     /// `MsgReply(ctp->rcvid, status, msg)`.
     pub fn reply(&self, status: i64, msg: &[u8]) -> KResult<()> {
-        with_current(|c| sys::msg_reply(c, self.rcvid, status, msg))
+        self.dpp
+            .engine
+            .as_owner(|c| sys::msg_reply(c, self.rcvid, status, msg))
     }
 
     /// `MsgError(ctp->rcvid, err)`.
     pub fn error(&self, err: Errno) -> KResult<()> {
-        with_current(|c| sys::msg_error(c, self.rcvid, err))
+        self.dpp
+            .engine
+            .as_owner(|c| sys::msg_error(c, self.rcvid, err))
     }
 }

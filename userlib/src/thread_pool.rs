@@ -303,6 +303,56 @@ thread_local! {
     static IN_POOL: Cell<usize> = const { Cell::new(0) };
 }
 
+/// Where a pool thread is in its life, for [`Unwinding`]: which of the pool's counts include it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Counted in `starting` (allocating its context).
+    Starting,
+    /// Counted in `waiting` (blocking, or about to).
+    Waiting,
+    /// In `created` only (running its handler).
+    Working,
+    /// Counted in `leaving` (freeing its context, or its `context_alloc` failed).
+    Leaving,
+}
+
+/// Counts a pool thread out of its pool if one of the pool's functions panics in it (the
+/// handler, `block`, `context_alloc`, `context_free`, the error function): without it the
+/// thread stayed in `created` and [`thread_pool_destroy`], which waits for that count to reach
+/// 0, waited for ever. The panic goes on (it ends the thread, or with `POOL_FLAG_USE_SELF`
+/// reaches `thread_pool_start`'s caller); the thread's kernel thread ends first (for a thread
+/// the pool made), and the pool creates threads as its water marks ask, as when a thread leaves.
+struct Unwinding<'a, F: PoolFuncs> {
+    inner: &'a Arc<Inner<F>>,
+    phase: &'a Cell<Phase>,
+    /// Whether the thread's kernel thread ends with it (a thread the pool made).
+    unbind: bool,
+}
+
+impl<F: PoolFuncs> Drop for Unwinding<'_, F> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        if self.unbind {
+            drop(current::unbind());
+        }
+        let mut s = self.inner.lock();
+        match self.phase.get() {
+            Phase::Starting => s.starting = s.starting.saturating_sub(1),
+            Phase::Waiting => s.waiting = s.waiting.saturating_sub(1),
+            Phase::Working => {}
+            Phase::Leaving => s.leaving = s.leaving.saturating_sub(1),
+        }
+        s.created = s.created.saturating_sub(1);
+        self.inner.publish(&s);
+        drop(s);
+        self.inner.cond.notify_all();
+        // (Threads to replace it, unless the pool is being destroyed: its limits are 0 then.)
+        self.inner.update(0, 0);
+    }
+}
+
 /// Marks the calling thread as a thread of a pool until dropped.
 struct InPool(usize);
 
@@ -397,7 +447,14 @@ impl<F: PoolFuncs> Inner<F> {
             ctx.adopt_os_thread();
             drop(current::bind(ctx));
             let guard = InPool::enter(me.at());
-            me.run_new();
+            let phase = Cell::new(Phase::Starting);
+            let unwinding = Unwinding {
+                inner: &me,
+                phase: &phase,
+                unbind: true,
+            };
+            me.run_new(&phase);
+            drop(unwinding);
             drop(guard);
             // The kernel thread ends before the pool counts the thread out, so that after
             // `thread_pool_destroy` none is left.
@@ -432,34 +489,40 @@ impl<F: PoolFuncs> Inner<F> {
     }
 
     /// A new thread: its context, then the loop.
-    fn run_new(self: &Arc<Self>) {
+    /// `phase` follows it (for [`Unwinding`]).
+    fn run_new(self: &Arc<Self>, phase: &Cell<Phase>) {
         match self.funcs.context_alloc() {
             Err(e) => {
                 let mut s = self.lock();
                 s.starting -= 1;
                 s.leaving += 1;
+                phase.set(Phase::Leaving);
                 drop(s);
                 self.report(POOL_ERROR_CONTEXT, e);
             }
             Ok(ctp) => {
+                // (Set first: `update` counts the thread over before it runs the pool's code.)
+                phase.set(Phase::Waiting);
                 self.update(1, -1);
-                self.serve(ctp);
+                self.serve(ctp, phase);
             }
         }
     }
 
     /// The thread's loop (it counts among the waiting on entry); returns once it left.
-    fn serve(self: &Arc<Self>, mut ctp: F::Context) {
+    fn serve(self: &Arc<Self>, mut ctp: F::Context, phase: &Cell<Phase>) {
         loop {
             let mut s = self.lock();
             if s.exiting {
                 s.waiting -= 1;
                 s.leaving += 1;
+                phase.set(Phase::Leaving);
                 self.publish(&s);
                 break;
             }
             drop(s);
             let blocked = self.funcs.block(&mut ctp);
+            phase.set(Phase::Working);
             self.update(-1, 0);
             if let Err(e) = blocked {
                 if self.flags & POOL_FLAG_CALL_BLOCK_ERRF != 0 {
@@ -468,6 +531,7 @@ impl<F: PoolFuncs> Inner<F> {
                 // A thread whose process is gone has nothing to block in (QNX's would not run).
                 if self.kernel.process_counters(self.pid.pid).is_err() {
                     self.lock().leaving += 1;
+                    phase.set(Phase::Leaving);
                     break;
                 }
             }
@@ -482,9 +546,11 @@ impl<F: PoolFuncs> Inner<F> {
                 || s.created - s.leaving > u32::from(s.lim.maximum)
             {
                 s.leaving += 1;
+                phase.set(Phase::Leaving);
                 break;
             }
             s.waiting += 1;
+            phase.set(Phase::Waiting);
             self.publish(&s);
         }
         self.funcs.context_free(ctp);
@@ -630,7 +696,14 @@ pub fn thread_pool_start<F: PoolFuncs>(pool: &ThreadPool<F>) -> KResult<()> {
     drop(s);
     if inner.flags & POOL_FLAG_USE_SELF != 0 {
         let guard = InPool::enter(inner.at());
-        inner.run_new();
+        let phase = Cell::new(Phase::Starting);
+        let unwinding = Unwinding {
+            inner,
+            phase: &phase,
+            unbind: false,
+        };
+        inner.run_new(&phase);
+        drop(unwinding);
         drop(guard);
         inner.leave();
         return Ok(());

@@ -31,6 +31,41 @@
 //! assert_eq!(client.join().unwrap()?, 5);
 //! # Ok::<(), userlib::Errno>(())
 //! ```
+//!
+//! # Misuse the compiler refuses
+//!
+//! A `ReceiveId` is answered once: `reply`, `replyv` and `error` take it.
+//!
+//! ```compile_fail,E0382
+//! fn twice(rcvid: userlib::ReceiveId) {
+//!     let _ = rcvid.reply(0, b"once");
+//!     let _ = rcvid.error(userlib::Errno::EIO);
+//! }
+//! ```
+//!
+//! A kernel thread (`ThreadCtx`) makes its calls from one OS thread at a time: it may be moved
+//! to another thread (`Send`), not shared with one (not `Sync`).
+//!
+//! ```compile_fail,E0277
+//! fn shared(ctx: &userlib::ThreadCtx) {
+//!     std::thread::scope(|s| {
+//!         s.spawn(|| ctx.pid());
+//!     });
+//! }
+//! ```
+//!
+//! An asyncmsg message borrows its batch's buffer, which goes back to the channel when the
+//! batch is dropped: a message cannot outlive it.
+//!
+//! ```compile_fail,E0597
+//! fn first(chan: &userlib::AsyncChannel) -> Vec<u8> {
+//!     let data = {
+//!         let batch = chan.get().unwrap();
+//!         batch.get(0).unwrap().data
+//!     };
+//!     data.to_vec()
+//! }
+//! ```
 
 use crate::current::{self, cleanup_in, with_member, Access};
 use crate::structs;
@@ -338,7 +373,8 @@ impl Drop for Connection {
 
 /// A received message's id: answer it once with [`ReceiveId::reply`] or [`ReceiveId::error`].
 /// Any thread of the server's process may answer (it is `Send`). Dropped unanswered, it answers
-/// with `MsgError(ENOSYS)`.
+/// with `MsgError(ENOSYS)`; so does a `reply`, `replyv` or `error` that failed (made by a thread
+/// of another process: ESRCH), as the handle is gone with it.
 #[derive(Debug)]
 #[must_use = "a client stays REPLY-blocked until its message is answered"]
 pub struct ReceiveId {
@@ -360,9 +396,8 @@ impl ReceiveId {
 
     /// `MsgReply`: the client's send returns `status` and gets `msg`.
     pub fn reply(mut self, status: i64, msg: &[u8]) -> KResult<()> {
-        self.answered = true;
         let r = self.rcvid;
-        self.with(|c| sys::msg_reply(c, r, status, msg))
+        self.answer(|c| sys::msg_reply(c, r, status, msg))
     }
 
     /// `MsgReply` with a struct (or a slice of them).
@@ -375,16 +410,24 @@ impl ReceiveId {
 
     /// `MsgReplyv`.
     pub fn replyv(mut self, status: i64, msg: &[&[u8]]) -> KResult<()> {
-        self.answered = true;
         let r = self.rcvid;
-        self.with(|c| sys::msg_replyv(c, r, status, msg))
+        self.answer(|c| sys::msg_replyv(c, r, status, msg))
     }
 
     /// `MsgError`: the client's send fails with `err` (`EOK`: returns 0; `ERESTART`: resends).
     pub fn error(mut self, err: Errno) -> KResult<()> {
-        self.answered = true;
         let r = self.rcvid;
-        self.with(|c| sys::msg_error(c, r, err))
+        self.answer(|c| sys::msg_error(c, r, err))
+    }
+
+    /// Answers through `f`. Only an answer the kernel took counts: one that failed (from a
+    /// thread of another process: ESRCH) leaves the rcvid to `Drop`, which answers ENOSYS as a
+    /// thread of the server's process, so the client is never left REPLY-blocked. (An rcvid the
+    /// kernel no longer knows makes that second answer fail too, harmlessly.)
+    fn answer(&mut self, f: impl FnOnce(&ThreadCtx) -> KResult<()>) -> KResult<()> {
+        let r = self.with(f);
+        self.answered = r.is_ok();
+        r
     }
 
     /// `MsgRead`: more of the client's message, from `offset`.

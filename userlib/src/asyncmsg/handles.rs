@@ -5,20 +5,33 @@
 use super::api::{
     asyncmsg_channel_create, asyncmsg_connect_attach, asyncmsg_connect_attr,
     asyncmsg_connection_stats, asyncmsg_flush, asyncmsg_flush_timeout, asyncmsg_put,
-    asyncmsg_put_timeout, asyncmsg_putv, AsyncCallback, AsyncConnAttr, AsyncConnStats,
+    asyncmsg_put_timeout, asyncmsg_putv, AsyncBuf, AsyncCallback, AsyncConnAttr, AsyncConnStats,
     AsyncPutError, Leftover,
 };
 use super::conn::detach_in;
 use super::library::{lib_in, Job};
 use super::receive::{asyncmsg_get, channel_destroy_in, AsyncBatch};
-use crate::current::{self, with_current};
+use crate::current::{self, with_current, with_member, Access};
 use crate::sys;
 use kernel_sim::consts::*;
 use kernel_sim::types::SigEvent;
-use kernel_sim::{KResult, Kernel, Pid, ThreadCtx};
+use kernel_sim::{Errno, KResult, Kernel, Pid, ThreadCtx};
 use std::time::Duration;
 
-/// An asyncmsg channel owned by a simulated process; destroyed on drop.
+/// Fails with `foreign` unless the calling thread is a thread of process `pid` on `kernel` (an
+/// unbound thread joins that process, as with the other typed handles). A handle's chid or coid
+/// means nothing in another process, where the same number may name another channel or
+/// connection: the calls below run only after this check.
+fn owned(kernel: &Kernel, pid: Pid, foreign: Errno) -> KResult<()> {
+    with_member(kernel, pid, |a| match a {
+        Access::Member(_) => Ok(()),
+        Access::Foreign => Err(foreign),
+    })
+}
+
+/// An asyncmsg channel owned by a simulated process; destroyed on drop. Its calls run as the
+/// calling thread, which must be a thread of that process (an unbound thread joins it); from a
+/// thread of another process or kernel they fail with ESRCH.
 #[derive(Debug)]
 pub struct AsyncChannel {
     chid: i32,
@@ -46,11 +59,13 @@ impl AsyncChannel {
 
     /// `asyncmsg_get`: the next batch (blocks unless the channel is non-blocking).
     pub fn get(&self) -> KResult<AsyncBatch> {
+        owned(&self.kernel, self.pid, Errno::ESRCH)?;
         asyncmsg_get(self.chid)
     }
 
     /// `asyncmsg_get` bounded by `timeout` (ETIMEDOUT).
     pub fn get_timeout(&self, timeout: Duration) -> KResult<AsyncBatch> {
+        owned(&self.kernel, self.pid, Errno::ESRCH)?;
         with_current(|c| sys::timeout(c, _NTO_TIMEOUT_RECEIVE, timeout))?;
         asyncmsg_get(self.chid)
     }
@@ -63,7 +78,10 @@ impl Drop for AsyncChannel {
 }
 
 /// An asyncmsg connection owned by a simulated process; detached on drop (queued messages are
-/// discarded and reported to their callbacks with EBADF: flush first to deliver them).
+/// discarded and reported to their callbacks with EBADF: flush first to deliver them). Its calls
+/// run as the calling thread, which must be a thread of that process (an unbound thread joins
+/// it); from a thread of another process or kernel they fail with EBADF (a put gives its buffer
+/// back).
 #[derive(Debug)]
 pub struct AsyncConnection {
     coid: i32,
@@ -99,6 +117,11 @@ impl AsyncConnection {
         self.coid
     }
 
+    /// EBADF unless the calling thread is one of the owning process's ([`owned`]).
+    fn owned(&self) -> KResult<()> {
+        owned(&self.kernel, self.pid, Errno::EBADF)
+    }
+
     /// `asyncmsg_put`.
     pub fn put(
         &self,
@@ -106,6 +129,12 @@ impl AsyncConnection {
         handle: u32,
         call_back: Option<AsyncCallback>,
     ) -> Result<(), AsyncPutError> {
+        if let Err(errno) = self.owned() {
+            return Err(AsyncPutError {
+                errno,
+                buf: AsyncBuf::Flat(buf),
+            });
+        }
         asyncmsg_put(self.coid, buf, handle, call_back)
     }
 
@@ -116,6 +145,12 @@ impl AsyncConnection {
         handle: u32,
         call_back: Option<AsyncCallback>,
     ) -> Result<(), AsyncPutError> {
+        if let Err(errno) = self.owned() {
+            return Err(AsyncPutError {
+                errno,
+                buf: AsyncBuf::Parts(parts),
+            });
+        }
         asyncmsg_putv(self.coid, parts, handle, call_back)
     }
 
@@ -127,26 +162,36 @@ impl AsyncConnection {
         call_back: Option<AsyncCallback>,
         timeout: Duration,
     ) -> Result<(), AsyncPutError> {
+        if let Err(errno) = self.owned() {
+            return Err(AsyncPutError {
+                errno,
+                buf: AsyncBuf::Flat(buf),
+            });
+        }
         asyncmsg_put_timeout(self.coid, buf, handle, call_back, timeout)
     }
 
     /// `asyncmsg_flush(coid, 0)`: deliver and wait until the receiver has taken everything.
     pub fn flush(&self) -> KResult<()> {
+        self.owned()?;
         asyncmsg_flush(self.coid, 0)
     }
 
     /// Flush, waiting at most `timeout`.
     pub fn flush_timeout(&self, timeout: Duration) -> KResult<()> {
+        self.owned()?;
         asyncmsg_flush_timeout(self.coid, timeout)
     }
 
     /// The connection's counters.
     pub fn stats(&self) -> KResult<AsyncConnStats> {
+        self.owned()?;
         asyncmsg_connection_stats(self.coid)
     }
 
     /// `asyncmsg_connect_attr`: the attributes, optionally replaced.
     pub fn attr(&self, new_attr: Option<&AsyncConnAttr>) -> KResult<AsyncConnAttr> {
+        self.owned()?;
         asyncmsg_connect_attr(self.coid, new_attr)
     }
 }
