@@ -129,7 +129,9 @@ fn io_errno(e: &std::io::Error) -> Errno {
 }
 
 /// A program's side: connects to the supervisor at `socket` and maps the kernel it hands over.
-/// ENOENT or ECONNREFUSED: no supervisor there; EACCES: it refused us (another user).
+/// ENOENT or ECONNREFUSED: no supervisor there; EACCES: it refused us (another user);
+/// ECONNRESET: it ended before admitting us (killed; a supervisor of our user never refuses
+/// us).
 pub fn attach(socket: &Path) -> KResult<Kernel> {
     let s = UnixStream::connect(socket).map_err(|e| io_errno(&e))?;
     let (fd, supervisor) = receive_fds(&s)?;
@@ -180,9 +182,21 @@ fn receive_fds(s: &UnixStream) -> KResult<(OwnedFd, Option<OwnedFd>)> {
     let (fd, supervisor) = (fds.next(), fds.next());
     match (msg.bytes, byte[0], fd) {
         (1, ADMITTED, Some(fd)) => Ok((fd, supervisor)),
-        // Closed without a word: refused.
-        (0, _, _) => Err(Errno::EACCES),
+        // Closed without a word: refused, or cut short.
+        (0, _, _) => Err(closed_without_a_word(s)),
         _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Why a supervisor closed an admission without a word: it refuses a program of another user
+/// alone (EACCES); one of our own user never refuses us, so it died (or failed) between
+/// accepting us and answering: cut short (ECONNRESET, as when it dies before accepting), for
+/// the caller to try again. (Its user is the one it listened as: the listener's credentials.)
+fn closed_without_a_word(s: &UnixStream) -> Errno {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    match getsockopt(s, PeerCredentials) {
+        Ok(c) if c.uid() == nix::unistd::geteuid().as_raw() => Errno(libc::ECONNRESET),
+        _ => Errno::EACCES,
     }
 }
 

@@ -66,7 +66,8 @@ struct Inner {
     #[cfg_attr(loom, allow(dead_code))]
     reaps_dead: std::sync::atomic::AtomicBool,
     /// The write end of a pipe whose read end the thread watching this program's supervisor
-    /// polls (`Kernel::watch_supervisor`): closed when the kernel is dropped, which ends it.
+    /// polls (`Kernel::watch_supervisor`): a byte written to it when the kernel is dropped
+    /// ends it (`supervisor_watch::end_watch`).
     #[cfg_attr(loom, allow(dead_code))]
     supervisor_watch: std::sync::Mutex<Option<std::os::fd::OwnedFd>>,
     /// The supervisor this program watches died (`Kernel::watch_supervisor`).
@@ -112,6 +113,8 @@ impl crate::fork::ForkLock for Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.timers.stop();
+        #[cfg(not(loom))]
+        supervisor_watch::end_watch(self);
     }
 }
 

@@ -9,7 +9,7 @@
 //! memory file. Every program of the kernel does so, each on its own; reaping is idempotent
 //! under the lock, so several doing it at once tear each dead program down once.
 
-use super::Kernel;
+use super::{Inner, Kernel};
 use std::os::fd::{AsFd, OwnedFd};
 
 impl Kernel {
@@ -34,11 +34,15 @@ impl Kernel {
                 }
             })?;
         // (Kept after the spawn: a failed spawn leaves no watch to end.)
-        *self
+        let earlier = self
             .inner
             .supervisor_watch
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(write_end);
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(write_end);
+        if let Some(earlier) = earlier {
+            end(&earlier);
+        }
         Ok(())
     }
 
@@ -67,8 +71,32 @@ impl Kernel {
     }
 }
 
-/// Sleeps until the supervisor's pidfd is readable (it died: true) or the kernel's end of the
-/// pipe closes (the kernel was dropped: false).
+/// Ends the watch whose pipe's write end is `write_end`: a byte written, which its thread
+/// sees at once. Closing the write end alone would not do: a child forked since holds a copy
+/// of it, and the pipe would not read as closed (the watch, its thread and its two
+/// descriptors, staying as long as the child lives).
+fn end(write_end: &OwnedFd) {
+    let _ = nix::unistd::write(write_end, &[0]);
+}
+
+/// The kernel is being dropped (`Inner`'s drop): ends its watch on its supervisor, if it has
+/// one, unless this is a forked child's copy of the kernel, whose watch (if any) is the
+/// parent's thread, watching for the parent's kernel.
+pub(super) fn end_watch(inner: &mut Inner) {
+    if inner.fork_gen != crate::fork::generation() {
+        return;
+    }
+    let watch = inner
+        .supervisor_watch
+        .get_mut()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(write_end) = watch.as_ref() {
+        end(write_end);
+    }
+}
+
+/// Sleeps until the supervisor's pidfd is readable (it died: true) or the pipe is (the kernel
+/// was dropped, `end_watch`, or its end closed: false).
 fn wait_for_death(pidfd: &OwnedFd, pipe: &OwnedFd) -> bool {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     loop {
