@@ -19,7 +19,10 @@
 //! every kernel's lock in a program with threads) and inherits the environment it is given:
 //! `envp` of the `e` forms (NULL: the caller's, as QNX's `spawn()` does), the caller's
 //! `environ` otherwise. A QNX program spawned by one on a shared kernel (`QNXSIM_KERNEL`)
-//! thus joins that kernel, as the children of a QNX process share its system.
+//! thus joins that kernel, as the children of a QNX process share its system. Its first
+//! thread joins at the spawning thread's priority and policy, as on QNX (in every mode:
+//! `P_OVERLAY`'s image keeps them), through a record on the spawner's process of the kernel
+//! (`userlib::current::record_spawn_sched`).
 //!
 //! Errors (-1 and `errno`; `errno` untouched on success): EINVAL for a mode QNX has not,
 //! EFAULT for a NULL path or argv (QNX's docs say they can't be NULL, not which errno), EINVAL
@@ -222,6 +225,10 @@ unsafe fn spawn(
     } else {
         envp
     };
+    // The new program's first thread joins its kernel at this thread's priority and policy,
+    // as QNX starts it (and an exec'd image keeps its thread's): recorded on this program's
+    // process, where the new program looks as it joins.
+    userlib::current::record_spawn_sched();
     if mode == P_OVERLAY {
         // SAFETY: the caller's promise.
         return unsafe { overlay(path, argv, envp, search) };

@@ -8,7 +8,7 @@
 
 use kernel_sim::{Config, Errno, KResult, Kernel, Pid, ThreadCtx};
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 thread_local! {
     static CURRENT: RefCell<Option<ThreadCtx>> = const { RefCell::new(None) };
@@ -61,6 +61,11 @@ pub const SUPERVISOR_ENV: &str = "QNXSIM_SUPERVISOR";
 struct DefaultPair {
     generation: u64,
     pair: (Kernel, Pid),
+    /// The policy and priority the program's first thread joins at, until one takes them
+    /// ([`take_first_sched`]): what the program that spawned or `exec`ed this one recorded
+    /// (`Kernel::spawn_sched_for_self`), as `policy << 16 | priority`; 0 for none (priority
+    /// 10), and once taken.
+    first_sched: AtomicU32,
 }
 
 static DEFAULT: AtomicPtr<DefaultPair> = AtomicPtr::new(std::ptr::null_mut());
@@ -142,9 +147,16 @@ fn default_pair() -> KResult<&'static (Kernel, Pid)> {
                 return Ok(&d.pair);
             }
         }
-        let pair = make_default()?;
+        let (pair, first) = make_default()?;
         let shared = pair.0.is_shared();
-        let new = Box::into_raw(Box::new(DefaultPair { generation, pair }));
+        let first_sched = AtomicU32::new(first.map_or(0, |(policy, prio)| {
+            (policy as u32) << 16 | u32::from(prio as u16)
+        }));
+        let new = Box::into_raw(Box::new(DefaultPair {
+            generation,
+            pair,
+            first_sched,
+        }));
         if DEFAULT
             .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
@@ -163,14 +175,18 @@ fn default_pair() -> KResult<&'static (Kernel, Pid)> {
     }
 }
 
-/// A new default kernel and process (see [`default_kernel`]).
-fn make_default() -> KResult<(Kernel, Pid)> {
+/// The policy (QNX's number) and priority a program's first thread joins at, if recorded.
+type FirstSched = Option<(i32, i16)>;
+
+/// A new default kernel and process (see [`default_kernel`]), and the policy and priority
+/// the program's first thread joins at, if the program that started this one recorded them.
+fn make_default() -> KResult<((Kernel, Pid), FirstSched)> {
     let Some(path) = std::env::var_os(KERNEL_ENV).filter(|p| !p.is_empty()) else {
         let k = Kernel::new(Config::default())?;
         let p = k.process_create()?;
         #[cfg(not(loom))]
         crate::device::share_with_forked_children();
-        return Ok((k, p));
+        return Ok(((k, p), None));
     };
     #[cfg(loom)]
     {
@@ -205,8 +221,11 @@ fn make_default() -> KResult<(Kernel, Pid)> {
                 return Err(e);
             }
         };
+        // (Looked up first: the attach tears down the process of an earlier image of this
+        // program, which is where an `exec`ed image finds its record.)
+        let first = k.spawn_sched_for_self();
         let p = k.process_attach_self()?;
-        Ok((k, p))
+        Ok(((k, p), first))
     }
 }
 
@@ -518,10 +537,80 @@ fn attach_current(c: &RefCell<Option<ThreadCtx>>) -> KResult<()> {
         return Ok(());
     }
     let (k, p) = default_pair()?;
-    let ctx = k.thread_attach(*p, kernel_sim::consts::PRIO_DEFAULT)?;
+    let ctx = attach_program_thread(k, *p)?;
     *c.try_borrow_mut().map_err(|_| Errno::EDEADLK)? = Some(ctx);
     bump_epoch();
     Ok(())
+}
+
+/// Attaches the calling thread to process `pid` of `kernel` as a thread of the program: at
+/// priority 10 (`SCHED_RR`), or, for the program's first thread on its default process, at the
+/// policy and priority the program that spawned or `exec`ed it recorded
+/// ([`record_spawn_sched`]), as QNX starts a spawned program at its spawning thread's.
+fn attach_program_thread(kernel: &Kernel, pid: Pid) -> KResult<ThreadCtx> {
+    let Some((d, sched)) = take_first_sched(kernel, pid) else {
+        return kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT);
+    };
+    let (policy, prio) = ((sched >> 16) as i32, (sched & 0xffff) as i16);
+    kernel
+        .thread_attach_sched(pid, policy, prio)
+        .inspect_err(|_| {
+            // (Not attached: the next thread to attach is the first.)
+            let _ = d
+                .first_sched
+                .compare_exchange(0, sched, Ordering::AcqRel, Ordering::Relaxed);
+        })
+}
+
+/// The default pair's first-thread scheduling ([`DefaultPair::first_sched`]), taken (once) if
+/// `pid` of `kernel` is this fork generation's default process and it has some.
+fn take_first_sched(kernel: &Kernel, pid: Pid) -> Option<(&'static DefaultPair, u32)> {
+    let cur = DEFAULT.load(Ordering::Acquire);
+    // SAFETY: a non-null DEFAULT points at a leaked entry that is never freed.
+    let d = unsafe { cur.as_ref() }?;
+    if d.generation != kernel_sim::fork::generation()
+        || !d.pair.0.same(kernel)
+        || d.pair.1 != pid
+        || d.first_sched.load(Ordering::Relaxed) == 0
+    {
+        return None;
+    }
+    match d.first_sched.swap(0, Ordering::AcqRel) {
+        0 => None,
+        sched => Some((d, sched)),
+    }
+}
+
+/// Before this program starts another (libqnxsim's `spawn*()` in every mode, `P_OVERLAY`'s
+/// `exec` among them): records on its process of a shared kernel the calling thread's policy
+/// and base priority, which the new program's first thread joins at, as QNX starts a spawned
+/// program at its spawning thread's priority and policy and an exec'd image keeps its
+/// thread's (`Kernel::record_spawn_sched`). A thread that is not bound to the program's kernel
+/// records none (the new program starts at priority 10, as this thread would join). Nothing
+/// when the program has not joined a shared kernel (this makes none); errors are ignored (the
+/// program is started all the same).
+pub fn record_spawn_sched() {
+    let cur = DEFAULT.load(Ordering::Acquire);
+    // SAFETY: a non-null DEFAULT points at a leaked entry that is never freed.
+    let Some(d) = (unsafe { cur.as_ref() }) else {
+        return;
+    };
+    let (k, p) = (&d.pair.0, d.pair.1);
+    if d.generation != kernel_sim::fork::generation() || !k.is_shared() {
+        return;
+    }
+    ensure_touched();
+    let recorded = CURRENT
+        .try_with(|c| {
+            let b = c.try_borrow().ok()?;
+            let ctx = b.as_ref().filter(|ctx| ctx.kernel().same(k))?;
+            Some(k.record_spawn_sched(p, Some(ctx)))
+        })
+        .ok()
+        .flatten();
+    if recorded.is_none() {
+        let _ = k.record_spawn_sched(p, None);
+    }
 }
 
 /// The calling thread's signals, blocked until dropped (then the previous mask is back).
@@ -601,7 +690,7 @@ pub(crate) fn with_member<R>(
                 // (Signals blocked meanwhile, as in `attach_current`.)
                 let _blocked = SignalsBlocked::new();
                 if c.try_borrow().map_err(|_| Errno::EDEADLK)?.is_none() {
-                    let ctx = kernel.thread_attach(pid, kernel_sim::consts::PRIO_DEFAULT)?;
+                    let ctx = attach_program_thread(kernel, pid)?;
                     *c.try_borrow_mut().map_err(|_| Errno::EDEADLK)? = Some(ctx);
                     bump_epoch();
                 }

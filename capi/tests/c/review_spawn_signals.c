@@ -7,15 +7,17 @@
  * unbuffered.
  *
  * Roles:
- *   inherit MODE          joins the kernel, catches SIGUSR1, ignores SIGUSR2, blocks
- *                         SIGRTMIN+1, sets its priority to 21, then spawns "report" with MODE
- *                         (wait, nowait, nowaito, overlay) and prints "status ..." (wait,
+ *   inherit MODE [POLICY] joins the kernel, catches SIGUSR1, ignores SIGUSR2, blocks
+ *                         SIGRTMIN+1, sets its priority to 21 (setprio; with POLICY fifo, rr
+ *                         or other, SchedSet of that policy and 21), then spawns "report" with
+ *                         MODE (wait, nowait, nowaito, overlay) and prints "status ..." (wait,
  *                         nowait) or "gone" (nowaito, once the child no longer exists)
- *   report                prints "report blocked=B usr1=D usr2=D prio=P ign=I pend=Q kernel=K":
- *                         B 1 if SIGRTMIN+1 is blocked, D dfl/ign/caught, P its priority on
- *                         the kernel, I 1 if a SignalKill of SIGUSR2 to itself left it
- *                         running, Q 1 if a SignalKill of SIGRTMIN+1 to itself stayed pending,
- *                         K 1 if it is still a process of the kernel after that
+ *   report                prints "report blocked=B usr1=D usr2=D prio=P ign=I pend=Q kernel=K
+ *                         policy=S": B 1 if SIGRTMIN+1 is blocked, D dfl/ign/caught, P its
+ *                         priority on the kernel, I 1 if a SignalKill of SIGUSR2 to itself left
+ *                         it running, Q 1 if a SignalKill of SIGRTMIN+1 to itself stayed
+ *                         pending, K 1 if it is still a process of the kernel after that, S its
+ *                         first thread's policy on the kernel (fifo, rr, other)
  *   parent MODE ROLE ...  spawns this program in ROLE ... (MODE wait or nowait) and prints
  *                         "status exited N" or "status signaled S"
  *   target KIND           prints "ready PID CHID" once on the kernel, then (KIND recv) waits
@@ -144,7 +146,30 @@ static void count(int sig) {
     caught++;
 }
 
-static int role_inherit(const char *mode) {
+static int policy_named(const char *name) {
+    if (strcmp(name, "fifo") == 0) {
+        return SCHED_FIFO;
+    }
+    if (strcmp(name, "rr") == 0) {
+        return SCHED_RR;
+    }
+    return SCHED_OTHER;
+}
+
+static const char *policy_name(int policy) {
+    switch (policy) {
+    case SCHED_FIFO:
+        return "fifo";
+    case SCHED_RR:
+        return "rr";
+    case SCHED_OTHER:
+        return "other";
+    default:
+        return "unknown";
+    }
+}
+
+static int role_inherit(const char *mode, const char *policy) {
     int m = spawn_mode(mode), r;
     sigset_t s;
     alarm(30);
@@ -157,9 +182,19 @@ static int role_inherit(const char *mode) {
     sigemptyset(&s);
     sigaddset(&s, SIGRTMIN + 1);
     pthread_sigmask(SIG_BLOCK, &s, NULL);
-    if (setprio(0, 21) == -1) {
-        say("inherit: setprio: %s", strerror(errno));
-        return 2;
+    if (policy == NULL) {
+        if (setprio(0, 21) == -1) {
+            say("inherit: setprio: %s", strerror(errno));
+            return 2;
+        }
+    } else {
+        struct sched_param p;
+        memset(&p, 0, sizeof p);
+        p.sched_priority = 21;
+        if (SchedSet(0, 0, policy_named(policy), &p) == -1) {
+            say("inherit: SchedSet: %s", strerror(errno));
+            return 2;
+        }
     }
     r = spawnl(m, self, base, "report", NULL);
     if (r == -1) {
@@ -202,11 +237,11 @@ static const char *disposition(int sig) {
 static int role_report(void) {
     sigset_t cur, pend;
     struct sched_param p;
-    int blocked, prio = -1, ign = 0, pending = 0, kernel;
+    int blocked, prio = -1, ign = 0, pending = 0, kernel, policy = -1;
     alarm(30);
     pthread_sigmask(SIG_BLOCK, NULL, &cur);
     blocked = sigismember(&cur, SIGRTMIN + 1);
-    if (ChannelCreate(0) != -1 && SchedGet(0, 0, &p) != -1) {
+    if (ChannelCreate(0) != -1 && (policy = SchedGet(0, 0, &p)) != -1) {
         prio = p.sched_priority;
     }
     /* Ignored (inherited SIG_IGN): nothing happens. Blocked (inherited mask): pending. */
@@ -221,8 +256,9 @@ static int role_report(void) {
     }
     /* Still a process of the kernel. */
     kernel = ChannelCreate(0) != -1;
-    say("report blocked=%d usr1=%s usr2=%s prio=%d ign=%d pend=%d kernel=%d", blocked,
-        disposition(SIGUSR1), disposition(SIGUSR2), prio, ign, pending, kernel);
+    say("report blocked=%d usr1=%s usr2=%s prio=%d ign=%d pend=%d kernel=%d policy=%s", blocked,
+        disposition(SIGUSR1), disposition(SIGUSR2), prio, ign, pending, kernel,
+        policy_name(policy));
     /* Leaves with the pending signal discarded. */
     signal(SIGRTMIN + 1, SIG_IGN);
     return 0;
@@ -547,8 +583,8 @@ int main(int argc, char **argv) {
     /* Every program of the suite dies with the one that started it (the test, or a
      * spawner); kept across exec. (groot's group is killed by the test.) */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (strcmp(argv[1], "inherit") == 0 && argc == 3) {
-        return role_inherit(argv[2]);
+    if (strcmp(argv[1], "inherit") == 0 && (argc == 3 || argc == 4)) {
+        return role_inherit(argv[2], argc == 4 ? argv[3] : NULL);
     }
     if (strcmp(argv[1], "report") == 0) {
         return role_report();

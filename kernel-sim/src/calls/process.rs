@@ -76,6 +76,52 @@ pub fn process_create_as(
     Ok(id)
 }
 
+/// Records on process `proc` what the first thread of the next program it starts (`spawn*()`,
+/// or `exec` of its own Linux process) joins at: thread `from`'s policy and base priority, as
+/// QNX starts a spawned program at its spawning thread's; none (priority 10, `SCHED_RR`) when
+/// `from` is `None` or gone. Written (and so logged in the undo record) only when it changes.
+/// ESRCH: no process `proc`.
+pub fn record_spawn_sched(
+    t: &mut Tables<'_>,
+    proc: Id<Process>,
+    from: Option<Id<Thread>>,
+) -> KResult<()> {
+    let p = t.procs.get(proc).ok_or(Errno::ESRCH)?;
+    let was = (p.spawn_prio, p.spawn_policy);
+    let now = from
+        .and_then(|th| t.threads.get(th))
+        .map_or((0, 0), |th| (th.base_prio, th.policy));
+    if was != now {
+        let p = t.procs.at_mut(proc.index);
+        (p.spawn_prio, p.spawn_policy) = now;
+    }
+    Ok(())
+}
+
+/// What the first thread of a program of a shared kernel joins at (its policy and base
+/// priority, as [`record_spawn_sched`] recorded them), the program being Linux process `me`,
+/// image `image`, whose parent is Linux process `parent`: what the program's own process of an
+/// earlier image of `me` recorded (the image that `exec`ed this one: looked at before the new
+/// image's attach tears it down), else what the parent's own process recorded (the program
+/// that spawned this one). `None`: neither has a record.
+#[cfg_attr(loom, allow(dead_code))]
+pub fn spawn_sched_for(t: &Tables<'_>, me: i32, image: u64, parent: i32) -> Option<(u8, u8)> {
+    let own = |p: &Process, pid: i32| p.pid == pid && p.os_pid == pid;
+    let recorded = |p: &Process| {
+        (p.spawn_prio != 0 && p.spawn_policy != 0).then_some((p.spawn_policy, p.spawn_prio))
+    };
+    let procs = || t.procs.live_ids().map(|id| t.procs.at(id.index));
+    procs()
+        .filter(|p| own(p, me) && p.os_image != image)
+        .find_map(recorded)
+        .or_else(|| {
+            if parent <= 0 {
+                return None;
+            }
+            procs().filter(|p| own(p, parent)).find_map(recorded)
+        })
+}
+
 /// Registers a thread in process `proc` at priority `prio`.
 pub fn thread_create(
     t: &mut Tables<'_>,

@@ -733,7 +733,7 @@ impl Kernel {
 
     /// Registers the calling OS thread as a kernel thread of `pid` at priority `prio` (1..=255).
     pub fn thread_attach(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
-        self.attach(pid, prio.into(), false, false)
+        self.attach(pid, prio.into(), 0, false, false)
     }
 
     /// Makes a kernel thread of `pid` at priority `prio` (1..=255) for another OS thread, which
@@ -742,7 +742,7 @@ impl Kernel {
     /// no Linux thread for it (a SchedSet of it in that window is not its maker's), and it
     /// takes the priority it then has as it adopts it.
     pub fn thread_attach_for_another(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
-        self.attach(pid, prio.into(), false, true)
+        self.attach(pid, prio.into(), 0, false, true)
     }
 
     /// Registers the calling OS thread as a kernel thread of `pid` that works for a library,
@@ -750,16 +750,67 @@ impl Kernel {
     /// up a handle dropped by another process's thread): its end sends no
     /// `_PULSE_CODE_THREADDEATH`, and process-directed signals and events never pick it.
     pub fn thread_attach_internal(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
-        self.attach(pid, prio.into(), true, false)
+        self.attach(pid, prio.into(), 0, true, false)
     }
 
     /// [`Kernel::thread_attach_internal`] for another OS thread, as
     /// [`Kernel::thread_attach_for_another`] makes a program's thread for another.
     pub fn thread_attach_internal_for_another(&self, pid: Pid, prio: i16) -> KResult<ThreadCtx> {
-        self.attach(pid, prio.into(), true, true)
+        self.attach(pid, prio.into(), 0, true, true)
     }
 
-    fn attach(&self, pid: Pid, prio: i32, internal: bool, provisional: bool) -> KResult<ThreadCtx> {
+    /// [`Kernel::thread_attach`] with scheduling policy `policy` (`consts::SCHED_FIFO`,
+    /// `SCHED_RR`, `SCHED_OTHER`; else EINVAL) instead of `SCHED_RR`: how a program's first
+    /// thread joins at what its spawner recorded ([`Kernel::spawn_sched_for_self`]).
+    pub fn thread_attach_sched(&self, pid: Pid, policy: i32, prio: i16) -> KResult<ThreadCtx> {
+        use crate::abi::consts::{SCHED_FIFO, SCHED_OTHER, SCHED_RR};
+        if ![SCHED_FIFO, SCHED_RR, SCHED_OTHER].contains(&policy) {
+            return Err(Errno::EINVAL);
+        }
+        self.attach(pid, prio.into(), policy as u8, false, false)
+    }
+
+    /// Records on process `program` (a shared kernel's program's own process, whose pid is its
+    /// Linux pid) what the first thread of the next program it starts joins at: `from`'s policy
+    /// and base priority (a thread of this kernel: the one about to `spawn` or `exec`), or none
+    /// (priority 10, `SCHED_RR`) with `None` or a thread of another kernel. The spawning library
+    /// calls it just before it starts the program, which looks for it as it joins
+    /// ([`Kernel::spawn_sched_for_self`]): as QNX starts a spawned program at its spawning
+    /// thread's priority and policy, and an exec'd image keeps its thread's. One record per
+    /// process: the last to spawn sets it. ESRCH: no such process.
+    pub fn record_spawn_sched(&self, program: Pid, from: Option<&ThreadCtx>) -> KResult<()> {
+        self.may_enter()?;
+        let from = from.filter(|c| c.k.same(self)).map(|c| c.me.thread);
+        self.locked(|t| calls::process::record_spawn_sched(t, program.id, from))
+    }
+
+    /// The policy (QNX's number) and base priority this program's first thread joins a shared
+    /// kernel at, when the program was started by another's `spawn` or `exec`
+    /// ([`Kernel::record_spawn_sched`]): what an earlier image of its Linux pid recorded (so
+    /// call it before [`Kernel::process_attach_self`], which tears that image's process down),
+    /// else what its Linux parent's process recorded. `None`: no record, a kernel of one
+    /// program, or a forked child (which gets a fresh process at the default priority, as
+    /// before).
+    #[cfg(not(loom))]
+    pub fn spawn_sched_for_self(&self) -> Option<(i32, i16)> {
+        if !self.shared() || crate::fork::generation() != 0 || self.may_enter().is_err() {
+            return None;
+        }
+        let (me, image) = (crate::copy::my_pid(), image_tag());
+        // SAFETY: getppid has no preconditions.
+        let parent = unsafe { libc::getppid() };
+        self.locked(|t| calls::process::spawn_sched_for(t, me, image, parent))
+            .map(|(policy, prio)| (i32::from(policy), i16::from(prio)))
+    }
+
+    fn attach(
+        &self,
+        pid: Pid,
+        prio: i32,
+        policy: u8,
+        internal: bool,
+        provisional: bool,
+    ) -> KResult<ThreadCtx> {
         self.may_enter()?;
         let os_tid = nix::unistd::gettid().as_raw();
         let (me, tid) = self.locked(|t| {
@@ -768,6 +819,9 @@ impl Kernel {
                 let th = t.threads.at_mut(id.index);
                 th.internal = internal;
                 th.provisional = provisional;
+                if policy != 0 {
+                    th.policy = policy;
+                }
             }
             r
         })?;
@@ -1119,6 +1173,49 @@ mod tests {
         assert_eq!(second.pid, std::process::id() as i32);
         assert!(!live(&k, first.id), "the earlier image's process is gone");
         assert!(live(&k, second.id));
+    }
+
+    /// An `exec`ed image's first thread joins at what the thread that called `exec` recorded
+    /// (`record_spawn_sched`: its policy and base priority): found on the earlier image's
+    /// process before the new image's attach tears it down (`spawn_sched_for_self`), and taken
+    /// by `thread_attach_sched`. A record of none gives none; a policy QNX has not is EINVAL.
+    #[test]
+    fn an_exec_d_image_s_first_thread_joins_at_the_exec_ing_thread_s_priority_and_policy() {
+        use crate::abi::consts::{SCHED_FIFO, SCHED_RR};
+        let (k, _again) = shared_memfd();
+        let old = k.process_attach_self().unwrap();
+        let execer = k.thread_attach_sched(old, SCHED_FIFO, 33).unwrap();
+        assert_eq!(
+            k.spawn_sched_for_self(),
+            None,
+            "this image's process is no earlier one"
+        );
+        k.record_spawn_sched(old, Some(&execer)).unwrap();
+        assert_eq!(k.spawn_sched_for_self(), None, "nor is its record");
+        k.locked(|t| t.procs.at_mut(old.id.index).os_image = image_tag() ^ 1);
+        let first = k.spawn_sched_for_self();
+        assert_eq!(first, Some((SCHED_FIFO, 33)), "the earlier image's record");
+        drop(execer);
+        let new = k.process_attach_self().unwrap();
+        assert!(!live(&k, old.id), "the earlier image's process is gone");
+        assert_eq!(k.spawn_sched_for_self(), None, "and its record with it");
+        let (policy, prio) = first.unwrap();
+        let t = k.thread_attach_sched(new, policy, prio).unwrap();
+        assert_eq!(t.sched_get(0, 0).unwrap(), (SCHED_FIFO, 33, 33));
+        assert_eq!(k.thread_attach_sched(new, 0, 10).err(), Some(Errno::EINVAL));
+
+        // A record of none, made after one: none.
+        k.record_spawn_sched(new, Some(&t)).unwrap();
+        k.record_spawn_sched(new, None).unwrap();
+        k.locked(|tb| tb.procs.at_mut(new.id.index).os_image = image_tag() ^ 2);
+        assert_eq!(k.spawn_sched_for_self(), None);
+        k.record_spawn_sched(new, Some(&t)).unwrap();
+        let _ = t.sched_set(0, 0, SCHED_RR, 12).unwrap();
+        assert_eq!(
+            k.spawn_sched_for_self(),
+            Some((SCHED_FIFO, 33)),
+            "as it was when recorded"
+        );
     }
 
     /// A supervisor's reaping of a program that ended, run after Linux gave its pid to a new

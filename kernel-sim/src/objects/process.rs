@@ -46,6 +46,12 @@ pub struct Process {
     /// the same pid; 0 in a kernel of one Linux process): a process of an earlier image is
     /// what that image left behind (`Kernel::forget_earlier_images`).
     pub os_image: u64,
+    /// The base priority the first thread of the next program this process starts (`spawn*()`,
+    /// or `exec` of its own Linux process) joins at: that of the thread that last started one,
+    /// recorded by `Kernel::record_spawn_sched` just before; 0 for none (priority 10).
+    pub spawn_prio: u8,
+    /// That thread's scheduling policy (QNX's number, `SCHED_FIFO`, ...); 0 for none.
+    pub spawn_policy: u8,
 }
 
 impl Process {
@@ -80,6 +86,8 @@ impl Pooled for Process {
             counters: ProcCounters::default(),
             name: [0; 24],
             os_image: 0,
+            spawn_prio: 0,
+            spawn_policy: 0,
         }
     }
 }

@@ -451,3 +451,85 @@ fn a_client_held_on_an_unblock_channel_outlives_its_process_until_the_server_ans
         }]
     );
 }
+
+/// A program's first thread joins at what the thread that started it recorded on its own
+/// process (pid = its Linux pid): an earlier image of the program's Linux pid (`exec`) first,
+/// else its Linux parent; a simulated process, or a process of the program's own image, is
+/// never looked at; a record of none (0) gives none; the record follows the thread's policy
+/// and base priority at the time.
+#[test]
+fn the_first_thread_of_a_spawned_or_exec_d_program_joins_at_its_spawner_s_record() {
+    let b = Bench::new();
+    let (me, parent, image) = (7_001, 7_000, 0x5eed_u64);
+    let own = |pid: i32, img: u64| {
+        b.tables(|t| {
+            let id = process::process_create_as(t, pid, pid, "p").unwrap();
+            t.procs.at_mut(id.index).os_image = img;
+            id
+        })
+    };
+    let found = || b.tables(|t| process::spawn_sched_for(t, me, image, parent));
+    let record = |proc, from| b.tables(|t| process::record_spawn_sched(t, proc, from));
+    assert_eq!(found(), None, "no process, no record");
+
+    let par = own(parent, 1);
+    let spawner = b.thread(par, 21);
+    assert_eq!(found(), None, "the parent recorded nothing");
+    record(par, Some(spawner.thread)).unwrap();
+    assert_eq!(found(), Some((SCHED_RR as u8, 21)), "the parent's record");
+    b.tables(|t| {
+        let th = t.threads.at_mut(spawner.thread.index);
+        (th.policy, th.base_prio) = (SCHED_FIFO as u8, 30);
+    });
+    assert_eq!(
+        found(),
+        Some((SCHED_RR as u8, 21)),
+        "as it was at the spawn"
+    );
+    record(par, Some(spawner.thread)).unwrap();
+    assert_eq!(found(), Some((SCHED_FIFO as u8, 30)), "the last spawn's");
+    assert_eq!(
+        b.tables(|t| process::spawn_sched_for(t, me, image, 0)),
+        None,
+        "no parent"
+    );
+
+    // The program's own earlier image (what `exec` replaced) comes first when it has a record
+    // (without one, the parent's counts); a process of this image is not an earlier one.
+    let old = own(me, image ^ 1);
+    let execer = b.thread(old, 40);
+    b.tables(|t| t.threads.at_mut(execer.thread.index).policy = SCHED_OTHER as u8);
+    assert_eq!(
+        found(),
+        Some((SCHED_FIFO as u8, 30)),
+        "no record: the parent's"
+    );
+    record(old, Some(execer.thread)).unwrap();
+    assert_eq!(
+        found(),
+        Some((SCHED_OTHER as u8, 40)),
+        "the earlier image's"
+    );
+    b.tables(|t| t.procs.at_mut(old.index).os_image = image);
+    assert_eq!(
+        found(),
+        Some((SCHED_FIFO as u8, 30)),
+        "a process of this image is not an earlier one"
+    );
+
+    // Recording none clears; a simulated process is nobody's parent.
+    record(par, None).unwrap();
+    assert_eq!(found(), None);
+    let (sim, sim_pid) = b.process();
+    let t = b.thread(sim, 50);
+    record(sim, Some(t.thread)).unwrap();
+    assert_eq!(
+        b.tables(|t| process::spawn_sched_for(t, me, image, sim_pid)),
+        None,
+        "only a program's own process (pid = its Linux pid) is looked at"
+    );
+    assert_eq!(
+        b.tables(|t| process::record_spawn_sched(t, Id::NONE, None)),
+        Err(Errno::ESRCH)
+    );
+}
