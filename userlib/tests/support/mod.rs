@@ -1,7 +1,8 @@
 //! What the userlib tests share. Every test binary includes it with `mod support;` and
 //! `use support::*;`: the timeouts (the same names and values as kernel-sim's tests), a fresh
 //! kernel and processes, binding the test thread, bounded joins and waits. The asyncmsg tests'
-//! own helpers are in [`asyncmsg`] (`use support::asyncmsg::*;`).
+//! own helpers are in [`asyncmsg`] (`use support::asyncmsg::*;`), the student-view tests' recorder in
+//! [`views`].
 //!
 //! Every wait has a deadline, so a regression fails a test instead of hanging it. It names only
 //! `userlib`, as a program does.
@@ -10,6 +11,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod asyncmsg;
+pub mod views;
 
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
