@@ -397,10 +397,17 @@ impl Program {
                 Ok(l) => break l,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
+                    // How it ended, if it has (its output closes as it dies): "was killed by
+                    // SIGKILL", which a student must see rather than a plain "ended".
+                    let how = self.how_it_ended();
+                    if let Some(how) = &how {
+                        self.watch.ended(self.pid(), how);
+                    }
                     let mut msg = format!(
-                        "the {} program (pid {}) ended before it said {word:?}",
+                        "the {} program (pid {}) {} before it said {word:?}",
                         self.name,
-                        self.pid()
+                        self.pid(),
+                        how.as_deref().unwrap_or("ended")
                     );
                     if let Some(first) = self.watch.failed_before(self.pid()) {
                         msg = format!("{first}; then {msg}");
@@ -429,6 +436,22 @@ impl Program {
             )));
         }
         Ok(words.collect())
+    }
+
+    /// How the program ended ([`describe`]'s words), once it has: waits a moment (bounded) for
+    /// its last threads to end, without reaping it. None if it has not ended by then (its
+    /// output closed without its end) or was reaped already.
+    fn how_it_ended(&self) -> Option<String> {
+        let until = Instant::now() + Duration::from_secs(2);
+        loop {
+            match peek_status(self.pid()) {
+                Peek::Ended(how) => return Some(how),
+                Peek::Ending if Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                _ => return None,
+            }
+        }
     }
 
     /// Whether the program is still running.
