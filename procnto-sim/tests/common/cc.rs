@@ -201,11 +201,24 @@ impl Running {
             if Instant::now() > until {
                 // Where each of its threads waits, for the failure message (a hang's cause).
                 let threads = threads_of(self.child.id());
+                // And its signals (pending, blocked, ignored, caught), for a signal that
+                // should have ended it.
+                let signals: String =
+                    std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+                        .unwrap_or_default()
+                        .lines()
+                        .filter(|l| {
+                            l.starts_with("Sig")
+                                || l.starts_with("ShdPnd")
+                                || l.starts_with("State")
+                        })
+                        .map(|l| format!("  {l}\n"))
+                        .collect();
                 let _ = self.child.kill();
                 let s = self.child.wait().expect("reaping");
                 let err = self.drain();
                 panic!(
-                    "{} did not finish within {within:?} (killed: {s})\nits threads then:\n{threads}\nstdout:\n{}\nstderr:\n{err}",
+                    "{} did not finish within {within:?} (killed: {s})\nits threads then:\n{threads}\nits signals then:\n{signals}stdout:\n{}\nstderr:\n{err}",
                     self.what,
                     self.out.join("\n")
                 );
