@@ -118,9 +118,11 @@ impl Kernel {
         }
         for sig in &fx.signals {
             // A signal aimed at a thread of another Linux process (a shared kernel) goes there
-            // as it is: that process's dispositions decide, as they would on QNX.
+            // as it is: that process's dispositions decide, as they would on QNX. One aimed at
+            // the process goes even before its first thread has attached (a program exec'ing:
+            // the new image's process exists, its thread not yet), as Linux takes it anyway.
             if !crate::copy::Space(sig.os_pid).is_local() {
-                if sig.os_tid != 0 {
+                if sig.os_tid != 0 || sig.to_process {
                     send_signal(sig, false);
                 }
                 continue;
