@@ -9,183 +9,14 @@
 #[allow(dead_code)] // (this binary uses a part of it)
 mod common;
 
+use common::launcher::{alive, all_gone, dead_pid, kernel_dir, Launcher};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 const SRR: &str = env!("CARGO_BIN_EXE_srr-demo");
 const SENSORS: &str = env!("CARGO_BIN_EXE_sensors");
 const EVENT_LOOP: &str = env!("CARGO_BIN_EXE_event-loop");
-
-/// How long a launcher may take to print what a test waits for (a debug build, a busy machine).
-const WITHIN: Duration = Duration::from_secs(60);
-
-/// How long the launcher and its programs may take to be gone once signalled.
-const GONE_WITHIN: Duration = Duration::from_secs(10);
-
-/// Whether Linux process `pid` runs: it exists and is not a zombie.
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim_start().chars().next())
-            .is_some_and(|state| state != 'Z' && state != 'X'),
-        Err(_) => false,
-    }
-}
-
-/// Waits until none of `pids` runs; false if some still does after [`GONE_WITHIN`].
-fn all_gone(pids: &[i32]) -> bool {
-    let until = Instant::now() + GONE_WITHIN;
-    while pids.iter().any(|&p| alive(p)) {
-        if Instant::now() >= until {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    true
-}
-
-/// The kernel directory of the launcher `pid` of example `tag`.
-fn kernel_dir(tag: &str, pid: u32) -> PathBuf {
-    std::env::temp_dir().join(format!("qnxsim-{tag}-{pid}"))
-}
-
-/// A `--processes` launcher under test: its stdout lines arrive on `lines`, its stderr is
-/// collected. On drop it is killed, and so is every program of its that still runs.
-struct Launcher {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-    stderr: Option<JoinHandle<String>>,
-    programs: Vec<i32>,
-}
-
-impl Launcher {
-    fn start(bin: &str, args: &[&str]) -> Launcher {
-        let mut cmd = Command::new(bin);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // SAFETY: between fork and exec, only signal(2) calls, which are async-signal-safe.
-        // (A test run started with SIGINT or SIGHUP ignored, as a shell without job control
-        // starts background jobs, would pass that on: the launcher keeps an ignored signal
-        // ignored.)
-        unsafe {
-            cmd.pre_exec(|| {
-                for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-                    nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigDfl)?;
-                }
-                Ok(())
-            });
-        }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
-        let out = child.stdout.take().expect("its stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut err = child.stderr.take().expect("its stderr");
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = err.read_to_string(&mut text);
-            text
-        });
-        Launcher {
-            child,
-            lines,
-            seen: Vec::new(),
-            stderr: Some(stderr),
-            programs: Vec::new(),
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The first line (from now on) that contains `text`.
-    fn until(&mut self, text: &str) -> String {
-        let until = Instant::now() + WITHIN;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => {
-                    self.seen.push(l.clone());
-                    if l.contains(text) {
-                        return l;
-                    }
-                }
-                Err(_) => panic!(
-                    "no line with {text:?} within {WITHIN:?}; the launcher printed:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// The pid after `prefix` on the first line (from now on) that has it; it is one of the
-    /// launcher's programs.
-    fn program_pid(&mut self, prefix: &str) -> i32 {
-        let line = self.until(prefix);
-        let pid = common::number_after(&line, prefix) as i32;
-        self.programs.push(pid);
-        pid
-    }
-
-    /// Waits for the launcher to end, at most [`GONE_WITHIN`]: its status and its stderr.
-    fn wait(&mut self) -> (ExitStatus, String) {
-        let until = Instant::now() + GONE_WITHIN;
-        let status = loop {
-            if let Some(st) = self.child.try_wait().expect("waiting for the launcher") {
-                break st;
-            }
-            assert!(
-                Instant::now() < until,
-                "the launcher did not end within {GONE_WITHIN:?}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let stderr = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        (status, stderr)
-    }
-
-    fn signal(&self, sig: Signal) {
-        kill(Pid::from_raw(self.pid() as i32), sig).expect("signalling the launcher");
-    }
-}
-
-impl Drop for Launcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // (They die with it; these are the ones a failed test may have left, still ours.)
-        for &pid in &self.programs {
-            let ours = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| c.contains("--role"));
-            if alive(pid) && ours {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-        }
-    }
-}
 
 /// Starts `srr-demo --processes` with part 2 long enough never to end by itself, and waits
 /// until its part 2 runs; returns it with its server's and part-2 client's pids.
@@ -210,7 +41,7 @@ fn ends_cleanly(mut l: Launcher, tag: &str, programs: &[i32], sig: Signal) {
     );
     assert!(programs.iter().all(|&p| alive(p)), "{programs:?} run");
     l.signal(sig);
-    let (status, stderr) = l.wait();
+    let (status, _, stderr) = l.wait();
     assert_eq!(
         status.code(),
         Some(128 + sig as i32),
@@ -288,14 +119,6 @@ impl Drop for Made {
     }
 }
 
-/// A pid that ran and has ended (a child of ours, reaped).
-fn dead_pid() -> u32 {
-    let mut c = Command::new("true").spawn().expect("running true");
-    let pid = c.id();
-    c.wait().expect("reaping it");
-    pid
-}
-
 /// SIGKILL leaves the launcher no chance: its programs die with it, its directory stays; the
 /// next launcher removes it, with the other directories of killed launchers it recognises,
 /// and nothing else.
@@ -304,7 +127,7 @@ fn a_launcher_killed_by_sigkill_leaves_a_directory_the_next_run_removes() {
     let (mut l, programs) = srr_demo_in_part_2();
     let killed_dir = kernel_dir("srr-demo", l.pid());
     l.signal(Signal::SIGKILL);
-    let (status, _) = l.wait();
+    let (status, _, _) = l.wait();
     assert_eq!(status.code(), None, "{status}");
     assert!(all_gone(&programs), "{programs:?} outlived their launcher");
     drop(l);
@@ -340,7 +163,7 @@ fn a_launcher_killed_by_sigkill_leaves_a_directory_the_next_run_removes() {
 fn a_killed_server_program_is_named_before_the_client_that_failed_because_of_it() {
     let (mut l, [server, part2]) = srr_demo_in_part_2();
     kill(Pid::from_raw(server), Signal::SIGKILL).expect("killing the server program");
-    let (status, stderr) = l.wait();
+    let (status, _, stderr) = l.wait();
     assert_eq!(status.code(), Some(1), "{status}\n{stderr}");
     let last = stderr.lines().last().unwrap_or_default();
     assert!(
@@ -360,16 +183,16 @@ fn a_closed_output_ends_a_run_quietly_leaving_nothing_behind() {
     // In one program.
     let mut l = Launcher::start(SRR, &["--clients", "3", "--rounds", "2000"]);
     l.until("PID");
-    l.lines = mpsc::channel().1; // (the reader stops at its next line: the pipe closes)
-    let (status, stderr) = l.wait();
+    l.close_output(); // (the reader stops at its next line: the pipe closes)
+    let (status, _, stderr) = l.wait();
     assert_eq!(status.code(), Some(141), "{status:?}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     // As a launcher of programs.
     let mut l = Launcher::start(SRR, &["--processes", "--clients", "2", "--rounds", "200"]);
     let server = l.program_pid("server program pid ");
     let pid = l.pid();
-    l.lines = mpsc::channel().1;
-    let (status, stderr) = l.wait();
+    l.close_output();
+    let (status, _, stderr) = l.wait();
     assert_eq!(status.code(), Some(141), "{status:?}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(all_gone(&[server]), "the server program still runs");

@@ -22,15 +22,13 @@
 #[allow(dead_code)] // (this binary uses a part of it)
 mod common;
 
-use nix::sys::signal::{kill, killpg, Signal};
+use common::launcher::{
+    alive, children_of, cmdline, processes_naming, stat, Launcher, GONE_WITHIN,
+};
+use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const SRR: &str = env!("CARGO_BIN_EXE_srr-demo");
@@ -40,66 +38,7 @@ const EVENT_LOOP: &str = env!("CARGO_BIN_EXE_event-loop");
 /// How long a run may take to end once attacked (or to complete).
 const BOUND: Duration = Duration::from_secs(30);
 
-/// How long a launcher may take to print what a test waits for (debug build, busy machine).
-const WITHIN: Duration = Duration::from_secs(60);
-
-/// How long processes may take to be gone once they should be.
-const GONE_WITHIN: Duration = Duration::from_secs(10);
-
 // ------------------------------------------------------------------------------ helpers
-
-/// Linux process `pid`'s state letter and parent, from /proc.
-fn stat(pid: i32) -> Option<(char, i32)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = s.rsplit_once(')')?;
-    let mut it = rest.split_whitespace();
-    let state = it.next()?.chars().next()?;
-    let ppid = it.next()?.parse().ok()?;
-    Some((state, ppid))
-}
-
-/// Whether `pid` runs (exists, not a zombie).
-fn alive(pid: i32) -> bool {
-    stat(pid).is_some_and(|(s, _)| s != 'Z' && s != 'X')
-}
-
-/// The running children of `parent`.
-fn children_of(parent: i32) -> Vec<i32> {
-    let mut v = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
-            continue;
-        };
-        if stat(pid).is_some_and(|(s, pp)| pp == parent && s != 'Z' && s != 'X') {
-            v.push(pid);
-        }
-    }
-    v
-}
-
-/// The running processes (other than this test) whose command line or environment names
-/// `mark` (a run's directory).
-fn processes_naming(mark: &Path) -> Vec<i32> {
-    let mark = mark.as_os_str().as_encoded_bytes();
-    let me = std::process::id() as i32;
-    let mut v = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
-            continue;
-        };
-        if pid == me || !alive(pid) {
-            continue;
-        }
-        let names = ["cmdline", "environ"].iter().any(|f| {
-            std::fs::read(format!("/proc/{pid}/{f}"))
-                .is_ok_and(|b| b.windows(mark.len()).any(|w| w == mark))
-        });
-        if names {
-            v.push(pid);
-        }
-    }
-    v
-}
 
 /// Waits (bounded) until no process names `mark`; those still there after [`GONE_WITHIN`].
 fn left_running(mark: &Path) -> Vec<i32> {
@@ -160,145 +99,6 @@ impl Drop for Scratch {
     }
 }
 
-/// A `--processes` launcher under test, with `TMPDIR` set to its scratch directory and in a
-/// process group of its own; its stdout lines arrive on `lines`, its stderr is collected. On
-/// drop its group is killed and so is every process that names its directory.
-struct Launcher {
-    child: Child,
-    dir: PathBuf,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-    stderr: Option<JoinHandle<String>>,
-}
-
-impl Launcher {
-    fn start(bin: &str, args: &[&str], dir: &Scratch, env: &[(&str, String)]) -> Launcher {
-        let mut cmd = Command::new(bin);
-        cmd.args(args)
-            .env("TMPDIR", &dir.0)
-            .env_remove("QNXSIM_KERNEL")
-            .env_remove("RUST_LOG")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        // SAFETY: between fork and exec, only signal(2) calls, which are async-signal-safe
-        // (a test harness started with SIGINT or SIGHUP ignored would pass that on).
-        unsafe {
-            cmd.pre_exec(|| {
-                for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-                    nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigDfl)?;
-                }
-                Ok(())
-            });
-        }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
-        let out = child.stdout.take().expect("its stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut err = child.stderr.take().expect("its stderr");
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = err.read_to_string(&mut text);
-            text
-        });
-        Launcher {
-            child,
-            dir: dir.0.clone(),
-            lines,
-            seen: Vec::new(),
-            stderr: Some(stderr),
-        }
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    /// The first line from now on that contains `text` (None if the output ends first).
-    fn until(&mut self, text: &str) -> Option<String> {
-        let until = Instant::now() + WITHIN;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => {
-                    self.seen.push(l.clone());
-                    if l.contains(text) {
-                        return Some(l);
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
-                Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-                    "no line with {text:?} within {WITHIN:?}; the launcher printed:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// The program pid after `prefix` on the first line from now on that has it.
-    fn program_pid(&mut self, prefix: &str) -> i32 {
-        let line = self
-            .until(prefix)
-            .unwrap_or_else(|| panic!("the launcher ended before {prefix:?}"));
-        common::number_after(&line, prefix) as i32
-    }
-
-    fn signal(&self, sig: Signal) {
-        kill(Pid::from_raw(self.pid()), sig).expect("signalling the launcher");
-    }
-
-    /// Waits for the launcher to end, at most [`BOUND`] from `from` (a panic naming `what`
-    /// otherwise): its status, stdout (what was not read yet too) and stderr.
-    fn end(&mut self, from: Instant, what: &str) -> (ExitStatus, String, String) {
-        let status = loop {
-            if let Some(st) = self.child.try_wait().expect("waiting for the launcher") {
-                break st;
-            }
-            assert!(
-                from.elapsed() < BOUND,
-                "{what}: the run did not end within {BOUND:?}; it printed:\n{}",
-                self.seen.join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let stderr = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        // (Its programs may still hold the pipe for a moment: what came, bounded.)
-        let until = Instant::now() + Duration::from_secs(2);
-        while let Ok(l) = self
-            .lines
-            .recv_timeout(until.saturating_duration_since(Instant::now()))
-        {
-            self.seen.push(l);
-        }
-        (status, self.seen.join("\n"), stderr)
-    }
-}
-
-impl Drop for Launcher {
-    fn drop(&mut self) {
-        let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGKILL);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        for pid in processes_naming(&self.dir) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-    }
-}
-
 /// Whether output `path` is absent (Ok(false)), complete (Ok(true)), or truncated (Err).
 fn output(path: &str) -> Result<bool, String> {
     let Ok(bytes) = std::fs::read(path) else {
@@ -339,14 +139,7 @@ fn leftovers(dir: &Scratch, tag: &str, launcher: i32, outs: &[&str], end: End) -
     let mut problems = Vec::new();
     let procs = left_running(&dir.0);
     if !procs.is_empty() {
-        let cmds: Vec<String> = procs
-            .iter()
-            .map(|p| {
-                std::fs::read(format!("/proc/{p}/cmdline"))
-                    .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-                    .unwrap_or_default()
-            })
-            .collect();
+        let cmds: Vec<String> = procs.iter().map(|&p| cmdline(p)).collect();
         problems.push(format!("processes of the run left: {procs:?} {cmds:?}"));
     }
     let mut allowed = BTreeSet::new();
@@ -433,12 +226,12 @@ fn a_server_program_killed_mid_run_ends_it_with_status_1_naming_it_with_whole_ou
     for (tag, bin, args, prefix, name) in cases {
         d.clear();
         let outs = [d.file("o.json"), d.file("o.svg")];
-        let mut l = Launcher::start(bin, &with_outputs(args, &outs), &d, &[]);
+        let mut l = Launcher::in_dir(bin, &with_outputs(args, &outs), &d.0, &[]);
         let server = l.program_pid(prefix);
         std::thread::sleep(Duration::from_millis(300));
         assert!(alive(server), "{tag}: the server program ended by itself");
         kill(Pid::from_raw(server), Signal::SIGKILL).expect("killing the server program");
-        let (status, out, err) = l.end(Instant::now(), tag);
+        let (status, out, err) = l.end(Instant::now(), BOUND, tag);
         assert_eq!(status.code(), Some(1), "{tag}: {status}\n{out}\n{err}");
         let last = err.lines().last().unwrap_or_default();
         let want = format!("{tag}: {name} (pid {server}) was killed by SIGKILL");
@@ -484,12 +277,12 @@ fn a_client_program_killed_mid_run_ends_it_with_status_1_naming_it_with_whole_ou
         } else {
             vec![d.file("o.json"), d.file("o.svg")]
         };
-        let mut l = Launcher::start(bin, &with_outputs(args, &outs), &d, &[]);
+        let mut l = Launcher::in_dir(bin, &with_outputs(args, &outs), &d.0, &[]);
         let client = l.program_pid(prefix);
         std::thread::sleep(Duration::from_millis(300));
         assert!(alive(client), "{tag}: the client program ended by itself");
         kill(Pid::from_raw(client), Signal::SIGKILL).expect("killing the client program");
-        let (status, out, err) = l.end(Instant::now(), tag);
+        let (status, out, err) = l.end(Instant::now(), BOUND, tag);
         assert_eq!(status.code(), Some(1), "{tag}: {status}\n{out}\n{err}");
         let last = err.lines().last().unwrap_or_default();
         let want = format!("{tag}: {name} (pid {client}) was killed by SIGKILL");
@@ -529,11 +322,11 @@ fn sigint_and_sigterm_of_the_launcher_leave_nothing_at_all_in_its_directory() {
     ] {
         d.clear();
         let outs = [d.file("o.json"), d.file("o.svg")];
-        let mut l = Launcher::start(bin, &with_outputs(args, &outs), &d, &[]);
+        let mut l = Launcher::in_dir(bin, &with_outputs(args, &outs), &d.0, &[]);
         l.program_pid(prefix);
         std::thread::sleep(Duration::from_millis(200));
         l.signal(sig);
-        let (status, out, err) = l.end(Instant::now(), tag);
+        let (status, out, err) = l.end(Instant::now(), BOUND, tag);
         assert_eq!(
             status.code(),
             Some(128 + sig as i32),
@@ -560,13 +353,13 @@ fn sigkill_of_the_launcher_leaves_only_what_docs_say_and_the_next_run_removes_it
     let outs = [d.file("o.json"), d.file("o.svg")];
     let outs_ref: Vec<&str> = outs.iter().map(String::as_str).collect();
     let args = ["--processes", "--duration-ms", "3600000", "--rate", "100"];
-    let mut l = Launcher::start(SENSORS, &with_outputs(&args, &outs), &d, &[]);
+    let mut l = Launcher::in_dir(SENSORS, &with_outputs(&args, &outs), &d.0, &[]);
     l.program_pid("consumer program pid ");
     let programs = children_of(l.pid());
     assert!(!programs.is_empty(), "no program of the run found");
     std::thread::sleep(Duration::from_millis(300));
     l.signal(Signal::SIGKILL);
-    let (status, _, _) = l.end(Instant::now(), "sensors");
+    let (status, _, _) = l.end(Instant::now(), BOUND, "sensors");
     assert_eq!(status.code(), None, "{status}");
     let problems = leftovers(&d, "sensors", l.pid(), &outs_ref, End::Killed);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -578,8 +371,8 @@ fn sigkill_of_the_launcher_leaves_only_what_docs_say_and_the_next_run_removes_it
     drop(l);
 
     let args = ["--processes", "--duration-ms", "300"];
-    let mut next = Launcher::start(SENSORS, &with_outputs(&args, &outs), &d, &[]);
-    let (status, out, err) = next.end(Instant::now(), "the next sensors run");
+    let mut next = Launcher::in_dir(SENSORS, &with_outputs(&args, &outs), &d.0, &[]);
+    let (status, out, err) = next.end(Instant::now(), BOUND, "the next sensors run");
     assert_eq!(status.code(), Some(0), "{status}\n{out}\n{err}");
     let problems = leftovers(&d, "sensors", next.pid(), &outs_ref, End::Ran);
     assert!(problems.is_empty(), "{}\n{err}", problems.join("\n"));
@@ -592,7 +385,7 @@ fn a_client_stopped_then_continued_lets_the_run_complete_with_status_0() {
     let d = Scratch::new("stopcont");
     let outs = [d.file("o.svg")];
     let args = ["--processes", "--clients", "2", "--rounds", "20000"];
-    let mut l = Launcher::start(SRR, &with_outputs(&args, &outs), &d, &[]);
+    let mut l = Launcher::in_dir(SRR, &with_outputs(&args, &outs), &d.0, &[]);
     let client = l.program_pid("(part 2: client program pid ");
     std::thread::sleep(Duration::from_millis(100));
     assert!(
@@ -602,7 +395,7 @@ fn a_client_stopped_then_continued_lets_the_run_complete_with_status_0() {
     stop(client);
     std::thread::sleep(Duration::from_secs(2));
     kill(Pid::from_raw(client), Signal::SIGCONT).expect("continuing the client");
-    let (status, out, err) = l.end(Instant::now(), "srr-demo");
+    let (status, out, err) = l.end(Instant::now(), BOUND, "srr-demo");
     assert_eq!(status.code(), Some(0), "{status}\n{out}\n{err}");
     assert!(
         out.contains("40000 sent") && out.contains("40000 received, 40000 replies"),
@@ -618,12 +411,12 @@ fn a_client_stopped_then_continued_lets_the_run_complete_with_status_0() {
 fn a_stopped_client_is_ended_with_the_others_when_the_launcher_gets_sigterm() {
     let d = Scratch::new("stopterm");
     let args = ["--processes", "--period-ms", "1000", "--slow-ticks", "100"];
-    let mut l = Launcher::start(EVENT_LOOP, &args, &d, &[]);
+    let mut l = Launcher::in_dir(EVENT_LOOP, &args, &d.0, &[]);
     let slow = l.program_pid("client 2 (slow request): program pid ");
     l.program_pid("client 3 (notification): program pid ");
     stop(slow);
     l.signal(Signal::SIGTERM);
-    let (status, out, err) = l.end(Instant::now(), "event-loop");
+    let (status, out, err) = l.end(Instant::now(), BOUND, "event-loop");
     assert_eq!(status.code(), Some(143), "{status}\n{out}\n{err}");
     assert!(
         err.contains("event-loop: SIGTERM: ended the run's"),
@@ -647,8 +440,8 @@ fn a_kernel_name_in_the_environment_starts_no_supervisor_and_leaves_nothing() {
         ("XDG_RUNTIME_DIR", runtime.display().to_string()),
     ];
     let args = ["--processes", "--clients", "1", "--rounds", "5"];
-    let mut l = Launcher::start(SRR, &args, &d, &env);
-    let (status, out, err) = l.end(Instant::now(), "srr-demo");
+    let mut l = Launcher::in_dir(SRR, &args, &d.0, &env);
+    let (status, out, err) = l.end(Instant::now(), BOUND, "srr-demo");
     assert_eq!(status.code(), Some(0), "{status}\n{out}\n{err}");
     assert!(
         out.contains("(a Linux process of its own; the kernel: ")
@@ -749,9 +542,9 @@ fn random_kills_over_rounds_never_hang_and_leave_nothing_behind() {
         for o in ["o.json", "o.svg"] {
             let _ = std::fs::remove_file(d.0.join(o));
         }
-        let mut l = Launcher::start(bin, &with_outputs(args, &outs), &d, &[]);
+        let mut l = Launcher::in_dir(bin, &with_outputs(args, &outs), &d.0, &[]);
         // Its first program started (or the run ended already).
-        let first = l.until("program pid ");
+        let first = l.next_with("program pid ");
         std::thread::sleep(delay);
         let from = Instant::now();
         let programs = children_of(l.pid());
@@ -779,7 +572,7 @@ fn random_kills_over_rounds_never_hang_and_leave_nothing_behind() {
             // (No program left to attack: the run is ending by itself.)
             _ => {}
         }
-        let (status, out, err) = l.end(from, &what);
+        let (status, out, err) = l.end(from, BOUND, &what);
         if err.contains("panicked") {
             problems.push(format!("{what}: a panic:\n{err}"));
         }

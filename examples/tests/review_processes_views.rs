@@ -21,27 +21,17 @@
 #[allow(dead_code)] // (this binary uses a part of it)
 mod common;
 
+use common::launcher::{all_gone, children_of, cmdline, dead_pid, kernel_dir, stat, Launcher};
 use common::{number_after, run};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SRR: &str = env!("CARGO_BIN_EXE_srr-demo");
 const EVENT_LOOP: &str = env!("CARGO_BIN_EXE_event-loop");
 const SENSORS: &str = env!("CARGO_BIN_EXE_sensors");
-
-/// How long a launcher may take to print what a test waits for (debug build, busy machine).
-const WITHIN: Duration = Duration::from_secs(60);
-
-/// How long a launcher and its programs may take to be gone once they should end.
-const GONE_WITHIN: Duration = Duration::from_secs(30);
 
 // ------------------------------------------------------------------------------ helpers
 
@@ -64,215 +54,6 @@ impl Dir {
 impl Drop for Dir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// `/proc/PID/stat`: (state, parent pid), if the process exists.
-fn stat(pid: i32) -> Option<(char, i32)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = s.rsplit_once(')')?;
-    let mut w = rest.split_whitespace();
-    let state = w.next()?.chars().next()?;
-    let ppid = w.next()?.parse().ok()?;
-    Some((state, ppid))
-}
-
-/// Whether Linux process `pid` runs (exists and is not a zombie).
-fn alive(pid: i32) -> bool {
-    stat(pid).is_some_and(|(s, _)| s != 'Z' && s != 'X')
-}
-
-/// Waits until none of `pids` runs; false if one still does after [`GONE_WITHIN`].
-fn all_gone(pids: &[i32]) -> bool {
-    let until = Instant::now() + GONE_WITHIN;
-    while pids.iter().any(|&p| alive(p)) {
-        if Instant::now() >= until {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    true
-}
-
-/// The command line of `pid`, its arguments joined by spaces.
-fn cmdline(pid: i32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-        .unwrap_or_default()
-}
-
-/// The running children of `parent`.
-fn children_of(parent: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| stat(pid).is_some_and(|(s, pp)| pp == parent && s != 'Z'))
-        .collect()
-}
-
-/// The kernel directory of launcher `pid` of example `tag`.
-fn kernel_dir(tag: &str, pid: u32) -> PathBuf {
-    std::env::temp_dir().join(format!("qnxsim-{tag}-{pid}"))
-}
-
-/// A pid that ran and has ended (a child of ours, reaped).
-fn dead_pid() -> u32 {
-    let mut c = Command::new("true").spawn().expect("running true");
-    let pid = c.id();
-    c.wait().expect("reaping it");
-    pid
-}
-
-/// A `--processes` launcher under test: stdout lines arrive on `lines`, stderr is collected.
-/// On drop, its programs (its children, found by parent pid, and those noted) and it are
-/// killed.
-struct Launcher {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-    stderr: Option<JoinHandle<String>>,
-    programs: Vec<i32>,
-}
-
-impl Launcher {
-    fn start(bin: &str, args: &[&str]) -> Launcher {
-        let mut cmd = Command::new(bin);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // SAFETY: between fork and exec, only signal(2) calls, which are async-signal-safe.
-        // (A test run started with SIGINT or SIGHUP ignored would pass that on, and the
-        // launcher keeps an ignored signal ignored.)
-        unsafe {
-            cmd.pre_exec(|| {
-                for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-                    nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigDfl)?;
-                }
-                Ok(())
-            });
-        }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
-        let out = child.stdout.take().expect("its stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut err = child.stderr.take().expect("its stderr");
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = err.read_to_string(&mut text);
-            text
-        });
-        Launcher {
-            child,
-            lines,
-            seen: Vec::new(),
-            stderr: Some(stderr),
-            programs: Vec::new(),
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The first line (from now on) that contains `text`.
-    fn until(&mut self, text: &str) -> String {
-        let until = Instant::now() + WITHIN;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => {
-                    self.seen.push(l.clone());
-                    if l.contains(text) {
-                        return l;
-                    }
-                }
-                Err(_) => panic!(
-                    "no line with {text:?} within {WITHIN:?}; the launcher printed:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// The first line, seen already or from now on, that contains `text` (the launcher relays
-    /// each program's output as it comes: one program's line may come before another's that
-    /// caused it).
-    fn seen_or_until(&mut self, text: &str) -> String {
-        if let Some(l) = self.seen.iter().find(|l| l.contains(text)) {
-            return l.clone();
-        }
-        self.until(text)
-    }
-
-    /// The pid after `prefix` on the first line (seen already or from now on) that has it: a
-    /// program.
-    fn program_pid(&mut self, prefix: &str) -> i32 {
-        let line = self.seen_or_until(prefix);
-        let pid = number_after(&line, prefix) as i32;
-        self.programs.push(pid);
-        pid
-    }
-
-    /// Waits (at most [`GONE_WITHIN`]) for the launcher to end: its status, the rest of its
-    /// stdout and its stderr.
-    fn wait(&mut self) -> (ExitStatus, String, String) {
-        let until = Instant::now() + GONE_WITHIN;
-        let status = loop {
-            if let Some(st) = self.child.try_wait().expect("waiting for the launcher") {
-                break st;
-            }
-            assert!(
-                Instant::now() < until,
-                "the launcher did not end within {GONE_WITHIN:?}; it printed:\n{}",
-                self.seen.join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        // (The reader ends with the pipe: the launcher's programs, which share it, are gone.)
-        let until = Instant::now() + Duration::from_secs(5);
-        while let Ok(l) = self
-            .lines
-            .recv_timeout(until.saturating_duration_since(Instant::now()))
-        {
-            self.seen.push(l);
-        }
-        let stderr = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        (status, self.seen.join("\n"), stderr)
-    }
-
-    fn signal(&self, sig: Signal) {
-        kill(Pid::from_raw(self.pid() as i32), sig).expect("signalling the launcher");
-    }
-}
-
-impl Drop for Launcher {
-    fn drop(&mut self) {
-        let launcher = self.pid() as i32;
-        let mut programs = children_of(launcher);
-        programs.extend(&self.programs);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        for pid in programs {
-            if alive(pid) && cmdline(pid).contains("--role") {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-        }
     }
 }
 
@@ -680,7 +461,7 @@ fn event_loop_processes_pidin_pids_are_the_launchers_running_programs() {
             "30",
         ],
     );
-    let launcher = l.pid() as i32;
+    let launcher = l.pid();
     let spid = l.program_pid("server program pid ");
     let echo = l.program_pid("client 1 (echo): program pid ");
     let slow = l.program_pid("client 2 (slow request): program pid ");
@@ -730,7 +511,7 @@ fn event_loop_processes_pidin_pids_are_the_launchers_running_programs() {
         out.contains("server: slow request ") && out.contains(&format!("from pid {slow}:")),
         "{out}"
     );
-    assert!(!kernel_dir("event-loop", launcher as u32).exists());
+    assert!(!kernel_dir("event-loop", launcher).exists());
     assert!(all_gone(&programs.iter().copied().collect::<Vec<_>>()));
 }
 
@@ -1025,7 +806,7 @@ fn a_signal_mid_run_leaves_no_half_written_trace_or_diagram() {
             l.programs.push(p);
             programs.push(p);
         }
-        programs.extend(children_of(l.pid() as i32));
+        programs.extend(children_of(l.pid()));
         std::thread::sleep(Duration::from_millis(300));
         l.signal(sig);
         let (status, _, err) = l.wait();
@@ -1181,7 +962,7 @@ fn a_program_killed_mid_run_is_named_and_the_timeline_is_still_written() {
     let spid = l.program_pid("server program pid ");
     let slow = l.program_pid("client 2 (slow request): program pid ");
     l.seen_or_until(&format!("from pid {slow}: holding it for 30 ticks"));
-    let mut programs = children_of(l.pid() as i32);
+    let mut programs = children_of(l.pid());
     programs.push(spid);
     kill(Pid::from_raw(slow), Signal::SIGKILL).expect("killing the slow client");
     let (status, _, err) = l.wait();

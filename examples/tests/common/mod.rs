@@ -1,6 +1,8 @@
 //! Runs an example binary under a deadline, so that a hang fails the test instead of hanging
 //! the test run.
 
+pub mod launcher;
+
 use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
