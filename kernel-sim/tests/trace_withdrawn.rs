@@ -96,13 +96,8 @@ fn withdrawn_of(out: &[Decoded], pid: i32, tid: i32, spid: i32, chid: i32) -> De
 fn a_send_that_times_out_in_the_queue_is_traced_withdrawn_etimedout() {
     let k = kernel();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(0);
     let tidc = tc.tid();
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let out = recorded(&k, || {
         let r = s.run(tc, move |t| {
             t.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, Some(50_000_000))
@@ -264,13 +259,8 @@ fn wait_until_gone(k: &Kernel, pid: i32, tid: i32) {
 fn a_reply_says_whether_the_server_or_the_kernel_ended_the_exchange() {
     let k = kernel();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(0);
     let (tids, tidc) = (ts.tid(), tc.tid());
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let out = recorded(&k, || {
         let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let r = s.run(tc, move |t| {
@@ -309,13 +299,8 @@ fn a_reply_says_whether_the_server_or_the_kernel_ended_the_exchange() {
 fn an_unblock_pulse_removed_by_the_answer_is_traced_dropped() {
     let k = kernel();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(_NTO_CHF_UNBLOCK);
     let tidc = tc.tid();
-    let chid = ts.channel_create(_NTO_CHF_UNBLOCK).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let out = recorded(&k, || {
         let r = s.run(tc, move |t| {
             t.timer_timeout(

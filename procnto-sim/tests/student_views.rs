@@ -413,13 +413,8 @@ fn the_listing_shows_a_channels_send_queue_in_service_order() {
 fn a_timer_timeout_that_fires_leaves_no_trace_in_the_states_or_the_queues() {
     let k = kernel();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(0);
     let (tids, tidc) = (ts.tid(), tc.tid());
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let client = s.run(tc, move |t| {
         let _ = go_rx.recv_timeout(WITHIN);
@@ -533,13 +528,8 @@ fn a_signal_unblocks_receive_and_reply_blocked_threads_and_the_view_follows() {
 fn an_unblock_request_keeps_the_client_reply_blocked_and_shows_the_pending_pulse() {
     let k = kernel();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(_NTO_CHF_UNBLOCK);
     let (tids, tidc) = (ts.tid(), tc.tid());
-    let chid = ts.channel_create(_NTO_CHF_UNBLOCK).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let client = s.run(tc, move |t| {
         t.timer_timeout(
             CLOCK_MONOTONIC,
@@ -591,12 +581,7 @@ fn an_unblock_request_keeps_the_client_reply_blocked_and_shows_the_pending_pulse
 fn pulses_queued_with_no_receiver_are_counted_and_taken_in_priority_order() {
     let k = kernel();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
+    let (ps, pc, ts, tc, chid, coid) = s.pair(0);
     tc.msg_send_pulse(coid, 12, 5, 100).expect("pulse 5");
     tc.msg_send_pulse(coid, 12, 6, 200).expect("pulse 6");
     tc.msg_send_pulse(coid, 20, 7, 300).expect("pulse 7");
@@ -639,12 +624,7 @@ fn pulses_queued_with_no_receiver_are_counted_and_taken_in_priority_order() {
 fn the_listing_shows_the_codes_of_pulses_queued_on_a_channel() {
     let k = kernel();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
+    let (ps, _, ts, tc, chid, coid) = s.pair(0);
     tc.msg_send_pulse(coid, 12, 5, 100).expect("pulse 5");
     tc.msg_send_pulse(coid, 20, 7, 300).expect("pulse 7");
     let text = k.listing().to_string();
@@ -805,13 +785,8 @@ fn an_srr_round_trip_is_three_kernel_entries_wherever_they_are_counted() {
     for server_first in [true, false] {
         let k = kernel();
         let mut s = Scene::new(&k);
-        let (ps, pc) = (s.process(), s.process());
-        let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+        let (ps, pc, ts, tc, chid, coid) = s.pair(0);
         let (tids, tidc) = (ts.tid(), tc.tid());
-        let chid = ts.channel_create(0).expect("channel");
-        let coid = tc
-            .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-            .expect("connect");
         let (go_s, s_go) = mpsc::channel::<()>();
         let (go_c, c_go) = mpsc::channel::<()>();
         let before = (
@@ -1079,13 +1054,8 @@ fn the_timeline_and_chart_of_a_small_srr_exchange_connect_the_right_threads() {
     let dir = TempDir::new("views-srr");
     let k = kernel();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(0);
     let (tids, tidc) = (ts.tid(), tc.tid());
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let kk = k.clone();
     let (json, svg) = record(
@@ -1456,13 +1426,8 @@ fn stepper() {
     let out = Out(Arc::new(Mutex::new(Vec::new())));
     let k = kernel();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(0);
     let tids = ts.tid();
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let guard = userlib::step::Stepper::new()
         .input(std::io::Cursor::new("\n".repeat(1000).into_bytes()))
         .output(out.clone())

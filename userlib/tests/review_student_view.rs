@@ -626,13 +626,8 @@ fn every_kernel_call_is_one_entry_and_looking_is_none() {
 fn a_timed_out_call_and_an_unblock_request_are_one_entry_each() {
     let k = kernel_with_ring();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(_NTO_CHF_UNBLOCK);
     let (tids, tidc) = (ts.tid(), tc.tid());
-    let chid = ts.channel_create(_NTO_CHF_UNBLOCK).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     // A receive that times out: TimerTimeout + MsgReceive.
     let b = entries(&k, ps.pid, tids);
     let blocks = k.process_counters(ps.pid).unwrap().blocks;
@@ -1155,13 +1150,8 @@ fn step_pulse_and_timeout(strict: bool) {
     let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let _main = tracing::dispatcher::set_default(&d);
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(0);
     let (tids, tidc) = (ts.tid(), tc.tid());
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let server = on(&d, move || {
         ts.adopt_os_thread();
         bound(&ts);
@@ -1296,13 +1286,8 @@ fn a_signal_ends_an_intr_wait_and_the_view_follows() {
 fn a_send_then_reply_wait_is_one_block_and_a_ready_receive_none() {
     let k = kernel_with_ring();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(0);
     let tidc = tc.tid();
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let (s0, c0) = (
         k.process_counters(ps.pid).unwrap(),
         k.process_counters(pc.pid).unwrap(),
@@ -1337,12 +1322,7 @@ fn a_send_then_reply_wait_is_one_block_and_a_ready_receive_none() {
 fn the_chart_labels_a_negative_reply_status_as_a_reply_not_an_error() {
     let k = kernel_with_ring();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
+    let (_, _, ts, tc, chid, coid) = s.pair(0);
     let (_json, svg) = record(&k, || {
         let client = s.run(tc, move |t| {
             bound(t);

@@ -161,13 +161,8 @@ fn stepper(k: &Kernel) -> (tracing::Dispatch, userlib::step::StepGuard, Out) {
 fn the_chart_crosses_out_a_send_that_timed_out_in_the_queue() {
     let k = kernel_with_ring();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, _, coid) = s.pair(0);
     let tidc = tc.tid();
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let (_json, svg) = record(&k, || {
         let r = s.run(tc, move |t| {
             t.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, Some(50_000_000))
@@ -337,13 +332,8 @@ fn the_chart_crosses_out_a_receive_that_timed_out() {
 fn the_chart_draws_a_kernel_ended_exchange_from_the_kernel_not_as_the_servers_msgerror() {
     let k = kernel_with_ring();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(0);
     let (tids, tidc) = (ts.tid(), tc.tid());
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let (_json, svg) = record(&k, || {
         let r = s.run(tc, move |t| {
             t.timer_timeout(
@@ -393,12 +383,7 @@ fn the_chart_draws_a_kernel_ended_exchange_from_the_kernel_not_as_the_servers_ms
 fn the_chart_crosses_out_an_unblock_pulse_the_answer_made_unneeded() {
     let k = kernel_with_ring();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
-    let chid = ts.channel_create(_NTO_CHF_UNBLOCK).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
+    let (ps, _, ts, tc, chid, coid) = s.pair(_NTO_CHF_UNBLOCK);
     let (_json, svg) = record(&k, || {
         let r = s.run(tc, move |t| {
             t.timer_timeout(
@@ -438,13 +423,8 @@ fn the_step_mode_says_a_timed_out_message_left_the_queue_unreceived() {
     let k = kernel_with_ring();
     let (d, guard, out) = stepper(&k);
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(0);
     let tidc = tc.tid();
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let r = on(&d, move || {
         tc.adopt_os_thread();
         tc.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, Some(50_000_000))
@@ -480,13 +460,8 @@ fn the_step_mode_says_the_kernel_not_the_server_ended_a_timed_out_exchange() {
     let k = kernel_with_ring();
     let (d, guard, out) = stepper(&k);
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
+    let (ps, pc, ts, tc, chid, coid) = s.pair(0);
     let (tids, tidc) = (ts.tid(), tc.tid());
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
     let r = on(&d, move || {
         tc.adopt_os_thread();
         tc.timer_timeout(
@@ -537,12 +512,7 @@ fn events(json: &serde_json::Value) -> &Vec<serde_json::Value> {
 fn the_timeline_marks_a_withdrawn_send_and_puts_it_in_its_msgsend() {
     let k = kernel_with_ring();
     let mut s = Scene::new(&k);
-    let (ps, pc) = (s.process(), s.process());
-    let (ts, tc) = (s.thread(ps, 10), s.thread(pc, 10));
-    let chid = ts.channel_create(0).expect("channel");
-    let coid = tc
-        .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
-        .expect("connect");
+    let (_, pc, ts, tc, _, coid) = s.pair(0);
     let (json, _svg) = record(&k, || {
         let r = s.run(tc, move |t| {
             t.timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, Some(50_000_000))

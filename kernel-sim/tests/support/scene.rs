@@ -52,6 +52,19 @@ impl Scene {
         self.k.thread_attach(p, prio).expect("a thread")
     }
 
+    /// The usual cast: a server process with a thread (priority 10) and a channel made with
+    /// `chan_flags`, and a client process with a thread (priority 10) connected to it; as
+    /// (server process, client process, server thread, client thread, chid, coid).
+    pub fn pair(&mut self, chan_flags: u32) -> (Pid, Pid, ThreadCtx, ThreadCtx, i32, i32) {
+        let (ps, pc) = (self.process(), self.process());
+        let (ts, tc) = (self.thread(ps, 10), self.thread(pc, 10));
+        let chid = ts.channel_create(chan_flags).expect("channel");
+        let coid = tc
+            .connect_attach(0, ps.pid, chid, _NTO_SIDE_CHANNEL, 0)
+            .expect("connect");
+        (ps, pc, ts, tc, chid, coid)
+    }
+
     /// Runs `f` with `ctx` on an OS thread of its own; its result comes on the receiver. The
     /// kernel thread stays until the scene ends.
     pub fn run<T: Send + 'static>(
