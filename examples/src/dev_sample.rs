@@ -151,10 +151,11 @@ fn run(args: &Args) -> Result<(), Failure> {
         args.path, args.threads
     );
 
-    // The pool's threads do the work; this one only watches the clock.
+    // The pool's threads do the work; this one only watches the clock, sleeping in the kernel
+    // between looks as a QNX program's delay() does (pidin shows it NANOSLEEP).
     let idle = Duration::from_secs(args.idle);
     while dev.last.lock().unwrap().elapsed() < idle {
-        std::thread::sleep(Duration::from_millis(100));
+        userlib::qnx::delay(100).context(|| "delay")?;
     }
     println!("dev-sample: no message for {} s: ending", args.idle);
     resmgr_detach(&dpp, id, _RESMGR_DETACH_CLOSE).context(|| "resmgr_detach")?;

@@ -52,7 +52,7 @@ use userlib::{
 )]
 struct Args {
     /// Timer period in milliseconds, 1 to 1000 (the server's tick).
-    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = examples::u64_in(1, 1000))]
     period_ms: u64,
     /// Ticks a slow request is held before the server answers it, 3 to 100. The client's
     /// timeout is a third of that, so that it expires while the server holds the request.

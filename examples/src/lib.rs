@@ -56,6 +56,16 @@ const POLL: Duration = Duration::from_millis(10);
 /// A thread of an example, with the name its failure is reported under.
 pub type Named<T> = (String, JoinHandle<Result<T, Failure>>);
 
+/// A `u64` option's parser that accepts `lo..=hi`: a number outside it, negative ones too, is
+/// refused naming the range (`-1 is not in 0..=1000`), where a plain `u64` parser would say
+/// only that `-` is not a digit.
+pub fn u64_in(lo: u64, hi: u64) -> impl clap::builder::TypedValueParser<Value = u64> + 'static {
+    use clap::builder::TypedValueParser as _;
+    clap::value_parser!(i64)
+        .range(lo as i64..=hi as i64)
+        .map(|v| v as u64)
+}
+
 /// Waits for `threads` (each with a name for the report) and returns their values in order.
 ///
 /// The wait is bounded without a timeout on each kernel call (which would be a kernel entry

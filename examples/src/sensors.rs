@@ -135,12 +135,12 @@ struct Args {
     #[arg(long, default_value_t = 16, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(0..=MAX_TRIGGER_NUM_MSG as i64))]
     trigger_num_msg: u32,
     /// asyncmsg only: deliver this many ms after a batch's first reading, 0 to 60000 (0: off).
-    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = examples::u64_in(0, 60_000))]
     trigger_time_ms: u64,
     /// How long to sample, in ms, 1 to 3600000 (with --rate > 0: rate * duration samples per
     /// sensor). A producer that falls behind --rate stops 500 ms after it at the latest, even
     /// in the middle of a tick, and the report says the requested rate was not reached.
-    #[arg(long, default_value_t = 1000, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true, value_parser = examples::u64_in(1, 3_600_000))]
     duration_ms: u64,
     /// The messaging model.
     #[arg(long, value_enum, default_value_t = ModelArg::Asyncmsg)]

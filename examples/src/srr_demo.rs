@@ -58,7 +58,7 @@ struct Args {
     clients: u32,
     /// Round trips per client in part 2, 0 to 1000000000 (0: none; the clients only attach and
     /// close).
-    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(0..=MAX_ROUNDS))]
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = examples::u64_in(0, MAX_ROUNDS))]
     rounds: u64,
     /// Message and reply size in bytes in part 2, 0 to 65536 (0: empty messages, which QNX
     /// allows).
