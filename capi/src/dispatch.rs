@@ -132,7 +132,8 @@ fn create(chid: c_int, flags: c_uint) -> KResult<*mut CDispatch> {
     Ok(dpp)
 }
 
-fn ptr_out<T>(r: KResult<*mut T>) -> *mut T {
+/// `r`'s pointer, or NULL with `errno` set.
+pub(crate) fn ptr_out<T>(r: KResult<*mut T>) -> *mut T {
     match r {
         Ok(p) => p,
         Err(e) => {
@@ -195,7 +196,11 @@ pub unsafe extern "C" fn dispatch_destroy(dpp: *mut CDispatch) -> c_int {
     plain(guard(|| unsafe { destroy(dpp) }))
 }
 
-unsafe fn context_alloc(dpp: *mut CDispatch) -> KResult<*mut CContext> {
+/// `dispatch_context_alloc`'s work (see it).
+///
+/// # Safety
+/// `dpp` is NULL or a live handle.
+pub(crate) unsafe fn context_alloc(dpp: *mut CDispatch) -> KResult<*mut CContext> {
     // SAFETY: forwarded.
     let e = unsafe { engine(dpp)? };
     let (nparts, msg_max) = e.context_sizes()?;
@@ -260,7 +265,11 @@ pub unsafe extern "C" fn dispatch_context_free(ctp: *mut CContext) {
     }
 }
 
-unsafe fn block(ctp: *mut CContext) -> KResult<*mut CContext> {
+/// `dispatch_block`'s work (see it): `ctp`, with `rcvid` -1 after a timeout.
+///
+/// # Safety
+/// `ctp` is NULL or a live context of a live handle, used by this thread alone meanwhile.
+pub(crate) unsafe fn block(ctp: *mut CContext) -> KResult<*mut CContext> {
     if ctp.is_null() {
         return Err(Errno::EINVAL);
     }

@@ -12,25 +12,32 @@
 //! message types `_IO_BASE..=_IO_MAX` and the `_PULSE_CODE_DISCONNECT` / `_PULSE_CODE_UNBLOCK`
 //! pulses (through `message_attach`/`pulse_attach`, as QNX's does), whose trampoline hands
 //! the context to the engine kept as the handle's extension. So `dispatch_handler` and thread
-//! pools serve resource managers unchanged.
+//! pools serve resource managers unchanged. QNX's loop of simple resource managers,
+//! `resmgr_context_alloc`, `resmgr_block`, `resmgr_handler`, `resmgr_unblock` and
+//! `resmgr_context_free`, runs on the same contexts and serves the layer alone: what is not
+//! the layer's goes to `other_func` (or ENOSYS), never to the dispatch handlers.
 //!
 //! Every handler gets `msg = (char *)ctp->msg + ctp->offset` (the current part of a combine
 //! message); the tables and the handle are the program's, and must outlive the attach (QNX's
 //! rule: the library keeps the pointers).
 
-use crate::dispatch::{engine, CContext, CDispatch, CMessageAttr};
+use crate::dispatch::{engine, ptr_out, CContext, CDispatch, CHandler, CMessageAttr};
 use crate::neutrino::{
-    MsgRead, MsgReadv, MsgReply, MsgReply_r, MsgReplyv, MsgReplyv_r, MsgWrite, MsgWritev,
+    MsgError_r, MsgRead, MsgReadv, MsgReply, MsgReply_r, MsgReplyv, MsgReplyv_r, MsgWrite,
+    MsgWritev,
 };
 use crate::{guard, plain, set_errno};
-use kernel_sim::consts::{_PULSE_CODE_DISCONNECT, _PULSE_CODE_UNBLOCK};
+use kernel_sim::consts::{_PULSE_CODE_DISCONNECT, _PULSE_CODE_UNBLOCK, _RESMGR_FLAG_MASK};
 use kernel_sim::{Errno, KResult, MsgInfo, RcvId};
 use libc::{c_char, c_int, c_long, c_uint, c_void, iovec, size_t, ssize_t};
 use std::marker::PhantomData;
 use std::mem::{offset_of, size_of};
 use std::ptr;
+use userlib::dispatch::Engine;
 use userlib::iomsg::*;
-use userlib::resmgr::{CoreCtx, Front, Resmgr, _RESMGR_DEFAULT, _RESMGR_DETACH_CLOSE};
+use userlib::resmgr::{
+    CoreCtx, Front, Resmgr, _RESMGR_DEFAULT, _RESMGR_DETACH_CLOSE, _RESMGR_NOREPLY,
+};
 
 /// A connect handler: `int (*)(resmgr_context_t *, io_open_t *, RESMGR_HANDLE_T *, void *)`.
 pub type CConnectFn =
@@ -412,6 +419,31 @@ impl Front for CFront {
     }
 }
 
+/// Hands what a context received (a message of type `_IO_BASE..=_IO_MAX`, a disconnect or
+/// unblock pulse) to the engine of the context's handle: what `dispatch_handler` and
+/// `resmgr_handler` return.
+///
+/// # Safety
+/// `ctp` is a live context of `e`'s handle, filled by a block, this thread's alone.
+unsafe fn serve(ctp: *mut CContext, e: &Engine<CHandler>, core: &Resmgr<CFront>) -> c_int {
+    // A message shorter than the headers handlers read in place: the rest is zero, not a
+    // previous client's bytes.
+    // SAFETY: a live context (our caller's promise); `msg` has `msg_max_size` bytes (the
+    // context's layout).
+    unsafe {
+        if (*ctp).rcvid > 0 {
+            let len = usize::try_from((*ctp).info.msglen).unwrap_or(0);
+            let end = (*ctp).msg_max_size.min(IOMSGS_SIZE);
+            if len < end {
+                ptr::write_bytes((*ctp).msg.cast::<u8>().add(len), 0, end - len);
+            }
+        }
+    }
+    // SAFETY: as above.
+    let mut cx = unsafe { CCtx::new(ctp) };
+    core.handle(&mut cx, |h| e.has_name(h))
+}
+
 /// The layer's handler on the dispatch handle: hands the context to the engine.
 unsafe extern "C" fn trampoline(
     ctp: *mut CContext,
@@ -425,21 +457,8 @@ unsafe extern "C" fn trampoline(
         // SAFETY: the context's handle is live (dispatch_handler's caller's promise).
         let e = unsafe { engine(dpp) }?;
         let core = e.extension_if::<Resmgr<CFront>>().ok_or(Errno::EINVAL)?;
-        // A message shorter than the headers handlers read in place: the rest is zero, not a
-        // previous client's bytes.
-        // SAFETY: as above; `msg` has `msg_max_size` bytes (the context's layout).
-        unsafe {
-            if (*ctp).rcvid > 0 {
-                let len = usize::try_from((*ctp).info.msglen).unwrap_or(0);
-                let end = (*ctp).msg_max_size.min(IOMSGS_SIZE);
-                if len < end {
-                    ptr::write_bytes((*ctp).msg.cast::<u8>().add(len), 0, end - len);
-                }
-            }
-        }
         // SAFETY: as above.
-        let mut cx = unsafe { CCtx::new(ctp) };
-        Ok(core.handle(&mut cx, |h| e.has_name(h)))
+        Ok(unsafe { serve(ctp, e, &core) })
     });
     r.unwrap_or(-1)
 }
@@ -542,9 +561,17 @@ unsafe fn attach(
         _ => None,
     };
     // SAFETY: checked live by `layer`.
-    let chid = unsafe { engine(dpp) }?.chid();
+    let e = unsafe { engine(dpp) }?;
+    if let Some(o) = other {
+        // (resmgr_handler's copy, by the engine's rule: the first attach with valid flags
+        // that gives one.)
+        if flags & !_RESMGR_FLAG_MASK == 0 {
+            e.extension::<LoopOther>(|_| Ok(LoopOther::default()))?
+                .first(o);
+        }
+    }
     core.attach(
-        chid,
+        e.chid(),
         path.as_deref(),
         file_type as u32,
         flags,
@@ -710,6 +737,247 @@ pub unsafe extern "C" fn resmgr_iofuncs(ctp: *mut CContext) -> *const CIoFuncs {
             .ok_or(Errno::ENOENT)
     });
     r.unwrap_or(ptr::null())
+}
+
+// ------------------------------------------------------------------ the resmgr_* loop
+
+/// A handle's `other_func` for `resmgr_handler`, which gives it what the engine never gets
+/// (messages of other types, pulses of other codes): a copy of the engine's, taken by the
+/// engine's rule (the first attach with valid flags that gives one).
+#[derive(Debug, Default)]
+struct LoopOther(std::sync::Mutex<Option<OtherFn>>);
+
+impl LoopOther {
+    /// Keeps `f` unless a function was kept before.
+    fn first(&self, f: OtherFn) {
+        let mut o = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if o.is_none() {
+            *o = Some(f);
+        }
+    }
+
+    /// The handle's `other_func`, if it has one.
+    fn get(e: &Engine<CHandler>) -> Option<OtherFn> {
+        let o = e.extension_if::<LoopOther>()?;
+        let f = *o.0.lock().unwrap_or_else(|p| p.into_inner());
+        f
+    }
+}
+
+/// The engine and the layer of a handle for the `resmgr_*` loop. EINVAL: `dpp` NULL or not a
+/// live handle, or no `resmgr_attach` made the layer on it (QNX's `resmgr_context_alloc`
+/// error for "no resource manager events attached").
+///
+/// # Safety
+/// `dpp` is NULL or a live handle.
+unsafe fn loop_layer<'a>(
+    dpp: *mut CDispatch,
+) -> KResult<(&'a Engine<CHandler>, std::sync::Arc<Resmgr<CFront>>)> {
+    // SAFETY: our caller's promise.
+    let e = unsafe { engine(dpp) }?;
+    let core = e.extension_if::<Resmgr<CFront>>().ok_or(Errno::EINVAL)?;
+    Ok((e, core))
+}
+
+/// The handle of a context. EINVAL `ctp` NULL.
+///
+/// # Safety
+/// `ctp` is NULL or a live context. Only the handle is read, through the raw pointer:
+/// another thread may be blocked in the context (`resmgr_unblock`).
+unsafe fn dpp_of(ctp: *const CContext) -> KResult<*mut CDispatch> {
+    if ctp.is_null() {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: a live context (our caller's promise).
+    Ok(unsafe { ptr::addr_of!((*ctp).dpp).read() })
+}
+
+/// `resmgr_context_alloc(dpp)`: a context for `resmgr_block`/`resmgr_handler`, as
+/// `dispatch_context_alloc` makes one (the same block; free it with `resmgr_context_free` or
+/// `dispatch_context_free`). NULL and `errno`: EINVAL `dpp` NULL, destroyed, or with no
+/// resource-manager layer (no `resmgr_attach` on it); ENOMEM.
+///
+/// # Safety
+/// `dpp` is NULL or a live handle from `dispatch_create*`.
+#[no_mangle]
+pub unsafe extern "C" fn resmgr_context_alloc(dpp: *mut CDispatch) -> *mut CContext {
+    ptr_out(guard(|| {
+        // SAFETY: forwarded from our C caller (see the `# Safety` section).
+        unsafe {
+            loop_layer(dpp)?;
+            crate::dispatch::context_alloc(dpp)
+        }
+    }))
+}
+
+/// `resmgr_context_free(ctp)`: frees a context (NULL: nothing), as `dispatch_context_free`.
+///
+/// # Safety
+/// `ctp` is NULL or a context from `resmgr_context_alloc` or `dispatch_context_alloc`, not
+/// freed yet and not in use.
+#[no_mangle]
+pub unsafe extern "C" fn resmgr_context_free(ctp: *mut CContext) {
+    // SAFETY: forwarded from our C caller (see the `# Safety` section).
+    unsafe { crate::dispatch::dispatch_context_free(ctp) }
+}
+
+unsafe fn loop_block(ctp: *mut CContext) -> KResult<*mut CContext> {
+    // SAFETY: forwarded.
+    let dpp = unsafe { dpp_of(ctp) }?;
+    // SAFETY: forwarded: the context's handle is live.
+    unsafe { loop_layer(dpp) }?;
+    // SAFETY: forwarded.
+    let got = unsafe { crate::dispatch::block(ctp) }?;
+    // (rcvid -1 after a block that succeeded: its timeout.)
+    // SAFETY: the context, this thread's.
+    if unsafe { ptr::addr_of!((*got).rcvid).read() } == -1 {
+        return Err(Errno::ETIMEDOUT);
+    }
+    Ok(got)
+}
+
+/// `resmgr_block(ctp)`: waits for a message or pulse on the context's handle, as
+/// `dispatch_block`, and returns `ctp` (`ctp->rcvid`, `ctp->info`, `ctp->msg` filled):
+/// `resmgr_handler` then serves it. NULL and `errno`: EINVAL `ctp` NULL, its handle destroyed
+/// or with no resource-manager layer; ETIMEDOUT the `dispatch_timeout` of the handle (or a
+/// `TimerTimeout` armed before) ran out (`ctp->rcvid` is -1); ESRCH the channel was
+/// destroyed; EINTR.
+///
+/// # Safety
+/// `ctp` is NULL or a live context of a live handle, used by this thread alone meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn resmgr_block(ctp: *mut CContext) -> *mut CContext {
+    // SAFETY: forwarded from our C caller (see the `# Safety` section).
+    ptr_out(guard(|| unsafe { loop_block(ctp) }))
+}
+
+/// QNX's reply to what `other_func` (or, without one, `_RESMGR_DEFAULT`) answered a message:
+/// 0, or -1 when the reply failed.
+fn loop_answer(cx: &mut CCtx<'_>, n: c_int) -> c_int {
+    let rcvid = cx.rcvid();
+    let r = match n {
+        _RESMGR_NOREPLY => return 0,
+        _RESMGR_DEFAULT => Errno::ENOSYS.0,
+        n => n,
+    };
+    let ok = if r <= 0 {
+        cx.reply(r.unsigned_abs() as usize).is_ok()
+    } else {
+        // SAFETY: MsgError_r has no memory to trust.
+        unsafe { MsgError_r(rcvid as c_int, r) == 0 }
+    };
+    if ok {
+        0
+    } else {
+        -1
+    }
+}
+
+unsafe fn loop_handler(ctp: *mut CContext) -> KResult<c_int> {
+    // SAFETY: forwarded.
+    let dpp = unsafe { dpp_of(ctp) }?;
+    // SAFETY: forwarded: the context's handle is live.
+    let (e, core) = unsafe { loop_layer(dpp) }?;
+    // SAFETY: a live context, this thread's alone (our caller's promise).
+    let (rcvid, msglen, msg, max) = unsafe {
+        (
+            (*ctp).rcvid,
+            usize::try_from((*ctp).info.msglen).unwrap_or(0),
+            (*ctp).msg.cast::<u8>(),
+            (*ctp).msg_max_size,
+        )
+    };
+    if rcvid < 0 {
+        // A timeout's context (or one that received nothing).
+        return Ok(-1);
+    }
+    if rcvid > 0 {
+        if msglen < 2 || max < 2 {
+            // As the dispatch layer answers a message with no type.
+            // SAFETY: MsgError_r has no memory to trust.
+            unsafe { MsgError_r(rcvid, libc::EINVAL) };
+            return Ok(-1);
+        }
+        // SAFETY: the receive buffer holds the message's first `msglen` (>= 2) bytes.
+        let ty = unsafe { msg.cast::<u16>().read_unaligned() };
+        if (_IO_BASE..=_IO_MAX).contains(&ty) {
+            // SAFETY: forwarded.
+            return Ok(unsafe { serve(ctp, e, &core) });
+        }
+        // Not the layer's type: other_func's, else ENOSYS (QNX's _resmgr_handler).
+        // SAFETY: as above.
+        let mut cx = unsafe { CCtx::new(ctp) };
+        cx.set_status(0);
+        cx.set_part(0, msglen.min(max));
+        let n = match LoopOther::get(e) {
+            Some(o) => CFront::other(&o, &mut cx),
+            None => _RESMGR_DEFAULT,
+        };
+        return Ok(loop_answer(&mut cx, n));
+    }
+    // A pulse.
+    // SAFETY: the receive buffer has `max` bytes (the context's layout).
+    let bytes = unsafe { std::slice::from_raw_parts(msg, max) };
+    let Some(p) = kernel_sim::Pulse::from_bytes(bytes) else {
+        return Ok(-1);
+    };
+    if p.code == _PULSE_CODE_DISCONNECT || p.code == _PULSE_CODE_UNBLOCK {
+        // SAFETY: forwarded.
+        return Ok(unsafe { serve(ctp, e, &core) });
+    }
+    // Another pulse: other_func's (its result unused, as QNX's), else dropped.
+    match LoopOther::get(e) {
+        Some(o) => {
+            // SAFETY: as above.
+            let mut cx = unsafe { CCtx::new(ctp) };
+            cx.set_status(0);
+            CFront::other(&o, &mut cx);
+            Ok(0)
+        }
+        None => Ok(-1),
+    }
+}
+
+/// `resmgr_handler(ctp)`: serves what `resmgr_block` received through the resource-manager
+/// layer alone, as `dispatch_handler` serves the layer's messages: `_IO_*` messages (types
+/// `_IO_BASE`..`_IO_MAX`) and the `_PULSE_CODE_DISCONNECT`/`_PULSE_CODE_UNBLOCK` pulses, by
+/// the connect and I/O tables. Other messages go to the handle's `other_func`
+/// (`RESMGR_FLAG_ATTACH_OTHERFUNC`), whose result is replied as a handler's, else are
+/// answered ENOSYS; other pulses go to `other_func`, else are dropped. The handle's
+/// `message_attach`, `pulse_attach` and `select_attach` handlers are never called (QNX's rule:
+/// use `dispatch_handler` for them). 0, or -1: a timeout's context, a message shorter than 2
+/// bytes (answered EINVAL), a pulse nothing took, a reply that failed; -1 and EINVAL for `ctp`
+/// NULL, its handle destroyed or with no resource-manager layer.
+///
+/// # Safety
+/// `ctp` is NULL or a live context of a live handle, filled by `resmgr_block` (or
+/// `dispatch_block`), this thread's alone meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn resmgr_handler(ctp: *mut CContext) -> c_int {
+    // SAFETY: forwarded from our C caller (see the `# Safety` section).
+    plain(guard(|| unsafe { loop_handler(ctp) }))
+}
+
+/// `resmgr_unblock(ctp)`: wakes one thread blocked in `resmgr_block` (or `dispatch_block`) on
+/// the context's handle with a `_PULSE_CODE_UNBLOCK` pulse of value 0, as `dispatch_unblock`
+/// (`resmgr_handler` of that pulse calls `other_func`, if any, and does nothing else). Sets
+/// `errno` to EINVAL if `ctp` is NULL or its handle is destroyed or has no resource-manager
+/// layer.
+///
+/// # Safety
+/// `ctp` is NULL or a live context of a live handle (another thread may be blocked in it).
+#[no_mangle]
+pub unsafe extern "C" fn resmgr_unblock(ctp: *mut CContext) {
+    let r = guard(|| {
+        // SAFETY: forwarded from our C caller (see the `# Safety` section).
+        let dpp = unsafe { dpp_of(ctp) }?;
+        // SAFETY: as above: the context's handle is live.
+        let (e, _) = unsafe { loop_layer(dpp) }?;
+        e.unblock()
+    });
+    if let Err(e) = r {
+        set_errno(e);
+    }
 }
 
 /// (rcvid, offset) of a context, or EINVAL for NULL.

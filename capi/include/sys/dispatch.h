@@ -26,9 +26,13 @@
  * dispatch loop, or any block/handler pair, in a number of threads that grows and shrinks
  * with QNX's water marks.
  *
+ * The resource-manager layer (resmgr_attach, <sys/resmgr.h>, <sys/iofunc.h>) and
+ * select_attach (<sys/dispatch.h>'s select section) attach to the same handle; the classic
+ * resmgr_context_alloc / resmgr_block / resmgr_handler loop serves that layer alone.
+ *
  * Where this library differs from QNX's: name_attach(NULL, ...) makes no dispatch handle
- * (attach->dpp stays NULL: receive on attach->chid); select_attach and the resource-manager
- * layer (resmgr_attach, iofunc) are not there yet.
+ * (attach->dpp stays NULL: receive on attach->chid), and name_attach does not set up the
+ * resource-manager layer (docs/deviations.md).
  */
 #ifndef _QNXSIM_SYS_DISPATCH_H
 #define _QNXSIM_SYS_DISPATCH_H
@@ -217,6 +221,28 @@ typedef struct _resmgr_attr {
 #define RESMGR_FLAG_ATTACH_LOCAL 0x00000002    /* a link with no path (ConnectAttach to it) */
 #define RESMGR_FLAG_ATTACH_OTHERFUNC 0x00000004 /* other_func is used */
 #define RESMGR_FLAG_CROSS_ENDIAN 0x00000008    /* accepted, ignored (one machine) */
+
+/*
+ * The loop of a simple resource manager (QNX's special case of the dispatch calls):
+ *   ctp = resmgr_context_alloc(dpp);
+ *   for (;;) { if ((ctp = resmgr_block(ctp)) == NULL) break; resmgr_handler(ctp); }
+ * resmgr_context_alloc needs a resmgr_attach on dpp first (NULL and EINVAL otherwise, as
+ * for a NULL or destroyed dpp). resmgr_block returns ctp, or NULL and errno: EINVAL (ctp
+ * NULL, its handle destroyed or without the resource-manager layer), ETIMEDOUT (the
+ * handle's dispatch_timeout ran out), ESRCH (the channel destroyed), EINTR. resmgr_handler
+ * serves the layer's messages (_IO_BASE.._IO_MAX) and its disconnect and unblock pulses;
+ * other messages and pulses go to other_func (RESMGR_FLAG_ATTACH_OTHERFUNC), else a message
+ * is answered ENOSYS and a pulse dropped: message_attach, pulse_attach and select_attach
+ * handlers are dispatch_handler's only. It returns 0, or -1 (a timeout's context, a pulse
+ * nothing took, a failed reply; EINVAL as resmgr_block's). resmgr_unblock wakes one blocked
+ * thread with a _PULSE_CODE_UNBLOCK pulse of value 0 (errno EINVAL as above);
+ * resmgr_context_free frees a context (NULL: nothing).
+ */
+resmgr_context_t *resmgr_context_alloc(dispatch_t *dpp);
+resmgr_context_t *resmgr_block(resmgr_context_t *ctp);
+void resmgr_unblock(resmgr_context_t *ctp);
+int resmgr_handler(resmgr_context_t *ctp);
+void resmgr_context_free(resmgr_context_t *ctp);
 /* ---- end resmgr ---- */
 
 /* ---------------------------------------------------------------- names */
