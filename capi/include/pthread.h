@@ -11,7 +11,10 @@
  *   policy and priority, with PTHREAD_INHERIT_SCHED (the default) at the creator's; the Linux
  *   thread always inherits the creator's Linux scheduling;
  * - pthread_join is bounded, as QNX's, by a TimerTimeout armed with _NTO_TIMEOUT_JOIN: ETIMEDOUT
- *   once its time has passed, the thread not joined (and it spends the arming, as a kernel call).
+ *   once its time has passed, the thread not joined (and it spends the arming, as a kernel call);
+ * - pthread_cancel also ends the kernel call the thread is blocked in, when that call is a
+ *   cancellation point, as QNX's are (MsgSend* but the *nc forms, MsgReceive*, InterruptWait,
+ *   delay() and the sleeps).
  */
 /* (#include_next is a GNU extension: this pragma keeps -Wpedantic quiet about it.) */
 #if defined(__GNUC__)
@@ -33,6 +36,9 @@ int qnxsim_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 
 int qnxsim_pthread_join(pthread_t thread, void **retval);
 #define pthread_join qnxsim_pthread_join
+
+int qnxsim_pthread_cancel(pthread_t thread);
+#define pthread_cancel qnxsim_pthread_cancel
 
 int qnxsim_pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param);
 int qnxsim_pthread_getschedparam(pthread_t thread, int *policy, struct sched_param *param);

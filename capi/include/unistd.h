@@ -1,6 +1,8 @@
 /*
  * <unistd.h>: the system's, plus QNX's iov_t, SETIOV/GETIOV macros and delay() (libqnxsim,
- * QNX Neutrino on Linux).
+ * QNX Neutrino on Linux). sleep() and usleep() are renamed to libqnxsim's: a thread that
+ * made a kernel call sleeps NANOSLEEP-blocked in the kernel, as on QNX (pidin shows it so);
+ * another sleeps in Linux's.
  */
 /* (#include_next is a GNU extension: this pragma keeps -Wpedantic quiet about it.) */
 #if defined(__GNUC__)
@@ -26,6 +28,11 @@ typedef struct iovec iov_t;
 
 /* Sleeps msec milliseconds; returns 0, or the milliseconds left if a signal interrupted it. */
 unsigned int delay(unsigned int msec);
+
+unsigned int qnxsim_sleep(unsigned int seconds);
+int qnxsim_usleep(__useconds_t usec);
+#define sleep(seconds) qnxsim_sleep(seconds)
+#define usleep(usec) qnxsim_usleep(usec)
 
 #ifdef __cplusplus
 }

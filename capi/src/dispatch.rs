@@ -337,9 +337,10 @@ pub(crate) unsafe fn block(ctp: *mut CContext) -> KResult<*mut CContext> {
 /// # Safety
 /// `ctp` is NULL or a live context of a live handle, used by this thread alone meanwhile.
 #[no_mangle]
-pub unsafe extern "C" fn dispatch_block(ctp: *mut CContext) -> *mut CContext {
+pub unsafe extern "C-unwind" fn dispatch_block(ctp: *mut CContext) -> *mut CContext {
+    // (A cancellation point, as its MsgReceive is: capi/src/cancel.rs.)
     // SAFETY: forwarded from our C caller (see the `# Safety` section).
-    ptr_out(guard(|| unsafe { block(ctp) }))
+    ptr_out(crate::cancel::point(|| guard(|| unsafe { block(ctp) })))
 }
 
 unsafe fn handler(ctp: *mut CContext) -> KResult<c_int> {

@@ -470,15 +470,18 @@ fn isize_of(n: usize) -> KResult<isize> {
 /// # Safety
 /// As `read(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn read(fd: c_int, b: *mut c_void, n: size_t) -> ssize_t {
+pub unsafe extern "C-unwind" fn read(fd: c_int, b: *mut c_void, n: size_t) -> ssize_t {
     let Some(v) = ours(fd) else {
         // SAFETY: libc's read, with our caller's arguments.
         return unsafe { real_read()(fd, b, n) };
     };
-    ret(inside(|| {
-        // SAFETY: `b` is valid for `n` bytes of writes (our caller's promise).
-        let s = unsafe { buf_mut(b, n)? };
-        isize_of(io::read(coid_of(v)?, s)?)
+    // (A cancellation point, as read(2) is: capi/src/cancel.rs.)
+    ret(crate::cancel::point(|| {
+        inside(|| {
+            // SAFETY: `b` is valid for `n` bytes of writes (our caller's promise).
+            let s = unsafe { buf_mut(b, n)? };
+            isize_of(io::read(coid_of(v)?, s)?)
+        })
     }))
 }
 
@@ -491,7 +494,7 @@ extern "C" {
 /// # Safety
 /// As `read(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn __read_chk(
+pub unsafe extern "C-unwind" fn __read_chk(
     fd: c_int,
     b: *mut c_void,
     n: size_t,
@@ -514,15 +517,18 @@ pub unsafe extern "C" fn __read_chk(
 /// # Safety
 /// As `write(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn write(fd: c_int, b: *const c_void, n: size_t) -> ssize_t {
+pub unsafe extern "C-unwind" fn write(fd: c_int, b: *const c_void, n: size_t) -> ssize_t {
     let Some(v) = ours(fd) else {
         // SAFETY: libc's write, with our caller's arguments.
         return unsafe { real_write()(fd, b, n) };
     };
-    ret(inside(|| {
-        // SAFETY: `b` is valid for `n` bytes of reads (our caller's promise).
-        let s = unsafe { buf(b, n)? };
-        isize_of(io::write(coid_of(v)?, s)?)
+    // (A cancellation point, as write(2) is.)
+    ret(crate::cancel::point(|| {
+        inside(|| {
+            // SAFETY: `b` is valid for `n` bytes of reads (our caller's promise).
+            let s = unsafe { buf(b, n)? };
+            isize_of(io::write(coid_of(v)?, s)?)
+        })
     }))
 }
 
@@ -531,10 +537,13 @@ pub unsafe extern "C" fn write(fd: c_int, b: *const c_void, n: size_t) -> ssize_
 /// # Safety
 /// As `pread(2)`.
 unsafe fn pread_ours(v: u64, b: *mut c_void, n: size_t, off: off_t) -> ssize_t {
-    ret(inside(|| {
-        // SAFETY: `b` is valid for `n` bytes of writes (our caller's promise).
-        let s = unsafe { buf_mut(b, n)? };
-        isize_of(io::pread(coid_of(v)?, s, off)?)
+    // (A cancellation point, as pread(2) is.)
+    ret(crate::cancel::point(|| {
+        inside(|| {
+            // SAFETY: `b` is valid for `n` bytes of writes (our caller's promise).
+            let s = unsafe { buf_mut(b, n)? };
+            isize_of(io::pread(coid_of(v)?, s, off)?)
+        })
     }))
 }
 
@@ -543,10 +552,13 @@ unsafe fn pread_ours(v: u64, b: *mut c_void, n: size_t, off: off_t) -> ssize_t {
 /// # Safety
 /// As `pwrite(2)`.
 unsafe fn pwrite_ours(v: u64, b: *const c_void, n: size_t, off: off_t) -> ssize_t {
-    ret(inside(|| {
-        // SAFETY: `b` is valid for `n` bytes of reads (our caller's promise).
-        let s = unsafe { buf(b, n)? };
-        isize_of(io::pwrite(coid_of(v)?, s, off)?)
+    // (A cancellation point, as pwrite(2) is.)
+    ret(crate::cancel::point(|| {
+        inside(|| {
+            // SAFETY: `b` is valid for `n` bytes of reads (our caller's promise).
+            let s = unsafe { buf(b, n)? };
+            isize_of(io::pwrite(coid_of(v)?, s, off)?)
+        })
     }))
 }
 
@@ -555,7 +567,7 @@ unsafe fn pwrite_ours(v: u64, b: *const c_void, n: size_t, off: off_t) -> ssize_
 /// # Safety
 /// As `pread(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn pread(fd: c_int, b: *mut c_void, n: size_t, off: off_t) -> ssize_t {
+pub unsafe extern "C-unwind" fn pread(fd: c_int, b: *mut c_void, n: size_t, off: off_t) -> ssize_t {
     match ours(fd) {
         // SAFETY: forwarded from our caller.
         Some(v) => unsafe { pread_ours(v, b, n, off) },
@@ -569,7 +581,12 @@ pub unsafe extern "C" fn pread(fd: c_int, b: *mut c_void, n: size_t, off: off_t)
 /// # Safety
 /// As `pread(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn pread64(fd: c_int, b: *mut c_void, n: size_t, off: off_t) -> ssize_t {
+pub unsafe extern "C-unwind" fn pread64(
+    fd: c_int,
+    b: *mut c_void,
+    n: size_t,
+    off: off_t,
+) -> ssize_t {
     match ours(fd) {
         // SAFETY: forwarded from our caller.
         Some(v) => unsafe { pread_ours(v, b, n, off) },
@@ -583,7 +600,12 @@ pub unsafe extern "C" fn pread64(fd: c_int, b: *mut c_void, n: size_t, off: off_
 /// # Safety
 /// As `pwrite(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn pwrite(fd: c_int, b: *const c_void, n: size_t, off: off_t) -> ssize_t {
+pub unsafe extern "C-unwind" fn pwrite(
+    fd: c_int,
+    b: *const c_void,
+    n: size_t,
+    off: off_t,
+) -> ssize_t {
     match ours(fd) {
         // SAFETY: forwarded from our caller.
         Some(v) => unsafe { pwrite_ours(v, b, n, off) },
@@ -597,7 +619,12 @@ pub unsafe extern "C" fn pwrite(fd: c_int, b: *const c_void, n: size_t, off: off
 /// # Safety
 /// As `pwrite(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn pwrite64(fd: c_int, b: *const c_void, n: size_t, off: off_t) -> ssize_t {
+pub unsafe extern "C-unwind" fn pwrite64(
+    fd: c_int,
+    b: *const c_void,
+    n: size_t,
+    off: off_t,
+) -> ssize_t {
     match ours(fd) {
         // SAFETY: forwarded from our caller.
         Some(v) => unsafe { pwrite_ours(v, b, n, off) },
@@ -1056,31 +1083,34 @@ fn errno_value(r: KResult<()>) -> c_int {
 /// `data` is valid for `nbytes` bytes (reads and writes as the direction says); `dev_info`
 /// NULL or valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn devctl(
+pub unsafe extern "C-unwind" fn devctl(
     fd: c_int,
     dcmd: c_int,
     data: *mut c_void,
     nbytes: size_t,
     dev_info: *mut c_int,
 ) -> c_int {
-    errno_value(inside(|| {
-        let coid = match coid_for_qnx_call(fd) {
-            Err(Errno::ENOSYS) => return Err(Errno(libc::ENOTTY)),
-            r => r?,
-        };
-        // SAFETY: `data` is valid for `nbytes` bytes (our caller's promise).
-        let part = unsafe { buf_mut(data, nbytes)? };
-        let parts = if part.is_empty() {
-            vec![]
-        } else {
-            vec![iov_of(part)]
-        };
-        let ret = devctl_iov(coid, dcmd, nbytes, &parts, &parts, true)?;
-        // SAFETY: NULL or valid for a write (our caller's promise).
-        if let Some(info) = unsafe { dev_info.as_mut() } {
-            *info = ret;
-        }
-        Ok(())
+    // (A cancellation point, as QNX's devctl is.)
+    errno_value(crate::cancel::point(|| {
+        inside(|| {
+            let coid = match coid_for_qnx_call(fd) {
+                Err(Errno::ENOSYS) => return Err(Errno(libc::ENOTTY)),
+                r => r?,
+            };
+            // SAFETY: `data` is valid for `nbytes` bytes (our caller's promise).
+            let part = unsafe { buf_mut(data, nbytes)? };
+            let parts = if part.is_empty() {
+                vec![]
+            } else {
+                vec![iov_of(part)]
+            };
+            let ret = devctl_iov(coid, dcmd, nbytes, &parts, &parts, true)?;
+            // SAFETY: NULL or valid for a write (our caller's promise).
+            if let Some(info) = unsafe { dev_info.as_mut() } {
+                *info = ret;
+            }
+            Ok(())
+        })
     }))
 }
 
@@ -1091,7 +1121,7 @@ pub unsafe extern "C" fn devctl(
 /// `sv` and `rv` are valid for `sparts`/`rparts` entries, each part valid as its list's
 /// direction says; `dev_info` NULL or valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn devctlv(
+pub unsafe extern "C-unwind" fn devctlv(
     fd: c_int,
     dcmd: c_int,
     sparts: c_int,
@@ -1100,22 +1130,25 @@ pub unsafe extern "C" fn devctlv(
     rv: *const iovec,
     dev_info: *mut c_int,
 ) -> c_int {
-    errno_value(inside(|| {
-        let coid = match coid_for_qnx_call(fd) {
-            Err(Errno::ENOSYS) => return Err(Errno(libc::ENOTTY)),
-            r => r?,
-        };
-        let sp = usize::try_from(sparts).map_err(|_| Errno::EINVAL)?;
-        let rp = usize::try_from(rparts).map_err(|_| Errno::EINVAL)?;
-        // SAFETY: the lists as our caller promised.
-        let (s, r) = unsafe { (iov_list(sv, sp)?, iov_list(rv, rp)?) };
-        let total = |l: &[Iov]| l.iter().map(|p| p.len as usize).sum::<usize>();
-        let ret = devctl_iov(coid, dcmd, total(s).max(total(r)), s, r, true)?;
-        // SAFETY: NULL or valid for a write (our caller's promise).
-        if let Some(info) = unsafe { dev_info.as_mut() } {
-            *info = ret;
-        }
-        Ok(())
+    // (A cancellation point, as QNX's devctl is.)
+    errno_value(crate::cancel::point(|| {
+        inside(|| {
+            let coid = match coid_for_qnx_call(fd) {
+                Err(Errno::ENOSYS) => return Err(Errno(libc::ENOTTY)),
+                r => r?,
+            };
+            let sp = usize::try_from(sparts).map_err(|_| Errno::EINVAL)?;
+            let rp = usize::try_from(rparts).map_err(|_| Errno::EINVAL)?;
+            // SAFETY: the lists as our caller promised.
+            let (s, r) = unsafe { (iov_list(sv, sp)?, iov_list(rv, rp)?) };
+            let total = |l: &[Iov]| l.iter().map(|p| p.len as usize).sum::<usize>();
+            let ret = devctl_iov(coid, dcmd, total(s).max(total(r)), s, r, true)?;
+            // SAFETY: NULL or valid for a write (our caller's promise).
+            if let Some(info) = unsafe { dev_info.as_mut() } {
+                *info = ret;
+            }
+            Ok(())
+        })
     }))
 }
 
@@ -1126,7 +1159,7 @@ pub unsafe extern "C" fn devctlv(
 /// # Safety
 /// As [`devctl`].
 #[no_mangle]
-pub unsafe extern "C" fn _devctl(
+pub unsafe extern "C-unwind" fn _devctl(
     fd: c_int,
     dcmd: c_int,
     data: *mut c_void,
@@ -1136,25 +1169,33 @@ pub unsafe extern "C" fn _devctl(
     const NORETVAL: c_uint = 0x1;
     const NOTTY: c_uint = 0x2;
     const NOCANCEL: c_uint = 0x4;
-    ret(inside(|| {
-        if flags & !(NORETVAL | NOTTY | NOCANCEL) != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let notty = flags & NOTTY != 0;
-        let coid = match coid_for_qnx_call(fd) {
-            Err(Errno::ENOSYS) if notty => return Err(Errno(libc::ENOTTY)),
-            r => r?,
-        };
-        // SAFETY: `data` is valid for `nbytes` bytes (our caller's promise).
-        let part = unsafe { buf_mut(data, nbytes)? };
-        let parts = if part.is_empty() {
-            vec![]
-        } else {
-            vec![iov_of(part)]
-        };
-        let v = devctl_iov(coid, dcmd, nbytes, &parts, &parts, notty)?;
-        Ok(if flags & NORETVAL != 0 { 0 } else { v })
-    }))
+    let call = || {
+        inside(|| {
+            if flags & !(NORETVAL | NOTTY | NOCANCEL) != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let notty = flags & NOTTY != 0;
+            let coid = match coid_for_qnx_call(fd) {
+                Err(Errno::ENOSYS) if notty => return Err(Errno(libc::ENOTTY)),
+                r => r?,
+            };
+            // SAFETY: `data` is valid for `nbytes` bytes (our caller's promise).
+            let part = unsafe { buf_mut(data, nbytes)? };
+            let parts = if part.is_empty() {
+                vec![]
+            } else {
+                vec![iov_of(part)]
+            };
+            let v = devctl_iov(coid, dcmd, nbytes, &parts, &parts, notty)?;
+            Ok(if flags & NORETVAL != 0 { 0 } else { v })
+        })
+    };
+    // (A cancellation point, as QNX's is, unless `_DEVCTL_FLAG_NOCANCEL`.)
+    if flags & NOCANCEL != 0 {
+        ret(call())
+    } else {
+        ret(crate::cancel::point(call))
+    }
 }
 
 /// `ionotify(fd, action, flags, event)`: `_IO_NOTIFY` (the event in QNX's 32-bit form, zero

@@ -19,8 +19,8 @@
 //! Not enforced, unlike QNX: the I/O privileges (`ThreadCtl(_NTO_TCTL_IO)`) QNX requires of
 //! the caller of `InterruptAttach*` and `InterruptLock`/`InterruptDisable`.
 
-use crate::kernel_call;
 use crate::sigevent::{event_in, CSigEvent};
+use crate::{kernel_call, kernel_call_cancellable};
 use kernel_sim::types::SigEvent;
 use kernel_sim::{Errno, KResult};
 use libc::{c_int, c_uint, c_void};
@@ -134,6 +134,9 @@ kernel_call! {
     InterruptMask, InterruptMask_r = mask(intr: c_int, id: c_int) -> c_int;
     /// `InterruptUnmask(intr, id)`: the level's mask count after it. EINVAL bad level or id.
     InterruptUnmask, InterruptUnmask_r = unmask(intr: c_int, id: c_int) -> c_int;
+}
+
+kernel_call_cancellable! {
     /// `InterruptWait(flags, timeout)`: blocks until a `SIGEV_INTR` event for the calling
     /// thread. `timeout` is ignored (QNX: not implemented; use TimerTimeout with
     /// `_NTO_TIMEOUT_INTR`, ETIMEDOUT). EINTR a signal; EINVAL unknown flags.

@@ -34,6 +34,7 @@
 #![allow(non_snake_case)] // QNX's names: MsgSend, ChannelCreate, ...
 
 pub mod asyncmsg;
+pub mod cancel;
 pub mod clock;
 pub mod devmem;
 pub mod dispatch;
@@ -186,3 +187,38 @@ macro_rules! kernel_call {
     )*};
 }
 pub(crate) use kernel_call;
+
+/// [`kernel_call!`] for a call that is a cancellation point, as QNX's is
+/// ([`cancel::point`]): a `pthread_cancel` of the thread ends it, and the thread acts on the
+/// cancellation in the entry point (which may therefore unwind: `extern "C-unwind"`).
+macro_rules! kernel_call_cancellable {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident, $name_r:ident = $imp:ident ( $($a:ident : $t:ty),* $(,)? ) -> $ret:ty;
+    )*) => {$(
+        $(#[$doc])*
+        ///
+        /// A cancellation point.
+        ///
+        /// # Safety
+        /// The pointers are as QNX documents them for this call: each valid for the bytes (or
+        /// iov parts) it is given with, for the whole call; NULL only where QNX allows it.
+        #[no_mangle]
+        pub unsafe extern "C-unwind" fn $name($($a: $t),*) -> $ret {
+            // SAFETY: forwarded from our C caller (see the `# Safety` section).
+            $crate::plain($crate::cancel::point(|| $crate::guard(|| unsafe { $imp($($a),*) })))
+        }
+
+        #[doc = concat!("`", stringify!($name), "` returning the negative errno instead of ",
+                        "setting `errno`.")]
+        ///
+        /// # Safety
+        #[doc = concat!("As `", stringify!($name), "`.")]
+        #[no_mangle]
+        pub unsafe extern "C-unwind" fn $name_r($($a: $t),*) -> $ret {
+            // SAFETY: forwarded from our C caller (see the `# Safety` section).
+            $crate::r_form($crate::cancel::point(|| $crate::guard(|| unsafe { $imp($($a),*) })))
+        }
+    )*};
+}
+pub(crate) use kernel_call_cancellable;

@@ -7,8 +7,8 @@
 //! its reply into the same struct). A NULL buffer with a non-zero length, or a length that
 //! runs past the end of the address space, is EFAULT before anything is copied.
 
-use crate::kernel_call;
 use crate::sigevent::{event_in, CSigEvent};
+use crate::{kernel_call, kernel_call_cancellable};
 use kernel_sim::consts::TIMER_ABSTIME;
 use kernel_sim::{Errno, Iov, KResult, MsgInfo, RcvId, ThreadCtx, TimerInfo};
 use libc::{c_int, c_long, c_uint, c_void, clockid_t, gid_t, iovec, pid_t, size_t, ssize_t, uid_t};
@@ -422,29 +422,32 @@ unsafe fn sendvs(
     unsafe { send_raw(coid, iov_list(siov, sparts)?, r.as_slice()) }
 }
 
-kernel_call! {
+kernel_call_cancellable! {
     /// `MsgSend(coid, smsg, sbytes, rmsg, rbytes)`: the server's reply status.
     MsgSend, MsgSend_r = send(coid: c_int, smsg: *const c_void, sbytes: size_t,
                               rmsg: *mut c_void, rbytes: size_t) -> c_long;
-    /// `MsgSendnc`: the same call (there is no thread cancellation to be a point of).
-    MsgSendnc, MsgSendnc_r = send(coid: c_int, smsg: *const c_void, sbytes: size_t,
-                                  rmsg: *mut c_void, rbytes: size_t) -> c_long;
     /// `MsgSendv(coid, siov, sparts, riov, rparts)`.
     MsgSendv, MsgSendv_r = sendv(coid: c_int, siov: *const iovec, sparts: size_t,
                                  riov: *const iovec, rparts: size_t) -> c_long;
-    /// `MsgSendvnc`: as `MsgSendv`.
-    MsgSendvnc, MsgSendvnc_r = sendv(coid: c_int, siov: *const iovec, sparts: size_t,
-                                     riov: *const iovec, rparts: size_t) -> c_long;
     /// `MsgSendsv(coid, smsg, sbytes, riov, rparts)`: a flat send, a scattered reply.
     MsgSendsv, MsgSendsv_r = sendsv(coid: c_int, smsg: *const c_void, sbytes: size_t,
                                     riov: *const iovec, rparts: size_t) -> c_long;
-    /// `MsgSendsvnc`: as `MsgSendsv`.
-    MsgSendsvnc, MsgSendsvnc_r = sendsv(coid: c_int, smsg: *const c_void, sbytes: size_t,
-                                        riov: *const iovec, rparts: size_t) -> c_long;
     /// `MsgSendvs(coid, siov, sparts, rmsg, rbytes)`: a gathered send, a flat reply.
     MsgSendvs, MsgSendvs_r = sendvs(coid: c_int, siov: *const iovec, sparts: size_t,
                                     rmsg: *mut c_void, rbytes: size_t) -> c_long;
-    /// `MsgSendvsnc`: as `MsgSendvs`.
+}
+
+kernel_call! {
+    /// `MsgSendnc`: the same call (not a cancellation point).
+    MsgSendnc, MsgSendnc_r = send(coid: c_int, smsg: *const c_void, sbytes: size_t,
+                                  rmsg: *mut c_void, rbytes: size_t) -> c_long;
+    /// `MsgSendvnc`: as `MsgSendv`, not a cancellation point.
+    MsgSendvnc, MsgSendvnc_r = sendv(coid: c_int, siov: *const iovec, sparts: size_t,
+                                     riov: *const iovec, rparts: size_t) -> c_long;
+    /// `MsgSendsvnc`: as `MsgSendsv`, not a cancellation point.
+    MsgSendsvnc, MsgSendsvnc_r = sendsv(coid: c_int, smsg: *const c_void, sbytes: size_t,
+                                        riov: *const iovec, rparts: size_t) -> c_long;
+    /// `MsgSendvsnc`: as `MsgSendvs`, not a cancellation point.
     MsgSendvsnc, MsgSendvsnc_r = sendvs(coid: c_int, siov: *const iovec, sparts: size_t,
                                         rmsg: *mut c_void, rbytes: size_t) -> c_long;
 }
@@ -512,7 +515,7 @@ unsafe fn receive_pulsev(
     with_current(|c| c.msg_receive_pulsev(chid, &mut bufs)).map(|()| 0)
 }
 
-kernel_call! {
+kernel_call_cancellable! {
     /// `MsgReceive(chid, msg, bytes, info)`: an rcvid for a message, 0 for a pulse (the buffer
     /// then holds a `struct _pulse`).
     MsgReceive, MsgReceive_r =

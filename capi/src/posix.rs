@@ -11,6 +11,8 @@
 //!   `<pthread.h>` (its scheduling attributes: [`crate::sched`]); `pthread_join` bounded by a
 //!   `TimerTimeout` armed with `_NTO_TIMEOUT_JOIN` (ETIMEDOUT), as QNX's is.
 //! * `delay()`, `getprio()`/`setprio()`, `ThreadCtl()`, QNX's `gettid()`.
+//! * `nanosleep()`, `clock_nanosleep()`, `sleep()` and `usleep()`, renamed in `<time.h>` and
+//!   `<unistd.h>`: a thread of the kernel's sleeps NANOSLEEP-blocked in the kernel, as on QNX.
 
 use crate::sigevent::CSigEvent;
 use crate::{guard, plain, r_form};
@@ -311,11 +313,13 @@ pub unsafe extern "C" fn qnxsim_pthread_join(thread: pthread_t, retval: *mut *mu
 
 /// `delay(msec)`: sleeps `msec` milliseconds on `CLOCK_REALTIME`, NANOSLEEP-blocked in the
 /// kernel as QNX's delay() (`userlib::qnx::delay`); returns 0, or the milliseconds left
-/// (rounded up) when a signal handler interrupted the sleep. A thread that cannot enter the
-/// kernel (its program could not join one) sleeps in Linux's clock_nanosleep instead.
+/// (rounded up) when a signal handler interrupted the sleep. A cancellation point. A thread
+/// that cannot enter the kernel (its program could not join one) sleeps in Linux's
+/// clock_nanosleep instead.
 #[no_mangle]
-pub extern "C" fn delay(msec: c_uint) -> c_uint {
-    if let Ok(left) = userlib::qnx::delay(msec) {
+pub extern "C-unwind" fn delay(msec: c_uint) -> c_uint {
+    // (A cancellation point, as QNX's delay() is.)
+    if let Ok(left) = crate::cancel::point(|| userlib::qnx::delay(msec)) {
         return left;
     }
     let req = timespec {
@@ -333,6 +337,148 @@ pub extern "C" fn delay(msec: c_uint) -> c_uint {
         c_uint::try_from(ms).unwrap_or(msec)
     } else {
         0
+    }
+}
+
+/// How a sleep in the kernel ended.
+enum Slept {
+    /// Its time came (or had passed).
+    Through,
+    /// A signal handler ran in the thread first: the time that was left (ns).
+    Interrupted(u64),
+}
+
+/// Sleeps NANOSLEEP-blocked in the kernel, as QNX's `nanosleep()` does (`TimerTimeout` with
+/// `_NTO_TIMEOUT_NANOSLEEP`), `ns` on `clock` (until `ns`, `abs`), if the calling thread is the
+/// kernel's already; None if it is not (a thread of a program that made no kernel call, which
+/// should not join a kernel by sleeping) or the kernel could not take the sleep (the thread's
+/// process is gone, say): the caller sleeps in Linux then.
+fn kernel_sleep(clock: clockid_t, abs: bool, ns: u64) -> Option<Slept> {
+    let flags = _NTO_TIMEOUT_NANOSLEEP | if abs { TIMER_ABSTIME } else { 0 };
+    let mut left = 0u64;
+    // (A cancellation point, as QNX's nanosleep is.)
+    let r = crate::cancel::point(|| {
+        userlib::current::with_bound(|c| {
+            c.timer_timeout_otime(clock, flags, None, Some(ns), Some(&mut left))
+        })
+        .transpose()
+    });
+    match r {
+        Ok(Some(_)) | Err(Errno::ETIMEDOUT) => Some(Slept::Through),
+        Err(Errno::EINTR) => Some(Slept::Interrupted(left)),
+        Ok(None) | Err(_) => None,
+    }
+}
+
+/// A `timespec` to sleep, as Linux takes it: EFAULT none, EINVAL nanoseconds outside
+/// 0..1e9 or negative seconds; its nanoseconds, saturated (a sleep of centuries is one of
+/// 584 years).
+///
+/// # Safety
+/// `req` is NULL or points at a readable `timespec`.
+unsafe fn sleep_request(req: *const timespec) -> Result<u64, c_int> {
+    // SAFETY: as the caller promises; NULL is EFAULT.
+    let Some(ts) = (unsafe { req.as_ref() }) else {
+        return Err(libc::EFAULT);
+    };
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return Err(libc::EINVAL);
+    }
+    Ok((ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64))
+}
+
+/// `clock_nanosleep(clock, flags, req, rem)`, renamed in `<time.h>`: on `CLOCK_REALTIME` or
+/// `CLOCK_MONOTONIC`, from a thread of the kernel's, it sleeps NANOSLEEP-blocked in the kernel,
+/// as QNX's does (so `pidin` shows it so); otherwise it is Linux's. Returns 0, or the error:
+/// EINTR when a signal handler ran first (the time left in `rem` unless `TIMER_ABSTIME`),
+/// EINVAL a bad `req` or clock, EFAULT no `req`.
+///
+/// # Safety
+/// As glibc's `clock_nanosleep`: `req` readable, `rem` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn qnxsim_clock_nanosleep(
+    clock: clockid_t,
+    flags: c_int,
+    req: *const timespec,
+    rem: *mut timespec,
+) -> c_int {
+    let abs = flags & libc::TIMER_ABSTIME != 0;
+    let kernel_clock = clock == libc::CLOCK_REALTIME || clock == libc::CLOCK_MONOTONIC;
+    // SAFETY: the caller's pointer, as glibc takes it.
+    let slept = match unsafe { sleep_request(req) } {
+        Ok(ns) if kernel_clock => kernel_sleep(clock, abs, ns),
+        Ok(_) => None,
+        Err(e) => return e,
+    };
+    match slept {
+        Some(Slept::Through) => 0,
+        Some(Slept::Interrupted(left)) => {
+            if !abs {
+                // SAFETY: the caller's pointer: NULL or writable.
+                if let Some(r) = unsafe { rem.as_mut() } {
+                    *r = timespec_of(left);
+                }
+            }
+            libc::EINTR
+        }
+        // SAFETY: the caller's arguments, as glibc takes them.
+        None => unsafe { libc::clock_nanosleep(clock, flags, req, rem) },
+    }
+}
+
+/// `nanosleep(req, rem)`, renamed in `<time.h>`: [`qnxsim_clock_nanosleep`] on
+/// `CLOCK_MONOTONIC` (a relative sleep, which setting the realtime clock does not change, as
+/// POSIX requires), with its error in `errno` and -1.
+///
+/// # Safety
+/// As glibc's `nanosleep`: `req` readable, `rem` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn qnxsim_nanosleep(
+    req: *const timespec,
+    rem: *mut timespec,
+) -> c_int {
+    // SAFETY: the caller's pointers, as glibc's nanosleep takes them.
+    match unsafe { qnxsim_clock_nanosleep(libc::CLOCK_MONOTONIC, 0, req, rem) } {
+        0 => 0,
+        e => {
+            crate::set_errno(Errno(e));
+            -1
+        }
+    }
+}
+
+/// `sleep(seconds)`, renamed in `<unistd.h>`: NANOSLEEP-blocked in the kernel from a thread of
+/// the kernel's, as [`qnxsim_nanosleep`]; Linux's otherwise. Returns 0, or the seconds that
+/// were left (rounded to the nearest, as glibc does) when a signal handler ended it first.
+#[no_mangle]
+pub extern "C-unwind" fn qnxsim_sleep(seconds: c_uint) -> c_uint {
+    let ns = u64::from(seconds) * 1_000_000_000;
+    match kernel_sleep(libc::CLOCK_MONOTONIC, false, ns) {
+        Some(Slept::Through) => 0,
+        Some(Slept::Interrupted(left)) => {
+            let s = left / 1_000_000_000 + u64::from(left % 1_000_000_000 >= 500_000_000);
+            c_uint::try_from(s).map_or(seconds, |s| s.min(seconds))
+        }
+        // SAFETY: a plain integer argument.
+        None => unsafe { libc::sleep(seconds) },
+    }
+}
+
+/// `usleep(usec)`, renamed in `<unistd.h>`: NANOSLEEP-blocked in the kernel from a thread of
+/// the kernel's, as [`qnxsim_nanosleep`]; Linux's otherwise. 0, or -1 with EINTR when a
+/// signal handler ended it first.
+#[no_mangle]
+pub extern "C-unwind" fn qnxsim_usleep(usec: libc::useconds_t) -> c_int {
+    match kernel_sleep(libc::CLOCK_MONOTONIC, false, u64::from(usec) * 1000) {
+        Some(Slept::Through) => 0,
+        Some(Slept::Interrupted(_)) => {
+            crate::set_errno(Errno::EINTR);
+            -1
+        }
+        // SAFETY: a plain integer argument.
+        None => unsafe { libc::usleep(usec) },
     }
 }
 

@@ -846,9 +846,12 @@ unsafe fn loop_block(ctp: *mut CContext) -> KResult<*mut CContext> {
 /// # Safety
 /// `ctp` is NULL or a live context of a live handle, used by this thread alone meanwhile.
 #[no_mangle]
-pub unsafe extern "C" fn resmgr_block(ctp: *mut CContext) -> *mut CContext {
-    // SAFETY: forwarded from our C caller (see the `# Safety` section).
-    ptr_out(guard(|| unsafe { loop_block(ctp) }))
+pub unsafe extern "C-unwind" fn resmgr_block(ctp: *mut CContext) -> *mut CContext {
+    // (A cancellation point, as its MsgReceive is: capi/src/cancel.rs.)
+    ptr_out(crate::cancel::point(|| {
+        // SAFETY: forwarded from our C caller (see the `# Safety` section).
+        guard(|| unsafe { loop_block(ctp) })
+    }))
 }
 
 /// QNX's reply to what `other_func` (or, without one, `_RESMGR_DEFAULT`) answered a message:

@@ -199,7 +199,7 @@ fn os_tid_of(thread: pthread_t) -> KResult<i32> {
 /// a miss there means the kernel knows it by its Linux tid. (Looked at the other way round, a
 /// new thread that records its tid and leaves the table between the two looks would be found
 /// in neither: ESRCH for a live thread.)
-fn tid_of(c: &ThreadCtx, thread: pthread_t) -> KResult<i32> {
+pub(crate) fn tid_of(c: &ThreadCtx, thread: pthread_t) -> KResult<i32> {
     // SAFETY: pthread_self and pthread_equal take and return plain values.
     if unsafe { libc::pthread_equal(thread, libc::pthread_self()) } != 0 {
         return Ok(0);

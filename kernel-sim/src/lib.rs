@@ -23,6 +23,7 @@
 
 pub mod abi;
 mod calls;
+pub mod cancel;
 mod copy;
 pub mod fork;
 pub mod info;

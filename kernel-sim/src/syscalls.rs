@@ -106,6 +106,10 @@ pub(crate) enum Call {
         code: i32,
         value: i32,
     },
+    /// ThreadCancel(tid, ...): cancels thread `tid` of the caller's process in the kernel (a C
+    /// program's `pthread_cancel`, after glibc's own): ends the cancellation point it is
+    /// blocked in, or marks it to end its next one.
+    ThreadCancel { tid: i32 },
     /// SchedSet's priority part for the caller: returns the previous priority.
     SetPriority { prio: i32 },
     /// SchedGet(pid, tid): returns `policy << 16 | base << 8 | current`.
@@ -260,6 +264,7 @@ impl Call {
             Call::MsgDeliverEvent { .. } => "MsgDeliverEvent",
             Call::MsgVerifyEvent { .. } => "MsgVerifyEvent",
             Call::SignalKill { .. } => "SignalKill",
+            Call::ThreadCancel { .. } => "ThreadCancel",
             Call::SetPriority { .. } | Call::SchedSet { .. } => "SchedSet",
             Call::SchedGet { .. } => "SchedGet",
             Call::TimerTimeout(_) => "TimerTimeout",
@@ -326,6 +331,11 @@ impl Call {
                 pid, tid, signo, ..
             } => A::Signal { pid, tid, signo },
             Call::SetPriority { prio } | Call::SchedSet { prio, .. } => A::Prio(prio),
+            Call::ThreadCancel { tid } => A::Signal {
+                pid: 0,
+                tid,
+                signo: 0,
+            },
             Call::TimerSettime { id, .. }
             | Call::TimerInfo { id, .. }
             | Call::TimerDestroy { id } => A::Timer(id),
@@ -416,6 +426,7 @@ pub(crate) fn dispatch(
             code,
             value,
         } => event::signal_kill(t, me, nd, pid, tid, signo, code, value, fx),
+        Call::ThreadCancel { tid } => event::thread_cancel(t, me, tid, fx),
         Call::SetPriority { prio } => process::set_priority(t, me, prio, fx),
         Call::SchedGet { pid, tid } => process::sched_get(t, me, pid, tid),
         Call::SchedSet {

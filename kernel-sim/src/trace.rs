@@ -530,6 +530,8 @@ pub mod why {
     pub const DETACHED: &str = "detached";
     /// The sender's process was torn down: ESRCH.
     pub const DEATH: &str = "death";
+    /// The sender's thread was cancelled (`pthread_cancel`): ECANCELED.
+    pub const CANCEL: &str = "cancel";
     /// The channel was destroyed (ChannelDestroy, or its server's process died): ESRCH for a
     /// sender; a pulse is freed.
     pub const CHANNEL: &str = "channel";

@@ -527,6 +527,23 @@ pub fn with_current<R>(f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> KResult<R> {
         .unwrap_or(Err(Errno::ESRCH))
 }
 
+/// Runs `f` with the calling thread's kernel thread if it has one already (bound in this fork
+/// generation, and not in use by a call this one interrupted); None otherwise, without
+/// attaching it. For calls that sleep in the kernel when the thread is the kernel's and in
+/// Linux when it is not (libqnxsim's `nanosleep`, `sleep`, `usleep`): a program's thread that
+/// never made a kernel call does not join a kernel by sleeping.
+pub fn with_bound<R>(f: impl FnOnce(&ThreadCtx) -> KResult<R>) -> Option<KResult<R>> {
+    ensure_touched();
+    CURRENT
+        .try_with(|c| {
+            forget_forked_binding(c);
+            let b = c.try_borrow().ok()?;
+            b.as_ref().map(f)
+        })
+        .ok()
+        .flatten()
+}
+
 /// Binds the calling thread (unbound) to a new kernel thread of the default process, with its
 /// signals blocked meanwhile (see [`with_current`]).
 #[cold]

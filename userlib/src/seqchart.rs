@@ -849,6 +849,7 @@ fn errno_text(errno: i64) -> String {
     match name.as_str() {
         "ETIMEDOUT" => format!("{name} (timed out)"),
         "EINTR" => format!("{name} (interrupted)"),
+        "ECANCELED" => format!("{name} (cancelled)"),
         _ => name,
     }
 }
@@ -860,6 +861,7 @@ fn withdrawn_text(why: &str) -> &'static str {
         w::TIMEOUT => "timed out",
         w::SIGNAL => "interrupted by a signal",
         w::DETACHED => "its coid was detached",
+        w::CANCEL => "its thread was cancelled",
         w::DEATH => "its sender's process died",
         w::CHANNEL => "the channel was destroyed",
         w::FAULT => "a buffer faulted",

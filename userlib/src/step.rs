@@ -511,6 +511,7 @@ fn did_text(target: &str, f: &Fields) -> Option<String> {
                 w::TIMEOUT => "its timeout expired",
                 w::SIGNAL => "a signal interrupted it",
                 w::DETACHED => "its coid was detached",
+                w::CANCEL => "its thread was cancelled",
                 w::DEATH => "its process is being torn down",
                 w::CHANNEL => "the channel was destroyed",
                 w::FAULT => "a buffer faulted as it was taken",

@@ -56,7 +56,8 @@ static void sleep_ms(long ms) {
     struct timespec ts;
     ts.tv_sec = ms / 1000;
     ts.tv_nsec = (ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    /* (glibc's own, not the kernel's: in hold-exec another thread holds the kernel lock.) */
+    while ((nanosleep)(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
 

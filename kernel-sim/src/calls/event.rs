@@ -268,6 +268,46 @@ fn resolve(t: &Tables<'_>, me: Caller, rcvid: RcvId, ev: &SigEvent) -> KResult<u
     }
 }
 
+/// ThreadCancel: cancels thread `tid` of the caller's process in the kernel, after the C
+/// library marked it cancelled (a C program's `pthread_cancel`). A thread blocked in a
+/// cancellation point (`cancel::point`: a call QNX makes one, by a thread with cancellation
+/// enabled) leaves it as a signal would make it leave (QNX: SEND-blocked and RECEIVE-blocked
+/// at once; REPLY-blocked at once, or on an `_NTO_CHF_UNBLOCK` channel once the server
+/// answers its unblock pulse), with ECANCELED, and the library then acts on the cancellation.
+/// Any other thread is marked: its next blocking call in a cancellation point ends at once.
+/// ESRCH no such thread of the caller's process. The caller itself: marked (its own next
+/// cancellation point acts).
+pub fn thread_cancel(t: &mut Tables<'_>, me: Caller, tid: i32, fx: &mut Effects) -> KResult<Step> {
+    let mut i = t.procs.at(me.proc.index).threads;
+    while i != crate::pool::NIL {
+        let th = t.threads.at(i);
+        if th.tid == tid && !th.internal && !th.zombie {
+            break;
+        }
+        i = th.pnext;
+    }
+    if i == crate::pool::NIL {
+        return Err(Errno::ESRCH);
+    }
+    let th = t.threads.at(i);
+    let blocked = matches!(
+        th.state(),
+        KState::Send { .. }
+            | KState::Receive { .. }
+            | KState::Reply { .. }
+            | KState::Intr
+            | KState::Nanosleep
+    );
+    if blocked && th.cancellable {
+        if let Some(r) = super::srr::force_ready(t, i, super::srr::Why::Cancel, fx) {
+            t.ready(i, r, fx);
+        }
+    } else {
+        t.threads.at_mut(i).cancel_pending = true;
+    }
+    Ok(Step::Done(0))
+}
+
 /// MsgDeliverEvent: delivers `ev` to the client `rcvid` names.
 pub fn msg_deliver_event(
     t: &mut Tables<'_>,

@@ -834,6 +834,9 @@ pub enum Why {
     Detached,
     /// Its process is being destroyed: ESRCH, and the thread ends.
     Death,
+    /// Its thread was cancelled (`ThreadCancel`, a C program's `pthread_cancel`) in a
+    /// cancellation point: ECANCELED, and the library acts on the cancellation.
+    Cancel,
 }
 
 impl Why {
@@ -844,6 +847,7 @@ impl Why {
             Why::Signal => Errno::EINTR,
             Why::Detached => Errno::EBADF,
             Why::Death => Errno::ESRCH,
+            Why::Cancel => Errno::ECANCELED,
         }
     }
 
@@ -854,6 +858,7 @@ impl Why {
             Why::Signal => crate::trace::why::SIGNAL,
             Why::Detached => crate::trace::why::DETACHED,
             Why::Death => crate::trace::why::DEATH,
+            Why::Cancel => crate::trace::why::CANCEL,
         }
     }
 

@@ -493,6 +493,14 @@ impl ThreadCtx {
         .map(drop)
     }
 
+    /// ThreadCancel(tid): cancels thread `tid` of this thread's process in the kernel (what a
+    /// C program's `pthread_cancel` does after marking the thread in glibc): the cancellation
+    /// point it is blocked in ends with ECANCELED, or its next one does ([`crate::cancel`]).
+    /// ESRCH no such thread.
+    pub fn thread_cancel(&self, tid: i32) -> KResult<()> {
+        self.call(Call::ThreadCancel { tid }).map(drop)
+    }
+
     // ---------------------------------------------------------------- asyncmsg
 
     /// asyncmsg_channel_create's kernel call: an asyncmsg channel whose receives take up to

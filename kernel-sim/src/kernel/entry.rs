@@ -227,6 +227,18 @@ impl ThreadCtx {
                 };
                 let mut deadline = None;
                 if settled.is_none() {
+                    // A cancellation point ends at once for a thread cancelled meanwhile.
+                    let point = crate::cancel::in_point();
+                    let th = t.threads.at_mut(me.thread.index);
+                    th.cancellable = point;
+                    if point && th.cancel_pending {
+                        th.cancel_pending = false;
+                        let why = calls::srr::Why::Cancel;
+                        settled =
+                            calls::srr::force_ready(t, me.thread.index, why, &mut fx).map(step_of);
+                    }
+                }
+                if settled.is_none() {
                     if let Some(d) = deadline_for(t.threads.at(me.thread.index)) {
                         if d.passed() {
                             // Already expired (or NULL ntime: a poll): time out without sleeping.

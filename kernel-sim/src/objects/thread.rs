@@ -308,6 +308,12 @@ pub struct Thread {
     /// (`Kernel::thread_attach_for_another`): `os_tid` is still its maker's, so the opt-in OS
     /// priority mode leaves Linux alone until the thread adopts it and takes its priority then.
     pub provisional: bool,
+    /// The call it is blocked in is a cancellation point of a C program's thread with
+    /// cancellation enabled (`kernel_sim::cancel::point`): a `ThreadCancel` ends it.
+    pub cancellable: bool,
+    /// A `ThreadCancel` came while the thread was not blocked in a cancellation point: its next
+    /// blocking call that is one ends at once (ECANCELED).
+    pub cancel_pending: bool,
 }
 
 impl Pooled for Thread {
@@ -369,6 +375,8 @@ impl Pooled for Thread {
             zombie: false,
             internal: false,
             provisional: false,
+            cancellable: false,
+            cancel_pending: false,
         }
     }
 }
