@@ -15,6 +15,8 @@
 #[allow(dead_code)] // (this binary uses a part of it)
 mod common;
 
+use common::tools::tool;
+
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::Read;
@@ -51,58 +53,6 @@ impl Drop for Dir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// `target/<profile>`: where cargo puts the workspace's programs for this test.
-fn profile_dir() -> PathBuf {
-    let me = std::env::current_exe().expect("this test's path");
-    // target/<profile>/deps/review_cli-HASH
-    me.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf()
-}
-
-/// The program `bin` of package `package`, built into this test's target directory if it is
-/// not there yet.
-fn tool(package: &str, bin: &str) -> PathBuf {
-    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let dir = profile_dir();
-    let path = dir.join(bin);
-    let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    if path.is_file() {
-        return path;
-    }
-    let target = dir.parent().expect("the target directory");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--quiet",
-        "-p",
-        package,
-        "--bin",
-        bin,
-        "--target-dir",
-    ])
-    .arg(target)
-    .current_dir(env!("CARGO_MANIFEST_DIR"));
-    match dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            cmd.arg("--release");
-        }
-        Some(other) => {
-            cmd.args(["--profile", other]);
-        }
-        None => {}
-    }
-    let status = cmd.status().expect("running cargo build");
-    assert!(
-        status.success() && path.is_file(),
-        "cannot build {bin} ({status}): build it first with `cargo build -p {package}`"
-    );
-    path
 }
 
 /// How a bounded run ended.

@@ -5,6 +5,10 @@
 //! every test removes its temporary directory. (A run that writes its outputs over an old file
 //! and through a link is benches/tests/compare.rs's `tiny_run_writes_complete_results`.)
 
+#[allow(dead_code)] // (this binary uses a part of it)
+mod common;
+
+use common::tools::tool;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -43,51 +47,11 @@ impl Drop for Dir {
     }
 }
 
-/// `target/<profile>`: where cargo puts the workspace's programs for this test.
-fn profile_dir() -> PathBuf {
-    let me = std::env::current_exe().expect("this test's path");
-    me.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf()
-}
-
-/// `compare`, built into this test's target directory if it is not there yet.
-fn compare() -> PathBuf {
-    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let dir = profile_dir();
-    let path = dir.join("compare");
-    let _one = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    if path.is_file() {
-        return path;
-    }
-    let target = dir.parent().expect("the target directory");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--quiet",
-        "-p",
-        "benches",
-        "--bin",
-        "compare",
-        "--target-dir",
-    ])
-    .arg(target)
-    .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if dir.file_name().and_then(|n| n.to_str()) == Some("release") {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("running cargo build");
-    assert!(status.success() && path.is_file(), "cannot build compare");
-    path
-}
-
 /// Runs `compare ARGS` in `cwd` for at most `within` (killed then): (status, stdout, stderr).
 fn run(args: &[&str], cwd: &Path, within: Duration) -> (Option<ExitStatus>, String, String) {
     let out = cwd.join(".review-out");
     let err = cwd.join(".review-err");
-    let mut child = Command::new(compare())
+    let mut child = Command::new(tool("benches", "compare"))
         .args(args)
         .current_dir(cwd)
         .env_remove("QNXSIM_KERNEL")

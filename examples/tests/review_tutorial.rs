@@ -11,6 +11,10 @@
 //! (`XDG_RUNTIME_DIR`), so that no other run's kernel is touched. Every run is bounded in time and killed at its deadline; every test kills what it
 //! started (a supervisor a program started included) and removes its temporary directory.
 
+#[allow(dead_code)] // (this binary uses a part of it)
+mod common;
+
+use common::tools::tool;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::{Read, Write};
@@ -79,62 +83,6 @@ fn reap_supervisors(dir: &Path) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
-}
-
-/// `target/<profile>`: where cargo puts the workspace's programs for this test.
-fn profile_dir() -> PathBuf {
-    let me = std::env::current_exe().expect("this test's path");
-    me.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf()
-}
-
-/// The program `bin` of package `package`, built into this test's target directory if it is
-/// not there yet, or older than this test.
-fn tool(package: &str, bin: &str) -> PathBuf {
-    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let dir = profile_dir();
-    let path = dir.join(bin);
-    let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    // Built already, and not before this test was: use it. (One older than the test may be of
-    // an older kernel layout than the examples just built, which would refuse to share a
-    // kernel with them: cargo brings it up to date, or finds it is.)
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let me = std::env::current_exe().ok();
-    if path.is_file() && modified(&path) >= me.as_deref().and_then(modified) {
-        return path;
-    }
-    let target = dir.parent().expect("the target directory");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--quiet",
-        "-p",
-        package,
-        "--bin",
-        bin,
-        "--target-dir",
-    ])
-    .arg(target)
-    .current_dir(env!("CARGO_MANIFEST_DIR"));
-    match dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            cmd.arg("--release");
-        }
-        Some(other) => {
-            cmd.args(["--profile", other]);
-        }
-        None => {}
-    }
-    let status = cmd.status().expect("running cargo build");
-    assert!(
-        status.success() && path.is_file(),
-        "cannot build {bin} ({status}): build it first with `cargo build -p {package}`"
-    );
-    path
 }
 
 fn pidin_sim() -> PathBuf {

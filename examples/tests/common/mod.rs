@@ -2,6 +2,7 @@
 //! the test run.
 
 pub mod launcher;
+pub mod tools;
 
 use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cc;
+pub mod kernel_procs;
 pub mod prog;
 pub mod rig;
 
