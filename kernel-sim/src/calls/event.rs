@@ -278,17 +278,10 @@ fn resolve(t: &Tables<'_>, me: Caller, rcvid: RcvId, ev: &SigEvent) -> KResult<u
 /// ESRCH no such thread of the caller's process. The caller itself: marked (its own next
 /// cancellation point acts).
 pub fn thread_cancel(t: &mut Tables<'_>, me: Caller, tid: i32, fx: &mut Effects) -> KResult<Step> {
-    let mut i = t.procs.at(me.proc.index).threads;
-    while i != crate::pool::NIL {
-        let th = t.threads.at(i);
-        if th.tid == tid && !th.internal && !th.zombie {
-            break;
-        }
-        i = th.pnext;
-    }
-    if i == crate::pool::NIL {
-        return Err(Errno::ESRCH);
-    }
+    let i = t
+        .thread_by_tid(me.proc, tid)
+        .filter(|&i| !t.threads.at(i).internal && !t.threads.at(i).zombie)
+        .ok_or(Errno::ESRCH)?;
     let th = t.threads.at(i);
     let blocked = matches!(
         th.state(),
@@ -378,14 +371,7 @@ pub fn signal_kill(
     let target = if tid == 0 {
         t.program_thread(proc, false).unwrap_or(crate::pool::NIL)
     } else {
-        let mut i = t.procs.at(proc.index).threads;
-        while i != crate::pool::NIL && t.threads.at(i).tid != tid {
-            i = t.threads.at(i).pnext;
-        }
-        if i == crate::pool::NIL {
-            return Err(Errno::ESRCH);
-        }
-        i
+        t.thread_by_tid(proc, tid).ok_or(Errno::ESRCH)?
     };
     if signo == 0 {
         return Ok(Step::Done(0));

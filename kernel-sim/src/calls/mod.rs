@@ -387,4 +387,17 @@ impl Tables<'_> {
             .live_ids()
             .find(|&id| self.procs.at(id.index).pid == pid)
     }
+
+    /// The slot of thread `tid` of process `proc` (a live one): the first on its thread list.
+    pub(crate) fn thread_by_tid(&self, proc: Id<Process>, tid: i32) -> Option<u32> {
+        let mut i = self.procs.at(proc.index).threads;
+        while i != crate::pool::NIL {
+            let th = self.threads.at(i);
+            if th.tid == tid {
+                return Some(i);
+            }
+            i = th.pnext;
+        }
+        None
+    }
 }

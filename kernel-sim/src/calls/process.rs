@@ -387,15 +387,10 @@ fn sched_target(t: &Tables<'_>, me: Caller, pid: i32, tid: i32) -> KResult<u32> 
     if p.state != ProcState::Alive {
         return Err(Errno::ESRCH);
     }
-    let mut i = p.threads;
-    while i != NIL {
-        let th = t.threads.at(i);
-        if th.tid == tid {
-            return if th.zombie { Err(Errno::ESRCH) } else { Ok(i) };
-        }
-        i = th.pnext;
+    match t.thread_by_tid(proc, tid) {
+        Some(i) if !t.threads.at(i).zombie => Ok(i),
+        _ => Err(Errno::ESRCH),
     }
-    Err(Errno::ESRCH)
 }
 
 /// SchedGet(pid, tid): the thread's policy (QNX's number), base and current priority, as
