@@ -66,14 +66,11 @@ fn ok(who: &str, end: (std::process::ExitStatus, String, String), min: u32) {
     expect_summary(who, end, min);
 }
 
-/// Known defect, under investigation: about one run in ten when two copies run at once (it
-/// was seen at 1a325c2 as well as later), client 1 does not finish: one of its threads waits on
-/// its wait word in a kernel call with no deadline (its `TimerTimeout` bound can be spent by
-/// the signal handler's `MsgSendPulse` between the arming and the `MsgSend`, as on QNX), and
-/// nothing releases it for 45 s, though the server answers or cancels every request within
-/// milliseconds. Run by hand (`--ignored`, several at once) until that is understood.
+/// The server's threads each arm a 300 ms receive bound before `MsgReceive`; a storm signal
+/// whose handler (a `MsgSendPulse`) runs between the two spends it (QNX clears an arming on
+/// return from the next kernel call), so the server's quit wakes its other threads with a
+/// pulse rather than relying on their bounds.
 #[test]
-#[ignore = "known defect: a storm client's thread stays blocked in the kernel about one run in ten under load"]
 fn a_storm_from_another_program_loses_no_request_reply_cancel_or_pulse() {
     let rig = Rig::new("rv-sig-srr", "review_signal_programs");
     let base = rig.settled();

@@ -49,6 +49,7 @@
 
 #define CODE_SELF 10
 #define CODE_CLIENT 11
+#define CODE_WAKE 12
 #define MSG_REQ 0x301
 #define MSG_DONE 0x302
 #define MSG_QUIT 0x303
@@ -218,8 +219,18 @@ static void *s_thread(void *arg) {
             continue;
         }
         if (m.r.type == MSG_QUIT) {
+            int k;
             s_quit = 1;
             MsgReply(rcvid, 0, NULL, 0);
+            /* Wake the other two threads: a signal handler's kernel call (MsgSendPulse) that
+             * ran between a thread's TimerTimeout and its MsgReceive spent the 300 ms bound
+             * (QNX clears an arming on return from the next kernel call, whichever it is), so
+             * that thread may be RECEIVE-blocked without one. */
+            for (k = 0; k < 2; k++) {
+                if (MsgSendPulse(s_self_coid, 10, CODE_WAKE, 0) == -1) {
+                    ADD(s_errors, 1);
+                }
+            }
             continue;
         }
         if (m.r.type == MSG_DONE && m.r.tag < MAXTAG) {

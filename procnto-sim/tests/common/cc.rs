@@ -160,7 +160,11 @@ impl Running {
             lines,
             out: Vec::new(),
             err,
-            what: exe.display().to_string(),
+            // (With its arguments: the programs in roles share one executable.)
+            what: std::iter::once(exe.display().to_string())
+                .chain(args.iter().map(|a| a.to_string()))
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 
