@@ -15,127 +15,19 @@
 #[allow(dead_code)] // (this binary uses a part of it)
 mod common;
 
+use common::bounded::{bounded, cmd, Dir, Outcome};
 use common::tools::tool;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ECHO_SERVER: &str = env!("CARGO_BIN_EXE_echo-server");
 const SRR_DEMO: &str = env!("CARGO_BIN_EXE_srr-demo");
 
 // ------------------------------------------------------------------------------ helpers
-
-/// A temporary directory, removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let d =
-            std::env::temp_dir().join(format!("qnxsim-review-cli-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("a temporary directory");
-        // (0700: a runtime directory for supervisors' sockets must be private.)
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
-        Dir(d)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// How a bounded run ended.
-#[derive(Debug)]
-struct Outcome {
-    /// None: still running at the deadline (killed then).
-    status: Option<ExitStatus>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl Outcome {
-    fn code(&self) -> Option<i32> {
-        self.status.and_then(|s| s.code())
-    }
-
-    fn show(&self) -> String {
-        format!(
-            "status {:?} after {:?}\nstdout:\n{}\nstderr:\n{}",
-            self.status, self.took, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `cmd` for at most `within`, killing it (SIGKILL) then; never panics on a hang, so
-/// that a test can say what it expected.
-fn bounded(mut cmd: Command, within: Duration) -> Outcome {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the program");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("waiting") {
-            break Some(s);
-        }
-        if start.elapsed() >= within {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let took = start.elapsed();
-    // (A grandchild holding the pipes open must not hang the test: give the readers a moment.)
-    let join = |h: std::thread::JoinHandle<String>| {
-        let until = Instant::now() + Duration::from_secs(5);
-        while !h.is_finished() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if h.is_finished() {
-            h.join().unwrap_or_default()
-        } else {
-            String::from("(the output was still held open by another process)")
-        }
-    };
-    Outcome {
-        status,
-        stdout: join(out),
-        stderr: join(err),
-        took,
-    }
-}
-
-fn cmd(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Command {
-    let mut c = Command::new(program);
-    c.args(args);
-    c.env_remove("QNXSIM_KERNEL")
-        .env_remove("QNXSIM_SUPERVISOR");
-    c
-}
 
 fn mkfifo(path: &Path) {
     nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
@@ -176,7 +68,7 @@ impl Drop for KillPidInFile {
 
 #[test]
 fn pidin_sim_refuses_a_fifo_as_trace_file_instead_of_hanging() {
-    let dir = Dir::new("pidin-fifo");
+    let dir = Dir::new("cli-pidin-fifo");
     let k = dir.join("kernel");
     let _kernel = kernel_file(&k);
     let fifo = dir.join("trace.json");
@@ -204,7 +96,7 @@ fn pidin_sim_refuses_a_fifo_as_trace_file_instead_of_hanging() {
 
 #[test]
 fn pidin_sim_checks_a_device_output_path_before_it_records() {
-    let dir = Dir::new("pidin-dev");
+    let dir = Dir::new("cli-pidin-dev");
     let k = dir.join("kernel");
     let _kernel = kernel_file(&k);
     let pidin = tool("procnto-sim", "pidin-sim");
@@ -232,7 +124,7 @@ fn pidin_sim_checks_a_device_output_path_before_it_records() {
 
 #[test]
 fn pidin_sim_writes_no_trace_when_the_diagram_path_is_unusable() {
-    let dir = Dir::new("pidin-half");
+    let dir = Dir::new("cli-pidin-half");
     let k = dir.join("kernel");
     let _kernel = kernel_file(&k);
     let pidin = tool("procnto-sim", "pidin-sim");
@@ -274,7 +166,7 @@ fn pidin_sim_refuses_what_it_should_with_status_2() {
         assert_eq!(r.code(), Some(2), "{args:?}:\n{}", r.show());
         assert!(r.stderr.contains(says), "{args:?}:\n{}", r.show());
     }
-    let dir = Dir::new("pidin-bad-kernel");
+    let dir = Dir::new("cli-pidin-bad-kernel");
     let small = dir.join("small");
     std::fs::write(&small, "hello").unwrap();
     for k in [
@@ -309,7 +201,7 @@ fn intr_sim_refuses_bad_levels_counts_and_periods() {
         assert_eq!(r.code(), Some(2), "{args:?}:\n{}", r.show());
         assert!(!r.stderr.contains("panicked"), "{}", r.show());
     }
-    let dir = Dir::new("intr");
+    let dir = Dir::new("cli-intr");
     let k = dir.join("kernel");
     let _kernel = kernel_file(&k);
     let r = bounded(
@@ -327,7 +219,7 @@ fn intr_sim_refuses_bad_levels_counts_and_periods() {
 
 #[test]
 fn procnto_sim_removes_its_socket_when_its_terminal_hangs_up() {
-    let dir = Dir::new("hup");
+    let dir = Dir::new("cli-hup");
     let sock = dir.join("k.sock");
     let sup = tool("procnto-sim", "procnto-sim");
     let mut c = cmd(&sup, &["--kernel", sock.to_str().unwrap(), "--stay"]);
@@ -375,7 +267,7 @@ fn procnto_sim_refuses_bad_kernels_and_options() {
         let r = bounded(cmd(&sup, args), Duration::from_secs(10));
         assert_eq!(r.code(), Some(2), "{args:?}:\n{}", r.show());
     }
-    let dir = Dir::new("sup-bad");
+    let dir = Dir::new("cli-sup-bad");
     let file = dir.join("file.sock");
     std::fs::write(&file, "keep me").unwrap();
     let long = format!("{}/{}.sock", dir.0.display(), "a".repeat(120));
@@ -412,7 +304,7 @@ fn echo_server_with_supervisor(dir: &Dir, supervisor: &Path, within: Duration) -
 #[test]
 fn a_supervisor_program_that_never_detaches_does_not_hang_the_program() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = Dir::new("sup-hang");
+    let dir = Dir::new("cli-sup-hang");
     let pidfile = dir.join("sup.pid");
     let _reap = KillPidInFile(pidfile.clone());
     let script = dir.join("not-a-supervisor");
@@ -437,7 +329,7 @@ fn a_supervisor_program_that_never_detaches_does_not_hang_the_program() {
 
 #[test]
 fn a_supervisor_program_that_ends_without_serving_is_diagnosed() {
-    let dir = Dir::new("sup-false");
+    let dir = Dir::new("cli-sup-false");
     let r = echo_server_with_supervisor(&dir, Path::new("/bin/false"), Duration::from_secs(20));
     assert_eq!(r.code(), Some(1), "{}", r.show());
     assert!(
@@ -450,7 +342,7 @@ fn a_supervisor_program_that_ends_without_serving_is_diagnosed() {
 
 #[test]
 fn a_missing_supervisor_program_is_diagnosed() {
-    let dir = Dir::new("sup-missing");
+    let dir = Dir::new("cli-sup-missing");
     let r = echo_server_with_supervisor(
         &dir,
         Path::new("/nonexistent/procnto-sim"),
@@ -466,7 +358,7 @@ fn a_missing_supervisor_program_is_diagnosed() {
 
 #[test]
 fn a_kernel_path_that_is_a_directory_is_diagnosed() {
-    let dir = Dir::new("kernel-dir");
+    let dir = Dir::new("cli-kernel-dir");
     let mut c = cmd(ECHO_SERVER, &["--idle", "1"]);
     c.env("QNXSIM_KERNEL", &dir.0);
     let r = bounded(c, Duration::from_secs(20));
@@ -481,7 +373,7 @@ fn a_kernel_path_that_is_a_directory_is_diagnosed() {
 
 #[test]
 fn a_kernel_path_that_is_a_fifo_or_device_is_refused_without_hanging() {
-    let dir = Dir::new("kernel-fifo");
+    let dir = Dir::new("cli-kernel-fifo");
     let fifo = dir.join("fifo");
     mkfifo(&fifo);
     for k in [fifo.as_path(), Path::new("/dev/null")] {
@@ -579,7 +471,7 @@ fn the_benchmarks_refuse_bad_numbers_with_status_2() {
             r.show()
         );
     }
-    let dir = Dir::new("compare-fifo");
+    let dir = Dir::new("cli-compare-fifo");
     let fifo = dir.join("r.json");
     mkfifo(&fifo);
     let b = tool("benches", "compare");
@@ -621,7 +513,7 @@ fn qnxsim_install_into_a_prefix_with_a_space_gives_usable_flags_or_refuses() {
         eprintln!("no pkg-config here: skipped");
         return;
     }
-    let dir = Dir::new("install-space");
+    let dir = Dir::new("cli-install-space");
     // What the installer copies: a stand-in library is enough to lay the files out.
     let from = dir.join("from");
     std::fs::create_dir_all(&from).unwrap();
@@ -664,7 +556,7 @@ fn qnxsim_install_into_a_prefix_with_a_space_gives_usable_flags_or_refuses() {
 
 #[test]
 fn srr_demo_refuses_special_files_before_it_runs() {
-    let dir = Dir::new("srr-fifo");
+    let dir = Dir::new("cli-srr-fifo");
     let fifo = dir.join("t.json");
     mkfifo(&fifo);
     for args in [

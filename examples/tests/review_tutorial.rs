@@ -14,10 +14,10 @@
 #[allow(dead_code)] // (this binary uses a part of it)
 mod common;
 
+use common::bounded::{bounded_with, cmd, Dir, Outcome};
 use common::tools::tool;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -36,95 +36,10 @@ const WITHIN: Duration = Duration::from_secs(30);
 
 // ------------------------------------------------------------------------------ helpers
 
-/// A private temporary directory (0700: it is also a runtime directory for supervisors'
-/// sockets), removed on drop after the supervisors started in it are killed.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let d =
-            std::env::temp_dir().join(format!("qnxsim-review-tut-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("a temporary directory");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
-        Dir(d)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        reap_supervisors(&self.0);
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Kills every `procnto-sim` whose `XDG_RUNTIME_DIR` is `dir`: the supervisors that programs
-/// of a test started (they detach, so no test holds them as children).
-fn reap_supervisors(dir: &Path) {
-    let want = format!("XDG_RUNTIME_DIR={}", dir.display());
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for p in procs.flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let cmdline = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
-        if !String::from_utf8_lossy(&cmdline).contains("procnto-sim") {
-            continue;
-        }
-        let env = std::fs::read(p.path().join("environ")).unwrap_or_default();
-        if env.split(|&b| b == 0).any(|v| v == want.as_bytes()) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-    }
-}
-
 fn pidin_sim() -> PathBuf {
     // (procnto-sim too: the first program of a named kernel starts it from beside itself.)
     tool("procnto-sim", "procnto-sim");
     tool("procnto-sim", "pidin-sim")
-}
-
-/// How a bounded run ended.
-#[derive(Debug)]
-struct Outcome {
-    /// None: still running at the deadline (killed then).
-    status: Option<ExitStatus>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn code(&self) -> Option<i32> {
-        self.status.and_then(|s| s.code())
-    }
-
-    fn show(&self) -> String {
-        format!(
-            "status {:?}\nstdout:\n{}\nstderr:\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-
-    fn assert_ok(&self, what: &str) {
-        assert_eq!(self.code(), Some(0), "{what}:\n{}", self.show());
-    }
-}
-
-/// A command with no kernel or supervisor of the caller's environment.
-fn cmd(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Command {
-    let mut c = Command::new(program);
-    c.args(args)
-        .env_remove("QNXSIM_KERNEL")
-        .env_remove("QNXSIM_SUPERVISOR")
-        .env_remove("RUST_LOG");
-    c
 }
 
 /// A command on the tutorial's kernel `demo`, in the private runtime directory `dir`.
@@ -133,60 +48,6 @@ fn on_demo(program: impl AsRef<std::ffi::OsStr>, args: &[&str], dir: &Dir) -> Co
     c.env("QNXSIM_KERNEL", "demo")
         .env("XDG_RUNTIME_DIR", &dir.0);
     c
-}
-
-/// Runs `cmd` with `input` on its stdin for at most `within`, killing it then.
-fn bounded_with(mut cmd: Command, input: &[u8], within: Duration) -> Outcome {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the program");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    // (Written from a thread: a program that never reads must not block the test.)
-    std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("waiting") {
-            break Some(s);
-        }
-        if start.elapsed() >= within {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    // (A grandchild holding the pipes open must not hang the test: give the readers a moment.)
-    let join = |h: std::thread::JoinHandle<String>| {
-        let until = Instant::now() + Duration::from_secs(5);
-        while !h.is_finished() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if h.is_finished() {
-            h.join().unwrap_or_default()
-        } else {
-            String::from("(the output was still held open by another process)")
-        }
-    };
-    Outcome {
-        status,
-        stdout: join(out),
-        stderr: join(err),
-    }
 }
 
 /// Runs `cmd` (stdin empty) for at most [`WITHIN`].
@@ -491,7 +352,7 @@ fn ch1_srr_demo_step_mode_as_described() {
 // priority-15 client queues, `priority 11 (inherit)` when the server takes "second").
 #[test]
 fn ch1_srr_demo_diagram_and_trace_hold_what_the_tutorial_says() {
-    let d = Dir::new("ch1-views");
+    let d = Dir::new("tut-ch1-views");
     let svg = d.join("ch1.svg");
     let trace = d.join("t.json");
     let r = run(cmd(
@@ -896,7 +757,7 @@ fn ch3_sensors_reports_options_and_json() {
 // reading. (How they split into batches depends on timing.)
 #[test]
 fn ch3_sensors_chart_counts_the_readings_and_the_end_message() {
-    let d = Dir::new("ch3");
+    let d = Dir::new("tut-ch3");
     let svg = d.join("ch3.svg");
     let r = run(cmd(
         SENSORS,
@@ -945,7 +806,7 @@ fn ch3_sensors_chart_counts_the_readings_and_the_end_message() {
 // timing.)
 #[test]
 fn ch4_compare_tiny_draws_the_traced_run() {
-    let d = Dir::new("ch4");
+    let d = Dir::new("tut-ch4");
     let compare = tool("benches", "compare");
     let svg = d.join("ch4.svg");
     let json = d.join("t.json");
@@ -1006,7 +867,7 @@ fn ch4_compare_tiny_draws_the_traced_run() {
 // --diagram and --trace until SIGINT.
 #[test]
 fn ch5_echo_programs_pidin_and_recording() {
-    let d = Dir::new("ch5");
+    let d = Dir::new("tut-ch5");
     let pidin = pidin_sim();
     let mut server = Bg::start(on_demo(ECHO_SERVER, &[], &d), &d, "echo-server");
     let first = server.wait_for(false, "echo-server: pid N chid 1", |o| {
@@ -1142,7 +1003,7 @@ fn ch5_echo_programs_pidin_and_recording() {
 // fails with ESRCH).
 #[test]
 fn ch5_experiments_supervisor_kill_client_kill_server() {
-    let d = Dir::new("ch5x");
+    let d = Dir::new("tut-ch5x");
     let pidin = pidin_sim();
     let procnto = tool("procnto-sim", "procnto-sim");
     // line 902: RUST_LOG=debug ./procnto-sim --kernel demo --stay
@@ -1237,7 +1098,7 @@ fn ch5_experiments_supervisor_kill_client_kill_server() {
 // the program that failed because of it.
 #[test]
 fn ch5_srr_demo_processes_ends_as_described() {
-    let d = Dir::new("ch5-processes");
+    let d = Dir::new("tut-ch5-processes");
     let mut demo = Bg::start(
         cmd(SRR_DEMO, &["--processes", "--rounds", "1000000000"]),
         &d,
@@ -1343,7 +1204,7 @@ dev-sample-client: every step did what it should
 // 1251-1282: pidin-sim --diagram of it, each call one I/O message.
 #[test]
 fn ch6_dev_sample_runs_as_shown() {
-    let d = Dir::new("ch6");
+    let d = Dir::new("tut-ch6");
     let pidin = pidin_sim();
     let mut server = Bg::start(on_demo(DEV_SAMPLE, &[], &d), &d, "dev-sample");
     let first = server.wait_for(false, "serving", |o| o.contains("serving /dev/sample"));
@@ -1524,7 +1385,7 @@ dev-sample: an OCB of pid {cpid} closed (0 open)
 #[test]
 fn ch7_intr_sim_and_pidin_sim_on_an_attached_level() {
     use userlib::{Config, Kernel, Process, SigEvent};
-    let d = Dir::new("ch7");
+    let d = Dir::new("tut-ch7");
     let pidin = pidin_sim();
     let intr = tool("procnto-sim", "intr-sim");
     let path = d.join("kernel");

@@ -1,6 +1,7 @@
 //! Runs an example binary under a deadline, so that a hang fails the test instead of hanging
 //! the test run.
 
+pub mod bounded;
 pub mod launcher;
 pub mod tools;
 
