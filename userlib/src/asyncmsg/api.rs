@@ -411,7 +411,13 @@ pub fn asyncmsg_connect_attr(
 /// The library keeps the buffer until the callback (`call_back`, else the attribute's) hands it
 /// back. A full queue blocks, or fails with EAGAIN under `_NTO_COF_NONBLOCK`; EBADF unknown coid
 /// or the channel is gone. On failure the buffer comes back in the error.
-#[inline]
+// Always inlined, with its fast path: called, it takes the `Vec` through the stack, written by
+// the caller as three 8-byte stores and read back by the move into the slot as one 16-byte
+// load, which cannot be forwarded from the store buffer and so waits for every store before it
+// to reach the cache, the previous put's stores to the queue's lines (which the receiver's CPU
+// reads) among them: the same stall as `asyncmsg_malloc`'s (pool.rs). Measured: asyncmsg/64
+// 16.1M to 19.0M messages/s unpinned and 15.8M to 17.0-19.0M across CPUs (docs/results.md).
+#[inline(always)]
 pub fn asyncmsg_put(
     coid: i32,
     buf: Vec<u8>,
