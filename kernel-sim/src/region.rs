@@ -43,7 +43,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 29;
+pub const LAYOUT_VERSION: u32 = 30;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the

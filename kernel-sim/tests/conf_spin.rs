@@ -240,3 +240,176 @@ fn a_teardown_ends_a_spin() {
         "the teardown, not the 4 s budget, ended the spin: {took:?}"
     );
 }
+
+// ------------------------------------------------------------ SEND-blocked on a busy server
+
+/// A server process with a channel and a server thread on CPU `a` that receives one message
+/// and holds it, running outside the kernel, until `release` says; then replies to it with
+/// status 1 and receives and answers `more` messages, the i-th with status `2 + i` (the
+/// first byte of each message received is returned, in order). Returns the kernel (spin
+/// budget `spin_ns`), the server process, the client process, the channel, the release and
+/// the server.
+#[allow(clippy::type_complexity)]
+fn busy_server(
+    spin_ns: u32,
+    a: usize,
+    more: u32,
+) -> (
+    Kernel,
+    Pid,
+    Pid,
+    i32,
+    std::sync::mpsc::Sender<()>,
+    Bg<Vec<u8>>,
+) {
+    let k = Kernel::new(Config {
+        spin_ns,
+        ..Config::default()
+    })
+    .unwrap();
+    let sp = k.process_create().unwrap();
+    let cp = k.process_create().unwrap();
+    let (chid_tx, chid_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let server = spawn(&k, sp, 10, move |s| {
+        pin(a);
+        let chid = s.channel_create(0).unwrap();
+        chid_tx.send(chid).unwrap();
+        let mut buf = [0u8; 4];
+        arm(s, _NTO_TIMEOUT_RECEIVE, Some(LONG));
+        let first = s.msg_receive(chid, &mut buf, None).unwrap();
+        // Busy: running, outside the kernel, until told.
+        let _ = release_rx.recv_timeout(DEADLINE);
+        s.msg_reply(first, 1, b"").unwrap();
+        let mut order = Vec::new();
+        for i in 0..more {
+            arm(s, _NTO_TIMEOUT_RECEIVE, Some(LONG));
+            let r = s.msg_receive(chid, &mut buf, None).unwrap();
+            order.push(buf[0]);
+            s.msg_reply(r, 2 + i64::from(i), b"").unwrap();
+        }
+        order
+    });
+    let chid = chid_rx.recv_timeout(DEADLINE).unwrap();
+    (k, sp, cp, chid, release_tx, server)
+}
+
+/// A client of `cp` on CPU `cpu` at `prio` sending `[byte]` on `chid` of `sp` (bounded by
+/// [`LONG`]).
+fn client_on(
+    k: &Kernel,
+    sp: Pid,
+    cp: Pid,
+    chid: i32,
+    cpu: usize,
+    prio: i16,
+    byte: u8,
+) -> Bg<KResult<i64>> {
+    spawn(k, cp, prio, move |c| {
+        pin(cpu);
+        let coid = c
+            .connect_attach(0, sp.pid, chid, _NTO_SIDE_CHANNEL, 0)
+            .unwrap();
+        arm(c, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, Some(LONG));
+        c.msg_send(coid, &[byte], &mut [])
+    })
+}
+
+#[test]
+fn a_client_that_finds_its_server_busy_on_another_cpu_spins_until_received_and_answered() {
+    let Some((a, b)) = two_cpus() else {
+        eprintln!("one CPU only: nothing to check");
+        return;
+    };
+    let (k, sp, cp, chid, release, server) = busy_server(LONG_SPIN_NS, a, 1);
+    // The first client shares the server's CPU (so it does not spin): received and held.
+    let first = client_on(&k, sp, cp, chid, a, 10, 1);
+    wait_reply_blocked(&k, cp.pid, first.tid);
+    let before = k.process_counters(cp.pid).unwrap();
+    let second = client_on(&k, sp, cp, chid, b, 10, 2);
+    wait_send_blocked(&k, cp.pid, second.tid);
+    let spun = k.process_counters(cp.pid).unwrap().since(&before);
+    assert_eq!(
+        spun.spins, 1,
+        "the SEND-blocked client spun for the server that last received, running elsewhere: {spun:?}"
+    );
+    release.send(()).unwrap();
+    assert_eq!(first.join(), Ok(1));
+    assert_eq!(
+        second.join(),
+        Ok(2),
+        "received, then answered, while it spun"
+    );
+    assert_eq!(server.join(), vec![2]);
+    let c = k.process_counters(cp.pid).unwrap().since(&before);
+    assert_eq!(
+        c.spin_wakeups, 1,
+        "its reply came within the 4 s budget: no futex sleep: {c:?}"
+    );
+}
+
+#[test]
+fn a_client_of_a_channel_nobody_has_received_on_does_not_spin() {
+    let Some((a, b)) = two_cpus() else {
+        eprintln!("one CPU only: nothing to check");
+        return;
+    };
+    // The server thread is busy on another CPU but has never received: the kernel does not
+    // know who will, so the client sleeps.
+    let k = Kernel::new(Config {
+        spin_ns: LONG_SPIN_NS,
+        ..Config::default()
+    })
+    .unwrap();
+    let sp = k.process_create().unwrap();
+    let cp = k.process_create().unwrap();
+    let (chid_tx, chid_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let server = spawn(&k, sp, 10, move |s| {
+        pin(a);
+        let chid = s.channel_create(0).unwrap();
+        chid_tx.send(chid).unwrap();
+        let _ = release_rx.recv_timeout(DEADLINE);
+        let mut buf = [0u8; 4];
+        arm(s, _NTO_TIMEOUT_RECEIVE, Some(LONG));
+        let r = s.msg_receive(chid, &mut buf, None).unwrap();
+        s.msg_reply(r, 7, b"").unwrap();
+    });
+    let chid = chid_rx.recv_timeout(DEADLINE).unwrap();
+    let before = k.process_counters(cp.pid).unwrap();
+    let client = client_on(&k, sp, cp, chid, b, 10, 1);
+    wait_send_blocked(&k, cp.pid, client.tid);
+    release_tx.send(()).unwrap();
+    assert_eq!(client.join(), Ok(7));
+    server.join();
+    let c = k.process_counters(cp.pid).unwrap().since(&before);
+    assert_eq!(c.spins, 0, "{c:?}");
+}
+
+#[test]
+fn spinning_send_blocked_clients_are_still_received_in_priority_order() {
+    let Some((a, b)) = two_cpus() else {
+        eprintln!("one CPU only: nothing to check");
+        return;
+    };
+    // A budget of 20 ms: the low-priority client, first on CPU b, spins a while (the
+    // high-priority one waits for the CPU or is sent meanwhile), then sleeps.
+    let (k, sp, cp, chid, release, server) = busy_server(20_000_000, a, 2);
+    let first = client_on(&k, sp, cp, chid, a, 10, 1);
+    wait_reply_blocked(&k, cp.pid, first.tid);
+    let low = client_on(&k, sp, cp, chid, b, 10, 10);
+    wait_send_blocked(&k, cp.pid, low.tid);
+    let high = client_on(&k, sp, cp, chid, b, 20, 20);
+    wait_send_blocked(&k, cp.pid, high.tid);
+    release.send(()).unwrap();
+    assert_eq!(first.join(), Ok(1));
+    assert_eq!(
+        server.join(),
+        vec![20, 10],
+        "the higher priority first, as QNX queues"
+    );
+    assert_eq!(high.join(), Ok(2));
+    assert_eq!(low.join(), Ok(3));
+    let c = k.process_counters(cp.pid).unwrap();
+    assert!(c.spins >= 1, "a SEND-blocked client spun: {c:?}");
+}

@@ -19,6 +19,9 @@ pub struct Channel {
     /// The thread that last sent on it (the likely sender of the next message: a receiver
     /// spins for it if it runs on another CPU).
     pub last_client: Id<crate::objects::Thread>,
+    /// The thread that last received a message on it (the likely receiver of the next one: a
+    /// SEND-blocked client spins for it if it runs on another CPU).
+    pub last_server: Id<crate::objects::Thread>,
     /// Head of the send queue (SEND-blocked threads and pulses, by priority, FIFO within one).
     pub(in crate::objects) sendq_head: QRef,
     /// Tail of the send queue.
@@ -136,6 +139,7 @@ impl Pooled for Channel {
             chid: 0,
             flags: 0,
             last_client: Id::NONE,
+            last_server: Id::NONE,
             sendq_head: QRef::NONE,
             sendq_tail: QRef::NONE,
             sendq_len: 0,

@@ -437,6 +437,17 @@ impl Tables<'_> {
     pub(crate) fn block_reply(&mut self, i: u32, chan: Id<Channel>, server: Id<Thread>) {
         self.unqueue(i);
         self.threads.at_mut(i).state = KState::Reply { chan, server };
+        // (Written only when it changes: the channel's slot is then logged for the undo
+        // record once, not at every round trip.)
+        if self
+            .chans
+            .get(chan)
+            .is_some_and(|c| c.last_server != server)
+        {
+            if let Some(c) = self.chans.get_mut(chan) {
+                c.last_server = server;
+            }
+        }
         self.traced_state(i);
     }
 
