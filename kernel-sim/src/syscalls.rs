@@ -331,11 +331,7 @@ impl Call {
                 pid, tid, signo, ..
             } => A::Signal { pid, tid, signo },
             Call::SetPriority { prio } | Call::SchedSet { prio, .. } => A::Prio(prio),
-            Call::ThreadCancel { tid } => A::Signal {
-                pid: 0,
-                tid,
-                signo: 0,
-            },
+            Call::ThreadCancel { tid } => A::Tid(tid),
             Call::TimerSettime { id, .. }
             | Call::TimerInfo { id, .. }
             | Call::TimerDestroy { id } => A::Timer(id),

@@ -289,6 +289,8 @@ pub enum CallArgs {
     Prio(i32),
     /// `timer` (TimerSettime, TimerInfo, TimerDestroy).
     Timer(i32),
+    /// The target thread `tid_arg`, of the caller's process (ThreadCancel).
+    Tid(i32),
 }
 
 impl CallArgs {
@@ -309,6 +311,7 @@ impl CallArgs {
             CallArgs::Signal { pid, tid, signo } => (9, [pid.into(), tid.into(), signo.into()], 3),
             CallArgs::Prio(p) => (10, [p.into(), 0, 0], 1),
             CallArgs::Timer(t) => (11, [t.into(), 0, 0], 1),
+            CallArgs::Tid(t) => (12, [t.into(), 0, 0], 1),
         }
     }
 
@@ -327,6 +330,7 @@ impl CallArgs {
             9 => &["pid_arg", "tid_arg", "signo"],
             10 => &["prio"],
             11 => &["timer"],
+            12 => &["tid_arg"],
             _ => return None,
         })
     }
@@ -380,6 +384,9 @@ pub fn call_enter_with(ring: Ring<'_>, pid: i32, tid: i32, call: &'static str, a
         }
         CallArgs::Timer(timer) => {
             tracing::trace!(target: "qnx::call", what = w, pid, tid, call, timer)
+        }
+        CallArgs::Tid(t) => {
+            tracing::trace!(target: "qnx::call", what = w, pid, tid, call, tid_arg = t)
         }
     }
     if ring.recording() {

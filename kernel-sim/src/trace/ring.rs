@@ -880,8 +880,9 @@ mod tests {
             },
         );
         call_enter(ring, 2, 1, "TimerTimeout");
+        call_enter_with(ring, 2, 1, "ThreadCancel", CallArgs::Tid(3));
         let mut out = Vec::new();
-        assert_eq!(reader.poll(&mut out), 3);
+        assert_eq!(reader.poll(&mut out), 4);
         assert_eq!(out[0].ints, [("rcvid", 0x10002), ("status", -3)]);
         assert_eq!(
             out[1].ints,
@@ -889,6 +890,11 @@ mod tests {
         );
         assert_eq!(out[1].string, Some(("call", "MsgSendPulse".into())));
         assert!(out[2].ints.is_empty());
+        assert_eq!(
+            out[3].ints,
+            [("tid_arg", 3)],
+            "the target thread, not the caller"
+        );
     }
 
     #[test]
