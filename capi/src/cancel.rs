@@ -1,7 +1,10 @@
 //! `pthread_cancel` and the kernel calls that are cancellation points, as on QNX: `MsgSend*`
 //! (not the `*nc` forms), `MsgReceive*`, `InterruptWait`, `delay()`, the sleeps,
-//! `dispatch_block`, `resmgr_block`, and `read`, `write`, `pread`, `pwrite` and `devctl` on a
-//! resource manager's file descriptor.
+//! `dispatch_block`, `resmgr_block`, `open` (and `name_open`) of a resource manager's path,
+//! and `read`, `write`, `pread`, `pwrite`, `devctl` and `close` on a resource manager's file
+//! descriptor (an `open` acts after its call only if it failed, and a `close` only before it
+//! closes, so that a cancellation never loses a descriptor it opened or leaves one half
+//! closed).
 //!
 //! A C entry point that is a cancellation point runs its call through [`point`]: if the
 //! calling thread has cancellation enabled, it acts on a pending cancellation first (glibc's
@@ -55,6 +58,49 @@ fn testcancel() {
     unsafe { pthread_testcancel() }
 }
 
+/// Runs `f` inside `kernel_sim::cancel::point` with glibc's cancellation disabled meanwhile:
+/// a `ThreadCancel` ends its blocking kernel call (ECANCELED), but glibc does not act on the
+/// cancellation in one of its own cancellation points that `f` reaches (an `open` the library
+/// makes for a placeholder descriptor, a read of `/proc`): that would unwind the Rust frames
+/// of the call, which must not be unwound (a `catch_unwind` aborts on it, and their values'
+/// destructors would be skipped). The caller acts on it once `f` has returned.
+fn in_kernel_point<T>(f: impl FnOnce() -> KResult<T>) -> KResult<T> {
+    let mut old: c_int = 0;
+    // SAFETY: `old` is ours; disabling acts on nothing, and the state is put back below.
+    unsafe { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &mut old) };
+    let r = kernel_sim::cancel::point(f);
+    // SAFETY: as above; putting back the deferred, enabled state does not act either.
+    unsafe { pthread_setcancelstate(old, &mut old) };
+    r
+}
+
+/// Acts on a pending cancellation, if the calling thread has cancellation enabled: a
+/// cancellation point that ends nothing (`close` of a manager's descriptor, which acts before
+/// it closes, so that a cancelled close leaves the descriptor open, as glibc's does).
+#[inline]
+pub(crate) fn test_here() {
+    if enabled() {
+        testcancel();
+    }
+}
+
+/// [`point`] for a call whose completion a cancellation must not lose (an `open` that
+/// opened: POSIX lets a cancellation act in it only with the side effects of an EINTR, so no
+/// descriptor): acts on a cancellation before the call, during it (a `ThreadCancel` ends its
+/// blocking kernel call), and as it returns only if it failed.
+#[inline]
+pub(crate) fn point_keeping<T: Copy>(f: impl FnOnce() -> KResult<T>) -> KResult<T> {
+    if !enabled() {
+        return f();
+    }
+    testcancel();
+    let r = in_kernel_point(f);
+    if r.is_err() {
+        testcancel();
+    }
+    r
+}
+
 /// Runs `f`, a blocking kernel call of a C entry point, as a cancellation point (module doc).
 /// `f` must capture nothing with a destructor (plain integers and pointers).
 #[inline]
@@ -63,7 +109,7 @@ pub(crate) fn point<T: Copy>(f: impl FnOnce() -> KResult<T>) -> KResult<T> {
         return f();
     }
     testcancel();
-    let r = kernel_sim::cancel::point(f);
+    let r = in_kernel_point(f);
     // (As QNX's kernel does as the call returns: whatever ended it, an ECANCELED from the
     // kernel or a server's answer to a client it kept on an `_NTO_CHF_UNBLOCK` channel.)
     testcancel();

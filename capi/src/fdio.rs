@@ -288,15 +288,17 @@ unsafe fn open_managed(path: *const c_char, oflag: c_int, mode: mode_t) -> Optio
     }
     // SAFETY: a non-NULL path is a C string (our caller's promise).
     let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
-    let r = inside(|| {
-        if !maybe_managed(bytes) {
-            return Ok(None);
-        }
-        match io::open_if_managed(bytes, oflag, mode) {
+    if !inside(|| Ok(maybe_managed(bytes))).unwrap_or(false) {
+        return None;
+    }
+    // A cancellation point, as open(2) is (libc's open is one for every other path), which
+    // never loses the descriptor it opened (capi/src/cancel.rs).
+    let r = crate::cancel::point_keeping(|| {
+        inside(|| match io::open_if_managed(bytes, oflag, mode) {
             None => Ok(None),
             Some(Ok(coid)) => install(coid, oflag).map(Some),
             Some(Err(e)) => Err(e),
-        }
+        })
     });
     match r {
         Ok(None) => None,
@@ -348,7 +350,7 @@ fn install(coid: i32, oflag: c_int) -> KResult<c_int> {
 /// its arguments as a non-variadic one does (in the same registers), so the mode is read as a
 /// third argument (garbage, and unused, when the caller passed none without `O_CREAT`).
 #[no_mangle]
-pub unsafe extern "C" fn open(path: *const c_char, oflag: c_int, mode: mode_t) -> c_int {
+pub unsafe extern "C-unwind" fn open(path: *const c_char, oflag: c_int, mode: mode_t) -> c_int {
     // SAFETY: forwarded from our caller.
     match unsafe { open_managed(path, oflag, mode) } {
         Some(fd) => fd,
@@ -362,7 +364,7 @@ pub unsafe extern "C" fn open(path: *const c_char, oflag: c_int, mode: mode_t) -
 /// # Safety
 /// As [`open`].
 #[no_mangle]
-pub unsafe extern "C" fn open64(path: *const c_char, oflag: c_int, mode: mode_t) -> c_int {
+pub unsafe extern "C-unwind" fn open64(path: *const c_char, oflag: c_int, mode: mode_t) -> c_int {
     // SAFETY: forwarded from our caller.
     match unsafe { open_managed(path, oflag, mode) } {
         Some(fd) => fd,
@@ -376,7 +378,7 @@ pub unsafe extern "C" fn open64(path: *const c_char, oflag: c_int, mode: mode_t)
 /// # Safety
 /// As `open(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn __open_2(path: *const c_char, oflag: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn __open_2(path: *const c_char, oflag: c_int) -> c_int {
     // SAFETY: forwarded from our caller.
     match unsafe { open_managed(path, oflag, 0) } {
         Some(fd) => fd,
@@ -390,7 +392,7 @@ pub unsafe extern "C" fn __open_2(path: *const c_char, oflag: c_int) -> c_int {
 /// # Safety
 /// As `open(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn __open64_2(path: *const c_char, oflag: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn __open64_2(path: *const c_char, oflag: c_int) -> c_int {
     // SAFETY: forwarded from our caller.
     match unsafe { open_managed(path, oflag, 0) } {
         Some(fd) => fd,
@@ -415,7 +417,7 @@ unsafe fn at_cwd(dirfd: c_int, path: *const c_char) -> bool {
 /// # Safety
 /// As `openat(2)`; the mode as [`open`]'s.
 #[no_mangle]
-pub unsafe extern "C" fn openat(
+pub unsafe extern "C-unwind" fn openat(
     dirfd: c_int,
     path: *const c_char,
     oflag: c_int,
@@ -437,7 +439,7 @@ pub unsafe extern "C" fn openat(
 /// # Safety
 /// As [`openat`].
 #[no_mangle]
-pub unsafe extern "C" fn openat64(
+pub unsafe extern "C-unwind" fn openat64(
     dirfd: c_int,
     path: *const c_char,
     oflag: c_int,
@@ -843,11 +845,14 @@ pub unsafe extern "C" fn fstatat64(
 /// # Safety
 /// As `close(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn close(fd: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn close(fd: c_int) -> c_int {
     if ours(fd).is_none() {
         // SAFETY: libc's close, with our caller's argument.
         return unsafe { real_close()(fd) };
     }
+    // A cancellation point, as close(2) is, acting before anything is closed: a cancelled
+    // close leaves the descriptor open, as glibc's does (capi/src/cancel.rs).
+    crate::cancel::test_here();
     // Take the entry: a second close racing this one finds it gone.
     let v = FDS[fd as usize].swap(0, Ordering::AcqRel);
     if v == 0 {

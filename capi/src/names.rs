@@ -213,9 +213,13 @@ unsafe fn open(name: *const c_char, flags: c_int) -> KResult<c_int> {
 /// # Safety
 /// `name` is NULL or a NUL-terminated string, readable during the call.
 #[no_mangle]
-pub unsafe extern "C" fn name_open(name: *const c_char, flags: c_int) -> c_int {
-    // SAFETY: forwarded from our C caller (see the `# Safety` section).
-    plain(guard(|| unsafe { open(name, flags) }))
+pub unsafe extern "C-unwind" fn name_open(name: *const c_char, flags: c_int) -> c_int {
+    // A cancellation point, as QNX's (an open), which never loses the connection it made
+    // (capi/src/cancel.rs).
+    plain(crate::cancel::point_keeping(|| {
+        // SAFETY: forwarded from our C caller (see the `# Safety` section).
+        guard(|| unsafe { open(name, flags) })
+    }))
 }
 
 /// `name_close(fd)`: `ConnectDetach(fd)`. Nothing is sent: the server gets

@@ -8,8 +8,10 @@
  * _NTO_CHF_UNBLOCK, its server gets _PULSE_CODE_UNBLOCK and the client goes once answered. A
  * call that is not a cancellation point (MsgSendnc), or a thread with cancellation disabled,
  * is not ended; the cancellation acts at the next cancellation point. read() of a resource
- * manager that holds the request is a cancellation point too. The kernel's threads and the
- * channels' queues are as before at the end.
+ * manager that holds the request is a cancellation point too, and so are open() and
+ * name_open() (a held open ends; a pending cancellation acts before the manager grants
+ * anything) and close() (acting before it closes: the descriptor stays open). The kernel's
+ * threads and the channels' queues are as before at the end.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -315,6 +317,191 @@ static void random_moments(void) {
 #define RPATH "/dev/cancel-suite"
 static volatile int held_rcvid;
 
+#define OPATH "/dev/cancel-suite-open"
+static volatile int held_open_rcvid, opens_counted;
+
+/* An open handler that counts the opens it grants. */
+static int counting_open(resmgr_context_t *ctp, io_open_t *msg, RESMGR_HANDLE_T *handle,
+                         void *extra) {
+    opens_counted++;
+    return iofunc_open_default(ctp, msg, handle, extra);
+}
+
+/* An open handler that holds its client. */
+static int held_open(resmgr_context_t *ctp, io_open_t *msg, RESMGR_HANDLE_T *handle,
+                     void *extra) {
+    (void)msg;
+    (void)handle;
+    (void)extra;
+    held_open_rcvid = ctp->rcvid;
+    return _RESMGR_NOREPLY;
+}
+
+/* A thread that opens `path` (or name_open's it): with `pending`, it first waits, with
+ * cancellation disabled, until it has been cancelled (`go`), so that the cancellation is
+ * pending when it calls. */
+struct opener {
+    struct seen s;
+    const char *path;
+    int pending, use_name, fd;
+    volatile int go;
+};
+
+static void *opener_fn(void *arg) {
+    struct opener *o = (struct opener *)arg;
+    int fd;
+    pthread_cleanup_push(cleanup, &o->s);
+    if (o->pending) {
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    }
+    o->s.started = 1;
+    while (o->pending && !o->go) {
+        sleep_ms(5);
+    }
+    if (o->pending) {
+        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+    }
+    fd = o->use_name ? name_open(o->path, 0) : open(o->path, O_RDONLY);
+    o->fd = fd;
+    o->s.returned = 1;
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+/* A thread that opens `path`, then, with a cancellation pending, closes it. */
+static void *closer_fn(void *arg) {
+    struct opener *o = (struct opener *)arg;
+    pthread_cleanup_push(cleanup, &o->s);
+    o->fd = open(o->path, O_RDONLY);
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    o->s.started = o->fd >= 0 ? 1 : -1;
+    while (!o->go) {
+        sleep_ms(5);
+    }
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+    close(o->fd);
+    o->s.returned = 1;
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+/* Starts `fn` with `o`, waits until it has started, cancels it, and lets it go on. */
+static pthread_t cancelled_pending(void *(*fn)(void *), struct opener *o) {
+    pthread_t t;
+    pthread_create(&t, NULL, fn, o);
+    wait_started(&o->s, 1);
+    pthread_cancel(t);
+    o->go = 1;
+    return t;
+}
+
+/* A thread that opens and closes `path` for ever; its cleanup handler closes what it holds. */
+static void close_held(void *arg) {
+    int *fd = (int *)arg;
+    if (*fd >= 0) {
+        close(*fd);
+    }
+}
+
+static void *open_close_loop(void *arg) {
+    const char *path = (const char *)arg;
+    int fd = -1;
+    pthread_cleanup_push(close_held, &fd);
+    for (;;) {
+        fd = open(path, O_RDONLY);
+        if (fd >= 0) {
+            close(fd); /* (a cancelled close leaves it open: the handler closes it) */
+            fd = -1;
+        }
+    }
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+/* The manager's open count of `attr`. */
+static int open_count(iofunc_attr_t *attr) {
+    int n;
+    iofunc_attr_lock(attr);
+    n = attr->count;
+    iofunc_attr_unlock(attr);
+    return n;
+}
+
+/* Cancels open_close_loop at random moments: every cancellation acts (in an open, a close or
+ * between them), nothing aborts, and no open is left behind: the manager's open count is as
+ * before at the end. */
+static void open_close_random(iofunc_attr_t *attr) {
+    int i, cancelled = 0, before = open_count(attr);
+    srand(7);
+    for (i = 0; i < 60; i++) {
+        pthread_t t;
+        pthread_create(&t, NULL, open_close_loop, (void *)RPATH);
+        sleep_ms(rand() % 4);
+        pthread_cancel(t);
+        cancelled += joined_cancelled(t, 5000);
+    }
+    CHECK(cancelled == 60, "open/close loop cancelled at random moments: every one acted");
+    {
+        int n = open_count(attr);
+        for (i = 0; i < 100 && n != before; i++) {
+            sleep_ms(10);
+            n = open_count(attr);
+        }
+        CHECK(n == before, "no open left behind by a cancellation");
+    }
+}
+
+/* open() and name_open() of a manager's path, and close() of its descriptor, are
+ * cancellation points: a held open ends, a pending cancellation acts before the open (the
+ * manager grants nothing) or the close (the descriptor stays open). */
+static void open_close(void) {
+    struct opener o;
+    pthread_t t;
+    int before;
+    /* A held open. */
+    memset(&o, 0, sizeof o);
+    o.path = OPATH;
+    held_open_rcvid = 0;
+    pthread_create(&t, NULL, opener_fn, &o);
+    {
+        int i;
+        for (i = 0; i < 500 && held_open_rcvid == 0; i++) {
+            sleep_ms(10);
+        }
+    }
+    CHECK(held_open_rcvid > 0, "open: the manager holds the open");
+    CHECK(pthread_cancel(t) == 0, "open: pthread_cancel");
+    sleep_ms(300);
+    MsgError(held_open_rcvid, EINTR); /* (ESRCH if the manager's unblock handling answered) */
+    CHECK(joined_cancelled(t, 5000), "open() held by a manager: the thread is cancelled");
+    CHECK(o.s.cleaned == 1 && o.s.returned == 0, "open: cleanup ran, open never returned");
+    /* A cancellation pending at open(): acted on before the manager is asked. */
+    memset(&o, 0, sizeof o);
+    o.path = RPATH;
+    o.pending = 1;
+    before = opens_counted;
+    t = cancelled_pending(opener_fn, &o);
+    CHECK(joined_cancelled(t, 5000), "open() with a cancellation pending: cancelled");
+    CHECK(o.s.cleaned == 1 && o.s.returned == 0 && opens_counted == before,
+          "open: cancelled before the manager granted an open");
+    /* The same for name_open(), whatever the name. */
+    memset(&o, 0, sizeof o);
+    o.path = "cancel-suite-no-such-name";
+    o.pending = 1;
+    o.use_name = 1;
+    t = cancelled_pending(opener_fn, &o);
+    CHECK(joined_cancelled(t, 5000), "name_open() with a cancellation pending: cancelled");
+    CHECK(o.s.cleaned == 1 && o.s.returned == 0, "name_open: cleanup ran, never returned");
+    /* close() with a cancellation pending: acted on before the descriptor is closed. */
+    memset(&o, 0, sizeof o);
+    o.path = RPATH;
+    t = cancelled_pending(closer_fn, &o);
+    CHECK(joined_cancelled(t, 5000), "close() with a cancellation pending: cancelled");
+    CHECK(o.s.started == 1 && o.s.cleaned == 1 && o.s.returned == 0,
+          "close: cleanup ran, close never returned");
+    CHECK(close(o.fd) == 0, "close: the cancelled close left the descriptor open");
+}
+
 /* A read handler that holds its client (answered later, or never). */
 static int held_read(resmgr_context_t *ctp, io_read_t *msg, RESMGR_OCB_T *ocb) {
     (void)msg;
@@ -351,9 +538,9 @@ static void *reader(void *arg) {
 }
 
 static void resmgr_read(void) {
-    static resmgr_connect_funcs_t cf;
-    static resmgr_io_funcs_t iof;
-    static iofunc_attr_t attr;
+    static resmgr_connect_funcs_t cf, ocf;
+    static resmgr_io_funcs_t iof, oiof;
+    static iofunc_attr_t attr, oattr;
     resmgr_attr_t ra;
     pthread_t server, t;
     struct seen s;
@@ -363,10 +550,17 @@ static void resmgr_read(void) {
     ra.msg_max_size = 512;
     iofunc_func_init(_RESMGR_CONNECT_NFUNCS, &cf, _RESMGR_IO_NFUNCS, &iof);
     iof.read = held_read;
+    cf.open = counting_open;
     iofunc_attr_init(&attr, S_IFCHR | 0666, NULL, NULL);
     CHECK(dpp != NULL && resmgr_attach(dpp, &ra, RPATH, _FTYPE_ANY, _RESMGR_FLAG_SELF, &cf,
                                        &iof, &attr) >= 0,
           "a resource manager at " RPATH);
+    iofunc_func_init(_RESMGR_CONNECT_NFUNCS, &ocf, _RESMGR_IO_NFUNCS, &oiof);
+    ocf.open = held_open;
+    iofunc_attr_init(&oattr, S_IFCHR | 0666, NULL, NULL);
+    CHECK(resmgr_attach(dpp, &ra, OPATH, _FTYPE_ANY, _RESMGR_FLAG_SELF, &ocf, &oiof, &oattr) >=
+              0,
+          "a resource manager at " OPATH);
     pthread_create(&server, NULL, serve, dpp);
     memset(&s, 0, sizeof s);
     held_rcvid = 0;
@@ -385,6 +579,8 @@ static void resmgr_read(void) {
     MsgError(held_rcvid, EINTR); /* (ESRCH if the manager's unblock handling answered first) */
     CHECK(joined_cancelled(t, 5000), "read() of a resource manager: the thread is cancelled");
     CHECK(s.cleaned == 1 && s.returned == 0, "read: its cleanup handler ran, read never returned");
+    open_close();
+    open_close_random(&attr);
     pthread_cancel(server);
     CHECK(joined_cancelled(server, 5000), "the manager's thread in dispatch_block: cancelled");
 }
