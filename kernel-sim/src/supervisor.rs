@@ -407,6 +407,11 @@ impl Supervisor {
             nix::sys::memfd::memfd_create(c"qnxsim-kernel", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
                 .map_err(|e| Errno(e as i32))?;
         let file = std::fs::File::from(memfd);
+        // Mode 0600, as a kernel's plain memory file and the socket are (a memfd is made 0777:
+        // reachable only through this process's descriptors, but /proc/PID/fd/N would show it
+        // so to anyone let in there).
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
         let region = crate::region::Region::create_shared(&file, cfg)?;
         let kernel = Kernel::with_region(region, false)?;
         kernel.supervise();
@@ -687,6 +692,25 @@ mod tests {
             .iter()
             .filter(|p| p.pid == pid)
             .count()
+    }
+
+    /// The region's memfd, what the supervisor hands a program, and its socket are its
+    /// user's alone (mode 0600).
+    #[test]
+    fn the_region_and_the_socket_are_mode_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = Dir::new("mode");
+        let socket = dir.0.join("k.sock");
+        let sup = Supervisor::bind(&socket, Config::small()).unwrap();
+        let fd = sup.desk.memfd.as_raw_fd();
+        let region = std::fs::metadata(format!("/proc/self/fd/{fd}")).unwrap();
+        assert_eq!(
+            region.permissions().mode() & 0o7777,
+            0o600,
+            "the region's memfd"
+        );
+        let sock = std::fs::symlink_metadata(&socket).unwrap();
+        assert_eq!(sock.permissions().mode() & 0o7777, 0o600, "the socket");
     }
 
     /// A program says which image it is once admitted (`attach`): the supervisor knows it.
