@@ -243,16 +243,17 @@ fn a_teardown_ends_a_spin() {
 
 // ------------------------------------------------------------ SEND-blocked on a busy server
 
-/// A server process with a channel and a server thread on CPU `a` that receives one message
-/// and holds it, running outside the kernel, until `release` says; then replies to it with
-/// status 1 and receives and answers `more` messages, the i-th with status `2 + i` (the
-/// first byte of each message received is returned, in order). Returns the kernel (spin
-/// budget `spin_ns`), the server process, the client process, the channel, the release and
-/// the server.
+/// A server process with a channel and a server thread on CPU `a` that, if `held`, receives
+/// one message first; then stays busy, running outside the kernel, until `release` says;
+/// then replies to the held message with status 1 and receives and answers `more` messages,
+/// the i-th with status `2 + i` (the first byte of each message received is returned, in
+/// order). Returns the kernel (spin budget `spin_ns`), the server process, the client
+/// process, the channel, the release and the server.
 #[allow(clippy::type_complexity)]
 fn busy_server(
     spin_ns: u32,
     a: usize,
+    held: bool,
     more: u32,
 ) -> (
     Kernel,
@@ -276,11 +277,15 @@ fn busy_server(
         let chid = s.channel_create(0).unwrap();
         chid_tx.send(chid).unwrap();
         let mut buf = [0u8; 4];
-        arm(s, _NTO_TIMEOUT_RECEIVE, Some(LONG));
-        let first = s.msg_receive(chid, &mut buf, None).unwrap();
+        let first = held.then(|| {
+            arm(s, _NTO_TIMEOUT_RECEIVE, Some(LONG));
+            s.msg_receive(chid, &mut buf, None).unwrap()
+        });
         // Busy: running, outside the kernel, until told.
         let _ = release_rx.recv_timeout(DEADLINE);
-        s.msg_reply(first, 1, b"").unwrap();
+        if let Some(first) = first {
+            s.msg_reply(first, 1, b"").unwrap();
+        }
         let mut order = Vec::new();
         for i in 0..more {
             arm(s, _NTO_TIMEOUT_RECEIVE, Some(LONG));
@@ -321,7 +326,7 @@ fn a_client_that_finds_its_server_busy_on_another_cpu_spins_until_received_and_a
         eprintln!("one CPU only: nothing to check");
         return;
     };
-    let (k, sp, cp, chid, release, server) = busy_server(LONG_SPIN_NS, a, 1);
+    let (k, sp, cp, chid, release, server) = busy_server(LONG_SPIN_NS, a, true, 1);
     // The first client shares the server's CPU (so it does not spin): received and held.
     let first = client_on(&k, sp, cp, chid, a, 10, 1);
     wait_reply_blocked(&k, cp.pid, first.tid);
@@ -356,32 +361,13 @@ fn a_client_of_a_channel_nobody_has_received_on_does_not_spin() {
     };
     // The server thread is busy on another CPU but has never received: the kernel does not
     // know who will, so the client sleeps.
-    let k = Kernel::new(Config {
-        spin_ns: LONG_SPIN_NS,
-        ..Config::default()
-    })
-    .unwrap();
-    let sp = k.process_create().unwrap();
-    let cp = k.process_create().unwrap();
-    let (chid_tx, chid_rx) = std::sync::mpsc::channel();
-    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let server = spawn(&k, sp, 10, move |s| {
-        pin(a);
-        let chid = s.channel_create(0).unwrap();
-        chid_tx.send(chid).unwrap();
-        let _ = release_rx.recv_timeout(DEADLINE);
-        let mut buf = [0u8; 4];
-        arm(s, _NTO_TIMEOUT_RECEIVE, Some(LONG));
-        let r = s.msg_receive(chid, &mut buf, None).unwrap();
-        s.msg_reply(r, 7, b"").unwrap();
-    });
-    let chid = chid_rx.recv_timeout(DEADLINE).unwrap();
+    let (k, sp, cp, chid, release, server) = busy_server(LONG_SPIN_NS, a, false, 1);
     let before = k.process_counters(cp.pid).unwrap();
     let client = client_on(&k, sp, cp, chid, b, 10, 1);
     wait_send_blocked(&k, cp.pid, client.tid);
-    release_tx.send(()).unwrap();
-    assert_eq!(client.join(), Ok(7));
-    server.join();
+    release.send(()).unwrap();
+    assert_eq!(client.join(), Ok(2));
+    assert_eq!(server.join(), vec![1]);
     let c = k.process_counters(cp.pid).unwrap().since(&before);
     assert_eq!(c.spins, 0, "{c:?}");
 }
@@ -394,7 +380,7 @@ fn spinning_send_blocked_clients_are_still_received_in_priority_order() {
     };
     // A budget of 20 ms: the low-priority client, first on CPU b, spins a while (the
     // high-priority one waits for the CPU or is sent meanwhile), then sleeps.
-    let (k, sp, cp, chid, release, server) = busy_server(20_000_000, a, 2);
+    let (k, sp, cp, chid, release, server) = busy_server(20_000_000, a, true, 2);
     let first = client_on(&k, sp, cp, chid, a, 10, 1);
     wait_reply_blocked(&k, cp.pid, first.tid);
     let low = client_on(&k, sp, cp, chid, b, 10, 10);
