@@ -106,7 +106,14 @@ pub fn open_named(given: Option<&str>) -> Result<(Kernel, String), String> {
         Kernel::open_shared(Path::new(&name))
     };
     opened.map(|k| (k, name.clone())).map_err(|e| {
-        let hint = if e.raw() == libc::ENOENT || e.raw() == libc::ECONNREFUSED {
+        // A socket nobody answers: its supervisor ended (killed, or crashed) without removing
+        // it. Programs it admitted may still run their kernel, but it is reached only through
+        // its supervisor (docs/deviations.md, "A supervisor that dies").
+        let dead = e.raw() == libc::ECONNREFUSED && is_supervised(&name);
+        let hint = if dead {
+            " (its supervisor has ended; programs it admitted may still run that kernel, \
+             which no tool can reach without its supervisor: restart them)"
+        } else if e.raw() == libc::ENOENT || e.raw() == libc::ECONNREFUSED {
             " (is a program of it running? --kernel or QNXSIM_KERNEL names another kernel)"
         } else {
             ""

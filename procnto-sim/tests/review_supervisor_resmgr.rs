@@ -395,16 +395,12 @@ fn a_manager_exiting_after_the_supervisor_releases_its_blocked_clients_and_its_p
     manager_dies("rv-srm-mgr-exit", MgrEnd::Exits);
 }
 
-/// pidin-sim on a kernel whose supervisor died, its programs running: QNX's pidin lists a
-/// running system; the project's inspector "maps a running kernel (through its supervisor, or
-/// its file)" (docs/design.md, "The inspector"), and the docs say nothing of a kernel whose
-/// supervisor died. It ends at once (no hang) with "cannot open the kernel ...: Connection
-/// refused (is a program of it running? ...)": it cannot list the kernel, and its hint is
-/// wrong (programs of it run; its supervisor is what is gone).
+/// pidin-sim on a kernel whose supervisor died, its programs running: it reaches a kernel only
+/// through its supervisor (docs/deviations.md, "A supervisor that dies"), so it must either
+/// list the kernel or say that its supervisor has ended, at once (no hang). It once said
+/// "Connection refused (is a program of it running? ...)", a hint that was wrong: programs of
+/// it run, its supervisor is what is gone.
 #[test]
-#[ignore = "DEFECT: pidin-sim cannot show a kernel whose supervisor died (ECONNREFUSED at the \
-            dead socket) though its programs run, and its hint asks whether a program of it \
-            runs; undocumented"]
 fn pidin_sim_shows_a_kernel_whose_supervisor_died() {
     let mut rig = Rig::new("rv-srm-pidin");
     let (_mgr, mpid) = rig.manager(false);
