@@ -760,28 +760,6 @@ fn child_entry() {
 
 // ================================================================== the parent's side
 
-/// A shared kernel in a memory file of a new temporary directory (kept alive by the returned
-/// `TempDir`), and the file's path for the children.
-fn shared(tag: &str) -> (TempDir, Kernel, String) {
-    let dir = TempDir::new(tag);
-    let path = dir.join("kernel");
-    let k = Kernel::create_shared(&path, Config::default()).expect("create_shared");
-    let path = path.to_str().expect("a UTF-8 path").to_string();
-    (dir, k, path)
-}
-
-/// The test program joins its kernel, with a thread at priority 10.
-fn attach(k: &Kernel) -> (Pid, ThreadCtx) {
-    let me = k.process_attach_self().expect("process_attach_self");
-    let t = k.thread_attach(me, 10).expect("thread_attach");
-    (me, t)
-}
-
-fn connect(t: &ThreadCtx, pid: i32, chid: i32) -> i32 {
-    t.connect_attach(0, pid, chid, SIDE, 0)
-        .unwrap_or_else(|e| panic!("ConnectAttach to {pid}/{chid}: {e:?}"))
-}
-
 /// The child's next line, which must start with the word `prefix`, split into words.
 fn words(child: &Child, prefix: &str) -> Vec<String> {
     let line = child.line(DEADLINE);
@@ -814,51 +792,6 @@ fn control(t: &ThreadCtx, coid: i32, c: u8) {
         "control {:?}",
         c as char
     );
-}
-
-/// A message received (bounded) on `chid`: its rcvid, MsgInfo and bytes.
-fn take(t: &ThreadCtx, chid: i32) -> (RcvId, MsgInfo, Vec<u8>) {
-    let mut buf = [0u8; 64];
-    let mut info = MsgInfo::default();
-    let rcvid = receive(t, chid, &mut buf, Some(&mut info)).expect("MsgReceive");
-    assert!(rcvid > 0, "expected a message, got a pulse");
-    (rcvid, info, buf[..info.msglen as usize].to_vec())
-}
-
-/// A timed-out call took at least what was asked, and not wildly more (a loose bound: the
-/// machine may be loaded).
-fn about(took: Duration, asked_ns: u64) {
-    let asked = Duration::from_nanos(asked_ns);
-    assert!(took >= asked, "timed out early: {took:?} < {asked:?}");
-    assert!(
-        took < asked + Duration::from_secs(5),
-        "timed out far too late: {took:?}"
-    );
-}
-
-/// If the test fails, tears down every simulated process of the child program `os_pid` (as
-/// the supervisor does for a program that ends), so that our threads blocked on it without a
-/// bound leave with ESRCH.
-struct ReapOnPanic {
-    k: Kernel,
-    os_pid: i32,
-}
-
-impl ReapOnPanic {
-    fn new(k: &Kernel, child: &Child) -> ReapOnPanic {
-        ReapOnPanic {
-            k: k.clone(),
-            os_pid: child.pid(),
-        }
-    }
-}
-
-impl Drop for ReapOnPanic {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.k.reap_os_process(self.os_pid);
-        }
-    }
 }
 
 /// The SRR server's ids: (its receiving thread, its helper thread, chid, control chid).
@@ -981,7 +914,7 @@ fn a_server_thread_in_another_program_inherits_and_is_boosted_by_our_clients_pri
     let (_dir, k, path) = shared("prio");
     let (me, t) = attach(&k);
     let server = Child::spawn("srr-server", &path);
-    let _reap = ReapOnPanic::new(&k, &server);
+    let _reap = ReapOnPanic::new(&k, server.pid());
     let spid = server.pid();
     let [stid, htid, chid, ctl] = srr_server_ready(&server);
     let coid = connect(&t, spid, chid);
@@ -1055,7 +988,7 @@ fn pulses_and_messages_from_another_program_are_received_by_priority_then_in_ord
     let (_dir, k, path) = shared("order");
     let (me, t) = attach(&k);
     let server = Child::spawn("pulse-drain", &path);
-    let _reap = ReapOnPanic::new(&k, &server);
+    let _reap = ReapOnPanic::new(&k, server.pid());
     let [_, chid, go] = ids::<3>(&server, "ready");
     let coid = connect(&t, server.pid(), chid);
     let gcoid = connect(&t, server.pid(), go);
@@ -1174,7 +1107,7 @@ fn msg_deliver_event_reaches_a_client_in_another_program_on_its_own_channel() {
     assert_eq!(t.set_priority(20), Ok(10));
     let chid = t.channel_create(0).unwrap();
     let client = Child::spawn("event-client", &format!("{path} {} {chid}", me.pid));
-    let _reap = ReapOnPanic::new(&k, &client);
+    let _reap = ReapOnPanic::new(&k, client.pid());
     let cpid = client.pid();
     let [_, _, ccoid] = ids::<3>(&client, "ready");
     let cscoid = scoid_of(&k, cpid, ccoid);
@@ -1316,7 +1249,7 @@ fn send_and_reply_timeouts_bound_a_client_of_a_server_in_another_program() {
     let (_dir, k, path) = shared("timeouts");
     let (me, t) = attach(&k);
     let server = Child::spawn("holder", &format!("{path} 0"));
-    let _reap = ReapOnPanic::new(&k, &server);
+    let _reap = ReapOnPanic::new(&k, server.pid());
     let spid = server.pid();
     let [stid, chid, ctl_chid] = ids::<3>(&server, "ready");
     let coid = connect(&t, spid, chid);
@@ -1379,7 +1312,7 @@ fn a_client_timing_out_on_an_unblock_channel_of_another_program_waits_for_the_an
     let (_dir, k, path) = shared("unblock");
     let (me, t) = attach(&k);
     let server = Child::spawn("holder", &format!("{path} {_NTO_CHF_UNBLOCK}"));
-    let _reap = ReapOnPanic::new(&k, &server);
+    let _reap = ReapOnPanic::new(&k, server.pid());
     let spid = server.pid();
     let [stid, chid, ctl_chid] = ids::<3>(&server, "ready");
     let coid = connect(&t, spid, chid);
@@ -1639,7 +1572,7 @@ fn signal_client_in_another_program(tag: &str, flags: u32) -> (String, KResult<(
     let (p, t) = attach(&k);
     let chid = t.channel_create(flags).unwrap();
     let client = Child::spawn("signalled-client", &format!("{path} {} {chid}", p.pid));
-    let _reap = ReapOnPanic::new(&k, &client);
+    let _reap = ReapOnPanic::new(&k, client.pid());
     let [tid] = ids::<1>(&client, "tid");
     let (rcvid, _, msg) = take(&t, chid);
     assert_eq!(msg, b"hello");

@@ -291,78 +291,6 @@ fn child_entry() {
 
 // ================================================================== the parent's side
 
-/// A shared kernel in a memory file of a new temporary directory (kept alive by the returned
-/// `TempDir`), and the file's path for the children.
-fn shared(tag: &str) -> (TempDir, Kernel, String) {
-    shared_with(tag, Config::default())
-}
-
-/// [`shared`] with `cfg`.
-fn shared_with(tag: &str, cfg: Config) -> (TempDir, Kernel, String) {
-    let dir = TempDir::new(tag);
-    let path = dir.join("kernel");
-    let k = Kernel::create_shared(&path, cfg).expect("create_shared");
-    let path = path.to_str().expect("a UTF-8 path").to_string();
-    (dir, k, path)
-}
-
-/// The test program joins its kernel, with a thread at priority 10.
-fn attach(k: &Kernel) -> (Pid, ThreadCtx) {
-    let me = k.process_attach_self().expect("process_attach_self");
-    let t = k.thread_attach(me, 10).expect("thread_attach");
-    (me, t)
-}
-
-fn connect(t: &ThreadCtx, pid: i32, chid: i32) -> i32 {
-    t.connect_attach(0, pid, chid, SIDE, 0)
-        .unwrap_or_else(|e| panic!("ConnectAttach to {pid}/{chid}: {e:?}"))
-}
-
-/// A message received (bounded) on `chid`: its rcvid, MsgInfo and bytes.
-fn take(t: &ThreadCtx, chid: i32) -> (RcvId, MsgInfo, Vec<u8>) {
-    let mut buf = [0u8; 64];
-    let mut info = MsgInfo::default();
-    let rcvid = receive(t, chid, &mut buf, Some(&mut info)).expect("MsgReceive");
-    assert!(rcvid > 0, "expected a message, got a pulse");
-    (rcvid, info, buf[..info.msglen as usize].to_vec())
-}
-
-/// A timed-out call took at least what was asked, and not wildly more (a loose bound: the
-/// machine may be loaded).
-fn about(took: Duration, asked_ns: u64) {
-    let asked = Duration::from_nanos(asked_ns);
-    assert!(took >= asked, "timed out early: {took:?} < {asked:?}");
-    assert!(
-        took < asked + Duration::from_secs(5),
-        "timed out far too late: {took:?}"
-    );
-}
-
-/// If the test fails, tears down every simulated process of the child program `os_pid` (as
-/// the supervisor does for a program that ends), so that our threads blocked on it without a
-/// bound leave with ESRCH.
-struct ReapOnPanic {
-    k: Kernel,
-    os_pid: i32,
-}
-
-impl ReapOnPanic {
-    fn new(k: &Kernel, agent: &Agent) -> ReapOnPanic {
-        ReapOnPanic {
-            k: k.clone(),
-            os_pid: agent.pid(),
-        }
-    }
-}
-
-impl Drop for ReapOnPanic {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.k.reap_os_process(self.os_pid);
-        }
-    }
-}
-
 /// The agent program, as the parent drives it.
 struct Agent {
     child: Child,
@@ -584,7 +512,7 @@ fn identical_pulses_from_another_program_are_each_delivered() {
 #[test]
 fn msg_receive_pulse_takes_another_programs_pulse_and_leaves_its_message_queued() {
     let (_dir, k, me, t, chid, a, coid) = with_agent_client("p-rpulse", 0);
-    let _reap = ReapOnPanic::new(&k, &a);
+    let _reap = ReapOnPanic::new(&k, a.pid());
     let ctid = a.bg("m", 20, &format!("send {coid} msg 0"));
     let st = wait_send_blocked(&k, a.pid(), ctid);
     assert_eq!(st.state, ThreadState::Send { pid: me.pid, chid });
@@ -931,7 +859,7 @@ fn unblock_queued(k: &Kernel, me: Pid, chid: i32) {
 #[test]
 fn our_reply_before_we_receive_another_programs_unblock_pulse_removes_it() {
     let (_dir, k, me, t, chid, a, coid) = with_agent_client("n-reply", _NTO_CHF_UNBLOCK);
-    let _reap = ReapOnPanic::new(&k, &a);
+    let _reap = ReapOnPanic::new(&k, a.pid());
     replier(&a, coid);
     let (rcvid, _, _) = take(&t, chid);
     unblock_queued(&k, me, chid);
@@ -952,7 +880,7 @@ fn our_reply_before_we_receive_another_programs_unblock_pulse_removes_it() {
 #[test]
 fn our_msg_error_before_we_receive_another_programs_unblock_pulse_removes_it() {
     let (_dir, k, me, t, chid, a, coid) = with_agent_client("n-error", _NTO_CHF_UNBLOCK);
-    let _reap = ReapOnPanic::new(&k, &a);
+    let _reap = ReapOnPanic::new(&k, a.pid());
     replier(&a, coid);
     let (rcvid, _, _) = take(&t, chid);
     unblock_queued(&k, me, chid);
@@ -971,7 +899,7 @@ fn our_msg_error_before_we_receive_another_programs_unblock_pulse_removes_it() {
 #[test]
 fn another_programs_unblock_request_stands_after_it_detaches_then_it_gets_ebadf() {
     let (_dir, k, me, t, chid, a, coid) = with_agent_client("n-detached", _NTO_CHF_UNBLOCK);
-    let _reap = ReapOnPanic::new(&k, &a);
+    let _reap = ReapOnPanic::new(&k, a.pid());
     let ctid = replier(&a, coid);
     let (rcvid, _, _) = take(&t, chid);
     unblock_queued(&k, me, chid);
@@ -1035,7 +963,7 @@ fn another_programs_send_blocked_client_leaves_our_unblock_channel_without_a_pul
 #[test]
 fn the_unblock_pulse_for_another_programs_client_goes_straight_to_our_waiting_thread() {
     let (_dir, k, me, t, chid, a, coid) = with_agent_client("n-straight", _NTO_CHF_UNBLOCK);
-    let _reap = ReapOnPanic::new(&k, &a);
+    let _reap = ReapOnPanic::new(&k, a.pid());
     let armed = arm_cmd(SEND_REPLY, CLOCK_MONOTONIC, Some(SAFETY));
     let ctid = a.bg("c", 10, &format!("{armed} ; send {coid} req 4"));
     assert_eq!(a.expect("c"), "ok:0");
@@ -1056,7 +984,7 @@ fn the_unblock_pulse_for_another_programs_client_goes_straight_to_our_waiting_th
 #[test]
 fn an_unblock_event_for_another_programs_client_sends_us_the_unblock_pulse() {
     let (_dir, k, _me, t, chid, a, coid) = with_agent_client("n-event", _NTO_CHF_UNBLOCK);
-    let _reap = ReapOnPanic::new(&k, &a);
+    let _reap = ReapOnPanic::new(&k, a.pid());
     let armed = arm_cmd(SEND_REPLY, CLOCK_MONOTONIC, Some(SAFETY));
     let ctid = a.bg("c", 10, &format!("{armed} ; send {coid} req 4"));
     assert_eq!(a.expect("c"), "ok:0");
@@ -1346,7 +1274,7 @@ fn zero_length_send_and_reply_across_programs() {
 #[test]
 fn any_thread_of_another_programs_server_may_read_and_reply() {
     let (_dir, k, me, _t, a, chid, coid) = with_agent_server("s-anythread", 0);
-    let _reap = ReapOnPanic::new(&k, &a);
+    let _reap = ReapOnPanic::new(&k, a.pid());
     let h = spawn(&k, me, 10, move |c| {
         let mut r = [0u8; 5];
         let st = send(c, coid, b"hi", &mut r);
@@ -1386,7 +1314,7 @@ fn the_clients_own_program_cannot_answer_our_rcvid() {
 #[test]
 fn another_programs_reply_after_its_receiving_thread_ends_still_reaches_us() {
     let (_dir, k, me, _t, a, chid, coid) = with_agent_server("s-exited", 0);
-    let _reap = ReapOnPanic::new(&k, &a);
+    let _reap = ReapOnPanic::new(&k, a.pid());
     let client = spawn(&k, me, 10, move |c| {
         let mut r = [0u8; 4];
         let st = send(c, coid, b"hey", &mut r);

@@ -23,6 +23,8 @@ mod fixtures;
 mod pools;
 #[cfg(not(loom))]
 mod procs;
+#[cfg(not(loom))]
+mod programs;
 mod signals;
 mod threads;
 mod timeouts;
@@ -33,6 +35,8 @@ pub use fixtures::*;
 pub use pools::*;
 #[cfg(not(loom))]
 pub use procs::*;
+#[cfg(not(loom))]
+pub use programs::*;
 pub use signals::*;
 pub use threads::*;
 pub use timeouts::*;
