@@ -530,14 +530,24 @@ fn clients_killed_inside_kernel_calls_are_undone_and_reaped_and_the_kernel_goes_
     drop(server);
 }
 
-/// A stress test across programs: two servers and up to six clients, started and killed with
-/// SIGKILL at random (clients mostly, servers now and then, some clients holding the lock 1 ms
+/// A stress test across programs: three servers, up to ten clients, 200 rounds
+/// (`QNXSIM_STRESS_SERVERS`, `QNXSIM_STRESS_CLIENTS` and `QNXSIM_STRESS_ROUNDS` for a soak),
+/// started and killed with SIGKILL at random (clients mostly, servers now and then, some clients holding the lock 1 ms
 /// after each call's changes so that kills land inside calls too). After every kill the
 /// supervisor releases the lock and reaps the program; at the end nothing of the dead is left
 /// and every server still serves.
 #[test]
 fn several_servers_many_clients_and_random_kills_leave_a_consistent_kernel() {
-    const ROUNDS: usize = 60;
+    let knob = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(default)
+    };
+    let servers_n = knob("QNXSIM_STRESS_SERVERS", 3);
+    let max_clients = knob("QNXSIM_STRESS_CLIENTS", 10);
+    let rounds = knob("QNXSIM_STRESS_ROUNDS", 200);
     let dir = TempDir::new("sup-stress");
     let socket = socket_in(&dir);
     let log = dir.join("supervisor.log");
@@ -564,7 +574,7 @@ fn several_servers_many_clients_and_random_kills_leave_a_consistent_kernel() {
         let t = ready(&s);
         (s, t)
     };
-    let mut servers = vec![start_server(), start_server()];
+    let mut servers: Vec<_> = (0..servers_n).map(|_| start_server()).collect();
     let mut clients: Vec<Child> = Vec::new();
     let mut seed = 0x2545_f491_4f6c_dd1d_u64 ^ u64::from(std::process::id());
     let mut next = move || {
@@ -588,19 +598,19 @@ fn several_servers_many_clients_and_random_kills_leave_a_consistent_kernel() {
         });
     };
     let mut kills = 0;
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         match next() % 10 {
             0 => {
                 // Kill a server and start another in its place; its clients leave on their own.
-                let i = (next() % 2) as usize;
+                let i = (next() % servers_n as u64) as usize;
                 let (old, _) = std::mem::replace(&mut servers[i], start_server());
                 let pid = old.pid();
                 assert!(!old.kill().success());
                 reaped(pid);
                 kills += 1;
             }
-            1..=4 if clients.len() < 6 => {
-                let target = servers[(next() % 2) as usize].1.clone();
+            1..=4 if clients.len() < max_clients => {
+                let target = servers[(next() % servers_n as u64) as usize].1.clone();
                 let env = if next() % 2 == 0 { &faulty } else { &base };
                 clients.push(Child::spawn_with_env("hammer", &target, env));
             }
@@ -628,7 +638,7 @@ fn several_servers_many_clients_and_random_kills_leave_a_consistent_kernel() {
     want.sort_unstable();
     assert_eq!(live, want, "only the servers are left: {snap}");
     assert_eq!(k.pool_usage().connections.live, 0, "{snap}");
-    assert_eq!(k.pool_usage().threads.live, 2, "{snap}");
+    assert_eq!(k.pool_usage().threads.live, servers_n as u32, "{snap}");
     for (_, target) in &servers {
         let c = spawn("sender", target, &socket);
         assert!(c.line(WITHIN).starts_with("sending as "));
@@ -643,5 +653,5 @@ fn several_servers_many_clients_and_random_kills_leave_a_consistent_kernel() {
         assert!(c.wait(WITHIN).success());
     }
     eprintln!("{kills} programs killed and reaped");
-    assert!(kills >= ROUNDS / 4, "{kills}");
+    assert!(kills >= rounds / 4, "{kills}");
 }
