@@ -23,7 +23,6 @@
 
 mod support;
 
-use std::fmt::Display;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -35,21 +34,6 @@ const MS: u64 = 1_000_000;
 
 fn pattern(i: usize) -> u8 {
     (i * 7 + 3) as u8
-}
-
-/// A kernel call's result as a child reports it: `ok:VALUE`, or the errno's name.
-fn res<T: Display>(r: KResult<T>) -> String {
-    match r {
-        Ok(v) => format!("ok:{v}"),
-        Err(e) => e
-            .name()
-            .map_or_else(|| format!("errno{}", e.0), str::to_string),
-    }
-}
-
-/// [`res`] for a call that returns nothing: `ok:0`.
-fn done(r: KResult<()>) -> String {
-    res(r.map(|()| 0))
 }
 
 // ================================================================== the children's side

@@ -27,27 +27,11 @@
 mod support;
 
 use std::cell::RefCell;
-use std::fmt::Display;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::*;
 
 const SIDE: u32 = _NTO_SIDE_CHANNEL;
-
-/// A kernel call's result as a child reports it: `ok:VALUE`, or the errno's name.
-fn res<T: Display>(r: KResult<T>) -> String {
-    match r {
-        Ok(v) => format!("ok:{v}"),
-        Err(e) => e
-            .name()
-            .map_or_else(|| format!("errno{}", e.0), str::to_string),
-    }
-}
-
-/// [`res`] for a call that returns nothing: `ok:0`.
-fn done(r: KResult<()>) -> String {
-    res(r.map(|()| 0))
-}
 
 /// A number in a line: decimal (optionally after `ok:`), or hex with `0x`.
 fn num(w: &str) -> i64 {
@@ -290,6 +274,20 @@ fn child_entry() {
 }
 
 // ================================================================== the parent's side
+
+/// The agent's thread `tid` is RECEIVE-blocked on `chid` and still is three [`SHORT`]s later:
+/// no timeout (a spent or another state's one) ended its receive.
+fn stays_receive_blocked(k: &Kernel, pid: i32, tid: i32, chid: i32) {
+    wait_for(k, pid, tid, "RECEIVE-blocked", |s| {
+        *s == ThreadState::Receive { chid }
+    });
+    std::thread::sleep(Duration::from_nanos(3 * SHORT));
+    assert_eq!(
+        k.thread_info(pid, tid).unwrap().state,
+        ThreadState::Receive { chid },
+        "still waiting well after the timeout"
+    );
+}
 
 /// The agent program, as the parent drives it.
 struct Agent {
@@ -751,15 +749,7 @@ fn another_programs_timeout_is_spent_by_its_next_call_even_a_non_blocking_one() 
     let rtid = a.bg("r", 10, &format!("{armed} ; chan 0 ; recv {chid} 32"));
     assert_eq!(a.expect("r"), "ok:0");
     assert!(a.expect("r").starts_with("ok:"));
-    wait_for(&k, a.pid(), rtid, "RECEIVE-blocked", |s| {
-        *s == ThreadState::Receive { chid }
-    });
-    std::thread::sleep(Duration::from_nanos(3 * SHORT));
-    assert_eq!(
-        k.thread_info(a.pid(), rtid).unwrap().state,
-        ThreadState::Receive { chid },
-        "still waiting well after the spent timeout"
-    );
+    stays_receive_blocked(&k, a.pid(), rtid, chid);
     t.msg_send_pulse(coid, 10, 3, 303).unwrap();
     assert!(a.expect("r").starts_with("pulse 3 303 "));
     a.quit();
@@ -780,14 +770,7 @@ fn another_programs_timeout_is_spent_by_a_receive_that_did_not_block() {
     assert_eq!(a.expect("r"), "ok:0");
     assert!(a.expect("r").starts_with("pulse 1 1 "));
     assert_eq!(a.expect("r"), "ok:0");
-    wait_for(&k, a.pid(), rtid, "RECEIVE-blocked", |s| {
-        *s == ThreadState::Receive { chid }
-    });
-    std::thread::sleep(Duration::from_nanos(3 * SHORT));
-    assert_eq!(
-        k.thread_info(a.pid(), rtid).unwrap().state,
-        ThreadState::Receive { chid }
-    );
+    stays_receive_blocked(&k, a.pid(), rtid, chid);
     t.msg_send_pulse(coid, 10, 2, 2).unwrap();
     assert!(a.expect("r").starts_with("pulse 2 2 "));
     a.quit();
@@ -801,14 +784,7 @@ fn a_send_reply_timeout_does_not_bound_another_programs_receive() {
     let armed = arm_cmd(SEND_REPLY, CLOCK_MONOTONIC, Some(SHORT));
     let rtid = a.bg("r", 10, &format!("{armed} ; recv {chid} 32"));
     assert_eq!(a.expect("r"), "ok:0");
-    wait_for(&k, a.pid(), rtid, "RECEIVE-blocked", |s| {
-        *s == ThreadState::Receive { chid }
-    });
-    std::thread::sleep(Duration::from_nanos(3 * SHORT));
-    assert_eq!(
-        k.thread_info(a.pid(), rtid).unwrap().state,
-        ThreadState::Receive { chid }
-    );
+    stays_receive_blocked(&k, a.pid(), rtid, chid);
     t.msg_send_pulse(coid, 10, 2, 2).unwrap();
     assert!(a.expect("r").starts_with("pulse 2 2 "));
     a.quit();

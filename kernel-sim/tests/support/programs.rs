@@ -3,7 +3,10 @@
 //! it, bounded receives, a loose check of a timeout's length, and the guard that tears a child
 //! program's processes down if a test fails while our threads may wait on it without a bound.
 
-use super::{receive, Config, Kernel, MsgInfo, Pid, RcvId, TempDir, ThreadCtx, _NTO_SIDE_CHANNEL};
+use super::{
+    receive, Config, KResult, Kernel, MsgInfo, Pid, RcvId, TempDir, ThreadCtx, _NTO_SIDE_CHANNEL,
+};
+use std::fmt::Display;
 use std::time::Duration;
 
 /// A shared kernel of `cfg` in a memory file of a new temporary directory (kept alive by the
@@ -78,4 +81,19 @@ impl Drop for ReapOnPanic {
             self.k.reap_os_process(self.os_pid);
         }
     }
+}
+
+/// A kernel call's result as a child reports it: `ok:VALUE`, or the errno's name.
+pub fn res<T: Display>(r: KResult<T>) -> String {
+    match r {
+        Ok(v) => format!("ok:{v}"),
+        Err(e) => e
+            .name()
+            .map_or_else(|| format!("errno{}", e.0), str::to_string),
+    }
+}
+
+/// [`res`] for a call that returns nothing: `ok:0`.
+pub fn done(r: KResult<()>) -> String {
+    res(r.map(|()| 0))
 }
