@@ -274,6 +274,70 @@ pub(crate) fn let_peers_copy() {
     let _ = unsafe { libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY, 0, 0, 0) };
 }
 
+/// Whether messages longer than a thread's window must cross between this program and the
+/// others of a shared kernel through the region (calls/bounce.rs), not straight between their
+/// buffers: because `QNXSIM_LONG_COPIES=region` says so, or because Linux would refuse this
+/// program's `process_vm_readv`/`writev` or theirs on it: a seccomp filter here denies them
+/// (a read of our own memory fails), or Yama's `ptrace_scope` is 3 (no process may), or 2
+/// without `CAP_SYS_PTRACE` (only such processes may). `QNXSIM_LONG_COPIES=auto`, or unset,
+/// looks; any other value is warned about and looks.
+#[cfg(not(loom))]
+pub(crate) fn long_copies_through_region() -> bool {
+    match std::env::var("QNXSIM_LONG_COPIES").as_deref() {
+        Ok("region") => return true,
+        Ok("auto") | Err(std::env::VarError::NotPresent) => {}
+        Ok(other) => tracing::warn!(
+            value = other,
+            "QNXSIM_LONG_COPIES is 'region' or 'auto'; looking whether Linux allows direct copies"
+        ),
+        Err(std::env::VarError::NotUnicode(_)) => tracing::warn!(
+            "QNXSIM_LONG_COPIES is 'region' or 'auto'; looking whether Linux allows direct copies"
+        ),
+    }
+    !process_vm_allowed_here() || yama_forbids()
+}
+
+/// Whether a `process_vm_readv` of this program's own memory works (a seccomp filter may deny
+/// the call whatever its target; nothing else refuses a process its own memory).
+#[cfg(not(loom))]
+fn process_vm_allowed_here() -> bool {
+    let probe = 0x5157_u64;
+    let mut out = 0u64;
+    let local = [libc::iovec {
+        iov_base: (&mut out as *mut u64).cast(),
+        iov_len: 8,
+    }];
+    let remote = [libc::iovec {
+        iov_base: (&probe as *const u64).cast_mut().cast(),
+        iov_len: 8,
+    }];
+    // SAFETY: `local` describes `out`, ours to write; `remote` is `probe`, in our own memory.
+    let n =
+        unsafe { libc::process_vm_readv(libc::getpid(), local.as_ptr(), 1, remote.as_ptr(), 1, 0) };
+    n == 8 && out == probe
+}
+
+/// Whether Yama's `ptrace_scope` refuses other programs' `process_vm_*` on us and ours on them
+/// (`PR_SET_PTRACER_ANY`, which [`let_peers_copy`] sets, lifts only scope 1).
+#[cfg(not(loom))]
+fn yama_forbids() -> bool {
+    const CAP_SYS_PTRACE: u32 = 19;
+    let scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    let may_ptrace = || {
+        std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+            s.lines()
+                .filter_map(|l| l.strip_prefix("CapEff:"))
+                .any(|m| {
+                    u64::from_str_radix(m.trim(), 16).is_ok_and(|m| m & (1 << CAP_SYS_PTRACE) != 0)
+                })
+        })
+    };
+    scope >= 3 || (scope == 2 && !may_ptrace())
+}
+
 /// Whether Linux process `pid` runs (a zombie, or no such process, does not). The process's
 /// own state is its first thread's: a program whose first thread ended (`pthread_exit` from
 /// `main`, as a QNX server that hands its work to a thread pool does) shows as a zombie while

@@ -795,6 +795,11 @@ pub struct QueuePages {
     pub in_use: u32,
     /// Of those, the programs' send buffers (where long messages wait for their receivers).
     pub send_buffers: u32,
+    /// Whether SRR messages longer than a thread's window cross between programs through the
+    /// region (Linux forbids the direct copy to a program of the kernel: calls/bounce.rs).
+    pub long_copies_through_region: bool,
+    /// Of the pages in use, those holding such messages, replies and writes in flight.
+    pub long_messages: u32,
     /// Pages in all.
     pub capacity: u32,
 }
@@ -838,11 +843,13 @@ fn listing_of(t: &mut Tables<'_>) -> Listing {
             t.queue_pages.iter().filter(|p| p.owner != 0).fold(
                 QueuePages {
                     capacity: t.queue_pages.len() as u32,
+                    long_copies_through_region: crate::calls::bounce::on(t),
                     ..QueuePages::default()
                 },
                 |mut q, p| {
                     q.in_use += 1;
                     q.send_buffers += u32::from(crate::calls::asyncmsg::is_send_buffer(p.owner));
+                    q.long_messages += u32::from(crate::calls::bounce::is_bounce(p.owner));
                     q
                 },
             )
@@ -936,11 +943,20 @@ impl fmt::Display for Listing {
             p.interrupts.capacity,
         )?;
         if let Some(q) = self.queue_pages {
-            writeln!(
+            write!(
                 f,
                 "asyncmsg queue pages: {} of {} in use, {} of them send buffers",
                 q.in_use, q.capacity, q.send_buffers
             )?;
+            if q.long_copies_through_region {
+                write!(
+                    f,
+                    "; long messages between programs cross through the region ({} pages in \
+                     flight)",
+                    q.long_messages
+                )?;
+            }
+            writeln!(f)?;
         }
         Ok(())
     }

@@ -43,7 +43,7 @@ use std::ptr::NonNull;
 /// "QNXSIMK" and a zero byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"QNXSIMK\0");
 /// Bumped whenever the layout of anything in the region changes.
-pub const LAYOUT_VERSION: u32 = 30;
+pub const LAYOUT_VERSION: u32 = 31;
 
 /// Bytes in each thread's message window: messages and replies up to this long pass between
 /// two programs of a shared kernel through the region (copied in by the sender, out by the
@@ -324,8 +324,12 @@ pub struct Header {
     pub pools: PoolHeads,
     /// The next pid to hand out.
     pub next_pid: i32,
-    /// (Explicit padding, written as zero: a kernel file's header bytes are all defined.)
-    pub pad0: u32,
+    /// How messages longer than [`WINDOW`] cross between two programs: 0 straight between
+    /// their buffers (`process_vm_readv`/`writev`, copy.rs), 1 through the region (calls/
+    /// bounce.rs), where Linux forbids those calls to a program of the kernel. Set once, by the
+    /// first program that joins unable to make them (or told to by `QNXSIM_LONG_COPIES`);
+    /// never cleared.
+    pub long_copies: std::sync::atomic::AtomicU32,
     /// Kernel calls made, all processes together.
     pub kernel_entries: u64,
     /// The wake hand-off's carrier ([`Tables::carrier`]).
@@ -443,6 +447,8 @@ pub struct Tables<'a> {
     pub carrier: &'a mut u32,
     /// The names pool's change count ([`Header::names_gen`]).
     pub names_gen: &'a std::sync::atomic::AtomicU64,
+    /// How long messages cross between programs ([`Header::long_copies`]).
+    pub long_copies: &'a std::sync::atomic::AtomicU32,
     /// Wait words (shared: they are atomics touched outside the lock too).
     pub waits: &'a [WaitWord],
     /// Per-thread message windows ([`WINDOW`] bytes each).
@@ -687,7 +693,7 @@ impl Region {
                     intrs: PoolHead::new(0),
                 },
                 next_pid: first_pid,
-                pad0: 0,
+                long_copies: std::sync::atomic::AtomicU32::new(0),
                 kernel_entries: 0,
                 carrier: crate::pool::NIL,
                 lock_undo: std::sync::atomic::AtomicU32::new(crate::undo::GLOBAL),
@@ -900,6 +906,27 @@ impl Region {
         unsafe { &*std::ptr::addr_of!((*h).names_gen) }.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// Whether messages longer than [`WINDOW`] cross between programs through the region
+    /// ([`Header::long_copies`]) rather than straight between their buffers.
+    pub fn long_copies_through_region(&self) -> bool {
+        self.long_copies()
+            .load(std::sync::atomic::Ordering::Acquire)
+            != 0
+    }
+
+    /// Makes messages longer than [`WINDOW`] cross between programs through the region from now
+    /// on, for every program of the kernel (never undone).
+    pub fn set_long_copies_through_region(&self) {
+        self.long_copies()
+            .store(1, std::sync::atomic::Ordering::Release);
+    }
+
+    fn long_copies(&self) -> &std::sync::atomic::AtomicU32 {
+        let h = self.base.as_ptr() as *const Header;
+        // SAFETY: initialized in `format`; an atomic; `Tables` only ever borrows it shared.
+        unsafe { &*std::ptr::addr_of!((*h).long_copies) }
+    }
+
     /// The program image of the lock's holder, as it began its call (0: none yet).
     #[cfg(not(loom))]
     pub fn lock_image(&self) -> &std::sync::atomic::AtomicU64 {
@@ -1080,6 +1107,7 @@ impl Region {
                 kernel_entries: &mut *std::ptr::addr_of_mut!((*h).kernel_entries),
                 carrier: &mut *std::ptr::addr_of_mut!((*h).carrier),
                 names_gen: &*std::ptr::addr_of!((*h).names_gen),
+                long_copies: &*std::ptr::addr_of!((*h).long_copies),
                 waits: self.waits(),
                 windows: slice_mut(b, o.windows, c.max_threads as usize * WINDOW),
                 shared: self.shared,

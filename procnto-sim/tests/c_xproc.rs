@@ -366,6 +366,33 @@ fn a_c_server_and_a_c_client_talk_on_a_supervised_kernel() {
     c_server_and_c_client(&dir, &socket, None);
 }
 
+/// Where long messages cross through the region (as where Linux forbids `process_vm_*`:
+/// docs/design.md, "Copies"; here because the server's environment asks), the C programs'
+/// exchanges pass as before, XP_LONG's 5 000 bytes read by the server in 100-byte pieces
+/// among them.
+#[test]
+fn a_c_server_and_a_c_client_talk_with_long_messages_through_the_region() {
+    let dir = TempDir::new("c-xproc-region");
+    let socket = socket_in(&dir);
+    let _sup = Sup::start(&socket, &[]);
+    let (server_exe, client_exe) = build_programs(&dir);
+    let mut env = env(&socket);
+    env.push(("QNXSIM_LONG_COPIES", "region".to_string()));
+    let mut server = Running::start(&server_exe, &[], &env);
+    let target = c_ready(&mut server);
+    let k = watch(&socket);
+    assert!(
+        k.long_copies_through_region(),
+        "the C server's joining switched the kernel"
+    );
+    let (pid, chid) = target.split_once(' ').expect("pid chid");
+    let client = Running::start(&client_exe, &[pid, chid], &env);
+    expect_summary("xproc_client", client.finish(WITHIN), CLIENT_CHECKS);
+    expect_summary("xproc_server", server.finish(WITHIN), SERVER_CHECKS);
+    let q = k.listing().queue_pages.expect("a shared kernel's arena");
+    assert_eq!(q.long_messages, 0, "no block left behind");
+}
+
 /// The supervisors serving the kernel at `socket` (by their command line), killed on drop:
 /// the one a C program started is not the test's child.
 struct AutoStarted(PathBuf);

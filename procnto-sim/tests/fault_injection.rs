@@ -1,6 +1,7 @@
 //! Fault injection across programs, the SRR half: programs are killed with SIGKILL at chosen
-//! points inside their kernel calls and at random moments, clients in one test, servers in
-//! the other, hundreds of times each. The points are the kernel's (`Kernel::fault_point`,
+//! points inside their kernel calls and at random moments, clients in two tests (the second
+//! in a kernel whose long messages cross through the region: docs/design.md, "Copies"),
+//! servers in another, hundreds of times each. The points are the kernel's (`Kernel::fault_point`,
 //! kernel-sim/src/kernel/entry.rs): under the lock after a call changed the tables
 //! (`locked`), in the middle of a copy between two programs (`mid-copy`), after the undo
 //! record's commit (`pre-unlock`), before the threads a call readied are woken (`pre-wake`),
@@ -858,12 +859,43 @@ impl ServerSays {
 /// server holds their message, and at random moments.
 #[test]
 fn clients_killed_at_chosen_points_and_at_random_leave_no_hung_peer_no_stale_id_and_no_leak() {
-    let kills_wanted = kills(600);
+    clients_killed(kills(600), Copies::Direct);
+}
+
+/// The same where long messages cross through the region (docs/design.md, "Copies"): the
+/// kernel switched before any program joins, `mid-copy` is then inside the copy into a
+/// block of the region, and after every kill the region's blocks of long messages are back
+/// to what the survivors' exchanges in flight may hold.
+#[test]
+fn clients_killed_with_long_messages_through_the_region_leave_no_hung_peer_and_no_block_behind() {
+    clients_killed(kills(600), Copies::ThroughRegion);
+}
+
+/// How long messages cross between the programs of a test.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Copies {
+    /// Straight between their buffers (`process_vm_*`).
+    Direct,
+    /// Through the region.
+    ThroughRegion,
+}
+
+/// Pages of long messages in flight that the survivors of [`clients_killed`] may hold at any
+/// moment: each of the two steady clients' message (one page: at most `MAX_LEN` bytes) and
+/// the server's write for it (one page), with room for a victim's being reaped.
+const SURVIVORS_PAGES: u32 = 8;
+
+fn clients_killed(kills_wanted: usize, copies: Copies) {
     let started = Instant::now();
     let dir = TempDir::new("fi-clients");
     let socket = dir.join("k.sock");
     let mut sup = Sup::start(&dir, &socket);
     let k = watch(&socket);
+    if copies == Copies::ThroughRegion {
+        k.copy_long_messages_through_region()
+            .expect("a supervisor's kernel is shared");
+    }
+    let long_pages = || k.listing().queue_pages.map_or(0, |q| q.long_messages);
     let server = spawn("server", "0", &socket, false);
     let target = server
         .line(WITHIN)
@@ -915,10 +947,15 @@ fn clients_killed_at_chosen_points_and_at_random_leave_no_hung_peer_no_stale_id_
         let pid = v.pid();
         match kill {
             Kill::At(point, _) => parked(&mut pipe, pid, point, &sup),
-            Kill::Held => wait_until("the server holds the victim's message", || {
-                says.hear(&server);
-                says.holding.contains(&pid)
-            }),
+            Kill::Held => {
+                wait_until("the server holds the victim's message", || {
+                    says.hear(&server);
+                    says.holding.contains(&pid)
+                });
+                if copies == Copies::ThroughRegion {
+                    assert!(long_pages() >= 1, "the held message waits in a block");
+                }
+            }
             Kill::Random { delay_us, .. } => {
                 assert_eq!(v.line(WITHIN), "hammering");
                 std::thread::sleep(Duration::from_micros(u64::from(delay_us)));
@@ -953,6 +990,12 @@ fn clients_killed_at_chosen_points_and_at_random_leave_no_hung_peer_no_stale_id_
         }
         all_go_on(&k, &survivors, &after);
         pools_back_to(&k, baseline, &churning, &after);
+        if copies == Copies::ThroughRegion {
+            wait_until(
+                "the region's blocks of long messages are the survivors' only",
+                || long_pages() <= SURVIVORS_PAGES,
+            );
+        }
         says.hear(&server);
         for s in &steady {
             if let Some(l) = s.try_line() {
@@ -962,6 +1005,9 @@ fn clients_killed_at_chosen_points_and_at_random_leave_no_hung_peer_no_stale_id_
     }
     let kills = tally.total();
     assert_eq!(kills, kills_wanted);
+    if copies == Copies::ThroughRegion {
+        assert!(k.long_copies_through_region());
+    }
     let gone = says.gone.len();
     assert!(
         gone >= kills_wanted / 2,
@@ -974,9 +1020,13 @@ fn clients_killed_at_chosen_points_and_at_random_leave_no_hung_peer_no_stale_id_
         "no dead client's thread slot was taken again"
     );
     report(&format!(
-        "fault_injection: {kills} clients killed in {:.1?} ({}); {gone} disconnects with every \
+        "fault_injection: {kills} clients killed{} in {:.1?} ({}); {gone} disconnects with every \
          id of the dead refused, {} tries of a dead client's rcvid on its slot's next thread \
          refused; replies to the dead failed {:?}",
+        match copies {
+            Copies::Direct => "",
+            Copies::ThroughRegion => " (long messages through the region)",
+        },
         started.elapsed(),
         tally.summary(),
         says.reused,

@@ -190,7 +190,7 @@ fn region_queue_capacity(
 }
 
 /// The pages of the block starting at page `first`, if a block starts there.
-fn block_pages(t: &Tables<'_>, first: usize) -> Option<usize> {
+pub(crate) fn block_pages(t: &Tables<'_>, first: usize) -> Option<usize> {
     let tag = first as u32 + 1;
     if t.queue_pages.get(first)?.first != tag {
         return None;
@@ -224,7 +224,7 @@ pub fn queue_alloc(t: &mut Tables<'_>, me: Caller, capacity: u32) -> KResult<Ste
 /// Gives `owner` (a process's slot plus one for a queue, [`program_owner`] for send buffers)
 /// the first run of `need` free pages of the queue arena (first fit, logged in the undo
 /// record); returns the block's offset in the arena. ENOMEM when no run is long enough.
-fn alloc_pages(t: &mut Tables<'_>, owner: u32, need: usize) -> KResult<usize> {
+pub(crate) fn alloc_pages(t: &mut Tables<'_>, owner: u32, need: usize) -> KResult<usize> {
     let n = t.queue_pages.len();
     let mut at = 0;
     let first = loop {
@@ -258,7 +258,7 @@ pub(crate) fn program_owner(os_pid: i32) -> u32 {
     PROGRAM_OWNER | (os_pid as u32 & !PROGRAM_OWNER)
 }
 
-const PROGRAM_OWNER: u32 = 1 << 31;
+pub(crate) const PROGRAM_OWNER: u32 = 1 << 31;
 
 /// Whether a queue-arena page's `owner` is a program's send buffers (not a process's queue).
 pub(crate) fn is_send_buffer(owner: u32) -> bool {
@@ -390,7 +390,7 @@ pub fn queue_free(t: &mut Tables<'_>, me: Caller, off: u64) -> KResult<Step> {
     Ok(Step::Done(0))
 }
 
-fn free_block(t: &mut Tables<'_>, first: usize) {
+pub(crate) fn free_block(t: &mut Tables<'_>, first: usize) {
     let pages = block_pages(t, first).unwrap_or(0);
     for i in first..first + pages {
         t.log(i, |t| &*t.queue_pages);

@@ -11,6 +11,7 @@
 //! This module holds what the families share: queues, look-ups, readying a thread.
 
 pub mod asyncmsg;
+pub(crate) mod bounce;
 pub mod channel;
 pub mod connect;
 pub mod event;
@@ -379,6 +380,15 @@ impl Tables<'_> {
         }
         let proc = self.threads.at(i).proc;
         crate::copy::Space(self.procs.get(proc).map_or(0, |p| p.os_pid))
+    }
+
+    /// Whose memory process `p`'s buffers are in (copy.rs).
+    #[inline]
+    pub(crate) fn space_of_proc(&self, p: Id<Process>) -> crate::copy::Space {
+        if !self.shared {
+            return crate::copy::Space::LOCAL;
+        }
+        crate::copy::Space(self.procs.get(p).map_or(0, |p| p.os_pid))
     }
 
     /// The process with pid `pid`.

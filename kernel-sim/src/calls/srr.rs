@@ -33,6 +33,11 @@ pub fn msg_send(
         return Err(Errno::ENXIO);
     }
     let i = me.thread.index;
+    if slen > WINDOW as u64 && super::bounce::on(t) && !t.space_of_proc(c.owner).is_local() {
+        // A long message to another program, where long copies cross through the region:
+        // into a block of ours, which the server reads (bounce.rs).
+        super::bounce::stage_message(t, i, smsg, slen)?;
+    }
     let prio = t.threads.at(i).prio;
     t.threads.at_mut(i).send = SendDesc {
         coid,
@@ -64,7 +69,16 @@ pub fn msg_send(
         // A receiver waits: hand the message over now; we go straight to REPLY-blocked.
         let rcvid = match deliver(t, i, r, chan, fx) {
             Ok(rcvid) => rcvid,
-            Err(fault) => {
+            Err(Undelivered::NoRoom) => {
+                // The message crosses through the region and no block could be had for the
+                // receiver's copy: EAGAIN, the receiver waits on.
+                if crate::trace::on(t.trace) {
+                    trace_withdrawn(t, i, chan, Errno::EAGAIN, crate::trace::why::FAULT);
+                }
+                t.threads.at_mut(i).clear_send();
+                return Err(Errno::EAGAIN);
+            }
+            Err(Undelivered::Fault(fault)) => {
                 // Our own buffers faulted: EFAULT, the receiver waits on. The receiver's
                 // faulted (another program's): it leaves its MsgReceive with EFAULT, and we get
                 // ESRVRFAULT, as QNX reports a fault in the server's buffers.
@@ -231,17 +245,32 @@ fn trace_reply(t: &Tables<'_>, ci: u32, by: Option<(u32, u64)>, result: CallResu
     crate::trace::msg_reply_by(t.trace, &e, status, error, who);
 }
 
+/// Why [`deliver`] did not deliver (nothing has changed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Undelivered {
+    /// A side's buffers faulted (only a buffer in another Linux process can: copy.rs).
+    Fault(copy::Fault),
+    /// The message crosses through the region (bounce.rs) and no block could be had for the
+    /// receiver's copy.
+    NoRoom,
+}
+
+impl From<copy::Fault> for Undelivered {
+    fn from(f: copy::Fault) -> Self {
+        Undelivered::Fault(f)
+    }
+}
+
 /// Copies client `ci`'s message into receiver `ri`'s buffers, fills its `MsgInfo`, makes the
-/// client REPLY-blocked on `chan` and applies priority inheritance. Returns the rcvid, or the
-/// side whose buffers faulted (only a buffer in another Linux process can: copy.rs), in which
-/// case nothing has changed.
+/// client REPLY-blocked on `chan` and applies priority inheritance. Returns the rcvid, or why
+/// it could not (then nothing has changed).
 fn deliver(
     t: &mut Tables<'_>,
     ci: u32,
     ri: u32,
     chan: Id<Channel>,
     fx: &mut Effects,
-) -> Result<RcvId, copy::Fault> {
+) -> Result<RcvId, Undelivered> {
     let s = t.threads.at(ci).send;
     let r = t.threads.at(ri).recv;
     let (cs, rs) = (t.space_of(ci), t.space_of(ri));
@@ -249,8 +278,28 @@ fn deliver(
     // (filled at its MsgSend) into a local receiver's buffers, or into a remote receiver's
     // window, which it copies out itself when it wakes (its `Inbox`).
     let through_window = via_window(t, s.slen, cs, rs);
+    // A long one where long copies cross through the region: from the client's block (its
+    // MsgSend staged it), into a local receiver's buffers or a remote receiver's writes.
+    let staged = if through_window || s.slen <= WINDOW as u64 {
+        None
+    } else {
+        super::bounce::message(t, ci, s.slen)
+    };
     let mut inbox = None;
-    let n = if through_window {
+    let n = if let Some(m) = staged {
+        let n = s.slen.min(r.len);
+        let src = [m];
+        if rs.is_local() {
+            // SAFETY: the client's block (in the region) into the receiver's validated list:
+            // we are that receiver, in our MsgReceive call.
+            unsafe { copy::copy(IovList::new(&src), 0, IovList::at(r.iov, r.parts, rs), 0, n) }?
+        } else {
+            super::bounce::append(t, ri, (r.iov, r.parts), 0, IovList::new(&src), n)
+                .map_err(|_| Undelivered::NoRoom)?;
+            inbox = Some(0);
+            n
+        }
+    } else if through_window {
         let n = s.slen.min(r.len);
         if rs.is_local() {
             let win = [window_iov(t, ci, n as usize)];
@@ -290,6 +339,7 @@ fn deliver(
     }
     let info = info_of(t, ci, chan);
     if let Some(n) = inbox {
+        // (0 bytes in the window for a long message: its bytes are in the receiver's writes.)
         t.threads.at_mut(ri).inbox = Inbox {
             kind: Inbox::FILLED,
             len: n as u32,
@@ -394,7 +444,7 @@ pub fn msg_receive(
         // (Taken off the send queue as it becomes REPLY-blocked.)
         let rcvid = match deliver(t, ci, i, chan, fx) {
             Ok(rcvid) => rcvid,
-            Err(copy::Fault::Src) => {
+            Err(Undelivered::Fault(copy::Fault::Src)) => {
                 // The client's buffers (another program's) faulted: it leaves its MsgSend with
                 // EFAULT and we look again, as QNX's receiver "silently keeps waiting".
                 if crate::trace::on(t.trace) {
@@ -404,7 +454,9 @@ pub fn msg_receive(
                 t.ready(ci, CallResult::Err(Errno::EFAULT.0), fx);
                 return Ok(Step::Retry);
             }
-            Err(copy::Fault::Dst) => return Err(Errno::EFAULT),
+            Err(Undelivered::Fault(copy::Fault::Dst)) => return Err(Errno::EFAULT),
+            // (We are the receiver, in this program: our copy needs no block.)
+            Err(Undelivered::NoRoom) => return Err(Errno::EAGAIN),
         };
         // A client whose timeout covers REPLY but not SEND slept without a deadline: wake it
         // so it sleeps on with the deadline that now applies.
@@ -533,7 +585,16 @@ pub fn msg_reply(
     };
     let s = t.threads.at(ci).send;
     let mut replied = 0;
-    if s.forced_err == 0 && via_window(t, total, copy::Space::LOCAL, t.space_of(ci)) {
+    let cs = t.space_of(ci);
+    if s.forced_err == 0 && total > WINDOW as u64 && !cs.is_local() && super::bounce::on(t) {
+        // A long reply to another program, where long copies cross through the region: into
+        // the client's writes, which it copies into its reply buffers when it wakes. No block
+        // to be had: EAGAIN, and the client stays REPLY-blocked.
+        let n = total.min(s.rlen);
+        super::bounce::append(t, ci, (s.riov, s.rparts), 0, smsg, n)?;
+        t.counters(me.proc).bytes_copied += n;
+        replied = n;
+    } else if s.forced_err == 0 && via_window(t, total, copy::Space::LOCAL, cs) {
         // A short reply to another program goes through the client's window; it copies it
         // into its reply buffers when it wakes.
         let n = total.min(s.rlen);
@@ -552,7 +613,6 @@ pub fn msg_reply(
         t.counters(me.proc).bytes_copied += n;
         replied = n;
     } else if s.forced_err == 0 {
-        let cs = t.space_of(ci);
         // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgReply call.
         let n = unsafe { copy::copy(smsg, 0, IovList::at(s.riov, s.rparts, cs), 0, u64::MAX) };
         match n {
@@ -732,8 +792,14 @@ pub fn msg_read(
     let cs = t.space_of(ci);
     // A short message from another program is in its window too (filled at its MsgSend):
     // read it from the region.
-    let win =
-        via_window(t, s.slen, cs, copy::Space::LOCAL).then(|| [window_iov(t, ci, s.slen as usize)]);
+    // A long one, where long copies cross through the region, in its block (bounce.rs).
+    let win = if via_window(t, s.slen, cs, copy::Space::LOCAL) {
+        Some([window_iov(t, ci, s.slen as usize)])
+    } else if s.slen > WINDOW as u64 && !cs.is_local() {
+        super::bounce::message(t, ci, s.slen).map(|m| [m])
+    } else {
+        None
+    };
     let src = match &win {
         Some(w) => IovList::new(w),
         None => IovList::at(s.siov, s.sparts, cs),
@@ -758,12 +824,21 @@ pub fn msg_write(
     offset: u64,
 ) -> KResult<Step> {
     let ci = t.client_of(me, rcvid)?;
-    copy::validate(src, Errno::ESRVRFAULT)?;
+    let total = copy::validate(src, Errno::ESRVRFAULT)?;
     let s = t.threads.at(ci).send;
     if offset >= s.rlen {
         return Ok(Step::Done(0));
     }
     let cs = t.space_of(ci);
+    if !cs.is_local() && super::bounce::on(t) {
+        // To another program, where long copies cross through the region: into the client's
+        // writes, which it copies into its reply buffers when its call ends (bounce.rs). No
+        // block to be had: EAGAIN, nothing written.
+        let n = total.min(s.rlen - offset);
+        super::bounce::append(t, ci, (s.riov, s.rparts), offset, src, n)?;
+        t.counters(me.proc).bytes_copied += n;
+        return Ok(Step::Done(n as i64));
+    }
     // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgWrite call.
     let n = unsafe { copy::copy(src, 0, IovList::at(s.riov, s.rparts, cs), offset, u64::MAX) }
         .map_err(|f| match f {

@@ -211,6 +211,11 @@ impl ThreadCtx {
                 th.result = CallResult::Pending;
                 th.inbox.kind = crate::objects::thread::Inbox::NONE;
                 th.cpu = cpu;
+                if !retry && th.bounce.any() {
+                    // (Blocks left from a call that ended without collecting them.)
+                    calls::bounce::free_all(t, me.thread.index);
+                }
+                let th = t.threads.at_mut_unlogged(me.thread.index);
                 if !retry {
                     th.kernel_entries += 1;
                     th.timeout_cur = std::mem::replace(
@@ -258,6 +263,9 @@ impl ThreadCtx {
                 };
                 if spin == Some(Spin::Busy) {
                     t.counters(me.proc).spins += 1;
+                }
+                if settled.is_some() {
+                    end_of_call(t, me.thread);
                 }
                 (settled, word.load(), deadline, spin)
             });
@@ -343,44 +351,56 @@ impl ThreadCtx {
             let mut my_prio = 0u8;
             let cpu = current_cpu();
             let next = self.k.locked_as(i, |t| {
-                // (The caller's own slot, unlogged: see `Pool::get_mut_unlogged`.)
-                let Some(th) = t.threads.get_mut_unlogged(me.thread) else {
-                    return Next::Done(Err(Errno::ESRCH));
-                };
-                th.cpu = cpu;
-                if th.state() == KState::Ready {
-                    my_prio = th.prio;
-                    let r = std::mem::replace(&mut th.result, CallResult::Pending);
-                    if th.inbox.kind != crate::objects::thread::Inbox::NONE {
-                        // Another program left our message, pulse or reply in our window.
-                        calls::srr::collect_inbox(t, i);
-                    }
-                    let carried = u64::from(t.pay_owed_wakes(i, &mut fx));
-                    if carried > 0 {
-                        let c = t.counters(me.proc);
-                        c.wakeups += carried;
-                        c.wakeups_carried += carried;
-                    }
-                    t.collected(i);
-                    if spin_hit {
-                        t.counters(me.proc).spin_wakeups += 1;
-                    }
-                    return Next::Done(step_of(r));
-                }
-                if signalled {
-                    if let Some(r) = calls::srr::force_ready(t, i, calls::srr::Why::Signal, &mut fx)
-                    {
+                #[allow(clippy::redundant_closure_call)] // (Its returns end the judging only.)
+                let next = (|| {
+                    // (The caller's own slot, unlogged: see `Pool::get_mut_unlogged`.)
+                    let Some(th) = t.threads.get_mut_unlogged(me.thread) else {
+                        return Next::Done(Err(Errno::ESRCH));
+                    };
+                    th.cpu = cpu;
+                    if th.state() == KState::Ready {
+                        my_prio = th.prio;
+                        let r = std::mem::replace(&mut th.result, CallResult::Pending);
+                        if th.inbox.kind != crate::objects::thread::Inbox::NONE {
+                            // Another program left our message, pulse or reply in our window.
+                            // (After the writes it recorded for us: see `end_of_call`.)
+                            if th.bounce.head != 0 {
+                                calls::bounce::collect(t, i);
+                            }
+                            calls::srr::collect_inbox(t, i);
+                        }
+                        let carried = u64::from(t.pay_owed_wakes(i, &mut fx));
+                        if carried > 0 {
+                            let c = t.counters(me.proc);
+                            c.wakeups += carried;
+                            c.wakeups_carried += carried;
+                        }
+                        t.collected(i);
+                        if spin_hit {
+                            t.counters(me.proc).spin_wakeups += 1;
+                        }
                         return Next::Done(step_of(r));
                     }
-                }
-                if let Some(d) = deadline_for(t.threads.at(i)) {
-                    if woke == WaitResult::TimedOut || d.passed() {
-                        if let Some(r) = fire(t, i, &mut fx) {
+                    if signalled {
+                        if let Some(r) =
+                            calls::srr::force_ready(t, i, calls::srr::Why::Signal, &mut fx)
+                        {
                             return Next::Done(step_of(r));
                         }
                     }
+                    if let Some(d) = deadline_for(t.threads.at(i)) {
+                        if woke == WaitResult::TimedOut || d.passed() {
+                            if let Some(r) = fire(t, i, &mut fx) {
+                                return Next::Done(step_of(r));
+                            }
+                        }
+                    }
+                    Next::Wait(word.load(), deadline_for(t.threads.at(i)))
+                })();
+                if matches!(next, Next::Done(_)) {
+                    end_of_call(t, me.thread);
                 }
-                Next::Wait(word.load(), deadline_for(t.threads.at(i)))
+                next
             });
             self.k.apply(&fx);
             match next {
@@ -399,6 +419,14 @@ impl ThreadCtx {
                 }
             }
         }
+    }
+}
+
+/// The caller's call ends (with a result, readied or not): it writes what threads of other
+/// programs recorded for it and frees its blocks for long messages (calls/bounce.rs), if any.
+fn end_of_call(t: &mut crate::region::Tables<'_>, me: crate::pool::Id<crate::objects::Thread>) {
+    if t.threads.get(me).is_some_and(|th| th.bounce.any()) {
+        calls::bounce::collect(t, me.index);
     }
 }
 

@@ -244,6 +244,11 @@ impl Kernel {
         #[cfg(not(loom))]
         if region.is_shared() {
             crate::copy::let_peers_copy();
+            // And where Linux forbids that, or we are told to, long messages between programs
+            // cross through the region instead, for every program of the kernel.
+            if crate::copy::long_copies_through_region() {
+                region.set_long_copies_through_region();
+            }
         }
         let k = Kernel {
             inner: Arc::new(Inner {
@@ -314,6 +319,29 @@ impl Kernel {
     /// Whether this kernel is shared by Linux processes ([`Kernel::create_shared`]).
     pub fn is_shared(&self) -> bool {
         self.shared()
+    }
+
+    /// Whether SRR messages, replies, MsgReads and MsgWrites longer than a thread's window
+    /// ([`crate::WINDOW`]) cross between the programs of this shared kernel through its region
+    /// (each side copying its half, two copies) rather than straight between their buffers
+    /// with `process_vm_readv`/`writev` (one copy). A kernel switches for good when a program
+    /// joins that Linux would refuse those calls (Yama's `ptrace_scope` 2 or 3, a seccomp
+    /// filter), or one set `QNXSIM_LONG_COPIES=region`, or
+    /// [`Kernel::copy_long_messages_through_region`] was called. Always false for a kernel of
+    /// one program.
+    pub fn long_copies_through_region(&self) -> bool {
+        self.shared() && self.inner.region.long_copies_through_region()
+    }
+
+    /// Makes long messages between the programs of this shared kernel cross through its region
+    /// from now on (see [`Kernel::long_copies_through_region`]); a message already sent keeps
+    /// its path. ENOTSUP for a kernel of one program.
+    pub fn copy_long_messages_through_region(&self) -> KResult<()> {
+        if !self.shared() {
+            return Err(Errno::ENOTSUP);
+        }
+        self.inner.region.set_long_copies_through_region();
+        Ok(())
     }
 
     /// The address, in this program's mapping, of the asyncmsg queue block at `offset` of the

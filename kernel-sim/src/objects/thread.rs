@@ -171,6 +171,43 @@ impl Inbox {
     };
 }
 
+/// A thread's blocks of the region's queue arena for messages longer than the window between
+/// programs, when those cross through the region (calls/bounce.rs): its own message, copied in
+/// at its MsgSend, and the writes other programs' threads made for it (a message received, a
+/// reply, MsgWrites), which it copies into its own buffers when it collects its result.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounce {
+    /// The block holding its message in flight (first page plus one; 0: none).
+    pub msg: u32,
+    /// The first and last blocks of writes waiting for it (first page plus one; 0: none).
+    pub head: u32,
+    /// See `head`.
+    pub tail: u32,
+    /// Parts in `iov`.
+    pub parts: u32,
+    /// The buffers the writes are for (its iov array, in its own memory): the receive buffers
+    /// of its MsgReceive, or the reply buffers of its MsgSend.
+    pub iov: u64,
+}
+
+impl Bounce {
+    /// No blocks.
+    pub const EMPTY: Bounce = Bounce {
+        msg: 0,
+        head: 0,
+        tail: 0,
+        parts: 0,
+        iov: 0,
+    };
+
+    /// Whether the thread holds any block.
+    #[inline]
+    pub fn any(&self) -> bool {
+        self.msg != 0 || self.head != 0
+    }
+}
+
 /// What a blocked call returns once the thread is readied.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -273,6 +310,8 @@ pub struct Thread {
     pub result: CallResult,
     /// What another program left in this thread's window for it to copy in (see [`Inbox`]).
     pub inbox: Inbox,
+    /// Its blocks for long messages between programs that cross through the region.
+    pub bounce: Bounce,
     /// Timeout armed for the next kernel call.
     pub timeout_next: TimeoutArm,
     /// Timeout in force for the current call.
@@ -363,6 +402,7 @@ impl Pooled for Thread {
             },
             result: CallResult::Pending,
             inbox: Inbox::EMPTY,
+            bounce: Bounce::EMPTY,
             timeout_next: TimeoutArm::NONE,
             timeout_cur: TimeoutArm::NONE,
             os_tid: 0,

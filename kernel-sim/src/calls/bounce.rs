@@ -1,0 +1,245 @@
+//! Long messages between programs through the region, where Linux forbids the direct copy.
+//!
+//! Between two programs of a shared kernel a message, reply, MsgRead or MsgWrite longer than a
+//! thread's window is copied straight between their buffers with `process_vm_readv`/`writev`
+//! (copy.rs). Linux refuses those calls under Yama's `ptrace_scope` 2 or 3 and to a program
+//! whose seccomp filter denies them; a kernel one of whose programs cannot make them
+//! (`Header::long_copies`) moves such messages through blocks of the region's queue arena
+//! instead, each side copying its own half within its own address space, so that no thread
+//! ever touches another program's memory:
+//!
+//! * a client's MsgSend copies its message (when longer than the window, to a channel of
+//!   another program) into a block of its own ([`stage_message`]); the server's MsgReceive and
+//!   MsgRead copy from that block, and the block lives until the client's call ends;
+//! * what a thread of one program writes for a blocked thread of another (a message the
+//!   client's MsgSend hands to a waiting receiver, a long reply, any MsgWrite) is appended to
+//!   the blocked thread's list of writes ([`append`]): records of (offset, bytes) in blocks it
+//!   owns; when it collects its result it copies them, in order, into the buffers its call
+//!   named ([`collect`]), then frees its blocks.
+//!
+//! Two copies instead of one, and memory from the arena for the time of the exchange: a block
+//! that cannot be had is EAGAIN for the call that needed it (the client's MsgSend, the
+//! server's MsgReply or MsgWrite, which leave the client REPLY-blocked). A thread's blocks are
+//! tagged with its slot ([`owner_of`]) in the arena's page table (logged in the undo record
+//! like the asyncmsg blocks), and freed when its call ends, at its next call, or with its slot.
+
+use super::asyncmsg::{alloc_pages, block_pages, free_block};
+use crate::abi::errno::{Errno, KResult};
+use crate::abi::types::Iov;
+use crate::copy::{self, IovList};
+use crate::region::{Tables, QUEUE_PAGE};
+
+/// The bit a queue-arena page's owner has when the page is a thread's bounce block (below the
+/// send buffers' bit, above any slot index).
+const BOUNCE_OWNER: u32 = 1 << 30;
+
+/// The owner a queue-arena page records for a bounce block of thread slot `slot`.
+pub(crate) fn owner_of(slot: u32) -> u32 {
+    BOUNCE_OWNER | slot
+}
+
+/// Whether a queue-arena page's `owner` is a thread's bounce block.
+pub(crate) fn is_bounce(owner: u32) -> bool {
+    owner & (super::asyncmsg::PROGRAM_OWNER | BOUNCE_OWNER) == BOUNCE_OWNER
+}
+
+/// Whether long messages between programs cross through the region in this kernel.
+#[inline]
+pub(crate) fn on(t: &Tables<'_>) -> bool {
+    t.shared && t.long_copies.load(std::sync::atomic::Ordering::Relaxed) != 0
+}
+
+/// Bytes of a block's header: the next block of the list (first page plus one, 0: none) and
+/// the bytes used, header included (two `u32`).
+const BLOCK_HDR: usize = 8;
+/// Bytes of a record's header: the offset in the destination and the length (two `u64`).
+const REC_HDR: usize = 16;
+
+/// The block of thread `slot` whose first page plus one is `tag`, as (address, bytes), if such
+/// a block of the thread's exists (a tag read from the region is checked before use).
+fn block_of(t: &Tables<'_>, slot: u32, tag: u32) -> Option<(*mut u8, usize)> {
+    let first = (tag as usize).checked_sub(1)?;
+    let pages = block_pages(t, first)?;
+    if t.queue_pages[first].owner != owner_of(slot) {
+        return None;
+    }
+    // SAFETY: the block's pages are in the arena (its page table says so).
+    let at = unsafe { t.queue_arena.as_ptr().add(first * QUEUE_PAGE) };
+    Some((at, pages * QUEUE_PAGE))
+}
+
+/// A new block of at least `bytes` for thread `slot`: its tag (first page plus one) and
+/// address. EAGAIN when the arena has no run of free pages that long.
+fn new_block(t: &mut Tables<'_>, slot: u32, bytes: usize) -> KResult<(u32, *mut u8)> {
+    let need = bytes.div_ceil(QUEUE_PAGE);
+    let off = alloc_pages(t, owner_of(slot), need).map_err(|_| Errno::EAGAIN)?;
+    // SAFETY: `off` is the start of the block just given, inside the arena.
+    let at = unsafe { t.queue_arena.as_ptr().add(off) };
+    Ok(((off / QUEUE_PAGE) as u32 + 1, at))
+}
+
+/// Client `i`, in its MsgSend, copies its message (`smsg`, `slen` bytes, its own validated
+/// list) into a block of its own, which the server's MsgReceive and MsgRead read. EAGAIN when
+/// no block can be had.
+pub(crate) fn stage_message(t: &mut Tables<'_>, i: u32, smsg: IovList, slen: u64) -> KResult<()> {
+    drop_message(t, i);
+    let len = usize::try_from(slen).map_err(|_| Errno::EAGAIN)?;
+    let (tag, at) = new_block(t, i, len)?;
+    let dst = [Iov {
+        base: at as u64,
+        len: slen,
+    }];
+    // SAFETY: our own list (we are in our MsgSend call, it was validated) into a block of the
+    // arena that is ours alone.
+    let _ = unsafe { copy::copy(smsg, 0, IovList::new(&dst), 0, slen) };
+    // Fault injection (kernel/entry.rs, `mid-copy`): the block taken and filled, not yet ours
+    // in the thread's record: a program killed here has the page table's change undone.
+    crate::Kernel::fault_point(crate::Kernel::FAULT_MID_COPY);
+    t.threads.at_mut(i).bounce.msg = tag;
+    Ok(())
+}
+
+/// Client `i`'s message staged by [`stage_message`], `slen` bytes, as an iov in this mapping.
+pub(crate) fn message(t: &Tables<'_>, i: u32, slen: u64) -> Option<Iov> {
+    let (at, bytes) = block_of(t, i, t.threads.at(i).bounce.msg)?;
+    (slen <= bytes as u64).then_some(Iov {
+        base: at as u64,
+        len: slen,
+    })
+}
+
+/// Frees client `i`'s staged message, if any.
+fn drop_message(t: &mut Tables<'_>, i: u32) {
+    let tag = t.threads.at(i).bounce.msg;
+    if tag != 0 {
+        if block_of(t, i, tag).is_some() {
+            free_block(t, tag as usize - 1);
+        }
+        t.threads.at_mut(i).bounce.msg = 0;
+    }
+}
+
+/// Records, for blocked thread `i` of another program, `n` bytes of `src` (the caller's own
+/// validated list, or a block of the region) to be written at byte `off` of its buffers
+/// (`iov`, `parts`: the list its blocked call named, in its memory); it writes them when it
+/// collects its result. EAGAIN (nothing recorded) when no block can be had.
+pub(crate) fn append(
+    t: &mut Tables<'_>,
+    i: u32,
+    (iov, parts): (u64, u32),
+    off: u64,
+    src: IovList,
+    n: u64,
+) -> KResult<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let len = usize::try_from(n).map_err(|_| Errno::EAGAIN)?;
+    let rec = REC_HDR + len.next_multiple_of(8);
+    let b = t.threads.at(i).bounce;
+    // Into the last block if the record fits there, else into a new one.
+    let tail = block_of(t, i, b.tail).and_then(|(at, bytes)| {
+        // SAFETY: the block's header is its first 8 bytes, in the arena.
+        let used = unsafe { (at.add(4) as *const u32).read_unaligned() } as usize;
+        (used >= BLOCK_HDR && used <= bytes && bytes - used >= rec).then_some((at, used))
+    });
+    let (at, used) = match tail {
+        Some(found) => found,
+        None => {
+            let (tag, at) = new_block(t, i, BLOCK_HDR + rec)?;
+            // SAFETY: a new block of ours, at least BLOCK_HDR bytes long.
+            unsafe {
+                (at as *mut u32).write_unaligned(0);
+                (at.add(4) as *mut u32).write_unaligned(BLOCK_HDR as u32);
+            }
+            if let Some((prev, _)) = block_of(t, i, b.tail) {
+                // SAFETY: the previous last block's header, in the arena.
+                unsafe { (prev as *mut u32).write_unaligned(tag) };
+            }
+            let th = t.threads.at_mut(i);
+            if th.bounce.head == 0 {
+                th.bounce.head = tag;
+                th.bounce.iov = iov;
+                th.bounce.parts = parts;
+            }
+            th.bounce.tail = tag;
+            (at, BLOCK_HDR)
+        }
+    };
+    // SAFETY: `at + used .. at + used + rec` lies inside the block (checked above, or a new
+    // block of at least BLOCK_HDR + rec bytes); the source is the caller's own validated list
+    // or a region block, read by the caller in its call.
+    unsafe {
+        let r = at.add(used);
+        (r as *mut u64).write_unaligned(off);
+        (r.add(8) as *mut u64).write_unaligned(n);
+        let dst = [Iov {
+            base: r.add(REC_HDR) as u64,
+            len: n,
+        }];
+        let _ = copy::copy(src, 0, IovList::new(&dst), 0, n);
+        // Fault injection (`mid-copy`): the record written, the block's count not yet moved.
+        crate::Kernel::fault_point(crate::Kernel::FAULT_MID_COPY);
+        (at.add(4) as *mut u32).write_unaligned((used + rec) as u32);
+    }
+    Ok(())
+}
+
+/// Thread `i` (the caller, its call ending) writes what threads of other programs recorded
+/// for it ([`append`]) into its own buffers, in the order they were recorded, and frees every
+/// block it holds.
+pub(crate) fn collect(t: &mut Tables<'_>, i: u32) {
+    let b = t.threads.at(i).bounce;
+    let dst = IovList::at(b.iov, b.parts, copy::Space::LOCAL);
+    let mut tag = b.head;
+    // At most as many blocks as the arena has pages (a broken list ends the walk).
+    for _ in 0..t.queue_pages.len() {
+        let Some((at, bytes)) = block_of(t, i, tag) else {
+            break;
+        };
+        // SAFETY: the block's header, in the arena.
+        let (next, used) = unsafe {
+            (
+                (at as *const u32).read_unaligned(),
+                ((at.add(4) as *const u32).read_unaligned() as usize).min(bytes),
+            )
+        };
+        let mut pos = BLOCK_HDR;
+        while pos + REC_HDR <= used {
+            // SAFETY: the record's header lies inside the block's used bytes.
+            let (off, n) = unsafe {
+                let r = at.add(pos);
+                (
+                    (r as *const u64).read_unaligned(),
+                    (r.add(8) as *const u64).read_unaligned(),
+                )
+            };
+            let room = (used - pos - REC_HDR) as u64;
+            let n = n.min(room);
+            let src = [Iov {
+                // SAFETY: inside the block (n is at most what is left of its used bytes).
+                base: unsafe { at.add(pos + REC_HDR) } as u64,
+                len: n,
+            }];
+            // SAFETY: a region block into our own buffers, which our call named and still
+            // borrows (we are collecting its result); validated when the call was made.
+            let _ = unsafe { copy::copy(IovList::new(&src), 0, dst, off, n) };
+            pos += REC_HDR + (n as usize).next_multiple_of(8);
+        }
+        tag = next;
+    }
+    free_all(t, i);
+}
+
+/// Frees every block of thread slot `i` and forgets them (its call has ended, or its slot is
+/// being freed).
+pub(crate) fn free_all(t: &mut Tables<'_>, i: u32) {
+    let owner = owner_of(i);
+    for p in 0..t.queue_pages.len() {
+        let page = t.queue_pages[p];
+        if page.owner == owner && page.first == p as u32 + 1 {
+            free_block(t, p);
+        }
+    }
+    t.threads.at_mut(i).bounce = crate::objects::thread::Bounce::EMPTY;
+}
