@@ -147,6 +147,40 @@ impl Cursor {
     }
 }
 
+/// Where two of the calling thread's own lists share memory: up to `max` runs of (offset in
+/// `b`, offset in `a`, length) whose bytes are the same bytes of both (a client that passes
+/// one buffer as its message and its reply buffer, as QNX clients often do, has one, its whole
+/// length). Lists of more than 4096 pairs of parts are not looked at (none found).
+pub fn overlaps(a: IovList, b: IovList, max: usize) -> Vec<(u64, u64, u64)> {
+    let mut out = Vec::new();
+    if !(a.space.is_local() && b.space.is_local()) || u64::from(a.parts) * u64::from(b.parts) > 4096
+    {
+        return out;
+    }
+    let mut a_off = 0u64;
+    for ia in 0..a.parts {
+        let x = a.get(ia);
+        let mut b_off = 0u64;
+        for ib in 0..b.parts {
+            let y = b.get(ib);
+            let from = x.base.max(y.base);
+            let to = x
+                .base
+                .saturating_add(x.len)
+                .min(y.base.saturating_add(y.len));
+            if from < to {
+                if out.len() == max {
+                    return out;
+                }
+                out.push((b_off + (from - y.base), a_off + (from - x.base), to - from));
+            }
+            b_off += y.len;
+        }
+        a_off += x.len;
+    }
+    out
+}
+
 /// Which side of a copy faulted: only a list in another process can (Linux checks its
 /// addresses); the calls map it to QNX's errno (EFAULT for the client's buffers, ESRVRFAULT
 /// for the server's).
@@ -276,11 +310,14 @@ pub(crate) fn let_peers_copy() {
 
 /// Whether messages longer than a thread's window must cross between this program and the
 /// others of a shared kernel through the region (calls/bounce.rs), not straight between their
-/// buffers: because `QNXSIM_LONG_COPIES=region` says so, or because Linux would refuse this
-/// program's `process_vm_readv`/`writev` or theirs on it: a seccomp filter here denies them
-/// (a read of our own memory fails), or Yama's `ptrace_scope` is 3 (no process may), or 2
-/// without `CAP_SYS_PTRACE` (only such processes may). `QNXSIM_LONG_COPIES=auto`, or unset,
-/// looks; any other value is warned about and looks.
+/// buffers: because `QNXSIM_LONG_COPIES=region` says so, or because Linux may refuse this
+/// program's `process_vm_readv`/`writev` or theirs on it: a seccomp filter guards this program
+/// (it may deny those calls, or kill the program at the first: no call is made to find out),
+/// or Yama's `ptrace_scope` is 3 (no process may), or 2 without `CAP_SYS_PTRACE` (only such
+/// processes may). Linux's other refusals (a peer of another user, or holding capabilities
+/// we lack, or not dumpable) show as EPERM at the first copy, and the kernel switches then
+/// ([`take_refused`]). `QNXSIM_LONG_COPIES=auto`, or unset, looks; any other value is warned
+/// about and looks.
 #[cfg(not(loom))]
 pub(crate) fn long_copies_through_region() -> bool {
     match std::env::var("QNXSIM_LONG_COPIES").as_deref() {
@@ -294,27 +331,18 @@ pub(crate) fn long_copies_through_region() -> bool {
             "QNXSIM_LONG_COPIES is 'region' or 'auto'; looking whether Linux allows direct copies"
         ),
     }
-    !process_vm_allowed_here() || yama_forbids()
+    seccomp_filtered() || yama_forbids()
 }
 
-/// Whether a `process_vm_readv` of this program's own memory works (a seccomp filter may deny
-/// the call whatever its target; nothing else refuses a process its own memory).
+/// Whether a seccomp filter guards this program (`Seccomp: 2` in `/proc/self/status`; a
+/// strict-mode program, 1, could not make our system calls at all).
 #[cfg(not(loom))]
-fn process_vm_allowed_here() -> bool {
-    let probe = 0x5157_u64;
-    let mut out = 0u64;
-    let local = [libc::iovec {
-        iov_base: (&mut out as *mut u64).cast(),
-        iov_len: 8,
-    }];
-    let remote = [libc::iovec {
-        iov_base: (&probe as *const u64).cast_mut().cast(),
-        iov_len: 8,
-    }];
-    // SAFETY: `local` describes `out`, ours to write; `remote` is `probe`, in our own memory.
-    let n =
-        unsafe { libc::process_vm_readv(libc::getpid(), local.as_ptr(), 1, remote.as_ptr(), 1, 0) };
-    n == 8 && out == probe
+fn seccomp_filtered() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .filter_map(|l| l.strip_prefix("Seccomp:"))
+            .any(|m| m.trim() != "0")
+    })
 }
 
 /// Whether Yama's `ptrace_scope` refuses other programs' `process_vm_*` on us and ours on them
@@ -465,6 +493,14 @@ pub unsafe fn write_at(dst: IovList, off: u64, bytes: &[u8]) -> Result<u64, Faul
 
 thread_local! {
     static VM_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static REFUSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread's last `process_vm_readv`/`writev` was refused by Linux (EPERM: a Yama
+/// setting, a capability or dumpability check, a seccomp filter): a copy that failed for that
+/// reason, not for a bad buffer. Clears the mark.
+pub fn take_refused() -> bool {
+    REFUSED.try_with(|r| r.replace(false)).unwrap_or(false)
 }
 
 /// Counts one `process_vm_readv` / `process_vm_writev` call of this thread.
@@ -507,6 +543,15 @@ mod remote {
     /// pool does, or it is dying), again on each of its other threads, whose memory is the
     /// same, until one answers. Its result (-1 when none did).
     pub(super) fn on_program(pid: i32, call: impl Fn(i32) -> isize) -> isize {
+        let n = on_program_tasks(pid, call);
+        // (The mark says whether this call, the thread's last, was refused.)
+        let refused = n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        let _ = super::REFUSED.try_with(|r| r.set(refused));
+        n
+    }
+
+    /// [`on_program`]'s tries.
+    fn on_program_tasks(pid: i32, call: impl Fn(i32) -> isize) -> isize {
         let n = call(pid);
         if n >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH) {
             return n;

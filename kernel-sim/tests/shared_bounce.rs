@@ -34,8 +34,8 @@ mod cmd {
     pub const VM_CALLS: u8 = b'V';
     /// Reply, then sleep 150 ms before the next MsgReceive (the next message queues).
     pub const SLOW: u8 = b'S';
-    /// MsgWrite and MsgReply 20 000 bytes (both expected EAGAIN in a small arena), then reply
-    /// 100 bytes of 5, status = 1 if both were EAGAIN.
+    /// MsgWrite 20 000 bytes (expected EAGAIN in a small arena), then 100 bytes of 5, then
+    /// MsgReply 20 000 bytes (expected EAGAIN, which releases the client with EAGAIN).
     pub const NO_ROOM: u8 = b'L';
     /// Receive but never answer (the parent kills the client meanwhile).
     pub const HOLD: u8 = b'H';
@@ -208,11 +208,14 @@ fn serve(t: &ThreadCtx, chid: i32) {
             }
             cmd::NO_ROOM => {
                 let big = vec![6u8; 20_000];
-                let w = t.msg_write(rcvid, &big, 0);
-                let r = t.msg_reply(rcvid, 0, &big);
-                let both = w == Err(Errno::EAGAIN) && r == Err(Errno::EAGAIN);
-                t.msg_reply(rcvid, i64::from(both), &[5u8; 100])
-                    .expect("a short reply after the long one could not be had");
+                assert_eq!(t.msg_write(rcvid, &big, 0), Err(Errno::EAGAIN));
+                assert_eq!(t.msg_write(rcvid, &[5u8; 100], 0), Ok(100));
+                assert_eq!(t.msg_reply(rcvid, 0, &big), Err(Errno::EAGAIN));
+                assert_eq!(
+                    t.msg_reply(rcvid, 0, b""),
+                    Err(Errno::ESRCH),
+                    "the failed reply released the client"
+                );
             }
             cmd::RANDOM_WRITES => {
                 let seed = u64::from_le_bytes(buf[1..9].try_into().unwrap());
@@ -521,9 +524,11 @@ fn qnxsim_long_copies_region_switches_a_kernel_and_a_bad_value_is_only_warned_ab
     assert_eq!(arena_use(&k), (0, 0));
 }
 
-/// A kernel of 4 arena pages (16 KiB): a message, reply or write that needs more is EAGAIN for
-/// the call that needed it, and nothing else changes: the receiver waits on, the client stays
-/// REPLY-blocked until a reply that fits.
+/// A kernel of 4 arena pages (16 KiB): a message or write that needs more is EAGAIN for the
+/// call that needed it, and nothing else changes (the receiver waits on, the client stays
+/// REPLY-blocked); a reply that needs more is EAGAIN and releases the client with EAGAIN, the
+/// writes before it in its buffer. A message that fills the arena still reaches a waiting
+/// server in another program (it takes the message from the client's block itself).
 #[test]
 fn without_room_in_the_arena_a_long_copy_is_eagain_and_nothing_is_lost() {
     let cfg = Config {
@@ -542,17 +547,16 @@ fn without_room_in_the_arena_a_long_copy_is_eagain_and_nothing_is_lost() {
     let mut m = vec![0u8; 20_000];
     m[0] = cmd::ECHO;
     assert_eq!(send(&t, coid, &m, &mut []), Err(Errno::EAGAIN));
-    // 16 000 bytes fit (all 4 pages), but not the waiting server's copy of what its buffer
-    // takes (1 000 bytes, one more page): EAGAIN, and the server still waits.
+    assert_eq!(arena_use(&k), (0, 0), "nothing held after it");
+    // 16 000 bytes fill the 4 pages; the waiting server takes them from our block.
     wait_receive_blocked(&k, server.pid(), 1);
     let mut m = vec![0u8; 16_000];
     m[0] = cmd::ECHO;
-    assert_eq!(send(&t, coid, &m, &mut []), Err(Errno::EAGAIN));
-    wait_receive_blocked(&k, server.pid(), 1);
-    assert_eq!(arena_use(&k), (0, 0), "nothing held after either");
-    // A server's write and reply that do not fit are EAGAIN; its short reply then arrives.
+    assert_eq!(send(&t, coid, &m, &mut []), Ok(16_000));
+    // A server's write that does not fit is EAGAIN, one that fits lands; a reply that does not
+    // fit is EAGAIN and releases us with EAGAIN, the write in our buffer.
     let mut r = vec![0u8; 20_000];
-    assert_eq!(send(&t, coid, &[cmd::NO_ROOM], &mut r), Ok(1));
+    assert_eq!(send(&t, coid, &[cmd::NO_ROOM], &mut r), Err(Errno::EAGAIN));
     assert!(r[..100].iter().all(|&v| v == 5) && r[100..].iter().all(|&v| v == 0));
     // What fits still crosses: 4 000 bytes each way (one page each).
     let mut m: Vec<u8> = (0..4_000).map(pattern).collect();

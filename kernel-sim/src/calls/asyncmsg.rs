@@ -685,6 +685,12 @@ fn take_batch(t: &mut Tables<'_>, chan: Id<Channel>, ri: u32, fx: &mut Effects) 
             // SAFETY: the deferred messages are published slots of a live sender queue (as
             // above); their destinations lie inside the receiver's arena, validated on entry.
             let failed = unsafe { read_batch(space, &deferred, arena, flat_arena) };
+            if !failed.is_empty() && copy::take_refused() {
+                // Linux refused our read of the sender's program (EPERM): these messages
+                // arrive as EFAULT (docs/deviations.md), and the kernel's long SRR messages
+                // cross through the region from now on.
+                super::bounce::switch_on(t);
+            }
             for d in deferred.iter().filter(|d| failed.contains(&d.ctr)) {
                 q.record(d.ctr, Errno::EFAULT.0);
                 bytes -= d.src.len;

@@ -223,7 +223,7 @@ fn free_thread(t: &mut Tables<'_>, th: Id<Thread>, fx: &mut Effects) {
     t.procs.at_mut(proc.index).nthreads -= 1;
     if t.threads.at(i).bounce.any() {
         // (Its long message or the writes for it, in flight as it ended.)
-        super::bounce::free_all(t, i);
+        super::bounce::free_slot(t, i);
     }
     t.trace_dead(i);
     t.threads.free(th);

@@ -33,10 +33,12 @@ pub fn msg_send(
         return Err(Errno::ENXIO);
     }
     let i = me.thread.index;
-    if slen > WINDOW as u64 && super::bounce::on(t) && !t.space_of_proc(c.owner).is_local() {
+    let staged =
+        slen > WINDOW as u64 && super::bounce::on(t) && !t.space_of_proc(c.owner).is_local();
+    if staged {
         // A long message to another program, where long copies cross through the region:
         // into a block of ours, which the server reads (bounce.rs).
-        super::bounce::stage_message(t, i, smsg, slen)?;
+        super::bounce::stage_message(t, i, smsg, rmsg, slen)?;
     }
     let prio = t.threads.at(i).prio;
     t.threads.at_mut(i).send = SendDesc {
@@ -65,20 +67,27 @@ pub fn msg_send(
     if crate::trace::on(t.trace) {
         trace_send(t, i, chan, waiting, msg_type(smsg, slen));
     }
+    if let Some(r) = waiting.filter(|&r| staged && !t.space_of(r).is_local()) {
+        // Our message waits in the region for a receiver in another program: we queue, and
+        // it is woken to take the message itself (its MsgReceive runs again and finds us), as
+        // an asyncmsg receiver takes a batch.
+        t.block_send(i, chan);
+        t.boost(chan, prio, fx);
+        t.ready(r, CallResult::Retry, fx);
+        return Ok(Step::Block);
+    }
     if let Some(r) = waiting {
         // A receiver waits: hand the message over now; we go straight to REPLY-blocked.
         let rcvid = match deliver(t, i, r, chan, fx) {
             Ok(rcvid) => rcvid,
-            Err(Undelivered::NoRoom) => {
-                // The message crosses through the region and no block could be had for the
-                // receiver's copy: EAGAIN, the receiver waits on.
-                if crate::trace::on(t.trace) {
-                    trace_withdrawn(t, i, chan, Errno::EAGAIN, crate::trace::why::FAULT);
-                }
+            Err(copy::Fault::Dst) if copy::take_refused() => {
+                // Linux refused our copy into the receiver's program (EPERM): from now on the
+                // kernel's long messages cross through the region; this one again, so.
+                super::bounce::switch_on(t);
                 t.threads.at_mut(i).clear_send();
-                return Err(Errno::EAGAIN);
+                return Ok(Step::Retry);
             }
-            Err(Undelivered::Fault(fault)) => {
+            Err(fault) => {
                 // Our own buffers faulted: EFAULT, the receiver waits on. The receiver's
                 // faulted (another program's): it leaves its MsgReceive with EFAULT, and we get
                 // ESRVRFAULT, as QNX reports a fault in the server's buffers.
@@ -245,32 +254,17 @@ fn trace_reply(t: &Tables<'_>, ci: u32, by: Option<(u32, u64)>, result: CallResu
     crate::trace::msg_reply_by(t.trace, &e, status, error, who);
 }
 
-/// Why [`deliver`] did not deliver (nothing has changed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Undelivered {
-    /// A side's buffers faulted (only a buffer in another Linux process can: copy.rs).
-    Fault(copy::Fault),
-    /// The message crosses through the region (bounce.rs) and no block could be had for the
-    /// receiver's copy.
-    NoRoom,
-}
-
-impl From<copy::Fault> for Undelivered {
-    fn from(f: copy::Fault) -> Self {
-        Undelivered::Fault(f)
-    }
-}
-
 /// Copies client `ci`'s message into receiver `ri`'s buffers, fills its `MsgInfo`, makes the
-/// client REPLY-blocked on `chan` and applies priority inheritance. Returns the rcvid, or why
-/// it could not (then nothing has changed).
+/// client REPLY-blocked on `chan` and applies priority inheritance. Returns the rcvid, or the
+/// side whose buffers faulted (only a buffer in another Linux process can: copy.rs), in which
+/// case nothing has changed.
 fn deliver(
     t: &mut Tables<'_>,
     ci: u32,
     ri: u32,
     chan: Id<Channel>,
     fx: &mut Effects,
-) -> Result<RcvId, Undelivered> {
+) -> Result<RcvId, copy::Fault> {
     let s = t.threads.at(ci).send;
     let r = t.threads.at(ri).recv;
     let (cs, rs) = (t.space_of(ci), t.space_of(ri));
@@ -279,7 +273,8 @@ fn deliver(
     // window, which it copies out itself when it wakes (its `Inbox`).
     let through_window = via_window(t, s.slen, cs, rs);
     // A long one where long copies cross through the region: from the client's block (its
-    // MsgSend staged it), into a local receiver's buffers or a remote receiver's writes.
+    // MsgSend staged it) into the receiver's buffers: the receiver's own call (a receiver in
+    // another program is woken to take it itself: `msg_send`).
     let staged = if through_window || s.slen <= WINDOW as u64 {
         None
     } else {
@@ -287,18 +282,21 @@ fn deliver(
     };
     let mut inbox = None;
     let n = if let Some(m) = staged {
-        let n = s.slen.min(r.len);
-        let src = [m];
-        if rs.is_local() {
-            // SAFETY: the client's block (in the region) into the receiver's validated list:
-            // we are that receiver, in our MsgReceive call.
-            unsafe { copy::copy(IovList::new(&src), 0, IovList::at(r.iov, r.parts, rs), 0, n) }?
-        } else {
-            super::bounce::append(t, ri, (r.iov, r.parts), 0, IovList::new(&src), n)
-                .map_err(|_| Undelivered::NoRoom)?;
-            inbox = Some(0);
-            n
+        if !rs.is_local() {
+            return Err(copy::Fault::Dst);
         }
+        let src = [m];
+        // SAFETY: the client's block (in the region) into the receiver's validated list: we
+        // are that receiver, in our MsgReceive call.
+        unsafe {
+            copy::copy(
+                IovList::new(&src),
+                0,
+                IovList::at(r.iov, r.parts, rs),
+                0,
+                s.slen.min(r.len),
+            )
+        }?
     } else if through_window {
         let n = s.slen.min(r.len);
         if rs.is_local() {
@@ -339,7 +337,6 @@ fn deliver(
     }
     let info = info_of(t, ci, chan);
     if let Some(n) = inbox {
-        // (0 bytes in the window for a long message: its bytes are in the receiver's writes.)
         t.threads.at_mut(ri).inbox = Inbox {
             kind: Inbox::FILLED,
             len: n as u32,
@@ -444,7 +441,16 @@ pub fn msg_receive(
         // (Taken off the send queue as it becomes REPLY-blocked.)
         let rcvid = match deliver(t, ci, i, chan, fx) {
             Ok(rcvid) => rcvid,
-            Err(Undelivered::Fault(copy::Fault::Src)) => {
+            Err(copy::Fault::Src) if copy::take_refused() => {
+                // Linux refused our read of the client's program (EPERM): from now on the
+                // kernel's long messages cross through the region; the client sends again (its
+                // call runs again, its timeout in force), so, and we look again.
+                super::bounce::switch_on(t);
+                t.threads.at_mut(ci).clear_send();
+                t.ready(ci, CallResult::Retry, fx);
+                return Ok(Step::Retry);
+            }
+            Err(copy::Fault::Src) => {
                 // The client's buffers (another program's) faulted: it leaves its MsgSend with
                 // EFAULT and we look again, as QNX's receiver "silently keeps waiting".
                 if crate::trace::on(t.trace) {
@@ -454,9 +460,7 @@ pub fn msg_receive(
                 t.ready(ci, CallResult::Err(Errno::EFAULT.0), fx);
                 return Ok(Step::Retry);
             }
-            Err(Undelivered::Fault(copy::Fault::Dst)) => return Err(Errno::EFAULT),
-            // (We are the receiver, in this program: our copy needs no block.)
-            Err(Undelivered::NoRoom) => return Err(Errno::EAGAIN),
+            Err(copy::Fault::Dst) => return Err(Errno::EFAULT),
         };
         // A client whose timeout covers REPLY but not SEND slept without a deadline: wake it
         // so it sleeps on with the deadline that now applies.
@@ -586,14 +590,9 @@ pub fn msg_reply(
     let s = t.threads.at(ci).send;
     let mut replied = 0;
     let cs = t.space_of(ci);
-    if s.forced_err == 0 && total > WINDOW as u64 && !cs.is_local() && super::bounce::on(t) {
-        // A long reply to another program, where long copies cross through the region: into
-        // the client's writes, which it copies into its reply buffers when it wakes. No block
-        // to be had: EAGAIN, and the client stays REPLY-blocked.
-        let n = total.min(s.rlen);
-        super::bounce::append(t, ci, (s.riov, s.rparts), 0, smsg, n)?;
-        t.counters(me.proc).bytes_copied += n;
-        replied = n;
+    let long_remote = s.forced_err == 0 && total > WINDOW as u64 && !cs.is_local();
+    if long_remote && super::bounce::on(t) {
+        replied = reply_through_region(t, me, ci, smsg, total, fx)?;
     } else if s.forced_err == 0 && via_window(t, total, copy::Space::LOCAL, cs) {
         // A short reply to another program goes through the client's window; it copies it
         // into its reply buffers when it wakes.
@@ -620,6 +619,12 @@ pub fn msg_reply(
                 t.counters(me.proc).bytes_copied += n;
                 replied = n;
             }
+            Err(copy::Fault::Dst) if copy::take_refused() => {
+                // Linux refused our copy into the client's program (EPERM): from now on the
+                // kernel's long messages cross through the region; this reply so.
+                super::bounce::switch_on(t);
+                replied = reply_through_region(t, me, ci, smsg, total, fx)?;
+            }
             Err(fault) => {
                 // A fault in the client's reply buffer (another program's) is EFAULT, in ours
                 // ESRVRFAULT; either way the client is released with the same error.
@@ -636,6 +641,28 @@ pub fn msg_reply(
     }
     finish(t, me, ci, CallResult::Ok(status), replied, fx);
     Ok(Step::Done(0))
+}
+
+/// A long reply (`smsg`, `total` bytes) to REPLY-blocked client `ci` of another program,
+/// where long copies cross through the region: recorded for the client, which writes it into
+/// its reply buffers as its call ends (bounce.rs). Returns the bytes replied. No block to be
+/// had: the client is released with EAGAIN, and so is the reply.
+fn reply_through_region(
+    t: &mut Tables<'_>,
+    me: Caller,
+    ci: u32,
+    smsg: IovList,
+    total: u64,
+    fx: &mut Effects,
+) -> KResult<u64> {
+    let s = t.threads.at(ci).send;
+    let n = total.min(s.rlen);
+    if let Err(e) = super::bounce::reply(t, ci, (s.riov, s.rparts), smsg, n) {
+        finish(t, me, ci, CallResult::Err(e.0), 0, fx);
+        return Err(e);
+    }
+    t.counters(me.proc).bytes_copied += n;
+    Ok(n)
 }
 
 /// Whether thread `i` is in another program that has died or is dying (killed, not yet
@@ -806,10 +833,18 @@ pub fn msg_read(
     };
     // SAFETY: the client is REPLY-blocked in its MsgSend call (its list, or its window, holds
     // its message); we are in our MsgRead call.
-    let n = unsafe { copy::copy(src, offset, dst, 0, u64::MAX) }.map_err(|f| match f {
-        // (A client whose program is dying: as if gone already, ESRCH.)
-        copy::Fault::Src if peer_gone(t, ci) => Errno::ESRCH,
-        f => fault_errno(f),
+    let n = unsafe { copy::copy(src, offset, dst, 0, u64::MAX) }.map_err(|f| {
+        if copy::take_refused() {
+            // Linux refused our read of the client's program (EPERM): its message, sent
+            // before, is out of reach (EFAULT); from now on long messages cross through the
+            // region.
+            super::bounce::switch_on(t);
+        }
+        match f {
+            // (A client whose program is dying: as if gone already, ESRCH.)
+            copy::Fault::Src if peer_gone(t, ci) => Errno::ESRCH,
+            f => fault_errno(f),
+        }
     })?;
     t.counters(me.proc).bytes_copied += n;
     Ok(Step::Done(n as i64))
@@ -830,23 +865,37 @@ pub fn msg_write(
         return Ok(Step::Done(0));
     }
     let cs = t.space_of(ci);
-    if !cs.is_local() && super::bounce::on(t) {
-        // To another program, where long copies cross through the region: into the client's
-        // writes, which it copies into its reply buffers when its call ends (bounce.rs). No
-        // block to be had: EAGAIN, nothing written.
+    // To another program, where long copies cross through the region: into the client's
+    // writes, which it copies into its reply buffers when its call ends (bounce.rs). No block
+    // to be had: EAGAIN, nothing written.
+    let through_region = |t: &mut Tables<'_>| -> KResult<Step> {
         let n = total.min(s.rlen - offset);
-        super::bounce::append(t, ci, (s.riov, s.rparts), offset, src, n)?;
+        super::bounce::write(t, ci, (s.riov, s.rparts), offset, src, n)?;
         t.counters(me.proc).bytes_copied += n;
-        return Ok(Step::Done(n as i64));
+        Ok(Step::Done(n as i64))
+    };
+    if !cs.is_local() && super::bounce::on(t) {
+        return through_region(t);
     }
     // SAFETY: the client is REPLY-blocked in its MsgSend call; we are in our MsgWrite call.
-    let n = unsafe { copy::copy(src, 0, IovList::at(s.riov, s.rparts, cs), offset, u64::MAX) }
-        .map_err(|f| match f {
-            // (A client whose program is dying: as if gone already, ESRCH.)
-            copy::Fault::Dst if peer_gone(t, ci) => Errno::ESRCH,
-            copy::Fault::Src => fault_errno(copy::Fault::Dst),
-            copy::Fault::Dst => fault_errno(copy::Fault::Src),
-        })?;
+    let n = match unsafe { copy::copy(src, 0, IovList::at(s.riov, s.rparts, cs), offset, u64::MAX) }
+    {
+        Ok(n) => n,
+        Err(copy::Fault::Dst) if copy::take_refused() => {
+            // Linux refused our copy into the client's program (EPERM): from now on the
+            // kernel's long messages cross through the region; this write so.
+            super::bounce::switch_on(t);
+            return through_region(t);
+        }
+        Err(f) => {
+            return Err(match f {
+                // (A client whose program is dying: as if gone already, ESRCH.)
+                copy::Fault::Dst if peer_gone(t, ci) => Errno::ESRCH,
+                copy::Fault::Src => fault_errno(copy::Fault::Dst),
+                copy::Fault::Dst => fault_errno(copy::Fault::Src),
+            });
+        }
+    };
     t.counters(me.proc).bytes_copied += n;
     Ok(Step::Done(n as i64))
 }

@@ -173,8 +173,8 @@ impl Inbox {
 
 /// A thread's blocks of the region's queue arena for messages longer than the window between
 /// programs, when those cross through the region (calls/bounce.rs): its own message, copied in
-/// at its MsgSend, and the writes other programs' threads made for it (a message received, a
-/// reply, MsgWrites), which it copies into its own buffers when it collects its result.
+/// at its MsgSend, and the writes a server in another program made for it (a long reply,
+/// MsgWrites), which it copies into its reply buffers as its call ends.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bounce {
@@ -186,8 +186,8 @@ pub struct Bounce {
     pub tail: u32,
     /// Parts in `iov`.
     pub parts: u32,
-    /// The buffers the writes are for (its iov array, in its own memory): the receive buffers
-    /// of its MsgReceive, or the reply buffers of its MsgSend.
+    /// The buffers the writes are for (its iov array, in its own memory): the reply buffers of
+    /// its MsgSend.
     pub iov: u64,
 }
 
