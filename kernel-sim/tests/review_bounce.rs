@@ -28,48 +28,38 @@ fn pattern(i: usize) -> u8 {
     (i * 13 + 5) as u8
 }
 
-fn arena_use(k: &Kernel) -> (u32, u32) {
-    let q = k.listing().queue_pages.expect("a shared kernel's arena");
-    (q.in_use, q.long_messages)
+/// This program serving on a shared kernel switched to the region path, with a client program
+/// in role "client" doing `op` (its first line is the client's report).
+struct Scene {
+    k: Kernel,
+    t: ThreadCtx,
+    chid: i32,
+    child: Child,
+    _guard: ReapOnPanic,
+    _dir: TempDir,
 }
 
-/// A seccomp filter on process_vm_readv/writev returning `action`.
-fn filter_process_vm(action: u32) {
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jeq = |k: u32, jt: u8| libc::sock_filter {
-        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-        jt,
-        jf: 0,
-        k,
-    };
-    let filter = [
-        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0),
-        jeq(libc::SYS_process_vm_readv as u32, 2),
-        jeq(libc::SYS_process_vm_writev as u32, 1),
-        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
-        stmt(libc::BPF_RET | libc::BPF_K, action),
-    ];
-    let prog = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_ptr().cast_mut(),
-    };
-    // SAFETY: prctl with integers; seccomp(2) reads `prog`, which outlives the call.
-    unsafe {
-        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-        assert_eq!(
-            libc::syscall(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER,
-                libc::SECCOMP_FILTER_FLAG_TSYNC,
-                &prog as *const libc::sock_fprog,
-            ),
-            0
+impl Scene {
+    fn new(tag: &str, region: bool, op: &str) -> Scene {
+        let (dir, k, path) = shared(tag);
+        if region {
+            k.copy_long_messages_through_region().unwrap();
+        }
+        let (_me, t) = attach(&k);
+        let chid = t.channel_create(0).unwrap();
+        let child = Child::spawn(
+            "client",
+            &format!("{path} {} {chid} {op}", std::process::id()),
         );
+        let guard = ReapOnPanic::new(&k, child.pid());
+        Scene {
+            k,
+            t,
+            chid,
+            child,
+            _guard: guard,
+            _dir: dir,
+        }
     }
 }
 
@@ -126,7 +116,7 @@ fn child_entry() {
     let path = std::path::Path::new(args[0]);
     match role.as_str() {
         "killprobe" => {
-            filter_process_vm(libc::SECCOMP_RET_KILL_PROCESS);
+            seccomp_on_process_vm(libc::SECCOMP_RET_KILL_PROCESS);
             tell_parent("filtered");
             let k = Kernel::open_shared(path).expect("open_shared");
             let (p, t) = attach(&k);
@@ -303,16 +293,15 @@ fn a_client_linux_refuses_process_vm_on_its_server_for_another_reason_switches_t
 /// message stays staged while the reply needs 9 MiB more.
 #[test]
 fn an_echo_of_9_mib_through_the_region_in_the_default_arena() {
-    let (_dir, k, path) = shared("rb-echo");
-    k.copy_long_messages_through_region().unwrap();
-    let (_me, t) = attach(&k);
-    let chid = t.channel_create(0).unwrap();
     let n = 9 << 20;
-    let child = Child::spawn(
-        "client",
-        &format!("{path} {} {chid} echo {n}", std::process::id()),
-    );
-    let _guard = ReapOnPanic::new(&k, child.pid());
+    let Scene {
+        k,
+        t,
+        chid,
+        child,
+        _guard,
+        _dir,
+    } = Scene::new("rb-echo", true, &format!("echo {n}"));
     let mut buf = vec![0u8; 64 << 10];
     let mut info = MsgInfo::default();
     let rcvid = receive(&t, chid, &mut buf, Some(&mut info)).expect("MsgReceive");
@@ -369,15 +358,14 @@ fn msg_read_after_msg_write_on_aliased_send_and_reply_buffers() {
 /// and the write's block are freed, and the rcvid is gone.
 #[test]
 fn msg_write_then_a_reply_timeout_applies_the_write_and_frees_every_block() {
-    let (_dir, k, path) = shared("rb-timeout");
-    k.copy_long_messages_through_region().unwrap();
-    let (_me, t) = attach(&k);
-    let chid = t.channel_create(0).unwrap();
-    let child = Child::spawn(
-        "client",
-        &format!("{path} {} {chid} timeout", std::process::id()),
-    );
-    let _guard = ReapOnPanic::new(&k, child.pid());
+    let Scene {
+        k,
+        t,
+        chid,
+        child,
+        _guard,
+        _dir,
+    } = Scene::new("rb-timeout", true, "timeout");
     let mut buf = vec![0u8; 64];
     let mut info = MsgInfo::default();
     let rcvid = receive(&t, chid, &mut buf, Some(&mut info)).expect("MsgReceive");
@@ -399,15 +387,14 @@ fn msg_write_then_a_reply_timeout_applies_the_write_and_frees_every_block() {
 /// message), the write stays in its buffer, the short reply lands over it; nothing left.
 #[test]
 fn msg_error_erestart_resends_through_a_new_block_and_keeps_the_earlier_write() {
-    let (_dir, k, path) = shared("rb-restart");
-    k.copy_long_messages_through_region().unwrap();
-    let (_me, t) = attach(&k);
-    let chid = t.channel_create(0).unwrap();
-    let child = Child::spawn(
-        "client",
-        &format!("{path} {} {chid} restart", std::process::id()),
-    );
-    let _guard = ReapOnPanic::new(&k, child.pid());
+    let Scene {
+        k,
+        t,
+        chid,
+        child,
+        _guard,
+        _dir,
+    } = Scene::new("rb-restart", true, "restart");
     let mut buf = vec![0u8; 64];
     let rcvid = receive(&t, chid, &mut buf, None).expect("MsgReceive");
     assert_eq!(t.msg_write(rcvid, &[1u8; 500], 1000), Ok(500));
@@ -434,15 +421,14 @@ fn msg_error_erestart_resends_through_a_new_block_and_keeps_the_earlier_write() 
 /// write applied, and no page stays.
 #[test]
 fn channel_destroyed_with_a_staged_message_and_writes_leaves_no_page() {
-    let (_dir, k, path) = shared("rb-chdestroy");
-    k.copy_long_messages_through_region().unwrap();
-    let (_me, t) = attach(&k);
-    let chid = t.channel_create(0).unwrap();
-    let child = Child::spawn(
-        "client",
-        &format!("{path} {} {chid} held", std::process::id()),
-    );
-    let _guard = ReapOnPanic::new(&k, child.pid());
+    let Scene {
+        k,
+        t,
+        chid,
+        child,
+        _guard,
+        _dir,
+    } = Scene::new("rb-chdestroy", true, "held");
     let mut buf = vec![0u8; 64];
     let rcvid = receive(&t, chid, &mut buf, None).expect("MsgReceive");
     assert_eq!(t.msg_write(rcvid, &[4u8; 2000], 0), Ok(2000));

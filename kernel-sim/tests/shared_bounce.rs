@@ -87,48 +87,7 @@ fn random_writes(seed: u64) -> (Vec<(usize, Vec<u8>)>, Option<Vec<u8>>) {
 /// Makes Linux refuse this program's `process_vm_readv` and `process_vm_writev` (EPERM), in
 /// every thread, as a sandbox's seccomp filter would.
 fn forbid_process_vm() {
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jeq = |k: u32, jt: u8| libc::sock_filter {
-        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-        jt,
-        jf: 0,
-        k,
-    };
-    let filter = [
-        // The system call's number (`seccomp_data.nr`, at offset 0).
-        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0),
-        jeq(libc::SYS_process_vm_readv as u32, 2),
-        jeq(libc::SYS_process_vm_writev as u32, 1),
-        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
-        stmt(
-            libc::BPF_RET | libc::BPF_K,
-            libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
-        ),
-    ];
-    let prog = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_ptr().cast_mut(),
-    };
-    // SAFETY: prctl with integers; seccomp(2) reads `prog`, which outlives the call.
-    unsafe {
-        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-        assert_eq!(
-            libc::syscall(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER,
-                libc::SECCOMP_FILTER_FLAG_TSYNC,
-                &prog as *const libc::sock_fprog,
-            ),
-            0,
-            "seccomp: {}",
-            std::io::Error::last_os_error()
-        );
-    }
+    seccomp_on_process_vm(libc::SECCOMP_RET_ERRNO | libc::EPERM as u32);
     // And it holds: a read of our own memory is refused.
     let (mut out, x) = (0u64, 1u64);
     let local = [libc::iovec {
@@ -403,12 +362,6 @@ fn ready(server: &Child) -> (i32, bool) {
         .split(' ');
     let chid = it.next().and_then(|s| s.parse().ok()).expect("a chid");
     (chid, it.next() == Some("true"))
-}
-
-/// Pages of the kernel's queue arena in use, and of them those of long messages in flight.
-fn arena_use(k: &Kernel) -> (u32, u32) {
-    let q = k.listing().queue_pages.expect("a shared kernel's arena");
-    (q.in_use, q.long_messages)
 }
 
 #[test]

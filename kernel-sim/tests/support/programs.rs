@@ -97,3 +97,55 @@ pub fn res<T: Display>(r: KResult<T>) -> String {
 pub fn done(r: KResult<()>) -> String {
     res(r.map(|()| 0))
 }
+
+/// Pages of a shared kernel's queue arena in use, and of them those of long messages in flight
+/// through the region (calls/bounce.rs).
+pub fn arena_use(k: &Kernel) -> (u32, u32) {
+    let q = k.listing().queue_pages.expect("a shared kernel's arena");
+    (q.in_use, q.long_messages)
+}
+
+/// Installs, for every thread of this program, a seccomp filter that answers
+/// `process_vm_readv` and `process_vm_writev` with `action` (a `SECCOMP_RET_*`, with an errno
+/// for `SECCOMP_RET_ERRNO`), as a sandbox would.
+pub fn seccomp_on_process_vm(action: u32) {
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jeq = |k: u32, jt: u8| libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+        jt,
+        jf: 0,
+        k,
+    };
+    let filter = [
+        // The system call's number (`seccomp_data.nr`, at offset 0).
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0),
+        jeq(libc::SYS_process_vm_readv as u32, 2),
+        jeq(libc::SYS_process_vm_writev as u32, 1),
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+        stmt(libc::BPF_RET | libc::BPF_K, action),
+    ];
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr().cast_mut(),
+    };
+    // SAFETY: prctl with integers; seccomp(2) reads `prog`, which outlives the call.
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                libc::SECCOMP_FILTER_FLAG_TSYNC,
+                &prog as *const libc::sock_fprog,
+            ),
+            0,
+            "seccomp: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
