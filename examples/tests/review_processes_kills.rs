@@ -129,7 +129,8 @@ enum End {
     /// Ended by a signal to the launcher (128 + its number): no output, nothing left.
     Signalled,
     /// The launcher was killed by SIGKILL: its kernel's directory and its outputs'
-    /// temporary files may remain (docs), nothing else.
+    /// temporary files may remain (docs), nothing else; an output is whole if there (the kill
+    /// may come as the run ends, after it wrote them).
     Killed,
 }
 
@@ -152,7 +153,10 @@ fn leftovers(dir: &Scratch, tag: &str, launcher: i32, outs: &[&str], end: End) -
         match (output(o), end) {
             (Err(e), _) => problems.push(e),
             (Ok(false), End::Ran) => problems.push(format!("{o} was not written")),
-            (Ok(true), End::Signalled | End::Killed) => {
+            // (A SIGKILL may land after the run wrote its outputs whole, as it was exiting:
+            // the round began by removing the previous round's, so a whole one is this run's;
+            // a torn one is `output`'s error above.)
+            (Ok(true), End::Signalled) => {
                 problems.push(format!("{o} was written by a run that did not end"))
             }
             _ => {}
