@@ -338,11 +338,16 @@ pub(crate) fn long_copies_through_region() -> bool {
 /// strict-mode program, 1, could not make our system calls at all).
 #[cfg(not(loom))]
 fn seccomp_filtered() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .filter_map(|l| l.strip_prefix("Seccomp:"))
-            .any(|m| m.trim() != "0")
-    })
+    std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| status_field(&s, "Seccomp:").any(|m| m != "0"))
+}
+
+/// The values of field `key` (with its colon) in the text of a `/proc/.../status` file.
+fn status_field<'s>(status: &'s str, key: &'s str) -> impl Iterator<Item = &'s str> {
+    status
+        .lines()
+        .filter_map(move |l| l.strip_prefix(key))
+        .map(str::trim)
 }
 
 /// Whether Yama's `ptrace_scope` refuses other programs' `process_vm_*` on us and ours on them
@@ -356,11 +361,8 @@ fn yama_forbids() -> bool {
         .unwrap_or(0);
     let may_ptrace = || {
         std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-            s.lines()
-                .filter_map(|l| l.strip_prefix("CapEff:"))
-                .any(|m| {
-                    u64::from_str_radix(m.trim(), 16).is_ok_and(|m| m & (1 << CAP_SYS_PTRACE) != 0)
-                })
+            status_field(&s, "CapEff:")
+                .any(|m| u64::from_str_radix(m, 16).is_ok_and(|m| m & (1 << CAP_SYS_PTRACE) != 0))
         })
     };
     scope >= 3 || (scope == 2 && !may_ptrace())
@@ -417,12 +419,9 @@ pub(crate) fn program_going(pid: i32) -> bool {
 fn sigkill_pending(status: &std::path::Path) -> bool {
     const SIGKILL_BIT: u64 = 1 << (libc::SIGKILL - 1);
     std::fs::read_to_string(status).is_ok_and(|s| {
-        s.lines()
-            .filter_map(|l| {
-                l.strip_prefix("SigPnd:")
-                    .or_else(|| l.strip_prefix("ShdPnd:"))
-            })
-            .any(|m| u64::from_str_radix(m.trim(), 16).is_ok_and(|m| m & SIGKILL_BIT != 0))
+        status_field(&s, "SigPnd:")
+            .chain(status_field(&s, "ShdPnd:"))
+            .any(|m| u64::from_str_radix(m, 16).is_ok_and(|m| m & SIGKILL_BIT != 0))
     })
 }
 

@@ -318,7 +318,12 @@ pub(crate) fn free_program_blocks(t: &mut Tables<'_>, os_pid: i32) -> usize {
     if !t.shared || os_pid == 0 {
         return 0;
     }
-    let owner = program_owner(os_pid);
+    free_blocks_of(t, program_owner(os_pid))
+}
+
+/// Frees every block of the queue arena whose owner is `owner` (a process's queues, a
+/// program's send buffers, a thread's bounce blocks). Returns how many blocks.
+pub(crate) fn free_blocks_of(t: &mut Tables<'_>, owner: u32) -> usize {
     let mut n = 0;
     for i in 0..t.queue_pages.len() {
         let p = t.queue_pages[i];
@@ -406,14 +411,7 @@ pub(crate) fn free_queues_of(t: &mut Tables<'_>, proc: Id<crate::objects::Proces
         return;
     }
     let owner = t.pslot(proc) as u32 + 1;
-    let mut i = 0;
-    while i < t.queue_pages.len() {
-        let p = t.queue_pages[i];
-        if p.owner == owner && p.first == i as u32 + 1 {
-            free_block(t, i);
-        }
-        i += 1;
-    }
+    free_blocks_of(t, owner);
 }
 
 /// The asyncmsg state of live asyncmsg connection slot `ci` (its kind never changes while it

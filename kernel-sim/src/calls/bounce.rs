@@ -28,7 +28,7 @@
 //! with its slot ([`owner_of`]) in the arena's page table (logged in the undo record like the
 //! asyncmsg blocks), and freed when its call ends, at its next call, or with its slot.
 
-use super::asyncmsg::{alloc_pages, block_pages, free_block};
+use super::asyncmsg::{alloc_pages, block_pages, free_block, free_blocks_of};
 use crate::abi::errno::{Errno, KResult};
 use crate::abi::types::Iov;
 use crate::copy::{self, IovList};
@@ -383,11 +383,5 @@ pub(crate) fn free_all(t: &mut Tables<'_>, i: u32) {
 /// Frees every block of thread slot `i`, whatever its records say (the slot is being freed).
 pub(crate) fn free_slot(t: &mut Tables<'_>, i: u32) {
     free_all(t, i);
-    let owner = owner_of(i);
-    for p in 0..t.queue_pages.len() {
-        let page = t.queue_pages[p];
-        if page.owner == owner && page.first == p as u32 + 1 {
-            free_block(t, p);
-        }
-    }
+    free_blocks_of(t, owner_of(i));
 }
